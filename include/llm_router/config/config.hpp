@@ -1,0 +1,120 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llm_router/config/diagnostics.hpp"
+#include "llm_router/config/yaml_reader.hpp"
+
+namespace llm_router::config {
+
+using Millis = std::chrono::milliseconds;
+
+// A parsed http(s) base URL such as https://api.openai.com/v1.
+struct Url {
+  bool tls = false;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string base_path;  // without trailing slash: "/v1" or ""
+
+  static std::optional<Url> parse(std::string_view text);
+  std::string host_header() const;  // "host" or "host:port" when not the scheme's default
+};
+
+struct Timeouts {
+  Millis connect{5'000};
+  Millis first_byte{60'000};  // request sent -> first byte (for streams: the first event)
+  Millis idle{30'000};        // longest silence between two stream chunks
+  Millis total{600'000};      // whole attempt
+};
+
+struct Cost {
+  double input_per_mtok = 0;
+  double output_per_mtok = 0;
+};
+
+// How the built-in mock provider (and mock-llm) behaves unless a request says otherwise.
+struct MockBehavior {
+  Millis time_to_first_token{150};
+  Millis token_delay{8};
+  int completion_tokens = 0;  // 0: derived from the prompt
+  int status = 200;
+  double failure_rate = 0;  // share of requests answered with 500
+  bool hang = false;
+  int drop_after_tokens = -1;  // close the connection after this many stream tokens
+  Millis retry_after{0};       // Retry-After sent with 429/503
+};
+
+enum class ProviderKind { openai, mock };
+
+struct Backend {
+  std::string name;
+  ProviderKind provider = ProviderKind::openai;
+  std::string model;  // upstream model id sent in the body
+  std::string base_url;
+  Url url;
+  std::string api_key;  // secret: never logged or printed
+  bool pass_client_auth = false;
+  Cost cost;
+  std::int64_t context_window = 0;  // tokens; 0 = unknown
+  int max_concurrency = 0;          // 0 = unlimited
+  int max_idle_connections = 64;    // per io thread
+  double quality = 0.5;             // 0..1, used by cost/quality trade-offs
+  std::vector<std::string> tags;
+  std::map<std::string, std::string> headers;  // extra headers sent upstream
+  Timeouts timeouts;
+  MockBehavior mock;
+
+  bool has_tag(std::string_view tag) const;
+};
+
+struct Route {
+  std::string name;
+  std::vector<std::string> use;       // ordered candidates
+  std::vector<std::string> fallback;  // tried after every candidate failed
+  std::string strategy = "ordered";
+};
+
+struct ServerSettings {
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 8080;
+  int threads = 0;  // 0 = one per core
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::size_t max_header_bytes = 16 * 1024;
+  Millis header_timeout{10'000};
+  Millis idle_timeout{75'000};
+  int max_connections = 10'000;
+  Millis drain_timeout{30'000};
+};
+
+struct LoggingSettings {
+  std::string level = "info";
+  bool log_prompts = false;
+};
+
+struct Config {
+  std::string source;  // file the config came from
+  ServerSettings server;
+  LoggingSettings logging;
+  std::vector<Backend> backends;
+  std::vector<Route> routes;
+
+  const Backend* find_backend(std::string_view name) const;
+  const Route* find_route(std::string_view name) const;
+};
+
+// Loads, expands ${ENV} and validates; throws ConfigError listing every problem found.
+Config load_config_file(const std::string& path, const EnvLookup& env = process_env());
+Config load_config_text(const std::string& yaml, const std::string& source_name,
+                        const EnvLookup& env = process_env());
+
+// "host:port" / ":port" / "[v6]:port"; nullopt when malformed.
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text);
+
+}  // namespace llm_router::config

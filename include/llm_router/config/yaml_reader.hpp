@@ -1,0 +1,74 @@
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llm_router/config/diagnostics.hpp"
+
+namespace llm_router::config {
+
+// Returns the value of an environment variable, or nullopt when it is unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_env();
+
+// What every reader of one config file shares: the file name, the environment and the problems.
+struct ReadContext {
+  std::string file;
+  EnvLookup env;
+  Diagnostics diagnostics;
+};
+
+// Reads one YAML mapping with a schema written as calls: each accessor declares a key as known,
+// checks its type and range and records a located diagnostic instead of throwing. finish()
+// reports the keys nobody asked for, so a typo in a config is an error, never silently ignored.
+class NodeReader {
+ public:
+  NodeReader(const YAML::Node& node, std::string path, ReadContext& context);
+
+  std::optional<std::string> string(std::string_view key, bool required = false);
+  std::optional<double> number(std::string_view key, double min, double max);
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max);
+  std::optional<bool> boolean(std::string_view key);
+  // "250ms", "30s", "5m", "1h", or a bare number of milliseconds.
+  std::optional<std::chrono::milliseconds> duration(std::string_view key);
+  std::optional<std::vector<std::string>> string_list(std::string_view key);
+  std::optional<std::map<std::string, std::string>> string_map(std::string_view key);
+  // A nested mapping; an absent key gives a reader over an empty mapping.
+  NodeReader object(std::string_view key);
+  // The raw node of a key (undefined when absent), marked as known.
+  YAML::Node raw(std::string_view key);
+  bool has(std::string_view key) const;
+
+  void error(std::string_view key, const std::string& message);
+  void error_at(const YAML::Node& node, const std::string& sub_path, const std::string& message);
+  void finish();
+
+  const std::string& path() const { return path_; }
+  std::string path_of(std::string_view key) const;
+  ReadContext& context() { return context_; }
+
+  // ${VAR} and ${VAR:-default} expansion; an unset variable without a default is an error.
+  std::optional<std::string> expand_env(const std::string& text, const YAML::Node& at,
+                                        const std::string& at_path);
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  ReadContext& context_;
+  std::set<std::string, std::less<>> known_;
+  bool valid_ = true;
+};
+
+// Parses "250ms" / "30s" / "5m" / "1h" / "1500"; nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+}  // namespace llm_router::config

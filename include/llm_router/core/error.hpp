@@ -1,0 +1,57 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace llm_router {
+
+// Where a failure came from: decides status, log level and whether another backend may help.
+enum class ErrorSource { client, upstream, router };
+
+// Every failure the data plane can meet, as a value (no exceptions on the request path).
+enum class ErrorKind {
+  invalid_json,
+  invalid_request,
+  unsupported_path,
+  method_not_allowed,
+  model_not_found,
+  payload_too_large,
+  headers_too_large,
+  connect_failed,
+  connect_timeout,
+  first_byte_timeout,
+  idle_timeout,
+  total_timeout,
+  upstream_closed,
+  upstream_rate_limited,
+  upstream_server_error,
+  upstream_client_error,
+  upstream_bad_response,
+  context_window_exceeded,
+  content_policy,
+  low_confidence,
+  circuit_open,
+  overloaded,
+  cancelled,
+  internal,
+};
+
+struct ErrorTraits {
+  ErrorSource source;
+  int status;               // HTTP status the client gets when this ends the request
+  std::string_view type;    // OpenAI error "type"
+  std::string_view code;    // OpenAI error "code"
+  bool retryable;           // another attempt (same or other backend) may succeed
+};
+
+const ErrorTraits& traits(ErrorKind kind);
+std::string_view name(ErrorKind kind);
+
+// A failed step: its kind plus what the client or the log should know.
+struct Failure {
+  ErrorKind kind = ErrorKind::internal;
+  std::string message;
+  int upstream_status = 0;  // the backend's HTTP status, when it answered
+};
+
+}  // namespace llm_router

@@ -1,0 +1,293 @@
+#include "llm_router/config/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace llm_router::config {
+
+std::optional<Url> Url::parse(std::string_view text) {
+  Url url;
+  if (text.starts_with("https://")) {
+    url.tls = true;
+    text.remove_prefix(8);
+  } else if (text.starts_with("http://")) {
+    text.remove_prefix(7);
+  } else {
+    return std::nullopt;
+  }
+  const size_t slash = text.find('/');
+  std::string_view authority = text.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? "" : text.substr(slash);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.find_first_of("?# ") != std::string_view::npos) return std::nullopt;
+  url.base_path = std::string(path);
+
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = authority.substr(1, close - 1);
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (!rest.starts_with(':')) return std::nullopt;
+      port = rest.substr(1);
+    }
+  } else if (const size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || host.find_first_of("@ ") != std::string_view::npos) return std::nullopt;
+  url.host = std::string(host);
+  url.port = url.tls ? 443 : 80;
+  if (!port.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return std::nullopt;
+    }
+    url.port = static_cast<std::uint16_t>(value);
+  }
+  return url;
+}
+
+std::string Url::host_header() const {
+  const bool default_port = (tls && port == 443) || (!tls && port == 80);
+  const bool v6 = host.find(':') != std::string::npos;
+  std::string name = v6 ? "[" + host + "]" : host;
+  return default_port ? name : name + ":" + std::to_string(port);
+}
+
+bool Backend::has_tag(std::string_view tag) const {
+  return std::find(tags.begin(), tags.end(), tag) != tags.end();
+}
+
+const Backend* Config::find_backend(std::string_view name) const {
+  for (const auto& b : backends) {
+    if (b.name == name) return &b;
+  }
+  return nullptr;
+}
+
+const Route* Config::find_route(std::string_view name) const {
+  for (const auto& r : routes) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string host(text.substr(0, colon));
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  std::string_view port = text.substr(colon + 1);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc{} || end != port.data() + port.size() || value > 65535) return std::nullopt;
+  return std::make_pair(host, static_cast<std::uint16_t>(value));
+}
+
+namespace {
+
+constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
+
+void read_timeouts(NodeReader reader, Timeouts& t) {
+  if (auto v = reader.duration("connect")) t.connect = *v;
+  if (auto v = reader.duration("first_byte")) t.first_byte = *v;
+  if (auto v = reader.duration("idle")) t.idle = *v;
+  if (auto v = reader.duration("total")) t.total = *v;
+  reader.finish();
+}
+
+void read_mock(NodeReader reader, MockBehavior& m) {
+  if (auto v = reader.duration("time_to_first_token")) m.time_to_first_token = *v;
+  if (auto v = reader.duration("token_delay")) m.token_delay = *v;
+  if (auto v = reader.integer("completion_tokens", 0, 100'000)) m.completion_tokens = int(*v);
+  if (auto v = reader.integer("status", 100, 599)) m.status = int(*v);
+  if (auto v = reader.number("failure_rate", 0, 1)) m.failure_rate = *v;
+  if (auto v = reader.boolean("hang")) m.hang = *v;
+  if (auto v = reader.integer("drop_after_tokens", -1, 100'000)) m.drop_after_tokens = int(*v);
+  if (auto v = reader.duration("retry_after")) m.retry_after = *v;
+  reader.finish();
+}
+
+void read_url(NodeReader& reader, Backend& b) {
+  auto text = reader.string("base_url", b.provider != ProviderKind::mock);
+  if (!text) return;
+  b.base_url = *text;
+  if (auto url = Url::parse(*text)) {
+    b.url = *url;
+  } else {
+    reader.error("base_url", "must be an http:// or https:// URL with a host, got '" + *text + "'");
+  }
+}
+
+Backend read_backend(NodeReader reader) {
+  Backend b;
+  b.name = reader.string("name", true).value_or("");
+  if (auto provider = reader.string("provider", true)) {
+    if (*provider == "openai") {
+      b.provider = ProviderKind::openai;
+    } else if (*provider == "mock") {
+      b.provider = ProviderKind::mock;
+    } else {
+      reader.error("provider", "unknown provider '" + *provider + "' (expected openai or mock)");
+    }
+  }
+  b.model = reader.string("model").value_or(b.name);
+  read_url(reader, b);
+  b.api_key = reader.string("api_key").value_or("");
+  b.pass_client_auth = reader.boolean("pass_client_auth").value_or(false);
+  {
+    NodeReader cost = reader.object("cost");
+    b.cost.input_per_mtok = cost.number("input_per_mtok", 0, 1e6).value_or(0);
+    b.cost.output_per_mtok = cost.number("output_per_mtok", 0, 1e6).value_or(0);
+    cost.finish();
+  }
+  b.context_window = reader.integer("context_window", 0, 100'000'000).value_or(0);
+  b.max_concurrency = int(reader.integer("max_concurrency", 0, kMaxInt).value_or(0));
+  b.max_idle_connections = int(reader.integer("max_idle_connections", 0, 100'000).value_or(64));
+  b.quality = reader.number("quality", 0, 1).value_or(0.5);
+  b.tags = reader.string_list("tags").value_or(std::vector<std::string>{});
+  b.headers = reader.string_map("headers").value_or(std::map<std::string, std::string>{});
+  read_timeouts(reader.object("timeouts"), b.timeouts);
+  read_mock(reader.object("mock"), b.mock);
+  reader.finish();
+  return b;
+}
+
+Route read_route(NodeReader reader) {
+  Route r;
+  r.name = reader.string("name", true).value_or("");
+  r.use = reader.string_list("use").value_or(std::vector<std::string>{});
+  r.fallback = reader.string_list("fallback").value_or(std::vector<std::string>{});
+  if (auto strategy = reader.string("strategy")) r.strategy = *strategy;
+  if (r.use.empty()) reader.error("use", "must list at least one backend");
+  reader.finish();
+  return r;
+}
+
+void read_server(NodeReader reader, ServerSettings& s) {
+  if (auto listen = reader.string("listen")) {
+    if (auto parsed = parse_listen(*listen)) {
+      std::tie(s.listen_host, s.listen_port) = *parsed;
+    } else {
+      reader.error("listen", "must be HOST:PORT, got '" + *listen + "'");
+    }
+  }
+  if (auto v = reader.integer("threads", 0, 256)) s.threads = int(*v);
+  if (auto v = reader.integer("max_body_bytes", 1024, 1LL << 32)) s.max_body_bytes = size_t(*v);
+  if (auto v = reader.integer("max_header_bytes", 1024, 1 << 20)) s.max_header_bytes = size_t(*v);
+  if (auto v = reader.duration("header_timeout")) s.header_timeout = *v;
+  if (auto v = reader.duration("idle_timeout")) s.idle_timeout = *v;
+  if (auto v = reader.integer("max_connections", 1, 1'000'000)) s.max_connections = int(*v);
+  if (auto v = reader.duration("drain_timeout")) s.drain_timeout = *v;
+  reader.finish();
+}
+
+void read_logging(NodeReader reader, LoggingSettings& l) {
+  if (auto level = reader.string("level")) {
+    static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
+    if (kLevels.contains(*level)) {
+      l.level = *level;
+    } else {
+      reader.error("level", "must be one of trace, debug, info, warn, error, off");
+    }
+  }
+  l.log_prompts = reader.boolean("log_prompts").value_or(false);
+  reader.finish();
+}
+
+template <typename Item, typename ReadItem>
+std::vector<Item> read_list(NodeReader& root, std::string_view key, ReadItem read_item) {
+  std::vector<Item> items;
+  YAML::Node list = root.raw(key);
+  if (!list.IsDefined() || list.IsNull()) return items;
+  if (!list.IsSequence()) {
+    root.error(key, "must be a list");
+    return items;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    items.push_back(read_item(
+        NodeReader(list[i], root.path_of(key) + "[" + std::to_string(i) + "]", root.context())));
+  }
+  return items;
+}
+
+// Cross-field checks: names unique, every reference resolves.
+void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
+  std::set<std::string> names;
+  const YAML::Node backends = yaml["backends"];
+  for (size_t i = 0; i < config.backends.size(); ++i) {
+    const auto& b = config.backends[i];
+    const std::string path = "backends[" + std::to_string(i) + "].name";
+    if (!b.name.empty() && !names.insert(b.name).second) {
+      root.error_at(backends[i]["name"], path, "duplicate backend name '" + b.name + "'");
+    }
+  }
+  if (config.backends.empty()) root.error("backends", "at least one backend is required");
+  const YAML::Node routes = yaml["routes"];
+  for (size_t i = 0; i < config.routes.size(); ++i) {
+    const auto& r = config.routes[i];
+    const std::string base = "routes[" + std::to_string(i) + "]";
+    if (!r.name.empty() && !names.insert(r.name).second) {
+      root.error_at(routes[i]["name"], base + ".name",
+                    "route name '" + r.name + "' is already used by a backend or route");
+    }
+    for (const char* key : {"use", "fallback"}) {
+      const auto& refs = std::string_view(key) == "use" ? r.use : r.fallback;
+      for (size_t j = 0; j < refs.size(); ++j) {
+        if (config.find_backend(refs[j]) == nullptr) {
+          root.error_at(routes[i][key][j], base + "." + key + "[" + std::to_string(j) + "]",
+                        "unknown backend '" + refs[j] + "'");
+        }
+      }
+    }
+  }
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& source) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError({Diagnostic{source, e.mark.line + 1, e.mark.column + 1, "", e.msg}});
+  }
+}
+
+}  // namespace
+
+Config load_config_text(const std::string& text, const std::string& source_name,
+                        const EnvLookup& env) {
+  const YAML::Node yaml = parse_yaml(text, source_name);
+  ReadContext context{source_name, env, {}};
+  Config config;
+  config.source = source_name;
+  NodeReader root(yaml, "", context);
+  if (!yaml.IsMap()) {
+    throw ConfigError({Diagnostic{source_name, 1, 1, "", "the config must be a YAML mapping"}});
+  }
+  read_server(root.object("server"), config.server);
+  read_logging(root.object("logging"), config.logging);
+  config.backends = read_list<Backend>(root, "backends", read_backend);
+  config.routes = read_list<Route>(root, "routes", read_route);
+  root.finish();
+  validate(root, yaml, config);
+  if (!context.diagnostics.empty()) throw ConfigError(std::move(context.diagnostics));
+  return config;
+}
+
+Config load_config_file(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError({Diagnostic{path, 0, 0, "", "cannot open config file"}});
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return load_config_text(buffer.str(), path, env);
+}
+
+}  // namespace llm_router::config

@@ -1,0 +1,26 @@
+#include "llm_router/config/diagnostics.hpp"
+
+namespace llm_router::config {
+namespace {
+
+std::string summarize(const Diagnostics& diagnostics) {
+  std::string text;
+  for (const auto& d : diagnostics) {
+    if (!text.empty()) text += '\n';
+    text += d.format();
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string Diagnostic::format() const {
+  std::string text = file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+  if (!path.empty()) text += path + ": ";
+  return text + message;
+}
+
+ConfigError::ConfigError(Diagnostics diagnostics)
+    : std::runtime_error(summarize(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+}  // namespace llm_router::config

@@ -1,0 +1,254 @@
+#include "llm_router/config/yaml_reader.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+
+namespace llm_router::config {
+namespace {
+
+Diagnostic located(const ReadContext& context, const YAML::Node& node, std::string path,
+                   std::string message) {
+  Diagnostic d{context.file, 0, 0, std::move(path), std::move(message)};
+  if (node.IsDefined()) {
+    const auto mark = node.Mark();
+    if (mark.line >= 0) {
+      d.line = mark.line + 1;
+      d.column = mark.column + 1;
+    }
+  }
+  return d;
+}
+
+bool is_env_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+}  // namespace
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  double value = 0;
+  const auto* begin = text.data();
+  const auto* end = text.data() + text.size();
+  auto [next, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc{} || value < 0) return std::nullopt;
+  std::string_view unit(next, static_cast<size_t>(end - next));
+  double scale = 0;
+  if (unit.empty() || unit == "ms") {
+    scale = 1;
+  } else if (unit == "s") {
+    scale = 1000;
+  } else if (unit == "m") {
+    scale = 60'000;
+  } else if (unit == "h") {
+    scale = 3'600'000;
+  } else {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
+}
+
+NodeReader::NodeReader(const YAML::Node& node, std::string path, ReadContext& context)
+    : node_(node), path_(std::move(path)), context_(context) {
+  if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
+    context_.diagnostics.push_back(located(context_, node_, path_, "must be a mapping"));
+    valid_ = false;
+  }
+}
+
+std::string NodeReader::path_of(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+bool NodeReader::has(std::string_view key) const {
+  return valid_ && node_.IsMap() && node_[std::string(key)].IsDefined() &&
+         !node_[std::string(key)].IsNull();
+}
+
+YAML::Node NodeReader::raw(std::string_view key) {
+  known_.emplace(key);
+  if (!valid_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node& map = node_;
+  return map[std::string(key)];
+}
+
+void NodeReader::error(std::string_view key, const std::string& message) {
+  YAML::Node at = has(key) ? raw(key) : node_;
+  context_.diagnostics.push_back(located(context_, at, path_of(key), message));
+}
+
+void NodeReader::error_at(const YAML::Node& node, const std::string& sub_path,
+                          const std::string& message) {
+  context_.diagnostics.push_back(located(context_, node.IsDefined() ? node : node_,
+                                         sub_path.empty() ? path_ : sub_path, message));
+}
+
+std::optional<std::string> NodeReader::expand_env(const std::string& text, const YAML::Node& at,
+                                                  const std::string& at_path) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 2, "${") != 0) {
+      out += text[i++];
+      continue;
+    }
+    const size_t close = text.find('}', i + 2);
+    if (close == std::string::npos) {
+      error_at(at, at_path, "unterminated '${' in value");
+      return std::nullopt;
+    }
+    std::string inner = text.substr(i + 2, close - i - 2);
+    std::optional<std::string> fallback;
+    if (const size_t sep = inner.find(":-"); sep != std::string::npos) {
+      fallback = inner.substr(sep + 2);
+      inner.resize(sep);
+    }
+    if (inner.empty() || !std::all_of(inner.begin(), inner.end(), is_env_name_char)) {
+      error_at(at, at_path, "malformed environment reference '${" + inner + "}'");
+      return std::nullopt;
+    }
+    auto value = context_.env(inner);
+    if (!value || value->empty()) value = fallback;
+    if (!value) {
+      error_at(at, at_path, "environment variable " + inner + " is not set");
+      return std::nullopt;
+    }
+    out += *value;
+    i = close + 1;
+  }
+  return out;
+}
+
+std::optional<std::string> NodeReader::string(std::string_view key, bool required) {
+  if (!has(key)) {
+    known_.emplace(key);
+    if (required) error(key, "is required");
+    return std::nullopt;
+  }
+  YAML::Node value = raw(key);
+  if (!value.IsScalar()) {
+    error(key, "must be a string");
+    return std::nullopt;
+  }
+  return expand_env(value.Scalar(), value, path_of(key));
+}
+
+std::optional<double> NodeReader::number(std::string_view key, double min, double max) {
+  auto text = string(key);
+  if (!text) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc{} || end != text->data() + text->size()) {
+    error(key, "must be a number, got '" + *text + "'");
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::int64_t> NodeReader::integer(std::string_view key, std::int64_t min,
+                                                std::int64_t max) {
+  auto text = string(key);
+  if (!text) return std::nullopt;
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc{} || end != text->data() + text->size()) {
+    error(key, "must be an integer, got '" + *text + "'");
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> NodeReader::boolean(std::string_view key) {
+  auto text = string(key);
+  if (!text) return std::nullopt;
+  if (*text == "true" || *text == "yes" || *text == "on") return true;
+  if (*text == "false" || *text == "no" || *text == "off") return false;
+  error(key, "must be true or false, got '" + *text + "'");
+  return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> NodeReader::duration(std::string_view key) {
+  auto text = string(key);
+  if (!text) return std::nullopt;
+  auto value = parse_duration(*text);
+  if (!value) error(key, "must be a duration such as 500ms, 30s or 5m, got '" + *text + "'");
+  return value;
+}
+
+std::optional<std::vector<std::string>> NodeReader::string_list(std::string_view key) {
+  if (!has(key)) {
+    known_.emplace(key);
+    return std::nullopt;
+  }
+  YAML::Node list = raw(key);
+  if (!list.IsSequence()) {
+    error(key, "must be a list");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string item_path = path_of(key) + "[" + std::to_string(i) + "]";
+    if (!list[i].IsScalar()) {
+      error_at(list[i], item_path, "must be a string");
+      continue;
+    }
+    if (auto value = expand_env(list[i].Scalar(), list[i], item_path)) out.push_back(*value);
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> NodeReader::string_map(std::string_view key) {
+  if (!has(key)) {
+    known_.emplace(key);
+    return std::nullopt;
+  }
+  YAML::Node map = raw(key);
+  if (!map.IsMap()) {
+    error(key, "must be a mapping of strings");
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& entry : map) {
+    const std::string name = entry.first.as<std::string>();
+    const std::string item_path = path_of(key) + "." + name;
+    if (!entry.second.IsScalar()) {
+      error_at(entry.second, item_path, "must be a string");
+      continue;
+    }
+    if (auto value = expand_env(entry.second.Scalar(), entry.second, item_path)) {
+      out.emplace(name, *value);
+    }
+  }
+  return out;
+}
+
+NodeReader NodeReader::object(std::string_view key) {
+  return NodeReader(raw(key), path_of(key), context_);
+}
+
+void NodeReader::finish() {
+  if (!valid_ || !node_.IsMap()) return;
+  for (const auto& entry : node_) {
+    const std::string key = entry.first.as<std::string>();
+    if (!known_.contains(key)) {
+      context_.diagnostics.push_back(
+          located(context_, entry.first, path_of(key), "unknown key '" + key + "'"));
+    }
+  }
+}
+
+}  // namespace llm_router::config

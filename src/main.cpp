@@ -1,0 +1,57 @@
+// Composition root: picks the subcommand and hands over. Each command wires its own modules.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llm_router/cli/commands.hpp"
+#include "llm_router/core/version.hpp"
+
+namespace {
+
+struct Command {
+  std::string_view name;
+  int (*run)(const std::vector<std::string>&);
+  std::string_view summary;
+};
+
+constexpr Command kCommands[] = {
+    {"serve", llm_router::cli::run_serve, "run the router: serve --config FILE [--listen HOST:PORT]"},
+    {"check", llm_router::cli::run_check, "validate a config: check --config FILE"},
+};
+
+void print_help(std::ostream& out) {
+  out << "llm-router " << llm_router::kVersion
+      << ": routes OpenAI-compatible requests to the model that fits best.\n\n"
+      << "usage: llm-router COMMAND [OPTIONS]\n\ncommands:\n";
+  for (const auto& command : kCommands) {
+    out << "  " << command.name << std::string(12 - command.name.size(), ' ') << command.summary
+        << "\n";
+  }
+  out << "\n  --version   print the version\n  --help      print this help\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_help(std::cerr);
+    return 2;
+  }
+  const std::string_view first = argv[1];
+  if (first == "--version" || first == "version") {
+    std::cout << "llm-router " << llm_router::kVersion << "\n";
+    return 0;
+  }
+  if (first == "--help" || first == "-h" || first == "help") {
+    print_help(std::cout);
+    return 0;
+  }
+  for (const auto& command : kCommands) {
+    if (command.name == first) return command.run(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  std::cerr << "llm-router: unknown command '" << first << "'\n\n";
+  print_help(std::cerr);
+  return 2;
+}
