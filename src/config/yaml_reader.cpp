@@ -55,7 +55,10 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
 }
 
 NodeReader::NodeReader(const YAML::Node& node, std::string path, ReadContext& context)
-    : node_(node), path_(std::move(path)), context_(context) {
+    // An absent section reads as an empty mapping (yaml-cpp throws on most calls on it).
+    : node_(node.IsDefined() ? node : YAML::Node(YAML::NodeType::Map)),
+      path_(std::move(path)),
+      context_(context) {
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
     context_.diagnostics.push_back(located(context_, node_, path_, "must be a mapping"));
     valid_ = false;

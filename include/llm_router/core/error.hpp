@@ -52,6 +52,7 @@ struct Failure {
   ErrorKind kind = ErrorKind::internal;
   std::string message;
   int upstream_status = 0;  // the backend's HTTP status, when it answered
+  std::string param;        // the request field at fault, for client errors
 };
 
 }  // namespace llm_router

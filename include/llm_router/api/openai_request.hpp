@@ -1,0 +1,42 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "llm_router/core/expected.hpp"
+
+namespace llm_router::api {
+
+enum class Endpoint { chat_completions, completions, embeddings };
+
+std::string_view upstream_path(Endpoint endpoint);  // "/chat/completions", ...
+
+// A client request body, parsed once and checked for the fields the router needs. Every other
+// field is kept as sent and reaches the backend unchanged.
+struct ParsedRequest {
+  nlohmann::json body;
+  std::string model;
+  bool stream = false;
+};
+
+// Failures are client errors (400) whose message says what is wrong and where.
+Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint);
+
+// The body for one backend: the client's, with `model` set to the backend's model id.
+std::string body_for_backend(const nlohmann::json& body, const std::string& upstream_model);
+
+struct Usage {
+  long long prompt_tokens = 0;
+  long long completion_tokens = 0;
+};
+
+// The `usage` object of an OpenAI response or stream chunk, when it has one.
+std::optional<Usage> find_usage(std::string_view json_text);
+
+// True when a stream event carries an error object instead of content.
+bool is_error_event(std::string_view data);
+
+}  // namespace llm_router::api

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llm_router::api {
+
+// One server-sent event. `data` joins multi-line data fields with '\n'.
+struct SseEvent {
+  std::string event;
+  std::string data;
+  std::string id;
+
+  bool is_done() const { return data == "[DONE]"; }
+  std::string serialize() const;  // "event: ..\ndata: ..\n\n"
+};
+
+// Incremental SSE parser: bytes arrive in arbitrary pieces (an event may be split across
+// reads, or several may come in one); complete events come out in order.
+class SseParser {
+ public:
+  // Appends bytes; complete events are appended to `out`.
+  void feed(std::string_view bytes, std::vector<SseEvent>& out);
+  // Bytes held for an incomplete event (bounded by the caller's limit).
+  std::size_t pending_bytes() const { return buffer_.size() - consumed_; }
+
+ private:
+  void take_line(std::string_view line, std::vector<SseEvent>& out);
+
+  std::string buffer_;
+  std::size_t consumed_ = 0;
+  SseEvent current_;
+  bool has_fields_ = false;
+  bool has_data_ = false;
+};
+
+}  // namespace llm_router::api

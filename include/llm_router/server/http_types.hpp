@@ -1,0 +1,60 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The HTTP seam between the server (Beast) and whoever answers requests. Beast stays behind it.
+namespace llm_router::server {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+struct Header {
+  std::string name;  // lower case
+  std::string value;
+};
+using Headers = std::vector<Header>;
+
+const std::string* find_header(const Headers& headers, std::string_view lowercase_name);
+
+struct HttpRequest {
+  std::string method;
+  std::string target;  // path and query as sent
+  Headers headers;
+  std::string body;
+
+  const std::string* header(std::string_view lowercase_name) const {
+    return find_header(headers, lowercase_name);
+  }
+  std::string_view path() const;  // target without the query
+};
+
+// How a handler answers: one whole response, or a chunked stream written piece by piece.
+// Every call returns an error once the client is gone; the handler then stops.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  virtual asio::awaitable<error_code> send(int status, Headers headers, std::string body) = 0;
+  virtual asio::awaitable<error_code> start_stream(int status, Headers headers) = 0;
+  virtual asio::awaitable<error_code> write_chunk(std::string_view data) = 0;
+  virtual asio::awaitable<error_code> finish_stream() = 0;
+  // Drops the connection without finishing the response (the mock uses it to simulate faults).
+  virtual void abort() = 0;
+  virtual bool started() const = 0;
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // Must answer through `writer` (or abort it); runs on the connection's io thread.
+  virtual asio::awaitable<void> handle(HttpRequest& request, ResponseWriter& writer) = 0;
+  // Called once before the io_context is destroyed: release sockets and timers held outside
+  // of requests (pooled connections), so none outlives its io_context.
+  virtual void shutdown() {}
+};
+
+}  // namespace llm_router::server

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "llm_router/api/sse.hpp"
+#include "llm_router/core/expected.hpp"
+#include "llm_router/server/http_types.hpp"
+
+// One attempt against one backend, whatever the provider: the proxy sees a response head,
+// then either the whole body or a sequence of SSE events. Beast stays inside the providers.
+namespace llm_router::upstream {
+
+namespace asio = boost::asio;
+using server::Header;
+using server::Headers;
+using Clock = std::chrono::steady_clock;
+
+struct UpstreamRequest {
+  std::string path;  // API path below the backend's base URL, e.g. "/chat/completions"
+  std::string body;  // JSON, model already rewritten
+  bool stream = false;
+  Headers headers;  // extra headers: x-request-id, traceparent, client auth when passed
+};
+
+// The deadlines of one attempt; each expiry is reported as its own ErrorKind.
+struct Deadlines {
+  std::chrono::milliseconds connect{5'000};
+  std::chrono::milliseconds first_byte{60'000};
+  std::chrono::milliseconds idle{30'000};
+  Clock::time_point total = Clock::time_point::max();
+};
+
+struct ResponseHead {
+  int status = 0;
+  Headers headers;  // lower-case names
+  bool event_stream = false;
+};
+
+// Next SSE event, a failure, or neither (the stream ended cleanly).
+struct EventResult {
+  std::optional<api::SseEvent> event;
+  std::optional<Failure> failure;
+};
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual const ResponseHead& head() const = 0;
+  // The whole (decoded) body, for non-stream answers and error statuses.
+  virtual asio::awaitable<Expected<std::string>> read_body(std::size_t limit) = 0;
+  virtual asio::awaitable<EventResult> next_event() = 0;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
+                                                                    Deadlines deadlines) = 0;
+  // Drops pooled connections; later releases are dropped too (see RequestHandler::shutdown).
+  virtual void shutdown() {}
+};
+
+}  // namespace llm_router::upstream

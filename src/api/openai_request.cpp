@@ -1,0 +1,140 @@
+#include "llm_router/api/openai_request.hpp"
+
+#include <charconv>
+
+namespace llm_router::api {
+namespace {
+
+using nlohmann::json;
+
+Failure invalid(std::string message, std::string param) {
+  return Failure{ErrorKind::invalid_request, std::move(message), 0, std::move(param)};
+}
+
+std::optional<Failure> check_messages(const json& body) {
+  auto it = body.find("messages");
+  if (it == body.end()) return invalid("'messages' is a required property", "messages");
+  if (!it->is_array()) return invalid("'messages' must be an array", "messages");
+  if (it->empty()) return invalid("'messages' must contain at least one message", "messages");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& message = (*it)[i];
+    const std::string param = "messages[" + std::to_string(i) + "]";
+    if (!message.is_object()) return invalid(param + " must be an object", param);
+    auto role = message.find("role");
+    if (role == message.end() || !role->is_string()) {
+      return invalid(param + ".role is required and must be a string", param + ".role");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> check_fields(const json& body, Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::chat_completions:
+      return check_messages(body);
+    case Endpoint::completions:
+      if (!body.contains("prompt")) return invalid("'prompt' is a required property", "prompt");
+      return std::nullopt;
+    case Endpoint::embeddings:
+      if (!body.contains("input")) return invalid("'input' is a required property", "input");
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Where a JSON parse failed, as "line L, column C", for the client's error message.
+std::string describe_parse_error(std::string_view text) {
+  try {
+    const json ignored = json::parse(text);
+  } catch (const json::parse_error& e) {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    return "at line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " +
+           std::to_string(e.byte) + ")";
+  } catch (const json::exception&) {
+  }
+  return "";
+}
+
+long long number_after(std::string_view text, std::string_view key) {
+  const size_t at = text.find(key);
+  if (at == std::string_view::npos) return -1;
+  size_t i = at + key.size();
+  while (i < text.size() && (text[i] == '"' || text[i] == ':' || text[i] == ' ')) ++i;
+  long long value = -1;
+  std::from_chars(text.data() + i, text.data() + text.size(), value);
+  return value;
+}
+
+}  // namespace
+
+std::string_view upstream_path(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::chat_completions:
+      return "/chat/completions";
+    case Endpoint::completions:
+      return "/completions";
+    case Endpoint::embeddings:
+      return "/embeddings";
+  }
+  return "/chat/completions";
+}
+
+Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) {
+  ParsedRequest request;
+  request.body = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (request.body.is_discarded()) {
+    return Failure{ErrorKind::invalid_json,
+                   "the request body is not valid JSON " + describe_parse_error(text)};
+  }
+  if (!request.body.is_object()) {
+    return Failure{ErrorKind::invalid_json, "the request body must be a JSON object"};
+  }
+  auto model = request.body.find("model");
+  if (model == request.body.end()) return invalid("'model' is a required property", "model");
+  if (!model->is_string()) return invalid("'model' must be a string", "model");
+  request.model = model->get<std::string>();
+  if (auto stream = request.body.find("stream"); stream != request.body.end()) {
+    if (stream->is_boolean()) {
+      request.stream = stream->get<bool>();
+    } else if (!stream->is_null()) {
+      return invalid("'stream' must be a boolean", "stream");
+    }
+  }
+  if (auto failure = check_fields(request.body, endpoint)) return std::move(*failure);
+  return request;
+}
+
+std::string body_for_backend(const json& body, const std::string& upstream_model) {
+  json copy = body;
+  copy["model"] = upstream_model;
+  return copy.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<Usage> find_usage(std::string_view text) {
+  const size_t at = text.find("\"usage\"");
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view rest = text.substr(at);
+  Usage usage;
+  usage.prompt_tokens = number_after(rest, "\"prompt_tokens\"");
+  usage.completion_tokens = number_after(rest, "\"completion_tokens\"");
+  if (usage.prompt_tokens < 0 && usage.completion_tokens < 0) return std::nullopt;
+  usage.prompt_tokens = std::max(0LL, usage.prompt_tokens);
+  usage.completion_tokens = std::max(0LL, usage.completion_tokens);
+  return usage;
+}
+
+bool is_error_event(std::string_view data) {
+  if (data.find("\"error\"") == std::string_view::npos) return false;
+  const json parsed = json::parse(data, nullptr, false);
+  return parsed.is_object() && parsed.contains("error") && !parsed.contains("choices");
+}
+
+}  // namespace llm_router::api

@@ -1,0 +1,62 @@
+#include "llm_router/api/sse.hpp"
+
+namespace llm_router::api {
+
+std::string SseEvent::serialize() const {
+  std::string out;
+  out.reserve(data.size() + event.size() + 16);
+  if (!event.empty()) out.append("event: ").append(event).append("\n");
+  if (!id.empty()) out.append("id: ").append(id).append("\n");
+  std::string_view rest = data;
+  while (true) {
+    const size_t newline = rest.find('\n');
+    out.append("data: ").append(rest.substr(0, newline)).append("\n");
+    if (newline == std::string_view::npos) break;
+    rest.remove_prefix(newline + 1);
+  }
+  out.append("\n");
+  return out;
+}
+
+void SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
+  buffer_.append(bytes);
+  while (true) {
+    const size_t newline = buffer_.find('\n', consumed_);
+    if (newline == std::string::npos) break;
+    size_t end = newline;
+    if (end > consumed_ && buffer_[end - 1] == '\r') --end;
+    take_line(std::string_view(buffer_).substr(consumed_, end - consumed_), out);
+    consumed_ = newline + 1;
+  }
+  if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
+    buffer_.erase(0, consumed_);
+    consumed_ = 0;
+  }
+}
+
+void SseParser::take_line(std::string_view line, std::vector<SseEvent>& out) {
+  if (line.empty()) {
+    if (has_fields_) out.push_back(std::move(current_));
+    current_ = SseEvent{};
+    has_fields_ = has_data_ = false;
+    return;
+  }
+  if (line.front() == ':') return;  // comment / keep-alive
+  const size_t colon = line.find(':');
+  std::string_view field = line.substr(0, colon);
+  std::string_view value = colon == std::string_view::npos ? "" : line.substr(colon + 1);
+  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  if (field == "data") {
+    if (has_data_) current_.data += '\n';
+    current_.data.append(value);
+    has_fields_ = has_data_ = true;
+  } else if (field == "event") {
+    current_.event = std::string(value);
+    has_fields_ = true;
+  } else if (field == "id") {
+    current_.id = std::string(value);
+    has_fields_ = true;
+  }
+}
+
+}  // namespace llm_router::api

@@ -1,0 +1,294 @@
+#include "llm_router/mock/mock_engine.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <ctime>
+#include <functional>
+
+#include "llm_router/api/errors.hpp"
+
+namespace llm_router::mock {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+void collect_text(const json& value, std::string& out) {
+  if (value.is_string()) {
+    out += value.get_ref<const std::string&>();
+    out += ' ';
+  } else if (value.is_array()) {
+    for (const auto& item : value) collect_text(item, out);
+  } else if (value.is_object()) {
+    if (auto it = value.find("content"); it != value.end()) collect_text(*it, out);
+    if (auto it = value.find("text"); it != value.end()) collect_text(*it, out);
+  }
+}
+
+std::string request_text(const json& body) {
+  std::string text;
+  for (const char* key : {"messages", "prompt", "input"}) {
+    if (auto it = body.find(key); it != body.end()) collect_text(*it, text);
+  }
+  return text;
+}
+
+std::string last_user_text(const json& body) {
+  if (auto messages = body.find("messages"); messages != body.end() && messages->is_array()) {
+    for (auto it = messages->rbegin(); it != messages->rend(); ++it) {
+      if (it->is_object() && it->value("role", "") == "user") {
+        std::string text;
+        collect_text(*it, text);
+        return text;
+      }
+    }
+  }
+  return request_text(body);
+}
+
+std::vector<std::string> split_words(std::string_view text, size_t limit) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < text.size() && words.size() < limit) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    size_t j = i;
+    while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+    if (j > i) words.emplace_back(text.substr(i, j - i));
+    i = j;
+  }
+  return words;
+}
+
+// A deterministic answer: a preamble naming the model, then the prompt's words echoed back,
+// then filler, cut to the token count. Each token is a word with its leading space.
+std::vector<std::string> make_tokens(std::string_view model, const std::string& prompt,
+                                     int count) {
+  static constexpr std::string_view kFiller[] = {"the",  "answer", "is",     "based", "on",
+                                                 "what", "you",    "asked,", "and",   "so"};
+  std::vector<std::string> source = split_words("This is " + std::string(model) + " answering:", 8);
+  for (auto& w : split_words(prompt, 32)) source.push_back(std::move(w));
+  std::vector<std::string> tokens;
+  tokens.reserve(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const size_t index = static_cast<size_t>(i);
+    std::string word = index < source.size() ? source[index]
+                                             : std::string(kFiller[index % std::size(kFiller)]);
+    tokens.push_back(i == 0 ? word : " " + word);
+  }
+  if (!tokens.empty()) tokens.back() += ".";
+  return tokens;
+}
+
+int requested_cap(const json& body) {
+  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+    if (auto it = body.find(key); it != body.end() && it->is_number_integer()) {
+      return std::max(0, it->get<int>());
+    }
+  }
+  return -1;
+}
+
+template <typename T>
+void override_from(const json& control, const char* key, T& target) {
+  if (auto it = control.find(key); it != control.end() && !it->is_null()) {
+    try {
+      target = it->get<T>();
+    } catch (const json::exception&) {
+      // An ill-typed control field is ignored: the mock never fails on its own controls.
+    }
+  }
+}
+
+void override_duration(const json& control, const char* key, milliseconds& target) {
+  long long ms = target.count();
+  override_from(control, key, ms);
+  target = milliseconds(std::max(0LL, ms));
+}
+
+std::string next_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  return "mock-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+json usage_json(const Plan& plan) {
+  const int completion = static_cast<int>(plan.tokens.size());
+  return {{"prompt_tokens", plan.prompt_tokens},
+          {"completion_tokens", completion},
+          {"total_tokens", plan.prompt_tokens + completion}};
+}
+
+std::string joined(const std::vector<std::string>& tokens) {
+  std::string text;
+  for (const auto& t : tokens) text += t;
+  return text;
+}
+
+std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+int estimate_prompt_tokens(const json& body) {
+  const std::string text = request_text(body);
+  return static_cast<int>(text.size() / 4) + 1;
+}
+
+Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& defaults,
+               std::string_view model, double random01) {
+  Plan plan;
+  plan.endpoint = endpoint;
+  plan.model = std::string(model);
+  plan.id = next_id();
+  plan.status = defaults.status;
+  plan.hang = defaults.hang;
+  plan.drop_after_tokens = defaults.drop_after_tokens;
+  plan.time_to_first_token = defaults.time_to_first_token;
+  plan.token_delay = defaults.token_delay;
+  plan.retry_after = defaults.retry_after;
+  plan.error_event = defaults.error_event;
+  plan.stream = body.value("stream", false) == true;
+  if (auto options = body.find("stream_options"); options != body.end() && options->is_object()) {
+    plan.include_usage = options->value("include_usage", false) == true;
+  }
+  plan.prompt_tokens = estimate_prompt_tokens(body);
+
+  const std::string prompt = last_user_text(body);
+  int count = defaults.completion_tokens > 0
+                  ? defaults.completion_tokens
+                  : std::clamp(12 + static_cast<int>(prompt.size()) / 16, 12, 48);
+  std::string content;
+  if (auto control = body.find("mock"); control != body.end() && control->is_object()) {
+    override_from(*control, "status", plan.status);
+    override_from(*control, "hang", plan.hang);
+    override_from(*control, "drop_after_tokens", plan.drop_after_tokens);
+    override_from(*control, "error_event", plan.error_event);
+    override_from(*control, "tokens", count);
+    override_from(*control, "content", content);
+    override_from(*control, "finish_reason", plan.finish_reason);
+    override_duration(*control, "ttft_ms", plan.time_to_first_token);
+    override_duration(*control, "token_delay_ms", plan.token_delay);
+    override_duration(*control, "retry_after_ms", plan.retry_after);
+  }
+  if (plan.status == 200 && random01 < defaults.failure_rate) plan.status = 500;
+
+  count = std::clamp(count, 0, 100'000);
+  if (const int cap = requested_cap(body); cap >= 0 && cap < count) {
+    count = cap;
+    plan.finish_reason = "length";
+  }
+  if (!content.empty()) {
+    plan.tokens = split_words(content, 100'000);
+    for (size_t i = 1; i < plan.tokens.size(); ++i) plan.tokens[i].insert(0, " ");
+  } else {
+    plan.tokens = make_tokens(model, prompt, count);
+  }
+  return plan;
+}
+
+std::string completion_body(const Plan& plan) {
+  const std::string text = joined(plan.tokens);
+  json choice = {{"index", 0}, {"finish_reason", plan.finish_reason}, {"logprobs", nullptr}};
+  json body = {{"id", plan.id}, {"created", now_seconds()}, {"model", plan.model}};
+  if (plan.endpoint == Endpoint::completions) {
+    choice["text"] = text;
+    body["object"] = "text_completion";
+  } else {
+    choice["message"] = {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}};
+    body["object"] = "chat.completion";
+  }
+  body["choices"] = json::array({std::move(choice)});
+  body["usage"] = usage_json(plan);
+  return body.dump();
+}
+
+std::string chunk_data(const Plan& plan, std::size_t token_index) {
+  const std::string& token = plan.tokens[token_index];
+  json choice = {{"index", 0}, {"finish_reason", nullptr}, {"logprobs", nullptr}};
+  json body = {{"id", plan.id}, {"created", now_seconds()}, {"model", plan.model}};
+  if (plan.endpoint == Endpoint::completions) {
+    choice["text"] = token;
+    body["object"] = "text_completion";
+  } else {
+    choice["delta"] = token_index == 0 ? json{{"role", "assistant"}, {"content", token}}
+                                       : json{{"content", token}};
+    body["object"] = "chat.completion.chunk";
+  }
+  body["choices"] = json::array({std::move(choice)});
+  return body.dump();
+}
+
+std::string final_chunk_data(const Plan& plan) {
+  json choice = {{"index", 0}, {"finish_reason", plan.finish_reason}, {"logprobs", nullptr}};
+  json body = {{"id", plan.id}, {"created", now_seconds()}, {"model", plan.model}};
+  if (plan.endpoint == Endpoint::completions) {
+    choice["text"] = "";
+    body["object"] = "text_completion";
+  } else {
+    choice["delta"] = json::object();
+    body["object"] = "chat.completion.chunk";
+  }
+  body["choices"] = json::array({std::move(choice)});
+  return body.dump();
+}
+
+std::string usage_chunk_data(const Plan& plan) {
+  json body = {{"id", plan.id},
+               {"object", plan.endpoint == Endpoint::completions ? "text_completion"
+                                                                  : "chat.completion.chunk"},
+               {"created", now_seconds()},
+               {"model", plan.model},
+               {"choices", json::array()},
+               {"usage", usage_json(plan)}};
+  return body.dump();
+}
+
+std::string embeddings_body(const json& body, const Plan& plan) {
+  std::vector<std::string> inputs;
+  if (auto input = body.find("input"); input != body.end()) {
+    if (input->is_string()) {
+      inputs.push_back(input->get<std::string>());
+    } else if (input->is_array()) {
+      for (const auto& item : *input) inputs.push_back(item.dump());
+    }
+  }
+  int dimensions = 64;
+  if (auto it = body.find("dimensions"); it != body.end() && it->is_number_integer()) {
+    dimensions = std::clamp(it->get<int>(), 1, 4096);
+  }
+  json data = json::array();
+  int tokens = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::vector<double> vector(static_cast<size_t>(dimensions));
+    std::uint64_t state = std::hash<std::string>{}(inputs[i]) | 1;
+    double norm = 0;
+    for (auto& v : vector) {
+      state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+      v = static_cast<double>(state % 2001) / 1000.0 - 1.0;
+      norm += v * v;
+    }
+    norm = std::sqrt(norm) + 1e-12;
+    for (auto& v : vector) v /= norm;
+    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vector}});
+    tokens += static_cast<int>(inputs[i].size() / 4) + 1;
+  }
+  return json{{"object", "list"},
+              {"data", std::move(data)},
+              {"model", plan.model},
+              {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}
+      .dump();
+}
+
+std::string error_body_for(int status) {
+  if (status == 429) {
+    return api::error_body("Rate limit reached for requests (mock)", "rate_limit_error", "",
+                           "rate_limit_exceeded");
+  }
+  if (status == 400) {
+    return api::error_body("Bad request (mock)", "invalid_request_error", "", "invalid_request");
+  }
+  return api::error_body("The server had an error while processing your request (mock status " +
+                             std::to_string(status) + ")",
+                         "server_error", "", "server_error");
+}
+
+}  // namespace llm_router::mock

@@ -1,0 +1,450 @@
+#include "llm_router/server/http_server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cctype>
+#include <thread>
+#include <unordered_set>
+
+#include "llm_router/api/errors.hpp"
+#include "llm_router/core/logging.hpp"
+
+namespace llm_router::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+// A connection as its worker sees it: idle sessions are closed at once when draining.
+struct SessionState {
+  beast::tcp_stream* stream = nullptr;
+  bool idle = true;
+};
+
+// The handler is declared first so it outlives the io_context: coroutine frames destroyed with
+// the io_context may still call into it (see RequestHandler::shutdown).
+struct Worker {
+  std::unique_ptr<RequestHandler> handler;
+  asio::io_context io{1};
+  std::unordered_set<SessionState*> sessions;  // touched only on this worker's thread
+  bool draining = false;
+};
+
+void apply_headers(http::fields& fields, const Headers& headers) {
+  for (const auto& h : headers) fields.set(h.name, h.value);
+}
+
+class BeastWriter final : public ResponseWriter {
+ public:
+  BeastWriter(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+              const ServerLimits& limits, const bool& draining)
+      : stream_(stream),
+        version_(version),
+        keep_alive_(keep_alive),
+        limits_(limits),
+        draining_(draining) {}
+
+  asio::awaitable<error_code> send(int status, Headers headers, std::string body) override {
+    http::response<http::string_body> response;
+    prepare(response, status, headers);
+    response.body() = std::move(body);
+    response.prepare_payload();
+    started_ = true;
+    stream_.expires_after(limits_.write_timeout);
+    auto [ec, n] = co_await http::async_write(stream_, response, use_nothrow);
+    complete_ = !ec;
+    co_return ec;
+  }
+
+  asio::awaitable<error_code> start_stream(int status, Headers headers) override {
+    http::response<http::empty_body> response;
+    prepare(response, status, headers);
+    response.chunked(true);
+    http::response_serializer<http::empty_body> serializer(response);
+    started_ = true;
+    stream_.expires_after(limits_.write_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream_, serializer, use_nothrow);
+    co_return ec;
+  }
+
+  asio::awaitable<error_code> write_chunk(std::string_view data) override {
+    if (data.empty()) co_return error_code{};
+    stream_.expires_after(limits_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(
+        stream_, http::make_chunk(asio::const_buffer(data.data(), data.size())), use_nothrow);
+    co_return ec;
+  }
+
+  asio::awaitable<error_code> finish_stream() override {
+    stream_.expires_after(limits_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), use_nothrow);
+    complete_ = !ec;
+    co_return ec;
+  }
+
+  void abort() override {
+    error_code ignored;
+    stream_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+    stream_.socket().close(ignored);
+    keep_alive_ = false;
+  }
+
+  bool started() const override { return started_; }
+  bool complete() const { return complete_; }
+  bool keep_alive() const { return keep_alive_ && !draining_; }
+
+ private:
+  template <typename Body>
+  void prepare(http::response<Body>& response, int status, const Headers& headers) {
+    response.version(version_);
+    response.result(static_cast<unsigned>(status));
+    apply_headers(response, headers);
+    response.keep_alive(keep_alive());
+  }
+
+  beast::tcp_stream& stream_;
+  unsigned version_;
+  bool keep_alive_;
+  const ServerLimits& limits_;
+  const bool& draining_;
+  bool started_ = false;
+  bool complete_ = false;
+};
+
+asio::awaitable<void> write_error_and_close(beast::tcp_stream& stream, ErrorKind kind,
+                                            std::string message) {
+  http::response<http::string_body> response;
+  response.result(static_cast<unsigned>(traits(kind).status));
+  response.set(http::field::content_type, "application/json");
+  response.keep_alive(false);
+  response.body() = api::error_body(Failure{kind, std::move(message)});
+  response.prepare_payload();
+  stream.expires_after(std::chrono::seconds(5));
+  co_await http::async_write(stream, response, use_nothrow);
+}
+
+HttpRequest to_request(http::request<http::string_body>&& message) {
+  HttpRequest request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  request.headers.reserve(16);
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers.push_back({std::move(name), std::string(field.value())});
+  }
+  request.body = std::move(message.body());
+  return request;
+}
+
+// Completes when the client closes its side (EOF or error) while a request is in progress, so
+// that the handler's upstream work is cancelled; waits quietly if the client sends more data.
+asio::awaitable<void> watch_for_disconnect(tcp::socket& socket) {
+  while (true) {
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+    if (ec == asio::error::operation_aborted) {
+      // The handler finished first; nothing to report.
+      asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+      co_await forever.async_wait(use_nothrow);
+      co_return;
+    }
+    if (ec) co_return;
+    char byte;
+    const auto n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    if (ec || n == 0) co_return;  // the client is gone
+    // Pipelined bytes of a next request: stop watching, the handler keeps going.
+    asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+    co_await forever.async_wait(use_nothrow);
+  }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerLimits limits;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  ServerCounters counters;
+  std::atomic<bool> draining{false};
+  std::size_t next_worker = 0;
+  std::function<void()> sighup;
+  std::function<void()> drain_started;
+  std::shared_ptr<spdlog::logger> log = logging::get("server");
+
+  Worker& first() { return *workers.front(); }
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> run_session(Worker& worker, tcp::socket socket);
+  asio::awaitable<bool> read_request(Worker& worker, beast::tcp_stream& stream,
+                                     beast::flat_buffer& buffer, SessionState& state,
+                                     std::optional<http::request_parser<http::string_body>>& parser);
+  asio::awaitable<void> serve_one(Worker& worker, HttpRequest& request, BeastWriter& writer,
+                                  beast::tcp_stream& stream);
+  asio::awaitable<void> wait_until_drained();
+  void begin_drain();
+};
+
+asio::awaitable<void> HttpServer::Impl::accept_loop() {
+  while (acceptor && acceptor->is_open()) {
+    Worker& target = *workers[next_worker++ % workers.size()];
+    auto [ec, socket] = co_await acceptor->async_accept(target.io, use_nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) break;
+      log->warn("accept failed: {}", ec.message());
+      asio::steady_timer backoff(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await backoff.async_wait(use_nothrow);
+      continue;
+    }
+    counters.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(target.io, run_session(target, std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<bool> HttpServer::Impl::read_request(
+    Worker& worker, beast::tcp_stream& stream, beast::flat_buffer& buffer, SessionState& state,
+    std::optional<http::request_parser<http::string_body>>& parser) {
+  state.idle = true;
+  if (buffer.size() == 0) {
+    stream.expires_after(limits.idle_timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), use_nothrow);
+    if (ec) co_return false;
+    buffer.commit(n);
+  }
+  state.idle = false;
+  parser.emplace();
+  parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser->body_limit(limits.max_body_bytes);
+  stream.expires_after(limits.header_timeout);
+  auto [hec, hn] = co_await http::async_read_header(stream, buffer, *parser, use_nothrow);
+  if (hec == http::error::header_limit) {
+    co_await write_error_and_close(stream, ErrorKind::headers_too_large,
+                                   "request headers exceed " +
+                                       std::to_string(limits.max_header_bytes) + " bytes");
+    co_return false;
+  }
+  if (hec == http::error::body_limit) {
+    co_await write_error_and_close(stream, ErrorKind::payload_too_large,
+                                   "request body exceeds " +
+                                       std::to_string(limits.max_body_bytes) + " bytes");
+    co_return false;
+  }
+  if (hec) {
+    if (hec != beast::error::timeout && hec != http::error::end_of_stream &&
+        hec != asio::error::eof && hec != asio::error::operation_aborted &&
+        hec != asio::error::connection_reset) {
+      co_await write_error_and_close(stream, ErrorKind::invalid_request,
+                                     "malformed HTTP request: " + hec.message());
+    }
+    co_return false;
+  }
+  const auto length = parser->content_length();
+  if (length && *length > limits.max_body_bytes) {
+    co_await write_error_and_close(stream, ErrorKind::payload_too_large,
+                                   "request body exceeds " +
+                                       std::to_string(limits.max_body_bytes) + " bytes");
+    co_return false;
+  }
+  if (beast::iequals(parser->get()[http::field::expect], "100-continue")) {
+    http::response<http::empty_body> go_on{http::status::continue_, 11};
+    stream.expires_after(limits.write_timeout);
+    auto [ec, n] = co_await http::async_write(stream, go_on, use_nothrow);
+    if (ec) co_return false;
+  }
+  stream.expires_after(limits.body_timeout);
+  auto [bec, bn] = co_await http::async_read(stream, buffer, *parser, use_nothrow);
+  if (bec == http::error::body_limit) {
+    co_await write_error_and_close(stream, ErrorKind::payload_too_large,
+                                   "request body exceeds " +
+                                       std::to_string(limits.max_body_bytes) + " bytes");
+    co_return false;
+  }
+  (void)worker;
+  co_return !bec;
+}
+
+asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, HttpRequest& request,
+                                                  BeastWriter& writer,
+                                                  beast::tcp_stream& stream) {
+  // The handler must complete normally for the race below to end when it does: catch here.
+  auto guarded = [&]() -> asio::awaitable<void> {
+    try {
+      co_await worker.handler->handle(request, writer);
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != asio::error::operation_aborted) log->error("handler failed: {}", e.what());
+    } catch (const std::exception& e) {
+      log->error("handler failed: {}", e.what());
+    }
+  };
+  co_await (guarded() || watch_for_disconnect(stream.socket()));
+  if (!writer.started()) {
+    // (A named Headers: GCC 12 miscompiles braced lists inside co_await expressions.)
+    Headers headers{Header{"content-type", "application/json"}};
+    std::string body = api::error_body(Failure{ErrorKind::internal, "internal error"});
+    co_await writer.send(500, std::move(headers), std::move(body));
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, tcp::socket socket) {
+  const auto open = counters.connections_open.fetch_add(1, std::memory_order_relaxed) + 1;
+  beast::tcp_stream stream(std::move(socket));
+  SessionState state{&stream};
+  worker.sessions.insert(&state);
+  error_code ec;
+  stream.socket().non_blocking(true, ec);
+  if (open > limits.max_connections || worker.draining) {
+    counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
+    co_await write_error_and_close(stream, ErrorKind::overloaded,
+                                   "too many open connections; retry later");
+  } else {
+    beast::flat_buffer buffer;
+    std::optional<http::request_parser<http::string_body>> parser;
+    while (!worker.draining) {
+      if (!co_await read_request(worker, stream, buffer, state, parser)) break;
+      auto message = parser->release();
+      const unsigned version = message.version();
+      const bool keep_alive = message.keep_alive();
+      HttpRequest request = to_request(std::move(message));
+      stream.expires_never();
+      counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
+      counters.requests_total.fetch_add(1, std::memory_order_relaxed);
+      BeastWriter writer(stream, version, keep_alive, limits, worker.draining);
+      co_await serve_one(worker, request, writer, stream);
+      counters.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      if (!writer.complete() || !writer.keep_alive()) break;
+    }
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().close(ec);
+  worker.sessions.erase(&state);
+  counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void HttpServer::Impl::begin_drain() {
+  if (draining.exchange(true)) return;
+  if (drain_started) drain_started();
+  log->info("draining: no new connections; waiting up to {} ms for in-flight requests",
+            limits.drain_timeout.count());
+  error_code ignored;
+  if (acceptor) acceptor->close(ignored);
+  for (auto& w : workers) {
+    asio::post(w->io, [&worker = *w] {
+      worker.draining = true;
+      for (SessionState* s : worker.sessions) {
+        if (s->idle) s->stream->socket().cancel();
+      }
+    });
+  }
+  asio::co_spawn(first().io, wait_until_drained(), asio::detached);
+}
+
+asio::awaitable<void> HttpServer::Impl::wait_until_drained() {
+  const auto deadline = std::chrono::steady_clock::now() + limits.drain_timeout;
+  asio::steady_timer timer(first().io);
+  while (counters.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(use_nothrow);
+  }
+  if (const auto left = counters.connections_open.load(); left > 0) {
+    log->warn("drain timeout: closing {} connections still open", left);
+  }
+  guards.clear();
+  for (auto& w : workers) w->io.stop();
+}
+
+HttpServer::HttpServer(int threads, ServerLimits limits, HandlerFactory factory)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->limits = limits;
+  const int count = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 0; i < count; ++i) {
+    auto worker = std::make_unique<Worker>();
+    worker->handler = factory(worker->io, static_cast<std::size_t>(i));
+    impl_->guards.push_back(asio::make_work_guard(worker->io));
+    impl_->workers.push_back(std::move(worker));
+  }
+}
+
+HttpServer::~HttpServer() {
+  for (auto& w : impl_->workers) w->handler->shutdown();
+}
+
+std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
+  const tcp::endpoint endpoint(asio::ip::make_address(host), port);
+  auto acceptor = std::make_unique<tcp::acceptor>(impl_->first().io);
+  acceptor->open(endpoint.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  acceptor->bind(endpoint);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  impl_->acceptor = std::move(acceptor);
+  return impl_->acceptor->local_endpoint().port();
+}
+
+void HttpServer::run(bool handle_signals) {
+  Impl& impl = *impl_;
+  asio::co_spawn(impl.first().io, impl.accept_loop(), asio::detached);
+  asio::signal_set stop_signals(impl.first().io);
+  asio::signal_set hup_signals(impl.first().io);
+  if (handle_signals) {
+    stop_signals.add(SIGTERM);
+    stop_signals.add(SIGINT);
+    std::function<void(error_code, int)> on_stop = [&](error_code ec, int) {
+      if (ec) return;
+      if (impl.draining.load()) {
+        impl.log->warn("second stop signal: exiting now");
+        impl.guards.clear();
+        for (auto& w : impl.workers) w->io.stop();
+        return;
+      }
+      impl.begin_drain();
+      stop_signals.async_wait(on_stop);
+    };
+    stop_signals.async_wait(on_stop);
+    hup_signals.add(SIGHUP);
+    std::function<void(error_code, int)> on_hup = [&](error_code ec, int) {
+      if (ec) return;
+      if (impl.sighup) impl.sighup();
+      hup_signals.async_wait(on_hup);
+    };
+    hup_signals.async_wait(on_hup);
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < impl.workers.size(); ++i) {
+    threads.emplace_back([&worker = *impl.workers[i]] { worker.io.run(); });
+  }
+  impl.first().io.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::stop_gracefully() {
+  asio::post(impl_->first().io, [impl = impl_.get()] { impl->begin_drain(); });
+}
+
+bool HttpServer::draining() const { return impl_->draining.load(); }
+
+const ServerCounters& HttpServer::counters() const { return impl_->counters; }
+
+void HttpServer::on_sighup(std::function<void()> callback) { impl_->sighup = std::move(callback); }
+
+void HttpServer::on_drain(std::function<void()> callback) {
+  impl_->drain_started = std::move(callback);
+}
+
+}  // namespace llm_router::server

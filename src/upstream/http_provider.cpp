@@ -1,0 +1,413 @@
+// OpenAI-compatible backends over HTTP/1.1 (and HTTPS), with a keep-alive connection pool.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <deque>
+#include <variant>
+
+#include "llm_router/upstream/inflater.hpp"
+#include "llm_router/upstream/providers.hpp"
+
+namespace llm_router::upstream {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+struct Connection {
+  std::variant<std::unique_ptr<PlainStream>, std::unique_ptr<TlsStream>> stream;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since;
+
+  beast::tcp_stream& lowest() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(*s); },
+                      stream);
+  }
+  // An idle connection the server closed (or wrote to) cannot carry a new request.
+  bool still_usable() {
+    auto& socket = lowest().socket();
+    if (!socket.is_open() || buffer.size() > 0) return false;
+    error_code ec;
+    char byte;
+    socket.non_blocking(true, ec);
+    socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    return ec == asio::error::would_block || ec == asio::error::try_again;
+  }
+};
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(std::size_t max_idle) : max_idle_(max_idle) {}
+
+  std::unique_ptr<Connection> take() {
+    const auto oldest = Clock::now() - kMaxIdleAge;
+    while (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      if (connection->idle_since > oldest && connection->still_usable()) return connection;
+    }
+    return nullptr;
+  }
+
+  void give_back(std::unique_ptr<Connection> connection) {
+    if (closed_ || idle_.size() >= max_idle_) return;
+    connection->idle_since = Clock::now();
+    idle_.push_back(std::move(connection));
+  }
+
+  void close() {
+    closed_ = true;
+    idle_.clear();
+  }
+
+ private:
+  static constexpr auto kMaxIdleAge = std::chrono::seconds(50);
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::size_t max_idle_;
+  bool closed_ = false;
+};
+
+// Which deadline is armed on the socket, so an expiry is reported as the right ErrorKind.
+struct ArmedDeadline {
+  ErrorKind kind = ErrorKind::total_timeout;
+
+  void arm(beast::tcp_stream& stream, std::chrono::milliseconds phase, ErrorKind phase_kind,
+           Clock::time_point total) {
+    const auto phase_end = Clock::now() + phase;
+    if (phase_end < total) {
+      stream.expires_at(phase_end);
+      kind = phase_kind;
+    } else {
+      stream.expires_at(total);
+      kind = ErrorKind::total_timeout;
+    }
+  }
+};
+
+Failure io_failure(const error_code& ec, const ArmedDeadline& armed, std::string_view during) {
+  if (ec == beast::error::timeout) {
+    return {armed.kind, std::string(name(armed.kind)) + " while " + std::string(during)};
+  }
+  if (ec == asio::error::operation_aborted) return {ErrorKind::cancelled, "cancelled"};
+  return {ErrorKind::upstream_closed, std::string(during) + ": " + ec.message()};
+}
+
+server::Headers copy_headers(const http::fields& fields) {
+  server::Headers headers;
+  for (const auto& f : fields) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers.push_back({std::move(name), std::string(f.value())});
+  }
+  return headers;
+}
+
+class HttpProvider;
+
+class HttpExchange final : public Exchange {
+ public:
+  HttpExchange(std::unique_ptr<Connection> connection, ConnectionPool& pool,
+               const Deadlines& deadlines, bool stream)
+      : connection_(std::move(connection)), pool_(pool), deadlines_(deadlines), stream_(stream) {
+    parser_.body_limit(boost::none);
+  }
+
+  asio::awaitable<std::optional<Failure>> read_head() {
+    armed_.arm(connection_->lowest(), deadlines_.first_byte, ErrorKind::first_byte_timeout,
+               deadlines_.total);
+    auto [ec, n] = co_await visit_read_header();
+    if (ec) co_return io_failure(ec, armed_, "waiting for the response");
+    auto& message = parser_.get();
+    head_.status = static_cast<int>(message.result_int());
+    head_.headers = copy_headers(message);
+    const auto type = message[http::field::content_type];
+    head_.event_stream = type.find("text/event-stream") != std::string_view::npos;
+    const auto encoding = message[http::field::content_encoding];
+    if (beast::iequals(encoding, "gzip") || beast::iequals(encoding, "x-gzip")) {
+      inflater_.emplace(true);
+    } else if (beast::iequals(encoding, "deflate")) {
+      inflater_.emplace(false);
+    }
+    co_return std::nullopt;
+  }
+
+  const ResponseHead& head() const override { return head_; }
+
+  asio::awaitable<Expected<std::string>> read_body(std::size_t limit) override {
+    std::string body;
+    while (!parser_.is_done()) {
+      armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout,
+                 deadlines_.total);
+      auto piece = co_await read_piece();
+      if (!piece) co_return piece.take_failure();
+      if (!append_decoded(*piece, body, limit)) {
+        co_return Failure{ErrorKind::upstream_bad_response,
+                          "response body is larger than " + std::to_string(limit) +
+                              " bytes or badly encoded"};
+      }
+    }
+    finish();
+    co_return body;
+  }
+
+  asio::awaitable<EventResult> next_event() override {
+    while (pending_.empty()) {
+      if (parser_.is_done()) {
+        finish();
+        co_return EventResult{};
+      }
+      if (events_seen_ == 0) {
+        // The first event must come within the first-byte deadline counted from the request.
+        armed_.arm(connection_->lowest(), deadlines_.first_byte, ErrorKind::first_byte_timeout,
+                   deadlines_.total);
+      } else {
+        armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout,
+                   deadlines_.total);
+      }
+      auto piece = co_await read_piece();
+      if (!piece) co_return EventResult{std::nullopt, piece.take_failure()};
+      std::string decoded;
+      if (!append_decoded(*piece, decoded, kMaxEventBytes)) {
+        co_return EventResult{std::nullopt,
+                              Failure{ErrorKind::upstream_bad_response, "bad stream encoding"}};
+      }
+      std::vector<api::SseEvent> events;
+      sse_.feed(decoded, events);
+      for (auto& e : events) pending_.push_back(std::move(e));
+      if (sse_.pending_bytes() > kMaxEventBytes) {
+        co_return EventResult{std::nullopt, Failure{ErrorKind::upstream_bad_response,
+                                                    "stream event larger than 8 MiB"}};
+      }
+    }
+    ++events_seen_;
+    EventResult result{std::move(pending_.front()), std::nullopt};
+    pending_.pop_front();
+    co_return result;
+  }
+
+ private:
+  static constexpr std::size_t kMaxEventBytes = 8 * 1024 * 1024;
+
+  asio::awaitable<std::tuple<error_code, std::size_t>> visit_read_header() {
+    if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection_->stream)) {
+      co_return co_await http::async_read_header(**plain, connection_->buffer, parser_,
+                                                 use_nothrow);
+    }
+    auto& tls = std::get<std::unique_ptr<TlsStream>>(connection_->stream);
+    co_return co_await http::async_read_header(*tls, connection_->buffer, parser_, use_nothrow);
+  }
+
+  asio::awaitable<std::tuple<error_code, std::size_t>> visit_read_some() {
+    if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection_->stream)) {
+      co_return co_await http::async_read_some(**plain, connection_->buffer, parser_,
+                                               use_nothrow);
+    }
+    auto& tls = std::get<std::unique_ptr<TlsStream>>(connection_->stream);
+    co_return co_await http::async_read_some(*tls, connection_->buffer, parser_, use_nothrow);
+  }
+
+  // Reads the next piece of body into chunk_ and returns it.
+  asio::awaitable<Expected<std::string_view>> read_piece() {
+    auto& body = parser_.get().body();
+    body.data = chunk_;
+    body.size = sizeof chunk_;
+    auto [ec, n] = co_await visit_read_some();
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      const bool early_eof = ec == http::error::partial_message || ec == asio::error::eof ||
+                             ec == http::error::end_of_stream;
+      if (early_eof) co_return Failure{ErrorKind::upstream_closed, "upstream closed mid-response"};
+      co_return io_failure(ec, armed_, "reading the response");
+    }
+    co_return std::string_view(chunk_, sizeof chunk_ - body.size);
+  }
+
+  bool append_decoded(std::string_view piece, std::string& out, std::size_t limit) {
+    if (inflater_) return inflater_->inflate(piece, out, limit);
+    if (out.size() + piece.size() > limit) return false;
+    out.append(piece);
+    return true;
+  }
+
+  void finish() {
+    if (connection_ && parser_.is_done() && parser_.keep_alive()) {
+      pool_.give_back(std::move(connection_));
+    }
+    connection_.reset();
+  }
+
+  std::unique_ptr<Connection> connection_;
+  ConnectionPool& pool_;
+  Deadlines deadlines_;
+  bool stream_;
+  http::response_parser<http::buffer_body> parser_;
+  ResponseHead head_;
+  ArmedDeadline armed_;
+  std::optional<Inflater> inflater_;
+  api::SseParser sse_;
+  std::deque<api::SseEvent> pending_;
+  std::size_t events_seen_ = 0;
+  char chunk_[kReadChunk];
+};
+
+class HttpProvider final : public Provider {
+ public:
+  HttpProvider(const config::Backend& backend, asio::io_context& io,
+               std::shared_ptr<ssl::context> tls)
+      : backend_(backend),
+        io_(io),
+        tls_(std::move(tls)),
+        resolver_(io),
+        pool_(static_cast<std::size_t>(backend.max_idle_connections)) {}
+
+  asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
+                                                            Deadlines deadlines) override {
+    auto message = build_request(request);
+    // A pooled connection may have been closed by the server a moment ago; one fresh retry
+    // covers that race (nothing was processed: no byte came back).
+    for (int round = 0; round < 2; ++round) {
+      auto connection = pool_.take();
+      const bool reused = connection != nullptr;
+      if (!connection) {
+        auto made = co_await connect(deadlines);
+        if (!made) co_return made.take_failure();
+        connection = std::move(*made);
+      }
+      ArmedDeadline armed;
+      armed.arm(connection->lowest(), deadlines.first_byte, ErrorKind::first_byte_timeout,
+                deadlines.total);
+      auto [wec, written] = co_await write(*connection, message);
+      if (wec) {
+        if (reused && wec != asio::error::operation_aborted) continue;
+        co_return io_failure(wec, armed, "sending the request");
+      }
+      auto exchange = std::make_unique<HttpExchange>(std::move(connection), pool_, deadlines,
+                                                     request.stream);
+      if (auto failure = co_await exchange->read_head()) {
+        if (reused && failure->kind == ErrorKind::upstream_closed) continue;
+        co_return std::move(*failure);
+      }
+      co_return std::unique_ptr<Exchange>(std::move(exchange));
+    }
+    co_return Failure{ErrorKind::upstream_closed, "upstream closed the connection"};
+  }
+
+  void shutdown() override { pool_.close(); }
+
+ private:
+  http::request<http::string_body> build_request(UpstreamRequest& request) const {
+    http::request<http::string_body> message{http::verb::post,
+                                             backend_.url.base_path + request.path, 11};
+    message.set(http::field::host, backend_.url.host_header());
+    message.set(http::field::content_type, "application/json");
+    message.set(http::field::accept, request.stream ? "text/event-stream" : "application/json");
+    message.set(http::field::user_agent, "llm-router");
+    if (!backend_.api_key.empty()) {
+      message.set(http::field::authorization, "Bearer " + backend_.api_key);
+    }
+    for (const auto& [name, value] : backend_.headers) message.set(name, value);
+    for (const auto& h : request.headers) message.set(h.name, h.value);
+    message.keep_alive(true);
+    message.body() = std::move(request.body);
+    message.prepare_payload();
+    return message;
+  }
+
+  asio::awaitable<std::tuple<error_code, std::size_t>> write(
+      Connection& connection, http::request<http::string_body>& message) {
+    if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection.stream)) {
+      co_return co_await http::async_write(**plain, message, use_nothrow);
+    }
+    auto& tls = std::get<std::unique_ptr<TlsStream>>(connection.stream);
+    co_return co_await http::async_write(*tls, message, use_nothrow);
+  }
+
+  asio::awaitable<Expected<tcp::resolver::results_type>> resolve() {
+    if (!endpoints_.empty() && Clock::now() < endpoints_expire_) co_return endpoints_;
+    auto [ec, results] = co_await resolver_.async_resolve(
+        backend_.url.host, std::to_string(backend_.url.port), use_nothrow);
+    if (ec) {
+      co_return Failure{ErrorKind::connect_failed,
+                        "cannot resolve " + backend_.url.host + ": " + ec.message()};
+    }
+    endpoints_ = results;
+    endpoints_expire_ = Clock::now() + std::chrono::seconds(30);
+    co_return results;
+  }
+
+  asio::awaitable<Expected<std::unique_ptr<Connection>>> connect(const Deadlines& deadlines) {
+    auto endpoints = co_await resolve();
+    if (!endpoints) co_return endpoints.take_failure();
+    auto connection = std::make_unique<Connection>();
+    auto tcp_stream = std::make_unique<PlainStream>(io_);
+    ArmedDeadline armed;
+    armed.arm(*tcp_stream, deadlines.connect, ErrorKind::connect_timeout, deadlines.total);
+    auto [ec, endpoint] = co_await tcp_stream->async_connect(*endpoints, use_nothrow);
+    if (ec) {
+      if (ec == beast::error::timeout) co_return io_failure(ec, armed, "connecting");
+      co_return Failure{ErrorKind::connect_failed, "cannot connect to " +
+                                                       backend_.url.host_header() + ": " +
+                                                       ec.message()};
+    }
+    tcp_stream->socket().set_option(tcp::no_delay(true), ec);
+    if (!backend_.url.tls) {
+      connection->stream = std::move(tcp_stream);
+      co_return connection;
+    }
+    auto tls_stream = std::make_unique<TlsStream>(std::move(*tcp_stream), *tls_);
+    if (!SSL_set_tlsext_host_name(tls_stream->native_handle(), backend_.url.host.c_str())) {
+      co_return Failure{ErrorKind::connect_failed, "cannot set TLS server name"};
+    }
+    tls_stream->set_verify_callback(ssl::host_name_verification(backend_.url.host));
+    auto [hec] = co_await tls_stream->async_handshake(ssl::stream_base::client, use_nothrow);
+    if (hec) {
+      if (hec == beast::error::timeout) co_return io_failure(hec, armed, "TLS handshake");
+      co_return Failure{ErrorKind::connect_failed,
+                        "TLS handshake with " + backend_.url.host + " failed: " + hec.message()};
+    }
+    connection->stream = std::move(tls_stream);
+    co_return connection;
+  }
+
+  const config::Backend& backend_;
+  asio::io_context& io_;
+  std::shared_ptr<ssl::context> tls_;
+  tcp::resolver resolver_;
+  tcp::resolver::results_type endpoints_;
+  Clock::time_point endpoints_expire_;
+  ConnectionPool pool_;
+};
+
+}  // namespace
+
+std::shared_ptr<ssl::context> make_tls_context() {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  context->set_default_verify_paths();
+  context->set_verify_mode(ssl::verify_peer);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                       ssl::context::no_tlsv1_1);
+  return context;
+}
+
+std::unique_ptr<Provider> make_http_provider(const config::Backend& backend, asio::io_context& io,
+                                             std::shared_ptr<ssl::context> tls) {
+  return std::make_unique<HttpProvider>(backend, io, std::move(tls));
+}
+
+}  // namespace llm_router::upstream

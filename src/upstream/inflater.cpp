@@ -1,0 +1,40 @@
+#include "llm_router/upstream/inflater.hpp"
+
+#include <zlib.h>
+
+namespace llm_router::upstream {
+
+struct Inflater::State {
+  z_stream stream{};
+  bool ok = false;
+};
+
+Inflater::Inflater(bool gzip) : state_(std::make_unique<State>()) {
+  // 16+MAX_WBITS: gzip wrapper; 32+MAX_WBITS: zlib or gzip, auto-detected ("deflate").
+  state_->ok = inflateInit2(&state_->stream, gzip ? 16 + MAX_WBITS : 32 + MAX_WBITS) == Z_OK;
+}
+
+Inflater::~Inflater() {
+  if (state_->ok) inflateEnd(&state_->stream);
+}
+
+bool Inflater::inflate(std::string_view input, std::string& out, std::size_t limit) {
+  if (!state_->ok) return false;
+  auto& s = state_->stream;
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  s.avail_in = static_cast<uInt>(input.size());
+  char buffer[16384];
+  while (s.avail_in > 0) {
+    s.next_out = reinterpret_cast<Bytef*>(buffer);
+    s.avail_out = sizeof buffer;
+    const int rc = ::inflate(&s, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return false;
+    const std::size_t produced = sizeof buffer - s.avail_out;
+    if (out.size() + produced > limit) return false;
+    out.append(buffer, produced);
+    if (rc == Z_STREAM_END || (rc == Z_BUF_ERROR && produced == 0)) break;
+  }
+  return true;
+}
+
+}  // namespace llm_router::upstream

@@ -1,0 +1,175 @@
+// Fallback before the first byte: dead, failing, rate-limited and hanging backends.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <thread>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+TEST(Fallback, KilledBackendFallsBackToTheNextCandidate) {
+  MockLlm dead;
+  MockLlm healthy;
+  const std::string dead_url = dead.url();
+  dead.kill();
+  Router router(router_config({{"dead", dead_url}, {"healthy", healthy.url()}}, "[dead, healthy]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "healthy");
+  EXPECT_NE(response.header("x-llm-router-attempts").find("dead=connect_failed"),
+            std::string::npos);
+}
+
+TEST(Fallback, ServerErrorFallsBackToTheFallbackList) {
+  MockLlm failing({"--status", "500"});
+  MockLlm backup;
+  Router router(router_config({{"failing", failing.url()}, {"backup", backup.url()}}, "[failing]",
+                              "[backup]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+  EXPECT_EQ(failing.requests(), 1);
+}
+
+TEST(Fallback, RateLimitedBackendFallsBack) {
+  MockLlm limited({"--status", "429", "--retry-after-ms", "2000"});
+  MockLlm backup;
+  Router router(router_config({{"limited", limited.url()}, {"backup", backup.url()}},
+                              "[limited, backup]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+}
+
+TEST(Fallback, RateLimitWithNoBackupReachesTheClientWithRetryAfter) {
+  MockLlm limited({"--status", "429", "--retry-after-ms", "2000"});
+  Router router(router_config({{"limited", limited.url()}}, "[limited]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 429);
+  EXPECT_EQ(response.header("retry-after"), "2");
+  EXPECT_EQ(response.header("x-ratelimit-remaining-requests"), "0");
+  auto error = json::parse(response.body)["error"];
+  EXPECT_EQ(error["type"], "rate_limit_error");
+}
+
+TEST(Fallback, HangingBackendTimesOutAndFallsBack) {
+  MockLlm hanging({"--hang"});
+  MockLlm backup;
+  Router router(router_config(
+      {{"hanging", hanging.url(), "timeouts: {first_byte: 300ms}"}, {"backup", backup.url()}},
+      "[hanging, backup]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+  EXPECT_NE(response.header("x-llm-router-attempts").find("hanging=first_byte_timeout"),
+            std::string::npos);
+}
+
+TEST(Fallback, StreamFallsBackWhenTheFirstBackendFailsBeforeAnyContent) {
+  MockLlm failing({"--status", "503"});
+  MockLlm backup;
+  Router router(router_config({{"failing", failing.url()}, {"backup", backup.url()}},
+                              "[failing, backup]"));
+  HttpClient client(router.port());
+  auto response = client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                                [](const std::string&) { return true; });
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+  EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
+}
+
+TEST(Fallback, StreamErrorEventBeforeContentFallsBack) {
+  MockLlm erroring({"--error-event"});
+  MockLlm backup;
+  Router router(router_config({{"erroring", erroring.url()}, {"backup", backup.url()}},
+                              "[erroring]", "[backup]"));
+  HttpClient client(router.port());
+  auto response = client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                                [](const std::string&) { return true; });
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+  EXPECT_NE(response.header("x-llm-router-attempts").find("erroring=upstream_server_error"),
+            std::string::npos);
+  EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
+}
+
+TEST(Fallback, WhenEveryBackendFailsTheClientGetsOneErrorNamingEachAttempt) {
+  MockLlm first({"--status", "500"});
+  MockLlm second({"--status", "502"});
+  Router router(router_config({{"first", first.url()}, {"second", second.url()}},
+                              "[first, second]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 502);
+  auto error = json::parse(response.body)["error"];
+  const std::string message = error["message"];
+  EXPECT_NE(message.find("first"), std::string::npos);
+  EXPECT_NE(message.find("second"), std::string::npos);
+  EXPECT_NE(message.find("HTTP 500"), std::string::npos);
+  EXPECT_NE(message.find("HTTP 502"), std::string::npos);
+  EXPECT_TRUE(error.contains("type"));
+  EXPECT_TRUE(error.contains("param"));
+  EXPECT_TRUE(error.contains("code"));
+}
+
+TEST(Fallback, ClientErrorsFromTheBackendAreRelayedNotRetried) {
+  MockLlm rejecting({"--status", "400"});
+  MockLlm backup;
+  Router router(router_config({{"rejecting", rejecting.url()}, {"backup", backup.url()}},
+                              "[rejecting, backup]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(backup.requests(), 0);
+}
+
+TEST(Streaming, MidStreamDropEndsWithAnErrorEventNotAHang) {
+  MockLlm dropping({"--drop-after", "3", "--tokens", "20", "--token-delay-ms", "5"});
+  Router router(router_config({{"dropping", dropping.url()}}, "[dropping]"));
+  HttpClient client(router.port());
+  auto response = client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                                [](const std::string&) { return true; });
+  ASSERT_EQ(response.status, 200);
+  EXPECT_FALSE(response.closed_early);  // the router finished the chunked response cleanly
+  const auto events = sse_data(response.body);
+  ASSERT_FALSE(events.empty());
+  auto last = json::parse(events.back());
+  ASSERT_TRUE(last.contains("error")) << events.back();
+  EXPECT_EQ(last["error"]["code"], "upstream_closed");
+}
+
+TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {
+  MockLlm slow({"--tokens", "2000", "--token-delay-ms", "20"});
+  Router router(router_config({{"slow", slow.url()}}, "[slow]"));
+  {
+    HttpClient client(router.port());
+    int pieces = 0;
+    client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                  [&](const std::string&) { return ++pieces < 3; });
+  }
+  // The mock sees its connection from the router close well before the 40 s stream would end.
+  HttpClient stats(slow.port());
+  long long open = -1;
+  for (int i = 0; i < 100; ++i) {
+    auto body = json::parse(stats.request("GET", "/mock/stats").body);
+    open = body["open_connections"];
+    if (open == 1) break;  // only the stats connection itself
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(open, 1);
+}
+
+}  // namespace
+}  // namespace test_support

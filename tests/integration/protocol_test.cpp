@@ -1,0 +1,173 @@
+// Bad input, limits, slow clients and graceful shutdown, against a real llm-router process.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+void expect_openai_error(const HttpResponse& response, int status, const std::string& code) {
+  EXPECT_EQ(response.status, status) << response.body;
+  auto body = json::parse(response.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << response.body;
+  ASSERT_TRUE(body.contains("error")) << response.body;
+  const auto& error = body["error"];
+  EXPECT_TRUE(error["message"].is_string());
+  EXPECT_TRUE(error["type"].is_string());
+  EXPECT_TRUE(error.contains("param"));
+  EXPECT_EQ(error["code"], code) << response.body;
+}
+
+class ProtocolTest : public ::testing::Test {
+ protected:
+  Router router_{router_config(
+      {{"builtin", ""}}, "[builtin]", "[]",
+      "  max_body_bytes: 4096\n  max_header_bytes: 2048\n  header_timeout: 300ms\n")};
+};
+
+TEST_F(ProtocolTest, MalformedJsonSaysWhere) {
+  HttpClient client(router_.port());
+  auto response = client.post_json("/v1/chat/completions", "{\"model\": \"auto\",\n \"messages\": [}");
+  expect_openai_error(response, 400, "invalid_json");
+  EXPECT_NE(json::parse(response.body)["error"]["message"].get<std::string>().find("line 2"),
+            std::string::npos);
+}
+
+TEST_F(ProtocolTest, MissingOrIllTypedFieldsAreNamed) {
+  HttpClient client(router_.port());
+  struct Case {
+    std::string body;
+    std::string param;
+  };
+  const Case cases[] = {
+      {R"({"messages":[{"role":"user","content":"x"}]})", "model"},
+      {R"({"model":42,"messages":[{"role":"user","content":"x"}]})", "model"},
+      {R"({"model":"auto"})", "messages"},
+      {R"({"model":"auto","messages":"hello"})", "messages"},
+      {R"({"model":"auto","messages":[]})", "messages"},
+      {R"({"model":"auto","messages":[{"content":"x"}]})", "messages[0].role"},
+      {R"({"model":"auto","messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
+      {R"([1,2,3])", ""},
+  };
+  for (const auto& c : cases) {
+    auto response = client.post_json("/v1/chat/completions", c.body);
+    EXPECT_EQ(response.status, 400) << c.body;
+    auto error = json::parse(response.body)["error"];
+    if (!c.param.empty()) {
+      EXPECT_EQ(error["param"], c.param) << c.body;
+    }
+  }
+}
+
+TEST_F(ProtocolTest, UnknownModelIs404ModelNotFound) {
+  HttpClient client(router_.port());
+  expect_openai_error(client.post_json("/v1/chat/completions", chat_body("gpt-17")), 404,
+                      "model_not_found");
+}
+
+TEST_F(ProtocolTest, WrongMethodIs405AndUnknownPathIs404) {
+  HttpClient client(router_.port());
+  auto wrong_method = client.request("GET", "/v1/chat/completions");
+  expect_openai_error(wrong_method, 405, "method_not_allowed");
+  EXPECT_EQ(wrong_method.header("allow"), "POST");
+  expect_openai_error(client.request("GET", "/v1/nothing-here"), 404, "unknown_url");
+}
+
+TEST_F(ProtocolTest, OversizedBodyIs413) {
+  HttpClient client(router_.port());
+  expect_openai_error(
+      client.post_json("/v1/chat/completions", chat_body("auto", std::string(8000, 'a'))), 413,
+      "request_too_large");
+}
+
+TEST_F(ProtocolTest, OversizedChunkedBodyIs413) {
+  HttpClient client(router_.port());
+  std::string chunk(6000, 'a');
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", chunk.size());
+  auto response = client.raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      std::string(size) + "\r\n" + chunk + "\r\n0\r\n\r\n");
+  expect_openai_error(response, 413, "request_too_large");
+}
+
+TEST_F(ProtocolTest, OversizedHeadersAre431) {
+  HttpClient client(router_.port());
+  expect_openai_error(client.request("GET", "/healthz", "", {{"x-big", std::string(4000, 'b')}}),
+                      431, "headers_too_large");
+}
+
+TEST_F(ProtocolTest, GarbageRequestLineIs400) {
+  HttpClient client(router_.port());
+  auto response = client.raw("THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_EQ(response.status, 400);
+}
+
+TEST_F(ProtocolTest, SlowClientIsCutOffAfterTheHeaderTimeout) {
+  HttpClient client(router_.port(), std::chrono::seconds(10));
+  // Half a request line, then silence: the router closes the connection (no response).
+  auto response = client.raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n");
+  EXPECT_TRUE(response.closed_early);
+  // The router still serves others.
+  HttpClient other(router_.port());
+  EXPECT_EQ(other.request("GET", "/healthz").status, 200);
+}
+
+TEST_F(ProtocolTest, KeepAliveServesManyRequestsOnOneConnection) {
+  HttpClient client(router_.port());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+    EXPECT_TRUE(client.connected());
+  }
+}
+
+TEST(Shutdown, SigtermLetsAStreamInFlightFinishThenExitsZero) {
+  MockLlm slow({"--tokens", "40", "--token-delay-ms", "25"});
+  Router router(router_config({{"slow", slow.url()}}, "[slow]"));
+  std::promise<void> first_chunk;
+  auto streamed = std::async(std::launch::async, [&] {
+    HttpClient client(router.port());
+    bool signalled = false;
+    return client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                         [&](const std::string&) {
+                           if (!signalled) first_chunk.set_value();
+                           signalled = true;
+                           return true;
+                         });
+  });
+  ASSERT_EQ(first_chunk.get_future().wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  router.process().signal(SIGTERM);
+  auto response = streamed.get();
+  EXPECT_EQ(response.status, 200);
+  EXPECT_FALSE(response.closed_early);
+  EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
+  EXPECT_EQ(router.process().wait(std::chrono::seconds(15)), 0);
+}
+
+TEST(Check, ReportsEveryErrorWithFileLineAndColumn) {
+  TempFile config("bad.yaml",
+                  "server:\n  listen: nowhere\nbackends:\n  - name: a\n    provider: openai\n"
+                  "    base_url: ftp://x\n    colour: blue\nroutes:\n  - name: auto\n"
+                  "    use: [missing]\n");
+  ChildProcess check({LLM_ROUTER_BIN, "check", "--config", config.path()});
+  EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
+}
+
+TEST(Check, ShippedConfigsAreValid) {
+  ChildProcess check({LLM_ROUTER_BIN, "check", "--config",
+                      std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml"});
+  EXPECT_EQ(check.wait(std::chrono::seconds(10)), 0);
+}
+
+}  // namespace
+}  // namespace test_support

@@ -1,0 +1,144 @@
+// Non-stream and stream relay through a real llm-router and real mock-llm processes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+class RelayTest : public ::testing::Test {
+ protected:
+  MockLlm mock_;
+  Router router_{router_config({{"primary", mock_.url()}}, "[primary]")};
+};
+
+TEST_F(RelayTest, NonStreamAnswerIsRelayedWithModelRewrittenAndDecisionHeaders) {
+  HttpClient client(router_.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"),
+                                   {{"x-request-id", "test-123"}});
+  ASSERT_EQ(response.status, 200) << response.body;
+  auto body = json::parse(response.body);
+  EXPECT_EQ(body["object"], "chat.completion");
+  EXPECT_EQ(body["model"], "upstream-primary");  // the mock echoes the model it was sent
+  EXPECT_FALSE(body["choices"][0]["message"]["content"].get<std::string>().empty());
+  EXPECT_EQ(response.header("x-llm-router-backend"), "primary");
+  EXPECT_EQ(response.header("x-llm-router-route"), "auto");
+  EXPECT_EQ(response.header("x-request-id"), "test-123");
+}
+
+TEST_F(RelayTest, GeneratesARequestIdWhenTheClientSendsNone) {
+  HttpClient client(router_.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200);
+  EXPECT_FALSE(response.header("x-request-id").empty());
+}
+
+TEST_F(RelayTest, UnknownBodyFieldsReachTheBackendUnchanged) {
+  HttpClient client(router_.port());
+  const std::string extra =
+      R"(,"top_k":40,"min_p":0.05,"chat_template_kwargs":{"enable_thinking":false},"temperature":0.2)";
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto", "hi", extra),
+                                   {{"authorization", "Bearer client-secret"},
+                                    {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
+  ASSERT_EQ(response.status, 200);
+  HttpClient mock_client(mock_.port());
+  auto seen = json::parse(mock_client.request("GET", "/mock/last_request").body);
+  EXPECT_EQ(seen["body"]["top_k"], 40);
+  EXPECT_EQ(seen["body"]["min_p"], 0.05);
+  EXPECT_EQ(seen["body"]["chat_template_kwargs"]["enable_thinking"], false);
+  EXPECT_EQ(seen["body"]["temperature"], 0.2);
+  EXPECT_EQ(seen["body"]["model"], "upstream-primary");
+  // The backend's own key is sent, never the client's.
+  EXPECT_EQ(seen["headers"]["authorization"], "Bearer sk-backend-primary");
+  EXPECT_EQ(seen["headers"]["traceparent"],
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+}
+
+TEST_F(RelayTest, StreamIsRelayedEventByEventAndEndsWithDone) {
+  HttpClient client(router_.port());
+  int pieces = 0;
+  auto response = client.stream(
+      "/v1/chat/completions",
+      chat_body("auto", "stream please", R"(,"stream":true,"mock":{"tokens":8})"),
+      [&](const std::string&) {
+        ++pieces;
+        return true;
+      });
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("content-type"), "text/event-stream");
+  const auto events = sse_data(response.body);
+  ASSERT_GE(events.size(), 10u);  // 8 tokens + finish chunk + [DONE]
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    auto chunk = json::parse(events[i]);
+    EXPECT_EQ(chunk["object"], "chat.completion.chunk");
+    EXPECT_EQ(chunk["model"], "upstream-primary");
+    text += chunk["choices"][0]["delta"].value("content", "");
+  }
+  EXPECT_FALSE(text.empty());
+  EXPECT_GT(pieces, 1);
+}
+
+TEST_F(RelayTest, KeepAliveConnectionsToTheBackendAreReused) {
+  HttpClient client(router_.port());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+  }
+  // Requests on one client connection run on one io thread: one upstream connection serves all.
+  HttpClient stats_client(mock_.port());
+  auto stats = json::parse(stats_client.request("GET", "/mock/stats").body);
+  EXPECT_EQ(stats["requests"], 10);
+  EXPECT_EQ(stats["connections"].get<int>() - 1, 1);  // minus the stats request's own
+}
+
+TEST_F(RelayTest, CompletionsAndEmbeddingsAreRelayedToo) {
+  HttpClient client(router_.port());
+  auto completion =
+      client.post_json("/v1/completions", R"({"model":"auto","prompt":"Say hi","max_tokens":5})");
+  ASSERT_EQ(completion.status, 200) << completion.body;
+  EXPECT_EQ(json::parse(completion.body)["object"], "text_completion");
+  auto embedding =
+      client.post_json("/v1/embeddings", R"({"model":"auto","input":["one","two"]})");
+  ASSERT_EQ(embedding.status, 200) << embedding.body;
+  EXPECT_EQ(json::parse(embedding.body)["data"].size(), 2u);
+}
+
+TEST_F(RelayTest, ModelsListsRoutesAndBackends) {
+  HttpClient client(router_.port());
+  auto response = client.request("GET", "/v1/models");
+  ASSERT_EQ(response.status, 200);
+  auto body = json::parse(response.body);
+  std::vector<std::string> ids;
+  for (const auto& m : body["data"]) ids.push_back(m["id"]);
+  EXPECT_EQ(ids, (std::vector<std::string>{"auto", "primary"}));
+}
+
+TEST_F(RelayTest, HealthAndReadiness) {
+  HttpClient client(router_.port());
+  EXPECT_EQ(client.request("GET", "/healthz").status, 200);
+  EXPECT_EQ(client.request("GET", "/readyz").status, 200);
+}
+
+TEST(MockProvider, BuiltInMockAnswersWithoutAnyOtherProcess) {
+  Router router(router_config({{"builtin", ""}}, "[builtin]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  auto body = json::parse(response.body);
+  EXPECT_GT(body["usage"]["completion_tokens"].get<int>(), 0);
+  EXPECT_GT(body["usage"]["prompt_tokens"].get<int>(), 0);
+  auto streamed = client.stream("/v1/chat/completions",
+                                chat_body("builtin", "hi", R"(,"stream":true)"),
+                                [](const std::string&) { return true; });
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_EQ(sse_data(streamed.body).back(), "[DONE]");
+}
+
+}  // namespace
+}  // namespace test_support

@@ -1,0 +1,103 @@
+// The official OpenAI SDK against a real llm-router process on the shipped default config.
+// usage: node openai_sdk.test.mjs LLM_ROUTER_BIN CONFIG
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+
+const [routerBin, configPath] = process.argv.slice(2);
+
+function startRouter() {
+  const child = spawn(routerBin, ['serve', '--config', configPath, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('router did not start')), 10000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const match = line.match(/listening on .*:(\d+)$/);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(match[1]) });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`router exited with ${code}`)));
+  });
+}
+
+async function run(name, fn) {
+  try {
+    await fn();
+    console.log(`ok - ${name}`);
+    return true;
+  } catch (error) {
+    console.log(`not ok - ${name}: ${error.stack ?? error}`);
+    return false;
+  }
+}
+
+const { child, port } = await startRouter();
+const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'not-needed', maxRetries: 0 });
+
+const results = [];
+results.push(await run('non-stream chat completion', async () => {
+  const completion = await client.chat.completions.create({
+    model: 'auto',
+    messages: [{ role: 'user', content: 'Say hello to the SDK test.' }],
+  });
+  assert.equal(completion.object, 'chat.completion');
+  assert.ok(completion.choices[0].message.content.length > 0);
+  assert.ok(completion.usage.completion_tokens > 0);
+}));
+
+results.push(await run('streamed chat completion', async () => {
+  const stream = await client.chat.completions.create({
+    model: 'auto',
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: [{ role: 'user', content: 'Stream a short answer.' }],
+  });
+  let text = '';
+  let chunks = 0;
+  let usage = null;
+  for await (const chunk of stream) {
+    chunks += 1;
+    text += chunk.choices[0]?.delta?.content ?? '';
+    if (chunk.usage) usage = chunk.usage;
+  }
+  assert.ok(chunks > 2, `expected several chunks, got ${chunks}`);
+  assert.ok(text.length > 0);
+  assert.ok(usage && usage.completion_tokens > 0);
+}));
+
+results.push(await run('raw response carries the routing decision', async () => {
+  const { response } = await client.chat.completions
+    .create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] })
+    .withResponse();
+  assert.ok(response.headers.get('x-llm-router-backend'));
+  assert.equal(response.headers.get('x-llm-router-route'), 'auto');
+  assert.ok(response.headers.get('x-request-id'));
+}));
+
+results.push(await run('unknown model surfaces as NotFoundError', async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
+    (error) => error instanceof OpenAI.NotFoundError && error.code === 'model_not_found',
+  );
+}));
+
+results.push(await run('models list', async () => {
+  const models = [];
+  for await (const model of client.models.list()) models.push(model.id);
+  assert.ok(models.includes('auto'));
+}));
+
+results.push(await run('embeddings', async () => {
+  const result = await client.embeddings.create({ model: 'mock-small', input: ['a', 'b'] });
+  assert.equal(result.data.length, 2);
+}));
+
+child.kill('SIGTERM');
+const passed = results.filter(Boolean).length;
+const failed = results.length - passed;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

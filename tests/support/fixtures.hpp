@@ -1,0 +1,47 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
+namespace test_support {
+
+// A mock-llm child process on an ephemeral loopback port.
+class MockLlm {
+ public:
+  explicit MockLlm(std::vector<std::string> flags = {});
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  // {"requests": N, "connections": N} as seen by the mock.
+  long long requests();
+  long long connections();
+  void kill();
+  ChildProcess& process() { return *process_; }
+
+ private:
+  long long stat(const std::string& key);
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
+// An llm-router child process serving `config_yaml` on an ephemeral loopback port.
+class Router {
+ public:
+  explicit Router(const std::string& config_yaml);
+  int port() const { return port_; }
+  ChildProcess& process() { return *process_; }
+
+ private:
+  std::unique_ptr<TempFile> config_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
+// A chat request body for `model`, with optional extra top-level JSON members (",\"x\":1").
+std::string chat_body(const std::string& model, const std::string& content = "Hello there",
+                      const std::string& extra = "");
+
+}  // namespace test_support
