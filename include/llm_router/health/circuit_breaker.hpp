@@ -1,0 +1,51 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace llm_router::health {
+
+using Nanos = std::int64_t;  // steady-clock nanoseconds, passed in so tests drive time by hand
+
+struct BreakerSettings {
+  int failure_threshold = 5;                      // failures within `window` that open it
+  std::chrono::milliseconds window{10'000};
+  std::chrono::milliseconds base_cooldown{5'000};  // first ejection
+  std::chrono::milliseconds max_cooldown{120'000};  // doubling stops here
+};
+
+enum class BreakerState { closed, open, half_open };
+
+// Passive health of one backend, fed by attempt results. Lock-free: shared by every io thread.
+// closed --N failures in window--> open --cooldown over--> half_open (one trial request)
+//   half_open --success--> closed;  half_open --failure--> open with a doubled cooldown.
+class CircuitBreaker {
+ public:
+  explicit CircuitBreaker(BreakerSettings settings = {}) : settings_(settings) {}
+
+  // May a request go to this backend now? In half-open state only one trial is let through.
+  bool allow(Nanos now);
+  void record_success(Nanos now);
+  void record_failure(Nanos now);
+
+  BreakerState state(Nanos now) const;
+  // When the current ejection ends (0 when closed): panic mode picks the soonest.
+  Nanos open_until() const { return open_until_.load(std::memory_order_relaxed); }
+  int ejections() const { return ejections_.load(std::memory_order_relaxed); }
+  const BreakerSettings& settings() const { return settings_; }
+
+ private:
+  void open(Nanos now);
+
+  BreakerSettings settings_;
+  std::atomic<Nanos> window_start_{0};
+  std::atomic<int> failures_{0};
+  std::atomic<Nanos> open_until_{0};
+  std::atomic<int> ejections_{0};
+  std::atomic<bool> trial_in_flight_{false};
+};
+
+Nanos steady_now();
+
+}  // namespace llm_router::health

@@ -1,0 +1,76 @@
+#include "llm_router/health/circuit_breaker.hpp"
+
+#include <algorithm>
+
+namespace llm_router::health {
+namespace {
+
+Nanos to_nanos(std::chrono::milliseconds ms) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(ms).count();
+}
+
+}  // namespace
+
+Nanos steady_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+BreakerState CircuitBreaker::state(Nanos now) const {
+  const Nanos until = open_until_.load(std::memory_order_acquire);
+  if (until == 0) return BreakerState::closed;
+  return now < until ? BreakerState::open : BreakerState::half_open;
+}
+
+bool CircuitBreaker::allow(Nanos now) {
+  switch (state(now)) {
+    case BreakerState::closed:
+      return true;
+    case BreakerState::open:
+      return false;
+    case BreakerState::half_open: {
+      bool expected = false;
+      return trial_in_flight_.compare_exchange_strong(expected, true);
+    }
+  }
+  return true;
+}
+
+void CircuitBreaker::record_success(Nanos) {
+  if (open_until_.load(std::memory_order_acquire) != 0) {
+    open_until_.store(0, std::memory_order_release);
+    ejections_.store(0, std::memory_order_relaxed);
+  }
+  failures_.store(0, std::memory_order_relaxed);
+  trial_in_flight_.store(false, std::memory_order_release);
+}
+
+void CircuitBreaker::record_failure(Nanos now) {
+  if (state(now) == BreakerState::half_open) {
+    // The trial failed: eject again, for longer.
+    open(now);
+    return;
+  }
+  if (state(now) == BreakerState::open) return;  // late results of requests already under way
+  Nanos start = window_start_.load(std::memory_order_relaxed);
+  if (now - start > to_nanos(settings_.window)) {
+    if (window_start_.compare_exchange_strong(start, now)) failures_.store(0);
+  }
+  if (failures_.fetch_add(1, std::memory_order_acq_rel) + 1 >= settings_.failure_threshold) {
+    open(now);
+  }
+}
+
+void CircuitBreaker::open(Nanos now) {
+  const int previous = ejections_.fetch_add(1, std::memory_order_acq_rel);
+  const Nanos base = to_nanos(settings_.base_cooldown);
+  const Nanos cap = to_nanos(settings_.max_cooldown);
+  Nanos cooldown = base;
+  for (int i = 0; i < previous && cooldown < cap; ++i) cooldown *= 2;
+  open_until_.store(now + std::min(cooldown, cap), std::memory_order_release);
+  failures_.store(0, std::memory_order_relaxed);
+  trial_in_flight_.store(false, std::memory_order_release);
+}
+
+}  // namespace llm_router::health

@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "llm_router/upstream/inflater.hpp"
+
+namespace llm_router::upstream {
+namespace {
+
+std::string compress(const std::string& input, bool gzip) {
+  z_stream s{};
+  deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, gzip ? 16 + MAX_WBITS : MAX_WBITS, 8,
+               Z_DEFAULT_STRATEGY);
+  std::string out(compressBound(input.size()) + 64, '\0');
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  s.avail_in = static_cast<uInt>(input.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = static_cast<uInt>(out.size());
+  deflate(&s, Z_FINISH);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+
+TEST(Inflater, DecodesGzipAndDeflateFedInPieces) {
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "data: {\"token\":" + std::to_string(i) + "}\n\n";
+  for (bool gzip : {true, false}) {
+    const std::string packed = compress(text, gzip);
+    Inflater inflater(gzip);
+    std::string out;
+    for (size_t i = 0; i < packed.size(); i += 97) {
+      ASSERT_TRUE(inflater.inflate(std::string_view(packed).substr(i, 97), out, 1 << 24));
+    }
+    EXPECT_EQ(out, text);
+  }
+}
+
+TEST(Inflater, RejectsGarbageAndOversizedOutput) {
+  Inflater garbage(true);
+  std::string out;
+  EXPECT_FALSE(garbage.inflate("this is not gzip at all", out, 1 << 20));
+  Inflater bomb(true);
+  const std::string packed = compress(std::string(1 << 20, 'a'), true);
+  std::string big;
+  EXPECT_FALSE(bomb.inflate(packed, big, 1024));
+}
+
+}  // namespace
+}  // namespace llm_router::upstream

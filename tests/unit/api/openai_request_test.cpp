@@ -1,0 +1,69 @@
+#include <gtest/gtest.h>
+
+#include "llm_router/api/errors.hpp"
+#include "llm_router/api/openai_request.hpp"
+
+namespace llm_router::api {
+namespace {
+
+TEST(ParseRequest, KeepsEveryFieldAndReadsModelAndStream) {
+  auto parsed = parse_request(
+      R"({"model":"auto","stream":true,"top_k":5,"messages":[{"role":"user","content":"x"}]})",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->model, "auto");
+  EXPECT_TRUE(parsed->stream);
+  const auto body = nlohmann::json::parse(body_for_backend(parsed->body, "gpt-x"));
+  EXPECT_EQ(body["model"], "gpt-x");
+  EXPECT_EQ(body["top_k"], 5);
+  EXPECT_EQ(body["messages"][0]["content"], "x");
+}
+
+TEST(ParseRequest, EndpointSpecificRequiredFields) {
+  EXPECT_FALSE(parse_request(R"({"model":"a"})", Endpoint::completions));
+  EXPECT_TRUE(parse_request(R"({"model":"a","prompt":"x"})", Endpoint::completions));
+  EXPECT_FALSE(parse_request(R"({"model":"a"})", Endpoint::embeddings));
+  EXPECT_TRUE(parse_request(R"({"model":"a","input":"x"})", Endpoint::embeddings));
+}
+
+TEST(ParseRequest, InvalidJsonSaysWhere) {
+  auto parsed = parse_request("{\n  \"model\": }", Endpoint::chat_completions);
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.failure().kind, ErrorKind::invalid_json);
+  EXPECT_NE(parsed.failure().message.find("line 2"), std::string::npos);
+}
+
+TEST(Usage, FoundInResponsesAndChunks) {
+  auto usage = find_usage(R"({"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":34}})");
+  ASSERT_TRUE(usage);
+  EXPECT_EQ(usage->prompt_tokens, 12);
+  EXPECT_EQ(usage->completion_tokens, 34);
+  EXPECT_FALSE(find_usage(R"({"choices":[]})"));
+}
+
+TEST(ErrorEvent, RecognisesErrorObjectsOnly) {
+  EXPECT_TRUE(is_error_event(R"({"error":{"message":"x"}})"));
+  EXPECT_FALSE(is_error_event(R"({"choices":[{"delta":{"content":"\"error\""}}]})"));
+  EXPECT_FALSE(is_error_event("[DONE]"));
+}
+
+TEST(ErrorBody, HasOpenAIShape) {
+  const auto body = nlohmann::json::parse(
+      error_body(Failure{ErrorKind::model_not_found, "no such model", 0, "model"}));
+  EXPECT_EQ(body["error"]["message"], "no such model");
+  EXPECT_EQ(body["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(body["error"]["param"], "model");
+  EXPECT_EQ(body["error"]["code"], "model_not_found");
+}
+
+TEST(ErrorKinds, EveryKindHasANameStatusAndCode) {
+  for (int k = 0; k <= static_cast<int>(ErrorKind::internal); ++k) {
+    const auto kind = static_cast<ErrorKind>(k);
+    EXPECT_FALSE(name(kind).empty());
+    EXPECT_GE(traits(kind).status, 400);
+    EXPECT_FALSE(traits(kind).code.empty());
+  }
+}
+
+}  // namespace
+}  // namespace llm_router::api

@@ -1,0 +1,54 @@
+#include <gtest/gtest.h>
+
+#include "llm_router/api/sse.hpp"
+
+namespace llm_router::api {
+namespace {
+
+std::vector<SseEvent> feed_in_pieces(const std::string& bytes, size_t piece) {
+  SseParser parser;
+  std::vector<SseEvent> events;
+  for (size_t i = 0; i < bytes.size(); i += piece) parser.feed(bytes.substr(i, piece), events);
+  return events;
+}
+
+TEST(SseParser, EventsSplitAcrossReadsAreReassembled) {
+  const std::string stream =
+      "data: {\"a\":1}\n\ndata: {\"b\":2}\r\n\r\n: keep-alive\n\nevent: error\ndata: x\ndata: y\n\n"
+      "data: [DONE]\n\n";
+  for (size_t piece : {1u, 2u, 3u, 7u, 64u, 1000u}) {
+    auto events = feed_in_pieces(stream, piece);
+    ASSERT_EQ(events.size(), 4u) << "piece " << piece;
+    EXPECT_EQ(events[0].data, "{\"a\":1}");
+    EXPECT_EQ(events[1].data, "{\"b\":2}");
+    EXPECT_EQ(events[2].event, "error");
+    EXPECT_EQ(events[2].data, "x\ny");
+    EXPECT_TRUE(events[3].is_done());
+  }
+}
+
+TEST(SseParser, IncompleteEventIsHeldBack) {
+  SseParser parser;
+  std::vector<SseEvent> events;
+  parser.feed("data: partial", events);
+  EXPECT_TRUE(events.empty());
+  EXPECT_GT(parser.pending_bytes(), 0u);
+  parser.feed("\n\n", events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data, "partial");
+}
+
+TEST(SseParser, EmptyDataLinesKeepTheirNewlines) {
+  auto events = feed_in_pieces("data:\ndata: x\n\n", 5);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data, "\nx");
+}
+
+TEST(SseEvent, SerializesMultiLineData) {
+  SseEvent e{"error", "a\nb", ""};
+  EXPECT_EQ(e.serialize(), "event: error\ndata: a\ndata: b\n\n");
+  EXPECT_EQ((SseEvent{"", "{}", ""}).serialize(), "data: {}\n\n");
+}
+
+}  // namespace
+}  // namespace llm_router::api

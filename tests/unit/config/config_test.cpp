@@ -1,0 +1,215 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "llm_router/config/config.hpp"
+
+namespace llm_router::config {
+namespace {
+
+EnvLookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const char* kValid = R"(server:
+  listen: "127.0.0.1:9000"
+  threads: 3
+  header_timeout: 2s
+backends:
+  - name: small
+    provider: mock
+    model: mock-small
+    cost: {input_per_mtok: 0.15, output_per_mtok: 0.6}
+    context_window: 16000
+    tags: [chat, tools]
+  - name: big
+    provider: openai
+    base_url: "https://api.example.com:8443/v1/"
+    api_key: "${KEY}"
+    model: gpt-big
+    timeouts: {connect: 1s, first_byte: 20s, idle: 5s, total: 2m}
+    headers: {x-org: "${ORG:-acme}"}
+routes:
+  - name: auto
+    use: [small, big]
+    fallback: [big]
+)";
+
+Diagnostics errors_of(const std::string& yaml, std::map<std::string, std::string> env = {}) {
+  try {
+    load_config_text(yaml, "test.yaml", fake_env(std::move(env)));
+  } catch (const ConfigError& e) {
+    return e.diagnostics();
+  }
+  return {};
+}
+
+bool has_error(const Diagnostics& diagnostics, const std::string& path,
+               const std::string& fragment) {
+  for (const auto& d : diagnostics) {
+    if (d.path == path && d.message.find(fragment) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string dump(const Diagnostics& diagnostics) {
+  std::string text;
+  for (const auto& d : diagnostics) text += d.format() + "\n";
+  return text;
+}
+
+TEST(Config, LoadsAValidConfig) {
+  const auto config = load_config_text(kValid, "test.yaml", fake_env({{"KEY", "sk-123"}}));
+  EXPECT_EQ(config.server.listen_host, "127.0.0.1");
+  EXPECT_EQ(config.server.listen_port, 9000);
+  EXPECT_EQ(config.server.threads, 3);
+  EXPECT_EQ(config.server.header_timeout, std::chrono::seconds(2));
+  ASSERT_EQ(config.backends.size(), 2u);
+  const auto& big = config.backends[1];
+  EXPECT_EQ(big.provider, ProviderKind::openai);
+  EXPECT_TRUE(big.url.tls);
+  EXPECT_EQ(big.url.host, "api.example.com");
+  EXPECT_EQ(big.url.port, 8443);
+  EXPECT_EQ(big.url.base_path, "/v1");
+  EXPECT_EQ(big.api_key, "sk-123");
+  EXPECT_EQ(big.headers.at("x-org"), "acme");
+  EXPECT_EQ(big.timeouts.total, std::chrono::minutes(2));
+  EXPECT_EQ(config.backends[0].cost.output_per_mtok, 0.6);
+  EXPECT_TRUE(config.backends[0].has_tag("tools"));
+  ASSERT_NE(config.find_route("auto"), nullptr);
+  EXPECT_EQ(config.find_route("auto")->fallback, std::vector<std::string>{"big"});
+}
+
+TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
+  const auto errors = errors_of(kValid);
+  ASSERT_EQ(errors.size(), 1u) << dump(errors);
+  EXPECT_EQ(errors[0].path, "backends[1].api_key");
+  EXPECT_EQ(errors[0].line, 14);
+  EXPECT_EQ(errors[0].column, 14);
+  EXPECT_NE(errors[0].message.find("KEY is not set"), std::string::npos);
+  EXPECT_EQ(errors[0].format().rfind("test.yaml:14:14: backends[1].api_key: ", 0), 0u);
+}
+
+struct BadCase {
+  const char* name;
+  std::string yaml;
+  std::string path;
+  std::string fragment;
+};
+
+const std::string kBackendHead = "backends:\n  - name: a\n    provider: mock\n";
+const std::string kRoute = "routes:\n  - name: auto\n    use: [a]\n";
+
+class ConfigErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigErrors, AreReportedWithTheirPath) {
+  const auto& c = GetParam();
+  const auto errors = errors_of(c.yaml);
+  EXPECT_TRUE(has_error(errors, c.path, c.fragment)) << "expected " << c.path << ": "
+                                                      << c.fragment << "\ngot:\n"
+                                                      << dump(errors);
+  for (const auto& d : errors) {
+    EXPECT_GT(d.line, 0) << d.format();
+    EXPECT_GT(d.column, 0) << d.format();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ConfigErrors,
+    ::testing::Values(
+        BadCase{"unknown_top_key", kBackendHead + kRoute + "colour: blue\n", "colour",
+                "unknown key"},
+        BadCase{"unknown_backend_key", kBackendHead + "    colour: blue\n" + kRoute,
+                "backends[0].colour", "unknown key"},
+        BadCase{"missing_name", "backends:\n  - provider: mock\n" + kRoute, "backends[0].name",
+                "required"},
+        BadCase{"missing_provider", "backends:\n  - name: a\n" + kRoute, "backends[0].provider",
+                "required"},
+        BadCase{"unknown_provider", "backends:\n  - name: a\n    provider: magic\n" + kRoute,
+                "backends[0].provider", "unknown provider"},
+        BadCase{"openai_needs_url", "backends:\n  - name: a\n    provider: openai\n" + kRoute,
+                "backends[0].base_url", "required"},
+        BadCase{"bad_url",
+                "backends:\n  - name: a\n    provider: openai\n    base_url: ftp://x\n" + kRoute,
+                "backends[0].base_url", "http:// or https://"},
+        BadCase{"bad_port",
+                "backends:\n  - name: a\n    provider: openai\n    base_url: http://x:99999\n" +
+                    kRoute,
+                "backends[0].base_url", "URL"},
+        BadCase{"bad_duration", kBackendHead + "    timeouts: {connect: soon}\n" + kRoute,
+                "backends[0].timeouts.connect", "duration"},
+        BadCase{"out_of_range", kBackendHead + "    quality: 7\n" + kRoute, "backends[0].quality",
+                "between"},
+        BadCase{"wrong_type", kBackendHead + "    tags: chat\n" + kRoute, "backends[0].tags",
+                "list"},
+        BadCase{"not_a_number", kBackendHead + "    context_window: big\n" + kRoute,
+                "backends[0].context_window", "integer"},
+        BadCase{"unknown_backend_in_route", kBackendHead + "routes:\n  - name: auto\n    use: [a, b]\n",
+                "routes[0].use[1]", "unknown backend 'b'"},
+        BadCase{"unknown_backend_in_fallback",
+                kBackendHead + "routes:\n  - name: auto\n    use: [a]\n    fallback: [zz]\n",
+                "routes[0].fallback[0]", "unknown backend 'zz'"},
+        BadCase{"route_without_backends", kBackendHead + "routes:\n  - name: auto\n",
+                "routes[0].use", "at least one"},
+        BadCase{"duplicate_backend",
+                kBackendHead + "  - name: a\n    provider: mock\n" + kRoute, "backends[1].name",
+                "duplicate"},
+        BadCase{"route_shadows_backend", kBackendHead + "routes:\n  - name: a\n    use: [a]\n",
+                "routes[0].name", "already used"},
+        BadCase{"bad_listen", "server: {listen: nowhere}\n" + kBackendHead + kRoute,
+                "server.listen", "HOST:PORT"},
+        BadCase{"bad_log_level", "logging: {level: loud}\n" + kBackendHead + kRoute,
+                "logging.level", "one of"},
+        BadCase{"no_backends", "backends: []\n", "backends", "at least one"},
+        BadCase{"malformed_env_reference", kBackendHead + "    api_key: ${BAD-NAME}\n" + kRoute,
+                "backends[0].api_key", "malformed"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Config, YamlSyntaxErrorHasLineAndColumn) {
+  const auto errors = errors_of("backends:\n  - name: [unclosed\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].line, 3);
+  EXPECT_GT(errors[0].column, 0);
+}
+
+TEST(Config, EveryErrorIsReportedNotJustTheFirst) {
+  const auto errors =
+      errors_of("server: {listen: nowhere}\nbackends:\n  - name: a\n    provider: magic\n"
+                "routes:\n  - name: auto\n    use: [b]\n");
+  EXPECT_GE(errors.size(), 3u) << dump(errors);
+}
+
+TEST(Config, MissingFileIsAnError) {
+  EXPECT_THROW(load_config_file("/nonexistent/llm-router.yaml"), ConfigError);
+}
+
+TEST(Url, ParsesHostsPortsAndPaths) {
+  auto v6 = Url::parse("http://[::1]:8000/v1");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 8000);
+  EXPECT_EQ(v6->host_header(), "[::1]:8000");
+  auto plain = Url::parse("https://api.openai.com");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->port, 443);
+  EXPECT_EQ(plain->base_path, "");
+  EXPECT_EQ(plain->host_header(), "api.openai.com");
+  EXPECT_FALSE(Url::parse("api.openai.com"));
+  EXPECT_FALSE(Url::parse("http://"));
+  EXPECT_FALSE(Url::parse("http://user@host/"));
+}
+
+TEST(Listen, ParsesHostAndPort) {
+  EXPECT_EQ(parse_listen("0.0.0.0:8080"), std::make_pair(std::string("0.0.0.0"), uint16_t(8080)));
+  EXPECT_EQ(parse_listen(":9000"), std::make_pair(std::string("0.0.0.0"), uint16_t(9000)));
+  EXPECT_EQ(parse_listen("[::1]:1"), std::make_pair(std::string("::1"), uint16_t(1)));
+  EXPECT_FALSE(parse_listen("8080"));
+  EXPECT_FALSE(parse_listen("host:port"));
+}
+
+}  // namespace
+}  // namespace llm_router::config

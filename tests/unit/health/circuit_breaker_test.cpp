@@ -1,0 +1,66 @@
+#include <gtest/gtest.h>
+
+#include "llm_router/health/circuit_breaker.hpp"
+
+namespace llm_router::health {
+namespace {
+
+constexpr Nanos kMs = 1'000'000;
+
+BreakerSettings settings() {
+  BreakerSettings s;
+  s.failure_threshold = 3;
+  s.window = std::chrono::milliseconds(1000);
+  s.base_cooldown = std::chrono::milliseconds(100);
+  s.max_cooldown = std::chrono::milliseconds(350);
+  return s;
+}
+
+TEST(CircuitBreaker, OpensAfterThresholdFailuresWithinTheWindow) {
+  CircuitBreaker b(settings());
+  Nanos t = 10 * kMs;
+  b.record_failure(t);
+  b.record_failure(t + kMs);
+  EXPECT_TRUE(b.allow(t + 2 * kMs));
+  b.record_failure(t + 2 * kMs);
+  EXPECT_EQ(b.state(t + 3 * kMs), BreakerState::open);
+  EXPECT_FALSE(b.allow(t + 3 * kMs));
+  EXPECT_EQ(b.open_until(), t + 2 * kMs + 100 * kMs);
+}
+
+TEST(CircuitBreaker, FailuresSpreadBeyondTheWindowDoNotOpenIt) {
+  CircuitBreaker b(settings());
+  b.record_failure(10 * kMs);
+  b.record_failure(20 * kMs);
+  b.record_failure(2000 * kMs);  // a new window starts
+  EXPECT_EQ(b.state(2001 * kMs), BreakerState::closed);
+}
+
+TEST(CircuitBreaker, HalfOpenLetsOneTrialThroughAndASuccessCloses) {
+  CircuitBreaker b(settings());
+  for (int i = 0; i < 3; ++i) b.record_failure(10 * kMs);
+  const Nanos after = 10 * kMs + 101 * kMs;
+  EXPECT_EQ(b.state(after), BreakerState::half_open);
+  EXPECT_TRUE(b.allow(after));
+  EXPECT_FALSE(b.allow(after));  // only one trial at a time
+  b.record_success(after + kMs);
+  EXPECT_EQ(b.state(after + kMs), BreakerState::closed);
+  EXPECT_TRUE(b.allow(after + 2 * kMs));
+  EXPECT_EQ(b.ejections(), 0);
+}
+
+TEST(CircuitBreaker, FailedTrialReopensWithADoubledCappedCooldown) {
+  CircuitBreaker b(settings());
+  for (int i = 0; i < 3; ++i) b.record_failure(0);
+  Nanos t = 100 * kMs;
+  ASSERT_TRUE(b.allow(t));
+  b.record_failure(t);
+  EXPECT_EQ(b.open_until(), t + 200 * kMs);
+  t += 200 * kMs;
+  ASSERT_TRUE(b.allow(t));
+  b.record_failure(t);
+  EXPECT_EQ(b.open_until(), t + 350 * kMs);  // 400 capped at 350
+}
+
+}  // namespace
+}  // namespace llm_router::health

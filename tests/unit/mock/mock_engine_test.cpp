@@ -1,0 +1,74 @@
+#include <gtest/gtest.h>
+
+#include "llm_router/mock/mock_engine.hpp"
+
+namespace llm_router::mock {
+namespace {
+
+using nlohmann::json;
+
+json chat(const std::string& extra_json = "{}") {
+  json body = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "tell me a story"}}}}};
+  body.update(json::parse(extra_json));
+  return body;
+}
+
+TEST(MockEngine, AnswersDeterministicallyWithUsage) {
+  config::MockBehavior defaults;
+  auto plan = make_plan(chat(), Endpoint::chat, defaults, "mock-x", 0.5);
+  ASSERT_FALSE(plan.tokens.empty());
+  const auto body = json::parse(completion_body(plan));
+  EXPECT_EQ(body["model"], "mock-x");
+  EXPECT_EQ(body["usage"]["completion_tokens"], plan.tokens.size());
+  EXPECT_GT(body["usage"]["prompt_tokens"].get<int>(), 0);
+  EXPECT_EQ(make_plan(chat(), Endpoint::chat, defaults, "mock-x", 0.5).tokens, plan.tokens);
+}
+
+TEST(MockEngine, MaxTokensCapsTheAnswerWithFinishReasonLength) {
+  auto plan = make_plan(chat(R"({"max_tokens":3})"), Endpoint::chat, {}, "m", 0.5);
+  EXPECT_EQ(plan.tokens.size(), 3u);
+  EXPECT_EQ(plan.finish_reason, "length");
+}
+
+TEST(MockEngine, RequestControlsOverrideDefaults) {
+  auto plan = make_plan(chat(R"({"mock":{"status":503,"ttft_ms":7,"tokens":4,"hang":true}})"),
+                        Endpoint::chat, {}, "m", 0.5);
+  EXPECT_EQ(plan.status, 503);
+  EXPECT_EQ(plan.time_to_first_token, std::chrono::milliseconds(7));
+  EXPECT_EQ(plan.tokens.size(), 4u);
+  EXPECT_TRUE(plan.hang);
+}
+
+TEST(MockEngine, IllTypedControlsAreIgnored) {
+  auto plan = make_plan(chat(R"({"mock":{"status":"bad","tokens":[1]}})"), Endpoint::chat, {},
+                        "m", 0.5);
+  EXPECT_EQ(plan.status, 200);
+}
+
+TEST(MockEngine, FailureRateFailsThatShareOfDraws) {
+  config::MockBehavior defaults;
+  defaults.failure_rate = 0.3;
+  EXPECT_EQ(make_plan(chat(), Endpoint::chat, defaults, "m", 0.1).status, 500);
+  EXPECT_EQ(make_plan(chat(), Endpoint::chat, defaults, "m", 0.9).status, 200);
+}
+
+TEST(MockEngine, StreamChunksCarryTheRoleFirstThenContent) {
+  auto plan = make_plan(chat(R"({"stream":true})"), Endpoint::chat, {}, "m", 0.5);
+  const auto first = json::parse(chunk_data(plan, 0));
+  EXPECT_EQ(first["choices"][0]["delta"]["role"], "assistant");
+  const auto last = json::parse(final_chunk_data(plan));
+  EXPECT_EQ(last["choices"][0]["finish_reason"], "stop");
+}
+
+TEST(MockEngine, EmbeddingsHaveOneUnitVectorPerInput) {
+  const json body = {{"model", "e"}, {"input", {"a", "b", "c"}}, {"dimensions", 8}};
+  auto plan = make_plan(body, Endpoint::embeddings, {}, "e", 0.5);
+  const auto out = json::parse(embeddings_body(body, plan));
+  ASSERT_EQ(out["data"].size(), 3u);
+  double norm = 0;
+  for (double v : out["data"][0]["embedding"]) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-6);
+}
+
+}  // namespace
+}  // namespace llm_router::mock
