@@ -20,7 +20,9 @@ Diagnostic located(const ReadContext& context, const YAML::Node& node, std::stri
   return d;
 }
 
-bool is_env_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_env_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 }  // namespace
 
@@ -55,7 +57,11 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
 }
 
 NodeReader::NodeReader(const YAML::Node& node, std::string path, ReadContext& context)
-    : node_(node), path_(std::move(path)), context_(context) {
+    // A missing key of a const map is an invalid ("zombie") node whose type queries throw;
+    // keep a plain undefined node instead so an absent section reads as empty.
+    : node_(node.IsDefined() ? node : YAML::Node(YAML::NodeType::Undefined)),
+      path_(std::move(path)),
+      context_(context) {
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
     context_.diagnostics.push_back(located(context_, node_, path_, "must be a mapping"));
     valid_ = false;
