@@ -317,6 +317,7 @@ void read_pool(NodeReader& reader, Pool& pool) {
   }
   pool.hash_key = read_hash_key(reader);
   pool.exploration = reader.number("exploration", 0, 1);
+  pool.quality_floor = reader.number("quality_floor", 0, 1);
   if (pool.use.empty()) reader.error("use", "must list at least one backend");
 }
 
@@ -434,7 +435,6 @@ Route read_route(NodeReader reader) {
     }
   }
   r.optimize = read_optimize(reader);
-  r.quality_floor = reader.number("quality_floor", 0, 1).value_or(0);
   r.expected_output_tokens =
       reader.integer("expected_output_tokens", 1, 10'000'000).value_or(r.expected_output_tokens);
   read_bandit(reader.object("bandit"), r.bandit);

@@ -10,6 +10,7 @@ namespace llm_router::selector {
 
 struct Selector::CompiledPool {
   std::string rule;  // rule name or "default"
+  double quality_floor = 0;
   std::vector<std::size_t> use;
   std::vector<std::size_t> fallback;
   std::unique_ptr<Strategy> strategy;
@@ -85,13 +86,14 @@ Selector::Selector(std::shared_ptr<const config::Config> config, SelectorOptions
     for (const auto& rule : route.rules) {
       compiled->conditions.push_back(&rule.when);
       const std::string& name = rule.pool.strategy.empty() ? route.strategy : rule.pool.strategy;
-      compiled->rules.push_back(CompiledPool{rule.name, resolve(*config_, rule.pool.use),
-                                             resolve(*config_, rule.pool.fallback),
-                                             make_strategy(name, *config_, route, rule.pool)});
+      compiled->rules.push_back(
+          CompiledPool{rule.name, rule.pool.quality_floor.value_or(route.quality_floor.value_or(0)),
+                       resolve(*config_, rule.pool.use), resolve(*config_, rule.pool.fallback),
+                       make_strategy(name, *config_, route, rule.pool)});
     }
-    compiled->fallthrough =
-        CompiledPool{"default", resolve(*config_, route.use), resolve(*config_, route.fallback),
-                     make_strategy(route.strategy, *config_, route, route)};
+    compiled->fallthrough = CompiledPool{
+        "default", route.quality_floor.value_or(0), resolve(*config_, route.use),
+        resolve(*config_, route.fallback), make_strategy(route.strategy, *config_, route, route)};
     routes_.push_back(std::move(compiled));
   }
 }
@@ -164,7 +166,7 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
     }
   }
   // Quality floor: skip weaker backends, unless none reaches it (then the best we have runs).
-  const double floor = std::max(route.quality_floor, facts.min_quality);
+  const double floor = std::max(pool.quality_floor, facts.min_quality);
   const bool any_good = std::any_of(eligible.begin(), eligible.end(), [&](std::size_t i) {
     return config_->backends[i].quality >= floor;
   });

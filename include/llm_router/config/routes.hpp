@@ -95,6 +95,7 @@ struct Pool {
   std::map<std::string, double> weights;  // weighted: backend -> weight (default 1)
   std::optional<HashKey> hash_key;        // consistent_hash (default: session)
   std::optional<double> exploration;      // lowest_latency: share of random picks
+  std::optional<double> quality_floor;    // skip backends below, unless none reaches it
 };
 
 struct Rule {
@@ -111,7 +112,6 @@ struct Route : Pool {
   std::string name;
   std::vector<Rule> rules;
   Optimize optimize = Optimize::none;
-  double quality_floor = 0;                   // backends below are skipped unless none reaches it
   std::int64_t expected_output_tokens = 300;  // cost/latency estimate when max_tokens is unset
   BanditSettings bandit;
   std::vector<KeywordSpec> keyword_specs;  // declared by this route's conditions

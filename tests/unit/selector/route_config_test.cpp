@@ -205,7 +205,7 @@ TEST(RouteConfig, ReadsStrategySettings) {
   EXPECT_EQ(r.hash_key->source, config::HashKey::Source::header);
   EXPECT_EQ(r.hash_key->name, "x-session-id");
   EXPECT_EQ(r.optimize, config::Optimize::latency);
-  EXPECT_DOUBLE_EQ(r.quality_floor, 0.6);
+  EXPECT_DOUBLE_EQ(r.quality_floor.value_or(0), 0.6);
   EXPECT_EQ(r.expected_output_tokens, 120);
   EXPECT_DOUBLE_EQ(r.exploration.value_or(0), 0.1);
   EXPECT_EQ(r.bandit.prior, config::BanditSettings::Prior::gaussian);
