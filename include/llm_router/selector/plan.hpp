@@ -32,7 +32,8 @@ struct ExcludedBackend {
   std::string reason;
 };
 
-// The selector's decision: which backends to try, in which order, and why.
+// The selector's decision: which backends to try, in which order, and why. Backend pointers
+// point into the Config snapshot the Selector holds: keep that snapshot alive with the plan.
 struct RoutePlan {
   PlanStatus status = PlanStatus::ok;
   std::string route;                       // route name, or the backend name when `direct`

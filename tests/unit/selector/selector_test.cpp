@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <array>
+#include <thread>
+
 #include "llm_router/selector/selector.hpp"
 #include "test_config.hpp"
 
@@ -226,6 +229,38 @@ TEST_F(SelectorTest, PlanJsonNamesEverything) {
   EXPECT_EQ(j["excluded"][0]["backend"], "small");
   EXPECT_EQ(j["excluded"][0]["reason"], "no 'vision' tag");
   EXPECT_EQ(j["fallbacks"][0]["reason"], "fallback #1");
+}
+
+}  // namespace
+}  // namespace llm_router::selector
+
+namespace llm_router::selector {
+namespace {
+
+// Round-robin turns are handed out by an atomic counter: two threads planning at once still
+// see every turn exactly once, so the first picks split exactly evenly.
+TEST(SelectorThreads, ConcurrentPlansShareTheRoundRobinCounter) {
+  const Selector selector(testing::shared(R"(
+routes:
+  - name: rr
+    strategy: round_robin
+    use: [small, big, mid]
+)"));
+  constexpr int kPerThread = 3000;
+  std::array<std::array<int, 4>, 2> firsts{};
+  auto work = [&](std::array<int, 4>& counts) {
+    InMemoryLiveStats live(4);
+    RequestFacts f;
+    f.model = "rr";
+    for (int i = 0; i < kPerThread; ++i) ++counts[selector.plan(f, live).candidates[0].index];
+  };
+  std::thread a(work, std::ref(firsts[0]));
+  std::thread b(work, std::ref(firsts[1]));
+  a.join();
+  b.join();
+  for (std::size_t backend : {0, 1, 2}) {
+    EXPECT_EQ(firsts[0][backend] + firsts[1][backend], 2 * kPerThread / 3);
+  }
 }
 
 }  // namespace
