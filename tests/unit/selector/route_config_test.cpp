@@ -215,3 +215,14 @@ TEST(RouteConfig, ReadsStrategySettings) {
 
 }  // namespace
 }  // namespace llm_router::selector
+
+namespace llm_router::selector {
+namespace {
+
+// Regression: an absent section (no `server:`) used to throw YAML::InvalidNode from NodeReader.
+TEST(RouteConfig, AbsentSectionsReadAsDefaults) {
+  EXPECT_NO_THROW(testing::load("routes: [{name: r, use: [small]}]\n"));
+}
+
+}  // namespace
+}  // namespace llm_router::selector
