@@ -38,11 +38,9 @@ std::vector<std::size_t> RoutePlan::attempt_order() const {
 }
 
 nlohmann::json RoutePlan::to_json() const {
-  nlohmann::json j = {{"status", to_string(status)},
-                      {"route", route},
-                      {"rule", rule},
-                      {"strategy", strategy},
-                      {"direct", direct}};
+  nlohmann::json j = {
+      {"status", to_string(status)}, {"route", route},   {"rule", rule},
+      {"strategy", strategy},        {"direct", direct}, {"rules_not_matched", rules_not_matched}};
   nlohmann::json list = nlohmann::json::array();
   for (const auto& c : candidates) list.push_back(planned_json(c));
   j["candidates"] = std::move(list);

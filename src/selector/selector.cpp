@@ -117,6 +117,7 @@ RoutePlan Selector::plan(const RequestFacts& facts, const LiveStats& live,
         pool = &compiled->rules[i];
         break;
       }
+      plan.rules_not_matched.push_back(compiled->rules[i].rule);
     }
     fill_pool(*compiled, *pool, facts, live, seed, plan);
     return plan;

@@ -36,12 +36,13 @@ struct ExcludedBackend {
 // point into the Config snapshot the Selector holds: keep that snapshot alive with the plan.
 struct RoutePlan {
   PlanStatus status = PlanStatus::ok;
-  std::string route;                       // route name, or the backend name when `direct`
-  std::string rule;                        // matched rule name, "default", or "direct"
-  std::string strategy;                    // strategy that ordered `candidates`
-  bool direct = false;                     // `model` named a backend
-  std::vector<PlannedBackend> candidates;  // primary first
-  std::vector<PlannedBackend> fallbacks;   // after every candidate, in the listed order
+  std::string route;                           // route name, or the backend name when `direct`
+  std::string rule;                            // matched rule name, "default", or "direct"
+  std::string strategy;                        // strategy that ordered `candidates`
+  std::vector<std::string> rules_not_matched;  // rules tested before the match, in order
+  bool direct = false;                         // `model` named a backend
+  std::vector<PlannedBackend> candidates;      // primary first
+  std::vector<PlannedBackend> fallbacks;       // after every candidate, in the listed order
   std::vector<ExcludedBackend> excluded;
   std::string message;  // why the plan is not ok
 

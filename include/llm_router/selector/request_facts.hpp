@@ -43,4 +43,8 @@ struct RequestFacts {
   double semantic_score(std::string_view name) const;  // 0 when absent
 };
 
+// The consistent_hash "session" key: a hash of the conversation's opening messages (system
+// prompt and first user turn), which stay the same on every turn of one conversation.
+std::string session_key_of(const std::vector<std::string_view>& first_messages);
+
 }  // namespace llm_router::selector

@@ -69,6 +69,8 @@ TEST_F(SelectorTest, SecondRuleAndFallbacksWithoutDuplicates) {
   f.complexity = 0.9;
   const RoutePlan p = plan(f);
   EXPECT_EQ(p.rule, "hard");
+  EXPECT_EQ(p.rules_not_matched, std::vector<std::string>{"code"});
+  EXPECT_EQ(p.to_json()["rules_not_matched"], nlohmann::json::array({"code"}));
   EXPECT_EQ(names(p.candidates), (std::vector<std::string>{"big"}));
   EXPECT_EQ(names(p.fallbacks), (std::vector<std::string>{"mid"}));
   EXPECT_EQ(p.attempt_order(), (std::vector<std::size_t>{1, 2}));
@@ -80,6 +82,14 @@ TEST_F(SelectorTest, DefaultPoolWhenNoRuleMatches) {
   EXPECT_EQ(p.strategy, "ordered");
   EXPECT_EQ(names(p.candidates), (std::vector<std::string>{"small", "local"}));
   EXPECT_EQ(names(p.fallbacks), (std::vector<std::string>{"mid"}));
+}
+
+TEST(SessionKey, DependsOnTheOpeningMessagesOnly) {
+  const std::string a = session_key_of({"You are helpful.", "Fix my build"});
+  EXPECT_EQ(a.size(), 16u);
+  EXPECT_EQ(a, session_key_of({"You are helpful.", "Fix my build"}));
+  EXPECT_NE(a, session_key_of({"You are helpful.", "Fix my test"}));
+  EXPECT_NE(session_key_of({"ab", "c"}), session_key_of({"a", "bc"}));
 }
 
 TEST_F(SelectorTest, ModelNamingABackendIsDirect) {
