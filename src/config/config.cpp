@@ -163,17 +163,6 @@ Backend read_backend(NodeReader reader) {
   return b;
 }
 
-Route read_route(NodeReader reader) {
-  Route r;
-  r.name = reader.string("name", true).value_or("");
-  r.use = reader.string_list("use").value_or(std::vector<std::string>{});
-  r.fallback = reader.string_list("fallback").value_or(std::vector<std::string>{});
-  if (auto strategy = reader.string("strategy")) r.strategy = *strategy;
-  if (r.use.empty()) reader.error("use", "must list at least one backend");
-  reader.finish();
-  return r;
-}
-
 void read_server(NodeReader reader, ServerSettings& s) {
   if (auto listen = reader.string("listen")) {
     if (auto parsed = parse_listen(*listen)) {
@@ -233,24 +222,7 @@ void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
     }
   }
   if (config.backends.empty()) root.error("backends", "at least one backend is required");
-  const YAML::Node routes = yaml["routes"];
-  for (size_t i = 0; i < config.routes.size(); ++i) {
-    const auto& r = config.routes[i];
-    const std::string base = "routes[" + std::to_string(i) + "]";
-    if (!r.name.empty() && !names.insert(r.name).second) {
-      root.error_at(routes[i]["name"], base + ".name",
-                    "route name '" + r.name + "' is already used by a backend or route");
-    }
-    for (const char* key : {"use", "fallback"}) {
-      const auto& refs = std::string_view(key) == "use" ? r.use : r.fallback;
-      for (size_t j = 0; j < refs.size(); ++j) {
-        if (config.find_backend(refs[j]) == nullptr) {
-          root.error_at(routes[i][key][j], base + "." + key + "[" + std::to_string(j) + "]",
-                        "unknown backend '" + refs[j] + "'");
-        }
-      }
-    }
-  }
+  validate_routes(root, yaml, config, names);
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {

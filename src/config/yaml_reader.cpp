@@ -55,8 +55,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
 }
 
 NodeReader::NodeReader(const YAML::Node& node, std::string path, ReadContext& context)
-    // An absent section reads as an empty mapping (yaml-cpp throws on most calls on it).
-    : node_(node.IsDefined() ? node : YAML::Node(YAML::NodeType::Map)),
+    // A missing key of a const map is an invalid ("zombie") node whose type queries throw;
+    // keep a plain undefined node instead so an absent section reads as empty.
+    : node_(node.IsDefined() ? node : YAML::Node(YAML::NodeType::Undefined)),
       path_(std::move(path)),
       context_(context) {
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "llm_router/config/diagnostics.hpp"
+#include "llm_router/config/routes.hpp"
 #include "llm_router/config/yaml_reader.hpp"
 
 namespace llm_router::config {
@@ -73,13 +74,6 @@ struct Backend {
   MockBehavior mock;
 
   bool has_tag(std::string_view tag) const;
-};
-
-struct Route {
-  std::string name;
-  std::vector<std::string> use;       // ordered candidates
-  std::vector<std::string> fallback;  // tried after every candidate failed
-  std::string strategy = "ordered";
 };
 
 struct ServerSettings {

@@ -1,0 +1,136 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llm_router/config/yaml_reader.hpp"
+
+namespace llm_router::config {
+
+struct Config;
+
+// Strategy names a route or rule may use (the selector provides one implementation each).
+inline constexpr std::string_view kStrategyNames[] = {
+    "ordered",        "weighted", "round_robin", "consistent_hash", "least_busy",
+    "lowest_latency", "cost",     "quality",     "hybrid",          "bandit"};
+bool is_known_strategy(std::string_view name);
+
+// What a prompt-level signal the analyzer computes looks like. The route config declares them
+// (keywords/regex/semantic conditions); the analyzer reports hits by `name`.
+struct KeywordSpec {
+  std::string name;                   // generated: "<route>/<rule>/keywords[#n]"
+  std::vector<std::string> words;     // case-insensitive whole words or phrases
+  std::vector<std::string> patterns;  // RE2 syntax, validated at load
+};
+
+struct SemanticSpec {
+  std::string name;  // generated: "<route>/<rule>/semantic[#n]"
+  std::vector<std::string> utterances;
+  double threshold = 0.5;
+};
+
+// A `when` condition tree. Leaves test one request fact; all/any/not combine them. A mapping
+// with several keys is an implicit `all`.
+struct Condition {
+  enum class Kind {
+    always,
+    model,
+    header,
+    user,
+    metadata,
+    keywords,  // also `regex`: both test keyword_hits by `signal`
+    semantic,
+    category,
+    complexity,
+    tokens,
+    sentiment,
+    pii,
+    stream,
+    tools,
+    images,
+    json_mode,
+    all,
+    any,
+    negate,
+  };
+  Kind kind = Kind::always;
+  std::string key;                  // header name (lowercase) or metadata key
+  std::vector<std::string> values;  // accepted values (model, header, user, metadata, category,
+                                    // pii kinds); empty header values + present = presence test
+  bool present = false;             // header: true when only presence is tested
+  bool flag = true;                 // pii (any), stream, tools, images, json_mode
+  std::optional<double> min;        // complexity, tokens, sentiment; category min_confidence
+  std::optional<double> max;
+  std::string signal;               // keywords/regex/semantic: generated spec name
+  double threshold = 0.5;           // semantic
+  std::vector<Condition> children;  // all, any, negate (one child)
+};
+
+// Parameters of how a pool is ordered.
+struct HashKey {
+  enum class Source { session, user, header, metadata };
+  Source source = Source::session;
+  std::string name;  // header name (lowercase) or metadata key
+};
+
+struct BanditSettings {
+  enum class Prior { beta, gaussian };
+  Prior prior = Prior::beta;
+  double latency_weight = 0.2;  // share of the reward lost at latency_ref_ms
+  double latency_ref_ms = 10'000;
+  double cost_weight = 0.2;  // share of the reward lost at cost_ref_usd
+  double cost_ref_usd = 0.01;
+  double feedback_weight = 0.5;  // blend of user feedback score into the reward
+};
+
+// A candidate pool: the backends to order, the fallbacks after them, and how to order them.
+struct Pool {
+  std::vector<std::string> use;           // candidates, ordered by the strategy
+  std::vector<std::string> fallback;      // tried in the listed order after every candidate
+  std::string strategy;                   // empty on a rule: the route's strategy
+  std::map<std::string, double> weights;  // weighted: backend -> weight (default 1)
+  std::optional<HashKey> hash_key;        // consistent_hash (default: session)
+  std::optional<double> exploration;      // lowest_latency: share of random picks
+  std::optional<double> quality_floor;    // skip backends below, unless none reaches it
+};
+
+struct Rule {
+  std::string name;
+  Condition when;
+  Pool pool;
+};
+
+enum class Optimize { none, cost, latency, quality };
+
+// `name` is what clients put in `model`. Rules are tried in order; the first match gives the
+// pool, otherwise the route's own pool (the default) is used.
+struct Route : Pool {
+  std::string name;
+  std::vector<Rule> rules;
+  Optimize optimize = Optimize::none;
+  std::int64_t expected_output_tokens = 300;  // cost/latency estimate when max_tokens is unset
+  BanditSettings bandit;
+  std::vector<KeywordSpec> keyword_specs;  // declared by this route's conditions
+  std::vector<SemanticSpec> semantic_specs;
+};
+
+Route read_route(NodeReader reader);
+
+// Cross-field checks for routes: names unique (with backends), backend references resolve.
+void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& config,
+                     std::set<std::string>& names);
+
+// Every keyword/regex and semantic signal the analyzer must compute for the configured routes.
+struct SignalSpecs {
+  std::vector<KeywordSpec> keywords;
+  std::vector<SemanticSpec> semantic;
+};
+SignalSpecs signal_specs(const Config& config);
+
+std::string_view to_string(Optimize optimize);
+
+}  // namespace llm_router::config

@@ -1,0 +1,16 @@
+#pragma once
+
+#include "llm_router/config/routes.hpp"
+#include "llm_router/selector/request_facts.hpp"
+
+namespace llm_router::selector {
+
+// Capability tags a backend lists in `tags`. A backend with no tags at all is assumed capable
+// of everything (a minimal config works); once it lists any tag, the list is authoritative.
+inline constexpr std::string_view kTagVision = "vision";
+inline constexpr std::string_view kTagTools = "tools";
+inline constexpr std::string_view kTagJson = "json";
+
+bool matches(const config::Condition& condition, const RequestFacts& facts);
+
+}  // namespace llm_router::selector

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "llm_router/config/config.hpp"
+
+namespace llm_router::selector {
+
+enum class PlanStatus {
+  ok,             // candidates/fallbacks hold at least one backend
+  unknown_model,  // `model` names neither a route nor a backend (404 model_not_found)
+  no_candidates,  // every backend was excluded (capability, context window, ejected)
+  all_busy,       // every eligible backend is at max_concurrency: queue or answer 429
+};
+std::string_view to_string(PlanStatus status);
+
+struct PlannedBackend {
+  std::size_t index = 0;  // into Config::backends
+  const config::Backend* backend = nullptr;
+  double score = 0;  // strategy-specific; higher is better unless the reason says otherwise
+  std::string reason;
+};
+
+struct ExcludedBackend {
+  std::size_t index = 0;
+  const config::Backend* backend = nullptr;
+  std::string reason;
+};
+
+// The selector's decision: which backends to try, in which order, and why. Backend pointers
+// point into the Config snapshot the Selector holds: keep that snapshot alive with the plan.
+struct RoutePlan {
+  PlanStatus status = PlanStatus::ok;
+  std::string route;                           // route name, or the backend name when `direct`
+  std::string rule;                            // matched rule name, "default", or "direct"
+  std::string strategy;                        // strategy that ordered `candidates`
+  std::vector<std::string> rules_not_matched;  // rules tested before the match, in order
+  bool direct = false;                         // `model` named a backend
+  std::vector<PlannedBackend> candidates;      // primary first
+  std::vector<PlannedBackend> fallbacks;       // after every candidate, in the listed order
+  std::vector<ExcludedBackend> excluded;
+  std::string message;  // why the plan is not ok
+
+  bool ok() const { return status == PlanStatus::ok; }
+  // candidates then fallbacks: the order the proxy walks.
+  std::vector<std::size_t> attempt_order() const;
+  nlohmann::json to_json() const;
+};
+
+}  // namespace llm_router::selector

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace llm_router::selector {
+
+// Everything rules and strategies may test about one request. Filled by the proxy from the
+// request body/headers and by the analyzer; the selector never sees the prompt itself.
+struct RequestFacts {
+  std::string model;                                         // as sent by the client
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercase
+  std::string user;                                          // OpenAI `user` field
+  nlohmann::json metadata = nlohmann::json::object();        // OpenAI `metadata` object
+
+  std::string category;  // classifier label; empty when unknown
+  double category_confidence = 0;
+  double complexity = 0;               // 0..1
+  double sentiment = 0;                // -1 (angry) .. 1 (happy)
+  std::int64_t estimated_tokens = 0;   // prompt tokens
+  std::int64_t max_output_tokens = 0;  // request's max_tokens; 0 = unset
+  double min_quality = 0;              // quality level the analysis asks for (0..1)
+
+  bool stream = false;
+  bool has_tools = false;
+  bool has_images = false;
+  bool json_mode = false;
+
+  std::vector<std::string> keyword_hits;                       // KeywordSpec names that matched
+  std::map<std::string, double, std::less<>> semantic_scores;  // SemanticSpec name -> 0..1
+  std::vector<std::string> pii;  // kinds found: "email", "secret", ...
+
+  std::string session_key;  // hash of the first messages; consistent_hash "session" key
+
+  const std::string* header(std::string_view name) const;
+  bool keyword_hit(std::string_view name) const;
+  double semantic_score(std::string_view name) const;  // 0 when absent
+};
+
+// The consistent_hash "session" key: a hash of the conversation's opening messages (system
+// prompt and first user turn), which stay the same on every turn of one conversation.
+std::string session_key_of(const std::vector<std::string_view>& first_messages);
+
+}  // namespace llm_router::selector

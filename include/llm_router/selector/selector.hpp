@@ -1,0 +1,48 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "llm_router/config/config.hpp"
+#include "llm_router/selector/live_stats.hpp"
+#include "llm_router/selector/plan.hpp"
+#include "llm_router/selector/request_facts.hpp"
+#include "llm_router/selector/strategy.hpp"
+
+namespace llm_router::selector {
+
+struct SelectorOptions {
+  std::uint64_t seed = 0x5eed'5e1e'c7a0'0001ULL;  // each plan() draws from seed + call number
+};
+
+// Turns request facts into a RoutePlan. Immutable after construction: one instance per config
+// snapshot, shared by every io thread; plan() takes no locks.
+class Selector {
+ public:
+  explicit Selector(std::shared_ptr<const config::Config> config, SelectorOptions options = {});
+  ~Selector();
+
+  RoutePlan plan(const RequestFacts& facts, const LiveStats& live) const;
+  // Same with an explicit random seed (explain, replay, tests).
+  RoutePlan plan(const RequestFacts& facts, const LiveStats& live, std::uint64_t seed) const;
+
+  const config::Config& config() const { return *config_; }
+
+ private:
+  struct CompiledPool;
+  struct CompiledRoute;
+
+  RoutePlan plan_direct(std::size_t backend_index, const RequestFacts& facts,
+                        const LiveStats& live) const;
+  void fill_pool(const CompiledRoute& route, const CompiledPool& pool, const RequestFacts& facts,
+                 const LiveStats& live, std::uint64_t seed, RoutePlan& plan) const;
+
+  std::shared_ptr<const config::Config> config_;
+  SelectorOptions options_;
+  std::vector<std::unique_ptr<CompiledRoute>> routes_;
+  mutable std::atomic<std::uint64_t> calls_{0};
+};
+
+}  // namespace llm_router::selector

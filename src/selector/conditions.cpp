@@ -1,0 +1,97 @@
+#include "llm_router/selector/conditions.hpp"
+
+#include <algorithm>
+
+namespace llm_router::selector {
+namespace {
+
+using Kind = config::Condition::Kind;
+
+bool contains(const std::vector<std::string>& values, std::string_view value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+bool in_range(const config::Condition& c, double value) {
+  return (!c.min || value >= *c.min) && (!c.max || value <= *c.max);
+}
+
+// Metadata values compare as text: "3" in YAML matches 3 and "3" in the request.
+std::string metadata_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_number() || value.is_null()) return value.dump();
+  return {};
+}
+
+bool header_matches(const config::Condition& c, const RequestFacts& facts) {
+  const std::string* value = facts.header(c.key);
+  if (c.present) return (value != nullptr) == c.flag;
+  return value != nullptr && contains(c.values, *value);
+}
+
+bool metadata_matches(const config::Condition& c, const RequestFacts& facts) {
+  if (!facts.metadata.is_object()) return false;
+  const auto it = facts.metadata.find(c.key);
+  if (it == facts.metadata.end() || it->is_object() || it->is_array()) return false;
+  return contains(c.values, metadata_text(*it));
+}
+
+bool pii_matches(const config::Condition& c, const RequestFacts& facts) {
+  if (c.values.empty()) return facts.pii.empty() != c.flag;
+  return std::any_of(facts.pii.begin(), facts.pii.end(),
+                     [&](const std::string& kind) { return contains(c.values, kind); });
+}
+
+bool category_matches(const config::Condition& c, const RequestFacts& facts) {
+  return contains(c.values, facts.category) && (!c.min || facts.category_confidence >= *c.min);
+}
+
+}  // namespace
+
+bool matches(const config::Condition& c, const RequestFacts& facts) {
+  switch (c.kind) {
+    case Kind::always:
+      return true;
+    case Kind::model:
+      return contains(c.values, facts.model);
+    case Kind::header:
+      return header_matches(c, facts);
+    case Kind::user:
+      return contains(c.values, facts.user);
+    case Kind::metadata:
+      return metadata_matches(c, facts);
+    case Kind::keywords:
+      return facts.keyword_hit(c.signal);
+    case Kind::semantic:
+      return facts.semantic_score(c.signal) >= c.threshold;
+    case Kind::category:
+      return category_matches(c, facts);
+    case Kind::complexity:
+      return in_range(c, facts.complexity);
+    case Kind::tokens:
+      return in_range(c, static_cast<double>(facts.estimated_tokens));
+    case Kind::sentiment:
+      return in_range(c, facts.sentiment);
+    case Kind::pii:
+      return pii_matches(c, facts);
+    case Kind::stream:
+      return facts.stream == c.flag;
+    case Kind::tools:
+      return facts.has_tools == c.flag;
+    case Kind::images:
+      return facts.has_images == c.flag;
+    case Kind::json_mode:
+      return facts.json_mode == c.flag;
+    case Kind::all:
+      return std::all_of(c.children.begin(), c.children.end(),
+                         [&](const config::Condition& child) { return matches(child, facts); });
+    case Kind::any:
+      return std::any_of(c.children.begin(), c.children.end(),
+                         [&](const config::Condition& child) { return matches(child, facts); });
+    case Kind::negate:
+      return !c.children.empty() && !matches(c.children.front(), facts);
+  }
+  return false;
+}
+
+}  // namespace llm_router::selector

@@ -1,0 +1,34 @@
+#include "llm_router/selector/request_facts.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "llm_router/selector/rng.hpp"
+
+namespace llm_router::selector {
+
+const std::string* RequestFacts::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+bool RequestFacts::keyword_hit(std::string_view name) const {
+  return std::find(keyword_hits.begin(), keyword_hits.end(), name) != keyword_hits.end();
+}
+
+double RequestFacts::semantic_score(std::string_view name) const {
+  const auto it = semantic_scores.find(name);
+  return it == semantic_scores.end() ? 0.0 : it->second;
+}
+
+std::string session_key_of(const std::vector<std::string_view>& first_messages) {
+  std::uint64_t h = 0;
+  for (std::string_view text : first_messages) h = hash64(text.data(), text.size(), h);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+}  // namespace llm_router::selector

@@ -1,0 +1,210 @@
+#include "llm_router/selector/selector.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "llm_router/selector/conditions.hpp"
+#include "strategies/strategies.hpp"
+
+namespace llm_router::selector {
+
+struct Selector::CompiledPool {
+  std::string rule;  // rule name or "default"
+  double quality_floor = 0;
+  std::vector<std::size_t> use;
+  std::vector<std::size_t> fallback;
+  std::unique_ptr<Strategy> strategy;
+};
+
+struct Selector::CompiledRoute {
+  const config::Route* route = nullptr;
+  std::vector<const config::Condition*> conditions;  // one per rule, same order as rules
+  std::vector<CompiledPool> rules;
+  CompiledPool fallthrough;
+};
+
+namespace {
+
+std::vector<std::size_t> resolve(const config::Config& config,
+                                 const std::vector<std::string>& names) {
+  std::vector<std::size_t> out;
+  for (const auto& name : names) {
+    if (const auto* b = config.find_backend(name)) {
+      out.push_back(static_cast<std::size_t>(b - config.backends.data()));
+    }
+  }
+  return out;
+}
+
+bool capable(const config::Backend& b, std::string_view tag) {
+  return b.tags.empty() || b.has_tag(tag);
+}
+
+struct Exclusion {
+  std::string reason;
+  bool full = false;
+};
+
+// Why a backend cannot take this request at all; nullopt when it can.
+std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& live,
+                                   const RequestFacts& facts) {
+  if (facts.has_images && !capable(b, kTagVision)) return Exclusion{"no 'vision' tag"};
+  if (facts.has_tools && !capable(b, kTagTools)) return Exclusion{"no 'tools' tag"};
+  if (facts.json_mode && !capable(b, kTagJson)) return Exclusion{"no 'json' tag"};
+  if (b.context_window > 0 && facts.estimated_tokens > b.context_window) {
+    return Exclusion{"context window " + std::to_string(b.context_window) + " < " +
+                     std::to_string(facts.estimated_tokens) + " estimated tokens"};
+  }
+  if (live.ejected) return Exclusion{"ejected by the circuit breaker"};
+  if (b.max_concurrency > 0 && live.in_flight >= b.max_concurrency) {
+    return Exclusion{"full: " + std::to_string(live.in_flight) + "/" +
+                         std::to_string(b.max_concurrency) + " in flight",
+                     true};
+  }
+  return std::nullopt;
+}
+
+void exclude(RoutePlan& plan, const config::Config& config, std::size_t index, std::string reason) {
+  for (const auto& e : plan.excluded) {
+    if (e.index == index) return;
+  }
+  plan.excluded.push_back(ExcludedBackend{index, &config.backends[index], std::move(reason)});
+}
+
+bool listed(const RoutePlan& plan, std::size_t index) {
+  return std::any_of(plan.candidates.begin(), plan.candidates.end(),
+                     [&](const PlannedBackend& p) { return p.index == index; });
+}
+
+}  // namespace
+
+Selector::Selector(std::shared_ptr<const config::Config> config, SelectorOptions options)
+    : config_(std::move(config)), options_(options) {
+  for (const auto& route : config_->routes) {
+    auto compiled = std::make_unique<CompiledRoute>();
+    compiled->route = &route;
+    for (const auto& rule : route.rules) {
+      compiled->conditions.push_back(&rule.when);
+      const std::string& name = rule.pool.strategy.empty() ? route.strategy : rule.pool.strategy;
+      compiled->rules.push_back(
+          CompiledPool{rule.name, rule.pool.quality_floor.value_or(route.quality_floor.value_or(0)),
+                       resolve(*config_, rule.pool.use), resolve(*config_, rule.pool.fallback),
+                       make_strategy(name, *config_, route, rule.pool)});
+    }
+    compiled->fallthrough = CompiledPool{
+        "default", route.quality_floor.value_or(0), resolve(*config_, route.use),
+        resolve(*config_, route.fallback), make_strategy(route.strategy, *config_, route, route)};
+    routes_.push_back(std::move(compiled));
+  }
+}
+
+Selector::~Selector() = default;
+
+RoutePlan Selector::plan(const RequestFacts& facts, const LiveStats& live) const {
+  const std::uint64_t call = calls_.fetch_add(1, std::memory_order_relaxed);
+  return plan(facts, live, mix64(options_.seed + call));
+}
+
+RoutePlan Selector::plan(const RequestFacts& facts, const LiveStats& live,
+                         std::uint64_t seed) const {
+  for (const auto& compiled : routes_) {
+    if (compiled->route->name != facts.model) continue;
+    RoutePlan plan;
+    plan.route = compiled->route->name;
+    const CompiledPool* pool = &compiled->fallthrough;
+    for (std::size_t i = 0; i < compiled->rules.size(); ++i) {
+      if (matches(*compiled->conditions[i], facts)) {
+        pool = &compiled->rules[i];
+        break;
+      }
+      plan.rules_not_matched.push_back(compiled->rules[i].rule);
+    }
+    fill_pool(*compiled, *pool, facts, live, seed, plan);
+    return plan;
+  }
+  if (const auto* backend = config_->find_backend(facts.model)) {
+    return plan_direct(static_cast<std::size_t>(backend - config_->backends.data()), facts, live);
+  }
+  RoutePlan plan;
+  plan.status = PlanStatus::unknown_model;
+  plan.route = facts.model;
+  plan.message = "model '" + facts.model + "' is neither a route nor a backend";
+  return plan;
+}
+
+RoutePlan Selector::plan_direct(std::size_t index, const RequestFacts& facts,
+                                const LiveStats& live) const {
+  RoutePlan plan;
+  plan.direct = true;
+  plan.route = facts.model;
+  plan.rule = "direct";
+  plan.strategy = "direct";
+  const auto& backend = config_->backends[index];
+  if (auto why = exclusion(backend, live.get(index), facts)) {
+    exclude(plan, *config_, index, why->reason);
+    plan.status = why->full ? PlanStatus::all_busy : PlanStatus::no_candidates;
+    plan.message = "backend '" + backend.name + "' cannot take this request: " + why->reason;
+    return plan;
+  }
+  plan.candidates.push_back(PlannedBackend{index, &backend, 1, "named by the request's model"});
+  return plan;
+}
+
+void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool,
+                         const RequestFacts& facts, const LiveStats& live, std::uint64_t seed,
+                         RoutePlan& plan) const {
+  const config::Route& route = *compiled.route;
+  plan.rule = pool.rule;
+  plan.strategy = std::string(pool.strategy->name());
+  bool any_full = false;
+  std::vector<std::size_t> eligible;
+  for (std::size_t index : pool.use) {
+    if (auto why = exclusion(config_->backends[index], live.get(index), facts)) {
+      any_full = any_full || why->full;
+      exclude(plan, *config_, index, why->reason);
+    } else if (std::find(eligible.begin(), eligible.end(), index) == eligible.end()) {
+      eligible.push_back(index);
+    }
+  }
+  // Quality floor: skip weaker backends, unless none reaches it (then the best we have runs).
+  const double floor = std::max(pool.quality_floor, facts.min_quality);
+  const bool any_good = std::any_of(eligible.begin(), eligible.end(), [&](std::size_t i) {
+    return config_->backends[i].quality >= floor;
+  });
+  if (floor > 0 && any_good) {
+    std::erase_if(eligible, [&](std::size_t i) {
+      const double quality = config_->backends[i].quality;
+      if (quality >= floor) return false;
+      exclude(plan, *config_, i,
+              "quality " + strategies::format_number(quality, 2) + " below the floor " +
+                  strategies::format_number(floor, 2));
+      return true;
+    });
+  }
+  Rng rng(seed);
+  const StrategyContext context{*config_, route, facts, live, rng};
+  plan.candidates = pool.strategy->order(context, eligible);
+  for (std::size_t k = 0; k < pool.fallback.size(); ++k) {
+    const std::size_t index = pool.fallback[k];
+    if (listed(plan, index) ||
+        std::any_of(plan.fallbacks.begin(), plan.fallbacks.end(),
+                    [&](const PlannedBackend& p) { return p.index == index; })) {
+      continue;
+    }
+    if (auto why = exclusion(config_->backends[index], live.get(index), facts)) {
+      any_full = any_full || why->full;
+      exclude(plan, *config_, index, why->reason);
+      continue;
+    }
+    plan.fallbacks.push_back(PlannedBackend{index, &config_->backends[index],
+                                            static_cast<double>(pool.fallback.size() - k),
+                                            "fallback #" + std::to_string(k + 1)});
+  }
+  if (plan.candidates.empty() && plan.fallbacks.empty()) {
+    plan.status = any_full ? PlanStatus::all_busy : PlanStatus::no_candidates;
+    plan.message = any_full ? "every eligible backend is at max_concurrency"
+                            : "no backend of the pool can take this request";
+  }
+}
+
+}  // namespace llm_router::selector

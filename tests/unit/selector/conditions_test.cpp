@@ -1,0 +1,175 @@
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "llm_router/selector/selector.hpp"
+#include "test_config.hpp"
+
+namespace llm_router::selector {
+namespace {
+
+struct ConditionCase {
+  const char* name;
+  const char* when;  // YAML flow mapping
+  std::function<void(RequestFacts&)> set;
+  bool expected;
+};
+
+void no_change(RequestFacts&) {}
+
+const ConditionCase kCases[] = {
+    {"model matches", "{model: auto}", no_change, true},
+    {"model list misses", "{model: [gpt-4, gpt-5]}", no_change, false},
+    {"header value", "{header: {x-tier: gold}}",
+     [](RequestFacts& f) {
+       f.headers = {{"x-tier", "gold"}};
+     },
+     true},
+    {"header name is case-insensitive in config", "{header: {X-Tier: [silver, gold]}}",
+     [](RequestFacts& f) {
+       f.headers = {{"x-tier", "gold"}};
+     },
+     true},
+    {"header value differs", "{header: {x-tier: gold}}",
+     [](RequestFacts& f) {
+       f.headers = {{"x-tier", "bronze"}};
+     },
+     false},
+    {"header present", "{header: {x-debug: {present: true}}}",
+     [](RequestFacts& f) {
+       f.headers = {{"x-debug", ""}};
+     },
+     true},
+    {"header absent", "{header: {x-debug: {present: false}}}", no_change, true},
+    {"header missing", "{header: {x-tier: gold}}", no_change, false},
+    {"user", "{user: [alice, bob]}", [](RequestFacts& f) { f.user = "bob"; }, true},
+    {"user differs", "{user: alice}", [](RequestFacts& f) { f.user = "carol"; }, false},
+    {"metadata string", "{metadata: {team: search}}",
+     [](RequestFacts& f) {
+       f.metadata = {{"team", "search"}};
+     },
+     true},
+    {"metadata number as text", "{metadata: {tier: 3}}",
+     [](RequestFacts& f) {
+       f.metadata = {{"tier", 3}};
+     },
+     true},
+    {"metadata bool", "{metadata: {beta: true}}",
+     [](RequestFacts& f) {
+       f.metadata = {{"beta", true}};
+     },
+     true},
+    {"metadata missing key", "{metadata: {team: search}}",
+     [](RequestFacts& f) {
+       f.metadata = {{"other", "x"}};
+     },
+     false},
+    {"keywords hit", "{keywords: [refund, chargeback]}",
+     [](RequestFacts& f) { f.keyword_hits = {"auto/r/keywords"}; }, true},
+    {"keywords miss", "{keywords: [refund]}",
+     [](RequestFacts& f) { f.keyword_hits = {"auto/other/keywords"}; }, false},
+    {"regex hit", "{regex: 'def \\w+\\('}",
+     [](RequestFacts& f) { f.keyword_hits = {"auto/r/regex"}; }, true},
+    {"semantic above threshold", "{semantic: {examples: [cancel my plan], threshold: 0.6}}",
+     [](RequestFacts& f) { f.semantic_scores["auto/r/semantic"] = 0.61; }, true},
+    {"semantic below threshold", "{semantic: {examples: [cancel my plan], threshold: 0.6}}",
+     [](RequestFacts& f) { f.semantic_scores["auto/r/semantic"] = 0.59; }, false},
+    {"category list", "{category: [code, math]}", [](RequestFacts& f) { f.category = "math"; },
+     true},
+    {"category confidence too low", "{category: {in: [code], min_confidence: 0.8}}",
+     [](RequestFacts& f) {
+       f.category = "code";
+       f.category_confidence = 0.7;
+     },
+     false},
+    {"category confident", "{category: {in: code, min_confidence: 0.8}}",
+     [](RequestFacts& f) {
+       f.category = "code";
+       f.category_confidence = 0.9;
+     },
+     true},
+    {"complexity in range", "{complexity: {min: 0.6}}", [](RequestFacts& f) { f.complexity = 0.6; },
+     true},
+    {"complexity below", "{complexity: {min: 0.6, max: 1}}",
+     [](RequestFacts& f) { f.complexity = 0.59; }, false},
+    {"tokens in range", "{tokens: {min: 1000, max: 5000}}",
+     [](RequestFacts& f) { f.estimated_tokens = 4000; }, true},
+    {"tokens above", "{tokens: {max: 5000}}", [](RequestFacts& f) { f.estimated_tokens = 5001; },
+     false},
+    {"sentiment negative", "{sentiment: {max: -0.4}}", [](RequestFacts& f) { f.sentiment = -0.7; },
+     true},
+    {"sentiment neutral", "{sentiment: {max: -0.4}}", [](RequestFacts& f) { f.sentiment = 0; },
+     false},
+    {"pii any", "{pii: true}", [](RequestFacts& f) { f.pii = {"email"}; }, true},
+    {"pii none", "{pii: false}", no_change, true},
+    {"pii any but clean", "{pii: true}", no_change, false},
+    {"pii kinds", "{pii: [secret, credit_card]}", [](RequestFacts& f) { f.pii = {"secret"}; },
+     true},
+    {"pii other kind", "{pii: [secret]}", [](RequestFacts& f) { f.pii = {"email"}; }, false},
+    {"stream", "{stream: true}", [](RequestFacts& f) { f.stream = true; }, true},
+    {"stream false", "{stream: false}", [](RequestFacts& f) { f.stream = true; }, false},
+    {"tools", "{tools: true}", [](RequestFacts& f) { f.has_tools = true; }, true},
+    {"images", "{images: true}", no_change, false},
+    {"json_mode", "{json_mode: true}", [](RequestFacts& f) { f.json_mode = true; }, true},
+    {"implicit all: both hold", "{stream: true, user: alice}",
+     [](RequestFacts& f) {
+       f.stream = true;
+       f.user = "alice";
+     },
+     true},
+    {"implicit all: one fails", "{stream: true, user: alice}",
+     [](RequestFacts& f) { f.user = "alice"; }, false},
+    {"all", "{all: [{user: alice}, {tools: true}]}",
+     [](RequestFacts& f) {
+       f.user = "alice";
+       f.has_tools = true;
+     },
+     true},
+    {"any", "{any: [{user: alice}, {tools: true}]}", [](RequestFacts& f) { f.has_tools = true; },
+     true},
+    {"any none", "{any: [{user: alice}, {tools: true}]}", no_change, false},
+    {"not", "{not: {user: alice}}", [](RequestFacts& f) { f.user = "bob"; }, true},
+    {"nested",
+     "{any: [{not: {category: chat}}, {all: [{stream: true}, {complexity: {max: 0.2}}]}]}",
+     [](RequestFacts& f) {
+       f.category = "chat";
+       f.stream = true;
+       f.complexity = 0.1;
+     },
+     true},
+};
+
+class ConditionTest : public ::testing::TestWithParam<ConditionCase> {};
+
+TEST_P(ConditionTest, MatchesAsExpected) {
+  const ConditionCase& c = GetParam();
+  const std::string routes = std::string(R"(
+routes:
+  - name: auto
+    strategy: ordered
+    use: [small]
+    rules:
+      - name: r
+        when: )") + c.when + R"(
+        use: [big]
+)";
+  Selector selector(testing::shared(routes));
+  RequestFacts facts;
+  facts.model = "auto";
+  c.set(facts);
+  InMemoryLiveStats live(4);
+  const RoutePlan plan = selector.plan(facts, live);
+  ASSERT_TRUE(plan.ok()) << plan.message;
+  EXPECT_EQ(plan.rule, c.expected ? "r" : "default") << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, ConditionTest, ::testing::ValuesIn(kCases), [](const auto& info) {
+  std::string name = info.param.name;
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+});
+
+}  // namespace
+}  // namespace llm_router::selector
