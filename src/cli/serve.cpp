@@ -1,5 +1,9 @@
+#include <sys/stat.h>
+
+#include <condition_variable>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include "llm_router/cli/commands.hpp"
 #include "llm_router/cli/options.hpp"
@@ -23,6 +27,58 @@ server::ServerLimits limits_from(const config::ServerSettings& s) {
   return limits;
 }
 
+void reload_and_log(proxy::RouterState& state, const char* trigger) {
+  if (auto error = state.reload()) {
+    spdlog::error("config reload ({}) rejected, the old config keeps serving:\n{}", trigger,
+                  *error);
+  } else {
+    spdlog::info("config reloaded ({}) from {}, generation {}", trigger, state.config_path(),
+                 state.generation());
+  }
+}
+
+// Polls the config file's modification time off the io threads and reloads on change.
+class ConfigWatcher {
+ public:
+  ConfigWatcher(proxy::RouterState& state) : state_(state), thread_([this] { run(); }) {}
+  ~ConfigWatcher() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  static std::optional<timespec> mtime(const std::string& path) {
+    struct stat info {};
+    if (stat(path.c_str(), &info) != 0) return std::nullopt;
+    return info.st_mtim;
+  }
+
+  void run() {
+    auto last = mtime(state_.config_path());
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) {
+      auto now = mtime(state_.config_path());
+      if (!now || (last && now->tv_sec == last->tv_sec && now->tv_nsec == last->tv_nsec)) {
+        continue;
+      }
+      last = now;
+      lock.unlock();
+      reload_and_log(state_, "file changed");
+      lock.lock();
+    }
+  }
+
+  proxy::RouterState& state_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
@@ -35,31 +91,38 @@ int run_serve(const std::vector<std::string>& args) {
     return 2;
   }
   std::shared_ptr<config::Config> config;
+  std::shared_ptr<proxy::RouterState> state;
   try {
     config = std::make_shared<config::Config>(config::load_config_file(*path));
+    if (listen) {
+      auto parsed = config::parse_listen(*listen);
+      if (!parsed) {
+        std::cerr << "--listen must be HOST:PORT, got '" << *listen << "'\n";
+        return 2;
+      }
+      std::tie(config->server.listen_host, config->server.listen_port) = *parsed;
+    }
+    logging::setup(config->logging.level);
+    state = std::make_shared<proxy::RouterState>(config, *path);
   } catch (const config::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
     return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "llm-router: " << e.what() << "\n";
+    return 1;
   }
-  if (listen) {
-    auto parsed = config::parse_listen(*listen);
-    if (!parsed) {
-      std::cerr << "--listen must be HOST:PORT, got '" << *listen << "'\n";
-      return 2;
-    }
-    std::tie(config->server.listen_host, config->server.listen_port) = *parsed;
-  }
-  logging::setup(config->logging.level);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto state = std::make_shared<proxy::RouterState>();
-  state->config = config;
   auto tls = upstream::make_tls_context();
   server::HttpServer server(config->server.threads, limits_from(config->server),
                             [&](boost::asio::io_context& io, std::size_t) {
                               return proxy::make_router_handler(state, io, tls);
                             });
   server.on_drain([&] { state->draining = true; });
+  server.on_sighup([state] {
+    // Loading reads files: off the io thread.
+    std::thread([state] { reload_and_log(*state, "SIGHUP"); }).detach();
+  });
   std::uint16_t port = 0;
   try {
     port = server.listen(config->server.listen_host, config->server.listen_port);
@@ -68,6 +131,8 @@ int run_serve(const std::vector<std::string>& args) {
               << config->server.listen_port << ": " << e.what() << "\n";
     return 1;
   }
+  std::optional<ConfigWatcher> watcher;
+  if (config->server.watch_config) watcher.emplace(*state);
   std::cout << "llm-router listening on " << config->server.listen_host << ":" << port
             << std::endl;
   spdlog::info("llm-router serving {} backends and {} routes from {}", config->backends.size(),

@@ -118,6 +118,22 @@ void read_mock(NodeReader reader, MockBehavior& m) {
   reader.finish();
 }
 
+void read_retry(NodeReader reader, RetrySettings& r) {
+  if (auto v = reader.integer("attempts", 0, 10)) r.attempts = int(*v);
+  if (auto v = reader.duration("backoff")) r.backoff = *v;
+  if (auto v = reader.duration("max_backoff")) r.max_backoff = *v;
+  if (auto v = reader.duration("max_retry_after")) r.max_retry_after = *v;
+  reader.finish();
+}
+
+void read_breaker(NodeReader reader, health::BreakerSettings& b) {
+  if (auto v = reader.integer("failure_threshold", 1, 10'000)) b.failure_threshold = int(*v);
+  if (auto v = reader.duration("window")) b.window = *v;
+  if (auto v = reader.duration("cooldown")) b.base_cooldown = *v;
+  if (auto v = reader.duration("max_cooldown")) b.max_cooldown = *v;
+  reader.finish();
+}
+
 void read_url(NodeReader& reader, Backend& b) {
   auto text = reader.string("base_url", b.provider != ProviderKind::mock);
   if (!text) return;
@@ -158,6 +174,8 @@ Backend read_backend(NodeReader reader) {
   b.tags = reader.string_list("tags").value_or(std::vector<std::string>{});
   b.headers = reader.string_map("headers").value_or(std::map<std::string, std::string>{});
   read_timeouts(reader.object("timeouts"), b.timeouts);
+  read_retry(reader.object("retry"), b.retry);
+  read_breaker(reader.object("circuit_breaker"), b.breaker);
   read_mock(reader.object("mock"), b.mock);
   reader.finish();
   return b;
@@ -178,6 +196,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
   if (auto v = reader.duration("idle_timeout")) s.idle_timeout = *v;
   if (auto v = reader.integer("max_connections", 1, 1'000'000)) s.max_connections = int(*v);
   if (auto v = reader.duration("drain_timeout")) s.drain_timeout = *v;
+  if (auto v = reader.boolean("watch_config")) s.watch_config = *v;
   reader.finish();
 }
 

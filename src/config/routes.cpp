@@ -400,6 +400,31 @@ void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string
   }
 }
 
+void read_cascade(NodeReader reader, CascadeSettings& c) {
+  c.enabled = reader.boolean("enabled").value_or(reader.has("min_mean_logprob"));
+  c.on_empty = reader.boolean("on_empty").value_or(c.on_empty);
+  c.on_length = reader.boolean("on_length").value_or(c.on_length);
+  c.on_refusal = reader.boolean("on_refusal").value_or(c.on_refusal);
+  c.on_invalid_json = reader.boolean("on_invalid_json").value_or(c.on_invalid_json);
+  c.min_mean_logprob = reader.number("min_mean_logprob", -100, 0);
+  reader.finish();
+}
+
+void check_class_fallbacks(NodeReader& root, const YAML::Node& route_node,
+                           const std::string& base, const Route& route, const Config& config) {
+  for (const char* key : {"context_window_fallback", "content_policy_fallback"}) {
+    const auto& refs = std::string_view(key) == "context_window_fallback"
+                           ? route.context_window_fallback
+                           : route.content_policy_fallback;
+    for (size_t j = 0; j < refs.size(); ++j) {
+      if (config.find_backend(refs[j]) == nullptr) {
+        root.error_at(route_node[key][j], item_path(base + "." + key, j),
+                      "unknown backend '" + refs[j] + "'");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool is_known_strategy(std::string_view name) {
@@ -438,6 +463,12 @@ Route read_route(NodeReader reader) {
   r.expected_output_tokens =
       reader.integer("expected_output_tokens", 1, 10'000'000).value_or(r.expected_output_tokens);
   read_bandit(reader.object("bandit"), r.bandit);
+  r.context_window_fallback =
+      reader.string_list("context_window_fallback").value_or(std::vector<std::string>{});
+  r.content_policy_fallback =
+      reader.string_list("content_policy_fallback").value_or(std::vector<std::string>{});
+  read_cascade(reader.object("cascade"), r.cascade);
+  if (auto timeout = reader.duration("timeout")) r.timeout = *timeout;
   if (r.strategy.empty()) r.strategy = default_strategy(r);
   reader.finish();
   return r;
@@ -454,6 +485,7 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
                     "route name '" + r.name + "' is already used by a backend or route");
     }
     check_refs(root, routes[i], base, r, config);
+    check_class_fallbacks(root, routes[i], base, r, config);
     std::set<std::string> rule_names;
     for (size_t k = 0; k < r.rules.size(); ++k) {
       const std::string rule_base = item_path(base + ".rules", k);

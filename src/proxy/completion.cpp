@@ -1,8 +1,13 @@
-// The request path: parse once -> resolve the route -> try each candidate in order -> relay.
-// Fallback happens only while nothing has reached the client; after that a broken stream ends
-// with an error event.
+// The request path: parse once -> plan (rules + strategy) -> try each candidate, with retries,
+// breaker checks and per-error-class fallbacks -> relay. Fallback happens only while nothing
+// has reached the client; after that a broken stream ends with an error event.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <nlohmann/json.hpp>
 
+#include <deque>
 #include <random>
 
 #include "llm_router/api/errors.hpp"
@@ -11,14 +16,20 @@
 namespace llm_router::proxy {
 namespace {
 
+using nlohmann::json;
 constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
 constexpr std::size_t kMaxErrorBodyBytes = 256 * 1024;
+constexpr auto kDirectRequestTimeout = std::chrono::minutes(10);
+
+std::mt19937_64& random_engine() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
 
 std::string new_request_id() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id = "req-";
-  std::uint64_t bits = random();
+  std::uint64_t bits = random_engine()();
   for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 15];
   return id;
 }
@@ -26,30 +37,6 @@ std::string new_request_id() {
 bool acceptable_request_id(const std::string& id) {
   if (id.empty() || id.size() > 128) return false;
   return std::all_of(id.begin(), id.end(), [](char c) { return c > 32 && c < 127; });
-}
-
-// The backends to try, in order: a route's candidates then its fallbacks, or one backend the
-// client named directly.
-std::vector<std::size_t> candidates_for(const config::Config& config, const std::string& model,
-                                        std::string& route_name) {
-  std::vector<std::size_t> order;
-  auto add = [&](const std::string& backend) {
-    for (std::size_t i = 0; i < config.backends.size(); ++i) {
-      if (config.backends[i].name == backend &&
-          std::find(order.begin(), order.end(), i) == order.end()) {
-        order.push_back(i);
-      }
-    }
-  };
-  if (const auto* route = config.find_route(model)) {
-    route_name = route->name;
-    for (const auto& b : route->use) add(b);
-    for (const auto& b : route->fallback) add(b);
-  } else if (config.find_backend(model) != nullptr) {
-    route_name = model;
-    add(model);
-  }
-  return order;
 }
 
 bool contains_any(std::string_view text, std::initializer_list<std::string_view> needles) {
@@ -61,13 +48,13 @@ bool contains_any(std::string_view text, std::initializer_list<std::string_view>
 
 // An upstream's error status, read as a failure kind (which decides whether to fall back).
 Failure classify_status(int status, std::string_view body) {
-  Failure failure{ErrorKind::upstream_server_error, "", status};
+  Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
   if (status == 429) {
     failure.kind = ErrorKind::upstream_rate_limited;
   } else if (status == 408) {
     failure.kind = ErrorKind::first_byte_timeout;
   } else if (contains_any(body, {"context_length_exceeded", "maximum context length",
-                                 "context window", "too many tokens"})) {
+                                 "context window", "too many tokens", "prompt is too long"})) {
     failure.kind = ErrorKind::context_window_exceeded;
   } else if (contains_any(body, {"content_policy", "content_filter", "content management policy"})) {
     failure.kind = ErrorKind::content_policy;
@@ -77,8 +64,46 @@ Failure classify_status(int status, std::string_view body) {
     // 401/403/404 and the like: this backend is misconfigured; another one may still answer.
     failure.kind = ErrorKind::upstream_bad_response;
   }
-  failure.message = "HTTP " + std::to_string(status);
   return failure;
+}
+
+// Failures worth another try on the same backend (a moment later), rather than moving on.
+bool retry_same_backend(const Failure& failure) {
+  switch (failure.kind) {
+    case ErrorKind::connect_failed:
+    case ErrorKind::upstream_closed:
+    case ErrorKind::upstream_rate_limited:
+      return true;
+    case ErrorKind::upstream_server_error:
+      return failure.upstream_status == 502 || failure.upstream_status == 503 ||
+             failure.upstream_status == 504;
+    default:
+      return false;
+  }
+}
+
+// Failures that say something about the backend's health (not about the request).
+bool counts_against_backend(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::context_window_exceeded:
+    case ErrorKind::content_policy:
+    case ErrorKind::low_confidence:
+    case ErrorKind::upstream_client_error:
+    case ErrorKind::cancelled:
+      return false;
+    default:
+      return traits(kind).source == ErrorSource::upstream;
+  }
+}
+
+std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
+  if (const auto* ms = server::find_header(head.headers, "retry-after-ms")) {
+    return std::chrono::milliseconds(std::atoll(ms->c_str()));
+  }
+  if (const auto* s = server::find_header(head.headers, "retry-after")) {
+    return std::chrono::seconds(std::atoll(s->c_str()));
+  }
+  return std::chrono::milliseconds(0);
 }
 
 bool relayed_upstream_header(std::string_view name) {
@@ -107,11 +132,44 @@ double millis_since(std::chrono::steady_clock::time_point from,
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
+// A stream event that carries what the client waits for (text, a tool call, the end), as
+// opposed to a role-only opening chunk: the commit point of a stream.
+bool carries_content(const api::SseEvent& event) {
+  if (event.is_done()) return true;
+  const json data = json::parse(event.data, nullptr, false);
+  if (!data.is_object()) return true;
+  auto choices = data.find("choices");
+  if (choices == data.end() || !choices->is_array() || choices->empty()) return true;
+  const json& choice = (*choices)[0];
+  if (choice.contains("finish_reason") && !choice["finish_reason"].is_null()) return true;
+  if (auto text = choice.find("text"); text != choice.end() && text->is_string()) {
+    return !text->get_ref<const std::string&>().empty();
+  }
+  auto delta = choice.find("delta");
+  if (delta == choice.end() || !delta->is_object()) return true;
+  if (delta->contains("tool_calls") || delta->contains("function_call")) return true;
+  for (const char* key : {"content", "reasoning_content", "refusal"}) {
+    if (auto c = delta->find(key); c != delta->end() && c->is_string() && !c->empty()) return true;
+  }
+  return false;
+}
+
+// Exponential backoff with full jitter.
+std::chrono::milliseconds backoff_for(const config::RetrySettings& retry, int retry_number) {
+  auto ceiling = retry.backoff;
+  for (int i = 0; i < retry_number && ceiling < retry.max_backoff; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, retry.max_backoff);
+  std::uniform_int_distribution<long long> jitter(ceiling.count() / 2, ceiling.count());
+  return std::chrono::milliseconds(jitter(random_engine()));
+}
+
 }  // namespace
 
 Headers RouterHandler::decision_headers(const RequestRecord& record) const {
   Headers headers{{"x-request-id", record.id}};
   if (!record.route.empty()) headers.push_back({"x-llm-router-route", record.route});
+  if (!record.rule.empty()) headers.push_back({"x-llm-router-rule", record.rule});
+  if (!record.strategy.empty()) headers.push_back({"x-llm-router-strategy", record.strategy});
   if (!record.backend.empty()) headers.push_back({"x-llm-router-backend", record.backend});
   if (!record.attempts.empty()) {
     std::string attempts;
@@ -134,13 +192,44 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
   out.body = api::body_for_backend(parsed.body, backend.model);
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
-  if (const auto* trace = request.header("traceparent")) out.headers.push_back({"traceparent", *trace});
+  if (const auto* trace = request.header("traceparent")) {
+    out.headers.push_back({"traceparent", *trace});
+  }
   if (backend.pass_client_auth) {
     if (const auto* auth = request.header("authorization")) {
       out.headers.push_back({"authorization", *auth});
     }
   }
   return out;
+}
+
+selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
+                                            const HttpRequest& request, const Snapshot& snapshot,
+                                            RequestRecord& record) const {
+  const auto facts = facts_from(parsed, request);
+  SnapshotLiveStats live(snapshot, state_->bandit());
+  auto plan = snapshot.selector->plan(facts, live);
+  if (plan.status == selector::PlanStatus::no_candidates) {
+    // Panic mode (as Envoy): when the breaker ejected every candidate, still try them, the one
+    // whose cooldown ends first leading, rather than refuse everything.
+    SnapshotLiveStats ignoring_breaker(snapshot, state_->bandit(), /*ignore_ejection=*/true);
+    auto panic = snapshot.selector->plan(facts, ignoring_breaker);
+    if (panic.ok()) {
+      std::stable_sort(panic.candidates.begin(), panic.candidates.end(),
+                       [&](const auto& a, const auto& b) {
+                         return snapshot.health[a.index]->breaker.open_until() <
+                                snapshot.health[b.index]->breaker.open_until();
+                       });
+      record.panic = true;
+      log_->warn("request_id={} route={}: every candidate is ejected; panic mode tries them anyway",
+                 record.id, panic.route);
+      plan = std::move(panic);
+    }
+  }
+  record.route = plan.route;
+  record.rule = plan.rule;
+  record.strategy = plan.strategy;
+  return plan;
 }
 
 asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWriter& writer,
@@ -165,42 +254,161 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     co_return;
   }
   record.stream = parsed->stream;
-  const auto order = candidates_for(*config_, parsed->model, record.route);
-  if (order.empty()) {
-    Failure failure{ErrorKind::model_not_found,
-                    "The model '" + parsed->model +
-                        "' does not exist: name a route or a backend listed by GET /v1/models",
-                    0, "model"};
-    record.status = 404;
-    co_await send_error(writer, failure, decision_headers(record));
+  RequestScope scope{snapshot_, providers_, nullptr, {}};
+  const auto plan = plan_for(*parsed, request, *scope.snapshot, record);
+  if (!plan.ok()) {
+    co_await send_plan_failure(writer, plan, record);
     co_return;
   }
-  for (const std::size_t index : order) {
-    if (co_await attempt(request, writer, *parsed, endpoint, index, record)) co_return;
-    const auto& last = *record.attempts.back().failure;
-    if (last.kind == ErrorKind::cancelled) break;
-    if (!traits(last.kind).retryable) break;
+  scope.route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
+  scope.deadline = upstream::Clock::now() +
+                   (scope.route ? std::chrono::duration_cast<upstream::Clock::duration>(
+                                      scope.route->timeout)
+                                : std::chrono::duration_cast<upstream::Clock::duration>(
+                                      kDirectRequestTimeout));
+  co_await run_plan(request, writer, *parsed, endpoint, plan, scope, record);
+}
+
+asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
+                                                       const selector::RoutePlan& plan,
+                                                       RequestRecord& record) {
+  Failure failure{ErrorKind::internal, plan.message};
+  switch (plan.status) {
+    case selector::PlanStatus::unknown_model:
+      failure = Failure{ErrorKind::model_not_found,
+                        "The model '" + plan.route +
+                            "' does not exist: name a route or a backend listed by GET /v1/models",
+                        0, "model"};
+      break;
+    case selector::PlanStatus::all_busy:
+      failure = Failure{ErrorKind::overloaded, plan.message};
+      break;
+    default: {
+      bool too_long = !plan.excluded.empty();
+      for (const auto& e : plan.excluded) {
+        too_long = too_long && e.reason.find("context window") != std::string::npos;
+      }
+      failure = too_long ? Failure{ErrorKind::context_window_exceeded,
+                                   "the prompt is larger than every candidate's context window",
+                                   0, "messages"}
+                         : Failure{ErrorKind::circuit_open,
+                                   "no backend of this route can serve the request: " +
+                                       plan.message};
+    }
+  }
+  if (plan.status == selector::PlanStatus::unknown_model) record.route.clear();
+  record.status = traits(failure.kind).status;
+  co_await send_error(writer, failure, decision_headers(record));
+}
+
+asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, ResponseWriter& writer,
+                                              const api::ParsedRequest& parsed,
+                                              api::Endpoint endpoint,
+                                              const selector::RoutePlan& plan,
+                                              RequestScope& scope, RequestRecord& record) {
+  const auto& config = *scope.snapshot->config;
+  std::deque<std::size_t> queue;
+  for (std::size_t index : plan.attempt_order()) queue.push_back(index);
+  std::vector<bool> tried(config.backends.size(), false);
+  std::string weak_answer;
+  Headers weak_headers;
+  const bool cascade = scope.route && scope.route->cascade.enabled && !parsed.stream &&
+                       endpoint != api::Endpoint::embeddings;
+
+  while (!queue.empty()) {
+    const std::size_t index = queue.front();
+    queue.pop_front();
+    if (tried[index]) continue;
+    tried[index] = true;
+    const auto& backend = config.backends[index];
+    BackendHealth& health = *scope.snapshot->health[index];
+    if (!record.panic && !health.breaker.allow(health::steady_now())) {
+      record.attempts.push_back({backend.name, Failure{ErrorKind::circuit_open, "ejected"}});
+      continue;
+    }
+    std::optional<Failure> last;
+    for (int retry = 0;; ++retry) {
+      const bool may_cascade = cascade && !queue.empty();
+      const auto started = upstream::Clock::now();
+      health.in_flight.fetch_add(1, std::memory_order_relaxed);
+      auto result = co_await attempt(request, writer, parsed, endpoint, index, scope, record,
+                                     may_cascade);
+      health.in_flight.fetch_sub(1, std::memory_order_relaxed);
+      const double latency = millis_since(started, upstream::Clock::now());
+      if (result.answered) {
+        health.breaker.record_success(health::steady_now());
+        learn(scope, record, index, true, latency);
+        co_return;
+      }
+      last = result.failure;
+      if (!result.weak_answer.empty()) {
+        health.breaker.record_success(health::steady_now());
+        weak_answer = std::move(result.weak_answer);
+        weak_headers = std::move(result.weak_headers);
+        record.backend = backend.name;
+      } else if (last->kind == ErrorKind::cancelled) {
+        co_return;  // the client is gone
+      } else if (counts_against_backend(last->kind)) {
+        health.breaker.record_failure(health::steady_now());
+        learn(scope, record, index, false, latency);
+      }
+      if (!retry_same_backend(*last) || retry >= backend.retry.attempts) break;
+      auto wait = backoff_for(backend.retry, retry);
+      if (last->kind == ErrorKind::upstream_rate_limited) {
+        if (result.retry_after > backend.retry.max_retry_after) break;  // better move on
+        wait = std::max(wait, result.retry_after);
+      }
+      if (upstream::Clock::now() + wait >= scope.deadline) break;
+      co_await sleep_for(wait);
+    }
+    if (!traits(last->kind).retryable && last->kind != ErrorKind::low_confidence) break;
+    if (upstream::Clock::now() >= scope.deadline) break;
+    // Error classes with their own fallbacks go first (LiteLLM's context_window_fallbacks).
+    if (scope.route) {
+      const std::vector<std::string>* special = nullptr;
+      if (last->kind == ErrorKind::context_window_exceeded) {
+        special = &scope.route->context_window_fallback;
+      } else if (last->kind == ErrorKind::content_policy) {
+        special = &scope.route->content_policy_fallback;
+      }
+      if (special) {
+        for (auto it = special->rbegin(); it != special->rend(); ++it) {
+          for (std::size_t i = 0; i < config.backends.size(); ++i) {
+            if (config.backends[i].name == *it) queue.push_front(i);
+          }
+        }
+      }
+    }
+  }
+  if (!weak_answer.empty()) {
+    // Every stronger candidate failed: the weak answer is still an answer.
+    record.status = 200;
+    weak_headers.push_back({"content-type", "application/json"});
+    co_await writer.send(200, std::move(weak_headers), std::move(weak_answer));
+    co_return;
   }
   co_await send_all_failed(writer, record);
 }
 
-asio::awaitable<bool> RouterHandler::attempt(const HttpRequest& request, ResponseWriter& writer,
-                                             const api::ParsedRequest& parsed,
-                                             api::Endpoint endpoint, std::size_t backend_index,
-                                             RequestRecord& record) {
-  const auto& backend = config_->backends[backend_index];
+asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
+    const HttpRequest& request, ResponseWriter& writer, const api::ParsedRequest& parsed,
+    api::Endpoint endpoint, std::size_t index, RequestScope& scope, RequestRecord& record,
+    bool may_cascade) {
+  const auto& backend = scope.snapshot->config->backends[index];
   record.attempts.push_back({backend.name, std::nullopt});
   auto fail = [&](Failure failure) {
     log_->debug("request_id={} backend={} attempt failed: {} {}", record.id, backend.name,
                 name(failure.kind), failure.message);
-    record.attempts.back().failure = std::move(failure);
-    return false;
+    record.attempts.back().failure = failure;
+    AttemptResult result;
+    result.failure = std::move(failure);
+    return result;
   };
-
   upstream::Deadlines deadlines{backend.timeouts.connect, backend.timeouts.first_byte,
                                 backend.timeouts.idle,
-                                upstream::Clock::now() + backend.timeouts.total};
-  auto opened = co_await providers_[backend_index]->open(
+                                std::min(upstream::Clock::now() + backend.timeouts.total,
+                                         scope.deadline)};
+  auto opened = co_await scope.providers->by_index[index]->open(
       upstream_request(request, parsed, endpoint, backend, record), deadlines);
   if (!opened) co_return fail(opened.take_failure());
   auto& exchange = **opened;
@@ -219,10 +427,14 @@ asio::awaitable<bool> RouterHandler::attempt(const HttpRequest& request, Respons
       for (auto& h : relayed_headers(head)) headers.push_back(std::move(h));
       headers.push_back({"content-type", "application/json"});
       co_await writer.send(head.status, std::move(headers), text);
-      co_return true;
+      AttemptResult answered;
+      answered.answered = true;
+      co_return answered;
     }
     record.last_upstream_headers = relayed_headers(head);
-    co_return fail(std::move(failure));
+    auto result = fail(std::move(failure));
+    result.retry_after = retry_after_of(head);
+    co_return result;
   }
   record.backend = backend.name;
   Headers headers = decision_headers(record);
@@ -230,16 +442,28 @@ asio::awaitable<bool> RouterHandler::attempt(const HttpRequest& request, Respons
   if (parsed.stream && head.event_stream) {
     co_return co_await relay_stream(exchange, writer, record, std::move(headers));
   }
-  co_return co_await relay_body(exchange, writer, record, std::move(headers));
+  co_return co_await relay_body(exchange, writer, parsed, scope, record, std::move(headers),
+                                may_cascade);
 }
 
-asio::awaitable<bool> RouterHandler::relay_body(upstream::Exchange& exchange,
-                                                ResponseWriter& writer, RequestRecord& record,
-                                                Headers headers) {
+asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
+    upstream::Exchange& exchange, ResponseWriter& writer, const api::ParsedRequest& parsed,
+    RequestScope& scope, RequestRecord& record, Headers headers, bool may_cascade) {
+  AttemptResult result;
   auto body = co_await exchange.read_body(kMaxResponseBytes);
   if (!body) {
-    record.attempts.back().failure = body.take_failure();
-    co_return false;
+    result.failure = body.take_failure();
+    record.attempts.back().failure = result.failure;
+    co_return result;
+  }
+  if (may_cascade) {
+    if (auto reason = weak_answer_reason(*body, scope.route->cascade, parsed.body)) {
+      result.failure = Failure{ErrorKind::low_confidence, *reason};
+      record.attempts.back().failure = result.failure;
+      result.weak_answer = std::move(*body);
+      result.weak_headers = std::move(headers);
+      co_return result;
+    }
   }
   record.first_byte = std::chrono::steady_clock::now();
   if (auto usage = api::find_usage(*body)) record.usage = *usage;
@@ -247,44 +471,50 @@ asio::awaitable<bool> RouterHandler::relay_body(upstream::Exchange& exchange,
   headers.push_back({"content-type", "application/json"});
   const auto ec = co_await writer.send(record.status, std::move(headers), std::move(*body));
   if (ec) record.status = 499;
-  co_return true;
+  result.answered = true;
+  co_return result;
 }
 
-asio::awaitable<bool> RouterHandler::relay_stream(upstream::Exchange& exchange,
-                                                  ResponseWriter& writer, RequestRecord& record,
-                                                  Headers headers) {
-  // Commit point: nothing is sent to the client before the first event arrived and is not an
-  // error, so a backend that fails before that still falls back invisibly.
-  auto first = co_await exchange.next_event();
-  if (first.failure) {
-    record.attempts.back().failure = std::move(first.failure);
-    co_return false;
-  }
-  if (!first.event) {
-    record.attempts.back().failure =
-        Failure{ErrorKind::upstream_bad_response, "stream ended before any event"};
-    co_return false;
-  }
-  if (api::is_error_event(first.event->data)) {
-    record.attempts.back().failure =
-        Failure{ErrorKind::upstream_server_error, "stream began with an error event"};
-    co_return false;
+asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
+    upstream::Exchange& exchange, ResponseWriter& writer, RequestRecord& record,
+    Headers headers) {
+  AttemptResult result;
+  // Commit point: nothing is sent before the first event carrying content arrived, so a
+  // backend that fails, times out or sends an error event before that falls back invisibly.
+  std::vector<api::SseEvent> held;
+  while (true) {
+    auto next = co_await exchange.next_event();
+    if (next.failure) {
+      result.failure = std::move(next.failure);
+    } else if (!next.event) {
+      result.failure = Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
+    } else if (api::is_error_event(next.event->data)) {
+      result.failure = Failure{ErrorKind::upstream_server_error, "stream began with an error"};
+    }
+    if (result.failure) {
+      record.attempts.back().failure = result.failure;
+      co_return result;
+    }
+    const bool content = carries_content(*next.event);
+    held.push_back(std::move(*next.event));
+    if (content) break;
   }
   record.first_byte = std::chrono::steady_clock::now();
   record.status = 200;
+  result.answered = true;
   headers.push_back({"content-type", "text/event-stream"});
   headers.push_back({"cache-control", "no-cache"});
   headers.push_back({"x-accel-buffering", "no"});
   if (co_await writer.start_stream(200, std::move(headers))) {
     record.status = 499;
-    co_return true;
+    co_return result;
   }
-  std::optional<api::SseEvent> event = std::move(first.event);
-  while (event) {
-    if (auto usage = api::find_usage(event->data)) record.usage = *usage;
-    if (co_await writer.write_chunk(event->serialize())) {
+  std::string pending;
+  for (const auto& event : held) pending += event.serialize();
+  while (true) {
+    if (co_await writer.write_chunk(pending)) {
       record.status = 499;  // the client went away: dropping the exchange cancels upstream
-      co_return true;
+      co_return result;
     }
     auto next = co_await exchange.next_event();
     if (next.failure) {
@@ -297,37 +527,66 @@ asio::awaitable<bool> RouterHandler::relay_stream(upstream::Exchange& exchange,
       co_await writer.write_chunk(error.serialize());
       break;
     }
-    event = std::move(next.event);
+    if (!next.event) break;
+    if (auto usage = api::find_usage(next.event->data)) record.usage = *usage;
+    pending = next.event->serialize();
   }
   co_await writer.finish_stream();
-  co_return true;
+  co_return result;
+}
+
+asio::awaitable<void> RouterHandler::sleep_for(std::chrono::milliseconds duration) {
+  asio::steady_timer timer(io_, duration);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
                                                      RequestRecord& record) {
-  const Failure& last = *record.attempts.back().failure;
-  if (last.kind == ErrorKind::cancelled) {
-    record.status = 499;
-    co_return;
-  }
-  bool all_rate_limited = true;
+  bool all_rate_limited = !record.attempts.empty();
   std::string message = record.attempts.size() == 1
                             ? "the backend failed: "
                             : "all " + std::to_string(record.attempts.size()) +
                                   " attempts failed: ";
+  ErrorKind kind = ErrorKind::circuit_open;
   for (std::size_t i = 0; i < record.attempts.size(); ++i) {
     const auto& a = record.attempts[i];
     all_rate_limited = all_rate_limited && a.failure->kind == ErrorKind::upstream_rate_limited;
+    if (a.failure->kind != ErrorKind::circuit_open) kind = a.failure->kind;
     if (i > 0) message += "; ";
     message += a.backend + ": " + std::string(name(a.failure->kind)) + " (" +
                a.failure->message + ")";
   }
-  Failure failure{all_rate_limited ? ErrorKind::upstream_rate_limited : last.kind, message};
+  Failure failure{all_rate_limited ? ErrorKind::upstream_rate_limited : kind, message};
   record.status = traits(failure.kind).status;
   record.backend.clear();
   Headers headers = decision_headers(record);
   for (auto& h : record.last_upstream_headers) headers.push_back(std::move(h));
   co_await send_error(writer, failure, std::move(headers));
+}
+
+void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record,
+                          std::size_t index, bool success, double latency_ms) {
+  BackendHealth& health = *scope.snapshot->health[index];
+  if (success && record.first_byte.time_since_epoch().count() != 0) {
+    const double ttft = millis_since(record.start, record.first_byte);
+    const double tokens = static_cast<double>(record.usage.completion_tokens);
+    const double per_token = tokens > 0 ? std::max(0.0, latency_ms - ttft) / tokens : -1;
+    health.observe_latency(ttft, per_token);
+  }
+  if (record.strategy != "bandit" || !scope.route) return;
+  const auto& backend = scope.snapshot->config->backends[index];
+  selector::Outcome outcome;
+  outcome.success = success;
+  outcome.latency_ms = latency_ms;
+  outcome.cost_usd = (static_cast<double>(record.usage.prompt_tokens) * backend.cost.input_per_mtok +
+                      static_cast<double>(record.usage.completion_tokens) *
+                          backend.cost.output_per_mtok) /
+                     1e6;
+  const double reward = selector::bandit_reward(outcome, scope.route->bandit);
+  // Category-aware keys come with the analyzer; until then one arm set per route.
+  const std::string key = selector::bandit_key(scope.route->name, "");
+  state_->bandit().record(key, backend.name, reward);
+  if (success) state_->feedback().remember(record.id, {key, backend.name, reward});
 }
 
 void RouterHandler::log_request(const RequestRecord& record) const {
@@ -341,12 +600,13 @@ void RouterHandler::log_request(const RequestRecord& record) const {
                           ? -1
                           : millis_since(record.start, record.first_byte);
   log_->info(
-      "request_id={} route={} backend={} status={} stream={} attempts=[{}] latency_ms={:.1f} "
-      "ttfb_ms={:.1f} prompt_tokens={} completion_tokens={}",
+      "request_id={} route={} rule={} strategy={} backend={} status={} stream={} attempts=[{}] "
+      "latency_ms={:.1f} ttfb_ms={:.1f} prompt_tokens={} completion_tokens={}{}",
       record.id, record.route.empty() ? "-" : record.route,
+      record.rule.empty() ? "-" : record.rule, record.strategy.empty() ? "-" : record.strategy,
       record.backend.empty() ? "-" : record.backend, record.status, record.stream, attempts,
       millis_since(record.start, now), ttft, record.usage.prompt_tokens,
-      record.usage.completion_tokens);
+      record.usage.completion_tokens, record.panic ? " panic=true" : "");
 }
 
 }  // namespace llm_router::proxy

@@ -1,5 +1,10 @@
 #include "router_handler.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include "llm_router/api/errors.hpp"
@@ -16,44 +21,81 @@ std::string_view api_path(std::string_view path) {
   return path;
 }
 
-struct Route {
+struct Endpoint {
   std::string_view path;
   std::string_view method;
 };
 
-constexpr Route kRoutes[] = {
+constexpr Endpoint kEndpoints[] = {
     {"/chat/completions", "POST"}, {"/completions", "POST"}, {"/embeddings", "POST"},
-    {"/models", "GET"},           {"/healthz", "GET"},     {"/readyz", "GET"},
+    {"/models", "GET"},           {"/route", "POST"},       {"/feedback", "POST"},
+    {"/admin/reload", "POST"},    {"/healthz", "GET"},      {"/readyz", "GET"},
 };
+
+// Same backend, same connection target: its provider (and pool) can serve the new snapshot.
+bool same_connection_target(const config::Backend& a, const config::Backend& b) {
+  return a.name == b.name && a.provider == b.provider && a.base_url == b.base_url &&
+         a.api_key == b.api_key && a.headers == b.headers && a.model == b.model &&
+         a.provider == config::ProviderKind::openai &&
+         a.max_idle_connections == b.max_idle_connections;
+}
+
+// One thread for blocking work started from io threads (config reloads read files).
+asio::thread_pool& blocking_pool() {
+  static asio::thread_pool pool(1);
+  return pool;
+}
 
 }  // namespace
 
 RouterHandler::RouterHandler(std::shared_ptr<RouterState> state, asio::io_context& io,
                              std::shared_ptr<asio::ssl::context> tls)
-    : state_(std::move(state)), config_(state_->config), log_(logging::get("proxy")) {
-  for (const auto& backend : config_->backends) {
-    providers_.push_back(upstream::make_provider(backend, io, tls));
+    : state_(std::move(state)), io_(io), tls_(std::move(tls)), log_(logging::get("proxy")) {
+  refresh_snapshot();
+}
+
+void RouterHandler::refresh_snapshot() {
+  generation_ = state_->generation();
+  auto snapshot = state_->snapshot();
+  auto providers = std::make_shared<ProviderSet>();
+  for (const auto& backend : snapshot->config->backends) {
+    std::shared_ptr<upstream::Provider> provider;
+    if (providers_) {
+      for (std::size_t i = 0; i < providers_->backends.size(); ++i) {
+        if (same_connection_target(providers_->backends[i], backend)) {
+          provider = providers_->by_index[i];
+        }
+      }
+    }
+    if (!provider) provider = upstream::make_provider(backend, io_, tls_);
+    providers->by_index.push_back(std::move(provider));
+    providers->backends.push_back(backend);
   }
+  snapshot_ = std::move(snapshot);
+  providers_ = std::move(providers);
 }
 
 void RouterHandler::shutdown() {
-  for (auto& provider : providers_) provider->shutdown();
+  if (providers_) {
+    for (auto& provider : providers_->by_index) provider->shutdown();
+  }
 }
 
 asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter& writer) {
+  if (state_->generation() != generation_) refresh_snapshot();
   const std::string_view path = api_path(request.path());
-  const Route* known = nullptr;
-  for (const auto& route : kRoutes) {
-    if (route.path != path) continue;
-    known = &route;
-    if (route.method == request.method) break;
+  const Endpoint* known = nullptr;
+  for (const auto& endpoint : kEndpoints) {
+    if (endpoint.path != path) continue;
+    known = &endpoint;
+    if (endpoint.method == request.method) break;
   }
   if (known == nullptr) {
     Failure failure{ErrorKind::unsupported_path, "unknown path " + std::string(request.path())};
     co_await send_error(writer, failure);
     co_return;
   }
-  if (known->method != request.method && !(known->method == "GET" && request.method == "HEAD")) {
+  if (known->method != request.method) {
     Headers allow{Header{"allow", std::string(known->method)}};
     Failure failure{ErrorKind::method_not_allowed, request.method + " is not allowed on " +
                                                        std::string(path) + "; use " +
@@ -69,6 +111,12 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
     co_await completion(request, writer, api::Endpoint::embeddings);
   } else if (path == "/models") {
     co_await models(writer);
+  } else if (path == "/route") {
+    co_await route_dry_run(request, writer);
+  } else if (path == "/feedback") {
+    co_await feedback(request, writer);
+  } else if (path == "/admin/reload") {
+    co_await admin_reload(writer);
   } else if (path == "/healthz") {
     co_await send_json(writer, 200, std::string(R"({"status":"ok"})"));
   } else {
@@ -94,19 +142,93 @@ asio::awaitable<void> RouterHandler::models(ResponseWriter& writer) {
     data.push_back({{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", "llm-router"},
                     {"llm_router_kind", kind}});
   };
-  for (const auto& route : config_->routes) add(route.name, "route");
-  for (const auto& backend : config_->backends) add(backend.name, "backend");
+  for (const auto& route : snapshot_->config->routes) add(route.name, "route");
+  for (const auto& backend : snapshot_->config->backends) add(backend.name, "backend");
   std::string body = json{{"object", "list"}, {"data", std::move(data)}}.dump();
   co_await send_json(writer, 200, std::move(body));
 }
 
 asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
   const bool draining = state_->draining.load(std::memory_order_relaxed);
+  const auto now = health::steady_now();
+  json backends = json::object();
+  const auto& config = *snapshot_->config;
+  for (std::size_t i = 0; i < config.backends.size(); ++i) {
+    const auto& h = *snapshot_->health[i];
+    static constexpr const char* kStates[] = {"closed", "open", "half_open"};
+    backends[config.backends[i].name] = {
+        {"circuit", kStates[static_cast<int>(h.breaker.state(now))]},
+        {"in_flight", h.in_flight.load(std::memory_order_relaxed)},
+        {"ejections", h.breaker.ejections()}};
+  }
   std::string body = json{{"status", draining ? "draining" : "ready"},
-                          {"backends", config_->backends.size()},
-                          {"routes", config_->routes.size()}}
+                          {"config_generation", snapshot_->generation},
+                          {"backends", std::move(backends)}}
                          .dump();
   co_await send_json(writer, draining ? 503 : 200, std::move(body));
+}
+
+asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, ResponseWriter& writer) {
+  auto parsed = api::parse_request(request.body, api::Endpoint::chat_completions);
+  if (!parsed) {
+    co_await send_error(writer, parsed.failure());
+    co_return;
+  }
+  RequestRecord record;
+  const auto plan = plan_for(*parsed, request, *snapshot_, record);
+  const auto facts = facts_from(*parsed, request);
+  json decision = plan.to_json();
+  decision["facts"] = {{"estimated_tokens", facts.estimated_tokens},
+                       {"stream", facts.stream},
+                       {"tools", facts.has_tools},
+                       {"images", facts.has_images},
+                       {"json_mode", facts.json_mode},
+                       {"user", facts.user}};
+  co_await send_json(writer, plan.status == selector::PlanStatus::unknown_model ? 404 : 200,
+                     decision.dump());
+}
+
+asio::awaitable<void> RouterHandler::feedback(HttpRequest& request, ResponseWriter& writer) {
+  const json body = json::parse(request.body, nullptr, false);
+  if (!body.is_object() || !body.contains("request_id") || !body["request_id"].is_string() ||
+      !body.contains("score") || !body["score"].is_number()) {
+    Failure failure{ErrorKind::invalid_request,
+                    "expected {\"request_id\": string, \"score\": number in 0..1}", 0,
+                    "request_id"};
+    co_await send_error(writer, failure);
+    co_return;
+  }
+  const std::string id = body["request_id"];
+  const double score = std::clamp(body["score"].get<double>(), 0.0, 1.0);
+  auto entry = state_->feedback().find(id);
+  if (!entry) {
+    Failure failure{ErrorKind::unsupported_path,
+                    "no recent bandit-routed request with id '" + id + "'", 0, "request_id"};
+    co_await send_error(writer, failure);
+    co_return;
+  }
+  // The feedback arrives as one more observation of that arm, blended with what it earned.
+  state_->bandit().record(entry->bandit_key, entry->backend, 0.5 * entry->reward + 0.5 * score);
+  std::string answer = json{{"status", "recorded"}, {"backend", entry->backend}}.dump();
+  co_await send_json(writer, 200, std::move(answer));
+}
+
+asio::awaitable<void> RouterHandler::admin_reload(ResponseWriter& writer) {
+  auto home = co_await asio::this_coro::executor;
+  co_await asio::post(blocking_pool(), asio::use_awaitable);
+  auto error = state_->reload();
+  co_await asio::post(home, asio::use_awaitable);
+  if (error) {
+    log_->error("config reload rejected, the old config keeps serving:\n{}", *error);
+    Failure failure{ErrorKind::invalid_request, "config rejected: " + *error};
+    co_await send_error(writer, failure);
+    co_return;
+  }
+  refresh_snapshot();
+  log_->info("config reloaded from {} (generation {})", state_->config_path(),
+             state_->generation());
+  std::string body = json{{"status", "reloaded"}, {"generation", state_->generation()}}.dump();
+  co_await send_json(writer, 200, std::move(body));
 }
 
 std::unique_ptr<server::RequestHandler> make_router_handler(

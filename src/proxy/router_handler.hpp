@@ -9,6 +9,8 @@
 #include "llm_router/api/openai_request.hpp"
 #include "llm_router/core/logging.hpp"
 #include "llm_router/proxy/router_handler.hpp"
+#include "llm_router/selector/plan.hpp"
+#include "llm_router/selector/request_facts.hpp"
 #include "llm_router/upstream/exchange.hpp"
 
 namespace llm_router::proxy {
@@ -29,14 +31,32 @@ struct Attempt {
 struct RequestRecord {
   std::string id;
   std::string route;
+  std::string rule;
+  std::string strategy;
   std::string backend;
   std::vector<Attempt> attempts;
   int status = 0;
   bool stream = false;
+  bool panic = false;
   api::Usage usage;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point first_byte;
   Headers last_upstream_headers;  // retry-after and rate-limit headers of the last failure
+};
+
+// The providers of one snapshot on one io thread. Providers of unchanged backends are carried
+// over on reload, so their connection pools survive it.
+struct ProviderSet {
+  std::vector<std::shared_ptr<upstream::Provider>> by_index;
+  std::vector<config::Backend> backends;  // what each provider was made for
+};
+
+// Everything one completion request works with, fixed when it starts.
+struct RequestScope {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::shared_ptr<ProviderSet> providers;
+  const config::Route* route = nullptr;  // null when the client named a backend
+  upstream::Clock::time_point deadline;
 };
 
 class RouterHandler final : public server::RequestHandler {
@@ -48,17 +68,38 @@ class RouterHandler final : public server::RequestHandler {
   void shutdown() override;
 
  private:
+  // What an attempt came to: answered (the client has its response) or a failure.
+  struct AttemptResult {
+    bool answered = false;
+    std::optional<Failure> failure;
+    std::chrono::milliseconds retry_after{0};
+    std::string weak_answer;  // cascade: a weak but usable body, sent if nothing better comes
+    Headers weak_headers;
+  };
+
+  void refresh_snapshot();
   asio::awaitable<void> completion(HttpRequest& request, ResponseWriter& writer,
                                    api::Endpoint endpoint);
-  // Runs one attempt; true when the client has been answered (or is gone).
-  asio::awaitable<bool> attempt(const HttpRequest& request, ResponseWriter& writer,
-                                const api::ParsedRequest& parsed, api::Endpoint endpoint,
-                                std::size_t backend_index, RequestRecord& record);
-  asio::awaitable<bool> relay_body(upstream::Exchange& exchange, ResponseWriter& writer,
-                                   RequestRecord& record, Headers headers);
-  asio::awaitable<bool> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,
-                                     RequestRecord& record, Headers headers);
+  asio::awaitable<void> run_plan(const HttpRequest& request, ResponseWriter& writer,
+                                 const api::ParsedRequest& parsed, api::Endpoint endpoint,
+                                 const selector::RoutePlan& plan, RequestScope& scope,
+                                 RequestRecord& record);
+  asio::awaitable<AttemptResult> attempt(const HttpRequest& request, ResponseWriter& writer,
+                                         const api::ParsedRequest& parsed,
+                                         api::Endpoint endpoint, std::size_t index,
+                                         RequestScope& scope, RequestRecord& record,
+                                         bool may_cascade);
+  asio::awaitable<AttemptResult> relay_body(upstream::Exchange& exchange, ResponseWriter& writer,
+                                            const api::ParsedRequest& parsed,
+                                            RequestScope& scope, RequestRecord& record,
+                                            Headers headers, bool may_cascade);
+  asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange,
+                                              ResponseWriter& writer, RequestRecord& record,
+                                              Headers headers);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
+  asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
+                                          RequestRecord& record);
+  asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
   asio::awaitable<void> send_json(ResponseWriter& writer, int status, std::string body,
                                   Headers extra = {});
@@ -66,19 +107,37 @@ class RouterHandler final : public server::RequestHandler {
                                    Headers extra = {});
   asio::awaitable<void> models(ResponseWriter& writer);
   asio::awaitable<void> readiness(ResponseWriter& writer);
+  asio::awaitable<void> route_dry_run(HttpRequest& request, ResponseWriter& writer);
+  asio::awaitable<void> feedback(HttpRequest& request, ResponseWriter& writer);
+  asio::awaitable<void> admin_reload(ResponseWriter& writer);
 
+  selector::RoutePlan plan_for(const api::ParsedRequest& parsed, const HttpRequest& request,
+                               const Snapshot& snapshot, RequestRecord& record) const;
   Headers decision_headers(const RequestRecord& record) const;
   upstream::UpstreamRequest upstream_request(const HttpRequest& request,
                                              const api::ParsedRequest& parsed,
                                              api::Endpoint endpoint,
                                              const config::Backend& backend,
                                              const RequestRecord& record) const;
+  void learn(const RequestScope& scope, const RequestRecord& record, std::size_t index,
+             bool success, double latency_ms);
   void log_request(const RequestRecord& record) const;
 
   std::shared_ptr<RouterState> state_;
-  std::shared_ptr<const config::Config> config_;
-  std::vector<std::unique_ptr<upstream::Provider>> providers_;  // by backend index
+  asio::io_context& io_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<ProviderSet> providers_;
+  std::uint64_t generation_ = 0;
   std::shared_ptr<spdlog::logger> log_;
 };
+
+// Request facts the selector's rules test, from the parsed body and the headers.
+selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request);
+
+// Why a non-stream answer looks too weak to keep (cascade), or nullopt when it is fine.
+std::optional<std::string> weak_answer_reason(std::string_view body,
+                                              const config::CascadeSettings& cascade,
+                                              const nlohmann::json& request);
 
 }  // namespace llm_router::proxy

@@ -384,7 +384,7 @@ class HttpProvider final : public Provider {
     co_return connection;
   }
 
-  const config::Backend& backend_;
+  const config::Backend backend_;  // a copy: the provider may outlive its config snapshot
   asio::io_context& io_;
   std::shared_ptr<ssl::context> tls_;
   tcp::resolver resolver_;

@@ -135,7 +135,7 @@ class MockProvider final : public Provider {
   }
 
  private:
-  const config::Backend& backend_;
+  const config::Backend backend_;  // a copy: the provider may outlive its config snapshot
   asio::io_context& io_;
   std::mt19937_64 random_;
 };

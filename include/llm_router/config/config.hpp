@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "llm_router/config/diagnostics.hpp"
+#include "llm_router/health/circuit_breaker.hpp"
 #include "llm_router/config/routes.hpp"
 #include "llm_router/config/yaml_reader.hpp"
 
@@ -33,6 +34,14 @@ struct Timeouts {
   Millis first_byte{60'000};  // request sent -> first byte (for streams: the first event)
   Millis idle{30'000};        // longest silence between two stream chunks
   Millis total{600'000};      // whole attempt
+};
+
+// Retries on the same backend for retryable failures, before moving to the next candidate.
+struct RetrySettings {
+  int attempts = 1;                  // extra tries on the same backend (0 = none)
+  Millis backoff{100};               // first wait; doubles each retry, with full jitter
+  Millis max_backoff{2'000};
+  Millis max_retry_after{5'000};     // a 429's Retry-After is honoured up to this; longer: move on
 };
 
 struct Cost {
@@ -71,6 +80,8 @@ struct Backend {
   std::vector<std::string> tags;
   std::map<std::string, std::string> headers;  // extra headers sent upstream
   Timeouts timeouts;
+  RetrySettings retry;
+  health::BreakerSettings breaker;
   MockBehavior mock;
 
   bool has_tag(std::string_view tag) const;
@@ -86,6 +97,7 @@ struct ServerSettings {
   Millis idle_timeout{75'000};
   int max_connections = 10'000;
   Millis drain_timeout{30'000};
+  bool watch_config = true;  // reload when the config file changes
 };
 
 struct LoggingSettings {

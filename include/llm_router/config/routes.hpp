@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -106,6 +107,17 @@ struct Rule {
 
 enum class Optimize { none, cost, latency, quality };
 
+// Low-confidence escalation (non-stream requests): when the answer looks weak, the next
+// candidate is tried and the client gets the stronger answer.
+struct CascadeSettings {
+  bool enabled = false;
+  bool on_empty = true;         // no content and no tool calls
+  bool on_length = true;        // finish_reason "length" while the client set no token cap
+  bool on_refusal = true;       // "I can't help with that" and the like
+  bool on_invalid_json = true;  // response_format asked for JSON and the answer is not JSON
+  std::optional<double> min_mean_logprob;  // when the backend returns logprobs
+};
+
 // `name` is what clients put in `model`. Rules are tried in order; the first match gives the
 // pool, otherwise the route's own pool (the default) is used.
 struct Route : Pool {
@@ -114,6 +126,11 @@ struct Route : Pool {
   Optimize optimize = Optimize::none;
   std::int64_t expected_output_tokens = 300;  // cost/latency estimate when max_tokens is unset
   BanditSettings bandit;
+  // Per error class, tried after the failing backend instead of the generic order.
+  std::vector<std::string> context_window_fallback;  // prompt too large for the backend
+  std::vector<std::string> content_policy_fallback;  // the backend refused on policy grounds
+  CascadeSettings cascade;
+  std::chrono::milliseconds timeout{600'000};  // whole request, every attempt and retry included
   std::vector<KeywordSpec> keyword_specs;  // declared by this route's conditions
   std::vector<SemanticSpec> semantic_specs;
 };

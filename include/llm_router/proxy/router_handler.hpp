@@ -1,9 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "llm_router/config/config.hpp"
+#include "llm_router/proxy/runtime.hpp"
 #include "llm_router/server/http_types.hpp"
 
 namespace boost::asio {
@@ -15,14 +19,42 @@ class context;
 
 namespace llm_router::proxy {
 
-// What every io thread's handler shares: the config snapshot and the router's own state.
-struct RouterState {
-  std::shared_ptr<const config::Config> config;
+// What every io thread's handler shares: the current snapshot (swapped whole on reload), the
+// live health of backends and the learning state, both kept across reloads.
+class RouterState {
+ public:
+  // Builds the first snapshot; throws ConfigError / std::runtime_error (startup).
+  RouterState(std::shared_ptr<const config::Config> config, std::string config_path);
+
+  std::shared_ptr<const Snapshot> snapshot() const;
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Loads the config file again. On error the old snapshot keeps serving and the error text
+  // is returned; on success, nullopt. Blocking (file and model I/O): never on an io thread.
+  std::optional<std::string> reload();
+
+  HealthRegistry& health() { return health_; }
+  selector::BanditState& bandit() { return bandit_; }
+  FeedbackLog& feedback() { return feedback_; }
   std::atomic<bool> draining{false};
+  std::atomic<std::uint64_t> reloads_ok{0};
+  std::atomic<std::uint64_t> reloads_failed{0};
+  const std::string& config_path() const { return config_path_; }
+
+ private:
+  std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config);
+
+  std::string config_path_;
+  HealthRegistry health_;
+  selector::BanditState bandit_;
+  FeedbackLog feedback_;
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::atomic<std::uint64_t> generation_{0};
+  std::mutex reload_mutex_;
 };
 
-// The router's HTTP endpoints for one io thread (OpenAI API, health), with its own upstream
-// providers and connection pools.
+// The router's HTTP endpoints for one io thread (OpenAI API, routing, admin, health), with its
+// own upstream providers and connection pools.
 std::unique_ptr<server::RequestHandler> make_router_handler(
     std::shared_ptr<RouterState> state, boost::asio::io_context& io,
     std::shared_ptr<boost::asio::ssl::context> tls);

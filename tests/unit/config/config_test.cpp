@@ -88,10 +88,10 @@ TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
   const auto errors = errors_of(kValid);
   ASSERT_EQ(errors.size(), 1u) << dump(errors);
   EXPECT_EQ(errors[0].path, "backends[1].api_key");
-  EXPECT_EQ(errors[0].line, 14);
+  EXPECT_EQ(errors[0].line, 15);
   EXPECT_EQ(errors[0].column, 14);
   EXPECT_NE(errors[0].message.find("KEY is not set"), std::string::npos);
-  EXPECT_EQ(errors[0].format().rfind("test.yaml:14:14: backends[1].api_key: ", 0), 0u);
+  EXPECT_EQ(errors[0].format().rfind("test.yaml:15:14: backends[1].api_key: ", 0), 0u);
 }
 
 struct BadCase {

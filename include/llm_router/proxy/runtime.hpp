@@ -1,0 +1,83 @@
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "llm_router/config/config.hpp"
+#include "llm_router/health/circuit_breaker.hpp"
+#include "llm_router/selector/live_stats.hpp"
+#include "llm_router/selector/selector.hpp"
+
+namespace llm_router::proxy {
+
+// Live state of one backend, shared by every io thread and kept across config reloads (keyed
+// by backend name). Updated with relaxed atomics: no lock on the request path.
+struct BackendHealth {
+  explicit BackendHealth(health::BreakerSettings settings) : breaker(settings) {}
+  health::CircuitBreaker breaker;
+  std::atomic<int> in_flight{0};
+  std::atomic<double> ttft_ms{-1};
+  std::atomic<double> per_token_ms{-1};
+
+  void observe_latency(double ttft, double per_token);
+};
+
+class HealthRegistry {
+ public:
+  // The entry for a backend name, created on first use (config load, not the request path).
+  BackendHealth& get(const config::Backend& backend);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::unique_ptr<BackendHealth>> entries_;
+};
+
+// Everything derived from one config file, immutable: in-flight requests keep the snapshot they
+// started with; a reload builds a new one.
+struct Snapshot {
+  std::shared_ptr<const config::Config> config;
+  std::shared_ptr<const selector::Selector> selector;
+  std::vector<BackendHealth*> health;  // by backend index
+  std::uint64_t generation = 0;
+};
+
+// The selector's view of live backend state for one snapshot.
+class SnapshotLiveStats final : public selector::LiveStats {
+ public:
+  SnapshotLiveStats(const Snapshot& snapshot, const selector::BanditState& bandit,
+                    bool ignore_ejection = false)
+      : snapshot_(snapshot), bandit_(bandit), ignore_ejection_(ignore_ejection) {}
+  selector::BackendLive get(std::size_t backend_index) const override;
+  selector::ArmPosterior arm(std::string_view key, std::string_view backend) const override;
+
+ private:
+  const Snapshot& snapshot_;
+  const selector::BanditState& bandit_;
+  bool ignore_ejection_;
+};
+
+// Recent bandit decisions by request id, so POST /v1/feedback can reward the right arm.
+// Bounded; only requests routed by a bandit are recorded.
+class FeedbackLog {
+ public:
+  struct Entry {
+    std::string bandit_key;
+    std::string backend;
+    double reward = 0;
+  };
+  void remember(const std::string& request_id, Entry entry);
+  std::optional<Entry> find(const std::string& request_id);
+
+ private:
+  static constexpr std::size_t kCapacity = 10'000;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::deque<std::string> order_;
+};
+
+}  // namespace llm_router::proxy

@@ -1,0 +1,100 @@
+// Low-confidence escalation: reading an answer for signs that a stronger model should retry.
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+
+#include "router_handler.hpp"
+
+namespace llm_router::proxy {
+namespace {
+
+using nlohmann::json;
+
+std::string lower(std::string_view text) {
+  std::string out(text.substr(0, 400));
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool looks_like_refusal(std::string_view content) {
+  static constexpr std::string_view kOpenings[] = {
+      "i'm sorry, but i can", "i am sorry, but i can", "i'm sorry, i can", "i cannot help",
+      "i can't help",         "i can't assist",        "i cannot assist",  "i'm unable to",
+      "i am unable to",       "as an ai",              "i won't be able to"};
+  const std::string head = lower(content);
+  for (auto opening : kOpenings) {
+    if (head.find(opening) != std::string::npos && head.find(opening) < 80) return true;
+  }
+  return false;
+}
+
+bool client_capped_tokens(const json& request) {
+  return request.contains("max_tokens") || request.contains("max_completion_tokens");
+}
+
+bool wants_json(const json& request) {
+  auto format = request.find("response_format");
+  if (format == request.end() || !format->is_object()) return false;
+  const std::string type = format->value("type", "");
+  return type == "json_object" || type == "json_schema";
+}
+
+std::optional<double> mean_logprob(const json& choice) {
+  auto logprobs = choice.find("logprobs");
+  if (logprobs == choice.end() || !logprobs->is_object()) return std::nullopt;
+  auto content = logprobs->find("content");
+  if (content == logprobs->end() || !content->is_array() || content->empty()) return std::nullopt;
+  double sum = 0;
+  int count = 0;
+  for (const auto& token : *content) {
+    if (token.is_object() && token.contains("logprob") && token["logprob"].is_number()) {
+      sum += token["logprob"].get<double>();
+      ++count;
+    }
+  }
+  if (count == 0) return std::nullopt;
+  return sum / count;
+}
+
+}  // namespace
+
+std::optional<std::string> weak_answer_reason(std::string_view body,
+                                              const config::CascadeSettings& cascade,
+                                              const json& request) {
+  const json response = json::parse(body, nullptr, false);
+  if (!response.is_object()) return std::nullopt;
+  auto choices = response.find("choices");
+  if (choices == response.end() || !choices->is_array() || choices->empty()) {
+    return cascade.on_empty ? std::optional<std::string>("no choices") : std::nullopt;
+  }
+  const json& choice = (*choices)[0];
+  std::string content;
+  bool has_tool_calls = false;
+  if (auto message = choice.find("message"); message != choice.end() && message->is_object()) {
+    if (auto c = message->find("content"); c != message->end() && c->is_string()) content = *c;
+    has_tool_calls = message->contains("tool_calls") && !(*message)["tool_calls"].is_null();
+  } else if (auto text = choice.find("text"); text != choice.end() && text->is_string()) {
+    content = *text;
+  }
+  const std::string finish = choice.value("finish_reason", "");
+  if (cascade.on_empty && content.find_first_not_of(" \n\t") == std::string::npos &&
+      !has_tool_calls) {
+    return "empty answer";
+  }
+  if (cascade.on_length && finish == "length" && !client_capped_tokens(request)) {
+    return "answer cut at the length limit";
+  }
+  if (cascade.on_refusal && looks_like_refusal(content)) return "refusal";
+  if (cascade.on_invalid_json && wants_json(request) && !has_tool_calls &&
+      !json::accept(content)) {
+    return "invalid JSON for a JSON response_format";
+  }
+  if (cascade.min_mean_logprob) {
+    if (auto mean = mean_logprob(choice); mean && *mean < *cascade.min_mean_logprob) {
+      return "mean token logprob below threshold";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace llm_router::proxy

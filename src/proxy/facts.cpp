@@ -1,0 +1,93 @@
+#include <nlohmann/json.hpp>
+
+#include "router_handler.hpp"
+
+namespace llm_router::proxy {
+namespace {
+
+using nlohmann::json;
+
+void scan_content(const json& content, std::size_t& chars, bool& images) {
+  if (content.is_string()) {
+    chars += content.get_ref<const std::string&>().size();
+  } else if (content.is_array()) {
+    for (const auto& part : content) {
+      if (!part.is_object()) continue;
+      const std::string type = part.value("type", "");
+      if (type == "image_url" || type == "input_image" || type == "image") images = true;
+      if (auto text = part.find("text"); text != part.end() && text->is_string()) {
+        chars += text->get_ref<const std::string&>().size();
+      }
+    }
+  }
+}
+
+std::string text_of(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string text;
+  if (content.is_array()) {
+    for (const auto& part : content) {
+      if (part.is_object() && part.contains("text") && part["text"].is_string()) {
+        text += part["text"].get<std::string>();
+      }
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request) {
+  const json& body = parsed.body;
+  selector::RequestFacts facts;
+  facts.model = parsed.model;
+  facts.stream = parsed.stream;
+  for (const auto& h : request.headers) {
+    if (h.name == "authorization" || h.name == "cookie" || h.name == "x-api-key") continue;
+    facts.headers.emplace_back(h.name, h.value);
+  }
+  if (auto user = body.find("user"); user != body.end() && user->is_string()) {
+    facts.user = user->get<std::string>();
+  }
+  if (auto metadata = body.find("metadata"); metadata != body.end() && metadata->is_object()) {
+    facts.metadata = *metadata;
+  }
+  if (auto tools = body.find("tools"); tools != body.end() && tools->is_array() && !tools->empty()) {
+    facts.has_tools = true;
+  }
+  if (body.contains("functions")) facts.has_tools = true;
+  if (auto format = body.find("response_format"); format != body.end() && format->is_object()) {
+    const std::string type = format->value("type", "");
+    facts.json_mode = type == "json_object" || type == "json_schema";
+  }
+  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+    if (auto cap = body.find(key); cap != body.end() && cap->is_number_integer()) {
+      facts.max_output_tokens = cap->get<std::int64_t>();
+      break;
+    }
+  }
+  std::size_t chars = 0;
+  std::vector<std::string> opening;
+  if (auto messages = body.find("messages"); messages != body.end() && messages->is_array()) {
+    for (const auto& message : *messages) {
+      if (!message.is_object()) continue;
+      if (auto content = message.find("content"); content != message.end()) {
+        scan_content(*content, chars, facts.has_images);
+        const std::string role = message.value("role", "");
+        if (opening.size() < 2 && (role == "system" || role == "user")) {
+          opening.push_back(text_of(*content));
+        }
+      }
+    }
+  } else if (auto prompt = body.find("prompt"); prompt != body.end()) {
+    scan_content(*prompt, chars, facts.has_images);
+  } else if (auto input = body.find("input"); input != body.end()) {
+    scan_content(*input, chars, facts.has_images);
+  }
+  facts.estimated_tokens = static_cast<std::int64_t>(chars / 4) + 1;
+  std::vector<std::string_view> views(opening.begin(), opening.end());
+  facts.session_key = selector::session_key_of(views);
+  return facts;
+}
+
+}  // namespace llm_router::proxy

@@ -1,0 +1,106 @@
+#include "llm_router/proxy/runtime.hpp"
+
+#include "llm_router/proxy/router_handler.hpp"
+
+namespace llm_router::proxy {
+namespace {
+
+double blend(double old_value, double sample) {
+  constexpr double kWeight = 0.2;
+  return old_value < 0 ? sample : old_value * (1 - kWeight) + sample * kWeight;
+}
+
+}  // namespace
+
+void BackendHealth::observe_latency(double ttft, double per_token) {
+  // Racy read-modify-write on purpose: an average losing a sample now and then is harmless.
+  if (ttft >= 0) ttft_ms.store(blend(ttft_ms.load(std::memory_order_relaxed), ttft));
+  if (per_token >= 0) {
+    per_token_ms.store(blend(per_token_ms.load(std::memory_order_relaxed), per_token));
+  }
+}
+
+BackendHealth& HealthRegistry::get(const config::Backend& backend) {
+  std::lock_guard lock(mutex_);
+  auto& entry = entries_[backend.name];
+  if (!entry) entry = std::make_unique<BackendHealth>(backend.breaker);
+  return *entry;
+}
+
+selector::BackendLive SnapshotLiveStats::get(std::size_t backend_index) const {
+  const BackendHealth& h = *snapshot_.health[backend_index];
+  selector::BackendLive live;
+  live.in_flight = h.in_flight.load(std::memory_order_relaxed);
+  live.ejected = !ignore_ejection_ &&
+                 h.breaker.state(health::steady_now()) == health::BreakerState::open;
+  live.ttft_ms = h.ttft_ms.load(std::memory_order_relaxed);
+  live.per_token_ms = h.per_token_ms.load(std::memory_order_relaxed);
+  return live;
+}
+
+selector::ArmPosterior SnapshotLiveStats::arm(std::string_view key,
+                                              std::string_view backend) const {
+  return bandit_.arm(key, backend);
+}
+
+void FeedbackLog::remember(const std::string& request_id, Entry entry) {
+  std::lock_guard lock(mutex_);
+  if (entries_.emplace(request_id, std::move(entry)).second) order_.push_back(request_id);
+  while (order_.size() > kCapacity) {
+    entries_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+std::optional<FeedbackLog::Entry> FeedbackLog::find(const std::string& request_id) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(request_id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+RouterState::RouterState(std::shared_ptr<const config::Config> config, std::string config_path)
+    : config_path_(std::move(config_path)) {
+  snapshot_ = build(std::move(config));
+}
+
+std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config::Config> config) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->config = config;
+  snapshot->selector = std::make_shared<selector::Selector>(config);
+  for (const auto& backend : config->backends) snapshot->health.push_back(&health_.get(backend));
+  snapshot->generation = generation_.load() + 1;
+  return snapshot;
+}
+
+std::shared_ptr<const Snapshot> RouterState::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+std::optional<std::string> RouterState::reload() {
+  std::lock_guard reload_lock(reload_mutex_);
+  std::shared_ptr<const Snapshot> next;
+  try {
+    auto config = std::make_shared<config::Config>(config::load_config_file(config_path_));
+    // Listening address and thread count are fixed for the process lifetime.
+    const auto current = snapshot();
+    config->server = current->config->server;
+    next = build(std::move(config));
+  } catch (const config::ConfigError& e) {
+    reloads_failed.fetch_add(1);
+    return std::string(e.what());
+  } catch (const std::exception& e) {
+    reloads_failed.fetch_add(1);
+    return std::string(e.what());
+  }
+  {
+    std::lock_guard lock(snapshot_mutex_);
+    snapshot_ = std::move(next);
+  }
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  reloads_ok.fetch_add(1);
+  return std::nullopt;
+}
+
+}  // namespace llm_router::proxy
