@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace llm_router::classifier {
+
+// How text becomes hashed features. Stored in the model file, so a model always featurizes
+// exactly as it was trained.
+struct FeaturizerConfig {
+  uint32_t bucket_bits = 18;    // features hash into 2^bucket_bits rows
+  uint32_t char_ngram_min = 3;  // character n-grams inside "<word>", 0 disables them
+  uint32_t char_ngram_max = 5;
+  uint32_t max_chars = 4000;         // text beyond this is not read
+  uint32_t char_ngram_chars = 4000;  // character n-grams only from this many leading chars
+  uint32_t use_bigrams = 1;
+  uint32_t use_dense = 1;  // length / digit / LaTeX / code / answer-choice buckets
+
+  bool operator==(const FeaturizerConfig&) const = default;
+};
+
+struct Feature {
+  uint32_t bucket;
+  float value;
+};
+
+// Reusable buffers: featurize() clears and refills them, so a thread that keeps one
+// allocates only while the buffers grow to the largest text seen.
+struct FeatureScratch {
+  std::vector<Feature> features;
+  std::vector<uint64_t> word_hashes;
+};
+
+// Lowercased word unigrams and bigrams and character n-grams (scaled by 1/sqrt(count) so
+// long prompts do not saturate the softmax), plus indicator features for dense properties.
+void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch);
+
+// Stable 64-bit hash (FNV-1a, then a murmur finalizer): the model file depends on it.
+uint64_t hash_bytes(std::string_view bytes, uint64_t seed);
+uint64_t mix_hash(uint64_t a, uint64_t b);
+
+}  // namespace llm_router::classifier

@@ -1,0 +1,266 @@
+#include "llm_router/classifier/featurizer.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace llm_router::classifier {
+namespace {
+
+constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+// Seeds keep the feature families apart: the word "ab" and the n-gram "ab" are different rows.
+constexpr uint64_t kWordSeed = 0x1;
+constexpr uint64_t kBigramSeed = 0x2;
+constexpr uint64_t kCharSeed = 0x3;
+constexpr uint64_t kDenseSeed = 0x4;
+constexpr uint64_t kPunctSeed = 0x5;
+constexpr uint64_t kNumberSeed = 0x6;
+constexpr size_t kMaxWordCharsForNgrams = 32;
+
+constexpr uint64_t fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+constexpr uint64_t fnv_step(uint64_t h, unsigned char c) {
+  return (h ^ c) * kFnvPrime;
+}
+
+constexpr unsigned char lower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + ('a' - 'A')) : c;
+}
+
+// UTF-8 continuation and lead bytes count as letters so non-English words stay whole.
+constexpr bool is_word_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c >= 0x80;
+}
+constexpr bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+constexpr bool is_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+constexpr bool is_code_symbol(unsigned char c) {
+  return c == '{' || c == '}' || c == '(' || c == ')' || c == ';' || c == '=' || c == '[' ||
+         c == ']' || c == '<' || c == '>' || c == '_' || c == '#';
+}
+constexpr bool is_math_operator(unsigned char c) {
+  return c == '+' || c == '-' || c == '*' || c == '/' || c == '^' || c == '%' || c == '=';
+}
+
+uint32_t to_bucket(uint64_t hash, uint32_t bits) {
+  return static_cast<uint32_t>(fmix64(hash) >> (64 - bits));
+}
+
+uint32_t capped_log2(uint64_t n, uint32_t cap) {
+  return std::min<uint32_t>(static_cast<uint32_t>(std::bit_width(n)), cap);
+}
+
+// Counts gathered in the one pass over the text; they become the dense indicator features.
+struct TextStats {
+  uint32_t words = 0;
+  uint32_t numbers = 0;
+  uint32_t max_number_digits = 0;
+  uint32_t digits = 0;
+  uint32_t letters = 0;
+  uint32_t uppers = 0;
+  uint32_t latex = 0;
+  uint32_t code_symbols = 0;
+  uint32_t math_operators = 0;
+  uint32_t question_marks = 0;
+  uint32_t newlines = 0;
+  uint32_t sentences = 0;
+  bool paragraph_break = false;
+  uint32_t choice_letters = 0;  // bit i set: a line starts with the i-th letter + "." or ")"
+  uint64_t first_word = 0;
+  unsigned char last_char = 0;
+};
+
+class Featurizer {
+ public:
+  Featurizer(const FeaturizerConfig& config, FeatureScratch& scratch)
+      : config_(config), features_(scratch.features), words_(scratch.word_hashes) {
+    features_.clear();
+    words_.clear();
+  }
+
+  void run(std::string_view text) {
+    const size_t end = std::min<size_t>(text.size(), config_.max_chars);
+    size_t i = 0;
+    bool line_start = true;
+    while (i < end) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (is_word_byte(c)) {
+        size_t j = i;
+        while (j < end && is_word_byte(static_cast<unsigned char>(text[j]))) ++j;
+        if (line_start) note_choice(text, i, j, end);
+        add_word(text.substr(i, j - i), i);
+        i = j;
+        line_start = false;
+        continue;
+      }
+      if (is_space(c)) {
+        if (c == '\n') {
+          ++stats_.newlines;
+          if (i + 1 < end && text[i + 1] == '\n') stats_.paragraph_break = true;
+          line_start = true;
+        }
+      } else {
+        add_punctuation(c, i + 1 == end || is_space(static_cast<unsigned char>(text[i + 1])));
+        line_start = false;
+      }
+      ++i;
+    }
+    for (size_t k = end; k > 0; --k) {
+      const auto c = static_cast<unsigned char>(text[k - 1]);
+      if (!is_space(c)) {
+        stats_.last_char = c;
+        break;
+      }
+    }
+    add_bigrams();
+    scale_text_features();
+    if (config_.use_dense) add_dense(text.size());
+  }
+
+ private:
+  void note_choice(std::string_view text, size_t begin, size_t end_of_word, size_t end) {
+    const auto c = static_cast<unsigned char>(text[begin]);
+    if (end_of_word != begin + 1 || end_of_word >= end) return;
+    const char next = text[end_of_word];
+    if ((next == '.' || next == ')') && c >= 'A' && c <= 'H')
+      stats_.choice_letters |= 1U << (c - 'A');
+  }
+
+  void add_word(std::string_view word, size_t position) {
+    ++stats_.words;
+    uint64_t h = kFnvOffset ^ kWordSeed;
+    bool all_digits = true;
+    for (const char ch : word) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (is_digit(c)) {
+        ++stats_.digits;
+      } else {
+        all_digits = false;
+        if (c < 0x80) {
+          ++stats_.letters;
+          if (c >= 'A' && c <= 'Z') ++stats_.uppers;
+        }
+      }
+      h = fnv_step(h, lower(c));
+    }
+    if (all_digits) {
+      // Numbers by shape: "16" and "17" say the same about a prompt.
+      ++stats_.numbers;
+      const auto digits = static_cast<uint32_t>(word.size());
+      stats_.max_number_digits = std::max(stats_.max_number_digits, digits);
+      h = mix_hash(kNumberSeed, std::min<uint32_t>(digits, 8));
+    } else if (config_.char_ngram_min > 0 && position < config_.char_ngram_chars) {
+      add_char_ngrams(word);
+    }
+    if (stats_.words == 1) stats_.first_word = h;
+    push_token(h);
+  }
+
+  void add_punctuation(unsigned char c, bool before_space) {
+    if (c == '?') ++stats_.question_marks;
+    if ((c == '.' || c == '?' || c == '!') && before_space) ++stats_.sentences;
+    if (c == '\\' || c == '$') ++stats_.latex;
+    if (is_code_symbol(c)) ++stats_.code_symbols;
+    if (is_math_operator(c)) ++stats_.math_operators;
+    push_token(fnv_step(kFnvOffset ^ kPunctSeed, c));
+  }
+
+  void push_token(uint64_t hash) {
+    words_.push_back(hash);
+    features_.push_back({to_bucket(hash, config_.bucket_bits), 1.0F});
+  }
+
+  void add_char_ngrams(std::string_view word) {
+    const size_t length = std::min(word.size(), kMaxWordCharsForNgrams);
+    char padded[kMaxWordCharsForNgrams + 2];
+    padded[0] = '<';
+    for (size_t k = 0; k < length; ++k) padded[k + 1] = static_cast<char>(lower(word[k]));
+    padded[length + 1] = '>';
+    const size_t n = length + 2;
+    for (size_t start = 0; start + config_.char_ngram_min <= n; ++start) {
+      uint64_t h = kFnvOffset ^ kCharSeed;
+      for (size_t k = 0; k < config_.char_ngram_max && start + k < n; ++k) {
+        h = fnv_step(h, static_cast<unsigned char>(padded[start + k]));
+        if (k + 1 >= config_.char_ngram_min) {
+          features_.push_back({to_bucket(h, config_.bucket_bits), 1.0F});
+        }
+      }
+    }
+  }
+
+  void add_bigrams() {
+    if (!config_.use_bigrams) return;
+    for (size_t k = 1; k < words_.size(); ++k) {
+      features_.push_back(
+          {to_bucket(mix_hash(kBigramSeed ^ words_[k - 1], words_[k]), config_.bucket_bits), 1.0F});
+    }
+  }
+
+  void scale_text_features() {
+    if (features_.empty()) return;
+    const float scale = 1.0F / std::sqrt(static_cast<float>(features_.size()));
+    for (auto& feature : features_) feature.value = scale;
+  }
+
+  void add_indicator(uint64_t kind, uint64_t bucket) {
+    features_.push_back(
+        {to_bucket(mix_hash(kDenseSeed ^ kind, bucket), config_.bucket_bits), 1.0F});
+  }
+
+  void add_dense(size_t total_chars) {
+    const uint32_t chars = std::max<uint32_t>(
+        1, static_cast<uint32_t>(std::min<size_t>(total_chars, config_.max_chars)));
+    add_indicator(1, capped_log2(total_chars, 16));
+    add_indicator(2, capped_log2(stats_.words, 12));
+    add_indicator(3, capped_log2(stats_.numbers, 6));
+    add_indicator(4, std::min<uint32_t>(stats_.max_number_digits, 8));
+    add_indicator(5, std::min<uint32_t>(20 * stats_.digits / chars, 6));
+    add_indicator(6, capped_log2(stats_.latex, 6));
+    add_indicator(7, std::min<uint32_t>(40 * stats_.code_symbols / chars, 8));
+    add_indicator(8, capped_log2(stats_.math_operators, 6));
+    add_indicator(9, std::min<uint32_t>(stats_.question_marks, 4));
+    add_indicator(10, capped_log2(stats_.newlines, 6));
+    add_indicator(11, capped_log2(stats_.sentences, 6));
+    add_indicator(12, stats_.paragraph_break ? 1 : 0);
+    add_indicator(13, std::popcount(stats_.choice_letters) >= 2 ? 1 : 0);
+    add_indicator(14, stats_.letters == 0 ? 11 : 10 * stats_.uppers / stats_.letters);
+    add_indicator(15, stats_.first_word);
+    add_indicator(16, stats_.last_char);
+  }
+
+  const FeaturizerConfig& config_;
+  std::vector<Feature>& features_;
+  std::vector<uint64_t>& words_;
+  TextStats stats_;
+};
+
+}  // namespace
+
+uint64_t hash_bytes(std::string_view bytes, uint64_t seed) {
+  uint64_t h = kFnvOffset ^ seed;
+  for (const char c : bytes) h = fnv_step(h, static_cast<unsigned char>(c));
+  return fmix64(h);
+}
+
+uint64_t mix_hash(uint64_t a, uint64_t b) {
+  return fmix64(a * 0x9e3779b97f4a7c15ULL + b);
+}
+
+void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch) {
+  Featurizer featurizer(config, scratch);
+  featurizer.run(text);
+}
+
+}  // namespace llm_router::classifier
