@@ -59,9 +59,13 @@ bool in_validation(std::string_view prompt, double fraction) {
   return u < fraction;
 }
 
-bool weak_fails(const Record& record) {
+bool weak_fails(const Record& record, PositiveRule rule) {
   if (!has_routing_labels(record)) return false;
-  if (record.scored) return *record.strong_quality - *record.weak_quality >= kScoreMargin;
+  if (record.scored) {
+    if (rule == PositiveRule::kWeakWrong) return *record.weak_quality < 8.0;
+    return *record.strong_quality - *record.weak_quality >= kScoreMargin;
+  }
+  if (rule == PositiveRule::kWeakWrong) return *record.weak_quality < 0.5;
   return *record.strong_quality > *record.weak_quality;
 }
 

@@ -214,12 +214,24 @@ class Featurizer {
     for (auto& feature : features_) feature.value = scale;
   }
 
+  // Each dense property twice: alone, and crossed with the prompt's shape, so "long" can mean
+  // something different for a multiple-choice question than for a word problem.
   void add_indicator(uint64_t kind, uint64_t bucket) {
-    features_.push_back(
-        {to_bucket(mix_hash(kDenseSeed ^ kind, bucket), config_.bucket_bits), 1.0F});
+    const uint64_t plain = mix_hash(kDenseSeed ^ kind, bucket);
+    features_.push_back({to_bucket(plain, config_.bucket_bits), 1.0F});
+    features_.push_back({to_bucket(mix_hash(plain, prompt_shape_), config_.bucket_bits), 1.0F});
+  }
+
+  uint64_t prompt_shape() const {
+    if (std::popcount(stats_.choice_letters) >= 2) return 1;
+    if (stats_.code_symbols * 20 > stats_.words && stats_.words > 0) return 2;
+    if (stats_.latex > 0) return 3;
+    if (stats_.numbers >= 2) return 4;
+    return 5;
   }
 
   void add_dense(size_t total_chars) {
+    prompt_shape_ = prompt_shape();
     const uint32_t chars = std::max<uint32_t>(
         1, static_cast<uint32_t>(std::min<size_t>(total_chars, config_.max_chars)));
     add_indicator(1, capped_log2(total_chars, 16));
@@ -244,6 +256,7 @@ class Featurizer {
   std::vector<Feature>& features_;
   std::vector<uint64_t>& words_;
   TextStats stats_;
+  uint64_t prompt_shape_ = 0;
 };
 
 }  // namespace

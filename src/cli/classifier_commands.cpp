@@ -158,14 +158,21 @@ nlohmann::json report_for(const classifier::TextModel& model, const std::vector<
   return classification_report(model, records);
 }
 
+std::string format_number(const nlohmann::json& value, int digits = 4) {
+  if (!value.is_number()) return "n/a";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value.get<double>();
+  return out.str();
+}
+
 void print_report(const nlohmann::json& report, const std::string& target) {
   std::cout << std::fixed << std::setprecision(4);
   if (is_routing_target(target)) {
     for (const auto& [benchmark, m] : report.items()) {
       std::cout << benchmark << ": rows " << m["rows"].get<size_t>() << "  strong "
                 << m["strong"].get<double>() << "  weak " << m["weak"].get<double>() << "  APGR "
-                << m["apgr"] << "  CPT(50%) " << m["cpt50"] << "%  CPT(80%) " << m["cpt80"]
-                << "%\n";
+                << format_number(m["apgr"]) << "  CPT(50%) " << format_number(m["cpt50"], 2)
+                << "%  CPT(80%) " << format_number(m["cpt80"], 2) << "%\n";
     }
     return;
   }
@@ -196,12 +203,22 @@ struct TrainSet {
 };
 
 TrainSet make_train_set(const std::vector<Record>& records, const std::string& target,
-                        const std::optional<std::string>& label_list) {
+                        const std::optional<std::string>& label_list, classifier::PositiveRule rule,
+                        bool balance_benchmarks) {
   TrainSet set;
   if (is_routing_target(target)) {
     set.labels = {kWeakOk, kWeakFails};
+    std::map<std::string, double> rows_per_benchmark;
+    for (const auto& r : records) rows_per_benchmark[r.benchmark] += 1;
     for (const auto& r : records) {
-      set.examples.push_back({r.prompt, classifier::weak_fails(r) ? 1U : 0U});
+      // Equal total weight per benchmark, so the small ones are not drowned by MMLU.
+      const double weight = balance_benchmarks
+                                ? static_cast<double>(records.size()) /
+                                      (static_cast<double>(rows_per_benchmark.size()) *
+                                       rows_per_benchmark[r.benchmark])
+                                : 1.0;
+      set.examples.push_back(
+          {r.prompt, classifier::weak_fails(r, rule) ? 1U : 0U, static_cast<float>(weight)});
     }
     return set;
   }
@@ -255,7 +272,8 @@ constexpr const char* kTrainUsage =
     "usage: llm-router train --data FILE.jsonl[,FILE2...] --target label|weak_fails --out MODEL\n"
     "  [--seed N] [--epochs N] [--holdout 0.2] [--lr X] [--l2 X] [--balance] [--labels a,b,...]\n"
     "  [--bits 18] [--minn 3] [--maxn 5] [--max-chars 4000] [--char-ngram-chars N]\n"
-    "  [--no-bigrams] [--no-dense]\n";
+    "  [--no-bigrams] [--no-dense] [--positive strong_wins|weak_wrong]\n"
+    "  [--balance-benchmarks]\n";
 constexpr const char* kEvalUsage =
     "usage: llm-router eval --data FILE.jsonl[,...] --model MODEL [--target label|weak_fails]\n"
     "  [--split all|train|val] [--holdout 0.2] [--json]\n";
@@ -277,6 +295,11 @@ int run_train(const std::vector<std::string>& args) {
     const auto target = options.value("--target");
     const auto out = options.value("--out");
     const auto label_list = options.value("--labels");
+    const bool balance_benchmarks = options.flag("--balance-benchmarks");
+    const auto positive = options.value("--positive").value_or("strong_wins");
+    if (positive != "strong_wins" && positive != "weak_wrong") return usage(kTrainUsage, options);
+    const auto rule = positive == "weak_wrong" ? classifier::PositiveRule::kWeakWrong
+                                               : classifier::PositiveRule::kStrongWins;
     const double holdout = number_option<double>(options, "--holdout", 0.2);
     auto train = train_options(options, target.value_or(""));
     if (!data || !target || !out || !options.ok()) return usage(kTrainUsage, options);
@@ -286,7 +309,7 @@ int run_train(const std::vector<std::string>& args) {
     if (is_routing_target(*target)) records = routing_rows(std::move(records));
     const auto train_records = select(records, Split::kTrain, holdout);
     const auto validation = select(records, Split::kValidation, holdout);
-    const auto set = make_train_set(train_records, *target, label_list);
+    const auto set = make_train_set(train_records, *target, label_list, rule, balance_benchmarks);
     std::cout << "training on " << set.examples.size() << " rows, " << set.labels.size()
               << " labels; validation " << validation.size() << " rows\n";
     const auto model = classifier::train_linear_model(set.labels, set.examples, train);

@@ -31,8 +31,10 @@ bool in_validation(std::string_view prompt, double fraction);
 // The positive ("weak fails") class of the complexity target: the weak model does worse than
 // the strong one would have. Correctness: strong right and weak wrong. Judge scores: the strong
 // answer is better by at least `kScoreMargin` points.
+// kWeakWrong instead counts every weak failure, also those the strong model fails too.
 inline constexpr double kScoreMargin = 1.0;
-bool weak_fails(const Record& record);
+enum class PositiveRule { kStrongWins, kWeakWrong };
+bool weak_fails(const Record& record, PositiveRule rule = PositiveRule::kStrongWins);
 bool has_routing_labels(const Record& record);
 
 }  // namespace llm_router::classifier
