@@ -24,6 +24,11 @@ Record to_record(const nlohmann::json& row) {
     r.scored = true;
   }
   if (row.contains("benchmark")) r.benchmark = row["benchmark"].get<std::string>();
+  if (row.contains("domain")) {
+    r.domain = row["domain"].get<std::string>();
+  } else if (row.contains("category") && row["category"].is_string()) {
+    r.domain = row["category"].get<std::string>();
+  }
   if (row.contains("routellm_contaminated")) {
     r.contaminated = row["routellm_contaminated"].get<bool>();
   }

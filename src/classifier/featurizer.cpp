@@ -85,8 +85,12 @@ struct TextStats {
 class Featurizer {
  public:
   Featurizer(const FeaturizerConfig& config, FeatureScratch& scratch)
-      : config_(config), features_(scratch.features), words_(scratch.word_hashes) {
+      : config_(config),
+        features_(scratch.features),
+        char_features_(scratch.char_features),
+        words_(scratch.word_hashes) {
     features_.clear();
+    char_features_.clear();
     words_.clear();
   }
 
@@ -194,7 +198,7 @@ class Featurizer {
       for (size_t k = 0; k < config_.char_ngram_max && start + k < n; ++k) {
         h = fnv_step(h, static_cast<unsigned char>(padded[start + k]));
         if (k + 1 >= config_.char_ngram_min) {
-          features_.push_back({to_bucket(h, config_.bucket_bits), 1.0F});
+          char_features_.push_back({to_bucket(h, config_.bucket_bits), 1.0F});
         }
       }
     }
@@ -209,9 +213,16 @@ class Featurizer {
   }
 
   void scale_text_features() {
-    if (features_.empty()) return;
-    const float scale = 1.0F / std::sqrt(static_cast<float>(features_.size()));
-    for (auto& feature : features_) feature.value = scale;
+    scale(features_, 0, 1.0F);
+    const size_t words_end = features_.size();
+    features_.insert(features_.end(), char_features_.begin(), char_features_.end());
+    scale(features_, words_end, static_cast<float>(config_.char_ngram_weight_pct) / 100.0F);
+  }
+
+  static void scale(std::vector<Feature>& features, size_t begin, float weight) {
+    if (features.size() <= begin) return;
+    const float value = weight / std::sqrt(static_cast<float>(features.size() - begin));
+    for (size_t i = begin; i < features.size(); ++i) features[i].value = value;
   }
 
   // Each dense property twice: alone, and crossed with the prompt's shape, so "long" can mean
@@ -254,6 +265,7 @@ class Featurizer {
 
   const FeaturizerConfig& config_;
   std::vector<Feature>& features_;
+  std::vector<Feature>& char_features_;
   std::vector<uint64_t>& words_;
   TextStats stats_;
   uint64_t prompt_shape_ = 0;

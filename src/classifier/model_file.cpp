@@ -107,8 +107,9 @@ std::vector<unsigned char> serialize_model(const LinearModel& model) {
   w.put(static_cast<uint32_t>(model.labels().size()));
   for (const auto& label : model.labels()) w.put_string(label);
   const auto& c = model.featurizer_config();
-  for (const uint32_t v : {c.bucket_bits, c.char_ngram_min, c.char_ngram_max, c.max_chars,
-                           c.char_ngram_chars, c.use_bigrams, c.use_dense}) {
+  for (const uint32_t v :
+       {c.bucket_bits, c.char_ngram_min, c.char_ngram_max, c.max_chars, c.char_ngram_chars,
+        c.use_bigrams, c.use_dense, c.char_ngram_weight_pct}) {
     w.put(v);
   }
   w.put_string(model.metadata());
@@ -140,8 +141,9 @@ std::shared_ptr<const LinearModel> parse_model(std::span<const unsigned char> by
   std::vector<std::string> labels;
   for (uint32_t i = 0; i < label_count; ++i) labels.push_back(r.get_string("label"));
   FeaturizerConfig c;
-  for (uint32_t* field : {&c.bucket_bits, &c.char_ngram_min, &c.char_ngram_max, &c.max_chars,
-                          &c.char_ngram_chars, &c.use_bigrams, &c.use_dense}) {
+  for (uint32_t* field :
+       {&c.bucket_bits, &c.char_ngram_min, &c.char_ngram_max, &c.max_chars, &c.char_ngram_chars,
+        &c.use_bigrams, &c.use_dense, &c.char_ngram_weight_pct}) {
     *field = r.get<uint32_t>("featurizer config");
   }
   validate(c, r);

@@ -86,6 +86,13 @@ class AdaGrad {
   const TrainOptions& options_;
 };
 
+float target(const TrainingExample& example, size_t label, size_t labels) {
+  if (labels == 2 && example.soft_target >= 0.0F) {
+    return label == 1 ? example.soft_target : 1.0F - example.soft_target;
+  }
+  return label == example.label ? 1.0F : 0.0F;
+}
+
 }  // namespace
 
 std::shared_ptr<LinearModel> train_linear_model(std::vector<std::string> labels,
@@ -115,9 +122,10 @@ std::shared_ptr<LinearModel> train_linear_model(std::vector<std::string> labels,
         for (size_t j = 0; j < k; ++j) probabilities[j] += row[j] * f.value;
       }
       softmax(probabilities);
-      const float scale = examples[i].weight * weight_of_class[examples[i].label];
+      const auto& example = examples[i];
+      const float scale = example.weight * weight_of_class[example.label];
       for (size_t j = 0; j < k; ++j) {
-        probabilities[j] = scale * (probabilities[j] - (j == examples[i].label ? 1.0F : 0.0F));
+        probabilities[j] = scale * (probabilities[j] - target(example, j, k));
       }
       optimizer.step(features, probabilities, k);
     }

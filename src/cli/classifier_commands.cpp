@@ -197,14 +197,48 @@ T number_option(Options& options, const std::string& name, T fallback) {
   }
 }
 
+// Correctness labels are noisy (a model gets a question right by luck); the rate of the
+// positive class over the row's subject in the training part is a steadier target. Each row
+// with a domain learns alpha * shrunk subject rate + (1 - alpha) * its own label.
+void smooth_by_domain(const std::vector<Record>& records,
+                      std::vector<classifier::TrainingExample>& examples, double alpha) {
+  constexpr double kPriorRows = 10;
+  std::map<std::string, std::pair<double, double>> counts;  // positives, rows
+  double positives = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].domain.empty()) continue;
+    auto& [pos, rows] = counts[records[i].benchmark + "/" + records[i].domain];
+    pos += examples[i].label;
+    rows += 1;
+    positives += examples[i].label;
+  }
+  double total = 0;
+  for (const auto& [key, c] : counts) total += c.second;
+  if (total == 0) return;
+  const double prior = positives / total;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].domain.empty()) continue;
+    const auto& [pos, rows] = counts[records[i].benchmark + "/" + records[i].domain];
+    const double rate = (pos + kPriorRows * prior) / (rows + kPriorRows);
+    examples[i].soft_target = static_cast<float>(alpha * rate + (1 - alpha) * examples[i].label);
+  }
+}
+
 struct TrainSet {
   std::vector<std::string> labels;
   std::vector<classifier::TrainingExample> examples;
 };
 
+// How the weak_fails target is built from strong-vs-weak rows.
+struct RoutingTargetOptions {
+  classifier::PositiveRule rule = classifier::PositiveRule::kStrongWins;
+  bool balance_benchmarks = false;
+  double domain_smoothing = 0;
+};
+
 TrainSet make_train_set(const std::vector<Record>& records, const std::string& target,
-                        const std::optional<std::string>& label_list, classifier::PositiveRule rule,
-                        bool balance_benchmarks) {
+                        const std::optional<std::string>& label_list,
+                        const RoutingTargetOptions& routing) {
   TrainSet set;
   if (is_routing_target(target)) {
     set.labels = {kWeakOk, kWeakFails};
@@ -212,13 +246,16 @@ TrainSet make_train_set(const std::vector<Record>& records, const std::string& t
     for (const auto& r : records) rows_per_benchmark[r.benchmark] += 1;
     for (const auto& r : records) {
       // Equal total weight per benchmark, so the small ones are not drowned by MMLU.
-      const double weight = balance_benchmarks
+      const double weight = routing.balance_benchmarks
                                 ? static_cast<double>(records.size()) /
                                       (static_cast<double>(rows_per_benchmark.size()) *
                                        rows_per_benchmark[r.benchmark])
                                 : 1.0;
-      set.examples.push_back(
-          {r.prompt, classifier::weak_fails(r, rule) ? 1U : 0U, static_cast<float>(weight)});
+      set.examples.push_back({r.prompt, classifier::weak_fails(r, routing.rule) ? 1U : 0U,
+                              static_cast<float>(weight)});
+    }
+    if (routing.domain_smoothing > 0) {
+      smooth_by_domain(records, set.examples, routing.domain_smoothing);
     }
     return set;
   }
@@ -251,6 +288,8 @@ classifier::TrainOptions train_options(Options& options, const std::string& targ
   f.char_ngram_max = number_option<uint32_t>(options, "--maxn", f.char_ngram_max);
   f.max_chars = number_option<uint32_t>(options, "--max-chars", f.max_chars);
   f.char_ngram_chars = number_option<uint32_t>(options, "--char-ngram-chars", f.char_ngram_chars);
+  f.char_ngram_weight_pct =
+      number_option<uint32_t>(options, "--char-ngram-weight", f.char_ngram_weight_pct);
   if (options.flag("--no-bigrams")) f.use_bigrams = 0;
   if (options.flag("--no-dense")) f.use_dense = 0;
   if (f.bucket_bits < 8 || f.bucket_bits > 26 || f.char_ngram_min > f.char_ngram_max) {
@@ -272,8 +311,9 @@ constexpr const char* kTrainUsage =
     "usage: llm-router train --data FILE.jsonl[,FILE2...] --target label|weak_fails --out MODEL\n"
     "  [--seed N] [--epochs N] [--holdout 0.2] [--lr X] [--l2 X] [--balance] [--labels a,b,...]\n"
     "  [--bits 18] [--minn 3] [--maxn 5] [--max-chars 4000] [--char-ngram-chars N]\n"
+    "  [--char-ngram-weight PERCENT]\n"
     "  [--no-bigrams] [--no-dense] [--positive strong_wins|weak_wrong]\n"
-    "  [--balance-benchmarks]\n";
+    "  [--balance-benchmarks] [--domain-smoothing ALPHA]\n";
 constexpr const char* kEvalUsage =
     "usage: llm-router eval --data FILE.jsonl[,...] --model MODEL [--target label|weak_fails]\n"
     "  [--split all|train|val] [--holdout 0.2] [--json]\n";
@@ -295,11 +335,12 @@ int run_train(const std::vector<std::string>& args) {
     const auto target = options.value("--target");
     const auto out = options.value("--out");
     const auto label_list = options.value("--labels");
-    const bool balance_benchmarks = options.flag("--balance-benchmarks");
+    RoutingTargetOptions routing;
+    routing.balance_benchmarks = options.flag("--balance-benchmarks");
+    routing.domain_smoothing = number_option<double>(options, "--domain-smoothing", 0.0);
     const auto positive = options.value("--positive").value_or("strong_wins");
     if (positive != "strong_wins" && positive != "weak_wrong") return usage(kTrainUsage, options);
-    const auto rule = positive == "weak_wrong" ? classifier::PositiveRule::kWeakWrong
-                                               : classifier::PositiveRule::kStrongWins;
+    if (positive == "weak_wrong") routing.rule = classifier::PositiveRule::kWeakWrong;
     const double holdout = number_option<double>(options, "--holdout", 0.2);
     auto train = train_options(options, target.value_or(""));
     if (!data || !target || !out || !options.ok()) return usage(kTrainUsage, options);
@@ -309,7 +350,7 @@ int run_train(const std::vector<std::string>& args) {
     if (is_routing_target(*target)) records = routing_rows(std::move(records));
     const auto train_records = select(records, Split::kTrain, holdout);
     const auto validation = select(records, Split::kValidation, holdout);
-    const auto set = make_train_set(train_records, *target, label_list, rule, balance_benchmarks);
+    const auto set = make_train_set(train_records, *target, label_list, routing);
     std::cout << "training on " << set.examples.size() << " rows, " << set.labels.size()
               << " labels; validation " << validation.size() << " rows\n";
     const auto model = classifier::train_linear_model(set.labels, set.examples, train);

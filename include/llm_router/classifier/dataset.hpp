@@ -17,6 +17,7 @@ struct Record {
   std::optional<double> weak_quality;
   bool scored = false;  // qualities are judge scores (MT-Bench), not correctness
   std::string benchmark;
+  std::string domain;         // MMLU subject or MT-Bench category, when the row has one
   bool contaminated = false;  // routellm_contaminated: excluded from routing evaluation
 };
 

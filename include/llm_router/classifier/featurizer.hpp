@@ -13,9 +13,11 @@ struct FeaturizerConfig {
   uint32_t char_ngram_min = 3;  // character n-grams inside "<word>", 0 disables them
   uint32_t char_ngram_max = 5;
   uint32_t max_chars = 4000;         // text beyond this is not read
-  uint32_t char_ngram_chars = 4000;  // character n-grams only from this many leading chars
+  uint32_t char_ngram_chars = 1000;  // character n-grams only from this many leading chars
   uint32_t use_bigrams = 1;
-  uint32_t use_dense = 1;  // length / digit / LaTeX / code / answer-choice buckets
+  uint32_t use_dense = 1;
+  uint32_t char_ngram_weight_pct = 50;  // n-gram family weight relative to the word family  //
+                                        // length / digit / LaTeX / code / answer-choice buckets
 
   bool operator==(const FeaturizerConfig&) const = default;
 };
@@ -29,11 +31,13 @@ struct Feature {
 // allocates only while the buffers grow to the largest text seen.
 struct FeatureScratch {
   std::vector<Feature> features;
+  std::vector<Feature> char_features;
   std::vector<uint64_t> word_hashes;
 };
 
-// Lowercased word unigrams and bigrams and character n-grams (scaled by 1/sqrt(count) so
-// long prompts do not saturate the softmax), plus indicator features for dense properties.
+// Lowercased word unigrams and bigrams, and character n-grams, each family scaled by
+// 1/sqrt(its count) so long prompts do not saturate the softmax and the many n-grams do not
+// drown the words; plus indicator features for dense properties.
 void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch);
 
 // Stable 64-bit hash (FNV-1a, then a murmur finalizer): the model file depends on it.

@@ -42,7 +42,7 @@ void softmax(std::span<float> values);
 
 // Model file, little-endian:
 //   "LLMRCLS\0" | u32 version | u32 label count | per label: u32 length, bytes
-//   | 7 x u32 featurizer config | u32 metadata length, bytes | u32 weight encoding (0 = f32)
+//   | 8 x u32 featurizer config | u32 metadata length, bytes | u32 weight encoding (0 = f32)
 //   | f32 bias[labels] | f32 weights[2^bucket_bits * labels] | u64 FNV-1a of all bytes before
 inline constexpr uint32_t kModelFormatVersion = 1;
 std::vector<unsigned char> serialize_model(const LinearModel& model);

@@ -26,6 +26,9 @@ struct TrainingExample {
   std::string_view text;
   uint32_t label;
   float weight = 1.0F;
+  // Two-label models only: when >= 0, the target is this probability of label 1 instead of
+  // the one-hot `label` (soft targets from a smoothed group rate).
+  float soft_target = -1.0F;
 };
 
 // Softmax regression by AdaGrad over hashed features. Single-threaded and seeded, so the same
