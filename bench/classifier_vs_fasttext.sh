@@ -8,10 +8,12 @@ router="$build/llm-router"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-sets="data/dolly15k/train.jsonl data/code_math/train.jsonl data/clinc150_smalltalk/train.jsonl"
-labels=code,math,open_qa,closed_qa,general_qa,brainstorming,classification,information_extraction,summarization,creative_writing,chit_chat
-python3 bench/split_jsonl.py train 0.2 $sets > "$work/train.jsonl"
-python3 bench/split_jsonl.py val 0.2 $sets > "$work/val.jsonl"
+. scripts/model-params.sh
+sets=$(echo "$CATEGORY_DATA" | tr ',' ' ')
+# shellcheck disable=SC2086
+python3 bench/split_jsonl.py train "$HOLDOUT" $sets > "$work/train.jsonl"
+# shellcheck disable=SC2086
+python3 bench/split_jsonl.py val "$HOLDOUT" $sets > "$work/val.jsonl"
 echo "train rows: $(wc -l < "$work/train.jsonl")  validation rows: $(wc -l < "$work/val.jsonl")"
 
 # fastText input: one line per row, lowercased, newlines folded.
@@ -50,6 +52,8 @@ for epochs in 5 25; do
   echo "fastText (-wordNgrams 2 -minn 3 -maxn 5 -epoch $epochs): $(macro_f1 "$work/truth.txt" "$work/ft$epochs.pred")"
 done
 
-"$router" train --data "$(echo $sets | tr ' ' ',')" --target label --labels "$labels" \
-  --out "$work/category.model" $(cat scripts/category-train-args.txt 2>/dev/null) > /dev/null
+# Trained by llm-router on the same rows (its own --holdout split equals split_jsonl.py's).
+# shellcheck disable=SC2086
+"$router" train --data "$CATEGORY_DATA" --target label --labels "$CATEGORY_LABELS" \
+  --holdout "$HOLDOUT" --out "$work/category.model" $CATEGORY_ARGS > /dev/null
 echo "llm-router (same train part):                      $("$router" eval --data "$work/val.jsonl" --model "$work/category.model" | head -1 | sed 's/^rows [0-9]*  //')"
