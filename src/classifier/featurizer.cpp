@@ -1,6 +1,7 @@
 #include "llm_router/classifier/featurizer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 
@@ -31,20 +32,37 @@ constexpr uint64_t fnv_step(uint64_t h, unsigned char c) {
   return (h ^ c) * kFnvPrime;
 }
 
+enum ByteClass : uint8_t {
+  kWordByte = 1,  // letters, digits, '_', and every UTF-8 byte, so non-English words stay whole
+  kDigit = 2,
+  kAsciiLetter = 4,
+  kUpper = 8,
+  kSpace = 16,
+};
+
+constexpr std::array<uint8_t, 256> make_classes() {
+  std::array<uint8_t, 256> classes{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t k = 0;
+    if (c >= '0' && c <= '9') k |= kWordByte | kDigit;
+    if (c >= 'a' && c <= 'z') k |= kWordByte | kAsciiLetter;
+    if (c >= 'A' && c <= 'Z') k |= kWordByte | kAsciiLetter | kUpper;
+    if (c == '_' || c >= 0x80) k |= kWordByte;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v') k |= kSpace;
+    classes[static_cast<size_t>(c)] = k;
+  }
+  return classes;
+}
+constexpr auto kClasses = make_classes();
+
+constexpr uint8_t byte_class(char c) {
+  return kClasses[static_cast<unsigned char>(c)];
+}
 constexpr unsigned char lower(unsigned char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<unsigned char>(c + ('a' - 'A')) : c;
 }
-
-// UTF-8 continuation and lead bytes count as letters so non-English words stay whole.
-constexpr bool is_word_byte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c >= 0x80;
-}
-constexpr bool is_digit(unsigned char c) {
-  return c >= '0' && c <= '9';
-}
 constexpr bool is_space(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+  return (kClasses[c] & kSpace) != 0;
 }
 constexpr bool is_code_symbol(unsigned char c) {
   return c == '{' || c == '}' || c == '(' || c == ')' || c == ';' || c == '=' || c == '[' ||
@@ -54,8 +72,17 @@ constexpr bool is_math_operator(unsigned char c) {
   return c == '+' || c == '-' || c == '*' || c == '/' || c == '^' || c == '%' || c == '=';
 }
 
+// Words are hashed 8 lowercased bytes at a time and n-grams (at most 7 bytes) are packed into
+// one integer, so hashing costs a multiply per 8 bytes or per n-gram, not one per byte.
+constexpr uint64_t kChunkMultiplier = 0x9e3779b97f4a7c15ULL;
+constexpr uint64_t absorb(uint64_t h, uint64_t chunk) {
+  return std::rotl((h ^ chunk) * kChunkMultiplier, 29);
+}
+
+// Multiplicative hashing: the top bits of the product depend on every bit of `hash`. One
+// multiply per feature; the callers' hashes are already mixed or are distinct packed bytes.
 uint32_t to_bucket(uint64_t hash, uint32_t bits) {
-  return static_cast<uint32_t>(fmix64(hash) >> (64 - bits));
+  return static_cast<uint32_t>((hash * 0xd6e8feb86659fd93ULL) >> (64 - bits));
 }
 
 uint32_t capped_log2(uint64_t n, uint32_t cap) {
@@ -100,9 +127,9 @@ class Featurizer {
     bool line_start = true;
     while (i < end) {
       const auto c = static_cast<unsigned char>(text[i]);
-      if (is_word_byte(c)) {
+      if (byte_class(text[i]) & kWordByte) {
         size_t j = i;
-        while (j < end && is_word_byte(static_cast<unsigned char>(text[j]))) ++j;
+        while (j < end && (byte_class(text[j]) & kWordByte)) ++j;
         if (line_start) note_choice(text, i, j, end);
         add_word(text.substr(i, j - i), i);
         i = j;
@@ -144,25 +171,28 @@ class Featurizer {
 
   void add_word(std::string_view word, size_t position) {
     ++stats_.words;
-    uint64_t h = kFnvOffset ^ kWordSeed;
-    bool all_digits = true;
+    uint64_t h = kFnvOffset ^ kWordSeed ^ word.size();
+    uint64_t chunk = 0;
+    unsigned shift = 0;
+    uint32_t digits = 0;
     for (const char ch : word) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (is_digit(c)) {
-        ++stats_.digits;
-      } else {
-        all_digits = false;
-        if (c < 0x80) {
-          ++stats_.letters;
-          if (c >= 'A' && c <= 'Z') ++stats_.uppers;
-        }
+      const uint8_t k = byte_class(ch);
+      digits += (k & kDigit) ? 1 : 0;
+      stats_.letters += (k & kAsciiLetter) ? 1 : 0;
+      stats_.uppers += (k & kUpper) ? 1 : 0;
+      chunk |= uint64_t{lower(static_cast<unsigned char>(ch))} << shift;
+      shift += 8;
+      if (shift == 64) {
+        h = absorb(h, chunk);
+        chunk = 0;
+        shift = 0;
       }
-      h = fnv_step(h, lower(c));
     }
-    if (all_digits) {
+    h = absorb(h, chunk);
+    stats_.digits += digits;
+    if (digits == word.size()) {
       // Numbers by shape: "16" and "17" say the same about a prompt.
       ++stats_.numbers;
-      const auto digits = static_cast<uint32_t>(word.size());
       stats_.max_number_digits = std::max(stats_.max_number_digits, digits);
       h = mix_hash(kNumberSeed, std::min<uint32_t>(digits, 8));
     } else if (config_.char_ngram_min > 0 && position < config_.char_ngram_chars) {
@@ -186,20 +216,22 @@ class Featurizer {
     features_.push_back({to_bucket(hash, config_.bucket_bits), 1.0F});
   }
 
+  // N-grams of "<word>" (markers included), each packed into the low bytes of an integer.
   void add_char_ngrams(std::string_view word) {
     const size_t length = std::min(word.size(), kMaxWordCharsForNgrams);
-    char padded[kMaxWordCharsForNgrams + 2];
-    padded[0] = '<';
-    for (size_t k = 0; k < length; ++k) padded[k + 1] = static_cast<char>(lower(word[k]));
-    padded[length + 1] = '>';
-    const size_t n = length + 2;
-    for (size_t start = 0; start + config_.char_ngram_min <= n; ++start) {
-      uint64_t h = kFnvOffset ^ kCharSeed;
-      for (size_t k = 0; k < config_.char_ngram_max && start + k < n; ++k) {
-        h = fnv_step(h, static_cast<unsigned char>(padded[start + k]));
-        if (k + 1 >= config_.char_ngram_min) {
-          char_features_.push_back({to_bucket(h, config_.bucket_bits), 1.0F});
-        }
+    const uint32_t minn = config_.char_ngram_min;
+    const uint32_t maxn = config_.char_ngram_max;
+    uint64_t window = '<';
+    uint32_t seen = 1;
+    for (size_t k = 0; k <= length; ++k) {
+      const auto c = k < length ? lower(static_cast<unsigned char>(word[k])) : '>';
+      window = (window << 8) | c;
+      ++seen;
+      const uint32_t top = std::min(maxn, seen);
+      for (uint32_t n = minn; n <= top; ++n) {
+        const uint64_t gram = window & (~uint64_t{0} >> (64 - 8 * n));
+        char_features_.push_back(
+            {to_bucket(gram ^ (uint64_t{n} << 56) ^ kCharSeed, config_.bucket_bits), 1.0F});
       }
     }
   }

@@ -1,9 +1,11 @@
 #include "llm_router/classifier/linear_model.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 namespace llm_router::classifier {
 namespace {
@@ -11,6 +13,51 @@ namespace {
 // Features ahead of the one being added whose weight rows are requested early: the rows are
 // scattered over megabytes, so overlapping the misses is most of predict's speed.
 constexpr size_t kPrefetchDistance = 16;
+constexpr size_t kMaxUnrolledLabels = 16;
+
+// The label count as a compile-time constant lets the accumulator live in registers; with a
+// runtime count every feature would store and reload it (a store-forwarding chain that costs
+// more than the weight loads).
+template <size_t K>
+void accumulate_fixed(const float* weights, std::span<const Feature> features, float* out) {
+  std::array<float, K> acc{};
+  const size_t n = features.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchDistance < n) {
+      __builtin_prefetch(weights + size_t{features[i + kPrefetchDistance].bucket} * K);
+    }
+    const float* row = weights + size_t{features[i].bucket} * K;
+    const float value = features[i].value;
+    for (size_t j = 0; j < K; ++j) acc[j] += row[j] * value;
+  }
+  for (size_t j = 0; j < K; ++j) out[j] += acc[j];
+}
+
+void accumulate_any(const float* weights, size_t k, std::span<const Feature> features, float* out) {
+  for (const auto& feature : features) {
+    const float* row = weights + size_t{feature.bucket} * k;
+    for (size_t j = 0; j < k; ++j) out[j] += row[j] * feature.value;
+  }
+}
+
+using Accumulator = void (*)(const float*, std::span<const Feature>, float*);
+
+template <size_t... K>
+constexpr std::array<Accumulator, sizeof...(K)> make_accumulators(std::index_sequence<K...>) {
+  return {&accumulate_fixed<K + 1>...};
+}
+constexpr auto kAccumulators = make_accumulators(std::make_index_sequence<kMaxUnrolledLabels>{});
+
+void accumulate_logits(const float* weights, const std::vector<float>& bias,
+                       std::span<const Feature> features, std::span<float> out) {
+  std::copy(bias.begin(), bias.end(), out.begin());
+  const size_t k = bias.size();
+  if (k <= kMaxUnrolledLabels) {
+    kAccumulators[k - 1](weights, features, out.data());
+  } else {
+    accumulate_any(weights, k, features, out.data());
+  }
+}
 
 }  // namespace
 
@@ -42,17 +89,7 @@ void LinearModel::predict_features(std::span<const Feature> features,
     return;
   }
   auto out = probabilities.first(k);
-  std::copy(bias_.begin(), bias_.end(), out.begin());
-  const float* weights = weights_.data();
-  const size_t n = features.size();
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kPrefetchDistance < n) {
-      __builtin_prefetch(weights + size_t{features[i + kPrefetchDistance].bucket} * k);
-    }
-    const float* row = weights + size_t{features[i].bucket} * k;
-    const float value = features[i].value;
-    for (size_t j = 0; j < k; ++j) out[j] += row[j] * value;
-  }
+  accumulate_logits(weights_.data(), bias_, features, out);
   softmax(out);
   std::fill(probabilities.begin() + static_cast<std::ptrdiff_t>(k), probabilities.end(), 0.0F);
 }

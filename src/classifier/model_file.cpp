@@ -92,7 +92,7 @@ class Reader {
 
 void validate(const FeaturizerConfig& c, const Reader& reader) {
   if (c.bucket_bits < 8 || c.bucket_bits > 26) reader.fail("bucket_bits out of range (8..26)");
-  if (c.char_ngram_min > c.char_ngram_max || c.char_ngram_max > 16) {
+  if (c.char_ngram_min > c.char_ngram_max || c.char_ngram_max > 7) {
     reader.fail("invalid character n-gram range");
   }
   if (c.max_chars == 0) reader.fail("max_chars must be positive");

@@ -292,7 +292,8 @@ classifier::TrainOptions train_options(Options& options, const std::string& targ
       number_option<uint32_t>(options, "--char-ngram-weight", f.char_ngram_weight_pct);
   if (options.flag("--no-bigrams")) f.use_bigrams = 0;
   if (options.flag("--no-dense")) f.use_dense = 0;
-  if (f.bucket_bits < 8 || f.bucket_bits > 26 || f.char_ngram_min > f.char_ngram_max) {
+  if (f.bucket_bits < 8 || f.bucket_bits > 26 || f.char_ngram_min > f.char_ngram_max ||
+      f.char_ngram_max > 7) {
     throw std::runtime_error("invalid --bits / --minn / --maxn");
   }
   std::ostringstream meta;

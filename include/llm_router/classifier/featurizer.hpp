@@ -9,9 +9,9 @@ namespace llm_router::classifier {
 // How text becomes hashed features. Stored in the model file, so a model always featurizes
 // exactly as it was trained.
 struct FeaturizerConfig {
-  uint32_t bucket_bits = 18;    // features hash into 2^bucket_bits rows
-  uint32_t char_ngram_min = 3;  // character n-grams inside "<word>", 0 disables them
-  uint32_t char_ngram_max = 5;
+  uint32_t bucket_bits = 18;         // features hash into 2^bucket_bits rows
+  uint32_t char_ngram_min = 3;       // character n-grams inside "<word>", 0 disables them
+  uint32_t char_ngram_max = 5;       // at most 7: an n-gram is hashed as one packed integer
   uint32_t max_chars = 4000;         // text beyond this is not read
   uint32_t char_ngram_chars = 1000;  // character n-grams only from this many leading chars
   uint32_t use_bigrams = 1;
