@@ -18,6 +18,12 @@ constexpr uint64_t kDenseSeed = 0x4;
 constexpr uint64_t kPunctSeed = 0x5;
 constexpr uint64_t kNumberSeed = 0x6;
 constexpr size_t kMaxWordCharsForNgrams = 32;
+constexpr size_t kDenseSlots = 64;
+
+template <typename T>
+void grow(std::vector<T>& buffer, size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+}
 
 constexpr uint64_t fmix64(uint64_t k) {
   k ^= k >> 33;
@@ -111,14 +117,21 @@ struct TextStats {
 
 class Featurizer {
  public:
-  Featurizer(const FeaturizerConfig& config, FeatureScratch& scratch)
-      : config_(config),
-        features_(scratch.features),
-        char_features_(scratch.char_features),
-        words_(scratch.word_hashes) {
-    features_.clear();
-    char_features_.clear();
-    words_.clear();
+  Featurizer(const FeaturizerConfig& config, FeatureScratch& scratch, size_t chars)
+      : config_(config), features_(scratch.features) {
+    // Upper bounds, so the hot loops write through raw pointers without capacity checks:
+    // a token per char, a bigram per token, and per n-gram length at most L + 2 <= 3 L
+    // n-grams for a word of L chars (markers counted; only words starting in the window).
+    const size_t lengths =
+        config.char_ngram_min == 0 ? 0 : config.char_ngram_max - config.char_ngram_min + 1;
+    const size_t ngram_chars = std::min<size_t>(chars, size_t{config.char_ngram_chars} + 64);
+    const size_t max_ngrams = 3 * lengths * ngram_chars;
+    grow(features_, 2 * chars + max_ngrams + kDenseSlots);  // n-grams are copied in at the end
+    grow(scratch.char_features, max_ngrams);
+    grow(scratch.word_hashes, chars);
+    out_ = features_.data();
+    char_out_ = scratch.char_features.data();
+    words_ = scratch.word_hashes.data();
   }
 
   void run(std::string_view text) {
@@ -158,6 +171,7 @@ class Featurizer {
     add_bigrams();
     scale_text_features();
     if (config_.use_dense) add_dense(text.size());
+    features_.resize(count_);  // shrinking: no reallocation, no writes
   }
 
  private:
@@ -212,8 +226,8 @@ class Featurizer {
   }
 
   void push_token(uint64_t hash) {
-    words_.push_back(hash);
-    features_.push_back({to_bucket(hash, config_.bucket_bits), 1.0F});
+    words_[word_count_++] = hash;
+    out_[count_++] = Feature(to_bucket(hash, config_.bucket_bits), 1.0F);
   }
 
   // N-grams of "<word>" (markers included), each packed into the low bytes of an integer.
@@ -230,39 +244,40 @@ class Featurizer {
       const uint32_t top = std::min(maxn, seen);
       for (uint32_t n = minn; n <= top; ++n) {
         const uint64_t gram = window & (~uint64_t{0} >> (64 - 8 * n));
-        char_features_.push_back(
-            {to_bucket(gram ^ (uint64_t{n} << 56) ^ kCharSeed, config_.bucket_bits), 1.0F});
+        char_out_[char_count_++] =
+            Feature(to_bucket(gram ^ (uint64_t{n} << 56) ^ kCharSeed, config_.bucket_bits), 1.0F);
       }
     }
   }
 
   void add_bigrams() {
     if (!config_.use_bigrams) return;
-    for (size_t k = 1; k < words_.size(); ++k) {
-      features_.push_back(
-          {to_bucket(mix_hash(kBigramSeed ^ words_[k - 1], words_[k]), config_.bucket_bits), 1.0F});
+    for (size_t k = 1; k < word_count_; ++k) {
+      out_[count_++] = Feature(
+          to_bucket(mix_hash(kBigramSeed ^ words_[k - 1], words_[k]), config_.bucket_bits), 1.0F);
     }
   }
 
   void scale_text_features() {
-    scale(features_, 0, 1.0F);
-    const size_t words_end = features_.size();
-    features_.insert(features_.end(), char_features_.begin(), char_features_.end());
-    scale(features_, words_end, static_cast<float>(config_.char_ngram_weight_pct) / 100.0F);
+    scale(out_, 0, count_, 1.0F);
+    const size_t words_end = count_;
+    std::copy(char_out_, char_out_ + char_count_, out_ + count_);
+    count_ += char_count_;
+    scale(out_, words_end, count_, static_cast<float>(config_.char_ngram_weight_pct) / 100.0F);
   }
 
-  static void scale(std::vector<Feature>& features, size_t begin, float weight) {
-    if (features.size() <= begin) return;
-    const float value = weight / std::sqrt(static_cast<float>(features.size() - begin));
-    for (size_t i = begin; i < features.size(); ++i) features[i].value = value;
+  static void scale(Feature* features, size_t begin, size_t end, float weight) {
+    if (end <= begin) return;
+    const float value = weight / std::sqrt(static_cast<float>(end - begin));
+    for (size_t i = begin; i < end; ++i) features[i].value = value;
   }
 
   // Each dense property twice: alone, and crossed with the prompt's shape, so "long" can mean
   // something different for a multiple-choice question than for a word problem.
   void add_indicator(uint64_t kind, uint64_t bucket) {
     const uint64_t plain = mix_hash(kDenseSeed ^ kind, bucket);
-    features_.push_back({to_bucket(plain, config_.bucket_bits), 1.0F});
-    features_.push_back({to_bucket(mix_hash(plain, prompt_shape_), config_.bucket_bits), 1.0F});
+    out_[count_++] = Feature(to_bucket(plain, config_.bucket_bits), 1.0F);
+    out_[count_++] = Feature(to_bucket(mix_hash(plain, prompt_shape_), config_.bucket_bits), 1.0F);
   }
 
   uint64_t prompt_shape() const {
@@ -297,8 +312,12 @@ class Featurizer {
 
   const FeaturizerConfig& config_;
   std::vector<Feature>& features_;
-  std::vector<Feature>& char_features_;
-  std::vector<uint64_t>& words_;
+  Feature* out_;
+  size_t count_ = 0;
+  Feature* char_out_;
+  size_t char_count_ = 0;
+  uint64_t* words_;
+  size_t word_count_ = 0;
   TextStats stats_;
   uint64_t prompt_shape_ = 0;
 };
@@ -316,7 +335,7 @@ uint64_t mix_hash(uint64_t a, uint64_t b) {
 }
 
 void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch) {
-  Featurizer featurizer(config, scratch);
+  Featurizer featurizer(config, scratch, std::min<size_t>(text.size(), config.max_chars));
   featurizer.run(text);
 }
 

@@ -9,11 +9,11 @@ namespace llm_router::classifier {
 // How text becomes hashed features. Stored in the model file, so a model always featurizes
 // exactly as it was trained.
 struct FeaturizerConfig {
-  uint32_t bucket_bits = 18;         // features hash into 2^bucket_bits rows
-  uint32_t char_ngram_min = 3;       // character n-grams inside "<word>", 0 disables them
-  uint32_t char_ngram_max = 5;       // at most 7: an n-gram is hashed as one packed integer
-  uint32_t max_chars = 4000;         // text beyond this is not read
-  uint32_t char_ngram_chars = 1000;  // character n-grams only from this many leading chars
+  uint32_t bucket_bits = 18;        // features hash into 2^bucket_bits rows
+  uint32_t char_ngram_min = 3;      // character n-grams inside "<word>", 0 disables them
+  uint32_t char_ngram_max = 5;      // at most 7: an n-gram is hashed as one packed integer
+  uint32_t max_chars = 4000;        // text beyond this is not read
+  uint32_t char_ngram_chars = 500;  // character n-grams only from this many leading chars
   uint32_t use_bigrams = 1;
   uint32_t use_dense = 1;
   uint32_t char_ngram_weight_pct = 50;  // n-gram family weight relative to the word family  //
@@ -23,12 +23,16 @@ struct FeaturizerConfig {
 };
 
 struct Feature {
+  // Left uninitialised: scratch buffers are resized on every call and then overwritten.
+  Feature() {}  // NOLINT(modernize-use-equals-default)
+  Feature(uint32_t b, float v) : bucket(b), value(v) {}
   uint32_t bucket;
   float value;
 };
 
-// Reusable buffers: featurize() clears and refills them, so a thread that keeps one
-// allocates only while the buffers grow to the largest text seen.
+// Reusable buffers: featurize() refills them, so a thread that keeps one allocates only while
+// the buffers grow to the largest text seen. `features` holds the result; the others are
+// working space whose sizes mean nothing.
 struct FeatureScratch {
   std::vector<Feature> features;
   std::vector<Feature> char_features;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,34 @@ TEST(Featurizer, ScratchIsReused) {
   for (size_t i = 0; i < fresh.features.size(); ++i) {
     EXPECT_EQ(scratch.features[i].bucket, fresh.features[i].bucket);
     EXPECT_EQ(scratch.features[i].value, fresh.features[i].value);
+  }
+}
+
+// featurize() writes through raw pointers into buffers sized by an upper bound; this sweeps
+// configs and adversarial texts (one-letter words, long words, punctuation runs) so a wrong
+// bound shows up under LLM_ROUTER_SANITIZE=ON (ASan) as a container overflow.
+TEST(Featurizer, RandomTextsAndConfigsStayInBounds) {
+  std::mt19937 rng(3);
+  const char* const pieces[] = {
+      "a",        " ",  "\n", ".", "1",
+      "\xc3\xa9", "A.", "$",  "{", "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"};
+  FeatureScratch scratch;
+  for (int iteration = 0; iteration < 500; ++iteration) {
+    FeaturizerConfig c;
+    c.bucket_bits = 8 + rng() % 10;
+    c.char_ngram_min = rng() % 4;
+    c.char_ngram_max =
+        c.char_ngram_min == 0 ? 0 : c.char_ngram_min + rng() % (8 - c.char_ngram_min);
+    c.max_chars = 1 + rng() % 3000;
+    c.char_ngram_chars = rng() % 2000;
+    c.use_bigrams = rng() % 2;
+    c.use_dense = rng() % 2;
+    const size_t length = rng() % 4000;
+    const unsigned mode = rng() % 4;
+    std::string text;
+    while (text.size() < length) text += mode == 0 ? "a " : pieces[rng() % (mode == 1 ? 3 : 10)];
+    featurize(c, text, scratch);
+    for (const auto& f : scratch.features) ASSERT_LT(f.bucket, 1U << c.bucket_bits);
   }
 }
 
