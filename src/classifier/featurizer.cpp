@@ -110,6 +110,8 @@ struct TextStats {
   uint32_t newlines = 0;
   uint32_t sentences = 0;
   bool paragraph_break = false;
+  uint32_t number_separators = 0;
+  uint32_t money_or_percent = 0;
   uint32_t choice_letters = 0;  // bit i set: a line starts with the i-th letter + "." or ")"
   uint64_t first_word = 0;
   unsigned char last_char = 0;
@@ -157,6 +159,10 @@ class Featurizer {
         }
       } else {
         add_punctuation(c, i + 1 == end || is_space(static_cast<unsigned char>(text[i + 1])));
+        if ((c == '.' || c == ',') && i > 0 && i + 1 < end && (byte_class(text[i - 1]) & kDigit) &&
+            (byte_class(text[i + 1]) & kDigit)) {
+          ++stats_.number_separators;  // 3.5 or 1,200
+        }
         line_start = false;
       }
       ++i;
@@ -220,6 +226,7 @@ class Featurizer {
     if (c == '?') ++stats_.question_marks;
     if ((c == '.' || c == '?' || c == '!') && before_space) ++stats_.sentences;
     if (c == '\\' || c == '$') ++stats_.latex;
+    if (c == '%' || c == '$') ++stats_.money_or_percent;
     if (is_code_symbol(c)) ++stats_.code_symbols;
     if (is_math_operator(c)) ++stats_.math_operators;
     push_token(fnv_step(kFnvOffset ^ kPunctSeed, c));
@@ -308,6 +315,19 @@ class Featurizer {
     add_indicator(14, stats_.letters == 0 ? 11 : 10 * stats_.uppers / stats_.letters);
     add_indicator(15, stats_.first_word);
     add_indicator(16, stats_.last_char);
+    // Finer scales for the difficulty signals of word problems (quarter octaves, exact counts).
+    add_indicator(17, quarter_log2(total_chars, 64));
+    add_indicator(18, quarter_log2(stats_.words, 48));
+    add_indicator(19, std::min<uint32_t>(stats_.numbers, 15));
+    add_indicator(20, std::min<uint32_t>(stats_.sentences, 12));
+    add_indicator(21, std::min<uint32_t>(stats_.number_separators, 4));
+    add_indicator(22, std::min<uint32_t>(stats_.money_or_percent, 4));
+  }
+
+  static uint32_t quarter_log2(uint64_t n, uint32_t cap) {
+    return n == 0 ? 0
+                  : std::min<uint32_t>(
+                        static_cast<uint32_t>(4.0 * std::log2(static_cast<double>(n))) + 1, cap);
   }
 
   const FeaturizerConfig& config_;

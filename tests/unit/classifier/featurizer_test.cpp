@@ -96,7 +96,7 @@ TEST(Featurizer, DenseFeaturesSeeStructure) {
   const auto choices = buckets(config, "Pick one\nA. red\nB. blue");
   const auto inline_text = buckets(config, "Pick one A. red B. blue");
   EXPECT_NE(choices, inline_text);
-  EXPECT_EQ(buckets(config, "").size(), 32U);  // 16 properties, each plain and shape-crossed
+  EXPECT_EQ(buckets(config, "").size(), 44U);  // 22 properties, each plain and shape-crossed
 }
 
 TEST(Featurizer, ReadsAtMostMaxChars) {
