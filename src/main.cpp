@@ -18,8 +18,7 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"serve", llm_router::cli::run_serve,
-     "run the router: serve --config FILE [--listen HOST:PORT]"},
+    {"serve", llm_router::cli::run_serve, "run the router: serve --config FILE [--listen HOST:PORT]"},
     {"check", llm_router::cli::run_check, "validate a config: check --config FILE"},
     {"train", llm_router::cli::run_train,
      "train a classifier: train --data FILE.jsonl --target label|weak_fails --out MODEL"},
