@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llm_router/cli/classifier_commands.hpp"
 #include "llm_router/cli/commands.hpp"
 #include "llm_router/core/version.hpp"
 
@@ -19,6 +20,12 @@ struct Command {
 constexpr Command kCommands[] = {
     {"serve", llm_router::cli::run_serve, "run the router: serve --config FILE [--listen HOST:PORT]"},
     {"check", llm_router::cli::run_check, "validate a config: check --config FILE"},
+    {"train", llm_router::cli::run_train,
+     "train a classifier: train --data FILE.jsonl --target label|weak_fails --out MODEL"},
+    {"eval", llm_router::cli::run_eval,
+     "evaluate a classifier: eval --data FILE.jsonl --model MODEL"},
+    {"calibrate", llm_router::cli::run_calibrate,
+     "routing threshold: calibrate --data FILE.jsonl --model MODEL --strong-share 0.3"},
 };
 
 void print_help(std::ostream& out) {
