@@ -115,6 +115,7 @@ void read_mock(NodeReader reader, MockBehavior& m) {
   if (auto v = reader.integer("drop_after_tokens", -1, 100'000)) m.drop_after_tokens = int(*v);
   if (auto v = reader.duration("retry_after")) m.retry_after = *v;
   if (auto v = reader.boolean("error_event")) m.error_event = *v;
+  if (auto v = reader.string("content")) m.content = *v;
   reader.finish();
 }
 

@@ -156,7 +156,7 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   int count = defaults.completion_tokens > 0
                   ? defaults.completion_tokens
                   : std::clamp(12 + static_cast<int>(prompt.size()) / 16, 12, 48);
-  std::string content;
+  std::string content = defaults.content;
   if (auto control = body.find("mock"); control != body.end() && control->is_object()) {
     override_from(*control, "status", plan.status);
     override_from(*control, "hang", plan.hang);

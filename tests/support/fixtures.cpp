@@ -7,14 +7,20 @@
 
 namespace test_support {
 
-MockLlm::MockLlm(std::vector<std::string> flags) {
-  std::vector<std::string> argv{MOCK_LLM_BIN, "--port", "0"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
+MockLlm::MockLlm(std::vector<std::string> flags, int port) : flags_(std::move(flags)) {
+  start(port);
+}
+
+void MockLlm::start(int port) {
+  std::vector<std::string> argv{MOCK_LLM_BIN, "--port", std::to_string(port)};
+  argv.insert(argv.end(), flags_.begin(), flags_.end());
   process_ = std::make_unique<ChildProcess>(argv);
   auto line = process_->wait_for_line("listening on", std::chrono::seconds(10));
   if (!line) throw std::runtime_error("mock-llm did not start");
   port_ = parse_listening_port(*line);
 }
+
+void MockLlm::restart() { start(port_); }
 
 long long MockLlm::stat(const std::string& key) {
   HttpClient client(port_);

@@ -12,17 +12,21 @@ namespace test_support {
 // A mock-llm child process on an ephemeral loopback port.
 class MockLlm {
  public:
-  explicit MockLlm(std::vector<std::string> flags = {});
+  explicit MockLlm(std::vector<std::string> flags = {}, int port = 0);
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
   // {"requests": N, "connections": N} as seen by the mock.
   long long requests();
   long long connections();
   void kill();
+  // Starts the process again on the same port (a backend coming back after a crash).
+  void restart();
   ChildProcess& process() { return *process_; }
 
  private:
   long long stat(const std::string& key);
+  void start(int port);
+  std::vector<std::string> flags_;
   std::unique_ptr<ChildProcess> process_;
   int port_ = 0;
 };
@@ -33,6 +37,7 @@ class Router {
   explicit Router(const std::string& config_yaml);
   int port() const { return port_; }
   ChildProcess& process() { return *process_; }
+  const std::string& config_path() const { return config_->path(); }
 
  private:
   std::unique_ptr<TempFile> config_;

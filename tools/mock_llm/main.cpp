@@ -215,6 +215,7 @@ bool read_settings(cli::Options& options, MockSettings& s, std::string& host, in
   s.behavior.hang = options.flag("--hang");
   s.behavior.error_event = options.flag("--error-event");
   if (auto model = options.value("--model")) s.model = *model;
+  if (auto content = options.value("--content")) s.behavior.content = *content;
   if (auto h = options.value("--host")) host = *h;
   return ok && options.ok();
 }
@@ -223,7 +224,7 @@ constexpr const char* kUsage =
     "usage: mock-llm [--host 127.0.0.1] [--port 0] [--threads 1] [--ttft-ms N]\n"
     "                [--token-delay-ms N] [--tokens N] [--status CODE] [--failure-rate P]\n"
     "                [--hang] [--error-event] [--drop-after N] [--retry-after-ms N]\n"
-    "                [--model NAME]\n";
+    "                [--model NAME] [--content TEXT]\n";
 
 }  // namespace
 

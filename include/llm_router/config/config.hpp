@@ -60,6 +60,7 @@ struct MockBehavior {
   int drop_after_tokens = -1;  // close the connection after this many stream tokens
   Millis retry_after{0};       // Retry-After sent with 429/503
   bool error_event = false;    // streams: an error event instead of content
+  std::string content;         // fixed answer text; empty: derived from the prompt
 };
 
 enum class ProviderKind { openai, mock };
