@@ -12,12 +12,28 @@
 
 namespace llm_router::metrics {
 
-std::size_t shard_of_this_thread(std::size_t shard_count) noexcept {
+namespace {
+
+std::size_t hashed_shard() noexcept {
   // pthread ids are aligned addresses: mix the bits before masking.
-  thread_local const std::uint64_t mixed =
-      static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())) *
-      0x9E3779B97F4A7C15ULL;
-  return static_cast<std::size_t>(mixed >> 32) & (shard_count - 1);
+  const auto id =
+      static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  return static_cast<std::size_t>((id * 0x9E3779B97F4A7C15ULL) >> 32);
+}
+
+std::size_t& this_thread_shard() noexcept {
+  thread_local std::size_t shard = hashed_shard();
+  return shard;
+}
+
+}  // namespace
+
+std::size_t shard_of_this_thread(std::size_t shard_count) noexcept {
+  return this_thread_shard() & (shard_count - 1);
+}
+
+void pin_this_thread_to_shard(std::size_t index) noexcept {
+  this_thread_shard() = index;
 }
 
 namespace {

@@ -24,8 +24,12 @@ namespace llm_router::metrics {
 
 inline constexpr std::size_t kCacheLine = 64;
 
-// Index of the calling thread's shard among `shard_count` (a power of two).
+// Index of the calling thread's shard among `shard_count` (a power of two): the pinned index
+// modulo the count, else a hash of the thread id.
 std::size_t shard_of_this_thread(std::size_t shard_count) noexcept;
+// Pins the calling thread to a shard, e.g. its io thread index, so that io threads never share
+// a cache line by hash collision. Per-thread setting; call it when the thread starts.
+void pin_this_thread_to_shard(std::size_t index) noexcept;
 
 class Counter {
  public:

@@ -138,6 +138,23 @@ TEST(Histogram, ManyBucketsSpanSeveralCacheLines) {
   EXPECT_DOUBLE_EQ(s.sum, 1e9 + 3);
 }
 
+TEST(Shards, PinnedThreadsUseTheirIndex) {
+  std::size_t seen[2] = {99, 99};
+  std::thread a([&] {
+    pin_this_thread_to_shard(0);
+    seen[0] = shard_of_this_thread(4);
+  });
+  std::thread b([&] {
+    pin_this_thread_to_shard(5);
+    seen[1] = shard_of_this_thread(4);
+  });
+  a.join();
+  b.join();
+  EXPECT_EQ(seen[0], 0u);
+  EXPECT_EQ(seen[1], 1u);
+  EXPECT_LT(shard_of_this_thread(8), 8u);
+}
+
 TEST(Registry, ConcurrentIncrementsSumExactly) {
   Registry registry(4);
   auto& counter = registry.counter("c_total", "C.", {"k"}).with({"v"});
@@ -147,7 +164,8 @@ TEST(Registry, ConcurrentIncrementsSumExactly) {
   constexpr int kPerThread = 100'000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, t] {
+      if (t % 2 == 0) pin_this_thread_to_shard(static_cast<std::size_t>(t));  // some pinned
       for (int i = 0; i < kPerThread; ++i) {
         counter.inc();
         gauge.inc();
