@@ -37,6 +37,7 @@ lines.push('#include "llm_router/tokenizer/unicode_classes.hpp"');
 lines.push('');
 lines.push('namespace llm_router::tokenizer::detail {');
 lines.push('');
+lines.push('// clang-format off');
 lines.push(`const ClassRun kClassRuns[${runs.length}] = {`);
 let row = '';
 for (const [cp, c] of runs) {
@@ -49,6 +50,7 @@ for (const [cp, c] of runs) {
 }
 if (row) lines.push('    ' + row.trimEnd());
 lines.push('};');
+lines.push('// clang-format on');
 lines.push(`const std::size_t kClassRunCount = ${runs.length};`);
 lines.push('');
 lines.push('}  // namespace llm_router::tokenizer::detail');

@@ -4,6 +4,7 @@
 
 namespace llm_router::tokenizer::detail {
 
+// clang-format off
 const ClassRun kClassRuns[3219] = {
     {0x0, C::other}, {0x9, C::space}, {0xe, C::other}, {0x20, C::space}, {0x21, C::other},
     {0x30, C::number}, {0x3a, C::other}, {0x41, C::upper}, {0x5b, C::other}, {0x61, C::lower},
@@ -801,6 +802,7 @@ const ClassRun kClassRuns[3219] = {
     {0x2fa1e, C::other}, {0x30000, C::letter_other}, {0x3134b, C::other},
     {0x31350, C::letter_other}, {0x3347a, C::other}, {0xe0100, C::mark}, {0xe01f0, C::other},
 };
+// clang-format on
 const std::size_t kClassRunCount = 3219;
 
 }  // namespace llm_router::tokenizer::detail

@@ -4,7 +4,8 @@
 //
 //   node tests/tokenizer/compare.mjs <path to unit_tests> [random string count]
 //
-// js-tiktoken is resolved from NODE_PATH or the current directory's node_modules. Exit codes:
+// js-tiktoken is resolved from this directory's node_modules (npm ci --prefix tests/tokenizer),
+// the current directory's, or NODE_PATH. Exit codes:
 // 0 all equal, 1 a mismatch (each printed), 77 js-tiktoken or the binary is missing (skip).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,15 +19,20 @@ if (!binary || !fs.existsSync(binary)) {
   console.error('usage: compare.mjs <unit_tests binary> [random count]; binary not found');
   process.exit(77);
 }
+const here = path.dirname(fileURLToPath(import.meta.url));
 let getEncoding;
-try {
-  ({ getEncoding } = createRequire(path.join(process.cwd(), 'noop.js'))('js-tiktoken'));
-} catch {
-  console.error('js-tiktoken not found (npm install js-tiktoken, or set NODE_PATH): skipped');
+for (const base of [here, process.cwd()]) {
+  try {
+    ({ getEncoding } = createRequire(path.join(base, 'noop.js'))('js-tiktoken'));
+    break;
+  } catch {
+    // try the next place
+  }
+}
+if (!getEncoding) {
+  console.error('js-tiktoken not found (npm ci --prefix tests/tokenizer): skipped');
   process.exit(77);
 }
-
-const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 
 function sourceFiles(dir, out = []) {

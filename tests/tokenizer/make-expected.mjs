@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Computes, with js-tiktoken, the tokens of every corpus.json entry and writes them as a C++
 // table (tests/unit/tokenizer/expected_tokens.inc) so the unit tests need no node.
-//   NODE_PATH=/path/to/node_modules node tests/tokenizer/make-expected.mjs
+//   npm ci --prefix tests/tokenizer && node tests/tokenizer/make-expected.mjs
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
