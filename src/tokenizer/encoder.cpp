@@ -100,7 +100,7 @@ Encoder Encoder::load(Encoding encoding, const std::filesystem::path& file) {
   for (std::uint32_t rank = 0; rank < rank_count; ++rank) {
     const auto bytes = reader.short_string();
     encoder.tokens_.push_back(bytes);
-    if (!bytes.empty() && !encoder.ranks_.emplace(bytes, rank).second) {
+    if (!bytes.empty() && !encoder.ranks_.insert(bytes, rank)) {
       reader.fail("duplicate token at rank " + std::to_string(rank));
     }
   }
@@ -118,9 +118,7 @@ Encoder Encoder::load_from_directory(Encoding encoding, const std::filesystem::p
 }
 
 std::optional<std::uint32_t> Encoder::rank_of(std::string_view bytes) const {
-  const auto it = ranks_.find(bytes);
-  if (it == ranks_.end()) return std::nullopt;
-  return it->second;
+  return ranks_.find(bytes);
 }
 
 std::optional<std::uint32_t> Encoder::special_token(std::string_view text) const {

@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "llm_router/tokenizer/detail/rank_table.hpp"
+
 // Exact OpenAI BPE token counts (cl100k_base, o200k_base), equal to js-tiktoken's.
 //
 // Text is split into pieces by a hand-written equivalent of each encoding's pre-tokenization
@@ -61,7 +63,7 @@ class Encoder {
   Encoding encoding_ = Encoding::o200k_base;
   std::string data_;                      // the file; views point into it
   std::vector<std::string_view> tokens_;  // by rank
-  std::unordered_map<std::string_view, std::uint32_t> ranks_;
+  detail::RankTable ranks_;
   std::unordered_map<std::string, std::uint32_t> specials_;
 };
 
