@@ -9,7 +9,9 @@ sanitize=1
 [ "${1:-}" = "--no-sanitize" ] && sanitize=0
 
 bash scripts/install-deps.sh
-(cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
+for client in tests/sdk tests/tokenizer; do
+  (cd "$client" && npm ci --no-audit --no-fund --loglevel=error)
+done
 
 run_suite() {
   local build_dir=$1

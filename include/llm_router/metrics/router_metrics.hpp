@@ -1,0 +1,35 @@
+#pragma once
+
+#include "llm_router/metrics/registry.hpp"
+
+namespace llm_router::metrics {
+
+// Breaker states as exported by llm_router_backend_breaker_state.
+enum class BreakerState { closed = 0, open = 1, half_open = 2 };
+
+// Every metric family the router exports. Built once at startup on a Registry that outlives it,
+// then handed (by reference) to whoever records. docs/observability.md describes each one.
+struct RouterMetrics {
+  explicit RouterMetrics(Registry& registry);
+
+  CounterFamily& requests;               // route, backend, status
+  HistogramFamily& request_duration;     // route, backend (seconds)
+  HistogramFamily& time_to_first_token;  // route, backend (seconds)
+  CounterFamily& input_tokens;           // route, backend
+  CounterFamily& output_tokens;          // route, backend
+  CounterFamily& cost;                   // route, backend (USD)
+  CounterFamily& attempts;               // backend, outcome
+  CounterFamily& fallbacks;              // route, from_backend, reason
+  CounterFamily& retries;                // backend, reason
+  GaugeFamily& upstream_in_flight;       // backend
+  GaugeFamily& breaker_state;            // backend: 0 closed, 1 open, 2 half-open
+  CounterFamily& analyzer_categories;    // category
+  CounterFamily& config_reloads;         // result: success | failure
+  GaugeFamily& connections_open;         // -
+};
+
+inline void set_breaker_state(Gauge& gauge, BreakerState state) {
+  gauge.set(static_cast<double>(state));
+}
+
+}  // namespace llm_router::metrics

@@ -1,0 +1,151 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "llm_router/metrics/latency_histogram.hpp"
+
+// Rolling-window request statistics behind GET /admin/stats?window=5m and the dashboard.
+//
+// Time is cut into slots (10 s by default) held in a ring covering the longest window (1 h).
+// Each io thread records into its own StatsShard (its mutex is only contended while a read
+// merges it), and reads merge every shard's slots that fall in the asked window.
+namespace llm_router::metrics {
+
+using WallClock = std::chrono::system_clock;
+using NowFunction = std::function<WallClock::time_point()>;
+
+// What one finished request contributes. Filled by the proxy from its RequestRecord.
+struct RequestSummary {
+  std::string id;
+  std::string route;     // empty when the client named a backend directly
+  std::string rule;      // the routing rule that decided, empty when none
+  std::string backend;   // backend that gave the final answer; empty when none did
+  std::string category;  // analyzer category, empty when not analyzed
+  int status = 0;        // HTTP status sent to the client (499: client went away)
+  double latency_seconds = 0;
+  std::optional<double> ttft_seconds;  // first byte / first event relayed
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  double cost_usd = 0;
+  std::vector<std::string> failed_backends;  // backends of the attempts that failed, in order
+};
+
+// Errors are what an operator should look at: router or upstream failures and rate limits.
+// Client errors (4xx other than 429) and client disconnects (499) are not errors.
+bool is_error_status(int status);
+
+struct StatsOptions {
+  std::chrono::seconds slot{10};
+  std::chrono::seconds longest_window{3600};
+  std::size_t recent_decisions = 100;  // per shard; reads return at most this many overall
+};
+
+// Counts for one key (a backend, a route, or everything) within one slot or a merged window.
+struct KeyStats {
+  std::uint64_t requests = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t fallbacks = 0;        // requests that needed more than one attempt
+  std::uint64_t failed_attempts = 0;  // backends only: attempts of this backend that failed
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  double cost_usd = 0;
+  LatencyHistogram latency;
+  LatencyHistogram ttft;
+
+  void merge(const KeyStats& other);
+};
+
+struct Decision {
+  std::string id;
+  WallClock::time_point time;
+  std::string route;
+  std::string rule;
+  std::string backend;
+  std::string category;
+  int status = 0;
+  double latency_seconds = 0;
+  std::size_t attempts = 1;
+};
+
+// One slot of the ring: everything recorded during [start, start + slot).
+struct Slot {
+  std::int64_t number = -1;  // start / slot since the epoch; -1 when never used
+  KeyStats total;
+  std::unordered_map<std::string, KeyStats> backends;
+  std::unordered_map<std::string, KeyStats> routes;
+  std::unordered_map<std::string, std::uint64_t> categories;
+};
+
+// The merged view of a window.
+struct WindowStats {
+  std::chrono::seconds window{0};
+  std::chrono::seconds slot{0};
+  WallClock::time_point now;
+  std::int64_t first_slot = 0;  // slot numbers covered: [first_slot, first_slot + series size)
+  KeyStats total;
+  std::map<std::string, KeyStats> backends;
+  std::map<std::string, KeyStats> routes;
+  std::map<std::string, std::uint64_t> categories;
+  // Per backend, per slot of the window (oldest first): requests and errors, for sparklines.
+  std::map<std::string, std::vector<std::pair<std::uint64_t, std::uint64_t>>> backend_series;
+  std::vector<Decision> recent;  // the last decisions whatever the window, newest first
+};
+
+class StatsShard {
+ public:
+  StatsShard(const StatsOptions& options, NowFunction now);
+  void record(const RequestSummary& summary);
+  // Adds this shard's slots in [first_slot, last_slot] and its recent decisions to `out`.
+  void merge_into(WindowStats& out, std::int64_t first_slot, std::int64_t last_slot) const;
+
+ private:
+  Slot& slot_for(std::int64_t number);
+
+  StatsOptions options_;
+  NowFunction now_;
+  mutable std::mutex mutex_;
+  std::vector<Slot> ring_;
+  std::deque<Decision> recent_;  // newest at the back
+};
+
+class StatsHub {
+ public:
+  // One shard per io thread; `now` is the wall clock (tests pass a hand-driven one).
+  StatsHub(
+      std::size_t shard_count, StatsOptions options = {},
+      NowFunction now = [] { return WallClock::now(); });
+
+  StatsShard& shard(std::size_t index) { return *shards_.at(index); }
+  std::size_t shard_count() const { return shards_.size(); }
+
+  // The window is clamped to [one slot, longest_window] and rounded up to whole slots; the
+  // current (partial) slot is included.
+  WindowStats window(std::chrono::seconds window) const;
+  nlohmann::json to_json(std::chrono::seconds window) const;
+
+ private:
+  StatsOptions options_;
+  NowFunction now_;
+  std::vector<std::unique_ptr<StatsShard>> shards_;
+};
+
+// "5m", "300s", "1h", "90" (seconds); nullopt when malformed, zero or negative.
+std::optional<std::chrono::seconds> parse_window(std::string_view text);
+
+nlohmann::json to_json(const WindowStats& stats);
+
+}  // namespace llm_router::metrics

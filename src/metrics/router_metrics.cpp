@@ -1,0 +1,51 @@
+#include "llm_router/metrics/router_metrics.hpp"
+
+namespace llm_router::metrics {
+
+RouterMetrics::RouterMetrics(Registry& registry)
+    : requests(registry.counter("llm_router_requests_total",
+                                "Requests answered, by route, final backend and HTTP status.",
+                                {"route", "backend", "status"})),
+      request_duration(
+          registry.histogram("llm_router_request_duration_seconds",
+                             "Time from the request's arrival to the end of its response.",
+                             {"route", "backend"}, latency_buckets_seconds())),
+      time_to_first_token(registry.histogram(
+          "llm_router_time_to_first_token_seconds",
+          "Time from the request's arrival to the first byte (streams: first event) relayed.",
+          {"route", "backend"}, latency_buckets_seconds())),
+      input_tokens(registry.counter("llm_router_input_tokens_total",
+                                    "Prompt tokens reported by the backends.",
+                                    {"route", "backend"})),
+      output_tokens(registry.counter("llm_router_output_tokens_total",
+                                     "Completion tokens reported by the backends.",
+                                     {"route", "backend"})),
+      cost(registry.counter("llm_router_cost_usd_total",
+                            "Estimated spend in US dollars from token usage and backend prices.",
+                            {"route", "backend"})),
+      attempts(registry.counter("llm_router_upstream_attempts_total",
+                                "Upstream attempts by backend and outcome (ok or error kind).",
+                                {"backend", "outcome"})),
+      fallbacks(
+          registry.counter("llm_router_fallbacks_total",
+                           "Times a request moved on from a failed backend to the next candidate.",
+                           {"route", "from_backend", "reason"})),
+      retries(registry.counter("llm_router_retries_total",
+                               "Attempts repeated on the same backend, by reason.",
+                               {"backend", "reason"})),
+      upstream_in_flight(registry.gauge("llm_router_upstream_in_flight",
+                                        "Upstream exchanges currently open, per backend.",
+                                        {"backend"})),
+      breaker_state(registry.gauge("llm_router_backend_breaker_state",
+                                   "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+                                   {"backend"})),
+      analyzer_categories(registry.counter("llm_router_analyzer_category_total",
+                                           "Requests by category assigned by the analyzer.",
+                                           {"category"})),
+      config_reloads(registry.counter("llm_router_config_reloads_total",
+                                      "Configuration reloads by result (success or failure).",
+                                      {"result"})),
+      connections_open(
+          registry.gauge("llm_router_connections_open", "Client connections currently open.")) {}
+
+}  // namespace llm_router::metrics

@@ -1,0 +1,226 @@
+#include "llm_router/metrics/stats.hpp"
+
+#include <algorithm>
+
+#include "llm_router/config/yaml_reader.hpp"
+
+namespace llm_router::metrics {
+
+namespace {
+
+constexpr std::string_view kNoBackend = "(none)";
+constexpr std::string_view kNoRoute = "(direct)";
+constexpr std::string_view kNoCategory = "(none)";
+
+std::string key_or(const std::string& value, std::string_view fallback) {
+  return value.empty() ? std::string(fallback) : value;
+}
+
+std::int64_t slot_number(WallClock::time_point time, std::chrono::seconds slot) {
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(time.time_since_epoch()).count();
+  const auto width = slot.count();
+  return seconds >= 0 ? seconds / width : -((-seconds + width - 1) / width);
+}
+
+std::size_t attempts_of(const RequestSummary& s) {
+  return s.failed_backends.size() + (s.backend.empty() ? 0 : 1);
+}
+
+void add_request(KeyStats& stats, const RequestSummary& s) {
+  ++stats.requests;
+  if (is_error_status(s.status)) ++stats.errors;
+  if (attempts_of(s) > 1) ++stats.fallbacks;
+  stats.input_tokens += s.input_tokens;
+  stats.output_tokens += s.output_tokens;
+  stats.cost_usd += s.cost_usd;
+  stats.latency.record(s.latency_seconds);
+  if (s.ttft_seconds) stats.ttft.record(*s.ttft_seconds);
+}
+
+}  // namespace
+
+bool is_error_status(int status) {
+  return status >= 500 || status == 429 || status == 0;
+}
+
+void KeyStats::merge(const KeyStats& other) {
+  requests += other.requests;
+  errors += other.errors;
+  fallbacks += other.fallbacks;
+  failed_attempts += other.failed_attempts;
+  input_tokens += other.input_tokens;
+  output_tokens += other.output_tokens;
+  cost_usd += other.cost_usd;
+  latency.merge(other.latency);
+  ttft.merge(other.ttft);
+}
+
+StatsShard::StatsShard(const StatsOptions& options, NowFunction now)
+    : options_(options),
+      now_(std::move(now)),
+      ring_(static_cast<std::size_t>(
+          std::max<std::int64_t>(1, options.longest_window.count() / options.slot.count()))) {}
+
+Slot& StatsShard::slot_for(std::int64_t number) {
+  const auto size = static_cast<std::int64_t>(ring_.size());
+  auto& slot = ring_[static_cast<std::size_t>(((number % size) + size) % size)];
+  if (slot.number != number) {
+    slot = Slot{};
+    slot.number = number;
+  }
+  return slot;
+}
+
+void StatsShard::record(const RequestSummary& summary) {
+  const auto now = now_();
+  std::lock_guard lock(mutex_);
+  Slot& slot = slot_for(slot_number(now, options_.slot));
+  add_request(slot.total, summary);
+  add_request(slot.backends[key_or(summary.backend, kNoBackend)], summary);
+  add_request(slot.routes[key_or(summary.route, kNoRoute)], summary);
+  for (const auto& failed : summary.failed_backends) ++slot.backends[failed].failed_attempts;
+  ++slot.categories[key_or(summary.category, kNoCategory)];
+
+  if (options_.recent_decisions == 0) return;
+  if (recent_.size() == options_.recent_decisions) recent_.pop_front();
+  recent_.push_back(Decision{summary.id, now, summary.route, summary.rule, summary.backend,
+                             summary.category, summary.status, summary.latency_seconds,
+                             attempts_of(summary)});
+}
+
+void StatsShard::merge_into(WindowStats& out, std::int64_t first_slot,
+                            std::int64_t last_slot) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : ring_) {
+    if (slot.number < first_slot || slot.number > last_slot) continue;
+    const auto offset = static_cast<std::size_t>(slot.number - first_slot);
+    out.total.merge(slot.total);
+    for (const auto& [name, stats] : slot.backends) {
+      out.backends[name].merge(stats);
+      auto& series = out.backend_series[name];
+      series.resize(static_cast<std::size_t>(last_slot - first_slot + 1));
+      series[offset].first += stats.requests;
+      series[offset].second += stats.errors;
+    }
+    for (const auto& [name, stats] : slot.routes) out.routes[name].merge(stats);
+    for (const auto& [name, count] : slot.categories) out.categories[name] += count;
+  }
+  out.recent.insert(out.recent.end(), recent_.rbegin(), recent_.rend());
+}
+
+StatsHub::StatsHub(std::size_t shard_count, StatsOptions options, NowFunction now)
+    : options_(options), now_(std::move(now)) {
+  if (options_.slot.count() <= 0) options_.slot = std::chrono::seconds(10);
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, shard_count); ++i) {
+    shards_.push_back(std::make_unique<StatsShard>(options_, now_));
+  }
+}
+
+WindowStats StatsHub::window(std::chrono::seconds window) const {
+  const auto ring_span =
+      options_.slot * std::max<std::int64_t>(1, options_.longest_window / options_.slot);
+  window = std::clamp(window, options_.slot, ring_span);
+  const auto slots = (window.count() + options_.slot.count() - 1) / options_.slot.count();
+  WindowStats out;
+  out.slot = options_.slot;
+  out.window = options_.slot * slots;
+  out.now = now_();
+  const auto last_slot = slot_number(out.now, options_.slot);
+  out.first_slot = last_slot - slots + 1;
+  for (const auto& shard : shards_) shard->merge_into(out, out.first_slot, last_slot);
+  // Stable: a shard's own decisions are already newest first, ties keep that order.
+  std::stable_sort(out.recent.begin(), out.recent.end(),
+                   [](const Decision& a, const Decision& b) { return a.time > b.time; });
+  if (out.recent.size() > options_.recent_decisions) out.recent.resize(options_.recent_decisions);
+  return out;
+}
+
+nlohmann::json StatsHub::to_json(std::chrono::seconds window) const {
+  return metrics::to_json(this->window(window));
+}
+
+std::optional<std::chrono::seconds> parse_window(std::string_view text) {
+  const auto duration = config::parse_duration(text);
+  if (!duration || duration->count() <= 0) return std::nullopt;
+  // A bare number means seconds here, unlike config durations (milliseconds).
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::chrono::seconds(duration->count());
+  }
+  return std::chrono::ceil<std::chrono::seconds>(*duration);
+}
+
+namespace {
+
+double to_epoch_ms(WallClock::time_point t) {
+  return static_cast<double>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+}
+
+nlohmann::json percentiles_ms(const LatencyHistogram& h) {
+  if (h.count() == 0) return {{"p50", nullptr}, {"p95", nullptr}, {"p99", nullptr}};
+  return {{"p50", h.quantile(0.50) * 1000},
+          {"p95", h.quantile(0.95) * 1000},
+          {"p99", h.quantile(0.99) * 1000}};
+}
+
+nlohmann::json key_json(const KeyStats& s, std::chrono::seconds window) {
+  return {{"requests", s.requests},
+          {"errors", s.errors},
+          {"error_rate",
+           s.requests == 0 ? 0.0 : static_cast<double>(s.errors) / static_cast<double>(s.requests)},
+          {"requests_per_second",
+           static_cast<double>(s.requests) / static_cast<double>(window.count())},
+          {"fallbacks", s.fallbacks},
+          {"failed_attempts", s.failed_attempts},
+          {"input_tokens", s.input_tokens},
+          {"output_tokens", s.output_tokens},
+          {"cost_usd", s.cost_usd},
+          {"latency_ms", percentiles_ms(s.latency)},
+          {"ttft_ms", percentiles_ms(s.ttft)}};
+}
+
+nlohmann::json decision_json(const Decision& d) {
+  return {{"id", d.id},
+          {"time_ms", to_epoch_ms(d.time)},
+          {"route", d.route},
+          {"rule", d.rule},
+          {"backend", d.backend},
+          {"category", d.category},
+          {"status", d.status},
+          {"latency_ms", d.latency_seconds * 1000},
+          {"attempts", d.attempts}};
+}
+
+}  // namespace
+
+nlohmann::json to_json(const WindowStats& stats) {
+  nlohmann::json out;
+  out["window_seconds"] = stats.window.count();
+  out["slot_seconds"] = stats.slot.count();
+  out["now_ms"] = to_epoch_ms(stats.now);
+  out["total"] = key_json(stats.total, stats.window);
+  out["backends"] = nlohmann::json::object();
+  for (const auto& [name, s] : stats.backends) {
+    auto entry = key_json(s, stats.window);
+    auto& series = entry["series"] = nlohmann::json::array();
+    const auto it = stats.backend_series.find(name);
+    const std::size_t slots = static_cast<std::size_t>(stats.window / stats.slot);
+    for (std::size_t i = 0; i < slots; ++i) {
+      std::pair<std::uint64_t, std::uint64_t> point{0, 0};
+      if (it != stats.backend_series.end() && i < it->second.size()) point = it->second[i];
+      series.push_back({point.first, point.second});
+    }
+    out["backends"][name] = std::move(entry);
+  }
+  out["routes"] = nlohmann::json::object();
+  for (const auto& [name, s] : stats.routes) out["routes"][name] = key_json(s, stats.window);
+  out["categories"] = nlohmann::json::object();
+  for (const auto& [name, count] : stats.categories) out["categories"][name] = count;
+  out["series_start_ms"] =
+      static_cast<double>(stats.first_slot) * static_cast<double>(stats.slot.count()) * 1000;
+  out["recent"] = nlohmann::json::array();
+  for (const auto& d : stats.recent) out["recent"].push_back(decision_json(d));
+  return out;
+}
+
+}  // namespace llm_router::metrics
