@@ -133,11 +133,12 @@ int run_serve(const std::vector<std::string>& args) {
   }
   std::optional<ConfigWatcher> watcher;
   if (config->server.watch_config) watcher.emplace(*state);
-  std::cout << "llm-router listening on " << config->server.listen_host << ":" << port
-            << std::endl;
-  spdlog::info("llm-router serving {} backends and {} routes from {}", config->backends.size(),
-               config->routes.size(), config->source);
-  server.run(/*handle_signals=*/true);
+  server.run(/*handle_signals=*/true, [&] {
+    std::cout << "llm-router listening on " << config->server.listen_host << ":" << port
+              << std::endl;
+    spdlog::info("llm-router serving {} backends and {} routes from {}",
+                 config->backends.size(), config->routes.size(), config->source);
+  });
   spdlog::info("llm-router stopped");
   return 0;
 }

@@ -163,6 +163,27 @@ std::chrono::milliseconds backoff_for(const config::RetrySettings& retry, int re
   return std::chrono::milliseconds(jitter(random_engine()));
 }
 
+// The prompt fits no candidate's window: the route's context_window_fallback backends (those
+// large enough) become the plan, as if each candidate had answered context_length_exceeded.
+void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snapshot) {
+  const auto* route = snapshot.config->find_route(plan.route);
+  if (route == nullptr || route->context_window_fallback.empty()) return;
+  const auto& backends = snapshot.config->backends;
+  for (const auto& name : route->context_window_fallback) {
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+      if (backends[i].name != name) continue;
+      selector::PlannedBackend planned;
+      planned.index = i;
+      planned.backend = &backends[i];
+      planned.reason = "context_window_fallback";
+      plan.candidates.push_back(planned);
+    }
+  }
+  if (plan.candidates.empty()) return;
+  plan.status = selector::PlanStatus::ok;
+  plan.rule = "context_window_fallback";
+}
+
 }  // namespace
 
 Headers RouterHandler::decision_headers(const RequestRecord& record) const {
@@ -226,6 +247,7 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
       plan = std::move(panic);
     }
   }
+  if (plan.status == selector::PlanStatus::no_candidates) use_context_window_fallback(plan, snapshot);
   record.route = plan.route;
   record.rule = plan.rule;
   record.strategy = plan.strategy;

@@ -397,15 +397,18 @@ std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
   return impl_->acceptor->local_endpoint().port();
 }
 
-void HttpServer::run(bool handle_signals) {
+void HttpServer::run(bool handle_signals, const std::function<void()>& ready) {
   Impl& impl = *impl_;
   asio::co_spawn(impl.first().io, impl.accept_loop(), asio::detached);
   asio::signal_set stop_signals(impl.first().io);
   asio::signal_set hup_signals(impl.first().io);
+  // Both handlers re-arm themselves by reference: they live as long as run() does.
+  std::function<void(error_code, int)> on_stop;
+  std::function<void(error_code, int)> on_hup;
   if (handle_signals) {
     stop_signals.add(SIGTERM);
     stop_signals.add(SIGINT);
-    std::function<void(error_code, int)> on_stop = [&](error_code ec, int) {
+    on_stop = [&](error_code ec, int) {
       if (ec) return;
       if (impl.draining.load()) {
         impl.log->warn("second stop signal: exiting now");
@@ -418,13 +421,14 @@ void HttpServer::run(bool handle_signals) {
     };
     stop_signals.async_wait(on_stop);
     hup_signals.add(SIGHUP);
-    std::function<void(error_code, int)> on_hup = [&](error_code ec, int) {
+    on_hup = [&](error_code ec, int) {
       if (ec) return;
       if (impl.sighup) impl.sighup();
       hup_signals.async_wait(on_hup);
     };
     hup_signals.async_wait(on_hup);
   }
+  if (ready) ready();
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < impl.workers.size(); ++i) {
     threads.emplace_back([&worker = *impl.workers[i]] { worker.io.run(); });

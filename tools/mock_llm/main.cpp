@@ -261,7 +261,6 @@ int main(int argc, char** argv) {
     std::cerr << "mock-llm: cannot listen: " << e.what() << "\n";
     return 1;
   }
-  std::cout << "mock-llm listening on " << host << ":" << port << std::endl;
-  server.run(true);
+  server.run(true, [&] { std::cout << "mock-llm listening on " << host << ":" << port << std::endl; });
   return 0;
 }

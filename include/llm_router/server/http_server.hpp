@@ -47,7 +47,9 @@ class HttpServer {
   // Binds and listens; returns the bound port (useful with port 0). Throws on failure (startup).
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   // Runs until a graceful stop completes. SIGTERM/SIGINT start one when handle_signals is set.
-  void run(bool handle_signals);
+  // `ready` runs once the signal handlers are in place, before serving (announce readiness
+  // there: a signal sent after it is handled, never fatal).
+  void run(bool handle_signals, const std::function<void()>& ready = {});
   // Stops accepting, lets in-flight requests finish (bounded by drain_timeout), then returns
   // from run(). Safe to call from any thread.
   void stop_gracefully();

@@ -1,0 +1,234 @@
+// Retries, circuit breaking, cascade and hot reload against real processes.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+int count_of(const std::string& text, const std::string& needle) {
+  int count = 0;
+  for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// Polls `condition` every 50 ms, at most `tries` times.
+template <typename Condition>
+bool eventually(Condition condition, int tries = 200) {
+  for (int i = 0; i < tries; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST(Retry, RetryableFailuresAreRetriedOnTheSameBackendThenFallBack) {
+  MockLlm unavailable({"--status", "503"});
+  MockLlm backup;
+  Router router(router_config(
+      {{"unavailable", unavailable.url(), "retry: {attempts: 2, backoff: 10ms}"},
+       {"backup", backup.url()}},
+      "[unavailable, backup]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+  EXPECT_EQ(unavailable.requests(), 3);  // first try + 2 retries
+  EXPECT_EQ(count_of(response.header("x-llm-router-attempts"), "unavailable="), 3);
+}
+
+TEST(Retry, RetryAfterLongerThanTheCapMovesOnAtOnce) {
+  MockLlm limited({"--status", "429", "--retry-after-ms", "60000"});
+  MockLlm backup;
+  Router router(router_config(
+      {{"limited", limited.url(), "retry: {attempts: 3, max_retry_after: 1s}"},
+       {"backup", backup.url()}},
+      "[limited, backup]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(limited.requests(), 1);
+}
+
+TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
+  MockLlm flaky({"--status", "500"});
+  MockLlm backup;
+  Router router(router_config(
+      {{"flaky", flaky.url(),
+        "circuit_breaker: {failure_threshold: 3, window: 10s, cooldown: 300ms}"},
+       {"backup", backup.url()}},
+      "[flaky, backup]"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 10; ++i) {
+    auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    ASSERT_EQ(response.status, 200);
+  }
+  EXPECT_EQ(flaky.requests(), 3);  // ejected after the third failure
+  auto ready = json::parse(client.request("GET", "/readyz").body);
+  EXPECT_EQ(ready["backends"]["flaky"]["circuit"], "open");
+
+  // The backend recovers: after the cooldown a trial request reaches it and closes the circuit.
+  flaky.kill();
+  MockLlm recovered({}, flaky.port());
+  EXPECT_TRUE(eventually([&] {
+    auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    return response.status == 200 && response.header("x-llm-router-backend") == "flaky";
+  }));
+  auto after = json::parse(client.request("GET", "/readyz").body);
+  EXPECT_EQ(after["backends"]["flaky"]["circuit"], "closed");
+}
+
+TEST(CircuitBreaker, PanicModeStillTriesWhenEveryCandidateIsEjected) {
+  MockLlm down({"--status", "500"});
+  Router router(router_config(
+      {{"down", down.url(), "circuit_breaker: {failure_threshold: 1, cooldown: 1m}"}},
+      "[down]"));
+  HttpClient client(router.port());
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 502);
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 502);  // still attempted, not refused
+  EXPECT_EQ(down.requests(), 2);
+}
+
+TEST(Cascade, AWeakAnswerEscalatesToTheNextCandidate) {
+  MockLlm cheap({"--content", "I'm sorry, but I can't help with that."});
+  MockLlm strong;
+  std::string config = router_config({{"cheap", cheap.url()}, {"strong", strong.url()}},
+                                     "[cheap, strong]");
+  config += "    strategy: ordered\n    cascade: {enabled: true}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "strong");
+  EXPECT_NE(response.header("x-llm-router-attempts").find("cheap=low_confidence"),
+            std::string::npos);
+  EXPECT_EQ(json::parse(response.body)["model"], "upstream-strong");
+}
+
+TEST(Cascade, TheWeakAnswerIsKeptWhenNothingBetterComes) {
+  MockLlm cheap({"--content", "I'm sorry, but I can't help with that."});
+  MockLlm broken({"--status", "500"});
+  std::string config = router_config({{"cheap", cheap.url()}, {"broken", broken.url()}},
+                                     "[cheap, broken]");
+  config += "    strategy: ordered\n    cascade: {enabled: true}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(json::parse(response.body)["model"], "upstream-cheap");
+}
+
+TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
+  MockLlm small;
+  MockLlm large;
+  std::string config =
+      router_config({{"small", small.url(), "context_window: 100"},
+                     {"large", large.url(), "context_window: 100000"}},
+                    "[small]");
+  config += "    context_window_fallback: [large]\n";
+  Router router(config);
+  HttpClient client(router.port());
+  auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", std::string(4000, 'x')));
+  // The small backend cannot hold the prompt: it is never sent there.
+  EXPECT_EQ(small.requests(), 0);
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "large");
+}
+
+TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
+  MockLlm first;
+  MockLlm second;
+  const std::string before = router_config({{"first", first.url()}}, "[first]", "[]",
+                                           "  watch_config: false\n");
+  Router router(before);
+  HttpClient client(router.port());
+  ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+
+  std::ofstream(router.config_path())
+      << router_config({{"first", first.url()}, {"second", second.url()}}, "[second]", "[]",
+                       "  watch_config: false\n");
+  auto reloaded = client.request("POST", "/admin/reload");
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.header("x-llm-router-backend"), "second");
+
+  std::ofstream(router.config_path()) << "backends: [oops";
+  auto rejected = client.request("POST", "/admin/reload");
+  EXPECT_EQ(rejected.status, 400);
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+}
+
+TEST(Reload, SighupReloadsTheConfigFile) {
+  MockLlm first;
+  MockLlm second;
+  Router router(router_config({{"first", first.url()}}, "[first]", "[]",
+                              "  watch_config: false\n"));
+  std::ofstream(router.config_path())
+      << router_config({{"second", second.url()}}, "[second]", "[]", "  watch_config: false\n");
+  router.process().signal(SIGHUP);
+  HttpClient client(router.port());
+  EXPECT_TRUE(eventually([&] {
+    return client.post_json("/v1/chat/completions", chat_body("auto"))
+               .header("x-llm-router-backend") == "second";
+  }));
+}
+
+TEST(Rules, HeadersMetadataAndKeywordsPickThePool) {
+  MockLlm general;
+  MockLlm coder;
+  MockLlm planner;
+  std::string config = router_config(
+      {{"general", general.url()}, {"coder", coder.url()}, {"planner", planner.url()}},
+      "[general]");
+  config +=
+      "    rules:\n"
+      "      - name: planner-role\n"
+      "        when: {header: {x-agent-role: planner}}\n"
+      "        use: [planner]\n"
+      "      - name: tenant-meta\n"
+      "        when: {metadata: {tenant: acme}}\n"
+      "        use: [coder]\n"
+      "      - name: code-words\n"
+      "        when: {keywords: [python, segfault]}\n"
+      "        use: [coder]\n";
+  Router router(config);
+  HttpClient client(router.port());
+  auto by_header = client.post_json("/v1/chat/completions", chat_body("auto"),
+                                    {{"x-agent-role", "planner"}});
+  EXPECT_EQ(by_header.header("x-llm-router-backend"), "planner");
+  EXPECT_EQ(by_header.header("x-llm-router-rule"), "planner-role");
+  auto by_metadata = client.post_json("/v1/chat/completions",
+                                      chat_body("auto", "hi", R"(,"metadata":{"tenant":"acme"})"));
+  EXPECT_EQ(by_metadata.header("x-llm-router-rule"), "tenant-meta");
+  auto otherwise = client.post_json("/v1/chat/completions", chat_body("auto", "hello"));
+  EXPECT_EQ(otherwise.header("x-llm-router-backend"), "general");
+  EXPECT_EQ(otherwise.header("x-llm-router-rule"), "default");
+}
+
+TEST(DryRun, RouteEndpointReturnsTheDecisionWithoutCallingABackend) {
+  MockLlm backend;
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/route", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  auto decision = json::parse(response.body);
+  EXPECT_EQ(decision["route"], "auto");
+  EXPECT_FALSE(decision["candidates"].empty());
+  EXPECT_EQ(backend.requests(), 0);
+}
+
+}  // namespace
+}  // namespace test_support
