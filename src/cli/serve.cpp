@@ -103,7 +103,11 @@ int run_serve(const std::vector<std::string>& args) {
       std::tie(config->server.listen_host, config->server.listen_port) = *parsed;
     }
     logging::setup(config->logging.level);
-    state = std::make_shared<proxy::RouterState>(config, *path);
+    const int threads = config->server.threads > 0
+                            ? config->server.threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    config->server.threads = threads;
+    state = std::make_shared<proxy::RouterState>(config, *path, static_cast<std::size_t>(threads));
   } catch (const config::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
     return 1;
@@ -115,8 +119,8 @@ int run_serve(const std::vector<std::string>& args) {
 
   auto tls = upstream::make_tls_context();
   server::HttpServer server(config->server.threads, limits_from(config->server),
-                            [&](boost::asio::io_context& io, std::size_t) {
-                              return proxy::make_router_handler(state, io, tls);
+                            [&](boost::asio::io_context& io, std::size_t index) {
+                              return proxy::make_router_handler(state, io, tls, index);
                             });
   server.on_drain([&] { state->draining = true; });
   server.on_sighup([state] {

@@ -198,6 +198,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
   if (auto v = reader.integer("max_connections", 1, 1'000'000)) s.max_connections = int(*v);
   if (auto v = reader.duration("drain_timeout")) s.drain_timeout = *v;
   if (auto v = reader.boolean("watch_config")) s.watch_config = *v;
+  if (auto v = reader.string("admin_key")) s.admin_key = *v;
   reader.finish();
 }
 

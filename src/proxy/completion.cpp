@@ -11,6 +11,7 @@
 #include <random>
 
 #include "llm_router/api/errors.hpp"
+#include "llm_router/metrics/cost.hpp"
 #include "router_handler.hpp"
 
 namespace llm_router::proxy {
@@ -258,14 +259,14 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
                                                 api::Endpoint endpoint) {
   RequestRecord record;
   // Logged however the request ends, a cancellation by a departed client included.
-  struct LogOnExit {
-    const RouterHandler& handler;
+  struct FinishOnExit {
+    RouterHandler& handler;
     RequestRecord& record;
-    ~LogOnExit() {
+    ~FinishOnExit() {
       if (record.status == 0) record.status = 499;
-      handler.log_request(record);
+      handler.finish_request(record);
     }
-  } log_on_exit{*this, record};
+  } finish_on_exit{*this, record};
   const auto* client_id = request.header("x-request-id");
   record.id = client_id && acceptable_request_id(*client_id) ? *client_id : new_request_id();
 
@@ -611,8 +612,65 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
   if (success) state_->feedback().remember(record.id, {key, backend.name, reward});
 }
 
-void RouterHandler::log_request(const RequestRecord& record) const {
-  const auto now = std::chrono::steady_clock::now();
+void RouterHandler::finish_request(const RequestRecord& record) {
+  const double latency = millis_since(record.start, std::chrono::steady_clock::now());
+  log_request(record, latency);
+  record_metrics(record, latency);
+}
+
+void RouterHandler::record_metrics(const RequestRecord& record, double latency_ms) {
+  // (std::string_view on both sides: a ternary of "-" and a std::string makes a temporary.)
+  const std::string_view route = record.route.empty() ? std::string_view("-") : record.route;
+  const std::string_view backend =
+      record.backend.empty() ? std::string_view("-") : record.backend;
+  const std::string status = std::to_string(record.status);
+  requests_metric_.with({route, backend, status}).inc();
+  duration_metric_.with({route, backend}).observe(latency_ms / 1000);
+  const bool answered = record.first_byte.time_since_epoch().count() != 0;
+  const double ttft_ms = answered ? millis_since(record.start, record.first_byte) : 0;
+  if (answered) ttft_metric_.with({route, backend}).observe(ttft_ms / 1000);
+  input_tokens_metric_.with({route, backend}).add(static_cast<double>(record.usage.prompt_tokens));
+  output_tokens_metric_.with({route, backend})
+      .add(static_cast<double>(record.usage.completion_tokens));
+  double cost = 0;
+  if (const auto* b = snapshot_->config->find_backend(record.backend)) {
+    cost = metrics::cost_usd(record.usage.prompt_tokens, record.usage.completion_tokens,
+                             b->cost.input_per_mtok, b->cost.output_per_mtok);
+    cost_metric_.with({route, backend}).add(cost);
+  }
+  if (!record.category.empty()) categories_metric_.with({record.category}).inc();
+  metrics::RequestSummary summary;
+  summary.id = record.id;
+  summary.route = record.route;
+  summary.rule = record.rule;
+  summary.backend = record.backend;
+  summary.category = record.category;
+  summary.status = record.status;
+  summary.latency_seconds = latency_ms / 1000;
+  if (answered) summary.ttft_seconds = ttft_ms / 1000;
+  summary.input_tokens = record.usage.prompt_tokens;
+  summary.output_tokens = record.usage.completion_tokens;
+  summary.cost_usd = cost;
+  std::string previous;
+  for (const auto& a : record.attempts) {
+    const std::string_view outcome = a.failure ? name(a.failure->kind) : "ok";
+    attempts_metric_.with({a.backend, outcome}).inc();
+    if (a.failure) {
+      summary.failed_backends.push_back(a.backend);
+      if (a.backend == previous) retries_metric_.with({a.backend, outcome}).inc();
+    }
+    previous = a.backend;
+  }
+  for (std::size_t i = 1; i < record.attempts.size(); ++i) {
+    const auto& from = record.attempts[i - 1];
+    if (from.failure && from.backend != record.attempts[i].backend) {
+      fallbacks_metric_.with({route, from.backend, name(from.failure->kind)}).inc();
+    }
+  }
+  state_->stats().shard(thread_index_).record(summary);
+}
+
+void RouterHandler::log_request(const RequestRecord& record, double latency_ms) const {
   std::string attempts;
   for (const auto& a : record.attempts) {
     if (!attempts.empty()) attempts += ',';
@@ -627,7 +685,7 @@ void RouterHandler::log_request(const RequestRecord& record) const {
       record.id, record.route.empty() ? "-" : record.route,
       record.rule.empty() ? "-" : record.rule, record.strategy.empty() ? "-" : record.strategy,
       record.backend.empty() ? "-" : record.backend, record.status, record.stream, attempts,
-      millis_since(record.start, now), ttft, record.usage.prompt_tokens,
+      latency_ms, ttft, record.usage.prompt_tokens,
       record.usage.completion_tokens, record.panic ? " panic=true" : "");
 }
 

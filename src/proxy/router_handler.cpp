@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm_router/admin/dashboard.hpp"
 #include "llm_router/api/errors.hpp"
 #include "llm_router/upstream/providers.hpp"
 
@@ -29,7 +30,8 @@ struct Endpoint {
 constexpr Endpoint kEndpoints[] = {
     {"/chat/completions", "POST"}, {"/completions", "POST"}, {"/embeddings", "POST"},
     {"/models", "GET"},           {"/route", "POST"},       {"/feedback", "POST"},
-    {"/admin/reload", "POST"},    {"/healthz", "GET"},      {"/readyz", "GET"},
+    {"/admin/reload", "POST"},    {"/admin/stats", "GET"},  {"/metrics", "GET"},
+    {"/ui", "GET"},               {"/healthz", "GET"},      {"/readyz", "GET"},
 };
 
 // Same backend, same connection target: its provider (and pool) can serve the new snapshot.
@@ -49,8 +51,22 @@ asio::thread_pool& blocking_pool() {
 }  // namespace
 
 RouterHandler::RouterHandler(std::shared_ptr<RouterState> state, asio::io_context& io,
-                             std::shared_ptr<asio::ssl::context> tls)
-    : state_(std::move(state)), io_(io), tls_(std::move(tls)), log_(logging::get("proxy")) {
+                             std::shared_ptr<asio::ssl::context> tls, std::size_t thread_index)
+    : state_(std::move(state)),
+      thread_index_(thread_index),
+      requests_metric_(state_->metrics().requests),
+      duration_metric_(state_->metrics().request_duration),
+      ttft_metric_(state_->metrics().time_to_first_token),
+      input_tokens_metric_(state_->metrics().input_tokens),
+      output_tokens_metric_(state_->metrics().output_tokens),
+      cost_metric_(state_->metrics().cost),
+      attempts_metric_(state_->metrics().attempts),
+      fallbacks_metric_(state_->metrics().fallbacks),
+      retries_metric_(state_->metrics().retries),
+      categories_metric_(state_->metrics().analyzer_categories),
+      io_(io),
+      tls_(std::move(tls)),
+      log_(logging::get("proxy")) {
   refresh_snapshot();
 }
 
@@ -82,6 +98,11 @@ void RouterHandler::shutdown() {
 }
 
 asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter& writer) {
+  thread_local bool pinned = false;
+  if (!pinned) {
+    metrics::pin_this_thread_to_shard(thread_index_);
+    pinned = true;
+  }
   if (state_->generation() != generation_) refresh_snapshot();
   const std::string_view path = api_path(request.path());
   const Endpoint* known = nullptr;
@@ -115,8 +136,18 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
     co_await route_dry_run(request, writer);
   } else if (path == "/feedback") {
     co_await feedback(request, writer);
+  } else if ((path.starts_with("/admin/") || path == "/metrics") && !admin_allowed(request)) {
+    co_await send_json(writer, 401, api::error_body("this endpoint needs the admin key: "
+                                                    "Authorization: Bearer <server.admin_key>",
+                                                    "authentication_error", "", "invalid_admin_key"));
   } else if (path == "/admin/reload") {
     co_await admin_reload(writer);
+  } else if (path == "/admin/stats") {
+    co_await stats(request, writer);
+  } else if (path == "/metrics") {
+    co_await prometheus(writer);
+  } else if (path == "/ui") {
+    co_await dashboard(writer);
   } else if (path == "/healthz") {
     co_await send_json(writer, 200, std::string(R"({"status":"ok"})"));
   } else {
@@ -231,10 +262,65 @@ asio::awaitable<void> RouterHandler::admin_reload(ResponseWriter& writer) {
   co_await send_json(writer, 200, std::move(body));
 }
 
+bool RouterHandler::admin_allowed(const HttpRequest& request) const {
+  const std::string& key = snapshot_->config->server.admin_key;
+  if (key.empty()) return true;
+  const auto* auth = request.header("authorization");
+  return auth != nullptr && *auth == "Bearer " + key;
+}
+
+asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
+  auto& m = state_->metrics();
+  const auto now = health::steady_now();
+  const auto& config = *snapshot_->config;
+  for (std::size_t i = 0; i < config.backends.size(); ++i) {
+    const auto& h = *snapshot_->health[i];
+    const std::string_view name = config.backends[i].name;
+    m.upstream_in_flight.with({name}).set(h.in_flight.load(std::memory_order_relaxed));
+    m.breaker_state.with({name}).set(static_cast<double>(h.breaker.state(now)));
+  }
+  Headers headers{Header{"content-type", "text/plain; version=0.0.4; charset=utf-8"}};
+  std::string body = state_->registry().to_prometheus();
+  co_await writer.send(200, std::move(headers), std::move(body));
+}
+
+asio::awaitable<void> RouterHandler::stats(HttpRequest& request, ResponseWriter& writer) {
+  std::string_view window_text = "5m";
+  const std::string_view target = request.target;
+  if (auto at = target.find("window="); at != std::string_view::npos) {
+    window_text = target.substr(at + 7);
+    window_text = window_text.substr(0, window_text.find('&'));
+  }
+  const auto window = metrics::parse_window(window_text);
+  if (!window) {
+    Failure failure{ErrorKind::invalid_request, "window must look like 30s, 5m or 1h", 0,
+                    "window"};
+    co_await send_error(writer, failure);
+    co_return;
+  }
+  json body = state_->stats().to_json(*window);
+  const auto now = health::steady_now();
+  static constexpr const char* kStates[] = {"closed", "open", "half_open"};
+  json breakers = json::object();
+  const auto& config = *snapshot_->config;
+  for (std::size_t i = 0; i < config.backends.size(); ++i) {
+    breakers[config.backends[i].name] =
+        kStates[static_cast<int>(snapshot_->health[i]->breaker.state(now))];
+  }
+  body["breakers"] = std::move(breakers);
+  co_await send_json(writer, 200, body.dump());
+}
+
+asio::awaitable<void> RouterHandler::dashboard(ResponseWriter& writer) {
+  Headers headers{Header{"content-type", "text/html; charset=utf-8"},
+                  Header{"cache-control", "no-cache"}};
+  co_await writer.send(200, std::move(headers), std::string(admin::dashboard_html()));
+}
+
 std::unique_ptr<server::RequestHandler> make_router_handler(
     std::shared_ptr<RouterState> state, boost::asio::io_context& io,
-    std::shared_ptr<boost::asio::ssl::context> tls) {
-  return std::make_unique<RouterHandler>(std::move(state), io, std::move(tls));
+    std::shared_ptr<boost::asio::ssl::context> tls, std::size_t thread_index) {
+  return std::make_unique<RouterHandler>(std::move(state), io, std::move(tls), thread_index);
 }
 
 }  // namespace llm_router::proxy

@@ -34,6 +34,7 @@ struct RequestRecord {
   std::string rule;
   std::string strategy;
   std::string backend;
+  std::string category;
   std::vector<Attempt> attempts;
   int status = 0;
   bool stream = false;
@@ -62,7 +63,7 @@ struct RequestScope {
 class RouterHandler final : public server::RequestHandler {
  public:
   RouterHandler(std::shared_ptr<RouterState> state, asio::io_context& io,
-                std::shared_ptr<asio::ssl::context> tls);
+                std::shared_ptr<asio::ssl::context> tls, std::size_t thread_index);
 
   asio::awaitable<void> handle(HttpRequest& request, ResponseWriter& writer) override;
   void shutdown() override;
@@ -110,6 +111,10 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<void> route_dry_run(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> feedback(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> admin_reload(ResponseWriter& writer);
+  asio::awaitable<void> prometheus(ResponseWriter& writer);
+  asio::awaitable<void> stats(HttpRequest& request, ResponseWriter& writer);
+  asio::awaitable<void> dashboard(ResponseWriter& writer);
+  bool admin_allowed(const HttpRequest& request) const;
 
   selector::RoutePlan plan_for(const api::ParsedRequest& parsed, const HttpRequest& request,
                                const Snapshot& snapshot, RequestRecord& record) const;
@@ -121,9 +126,23 @@ class RouterHandler final : public server::RequestHandler {
                                              const RequestRecord& record) const;
   void learn(const RequestScope& scope, const RequestRecord& record, std::size_t index,
              bool success, double latency_ms);
-  void log_request(const RequestRecord& record) const;
+  // Logs the request and records its metrics and stats; called once, however it ended.
+  void finish_request(const RequestRecord& record);
+  void log_request(const RequestRecord& record, double latency_ms) const;
+  void record_metrics(const RequestRecord& record, double latency_ms);
 
   std::shared_ptr<RouterState> state_;
+  std::size_t thread_index_;
+  metrics::ChildCache<metrics::Counter> requests_metric_;
+  metrics::ChildCache<metrics::Histogram> duration_metric_;
+  metrics::ChildCache<metrics::Histogram> ttft_metric_;
+  metrics::ChildCache<metrics::Counter> input_tokens_metric_;
+  metrics::ChildCache<metrics::Counter> output_tokens_metric_;
+  metrics::ChildCache<metrics::Counter> cost_metric_;
+  metrics::ChildCache<metrics::Counter> attempts_metric_;
+  metrics::ChildCache<metrics::Counter> fallbacks_metric_;
+  metrics::ChildCache<metrics::Counter> retries_metric_;
+  metrics::ChildCache<metrics::Counter> categories_metric_;
   asio::io_context& io_;
   std::shared_ptr<asio::ssl::context> tls_;
   std::shared_ptr<const Snapshot> snapshot_;

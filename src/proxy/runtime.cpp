@@ -59,8 +59,12 @@ std::optional<FeedbackLog::Entry> FeedbackLog::find(const std::string& request_i
   return it->second;
 }
 
-RouterState::RouterState(std::shared_ptr<const config::Config> config, std::string config_path)
-    : config_path_(std::move(config_path)) {
+RouterState::RouterState(std::shared_ptr<const config::Config> config, std::string config_path,
+                         std::size_t io_threads)
+    : config_path_(std::move(config_path)),
+      registry_(io_threads),
+      metrics_(registry_),
+      stats_(io_threads) {
   snapshot_ = build(std::move(config));
 }
 
@@ -87,13 +91,12 @@ std::optional<std::string> RouterState::reload() {
     const auto current = snapshot();
     config->server = current->config->server;
     next = build(std::move(config));
-  } catch (const config::ConfigError& e) {
-    reloads_failed.fetch_add(1);
-    return std::string(e.what());
   } catch (const std::exception& e) {
     reloads_failed.fetch_add(1);
+    metrics_.config_reloads.with({"failure"}).inc();
     return std::string(e.what());
   }
+  metrics_.config_reloads.with({"success"}).inc();
   {
     std::lock_guard lock(snapshot_mutex_);
     snapshot_ = std::move(next);

@@ -99,6 +99,7 @@ struct ServerSettings {
   int max_connections = 10'000;
   Millis drain_timeout{30'000};
   bool watch_config = true;  // reload when the config file changes
+  std::string admin_key;     // secret; when set, /admin/* and /metrics need it as a bearer token
 };
 
 struct LoggingSettings {

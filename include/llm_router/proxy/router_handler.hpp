@@ -7,6 +7,9 @@
 #include <string>
 
 #include "llm_router/config/config.hpp"
+#include "llm_router/metrics/registry.hpp"
+#include "llm_router/metrics/router_metrics.hpp"
+#include "llm_router/metrics/stats.hpp"
 #include "llm_router/proxy/runtime.hpp"
 #include "llm_router/server/http_types.hpp"
 
@@ -24,7 +27,9 @@ namespace llm_router::proxy {
 class RouterState {
  public:
   // Builds the first snapshot; throws ConfigError / std::runtime_error (startup).
-  RouterState(std::shared_ptr<const config::Config> config, std::string config_path);
+  // `io_threads`: one metrics and stats shard per io thread.
+  RouterState(std::shared_ptr<const config::Config> config, std::string config_path,
+              std::size_t io_threads);
 
   std::shared_ptr<const Snapshot> snapshot() const;
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -39,11 +44,17 @@ class RouterState {
   std::atomic<std::uint64_t> reloads_ok{0};
   std::atomic<std::uint64_t> reloads_failed{0};
   const std::string& config_path() const { return config_path_; }
+  metrics::Registry& registry() { return registry_; }
+  metrics::RouterMetrics& metrics() { return metrics_; }
+  metrics::StatsHub& stats() { return stats_; }
 
  private:
   std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config);
 
   std::string config_path_;
+  metrics::Registry registry_;
+  metrics::RouterMetrics metrics_;
+  metrics::StatsHub stats_;
   HealthRegistry health_;
   selector::BanditState bandit_;
   FeedbackLog feedback_;
@@ -57,6 +68,6 @@ class RouterState {
 // own upstream providers and connection pools.
 std::unique_ptr<server::RequestHandler> make_router_handler(
     std::shared_ptr<RouterState> state, boost::asio::io_context& io,
-    std::shared_ptr<boost::asio::ssl::context> tls);
+    std::shared_ptr<boost::asio::ssl::context> tls, std::size_t thread_index);
 
 }  // namespace llm_router::proxy
