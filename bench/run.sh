@@ -286,6 +286,75 @@ measure() {
   log "$label: ${result[$key.rps]} req/s at $connections conn, ${result[$key.cpu]} us CPU/req; 1 conn p50 ${result[$key.p50]} us p99 ${result[$key.p99]} us; errors $errors"
 }
 
+# Short names for C++ symbols: drop the library ABI namespaces and trailing padding.
+shorten() {
+  sed -e 's/nlohmann::json_abi_v3_11_2::/nlohmann::/g' -e 's/std::__cxx11::/std::/g' \
+      -e 's/boost::asio::/asio::/g' -e 's/boost::beast::/beast::/g' -e 's/ *$//' | cut -c1-170
+}
+
+# syscalls_per_request PID PORT MODEL: strace -c over a 3 s wrk run (8 connections)
+syscalls_per_request() {
+  command -v strace >/dev/null || { echo "(strace not installed)"; return 0; }
+  local out=$work/strace.$1 line
+  on_load timeout 10 strace -c -f -p "$1" -o "$out" >/dev/null 2>&1 &
+  local strace_pid=$!
+  sleep 0.5
+  line=$(wrk_run 8 3 "$2" "$3" "")
+  sleep 0.3
+  kill -INT "$strace_pid" 2>/dev/null || true
+  wait "$strace_pid" 2>/dev/null || true
+  awk -v r="$(kv requests "$line")" '
+    $NF == "total" { printf "total %.1f syscalls per request (%d requests)\n", $4 / r, r; next }
+    $1 ~ /^[0-9.]+$/ && NF >= 5 { printf "  %-16s %5.2f per request\n", $NF, $4 / r }' "$out"
+}
+
+# profile_router PID PORT MODEL: perf (flat and DWARF call graphs) under saturation, and the
+# syscalls per request, into bench/results/latest-profile.txt.
+profile_router() {
+  local pid=$1 port=$2 model=$3 data=$work/perf.data
+  log "profile: perf record of the router under wrk -c$connections (8 s)"
+  BENCH_BODY=$body_file BENCH_MODEL=$model on_load timeout 30 wrk -t1 -c"$connections" -d8s \
+    -s "$ROOT/bench/wrk/chat.lua" "http://$host:$port/v1/chat/completions" >/dev/null 2>&1 &
+  local wrk_bg=$!
+  sleep 1
+  on_load timeout 20 perf record -q -F 1999 -p "$pid" -o "$data" -- sleep 3 >"$work/perf.log" 2>&1 ||
+    log "perf record failed: $(tail -2 "$work/perf.log")"
+  on_load timeout 20 perf record -q -F 299 --call-graph dwarf,8192 -p "$pid" -o "$data.dwarf" -- sleep 2 \
+    >>"$work/perf.log" 2>&1 || true
+  wait "$wrk_bg" || true
+  local syscalls
+  syscalls=$(syscalls_per_request "$pid" "$port" "$model")
+  mkdir -p bench/results
+  {
+    echo "# llm-router under saturation: perf profile, $(date -u +%FT%TZ)"
+    echo "# binary $router_bin, model '$model', wrk -c$connections, router pinned to core $server_cpu"
+    echo
+    echo "## Where the CPU goes (self time by bucket, flat profile at 1999 Hz)"
+    echo
+    perf report -i "$data" --no-children --stdio --sort dso,sym -g none 2>/dev/null |
+      awk -f "$ROOT/bench/tools/profile-summary.awk"
+    echo
+    echo "## Top symbols (self time)"
+    echo
+    perf report -i "$data" --no-children --stdio --sort dso,sym -g none --percent-limit 0.5 2>/dev/null |
+      grep -E '^ +[0-9]' | shorten | head -40
+    echo
+    echo "## Inclusive time of the request path (DWARF call graphs; % of router samples)"
+    echo
+    perf report -i "$data.dwarf" --children --stdio --sort sym -g none 2>/dev/null | grep -E '^ +[0-9]' |
+      grep -E 'llm_router::|spdlog::logger::log_it_|__cxa_throw|_Unwind_RaiseException|parallel_group_completion|nlohmann.*::(parse|dump)|ConnectionPool' |
+      shorten | head -40
+    echo
+    echo "## System calls per request (strace -c, wrk -c8 for 3 s)"
+    echo
+    echo "$syscalls"
+    if [[ -n ${nginx_syscalls:-} ]]; then
+      echo; echo "nginx proxy_pass worker, same load:"; echo; echo "$nginx_syscalls"
+    fi
+  } >bench/results/latest-profile.txt
+  log "profile written to bench/results/latest-profile.txt"
+}
+
 log "(a) direct to the canned upstream (nginx return 200)"
 measure direct "(a) direct upstream (nginx return 200)" "$port_upstream" "$upstream_pid" canned "" 0
 
@@ -294,6 +363,9 @@ start nginx-proxy "$nginx_bin" -e stderr -p "$work" -c "$work/proxy.conf"
 nginx_pid=$last_pid
 wait_port "$port_nginx" "$nginx_pid"
 measure nginx "(b) nginx proxy_pass, keepalive pool" "$port_nginx" "$nginx_pid" canned "" 0
+if [[ $with_profile == 1 ]]; then
+  nginx_syscalls=$(syscalls_per_request "$(pgrep -P "$nginx_pid" | head -1)" "$port_nginx" canned)
+fi
 stop "$nginx_pid"
 
 log "(c) llm-router pass-through (model names the backend)"
@@ -320,31 +392,7 @@ start_router router-rules "$port_router_rules"
 rules_pid=$last_pid
 measure rules "(d) llm-router route auto (analyzer+rules)" "$port_router_rules" "$rules_pid" auto "" 1
 if [[ $with_profile == 1 ]]; then
-  log "profile: perf record of the router under saturation ($connections connections)"
-  perf_data=$work/perf.data
-  BENCH_BODY=$body_file BENCH_MODEL=auto on_load timeout 30 wrk -t1 -c"$connections" -d8s \
-    -s "$ROOT/bench/wrk/chat.lua" "http://$host:$port_router_rules/v1/chat/completions" >/dev/null 2>&1 &
-  wrk_bg=$!
-  sleep 1
-  on_load timeout 20 perf record -q -F 2999 -g -p "$rules_pid" -o "$perf_data" -- sleep 5 \
-    >"$work/perf.log" 2>&1 || log "perf record failed: $(tail -2 "$work/perf.log")"
-  on_load timeout 20 perf record -q -F 1999 --call-graph dwarf,8192 -p "$rules_pid" -o "$perf_data.dwarf" -- sleep 1 \
-    >>"$work/perf.log" 2>&1 || true
-  wait "$wrk_bg" || true
-  mkdir -p bench/results
-  {
-    echo "# perf profile: llm-router (route auto) under wrk -c$connections, $(date -u +%FT%TZ)"
-    echo "# router binary: $router_bin"
-    echo; echo "## flat (self time, % of router samples)"
-    perf report -i "$perf_data" --no-children --stdio --sort dso,sym --percent-limit 0.7 -g none 2>/dev/null |
-      grep -v '^$' | head -80
-    echo; echo "## inclusive (children), dwarf call graphs"
-    perf report -i "$perf_data.dwarf" --children --stdio --sort sym --percent-limit 3 -g none 2>/dev/null |
-      grep -v '^$' | head -80
-    echo; echo "## syscalls-ish: kernel share"
-    perf report -i "$perf_data" --no-children --stdio --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
-  } >bench/results/latest-profile.txt
-  log "profile written to bench/results/latest-profile.txt"
+  profile_router "$rules_pid" "$port_router_rules" auto
 fi
 stop "$rules_pid"
 
