@@ -11,7 +11,8 @@
 # Writes bench/results/latest.md (and latest-profile.txt with --profile).
 #
 # Environment: LLM_ROUTER_BIN (skip the build), MOCK_LLM_BIN (default: beside the router),
-# BENCH_DURATION (s, 10), BENCH_LATENCY_DURATION (s, 5), BENCH_CONNECTIONS (64),
+# BENCH_ROUNDS (3), BENCH_DURATION (s per round, 4), BENCH_LATENCY_DURATION (s per round, 2),
+# BENCH_CONNECTIONS (64),
 # BENCH_HOLD_CONNECTIONS (2000), BENCH_PORT_BASE (18400), BENCH_LOG_LEVEL (router, info).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,13 +20,14 @@ ROOT=$PWD
 
 with_portkey=1
 with_profile=0
-duration=${BENCH_DURATION:-10}
-latency_duration=${BENCH_LATENCY_DURATION:-5}
+duration=${BENCH_DURATION:-4}
+latency_duration=${BENCH_LATENCY_DURATION:-2}
+rounds=${BENCH_ROUNDS:-3}
 for arg in "$@"; do
   case "$arg" in
     --no-portkey) with_portkey=0 ;;
     --profile) with_profile=1 ;;
-    --quick) duration=4; latency_duration=2 ;;
+    --quick) duration=3; latency_duration=2; rounds=1 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
@@ -110,7 +112,7 @@ peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 current_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # kv KEY TEXT: the value of KEY=VALUE in TEXT
-kv() { grep -o "\\b$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2; }
+kv() { grep -m1 -o "\\b$1=[^ ]*" <<<"$2" | awk -F= 'NR == 1 {print $2}'; }
 
 # ---------------------------------------------------------------- dependencies
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -252,38 +254,62 @@ wrk_run() {
   grep '^BENCH ' <<<"$out" || die "no summary from wrk: $out"
 }
 
-declare -A result
-# measure KEY LABEL PORT PID MODEL HEADERS IS_ROUTER
-measure() {
-  local key=$1 label=$2 port=$3 pid=$4 model=$5 headers=$6 is_router=$7
-  local line
-  line=$(wrk_run 1 1 "$port" "$model" "$headers")
-  [[ $(kv err_status "$line") == 0 && $(kv requests "$line") -gt 0 ]] ||
-    die "$label does not answer 200: $line (log: $(tail -3 "$work"/*.log | tail -3))"
-  wrk_run "$connections" 2 "$port" "$model" "$headers" >/dev/null  # warm-up
-  local t0 t1
-  t0=$(cpu_ticks "$pid")
-  line=$(wrk_run "$connections" "$duration" "$port" "$model" "$headers")
-  t1=$(cpu_ticks "$pid")
-  local requests errors
-  requests=$(kv requests "$line")
-  errors=$(( $(kv err_connect "$line") + $(kv err_read "$line") + $(kv err_write "$line") +
-             $(kv err_status "$line") + $(kv err_timeout "$line") ))
-  result[$key.rps]=$(awk -v r="$requests" -v d="$(kv duration_us "$line")" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
-  result[$key.cpu]=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v r="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')
-  result[$key.sat_p50]=$(kv p50_us "$line")
-  result[$key.sat_p99]=$(kv p99_us "$line")
-  line=$(wrk_run 1 "$latency_duration" "$port" "$model" "$headers")
-  errors=$(( errors + $(kv err_connect "$line") + $(kv err_read "$line") + $(kv err_write "$line") +
-             $(kv err_status "$line") + $(kv err_timeout "$line") ))
-  result[$key.p50]=$(kv p50_us "$line")
-  result[$key.p99]=$(kv p99_us "$line")
-  result[$key.p999]=$(kv p999_us "$line")
-  result[$key.serial_rps]=$(awk -v r="$(kv requests "$line")" -v d="$(kv duration_us "$line")" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
-  result[$key.errors]=$errors
-  result[$key.rss]=$( [[ $is_router == 1 ]] && awk -v k="$(peak_rss_kb "$pid")" 'BEGIN {printf "%.1f", k / 1024}' || echo "")
-  result[$key.label]=$label
-  log "$label: ${result[$key.rps]} req/s at $connections conn, ${result[$key.cpu]} us CPU/req; 1 conn p50 ${result[$key.p50]} us p99 ${result[$key.p99]} us; errors $errors"
+# Per target: port, server pid (CPU is counted for it and its children), model, extra headers.
+declare -A port_of pid_of model_of headers_of label_of result
+targets=()
+add_target() {  # add_target KEY LABEL PORT PID MODEL HEADERS
+  targets+=("$1"); label_of[$1]=$2; port_of[$1]=$3; pid_of[$1]=$4; model_of[$1]=$5; headers_of[$1]=$6
+  result[$1.errors]=0
+}
+run_target() {  # run_target KEY CONNECTIONS SECONDS -> BENCH line; counts errors
+  local k=$1 line
+  line=$(wrk_run "$2" "$3" "${port_of[$k]}" "${model_of[$k]}" "${headers_of[$k]}")
+  result[$k.errors]=$(( result[$k.errors] + $(kv err_connect "$line") + $(kv err_read "$line") +
+                        $(kv err_write "$line") + $(kv err_status "$line") + $(kv err_timeout "$line") ))
+  echo "$line"
+}
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+append() { result[$1]="${result[$1]:-} $2"; }
+
+# Rounds interleave the targets (a b c d e, a b c d e, ...), and the table shows each figure's
+# median over the rounds: on a shared machine a neighbour's burst then hits one round of every
+# target instead of all the runs of one target.
+measure_all() {
+  local k line round t0 t1 requests
+  for k in "${targets[@]}"; do
+    line=$(run_target "$k" 1 1)
+    [[ $(kv err_status "$line") == 0 && $(kv requests "$line") -gt 0 ]] ||
+      die "${label_of[$k]} does not answer 200 on port ${port_of[$k]}: $line"
+    run_target "$k" "$connections" 2 >/dev/null  # warm-up: pools filled, caches hot
+    result[$k.errors]=0
+  done
+  for round in $(seq "$rounds"); do
+    for k in "${targets[@]}"; do
+      t0=$(cpu_ticks "${pid_of[$k]}")
+      line=$(run_target "$k" "$connections" "$duration")
+      t1=$(cpu_ticks "${pid_of[$k]}")
+      requests=$(kv requests "$line")
+      append "$k.rps" "$(awk -v r="$requests" -v d="$(kv duration_us "$line")" 'BEGIN {printf "%.0f", r / (d / 1e6)}')"
+      append "$k.cpu" "$(awk -v t=$((t1 - t0)) -v hz="$hz" -v r="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / r}')"
+      append "$k.sat_p50" "$(kv p50_us "$line")"
+      append "$k.sat_p99" "$(kv p99_us "$line")"
+    done
+    for k in "${targets[@]}"; do
+      line=$(run_target "$k" 1 "$latency_duration")
+      append "$k.p50" "$(kv p50_us "$line")"
+      append "$k.p99" "$(kv p99_us "$line")"
+      append "$k.p999" "$(kv p999_us "$line")"
+    done
+    log "round $round/$rounds: $(for k in "${targets[@]}"; do printf '%s %s req/s %s us/req p50 %s us; ' "$k" \
+      "$(awk '{print $NF}' <<<"${result[$k.rps]}")" "$(awk '{print $NF}' <<<"${result[$k.cpu]}")" \
+      "$(awk '{print $NF}' <<<"${result[$k.p50]}")"; done)"
+  done
+  for k in "${targets[@]}"; do
+    for m in rps cpu sat_p50 sat_p99 p50 p99 p999; do
+      result[$k.$m.all]=${result[$k.$m]}
+      result[$k.$m]=$(median <<<"${result[$k.$m]}")
+    done
+  done
 }
 
 # Short names for C++ symbols: drop the library ABI namespaces and trailing padding.
@@ -337,13 +363,13 @@ profile_router() {
     echo "## Top symbols (self time)"
     echo
     perf report -i "$data" --no-children --stdio --sort dso,sym -g none --percent-limit 0.5 2>/dev/null |
-      grep -E '^ +[0-9]' | shorten | head -40
+      grep -E '^ +[0-9]' | shorten | awk 'NR <= 40'
     echo
     echo "## Inclusive time of the request path (DWARF call graphs; % of router samples)"
     echo
     perf report -i "$data.dwarf" --children --stdio --sort sym -g none 2>/dev/null | grep -E '^ +[0-9]' |
       grep -E 'llm_router::|spdlog::logger::log_it_|__cxa_throw|_Unwind_RaiseException|parallel_group_completion|nlohmann.*::(parse|dump)|ConnectionPool' |
-      shorten | head -40
+      shorten | awk 'NR <= 40'
     echo
     echo "## System calls per request (strace -c, wrk -c8 for 3 s)"
     echo
@@ -355,23 +381,38 @@ profile_router() {
   log "profile written to bench/results/latest-profile.txt"
 }
 
-log "(a) direct to the canned upstream (nginx return 200)"
-measure direct "(a) direct upstream (nginx return 200)" "$port_upstream" "$upstream_pid" canned "" 0
-
-log "(b) nginx proxy_pass with a keep-alive upstream pool"
+log "starting the servers under test"
 start nginx-proxy "$nginx_bin" -e stderr -p "$work" -c "$work/proxy.conf"
 nginx_pid=$last_pid
 wait_port "$port_nginx" "$nginx_pid"
-measure nginx "(b) nginx proxy_pass, keepalive pool" "$port_nginx" "$nginx_pid" canned "" 0
-if [[ $with_profile == 1 ]]; then
-  nginx_syscalls=$(syscalls_per_request "$(pgrep -P "$nginx_pid" | head -1)" "$port_nginx" canned)
-fi
-stop "$nginx_pid"
-
-log "(c) llm-router pass-through (model names the backend)"
 start_router router-pass "$port_router"
 router_pid=$last_pid
-measure pass "(c) llm-router pass-through" "$port_router" "$router_pid" canned "" 1
+start_router router-rules "$port_router_rules"
+rules_pid=$last_pid
+add_target direct "(a) direct upstream (nginx return 200)" "$port_upstream" "$upstream_pid" canned ""
+add_target nginx "(b) nginx proxy_pass, keepalive pool" "$port_nginx" "$nginx_pid" canned ""
+add_target pass "(c) llm-router pass-through" "$port_router" "$router_pid" canned ""
+add_target rules "(d) llm-router route auto (analyzer+rules)" "$port_router_rules" "$rules_pid" auto ""
+if [[ $with_portkey == 1 ]]; then
+  start portkey node --import "$ROOT/bench/portkey/loopback.mjs" "$portkey_main" --headless "--port=$port_portkey"
+  portkey_pid=$last_pid
+  wait_port "$port_portkey" "$portkey_pid"
+  add_target portkey "(e) Portkey gateway 1.15.2 (node $(node --version))" "$port_portkey" "$portkey_pid" canned \
+    "x-portkey-provider: openai|x-portkey-custom-host: http://$host:$port_upstream/v1"
+fi
+
+log "saturation (wrk -c$connections, ${duration}s) and serial (wrk -c1, ${latency_duration}s) runs, $rounds rounds over ${targets[*]}"
+measure_all
+result[pass.rss]=$(awk -v k="$(peak_rss_kb "$router_pid")" 'BEGIN {printf "%.1f", k / 1024}')
+result[rules.rss]=$(awk -v k="$(peak_rss_kb "$rules_pid")" 'BEGIN {printf "%.1f", k / 1024}')
+[[ $with_portkey == 1 ]] && stop "$portkey_pid"
+
+if [[ $with_profile == 1 ]]; then
+  nginx_syscalls=$(syscalls_per_request "$(pgrep -P "$nginx_pid" | awk 'NR == 1')" "$port_nginx" canned)
+  profile_router "$rules_pid" "$port_router_rules" auto
+fi
+stop "$nginx_pid"
+stop "$rules_pid"
 
 log "streams: direct mock-llm vs through llm-router (one connection, 200 streams in series)"
 stream_direct=$(on_load timeout 60 "$benchtool" stream "$host" "$port_stream" 200 "$body_file" mock-stream) ||
@@ -387,29 +428,10 @@ log "stream router: $stream_router"
 log "paced via router: $paced"
 stop "$router_pid"
 
-log "(d) llm-router through route 'auto' (analyzer + rules: see bench/llm-router.bench.yaml)"
-start_router router-rules "$port_router_rules"
-rules_pid=$last_pid
-measure rules "(d) llm-router route auto (analyzer+rules)" "$port_router_rules" "$rules_pid" auto "" 1
-if [[ $with_profile == 1 ]]; then
-  profile_router "$rules_pid" "$port_router_rules" auto
-fi
-stop "$rules_pid"
-
-if [[ $with_portkey == 1 ]]; then
-  log "(e) Portkey gateway 1.15.2 (--headless, node $(node --version))"
-  start portkey node --import "$ROOT/bench/portkey/loopback.mjs" "$portkey_main" --headless "--port=$port_portkey"
-  portkey_pid=$last_pid
-  wait_port "$port_portkey" "$portkey_pid"
-  measure portkey "(e) Portkey gateway 1.15.2" "$port_portkey" "$portkey_pid" canned \
-    "x-portkey-provider: openai|x-portkey-custom-host: http://$host:$port_upstream/v1" 0
-  stop "$portkey_pid"
-fi
-
 log "connection scale: $hold_connections idle keep-alive connections held while wrk loads the router"
 start_router router-conn "$port_router_conn"
 conn_pid=$last_pid
-hold_seconds=$(( duration + 6 ))
+hold_seconds=$(( duration * 2 + 6 ))
 on_load timeout $(( hold_seconds + 60 )) "$benchtool" hold "$host" "$port_router_conn" "$hold_connections" \
   "$hold_seconds" "$body_file" canned >"$work/hold.out" 2>&1 &
 hold_pid=$!
@@ -418,7 +440,7 @@ for _ in $(seq 300); do grep -q HOLD_READY "$work/hold.out" && break; sleep 0.1;
 grep -q HOLD_READY "$work/hold.out" || die "the idle connections did not open: $(cat "$work/hold.out")"
 hold_ready=$(grep HOLD_READY "$work/hold.out")
 rss_idle=$(current_rss_kb "$conn_pid")
-conn_load=$(wrk_run "$connections" "$duration" "$port_router_conn" canned "")
+conn_load=$(wrk_run "$connections" $(( duration * 2 )) "$port_router_conn" canned "")
 rss_loaded=$(current_rss_kb "$conn_pid")
 hold_rc=0
 wait "$hold_pid" || hold_rc=$?
@@ -431,8 +453,6 @@ stop "$conn_pid"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "") print "-"; else printf "%.2f", a / b }'; }
 diffus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+d", a - b }'; }
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
-keys=(direct nginx pass rules)
-[[ $with_portkey == 1 ]] && keys+=(portkey)
 conn_refused=$(( $(kv refused "$hold_ready") + $(kv failed "$hold_final") ))
 conn_errors=$(( $(kv err_connect "$conn_load") + $(kv err_read "$conn_load") + $(kv err_write "$conn_load") + $(kv err_status "$conn_load") + $(kv err_timeout "$conn_load") ))
 conn_rps=$(awk -v r="$(kv requests "$conn_load")" -v d="$(kv duration_us "$conn_load")" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
@@ -447,18 +467,19 @@ report=$work/latest.md
   echo "## llm-router benchmark, $(date -u +%FT%TZ)"
   echo
   echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), kernel $(uname -r)," \
-       "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), nginx $("$nginx_bin" -v 2>&1 | cut -d/ -f2)." \
+       "wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}'), nginx $("$nginx_bin" -v 2>&1 | cut -d/ -f2)." \
        "Load generator pinned to core $load_cpu, every server to core $server_cpu (taskset)." \
        "Request: POST /v1/chat/completions, $(wc -c <"$body_file") B JSON body; canned answer $(printf %s "$canned_body" | wc -c) B." \
-       "Saturation: wrk -t1 -c$connections -d${duration}s; serial: wrk -t1 -c1 -d${latency_duration}s; latencies in µs." \
+       "Saturation: wrk -t1 -c$connections -d${duration}s; serial (one connection, requests in series): wrk -t1 -c1 -d${latency_duration}s;" \
+       "$rounds round(s) interleaving the targets, each figure the median over the rounds; latencies in µs." \
        "Router: \`$(basename "$router_bin")\` threads: 1, logging ${BENCH_LOG_LEVEL:-info}."
   echo
   echo "| target | req/s @$connections | p50 / p99 @$connections | 1-conn p50 | 1-conn p99 | 1-conn p99.9 | added p50 / p99 vs (a) | CPU µs/req | peak RSS MB | req/s ÷ nginx | CPU ÷ nginx | errors |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for k in "${keys[@]}"; do
+  for k in "${targets[@]}"; do
     added="-"
     [[ $k != direct ]] && added="$(diffus "${result[$k.p50]}" "${result[direct.p50]}") / $(diffus "${result[$k.p99]}" "${result[direct.p99]}")"
-    echo "| ${result[$k.label]} | ${result[$k.rps]} | ${result[$k.sat_p50]} / ${result[$k.sat_p99]} | ${result[$k.p50]} | ${result[$k.p99]} | ${result[$k.p999]} | $added | ${result[$k.cpu]} | ${result[$k.rss]:--} | $(ratio "${result[$k.rps]}" "${result[nginx.rps]}") | $(ratio "${result[$k.cpu]}" "${result[nginx.cpu]}") | ${result[$k.errors]} |"
+    echo "| ${label_of[$k]} | ${result[$k.rps]} | ${result[$k.sat_p50]} / ${result[$k.sat_p99]} | ${result[$k.p50]} | ${result[$k.p99]} | ${result[$k.p999]} | $added | ${result[$k.cpu]} | ${result[$k.rss]:--} | $(ratio "${result[$k.rps]}" "${result[nginx.rps]}") | $(ratio "${result[$k.cpu]}" "${result[nginx.cpu]}") | ${result[$k.errors]} |"
   done
   echo
   echo "Streams (upstream: \`mock-llm --ttft-ms 0 --token-delay-ms 0 --tokens 16\`, 18 events; one keep-alive connection, 200 streams in series; µs):"
@@ -471,7 +492,7 @@ report=$work/latest.md
   echo
   echo "Paced stream (\`mock-llm --token-delay-ms 50\`) through the router: first event after $(kv first_event_p50_us "$paced") µs (direct $(kv first_event_p50_us "$paced_direct") µs), gap to the second event p50 $(kv gap12_p50_us "$paced") µs, min $(kv gap12_min_us "$paced") µs — chunks are $( ge "$(kv gap12_min_us "$paced")" 40000 && lt "$(kv first_event_p50_us "$paced")" 25000 && echo "forwarded as they arrive" || echo "**NOT forwarded as they arrive (buffered)**")."
   echo
-  echo "Connection scale: $hold_connections keep-alive connections opened (one request each) and held idle while wrk -c$connections loads the router for ${duration}s ($conn_rps req/s, $conn_errors errors), then each idle connection sends a second request: $(kv answered "$hold_ready") answered first, $(kv ok "$hold_final") answered after the hold, refused or closed: $conn_refused. Router RSS with the idle connections $(mb "$rss_idle") MB, under load $(mb "$rss_loaded") MB, peak $(mb "$conn_peak") MB."
+  echo "Connection scale: $hold_connections keep-alive connections opened (one request each) and held idle while wrk -c$connections loads the router for $(( duration * 2 ))s ($conn_rps req/s, $conn_errors errors), then each idle connection sends a second request: $(kv answered "$hold_ready") answered first, $(kv ok "$hold_final") answered after the hold, refused or closed: $conn_refused. Router RSS with the idle connections $(mb "$rss_idle") MB, under load $(mb "$rss_loaded") MB, peak $(mb "$conn_peak") MB."
   echo
   echo "Targets (issue \"Performance\"):"
   echo
