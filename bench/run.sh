@@ -153,6 +153,10 @@ fi
 mock_bin=${MOCK_LLM_BIN:-$(dirname "$router_bin")/mock-llm}
 [[ -x $router_bin ]] || die "no llm-router binary at $router_bin"
 [[ -x $mock_bin ]] || die "no mock-llm binary at $mock_bin"
+# Run private copies: a rebuild during the run then changes nothing, and perf still finds symbols.
+router_src=$router_bin
+cp "$router_bin" "$work/llm-router" && router_bin=$work/llm-router
+cp "$mock_bin" "$work/mock-llm" && mock_bin=$work/mock-llm
 gcc -O2 -Wall -Wextra -o "$work/benchtool" bench/tools/benchtool.c || die "cannot compile benchtool"
 benchtool=$work/benchtool
 
@@ -161,7 +165,7 @@ canned_body=$(<"$ROOT/bench/fixtures/chat_completion.json")
 [[ $canned_body != *[\'\$\\]* ]] || die "chat_completion.json must not contain quotes, \$ or backslashes"
 
 log "load generator on core $load_cpu, servers on core $server_cpu (taskset); $(nproc) cores; $(uname -r)"
-log "router: $router_bin ($(stat -c %y "$router_bin" | cut -d. -f1))"
+log "router: $router_src (built $(stat -c %y "$router_src" | cut -d. -f1), sha256 $(sha256sum "$router_bin" | cut -c1-12))"
 
 # ---------------------------------------------------------------- upstreams
 mkdir -p "$work/tmp"
@@ -353,7 +357,7 @@ profile_router() {
   mkdir -p bench/results
   {
     echo "# llm-router under saturation: perf profile, $(date -u +%FT%TZ)"
-    echo "# binary $router_bin, model '$model', wrk -c$connections, router pinned to core $server_cpu"
+    echo "# binary $router_src (sha256 $(sha256sum "$router_bin" | cut -c1-12)), model '$model', wrk -c$connections, router pinned to core $server_cpu"
     echo
     echo "## Where the CPU goes (self time by bucket, flat profile at 1999 Hz)"
     echo
@@ -472,7 +476,7 @@ report=$work/latest.md
        "Request: POST /v1/chat/completions, $(wc -c <"$body_file") B JSON body; canned answer $(printf %s "$canned_body" | wc -c) B." \
        "Saturation: wrk -t1 -c$connections -d${duration}s; serial (one connection, requests in series): wrk -t1 -c1 -d${latency_duration}s;" \
        "$rounds round(s) interleaving the targets, each figure the median over the rounds; latencies in µs." \
-       "Router: \`$(basename "$router_bin")\` threads: 1, logging ${BENCH_LOG_LEVEL:-info}."
+       "Router: \`$router_src\` (sha256 $(sha256sum "$router_bin" | cut -c1-12)), threads: 1, logging ${BENCH_LOG_LEVEL:-info}."
   echo
   echo "| target | req/s @$connections | p50 / p99 @$connections | 1-conn p50 | 1-conn p99 | 1-conn p99.9 | added p50 / p99 vs (a) | CPU µs/req | peak RSS MB | req/s ÷ nginx | CPU ÷ nginx | errors |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
