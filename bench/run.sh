@@ -12,7 +12,7 @@
 #
 # Environment: LLM_ROUTER_BIN (skip the build), MOCK_LLM_BIN (default: beside the router),
 # BENCH_ROUNDS (3), BENCH_DURATION (s per round, 4), BENCH_LATENCY_DURATION (s per round, 2),
-# BENCH_CONNECTIONS (64),
+# BENCH_CONNECTIONS (64), BENCH_ROUTER_CONFIG (default bench/llm-router.bench.yaml),
 # BENCH_HOLD_CONNECTIONS (2000), BENCH_PORT_BASE (18400), BENCH_LOG_LEVEL (router, info).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -239,7 +239,7 @@ wait_port "$port_paced" "$paced_pid"
 export BENCH_UPSTREAM_URL=http://$host:$port_upstream/v1
 export BENCH_STREAM_URL=http://$host:$port_stream/v1
 export BENCH_PACED_URL=http://$host:$port_paced/v1
-router_config=$ROOT/bench/llm-router.bench.yaml
+router_config=${BENCH_ROUTER_CONFIG:-$ROOT/bench/llm-router.bench.yaml}
 "$router_bin" check --config "$router_config" >/dev/null || die "bench config rejected: $router_config"
 
 start_router() {  # start_router NAME PORT -> $last_pid
@@ -272,7 +272,7 @@ run_target() {  # run_target KEY CONNECTIONS SECONDS -> BENCH line; counts error
                         $(kv err_write "$line") + $(kv err_status "$line") + $(kv err_timeout "$line") ))
   echo "$line"
 }
-median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print v[NR / 2]}'; }
 append() { result[$1]="${result[$1]:-} $2"; }
 
 # Rounds interleave the targets (a b c d e, a b c d e, ...), and the table shows each figure's
@@ -475,8 +475,8 @@ report=$work/latest.md
        "Load generator pinned to core $load_cpu, every server to core $server_cpu (taskset)." \
        "Request: POST /v1/chat/completions, $(wc -c <"$body_file") B JSON body; canned answer $(printf %s "$canned_body" | wc -c) B." \
        "Saturation: wrk -t1 -c$connections -d${duration}s; serial (one connection, requests in series): wrk -t1 -c1 -d${latency_duration}s;" \
-       "$rounds round(s) interleaving the targets, each figure the median over the rounds; latencies in µs." \
-       "Router: \`$router_src\` (sha256 $(sha256sum "$router_bin" | cut -c1-12)), threads: 1, logging ${BENCH_LOG_LEVEL:-info}."
+       "$rounds round(s) interleaving the targets, each figure the median over the rounds (the lower middle one for an even count); latencies in µs." \
+       "Router: \`$router_src\` (sha256 $(sha256sum "$router_bin" | cut -c1-12)), threads: 1, logging ${BENCH_LOG_LEVEL:-info}, config \`${router_config#$ROOT/}\`$(grep -q '^ *rules:' "$router_config" && echo ' (route auto: rules on)' || echo ' (route auto: no rules yet)')."
   echo
   echo "| target | req/s @$connections | p50 / p99 @$connections | 1-conn p50 | 1-conn p99 | 1-conn p99.9 | added p50 / p99 vs (a) | CPU µs/req | peak RSS MB | req/s ÷ nginx | CPU ÷ nginx | errors |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
