@@ -13,7 +13,8 @@
 # Environment: LLM_ROUTER_BIN (skip the build), MOCK_LLM_BIN (default: beside the router),
 # BENCH_ROUNDS (3), BENCH_DURATION (s per round, 4), BENCH_LATENCY_DURATION (s per round, 2),
 # BENCH_CONNECTIONS (64), BENCH_ROUTER_CONFIG (default bench/llm-router.bench.yaml),
-# BENCH_HOLD_CONNECTIONS (2000), BENCH_PORT_BASE (18400), BENCH_LOG_LEVEL (router, info).
+# BENCH_HOLD_CONNECTIONS (2000), BENCH_PORT_BASE (18400), BENCH_LOG_LEVEL (router, info),
+# BENCH_ROUTER_PRELOAD (LD_PRELOAD for the router only, e.g. an allocator to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -28,7 +29,7 @@ for arg in "$@"; do
     --no-portkey) with_portkey=0 ;;
     --profile) with_profile=1 ;;
     --quick) duration=3; latency_duration=2; rounds=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -243,7 +244,8 @@ router_config=${BENCH_ROUTER_CONFIG:-$ROOT/bench/llm-router.bench.yaml}
 "$router_bin" check --config "$router_config" >/dev/null || die "bench config rejected: $router_config"
 
 start_router() {  # start_router NAME PORT -> $last_pid
-  start "$1" "$router_bin" serve --config "$router_config" --listen "$host:$2"
+  start "$1" env ${BENCH_ROUTER_PRELOAD:+LD_PRELOAD=$BENCH_ROUTER_PRELOAD} \
+    "$router_bin" serve --config "$router_config" --listen "$host:$2"
   wait_port "$2" "$last_pid"
 }
 
@@ -476,7 +478,7 @@ report=$work/latest.md
        "Request: POST /v1/chat/completions, $(wc -c <"$body_file") B JSON body; canned answer $(printf %s "$canned_body" | wc -c) B." \
        "Saturation: wrk -t1 -c$connections -d${duration}s; serial (one connection, requests in series): wrk -t1 -c1 -d${latency_duration}s;" \
        "$rounds round(s) interleaving the targets, each figure the median over the rounds (the lower middle one for an even count); latencies in µs." \
-       "Router: \`$router_src\` (sha256 $(sha256sum "$router_bin" | cut -c1-12)), threads: 1, logging ${BENCH_LOG_LEVEL:-info}, config \`${router_config#$ROOT/}\`$(grep -q '^ *rules:' "$router_config" && echo ' (route auto: rules on)' || echo ' (route auto: no rules yet)')."
+       "Router: \`$router_src\` (sha256 $(sha256sum "$router_bin" | cut -c1-12)), threads: 1, logging ${BENCH_LOG_LEVEL:-info},${BENCH_ROUTER_PRELOAD:+ LD_PRELOAD=$BENCH_ROUTER_PRELOAD,} config \`${router_config#$ROOT/}\`$(grep -q '^ *rules:' "$router_config" && echo ' (route auto: rules on)' || echo ' (route auto: no rules yet)')."
   echo
   echo "| target | req/s @$connections | p50 / p99 @$connections | 1-conn p50 | 1-conn p99 | 1-conn p99.9 | added p50 / p99 vs (a) | CPU µs/req | peak RSS MB | req/s ÷ nginx | CPU ÷ nginx | errors |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
