@@ -61,6 +61,7 @@ cleanup() {
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [[ ${with_profile:-0} == 1 ]]; then perf probe -q -d 'llmbench:*' >/dev/null 2>&1 || true; fi
   if [[ $rc != 0 && -d $work ]]; then
     for f in "$work"/*.log; do [[ -s $f ]] && { echo "--- $f (tail)" >&2; tail -5 "$f" >&2; }; done
   fi
@@ -340,6 +341,23 @@ syscalls_per_request() {
     $1 ~ /^[0-9.]+$/ && NF >= 5 { printf "  %-16s %5.2f per request\n", $NF, $4 / r }' "$out"
 }
 
+# exceptions_per_request PID PORT MODEL: a uprobe on libstdc++'s __cxa_throw (group llmbench,
+# removed again here and by the exit trap) counted by perf stat over a 3 s wrk run.
+exceptions_per_request() {
+  local lib out=$work/throws.txt line
+  lib=$(awk '/libstdc\+\+/ {print $6; exit}' "/proc/$1/maps")
+  if [[ -z $lib ]] || ! perf probe -q -x "$lib" -a 'llmbench:cxa_throw=__cxa_throw' >/dev/null 2>&1; then
+    echo "(perf probe unavailable)"; return 0
+  fi
+  on_load timeout 10 perf stat -x, -e llmbench:cxa_throw -p "$1" -o "$out" -- sleep 4 >/dev/null 2>&1 &
+  local stat_pid=$!
+  sleep 0.5
+  line=$(wrk_run 8 3 "$2" "$3" "")
+  wait "$stat_pid" 2>/dev/null || true
+  perf probe -q -d 'llmbench:*' >/dev/null 2>&1 || true
+  awk -F, -v r="$(kv requests "$line")" '/cxa_throw/ {printf "%.2f exceptions per request (%d thrown, %d requests)\n", $1 / r, $1, r}' "$out"
+}
+
 # profile_router PID PORT MODEL: perf (flat and DWARF call graphs) under saturation, and the
 # syscalls per request, into bench/results/latest-profile.txt.
 profile_router() {
@@ -354,8 +372,9 @@ profile_router() {
   on_load timeout 20 perf record -q -F 299 --call-graph dwarf,8192 -p "$pid" -o "$data.dwarf" -- sleep 2 \
     >>"$work/perf.log" 2>&1 || true
   wait "$wrk_bg" || true
-  local syscalls
+  local syscalls throws
   syscalls=$(syscalls_per_request "$pid" "$port" "$model")
+  throws=$(exceptions_per_request "$pid" "$port" "$model")
   mkdir -p bench/results
   {
     echo "# llm-router under saturation: perf profile, $(date -u +%FT%TZ)"
@@ -376,6 +395,10 @@ profile_router() {
     perf report -i "$data.dwarf" --children --stdio --sort sym -g none 2>/dev/null | grep -E '^ +[0-9]' |
       grep -E 'llm_router::|spdlog::logger::log_it_|__cxa_throw|_Unwind_RaiseException|parallel_group_completion|nlohmann.*::(parse|dump)|ConnectionPool' |
       shorten | awk 'NR <= 40'
+    echo
+    echo "## C++ exceptions thrown per request (uprobe on __cxa_throw, wrk -c8 for 3 s)"
+    echo
+    echo "$throws"
     echo
     echo "## System calls per request (strace -c, wrk -c8 for 3 s)"
     echo
