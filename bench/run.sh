@@ -170,6 +170,12 @@ log "load generator on core $load_cpu, servers on core $server_cpu (taskset); $(
 log "router: $router_src (built $(stat -c %y "$router_src" | cut -d. -f1), sha256 $(sha256sum "$router_bin" | cut -c1-12))"
 
 # ---------------------------------------------------------------- upstreams
+for port in "$port_upstream" "$port_nginx" "$port_router" "$port_router_rules" "$port_portkey" \
+            "$port_stream" "$port_paced" "$port_router_conn"; do
+  if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+    die "port $port is already in use: pick another BENCH_PORT_BASE"
+  fi
+done
 mkdir -p "$work/tmp"
 nginx_common() {
   cat <<EOF
