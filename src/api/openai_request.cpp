@@ -89,6 +89,7 @@ std::string_view upstream_path(Endpoint endpoint) {
 
 Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) {
   ParsedRequest request;
+  request.text = text;
   request.body = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (request.body.is_discarded()) {
     return Failure{ErrorKind::invalid_json,
@@ -112,10 +113,72 @@ Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) 
   return request;
 }
 
-std::string body_for_backend(const json& body, const std::string& upstream_model) {
-  json copy = body;
+std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model) {
+  if (request.model == upstream_model && !request.text.empty()) return std::string(request.text);
+  if (auto spliced = splice_model(request.text, upstream_model)) return std::move(*spliced);
+  json copy = request.body;
   copy["model"] = upstream_model;
   return copy.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+
+// End of the JSON string starting at `begin` (which is a quote): index just past the closing
+// quote, or npos.
+std::size_t string_end(std::string_view text, std::size_t begin) {
+  for (std::size_t i = begin + 1; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '"') {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::size_t skip_space(std::string_view text, std::size_t i) {
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) ++i;
+  return i;
+}
+
+}  // namespace
+
+std::optional<std::string> splice_model(std::string_view text, std::string_view new_model) {
+  int depth = 0;
+  bool expecting_key = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      const std::size_t end = string_end(text, i);
+      if (end == std::string_view::npos) return std::nullopt;
+      if (depth == 1 && expecting_key && text.substr(i, end - i) == "\"model\"") {
+        std::size_t colon = skip_space(text, end);
+        if (colon >= text.size() || text[colon] != ':') return std::nullopt;
+        const std::size_t value = skip_space(text, colon + 1);
+        if (value >= text.size() || text[value] != '"') return std::nullopt;
+        const std::size_t value_end = string_end(text, value);
+        if (value_end == std::string_view::npos) return std::nullopt;
+        std::string out;
+        out.reserve(text.size() + new_model.size());
+        out.append(text.substr(0, value));
+        out.append(json(std::string(new_model)).dump());
+        out.append(text.substr(value_end));
+        return out;
+      }
+      expecting_key = false;
+      i = end - 1;
+    } else if (c == '{') {
+      ++depth;
+      expecting_key = depth == 1;
+    } else if (c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == ',' && depth == 1) {
+      expecting_key = true;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<Usage> find_usage(std::string_view text) {

@@ -211,7 +211,7 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
                                                           const RequestRecord& record) const {
   upstream::UpstreamRequest out;
   out.path = std::string(api::upstream_path(endpoint));
-  out.body = api::body_for_backend(parsed.body, backend.model);
+  out.body = api::body_for_backend(parsed, backend.model);
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
   if (const auto* trace = request.header("traceparent")) {

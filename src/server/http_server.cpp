@@ -157,12 +157,8 @@ HttpRequest to_request(http::request<http::string_body>&& message) {
 asio::awaitable<void> watch_for_disconnect(tcp::socket& socket) {
   while (true) {
     auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
-    if (ec == asio::error::operation_aborted) {
-      // The handler finished first; nothing to report.
-      asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
-      co_await forever.async_wait(use_nothrow);
-      co_return;
-    }
+    // Cancelled: the handler finished first. Returning without another co_await matters: a
+    // cancelled coroutine throws at its next one (an exception per request otherwise).
     if (ec) co_return;
     char byte;
     const auto n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);

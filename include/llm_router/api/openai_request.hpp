@@ -17,6 +17,7 @@ std::string_view upstream_path(Endpoint endpoint);  // "/chat/completions", ...
 // A client request body, parsed once and checked for the fields the router needs. Every other
 // field is kept as sent and reaches the backend unchanged.
 struct ParsedRequest {
+  std::string_view text;  // the body as received (lives as long as the request)
   nlohmann::json body;
   std::string model;
   bool stream = false;
@@ -25,8 +26,13 @@ struct ParsedRequest {
 // Failures are client errors (400) whose message says what is wrong and where.
 Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint);
 
-// The body for one backend: the client's, with `model` set to the backend's model id.
-std::string body_for_backend(const nlohmann::json& body, const std::string& upstream_model);
+// The body for one backend: the client's, with `model` set to the backend's model id. The
+// client's bytes are kept and only the model's value is replaced (no re-serialisation).
+std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model);
+
+// `text` (a JSON object) with the value of its top-level "model" member replaced; nullopt when
+// there is no such member written plainly.
+std::optional<std::string> splice_model(std::string_view text, std::string_view new_model);
 
 struct Usage {
   long long prompt_tokens = 0;

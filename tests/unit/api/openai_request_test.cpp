@@ -13,7 +13,7 @@ TEST(ParseRequest, KeepsEveryFieldAndReadsModelAndStream) {
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->model, "auto");
   EXPECT_TRUE(parsed->stream);
-  const auto body = nlohmann::json::parse(body_for_backend(parsed->body, "gpt-x"));
+  const auto body = nlohmann::json::parse(body_for_backend(*parsed, "gpt-x"));
   EXPECT_EQ(body["model"], "gpt-x");
   EXPECT_EQ(body["top_k"], 5);
   EXPECT_EQ(body["messages"][0]["content"], "x");
@@ -63,6 +63,34 @@ TEST(ErrorKinds, EveryKindHasANameStatusAndCode) {
     EXPECT_GE(traits(kind).status, 400);
     EXPECT_FALSE(traits(kind).code.empty());
   }
+}
+
+}  // namespace
+}  // namespace llm_router::api
+
+namespace llm_router::api {
+namespace {
+
+TEST(SpliceModel, ReplacesOnlyTheTopLevelModelValue) {
+  const std::string text =
+      R"({"messages":[{"role":"user","content":"the \"model\": x","model":"inner"}], "model" : "auto","n":1})";
+  auto spliced = splice_model(text, "gpt-\"4o\"");
+  ASSERT_TRUE(spliced);
+  const auto body = nlohmann::json::parse(*spliced);
+  EXPECT_EQ(body["model"], "gpt-\"4o\"");
+  EXPECT_EQ(body["messages"][0]["model"], "inner");
+  EXPECT_EQ(body["messages"][0]["content"], "the \"model\": x");
+  EXPECT_EQ(body["n"], 1);
+}
+
+TEST(SpliceModel, FallsBackWhenTheModelIsNotAPlainString) {
+  EXPECT_FALSE(splice_model(R"({"model":null})", "x"));
+  EXPECT_FALSE(splice_model(R"({"other":1})", "x"));
+  auto parsed = parse_request(R"({"model":"a","messages":[{"role":"user","content":"x"}]})",
+                              Endpoint::chat_completions);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(nlohmann::json::parse(body_for_backend(*parsed, "b"))["model"], "b");
+  EXPECT_EQ(body_for_backend(*parsed, "a"), std::string(parsed->text));
 }
 
 }  // namespace
