@@ -79,10 +79,7 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     predict(*models_.complexity, text, probabilities);
     out.complexity = std::clamp<double>(probabilities[complexity_positive_], 0.0, 1.0);
   }
-  if (models_.sentiment && settings_.detectors.sentiment) {
-    out.sentiment = models_.sentiment->score(text);
-    out.sentiment_vader = models_.sentiment->vader(text).compound;
-  }
+
   if (settings_.detectors.pii) {
     const PiiCounts counts = detect_pii(text);
     for (std::size_t k = 0; k < kPiiKinds; ++k) {
@@ -100,6 +97,12 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     const ScriptSignals script = detect_script_and_language(text);
     out.script = script.script;
     out.language = script.language;
+  }
+  if (models_.sentiment && settings_.detectors.sentiment) {
+    out.sentiment_vader = models_.sentiment->vader(text).compound;
+    // Lexicon and calibration are English; elsewhere only emoticons and the like carry signal.
+    const bool english = out.language == "en" || out.language == "unknown";
+    out.sentiment = english ? models_.sentiment->score(text) : out.sentiment_vader;
   }
   out.keyword_hits = keywords_.match(text);
   for (const auto& score : semantic_.score(text)) {

@@ -51,7 +51,7 @@ int run_train_sentiment(const std::vector<std::string>& args) {
       options.value("--lexicon").value_or("data/sentiment/vader_lexicon.txt");
   const std::string out_path = options.value("--out").value_or("config/models/sentiment.json");
   if (!options.ok()) {
-    std::cerr << "usage: llm-router train-sentiment [--data FILE] [--lexicon FILE] [--out FILE]\n"
+    std::cerr << "usage: llm-router sentiment [--data FILE] [--lexicon FILE] [--out FILE]\n"
               << options.problems();
     return 2;
   }
@@ -75,7 +75,7 @@ int run_train_sentiment(const std::vector<std::string>& args) {
                 check.model.at("all"));
     return 0;
   } catch (const std::exception& e) {
-    std::cerr << "train-sentiment: " << e.what() << "\n";
+    std::cerr << "sentiment: " << e.what() << "\n";
     return 1;
   }
 }

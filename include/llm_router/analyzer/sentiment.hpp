@@ -52,7 +52,7 @@ struct VaderScores {
 VaderScores vader_scores(std::string_view text, const VaderLexicon& lexicon);
 
 // A linear model over VADER features and hashed word n-grams, predicting the human rating
-// (-4..+4); trained by `llm-router train-sentiment`.
+// (-4..+4); trained by `llm-router sentiment`.
 struct SentimentWeights {
   static constexpr int kHashBits = 16;
   static constexpr std::size_t kHashBuckets = std::size_t{1} << kHashBits;

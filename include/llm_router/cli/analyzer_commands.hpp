@@ -8,7 +8,7 @@ namespace llm_router::cli {
 
 // classify [--config FILE]: JSONL prompts or request bodies on stdin -> one Analysis per line.
 int run_classify(const std::vector<std::string>& args);
-// train-sentiment [--data FILE] [--lexicon FILE] [--out FILE]: fits config/models/sentiment.json.
+// sentiment [--data FILE] [--lexicon FILE] [--out FILE]: fits config/models/sentiment.json.
 int run_train_sentiment(const std::vector<std::string>& args);
 
 }  // namespace llm_router::cli
