@@ -99,10 +99,11 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     out.language = script.language;
   }
   if (models_.sentiment && settings_.detectors.sentiment) {
-    out.sentiment_vader = models_.sentiment->vader(text).compound;
+    const auto [score, vader] = models_.sentiment->score_with_vader(text);
     // Lexicon and calibration are English; elsewhere only emoticons and the like carry signal.
     const bool english = out.language == "en" || out.language == "unknown";
-    out.sentiment = english ? models_.sentiment->score(text) : out.sentiment_vader;
+    out.sentiment = english ? score : vader;
+    out.sentiment_vader = vader;
   }
   out.keyword_hits = keywords_.match(text);
   for (const auto& score : semantic_.score(text)) {

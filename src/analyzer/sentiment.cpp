@@ -590,15 +590,15 @@ SentimentWeights SentimentWeights::from_json(const nlohmann::json& json,
 SentimentModel::SentimentModel(VaderLexicon lexicon, std::optional<SentimentWeights> weights)
     : lexicon_(std::move(lexicon)), weights_(std::move(weights)) {}
 
-double SentimentModel::score(std::string_view text) const {
+std::pair<double, double> SentimentModel::score_with_vader(std::string_view text) const {
   std::vector<Word> words;
   std::string lower;
   for_each_word(text, lexicon_, words, lower);
   const VaderScores scores = score_words(text, words);
-  if (!weights_) return scores.compound;
+  if (!weights_) return {scores.compound, scores.compound};
   const double rating = predict(*weights_, words, scores);
-  if (!std::isfinite(rating)) return 0.0;
-  return std::clamp(rating / 4.0, -1.0, 1.0);
+  if (!std::isfinite(rating)) return {0.0, scores.compound};
+  return {std::clamp(rating / 4.0, -1.0, 1.0), scores.compound};
 }
 
 std::shared_ptr<const SentimentModel> load_sentiment_model(const std::string& lexicon_path,

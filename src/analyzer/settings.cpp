@@ -66,8 +66,12 @@ AnalyzerSettings read_analyzer_settings(config::NodeReader reader) {
   if (auto v = reader.string("sentiment_lexicon")) s.sentiment_lexicon = *v;
   if (auto v = reader.string("sentiment_model")) s.sentiment_model = *v;
   if (auto v = reader.number("other_threshold", 0.0, 1.0)) s.other_threshold = *v;
-  read_text(reader.object("text"), s.text);
-  read_detectors(reader.object("detectors"), s.detectors);
+  // object() on an absent key would wrap yaml-cpp's invalid "zombie" node, so only present
+  // sections are opened.
+  if (reader.has("text")) read_text(reader.object("text"), s.text);
+  if (reader.has("detectors")) read_detectors(reader.object("detectors"), s.detectors);
+  reader.raw("text");
+  reader.raw("detectors");
   read_list(reader, "keyword_sets", [&](config::NodeReader item, const YAML::Node& node) {
     KeywordSet set;
     set.name = item.string("name", true).value_or("");

@@ -166,12 +166,13 @@ int script_of(char32_t cp) {
 
 struct Stopwords {
   std::string_view language;
-  std::array<std::string_view, 12> words;
+  std::array<std::string_view, 20> words;  // unused slots stay empty
 };
 
 // Frequent function words that are (mostly) unique to one language.
 constexpr Stopwords kStopwords[] = {
-    {"en", {"the", "and", "is", "of", "to", "what", "with", "you", "this", "how", "are", "it"}},
+    {"en", {"the", "and", "is", "of", "to",  "what", "with", "you", "this", "how",
+            "are", "it",  "i",  "my", "for", "that", "can",  "be",  "me",   "want"}},
     {"es", {"el", "los", "las", "que", "por", "para", "una", "es", "con", "del", "cómo", "qué"}},
     {"fr", {"le", "les", "des", "est", "et", "une", "pour", "que", "dans", "pas", "vous", "je"}},
     {"de", {"der", "die", "und", "ist", "nicht", "das", "ich", "mit", "ein", "eine", "wie", "zu"}},

@@ -32,7 +32,13 @@ analyzer::AnalyzerSettings read_settings(const std::string& path) {
   } catch (const YAML::Exception& e) {
     throw std::runtime_error(path + ": " + e.what());
   }
-  const YAML::Node section = root.IsMap() ? root["analyzer"] : YAML::Node();
+  // Looked up by iteration: operator[] on an absent key yields a node yaml-cpp later rejects.
+  YAML::Node section;
+  if (root.IsMap()) {
+    for (const auto& entry : root) {
+      if (entry.first.as<std::string>() == "analyzer") section = entry.second;
+    }
+  }
   auto settings =
       analyzer::read_analyzer_settings(config::NodeReader(section, "analyzer", context));
   if (!context.diagnostics.empty()) throw config::ConfigError(context.diagnostics);

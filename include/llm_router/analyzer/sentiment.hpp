@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace llm_router::analyzer {
@@ -83,7 +84,9 @@ class SentimentModel {
   SentimentModel(VaderLexicon lexicon, std::optional<SentimentWeights> weights);
 
   // -1..1: the learned model's rating / 4 when weights are present, else VADER's compound.
-  double score(std::string_view text) const;
+  double score(std::string_view text) const { return score_with_vader(text).first; }
+  // (score, VADER compound) from one pass over the text.
+  std::pair<double, double> score_with_vader(std::string_view text) const;
   VaderScores vader(std::string_view text) const { return vader_scores(text, lexicon_); }
   bool trained() const { return weights_.has_value(); }
   const VaderLexicon& lexicon() const { return lexicon_; }
