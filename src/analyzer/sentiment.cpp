@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "text_util.hpp"
+#include "word_table.hpp"
 
 namespace llm_router::analyzer {
 namespace {
@@ -83,16 +84,80 @@ constexpr Booster kSpecialCases[] = {
     {"bus stop", 0.0},      {"yeah right", -2},    {"kiss of death", -1.5}, {"to die for", 3},
     {"beating heart", 3.1}, {"broken heart", -2.9}};
 
-std::optional<double> find_in(std::span<const Booster> table, std::string_view word) {
-  for (const auto& entry : table) {
-    if (entry.word == word) return entry.value;
+}  // namespace
+
+struct VaderWordInfo {
+  float valence = 0;
+  float booster = 0;
+  bool in_lexicon = false;
+  bool is_booster = false;
+  bool negation = false;
+  std::uint8_t idiom = 0;  // id of a word that appears in a multi-word idiom or booster phrase
+};
+
+namespace {
+
+// A multi-word special case or booster phrase as idiom ids.
+struct Phrase {
+  std::array<std::uint8_t, 3> ids{};
+  std::size_t length = 0;
+  double value = 0;
+};
+
+}  // namespace
+
+struct VaderLexicon::Table {
+  WordTable<VaderWordInfo> words;
+  std::vector<Phrase> special_cases;
+  std::vector<Phrase> booster_phrases;
+};
+
+namespace {
+
+std::vector<std::string_view> split_spaces(std::string_view phrase) {
+  std::vector<std::string_view> out;
+  while (!phrase.empty()) {
+    const std::size_t space = phrase.find(' ');
+    out.push_back(phrase.substr(0, space));
+    phrase = space == std::string_view::npos ? std::string_view{} : phrase.substr(space + 1);
   }
-  return std::nullopt;
+  return out;
 }
 
-bool is_negation(std::string_view lower) {
-  if (lower.find("n't") != std::string_view::npos) return true;
-  return std::find(std::begin(kNegations), std::end(kNegations), lower) != std::end(kNegations);
+std::optional<Phrase> to_phrase(WordTable<VaderWordInfo>& words, std::string_view text,
+                                double value, std::uint8_t& next_id) {
+  const auto parts = split_spaces(text);
+  if (parts.size() < 2 || parts.size() > 3) return std::nullopt;  // one-word keys never match
+  Phrase phrase;
+  phrase.length = parts.size();
+  phrase.value = value;
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    auto& info = words[parts[k]];
+    if (info.idiom == 0) info.idiom = next_id++;
+    phrase.ids[k] = info.idiom;
+  }
+  return phrase;
+}
+
+std::shared_ptr<VaderLexicon::Table> built_in_table() {
+  auto table = std::make_shared<VaderLexicon::Table>();
+  for (auto word : kNegations) table->words[word].negation = true;
+  std::uint8_t next_id = 1;
+  for (const auto& booster : kBoosters) {
+    if (booster.word.find(' ') == std::string_view::npos) {
+      auto& info = table->words[booster.word];
+      info.is_booster = true;
+      info.booster = static_cast<float>(booster.value);
+    } else if (auto phrase = to_phrase(table->words, booster.word, booster.value, next_id)) {
+      table->booster_phrases.push_back(*phrase);
+    }
+  }
+  for (const auto& special : kSpecialCases) {
+    if (auto phrase = to_phrase(table->words, special.word, special.value, next_id)) {
+      table->special_cases.push_back(*phrase);
+    }
+  }
+  return table;
 }
 
 bool is_python_punctuation(char c) {
@@ -117,6 +182,7 @@ struct Word {
   std::optional<double> booster;
   bool upper = false;
   bool negation = false;
+  std::uint8_t idiom = 0;
 };
 
 // VADER's words_and_emoticons: whitespace split, then strip leading/trailing punctuation
@@ -140,10 +206,14 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
     Word word;
     word.text = text.substr(b, e - b);
     word.lower = lower.substr(b, e - b);
-    word.valence = lexicon.find(word.lower);
-    word.booster = find_in(kBoosters, word.lower);
+    if (const VaderWordInfo* info = lexicon.info(word.lower)) {
+      if (info->in_lexicon) word.valence = &info->valence;
+      if (info->is_booster) word.booster = info->booster;
+      word.negation = info->negation;
+      word.idiom = info->idiom;
+    }
+    word.negation |= word.lower.find("n't") != std::string_view::npos;
     word.upper = is_upper_word(word.text);
-    word.negation = is_negation(word.lower);
     out.push_back(word);
     i = end;
   }
@@ -179,52 +249,42 @@ double negation_check(double valence, const std::vector<Word>& words, int start,
   return valence;
 }
 
-std::optional<double> special_case(std::string& scratch,
-                                   std::initializer_list<std::string_view> parts) {
-  scratch.clear();
-  for (auto part : parts) {
-    if (!scratch.empty()) scratch += ' ';
-    scratch += part;
+// Value of the phrase made of words[first..first+length) in `phrases`, if any.
+std::optional<double> phrase_value(const std::vector<Phrase>& phrases,
+                                   const std::vector<Word>& words, std::size_t first,
+                                   std::size_t length) {
+  for (const auto& phrase : phrases) {
+    if (phrase.length != length) continue;
+    bool same = true;
+    for (std::size_t k = 0; k < length && same; ++k) {
+      same = words[first + k].idiom != 0 && words[first + k].idiom == phrase.ids[k];
+    }
+    if (same) return phrase.value;
   }
-  return find_in(kSpecialCases, scratch);
+  return std::nullopt;
 }
 
-std::optional<double> booster_phrase(std::string& scratch,
-                                     std::initializer_list<std::string_view> parts) {
-  scratch.clear();
-  for (auto part : parts) {
-    if (!scratch.empty()) scratch += ' ';
-    scratch += part;
-  }
-  return find_in(kBoosters, scratch);
-}
-
-double special_idioms_check(double valence, const std::vector<Word>& words, std::size_t i) {
-  std::string scratch;
-  auto w = [&](std::size_t index) { return words[index].lower; };
-  const std::optional<double> sequences[] = {
-      special_case(scratch, {w(i - 1), w(i)}),
-      special_case(scratch, {w(i - 2), w(i - 1), w(i)}),
-      special_case(scratch, {w(i - 2), w(i - 1)}),
-      special_case(scratch, {w(i - 3), w(i - 2), w(i - 1)}),
-      special_case(scratch, {w(i - 3), w(i - 2)}),
-  };
-  for (const auto& found : sequences) {
-    if (found) {
+double special_idioms_check(double valence, const std::vector<Word>& words, std::size_t i,
+                            const VaderLexicon::Table& table) {
+  const auto& special = table.special_cases;
+  // (first index, length) in VADER's order: onezero, twoonezero, twoone, threetwoone, threetwo.
+  const std::pair<std::size_t, std::size_t> before[] = {
+      {i - 1, 2}, {i - 2, 3}, {i - 2, 2}, {i - 3, 3}, {i - 3, 2}};
+  for (const auto& [first, length] : before) {
+    if (auto found = phrase_value(special, words, first, length)) {
       valence = *found;
       break;
     }
   }
   if (words.size() - 1 > i) {
-    if (auto found = special_case(scratch, {w(i), w(i + 1)})) valence = *found;
+    if (auto found = phrase_value(special, words, i, 2)) valence = *found;
   }
   if (words.size() - 1 > i + 1) {
-    if (auto found = special_case(scratch, {w(i), w(i + 1), w(i + 2)})) valence = *found;
+    if (auto found = phrase_value(special, words, i, 3)) valence = *found;
   }
-  for (const auto& phrase : {booster_phrase(scratch, {w(i - 3), w(i - 2), w(i - 1)}),
-                             booster_phrase(scratch, {w(i - 3), w(i - 2)}),
-                             booster_phrase(scratch, {w(i - 2), w(i - 1)})}) {
-    if (phrase) valence += *phrase;
+  for (const auto& [first, length] :
+       {std::pair<std::size_t, std::size_t>{i - 3, 3}, {i - 3, 2}, {i - 2, 2}}) {
+    if (auto found = phrase_value(table.booster_phrases, words, first, length)) valence += *found;
   }
   return valence;
 }
@@ -238,7 +298,8 @@ double least_check(double valence, const std::vector<Word>& words, std::size_t i
   return valence;
 }
 
-double word_valence(const std::vector<Word>& words, std::size_t i, bool caps_differ) {
+double word_valence(const std::vector<Word>& words, std::size_t i, bool caps_differ,
+                    const VaderLexicon::Table& table) {
   const Word& item = words[i];
   if (!item.valence) return 0.0;
   const double base = *item.valence;
@@ -258,7 +319,7 @@ double word_valence(const std::vector<Word>& words, std::size_t i, bool caps_dif
       if (start == 2 && s != 0) s *= 0.9;
       valence += s;
       valence = negation_check(valence, words, start, i);
-      if (start == 2) valence = special_idioms_check(valence, words, i);
+      if (start == 2) valence = special_idioms_check(valence, words, i, table);
     }
   }
   return least_check(valence, words, i);
@@ -283,7 +344,13 @@ void for_each_word(std::string_view text, const VaderLexicon& lexicon, std::vect
 
 }  // namespace
 
+VaderLexicon::VaderLexicon() {
+  static const std::shared_ptr<const Table> kBuiltIn = built_in_table();
+  table_ = kBuiltIn;
+}
+
 VaderLexicon VaderLexicon::parse(std::string_view text, const std::string& source_name) {
+  auto table = built_in_table();
   VaderLexicon lexicon;
   std::size_t line_number = 0;
   while (!text.empty()) {
@@ -306,8 +373,12 @@ VaderLexicon VaderLexicon::parse(std::string_view text, const std::string& sourc
       throw std::runtime_error(source_name + ":" + std::to_string(line_number) + ": bad valence '" +
                                std::string(number) + "'");
     }
-    lexicon.valence_.emplace(std::string(line.substr(0, tab)), valence);
+    auto& info = table->words[line.substr(0, tab)];
+    if (!info.in_lexicon) ++lexicon.entries_;
+    info.in_lexicon = true;
+    info.valence = valence;
   }
+  lexicon.table_ = std::move(table);
   return lexicon;
 }
 
@@ -319,14 +390,19 @@ VaderLexicon VaderLexicon::load(const std::string& path) {
   return parse(buffer.str(), path);
 }
 
+const VaderWordInfo* VaderLexicon::info(std::string_view lower_token) const {
+  return table_->words.find(lower_token);
+}
+
 const float* VaderLexicon::find(std::string_view lower_token) const {
-  const auto it = valence_.find(lower_token);
-  return it == valence_.end() ? nullptr : &it->second;
+  const VaderWordInfo* found = info(lower_token);
+  return found && found->in_lexicon ? &found->valence : nullptr;
 }
 
 namespace {
 
-VaderScores score_words(std::string_view text, std::vector<Word>& words) {
+VaderScores score_words(std::string_view text, std::vector<Word>& words,
+                        const VaderLexicon::Table& table) {
   VaderScores scores;
   scores.words = static_cast<int>(words.size());
   for (const auto& word : words) scores.caps_words += word.upper ? 1 : 0;
@@ -341,7 +417,7 @@ VaderScores score_words(std::string_view text, std::vector<Word>& words) {
     if (!but_index && words[i].lower == "but") but_index = i;
     if (words[i].booster) continue;
     if (i + 1 < words.size() && words[i].lower == "kind" && words[i + 1].lower == "of") continue;
-    sentiments[i] = word_valence(words, i, caps_differ);
+    sentiments[i] = word_valence(words, i, caps_differ, table);
   }
   // VADER's _but_check meant positionally (the original looks values up with list.index()).
   if (but_index) {
@@ -463,7 +539,7 @@ VaderScores vader_scores(std::string_view text, const VaderLexicon& lexicon) {
   std::vector<Word> words;
   std::string lower;
   for_each_word(text, lexicon, words, lower);
-  return score_words(text, words);
+  return score_words(text, words, lexicon.table());
 }
 
 void sentiment_features(std::string_view text, const VaderScores& scores,
@@ -594,7 +670,7 @@ std::pair<double, double> SentimentModel::score_with_vader(std::string_view text
   std::vector<Word> words;
   std::string lower;
   for_each_word(text, lexicon_, words, lower);
-  const VaderScores scores = score_words(text, words);
+  const VaderScores scores = score_words(text, words, lexicon_.table());
   if (!weights_) return {scores.compound, scores.compound};
   const double rating = predict(*weights_, words, scores);
   if (!std::isfinite(rating)) return {0.0, scores.compound};

@@ -13,24 +13,29 @@
 
 namespace llm_router::analyzer {
 
-// The VADER lexicon (token -> mean valence -4..+4), looked up with lowercase string_views.
+// What VADER knows about one lowercase token: lexicon valence, booster/dampener, negation.
+struct VaderWordInfo;
+
+// The VADER lexicon (token -> mean valence -4..+4) merged with VADER's booster, negation and
+// idiom word lists into one hash table, so each word costs one lookup. Cheap to copy (shared).
 class VaderLexicon {
  public:
-  VaderLexicon() = default;
+  VaderLexicon();  // no lexicon entries, only the built-in word lists
   // Throws std::runtime_error naming the file when it cannot be read or parsed.
   static VaderLexicon load(const std::string& path);
   // "token\tvalence[\t...]" lines, as in vader_lexicon.txt.
   static VaderLexicon parse(std::string_view text, const std::string& source_name);
 
-  const float* find(std::string_view lower_token) const;
-  std::size_t size() const { return valence_.size(); }
+  const float* find(std::string_view lower_token) const;  // lexicon valence or null
+  const VaderWordInfo* info(std::string_view lower_token) const;
+  std::size_t size() const { return entries_; }
+
+  struct Table;  // defined in sentiment.cpp
+  const Table& table() const { return *table_; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, float, Hash, std::equal_to<>> valence_;
+  std::shared_ptr<const Table> table_;
+  std::size_t entries_ = 0;
 };
 
 // VADER's outputs plus the intermediate sums the learned calibration uses as features.
