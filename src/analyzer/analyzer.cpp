@@ -93,20 +93,22 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     out.has_code = code.has_code;
     out.code_languages = std::move(code.languages);
   }
+  std::string buffer;
+  const std::string_view model_text = head_and_tail(text, settings_.text.model_chars, buffer);
   if (settings_.detectors.language) {
-    const ScriptSignals script = detect_script_and_language(text);
+    const ScriptSignals script = detect_script_and_language(model_text);
     out.script = script.script;
     out.language = script.language;
   }
   if (models_.sentiment && settings_.detectors.sentiment) {
-    const auto [score, vader] = models_.sentiment->score_with_vader(text);
+    const auto [score, vader] = models_.sentiment->score_with_vader(model_text);
     // Lexicon and calibration are English; elsewhere only emoticons and the like carry signal.
     const bool english = out.language == "en" || out.language == "unknown";
     out.sentiment = english ? score : vader;
     out.sentiment_vader = vader;
   }
   out.keyword_hits = keywords_.match(text);
-  for (const auto& score : semantic_.score(text)) {
+  for (const auto& score : semantic_.score(model_text)) {
     out.semantic_scores[std::string(score.name)] = score.score;
     if (score.threshold && score.score >= *score.threshold) {
       out.semantic_hits.emplace_back(score.name);

@@ -189,6 +189,20 @@ void read_prompt_like(const nlohmann::json& value, const TextSelection& selectio
 
 }  // namespace
 
+std::string_view head_and_tail(std::string_view text, std::size_t max_bytes, std::string& buffer) {
+  if (text.size() <= max_bytes) return text;
+  const std::string_view head = utf8_prefix(text, max_bytes * 2 / 3);
+  std::size_t tail_start = text.size() - (max_bytes - head.size());
+  while (tail_start < text.size() &&
+         (static_cast<unsigned char>(text[tail_start]) & 0xC0) == 0x80) {
+    ++tail_start;
+  }
+  buffer.assign(head);
+  buffer += '\n';
+  buffer.append(text.substr(tail_start));
+  return buffer;
+}
+
 std::string_view RequestMeta::header(std::string_view lowercase_name) const {
   for (const auto& [name, value] : headers) {
     if (name == lowercase_name) return value;

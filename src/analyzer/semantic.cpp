@@ -91,6 +91,22 @@ SparseVector HashedNgramEmbedder::embed(std::string_view text) const {
   return out;
 }
 
+void HashedNgramEmbedder::embed_dense(std::string_view text, std::span<float> weights,
+                                      std::vector<std::uint32_t>& touched) const {
+  for_each_ngram(text, [&](std::uint32_t dim, float weight) {
+    if (weights[dim] == 0.0f) touched.push_back(dim);
+    weights[dim] += weight;
+  });
+  double norm = 0;
+  for (std::uint32_t d : touched) {
+    weights[d] = std::sqrt(weights[d]) * idf_[d];
+    norm += static_cast<double>(weights[d]) * weights[d];
+  }
+  if (norm <= 0) return;
+  const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+  for (std::uint32_t d : touched) weights[d] *= inv;
+}
+
 double cosine(const SparseVector& a, const SparseVector& b) {
   double dot = 0;
   std::size_t i = 0;
@@ -121,7 +137,8 @@ std::vector<std::string> all_utterances(const std::vector<SemanticSet>& sets) {
 
 SemanticIndex::SemanticIndex(std::vector<SemanticSet> sets,
                              std::shared_ptr<const TextEmbedder> embedder)
-    : embedder_(std::move(embedder)) {
+    : embedder_(std::move(embedder)),
+      local_(dynamic_cast<const HashedNgramEmbedder*>(embedder_.get())) {
   for (auto& set : sets) {
     Embedded embedded{std::move(set.name), set.threshold, {}};
     for (const auto& utterance : set.utterances) {
@@ -137,6 +154,22 @@ SemanticIndex::SemanticIndex(std::vector<SemanticSet> sets)
 std::vector<SemanticScore> SemanticIndex::score(std::string_view text) const {
   std::vector<SemanticScore> out;
   if (sets_.empty()) return out;
+  if (local_ != nullptr) {
+    std::array<float, HashedNgramEmbedder::kDims> query{};
+    std::vector<std::uint32_t> touched;
+    touched.reserve(text.size() + 16);
+    local_->embed_dense(text, query, touched);
+    for (const auto& set : sets_) {
+      double best = 0;
+      for (const auto& utterance : set.utterances) {
+        double dot = 0;
+        for (const auto& [dim, weight] : utterance) dot += static_cast<double>(query[dim]) * weight;
+        best = std::max(best, std::clamp(dot, 0.0, 1.0));
+      }
+      out.push_back({set.name, best, set.threshold});
+    }
+    return out;
+  }
   const SparseVector query = embedder_->embed(text);
   for (const auto& set : sets_) {
     double best = 0;

@@ -176,10 +176,10 @@ bool is_upper_word(std::string_view word) {
 }
 
 struct Word {
-  std::string_view text;   // original case, punctuation stripped as VADER does
-  std::string_view lower;  // same span in the lowercased copy
+  std::string_view lower;  // lowercased, punctuation stripped as VADER does
   const float* valence = nullptr;
-  std::optional<double> booster;
+  float booster = 0;
+  bool is_booster = false;
   bool upper = false;
   bool negation = false;
   std::uint8_t idiom = 0;
@@ -204,24 +204,24 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
       e = end;
     }
     Word word;
-    word.text = text.substr(b, e - b);
     word.lower = lower.substr(b, e - b);
     if (const VaderWordInfo* info = lexicon.info(word.lower)) {
       if (info->in_lexicon) word.valence = &info->valence;
-      if (info->is_booster) word.booster = info->booster;
+      word.is_booster = info->is_booster;
+      word.booster = info->booster;
       word.negation = info->negation;
       word.idiom = info->idiom;
     }
     word.negation |= word.lower.find("n't") != std::string_view::npos;
-    word.upper = is_upper_word(word.text);
+    word.upper = is_upper_word(text.substr(b, e - b));
     out.push_back(word);
     i = end;
   }
 }
 
 double scalar_inc_dec(const Word& word, double valence, bool caps_differ) {
-  if (!word.booster) return 0.0;
-  double scalar = *word.booster;
+  if (!word.is_booster) return 0.0;
+  double scalar = word.booster;
   if (valence < 0) scalar = -scalar;
   if (word.upper && caps_differ) scalar += valence > 0 ? kCapsIncrease : -kCapsIncrease;
   return scalar;
@@ -339,6 +339,7 @@ void for_each_word(std::string_view text, const VaderLexicon& lexicon, std::vect
                    std::string& lower) {
   lower.assign(text);
   for (char& c : lower) c = ascii_lower(c);
+  words.reserve(text.size() / 5 + 8);
   split_words(text, lower, lexicon, words);
 }
 
@@ -415,7 +416,7 @@ VaderScores score_words(std::string_view text, std::vector<Word>& words,
   std::optional<std::size_t> but_index;
   for (std::size_t i = 0; i < words.size(); ++i) {
     if (!but_index && words[i].lower == "but") but_index = i;
-    if (words[i].booster) continue;
+    if (words[i].is_booster) continue;
     if (i + 1 < words.size() && words[i].lower == "kind" && words[i + 1].lower == "of") continue;
     sentiments[i] = word_valence(words, i, caps_differ, table);
   }
@@ -473,9 +474,9 @@ void visit_features(const std::vector<Word>& words, const VaderScores& s, Visit&
   // Markers of social-media text, where VADER's own calibration is already good.
   int social = 0;
   for (const auto& word : words) {
-    const char first = word.text.empty() ? ' ' : word.text.front();
+    const char first = word.lower.empty() ? ' ' : word.lower.front();
     social += first == '@' || first == '#' || word.lower.starts_with("http") ||
-              (word.valence && !word.text.empty() && !is_ascii_alpha(word.text.front()));
+              (word.valence && !word.lower.empty() && !is_ascii_alpha(word.lower.front()));
   }
   const double feature[kSentimentDenseFeatures] = {
       c,

@@ -11,6 +11,8 @@ void read_text(config::NodeReader reader, TextSelection& text) {
     text.history_messages = static_cast<int>(*v);
   if (auto v = reader.integer("max_chars", 16, 10'000'000))
     text.max_chars = static_cast<std::size_t>(*v);
+  if (auto v = reader.integer("model_chars", 16, 10'000'000))
+    text.model_chars = static_cast<std::size_t>(*v);
   reader.finish();
 }
 

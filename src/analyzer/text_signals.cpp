@@ -1,10 +1,10 @@
 #include <algorithm>
 #include <array>
 #include <string>
-#include <unordered_map>
 
 #include "llm_router/analyzer/detectors.hpp"
 #include "text_util.hpp"
+#include "word_table.hpp"
 
 namespace llm_router::analyzer {
 namespace {
@@ -112,9 +112,11 @@ CodeSignals detect_code(std::string_view text) {
     }
     out.has_code = code_lines >= 3 && code_lines * 10 >= lines * 3;
   }
-  if (out.has_code) {
+  if (out.has_code && languages.empty()) {
+    // Cues are a guess; the first KB is enough to make it.
+    const std::string_view head = text.substr(0, 1024);
     for (const auto& cue : kCodeCues) {
-      if (text.find(cue.cue) != std::string_view::npos) languages.emplace_back(cue.language);
+      if (head.find(cue.cue) != std::string_view::npos) languages.emplace_back(cue.language);
     }
   }
   std::sort(languages.begin(), languages.end());
@@ -182,15 +184,13 @@ constexpr Stopwords kStopwords[] = {
 };
 
 struct StopwordIndex {
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, unsigned, Hash, std::equal_to<>> languages_of;  // bit per row
+  WordTable<unsigned> languages_of;  // bit per row of kStopwords
 
   StopwordIndex() {
     for (std::size_t l = 0; l < std::size(kStopwords); ++l) {
-      for (auto word : kStopwords[l].words) languages_of[std::string(word)] |= 1u << l;
+      for (auto word : kStopwords[l].words) {
+        if (!word.empty()) languages_of[word] |= 1u << l;
+      }
     }
   }
 };
@@ -216,9 +216,9 @@ std::string_view latin_language(std::string_view text) {
     if (length == 0) continue;
     ++words;
     if (length > sizeof buffer) continue;
-    const auto it = index.languages_of.find(std::string_view(buffer, length));
-    if (it == index.languages_of.end()) continue;
-    for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (it->second >> l) & 1u;
+    const unsigned* languages = index.languages_of.find(std::string_view(buffer, length));
+    if (languages == nullptr) continue;
+    for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (*languages >> l) & 1u;
   }
   const auto best = std::max_element(hits.begin(), hits.end());
   if (*best == 0) return "unknown";
@@ -234,6 +234,10 @@ ScriptSignals detect_script_and_language(std::string_view text) {
   bool ukrainian_letters = false;
   std::size_t i = 0;
   while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      counts[kLatin] += is_ascii_alpha(text[i++]);
+      continue;
+    }
     const char32_t cp = next_code_point(text, i);
     const int script = script_of(cp);
     if (script >= 0) ++counts[static_cast<std::size_t>(script)];

@@ -3,7 +3,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace llm_router::analyzer {
@@ -30,12 +29,9 @@ class KeywordMatcher {
   bool empty() const { return names_.empty(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
+  struct WordIndex;  // lowercase word -> sets, defined in keywords.cpp
   std::vector<std::string> names_;
-  std::unordered_map<std::string, std::vector<std::size_t>, Hash, std::equal_to<>> word_sets_;
+  std::unique_ptr<WordIndex> words_;
   struct RegexSet;  // wraps RE2::Set, kept out of this header
   std::unique_ptr<RegexSet> regex_set_;
   std::vector<std::size_t> regex_owner_;  // RE2::Set index -> keyword set

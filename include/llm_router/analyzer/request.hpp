@@ -23,6 +23,9 @@ struct TextSelection {
   bool include_system = false;   // prepend the system/developer prompt
   int history_messages = 0;      // earlier messages (any role but system) before the last user one
   std::size_t max_chars = 4000;  // cap on bytes read, bounding the work on huge prompts
+  // Sentiment, semantic similarity and script/language read at most this many bytes of the
+  // selected text: its head and its tail (tone and intent sit at the start and the end).
+  std::size_t model_chars = 1500;
 };
 
 // Structural facts about the whole request plus the selected text.
@@ -39,6 +42,10 @@ struct RequestFacts {
   std::string user;
   nlohmann::json metadata;
 };
+
+// At most max_bytes of text: all of it, or its first two thirds and last third joined by '\n'.
+// `buffer` holds the joined copy when one is needed.
+std::string_view head_and_tail(std::string_view text, std::size_t max_bytes, std::string& buffer);
 
 // Never throws: a body of an unexpected shape just yields fewer facts.
 RequestFacts extract_request(const nlohmann::json& body, EndpointKind endpoint,

@@ -39,6 +39,11 @@ class HashedNgramEmbedder : public TextEmbedder {
   explicit HashedNgramEmbedder(const std::vector<std::string>& idf_corpus);
   SparseVector embed(std::string_view text) const override;
 
+  // The unit vector of text written densely into `weights` (all zeros on entry; only the
+  // dimensions listed in `touched` are set). Skips building and sorting a SparseVector.
+  void embed_dense(std::string_view text, std::span<float> weights,
+                   std::vector<std::uint32_t>& touched) const;
+
  private:
   std::vector<float> idf_;  // kDims entries
 };
@@ -68,6 +73,7 @@ class SemanticIndex {
     std::vector<SparseVector> utterances;
   };
   std::shared_ptr<const TextEmbedder> embedder_;
+  const HashedNgramEmbedder* local_ = nullptr;  // set when embedder_ is the local one
   std::vector<Embedded> sets_;
 };
 
