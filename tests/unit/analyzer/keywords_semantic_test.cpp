@@ -31,7 +31,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(KeywordCase{"I need a REFUND please", {"billing"}},
                       KeywordCase{"refunded twice", {}},  // whole words only
                       KeywordCase{"where is order #1234?", {"billing"}},
-                      KeywordCase{"my Credit  Card", {}},  // phrases are literal
+                      KeywordCase{"my Credit\n Card", {"billing"}},  // phrases: words in sequence
+                      KeywordCase{"two credit cards", {}},
                       KeywordCase{"my Credit Card was charged", {"billing"}},
                       KeywordCase{"GDPR lawsuit about an invoice", {"billing", "legal"}},
                       KeywordCase{"", {}}));
