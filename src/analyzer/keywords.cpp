@@ -38,7 +38,7 @@ struct KeywordMatcher::RegexSet {
 namespace {
 
 bool is_keyword_char(char c) {
-  return is_ascii_alnum(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
+  return has_class(c, kWordChar);
 }
 
 std::string lower_ascii(std::string_view text) {
@@ -135,7 +135,7 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
       while (i < text.size() && !is_keyword_char(text[i])) ++i;
       std::size_t length = 0;
       while (i < text.size() && is_keyword_char(text[i])) {
-        if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
+        if (length < sizeof buffer) buffer[length] = table_lower(text[i]);
         ++length;
         ++i;
       }

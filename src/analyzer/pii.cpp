@@ -146,12 +146,15 @@ void scan_numbers(std::string_view text, PiiCounts& counts) {
     const char c = text[i];
     const bool starts = is_ascii_digit(c) || ((c == '+' || c == '(') && i + 1 < text.size() &&
                                               is_ascii_digit(text[i + 1]));
-    const char before = i > 0 ? text[i - 1] : ' ';
-    if (!starts || is_ascii_alnum(before) || before == '.' || before == '$' || before == '_' ||
-        before == '-' || before == '/') {
+    if (!starts) {
       ++i;
-      // Skip the rest of a word so "abc123-456-7890" is not read from its middle.
-      while (i < text.size() && is_ascii_alnum(text[i]) && is_ascii_alnum(text[i - 1])) ++i;
+      continue;
+    }
+    const char before = i > 0 ? text[i - 1] : ' ';
+    if (is_ascii_alnum(before) || before == '.' || before == '$' || before == '_' ||
+        before == '-' || before == '/') {
+      // Inside a word or a longer number: skip the rest of it.
+      while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '.' || text[i] == '-')) ++i;
       continue;
     }
     NumberChunk chunk;
@@ -173,48 +176,43 @@ void scan_numbers(std::string_view text, PiiCounts& counts) {
   }
 }
 
-void scan_ibans(std::string_view text, PiiCounts& counts) {
-  for (std::size_t i = 0; i + 15 <= text.size(); ++i) {
-    if (i > 0 && is_ascii_alnum(text[i - 1])) continue;
-    const char* p = text.data() + i;
-    if (!(p[0] >= 'A' && p[0] <= 'Z' && p[1] >= 'A' && p[1] <= 'Z' && is_ascii_digit(p[2]) &&
-          is_ascii_digit(p[3]))) {
+// An IBAN starting at text[i] (which begins a token): returns the index after it, or i.
+std::size_t match_iban(std::string_view text, std::size_t i) {
+  if (i + 15 > text.size()) return i;
+  const char* p = text.data() + i;
+  if (!(p[0] >= 'A' && p[0] <= 'Z') || !(p[1] >= 'A' && p[1] <= 'Z') || !is_ascii_digit(p[2]) ||
+      !is_ascii_digit(p[3])) {
+    return i;
+  }
+  // Collect up to 34 upper-case alphanumerics, allowing single spaces between groups; every
+  // group end is a candidate length, longest first.
+  std::string compact;
+  std::vector<std::pair<std::size_t, std::size_t>> ends;  // (compact length, text index)
+  std::size_t j = i;
+  while (j < text.size() && compact.size() < 34) {
+    const char c = text[j];
+    if (is_ascii_digit(c) || (c >= 'A' && c <= 'Z')) {
+      compact += c;
+      ++j;
       continue;
     }
-    // Collect up to 34 upper-case alphanumerics, allowing single spaces between groups; every
-    // group end is a candidate length, longest first.
-    std::string compact;
-    std::vector<std::pair<std::size_t, std::size_t>> ends;  // (compact length, text index)
-    std::size_t j = i;
-    while (j < text.size() && compact.size() < 34) {
-      const char c = text[j];
-      if (is_ascii_digit(c) || (c >= 'A' && c <= 'Z')) {
-        compact += c;
-        ++j;
-        continue;
-      }
-      if (c == ' ' && j + 1 < text.size() && is_ascii_alnum(text[j + 1])) {
-        ends.emplace_back(compact.size(), j);
-        ++j;
-        continue;
-      }
-      break;
+    if (c == ' ' && j + 1 < text.size() && is_ascii_alnum(text[j + 1])) {
+      ends.emplace_back(compact.size(), j);
+      ++j;
+      continue;
     }
-    const bool clean = j >= text.size() || !is_ascii_alnum(text[j]);
-    if (clean) ends.emplace_back(compact.size(), j);
-    for (auto it = ends.rbegin(); it != ends.rend(); ++it) {
-      if (it->first < 15) break;
-      if (iban_valid(std::string_view(compact).substr(0, it->first))) {
-        add(counts, PiiKind::iban);
-        i = it->second;
-        break;
-      }
-    }
+    break;
   }
+  if (j >= text.size() || !is_ascii_alnum(text[j])) ends.emplace_back(compact.size(), j);
+  for (auto it = ends.rbegin(); it != ends.rend(); ++it) {
+    if (it->first < 15) break;
+    if (iban_valid(std::string_view(compact).substr(0, it->first))) return it->second;
+  }
+  return i;
 }
 
 bool is_secret_char(char c) {
-  return is_ascii_alnum(c) || c == '-' || c == '_' || c == '+' || c == '/' || c == '=';
+  return has_class(c, kSecretChar);
 }
 
 bool all_of_class(std::string_view s, bool (*pred)(char)) {
@@ -279,7 +277,8 @@ bool is_high_entropy_token(std::string_view token) {
   return entropy >= 4.2;
 }
 
-void scan_secrets(std::string_view text, PiiCounts& counts) {
+// Tokens of key alphabets: API keys, high-entropy secrets, and IBANs (which start a token).
+void scan_tokens(std::string_view text, PiiCounts& counts) {
   std::size_t from = 0;
   while ((from = text.find("-----BEGIN ", from)) != std::string_view::npos) {
     const std::size_t line_end = text.find("-----", from + 11);
@@ -293,6 +292,11 @@ void scan_secrets(std::string_view text, PiiCounts& counts) {
   while (i < text.size()) {
     if (!is_secret_char(text[i])) {
       ++i;
+      continue;
+    }
+    if (const std::size_t after = match_iban(text, i); after != i) {
+      add(counts, PiiKind::iban);
+      i = after;
       continue;
     }
     std::size_t end = i;
@@ -369,8 +373,7 @@ PiiCounts detect_pii(std::string_view text) {
   PiiCounts counts{};
   scan_emails(text, counts);
   scan_numbers(text, counts);
-  scan_ibans(text, counts);
-  scan_secrets(text, counts);
+  scan_tokens(text, counts);
   return counts;
 }
 

@@ -30,7 +30,7 @@ void for_each_ngram(std::string_view text, Add&& add) {
     while (i < text.size() && !is_token_byte(text[i])) ++i;
     std::size_t length = 0;
     while (i < text.size() && is_token_byte(text[i])) {
-      if (length < sizeof word - 2) word[1 + length] = ascii_lower(text[i]);
+      if (length < sizeof word - 2) word[1 + length] = table_lower(text[i]);
       ++length;
       ++i;
     }

@@ -191,9 +191,9 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
                  std::vector<Word>& out) {
   std::size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && is_ascii_space(text[i])) ++i;
+    while (i < text.size() && has_class(text[i], kSpaceChar)) ++i;
     std::size_t end = i;
-    while (end < text.size() && !is_ascii_space(text[end])) ++end;
+    while (end < text.size() && !has_class(text[end], kSpaceChar)) ++end;
     if (end == i) break;
     std::size_t b = i;
     std::size_t e = end;
@@ -338,7 +338,7 @@ double punctuation_emphasis(int exclamations, int questions) {
 void for_each_word(std::string_view text, const VaderLexicon& lexicon, std::vector<Word>& words,
                    std::string& lower) {
   lower.assign(text);
-  for (char& c : lower) c = ascii_lower(c);
+  for (char& c : lower) c = table_lower(c);
   words.reserve(text.size() / 5 + 8);
   split_words(text, lower, lexicon, words);
 }

@@ -71,12 +71,30 @@ bool is_code_line(std::string_view line) {
   if (line.empty()) return false;
   const char last = line.back();
   if (last == ';' || last == '{' || last == '}' || last == ')') return true;
+  // Only lines starting with one of these letters can open with a code keyword.
+  switch (line.front()) {
+    case 'd':
+    case 'c':
+    case 'i':
+    case '#':
+    case 'r':
+    case 'f':
+    case 'w':
+    case '}':
+    case '/':
+    case 'v':
+    case 'l':
+    case 'p':
+      break;
+    default:
+      return false;
+  }
   for (std::string_view start :
        {"def ", "class ", "import ", "#include", "return ", "for (", "if (", "while (", "} ", "//",
         "from ", "fn ", "func ", "var ", "let ", "const ", "public ", "private "}) {
     if (line.starts_with(start)) return true;
   }
-  return last == ':' && line.find("def ") != std::string_view::npos;
+  return last == ':' && line.starts_with("def ");
 }
 
 }  // namespace
@@ -104,7 +122,7 @@ CodeSignals detect_code(std::string_view text) {
       std::size_t end = text.find('\n', start);
       if (end == std::string_view::npos) end = text.size();
       const std::string_view line = text.substr(start, end - start);
-      if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+      if (!line.empty() && line.find_first_not_of(" \t\r") != std::string_view::npos) {
         ++lines;
         code_lines += is_code_line(line);
       }

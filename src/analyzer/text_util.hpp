@@ -26,6 +26,41 @@ inline char ascii_upper(char c) {
   return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
 }
 
+// Byte classes in one table lookup for the scanners' inner loops.
+enum CharClass : std::uint8_t {
+  kWordChar = 1,    // ASCII letter or digit, '_', or any non-ASCII byte
+  kLowerable = 2,   // 'A'..'Z'
+  kSpaceChar = 4,   // ASCII whitespace
+  kSecretChar = 8,  // letters, digits, - _ + / =  (API-key alphabets)
+};
+
+struct CharTables {
+  std::uint8_t klass[256] = {};
+  char lower[256] = {};
+  constexpr CharTables() {
+    for (int c = 0; c < 256; ++c) {
+      const char ch = static_cast<char>(c);
+      lower[c] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : ch;
+      std::uint8_t k = 0;
+      const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (alnum || c == '_' || c >= 0x80) k |= kWordChar;
+      if (c >= 'A' && c <= 'Z') k |= kLowerable;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
+        k |= kSpaceChar;
+      if (alnum || c == '-' || c == '_' || c == '+' || c == '/' || c == '=') k |= kSecretChar;
+      klass[c] = k;
+    }
+  }
+};
+inline constexpr CharTables kChars{};
+
+inline bool has_class(char c, CharClass k) {
+  return (kChars.klass[static_cast<unsigned char>(c)] & k) != 0;
+}
+inline char table_lower(char c) {
+  return kChars.lower[static_cast<unsigned char>(c)];
+}
+
 inline std::uint64_t fnv1a(std::string_view text, std::uint64_t hash = 0xcbf29ce484222325ULL) {
   for (unsigned char c : text) {
     hash ^= c;

@@ -24,8 +24,11 @@ inline std::uint64_t word_hash(std::string_view key) {
     h ^= h >> 32;
   }
   if (i < key.size()) {
+    // A byte loop: a variable-length memcpy becomes a library call here.
     std::uint64_t chunk = 0;
-    std::memcpy(&chunk, key.data() + i, key.size() - i);
+    for (std::size_t k = 0; i + k < key.size(); ++k) {
+      chunk |= static_cast<std::uint64_t>(static_cast<unsigned char>(key[i + k])) << (8 * k);
+    }
     h = (h ^ chunk) * 0xff51afd7ed558ccdULL;
   }
   h ^= h >> 29;
