@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "llm_router/cli/analyzer_commands.hpp"
+#include "llm_router/cli/classifier_commands.hpp"
 #include "llm_router/cli/commands.hpp"
 #include "llm_router/core/version.hpp"
 
@@ -18,12 +19,19 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"serve", llm_router::cli::run_serve, "run the router: serve --config FILE [--listen HOST:PORT]"},
+    {"serve", llm_router::cli::run_serve,
+     "run the router: serve --config FILE [--listen HOST:PORT]"},
     {"check", llm_router::cli::run_check, "validate a config: check --config FILE"},
     {"classify", llm_router::cli::run_classify,
      "analyze JSONL prompts from stdin: classify [--config FILE]"},
     {"sentiment", llm_router::cli::run_train_sentiment,
      "fit config/models/sentiment.json: sentiment [--data FILE] [--out FILE]"},
+    {"train", llm_router::cli::run_train,
+     "train a classifier: train --data FILE.jsonl --target label|weak_fails --out MODEL"},
+    {"eval", llm_router::cli::run_eval,
+     "evaluate a classifier: eval --data FILE.jsonl --model MODEL"},
+    {"calibrate", llm_router::cli::run_calibrate,
+     "routing threshold: calibrate --data FILE.jsonl --model MODEL --strong-share 0.3"},
 };
 
 void print_help(std::ostream& out) {

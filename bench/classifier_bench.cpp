@@ -1,0 +1,75 @@
+// Predict latency of the shipped classifier models on a ~1,000-token prompt.
+// Run: build/bench/classifier_bench --benchmark_repetitions=10 --benchmark_report_aggregates_only
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "llm_router/classifier/featurizer.hpp"
+#include "llm_router/classifier/linear_model.hpp"
+
+namespace {
+
+using llm_router::classifier::load_linear_model;
+
+const std::string kModelDir = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/";
+
+// About 1,000 tokens of English-like text with numbers and punctuation (~4,300 characters).
+std::string long_prompt() {
+  static const char* const kWords[] = {
+      "the",      "model",   "request", "of",        "routing", "a",        "latency",   "and",
+      "question", "answer",  "context", "summarize", "python",  "function", "returns",   "list",
+      "because",  "however", "which",   "between",   "should",  "explain",  "following", "data",
+      "customer", "invoice", "total",   "percent",   "compute", "average",  "graph",     "node"};
+  std::mt19937 rng(1);
+  std::string text = "Please read the following report and answer the questions at the end.\n\n";
+  for (int i = 0; text.size() < 4300; ++i) {
+    text += kWords[rng() % std::size(kWords)];
+    if (i % 17 == 16) text += ", " + std::to_string(rng() % 1000);
+    text += i % 23 == 22 ? ". " : " ";
+  }
+  return text + "\nWhat is the total, and which step matters most?";
+}
+
+void predict(benchmark::State& state, const std::string& file) {
+  const auto model = load_linear_model(kModelDir + file);
+  const auto text = long_prompt();
+  std::vector<float> probabilities(model->labels().size());
+  for (auto _ : state) {
+    model->predict(text, probabilities);
+    benchmark::DoNotOptimize(probabilities.data());
+  }
+  state.counters["chars"] = static_cast<double>(text.size());
+}
+
+void BM_PredictCategory(benchmark::State& state) {
+  predict(state, "category.model");
+}
+void BM_PredictComplexity(benchmark::State& state) {
+  predict(state, "complexity.model");
+}
+
+void BM_Featurize(benchmark::State& state) {
+  const auto model = load_linear_model(kModelDir + "category.model");
+  const auto text = long_prompt();
+  llm_router::classifier::FeatureScratch scratch;
+  for (auto _ : state) {
+    featurize(model->featurizer_config(), text, scratch);
+    benchmark::DoNotOptimize(scratch.features.data());
+  }
+  state.counters["features"] = static_cast<double>(scratch.features.size());
+}
+
+void BM_LoadCategoryModel(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(load_linear_model(kModelDir + "category.model"));
+}
+
+BENCHMARK(BM_PredictCategory)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PredictComplexity)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Featurize)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LoadCategoryModel)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,499 @@
+#include "llm_router/cli/classifier_commands.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "llm_router/classifier/dataset.hpp"
+#include "llm_router/classifier/featurizer.hpp"
+#include "llm_router/classifier/linear_model.hpp"
+#include "llm_router/classifier/metrics.hpp"
+#include "llm_router/classifier/trainer.hpp"
+#include "llm_router/cli/options.hpp"
+
+namespace llm_router::cli {
+namespace {
+
+using classifier::Record;
+
+constexpr const char* kWeakOk = "weak_ok";
+constexpr const char* kWeakFails = "weak_fails";
+
+enum class Split { kAll, kTrain, kValidation };
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+std::vector<Record> read_all(const std::string& files) {
+  std::vector<Record> records;
+  for (const auto& path : split_list(files)) {
+    auto part = classifier::read_jsonl_file(path);
+    records.insert(records.end(), std::make_move_iterator(part.begin()),
+                   std::make_move_iterator(part.end()));
+  }
+  return records;
+}
+
+Split parse_split(const std::optional<std::string>& text) {
+  if (!text || *text == "all") return Split::kAll;
+  if (*text == "train") return Split::kTrain;
+  if (*text == "val" || *text == "validation") return Split::kValidation;
+  throw std::runtime_error("--split must be all, train or val");
+}
+
+std::vector<Record> select(std::vector<Record> records, Split split, double holdout) {
+  if (split == Split::kAll) return records;
+  std::erase_if(records, [&](const Record& r) {
+    return classifier::in_validation(r.prompt, holdout) != (split == Split::kValidation);
+  });
+  return records;
+}
+
+bool is_routing_target(const std::string& target) {
+  return target == kWeakFails;
+}
+
+// Rows usable for the routing target: both qualities known and not flagged by RouteLLM.
+std::vector<Record> routing_rows(std::vector<Record> records) {
+  std::erase_if(records, [](const Record& r) {
+    return !classifier::has_routing_labels(r) || r.contaminated;
+  });
+  return records;
+}
+
+size_t positive_index(const classifier::TextModel& model) {
+  const auto& labels = model.labels();
+  const auto it = std::find(labels.begin(), labels.end(), kWeakFails);
+  return it == labels.end() ? labels.size() - 1 : static_cast<size_t>(it - labels.begin());
+}
+
+std::vector<double> complexity_scores(const classifier::TextModel& model,
+                                      const std::vector<Record>& records) {
+  std::vector<float> probabilities(model.labels().size());
+  const size_t positive = positive_index(model);
+  std::vector<double> scores;
+  scores.reserve(records.size());
+  for (const auto& r : records) {
+    model.predict(r.prompt, probabilities);
+    scores.push_back(probabilities[positive]);
+  }
+  return scores;
+}
+
+double json_number(double v) {
+  return std::isfinite(v) ? v : std::nan("");
+}
+
+nlohmann::json routing_report(const classifier::TextModel& model,
+                              const std::vector<Record>& records) {
+  std::map<std::string, std::vector<const Record*>> by_benchmark;
+  for (const auto& r : records)
+    by_benchmark[r.benchmark.empty() ? "data" : r.benchmark].push_back(&r);
+  nlohmann::json report = nlohmann::json::object();
+  std::vector<float> probabilities(model.labels().size());
+  const size_t positive = positive_index(model);
+  for (const auto& [benchmark, rows] : by_benchmark) {
+    std::vector<classifier::RoutingRow> routing;
+    for (const auto* r : rows) {
+      model.predict(r->prompt, probabilities);
+      routing.push_back({probabilities[positive], *r->strong_quality, *r->weak_quality});
+    }
+    const double scale = rows.front()->scored ? 1.0 : 100.0;
+    const auto m = classifier::evaluate_routing(routing, 10, scale);
+    report[benchmark] = {{"rows", m.rows},
+                         {"strong", m.strong},
+                         {"weak", m.weak},
+                         {"apgr", json_number(m.apgr)},
+                         {"cpt20", json_number(m.cpt20)},
+                         {"cpt50", json_number(m.cpt50)},
+                         {"cpt80", json_number(m.cpt80)}};
+  }
+  return report;
+}
+
+nlohmann::json classification_report(const classifier::TextModel& model,
+                                     const std::vector<Record>& records) {
+  const auto& labels = model.labels();
+  std::vector<int> truth;
+  std::vector<int> predicted;
+  std::vector<float> probabilities(labels.size());
+  size_t unknown = 0;
+  for (const auto& r : records) {
+    const auto it = std::find(labels.begin(), labels.end(), r.label);
+    if (it == labels.end()) {
+      ++unknown;
+      continue;
+    }
+    model.predict(r.prompt, probabilities);
+    truth.push_back(static_cast<int>(it - labels.begin()));
+    predicted.push_back(static_cast<int>(
+        std::max_element(probabilities.begin(), probabilities.end()) - probabilities.begin()));
+  }
+  const auto m = classifier::evaluate_classification(truth, predicted, labels.size());
+  nlohmann::json per_label = nlohmann::json::object();
+  for (size_t k = 0; k < labels.size(); ++k) {
+    per_label[labels[k]] = {{"f1", m.f1[k]}, {"support", m.support[k]}};
+  }
+  return {{"rows", m.rows},
+          {"skipped_unknown_label", unknown},
+          {"accuracy", m.accuracy},
+          {"macro_f1", m.macro_f1},
+          {"per_label", per_label}};
+}
+
+nlohmann::json report_for(const classifier::TextModel& model, const std::vector<Record>& records,
+                          const std::string& target) {
+  if (is_routing_target(target)) return routing_report(model, routing_rows(records));
+  return classification_report(model, records);
+}
+
+std::string format_number(const nlohmann::json& value, int digits = 4) {
+  if (!value.is_number()) return "n/a";
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value.get<double>();
+  return out.str();
+}
+
+void print_report(const nlohmann::json& report, const std::string& target) {
+  std::cout << std::fixed << std::setprecision(4);
+  if (is_routing_target(target)) {
+    for (const auto& [benchmark, m] : report.items()) {
+      std::cout << benchmark << ": rows " << m["rows"].get<size_t>() << "  strong "
+                << m["strong"].get<double>() << "  weak " << m["weak"].get<double>() << "  APGR "
+                << format_number(m["apgr"]) << "  CPT(50%) " << format_number(m["cpt50"], 2)
+                << "%  CPT(80%) " << format_number(m["cpt80"], 2) << "%\n";
+    }
+    return;
+  }
+  std::cout << "rows " << report["rows"].get<size_t>() << "  accuracy "
+            << report["accuracy"].get<double>() << "  macro-F1 " << report["macro_f1"].get<double>()
+            << "\n";
+  for (const auto& [label, m] : report["per_label"].items()) {
+    std::cout << "  " << std::left << std::setw(24) << label << std::right << " F1 "
+              << m["f1"].get<double>() << "  (" << m["support"].get<size_t>() << ")\n";
+  }
+}
+
+template <typename T>
+T number_option(Options& options, const std::string& name, T fallback) {
+  const auto text = options.value(name);
+  if (!text) return fallback;
+  try {
+    if constexpr (std::is_floating_point_v<T>) return static_cast<T>(std::stod(*text));
+    return static_cast<T>(std::stoull(*text));
+  } catch (const std::exception&) {
+    throw std::runtime_error(name + ": not a number: " + *text);
+  }
+}
+
+// Correctness labels are noisy (a model gets a question right by luck); the rate of the
+// positive class over the row's subject in the training part is a steadier target. Each row
+// with a domain learns alpha * shrunk subject rate + (1 - alpha) * its own label.
+void smooth_by_domain(const std::vector<Record>& records,
+                      std::vector<classifier::TrainingExample>& examples, double alpha) {
+  constexpr double kPriorRows = 10;
+  std::map<std::string, std::pair<double, double>> counts;  // positives, rows
+  double positives = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].domain.empty()) continue;
+    auto& [pos, rows] = counts[records[i].benchmark + "/" + records[i].domain];
+    pos += examples[i].label;
+    rows += 1;
+    positives += examples[i].label;
+  }
+  double total = 0;
+  for (const auto& [key, c] : counts) total += c.second;
+  if (total == 0) return;
+  const double prior = positives / total;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].domain.empty()) continue;
+    const auto& [pos, rows] = counts[records[i].benchmark + "/" + records[i].domain];
+    const double rate = (pos + kPriorRows * prior) / (rows + kPriorRows);
+    examples[i].soft_target = static_cast<float>(alpha * rate + (1 - alpha) * examples[i].label);
+  }
+}
+
+struct TrainSet {
+  std::vector<std::string> labels;
+  std::vector<classifier::TrainingExample> examples;
+};
+
+// How the weak_fails target is built from strong-vs-weak rows.
+struct RoutingTargetOptions {
+  classifier::PositiveRule rule = classifier::PositiveRule::kStrongWins;
+  bool balance_benchmarks = false;
+  double domain_smoothing = 0;
+};
+
+TrainSet make_train_set(const std::vector<Record>& records, const std::string& target,
+                        const std::optional<std::string>& label_list,
+                        const RoutingTargetOptions& routing) {
+  TrainSet set;
+  if (is_routing_target(target)) {
+    set.labels = {kWeakOk, kWeakFails};
+    std::map<std::string, double> rows_per_benchmark;
+    for (const auto& r : records) rows_per_benchmark[r.benchmark] += 1;
+    for (const auto& r : records) {
+      // Equal total weight per benchmark, so the small ones are not drowned by MMLU.
+      const double weight = routing.balance_benchmarks
+                                ? static_cast<double>(records.size()) /
+                                      (static_cast<double>(rows_per_benchmark.size()) *
+                                       rows_per_benchmark[r.benchmark])
+                                : 1.0;
+      set.examples.push_back({r.prompt, classifier::weak_fails(r, routing.rule) ? 1U : 0U,
+                              static_cast<float>(weight)});
+    }
+    if (routing.domain_smoothing > 0) {
+      smooth_by_domain(records, set.examples, routing.domain_smoothing);
+    }
+    return set;
+  }
+  if (label_list) {
+    set.labels = split_list(*label_list);
+  } else {
+    for (const auto& r : records) set.labels.push_back(r.label);
+    std::sort(set.labels.begin(), set.labels.end());
+    set.labels.erase(std::unique(set.labels.begin(), set.labels.end()), set.labels.end());
+  }
+  for (const auto& r : records) {
+    const auto it = std::find(set.labels.begin(), set.labels.end(), r.label);
+    if (it == set.labels.end())
+      throw std::runtime_error("row with label '" + r.label + "' not in --labels");
+    set.examples.push_back({r.prompt, static_cast<uint32_t>(it - set.labels.begin())});
+  }
+  return set;
+}
+
+classifier::TrainOptions train_options(Options& options, const std::string& target) {
+  classifier::TrainOptions t;
+  t.seed = number_option<uint64_t>(options, "--seed", t.seed);
+  t.epochs = number_option<uint32_t>(options, "--epochs", t.epochs);
+  t.learning_rate = number_option<float>(options, "--lr", t.learning_rate);
+  t.l2 = number_option<float>(options, "--l2", t.l2);
+  t.balance_classes = options.flag("--balance");
+  auto& f = t.featurizer;
+  f.bucket_bits = number_option<uint32_t>(options, "--bits", f.bucket_bits);
+  f.char_ngram_min = number_option<uint32_t>(options, "--minn", f.char_ngram_min);
+  f.char_ngram_max = number_option<uint32_t>(options, "--maxn", f.char_ngram_max);
+  f.max_chars = number_option<uint32_t>(options, "--max-chars", f.max_chars);
+  f.char_ngram_chars = number_option<uint32_t>(options, "--char-ngram-chars", f.char_ngram_chars);
+  f.char_ngram_weight_pct =
+      number_option<uint32_t>(options, "--char-ngram-weight", f.char_ngram_weight_pct);
+  if (options.flag("--no-bigrams")) f.use_bigrams = 0;
+  if (options.flag("--no-dense")) f.use_dense = 0;
+  if (f.bucket_bits < 8 || f.bucket_bits > 26 || f.char_ngram_min > f.char_ngram_max ||
+      f.char_ngram_max > 7) {
+    throw std::runtime_error("invalid --bits / --minn / --maxn");
+  }
+  std::ostringstream meta;
+  meta << "target=" << target << " seed=" << t.seed << " epochs=" << t.epochs
+       << " lr=" << t.learning_rate << " l2=" << t.l2 << " balance=" << t.balance_classes;
+  t.metadata = meta.str();
+  return t;
+}
+
+int usage(const char* text, const Options& options) {
+  std::cerr << text << options.problems();
+  return 2;
+}
+
+constexpr const char* kTrainUsage =
+    "usage: llm-router train --data FILE.jsonl[,FILE2...] --target label|weak_fails --out MODEL\n"
+    "  [--seed N] [--epochs N] [--holdout 0.2] [--lr X] [--l2 X] [--balance] [--labels a,b,...]\n"
+    "  [--bits 18] [--minn 3] [--maxn 5] [--max-chars 4000] [--char-ngram-chars N]\n"
+    "  [--char-ngram-weight PERCENT]\n"
+    "  [--no-bigrams] [--no-dense] [--positive strong_wins|weak_wrong]\n"
+    "  [--balance-benchmarks] [--domain-smoothing ALPHA] [--cv FOLDS]\n";
+constexpr const char* kEvalUsage =
+    "usage: llm-router eval --data FILE.jsonl[,...] --model MODEL [--target label|weak_fails]\n"
+    "  [--split all|train|val] [--holdout 0.2] [--json]\n";
+constexpr const char* kCalibrateUsage =
+    "usage: llm-router calibrate --data FILE.jsonl[,...] --model MODEL --strong-share 0.3\n"
+    "  [--split all|train|val] [--holdout 0.2]\n";
+
+std::string default_target(const classifier::TextModel& model) {
+  const auto& labels = model.labels();
+  return labels.size() == 2 && labels[1] == kWeakFails ? kWeakFails : "label";
+}
+
+// Out-of-fold metrics on the train part: a steadier signal than a small validation part for
+// choosing options (GSM8K's validation part has ~210 rows, where APGR varies by +-0.05).
+nlohmann::json cross_validate(const std::vector<Record>& records, const std::string& target,
+                              const std::optional<std::string>& label_list,
+                              const RoutingTargetOptions& routing,
+                              const classifier::TrainOptions& train, uint32_t folds) {
+  constexpr uint64_t kFoldSeed = 0xf01d;
+  std::vector<Record> out_of_fold;
+  std::vector<double> scores;
+  std::vector<int> truth, predicted;
+  std::vector<std::string> labels;
+  for (uint32_t fold = 0; fold < folds; ++fold) {
+    std::vector<Record> fit, held;
+    for (const auto& r : records) {
+      (classifier::hash_bytes(r.prompt, kFoldSeed) % folds == fold ? held : fit).push_back(r);
+    }
+    const auto set = make_train_set(fit, target, label_list, routing);
+    labels = set.labels;
+    const auto model = classifier::train_linear_model(set.labels, set.examples, train);
+    std::vector<float> p(set.labels.size());
+    for (const auto& r : held) {
+      model->predict(r.prompt, p);
+      if (is_routing_target(target)) {
+        scores.push_back(p[positive_index(*model)]);
+        out_of_fold.push_back(r);
+        continue;
+      }
+      const auto it = std::find(labels.begin(), labels.end(), r.label);
+      if (it == labels.end()) continue;
+      truth.push_back(static_cast<int>(it - labels.begin()));
+      predicted.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
+    }
+  }
+  if (!is_routing_target(target)) {
+    const auto m = classifier::evaluate_classification(truth, predicted, labels.size());
+    return {{"rows", m.rows},
+            {"accuracy", m.accuracy},
+            {"macro_f1", m.macro_f1},
+            {"per_label", nlohmann::json::object()}};
+  }
+  std::map<std::string, std::vector<classifier::RoutingRow>> by_benchmark;
+  std::map<std::string, bool> scored;
+  for (size_t i = 0; i < out_of_fold.size(); ++i) {
+    const auto& r = out_of_fold[i];
+    by_benchmark[r.benchmark].push_back({scores[i], *r.strong_quality, *r.weak_quality});
+    scored[r.benchmark] = r.scored;
+  }
+  nlohmann::json report = nlohmann::json::object();
+  for (const auto& [benchmark, rows] : by_benchmark) {
+    const auto m = classifier::evaluate_routing(rows, 10, scored[benchmark] ? 1.0 : 100.0);
+    report[benchmark] = {{"rows", m.rows},
+                         {"strong", m.strong},
+                         {"weak", m.weak},
+                         {"apgr", json_number(m.apgr)},
+                         {"cpt20", json_number(m.cpt20)},
+                         {"cpt50", json_number(m.cpt50)},
+                         {"cpt80", json_number(m.cpt80)}};
+  }
+  return report;
+}
+
+}  // namespace
+
+int run_train(const std::vector<std::string>& args) {
+  Options options(args);
+  try {
+    const auto data = options.value("--data");
+    const auto target = options.value("--target");
+    const auto out = options.value("--out");
+    const auto label_list = options.value("--labels");
+    RoutingTargetOptions routing;
+    routing.balance_benchmarks = options.flag("--balance-benchmarks");
+    routing.domain_smoothing = number_option<double>(options, "--domain-smoothing", 0.0);
+    const auto positive = options.value("--positive").value_or("strong_wins");
+    if (positive != "strong_wins" && positive != "weak_wrong") return usage(kTrainUsage, options);
+    if (positive == "weak_wrong") routing.rule = classifier::PositiveRule::kWeakWrong;
+    const double holdout = number_option<double>(options, "--holdout", 0.2);
+    const auto folds = number_option<uint32_t>(options, "--cv", 0);
+    auto train = train_options(options, target.value_or(""));
+    if (!data || !target || !out || !options.ok() || folds == 1) {
+      return usage(kTrainUsage, options);
+    }
+    if (*target != "label" && !is_routing_target(*target)) return usage(kTrainUsage, options);
+
+    auto records = read_all(*data);
+    if (is_routing_target(*target)) records = routing_rows(std::move(records));
+    const auto train_records = select(records, Split::kTrain, holdout);
+    const auto validation = select(records, Split::kValidation, holdout);
+    if (folds > 1) {
+      std::cout << folds << "-fold cross-validation on the train part:\n";
+      print_report(cross_validate(train_records, *target, label_list, routing, train, folds),
+                   *target);
+    }
+    const auto set = make_train_set(train_records, *target, label_list, routing);
+    std::cout << "training on " << set.examples.size() << " rows, " << set.labels.size()
+              << " labels; validation " << validation.size() << " rows\n";
+    const auto model = classifier::train_linear_model(set.labels, set.examples, train);
+    classifier::save_model(*model, *out);
+    std::cout << "wrote " << *out << "\n";
+    if (!validation.empty()) {
+      std::cout << "validation (holdout " << std::defaultfloat << holdout << "):\n";
+      print_report(report_for(*model, validation, *target), *target);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "llm-router train: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_eval(const std::vector<std::string>& args) {
+  Options options(args);
+  try {
+    const auto data = options.value("--data");
+    const auto model_path = options.value("--model");
+    const auto target_option = options.value("--target");
+    const auto split = parse_split(options.value("--split"));
+    const double holdout = number_option<double>(options, "--holdout", 0.2);
+    const bool json = options.flag("--json");
+    if (!data || !model_path || !options.ok()) return usage(kEvalUsage, options);
+    const auto model = classifier::load_text_model(*model_path);
+    const auto target = target_option.value_or(default_target(*model));
+    const auto records = select(read_all(*data), split, holdout);
+    const auto report = report_for(*model, records, target);
+    if (json) {
+      std::cout << report.dump(2) << "\n";
+    } else {
+      print_report(report, target);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "llm-router eval: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_calibrate(const std::vector<std::string>& args) {
+  Options options(args);
+  try {
+    const auto data = options.value("--data");
+    const auto model_path = options.value("--model");
+    const auto share_text = options.value("--strong-share");
+    const auto split = parse_split(options.value("--split"));
+    const double holdout = number_option<double>(options, "--holdout", 0.2);
+    if (!data || !model_path || !share_text || !options.ok()) {
+      return usage(kCalibrateUsage, options);
+    }
+    const double share = std::stod(*share_text);
+    if (!(share >= 0 && share <= 1)) throw std::runtime_error("--strong-share must be in [0, 1]");
+    const auto model = classifier::load_text_model(*model_path);
+    auto records = select(read_all(*data), split, holdout);
+    std::erase_if(records, [](const Record& r) { return r.contaminated; });
+    if (records.empty()) throw std::runtime_error("no rows to calibrate on");
+    const auto scores = complexity_scores(*model, records);
+    const double threshold = classifier::threshold_for_strong_share(scores, share);
+    const auto strong =
+        std::count_if(scores.begin(), scores.end(), [&](double s) { return s >= threshold; });
+    std::cout << std::setprecision(6) << "threshold " << threshold
+              << "  (score >= threshold -> strong: " << strong << "/" << scores.size()
+              << " rows = " << std::setprecision(4)
+              << 100.0 * static_cast<double>(strong) / static_cast<double>(scores.size()) << "%)\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "llm-router calibrate: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace llm_router::cli
