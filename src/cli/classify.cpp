@@ -17,13 +17,6 @@ namespace {
 
 constexpr const char* kDefaultConfig = "config/llm-router.yaml";
 
-// Until branch `classifier` (which implements classifier::load_text_model) is merged, model
-// files cannot be read here; after the merge this becomes analyzer::make_analyzer.
-std::shared_ptr<const classifier::TextModel> unavailable_loader(const std::string& path) {
-  throw std::runtime_error("cannot load " + path +
-                           ": this build has no text-model loader (branch classifier)");
-}
-
 analyzer::AnalyzerSettings read_settings(const std::string& path) {
   config::ReadContext context{path, config::process_env(), {}};
   YAML::Node root;
@@ -92,8 +85,7 @@ int run_classify(const std::vector<std::string>& args) {
     const std::string config_dir = std::filesystem::path(path).parent_path().string();
     auto settings = have_file ? read_settings(path) : analyzer::AnalyzerSettings{};
     if (!config_path) use_default_models(settings, config_dir);
-    analyzer =
-        analyzer::make_analyzer_with_loader(settings, config_dir, {}, {}, &unavailable_loader);
+    analyzer = analyzer::make_analyzer(settings, config_dir, {}, {});
   } catch (const config::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
     return 1;

@@ -213,7 +213,7 @@ INSTANTIATE_TEST_SUITE_P(
         SettingsError{"analyzer:\n  semantic_sets:\n    - name: x\n",
                       "3:7: analyzer.semantic_sets[0]", "at least one utterance"}));
 
-// ---- factory (with an injected loader; make_analyzer itself needs branch classifier) ------
+// ---- factory with an injected loader --------------------------------------------------
 
 TEST(MakeAnalyzer, ResolvesModelPathsAgainstConfigDir) {
   AnalyzerSettings settings;
@@ -250,6 +250,43 @@ TEST(MakeAnalyzer, FailuresNameThePath) {
   settings.complexity_model.clear();
   EXPECT_THROW(make_analyzer_with_loader(settings, "", {{"bad", {}, {"("}}}, {}, nullptr),
                std::runtime_error);
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer
+
+namespace llm_router::analyzer {
+namespace {
+
+// ---- make_analyzer with the classifier's real loader and the shipped model files ----------
+
+TEST(MakeAnalyzerWithShippedModels, LoadsCategoryComplexityAndSentiment) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/category.model";
+  settings.complexity_model = "models/complexity.model";
+  settings.sentiment_lexicon = "../data/sentiment/vader_lexicon.txt";
+  const auto analyzer = make_analyzer(settings, kRoot + "/config", {}, {});
+  const Analysis a = analyzer->analyze(
+      user_says("Write a Python function that returns the nth Fibonacci number."), {});
+  ASSERT_FALSE(a.category_scores.empty());
+  double total = 0;
+  for (const auto& [label, p] : a.category_scores) total += p;
+  EXPECT_NEAR(total, 1.0, 1e-3);
+  EXPECT_TRUE(a.category_scores.contains("code"));
+  EXPECT_GE(a.complexity, 0.0);
+  EXPECT_LE(a.complexity, 1.0);
+}
+
+TEST(MakeAnalyzerWithShippedModels, MissingModelFileNamesThePath) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/does-not-exist.model";
+  settings.detectors.sentiment = false;
+  try {
+    make_analyzer(settings, kRoot + "/config", {}, {});
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("does-not-exist.model"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
