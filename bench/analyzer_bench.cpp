@@ -1,10 +1,13 @@
-// Analyzer micro-benchmarks (Google Benchmark). Needs an entry in bench/CMakeLists.txt, e.g.
+// Analyzer micro-benchmarks (Google Benchmark). Needs an entry in bench/CMakeLists.txt:
 //   add_executable(analyzer_bench analyzer_bench.cpp)
-//   target_link_libraries(analyzer_bench PRIVATE llm_router_pure benchmark::benchmark_main)
-//   target_compile_definitions(analyzer_bench PRIVATE LLM_ROUTER_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+//   target_link_libraries(analyzer_bench PRIVATE llm_router_pure benchmark::benchmark)
+//   target_compile_definitions(analyzer_bench PRIVATE
+//   LLM_ROUTER_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "llm_router/analyzer/analyzer.hpp"
 #include "llm_router/analyzer/detectors.hpp"
@@ -26,27 +29,55 @@ std::string thousand_token_prompt() {
   return text.substr(0, 4000);
 }
 
-const Analyzer& analyzer() {
+std::vector<llm_router::analyzer::KeywordSet> keyword_sets() {
+  return {{"billing", {"invoice", "refund", "chargeback", "credit card"}, {}},
+          {"ops", {"crash", "logs", "outage", "stack trace"}, {}}};
+}
+
+std::vector<llm_router::analyzer::SemanticSet> semantic_sets() {
+  return {{"debugging", {"why does my code crash", "fix this bug"}, 0.3},
+          {"summarise", {"summarize this document", "give me a summary"}, 0.3}};
+}
+
+// Signals of this module only: sentiment, PII, code, script/language, keywords, semantic sets.
+const Analyzer& analyzer_without_models() {
   static const Analyzer instance = [] {
-    AnalyzerSettings settings;
+    const std::string root = LLM_ROUTER_SOURCE_DIR;
     auto sentiment = llm_router::analyzer::load_sentiment_model(
-        std::string(LLM_ROUTER_SOURCE_DIR) + "/data/sentiment/vader_lexicon.txt",
-        std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/sentiment.json");
-    return Analyzer(settings, {nullptr, nullptr, sentiment},
-                    {{"billing", {"invoice", "refund", "charge"}, {R"(order #\d+)"}},
-                     {"ops", {"crash", "logs", "outage"}, {R"(\berror code \d+)"}}},
-                    {{"debugging", {"why does my code crash", "fix this bug"}, 0.3},
-                     {"summarise", {"summarize this document", "give me a summary"}, 0.3}});
+        root + "/data/sentiment/vader_lexicon.txt", root + "/config/models/sentiment.json");
+    return Analyzer(AnalyzerSettings{}, {nullptr, nullptr, sentiment}, keyword_sets(),
+                    semantic_sets());
   }();
   return instance;
 }
 
-void BM_AnalyzeThousandTokens(benchmark::State& state) {
-  const nlohmann::json body = {
-      {"model", "m"}, {"messages", {{{"role", "user"}, {"content", thousand_token_prompt()}}}}};
-  for (auto _ : state) benchmark::DoNotOptimize(analyzer().analyze(body, {}));
+// Everything, with the shipped category and complexity models.
+const Analyzer& analyzer_with_models() {
+  static const std::shared_ptr<const Analyzer> instance = [] {
+    AnalyzerSettings settings;
+    settings.category_model = "models/category.model";
+    settings.complexity_model = "models/complexity.model";
+    return llm_router::analyzer::make_analyzer(
+        settings, std::string(LLM_ROUTER_SOURCE_DIR) + "/config", keyword_sets(), semantic_sets());
+  }();
+  return *instance;
 }
-BENCHMARK(BM_AnalyzeThousandTokens);
+
+nlohmann::json body() {
+  return {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", thousand_token_prompt()}}}}};
+}
+
+void BM_AnalyzeThousandTokensNoModels(benchmark::State& state) {
+  const nlohmann::json request = body();
+  for (auto _ : state) benchmark::DoNotOptimize(analyzer_without_models().analyze(request, {}));
+}
+BENCHMARK(BM_AnalyzeThousandTokensNoModels);
+
+void BM_AnalyzeThousandTokensWithModels(benchmark::State& state) {
+  const nlohmann::json request = body();
+  for (auto _ : state) benchmark::DoNotOptimize(analyzer_with_models().analyze(request, {}));
+}
+BENCHMARK(BM_AnalyzeThousandTokensWithModels);
 
 void BM_PiiThousandTokens(benchmark::State& state) {
   const std::string text = thousand_token_prompt();
@@ -55,3 +86,5 @@ void BM_PiiThousandTokens(benchmark::State& state) {
 BENCHMARK(BM_PiiThousandTokens);
 
 }  // namespace
+
+BENCHMARK_MAIN();

@@ -506,8 +506,8 @@ void visit_features(const std::vector<Word>& words, const VaderScores& s, Visit&
   std::uint64_t previous = 0;
   int negated_for = 0;
   for (const auto& word : words) {
-    const std::string_view token = ngram_token(word.lower);
-    std::uint64_t hash = fnv1a(token);
+    const std::uint64_t token_hash = fnv1a(ngram_token(word.lower));
+    std::uint64_t hash = token_hash;
     // Words within three of a negation are different features ("not good" vs "good").
     if (negated_for > 0) {
       hash = mix_hash(hash, 0x6e6f74ULL);
@@ -515,9 +515,9 @@ void visit_features(const std::vector<Word>& words, const VaderScores& s, Visit&
     }
     visit(kSentimentDenseFeatures + ngram_bucket(hash), weight);
     if (previous != 0) {
-      visit(kSentimentDenseFeatures + ngram_bucket(mix_hash(previous, fnv1a(token))), weight);
+      visit(kSentimentDenseFeatures + ngram_bucket(mix_hash(previous, token_hash)), weight);
     }
-    previous = fnv1a(token);
+    previous = token_hash;
     if (word.negation) negated_for = 3;
   }
 }

@@ -114,7 +114,14 @@ CodeSignals detect_code(std::string_view text) {
     from += 3;
   }
   out.has_code = fences >= 2;
-  if (!out.has_code) {
+  // Where language cues are looked for: the first fenced block, or the code-like lines.
+  std::string cue_text;
+  if (out.has_code) {
+    const std::size_t open = text.find("```");
+    const std::size_t body = text.find('\n', open);
+    const std::size_t close = body == std::string_view::npos ? body : text.find("```", body);
+    if (close != std::string_view::npos) cue_text = text.substr(body, close - body);
+  } else {
     int lines = 0;
     int code_lines = 0;
     std::size_t start = 0;
@@ -122,19 +129,21 @@ CodeSignals detect_code(std::string_view text) {
       std::size_t end = text.find('\n', start);
       if (end == std::string_view::npos) end = text.size();
       const std::string_view line = text.substr(start, end - start);
-      if (!line.empty() && line.find_first_not_of(" \t\r") != std::string_view::npos) {
+      if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
         ++lines;
-        code_lines += is_code_line(line);
+        if (is_code_line(line)) {
+          ++code_lines;
+          if (cue_text.size() < 1024) cue_text.append(line).push_back('\n');
+        }
       }
       start = end + 1;
     }
     out.has_code = code_lines >= 3 && code_lines * 10 >= lines * 3;
   }
   if (out.has_code && languages.empty()) {
-    // Cues are a guess; the first KB is enough to make it.
-    const std::string_view head = text.substr(0, 1024);
+    const std::string_view cues = std::string_view(cue_text).substr(0, 1024);
     for (const auto& cue : kCodeCues) {
-      if (head.find(cue.cue) != std::string_view::npos) languages.emplace_back(cue.language);
+      if (cues.find(cue.cue) != std::string_view::npos) languages.emplace_back(cue.language);
     }
   }
   std::sort(languages.begin(), languages.end());
