@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "text_util.hpp"
+#include "word_table.hpp"
 
 namespace llm_router::analyzer {
 namespace {
@@ -37,7 +38,7 @@ void for_each_ngram(std::string_view text, Add&& add) {
     if (length == 0) continue;
     length = std::min(length, sizeof word - 2);
     const std::string_view token(word + 1, length);
-    const std::uint64_t hash = fnv1a(token);
+    const std::uint64_t hash = word_hash(token);
     add(dim_of(hash), kWordWeight);
     if (previous != 0) add(dim_of(mix_hash(previous, hash)), kWordWeight);
     previous = hash;
@@ -45,8 +46,12 @@ void for_each_ngram(std::string_view text, Add&& add) {
     word[0] = ' ';
     word[1 + length] = ' ';
     const std::string_view padded(word, length + 2);
+    // One multiply per trigram: the three bytes and a tag packed into a word, then mixed.
     for (std::size_t k = 0; k + 3 <= padded.size(); ++k) {
-      add(dim_of(fnv1a(padded.substr(k, 3), 0x84222325cbf29ce4ULL)), kCharWeight);
+      const std::uint64_t packed = static_cast<unsigned char>(padded[k]) |
+                                   static_cast<unsigned char>(padded[k + 1]) << 8 |
+                                   static_cast<unsigned char>(padded[k + 2]) << 16 | 0x3ULL << 24;
+      add(dim_of(packed * 0x9e3779b97f4a7c15ULL), kCharWeight);
     }
   }
 }
@@ -68,8 +73,10 @@ HashedNgramEmbedder::HashedNgramEmbedder(const std::vector<std::string>& idf_cor
     });
   }
   const double n = static_cast<double>(idf_corpus.size());
+  idf_squared_.resize(kDims);
   for (std::uint32_t d = 0; d < kDims; ++d) {
     idf_[d] = static_cast<float>(std::log((n + 1.0) / (df[d] + 1.0)) + 1.0);
+    idf_squared_[d] = idf_[d] * idf_[d];
   }
 }
 
@@ -91,20 +98,17 @@ SparseVector HashedNgramEmbedder::embed(std::string_view text) const {
   return out;
 }
 
-void HashedNgramEmbedder::embed_dense(std::string_view text, std::span<float> weights,
-                                      std::vector<std::uint32_t>& touched) const {
-  for_each_ngram(text, [&](std::uint32_t dim, float weight) {
-    if (weights[dim] == 0.0f) touched.push_back(dim);
-    weights[dim] += weight;
-  });
-  double norm = 0;
-  for (std::uint32_t d : touched) {
-    weights[d] = std::sqrt(weights[d]) * idf_[d];
-    norm += static_cast<double>(weights[d]) * weights[d];
+float HashedNgramEmbedder::term_frequencies(std::string_view text, std::span<float> tf) const {
+  // Branch-free scatter; the norm of sqrt(tf) * idf is sum(tf * idf^2), so no list of touched
+  // dimensions and no square roots are needed for it.
+  for_each_ngram(text, [&](std::uint32_t dim, float weight) { tf[dim] += weight; });
+  float partial[8] = {};
+  for (std::uint32_t d = 0; d < kDims; d += 8) {
+    for (std::uint32_t k = 0; k < 8; ++k) partial[k] += tf[d + k] * idf_squared_[d + k];
   }
-  if (norm <= 0) return;
-  const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
-  for (std::uint32_t d : touched) weights[d] *= inv;
+  float norm_squared = 0;
+  for (float p : partial) norm_squared += p;
+  return norm_squared > 0 ? 1.0f / std::sqrt(norm_squared) : 0.0f;
 }
 
 double cosine(const SparseVector& a, const SparseVector& b) {
@@ -155,16 +159,16 @@ std::vector<SemanticScore> SemanticIndex::score(std::string_view text) const {
   std::vector<SemanticScore> out;
   if (sets_.empty()) return out;
   if (local_ != nullptr) {
-    std::array<float, HashedNgramEmbedder::kDims> query{};
-    std::vector<std::uint32_t> touched;
-    touched.reserve(text.size() + 16);
-    local_->embed_dense(text, query, touched);
+    std::array<float, HashedNgramEmbedder::kDims> tf{};
+    const float inverse_norm = local_->term_frequencies(text, tf);
     for (const auto& set : sets_) {
       double best = 0;
       for (const auto& utterance : set.utterances) {
         double dot = 0;
-        for (const auto& [dim, weight] : utterance) dot += static_cast<double>(query[dim]) * weight;
-        best = std::max(best, std::clamp(dot, 0.0, 1.0));
+        for (const auto& [dim, weight] : utterance) {
+          if (tf[dim] != 0.0f) dot += std::sqrt(tf[dim]) * local_->idf(dim) * weight;
+        }
+        best = std::max(best, std::clamp(dot * inverse_norm, 0.0, 1.0));
       }
       out.push_back({set.name, best, set.threshold});
     }

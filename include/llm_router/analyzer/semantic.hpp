@@ -33,19 +33,21 @@ class TextEmbedder {
 // the configured utterances, L2-normalised. Microseconds per text, no model file.
 class HashedNgramEmbedder : public TextEmbedder {
  public:
-  static constexpr int kBits = 13;
+  static constexpr int kBits = 12;
   static constexpr std::uint32_t kDims = 1u << kBits;
 
   explicit HashedNgramEmbedder(const std::vector<std::string>& idf_corpus);
   SparseVector embed(std::string_view text) const override;
 
-  // The unit vector of text written densely into `weights` (all zeros on entry; only the
-  // dimensions listed in `touched` are set). Skips building and sorting a SparseVector.
-  void embed_dense(std::string_view text, std::span<float> weights,
-                   std::vector<std::uint32_t>& touched) const;
+  // The fast path of SemanticIndex: accumulates term frequencies of text into `tf` (kDims
+  // zeros on entry) and returns 1 / |sqrt(tf) * idf|; the unit vector's value at dimension d is
+  // sqrt(tf[d]) * idf(d) * that. Skips building and sorting a SparseVector.
+  float term_frequencies(std::string_view text, std::span<float> tf) const;
+  float idf(std::uint32_t dim) const { return idf_[dim]; }
 
  private:
-  std::vector<float> idf_;  // kDims entries
+  std::vector<float> idf_;          // kDims entries
+  std::vector<float> idf_squared_;  // kDims entries
 };
 
 double cosine(const SparseVector& a, const SparseVector& b);
