@@ -153,7 +153,8 @@ void scan_numbers(std::string_view text, PiiCounts& counts) {
     const char before = i > 0 ? text[i - 1] : ' ';
     if (is_ascii_alnum(before) || before == '.' || before == '$' || before == '_' ||
         before == '-' || before == '/') {
-      // Inside a word or a longer number: skip the rest of it.
+      // Inside a word or a longer number: skip the rest of it ('+' and '(' themselves included).
+      ++i;
       while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '.' || text[i] == '-')) ++i;
       continue;
     }
