@@ -19,8 +19,7 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"serve", llm_router::cli::run_serve,
-     "run the router: serve --config FILE [--listen HOST:PORT]"},
+    {"serve", llm_router::cli::run_serve, "run the router: serve --config FILE [--listen HOST:PORT]"},
     {"check", llm_router::cli::run_check, "validate a config: check --config FILE"},
     {"classify", llm_router::cli::run_classify,
      "analyze JSONL prompts from stdin: classify [--config FILE]"},
