@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llm_router/cli/analyzer_commands.hpp"
 #include "llm_router/cli/classifier_commands.hpp"
 #include "llm_router/cli/commands.hpp"
 #include "llm_router/core/version.hpp"
@@ -20,6 +21,10 @@ struct Command {
 constexpr Command kCommands[] = {
     {"serve", llm_router::cli::run_serve, "run the router: serve --config FILE [--listen HOST:PORT]"},
     {"check", llm_router::cli::run_check, "validate a config: check --config FILE"},
+    {"classify", llm_router::cli::run_classify,
+     "analyze JSONL prompts from stdin: classify [--config FILE]"},
+    {"sentiment", llm_router::cli::run_train_sentiment,
+     "fit config/models/sentiment.json: sentiment [--data FILE] [--out FILE]"},
     {"train", llm_router::cli::run_train,
      "train a classifier: train --data FILE.jsonl --target label|weak_fails --out MODEL"},
     {"eval", llm_router::cli::run_eval,

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llm_router::analyzer {
+
+// Kinds of personal data and secrets; only kinds and counts leave the analyzer, never text.
+enum class PiiKind { email, phone, credit_card, iban, us_ssn, api_key, ip_address };
+inline constexpr std::size_t kPiiKinds = 7;
+std::string_view pii_kind_name(PiiKind kind);
+
+using PiiCounts = std::array<int, kPiiKinds>;
+
+// One pass per family of shapes; every candidate is checked (Luhn, mod-97, SSN ranges, octets).
+PiiCounts detect_pii(std::string_view text);
+
+bool luhn_valid(std::string_view digits);
+// `iban` without spaces, e.g. "DE89370400440532013000".
+bool iban_valid(std::string_view iban);
+
+struct CodeSignals {
+  bool has_code = false;
+  std::vector<std::string> languages;  // from fence tags and cheap keyword cues, sorted
+};
+CodeSignals detect_code(std::string_view text);
+
+// Dominant Unicode script among letters: latin, cyrillic, greek, arabic, hebrew, cjk (han, kana,
+// hangul), devanagari, thai, other; "none" when there are no letters.
+struct ScriptSignals {
+  std::string_view script = "none";
+  std::string_view language = "unknown";  // en es fr de pt it nl ru uk zh ja ko ar he el hi th
+};
+ScriptSignals detect_script_and_language(std::string_view text);
+
+// Rough token count of a text (~chars/4 blended with word count; CJK one token per character).
+double estimate_tokens(std::string_view text);
+
+}  // namespace llm_router::analyzer

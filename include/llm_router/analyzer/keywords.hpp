@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llm_router::analyzer {
+
+// A named list of words/phrases (case-insensitive, whole word) and RE2 patterns from config.
+struct KeywordSet {
+  std::string name;
+  std::vector<std::string> words;
+  std::vector<std::string> patterns;
+};
+
+// All keyword sets compiled once: single words go into one hash map (word -> sets), phrases and
+// patterns into one RE2::Set, so matching is one tokenising pass plus one RE2 pass.
+class KeywordMatcher {
+ public:
+  // Throws std::invalid_argument naming the set and pattern when a regex does not compile.
+  explicit KeywordMatcher(std::vector<KeywordSet> sets);
+  ~KeywordMatcher();
+  KeywordMatcher(KeywordMatcher&&) noexcept;
+  KeywordMatcher& operator=(KeywordMatcher&&) noexcept;
+
+  // Names of the sets with at least one match, in configuration order.
+  std::vector<std::string> match(std::string_view text) const;
+  bool empty() const { return names_.empty(); }
+
+ private:
+  struct WordIndex;  // lowercase word -> sets, defined in keywords.cpp
+  std::vector<std::string> names_;
+  std::unique_ptr<WordIndex> words_;
+  struct RegexSet;  // wraps RE2::Set, kept out of this header
+  std::unique_ptr<RegexSet> regex_set_;
+  std::vector<std::size_t> regex_owner_;  // RE2::Set index -> keyword set
+};
+
+}  // namespace llm_router::analyzer

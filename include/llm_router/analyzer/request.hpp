@@ -1,0 +1,54 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace llm_router::analyzer {
+
+enum class EndpointKind { chat, completions, embeddings };
+
+// What the server knows about a request besides its body.
+struct RequestMeta {
+  EndpointKind endpoint = EndpointKind::chat;
+  std::vector<std::pair<std::string, std::string>> headers;  // lowercase names
+
+  std::string_view header(std::string_view lowercase_name) const;
+};
+
+// Which text the content signals (sentiment, PII, keywords, ...) are computed on.
+struct TextSelection {
+  bool include_system = false;   // prepend the system/developer prompt
+  int history_messages = 0;      // earlier messages (any role but system) before the last user one
+  std::size_t max_chars = 4000;  // cap on bytes read, bounding the work on huge prompts
+  // Sentiment, semantic similarity and script/language read at most this many bytes of the
+  // selected text: its head and its tail (tone and intent sit at the start and the end).
+  std::size_t model_chars = 1500;
+};
+
+// Structural facts about the whole request plus the selected text.
+struct RequestFacts {
+  std::string text;  // selected text, at most max_chars bytes (UTF-8 safe cut)
+  bool truncated = false;
+  double estimated_tokens = 0;
+  int turns = 0;
+  bool has_images = false;
+  bool has_audio = false;
+  bool has_tools = false;
+  bool json_mode = false;
+  bool stream = false;
+  std::string user;
+  nlohmann::json metadata;
+};
+
+// At most max_bytes of text: all of it, or its first two thirds and last third joined by '\n'.
+// `buffer` holds the joined copy when one is needed.
+std::string_view head_and_tail(std::string_view text, std::size_t max_bytes, std::string& buffer);
+
+// Never throws: a body of an unexpected shape just yields fewer facts.
+RequestFacts extract_request(const nlohmann::json& body, EndpointKind endpoint,
+                             const TextSelection& selection);
+
+}  // namespace llm_router::analyzer

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "llm_router/analyzer/keywords.hpp"
+#include "llm_router/analyzer/request.hpp"
+#include "llm_router/analyzer/semantic.hpp"
+#include "llm_router/config/yaml_reader.hpp"
+
+namespace llm_router::analyzer {
+
+struct DetectorToggles {
+  bool pii = true;
+  bool code = true;
+  bool language = true;
+  bool sentiment = true;
+};
+
+// The `analyzer:` section of the config. Paths are kept as written (relative to the config
+// file's directory); make_analyzer resolves them.
+struct AnalyzerSettings {
+  std::string category_model;    // empty: no category model, category is always "other"
+  std::string complexity_model;  // empty: complexity is 0.5
+  std::string complexity_label;  // positive label; empty: the model's last label
+  std::string sentiment_lexicon = "../data/sentiment/vader_lexicon.txt";
+  std::string sentiment_model = "models/sentiment.json";  // empty: plain VADER
+  double other_threshold = 0.5;  // top category probability below this -> "other"
+  TextSelection text;
+  DetectorToggles detectors;
+  std::vector<KeywordSet> keyword_sets;
+  std::vector<SemanticSet> semantic_sets;
+};
+
+// Reads the analyzer section; problems (unknown keys, wrong types, bad regexes) become located
+// diagnostics in reader.context() rather than exceptions.
+AnalyzerSettings read_analyzer_settings(config::NodeReader reader);
+
+}  // namespace llm_router::analyzer

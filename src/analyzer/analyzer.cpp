@@ -1,0 +1,146 @@
+#include "llm_router/analyzer/analyzer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "llm_router/analyzer/detectors.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+constexpr std::size_t kMaxLabels = 64;
+
+std::vector<KeywordSet> joined(std::vector<KeywordSet> a, std::vector<KeywordSet> b) {
+  a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+  return a;
+}
+
+std::vector<SemanticSet> joined(std::vector<SemanticSet> a, std::vector<SemanticSet> b) {
+  a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+  return a;
+}
+
+// Runs a model into a stack buffer; NaN or negative outputs count as 0 so argmax stays defined.
+std::size_t predict(const classifier::TextModel& model, std::string_view text,
+                    std::array<float, kMaxLabels>& probabilities) {
+  const std::size_t n = std::min(model.labels().size(), kMaxLabels);
+  probabilities.fill(0.0f);
+  model.predict(text, std::span<float>(probabilities.data(), n));
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(probabilities[i]) || probabilities[i] < 0) probabilities[i] = 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<KeywordSet> keyword_sets,
+                   std::vector<SemanticSet> semantic_sets)
+    : settings_(std::move(settings)),
+      models_(std::move(models)),
+      keywords_(joined(settings_.keyword_sets, std::move(keyword_sets))),
+      semantic_(joined(settings_.semantic_sets, std::move(semantic_sets))) {
+  if (models_.category && models_.category->labels().size() > kMaxLabels) {
+    throw std::invalid_argument("category model has more than 64 labels");
+  }
+  if (models_.complexity) {
+    const auto& labels = models_.complexity->labels();
+    if (labels.empty() || labels.size() > kMaxLabels) {
+      throw std::invalid_argument("complexity model must have 1..64 labels");
+    }
+    complexity_positive_ = labels.size() - 1;
+    if (!settings_.complexity_label.empty()) {
+      const auto it = std::find(labels.begin(), labels.end(), settings_.complexity_label);
+      if (it == labels.end()) {
+        throw std::invalid_argument("complexity model has no label '" + settings_.complexity_label +
+                                    "'");
+      }
+      complexity_positive_ = static_cast<std::size_t>(it - labels.begin());
+    }
+  }
+}
+
+void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
+  std::array<float, kMaxLabels> probabilities{};
+  if (models_.category) {
+    const std::size_t n = predict(*models_.category, text, probabilities);
+    const auto& labels = models_.category->labels();
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      out.category_scores[labels[i]] = probabilities[i];
+      if (probabilities[i] > probabilities[best]) best = i;
+    }
+    if (n > 0 && probabilities[best] >= settings_.other_threshold) out.category = labels[best];
+  }
+  if (models_.complexity) {
+    predict(*models_.complexity, text, probabilities);
+    out.complexity = std::clamp<double>(probabilities[complexity_positive_], 0.0, 1.0);
+  }
+
+  if (settings_.detectors.pii) {
+    const PiiCounts counts = detect_pii(text);
+    for (std::size_t k = 0; k < kPiiKinds; ++k) {
+      if (counts[k] > 0) {
+        out.pii.push_back({std::string(pii_kind_name(static_cast<PiiKind>(k))), counts[k]});
+      }
+    }
+  }
+  if (settings_.detectors.code) {
+    CodeSignals code = detect_code(text);
+    out.has_code = code.has_code;
+    out.code_languages = std::move(code.languages);
+  }
+  std::string buffer;
+  const std::string_view model_text = head_and_tail(text, settings_.text.model_chars, buffer);
+  if (settings_.detectors.language) {
+    const ScriptSignals script = detect_script_and_language(model_text);
+    out.script = script.script;
+    out.language = script.language;
+  }
+  if (models_.sentiment && settings_.detectors.sentiment) {
+    const auto [score, vader] = models_.sentiment->score_with_vader(model_text);
+    // Lexicon and calibration are English; elsewhere only emoticons and the like carry signal.
+    const bool english = out.language == "en" || out.language == "unknown";
+    out.sentiment = english ? score : vader;
+    out.sentiment_vader = vader;
+  }
+  out.keyword_hits = keywords_.match(text);
+  for (const auto& score : semantic_.score(model_text)) {
+    out.semantic_scores[std::string(score.name)] = score.score;
+    if (score.threshold && score.score >= *score.threshold) {
+      out.semantic_hits.emplace_back(score.name);
+    }
+  }
+  out.analyzed_chars = static_cast<int>(text.size());
+}
+
+Analysis Analyzer::analyze(const nlohmann::json& body, const RequestMeta& meta) const {
+  const auto start = std::chrono::steady_clock::now();
+  Analysis out;
+  RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
+  analyze_content(facts.text, out);
+  out.truncated = facts.truncated;
+  out.estimated_tokens = facts.estimated_tokens;
+  out.turns = facts.turns;
+  out.has_images = facts.has_images;
+  out.has_audio = facts.has_audio;
+  out.has_tools = facts.has_tools;
+  out.json_mode = facts.json_mode;
+  out.stream = facts.stream;
+  out.user = std::move(facts.user);
+  out.metadata = std::move(facts.metadata);
+  out.elapsed_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count();
+  return out;
+}
+
+Analysis Analyzer::analyze_text(std::string_view text) const {
+  return analyze(nlohmann::json{{"messages", {{{"role", "user"}, {"content", text}}}}},
+                 RequestMeta{});
+}
+
+}  // namespace llm_router::analyzer

@@ -1,0 +1,177 @@
+#include "llm_router/analyzer/keywords.hpp"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <array>
+#include <stdexcept>
+
+#include "text_util.hpp"
+#include "word_table.hpp"
+
+namespace llm_router::analyzer {
+
+// Phrases of 2..4 plain words are matched by a hash of their words' hashes, so the token pass
+// finds them too; only phrases with other characters ("c++", "node.js") need RE2.
+struct KeywordMatcher::WordIndex {
+  static constexpr std::size_t kMaxPhraseWords = 4;
+  struct Entry {
+    std::vector<std::size_t> sets;  // sets listing this word alone
+    bool ends_phrase = false;       // last word of some phrase: worth checking phrases
+  };
+  WordTable<Entry> sets_of;
+  WordTable<std::vector<std::size_t>> phrase_sets_of;  // key: 8 bytes of the phrase hash
+
+  static std::uint64_t combine(std::uint64_t phrase, std::uint64_t word) {
+    return mix_hash(phrase, word);
+  }
+  static std::string_view key_of(const std::uint64_t& hash) {
+    return std::string_view(reinterpret_cast<const char*>(&hash), sizeof hash);
+  }
+};
+
+struct KeywordMatcher::RegexSet {
+  explicit RegexSet(const RE2::Options& options) : set(options, RE2::UNANCHORED) {}
+  RE2::Set set;
+};
+
+namespace {
+
+bool is_keyword_char(char c) {
+  return has_class(c, kWordChar);
+}
+
+std::string lower_ascii(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
+bool is_single_word(std::string_view word) {
+  return !word.empty() && std::all_of(word.begin(), word.end(), is_keyword_char);
+}
+
+// The words of a phrase made only of word characters and single spaces; empty otherwise.
+std::vector<std::string_view> plain_phrase_words(std::string_view phrase) {
+  std::vector<std::string_view> words;
+  std::size_t start = 0;
+  while (start <= phrase.size()) {
+    const std::size_t space = std::min(phrase.find(' ', start), phrase.size());
+    const std::string_view word = phrase.substr(start, space - start);
+    if (!is_single_word(word)) return {};
+    words.push_back(word);
+    start = space + 1;
+  }
+  return words;
+}
+
+}  // namespace
+
+KeywordMatcher::KeywordMatcher(std::vector<KeywordSet> sets) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  regex_set_ = std::make_unique<RegexSet>(options);
+  words_ = std::make_unique<WordIndex>();
+  for (std::size_t s = 0; s < sets.size(); ++s) {
+    names_.push_back(sets[s].name);
+    for (const auto& word : sets[s].words) {
+      const std::string lower = lower_ascii(word);
+      if (is_single_word(lower)) {
+        auto& owners = words_->sets_of[lower].sets;
+        if (owners.empty() || owners.back() != s) owners.push_back(s);
+        continue;
+      }
+      if (const auto parts = plain_phrase_words(lower);
+          parts.size() >= 2 && parts.size() <= WordIndex::kMaxPhraseWords) {
+        std::uint64_t hash = 0;
+        for (auto part : parts) hash = WordIndex::combine(hash, word_hash(part));
+        words_->sets_of[parts.back()].ends_phrase = true;
+        auto& owners = words_->phrase_sets_of[WordIndex::key_of(hash)];
+        if (owners.empty() || owners.back() != s) owners.push_back(s);
+        continue;
+      }
+      // Other phrases ("c++", "node.js") become a case-insensitive literal with word edges.
+      std::string pattern = "(?i)";
+      if (!lower.empty() && is_keyword_char(lower.front())) pattern += "\\b";
+      pattern += RE2::QuoteMeta(lower);
+      if (!lower.empty() && is_keyword_char(lower.back())) pattern += "\\b";
+      std::string error;
+      if (regex_set_->set.Add(pattern, &error) < 0) {
+        throw std::invalid_argument("keyword set '" + sets[s].name + "': bad word '" + word +
+                                    "': " + error);
+      }
+      regex_owner_.push_back(s);
+    }
+    for (const auto& pattern : sets[s].patterns) {
+      std::string error;
+      if (regex_set_->set.Add(pattern, &error) < 0) {
+        throw std::invalid_argument("keyword set '" + sets[s].name + "': invalid pattern '" +
+                                    pattern + "': " + error);
+      }
+      regex_owner_.push_back(s);
+    }
+  }
+  if (!regex_owner_.empty() && !regex_set_->set.Compile()) {
+    throw std::invalid_argument("keyword patterns are too large to compile");
+  }
+  if (regex_owner_.empty()) regex_set_.reset();
+}
+
+KeywordMatcher::~KeywordMatcher() = default;
+KeywordMatcher::KeywordMatcher(KeywordMatcher&&) noexcept = default;
+KeywordMatcher& KeywordMatcher::operator=(KeywordMatcher&&) noexcept = default;
+
+std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
+  std::vector<std::string> out;
+  if (names_.empty()) return out;
+  std::vector<bool> hit(names_.size(), false);
+  const bool phrases = words_->phrase_sets_of.size() > 0;
+  if (words_->sets_of.size() > 0 || phrases) {
+    char buffer[64];
+    std::array<std::uint64_t, WordIndex::kMaxPhraseWords> recent{};  // last word hashes
+    std::size_t seen = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+      while (i < text.size() && !is_keyword_char(text[i])) ++i;
+      std::size_t length = 0;
+      while (i < text.size() && is_keyword_char(text[i])) {
+        if (length < sizeof buffer) buffer[length] = table_lower(text[i]);
+        ++length;
+        ++i;
+      }
+      if (length == 0) continue;
+      const std::string_view word(buffer, std::min(length, sizeof buffer));
+      const std::uint64_t hash_of_word = word_hash(word);
+      const auto* entry = words_->sets_of.find(word, hash_of_word);
+      if (entry != nullptr) {
+        for (std::size_t s : entry->sets) hit[s] = true;
+      }
+      if (!phrases) continue;
+      recent[seen % recent.size()] = hash_of_word;
+      ++seen;
+      if (entry == nullptr || !entry->ends_phrase) continue;
+      // Phrases ending at this word, 2..4 words long.
+      for (std::size_t n = 2; n <= std::min(seen, recent.size()); ++n) {
+        std::uint64_t hash = 0;
+        for (std::size_t k = n; k > 0; --k) {
+          hash = WordIndex::combine(hash, recent[(seen - k) % recent.size()]);
+        }
+        if (const auto* sets = words_->phrase_sets_of.find(WordIndex::key_of(hash))) {
+          for (std::size_t s : *sets) hit[s] = true;
+        }
+      }
+    }
+  }
+  if (regex_set_) {
+    std::vector<int> matched;
+    // A DFA out of memory reports no match rather than failing the request.
+    regex_set_->set.Match(re2::StringPiece(text.data(), text.size()), &matched);
+    for (int m : matched) hit[regex_owner_[static_cast<std::size_t>(m)]] = true;
+  }
+  for (std::size_t s = 0; s < names_.size(); ++s) {
+    if (hit[s]) out.push_back(names_[s]);
+  }
+  return out;
+}
+
+}  // namespace llm_router::analyzer

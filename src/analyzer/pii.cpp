@@ -1,0 +1,381 @@
+#include <algorithm>
+#include <cmath>
+
+#include "llm_router/analyzer/detectors.hpp"
+#include "text_util.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+void add(PiiCounts& counts, PiiKind kind) {
+  ++counts[static_cast<std::size_t>(kind)];
+}
+
+bool is_email_local(char c) {
+  return is_ascii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+bool is_email_domain(char c) {
+  return is_ascii_alnum(c) || c == '.' || c == '-';
+}
+
+void scan_emails(std::string_view text, PiiCounts& counts) {
+  std::size_t from = 0;
+  while (true) {
+    const std::size_t at = text.find('@', from);
+    if (at == std::string_view::npos) return;
+    from = at + 1;
+    std::size_t begin = at;
+    while (begin > 0 && is_email_local(text[begin - 1])) --begin;
+    std::size_t end = at + 1;
+    while (end < text.size() && is_email_domain(text[end])) ++end;
+    while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
+    if (begin == at || end == at + 1) continue;
+    const std::string_view domain = text.substr(at + 1, end - at - 1);
+    const std::size_t dot = domain.rfind('.');
+    if (dot == std::string_view::npos || dot == 0 || domain.front() == '-') continue;
+    const std::string_view tld = domain.substr(dot + 1);
+    if (tld.size() < 2 || !std::all_of(tld.begin(), tld.end(), is_ascii_alpha)) continue;
+    add(counts, PiiKind::email);
+    from = end;
+  }
+}
+
+// A run of digits with the separators phone numbers, cards and addresses use.
+struct NumberChunk {
+  std::string_view text;
+  std::string digits;
+  int groups = 0;
+  bool plus = false;
+  bool parens = false;
+  bool only_dots = true;        // every separator is '.'
+  bool only_dashes = true;      // every separator is '-'
+  bool card_separators = true;  // only ' ' and '-'
+  std::vector<int> group_sizes;
+};
+
+bool is_number_separator(char c) {
+  return c == ' ' || c == '-' || c == '.';
+}
+
+// Reads a chunk starting at text[i] (a digit, '+' or '('); returns the index after it.
+std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk) {
+  const std::size_t begin = i;
+  if (text[i] == '+') {
+    chunk.plus = true;
+    ++i;
+  }
+  int group = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (is_ascii_digit(c)) {
+      chunk.digits += c;
+      ++group;
+      ++i;
+      continue;
+    }
+    if (group > 0) {
+      chunk.group_sizes.push_back(group);
+      group = 0;
+    }
+    const bool open = c == '(' && i + 1 < text.size() && is_ascii_digit(text[i + 1]);
+    const bool close = c == ')' && chunk.parens;
+    if (open || close) {
+      chunk.parens = true;
+      chunk.only_dots = chunk.only_dashes = chunk.card_separators = false;
+      ++i;
+      if (close && i < text.size() && text[i] == ' ') ++i;
+      continue;
+    }
+    // A separator counts only when a digit follows it directly.
+    if (is_number_separator(c) && i + 1 < text.size() && is_ascii_digit(text[i + 1]) &&
+        !chunk.digits.empty()) {
+      chunk.only_dots &= c == '.';
+      chunk.only_dashes &= c == '-';
+      chunk.card_separators &= c != '.';
+      ++i;
+      continue;
+    }
+    break;
+  }
+  if (group > 0) chunk.group_sizes.push_back(group);
+  chunk.groups = static_cast<int>(chunk.group_sizes.size());
+  chunk.text = text.substr(begin, i - begin);
+  return i;
+}
+
+bool is_ipv4(const NumberChunk& chunk) {
+  if (!chunk.only_dots || chunk.plus || chunk.groups != 4) return false;
+  std::size_t pos = 0;
+  for (int size : chunk.group_sizes) {
+    if (size > 3) return false;
+    const int octet = std::stoi(chunk.digits.substr(pos, static_cast<std::size_t>(size)));
+    if (octet > 255) return false;
+    pos += static_cast<std::size_t>(size);
+  }
+  return true;
+}
+
+bool is_us_ssn(const NumberChunk& chunk) {
+  if (!chunk.only_dashes || chunk.group_sizes != std::vector<int>{3, 2, 4}) return false;
+  const std::string_view d = chunk.digits;
+  const std::string_view area = d.substr(0, 3);
+  return area != "000" && area != "666" && area[0] != '9' && d.substr(3, 2) != "00" &&
+         d.substr(5, 4) != "0000";
+}
+
+bool is_credit_card(const NumberChunk& chunk) {
+  const std::size_t n = chunk.digits.size();
+  if (n < 13 || n > 19 || chunk.plus || !chunk.card_separators) return false;
+  return luhn_valid(chunk.digits);
+}
+
+bool is_phone(const NumberChunk& chunk) {
+  const std::size_t n = chunk.digits.size();
+  if (chunk.plus) return n >= 8 && n <= 15;
+  // National formats need structure: (415) 555-2671, 415-555-2671, 415.555.2671, 1 415 555 2671.
+  // Bare digit runs (timestamps, ids), years and prices never have it.
+  if (n < 10 || n > 11 || chunk.groups < 3) return false;
+  const auto& g = chunk.group_sizes;
+  const int last = g.back();
+  return last == 4 && g[g.size() - 2] == 3;
+}
+
+void scan_numbers(std::string_view text, PiiCounts& counts) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    const bool starts = is_ascii_digit(c) || ((c == '+' || c == '(') && i + 1 < text.size() &&
+                                              is_ascii_digit(text[i + 1]));
+    if (!starts) {
+      ++i;
+      continue;
+    }
+    const char before = i > 0 ? text[i - 1] : ' ';
+    if (is_ascii_alnum(before) || before == '.' || before == '$' || before == '_' ||
+        before == '-' || before == '/') {
+      // Inside a word or a longer number: skip the rest of it ('+' and '(' themselves included).
+      ++i;
+      while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '.' || text[i] == '-')) ++i;
+      continue;
+    }
+    NumberChunk chunk;
+    const std::size_t end = read_chunk(text, i, chunk);
+    const char after = end < text.size() ? text[end] : ' ';
+    const bool clean_end = !is_ascii_alnum(after) && after != '_';
+    if (clean_end) {
+      if (is_ipv4(chunk)) {
+        add(counts, PiiKind::ip_address);
+      } else if (is_us_ssn(chunk)) {
+        add(counts, PiiKind::us_ssn);
+      } else if (is_credit_card(chunk)) {
+        add(counts, PiiKind::credit_card);
+      } else if (is_phone(chunk)) {
+        add(counts, PiiKind::phone);
+      }
+    }
+    i = std::max(end, i + 1);
+  }
+}
+
+// An IBAN starting at text[i] (which begins a token): returns the index after it, or i.
+std::size_t match_iban(std::string_view text, std::size_t i) {
+  if (i + 15 > text.size()) return i;
+  const char* p = text.data() + i;
+  if (!(p[0] >= 'A' && p[0] <= 'Z') || !(p[1] >= 'A' && p[1] <= 'Z') || !is_ascii_digit(p[2]) ||
+      !is_ascii_digit(p[3])) {
+    return i;
+  }
+  // Collect up to 34 upper-case alphanumerics, allowing single spaces between groups; every
+  // group end is a candidate length, longest first.
+  std::string compact;
+  std::vector<std::pair<std::size_t, std::size_t>> ends;  // (compact length, text index)
+  std::size_t j = i;
+  while (j < text.size() && compact.size() < 34) {
+    const char c = text[j];
+    if (is_ascii_digit(c) || (c >= 'A' && c <= 'Z')) {
+      compact += c;
+      ++j;
+      continue;
+    }
+    if (c == ' ' && j + 1 < text.size() && is_ascii_alnum(text[j + 1])) {
+      ends.emplace_back(compact.size(), j);
+      ++j;
+      continue;
+    }
+    break;
+  }
+  if (j >= text.size() || !is_ascii_alnum(text[j])) ends.emplace_back(compact.size(), j);
+  for (auto it = ends.rbegin(); it != ends.rend(); ++it) {
+    if (it->first < 15) break;
+    if (iban_valid(std::string_view(compact).substr(0, it->first))) return it->second;
+  }
+  return i;
+}
+
+bool is_secret_char(char c) {
+  return has_class(c, kSecretChar);
+}
+
+bool all_of_class(std::string_view s, bool (*pred)(char)) {
+  return std::all_of(s.begin(), s.end(), pred);
+}
+
+bool upper_or_digit(char c) {
+  return is_ascii_digit(c) || (c >= 'A' && c <= 'Z');
+}
+bool key_body_char(char c) {
+  return is_ascii_alnum(c) || c == '-' || c == '_';
+}
+
+bool has_prefix_key(std::string_view token) {
+  auto body_after = [&](std::string_view prefix) {
+    return token.starts_with(prefix) ? token.substr(prefix.size()) : std::string_view{};
+  };
+  if (auto b = body_after("sk-"); b.size() >= 20 && all_of_class(b, key_body_char)) return true;
+  for (std::string_view prefix : {"AKIA", "ASIA"}) {
+    if (auto b = body_after(prefix); b.size() == 16 && all_of_class(b, upper_or_digit)) {
+      return true;
+    }
+  }
+  for (std::string_view prefix : {"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}) {
+    if (auto b = body_after(prefix); b.size() >= 30 && all_of_class(b, is_ascii_alnum)) {
+      return true;
+    }
+  }
+  if (auto b = body_after("github_pat_"); b.size() >= 20) return true;
+  if (token.size() >= 15 && token.starts_with("xox") &&
+      std::string_view("baprs").find(token[3]) != std::string_view::npos && token[4] == '-') {
+    return true;
+  }
+  if (auto b = body_after("AIza"); b.size() == 35 && all_of_class(b, key_body_char)) return true;
+  return false;
+}
+
+// Long random-looking tokens: mixed case and digits, no dictionary-like runs, high entropy.
+bool is_high_entropy_token(std::string_view token) {
+  if (token.size() < 32 || token.size() > 512) return false;
+  bool upper = false;
+  bool lower = false;
+  bool digit = false;
+  int counts[128] = {};
+  for (char c : token) {
+    upper |= c >= 'A' && c <= 'Z';
+    lower |= c >= 'a' && c <= 'z';
+    digit |= is_ascii_digit(c);
+    ++counts[static_cast<unsigned char>(c) & 127];
+  }
+  if (!(upper && lower && digit)) return false;
+  if (token.find('/') != std::string_view::npos && token.find("//") != std::string_view::npos) {
+    return false;  // URLs and paths
+  }
+  double entropy = 0;
+  const double n = static_cast<double>(token.size());
+  for (int count : counts) {
+    if (count == 0) continue;
+    const double p = count / n;
+    entropy -= p * std::log2(p);
+  }
+  return entropy >= 4.2;
+}
+
+// Tokens of key alphabets: API keys, high-entropy secrets, and IBANs (which start a token).
+void scan_tokens(std::string_view text, PiiCounts& counts) {
+  std::size_t from = 0;
+  while ((from = text.find("-----BEGIN ", from)) != std::string_view::npos) {
+    const std::size_t line_end = text.find("-----", from + 11);
+    if (line_end == std::string_view::npos) break;
+    if (text.substr(from, line_end - from).find("PRIVATE KEY") != std::string_view::npos) {
+      add(counts, PiiKind::api_key);
+    }
+    from = line_end + 5;
+  }
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!is_secret_char(text[i])) {
+      ++i;
+      continue;
+    }
+    if (const std::size_t after = match_iban(text, i); after != i) {
+      add(counts, PiiKind::iban);
+      i = after;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < text.size() && is_secret_char(text[end])) ++end;
+    std::string_view token = text.substr(i, end - i);
+    while (!token.empty() && (token.back() == '=' || token.back() == '-')) token.remove_suffix(1);
+    if (token.size() >= 19 && (has_prefix_key(token) || is_high_entropy_token(token))) {
+      add(counts, PiiKind::api_key);
+    }
+    i = end;
+  }
+}
+
+}  // namespace
+
+std::string_view pii_kind_name(PiiKind kind) {
+  switch (kind) {
+    case PiiKind::email:
+      return "email";
+    case PiiKind::phone:
+      return "phone";
+    case PiiKind::credit_card:
+      return "credit_card";
+    case PiiKind::iban:
+      return "iban";
+    case PiiKind::us_ssn:
+      return "us_ssn";
+    case PiiKind::api_key:
+      return "api_key";
+    case PiiKind::ip_address:
+      return "ip_address";
+  }
+  return "unknown";
+}
+
+bool luhn_valid(std::string_view digits) {
+  if (digits.empty()) return false;
+  int sum = 0;
+  bool double_it = false;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (!is_ascii_digit(*it)) return false;
+    int d = *it - '0';
+    if (double_it) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double_it = !double_it;
+  }
+  return sum % 10 == 0;
+}
+
+bool iban_valid(std::string_view iban) {
+  if (iban.size() < 15 || iban.size() > 34) return false;
+  // Move the country code and check digits to the end, letters become 10..35, then mod 97.
+  int remainder = 0;
+  auto feed = [&](char c) {
+    if (is_ascii_digit(c)) {
+      remainder = (remainder * 10 + (c - '0')) % 97;
+    } else {
+      const int value = ascii_upper(c) - 'A' + 10;
+      remainder = (remainder * 100 + value) % 97;
+    }
+  };
+  for (std::size_t k = 0; k < iban.size(); ++k) {
+    const char c = iban[(k + 4) % iban.size()];
+    if (!is_ascii_alnum(c)) return false;
+    feed(c);
+  }
+  return remainder == 1;
+}
+
+PiiCounts detect_pii(std::string_view text) {
+  PiiCounts counts{};
+  scan_emails(text, counts);
+  scan_numbers(text, counts);
+  scan_tokens(text, counts);
+  return counts;
+}
+
+}  // namespace llm_router::analyzer

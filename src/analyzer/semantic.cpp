@@ -1,0 +1,186 @@
+#include "llm_router/analyzer/semantic.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "text_util.hpp"
+#include "word_table.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+constexpr float kWordWeight = 1.0f;
+constexpr float kCharWeight = 0.4f;
+
+bool is_token_byte(char c) {
+  return is_ascii_alnum(c) || static_cast<unsigned char>(c) >= 0x80;
+}
+
+std::uint32_t dim_of(std::uint64_t hash) {
+  return static_cast<std::uint32_t>(hash >> (64 - HashedNgramEmbedder::kBits));
+}
+
+// Calls add(dim, weight) for every n-gram of text.
+template <typename Add>
+void for_each_ngram(std::string_view text, Add&& add) {
+  std::uint64_t previous = 0;
+  char word[48];
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !is_token_byte(text[i])) ++i;
+    std::size_t length = 0;
+    while (i < text.size() && is_token_byte(text[i])) {
+      if (length < sizeof word - 2) word[1 + length] = table_lower(text[i]);
+      ++length;
+      ++i;
+    }
+    if (length == 0) continue;
+    length = std::min(length, sizeof word - 2);
+    const std::string_view token(word + 1, length);
+    const std::uint64_t hash = word_hash(token);
+    add(dim_of(hash), kWordWeight);
+    if (previous != 0) add(dim_of(mix_hash(previous, hash)), kWordWeight);
+    previous = hash;
+    // Character trigrams of " word " catch inflections ("summarize" ~ "summarise", "summary").
+    word[0] = ' ';
+    word[1 + length] = ' ';
+    const std::string_view padded(word, length + 2);
+    // One multiply per trigram: the three bytes and a tag packed into a word, then mixed.
+    for (std::size_t k = 0; k + 3 <= padded.size(); ++k) {
+      const std::uint64_t packed = static_cast<unsigned char>(padded[k]) |
+                                   static_cast<unsigned char>(padded[k + 1]) << 8 |
+                                   static_cast<unsigned char>(padded[k + 2]) << 16 | 0x3ULL << 24;
+      add(dim_of(packed * 0x9e3779b97f4a7c15ULL), kCharWeight);
+    }
+  }
+}
+
+}  // namespace
+
+HashedNgramEmbedder::HashedNgramEmbedder(const std::vector<std::string>& idf_corpus)
+    : idf_(kDims, 0.0f) {
+  std::vector<std::uint32_t> df(kDims, 0);
+  std::vector<std::uint32_t> seen_in(kDims, 0);
+  std::uint32_t document = 0;
+  for (const auto& text : idf_corpus) {
+    ++document;
+    for_each_ngram(text, [&](std::uint32_t dim, float) {
+      if (seen_in[dim] != document) {
+        seen_in[dim] = document;
+        ++df[dim];
+      }
+    });
+  }
+  const double n = static_cast<double>(idf_corpus.size());
+  idf_squared_.resize(kDims);
+  for (std::uint32_t d = 0; d < kDims; ++d) {
+    idf_[d] = static_cast<float>(std::log((n + 1.0) / (df[d] + 1.0)) + 1.0);
+    idf_squared_[d] = idf_[d] * idf_[d];
+  }
+}
+
+SparseVector HashedNgramEmbedder::embed(std::string_view text) const {
+  std::array<float, kDims> tf{};
+  for_each_ngram(text, [&](std::uint32_t dim, float weight) { tf[dim] += weight; });
+  SparseVector out;
+  double norm = 0;
+  for (std::uint32_t d = 0; d < kDims; ++d) {
+    if (tf[d] == 0.0f) continue;
+    const float w = std::sqrt(tf[d]) * idf_[d];
+    out.emplace_back(d, w);
+    norm += static_cast<double>(w) * w;
+  }
+  if (norm > 0) {
+    const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (auto& entry : out) entry.second *= inv;
+  }
+  return out;
+}
+
+float HashedNgramEmbedder::term_frequencies(std::string_view text, std::span<float> tf) const {
+  // Branch-free scatter; the norm of sqrt(tf) * idf is sum(tf * idf^2), so no list of touched
+  // dimensions and no square roots are needed for it.
+  for_each_ngram(text, [&](std::uint32_t dim, float weight) { tf[dim] += weight; });
+  float partial[8] = {};
+  for (std::uint32_t d = 0; d < kDims; d += 8) {
+    for (std::uint32_t k = 0; k < 8; ++k) partial[k] += tf[d + k] * idf_squared_[d + k];
+  }
+  float norm_squared = 0;
+  for (float p : partial) norm_squared += p;
+  return norm_squared > 0 ? 1.0f / std::sqrt(norm_squared) : 0.0f;
+}
+
+double cosine(const SparseVector& a, const SparseVector& b) {
+  double dot = 0;
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i].first < b[j].first) {
+      ++i;
+    } else if (a[i].first > b[j].first) {
+      ++j;
+    } else {
+      dot += static_cast<double>(a[i].second) * b[j].second;
+      ++i;
+      ++j;
+    }
+  }
+  return std::clamp(dot, 0.0, 1.0);
+}
+
+namespace {
+
+std::vector<std::string> all_utterances(const std::vector<SemanticSet>& sets) {
+  std::vector<std::string> out;
+  for (const auto& set : sets) out.insert(out.end(), set.utterances.begin(), set.utterances.end());
+  return out;
+}
+
+}  // namespace
+
+SemanticIndex::SemanticIndex(std::vector<SemanticSet> sets,
+                             std::shared_ptr<const TextEmbedder> embedder)
+    : embedder_(std::move(embedder)),
+      local_(dynamic_cast<const HashedNgramEmbedder*>(embedder_.get())) {
+  for (auto& set : sets) {
+    Embedded embedded{std::move(set.name), set.threshold, {}};
+    for (const auto& utterance : set.utterances) {
+      embedded.utterances.push_back(embedder_->embed(utterance));
+    }
+    sets_.push_back(std::move(embedded));
+  }
+}
+
+SemanticIndex::SemanticIndex(std::vector<SemanticSet> sets)
+    : SemanticIndex(sets, std::make_shared<const HashedNgramEmbedder>(all_utterances(sets))) {}
+
+std::vector<SemanticScore> SemanticIndex::score(std::string_view text) const {
+  std::vector<SemanticScore> out;
+  if (sets_.empty()) return out;
+  if (local_ != nullptr) {
+    std::array<float, HashedNgramEmbedder::kDims> tf{};
+    const float inverse_norm = local_->term_frequencies(text, tf);
+    for (const auto& set : sets_) {
+      double best = 0;
+      for (const auto& utterance : set.utterances) {
+        double dot = 0;
+        for (const auto& [dim, weight] : utterance) {
+          if (tf[dim] != 0.0f) dot += std::sqrt(tf[dim]) * local_->idf(dim) * weight;
+        }
+        best = std::max(best, std::clamp(dot * inverse_norm, 0.0, 1.0));
+      }
+      out.push_back({set.name, best, set.threshold});
+    }
+    return out;
+  }
+  const SparseVector query = embedder_->embed(text);
+  for (const auto& set : sets_) {
+    double best = 0;
+    for (const auto& utterance : set.utterances) best = std::max(best, cosine(query, utterance));
+    out.push_back({set.name, best, set.threshold});
+  }
+  return out;
+}
+
+}  // namespace llm_router::analyzer

@@ -1,0 +1,699 @@
+#include "llm_router/analyzer/sentiment.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "text_util.hpp"
+#include "word_table.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+constexpr double kBoosterIncrease = 0.293;
+constexpr double kBoosterDecrease = -0.293;
+constexpr double kCapsIncrease = 0.733;
+constexpr double kNegationScalar = -0.74;
+
+constexpr std::string_view kNegations[] = {
+    "aint",   "arent",    "cannot",  "cant",     "couldnt",  "darent",   "didnt",   "doesnt",
+    "ain't",  "aren't",   "can't",   "couldn't", "daren't",  "didn't",   "doesn't", "dont",
+    "hadnt",  "hasnt",    "havent",  "isnt",     "mightnt",  "mustnt",   "neither", "don't",
+    "hadn't", "hasn't",   "haven't", "isn't",    "mightn't", "mustn't",  "neednt",  "needn't",
+    "never",  "none",     "nope",    "nor",      "not",      "nothing",  "nowhere", "oughtnt",
+    "shant",  "shouldnt", "uhuh",    "wasnt",    "werent",   "oughtn't", "shan't",  "shouldn't",
+    "uh-uh",  "wasn't",   "weren't", "without",  "wont",     "wouldnt",  "won't",   "wouldn't",
+    "rarely", "seldom",   "despite"};
+
+struct Booster {
+  std::string_view word;
+  double value;
+};
+
+constexpr Booster kBoosters[] = {
+    {"absolutely", kBoosterIncrease},    {"amazingly", kBoosterIncrease},
+    {"awfully", kBoosterIncrease},       {"completely", kBoosterIncrease},
+    {"considerable", kBoosterIncrease},  {"considerably", kBoosterIncrease},
+    {"decidedly", kBoosterIncrease},     {"deeply", kBoosterIncrease},
+    {"effing", kBoosterIncrease},        {"enormous", kBoosterIncrease},
+    {"enormously", kBoosterIncrease},    {"entirely", kBoosterIncrease},
+    {"especially", kBoosterIncrease},    {"exceptional", kBoosterIncrease},
+    {"exceptionally", kBoosterIncrease}, {"extreme", kBoosterIncrease},
+    {"extremely", kBoosterIncrease},     {"fabulously", kBoosterIncrease},
+    {"flipping", kBoosterIncrease},      {"flippin", kBoosterIncrease},
+    {"frackin", kBoosterIncrease},       {"fracking", kBoosterIncrease},
+    {"fricking", kBoosterIncrease},      {"frickin", kBoosterIncrease},
+    {"frigging", kBoosterIncrease},      {"friggin", kBoosterIncrease},
+    {"fully", kBoosterIncrease},         {"fuckin", kBoosterIncrease},
+    {"fucking", kBoosterIncrease},       {"fuggin", kBoosterIncrease},
+    {"fugging", kBoosterIncrease},       {"greatly", kBoosterIncrease},
+    {"hella", kBoosterIncrease},         {"highly", kBoosterIncrease},
+    {"hugely", kBoosterIncrease},        {"incredible", kBoosterIncrease},
+    {"incredibly", kBoosterIncrease},    {"intensely", kBoosterIncrease},
+    {"major", kBoosterIncrease},         {"majorly", kBoosterIncrease},
+    {"more", kBoosterIncrease},          {"most", kBoosterIncrease},
+    {"particularly", kBoosterIncrease},  {"purely", kBoosterIncrease},
+    {"quite", kBoosterIncrease},         {"really", kBoosterIncrease},
+    {"remarkably", kBoosterIncrease},    {"so", kBoosterIncrease},
+    {"substantially", kBoosterIncrease}, {"thoroughly", kBoosterIncrease},
+    {"total", kBoosterIncrease},         {"totally", kBoosterIncrease},
+    {"tremendous", kBoosterIncrease},    {"tremendously", kBoosterIncrease},
+    {"uber", kBoosterIncrease},          {"unbelievably", kBoosterIncrease},
+    {"unusually", kBoosterIncrease},     {"utter", kBoosterIncrease},
+    {"utterly", kBoosterIncrease},       {"very", kBoosterIncrease},
+    {"almost", kBoosterDecrease},        {"barely", kBoosterDecrease},
+    {"hardly", kBoosterDecrease},        {"just enough", kBoosterDecrease},
+    {"kind of", kBoosterDecrease},       {"kinda", kBoosterDecrease},
+    {"kindof", kBoosterDecrease},        {"kind-of", kBoosterDecrease},
+    {"less", kBoosterDecrease},          {"little", kBoosterDecrease},
+    {"marginal", kBoosterDecrease},      {"marginally", kBoosterDecrease},
+    {"occasional", kBoosterDecrease},    {"occasionally", kBoosterDecrease},
+    {"partly", kBoosterDecrease},        {"scarce", kBoosterDecrease},
+    {"scarcely", kBoosterDecrease},      {"slight", kBoosterDecrease},
+    {"slightly", kBoosterDecrease},      {"somewhat", kBoosterDecrease},
+    {"sort of", kBoosterDecrease},       {"sorta", kBoosterDecrease},
+    {"sortof", kBoosterDecrease},        {"sort-of", kBoosterDecrease}};
+
+constexpr Booster kSpecialCases[] = {
+    {"the shit", 3},        {"the bomb", 3},       {"bad ass", 1.5},        {"badass", 1.5},
+    {"bus stop", 0.0},      {"yeah right", -2},    {"kiss of death", -1.5}, {"to die for", 3},
+    {"beating heart", 3.1}, {"broken heart", -2.9}};
+
+}  // namespace
+
+struct VaderWordInfo {
+  float valence = 0;
+  float booster = 0;
+  bool in_lexicon = false;
+  bool is_booster = false;
+  bool negation = false;
+  std::uint8_t idiom = 0;  // id of a word that appears in a multi-word idiom or booster phrase
+};
+
+namespace {
+
+// A multi-word special case or booster phrase as idiom ids.
+struct Phrase {
+  std::array<std::uint8_t, 3> ids{};
+  std::size_t length = 0;
+  double value = 0;
+};
+
+}  // namespace
+
+struct VaderLexicon::Table {
+  WordTable<VaderWordInfo> words;
+  std::vector<Phrase> special_cases;
+  std::vector<Phrase> booster_phrases;
+};
+
+namespace {
+
+std::vector<std::string_view> split_spaces(std::string_view phrase) {
+  std::vector<std::string_view> out;
+  while (!phrase.empty()) {
+    const std::size_t space = phrase.find(' ');
+    out.push_back(phrase.substr(0, space));
+    phrase = space == std::string_view::npos ? std::string_view{} : phrase.substr(space + 1);
+  }
+  return out;
+}
+
+std::optional<Phrase> to_phrase(WordTable<VaderWordInfo>& words, std::string_view text,
+                                double value, std::uint8_t& next_id) {
+  const auto parts = split_spaces(text);
+  if (parts.size() < 2 || parts.size() > 3) return std::nullopt;  // one-word keys never match
+  Phrase phrase;
+  phrase.length = parts.size();
+  phrase.value = value;
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    auto& info = words[parts[k]];
+    if (info.idiom == 0) info.idiom = next_id++;
+    phrase.ids[k] = info.idiom;
+  }
+  return phrase;
+}
+
+std::shared_ptr<VaderLexicon::Table> built_in_table() {
+  auto table = std::make_shared<VaderLexicon::Table>();
+  for (auto word : kNegations) table->words[word].negation = true;
+  std::uint8_t next_id = 1;
+  for (const auto& booster : kBoosters) {
+    if (booster.word.find(' ') == std::string_view::npos) {
+      auto& info = table->words[booster.word];
+      info.is_booster = true;
+      info.booster = static_cast<float>(booster.value);
+    } else if (auto phrase = to_phrase(table->words, booster.word, booster.value, next_id)) {
+      table->booster_phrases.push_back(*phrase);
+    }
+  }
+  for (const auto& special : kSpecialCases) {
+    if (auto phrase = to_phrase(table->words, special.word, special.value, next_id)) {
+      table->special_cases.push_back(*phrase);
+    }
+  }
+  return table;
+}
+
+bool is_python_punctuation(char c) {
+  return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') ||
+         (c >= '{' && c <= '~');
+}
+
+// Python's str.isupper() restricted to ASCII: some cased letter and no lowercase one.
+bool is_upper_word(std::string_view word) {
+  bool upper = false;
+  for (char c : word) {
+    if (c >= 'a' && c <= 'z') return false;
+    if (c >= 'A' && c <= 'Z') upper = true;
+  }
+  return upper;
+}
+
+struct Word {
+  std::string_view lower;  // lowercased, punctuation stripped as VADER does
+  const float* valence = nullptr;
+  float booster = 0;
+  bool is_booster = false;
+  bool upper = false;
+  bool negation = false;
+  std::uint8_t idiom = 0;
+};
+
+// VADER's words_and_emoticons: whitespace split, then strip leading/trailing punctuation
+// unless that leaves two characters or fewer (emoticons such as ":)" survive).
+void split_words(std::string_view text, std::string_view lower, const VaderLexicon& lexicon,
+                 std::vector<Word>& out) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && has_class(text[i], kSpaceChar)) ++i;
+    std::size_t end = i;
+    while (end < text.size() && !has_class(text[end], kSpaceChar)) ++end;
+    if (end == i) break;
+    std::size_t b = i;
+    std::size_t e = end;
+    while (b < e && is_python_punctuation(text[b])) ++b;
+    while (e > b && is_python_punctuation(text[e - 1])) --e;
+    if (utf8_length(text.substr(b, e - b)) <= 2) {
+      b = i;
+      e = end;
+    }
+    Word word;
+    word.lower = lower.substr(b, e - b);
+    if (const VaderWordInfo* info = lexicon.info(word.lower)) {
+      if (info->in_lexicon) word.valence = &info->valence;
+      word.is_booster = info->is_booster;
+      word.booster = info->booster;
+      word.negation = info->negation;
+      word.idiom = info->idiom;
+    }
+    word.negation |= word.lower.find("n't") != std::string_view::npos;
+    word.upper = is_upper_word(text.substr(b, e - b));
+    out.push_back(word);
+    i = end;
+  }
+}
+
+double scalar_inc_dec(const Word& word, double valence, bool caps_differ) {
+  if (!word.is_booster) return 0.0;
+  double scalar = word.booster;
+  if (valence < 0) scalar = -scalar;
+  if (word.upper && caps_differ) scalar += valence > 0 ? kCapsIncrease : -kCapsIncrease;
+  return scalar;
+}
+
+double negation_check(double valence, const std::vector<Word>& words, int start, std::size_t i) {
+  auto w = [&](std::size_t back) { return words[i - back].lower; };
+  if (start == 0) {
+    if (words[i - 1].negation) valence *= kNegationScalar;
+  } else if (start == 1) {
+    if (w(2) == "never" && (w(1) == "so" || w(1) == "this")) {
+      valence *= 1.25;
+    } else if (w(2) == "without" && w(1) == "doubt") {
+    } else if (words[i - 2].negation) {
+      valence *= kNegationScalar;
+    }
+  } else {
+    if ((w(3) == "never" && (w(2) == "so" || w(2) == "this")) || w(1) == "so" || w(1) == "this") {
+      valence *= 1.25;
+    } else if (w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt")) {
+    } else if (words[i - 3].negation) {
+      valence *= kNegationScalar;
+    }
+  }
+  return valence;
+}
+
+// Value of the phrase made of words[first..first+length) in `phrases`, if any.
+std::optional<double> phrase_value(const std::vector<Phrase>& phrases,
+                                   const std::vector<Word>& words, std::size_t first,
+                                   std::size_t length) {
+  for (const auto& phrase : phrases) {
+    if (phrase.length != length) continue;
+    bool same = true;
+    for (std::size_t k = 0; k < length && same; ++k) {
+      same = words[first + k].idiom != 0 && words[first + k].idiom == phrase.ids[k];
+    }
+    if (same) return phrase.value;
+  }
+  return std::nullopt;
+}
+
+double special_idioms_check(double valence, const std::vector<Word>& words, std::size_t i,
+                            const VaderLexicon::Table& table) {
+  const auto& special = table.special_cases;
+  // (first index, length) in VADER's order: onezero, twoonezero, twoone, threetwoone, threetwo.
+  const std::pair<std::size_t, std::size_t> before[] = {
+      {i - 1, 2}, {i - 2, 3}, {i - 2, 2}, {i - 3, 3}, {i - 3, 2}};
+  for (const auto& [first, length] : before) {
+    if (auto found = phrase_value(special, words, first, length)) {
+      valence = *found;
+      break;
+    }
+  }
+  if (words.size() - 1 > i) {
+    if (auto found = phrase_value(special, words, i, 2)) valence = *found;
+  }
+  if (words.size() - 1 > i + 1) {
+    if (auto found = phrase_value(special, words, i, 3)) valence = *found;
+  }
+  for (const auto& [first, length] :
+       {std::pair<std::size_t, std::size_t>{i - 3, 3}, {i - 3, 2}, {i - 2, 2}}) {
+    if (auto found = phrase_value(table.booster_phrases, words, first, length)) valence += *found;
+  }
+  return valence;
+}
+
+double least_check(double valence, const std::vector<Word>& words, std::size_t i) {
+  if (i > 1 && !words[i - 1].valence && words[i - 1].lower == "least") {
+    if (words[i - 2].lower != "at" && words[i - 2].lower != "very") valence *= kNegationScalar;
+  } else if (i > 0 && !words[i - 1].valence && words[i - 1].lower == "least") {
+    valence *= kNegationScalar;
+  }
+  return valence;
+}
+
+double word_valence(const std::vector<Word>& words, std::size_t i, bool caps_differ,
+                    const VaderLexicon::Table& table) {
+  const Word& item = words[i];
+  if (!item.valence) return 0.0;
+  const double base = *item.valence;
+  double valence = base;
+  if (item.lower == "no" && i + 1 != words.size() && words[i + 1].valence) valence = 0.0;
+  if ((i > 0 && words[i - 1].lower == "no") || (i > 1 && words[i - 2].lower == "no") ||
+      (i > 2 && words[i - 3].lower == "no" &&
+       (words[i - 1].lower == "or" || words[i - 1].lower == "nor"))) {
+    valence = base * kNegationScalar;
+  }
+  if (item.upper && caps_differ) valence += valence > 0 ? kCapsIncrease : -kCapsIncrease;
+  for (int start = 0; start < 3; ++start) {
+    const auto back = static_cast<std::size_t>(start + 1);
+    if (i > static_cast<std::size_t>(start) && !words[i - back].valence) {
+      double s = scalar_inc_dec(words[i - back], valence, caps_differ);
+      if (start == 1 && s != 0) s *= 0.95;
+      if (start == 2 && s != 0) s *= 0.9;
+      valence += s;
+      valence = negation_check(valence, words, start, i);
+      if (start == 2) valence = special_idioms_check(valence, words, i, table);
+    }
+  }
+  return least_check(valence, words, i);
+}
+
+double normalize_score(double score, double alpha = 15) {
+  return std::clamp(score / std::sqrt(score * score + alpha), -1.0, 1.0);
+}
+
+double punctuation_emphasis(int exclamations, int questions) {
+  double amplifier = std::min(exclamations, 4) * 0.292;
+  if (questions > 1) amplifier += questions <= 3 ? questions * 0.18 : 0.96;
+  return amplifier;
+}
+
+void for_each_word(std::string_view text, const VaderLexicon& lexicon, std::vector<Word>& words,
+                   std::string& lower) {
+  lower.assign(text);
+  for (char& c : lower) c = table_lower(c);
+  words.reserve(text.size() / 5 + 8);
+  split_words(text, lower, lexicon, words);
+}
+
+}  // namespace
+
+VaderLexicon::VaderLexicon() {
+  static const std::shared_ptr<const Table> kBuiltIn = built_in_table();
+  table_ = kBuiltIn;
+}
+
+VaderLexicon VaderLexicon::parse(std::string_view text, const std::string& source_name) {
+  auto table = built_in_table();
+  VaderLexicon lexicon;
+  std::size_t line_number = 0;
+  while (!text.empty()) {
+    const std::size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+    ++line_number;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line.empty()) continue;
+    const std::size_t tab = line.find('\t');
+    if (tab == std::string_view::npos || tab == 0) {
+      throw std::runtime_error(source_name + ":" + std::to_string(line_number) +
+                               ": expected 'token<TAB>valence'");
+    }
+    std::string_view number = line.substr(tab + 1);
+    number = number.substr(0, number.find('\t'));
+    float valence = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), valence);
+    if (ec != std::errc{}) {
+      throw std::runtime_error(source_name + ":" + std::to_string(line_number) + ": bad valence '" +
+                               std::string(number) + "'");
+    }
+    auto& info = table->words[line.substr(0, tab)];
+    if (!info.in_lexicon) ++lexicon.entries_;
+    info.in_lexicon = true;
+    info.valence = valence;
+  }
+  lexicon.table_ = std::move(table);
+  return lexicon;
+}
+
+VaderLexicon VaderLexicon::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read sentiment lexicon " + path);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return parse(buffer.str(), path);
+}
+
+const VaderWordInfo* VaderLexicon::info(std::string_view lower_token) const {
+  return table_->words.find(lower_token);
+}
+
+const float* VaderLexicon::find(std::string_view lower_token) const {
+  const VaderWordInfo* found = info(lower_token);
+  return found && found->in_lexicon ? &found->valence : nullptr;
+}
+
+namespace {
+
+VaderScores score_words(std::string_view text, std::vector<Word>& words,
+                        const VaderLexicon::Table& table) {
+  VaderScores scores;
+  scores.words = static_cast<int>(words.size());
+  for (const auto& word : words) scores.caps_words += word.upper ? 1 : 0;
+  for (char c : text) {
+    scores.exclamations += c == '!';
+    scores.questions += c == '?';
+  }
+  const bool caps_differ = scores.caps_words > 0 && scores.caps_words < scores.words;
+  std::vector<double> sentiments(words.size(), 0.0);
+  std::optional<std::size_t> but_index;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (!but_index && words[i].lower == "but") but_index = i;
+    if (words[i].is_booster) continue;
+    if (i + 1 < words.size() && words[i].lower == "kind" && words[i + 1].lower == "of") continue;
+    sentiments[i] = word_valence(words, i, caps_differ, table);
+  }
+  // VADER's _but_check meant positionally (the original looks values up with list.index()).
+  if (but_index) {
+    for (std::size_t i = 0; i < sentiments.size(); ++i) {
+      if (i < *but_index) sentiments[i] *= 0.5;
+      if (i > *but_index) sentiments[i] *= 1.5;
+    }
+  }
+  if (sentiments.empty()) return scores;
+  double sum = 0;
+  for (double s : sentiments) {
+    sum += s;
+    if (s > 0) scores.pos_sum += s + 1;
+    if (s < 0) scores.neg_sum += s - 1;
+    if (s == 0) ++scores.neu_count;
+  }
+  scores.sum = sum;
+  const double emphasis = punctuation_emphasis(scores.exclamations, scores.questions);
+  if (sum > 0) sum += emphasis;
+  if (sum < 0) sum -= emphasis;
+  scores.compound = normalize_score(sum);
+  double pos_sum = scores.pos_sum;
+  double neg_sum = scores.neg_sum;
+  if (pos_sum > std::fabs(neg_sum)) {
+    pos_sum += emphasis;
+  } else if (pos_sum < std::fabs(neg_sum)) {
+    neg_sum -= emphasis;
+  }
+  const double total = pos_sum + std::fabs(neg_sum) + scores.neu_count;
+  scores.pos = std::fabs(pos_sum / total);
+  scores.neg = std::fabs(neg_sum / total);
+  scores.neu = std::fabs(scores.neu_count / total);
+  return scores;
+}
+
+std::uint32_t ngram_bucket(std::uint64_t hash) {
+  return static_cast<std::uint32_t>(hash >> (64 - SentimentWeights::kHashBits));
+}
+
+// Strips what VADER kept (e.g. "good," -> "good") so n-grams generalise; emoticons stay whole.
+std::string_view ngram_token(std::string_view lower) {
+  std::size_t b = 0;
+  std::size_t e = lower.size();
+  while (b < e && is_python_punctuation(lower[b])) ++b;
+  while (e > b && is_python_punctuation(lower[e - 1])) --e;
+  return b == e ? lower : lower.substr(b, e - b);
+}
+
+template <typename Visit>
+void visit_features(const std::vector<Word>& words, const VaderScores& s, Visit&& visit) {
+  const double c = s.compound;
+  const double softer = s.sum / std::sqrt(s.sum * s.sum + 4.0);
+  // Markers of social-media text, where VADER's own calibration is already good.
+  int social = 0;
+  for (const auto& word : words) {
+    const char first = word.lower.empty() ? ' ' : word.lower.front();
+    social += first == '@' || first == '#' || word.lower.starts_with("http") ||
+              (word.valence && !word.lower.empty() && !is_ascii_alpha(word.lower.front()));
+  }
+  const double feature[kSentimentDenseFeatures] = {
+      c,
+      std::clamp(s.sum, -12.0, 12.0),
+      s.pos,
+      s.neg,
+      s.neu,
+      std::min(s.pos_sum, 20.0),
+      std::max(s.neg_sum, -20.0),
+      std::log1p(s.words),
+      static_cast<double>(std::min(s.exclamations, 4)),
+      static_cast<double>(std::min(s.questions, 4)),
+      s.words > 0 ? static_cast<double>(s.caps_words) / s.words : 0.0,
+      c * c * c,
+      softer,
+      (c >= 0 ? 1.0 : -1.0) * std::sqrt(std::fabs(c)),
+      c * std::log1p(s.words),
+      c * std::min(s.exclamations, 4),
+      c * (s.words > 0 ? static_cast<double>(s.caps_words) / s.words : 0.0),
+      static_cast<double>(std::min(social, 4)),
+      c * std::min(social, 4),
+      softer * std::log1p(s.words),
+  };
+  for (std::size_t i = 0; i < kSentimentDenseFeatures; ++i) visit(i, feature[i]);
+  if (words.empty()) return;
+  const double weight = 1.0 / std::sqrt(static_cast<double>(words.size()));
+  std::uint64_t previous = 0;
+  int negated_for = 0;
+  for (const auto& word : words) {
+    const std::uint64_t token_hash = fnv1a(ngram_token(word.lower));
+    std::uint64_t hash = token_hash;
+    // Words within three of a negation are different features ("not good" vs "good").
+    if (negated_for > 0) {
+      hash = mix_hash(hash, 0x6e6f74ULL);
+      --negated_for;
+    }
+    visit(kSentimentDenseFeatures + ngram_bucket(hash), weight);
+    if (previous != 0) {
+      visit(kSentimentDenseFeatures + ngram_bucket(mix_hash(previous, token_hash)), weight);
+    }
+    previous = token_hash;
+    if (word.negation) negated_for = 3;
+  }
+}
+
+double predict(const SentimentWeights& w, const std::vector<Word>& words, const VaderScores& s) {
+  double total = w.bias;
+  visit_features(words, s, [&](std::size_t index, double value) {
+    if (index < kSentimentDenseFeatures) {
+      total += w.dense[index] * (value - w.dense_mean[index]) / w.dense_scale[index];
+    } else {
+      total += w.hashed[index - kSentimentDenseFeatures] * value;
+    }
+  });
+  return total;
+}
+
+}  // namespace
+
+VaderScores vader_scores(std::string_view text, const VaderLexicon& lexicon) {
+  std::vector<Word> words;
+  std::string lower;
+  for_each_word(text, lexicon, words, lower);
+  return score_words(text, words, lexicon.table());
+}
+
+void sentiment_features(std::string_view text, const VaderScores& scores,
+                        const std::function<void(std::size_t, double)>& visit) {
+  // Only the n-grams need the words; the lexicon does not affect them.
+  static const VaderLexicon kEmpty;
+  std::vector<Word> words;
+  std::string lower;
+  for_each_word(text, kEmpty, words, lower);
+  visit_features(words, scores, visit);
+}
+
+namespace {
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(const std::vector<unsigned char>& bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::uint32_t n = (bytes[i] << 16) | (i + 1 < bytes.size() ? bytes[i + 1] << 8 : 0) |
+                            (i + 2 < bytes.size() ? bytes[i + 2] : 0);
+    out += kBase64[(n >> 18) & 63];
+    out += kBase64[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kBase64[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kBase64[n & 63] : '=';
+  }
+  return out;
+}
+
+std::optional<std::vector<unsigned char>> base64_decode(std::string_view text) {
+  std::vector<unsigned char> out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const char* at = std::strchr(kBase64, c);
+    if (at == nullptr || c == '\0') return std::nullopt;
+    buffer = (buffer << 6) | static_cast<std::uint32_t>(at - kBase64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<unsigned char>((buffer >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+double SentimentWeights::hashed_step(const std::vector<float>& hashed) {
+  float largest = 0;
+  for (float w : hashed) largest = std::max(largest, std::fabs(w));
+  return largest > 0 ? largest / 32767.0 : 1.0;
+}
+
+void SentimentWeights::quantize() {
+  const double step = hashed_step(hashed);
+  for (float& w : hashed) w = static_cast<float>(std::round(w / step) * step);
+}
+
+// The n-gram weights travel as little-endian int16 steps of `hashed_step`, base64-encoded,
+// which keeps the file near 175 KB instead of a megabyte of JSON numbers.
+nlohmann::json SentimentWeights::to_json() const {
+  const double step = hashed_step(hashed);
+  std::vector<unsigned char> bytes;
+  bytes.reserve(hashed.size() * 2);
+  for (float w : hashed) {
+    const auto q = static_cast<std::int16_t>(std::clamp(std::round(w / step), -32767.0, 32767.0));
+    const auto u = static_cast<std::uint16_t>(q);
+    bytes.push_back(static_cast<unsigned char>(u & 0xFF));
+    bytes.push_back(static_cast<unsigned char>(u >> 8));
+  }
+  return {{"format", "llm-router-sentiment-v1"},
+          {"hash_bits", kHashBits},
+          {"bias", bias},
+          {"dense_mean", dense_mean},
+          {"dense_scale", dense_scale},
+          {"dense", dense},
+          {"hashed_step", step},
+          {"hashed_int16_base64", base64_encode(bytes)}};
+}
+
+SentimentWeights SentimentWeights::from_json(const nlohmann::json& json,
+                                             const std::string& source) {
+  auto fail = [&](const std::string& what) { throw std::runtime_error(source + ": " + what); };
+  if (!json.is_object() || json.value("format", "") != "llm-router-sentiment-v1") {
+    fail("not an llm-router-sentiment-v1 file");
+  }
+  if (json.value("hash_bits", 0) != kHashBits) {
+    fail("hash_bits must be " + std::to_string(kHashBits));
+  }
+  SentimentWeights w;
+  std::optional<std::vector<unsigned char>> bytes;
+  double step = 0;
+  try {
+    w.bias = json.at("bias").get<double>();
+    w.dense_mean = json.at("dense_mean").get<std::vector<double>>();
+    w.dense_scale = json.at("dense_scale").get<std::vector<double>>();
+    w.dense = json.at("dense").get<std::vector<double>>();
+    step = json.at("hashed_step").get<double>();
+    bytes = base64_decode(json.at("hashed_int16_base64").get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    fail(e.what());
+  }
+  if (w.dense.size() != kSentimentDenseFeatures || w.dense_mean.size() != kSentimentDenseFeatures ||
+      w.dense_scale.size() != kSentimentDenseFeatures) {
+    fail("expected " + std::to_string(kSentimentDenseFeatures) + " dense weights");
+  }
+  if (!bytes || bytes->size() != kHashBuckets * 2) {
+    fail("hashed_int16_base64 must hold " + std::to_string(kHashBuckets) + " int16 weights");
+  }
+  w.hashed.resize(kHashBuckets);
+  for (std::size_t i = 0; i < kHashBuckets; ++i) {
+    const auto u = static_cast<std::uint16_t>((*bytes)[2 * i] | ((*bytes)[2 * i + 1] << 8));
+    w.hashed[i] = static_cast<float>(static_cast<std::int16_t>(u) * step);
+  }
+  for (double& scale : w.dense_scale) {
+    if (!(scale > 0)) scale = 1;
+  }
+  return w;
+}
+
+SentimentModel::SentimentModel(VaderLexicon lexicon, std::optional<SentimentWeights> weights)
+    : lexicon_(std::move(lexicon)), weights_(std::move(weights)) {}
+
+std::pair<double, double> SentimentModel::score_with_vader(std::string_view text) const {
+  std::vector<Word> words;
+  std::string lower;
+  for_each_word(text, lexicon_, words, lower);
+  const VaderScores scores = score_words(text, words, lexicon_.table());
+  if (!weights_) return {scores.compound, scores.compound};
+  const double rating = predict(*weights_, words, scores);
+  if (!std::isfinite(rating)) return {0.0, scores.compound};
+  return {std::clamp(rating / 4.0, -1.0, 1.0), scores.compound};
+}
+
+std::shared_ptr<const SentimentModel> load_sentiment_model(const std::string& lexicon_path,
+                                                           const std::string& weights_path) {
+  VaderLexicon lexicon = VaderLexicon::load(lexicon_path);
+  std::optional<SentimentWeights> weights;
+  if (!weights_path.empty()) {
+    std::ifstream in(weights_path);
+    if (!in) throw std::runtime_error("cannot read sentiment model " + weights_path);
+    nlohmann::json json;
+    try {
+      json = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error(weights_path + ": " + e.what());
+    }
+    weights = SentimentWeights::from_json(json, weights_path);
+  }
+  return std::make_shared<const SentimentModel>(std::move(lexicon), std::move(weights));
+}
+
+}  // namespace llm_router::analyzer

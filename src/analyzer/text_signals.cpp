@@ -1,0 +1,355 @@
+#include <algorithm>
+#include <array>
+#include <string>
+
+#include "llm_router/analyzer/detectors.hpp"
+#include "text_util.hpp"
+#include "word_table.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+// ---- code -------------------------------------------------------------------------------
+
+struct LanguageCue {
+  std::string_view language;
+  std::string_view cue;
+};
+
+// Substrings that are rare in prose; each hit names a language.
+constexpr LanguageCue kCodeCues[] = {
+    {"python", "def "},
+    {"python", "import numpy"},
+    {"python", "self."},
+    {"python", "elif "},
+    {"python", "print("},
+    {"cpp", "#include"},
+    {"cpp", "std::"},
+    {"cpp", "template<"},
+    {"javascript", "function("},
+    {"javascript", "=> {"},
+    {"javascript", "console.log"},
+    {"javascript", "const "},
+    {"typescript", "interface "},
+    {"java", "public static void"},
+    {"java", "System.out"},
+    {"rust", "fn "},
+    {"rust", "let mut "},
+    {"rust", "impl "},
+    {"go", "func "},
+    {"go", "package main"},
+    {"go", ":= "},
+    {"sql", "SELECT "},
+    {"sql", "INSERT INTO"},
+    {"sql", "CREATE TABLE"},
+    {"shell", "#!/bin/"},
+    {"shell", "sudo "},
+    {"html", "<div"},
+    {"html", "</"},
+};
+
+std::string normalize_fence_language(std::string_view tag) {
+  std::string lower;
+  for (char c : tag) {
+    if (!is_ascii_alnum(c) && c != '+' && c != '#') break;
+    lower += ascii_lower(c);
+  }
+  if (lower == "py" || lower == "python3") return "python";
+  if (lower == "js" || lower == "jsx" || lower == "node") return "javascript";
+  if (lower == "ts" || lower == "tsx") return "typescript";
+  if (lower == "c++" || lower == "cc" || lower == "cxx" || lower == "hpp") return "cpp";
+  if (lower == "sh" || lower == "bash" || lower == "zsh" || lower == "console") return "shell";
+  if (lower == "rs") return "rust";
+  if (lower == "golang") return "go";
+  if (lower == "yml") return "yaml";
+  return lower;
+}
+
+bool is_code_line(std::string_view line) {
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.empty()) return false;
+  const char last = line.back();
+  if (last == ';' || last == '{' || last == '}' || last == ')') return true;
+  // Only lines starting with one of these letters can open with a code keyword.
+  switch (line.front()) {
+    case 'd':
+    case 'c':
+    case 'i':
+    case '#':
+    case 'r':
+    case 'f':
+    case 'w':
+    case '}':
+    case '/':
+    case 'v':
+    case 'l':
+    case 'p':
+      break;
+    default:
+      return false;
+  }
+  for (std::string_view start :
+       {"def ", "class ", "import ", "#include", "return ", "for (", "if (", "while (", "} ", "//",
+        "from ", "fn ", "func ", "var ", "let ", "const ", "public ", "private "}) {
+    if (line.starts_with(start)) return true;
+  }
+  return last == ':' && line.starts_with("def ");
+}
+
+}  // namespace
+
+CodeSignals detect_code(std::string_view text) {
+  CodeSignals out;
+  std::vector<std::string> languages;
+  // Fenced blocks: ```lang ... ```
+  std::size_t from = 0;
+  int fences = 0;
+  while ((from = text.find("```", from)) != std::string_view::npos) {
+    ++fences;
+    if (fences % 2 == 1) {
+      std::string tag = normalize_fence_language(text.substr(from + 3, 24));
+      if (!tag.empty()) languages.push_back(std::move(tag));
+    }
+    from += 3;
+  }
+  out.has_code = fences >= 2;
+  // Where language cues are looked for: the first fenced block, or the code-like lines.
+  std::string cue_text;
+  if (out.has_code) {
+    const std::size_t open = text.find("```");
+    const std::size_t body = text.find('\n', open);
+    const std::size_t close = body == std::string_view::npos ? body : text.find("```", body);
+    if (close != std::string_view::npos) cue_text = text.substr(body, close - body);
+  } else {
+    int lines = 0;
+    int code_lines = 0;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      std::size_t end = text.find('\n', start);
+      if (end == std::string_view::npos) end = text.size();
+      const std::string_view line = text.substr(start, end - start);
+      if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+        ++lines;
+        if (is_code_line(line)) {
+          ++code_lines;
+          if (cue_text.size() < 1024) cue_text.append(line).push_back('\n');
+        }
+      }
+      start = end + 1;
+    }
+    out.has_code = code_lines >= 3 && code_lines * 10 >= lines * 3;
+  }
+  if (out.has_code && languages.empty()) {
+    const std::string_view cues = std::string_view(cue_text).substr(0, 1024);
+    for (const auto& cue : kCodeCues) {
+      if (cues.find(cue.cue) != std::string_view::npos) languages.emplace_back(cue.language);
+    }
+  }
+  std::sort(languages.begin(), languages.end());
+  languages.erase(std::unique(languages.begin(), languages.end()), languages.end());
+  out.languages = std::move(languages);
+  return out;
+}
+
+namespace {
+
+// ---- script and language ----------------------------------------------------------------
+
+enum Script {
+  kLatin,
+  kCyrillic,
+  kGreek,
+  kArabic,
+  kHebrew,
+  kHan,
+  kKana,
+  kHangul,
+  kDevanagari,
+  kThai,
+  kOther,
+  kScriptCount
+};
+
+constexpr std::string_view kScriptNames[] = {"latin",      "cyrillic", "greek", "arabic",
+                                             "hebrew",     "cjk",      "cjk",   "cjk",
+                                             "devanagari", "thai",     "other"};
+
+int script_of(char32_t cp) {
+  if (cp < 0x80) return is_ascii_alpha(static_cast<char>(cp)) ? kLatin : -1;
+  if (cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) return kLatin;
+  if (cp >= 0x1E00 && cp <= 0x1EFF) return kLatin;
+  if (cp >= 0x370 && cp <= 0x3FF) return kGreek;
+  if (cp >= 0x400 && cp <= 0x52F) return kCyrillic;
+  if (cp >= 0x590 && cp <= 0x5FF) return kHebrew;
+  if ((cp >= 0x600 && cp <= 0x6FF) || (cp >= 0x750 && cp <= 0x77F)) return kArabic;
+  if (cp >= 0x900 && cp <= 0x97F) return kDevanagari;
+  if (cp >= 0xE00 && cp <= 0xE7F) return kThai;
+  if (cp >= 0x3040 && cp <= 0x30FF) return kKana;
+  if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF)) return kHan;
+  if ((cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0x1100 && cp <= 0x11FF)) return kHangul;
+  if (cp >= 0x2000 && cp <= 0x2BFF) return -1;  // punctuation, symbols, arrows
+  if (cp >= 0x1F000) return -1;                 // emoji
+  return kOther;
+}
+
+struct Stopwords {
+  std::string_view language;
+  std::array<std::string_view, 20> words;  // unused slots stay empty
+};
+
+// Frequent function words that are (mostly) unique to one language.
+constexpr Stopwords kStopwords[] = {
+    {"en", {"the", "and", "is", "of", "to",  "what", "with", "you", "this", "how",
+            "are", "it",  "i",  "my", "for", "that", "can",  "be",  "me",   "want"}},
+    {"es", {"el", "los", "las", "que", "por", "para", "una", "es", "con", "del", "cómo", "qué"}},
+    {"fr", {"le", "les", "des", "est", "et", "une", "pour", "que", "dans", "pas", "vous", "je"}},
+    {"de", {"der", "die", "und", "ist", "nicht", "das", "ich", "mit", "ein", "eine", "wie", "zu"}},
+    {"pt", {"o", "os", "que", "não", "uma", "para", "com", "é", "do", "da", "em", "você"}},
+    {"it", {"il", "che", "non", "di", "per", "una", "è", "gli", "sono", "della", "come", "con"}},
+    {"nl", {"de", "het", "een", "en", "van", "is", "niet", "dat", "ik", "je", "op", "te"}},
+};
+
+struct StopwordIndex {
+  WordTable<unsigned> languages_of;  // bit per row of kStopwords
+
+  StopwordIndex() {
+    for (std::size_t l = 0; l < std::size(kStopwords); ++l) {
+      for (auto word : kStopwords[l].words) {
+        if (!word.empty()) languages_of[word] |= 1u << l;
+      }
+    }
+  }
+};
+
+bool is_word_byte(char c) {
+  return is_ascii_alpha(c) || static_cast<unsigned char>(c) >= 0x80;
+}
+
+std::string_view latin_language(std::string_view text) {
+  static const StopwordIndex index;  // immutable after its thread-safe construction
+  std::array<int, std::size(kStopwords)> hits{};
+  int words = 0;
+  std::size_t i = 0;
+  char buffer[16];
+  while (i < text.size() && words < 200) {
+    while (i < text.size() && !is_word_byte(text[i])) ++i;
+    std::size_t length = 0;
+    while (i < text.size() && is_word_byte(text[i])) {
+      if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
+      ++length;
+      ++i;
+    }
+    if (length == 0) continue;
+    ++words;
+    if (length > sizeof buffer) continue;
+    const unsigned* languages = index.languages_of.find(std::string_view(buffer, length));
+    if (languages == nullptr) continue;
+    for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (*languages >> l) & 1u;
+  }
+  const auto best = std::max_element(hits.begin(), hits.end());
+  if (*best == 0) return "unknown";
+  // A tie between languages (e.g. only "que", shared by es/fr/pt) is not a guess worth making.
+  if (std::count(hits.begin(), hits.end(), *best) > 1) return "unknown";
+  return kStopwords[static_cast<std::size_t>(best - hits.begin())].language;
+}
+
+}  // namespace
+
+ScriptSignals detect_script_and_language(std::string_view text) {
+  std::array<int, kScriptCount> counts{};
+  bool ukrainian_letters = false;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      counts[kLatin] += is_ascii_alpha(text[i++]);
+      continue;
+    }
+    const char32_t cp = next_code_point(text, i);
+    const int script = script_of(cp);
+    if (script >= 0) ++counts[static_cast<std::size_t>(script)];
+    ukrainian_letters |= cp == 0x0456 || cp == 0x0457 || cp == 0x0454 || cp == 0x0491;
+  }
+  const int cjk = counts[kHan] + counts[kKana] + counts[kHangul];
+  int best = kLatin;
+  int best_count = -1;
+  for (int s = 0; s < kScriptCount; ++s) {
+    const int count = (s == kHan || s == kKana || s == kHangul) ? cjk : counts[s];
+    if (count > best_count) {
+      best = s;
+      best_count = count;
+    }
+  }
+  ScriptSignals out;
+  if (best_count <= 0) return out;
+  out.script = kScriptNames[best];
+  switch (best) {
+    case kLatin:
+      out.language = latin_language(text);
+      break;
+    case kCyrillic:
+      out.language = ukrainian_letters ? "uk" : "ru";
+      break;
+    case kGreek:
+      out.language = "el";
+      break;
+    case kArabic:
+      out.language = "ar";
+      break;
+    case kHebrew:
+      out.language = "he";
+      break;
+    case kDevanagari:
+      out.language = "hi";
+      break;
+    case kThai:
+      out.language = "th";
+      break;
+    case kHan:
+    case kKana:
+    case kHangul:
+      // Kana only appears in Japanese, Hangul only in Korean; Han alone is Chinese.
+      out.language = counts[kKana] > 0 ? "ja" : counts[kHangul] > counts[kHan] ? "ko" : "zh";
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+double estimate_tokens(std::string_view text) {
+  std::size_t ascii = 0;
+  std::size_t cjk = 0;
+  std::size_t other = 0;
+  std::size_t words = 0;
+  bool in_word = false;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (static_cast<unsigned char>(c) < 0x80) {
+      ++ascii;
+      ++i;
+      const bool word_char = is_ascii_alnum(c);
+      words += word_char && !in_word;
+      in_word = word_char;
+      continue;
+    }
+    const char32_t cp = next_code_point(text, i);
+    const int script = script_of(cp);
+    if (script == kHan || script == kKana || script == kHangul) {
+      ++cjk;
+      in_word = false;
+    } else {
+      ++other;
+      words += !in_word;
+      in_word = true;
+    }
+  }
+  // English averages ~4 chars and ~0.75 words per token; blending both is steadier on code
+  // (many short symbols) and on prose with long words.
+  const double by_chars = static_cast<double>(ascii) / 4.0;
+  const double by_words = static_cast<double>(words) * 1.33;
+  return (by_chars + by_words) / 2.0 + static_cast<double>(cjk) + static_cast<double>(other) * 0.5;
+}
+
+}  // namespace llm_router::analyzer

@@ -1,0 +1,122 @@
+#pragma once
+
+// Small byte-level helpers shared by the analyzer's scanners (private to src/analyzer).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace llm_router::analyzer {
+
+inline bool is_ascii_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+inline bool is_ascii_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+inline bool is_ascii_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+inline bool is_ascii_alnum(char c) {
+  return is_ascii_alpha(c) || is_ascii_digit(c);
+}
+inline char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+inline char ascii_upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+}
+
+// Byte classes in one table lookup for the scanners' inner loops.
+enum CharClass : std::uint8_t {
+  kWordChar = 1,    // ASCII letter or digit, '_', or any non-ASCII byte
+  kLowerable = 2,   // 'A'..'Z'
+  kSpaceChar = 4,   // ASCII whitespace
+  kSecretChar = 8,  // letters, digits, - _ + / =  (API-key alphabets)
+};
+
+struct CharTables {
+  std::uint8_t klass[256] = {};
+  char lower[256] = {};
+  constexpr CharTables() {
+    for (int c = 0; c < 256; ++c) {
+      const char ch = static_cast<char>(c);
+      lower[c] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : ch;
+      std::uint8_t k = 0;
+      const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (alnum || c == '_' || c >= 0x80) k |= kWordChar;
+      if (c >= 'A' && c <= 'Z') k |= kLowerable;
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
+        k |= kSpaceChar;
+      if (alnum || c == '-' || c == '_' || c == '+' || c == '/' || c == '=') k |= kSecretChar;
+      klass[c] = k;
+    }
+  }
+};
+inline constexpr CharTables kChars{};
+
+inline bool has_class(char c, CharClass k) {
+  return (kChars.klass[static_cast<unsigned char>(c)] & k) != 0;
+}
+inline char table_lower(char c) {
+  return kChars.lower[static_cast<unsigned char>(c)];
+}
+
+inline std::uint64_t fnv1a(std::string_view text, std::uint64_t hash = 0xcbf29ce484222325ULL) {
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+inline std::uint64_t mix_hash(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// Decodes one UTF-8 code point at text[i], advancing i; invalid bytes give U+FFFD.
+inline char32_t next_code_point(std::string_view text, std::size_t& i) {
+  const auto b0 = static_cast<unsigned char>(text[i++]);
+  if (b0 < 0x80) return b0;
+  int extra = 0;
+  char32_t cp = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    extra = 1;
+    cp = b0 & 0x1F;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    extra = 2;
+    cp = b0 & 0x0F;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    extra = 3;
+    cp = b0 & 0x07;
+  } else {
+    return 0xFFFD;
+  }
+  for (int k = 0; k < extra; ++k) {
+    if (i >= text.size()) return 0xFFFD;
+    const auto b = static_cast<unsigned char>(text[i]);
+    if ((b & 0xC0) != 0x80) return 0xFFFD;
+    cp = (cp << 6) | (b & 0x3F);
+    ++i;
+  }
+  return cp;
+}
+
+inline std::size_t utf8_length(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The longest prefix of at most max_bytes that does not split a UTF-8 sequence.
+inline std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+}  // namespace llm_router::analyzer

@@ -1,0 +1,112 @@
+// classify: JSONL in (a "prompt" field or a chat-completions body per line), one Analysis per
+// line out. Bad lines produce {"error": ...} and the run goes on.
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "llm_router/analyzer/analyzer.hpp"
+#include "llm_router/cli/analyzer_commands.hpp"
+#include "llm_router/cli/options.hpp"
+#include "llm_router/config/diagnostics.hpp"
+
+namespace llm_router::cli {
+namespace {
+
+constexpr const char* kDefaultConfig = "config/llm-router.yaml";
+
+analyzer::AnalyzerSettings read_settings(const std::string& path) {
+  config::ReadContext context{path, config::process_env(), {}};
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  // Looked up by iteration: operator[] on an absent key yields a node yaml-cpp later rejects.
+  YAML::Node section;
+  if (root.IsMap()) {
+    for (const auto& entry : root) {
+      if (entry.first.as<std::string>() == "analyzer") section = entry.second;
+    }
+  }
+  auto settings =
+      analyzer::read_analyzer_settings(config::NodeReader(section, "analyzer", context));
+  if (!context.diagnostics.empty()) throw config::ConfigError(context.diagnostics);
+  return settings;
+}
+
+// Without --config: the defaults, plus the conventional model files when they exist.
+void use_default_models(analyzer::AnalyzerSettings& settings, const std::string& config_dir) {
+  namespace fs = std::filesystem;
+  for (auto [field, file] : {std::pair{&settings.category_model, "models/category.model"},
+                             std::pair{&settings.complexity_model, "models/complexity.model"}}) {
+    if (field->empty() && fs::exists(fs::path(config_dir) / file)) *field = file;
+  }
+  if (!fs::exists(analyzer::resolve_model_path(config_dir, settings.sentiment_model))) {
+    settings.sentiment_model.clear();
+  }
+}
+
+nlohmann::json classify_line(const analyzer::Analyzer& analyzer, const std::string& line) {
+  const auto input = nlohmann::json::parse(line);
+  if (!input.is_object()) throw std::runtime_error("each line must be a JSON object");
+  analyzer::Analysis analysis;
+  if (input.contains("messages")) {
+    analysis = analyzer.analyze(input, analyzer::RequestMeta{});
+  } else if (const auto it = input.find("prompt"); it != input.end() && it->is_string()) {
+    analysis = analyzer.analyze_text(it->get_ref<const std::string&>());
+  } else {
+    throw std::runtime_error("expected a \"prompt\" string or a \"messages\" array");
+  }
+  nlohmann::json out = analysis.to_json();
+  out["scores"] = out["category_scores"];
+  if (input.contains("id")) out["id"] = input["id"];
+  return out;
+}
+
+}  // namespace
+
+int run_classify(const std::vector<std::string>& args) {
+  Options options(args);
+  const auto config_path = options.value("--config");
+  if (!options.ok()) {
+    std::cerr << "usage: llm-router classify [--config FILE] < prompts.jsonl\n"
+              << options.problems();
+    return 2;
+  }
+  std::shared_ptr<const analyzer::Analyzer> analyzer;
+  try {
+    const std::string path = config_path.value_or(kDefaultConfig);
+    const bool have_file = std::filesystem::exists(path);
+    if (config_path && !have_file) throw std::runtime_error("cannot read " + path);
+    const std::string config_dir = std::filesystem::path(path).parent_path().string();
+    auto settings = have_file ? read_settings(path) : analyzer::AnalyzerSettings{};
+    if (!config_path) use_default_models(settings, config_dir);
+    analyzer = analyzer::make_analyzer(settings, config_dir, {}, {});
+  } catch (const config::ConfigError& e) {
+    for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "classify: " << e.what() << "\n";
+    return 1;
+  }
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(std::cin, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json out;
+    try {
+      out = classify_line(*analyzer, line);
+    } catch (const std::exception& e) {
+      out = {{"error", e.what()}, {"line", number}};
+    }
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace llm_router::cli

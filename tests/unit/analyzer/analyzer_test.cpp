@@ -1,0 +1,293 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "llm_router/analyzer/analyzer.hpp"
+#include "llm_router/config/yaml_reader.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+using nlohmann::json;
+
+const std::string kRoot = LLM_ROUTER_SOURCE_DIR;
+
+class FakeModel : public classifier::TextModel {
+ public:
+  FakeModel(std::vector<std::string> labels, std::vector<float> output)
+      : labels_(std::move(labels)), output_(std::move(output)) {}
+  const std::vector<std::string>& labels() const override { return labels_; }
+  void predict(std::string_view, std::span<float> probabilities) const override {
+    for (std::size_t i = 0; i < probabilities.size(); ++i) probabilities[i] = output_[i];
+  }
+
+ private:
+  std::vector<std::string> labels_;
+  std::vector<float> output_;
+};
+
+std::shared_ptr<const classifier::TextModel> category(std::vector<float> p) {
+  return std::make_shared<FakeModel>(std::vector<std::string>{"code", "math", "chat"}, p);
+}
+
+json user_says(const std::string& text) {
+  return json{{"messages", {{{"role", "user"}, {"content", text}}}}};
+}
+
+struct CategoryCase {
+  std::vector<float> probabilities;
+  const char* expected;
+};
+
+class CategoryThreshold : public ::testing::TestWithParam<CategoryCase> {};
+
+TEST_P(CategoryThreshold, OtherBelowThreshold) {
+  AnalyzerSettings settings;
+  settings.other_threshold = 0.5;
+  const Analyzer analyzer(settings, {category(GetParam().probabilities), nullptr, nullptr}, {}, {});
+  const Analysis a = analyzer.analyze(user_says("hi"), {});
+  EXPECT_EQ(a.category, GetParam().expected);
+  EXPECT_EQ(a.category_scores.size(), 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, CategoryThreshold,
+                         ::testing::Values(CategoryCase{{0.7f, 0.2f, 0.1f}, "code"},
+                                           CategoryCase{{0.4f, 0.3f, 0.3f}, "other"},
+                                           CategoryCase{{0.1f, 0.5f, 0.4f}, "math"},
+                                           CategoryCase{{NAN, 0.2f, 0.8f}, "chat"},
+                                           CategoryCase{{NAN, NAN, NAN}, "other"}));
+
+TEST(Analyzer, NoModelsMeansOtherAndHalfComplexity) {
+  const Analyzer analyzer({}, {}, {}, {});
+  const Analysis a = analyzer.analyze(user_says("hello"), {});
+  EXPECT_EQ(a.category, "other");
+  EXPECT_TRUE(a.category_scores.empty());
+  EXPECT_EQ(a.complexity, 0.5);
+  EXPECT_EQ(a.sentiment, 0.0);
+}
+
+TEST(Analyzer, ComplexityUsesThePositiveLabel) {
+  auto complexity = std::make_shared<FakeModel>(std::vector<std::string>{"simple", "complex"},
+                                                std::vector<float>{0.2f, 0.8f});
+  EXPECT_FLOAT_EQ(
+      Analyzer({}, {nullptr, complexity, nullptr}, {}, {}).analyze(user_says("x"), {}).complexity,
+      0.8f);
+  AnalyzerSettings settings;
+  settings.complexity_label = "simple";
+  EXPECT_FLOAT_EQ(Analyzer(settings, {nullptr, complexity, nullptr}, {}, {})
+                      .analyze(user_says("x"), {})
+                      .complexity,
+                  0.2f);
+  settings.complexity_label = "hard";
+  EXPECT_THROW(Analyzer(settings, {nullptr, complexity, nullptr}, {}, {}), std::invalid_argument);
+}
+
+TEST(Analyzer, AllSignalsTogetherAndJsonHasNoPromptText) {
+  AnalyzerSettings settings;
+  settings.keyword_sets = {{"billing", {"refund"}, {}}};
+  auto sentiment = load_sentiment_model(kRoot + "/data/sentiment/vader_lexicon.txt", "");
+  const Analyzer analyzer(settings, {category({0.9f, 0.05f, 0.05f}), nullptr, sentiment}, {},
+                          {{"support", {"i want my money back"}, 0.2}});
+  json body = user_says(
+      "I am ANGRY, I want a refund and my money back! Mail me at secret.person@example.com");
+  body["stream"] = true;
+  body["user"] = "u1";
+  body["metadata"] = {{"tenant", "acme"}};
+  const Analysis a = analyzer.analyze(body, {});
+  EXPECT_EQ(a.category, "code");
+  EXPECT_LT(a.sentiment, 0);
+  EXPECT_TRUE(a.has_pii("email"));
+  EXPECT_EQ(a.keyword_hits, std::vector<std::string>{"billing"});
+  EXPECT_GT(a.semantic_scores.at("support"), 0.2);
+  EXPECT_EQ(a.semantic_hits, std::vector<std::string>{"support"});
+  EXPECT_EQ(a.language, "en");
+  EXPECT_TRUE(a.stream);
+  EXPECT_EQ(a.user, "u1");
+  EXPECT_GT(a.elapsed_ns, 0);
+  const std::string dumped = a.to_json().dump();
+  EXPECT_EQ(dumped.find("secret.person"), std::string::npos);
+  EXPECT_EQ(dumped.find("refund and"), std::string::npos);
+  EXPECT_EQ(a.to_json()["pii"]["email"], 1);
+  EXPECT_EQ(a.to_json()["metadata"]["tenant"], "acme");
+}
+
+TEST(Analyzer, DisabledDetectorsStayQuiet) {
+  AnalyzerSettings settings;
+  settings.detectors = {false, false, false, false};
+  const Analyzer analyzer(settings, {}, {}, {});
+  const Analysis a = analyzer.analyze(user_says("```py\nx=1\n``` bob@example.com"), {});
+  EXPECT_TRUE(a.pii.empty());
+  EXPECT_FALSE(a.has_code);
+  EXPECT_EQ(a.language, "unknown");
+}
+
+// ---- settings --------------------------------------------------------------------------
+
+struct Parsed {
+  AnalyzerSettings settings;
+  config::Diagnostics diagnostics;
+};
+
+Parsed parse(const std::string& yaml) {
+  config::ReadContext context{"test.yaml", config::process_env(), {}};
+  const YAML::Node root = YAML::Load(yaml);
+  YAML::Node section;  // root["analyzer"] on an absent key would be an invalid node
+  for (const auto& entry : root) {
+    if (entry.first.as<std::string>() == "analyzer") section = entry.second;
+  }
+  Parsed out{read_analyzer_settings(config::NodeReader(section, "analyzer", context)), {}};
+  out.diagnostics = context.diagnostics;
+  return out;
+}
+
+TEST(AnalyzerSettings, ReadsEveryKey) {
+  const auto parsed = parse(R"(
+analyzer:
+  category_model: models/category.model
+  complexity_model: models/complexity.model
+  complexity_label: complex
+  sentiment_model: ""
+  other_threshold: 0.35
+  text: {include_system: true, history_messages: 2, max_chars: 8000}
+  detectors: {pii: false, code: true, language: true, sentiment: false}
+  keyword_sets:
+    - {name: billing, words: [refund, invoice], patterns: ['order #\d+']}
+  semantic_sets:
+    - {name: weather, utterances: [will it rain], threshold: 0.4}
+)");
+  ASSERT_TRUE(parsed.diagnostics.empty()) << parsed.diagnostics[0].format();
+  const auto& s = parsed.settings;
+  EXPECT_EQ(s.category_model, "models/category.model");
+  EXPECT_EQ(s.complexity_label, "complex");
+  EXPECT_EQ(s.sentiment_model, "");
+  EXPECT_DOUBLE_EQ(s.other_threshold, 0.35);
+  EXPECT_TRUE(s.text.include_system);
+  EXPECT_EQ(s.text.history_messages, 2);
+  EXPECT_EQ(s.text.max_chars, 8000u);
+  EXPECT_FALSE(s.detectors.pii);
+  EXPECT_FALSE(s.detectors.sentiment);
+  ASSERT_EQ(s.keyword_sets.size(), 1u);
+  EXPECT_EQ(s.keyword_sets[0].patterns[0], R"(order #\d+)");
+  ASSERT_EQ(s.semantic_sets.size(), 1u);
+  EXPECT_EQ(s.semantic_sets[0].threshold, 0.4);
+}
+
+TEST(AnalyzerSettings, DefaultsWhenAbsent) {
+  const auto parsed = parse("other: 1\n");
+  EXPECT_TRUE(parsed.diagnostics.empty());
+  EXPECT_EQ(parsed.settings.text.max_chars, 4000u);
+  EXPECT_DOUBLE_EQ(parsed.settings.other_threshold, 0.5);
+  EXPECT_EQ(parsed.settings.sentiment_model, "models/sentiment.json");
+}
+
+struct SettingsError {
+  const char* yaml;
+  const char* located;  // expected "LINE:COL: PATH" part of the diagnostic
+  const char* message;
+};
+
+class AnalyzerSettingsErrors : public ::testing::TestWithParam<SettingsError> {};
+
+TEST_P(AnalyzerSettingsErrors, AreLocated) {
+  const auto parsed = parse(GetParam().yaml);
+  ASSERT_EQ(parsed.diagnostics.size(), 1u) << GetParam().yaml;
+  const std::string text = parsed.diagnostics[0].format();
+  EXPECT_NE(text.find(std::string("test.yaml:") + GetParam().located), std::string::npos) << text;
+  EXPECT_NE(text.find(GetParam().message), std::string::npos) << text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, AnalyzerSettingsErrors,
+    ::testing::Values(
+        SettingsError{"analyzer:\n  max_char: 5\n", "2:3: analyzer.max_char", "unknown key"},
+        SettingsError{"analyzer:\n  text:\n    maxchars: 5\n", "3:5: analyzer.text.maxchars",
+                      "unknown key"},
+        SettingsError{"analyzer:\n  other_threshold: high\n", "2:20: analyzer.other_threshold",
+                      "must be a number"},
+        SettingsError{"analyzer:\n  other_threshold: 1.5\n", "2:20: analyzer.other_threshold",
+                      "between"},
+        SettingsError{"analyzer:\n  detectors:\n    pii: maybe\n", "3:10: analyzer.detectors.pii",
+                      "true or false"},
+        SettingsError{"analyzer:\n  keyword_sets:\n    - name: x\n      patterns: ['(oops']\n",
+                      "4:18: analyzer.keyword_sets[0].patterns[0]", "invalid regular expression"},
+        SettingsError{"analyzer:\n  semantic_sets:\n    - name: x\n",
+                      "3:7: analyzer.semantic_sets[0]", "at least one utterance"}));
+
+// ---- factory with an injected loader --------------------------------------------------
+
+TEST(MakeAnalyzer, ResolvesModelPathsAgainstConfigDir) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/category.model";
+  settings.sentiment_lexicon = kRoot + "/data/sentiment/vader_lexicon.txt";
+  settings.sentiment_model = kRoot + "/config/models/sentiment.json";
+  std::vector<std::string> asked;
+  const auto analyzer =
+      make_analyzer_with_loader(settings, "/etc/llm-router", {}, {}, [&](const std::string& path) {
+        asked.push_back(path);
+        return category({0.1f, 0.1f, 0.8f});
+      });
+  EXPECT_EQ(asked, std::vector<std::string>{"/etc/llm-router/models/category.model"});
+  EXPECT_EQ(analyzer->analyze(user_says("hi"), {}).category, "chat");
+}
+
+TEST(MakeAnalyzer, FailuresNameThePath) {
+  AnalyzerSettings settings;
+  settings.sentiment_lexicon = "missing/lexicon.txt";
+  try {
+    make_analyzer_with_loader(settings, "/nowhere", {}, {}, nullptr);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nowhere/missing/lexicon.txt"), std::string::npos);
+  }
+  settings.detectors.sentiment = false;
+  settings.complexity_model = "c.model";
+  try {
+    make_analyzer_with_loader(settings, "/cfg", {}, {}, [](const std::string&) { return nullptr; });
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/cfg/c.model"), std::string::npos);
+  }
+  settings.complexity_model.clear();
+  EXPECT_THROW(make_analyzer_with_loader(settings, "", {{"bad", {}, {"("}}}, {}, nullptr),
+               std::runtime_error);
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer
+
+namespace llm_router::analyzer {
+namespace {
+
+// ---- make_analyzer with the classifier's real loader and the shipped model files ----------
+
+TEST(MakeAnalyzerWithShippedModels, LoadsCategoryComplexityAndSentiment) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/category.model";
+  settings.complexity_model = "models/complexity.model";
+  settings.sentiment_lexicon = "../data/sentiment/vader_lexicon.txt";
+  const auto analyzer = make_analyzer(settings, kRoot + "/config", {}, {});
+  const Analysis a = analyzer->analyze(
+      user_says("Write a Python function that returns the nth Fibonacci number."), {});
+  ASSERT_FALSE(a.category_scores.empty());
+  double total = 0;
+  for (const auto& [label, p] : a.category_scores) total += p;
+  EXPECT_NEAR(total, 1.0, 1e-3);
+  EXPECT_TRUE(a.category_scores.contains("code"));
+  EXPECT_GE(a.complexity, 0.0);
+  EXPECT_LE(a.complexity, 1.0);
+}
+
+TEST(MakeAnalyzerWithShippedModels, MissingModelFileNamesThePath) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/does-not-exist.model";
+  settings.detectors.sentiment = false;
+  try {
+    make_analyzer(settings, kRoot + "/config", {}, {});
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("does-not-exist.model"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer

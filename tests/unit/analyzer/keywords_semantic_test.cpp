@@ -1,0 +1,119 @@
+#include <gtest/gtest.h>
+
+#include "llm_router/analyzer/keywords.hpp"
+#include "llm_router/analyzer/semantic.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+KeywordMatcher billing_and_legal() {
+  return KeywordMatcher({
+      {"billing", {"invoice", "Refund", "credit card"}, {R"(order #\d+)"}},
+      {"legal", {"lawsuit", "gdpr"}, {}},
+      {"empty", {}, {}},
+  });
+}
+
+struct KeywordCase {
+  const char* text;
+  std::vector<std::string> hits;
+};
+
+class KeywordMatching : public ::testing::TestWithParam<KeywordCase> {};
+
+TEST_P(KeywordMatching, NamesOfMatchedSets) {
+  static const KeywordMatcher matcher = billing_and_legal();
+  EXPECT_EQ(matcher.match(GetParam().text), GetParam().hits) << GetParam().text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, KeywordMatching,
+    ::testing::Values(KeywordCase{"I need a REFUND please", {"billing"}},
+                      KeywordCase{"refunded twice", {}},  // whole words only
+                      KeywordCase{"where is order #1234?", {"billing"}},
+                      KeywordCase{"my Credit\n Card", {"billing"}},  // phrases: words in sequence
+                      KeywordCase{"two credit cards", {}},
+                      KeywordCase{"my Credit Card was charged", {"billing"}},
+                      KeywordCase{"GDPR lawsuit about an invoice", {"billing", "legal"}},
+                      KeywordCase{"", {}}));
+
+TEST(KeywordMatcher, InvalidRegexIsRejectedAtConstruction) {
+  try {
+    KeywordMatcher matcher({{"broken", {}, {"(unclosed"}}});
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("broken"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("(unclosed"), std::string::npos);
+  }
+}
+
+TEST(KeywordMatcher, NoSetsMatchesNothing) {
+  const KeywordMatcher matcher({});
+  EXPECT_TRUE(matcher.empty());
+  EXPECT_TRUE(matcher.match("anything").empty());
+}
+
+SemanticIndex example_index() {
+  return SemanticIndex({
+      {"weather", {"what's the weather like today", "will it rain tomorrow"}, 0.3},
+      {"coding", {"write a python function", "fix this bug in my code"}, std::nullopt},
+      {"travel", {"book a flight to paris", "find a cheap hotel"}, std::nullopt},
+  });
+}
+
+double score_of(const std::vector<SemanticScore>& scores, std::string_view name) {
+  for (const auto& s : scores) {
+    if (s.name == name) return s.score;
+  }
+  return -1;
+}
+
+struct SemanticCase {
+  const char* text;
+  const char* best;
+};
+
+class SemanticOrdering : public ::testing::TestWithParam<SemanticCase> {};
+
+TEST_P(SemanticOrdering, ClosestSetScoresHighest) {
+  static const SemanticIndex index = example_index();
+  const auto scores = index.score(GetParam().text);
+  ASSERT_EQ(scores.size(), 3u);
+  const double best = score_of(scores, GetParam().best);
+  for (const auto& s : scores) {
+    EXPECT_GE(s.score, 0.0);
+    EXPECT_LE(s.score, 1.0);
+    if (s.name != GetParam().best) {
+      EXPECT_GT(best, s.score) << GetParam().text << " vs " << s.name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, SemanticOrdering,
+    ::testing::Values(SemanticCase{"is it going to rain this weekend?", "weather"},
+                      SemanticCase{"please write a function in python that sorts a list", "coding"},
+                      SemanticCase{"there's a bug in my code, can you fix it", "coding"},
+                      SemanticCase{"cheapest flights to Paris in May", "travel"}));
+
+TEST(SemanticIndex, IdenticalTextScoresOne) {
+  const SemanticIndex index = example_index();
+  EXPECT_NEAR(score_of(index.score("will it rain tomorrow"), "weather"), 1.0, 1e-5);
+  EXPECT_EQ(score_of(index.score(""), "weather"), 0.0);
+}
+
+class FixedEmbedder : public TextEmbedder {
+ public:
+  SparseVector embed(std::string_view text) const override {
+    return {{static_cast<std::uint32_t>(text.size() % 2), 1.0f}};
+  }
+};
+
+TEST(SemanticIndex, AcceptsAnotherEmbedder) {
+  const SemanticIndex index({{"even", {"ab"}, std::nullopt}}, std::make_shared<FixedEmbedder>());
+  EXPECT_EQ(index.score("cdef")[0].score, 1.0);
+  EXPECT_EQ(index.score("cde")[0].score, 0.0);
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer

@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include "llm_router/analyzer/detectors.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+struct PiiCase {
+  const char* name;
+  const char* text;
+  PiiKind kind;
+  int expected;
+};
+
+class PiiDetection : public ::testing::TestWithParam<PiiCase> {};
+
+TEST_P(PiiDetection, CountsKind) {
+  const auto& c = GetParam();
+  const PiiCounts counts = detect_pii(c.text);
+  EXPECT_EQ(counts[static_cast<std::size_t>(c.kind)], c.expected) << c.name << ": " << c.text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, PiiDetection,
+    ::testing::Values(
+        PiiCase{"email in angle brackets", "From: Jane <jane.doe@example.co.uk>", PiiKind::email,
+                1},
+        PiiCase{"two emails", "a.b@x.io, c+tag@y.org.", PiiKind::email, 2},
+        PiiCase{"no dot in domain", "root@localhost", PiiKind::email, 0},
+        PiiCase{"one-letter tld", "a@b.c", PiiKind::email, 0},
+        PiiCase{"mention", "@jane said hi", PiiKind::email, 0},
+        PiiCase{"card with spaces", "card 4111 1111 1111 1111 exp 12/29", PiiKind::credit_card, 1},
+        PiiCase{"card with dashes", "5500-0000-0000-0004", PiiKind::credit_card, 1},
+        PiiCase{"card plain", "pay with 378282246310005 now", PiiKind::credit_card, 1},
+        PiiCase{"luhn failure", "4111-1111-1111-1112", PiiKind::credit_card, 0},
+        PiiCase{"longer digit run", "41111111111111111111111", PiiKind::credit_card, 0},
+        PiiCase{"inside a word", "ref4111111111111111", PiiKind::credit_card, 0},
+        PiiCase{"iban spaced", "IBAN: DE89 3704 0044 0532 0130 00 please", PiiKind::iban, 1},
+        PiiCase{"iban compact", "GB82WEST12345698765432", PiiKind::iban, 1},
+        PiiCase{"iban bad check digits", "DE88 3704 0044 0532 0130 00", PiiKind::iban, 0},
+        PiiCase{"ssn", "my SSN is 123-45-6789.", PiiKind::us_ssn, 1},
+        PiiCase{"ssn area 000", "000-12-3456", PiiKind::us_ssn, 0},
+        PiiCase{"ssn area 666", "666-12-3456", PiiKind::us_ssn, 0},
+        PiiCase{"date is not ssn", "2024-01-15", PiiKind::us_ssn, 0},
+        PiiCase{"e164", "call +1 415 555 2671", PiiKind::phone, 1},
+        PiiCase{"e164 uk", "+44 20 7946 0958", PiiKind::phone, 1},
+        PiiCase{"us parens", "(415) 555-2671", PiiKind::phone, 1},
+        PiiCase{"us dashes then dot", "call 415-555-2671.", PiiKind::phone, 1},
+        PiiCase{"us dots", "415.555.2671", PiiKind::phone, 1},
+        PiiCase{"years", "between 2023 and 2024, or 1999-2004", PiiKind::phone, 0},
+        PiiCase{"price", "it costs $1,299.99 or 1 299 euros", PiiKind::phone, 0},
+        PiiCase{"timestamp", "epoch 1700000000", PiiKind::phone, 0},
+        PiiCase{"ipv4 with port", "server 192.168.1.20:8080", PiiKind::ip_address, 1},
+        PiiCase{"version string", "version 1.2.3.4.5", PiiKind::ip_address, 0},
+        PiiCase{"bad octet", "999.1.1.1", PiiKind::ip_address, 0},
+        PiiCase{"openai key", "key sk-proj-abcdefghijklmnopqrstuvwxyz012345", PiiKind::api_key, 1},
+        PiiCase{"aws key id", "AKIAIOSFODNN7EXAMPLE", PiiKind::api_key, 1},
+        PiiCase{"github token", "ghp_abcdefghijklmnopqrstuvwxyzABCDEF123456", PiiKind::api_key, 1},
+        PiiCase{"slack token", "xoxb-1234567890-abcdefghijkl", PiiKind::api_key, 1},
+        PiiCase{"pem private key", "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n", PiiKind::api_key,
+                1},
+        PiiCase{"certificate is public", "-----BEGIN CERTIFICATE-----\nMIIB", PiiKind::api_key, 0},
+        PiiCase{"high entropy token", "token=Zx8Qm2Lr9Tp4Vw7Ny1Ks6Hd3Fg5Jb0CeUa", PiiKind::api_key,
+                1},
+        PiiCase{"git sha", "commit 3f786850e387550fdab836ed7e6dc881de23001b", PiiKind::api_key, 0},
+        PiiCase{"long word", "supercalifragilisticexpialidocious_and_more_words", PiiKind::api_key,
+                0},
+        PiiCase{"short sk", "sk-short", PiiKind::api_key, 0}));
+
+TEST(Luhn, KnownNumbers) {
+  EXPECT_TRUE(luhn_valid("4111111111111111"));
+  EXPECT_TRUE(luhn_valid("79927398713"));
+  EXPECT_FALSE(luhn_valid("79927398710"));
+  EXPECT_FALSE(luhn_valid(""));
+  EXPECT_FALSE(luhn_valid("4111x111"));
+}
+
+TEST(Iban, CheckDigits) {
+  EXPECT_TRUE(iban_valid("DE89370400440532013000"));
+  EXPECT_TRUE(iban_valid("FR1420041010050500013M02606"));
+  EXPECT_FALSE(iban_valid("DE89370400440532013001"));
+  EXPECT_FALSE(iban_valid("DE89"));
+}
+
+TEST(Pii, PlainProseHasNone) {
+  const PiiCounts counts =
+      detect_pii("In 2021 we sold 3,400 units at $19.99 each; see section 4.2.1 of the report.");
+  for (int count : counts) EXPECT_EQ(count, 0);
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer

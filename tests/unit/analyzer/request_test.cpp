@@ -1,0 +1,113 @@
+#include <gtest/gtest.h>
+
+#include "llm_router/analyzer/request.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+using nlohmann::json;
+
+json chat(json messages) {
+  return json{{"model", "m"}, {"messages", std::move(messages)}};
+}
+
+const json kConversation = chat(json::array({
+    {{"role", "system"}, {"content", "You are terse."}},
+    {{"role", "user"}, {"content", "first question"}},
+    {{"role", "assistant"}, {"content", "first answer"}},
+    {{"role", "user"}, {"content", "second question"}},
+}));
+
+TEST(TextSelection, DefaultIsLastUserMessage) {
+  const auto facts = extract_request(kConversation, EndpointKind::chat, {});
+  EXPECT_EQ(facts.text, "second question");
+  EXPECT_EQ(facts.turns, 2);
+  EXPECT_FALSE(facts.truncated);
+}
+
+TEST(TextSelection, SystemAndHistoryInConversationOrder) {
+  TextSelection selection;
+  selection.include_system = true;
+  selection.history_messages = 2;
+  const auto facts = extract_request(kConversation, EndpointKind::chat, selection);
+  EXPECT_EQ(facts.text, "You are terse.\nfirst question\nfirst answer\nsecond question");
+}
+
+TEST(TextSelection, ContentPartsAndImages) {
+  const auto body = chat(
+      json::array({{{"role", "user"},
+                    {"content", json::array({
+                                    {{"type", "text"}, {"text", "look at"}},
+                                    {{"type", "image_url"}, {"image_url", {{"url", "data:..."}}}},
+                                    {{"type", "text"}, {"text", "this"}},
+                                    {{"type", "input_audio"}},
+                                })}}}));
+  const auto facts = extract_request(body, EndpointKind::chat, {});
+  EXPECT_EQ(facts.text, "look at\nthis");
+  EXPECT_TRUE(facts.has_images);
+  EXPECT_TRUE(facts.has_audio);
+  EXPECT_GT(facts.estimated_tokens, 85);
+}
+
+TEST(TextSelection, CharCapKeepsTheLastUserMessageFirst) {
+  TextSelection selection;
+  selection.max_chars = 16;
+  selection.include_system = true;
+  const auto body = chat(json::array({{{"role", "system"}, {"content", "system prompt text"}},
+                                      {{"role", "user"}, {"content", std::string(100, 'x')}}}));
+  const auto facts = extract_request(body, EndpointKind::chat, selection);
+  EXPECT_EQ(facts.text, std::string(16, 'x'));
+  EXPECT_TRUE(facts.truncated);
+  EXPECT_GT(facts.estimated_tokens, 20);  // tokens count the whole request, not the cap
+}
+
+TEST(TextSelection, CapNeverSplitsUtf8) {
+  TextSelection selection;
+  selection.max_chars = 16;
+  const auto body = chat(json::array({{{"role", "user"}, {"content", "ééééééééééé"}}}));
+  const auto facts = extract_request(body, EndpointKind::chat, selection);
+  EXPECT_EQ(facts.text.size() % 2, 0u);
+  EXPECT_LE(facts.text.size(), 16u);
+}
+
+TEST(TextSelection, CompletionsAndEmbeddings) {
+  EXPECT_EQ(extract_request(json{{"prompt", "hello"}}, EndpointKind::completions, {}).text,
+            "hello");
+  EXPECT_EQ(extract_request(json{{"prompt", {"a", "b"}}}, EndpointKind::completions, {}).text,
+            "a\nb");
+  const auto ids = extract_request(json{{"prompt", {1, 2, 3}}}, EndpointKind::completions, {});
+  EXPECT_EQ(ids.text, "");
+  EXPECT_EQ(ids.estimated_tokens, 3);
+  EXPECT_EQ(extract_request(json{{"input", "embed me"}}, EndpointKind::embeddings, {}).text,
+            "embed me");
+}
+
+TEST(TextSelection, WrongShapesGiveFewerSignalsNeverThrow) {
+  for (const json& body :
+       {json(nullptr), json("text"), json::array(), json{{"messages", "hello"}},
+        json{{"messages", {1, 2, "x", nullptr}}},
+        json{{"messages", {{{"role", 7}, {"content", 42}}}}},
+        json{{"messages", {{{"role", "user"}, {"content", {{{"type", "text"}, {"text", 5}}}}}}}},
+        json{{"response_format", "json"}, {"stream", "yes"}, {"tools", 3}, {"metadata", 1}}}) {
+    EXPECT_NO_THROW(extract_request(body, EndpointKind::chat, {})) << body.dump();
+    EXPECT_NO_THROW(extract_request(body, EndpointKind::completions, {})) << body.dump();
+  }
+}
+
+TEST(RequestFacts, FlagsUserAndMetadata) {
+  json body = kConversation;
+  body["stream"] = true;
+  body["response_format"] = {{"type", "json_schema"}};
+  body["tools"] = json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}});
+  body["user"] = "u-42";
+  body["metadata"] = {{"team", "search"}};
+  const auto facts = extract_request(body, EndpointKind::chat, {});
+  EXPECT_TRUE(facts.stream);
+  EXPECT_TRUE(facts.json_mode);
+  EXPECT_TRUE(facts.has_tools);
+  EXPECT_EQ(facts.user, "u-42");
+  EXPECT_EQ(facts.metadata["team"], "search");
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer

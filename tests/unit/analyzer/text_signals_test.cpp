@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include "llm_router/analyzer/detectors.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+TEST(Code, FencedBlockWithLanguageTag) {
+  const auto code = detect_code("Fix this:\n```py\ndef f(x):\n    return x\n```\nthanks");
+  EXPECT_TRUE(code.has_code);
+  EXPECT_EQ(code.languages, std::vector<std::string>{"python"});
+}
+
+TEST(Code, UnfencedCodeByLineDensity) {
+  const auto code =
+      detect_code("#include <vector>\nint main() {\n  std::vector<int> v;\n  return 0;\n}\n");
+  EXPECT_TRUE(code.has_code);
+  EXPECT_NE(std::find(code.languages.begin(), code.languages.end(), "cpp"), code.languages.end());
+}
+
+TEST(Code, ProseIsNotCode) {
+  EXPECT_FALSE(detect_code("Write me a poem about the sea (short).\nMake it rhyme.").has_code);
+  EXPECT_FALSE(detect_code("a single ``` fence is not a block").has_code);
+}
+
+struct ScriptCase {
+  const char* text;
+  const char* script;
+  const char* language;
+};
+
+class ScriptDetection : public ::testing::TestWithParam<ScriptCase> {};
+
+TEST_P(ScriptDetection, DominantScriptAndLanguage) {
+  const auto& c = GetParam();
+  const auto s = detect_script_and_language(c.text);
+  EXPECT_EQ(s.script, c.script) << c.text;
+  EXPECT_EQ(s.language, c.language) << c.text;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ScriptDetection,
+    ::testing::Values(
+        ScriptCase{"What is the capital of France and how big is it?", "latin", "en"},
+        ScriptCase{"¿Cuál es la capital de Francia y por qué es tan grande?", "latin", "es"},
+        ScriptCase{"Quelle est la capitale de la France et pourquoi est-elle si grande ?", "latin",
+                   "fr"},
+        ScriptCase{"Was ist die Hauptstadt von Deutschland und wie groß ist sie nicht?", "latin",
+                   "de"},
+        ScriptCase{"Você sabe qual é a capital do Brasil? Não sei.", "latin", "pt"},
+        ScriptCase{"Qual è la capitale d'Italia? Non lo so, sono gli ultimi della classe.", "latin",
+                   "it"},
+        ScriptCase{"Какая столица у Франции?", "cyrillic", "ru"},
+        ScriptCase{"法国的首都是哪里？", "cjk", "zh"},
+        ScriptCase{"フランスの首都はどこですか？", "cjk", "ja"},
+        ScriptCase{"프랑스의 수도는 어디입니까?", "cjk", "ko"},
+        ScriptCase{"Ποια είναι η πρωτεύουσα της Γαλλίας;", "greek", "el"},
+        ScriptCase{"ما هي عاصمة فرنسا؟", "arabic", "ar"},
+        ScriptCase{"מהי בירת צרפת?", "hebrew", "he"},
+        ScriptCase{"फ्रांस की राजधानी क्या है?", "devanagari", "hi"},
+        ScriptCase{"12345 !!! ???", "none", "unknown"}));
+
+TEST(Tokens, EnglishProseIsAboutFourCharsPerToken) {
+  const std::string text(400, 'a');  // one long "word"
+  EXPECT_NEAR(estimate_tokens(text), (100 + 1.33) / 2, 1);
+  const double prose = estimate_tokens(
+      "The quick brown fox jumps over the lazy dog and keeps running through the field.");
+  EXPECT_GT(prose, 14);
+  EXPECT_LT(prose, 24);
+}
+
+TEST(Tokens, CjkCountsPerCharacter) {
+  EXPECT_NEAR(estimate_tokens("法国的首都是哪里"), 8, 0.01);
+  EXPECT_EQ(estimate_tokens(""), 0);
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer
