@@ -3,6 +3,7 @@
 #include "llm_router/cli/commands.hpp"
 #include "llm_router/cli/options.hpp"
 #include "llm_router/config/config.hpp"
+#include "llm_router/proxy/router_handler.hpp"
 
 namespace llm_router::cli {
 
@@ -14,12 +15,17 @@ int run_check(const std::vector<std::string>& args) {
     return 2;
   }
   try {
-    const auto config = config::load_config_file(*path);
-    std::cout << *path << ": ok (" << config.backends.size() << " backends, "
-              << config.routes.size() << " routes)\n";
+    const auto config = std::make_shared<config::Config>(config::load_config_file(*path));
+    // Building the runtime compiles the routes and loads the analyzer's model files.
+    proxy::RouterState runtime(config, *path, 1);
+    std::cout << *path << ": ok (" << config->backends.size() << " backends, "
+              << config->routes.size() << " routes)\n";
     return 0;
   } catch (const config::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << *path << ": " << e.what() << "\n";
     return 1;
   }
 }

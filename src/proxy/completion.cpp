@@ -192,6 +192,7 @@ Headers RouterHandler::decision_headers(const RequestRecord& record) const {
   if (!record.route.empty()) headers.push_back({"x-llm-router-route", record.route});
   if (!record.rule.empty()) headers.push_back({"x-llm-router-rule", record.rule});
   if (!record.strategy.empty()) headers.push_back({"x-llm-router-strategy", record.strategy});
+  if (!record.category.empty()) headers.push_back({"x-llm-router-category", record.category});
   if (!record.backend.empty()) headers.push_back({"x-llm-router-backend", record.backend});
   if (!record.attempts.empty()) {
     std::string attempts;
@@ -225,10 +226,22 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
   return out;
 }
 
-selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
-                                            const HttpRequest& request, const Snapshot& snapshot,
-                                            RequestRecord& record) const {
-  const auto facts = facts_from(parsed, request);
+selector::RoutePlan RouterHandler::plan_for(
+    const api::ParsedRequest& parsed, const HttpRequest& request, api::Endpoint endpoint,
+    const Snapshot& snapshot, RequestRecord& record,
+    std::optional<analyzer::Analysis>* analysis_out) const {
+  auto facts = facts_from(parsed, request);
+  if (snapshot.analyzer) {
+    analyzer::RequestMeta meta;
+    meta.endpoint = endpoint == api::Endpoint::chat_completions ? analyzer::EndpointKind::chat
+                    : endpoint == api::Endpoint::completions    ? analyzer::EndpointKind::completions
+                                                                : analyzer::EndpointKind::embeddings;
+    meta.headers = facts.headers;
+    auto analysis = snapshot.analyzer->analyze(parsed.body, meta);
+    add_analysis(analysis, facts);
+    record.category = analysis.category;
+    if (analysis_out) *analysis_out = std::move(analysis);
+  }
   SnapshotLiveStats live(snapshot, state_->bandit());
   auto plan = snapshot.selector->plan(facts, live);
   if (plan.status == selector::PlanStatus::no_candidates) {
@@ -278,7 +291,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
   }
   record.stream = parsed->stream;
   RequestScope scope{snapshot_, providers_, nullptr, {}};
-  const auto plan = plan_for(*parsed, request, *scope.snapshot, record);
+  const auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
   if (!plan.ok()) {
     co_await send_plan_failure(writer, plan, record);
     co_return;
@@ -606,8 +619,7 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
                           backend.cost.output_per_mtok) /
                      1e6;
   const double reward = selector::bandit_reward(outcome, scope.route->bandit);
-  // Category-aware keys come with the analyzer; until then one arm set per route.
-  const std::string key = selector::bandit_key(scope.route->name, "");
+  const std::string key = selector::bandit_key(scope.route->name, record.category);
   state_->bandit().record(key, backend.name, reward);
   if (success) state_->feedback().remember(record.id, {key, backend.name, reward});
 }

@@ -90,4 +90,22 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
   return facts;
 }
 
+void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& facts) {
+  facts.category = analysis.category;
+  if (auto it = analysis.category_scores.find(analysis.category);
+      it != analysis.category_scores.end()) {
+    facts.category_confidence = it->second;
+  }
+  facts.complexity = analysis.complexity;
+  facts.sentiment = analysis.sentiment;
+  facts.estimated_tokens =
+      std::max(facts.estimated_tokens, static_cast<std::int64_t>(analysis.estimated_tokens));
+  facts.keyword_hits = analysis.keyword_hits;
+  for (const auto& [name, score] : analysis.semantic_scores) facts.semantic_scores[name] = score;
+  for (const auto& pii : analysis.pii) facts.pii.push_back(pii.kind);
+  facts.has_images = facts.has_images || analysis.has_images;
+  facts.has_tools = facts.has_tools || analysis.has_tools;
+  facts.json_mode = facts.json_mode || analysis.json_mode;
+}
+
 }  // namespace llm_router::proxy

@@ -206,9 +206,12 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     co_return;
   }
   RequestRecord record;
-  const auto plan = plan_for(*parsed, request, *snapshot_, record);
+  std::optional<analyzer::Analysis> analysis;
+  const auto plan =
+      plan_for(*parsed, request, api::Endpoint::chat_completions, *snapshot_, record, &analysis);
   const auto facts = facts_from(*parsed, request);
   json decision = plan.to_json();
+  if (analysis) decision["analysis"] = analysis->to_json();
   decision["facts"] = {{"estimated_tokens", facts.estimated_tokens},
                        {"stream", facts.stream},
                        {"tools", facts.has_tools},

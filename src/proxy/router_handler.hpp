@@ -116,8 +116,11 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<void> dashboard(ResponseWriter& writer);
   bool admin_allowed(const HttpRequest& request) const;
 
+  // Analyzes the request (when the snapshot has an analyzer) and asks the selector for a plan.
   selector::RoutePlan plan_for(const api::ParsedRequest& parsed, const HttpRequest& request,
-                               const Snapshot& snapshot, RequestRecord& record) const;
+                               api::Endpoint endpoint, const Snapshot& snapshot,
+                               RequestRecord& record,
+                               std::optional<analyzer::Analysis>* analysis_out = nullptr) const;
   Headers decision_headers(const RequestRecord& record) const;
   upstream::UpstreamRequest upstream_request(const HttpRequest& request,
                                              const api::ParsedRequest& parsed,
@@ -153,6 +156,8 @@ class RouterHandler final : public server::RequestHandler {
 
 // Request facts the selector's rules test, from the parsed body and the headers.
 selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request);
+// Adds what the analyzer found to the facts.
+void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& facts);
 
 // Why a non-stream answer looks too weak to keep (cascade), or nullopt when it is fine.
 std::optional<std::string> weak_answer_reason(std::string_view body,

@@ -1,9 +1,29 @@
 #include "llm_router/proxy/runtime.hpp"
 
+#include <filesystem>
+
+#include "llm_router/analyzer/factory.hpp"
 #include "llm_router/proxy/router_handler.hpp"
 
 namespace llm_router::proxy {
 namespace {
+
+// The analyzer a config asks for: its `analyzer:` section, or default settings when only the
+// routes' rules need signals (keywords, semantic examples). Throws on model load errors.
+std::shared_ptr<const analyzer::Analyzer> build_analyzer(const config::Config& config,
+                                                         const std::string& config_path) {
+  const auto specs = config::signal_specs(config);
+  if (!config.analyzer && specs.keywords.empty() && specs.semantic.empty()) return nullptr;
+  std::vector<analyzer::KeywordSet> keywords;
+  for (const auto& k : specs.keywords) keywords.push_back({k.name, k.words, k.patterns});
+  std::vector<analyzer::SemanticSet> semantic;
+  for (const auto& s : specs.semantic) semantic.push_back({s.name, s.utterances, s.threshold});
+  analyzer::AnalyzerSettings implied;
+  implied.detectors.sentiment = false;  // no model files are implied by rules alone
+  const std::string dir = std::filesystem::path(config_path).parent_path().string();
+  return analyzer::make_analyzer(config.analyzer.value_or(implied), dir.empty() ? "." : dir,
+                                 std::move(keywords), std::move(semantic));
+}
 
 double blend(double old_value, double sample) {
   constexpr double kWeight = 0.2;
@@ -72,6 +92,7 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->config = config;
   snapshot->selector = std::make_shared<selector::Selector>(config);
+  snapshot->analyzer = build_analyzer(*config, config_path_);
   for (const auto& backend : config->backends) snapshot->health.push_back(&health_.get(backend));
   snapshot->generation = generation_.load() + 1;
   return snapshot;

@@ -23,7 +23,7 @@ struct AnalyzerSettings {
   std::string category_model;    // empty: no category model, category is always "other"
   std::string complexity_model;  // empty: complexity is 0.5
   std::string complexity_label;  // positive label; empty: the model's last label
-  std::string sentiment_lexicon = "../data/sentiment/vader_lexicon.txt";
+  std::string sentiment_lexicon = "models/vader_lexicon.txt";
   std::string sentiment_model = "models/sentiment.json";  // empty: plain VADER
   double other_threshold = 0.5;  // top category probability below this -> "other"
   TextSelection text;

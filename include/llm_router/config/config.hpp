@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llm_router/analyzer/settings.hpp"
 #include "llm_router/config/diagnostics.hpp"
 #include "llm_router/health/circuit_breaker.hpp"
 #include "llm_router/config/routes.hpp"
@@ -113,6 +114,9 @@ struct Config {
   LoggingSettings logging;
   std::vector<Backend> backends;
   std::vector<Route> routes;
+  // Present when the config has an `analyzer:` section; routes whose rules need analysis
+  // (keywords, semantic, category, complexity, sentiment, pii) get default settings otherwise.
+  std::optional<analyzer::AnalyzerSettings> analyzer;
 
   const Backend* find_backend(std::string_view name) const;
   const Route* find_route(std::string_view name) const;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "llm_router/analyzer/analyzer.hpp"
 #include "llm_router/config/config.hpp"
 #include "llm_router/health/circuit_breaker.hpp"
 #include "llm_router/selector/live_stats.hpp"
@@ -42,7 +43,8 @@ class HealthRegistry {
 struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const selector::Selector> selector;
-  std::vector<BackendHealth*> health;  // by backend index
+  std::shared_ptr<const analyzer::Analyzer> analyzer;  // null: no analysis configured or needed
+  std::vector<BackendHealth*> health;                  // by backend index
   std::uint64_t generation = 0;
 };
 
