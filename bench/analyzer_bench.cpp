@@ -1,8 +1,4 @@
-// Analyzer micro-benchmarks (Google Benchmark). Needs an entry in bench/CMakeLists.txt:
-//   add_executable(analyzer_bench analyzer_bench.cpp)
-//   target_link_libraries(analyzer_bench PRIVATE llm_router_pure benchmark::benchmark)
-//   target_compile_definitions(analyzer_bench PRIVATE
-//   LLM_ROUTER_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+// Analyzer micro-benchmarks (Google Benchmark). Run on demand: build/bench/analyzer_bench
 #include <benchmark/benchmark.h>
 
 #include <memory>
