@@ -20,11 +20,11 @@ run_suite() {
   ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 300
 }
 
-bash scripts/build.sh >/dev/null
+bash scripts/build.sh
 run_suite build
 
 if [ "$sanitize" = 1 ]; then
-  bash scripts/build.sh --sanitize >/dev/null
+  bash scripts/build.sh --sanitize
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan
 fi

@@ -113,11 +113,38 @@ Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) 
   return request;
 }
 
-std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model) {
-  if (request.model == upstream_model && !request.text.empty()) return std::string(request.text);
-  if (auto spliced = splice_model(request.text, upstream_model)) return std::move(*spliced);
+bool asks_stream_usage(const json& body) {
+  auto options = body.find("stream_options");
+  return options != body.end() && options->is_object() &&
+         options->value("include_usage", false) == true;
+}
+
+bool is_usage_only_chunk(std::string_view data) {
+  return data.find("\"usage\"") != std::string_view::npos &&
+         data.find("\"choices\":[]") != std::string_view::npos;
+}
+
+std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
+                             bool ask_usage) {
+  ask_usage = ask_usage && request.stream && !asks_stream_usage(request.body);
+  if (!ask_usage || !request.body.contains("stream_options")) {
+    std::optional<std::string> text;
+    if (request.model == upstream_model && !request.text.empty()) {
+      text = std::string(request.text);
+    } else {
+      text = splice_model(request.text, upstream_model);
+    }
+    if (text) {
+      if (ask_usage) {
+        const size_t brace = text->find('{');
+        text->insert(brace + 1, R"("stream_options":{"include_usage":true},)");
+      }
+      return std::move(*text);
+    }
+  }
   json copy = request.body;
   copy["model"] = upstream_model;
+  if (ask_usage) copy["stream_options"]["include_usage"] = true;
   return copy.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -212,7 +212,8 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
                                                           const RequestRecord& record) const {
   upstream::UpstreamRequest out;
   out.path = std::string(api::upstream_path(endpoint));
-  out.body = api::body_for_backend(parsed, backend.model);
+  out.body = api::body_for_backend(parsed, backend.model,
+                                   /*ask_usage=*/endpoint != api::Endpoint::embeddings);
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
   if (const auto* trace = request.header("traceparent")) {
@@ -476,7 +477,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   Headers headers = decision_headers(record);
   for (auto& h : relayed_headers(head)) headers.push_back(std::move(h));
   if (parsed.stream && head.event_stream) {
-    co_return co_await relay_stream(exchange, writer, record, std::move(headers));
+    co_return co_await relay_stream(exchange, writer, record, std::move(headers),
+                                   /*client_wants_usage=*/api::asks_stream_usage(parsed.body));
   }
   co_return co_await relay_body(exchange, writer, parsed, scope, record, std::move(headers),
                                 may_cascade);
@@ -512,8 +514,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
 }
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
-    upstream::Exchange& exchange, ResponseWriter& writer, RequestRecord& record,
-    Headers headers) {
+    upstream::Exchange& exchange, ResponseWriter& writer, RequestRecord& record, Headers headers,
+    bool client_wants_usage) {
   AttemptResult result;
   // Commit point: nothing is sent before the first event carrying content arrived, so a
   // backend that fails, times out or sends an error event before that falls back invisibly.
@@ -564,7 +566,12 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
       break;
     }
     if (!next.event) break;
-    if (auto usage = api::find_usage(next.event->data)) record.usage = *usage;
+    pending.clear();
+    if (auto usage = api::find_usage(next.event->data)) {
+      record.usage = *usage;
+      // The router asked for this chunk for its own accounting: the client did not.
+      if (!client_wants_usage && api::is_usage_only_chunk(next.event->data)) continue;
+    }
     pending = next.event->serialize();
   }
   co_await writer.finish_stream();

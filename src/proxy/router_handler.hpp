@@ -96,7 +96,7 @@ class RouterHandler final : public server::RequestHandler {
                                             Headers headers, bool may_cascade);
   asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange,
                                               ResponseWriter& writer, RequestRecord& record,
-                                              Headers headers);
+                                              Headers headers, bool client_wants_usage);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
                                           RequestRecord& record);

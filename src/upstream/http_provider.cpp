@@ -33,6 +33,7 @@ struct Connection {
   std::variant<std::unique_ptr<PlainStream>, std::unique_ptr<TlsStream>> stream;
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
+  char chunk[kReadChunk];  // body reads land here: one buffer per connection, not per request
 
   beast::tcp_stream& lowest() {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(*s); },
@@ -44,7 +45,6 @@ struct Connection {
     if (!socket.is_open() || buffer.size() > 0) return false;
     error_code ec;
     char byte;
-    socket.non_blocking(true, ec);
     socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
     return ec == asio::error::would_block || ec == asio::error::try_again;
   }
@@ -224,8 +224,9 @@ class HttpExchange final : public Exchange {
   // Reads the next piece of body into chunk_ and returns it.
   asio::awaitable<Expected<std::string_view>> read_piece() {
     auto& body = parser_.get().body();
-    body.data = chunk_;
-    body.size = sizeof chunk_;
+    char* chunk = connection_->chunk;
+    body.data = chunk;
+    body.size = kReadChunk;
     auto [ec, n] = co_await visit_read_some();
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
@@ -234,7 +235,7 @@ class HttpExchange final : public Exchange {
       if (early_eof) co_return Failure{ErrorKind::upstream_closed, "upstream closed mid-response"};
       co_return io_failure(ec, armed_, "reading the response");
     }
-    co_return std::string_view(chunk_, sizeof chunk_ - body.size);
+    co_return std::string_view(chunk, kReadChunk - body.size);
   }
 
   bool append_decoded(std::string_view piece, std::string& out, std::size_t limit) {
@@ -262,7 +263,6 @@ class HttpExchange final : public Exchange {
   api::SseParser sse_;
   std::deque<api::SseEvent> pending_;
   std::size_t events_seen_ = 0;
-  char chunk_[kReadChunk];
 };
 
 class HttpProvider final : public Provider {
@@ -365,6 +365,8 @@ class HttpProvider final : public Provider {
                                                        ec.message()};
     }
     tcp_stream->socket().set_option(tcp::no_delay(true), ec);
+    // Non-blocking once, so the pool's liveness peek never blocks nor costs an ioctl per use.
+    tcp_stream->socket().non_blocking(true, ec);
     if (!backend_.url.tls) {
       connection->stream = std::move(tcp_stream);
       co_return connection;

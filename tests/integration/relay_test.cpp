@@ -142,3 +142,33 @@ TEST(MockProvider, BuiltInMockAnswersWithoutAnyOtherProcess) {
 
 }  // namespace
 }  // namespace test_support
+
+namespace test_support {
+namespace {
+
+TEST(StreamUsage, RouterAsksForUsageAndHidesItFromClientsThatDidNot) {
+  MockLlm mock;
+  Router router(router_config({{"primary", mock.url()}}, "[primary]"));
+  HttpClient client(router.port());
+  auto plain = client.stream("/v1/chat/completions",
+                             chat_body("auto", "hi", R"(,"stream":true)"),
+                             [](const std::string&) { return true; });
+  ASSERT_EQ(plain.status, 200);
+  for (const auto& event : sse_data(plain.body)) {
+    EXPECT_EQ(event.find(R"("choices":[])"), std::string::npos) << event;
+  }
+  HttpClient mock_client(mock.port());
+  auto seen = nlohmann::json::parse(mock_client.request("GET", "/mock/last_request").body);
+  EXPECT_EQ(seen["body"]["stream_options"]["include_usage"], true);
+
+  auto asked = client.stream(
+      "/v1/chat/completions",
+      chat_body("auto", "hi", R"(,"stream":true,"stream_options":{"include_usage":true})"),
+      [](const std::string&) { return true; });
+  const auto events = sse_data(asked.body);
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_NE(events[events.size() - 2].find(R"("usage")"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace test_support

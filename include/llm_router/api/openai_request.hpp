@@ -28,7 +28,16 @@ Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint);
 
 // The body for one backend: the client's, with `model` set to the backend's model id. The
 // client's bytes are kept and only the model's value is replaced (no re-serialisation).
-std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model);
+// With `ask_usage`, streams also ask for the final usage chunk (stream_options.include_usage),
+// so tokens are counted exactly even when the client did not ask for it.
+std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
+                             bool ask_usage = false);
+
+// True when a stream request already asks for the usage chunk.
+bool asks_stream_usage(const nlohmann::json& body);
+
+// A stream chunk that only carries usage (empty choices): relayed only if the client asked.
+bool is_usage_only_chunk(std::string_view data);
 
 // `text` (a JSON object) with the value of its top-level "model" member replaced; nullopt when
 // there is no such member written plainly.
