@@ -11,6 +11,7 @@ std::string_view dashboard_html() {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>llm-router</title>
+<link rel="icon" href="data:,"><!-- no /favicon.ico request, so no 404 in the console -->
 <style>
 :root { --bg:#0f1115; --panel:#171a21; --line:#262b36; --text:#d7dce5; --dim:#8a93a6;
         --ok:#3fb950; --warn:#d29922; --bad:#f85149; --accent:#58a6ff; }

@@ -145,6 +145,8 @@ async function main() {
     page = context.pages()[0] ?? await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
     page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`); });
+    page.on('response', (r) => { if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()} ${r.url()}`); });
+    page.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
     const response = await page.goto(`${base}/ui`, { waitUntil: 'load', timeout: 10000 });
     assert.equal(response.status(), 200);
     assert.equal(await page.title(), 'llm-router');
