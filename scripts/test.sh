@@ -9,7 +9,7 @@ sanitize=1
 [ "${1:-}" = "--no-sanitize" ] && sanitize=0
 
 bash scripts/install-deps.sh
-for client in tests/sdk tests/tokenizer; do
+for client in tests/sdk tests/tokenizer tests/e2e; do
   (cd "$client" && npm ci --no-audit --no-fund --loglevel=error)
 done
 

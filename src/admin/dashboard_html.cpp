@@ -11,6 +11,7 @@ std::string_view dashboard_html() {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>llm-router</title>
+<link rel="icon" href="data:,"><!-- no /favicon.ico request, so no 404 in the console -->
 <style>
 :root { --bg:#0f1115; --panel:#171a21; --line:#262b36; --text:#d7dce5; --dim:#8a93a6;
         --ok:#3fb950; --warn:#d29922; --bad:#f85149; --accent:#58a6ff; }
@@ -21,9 +22,9 @@ header h1 { font-size:15px; margin:0; }
 header .status { color:var(--dim); margin-left:auto; }
 select { background:var(--panel); color:var(--text); border:1px solid var(--line); padding:2px 6px; }
 main { padding:12px 16px; display:grid; gap:12px; }
-.kpis { display:grid; grid-template-columns:repeat(auto-fit, minmax(130px, 1fr)); gap:8px; }
+.kpis { display:grid; grid-template-columns:repeat(auto-fit, minmax(110px, 1fr)); gap:8px; }
 .kpi, section { background:var(--panel); border:1px solid var(--line); border-radius:6px; padding:10px; }
-.kpi b { display:block; font-size:20px; font-variant-numeric:tabular-nums; }
+.kpi b { display:block; font-size:18px; overflow-wrap:anywhere; font-variant-numeric:tabular-nums; }
 .kpi span, th { color:var(--dim); font-weight:normal; }
 h2 { font-size:13px; margin:0 0 8px; color:var(--dim); font-weight:600; }
 .backends { display:grid; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); gap:8px; }
@@ -70,7 +71,12 @@ const fmt = {
   int: (v) => (v ?? 0).toLocaleString(),
   pct: (v) => ((v ?? 0) * 100).toFixed(1) + "%",
   ms: (v) => v == null ? "–" : v < 10 ? v.toFixed(1) + " ms" : v < 10000 ? Math.round(v) + " ms" : (v / 1000).toFixed(1) + " s",
-  usd: (v) => "$" + (v ?? 0).toFixed(v >= 100 ? 0 : v >= 1 ? 2 : 4),
+  // Below a cent: two significant digits, so a few cheap requests do not read as "$0.0000".
+  usd: (v) => {
+    v = v ?? 0;
+    const digits = v >= 100 ? 0 : v >= 1 ? 2 : v >= 0.01 || v <= 0 ? 4 : Math.min(8, 1 - Math.floor(Math.log10(v)));
+    return "$" + v.toFixed(digits);
+  },
   time: (ms) => new Date(ms).toLocaleTimeString(),
 };
 
@@ -144,7 +150,7 @@ function render(s) {
          `${fmt.int(b.requests)} req · `, el("span", b.error_rate > 0.05 ? { class: "err" } : null, fmt.pct(b.error_rate) + " err"),
          ` · p50 ${fmt.ms(b.latency_ms.p50)} · p95 ${fmt.ms(b.latency_ms.p95)} · p99 ${fmt.ms(b.latency_ms.p99)}`),
       el("div", { class: "dim" },
-         `TTFT p50 ${fmt.ms(b.ttft_ms.p50)} · p95 ${fmt.ms(b.ttft_ms.p95)} · failed attempts ${fmt.int(b.failed_attempts)} · ${fmt.usd(b.cost_usd)}`));
+         `TTFT p50 ${fmt.ms(b.ttft_ms.p50)} · p95 ${fmt.ms(b.ttft_ms.p95)} · failed attempts ${fmt.int(b.failed_attempts)} · cost ${fmt.usd(b.cost_usd)}`));
   }));
 
   const categories = Object.entries(s.categories).sort((a, b) => b[1] - a[1]);
