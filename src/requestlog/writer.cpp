@@ -1,0 +1,222 @@
+#include "llm_router/requestlog/writer.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <vector>
+
+namespace llm_router::requestlog {
+namespace {
+
+constexpr std::size_t kWriteChunk = 64 * 1024;
+
+RedactHook prompt_redactor(const RequestLogSettings& settings, RedactHook custom) {
+  if (settings.redact) return Redactor::hook(std::move(custom));
+  if (custom) return custom;
+  return [](std::string_view text) { return std::string(text); };
+}
+
+}  // namespace
+
+std::string_view truncate_utf8(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t end = max_bytes;
+  // Step back over continuation bytes to the start of the cut sequence, then drop it.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+// --- RotatingFile -------------------------------------------------------------------------
+
+RotatingFile::RotatingFile(std::string path, std::int64_t max_bytes, int max_files)
+    : path_(std::move(path)), max_bytes_(max_bytes), max_files_(max_files) {}
+
+RotatingFile::~RotatingFile() {
+  flush();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RotatingFile::ensure_open() {
+  if (fd_ >= 0) return true;
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) return false;
+  const off_t end = ::lseek(fd_, 0, SEEK_END);
+  size_ = end > 0 ? static_cast<std::int64_t>(end) : 0;
+  return true;
+}
+
+bool RotatingFile::write_buffer() {
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ++errors_;
+      // The file is in an unknown state: reopen (and re-measure) on the next line.
+      ::close(fd_);
+      fd_ = -1;
+      buffer_.clear();
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  buffer_.clear();
+  return true;
+}
+
+void RotatingFile::rotate() {
+  if (fd_ >= 0) {
+    write_buffer();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  if (max_files_ == 0) {
+    std::remove(path_.c_str());
+  } else {
+    const std::string oldest = path_ + "." + std::to_string(max_files_);
+    std::remove(oldest.c_str());
+    for (int k = max_files_ - 1; k >= 1; --k) {
+      const std::string from = path_ + "." + std::to_string(k);
+      const std::string to = path_ + "." + std::to_string(k + 1);
+      std::rename(from.c_str(), to.c_str());  // a missing path.K is fine
+    }
+    if (std::rename(path_.c_str(), (path_ + ".1").c_str()) != 0 && errno != ENOENT) ++errors_;
+  }
+  ++rotations_;
+  size_ = 0;
+}
+
+bool RotatingFile::append(std::string_view line) {
+  if (!ensure_open()) {
+    ++errors_;
+    return false;
+  }
+  const auto length = static_cast<std::int64_t>(line.size());
+  if (size_ > 0 && size_ + length > max_bytes_) {
+    rotate();
+    if (!ensure_open()) {
+      ++errors_;
+      return false;
+    }
+  }
+  buffer_.append(line);
+  size_ += length;
+  if (buffer_.size() >= kWriteChunk) return write_buffer();
+  return true;
+}
+
+bool RotatingFile::flush() {
+  if (buffer_.empty()) return true;
+  if (fd_ < 0) {
+    buffer_.clear();
+    return false;
+  }
+  return write_buffer();
+}
+
+// --- RequestLogWriter ---------------------------------------------------------------------
+
+RequestLogWriter::RequestLogWriter(const RequestLogSettings& settings, RedactHook custom)
+    : RequestLogWriter(
+          std::make_unique<RotatingFile>(settings.path, settings.max_bytes, settings.max_files),
+          settings.queue_lines, settings.log_prompts, settings.max_prompt_bytes,
+          prompt_redactor(settings, std::move(custom))) {}
+
+RequestLogWriter::RequestLogWriter(std::unique_ptr<LineSink> sink, std::size_t queue_lines,
+                                   bool log_prompts, std::size_t max_prompt_bytes,
+                                   RedactHook redactor)
+    : sink_(std::move(sink)),
+      capacity_(queue_lines == 0 ? 1 : queue_lines),
+      log_prompts_(log_prompts),
+      max_prompt_bytes_(max_prompt_bytes),
+      redactor_(std::move(redactor)),
+      thread_([this] { run(); }) {}
+
+RequestLogWriter::~RequestLogWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_one();
+  thread_.join();
+}
+
+bool RequestLogWriter::submit(RequestLogEntry&& entry) {
+  // Prompts are cut (or dropped) here so the queue's memory stays bounded.
+  if (!log_prompts_ || !redactor_) {
+    entry.prompt.reset();
+  } else if (entry.prompt && entry.prompt->size() > max_prompt_bytes_) {
+    entry.prompt->resize(truncate_utf8(*entry.prompt, max_prompt_bytes_).size());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= capacity_ || stopping_) {
+      ++stats_.dropped;
+      return false;
+    }
+    queue_.push_back(std::move(entry));
+    ++stats_.accepted;
+  }
+  work_ready_.notify_one();
+  return true;
+}
+
+void RequestLogWriter::flush() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = stats_.accepted;
+  work_done_.wait(lock, [&] { return processed_ >= target; });
+}
+
+RequestLogStats RequestLogWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void RequestLogWriter::run() {
+  std::deque<RequestLogEntry> batch;
+  std::string line;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is written
+      batch.swap(queue_);
+    }
+    std::uint64_t written = 0;
+    std::uint64_t failed = 0;
+    for (RequestLogEntry& entry : batch) {
+      if (entry.prompt) {
+        try {
+          entry.prompt = redactor_(*entry.prompt);
+        } catch (...) {
+          // A custom hook that throws must not take the thread (or the prompt) with it.
+          entry.prompt = "[REDACTED:redactor_failed]";
+        }
+      }
+      line = to_json_line(entry);
+      if (sink_->append(line)) {
+        ++written;
+      } else {
+        ++failed;
+      }
+    }
+    if (!sink_->flush()) {
+      // The buffered part of the batch is lost; count the batch's lines as failed at most.
+      failed += written;
+      written = 0;
+    }
+    const std::uint64_t count = batch.size();
+    batch.clear();
+    {
+      std::lock_guard lock(mutex_);
+      stats_.written += written;
+      stats_.failed += failed;
+      processed_ += count;
+    }
+    work_done_.notify_all();
+  }
+}
+
+}  // namespace llm_router::requestlog
