@@ -270,8 +270,12 @@ Config load_config_text(const std::string& text, const std::string& source_name,
   read_logging(root.object("logging"), config.logging);
   config.backends = read_list<Backend>(root, "backends", read_backend);
   config.routes = read_list<Route>(root, "routes", read_route);
-  if (root.has("analyzer")) config.analyzer = analyzer::read_analyzer_settings(root.object("analyzer"));
-  else root.raw("analyzer");
+  if (root.has("analyzer")) {
+    config.analyzer = analyzer::read_analyzer_settings(root.object("analyzer"));
+  } else {
+    root.raw("analyzer");
+  }
+  config.request_log = requestlog::read_request_log_settings(root.object("request_log"));
   root.finish();
   validate(root, yaml, config);
   if (!context.diagnostics.empty()) throw ConfigError(std::move(context.diagnostics));

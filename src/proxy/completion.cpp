@@ -241,6 +241,7 @@ selector::RoutePlan RouterHandler::plan_for(
     auto analysis = snapshot.analyzer->analyze(parsed.body, meta);
     add_analysis(analysis, facts);
     record.category = analysis.category;
+    record.complexity = analysis.complexity;
     if (analysis_out) *analysis_out = std::move(analysis);
   }
   SnapshotLiveStats live(snapshot, state_->bandit());
@@ -291,6 +292,9 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     co_return;
   }
   record.stream = parsed->stream;
+  if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
+    record.prompt = std::string(request.body);  // redacted by the log writer
+  }
   RequestScope scope{snapshot_, providers_, nullptr, {}};
   const auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
   if (!plan.ok()) {
@@ -303,6 +307,9 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
                                       scope.route->timeout)
                                 : std::chrono::duration_cast<upstream::Clock::duration>(
                                       kDirectRequestTimeout));
+  for (const std::size_t index : plan.attempt_order()) {
+    record.candidates.push_back(scope.snapshot->config->backends[index].name);
+  }
   co_await run_plan(request, writer, *parsed, endpoint, plan, scope, record);
 }
 
@@ -372,6 +379,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
                                      may_cascade);
       health.in_flight.fetch_sub(1, std::memory_order_relaxed);
       const double latency = millis_since(started, upstream::Clock::now());
+      record.attempts.back().latency_ms = latency;
       if (result.answered) {
         health.breaker.record_success(health::steady_now());
         learn(scope, record, index, true, latency);
@@ -635,6 +643,41 @@ void RouterHandler::finish_request(const RequestRecord& record) {
   const double latency = millis_since(record.start, std::chrono::steady_clock::now());
   log_request(record, latency);
   record_metrics(record, latency);
+  write_request_log(record, latency);
+}
+
+void RouterHandler::write_request_log(const RequestRecord& record, double latency_ms) {
+  auto* log = state_->request_log();
+  if (log == nullptr) return;
+  requestlog::RequestLogEntry entry;
+  entry.id = record.id;
+  entry.time = record.arrived;
+  entry.route = record.route;
+  entry.rule = record.rule;
+  entry.strategy = record.strategy;
+  entry.category = record.category;
+  entry.complexity = record.complexity;
+  entry.candidates = record.candidates;
+  for (const auto& a : record.attempts) {
+    entry.attempts.push_back({a.backend, a.failure ? a.failure->upstream_status : record.status,
+                              a.failure ? std::string(name(a.failure->kind)) : "ok",
+                              a.latency_ms});
+  }
+  entry.backend = record.backend;
+  entry.input_tokens = record.usage.prompt_tokens;
+  entry.output_tokens = record.usage.completion_tokens;
+  if (const auto* b = snapshot_->config->find_backend(record.backend)) {
+    entry.cost_usd = metrics::cost_usd(record.usage.prompt_tokens, record.usage.completion_tokens,
+                                       b->cost.input_per_mtok, b->cost.output_per_mtok);
+  }
+  entry.status = record.status;
+  entry.latency_ms = latency_ms;
+  if (record.first_byte.time_since_epoch().count() != 0) {
+    entry.ttft_ms = millis_since(record.start, record.first_byte);
+  }
+  entry.stream = record.stream;
+  entry.prompt = record.prompt;
+  log->submit(std::move(entry));
 }
 
 void RouterHandler::record_metrics(const RequestRecord& record, double latency_ms) {

@@ -25,6 +25,7 @@ using server::ResponseWriter;
 struct Attempt {
   std::string backend;
   std::optional<Failure> failure;  // empty: this attempt answered the client
+  double latency_ms = 0;
 };
 
 // One request's journey, filled as it goes and logged once at the end.
@@ -35,6 +36,10 @@ struct RequestRecord {
   std::string strategy;
   std::string backend;
   std::string category;
+  std::optional<double> complexity;
+  std::vector<std::string> candidates;
+  std::optional<std::string> prompt;  // only kept when the request log records prompts
+  std::chrono::system_clock::time_point arrived = std::chrono::system_clock::now();
   std::vector<Attempt> attempts;
   int status = 0;
   bool stream = false;
@@ -133,6 +138,7 @@ class RouterHandler final : public server::RequestHandler {
   void finish_request(const RequestRecord& record);
   void log_request(const RequestRecord& record, double latency_ms) const;
   void record_metrics(const RequestRecord& record, double latency_ms);
+  void write_request_log(const RequestRecord& record, double latency_ms);
 
   std::shared_ptr<RouterState> state_;
   std::size_t thread_index_;

@@ -85,6 +85,9 @@ RouterState::RouterState(std::shared_ptr<const config::Config> config, std::stri
       registry_(io_threads),
       metrics_(registry_),
       stats_(io_threads) {
+  if (config->request_log.enabled()) {
+    request_log_ = std::make_unique<requestlog::RequestLogWriter>(config->request_log);
+  }
   snapshot_ = build(std::move(config));
 }
 

@@ -12,6 +12,7 @@
 #include "llm_router/analyzer/settings.hpp"
 #include "llm_router/config/diagnostics.hpp"
 #include "llm_router/health/circuit_breaker.hpp"
+#include "llm_router/requestlog/settings.hpp"
 #include "llm_router/config/routes.hpp"
 #include "llm_router/config/yaml_reader.hpp"
 
@@ -117,6 +118,7 @@ struct Config {
   // Present when the config has an `analyzer:` section; routes whose rules need analysis
   // (keywords, semantic, category, complexity, sentiment, pii) get default settings otherwise.
   std::optional<analyzer::AnalyzerSettings> analyzer;
+  requestlog::RequestLogSettings request_log;  // off unless a path is set
 
   const Backend* find_backend(std::string_view name) const;
   const Route* find_route(std::string_view name) const;

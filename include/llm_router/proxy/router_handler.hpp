@@ -11,6 +11,7 @@
 #include "llm_router/metrics/router_metrics.hpp"
 #include "llm_router/metrics/stats.hpp"
 #include "llm_router/proxy/runtime.hpp"
+#include "llm_router/requestlog/writer.hpp"
 #include "llm_router/server/http_types.hpp"
 
 namespace boost::asio {
@@ -47,6 +48,8 @@ class RouterState {
   metrics::Registry& registry() { return registry_; }
   metrics::RouterMetrics& metrics() { return metrics_; }
   metrics::StatsHub& stats() { return stats_; }
+  // The JSON request log (null when not configured; fixed at startup).
+  requestlog::RequestLogWriter* request_log() { return request_log_.get(); }
 
  private:
   std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config);
@@ -55,6 +58,7 @@ class RouterState {
   metrics::Registry registry_;
   metrics::RouterMetrics metrics_;
   metrics::StatsHub stats_;
+  std::unique_ptr<requestlog::RequestLogWriter> request_log_;
   HealthRegistry health_;
   selector::BanditState bandit_;
   FeedbackLog feedback_;
