@@ -21,6 +21,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"serve", llm_router::cli::run_serve, "run the router: serve --config FILE [--listen HOST:PORT]"},
     {"check", llm_router::cli::run_check, "validate a config: check --config FILE"},
+    {"explain", llm_router::cli::run_explain,
+     "routing decision for a request: explain --config FILE --json REQUEST_FILE"},
     {"classify", llm_router::cli::run_classify,
      "analyze JSONL prompts from stdin: classify [--config FILE]"},
     {"sentiment", llm_router::cli::run_train_sentiment,

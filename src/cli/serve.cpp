@@ -1,6 +1,8 @@
 #include <sys/stat.h>
 
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -12,6 +14,8 @@
 #include "llm_router/proxy/router_handler.hpp"
 #include "llm_router/server/http_server.hpp"
 #include "llm_router/upstream/providers.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace llm_router::cli {
 namespace {
@@ -37,17 +41,45 @@ void reload_and_log(proxy::RouterState& state, const char* trigger) {
   }
 }
 
-// Polls the config file's modification time off the io threads and reloads on change.
-class ConfigWatcher {
+void load_bandit_state(proxy::RouterState& state, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return;  // first start: nothing learned yet
+  const auto doc = nlohmann::json::parse(in, nullptr, false);
+  if (!state.bandit().from_json(doc)) {
+    spdlog::warn("ignoring unreadable bandit state in {}", path);
+  } else {
+    spdlog::info("bandit state restored from {}", path);
+  }
+}
+
+void save_bandit_state(proxy::RouterState& state, const std::string& path) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    if (!out) {
+      spdlog::warn("cannot write bandit state to {}", temporary);
+      return;
+    }
+    out << state.bandit().to_json().dump();
+  }
+  std::rename(temporary.c_str(), path.c_str());  // atomic: a crash never leaves half a file
+}
+
+// Off the io threads, once a second: reloads the config when its file changed (when watching)
+// and saves the bandit's learning every 30 s (when a state file is configured).
+class Housekeeper {
  public:
-  ConfigWatcher(proxy::RouterState& state) : state_(state), thread_([this] { run(); }) {}
-  ~ConfigWatcher() {
+  Housekeeper(proxy::RouterState& state, bool watch, std::string state_file)
+      : state_(state), watch_(watch), state_file_(std::move(state_file)),
+        thread_([this] { run(); }) {}
+  ~Housekeeper() {
     {
       std::lock_guard lock(mutex_);
       stop_ = true;
     }
     wake_.notify_all();
     thread_.join();
+    if (!state_file_.empty()) save_bandit_state(state_, state_file_);
   }
 
  private:
@@ -60,19 +92,24 @@ class ConfigWatcher {
   void run() {
     auto last = mtime(state_.config_path());
     std::unique_lock lock(mutex_);
-    while (!wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) {
-      auto now = mtime(state_.config_path());
-      if (!now || (last && now->tv_sec == last->tv_sec && now->tv_nsec == last->tv_nsec)) {
-        continue;
-      }
-      last = now;
+    for (int tick = 1; !wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; });
+         ++tick) {
       lock.unlock();
-      reload_and_log(state_, "file changed");
+      if (!state_file_.empty() && tick % 30 == 0) save_bandit_state(state_, state_file_);
+      auto now = mtime(state_.config_path());
+      const bool changed =
+          now && !(last && now->tv_sec == last->tv_sec && now->tv_nsec == last->tv_nsec);
+      if (watch_ && changed) {
+        last = now;
+        reload_and_log(state_, "file changed");
+      }
       lock.lock();
     }
   }
 
   proxy::RouterState& state_;
+  bool watch_;
+  std::string state_file_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
@@ -135,8 +172,8 @@ int run_serve(const std::vector<std::string>& args) {
               << config->server.listen_port << ": " << e.what() << "\n";
     return 1;
   }
-  std::optional<ConfigWatcher> watcher;
-  if (config->server.watch_config) watcher.emplace(*state);
+  if (!config->server.state_file.empty()) load_bandit_state(*state, config->server.state_file);
+  Housekeeper housekeeper(*state, config->server.watch_config, config->server.state_file);
   server.run(/*handle_signals=*/true, [&] {
     std::cout << "llm-router listening on " << config->server.listen_host << ":" << port
               << std::endl;

@@ -199,6 +199,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
   if (auto v = reader.duration("drain_timeout")) s.drain_timeout = *v;
   if (auto v = reader.boolean("watch_config")) s.watch_config = *v;
   if (auto v = reader.string("admin_key")) s.admin_key = *v;
+  if (auto v = reader.string("state_file")) s.state_file = *v;
   reader.finish();
 }
 

@@ -227,29 +227,27 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
   return out;
 }
 
-selector::RoutePlan RouterHandler::plan_for(
-    const api::ParsedRequest& parsed, const HttpRequest& request, api::Endpoint endpoint,
-    const Snapshot& snapshot, RequestRecord& record,
-    std::optional<analyzer::Analysis>* analysis_out) const {
-  auto facts = facts_from(parsed, request);
+Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
+                const api::ParsedRequest& parsed, const HttpRequest& request,
+                api::Endpoint endpoint) {
+  Decision decision;
+  decision.facts = facts_from(parsed, request);
+  auto& facts = decision.facts;
   if (snapshot.analyzer) {
     analyzer::RequestMeta meta;
     meta.endpoint = endpoint == api::Endpoint::chat_completions ? analyzer::EndpointKind::chat
                     : endpoint == api::Endpoint::completions    ? analyzer::EndpointKind::completions
                                                                 : analyzer::EndpointKind::embeddings;
     meta.headers = facts.headers;
-    auto analysis = snapshot.analyzer->analyze(parsed.body, meta);
-    add_analysis(analysis, facts);
-    record.category = analysis.category;
-    record.complexity = analysis.complexity;
-    if (analysis_out) *analysis_out = std::move(analysis);
+    decision.analysis = snapshot.analyzer->analyze(parsed.body, meta);
+    add_analysis(*decision.analysis, facts);
   }
-  SnapshotLiveStats live(snapshot, state_->bandit());
-  auto plan = snapshot.selector->plan(facts, live);
-  if (plan.status == selector::PlanStatus::no_candidates) {
+  SnapshotLiveStats live(snapshot, bandit);
+  decision.plan = snapshot.selector->plan(facts, live);
+  if (decision.plan.status == selector::PlanStatus::no_candidates) {
     // Panic mode (as Envoy): when the breaker ejected every candidate, still try them, the one
     // whose cooldown ends first leading, rather than refuse everything.
-    SnapshotLiveStats ignoring_breaker(snapshot, state_->bandit(), /*ignore_ejection=*/true);
+    SnapshotLiveStats ignoring_breaker(snapshot, bandit, /*ignore_ejection=*/true);
     auto panic = snapshot.selector->plan(facts, ignoring_breaker);
     if (panic.ok()) {
       std::stable_sort(panic.candidates.begin(), panic.candidates.end(),
@@ -257,17 +255,45 @@ selector::RoutePlan RouterHandler::plan_for(
                          return snapshot.health[a.index]->breaker.open_until() <
                                 snapshot.health[b.index]->breaker.open_until();
                        });
-      record.panic = true;
-      log_->warn("request_id={} route={}: every candidate is ejected; panic mode tries them anyway",
-                 record.id, panic.route);
-      plan = std::move(panic);
+      decision.panic = true;
+      decision.plan = std::move(panic);
     }
   }
-  if (plan.status == selector::PlanStatus::no_candidates) use_context_window_fallback(plan, snapshot);
-  record.route = plan.route;
-  record.rule = plan.rule;
-  record.strategy = plan.strategy;
-  return plan;
+  if (decision.plan.status == selector::PlanStatus::no_candidates) {
+    use_context_window_fallback(decision.plan, snapshot);
+  }
+  return decision;
+}
+
+nlohmann::json Decision::to_json() const {
+  nlohmann::json out = plan.to_json();
+  if (analysis) out["analysis"] = analysis->to_json();
+  out["panic"] = panic;
+  out["facts"] = {{"estimated_tokens", facts.estimated_tokens}, {"stream", facts.stream},
+                  {"tools", facts.has_tools},                   {"images", facts.has_images},
+                  {"json_mode", facts.json_mode},               {"user", facts.user}};
+  return out;
+}
+
+selector::RoutePlan RouterHandler::plan_for(
+    const api::ParsedRequest& parsed, const HttpRequest& request, api::Endpoint endpoint,
+    const Snapshot& snapshot, RequestRecord& record,
+    std::optional<analyzer::Analysis>* analysis_out) const {
+  Decision decision = decide(snapshot, state_->bandit(), parsed, request, endpoint);
+  if (decision.analysis) {
+    record.category = decision.analysis->category;
+    record.complexity = decision.analysis->complexity;
+    if (analysis_out) *analysis_out = std::move(decision.analysis);
+  }
+  if (decision.panic) {
+    record.panic = true;
+    log_->warn("request_id={} route={}: every candidate is ejected; panic mode tries them anyway",
+               record.id, decision.plan.route);
+  }
+  record.route = decision.plan.route;
+  record.rule = decision.plan.rule;
+  record.strategy = decision.plan.strategy;
+  return std::move(decision.plan);
 }
 
 asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWriter& writer,

@@ -205,21 +205,12 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     co_await send_error(writer, parsed.failure());
     co_return;
   }
-  RequestRecord record;
-  std::optional<analyzer::Analysis> analysis;
-  const auto plan =
-      plan_for(*parsed, request, api::Endpoint::chat_completions, *snapshot_, record, &analysis);
-  const auto facts = facts_from(*parsed, request);
-  json decision = plan.to_json();
-  if (analysis) decision["analysis"] = analysis->to_json();
-  decision["facts"] = {{"estimated_tokens", facts.estimated_tokens},
-                       {"stream", facts.stream},
-                       {"tools", facts.has_tools},
-                       {"images", facts.has_images},
-                       {"json_mode", facts.json_mode},
-                       {"user", facts.user}};
+  const Decision decision =
+      decide(*snapshot_, state_->bandit(), *parsed, request, api::Endpoint::chat_completions);
+  const auto& plan = decision.plan;
+  const json body = decision.to_json();
   co_await send_json(writer, plan.status == selector::PlanStatus::unknown_model ? 404 : 200,
-                     decision.dump());
+                     body.dump());
 }
 
 asio::awaitable<void> RouterHandler::feedback(HttpRequest& request, ResponseWriter& writer) {

@@ -232,3 +232,87 @@ TEST(DryRun, RouteEndpointReturnsTheDecisionWithoutCallingABackend) {
 
 }  // namespace
 }  // namespace test_support
+
+namespace test_support {
+namespace {
+
+TEST(Rules, KeywordsAndTheAnalyzersCategoryPickThePool) {
+  MockLlm general;
+  MockLlm coder;
+  std::string config = router_config({{"general", general.url()}, {"coder", coder.url()}},
+                                     "[general]");
+  config +=
+      "    rules:\n"
+      "      - name: code-words\n"
+      "        when: {keywords: [segfault, stack trace]}\n"
+      "        use: [coder]\n"
+      "      - name: math-category\n"
+      "        when: {category: [math]}\n"
+      "        use: [coder]\n"
+      "analyzer:\n"
+      "  category_model: " + std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/category.model\n"
+      "  sentiment_lexicon: " + std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/vader_lexicon.txt\n"
+      "  sentiment_model: \"\"\n";
+  Router router(config);
+  HttpClient client(router.port());
+  auto by_keyword = client.post_json(
+      "/v1/chat/completions", chat_body("auto", "My program dies with a Segfault at startup"));
+  EXPECT_EQ(by_keyword.header("x-llm-router-rule"), "code-words");
+  EXPECT_EQ(by_keyword.header("x-llm-router-backend"), "coder");
+  auto by_category = client.post_json(
+      "/v1/chat/completions",
+      chat_body("auto", "Natalia sold clips to 48 of her friends in April, and then she sold half "
+                        "as many clips in May. How many clips did Natalia sell altogether?"));
+  EXPECT_EQ(by_category.header("x-llm-router-category"), "math");
+  EXPECT_EQ(by_category.header("x-llm-router-rule"), "math-category");
+  auto plain = client.post_json("/v1/chat/completions", chat_body("auto", "hello there"));
+  EXPECT_EQ(plain.header("x-llm-router-backend"), "general");
+}
+
+TEST(Bandit, LearningIsSavedToTheStateFileOnShutdown) {
+  MockLlm a;
+  MockLlm b;
+  TempFile placeholder("bandit.json", "");
+  const std::string state_path = placeholder.path() + ".state";
+  std::string config = router_config({{"a", a.url()}, {"b", b.url()}}, "[a, b]", "[]",
+                                     "  state_file: " + state_path + "\n");
+  config += "    strategy: bandit\n";
+  Router router(config);
+  HttpClient client(router.port());
+  std::string request_id;
+  for (int i = 0; i < 10; ++i) {
+    auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    ASSERT_EQ(response.status, 200);
+    EXPECT_EQ(response.header("x-llm-router-strategy"), "bandit");
+    request_id = response.header("x-request-id");
+  }
+  auto feedback = client.post_json("/v1/feedback",
+                                   R"({"request_id":")" + request_id + R"(","score":1.0})");
+  EXPECT_EQ(feedback.status, 200) << feedback.body;
+  router.process().signal(SIGTERM);
+  ASSERT_EQ(router.process().wait(std::chrono::seconds(15)), 0);
+  std::ifstream in(state_path);
+  const auto state = json::parse(in, nullptr, false);
+  ASSERT_FALSE(state.is_discarded());
+  EXPECT_NE(state.dump().find("auto"), std::string::npos) << state.dump();
+  std::remove(state_path.c_str());
+}
+
+TEST(Explain, PrintsTheDecisionForARequestFile) {
+  TempFile request("request.json",
+                   R"({"model":"auto","messages":[{"role":"user","content":"Explain monads"}]})");
+  ChildProcess explain({LLM_ROUTER_BIN, "explain", "--config",
+                        std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml", "--json",
+                        request.path()});
+  std::string output;
+  while (auto line = explain.wait_for_line("", std::chrono::seconds(10))) output += *line;
+  EXPECT_EQ(explain.wait(std::chrono::seconds(10)), 0);
+  const auto decision = json::parse(output, nullptr, false);
+  ASSERT_FALSE(decision.is_discarded()) << output;
+  EXPECT_EQ(decision["route"], "auto");
+  EXPECT_TRUE(decision.contains("analysis"));
+  EXPECT_FALSE(decision["candidates"].empty());
+}
+
+}  // namespace
+}  // namespace test_support

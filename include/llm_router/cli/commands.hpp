@@ -8,5 +8,6 @@ namespace llm_router::cli {
 
 int run_serve(const std::vector<std::string>& args);
 int run_check(const std::vector<std::string>& args);
+int run_explain(const std::vector<std::string>& args);
 
 }  // namespace llm_router::cli

@@ -102,6 +102,7 @@ struct ServerSettings {
   Millis drain_timeout{30'000};
   bool watch_config = true;  // reload when the config file changes
   std::string admin_key;     // secret; when set, /admin/* and /metrics need it as a bearer token
+  std::string state_file;    // where the bandit's learning is kept across restarts (optional)
 };
 
 struct LoggingSettings {

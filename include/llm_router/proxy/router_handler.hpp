@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "llm_router/api/openai_request.hpp"
 #include "llm_router/config/config.hpp"
 #include "llm_router/metrics/registry.hpp"
 #include "llm_router/metrics/router_metrics.hpp"
@@ -67,6 +68,21 @@ class RouterState {
   std::atomic<std::uint64_t> generation_{0};
   std::mutex reload_mutex_;
 };
+
+// What the router decides for one request, without calling a backend: the analysis, the
+// selector's plan (with panic mode and the context-window fallback applied).
+struct Decision {
+  selector::RequestFacts facts;
+  std::optional<analyzer::Analysis> analysis;
+  selector::RoutePlan plan;
+  bool panic = false;  // every candidate was ejected: tried anyway, soonest-to-recover first
+
+  nlohmann::json to_json() const;
+};
+
+Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
+                const api::ParsedRequest& parsed, const server::HttpRequest& request,
+                api::Endpoint endpoint);
 
 // The router's HTTP endpoints for one io thread (OpenAI API, routing, admin, health), with its
 // own upstream providers and connection pools.
