@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -164,9 +165,16 @@ TEST(Check, ReportsEveryErrorWithFileLineAndColumn) {
 }
 
 TEST(Check, ShippedConfigsAreValid) {
-  ChildProcess check({LLM_ROUTER_BIN, "check", "--config",
-                      std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml"});
-  EXPECT_EQ(check.wait(std::chrono::seconds(10)), 0);
+  std::vector<std::string> configs{std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml"};
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(LLM_ROUTER_SOURCE_DIR) + "/config/examples")) {
+    if (entry.path().extension() == ".yaml") configs.push_back(entry.path().string());
+  }
+  ASSERT_GE(configs.size(), 6u);
+  for (const auto& path : configs) {
+    ChildProcess check({LLM_ROUTER_BIN, "check", "--config", path});
+    EXPECT_EQ(check.wait(std::chrono::seconds(20)), 0) << path;
+  }
 }
 
 }  // namespace
