@@ -116,6 +116,7 @@ void read_mock(NodeReader reader, MockBehavior& m) {
   if (auto v = reader.duration("retry_after")) m.retry_after = *v;
   if (auto v = reader.boolean("error_event")) m.error_event = *v;
   if (auto v = reader.string("content")) m.content = *v;
+  if (auto v = reader.boolean("omit_usage")) m.omit_usage = *v;
   reader.finish();
 }
 

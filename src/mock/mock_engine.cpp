@@ -146,6 +146,7 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   plan.token_delay = defaults.token_delay;
   plan.retry_after = defaults.retry_after;
   plan.error_event = defaults.error_event;
+  plan.omit_usage = defaults.omit_usage;
   plan.stream = body.value("stream", false) == true;
   if (auto options = body.find("stream_options"); options != body.end() && options->is_object()) {
     plan.include_usage = options->value("include_usage", false) == true;
@@ -197,7 +198,7 @@ std::string completion_body(const Plan& plan) {
     body["object"] = "chat.completion";
   }
   body["choices"] = json::array({std::move(choice)});
-  body["usage"] = usage_json(plan);
+  if (!plan.omit_usage) body["usage"] = usage_json(plan);
   return body.dump();
 }
 

@@ -12,6 +12,7 @@
 
 #include "llm_router/api/errors.hpp"
 #include "llm_router/metrics/cost.hpp"
+#include "llm_router/tokenizer/tokenizer.hpp"
 #include "router_handler.hpp"
 
 namespace llm_router::proxy {
@@ -538,7 +539,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     }
   }
   record.first_byte = std::chrono::steady_clock::now();
-  if (auto usage = api::find_usage(*body)) record.usage = *usage;
+  if (auto usage = api::find_usage(*body)) {
+    record.usage = *usage;
+  } else {
+    // The backend reports no usage: estimate it, so cost and token metrics still move.
+    record.usage.prompt_tokens = static_cast<long long>(tokenizer::estimate_tokens(parsed.text));
+    record.usage.completion_tokens = static_cast<long long>(tokenizer::estimate_tokens(*body));
+    record.usage_estimated = true;
+  }
   record.status = exchange.head().status;
   headers.push_back({"content-type", "application/json"});
   const auto ec = co_await writer.send(record.status, std::move(headers), std::move(*body));
@@ -769,12 +777,13 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
                           : millis_since(record.start, record.first_byte);
   log_->info(
       "request_id={} route={} rule={} strategy={} backend={} status={} stream={} attempts=[{}] "
-      "latency_ms={:.1f} ttfb_ms={:.1f} prompt_tokens={} completion_tokens={}{}",
+      "latency_ms={:.1f} ttfb_ms={:.1f} prompt_tokens={} completion_tokens={}{}{}",
       record.id, record.route.empty() ? "-" : record.route,
       record.rule.empty() ? "-" : record.rule, record.strategy.empty() ? "-" : record.strategy,
       record.backend.empty() ? "-" : record.backend, record.status, record.stream, attempts,
       latency_ms, ttft, record.usage.prompt_tokens,
-      record.usage.completion_tokens, record.panic ? " panic=true" : "");
+      record.usage.completion_tokens, record.panic ? " panic=true" : "",
+      record.usage_estimated ? " usage=estimated" : "");
 }
 
 }  // namespace llm_router::proxy

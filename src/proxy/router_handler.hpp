@@ -45,6 +45,7 @@ struct RequestRecord {
   bool stream = false;
   bool panic = false;
   api::Usage usage;
+  bool usage_estimated = false;  // the backend reported none
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point first_byte;
   Headers last_upstream_headers;  // retry-after and rate-limit headers of the last failure

@@ -41,6 +41,19 @@ TEST(Metrics, FamiliesAppearAndMoveWithTraffic) {
   EXPECT_NE(text.find(R"(from_backend="failing")"), std::string::npos);
 }
 
+TEST(Metrics, TokensAreEstimatedWhenTheBackendReportsNoUsage) {
+  MockLlm silent({"--no-usage"});
+  Router router(router_config({{"silent", silent.url()}}, "[silent]"));
+  HttpClient client(router.port());
+  ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto", "count my tokens")).status,
+            200);
+  const std::string text = client.request("GET", "/metrics").body;
+  const std::string prefix = R"(llm_router_output_tokens_total{route="auto",backend="silent"} )";
+  const auto at = text.find(prefix);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GT(std::stod(text.substr(at + prefix.size())), 0);
+}
+
 TEST(Stats, WindowedStatsAndDashboard) {
   MockLlm backend;
   Router router(router_config({{"only", backend.url()}}, "[only]"));

@@ -214,6 +214,7 @@ bool read_settings(cli::Options& options, MockSettings& s, std::string& host, in
   s.behavior.retry_after = std::chrono::milliseconds(retry_after);
   s.behavior.hang = options.flag("--hang");
   s.behavior.error_event = options.flag("--error-event");
+  s.behavior.omit_usage = options.flag("--no-usage");
   if (auto model = options.value("--model")) s.model = *model;
   if (auto content = options.value("--content")) s.behavior.content = *content;
   if (auto h = options.value("--host")) host = *h;
@@ -224,7 +225,7 @@ constexpr const char* kUsage =
     "usage: mock-llm [--host 127.0.0.1] [--port 0] [--threads 1] [--ttft-ms N]\n"
     "                [--token-delay-ms N] [--tokens N] [--status CODE] [--failure-rate P]\n"
     "                [--hang] [--error-event] [--drop-after N] [--retry-after-ms N]\n"
-    "                [--model NAME] [--content TEXT]\n";
+    "                [--model NAME] [--content TEXT] [--no-usage]\n";
 
 }  // namespace
 

@@ -63,6 +63,7 @@ struct MockBehavior {
   Millis retry_after{0};       // Retry-After sent with 429/503
   bool error_event = false;    // streams: an error event instead of content
   std::string content;         // fixed answer text; empty: derived from the prompt
+  bool omit_usage = false;     // answer without a `usage` object, as some servers do
 };
 
 enum class ProviderKind { openai, mock };

@@ -34,6 +34,7 @@ struct Plan {
   int prompt_tokens = 0;
   std::vector<std::string> tokens;
   std::string finish_reason = "stop";
+  bool omit_usage = false;
 };
 
 // `random01` is a uniform draw in [0,1) used for failure_rate.
