@@ -13,7 +13,8 @@ using namespace llm_router;
 
 std::string chat_request() {
   std::string content;
-  while (content.size() < 900) content += "Please explain how the connection pool handles retries. ";
+  while (content.size() < 900)
+    content += "Please explain how the connection pool handles retries. ";
   return R"({"model":"auto","temperature":0.2,"top_k":40,"messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":")" +
          content + R"("}],"stream":false})";
 }
@@ -63,7 +64,8 @@ BENCHMARK(BM_SelectorPlan);
 void BM_SseParseAndFrame(benchmark::State& state) {
   std::string stream;
   for (int i = 0; i < 50; ++i) {
-    stream += R"(data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" token"},"finish_reason":null}]})";
+    stream +=
+        R"(data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" token"},"finish_reason":null}]})";
     stream += "\n\n";
   }
   for (auto _ : state) {

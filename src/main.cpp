@@ -19,7 +19,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"serve", llm_router::cli::run_serve, "run the router: serve --config FILE [--listen HOST:PORT]"},
+    {"serve", llm_router::cli::run_serve,
+     "run the router: serve --config FILE [--listen HOST:PORT]"},
     {"check", llm_router::cli::run_check, "validate a config: check --config FILE"},
     {"explain", llm_router::cli::run_explain,
      "routing decision for a request: explain --config FILE --json REQUEST_FILE"},

@@ -164,7 +164,9 @@ std::size_t string_end(std::string_view text, std::size_t begin) {
 }
 
 std::size_t skip_space(std::string_view text, std::size_t i) {
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) ++i;
+  while (i < text.size() &&
+         (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t'))
+    ++i;
   return i;
 }
 

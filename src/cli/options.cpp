@@ -29,7 +29,9 @@ bool Options::flag(const std::string& name) {
   return false;
 }
 
-bool Options::ok() const { return consumed_.size() == args_.size(); }
+bool Options::ok() const {
+  return consumed_.size() == args_.size();
+}
 
 std::string Options::problems() const {
   std::string text;

@@ -1,9 +1,9 @@
 #include <sys/stat.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -70,7 +70,9 @@ void save_bandit_state(proxy::RouterState& state, const std::string& path) {
 class Housekeeper {
  public:
   Housekeeper(proxy::RouterState& state, bool watch, std::string state_file)
-      : state_(state), watch_(watch), state_file_(std::move(state_file)),
+      : state_(state),
+        watch_(watch),
+        state_file_(std::move(state_file)),
         thread_([this] { run(); }) {}
   ~Housekeeper() {
     {
@@ -177,8 +179,8 @@ int run_serve(const std::vector<std::string>& args) {
   server.run(/*handle_signals=*/true, [&] {
     std::cout << "llm-router listening on " << config->server.listen_host << ":" << port
               << std::endl;
-    spdlog::info("llm-router serving {} backends and {} routes from {}",
-                 config->backends.size(), config->routes.size(), config->source);
+    spdlog::info("llm-router serving {} backends and {} routes from {}", config->backends.size(),
+                 config->routes.size(), config->source);
   });
   spdlog::info("llm-router stopped");
   return 0;

@@ -410,8 +410,8 @@ void read_cascade(NodeReader reader, CascadeSettings& c) {
   reader.finish();
 }
 
-void check_class_fallbacks(NodeReader& root, const YAML::Node& route_node,
-                           const std::string& base, const Route& route, const Config& config) {
+void check_class_fallbacks(NodeReader& root, const YAML::Node& route_node, const std::string& base,
+                           const Route& route, const Config& config) {
   for (const char* key : {"context_window_fallback", "content_policy_fallback"}) {
     const auto& refs = std::string_view(key) == "context_window_fallback"
                            ? route.context_window_fallback

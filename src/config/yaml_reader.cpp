@@ -20,7 +20,9 @@ Diagnostic located(const ReadContext& context, const YAML::Node& node, std::stri
   return d;
 }
 
-bool is_env_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_env_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 }  // namespace
 

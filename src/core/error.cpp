@@ -22,10 +22,8 @@ constexpr std::array kTable{
     Entry{"method_not_allowed",
           {kClient, 405, "invalid_request_error", "method_not_allowed", false}},
     Entry{"model_not_found", {kClient, 404, "invalid_request_error", "model_not_found", false}},
-    Entry{"payload_too_large",
-          {kClient, 413, "invalid_request_error", "request_too_large", false}},
-    Entry{"headers_too_large",
-          {kClient, 431, "invalid_request_error", "headers_too_large", false}},
+    Entry{"payload_too_large", {kClient, 413, "invalid_request_error", "request_too_large", false}},
+    Entry{"headers_too_large", {kClient, 431, "invalid_request_error", "headers_too_large", false}},
     Entry{"connect_failed", {kUpstream, 502, "upstream_error", "connect_failed", true}},
     Entry{"connect_timeout", {kUpstream, 504, "timeout_error", "connect_timeout", true}},
     Entry{"first_byte_timeout", {kUpstream, 504, "timeout_error", "first_byte_timeout", true}},
@@ -52,8 +50,12 @@ static_assert(kTable.size() == static_cast<size_t>(ErrorKind::internal) + 1);
 
 }  // namespace
 
-const ErrorTraits& traits(ErrorKind kind) { return kTable[static_cast<size_t>(kind)].traits; }
+const ErrorTraits& traits(ErrorKind kind) {
+  return kTable[static_cast<size_t>(kind)].traits;
+}
 
-std::string_view name(ErrorKind kind) { return kTable[static_cast<size_t>(kind)].name; }
+std::string_view name(ErrorKind kind) {
+  return kTable[static_cast<size_t>(kind)].name;
+}
 
 }  // namespace llm_router

@@ -62,8 +62,7 @@ std::vector<std::string> split_words(std::string_view text, size_t limit) {
 
 // A deterministic answer: a preamble naming the model, then the prompt's words echoed back,
 // then filler, cut to the token count. Each token is a word with its leading space.
-std::vector<std::string> make_tokens(std::string_view model, const std::string& prompt,
-                                     int count) {
+std::vector<std::string> make_tokens(std::string_view model, const std::string& prompt, int count) {
   static constexpr std::string_view kFiller[] = {"the",  "answer", "is",     "based", "on",
                                                  "what", "you",    "asked,", "and",   "so"};
   std::vector<std::string> source = split_words("This is " + std::string(model) + " answering:", 8);
@@ -72,8 +71,8 @@ std::vector<std::string> make_tokens(std::string_view model, const std::string& 
   tokens.reserve(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     const size_t index = static_cast<size_t>(i);
-    std::string word = index < source.size() ? source[index]
-                                             : std::string(kFiller[index % std::size(kFiller)]);
+    std::string word =
+        index < source.size() ? source[index] : std::string(kFiller[index % std::size(kFiller)]);
     tokens.push_back(i == 0 ? word : " " + word);
   }
   if (!tokens.empty()) tokens.back() += ".";
@@ -124,7 +123,9 @@ std::string joined(const std::vector<std::string>& tokens) {
   return text;
 }
 
-std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t now_seconds() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 }  // namespace
 
@@ -235,7 +236,7 @@ std::string final_chunk_data(const Plan& plan) {
 std::string usage_chunk_data(const Plan& plan) {
   json body = {{"id", plan.id},
                {"object", plan.endpoint == Endpoint::completions ? "text_completion"
-                                                                  : "chat.completion.chunk"},
+                                                                 : "chat.completion.chunk"},
                {"created", now_seconds()},
                {"model", plan.model},
                {"choices", json::array()},

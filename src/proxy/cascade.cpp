@@ -17,10 +17,12 @@ std::string lower(std::string_view text) {
 }
 
 bool looks_like_refusal(std::string_view content) {
-  static constexpr std::string_view kOpenings[] = {
-      "i'm sorry, but i can", "i am sorry, but i can", "i'm sorry, i can", "i cannot help",
-      "i can't help",         "i can't assist",        "i cannot assist",  "i'm unable to",
-      "i am unable to",       "as an ai",              "i won't be able to"};
+  static constexpr std::string_view kOpenings[] = {"i'm sorry, but i can", "i am sorry, but i can",
+                                                   "i'm sorry, i can",     "i cannot help",
+                                                   "i can't help",         "i can't assist",
+                                                   "i cannot assist",      "i'm unable to",
+                                                   "i am unable to",       "as an ai",
+                                                   "i won't be able to"};
   const std::string head = lower(content);
   for (auto opening : kOpenings) {
     if (head.find(opening) != std::string::npos && head.find(opening) < 80) return true;
@@ -85,8 +87,7 @@ std::optional<std::string> weak_answer_reason(std::string_view body,
     return "answer cut at the length limit";
   }
   if (cascade.on_refusal && looks_like_refusal(content)) return "refusal";
-  if (cascade.on_invalid_json && wants_json(request) && !has_tool_calls &&
-      !json::accept(content)) {
+  if (cascade.on_invalid_json && wants_json(request) && !has_tool_calls && !json::accept(content)) {
     return "invalid JSON for a JSON response_format";
   }
   if (cascade.min_mean_logprob) {

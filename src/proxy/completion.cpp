@@ -58,7 +58,8 @@ Failure classify_status(int status, std::string_view body) {
   } else if (contains_any(body, {"context_length_exceeded", "maximum context length",
                                  "context window", "too many tokens", "prompt is too long"})) {
     failure.kind = ErrorKind::context_window_exceeded;
-  } else if (contains_any(body, {"content_policy", "content_filter", "content management policy"})) {
+  } else if (contains_any(body,
+                          {"content_policy", "content_filter", "content management policy"})) {
     failure.kind = ErrorKind::content_policy;
   } else if (status == 400 || status == 422) {
     failure.kind = ErrorKind::upstream_client_error;
@@ -237,8 +238,8 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
   if (snapshot.analyzer) {
     analyzer::RequestMeta meta;
     meta.endpoint = endpoint == api::Endpoint::chat_completions ? analyzer::EndpointKind::chat
-                    : endpoint == api::Endpoint::completions    ? analyzer::EndpointKind::completions
-                                                                : analyzer::EndpointKind::embeddings;
+                    : endpoint == api::Endpoint::completions ? analyzer::EndpointKind::completions
+                                                             : analyzer::EndpointKind::embeddings;
     meta.headers = facts.headers;
     decision.analysis = snapshot.analyzer->analyze(parsed.body, meta);
     add_analysis(*decision.analysis, facts);
@@ -270,16 +271,19 @@ nlohmann::json Decision::to_json() const {
   nlohmann::json out = plan.to_json();
   if (analysis) out["analysis"] = analysis->to_json();
   out["panic"] = panic;
-  out["facts"] = {{"estimated_tokens", facts.estimated_tokens}, {"stream", facts.stream},
-                  {"tools", facts.has_tools},                   {"images", facts.has_images},
-                  {"json_mode", facts.json_mode},               {"user", facts.user}};
+  out["facts"] = {{"estimated_tokens", facts.estimated_tokens},
+                  {"stream", facts.stream},
+                  {"tools", facts.has_tools},
+                  {"images", facts.has_images},
+                  {"json_mode", facts.json_mode},
+                  {"user", facts.user}};
   return out;
 }
 
-selector::RoutePlan RouterHandler::plan_for(
-    const api::ParsedRequest& parsed, const HttpRequest& request, api::Endpoint endpoint,
-    const Snapshot& snapshot, RequestRecord& record,
-    std::optional<analyzer::Analysis>* analysis_out) const {
+selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
+                                            const HttpRequest& request, api::Endpoint endpoint,
+                                            const Snapshot& snapshot, RequestRecord& record,
+                                            std::optional<analyzer::Analysis>* analysis_out) const {
   Decision decision = decide(snapshot, state_->bandit(), parsed, request, endpoint);
   if (decision.analysis) {
     record.category = decision.analysis->category;
@@ -329,11 +333,10 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     co_return;
   }
   scope.route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
-  scope.deadline = upstream::Clock::now() +
-                   (scope.route ? std::chrono::duration_cast<upstream::Clock::duration>(
-                                      scope.route->timeout)
-                                : std::chrono::duration_cast<upstream::Clock::duration>(
-                                      kDirectRequestTimeout));
+  scope.deadline =
+      upstream::Clock::now() +
+      (scope.route ? std::chrono::duration_cast<upstream::Clock::duration>(scope.route->timeout)
+                   : std::chrono::duration_cast<upstream::Clock::duration>(kDirectRequestTimeout));
   for (const std::size_t index : plan.attempt_order()) {
     record.candidates.push_back(scope.snapshot->config->backends[index].name);
   }
@@ -359,12 +362,12 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
       for (const auto& e : plan.excluded) {
         too_long = too_long && e.reason.find("context window") != std::string::npos;
       }
-      failure = too_long ? Failure{ErrorKind::context_window_exceeded,
-                                   "the prompt is larger than every candidate's context window",
-                                   0, "messages"}
-                         : Failure{ErrorKind::circuit_open,
-                                   "no backend of this route can serve the request: " +
-                                       plan.message};
+      failure =
+          too_long
+              ? Failure{ErrorKind::context_window_exceeded,
+                        "the prompt is larger than every candidate's context window", 0, "messages"}
+              : Failure{ErrorKind::circuit_open,
+                        "no backend of this route can serve the request: " + plan.message};
     }
   }
   if (plan.status == selector::PlanStatus::unknown_model) record.route.clear();
@@ -375,8 +378,8 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
 asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, ResponseWriter& writer,
                                               const api::ParsedRequest& parsed,
                                               api::Endpoint endpoint,
-                                              const selector::RoutePlan& plan,
-                                              RequestScope& scope, RequestRecord& record) {
+                                              const selector::RoutePlan& plan, RequestScope& scope,
+                                              RequestRecord& record) {
   const auto& config = *scope.snapshot->config;
   std::deque<std::size_t> queue;
   for (std::size_t index : plan.attempt_order()) queue.push_back(index);
@@ -402,8 +405,8 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       const bool may_cascade = cascade && !queue.empty();
       const auto started = upstream::Clock::now();
       health.in_flight.fetch_add(1, std::memory_order_relaxed);
-      auto result = co_await attempt(request, writer, parsed, endpoint, index, scope, record,
-                                     may_cascade);
+      auto result =
+          co_await attempt(request, writer, parsed, endpoint, index, scope, record, may_cascade);
       health.in_flight.fetch_sub(1, std::memory_order_relaxed);
       const double latency = millis_since(started, upstream::Clock::now());
       record.attempts.back().latency_ms = latency;
@@ -476,10 +479,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     result.failure = std::move(failure);
     return result;
   };
-  upstream::Deadlines deadlines{backend.timeouts.connect, backend.timeouts.first_byte,
-                                backend.timeouts.idle,
-                                std::min(upstream::Clock::now() + backend.timeouts.total,
-                                         scope.deadline)};
+  upstream::Deadlines deadlines{
+      backend.timeouts.connect, backend.timeouts.first_byte, backend.timeouts.idle,
+      std::min(upstream::Clock::now() + backend.timeouts.total, scope.deadline)};
   auto opened = co_await scope.providers->by_index[index]->open(
       upstream_request(request, parsed, endpoint, backend, record), deadlines);
   if (!opened) co_return fail(opened.take_failure());
@@ -513,7 +515,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   for (auto& h : relayed_headers(head)) headers.push_back(std::move(h));
   if (parsed.stream && head.event_stream) {
     co_return co_await relay_stream(exchange, writer, record, std::move(headers),
-                                   /*client_wants_usage=*/api::asks_stream_usage(parsed.body));
+                                    /*client_wants_usage=*/api::asks_stream_usage(parsed.body));
   }
   co_return co_await relay_body(exchange, writer, parsed, scope, record, std::move(headers),
                                 may_cascade);
@@ -602,8 +604,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
       record.attempts.back().failure = next.failure;
       record.status = 502;
       const Failure& f = *next.failure;
-      api::SseEvent error{"", api::error_body(Failure{f.kind, "upstream stream broke: " + f.message}),
-                          ""};
+      api::SseEvent error{
+          "", api::error_body(Failure{f.kind, "upstream stream broke: " + f.message}), ""};
       co_await writer.write_chunk(error.serialize());
       break;
     }
@@ -628,18 +630,18 @@ asio::awaitable<void> RouterHandler::sleep_for(std::chrono::milliseconds duratio
 asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
                                                      RequestRecord& record) {
   bool all_rate_limited = !record.attempts.empty();
-  std::string message = record.attempts.size() == 1
-                            ? "the backend failed: "
-                            : "all " + std::to_string(record.attempts.size()) +
-                                  " attempts failed: ";
+  std::string message =
+      record.attempts.size() == 1
+          ? "the backend failed: "
+          : "all " + std::to_string(record.attempts.size()) + " attempts failed: ";
   ErrorKind kind = ErrorKind::circuit_open;
   for (std::size_t i = 0; i < record.attempts.size(); ++i) {
     const auto& a = record.attempts[i];
     all_rate_limited = all_rate_limited && a.failure->kind == ErrorKind::upstream_rate_limited;
     if (a.failure->kind != ErrorKind::circuit_open) kind = a.failure->kind;
     if (i > 0) message += "; ";
-    message += a.backend + ": " + std::string(name(a.failure->kind)) + " (" +
-               a.failure->message + ")";
+    message +=
+        a.backend + ": " + std::string(name(a.failure->kind)) + " (" + a.failure->message + ")";
   }
   Failure failure{all_rate_limited ? ErrorKind::upstream_rate_limited : kind, message};
   record.status = traits(failure.kind).status;
@@ -649,8 +651,8 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   co_await send_error(writer, failure, std::move(headers));
 }
 
-void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record,
-                          std::size_t index, bool success, double latency_ms) {
+void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record, std::size_t index,
+                          bool success, double latency_ms) {
   BackendHealth& health = *scope.snapshot->health[index];
   if (success && record.first_byte.time_since_epoch().count() != 0) {
     const double ttft = millis_since(record.start, record.first_byte);
@@ -663,10 +665,10 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
   selector::Outcome outcome;
   outcome.success = success;
   outcome.latency_ms = latency_ms;
-  outcome.cost_usd = (static_cast<double>(record.usage.prompt_tokens) * backend.cost.input_per_mtok +
-                      static_cast<double>(record.usage.completion_tokens) *
-                          backend.cost.output_per_mtok) /
-                     1e6;
+  outcome.cost_usd =
+      (static_cast<double>(record.usage.prompt_tokens) * backend.cost.input_per_mtok +
+       static_cast<double>(record.usage.completion_tokens) * backend.cost.output_per_mtok) /
+      1e6;
   const double reward = selector::bandit_reward(outcome, scope.route->bandit);
   const std::string key = selector::bandit_key(scope.route->name, record.category);
   state_->bandit().record(key, backend.name, reward);
@@ -694,8 +696,7 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   entry.candidates = record.candidates;
   for (const auto& a : record.attempts) {
     entry.attempts.push_back({a.backend, a.failure ? a.failure->upstream_status : record.status,
-                              a.failure ? std::string(name(a.failure->kind)) : "ok",
-                              a.latency_ms});
+                              a.failure ? std::string(name(a.failure->kind)) : "ok", a.latency_ms});
   }
   entry.backend = record.backend;
   entry.input_tokens = record.usage.prompt_tokens;
@@ -717,8 +718,7 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
 void RouterHandler::record_metrics(const RequestRecord& record, double latency_ms) {
   // (std::string_view on both sides: a ternary of "-" and a std::string makes a temporary.)
   const std::string_view route = record.route.empty() ? std::string_view("-") : record.route;
-  const std::string_view backend =
-      record.backend.empty() ? std::string_view("-") : record.backend;
+  const std::string_view backend = record.backend.empty() ? std::string_view("-") : record.backend;
   const std::string status = std::to_string(record.status);
   requests_metric_.with({route, backend, status}).inc();
   duration_metric_.with({route, backend}).observe(latency_ms / 1000);
@@ -778,12 +778,11 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
   log_->info(
       "request_id={} route={} rule={} strategy={} backend={} status={} stream={} attempts=[{}] "
       "latency_ms={:.1f} ttfb_ms={:.1f} prompt_tokens={} completion_tokens={}{}{}",
-      record.id, record.route.empty() ? "-" : record.route,
-      record.rule.empty() ? "-" : record.rule, record.strategy.empty() ? "-" : record.strategy,
+      record.id, record.route.empty() ? "-" : record.route, record.rule.empty() ? "-" : record.rule,
+      record.strategy.empty() ? "-" : record.strategy,
       record.backend.empty() ? "-" : record.backend, record.status, record.stream, attempts,
-      latency_ms, ttft, record.usage.prompt_tokens,
-      record.usage.completion_tokens, record.panic ? " panic=true" : "",
-      record.usage_estimated ? " usage=estimated" : "");
+      latency_ms, ttft, record.usage.prompt_tokens, record.usage.completion_tokens,
+      record.panic ? " panic=true" : "", record.usage_estimated ? " usage=estimated" : "");
 }
 
 }  // namespace llm_router::proxy

@@ -52,7 +52,8 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
   if (auto metadata = body.find("metadata"); metadata != body.end() && metadata->is_object()) {
     facts.metadata = *metadata;
   }
-  if (auto tools = body.find("tools"); tools != body.end() && tools->is_array() && !tools->empty()) {
+  if (auto tools = body.find("tools");
+      tools != body.end() && tools->is_array() && !tools->empty()) {
     facts.has_tools = true;
   }
   if (body.contains("functions")) facts.has_tools = true;

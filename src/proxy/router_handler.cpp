@@ -28,10 +28,18 @@ struct Endpoint {
 };
 
 constexpr Endpoint kEndpoints[] = {
-    {"/chat/completions", "POST"}, {"/completions", "POST"}, {"/embeddings", "POST"},
-    {"/models", "GET"},           {"/route", "POST"},       {"/feedback", "POST"},
-    {"/admin/reload", "POST"},    {"/admin/stats", "GET"},  {"/metrics", "GET"},
-    {"/ui", "GET"},               {"/healthz", "GET"},      {"/readyz", "GET"},
+    {"/chat/completions", "POST"},
+    {"/completions", "POST"},
+    {"/embeddings", "POST"},
+    {"/models", "GET"},
+    {"/route", "POST"},
+    {"/feedback", "POST"},
+    {"/admin/reload", "POST"},
+    {"/admin/stats", "GET"},
+    {"/metrics", "GET"},
+    {"/ui", "GET"},
+    {"/healthz", "GET"},
+    {"/readyz", "GET"},
 };
 
 // Same backend, same connection target: its provider (and pool) can serve the new snapshot.
@@ -137,9 +145,10 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
   } else if (path == "/feedback") {
     co_await feedback(request, writer);
   } else if ((path.starts_with("/admin/") || path == "/metrics") && !admin_allowed(request)) {
-    co_await send_json(writer, 401, api::error_body("this endpoint needs the admin key: "
-                                                    "Authorization: Bearer <server.admin_key>",
-                                                    "authentication_error", "", "invalid_admin_key"));
+    co_await send_json(writer, 401,
+                       api::error_body("this endpoint needs the admin key: "
+                                       "Authorization: Bearer <server.admin_key>",
+                                       "authentication_error", "", "invalid_admin_key"));
   } else if (path == "/admin/reload") {
     co_await admin_reload(writer);
   } else if (path == "/admin/stats") {
@@ -155,8 +164,8 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
   }
 }
 
-asio::awaitable<void> RouterHandler::send_json(ResponseWriter& writer, int status,
-                                               std::string body, Headers extra) {
+asio::awaitable<void> RouterHandler::send_json(ResponseWriter& writer, int status, std::string body,
+                                               Headers extra) {
   extra.push_back({"content-type", "application/json"});
   co_await writer.send(status, std::move(extra), std::move(body));
 }
@@ -170,7 +179,10 @@ asio::awaitable<void> RouterHandler::send_error(ResponseWriter& writer, const Fa
 asio::awaitable<void> RouterHandler::models(ResponseWriter& writer) {
   json data = json::array();
   auto add = [&](const std::string& id, const char* kind) {
-    data.push_back({{"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", "llm-router"},
+    data.push_back({{"id", id},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", "llm-router"},
                     {"llm_router_kind", kind}});
   };
   for (const auto& route : snapshot_->config->routes) add(route.name, "route");
@@ -287,8 +299,7 @@ asio::awaitable<void> RouterHandler::stats(HttpRequest& request, ResponseWriter&
   }
   const auto window = metrics::parse_window(window_text);
   if (!window) {
-    Failure failure{ErrorKind::invalid_request, "window must look like 30s, 5m or 1h", 0,
-                    "window"};
+    Failure failure{ErrorKind::invalid_request, "window must look like 30s, 5m or 1h", 0, "window"};
     co_await send_error(writer, failure);
     co_return;
   }

@@ -92,17 +92,16 @@ class RouterHandler final : public server::RequestHandler {
                                  const selector::RoutePlan& plan, RequestScope& scope,
                                  RequestRecord& record);
   asio::awaitable<AttemptResult> attempt(const HttpRequest& request, ResponseWriter& writer,
-                                         const api::ParsedRequest& parsed,
-                                         api::Endpoint endpoint, std::size_t index,
-                                         RequestScope& scope, RequestRecord& record,
-                                         bool may_cascade);
+                                         const api::ParsedRequest& parsed, api::Endpoint endpoint,
+                                         std::size_t index, RequestScope& scope,
+                                         RequestRecord& record, bool may_cascade);
   asio::awaitable<AttemptResult> relay_body(upstream::Exchange& exchange, ResponseWriter& writer,
-                                            const api::ParsedRequest& parsed,
-                                            RequestScope& scope, RequestRecord& record,
-                                            Headers headers, bool may_cascade);
-  asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange,
-                                              ResponseWriter& writer, RequestRecord& record,
-                                              Headers headers, bool client_wants_usage);
+                                            const api::ParsedRequest& parsed, RequestScope& scope,
+                                            RequestRecord& record, Headers headers,
+                                            bool may_cascade);
+  asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,
+                                              RequestRecord& record, Headers headers,
+                                              bool client_wants_usage);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
                                           RequestRecord& record);
@@ -130,8 +129,7 @@ class RouterHandler final : public server::RequestHandler {
   Headers decision_headers(const RequestRecord& record) const;
   upstream::UpstreamRequest upstream_request(const HttpRequest& request,
                                              const api::ParsedRequest& parsed,
-                                             api::Endpoint endpoint,
-                                             const config::Backend& backend,
+                                             api::Endpoint endpoint, const config::Backend& backend,
                                              const RequestRecord& record) const;
   void learn(const RequestScope& scope, const RequestRecord& record, std::size_t index,
              bool success, double latency_ms);

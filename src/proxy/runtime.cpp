@@ -51,8 +51,8 @@ selector::BackendLive SnapshotLiveStats::get(std::size_t backend_index) const {
   const BackendHealth& h = *snapshot_.health[backend_index];
   selector::BackendLive live;
   live.in_flight = h.in_flight.load(std::memory_order_relaxed);
-  live.ejected = !ignore_ejection_ &&
-                 h.breaker.state(health::steady_now()) == health::BreakerState::open;
+  live.ejected =
+      !ignore_ejection_ && h.breaker.state(health::steady_now()) == health::BreakerState::open;
   live.ttft_ms = h.ttft_ms.load(std::memory_order_relaxed);
   live.per_token_ms = h.per_token_ms.load(std::memory_order_relaxed);
   return live;

@@ -1,5 +1,6 @@
 #include "llm_router/server/http_server.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -10,7 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -188,9 +188,9 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> run_session(Worker& worker, tcp::socket socket);
-  asio::awaitable<bool> read_request(Worker& worker, beast::tcp_stream& stream,
-                                     beast::flat_buffer& buffer, SessionState& state,
-                                     std::optional<http::request_parser<http::string_body>>& parser);
+  asio::awaitable<bool> read_request(
+      Worker& worker, beast::tcp_stream& stream, beast::flat_buffer& buffer, SessionState& state,
+      std::optional<http::request_parser<http::string_body>>& parser);
   asio::awaitable<void> serve_one(Worker& worker, HttpRequest& request, BeastWriter& writer,
                                   beast::tcp_stream& stream);
   asio::awaitable<void> wait_until_drained();
@@ -232,15 +232,15 @@ asio::awaitable<bool> HttpServer::Impl::read_request(
   stream.expires_after(limits.header_timeout);
   auto [hec, hn] = co_await http::async_read_header(stream, buffer, *parser, use_nothrow);
   if (hec == http::error::header_limit) {
-    co_await write_error_and_close(stream, ErrorKind::headers_too_large,
-                                   "request headers exceed " +
-                                       std::to_string(limits.max_header_bytes) + " bytes");
+    co_await write_error_and_close(
+        stream, ErrorKind::headers_too_large,
+        "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes");
     co_return false;
   }
   if (hec == http::error::body_limit) {
-    co_await write_error_and_close(stream, ErrorKind::payload_too_large,
-                                   "request body exceeds " +
-                                       std::to_string(limits.max_body_bytes) + " bytes");
+    co_await write_error_and_close(
+        stream, ErrorKind::payload_too_large,
+        "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
     co_return false;
   }
   if (hec) {
@@ -254,9 +254,9 @@ asio::awaitable<bool> HttpServer::Impl::read_request(
   }
   const auto length = parser->content_length();
   if (length && *length > limits.max_body_bytes) {
-    co_await write_error_and_close(stream, ErrorKind::payload_too_large,
-                                   "request body exceeds " +
-                                       std::to_string(limits.max_body_bytes) + " bytes");
+    co_await write_error_and_close(
+        stream, ErrorKind::payload_too_large,
+        "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
     co_return false;
   }
   if (beast::iequals(parser->get()[http::field::expect], "100-continue")) {
@@ -268,9 +268,9 @@ asio::awaitable<bool> HttpServer::Impl::read_request(
   stream.expires_after(limits.body_timeout);
   auto [bec, bn] = co_await http::async_read(stream, buffer, *parser, use_nothrow);
   if (bec == http::error::body_limit) {
-    co_await write_error_and_close(stream, ErrorKind::payload_too_large,
-                                   "request body exceeds " +
-                                       std::to_string(limits.max_body_bytes) + " bytes");
+    co_await write_error_and_close(
+        stream, ErrorKind::payload_too_large,
+        "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
     co_return false;
   }
   (void)worker;
@@ -278,8 +278,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(
 }
 
 asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, HttpRequest& request,
-                                                  BeastWriter& writer,
-                                                  beast::tcp_stream& stream) {
+                                                  BeastWriter& writer, beast::tcp_stream& stream) {
   // The handler must complete normally for the race below to end when it does: catch here.
   auto guarded = [&]() -> asio::awaitable<void> {
     try {
@@ -437,11 +436,17 @@ void HttpServer::stop_gracefully() {
   asio::post(impl_->first().io, [impl = impl_.get()] { impl->begin_drain(); });
 }
 
-bool HttpServer::draining() const { return impl_->draining.load(); }
+bool HttpServer::draining() const {
+  return impl_->draining.load();
+}
 
-const ServerCounters& HttpServer::counters() const { return impl_->counters; }
+const ServerCounters& HttpServer::counters() const {
+  return impl_->counters;
+}
 
-void HttpServer::on_sighup(std::function<void()> callback) { impl_->sighup = std::move(callback); }
+void HttpServer::on_sighup(std::function<void()> callback) {
+  impl_->sighup = std::move(callback);
+}
 
 void HttpServer::on_drain(std::function<void()> callback) {
   impl_->drain_started = std::move(callback);

@@ -151,14 +151,13 @@ class HttpExchange final : public Exchange {
   asio::awaitable<Expected<std::string>> read_body(std::size_t limit) override {
     std::string body;
     while (!parser_.is_done()) {
-      armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout,
-                 deadlines_.total);
+      armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout, deadlines_.total);
       auto piece = co_await read_piece();
       if (!piece) co_return piece.take_failure();
       if (!append_decoded(*piece, body, limit)) {
-        co_return Failure{ErrorKind::upstream_bad_response,
-                          "response body is larger than " + std::to_string(limit) +
-                              " bytes or badly encoded"};
+        co_return Failure{
+            ErrorKind::upstream_bad_response,
+            "response body is larger than " + std::to_string(limit) + " bytes or badly encoded"};
       }
     }
     finish();
@@ -214,8 +213,7 @@ class HttpExchange final : public Exchange {
 
   asio::awaitable<std::tuple<error_code, std::size_t>> visit_read_some() {
     if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection_->stream)) {
-      co_return co_await http::async_read_some(**plain, connection_->buffer, parser_,
-                                               use_nothrow);
+      co_return co_await http::async_read_some(**plain, connection_->buffer, parser_, use_nothrow);
     }
     auto& tls = std::get<std::unique_ptr<TlsStream>>(connection_->stream);
     co_return co_await http::async_read_some(*tls, connection_->buffer, parser_, use_nothrow);
@@ -296,8 +294,8 @@ class HttpProvider final : public Provider {
         if (reused && wec != asio::error::operation_aborted) continue;
         co_return io_failure(wec, armed, "sending the request");
       }
-      auto exchange = std::make_unique<HttpExchange>(std::move(connection), pool_, deadlines,
-                                                     request.stream);
+      auto exchange =
+          std::make_unique<HttpExchange>(std::move(connection), pool_, deadlines, request.stream);
       if (auto failure = co_await exchange->read_head()) {
         if (reused && failure->kind == ErrorKind::upstream_closed) continue;
         co_return std::move(*failure);
@@ -360,9 +358,8 @@ class HttpProvider final : public Provider {
     auto [ec, endpoint] = co_await tcp_stream->async_connect(*endpoints, use_nothrow);
     if (ec) {
       if (ec == beast::error::timeout) co_return io_failure(ec, armed, "connecting");
-      co_return Failure{ErrorKind::connect_failed, "cannot connect to " +
-                                                       backend_.url.host_header() + ": " +
-                                                       ec.message()};
+      co_return Failure{ErrorKind::connect_failed,
+                        "cannot connect to " + backend_.url.host_header() + ": " + ec.message()};
     }
     tcp_stream->socket().set_option(tcp::no_delay(true), ec);
     // Non-blocking once, so the pool's liveness peek never blocks nor costs an ioctl per use.
@@ -402,8 +399,7 @@ std::shared_ptr<ssl::context> make_tls_context() {
   context->set_default_verify_paths();
   context->set_verify_mode(ssl::verify_peer);
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1);
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   return context;
 }
 

@@ -58,9 +58,9 @@ class MockExchange final : public Exchange {
   asio::awaitable<EventResult> next_event() override {
     const std::size_t count = plan_.tokens.size();
     if (next_ == 0) {
-      if (auto failure = co_await sleep_until(started_ + plan_.time_to_first_token,
-                                              ErrorKind::first_byte_timeout,
-                                              deadlines_.first_byte)) {
+      if (auto failure =
+              co_await sleep_until(started_ + plan_.time_to_first_token,
+                                   ErrorKind::first_byte_timeout, deadlines_.first_byte)) {
         co_return EventResult{std::nullopt, std::move(*failure)};
       }
       if (plan_.error_event) {
@@ -73,8 +73,8 @@ class MockExchange final : public Exchange {
         co_return EventResult{std::nullopt, std::move(*failure)};
       }
     }
-    if (plan_.drop_after_tokens >= 0 && next_ >= static_cast<std::size_t>(plan_.drop_after_tokens) &&
-        next_ < count) {
+    if (plan_.drop_after_tokens >= 0 &&
+        next_ >= static_cast<std::size_t>(plan_.drop_after_tokens) && next_ < count) {
       co_return EventResult{std::nullopt,
                             Failure{ErrorKind::upstream_closed, "mock dropped the stream"}};
     }

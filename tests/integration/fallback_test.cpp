@@ -43,8 +43,8 @@ TEST(Fallback, ServerErrorFallsBackToTheFallbackList) {
 TEST(Fallback, RateLimitedBackendFallsBack) {
   MockLlm limited({"--status", "429", "--retry-after-ms", "2000"});
   MockLlm backup;
-  Router router(router_config({{"limited", limited.url()}, {"backup", backup.url()}},
-                              "[limited, backup]"));
+  Router router(
+      router_config({{"limited", limited.url()}, {"backup", backup.url()}}, "[limited, backup]"));
   HttpClient client(router.port());
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   ASSERT_EQ(response.status, 200);
@@ -80,8 +80,8 @@ TEST(Fallback, HangingBackendTimesOutAndFallsBack) {
 TEST(Fallback, StreamFallsBackWhenTheFirstBackendFailsBeforeAnyContent) {
   MockLlm failing({"--status", "503"});
   MockLlm backup;
-  Router router(router_config({{"failing", failing.url()}, {"backup", backup.url()}},
-                              "[failing, backup]"));
+  Router router(
+      router_config({{"failing", failing.url()}, {"backup", backup.url()}}, "[failing, backup]"));
   HttpClient client(router.port());
   auto response = client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
                                 [](const std::string&) { return true; });
@@ -108,8 +108,8 @@ TEST(Fallback, StreamErrorEventBeforeContentFallsBack) {
 TEST(Fallback, WhenEveryBackendFailsTheClientGetsOneErrorNamingEachAttempt) {
   MockLlm first({"--status", "500"});
   MockLlm second({"--status", "502"});
-  Router router(router_config({{"first", first.url()}, {"second", second.url()}},
-                              "[first, second]"));
+  Router router(
+      router_config({{"first", first.url()}, {"second", second.url()}}, "[first, second]"));
   HttpClient client(router.port());
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   EXPECT_EQ(response.status, 502);

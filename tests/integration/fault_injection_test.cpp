@@ -42,9 +42,9 @@ void one_request(HttpClient& client, bool stream, Tally& tally) {
     }
     return;
   }
-  auto response = client.stream("/v1/chat/completions",
-                                 chat_body("auto", "load test", R"(,"stream":true)"),
-                                 [](const std::string&) { return true; });
+  auto response =
+      client.stream("/v1/chat/completions", chat_body("auto", "load test", R"(,"stream":true)"),
+                    [](const std::string&) { return true; });
   const auto events = sse_data(response.body);
   if (response.status == 200 && !response.closed_early && !events.empty() &&
       events.back() == "[DONE]") {
@@ -85,7 +85,8 @@ TEST(FaultInjection, EveryRequestSucceedsWhileAHealthyBackupExists) {
   MockLlm limited({"--status", "429", "--retry-after-ms", "1000"});
   MockLlm restarting({"--tokens", "5"});
   MockLlm healthy({"--tokens", "5"});
-  const std::string breaker = "circuit_breaker: {failure_threshold: 5, window: 5s, cooldown: 200ms}";
+  const std::string breaker =
+      "circuit_breaker: {failure_threshold: 5, window: 5s, cooldown: 200ms}";
   Router router(router_config(
       {{"flaky", flaky.url(), breaker},
        {"hanging", hanging.url(), "timeouts: {first_byte: 200ms}\n    " + breaker},
@@ -115,8 +116,8 @@ TEST(FaultInjection, EveryRequestSucceedsWhileAHealthyBackupExists) {
 TEST(FaultInjection, MidStreamDropsEndCleanlyAndNothingHangs) {
   MockLlm dropping({"--drop-after", "2", "--tokens", "8"});
   MockLlm slow({"--ttft-ms", "20", "--token-delay-ms", "5", "--tokens", "5"});
-  Router router(router_config({{"dropping", dropping.url()}, {"slow", slow.url()}},
-                              "[dropping, slow]"));
+  Router router(
+      router_config({{"dropping", dropping.url()}, {"slow", slow.url()}}, "[dropping, slow]"));
   Tally tally;
   run_load(router.port(), 600, 30, tally);
   report("mid-stream drops", tally);

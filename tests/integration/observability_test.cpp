@@ -30,13 +30,14 @@ TEST(Metrics, FamiliesAppearAndMoveWithTraffic) {
   for (const char* family :
        {"llm_router_requests_total", "llm_router_request_duration_seconds_bucket",
         "llm_router_time_to_first_token_seconds", "llm_router_input_tokens_total",
-        "llm_router_output_tokens_total", "llm_router_cost_usd_total", "llm_router_upstream_attempts_total",
-        "llm_router_fallbacks_total", "llm_router_backend_breaker_state",
-        "llm_router_upstream_in_flight"}) {
+        "llm_router_output_tokens_total", "llm_router_cost_usd_total",
+        "llm_router_upstream_attempts_total", "llm_router_fallbacks_total",
+        "llm_router_backend_breaker_state", "llm_router_upstream_in_flight"}) {
     EXPECT_NE(text.find(family), std::string::npos) << family;
   }
-  EXPECT_NE(text.find(R"(llm_router_requests_total{route="auto",backend="healthy",status="200"} 3)"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(R"(llm_router_requests_total{route="auto",backend="healthy",status="200"} 3)"),
+      std::string::npos)
       << text.substr(0, 3000);
   EXPECT_NE(text.find(R"(from_backend="failing")"), std::string::npos);
 }
@@ -75,8 +76,7 @@ TEST(Stats, WindowedStatsAndDashboard) {
 
 TEST(AdminKey, AdminEndpointsNeedTheKeyWhenOneIsSet) {
   MockLlm backend;
-  Router router(router_config({{"only", backend.url()}}, "[only]", "[]",
-                              "  admin_key: s3cret\n"));
+  Router router(router_config({{"only", backend.url()}}, "[only]", "[]", "  admin_key: s3cret\n"));
   HttpClient client(router.port());
   EXPECT_EQ(client.request("GET", "/metrics").status, 401);
   EXPECT_EQ(client.request("POST", "/admin/reload").status, 401);
@@ -99,9 +99,9 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
   Router router(router_config({{"only", backend.url()}}, "[only]", "[]", "") +
                 "request_log: {path: " + log_path + ", log_prompts: true}\n");
   HttpClient client(router.port());
-  auto response = client.post_json(
-      "/v1/chat/completions", chat_body("auto", "mail me at jane.doe@example.com please"),
-      {{"x-request-id", "log-test-1"}});
+  auto response = client.post_json("/v1/chat/completions",
+                                   chat_body("auto", "mail me at jane.doe@example.com please"),
+                                   {{"x-request-id", "log-test-1"}});
   ASSERT_EQ(response.status, 200);
   std::string line;
   for (int i = 0; i < 100 && line.empty(); ++i) {

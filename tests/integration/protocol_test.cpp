@@ -30,14 +30,15 @@ void expect_openai_error(const HttpResponse& response, int status, const std::st
 
 class ProtocolTest : public ::testing::Test {
  protected:
-  Router router_{router_config(
-      {{"builtin", ""}}, "[builtin]", "[]",
-      "  max_body_bytes: 4096\n  max_header_bytes: 2048\n  header_timeout: 300ms\n")};
+  Router router_{
+      router_config({{"builtin", ""}}, "[builtin]", "[]",
+                    "  max_body_bytes: 4096\n  max_header_bytes: 2048\n  header_timeout: 300ms\n")};
 };
 
 TEST_F(ProtocolTest, MalformedJsonSaysWhere) {
   HttpClient client(router_.port());
-  auto response = client.post_json("/v1/chat/completions", "{\"model\": \"auto\",\n \"messages\": [}");
+  auto response =
+      client.post_json("/v1/chat/completions", "{\"model\": \"auto\",\n \"messages\": [}");
   expect_openai_error(response, 400, "invalid_json");
   EXPECT_NE(json::parse(response.body)["error"]["message"].get<std::string>().find("line 2"),
             std::string::npos);
@@ -145,8 +146,7 @@ TEST(Shutdown, SigtermLetsAStreamInFlightFinishThenExitsZero) {
                            return true;
                          });
   });
-  ASSERT_EQ(first_chunk.get_future().wait_for(std::chrono::seconds(10)),
-            std::future_status::ready);
+  ASSERT_EQ(first_chunk.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   router.process().signal(SIGTERM);
   auto response = streamed.get();
   EXPECT_EQ(response.status, 200);
@@ -166,8 +166,8 @@ TEST(Check, ReportsEveryErrorWithFileLineAndColumn) {
 
 TEST(Check, ShippedConfigsAreValid) {
   std::vector<std::string> configs{std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml"};
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(LLM_ROUTER_SOURCE_DIR) + "/config/examples")) {
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(LLM_ROUTER_SOURCE_DIR) +
+                                                               "/config/examples")) {
     if (entry.path().extension() == ".yaml") configs.push_back(entry.path().string());
   }
   ASSERT_GE(configs.size(), 6u);

@@ -19,8 +19,8 @@ class RelayTest : public ::testing::Test {
 
 TEST_F(RelayTest, NonStreamAnswerIsRelayedWithModelRewrittenAndDecisionHeaders) {
   HttpClient client(router_.port());
-  auto response = client.post_json("/v1/chat/completions", chat_body("auto"),
-                                   {{"x-request-id", "test-123"}});
+  auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto"), {{"x-request-id", "test-123"}});
   ASSERT_EQ(response.status, 200) << response.body;
   auto body = json::parse(response.body);
   EXPECT_EQ(body["object"], "chat.completion");
@@ -42,9 +42,10 @@ TEST_F(RelayTest, UnknownBodyFieldsReachTheBackendUnchanged) {
   HttpClient client(router_.port());
   const std::string extra =
       R"(,"top_k":40,"min_p":0.05,"chat_template_kwargs":{"enable_thinking":false},"temperature":0.2)";
-  auto response = client.post_json("/v1/chat/completions", chat_body("auto", "hi", extra),
-                                   {{"authorization", "Bearer client-secret"},
-                                    {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
+  auto response = client.post_json(
+      "/v1/chat/completions", chat_body("auto", "hi", extra),
+      {{"authorization", "Bearer client-secret"},
+       {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}});
   ASSERT_EQ(response.status, 200);
   HttpClient mock_client(mock_.port());
   auto seen = json::parse(mock_client.request("GET", "/mock/last_request").body);
@@ -62,13 +63,13 @@ TEST_F(RelayTest, UnknownBodyFieldsReachTheBackendUnchanged) {
 TEST_F(RelayTest, StreamIsRelayedEventByEventAndEndsWithDone) {
   HttpClient client(router_.port());
   int pieces = 0;
-  auto response = client.stream(
-      "/v1/chat/completions",
-      chat_body("auto", "stream please", R"(,"stream":true,"mock":{"tokens":8})"),
-      [&](const std::string&) {
-        ++pieces;
-        return true;
-      });
+  auto response =
+      client.stream("/v1/chat/completions",
+                    chat_body("auto", "stream please", R"(,"stream":true,"mock":{"tokens":8})"),
+                    [&](const std::string&) {
+                      ++pieces;
+                      return true;
+                    });
   ASSERT_EQ(response.status, 200);
   EXPECT_EQ(response.header("content-type"), "text/event-stream");
   const auto events = sse_data(response.body);
@@ -103,8 +104,7 @@ TEST_F(RelayTest, CompletionsAndEmbeddingsAreRelayedToo) {
       client.post_json("/v1/completions", R"({"model":"auto","prompt":"Say hi","max_tokens":5})");
   ASSERT_EQ(completion.status, 200) << completion.body;
   EXPECT_EQ(json::parse(completion.body)["object"], "text_completion");
-  auto embedding =
-      client.post_json("/v1/embeddings", R"({"model":"auto","input":["one","two"]})");
+  auto embedding = client.post_json("/v1/embeddings", R"({"model":"auto","input":["one","two"]})");
   ASSERT_EQ(embedding.status, 200) << embedding.body;
   EXPECT_EQ(json::parse(embedding.body)["data"].size(), 2u);
 }
@@ -133,9 +133,9 @@ TEST(MockProvider, BuiltInMockAnswersWithoutAnyOtherProcess) {
   auto body = json::parse(response.body);
   EXPECT_GT(body["usage"]["completion_tokens"].get<int>(), 0);
   EXPECT_GT(body["usage"]["prompt_tokens"].get<int>(), 0);
-  auto streamed = client.stream("/v1/chat/completions",
-                                chat_body("builtin", "hi", R"(,"stream":true)"),
-                                [](const std::string&) { return true; });
+  auto streamed =
+      client.stream("/v1/chat/completions", chat_body("builtin", "hi", R"(,"stream":true)"),
+                    [](const std::string&) { return true; });
   EXPECT_EQ(streamed.status, 200);
   EXPECT_EQ(sse_data(streamed.body).back(), "[DONE]");
 }
@@ -150,8 +150,7 @@ TEST(StreamUsage, RouterAsksForUsageAndHidesItFromClientsThatDidNot) {
   MockLlm mock;
   Router router(router_config({{"primary", mock.url()}}, "[primary]"));
   HttpClient client(router.port());
-  auto plain = client.stream("/v1/chat/completions",
-                             chat_body("auto", "hi", R"(,"stream":true)"),
+  auto plain = client.stream("/v1/chat/completions", chat_body("auto", "hi", R"(,"stream":true)"),
                              [](const std::string&) { return true; });
   ASSERT_EQ(plain.status, 200);
   for (const auto& event : sse_data(plain.body)) {

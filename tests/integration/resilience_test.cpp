@@ -36,10 +36,10 @@ bool eventually(Condition condition, int tries = 200) {
 TEST(Retry, RetryableFailuresAreRetriedOnTheSameBackendThenFallBack) {
   MockLlm unavailable({"--status", "503"});
   MockLlm backup;
-  Router router(router_config(
-      {{"unavailable", unavailable.url(), "retry: {attempts: 2, backoff: 10ms}"},
-       {"backup", backup.url()}},
-      "[unavailable, backup]"));
+  Router router(
+      router_config({{"unavailable", unavailable.url(), "retry: {attempts: 2, backoff: 10ms}"},
+                     {"backup", backup.url()}},
+                    "[unavailable, backup]"));
   HttpClient client(router.port());
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   ASSERT_EQ(response.status, 200);
@@ -51,10 +51,10 @@ TEST(Retry, RetryableFailuresAreRetriedOnTheSameBackendThenFallBack) {
 TEST(Retry, RetryAfterLongerThanTheCapMovesOnAtOnce) {
   MockLlm limited({"--status", "429", "--retry-after-ms", "60000"});
   MockLlm backup;
-  Router router(router_config(
-      {{"limited", limited.url(), "retry: {attempts: 3, max_retry_after: 1s}"},
-       {"backup", backup.url()}},
-      "[limited, backup]"));
+  Router router(
+      router_config({{"limited", limited.url(), "retry: {attempts: 3, max_retry_after: 1s}"},
+                     {"backup", backup.url()}},
+                    "[limited, backup]"));
   HttpClient client(router.port());
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   ASSERT_EQ(response.status, 200);
@@ -64,11 +64,11 @@ TEST(Retry, RetryAfterLongerThanTheCapMovesOnAtOnce) {
 TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
   MockLlm flaky({"--status", "500"});
   MockLlm backup;
-  Router router(router_config(
-      {{"flaky", flaky.url(),
-        "circuit_breaker: {failure_threshold: 3, window: 10s, cooldown: 300ms}"},
-       {"backup", backup.url()}},
-      "[flaky, backup]"));
+  Router router(
+      router_config({{"flaky", flaky.url(),
+                      "circuit_breaker: {failure_threshold: 3, window: 10s, cooldown: 300ms}"},
+                     {"backup", backup.url()}},
+                    "[flaky, backup]"));
   HttpClient client(router.port());
   for (int i = 0; i < 10; ++i) {
     auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
@@ -92,8 +92,7 @@ TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
 TEST(CircuitBreaker, PanicModeStillTriesWhenEveryCandidateIsEjected) {
   MockLlm down({"--status", "500"});
   Router router(router_config(
-      {{"down", down.url(), "circuit_breaker: {failure_threshold: 1, cooldown: 1m}"}},
-      "[down]"));
+      {{"down", down.url(), "circuit_breaker: {failure_threshold: 1, cooldown: 1m}"}}, "[down]"));
   HttpClient client(router.port());
   EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 502);
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
@@ -104,8 +103,8 @@ TEST(CircuitBreaker, PanicModeStillTriesWhenEveryCandidateIsEjected) {
 TEST(Cascade, AWeakAnswerEscalatesToTheNextCandidate) {
   MockLlm cheap({"--content", "I'm sorry, but I can't help with that."});
   MockLlm strong;
-  std::string config = router_config({{"cheap", cheap.url()}, {"strong", strong.url()}},
-                                     "[cheap, strong]");
+  std::string config =
+      router_config({{"cheap", cheap.url()}, {"strong", strong.url()}}, "[cheap, strong]");
   config += "    strategy: ordered\n    cascade: {enabled: true}\n";
   Router router(config);
   HttpClient client(router.port());
@@ -120,8 +119,8 @@ TEST(Cascade, AWeakAnswerEscalatesToTheNextCandidate) {
 TEST(Cascade, TheWeakAnswerIsKeptWhenNothingBetterComes) {
   MockLlm cheap({"--content", "I'm sorry, but I can't help with that."});
   MockLlm broken({"--status", "500"});
-  std::string config = router_config({{"cheap", cheap.url()}, {"broken", broken.url()}},
-                                     "[cheap, broken]");
+  std::string config =
+      router_config({{"cheap", cheap.url()}, {"broken", broken.url()}}, "[cheap, broken]");
   config += "    strategy: ordered\n    cascade: {enabled: true}\n";
   Router router(config);
   HttpClient client(router.port());
@@ -133,10 +132,9 @@ TEST(Cascade, TheWeakAnswerIsKeptWhenNothingBetterComes) {
 TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
   MockLlm small;
   MockLlm large;
-  std::string config =
-      router_config({{"small", small.url(), "context_window: 100"},
-                     {"large", large.url(), "context_window: 100000"}},
-                    "[small]");
+  std::string config = router_config({{"small", small.url(), "context_window: 100"},
+                                      {"large", large.url(), "context_window: 100000"}},
+                                     "[small]");
   config += "    context_window_fallback: [large]\n";
   Router router(config);
   HttpClient client(router.port());
@@ -151,8 +149,8 @@ TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
 TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
   MockLlm first;
   MockLlm second;
-  const std::string before = router_config({{"first", first.url()}}, "[first]", "[]",
-                                           "  watch_config: false\n");
+  const std::string before =
+      router_config({{"first", first.url()}}, "[first]", "[]", "  watch_config: false\n");
   Router router(before);
   HttpClient client(router.port());
   ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
@@ -174,8 +172,8 @@ TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
 TEST(Reload, SighupReloadsTheConfigFile) {
   MockLlm first;
   MockLlm second;
-  Router router(router_config({{"first", first.url()}}, "[first]", "[]",
-                              "  watch_config: false\n"));
+  Router router(
+      router_config({{"first", first.url()}}, "[first]", "[]", "  watch_config: false\n"));
   std::ofstream(router.config_path())
       << router_config({{"second", second.url()}}, "[second]", "[]", "  watch_config: false\n");
   router.process().signal(SIGHUP);
@@ -206,8 +204,8 @@ TEST(Rules, HeadersMetadataAndKeywordsPickThePool) {
       "        use: [coder]\n";
   Router router(config);
   HttpClient client(router.port());
-  auto by_header = client.post_json("/v1/chat/completions", chat_body("auto"),
-                                    {{"x-agent-role", "planner"}});
+  auto by_header =
+      client.post_json("/v1/chat/completions", chat_body("auto"), {{"x-agent-role", "planner"}});
   EXPECT_EQ(by_header.header("x-llm-router-backend"), "planner");
   EXPECT_EQ(by_header.header("x-llm-router-rule"), "planner-role");
   auto by_metadata = client.post_json("/v1/chat/completions",
@@ -239,8 +237,8 @@ namespace {
 TEST(Rules, KeywordsAndTheAnalyzersCategoryPickThePool) {
   MockLlm general;
   MockLlm coder;
-  std::string config = router_config({{"general", general.url()}, {"coder", coder.url()}},
-                                     "[general]");
+  std::string config =
+      router_config({{"general", general.url()}, {"coder", coder.url()}}, "[general]");
   config +=
       "    rules:\n"
       "      - name: code-words\n"
@@ -250,8 +248,12 @@ TEST(Rules, KeywordsAndTheAnalyzersCategoryPickThePool) {
       "        when: {category: [math]}\n"
       "        use: [coder]\n"
       "analyzer:\n"
-      "  category_model: " + std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/category.model\n"
-      "  sentiment_lexicon: " + std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/vader_lexicon.txt\n"
+      "  category_model: " +
+      std::string(LLM_ROUTER_SOURCE_DIR) +
+      "/config/models/category.model\n"
+      "  sentiment_lexicon: " +
+      std::string(LLM_ROUTER_SOURCE_DIR) +
+      "/config/models/vader_lexicon.txt\n"
       "  sentiment_model: \"\"\n";
   Router router(config);
   HttpClient client(router.port());
@@ -261,8 +263,9 @@ TEST(Rules, KeywordsAndTheAnalyzersCategoryPickThePool) {
   EXPECT_EQ(by_keyword.header("x-llm-router-backend"), "coder");
   auto by_category = client.post_json(
       "/v1/chat/completions",
-      chat_body("auto", "Natalia sold clips to 48 of her friends in April, and then she sold half "
-                        "as many clips in May. How many clips did Natalia sell altogether?"));
+      chat_body("auto",
+                "Natalia sold clips to 48 of her friends in April, and then she sold half "
+                "as many clips in May. How many clips did Natalia sell altogether?"));
   EXPECT_EQ(by_category.header("x-llm-router-category"), "math");
   EXPECT_EQ(by_category.header("x-llm-router-rule"), "math-category");
   auto plain = client.post_json("/v1/chat/completions", chat_body("auto", "hello there"));
@@ -286,8 +289,8 @@ TEST(Bandit, LearningIsSavedToTheStateFileOnShutdown) {
     EXPECT_EQ(response.header("x-llm-router-strategy"), "bandit");
     request_id = response.header("x-request-id");
   }
-  auto feedback = client.post_json("/v1/feedback",
-                                   R"({"request_id":")" + request_id + R"(","score":1.0})");
+  auto feedback =
+      client.post_json("/v1/feedback", R"({"request_id":")" + request_id + R"(","score":1.0})");
   EXPECT_EQ(feedback.status, 200) << feedback.body;
   router.process().signal(SIGTERM);
   ASSERT_EQ(router.process().wait(std::chrono::seconds(15)), 0);

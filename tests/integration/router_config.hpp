@@ -28,8 +28,8 @@ inline std::string router_config(const std::vector<TestBackend>& backends,
     }
     if (!b.extra.empty()) yaml += "    " + b.extra + "\n";
   }
-  yaml += "routes:\n  - name: auto\n    use: " + route_use + "\n    fallback: " + route_fallback +
-          "\n";
+  yaml +=
+      "routes:\n  - name: auto\n    use: " + route_use + "\n    fallback: " + route_fallback + "\n";
   return yaml;
 }
 

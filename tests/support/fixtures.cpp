@@ -20,7 +20,9 @@ void MockLlm::start(int port) {
   port_ = parse_listening_port(*line);
 }
 
-void MockLlm::restart() { start(port_); }
+void MockLlm::restart() {
+  start(port_);
+}
 
 long long MockLlm::stat(const std::string& key) {
   HttpClient client(port_);
@@ -29,8 +31,12 @@ long long MockLlm::stat(const std::string& key) {
   return json.is_object() ? json.value(key, -1LL) : -1;
 }
 
-long long MockLlm::requests() { return stat("requests"); }
-long long MockLlm::connections() { return stat("connections"); }
+long long MockLlm::requests() {
+  return stat("requests");
+}
+long long MockLlm::connections() {
+  return stat("connections");
+}
 
 void MockLlm::kill() {
   process_->signal(SIGKILL);

@@ -30,7 +30,8 @@ struct HttpClient::Impl {
   void ensure_connected() {
     if (stream.socket().is_open()) return;
     stream.expires_after(timeout);
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    stream.connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
     buffer.clear();
   }
 
@@ -58,7 +59,9 @@ HttpClient::HttpClient(int port, std::chrono::milliseconds timeout)
 
 HttpClient::~HttpClient() = default;
 
-bool HttpClient::connected() const { return impl_->stream.socket().is_open(); }
+bool HttpClient::connected() const {
+  return impl_->stream.socket().is_open();
+}
 
 HttpResponse HttpClient::request(const std::string& method, const std::string& target,
                                  const std::string& body,

@@ -85,7 +85,9 @@ std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
   }
 }
 
-bool ChildProcess::running() { return pid_ > 0 && !wait(std::chrono::milliseconds(0)); }
+bool ChildProcess::running() {
+  return pid_ > 0 && !wait(std::chrono::milliseconds(0));
+}
 
 int parse_listening_port(const std::string& line) {
   const size_t colon = line.rfind(':');

@@ -11,8 +11,8 @@
 
 #include <atomic>
 #include <csignal>
-#include <mutex>
 #include <iostream>
+#include <mutex>
 #include <random>
 
 #include "llm_router/cli/options.hpp"
@@ -25,9 +25,9 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace llm_router;
+using nlohmann::json;
 using server::Header;
 using server::Headers;
-using nlohmann::json;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 struct MockSettings {
@@ -46,7 +46,8 @@ struct Stats {
     for (const auto& h : request.headers) headers[h.name] = h.value;
     json body = json::parse(request.body, nullptr, false);
     std::lock_guard lock(last_mutex);
-    last_request = {{"path", request.target}, {"headers", std::move(headers)},
+    last_request = {{"path", request.target},
+                    {"headers", std::move(headers)},
                     {"body", body.is_discarded() ? json(request.body) : std::move(body)}};
   }
   std::string last() {
@@ -262,6 +263,7 @@ int main(int argc, char** argv) {
     std::cerr << "mock-llm: cannot listen: " << e.what() << "\n";
     return 1;
   }
-  server.run(true, [&] { std::cout << "mock-llm listening on " << host << ":" << port << std::endl; });
+  server.run(true,
+             [&] { std::cout << "mock-llm listening on " << host << ":" << port << std::endl; });
   return 0;
 }

@@ -11,10 +11,10 @@
 
 #include "llm_router/analyzer/settings.hpp"
 #include "llm_router/config/diagnostics.hpp"
-#include "llm_router/health/circuit_breaker.hpp"
-#include "llm_router/requestlog/settings.hpp"
 #include "llm_router/config/routes.hpp"
 #include "llm_router/config/yaml_reader.hpp"
+#include "llm_router/health/circuit_breaker.hpp"
+#include "llm_router/requestlog/settings.hpp"
 
 namespace llm_router::config {
 
@@ -40,10 +40,10 @@ struct Timeouts {
 
 // Retries on the same backend for retryable failures, before moving to the next candidate.
 struct RetrySettings {
-  int attempts = 1;                  // extra tries on the same backend (0 = none)
-  Millis backoff{100};               // first wait; doubles each retry, with full jitter
+  int attempts = 1;     // extra tries on the same backend (0 = none)
+  Millis backoff{100};  // first wait; doubles each retry, with full jitter
   Millis max_backoff{2'000};
-  Millis max_retry_after{5'000};     // a 429's Retry-After is honoured up to this; longer: move on
+  Millis max_retry_after{5'000};  // a 429's Retry-After is honoured up to this; longer: move on
 };
 
 struct Cost {

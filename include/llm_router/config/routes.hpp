@@ -131,7 +131,7 @@ struct Route : Pool {
   std::vector<std::string> content_policy_fallback;  // the backend refused on policy grounds
   CascadeSettings cascade;
   std::chrono::milliseconds timeout{600'000};  // whole request, every attempt and retry included
-  std::vector<KeywordSpec> keyword_specs;  // declared by this route's conditions
+  std::vector<KeywordSpec> keyword_specs;      // declared by this route's conditions
   std::vector<SemanticSpec> semantic_specs;
 };
 

@@ -38,10 +38,10 @@ enum class ErrorKind {
 
 struct ErrorTraits {
   ErrorSource source;
-  int status;               // HTTP status the client gets when this ends the request
-  std::string_view type;    // OpenAI error "type"
-  std::string_view code;    // OpenAI error "code"
-  bool retryable;           // another attempt (same or other backend) may succeed
+  int status;             // HTTP status the client gets when this ends the request
+  std::string_view type;  // OpenAI error "type"
+  std::string_view code;  // OpenAI error "code"
+  bool retryable;         // another attempt (same or other backend) may succeed
 };
 
 const ErrorTraits& traits(ErrorKind kind);

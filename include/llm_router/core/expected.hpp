@@ -11,8 +11,8 @@ namespace llm_router {
 template <typename T>
 class Expected {
  public:
-  Expected(T value) : state_(std::move(value)) {}              // NOLINT: implicit by design
-  Expected(Failure failure) : state_(std::move(failure)) {}    // NOLINT: implicit by design
+  Expected(T value) : state_(std::move(value)) {}            // NOLINT: implicit by design
+  Expected(Failure failure) : state_(std::move(failure)) {}  // NOLINT: implicit by design
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }

@@ -9,9 +9,9 @@ namespace llm_router::health {
 using Nanos = std::int64_t;  // steady-clock nanoseconds, passed in so tests drive time by hand
 
 struct BreakerSettings {
-  int failure_threshold = 5;                      // failures within `window` that open it
+  int failure_threshold = 5;  // failures within `window` that open it
   std::chrono::milliseconds window{10'000};
-  std::chrono::milliseconds base_cooldown{5'000};  // first ejection
+  std::chrono::milliseconds base_cooldown{5'000};   // first ejection
   std::chrono::milliseconds max_cooldown{120'000};  // doubling stops here
 };
 

@@ -41,10 +41,10 @@ struct Plan {
 Plan make_plan(const nlohmann::json& body, Endpoint endpoint, const config::MockBehavior& defaults,
                std::string_view model, double random01);
 
-std::string completion_body(const Plan& plan);                    // non-stream 200 body
+std::string completion_body(const Plan& plan);                      // non-stream 200 body
 std::string chunk_data(const Plan& plan, std::size_t token_index);  // one stream event's data
-std::string final_chunk_data(const Plan& plan);                   // finish_reason chunk
-std::string usage_chunk_data(const Plan& plan);                   // stream_options.include_usage
+std::string final_chunk_data(const Plan& plan);                     // finish_reason chunk
+std::string usage_chunk_data(const Plan& plan);                     // stream_options.include_usage
 std::string embeddings_body(const nlohmann::json& body, const Plan& plan);
 std::string error_body_for(int status);
 

@@ -100,15 +100,17 @@ namespace llm_router::api {
 namespace {
 
 TEST(StreamUsage, InjectedOnlyForStreamsThatDidNotAsk) {
-  auto stream = parse_request(R"({"model":"a","stream":true,"messages":[{"role":"user","content":"x"}]})",
-                              Endpoint::chat_completions);
+  auto stream =
+      parse_request(R"({"model":"a","stream":true,"messages":[{"role":"user","content":"x"}]})",
+                    Endpoint::chat_completions);
   ASSERT_TRUE(stream);
   auto body = nlohmann::json::parse(body_for_backend(*stream, "b", true));
   EXPECT_EQ(body["stream_options"]["include_usage"], true);
   EXPECT_EQ(body["model"], "b");
   auto plain = parse_request(R"({"model":"a","messages":[{"role":"user","content":"x"}]})",
                              Endpoint::chat_completions);
-  EXPECT_FALSE(nlohmann::json::parse(body_for_backend(*plain, "b", true)).contains("stream_options"));
+  EXPECT_FALSE(
+      nlohmann::json::parse(body_for_backend(*plain, "b", true)).contains("stream_options"));
   auto other_options = parse_request(
       R"({"model":"a","stream":true,"stream_options":{"x":1},"messages":[{"role":"user","content":"x"}]})",
       Endpoint::chat_completions);

@@ -109,9 +109,9 @@ class ConfigErrors : public ::testing::TestWithParam<BadCase> {};
 TEST_P(ConfigErrors, AreReportedWithTheirPath) {
   const auto& c = GetParam();
   const auto errors = errors_of(c.yaml);
-  EXPECT_TRUE(has_error(errors, c.path, c.fragment)) << "expected " << c.path << ": "
-                                                      << c.fragment << "\ngot:\n"
-                                                      << dump(errors);
+  EXPECT_TRUE(has_error(errors, c.path, c.fragment))
+      << "expected " << c.path << ": " << c.fragment << "\ngot:\n"
+      << dump(errors);
   for (const auto& d : errors) {
     EXPECT_GT(d.line, 0) << d.format();
     EXPECT_GT(d.column, 0) << d.format();
@@ -136,10 +136,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_url",
                 "backends:\n  - name: a\n    provider: openai\n    base_url: ftp://x\n" + kRoute,
                 "backends[0].base_url", "http:// or https://"},
-        BadCase{"bad_port",
-                "backends:\n  - name: a\n    provider: openai\n    base_url: http://x:99999\n" +
-                    kRoute,
-                "backends[0].base_url", "URL"},
+        BadCase{
+            "bad_port",
+            "backends:\n  - name: a\n    provider: openai\n    base_url: http://x:99999\n" + kRoute,
+            "backends[0].base_url", "URL"},
         BadCase{"bad_duration", kBackendHead + "    timeouts: {connect: soon}\n" + kRoute,
                 "backends[0].timeouts.connect", "duration"},
         BadCase{"out_of_range", kBackendHead + "    quality: 7\n" + kRoute, "backends[0].quality",
@@ -148,16 +148,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "list"},
         BadCase{"not_a_number", kBackendHead + "    context_window: big\n" + kRoute,
                 "backends[0].context_window", "integer"},
-        BadCase{"unknown_backend_in_route", kBackendHead + "routes:\n  - name: auto\n    use: [a, b]\n",
-                "routes[0].use[1]", "unknown backend 'b'"},
+        BadCase{"unknown_backend_in_route",
+                kBackendHead + "routes:\n  - name: auto\n    use: [a, b]\n", "routes[0].use[1]",
+                "unknown backend 'b'"},
         BadCase{"unknown_backend_in_fallback",
                 kBackendHead + "routes:\n  - name: auto\n    use: [a]\n    fallback: [zz]\n",
                 "routes[0].fallback[0]", "unknown backend 'zz'"},
         BadCase{"route_without_backends", kBackendHead + "routes:\n  - name: auto\n",
                 "routes[0].use", "at least one"},
-        BadCase{"duplicate_backend",
-                kBackendHead + "  - name: a\n    provider: mock\n" + kRoute, "backends[1].name",
-                "duplicate"},
+        BadCase{"duplicate_backend", kBackendHead + "  - name: a\n    provider: mock\n" + kRoute,
+                "backends[1].name", "duplicate"},
         BadCase{"route_shadows_backend", kBackendHead + "routes:\n  - name: a\n    use: [a]\n",
                 "routes[0].name", "already used"},
         BadCase{"bad_listen", "server: {listen: nowhere}\n" + kBackendHead + kRoute,
@@ -177,9 +177,9 @@ TEST(Config, YamlSyntaxErrorHasLineAndColumn) {
 }
 
 TEST(Config, EveryErrorIsReportedNotJustTheFirst) {
-  const auto errors =
-      errors_of("server: {listen: nowhere}\nbackends:\n  - name: a\n    provider: magic\n"
-                "routes:\n  - name: auto\n    use: [b]\n");
+  const auto errors = errors_of(
+      "server: {listen: nowhere}\nbackends:\n  - name: a\n    provider: magic\n"
+      "routes:\n  - name: auto\n    use: [b]\n");
   EXPECT_GE(errors.size(), 3u) << dump(errors);
 }
 

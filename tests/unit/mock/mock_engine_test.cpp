@@ -40,8 +40,8 @@ TEST(MockEngine, RequestControlsOverrideDefaults) {
 }
 
 TEST(MockEngine, IllTypedControlsAreIgnored) {
-  auto plan = make_plan(chat(R"({"mock":{"status":"bad","tokens":[1]}})"), Endpoint::chat, {},
-                        "m", 0.5);
+  auto plan =
+      make_plan(chat(R"({"mock":{"status":"bad","tokens":[1]}})"), Endpoint::chat, {}, "m", 0.5);
   EXPECT_EQ(plan.status, 200);
 }
 
