@@ -11,6 +11,18 @@ Nanos to_nanos(std::chrono::milliseconds ms) {
 
 }  // namespace
 
+std::string_view to_string(BreakerState state) {
+  switch (state) {
+    case BreakerState::open:
+      return "open";
+    case BreakerState::half_open:
+      return "half_open";
+    case BreakerState::closed:
+      break;
+  }
+  return "closed";
+}
+
 Nanos steady_now() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

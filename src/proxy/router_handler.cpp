@@ -198,11 +198,9 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
   const auto& config = *snapshot_->config;
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     const auto& h = *snapshot_->health[i];
-    static constexpr const char* kStates[] = {"closed", "open", "half_open"};
-    backends[config.backends[i].name] = {
-        {"circuit", kStates[static_cast<int>(h.breaker.state(now))]},
-        {"in_flight", h.in_flight.load(std::memory_order_relaxed)},
-        {"ejections", h.breaker.ejections()}};
+    backends[config.backends[i].name] = {{"circuit", health::to_string(h.breaker.state(now))},
+                                         {"in_flight", h.in_flight.load(std::memory_order_relaxed)},
+                                         {"ejections", h.breaker.ejections()}};
   }
   std::string body = json{{"status", draining ? "draining" : "ready"},
                           {"config_generation", snapshot_->generation},
@@ -305,12 +303,10 @@ asio::awaitable<void> RouterHandler::stats(HttpRequest& request, ResponseWriter&
   }
   json body = state_->stats().to_json(*window);
   const auto now = health::steady_now();
-  static constexpr const char* kStates[] = {"closed", "open", "half_open"};
   json breakers = json::object();
   const auto& config = *snapshot_->config;
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
-    breakers[config.backends[i].name] =
-        kStates[static_cast<int>(snapshot_->health[i]->breaker.state(now))];
+    breakers[config.backends[i].name] = health::to_string(snapshot_->health[i]->breaker.state(now));
   }
   body["breakers"] = std::move(breakers);
   co_await send_json(writer, 200, body.dump());

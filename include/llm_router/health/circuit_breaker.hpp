@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 
 namespace llm_router::health {
 
@@ -16,6 +17,7 @@ struct BreakerSettings {
 };
 
 enum class BreakerState { closed, open, half_open };
+std::string_view to_string(BreakerState state);  // "closed", "open", "half_open"
 
 // Passive health of one backend, fed by attempt results. Lock-free: shared by every io thread.
 // closed --N failures in window--> open --cooldown over--> half_open (one trial request)
