@@ -171,6 +171,8 @@ Backend read_backend(NodeReader reader) {
   }
   b.context_window = reader.integer("context_window", 0, 100'000'000).value_or(0);
   b.max_concurrency = int(reader.integer("max_concurrency", 0, kMaxInt).value_or(0));
+  b.max_queue = int(reader.integer("max_queue", 0, kMaxInt).value_or(64));
+  b.queue_timeout = reader.duration("queue_timeout").value_or(b.queue_timeout);
   b.max_idle_connections = int(reader.integer("max_idle_connections", 0, 100'000).value_or(64));
   b.quality = reader.number("quality", 0, 1).value_or(0.5);
   b.tags = reader.string_list("tags").value_or(std::vector<std::string>{});

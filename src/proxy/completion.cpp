@@ -2,6 +2,7 @@
 // breaker checks and per-error-class fallbacks -> relay. Fallback happens only while nothing
 // has reached the client; after that a broken stream ends with an error event.
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -98,6 +99,12 @@ bool counts_against_backend(ErrorKind kind) {
       return traits(kind).source == ErrorSource::upstream;
   }
 }
+
+// Gives a backend's concurrency slot back, however the attempts on it ended.
+struct SlotRelease {
+  health::CapacityGate& gate;
+  ~SlotRelease() { gate.release(); }
+};
 
 std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
   if (const auto* ms = server::find_header(head.headers, "retry-after-ms")) {
@@ -327,7 +334,12 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     record.prompt = std::string(request.body);  // redacted by the log writer
   }
   RequestScope scope{snapshot_, providers_, nullptr, {}};
-  const auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
+  auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
+  const auto arrived = upstream::Clock::now();
+  while (plan.status == selector::PlanStatus::all_busy &&
+         co_await wait_for_capacity(plan, *scope.snapshot, arrived)) {
+    plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
+  }
   if (!plan.ok()) {
     co_await send_plan_failure(writer, plan, record);
     co_return;
@@ -355,7 +367,7 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                         0, "model"};
       break;
     case selector::PlanStatus::all_busy:
-      failure = Failure{ErrorKind::overloaded, plan.message};
+      failure = Failure{ErrorKind::overloaded, plan.message + " and no slot freed in time"};
       break;
     default: {
       bool too_long = !plan.excluded.empty();
@@ -372,7 +384,9 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
   }
   if (plan.status == selector::PlanStatus::unknown_model) record.route.clear();
   record.status = traits(failure.kind).status;
-  co_await send_error(writer, failure, decision_headers(record));
+  Headers headers = decision_headers(record);
+  if (plan.status == selector::PlanStatus::all_busy) headers.push_back({"retry-after", "1"});
+  co_await send_error(writer, failure, std::move(headers));
 }
 
 asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, ResponseWriter& writer,
@@ -400,14 +414,19 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       record.attempts.push_back({backend.name, Failure{ErrorKind::circuit_open, "ejected"}});
       continue;
     }
+    if (!health.capacity.try_acquire(backend.max_concurrency)) {
+      // Taken between planning and now by a concurrent request.
+      record.attempts.push_back(
+          {backend.name, Failure{ErrorKind::overloaded, "at max_concurrency"}});
+      continue;
+    }
+    const SlotRelease slot{health.capacity};
     std::optional<Failure> last;
     for (int retry = 0;; ++retry) {
       const bool may_cascade = cascade && !queue.empty();
       const auto started = upstream::Clock::now();
-      health.in_flight.fetch_add(1, std::memory_order_relaxed);
       auto result =
           co_await attempt(request, writer, parsed, endpoint, index, scope, record, may_cascade);
-      health.in_flight.fetch_sub(1, std::memory_order_relaxed);
       const double latency = millis_since(started, upstream::Clock::now());
       record.attempts.back().latency_ms = latency;
       if (result.answered) {
@@ -620,6 +639,41 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
   }
   co_await writer.finish_stream();
   co_return result;
+}
+
+asio::awaitable<bool> RouterHandler::wait_for_capacity(const selector::RoutePlan& plan,
+                                                       const Snapshot& snapshot,
+                                                       upstream::Clock::time_point arrived) {
+  auto timer = std::make_shared<asio::steady_timer>(io_);
+  auto waiter = std::make_shared<health::CapacityWaiter>([timer, executor = io_.get_executor()] {
+    asio::post(executor, [timer] { timer->cancel(); });
+  });
+  std::vector<health::CapacityGate*> joined;
+  auto longest_wait = std::chrono::milliseconds(0);
+  bool slot_free = false;
+  for (const auto& excluded : plan.excluded) {
+    if (!excluded.full) continue;
+    const auto& backend = *excluded.backend;
+    auto& gate = snapshot.health[excluded.index]->capacity;
+    if (!gate.enqueue(waiter, backend.max_queue)) continue;  // this backend's queue is full
+    joined.push_back(&gate);
+    longest_wait = std::max(longest_wait, backend.queue_timeout);
+    // A slot freed before we queued wakes nobody: look once more now that we are queued.
+    slot_free = slot_free || gate.in_flight() < backend.max_concurrency;
+  }
+  bool woken = false;
+  if (!joined.empty()) {
+    if (slot_free) {
+      woken = waiter->claim();
+    } else {
+      timer->expires_at(arrived + longest_wait);
+      co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+      // Not claimed by a releasing backend: the wait timed out (or the client left).
+      woken = !waiter->claim();
+    }
+  }
+  for (auto* gate : joined) gate->remove(waiter.get());
+  co_return woken;
 }
 
 asio::awaitable<void> RouterHandler::sleep_for(std::chrono::milliseconds duration) {

@@ -199,7 +199,7 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     const auto& h = *snapshot_->health[i];
     backends[config.backends[i].name] = {{"circuit", health::to_string(h.breaker.state(now))},
-                                         {"in_flight", h.in_flight.load(std::memory_order_relaxed)},
+                                         {"in_flight", h.capacity.in_flight()},
                                          {"ejections", h.breaker.ejections()}};
   }
   std::string body = json{{"status", draining ? "draining" : "ready"},
@@ -280,7 +280,7 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     const auto& h = *snapshot_->health[i];
     const std::string_view name = config.backends[i].name;
-    m.upstream_in_flight.with({name}).set(h.in_flight.load(std::memory_order_relaxed));
+    m.upstream_in_flight.with({name}).set(h.capacity.in_flight());
     m.breaker_state.with({name}).set(static_cast<double>(h.breaker.state(now)));
   }
   Headers headers{Header{"content-type", "text/plain; version=0.0.4; charset=utf-8"}};

@@ -105,6 +105,10 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
                                           RequestRecord& record);
+  // Queues the request on its full backends until one frees a slot (true: plan again) or the
+  // backends' queue_timeout since `arrived` passes / every queue is full (false: answer 429).
+  asio::awaitable<bool> wait_for_capacity(const selector::RoutePlan& plan, const Snapshot& snapshot,
+                                          upstream::Clock::time_point arrived);
   asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
   asio::awaitable<void> send_json(ResponseWriter& writer, int status, std::string body,

@@ -50,7 +50,7 @@ BackendHealth& HealthRegistry::get(const config::Backend& backend) {
 selector::BackendLive SnapshotLiveStats::get(std::size_t backend_index) const {
   const BackendHealth& h = *snapshot_.health[backend_index];
   selector::BackendLive live;
-  live.in_flight = h.in_flight.load(std::memory_order_relaxed);
+  live.in_flight = h.capacity.in_flight();
   live.ejected =
       !ignore_ejection_ && h.breaker.state(health::steady_now()) == health::BreakerState::open;
   live.ttft_ms = h.ttft_ms.load(std::memory_order_relaxed);

@@ -64,11 +64,12 @@ std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& 
   return std::nullopt;
 }
 
-void exclude(RoutePlan& plan, const config::Config& config, std::size_t index, std::string reason) {
+void exclude(RoutePlan& plan, const config::Config& config, std::size_t index, std::string reason,
+             bool full = false) {
   for (const auto& e : plan.excluded) {
     if (e.index == index) return;
   }
-  plan.excluded.push_back(ExcludedBackend{index, &config.backends[index], std::move(reason)});
+  plan.excluded.push_back(ExcludedBackend{index, &config.backends[index], std::move(reason), full});
 }
 
 bool listed(const RoutePlan& plan, std::size_t index) {
@@ -141,7 +142,7 @@ RoutePlan Selector::plan_direct(std::size_t index, const RequestFacts& facts,
   plan.strategy = "direct";
   const auto& backend = config_->backends[index];
   if (auto why = exclusion(backend, live.get(index), facts)) {
-    exclude(plan, *config_, index, why->reason);
+    exclude(plan, *config_, index, why->reason, why->full);
     plan.status = why->full ? PlanStatus::all_busy : PlanStatus::no_candidates;
     plan.message = "backend '" + backend.name + "' cannot take this request: " + why->reason;
     return plan;
@@ -161,7 +162,7 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
   for (std::size_t index : pool.use) {
     if (auto why = exclusion(config_->backends[index], live.get(index), facts)) {
       any_full = any_full || why->full;
-      exclude(plan, *config_, index, why->reason);
+      exclude(plan, *config_, index, why->reason, why->full);
     } else if (std::find(eligible.begin(), eligible.end(), index) == eligible.end()) {
       eligible.push_back(index);
     }
@@ -193,7 +194,7 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
     }
     if (auto why = exclusion(config_->backends[index], live.get(index), facts)) {
       any_full = any_full || why->full;
-      exclude(plan, *config_, index, why->reason);
+      exclude(plan, *config_, index, why->reason, why->full);
       continue;
     }
     plan.fallbacks.push_back(PlannedBackend{index, &config_->backends[index],

@@ -79,6 +79,8 @@ struct Backend {
   Cost cost;
   std::int64_t context_window = 0;  // tokens; 0 = unknown
   int max_concurrency = 0;          // 0 = unlimited
+  int max_queue = 64;               // requests waiting for a slot when full; more get 429
+  Millis queue_timeout{10'000};     // longest wait for a slot
   int max_idle_connections = 64;    // per io thread
   double quality = 0.5;             // 0..1, used by cost/quality trade-offs
   std::vector<std::string> tags;

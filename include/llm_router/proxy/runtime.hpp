@@ -10,6 +10,7 @@
 
 #include "llm_router/analyzer/analyzer.hpp"
 #include "llm_router/config/config.hpp"
+#include "llm_router/health/capacity_gate.hpp"
 #include "llm_router/health/circuit_breaker.hpp"
 #include "llm_router/selector/live_stats.hpp"
 #include "llm_router/selector/selector.hpp"
@@ -21,7 +22,7 @@ namespace llm_router::proxy {
 struct BackendHealth {
   explicit BackendHealth(health::BreakerSettings settings) : breaker(settings) {}
   health::CircuitBreaker breaker;
-  std::atomic<int> in_flight{0};
+  health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters
   std::atomic<double> ttft_ms{-1};
   std::atomic<double> per_token_ms{-1};
 

@@ -30,6 +30,7 @@ struct ExcludedBackend {
   std::size_t index = 0;
   const config::Backend* backend = nullptr;
   std::string reason;
+  bool full = false;  // at max_concurrency: worth waiting for
 };
 
 // The selector's decision: which backends to try, in which order, and why. Backend pointers

@@ -33,6 +33,9 @@ backends:
     model: gpt-big
     timeouts: {connect: 1s, first_byte: 20s, idle: 5s, total: 2m}
     headers: {x-org: "${ORG:-acme}"}
+    max_concurrency: 4
+    max_queue: 10
+    queue_timeout: 250ms
 routes:
   - name: auto
     use: [small, big]
@@ -80,6 +83,11 @@ TEST(Config, LoadsAValidConfig) {
   EXPECT_EQ(big.timeouts.total, std::chrono::minutes(2));
   EXPECT_EQ(config.backends[0].cost.output_per_mtok, 0.6);
   EXPECT_TRUE(config.backends[0].has_tag("tools"));
+  EXPECT_EQ(big.max_concurrency, 4);
+  EXPECT_EQ(big.max_queue, 10);
+  EXPECT_EQ(big.queue_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(config.backends[0].max_queue, 64);
+  EXPECT_EQ(config.backends[0].queue_timeout, std::chrono::seconds(10));
   ASSERT_NE(config.find_route("auto"), nullptr);
   EXPECT_EQ(config.find_route("auto")->fallback, std::vector<std::string>{"big"});
 }

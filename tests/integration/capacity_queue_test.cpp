@@ -1,0 +1,102 @@
+// max_concurrency and the bounded wait queue in front of a full backend.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <future>
+#include <thread>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+// Starts a request in the background and returns once the backend has received it.
+std::future<HttpResponse> occupy(int router_port, MockLlm& backend) {
+  const auto seen = backend.requests();
+  auto pending = std::async(std::launch::async, [router_port] {
+    HttpClient client(router_port);
+    return client.post_json("/v1/chat/completions", chat_body("auto"));
+  });
+  for (int i = 0; i < 400 && backend.requests() == seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pending;
+}
+
+TEST(CapacityQueue, ARequestForAFullBackendWaitsForTheSlotInsteadOfFailing) {
+  MockLlm slow({"--ttft-ms", "400"});
+  Router router(router_config(
+      {{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 4\n    queue_timeout: 20s"}},
+      "[slow]", "[]"));
+  auto first = occupy(router.port(), slow);
+  HttpClient client(router.port());
+  auto second = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(first.get().status, 200);
+  EXPECT_EQ(slow.requests(), 2);
+}
+
+TEST(CapacityQueue, QueuedRequestsAllCompleteOneAtATime) {
+  MockLlm slow({"--ttft-ms", "100"});
+  Router router(router_config(
+      {{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 16\n    queue_timeout: 30s"}},
+      "[slow]", "[]"));
+  std::vector<std::future<HttpResponse>> pending;
+  for (int i = 0; i < 6; ++i) {
+    pending.push_back(std::async(std::launch::async, [&] {
+      HttpClient client(router.port());
+      return client.post_json("/v1/chat/completions", chat_body("auto"));
+    }));
+  }
+  for (auto& p : pending) EXPECT_EQ(p.get().status, 200);
+  EXPECT_EQ(slow.requests(), 6);
+}
+
+TEST(CapacityQueue, AFullQueueAnswers429AtOnce) {
+  MockLlm slow({"--ttft-ms", "2000"});
+  Router router(router_config({{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 0"}},
+                              "[slow]", "[]"));
+  auto first = occupy(router.port(), slow);
+  HttpClient client(router.port());
+  auto second = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(second.status, 429);
+  const auto error = json::parse(second.body)["error"];
+  EXPECT_EQ(error["type"], "rate_limit_error");
+  EXPECT_EQ(error["code"], "router_overloaded");
+  EXPECT_EQ(first.get().status, 200);
+  EXPECT_EQ(slow.requests(), 1);
+}
+
+TEST(CapacityQueue, AWaitLongerThanTheQueueTimeoutAnswers429) {
+  MockLlm slow({"--ttft-ms", "3000"});
+  Router router(router_config(
+      {{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 4\n    queue_timeout: 100ms"}},
+      "[slow]", "[]"));
+  auto first = occupy(router.port(), slow);
+  HttpClient client(router.port());
+  auto second = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(second.status, 429);
+  EXPECT_NE(json::parse(second.body)["error"]["message"].get<std::string>().find("no slot"),
+            std::string::npos);
+  EXPECT_EQ(first.get().status, 200);
+}
+
+TEST(CapacityQueue, AFullBackendIsSkippedForAFreeOneBeforeAnyWaiting) {
+  MockLlm slow({"--ttft-ms", "2000"});
+  MockLlm spare;
+  Router router(router_config({{"slow", slow.url(), "max_concurrency: 1"}, {"spare", spare.url()}},
+                              "[slow, spare]"));
+  auto first = occupy(router.port(), slow);
+  HttpClient client(router.port());
+  auto second = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(second.header("x-llm-router-backend"), "spare");
+  EXPECT_EQ(first.get().status, 200);
+}
+
+}  // namespace
+}  // namespace test_support
