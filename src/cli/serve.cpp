@@ -162,6 +162,7 @@ int run_serve(const std::vector<std::string>& args) {
                               return proxy::make_router_handler(state, io, tls, index);
                             });
   server.on_drain([&] { state->draining = true; });
+  state->count_connections_with([&server] { return server.counters().connections_open.load(); });
   server.on_sighup([state] {
     // Loading reads files: off the io thread.
     std::thread([state] { reload_and_log(*state, "SIGHUP"); }).detach();

@@ -175,6 +175,12 @@ Backend read_backend(NodeReader reader) {
   b.queue_timeout = reader.duration("queue_timeout").value_or(b.queue_timeout);
   b.max_idle_connections = int(reader.integer("max_idle_connections", 0, 100'000).value_or(64));
   b.quality = reader.number("quality", 0, 1).value_or(0.5);
+  b.tokenizer = reader.string("tokenizer").value_or("auto");
+  if (b.tokenizer != "auto" && b.tokenizer != "estimate" && b.tokenizer != "o200k_base" &&
+      b.tokenizer != "cl100k_base") {
+    reader.error("tokenizer", "unknown tokenizer '" + b.tokenizer +
+                                  "' (expected auto, o200k_base, cl100k_base or estimate)");
+  }
   b.tags = reader.string_list("tags").value_or(std::vector<std::string>{});
   b.headers = reader.string_map("headers").value_or(std::map<std::string, std::string>{});
   read_timeouts(reader.object("timeouts"), b.timeouts);
@@ -203,6 +209,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
   if (auto v = reader.boolean("watch_config")) s.watch_config = *v;
   if (auto v = reader.string("admin_key")) s.admin_key = *v;
   if (auto v = reader.string("state_file")) s.state_file = *v;
+  if (auto v = reader.string("tokenizers_dir")) s.tokenizers_dir = *v;
   reader.finish();
 }
 

@@ -11,6 +11,7 @@
 #include <deque>
 #include <random>
 
+#include "llm_router/api/answer_text.hpp"
 #include "llm_router/api/errors.hpp"
 #include "llm_router/metrics/cost.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
@@ -114,6 +115,23 @@ std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
     return std::chrono::seconds(std::atoll(s->c_str()));
   }
   return std::chrono::milliseconds(0);
+}
+
+// Fills in usage the backend did not report, counted with the backend's tokenizer.
+void count_usage(const tokenizer::Encoder* encoder, std::string_view prompt,
+                 std::string_view answer, RequestRecord& record) {
+  record.usage.prompt_tokens = static_cast<long long>(count_tokens(encoder, prompt));
+  record.usage.completion_tokens = static_cast<long long>(count_tokens(encoder, answer));
+  record.usage_estimated = true;
+}
+
+// Notes a stream event's generated text in case the stream ends without a usage chunk.
+void keep_for_usage(std::string_view data, RequestRecord& record) {
+  ++record.content_events;
+  constexpr std::size_t kMaxKeptText = 1 << 20;
+  if (record.stream_text && record.stream_text->size() < kMaxKeptText) {
+    api::append_chunk_text(data, *record.stream_text);
+  }
 }
 
 bool relayed_upstream_header(std::string_view name) {
@@ -533,16 +551,31 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   Headers headers = decision_headers(record);
   for (auto& h : relayed_headers(head)) headers.push_back(std::move(h));
   if (parsed.stream && head.event_stream) {
-    co_return co_await relay_stream(exchange, writer, record, std::move(headers),
-                                    /*client_wants_usage=*/api::asks_stream_usage(parsed.body));
+    // Text is collected for counting only from backends whose last stream lacked usage.
+    auto& health = *scope.snapshot->health[index];
+    record.stream_text.reset();
+    if (health.omits_stream_usage.load(std::memory_order_relaxed)) record.stream_text.emplace();
+    auto result = co_await relay_stream(exchange, writer, record, std::move(headers),
+                                        /*client_wants_usage=*/api::asks_stream_usage(parsed.body));
+    if (result.answered) {
+      health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
+      if (!record.usage_reported) {
+        count_usage(scope.snapshot->encoders[index], parsed.text, record.stream_text.value_or(""),
+                    record);
+        // Not collected: about one token per content event, as OpenAI-style servers send.
+        if (!record.stream_text) record.usage.completion_tokens = record.content_events;
+      }
+    }
+    co_return result;
   }
-  co_return co_await relay_body(exchange, writer, parsed, scope, record, std::move(headers),
+  co_return co_await relay_body(exchange, writer, parsed, scope, index, record, std::move(headers),
                                 may_cascade);
 }
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     upstream::Exchange& exchange, ResponseWriter& writer, const api::ParsedRequest& parsed,
-    RequestScope& scope, RequestRecord& record, Headers headers, bool may_cascade) {
+    RequestScope& scope, std::size_t index, RequestRecord& record, Headers headers,
+    bool may_cascade) {
   AttemptResult result;
   auto body = co_await exchange.read_body(kMaxResponseBytes);
   if (!body) {
@@ -563,10 +596,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
   if (auto usage = api::find_usage(*body)) {
     record.usage = *usage;
   } else {
-    // The backend reports no usage: estimate it, so cost and token metrics still move.
-    record.usage.prompt_tokens = static_cast<long long>(tokenizer::estimate_tokens(parsed.text));
-    record.usage.completion_tokens = static_cast<long long>(tokenizer::estimate_tokens(*body));
-    record.usage_estimated = true;
+    // The backend reports no usage: count it, so cost and token metrics still move.
+    const auto* encoder = scope.snapshot->encoders[index];
+    count_usage(encoder, parsed.text, api::answer_text(*body), record);
   }
   record.status = exchange.head().status;
   headers.push_back({"content-type", "application/json"});
@@ -597,6 +629,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
       co_return result;
     }
     const bool content = carries_content(*next.event);
+    keep_for_usage(next.event->data, record);
     held.push_back(std::move(*next.event));
     if (content) break;
   }
@@ -632,10 +665,12 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     pending.clear();
     if (auto usage = api::find_usage(next.event->data)) {
       record.usage = *usage;
+      record.usage_reported = true;
       // The router asked for this chunk for its own accounting: the client did not.
       if (!client_wants_usage && api::is_usage_only_chunk(next.event->data)) continue;
     }
     pending = next.event->serialize();
+    keep_for_usage(next.event->data, record);
   }
   co_await writer.finish_stream();
   co_return result;

@@ -283,6 +283,7 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
     m.upstream_in_flight.with({name}).set(h.capacity.in_flight());
     m.breaker_state.with({name}).set(static_cast<double>(h.breaker.state(now)));
   }
+  m.connections_open.with({}).set(static_cast<double>(state_->connections_open()));
   Headers headers{Header{"content-type", "text/plain; version=0.0.4; charset=utf-8"}};
   std::string body = state_->registry().to_prometheus();
   co_await writer.send(200, std::move(headers), std::move(body));

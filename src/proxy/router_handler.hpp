@@ -45,7 +45,10 @@ struct RequestRecord {
   bool stream = false;
   bool panic = false;
   api::Usage usage;
-  bool usage_estimated = false;  // the backend reported none
+  bool usage_estimated = false;            // the backend reported none
+  bool usage_reported = false;             // a stream chunk carried usage
+  std::optional<std::string> stream_text;  // generated text, when it is collected for counting
+  long long content_events = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point first_byte;
   Headers last_upstream_headers;  // retry-after and rate-limit headers of the last failure
@@ -97,8 +100,8 @@ class RouterHandler final : public server::RequestHandler {
                                          RequestRecord& record, bool may_cascade);
   asio::awaitable<AttemptResult> relay_body(upstream::Exchange& exchange, ResponseWriter& writer,
                                             const api::ParsedRequest& parsed, RequestScope& scope,
-                                            RequestRecord& record, Headers headers,
-                                            bool may_cascade);
+                                            std::size_t index, RequestRecord& record,
+                                            Headers headers, bool may_cascade);
   asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,
                                               RequestRecord& record, Headers headers,
                                               bool client_wants_usage);

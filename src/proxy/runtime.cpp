@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "llm_router/analyzer/factory.hpp"
+#include "llm_router/core/logging.hpp"
 #include "llm_router/proxy/router_handler.hpp"
 
 namespace llm_router::proxy {
@@ -25,6 +26,13 @@ std::shared_ptr<const analyzer::Analyzer> build_analyzer(const config::Config& c
                                  std::move(keywords), std::move(semantic));
 }
 
+std::filesystem::path tokenizers_directory(const config::Config& config,
+                                           const std::string& config_path) {
+  std::filesystem::path dir = config.server.tokenizers_dir;
+  if (dir.is_relative()) dir = std::filesystem::path(config_path).parent_path() / dir;
+  return dir;
+}
+
 double blend(double old_value, double sample) {
   constexpr double kWeight = 0.2;
   return old_value < 0 ? sample : old_value * (1 - kWeight) + sample * kWeight;
@@ -38,6 +46,40 @@ void BackendHealth::observe_latency(double ttft, double per_token) {
   if (per_token >= 0) {
     per_token_ms.store(blend(per_token_ms.load(std::memory_order_relaxed), per_token));
   }
+}
+
+const tokenizer::Encoder* EncoderCache::for_backend(const config::Backend& backend,
+                                                    const std::filesystem::path& directory) {
+  std::optional<tokenizer::Encoding> encoding;
+  const bool automatic = backend.tokenizer == "auto";
+  if (automatic) {
+    encoding = tokenizer::encoding_for_model(backend.model);
+  } else if (backend.tokenizer != "estimate") {
+    encoding = tokenizer::encoding_from_name(backend.tokenizer);
+  }
+  if (!encoding) return nullptr;
+  std::lock_guard lock(mutex_);
+  auto& slot = loaded_[*encoding];
+  if (!slot) {
+    try {
+      slot = std::make_unique<tokenizer::Encoder>(
+          tokenizer::Encoder::load_from_directory(*encoding, directory));
+    } catch (const std::runtime_error& e) {
+      if (!automatic) {
+        throw std::runtime_error("backend '" + backend.name + "': tokenizer " +
+                                 std::string(tokenizer::name(*encoding)) + ": " + e.what());
+      }
+      logging::get("config")->warn("backend {}: {} not loaded ({}); token counts are estimated",
+                                   backend.name, tokenizer::name(*encoding), e.what());
+      loaded_.erase(*encoding);
+      return nullptr;
+    }
+  }
+  return slot.get();
+}
+
+std::size_t count_tokens(const tokenizer::Encoder* encoder, std::string_view text) {
+  return encoder ? encoder->count(text) : tokenizer::estimate_tokens(text);
 }
 
 BackendHealth& HealthRegistry::get(const config::Backend& backend) {
@@ -96,7 +138,11 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   snapshot->config = config;
   snapshot->selector = std::make_shared<selector::Selector>(config);
   snapshot->analyzer = build_analyzer(*config, config_path_);
-  for (const auto& backend : config->backends) snapshot->health.push_back(&health_.get(backend));
+  const auto tokenizers = tokenizers_directory(*config, config_path_);
+  for (const auto& backend : config->backends) {
+    snapshot->health.push_back(&health_.get(backend));
+    snapshot->encoders.push_back(encoders_.for_backend(backend, tokenizers));
+  }
   snapshot->generation = generation_.load() + 1;
   return snapshot;
 }

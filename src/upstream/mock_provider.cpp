@@ -81,7 +81,8 @@ class MockExchange final : public Exchange {
     const std::size_t index = next_++;
     if (index < count) co_return event(mock::chunk_data(plan_, index));
     if (index == count) co_return event(mock::final_chunk_data(plan_));
-    if (index == count + 1 && plan_.include_usage) co_return event(mock::usage_chunk_data(plan_));
+    if (index == count + 1 && plan_.include_usage && !plan_.omit_usage)
+      co_return event(mock::usage_chunk_data(plan_));
     if (index <= count + 2) {
       next_ = count + 3;
       co_return event("[DONE]");

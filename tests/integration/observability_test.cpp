@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "integration/router_config.hpp"
+#include "llm_router/tokenizer/tokenizer.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
@@ -23,8 +24,11 @@ TEST(Metrics, FamiliesAppearAndMoveWithTraffic) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
   }
+  HttpClient idle(router.port());
+  ASSERT_EQ(idle.request("GET", "/healthz").status, 200);  // a second keep-alive connection
   auto metrics = client.request("GET", "/metrics");
   ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("\nllm_router_connections_open 2\n"), std::string::npos);
   EXPECT_NE(metrics.header("content-type").find("text/plain"), std::string::npos);
   const std::string& text = metrics.body;
   for (const char* family :
@@ -53,6 +57,40 @@ TEST(Metrics, TokensAreEstimatedWhenTheBackendReportsNoUsage) {
   const auto at = text.find(prefix);
   ASSERT_NE(at, std::string::npos);
   EXPECT_GT(std::stod(text.substr(at + prefix.size())), 0);
+}
+
+double metric_value(const std::string& text, const std::string& series) {
+  const auto at = text.find(series + " ");
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 1));
+}
+
+TEST(Metrics, MissingUsageIsCountedWithTheBackendsTokenizer) {
+  const std::string answer = "Tokenizers differ: naïve café costs 12345 tokens, doesn't it? 🎉";
+  MockLlm silent({"--no-usage", "--content", answer});
+  const auto tables = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/tokenizers";
+  Router router(router_config({{"silent", silent.url(), "tokenizer: cl100k_base"}}, "[silent]",
+                              "[]", "  tokenizers_dir: " + tables + "\n"));
+  HttpClient client(router.port());
+  ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto", "hi")).status, 200);
+  auto stream = client.stream("/v1/chat/completions", chat_body("auto", "hi", R"(,"stream":true)"),
+                              [](const std::string&) { return true; });
+  ASSERT_EQ(stream.status, 200);
+  ASSERT_EQ(sse_data(stream.body).back(), "[DONE]");
+  const auto encoder = llm_router::tokenizer::Encoder::load_from_directory(
+      llm_router::tokenizer::Encoding::cl100k_base, tables);
+  const std::string text = client.request("GET", "/metrics").body;
+  EXPECT_EQ(metric_value(text, R"(llm_router_output_tokens_total{route="auto",backend="silent"})"),
+            2.0 * static_cast<double>(encoder.count(answer)));
+}
+
+TEST(Config, AnUnloadableTokenizerNamedByABackendIsAStartupError) {
+  TempFile config("llm-router.yaml",
+                  router_config({{"b", "", "tokenizer: o200k_base"}}, "[b]", "[]",
+                                "  tokenizers_dir: /nonexistent/tokenizers\n"));
+  ChildProcess serve({LLM_ROUTER_BIN, "serve", "--config", config.path()});
+  const auto code = serve.wait(std::chrono::seconds(20));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
 }
 
 TEST(Stats, WindowedStatsAndDashboard) {

@@ -160,7 +160,8 @@ class MockHandler final : public server::RequestHandler {
       if (co_await writer.write_chunk("data: " + mock::chunk_data(plan, i) + "\n\n")) co_return;
     }
     std::string tail = "data: " + mock::final_chunk_data(plan) + "\n\n";
-    if (plan.include_usage) tail += "data: " + mock::usage_chunk_data(plan) + "\n\n";
+    if (plan.include_usage && !plan.omit_usage)
+      tail += "data: " + mock::usage_chunk_data(plan) + "\n\n";
     tail += "data: [DONE]\n\n";
     if (co_await writer.write_chunk(tail)) co_return;
     co_await writer.finish_stream();

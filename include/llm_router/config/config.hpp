@@ -83,6 +83,9 @@ struct Backend {
   Millis queue_timeout{10'000};     // longest wait for a slot
   int max_idle_connections = 64;    // per io thread
   double quality = 0.5;             // 0..1, used by cost/quality trade-offs
+  // Counts tokens when the backend reports no usage: "auto" (by model id: o200k_base,
+  // cl100k_base, else the estimate), "o200k_base", "cl100k_base" or "estimate".
+  std::string tokenizer = "auto";
   std::vector<std::string> tags;
   std::map<std::string, std::string> headers;  // extra headers sent upstream
   Timeouts timeouts;
@@ -106,6 +109,7 @@ struct ServerSettings {
   bool watch_config = true;  // reload when the config file changes
   std::string admin_key;     // secret; when set, /admin/* and /metrics need it as a bearer token
   std::string state_file;    // where the bandit's learning is kept across restarts (optional)
+  std::string tokenizers_dir = "tokenizers";  // BPE tables; relative to the config file
 };
 
 struct LoggingSettings {

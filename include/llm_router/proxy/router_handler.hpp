@@ -51,6 +51,11 @@ class RouterState {
   metrics::StatsHub& stats() { return stats_; }
   // The JSON request log (null when not configured; fixed at startup).
   requestlog::RequestLogWriter* request_log() { return request_log_.get(); }
+  // Where /metrics reads the number of open client connections (the server owns the count).
+  void count_connections_with(std::function<std::int64_t()> source) {
+    connections_open_ = std::move(source);
+  }
+  std::int64_t connections_open() const { return connections_open_ ? connections_open_() : 0; }
 
  private:
   std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config);
@@ -61,8 +66,10 @@ class RouterState {
   metrics::StatsHub stats_;
   std::unique_ptr<requestlog::RequestLogWriter> request_log_;
   HealthRegistry health_;
+  EncoderCache encoders_;
   selector::BanditState bandit_;
   FeedbackLog feedback_;
+  std::function<std::int64_t()> connections_open_;
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<std::uint64_t> generation_{0};

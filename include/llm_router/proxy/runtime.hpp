@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <deque>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,6 +16,7 @@
 #include "llm_router/health/circuit_breaker.hpp"
 #include "llm_router/selector/live_stats.hpp"
 #include "llm_router/selector/selector.hpp"
+#include "llm_router/tokenizer/tokenizer.hpp"
 
 namespace llm_router::proxy {
 
@@ -25,6 +28,8 @@ struct BackendHealth {
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters
   std::atomic<double> ttft_ms{-1};
   std::atomic<double> per_token_ms{-1};
+  // Its last stream ended without a usage chunk: collect the next streams' text to count it.
+  std::atomic<bool> omits_stream_usage{true};
 
   void observe_latency(double ttft, double per_token);
 };
@@ -39,6 +44,23 @@ class HealthRegistry {
   std::unordered_map<std::string, std::unique_ptr<BackendHealth>> entries_;
 };
 
+// BPE encoders shared by every snapshot: each table is loaded once, on the first config that
+// needs it (startup or reload, never on an io thread).
+class EncoderCache {
+ public:
+  // The encoder counting this backend's tokens, or null for the cheap estimate. Throws
+  // std::runtime_error when a table the backend names explicitly cannot be loaded.
+  const tokenizer::Encoder* for_backend(const config::Backend& backend,
+                                        const std::filesystem::path& directory);
+
+ private:
+  std::mutex mutex_;
+  std::map<tokenizer::Encoding, std::unique_ptr<tokenizer::Encoder>> loaded_;
+};
+
+// Token count by the backend's tokenizer, or the estimate when it has none.
+std::size_t count_tokens(const tokenizer::Encoder* encoder, std::string_view text);
+
 // Everything derived from one config file, immutable: in-flight requests keep the snapshot they
 // started with; a reload builds a new one.
 struct Snapshot {
@@ -46,6 +68,7 @@ struct Snapshot {
   std::shared_ptr<const selector::Selector> selector;
   std::shared_ptr<const analyzer::Analyzer> analyzer;  // null: no analysis configured or needed
   std::vector<BackendHealth*> health;                  // by backend index
+  std::vector<const tokenizer::Encoder*> encoders;     // by backend index; null = estimate
   std::uint64_t generation = 0;
 };
 

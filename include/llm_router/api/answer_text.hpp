@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+// The generated text of an OpenAI answer, for counting its tokens when the backend reports no
+// usage: message/delta content, reasoning, refusals, legacy `text`, and tool-call arguments.
+namespace llm_router::api {
+
+// Of a whole chat.completion / text_completion body; empty when it is not JSON.
+std::string answer_text(std::string_view body);
+
+// Appends the text of one stream chunk's data (a chat.completion.chunk or text_completion).
+void append_chunk_text(std::string_view data, std::string& out);
+
+}  // namespace llm_router::api

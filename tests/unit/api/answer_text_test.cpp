@@ -1,0 +1,41 @@
+#include "llm_router/api/answer_text.hpp"
+
+#include <gtest/gtest.h>
+
+namespace llm_router::api {
+namespace {
+
+TEST(AnswerText, ChatCompletionContentOfEveryChoice) {
+  EXPECT_EQ(answer_text(R"({"choices":[{"message":{"role":"assistant","content":"Hello"}},
+                                       {"message":{"content":" world"}}]})"),
+            "Hello world");
+}
+
+TEST(AnswerText, ToolCallArgumentsAndReasoningCount) {
+  EXPECT_EQ(answer_text(R"({"choices":[{"message":{"content":null,"reasoning_content":"think ",
+      "tool_calls":[{"type":"function","function":{"name":"get","arguments":"{\"a\":1}"}}]}}]})"),
+            "think get{\"a\":1}");
+}
+
+TEST(AnswerText, LegacyTextCompletion) {
+  EXPECT_EQ(answer_text(R"({"object":"text_completion","choices":[{"text":"abc"}]})"), "abc");
+}
+
+TEST(AnswerText, NotJsonOrNoChoicesIsEmpty) {
+  EXPECT_EQ(answer_text("not json"), "");
+  EXPECT_EQ(answer_text(R"({"data":[{"embedding":[0.1]}]})"), "");
+  EXPECT_EQ(answer_text(R"({"choices":"oops"})"), "");
+}
+
+TEST(AnswerText, StreamChunksAppendTheirDeltas) {
+  std::string text;
+  append_chunk_text(R"({"choices":[{"delta":{"role":"assistant"}}]})", text);
+  append_chunk_text(R"({"choices":[{"delta":{"content":"Hel"}}]})", text);
+  append_chunk_text(R"({"choices":[{"delta":{"content":"lo"},"finish_reason":null}]})", text);
+  append_chunk_text("[DONE]", text);
+  append_chunk_text(R"({"choices":[],"usage":null})", text);
+  EXPECT_EQ(text, "Hello");
+}
+
+}  // namespace
+}  // namespace llm_router::api
