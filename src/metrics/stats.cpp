@@ -11,6 +11,8 @@ namespace {
 constexpr std::string_view kNoBackend = "(none)";
 constexpr std::string_view kNoRoute = "(direct)";
 constexpr std::string_view kNoCategory = "(none)";
+constexpr std::size_t kMaxClientKeysPerSlot = 1000;
+const std::string kOtherClientKeys = "(other)";
 
 std::string key_or(const std::string& value, std::string_view fallback) {
   return value.empty() ? std::string(fallback) : value;
@@ -78,6 +80,18 @@ void StatsShard::record(const RequestSummary& summary) {
   add_request(slot.total, summary);
   add_request(slot.backends[key_or(summary.backend, kNoBackend)], summary);
   add_request(slot.routes[key_or(summary.route, kNoRoute)], summary);
+  if (!summary.rule.empty()) {
+    add_request(slot.rules[key_or(summary.route, kNoRoute) + "/" + summary.rule], summary);
+  }
+  if (!summary.client_key_id.empty()) {
+    // Keys are client-chosen: past a bound they share one entry so memory stays bounded.
+    const bool known = slot.client_keys.contains(summary.client_key_id);
+    const std::string& key = known || slot.client_keys.size() < kMaxClientKeysPerSlot
+                                 ? summary.client_key_id
+                                 : kOtherClientKeys;
+    add_request(slot.client_keys[key], summary);
+  }
+  slot.category_cost_usd[key_or(summary.category, kNoCategory)] += summary.cost_usd;
   for (const auto& failed : summary.failed_backends) ++slot.backends[failed].failed_attempts;
   ++slot.categories[key_or(summary.category, kNoCategory)];
 
@@ -104,6 +118,9 @@ void StatsShard::merge_into(WindowStats& out, std::int64_t first_slot,
     }
     for (const auto& [name, stats] : slot.routes) out.routes[name].merge(stats);
     for (const auto& [name, count] : slot.categories) out.categories[name] += count;
+    for (const auto& [name, stats] : slot.rules) out.rules[name].merge(stats);
+    for (const auto& [name, stats] : slot.client_keys) out.client_keys[name].merge(stats);
+    for (const auto& [name, cost] : slot.category_cost_usd) out.category_cost_usd[name] += cost;
   }
   out.recent.insert(out.recent.end(), recent_.rbegin(), recent_.rend());
 }
@@ -216,6 +233,13 @@ nlohmann::json to_json(const WindowStats& stats) {
   for (const auto& [name, s] : stats.routes) out["routes"][name] = key_json(s, stats.window);
   out["categories"] = nlohmann::json::object();
   for (const auto& [name, count] : stats.categories) out["categories"][name] = count;
+  out["category_cost_usd"] = nlohmann::json::object();
+  for (const auto& [name, cost] : stats.category_cost_usd) out["category_cost_usd"][name] = cost;
+  out["rules"] = nlohmann::json::object();
+  for (const auto& [name, s] : stats.rules) out["rules"][name] = key_json(s, stats.window);
+  out["client_keys"] = nlohmann::json::object();
+  for (const auto& [name, s] : stats.client_keys)
+    out["client_keys"][name] = key_json(s, stats.window);
   out["series_start_ms"] =
       static_cast<double>(stats.first_slot) * static_cast<double>(stats.slot.count()) * 1000;
   out["recent"] = nlohmann::json::array();

@@ -11,6 +11,7 @@
 #include <deque>
 #include <random>
 
+#include "client_key.hpp"
 #include "llm_router/api/answer_text.hpp"
 #include "llm_router/api/errors.hpp"
 #include "llm_router/metrics/cost.hpp"
@@ -340,6 +341,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
   } finish_on_exit{*this, record};
   const auto* client_id = request.header("x-request-id");
   record.id = client_id && acceptable_request_id(*client_id) ? *client_id : new_request_id();
+  record.client_key_id = client_key_id(request);
 
   auto parsed = api::parse_request(request.body, endpoint);
   if (!parsed) {
@@ -776,6 +778,7 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   if (log == nullptr) return;
   requestlog::RequestLogEntry entry;
   entry.id = record.id;
+  entry.client_key_id = record.client_key_id;
   entry.time = record.arrived;
   entry.route = record.route;
   entry.rule = record.rule;
@@ -826,6 +829,7 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   if (!record.category.empty()) categories_metric_.with({record.category}).inc();
   metrics::RequestSummary summary;
   summary.id = record.id;
+  summary.client_key_id = record.client_key_id;
   summary.route = record.route;
   summary.rule = record.rule;
   summary.backend = record.backend;
@@ -866,12 +870,13 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
                           : millis_since(record.start, record.first_byte);
   log_->info(
       "request_id={} route={} rule={} strategy={} backend={} status={} stream={} attempts=[{}] "
-      "latency_ms={:.1f} ttfb_ms={:.1f} prompt_tokens={} completion_tokens={}{}{}",
+      "latency_ms={:.1f} ttfb_ms={:.1f} prompt_tokens={} completion_tokens={} key={}{}{}",
       record.id, record.route.empty() ? "-" : record.route, record.rule.empty() ? "-" : record.rule,
       record.strategy.empty() ? "-" : record.strategy,
       record.backend.empty() ? "-" : record.backend, record.status, record.stream, attempts,
       latency_ms, ttft, record.usage.prompt_tokens, record.usage.completion_tokens,
-      record.panic ? " panic=true" : "", record.usage_estimated ? " usage=estimated" : "");
+      record.client_key_id.empty() ? "-" : record.client_key_id, record.panic ? " panic=true" : "",
+      record.usage_estimated ? " usage=estimated" : "");
 }
 
 }  // namespace llm_router::proxy

@@ -31,6 +31,7 @@ struct Attempt {
 // One request's journey, filled as it goes and logged once at the end.
 struct RequestRecord {
   std::string id;
+  std::string client_key_id;
   std::string route;
   std::string rule;
   std::string strategy;

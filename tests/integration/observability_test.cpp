@@ -137,9 +137,9 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
   Router router(router_config({{"only", backend.url()}}, "[only]", "[]", "") +
                 "request_log: {path: " + log_path + ", log_prompts: true}\n");
   HttpClient client(router.port());
-  auto response = client.post_json("/v1/chat/completions",
-                                   chat_body("auto", "mail me at jane.doe@example.com please"),
-                                   {{"x-request-id", "log-test-1"}});
+  auto response = client.post_json(
+      "/v1/chat/completions", chat_body("auto", "mail me at jane.doe@example.com please"),
+      {{"x-request-id", "log-test-1"}, {"authorization", "Bearer sk-client-secret-123"}});
   ASSERT_EQ(response.status, 200);
   std::string line;
   for (int i = 0; i < 100 && line.empty(); ++i) {
@@ -157,6 +157,12 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
   EXPECT_EQ(entry["attempts"][0]["backend"], "only");
   EXPECT_EQ(line.find("jane.doe@example.com"), std::string::npos);
   EXPECT_NE(line.find("[REDACTED:email]"), std::string::npos);
+  const std::string key_id = entry["client_key_id"];
+  EXPECT_EQ(key_id.rfind("key-", 0), 0u);
+  EXPECT_EQ(key_id.size(), 16u);
+  EXPECT_EQ(line.find("sk-client-secret-123"), std::string::npos);
+  auto stats = json::parse(client.request("GET", "/admin/stats?window=5m").body);
+  EXPECT_EQ(stats["client_keys"][key_id]["requests"], 1);
 }
 
 }  // namespace

@@ -31,11 +31,12 @@ using NowFunction = std::function<WallClock::time_point()>;
 // What one finished request contributes. Filled by the proxy from its RequestRecord.
 struct RequestSummary {
   std::string id;
-  std::string route;     // empty when the client named a backend directly
-  std::string rule;      // the routing rule that decided, empty when none
-  std::string backend;   // backend that gave the final answer; empty when none did
-  std::string category;  // analyzer category, empty when not analyzed
-  int status = 0;        // HTTP status sent to the client (499: client went away)
+  std::string route;          // empty when the client named a backend directly
+  std::string rule;           // the routing rule that decided, empty when none
+  std::string backend;        // backend that gave the final answer; empty when none did
+  std::string category;       // analyzer category, empty when not analyzed
+  std::string client_key_id;  // id of the client's API key (never the key), empty when none
+  int status = 0;             // HTTP status sent to the client (499: client went away)
   double latency_seconds = 0;
   std::optional<double> ttft_seconds;  // first byte / first event relayed
   std::int64_t input_tokens = 0;
@@ -87,7 +88,10 @@ struct Slot {
   KeyStats total;
   std::unordered_map<std::string, KeyStats> backends;
   std::unordered_map<std::string, KeyStats> routes;
+  std::unordered_map<std::string, KeyStats> rules;        // "route/rule"
+  std::unordered_map<std::string, KeyStats> client_keys;  // bounded: see kMaxClientKeysPerSlot
   std::unordered_map<std::string, std::uint64_t> categories;
+  std::unordered_map<std::string, double> category_cost_usd;
 };
 
 // The merged view of a window.
@@ -99,7 +103,10 @@ struct WindowStats {
   KeyStats total;
   std::map<std::string, KeyStats> backends;
   std::map<std::string, KeyStats> routes;
+  std::map<std::string, KeyStats> rules;
+  std::map<std::string, KeyStats> client_keys;
   std::map<std::string, std::uint64_t> categories;
+  std::map<std::string, double> category_cost_usd;
   // Per backend, per slot of the window (oldest first): requests and errors, for sparklines.
   std::map<std::string, std::vector<std::pair<std::uint64_t, std::uint64_t>>> backend_series;
   std::vector<Decision> recent;  // the last decisions whatever the window, newest first

@@ -102,6 +102,50 @@ TEST(Stats, AggregatesPerBackendAndRoute) {
   EXPECT_EQ(w.recent[0].attempts, 2u);
 }
 
+TEST(Stats, CostTotalsPerRuleCategoryAndClientKey) {
+  FakeClock clock;
+  StatsHub hub(1, {}, clock.function());
+  auto hard = summary("big", 200, 0.1);
+  hard.rule = "hard-prompt";
+  hard.client_key_id = "key-aaaaaaaaaaaa";
+  hard.category = "math";
+  hard.cost_usd = 0.25;
+  hub.shard(0).record(hard);
+  hub.shard(0).record(hard);
+  auto plain = summary("small", 200, 0.1);
+  plain.rule = "default";
+  plain.client_key_id = "key-bbbbbbbbbbbb";
+  plain.cost_usd = 0.125;
+  hub.shard(0).record(plain);
+  hub.shard(0).record(summary("small", 200, 0.1));  // no key, no rule
+
+  const auto w = hub.window(seconds(60));
+  EXPECT_DOUBLE_EQ(w.rules.at("auto/hard-prompt").cost_usd, 0.5);
+  EXPECT_EQ(w.rules.at("auto/default").requests, 1u);
+  EXPECT_EQ(w.rules.size(), 2u);
+  EXPECT_DOUBLE_EQ(w.client_keys.at("key-aaaaaaaaaaaa").cost_usd, 0.5);
+  EXPECT_EQ(w.client_keys.at("key-bbbbbbbbbbbb").output_tokens, 10);
+  EXPECT_EQ(w.client_keys.size(), 2u);
+  EXPECT_DOUBLE_EQ(w.category_cost_usd.at("math"), 0.5);
+  EXPECT_DOUBLE_EQ(w.category_cost_usd.at("chat"), 0.625);
+  const auto doc = to_json(w);
+  EXPECT_DOUBLE_EQ(doc["client_keys"]["key-aaaaaaaaaaaa"]["cost_usd"].get<double>(), 0.5);
+  EXPECT_EQ(doc["rules"]["auto/hard-prompt"]["requests"], 2);
+}
+
+TEST(Stats, ClientKeysPerSlotAreBounded) {
+  FakeClock clock;
+  StatsHub hub(1, {}, clock.function());
+  for (int i = 0; i < 1500; ++i) {
+    auto s = summary("a", 200, 0.1);
+    s.client_key_id = "key-" + std::to_string(i);
+    hub.shard(0).record(s);
+  }
+  const auto w = hub.window(seconds(60));
+  EXPECT_EQ(w.client_keys.size(), 1001u);
+  EXPECT_EQ(w.client_keys.at("(other)").requests, 500u);
+}
+
 TEST(Stats, WindowsSelectSlotsAndOldSlotsExpire) {
   FakeClock clock;
   StatsHub hub(1, {}, clock.function());
