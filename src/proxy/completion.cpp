@@ -641,12 +641,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
   headers.push_back({"content-type", "text/event-stream"});
   headers.push_back({"cache-control", "no-cache"});
   headers.push_back({"x-accel-buffering", "no"});
-  if (co_await writer.start_stream(200, std::move(headers))) {
+  std::string pending;
+  for (const auto& event : held) pending += event.serialize();
+  // The head leaves with the held events, in one packet.
+  if (co_await writer.start_stream_with(200, std::move(headers), pending)) {
     record.status = 499;
     co_return result;
   }
-  std::string pending;
-  for (const auto& event : held) pending += event.serialize();
+  pending.clear();
   while (true) {
     if (co_await writer.write_chunk(pending)) {
       record.status = 499;  // the client went away: dropping the exchange cancels upstream

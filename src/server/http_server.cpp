@@ -14,12 +14,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <cctype>
 #include <thread>
 #include <unordered_set>
 
 #include "llm_router/api/errors.hpp"
 #include "llm_router/core/logging.hpp"
+#include "llm_router/server/response_head.hpp"
 
 namespace llm_router::server {
 namespace {
@@ -45,10 +47,8 @@ struct Worker {
   bool draining = false;
 };
 
-void apply_headers(http::fields& fields, const Headers& headers) {
-  for (const auto& h : headers) fields.set(h.name, h.value);
-}
-
+// Writes responses with hand-built heads and gathered writes: a whole response, or a stream's
+// head with its first chunk, leaves in one send.
 class BeastWriter final : public ResponseWriter {
  public:
   BeastWriter(beast::tcp_stream& stream, unsigned version, bool keep_alive,
@@ -60,39 +60,45 @@ class BeastWriter final : public ResponseWriter {
         draining_(draining) {}
 
   asio::awaitable<error_code> send(int status, Headers headers, std::string body) override {
-    http::response<http::string_body> response;
-    prepare(response, status, headers);
-    response.body() = std::move(body);
-    response.prepare_payload();
+    const std::string head = response_head(status, headers, framing(body.size()));
     started_ = true;
-    stream_.expires_after(limits_.write_timeout);
-    auto [ec, n] = co_await http::async_write(stream_, response, use_nothrow);
+    const std::array buffers{asio::buffer(head), asio::const_buffer(asio::buffer(body))};
+    const auto ec = co_await write(buffers);
     complete_ = !ec;
     co_return ec;
   }
 
   asio::awaitable<error_code> start_stream(int status, Headers headers) override {
-    http::response<http::empty_body> response;
-    prepare(response, status, headers);
-    response.chunked(true);
-    http::response_serializer<http::empty_body> serializer(response);
+    co_return co_await start_stream_with(status, std::move(headers), {});
+  }
+
+  asio::awaitable<error_code> start_stream_with(int status, Headers headers,
+                                                std::string_view first_chunk) override {
+    // HTTP/1.0 has no chunked encoding: the body runs until the connection closes.
+    chunked_ = version_ == 11;
+    if (!chunked_) keep_alive_ = false;
+    const std::string head = response_head(status, headers, framing(std::nullopt));
     started_ = true;
-    stream_.expires_after(limits_.write_timeout);
-    auto [ec, n] = co_await http::async_write_header(stream_, serializer, use_nothrow);
-    co_return ec;
+    if (first_chunk.empty()) co_return co_await write(std::array{asio::buffer(head)});
+    const std::string size_line = chunk_size_line(first_chunk.size());
+    if (!chunked_)
+      co_return co_await write(std::array{asio::buffer(head), asio::buffer(first_chunk)});
+    const std::array buffers{asio::buffer(head), asio::buffer(size_line), asio::buffer(first_chunk),
+                             asio::buffer(kChunkEnd)};
+    co_return co_await write(buffers);
   }
 
   asio::awaitable<error_code> write_chunk(std::string_view data) override {
     if (data.empty()) co_return error_code{};
-    stream_.expires_after(limits_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(
-        stream_, http::make_chunk(asio::const_buffer(data.data(), data.size())), use_nothrow);
-    co_return ec;
+    if (!chunked_) co_return co_await write(std::array{asio::buffer(data)});
+    const std::string size_line = chunk_size_line(data.size());
+    const std::array buffers{asio::buffer(size_line), asio::buffer(data), asio::buffer(kChunkEnd)};
+    co_return co_await write(buffers);
   }
 
   asio::awaitable<error_code> finish_stream() override {
-    stream_.expires_after(limits_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), use_nothrow);
+    error_code ec;
+    if (chunked_) ec = co_await write(std::array{asio::buffer(kLastChunk)});
     complete_ = !ec;
     co_return ec;
   }
@@ -109,12 +115,15 @@ class BeastWriter final : public ResponseWriter {
   bool keep_alive() const { return keep_alive_ && !draining_; }
 
  private:
-  template <typename Body>
-  void prepare(http::response<Body>& response, int status, const Headers& headers) {
-    response.version(version_);
-    response.result(static_cast<unsigned>(status));
-    apply_headers(response, headers);
-    response.keep_alive(keep_alive());
+  ResponseFraming framing(std::optional<std::size_t> content_length) const {
+    return ResponseFraming{version_ == 10 ? 10u : 11u, keep_alive(), content_length};
+  }
+
+  template <typename Buffers>
+  asio::awaitable<error_code> write(const Buffers& buffers) {
+    stream_.expires_after(limits_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
+    co_return ec;
   }
 
   beast::tcp_stream& stream_;
@@ -124,6 +133,7 @@ class BeastWriter final : public ResponseWriter {
   const bool& draining_;
   bool started_ = false;
   bool complete_ = false;
+  bool chunked_ = true;
 };
 
 asio::awaitable<void> write_error_and_close(beast::tcp_stream& stream, ErrorKind kind,

@@ -41,6 +41,12 @@ class ResponseWriter {
   virtual asio::awaitable<error_code> send(int status, Headers headers, std::string body) = 0;
   virtual asio::awaitable<error_code> start_stream(int status, Headers headers) = 0;
   virtual asio::awaitable<error_code> write_chunk(std::string_view data) = 0;
+  // start_stream and the first chunk, which a writer may send in one packet.
+  virtual asio::awaitable<error_code> start_stream_with(int status, Headers headers,
+                                                        std::string_view first_chunk) {
+    if (auto ec = co_await start_stream(status, std::move(headers))) co_return ec;
+    co_return co_await write_chunk(first_chunk);
+  }
   virtual asio::awaitable<error_code> finish_stream() = 0;
   // Drops the connection without finishing the response (the mock uses it to simulate faults).
   virtual void abort() = 0;
