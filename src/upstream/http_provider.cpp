@@ -352,6 +352,9 @@ class HttpProvider final : public Provider {
     auto endpoints = co_await resolve();
     if (!endpoints) co_return endpoints.take_failure();
     auto connection = std::make_unique<Connection>();
+    // Beast reads up to the buffer's free capacity (at least 512 bytes): without room, a stream
+    // arrives in many small reads.
+    connection->buffer.reserve(kReadChunk);
     auto tcp_stream = std::make_unique<PlainStream>(io_);
     ArmedDeadline armed;
     armed.arm(*tcp_stream, deadlines.connect, ErrorKind::connect_timeout, deadlines.total);
