@@ -177,8 +177,13 @@ bool carries_content(const api::SseEvent& event) {
   auto delta = choice.find("delta");
   if (delta == choice.end() || !delta->is_object()) return true;
   if (delta->contains("tool_calls") || delta->contains("function_call")) return true;
+  // (json::empty() is false for every string: the text itself must be tested. OpenAI's opening
+  // chunk is {"role": "assistant", "content": ""}.)
   for (const char* key : {"content", "reasoning_content", "refusal"}) {
-    if (auto c = delta->find(key); c != delta->end() && c->is_string() && !c->empty()) return true;
+    if (auto c = delta->find(key);
+        c != delta->end() && c->is_string() && !c->get_ref<const std::string&>().empty()) {
+      return true;
+    }
   }
   return false;
 }
