@@ -17,6 +17,7 @@
 #include "llm_router/metrics/cost.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 #include "router_handler.hpp"
+#include "throughput_guard.hpp"
 
 namespace llm_router::proxy {
 namespace {
@@ -523,9 +524,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     result.failure = std::move(failure);
     return result;
   };
-  upstream::Deadlines deadlines{
-      backend.timeouts.connect, backend.timeouts.first_byte, backend.timeouts.idle,
-      std::min(upstream::Clock::now() + backend.timeouts.total, scope.deadline)};
+  const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
+  upstream::Deadlines deadlines{timeouts.connect, timeouts.first_byte, timeouts.idle,
+                                std::min(upstream::Clock::now() + timeouts.total, scope.deadline)};
   auto opened = co_await scope.providers->by_index[index]->open(
       upstream_request(request, parsed, endpoint, backend, record), deadlines);
   if (!opened) co_return fail(opened.take_failure());
@@ -562,7 +563,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     auto& health = *scope.snapshot->health[index];
     record.stream_text.reset();
     if (health.omits_stream_usage.load(std::memory_order_relaxed)) record.stream_text.emplace();
-    auto result = co_await relay_stream(exchange, writer, record, std::move(headers),
+    std::unique_ptr<upstream::Exchange> events = std::move(*opened);
+    if (backend.throughput.tokens_per_second > 0) {
+      events = guard_throughput(std::move(events), backend.throughput);
+    }
+    auto result = co_await relay_stream(*events, writer, record, std::move(headers),
                                         /*client_wants_usage=*/api::asks_stream_usage(parsed.body));
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
