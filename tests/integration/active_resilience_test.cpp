@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <fstream>
 #include <thread>
 
@@ -63,6 +64,10 @@ TEST(HealthCheck, AKilledBackendIsEjectedWithoutTrafficAndReadmittedWhenItReturn
   backend.restart();
   EXPECT_TRUE(eventually([&] { return circuit_of(client, "probed") == "closed"; }));
   EXPECT_EQ(backend_state(client, "probed").value("health_check", ""), "passing");
+
+  // Probes never hold up a graceful stop.
+  router.process().signal(SIGTERM);
+  EXPECT_EQ(router.process().wait(std::chrono::seconds(15)), 0);
 }
 
 TEST(HealthCheck, ABackendFailingItsHealthPathIsSkippedUntilItPassesAgain) {
