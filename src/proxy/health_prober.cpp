@@ -26,6 +26,8 @@ struct HealthProber::Target {
   config::Backend backend;
   std::unique_ptr<upstream::Provider> provider;  // its own pool: probes never queue behind work
   BackendHealth* health = nullptr;
+  metrics::Counter* passed = nullptr;  // llm_router_health_checks_total, resolved once
+  metrics::Counter* failed = nullptr;
   asio::steady_timer timer;
   bool retired = false;
 };
@@ -74,6 +76,9 @@ asio::awaitable<void> HealthProber::supervise() {
         target->backend = backends[i];
         target->provider = upstream::make_provider(backends[i], io_, tls_);
         target->health = snapshot->health[i];
+        const std::string_view name = backends[i].name;
+        target->passed = &state_->metrics().health_checks.with({name, "pass"});
+        target->failed = &state_->metrics().health_checks.with({name, "fail"});
         targets_.push_back(target);
         asio::co_spawn(io_, probe_loop(std::move(target)), asio::detached);
       }
@@ -102,6 +107,7 @@ asio::awaitable<void> HealthProber::probe_loop(std::shared_ptr<Target> target) {
     } else if (answer->head.status < 200 || answer->head.status >= 300) {
       problem = "HTTP " + std::to_string(answer->head.status);
     }
+    (problem.empty() ? target->passed : target->failed)->inc();
     if (problem.empty()) {
       failures = 0;
       ++passes;

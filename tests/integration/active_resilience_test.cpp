@@ -83,6 +83,9 @@ TEST(HealthCheck, ABackendFailingItsHealthPathIsSkippedUntilItPassesAgain) {
   ASSERT_EQ(response.status, 200) << response.body;
   EXPECT_EQ(response.header("x-llm-router-backend"), "backup") << response.body;
   EXPECT_EQ(sick.requests(), 0);
+  EXPECT_NE(client.request("GET", "/metrics")
+                .body.find(R"(llm_router_health_checks_total{backend="sick",result="fail"})"),
+            std::string::npos);
 
   HttpClient control(sick.port());
   ASSERT_EQ(control.post_json("/mock/models_status", R"({"status":200})").status, 200);
