@@ -80,6 +80,16 @@ const Route* Config::find_route(std::string_view name) const {
   return nullptr;
 }
 
+Timeouts effective_timeouts(const Backend& backend, const Route* route) {
+  Timeouts t = backend.timeouts;
+  if (route == nullptr) return t;
+  t.connect = route->timeouts.connect.value_or(t.connect);
+  t.first_byte = route->timeouts.first_byte.value_or(t.first_byte);
+  t.idle = route->timeouts.idle.value_or(t.idle);
+  t.total = route->timeouts.total.value_or(t.total);
+  return t;
+}
+
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text) {
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return std::nullopt;
@@ -102,6 +112,33 @@ void read_timeouts(NodeReader reader, Timeouts& t) {
   if (auto v = reader.duration("first_byte")) t.first_byte = *v;
   if (auto v = reader.duration("idle")) t.idle = *v;
   if (auto v = reader.duration("total")) t.total = *v;
+  reader.finish();
+}
+
+// A duration that must be at least `min` (a zero interval or timeout is a typo, not a setting).
+std::optional<Millis> duration_at_least(NodeReader& reader, std::string_view key, Millis min) {
+  auto value = reader.duration(key);
+  if (value && *value < min) {
+    reader.error(key, "must be at least " + std::to_string(min.count()) + "ms");
+    return std::nullopt;
+  }
+  return value;
+}
+
+void read_health_check(NodeReader reader, HealthCheck& h) {
+  h.enabled = reader.boolean("enabled").value_or(true);
+  if (auto path = reader.string("path")) {
+    if (path->empty() || path->front() != '/' || path->find_first_of(" ?#") != std::string::npos) {
+      reader.error("path",
+                   "must be a path below the base URL such as /models, got '" + *path + "'");
+    } else {
+      h.path = *path;
+    }
+  }
+  if (auto v = duration_at_least(reader, "interval", Millis(100))) h.interval = *v;
+  if (auto v = duration_at_least(reader, "timeout", Millis(1))) h.timeout = *v;
+  if (auto v = reader.integer("unhealthy_after", 1, 100)) h.unhealthy_after = int(*v);
+  if (auto v = reader.integer("healthy_after", 1, 100)) h.healthy_after = int(*v);
   reader.finish();
 }
 
@@ -186,6 +223,15 @@ Backend read_backend(NodeReader reader) {
   read_timeouts(reader.object("timeouts"), b.timeouts);
   read_retry(reader.object("retry"), b.retry);
   read_breaker(reader.object("circuit_breaker"), b.breaker);
+  if (reader.has("health_check")) {
+    read_health_check(reader.object("health_check"), b.health_check);
+  } else {
+    reader.raw("health_check");
+  }
+  if (auto v = reader.number("min_tokens_per_second", 0, 1e6)) b.throughput.tokens_per_second = *v;
+  if (auto v = duration_at_least(reader, "throughput_window", Millis(100))) {
+    b.throughput.window = *v;
+  }
   read_mock(reader.object("mock"), b.mock);
   reader.finish();
   return b;

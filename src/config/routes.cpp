@@ -410,6 +410,22 @@ void read_cascade(NodeReader reader, CascadeSettings& c) {
   reader.finish();
 }
 
+void read_timeout_overrides(NodeReader reader, TimeoutOverrides& t) {
+  auto positive = [&](std::string_view key) -> std::optional<std::chrono::milliseconds> {
+    auto value = reader.duration(key);
+    if (value && value->count() <= 0) {
+      reader.error(key, "must be greater than 0");
+      return std::nullopt;
+    }
+    return value;
+  };
+  t.connect = positive("connect");
+  t.first_byte = positive("first_byte");
+  t.idle = positive("idle");
+  t.total = positive("total");
+  reader.finish();
+}
+
 void check_class_fallbacks(NodeReader& root, const YAML::Node& route_node, const std::string& base,
                            const Route& route, const Config& config) {
   for (const char* key : {"context_window_fallback", "content_policy_fallback"}) {
@@ -469,6 +485,7 @@ Route read_route(NodeReader reader) {
       reader.string_list("content_policy_fallback").value_or(std::vector<std::string>{});
   read_cascade(reader.object("cascade"), r.cascade);
   if (auto timeout = reader.duration("timeout")) r.timeout = *timeout;
+  read_timeout_overrides(reader.object("timeouts"), r.timeouts);
   if (r.strategy.empty()) r.strategy = default_strategy(r);
   reader.finish();
   return r;

@@ -29,6 +29,7 @@ constexpr std::array kTable{
     Entry{"first_byte_timeout", {kUpstream, 504, "timeout_error", "first_byte_timeout", true}},
     Entry{"idle_timeout", {kUpstream, 504, "timeout_error", "idle_timeout", true}},
     Entry{"total_timeout", {kUpstream, 504, "timeout_error", "total_timeout", true}},
+    Entry{"slow_stream", {kUpstream, 504, "timeout_error", "slow_stream", true}},
     Entry{"upstream_closed", {kUpstream, 502, "upstream_error", "upstream_closed", true}},
     Entry{"upstream_rate_limited", {kUpstream, 429, "rate_limit_error", "rate_limited", true}},
     Entry{"upstream_server_error", {kUpstream, 502, "upstream_error", "upstream_error", true}},

@@ -54,6 +54,26 @@ void CircuitBreaker::record_success(Nanos) {
     open_until_.store(0, std::memory_order_release);
     ejections_.store(0, std::memory_order_relaxed);
   }
+  probe_ejected_.store(false, std::memory_order_relaxed);
+  failures_.store(0, std::memory_order_relaxed);
+  trial_in_flight_.store(false, std::memory_order_release);
+}
+
+void CircuitBreaker::hold_open(Nanos now, Nanos until) {
+  if (state(now) != BreakerState::open) ejections_.fetch_add(1, std::memory_order_acq_rel);
+  Nanos current = open_until_.load(std::memory_order_acquire);
+  while (current < until &&
+         !open_until_.compare_exchange_weak(current, until, std::memory_order_acq_rel)) {
+  }
+  probe_ejected_.store(true, std::memory_order_relaxed);
+  failures_.store(0, std::memory_order_relaxed);
+  trial_in_flight_.store(false, std::memory_order_release);
+}
+
+void CircuitBreaker::probe_passed() {
+  if (!probe_ejected_.exchange(false, std::memory_order_acq_rel)) return;
+  open_until_.store(0, std::memory_order_release);
+  ejections_.store(0, std::memory_order_relaxed);
   failures_.store(0, std::memory_order_relaxed);
   trial_in_flight_.store(false, std::memory_order_release);
 }
@@ -75,6 +95,7 @@ void CircuitBreaker::record_failure(Nanos now) {
 }
 
 void CircuitBreaker::open(Nanos now) {
+  probe_ejected_.store(false, std::memory_order_relaxed);
   const int previous = ejections_.fetch_add(1, std::memory_order_acq_rel);
   const Nanos base = to_nanos(settings_.base_cooldown);
   const Nanos cap = to_nanos(settings_.max_cooldown);

@@ -17,6 +17,7 @@
 #include "llm_router/metrics/cost.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 #include "router_handler.hpp"
+#include "throughput_guard.hpp"
 
 namespace llm_router::proxy {
 namespace {
@@ -177,8 +178,13 @@ bool carries_content(const api::SseEvent& event) {
   auto delta = choice.find("delta");
   if (delta == choice.end() || !delta->is_object()) return true;
   if (delta->contains("tool_calls") || delta->contains("function_call")) return true;
+  // (json::empty() is false for every string: the text itself must be tested. OpenAI's opening
+  // chunk is {"role": "assistant", "content": ""}.)
   for (const char* key : {"content", "reasoning_content", "refusal"}) {
-    if (auto c = delta->find(key); c != delta->end() && c->is_string() && !c->empty()) return true;
+    if (auto c = delta->find(key);
+        c != delta->end() && c->is_string() && !c->get_ref<const std::string&>().empty()) {
+      return true;
+    }
   }
   return false;
 }
@@ -518,9 +524,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     result.failure = std::move(failure);
     return result;
   };
-  upstream::Deadlines deadlines{
-      backend.timeouts.connect, backend.timeouts.first_byte, backend.timeouts.idle,
-      std::min(upstream::Clock::now() + backend.timeouts.total, scope.deadline)};
+  const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
+  upstream::Deadlines deadlines{timeouts.connect, timeouts.first_byte, timeouts.idle,
+                                std::min(upstream::Clock::now() + timeouts.total, scope.deadline)};
   auto opened = co_await scope.providers->by_index[index]->open(
       upstream_request(request, parsed, endpoint, backend, record), deadlines);
   if (!opened) co_return fail(opened.take_failure());
@@ -557,7 +563,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     auto& health = *scope.snapshot->health[index];
     record.stream_text.reset();
     if (health.omits_stream_usage.load(std::memory_order_relaxed)) record.stream_text.emplace();
-    auto result = co_await relay_stream(exchange, writer, record, std::move(headers),
+    std::unique_ptr<upstream::Exchange> events = std::move(*opened);
+    if (backend.throughput.tokens_per_second > 0) {
+      events = guard_throughput(std::move(events), backend.throughput);
+    }
+    auto result = co_await relay_stream(*events, writer, record, std::move(headers),
                                         /*client_wants_usage=*/api::asks_stream_usage(parsed.body));
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "health_prober.hpp"
 #include "llm_router/admin/dashboard.hpp"
 #include "llm_router/api/errors.hpp"
 #include "llm_router/upstream/providers.hpp"
@@ -76,7 +77,13 @@ RouterHandler::RouterHandler(std::shared_ptr<RouterState> state, asio::io_contex
       tls_(std::move(tls)),
       log_(logging::get("proxy")) {
   refresh_snapshot();
+  if (thread_index_ == 0) {
+    prober_ = std::make_unique<HealthProber>(state_, io_, tls_);
+    prober_->start();
+  }
 }
+
+RouterHandler::~RouterHandler() = default;
 
 void RouterHandler::refresh_snapshot() {
   generation_ = state_->generation();
@@ -100,6 +107,7 @@ void RouterHandler::refresh_snapshot() {
 }
 
 void RouterHandler::shutdown() {
+  if (prober_) prober_->stop();
   if (providers_) {
     for (auto& provider : providers_->by_index) provider->shutdown();
   }
@@ -198,9 +206,16 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
   const auto& config = *snapshot_->config;
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     const auto& h = *snapshot_->health[i];
-    backends[config.backends[i].name] = {{"circuit", health::to_string(h.breaker.state(now))},
-                                         {"in_flight", h.capacity.in_flight()},
-                                         {"ejections", h.breaker.ejections()}};
+    json& entry = backends[config.backends[i].name];
+    entry = {{"circuit", health::to_string(h.breaker.state(now))},
+             {"in_flight", h.capacity.in_flight()},
+             {"ejections", h.breaker.ejections()}};
+    if (config.backends[i].health_check.enabled) {
+      const auto probe = h.probe.load(std::memory_order_relaxed);
+      entry["health_check"] = probe == BackendHealth::Probe::passing   ? "passing"
+                              : probe == BackendHealth::Probe::failing ? "failing"
+                                                                       : "pending";
+    }
   }
   std::string body = json{{"status", draining ? "draining" : "ready"},
                           {"config_generation", snapshot_->generation},

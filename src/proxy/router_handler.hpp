@@ -21,6 +21,8 @@ using server::Headers;
 using server::HttpRequest;
 using server::ResponseWriter;
 
+class HealthProber;
+
 // How one attempt ended, for the client's error message, the headers and the log.
 struct Attempt {
   std::string backend;
@@ -74,6 +76,7 @@ class RouterHandler final : public server::RequestHandler {
  public:
   RouterHandler(std::shared_ptr<RouterState> state, asio::io_context& io,
                 std::shared_ptr<asio::ssl::context> tls, std::size_t thread_index);
+  ~RouterHandler() override;
 
   asio::awaitable<void> handle(HttpRequest& request, ResponseWriter& writer) override;
   void shutdown() override;
@@ -164,6 +167,7 @@ class RouterHandler final : public server::RequestHandler {
   std::shared_ptr<const Snapshot> snapshot_;
   std::shared_ptr<ProviderSet> providers_;
   std::uint64_t generation_ = 0;
+  std::unique_ptr<HealthProber> prober_;  // the first io thread's handler runs the health checks
   std::shared_ptr<spdlog::logger> log_;
 };
 

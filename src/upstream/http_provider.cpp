@@ -275,7 +275,28 @@ class HttpProvider final : public Provider {
 
   asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
                                                             Deadlines deadlines) override {
-    auto message = build_request(request);
+    co_return co_await send(http::verb::post, std::move(request), deadlines);
+  }
+
+  asio::awaitable<Expected<Response>> get(std::string path, Deadlines deadlines,
+                                          std::size_t limit) override {
+    UpstreamRequest request;
+    request.path = std::move(path);
+    auto opened = co_await send(http::verb::get, std::move(request), deadlines);
+    if (!opened) co_return opened.take_failure();
+    auto body = co_await (*opened)->read_body(limit);
+    if (!body) co_return body.take_failure();
+    Response response{(*opened)->head(), std::move(*body)};
+    co_return response;
+  }
+
+  void shutdown() override { pool_.close(); }
+
+ private:
+  asio::awaitable<Expected<std::unique_ptr<Exchange>>> send(http::verb verb,
+                                                            UpstreamRequest request,
+                                                            Deadlines deadlines) {
+    auto message = build_request(verb, request);
     // A pooled connection may have been closed by the server a moment ago; one fresh retry
     // covers that race (nothing was processed: no byte came back).
     for (int round = 0; round < 2; ++round) {
@@ -305,14 +326,10 @@ class HttpProvider final : public Provider {
     co_return Failure{ErrorKind::upstream_closed, "upstream closed the connection"};
   }
 
-  void shutdown() override { pool_.close(); }
-
- private:
-  http::request<http::string_body> build_request(UpstreamRequest& request) const {
-    http::request<http::string_body> message{http::verb::post,
-                                             backend_.url.base_path + request.path, 11};
+  http::request<http::string_body> build_request(http::verb verb, UpstreamRequest& request) const {
+    http::request<http::string_body> message{verb, backend_.url.base_path + request.path, 11};
     message.set(http::field::host, backend_.url.host_header());
-    message.set(http::field::content_type, "application/json");
+    if (verb == http::verb::post) message.set(http::field::content_type, "application/json");
     message.set(http::field::accept, request.stream ? "text/event-stream" : "application/json");
     message.set(http::field::user_agent, "llm-router");
     if (!backend_.api_key.empty()) {

@@ -135,6 +135,19 @@ class MockProvider final : public Provider {
         std::make_unique<MockExchange>(io_, std::move(plan), std::move(request.body), deadlines));
   }
 
+  // The built-in mock is always healthy.
+  asio::awaitable<Expected<Response>> get(std::string, Deadlines, std::size_t) override {
+    Response response;
+    response.head.status = 200;
+    response.head.headers.push_back({"content-type", "application/json"});
+    response.body =
+        nlohmann::json{
+            {"object", "list"},
+            {"data", nlohmann::json::array({{{"id", backend_.model}, {"object", "model"}}})}}
+            .dump();
+    co_return response;
+  }
+
  private:
   const config::Backend backend_;  // a copy: the provider may outlive its config snapshot
   asio::io_context& io_;

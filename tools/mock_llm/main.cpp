@@ -2,6 +2,8 @@
 // engine as the router's `mock` provider. Behaviour comes from flags and, per request, from a
 // body field "mock": {"status", "ttft_ms", "token_delay_ms", "tokens", "hang",
 // "drop_after_tokens", "error_event", "retry_after_ms", "content", "finish_reason"}.
+// GET /models is its health path: `--models-status CODE` or POST /mock/models_status
+// {"status": CODE} makes it fail (health-check tests), without touching the API answers.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -33,10 +35,12 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 struct MockSettings {
   config::MockBehavior behavior;
   std::string model = "mock-model";
+  int role_chunk_ms = -1;  // >= 0: streams open with a role-only chunk, then wait this long
 };
 
 struct Stats {
   std::atomic<std::uint64_t> requests{0};
+  std::atomic<int> models_status{200};  // what GET /models answers
   const server::ServerCounters* counters = nullptr;
   std::mutex last_mutex;
   json last_request = json::object();  // body and headers of the last API request
@@ -81,7 +85,21 @@ class MockHandler final : public server::RequestHandler {
       co_await send_json(writer, 200, std::string(R"({"status":"ok"})"));
       co_return;
     }
+    if (path == "/mock/models_status") {
+      const json body = json::parse(request.body, nullptr, false);
+      if (!body.is_object() || !body.contains("status") || !body["status"].is_number_integer()) {
+        co_await send_json(writer, 400, mock::error_body_for(400));
+        co_return;
+      }
+      stats_.models_status.store(body["status"].get<int>());
+      co_await send_json(writer, 200, std::string(R"({"status":"ok"})"));
+      co_return;
+    }
     if (path == "/models") {
+      if (const int status = stats_.models_status.load(); status != 200) {
+        co_await send_json(writer, status, mock::error_body_for(status));
+        co_return;
+      }
       std::string body =
           json{{"object", "list"},
                {"data", json::array({{{"id", settings_.model}, {"object", "model"}}})}}
@@ -151,6 +169,19 @@ class MockHandler final : public server::RequestHandler {
       co_await writer.finish_stream();
       co_return;
     }
+    if (settings_.role_chunk_ms >= 0 && plan.endpoint == mock::Endpoint::chat) {
+      // As OpenAI does: a role-only opening chunk, then (here) a pause before any content.
+      const json role = {
+          {"id", plan.id},
+          {"object", "chat.completion.chunk"},
+          {"created", 0},
+          {"model", plan.model},
+          {"choices", json::array({{{"index", 0},
+                                    {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                    {"finish_reason", nullptr}}})}};
+      if (co_await writer.write_chunk("data: " + role.dump() + "\n\n")) co_return;
+      co_await sleep(std::chrono::milliseconds(settings_.role_chunk_ms));
+    }
     for (std::size_t i = 0; i < plan.tokens.size(); ++i) {
       if (i > 0) co_await sleep(plan.token_delay);
       if (plan.drop_after_tokens >= 0 && i >= static_cast<std::size_t>(plan.drop_after_tokens)) {
@@ -199,7 +230,7 @@ bool read_number(cli::Options& options, const char* flag, T& target) {
 }
 
 bool read_settings(cli::Options& options, MockSettings& s, std::string& host, int& port,
-                   int& threads) {
+                   int& threads, int& models_status) {
   long long ttft = s.behavior.time_to_first_token.count();
   long long delay = s.behavior.token_delay.count();
   long long retry_after = 0;
@@ -210,7 +241,9 @@ bool read_settings(cli::Options& options, MockSettings& s, std::string& host, in
             read_number(options, "--status", s.behavior.status) &&
             read_number(options, "--failure-rate", s.behavior.failure_rate) &&
             read_number(options, "--drop-after", s.behavior.drop_after_tokens) &&
-            read_number(options, "--retry-after-ms", retry_after);
+            read_number(options, "--retry-after-ms", retry_after) &&
+            read_number(options, "--role-chunk-ms", s.role_chunk_ms) &&
+            read_number(options, "--models-status", models_status);
   s.behavior.time_to_first_token = std::chrono::milliseconds(ttft);
   s.behavior.token_delay = std::chrono::milliseconds(delay);
   s.behavior.retry_after = std::chrono::milliseconds(retry_after);
@@ -227,7 +260,8 @@ constexpr const char* kUsage =
     "usage: mock-llm [--host 127.0.0.1] [--port 0] [--threads 1] [--ttft-ms N]\n"
     "                [--token-delay-ms N] [--tokens N] [--status CODE] [--failure-rate P]\n"
     "                [--hang] [--error-event] [--drop-after N] [--retry-after-ms N]\n"
-    "                [--model NAME] [--content TEXT] [--no-usage]\n";
+    "                [--model NAME] [--content TEXT] [--no-usage] [--models-status CODE]\n"
+    "                [--role-chunk-ms N]\n";
 
 }  // namespace
 
@@ -244,13 +278,15 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 0;
   int threads = 1;
-  if (!read_settings(options, settings, host, port, threads)) {
+  int models_status = 200;
+  if (!read_settings(options, settings, host, port, threads, models_status)) {
     std::cerr << options.problems() << kUsage;
     return 2;
   }
   logging::setup("warn");
   std::signal(SIGPIPE, SIG_IGN);
   Stats stats;
+  stats.models_status = models_status;
   server::ServerLimits limits;
   limits.max_body_bytes = 64 * 1024 * 1024;
   limits.drain_timeout = std::chrono::seconds(2);

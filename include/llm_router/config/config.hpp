@@ -38,6 +38,25 @@ struct Timeouts {
   Millis total{600'000};      // whole attempt
 };
 
+// Active health checks: a periodic GET below the base URL, feeding the circuit breaker. Off
+// unless the backend has a `health_check` section.
+struct HealthCheck {
+  bool enabled = false;
+  std::string path = "/models";  // below the base URL
+  Millis interval{10'000};
+  Millis timeout{2'000};
+  int unhealthy_after = 2;  // failed probes in a row that eject the backend
+  int healthy_after = 1;    // passed probes in a row that readmit what the probes ejected
+};
+
+// Streams slower than this (content events per second, counted over consecutive windows from
+// the first event) fail: before the commit point they fall back, after it they end with an
+// error event. Off when tokens_per_second is 0.
+struct ThroughputGuard {
+  double tokens_per_second = 0;
+  Millis window{5'000};
+};
+
 // Retries on the same backend for retryable failures, before moving to the next candidate.
 struct RetrySettings {
   int attempts = 1;     // extra tries on the same backend (0 = none)
@@ -91,6 +110,8 @@ struct Backend {
   Timeouts timeouts;
   RetrySettings retry;
   health::BreakerSettings breaker;
+  HealthCheck health_check;
+  ThroughputGuard throughput;
   MockBehavior mock;
 
   bool has_tag(std::string_view tag) const;
@@ -131,6 +152,10 @@ struct Config {
   const Backend* find_backend(std::string_view name) const;
   const Route* find_route(std::string_view name) const;
 };
+
+// The phase timeouts of one attempt on `backend`: the backend's, overridden by those the route
+// sets (route may be null: the client named a backend).
+Timeouts effective_timeouts(const Backend& backend, const Route* route);
 
 // Loads, expands ${ENV} and validates; throws ConfigError listing every problem found.
 Config load_config_file(const std::string& path, const EnvLookup& env = process_env());

@@ -118,6 +118,15 @@ struct CascadeSettings {
   std::optional<double> min_mean_logprob;  // when the backend returns logprobs
 };
 
+// Per-route overrides of the backends' phase timeouts (`timeouts:` under a route); unset keys
+// keep each backend's own value.
+struct TimeoutOverrides {
+  std::optional<std::chrono::milliseconds> connect;
+  std::optional<std::chrono::milliseconds> first_byte;
+  std::optional<std::chrono::milliseconds> idle;
+  std::optional<std::chrono::milliseconds> total;
+};
+
 // `name` is what clients put in `model`. Rules are tried in order; the first match gives the
 // pool, otherwise the route's own pool (the default) is used.
 struct Route : Pool {
@@ -131,6 +140,7 @@ struct Route : Pool {
   std::vector<std::string> content_policy_fallback;  // the backend refused on policy grounds
   CascadeSettings cascade;
   std::chrono::milliseconds timeout{600'000};  // whole request, every attempt and retry included
+  TimeoutOverrides timeouts;                   // per attempt; win over the backends' timeouts
   std::vector<KeywordSpec> keyword_specs;      // declared by this route's conditions
   std::vector<SemanticSpec> semantic_specs;
 };

@@ -22,6 +22,7 @@ enum class ErrorKind {
   first_byte_timeout,
   idle_timeout,
   total_timeout,
+  slow_stream,  // a stream below the backend's min_tokens_per_second
   upstream_closed,
   upstream_rate_limited,
   upstream_server_error,

@@ -22,6 +22,8 @@ std::string_view to_string(BreakerState state);  // "closed", "open", "half_open
 // Passive health of one backend, fed by attempt results. Lock-free: shared by every io thread.
 // closed --N failures in window--> open --cooldown over--> half_open (one trial request)
 //   half_open --success--> closed;  half_open --failure--> open with a doubled cooldown.
+// Active health checks add: any --probes failing--> open (held while they fail);
+//   open by probes --probes passing--> closed.
 class CircuitBreaker {
  public:
   explicit CircuitBreaker(BreakerSettings settings = {}) : settings_(settings) {}
@@ -30,6 +32,16 @@ class CircuitBreaker {
   bool allow(Nanos now);
   void record_success(Nanos now);
   void record_failure(Nanos now);
+
+  // Active health checks. The probes failed enough times in a row: keep the backend ejected
+  // until at least `until` (the next probe decides again). Counts as an ejection when the
+  // circuit was not open.
+  void hold_open(Nanos now, Nanos until);
+  // The probes passed enough times in a row: closes the circuit when the probes opened it. An
+  // ejection by request failures keeps its cooldown and half-open trial (a backend may answer
+  // its health path and still fail completions).
+  void probe_passed();
+  bool ejected_by_probe() const { return probe_ejected_.load(std::memory_order_relaxed); }
 
   BreakerState state(Nanos now) const;
   // When the current ejection ends (0 when closed): panic mode picks the soonest.
@@ -46,6 +58,7 @@ class CircuitBreaker {
   std::atomic<Nanos> open_until_{0};
   std::atomic<int> ejections_{0};
   std::atomic<bool> trial_in_flight_{false};
+  std::atomic<bool> probe_ejected_{false};
 };
 
 Nanos steady_now();

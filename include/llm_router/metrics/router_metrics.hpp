@@ -23,6 +23,7 @@ struct RouterMetrics {
   CounterFamily& retries;                // backend, reason
   GaugeFamily& upstream_in_flight;       // backend
   GaugeFamily& breaker_state;            // backend: 0 closed, 1 open, 2 half-open
+  CounterFamily& health_checks;          // backend, result: pass | fail
   CounterFamily& analyzer_categories;    // category
   CounterFamily& config_reloads;         // result: success | failure
   GaugeFamily& connections_open;         // -

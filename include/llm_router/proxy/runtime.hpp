@@ -23,8 +23,12 @@ namespace llm_router::proxy {
 // Live state of one backend, shared by every io thread and kept across config reloads (keyed
 // by backend name). Updated with relaxed atomics: no lock on the request path.
 struct BackendHealth {
+  // What the last active health check said (none: the backend has no health_check).
+  enum class Probe { none, passing, failing };
+
   explicit BackendHealth(health::BreakerSettings settings) : breaker(settings) {}
   health::CircuitBreaker breaker;
+  std::atomic<Probe> probe{Probe::none};
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters
   std::atomic<double> ttft_ms{-1};
   std::atomic<double> per_token_ms{-1};

@@ -56,11 +56,21 @@ class Exchange {
   virtual asio::awaitable<EventResult> next_event() = 0;
 };
 
+// A whole answer, read at once (health checks).
+struct Response {
+  ResponseHead head;
+  std::string body;
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
   virtual asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
                                                                     Deadlines deadlines) = 0;
+  // GET `path` below the base URL and read the answer, its body bounded by `limit` (active
+  // health checks). Any status is a Response; only I/O trouble and deadlines are failures.
+  virtual asio::awaitable<Expected<Response>> get(std::string path, Deadlines deadlines,
+                                                  std::size_t limit) = 0;
   // Drops pooled connections; later releases are dropped too (see RequestHandler::shutdown).
   virtual void shutdown() {}
 };

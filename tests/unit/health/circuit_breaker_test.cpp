@@ -62,5 +62,40 @@ TEST(CircuitBreaker, FailedTrialReopensWithADoubledCappedCooldown) {
   EXPECT_EQ(b.open_until(), t + 350 * kMs);  // 400 capped at 350
 }
 
+TEST(CircuitBreaker, FailingProbesEjectAndKeepEjectedUntilAProbePasses) {
+  CircuitBreaker b(settings());
+  b.hold_open(10 * kMs, 50 * kMs);
+  EXPECT_EQ(b.state(20 * kMs), BreakerState::open);
+  EXPECT_TRUE(b.ejected_by_probe());
+  EXPECT_EQ(b.ejections(), 1);
+  b.hold_open(40 * kMs, 90 * kMs);  // still failing: held longer, not a new ejection
+  EXPECT_EQ(b.state(60 * kMs), BreakerState::open);
+  EXPECT_EQ(b.ejections(), 1);
+  b.hold_open(45 * kMs, 70 * kMs);  // never shortened
+  EXPECT_EQ(b.open_until(), 90 * kMs);
+  b.probe_passed();
+  EXPECT_EQ(b.state(61 * kMs), BreakerState::closed);
+  EXPECT_FALSE(b.ejected_by_probe());
+  EXPECT_EQ(b.ejections(), 0);
+}
+
+TEST(CircuitBreaker, APassingProbeDoesNotCutShortAnEjectionByRequests) {
+  CircuitBreaker b(settings());
+  for (int i = 0; i < 3; ++i) b.record_failure(10 * kMs);
+  b.probe_passed();
+  EXPECT_EQ(b.state(20 * kMs), BreakerState::open);
+  EXPECT_EQ(b.state(111 * kMs), BreakerState::half_open);  // the usual trial still decides
+}
+
+TEST(CircuitBreaker, ProbesTakeOverAnEjectionByRequestsWhileTheyFail) {
+  CircuitBreaker b(settings());
+  for (int i = 0; i < 3; ++i) b.record_failure(10 * kMs);
+  b.hold_open(20 * kMs, 500 * kMs);
+  EXPECT_EQ(b.ejections(), 1);  // already open: the same ejection
+  EXPECT_EQ(b.state(400 * kMs), BreakerState::open);
+  b.probe_passed();
+  EXPECT_EQ(b.state(401 * kMs), BreakerState::closed);
+}
+
 }  // namespace
 }  // namespace llm_router::health
