@@ -103,6 +103,14 @@ bool counts_against_backend(ErrorKind kind) {
   }
 }
 
+std::vector<std::size_t> full_backends_of(const selector::RoutePlan& plan) {
+  std::vector<std::size_t> full;
+  for (const auto& excluded : plan.excluded) {
+    if (excluded.full) full.push_back(excluded.index);
+  }
+  return full;
+}
+
 // Gives a backend's concurrency slot back, however the attempts on it ended.
 struct SlotRelease {
   health::CapacityGate& gate;
@@ -361,9 +369,8 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
   }
   RequestScope scope{snapshot_, providers_, nullptr, {}};
   auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
-  const auto arrived = upstream::Clock::now();
   while (plan.status == selector::PlanStatus::all_busy &&
-         co_await wait_for_capacity(plan, *scope.snapshot, arrived)) {
+         co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived)) {
     plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
   }
   if (!plan.ok()) {
@@ -441,7 +448,18 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       continue;
     }
     if (!health.capacity.try_acquire(backend.max_concurrency)) {
-      // Taken between planning and now by a concurrent request.
+      // Taken between planning and now by a concurrent request. With nothing else to try
+      // yet, wait for a slot here as the plan would have.
+      const bool only_full_so_far = std::all_of(
+          record.attempts.begin(), record.attempts.end(),
+          [](const Attempt& a) { return a.failure && a.failure->kind == ErrorKind::overloaded; });
+      std::vector<std::size_t> this_backend(1, index);  // not braced: GCC 12 coroutine bug
+      if (queue.empty() && only_full_so_far &&
+          co_await wait_for_capacity(*scope.snapshot, std::move(this_backend), scope.arrived)) {
+        tried[index] = false;
+        queue.push_front(index);
+        continue;
+      }
       record.attempts.push_back(
           {backend.name, Failure{ErrorKind::overloaded, "at max_concurrency"}});
       continue;
@@ -690,8 +708,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
   co_return result;
 }
 
-asio::awaitable<bool> RouterHandler::wait_for_capacity(const selector::RoutePlan& plan,
-                                                       const Snapshot& snapshot,
+asio::awaitable<bool> RouterHandler::wait_for_capacity(const Snapshot& snapshot,
+                                                       std::vector<std::size_t> full_backends,
                                                        upstream::Clock::time_point arrived) {
   auto timer = std::make_shared<asio::steady_timer>(io_);
   auto waiter = std::make_shared<health::CapacityWaiter>([timer, executor = io_.get_executor()] {
@@ -700,10 +718,9 @@ asio::awaitable<bool> RouterHandler::wait_for_capacity(const selector::RoutePlan
   std::vector<health::CapacityGate*> joined;
   auto longest_wait = std::chrono::milliseconds(0);
   bool slot_free = false;
-  for (const auto& excluded : plan.excluded) {
-    if (!excluded.full) continue;
-    const auto& backend = *excluded.backend;
-    auto& gate = snapshot.health[excluded.index]->capacity;
+  for (const std::size_t index : full_backends) {
+    const auto& backend = snapshot.config->backends[index];
+    auto& gate = snapshot.health[index]->capacity;
     if (!gate.enqueue(waiter, backend.max_queue)) continue;  // this backend's queue is full
     joined.push_back(&gate);
     longest_wait = std::max(longest_wait, backend.queue_timeout);

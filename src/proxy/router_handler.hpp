@@ -70,6 +70,7 @@ struct RequestScope {
   std::shared_ptr<ProviderSet> providers;
   const config::Route* route = nullptr;  // null when the client named a backend
   upstream::Clock::time_point deadline;
+  upstream::Clock::time_point arrived = upstream::Clock::now();
 };
 
 class RouterHandler final : public server::RequestHandler {
@@ -114,7 +115,8 @@ class RouterHandler final : public server::RequestHandler {
                                           RequestRecord& record);
   // Queues the request on its full backends until one frees a slot (true: plan again) or the
   // backends' queue_timeout since `arrived` passes / every queue is full (false: answer 429).
-  asio::awaitable<bool> wait_for_capacity(const selector::RoutePlan& plan, const Snapshot& snapshot,
+  asio::awaitable<bool> wait_for_capacity(const Snapshot& snapshot,
+                                          std::vector<std::size_t> full_backends,
                                           upstream::Clock::time_point arrived);
   asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
