@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "llm_router/analyzer/detectors.hpp"
+#include "llm_router/classifier/linear_model.hpp"
 
 namespace llm_router::analyzer {
 namespace {
@@ -23,15 +24,26 @@ std::vector<SemanticSet> joined(std::vector<SemanticSet> a, std::vector<Semantic
   return a;
 }
 
-// Runs a model into a stack buffer; NaN or negative outputs count as 0 so argmax stays defined.
-std::size_t predict(const classifier::TextModel& model, std::string_view text,
-                    std::array<float, kMaxLabels>& probabilities) {
-  const std::size_t n = std::min(model.labels().size(), kMaxLabels);
-  probabilities.fill(0.0f);
-  model.predict(text, std::span<float>(probabilities.data(), n));
+// NaN or negative outputs count as 0 so argmax stays defined.
+void sanitize(std::array<float, kMaxLabels>& probabilities, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isfinite(probabilities[i]) || probabilities[i] < 0) probabilities[i] = 0;
   }
+}
+
+// Runs a model into a stack buffer, from the shared features when `linear` is set.
+std::size_t predict(const classifier::TextModel& model, const classifier::LinearModel* linear,
+                    const classifier::FeatureScratch* shared, std::string_view text,
+                    std::array<float, kMaxLabels>& probabilities) {
+  const std::size_t n = std::min(model.labels().size(), kMaxLabels);
+  probabilities.fill(0.0f);
+  const std::span<float> out(probabilities.data(), n);
+  if (linear != nullptr && shared != nullptr) {
+    linear->predict_shared(*shared, out);
+  } else {
+    model.predict(text, out);
+  }
+  sanitize(probabilities, n);
   return n;
 }
 
@@ -61,12 +73,29 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
       complexity_positive_ = static_cast<std::size_t>(it - labels.begin());
     }
   }
+  const auto* category = dynamic_cast<const classifier::LinearModel*>(models_.category.get());
+  const auto* complexity = dynamic_cast<const classifier::LinearModel*>(models_.complexity.get());
+  if (category != nullptr && complexity != nullptr) {
+    shared_features_ = classifier::shared_featurizer_config(category->featurizer_config(),
+                                                            complexity->featurizer_config());
+    if (shared_features_) {
+      category_linear_ = category;
+      complexity_linear_ = complexity;
+    }
+  }
 }
 
 void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
   std::array<float, kMaxLabels> probabilities{};
+  // Both models from one featurization (bit-identical to featurizing twice).
+  thread_local classifier::FeatureScratch scratch;
+  const classifier::FeatureScratch* shared = nullptr;
+  if (shared_features_) {
+    classifier::featurize(*shared_features_, text, scratch);
+    shared = &scratch;
+  }
   if (models_.category) {
-    const std::size_t n = predict(*models_.category, text, probabilities);
+    const std::size_t n = predict(*models_.category, category_linear_, shared, text, probabilities);
     const auto& labels = models_.category->labels();
     std::size_t best = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -76,7 +105,7 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     if (n > 0 && probabilities[best] >= settings_.other_threshold) out.category = labels[best];
   }
   if (models_.complexity) {
-    predict(*models_.complexity, text, probabilities);
+    predict(*models_.complexity, complexity_linear_, shared, text, probabilities);
     out.complexity = std::clamp<double>(probabilities[complexity_positive_], 0.0, 1.0);
   }
 

@@ -120,7 +120,7 @@ struct TextStats {
 class Featurizer {
  public:
   Featurizer(const FeaturizerConfig& config, FeatureScratch& scratch, size_t chars)
-      : config_(config), features_(scratch.features) {
+      : config_(config), scratch_(scratch), features_(scratch.features) {
     // Upper bounds, so the hot loops write through raw pointers without capacity checks:
     // a token per char, a bigram per token, and per n-gram length at most L + 2 <= 3 L
     // n-grams for a word of L chars (markers counted; only words starting in the window).
@@ -174,9 +174,14 @@ class Featurizer {
         break;
       }
     }
+    scratch_.word_tokens = count_;
     add_bigrams();
+    scratch_.bigrams = count_ - scratch_.word_tokens;
     scale_text_features();
+    scratch_.char_ngrams = char_count_;
+    const size_t dense_begin = count_;
     if (config_.use_dense) add_dense(text.size());
+    scratch_.dense = count_ - dense_begin;
     features_.resize(count_);  // shrinking: no reallocation, no writes
   }
 
@@ -275,7 +280,7 @@ class Featurizer {
 
   static void scale(Feature* features, size_t begin, size_t end, float weight) {
     if (end <= begin) return;
-    const float value = weight / std::sqrt(static_cast<float>(end - begin));
+    const float value = family_value(weight, end - begin);
     for (size_t i = begin; i < end; ++i) features[i].value = value;
   }
 
@@ -331,6 +336,7 @@ class Featurizer {
   }
 
   const FeaturizerConfig& config_;
+  FeatureScratch& scratch_;
   std::vector<Feature>& features_;
   Feature* out_;
   size_t count_ = 0;
@@ -343,6 +349,10 @@ class Featurizer {
 };
 
 }  // namespace
+
+float family_value(float weight, size_t count) {
+  return weight / std::sqrt(static_cast<float>(count));
+}
 
 uint64_t hash_bytes(std::string_view bytes, uint64_t seed) {
   uint64_t h = kFnvOffset ^ seed;
