@@ -261,6 +261,14 @@ ScriptSignals detect_script_and_language(std::string_view text) {
   bool ukrainian_letters = false;
   std::size_t i = 0;
   while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      const std::uint64_t x = swar::load(text.data() + i);
+      if ((x & swar::kHighs) == 0) {
+        counts[kLatin] += static_cast<int>(swar::count(swar::letters(x)));
+        i += 8;
+        continue;
+      }
+    }
     if (static_cast<unsigned char>(text[i]) < 0x80) {
       counts[kLatin] += is_ascii_alpha(text[i++]);
       continue;
@@ -325,6 +333,18 @@ double estimate_tokens(std::string_view text) {
   bool in_word = false;
   std::size_t i = 0;
   while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      const std::uint64_t x = swar::load(text.data() + i);
+      if ((x & swar::kHighs) == 0) {
+        const std::uint64_t word_chars = swar::alnums(x);
+        const std::uint64_t previous = (word_chars << 8) | (in_word ? 0x80U : 0U);
+        words += swar::count(word_chars & ~previous);
+        in_word = (word_chars >> 63) != 0;
+        ascii += 8;
+        i += 8;
+        continue;
+      }
+    }
     const char c = text[i];
     if (static_cast<unsigned char>(c) < 0x80) {
       ++ascii;
