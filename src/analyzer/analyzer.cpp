@@ -13,6 +13,7 @@ namespace llm_router::analyzer {
 namespace {
 
 constexpr std::size_t kMaxLabels = 64;
+constexpr float kCodeEvidenceWeight = 0.6f;
 
 std::vector<KeywordSet> joined(std::vector<KeywordSet> a, std::vector<KeywordSet> b) {
   a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
@@ -58,6 +59,11 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
   if (models_.category && models_.category->labels().size() > kMaxLabels) {
     throw std::invalid_argument("category model has more than 64 labels");
   }
+  if (models_.category) {
+    const auto& labels = models_.category->labels();
+    code_label_ =
+        static_cast<std::size_t>(std::find(labels.begin(), labels.end(), "code") - labels.begin());
+  }
   if (models_.complexity) {
     const auto& labels = models_.complexity->labels();
     if (labels.empty() || labels.size() > kMaxLabels) {
@@ -101,6 +107,19 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     for (std::size_t i = 0; i < n; ++i) {
       out.category_scores[labels[i]] = probabilities[i];
       if (probabilities[i] > probabilities[best]) best = i;
+    }
+    // The model learned "code" from Python benchmarks only; a confident rule-based reading of
+    // other languages (code_evidence) moves 60% of the probability mass onto "code", which
+    // then leads (>= 0.6 against <= 0.4).
+    if (code_label_ < n && best != code_label_ && settings_.detectors.code &&
+        code_evidence(text).confident()) {
+      for (std::size_t i = 0; i < n; ++i) {
+        probabilities[i] *= 1.0f - kCodeEvidenceWeight;
+        out.category_scores[labels[i]] = probabilities[i];
+      }
+      probabilities[code_label_] += kCodeEvidenceWeight;
+      out.category_scores[labels[code_label_]] = probabilities[code_label_];
+      best = code_label_;
     }
     if (n > 0 && probabilities[best] >= settings_.other_threshold) out.category = labels[best];
   }

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "llm_router/analyzer/detectors.hpp"
@@ -149,6 +150,117 @@ CodeSignals detect_code(std::string_view text) {
   std::sort(languages.begin(), languages.end());
   languages.erase(std::unique(languages.begin(), languages.end()), languages.end());
   out.languages = std::move(languages);
+  return out;
+}
+
+namespace {
+
+// ---- programming requests ----------------------------------------------------------------
+
+// Substrings that are rare in prose and common in code of many languages (case-sensitive).
+constexpr std::string_view kSyntaxCues[] = {
+    "();",      "){",       ") {",      "{}",       "};",          "::",           "=>",
+    "!=",       "==",       "&&",       "||",       "+=",          "++",           "->",
+    "#include", "console.", "System.",  "println",  "printf",      "$(",           "| grep",
+    "SELECT ",  " FROM ",   "WHERE ",   "GROUP BY", "INSERT INTO", "CREATE TABLE", "def ",
+    "fn ",      "func ",    "let mut ", "const ",   "var ",        "</",           "/>",
+    "-exec",    "\\;",      "npm ",     "pip ",     "git ",        "sudo ",        "std::",
+};
+
+enum CodeWord : std::uint8_t { kLanguageWord = 1, kVocabularyWord = 2 };
+
+// Whole words, lowercased. Ambiguous names (go, java, rust, swift, ruby, shell) are left out:
+// they count through the vocabulary and syntax around them instead.
+constexpr std::string_view kLanguageWords[] = {
+    "javascript", "typescript", "python",  "golang", "sql",        "mysql",  "postgres",
+    "postgresql", "sqlite",     "bash",    "zsh",    "powershell", "html",   "css",
+    "php",        "kotlin",     "haskell", "perl",   "regex",      "regexp", "dockerfile",
+    "kubernetes", "nodejs",     "numpy",   "pandas", "django",     "flask",  "jquery",
+    "matlab",     "fortran",    "cobol",   "scala",  "clojure",    "elixir", "erlang",
+    "lua",        "julia",      "vba",     "json",   "yaml",       "xml",    "cmake",
+    "webpack",    "tensorflow", "pytorch", "linux",  "unix",       "git",    "npm",
+};
+constexpr std::string_view kVocabularyWords[] = {
+    "function",  "functions",   "method",      "methods",      "class",      "constructor",
+    "compile",   "compiler",    "compiles",    "compiling",    "segfault",   "query",
+    "queries",   "script",      "scripts",     "array",        "arrays",     "variable",
+    "variables", "pointer",     "pointers",    "goroutine",    "goroutines", "borrow",
+    "debug",     "debugging",   "bug",         "exception",    "runtime",    "syntax",
+    "api",       "endpoint",    "recursion",   "recursive",    "algorithm",  "struct",
+    "schema",    "database",    "loop",        "boolean",      "implement",  "refactor",
+    "throws",    "null",        "undefined",   "flexbox",      "div",        "code",
+    "program",   "programming", "command",     "terminal",     "library",    "framework",
+    "interface", "repository",  "stdout",      "stderr",       "argv",       "lambda",
+    "closure",   "async",       "await",       "thread",       "threads",    "mutex",
+    "hashmap",   "dictionary",  "iterator",    "enum",         "typedef",    "template",
+    "generic",   "generics",    "inheritance", "polymorphism", "unittest",   "tests",
+    "deploy",    "docker",      "container",   "cli",          "shell",      "directory",
+    "files",     "filename",    "json",
+};
+
+struct CodeWordIndex {
+  WordTable<std::uint8_t> kinds;
+  CodeWordIndex() {
+    for (auto word : kLanguageWords) kinds[word] |= kLanguageWord;
+    for (auto word : kVocabularyWords) kinds[word] |= kVocabularyWord;
+  }
+};
+
+// A call: an identifier of 2+ characters directly followed by "(" and, later on the line, ")".
+bool has_call(std::string_view text) {
+  std::size_t from = 0;
+  while ((from = text.find('(', from)) != std::string_view::npos) {
+    std::size_t begin = from;
+    while (begin > 0 && (is_ascii_alnum(text[begin - 1]) || text[begin - 1] == '_')) --begin;
+    // "friend(s)" is prose.
+    const bool plural = text.substr(from, 3) == "(s)" || text.substr(from, 4) == "(es)";
+    const bool identifier = from - begin >= 2 && !is_ascii_digit(text[begin]) && !plural;
+    const std::size_t close = text.find_first_of(")\n", from);
+    if (identifier && close != std::string_view::npos && text[close] == ')') return true;
+    ++from;
+  }
+  return false;
+}
+
+}  // namespace
+
+CodeEvidence code_evidence(std::string_view full_text) {
+  static const CodeWordIndex index;  // immutable after its thread-safe construction
+  const std::string_view text = utf8_prefix(full_text, 2000);
+  CodeEvidence out;
+  // LaTeX ("$x$", "\\frac{}{}", "\\pmod", Asymptote figures) is full of braces, bars and calls:
+  // in math problems syntax cues say nothing.
+  const bool latex = std::count(text.begin(), text.end(), '$') >= 2 ||
+                     text.find("\\frac") != std::string_view::npos ||
+                     text.find("\\begin") != std::string_view::npos ||
+                     text.find("\\[") != std::string_view::npos ||
+                     text.find("[asy]") != std::string_view::npos;
+  if (!latex) {
+    for (auto cue : kSyntaxCues) out.syntax += text.find(cue) != std::string_view::npos;
+    out.syntax += has_call(text);
+  }
+  char buffer[16];
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !is_ascii_alpha(text[i])) ++i;
+    std::size_t length = 0;
+    while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '+' || text[i] == '#')) {
+      if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
+      ++length;
+      ++i;
+    }
+    if (length == 0 || length > sizeof buffer) continue;
+    std::string_view word(buffer, length);
+    if (word == "c++" || word == "c#" || word == "f#") {
+      out.languages += 1;
+      continue;
+    }
+    while (!word.empty() && (word.back() == '+' || word.back() == '#')) word.remove_suffix(1);
+    const std::uint8_t* kinds = index.kinds.find(word);
+    if (kinds == nullptr) continue;
+    out.languages += (*kinds & kLanguageWord) ? 1 : 0;
+    out.vocabulary += (*kinds & kVocabularyWord) ? 1 : 0;
+  }
   return out;
 }
 

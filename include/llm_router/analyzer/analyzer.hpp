@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -49,6 +50,7 @@ class Analyzer {
   AnalyzerSettings settings_;
   Models models_;
   std::size_t complexity_positive_ = 0;
+  std::size_t code_label_ = SIZE_MAX;  // index of the category label "code", if any
   // Set when the category and complexity models can share one featurization of the text
   // (both linear models whose featurizer settings differ at most in bigrams and n-gram weight).
   std::optional<classifier::FeaturizerConfig> shared_features_;
