@@ -31,7 +31,8 @@ CodeSignals detect_code(std::string_view text);
 // category model learned "code" from Python benchmarks only): `syntax` counts distinct code-syntax
 // cues ("();", "::", "=>", "#include", "SELECT ", "console.", a call "name(" ...), `languages`
 // names of programming languages and tools, `vocabulary` programming words ("function", "query",
-// "compile", "segfault"...). Reads the first 2,000 bytes.
+// "compile", "segfault"...). Reads the first 1,000 bytes; the word counts stop growing once
+// confident.
 struct CodeEvidence {
   int syntax = 0;
   int languages = 0;
