@@ -102,6 +102,15 @@ inline constexpr std::uint64_t letters(std::uint64_t x) {
 inline constexpr std::uint64_t alnums(std::uint64_t x) {
   return letters(x) | in_range(x, '0', '9');
 }
+// Bytes of any `x` equal to c.
+inline constexpr std::uint64_t equal(std::uint64_t x, std::uint8_t c) {
+  const std::uint64_t v = x ^ (kOnes * c);
+  return ~(((v & ~kHighs) + ~kHighs) | v) & kHighs;
+}
+// ASCII digits among any 8 bytes.
+inline constexpr std::uint64_t digits(std::uint64_t x) {
+  return in_range(x & ~kHighs, '0', '9') & ~x;
+}
 // Set bytes of a mask (std::popcount is a library call on the baseline x86-64 target).
 inline constexpr std::uint32_t count(std::uint64_t mask) {
   return static_cast<std::uint32_t>(((mask >> 7) * kOnes) >> 56);
