@@ -7,11 +7,13 @@
 #include <stdexcept>
 
 #include "llm_router/analyzer/detectors.hpp"
+#include "llm_router/classifier/linear_model.hpp"
 
 namespace llm_router::analyzer {
 namespace {
 
 constexpr std::size_t kMaxLabels = 64;
+constexpr float kCodeEvidenceWeight = 0.6f;
 
 std::vector<KeywordSet> joined(std::vector<KeywordSet> a, std::vector<KeywordSet> b) {
   a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
@@ -23,15 +25,26 @@ std::vector<SemanticSet> joined(std::vector<SemanticSet> a, std::vector<Semantic
   return a;
 }
 
-// Runs a model into a stack buffer; NaN or negative outputs count as 0 so argmax stays defined.
-std::size_t predict(const classifier::TextModel& model, std::string_view text,
-                    std::array<float, kMaxLabels>& probabilities) {
-  const std::size_t n = std::min(model.labels().size(), kMaxLabels);
-  probabilities.fill(0.0f);
-  model.predict(text, std::span<float>(probabilities.data(), n));
+// NaN or negative outputs count as 0 so argmax stays defined.
+void sanitize(std::array<float, kMaxLabels>& probabilities, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isfinite(probabilities[i]) || probabilities[i] < 0) probabilities[i] = 0;
   }
+}
+
+// Runs a model into a stack buffer, from the shared features when `linear` is set.
+std::size_t predict(const classifier::TextModel& model, const classifier::LinearModel* linear,
+                    const classifier::FeatureScratch* shared, std::string_view text,
+                    std::array<float, kMaxLabels>& probabilities) {
+  const std::size_t n = std::min(model.labels().size(), kMaxLabels);
+  probabilities.fill(0.0f);
+  const std::span<float> out(probabilities.data(), n);
+  if (linear != nullptr && shared != nullptr) {
+    linear->predict_shared(*shared, out);
+  } else {
+    model.predict(text, out);
+  }
+  sanitize(probabilities, n);
   return n;
 }
 
@@ -45,6 +58,11 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
       semantic_(joined(settings_.semantic_sets, std::move(semantic_sets))) {
   if (models_.category && models_.category->labels().size() > kMaxLabels) {
     throw std::invalid_argument("category model has more than 64 labels");
+  }
+  if (models_.category) {
+    const auto& labels = models_.category->labels();
+    code_label_ =
+        static_cast<std::size_t>(std::find(labels.begin(), labels.end(), "code") - labels.begin());
   }
   if (models_.complexity) {
     const auto& labels = models_.complexity->labels();
@@ -61,22 +79,52 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
       complexity_positive_ = static_cast<std::size_t>(it - labels.begin());
     }
   }
+  const auto* category = dynamic_cast<const classifier::LinearModel*>(models_.category.get());
+  const auto* complexity = dynamic_cast<const classifier::LinearModel*>(models_.complexity.get());
+  if (category != nullptr && complexity != nullptr) {
+    shared_features_ = classifier::shared_featurizer_config(category->featurizer_config(),
+                                                            complexity->featurizer_config());
+    if (shared_features_) {
+      category_linear_ = category;
+      complexity_linear_ = complexity;
+    }
+  }
 }
 
 void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
   std::array<float, kMaxLabels> probabilities{};
+  // Both models from one featurization (bit-identical to featurizing twice).
+  thread_local classifier::FeatureScratch scratch;
+  const classifier::FeatureScratch* shared = nullptr;
+  if (shared_features_) {
+    classifier::featurize(*shared_features_, text, scratch);
+    shared = &scratch;
+  }
   if (models_.category) {
-    const std::size_t n = predict(*models_.category, text, probabilities);
+    const std::size_t n = predict(*models_.category, category_linear_, shared, text, probabilities);
     const auto& labels = models_.category->labels();
     std::size_t best = 0;
     for (std::size_t i = 0; i < n; ++i) {
       out.category_scores[labels[i]] = probabilities[i];
       if (probabilities[i] > probabilities[best]) best = i;
     }
+    // The model learned "code" from Python benchmarks only; a confident rule-based reading of
+    // other languages (code_evidence) moves 60% of the probability mass onto "code", which
+    // then leads (>= 0.6 against <= 0.4).
+    if (code_label_ < n && best != code_label_ && settings_.detectors.code &&
+        code_evidence(text).confident()) {
+      for (std::size_t i = 0; i < n; ++i) {
+        probabilities[i] *= 1.0f - kCodeEvidenceWeight;
+        out.category_scores[labels[i]] = probabilities[i];
+      }
+      probabilities[code_label_] += kCodeEvidenceWeight;
+      out.category_scores[labels[code_label_]] = probabilities[code_label_];
+      best = code_label_;
+    }
     if (n > 0 && probabilities[best] >= settings_.other_threshold) out.category = labels[best];
   }
   if (models_.complexity) {
-    predict(*models_.complexity, text, probabilities);
+    predict(*models_.complexity, complexity_linear_, shared, text, probabilities);
     out.complexity = std::clamp<double>(probabilities[complexity_positive_], 0.0, 1.0);
   }
 

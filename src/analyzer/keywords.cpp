@@ -21,6 +21,17 @@ struct KeywordMatcher::WordIndex {
   };
   WordTable<Entry> sets_of;
   WordTable<std::vector<std::size_t>> phrase_sets_of;  // key: 8 bytes of the phrase hash
+  // Bit (last byte & 31) of row (first byte & 31): some key of sets_of starts and ends so. Most
+  // words of a text fail this test, which is cheaper than hashing them.
+  std::array<std::uint32_t, 32> first_last{};
+
+  static std::size_t slot(char c) { return static_cast<unsigned char>(c) & 31U; }
+  void note_key(std::string_view key) {
+    if (!key.empty()) first_last[slot(key.front())] |= 1U << slot(key.back());
+  }
+  bool may_contain(std::string_view word) const {
+    return (first_last[slot(word.front())] >> slot(word.back()) & 1U) != 0;
+  }
 
   static std::uint64_t combine(std::uint64_t phrase, std::uint64_t word) {
     return mix_hash(phrase, word);
@@ -77,6 +88,7 @@ KeywordMatcher::KeywordMatcher(std::vector<KeywordSet> sets) {
     for (const auto& word : sets[s].words) {
       const std::string lower = lower_ascii(word);
       if (is_single_word(lower)) {
+        words_->note_key(lower);
         auto& owners = words_->sets_of[lower].sets;
         if (owners.empty() || owners.back() != s) owners.push_back(s);
         continue;
@@ -85,6 +97,7 @@ KeywordMatcher::KeywordMatcher(std::vector<KeywordSet> sets) {
           parts.size() >= 2 && parts.size() <= WordIndex::kMaxPhraseWords) {
         std::uint64_t hash = 0;
         for (auto part : parts) hash = WordIndex::combine(hash, word_hash(part));
+        words_->note_key(parts.back());
         words_->sets_of[parts.back()].ends_phrase = true;
         auto& owners = words_->phrase_sets_of[WordIndex::key_of(hash)];
         if (owners.empty() || owners.back() != s) owners.push_back(s);
@@ -128,11 +141,23 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
   const bool phrases = words_->phrase_sets_of.size() > 0;
   if (words_->sets_of.size() > 0 || phrases) {
     char buffer[64];
-    std::array<std::uint64_t, WordIndex::kMaxPhraseWords> recent{};  // last word hashes
+    // The last words as (start, length) in text; hashed only when a phrase may end here.
+    struct Span {
+      std::size_t start = 0;
+      std::size_t length = 0;
+    };
+    std::array<Span, WordIndex::kMaxPhraseWords> recent{};
     std::size_t seen = 0;
+    auto hash_of = [&](const Span& span) {
+      char lowered[64];
+      const std::size_t n = std::min(span.length, sizeof lowered);
+      for (std::size_t k = 0; k < n; ++k) lowered[k] = table_lower(text[span.start + k]);
+      return word_hash(std::string_view(lowered, n));
+    };
     std::size_t i = 0;
     while (i < text.size()) {
       while (i < text.size() && !is_keyword_char(text[i])) ++i;
+      const std::size_t start = i;
       std::size_t length = 0;
       while (i < text.size() && is_keyword_char(text[i])) {
         if (length < sizeof buffer) buffer[length] = table_lower(text[i]);
@@ -141,20 +166,24 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
       }
       if (length == 0) continue;
       const std::string_view word(buffer, std::min(length, sizeof buffer));
+      if (phrases) {
+        recent[seen % recent.size()] = Span{start, length};
+        ++seen;
+      }
+      if (!words_->may_contain(word)) continue;
       const std::uint64_t hash_of_word = word_hash(word);
       const auto* entry = words_->sets_of.find(word, hash_of_word);
       if (entry != nullptr) {
         for (std::size_t s : entry->sets) hit[s] = true;
       }
-      if (!phrases) continue;
-      recent[seen % recent.size()] = hash_of_word;
-      ++seen;
-      if (entry == nullptr || !entry->ends_phrase) continue;
+      if (!phrases || entry == nullptr || !entry->ends_phrase) continue;
       // Phrases ending at this word, 2..4 words long.
       for (std::size_t n = 2; n <= std::min(seen, recent.size()); ++n) {
         std::uint64_t hash = 0;
         for (std::size_t k = n; k > 0; --k) {
-          hash = WordIndex::combine(hash, recent[(seen - k) % recent.size()]);
+          const std::uint64_t word_hash_k =
+              k == 1 ? hash_of_word : hash_of(recent[(seen - k) % recent.size()]);
+          hash = WordIndex::combine(hash, word_hash_k);
         }
         if (const auto* sets = words_->phrase_sets_of.find(WordIndex::key_of(hash))) {
           for (std::size_t s : *sets) hit[s] = true;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "llm_router/analyzer/detectors.hpp"
@@ -40,17 +41,40 @@ void scan_emails(std::string_view text, PiiCounts& counts) {
   }
 }
 
-// A run of digits with the separators phone numbers, cards and addresses use.
+// A run of digits with the separators phone numbers, cards and addresses use. Kept on the stack:
+// every check needs at most 19 digits and 4 groups, so longer runs keep only their counts.
 struct NumberChunk {
+  static constexpr std::size_t kKeptDigits = 24;
+  static constexpr std::size_t kKeptGroups = 8;
   std::string_view text;
-  std::string digits;
-  int groups = 0;
+  std::array<char, kKeptDigits> digit_bytes{};
+  std::size_t digit_count = 0;  // all of them, kept or not
+  std::array<int, kKeptGroups> group_sizes{};
+  int groups = 0;  // all of them, kept or not
+  int last_group = 0;
+  int previous_group = 0;
   bool plus = false;
   bool parens = false;
   bool only_dots = true;        // every separator is '.'
   bool only_dashes = true;      // every separator is '-'
   bool card_separators = true;  // only ' ' and '-'
-  std::vector<int> group_sizes;
+
+  // The digits, complete whenever digit_count <= kKeptDigits.
+  std::string_view digits() const {
+    return {digit_bytes.data(), std::min(digit_count, kKeptDigits)};
+  }
+  void add_digit(char c) {
+    if (digit_count < kKeptDigits) digit_bytes[digit_count] = c;
+    ++digit_count;
+  }
+  void end_group(int size) {
+    if (static_cast<std::size_t>(groups) < kKeptGroups) {
+      group_sizes[static_cast<std::size_t>(groups)] = size;
+    }
+    ++groups;
+    previous_group = last_group;
+    last_group = size;
+  }
 };
 
 bool is_number_separator(char c) {
@@ -68,13 +92,13 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
   while (i < text.size()) {
     const char c = text[i];
     if (is_ascii_digit(c)) {
-      chunk.digits += c;
+      chunk.add_digit(c);
       ++group;
       ++i;
       continue;
     }
     if (group > 0) {
-      chunk.group_sizes.push_back(group);
+      chunk.end_group(group);
       group = 0;
     }
     const bool open = c == '(' && i + 1 < text.size() && is_ascii_digit(text[i + 1]);
@@ -88,7 +112,7 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
     }
     // A separator counts only when a digit follows it directly.
     if (is_number_separator(c) && i + 1 < text.size() && is_ascii_digit(text[i + 1]) &&
-        !chunk.digits.empty()) {
+        chunk.digit_count > 0) {
       chunk.only_dots &= c == '.';
       chunk.only_dashes &= c == '-';
       chunk.card_separators &= c != '.';
@@ -97,52 +121,63 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
     }
     break;
   }
-  if (group > 0) chunk.group_sizes.push_back(group);
-  chunk.groups = static_cast<int>(chunk.group_sizes.size());
+  if (group > 0) chunk.end_group(group);
   chunk.text = text.substr(begin, i - begin);
   return i;
 }
 
 bool is_ipv4(const NumberChunk& chunk) {
   if (!chunk.only_dots || chunk.plus || chunk.groups != 4) return false;
+  const std::string_view digits = chunk.digits();
   std::size_t pos = 0;
-  for (int size : chunk.group_sizes) {
+  for (int g = 0; g < 4; ++g) {
+    const auto size = static_cast<std::size_t>(chunk.group_sizes[static_cast<std::size_t>(g)]);
     if (size > 3) return false;
-    const int octet = std::stoi(chunk.digits.substr(pos, static_cast<std::size_t>(size)));
+    int octet = 0;
+    for (std::size_t k = 0; k < size; ++k) octet = octet * 10 + (digits[pos + k] - '0');
     if (octet > 255) return false;
-    pos += static_cast<std::size_t>(size);
+    pos += size;
   }
   return true;
 }
 
 bool is_us_ssn(const NumberChunk& chunk) {
-  if (!chunk.only_dashes || chunk.group_sizes != std::vector<int>{3, 2, 4}) return false;
-  const std::string_view d = chunk.digits;
+  if (!chunk.only_dashes || chunk.groups != 3 || chunk.group_sizes[0] != 3 ||
+      chunk.group_sizes[1] != 2 || chunk.group_sizes[2] != 4) {
+    return false;
+  }
+  const std::string_view d = chunk.digits();
   const std::string_view area = d.substr(0, 3);
   return area != "000" && area != "666" && area[0] != '9' && d.substr(3, 2) != "00" &&
          d.substr(5, 4) != "0000";
 }
 
 bool is_credit_card(const NumberChunk& chunk) {
-  const std::size_t n = chunk.digits.size();
+  const std::size_t n = chunk.digit_count;
   if (n < 13 || n > 19 || chunk.plus || !chunk.card_separators) return false;
-  return luhn_valid(chunk.digits);
+  return luhn_valid(chunk.digits());
 }
 
 bool is_phone(const NumberChunk& chunk) {
-  const std::size_t n = chunk.digits.size();
+  const std::size_t n = chunk.digit_count;
   if (chunk.plus) return n >= 8 && n <= 15;
   // National formats need structure: (415) 555-2671, 415-555-2671, 415.555.2671, 1 415 555 2671.
   // Bare digit runs (timestamps, ids), years and prices never have it.
   if (n < 10 || n > 11 || chunk.groups < 3) return false;
-  const auto& g = chunk.group_sizes;
-  const int last = g.back();
-  return last == 4 && g[g.size() - 2] == 3;
+  return chunk.last_group == 4 && chunk.previous_group == 3;
 }
 
 void scan_numbers(std::string_view text, PiiCounts& counts) {
   std::size_t i = 0;
   while (i < text.size()) {
+    // Skip 8 bytes at a time while none can start a chunk (a digit, '+' or '(').
+    if (i + 8 <= text.size()) {
+      const std::uint64_t x = swar::load(text.data() + i);
+      if ((swar::digits(x) | swar::equal(x, '+') | swar::equal(x, '(')) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     const char c = text[i];
     const bool starts = is_ascii_digit(c) || ((c == '+' || c == '(') && i + 1 < text.size() &&
                                               is_ascii_digit(text[i + 1]));

@@ -1,5 +1,8 @@
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "llm_router/analyzer/detectors.hpp"
@@ -154,6 +157,171 @@ CodeSignals detect_code(std::string_view text) {
 
 namespace {
 
+// ---- programming requests ----------------------------------------------------------------
+
+// Substrings that are rare in prose and common in code of many languages (case-sensitive).
+constexpr std::string_view kSyntaxCues[] = {
+    "();",      "){",       ") {",      "{}",       "};",          "::",           "=>",
+    "!=",       "==",       "&&",       "||",       "+=",          "++",           "->",
+    "#include", "console.", "System.",  "println",  "printf",      "$(",           "| grep",
+    "SELECT ",  "FROM ",    "WHERE ",   "GROUP BY", "INSERT INTO", "CREATE TABLE", "def ",
+    "fn ",      "func ",    "let mut ", "const ",   "var ",        "</",           "/>",
+    "-exec",    "\\;",      "npm ",     "pip ",     "git ",        "sudo ",        "std::",
+};
+
+enum CodeWord : std::uint8_t { kLanguageWord = 1, kVocabularyWord = 2 };
+
+// Whole words, lowercased. Ambiguous names (go, java, rust, swift, ruby, shell) are left out:
+// they count through the vocabulary and syntax around them instead.
+constexpr std::string_view kLanguageWords[] = {
+    "javascript", "typescript", "python",  "golang", "sql",        "mysql",  "postgres",
+    "postgresql", "sqlite",     "bash",    "zsh",    "powershell", "html",   "css",
+    "php",        "kotlin",     "haskell", "perl",   "regex",      "regexp", "dockerfile",
+    "kubernetes", "nodejs",     "numpy",   "pandas", "django",     "flask",  "jquery",
+    "matlab",     "fortran",    "cobol",   "scala",  "clojure",    "elixir", "erlang",
+    "lua",        "julia",      "vba",     "json",   "yaml",       "xml",    "cmake",
+    "webpack",    "tensorflow", "pytorch", "linux",  "unix",       "git",    "npm",
+};
+constexpr std::string_view kVocabularyWords[] = {
+    "function",  "functions",   "method",      "methods",      "class",      "constructor",
+    "compile",   "compiler",    "compiles",    "compiling",    "segfault",   "query",
+    "queries",   "script",      "scripts",     "array",        "arrays",     "variable",
+    "variables", "pointer",     "pointers",    "goroutine",    "goroutines", "borrow",
+    "debug",     "debugging",   "bug",         "exception",    "runtime",    "syntax",
+    "api",       "endpoint",    "recursion",   "recursive",    "algorithm",  "struct",
+    "schema",    "database",    "loop",        "boolean",      "implement",  "refactor",
+    "throws",    "null",        "undefined",   "flexbox",      "div",        "code",
+    "program",   "programming", "command",     "terminal",     "library",    "framework",
+    "interface", "repository",  "stdout",      "stderr",       "argv",       "lambda",
+    "closure",   "async",       "await",       "thread",       "threads",    "mutex",
+    "hashmap",   "dictionary",  "iterator",    "enum",         "typedef",    "template",
+    "generic",   "generics",    "inheritance", "polymorphism", "unittest",   "tests",
+    "deploy",    "docker",      "container",   "cli",          "shell",      "directory",
+    "files",     "filename",    "json",
+};
+
+struct CodeWordIndex {
+  WordTable<std::uint8_t> kinds;
+  // Bit (last letter) of row (first letter): a listed word starts and ends so. Most prose
+  // words fail this test, which is cheaper than hashing them.
+  std::array<std::uint32_t, 32> first_last{};
+  CodeWordIndex() {
+    for (auto word : kLanguageWords) add(word, kLanguageWord);
+    for (auto word : kVocabularyWords) add(word, kVocabularyWord);
+  }
+  void add(std::string_view word, std::uint8_t kind) {
+    kinds[word] |= kind;
+    first_last[slot(word.front())] |= 1U << slot(word.back());
+  }
+  static std::size_t slot(char c) { return static_cast<unsigned char>(c) & 31U; }
+  bool may_contain(std::string_view word) const {
+    return (first_last[slot(word.front())] >> slot(word.back()) & 1U) != 0;
+  }
+};
+
+// A call: an identifier of 2+ characters directly followed by "(" and, later on the line, ")".
+bool has_call(std::string_view text) {
+  std::size_t from = 0;
+  while ((from = text.find('(', from)) != std::string_view::npos) {
+    std::size_t begin = from;
+    while (begin > 0 && (is_ascii_alnum(text[begin - 1]) || text[begin - 1] == '_')) --begin;
+    // "friend(s)" is prose.
+    const bool plural = text.substr(from, 3) == "(s)" || text.substr(from, 4) == "(es)";
+    const bool identifier = from - begin >= 2 && !is_ascii_digit(text[begin]) && !plural;
+    const std::size_t close = text.find_first_of(")\n", from);
+    if (identifier && close != std::string_view::npos && text[close] == ')') return true;
+    ++from;
+  }
+  return false;
+}
+
+// Cues by their first byte, so one pass over the text tries only the cues that can start at
+// each byte (a find() per cue cost ~15 us on 2,000 bytes).
+struct SyntaxCueIndex {
+  static_assert(std::size(kSyntaxCues) <= 64);
+  std::array<std::uint64_t, 256> starting_with{};  // bit c: kSyntaxCues[c] starts with the byte
+  SyntaxCueIndex() {
+    for (std::size_t c = 0; c < std::size(kSyntaxCues); ++c) {
+      starting_with[static_cast<unsigned char>(kSyntaxCues[c][0])] |= std::uint64_t{1} << c;
+    }
+  }
+};
+
+// Distinct syntax cues in text plus one for a call, or 0 for LaTeX ("$x$", "\\frac{}{}",
+// "\\pmod", Asymptote figures), which is full of braces, bars and calls: in math problems
+// syntax cues say nothing.
+int syntax_cues(std::string_view text) {
+  static const SyntaxCueIndex index;
+  std::uint64_t seen = 0;
+  int dollars = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '$') {
+      if (++dollars >= 2) return 0;
+    } else if (c == '\\') {
+      const std::string_view rest = text.substr(i + 1);
+      if (rest.starts_with("frac") || rest.starts_with("begin") || rest.starts_with('[')) return 0;
+    } else if (c == '[' && text.substr(i).starts_with("[asy]")) {
+      return 0;
+    }
+    // Cues that start with a letter ("def ", "console.") start a word.
+    if (c >= 'a' && c <= 'z' && i > 0 && is_ascii_alnum(text[i - 1])) continue;
+    std::uint64_t candidates = index.starting_with[static_cast<unsigned char>(c)] & ~seen;
+    while (candidates != 0) {
+      const int k = std::countr_zero(candidates);
+      candidates &= candidates - 1;
+      const std::string_view cue = kSyntaxCues[k];
+      // Every cue has 2+ bytes: test the second inline before comparing the rest.
+      if (i + cue.size() <= text.size() && text[i + 1] == cue[1] &&
+          std::memcmp(text.data() + i + 2, cue.data() + 2, cue.size() - 2) == 0) {
+        seen |= std::uint64_t{1} << k;
+      }
+    }
+  }
+  int count = 0;
+  for (; seen != 0; seen &= seen - 1) ++count;
+  return count + (has_call(text) ? 1 : 0);
+}
+
+}  // namespace
+
+CodeEvidence code_evidence(std::string_view full_text) {
+  static const CodeWordIndex index;  // immutable after its thread-safe construction
+  const std::string_view text = utf8_prefix(full_text, 1000);
+  CodeEvidence out;
+  out.syntax = syntax_cues(text);
+  char buffer[16];
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !is_ascii_alpha(text[i])) ++i;
+    std::size_t length = 0;
+    while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '+' || text[i] == '#')) {
+      if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
+      ++length;
+      ++i;
+    }
+    if (length < 2 || length > sizeof buffer) continue;
+    std::string_view word(buffer, length);
+    if (word.back() == '+' || word.back() == '#') {
+      if (word == "c++" || word == "c#" || word == "f#") {
+        ++out.languages;
+        if (out.confident()) break;
+        continue;
+      }
+      while (!word.empty() && (word.back() == '+' || word.back() == '#')) word.remove_suffix(1);
+    }
+    if (!index.may_contain(word)) continue;
+    const std::uint8_t* kinds = index.kinds.find(word);
+    if (kinds == nullptr) continue;
+    out.languages += (*kinds & kLanguageWord) ? 1 : 0;
+    out.vocabulary += (*kinds & kVocabularyWord) ? 1 : 0;
+    if (out.confident()) break;  // the counts only matter up to here
+  }
+  return out;
+}
+
+namespace {
+
 // ---- script and language ----------------------------------------------------------------
 
 enum Script {
@@ -261,6 +429,14 @@ ScriptSignals detect_script_and_language(std::string_view text) {
   bool ukrainian_letters = false;
   std::size_t i = 0;
   while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      const std::uint64_t x = swar::load(text.data() + i);
+      if ((x & swar::kHighs) == 0) {
+        counts[kLatin] += static_cast<int>(swar::count(swar::letters(x)));
+        i += 8;
+        continue;
+      }
+    }
     if (static_cast<unsigned char>(text[i]) < 0x80) {
       counts[kLatin] += is_ascii_alpha(text[i++]);
       continue;
@@ -325,6 +501,18 @@ double estimate_tokens(std::string_view text) {
   bool in_word = false;
   std::size_t i = 0;
   while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      const std::uint64_t x = swar::load(text.data() + i);
+      if ((x & swar::kHighs) == 0) {
+        const std::uint64_t word_chars = swar::alnums(x);
+        const std::uint64_t previous = (word_chars << 8) | (in_word ? 0x80U : 0U);
+        words += swar::count(word_chars & ~previous);
+        in_word = (word_chars >> 63) != 0;
+        ascii += 8;
+        i += 8;
+        continue;
+      }
+    }
     const char c = text[i];
     if (static_cast<unsigned char>(c) < 0x80) {
       ++ascii;

@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 
 namespace llm_router::classifier {
 namespace {
@@ -95,6 +96,54 @@ uint32_t capped_log2(uint64_t n, uint32_t cap) {
   return std::min<uint32_t>(static_cast<uint32_t>(std::bit_width(n)), cap);
 }
 
+// A word of at most 7 bytes read from one 8-byte load (SWAR), as add_word would see it.
+struct ShortWord {
+  size_t length;   // 8 means "8 bytes or more": not a short word
+  uint64_t chunk;  // the bytes lowercased, packed little-endian, zero above `length`
+  uint32_t digits;
+  uint32_t letters;
+  uint32_t uppers;
+};
+
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighs = 0x8080808080808080ULL;
+
+// High bit of each byte set where the 7-bit value `t` is in [lo, hi].
+constexpr uint64_t in_range(uint64_t t, uint8_t lo, uint8_t hi) {
+  const uint64_t at_least_lo = t + kOnes * (0x80U - lo);
+  const uint64_t above_hi = t + kOnes * (0x7FU - hi);
+  return at_least_lo & ~above_hi & kHighs;
+}
+
+// Number of bytes whose high bit is set in a mask of high bits (no popcnt instruction in the
+// baseline x86-64 target, and std::popcount becomes a library call).
+constexpr uint32_t count_highs(uint64_t highs) {
+  return static_cast<uint32_t>(((highs >> 7) * kOnes) >> 56);
+}
+
+// Reads 8 bytes at p (the caller guarantees them); bytes at or beyond `available` end the word.
+ShortWord scan_short_word(const char* p, size_t available) {
+  uint64_t x;
+  std::memcpy(&x, p, 8);
+  if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
+  const uint64_t non_ascii = x & kHighs;
+  const uint64_t t = x & ~kHighs;
+  const uint64_t upper = in_range(t, 'A', 'Z') & ~non_ascii;
+  const uint64_t letter = in_range(t | (kOnes * 0x20), 'a', 'z') & ~non_ascii;
+  const uint64_t digit = in_range(t, '0', '9') & ~non_ascii;
+  const uint64_t v = t ^ (kOnes * '_');
+  const uint64_t underscore = ~(((v & ~kHighs) + ~kHighs) | v) & kHighs & ~non_ascii;
+  uint64_t word = non_ascii | letter | digit | underscore;
+  if (available < 8) word &= (uint64_t{1} << (8 * available)) - 1;
+  const uint64_t non_word = ~word & kHighs;
+  if (non_word == 0) return {8, 0, 0, 0, 0};
+  const auto length = static_cast<size_t>(std::countr_zero(non_word) / 8);
+  const uint64_t keep = length == 0 ? 0 : (~uint64_t{0} >> (64 - 8 * length));
+  const uint64_t kept_highs = keep & kHighs;
+  return {length, (x | (upper >> 2)) & keep, count_highs(digit & kept_highs),
+          count_highs(letter & kept_highs), count_highs(upper & kept_highs)};
+}
+
 // Counts gathered in the one pass over the text; they become the dense indicator features.
 struct TextStats {
   uint32_t words = 0;
@@ -120,7 +169,7 @@ struct TextStats {
 class Featurizer {
  public:
   Featurizer(const FeaturizerConfig& config, FeatureScratch& scratch, size_t chars)
-      : config_(config), features_(scratch.features) {
+      : config_(config), scratch_(scratch), features_(scratch.features) {
     // Upper bounds, so the hot loops write through raw pointers without capacity checks:
     // a token per char, a bigram per token, and per n-gram length at most L + 2 <= 3 L
     // n-grams for a word of L chars (markers counted; only words starting in the window).
@@ -143,10 +192,47 @@ class Featurizer {
     while (i < end) {
       const auto c = static_cast<unsigned char>(text[i]);
       if (byte_class(text[i]) & kWordByte) {
+        // Most words are shorter than 8 bytes: find the end, lowercase, pack and count them
+        // from one 8-byte load, without a branch per byte. Longer words take a second pass
+        // (add_word), which needs the length before hashing the first 8 bytes.
         size_t j = i;
-        while (j < end && (byte_class(text[j]) & kWordByte)) ++j;
+        uint64_t chunk = 0;
+        uint32_t digits = 0;
+        uint32_t letters = 0;
+        uint32_t uppers = 0;
+        bool longer = false;
+        if (i + 8 <= text.size()) {
+          const ShortWord word = scan_short_word(text.data() + i, end - i);
+          longer = word.length >= 8;
+          j = i + (longer ? 8 : word.length);
+          chunk = word.chunk;
+          digits = word.digits;
+          letters = word.letters;
+          uppers = word.uppers;
+        } else {
+          unsigned shift = 0;
+          while (j < end && j < i + 8) {
+            const auto b = static_cast<unsigned char>(text[j]);
+            const uint8_t k = kClasses[b];
+            if (!(k & kWordByte)) break;
+            digits += (k & kDigit) ? 1 : 0;
+            letters += (k & kAsciiLetter) ? 1 : 0;
+            uppers += (k & kUpper) ? 1 : 0;
+            chunk |= uint64_t{lower(b)} << shift;
+            shift += 8;
+            ++j;
+          }
+          longer = j == i + 8;
+        }
+        if (longer) {
+          while (j < end && (byte_class(text[j]) & kWordByte)) ++j;
+        }
         if (line_start) note_choice(text, i, j, end);
-        add_word(text.substr(i, j - i), i);
+        if (longer) {
+          add_word(text.substr(i, j - i), i);
+        } else {
+          add_short_word(text.substr(i, j - i), i, chunk, digits, letters, uppers);
+        }
         i = j;
         line_start = false;
         continue;
@@ -174,9 +260,14 @@ class Featurizer {
         break;
       }
     }
+    scratch_.word_tokens = count_;
     add_bigrams();
+    scratch_.bigrams = count_ - scratch_.word_tokens;
     scale_text_features();
+    scratch_.char_ngrams = char_count_;
+    const size_t dense_begin = count_;
     if (config_.use_dense) add_dense(text.size());
+    scratch_.dense = count_ - dense_begin;
     features_.resize(count_);  // shrinking: no reallocation, no writes
   }
 
@@ -212,6 +303,25 @@ class Featurizer {
     stats_.digits += digits;
     if (digits == word.size()) {
       // Numbers by shape: "16" and "17" say the same about a prompt.
+      ++stats_.numbers;
+      stats_.max_number_digits = std::max(stats_.max_number_digits, digits);
+      h = mix_hash(kNumberSeed, std::min<uint32_t>(digits, 8));
+    } else if (config_.char_ngram_min > 0 && position < config_.char_ngram_chars) {
+      add_char_ngrams(word);
+    }
+    if (stats_.words == 1) stats_.first_word = h;
+    push_token(h);
+  }
+
+  // add_word for a word of at most 7 bytes, already lowercased and packed into `chunk`.
+  void add_short_word(std::string_view word, size_t position, uint64_t chunk, uint32_t digits,
+                      uint32_t letters, uint32_t uppers) {
+    ++stats_.words;
+    stats_.letters += letters;
+    stats_.uppers += uppers;
+    stats_.digits += digits;
+    uint64_t h = absorb(kFnvOffset ^ kWordSeed ^ word.size(), chunk);
+    if (digits == word.size()) {
       ++stats_.numbers;
       stats_.max_number_digits = std::max(stats_.max_number_digits, digits);
       h = mix_hash(kNumberSeed, std::min<uint32_t>(digits, 8));
@@ -275,7 +385,7 @@ class Featurizer {
 
   static void scale(Feature* features, size_t begin, size_t end, float weight) {
     if (end <= begin) return;
-    const float value = weight / std::sqrt(static_cast<float>(end - begin));
+    const float value = family_value(weight, end - begin);
     for (size_t i = begin; i < end; ++i) features[i].value = value;
   }
 
@@ -331,6 +441,7 @@ class Featurizer {
   }
 
   const FeaturizerConfig& config_;
+  FeatureScratch& scratch_;
   std::vector<Feature>& features_;
   Feature* out_;
   size_t count_ = 0;
@@ -343,6 +454,10 @@ class Featurizer {
 };
 
 }  // namespace
+
+float family_value(float weight, size_t count) {
+  return weight / std::sqrt(static_cast<float>(count));
+}
 
 uint64_t hash_bytes(std::string_view bytes, uint64_t seed) {
   uint64_t h = kFnvOffset ^ seed;

@@ -33,6 +33,43 @@ void accumulate_fixed(const float* weights, std::span<const Feature> features, f
   for (size_t j = 0; j < K; ++j) out[j] += acc[j];
 }
 
+// A run of features that share one value (a family of predict_shared).
+struct Segment {
+  const Feature* begin;
+  size_t size;
+  float value;
+};
+
+// accumulate_fixed over several segments with per-segment values: the same additions in the
+// same order, so the same floats.
+template <size_t K>
+void accumulate_segments(const float* weights, std::span<const Segment> segments, float* out) {
+  std::array<float, K> acc{};
+  for (const Segment& segment : segments) {
+    const Feature* features = segment.begin;
+    const size_t n = segment.size;
+    const float value = segment.value;
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchDistance < n) {
+        __builtin_prefetch(weights + size_t{features[i + kPrefetchDistance].bucket} * K);
+      }
+      const float* row = weights + size_t{features[i].bucket} * K;
+      for (size_t j = 0; j < K; ++j) acc[j] += row[j] * value;
+    }
+  }
+  for (size_t j = 0; j < K; ++j) out[j] += acc[j];
+}
+
+void accumulate_segments_any(const float* weights, size_t k, std::span<const Segment> segments,
+                             float* out) {
+  for (const Segment& segment : segments) {
+    for (size_t i = 0; i < segment.size; ++i) {
+      const float* row = weights + size_t{segment.begin[i].bucket} * k;
+      for (size_t j = 0; j < k; ++j) out[j] += row[j] * segment.value;
+    }
+  }
+}
+
 void accumulate_any(const float* weights, size_t k, std::span<const Feature> features, float* out) {
   for (const auto& feature : features) {
     const float* row = weights + size_t{feature.bucket} * k;
@@ -41,12 +78,21 @@ void accumulate_any(const float* weights, size_t k, std::span<const Feature> fea
 }
 
 using Accumulator = void (*)(const float*, std::span<const Feature>, float*);
+using SegmentAccumulator = void (*)(const float*, std::span<const Segment>, float*);
 
 template <size_t... K>
 constexpr std::array<Accumulator, sizeof...(K)> make_accumulators(std::index_sequence<K...>) {
   return {&accumulate_fixed<K + 1>...};
 }
 constexpr auto kAccumulators = make_accumulators(std::make_index_sequence<kMaxUnrolledLabels>{});
+
+template <size_t... K>
+constexpr std::array<SegmentAccumulator, sizeof...(K)> make_segment_accumulators(
+    std::index_sequence<K...>) {
+  return {&accumulate_segments<K + 1>...};
+}
+constexpr auto kSegmentAccumulators =
+    make_segment_accumulators(std::make_index_sequence<kMaxUnrolledLabels>{});
 
 void accumulate_logits(const float* weights, const std::vector<float>& bias,
                        std::span<const Feature> features, std::span<float> out) {
@@ -92,6 +138,58 @@ void LinearModel::predict_features(std::span<const Feature> features,
   accumulate_logits(weights_.data(), bias_, features, out);
   softmax(out);
   std::fill(probabilities.begin() + static_cast<std::ptrdiff_t>(k), probabilities.end(), 0.0F);
+}
+
+void LinearModel::predict_shared(const FeatureScratch& scratch,
+                                 std::span<float> probabilities) const {
+  const size_t k = labels_.size();
+  if (probabilities.size() < k) {
+    std::fill(probabilities.begin(), probabilities.end(), 0.0F);
+    return;
+  }
+  // The values featurize() would have given with this model's own settings.
+  const Feature* base = scratch.features.data();
+  const size_t words = scratch.word_tokens;
+  const size_t bigrams = config_.use_bigrams ? scratch.bigrams : 0;
+  const size_t ngrams_begin = scratch.word_tokens + scratch.bigrams;
+  std::array<Segment, 4> segments{};
+  size_t count = 0;
+  if (words + bigrams > 0) {
+    const float value = family_value(1.0F, words + bigrams);
+    segments[count++] = {base, words, value};
+    segments[count++] = {base + words, bigrams, value};
+  }
+  if (scratch.char_ngrams > 0) {
+    const float weight = static_cast<float>(config_.char_ngram_weight_pct) / 100.0F;
+    segments[count++] = {base + ngrams_begin, scratch.char_ngrams,
+                         family_value(weight, scratch.char_ngrams)};
+  }
+  segments[count++] = {base + ngrams_begin + scratch.char_ngrams, scratch.dense, 1.0F};
+  auto out = probabilities.first(k);
+  std::copy(bias_.begin(), bias_.end(), out.begin());
+  const std::span<const Segment> used(segments.data(), count);
+  if (k <= kMaxUnrolledLabels) {
+    kSegmentAccumulators[k - 1](weights_.data(), used, out.data());
+  } else {
+    accumulate_segments_any(weights_.data(), k, used, out.data());
+  }
+  softmax(out);
+  std::fill(probabilities.begin() + static_cast<std::ptrdiff_t>(k), probabilities.end(), 0.0F);
+}
+
+bool can_share_features(const FeaturizerConfig& shared, const FeaturizerConfig& own) {
+  FeaturizerConfig adjusted = own;
+  adjusted.char_ngram_weight_pct = shared.char_ngram_weight_pct;
+  adjusted.use_bigrams = shared.use_bigrams;
+  return adjusted == shared && (shared.use_bigrams || !own.use_bigrams);
+}
+
+std::optional<FeaturizerConfig> shared_featurizer_config(const FeaturizerConfig& a,
+                                                         const FeaturizerConfig& b) {
+  FeaturizerConfig shared = a;
+  shared.use_bigrams = (a.use_bigrams || b.use_bigrams) ? 1 : 0;
+  if (!can_share_features(shared, a) || !can_share_features(shared, b)) return std::nullopt;
+  return shared;
 }
 
 void softmax(std::span<float> values) {

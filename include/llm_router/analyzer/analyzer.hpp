@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +14,12 @@
 #include "llm_router/analyzer/semantic.hpp"
 #include "llm_router/analyzer/sentiment.hpp"
 #include "llm_router/analyzer/settings.hpp"
+#include "llm_router/classifier/featurizer.hpp"
 #include "llm_router/classifier/text_model.hpp"
+
+namespace llm_router::classifier {
+class LinearModel;
+}
 
 namespace llm_router::analyzer {
 
@@ -43,6 +50,12 @@ class Analyzer {
   AnalyzerSettings settings_;
   Models models_;
   std::size_t complexity_positive_ = 0;
+  std::size_t code_label_ = SIZE_MAX;  // index of the category label "code", if any
+  // Set when the category and complexity models can share one featurization of the text
+  // (both linear models whose featurizer settings differ at most in bigrams and n-gram weight).
+  std::optional<classifier::FeaturizerConfig> shared_features_;
+  const classifier::LinearModel* category_linear_ = nullptr;
+  const classifier::LinearModel* complexity_linear_ = nullptr;
   KeywordMatcher keywords_;
   SemanticIndex semantic_;
 };

@@ -27,6 +27,24 @@ struct CodeSignals {
 };
 CodeSignals detect_code(std::string_view text);
 
+// Evidence that a prompt is a programming request in any language, from hand-written cues (the
+// category model learned "code" from Python benchmarks only): `syntax` counts distinct code-syntax
+// cues ("();", "::", "=>", "#include", "SELECT ", "console.", a call "name(" ...), `languages`
+// names of programming languages and tools, `vocabulary` programming words ("function", "query",
+// "compile", "segfault"...). Reads the first 1,000 bytes; the word counts stop growing once
+// confident.
+struct CodeEvidence {
+  int syntax = 0;
+  int languages = 0;
+  int vocabulary = 0;
+  // Two kinds of evidence, or two syntax cues: confident enough to call the prompt "code".
+  bool confident() const {
+    return syntax >= 2 || (syntax >= 1 && (languages + vocabulary) >= 1) ||
+           (languages >= 1 && vocabulary >= 1);
+  }
+};
+CodeEvidence code_evidence(std::string_view text);
+
 // Dominant Unicode script among letters: latin, cyrillic, greek, arabic, hebrew, cjk (han, kana,
 // hangul), devanagari, thai, other; "none" when there are no letters.
 struct ScriptSignals {

@@ -35,6 +35,13 @@ struct Feature {
 // working space whose sizes mean nothing.
 struct FeatureScratch {
   std::vector<Feature> features;
+  // How `features` is laid out: word tokens, then bigrams, then character n-grams, then dense
+  // indicators. A model whose settings differ only in bigrams and n-gram weight can reuse
+  // them (LinearModel::predict_shared).
+  size_t word_tokens = 0;
+  size_t bigrams = 0;
+  size_t char_ngrams = 0;
+  size_t dense = 0;
   std::vector<Feature> char_features;
   std::vector<uint64_t> word_hashes;
 };
@@ -43,6 +50,9 @@ struct FeatureScratch {
 // 1/sqrt(its count) so long prompts do not saturate the softmax and the many n-grams do not
 // drown the words; plus indicator features for dense properties.
 void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch);
+
+// The family weight featurize() gives every feature of a family of `count` features.
+float family_value(float weight, size_t count);
 
 // Stable 64-bit hash (FNV-1a, then a murmur finalizer): the model file depends on it.
 uint64_t hash_bytes(std::string_view bytes, uint64_t seed);

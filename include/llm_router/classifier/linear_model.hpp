@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +24,10 @@ class LinearModel final : public TextModel {
   void predict(std::string_view text, std::span<float> probabilities) const override;
   // Same as predict() on features featurized already (the trainer's evaluation path).
   void predict_features(std::span<const Feature> features, std::span<float> probabilities) const;
+  // Same as predict(text) when `scratch` holds featurize(shared, text) and
+  // can_share_features(shared, featurizer_config()): bit-identical probabilities, without
+  // featurizing the text again.
+  void predict_shared(const FeatureScratch& scratch, std::span<float> probabilities) const;
 
   const FeaturizerConfig& featurizer_config() const { return config_; }
   const std::vector<float>& weights() const { return weights_; }
@@ -36,6 +41,14 @@ class LinearModel final : public TextModel {
   std::vector<float> bias_;
   std::string metadata_;  // free text written by the trainer: target, seed, epochs
 };
+
+// True when features computed with `shared` can stand for a model's own (`own`) featurization:
+// every setting equal except the n-gram family weight (applied at prediction) and bigrams
+// (skipped when `own` has none).
+bool can_share_features(const FeaturizerConfig& shared, const FeaturizerConfig& own);
+// The settings that serve both a and b (bigrams if either has them), or nullopt.
+std::optional<FeaturizerConfig> shared_featurizer_config(const FeaturizerConfig& a,
+                                                         const FeaturizerConfig& b);
 
 // In place; finite output summing to 1 for any input, NaN and infinities included.
 void softmax(std::span<float> values);

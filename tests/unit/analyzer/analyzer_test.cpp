@@ -57,6 +57,39 @@ INSTANTIATE_TEST_SUITE_P(Table, CategoryThreshold,
                                            CategoryCase{{NAN, 0.2f, 0.8f}, "chat"},
                                            CategoryCase{{NAN, NAN, NAN}, "other"}));
 
+// The model learned "code" from Python only; confident code evidence in another language moves
+// 60% of the mass onto "code" (documented in docs/analyzer.md).
+TEST(Analyzer, CodeEvidenceOverridesTheModelForOtherLanguages) {
+  struct Case {
+    const char* text;
+    bool code_detector;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"Fix the segfault: #include <vector>\nint main() { std::vector<int> v; v[3] = 1; }", true,
+       "code"},
+      {"Write a SQL query that returns the top 5 customers by total order amount.", true, "code"},
+      {"Write a bash script that renames all .jpeg files to .jpg", true, "code"},
+      {"Write a poem about drinking Java coffee on a rainy morning.", true, "math"},
+      {"Let $f(x) = x^2$ be a function; find the integer $n$ with $f(n) == 4$.", true, "math"},
+      {"Write a SQL query that returns the top 5 customers by total order amount.", false, "math"},
+  };
+  for (const auto& c : cases) {
+    AnalyzerSettings settings;
+    settings.detectors.code = c.code_detector;
+    const Analyzer analyzer(settings, {category({0.1f, 0.8f, 0.1f}), nullptr, nullptr}, {}, {});
+    const Analysis a = analyzer.analyze(user_says(c.text), {});
+    EXPECT_EQ(a.category, c.expected) << c.text;
+    float sum = 0;
+    for (const auto& [label, p] : a.category_scores) sum += static_cast<float>(p);
+    EXPECT_NEAR(sum, 1.0f, 1e-5f) << c.text;
+    if (std::string(c.expected) == "code") {
+      EXPECT_NEAR(a.category_scores.at("code"), 0.1 * 0.4 + 0.6, 1e-6) << c.text;
+      EXPECT_NEAR(a.category_scores.at("math"), 0.8 * 0.4, 1e-6) << c.text;
+    }
+  }
+}
+
 TEST(Analyzer, NoModelsMeansOtherAndHalfComplexity) {
   const Analyzer analyzer({}, {}, {}, {});
   const Analysis a = analyzer.analyze(user_says("hello"), {});

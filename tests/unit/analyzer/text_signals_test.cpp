@@ -74,5 +74,33 @@ TEST(Tokens, CjkCountsPerCharacter) {
   EXPECT_EQ(estimate_tokens(""), 0);
 }
 
+TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
+  struct Case {
+    const char* text;
+    bool confident;
+  };
+  const Case cases[] = {
+      {"Why does this JavaScript print undefined?\nconst user = {name: 'a'};\n"
+       "console.log(user.age);",
+       true},
+      {"How do I implement a move constructor in C++ for a class that owns a raw pointer?", true},
+      {"SELECT name, COUNT(*) FROM users GROUP BY name; why is this slow on postgres?", true},
+      {"find . -name '*.log' -mtime +7 -exec rm {} \\; what does this command do?", true},
+      {"In Go, how do I wait for several goroutines to finish? I tried wg.Add(1) but it hangs.",
+       true},
+      {"Write a Rust function that reverses a linked list.", false},  // the model knows this one
+      {"Write a poem about drinking Java coffee on a rainy morning.", false},
+      {"Tell me a story about a dragon who learns to code.", false},
+      {"Summarize the plot of The Matrix (1999) and list the friend(s) Neo makes.", false},
+      {"How many pairs $(a,b)$ satisfy $\\gcd(a,b)=1$ and \\[ \\frac{a}{b} \\] is an integer?",
+       false},
+      {"What is the capital of Australia?", false},
+      {"", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(code_evidence(c.text).confident(), c.confident) << c.text;
+  }
+}
+
 }  // namespace
 }  // namespace llm_router::analyzer

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -251,6 +252,63 @@ TEST(ShippedModels, LoadAndAnswerObviousPrompts) {
   }
   const auto complexity = load_text_model(dir + "complexity.model");
   EXPECT_EQ(complexity->labels(), (std::vector<std::string>{"weak_ok", "weak_fails"}));
+}
+
+// The analyzer featurizes once for both shipped models; that must not change a single bit.
+TEST(ShippedModels, SharedFeaturesGiveBitIdenticalProbabilities) {
+  const std::string dir = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/";
+  const auto category = load_linear_model(dir + "category.model");
+  const auto complexity = load_linear_model(dir + "complexity.model");
+  const auto shared =
+      shared_featurizer_config(category->featurizer_config(), complexity->featurizer_config());
+  ASSERT_TRUE(shared.has_value());
+  std::string long_text;
+  while (long_text.size() < 6000) {
+    long_text += "Compute the SUM of 1,200 and 3.5%; then explain why `fn main() {}` fails.\n";
+  }
+  const std::vector<std::string> texts = {
+      "",
+      "?",
+      "hello",
+      "Write a python function that returns the n-th Fibonacci number.",
+      "A. 1\nB. 2\nC. 3\nD. 4\nAnswer:",
+      "caf\xc3\xa9 \xe4\xbd\xa0\xe5\xa5\xbd 42",
+      long_text};
+  FeatureScratch scratch;
+  for (const auto& text : texts) {
+    featurize(*shared, text, scratch);
+    for (const auto* model : {category.get(), complexity.get()}) {
+      std::vector<float> own(model->labels().size());
+      std::vector<float> reused(model->labels().size());
+      model->predict(text, own);
+      model->predict_shared(scratch, reused);
+      for (size_t i = 0; i < own.size(); ++i) {
+        EXPECT_EQ(std::bit_cast<uint32_t>(own[i]), std::bit_cast<uint32_t>(reused[i]))
+            << text.substr(0, 40) << " label " << i;
+      }
+    }
+  }
+}
+
+TEST(SharedFeatures, CompatibleSettings) {
+  FeaturizerConfig a;
+  FeaturizerConfig b = a;
+  b.use_bigrams = 0;
+  b.char_ngram_weight_pct = 10;
+  const auto shared = shared_featurizer_config(a, b);
+  ASSERT_TRUE(shared.has_value());
+  EXPECT_EQ(shared->use_bigrams, 1U);
+  EXPECT_TRUE(shared_featurizer_config(b, a).has_value());
+  b.bucket_bits = 17;
+  EXPECT_FALSE(shared_featurizer_config(a, b).has_value());
+  b = a;
+  b.char_ngram_chars = 100;
+  EXPECT_FALSE(shared_featurizer_config(a, b).has_value());
+  // Features without bigrams cannot serve a model that has them.
+  FeaturizerConfig no_bigrams = a;
+  no_bigrams.use_bigrams = 0;
+  EXPECT_FALSE(can_share_features(no_bigrams, a));
+  EXPECT_TRUE(can_share_features(a, no_bigrams));
 }
 
 }  // namespace
