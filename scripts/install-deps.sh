@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
   libboost1.81-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libssl-dev zlib1g-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev zlib1g-dev libre2-dev libmimalloc-dev libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm chromium
 )
 
