@@ -98,6 +98,11 @@ Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) 
   if (!request.body.is_object()) {
     return Failure{ErrorKind::invalid_json, "the request body must be a JSON object"};
   }
+  // A repeated key means different things to different parsers: the router and the backend
+  // could disagree on the model (and the router's key would pay for the client's choice).
+  if (count_top_level_keys(text) != request.body.size()) {
+    return Failure{ErrorKind::invalid_json, "the request body repeats a top-level key"};
+  }
   auto model = request.body.find("model");
   if (model == request.body.end()) return invalid("'model' is a required property", "model");
   if (!model->is_string()) return invalid("'model' must be a string", "model");
@@ -109,14 +114,19 @@ Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) 
       return invalid("'stream' must be a boolean", "stream");
     }
   }
+  if (auto options = request.body.find("stream_options");
+      options != request.body.end() && !options->is_object() && !options->is_null()) {
+    return invalid("'stream_options' must be an object", "stream_options");
+  }
   if (auto failure = check_fields(request.body, endpoint)) return std::move(*failure);
   return request;
 }
 
 bool asks_stream_usage(const json& body) {
   auto options = body.find("stream_options");
-  return options != body.end() && options->is_object() &&
-         options->value("include_usage", false) == true;
+  if (options == body.end() || !options->is_object()) return false;
+  auto include = options->find("include_usage");
+  return include != options->end() && include->is_boolean() && include->get<bool>();
 }
 
 bool is_usage_only_chunk(std::string_view data) {
@@ -144,7 +154,11 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
   }
   json copy = request.body;
   copy["model"] = upstream_model;
-  if (ask_usage) copy["stream_options"]["include_usage"] = true;
+  if (ask_usage) {
+    auto& options = copy["stream_options"];
+    if (!options.is_object()) options = json::object();
+    options["include_usage"] = true;
+  }
   return copy.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -172,28 +186,20 @@ std::size_t skip_space(std::string_view text, std::size_t i) {
 
 }  // namespace
 
-std::optional<std::string> splice_model(std::string_view text, std::string_view new_model) {
+namespace {
+
+// Calls visit(begin, end) for each key of the top-level object, in order ([begin, end) spans
+// the quoted key); stops when visit returns false. False when the text ended inside a string.
+template <typename Visit>
+bool for_each_top_level_key(std::string_view text, Visit&& visit) {
   int depth = 0;
   bool expecting_key = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '"') {
       const std::size_t end = string_end(text, i);
-      if (end == std::string_view::npos) return std::nullopt;
-      if (depth == 1 && expecting_key && text.substr(i, end - i) == "\"model\"") {
-        std::size_t colon = skip_space(text, end);
-        if (colon >= text.size() || text[colon] != ':') return std::nullopt;
-        const std::size_t value = skip_space(text, colon + 1);
-        if (value >= text.size() || text[value] != '"') return std::nullopt;
-        const std::size_t value_end = string_end(text, value);
-        if (value_end == std::string_view::npos) return std::nullopt;
-        std::string out;
-        out.reserve(text.size() + new_model.size());
-        out.append(text.substr(0, value));
-        out.append(json(std::string(new_model)).dump());
-        out.append(text.substr(value_end));
-        return out;
-      }
+      if (end == std::string_view::npos) return false;
+      if (depth == 1 && expecting_key && !visit(i, end)) return true;
       expecting_key = false;
       i = end - 1;
     } else if (c == '{') {
@@ -207,7 +213,38 @@ std::optional<std::string> splice_model(std::string_view text, std::string_view 
       expecting_key = true;
     }
   }
-  return std::nullopt;
+  return true;
+}
+
+}  // namespace
+
+std::size_t count_top_level_keys(std::string_view text) {
+  std::size_t count = 0;
+  for_each_top_level_key(text, [&](std::size_t, std::size_t) {
+    ++count;
+    return true;
+  });
+  return count;
+}
+
+std::optional<std::string> splice_model(std::string_view text, std::string_view new_model) {
+  std::optional<std::string> out;
+  for_each_top_level_key(text, [&](std::size_t begin, std::size_t end) {
+    if (text.substr(begin, end - begin) != "\"model\"") return true;
+    const std::size_t colon = skip_space(text, end);
+    if (colon >= text.size() || text[colon] != ':') return false;
+    const std::size_t value = skip_space(text, colon + 1);
+    if (value >= text.size() || text[value] != '"') return false;
+    const std::size_t value_end = string_end(text, value);
+    if (value_end == std::string_view::npos) return false;
+    out.emplace();
+    out->reserve(text.size() + new_model.size());
+    out->append(text.substr(0, value));
+    out->append(json(std::string(new_model)).dump());
+    out->append(text.substr(value_end));
+    return false;
+  });
+  return out;
 }
 
 std::optional<Usage> find_usage(std::string_view text) {

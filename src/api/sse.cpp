@@ -20,13 +20,14 @@ std::string SseEvent::serialize() const {
 
 void SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   buffer_.append(bytes);
+  // Lines end with CRLF, LF or a lone CR (the SSE specification allows all three).
   while (true) {
-    const size_t newline = buffer_.find('\n', consumed_);
-    if (newline == std::string::npos) break;
-    size_t end = newline;
-    if (end > consumed_ && buffer_[end - 1] == '\r') --end;
+    const size_t end = buffer_.find_first_of("\r\n", consumed_);
+    if (end == std::string::npos) break;
+    const bool cr = buffer_[end] == '\r';
+    if (cr && end + 1 == buffer_.size()) break;  // a CRLF split across reads: wait for more
     take_line(std::string_view(buffer_).substr(consumed_, end - consumed_), out);
-    consumed_ = newline + 1;
+    consumed_ = end + (cr && buffer_[end + 1] == '\n' ? 2 : 1);
   }
   if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
     buffer_.erase(0, consumed_);

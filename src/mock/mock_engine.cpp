@@ -37,7 +37,8 @@ std::string request_text(const json& body) {
 std::string last_user_text(const json& body) {
   if (auto messages = body.find("messages"); messages != body.end() && messages->is_array()) {
     for (auto it = messages->rbegin(); it != messages->rend(); ++it) {
-      if (it->is_object() && it->value("role", "") == "user") {
+      const auto role = it->is_object() ? it->find("role") : it->end();
+      if (role != it->end() && *role == "user") {
         std::string text;
         collect_text(*it, text);
         return text;
@@ -148,9 +149,9 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   plan.retry_after = defaults.retry_after;
   plan.error_event = defaults.error_event;
   plan.omit_usage = defaults.omit_usage;
-  plan.stream = body.value("stream", false) == true;
+  override_from(body, "stream", plan.stream);
   if (auto options = body.find("stream_options"); options != body.end() && options->is_object()) {
-    plan.include_usage = options->value("include_usage", false) == true;
+    override_from(*options, "include_usage", plan.include_usage);
   }
   plan.prompt_tokens = estimate_prompt_tokens(body);
 

@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "llm_router/api/json_fields.hpp"
 #include "router_handler.hpp"
 
 namespace llm_router::proxy {
@@ -37,7 +38,7 @@ bool client_capped_tokens(const json& request) {
 bool wants_json(const json& request) {
   auto format = request.find("response_format");
   if (format == request.end() || !format->is_object()) return false;
-  const std::string type = format->value("type", "");
+  const std::string_view type = api::string_field(*format, "type");
   return type == "json_object" || type == "json_schema";
 }
 
@@ -78,7 +79,7 @@ std::optional<std::string> weak_answer_reason(std::string_view body,
   } else if (auto text = choice.find("text"); text != choice.end() && text->is_string()) {
     content = *text;
   }
-  const std::string finish = choice.value("finish_reason", "");
+  const std::string_view finish = api::string_field(choice, "finish_reason");
   if (cascade.on_empty && content.find_first_not_of(" \n\t") == std::string::npos &&
       !has_tool_calls) {
     return "empty answer";

@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include "llm_router/api/json_fields.hpp"
 #include "router_handler.hpp"
 
 namespace llm_router::proxy {
@@ -13,7 +14,7 @@ void scan_content(const json& content, std::size_t& chars, bool& images) {
   } else if (content.is_array()) {
     for (const auto& part : content) {
       if (!part.is_object()) continue;
-      const std::string type = part.value("type", "");
+      const std::string_view type = api::string_field(part, "type");
       if (type == "image_url" || type == "input_image" || type == "image") images = true;
       if (auto text = part.find("text"); text != part.end() && text->is_string()) {
         chars += text->get_ref<const std::string&>().size();
@@ -58,7 +59,7 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
   }
   if (body.contains("functions")) facts.has_tools = true;
   if (auto format = body.find("response_format"); format != body.end() && format->is_object()) {
-    const std::string type = format->value("type", "");
+    const std::string_view type = api::string_field(*format, "type");
     facts.json_mode = type == "json_object" || type == "json_schema";
   }
   for (const char* key : {"max_completion_tokens", "max_tokens"}) {
@@ -74,7 +75,7 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
       if (!message.is_object()) continue;
       if (auto content = message.find("content"); content != message.end()) {
         scan_content(*content, chars, facts.has_images);
-        const std::string role = message.value("role", "");
+        const std::string_view role = api::string_field(message, "role");
         if (opening.size() < 2 && (role == "system" || role == "user")) {
           opening.push_back(text_of(*content));
         }

@@ -70,6 +70,24 @@ TEST_F(ProtocolTest, MissingOrIllTypedFieldsAreNamed) {
   }
 }
 
+TEST_F(ProtocolTest, FieldsOfUnexpectedTypesNeverBreakTheRequest) {
+  HttpClient client(router_.port());
+  for (
+      const char* body : {
+          R"({"model":"auto","messages":[{"role":"user","content":[{"type":7,"text":"hi"}]}]})",
+          R"({"model":"auto","messages":[{"role":"user","content":"hi"}],"response_format":{"type":5}})",
+          R"({"model":"auto","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":"yes"}})",
+      }) {
+    auto response = client.post_json("/v1/chat/completions", body);
+    EXPECT_EQ(response.status, 200) << body << "\n" << response.body;
+  }
+  expect_openai_error(
+      client.post_json(
+          "/v1/chat/completions",
+          R"({"model":"auto","model":"builtin","messages":[{"role":"user","content":"x"}]})"),
+      400, "invalid_json");
+}
+
 TEST_F(ProtocolTest, UnknownModelIs404ModelNotFound) {
   HttpClient client(router_.port());
   expect_openai_error(client.post_json("/v1/chat/completions", chat_body("gpt-17")), 404,

@@ -123,3 +123,50 @@ TEST(StreamUsage, InjectedOnlyForStreamsThatDidNotAsk) {
 
 }  // namespace
 }  // namespace llm_router::api
+
+namespace llm_router::api {
+namespace {
+
+TEST(ParseRequest, ARepeatedTopLevelKeyIsRejected) {
+  // Parsers disagree on which copy wins: the backend could see another model than the router.
+  for (const char* body : {R"({"model":"a","model":"b","messages":[]})",
+                           R"({"model":"a","mod\u0065l":"b","messages":[]})",
+                           R"({"model":"a","messages":[],"messages":[]})"}) {
+    auto parsed = parse_request(body, Endpoint::chat_completions);
+    ASSERT_FALSE(parsed) << body;
+    EXPECT_EQ(parsed.failure().kind, ErrorKind::invalid_json);
+  }
+  EXPECT_TRUE(parse_request(
+      R"({"model":"a","messages":[{"role":"user","content":"{\"model\":1}"}],"metadata":{"model":"x"}})",
+      Endpoint::chat_completions));
+}
+
+TEST(CountTopLevelKeys, CountsOnlyTheOuterObjectsKeys) {
+  EXPECT_EQ(count_top_level_keys(R"({"a":1,"b":{"c":2,"d":[{"e":3}]},"f":"g,\"h\":"})"), 3u);
+  EXPECT_EQ(count_top_level_keys("{}"), 0u);
+}
+
+}  // namespace
+}  // namespace llm_router::api
+
+namespace llm_router::api {
+namespace {
+
+TEST(ParseRequest, StreamOptionsMustBeAnObjectAndOddFlagsAreSafe) {
+  auto bad = parse_request(
+      R"({"model":"a","stream":true,"stream_options":"x","messages":[{"role":"user","content":"hi"}]})",
+      Endpoint::chat_completions);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.failure().param, "stream_options");
+  auto odd = parse_request(
+      R"({"model":"a","stream":true,"stream_options":{"include_usage":"yes"},"messages":[{"role":"user","content":"hi"}]})",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(odd);
+  EXPECT_FALSE(asks_stream_usage(odd->body));
+  const auto sent = nlohmann::json::parse(body_for_backend(*odd, "m", /*ask_usage=*/true));
+  EXPECT_EQ(sent["stream_options"]["include_usage"], true);
+  EXPECT_EQ(sent["model"], "m");
+}
+
+}  // namespace
+}  // namespace llm_router::api

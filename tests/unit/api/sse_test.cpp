@@ -38,6 +38,16 @@ TEST(SseParser, IncompleteEventIsHeldBack) {
   EXPECT_EQ(events[0].data, "partial");
 }
 
+TEST(SseParser, LoneCarriageReturnsEndLinesToo) {
+  const std::string stream = "data: a\rdata: b\r\rdata: c\r\n\r\n";
+  for (size_t piece : {1u, 2u, 5u, 100u}) {
+    auto events = feed_in_pieces(stream, piece);
+    ASSERT_EQ(events.size(), 2u) << "piece " << piece;
+    EXPECT_EQ(events[0].data, "a\nb");
+    EXPECT_EQ(events[1].data, "c");
+  }
+}
+
 TEST(SseParser, EmptyDataLinesKeepTheirNewlines) {
   auto events = feed_in_pieces("data:\ndata: x\n\n", 5);
   ASSERT_EQ(events.size(), 1u);
