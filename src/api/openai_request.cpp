@@ -1,6 +1,7 @@
 #include "llm_router/api/openai_request.hpp"
 
 #include <charconv>
+#include <cstring>
 
 namespace llm_router::api {
 namespace {
@@ -167,12 +168,16 @@ namespace {
 // End of the JSON string starting at `begin` (which is a quote): index just past the closing
 // quote, or npos.
 std::size_t string_end(std::string_view text, std::size_t begin) {
+  // memchr to each quote; a quote preceded by an odd run of backslashes is escaped.
   for (std::size_t i = begin + 1; i < text.size(); ++i) {
-    if (text[i] == '\\') {
-      ++i;
-    } else if (text[i] == '"') {
-      return i + 1;
-    }
+    const void* found = std::memchr(text.data() + i, '"', text.size() - i);
+    if (found == nullptr) return std::string_view::npos;
+    const std::size_t quote =
+        static_cast<std::size_t>(static_cast<const char*>(found) - text.data());
+    std::size_t backslashes = 0;
+    while (quote - backslashes > begin + 1 && text[quote - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return quote + 1;
+    i = quote;
   }
   return std::string_view::npos;
 }
