@@ -410,6 +410,32 @@ void read_cascade(NodeReader reader, CascadeSettings& c) {
   reader.finish();
 }
 
+void read_hedge(NodeReader reader, HedgeSettings& h) {
+  if (!reader.has("after")) {
+    if (reader.has("max") || reader.has("enabled")) reader.error("after", "is required");
+    reader.finish();
+    return;
+  }
+  h.enabled = reader.boolean("enabled").value_or(true);
+  if (auto text = reader.string("after"); text && *text == "p95") {
+    reader.error("after", "p95 is not supported yet: give a fixed delay such as 300ms");
+    h.enabled = false;
+  } else if (text) {
+    auto after = parse_duration(*text);
+    if (!after) {
+      reader.error("after", "must be a duration such as 300ms or 1s, got '" + *text + "'");
+      h.enabled = false;
+    } else if (after->count() <= 0) {
+      reader.error("after", "must be greater than 0");
+      h.enabled = false;
+    } else {
+      h.after = *after;
+    }
+  }
+  h.max = static_cast<int>(reader.integer("max", 1, 1).value_or(1));
+  reader.finish();
+}
+
 void read_timeout_overrides(NodeReader reader, TimeoutOverrides& t) {
   auto positive = [&](std::string_view key) -> std::optional<std::chrono::milliseconds> {
     auto value = reader.duration(key);
@@ -484,6 +510,7 @@ Route read_route(NodeReader reader) {
   r.content_policy_fallback =
       reader.string_list("content_policy_fallback").value_or(std::vector<std::string>{});
   read_cascade(reader.object("cascade"), r.cascade);
+  read_hedge(reader.object("hedge"), r.hedge);
   if (auto timeout = reader.duration("timeout")) r.timeout = *timeout;
   read_timeout_overrides(reader.object("timeouts"), r.timeouts);
   if (r.strategy.empty()) r.strategy = default_strategy(r);

@@ -2,13 +2,18 @@
 // breaker checks and per-error-class fallbacks -> relay. Fallback happens only while nothing
 // has reached the client; after that a broken stream ends with an error event.
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <deque>
+#include <exception>
 #include <random>
 
 #include "client_key.hpp"
@@ -227,6 +232,98 @@ void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snap
   plan.rule = "context_window_fallback";
 }
 
+// A hedged attempt read up to its commit point (nothing sent to the client yet): the whole body
+// of a non-stream answer, the events of a stream up to the first one carrying content, or why
+// it failed. It owns everything it uses, so it can run beside the request's coroutine.
+struct Primed {
+  std::unique_ptr<upstream::Exchange> exchange;
+  std::optional<Failure> failure;
+  bool client_error = false;  // a 400/422 that is relayed as is (in `body`)
+  int status = 0;
+  Headers relayed;  // retry-after and rate-limit headers
+  std::chrono::milliseconds retry_after{0};
+  std::string body;
+  bool stream = false;
+  std::vector<api::SseEvent> held;
+  upstream::Clock::time_point finished;
+};
+
+asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
+                              upstream::UpstreamRequest request, upstream::Deadlines deadlines,
+                              bool want_stream, config::ThroughputGuard guard) {
+  Primed p;
+  auto opened = co_await provider->open(std::move(request), deadlines);
+  if (!opened) {
+    p.failure = opened.take_failure();
+    p.finished = upstream::Clock::now();
+    co_return p;
+  }
+  std::unique_ptr<upstream::Exchange> exchange = std::move(*opened);
+  p.status = exchange->head().status;
+  p.relayed = relayed_headers(exchange->head());
+  if (p.status < 200 || p.status >= 300) {
+    auto body = co_await exchange->read_body(kMaxErrorBodyBytes);
+    if (body) p.body = std::move(*body);
+    p.failure = classify_status(p.status, p.body);
+    p.client_error = p.failure->kind == ErrorKind::upstream_client_error;
+    p.retry_after = retry_after_of(exchange->head());
+  } else if (want_stream && exchange->head().event_stream) {
+    p.stream = true;
+    if (guard.tokens_per_second > 0) exchange = guard_throughput(std::move(exchange), guard);
+    while (true) {
+      auto next = co_await exchange->next_event();
+      if (next.failure) {
+        p.failure = std::move(next.failure);
+      } else if (!next.event) {
+        p.failure = Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
+      } else if (api::is_error_event(next.event->data)) {
+        p.failure = Failure{ErrorKind::upstream_server_error, "stream began with an error"};
+      }
+      if (p.failure) break;
+      const bool content = carries_content(*next.event);
+      p.held.push_back(std::move(*next.event));
+      if (content) break;
+    }
+  } else {
+    auto body = co_await exchange->read_body(kMaxResponseBytes);
+    if (body) {
+      p.body = std::move(*body);
+    } else {
+      p.failure = body.take_failure();
+    }
+  }
+  p.exchange = std::move(exchange);
+  p.finished = upstream::Clock::now();
+  co_return p;
+}
+
+// The two attempts of a hedged request; their coroutines report here and wake the request's.
+struct HedgeRace {
+  explicit HedgeRace(asio::io_context& io) : wake(io) {}
+  asio::steady_timer wake;
+  std::array<std::optional<Primed>, 2> result;
+  std::array<asio::cancellation_signal, 2> cancel;
+  std::array<bool, 2> started{false, false};
+  std::array<bool, 2> done{false, false};
+  std::array<std::size_t, 2> index{0, 0};
+  std::array<upstream::Clock::time_point, 2> launched;
+};
+
+// Cancels the attempts still running when the request's coroutine ends, however it ends.
+struct CancelRunning {
+  std::shared_ptr<HedgeRace> race;
+  ~CancelRunning() {
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (race->started[i] && !race->done[i])
+        race->cancel[i].emit(asio::cancellation_type::terminal);
+    }
+  }
+};
+
+bool committed(const Primed& p) {
+  return !p.failure || p.client_error;
+}
+
 }  // namespace
 
 Headers RouterHandler::decision_headers(const RequestRecord& record) const {
@@ -435,6 +532,9 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
   Headers weak_headers;
   const bool cascade = scope.route && scope.route->cascade.enabled && !parsed.stream &&
                        endpoint != api::Endpoint::embeddings;
+  // Hedged requests (a duplicate when the first attempt is slow to commit); not with cascade,
+  // which must see each answer before deciding.
+  bool hedge = scope.route && scope.route->hedge.enabled && !cascade;
 
   while (!queue.empty()) {
     const std::size_t index = queue.front();
@@ -469,17 +569,27 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     for (int retry = 0;; ++retry) {
       const bool may_cascade = cascade && !queue.empty();
       const auto started = upstream::Clock::now();
-      auto result =
-          co_await attempt(request, writer, parsed, endpoint, index, scope, record, may_cascade);
+      AttemptResult result;
+      if (hedge) {
+        hedge = false;  // one duplicate per request, on its first attempt
+        result = co_await hedged_attempt(request, writer, parsed, endpoint, index, queue, tried,
+                                         scope, record);
+      } else {
+        result =
+            co_await attempt(request, writer, parsed, endpoint, index, scope, record, may_cascade);
+      }
       const double latency = millis_since(started, upstream::Clock::now());
-      record.attempts.back().latency_ms = latency;
+      if (!result.hedged) record.attempts.back().latency_ms = latency;
       if (result.answered) {
+        if (result.hedged) co_return;  // recorded by the race
         health.breaker.record_success(health::steady_now());
         learn(scope, record, index, true, latency);
         co_return;
       }
       last = result.failure;
-      if (!result.weak_answer.empty()) {
+      if (result.hedged) {
+        if (last->kind == ErrorKind::cancelled) co_return;
+      } else if (!result.weak_answer.empty()) {
         health.breaker.record_success(health::steady_now());
         weak_answer = std::move(result.weak_answer);
         weak_headers = std::move(result.weak_headers);
@@ -602,6 +712,172 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
                                 may_cascade);
 }
 
+asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
+    const HttpRequest& request, ResponseWriter& writer, const api::ParsedRequest& parsed,
+    api::Endpoint endpoint, std::size_t index, const std::deque<std::size_t>& queue,
+    std::vector<bool>& tried, RequestScope& scope, RequestRecord& record) {
+  constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+  const auto& config = *scope.snapshot->config;
+  auto race = std::make_shared<HedgeRace>(io_);
+  const CancelRunning cancel_running{race};
+  auto launch = [&](std::size_t slot, std::size_t backend_index) {
+    const auto& backend = config.backends[backend_index];
+    const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
+    upstream::Deadlines deadlines{
+        timeouts.connect, timeouts.first_byte, timeouts.idle,
+        std::min(upstream::Clock::now() + timeouts.total, scope.deadline)};
+    race->started[slot] = true;
+    race->index[slot] = backend_index;
+    race->launched[slot] = upstream::Clock::now();
+    auto done = [race, slot](std::exception_ptr error, Primed primed) {
+      if (error) {
+        primed = Primed{};
+        primed.failure = Failure{ErrorKind::cancelled, "cancelled"};
+        primed.finished = upstream::Clock::now();
+      }
+      race->result[slot] = std::move(primed);
+      race->done[slot] = true;
+      race->wake.cancel();
+    };
+    asio::co_spawn(io_,
+                   prime(scope.providers->by_index[backend_index],
+                         upstream_request(request, parsed, endpoint, backend, record), deadlines,
+                         parsed.stream, backend.throughput),
+                   asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
+  };
+
+  launch(0, index);
+  race->wake.expires_after(scope.route->hedge.after);
+  co_await race->wake.async_wait(use_nothrow);
+  // Still nothing committed: the duplicate goes to the next candidate that is not ejected and
+  // has a free slot.
+  std::optional<SlotRelease> second_slot;
+  if (!race->done[0]) {
+    for (const std::size_t next : queue) {
+      if (tried[next] || next == index) continue;
+      const auto& backend = config.backends[next];
+      BackendHealth& health = *scope.snapshot->health[next];
+      if (!record.panic && !health.breaker.allow(health::steady_now())) continue;
+      if (!health.capacity.try_acquire(backend.max_concurrency)) continue;
+      second_slot.emplace(health.capacity);
+      tried[next] = true;
+      log_->debug("request_id={} backend={} no commit after {} ms: hedging on {}", record.id,
+                  config.backends[index].name, scope.route->hedge.after.count(), backend.name);
+      launch(1, next);
+      break;
+    }
+  }
+  // The first to commit wins; a failure lets the other one go on.
+  std::optional<std::size_t> winner;
+  while (true) {
+    for (std::size_t slot = 0; slot < 2 && !winner; ++slot) {
+      if (race->done[slot] && committed(*race->result[slot])) winner = slot;
+    }
+    const bool all_done =
+        (race->done[0] || !race->started[0]) && (race->done[1] || !race->started[1]);
+    if (winner || all_done) break;
+    race->wake.expires_at(upstream::Clock::time_point::max());
+    co_await race->wake.async_wait(use_nothrow);
+  }
+  // The loser is cancelled (its exchange dropped, which cancels the upstream request) and
+  // waited for, so nothing outlives the request.
+  if (winner) {
+    const std::size_t loser = 1 - *winner;
+    if (race->started[loser] && !race->done[loser]) {
+      race->cancel[loser].emit(asio::cancellation_type::terminal);
+      while (!race->done[loser]) {
+        race->wake.expires_at(upstream::Clock::time_point::max());
+        co_await race->wake.async_wait(use_nothrow);
+      }
+      race->result[loser]->failure =
+          Failure{ErrorKind::hedge_lost, "the other attempt committed first"};
+    } else if (race->started[loser] && committed(*race->result[loser])) {
+      race->result[loser]->failure =
+          Failure{ErrorKind::hedge_lost, "the other attempt committed first"};
+    }
+  }
+  for (std::size_t slot = 0; slot < 2; ++slot) {
+    // Every exchange but the winner's is dropped now, not when the answer has been relayed.
+    if (race->started[slot] && (!winner || slot != *winner)) race->result[slot]->exchange.reset();
+  }
+  if (!winner || *winner != 1) second_slot.reset();  // the duplicate's slot is free again
+  // Attempts are recorded the loser first, the one that answered (or the first one) last.
+  std::vector<std::size_t> order;
+  for (std::size_t slot = 0; slot < 2; ++slot) {
+    if (race->started[slot] && (!winner || slot != *winner)) order.push_back(slot);
+  }
+  if (winner) order.push_back(*winner);
+  if (!winner && order.size() == 2) std::swap(order[0], order[1]);  // the first attempt's last
+  for (const std::size_t slot : order) {
+    auto& primed = *race->result[slot];
+    const auto& name_of = config.backends[race->index[slot]].name;
+    Attempt a{name_of, std::nullopt, millis_since(race->launched[slot], primed.finished)};
+    if (!winner || slot != *winner || primed.client_error) a.failure = primed.failure;
+    record.attempts.push_back(std::move(a));
+    if (winner && slot == *winner) break;
+    BackendHealth& health = *scope.snapshot->health[race->index[slot]];
+    if (primed.failure->kind == ErrorKind::hedge_lost ||
+        !counts_against_backend(primed.failure->kind)) {
+      continue;
+    }
+    health.breaker.record_failure(health::steady_now());
+    learn(scope, record, race->index[slot], false, record.attempts.back().latency_ms);
+  }
+
+  AttemptResult result;
+  result.hedged = true;
+  if (!winner) {
+    // Both failed (or the first one failed before the hedge): the first one's failure decides
+    // what comes next, as it would have without hedging.
+    auto& first = *race->result[0];
+    result.failure = first.failure;
+    result.retry_after = first.retry_after;
+    if (first.status != 0 && (first.status < 200 || first.status >= 300)) {
+      record.last_upstream_headers = first.relayed;
+    }
+    co_return result;
+  }
+  const std::size_t won = race->index[*winner];
+  Primed primed = std::move(*race->result[*winner]);
+  const auto& backend = config.backends[won];
+  record.backend = backend.name;
+  Headers headers = decision_headers(record);
+  for (auto& h : primed.relayed) headers.push_back(std::move(h));
+  result.answered = true;
+  if (primed.client_error) {
+    // The request itself is at fault: every backend would say the same. Relay the answer.
+    record.status = primed.status;
+    headers.push_back({"content-type", "application/json"});
+    co_await writer.send(primed.status, std::move(headers), std::move(primed.body));
+    co_return result;
+  }
+  if (primed.stream) {
+    auto& health = *scope.snapshot->health[won];
+    record.stream_text.reset();
+    if (health.omits_stream_usage.load(std::memory_order_relaxed)) record.stream_text.emplace();
+    for (const auto& event : primed.held) keep_for_usage(event.data, record);
+    const bool client_wants_usage = api::asks_stream_usage(parsed.body);
+    auto delivered = co_await deliver_stream(*primed.exchange, writer, record, std::move(headers),
+                                             client_wants_usage, std::move(primed.held));
+    if (!record.usage_reported) {
+      count_usage(scope.snapshot->encoders[won], parsed.text, record.stream_text.value_or(""),
+                  record);
+      if (!record.stream_text) record.usage.completion_tokens = record.content_events;
+    }
+    health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
+    (void)delivered;
+  } else {
+    co_await deliver_body(std::move(primed.body), primed.status, writer, parsed, scope, won, record,
+                          std::move(headers));
+  }
+  const double latency = millis_since(race->launched[*winner], upstream::Clock::now());
+  record.attempts.back().latency_ms = latency;
+  BackendHealth& health = *scope.snapshot->health[won];
+  health.breaker.record_success(health::steady_now());
+  learn(scope, record, won, true, latency);
+  co_return result;
+}
+
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     upstream::Exchange& exchange, ResponseWriter& writer, const api::ParsedRequest& parsed,
     RequestScope& scope, std::size_t index, RequestRecord& record, Headers headers,
@@ -622,20 +898,29 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
       co_return result;
     }
   }
+  co_await deliver_body(std::move(*body), exchange.head().status, writer, parsed, scope, index,
+                        record, std::move(headers));
+  result.answered = true;
+  co_return result;
+}
+
+asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
+                                                  ResponseWriter& writer,
+                                                  const api::ParsedRequest& parsed,
+                                                  RequestScope& scope, std::size_t index,
+                                                  RequestRecord& record, Headers headers) {
   record.first_byte = std::chrono::steady_clock::now();
-  if (auto usage = api::find_usage(*body)) {
+  if (auto usage = api::find_usage(body)) {
     record.usage = *usage;
   } else {
     // The backend reports no usage: count it, so cost and token metrics still move.
     const auto* encoder = scope.snapshot->encoders[index];
-    count_usage(encoder, parsed.text, api::answer_text(*body), record);
+    count_usage(encoder, parsed.text, api::answer_text(body), record);
   }
-  record.status = exchange.head().status;
+  record.status = status;
   headers.push_back({"content-type", "application/json"});
-  const auto ec = co_await writer.send(record.status, std::move(headers), std::move(*body));
+  const auto ec = co_await writer.send(record.status, std::move(headers), std::move(body));
   if (ec) record.status = 499;
-  result.answered = true;
-  co_return result;
 }
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
@@ -663,6 +948,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     held.push_back(std::move(*next.event));
     if (content) break;
   }
+  co_return co_await deliver_stream(exchange, writer, record, std::move(headers),
+                                    client_wants_usage, std::move(held));
+}
+
+asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
+    upstream::Exchange& exchange, ResponseWriter& writer, RequestRecord& record, Headers headers,
+    bool client_wants_usage, std::vector<api::SseEvent> held) {
+  AttemptResult result;
   record.first_byte = std::chrono::steady_clock::now();
   record.status = 200;
   result.answered = true;

@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,7 @@ class RouterHandler final : public server::RequestHandler {
     std::chrono::milliseconds retry_after{0};
     std::string weak_answer;  // cascade: a weak but usable body, sent if nothing better comes
     Headers weak_headers;
+    bool hedged = false;  // a hedged race: its attempts, breaker and learning are recorded
   };
 
   void refresh_snapshot();
@@ -103,6 +105,15 @@ class RouterHandler final : public server::RequestHandler {
                                          const api::ParsedRequest& parsed, api::Endpoint endpoint,
                                          std::size_t index, RequestScope& scope,
                                          RequestRecord& record, bool may_cascade);
+  // Hedged: the attempt on `index` and, when it has not committed `after` the start, a duplicate
+  // on the next eligible candidate of `queue` (marked in `tried`); the first to commit answers.
+  // A failure is the first attempt's (the other one failed too, or was never sent).
+  asio::awaitable<AttemptResult> hedged_attempt(const HttpRequest& request, ResponseWriter& writer,
+                                                const api::ParsedRequest& parsed,
+                                                api::Endpoint endpoint, std::size_t index,
+                                                const std::deque<std::size_t>& queue,
+                                                std::vector<bool>& tried, RequestScope& scope,
+                                                RequestRecord& record);
   asio::awaitable<AttemptResult> relay_body(upstream::Exchange& exchange, ResponseWriter& writer,
                                             const api::ParsedRequest& parsed, RequestScope& scope,
                                             std::size_t index, RequestRecord& record,
@@ -110,6 +121,15 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,
                                               RequestRecord& record, Headers headers,
                                               bool client_wants_usage);
+  // Sends a non-stream body that is in hand (record.usage, status and first_byte are set).
+  asio::awaitable<void> deliver_body(std::string body, int status, ResponseWriter& writer,
+                                     const api::ParsedRequest& parsed, RequestScope& scope,
+                                     std::size_t index, RequestRecord& record, Headers headers);
+  // Sends a stream whose events up to the commit point are `held`, then relays the rest.
+  asio::awaitable<AttemptResult> deliver_stream(upstream::Exchange& exchange,
+                                                ResponseWriter& writer, RequestRecord& record,
+                                                Headers headers, bool client_wants_usage,
+                                                std::vector<api::SseEvent> held);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
                                           RequestRecord& record);

@@ -118,6 +118,15 @@ struct CascadeSettings {
   std::optional<double> min_mean_logprob;  // when the backend returns logprobs
 };
 
+// Hedged requests (`hedge: {after: 300ms, max: 1}`): when the first attempt has not reached its
+// commit point `after` the start, a duplicate goes to the next candidate; the first to commit
+// answers, the other is cancelled. Off unless configured.
+struct HedgeSettings {
+  bool enabled = false;
+  std::chrono::milliseconds after{0};
+  int max = 1;  // duplicates per request (only 1 is supported)
+};
+
 // Per-route overrides of the backends' phase timeouts (`timeouts:` under a route); unset keys
 // keep each backend's own value.
 struct TimeoutOverrides {
@@ -139,6 +148,7 @@ struct Route : Pool {
   std::vector<std::string> context_window_fallback;  // prompt too large for the backend
   std::vector<std::string> content_policy_fallback;  // the backend refused on policy grounds
   CascadeSettings cascade;
+  HedgeSettings hedge;
   std::chrono::milliseconds timeout{600'000};  // whole request, every attempt and retry included
   TimeoutOverrides timeouts;                   // per attempt; win over the backends' timeouts
   std::vector<KeywordSpec> keyword_specs;      // declared by this route's conditions

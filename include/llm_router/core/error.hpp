@@ -33,6 +33,7 @@ enum class ErrorKind {
   low_confidence,
   circuit_open,
   overloaded,
+  hedge_lost,  // a hedged attempt cancelled because the other one committed first
   cancelled,
   internal,
 };

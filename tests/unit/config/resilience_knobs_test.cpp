@@ -140,5 +140,37 @@ INSTANTIATE_TEST_SUITE_P(
                 "routes[0].timeouts.ttft", "unknown key"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+TEST(ResilienceKnobs, HedgeIsOffUnlessConfigured) {
+  const auto config = load(kBackends + "routes:\n  - name: auto\n    use: [a]\n");
+  EXPECT_FALSE(config.find_route("auto")->hedge.enabled);
+}
+
+TEST(ResilienceKnobs, HedgeIsRead) {
+  const auto config = load(
+      kBackends + "routes:\n  - name: auto\n    use: [a]\n    hedge: {after: 300ms, max: 1}\n");
+  const auto& hedge = config.find_route("auto")->hedge;
+  EXPECT_TRUE(hedge.enabled);
+  EXPECT_EQ(hedge.after, milliseconds(300));
+  EXPECT_EQ(hedge.max, 1);
+  const auto off = load(kBackends +
+                        "routes:\n  - name: auto\n    use: [a]\n"
+                        "    hedge: {after: 1s, enabled: false}\n");
+  EXPECT_FALSE(off.find_route("auto")->hedge.enabled);
+}
+
+TEST(ResilienceKnobs, HedgeErrorsAreLocated) {
+  const std::string route = kBackends + "routes:\n  - name: auto\n    use: [a]\n    hedge: ";
+  EXPECT_TRUE(has_error(errors_of(route + "{after: p95}\n"), "routes[0].hedge.after",
+                        "p95 is not supported"));
+  EXPECT_TRUE(has_error(errors_of(route + "{after: soon}\n"), "routes[0].hedge.after",
+                        "must be a duration"));
+  EXPECT_TRUE(
+      has_error(errors_of(route + "{after: 0ms}\n"), "routes[0].hedge.after", "greater than 0"));
+  EXPECT_TRUE(has_error(errors_of(route + "{max: 1}\n"), "routes[0].hedge.after", "required"));
+  EXPECT_TRUE(has_error(errors_of(route + "{after: 1s, max: 2}\n"), "routes[0].hedge.max", ""));
+  EXPECT_TRUE(has_error(errors_of(route + "{after: 1s, delay: 2s}\n"), "routes[0].hedge.delay",
+                        "unknown key"));
+}
+
 }  // namespace
 }  // namespace llm_router::config

@@ -1,0 +1,108 @@
+// Hedged requests: a duplicate to the next candidate when the first attempt is slow to commit.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+std::string hedged_config(const std::string& slow_url, const std::string& fast_url,
+                          const std::string& hedge = "    hedge: {after: 100ms, max: 1}\n") {
+  return router_config({{"slow", slow_url}, {"fast", fast_url}}, "[slow, fast]") + hedge;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Far longer than the hedge needs, far shorter than the slow backend's answer.
+constexpr auto kSafetyBound = std::chrono::milliseconds(2500);
+
+TEST(Hedge, SlowPrimaryIsOvertakenByTheDuplicate) {
+  MockLlm slow({"--ttft-ms", "4000"});
+  MockLlm fast;
+  Router router(hedged_config(slow.url(), fast.url()));
+  HttpClient client(router.port());
+  const auto started = std::chrono::steady_clock::now();
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kSafetyBound);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "fast");
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=hedge_lost, fast=ok");
+  EXPECT_EQ(fast.requests(), 1);
+}
+
+TEST(Hedge, SlowStreamIsOvertakenByTheDuplicate) {
+  MockLlm slow({"--ttft-ms", "4000"});
+  MockLlm fast;
+  Router router(hedged_config(slow.url(), fast.url()));
+  HttpClient client(router.port());
+  const auto started = std::chrono::steady_clock::now();
+  auto response = client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                                [](const std::string&) { return true; });
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kSafetyBound);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "fast");
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=hedge_lost, fast=ok");
+  EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
+}
+
+TEST(Hedge, FastPrimarySendsNoDuplicate) {
+  MockLlm primary;
+  MockLlm second;
+  Router router(hedged_config(primary.url(), second.url(), "    hedge: {after: 2s}\n"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 3; ++i) {
+    auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.header("x-llm-router-backend"), "slow");
+    EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=ok");
+  }
+  auto stream = client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                              [](const std::string&) { return true; });
+  ASSERT_EQ(stream.status, 200);
+  EXPECT_EQ(sse_data(stream.body).back(), "[DONE]");
+  EXPECT_EQ(second.requests(), 0);
+}
+
+TEST(Hedge, PrimaryFailingBeforeTheHedgeFallsBackAsUsual) {
+  MockLlm failing({"--status", "500"});
+  MockLlm backup;
+  Router router(hedged_config(failing.url(), backup.url(), "    hedge: {after: 2s}\n"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "fast");
+  EXPECT_TRUE(contains(response.header("x-llm-router-attempts"), "slow=upstream_server_error"));
+  EXPECT_EQ(backup.requests(), 1);
+}
+
+TEST(Hedge, DuplicateFailingLetsTheSlowPrimaryAnswer) {
+  MockLlm slow({"--ttft-ms", "600"});
+  MockLlm failing({"--status", "500"});
+  Router router(hedged_config(slow.url(), failing.url()));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "slow");
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "fast=upstream_server_error(500), slow=ok");
+  EXPECT_EQ(failing.requests(), 1);
+}
+
+TEST(Hedge, WithoutHedgeASlowPrimaryIsWaitedFor) {
+  MockLlm slow({"--ttft-ms", "400"});
+  MockLlm fast;
+  Router router(hedged_config(slow.url(), fast.url(), ""));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "slow");
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=ok");
+  EXPECT_EQ(fast.requests(), 0);
+}
+
+}  // namespace
+}  // namespace test_support
