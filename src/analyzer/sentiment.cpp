@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -338,7 +339,18 @@ double punctuation_emphasis(int exclamations, int questions) {
 void for_each_word(std::string_view text, const VaderLexicon& lexicon, std::vector<Word>& words,
                    std::string& lower) {
   lower.assign(text);
-  for (char& c : lower) c = table_lower(c);
+  // ASCII 'A'..'Z' lowered 8 bytes at a time (SWAR); other bytes unchanged, as table_lower.
+  char* p = lower.data();
+  const std::size_t n = lower.size();
+  std::size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    std::uint64_t x = swar::load(p + k);
+    x |= (swar::in_range(x & ~swar::kHighs, 'A', 'Z') & ~x) >> 2;
+    if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
+    std::memcpy(p + k, &x, sizeof x);
+  }
+  for (; k < n; ++k) p[k] = table_lower(p[k]);
+  words.clear();
   words.reserve(text.size() / 5 + 8);
   split_words(text, lower, lexicon, words);
 }
@@ -412,7 +424,8 @@ VaderScores score_words(std::string_view text, std::vector<Word>& words,
     scores.questions += c == '?';
   }
   const bool caps_differ = scores.caps_words > 0 && scores.caps_words < scores.words;
-  std::vector<double> sentiments(words.size(), 0.0);
+  thread_local std::vector<double> sentiments;
+  sentiments.assign(words.size(), 0.0);
   std::optional<std::size_t> but_index;
   for (std::size_t i = 0; i < words.size(); ++i) {
     if (!but_index && words[i].lower == "but") but_index = i;
@@ -668,8 +681,9 @@ SentimentModel::SentimentModel(VaderLexicon lexicon, std::optional<SentimentWeig
     : lexicon_(std::move(lexicon)), weights_(std::move(weights)) {}
 
 std::pair<double, double> SentimentModel::score_with_vader(std::string_view text) const {
-  std::vector<Word> words;
-  std::string lower;
+  // Reused per thread: no allocation per request once warm.
+  thread_local std::vector<Word> words;
+  thread_local std::string lower;
   for_each_word(text, lexicon_, words, lower);
   const VaderScores scores = score_words(text, words, lexicon_.table());
   if (!weights_) return {scores.compound, scores.compound};
