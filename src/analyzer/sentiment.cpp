@@ -176,6 +176,14 @@ bool is_upper_word(std::string_view word) {
   return upper;
 }
 
+// word contains "n't" (an inline scan: most words are short and a find() call costs more).
+bool has_nt(std::string_view word) {
+  for (std::size_t k = 0; k + 3 <= word.size(); ++k) {
+    if (word[k] == 'n' && word[k + 1] == '\'' && word[k + 2] == 't') return true;
+  }
+  return false;
+}
+
 struct Word {
   std::string_view lower;  // lowercased, punctuation stripped as VADER does
   const float* valence = nullptr;
@@ -213,7 +221,7 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
       word.negation = info->negation;
       word.idiom = info->idiom;
     }
-    word.negation |= word.lower.find("n't") != std::string_view::npos;
+    word.negation |= has_nt(word.lower);
     word.upper = is_upper_word(text.substr(b, e - b));
     out.push_back(word);
     i = end;
