@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cmath>
 
 #include "llm_router/analyzer/detectors.hpp"
@@ -252,23 +251,6 @@ bool is_secret_char(char c) {
   return has_class(c, kSecretChar);
 }
 
-// The end of the run of key-alphabet characters starting at i, eight bytes at a time (SWAR).
-std::size_t secret_run_end(std::string_view text, std::size_t i) {
-  const char* p = text.data();
-  const std::size_t n = text.size();
-  for (; i + 8 <= n; i += 8) {
-    const std::uint64_t x = swar::load(p + i);
-    // ASCII letters and digits (the 7-bit view keeps in_range exact), and - _ + / =.
-    const std::uint64_t secret = (swar::alnums(x & ~swar::kHighs) & ~x) | swar::equal(x, '-') |
-                                 swar::equal(x, '_') | swar::equal(x, '+') | swar::equal(x, '/') |
-                                 swar::equal(x, '=');
-    const std::uint64_t other = ~secret & swar::kHighs;
-    if (other != 0) return i + static_cast<std::size_t>(std::countr_zero(other)) / 8;
-  }
-  while (i < n && is_secret_char(text[i])) ++i;
-  return i;
-}
-
 bool all_of_class(std::string_view s, bool (*pred)(char)) {
   return std::all_of(s.begin(), s.end(), pred);
 }
@@ -353,7 +335,8 @@ void scan_tokens(std::string_view text, PiiCounts& counts) {
       i = after;
       continue;
     }
-    const std::size_t end = secret_run_end(text, i);
+    std::size_t end = i;
+    while (end < text.size() && is_secret_char(text[end])) ++end;
     std::string_view token = text.substr(i, end - i);
     while (!token.empty() && (token.back() == '=' || token.back() == '-')) token.remove_suffix(1);
     if (token.size() >= 19 && (has_prefix_key(token) || is_high_entropy_token(token))) {
