@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cmath>
 
 #include "text_util.hpp"
@@ -18,21 +17,6 @@ bool is_token_byte(char c) {
   return is_ascii_alnum(c) || static_cast<unsigned char>(c) >= 0x80;
 }
 
-// The end of the run of token bytes starting at i, eight bytes at a time (SWAR).
-std::size_t token_end(std::string_view text, std::size_t i) {
-  const char* p = text.data();
-  const std::size_t n = text.size();
-  for (; i + 8 <= n; i += 8) {
-    const std::uint64_t x = swar::load(p + i);
-    // Non-ASCII bytes, ASCII letters and digits; the 7-bit view keeps in_range exact.
-    const std::uint64_t token = (x & swar::kHighs) | swar::alnums(x & ~swar::kHighs);
-    const std::uint64_t other = ~token & swar::kHighs;
-    if (other != 0) return i + static_cast<std::size_t>(std::countr_zero(other)) / 8;
-  }
-  while (i < n && is_token_byte(text[i])) ++i;
-  return i;
-}
-
 std::uint32_t dim_of(std::uint64_t hash) {
   return static_cast<std::uint32_t>(hash >> (64 - HashedNgramEmbedder::kBits));
 }
@@ -45,11 +29,14 @@ void for_each_ngram(std::string_view text, Add&& add) {
   std::size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && !is_token_byte(text[i])) ++i;
-    const std::size_t start = i;
-    i = token_end(text, i);
-    if (i == start) continue;
-    const std::size_t length = std::min(i - start, sizeof word - 2);
-    for (std::size_t k = 0; k < length; ++k) word[1 + k] = table_lower(text[start + k]);
+    std::size_t length = 0;
+    while (i < text.size() && is_token_byte(text[i])) {
+      if (length < sizeof word - 2) word[1 + length] = table_lower(text[i]);
+      ++length;
+      ++i;
+    }
+    if (length == 0) continue;
+    length = std::min(length, sizeof word - 2);
     const std::string_view token(word + 1, length);
     const std::uint64_t hash = word_hash(token);
     add(dim_of(hash), kWordWeight);
