@@ -4,7 +4,6 @@
 #include <re2/set.h>
 
 #include <array>
-#include <bit>
 #include <stdexcept>
 
 #include "text_util.hpp"
@@ -59,19 +58,9 @@ std::string lower_ascii(std::string_view text) {
   return out;
 }
 
-// The end of the run of keyword characters starting at i, eight bytes at a time (SWAR).
+// The end of the run of keyword characters starting at i.
 std::size_t word_end(std::string_view text, std::size_t i) {
-  const char* p = text.data();
-  const std::size_t n = text.size();
-  for (; i + 8 <= n; i += 8) {
-    const std::uint64_t x = swar::load(p + i);
-    // Non-ASCII bytes, letters, digits and '_' (kWordChar); the 7-bit view keeps in_range exact.
-    const std::uint64_t word =
-        (x & swar::kHighs) | swar::alnums(x & ~swar::kHighs) | swar::equal(x, '_');
-    const std::uint64_t other = ~word & swar::kHighs;
-    if (other != 0) return i + static_cast<std::size_t>(std::countr_zero(other)) / 8;
-  }
-  while (i < n && is_keyword_char(text[i])) ++i;
+  while (i < text.size() && is_keyword_char(text[i])) ++i;
   return i;
 }
 
