@@ -34,6 +34,7 @@ enum CharClass : std::uint8_t {
   kLowerable = 2,   // 'A'..'Z'
   kSpaceChar = 4,   // ASCII whitespace
   kSecretChar = 8,  // letters, digits, - _ + / =  (API-key alphabets)
+  kTokenChar = 16,  // ASCII letter or digit, or any non-ASCII byte
 };
 
 struct CharTables {
@@ -50,6 +51,7 @@ struct CharTables {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
         k |= kSpaceChar;
       if (alnum || c == '-' || c == '_' || c == '+' || c == '/' || c == '=') k |= kSecretChar;
+      if (alnum || c >= 0x80) k |= kTokenChar;
       klass[c] = k;
     }
   }
