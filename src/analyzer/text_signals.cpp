@@ -321,9 +321,9 @@ CodeEvidence code_evidence(std::string_view full_text) {
   char buffer[16];
   std::size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && !is_ascii_alpha(text[i])) ++i;
+    while (i < text.size() && !has_class(text[i], kAlphaChar)) ++i;
     std::size_t length = 0;
-    while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '+' || text[i] == '#')) {
+    while (i < text.size() && has_class(text[i], kCodeWordChar)) {
       if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
       ++length;
       ++i;
@@ -419,7 +419,7 @@ struct StopwordIndex {
 };
 
 bool is_word_byte(char c) {
-  return is_ascii_alpha(c) || static_cast<unsigned char>(c) >= 0x80;
+  return has_class(c, kLetterByte);  // ASCII letter or non-ASCII
 }
 
 std::string_view latin_language(std::string_view text) {

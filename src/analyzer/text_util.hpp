@@ -30,11 +30,14 @@ inline char ascii_upper(char c) {
 
 // Byte classes in one table lookup for the scanners' inner loops.
 enum CharClass : std::uint8_t {
-  kWordChar = 1,    // ASCII letter or digit, '_', or any non-ASCII byte
-  kLowerable = 2,   // 'A'..'Z'
-  kSpaceChar = 4,   // ASCII whitespace
-  kSecretChar = 8,  // letters, digits, - _ + / =  (API-key alphabets)
-  kTokenChar = 16,  // ASCII letter or digit, or any non-ASCII byte
+  kWordChar = 1,       // ASCII letter or digit, '_', or any non-ASCII byte
+  kLowerable = 2,      // 'A'..'Z'
+  kSpaceChar = 4,      // ASCII whitespace
+  kSecretChar = 8,     // letters, digits, - _ + / =  (API-key alphabets)
+  kTokenChar = 16,     // ASCII letter or digit, or any non-ASCII byte
+  kAlphaChar = 32,     // ASCII letter
+  kCodeWordChar = 64,  // ASCII letter or digit, '+' or '#' ("c++", "c#")
+  kLetterByte = 128,   // ASCII letter or any non-ASCII byte
 };
 
 struct CharTables {
@@ -52,6 +55,10 @@ struct CharTables {
         k |= kSpaceChar;
       if (alnum || c == '-' || c == '_' || c == '+' || c == '/' || c == '=') k |= kSecretChar;
       if (alnum || c >= 0x80) k |= kTokenChar;
+      const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (alpha) k |= kAlphaChar;
+      if (alnum || c == '+' || c == '#') k |= kCodeWordChar;
+      if (alpha || c >= 0x80) k |= kLetterByte;
       klass[c] = k;
     }
   }
