@@ -20,6 +20,8 @@ constexpr double kBoosterIncrease = 0.293;
 constexpr double kBoosterDecrease = -0.293;
 constexpr double kCapsIncrease = 0.733;
 constexpr double kNegationScalar = -0.74;
+// Per-thread word buffers larger than this (text bytes) are released after use.
+constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 
 constexpr std::string_view kNegations[] = {
     "aint",   "arent",    "cannot",  "cant",     "couldnt",  "darent",   "didnt",   "doesnt",
@@ -472,6 +474,9 @@ VaderScores score_words(std::string_view text, std::vector<Word>& words,
   scores.pos = std::fabs(pos_sum / total);
   scores.neg = std::fabs(neg_sum / total);
   scores.neu = std::fabs(scores.neu_count / total);
+  if (sentiments.capacity() * sizeof(double) > kKeptBufferBytes) {
+    std::vector<double>().swap(sentiments);
+  }
   return scores;
 }
 
@@ -694,8 +699,13 @@ std::pair<double, double> SentimentModel::score_with_vader(std::string_view text
   thread_local std::string lower;
   for_each_word(text, lexicon_, words, lower);
   const VaderScores scores = score_words(text, words, lexicon_.table());
+  const double rating = weights_ ? predict(*weights_, words, scores) : scores.compound;
+  // A huge text.model_chars must not leave megabytes held per thread.
+  if (lower.capacity() > kKeptBufferBytes) {
+    std::string().swap(lower);
+    std::vector<Word>().swap(words);
+  }
   if (!weights_) return {scores.compound, scores.compound};
-  const double rating = predict(*weights_, words, scores);
   if (!std::isfinite(rating)) return {0.0, scores.compound};
   return {std::clamp(rating / 4.0, -1.0, 1.0), scores.compound};
 }
