@@ -29,8 +29,8 @@ struct KeywordMatcher::WordIndex {
   void note_key(std::string_view key) {
     if (!key.empty()) first_last[slot(key.front())] |= 1U << slot(key.back());
   }
-  bool may_contain(std::string_view word) const {
-    return (first_last[slot(word.front())] >> slot(word.back()) & 1U) != 0;
+  bool may_contain(char first, char last) const {
+    return (first_last[slot(first)] >> slot(last) & 1U) != 0;
   }
 
   static std::uint64_t combine(std::uint64_t phrase, std::uint64_t word) {
@@ -56,6 +56,12 @@ std::string lower_ascii(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = ascii_lower(c);
   return out;
+}
+
+// The end of the run of keyword characters starting at i.
+std::size_t word_end(std::string_view text, std::size_t i) {
+  while (i < text.size() && is_keyword_char(text[i])) ++i;
+  return i;
 }
 
 bool is_single_word(std::string_view word) {
@@ -158,19 +164,21 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
     while (i < text.size()) {
       while (i < text.size() && !is_keyword_char(text[i])) ++i;
       const std::size_t start = i;
-      std::size_t length = 0;
-      while (i < text.size() && is_keyword_char(text[i])) {
-        if (length < sizeof buffer) buffer[length] = table_lower(text[i]);
-        ++length;
-        ++i;
-      }
+      i = word_end(text, i);
+      const std::size_t length = i - start;
       if (length == 0) continue;
-      const std::string_view word(buffer, std::min(length, sizeof buffer));
       if (phrases) {
         recent[seen % recent.size()] = Span{start, length};
         ++seen;
       }
-      if (!words_->may_contain(word)) continue;
+      // The word as lowered into at most 64 bytes; lowered only if its first and last bytes
+      // pass the filter.
+      const std::size_t kept = std::min(length, sizeof buffer);
+      if (!words_->may_contain(table_lower(text[start]), table_lower(text[start + kept - 1]))) {
+        continue;
+      }
+      for (std::size_t k = 0; k < kept; ++k) buffer[k] = table_lower(text[start + k]);
+      const std::string_view word(buffer, kept);
       const std::uint64_t hash_of_word = word_hash(word);
       const auto* entry = words_->sets_of.find(word, hash_of_word);
       if (entry != nullptr) {

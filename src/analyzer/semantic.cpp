@@ -14,7 +14,7 @@ constexpr float kWordWeight = 1.0f;
 constexpr float kCharWeight = 0.4f;
 
 bool is_token_byte(char c) {
-  return is_ascii_alnum(c) || static_cast<unsigned char>(c) >= 0x80;
+  return has_class(c, kTokenChar);  // ASCII letter or digit, or non-ASCII
 }
 
 std::uint32_t dim_of(std::uint64_t hash) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -19,6 +20,8 @@ constexpr double kBoosterIncrease = 0.293;
 constexpr double kBoosterDecrease = -0.293;
 constexpr double kCapsIncrease = 0.733;
 constexpr double kNegationScalar = -0.74;
+// Per-thread word buffers larger than this (text bytes) are released after use.
+constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 
 constexpr std::string_view kNegations[] = {
     "aint",   "arent",    "cannot",  "cant",     "couldnt",  "darent",   "didnt",   "doesnt",
@@ -175,6 +178,14 @@ bool is_upper_word(std::string_view word) {
   return upper;
 }
 
+// word contains "n't" (an inline scan: most words are short and a find() call costs more).
+bool has_nt(std::string_view word) {
+  for (std::size_t k = 0; k + 3 <= word.size(); ++k) {
+    if (word[k] == 'n' && word[k + 1] == '\'' && word[k + 2] == 't') return true;
+  }
+  return false;
+}
+
 struct Word {
   std::string_view lower;  // lowercased, punctuation stripped as VADER does
   const float* valence = nullptr;
@@ -212,7 +223,7 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
       word.negation = info->negation;
       word.idiom = info->idiom;
     }
-    word.negation |= word.lower.find("n't") != std::string_view::npos;
+    word.negation |= has_nt(word.lower);
     word.upper = is_upper_word(text.substr(b, e - b));
     out.push_back(word);
     i = end;
@@ -338,7 +349,18 @@ double punctuation_emphasis(int exclamations, int questions) {
 void for_each_word(std::string_view text, const VaderLexicon& lexicon, std::vector<Word>& words,
                    std::string& lower) {
   lower.assign(text);
-  for (char& c : lower) c = table_lower(c);
+  // ASCII 'A'..'Z' lowered 8 bytes at a time (SWAR); other bytes unchanged, as table_lower.
+  char* p = lower.data();
+  const std::size_t n = lower.size();
+  std::size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    std::uint64_t x = swar::load(p + k);
+    x |= (swar::in_range(x & ~swar::kHighs, 'A', 'Z') & ~x) >> 2;
+    if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
+    std::memcpy(p + k, &x, sizeof x);
+  }
+  for (; k < n; ++k) p[k] = table_lower(p[k]);
+  words.clear();
   words.reserve(text.size() / 5 + 8);
   split_words(text, lower, lexicon, words);
 }
@@ -412,7 +434,8 @@ VaderScores score_words(std::string_view text, std::vector<Word>& words,
     scores.questions += c == '?';
   }
   const bool caps_differ = scores.caps_words > 0 && scores.caps_words < scores.words;
-  std::vector<double> sentiments(words.size(), 0.0);
+  thread_local std::vector<double> sentiments;
+  sentiments.assign(words.size(), 0.0);
   std::optional<std::size_t> but_index;
   for (std::size_t i = 0; i < words.size(); ++i) {
     if (!but_index && words[i].lower == "but") but_index = i;
@@ -451,6 +474,9 @@ VaderScores score_words(std::string_view text, std::vector<Word>& words,
   scores.pos = std::fabs(pos_sum / total);
   scores.neg = std::fabs(neg_sum / total);
   scores.neu = std::fabs(scores.neu_count / total);
+  if (sentiments.capacity() * sizeof(double) > kKeptBufferBytes) {
+    std::vector<double>().swap(sentiments);
+  }
   return scores;
 }
 
@@ -668,12 +694,18 @@ SentimentModel::SentimentModel(VaderLexicon lexicon, std::optional<SentimentWeig
     : lexicon_(std::move(lexicon)), weights_(std::move(weights)) {}
 
 std::pair<double, double> SentimentModel::score_with_vader(std::string_view text) const {
-  std::vector<Word> words;
-  std::string lower;
+  // Reused per thread: no allocation per request once warm.
+  thread_local std::vector<Word> words;
+  thread_local std::string lower;
   for_each_word(text, lexicon_, words, lower);
   const VaderScores scores = score_words(text, words, lexicon_.table());
+  const double rating = weights_ ? predict(*weights_, words, scores) : scores.compound;
+  // A huge text.model_chars must not leave megabytes held per thread.
+  if (lower.capacity() > kKeptBufferBytes) {
+    std::string().swap(lower);
+    std::vector<Word>().swap(words);
+  }
   if (!weights_) return {scores.compound, scores.compound};
-  const double rating = predict(*weights_, words, scores);
   if (!std::isfinite(rating)) return {0.0, scores.compound};
   return {std::clamp(rating / 4.0, -1.0, 1.0), scores.compound};
 }

@@ -68,6 +68,34 @@ std::string normalize_fence_language(std::string_view tag) {
   return lower;
 }
 
+// Bit k set: kCodeCues[k] occurs in text. One pass trying at each byte only the cues that
+// start with it (a find() per cue cost a memchr and memcmp calls per candidate).
+std::uint64_t code_cues_in(std::string_view text) {
+  static_assert(std::size(kCodeCues) <= 64);
+  static constexpr auto kStartingWith = [] {
+    std::array<std::uint64_t, 256> table{};
+    for (std::size_t k = 0; k < std::size(kCodeCues); ++k) {
+      table[static_cast<unsigned char>(kCodeCues[k].cue[0])] |= std::uint64_t{1} << k;
+    }
+    return table;
+  }();
+  std::uint64_t found = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    std::uint64_t candidates = kStartingWith[static_cast<unsigned char>(text[i])] & ~found;
+    while (candidates != 0) {
+      const int k = std::countr_zero(candidates);
+      candidates &= candidates - 1;
+      const std::string_view cue = kCodeCues[k].cue;
+      // Every cue has 2+ bytes: test the second inline before comparing the rest.
+      if (i + cue.size() <= text.size() && text[i + 1] == cue[1] &&
+          std::memcmp(text.data() + i + 2, cue.data() + 2, cue.size() - 2) == 0) {
+        found |= std::uint64_t{1} << k;
+      }
+    }
+  }
+  return found;
+}
+
 bool is_code_line(std::string_view line) {
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
   while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
@@ -144,9 +172,9 @@ CodeSignals detect_code(std::string_view text) {
     out.has_code = code_lines >= 3 && code_lines * 10 >= lines * 3;
   }
   if (out.has_code && languages.empty()) {
-    const std::string_view cues = std::string_view(cue_text).substr(0, 1024);
-    for (const auto& cue : kCodeCues) {
-      if (cues.find(cue.cue) != std::string_view::npos) languages.emplace_back(cue.language);
+    const std::uint64_t found = code_cues_in(std::string_view(cue_text).substr(0, 1024));
+    for (std::size_t k = 0; k < std::size(kCodeCues); ++k) {
+      if ((found >> k & 1U) != 0) languages.emplace_back(kCodeCues[k].language);
     }
   }
   std::sort(languages.begin(), languages.end());
@@ -293,9 +321,9 @@ CodeEvidence code_evidence(std::string_view full_text) {
   char buffer[16];
   std::size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && !is_ascii_alpha(text[i])) ++i;
+    while (i < text.size() && !has_class(text[i], kAlphaChar)) ++i;
     std::size_t length = 0;
-    while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '+' || text[i] == '#')) {
+    while (i < text.size() && has_class(text[i], kCodeWordChar)) {
       if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
       ++length;
       ++i;
@@ -391,7 +419,7 @@ struct StopwordIndex {
 };
 
 bool is_word_byte(char c) {
-  return is_ascii_alpha(c) || static_cast<unsigned char>(c) >= 0x80;
+  return has_class(c, kLetterByte);  // ASCII letter or non-ASCII
 }
 
 std::string_view latin_language(std::string_view text) {

@@ -30,10 +30,14 @@ inline char ascii_upper(char c) {
 
 // Byte classes in one table lookup for the scanners' inner loops.
 enum CharClass : std::uint8_t {
-  kWordChar = 1,    // ASCII letter or digit, '_', or any non-ASCII byte
-  kLowerable = 2,   // 'A'..'Z'
-  kSpaceChar = 4,   // ASCII whitespace
-  kSecretChar = 8,  // letters, digits, - _ + / =  (API-key alphabets)
+  kWordChar = 1,       // ASCII letter or digit, '_', or any non-ASCII byte
+  kLowerable = 2,      // 'A'..'Z'
+  kSpaceChar = 4,      // ASCII whitespace
+  kSecretChar = 8,     // letters, digits, - _ + / =  (API-key alphabets)
+  kTokenChar = 16,     // ASCII letter or digit, or any non-ASCII byte
+  kAlphaChar = 32,     // ASCII letter
+  kCodeWordChar = 64,  // ASCII letter or digit, '+' or '#' ("c++", "c#")
+  kLetterByte = 128,   // ASCII letter or any non-ASCII byte
 };
 
 struct CharTables {
@@ -50,6 +54,11 @@ struct CharTables {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
         k |= kSpaceChar;
       if (alnum || c == '-' || c == '_' || c == '+' || c == '/' || c == '=') k |= kSecretChar;
+      if (alnum || c >= 0x80) k |= kTokenChar;
+      const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      if (alpha) k |= kAlphaChar;
+      if (alnum || c == '+' || c == '#') k |= kCodeWordChar;
+      if (alpha || c >= 0x80) k |= kLetterByte;
       klass[c] = k;
     }
   }

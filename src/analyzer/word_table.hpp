@@ -37,6 +37,15 @@ inline std::uint64_t word_hash(std::string_view key) {
   return h;
 }
 
+// key.size() bytes at p equal key: an inline loop, as keys are short and a memcmp call costs
+// more than comparing them.
+inline bool same_bytes(const char* p, std::string_view key) {
+  for (std::size_t k = 0; k < key.size(); ++k) {
+    if (p[k] != key[k]) return false;
+  }
+  return true;
+}
+
 template <typename Value>
 class WordTable {
  public:
@@ -85,7 +94,9 @@ class WordTable {
       if (static_cast<std::uint32_t>(slot >> 32) != high) continue;
       const auto index = static_cast<std::uint32_t>(slot) - 1;
       const Entry& entry = entries_[index];
-      if (std::string_view(arena_).substr(entry.offset, entry.length) == key) return index;
+      if (entry.length == key.size() && same_bytes(arena_.data() + entry.offset, key)) {
+        return index;
+      }
     }
   }
 
