@@ -368,11 +368,13 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
 
 Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 const api::ParsedRequest& parsed, const HttpRequest& request,
-                api::Endpoint endpoint) {
+                api::Endpoint endpoint, bool analyze_direct) {
   Decision decision;
   decision.facts = facts_from(parsed, request);
   auto& facts = decision.facts;
-  if (snapshot.analyzer) {
+  const bool direct = snapshot.config->find_route(facts.model) == nullptr &&
+                      snapshot.config->find_backend(facts.model) != nullptr;
+  if (snapshot.analyzer && (!direct || analyze_direct)) {
     analyzer::RequestMeta meta;
     meta.endpoint = endpoint == api::Endpoint::chat_completions ? analyzer::EndpointKind::chat
                     : endpoint == api::Endpoint::completions ? analyzer::EndpointKind::completions

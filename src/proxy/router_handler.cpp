@@ -231,7 +231,8 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     co_return;
   }
   const Decision decision =
-      decide(*snapshot_, state_->bandit(), *parsed, request, api::Endpoint::chat_completions);
+      decide(*snapshot_, state_->bandit(), *parsed, request, api::Endpoint::chat_completions,
+             /*analyze_direct=*/true);
   const auto& plan = decision.plan;
   const json body = decision.to_json();
   co_await send_json(writer, plan.status == selector::PlanStatus::unknown_model ? 404 : 200,

@@ -87,9 +87,11 @@ struct Decision {
   nlohmann::json to_json() const;
 };
 
+// A request naming a backend directly is passed through without analysis (nothing routes on
+// it), unless `analyze_direct` asks for it (the dry run and `explain` show everything).
 Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 const api::ParsedRequest& parsed, const server::HttpRequest& request,
-                api::Endpoint endpoint);
+                api::Endpoint endpoint, bool analyze_direct = false);
 
 // The router's HTTP endpoints for one io thread (OpenAI API, routing, admin, health), with its
 // own upstream providers and connection pools.
