@@ -418,8 +418,9 @@ void read_hedge(NodeReader reader, HedgeSettings& h) {
   }
   h.enabled = reader.boolean("enabled").value_or(true);
   if (auto text = reader.string("after"); text && *text == "p95") {
-    reader.error("after", "p95 is not supported yet: give a fixed delay such as 300ms");
-    h.enabled = false;
+    h.after_p95 = true;
+    h.after = reader.duration("initial_after").value_or(std::chrono::seconds(1));
+    if (h.after.count() <= 0) reader.error("initial_after", "must be greater than 0");
   } else if (text) {
     auto after = parse_duration(*text);
     if (!after) {
@@ -431,6 +432,9 @@ void read_hedge(NodeReader reader, HedgeSettings& h) {
     } else {
       h.after = *after;
     }
+  }
+  if (!h.after_p95 && reader.has("initial_after")) {
+    reader.error("initial_after", "only applies with after: p95");
   }
   h.max = static_cast<int>(reader.integer("max", 1, 1).value_or(1));
   reader.finish();

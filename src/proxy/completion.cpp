@@ -749,7 +749,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   };
 
   launch(0, index);
-  race->wake.expires_after(scope.route->hedge.after);
+  const auto& hedge = scope.route->hedge;
+  const auto delay =
+      hedge.after_p95 ? scope.snapshot->health[index]->hedge_delay(hedge.after) : hedge.after;
+  race->wake.expires_after(delay);
   co_await race->wake.async_wait(use_nothrow);
   // Still nothing committed: the duplicate goes to the next candidate that is not ejected and
   // has a free slot.
@@ -764,7 +767,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
       second_slot.emplace(health.capacity);
       tried[next] = true;
       log_->debug("request_id={} backend={} no commit after {} ms: hedging on {}", record.id,
-                  config.backends[index].name, scope.route->hedge.after.count(), backend.name);
+                  config.backends[index].name, delay.count(), backend.name);
       launch(1, next);
       break;
     }

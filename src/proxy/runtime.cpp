@@ -4,6 +4,7 @@
 
 #include "llm_router/analyzer/factory.hpp"
 #include "llm_router/core/logging.hpp"
+#include "llm_router/health/streaming_quantile.hpp"
 #include "llm_router/proxy/router_handler.hpp"
 
 namespace llm_router::proxy {
@@ -42,7 +43,14 @@ double blend(double old_value, double sample) {
 
 void BackendHealth::observe_latency(double ttft, double per_token) {
   // Racy read-modify-write on purpose: an average losing a sample now and then is harmless.
-  if (ttft >= 0) ttft_ms.store(blend(ttft_ms.load(std::memory_order_relaxed), ttft));
+  if (ttft >= 0) {
+    ttft_ms.store(blend(ttft_ms.load(std::memory_order_relaxed), ttft));
+    ttft_p95_ms.store(
+        health::update_quantile(ttft_p95_ms.load(std::memory_order_relaxed), ttft, 0.95));
+    if (ttft_samples.load(std::memory_order_relaxed) < kMeasuredAfter) {
+      ttft_samples.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   if (per_token >= 0) {
     per_token_ms.store(blend(per_token_ms.load(std::memory_order_relaxed), per_token));
   }
@@ -80,6 +88,12 @@ const tokenizer::Encoder* EncoderCache::for_backend(const config::Backend& backe
 
 std::size_t count_tokens(const tokenizer::Encoder* encoder, std::string_view text) {
   return encoder ? encoder->count(text) : tokenizer::estimate_tokens(text);
+}
+
+std::chrono::milliseconds BackendHealth::hedge_delay(std::chrono::milliseconds initial) const {
+  if (ttft_samples.load(std::memory_order_relaxed) < kMeasuredAfter) return initial;
+  const double p95 = ttft_p95_ms.load(std::memory_order_relaxed);
+  return std::chrono::milliseconds(std::max<long long>(1, std::llround(p95)));
 }
 
 BackendHealth& HealthRegistry::get(const config::Backend& backend) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 
 #include "integration/router_config.hpp"
 #include "support/fixtures.hpp"
@@ -102,6 +103,36 @@ TEST(Hedge, WithoutHedgeASlowPrimaryIsWaitedFor) {
   EXPECT_EQ(response.header("x-llm-router-backend"), "slow");
   EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=ok");
   EXPECT_EQ(fast.requests(), 0);
+}
+
+}  // namespace
+}  // namespace test_support
+
+namespace test_support {
+namespace {
+
+TEST(Hedge, AfterP95HedgesOnceTheBackendIsMeasured) {
+  auto primary = std::make_unique<MockLlm>(std::vector<std::string>{"--ttft-ms", "20"});
+  const int port = primary->port();
+  MockLlm fast;
+  Router router(
+      hedged_config(primary->url(), fast.url(), "    hedge: {after: p95, initial_after: 10s}\n"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 25; ++i) {  // 20 measured answers are needed; these come in ~20 ms
+    auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    ASSERT_EQ(response.status, 200) << response.body;  // the slowest few may be hedged
+  }
+  // The same backend now takes 4 s: the hedge fires after its measured p95 (tens of ms), not
+  // after initial_after (10 s).
+  primary.reset();
+  MockLlm slowed({"--ttft-ms", "4000"}, port);
+  HttpClient fresh(router.port());
+  const auto started = std::chrono::steady_clock::now();
+  auto response = fresh.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kSafetyBound);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "fast");
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=hedge_lost, fast=ok");
 }
 
 }  // namespace

@@ -123,8 +123,9 @@ struct CascadeSettings {
 // answers, the other is cancelled. Off unless configured.
 struct HedgeSettings {
   bool enabled = false;
-  std::chrono::milliseconds after{0};
-  int max = 1;  // duplicates per request (only 1 is supported)
+  std::chrono::milliseconds after{0};  // with after_p95: the delay until the backend is measured
+  bool after_p95 = false;              // after the first backend's p95 time to first byte
+  int max = 1;                         // duplicates per request (only 1 is supported)
 };
 
 // Per-route overrides of the backends' phase timeouts (`timeouts:` under a route); unset keys

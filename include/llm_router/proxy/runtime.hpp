@@ -32,10 +32,16 @@ struct BackendHealth {
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters
   std::atomic<double> ttft_ms{-1};
   std::atomic<double> per_token_ms{-1};
+  std::atomic<double> ttft_p95_ms{-1};  // streaming estimate (hedging's `after: p95`)
+  std::atomic<int> ttft_samples{0};
   // Its last stream ended without a usage chunk: collect the next streams' text to count it.
   std::atomic<bool> omits_stream_usage{true};
 
   void observe_latency(double ttft, double per_token);
+  // Time-to-first-byte samples after which the p95 estimate is trusted.
+  static constexpr int kMeasuredAfter = 20;
+  // The hedge delay for `after: p95`: the estimate once measured, else `initial`.
+  std::chrono::milliseconds hedge_delay(std::chrono::milliseconds initial) const;
 };
 
 class HealthRegistry {

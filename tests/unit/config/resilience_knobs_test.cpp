@@ -158,10 +158,25 @@ TEST(ResilienceKnobs, HedgeIsRead) {
   EXPECT_FALSE(off.find_route("auto")->hedge.enabled);
 }
 
+TEST(ResilienceKnobs, HedgeAfterP95) {
+  const auto config = load(kBackends +
+                           "routes:\n  - name: auto\n    use: [a]\n"
+                           "    hedge: {after: p95, initial_after: 250ms}\n");
+  const auto& hedge = config.find_route("auto")->hedge;
+  EXPECT_TRUE(hedge.enabled);
+  EXPECT_TRUE(hedge.after_p95);
+  EXPECT_EQ(hedge.after, milliseconds(250));
+  const auto defaults =
+      load(kBackends + "routes:\n  - name: auto\n    use: [a]\n    hedge: {after: p95}\n");
+  EXPECT_EQ(defaults.find_route("auto")->hedge.after, milliseconds(1000));
+}
+
 TEST(ResilienceKnobs, HedgeErrorsAreLocated) {
   const std::string route = kBackends + "routes:\n  - name: auto\n    use: [a]\n    hedge: ";
-  EXPECT_TRUE(has_error(errors_of(route + "{after: p95}\n"), "routes[0].hedge.after",
-                        "p95 is not supported"));
+  EXPECT_TRUE(has_error(errors_of(route + "{after: 1s, initial_after: 2s}\n"),
+                        "routes[0].hedge.initial_after", "only applies with after: p95"));
+  EXPECT_TRUE(has_error(errors_of(route + "{after: p95, initial_after: 0ms}\n"),
+                        "routes[0].hedge.initial_after", "greater than 0"));
   EXPECT_TRUE(has_error(errors_of(route + "{after: soon}\n"), "routes[0].hedge.after",
                         "must be a duration"));
   EXPECT_TRUE(
