@@ -23,10 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 std::vector<std::string> fuzz_seeds() {
   // gzip of "hello hello hello hello\n" and a raw zlib stream of "{}".
-  return {std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9\xc9\x57\xc8\x40"
-                      "\x27\xb8\x00\x9b\x1f\x1e\x3d\x18\x00\x00\x00",
-                      31),
-          std::string("\x78\x9c\xab\xae\x05\x00\x01\x75\x00\xf9", 10), ""};
+  static constexpr char kGzip[] =
+      "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9\xc9\x57\xc8\x40\x27\xb8"
+      "\x00\x9b\x1f\x1e\x3d\x18\x00\x00\x00";
+  static constexpr char kZlib[] = "\x78\x9c\xab\xae\x05\x00\x01\x75\x00\xf9";
+  // sizeof - 1: the literals hold NUL bytes, so their length is not strlen's.
+  return {std::string(kGzip, sizeof kGzip - 1), std::string(kZlib, sizeof kZlib - 1), ""};
 }
 
 std::vector<std::string> fuzz_dictionary() {
