@@ -177,6 +177,16 @@ double millis_since(std::chrono::steady_clock::time_point from,
 
 // A stream event that carries what the client waits for (text, a tool call, the end), as
 // opposed to a role-only opening chunk: the commit point of a stream.
+// Why a stream cannot commit on this read: a broken read, an early end, or an error event.
+std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
+  if (next.failure) return std::move(next.failure);
+  if (!next.event) return Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
+  if (api::is_error_event(next.event->data)) {
+    return Failure{ErrorKind::upstream_server_error, "stream began with an error"};
+  }
+  return std::nullopt;
+}
+
 bool carries_content(const api::SseEvent& event) {
   if (event.is_done()) return true;
   const json data = json::parse(event.data, nullptr, false);
@@ -272,13 +282,7 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
     if (guard.tokens_per_second > 0) exchange = guard_throughput(std::move(exchange), guard);
     while (true) {
       auto next = co_await exchange->next_event();
-      if (next.failure) {
-        p.failure = std::move(next.failure);
-      } else if (!next.event) {
-        p.failure = Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
-      } else if (api::is_error_event(next.event->data)) {
-        p.failure = Failure{ErrorKind::upstream_server_error, "stream began with an error"};
-      }
+      p.failure = pre_commit_failure(next);
       if (p.failure) break;
       const bool content = carries_content(*next.event);
       p.held.push_back(std::move(*next.event));
@@ -937,13 +941,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
   std::vector<api::SseEvent> held;
   while (true) {
     auto next = co_await exchange.next_event();
-    if (next.failure) {
-      result.failure = std::move(next.failure);
-    } else if (!next.event) {
-      result.failure = Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
-    } else if (api::is_error_event(next.event->data)) {
-      result.failure = Failure{ErrorKind::upstream_server_error, "stream began with an error"};
-    }
+    result.failure = pre_commit_failure(next);
     if (result.failure) {
       record.attempts.back().failure = result.failure;
       co_return result;
