@@ -301,16 +301,7 @@ class Featurizer {
     }
     h = absorb(h, chunk);
     stats_.digits += digits;
-    if (digits == word.size()) {
-      // Numbers by shape: "16" and "17" say the same about a prompt.
-      ++stats_.numbers;
-      stats_.max_number_digits = std::max(stats_.max_number_digits, digits);
-      h = mix_hash(kNumberSeed, std::min<uint32_t>(digits, 8));
-    } else if (config_.char_ngram_min > 0 && position < config_.char_ngram_chars) {
-      add_char_ngrams(word);
-    }
-    if (stats_.words == 1) stats_.first_word = h;
-    push_token(h);
+    finish_word(word, position, digits, h);
   }
 
   // add_word for a word of at most 7 bytes, already lowercased and packed into `chunk`.
@@ -321,7 +312,13 @@ class Featurizer {
     stats_.uppers += uppers;
     stats_.digits += digits;
     uint64_t h = absorb(kFnvOffset ^ kWordSeed ^ word.size(), chunk);
+    finish_word(word, position, digits, h);
+  }
+
+  // The end of add_word and add_short_word: numbers by shape, char n-grams, the token itself.
+  void finish_word(std::string_view word, size_t position, uint32_t digits, uint64_t h) {
     if (digits == word.size()) {
+      // Numbers by shape: "16" and "17" say the same about a prompt.
       ++stats_.numbers;
       stats_.max_number_digits = std::max(stats_.max_number_digits, digits);
       h = mix_hash(kNumberSeed, std::min<uint32_t>(digits, 8));
