@@ -444,7 +444,11 @@ result[rules.rss]=$(awk -v k="$(peak_rss_kb "$rules_pid")" 'BEGIN {printf "%.1f"
 
 if [[ $with_profile == 1 ]]; then
   nginx_syscalls=$(syscalls_per_request "$(pgrep -P "$nginx_pid" | awk 'NR == 1')" "$port_nginx" canned)
-  profile_router "$rules_pid" "$port_router_rules" auto
+  if [[ ${BENCH_PROFILE_TARGET:-rules} == pass ]]; then
+    profile_router "$router_pid" "$port_router" canned
+  else
+    profile_router "$rules_pid" "$port_router_rules" auto
+  fi
 fi
 stop "$nginx_pid"
 stop "$rules_pid"

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "llm_router/api/json_parse.hpp"
+
 namespace llm_router::api {
 namespace {
 
@@ -43,27 +45,6 @@ std::optional<Failure> check_fields(const json& body, Endpoint endpoint) {
   return std::nullopt;
 }
 
-// Where a JSON parse failed, as "line L, column C", for the client's error message.
-std::string describe_parse_error(std::string_view text) {
-  try {
-    const json ignored = json::parse(text);
-  } catch (const json::parse_error& e) {
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    return "at line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " +
-           std::to_string(e.byte) + ")";
-  } catch (const json::exception&) {
-  }
-  return "";
-}
-
 long long number_after(std::string_view text, std::string_view key) {
   const size_t at = text.find(key);
   if (at == std::string_view::npos) return -1;
@@ -91,17 +72,17 @@ std::string_view upstream_path(Endpoint endpoint) {
 Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) {
   ParsedRequest request;
   request.text = text;
-  request.body = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (request.body.is_discarded()) {
+  const JsonParseResult parsed = parse_json(text, request.body);
+  if (!parsed.ok) {
     return Failure{ErrorKind::invalid_json,
-                   "the request body is not valid JSON " + describe_parse_error(text)};
+                   "the request body is not valid JSON " + parsed.error.describe(text)};
   }
   if (!request.body.is_object()) {
     return Failure{ErrorKind::invalid_json, "the request body must be a JSON object"};
   }
   // A repeated key means different things to different parsers: the router and the backend
   // could disagree on the model (and the router's key would pay for the client's choice).
-  if (count_top_level_keys(text) != request.body.size()) {
+  if (parsed.repeated_top_level_key) {
     return Failure{ErrorKind::invalid_json, "the request body repeats a top-level key"};
   }
   auto model = request.body.find("model");

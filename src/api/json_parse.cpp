@@ -1,0 +1,389 @@
+#include "llm_router/api/json_parse.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace llm_router::api {
+namespace {
+
+using nlohmann::json;
+
+// Bytes a string may hold as they are: printable ASCII except the quote and the backslash.
+constexpr std::array<bool, 256> plain_string_bytes() {
+  std::array<bool, 256> table{};
+  for (int c = 0x20; c < 0x80; ++c) table[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return table;
+}
+constexpr auto kPlain = plain_string_bytes();
+
+bool is_space(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Length of the well-formed UTF-8 sequence at p (first byte >= 0x80), or 0 (Unicode 15,
+// table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
+std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) {
+  const auto in = [&](std::size_t i, unsigned char lo, unsigned char hi) {
+    return p + i < end && p[i] >= lo && p[i] <= hi;
+  };
+  const unsigned char c = p[0];
+  if (c >= 0xC2 && c <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
+  if (c == 0xE0) return in(1, 0xA0, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
+    return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+  }
+  if (c == 0xED) return in(1, 0x80, 0x9F) && in(2, 0x80, 0xBF) ? 3 : 0;
+  if (c == 0xF0) return in(1, 0x90, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  if (c >= 0xF1 && c <= 0xF3) {
+    return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  }
+  if (c == 0xF4) return in(1, 0x80, 0x8F) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  return 0;
+}
+
+void append_utf8(std::string& out, std::uint32_t code_point) {
+  if (code_point < 0x80) {
+    out += static_cast<char>(code_point);
+  } else if (code_point < 0x800) {
+    out += static_cast<char>(0xC0 | (code_point >> 6));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  } else if (code_point < 0x10000) {
+    out += static_cast<char>(0xE0 | (code_point >> 12));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code_point >> 18));
+    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  }
+}
+
+class Parser {
+ public:
+  Parser(std::string_view text, const JsonParseOptions& options)
+      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), options_(options) {}
+
+  JsonParseResult run(json& out) {
+    static constexpr std::string_view bom = "\xEF\xBB\xBF";
+    if (std::string_view(p_, static_cast<std::size_t>(end_ - p_)).starts_with(bom)) p_ += 3;
+    skip_space();
+    if (p_ == end_) {
+      fail("the text is empty");
+    } else if (value(out, 0)) {
+      skip_space();
+      if (p_ != end_) fail("unexpected text after the JSON value");
+    }
+    result_.ok = result_.error.reason.empty();
+    return std::move(result_);
+  }
+
+ private:
+  bool fail(std::string reason) {
+    if (result_.error.reason.empty()) {
+      result_.error.offset = static_cast<std::size_t>(p_ - begin_);
+      result_.error.reason = std::move(reason);
+    }
+    return false;
+  }
+
+  void skip_space() {
+    while (p_ < end_ && is_space(*p_)) ++p_;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0) {
+      return fail("invalid literal");
+    }
+    p_ += word.size();
+    return true;
+  }
+
+  bool value(json& out, int depth) {
+    if (p_ == end_) return fail("unexpected end of the text");
+    switch (*p_) {
+      case '{':
+        return object(out, depth + 1);
+      case '[':
+        return array(out, depth + 1);
+      case '"': {
+        std::string text;
+        if (!string(text)) return false;
+        out = std::move(text);
+        return true;
+      }
+      case 't':
+        out = true;
+        return literal("true");
+      case 'f':
+        out = false;
+        return literal("false");
+      case 'n':
+        out = nullptr;
+        return literal("null");
+      default:
+        if (*p_ == '-' || is_digit(*p_)) return number(out);
+        return fail("unexpected character");
+    }
+  }
+
+  bool object(json& out, int depth) {
+    if (depth > options_.max_depth) return fail("nesting deeper than the limit");
+    ++p_;
+    out = json::object();
+    auto& members = out.get_ref<json::object_t&>();
+    skip_space();
+    if (p_ < end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    std::string key;
+    while (true) {
+      skip_space();
+      if (p_ == end_ || *p_ != '"') return fail("expected a member name in quotes");
+      key.clear();
+      if (!string(key)) return false;
+      skip_space();
+      if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
+      ++p_;
+      skip_space();
+      auto [slot, inserted] = members.try_emplace(key);
+      if (!inserted && depth == 1) result_.repeated_top_level_key = true;
+      if (!value(slot->second, depth)) return false;
+      skip_space();
+      if (p_ == end_) return fail("unexpected end of the text in an object");
+      if (*p_ == '}') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',') return fail("expected ',' or '}' in an object");
+      ++p_;
+    }
+  }
+
+  bool array(json& out, int depth) {
+    if (depth > options_.max_depth) return fail("nesting deeper than the limit");
+    ++p_;
+    out = json::array();
+    auto& items = out.get_ref<json::array_t&>();
+    skip_space();
+    if (p_ < end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    while (true) {
+      skip_space();
+      if (!value(items.emplace_back(), depth)) return false;
+      skip_space();
+      if (p_ == end_) return fail("unexpected end of the text in an array");
+      if (*p_ == ']') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',') return fail("expected ',' or ']' in an array");
+      ++p_;
+    }
+  }
+
+  // At the opening quote; appends the decoded string to `out`.
+  bool string(std::string& out) {
+    ++p_;
+    while (true) {
+      const char* run = p_;
+      while (p_ < end_ && kPlain[static_cast<unsigned char>(*p_)]) ++p_;
+      out.append(run, static_cast<std::size_t>(p_ - run));
+      if (p_ == end_) return fail("unterminated string");
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        ++p_;
+        return true;
+      }
+      if (c == '\\') {
+        if (!escape(out)) return false;
+      } else if (c < 0x20) {
+        return fail("control character in a string (escape it)");
+      } else {
+        const auto* at = reinterpret_cast<const unsigned char*>(p_);
+        const std::size_t length =
+            utf8_sequence_length(at, reinterpret_cast<const unsigned char*>(end_));
+        if (length == 0) return fail("invalid UTF-8 in a string");
+        out.append(p_, length);
+        p_ += length;
+      }
+    }
+  }
+
+  bool escape(std::string& out) {
+    ++p_;  // the backslash
+    if (p_ == end_) return fail("unterminated string");
+    const char c = *p_++;
+    switch (c) {
+      case '"':
+      case '\\':
+      case '/':
+        out += c;
+        return true;
+      case 'b':
+        out += '\b';
+        return true;
+      case 'f':
+        out += '\f';
+        return true;
+      case 'n':
+        out += '\n';
+        return true;
+      case 'r':
+        out += '\r';
+        return true;
+      case 't':
+        out += '\t';
+        return true;
+      case 'u':
+        return unicode_escape(out);
+      default:
+        --p_;
+        return fail("invalid escape in a string");
+    }
+  }
+
+  bool hex4(std::uint32_t& value) {
+    if (end_ - p_ < 4) return fail("\\u needs four hex digits");
+    value = 0;
+    for (int i = 0; i < 4; ++i, ++p_) {
+      const char c = *p_;
+      std::uint32_t digit;
+      if (c >= '0' && c <= '9') {
+        digit = static_cast<std::uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        digit = static_cast<std::uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        digit = static_cast<std::uint32_t>(c - 'A' + 10);
+      } else {
+        return fail("\\u needs four hex digits");
+      }
+      value = value * 16 + digit;
+    }
+    return true;
+  }
+
+  // After "\u": one code point, or a surrogate pair written as two escapes.
+  bool unicode_escape(std::string& out) {
+    std::uint32_t first;
+    if (!hex4(first)) return false;
+    if (first >= 0xDC00 && first <= 0xDFFF) return fail("lone low surrogate in \\u escape");
+    if (first < 0xD800 || first > 0xDBFF) {
+      append_utf8(out, first);
+      return true;
+    }
+    if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
+      return fail("high surrogate not followed by a low one");
+    }
+    p_ += 2;
+    std::uint32_t second;
+    if (!hex4(second)) return false;
+    if (second < 0xDC00 || second > 0xDFFF) return fail("high surrogate not followed by a low one");
+    append_utf8(out, 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00));
+    return true;
+  }
+
+  // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? ; integers as nlohmann stores them
+  // (non-negative: unsigned, negative: signed, a float when out of range).
+  bool number(json& out) {
+    const char* start = p_;
+    const bool negative = *p_ == '-';
+    if (negative) ++p_;
+    if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ < end_ && is_digit(*p_)) ++p_;
+    }
+    bool integral = true;
+    if (p_ < end_ && *p_ == '.') {
+      integral = false;
+      ++p_;
+      if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
+      while (p_ < end_ && is_digit(*p_)) ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integral = false;
+      ++p_;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
+      while (p_ < end_ && is_digit(*p_)) ++p_;
+    }
+    if (integral && store_integer(start, negative, out)) return true;
+    return store_float(start, out);
+  }
+
+  bool store_integer(const char* start, bool negative, json& out) {
+    if (negative) {
+      std::int64_t value = 0;
+      const auto [end, ec] = std::from_chars(start, p_, value);
+      if (ec != std::errc{} || end != p_) return false;
+      out = value;
+    } else {
+      std::uint64_t value = 0;
+      const auto [end, ec] = std::from_chars(start, p_, value);
+      if (ec != std::errc{} || end != p_) return false;
+      out = value;
+    }
+    return true;
+  }
+
+  bool store_float(const char* start, json& out) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(start, p_, value);
+    if (ec == std::errc::result_out_of_range) {
+      // Tiny magnitudes round to zero (as strtod does); huge ones are refused.
+      const std::string copy(start, p_);
+      value = std::strtod(copy.c_str(), nullptr);
+      if (!std::isfinite(value)) {
+        p_ = start;
+        return fail("number out of range");
+      }
+    } else if (ec != std::errc{} || end != p_) {
+      p_ = start;
+      return fail("invalid number");
+    }
+    out = value;
+    return true;
+  }
+
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  const JsonParseOptions& options_;
+  JsonParseResult result_;
+};
+
+}  // namespace
+
+std::string JsonSyntaxError::describe(std::string_view text) const {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "at line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " +
+         std::to_string(offset) + "): " + reason;
+}
+
+JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
+                           const JsonParseOptions& options) {
+  return Parser(text, options).run(out);
+}
+
+}  // namespace llm_router::api

@@ -1,0 +1,57 @@
+// The request-path JSON parser against nlohmann::json::parse: both accept or both refuse, and
+// an accepted text gives the same value (same types too). Deeper nesting than our limit is
+// refused by design and skipped.
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <string_view>
+
+#include "fuzz_target.hpp"
+#include "llm_router/api/json_parse.hpp"
+
+namespace {
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+int nesting(std::string_view text) {
+  int depth = 0, deepest = 0;
+  for (char c : text) {
+    if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
+    if (c == ']' || c == '}') --depth;
+  }
+  return deepest;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  nlohmann::json ours;
+  const auto result = llm_router::api::parse_json(text, ours, {.max_depth = 64});
+  const nlohmann::json theirs = nlohmann::json::parse(text, nullptr, false);
+  if (!result.ok && nesting(text) > 64) return 0;
+  require(result.ok == !theirs.is_discarded());
+  if (result.ok) {
+    require(ours == theirs);
+    require(ours.dump() == theirs.dump());
+  }
+  return 0;
+}
+
+std::vector<std::string> fuzz_seeds() {
+  return {
+      R"({"model":"auto","stream":true,"messages":[{"role":"user","content":"Hi \u00e9 \ud83d\ude00"}]})",
+      R"([1,-2,3.5,-0,0,1e3,2E-2,-1.25e+2,18446744073709551616,-9223372036854775809,1e-400])",
+      "\"h\xC3\xA9llo \xE4\xB8\xAD \xF0\x9F\x98\x80\"",
+      "\xEF\xBB\xBF{\"bom\":[true,false,null]}",
+      R"({"a":{"b":{"c":[[],[{}],{"k":[]}]}},"a":"\"\\\/\b\f\n\r\t"})",
+  };
+}
+
+std::vector<std::string> fuzz_dictionary() {
+  return {"{",      "}",      "[",  "]",     ",",    ":",    "\"",     "\\",      "\\u",
+          "\\ud83d", "\\ude00", "e", "E-",   "-0",   "1e999", "true", "false", "null",
+          "\xC3",   "\xE4\xB8", "\xF0\x9F\x98", "\xED\xA0\x80", " ",  "\t",  "\x01"};
+}
