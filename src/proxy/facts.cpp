@@ -1,5 +1,7 @@
 #include <nlohmann/json.hpp>
 
+#include <array>
+
 #include "llm_router/api/json_fields.hpp"
 #include "router_handler.hpp"
 
@@ -23,17 +25,13 @@ void scan_content(const json& content, std::size_t& chars, bool& images) {
   }
 }
 
-std::string text_of(const json& content) {
-  if (content.is_string()) return content.get<std::string>();
-  std::string text;
+// The text of a message's content; parts are joined into `joined`.
+std::string_view text_of(const json& content, std::string& joined) {
+  if (content.is_string()) return content.get_ref<const std::string&>();
   if (content.is_array()) {
-    for (const auto& part : content) {
-      if (part.is_object() && part.contains("text") && part["text"].is_string()) {
-        text += part["text"].get<std::string>();
-      }
-    }
+    for (const auto& part : content) joined += api::string_field(part, "text");
   }
-  return text;
+  return joined;
 }
 
 }  // namespace
@@ -69,15 +67,18 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
     }
   }
   std::size_t chars = 0;
-  std::vector<std::string> opening;
+  std::array<std::string_view, 2> opening;
+  std::array<std::string, 2> joined;  // for contents made of parts
+  std::size_t openings = 0;
   if (auto messages = body.find("messages"); messages != body.end() && messages->is_array()) {
     for (const auto& message : *messages) {
       if (!message.is_object()) continue;
       if (auto content = message.find("content"); content != message.end()) {
         scan_content(*content, chars, facts.has_images);
         const std::string_view role = api::string_field(message, "role");
-        if (opening.size() < 2 && (role == "system" || role == "user")) {
-          opening.push_back(text_of(*content));
+        if (openings < opening.size() && (role == "system" || role == "user")) {
+          opening[openings] = text_of(*content, joined[openings]);
+          ++openings;
         }
       }
     }
@@ -87,8 +88,7 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
     scan_content(*input, chars, facts.has_images);
   }
   facts.estimated_tokens = static_cast<std::int64_t>(chars / 4) + 1;
-  std::vector<std::string_view> views(opening.begin(), opening.end());
-  facts.session_key = selector::session_key_of(views);
+  facts.session_key = selector::session_key_of({opening.begin(), opening.begin() + openings});
   return facts;
 }
 

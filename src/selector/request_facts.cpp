@@ -23,9 +23,9 @@ double RequestFacts::semantic_score(std::string_view name) const {
   return it == semantic_scores.end() ? 0.0 : it->second;
 }
 
-std::string session_key_of(const std::vector<std::string_view>& first_messages) {
+std::string session_key_of(std::span<const std::string_view> first_messages) {
   std::uint64_t h = 0;
-  for (std::string_view text : first_messages) h = hash64(text.data(), text.size(), h);
+  for (std::string_view text : first_messages) h = text_hash64(text.data(), text.size(), h);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
   return hex;

@@ -22,6 +22,22 @@ std::uint64_t hash64(const void* data, std::size_t size, std::uint64_t seed) {
   return mix64(h);
 }
 
+std::uint64_t text_hash64(const void* data, std::size_t size, std::uint64_t seed) {
+  constexpr std::uint64_t kOdd = 0x9e3779b97f4a7c15ULL;
+  std::uint64_t h = mix64(seed ^ (size + kOdd));
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    h = (h ^ word) * kOdd;
+    h ^= h >> 29;
+  }
+  std::uint64_t tail = 0;
+  if (size > i) std::memcpy(&tail, bytes + i, size - i);
+  return mix64((h ^ tail) * kOdd);
+}
+
 std::uint64_t Rng::next() {
   state_ += 0x9e3779b97f4a7c15ULL;
   return mix64(state_);

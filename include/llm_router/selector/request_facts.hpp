@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -45,6 +46,6 @@ struct RequestFacts {
 
 // The consistent_hash "session" key: a hash of the conversation's opening messages (system
 // prompt and first user turn), which stay the same on every turn of one conversation.
-std::string session_key_of(const std::vector<std::string_view>& first_messages);
+std::string session_key_of(std::span<const std::string_view> first_messages);
 
 }  // namespace llm_router::selector

@@ -101,6 +101,12 @@ TEST(ParseJson, RefusesNestingDeeperThanTheLimit) {
   EXPECT_TRUE(parse_json(at_limit, value).ok);
 }
 
+TEST(ParseJson, RefusesBytesAfterANul) {
+  // nlohmann takes a NUL for the end of the text; a body is all of its bytes.
+  json value;
+  EXPECT_FALSE(parse_json(std::string("{}\0{\"x\":1}", 9), value).ok);
+}
+
 TEST(ParseJson, ErrorSaysWhereAndWhy) {
   json value;
   const std::string text = "{\n  \"model\": \"a\",\n  \"x\": tru\n}";

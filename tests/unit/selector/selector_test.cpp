@@ -84,12 +84,21 @@ TEST_F(SelectorTest, DefaultPoolWhenNoRuleMatches) {
   EXPECT_EQ(names(p.fallbacks), (std::vector<std::string>{"mid"}));
 }
 
+std::string key_of(std::vector<std::string_view> messages) {
+  return session_key_of(messages);
+}
+
 TEST(SessionKey, DependsOnTheOpeningMessagesOnly) {
-  const std::string a = session_key_of({"You are helpful.", "Fix my build"});
+  const std::string a = key_of({"You are helpful.", "Fix my build"});
   EXPECT_EQ(a.size(), 16u);
-  EXPECT_EQ(a, session_key_of({"You are helpful.", "Fix my build"}));
-  EXPECT_NE(a, session_key_of({"You are helpful.", "Fix my test"}));
-  EXPECT_NE(session_key_of({"ab", "c"}), session_key_of({"a", "bc"}));
+  EXPECT_EQ(a, key_of({"You are helpful.", "Fix my build"}));
+  EXPECT_NE(a, key_of({"You are helpful.", "Fix my test"}));
+  EXPECT_NE(key_of({"ab", "c"}), key_of({"a", "bc"}));
+  const std::string long_prompt(1000, 'x');
+  std::string other = long_prompt;
+  other[997] = 'y';  // a difference in the last partial word counts too
+  EXPECT_NE(key_of({long_prompt}), key_of({other}));
+  EXPECT_NE(key_of({}), key_of({""}));
 }
 
 TEST_F(SelectorTest, ModelNamingABackendIsDirect) {
