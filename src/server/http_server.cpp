@@ -1,9 +1,10 @@
 #include "llm_router/server/http_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -29,21 +30,76 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
-// A connection as its worker sees it: idle sessions are closed at once when draining.
-struct SessionState {
-  beast::tcp_stream* stream = nullptr;
-  bool idle = true;
+using Clock = std::chrono::steady_clock;
+
+// One client connection, shared by its session coroutine and the callbacks of its timer and
+// disconnect watch (which may run after the session ended).
+struct Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+
+  tcp::socket socket;
+  // One timer for every timeout: operations set `deadline` (a store), and the timer, armed
+  // for the earliest deadline it has seen, checks it when it wakes. A timer per read or
+  // write would cost a timer queue insert and a cancellation per operation.
+  asio::steady_timer timer;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool timer_armed = false;
+  // Cancels the request being served (through the session coroutine's cancellation slot)
+  // when the client goes away, so its backend call stops too.
+  asio::cancellation_signal client_gone;
+  std::uint64_t serving = 0;  // the request being served, 0 between requests
+  bool idle = true;           // idle sessions are closed at once when draining
 };
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+void arm_deadline(const ConnectionPtr& connection) {
+  connection->timer_armed = true;
+  connection->timer.expires_at(connection->deadline);
+  connection->timer.async_wait([connection](error_code ec) {
+    if (ec) return;  // re-armed for an earlier deadline, or the session ended
+    connection->timer_armed = false;
+    if (connection->deadline == Clock::time_point::max()) return;
+    if (Clock::now() < connection->deadline) return arm_deadline(connection);
+    error_code ignored;
+    connection->socket.cancel(ignored);  // the pending read or write fails: the session ends
+  });
+}
+
+void expire_after(const ConnectionPtr& connection, std::chrono::milliseconds timeout) {
+  connection->deadline = Clock::now() + timeout;
+  if (!connection->timer_armed || connection->deadline < connection->timer.expiry()) {
+    arm_deadline(connection);
+  }
+}
+
+void expire_never(Connection& connection) {
+  connection.deadline = Clock::time_point::max();
+}
+
+// Watches the client's socket while request `id` is served. EOF or an error means the client
+// is gone: the request is cancelled. Bytes of a next (pipelined) request end the watch.
+void watch_for_disconnect(const ConnectionPtr& connection, std::uint64_t id) {
+  connection->socket.async_wait(tcp::socket::wait_read, [connection, id](error_code ec) {
+    if (ec || connection->serving != id) return;
+    char byte;
+    const auto n =
+        connection->socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      return watch_for_disconnect(connection, id);
+    }
+    if (ec || n == 0) connection->client_gone.emit(asio::cancellation_type::terminal);
+  });
+}
 
 // The handler is declared first so it outlives the io_context: coroutine frames destroyed with
 // the io_context may still call into it (see RequestHandler::shutdown).
 struct Worker {
   std::unique_ptr<RequestHandler> handler;
   asio::io_context io{1};
-  std::unordered_set<SessionState*> sessions;  // touched only on this worker's thread
+  std::unordered_set<Connection*> sessions;  // touched only on this worker's thread
+  std::uint64_t requests_served = 0;
   bool draining = false;
 };
 
@@ -51,9 +107,9 @@ struct Worker {
 // head with its first chunk, leaves in one send.
 class BeastWriter final : public ResponseWriter {
  public:
-  BeastWriter(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+  BeastWriter(const ConnectionPtr& connection, unsigned version, bool keep_alive,
               const ServerLimits& limits, const bool& draining)
-      : stream_(stream),
+      : connection_(connection),
         version_(version),
         keep_alive_(keep_alive),
         limits_(limits),
@@ -105,8 +161,8 @@ class BeastWriter final : public ResponseWriter {
 
   void abort() override {
     error_code ignored;
-    stream_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
-    stream_.socket().close(ignored);
+    connection_->socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    connection_->socket.close(ignored);
     keep_alive_ = false;
   }
 
@@ -121,12 +177,13 @@ class BeastWriter final : public ResponseWriter {
 
   template <typename Buffers>
   asio::awaitable<error_code> write(const Buffers& buffers) {
-    stream_.expires_after(limits_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(stream_, buffers, use_nothrow);
+    expire_after(connection_, limits_.write_timeout);
+    auto [ec, n] = co_await asio::async_write(connection_->socket, buffers, use_nothrow);
+    expire_never(*connection_);
     co_return ec;
   }
 
-  beast::tcp_stream& stream_;
+  const ConnectionPtr& connection_;
   unsigned version_;
   bool keep_alive_;
   const ServerLimits& limits_;
@@ -136,7 +193,7 @@ class BeastWriter final : public ResponseWriter {
   bool chunked_ = true;
 };
 
-asio::awaitable<void> write_error_and_close(beast::tcp_stream& stream, ErrorKind kind,
+asio::awaitable<void> write_error_and_close(const ConnectionPtr& connection, ErrorKind kind,
                                             std::string message) {
   http::response<http::string_body> response;
   response.result(static_cast<unsigned>(traits(kind).status));
@@ -144,8 +201,8 @@ asio::awaitable<void> write_error_and_close(beast::tcp_stream& stream, ErrorKind
   response.keep_alive(false);
   response.body() = api::error_body(Failure{kind, std::move(message)});
   response.prepare_payload();
-  stream.expires_after(std::chrono::seconds(5));
-  co_await http::async_write(stream, response, use_nothrow);
+  expire_after(connection, std::chrono::seconds(5));
+  co_await http::async_write(connection->socket, response, use_nothrow);
 }
 
 HttpRequest to_request(http::request<http::string_body>&& message) {
@@ -160,24 +217,6 @@ HttpRequest to_request(http::request<http::string_body>&& message) {
   }
   request.body = std::move(message.body());
   return request;
-}
-
-// Completes when the client closes its side (EOF or error) while a request is in progress, so
-// that the handler's upstream work is cancelled; waits quietly if the client sends more data.
-asio::awaitable<void> watch_for_disconnect(tcp::socket& socket) {
-  while (true) {
-    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
-    // Cancelled: the handler finished first. Returning without another co_await matters: a
-    // cancelled coroutine throws at its next one (an exception per request otherwise).
-    if (ec) co_return;
-    char byte;
-    const auto n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-    if (ec || n == 0) co_return;  // the client is gone
-    // Pipelined bytes of a next request: stop watching, the handler keeps going.
-    asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
-    co_await forever.async_wait(use_nothrow);
-  }
 }
 
 }  // namespace
@@ -197,12 +236,12 @@ struct HttpServer::Impl {
   Worker& first() { return *workers.front(); }
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> run_session(Worker& worker, tcp::socket socket);
+  asio::awaitable<void> run_session(Worker& worker, ConnectionPtr connection);
   asio::awaitable<bool> read_request(
-      Worker& worker, beast::tcp_stream& stream, beast::flat_buffer& buffer, SessionState& state,
+      const ConnectionPtr& connection, beast::flat_buffer& buffer,
       std::optional<http::request_parser<http::string_body>>& parser);
-  asio::awaitable<void> serve_one(Worker& worker, HttpRequest& request, BeastWriter& writer,
-                                  beast::tcp_stream& stream);
+  asio::awaitable<void> serve_one(Worker& worker, const ConnectionPtr& connection,
+                                  HttpRequest& request, BeastWriter& writer);
   asio::awaitable<void> wait_until_drained();
   void begin_drain();
 };
@@ -221,43 +260,49 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
     counters.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(target.io, run_session(target, std::move(socket)), asio::detached);
+    auto connection = std::make_shared<Connection>(std::move(socket));
+    // The completion handler holds the connection: the cancellation signal bound to the
+    // session must outlive it.
+    auto slot = connection->client_gone.slot();
+    asio::co_spawn(target.io, run_session(target, connection),
+                   asio::bind_cancellation_slot(slot, [connection](const std::exception_ptr&) {}));
   }
 }
 
 asio::awaitable<bool> HttpServer::Impl::read_request(
-    Worker& worker, beast::tcp_stream& stream, beast::flat_buffer& buffer, SessionState& state,
+    const ConnectionPtr& connection, beast::flat_buffer& buffer,
     std::optional<http::request_parser<http::string_body>>& parser) {
-  state.idle = true;
+  connection->idle = true;
   if (buffer.size() == 0) {
-    stream.expires_after(limits.idle_timeout);
-    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), use_nothrow);
+    expire_after(connection, limits.idle_timeout);
+    auto [ec, n] = co_await connection->socket.async_read_some(buffer.prepare(8192), use_nothrow);
     if (ec) co_return false;
     buffer.commit(n);
   }
-  state.idle = false;
+  connection->idle = false;
   parser.emplace();
   parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser->body_limit(limits.max_body_bytes);
-  stream.expires_after(limits.header_timeout);
-  auto [hec, hn] = co_await http::async_read_header(stream, buffer, *parser, use_nothrow);
+  expire_after(connection, limits.header_timeout);
+  auto [hec, hn] =
+      co_await http::async_read_header(connection->socket, buffer, *parser, use_nothrow);
   if (hec == http::error::header_limit) {
     co_await write_error_and_close(
-        stream, ErrorKind::headers_too_large,
+        connection, ErrorKind::headers_too_large,
         "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes");
     co_return false;
   }
   if (hec == http::error::body_limit) {
     co_await write_error_and_close(
-        stream, ErrorKind::payload_too_large,
+        connection, ErrorKind::payload_too_large,
         "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
     co_return false;
   }
   if (hec) {
-    if (hec != beast::error::timeout && hec != http::error::end_of_stream &&
-        hec != asio::error::eof && hec != asio::error::operation_aborted &&
-        hec != asio::error::connection_reset) {
-      co_await write_error_and_close(stream, ErrorKind::invalid_request,
+    // A timeout shows as operation_aborted (the deadline cancels the read).
+    if (hec != http::error::end_of_stream && hec != asio::error::eof &&
+        hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
+      co_await write_error_and_close(connection, ErrorKind::invalid_request,
                                      "malformed HTTP request: " + hec.message());
     }
     co_return false;
@@ -265,41 +310,48 @@ asio::awaitable<bool> HttpServer::Impl::read_request(
   const auto length = parser->content_length();
   if (length && *length > limits.max_body_bytes) {
     co_await write_error_and_close(
-        stream, ErrorKind::payload_too_large,
+        connection, ErrorKind::payload_too_large,
         "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
     co_return false;
   }
   if (beast::iequals(parser->get()[http::field::expect], "100-continue")) {
     http::response<http::empty_body> go_on{http::status::continue_, 11};
-    stream.expires_after(limits.write_timeout);
-    auto [ec, n] = co_await http::async_write(stream, go_on, use_nothrow);
+    expire_after(connection, limits.write_timeout);
+    auto [ec, n] = co_await http::async_write(connection->socket, go_on, use_nothrow);
     if (ec) co_return false;
   }
-  stream.expires_after(limits.body_timeout);
-  auto [bec, bn] = co_await http::async_read(stream, buffer, *parser, use_nothrow);
+  expire_after(connection, limits.body_timeout);
+  auto [bec, bn] = co_await http::async_read(connection->socket, buffer, *parser, use_nothrow);
+  expire_never(*connection);
   if (bec == http::error::body_limit) {
     co_await write_error_and_close(
-        stream, ErrorKind::payload_too_large,
+        connection, ErrorKind::payload_too_large,
         "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
     co_return false;
   }
-  (void)worker;
   co_return !bec;
 }
 
-asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, HttpRequest& request,
-                                                  BeastWriter& writer, beast::tcp_stream& stream) {
-  // The handler must complete normally for the race below to end when it does: catch here.
-  auto guarded = [&]() -> asio::awaitable<void> {
-    try {
-      co_await worker.handler->handle(request, writer);
-    } catch (const boost::system::system_error& e) {
-      if (e.code() != asio::error::operation_aborted) log->error("handler failed: {}", e.what());
-    } catch (const std::exception& e) {
-      log->error("handler failed: {}", e.what());
-    }
-  };
-  co_await (guarded() || watch_for_disconnect(stream.socket()));
+asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, const ConnectionPtr& connection,
+                                                  HttpRequest& request, BeastWriter& writer) {
+  const std::uint64_t id = ++worker.requests_served;
+  connection->serving = id;
+  watch_for_disconnect(connection, id);
+  try {
+    co_await worker.handler->handle(request, writer);
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) log->error("handler failed: {}", e.what());
+  } catch (const std::exception& e) {
+    log->error("handler failed: {}", e.what());
+  }
+  connection->serving = 0;
+  error_code ignored;
+  connection->socket.cancel(ignored);  // ends the watch
+  // A client that left cancelled the session's coroutine: clear that before writing again.
+  const auto state = co_await asio::this_coro::cancellation_state;
+  if (state.cancelled() != asio::cancellation_type::none) {
+    co_await asio::this_coro::reset_cancellation_state();
+  }
   if (!writer.started()) {
     // (A named Headers: GCC 12 miscompiles braced lists inside co_await expressions.)
     Headers headers{Header{"content-type", "application/json"}};
@@ -308,38 +360,36 @@ asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, HttpRequest& r
   }
 }
 
-asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, tcp::socket socket) {
+asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPtr connection) {
   const auto open = counters.connections_open.fetch_add(1, std::memory_order_relaxed) + 1;
-  beast::tcp_stream stream(std::move(socket));
-  SessionState state{&stream};
-  worker.sessions.insert(&state);
+  worker.sessions.insert(connection.get());
   error_code ec;
-  stream.socket().non_blocking(true, ec);
+  connection->socket.non_blocking(true, ec);
   if (open > limits.max_connections || worker.draining) {
     counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
-    co_await write_error_and_close(stream, ErrorKind::overloaded,
+    co_await write_error_and_close(connection, ErrorKind::overloaded,
                                    "too many open connections; retry later");
   } else {
     beast::flat_buffer buffer;
     std::optional<http::request_parser<http::string_body>> parser;
     while (!worker.draining) {
-      if (!co_await read_request(worker, stream, buffer, state, parser)) break;
+      if (!co_await read_request(connection, buffer, parser)) break;
       auto message = parser->release();
       const unsigned version = message.version();
       const bool keep_alive = message.keep_alive();
       HttpRequest request = to_request(std::move(message));
-      stream.expires_never();
       counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
       counters.requests_total.fetch_add(1, std::memory_order_relaxed);
-      BeastWriter writer(stream, version, keep_alive, limits, worker.draining);
-      co_await serve_one(worker, request, writer, stream);
+      BeastWriter writer(connection, version, keep_alive, limits, worker.draining);
+      co_await serve_one(worker, connection, request, writer);
       counters.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
       if (!writer.complete() || !writer.keep_alive()) break;
     }
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.socket().close(ec);
-  worker.sessions.erase(&state);
+  connection->socket.shutdown(tcp::socket::shutdown_send, ec);
+  connection->socket.close(ec);
+  connection->timer.cancel();
+  worker.sessions.erase(connection.get());
   counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -353,8 +403,8 @@ void HttpServer::Impl::begin_drain() {
   for (auto& w : workers) {
     asio::post(w->io, [&worker = *w] {
       worker.draining = true;
-      for (SessionState* s : worker.sessions) {
-        if (s->idle) s->stream->socket().cancel();
+      for (Connection* c : worker.sessions) {
+        if (c->idle) c->socket.cancel();
       }
     });
   }

@@ -3,6 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
 #include <csignal>
 #include <thread>
 
@@ -13,6 +18,7 @@ namespace test_support {
 namespace {
 
 using nlohmann::json;
+namespace asio = boost::asio;
 
 TEST(Fallback, KilledBackendFallsBackToTheNextCandidate) {
   MockLlm dead;
@@ -169,6 +175,37 @@ TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(open, 1);
+}
+
+TEST(Requests, ClientDisconnectCancelsANonStreamingRequest) {
+  MockLlm slow({"--ttft-ms", "20000"});
+  Router router(router_config({{"slow", slow.url()}}, "[slow]"));
+  {
+    // The client gives up long before the backend would answer, and closes its connection.
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect(
+        {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(router.port())});
+    const std::string body = chat_body("auto", "x");
+    const std::string request =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    asio::write(socket, asio::buffer(request));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  HttpClient stats(slow.port());
+  long long open = -1;
+  for (int i = 0; i < 100; ++i) {
+    auto body = json::parse(stats.request("GET", "/mock/stats").body);
+    open = body["open_connections"];
+    if (open == 1) break;  // only the stats connection itself
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(open, 1);
+  // The router keeps serving.
+  HttpClient client(router.port());
+  EXPECT_EQ(client.request("GET", "/healthz").status, 200);
 }
 
 }  // namespace
