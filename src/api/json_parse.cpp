@@ -182,7 +182,13 @@ class Parser {
       skip_space();
       auto [slot, inserted] = members.try_emplace(key);
       if (!inserted && depth == 1) result_.repeated_top_level_key = true;
+      const bool locate = depth == 1 && !options_.locate.empty() && key == options_.locate;
+      const char* value_begin = p_;
       if (!value(slot->second, depth)) return false;
+      if (locate) {
+        result_.located_begin = static_cast<std::size_t>(value_begin - begin_);
+        result_.located_end = static_cast<std::size_t>(p_ - begin_);
+      }
       skip_space();
       if (p_ == end_) return fail("unexpected end of the text in an object");
       if (*p_ == '}') {

@@ -1,5 +1,6 @@
 #include "llm_router/api/openai_request.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -72,7 +73,7 @@ std::string_view upstream_path(Endpoint endpoint) {
 Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) {
   ParsedRequest request;
   request.text = text;
-  const JsonParseResult parsed = parse_json(text, request.body);
+  const JsonParseResult parsed = parse_json(text, request.body, {.locate = "model"});
   if (!parsed.ok) {
     return Failure{ErrorKind::invalid_json,
                    "the request body is not valid JSON " + parsed.error.describe(text)};
@@ -89,6 +90,8 @@ Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) 
   if (model == request.body.end()) return invalid("'model' is a required property", "model");
   if (!model->is_string()) return invalid("'model' must be a string", "model");
   request.model = model->get<std::string>();
+  request.model_begin = parsed.located_begin;
+  request.model_end = parsed.located_end;
   if (auto stream = request.body.find("stream"); stream != request.body.end()) {
     if (stream->is_boolean()) {
       request.stream = stream->get<bool>();
@@ -103,6 +106,28 @@ Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) 
   if (auto failure = check_fields(request.body, endpoint)) return std::move(*failure);
   return request;
 }
+
+namespace {
+
+// `text` with the bytes [begin, end) replaced by `value` as a JSON string.
+std::string splice_at(std::string_view text, std::size_t begin, std::size_t end,
+                      std::string_view value) {
+  std::string out;
+  out.reserve(text.size() + value.size() + 2);
+  out.append(text.substr(0, begin));
+  const bool plain = value.find_first_of("\"\\") == std::string_view::npos &&
+                     std::all_of(value.begin(), value.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) >= 0x20; });
+  if (plain) {
+    out.append(1, '"').append(value).append(1, '"');
+  } else {
+    out.append(json(std::string(value)).dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  out.append(text.substr(end));
+  return out;
+}
+
+}  // namespace
 
 bool asks_stream_usage(const json& body) {
   auto options = body.find("stream_options");
@@ -123,6 +148,9 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
     std::optional<std::string> text;
     if (request.model == upstream_model && !request.text.empty()) {
       text = std::string(request.text);
+    } else if (request.model_end > request.model_begin &&
+               request.model_end <= request.text.size()) {
+      text = splice_at(request.text, request.model_begin, request.model_end, upstream_model);
     } else {
       text = splice_model(request.text, upstream_model);
     }
@@ -223,11 +251,7 @@ std::optional<std::string> splice_model(std::string_view text, std::string_view 
     if (value >= text.size() || text[value] != '"') return false;
     const std::size_t value_end = string_end(text, value);
     if (value_end == std::string_view::npos) return false;
-    out.emplace();
-    out->reserve(text.size() + new_model.size());
-    out->append(text.substr(0, value));
-    out->append(json(std::string(new_model)).dump());
-    out->append(text.substr(value_end));
+    out = splice_at(text, value, value_end, new_model);
     return false;
   });
   return out;

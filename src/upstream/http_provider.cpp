@@ -118,6 +118,19 @@ server::Headers copy_headers(const http::fields& fields) {
   return headers;
 }
 
+// CR and LF never reach the wire inside a value (no header injection from a config file).
+void append_field(std::string& head, std::string_view name, std::string_view value) {
+  head.append(name).append(": ");
+  if (value.find_first_of("\r\n") == std::string_view::npos) {
+    head.append(value);
+  } else {
+    for (char c : value) {
+      if (c != '\r' && c != '\n') head += c;
+    }
+  }
+  head.append("\r\n");
+}
+
 // The fields of a request head, each name once (compared without case), in insertion order.
 class HeadFields {
  public:
@@ -131,19 +144,15 @@ class HeadFields {
     fields_.emplace_back(name, value);
   }
 
-  // CR and LF never reach the wire inside a value (no header injection from a config file).
-  void append_to(std::string& head) const {
-    for (const auto& [name, value] : fields_) {
-      head.append(name).append(": ");
-      if (value.find_first_of("\r\n") == std::string_view::npos) {
-        head.append(value);
-      } else {
-        for (char c : value) {
-          if (c != '\r' && c != '\n') head += c;
-        }
-      }
-      head.append("\r\n");
+  bool contains(std::string_view name) const {
+    for (const auto& field : fields_) {
+      if (beast::iequals(field.first, name)) return true;
     }
+    return false;
+  }
+
+  void append_to(std::string& head) const {
+    for (const auto& [name, value] : fields_) append_field(head, name, value);
   }
 
  private:
@@ -305,7 +314,11 @@ class HttpProvider final : public Provider {
         tls_(std::move(tls)),
         resolver_(io),
         pool_(static_cast<std::size_t>(backend.max_idle_connections)),
-        authorization_(backend.api_key.empty() ? "" : "Bearer " + backend.api_key) {}
+        authorization_(backend.api_key.empty() ? "" : "Bearer " + backend.api_key),
+        host_(backend_.url.host_header()),
+        post_fields_(fixed_lines(http::verb::post, false)),
+        post_fields_streaming_(fixed_lines(http::verb::post, true)),
+        post_fixed_(fixed_fields(http::verb::post, false)) {}
 
   asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
                                                             Deadlines deadlines) override {
@@ -363,24 +376,49 @@ class HttpProvider final : public Provider {
   // The request head, written by hand (Beast's serializer cost more than the rest of a send).
   // Configured and per-request headers replace a default of the same name.
   std::string build_head(http::verb verb, const UpstreamRequest& request) const {
-    HeadFields fields;
-    fields.set("Host", backend_.url.host_header());
-    if (verb == http::verb::post) fields.set("Content-Type", "application/json");
-    fields.set("Accept", request.stream ? "text/event-stream" : "application/json");
-    fields.set("User-Agent", "llm-router");
-    if (!authorization_.empty()) fields.set("Authorization", authorization_);
-    for (const auto& [name, value] : backend_.headers) fields.set(name, value);
-    for (const auto& h : request.headers) fields.set(h.name, h.value);
     std::string head;
-    head.reserve(256);
+    head.reserve(384);
     head.append(http::to_string(verb)).append(" ");
     head.append(backend_.url.base_path).append(request.path).append(" HTTP/1.1\r\n");
-    fields.append_to(head);
+    if (verb == http::verb::post && !overrides_a_fixed_field(request.headers)) {
+      // The usual case, written from the lines made once per backend.
+      head.append(request.stream ? post_fields_streaming_ : post_fields_);
+      for (const auto& h : request.headers) append_field(head, h.name, h.value);
+    } else {
+      HeadFields fields = fixed_fields(verb, request.stream);
+      for (const auto& h : request.headers) fields.set(h.name, h.value);
+      fields.append_to(head);
+    }
     if (verb == http::verb::post || !request.body.empty()) {
       head.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
     }
     head.append("\r\n");
     return head;
+  }
+
+  // The fields every request to this backend carries: defaults, then the configured headers.
+  HeadFields fixed_fields(http::verb verb, bool stream) const {
+    HeadFields fields;
+    fields.set("Host", host_);
+    if (verb == http::verb::post) fields.set("Content-Type", "application/json");
+    fields.set("Accept", stream ? "text/event-stream" : "application/json");
+    fields.set("User-Agent", "llm-router");
+    if (!authorization_.empty()) fields.set("Authorization", authorization_);
+    for (const auto& [name, value] : backend_.headers) fields.set(name, value);
+    return fields;
+  }
+
+  std::string fixed_lines(http::verb verb, bool stream) const {
+    std::string lines;
+    fixed_fields(verb, stream).append_to(lines);
+    return lines;
+  }
+
+  bool overrides_a_fixed_field(const Headers& headers) const {
+    for (const auto& h : headers) {
+      if (post_fixed_.contains(h.name)) return true;
+    }
+    return false;
   }
 
   asio::awaitable<std::tuple<error_code, std::size_t>> write(Connection& connection,
@@ -453,6 +491,10 @@ class HttpProvider final : public Provider {
   Clock::time_point endpoints_expire_;
   ConnectionPool pool_;
   const std::string authorization_;
+  const std::string host_;
+  const std::string post_fields_;            // the fixed lines of a POST head
+  const std::string post_fields_streaming_;  // the same, accepting an event stream
+  const HeadFields post_fixed_;              // their names (views into the members above)
 };
 
 }  // namespace

@@ -60,6 +60,29 @@ TEST_F(RelayTest, UnknownBodyFieldsReachTheBackendUnchanged) {
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
 }
 
+TEST(RelayHeaders, ConfiguredHeadersReplaceDefaultsAndStreamsAcceptEvents) {
+  MockLlm mock;
+  Router router(router_config(
+      {{"primary", mock.url(), "headers: {User-Agent: acme-agent/2, X-Org: acme}"}}, "[primary]"));
+  HttpClient client(router.port());
+  HttpClient mock_client(mock.port());
+  ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+  auto seen = json::parse(mock_client.request("GET", "/mock/last_request").body);
+  EXPECT_EQ(seen["headers"]["user-agent"], "acme-agent/2");
+  EXPECT_EQ(seen["headers"]["x-org"], "acme");
+  EXPECT_EQ(seen["headers"]["accept"], "application/json");
+  EXPECT_EQ(seen["headers"]["content-type"], "application/json");
+  EXPECT_EQ(seen["headers"]["authorization"], "Bearer sk-backend-primary");
+  EXPECT_FALSE(seen["headers"]["x-request-id"].get<std::string>().empty());
+
+  auto streamed = client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                                [](const std::string&) { return true; });
+  ASSERT_EQ(streamed.status, 200);
+  seen = json::parse(mock_client.request("GET", "/mock/last_request").body);
+  EXPECT_EQ(seen["headers"]["accept"], "text/event-stream");
+  EXPECT_EQ(seen["headers"]["user-agent"], "acme-agent/2");
+}
+
 TEST_F(RelayTest, StreamIsRelayedEventByEventAndEndsWithDone) {
   HttpClient client(router_.port());
   int pieces = 0;

@@ -17,12 +17,17 @@ struct JsonSyntaxError {
 
 struct JsonParseOptions {
   int max_depth = 256;  // deeper nesting is refused instead of recursing further
+  // A member of the top-level object whose value's bytes to locate (for an in-place splice).
+  std::string_view locate = {};
 };
 
 struct JsonParseResult {
   bool ok = false;
   bool repeated_top_level_key = false;  // the later value wins, as with nlohmann::json::parse
   JsonSyntaxError error;                // set when !ok
+  // Where the value of `options.locate` is written: [located_begin, located_end) of the text.
+  std::size_t located_begin = std::string_view::npos;
+  std::size_t located_end = std::string_view::npos;
 };
 
 // Parses RFC 8259 JSON (strings must be valid UTF-8; a leading UTF-8 BOM is skipped) into

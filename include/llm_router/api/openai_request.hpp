@@ -21,6 +21,9 @@ struct ParsedRequest {
   nlohmann::json body;
   std::string model;
   bool stream = false;
+  // Where the model's value is written in `text` ([begin, end)), for the splice.
+  std::size_t model_begin = 0;
+  std::size_t model_end = 0;
 };
 
 // Failures are client errors (400) whose message says what is wrong and where.

@@ -19,6 +19,20 @@ TEST(ParseRequest, KeepsEveryFieldAndReadsModelAndStream) {
   EXPECT_EQ(body["messages"][0]["content"], "x");
 }
 
+TEST(ParseRequest, TheBackendModelIsSplicedWhereTheClientWroteIt) {
+  const std::string text =
+      "{ \"messages\" : [{\"role\":\"user\",\"content\":\"\\\"model\\\": \\\"x\\\"\"}],\n"
+      "  \"model\" :\t\"auto\" , \"n\": 1 }";
+  auto parsed = parse_request(text, Endpoint::chat_completions);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(text.substr(parsed->model_begin, parsed->model_end - parsed->model_begin), "\"auto\"");
+  const std::string body = body_for_backend(*parsed, "org/model \"v2\"");
+  EXPECT_EQ(body,
+            "{ \"messages\" : [{\"role\":\"user\",\"content\":\"\\\"model\\\": \\\"x\\\"\"}],\n"
+            "  \"model\" :\t\"org/model \\\"v2\\\"\" , \"n\": 1 }");
+  EXPECT_EQ(nlohmann::json::parse(body)["model"], "org/model \"v2\"");
+}
+
 TEST(ParseRequest, EndpointSpecificRequiredFields) {
   EXPECT_FALSE(parse_request(R"({"model":"a"})", Endpoint::completions));
   EXPECT_TRUE(parse_request(R"({"model":"a","prompt":"x"})", Endpoint::completions));
