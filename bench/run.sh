@@ -6,7 +6,7 @@
 # Compares, with the same canned OpenAI-compatible upstream (nginx `return 200`):
 #   (a) direct to the upstream   (b) nginx proxy_pass, keep-alive pool   (c) llm-router
 #   pass-through   (d) llm-router through a route (analyzer + rules)   (e) Portkey's gateway
-# under saturation (64 connections) and one connection in series; then streams (mock-llm),
+# under saturation (64 connections) and one connection in series; then streams (canned SSE),
 # 2,000 idle keep-alive connections, and optionally a perf profile of the router.
 # Writes bench/results/latest.md (and latest-profile.txt with --profile).
 #
@@ -165,6 +165,8 @@ benchtool=$work/benchtool
 body_file=$ROOT/bench/fixtures/chat_request.json
 canned_body=$(<"$ROOT/bench/fixtures/chat_completion.json")
 [[ $canned_body != *[\'\$\\]* ]] || die "chat_completion.json must not contain quotes, \$ or backslashes"
+canned_stream=$(<"$ROOT/bench/fixtures/chat_stream.sse")
+[[ $canned_stream != *[\'\$\\]* ]] || die "chat_stream.sse must not contain quotes, \$ or backslashes"
 
 log "load generator on core $load_cpu, servers on core $server_cpu (taskset); $(nproc) cores; $(uname -r)"
 log "router: $router_src (built $(stat -c %y "$router_src" | cut -d. -f1), sha256 $(sha256sum "$router_bin" | cut -c1-12))"
@@ -209,6 +211,15 @@ EOF
       return 200 '$canned_body';
     }
   }
+  server {
+    listen $host:$port_stream backlog=4096;
+    location / {
+      default_type text/event-stream;
+      return 200 '$canned_stream
+
+';
+    }
+  }
 }
 EOF
 } >"$work/upstream.conf"
@@ -237,11 +248,9 @@ EOF
 start upstream "$nginx_bin" -e stderr -p "$work" -c "$work/upstream.conf"
 upstream_pid=$last_pid
 wait_port "$port_upstream" "$upstream_pid"
-start mock-stream "$mock_bin" --host "$host" --port "$port_stream" --ttft-ms 0 --token-delay-ms 0 --tokens 16
-stream_pid=$last_pid
 start mock-paced "$mock_bin" --host "$host" --port "$port_paced" --ttft-ms 0 --token-delay-ms 50 --tokens 4
 paced_pid=$last_pid
-wait_port "$port_stream" "$stream_pid"
+wait_port "$port_stream" "$upstream_pid"
 wait_port "$port_paced" "$paced_pid"
 
 export BENCH_UPSTREAM_URL=http://$host:$port_upstream/v1
@@ -453,8 +462,8 @@ fi
 stop "$nginx_pid"
 stop "$rules_pid"
 
-log "streams: direct mock-llm vs through llm-router (one connection, 200 streams in series)"
-stream_direct=$(on_load timeout 60 "$benchtool" stream "$host" "$port_stream" 200 "$body_file" mock-stream) ||
+log "streams: direct canned SSE vs through llm-router (one connection, 200 streams in series)"
+stream_direct=$(on_load timeout 60 "$benchtool" stream "$host" "$port_stream" 200 "$body_file" canned-model) ||
   die "stream direct failed"
 stream_router=$(on_load timeout 60 "$benchtool" stream "$host" "$port_router" 200 "$body_file" stream) ||
   die "stream through router failed"
@@ -520,11 +529,11 @@ report=$work/latest.md
     echo "| ${label_of[$k]} | ${result[$k.rps]} | ${result[$k.sat_p50]} / ${result[$k.sat_p99]} | ${result[$k.p50]} | ${result[$k.p99]} | ${result[$k.p999]} | $added | ${result[$k.cpu]} | ${result[$k.rss]:--} | $(ratio "${result[$k.rps]}" "${result[nginx.rps]}") | $(ratio "${result[$k.cpu]}" "${result[nginx.cpu]}") | ${result[$k.errors]} |"
   done
   echo
-  echo "Streams (upstream: \`mock-llm --ttft-ms 0 --token-delay-ms 0 --tokens 16\`, 18 events; one keep-alive connection, 200 streams in series; µs):"
+  echo "Streams (upstream: nginx \`return 200\` with a canned 19-event SSE stream, \`bench/fixtures/chat_stream.sse\`; one keep-alive connection, 200 streams in series; µs):"
   echo
   echo "| path | first byte p50 | first event p50 / p99 | whole stream p50 / p99 |"
   echo "|---|---:|---:|---:|"
-  echo "| direct mock-llm | $(kv ttfb_p50_us "$stream_direct") | $(kv first_event_p50_us "$stream_direct") / $(kv first_event_p99_us "$stream_direct") | $(kv total_p50_us "$stream_direct") / $(kv total_p99_us "$stream_direct") |"
+  echo "| direct (canned SSE) | $(kv ttfb_p50_us "$stream_direct") | $(kv first_event_p50_us "$stream_direct") / $(kv first_event_p99_us "$stream_direct") | $(kv total_p50_us "$stream_direct") / $(kv total_p99_us "$stream_direct") |"
   echo "| through llm-router | $(kv ttfb_p50_us "$stream_router") | $(kv first_event_p50_us "$stream_router") / $(kv first_event_p99_us "$stream_router") | $(kv total_p50_us "$stream_router") / $(kv total_p99_us "$stream_router") |"
   echo "| added by the router | $(diffus "$(kv ttfb_p50_us "$stream_router")" "$(kv ttfb_p50_us "$stream_direct")") | $(diffus "$(kv first_event_p50_us "$stream_router")" "$(kv first_event_p50_us "$stream_direct")") | $(diffus "$(kv total_p50_us "$stream_router")" "$(kv total_p50_us "$stream_direct")") |"
   echo

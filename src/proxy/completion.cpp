@@ -31,6 +31,7 @@ namespace {
 using nlohmann::json;
 constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
 constexpr std::size_t kMaxErrorBodyBytes = 256 * 1024;
+constexpr std::size_t kMaxCoalescedBytes = 64 * 1024;  // stream events written in one send
 constexpr auto kDirectRequestTimeout = std::chrono::minutes(10);
 
 std::mt19937_64& random_engine() {
@@ -975,10 +976,6 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
   }
   pending.clear();
   while (true) {
-    if (co_await writer.write_chunk(pending)) {
-      record.status = 499;  // the client went away: dropping the exchange cancels upstream
-      co_return result;
-    }
     auto next = co_await exchange.next_event();
     if (next.failure) {
       // Bytes already reached the client: end the stream with an error event, never hang.
@@ -987,19 +984,34 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       const Failure& f = *next.failure;
       api::SseEvent error{
           "", api::error_body(Failure{f.kind, "upstream stream broke: " + f.message}), ""};
-      co_await writer.write_chunk(error.serialize());
+      pending += error.serialize();
+      co_await writer.write_chunk(pending);
+      pending.clear();
       break;
     }
     if (!next.event) break;
-    pending.clear();
+    bool relay = true;
     if (auto usage = api::find_usage(next.event->data)) {
       record.usage = *usage;
       record.usage_reported = true;
       // The router asked for this chunk for its own accounting: the client did not.
-      if (!client_wants_usage && api::is_usage_only_chunk(next.event->data)) continue;
+      relay = client_wants_usage || !api::is_usage_only_chunk(next.event->data);
     }
-    pending = next.event->serialize();
-    keep_for_usage(next.event->data, record);
+    if (relay) {
+      pending += next.event->serialize();
+      keep_for_usage(next.event->data, record);
+    }
+    // Events that arrived together leave together; nothing waits for events still to come.
+    if (exchange.event_ready() && pending.size() < kMaxCoalescedBytes) continue;
+    if (co_await writer.write_chunk(pending)) {
+      record.status = 499;  // the client went away: dropping the exchange cancels upstream
+      co_return result;
+    }
+    pending.clear();
+  }
+  if (!pending.empty() && co_await writer.write_chunk(pending)) {
+    record.status = 499;
+    co_return result;
   }
   co_await writer.finish_stream();
   co_return result;

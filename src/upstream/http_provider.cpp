@@ -190,6 +190,8 @@ class HttpExchange final : public Exchange {
 
   const ResponseHead& head() const override { return head_; }
 
+  bool event_ready() const override { return !pending_.empty(); }
+
   asio::awaitable<Expected<std::string>> read_body(std::size_t limit) override {
     std::string body;
     while (!parser_.is_done()) {
@@ -223,7 +225,8 @@ class HttpExchange final : public Exchange {
       auto piece = co_await read_piece();
       if (!piece) co_return EventResult{std::nullopt, piece.take_failure()};
       std::string decoded;
-      if (!append_decoded(*piece, decoded, kMaxEventBytes)) {
+      if (!append_decoded(*piece, decoded, kMaxEventBytes) ||
+          !drain_buffered(decoded, kMaxEventBytes)) {
         co_return EventResult{std::nullopt,
                               Failure{ErrorKind::upstream_bad_response, "bad stream encoding"}};
       }
@@ -276,6 +279,26 @@ class HttpExchange final : public Exchange {
       co_return io_failure(ec, armed_, "reading the response");
     }
     co_return std::string_view(chunk, kReadChunk - body.size);
+  }
+
+  // Parses the body bytes the connection's buffer already holds (a burst read at once),
+  // without waiting for more. False on bad framing or encoding.
+  bool drain_buffered(std::string& out, std::size_t limit) {
+    auto& buffer = connection_->buffer;
+    while (buffer.size() > 0 && !parser_.is_done()) {
+      auto& body = parser_.get().body();
+      body.data = connection_->chunk;
+      body.size = kReadChunk;
+      error_code ec;
+      const std::size_t used = parser_.put(buffer.data(), ec);
+      buffer.consume(used);
+      const std::string_view piece(connection_->chunk, kReadChunk - body.size);
+      if (ec == http::error::need_more) return append_decoded(piece, out, limit);
+      if (ec && ec != http::error::need_buffer) return false;
+      if (!append_decoded(piece, out, limit)) return false;
+      if (used == 0 && piece.empty()) break;
+    }
+    return true;
   }
 
   bool append_decoded(std::string_view piece, std::string& out, std::size_t limit) {

@@ -54,6 +54,9 @@ class Exchange {
   // The whole (decoded) body, for non-stream answers and error statuses.
   virtual asio::awaitable<Expected<std::string>> read_body(std::size_t limit) = 0;
   virtual asio::awaitable<EventResult> next_event() = 0;
+  // True when next_event() will answer at once (an event already arrived): the relay then
+  // writes the events of a burst together instead of one send per event.
+  virtual bool event_ready() const { return false; }
 };
 
 // A whole answer, read at once (health checks).
