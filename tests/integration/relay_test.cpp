@@ -109,6 +109,43 @@ TEST_F(RelayTest, StreamIsRelayedEventByEventAndEndsWithDone) {
   EXPECT_GT(pieces, 1);
 }
 
+TEST(StreamRelay, ABurstArrivesWholeAndInOrderAndPacedEventsAreNotHeldBack) {
+  MockLlm burst({"--tokens", "60", "--ttft-ms", "0", "--token-delay-ms", "0"});
+  MockLlm paced({"--tokens", "3", "--ttft-ms", "0", "--token-delay-ms", "150"});
+  Router router(router_config({{"burst", burst.url()}, {"paced", paced.url()}}, "[burst]"));
+  HttpClient client(router.port());
+  auto response =
+      client.stream("/v1/chat/completions", chat_body("burst", "x", R"(,"stream":true)"),
+                    [](const std::string&) { return true; });
+  ASSERT_EQ(response.status, 200);
+  auto events = sse_data(response.body);
+  ASSERT_EQ(events.back(), "[DONE]");
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    text += json::parse(events[i])["choices"][0]["delta"].value("content", "");
+  }
+  HttpClient direct(burst.port());
+  auto expected =
+      direct.stream("/v1/chat/completions", chat_body("upstream-burst", "x", R"(,"stream":true)"),
+                    [](const std::string&) { return true; });
+  std::string expected_text;
+  for (const auto& data : sse_data(expected.body)) {
+    if (data != "[DONE]") {
+      expected_text += json::parse(data)["choices"][0]["delta"].value("content", "");
+    }
+  }
+  EXPECT_EQ(text, expected_text);
+
+  // Events sent apart reach the client apart: each token is its own piece.
+  int pieces_with_content = 0;
+  client.stream("/v1/chat/completions", chat_body("paced", "x", R"(,"stream":true)"),
+                [&](const std::string& piece) {
+                  if (piece.find("\"content\"") != std::string::npos) ++pieces_with_content;
+                  return true;
+                });
+  EXPECT_GE(pieces_with_content, 3);
+}
+
 TEST_F(RelayTest, KeepAliveConnectionsToTheBackendAreReused) {
   HttpClient client(router_.port());
   for (int i = 0; i < 10; ++i) {
