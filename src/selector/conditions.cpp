@@ -24,9 +24,9 @@ std::string metadata_text(const nlohmann::json& value) {
 }
 
 bool header_matches(const config::Condition& c, const RequestFacts& facts) {
-  const std::string* value = facts.header(c.key);
-  if (c.present) return (value != nullptr) == c.flag;
-  return value != nullptr && contains(c.values, *value);
+  const auto value = facts.header(c.key);
+  if (c.present) return value.has_value() == c.flag;
+  return value && contains(c.values, *value);
 }
 
 bool metadata_matches(const config::Condition& c, const RequestFacts& facts) {

@@ -7,11 +7,11 @@
 
 namespace llm_router::selector {
 
-const std::string* RequestFacts::header(std::string_view name) const {
+std::optional<std::string_view> RequestFacts::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (key == name) return &value;
+    if (key == name) return value;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 bool RequestFacts::keyword_hit(std::string_view name) const {

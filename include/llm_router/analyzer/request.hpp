@@ -13,7 +13,8 @@ enum class EndpointKind { chat, completions, embeddings };
 // What the server knows about a request besides its body.
 struct RequestMeta {
   EndpointKind endpoint = EndpointKind::chat;
-  std::vector<std::pair<std::string, std::string>> headers;  // lowercase names
+  // Lowercase names; views into the request, which outlives the analysis.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
 
   std::string_view header(std::string_view lowercase_name) const;
 };

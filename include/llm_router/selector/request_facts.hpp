@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,10 +16,11 @@ namespace llm_router::selector {
 // Everything rules and strategies may test about one request. Filled by the proxy from the
 // request body/headers and by the analyzer; the selector never sees the prompt itself.
 struct RequestFacts {
-  std::string model;                                         // as sent by the client
-  std::vector<std::pair<std::string, std::string>> headers;  // names lowercase
-  std::string user;                                          // OpenAI `user` field
-  nlohmann::json metadata = nlohmann::json::object();        // OpenAI `metadata` object
+  std::string model;  // as sent by the client
+  // Names lowercase; views into the request, which outlives its facts.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  std::string user;                                    // OpenAI `user` field
+  nlohmann::json metadata = nlohmann::json::object();  // OpenAI `metadata` object
 
   std::string category;  // classifier label; empty when unknown
   double category_confidence = 0;
@@ -39,7 +41,7 @@ struct RequestFacts {
 
   std::string session_key;  // hash of the first messages; consistent_hash "session" key
 
-  const std::string* header(std::string_view name) const;
+  std::optional<std::string_view> header(std::string_view name) const;
   bool keyword_hit(std::string_view name) const;
   double semantic_score(std::string_view name) const;  // 0 when absent
 };

@@ -20,8 +20,8 @@ std::pair<std::string, std::string> hash_input(const config::HashKey& key,
     case Source::user:
       return {facts.user, "user"};
     case Source::header: {
-      const std::string* value = facts.header(key.name);
-      return {value != nullptr ? *value : std::string(), "header " + key.name};
+      const auto value = facts.header(key.name);
+      return {std::string(value.value_or("")), "header " + key.name};
     }
     case Source::metadata:
       return {metadata_text(facts.metadata, key.name), "metadata " + key.name};

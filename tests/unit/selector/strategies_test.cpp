@@ -106,7 +106,10 @@ TEST_F(StrategyTest, ConsistentHashIsStickyPerKey) {
       {"sticky-user", [](RequestFacts& f, int i) { f.user = "user-" + std::to_string(i); }},
       {"sticky-header",
        [](RequestFacts& f, int i) {
-         f.headers = {{"x-session-id", "s" + std::to_string(i)}};
+         // The facts hold views: the value must outlive them (as the request does).
+         static std::map<int, std::string> values;
+         const std::string& value = values.try_emplace(i, "s" + std::to_string(i)).first->second;
+         f.headers = {{"x-session-id", value}};
        }},
       {"sticky-tenant",
        [](RequestFacts& f, int i) {
