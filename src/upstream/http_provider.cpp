@@ -40,15 +40,10 @@ struct Connection {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(*s); },
                       stream);
   }
-  // An idle connection the server closed (or wrote to) cannot carry a new request.
-  bool still_usable() {
-    auto& socket = lowest().socket();
-    if (!socket.is_open() || buffer.size() > 0) return false;
-    error_code ec;
-    char byte;
-    socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-    return ec == asio::error::would_block || ec == asio::error::try_again;
-  }
+  // An idle connection the server wrote to cannot carry a new request. One it closed is found
+  // when the request is sent (see HttpProvider::send): a peek here would cost a system call
+  // on every request.
+  bool still_usable() { return lowest().socket().is_open() && buffer.size() == 0; }
 };
 
 class ConnectionPool {
@@ -75,6 +70,10 @@ class ConnectionPool {
     closed_ = true;
     idle_.clear();
   }
+
+  // One pooled connection turned out closed by the server: those idle as long are likely
+  // closed too (an upstream restart, or its idle timeout).
+  void drop_idle() { idle_.clear(); }
 
  private:
   static constexpr auto kMaxIdleAge = std::chrono::seconds(50);
@@ -370,7 +369,8 @@ class HttpProvider final : public Provider {
     // A pooled connection may have been closed by the server a moment ago; one fresh retry
     // covers that race (nothing was processed: no byte came back).
     for (int round = 0; round < 2; ++round) {
-      auto connection = pool_.take();
+      // The retry after a closed pooled connection always connects afresh.
+      auto connection = round == 0 ? pool_.take() : nullptr;
       const bool reused = connection != nullptr;
       if (!connection) {
         auto made = co_await connect(deadlines);
@@ -382,13 +382,19 @@ class HttpProvider final : public Provider {
                 deadlines.total);
       auto [wec, written] = co_await write(*connection, head, request.body);
       if (wec) {
-        if (reused && wec != asio::error::operation_aborted) continue;
+        if (reused && wec != asio::error::operation_aborted) {
+          pool_.drop_idle();
+          continue;
+        }
         co_return io_failure(wec, armed, "sending the request");
       }
       auto exchange =
           std::make_unique<HttpExchange>(std::move(connection), pool_, deadlines, request.stream);
       if (auto failure = co_await exchange->read_head()) {
-        if (reused && failure->kind == ErrorKind::upstream_closed) continue;
+        if (reused && failure->kind == ErrorKind::upstream_closed) {
+          pool_.drop_idle();
+          continue;
+        }
         co_return std::move(*failure);
       }
       co_return std::unique_ptr<Exchange>(std::move(exchange));
@@ -485,7 +491,7 @@ class HttpProvider final : public Provider {
                         "cannot connect to " + backend_.url.host_header() + ": " + ec.message()};
     }
     tcp_stream->socket().set_option(tcp::no_delay(true), ec);
-    // Non-blocking once, so the pool's liveness peek never blocks nor costs an ioctl per use.
+    // Non-blocking from the start: asio would otherwise switch it with an ioctl on first use.
     tcp_stream->socket().non_blocking(true, ec);
     if (!backend_.url.tls) {
       connection->stream = std::move(tcp_stream);

@@ -1,7 +1,8 @@
 // Non-stream and stream relay through a real llm-router and real mock-llm processes.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
+
+#include <thread>
 
 #include "integration/router_config.hpp"
 #include "support/fixtures.hpp"
@@ -156,6 +157,27 @@ TEST_F(RelayTest, KeepAliveConnectionsToTheBackendAreReused) {
   auto stats = json::parse(stats_client.request("GET", "/mock/stats").body);
   EXPECT_EQ(stats["requests"], 10);
   EXPECT_EQ(stats["connections"].get<int>() - 1, 1);  // minus the stats request's own
+}
+
+TEST(RelayPool, ConnectionsClosedByARestartedBackendAreReplacedWithoutAnError) {
+  MockLlm backend;
+  Router router(router_config({{"primary", backend.url()}}, "[primary]"));
+  // Several pooled connections, then the backend restarts: every one of them is dead.
+  {
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<HttpClient>(router.port()));
+    for (auto& c : clients) {
+      threads.emplace_back([&c] { c->post_json("/v1/chat/completions", chat_body("auto")); });
+    }
+    for (auto& t : threads) t.join();
+  }
+  backend.kill();
+  backend.restart();
+  HttpClient client(router.port());
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200) << i;
+  }
 }
 
 TEST_F(RelayTest, CompletionsAndEmbeddingsAreRelayedToo) {
