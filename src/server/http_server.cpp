@@ -16,7 +16,6 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
-#include <cctype>
 #include <thread>
 #include <unordered_set>
 
@@ -211,9 +210,7 @@ HttpRequest to_request(http::request<http::string_body>&& message) {
   request.target = std::string(message.target());
   request.headers.reserve(16);
   for (const auto& field : message) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    request.headers.push_back({std::move(name), std::string(field.value())});
+    request.headers.push_back({lowercase_name(field.name_string()), std::string(field.value())});
   }
   request.body = std::move(message.body());
   return request;

@@ -110,9 +110,7 @@ Failure io_failure(const error_code& ec, const ArmedDeadline& armed, std::string
 server::Headers copy_headers(const http::fields& fields) {
   server::Headers headers;
   for (const auto& f : fields) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    headers.push_back({std::move(name), std::string(f.value())});
+    headers.push_back({server::lowercase_name(f.name_string()), std::string(f.value())});
   }
   return headers;
 }

@@ -21,6 +21,15 @@ using Headers = std::vector<Header>;
 
 const std::string* find_header(const Headers& headers, std::string_view lowercase_name);
 
+// A header name as Headers keep it: ASCII lower case (names are tokens; no locale involved).
+inline std::string lowercase_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 struct HttpRequest {
   std::string method;
   std::string target;  // path and query as sent
