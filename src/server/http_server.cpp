@@ -21,6 +21,7 @@
 
 #include "llm_router/api/errors.hpp"
 #include "llm_router/core/logging.hpp"
+#include "llm_router/server/eager_write.hpp"
 #include "llm_router/server/response_head.hpp"
 
 namespace llm_router::server {
@@ -177,7 +178,8 @@ class BeastWriter final : public ResponseWriter {
   template <typename Buffers>
   asio::awaitable<error_code> write(const Buffers& buffers) {
     expire_after(connection_, limits_.write_timeout);
-    auto [ec, n] = co_await asio::async_write(connection_->socket, buffers, use_nothrow);
+    auto& socket = connection_->socket;
+    auto [ec, n] = co_await write_eagerly(socket, socket, buffers);
     expire_never(*connection_);
     co_return ec;
   }

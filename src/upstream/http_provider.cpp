@@ -13,6 +13,7 @@
 #include <deque>
 #include <variant>
 
+#include "llm_router/server/eager_write.hpp"
 #include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
 
@@ -453,7 +454,8 @@ class HttpProvider final : public Provider {
                                                              const std::string& body) {
     const std::array buffers{asio::buffer(head), asio::buffer(body)};
     if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection.stream)) {
-      co_return co_await asio::async_write(**plain, buffers, use_nothrow);
+      // What the socket does not take at once is written through the stream, under its deadline.
+      co_return co_await server::write_eagerly((*plain)->socket(), **plain, buffers);
     }
     auto& tls = std::get<std::unique_ptr<TlsStream>>(connection.stream);
     co_return co_await asio::async_write(*tls, buffers, use_nothrow);
