@@ -206,6 +206,24 @@ asio::awaitable<void> write_error_and_close(const ConnectionPtr& connection, Err
   co_await http::async_write(connection->socket, response, use_nothrow);
 }
 
+// Parses the request `buffer` already holds, without waiting for more bytes: most requests
+// arrive whole in one read, and each asynchronous read costs a trip through the reactor.
+// True when that was a whole request; `ec` is set when it is malformed or too large.
+bool parse_buffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
+                    error_code& ec) {
+  parser.eager(true);
+  while (buffer.size() > 0 && !parser.is_done()) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec || used == 0) return false;
+  }
+  return parser.is_done();
+}
+
 HttpRequest to_request(http::request<http::string_body>&& message) {
   HttpRequest request;
   request.method = std::string(message.method_string());
@@ -239,6 +257,10 @@ struct HttpServer::Impl {
   asio::awaitable<bool> read_request(
       const ConnectionPtr& connection, beast::flat_buffer& buffer,
       std::optional<http::request_parser<http::string_body>>& parser);
+  // Answers a request that could not be read (431, 413, 400) when the client can still hear
+  // it; `malformed_answered`: whether a malformed one gets a 400 (not mid-body).
+  asio::awaitable<void> refuse(const ConnectionPtr& connection, error_code ec,
+                               bool malformed_answered);
   asio::awaitable<void> serve_one(Worker& worker, const ConnectionPtr& connection,
                                   HttpRequest& request, BeastWriter& writer);
   asio::awaitable<void> wait_until_drained();
@@ -282,53 +304,53 @@ asio::awaitable<bool> HttpServer::Impl::read_request(
   parser.emplace();
   parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser->body_limit(limits.max_body_bytes);
-  expire_after(connection, limits.header_timeout);
-  auto [hec, hn] =
-      co_await http::async_read_header(connection->socket, buffer, *parser, use_nothrow);
-  if (hec == http::error::header_limit) {
-    co_await write_error_and_close(
-        connection, ErrorKind::headers_too_large,
-        "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes");
-    co_return false;
+  error_code ec;
+  if (parse_buffered(*parser, buffer, ec)) {
+    expire_never(*connection);
+    co_return true;
   }
-  if (hec == http::error::body_limit) {
-    co_await write_error_and_close(
-        connection, ErrorKind::payload_too_large,
-        "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
-    co_return false;
+  if (!ec) {
+    expire_after(connection, limits.header_timeout);
+    auto [hec, hn] =
+        co_await http::async_read_header(connection->socket, buffer, *parser, use_nothrow);
+    ec = hec;
   }
-  if (hec) {
-    // A timeout shows as operation_aborted (the deadline cancels the read).
-    if (hec != http::error::end_of_stream && hec != asio::error::eof &&
-        hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
-      co_await write_error_and_close(connection, ErrorKind::invalid_request,
-                                     "malformed HTTP request: " + hec.message());
-    }
-    co_return false;
+  if (!ec && parser->content_length() && *parser->content_length() > limits.max_body_bytes) {
+    ec = http::error::body_limit;
   }
-  const auto length = parser->content_length();
-  if (length && *length > limits.max_body_bytes) {
-    co_await write_error_and_close(
-        connection, ErrorKind::payload_too_large,
-        "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
+  if (ec) {
+    co_await refuse(connection, ec, /*malformed_answered=*/true);
     co_return false;
   }
   if (beast::iequals(parser->get()[http::field::expect], "100-continue")) {
     http::response<http::empty_body> go_on{http::status::continue_, 11};
     expire_after(connection, limits.write_timeout);
-    auto [ec, n] = co_await http::async_write(connection->socket, go_on, use_nothrow);
-    if (ec) co_return false;
+    auto [wec, n] = co_await http::async_write(connection->socket, go_on, use_nothrow);
+    if (wec) co_return false;
   }
   expire_after(connection, limits.body_timeout);
   auto [bec, bn] = co_await http::async_read(connection->socket, buffer, *parser, use_nothrow);
   expire_never(*connection);
-  if (bec == http::error::body_limit) {
+  if (bec) co_await refuse(connection, bec, /*malformed_answered=*/false);
+  co_return !bec;
+}
+
+asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, error_code ec,
+                                               bool malformed_answered) {
+  if (ec == http::error::header_limit) {
+    co_await write_error_and_close(
+        connection, ErrorKind::headers_too_large,
+        "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes");
+  } else if (ec == http::error::body_limit) {
     co_await write_error_and_close(
         connection, ErrorKind::payload_too_large,
         "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
-    co_return false;
+  } else if (malformed_answered && ec != http::error::end_of_stream && ec != asio::error::eof &&
+             ec != asio::error::operation_aborted && ec != asio::error::connection_reset) {
+    // (A timeout shows as operation_aborted: the deadline cancels the read.)
+    co_await write_error_and_close(connection, ErrorKind::invalid_request,
+                                   "malformed HTTP request: " + ec.message());
   }
-  co_return !bec;
 }
 
 asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, const ConnectionPtr& connection,
