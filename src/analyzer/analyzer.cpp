@@ -4,6 +4,8 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <optional>
+#include <span>
 #include <stdexcept>
 
 #include "llm_router/analyzer/detectors.hpp"
@@ -91,9 +93,12 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
   // Both models from one featurization and one pass over it (bit-identical to featurizing
   // twice and predicting one model at a time).
   const bool paired = shared_features_.has_value();
+  // The words of text when the featurizer read all of it, for the keyword matcher.
+  std::optional<std::span<const classifier::WordSpan>> words;
   if (paired) {
     thread_local classifier::FeatureScratch scratch;
     classifier::featurize(*shared_features_, text, scratch);
+    if (text.size() <= shared_features_->max_chars) words = scratch.word_spans;
     const std::size_t category_n = std::min(category_linear_->labels().size(), kMaxLabels);
     const std::size_t complexity_n = std::min(complexity_linear_->labels().size(), kMaxLabels);
     classifier::predict_shared_pair(
@@ -158,7 +163,7 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     out.sentiment = english ? score : vader;
     out.sentiment_vader = vader;
   }
-  out.keyword_hits = keywords_.match(text);
+  out.keyword_hits = words ? keywords_.match(text, *words) : keywords_.match(text);
   for (const auto& score : semantic_.score(model_text)) {
     out.semantic_scores[std::string(score.name)] = score.score;
     if (score.threshold && score.score >= *score.threshold) {

@@ -318,6 +318,8 @@ CodeEvidence code_evidence(std::string_view full_text) {
   const std::string_view text = utf8_prefix(full_text, 1000);
   CodeEvidence out;
   out.syntax = syntax_cues(text);
+  // The word counts only matter until the evidence is confident (two syntax cues are).
+  if (out.confident()) return out;
   char buffer[16];
   std::size_t i = 0;
   while (i < text.size()) {

@@ -180,9 +180,11 @@ class Featurizer {
     grow(features_, 2 * chars + max_ngrams + kDenseSlots);  // n-grams are copied in at the end
     grow(scratch.char_features, max_ngrams);
     grow(scratch.word_hashes, chars);
+    grow(scratch.word_spans, chars);
     out_ = features_.data();
     char_out_ = scratch.char_features.data();
     words_ = scratch.word_hashes.data();
+    spans_ = scratch.word_spans.data();
   }
 
   void run(std::string_view text) {
@@ -227,6 +229,7 @@ class Featurizer {
         if (longer) {
           while (j < end && (byte_class(text[j]) & kWordByte)) ++j;
         }
+        spans_[span_count_++] = WordSpan(static_cast<uint32_t>(i), static_cast<uint32_t>(j));
         if (line_start) note_choice(text, i, j, end);
         if (longer) {
           add_word(text.substr(i, j - i), i);
@@ -269,6 +272,7 @@ class Featurizer {
     if (config_.use_dense) add_dense(text.size());
     scratch_.dense = count_ - dense_begin;
     features_.resize(count_);  // shrinking: no reallocation, no writes
+    scratch_.word_spans.resize(span_count_);
   }
 
  private:
@@ -446,6 +450,8 @@ class Featurizer {
   size_t char_count_ = 0;
   uint64_t* words_;
   size_t word_count_ = 0;
+  WordSpan* spans_;
+  size_t span_count_ = 0;
   TextStats stats_;
   uint64_t prompt_shape_ = 0;
 };

@@ -30,6 +30,15 @@ struct Feature {
   float value;
 };
 
+// Where a word token lies in the featurized text: bytes [begin, end).
+struct WordSpan {
+  // Left uninitialised, as Feature.
+  WordSpan() {}  // NOLINT(modernize-use-equals-default)
+  WordSpan(uint32_t b, uint32_t e) : begin(b), end(e) {}
+  uint32_t begin;
+  uint32_t end;
+};
+
 // Reusable buffers: featurize() refills them, so a thread that keeps one allocates only while
 // the buffers grow to the largest text seen. `features` holds the result; the others are
 // working space whose sizes mean nothing.
@@ -42,6 +51,10 @@ struct FeatureScratch {
   size_t bigrams = 0;
   size_t char_ngrams = 0;
   size_t dense = 0;
+  // The words featurize() found, in order: every maximal run of word bytes (ASCII letters,
+  // digits, '_' and any non-ASCII byte) in the text's first max_chars bytes. Other scanners
+  // of the same text reuse them instead of finding the words again (KeywordMatcher).
+  std::vector<WordSpan> word_spans;
   std::vector<Feature> char_features;
   std::vector<uint64_t> word_hashes;
 };
