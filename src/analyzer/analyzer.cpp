@@ -97,7 +97,7 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
   std::optional<std::span<const classifier::WordSpan>> words;
   if (paired) {
     thread_local classifier::FeatureScratch scratch;
-    classifier::featurize(*shared_features_, text, scratch);
+    classifier::featurize_unscaled(*shared_features_, text, scratch);
     if (text.size() <= shared_features_->max_chars) words = scratch.word_spans;
     const std::size_t category_n = std::min(category_linear_->labels().size(), kMaxLabels);
     const std::size_t complexity_n = std::min(complexity_linear_->labels().size(), kMaxLabels);

@@ -268,10 +268,15 @@ bool has_call(std::string_view text) {
 struct SyntaxCueIndex {
   static_assert(std::size(kSyntaxCues) <= 64);
   std::array<std::uint64_t, 256> starting_with{};  // bit c: kSyntaxCues[c] starts with the byte
+  // Bytes that start a cue or LaTeX ('$', '\\', '['); syntax_cues does nothing at the others
+  // (most bytes), so one lookup lets it move on.
+  std::array<bool, 256> matters{};
   SyntaxCueIndex() {
     for (std::size_t c = 0; c < std::size(kSyntaxCues); ++c) {
       starting_with[static_cast<unsigned char>(kSyntaxCues[c][0])] |= std::uint64_t{1} << c;
     }
+    for (std::size_t b = 0; b < 256; ++b) matters[b] = starting_with[b] != 0;
+    for (char c : {'$', '\\', '['}) matters[static_cast<unsigned char>(c)] = true;
   }
 };
 
@@ -284,6 +289,7 @@ int syntax_cues(std::string_view text) {
   int dollars = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    if (!index.matters[static_cast<unsigned char>(c)]) continue;
     if (c == '$') {
       if (++dollars >= 2) return 0;
     } else if (c == '\\') {

@@ -64,6 +64,12 @@ struct FeatureScratch {
 // drown the words; plus indicator features for dense properties.
 void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch);
 
+// featurize() with every value left at 1: for LinearModel::predict_shared and
+// predict_shared_pair, which apply each family's value themselves and never read the
+// features' own, so the pass that writes the values is skipped.
+void featurize_unscaled(const FeaturizerConfig& config, std::string_view text,
+                        FeatureScratch& scratch);
+
 // The family weight featurize() gives every feature of a family of `count` features.
 float family_value(float weight, size_t count);
 

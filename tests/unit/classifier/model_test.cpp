@@ -287,14 +287,16 @@ TEST(ShippedModels, SharedFeaturesGiveBitIdenticalProbabilities) {
             << text.substr(0, 40) << " label " << i;
       }
     }
-    // Both models in one pass, as the analyzer predicts them.
+    // Both models in one pass over features without values, as the analyzer predicts them.
+    FeatureScratch unscaled;
+    featurize_unscaled(*shared, text, unscaled);
     std::vector<float> category_own(category->labels().size());
     std::vector<float> complexity_own(complexity->labels().size());
     category->predict(text, category_own);
     complexity->predict(text, complexity_own);
     std::vector<float> category_paired(category_own.size());
     std::vector<float> complexity_paired(complexity_own.size());
-    predict_shared_pair(scratch, *category, category_paired, *complexity, complexity_paired);
+    predict_shared_pair(unscaled, *category, category_paired, *complexity, complexity_paired);
     for (size_t i = 0; i < category_own.size(); ++i) {
       EXPECT_EQ(std::bit_cast<uint32_t>(category_own[i]),
                 std::bit_cast<uint32_t>(category_paired[i]))
