@@ -416,11 +416,13 @@ constexpr Stopwords kStopwords[] = {
 
 struct StopwordIndex {
   WordTable<unsigned> languages_of;  // bit per row of kStopwords
+  std::size_t longest = 0;           // bytes; longer words are not looked up
 
   StopwordIndex() {
     for (std::size_t l = 0; l < std::size(kStopwords); ++l) {
       for (auto word : kStopwords[l].words) {
         if (!word.empty()) languages_of[word] |= 1u << l;
+        longest = std::max(longest, word.size());
       }
     }
   }
@@ -446,7 +448,7 @@ std::string_view latin_language(std::string_view text) {
     }
     if (length == 0) continue;
     ++words;
-    if (length > sizeof buffer) continue;
+    if (length > index.longest || length > sizeof buffer) continue;  // not a stopword
     const unsigned* languages = index.languages_of.find(std::string_view(buffer, length));
     if (languages == nullptr) continue;
     for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (*languages >> l) & 1u;
