@@ -4,6 +4,8 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <optional>
+#include <span>
 #include <stdexcept>
 
 #include "llm_router/analyzer/detectors.hpp"
@@ -32,18 +34,12 @@ void sanitize(std::array<float, kMaxLabels>& probabilities, std::size_t n) {
   }
 }
 
-// Runs a model into a stack buffer, from the shared features when `linear` is set.
-std::size_t predict(const classifier::TextModel& model, const classifier::LinearModel* linear,
-                    const classifier::FeatureScratch* shared, std::string_view text,
+// Runs a model into a stack buffer.
+std::size_t predict(const classifier::TextModel& model, std::string_view text,
                     std::array<float, kMaxLabels>& probabilities) {
   const std::size_t n = std::min(model.labels().size(), kMaxLabels);
   probabilities.fill(0.0f);
-  const std::span<float> out(probabilities.data(), n);
-  if (linear != nullptr && shared != nullptr) {
-    linear->predict_shared(*shared, out);
-  } else {
-    model.predict(text, out);
-  }
+  model.predict(text, std::span<float>(probabilities.data(), n));
   sanitize(probabilities, n);
   return n;
 }
@@ -93,15 +89,27 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
 
 void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
   std::array<float, kMaxLabels> probabilities{};
-  // Both models from one featurization (bit-identical to featurizing twice).
-  thread_local classifier::FeatureScratch scratch;
-  const classifier::FeatureScratch* shared = nullptr;
-  if (shared_features_) {
-    classifier::featurize(*shared_features_, text, scratch);
-    shared = &scratch;
+  std::array<float, kMaxLabels> complexity_probabilities{};
+  // Both models from one featurization and one pass over it (bit-identical to featurizing
+  // twice and predicting one model at a time).
+  const bool paired = shared_features_.has_value();
+  // The words of text when the featurizer read all of it, for the keyword matcher.
+  std::optional<std::span<const classifier::WordSpan>> words;
+  if (paired) {
+    thread_local classifier::FeatureScratch scratch;
+    classifier::featurize_unscaled(*shared_features_, text, scratch);
+    if (text.size() <= shared_features_->max_chars) words = scratch.word_spans;
+    const std::size_t category_n = std::min(category_linear_->labels().size(), kMaxLabels);
+    const std::size_t complexity_n = std::min(complexity_linear_->labels().size(), kMaxLabels);
+    classifier::predict_shared_pair(
+        scratch, *category_linear_, std::span<float>(probabilities.data(), category_n),
+        *complexity_linear_, std::span<float>(complexity_probabilities.data(), complexity_n));
+    sanitize(probabilities, category_n);
+    sanitize(complexity_probabilities, complexity_n);
   }
   if (models_.category) {
-    const std::size_t n = predict(*models_.category, category_linear_, shared, text, probabilities);
+    const std::size_t n = paired ? std::min(models_.category->labels().size(), kMaxLabels)
+                                 : predict(*models_.category, text, probabilities);
     const auto& labels = models_.category->labels();
     std::size_t best = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -124,8 +132,8 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     if (n > 0 && probabilities[best] >= settings_.other_threshold) out.category = labels[best];
   }
   if (models_.complexity) {
-    predict(*models_.complexity, complexity_linear_, shared, text, probabilities);
-    out.complexity = std::clamp<double>(probabilities[complexity_positive_], 0.0, 1.0);
+    if (!paired) predict(*models_.complexity, text, complexity_probabilities);
+    out.complexity = std::clamp<double>(complexity_probabilities[complexity_positive_], 0.0, 1.0);
   }
 
   if (settings_.detectors.pii) {
@@ -155,7 +163,7 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     out.sentiment = english ? score : vader;
     out.sentiment_vader = vader;
   }
-  out.keyword_hits = keywords_.match(text);
+  out.keyword_hits = words ? keywords_.match(text, *words) : keywords_.match(text);
   for (const auto& score : semantic_.score(model_text)) {
     out.semantic_scores[std::string(score.name)] = score.score;
     if (score.threshold && score.score >= *score.threshold) {

@@ -140,7 +140,9 @@ KeywordMatcher::~KeywordMatcher() = default;
 KeywordMatcher::KeywordMatcher(KeywordMatcher&&) noexcept = default;
 KeywordMatcher& KeywordMatcher::operator=(KeywordMatcher&&) noexcept = default;
 
-std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
+template <typename ForEachWord>
+std::vector<std::string> KeywordMatcher::match_words(std::string_view text,
+                                                     ForEachWord&& for_each_word) const {
   std::vector<std::string> out;
   if (names_.empty()) return out;
   std::vector<bool> hit(names_.size(), false);
@@ -160,13 +162,7 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
       for (std::size_t k = 0; k < n; ++k) lowered[k] = table_lower(text[span.start + k]);
       return word_hash(std::string_view(lowered, n));
     };
-    std::size_t i = 0;
-    while (i < text.size()) {
-      while (i < text.size() && !is_keyword_char(text[i])) ++i;
-      const std::size_t start = i;
-      i = word_end(text, i);
-      const std::size_t length = i - start;
-      if (length == 0) continue;
+    for_each_word([&](std::size_t start, std::size_t length) {
       if (phrases) {
         recent[seen % recent.size()] = Span{start, length};
         ++seen;
@@ -175,7 +171,7 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
       // pass the filter.
       const std::size_t kept = std::min(length, sizeof buffer);
       if (!words_->may_contain(table_lower(text[start]), table_lower(text[start + kept - 1]))) {
-        continue;
+        return;
       }
       for (std::size_t k = 0; k < kept; ++k) buffer[k] = table_lower(text[start + k]);
       const std::string_view word(buffer, kept);
@@ -184,7 +180,7 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
       if (entry != nullptr) {
         for (std::size_t s : entry->sets) hit[s] = true;
       }
-      if (!phrases || entry == nullptr || !entry->ends_phrase) continue;
+      if (!phrases || entry == nullptr || !entry->ends_phrase) return;
       // Phrases ending at this word, 2..4 words long.
       for (std::size_t n = 2; n <= std::min(seen, recent.size()); ++n) {
         std::uint64_t hash = 0;
@@ -197,7 +193,7 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
           for (std::size_t s : *sets) hit[s] = true;
         }
       }
-    }
+    });
   }
   if (regex_set_) {
     std::vector<int> matched;
@@ -209,6 +205,25 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
     if (hit[s]) out.push_back(names_[s]);
   }
   return out;
+}
+
+std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
+  return match_words(text, [&](auto&& on_word) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+      while (i < text.size() && !is_keyword_char(text[i])) ++i;
+      const std::size_t start = i;
+      i = word_end(text, i);
+      if (i > start) on_word(start, i - start);
+    }
+  });
+}
+
+std::vector<std::string> KeywordMatcher::match(std::string_view text,
+                                               std::span<const classifier::WordSpan> words) const {
+  return match_words(text, [&](auto&& on_word) {
+    for (const classifier::WordSpan& word : words) on_word(word.begin, word.end - word.begin);
+  });
 }
 
 }  // namespace llm_router::analyzer

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 
 #include "llm_router/analyzer/detectors.hpp"
@@ -313,6 +314,41 @@ bool is_high_entropy_token(std::string_view token) {
   return entropy >= 4.2;
 }
 
+// Where scan_tokens must look from i on, 8 bytes at a time: only tokens of 19+ bytes (keys)
+// and tokens starting with two upper-case letters (IBANs) can count, and prose has few of
+// either. A token of 15+ bytes holds an aligned block of 8 token bytes, all ASCII in '+'..'z'
+// (the span of the key alphabet); an IBAN's country code is an upper-case pair. Returns the
+// start of the token (not before i) holding the first such block or pair, or the start of
+// the token holding the last partial block (read byte by byte), or text.size(). The tokens
+// skipped are exactly those the byte-by-byte loop would have looked at and passed over.
+std::size_t next_token_candidate(std::string_view text, std::size_t i) {
+  const std::size_t n = text.size();
+  std::size_t b = i - i % 8;
+  bool upper_before = b > 0 && text[b - 1] >= 'A' && text[b - 1] <= 'Z';
+  std::size_t at = n;
+  for (; b + 8 <= n; b += 8) {
+    const std::uint64_t x = swar::load(text.data() + b);
+    const std::uint64_t upper = swar::in_range(x & ~swar::kHighs, 'A', 'Z') & ~x;
+    if ((swar::in_range(x & ~swar::kHighs, '+', 'z') & ~x) == swar::kHighs) {
+      at = b;
+      break;
+    }
+    if (const std::uint64_t pairs = upper & (upper >> 8); pairs != 0) {
+      at = b + static_cast<std::size_t>(std::countr_zero(pairs)) / 8;
+      break;
+    }
+    if (upper_before && (upper & 0x80U) != 0) {
+      at = b - 1;
+      break;
+    }
+    upper_before = (upper >> 63) != 0;
+  }
+  if (at == n) at = b;  // no block matched: the tail, if any
+  at = std::max(at, i);
+  while (at > i && is_secret_char(text[at - 1])) --at;
+  return at;
+}
+
 // Tokens of key alphabets: API keys, high-entropy secrets, and IBANs (which start a token).
 void scan_tokens(std::string_view text, PiiCounts& counts) {
   std::size_t from = 0;
@@ -325,11 +361,9 @@ void scan_tokens(std::string_view text, PiiCounts& counts) {
     from = line_end + 5;
   }
   std::size_t i = 0;
-  while (i < text.size()) {
-    if (!is_secret_char(text[i])) {
-      ++i;
-      continue;
-    }
+  while ((i = next_token_candidate(text, i)) < text.size()) {
+    while (i < text.size() && !is_secret_char(text[i])) ++i;
+    if (i == text.size()) break;
     if (const std::size_t after = match_iban(text, i); after != i) {
       add(counts, PiiKind::iban);
       i = after;

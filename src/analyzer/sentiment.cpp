@@ -196,6 +196,16 @@ struct Word {
   std::uint8_t idiom = 0;
 };
 
+// utf8_length(word) <= 2, counting no further than three.
+bool at_most_two_code_points(std::string_view word) {
+  int starts = 0;
+  for (unsigned char c : word) {
+    starts += (c & 0xC0) != 0x80;
+    if (starts > 2) return false;
+  }
+  return true;
+}
+
 // VADER's words_and_emoticons: whitespace split, then strip leading/trailing punctuation
 // unless that leaves two characters or fewer (emoticons such as ":)" survive).
 void split_words(std::string_view text, std::string_view lower, const VaderLexicon& lexicon,
@@ -210,7 +220,7 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
     std::size_t e = end;
     while (b < e && is_python_punctuation(text[b])) ++b;
     while (e > b && is_python_punctuation(text[e - 1])) --e;
-    if (utf8_length(text.substr(b, e - b)) <= 2) {
+    if (at_most_two_code_points(text.substr(b, e - b))) {
       b = i;
       e = end;
     }

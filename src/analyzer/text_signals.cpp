@@ -268,10 +268,15 @@ bool has_call(std::string_view text) {
 struct SyntaxCueIndex {
   static_assert(std::size(kSyntaxCues) <= 64);
   std::array<std::uint64_t, 256> starting_with{};  // bit c: kSyntaxCues[c] starts with the byte
+  // Bytes that start a cue or LaTeX ('$', '\\', '['); syntax_cues does nothing at the others
+  // (most bytes), so one lookup lets it move on.
+  std::array<bool, 256> matters{};
   SyntaxCueIndex() {
     for (std::size_t c = 0; c < std::size(kSyntaxCues); ++c) {
       starting_with[static_cast<unsigned char>(kSyntaxCues[c][0])] |= std::uint64_t{1} << c;
     }
+    for (std::size_t b = 0; b < 256; ++b) matters[b] = starting_with[b] != 0;
+    for (char c : {'$', '\\', '['}) matters[static_cast<unsigned char>(c)] = true;
   }
 };
 
@@ -284,6 +289,7 @@ int syntax_cues(std::string_view text) {
   int dollars = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    if (!index.matters[static_cast<unsigned char>(c)]) continue;
     if (c == '$') {
       if (++dollars >= 2) return 0;
     } else if (c == '\\') {
@@ -318,6 +324,8 @@ CodeEvidence code_evidence(std::string_view full_text) {
   const std::string_view text = utf8_prefix(full_text, 1000);
   CodeEvidence out;
   out.syntax = syntax_cues(text);
+  // The word counts only matter until the evidence is confident (two syntax cues are).
+  if (out.confident()) return out;
   char buffer[16];
   std::size_t i = 0;
   while (i < text.size()) {
@@ -408,11 +416,13 @@ constexpr Stopwords kStopwords[] = {
 
 struct StopwordIndex {
   WordTable<unsigned> languages_of;  // bit per row of kStopwords
+  std::size_t longest = 0;           // bytes; longer words are not looked up
 
   StopwordIndex() {
     for (std::size_t l = 0; l < std::size(kStopwords); ++l) {
       for (auto word : kStopwords[l].words) {
         if (!word.empty()) languages_of[word] |= 1u << l;
+        longest = std::max(longest, word.size());
       }
     }
   }
@@ -438,7 +448,7 @@ std::string_view latin_language(std::string_view text) {
     }
     if (length == 0) continue;
     ++words;
-    if (length > sizeof buffer) continue;
+    if (length > index.longest || length > sizeof buffer) continue;  // not a stopword
     const unsigned* languages = index.languages_of.find(std::string_view(buffer, length));
     if (languages == nullptr) continue;
     for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (*languages >> l) & 1u;

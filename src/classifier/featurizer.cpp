@@ -168,8 +168,8 @@ struct TextStats {
 
 class Featurizer {
  public:
-  Featurizer(const FeaturizerConfig& config, FeatureScratch& scratch, size_t chars)
-      : config_(config), scratch_(scratch), features_(scratch.features) {
+  Featurizer(const FeaturizerConfig& config, FeatureScratch& scratch, size_t chars, bool scaled)
+      : config_(config), scratch_(scratch), features_(scratch.features), scaled_(scaled) {
     // Upper bounds, so the hot loops write through raw pointers without capacity checks:
     // a token per char, a bigram per token, and per n-gram length at most L + 2 <= 3 L
     // n-grams for a word of L chars (markers counted; only words starting in the window).
@@ -180,9 +180,11 @@ class Featurizer {
     grow(features_, 2 * chars + max_ngrams + kDenseSlots);  // n-grams are copied in at the end
     grow(scratch.char_features, max_ngrams);
     grow(scratch.word_hashes, chars);
+    grow(scratch.word_spans, chars);
     out_ = features_.data();
     char_out_ = scratch.char_features.data();
     words_ = scratch.word_hashes.data();
+    spans_ = scratch.word_spans.data();
   }
 
   void run(std::string_view text) {
@@ -227,6 +229,7 @@ class Featurizer {
         if (longer) {
           while (j < end && (byte_class(text[j]) & kWordByte)) ++j;
         }
+        spans_[span_count_++] = WordSpan(static_cast<uint32_t>(i), static_cast<uint32_t>(j));
         if (line_start) note_choice(text, i, j, end);
         if (longer) {
           add_word(text.substr(i, j - i), i);
@@ -269,6 +272,7 @@ class Featurizer {
     if (config_.use_dense) add_dense(text.size());
     scratch_.dense = count_ - dense_begin;
     features_.resize(count_);  // shrinking: no reallocation, no writes
+    scratch_.word_spans.resize(span_count_);
   }
 
  private:
@@ -373,11 +377,13 @@ class Featurizer {
   }
 
   void scale_text_features() {
-    scale(out_, 0, count_, 1.0F);
+    if (scaled_) scale(out_, 0, count_, 1.0F);
     const size_t words_end = count_;
     std::copy(char_out_, char_out_ + char_count_, out_ + count_);
     count_ += char_count_;
-    scale(out_, words_end, count_, static_cast<float>(config_.char_ngram_weight_pct) / 100.0F);
+    if (scaled_) {
+      scale(out_, words_end, count_, static_cast<float>(config_.char_ngram_weight_pct) / 100.0F);
+    }
   }
 
   static void scale(Feature* features, size_t begin, size_t end, float weight) {
@@ -446,8 +452,11 @@ class Featurizer {
   size_t char_count_ = 0;
   uint64_t* words_;
   size_t word_count_ = 0;
+  WordSpan* spans_;
+  size_t span_count_ = 0;
   TextStats stats_;
   uint64_t prompt_shape_ = 0;
+  bool scaled_;
 };
 
 }  // namespace
@@ -466,9 +475,25 @@ uint64_t mix_hash(uint64_t a, uint64_t b) {
   return fmix64(a * 0x9e3779b97f4a7c15ULL + b);
 }
 
-void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch) {
-  Featurizer featurizer(config, scratch, std::min<size_t>(text.size(), config.max_chars));
+namespace {
+
+// The one place a Featurizer runs, so run() is inlined once and its counters stay in
+// registers (out of line, every count_++ went through memory).
+[[gnu::noinline]] void featurize_with(const FeaturizerConfig& config, std::string_view text,
+                                      FeatureScratch& scratch, bool scaled) {
+  Featurizer featurizer(config, scratch, std::min<size_t>(text.size(), config.max_chars), scaled);
   featurizer.run(text);
+}
+
+}  // namespace
+
+void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch) {
+  featurize_with(config, text, scratch, true);
+}
+
+void featurize_unscaled(const FeaturizerConfig& config, std::string_view text,
+                        FeatureScratch& scratch) {
+  featurize_with(config, text, scratch, false);
 }
 
 }  // namespace llm_router::classifier

@@ -1,9 +1,12 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "llm_router/classifier/featurizer.hpp"
 
 namespace llm_router::analyzer {
 
@@ -26,9 +29,18 @@ class KeywordMatcher {
 
   // Names of the sets with at least one match, in configuration order.
   std::vector<std::string> match(std::string_view text) const;
+  // The same, with the words of text already found: `words` must be every maximal run of word
+  // bytes (ASCII letters, digits, '_', non-ASCII) of text, in order, as featurize() leaves
+  // them in FeatureScratch::word_spans when it read all of text.
+  std::vector<std::string> match(std::string_view text,
+                                 std::span<const classifier::WordSpan> words) const;
   bool empty() const { return names_.empty(); }
 
  private:
+  // The matching, with for_each_word(on_word) calling on_word(start, length) for each word.
+  template <typename ForEachWord>
+  std::vector<std::string> match_words(std::string_view text, ForEachWord&& for_each_word) const;
+
   struct WordIndex;  // lowercase word -> sets, defined in keywords.cpp
   std::vector<std::string> names_;
   std::unique_ptr<WordIndex> words_;

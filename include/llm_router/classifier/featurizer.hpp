@@ -30,6 +30,15 @@ struct Feature {
   float value;
 };
 
+// Where a word token lies in the featurized text: bytes [begin, end).
+struct WordSpan {
+  // Left uninitialised, as Feature.
+  WordSpan() {}  // NOLINT(modernize-use-equals-default)
+  WordSpan(uint32_t b, uint32_t e) : begin(b), end(e) {}
+  uint32_t begin;
+  uint32_t end;
+};
+
 // Reusable buffers: featurize() refills them, so a thread that keeps one allocates only while
 // the buffers grow to the largest text seen. `features` holds the result; the others are
 // working space whose sizes mean nothing.
@@ -42,6 +51,10 @@ struct FeatureScratch {
   size_t bigrams = 0;
   size_t char_ngrams = 0;
   size_t dense = 0;
+  // The words featurize() found, in order: every maximal run of word bytes (ASCII letters,
+  // digits, '_' and any non-ASCII byte) in the text's first max_chars bytes. Other scanners
+  // of the same text reuse them instead of finding the words again (KeywordMatcher).
+  std::vector<WordSpan> word_spans;
   std::vector<Feature> char_features;
   std::vector<uint64_t> word_hashes;
 };
@@ -50,6 +63,12 @@ struct FeatureScratch {
 // 1/sqrt(its count) so long prompts do not saturate the softmax and the many n-grams do not
 // drown the words; plus indicator features for dense properties.
 void featurize(const FeaturizerConfig& config, std::string_view text, FeatureScratch& scratch);
+
+// featurize() with every value left at 1: for LinearModel::predict_shared and
+// predict_shared_pair, which apply each family's value themselves and never read the
+// features' own, so the pass that writes the values is skipped.
+void featurize_unscaled(const FeaturizerConfig& config, std::string_view text,
+                        FeatureScratch& scratch);
 
 // The family weight featurize() gives every feature of a family of `count` features.
 float family_value(float weight, size_t count);

@@ -42,6 +42,13 @@ class LinearModel final : public TextModel {
   std::string metadata_;  // free text written by the trainer: target, seed, epochs
 };
 
+// a.predict_shared(scratch, probabilities_a) and b.predict_shared(scratch, probabilities_b),
+// bit-identical, in one pass over the features when b has few labels (the shipped complexity
+// model has two): the two models' weight loads and additions overlap.
+void predict_shared_pair(const FeatureScratch& scratch, const LinearModel& a,
+                         std::span<float> probabilities_a, const LinearModel& b,
+                         std::span<float> probabilities_b);
+
 // True when features computed with `shared` can stand for a model's own (`own`) featurization:
 // every setting equal except the n-gram family weight (applied at prediction) and bigrams
 // (skipped when `own` has none).

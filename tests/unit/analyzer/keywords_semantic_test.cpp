@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "llm_router/analyzer/keywords.hpp"
 #include "llm_router/analyzer/semantic.hpp"
 
@@ -24,6 +27,36 @@ class KeywordMatching : public ::testing::TestWithParam<KeywordCase> {};
 TEST_P(KeywordMatching, NamesOfMatchedSets) {
   static const KeywordMatcher matcher = billing_and_legal();
   EXPECT_EQ(matcher.match(GetParam().text), GetParam().hits) << GetParam().text;
+  // The same with the words the featurizer found (the analyzer's path).
+  classifier::FeatureScratch scratch;
+  classifier::featurize(classifier::FeaturizerConfig{}, GetParam().text, scratch);
+  EXPECT_EQ(matcher.match(GetParam().text, scratch.word_spans), GetParam().hits) << GetParam().text;
+}
+
+// The featurizer's words are the matcher's own: same hits on texts with every kind of byte.
+TEST(KeywordMatcher, FeaturizerWordsGiveTheSameHits) {
+  const KeywordMatcher matcher({
+      {"single", {"crash", "x", "data_set", "caf\xc3\xa9", "42"}, {}},
+      {"phrase", {"stack trace", "what is the", "credit card"}, {}},
+      {"regex", {"c++", "node.js"}, {}},
+  });
+  std::string long_text;
+  while (long_text.size() < 3000)
+    long_text += "why does the stack trace crash? x=42; C++ data_set ";
+  const std::vector<std::string> texts = {
+      "",
+      "x",
+      "  crash  ",
+      "What is the stack\ntrace of caf\xc3\xa9 data_set_2 and DATA_SET?",
+      "credit-card credit  card CRASHED crash_ 42 4242 _x_ x_",
+      "node.js and c++ at the end: x",
+      "\xff\xfe crash\xe2\x80\x99s stack trace",
+      long_text};
+  classifier::FeatureScratch scratch;
+  for (const auto& text : texts) {
+    classifier::featurize(classifier::FeaturizerConfig{}, text, scratch);
+    EXPECT_EQ(matcher.match(text, scratch.word_spans), matcher.match(text)) << text;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

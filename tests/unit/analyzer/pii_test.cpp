@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "llm_router/analyzer/detectors.hpp"
 
 namespace llm_router::analyzer {
@@ -86,6 +90,33 @@ TEST(Pii, PlainProseHasNone) {
   const PiiCounts counts =
       detect_pii("In 2021 we sold 3,400 units at $19.99 each; see section 4.2.1 of the report.");
   for (int count : counts) EXPECT_EQ(count, 0);
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer
+
+namespace llm_router::analyzer {
+namespace {
+
+// scan_tokens skips 8-byte blocks that can hold neither a long token nor an IBAN's country
+// code: keys and IBANs must be found at every offset, including across block edges and in the
+// last partial block.
+TEST(Pii, KeysAndIbansAtEveryAlignment) {
+  const std::vector<std::pair<std::string, PiiKind>> secrets = {
+      {"sk-abcdefghijklmnopqrstuvwxyz123456", PiiKind::api_key},
+      {"AKIAABCDEFGHIJKLMNOP", PiiKind::api_key},
+      {"aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3h", PiiKind::api_key},
+      {"DE89 3704 0044 0532 0130 00", PiiKind::iban},
+      {"GB82WEST12345698765432", PiiKind::iban},
+  };
+  for (const auto& [secret, kind] : secrets) {
+    for (std::size_t pad = 0; pad < 17; ++pad) {
+      for (const char* after : {"", " ok", ".\n", " and some more words after it"}) {
+        const std::string text = "Note, " + std::string(pad, 'x') + " " + secret + after;
+        EXPECT_EQ(detect_pii(text)[static_cast<std::size_t>(kind)], 1) << text;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -115,6 +115,21 @@ TEST(Featurizer, CharNgramsOnlyInTheLeadingWindow) {
   EXPECT_EQ(feature_count(config, "abc xyz"), 2U + 1U + 6U);
 }
 
+// word_spans: every maximal run of word bytes, in order, within the first max_chars bytes.
+TEST(Featurizer, WordSpansAreTheWords) {
+  FeaturizerConfig config = words_only();
+  config.max_chars = 42;  // cuts "text" to "te"
+  const std::string text = "Hi, longer_words9 caf\xc3\xa9?\n\t42 x  tail-of-text cut here";
+  FeatureScratch scratch;
+  featurize(config, text, scratch);
+  std::vector<std::string> words;
+  for (const WordSpan& span : scratch.word_spans) {
+    words.push_back(text.substr(span.begin, span.end - span.begin));
+  }
+  EXPECT_EQ(words, (std::vector<std::string>{"Hi", "longer_words9", "caf\xc3\xa9", "42", "x",
+                                             "tail", "of", "te"}));
+}
+
 TEST(Featurizer, ScratchIsReused) {
   FeatureScratch scratch;
   featurize(words_only(), "a long first text with many words in it", scratch);

@@ -287,6 +287,69 @@ TEST(ShippedModels, SharedFeaturesGiveBitIdenticalProbabilities) {
             << text.substr(0, 40) << " label " << i;
       }
     }
+    // Both models in one pass over features without values, as the analyzer predicts them.
+    FeatureScratch unscaled;
+    featurize_unscaled(*shared, text, unscaled);
+    std::vector<float> category_own(category->labels().size());
+    std::vector<float> complexity_own(complexity->labels().size());
+    category->predict(text, category_own);
+    complexity->predict(text, complexity_own);
+    std::vector<float> category_paired(category_own.size());
+    std::vector<float> complexity_paired(complexity_own.size());
+    predict_shared_pair(unscaled, *category, category_paired, *complexity, complexity_paired);
+    for (size_t i = 0; i < category_own.size(); ++i) {
+      EXPECT_EQ(std::bit_cast<uint32_t>(category_own[i]),
+                std::bit_cast<uint32_t>(category_paired[i]))
+          << text.substr(0, 40) << " category label " << i;
+    }
+    for (size_t i = 0; i < complexity_own.size(); ++i) {
+      EXPECT_EQ(std::bit_cast<uint32_t>(complexity_own[i]),
+                std::bit_cast<uint32_t>(complexity_paired[i]))
+          << text.substr(0, 40) << " complexity label " << i;
+    }
+  }
+}
+
+// predict_shared_pair with any label counts (paired in one pass or not) equals predict_shared.
+TEST(SharedFeatures, PairEqualsTwoPredictions) {
+  FeaturizerConfig config;
+  config.bucket_bits = 10;
+  const size_t rows = size_t{1} << config.bucket_bits;
+  // b without bigrams and with its own n-gram weight, as the shipped complexity model.
+  FeaturizerConfig config_b = config;
+  config_b.use_bigrams = 0;
+  config_b.char_ngram_weight_pct = 10;
+  auto model_with = [&](size_t labels, uint32_t seed, const FeaturizerConfig& own) {
+    std::vector<std::string> names;
+    for (size_t k = 0; k < labels; ++k) names.push_back("l" + std::to_string(k));
+    std::vector<float> weights(rows * labels);
+    uint32_t state = seed;
+    for (float& w : weights) {
+      state = state * 1664525U + 1013904223U;
+      w = static_cast<float>(static_cast<int32_t>(state >> 8) % 2000) / 997.0F;
+    }
+    std::vector<float> bias(labels, 0.25F);
+    return LinearModel(names, own, std::move(weights), std::move(bias));
+  };
+  FeatureScratch scratch;
+  featurize(config, "Why does my C++ code crash with 1,200 threads? Explain std::mutex.", scratch);
+  for (size_t ka : {1, 2, 3, 5, 11, 16, 17}) {
+    for (size_t kb : {1, 2, 3}) {
+      const LinearModel a = model_with(ka, 7, config);
+      const LinearModel b = model_with(kb, 11, config_b);
+      std::vector<float> a_alone(ka), b_alone(kb), a_paired(ka), b_paired(kb);
+      a.predict_shared(scratch, a_alone);
+      b.predict_shared(scratch, b_alone);
+      predict_shared_pair(scratch, a, a_paired, b, b_paired);
+      for (size_t i = 0; i < ka; ++i) {
+        EXPECT_EQ(std::bit_cast<uint32_t>(a_alone[i]), std::bit_cast<uint32_t>(a_paired[i]))
+            << ka << "/" << kb;
+      }
+      for (size_t i = 0; i < kb; ++i) {
+        EXPECT_EQ(std::bit_cast<uint32_t>(b_alone[i]), std::bit_cast<uint32_t>(b_paired[i]))
+            << ka << "/" << kb;
+      }
+    }
   }
 }
 
