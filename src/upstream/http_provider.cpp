@@ -192,15 +192,18 @@ class HttpExchange final : public Exchange {
 
   asio::awaitable<Expected<std::string>> read_body(std::size_t limit) override {
     std::string body;
-    while (!parser_.is_done()) {
+    // Most answers arrive with their head: what is buffered is parsed without another read.
+    bool good = drain_buffered(body, limit);
+    while (good && !parser_.is_done()) {
       armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout, deadlines_.total);
       auto piece = co_await read_piece();
       if (!piece) co_return piece.take_failure();
-      if (!append_decoded(*piece, body, limit)) {
-        co_return Failure{
-            ErrorKind::upstream_bad_response,
-            "response body is larger than " + std::to_string(limit) + " bytes or badly encoded"};
-      }
+      good = append_decoded(*piece, body, limit);
+    }
+    if (!good) {
+      co_return Failure{
+          ErrorKind::upstream_bad_response,
+          "response body is larger than " + std::to_string(limit) + " bytes or badly encoded"};
     }
     finish();
     co_return body;
