@@ -156,6 +156,19 @@ TEST(Streaming, MidStreamDropEndsWithAnErrorEventNotAHang) {
   EXPECT_EQ(last["error"]["code"], "upstream_closed");
 }
 
+// The mock's open connections, its stats connection included, polled until only that one is
+// left (for up to 5 s).
+long long open_connections_once_settled(MockLlm& mock) {
+  HttpClient stats(mock.port());
+  long long open = -1;
+  for (int i = 0; i < 100; ++i) {
+    open = json::parse(stats.request("GET", "/mock/stats").body)["open_connections"];
+    if (open == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return open;
+}
+
 TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {
   MockLlm slow({"--tokens", "2000", "--token-delay-ms", "20"});
   Router router(router_config({{"slow", slow.url()}}, "[slow]"));
@@ -166,15 +179,7 @@ TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {
                   [&](const std::string&) { return ++pieces < 3; });
   }
   // The mock sees its connection from the router close well before the 40 s stream would end.
-  HttpClient stats(slow.port());
-  long long open = -1;
-  for (int i = 0; i < 100; ++i) {
-    auto body = json::parse(stats.request("GET", "/mock/stats").body);
-    open = body["open_connections"];
-    if (open == 1) break;  // only the stats connection itself
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(open, 1);
+  EXPECT_EQ(open_connections_once_settled(slow), 1);  // only the stats connection itself
 }
 
 TEST(Requests, ClientDisconnectCancelsANonStreamingRequest) {
@@ -194,15 +199,7 @@ TEST(Requests, ClientDisconnectCancelsANonStreamingRequest) {
     asio::write(socket, asio::buffer(request));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  HttpClient stats(slow.port());
-  long long open = -1;
-  for (int i = 0; i < 100; ++i) {
-    auto body = json::parse(stats.request("GET", "/mock/stats").body);
-    open = body["open_connections"];
-    if (open == 1) break;  // only the stats connection itself
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(open, 1);
+  EXPECT_EQ(open_connections_once_settled(slow), 1);  // only the stats connection itself
   // The router keeps serving.
   HttpClient client(router.port());
   EXPECT_EQ(client.request("GET", "/healthz").status, 200);
