@@ -50,48 +50,47 @@ void BM_PredictComplexity(benchmark::State& state) {
   predict(state, "complexity.model");
 }
 
+// Both shipped models, their shared featurizer and a score vector each, for the benchmarks
+// that run them on one featurization.
+struct BothModels {
+  std::shared_ptr<const llm_router::classifier::LinearModel> category =
+      load_linear_model(kModelDir + "category.model");
+  std::shared_ptr<const llm_router::classifier::LinearModel> complexity =
+      load_linear_model(kModelDir + "complexity.model");
+  std::optional<llm_router::classifier::FeaturizerConfig> config =
+      llm_router::classifier::shared_featurizer_config(category->featurizer_config(),
+                                                       complexity->featurizer_config());
+  std::vector<float> category_scores = std::vector<float>(category->labels().size());
+  std::vector<float> complexity_scores = std::vector<float>(complexity->labels().size());
+};
+
 // Both shipped models on one text, featurized once, one model after the other.
 void BM_PredictBothShared(benchmark::State& state) {
-  const auto category = load_linear_model(kModelDir + "category.model");
-  const auto complexity = load_linear_model(kModelDir + "complexity.model");
-  const auto config = llm_router::classifier::shared_featurizer_config(
-      category->featurizer_config(), complexity->featurizer_config());
-  if (!config) {
-    state.SkipWithError("models cannot share features");
-    return;
-  }
+  BothModels m;
+  if (!m.config) return state.SkipWithError("models cannot share features");
   const auto text = long_prompt();
   llm_router::classifier::FeatureScratch scratch;
-  std::vector<float> a(category->labels().size());
-  std::vector<float> b(complexity->labels().size());
   for (auto _ : state) {
-    featurize(*config, text, scratch);
-    category->predict_shared(scratch, a);
-    complexity->predict_shared(scratch, b);
-    benchmark::DoNotOptimize(a.data());
-    benchmark::DoNotOptimize(b.data());
+    featurize(*m.config, text, scratch);
+    m.category->predict_shared(scratch, m.category_scores);
+    m.complexity->predict_shared(scratch, m.complexity_scores);
+    benchmark::DoNotOptimize(m.category_scores.data());
+    benchmark::DoNotOptimize(m.complexity_scores.data());
   }
 }
 
 // The analyzer's path: one featurization without the value pass, both models in one loop.
 void BM_PredictBothPaired(benchmark::State& state) {
-  const auto category = load_linear_model(kModelDir + "category.model");
-  const auto complexity = load_linear_model(kModelDir + "complexity.model");
-  const auto config = llm_router::classifier::shared_featurizer_config(
-      category->featurizer_config(), complexity->featurizer_config());
-  if (!config) {
-    state.SkipWithError("models cannot share features");
-    return;
-  }
+  BothModels m;
+  if (!m.config) return state.SkipWithError("models cannot share features");
   const auto text = long_prompt();
   llm_router::classifier::FeatureScratch scratch;
-  std::vector<float> a(category->labels().size());
-  std::vector<float> b(complexity->labels().size());
   for (auto _ : state) {
-    featurize_unscaled(*config, text, scratch);
-    predict_shared_pair(scratch, *category, a, *complexity, b);
-    benchmark::DoNotOptimize(a.data());
-    benchmark::DoNotOptimize(b.data());
+    featurize_unscaled(*m.config, text, scratch);
+    predict_shared_pair(scratch, *m.category, m.category_scores, *m.complexity,
+                        m.complexity_scores);
+    benchmark::DoNotOptimize(m.category_scores.data());
+    benchmark::DoNotOptimize(m.complexity_scores.data());
   }
 }
 
