@@ -232,15 +232,6 @@ bool for_each_top_level_key(std::string_view text, Visit&& visit) {
 
 }  // namespace
 
-std::size_t count_top_level_keys(std::string_view text) {
-  std::size_t count = 0;
-  for_each_top_level_key(text, [&](std::size_t, std::size_t) {
-    ++count;
-    return true;
-  });
-  return count;
-}
-
 std::optional<std::string> splice_model(std::string_view text, std::string_view new_model) {
   std::optional<std::string> out;
   for_each_top_level_key(text, [&](std::size_t begin, std::size_t end) {

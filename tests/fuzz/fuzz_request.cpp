@@ -7,6 +7,7 @@
 
 #include "fuzz_target.hpp"
 #include "llm_router/api/answer_text.hpp"
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/openai_request.hpp"
 #include "proxy/router_handler.hpp"
 
@@ -44,9 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (auto spliced = llm_router::api::splice_model(text, "m")) {
     // On bodies the router accepts (no repeated key), the splice names the new model.
-    const auto json = nlohmann::json::parse(*spliced, nullptr, false);
-    if (json.is_object() && json.contains("model") &&
-        llm_router::api::count_top_level_keys(*spliced) == json.size()) {
+    nlohmann::json json;
+    const auto parsed = llm_router::api::parse_json(*spliced, json);
+    if (parsed.ok && !parsed.repeated_top_level_key && json.is_object() && json.contains("model")) {
       require(json["model"] == "m");
     }
   }

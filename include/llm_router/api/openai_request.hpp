@@ -46,9 +46,6 @@ bool is_usage_only_chunk(std::string_view data);
 // there is no such member written plainly.
 std::optional<std::string> splice_model(std::string_view text, std::string_view new_model);
 
-// Number of keys written in the top-level object of `text` (repeats included).
-std::size_t count_top_level_keys(std::string_view text);
-
 struct Usage {
   long long prompt_tokens = 0;
   long long completion_tokens = 0;
