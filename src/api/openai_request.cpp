@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 
 #include "llm_router/api/json_parse.hpp"
 
@@ -151,8 +150,6 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
     } else if (request.model_end > request.model_begin &&
                request.model_end <= request.text.size()) {
       text = splice_at(request.text, request.model_begin, request.model_end, upstream_model);
-    } else {
-      text = splice_model(request.text, upstream_model);
     }
     if (text) {
       if (ask_usage) {
@@ -170,82 +167,6 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
     options["include_usage"] = true;
   }
   return copy.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-namespace {
-
-// End of the JSON string starting at `begin` (which is a quote): index just past the closing
-// quote, or npos.
-std::size_t string_end(std::string_view text, std::size_t begin) {
-  // memchr to each quote; a quote preceded by an odd run of backslashes is escaped.
-  for (std::size_t i = begin + 1; i < text.size(); ++i) {
-    const void* found = std::memchr(text.data() + i, '"', text.size() - i);
-    if (found == nullptr) return std::string_view::npos;
-    const std::size_t quote =
-        static_cast<std::size_t>(static_cast<const char*>(found) - text.data());
-    std::size_t backslashes = 0;
-    while (quote - backslashes > begin + 1 && text[quote - backslashes - 1] == '\\') ++backslashes;
-    if (backslashes % 2 == 0) return quote + 1;
-    i = quote;
-  }
-  return std::string_view::npos;
-}
-
-std::size_t skip_space(std::string_view text, std::size_t i) {
-  while (i < text.size() &&
-         (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t'))
-    ++i;
-  return i;
-}
-
-}  // namespace
-
-namespace {
-
-// Calls visit(begin, end) for each key of the top-level object, in order ([begin, end) spans
-// the quoted key); stops when visit returns false. False when the text ended inside a string.
-template <typename Visit>
-bool for_each_top_level_key(std::string_view text, Visit&& visit) {
-  int depth = 0;
-  bool expecting_key = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '"') {
-      const std::size_t end = string_end(text, i);
-      if (end == std::string_view::npos) return false;
-      if (depth == 1 && expecting_key && !visit(i, end)) return true;
-      expecting_key = false;
-      i = end - 1;
-    } else if (c == '{') {
-      ++depth;
-      expecting_key = depth == 1;
-    } else if (c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    } else if (c == ',' && depth == 1) {
-      expecting_key = true;
-    }
-  }
-  return true;
-}
-
-}  // namespace
-
-std::optional<std::string> splice_model(std::string_view text, std::string_view new_model) {
-  std::optional<std::string> out;
-  for_each_top_level_key(text, [&](std::size_t begin, std::size_t end) {
-    if (text.substr(begin, end - begin) != "\"model\"") return true;
-    const std::size_t colon = skip_space(text, end);
-    if (colon >= text.size() || text[colon] != ':') return false;
-    const std::size_t value = skip_space(text, colon + 1);
-    if (value >= text.size() || text[value] != '"') return false;
-    const std::size_t value_end = string_end(text, value);
-    if (value_end == std::string_view::npos) return false;
-    out = splice_at(text, value, value_end, new_model);
-    return false;
-  });
-  return out;
 }
 
 std::optional<Usage> find_usage(std::string_view text) {

@@ -42,10 +42,6 @@ bool asks_stream_usage(const nlohmann::json& body);
 // A stream chunk that only carries usage (empty choices): relayed only if the client asked.
 bool is_usage_only_chunk(std::string_view data);
 
-// `text` (a JSON object) with the value of its top-level "model" member replaced; nullopt when
-// there is no such member written plainly.
-std::optional<std::string> splice_model(std::string_view text, std::string_view new_model);
-
 struct Usage {
   long long prompt_tokens = 0;
   long long completion_tokens = 0;

@@ -88,18 +88,21 @@ namespace {
 TEST(SpliceModel, ReplacesOnlyTheTopLevelModelValue) {
   const std::string text =
       R"({"messages":[{"role":"user","content":"the \"model\": x","model":"inner"}], "model" : "auto","n":1})";
-  auto spliced = splice_model(text, "gpt-\"4o\"");
-  ASSERT_TRUE(spliced);
-  const auto body = nlohmann::json::parse(*spliced);
+  auto parsed = parse_request(text, Endpoint::chat_completions);
+  ASSERT_TRUE(parsed);
+  const auto body = nlohmann::json::parse(body_for_backend(*parsed, "gpt-\"4o\""));
   EXPECT_EQ(body["model"], "gpt-\"4o\"");
   EXPECT_EQ(body["messages"][0]["model"], "inner");
   EXPECT_EQ(body["messages"][0]["content"], "the \"model\": x");
   EXPECT_EQ(body["n"], 1);
 }
 
-TEST(SpliceModel, FallsBackWhenTheModelIsNotAPlainString) {
-  EXPECT_FALSE(splice_model(R"({"model":null})", "x"));
-  EXPECT_FALSE(splice_model(R"({"other":1})", "x"));
+TEST(SpliceModel, OnlyAPlainStringModelIsAccepted) {
+  // The splice needs a model written as a string: anything else is refused before it.
+  EXPECT_FALSE(parse_request(R"({"model":null,"messages":[{"role":"user","content":"x"}]})",
+                             Endpoint::chat_completions));
+  EXPECT_FALSE(parse_request(R"({"other":1,"messages":[{"role":"user","content":"x"}]})",
+                             Endpoint::chat_completions));
   auto parsed = parse_request(R"({"model":"a","messages":[{"role":"user","content":"x"}]})",
                               Endpoint::chat_completions);
   ASSERT_TRUE(parsed);
