@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -73,7 +74,8 @@ std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* en
   return 0;
 }
 
-void append_utf8(std::string& out, std::uint32_t code_point) {
+template <class Sink>
+void append_utf8(Sink& out, std::uint32_t code_point) {
   if (code_point < 0x80) {
     out += static_cast<char>(code_point);
   } else if (code_point < 0x800) {
@@ -91,312 +93,450 @@ void append_utf8(std::string& out, std::uint32_t code_point) {
   }
 }
 
-class Parser {
- public:
-  Parser(std::string_view text, const JsonParseOptions& options)
-      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), options_(options) {}
+// A value validated and not kept, and a string measured and not kept.
+struct Skipped {};
+struct Measured {
+  std::size_t bytes = 0;
+  void append(const char*, std::size_t n) { bytes += n; }
+  void operator+=(char) { ++bytes; }
+  void clear() { bytes = 0; }
+};
 
-  JsonParseResult run(json& out) {
-    static constexpr std::string_view bom = "\xEF\xBB\xBF";
-    if (std::string_view(p_, static_cast<std::size_t>(end_ - p_)).starts_with(bom)) p_ += 3;
-    skip_space();
-    if (p_ == end_) {
-      fail("the text is empty");
-    } else if (value(out, 0)) {
-      skip_space();
-      if (p_ != end_) fail("unexpected text after the JSON value");
-    }
-    result_.ok = result_.error.reason.empty();
-    return std::move(result_);
-  }
+template <class Out>
+constexpr bool kBuilds = std::is_same_v<Out, json>;
 
- private:
-  bool fail(std::string reason) {
-    if (result_.error.reason.empty()) {
-      result_.error.offset = static_cast<std::size_t>(p_ - begin_);
-      result_.error.reason = std::move(reason);
-    }
+}  // namespace
+
+JsonCursor::JsonCursor(std::string_view text, int max_depth)
+    : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {
+  static constexpr std::string_view bom = "\xEF\xBB\xBF";
+  if (text.starts_with(bom)) p_ += 3;
+}
+
+char JsonCursor::peek() {
+  skip_space();
+  return p_ < end_ && !failed() ? *p_ : '\0';
+}
+
+bool JsonCursor::enter_object() {
+  if (failed()) return false;
+  skip_space();
+  if (p_ == end_ || *p_ != '{') return fail("expected an object");
+  if (!enter(static_cast<int>(first_.size()) + 1)) return false;
+  ++p_;
+  first_.push_back(true);
+  return true;
+}
+
+bool JsonCursor::enter_array() {
+  if (failed()) return false;
+  skip_space();
+  if (p_ == end_ || *p_ != '[') return fail("expected an array");
+  if (!enter(static_cast<int>(first_.size()) + 1)) return false;
+  ++p_;
+  first_.push_back(true);
+  return true;
+}
+
+bool JsonCursor::next_member(std::string_view& name) {
+  if (failed() || first_.empty()) return false;
+  skip_space();
+  if (p_ == end_) return fail("unexpected end of the text in an object");
+  if (*p_ == '}') {
+    ++p_;
+    first_.pop_back();
     return false;
   }
-
-  void skip_space() {
-    while (p_ < end_ && is_space(*p_)) ++p_;
+  if (!first_.back()) {
+    if (*p_ != ',') return fail("expected ',' or '}' in an object");
+    ++p_;
+    skip_space();
   }
+  first_.back() = false;
+  if (p_ == end_ || *p_ != '"') return fail("expected a member name in quotes");
+  if (!string_view_at(name)) return false;
+  skip_space();
+  if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
+  ++p_;
+  skip_space();
+  return true;
+}
 
-  bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-        std::memcmp(p_, word.data(), word.size()) != 0) {
-      return fail("invalid literal");
-    }
-    p_ += word.size();
+// At the opening quote. Most strings have no escapes: a view of the text saves the copy.
+bool JsonCursor::string_view_at(std::string_view& out) {
+  const char* first = p_ + 1;
+  const char* plain_end = skip_plain(first, end_);
+  if (plain_end < end_ && *plain_end == '"') {
+    out = std::string_view(first, static_cast<std::size_t>(plain_end - first));
+    p_ = plain_end + 1;
     return true;
   }
+  decoded_.clear();
+  if (!string(decoded_)) return false;
+  out = decoded_;
+  return true;
+}
 
-  bool value(json& out, int depth) {
-    if (p_ == end_) return fail("unexpected end of the text");
-    switch (*p_) {
-      case '{':
-        return object(out, depth + 1);
-      case '[':
-        return array(out, depth + 1);
-      case '"': {
+bool JsonCursor::next_item() {
+  if (failed() || first_.empty()) return false;
+  skip_space();
+  if (p_ == end_) return fail("unexpected end of the text in an array");
+  if (*p_ == ']') {
+    ++p_;
+    first_.pop_back();
+    return false;
+  }
+  if (!first_.back()) {
+    if (*p_ != ',') return fail("expected ',' or ']' in an array");
+    ++p_;
+    skip_space();
+  }
+  first_.back() = false;
+  return true;
+}
+
+bool JsonCursor::read_string(std::string& out) {
+  if (peek() != '"') return fail("expected a string");
+  out.clear();
+  return string(out);
+}
+
+bool JsonCursor::read_string(std::string_view& out) {
+  if (peek() != '"') return fail("expected a string");
+  return string_view_at(out);
+}
+
+bool JsonCursor::measure_string(std::size_t& bytes) {
+  if (peek() != '"') return fail("expected a string");
+  Measured measured;
+  if (!string(measured)) return false;
+  bytes = measured.bytes;
+  return true;
+}
+
+bool JsonCursor::read_value(json& out) {
+  if (failed()) return false;
+  skip_space();
+  return value(out, static_cast<int>(first_.size()));
+}
+
+bool JsonCursor::skip_value() {
+  if (failed()) return false;
+  skip_space();
+  Skipped skipped;
+  return value(skipped, static_cast<int>(first_.size()));
+}
+
+bool JsonCursor::finish() {
+  if (failed()) return false;
+  skip_space();
+  if (p_ != end_) return fail("unexpected text after the JSON value");
+  return true;
+}
+
+bool JsonCursor::fail(std::string reason) {
+  if (error_.reason.empty()) {
+    error_.offset = static_cast<std::size_t>(p_ - begin_);
+    error_.reason = std::move(reason);
+  }
+  return false;
+}
+
+void JsonCursor::skip_space() {
+  while (p_ < end_ && is_space(*p_)) ++p_;
+}
+
+bool JsonCursor::literal(std::string_view word) {
+  if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+      std::memcmp(p_, word.data(), word.size()) != 0) {
+    return fail("invalid literal");
+  }
+  p_ += word.size();
+  return true;
+}
+
+bool JsonCursor::enter(int depth) {
+  return depth <= max_depth_ || fail("nesting deeper than the limit");
+}
+
+template <class Out>
+bool JsonCursor::value(Out& out, int depth) {
+  if (p_ == end_) return fail("unexpected end of the text");
+  switch (*p_) {
+    case '{':
+      return object(out, depth + 1);
+    case '[':
+      return array(out, depth + 1);
+    case '"':
+      if constexpr (kBuilds<Out>) {
         std::string text;
         if (!string(text)) return false;
         out = std::move(text);
         return true;
+      } else {
+        Measured ignored;
+        return string(ignored);
       }
-      case 't':
-        out = true;
-        return literal("true");
-      case 'f':
-        out = false;
-        return literal("false");
-      case 'n':
-        out = nullptr;
-        return literal("null");
-      default:
-        if (*p_ == '-' || is_digit(*p_)) return number(out);
-        return fail("unexpected character");
-    }
+    case 't':
+      if constexpr (kBuilds<Out>) out = true;
+      return literal("true");
+    case 'f':
+      if constexpr (kBuilds<Out>) out = false;
+      return literal("false");
+    case 'n':
+      if constexpr (kBuilds<Out>) out = nullptr;
+      return literal("null");
+    default:
+      if (*p_ == '-' || is_digit(*p_)) return number(out);
+      return fail("unexpected character");
   }
+}
 
-  bool object(json& out, int depth) {
-    if (depth > options_.max_depth) return fail("nesting deeper than the limit");
+template <class Out>
+bool JsonCursor::object(Out& out, int depth) {
+  if (!enter(depth)) return false;
+  ++p_;
+  if constexpr (kBuilds<Out>) out = json::object();
+  skip_space();
+  if (p_ < end_ && *p_ == '}') {
     ++p_;
-    out = json::object();
-    auto& members = out.get_ref<json::object_t&>();
+    return true;
+  }
+  std::conditional_t<kBuilds<Out>, std::string, Measured> key;
+  while (true) {
     skip_space();
-    if (p_ < end_ && *p_ == '}') {
-      ++p_;
-      return true;
-    }
-    std::string key;
-    while (true) {
-      skip_space();
-      if (p_ == end_ || *p_ != '"') return fail("expected a member name in quotes");
-      key.clear();
-      if (!string(key)) return false;
-      skip_space();
-      if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
-      ++p_;
-      skip_space();
-      auto [slot, inserted] = members.try_emplace(key);
-      if (!inserted && depth == 1) result_.repeated_top_level_key = true;
-      const bool locate = depth == 1 && !options_.locate.empty() && key == options_.locate;
-      const char* value_begin = p_;
+    if (p_ == end_ || *p_ != '"') return fail("expected a member name in quotes");
+    key.clear();
+    if (!string(key)) return false;
+    skip_space();
+    if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
+    ++p_;
+    skip_space();
+    if constexpr (kBuilds<Out>) {
+      auto [slot, inserted] = out.template get_ref<json::object_t&>().try_emplace(key);
+      if (!inserted && depth == 1) repeated_top_level_key_ = true;
       if (!value(slot->second, depth)) return false;
-      if (locate) {
-        result_.located_begin = static_cast<std::size_t>(value_begin - begin_);
-        result_.located_end = static_cast<std::size_t>(p_ - begin_);
-      }
-      skip_space();
-      if (p_ == end_) return fail("unexpected end of the text in an object");
-      if (*p_ == '}') {
-        ++p_;
-        return true;
-      }
-      if (*p_ != ',') return fail("expected ',' or '}' in an object");
-      ++p_;
+    } else {
+      Skipped skipped;
+      if (!value(skipped, depth)) return false;
     }
-  }
-
-  bool array(json& out, int depth) {
-    if (depth > options_.max_depth) return fail("nesting deeper than the limit");
-    ++p_;
-    out = json::array();
-    auto& items = out.get_ref<json::array_t&>();
     skip_space();
-    if (p_ < end_ && *p_ == ']') {
+    if (p_ == end_) return fail("unexpected end of the text in an object");
+    if (*p_ == '}') {
       ++p_;
       return true;
     }
-    while (true) {
-      skip_space();
-      if (!value(items.emplace_back(), depth)) return false;
-      skip_space();
-      if (p_ == end_) return fail("unexpected end of the text in an array");
-      if (*p_ == ']') {
-        ++p_;
-        return true;
-      }
-      if (*p_ != ',') return fail("expected ',' or ']' in an array");
-      ++p_;
-    }
-  }
-
-  // At the opening quote; appends the decoded string to `out`.
-  bool string(std::string& out) {
+    if (*p_ != ',') return fail("expected ',' or '}' in an object");
     ++p_;
-    while (true) {
-      const char* run = p_;
-      p_ = skip_plain(p_, end_);
-      out.append(run, static_cast<std::size_t>(p_ - run));
-      if (p_ == end_) return fail("unterminated string");
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        ++p_;
-        return true;
-      }
-      if (c == '\\') {
-        if (!escape(out)) return false;
-      } else if (c < 0x20) {
-        return fail("control character in a string (escape it)");
-      } else {
-        const auto* at = reinterpret_cast<const unsigned char*>(p_);
-        const std::size_t length =
-            utf8_sequence_length(at, reinterpret_cast<const unsigned char*>(end_));
-        if (length == 0) return fail("invalid UTF-8 in a string");
-        out.append(p_, length);
-        p_ += length;
-      }
-    }
   }
+}
 
-  bool escape(std::string& out) {
-    ++p_;  // the backslash
-    if (p_ == end_) return fail("unterminated string");
-    const char c = *p_++;
-    switch (c) {
-      case '"':
-      case '\\':
-      case '/':
-        out += c;
-        return true;
-      case 'b':
-        out += '\b';
-        return true;
-      case 'f':
-        out += '\f';
-        return true;
-      case 'n':
-        out += '\n';
-        return true;
-      case 'r':
-        out += '\r';
-        return true;
-      case 't':
-        out += '\t';
-        return true;
-      case 'u':
-        return unicode_escape(out);
-      default:
-        --p_;
-        return fail("invalid escape in a string");
-    }
-  }
-
-  bool hex4(std::uint32_t& value) {
-    if (end_ - p_ < 4) return fail("\\u needs four hex digits");
-    value = 0;
-    for (int i = 0; i < 4; ++i, ++p_) {
-      const char c = *p_;
-      std::uint32_t digit;
-      if (c >= '0' && c <= '9') {
-        digit = static_cast<std::uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        digit = static_cast<std::uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        digit = static_cast<std::uint32_t>(c - 'A' + 10);
-      } else {
-        return fail("\\u needs four hex digits");
-      }
-      value = value * 16 + digit;
-    }
+template <class Out>
+bool JsonCursor::array(Out& out, int depth) {
+  if (!enter(depth)) return false;
+  ++p_;
+  if constexpr (kBuilds<Out>) out = json::array();
+  skip_space();
+  if (p_ < end_ && *p_ == ']') {
+    ++p_;
     return true;
   }
-
-  // After "\u": one code point, or a surrogate pair written as two escapes.
-  bool unicode_escape(std::string& out) {
-    std::uint32_t first;
-    if (!hex4(first)) return false;
-    if (first >= 0xDC00 && first <= 0xDFFF) return fail("lone low surrogate in \\u escape");
-    if (first < 0xD800 || first > 0xDBFF) {
-      append_utf8(out, first);
+  while (true) {
+    skip_space();
+    if constexpr (kBuilds<Out>) {
+      if (!value(out.template get_ref<json::array_t&>().emplace_back(), depth)) return false;
+    } else {
+      if (!value(out, depth)) return false;
+    }
+    skip_space();
+    if (p_ == end_) return fail("unexpected end of the text in an array");
+    if (*p_ == ']') {
+      ++p_;
       return true;
     }
-    if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
-      return fail("high surrogate not followed by a low one");
+    if (*p_ != ',') return fail("expected ',' or ']' in an array");
+    ++p_;
+  }
+}
+
+// At the opening quote; appends the decoded string to `out`.
+template <class Sink>
+bool JsonCursor::string(Sink& out) {
+  ++p_;
+  while (true) {
+    const char* run = p_;
+    p_ = skip_plain(p_, end_);
+    out.append(run, static_cast<std::size_t>(p_ - run));
+    if (p_ == end_) return fail("unterminated string");
+    const auto c = static_cast<unsigned char>(*p_);
+    if (c == '"') {
+      ++p_;
+      return true;
     }
-    p_ += 2;
-    std::uint32_t second;
-    if (!hex4(second)) return false;
-    if (second < 0xDC00 || second > 0xDFFF) return fail("high surrogate not followed by a low one");
-    append_utf8(out, 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00));
+    if (c == '\\') {
+      if (!escape(out)) return false;
+    } else if (c < 0x20) {
+      return fail("control character in a string (escape it)");
+    } else {
+      const auto* at = reinterpret_cast<const unsigned char*>(p_);
+      const std::size_t length =
+          utf8_sequence_length(at, reinterpret_cast<const unsigned char*>(end_));
+      if (length == 0) return fail("invalid UTF-8 in a string");
+      out.append(p_, length);
+      p_ += length;
+    }
+  }
+}
+
+template <class Sink>
+bool JsonCursor::escape(Sink& out) {
+  ++p_;  // the backslash
+  if (p_ == end_) return fail("unterminated string");
+  const char c = *p_++;
+  switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+      out += c;
+      return true;
+    case 'b':
+      out += '\b';
+      return true;
+    case 'f':
+      out += '\f';
+      return true;
+    case 'n':
+      out += '\n';
+      return true;
+    case 'r':
+      out += '\r';
+      return true;
+    case 't':
+      out += '\t';
+      return true;
+    case 'u':
+      return unicode_escape(out);
+    default:
+      --p_;
+      return fail("invalid escape in a string");
+  }
+}
+
+bool JsonCursor::hex4(std::uint32_t& value) {
+  if (end_ - p_ < 4) return fail("\\u needs four hex digits");
+  value = 0;
+  for (int i = 0; i < 4; ++i, ++p_) {
+    const char c = *p_;
+    std::uint32_t digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<std::uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<std::uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<std::uint32_t>(c - 'A' + 10);
+    } else {
+      return fail("\\u needs four hex digits");
+    }
+    value = value * 16 + digit;
+  }
+  return true;
+}
+
+// After "\u": one code point, or a surrogate pair written as two escapes.
+template <class Sink>
+bool JsonCursor::unicode_escape(Sink& out) {
+  std::uint32_t first;
+  if (!hex4(first)) return false;
+  if (first >= 0xDC00 && first <= 0xDFFF) return fail("lone low surrogate in \\u escape");
+  if (first < 0xD800 || first > 0xDBFF) {
+    append_utf8(out, first);
     return true;
   }
+  if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
+    return fail("high surrogate not followed by a low one");
+  }
+  p_ += 2;
+  std::uint32_t second;
+  if (!hex4(second)) return false;
+  if (second < 0xDC00 || second > 0xDFFF) return fail("high surrogate not followed by a low one");
+  append_utf8(out, 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00));
+  return true;
+}
 
-  // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? ; integers as nlohmann stores them
-  // (non-negative: unsigned, negative: signed, a float when out of range).
-  bool number(json& out) {
-    const char* start = p_;
-    const bool negative = *p_ == '-';
-    if (negative) ++p_;
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? ; integers as nlohmann stores them
+// (non-negative: unsigned, negative: signed, a float when out of range).
+template <class Out>
+bool JsonCursor::number(Out& out) {
+  const char* start = p_;
+  const bool negative = *p_ == '-';
+  if (negative) ++p_;
+  if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
+  if (*p_ == '0') {
+    ++p_;
+  } else {
+    while (p_ < end_ && is_digit(*p_)) ++p_;
+  }
+  bool integral = true;
+  if (p_ < end_ && *p_ == '.') {
+    integral = false;
+    ++p_;
     if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
-    if (*p_ == '0') {
-      ++p_;
-    } else {
-      while (p_ < end_ && is_digit(*p_)) ++p_;
-    }
-    bool integral = true;
-    if (p_ < end_ && *p_ == '.') {
-      integral = false;
-      ++p_;
-      if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
-      while (p_ < end_ && is_digit(*p_)) ++p_;
-    }
-    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-      integral = false;
-      ++p_;
-      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
-      while (p_ < end_ && is_digit(*p_)) ++p_;
-    }
-    if (integral && store_integer(start, negative, out)) return true;
-    return store_float(start, out);
+    while (p_ < end_ && is_digit(*p_)) ++p_;
   }
-
-  bool store_integer(const char* start, bool negative, json& out) {
-    if (negative) {
-      std::int64_t value = 0;
-      const auto [end, ec] = std::from_chars(start, p_, value);
-      if (ec != std::errc{} || end != p_) return false;
-      out = value;
-    } else {
-      std::uint64_t value = 0;
-      const auto [end, ec] = std::from_chars(start, p_, value);
-      if (ec != std::errc{} || end != p_) return false;
-      out = value;
-    }
-    return true;
+  if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+    integral = false;
+    ++p_;
+    if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+    if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
+    while (p_ < end_ && is_digit(*p_)) ++p_;
   }
+  // Skipped numbers are still converted: a magnitude too large for a double is refused
+  // whether the value is kept or not.
+  json converted;
+  json& target = [&]() -> json& {
+    if constexpr (kBuilds<Out>) {
+      return out;
+    } else {
+      return converted;
+    }
+  }();
+  if (integral && store_integer(start, negative, target)) return true;
+  return store_float(start, target);
+}
 
-  bool store_float(const char* start, json& out) {
-    double value = 0;
+bool JsonCursor::store_integer(const char* start, bool negative, json& out) {
+  if (negative) {
+    std::int64_t value = 0;
     const auto [end, ec] = std::from_chars(start, p_, value);
-    if (ec == std::errc::result_out_of_range) {
-      // Tiny magnitudes round to zero (as strtod does); huge ones are refused.
-      const std::string copy(start, p_);
-      value = std::strtod(copy.c_str(), nullptr);
-      if (!std::isfinite(value)) {
-        p_ = start;
-        return fail("number out of range");
-      }
-    } else if (ec != std::errc{} || end != p_) {
-      p_ = start;
-      return fail("invalid number");
-    }
+    if (ec != std::errc{} || end != p_) return false;
     out = value;
-    return true;
+  } else {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(start, p_, value);
+    if (ec != std::errc{} || end != p_) return false;
+    out = value;
   }
+  return true;
+}
 
-  const char* begin_;
-  const char* p_;
-  const char* end_;
-  const JsonParseOptions& options_;
-  JsonParseResult result_;
-};
-
-}  // namespace
+bool JsonCursor::store_float(const char* start, json& out) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(start, p_, value);
+  if (ec == std::errc::result_out_of_range) {
+    // Tiny magnitudes round to zero (as strtod does); huge ones are refused.
+    const std::string copy(start, p_);
+    value = std::strtod(copy.c_str(), nullptr);
+    if (!std::isfinite(value)) {
+      p_ = start;
+      return fail("number out of range");
+    }
+  } else if (ec != std::errc{} || end != p_) {
+    p_ = start;
+    return fail("invalid number");
+  }
+  out = value;
+  return true;
+}
 
 std::string JsonSyntaxError::describe(std::string_view text) const {
   std::size_t line = 1, column = 1;
@@ -414,7 +554,18 @@ std::string JsonSyntaxError::describe(std::string_view text) const {
 
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
                            const JsonParseOptions& options) {
-  return Parser(text, options).run(out);
+  JsonCursor cursor(text, options.max_depth);
+  cursor.skip_space();
+  if (cursor.p_ == cursor.end_) {
+    cursor.fail("the text is empty");
+  } else if (cursor.value(out, 0)) {
+    cursor.finish();
+  }
+  JsonParseResult result;
+  result.ok = !cursor.failed();
+  result.repeated_top_level_key = cursor.repeated_top_level_key_;
+  result.error = cursor.error_;
+  return result;
 }
 
 }  // namespace llm_router::api

@@ -2,47 +2,19 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 
+#include "llm_router/api/json_fields.hpp"
 #include "llm_router/api/json_parse.hpp"
 
 namespace llm_router::api {
 namespace {
 
 using nlohmann::json;
+using namespace std::string_view_literals;
 
 Failure invalid(std::string message, std::string param) {
   return Failure{ErrorKind::invalid_request, std::move(message), 0, std::move(param)};
-}
-
-std::optional<Failure> check_messages(const json& body) {
-  auto it = body.find("messages");
-  if (it == body.end()) return invalid("'messages' is a required property", "messages");
-  if (!it->is_array()) return invalid("'messages' must be an array", "messages");
-  if (it->empty()) return invalid("'messages' must contain at least one message", "messages");
-  for (size_t i = 0; i < it->size(); ++i) {
-    const json& message = (*it)[i];
-    const std::string param = "messages[" + std::to_string(i) + "]";
-    if (!message.is_object()) return invalid(param + " must be an object", param);
-    auto role = message.find("role");
-    if (role == message.end() || !role->is_string()) {
-      return invalid(param + ".role is required and must be a string", param + ".role");
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<Failure> check_fields(const json& body, Endpoint endpoint) {
-  switch (endpoint) {
-    case Endpoint::chat_completions:
-      return check_messages(body);
-    case Endpoint::completions:
-      if (!body.contains("prompt")) return invalid("'prompt' is a required property", "prompt");
-      return std::nullopt;
-    case Endpoint::embeddings:
-      if (!body.contains("input")) return invalid("'input' is a required property", "input");
-      return std::nullopt;
-  }
-  return std::nullopt;
 }
 
 long long number_after(std::string_view text, std::string_view key) {
@@ -69,41 +41,390 @@ std::string_view upstream_path(Endpoint endpoint) {
   return "/chat/completions";
 }
 
-Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) {
-  ParsedRequest request;
-  request.text = text;
-  const JsonParseResult parsed = parse_json(text, request.body, {.locate = "model"});
-  if (!parsed.ok) {
+namespace {
+
+bool is_image_part(std::string_view type) {
+  return type == "image_url" || type == "input_image" || type == "image";
+}
+
+// Text a message, prompt or input carries: a string, or an array of content parts.
+struct ContentScan {
+  std::size_t chars = 0;
+  bool images = false;
+  std::size_t begin = 0, end = 0;  // the value's bytes in the body
+  bool is_string = false;
+};
+
+// One pass over a request body: validates all of it as JSON, reads the members the router
+// needs (without a DOM) and notes the first field that breaks the OpenAI schema. Schema
+// problems are reported only once the whole body is known to be JSON, in the order the
+// checks are listed in validate().
+class RequestScanner {
+ public:
+  RequestScanner(std::string_view text, Endpoint endpoint)
+      : text_(text), cursor_(text), endpoint_(endpoint) {
+    request_.text = text;
+  }
+
+  Expected<ParsedRequest> run() {
+    if (cursor_.peek() != '{') {
+      if (cursor_.skip_value() && cursor_.finish()) {
+        return Failure{ErrorKind::invalid_json, "the request body must be a JSON object"};
+      }
+      return not_json();
+    }
+    if (!scan_members() || !cursor_.finish()) return not_json();
+    if (repeats_a_name()) {
+      // A repeated key means different things to different parsers: the router and the
+      // backend could disagree on the model (and the router's key would pay for the client's
+      // choice).
+      return Failure{ErrorKind::invalid_json, "the request body repeats a top-level key"};
+    }
+    if (auto failure = validate()) return std::move(*failure);
+    summarize_content();
+    return std::move(request_);
+  }
+
+ private:
+  enum class Kind { absent, string, boolean, null, object, array, other };
+
+  Failure not_json() const {
     return Failure{ErrorKind::invalid_json,
-                   "the request body is not valid JSON " + parsed.error.describe(text)};
+                   "the request body is not valid JSON " + cursor_.error().describe(text_)};
   }
-  if (!request.body.is_object()) {
-    return Failure{ErrorKind::invalid_json, "the request body must be a JSON object"};
-  }
-  // A repeated key means different things to different parsers: the router and the backend
-  // could disagree on the model (and the router's key would pay for the client's choice).
-  if (parsed.repeated_top_level_key) {
-    return Failure{ErrorKind::invalid_json, "the request body repeats a top-level key"};
-  }
-  auto model = request.body.find("model");
-  if (model == request.body.end()) return invalid("'model' is a required property", "model");
-  if (!model->is_string()) return invalid("'model' must be a string", "model");
-  request.model = model->get<std::string>();
-  request.model_begin = parsed.located_begin;
-  request.model_end = parsed.located_end;
-  if (auto stream = request.body.find("stream"); stream != request.body.end()) {
-    if (stream->is_boolean()) {
-      request.stream = stream->get<bool>();
-    } else if (!stream->is_null()) {
-      return invalid("'stream' must be a boolean", "stream");
+
+  Kind kind_at() {
+    switch (cursor_.peek()) {
+      case '"':
+        return Kind::string;
+      case 't':
+      case 'f':
+        return Kind::boolean;
+      case 'n':
+        return Kind::null;
+      case '{':
+        return Kind::object;
+      case '[':
+        return Kind::array;
+      default:
+        return Kind::other;
     }
   }
-  if (auto options = request.body.find("stream_options");
-      options != request.body.end() && !options->is_object() && !options->is_null()) {
-    return invalid("'stream_options' must be an object", "stream_options");
+
+  bool scan_members() {
+    if (!cursor_.enter_object()) return false;
+    std::string_view name;
+    while (cursor_.next_member(name)) {
+      names_.push_back(stable(name));
+      if (!member(name)) return false;
+    }
+    return !cursor_.failed();
   }
-  if (auto failure = check_fields(request.body, endpoint)) return std::move(*failure);
-  return request;
+
+  // A name that outlives the cursor's next call: the text's bytes, or a copy.
+  std::string_view stable(std::string_view name) {
+    const bool in_text = name.data() >= text_.data() && name.data() < text_.data() + text_.size();
+    return in_text ? name : decoded_names_.emplace_back(name);
+  }
+
+  bool repeats_a_name() {
+    if (names_.size() <= 16) {  // the usual request: cheaper than sorting
+      for (std::size_t i = 1; i < names_.size(); ++i) {
+        if (std::find(names_.begin(), names_.begin() + i, names_[i]) != names_.begin() + i) {
+          return true;
+        }
+      }
+      return false;
+    }
+    std::sort(names_.begin(), names_.end());
+    return std::adjacent_find(names_.begin(), names_.end()) != names_.end();
+  }
+
+  bool member(std::string_view name) {
+    if (name == "model"sv) return model();
+    if (name == "messages"sv) return messages();
+    if (name == "stream"sv) {
+      stream_kind_ = kind_at();
+      if (stream_kind_ != Kind::boolean) return cursor_.skip_value();
+      request_.stream = cursor_.peek() == 't';
+      return cursor_.skip_value();
+    }
+    if (name == "stream_options"sv) {
+      stream_options_kind_ = kind_at();
+      summary().has_stream_options = true;
+      if (stream_options_kind_ != Kind::object) return cursor_.skip_value();
+      json options;
+      if (!cursor_.read_value(options)) return false;
+      auto include = options.find("include_usage");
+      summary().include_usage =
+          include != options.end() && include->is_boolean() && include->get<bool>();
+      return true;
+    }
+    if (name == "prompt"sv) return content(prompt_.emplace());
+    if (name == "input"sv) return content(input_.emplace());
+    if (name == "user"sv) {
+      if (kind_at() == Kind::string) return cursor_.read_string(summary().user);
+      summary().user.clear();
+      return cursor_.skip_value();
+    }
+    if (name == "metadata"sv) {
+      if (kind_at() == Kind::object) return cursor_.read_value(summary().metadata);
+      return cursor_.skip_value();
+    }
+    if (name == "tools"sv) return tools();
+    if (name == "functions"sv) {
+      has_functions_ = true;
+      return cursor_.skip_value();
+    }
+    if (name == "response_format"sv) {
+      if (kind_at() != Kind::object) return cursor_.skip_value();
+      json format;
+      if (!cursor_.read_value(format)) return false;
+      const std::string_view type = string_field(format, "type");
+      summary().json_mode = type == "json_object" || type == "json_schema";
+      return true;
+    }
+    if (name == "max_completion_tokens"sv) return integer(max_completion_tokens_);
+    if (name == "max_tokens"sv) return integer(max_tokens_);
+    return cursor_.skip_value();
+  }
+
+  bool model() {
+    model_kind_ = kind_at();
+    if (model_kind_ != Kind::string) return cursor_.skip_value();
+    request_.model_begin = cursor_.offset();
+    if (!cursor_.read_string(request_.model)) return false;
+    request_.model_end = cursor_.offset();
+    return true;
+  }
+
+  bool integer(std::optional<std::int64_t>& out) {
+    json value;
+    if (!cursor_.read_value(value)) return false;
+    out.reset();
+    if (value.is_number_integer()) out = value.get<std::int64_t>();
+    return true;
+  }
+
+  bool tools() {
+    if (kind_at() != Kind::array) return cursor_.skip_value();
+    std::size_t count = 0;
+    if (!cursor_.enter_array()) return false;
+    while (cursor_.next_item()) {
+      if (!cursor_.skip_value()) return false;
+      ++count;
+    }
+    has_tools_array_ = count > 0;
+    return !cursor_.failed();
+  }
+
+  bool messages() {
+    messages_kind_ = kind_at();
+    messages_ = {};
+    openings_.clear();
+    messages_problem_.reset();
+    message_count_ = 0;
+    if (messages_kind_ != Kind::array) return cursor_.skip_value();
+    if (!cursor_.enter_array()) return false;
+    while (cursor_.next_item()) {
+      if (!message(message_count_++)) return false;
+    }
+    return !cursor_.failed();
+  }
+
+  bool message(std::size_t index) {
+    if (kind_at() != Kind::object) {
+      note_message_problem(index, " must be an object", "");
+      return cursor_.skip_value();
+    }
+    if (!cursor_.enter_object()) return false;
+    std::string_view name;
+    std::string role;
+    bool role_is_string = false;
+    std::optional<ContentScan> scanned;
+    while (cursor_.next_member(name)) {
+      if (name == "role"sv) {
+        role_is_string = kind_at() == Kind::string;
+        role.clear();
+        if (!(role_is_string ? cursor_.read_string(role) : cursor_.skip_value())) return false;
+      } else if (name == "content"sv) {
+        scanned.emplace();
+        if (!content(*scanned)) return false;
+      } else if (!cursor_.skip_value()) {
+        return false;
+      }
+    }
+    if (cursor_.failed()) return false;
+    if (!role_is_string)
+      note_message_problem(index, ".role is required and must be a string", ".role");
+    if (!scanned) return true;
+    messages_.chars += scanned->chars;
+    messages_.images = messages_.images || scanned->images;
+    if (openings_.size() < 2 && (role == "system" || role == "user")) {
+      openings_.push_back(*scanned);
+    }
+    return true;
+  }
+
+  // "messages[2].role is required ...", param "messages[2].role".
+  void note_message_problem(std::size_t index, std::string_view problem, std::string_view field) {
+    if (messages_problem_) return;
+    const std::string param = "messages[" + std::to_string(index) + "]" + std::string(field);
+    messages_problem_ =
+        invalid("messages[" + std::to_string(index) + "]" + std::string(problem), param);
+  }
+
+  // A string or an array of content parts ({"type": ..., "text": ...}); anything else counts
+  // for nothing.
+  bool content(ContentScan& out) {
+    out = {};
+    const Kind kind = kind_at();
+    out.begin = cursor_.offset();
+    bool ok = true;
+    if (kind == Kind::string) {
+      out.is_string = true;
+      ok = cursor_.measure_string(out.chars);
+    } else if (kind == Kind::array) {
+      ok = parts(out);
+    } else {
+      ok = cursor_.skip_value();
+    }
+    out.end = cursor_.offset();
+    return ok;
+  }
+
+  bool parts(ContentScan& out) {
+    if (!cursor_.enter_array()) return false;
+    while (cursor_.next_item()) {
+      if (kind_at() != Kind::object) {
+        if (!cursor_.skip_value()) return false;
+        continue;
+      }
+      if (!part(out)) return false;
+    }
+    return !cursor_.failed();
+  }
+
+  bool part(ContentScan& out) {
+    if (!cursor_.enter_object()) return false;
+    std::string_view name;
+    std::string type;
+    std::size_t text_chars = 0;
+    while (cursor_.next_member(name)) {
+      bool ok;
+      if (name == "type"sv) {
+        type.clear();
+        ok = kind_at() == Kind::string ? cursor_.read_string(type) : cursor_.skip_value();
+      } else if (name == "text"sv) {
+        text_chars = 0;
+        ok = kind_at() == Kind::string ? cursor_.measure_string(text_chars) : cursor_.skip_value();
+      } else {
+        ok = cursor_.skip_value();
+      }
+      if (!ok) return false;
+    }
+    out.images = out.images || is_image_part(type);
+    out.chars += text_chars;
+    return !cursor_.failed();
+  }
+
+  std::optional<Failure> validate() const {
+    if (model_kind_ == Kind::absent) return invalid("'model' is a required property", "model");
+    if (model_kind_ != Kind::string) return invalid("'model' must be a string", "model");
+    if (stream_kind_ != Kind::absent && stream_kind_ != Kind::boolean &&
+        stream_kind_ != Kind::null) {
+      return invalid("'stream' must be a boolean", "stream");
+    }
+    if (stream_options_kind_ != Kind::absent && stream_options_kind_ != Kind::object &&
+        stream_options_kind_ != Kind::null) {
+      return invalid("'stream_options' must be an object", "stream_options");
+    }
+    switch (endpoint_) {
+      case Endpoint::chat_completions:
+        if (messages_kind_ == Kind::absent) {
+          return invalid("'messages' is a required property", "messages");
+        }
+        if (messages_kind_ != Kind::array)
+          return invalid("'messages' must be an array", "messages");
+        if (message_count_ == 0) {
+          return invalid("'messages' must contain at least one message", "messages");
+        }
+        return messages_problem_;
+      case Endpoint::completions:
+        if (!prompt_) return invalid("'prompt' is a required property", "prompt");
+        return std::nullopt;
+      case Endpoint::embeddings:
+        if (!input_) return invalid("'input' is a required property", "input");
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  void summarize_content() {
+    RequestSummary& out = summary();
+    out.has_tools = has_tools_array_ || has_functions_;
+    out.max_output_tokens = max_completion_tokens_ ? max_completion_tokens_ : max_tokens_;
+    const ContentScan* text = messages_kind_ == Kind::array ? &messages_
+                              : prompt_                     ? &*prompt_
+                              : input_                      ? &*input_
+                                                            : nullptr;
+    if (text) {
+      out.content_chars = text->chars;
+      out.has_images = text->images;
+    }
+    if (messages_kind_ != Kind::array) return;
+    for (const ContentScan& opening : openings_) out.opening.push_back(text_of(opening));
+  }
+
+  // The decoded text of a message's content: the string, or its parts' texts joined.
+  std::string text_of(const ContentScan& scanned) const {
+    const std::string_view bytes = text_.substr(scanned.begin, scanned.end - scanned.begin);
+    std::string text;
+    if (scanned.is_string) {
+      JsonCursor(bytes).read_string(text);
+      return text;
+    }
+    json parts;
+    if (!parse_json(bytes, parts).ok || !parts.is_array()) return text;
+    for (const auto& part : parts) text += string_field(part, "text");
+    return text;
+  }
+
+  RequestSummary& summary() { return request_.summary; }
+
+  std::string_view text_;
+  JsonCursor cursor_;
+  Endpoint endpoint_;
+  ParsedRequest request_;
+  std::vector<std::string_view> names_;
+  std::deque<std::string> decoded_names_;
+  Kind model_kind_ = Kind::absent;
+  Kind stream_kind_ = Kind::absent;
+  Kind stream_options_kind_ = Kind::absent;
+  Kind messages_kind_ = Kind::absent;
+  std::size_t message_count_ = 0;
+  std::optional<Failure> messages_problem_;
+  ContentScan messages_;
+  std::vector<ContentScan> openings_;
+  std::optional<ContentScan> prompt_, input_;
+  bool has_tools_array_ = false;
+  bool has_functions_ = false;
+  std::optional<std::int64_t> max_completion_tokens_, max_tokens_;
+};
+
+}  // namespace
+
+Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) {
+  return RequestScanner(text, endpoint).run();
+}
+
+const json& ParsedRequest::body() const {
+  if (!body_) {
+    body_.emplace();
+    // A parsed request's text was validated as a JSON object; a default-made one has no text.
+    if (!parse_json(text, *body_).ok) *body_ = json::object();
+  }
+  return *body_;
 }
 
 namespace {
@@ -128,13 +449,6 @@ std::string splice_at(std::string_view text, std::size_t begin, std::size_t end,
 
 }  // namespace
 
-bool asks_stream_usage(const json& body) {
-  auto options = body.find("stream_options");
-  if (options == body.end() || !options->is_object()) return false;
-  auto include = options->find("include_usage");
-  return include != options->end() && include->is_boolean() && include->get<bool>();
-}
-
 bool is_usage_only_chunk(std::string_view data) {
   return data.find("\"usage\"") != std::string_view::npos &&
          data.find("\"choices\":[]") != std::string_view::npos;
@@ -142,8 +456,8 @@ bool is_usage_only_chunk(std::string_view data) {
 
 std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
                              bool ask_usage) {
-  ask_usage = ask_usage && request.stream && !asks_stream_usage(request.body);
-  if (!ask_usage || !request.body.contains("stream_options")) {
+  ask_usage = ask_usage && request.stream && !request.summary.include_usage;
+  if (!ask_usage || !request.summary.has_stream_options) {
     std::optional<std::string> text;
     if (request.model == upstream_model && !request.text.empty()) {
       text = std::string(request.text);
@@ -159,7 +473,7 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
       return std::move(*text);
     }
   }
-  json copy = request.body;
+  json copy = request.body();
   copy["model"] = upstream_model;
   if (ask_usage) {
     auto& options = copy["stream_options"];

@@ -386,7 +386,7 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                     : endpoint == api::Endpoint::completions ? analyzer::EndpointKind::completions
                                                              : analyzer::EndpointKind::embeddings;
     meta.headers = facts.headers;
-    decision.analysis = snapshot.analyzer->analyze(parsed.body, meta);
+    decision.analysis = snapshot.analyzer->analyze(parsed.body(), meta);
     add_analysis(*decision.analysis, facts);
   }
   SnapshotLiveStats live(snapshot, bandit);
@@ -704,7 +704,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       events = guard_throughput(std::move(events), backend.throughput);
     }
     auto result = co_await relay_stream(*events, writer, record, std::move(headers),
-                                        /*client_wants_usage=*/api::asks_stream_usage(parsed.body));
+                                        /*client_wants_usage=*/parsed.summary.include_usage);
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
       if (!record.usage_reported) {
@@ -867,7 +867,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     record.stream_text.reset();
     if (health.omits_stream_usage.load(std::memory_order_relaxed)) record.stream_text.emplace();
     for (const auto& event : primed.held) keep_for_usage(event.data, record);
-    const bool client_wants_usage = api::asks_stream_usage(parsed.body);
+    const bool client_wants_usage = parsed.summary.include_usage;
     auto delivered = co_await deliver_stream(*primed.exchange, writer, record, std::move(headers),
                                              client_wants_usage, std::move(primed.held));
     if (!record.usage_reported) {
@@ -901,7 +901,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     co_return result;
   }
   if (may_cascade) {
-    if (auto reason = weak_answer_reason(*body, scope.route->cascade, parsed.body)) {
+    if (auto reason = weak_answer_reason(*body, scope.route->cascade, parsed.body())) {
       result.failure = Failure{ErrorKind::low_confidence, *reason};
       record.attempts.back().failure = result.failure;
       result.weak_answer = std::move(*body);

@@ -1,7 +1,6 @@
 #include "llm_router/selector/request_facts.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "llm_router/selector/rng.hpp"
 
@@ -26,8 +25,9 @@ double RequestFacts::semantic_score(std::string_view name) const {
 std::string session_key_of(std::span<const std::string_view> first_messages) {
   std::uint64_t h = 0;
   for (std::string_view text : first_messages) h = text_hash64(text.data(), text.size(), h);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) hex[static_cast<std::size_t>(i)] = kDigits[h & 0xF];
   return hex;
 }
 

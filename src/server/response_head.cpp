@@ -1,26 +1,39 @@
 #include "llm_router/server/response_head.hpp"
 
+#include <array>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace llm_router::server {
 namespace {
 
-bool is_token_char(char c) {
-  if (c >= 'a' && c <= 'z') return true;
-  if (c >= 'A' && c <= 'Z') return true;
-  if (c >= '0' && c <= '9') return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+// RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~".
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+
+// No CR, LF or NUL in a value (they would end the head or the line early), no other control
+// either but for HTAB (RFC 9110 field-value); written without early exits, a byte costs little.
+bool safe_value(std::string_view value) {
+  unsigned bad = 0;
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    bad |= static_cast<unsigned>(byte < 0x20) & static_cast<unsigned>(byte != '\t');
+  }
+  return bad == 0;
 }
 
 bool safe_header(const Header& h) {
   if (h.name.empty()) return false;
-  for (char c : h.name) {
-    if (!is_token_char(c)) return false;
-  }
-  for (char c : h.value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
+  bool token = true;
+  for (char c : h.name) token &= kTokenChars[static_cast<unsigned char>(c)];
+  return token && safe_value(h.value);
 }
 
 bool is_framing_header(std::string_view lowercase_name) {
@@ -94,34 +107,73 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-std::string response_head(int status, const Headers& headers, const ResponseFraming& framing) {
-  std::string head;
-  head.reserve(128 + headers.size() * 48);
-  head += framing.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  append_number(head, static_cast<std::size_t>(status < 100 || status > 999 ? 500 : status));
-  head += ' ';
-  head += reason_phrase(status);
-  head += "\r\n";
-  for (const auto& h : headers) {
-    if (is_framing_header(h.name) || !safe_header(h)) continue;
-    head += h.name;
-    head += ": ";
-    head += h.value;
-    head += "\r\n";
+namespace {
+
+// Appends to a string sized in advance: the head is measured first and written with plain
+// copies (a std::string::append per piece showed in profiles).
+class HeadWriter {
+ public:
+  explicit HeadWriter(std::string& out) : at_(out.data()) {}
+  HeadWriter& operator<<(std::string_view piece) {
+    std::memcpy(at_, piece.data(), piece.size());
+    at_ += piece.size();
+    return *this;
   }
+
+ private:
+  char* at_;
+};
+
+std::string_view decimal(std::size_t value, std::array<char, 24>& digits) {
+  const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  (void)ec;
+  return {digits.data(), static_cast<std::size_t>(end - digits.data())};
+}
+
+}  // namespace
+
+std::string response_head(int status, const Headers& headers, const ResponseFraming& framing) {
+  std::array<char, 24> status_digits, length_digits;
+  const std::string_view version = framing.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  const std::string_view code =
+      decimal(static_cast<std::size_t>(status < 100 || status > 999 ? 500 : status), status_digits);
+  const std::string_view reason = reason_phrase(status);
+  std::string_view length_line, length_value, encoding_line, connection_line;
   if (framing.content_length) {
-    head += "content-length: ";
-    append_number(head, *framing.content_length);
-    head += "\r\n";
+    length_line = "content-length: ";
+    length_value = decimal(*framing.content_length, length_digits);
   } else if (framing.version == 11) {
-    head += "transfer-encoding: chunked\r\n";
+    encoding_line = "transfer-encoding: chunked\r\n";
   }  // HTTP/1.0: the body ends when the connection closes
   if (!framing.keep_alive) {
-    head += "connection: close\r\n";
+    connection_line = "connection: close\r\n";
   } else if (framing.version == 10) {
-    head += "connection: keep-alive\r\n";
+    connection_line = "connection: keep-alive\r\n";
   }
-  head += "\r\n";
+
+  // Which headers are written, decided once (a mask for up to 64, as every real response has).
+  const auto written = [&](std::size_t i) {
+    return !is_framing_header(headers[i].name) && safe_header(headers[i]);
+  };
+  std::uint64_t mask = 0;
+  std::size_t size = version.size() + code.size() + 1 + reason.size() + 2;
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    if (!written(i)) continue;
+    if (i < 64) mask |= std::uint64_t{1} << i;
+    size += headers[i].name.size() + headers[i].value.size() + 4;
+  }
+  if (!length_line.empty()) size += length_line.size() + length_value.size() + 2;
+  size += encoding_line.size() + connection_line.size() + 2;
+
+  std::string head(size, '\0');
+  HeadWriter out(head);
+  out << version << code << " " << reason << "\r\n";
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    if (i < 64 ? (mask >> i & 1) == 0 : !written(i)) continue;
+    out << headers[i].name << ": " << headers[i].value << "\r\n";
+  }
+  if (!length_line.empty()) out << length_line << length_value << "\r\n";
+  out << encoding_line << connection_line << "\r\n";
   return head;
 }
 

@@ -7,6 +7,8 @@
 
 #include "fuzz_target.hpp"
 #include "llm_router/api/answer_text.hpp"
+#include "llm_router/api/json_fields.hpp"
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/openai_request.hpp"
 #include "proxy/router_handler.hpp"
 
@@ -18,23 +20,119 @@ void require(bool condition) {
   if (!condition) std::abort();
 }
 
+using llm_router::api::string_field;
+using nlohmann::json;
+
+// The request summary as read from the DOM: what parse_request gathers in its one pass must
+// be the same.
+void add_content(const json& content, llm_router::api::RequestSummary& out) {
+  if (content.is_string()) {
+    out.content_chars += content.get_ref<const std::string&>().size();
+  } else if (content.is_array()) {
+    for (const auto& part : content) {
+      if (!part.is_object()) continue;
+      const std::string_view type = string_field(part, "type");
+      if (type == "image_url" || type == "input_image" || type == "image") out.has_images = true;
+      out.content_chars += string_field(part, "text").size();
+    }
+  }
+}
+
+std::string text_of(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string joined;
+  if (content.is_array()) {
+    for (const auto& part : content) joined += string_field(part, "text");
+  }
+  return joined;
+}
+
+llm_router::api::RequestSummary summary_from_dom(const json& body) {
+  llm_router::api::RequestSummary out;
+  out.user = string_field(body, "user");
+  if (auto m = body.find("metadata"); m != body.end() && m->is_object()) out.metadata = *m;
+  if (auto t = body.find("tools"); t != body.end() && t->is_array() && !t->empty()) {
+    out.has_tools = true;
+  }
+  out.has_tools = out.has_tools || body.contains("functions");
+  if (auto f = body.find("response_format"); f != body.end() && f->is_object()) {
+    const std::string_view type = string_field(*f, "type");
+    out.json_mode = type == "json_object" || type == "json_schema";
+  }
+  out.has_stream_options = body.contains("stream_options");
+  if (auto o = body.find("stream_options"); o != body.end() && o->is_object()) {
+    auto include = o->find("include_usage");
+    out.include_usage = include != o->end() && include->is_boolean() && include->get<bool>();
+  }
+  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+    if (auto cap = body.find(key); cap != body.end() && cap->is_number_integer()) {
+      out.max_output_tokens = cap->get<std::int64_t>();
+      break;
+    }
+  }
+  if (auto messages = body.find("messages"); messages != body.end() && messages->is_array()) {
+    for (const auto& message : *messages) {
+      if (!message.is_object()) continue;
+      auto content = message.find("content");
+      if (content == message.end()) continue;
+      add_content(*content, out);
+      const std::string_view role = string_field(message, "role");
+      if (out.opening.size() < 2 && (role == "system" || role == "user")) {
+        out.opening.push_back(text_of(*content));
+      }
+    }
+  } else if (auto prompt = body.find("prompt"); prompt != body.end()) {
+    add_content(*prompt, out);
+  } else if (auto input = body.find("input"); input != body.end()) {
+    add_content(*input, out);
+  }
+  return out;
+}
+
+void check_summary(const llm_router::api::ParsedRequest& parsed) {
+  const auto& got = parsed.summary;
+  const auto want = summary_from_dom(parsed.body());
+  require(got.user == want.user && got.metadata == want.metadata);
+  require(got.has_tools == want.has_tools && got.json_mode == want.json_mode);
+  require(got.has_stream_options == want.has_stream_options);
+  require(got.include_usage == want.include_usage);
+  require(got.max_output_tokens == want.max_output_tokens);
+  require(got.content_chars == want.content_chars && got.has_images == want.has_images);
+  require(got.opening == want.opening);
+  require(parsed.model == parsed.body().value("model", std::string()));
+  const auto stream = parsed.body().find("stream");
+  require(parsed.stream ==
+          (stream != parsed.body().end() && stream->is_boolean() && stream->get<bool>()));
+}
+
 void check_body_for_backend(std::string_view text, Endpoint endpoint) {
   auto parsed = llm_router::api::parse_request(text, endpoint);
-  if (!parsed) return;
+  // The one-pass reading accepts exactly the JSON objects the DOM parser accepts.
+  json dom;
+  const auto full = llm_router::api::parse_json(text, dom);
+  if (!full.ok || !dom.is_object() || full.repeated_top_level_key) {
+    require(!parsed && (parsed.failure().kind == llm_router::ErrorKind::invalid_json));
+    return;
+  }
+  if (!parsed) {
+    require(parsed.failure().kind != llm_router::ErrorKind::invalid_json);
+    return;
+  }
+  check_summary(*parsed);
   // The request facts the rules test, and the cascade's look at an answer (here: the same
   // bytes, as if a backend had sent them).
   (void)llm_router::proxy::facts_from(*parsed, llm_router::server::HttpRequest{});
   llm_router::config::CascadeSettings cascade;
   cascade.enabled = true;
   cascade.min_mean_logprob = -1.0;
-  (void)llm_router::proxy::weak_answer_reason(text, cascade, parsed->body);
+  (void)llm_router::proxy::weak_answer_reason(text, cascade, parsed->body());
   const std::string body = llm_router::api::body_for_backend(*parsed, "backend-model", true);
   // Whatever the client sent, the backend gets valid JSON naming the backend's model.
   const auto sent = nlohmann::json::parse(body, nullptr, false);
   require(sent.is_object());
   require(sent.value("model", "") == "backend-model");
   // Only the model (and the usage request) changed: every other member is the client's.
-  for (const auto& [key, value] : parsed->body.items()) {
+  for (const auto& [key, value] : parsed->body().items()) {
     if (key != "model" && key != "stream_options")
       require(sent.contains(key) && sent[key] == value);
   }

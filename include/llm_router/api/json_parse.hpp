@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace llm_router::api {
 
@@ -15,26 +16,94 @@ struct JsonSyntaxError {
   std::string describe(std::string_view text) const;  // "at line L, column C (byte B): reason"
 };
 
+inline constexpr int kDefaultJsonMaxDepth = 256;
+
 struct JsonParseOptions {
-  int max_depth = 256;  // deeper nesting is refused instead of recursing further
-  // A member of the top-level object whose value's bytes to locate (for an in-place splice).
-  std::string_view locate = {};
+  int max_depth = kDefaultJsonMaxDepth;  // deeper nesting is refused instead of recursing further
 };
 
 struct JsonParseResult {
   bool ok = false;
   bool repeated_top_level_key = false;  // the later value wins, as with nlohmann::json::parse
   JsonSyntaxError error;                // set when !ok
-  // Where the value of `options.locate` is written: [located_begin, located_end) of the text.
-  std::size_t located_begin = std::string_view::npos;
-  std::size_t located_end = std::string_view::npos;
 };
 
 // Parses RFC 8259 JSON (strings must be valid UTF-8; a leading UTF-8 BOM is skipped) into
 // `out`, building the same value nlohmann::json::parse builds, several times faster: strings
-// are copied a run at a time instead of a character at a time. The request path parses every
-// client body with it.
+// are copied a run at a time instead of a character at a time.
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
                            const JsonParseOptions& options = {});
+
+// Reads one JSON text a step at a time under the rules of parse_json, validating every byte it
+// passes: the request path reads the members it needs and skips the others without building a
+// DOM. After the first failure every call returns false and error() says what and where.
+//
+//   JsonCursor cursor(text);
+//   if (cursor.peek() == '{' && cursor.enter_object()) {
+//     std::string name;
+//     while (cursor.next_member(name)) { ... one read_/measure_/skip_/enter_ call per value ... }
+//   }
+//   if (!cursor.failed()) cursor.finish();
+class JsonCursor {
+ public:
+  explicit JsonCursor(std::string_view text, int max_depth = kDefaultJsonMaxDepth);
+
+  char peek();  // the next byte after white space; '\0' at the end of the text
+  std::size_t offset() const { return static_cast<std::size_t>(p_ - begin_); }
+
+  bool enter_object();  // at '{'
+  bool enter_array();   // at '['
+  // In an object: reads the next member's name and its ':' (true), or the closing '}' (false).
+  // `name` views the text, or (for a name written with escapes) a buffer of the cursor's that
+  // the next call reuses.
+  bool next_member(std::string_view& name);
+  // In an array: true when another item follows (the cursor is at it), false after the ']'.
+  bool next_item();
+
+  bool read_string(std::string& out);       // at '"': the decoded string
+  bool read_string(std::string_view& out);  // the same, as next_member gives names
+  bool measure_string(std::size_t& bytes);  // at '"': its decoded length, nothing copied
+  bool read_value(nlohmann::json& out);     // any value, as a DOM
+  bool skip_value();                        // any value, validated, nothing built
+  bool finish();  // after the top-level value: nothing but white space may follow
+
+  bool failed() const { return !error_.reason.empty(); }
+  const JsonSyntaxError& error() const { return error_; }
+
+ private:
+  friend JsonParseResult parse_json(std::string_view, nlohmann::json&, const JsonParseOptions&);
+
+  bool fail(std::string reason);
+  void skip_space();
+  bool literal(std::string_view word);
+  bool enter(int depth);
+  bool string_view_at(std::string_view& out);
+  template <class Out>
+  bool value(Out& out, int depth);
+  template <class Out>
+  bool object(Out& out, int depth);
+  template <class Out>
+  bool array(Out& out, int depth);
+  template <class Sink>
+  bool string(Sink& out);
+  template <class Sink>
+  bool escape(Sink& out);
+  template <class Sink>
+  bool unicode_escape(Sink& out);
+  bool hex4(std::uint32_t& value);
+  template <class Out>
+  bool number(Out& out);
+  bool store_integer(const char* start, bool negative, nlohmann::json& out);
+  bool store_float(const char* start, nlohmann::json& out);
+
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  int max_depth_;
+  std::vector<bool> first_;  // per open object/array: no member or item read yet
+  bool repeated_top_level_key_ = false;
+  std::string decoded_;  // a string with escapes, for string_view_at
+  JsonSyntaxError error_;
+};
 
 }  // namespace llm_router::api

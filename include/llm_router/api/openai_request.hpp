@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "llm_router/core/expected.hpp"
 
@@ -14,16 +16,43 @@ enum class Endpoint { chat_completions, completions, embeddings };
 
 std::string_view upstream_path(Endpoint endpoint);  // "/chat/completions", ...
 
-// A client request body, parsed once and checked for the fields the router needs. Every other
-// field is kept as sent and reaches the backend unchanged.
+// What the router reads from every request body, gathered while the body is validated (no
+// DOM is built for it). Field names are the OpenAI request's.
+struct RequestSummary {
+  std::string user;                 // `user`, when a string
+  nlohmann::json metadata;          // `metadata`, when an object (else null)
+  bool has_tools = false;           // a non-empty `tools` array, or `functions`
+  bool json_mode = false;           // response_format.type is json_object or json_schema
+  bool has_stream_options = false;  // `stream_options` is present
+  bool include_usage = false;       // stream_options.include_usage is true
+  std::optional<std::int64_t> max_output_tokens;  // max_completion_tokens, else max_tokens
+  // The prompt's text: `messages`' contents when `messages` is an array, else `prompt`, else
+  // `input`. Bytes of decoded text (content parts' `text` included) and whether an image part
+  // was seen.
+  std::size_t content_chars = 0;
+  bool has_images = false;
+  // The contents of the first (at most two) system or user messages, decoded; content parts'
+  // texts are joined. They open the conversation and stay the same on every turn.
+  std::vector<std::string> opening;
+};
+
+// A client request body, validated once and checked for the fields the router needs. Every
+// other field is kept as sent and reaches the backend unchanged.
 struct ParsedRequest {
   std::string_view text;  // the body as received (lives as long as the request)
-  nlohmann::json body;
   std::string model;
   bool stream = false;
   // Where the model's value is written in `text` ([begin, end)), for the splice.
   std::size_t model_begin = 0;
   std::size_t model_end = 0;
+  RequestSummary summary;
+
+  // The whole body as a DOM, built on first use (the analyzer and the cascade need it; a
+  // pass-through request never does).
+  const nlohmann::json& body() const;
+
+ private:
+  mutable std::optional<nlohmann::json> body_;
 };
 
 // Failures are client errors (400) whose message says what is wrong and where.
@@ -35,9 +64,6 @@ Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint);
 // so tokens are counted exactly even when the client did not ask for it.
 std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
                              bool ask_usage = false);
-
-// True when a stream request already asks for the usage chunk.
-bool asks_stream_usage(const nlohmann::json& body);
 
 // A stream chunk that only carries usage (empty choices): relayed only if the client asked.
 bool is_usage_only_chunk(std::string_view data);

@@ -115,5 +115,70 @@ TEST(ParseJson, ErrorSaysWhereAndWhy) {
   EXPECT_EQ(result.error.describe(text), "at line 3, column 8 (byte 25): invalid literal");
 }
 
+// Reads {"a": ..., "b": [...], ...} member by member, as the request scanner does.
+TEST(JsonCursor, WalksMembersAndItemsAndSkipsTheRest) {
+  JsonCursor cursor(R"( {"name":"x\u00e9","skip":{"deep":[1,2,{"k":null}]},"list":[1,"two",3],)"
+                    R"("te\u0073t":true} )");
+  ASSERT_EQ(cursor.peek(), '{');
+  ASSERT_TRUE(cursor.enter_object());
+  std::string_view name;
+  std::vector<std::string> names;
+  std::string text;
+  std::size_t items = 0;
+  while (cursor.next_member(name)) {
+    names.emplace_back(name);
+    if (name == "name") {
+      ASSERT_TRUE(cursor.read_string(text));
+    } else if (name == "list") {
+      ASSERT_TRUE(cursor.enter_array());
+      while (cursor.next_item()) {
+        ASSERT_TRUE(cursor.skip_value());
+        ++items;
+      }
+    } else {
+      ASSERT_TRUE(cursor.skip_value());
+    }
+  }
+  EXPECT_FALSE(cursor.failed());
+  EXPECT_TRUE(cursor.finish());
+  EXPECT_EQ(names, (std::vector<std::string>{"name", "skip", "list", "test"}));  // decoded
+  EXPECT_EQ(text, "x\u00e9");  // the escape decoded to UTF-8
+  EXPECT_EQ(items, 3u);
+}
+
+TEST(JsonCursor, MeasuresDecodedLengthWithoutCopying) {
+  JsonCursor cursor(R"("a\nb\u00e9\ud83d\ude00")");
+  std::size_t bytes = 0;
+  ASSERT_TRUE(cursor.measure_string(bytes));
+  EXPECT_EQ(bytes, 1u + 1 + 1 + 2 + 4);  // a, newline, b, e-acute, an emoji
+  EXPECT_TRUE(cursor.finish());
+}
+
+// What the cursor skips is validated as strictly as what it reads.
+TEST(JsonCursor, SkippedValuesAreValidatedToo) {
+  for (const char* text : {R"({"a":[1,2,}],"b":1})", R"({"a":"\x"})", R"({"a":1e999})",
+                           R"({"a":{"b" 1}})", "{\"a\":\"\xff\"}", R"({"a":[01]})"}) {
+    JsonCursor cursor(text);
+    ASSERT_TRUE(cursor.enter_object());
+    std::string_view name;
+    while (cursor.next_member(name)) {
+      if (!cursor.skip_value()) break;
+    }
+    EXPECT_TRUE(cursor.failed()) << text;
+    json value;
+    EXPECT_FALSE(parse_json(text, value).ok) << text;
+  }
+}
+
+TEST(JsonCursor, RefusesNestingDeeperThanTheLimit) {
+  const std::string deep = "{\"a\":" + std::string(300, '[') + std::string(300, ']') + "}";
+  JsonCursor cursor(deep);
+  ASSERT_TRUE(cursor.enter_object());
+  std::string_view name;
+  ASSERT_TRUE(cursor.next_member(name));
+  EXPECT_FALSE(cursor.skip_value());
+  EXPECT_NE(cursor.error().reason.find("nesting"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace llm_router::api

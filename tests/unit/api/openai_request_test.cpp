@@ -174,10 +174,78 @@ TEST(ParseRequest, StreamOptionsMustBeAnObjectAndOddFlagsAreSafe) {
       R"({"model":"a","stream":true,"stream_options":{"include_usage":"yes"},"messages":[{"role":"user","content":"hi"}]})",
       Endpoint::chat_completions);
   ASSERT_TRUE(odd);
-  EXPECT_FALSE(asks_stream_usage(odd->body));
+  EXPECT_FALSE(odd->summary.include_usage);
   const auto sent = nlohmann::json::parse(body_for_backend(*odd, "m", /*ask_usage=*/true));
   EXPECT_EQ(sent["stream_options"]["include_usage"], true);
   EXPECT_EQ(sent["model"], "m");
+}
+
+TEST(ParseRequest, SummarizesWhatRulesTestWithoutADom) {
+  auto parsed = parse_request(
+      R"({"model":"auto","user":"u-1","metadata":{"tenant":"acme"},"max_tokens":7,)"
+      R"("max_completion_tokens":null,"response_format":{"type":"json_schema"},)"
+      R"("tools":[{"type":"function"}],"stream_options":{"include_usage":true},"messages":[)"
+      R"({"role":"system","content":"Be \"brief\"\n"},{"role":"assistant","content":"ok"},)"
+      R"({"content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{}}],"role":"user"},)"
+      R"({"role":"user","content":"third"}]})",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(parsed);
+  const RequestSummary& s = parsed->summary;
+  EXPECT_EQ(s.user, "u-1");
+  EXPECT_EQ(s.metadata, nlohmann::json({{"tenant", "acme"}}));
+  EXPECT_EQ(s.max_output_tokens, 7);  // max_completion_tokens is not an integer
+  EXPECT_TRUE(s.json_mode);
+  EXPECT_TRUE(s.has_tools);
+  EXPECT_TRUE(s.has_stream_options);
+  EXPECT_TRUE(s.include_usage);
+  EXPECT_TRUE(s.has_images);
+  // Decoded bytes: `Be "brief"` + newline, ok, look, third.
+  EXPECT_EQ(s.content_chars, 11u + 2 + 4 + 5);
+  // The first two system/user messages (role after content counts too), decoded and joined.
+  EXPECT_EQ(s.opening, (std::vector<std::string>{"Be \"brief\"\n", "look"}));
+}
+
+TEST(ParseRequest, ALaterMemberOfAMessageWinsAsInTheDom) {
+  auto parsed = parse_request(
+      R"({"model":"a","messages":[{"role":7,"content":"x","role":"user","content":"longer"}]})",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->summary.content_chars, 6u);
+  EXPECT_EQ(parsed->summary.opening, (std::vector<std::string>{"longer"}));
+  EXPECT_EQ(parsed->body()["messages"][0]["content"], "longer");
+}
+
+TEST(ParseRequest, ATopLevelKeyRepeatedUnderAnEscapeIsStillRepeated) {
+  auto parsed = parse_request(
+      R"({"model":"cheap","mod\u0065l":"gpt-4","messages":[{"role":"user","content":"x"}]})",
+      Endpoint::chat_completions);
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.failure().message.find("repeats"), std::string::npos);
+}
+
+TEST(ParseRequest, PromptOrInputIsTheTextWithoutMessages) {
+  auto completion = parse_request(R"({"model":"a","prompt":"hello"})", Endpoint::completions);
+  ASSERT_TRUE(completion);
+  EXPECT_EQ(completion->summary.content_chars, 5u);
+  EXPECT_TRUE(completion->summary.opening.empty());
+  auto embedding = parse_request(R"({"model":"a","input":[1,2,3]})", Endpoint::embeddings);
+  ASSERT_TRUE(embedding);
+  EXPECT_EQ(embedding->summary.content_chars, 0u);  // token ids carry no text
+}
+
+TEST(ParseRequest, SchemaErrorsComeAfterSyntaxErrorsAndInOrder) {
+  // The syntax error at the end wins over the missing model at the start.
+  auto broken = parse_request(R"({"messages":[], "x": tru})", Endpoint::chat_completions);
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.failure().kind, ErrorKind::invalid_json);
+  auto second = parse_request(R"({"model":"a","messages":[{"role":"user"},{"content":"x"}]})",
+                              Endpoint::chat_completions);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.failure().param, "messages[1].role");
+  auto not_object = parse_request(R"({"model":"a","messages":["hi",{"content":"x"}]})",
+                                  Endpoint::chat_completions);
+  ASSERT_FALSE(not_object);
+  EXPECT_EQ(not_object.failure().param, "messages[0]");
 }
 
 }  // namespace
