@@ -333,7 +333,9 @@ bool committed(const Primed& p) {
 }  // namespace
 
 Headers RouterHandler::decision_headers(const RequestRecord& record) const {
-  Headers headers{{"x-request-id", record.id}};
+  Headers headers;
+  headers.reserve(8);  // these seven and the content type the caller adds
+  headers.push_back({"x-request-id", record.id});
   if (!record.route.empty()) headers.push_back({"x-llm-router-route", record.route});
   if (!record.rule.empty()) headers.push_back({"x-llm-router-rule", record.rule});
   if (!record.strategy.empty()) headers.push_back({"x-llm-router-strategy", record.strategy});
