@@ -193,18 +193,19 @@ class ChildCache {
  private:
   Family<Metric>* family_;
   std::unordered_map<std::string, Metric*> children_;
+  std::string key_;  // reused, so building a key does not allocate
 };
 
 template <typename Metric>
 Metric& ChildCache<Metric>::with(std::initializer_list<std::string_view> values) {
-  std::string key;
+  key_.clear();
   for (const auto v : values) {
-    key.append(v);
-    key.push_back('\xff');  // not valid UTF-8, so it cannot appear inside a value
+    key_.append(v);
+    key_.push_back('\xff');  // not valid UTF-8, so it cannot appear inside a value
   }
-  if (auto it = children_.find(key); it != children_.end()) return *it->second;
+  if (auto it = children_.find(key_); it != children_.end()) return *it->second;
   Metric& child = family_->with(values);
-  children_.emplace(std::move(key), &child);
+  children_.emplace(key_, &child);
   return child;
 }
 
