@@ -34,13 +34,13 @@ std::optional<std::size_t> position_of(const json& item, std::size_t at, std::si
 
 }  // namespace
 
+std::string embeddings_request(std::string_view model, std::string_view input) {
+  const json body = {{"model", model}, {"input", input}};
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string embeddings_request(std::string_view model, const std::vector<std::string>& inputs) {
-  json body = {{"model", model}};
-  if (inputs.size() == 1) {
-    body["input"] = inputs.front();
-  } else {
-    body["input"] = inputs;
-  }
+  const json body = {{"model", model}, {"input", inputs}};
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

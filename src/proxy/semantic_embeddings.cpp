@@ -54,17 +54,17 @@ Failure bad_response(std::string message) {
   return Failure{ErrorKind::upstream_bad_response, std::move(message)};
 }
 
-// POST /embeddings for `inputs` through the backend's provider: one vector per input, or why
-// not (transport failures and deadlines as the provider reports them, a non-2xx status, an
-// answer that is not one vector per input).
+// POST /embeddings with `request_body` (asking for `count` vectors) through the backend's provider:
+// the vectors, or why not (transport failures and deadlines as the provider reports them, a
+// non-2xx status, an answer that is not `count` vectors).
 asio::awaitable<Expected<std::vector<DenseVector>>> fetch_vectors(upstream::Provider& provider,
-                                                                  std::string model,
-                                                                  std::vector<std::string> inputs,
+                                                                  std::string request_body,
+                                                                  std::size_t count,
                                                                   Clock::time_point deadline,
                                                                   std::chrono::milliseconds phase) {
   upstream::UpstreamRequest request;
   request.path = "/embeddings";
-  request.body = api::embeddings_request(model, inputs);
+  request.body = std::move(request_body);
   const upstream::Deadlines deadlines = deadlines_until(deadline, phase);
   auto opened = co_await provider.open(std::move(request), deadlines);
   if (!opened) co_return opened.take_failure();
@@ -75,10 +75,9 @@ asio::awaitable<Expected<std::vector<DenseVector>>> fetch_vectors(upstream::Prov
     Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
     co_return failure;
   }
-  auto vectors = api::parse_embeddings(*body, inputs.size());
+  auto vectors = api::parse_embeddings(*body, count);
   if (!vectors) {
-    co_return bad_response("not an embeddings answer with " + std::to_string(inputs.size()) +
-                           " vectors");
+    co_return bad_response("not an embeddings answer with " + std::to_string(count) + " vectors");
   }
   co_return std::move(*vectors);
 }
@@ -94,9 +93,10 @@ asio::awaitable<void> fetch_utterances(std::shared_ptr<SemanticEmbeddings> embed
                                        std::shared_ptr<upstream::Provider> provider,
                                        std::shared_ptr<UtteranceWait> wait) {
   const auto deadline = Clock::now() + SemanticEmbeddings::kUtteranceTimeout;
-  auto vectors = co_await fetch_vectors(*provider, embeddings->upstream_model(),
-                                        analyzer::utterances_of(embeddings->sets()), deadline,
-                                        SemanticEmbeddings::kUtteranceTimeout);
+  const auto utterances = analyzer::utterances_of(embeddings->sets());
+  auto vectors = co_await fetch_vectors(
+      *provider, api::embeddings_request(embeddings->upstream_model(), utterances),
+      utterances.size(), deadline, SemanticEmbeddings::kUtteranceTimeout);
   std::optional<analyzer::DenseSemanticIndex> index;
   if (vectors) index = analyzer::DenseSemanticIndex::build(embeddings->sets(), *vectors);
   if (!index) {
@@ -183,10 +183,8 @@ asio::awaitable<std::optional<DenseReading>> read_embedding(
     embeddings->count(EmbeddingOutcome::cached);
     co_return DenseReading{embeddings, std::move(cached)};
   }
-  std::vector<std::string> inputs;
-  inputs.push_back(text);
-  auto vectors = co_await fetch_vectors(*provider, embeddings->upstream_model(), std::move(inputs),
-                                        deadline, timeout);
+  std::string body = api::embeddings_request(embeddings->upstream_model(), std::string_view(text));
+  auto vectors = co_await fetch_vectors(*provider, std::move(body), 1, deadline, timeout);
   if (!vectors) {
     co_return local_fallback(*embeddings, outcome_of(vectors.failure()), vectors.failure());
   }

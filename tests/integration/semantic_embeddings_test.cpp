@@ -204,7 +204,7 @@ TEST(SemanticEmbeddings, GarbageFromTheEmbeddingsBackendLeavesTheLocalScore) {
 }
 
 TEST(SemanticEmbeddings, APromptVectorOfAnotherDimensionLeavesTheLocalScore) {
-  // Two examples, so the utterances go as an array; prompts go as one string.
+  // The utterances go as an array, prompts as one string.
   CannedBackend wrong_dimension([](const std::string& request) {
     const bool batch = request.find(R"("input":[)") != std::string::npos;
     return std::string(batch ? R"({"data":[{"embedding":[1,0]},{"embedding":[0,1]}]})"

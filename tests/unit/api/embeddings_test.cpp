@@ -11,13 +11,16 @@
 namespace llm_router::api {
 namespace {
 
-TEST(EmbeddingsRequest, OneInputIsAStringSeveralAnArray) {
-  EXPECT_EQ(nlohmann::json::parse(embeddings_request("m", {"a"})),
+TEST(EmbeddingsRequest, ATextIsAStringABatchAnArray) {
+  EXPECT_EQ(nlohmann::json::parse(embeddings_request("m", std::string_view("a"))),
             (nlohmann::json{{"model", "m"}, {"input", "a"}}));
-  EXPECT_EQ(nlohmann::json::parse(embeddings_request("m", {"a", "b"}))["input"],
-            (nlohmann::json{"a", "b"}));
+  EXPECT_EQ(nlohmann::json::parse(embeddings_request("m", std::vector<std::string>{"a"}))["input"],
+            nlohmann::json::array({"a"}));
+  EXPECT_EQ(
+      nlohmann::json::parse(embeddings_request("m", std::vector<std::string>{"a", "b"}))["input"],
+      (nlohmann::json{"a", "b"}));
   // Invalid UTF-8 in a prompt does not throw.
-  EXPECT_NO_THROW(embeddings_request("m", {std::string("\xff\xfe")}));
+  EXPECT_NO_THROW(embeddings_request("m", std::string_view("\xff\xfe")));
 }
 
 TEST(ParseEmbeddings, OrdersByIndex) {
