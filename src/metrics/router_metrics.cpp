@@ -48,7 +48,8 @@ RouterMetrics::RouterMetrics(Registry& registry)
       semantic_embeddings(registry.counter(
           "llm_router_semantic_embeddings_total",
           "Prompt embedding lookups for semantic routing by result: fetched or cached (scores "
-          "from the embeddings backend); pending, failed, timeout or bad_response (local scores).",
+          "from the embeddings backend); pending, failed, timeout, bad_response or circuit_open "
+          "(local scores).",
           {"result"})),
       config_reloads(registry.counter("llm_router_config_reloads_total",
                                       "Configuration reloads by result (success or failure).",

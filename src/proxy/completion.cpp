@@ -447,9 +447,9 @@ asio::awaitable<std::optional<DenseReading>> RouterHandler::read_dense(
   analyzer::RequestMeta meta;
   meta.endpoint = analyzer_endpoint(endpoint);
   std::string text = snapshot.analyzer->semantic_text(parsed.body, meta);
-  co_return co_await read_embedding(snapshot.embeddings,
-                                    providers.by_index[snapshot.embeddings->backend_index()],
-                                    std::move(text));
+  const std::size_t backend = snapshot.embeddings->backend_index();
+  co_return co_await read_embedding(snapshot.embeddings, providers.by_index[backend],
+                                    snapshot.health[backend]->breaker, std::move(text));
 }
 
 selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,

@@ -20,7 +20,7 @@ using upstream::Clock;
 
 constexpr std::size_t kMaxEmbeddingsBody = 64 * 1024 * 1024;
 constexpr std::array<std::string_view, kEmbeddingOutcomes> kOutcomeNames{
-    "fetched", "cached", "pending", "failed", "timeout", "bad_response"};
+    "fetched", "cached", "pending", "failed", "timeout", "bad_response", "circuit_open"};
 
 std::shared_ptr<spdlog::logger> semantic_log() {
   static const auto log = logging::get("semantic");
@@ -137,6 +137,40 @@ std::optional<DenseReading> local_fallback(SemanticEmbeddings& embeddings, Embed
   return std::nullopt;
 }
 
+// One prompt's vector from the backend (its breaker permitting), kept in the cache when usable.
+asio::awaitable<std::optional<DenseReading>> ask_for_prompt_vector(
+    std::shared_ptr<SemanticEmbeddings> embeddings, upstream::Provider& provider,
+    health::CircuitBreaker& breaker, std::string text, Clock::time_point deadline) {
+  if (!breaker.allow(health::steady_now())) {
+    const Failure open{ErrorKind::circuit_open, "the backend is ejected"};
+    co_return local_fallback(*embeddings, EmbeddingOutcome::circuit_open, open);
+  }
+  std::string body = api::embeddings_request(embeddings->upstream_model(), std::string_view(text));
+  auto vectors = co_await fetch_vectors(provider, std::move(body), 1, deadline,
+                                        embeddings->settings().timeout);
+  if (!vectors) {
+    // A cancelled lookup (the client left) says nothing about the backend.
+    if (vectors.failure().kind != ErrorKind::cancelled) {
+      breaker.record_failure(health::steady_now());
+    }
+    co_return local_fallback(*embeddings, outcome_of(vectors.failure()), vectors.failure());
+  }
+  DenseVector& vector = vectors->front();
+  if (vector.size() != embeddings->index()->dimensions() ||
+      !analyzer::dense_similarity(vector, vector)) {
+    breaker.record_failure(health::steady_now());
+    co_return local_fallback(
+        *embeddings, EmbeddingOutcome::bad_response,
+        bad_response("a vector of " + std::to_string(vector.size()) + " dimensions, expected " +
+                     std::to_string(embeddings->index()->dimensions()) + ", or a zero vector"));
+  }
+  breaker.record_success(health::steady_now());
+  auto shared = std::make_shared<const DenseVector>(std::move(vector));
+  embeddings->cache().insert(text, shared);
+  embeddings->count(EmbeddingOutcome::fetched);
+  co_return DenseReading{embeddings, std::move(shared)};
+}
+
 }  // namespace
 
 SemanticEmbeddings::SemanticEmbeddings(analyzer::EmbeddingsSettings settings,
@@ -172,7 +206,7 @@ void SemanticEmbeddings::utterances_fetched(std::optional<analyzer::DenseSemanti
 
 asio::awaitable<std::optional<DenseReading>> read_embedding(
     std::shared_ptr<SemanticEmbeddings> embeddings, std::shared_ptr<upstream::Provider> provider,
-    std::string text) {
+    health::CircuitBreaker& breaker, std::string text) {
   const auto timeout = embeddings->settings().timeout;
   const auto deadline = Clock::now() + timeout;
   if (!co_await utterances_ready(embeddings, provider, deadline)) {
@@ -183,23 +217,8 @@ asio::awaitable<std::optional<DenseReading>> read_embedding(
     embeddings->count(EmbeddingOutcome::cached);
     co_return DenseReading{embeddings, std::move(cached)};
   }
-  std::string body = api::embeddings_request(embeddings->upstream_model(), std::string_view(text));
-  auto vectors = co_await fetch_vectors(*provider, std::move(body), 1, deadline, timeout);
-  if (!vectors) {
-    co_return local_fallback(*embeddings, outcome_of(vectors.failure()), vectors.failure());
-  }
-  DenseVector& vector = vectors->front();
-  if (vector.size() != embeddings->index()->dimensions() ||
-      !analyzer::dense_similarity(vector, vector)) {
-    co_return local_fallback(
-        *embeddings, EmbeddingOutcome::bad_response,
-        bad_response("a vector of " + std::to_string(vector.size()) + " dimensions, expected " +
-                     std::to_string(embeddings->index()->dimensions()) + ", or a zero vector"));
-  }
-  auto shared = std::make_shared<const DenseVector>(std::move(vector));
-  embeddings->cache().insert(text, shared);
-  embeddings->count(EmbeddingOutcome::fetched);
-  co_return DenseReading{embeddings, std::move(shared)};
+  co_return co_await ask_for_prompt_vector(embeddings, *provider, breaker, std::move(text),
+                                           deadline);
 }
 
 }  // namespace llm_router::proxy

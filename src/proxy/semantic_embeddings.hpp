@@ -11,15 +11,25 @@
 
 #include "llm_router/analyzer/analyzer.hpp"
 #include "llm_router/analyzer/embedding_cache.hpp"
+#include "llm_router/health/circuit_breaker.hpp"
 #include "llm_router/metrics/registry.hpp"
 #include "llm_router/upstream/exchange.hpp"
 
 namespace llm_router::proxy {
 
 // How one request's embedding lookup ended (the `result` label of
-// llm_router_semantic_embeddings_total). Only `fetched` and `cached` give embeddings scores.
-enum class EmbeddingOutcome { fetched, cached, pending, failed, timeout, bad_response };
-inline constexpr std::size_t kEmbeddingOutcomes = 6;
+// llm_router_semantic_embeddings_total). Only `fetched` and `cached` give embeddings scores;
+// `circuit_open`: the backend's breaker had ejected it, so it was not asked.
+enum class EmbeddingOutcome {
+  fetched,
+  cached,
+  pending,
+  failed,
+  timeout,
+  bad_response,
+  circuit_open
+};
+inline constexpr std::size_t kEmbeddingOutcomes = 7;
 
 // The embeddings backend's side of semantic routing for one snapshot, shared by every io
 // thread: the utterances' vectors (fetched once, in one batch) and an LRU of prompt vectors.
@@ -77,11 +87,12 @@ struct DenseReading {
 
 // The embeddings backend's vector of `text` (the analyzer's semantic_text), from the cache or
 // fetched through `provider` within the configured timeout. The first call also starts the
-// utterance fetch (in the background; it waits for it up to the same timeout). nullopt when
-// the local score must do; the outcome is counted and, when it is a failure, logged at debug
-// level (never the text).
+// utterance fetch (in the background; it waits for it up to the same timeout). A prompt is
+// not sent while the backend's `breaker` is open, and each answer feeds it. nullopt when the
+// local score must do; the outcome is counted and, when it is a failure, logged at debug level
+// (never the text).
 boost::asio::awaitable<std::optional<DenseReading>> read_embedding(
     std::shared_ptr<SemanticEmbeddings> embeddings, std::shared_ptr<upstream::Provider> provider,
-    std::string text);
+    health::CircuitBreaker& breaker, std::string text);
 
 }  // namespace llm_router::proxy

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
@@ -217,6 +218,39 @@ TEST(SemanticEmbeddings, APromptVectorOfAnotherDimensionLeavesTheLocalScore) {
   EXPECT_EQ(backend_for(client, kReordered), "general");
   EXPECT_EQ(lookups(client, "bad_response"), 2);
   EXPECT_EQ(lookups(client, "fetched"), 0);
+}
+
+TEST(SemanticEmbeddings, AnEjectedEmbeddingsBackendIsNotAsked) {
+  MockLlm embedder;
+  Router router(semantic_config(embedder.url(), 10'000));
+  HttpClient client(router.port());
+  EXPECT_EQ(backend_for(client, kReordered), "billing");
+  embedder.kill();
+  // The default breaker opens after 5 failures; later prompts are not sent at all.
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(backend_for(client, "question number " + std::to_string(i)), "general");
+  }
+  EXPECT_EQ(lookups(client, "failed"), 5);
+  EXPECT_EQ(lookups(client, "circuit_open"), 2);
+}
+
+TEST(SemanticEmbeddings, AnEmbeddingsBackendThatComesBackIsUsed) {
+  MockLlm embedder;
+  const std::string url = embedder.url();
+  embedder.kill();
+  Router router(semantic_config(url, 10'000));
+  HttpClient client(router.port());
+  EXPECT_EQ(backend_for(client, kReordered), "general");  // no utterance vectors: local
+  embedder.restart();
+  // The utterance batch is tried again a few seconds after the failure.
+  std::string backend;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (backend != "billing" && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    backend = backend_for(client, kReordered);
+  }
+  EXPECT_EQ(backend, "billing");
+  EXPECT_GE(lookups(client, "fetched"), 1);
 }
 
 }  // namespace
