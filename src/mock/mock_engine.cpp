@@ -5,7 +5,6 @@
 #include <cctype>
 #include <cmath>
 #include <ctime>
-#include <functional>
 
 #include "llm_router/api/errors.hpp"
 
