@@ -49,6 +49,7 @@ nlohmann::json Analysis::to_json() const {
       {"keyword_hits", keyword_hits},
       {"semantic_scores", semantic},
       {"semantic_hits", semantic_hits},
+      {"semantic_source", semantic_source},
       {"user", user},
       {"metadata", metadata.is_null() ? nlohmann::json::object() : metadata},
       {"elapsed_ns", elapsed_ns},

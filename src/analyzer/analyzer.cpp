@@ -51,7 +51,8 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
     : settings_(std::move(settings)),
       models_(std::move(models)),
       keywords_(joined(settings_.keyword_sets, std::move(keyword_sets))),
-      semantic_(joined(settings_.semantic_sets, std::move(semantic_sets))) {
+      semantic_sets_(joined(settings_.semantic_sets, std::move(semantic_sets))),
+      semantic_(semantic_sets_) {
   if (models_.category && models_.category->labels().size() > kMaxLabels) {
     throw std::invalid_argument("category model has more than 64 labels");
   }
@@ -87,7 +88,21 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
   }
 }
 
-void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
+void Analyzer::score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const {
+  std::optional<std::vector<SemanticScore>> scores;
+  if (dense != nullptr) scores = dense->index.score(dense->vector);
+  out.semantic_source = scores ? "embeddings" : "local";
+  if (!scores) scores = semantic_.score(text);
+  for (const auto& score : *scores) {
+    out.semantic_scores[std::string(score.name)] = score.score;
+    if (score.threshold && score.score >= *score.threshold) {
+      out.semantic_hits.emplace_back(score.name);
+    }
+  }
+}
+
+void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense,
+                               Analysis& out) const {
   std::array<float, kMaxLabels> probabilities{};
   std::array<float, kMaxLabels> complexity_probabilities{};
   // Both models from one featurization and one pass over it (bit-identical to featurizing
@@ -164,20 +179,16 @@ void Analyzer::analyze_content(std::string_view text, Analysis& out) const {
     out.sentiment_vader = vader;
   }
   out.keyword_hits = words ? keywords_.match(text, *words) : keywords_.match(text);
-  for (const auto& score : semantic_.score(model_text)) {
-    out.semantic_scores[std::string(score.name)] = score.score;
-    if (score.threshold && score.score >= *score.threshold) {
-      out.semantic_hits.emplace_back(score.name);
-    }
-  }
+  if (!semantic_.empty()) score_semantic(model_text, dense, out);
   out.analyzed_chars = static_cast<int>(text.size());
 }
 
-Analysis Analyzer::analyze(const nlohmann::json& body, const RequestMeta& meta) const {
+Analysis Analyzer::analyze(const nlohmann::json& body, const RequestMeta& meta,
+                           const DenseQuery* dense) const {
   const auto start = std::chrono::steady_clock::now();
   Analysis out;
   RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
-  analyze_content(facts.text, out);
+  analyze_content(facts.text, dense, out);
   out.truncated = facts.truncated;
   out.estimated_tokens = facts.estimated_tokens;
   out.turns = facts.turns;
@@ -192,6 +203,12 @@ Analysis Analyzer::analyze(const nlohmann::json& body, const RequestMeta& meta) 
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count();
   return out;
+}
+
+std::string Analyzer::semantic_text(const nlohmann::json& body, const RequestMeta& meta) const {
+  const RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
+  std::string buffer;
+  return std::string(head_and_tail(facts.text, settings_.text.model_chars, buffer));
 }
 
 Analysis Analyzer::analyze_text(std::string_view text) const {

@@ -58,6 +58,21 @@ void check_patterns(config::NodeReader& item, const YAML::Node& node,
   }
 }
 
+EmbeddingsSettings read_embeddings(config::NodeReader reader) {
+  EmbeddingsSettings e;
+  e.model = reader.string("model", true).value_or("");
+  if (auto v = reader.integer("timeout_ms", 1, 60'000)) e.timeout = std::chrono::milliseconds(*v);
+  if (auto v = reader.integer("cache_size", 0, 10'000'000)) e.cache_size = std::size_t(*v);
+  reader.finish();
+  return e;
+}
+
+void read_semantic(config::NodeReader reader, AnalyzerSettings& s) {
+  if (reader.has("embeddings")) s.embeddings = read_embeddings(reader.object("embeddings"));
+  reader.raw("embeddings");
+  reader.finish();
+}
+
 }  // namespace
 
 AnalyzerSettings read_analyzer_settings(config::NodeReader reader) {
@@ -72,8 +87,10 @@ AnalyzerSettings read_analyzer_settings(config::NodeReader reader) {
   // sections are opened.
   if (reader.has("text")) read_text(reader.object("text"), s.text);
   if (reader.has("detectors")) read_detectors(reader.object("detectors"), s.detectors);
+  if (reader.has("semantic")) read_semantic(reader.object("semantic"), s);
   reader.raw("text");
   reader.raw("detectors");
+  reader.raw("semantic");
   read_list(reader, "keyword_sets", [&](config::NodeReader item, const YAML::Node& node) {
     KeywordSet set;
     set.name = item.string("name", true).value_or("");

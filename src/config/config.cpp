@@ -288,6 +288,16 @@ std::vector<Item> read_list(NodeReader& root, std::string_view key, ReadItem rea
   return items;
 }
 
+// The analyzer's embeddings backend must be one of the backends.
+void validate_embeddings_model(NodeReader& root, const YAML::Node& yaml, const Config& config) {
+  if (!config.analyzer || !config.analyzer->embeddings) return;
+  const std::string& model = config.analyzer->embeddings->model;
+  if (model.empty() || config.find_backend(model) != nullptr) return;
+  root.error_at(yaml["analyzer"]["semantic"]["embeddings"]["model"],
+                "analyzer.semantic.embeddings.model",
+                "unknown backend '" + model + "' (the embeddings model must name a backend)");
+}
+
 // Cross-field checks: names unique, every reference resolves.
 void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
   std::set<std::string> names;
@@ -301,6 +311,7 @@ void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
   }
   if (config.backends.empty()) root.error("backends", "at least one backend is required");
   validate_routes(root, yaml, config, names);
+  validate_embeddings_model(root, yaml, config);
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {

@@ -45,6 +45,12 @@ RouterMetrics::RouterMetrics(Registry& registry)
       analyzer_categories(registry.counter("llm_router_analyzer_category_total",
                                            "Requests by category assigned by the analyzer.",
                                            {"category"})),
+      semantic_embeddings(registry.counter(
+          "llm_router_semantic_embeddings_total",
+          "Prompt embedding lookups for semantic routing by result: fetched or cached (scores "
+          "from the embeddings backend); pending, failed, timeout, bad_response or circuit_open "
+          "(local scores).",
+          {"result"})),
       config_reloads(registry.counter("llm_router_config_reloads_total",
                                       "Configuration reloads by result (success or failure).",
                                       {"result"})),

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <ctime>
-#include <functional>
 
 #include "llm_router/api/errors.hpp"
 
@@ -245,33 +245,69 @@ std::string usage_chunk_data(const Plan& plan) {
   return body.dump();
 }
 
+namespace {
+
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+// A hashed bag of words: each lowercased word adds +-1 to the dimension its hash picks; the sum
+// is normalised (all zeros for a text without words). Deterministic, and texts sharing words
+// point the same way, so semantic routing through it can be tested.
+std::vector<double> bag_of_words_vector(std::string_view text, int dimensions) {
+  std::vector<double> vector(static_cast<size_t>(dimensions), 0.0);
+  std::string word;
+  auto add_word = [&] {
+    if (word.empty()) return;
+    const std::uint64_t hash = fnv1a(word);
+    vector[hash % vector.size()] += (hash >> 63) != 0 ? -1.0 : 1.0;
+    word.clear();
+  };
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || byte >= 0x80) {
+      word += static_cast<char>(std::tolower(byte));
+    } else {
+      add_word();
+    }
+  }
+  add_word();
+  double norm = 0;
+  for (double v : vector) norm += v * v;
+  if (norm > 0) {
+    for (auto& v : vector) v /= std::sqrt(norm);
+  }
+  return vector;
+}
+
+}  // namespace
+
 std::string embeddings_body(const json& body, const Plan& plan) {
   std::vector<std::string> inputs;
   if (auto input = body.find("input"); input != body.end()) {
     if (input->is_string()) {
       inputs.push_back(input->get<std::string>());
     } else if (input->is_array()) {
-      for (const auto& item : *input) inputs.push_back(item.dump());
+      for (const auto& item : *input) {
+        inputs.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+      }
     }
   }
-  int dimensions = 64;
+  int dimensions = 256;
   if (auto it = body.find("dimensions"); it != body.end() && it->is_number_integer()) {
     dimensions = std::clamp(it->get<int>(), 1, 4096);
   }
   json data = json::array();
   int tokens = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    std::vector<double> vector(static_cast<size_t>(dimensions));
-    std::uint64_t state = std::hash<std::string>{}(inputs[i]) | 1;
-    double norm = 0;
-    for (auto& v : vector) {
-      state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-      v = static_cast<double>(state % 2001) / 1000.0 - 1.0;
-      norm += v * v;
-    }
-    norm = std::sqrt(norm) + 1e-12;
-    for (auto& v : vector) v /= norm;
-    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", vector}});
+    data.push_back({{"object", "embedding"},
+                    {"index", i},
+                    {"embedding", bag_of_words_vector(inputs[i], dimensions)}});
     tokens += static_cast<int>(inputs[i].size() / 4) + 1;
   }
   return json{{"object", "list"},

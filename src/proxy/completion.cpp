@@ -374,21 +374,34 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
   return out;
 }
 
+namespace {
+
+analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint) {
+  return endpoint == api::Endpoint::chat_completions ? analyzer::EndpointKind::chat
+         : endpoint == api::Endpoint::completions    ? analyzer::EndpointKind::completions
+                                                     : analyzer::EndpointKind::embeddings;
+}
+
+// Whether a request for `model` is analyzed: a route's, or any with `analyze_direct`.
+bool analyzes(const Snapshot& snapshot, std::string_view model, bool analyze_direct) {
+  const bool direct = snapshot.config->find_route(model) == nullptr &&
+                      snapshot.config->find_backend(model) != nullptr;
+  return snapshot.analyzer && (!direct || analyze_direct);
+}
+
+}  // namespace
+
 Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 const api::ParsedRequest& parsed, const HttpRequest& request,
-                api::Endpoint endpoint, bool analyze_direct) {
+                api::Endpoint endpoint, bool analyze_direct, const analyzer::DenseQuery* dense) {
   Decision decision;
   decision.facts = facts_from(parsed, request);
   auto& facts = decision.facts;
-  const bool direct = snapshot.config->find_route(facts.model) == nullptr &&
-                      snapshot.config->find_backend(facts.model) != nullptr;
-  if (snapshot.analyzer && (!direct || analyze_direct)) {
+  if (analyzes(snapshot, facts.model, analyze_direct)) {
     analyzer::RequestMeta meta;
-    meta.endpoint = endpoint == api::Endpoint::chat_completions ? analyzer::EndpointKind::chat
-                    : endpoint == api::Endpoint::completions ? analyzer::EndpointKind::completions
-                                                             : analyzer::EndpointKind::embeddings;
+    meta.endpoint = analyzer_endpoint(endpoint);
     meta.headers = facts.headers;
-    decision.analysis = snapshot.analyzer->analyze(parsed.body(), meta);
+    decision.analysis = snapshot.analyzer->analyze(parsed.body(), meta, dense);
     add_analysis(*decision.analysis, facts);
   }
   SnapshotLiveStats live(snapshot, bandit);
@@ -427,11 +440,29 @@ nlohmann::json Decision::to_json() const {
   return out;
 }
 
+asio::awaitable<std::optional<DenseReading>> RouterHandler::read_dense(
+    const api::ParsedRequest& parsed, api::Endpoint endpoint, const Snapshot& snapshot,
+    const ProviderSet& providers, bool analyze_direct) const {
+  if (!snapshot.embeddings || !analyzes(snapshot, parsed.model, analyze_direct)) {
+    co_return std::nullopt;
+  }
+  analyzer::RequestMeta meta;
+  meta.endpoint = analyzer_endpoint(endpoint);
+  std::string text = snapshot.analyzer->semantic_text(parsed.body(), meta);
+  const std::size_t backend = snapshot.embeddings->backend_index();
+  co_return co_await read_embedding(snapshot.embeddings, providers.by_index[backend],
+                                    snapshot.health[backend]->breaker, std::move(text));
+}
+
 selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
                                             const HttpRequest& request, api::Endpoint endpoint,
                                             const Snapshot& snapshot, RequestRecord& record,
+                                            const std::optional<DenseReading>& dense,
                                             std::optional<analyzer::Analysis>* analysis_out) const {
-  Decision decision = decide(snapshot, state_->bandit(), parsed, request, endpoint);
+  const std::optional<analyzer::DenseQuery> query =
+      dense ? std::optional<analyzer::DenseQuery>(dense->query()) : std::nullopt;
+  Decision decision = decide(snapshot, state_->bandit(), parsed, request, endpoint,
+                             /*analyze_direct=*/false, query ? &*query : nullptr);
   if (decision.analysis) {
     record.category = decision.analysis->category;
     record.complexity = decision.analysis->complexity;
@@ -475,10 +506,12 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     record.prompt = std::string(request.body);  // redacted by the log writer
   }
   RequestScope scope{snapshot_, providers_, nullptr, {}};
-  auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
+  const auto dense = co_await read_dense(*parsed, endpoint, *scope.snapshot, *scope.providers,
+                                         /*analyze_direct=*/false);
+  auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
   while (plan.status == selector::PlanStatus::all_busy &&
          co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived)) {
-    plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record);
+    plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
   }
   if (!plan.ok()) {
     co_await send_plan_failure(writer, plan, record);

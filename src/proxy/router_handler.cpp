@@ -230,9 +230,16 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     co_await send_error(writer, parsed.failure());
     co_return;
   }
+  // The snapshot and providers are held: a reload on this thread may swap them meanwhile.
+  const auto snapshot = snapshot_;
+  const auto providers = providers_;
+  const auto dense = co_await read_dense(*parsed, api::Endpoint::chat_completions, *snapshot,
+                                         *providers, /*analyze_direct=*/true);
+  const std::optional<analyzer::DenseQuery> query =
+      dense ? std::optional<analyzer::DenseQuery>(dense->query()) : std::nullopt;
   const Decision decision =
-      decide(*snapshot_, state_->bandit(), *parsed, request, api::Endpoint::chat_completions,
-             /*analyze_direct=*/true);
+      decide(*snapshot, state_->bandit(), *parsed, request, api::Endpoint::chat_completions,
+             /*analyze_direct=*/true, query ? &*query : nullptr);
   const auto& plan = decision.plan;
   const json body = decision.to_json();
   co_await send_json(writer, plan.status == selector::PlanStatus::unknown_model ? 404 : 200,

@@ -13,6 +13,7 @@
 #include "llm_router/selector/plan.hpp"
 #include "llm_router/selector/request_facts.hpp"
 #include "llm_router/upstream/exchange.hpp"
+#include "semantic_embeddings.hpp"
 
 namespace llm_router::proxy {
 
@@ -157,8 +158,15 @@ class RouterHandler final : public server::RequestHandler {
   // Analyzes the request (when the snapshot has an analyzer) and asks the selector for a plan.
   selector::RoutePlan plan_for(const api::ParsedRequest& parsed, const HttpRequest& request,
                                api::Endpoint endpoint, const Snapshot& snapshot,
-                               RequestRecord& record,
+                               RequestRecord& record, const std::optional<DenseReading>& dense,
                                std::optional<analyzer::Analysis>* analysis_out = nullptr) const;
+  // The embeddings backend's vector of the request's analyzed text, when the snapshot has an
+  // embeddings backend and the request is analyzed; nullopt: semantic scores are local.
+  asio::awaitable<std::optional<DenseReading>> read_dense(const api::ParsedRequest& parsed,
+                                                          api::Endpoint endpoint,
+                                                          const Snapshot& snapshot,
+                                                          const ProviderSet& providers,
+                                                          bool analyze_direct) const;
   Headers decision_headers(const RequestRecord& record) const;
   upstream::UpstreamRequest upstream_request(const HttpRequest& request,
                                              const api::ParsedRequest& parsed,

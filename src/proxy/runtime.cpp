@@ -6,6 +6,7 @@
 #include "llm_router/core/logging.hpp"
 #include "llm_router/health/streaming_quantile.hpp"
 #include "llm_router/proxy/router_handler.hpp"
+#include "semantic_embeddings.hpp"
 
 namespace llm_router::proxy {
 namespace {
@@ -25,6 +26,21 @@ std::shared_ptr<const analyzer::Analyzer> build_analyzer(const config::Config& c
   const std::string dir = std::filesystem::path(config_path).parent_path().string();
   return analyzer::make_analyzer(config.analyzer.value_or(implied), dir.empty() ? "." : dir,
                                  std::move(keywords), std::move(semantic));
+}
+
+// The embeddings backend's state when the analyzer asks for one and has semantic sets.
+std::shared_ptr<SemanticEmbeddings> build_embeddings(const config::Config& config,
+                                                     const analyzer::Analyzer* analyzer,
+                                                     metrics::CounterFamily& outcomes) {
+  if (analyzer == nullptr || analyzer->semantic_sets().empty()) return nullptr;
+  const auto& settings = analyzer->settings().embeddings;
+  if (!settings) return nullptr;
+  for (std::size_t i = 0; i < config.backends.size(); ++i) {
+    if (config.backends[i].name != settings->model) continue;
+    return std::make_shared<SemanticEmbeddings>(*settings, i, config.backends[i].model,
+                                                analyzer->semantic_sets(), outcomes);
+  }
+  return nullptr;  // unreachable: the config checks the name
 }
 
 std::filesystem::path tokenizers_directory(const config::Config& config,
@@ -152,6 +168,8 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   snapshot->config = config;
   snapshot->selector = std::make_shared<selector::Selector>(config);
   snapshot->analyzer = build_analyzer(*config, config_path_);
+  snapshot->embeddings =
+      build_embeddings(*config, snapshot->analyzer.get(), metrics_.semantic_embeddings);
   const auto tokenizers = tokenizers_directory(*config, config_path_);
   for (const auto& backend : config->backends) {
     snapshot->health.push_back(&health_.get(backend));

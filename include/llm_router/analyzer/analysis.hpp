@@ -43,6 +43,9 @@ struct Analysis {
   std::vector<std::string> keyword_hits;          // names of keyword sets that matched
   std::map<std::string, double> semantic_scores;  // semantic set -> similarity 0..1
   std::vector<std::string> semantic_hits;         // sets whose threshold was reached
+  // Where the semantic scores came from: "local" (hashed n-grams), "embeddings" (the
+  // configured embeddings backend), or "" when no semantic set is configured.
+  std::string semantic_source;
 
   std::string user;         // the request's "user" field
   nlohmann::json metadata;  // the request's "metadata" object (null when absent)

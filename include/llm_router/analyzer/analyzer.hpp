@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "llm_router/analyzer/analysis.hpp"
+#include "llm_router/analyzer/dense_semantic.hpp"
 #include "llm_router/analyzer/factory.hpp"
 #include "llm_router/analyzer/keywords.hpp"
 #include "llm_router/analyzer/request.hpp"
@@ -22,6 +23,13 @@ class LinearModel;
 }
 
 namespace llm_router::analyzer {
+
+// The embeddings backend's reading of a request: the utterances' vectors and the vector of the
+// request's semantic_text(). The proxy fetches both; the analyzer only compares them.
+struct DenseQuery {
+  const DenseSemanticIndex& index;
+  std::span<const float> vector;
+};
 
 // Computes an Analysis per request. Immutable after construction: analyze() is const, takes no
 // locks and does no I/O, so one instance serves every io thread.
@@ -38,14 +46,22 @@ class Analyzer {
   Analyzer(AnalyzerSettings settings, Models models, std::vector<KeywordSet> keyword_sets,
            std::vector<SemanticSet> semantic_sets);
 
-  Analysis analyze(const nlohmann::json& body, const RequestMeta& meta) const;
+  // With `dense`, semantic scores come from it (Analysis::semantic_source "embeddings") unless
+  // its vector does not fit the index; otherwise from the local hashed vectors.
+  Analysis analyze(const nlohmann::json& body, const RequestMeta& meta,
+                   const DenseQuery* dense = nullptr) const;
   // The content signals of a bare text (classify CLI, tests).
   Analysis analyze_text(std::string_view text) const;
 
   const AnalyzerSettings& settings() const { return settings_; }
+  // Every semantic set scored: the config's, then the routes'.
+  const std::vector<SemanticSet>& semantic_sets() const { return semantic_sets_; }
+  // The text semantic similarity is computed on (what an embeddings backend is asked about).
+  std::string semantic_text(const nlohmann::json& body, const RequestMeta& meta) const;
 
  private:
-  void analyze_content(std::string_view text, Analysis& out) const;
+  void analyze_content(std::string_view text, const DenseQuery* dense, Analysis& out) const;
+  void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const;
 
   AnalyzerSettings settings_;
   Models models_;
@@ -57,6 +73,7 @@ class Analyzer {
   const classifier::LinearModel* category_linear_ = nullptr;
   const classifier::LinearModel* complexity_linear_ = nullptr;
   KeywordMatcher keywords_;
+  std::vector<SemanticSet> semantic_sets_;
   SemanticIndex semantic_;
 };
 

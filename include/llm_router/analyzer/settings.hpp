@@ -1,5 +1,8 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,14 @@ struct DetectorToggles {
   bool sentiment = true;
 };
 
+// `semantic.embeddings`: semantic similarity read from an embeddings backend (a backend of
+// the config) when it answers in time; the local hashed vectors otherwise.
+struct EmbeddingsSettings {
+  std::string model;  // the backend's name
+  std::chrono::milliseconds timeout{150};
+  std::size_t cache_size = 10'000;  // prompt vectors kept (LRU); 0: none
+};
+
 // The `analyzer:` section of the config. Paths are kept as written (relative to the config
 // file's directory); make_analyzer resolves them.
 struct AnalyzerSettings {
@@ -30,6 +41,7 @@ struct AnalyzerSettings {
   DetectorToggles detectors;
   std::vector<KeywordSet> keyword_sets;
   std::vector<SemanticSet> semantic_sets;
+  std::optional<EmbeddingsSettings> embeddings;
 };
 
 // Reads the analyzer section; problems (unknown keys, wrong types, bad regexes) become located

@@ -25,6 +25,7 @@ struct RouterMetrics {
   GaugeFamily& breaker_state;            // backend: 0 closed, 1 open, 2 half-open
   CounterFamily& health_checks;          // backend, result: pass | fail
   CounterFamily& analyzer_categories;    // category
+  CounterFamily& semantic_embeddings;    // result: fetched | cached | pending | failed | ...
   CounterFamily& config_reloads;         // result: success | failure
   GaugeFamily& connections_open;         // -
 };

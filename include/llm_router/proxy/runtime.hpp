@@ -71,14 +71,19 @@ class EncoderCache {
 // Token count by the backend's tokenizer, or the estimate when it has none.
 std::size_t count_tokens(const tokenizer::Encoder* encoder, std::string_view text);
 
+class SemanticEmbeddings;
+
 // Everything derived from one config file, immutable: in-flight requests keep the snapshot they
 // started with; a reload builds a new one.
 struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const selector::Selector> selector;
   std::shared_ptr<const analyzer::Analyzer> analyzer;  // null: no analysis configured or needed
-  std::vector<BackendHealth*> health;                  // by backend index
-  std::vector<const tokenizer::Encoder*> encoders;     // by backend index; null = estimate
+  // The embeddings backend's vectors for semantic scores (null: local scores only). Fills in
+  // as requests fetch them; shared by every io thread.
+  std::shared_ptr<SemanticEmbeddings> embeddings;
+  std::vector<BackendHealth*> health;               // by backend index
+  std::vector<const tokenizer::Encoder*> encoders;  // by backend index; null = estimate
   std::uint64_t generation = 0;
 };
 

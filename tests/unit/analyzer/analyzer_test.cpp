@@ -244,7 +244,39 @@ INSTANTIATE_TEST_SUITE_P(
         SettingsError{"analyzer:\n  keyword_sets:\n    - name: x\n      patterns: ['(oops']\n",
                       "4:18: analyzer.keyword_sets[0].patterns[0]", "invalid regular expression"},
         SettingsError{"analyzer:\n  semantic_sets:\n    - name: x\n",
-                      "3:7: analyzer.semantic_sets[0]", "at least one utterance"}));
+                      "3:7: analyzer.semantic_sets[0]", "at least one utterance"},
+        SettingsError{"analyzer:\n  semantic:\n    embedding: {model: e}\n",
+                      "3:5: analyzer.semantic.embedding", "unknown key"},
+        SettingsError{"analyzer:\n  semantic:\n    embeddings: {timeout_ms: 100}\n",
+                      "3:17: analyzer.semantic.embeddings.model", "required"},
+        SettingsError{"analyzer:\n  semantic:\n    embeddings: {model: e, timeout: 100}\n",
+                      "3:28: analyzer.semantic.embeddings.timeout", "unknown key"},
+        SettingsError{"analyzer:\n  semantic:\n    embeddings: {model: e, timeout_ms: 0}\n",
+                      "3:40: analyzer.semantic.embeddings.timeout_ms", "between"},
+        SettingsError{"analyzer:\n  semantic:\n    embeddings: {model: e, cache_size: -1}\n",
+                      "3:40: analyzer.semantic.embeddings.cache_size", "between"}));
+
+TEST(AnalyzerSettings, ReadsTheEmbeddingsBackend) {
+  const auto parsed = parse(R"(
+analyzer:
+  semantic:
+    embeddings: {model: embedder, timeout_ms: 80, cache_size: 500}
+)");
+  ASSERT_TRUE(parsed.diagnostics.empty()) << parsed.diagnostics[0].format();
+  ASSERT_TRUE(parsed.settings.embeddings);
+  EXPECT_EQ(parsed.settings.embeddings->model, "embedder");
+  EXPECT_EQ(parsed.settings.embeddings->timeout, std::chrono::milliseconds(80));
+  EXPECT_EQ(parsed.settings.embeddings->cache_size, 500u);
+}
+
+TEST(AnalyzerSettings, EmbeddingsDefaults) {
+  const auto parsed = parse("analyzer:\n  semantic:\n    embeddings: {model: embedder}\n");
+  ASSERT_TRUE(parsed.diagnostics.empty()) << parsed.diagnostics[0].format();
+  ASSERT_TRUE(parsed.settings.embeddings);
+  EXPECT_EQ(parsed.settings.embeddings->timeout, std::chrono::milliseconds(150));
+  EXPECT_EQ(parsed.settings.embeddings->cache_size, 10'000u);
+  EXPECT_FALSE(parse("analyzer:\n  semantic: {}\n").settings.embeddings);
+}
 
 // ---- factory with an injected loader --------------------------------------------------
 

@@ -174,8 +174,23 @@ INSTANTIATE_TEST_SUITE_P(
                 "logging.level", "one of"},
         BadCase{"no_backends", "backends: []\n", "backends", "at least one"},
         BadCase{"malformed_env_reference", kBackendHead + "    api_key: ${BAD-NAME}\n" + kRoute,
-                "backends[0].api_key", "malformed"}),
+                "backends[0].api_key", "malformed"},
+        BadCase{"unknown_embeddings_model",
+                kBackendHead + kRoute + "analyzer:\n  semantic:\n    embeddings: {model: nope}\n",
+                "analyzer.semantic.embeddings.model", "unknown backend 'nope'"},
+        BadCase{
+            "unknown_embeddings_key",
+            kBackendHead + kRoute + "analyzer:\n  semantic:\n    embeddings: {model: a, size: 3}\n",
+            "analyzer.semantic.embeddings.size", "unknown key"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Config, EmbeddingsModelNamesABackend) {
+  const Config config = load_config_text(
+      kBackendHead + kRoute + "analyzer:\n  semantic:\n    embeddings: {model: a}\n", "test.yaml",
+      fake_env({}));
+  ASSERT_TRUE(config.analyzer && config.analyzer->embeddings);
+  EXPECT_EQ(config.analyzer->embeddings->model, "a");
+}
 
 TEST(Config, YamlSyntaxErrorHasLineAndColumn) {
   const auto errors = errors_of("backends:\n  - name: [unclosed\n");

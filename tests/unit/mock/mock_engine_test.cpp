@@ -70,5 +70,28 @@ TEST(MockEngine, EmbeddingsHaveOneUnitVectorPerInput) {
   EXPECT_NEAR(norm, 1.0, 1e-6);
 }
 
+double cosine_of(const json& a, const json& b) {
+  double dot = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) dot += a[i].get<double>() * b[i].get<double>();
+  return dot;
+}
+
+TEST(MockEngine, EmbeddingsAreDeterministicBagsOfWords) {
+  const json body = {
+      {"model", "e"},
+      {"input",
+       {"Cancel my plan", "plan: cancel MY", "cancel my plan now", "the weather in Paris"}}};
+  auto plan = make_plan(body, Endpoint::embeddings, {}, "e", 0.5);
+  const auto out = json::parse(embeddings_body(body, plan));
+  const auto& data = out["data"];
+  ASSERT_EQ(data.size(), 4u);
+  EXPECT_EQ(data[0]["embedding"].size(), 256u);
+  EXPECT_EQ(json::parse(embeddings_body(body, plan))["data"], data);  // same text, same vector
+  // Word order, case and punctuation do not matter; shared words bring texts together.
+  EXPECT_NEAR(cosine_of(data[0]["embedding"], data[1]["embedding"]), 1.0, 1e-9);
+  EXPECT_GT(cosine_of(data[0]["embedding"], data[2]["embedding"]), 0.8);
+  EXPECT_LT(cosine_of(data[0]["embedding"], data[3]["embedding"]), 0.5);
+}
+
 }  // namespace
 }  // namespace llm_router::mock
