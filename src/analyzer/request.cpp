@@ -191,8 +191,10 @@ void read_prompt_like(const nlohmann::json& value, const TextSelection& selectio
 
 std::string_view head_and_tail(std::string_view text, std::size_t max_bytes, std::string& buffer) {
   if (text.size() <= max_bytes) return text;
+  if (max_bytes < 2) return utf8_prefix(text, max_bytes);  // no room for a head, '\n' and tail
   const std::string_view head = utf8_prefix(text, max_bytes * 2 / 3);
-  std::size_t tail_start = text.size() - (max_bytes - head.size());
+  // The joining '\n' counts against the limit too.
+  std::size_t tail_start = text.size() - (max_bytes - head.size() - 1);
   while (tail_start < text.size() &&
          (static_cast<unsigned char>(text[tail_start]) & 0xC0) == 0x80) {
     ++tail_start;

@@ -109,5 +109,16 @@ TEST(RequestFacts, FlagsUserAndMetadata) {
   EXPECT_EQ(facts.metadata["team"], "search");
 }
 
+TEST(HeadAndTail, NeverLongerThanTheLimitJoinerIncluded) {
+  const std::string text = "0123456789abcdefghij";  // 20 bytes
+  std::string buffer;
+  for (std::size_t limit = 0; limit < text.size(); ++limit) {
+    const std::string_view cut = head_and_tail(text, limit, buffer);
+    EXPECT_LE(cut.size(), limit) << limit;
+  }
+  EXPECT_EQ(head_and_tail(text, 10, buffer), "012345\nhij");  // two thirds, '\n', the rest
+  EXPECT_EQ(head_and_tail(text, 20, buffer), text);
+}
+
 }  // namespace
 }  // namespace llm_router::analyzer
