@@ -82,6 +82,27 @@ asio::awaitable<Expected<std::vector<DenseVector>>> fetch_vectors(upstream::Prov
   co_return std::move(*vectors);
 }
 
+// Every utterance's vector, in order, asked for in batches of at most kMaxInputsPerRequest
+// (OpenAI's limit on `input` items).
+asio::awaitable<Expected<std::vector<DenseVector>>> fetch_utterance_vectors(
+    upstream::Provider& provider, const std::string& model,
+    const std::vector<std::string>& utterances, Clock::time_point deadline) {
+  constexpr std::size_t kMaxInputsPerRequest = 2048;
+  std::vector<DenseVector> all;
+  all.reserve(utterances.size());
+  for (std::size_t first = 0; first < utterances.size(); first += kMaxInputsPerRequest) {
+    const std::size_t count = std::min(kMaxInputsPerRequest, utterances.size() - first);
+    const std::vector<std::string> batch(
+        utterances.begin() + static_cast<std::ptrdiff_t>(first),
+        utterances.begin() + static_cast<std::ptrdiff_t>(first + count));
+    auto vectors = co_await fetch_vectors(provider, api::embeddings_request(model, batch), count,
+                                          deadline, SemanticEmbeddings::kUtteranceTimeout);
+    if (!vectors) co_return vectors.take_failure();
+    for (auto& vector : *vectors) all.push_back(std::move(vector));
+  }
+  co_return all;
+}
+
 // Lets the request that started the utterance fetch wait for it (both run on one io thread).
 struct UtteranceWait {
   explicit UtteranceWait(const asio::any_io_executor& executor) : timer(executor) {}
@@ -93,10 +114,9 @@ asio::awaitable<void> fetch_utterances(std::shared_ptr<SemanticEmbeddings> embed
                                        std::shared_ptr<upstream::Provider> provider,
                                        std::shared_ptr<UtteranceWait> wait) {
   const auto deadline = Clock::now() + SemanticEmbeddings::kUtteranceTimeout;
-  const auto utterances = analyzer::utterances_of(embeddings->sets());
-  auto vectors = co_await fetch_vectors(
-      *provider, api::embeddings_request(embeddings->upstream_model(), utterances),
-      utterances.size(), deadline, SemanticEmbeddings::kUtteranceTimeout);
+  auto vectors =
+      co_await fetch_utterance_vectors(*provider, embeddings->upstream_model(),
+                                       analyzer::utterances_of(embeddings->sets()), deadline);
   std::optional<analyzer::DenseSemanticIndex> index;
   if (vectors) index = analyzer::DenseSemanticIndex::build(embeddings->sets(), *vectors);
   if (!index) {

@@ -157,6 +157,18 @@ TEST(SemanticEmbeddings, TheEmbeddingsBackendChoosesTheSemanticRoute) {
   EXPECT_EQ(analysis["semantic_hits"], json::array({"auto/billing/semantic"}));
 }
 
+TEST(SemanticEmbeddings, ManyUtterancesAreAskedForInBatchesOpenAiAccepts) {
+  // 2,049 utterances: more than one request's 2,048 `input` items; the one that matters last.
+  json examples = json::array();
+  for (int i = 0; i < 2048; ++i) examples.push_back("filler example number " + std::to_string(i));
+  examples.push_back(kUtterance);
+  MockLlm embedder;
+  Router router(semantic_config(embedder.url(), 10'000, examples.dump()));
+  HttpClient client(router.port());
+  EXPECT_EQ(backend_for(client, kReordered), "billing");
+  EXPECT_EQ(embedder.requests(), 3);  // two utterance batches, then the prompt
+}
+
 TEST(SemanticEmbeddings, ADownEmbeddingsBackendLeavesTheLocalScore) {
   MockLlm embedder;
   const std::string url = embedder.url();
