@@ -115,6 +115,7 @@ class HeadWriter {
  public:
   explicit HeadWriter(std::string& out) : at_(out.data()) {}
   HeadWriter& operator<<(std::string_view piece) {
+    if (piece.empty()) return *this;  // an empty view may hold a null pointer: no memcpy
     std::memcpy(at_, piece.data(), piece.size());
     at_ += piece.size();
     return *this;
