@@ -5,6 +5,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <openssl/crypto.h>
 #include <nlohmann/json.hpp>
 
 #include "health_prober.hpp"
@@ -293,7 +294,10 @@ bool RouterHandler::admin_allowed(const HttpRequest& request) const {
   const std::string& key = snapshot_->config->server.admin_key;
   if (key.empty()) return true;
   const auto* auth = request.header("authorization");
-  return auth != nullptr && *auth == "Bearer " + key;
+  const std::string expected = "Bearer " + key;
+  // Compared in constant time: how long a wrong guess took must not tell how much was right.
+  return auth != nullptr && auth->size() == expected.size() &&
+         CRYPTO_memcmp(auth->data(), expected.data(), expected.size()) == 0;
 }
 
 asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {

@@ -120,6 +120,10 @@ TEST(AdminKey, AdminEndpointsNeedTheKeyWhenOneIsSet) {
   EXPECT_EQ(client.request("POST", "/admin/reload").status, 401);
   EXPECT_EQ(client.request("GET", "/metrics", "", {{"authorization", "Bearer s3cret"}}).status,
             200);
+  for (const char* wrong : {"Bearer s3cre", "Bearer s3creT", "Bearer s3cret2", "s3cret"}) {
+    EXPECT_EQ(client.request("GET", "/metrics", "", {{"authorization", wrong}}).status, 401)
+        << wrong;
+  }
   // The OpenAI API itself stays open.
   EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
 }
