@@ -119,40 +119,47 @@ char JsonCursor::peek() {
 }
 
 bool JsonCursor::enter_object() {
-  if (failed()) return false;
-  skip_space();
-  if (p_ == end_ || *p_ != '{') return fail("expected an object");
-  if (!enter(static_cast<int>(first_.size()) + 1)) return false;
-  ++p_;
-  first_.push_back(true);
-  return true;
+  return open('{', "expected an object");
 }
 
 bool JsonCursor::enter_array() {
+  return open('[', "expected an array");
+}
+
+bool JsonCursor::open(char bracket, const char* expected) {
   if (failed()) return false;
   skip_space();
-  if (p_ == end_ || *p_ != '[') return fail("expected an array");
+  if (p_ == end_ || *p_ != bracket) return fail(expected);
   if (!enter(static_cast<int>(first_.size()) + 1)) return false;
   ++p_;
   first_.push_back(true);
   return true;
 }
 
-bool JsonCursor::next_member(std::string_view& name) {
+// Past the ',' before the next member or item of the innermost object or array (true), or
+// past its closing bracket (false).
+bool JsonCursor::advance(char close, std::string_view container) {
   if (failed() || first_.empty()) return false;
   skip_space();
-  if (p_ == end_) return fail("unexpected end of the text in an object");
-  if (*p_ == '}') {
+  if (p_ == end_) return fail("unexpected end of the text in " + std::string(container));
+  if (*p_ == close) {
     ++p_;
     first_.pop_back();
     return false;
   }
   if (!first_.back()) {
-    if (*p_ != ',') return fail("expected ',' or '}' in an object");
+    if (*p_ != ',') {
+      return fail(std::string("expected ',' or '") + close + "' in " + std::string(container));
+    }
     ++p_;
     skip_space();
   }
   first_.back() = false;
+  return true;
+}
+
+bool JsonCursor::next_member(std::string_view& name) {
+  if (!advance('}', "an object")) return false;
   if (p_ == end_ || *p_ != '"') return fail("expected a member name in quotes");
   if (!string_view_at(name)) return false;
   skip_space();
@@ -178,21 +185,7 @@ bool JsonCursor::string_view_at(std::string_view& out) {
 }
 
 bool JsonCursor::next_item() {
-  if (failed() || first_.empty()) return false;
-  skip_space();
-  if (p_ == end_) return fail("unexpected end of the text in an array");
-  if (*p_ == ']') {
-    ++p_;
-    first_.pop_back();
-    return false;
-  }
-  if (!first_.back()) {
-    if (*p_ != ',') return fail("expected ',' or ']' in an array");
-    ++p_;
-    skip_space();
-  }
-  first_.back() = false;
-  return true;
+  return advance(']', "an array");
 }
 
 bool JsonCursor::read_string(std::string& out) {

@@ -77,6 +77,8 @@ class JsonCursor {
   void skip_space();
   bool literal(std::string_view word);
   bool enter(int depth);
+  bool open(char bracket, const char* expected);
+  bool advance(char close, std::string_view container);
   bool string_view_at(std::string_view& out);
   template <class Out>
   bool value(Out& out, int depth);
