@@ -2,11 +2,13 @@
 // answer-side helpers that read upstream bytes (usage, error events, answer text).
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <string_view>
 
 #include "fuzz_target.hpp"
 #include "llm_router/api/answer_text.hpp"
+#include "llm_router/api/embeddings.hpp"
 #include "llm_router/api/json_fields.hpp"
 #include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/openai_request.hpp"
@@ -138,6 +140,19 @@ void check_body_for_backend(std::string_view text, Endpoint endpoint) {
   }
 }
 
+// An embeddings backend's answer: never throws; what it accepts is what it promised.
+void check_embeddings_answer(std::string_view text) {
+  for (std::size_t expected : {1, 2}) {
+    const auto vectors = llm_router::api::parse_embeddings(text, expected);
+    if (!vectors) continue;
+    require(vectors->size() == expected && !vectors->front().empty());
+    for (const auto& vector : *vectors) {
+      require(vector.size() == vectors->front().size());
+      for (float x : vector) require(std::isfinite(x));
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -148,6 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)llm_router::api::find_usage(text);
   (void)llm_router::api::is_error_event(text);
   (void)llm_router::api::is_usage_only_chunk(text);
+  check_embeddings_answer(text);
   std::string answer = llm_router::api::answer_text(text);
   llm_router::api::append_chunk_text(text, answer);
   return 0;
@@ -165,6 +181,7 @@ std::vector<std::string> fuzz_seeds() {
       R"({"choices":[{"delta":{"content":"x"}}],"usage":null})",
       R"({"error":{"message":"boom","type":"server_error"}})",
       R"({"model":"a","messages":[{"role":"user","content":"json please"}],"response_format":{"type":"json_object"},"choices":[{"message":{"content":"{\"ok\":"},"logprobs":{"content":[{"token":"x","logprob":-2.5}]},"finish_reason":"length"}]})",
+      R"({"object":"list","data":[{"object":"embedding","index":1,"embedding":[0.5,-1e-3]},{"index":0,"embedding":[1,2]}],"model":"m"})",
       "[DONE]",
       "",
   };
