@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <deque>
+#include <list>
 
 #include "llm_router/api/json_fields.hpp"
 #include "llm_router/api/json_parse.hpp"
@@ -397,7 +397,7 @@ class RequestScanner {
   Endpoint endpoint_;
   ParsedRequest request_;
   std::vector<std::string_view> names_;
-  std::deque<std::string> decoded_names_;
+  std::list<std::string> decoded_names_;  // stable addresses; empty costs no allocation
   Kind model_kind_ = Kind::absent;
   Kind stream_kind_ = Kind::absent;
   Kind stream_options_kind_ = Kind::absent;
