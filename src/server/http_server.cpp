@@ -23,6 +23,7 @@
 #include "llm_router/core/logging.hpp"
 #include "llm_router/server/eager_write.hpp"
 #include "llm_router/server/response_head.hpp"
+#include "request_reader.hpp"
 
 namespace llm_router::server {
 namespace {
@@ -209,8 +210,7 @@ asio::awaitable<void> write_error_and_close(const ConnectionPtr& connection, Err
 // Parses the request `buffer` already holds, without waiting for more bytes: most requests
 // arrive whole in one read, and each asynchronous read costs a trip through the reactor.
 // True when that was a whole request; `ec` is set when it is malformed or too large.
-bool parse_buffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
-                    error_code& ec) {
+bool parse_buffered(RequestReader& parser, beast::flat_buffer& buffer, error_code& ec) {
   parser.eager(true);
   while (buffer.size() > 0 && !parser.is_done()) {
     const std::size_t used = parser.put(buffer.data(), ec);
@@ -222,18 +222,6 @@ bool parse_buffered(http::request_parser<http::string_body>& parser, beast::flat
     if (ec || used == 0) return false;
   }
   return parser.is_done();
-}
-
-HttpRequest to_request(http::request<http::string_body>&& message) {
-  HttpRequest request;
-  request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
-  request.headers.reserve(16);
-  for (const auto& field : message) {
-    request.headers.push_back({lowercase_name(field.name_string()), std::string(field.value())});
-  }
-  request.body = std::move(message.body());
-  return request;
 }
 
 }  // namespace
@@ -254,9 +242,8 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> run_session(Worker& worker, ConnectionPtr connection);
-  asio::awaitable<bool> read_request(
-      const ConnectionPtr& connection, beast::flat_buffer& buffer,
-      std::optional<http::request_parser<http::string_body>>& parser);
+  asio::awaitable<bool> read_request(const ConnectionPtr& connection, beast::flat_buffer& buffer,
+                                     std::optional<RequestReader>& parser);
   // Answers a request that could not be read (431, 413, 400) when the client can still hear
   // it; `malformed_answered`: whether a malformed one gets a 400 (not mid-body).
   asio::awaitable<void> refuse(const ConnectionPtr& connection, error_code ec,
@@ -290,9 +277,9 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
   }
 }
 
-asio::awaitable<bool> HttpServer::Impl::read_request(
-    const ConnectionPtr& connection, beast::flat_buffer& buffer,
-    std::optional<http::request_parser<http::string_body>>& parser) {
+asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connection,
+                                                     beast::flat_buffer& buffer,
+                                                     std::optional<RequestReader>& parser) {
   connection->idle = true;
   if (buffer.size() == 0) {
     expire_after(connection, limits.idle_timeout);
@@ -322,7 +309,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(
     co_await refuse(connection, ec, /*malformed_answered=*/true);
     co_return false;
   }
-  if (beast::iequals(parser->get()[http::field::expect], "100-continue")) {
+  if (parser->expects_continue()) {
     http::response<http::empty_body> go_on{http::status::continue_, 11};
     expire_after(connection, limits.write_timeout);
     auto [wec, n] = co_await http::async_write(connection->socket, go_on, use_nothrow);
@@ -392,13 +379,12 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
                                    "too many open connections; retry later");
   } else {
     beast::flat_buffer buffer;
-    std::optional<http::request_parser<http::string_body>> parser;
+    std::optional<RequestReader> parser;
     while (!worker.draining) {
       if (!co_await read_request(connection, buffer, parser)) break;
-      auto message = parser->release();
-      const unsigned version = message.version();
-      const bool keep_alive = message.keep_alive();
-      HttpRequest request = to_request(std::move(message));
+      const unsigned version = parser->version();
+      const bool keep_alive = parser->keep_alive();
+      HttpRequest request = std::move(parser->request());
       counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
       counters.requests_total.fetch_add(1, std::memory_order_relaxed);
       BeastWriter writer(connection, version, keep_alive, limits, worker.draining);

@@ -3,6 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
 #include <csignal>
 #include <filesystem>
 #include <future>
@@ -118,6 +125,51 @@ TEST_F(ProtocolTest, OversizedChunkedBodyIs413) {
       "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
       std::string(size) + "\r\n" + chunk + "\r\n0\r\n\r\n");
   expect_openai_error(response, 413, "request_too_large");
+}
+
+TEST_F(ProtocolTest, AChunkedBodyIsReadWhole) {
+  HttpClient client(router_.port());
+  const std::string body = chat_body("auto", "a body sent in two chunks");
+  const auto chunk = [](const std::string& piece) {
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", piece.size());
+    return std::string(size) + "\r\n" + piece + "\r\n";
+  };
+  auto response = client.raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n" +
+      chunk(body.substr(0, 17)) + chunk(body.substr(17)) + "0\r\n\r\n");
+  EXPECT_EQ(response.status, 200) << response.body;
+}
+
+TEST_F(ProtocolTest, ABodySentWithExpectContinueIsServed) {
+  HttpClient client(router_.port());
+  const auto response = client.request("POST", "/v1/chat/completions", chat_body("auto"),
+                                       {{"expect", "100-continue"}});
+  EXPECT_EQ(response.status, 200) << response.body;
+}
+
+TEST_F(ProtocolTest, ExpectContinueIsAnsweredBeforeTheBodyIsSent) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<asio::ip::port_type>(router_.port())});
+  const std::string body = chat_body("auto");
+  asio::write(socket, asio::buffer("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                                   "Content-Length: " +
+                                   std::to_string(body.size()) + "\r\n\r\n"));
+  asio::streambuf reply;
+  const auto read_head = [&] {
+    const std::size_t n = asio::read_until(socket, reply, "\r\n\r\n");
+    std::string head(asio::buffers_begin(reply.data()), asio::buffers_begin(reply.data()) + n);
+    reply.consume(n);
+    return head;
+  };
+  EXPECT_TRUE(read_head().starts_with("HTTP/1.1 100 Continue")) << "no interim answer";
+  asio::write(socket, asio::buffer(body));
+  EXPECT_TRUE(read_head().starts_with("HTTP/1.1 200 ")) << "the request was not served";
 }
 
 TEST_F(ProtocolTest, OversizedHeadersAre431) {

@@ -1,0 +1,73 @@
+#pragma once
+
+// Private to http_server.cpp (Beast stays out of the widely included headers).
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/optional/optional.hpp>
+
+#include <cstdint>
+
+#include "llm_router/server/http_types.hpp"
+
+namespace llm_router::server {
+
+// Beast's request parser (its checks of framing, lengths, chunking and limits) writing straight
+// into an HttpRequest: no intermediate header container, no second copy of every field.
+class RequestReader final : public boost::beast::http::basic_parser<true> {
+ public:
+  using string_view = boost::beast::string_view;
+  using field = boost::beast::http::field;
+  using verb = boost::beast::http::verb;
+
+  HttpRequest& request() { return request_; }
+  unsigned version() const { return version_; }
+  bool expects_continue() const { return expects_continue_; }
+
+ private:
+  void on_request_impl(verb, string_view method, string_view target, int version,
+                       error_code&) override {
+    request_.method.assign(method.data(), method.size());
+    request_.target.assign(target.data(), target.size());
+    version_ = static_cast<unsigned>(version);
+  }
+
+  void on_response_impl(int, string_view, int, error_code&) override {}  // requests only
+
+  void on_field_impl(field name, string_view name_string, string_view value, error_code&) override {
+    if (request_.headers.empty()) request_.headers.reserve(16);
+    request_.headers.push_back({lowercase_name({name_string.data(), name_string.size()}),
+                                std::string(value.data(), value.size())});
+    if (name == field::expect && boost::beast::iequals(value, "100-continue")) {
+      expects_continue_ = true;
+    }
+  }
+
+  void on_header_impl(error_code&) override {}
+
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         error_code&) override {
+    // The parser has already refused a length above its body limit.
+    if (content_length) request_.body.reserve(static_cast<std::size_t>(*content_length));
+  }
+
+  std::size_t on_body_impl(string_view body, error_code&) override {
+    request_.body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
+    request_.body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  void on_finish_impl(error_code&) override {}
+
+  HttpRequest request_;
+  unsigned version_ = 11;
+  bool expects_continue_ = false;
+};
+
+}  // namespace llm_router::server
