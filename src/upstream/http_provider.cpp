@@ -16,6 +16,7 @@
 #include "llm_router/server/eager_write.hpp"
 #include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
+#include "response_reader.hpp"
 
 namespace llm_router::upstream {
 namespace {
@@ -108,14 +109,6 @@ Failure io_failure(const error_code& ec, const ArmedDeadline& armed, std::string
   return {ErrorKind::upstream_closed, std::string(during) + ": " + ec.message()};
 }
 
-server::Headers copy_headers(const http::fields& fields) {
-  server::Headers headers;
-  for (const auto& f : fields) {
-    headers.push_back({server::lowercase_name(f.name_string()), std::string(f.value())});
-  }
-  return headers;
-}
-
 // CR and LF never reach the wire inside a value (no header injection from a config file).
 void append_field(std::string& head, std::string_view name, std::string_view value) {
   head.append(name).append(": ");
@@ -172,17 +165,15 @@ class HttpExchange final : public Exchange {
                deadlines_.total);
     auto [ec, n] = co_await visit_read_header();
     if (ec) co_return io_failure(ec, armed_, "waiting for the response");
-    auto& message = parser_.get();
-    head_.status = static_cast<int>(message.result_int());
-    head_.headers = copy_headers(message);
-    const auto type = message[http::field::content_type];
-    head_.event_stream = type.find("text/event-stream") != std::string_view::npos;
-    const auto encoding = message[http::field::content_encoding];
+    head_.status = parser_.status();
+    head_.event_stream = parser_.content_type().find("text/event-stream") != std::string_view::npos;
+    const auto encoding = parser_.content_encoding();
     if (beast::iequals(encoding, "gzip") || beast::iequals(encoding, "x-gzip")) {
       inflater_.emplace(true);
     } else if (beast::iequals(encoding, "deflate")) {
       inflater_.emplace(false);
     }
+    head_.headers = std::move(parser_.headers());
     co_return std::nullopt;
   }
 
@@ -267,10 +258,8 @@ class HttpExchange final : public Exchange {
 
   // Reads the next piece of body into chunk_ and returns it.
   asio::awaitable<Expected<std::string_view>> read_piece() {
-    auto& body = parser_.get().body();
     char* chunk = connection_->chunk;
-    body.data = chunk;
-    body.size = kReadChunk;
+    parser_.lend(chunk, kReadChunk);
     auto [ec, n] = co_await visit_read_some();
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
@@ -279,7 +268,7 @@ class HttpExchange final : public Exchange {
       if (early_eof) co_return Failure{ErrorKind::upstream_closed, "upstream closed mid-response"};
       co_return io_failure(ec, armed_, "reading the response");
     }
-    co_return std::string_view(chunk, kReadChunk - body.size);
+    co_return std::string_view(chunk, parser_.written());
   }
 
   // Parses the body bytes the connection's buffer already holds (a burst read at once),
@@ -287,13 +276,11 @@ class HttpExchange final : public Exchange {
   bool drain_buffered(std::string& out, std::size_t limit) {
     auto& buffer = connection_->buffer;
     while (buffer.size() > 0 && !parser_.is_done()) {
-      auto& body = parser_.get().body();
-      body.data = connection_->chunk;
-      body.size = kReadChunk;
+      parser_.lend(connection_->chunk, kReadChunk);
       error_code ec;
       const std::size_t used = parser_.put(buffer.data(), ec);
       buffer.consume(used);
-      const std::string_view piece(connection_->chunk, kReadChunk - body.size);
+      const std::string_view piece(connection_->chunk, parser_.written());
       if (ec == http::error::need_more) return append_decoded(piece, out, limit);
       if (ec && ec != http::error::need_buffer) return false;
       if (!append_decoded(piece, out, limit)) return false;
@@ -320,7 +307,7 @@ class HttpExchange final : public Exchange {
   ConnectionPool& pool_;
   Deadlines deadlines_;
   bool stream_;
-  http::response_parser<http::buffer_body> parser_;
+  ResponseReader parser_;
   ResponseHead head_;
   ArmedDeadline armed_;
   std::optional<Inflater> inflater_;
