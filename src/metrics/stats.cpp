@@ -14,8 +14,15 @@ constexpr std::string_view kNoCategory = "(none)";
 constexpr std::size_t kMaxClientKeysPerSlot = 1000;
 const std::string kOtherClientKeys = "(other)";
 
-std::string key_or(const std::string& value, std::string_view fallback) {
-  return value.empty() ? std::string(fallback) : value;
+std::string_view key_or(const std::string& value, std::string_view fallback) {
+  return value.empty() ? fallback : std::string_view(value);
+}
+
+// map[key] without building a std::string when the key is already there.
+template <typename Map>
+typename Map::mapped_type& entry(Map& map, std::string_view key) {
+  if (auto it = map.find(key); it != map.end()) return it->second;
+  return map.emplace(std::string(key), typename Map::mapped_type{}).first->second;
 }
 
 std::int64_t slot_number(WallClock::time_point time, std::chrono::seconds slot) {
@@ -78,10 +85,11 @@ void StatsShard::record(const RequestSummary& summary) {
   std::lock_guard lock(mutex_);
   Slot& slot = slot_for(slot_number(now, options_.slot));
   add_request(slot.total, summary);
-  add_request(slot.backends[key_or(summary.backend, kNoBackend)], summary);
-  add_request(slot.routes[key_or(summary.route, kNoRoute)], summary);
+  add_request(entry(slot.backends, key_or(summary.backend, kNoBackend)), summary);
+  add_request(entry(slot.routes, key_or(summary.route, kNoRoute)), summary);
   if (!summary.rule.empty()) {
-    add_request(slot.rules[key_or(summary.route, kNoRoute) + "/" + summary.rule], summary);
+    rule_key_.assign(key_or(summary.route, kNoRoute)).append("/").append(summary.rule);
+    add_request(entry(slot.rules, rule_key_), summary);
   }
   if (!summary.client_key_id.empty()) {
     // Keys are client-chosen: past a bound they share one entry so memory stays bounded.
@@ -89,11 +97,12 @@ void StatsShard::record(const RequestSummary& summary) {
     const std::string& key = known || slot.client_keys.size() < kMaxClientKeysPerSlot
                                  ? summary.client_key_id
                                  : kOtherClientKeys;
-    add_request(slot.client_keys[key], summary);
+    add_request(entry(slot.client_keys, key), summary);
   }
-  slot.category_cost_usd[key_or(summary.category, kNoCategory)] += summary.cost_usd;
-  for (const auto& failed : summary.failed_backends) ++slot.backends[failed].failed_attempts;
-  ++slot.categories[key_or(summary.category, kNoCategory)];
+  const std::string_view category = key_or(summary.category, kNoCategory);
+  entry(slot.category_cost_usd, category) += summary.cost_usd;
+  for (const auto& failed : summary.failed_backends) ++entry(slot.backends, failed).failed_attempts;
+  ++entry(slot.categories, category);
 
   if (options_.recent_decisions == 0) return;
   if (recent_.size() == options_.recent_decisions) recent_.pop_front();

@@ -83,15 +83,26 @@ struct Decision {
 };
 
 // One slot of the ring: everything recorded during [start, start + slot).
+// Hashes std::string and std::string_view alike, so a slot's maps are searched by a view
+// without building a string per lookup.
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view name) const {
+    return std::hash<std::string_view>{}(name);
+  }
+};
+template <typename Value>
+using NamedMap = std::unordered_map<std::string, Value, NameHash, std::equal_to<>>;
+
 struct Slot {
   std::int64_t number = -1;  // start / slot since the epoch; -1 when never used
   KeyStats total;
-  std::unordered_map<std::string, KeyStats> backends;
-  std::unordered_map<std::string, KeyStats> routes;
-  std::unordered_map<std::string, KeyStats> rules;        // "route/rule"
-  std::unordered_map<std::string, KeyStats> client_keys;  // bounded: see kMaxClientKeysPerSlot
-  std::unordered_map<std::string, std::uint64_t> categories;
-  std::unordered_map<std::string, double> category_cost_usd;
+  NamedMap<KeyStats> backends;
+  NamedMap<KeyStats> routes;
+  NamedMap<KeyStats> rules;        // "route/rule"
+  NamedMap<KeyStats> client_keys;  // bounded: see kMaxClientKeysPerSlot
+  NamedMap<std::uint64_t> categories;
+  NamedMap<double> category_cost_usd;
 };
 
 // The merged view of a window.
@@ -127,6 +138,7 @@ class StatsShard {
   mutable std::mutex mutex_;
   std::vector<Slot> ring_;
   std::deque<Decision> recent_;  // newest at the back
+  std::string rule_key_;         // "route/rule", reused (guarded by mutex_)
 };
 
 class StatsHub {
