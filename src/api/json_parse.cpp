@@ -99,7 +99,6 @@ struct Measured {
   std::size_t bytes = 0;
   void append(const char*, std::size_t n) { bytes += n; }
   void operator+=(char) { ++bytes; }
-  void clear() { bytes = 0; }
 };
 
 template <class Out>
@@ -210,14 +209,14 @@ bool JsonCursor::measure_string(std::size_t& bytes) {
 bool JsonCursor::read_value(json& out) {
   if (failed()) return false;
   skip_space();
-  return value(out, static_cast<int>(first_.size()));
+  return value(out);
 }
 
 bool JsonCursor::skip_value() {
   if (failed()) return false;
   skip_space();
   Skipped skipped;
-  return value(skipped, static_cast<int>(first_.size()));
+  return value(skipped);
 }
 
 bool JsonCursor::finish() {
@@ -253,13 +252,13 @@ bool JsonCursor::enter(int depth) {
 }
 
 template <class Out>
-bool JsonCursor::value(Out& out, int depth) {
+bool JsonCursor::value(Out& out) {
   if (p_ == end_) return fail("unexpected end of the text");
   switch (*p_) {
     case '{':
-      return object(out, depth + 1);
+      return object(out);
     case '[':
-      return array(out, depth + 1);
+      return array(out);
     case '"':
       if constexpr (kBuilds<Out>) {
         std::string text;
@@ -285,71 +284,39 @@ bool JsonCursor::value(Out& out, int depth) {
   }
 }
 
+// The same walk as the cursor's callers make, building `out` (or only validating).
 template <class Out>
-bool JsonCursor::object(Out& out, int depth) {
-  if (!enter(depth)) return false;
-  ++p_;
+bool JsonCursor::object(Out& out) {
+  if (!enter_object()) return false;
   if constexpr (kBuilds<Out>) out = json::object();
-  skip_space();
-  if (p_ < end_ && *p_ == '}') {
-    ++p_;
-    return true;
-  }
-  std::conditional_t<kBuilds<Out>, std::string, Measured> key;
-  while (true) {
-    skip_space();
-    if (p_ == end_ || *p_ != '"') return fail("expected a member name in quotes");
-    key.clear();
-    if (!string(key)) return false;
-    skip_space();
-    if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
-    ++p_;
-    skip_space();
+  const bool top_level = first_.size() == 1;
+  std::string_view name;
+  while (next_member(name)) {
     if constexpr (kBuilds<Out>) {
-      auto [slot, inserted] = out.template get_ref<json::object_t&>().try_emplace(key);
-      if (!inserted && depth == 1) repeated_top_level_key_ = true;
-      if (!value(slot->second, depth)) return false;
+      auto [slot, inserted] =
+          out.template get_ref<json::object_t&>().try_emplace(std::string(name));
+      if (!inserted && top_level) repeated_top_level_key_ = true;
+      if (!value(slot->second)) return false;
     } else {
       Skipped skipped;
-      if (!value(skipped, depth)) return false;
+      if (!value(skipped)) return false;
     }
-    skip_space();
-    if (p_ == end_) return fail("unexpected end of the text in an object");
-    if (*p_ == '}') {
-      ++p_;
-      return true;
-    }
-    if (*p_ != ',') return fail("expected ',' or '}' in an object");
-    ++p_;
   }
+  return !failed();
 }
 
 template <class Out>
-bool JsonCursor::array(Out& out, int depth) {
-  if (!enter(depth)) return false;
-  ++p_;
+bool JsonCursor::array(Out& out) {
+  if (!enter_array()) return false;
   if constexpr (kBuilds<Out>) out = json::array();
-  skip_space();
-  if (p_ < end_ && *p_ == ']') {
-    ++p_;
-    return true;
-  }
-  while (true) {
-    skip_space();
+  while (next_item()) {
     if constexpr (kBuilds<Out>) {
-      if (!value(out.template get_ref<json::array_t&>().emplace_back(), depth)) return false;
+      if (!value(out.template get_ref<json::array_t&>().emplace_back())) return false;
     } else {
-      if (!value(out, depth)) return false;
+      if (!value(out)) return false;
     }
-    skip_space();
-    if (p_ == end_) return fail("unexpected end of the text in an array");
-    if (*p_ == ']') {
-      ++p_;
-      return true;
-    }
-    if (*p_ != ',') return fail("expected ',' or ']' in an array");
-    ++p_;
   }
+  return !failed();
 }
 
 // At the opening quote; appends the decoded string to `out`.
@@ -551,7 +518,7 @@ JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
   cursor.skip_space();
   if (cursor.p_ == cursor.end_) {
     cursor.fail("the text is empty");
-  } else if (cursor.value(out, 0)) {
+  } else if (cursor.value(out)) {
     cursor.finish();
   }
   JsonParseResult result;

@@ -81,11 +81,11 @@ class JsonCursor {
   bool advance(char close, std::string_view container);
   bool string_view_at(std::string_view& out);
   template <class Out>
-  bool value(Out& out, int depth);
+  bool value(Out& out);
   template <class Out>
-  bool object(Out& out, int depth);
+  bool object(Out& out);
   template <class Out>
-  bool array(Out& out, int depth);
+  bool array(Out& out);
   template <class Sink>
   bool string(Sink& out);
   template <class Sink>
