@@ -86,7 +86,7 @@ class ResponseReader final : public boost::beast::http::basic_parser<false> {
 
   int status_ = 0;
   server::Headers headers_;
-  // 1-based positions in headers_ (0: absent); the last one wins, as with Beast's fields.
+  // 1-based positions in headers_ (0: absent); a repeated header: the last one counts.
   std::size_t content_type_index_ = 0;
   std::size_t content_encoding_index_ = 0;
   char* begin_ = nullptr;
