@@ -183,7 +183,7 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense,
   out.analyzed_chars = static_cast<int>(text.size());
 }
 
-Analysis Analyzer::analyze(const nlohmann::json& body, const RequestMeta& meta,
+Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
                            const DenseQuery* dense) const {
   const auto start = std::chrono::steady_clock::now();
   Analysis out;
@@ -205,10 +205,21 @@ Analysis Analyzer::analyze(const nlohmann::json& body, const RequestMeta& meta,
   return out;
 }
 
-std::string Analyzer::semantic_text(const nlohmann::json& body, const RequestMeta& meta) const {
+Analysis Analyzer::analyze(const nlohmann::json& body, const RequestMeta& meta,
+                           const DenseQuery* dense) const {
+  const std::string text = request_text(body);
+  return analyze(std::string_view(text), meta, dense);
+}
+
+std::string Analyzer::semantic_text(std::string_view body, const RequestMeta& meta) const {
   const RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
   std::string buffer;
   return std::string(head_and_tail(facts.text, settings_.text.model_chars, buffer));
+}
+
+std::string Analyzer::semantic_text(const nlohmann::json& body, const RequestMeta& meta) const {
+  const std::string text = request_text(body);
+  return semantic_text(std::string_view(text), meta);
 }
 
 Analysis Analyzer::analyze_text(std::string_view text) const {

@@ -1,54 +1,17 @@
 #include "llm_router/analyzer/request.hpp"
 
 #include "llm_router/analyzer/detectors.hpp"
+#include "llm_router/api/json_parse.hpp"
 #include "text_util.hpp"
 
 namespace llm_router::analyzer {
 namespace {
 
-// Rough per-item costs in tokens: chat framing per message, and a low-detail image.
+// Rough per-item costs in tokens: chat framing per message, a tool call, a low-detail image.
 constexpr double kTokensPerMessage = 4;
+constexpr double kTokensPerToolCall = 8;
 constexpr double kTokensPerImage = 85;
 constexpr double kTokensPerAudioPart = 100;
-
-const nlohmann::json* member(const nlohmann::json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  const auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
-std::string_view string_member(const nlohmann::json& object, const char* key) {
-  const auto* value = member(object, key);
-  return value && value->is_string() ? std::string_view(value->get_ref<const std::string&>())
-                                     : std::string_view{};
-}
-
-// Calls on_text for each text piece of a message content (string or array of parts).
-template <typename OnText>
-void for_each_text(const nlohmann::json& content, RequestFacts& facts, double& tokens,
-                   OnText&& on_text) {
-  if (content.is_string()) {
-    on_text(std::string_view(content.get_ref<const std::string&>()));
-    return;
-  }
-  if (!content.is_array()) return;
-  for (const auto& part : content) {
-    if (part.is_string()) {
-      on_text(std::string_view(part.get_ref<const std::string&>()));
-      continue;
-    }
-    const std::string_view type = string_member(part, "type");
-    if (type == "text" || type == "input_text") {
-      on_text(string_member(part, "text"));
-    } else if (type == "image_url" || type == "input_image" || type == "image") {
-      facts.has_images = true;
-      tokens += kTokensPerImage;
-    } else if (type == "input_audio" || type == "audio") {
-      facts.has_audio = true;
-      tokens += kTokensPerAudioPart;
-    }
-  }
-}
 
 // Appends text to the selection until the cap; a separator goes between pieces.
 void append_capped(std::string& out, std::string_view piece, std::size_t cap, bool& truncated) {
@@ -63,129 +26,296 @@ void append_capped(std::string& out, std::string_view piece, std::size_t cap, bo
   out.append(fitted);
 }
 
-// Approximate serialized size of a JSON value, without serializing it.
-double json_chars(const nlohmann::json& value) {
-  if (value.is_string()) return static_cast<double>(value.get_ref<const std::string&>().size()) + 2;
-  if (value.is_object()) {
-    double total = 2;
-    for (const auto& [key, item] : value.items())
-      total += static_cast<double>(key.size()) + 4 + json_chars(item);
-    return total;
-  }
-  if (value.is_array()) {
-    double total = 2;
-    for (const auto& item : value) total += json_chars(item) + 1;
-    return total;
-  }
-  return 4;
-}
-
 bool is_system_role(std::string_view role) {
   return role == "system" || role == "developer";
 }
 
-void read_chat(const nlohmann::json& body, const TextSelection& selection, RequestFacts& facts) {
-  const auto* messages = member(body, "messages");
-  if (!messages || !messages->is_array()) return;
-  double tokens = 0;
-  std::ptrdiff_t last_user = -1;
-  const auto count = static_cast<std::ptrdiff_t>(messages->size());
-  for (std::ptrdiff_t i = 0; i < count; ++i) {
-    const auto& message = (*messages)[static_cast<std::size_t>(i)];
-    const std::string_view role = string_member(message, "role");
-    if (role == "user") {
-      ++facts.turns;
-      last_user = i;
-    }
-    tokens += kTokensPerMessage;
-    if (const auto* content = member(message, "content")) {
-      for_each_text(*content, facts, tokens,
-                    [&](std::string_view text) { tokens += estimate_tokens(text); });
-    }
-    if (const auto* calls = member(message, "tool_calls"); calls && calls->is_array()) {
-      for (const auto& call : *calls) {
-        const auto* function = member(call, "function");
-        if (function) tokens += estimate_tokens(string_member(*function, "arguments")) + 8;
+// A chat message as the selection sees it: its role and its text pieces (a range of
+// RequestWalk::pieces_).
+struct Message {
+  std::string_view role;
+  std::size_t first_piece = 0;
+  std::size_t end_piece = 0;
+};
+
+// Reads the members of a request body the facts need in one pass of a JsonCursor, without a
+// DOM, and skips the rest. A body of an unexpected shape, or one that stops being JSON, just
+// yields fewer facts. Strings are views of the body or, when written with escapes, of
+// `decoded_`, which is reserved to the body's size once so the views stay valid.
+class RequestWalk {
+ public:
+  RequestWalk(std::string_view body, EndpointKind endpoint, const TextSelection& selection)
+      : body_(body), cursor_(body), endpoint_(endpoint), selection_(selection) {}
+
+  RequestFacts run() {
+    if (cursor_.peek() == '{' && cursor_.enter_object()) {
+      std::string_view name;
+      while (cursor_.next_member(name) && top_level_member(name)) {
       }
     }
+    if (endpoint_ == EndpointKind::chat) select_chat_text();
+    return std::move(facts_);
   }
-  facts.estimated_tokens += tokens;
-  if (last_user < 0) last_user = count - 1;  // no user message: analyze the last one
-  if (last_user < 0) return;
+
+ private:
+  bool top_level_member(std::string_view name) {
+    if (endpoint_ == EndpointKind::chat && name == "messages") return messages();
+    if ((endpoint_ == EndpointKind::completions && name == "prompt") ||
+        (endpoint_ == EndpointKind::embeddings && name == "input")) {
+      return prompt_like();
+    }
+    if (name == "tools" || name == "functions") return tools();
+    if (name == "response_format") return response_format();
+    if (name == "stream") return stream();
+    if (name == "metadata") {
+      if (cursor_.peek() != '{') return cursor_.skip_value();
+      return cursor_.read_value(facts_.metadata);
+    }
+    if (name == "user") {
+      std::string_view user;
+      if (!text(user)) return !cursor_.failed();
+      facts_.user = std::string(user);
+      return true;
+    }
+    return cursor_.skip_value();
+  }
+
+  // A string value as a view that outlives the cursor's next call (false, skipped, for any
+  // other kind of value).
+  bool text(std::string_view& out) {
+    if (cursor_.peek() != '"') {
+      cursor_.skip_value();
+      return false;
+    }
+    if (!cursor_.read_string(out)) return false;
+    const bool in_body = out.data() >= body_.data() && out.data() < body_.data() + body_.size();
+    if (!in_body && !out.empty()) {
+      if (decoded_.capacity() < body_.size()) decoded_.reserve(body_.size());
+      const std::size_t at = decoded_.size();
+      decoded_.append(out);
+      out = std::string_view(decoded_).substr(at);
+    }
+    return true;
+  }
+
+  // Calls on_member(name) for each member of the object at the cursor (anything else is
+  // skipped); on_member reads or skips the value.
+  template <typename OnMember>
+  bool each_member(OnMember&& on_member) {
+    if (cursor_.peek() != '{') return cursor_.skip_value();
+    if (!cursor_.enter_object()) return false;
+    std::string_view name;
+    while (cursor_.next_member(name)) {
+      if (!on_member(name)) return false;
+    }
+    return !cursor_.failed();
+  }
+
+  // Calls on_item() with the cursor at each item of the array at the cursor.
+  template <typename OnItem>
+  bool each_item(OnItem&& on_item) {
+    if (cursor_.peek() != '[') return cursor_.skip_value();
+    if (!cursor_.enter_array()) return false;
+    while (cursor_.next_item()) {
+      if (!on_item()) return false;
+    }
+    return !cursor_.failed();
+  }
+
+  bool messages() {
+    return each_item([&] {
+      Message message{{}, pieces_.size(), pieces_.size()};
+      chat_tokens_ += kTokensPerMessage;
+      const bool ok = each_member([&](std::string_view name) {
+        if (name == "role") return text(message.role) || !cursor_.failed();
+        if (name == "content") return content();
+        if (name == "tool_calls") return tool_calls();
+        return cursor_.skip_value();
+      });
+      message.end_piece = pieces_.size();
+      messages_.push_back(message);
+      return ok;
+    });
+  }
+
+  // A message's content: a string, or an array of parts (strings or typed objects).
+  bool content() {
+    if (cursor_.peek() != '[') return piece() || !cursor_.failed();
+    return each_item([&] {
+      if (cursor_.peek() != '{') return piece() || !cursor_.failed();
+      std::string_view type;
+      std::string_view part_text;
+      const bool ok = each_member([&](std::string_view name) {
+        if (name == "type") return text(type) || !cursor_.failed();
+        if (name == "text") return text(part_text) || !cursor_.failed();
+        return cursor_.skip_value();
+      });
+      if (type == "text" || type == "input_text") {
+        add_piece(part_text);
+      } else if (type == "image_url" || type == "input_image" || type == "image") {
+        facts_.has_images = true;
+        chat_tokens_ += kTokensPerImage;
+      } else if (type == "input_audio" || type == "audio") {
+        facts_.has_audio = true;
+        chat_tokens_ += kTokensPerAudioPart;
+      }
+      return ok;
+    });
+  }
+
+  bool piece() {
+    std::string_view value;
+    if (!text(value)) return false;
+    add_piece(value);
+    return true;
+  }
+
+  void add_piece(std::string_view value) {
+    if (value.empty()) return;
+    chat_tokens_ += estimate_tokens(value);
+    pieces_.push_back(value);
+  }
+
+  bool tool_calls() {
+    return each_item([&] {
+      return each_member([&](std::string_view name) {
+        if (name != "function") return cursor_.skip_value();
+        chat_tokens_ += kTokensPerToolCall;
+        return each_member([&](std::string_view field) {
+          std::string_view arguments;
+          if (field != "arguments") return cursor_.skip_value();
+          if (text(arguments)) chat_tokens_ += estimate_tokens(arguments);
+          return !cursor_.failed();
+        });
+      });
+    });
+  }
+
+  // Completions "prompt" and embeddings "input": a string, an array of strings, or token ids.
+  bool prompt_like() {
+    const auto take = [&](std::string_view value) {
+      facts_.estimated_tokens += estimate_tokens(value);
+      append_capped(facts_.text, value, selection_.max_chars, facts_.truncated);
+    };
+    bool ok = true;
+    if (cursor_.peek() == '"') {
+      std::string_view value;
+      ok = text(value);
+      if (ok) take(value);
+    } else {
+      ok = each_item([&] {
+        const char next = cursor_.peek();
+        if (next == '"') {
+          std::string_view value;
+          if (!text(value)) return false;
+          take(value);
+          return true;
+        }
+        if (next == '[') {
+          return each_item([&] {
+            facts_.estimated_tokens += 1;  // a token id
+            return cursor_.skip_value();
+          });
+        }
+        if (next == '-' || (next >= '0' && next <= '9')) facts_.estimated_tokens += 1;
+        return cursor_.skip_value();
+      });
+    }
+    facts_.turns = facts_.text.empty() && facts_.estimated_tokens == 0 ? 0 : 1;
+    return ok;
+  }
+
+  // Tool schemas are sent to the model too; their JSON size is a fair proxy for their tokens.
+  bool tools() {
+    return each_item([&] {
+      facts_.has_tools = true;
+      const std::size_t start = cursor_.offset();
+      if (!cursor_.skip_value()) return false;
+      facts_.estimated_tokens += static_cast<double>(cursor_.offset() - start) / 4.0;
+      return true;
+    });
+  }
+
+  bool response_format() {
+    return each_member([&](std::string_view name) {
+      std::string_view type;
+      if (name != "type") return cursor_.skip_value();
+      if (text(type)) facts_.json_mode = type == "json_object" || type == "json_schema";
+      return !cursor_.failed();
+    });
+  }
+
+  bool stream() {
+    const char next = cursor_.peek();
+    if (next == 't' || next == 'f') facts_.stream = next == 't';
+    return cursor_.skip_value();
+  }
 
   // The last user message is read first so the cap never starves it; system and history fill
   // what is left, then everything is put back in conversation order.
-  double ignored = 0;
-  RequestFacts scratch;
-  std::string user_text;
-  bool truncated = false;
-  if (const auto* content = member((*messages)[static_cast<std::size_t>(last_user)], "content")) {
-    for_each_text(*content, scratch, ignored, [&](std::string_view text) {
-      append_capped(user_text, text, selection.max_chars, truncated);
-    });
-  }
-  std::size_t left = selection.max_chars - std::min(selection.max_chars, user_text.size());
-  std::string system_text;
-  if (selection.include_system) {
-    for (const auto& message : *messages) {
-      if (!is_system_role(string_member(message, "role"))) continue;
-      if (const auto* content = member(message, "content")) {
-        for_each_text(*content, scratch, ignored, [&](std::string_view text) {
-          append_capped(system_text, text, left, truncated);
-        });
+  void select_chat_text() {
+    facts_.estimated_tokens += chat_tokens_;
+    std::ptrdiff_t last_user = -1;
+    const auto count = static_cast<std::ptrdiff_t>(messages_.size());
+    for (std::ptrdiff_t i = 0; i < count; ++i) {
+      if (messages_[static_cast<std::size_t>(i)].role == "user") {
+        ++facts_.turns;
+        last_user = i;
       }
     }
-    left -= std::min(left, system_text.size() + (system_text.empty() ? 0 : 1));
-  }
-  std::vector<std::string> history;
-  int wanted = selection.history_messages;
-  for (std::ptrdiff_t i = last_user - 1; i >= 0 && wanted > 0; --i) {
-    const auto& message = (*messages)[static_cast<std::size_t>(i)];
-    if (is_system_role(string_member(message, "role"))) continue;
-    --wanted;
-    std::string piece;
-    if (const auto* content = member(message, "content")) {
-      for_each_text(*content, scratch, ignored,
-                    [&](std::string_view text) { append_capped(piece, text, left, truncated); });
-    }
-    left -= std::min(left, piece.size() + (piece.empty() ? 0 : 1));
-    if (!piece.empty()) history.push_back(std::move(piece));
-  }
-  // Every piece is already capped; joining them only adds separators.
-  std::string& out = facts.text;
-  auto join = [&](std::string_view piece) {
-    if (piece.empty()) return;
-    if (!out.empty()) out += '\n';
-    out.append(piece);
-  };
-  join(system_text);
-  for (auto it = history.rbegin(); it != history.rend(); ++it) join(*it);
-  join(user_text);
-  facts.truncated = truncated;
-}
+    if (last_user < 0) last_user = count - 1;  // no user message: analyze the last one
+    if (last_user < 0) return;
 
-// Completions "prompt" and embeddings "input": a string, an array of strings, or token ids.
-void read_prompt_like(const nlohmann::json& value, const TextSelection& selection,
-                      RequestFacts& facts) {
-  auto take = [&](std::string_view text) {
-    facts.estimated_tokens += estimate_tokens(text);
-    append_capped(facts.text, text, selection.max_chars, facts.truncated);
-  };
-  if (value.is_string()) {
-    take(value.get_ref<const std::string&>());
-  } else if (value.is_array()) {
-    for (const auto& item : value) {
-      if (item.is_string()) {
-        take(item.get_ref<const std::string&>());
-      } else if (item.is_number()) {
-        facts.estimated_tokens += 1;  // a token id
-      } else if (item.is_array()) {
-        facts.estimated_tokens += static_cast<double>(item.size());
+    bool truncated = false;
+    const auto append_message = [&](const Message& message, std::string& out, std::size_t cap) {
+      for (std::size_t k = message.first_piece; k < message.end_piece; ++k) {
+        append_capped(out, pieces_[k], cap, truncated);
       }
+    };
+    std::string user_text;
+    append_message(messages_[static_cast<std::size_t>(last_user)], user_text, selection_.max_chars);
+    std::size_t left = selection_.max_chars - std::min(selection_.max_chars, user_text.size());
+    std::string system_text;
+    if (selection_.include_system) {
+      for (const Message& message : messages_) {
+        if (is_system_role(message.role)) append_message(message, system_text, left);
+      }
+      left -= std::min(left, system_text.size() + (system_text.empty() ? 0 : 1));
     }
+    std::vector<std::string> history;
+    int wanted = selection_.history_messages;
+    for (std::ptrdiff_t i = last_user - 1; i >= 0 && wanted > 0; --i) {
+      const Message& message = messages_[static_cast<std::size_t>(i)];
+      if (is_system_role(message.role)) continue;
+      --wanted;
+      std::string piece;
+      append_message(message, piece, left);
+      left -= std::min(left, piece.size() + (piece.empty() ? 0 : 1));
+      if (!piece.empty()) history.push_back(std::move(piece));
+    }
+    // Every piece is already capped; joining them only adds separators.
+    std::string& out = facts_.text;
+    const auto join = [&](std::string_view piece) {
+      if (piece.empty()) return;
+      if (!out.empty()) out += '\n';
+      out.append(piece);
+    };
+    join(system_text);
+    for (auto it = history.rbegin(); it != history.rend(); ++it) join(*it);
+    join(user_text);
+    facts_.truncated = truncated;
   }
-  facts.turns = facts.text.empty() && facts.estimated_tokens == 0 ? 0 : 1;
-}
+
+  std::string_view body_;
+  api::JsonCursor cursor_;
+  EndpointKind endpoint_;
+  const TextSelection& selection_;
+  RequestFacts facts_;
+  std::string decoded_;
+  std::vector<Message> messages_;
+  std::vector<std::string_view> pieces_;
+  double chat_tokens_ = 0;
+};
 
 }  // namespace
 
@@ -212,40 +342,20 @@ std::string_view RequestMeta::header(std::string_view lowercase_name) const {
   return {};
 }
 
+RequestFacts extract_request(std::string_view body, EndpointKind endpoint,
+                             const TextSelection& selection) {
+  return RequestWalk(body, endpoint, selection).run();
+}
+
 RequestFacts extract_request(const nlohmann::json& body, EndpointKind endpoint,
                              const TextSelection& selection) {
-  RequestFacts facts;
-  if (!body.is_object()) return facts;
-  switch (endpoint) {
-    case EndpointKind::chat:
-      read_chat(body, selection, facts);
-      break;
-    case EndpointKind::completions:
-      if (const auto* prompt = member(body, "prompt")) read_prompt_like(*prompt, selection, facts);
-      break;
-    case EndpointKind::embeddings:
-      if (const auto* input = member(body, "input")) read_prompt_like(*input, selection, facts);
-      break;
-  }
-  for (const char* key : {"tools", "functions"}) {
-    if (const auto* tools = member(body, key); tools && tools->is_array() && !tools->empty()) {
-      facts.has_tools = true;
-      // Tool schemas are sent to the model too; their JSON size is a fair proxy.
-      for (const auto& tool : *tools) facts.estimated_tokens += json_chars(tool) / 4.0;
-    }
-  }
-  if (const auto* format = member(body, "response_format")) {
-    const std::string_view type = string_member(*format, "type");
-    facts.json_mode = type == "json_object" || type == "json_schema";
-  }
-  if (const auto* stream = member(body, "stream"); stream && stream->is_boolean()) {
-    facts.stream = stream->get<bool>();
-  }
-  facts.user = std::string(string_member(body, "user"));
-  if (const auto* metadata = member(body, "metadata"); metadata && metadata->is_object()) {
-    facts.metadata = *metadata;
-  }
-  return facts;
+  const std::string text = request_text(body);
+  return extract_request(std::string_view(text), endpoint, selection);
+}
+
+std::string request_text(const nlohmann::json& body) {
+  // Invalid UTF-8 in a DOM built by hand becomes U+FFFD instead of an exception.
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace llm_router::analyzer

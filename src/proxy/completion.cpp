@@ -401,7 +401,7 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
     analyzer::RequestMeta meta;
     meta.endpoint = analyzer_endpoint(endpoint);
     meta.headers = facts.headers;
-    decision.analysis = snapshot.analyzer->analyze(parsed.body(), meta, dense);
+    decision.analysis = snapshot.analyzer->analyze(parsed.text, meta, dense);
     add_analysis(*decision.analysis, facts);
   }
   SnapshotLiveStats live(snapshot, bandit);
@@ -448,7 +448,7 @@ asio::awaitable<std::optional<DenseReading>> RouterHandler::read_dense(
   }
   analyzer::RequestMeta meta;
   meta.endpoint = analyzer_endpoint(endpoint);
-  std::string text = snapshot.analyzer->semantic_text(parsed.body(), meta);
+  std::string text = snapshot.analyzer->semantic_text(parsed.text, meta);
   const std::size_t backend = snapshot.embeddings->backend_index();
   co_return co_await read_embedding(snapshot.embeddings, providers.by_index[backend],
                                     snapshot.health[backend]->breaker, std::move(text));

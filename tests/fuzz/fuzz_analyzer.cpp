@@ -44,7 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // As the user's message...
   nlohmann::json body{{"model", "auto"}, {"messages", {{{"role", "user"}, {"content", text}}}}};
   check(analyzer.analyze(body, {}));
-  // ...and as a whole body, when it is JSON.
+  // ...as a whole body's text, read as the router reads it (JSON or not)...
+  check(analyzer.analyze(std::string_view(text), {}));
+  // ...and as a DOM, when it is JSON.
   const auto parsed = nlohmann::json::parse(text, nullptr, false);
   if (!parsed.is_discarded()) check(analyzer.analyze(parsed, {}));
   return 0;

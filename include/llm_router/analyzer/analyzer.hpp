@@ -46,8 +46,12 @@ class Analyzer {
   Analyzer(AnalyzerSettings settings, Models models, std::vector<KeywordSet> keyword_sets,
            std::vector<SemanticSet> semantic_sets);
 
-  // With `dense`, semantic scores come from it (Analysis::semantic_source "embeddings") unless
-  // its vector does not fit the index; otherwise from the local hashed vectors.
+  // `body` is the request's JSON text, read without building a DOM. With `dense`, semantic
+  // scores come from it (Analysis::semantic_source "embeddings") unless its vector does not fit
+  // the index; otherwise from the local hashed vectors.
+  Analysis analyze(std::string_view body, const RequestMeta& meta,
+                   const DenseQuery* dense = nullptr) const;
+  // The same for a DOM (classify CLI, tests): it is serialized first.
   Analysis analyze(const nlohmann::json& body, const RequestMeta& meta,
                    const DenseQuery* dense = nullptr) const;
   // The content signals of a bare text (classify CLI, tests).
@@ -57,6 +61,7 @@ class Analyzer {
   // Every semantic set scored: the config's, then the routes'.
   const std::vector<SemanticSet>& semantic_sets() const { return semantic_sets_; }
   // The text semantic similarity is computed on (what an embeddings backend is asked about).
+  std::string semantic_text(std::string_view body, const RequestMeta& meta) const;
   std::string semantic_text(const nlohmann::json& body, const RequestMeta& meta) const;
 
  private:

@@ -48,8 +48,14 @@ struct RequestFacts {
 // `buffer` holds the joined copy when one is needed.
 std::string_view head_and_tail(std::string_view text, std::size_t max_bytes, std::string& buffer);
 
-// Never throws: a body of an unexpected shape just yields fewer facts.
+// Reads the request body's JSON text in one pass, without building a DOM. Never throws: a body
+// of an unexpected shape, or text that is not JSON, just yields fewer facts.
+RequestFacts extract_request(std::string_view body, EndpointKind endpoint,
+                             const TextSelection& selection);
+// The same for a DOM (tests, the classify CLI): it is serialized first.
 RequestFacts extract_request(const nlohmann::json& body, EndpointKind endpoint,
                              const TextSelection& selection);
+// A DOM as the body text the string_view overloads read.
+std::string request_text(const nlohmann::json& body);
 
 }  // namespace llm_router::analyzer

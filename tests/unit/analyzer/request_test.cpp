@@ -109,6 +109,57 @@ TEST(RequestFacts, FlagsUserAndMetadata) {
   EXPECT_EQ(facts.metadata["team"], "search");
 }
 
+TEST(RequestText, EscapedStringsSurviveLaterReads) {
+  // Strings written with escapes are decoded into a buffer; earlier views must stay valid
+  // while later ones are decoded.
+  const std::string body =
+      R"({"messages":[{"role":"system","content":"be \"brief\""},)"
+      R"({"role":"user","content":[{"text":"caf\u00e9\nmenu","type":"text"},"then\tthis"]}]})";
+  TextSelection selection;
+  selection.include_system = true;
+  const auto facts = extract_request(std::string_view(body), EndpointKind::chat, selection);
+  EXPECT_EQ(facts.text, "be \"brief\"\ncaf\u00e9\nmenu\nthen\tthis");
+  EXPECT_EQ(facts.turns, 1);
+}
+
+TEST(RequestText, SameFactsAsTheDom) {
+  json body = kConversation;
+  body["messages"].push_back(
+      {{"role", "assistant"},
+       {"content", nullptr},
+       {"tool_calls",
+        {{{"id", "c1"}, {"function", {{"name", "f"}, {"arguments", "{\"a\":1}"}}}}}}});
+  body["messages"].push_back({{"role", "user"}, {"content", "third\nquestion \u00fc"}});
+  body["tools"] = json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}});
+  body["metadata"] = {{"team", "search"}};
+  TextSelection selection;
+  selection.include_system = true;
+  selection.history_messages = 3;
+  const std::string text = body.dump();
+  const auto raw = extract_request(std::string_view(text), EndpointKind::chat, selection);
+  const auto dom = extract_request(body, EndpointKind::chat, selection);
+  EXPECT_EQ(raw.text, dom.text);
+  EXPECT_EQ(raw.text, "You are terse.\nfirst answer\nsecond question\nthird\nquestion \u00fc");
+  EXPECT_EQ(raw.turns, 3);
+  EXPECT_DOUBLE_EQ(raw.estimated_tokens, dom.estimated_tokens);
+  EXPECT_GT(raw.estimated_tokens, 5 * 4 + 8);  // framing per message and the tool call
+  EXPECT_TRUE(raw.has_tools);
+  EXPECT_EQ(raw.metadata, dom.metadata);
+}
+
+TEST(RequestText, TextThatStopsBeingJsonKeepsWhatWasRead) {
+  const std::string body =
+      R"({"user":"u-1","stream":true,"messages":[{"role":"user","content":"hi"},)";
+  const auto facts = extract_request(std::string_view(body), EndpointKind::chat, {});
+  EXPECT_EQ(facts.user, "u-1");
+  EXPECT_TRUE(facts.stream);
+  EXPECT_EQ(facts.text, "hi");
+  for (const std::string_view junk : {"", "nope", "[1,2]", "{\"messages\":", "\"text\""}) {
+    EXPECT_NO_THROW(extract_request(junk, EndpointKind::chat, {})) << junk;
+    EXPECT_EQ(extract_request(junk, EndpointKind::completions, {}).text, "") << junk;
+  }
+}
+
 TEST(HeadAndTail, NeverLongerThanTheLimitJoinerIncluded) {
   const std::string text = "0123456789abcdefghij";  // 20 bytes
   std::string buffer;
