@@ -168,9 +168,23 @@ function render(s) {
       [fmt.ms(d.latency_ms), "num"]]));
 }
 
+// With server.admin_key set the stats need it: asked for once, kept for this tab only.
+let adminKey = sessionStorage.getItem("llm-router-admin-key") || "";
+let keyDeclined = false;  // the prompt was cancelled: do not ask again every poll
+function fetchStats() {
+  const headers = adminKey ? { Authorization: `Bearer ${adminKey}` } : {};
+  return fetch(`/admin/stats?window=${encodeURIComponent($("window").value)}`, { cache: "no-store", headers });
+}
+
 async function poll() {
   try {
-    const response = await fetch(`/admin/stats?window=${encodeURIComponent($("window").value)}`, { cache: "no-store" });
+    let response = await fetchStats();
+    if (response.status === 401 && !keyDeclined) {
+      adminKey = window.prompt("Admin key (server.admin_key):") || "";
+      keyDeclined = !adminKey;
+      sessionStorage.setItem("llm-router-admin-key", adminKey);
+      if (adminKey) response = await fetchStats();
+    }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     render(await response.json());
     $("status").textContent = "updated " + new Date().toLocaleTimeString();

@@ -25,7 +25,9 @@ let context = null;
 const userDataDir = mkdtempSync(join(tmpdir(), 'llm-router-e2e-chromium-'));
 
 function killRouter() {
-  if (router && router.exitCode === null && router.signalCode === null) router.kill('SIGKILL');
+  for (const child of [router, ...extraRouters]) {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
 }
 function removeUserDataDir() {
   try { rmSync(userDataDir, { recursive: true, force: true }); } catch { /* best effort */ }
@@ -41,11 +43,12 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
-function startRouter() {
+const extraRouters = [];
+function startRouter(env = process.env) {
   const child = spawn(routerBin, ['serve', '--config', configPath, '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'], env,
   });
-  router = child;
+  if (router) extraRouters.push(child); else router = child;
   return new Promise((resolvePort, reject) => {
     const timer = setTimeout(() => reject(new Error('router did not start within 10 s')), 10000);
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -270,6 +273,28 @@ async function main() {
     await page.screenshot({ path: screenshotPath, fullPage: true, timeout: 10000 });
     assert.ok(statSync(screenshotPath).size > 1000);
     console.log(`# screenshot: ${screenshotPath}`);
+  });
+
+  // With server.admin_key set (the shipped config reads LLM_ROUTER_ADMIN_KEY), the page asks
+  // for the key once, then sends it with every poll.
+  await run('dashboard asks for the admin key and then shows the stats', async () => {
+    const key = 'e2e-admin-key';
+    const keyedPort = await startRouter({ ...process.env, LLM_ROUTER_ADMIN_KEY: key });
+    const keyedBase = `http://127.0.0.1:${keyedPort}`;
+    const refused = await fetch(`${keyedBase}/admin/stats`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(refused.status, 401);
+    await context.route(`${keyedBase}/**`, (route) => route.continue());
+    const keyed = await context.newPage();
+    const prompts = [];
+    keyed.on('dialog', (dialog) => { prompts.push(dialog.message()); dialog.accept(key); });
+    const authorized = keyed.waitForResponse(
+      (r) => r.url().startsWith(`${keyedBase}/admin/stats`) && r.status() === 200, { timeout: 10000 });
+    await keyed.goto(`${keyedBase}/ui`, { waitUntil: 'load', timeout: 10000 });
+    await authorized;
+    await keyed.waitForFunction(() => document.getElementById('status').textContent.startsWith('updated'),
+                                null, { timeout: 10000, polling: 250 });
+    assert.equal(prompts.length, 1, `prompts: ${JSON.stringify(prompts)}`);
+    await keyed.close();
   });
 }
 
