@@ -237,6 +237,27 @@ Backend read_backend(NodeReader reader) {
   return b;
 }
 
+// "*" or origins as browsers send them: scheme://host[:port], no path.
+std::vector<std::string> valid_origins(NodeReader& reader, const std::vector<std::string>& list) {
+  std::vector<std::string> out;
+  for (const std::string& origin : list) {
+    const std::size_t scheme_end = origin.find("://");
+    const bool plausible =
+        origin == "*" ||
+        ((origin.starts_with("http://") || origin.starts_with("https://")) &&
+         origin.size() > scheme_end + 3 && origin.find('/', scheme_end + 3) == std::string::npos &&
+         origin.find_first_of(" \t*") == std::string::npos);
+    if (!plausible) {
+      reader.error("cors_origins", "'" + origin +
+                                       "' is not an origin: use \"*\" or scheme://host[:port] "
+                                       "(no path, no trailing slash)");
+      continue;
+    }
+    out.push_back(origin);
+  }
+  return out;
+}
+
 void read_server(NodeReader reader, ServerSettings& s) {
   if (auto listen = reader.string("listen")) {
     if (auto parsed = parse_listen(*listen)) {
@@ -254,6 +275,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
   if (auto v = reader.duration("drain_timeout")) s.drain_timeout = *v;
   if (auto v = reader.boolean("watch_config")) s.watch_config = *v;
   if (auto v = reader.string("admin_key")) s.admin_key = *v;
+  if (auto v = reader.string_list("cors_origins")) s.cors_origins = valid_origins(reader, *v);
   if (auto v = reader.string("state_file")) s.state_file = *v;
   if (auto v = reader.string("tokenizers_dir")) s.tokenizers_dir = *v;
   reader.finish();

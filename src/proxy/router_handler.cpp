@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <nlohmann/json.hpp>
 
+#include "cors.hpp"
 #include "health_prober.hpp"
 #include "llm_router/admin/dashboard.hpp"
 #include "llm_router/api/errors.hpp"
@@ -27,15 +28,17 @@ std::string_view api_path(std::string_view path) {
 struct Endpoint {
   std::string_view path;
   std::string_view method;
+  bool cross_origin = false;  // browser pages of server.cors_origins may call it
 };
 
+// Only the API answers cross-origin: a page must never read the stats or reload the config.
 constexpr Endpoint kEndpoints[] = {
-    {"/chat/completions", "POST"},
-    {"/completions", "POST"},
-    {"/embeddings", "POST"},
-    {"/models", "GET"},
-    {"/route", "POST"},
-    {"/feedback", "POST"},
+    {"/chat/completions", "POST", true},
+    {"/completions", "POST", true},
+    {"/embeddings", "POST", true},
+    {"/models", "GET", true},
+    {"/route", "POST", true},
+    {"/feedback", "POST", true},
     {"/admin/reload", "POST"},
     {"/admin/stats", "GET"},
     {"/metrics", "GET"},
@@ -43,6 +46,16 @@ constexpr Endpoint kEndpoints[] = {
     {"/healthz", "GET"},
     {"/readyz", "GET"},
 };
+
+const Endpoint* find_endpoint(std::string_view path, std::string_view method) {
+  const Endpoint* known = nullptr;
+  for (const auto& endpoint : kEndpoints) {
+    if (endpoint.path != path) continue;
+    known = &endpoint;
+    if (endpoint.method == method) break;
+  }
+  return known;
+}
 
 // Same backend, same connection target: its provider (and pool) can serve the new snapshot.
 bool same_connection_target(const config::Backend& a, const config::Backend& b) {
@@ -122,12 +135,40 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
   }
   if (state_->generation() != generation_) refresh_snapshot();
   const std::string_view path = api_path(request.path());
-  const Endpoint* known = nullptr;
-  for (const auto& endpoint : kEndpoints) {
-    if (endpoint.path != path) continue;
-    known = &endpoint;
-    if (endpoint.method == request.method) break;
+  const Endpoint* known = find_endpoint(path, request.method);
+  const std::string* origin = request.header("origin");
+  if (known == nullptr || !known->cross_origin || origin == nullptr) {
+    co_await dispatch(request, writer);
+    co_return;
   }
+  std::string allow_origin = cors_allow_origin(snapshot_->config->server.cors_origins, *origin);
+  if (is_cors_preflight(request)) {
+    co_await answer_preflight(request, writer, allow_origin);
+  } else if (allow_origin.empty()) {
+    co_await dispatch(request, writer);
+  } else {
+    CorsWriter cors(writer, std::move(allow_origin));
+    co_await dispatch(request, cors);
+  }
+}
+
+asio::awaitable<void> RouterHandler::answer_preflight(const HttpRequest& request,
+                                                      ResponseWriter& writer,
+                                                      const std::string& allow_origin) {
+  if (allow_origin.empty()) {
+    std::string body =
+        api::error_body("origin " + *request.header("origin") +
+                            " may not call this API from a browser; list it in server.cors_origins",
+                        "permission_error", "", "cors_origin_not_allowed");
+    co_await send_json(writer, 403, std::move(body));
+    co_return;
+  }
+  co_await writer.send(204, cors_preflight_headers(request, allow_origin), std::string());
+}
+
+asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWriter& writer) {
+  const std::string_view path = api_path(request.path());
+  const Endpoint* known = find_endpoint(path, request.method);
   if (known == nullptr) {
     Failure failure{ErrorKind::unsupported_path, "unknown path " + std::string(request.path())};
     co_await send_error(writer, failure);

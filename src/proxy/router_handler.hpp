@@ -141,6 +141,10 @@ class RouterHandler final : public server::RequestHandler {
                                           upstream::Clock::time_point arrived);
   asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
+  // handle() after the cross-origin checks.
+  asio::awaitable<void> dispatch(HttpRequest& request, ResponseWriter& writer);
+  asio::awaitable<void> answer_preflight(const HttpRequest& request, ResponseWriter& writer,
+                                         const std::string& allow_origin);
   asio::awaitable<void> send_json(ResponseWriter& writer, int status, std::string body,
                                   Headers extra = {});
   asio::awaitable<void> send_error(ResponseWriter& writer, const Failure& failure,

@@ -129,7 +129,9 @@ struct ServerSettings {
   Millis drain_timeout{30'000};
   bool watch_config = true;  // reload when the config file changes
   std::string admin_key;     // secret; when set, /admin/* and /metrics need it as a bearer token
-  std::string state_file;    // where the bandit's learning is kept across restarts (optional)
+  // Origins whose pages may call the API paths from a browser ("*": any); empty: none.
+  std::vector<std::string> cors_origins;
+  std::string state_file;  // where the bandit's learning is kept across restarts (optional)
   std::string tokenizers_dir = "tokenizers";  // BPE tables; relative to the config file
 };
 

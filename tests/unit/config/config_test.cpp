@@ -192,6 +192,24 @@ TEST(Config, EmbeddingsModelNamesABackend) {
   EXPECT_EQ(config.analyzer->embeddings->model, "a");
 }
 
+TEST(Config, CorsOriginsAreOriginsOrAStar) {
+  const Config config = load_config_text(
+      "server:\n  cors_origins: [\"https://app.example.com\", \"http://localhost:3000\"]\n" +
+          kBackendHead + kRoute,
+      "test.yaml", fake_env({}));
+  EXPECT_EQ(config.server.cors_origins,
+            (std::vector<std::string>{"https://app.example.com", "http://localhost:3000"}));
+  EXPECT_TRUE(load_config_text(kBackendHead + kRoute, "test.yaml", fake_env({}))
+                  .server.cors_origins.empty());
+  for (const char* bad : {"https://app.example.com/", "app.example.com", "https://a.com/path",
+                          "ftp://a.com", "https://", "https://*.example.com"}) {
+    const auto errors = errors_of(std::string("server:\n  cors_origins: [\"") + bad + "\"]\n" +
+                                  kBackendHead + kRoute);
+    EXPECT_TRUE(has_error(errors, "server.cors_origins", "is not an origin"))
+        << bad << dump(errors);
+  }
+}
+
 TEST(Config, YamlSyntaxErrorHasLineAndColumn) {
   const auto errors = errors_of("backends:\n  - name: [unclosed\n");
   ASSERT_EQ(errors.size(), 1u);

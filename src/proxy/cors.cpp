@@ -1,0 +1,89 @@
+#include "cors.hpp"
+
+#include <algorithm>
+
+namespace llm_router::proxy {
+namespace {
+
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Scheme and host of an origin are case-insensitive.
+bool same_origin_text(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+// A comma-separated list of header names, as Access-Control-Request-Headers carries them.
+bool is_header_name_list(std::string_view value) {
+  return !value.empty() && value.size() <= 1024 &&
+         std::all_of(value.begin(), value.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == ',' || c == ' ';
+         });
+}
+
+}  // namespace
+
+std::string cors_allow_origin(const std::vector<std::string>& allowed, std::string_view origin) {
+  for (const std::string& entry : allowed) {
+    if (entry == "*") return "*";
+    if (same_origin_text(entry, origin)) return std::string(origin);
+  }
+  return {};
+}
+
+bool is_cors_preflight(const server::HttpRequest& request) {
+  return request.method == "OPTIONS" && request.header("origin") != nullptr &&
+         request.header("access-control-request-method") != nullptr;
+}
+
+server::Headers cors_preflight_headers(const server::HttpRequest& request,
+                                       const std::string& allow_origin) {
+  // "*" in Access-Control-Allow-Headers does not cover Authorization, so the names the browser
+  // asks for are granted one by one.
+  const std::string* asked = request.header("access-control-request-headers");
+  server::Headers headers{
+      {"access-control-allow-origin", allow_origin},
+      {"access-control-allow-methods", "GET, POST, OPTIONS"},
+      {"access-control-allow-headers",
+       asked != nullptr && is_header_name_list(*asked) ? *asked : "authorization, content-type"},
+      {"access-control-max-age", "600"},
+      {"vary", "origin, access-control-request-headers"},
+  };
+  return headers;
+}
+
+server::Headers CorsWriter::with_cors(server::Headers headers) const {
+  headers.push_back({"access-control-allow-origin", allow_origin_});
+  // The routing decision (x-llm-router-*), x-request-id and retry-after, readable by the page.
+  headers.push_back({"access-control-expose-headers", "*"});
+  if (allow_origin_ != "*") headers.push_back({"vary", "origin"});
+  return headers;
+}
+
+server::asio::awaitable<server::error_code> CorsWriter::send(int status, server::Headers headers,
+                                                             std::string body) {
+  co_return co_await inner_.send(status, with_cors(std::move(headers)), std::move(body));
+}
+
+server::asio::awaitable<server::error_code> CorsWriter::start_stream(int status,
+                                                                     server::Headers headers) {
+  co_return co_await inner_.start_stream(status, with_cors(std::move(headers)));
+}
+
+server::asio::awaitable<server::error_code> CorsWriter::start_stream_with(
+    int status, server::Headers headers, std::string_view first_chunk) {
+  co_return co_await inner_.start_stream_with(status, with_cors(std::move(headers)), first_chunk);
+}
+
+server::asio::awaitable<server::error_code> CorsWriter::write_chunk(std::string_view data) {
+  co_return co_await inner_.write_chunk(data);
+}
+
+server::asio::awaitable<server::error_code> CorsWriter::finish_stream() {
+  co_return co_await inner_.finish_stream();
+}
+
+}  // namespace llm_router::proxy

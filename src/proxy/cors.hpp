@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llm_router/server/http_types.hpp"
+
+// Cross-origin access for browser apps calling the API paths (server.cors_origins). The router
+// answers preflights itself and marks the responses of allowed origins; requests from other
+// origins are served as before, without the headers, so the browser keeps their answers from
+// the page.
+namespace llm_router::proxy {
+
+// The Access-Control-Allow-Origin value for a request from `origin`: "*" when every origin is
+// allowed, the origin itself when it is listed, empty when it is not allowed.
+std::string cors_allow_origin(const std::vector<std::string>& allowed, std::string_view origin);
+
+// An OPTIONS request asking whether a cross-origin request may be sent.
+bool is_cors_preflight(const server::HttpRequest& request);
+
+// The headers of the 204 answer to an allowed preflight.
+server::Headers cors_preflight_headers(const server::HttpRequest& request,
+                                       const std::string& allow_origin);
+
+// Adds the headers of an allowed cross-origin request to the response written through it.
+class CorsWriter final : public server::ResponseWriter {
+ public:
+  CorsWriter(server::ResponseWriter& inner, std::string allow_origin)
+      : inner_(inner), allow_origin_(std::move(allow_origin)) {}
+
+  server::asio::awaitable<server::error_code> send(int status, server::Headers headers,
+                                                   std::string body) override;
+  server::asio::awaitable<server::error_code> start_stream(int status,
+                                                           server::Headers headers) override;
+  server::asio::awaitable<server::error_code> start_stream_with(
+      int status, server::Headers headers, std::string_view first_chunk) override;
+  server::asio::awaitable<server::error_code> write_chunk(std::string_view data) override;
+  server::asio::awaitable<server::error_code> finish_stream() override;
+  void abort() override { inner_.abort(); }
+  bool started() const override { return inner_.started(); }
+
+ private:
+  server::Headers with_cors(server::Headers headers) const;
+
+  server::ResponseWriter& inner_;
+  std::string allow_origin_;
+};
+
+}  // namespace llm_router::proxy

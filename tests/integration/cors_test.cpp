@@ -1,0 +1,124 @@
+// Cross-origin calls from browser pages (server.cors_origins) against a real llm-router.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+const std::string kApp = "https://app.example.com";
+
+std::string config_allowing(const std::string& origins) {
+  return router_config({{"small", ""}}, "[small]", "[]", "  cors_origins: " + origins + "\n");
+}
+
+std::map<std::string, std::string> preflight_from(const std::string& origin) {
+  return {{"origin", origin},
+          {"access-control-request-method", "POST"},
+          {"access-control-request-headers", "authorization,content-type,x-stainless-os"}};
+}
+
+class Cors : public ::testing::Test {
+ protected:
+  Router router_{config_allowing("[\"" + kApp + "\"]")};
+  HttpClient client_{router_.port()};
+};
+
+TEST_F(Cors, AnAllowedOriginsPreflightIsAnswered) {
+  const auto response =
+      client_.request("OPTIONS", "/v1/chat/completions", "", preflight_from(kApp));
+  EXPECT_EQ(response.status, 204) << response.body;
+  EXPECT_EQ(response.header("access-control-allow-origin"), kApp);
+  EXPECT_NE(response.header("access-control-allow-methods").find("POST"), std::string::npos);
+  // Authorization is granted by name: "*" would not cover it.
+  EXPECT_EQ(response.header("access-control-allow-headers"),
+            "authorization,content-type,x-stainless-os");
+  EXPECT_EQ(response.header("access-control-max-age"), "600");
+  EXPECT_NE(response.header("vary").find("origin"), std::string::npos);
+}
+
+TEST_F(Cors, AnswersToAnAllowedOriginCarryTheHeadersErrorsAndStreamsToo) {
+  const std::map<std::string, std::string> from_app{{"origin", kApp}};
+  const auto ok = client_.post_json("/v1/chat/completions", chat_body("auto"), from_app);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.header("access-control-allow-origin"), kApp);
+  EXPECT_EQ(ok.header("access-control-expose-headers"), "*");
+  EXPECT_EQ(ok.header("vary"), "origin");
+  EXPECT_EQ(ok.header("x-llm-router-backend"), "small");
+
+  const auto bad = client_.post_json("/v1/chat/completions", "{not json", from_app);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.header("access-control-allow-origin"), kApp);
+  EXPECT_TRUE(json::parse(bad.body).contains("error"));
+
+  const auto streamed = client_.post_json("/v1/chat/completions",
+                                          chat_body("auto", "hi", R"(,"stream":true)"), from_app);
+  ASSERT_EQ(streamed.status, 200);
+  EXPECT_EQ(streamed.header("content-type"), "text/event-stream");
+  EXPECT_EQ(streamed.header("access-control-allow-origin"), kApp);
+  EXPECT_EQ(sse_data(streamed.body).back(), "[DONE]");
+
+  const auto models = client_.request("GET", "/v1/models", "", from_app);
+  EXPECT_EQ(models.status, 200);
+  EXPECT_EQ(models.header("access-control-allow-origin"), kApp);
+}
+
+TEST_F(Cors, OtherOriginsGetNoGrant) {
+  const auto preflight = client_.request("OPTIONS", "/v1/chat/completions", "",
+                                         preflight_from("https://evil.example.net"));
+  EXPECT_EQ(preflight.status, 403);
+  const auto error = json::parse(preflight.body)["error"];
+  EXPECT_EQ(error["code"], "cors_origin_not_allowed");
+  EXPECT_NE(error["message"].get<std::string>().find("server.cors_origins"), std::string::npos);
+  EXPECT_EQ(preflight.header("access-control-allow-origin"), "");
+
+  // The request itself is served (curl sends an Origin too); the browser keeps the answer from
+  // the page because no grant comes with it.
+  const auto request = client_.post_json("/v1/chat/completions", chat_body("auto"),
+                                         {{"origin", "https://evil.example.net"}});
+  EXPECT_EQ(request.status, 200);
+  EXPECT_EQ(request.header("access-control-allow-origin"), "");
+}
+
+TEST_F(Cors, AdminPathsNeverAnswerCrossOrigin) {
+  for (const char* path : {"/admin/stats", "/metrics", "/ui", "/healthz"}) {
+    const auto response = client_.request("GET", path, "", {{"origin", kApp}});
+    EXPECT_EQ(response.status, 200) << path;
+    EXPECT_EQ(response.header("access-control-allow-origin"), "") << path;
+    const auto preflight = client_.request("OPTIONS", path, "", preflight_from(kApp));
+    EXPECT_EQ(preflight.status, 405) << path;
+    EXPECT_EQ(preflight.header("access-control-allow-origin"), "") << path;
+  }
+}
+
+TEST(CorsAnyOrigin, AStarGrantsEveryOriginWithoutVary) {
+  Router router(config_allowing("[\"*\"]"));
+  HttpClient client(router.port());
+  const auto preflight =
+      client.request("OPTIONS", "/v1/embeddings", "", preflight_from("http://localhost:5173"));
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.header("access-control-allow-origin"), "*");
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto"), {{"origin", "null"}});
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("access-control-allow-origin"), "*");
+  EXPECT_EQ(response.header("vary"), "");
+}
+
+TEST(CorsOff, WithoutOriginsAPreflightIsRefusedClearly) {
+  Router router(router_config({{"small", ""}}, "[small]"));
+  HttpClient client(router.port());
+  const auto preflight =
+      client.request("OPTIONS", "/v1/chat/completions", "", preflight_from(kApp));
+  EXPECT_EQ(preflight.status, 403);
+  EXPECT_EQ(json::parse(preflight.body)["error"]["code"], "cors_origin_not_allowed");
+  // An OPTIONS that is not a preflight is what it was: a method this path does not take.
+  EXPECT_EQ(client.request("OPTIONS", "/v1/chat/completions").status, 405);
+}
+
+}  // namespace
+}  // namespace test_support
