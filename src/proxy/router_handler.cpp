@@ -26,7 +26,7 @@ std::string_view api_path(std::string_view path) {
 }
 
 struct Endpoint {
-  std::string_view path;
+  std::string_view path;  // ending in '/': a prefix (the rest names an item)
   std::string_view method;
   bool cross_origin = false;  // browser pages of server.cors_origins may call it
 };
@@ -37,6 +37,7 @@ constexpr Endpoint kEndpoints[] = {
     {"/completions", "POST", true},
     {"/embeddings", "POST", true},
     {"/models", "GET", true},
+    {"/models/", "GET", true},
     {"/route", "POST", true},
     {"/feedback", "POST", true},
     {"/admin/reload", "POST"},
@@ -50,7 +51,8 @@ constexpr Endpoint kEndpoints[] = {
 const Endpoint* find_endpoint(std::string_view path, std::string_view method) {
   const Endpoint* known = nullptr;
   for (const auto& endpoint : kEndpoints) {
-    if (endpoint.path != path) continue;
+    const bool prefix = endpoint.path.ends_with('/');
+    if (prefix ? !path.starts_with(endpoint.path) : endpoint.path != path) continue;
     known = &endpoint;
     if (endpoint.method == method) break;
   }
@@ -190,6 +192,8 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
     co_await completion(request, writer, api::Endpoint::embeddings);
   } else if (path == "/models") {
     co_await models(writer);
+  } else if (path.starts_with("/models/")) {
+    co_await model(path.substr(std::string_view("/models/").size()), writer);
   } else if (path == "/route") {
     co_await route_dry_run(request, writer);
   } else if (path == "/feedback") {
@@ -226,19 +230,47 @@ asio::awaitable<void> RouterHandler::send_error(ResponseWriter& writer, const Fa
                      std::move(extra));
 }
 
+namespace {
+
+json model_object(const std::string& id, const char* kind) {
+  return {{"id", id},
+          {"object", "model"},
+          {"created", 0},
+          {"owned_by", "llm-router"},
+          {"llm_router_kind", kind}};
+}
+
+}  // namespace
+
 asio::awaitable<void> RouterHandler::models(ResponseWriter& writer) {
   json data = json::array();
-  auto add = [&](const std::string& id, const char* kind) {
-    data.push_back({{"id", id},
-                    {"object", "model"},
-                    {"created", 0},
-                    {"owned_by", "llm-router"},
-                    {"llm_router_kind", kind}});
-  };
-  for (const auto& route : snapshot_->config->routes) add(route.name, "route");
-  for (const auto& backend : snapshot_->config->backends) add(backend.name, "backend");
+  for (const auto& route : snapshot_->config->routes) {
+    data.push_back(model_object(route.name, "route"));
+  }
+  for (const auto& backend : snapshot_->config->backends) {
+    data.push_back(model_object(backend.name, "backend"));
+  }
   std::string body = json{{"object", "list"}, {"data", std::move(data)}}.dump();
   co_await send_json(writer, 200, std::move(body));
+}
+
+// GET /v1/models/{id}: a route or backend clients may name, as OpenAI's "retrieve model".
+asio::awaitable<void> RouterHandler::model(std::string_view id, ResponseWriter& writer) {
+  const auto& config = *snapshot_->config;
+  std::optional<json> found;
+  for (const auto& route : config.routes) {
+    if (route.name == id) found = model_object(route.name, "route");
+  }
+  for (const auto& backend : config.backends) {
+    if (!found && backend.name == id) found = model_object(backend.name, "backend");
+  }
+  if (!found) {
+    Failure failure{ErrorKind::model_not_found, "The model '" + std::string(id) +
+                                                    "' does not exist; GET /v1/models lists them"};
+    co_await send_error(writer, failure);
+    co_return;
+  }
+  co_await send_json(writer, 200, found->dump());
 }
 
 asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {

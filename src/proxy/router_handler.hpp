@@ -150,6 +150,7 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<void> send_error(ResponseWriter& writer, const Failure& failure,
                                    Headers extra = {});
   asio::awaitable<void> models(ResponseWriter& writer);
+  asio::awaitable<void> model(std::string_view id, ResponseWriter& writer);
   asio::awaitable<void> readiness(ResponseWriter& writer);
   asio::awaitable<void> route_dry_run(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> feedback(HttpRequest& request, ResponseWriter& writer);

@@ -201,6 +201,21 @@ TEST_F(RelayTest, ModelsListsRoutesAndBackends) {
   EXPECT_EQ(ids, (std::vector<std::string>{"auto", "primary"}));
 }
 
+TEST_F(RelayTest, ModelsRetrieveNamesOneOrSays404) {
+  HttpClient client(router_.port());
+  for (const std::string id : {"auto", "primary"}) {
+    auto response = client.request("GET", "/v1/models/" + id);
+    ASSERT_EQ(response.status, 200) << id;
+    auto body = json::parse(response.body);
+    EXPECT_EQ(body["id"], id);
+    EXPECT_EQ(body["object"], "model");
+  }
+  auto missing = client.request("GET", "/v1/models/no-such-model");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(missing.body)["error"]["code"], "model_not_found");
+  EXPECT_EQ(client.request("POST", "/v1/models/auto").status, 405);
+}
+
 TEST_F(RelayTest, HealthAndReadiness) {
   HttpClient client(router_.port());
   EXPECT_EQ(client.request("GET", "/healthz").status, 200);

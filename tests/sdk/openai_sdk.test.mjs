@@ -91,6 +91,12 @@ results.push(await run('models list', async () => {
   assert.ok(models.includes('auto'));
 }));
 
+results.push(await run('models retrieve', async () => {
+  const model = await client.models.retrieve('auto');
+  assert.equal(model.id, 'auto');
+  await assert.rejects(client.models.retrieve('no-such-model'), (error) => error instanceof OpenAI.NotFoundError);
+}));
+
 results.push(await run('embeddings', async () => {
   const result = await client.embeddings.create({ model: 'mock-small', input: ['a', 'b'] });
   assert.equal(result.data.length, 2);
