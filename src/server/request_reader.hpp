@@ -3,6 +3,7 @@
 // Private to http_server.cpp (Beast stays out of the widely included headers).
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/optional/optional.hpp>
 
@@ -41,9 +42,39 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
     if (name == field::expect && boost::beast::iequals(value, "100-continue")) {
       expects_continue_ = true;
     }
+    if (name == field::transfer_encoding) {
+      if (!transfer_codings_.empty()) transfer_codings_ += ',';
+      transfer_codings_.append(value.data(), value.size());
+    }
   }
 
-  void on_header_impl(error_code&) override {}
+  // Beast reads a body of any transfer coding but "chunked" as no body at all, which would run
+  // the body's bytes as the next request (smuggling). "chunked", once, is the only coding taken;
+  // anything else is refused (400, connection closed), as RFC 9112 section 6.3 asks.
+  void on_header_impl(error_code& ec) override {
+    if (!transfer_codings_.empty() && !only_chunked(transfer_codings_)) {
+      ec = boost::beast::http::error::bad_transfer_encoding;
+    }
+  }
+
+  static bool only_chunked(string_view codings) {
+    int chunked = 0;
+    while (!codings.empty()) {
+      const std::size_t comma = codings.find(',');
+      string_view coding = codings.substr(0, comma);
+      codings = comma == string_view::npos ? string_view{} : codings.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+        coding.remove_prefix(1);
+      }
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      if (coding.empty()) continue;
+      if (!boost::beast::iequals(coding, "chunked")) return false;
+      ++chunked;
+    }
+    return chunked == 1;
+  }
 
   void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                          error_code&) override {
@@ -68,6 +99,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   HttpRequest request_;
   unsigned version_ = 11;
   bool expects_continue_ = false;
+  std::string transfer_codings_;  // every Transfer-Encoding field, joined by commas
 };
 
 }  // namespace llm_router::server

@@ -172,6 +172,53 @@ TEST_F(ProtocolTest, ExpectContinueIsAnsweredBeforeTheBodyIsSent) {
   EXPECT_TRUE(read_head().starts_with("HTTP/1.1 200 ")) << "the request was not served";
 }
 
+// Everything the router sends on a fresh connection for `bytes`, up to its close.
+std::string all_replies(int port, const std::string& bytes) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<asio::ip::port_type>(port)});
+  asio::write(socket, asio::buffer(bytes));
+  std::string replies;
+  char buffer[4096];
+  boost::system::error_code ec;
+  while (!ec && replies.size() < (1 << 20)) {
+    const std::size_t n = socket.read_some(asio::buffer(buffer), ec);
+    replies.append(buffer, n);
+  }
+  return replies;
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST_F(ProtocolTest, AnyTransferCodingButChunkedIsRefusedAndNothingIsSmuggled) {
+  // Read as "no body", the body below would run as a second request on the connection.
+  const std::string smuggled = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const std::string coding :
+       {"identity", "xchunked", "gzip", "chunked, identity", "gzip, chunked", "chunked, chunked"}) {
+    const std::string replies =
+        all_replies(router_.port(),
+                    "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                    "Content-Type: application/json\r\nTransfer-Encoding: " +
+                        coding + "\r\n\r\n" + smuggled);
+    EXPECT_TRUE(replies.starts_with("HTTP/1.1 400 ")) << coding << ": " << replies;
+    EXPECT_EQ(count_of(replies, "HTTP/1.1 "), 1u) << coding << ": " << replies;
+    EXPECT_EQ(replies.find("\"object\":\"list\""), std::string::npos) << coding;
+  }
+  // Two Transfer-Encoding fields are one list: "chunked" twice is refused too.
+  const std::string twice =
+      all_replies(router_.port(),
+                  "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                  "chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_TRUE(twice.starts_with("HTTP/1.1 400 ")) << twice;
+}
+
 TEST_F(ProtocolTest, OversizedHeadersAre431) {
   HttpClient client(router_.port());
   expect_openai_error(client.request("GET", "/healthz", "", {{"x-big", std::string(4000, 'b')}}),
