@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm_router/api/json_parse.hpp"
+
 namespace llm_router::api {
 namespace {
 
@@ -58,6 +60,11 @@ std::string answer_text(std::string_view body) {
 void append_chunk_text(std::string_view data, std::string& out) {
   const json chunk = json::parse(data, nullptr, false);
   if (chunk.is_object()) append_choices(chunk, "delta", out);
+}
+
+bool is_json_object(std::string_view body) {
+  JsonCursor cursor(body);
+  return cursor.peek() == '{' && cursor.skip_value() && cursor.finish();
 }
 
 }  // namespace llm_router::api

@@ -260,6 +260,14 @@ struct Primed {
   upstream::Clock::time_point finished;
 };
 
+// A 2xx answer that is not a JSON object (an HTML page at base_url, a garbled body) is the
+// backend's failure: the next backend is tried instead of relaying it as a success.
+std::optional<Failure> unusable_answer(std::string_view body) {
+  if (api::is_json_object(body)) return std::nullopt;
+  return Failure{ErrorKind::upstream_bad_response,
+                 "the backend answered with a body that is not a JSON object"};
+}
+
 asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
                               upstream::UpstreamRequest request, upstream::Deadlines deadlines,
                               bool want_stream, config::ThroughputGuard guard) {
@@ -292,10 +300,12 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
     }
   } else {
     auto body = co_await exchange->read_body(kMaxResponseBytes);
-    if (body) {
-      p.body = std::move(*body);
-    } else {
+    if (!body) {
       p.failure = body.take_failure();
+    } else if (auto unusable = unusable_answer(*body)) {
+      p.failure = std::move(unusable);
+    } else {
+      p.body = std::move(*body);
     }
   }
   p.exchange = std::move(exchange);
@@ -932,6 +942,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
   auto body = co_await exchange.read_body(kMaxResponseBytes);
   if (!body) {
     result.failure = body.take_failure();
+  } else {
+    result.failure = unusable_answer(*body);
+  }
+  if (result.failure) {
     record.attempts.back().failure = result.failure;
     co_return result;
   }

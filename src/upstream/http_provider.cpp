@@ -196,6 +196,10 @@ class HttpExchange final : public Exchange {
           ErrorKind::upstream_bad_response,
           "response body is larger than " + std::to_string(limit) + " bytes or badly encoded"};
     }
+    if (inflater_ && !inflater_->finished()) {
+      co_return Failure{ErrorKind::upstream_bad_response,
+                        "the compressed response body ended before its end"};
+    }
     finish();
     co_return body;
   }

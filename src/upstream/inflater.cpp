@@ -7,6 +7,7 @@ namespace llm_router::upstream {
 struct Inflater::State {
   z_stream stream{};
   bool ok = false;
+  bool ended = false;
 };
 
 Inflater::Inflater(bool gzip) : state_(std::make_unique<State>()) {
@@ -32,9 +33,17 @@ bool Inflater::inflate(std::string_view input, std::string& out, std::size_t lim
     const std::size_t produced = sizeof buffer - s.avail_out;
     if (out.size() + produced > limit) return false;
     out.append(buffer, produced);
-    if (rc == Z_STREAM_END || (rc == Z_BUF_ERROR && produced == 0)) break;
+    if (rc == Z_STREAM_END) {
+      state_->ended = true;
+      break;
+    }
+    if (rc == Z_BUF_ERROR && produced == 0) break;
   }
   return true;
+}
+
+bool Inflater::finished() const {
+  return state_->ended;
 }
 
 }  // namespace llm_router::upstream

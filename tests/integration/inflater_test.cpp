@@ -35,6 +35,18 @@ TEST(Inflater, DecodesGzipAndDeflateFedInPieces) {
   }
 }
 
+TEST(Inflater, KnowsWhetherTheStreamEnded) {
+  const std::string packed = compress(std::string(5000, 'x') + "end", true);
+  Inflater whole(true);
+  std::string out;
+  ASSERT_TRUE(whole.inflate(packed, out, 1 << 20));
+  EXPECT_TRUE(whole.finished());
+  Inflater cut(true);
+  out.clear();
+  ASSERT_TRUE(cut.inflate(std::string_view(packed).substr(0, packed.size() - 5), out, 1 << 20));
+  EXPECT_FALSE(cut.finished());  // the checksum and length are missing
+}
+
 TEST(Inflater, RejectsGarbageAndOversizedOutput) {
   Inflater garbage(true);
   std::string out;

@@ -4,28 +4,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
-
-#include <atomic>
-#include <cctype>
 #include <chrono>
-#include <functional>
 #include <string>
 #include <thread>
 
+#include "support/canned_backend.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
 namespace {
 
 using nlohmann::json;
-namespace asio = boost::asio;
 
 // "billing" matches prompts close to "cancel my subscription plan". The same words in another
 // order are identical to the mock's bag of words (similarity 1) but not to the local n-grams,
@@ -71,70 +60,6 @@ double lookups(HttpClient& client, const std::string& result) {
   if (at == std::string::npos) return 0;
   return std::stod(metrics.body.substr(at + series.size()));
 }
-
-// An HTTP server on a loopback port that answers every request with 200 and the body
-// `answer(request_body)` gives, then closes the connection: an embeddings backend that says
-// whatever a test needs.
-class CannedBackend {
- public:
-  explicit CannedBackend(std::function<std::string(const std::string&)> answer)
-      : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), answer_(std::move(answer)) {
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~CannedBackend() {
-    stopping_ = true;
-    asio::ip::tcp::socket wake(io_);
-    boost::system::error_code ec;
-    wake.connect(acceptor_.local_endpoint(), ec);  // unblocks accept()
-    thread_.join();
-  }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/v1";
-  }
-
- private:
-  void serve() {
-    while (true) {
-      asio::ip::tcp::socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec || stopping_) return;
-      const std::string body = read_request_body(socket);
-      const std::string answer = answer_(body);
-      const std::string response =
-          "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
-          std::to_string(answer.size()) + "\r\nconnection: close\r\n\r\n" + answer;
-      asio::write(socket, asio::buffer(response), ec);
-    }
-  }
-
-  static std::string read_request_body(asio::ip::tcp::socket& socket) {
-    asio::streambuf buffer;
-    boost::system::error_code ec;
-    const std::size_t head_size = asio::read_until(socket, buffer, "\r\n\r\n", ec);
-    if (ec) return "";
-    std::string data(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
-    std::string head = data.substr(0, head_size);
-    for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::size_t length = 0;
-    if (const auto at = head.find("content-length:"); at != std::string::npos) {
-      length = std::stoul(head.substr(at + 15));
-    }
-    std::string body = data.substr(head_size);
-    if (body.size() < length) {
-      std::string rest(length - body.size(), '\0');
-      asio::read(socket, asio::buffer(rest), ec);
-      body += rest;
-    }
-    return body;
-  }
-
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::function<std::string(const std::string&)> answer_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
 
 TEST(SemanticEmbeddings, TheEmbeddingsBackendChoosesTheSemanticRoute) {
   MockLlm embedder;
@@ -208,7 +133,9 @@ TEST(SemanticEmbeddings, AFailingPromptLookupLeavesTheLocalScore) {
 }
 
 TEST(SemanticEmbeddings, GarbageFromTheEmbeddingsBackendLeavesTheLocalScore) {
-  CannedBackend garbage([](const std::string&) { return std::string("<html>busy</html>"); });
+  CannedBackend garbage([](const std::string&) {
+    return http_response(200, "application/json", "<html>busy</html>");
+  });
   Router router(semantic_config(garbage.url(), 10'000));
   HttpClient client(router.port());
   EXPECT_EQ(backend_for(client, kUtterance), "billing");
@@ -220,8 +147,9 @@ TEST(SemanticEmbeddings, APromptVectorOfAnotherDimensionLeavesTheLocalScore) {
   // The utterances go as an array, prompts as one string.
   CannedBackend wrong_dimension([](const std::string& request) {
     const bool batch = request.find(R"("input":[)") != std::string::npos;
-    return std::string(batch ? R"({"data":[{"embedding":[1,0]},{"embedding":[0,1]}]})"
-                             : R"({"data":[{"embedding":[1,0,0]}]})");
+    return http_response(200, "application/json",
+                         batch ? R"({"data":[{"embedding":[1,0]},{"embedding":[0,1]}]})"
+                               : R"({"data":[{"embedding":[1,0,0]}]})");
   });
   Router router(semantic_config(wrong_dimension.url(), 10'000,
                                 "[\"" + std::string(kUtterance) + "\", \"close my account\"]"));

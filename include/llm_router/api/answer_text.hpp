@@ -10,6 +10,9 @@ namespace llm_router::api {
 // Of a whole chat.completion / text_completion body; empty when it is not JSON.
 std::string answer_text(std::string_view body);
 
+// Whether a backend's answer is a JSON object at all (not an HTML page, not cut short).
+bool is_json_object(std::string_view body);
+
 // Appends the text of one stream chunk's data (a chat.completion.chunk or text_completion).
 void append_chunk_text(std::string_view data, std::string& out);
 

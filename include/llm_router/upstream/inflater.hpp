@@ -17,6 +17,9 @@ class Inflater {
   // Appends the decoded bytes of `input` to `out`; false on corrupt data or when `out` would
   // grow past `limit`.
   bool inflate(std::string_view input, std::string& out, std::size_t limit);
+  // Whether the compressed stream's end (and its checksum) has been read: a body cut short
+  // decodes without an error but never gets here.
+  bool finished() const;
 
  private:
   struct State;

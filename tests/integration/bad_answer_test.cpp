@@ -1,0 +1,70 @@
+// A backend that answers 200 with something that is not an answer (an HTML page, a cut or
+// garbled body, a compressed body cut short) has failed: the fallback answers instead.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/router_config.hpp"
+#include "support/canned_backend.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+std::string gzip(const std::string& input) {
+  z_stream s{};
+  deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&s, input.size()), '\0');
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
+  s.avail_in = static_cast<uInt>(input.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = static_cast<uInt>(out.size());
+  deflate(&s, Z_FINISH);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+
+const std::string kAnswer =
+    R"({"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,)"
+    R"("message":{"role":"assistant","content":"a long enough answer to compress"},)"
+    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":6,"total_tokens":9}})";
+
+// The client's view when `broken` answers with `response` and a healthy backup exists.
+HttpResponse through_broken_then_backup(const std::string& response) {
+  CannedBackend broken([&](const std::string&) { return response; });
+  Router router(router_config({{"broken", broken.url()}, {"backup", ""}}, "[broken]", "[backup]"));
+  HttpClient client(router.port());
+  return client.post_json("/v1/chat/completions", chat_body("auto"));
+}
+
+TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
+  const std::string cut_gzip = gzip(kAnswer).substr(0, 40);
+  for (const std::string& response :
+       {http_response(200, "text/html", "<html><body>Welcome to nginx!</body></html>"),
+        http_response(200, "application/json", kAnswer.substr(0, kAnswer.size() / 2)),
+        http_response(200, "application/json", "{\"id\":\"x\"} trailing"),
+        http_response(200, "application/json", cut_gzip, "content-encoding: gzip\r\n")}) {
+    const HttpResponse answer = through_broken_then_backup(response);
+    EXPECT_EQ(answer.status, 200) << response;
+    EXPECT_EQ(answer.header("x-llm-router-backend"), "backup") << response;
+    EXPECT_NE(answer.header("x-llm-router-attempts").find("broken=upstream_bad_response"),
+              std::string::npos)
+        << answer.header("x-llm-router-attempts");
+    EXPECT_TRUE(json::parse(answer.body).contains("choices"));
+  }
+}
+
+TEST(BadAnswers, AWholeCompressedAnswerIsRelayed) {
+  const HttpResponse answer = through_broken_then_backup(
+      http_response(200, "application/json", gzip(kAnswer), "content-encoding: gzip\r\n"));
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.header("x-llm-router-backend"), "broken");
+  EXPECT_EQ(json::parse(answer.body)["id"], "c1");
+}
+
+}  // namespace
+}  // namespace test_support
