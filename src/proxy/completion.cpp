@@ -1026,6 +1026,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
   pending.clear();
   while (true) {
     auto next = co_await exchange.next_event();
+    if (next.failure && next.failure->kind == ErrorKind::cancelled) {
+      record.status = 499;  // the client went away mid-stream: not the backend's failure
+      co_return result;
+    }
     if (next.failure) {
       // Bytes already reached the client: end the stream with an error event, never hang.
       record.attempts.back().failure = next.failure;

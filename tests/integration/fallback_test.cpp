@@ -180,6 +180,21 @@ TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {
   }
   // The mock sees its connection from the router close well before the 40 s stream would end.
   EXPECT_EQ(open_connections_once_settled(slow), 1);  // only the stats connection itself
+  // Counted as the client's doing (499), not as the backend failing (502).
+  HttpClient metrics(router.port());
+  std::string body;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (body.find("status=\"499\"") == std::string::npos &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    body = metrics.request("GET", "/metrics").body;
+  }
+  EXPECT_NE(
+      body.find("llm_router_requests_total{route=\"auto\",backend=\"slow\",status=\"499\"} 1"),
+      std::string::npos)
+      << body.substr(0, 2000);
+  EXPECT_EQ(body.find("status=\"502\""), std::string::npos);
+  EXPECT_EQ(body.find("llm_router_fallbacks_total{"), std::string::npos);
 }
 
 TEST(Requests, ClientDisconnectCancelsANonStreamingRequest) {
