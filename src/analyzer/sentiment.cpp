@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "llm_router/core/base64.hpp"
 #include "text_util.hpp"
 #include "word_table.hpp"
 
@@ -589,44 +590,6 @@ void sentiment_features(std::string_view text, const VaderScores& scores,
   visit_features(words, scores, visit);
 }
 
-namespace {
-
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(const std::vector<unsigned char>& bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::uint32_t n = (bytes[i] << 16) | (i + 1 < bytes.size() ? bytes[i + 1] << 8 : 0) |
-                            (i + 2 < bytes.size() ? bytes[i + 2] : 0);
-    out += kBase64[(n >> 18) & 63];
-    out += kBase64[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kBase64[(n >> 6) & 63] : '=';
-    out += i + 2 < bytes.size() ? kBase64[n & 63] : '=';
-  }
-  return out;
-}
-
-std::optional<std::vector<unsigned char>> base64_decode(std::string_view text) {
-  std::vector<unsigned char> out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    const char* at = std::strchr(kBase64, c);
-    if (at == nullptr || c == '\0') return std::nullopt;
-    buffer = (buffer << 6) | static_cast<std::uint32_t>(at - kBase64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<unsigned char>((buffer >> bits) & 0xFF));
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 double SentimentWeights::hashed_step(const std::vector<float>& hashed) {
   float largest = 0;
   for (float w : hashed) largest = std::max(largest, std::fabs(w));
@@ -657,7 +620,7 @@ nlohmann::json SentimentWeights::to_json() const {
           {"dense_scale", dense_scale},
           {"dense", dense},
           {"hashed_step", step},
-          {"hashed_int16_base64", base64_encode(bytes)}};
+          {"hashed_int16_base64", core::base64_encode(bytes)}};
 }
 
 SentimentWeights SentimentWeights::from_json(const nlohmann::json& json,
@@ -678,7 +641,7 @@ SentimentWeights SentimentWeights::from_json(const nlohmann::json& json,
     w.dense_scale = json.at("dense_scale").get<std::vector<double>>();
     w.dense = json.at("dense").get<std::vector<double>>();
     step = json.at("hashed_step").get<double>();
-    bytes = base64_decode(json.at("hashed_int16_base64").get<std::string>());
+    bytes = core::base64_decode(json.at("hashed_int16_base64").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     fail(e.what());
   }

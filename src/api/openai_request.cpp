@@ -53,6 +53,8 @@ struct ContentScan {
   bool images = false;
   std::size_t begin = 0, end = 0;  // the value's bytes in the body
   bool is_string = false;
+  bool is_array = false;
+  std::size_t items = 0;  // of an array
 };
 
 // One pass over a request body: validates all of it as JSON, reads the members the router
@@ -285,6 +287,7 @@ class RequestScanner {
       out.is_string = true;
       ok = cursor_.measure_string(out.chars);
     } else if (kind == Kind::array) {
+      out.is_array = true;
       ok = parts(out);
     } else {
       ok = cursor_.skip_value();
@@ -296,6 +299,7 @@ class RequestScanner {
   bool parts(ContentScan& out) {
     if (!cursor_.enter_array()) return false;
     while (cursor_.next_item()) {
+      ++out.items;
       if (kind_at() != Kind::object) {
         if (!cursor_.skip_value()) return false;
         continue;
@@ -352,9 +356,16 @@ class RequestScanner {
         return messages_problem_;
       case Endpoint::completions:
         if (!prompt_) return invalid("'prompt' is a required property", "prompt");
+        if (!prompt_->is_string && !prompt_->is_array) {
+          return invalid("'prompt' must be a string or an array of strings or token ids", "prompt");
+        }
         return std::nullopt;
       case Endpoint::embeddings:
         if (!input_) return invalid("'input' is a required property", "input");
+        if (!input_->is_string && !(input_->is_array && input_->items > 0)) {
+          return invalid("'input' must be a string or a non-empty array of strings or token ids",
+                         "input");
+        }
         return std::nullopt;
     }
     return std::nullopt;

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cctype>
 #include <cmath>
 #include <ctime>
 
 #include "llm_router/api/errors.hpp"
+#include "llm_router/core/base64.hpp"
 
 namespace llm_router::mock {
 namespace {
@@ -285,19 +287,40 @@ std::vector<double> bag_of_words_vector(std::string_view text, int dimensions) {
   return vector;
 }
 
+// OpenAI's encoding_format "base64": the float32 values' little-endian bytes.
+std::string base64_floats(const std::vector<double>& vector) {
+  std::string bytes;
+  bytes.reserve(vector.size() * 4);
+  for (const double value : vector) {
+    const auto bits = std::bit_cast<std::uint32_t>(static_cast<float>(value));
+    for (int shift = 0; shift < 32; shift += 8) bytes += static_cast<char>((bits >> shift) & 0xFF);
+  }
+  return core::base64_encode(bytes);
+}
+
+// The texts to embed: a string, an array of strings, one array of token ids, or an array of
+// token-id arrays (token ids are embedded as their JSON text).
+std::vector<std::string> embedding_inputs(const json& input) {
+  std::vector<std::string> inputs;
+  if (input.is_string()) {
+    inputs.push_back(input.get<std::string>());
+  } else if (input.is_array() && !input.empty() &&
+             std::all_of(input.begin(), input.end(), [](const json& v) { return v.is_number(); })) {
+    inputs.push_back(input.dump());
+  } else if (input.is_array()) {
+    for (const auto& item : input) {
+      inputs.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+    }
+  }
+  return inputs;
+}
+
 }  // namespace
 
 std::string embeddings_body(const json& body, const Plan& plan) {
   std::vector<std::string> inputs;
-  if (auto input = body.find("input"); input != body.end()) {
-    if (input->is_string()) {
-      inputs.push_back(input->get<std::string>());
-    } else if (input->is_array()) {
-      for (const auto& item : *input) {
-        inputs.push_back(item.is_string() ? item.get<std::string>() : item.dump());
-      }
-    }
-  }
+  if (auto input = body.find("input"); input != body.end()) inputs = embedding_inputs(*input);
+  const bool base64 = body.value("encoding_format", json("float")) == "base64";
   int dimensions = 256;
   if (auto it = body.find("dimensions"); it != body.end() && it->is_number_integer()) {
     dimensions = std::clamp(it->get<int>(), 1, 4096);
@@ -305,9 +328,10 @@ std::string embeddings_body(const json& body, const Plan& plan) {
   json data = json::array();
   int tokens = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<double> vector = bag_of_words_vector(inputs[i], dimensions);
     data.push_back({{"object", "embedding"},
                     {"index", i},
-                    {"embedding", bag_of_words_vector(inputs[i], dimensions)}});
+                    {"embedding", base64 ? json(base64_floats(vector)) : json(vector)}});
     tokens += static_cast<int>(inputs[i].size() / 4) + 1;
   }
   return json{{"object", "list"},

@@ -98,8 +98,14 @@ results.push(await run('models retrieve', async () => {
 }));
 
 results.push(await run('embeddings', async () => {
+  // The SDK asks for base64 by default and decodes it to float32s.
   const result = await client.embeddings.create({ model: 'mock-small', input: ['a', 'b'] });
   assert.equal(result.data.length, 2);
+  const floats = await client.embeddings.create({ model: 'mock-small', input: ['a', 'b'], encoding_format: 'float' });
+  assert.equal(result.data[0].embedding.length, floats.data[0].embedding.length);
+  result.data[0].embedding.forEach((v, i) => assert.ok(Math.abs(v - floats.data[0].embedding[i]) < 1e-6));
+  await assert.rejects(client.embeddings.create({ model: 'mock-small', input: [] }),
+                       (error) => error instanceof OpenAI.BadRequestError && error.param === 'input');
 }));
 
 child.kill('SIGTERM');

@@ -233,6 +233,23 @@ TEST(ParseRequest, PromptOrInputIsTheTextWithoutMessages) {
   EXPECT_EQ(embedding->summary.content_chars, 0u);  // token ids carry no text
 }
 
+TEST(ParseRequest, PromptAndInputMustBeTextOrTokenIds) {
+  for (const char* input : {"5", "null", "{}", "true", "[]"}) {
+    auto bad =
+        parse_request(std::string(R"({"model":"a","input":)") + input + "}", Endpoint::embeddings);
+    ASSERT_FALSE(bad) << input;
+    EXPECT_EQ(bad.failure().param, "input") << input;
+  }
+  for (const char* input : {R"("x")", R"(["a","b"])", "[1,2]", "[[1],[2,3]]"}) {
+    EXPECT_TRUE(
+        parse_request(std::string(R"({"model":"a","input":)") + input + "}", Endpoint::embeddings))
+        << input;
+  }
+  auto prompt = parse_request(R"({"model":"a","prompt":7})", Endpoint::completions);
+  ASSERT_FALSE(prompt);
+  EXPECT_EQ(prompt.failure().param, "prompt");
+}
+
 TEST(ParseRequest, SchemaErrorsComeAfterSyntaxErrorsAndInOrder) {
   // The syntax error at the end wins over the missing model at the start.
   auto broken = parse_request(R"({"messages":[], "x": tru})", Endpoint::chat_completions);

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cstdint>
+
+#include "llm_router/core/base64.hpp"
 #include "llm_router/mock/mock_engine.hpp"
 
 namespace llm_router::mock {
@@ -68,6 +72,29 @@ TEST(MockEngine, EmbeddingsHaveOneUnitVectorPerInput) {
   double norm = 0;
   for (double v : out["data"][0]["embedding"]) norm += v * v;
   EXPECT_NEAR(norm, 1.0, 1e-6);
+}
+
+TEST(MockEngine, EmbeddingsAsBase64FloatsAndTokenIdInputs) {
+  const json floats_body = {{"model", "e"}, {"input", "refund my order"}, {"dimensions", 16}};
+  json base64_body = floats_body;
+  base64_body["encoding_format"] = "base64";
+  auto plan = make_plan(floats_body, Endpoint::embeddings, {}, "e", 0.5);
+  const json floats = json::parse(embeddings_body(floats_body, plan))["data"][0]["embedding"];
+  const json encoded = json::parse(embeddings_body(base64_body, plan))["data"][0]["embedding"];
+  ASSERT_TRUE(encoded.is_string());
+  // What the OpenAI SDK does with it: base64 -> little-endian float32s.
+  const auto bytes = core::base64_decode(encoded.get<std::string>());
+  ASSERT_TRUE(bytes && bytes->size() == 16 * 4);
+  for (std::size_t i = 0; i < 16; ++i) {
+    std::uint32_t bits = 0;
+    for (int b = 0; b < 4; ++b) bits |= std::uint32_t{(*bytes)[i * 4 + b]} << (8 * b);
+    EXPECT_FLOAT_EQ(std::bit_cast<float>(bits), floats[i].get<float>()) << i;
+  }
+  // One array of token ids is one input; an array of such arrays is several.
+  const json ids = {{"model", "e"}, {"input", {1, 2, 3}}};
+  EXPECT_EQ(json::parse(embeddings_body(ids, plan))["data"].size(), 1u);
+  const json batches = {{"model", "e"}, {"input", {{1, 2}, {3}}}};
+  EXPECT_EQ(json::parse(embeddings_body(batches, plan))["data"].size(), 2u);
 }
 
 double cosine_of(const json& a, const json& b) {
