@@ -12,6 +12,7 @@
 #include "health_prober.hpp"
 #include "llm_router/admin/dashboard.hpp"
 #include "llm_router/api/errors.hpp"
+#include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
 
 namespace llm_router::proxy {
@@ -168,6 +169,33 @@ asio::awaitable<void> RouterHandler::answer_preflight(const HttpRequest& request
   co_await writer.send(204, cors_preflight_headers(request, allow_origin), std::string());
 }
 
+// A body sent with Content-Encoding gzip or deflate is decoded in place (its decoded size under
+// server.max_body_bytes); other codings are refused. Returns the refusal: status and body.
+std::optional<std::pair<int, std::string>> RouterHandler::decode_body(HttpRequest& request) const {
+  const std::string* coding = request.header("content-encoding");
+  if (coding == nullptr || coding->empty() || *coding == "identity") return std::nullopt;
+  const std::string name = server::lowercase_name(*coding);
+  if (name != "gzip" && name != "x-gzip" && name != "deflate") {
+    return std::pair{415, api::error_body("Content-Encoding '" + *coding +
+                                              "' is not supported: send gzip, deflate or none",
+                                          "invalid_request_error", "", "unsupported_encoding")};
+  }
+  const std::size_t limit = snapshot_->config->server.max_body_bytes;
+  upstream::Inflater inflater(name != "deflate");
+  std::string decoded;
+  if (!inflater.inflate(request.body, decoded, limit) || !inflater.finished()) {
+    if (inflater.over_limit()) {
+      return std::pair{413, api::error_body(Failure{ErrorKind::payload_too_large,
+                                                    "the decoded request body exceeds " +
+                                                        std::to_string(limit) + " bytes"})};
+    }
+    return std::pair{400, api::error_body("the request body is not valid " + name + " data",
+                                          "invalid_request_error", "", "invalid_encoding")};
+  }
+  request.body = std::move(decoded);
+  return std::nullopt;
+}
+
 asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWriter& writer) {
   const std::string_view path = api_path(request.path());
   const Endpoint* known = find_endpoint(path, request.method);
@@ -182,6 +210,10 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
                                                        std::string(path) + "; use " +
                                                        std::string(known->method)};
     co_await send_error(writer, failure, std::move(allow));
+    co_return;
+  }
+  if (auto refused = decode_body(request)) {
+    co_await send_json(writer, refused->first, std::move(refused->second));
     co_return;
   }
   if (path == "/chat/completions") {

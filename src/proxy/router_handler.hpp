@@ -141,6 +141,7 @@ class RouterHandler final : public server::RequestHandler {
                                           upstream::Clock::time_point arrived);
   asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
+  std::optional<std::pair<int, std::string>> decode_body(HttpRequest& request) const;
   // handle() after the cross-origin checks.
   asio::awaitable<void> dispatch(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> answer_preflight(const HttpRequest& request, ResponseWriter& writer,

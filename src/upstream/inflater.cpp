@@ -8,6 +8,7 @@ struct Inflater::State {
   z_stream stream{};
   bool ok = false;
   bool ended = false;
+  bool over_limit = false;
 };
 
 Inflater::Inflater(bool gzip) : state_(std::make_unique<State>()) {
@@ -31,7 +32,10 @@ bool Inflater::inflate(std::string_view input, std::string& out, std::size_t lim
     const int rc = ::inflate(&s, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return false;
     const std::size_t produced = sizeof buffer - s.avail_out;
-    if (out.size() + produced > limit) return false;
+    if (out.size() + produced > limit) {
+      state_->over_limit = true;
+      return false;
+    }
     out.append(buffer, produced);
     if (rc == Z_STREAM_END) {
       state_->ended = true;
@@ -44,6 +48,10 @@ bool Inflater::inflate(std::string_view input, std::string& out, std::size_t lim
 
 bool Inflater::finished() const {
   return state_->ended;
+}
+
+bool Inflater::over_limit() const {
+  return state_->over_limit;
 }
 
 }  // namespace llm_router::upstream

@@ -1,12 +1,12 @@
 // A backend that answers 200 with something that is not an answer (an HTML page, a cut or
 // garbled body, a compressed body cut short) has failed: the fallback answers instead.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <nlohmann/json.hpp>
 
 #include "integration/router_config.hpp"
 #include "support/canned_backend.hpp"
+#include "support/compress.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
@@ -15,17 +15,7 @@ namespace {
 using nlohmann::json;
 
 std::string gzip(const std::string& input) {
-  z_stream s{};
-  deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&s, input.size()), '\0');
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
-  s.avail_in = static_cast<uInt>(input.size());
-  s.next_out = reinterpret_cast<Bytef*>(out.data());
-  s.avail_out = static_cast<uInt>(out.size());
-  deflate(&s, Z_FINISH);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  return out;
+  return compress(input, true);
 }
 
 const std::string kAnswer =

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "integration/router_config.hpp"
+#include "support/compress.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
@@ -217,6 +218,30 @@ TEST_F(ProtocolTest, AnyTransferCodingButChunkedIsRefusedAndNothingIsSmuggled) {
                   "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
                   "chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   EXPECT_TRUE(twice.starts_with("HTTP/1.1 400 ")) << twice;
+}
+
+TEST_F(ProtocolTest, CompressedBodiesAreDecodedOrRefusedClearly) {
+  HttpClient client(router_.port());
+  const std::string body = chat_body("auto", "sent compressed");
+  for (const bool gzip : {true, false}) {
+    const auto response = client.post_json("/v1/chat/completions", compress(body, gzip),
+                                           {{"content-encoding", gzip ? "gzip" : "deflate"}});
+    EXPECT_EQ(response.status, 200) << response.body;
+  }
+  expect_openai_error(
+      client.post_json("/v1/chat/completions", "not gzip at all", {{"content-encoding", "gzip"}}),
+      400, "invalid_encoding");
+  expect_openai_error(client.post_json("/v1/chat/completions", compress(body, true).substr(0, 30),
+                                       {{"content-encoding", "gzip"}}),
+                      400, "invalid_encoding");
+  expect_openai_error(client.post_json("/v1/chat/completions", body, {{"content-encoding", "br"}}),
+                      415, "unsupported_encoding");
+  // Small on the wire, past max_body_bytes (4096 here) once decoded.
+  const std::string bomb = compress(chat_body("auto", std::string(100'000, 'a')), true);
+  ASSERT_LT(bomb.size(), 4096u);
+  expect_openai_error(
+      client.post_json("/v1/chat/completions", bomb, {{"content-encoding", "gzip"}}), 413,
+      "request_too_large");
 }
 
 TEST_F(ProtocolTest, OversizedHeadersAre431) {

@@ -20,6 +20,8 @@ class Inflater {
   // Whether the compressed stream's end (and its checksum) has been read: a body cut short
   // decodes without an error but never gets here.
   bool finished() const;
+  // Whether inflate() failed because the decoded bytes would have passed its limit.
+  bool over_limit() const;
 
  private:
   struct State;
