@@ -399,10 +399,13 @@ bool RouterHandler::admin_allowed(const HttpRequest& request) const {
   const std::string& key = snapshot_->config->server.admin_key;
   if (key.empty()) return true;
   const auto* auth = request.header("authorization");
-  const std::string expected = "Bearer " + key;
+  constexpr std::string_view kScheme = "bearer ";  // the scheme's case does not matter
+  if (auth == nullptr || auth->size() != kScheme.size() + key.size() ||
+      server::lowercase_name(std::string_view(*auth).substr(0, kScheme.size())) != kScheme) {
+    return false;
+  }
   // Compared in constant time: how long a wrong guess took must not tell how much was right.
-  return auth != nullptr && auth->size() == expected.size() &&
-         CRYPTO_memcmp(auth->data(), expected.data(), expected.size()) == 0;
+  return CRYPTO_memcmp(auth->data() + kScheme.size(), key.data(), key.size()) == 0;
 }
 
 asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {

@@ -118,9 +118,12 @@ TEST(AdminKey, AdminEndpointsNeedTheKeyWhenOneIsSet) {
   HttpClient client(router.port());
   EXPECT_EQ(client.request("GET", "/metrics").status, 401);
   EXPECT_EQ(client.request("POST", "/admin/reload").status, 401);
-  EXPECT_EQ(client.request("GET", "/metrics", "", {{"authorization", "Bearer s3cret"}}).status,
-            200);
-  for (const char* wrong : {"Bearer s3cre", "Bearer s3creT", "Bearer s3cret2", "s3cret"}) {
+  for (const char* right : {"Bearer s3cret", "bearer s3cret", "BEARER s3cret"}) {
+    EXPECT_EQ(client.request("GET", "/metrics", "", {{"authorization", right}}).status, 200)
+        << right;
+  }
+  for (const char* wrong : {"Bearer s3cre", "Bearer s3creT", "Bearer s3cret2", "s3cret",
+                            "Basic s3cret", "Bearer  s3cret"}) {
     EXPECT_EQ(client.request("GET", "/metrics", "", {{"authorization", wrong}}).status, 401)
         << wrong;
   }
