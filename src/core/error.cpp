@@ -24,6 +24,7 @@ constexpr std::array kTable{
     Entry{"model_not_found", {kClient, 404, "invalid_request_error", "model_not_found", false}},
     Entry{"payload_too_large", {kClient, 413, "invalid_request_error", "request_too_large", false}},
     Entry{"headers_too_large", {kClient, 431, "invalid_request_error", "headers_too_large", false}},
+    Entry{"request_timeout", {kClient, 408, "invalid_request_error", "request_timeout", false}},
     Entry{"connect_failed", {kUpstream, 502, "upstream_error", "connect_failed", true}},
     Entry{"connect_timeout", {kUpstream, 504, "timeout_error", "connect_timeout", true}},
     Entry{"first_byte_timeout", {kUpstream, 504, "timeout_error", "first_byte_timeout", true}},

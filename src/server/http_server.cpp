@@ -52,6 +52,7 @@ struct Connection {
   asio::cancellation_signal client_gone;
   std::uint64_t serving = 0;  // the request being served, 0 between requests
   bool idle = true;           // idle sessions are closed at once when draining
+  bool timed_out = false;     // the deadline cancelled the socket's operation
 };
 using ConnectionPtr = std::shared_ptr<Connection>;
 
@@ -63,6 +64,7 @@ void arm_deadline(const ConnectionPtr& connection) {
     connection->timer_armed = false;
     if (connection->deadline == Clock::time_point::max()) return;
     if (Clock::now() < connection->deadline) return arm_deadline(connection);
+    connection->timed_out = true;
     error_code ignored;
     connection->socket.cancel(ignored);  // the pending read or write fails: the session ends
   });
@@ -332,9 +334,13 @@ asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, 
     co_await write_error_and_close(
         connection, ErrorKind::payload_too_large,
         "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
+  } else if (connection->timed_out) {
+    // A request begun but not finished in time (idle connections just close).
+    co_await write_error_and_close(connection, ErrorKind::request_timeout,
+                                   "the request was not received in time (server.header_timeout "
+                                   "for its head, server.body_timeout for its body)");
   } else if (malformed_answered && ec != http::error::end_of_stream && ec != asio::error::eof &&
              ec != asio::error::operation_aborted && ec != asio::error::connection_reset) {
-    // (A timeout shows as operation_aborted: the deadline cancels the read.)
     co_await write_error_and_close(connection, ErrorKind::invalid_request,
                                    "malformed HTTP request: " + ec.message());
   }

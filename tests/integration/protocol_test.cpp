@@ -40,7 +40,8 @@ class ProtocolTest : public ::testing::Test {
  protected:
   Router router_{
       router_config({{"builtin", ""}}, "[builtin]", "[]",
-                    "  max_body_bytes: 4096\n  max_header_bytes: 2048\n  header_timeout: 300ms\n")};
+                    "  max_body_bytes: 4096\n  max_header_bytes: 2048\n  header_timeout: 300ms\n"
+                    "  body_timeout: 300ms\n")};
 };
 
 TEST_F(ProtocolTest, MalformedJsonSaysWhere) {
@@ -258,9 +259,14 @@ TEST_F(ProtocolTest, GarbageRequestLineIs400) {
 
 TEST_F(ProtocolTest, SlowClientIsCutOffAfterTheHeaderTimeout) {
   HttpClient client(router_.port(), std::chrono::seconds(10));
-  // Half a request line, then silence: the router closes the connection (no response).
+  // Half a head, then silence: a 408 and the connection closed.
   auto response = client.raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n");
-  EXPECT_TRUE(response.closed_early);
+  expect_openai_error(response, 408, "request_timeout");
+  // A body shorter than its Content-Length (characters counted instead of bytes): the same.
+  HttpClient short_body(router_.port(), std::chrono::seconds(10));
+  expect_openai_error(short_body.raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                     "Content-Length: 100\r\n\r\n{\"model\":"),
+                      408, "request_timeout");
   // The router still serves others.
   HttpClient other(router_.port());
   EXPECT_EQ(other.request("GET", "/healthz").status, 200);

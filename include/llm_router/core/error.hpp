@@ -17,6 +17,7 @@ enum class ErrorKind {
   model_not_found,
   payload_too_large,
   headers_too_large,
+  request_timeout,  // the client did not finish sending its request in time
   connect_failed,
   connect_timeout,
   first_byte_timeout,
