@@ -49,13 +49,18 @@ constexpr Endpoint kEndpoints[] = {
     {"/readyz", "GET"},
 };
 
+// HEAD is answered as GET (the server sends the head only).
+bool takes(const Endpoint& endpoint, std::string_view method) {
+  return endpoint.method == method || (method == "HEAD" && endpoint.method == "GET");
+}
+
 const Endpoint* find_endpoint(std::string_view path, std::string_view method) {
   const Endpoint* known = nullptr;
   for (const auto& endpoint : kEndpoints) {
     const bool prefix = endpoint.path.ends_with('/');
     if (prefix ? !path.starts_with(endpoint.path) : endpoint.path != path) continue;
     known = &endpoint;
-    if (endpoint.method == method) break;
+    if (takes(endpoint, method)) break;
   }
   return known;
 }
@@ -204,7 +209,7 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
     co_await send_error(writer, failure);
     co_return;
   }
-  if (known->method != request.method) {
+  if (!takes(*known, request.method)) {
     Headers allow{Header{"allow", std::string(known->method)}};
     Failure failure{ErrorKind::method_not_allowed, request.method + " is not allowed on " +
                                                        std::string(path) + "; use " +

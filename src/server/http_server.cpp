@@ -121,6 +121,8 @@ class BeastWriter final : public ResponseWriter {
   asio::awaitable<error_code> send(int status, Headers headers, std::string body) override {
     const std::string head = response_head(status, headers, framing(body.size()));
     started_ = true;
+    // A HEAD answer is the GET answer's head: its content-length, no body.
+    if (head_only_) body.clear();
     const std::array buffers{asio::buffer(head), asio::const_buffer(asio::buffer(body))};
     const auto ec = co_await write(buffers);
     complete_ = !ec;
@@ -170,6 +172,7 @@ class BeastWriter final : public ResponseWriter {
   }
 
   bool started() const override { return started_; }
+  void answer_head_only() { head_only_ = true; }
   bool complete() const { return complete_; }
   bool keep_alive() const { return keep_alive_ && !draining_; }
 
@@ -194,6 +197,7 @@ class BeastWriter final : public ResponseWriter {
   const bool& draining_;
   bool started_ = false;
   bool complete_ = false;
+  bool head_only_ = false;
   bool chunked_ = true;
 };
 
@@ -394,6 +398,7 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
       counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
       counters.requests_total.fetch_add(1, std::memory_order_relaxed);
       BeastWriter writer(connection, version, keep_alive, limits, worker.draining);
+      if (request.method == "HEAD") writer.answer_head_only();
       co_await serve_one(worker, connection, request, writer);
       counters.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
       if (!writer.complete() || !writer.keep_alive()) break;

@@ -245,6 +245,22 @@ TEST_F(ProtocolTest, CompressedBodiesAreDecodedOrRefusedClearly) {
       "request_too_large");
 }
 
+TEST_F(ProtocolTest, HeadIsAnsweredLikeGetWithoutABody) {
+  const auto head_of = [&](const std::string& path) {
+    return all_replies(router_.port(),
+                       "HEAD " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  };
+  for (const std::string path : {"/healthz", "/v1/models"}) {
+    const std::string reply = head_of(path);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 ")) << path << ": " << reply;
+    EXPECT_NE(reply.find("content-length: "), std::string::npos) << reply;
+    EXPECT_TRUE(reply.ends_with("\r\n\r\n")) << path << ": a body followed: " << reply;
+  }
+  const std::string refused = head_of("/v1/chat/completions");
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 405 ")) << refused;
+  EXPECT_TRUE(refused.ends_with("\r\n\r\n")) << refused;
+}
+
 TEST_F(ProtocolTest, OversizedHeadersAre431) {
   HttpClient client(router_.port());
   expect_openai_error(client.request("GET", "/healthz", "", {{"x-big", std::string(4000, 'b')}}),
