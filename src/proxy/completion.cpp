@@ -180,9 +180,17 @@ double millis_since(std::chrono::steady_clock::time_point from,
 // A stream event that carries what the client waits for (text, a tool call, the end), as
 // opposed to a role-only opening chunk: the commit point of a stream.
 // Why a stream cannot commit on this read: a broken read, an early end, or an error event.
+// An event whose data is neither "[DONE]" nor a JSON object: no SDK can read it.
+bool garbled(const api::SseEvent& event) {
+  return !event.data.empty() && !event.is_done() && !api::is_json_object(event.data);
+}
+
 std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
   if (next.failure) return std::move(next.failure);
   if (!next.event) return Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
+  if (garbled(*next.event)) {
+    return Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};
+  }
   if (api::is_error_event(next.event->data)) {
     return Failure{ErrorKind::upstream_server_error, "stream began with an error"};
   }
@@ -1029,6 +1037,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     if (next.failure && next.failure->kind == ErrorKind::cancelled) {
       record.status = 499;  // the client went away mid-stream: not the backend's failure
       co_return result;
+    }
+    if (next.event && garbled(*next.event)) {
+      next.failure = Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};
     }
     if (next.failure) {
       // Bytes already reached the client: end the stream with an error event, never hang.

@@ -56,5 +56,41 @@ TEST(BadAnswers, AWholeCompressedAnswerIsRelayed) {
   EXPECT_EQ(json::parse(answer.body)["id"], "c1");
 }
 
+std::string sse_response(const std::string& events) {
+  return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + events;
+}
+
+const std::string kChunk =
+    R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+    R"("choices":[{"index":0,"delta":{"content":"hello"},"finish_reason":null}]})"
+    "\n\n";
+
+TEST(BadAnswers, AStreamThatBeginsGarbledFallsBackOneThatTurnsGarbledEndsWithAnError) {
+  const std::string stream_body = chat_body("auto", "x", R"(,"stream":true)");
+  {
+    CannedBackend broken([](const std::string&) {
+      return sse_response("data: <html>oops</html>\n\n" + kChunk + "data: [DONE]\n\n");
+    });
+    Router router(
+        router_config({{"broken", broken.url()}, {"backup", ""}}, "[broken]", "[backup]"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", stream_body);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+    EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
+  }
+  CannedBackend turns([](const std::string&) {
+    return sse_response(kChunk + "data: {\"choices\": [tru\n\n" + kChunk + "data: [DONE]\n\n");
+  });
+  Router router(router_config({{"turns", turns.url()}, {"backup", ""}}, "[turns]", "[backup]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", stream_body);
+  EXPECT_EQ(response.status, 200);
+  const auto events = sse_data(response.body);
+  ASSERT_EQ(events.size(), 2u) << response.body;  // the good chunk, then the error event
+  EXPECT_TRUE(json::parse(events[0]).contains("choices"));
+  EXPECT_EQ(json::parse(events[1])["error"]["code"], "bad_upstream_response");
+}
+
 }  // namespace
 }  // namespace test_support
