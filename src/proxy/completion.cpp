@@ -59,6 +59,33 @@ bool contains_any(std::string_view text, std::initializer_list<std::string_view>
   return false;
 }
 
+// What the client gets for a backend's 400/422: the backend's own body when it has OpenAI's
+// error shape (its message is the useful one), otherwise an OpenAI-shaped error carrying at most
+// the backend's short "detail"/"message" text, never the rest of its fields.
+std::string client_error_body(int status, const std::string& body) {
+  const json parsed = json::parse(body, nullptr, false);
+  if (parsed.is_object()) {
+    const auto error = parsed.find("error");
+    if (error != parsed.end() && error->is_object() && error->contains("message")) return body;
+  }
+  std::string message = "the backend rejected the request (HTTP " + std::to_string(status) + ")";
+  if (parsed.is_object()) {
+    for (const char* key : {"detail", "message", "error"}) {
+      const auto it = parsed.find(key);
+      if (it == parsed.end() || !it->is_string()) continue;
+      std::string_view detail = it->get_ref<const std::string&>();
+      if (detail.size() > 300) {
+        std::size_t cut = 300;
+        while (cut > 0 && (static_cast<unsigned char>(detail[cut]) & 0xC0) == 0x80) --cut;
+        detail = detail.substr(0, cut);
+      }
+      message += ": " + std::string(detail);
+      break;
+    }
+  }
+  return api::error_body(message, "invalid_request_error", "", "upstream_rejected");
+}
+
 // An upstream's error status, read as a failure kind (which decides whether to fall back).
 Failure classify_status(int status, std::string_view body) {
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
@@ -734,7 +761,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       Headers headers = decision_headers(record);
       for (auto& h : relayed_headers(head)) headers.push_back(std::move(h));
       headers.push_back({"content-type", "application/json"});
-      co_await writer.send(head.status, std::move(headers), text);
+      co_await writer.send(head.status, std::move(headers), client_error_body(head.status, text));
       AttemptResult answered;
       answered.answered = true;
       co_return answered;
@@ -912,7 +939,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     // The request itself is at fault: every backend would say the same. Relay the answer.
     record.status = primed.status;
     headers.push_back({"content-type", "application/json"});
-    co_await writer.send(primed.status, std::move(headers), std::move(primed.body));
+    co_await writer.send(primed.status, std::move(headers),
+                         client_error_body(primed.status, primed.body));
     co_return result;
   }
   if (primed.stream) {

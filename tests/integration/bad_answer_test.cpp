@@ -56,6 +56,35 @@ TEST(BadAnswers, AWholeCompressedAnswerIsRelayed) {
   EXPECT_EQ(json::parse(answer.body)["id"], "c1");
 }
 
+TEST(BadAnswers, ABackendsOwnRejectionReachesTheClientInOpenAIsShape) {
+  const std::string openai_shaped =
+      R"({"error":{"message":"max_tokens is too large","type":"invalid_request_error",)"
+      R"("param":"max_tokens","code":null}})";
+  for (const std::string& body :
+       {std::string(R"({"detail":"field 'x' is not allowed","internal_trace":"s3cr3t-host:9000"})"),
+        std::string("<html>400 Bad Request</html>"), openai_shaped}) {
+    CannedBackend rejecting(
+        [&](const std::string&) { return http_response(400, "application/json", body); });
+    Router router(
+        router_config({{"rejecting", rejecting.url()}, {"backup", ""}}, "[rejecting]", "[backup]"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 400) << body;
+    const json error = json::parse(response.body)["error"];
+    ASSERT_TRUE(error.is_object()) << response.body;
+    if (body == openai_shaped) {
+      EXPECT_EQ(response.body, openai_shaped);
+      continue;
+    }
+    EXPECT_EQ(error["code"], "upstream_rejected");
+    EXPECT_EQ(response.body.find("s3cr3t"), std::string::npos) << response.body;
+    if (body.starts_with("{")) {
+      EXPECT_NE(error["message"].get<std::string>().find("field 'x' is not allowed"),
+                std::string::npos);
+    }
+  }
+}
+
 std::string sse_response(const std::string& events) {
   return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + events;
 }
