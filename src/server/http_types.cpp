@@ -11,6 +11,15 @@ const std::string* find_header(const Headers& headers, std::string_view lowercas
 
 std::string_view HttpRequest::path() const {
   std::string_view t = target;
+  // The absolute form ("POST http://host/v1/chat/completions", as sent to a proxy) names the
+  // same path as the origin form.
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (t.size() > scheme.size() && t.substr(0, scheme.size()) == scheme) {
+      const std::size_t slash = t.find('/', scheme.size());
+      t = slash == std::string_view::npos ? std::string_view("/") : t.substr(slash);
+      break;
+    }
+  }
   return t.substr(0, t.find('?'));
 }
 

@@ -261,6 +261,13 @@ TEST_F(ProtocolTest, HeadIsAnsweredLikeGetWithoutABody) {
   EXPECT_TRUE(refused.ends_with("\r\n\r\n")) << refused;
 }
 
+TEST_F(ProtocolTest, AnAbsoluteFormTargetNamesTheSamePath) {
+  HttpClient client(router_.port());
+  EXPECT_EQ(client.post_json("http://127.0.0.1/v1/chat/completions", chat_body("auto")).status,
+            200);
+  EXPECT_EQ(client.request("GET", "https://router.internal:8080/healthz?probe=1").status, 200);
+}
+
 TEST_F(ProtocolTest, OversizedHeadersAre431) {
   HttpClient client(router_.port());
   expect_openai_error(client.request("GET", "/healthz", "", {{"x-big", std::string(4000, 'b')}}),
