@@ -2,8 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "llm_router/api/json_parse.hpp"
-
 namespace llm_router::api {
 namespace {
 
@@ -62,9 +60,11 @@ void append_chunk_text(std::string_view data, std::string& out) {
   if (chunk.is_object()) append_choices(chunk, "delta", out);
 }
 
-bool is_json_object(std::string_view body) {
-  JsonCursor cursor(body);
-  return cursor.peek() == '{' && cursor.skip_value() && cursor.finish();
+bool looks_like_json_object(std::string_view body) {
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!body.empty() && is_space(body.front())) body.remove_prefix(1);
+  while (!body.empty() && is_space(body.back())) body.remove_suffix(1);
+  return body.size() >= 2 && body.front() == '{' && body.back() == '}';
 }
 
 }  // namespace llm_router::api

@@ -207,9 +207,9 @@ double millis_since(std::chrono::steady_clock::time_point from,
 // A stream event that carries what the client waits for (text, a tool call, the end), as
 // opposed to a role-only opening chunk: the commit point of a stream.
 // Why a stream cannot commit on this read: a broken read, an early end, or an error event.
-// An event whose data is neither "[DONE]" nor a JSON object: no SDK can read it.
+// An event whose data is neither "[DONE]" nor shaped like a JSON object: no SDK can read it.
 bool garbled(const api::SseEvent& event) {
-  return !event.data.empty() && !event.is_done() && !api::is_json_object(event.data);
+  return !event.data.empty() && !event.is_done() && !api::looks_like_json_object(event.data);
 }
 
 std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
@@ -295,10 +295,10 @@ struct Primed {
   upstream::Clock::time_point finished;
 };
 
-// A 2xx answer that is not a JSON object (an HTML page at base_url, a garbled body) is the
+// A 2xx answer that is not a JSON object (an HTML page at base_url, a body cut short) is the
 // backend's failure: the next backend is tried instead of relaying it as a success.
 std::optional<Failure> unusable_answer(std::string_view body) {
-  if (api::is_json_object(body)) return std::nullopt;
+  if (api::looks_like_json_object(body)) return std::nullopt;
   return Failure{ErrorKind::upstream_bad_response,
                  "the backend answered with a body that is not a JSON object"};
 }

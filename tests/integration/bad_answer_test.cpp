@@ -1,5 +1,5 @@
-// A backend that answers 200 with something that is not an answer (an HTML page, a cut or
-// garbled body, a compressed body cut short) has failed: the fallback answers instead.
+// A backend that answers 200 with something that is not an answer (an HTML page, a body or a
+// compressed body cut short) has failed: the fallback answers instead.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>

@@ -10,8 +10,10 @@ namespace llm_router::api {
 // Of a whole chat.completion / text_completion body; empty when it is not JSON.
 std::string answer_text(std::string_view body);
 
-// Whether a backend's answer is a JSON object at all (not an HTML page, not cut short).
-bool is_json_object(std::string_view body);
+// Whether a backend's answer has a JSON object's outline: '{' first and '}' last (white space
+// aside). An HTML page, an empty body or one cut short fails; it does not validate the inside,
+// which would cost ~10 instructions a byte on every answer.
+bool looks_like_json_object(std::string_view body);
 
 // Appends the text of one stream chunk's data (a chat.completion.chunk or text_completion).
 void append_chunk_text(std::string_view data, std::string& out);
