@@ -352,9 +352,16 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
       decide(*snapshot, state_->bandit(), *parsed, request, api::Endpoint::chat_completions,
              /*analyze_direct=*/true, query ? &*query : nullptr);
   const auto& plan = decision.plan;
-  const json body = decision.to_json();
-  co_await send_json(writer, plan.status == selector::PlanStatus::unknown_model ? 404 : 200,
-                     body.dump());
+  json body = decision.to_json();
+  const bool unknown = plan.status == selector::PlanStatus::unknown_model;
+  if (unknown) {
+    // OpenAI's error beside the decision: clients read the error, people the reasons.
+    const Failure failure{
+        ErrorKind::model_not_found,
+        "The model '" + parsed->model + "' does not exist; GET /v1/models lists them", 0, "model"};
+    body["error"] = json::parse(api::error_body(failure))["error"];
+  }
+  co_await send_json(writer, unknown ? 404 : 200, body.dump());
 }
 
 asio::awaitable<void> RouterHandler::feedback(HttpRequest& request, ResponseWriter& writer) {

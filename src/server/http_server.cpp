@@ -34,6 +34,7 @@ using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 using Clock = std::chrono::steady_clock;
+constexpr std::size_t kMaxEmptyLineBytes = 8;  // CR and LF bytes skipped before a request line
 
 // One client connection, shared by its session coroutine and the callbacks of its timer and
 // disconnect watch (which may run after the session ended).
@@ -287,11 +288,25 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
                                                      beast::flat_buffer& buffer,
                                                      std::optional<RequestReader>& parser) {
   connection->idle = true;
-  if (buffer.size() == 0) {
-    expire_after(connection, limits.idle_timeout);
-    auto [ec, n] = co_await connection->socket.async_read_some(buffer.prepare(8192), use_nothrow);
-    if (ec) co_return false;
-    buffer.commit(n);
+  // Empty lines before a request line are ignored (RFC 9112 section 2.2: some clients send a
+  // CRLF after a body), a few of them: more are left to the parser, which refuses them.
+  std::size_t empty_line_bytes = 0;
+  while (true) {
+    if (buffer.size() == 0) {
+      expire_after(connection, limits.idle_timeout);
+      auto [ec, n] = co_await connection->socket.async_read_some(buffer.prepare(8192), use_nothrow);
+      if (ec) co_return false;
+      buffer.commit(n);
+    }
+    const auto* bytes = static_cast<const char*>(buffer.data().data());
+    std::size_t skip = 0;
+    while (skip < buffer.size() && empty_line_bytes + skip < kMaxEmptyLineBytes &&
+           (bytes[skip] == '\r' || bytes[skip] == '\n')) {
+      ++skip;
+    }
+    buffer.consume(skip);
+    empty_line_bytes += skip;
+    if (buffer.size() > 0 || empty_line_bytes >= kMaxEmptyLineBytes) break;
   }
   connection->idle = false;
   parser.emplace();

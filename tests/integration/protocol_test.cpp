@@ -261,6 +261,21 @@ TEST_F(ProtocolTest, HeadIsAnsweredLikeGetWithoutABody) {
   EXPECT_TRUE(refused.ends_with("\r\n\r\n")) << refused;
 }
 
+TEST_F(ProtocolTest, AnEmptyLineAfterABodyIsNotTakenForTheNextRequest) {
+  const std::string body = chat_body("auto");
+  const std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body + "\r\n";
+  const std::string replies = all_replies(
+      router_.port(),
+      "\r\n" + request + request + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(count_of(replies, "HTTP/1.1 200 "), 3u) << replies;
+  // Endless empty lines are not a request.
+  HttpClient client(router_.port());
+  EXPECT_EQ(client.raw(std::string(64, '\n')).status, 400);
+}
+
 TEST_F(ProtocolTest, AnAbsoluteFormTargetNamesTheSamePath) {
   HttpClient client(router_.port());
   EXPECT_EQ(client.post_json("http://127.0.0.1/v1/chat/completions", chat_body("auto")).status,

@@ -226,6 +226,15 @@ TEST(DryRun, RouteEndpointReturnsTheDecisionWithoutCallingABackend) {
   EXPECT_EQ(decision["route"], "auto");
   EXPECT_FALSE(decision["candidates"].empty());
   EXPECT_EQ(backend.requests(), 0);
+  EXPECT_FALSE(decision.contains("error"));
+
+  // An unknown model: OpenAI's error beside the decision.
+  const auto unknown = client.post_json("/v1/route", chat_body("gpt-17"));
+  EXPECT_EQ(unknown.status, 404);
+  const auto error = json::parse(unknown.body)["error"];
+  EXPECT_EQ(error["code"], "model_not_found");
+  EXPECT_EQ(error["param"], "model");
+  EXPECT_NE(error["message"].get<std::string>().find("gpt-17"), std::string::npos);
 }
 
 }  // namespace
