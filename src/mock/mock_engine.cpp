@@ -114,7 +114,7 @@ std::string next_id() {
 }
 
 json usage_json(const Plan& plan) {
-  const int completion = static_cast<int>(plan.tokens.size());
+  const int completion = static_cast<int>(plan.tokens.size()) * plan.choices;
   return {{"prompt_tokens", plan.prompt_tokens},
           {"completion_tokens", completion},
           {"total_tokens", plan.prompt_tokens + completion}};
@@ -156,6 +156,9 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
     override_from(*options, "include_usage", plan.include_usage);
   }
   plan.prompt_tokens = estimate_prompt_tokens(body);
+  if (auto n = body.find("n"); n != body.end() && n->is_number_integer()) {
+    plan.choices = std::clamp(n->get<int>(), 1, 8);
+  }
 
   const std::string prompt = last_user_text(body);
   int count = defaults.completion_tokens > 0
@@ -190,6 +193,20 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   return plan;
 }
 
+namespace {
+
+// `choice` as choices 0..count-1 (the request's "n").
+json numbered_copies(json choice, int count) {
+  json out = json::array();
+  for (int i = 0; i < count; ++i) {
+    choice["index"] = i;
+    out.push_back(choice);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string completion_body(const Plan& plan) {
   const std::string text = joined(plan.tokens);
   json choice = {{"index", 0}, {"finish_reason", plan.finish_reason}, {"logprobs", nullptr}};
@@ -201,7 +218,7 @@ std::string completion_body(const Plan& plan) {
     choice["message"] = {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}};
     body["object"] = "chat.completion";
   }
-  body["choices"] = json::array({std::move(choice)});
+  body["choices"] = numbered_copies(std::move(choice), plan.choices);
   if (!plan.omit_usage) body["usage"] = usage_json(plan);
   return body.dump();
 }
@@ -218,7 +235,7 @@ std::string chunk_data(const Plan& plan, std::size_t token_index) {
                                        : json{{"content", token}};
     body["object"] = "chat.completion.chunk";
   }
-  body["choices"] = json::array({std::move(choice)});
+  body["choices"] = numbered_copies(std::move(choice), plan.choices);
   return body.dump();
 }
 
@@ -232,7 +249,7 @@ std::string final_chunk_data(const Plan& plan) {
     choice["delta"] = json::object();
     body["object"] = "chat.completion.chunk";
   }
-  body["choices"] = json::array({std::move(choice)});
+  body["choices"] = numbered_copies(std::move(choice), plan.choices);
   return body.dump();
 }
 

@@ -91,6 +91,15 @@ results.push(await run('models list', async () => {
   assert.ok(models.includes('auto'));
 }));
 
+results.push(await run('n choices, plain and streamed', async () => {
+  const plain = await client.chat.completions.create({ model: 'auto', n: 2, messages: [{ role: 'user', content: 'two please' }] });
+  assert.deepEqual(plain.choices.map((c) => c.index), [0, 1]);
+  const stream = client.chat.completions.stream({ model: 'auto', n: 2, messages: [{ role: 'user', content: 'two please' }] });
+  const done = await stream.finalChatCompletion();
+  assert.equal(done.choices.length, 2);
+  assert.ok(done.choices.every((c) => c.message.content.length > 0));
+}));
+
 results.push(await run('models retrieve', async () => {
   const model = await client.models.retrieve('auto');
   assert.equal(model.id, 'auto');

@@ -35,6 +35,7 @@ struct Plan {
   std::vector<std::string> tokens;
   std::string finish_reason = "stop";
   bool omit_usage = false;
+  int choices = 1;  // the request's "n" (1..8): each choice says the same
 };
 
 // `random01` is a uniform draw in [0,1) used for failure_rate.

@@ -28,6 +28,19 @@ TEST(MockEngine, AnswersDeterministicallyWithUsage) {
   EXPECT_EQ(make_plan(chat(), Endpoint::chat, defaults, "mock-x", 0.5).tokens, plan.tokens);
 }
 
+TEST(MockEngine, NChoicesAreNumberedInAnswersAndChunks) {
+  auto plan = make_plan(chat(R"({"n":3})"), Endpoint::chat, {}, "mock-x", 0.5);
+  const auto body = json::parse(completion_body(plan));
+  ASSERT_EQ(body["choices"].size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(body["choices"][i]["index"], i);
+  EXPECT_EQ(body["usage"]["completion_tokens"], 3 * plan.tokens.size());
+  const auto chunk = json::parse(chunk_data(plan, 0));
+  ASSERT_EQ(chunk["choices"].size(), 3u);
+  EXPECT_EQ(chunk["choices"][2]["index"], 2);
+  EXPECT_EQ(json::parse(final_chunk_data(plan))["choices"].size(), 3u);
+  EXPECT_EQ(make_plan(chat(R"({"n":500})"), Endpoint::chat, {}, "m", 0.5).choices, 8);
+}
+
 TEST(MockEngine, MaxTokensCapsTheAnswerWithFinishReasonLength) {
   auto plan = make_plan(chat(R"({"max_tokens":3})"), Endpoint::chat, {}, "m", 0.5);
   EXPECT_EQ(plan.tokens.size(), 3u);
