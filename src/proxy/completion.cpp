@@ -208,16 +208,17 @@ double millis_since(std::chrono::steady_clock::time_point from,
 // opposed to a role-only opening chunk: the commit point of a stream.
 // Why a stream cannot commit on this read: a broken read, an early end, or an error event.
 // An event whose data is neither "[DONE]" nor shaped like a JSON object: no SDK can read it.
-bool garbled(const api::SseEvent& event) {
-  return !event.data.empty() && !event.is_done() && !api::looks_like_json_object(event.data);
+std::optional<Failure> garbled(const api::SseEvent& event) {
+  if (event.data.empty() || event.is_done() || api::looks_like_json_object(event.data)) {
+    return std::nullopt;
+  }
+  return Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};
 }
 
 std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
   if (next.failure) return std::move(next.failure);
   if (!next.event) return Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
-  if (garbled(*next.event)) {
-    return Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};
-  }
+  if (auto failure = garbled(*next.event)) return failure;
   if (api::is_error_event(next.event->data)) {
     return Failure{ErrorKind::upstream_server_error, "stream began with an error"};
   }
@@ -1066,9 +1067,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       record.status = 499;  // the client went away mid-stream: not the backend's failure
       co_return result;
     }
-    if (next.event && garbled(*next.event)) {
-      next.failure = Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};
-    }
+    if (next.event && !next.failure) next.failure = garbled(*next.event);
     if (next.failure) {
       // Bytes already reached the client: end the stream with an error event, never hang.
       record.attempts.back().failure = next.failure;

@@ -16,6 +16,13 @@
 #include "llm_router/upstream/providers.hpp"
 
 namespace llm_router::proxy {
+
+struct KnownPath {
+  std::string_view path;  // ending in '/': a prefix (the rest names an item)
+  std::string_view method;
+  bool cross_origin = false;  // browser pages of server.cors_origins may call it
+};
+
 namespace {
 
 using nlohmann::json;
@@ -26,14 +33,8 @@ std::string_view api_path(std::string_view path) {
   return path;
 }
 
-struct Endpoint {
-  std::string_view path;  // ending in '/': a prefix (the rest names an item)
-  std::string_view method;
-  bool cross_origin = false;  // browser pages of server.cors_origins may call it
-};
-
 // Only the API answers cross-origin: a page must never read the stats or reload the config.
-constexpr Endpoint kEndpoints[] = {
+constexpr KnownPath kEndpoints[] = {
     {"/chat/completions", "POST", true},
     {"/completions", "POST", true},
     {"/embeddings", "POST", true},
@@ -50,12 +51,12 @@ constexpr Endpoint kEndpoints[] = {
 };
 
 // HEAD is answered as GET (the server sends the head only).
-bool takes(const Endpoint& endpoint, std::string_view method) {
+bool takes(const KnownPath& endpoint, std::string_view method) {
   return endpoint.method == method || (method == "HEAD" && endpoint.method == "GET");
 }
 
-const Endpoint* find_endpoint(std::string_view path, std::string_view method) {
-  const Endpoint* known = nullptr;
+const KnownPath* find_endpoint(std::string_view path, std::string_view method) {
+  const KnownPath* known = nullptr;
   for (const auto& endpoint : kEndpoints) {
     const bool prefix = endpoint.path.ends_with('/');
     if (prefix ? !path.starts_with(endpoint.path) : endpoint.path != path) continue;
@@ -143,20 +144,20 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
   }
   if (state_->generation() != generation_) refresh_snapshot();
   const std::string_view path = api_path(request.path());
-  const Endpoint* known = find_endpoint(path, request.method);
+  const KnownPath* known = find_endpoint(path, request.method);
   const std::string* origin = request.header("origin");
   if (known == nullptr || !known->cross_origin || origin == nullptr) {
-    co_await dispatch(request, writer);
+    co_await dispatch(request, writer, path, known);
     co_return;
   }
   std::string allow_origin = cors_allow_origin(snapshot_->config->server.cors_origins, *origin);
   if (is_cors_preflight(request)) {
     co_await answer_preflight(request, writer, allow_origin);
   } else if (allow_origin.empty()) {
-    co_await dispatch(request, writer);
+    co_await dispatch(request, writer, path, known);
   } else {
     CorsWriter cors(writer, std::move(allow_origin));
-    co_await dispatch(request, cors);
+    co_await dispatch(request, cors, path, known);
   }
 }
 
@@ -178,8 +179,9 @@ asio::awaitable<void> RouterHandler::answer_preflight(const HttpRequest& request
 // server.max_body_bytes); other codings are refused. Returns the refusal: status and body.
 std::optional<std::pair<int, std::string>> RouterHandler::decode_body(HttpRequest& request) const {
   const std::string* coding = request.header("content-encoding");
-  if (coding == nullptr || coding->empty() || *coding == "identity") return std::nullopt;
+  if (coding == nullptr || coding->empty()) return std::nullopt;
   const std::string name = server::lowercase_name(*coding);
+  if (name == "identity") return std::nullopt;
   if (name != "gzip" && name != "x-gzip" && name != "deflate") {
     return std::pair{415, api::error_body("Content-Encoding '" + *coding +
                                               "' is not supported: send gzip, deflate or none",
@@ -201,9 +203,8 @@ std::optional<std::pair<int, std::string>> RouterHandler::decode_body(HttpReques
   return std::nullopt;
 }
 
-asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWriter& writer) {
-  const std::string_view path = api_path(request.path());
-  const Endpoint* known = find_endpoint(path, request.method);
+asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWriter& writer,
+                                              std::string_view path, const KnownPath* known) {
   if (known == nullptr) {
     Failure failure{ErrorKind::unsupported_path, "unknown path " + std::string(request.path())};
     co_await send_error(writer, failure);

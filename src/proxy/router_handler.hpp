@@ -18,6 +18,7 @@
 namespace llm_router::proxy {
 
 namespace asio = boost::asio;
+struct KnownPath;  // one of the paths the handler answers (router_handler.cpp)
 using server::Header;
 using server::Headers;
 using server::HttpRequest;
@@ -142,8 +143,9 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
   std::optional<std::pair<int, std::string>> decode_body(HttpRequest& request) const;
-  // handle() after the cross-origin checks.
-  asio::awaitable<void> dispatch(HttpRequest& request, ResponseWriter& writer);
+  // handle() after the cross-origin checks; `path` without "/v1", `known` its entry (or null).
+  asio::awaitable<void> dispatch(HttpRequest& request, ResponseWriter& writer,
+                                 std::string_view path, const KnownPath* known);
   asio::awaitable<void> answer_preflight(const HttpRequest& request, ResponseWriter& writer,
                                          const std::string& allow_origin);
   asio::awaitable<void> send_json(ResponseWriter& writer, int status, std::string body,

@@ -217,6 +217,17 @@ asio::awaitable<void> write_error_and_close(const ConnectionPtr& connection, Err
 // Parses the request `buffer` already holds, without waiting for more bytes: most requests
 // arrive whole in one read, and each asynchronous read costs a trip through the reactor.
 // True when that was a whole request; `ec` is set when it is malformed or too large.
+// Consumes the CR and LF bytes at the front of `buffer`, at most `budget`; returns how many.
+std::size_t skip_empty_lines(beast::flat_buffer& buffer, std::size_t budget) {
+  const auto* bytes = static_cast<const char*>(buffer.data().data());
+  std::size_t skip = 0;
+  while (skip < buffer.size() && skip < budget && (bytes[skip] == '\r' || bytes[skip] == '\n')) {
+    ++skip;
+  }
+  buffer.consume(skip);
+  return skip;
+}
+
 bool parse_buffered(RequestReader& parser, beast::flat_buffer& buffer, error_code& ec) {
   parser.eager(true);
   while (buffer.size() > 0 && !parser.is_done()) {
@@ -298,14 +309,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
       if (ec) co_return false;
       buffer.commit(n);
     }
-    const auto* bytes = static_cast<const char*>(buffer.data().data());
-    std::size_t skip = 0;
-    while (skip < buffer.size() && empty_line_bytes + skip < kMaxEmptyLineBytes &&
-           (bytes[skip] == '\r' || bytes[skip] == '\n')) {
-      ++skip;
-    }
-    buffer.consume(skip);
-    empty_line_bytes += skip;
+    empty_line_bytes += skip_empty_lines(buffer, kMaxEmptyLineBytes - empty_line_bytes);
     if (buffer.size() > 0 || empty_line_bytes >= kMaxEmptyLineBytes) break;
   }
   connection->idle = false;
