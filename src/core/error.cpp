@@ -22,6 +22,7 @@ constexpr std::array kTable{
     Entry{"method_not_allowed",
           {kClient, 405, "invalid_request_error", "method_not_allowed", false}},
     Entry{"model_not_found", {kClient, 404, "invalid_request_error", "model_not_found", false}},
+    Entry{"not_found", {kClient, 404, "invalid_request_error", "not_found", false}},
     Entry{"payload_too_large", {kClient, 413, "invalid_request_error", "request_too_large", false}},
     Entry{"headers_too_large", {kClient, 431, "invalid_request_error", "headers_too_large", false}},
     Entry{"request_timeout", {kClient, 408, "invalid_request_error", "request_timeout", false}},
@@ -59,6 +60,13 @@ const ErrorTraits& traits(ErrorKind kind) {
 
 std::string_view name(ErrorKind kind) {
   return kTable[static_cast<size_t>(kind)].name;
+}
+
+std::string quote_excerpt(std::string_view value, std::size_t limit) {
+  if (value.size() <= limit) return "'" + std::string(value) + "'";
+  std::size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+  return "'" + std::string(value.substr(0, cut)) + "...'";
 }
 
 }  // namespace llm_router

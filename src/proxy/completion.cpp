@@ -581,8 +581,8 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
   switch (plan.status) {
     case selector::PlanStatus::unknown_model:
       failure = Failure{ErrorKind::model_not_found,
-                        "The model '" + plan.route +
-                            "' does not exist: name a route or a backend listed by GET /v1/models",
+                        "The model " + quote_excerpt(plan.route) +
+                            " does not exist: name a route or a backend listed by GET /v1/models",
                         0, "model"};
       break;
     case selector::PlanStatus::all_busy:

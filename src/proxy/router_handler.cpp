@@ -303,8 +303,8 @@ asio::awaitable<void> RouterHandler::model(std::string_view id, ResponseWriter& 
     if (!found && backend.name == id) found = model_object(backend.name, "backend");
   }
   if (!found) {
-    Failure failure{ErrorKind::model_not_found, "The model '" + std::string(id) +
-                                                    "' does not exist; GET /v1/models lists them"};
+    Failure failure{ErrorKind::model_not_found, "The model " + quote_excerpt(id) +
+                                                    " does not exist; GET /v1/models lists them"};
     co_await send_error(writer, failure);
     co_return;
   }
@@ -359,28 +359,53 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     // OpenAI's error beside the decision: clients read the error, people the reasons.
     const Failure failure{
         ErrorKind::model_not_found,
-        "The model '" + parsed->model + "' does not exist; GET /v1/models lists them", 0, "model"};
+        "The model " + quote_excerpt(parsed->model) + " does not exist; GET /v1/models lists them",
+        0, "model"};
     body["error"] = json::parse(api::error_body(failure))["error"];
   }
   co_await send_json(writer, unknown ? 404 : 200, body.dump());
 }
 
+namespace {
+
+// What is wrong with a /v1/feedback body, if anything: {"request_id": string, "score": 0..1}.
+std::optional<Failure> feedback_problem(const json& body) {
+  if (body.is_discarded()) {
+    return Failure{ErrorKind::invalid_json, "the body is not valid JSON", 0, ""};
+  }
+  if (!body.is_object()) {
+    return Failure{ErrorKind::invalid_request,
+                   "expected {\"request_id\": string, \"score\": number in 0..1}", 0, ""};
+  }
+  const auto id = body.find("request_id");
+  if (id == body.end() || !id->is_string()) {
+    return Failure{ErrorKind::invalid_request,
+                   "request_id must be the id of a routed request (its x-request-id)", 0,
+                   "request_id"};
+  }
+  const auto score = body.find("score");
+  if (score == body.end() || !score->is_number() || score->get<double>() < 0 ||
+      score->get<double>() > 1) {
+    return Failure{ErrorKind::invalid_request, "score must be a number from 0 to 1", 0, "score"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 asio::awaitable<void> RouterHandler::feedback(HttpRequest& request, ResponseWriter& writer) {
   const json body = json::parse(request.body, nullptr, false);
-  if (!body.is_object() || !body.contains("request_id") || !body["request_id"].is_string() ||
-      !body.contains("score") || !body["score"].is_number()) {
-    Failure failure{ErrorKind::invalid_request,
-                    "expected {\"request_id\": string, \"score\": number in 0..1}", 0,
-                    "request_id"};
-    co_await send_error(writer, failure);
+  if (auto problem = feedback_problem(body)) {
+    co_await send_error(writer, *problem);
     co_return;
   }
   const std::string id = body["request_id"];
-  const double score = std::clamp(body["score"].get<double>(), 0.0, 1.0);
+  const double score = body["score"].get<double>();
   auto entry = state_->feedback().find(id);
   if (!entry) {
-    Failure failure{ErrorKind::unsupported_path,
-                    "no recent bandit-routed request with id '" + id + "'", 0, "request_id"};
+    Failure failure{ErrorKind::not_found,
+                    "no recent bandit-routed request with id " + quote_excerpt(id), 0,
+                    "request_id"};
     co_await send_error(writer, failure);
     co_return;
   }

@@ -330,6 +330,11 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   if (!ec && parser->content_length() && *parser->content_length() > limits.max_body_bytes) {
     ec = http::error::body_limit;
   }
+  if (ec && !parser->refusal().empty()) {
+    co_await write_error_and_close(connection, ErrorKind::invalid_request,
+                                   std::string(parser->refusal()));
+    co_return false;
+  }
   if (ec) {
     co_await refuse(connection, ec, /*malformed_answered=*/true);
     co_return false;

@@ -8,6 +8,7 @@
 #include <boost/optional/optional.hpp>
 
 #include <cstdint>
+#include <string_view>
 
 #include "llm_router/server/http_types.hpp"
 
@@ -24,6 +25,8 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   HttpRequest& request() { return request_; }
   unsigned version() const { return version_; }
   bool expects_continue() const { return expects_continue_; }
+  // Why the head was refused, when it was for a reason of ours rather than Beast's syntax checks.
+  std::string_view refusal() const { return refusal_; }
 
  private:
   void on_request_impl(verb, string_view method, string_view target, int version,
@@ -42,6 +45,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
     if (name == field::expect && boost::beast::iequals(value, "100-continue")) {
       expects_continue_ = true;
     }
+    if (name == field::host) ++host_fields_;
     if (name == field::transfer_encoding) {
       if (!transfer_codings_.empty()) transfer_codings_ += ',';
       transfer_codings_.append(value.data(), value.size());
@@ -50,10 +54,16 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
 
   // Beast reads a body of any transfer coding but "chunked" as no body at all, which would run
   // the body's bytes as the next request (smuggling). "chunked", once, is the only coding taken;
-  // anything else is refused (400, connection closed), as RFC 9112 section 6.3 asks.
+  // anything else is refused (400, connection closed), as RFC 9112 section 6.3 asks. An HTTP/1.1
+  // request carries exactly one Host (RFC 9112 section 3.2).
   void on_header_impl(error_code& ec) override {
     if (!transfer_codings_.empty() && !only_chunked(transfer_codings_)) {
       ec = boost::beast::http::error::bad_transfer_encoding;
+      refusal_ = "Transfer-Encoding other than a single \"chunked\" is not supported";
+    } else if (version_ >= 11 && host_fields_ != 1) {
+      ec = boost::beast::http::error::bad_field;
+      refusal_ = host_fields_ == 0 ? "an HTTP/1.1 request needs a Host header"
+                                   : "more than one Host header";
     }
   }
 
@@ -99,6 +109,8 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   HttpRequest request_;
   unsigned version_ = 11;
   bool expects_continue_ = false;
+  int host_fields_ = 0;
+  std::string_view refusal_;
   std::string transfer_codings_;  // every Transfer-Encoding field, joined by commas
 };
 

@@ -101,6 +101,28 @@ TEST_F(ProtocolTest, UnknownModelIs404ModelNotFound) {
   HttpClient client(router_.port());
   expect_openai_error(client.post_json("/v1/chat/completions", chat_body("gpt-17")), 404,
                       "model_not_found");
+  // A huge name is quoted in part, not echoed back whole.
+  const auto long_name =
+      client.post_json("/v1/chat/completions", chat_body(std::string(3000, 'm')));
+  expect_openai_error(long_name, 404, "model_not_found");
+  EXPECT_LT(long_name.body.size(), 600u) << long_name.body;
+}
+
+TEST_F(ProtocolTest, FeedbackErrorsNameTheirField) {
+  HttpClient client(router_.port());
+  expect_openai_error(client.post_json("/v1/feedback", "{not json"), 400, "invalid_json");
+  const auto no_id = client.post_json("/v1/feedback", R"({"score":1})");
+  expect_openai_error(no_id, 400, "invalid_value");
+  EXPECT_EQ(json::parse(no_id.body)["error"]["param"], "request_id");
+  for (const std::string score : {R"("high")", "1.5", "-0.1"}) {
+    const auto bad_score =
+        client.post_json("/v1/feedback", R"({"request_id":"r1","score":)" + score + "}");
+    expect_openai_error(bad_score, 400, "invalid_value");
+    EXPECT_EQ(json::parse(bad_score.body)["error"]["param"], "score") << score;
+  }
+  const auto unknown = client.post_json("/v1/feedback", R"({"request_id":"r1","score":0.5})");
+  expect_openai_error(unknown, 404, "not_found");
+  EXPECT_EQ(json::parse(unknown.body)["error"]["param"], "request_id");
 }
 
 TEST_F(ProtocolTest, WrongMethodIs405AndUnknownPathIs404) {
@@ -219,6 +241,20 @@ TEST_F(ProtocolTest, AnyTransferCodingButChunkedIsRefusedAndNothingIsSmuggled) {
                   "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
                   "chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   EXPECT_TRUE(twice.starts_with("HTTP/1.1 400 ")) << twice;
+}
+
+TEST_F(ProtocolTest, AnHttp11RequestNeedsExactlyOneHost) {
+  const std::string none = all_replies(router_.port(), "GET /v1/models HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(none.starts_with("HTTP/1.1 400 ")) << none;
+  EXPECT_NE(none.find("needs a Host header"), std::string::npos) << none;
+  const std::string two =
+      all_replies(router_.port(), "GET /v1/models HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_TRUE(two.starts_with("HTTP/1.1 400 ")) << two;
+  EXPECT_NE(two.find("more than one Host"), std::string::npos) << two;
+  EXPECT_EQ(count_of(two, "HTTP/1.1 "), 1u) << two;
+  // HTTP/1.0 had no Host requirement.
+  const std::string old = all_replies(router_.port(), "GET /v1/models HTTP/1.0\r\n\r\n");
+  EXPECT_NE(old.find(" 200 "), std::string::npos) << old;
 }
 
 TEST_F(ProtocolTest, CompressedBodiesAreDecodedOrRefusedClearly) {

@@ -15,6 +15,7 @@ enum class ErrorKind {
   unsupported_path,
   method_not_allowed,
   model_not_found,
+  not_found,  // a named thing (not a model) the router does not know, e.g. a request id
   payload_too_large,
   headers_too_large,
   request_timeout,  // the client did not finish sending its request in time
@@ -57,5 +58,9 @@ struct Failure {
   int upstream_status = 0;  // the backend's HTTP status, when it answered
   std::string param;        // the request field at fault, for client errors
 };
+
+// A value from the request quoted in an error message: at most `limit` bytes (cut at a UTF-8
+// character boundary, "..." marking the cut), so a huge field is not echoed back whole.
+std::string quote_excerpt(std::string_view value, std::size_t limit = 128);
 
 }  // namespace llm_router
