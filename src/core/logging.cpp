@@ -1,29 +1,32 @@
 #include "llm_router/core/logging.hpp"
 
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace llm_router::logging {
 namespace {
 
-// Lines are formatted by the thread that logs them into a buffer; full buffers (and every
-// flush: warnings, the periodic flush, exit) go to one writer thread. An io thread thus never
-// writes to a pipe that may block, and wakes the writer once per batch instead of once per
-// line (a wake-up per line cost a futex call and a context switch per request). When the
-// writer falls behind by more than kMaxPendingBytes, new batches are dropped and counted.
-class BatchingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+// Lines are formatted by the thread that logs them into that thread's own buffer (its mutex is
+// only ever taken by another thread to flush it, so logging takes no lock shared by all
+// threads); full buffers (and every flush: warnings, the periodic flush, exit) go to one writer
+// thread. An io thread thus never writes to a pipe that may block, and wakes the writer once per
+// batch instead of once per line (a wake-up per line cost a futex call and a context switch per
+// request). When the writer falls behind by more than kMaxPendingBytes, new batches are dropped
+// and counted. Lines of different threads reach stderr in batches, each thread's in order.
+class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
   BatchingStderrSink() : writer_([this] { write_batches(); }) {}
   ~BatchingStderrSink() override {
-    {
-      std::lock_guard lock(mutex_);
-      hand_off();
-    }
+    flush_();
     {
       std::lock_guard lock(pending_mutex_);
       stopping_ = true;
@@ -34,29 +37,74 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
+    ThreadBuffer& own = thread_buffer();
+    std::lock_guard lock(own.mutex);
+    if (own.generation != generation_.load(std::memory_order_acquire)) refresh_formatter(own);
     spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    buffer_.append(formatted.data(), formatted.size());
-    if (buffer_.size() >= kBatchBytes) hand_off();
+    own.formatter->format(msg, formatted);
+    own.text.append(formatted.data(), formatted.size());
+    if (own.text.size() >= kBatchBytes) hand_off(own.text);
   }
-  void flush_() override { hand_off(); }
+
+  void flush_() override {
+    std::lock_guard lock(buffers_mutex_);
+    for (const auto& buffer : buffers_) {
+      std::lock_guard buffer_lock(buffer->mutex);
+      hand_off(buffer->text);
+    }
+    // A buffer only this list still holds belonged to a thread that has exited.
+    std::erase_if(buffers_, [](const auto& buffer) { return buffer.use_count() == 1; });
+  }
+
+  void set_pattern_(const std::string& pattern) override {
+    set_formatter_(std::make_unique<spdlog::pattern_formatter>(pattern));
+  }
+
+  void set_formatter_(std::unique_ptr<spdlog::formatter> formatter) override {
+    std::lock_guard lock(formatter_mutex_);
+    prototype_ = std::move(formatter);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
 
  private:
   static constexpr std::size_t kBatchBytes = 32 * 1024;
   static constexpr std::size_t kMaxPendingBytes = 8 * 1024 * 1024;
 
-  // Called with the sink's mutex held.
-  void hand_off() {
-    if (buffer_.empty()) return;
+  struct ThreadBuffer {
+    std::mutex mutex;
+    std::string text;
+    std::unique_ptr<spdlog::formatter> formatter;  // a pattern formatter keeps state: one each
+    unsigned generation = 0;
+  };
+
+  // There is one sink per process (shared_sink()), so one buffer per thread.
+  ThreadBuffer& thread_buffer() {
+    thread_local std::shared_ptr<ThreadBuffer> own;
+    if (!own) {
+      own = std::make_shared<ThreadBuffer>();
+      std::lock_guard lock(buffers_mutex_);
+      buffers_.push_back(own);
+    }
+    return *own;
+  }
+
+  void refresh_formatter(ThreadBuffer& own) {
+    std::lock_guard lock(formatter_mutex_);
+    own.formatter = prototype_->clone();
+    own.generation = generation_.load(std::memory_order_relaxed);
+  }
+
+  void hand_off(std::string& text) {
+    if (text.empty()) return;
     {
       std::lock_guard lock(pending_mutex_);
-      if (pending_.size() + buffer_.size() <= kMaxPendingBytes) {
-        pending_ += buffer_;
+      if (pending_.size() + text.size() <= kMaxPendingBytes) {
+        pending_ += text;
       } else {
         ++dropped_batches_;
       }
     }
-    buffer_.clear();
+    text.clear();
     pending_ready_.notify_one();
   }
 
@@ -90,7 +138,11 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     }
   }
 
-  std::string buffer_;  // guarded by the base sink's mutex_
+  std::mutex formatter_mutex_;
+  std::unique_ptr<spdlog::formatter> prototype_ = std::make_unique<spdlog::pattern_formatter>();
+  std::atomic<unsigned> generation_{1};
+  std::mutex buffers_mutex_;
+  std::vector<std::shared_ptr<ThreadBuffer>> buffers_;
   std::mutex pending_mutex_;
   std::condition_variable pending_ready_;
   std::string pending_;

@@ -1,0 +1,87 @@
+#include "llm_router/core/logging.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace llm_router::logging {
+namespace {
+
+// Points stderr at a temporary file for the test's lifetime.
+class CapturedStderr {
+ public:
+  CapturedStderr() : path_(testing::TempDir() + "llm_router_logging_test.txt") {
+    saved_ = ::dup(STDERR_FILENO);
+    std::FILE* file = std::fopen(path_.c_str(), "w");
+    ::dup2(::fileno(file), STDERR_FILENO);
+    std::fclose(file);
+  }
+  ~CapturedStderr() {
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    std::remove(path_.c_str());
+  }
+  std::string text() const {
+    std::ifstream in(path_);
+    std::stringstream out;
+    out << in.rdbuf();
+    return out.str();
+  }
+
+ private:
+  std::string path_;
+  int saved_ = -1;
+};
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(Logging, LinesFromManyThreadsAllArriveWholeAndInEachThreadsOrder) {
+  CapturedStderr captured;
+  setup("info");
+  auto logger = get("threads");
+  constexpr int kThreads = 4;
+  constexpr int kLines = 2000;  // several batches per thread
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kLines; ++i) logger->info("thread {} line {:05} end", t, i);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  logger->flush();
+  // The writer thread writes asynchronously: wait (bounded) for the last lines.
+  std::string text;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    text = captured.text();
+    if (count_of(text, " end\n") >= kThreads * kLines) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(count_of(text, " end\n"), static_cast<std::size_t>(kThreads * kLines));
+  for (int t = 0; t < kThreads; ++t) {
+    std::size_t previous = 0;
+    for (int i = 0; i < kLines; i += 97) {
+      char line[64];
+      std::snprintf(line, sizeof line, "[threads] thread %d line %05d end\n", t, i);
+      const std::size_t at = text.find(line);
+      ASSERT_NE(at, std::string::npos) << line;
+      EXPECT_GE(at, previous) << line;
+      previous = at;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace llm_router::logging
