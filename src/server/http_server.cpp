@@ -38,7 +38,7 @@ constexpr std::size_t kMaxEmptyLineBytes = 8;  // CR and LF bytes skipped before
 
 // One client connection, shared by its session coroutine and the callbacks of its timer and
 // disconnect watch (which may run after the session ended).
-struct Connection {
+struct Connection : std::enable_shared_from_this<Connection> {
   explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
 
   tcp::socket socket;
@@ -52,6 +52,7 @@ struct Connection {
   // when the client goes away, so its backend call stops too.
   asio::cancellation_signal client_gone;
   std::uint64_t serving = 0;  // the request being served, 0 between requests
+  bool watched = false;       // a disconnect watch is armed for the request being served
   bool idle = true;           // idle sessions are closed at once when draining
   bool timed_out = false;     // the deadline cancelled the socket's operation
 };
@@ -85,6 +86,7 @@ void expire_never(Connection& connection) {
 // Watches the client's socket while request `id` is served. EOF or an error means the client
 // is gone: the request is cancelled. Bytes of a next (pipelined) request end the watch.
 void watch_for_disconnect(const ConnectionPtr& connection, std::uint64_t id) {
+  connection->watched = true;
   connection->socket.async_wait(tcp::socket::wait_read, [connection, id](error_code ec) {
     if (ec || connection->serving != id) return;
     char byte;
@@ -104,8 +106,32 @@ struct Worker {
   asio::io_context io{1};
   std::unordered_set<Connection*> sessions;  // touched only on this worker's thread
   std::uint64_t requests_served = 0;
+  bool sweeping = false;  // watch_slow_requests() runs
   bool draining = false;
 };
+
+// Requests still in flight after kWatchDelay get a disconnect watch. Arming one for every
+// request cost an epoll_ctl and a cancelled wait each, for requests mostly answered in far less
+// time than a client takes to give up; a model call lasts seconds, and its client leaving is
+// noticed at most kWatchDelay later. Runs while the worker serves requests.
+constexpr auto kWatchDelay = std::chrono::milliseconds(50);
+
+asio::awaitable<void> watch_slow_requests(Worker& worker) {
+  asio::steady_timer timer(worker.io);
+  while (true) {
+    timer.expires_after(kWatchDelay);
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec) break;
+    bool serving = false;
+    for (Connection* c : worker.sessions) {
+      if (c->serving == 0) continue;
+      serving = true;
+      if (!c->watched) watch_for_disconnect(c->shared_from_this(), c->serving);
+    }
+    if (!serving) break;
+  }
+  worker.sweeping = false;
+}
 
 // Writes responses with hand-built heads and gathered writes: a whole response, or a stream's
 // head with its first chunk, leaves in one send.
@@ -378,7 +404,11 @@ asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, const Connecti
                                                   HttpRequest& request, BeastWriter& writer) {
   const std::uint64_t id = ++worker.requests_served;
   connection->serving = id;
-  watch_for_disconnect(connection, id);
+  connection->watched = false;
+  if (!worker.sweeping) {
+    worker.sweeping = true;
+    asio::co_spawn(worker.io, watch_slow_requests(worker), asio::detached);
+  }
   try {
     co_await worker.handler->handle(request, writer);
   } catch (const boost::system::system_error& e) {
@@ -387,8 +417,10 @@ asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, const Connecti
     log->error("handler failed: {}", e.what());
   }
   connection->serving = 0;
-  error_code ignored;
-  connection->socket.cancel(ignored);  // ends the watch
+  if (connection->watched) {
+    error_code ignored;
+    connection->socket.cancel(ignored);  // ends the watch
+  }
   // A client that left cancelled the session's coroutine: clear that before writing again.
   const auto state = co_await asio::this_coro::cancellation_state;
   if (state.cancelled() != asio::cancellation_type::none) {
