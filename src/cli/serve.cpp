@@ -119,6 +119,18 @@ class Housekeeper {
   std::thread thread_;
 };
 
+// Reloads, stats and metrics answer anyone without server.admin_key: fine on loopback, worth
+// a warning anywhere else.
+void warn_if_admin_is_open(const config::ServerSettings& server) {
+  if (!server.admin_key.empty()) return;
+  const std::string& host = server.listen_host;
+  if (host == "127.0.0.1" || host == "::1" || host == "localhost") return;
+  spdlog::warn(
+      "server.admin_key is not set: /admin/*, /metrics and /ui answer anyone who can "
+      "reach {}:{} (set LLM_ROUTER_ADMIN_KEY with the shipped config)",
+      host, server.listen_port);
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
@@ -183,6 +195,7 @@ int run_serve(const std::vector<std::string>& args) {
               << std::endl;
     spdlog::info("llm-router serving {} backends and {} routes from {}", config->backends.size(),
                  config->routes.size(), config->source);
+    warn_if_admin_is_open(config->server);
   });
   spdlog::info("llm-router stopped");
   return 0;
