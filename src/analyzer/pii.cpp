@@ -2,6 +2,8 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "llm_router/analyzer/detectors.hpp"
 #include "text_util.hpp"
@@ -9,9 +11,20 @@
 namespace llm_router::analyzer {
 namespace {
 
-void add(PiiCounts& counts, PiiKind kind) {
-  ++counts[static_cast<std::size_t>(kind)];
-}
+// The scanners report each match to a sink: detect_pii() counts, find_pii() keeps where.
+struct CountingSink {
+  PiiCounts counts{};
+  void operator()(PiiKind kind, std::size_t, std::size_t) {
+    ++counts[static_cast<std::size_t>(kind)];
+  }
+};
+
+struct CollectingSink {
+  std::vector<PiiMatch> matches;
+  void operator()(PiiKind kind, std::size_t begin, std::size_t end) {
+    matches.push_back({begin, end, kind});
+  }
+};
 
 bool is_email_local(char c) {
   return is_ascii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
@@ -20,7 +33,8 @@ bool is_email_domain(char c) {
   return is_ascii_alnum(c) || c == '.' || c == '-';
 }
 
-void scan_emails(std::string_view text, PiiCounts& counts) {
+template <class Sink>
+void scan_emails(std::string_view text, Sink& sink) {
   std::size_t from = 0;
   while (true) {
     const std::size_t at = text.find('@', from);
@@ -28,6 +42,7 @@ void scan_emails(std::string_view text, PiiCounts& counts) {
     from = at + 1;
     std::size_t begin = at;
     while (begin > 0 && is_email_local(text[begin - 1])) --begin;
+    while (begin < at && text[begin] == '.') ++begin;  // "see.jane@x.io" keeps no leading dot
     std::size_t end = at + 1;
     while (end < text.size() && is_email_domain(text[end])) ++end;
     while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
@@ -37,7 +52,7 @@ void scan_emails(std::string_view text, PiiCounts& counts) {
     if (dot == std::string_view::npos || dot == 0 || domain.front() == '-') continue;
     const std::string_view tld = domain.substr(dot + 1);
     if (tld.size() < 2 || !std::all_of(tld.begin(), tld.end(), is_ascii_alpha)) continue;
-    add(counts, PiiKind::email);
+    sink(PiiKind::email, begin, end);
     from = end;
   }
 }
@@ -111,9 +126,12 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
       if (close && i < text.size() && text[i] == ' ') ++i;
       continue;
     }
-    // A separator counts only when a digit follows it directly.
-    if (is_number_separator(c) && i + 1 < text.size() && is_ascii_digit(text[i + 1]) &&
-        chunk.digit_count > 0) {
+    // A separator counts only when a digit (or a parenthesized area code) follows it directly.
+    const bool digit_follows =
+        i + 1 < text.size() &&
+        (is_ascii_digit(text[i + 1]) ||
+         (text[i + 1] == '(' && i + 2 < text.size() && is_ascii_digit(text[i + 2])));
+    if (is_number_separator(c) && digit_follows && chunk.digit_count > 0) {
       chunk.only_dots &= c == '.';
       chunk.only_dashes &= c == '-';
       chunk.card_separators &= c != '.';
@@ -168,7 +186,8 @@ bool is_phone(const NumberChunk& chunk) {
   return chunk.last_group == 4 && chunk.previous_group == 3;
 }
 
-void scan_numbers(std::string_view text, PiiCounts& counts) {
+template <class Sink>
+void scan_numbers(std::string_view text, Sink& sink) {
   std::size_t i = 0;
   while (i < text.size()) {
     // Skip 8 bytes at a time while none can start a chunk (a digit, '+' or '(').
@@ -200,13 +219,13 @@ void scan_numbers(std::string_view text, PiiCounts& counts) {
     const bool clean_end = !is_ascii_alnum(after) && after != '_';
     if (clean_end) {
       if (is_ipv4(chunk)) {
-        add(counts, PiiKind::ip_address);
+        sink(PiiKind::ip_address, i, end);
       } else if (is_us_ssn(chunk)) {
-        add(counts, PiiKind::us_ssn);
+        sink(PiiKind::us_ssn, i, end);
       } else if (is_credit_card(chunk)) {
-        add(counts, PiiKind::credit_card);
+        sink(PiiKind::credit_card, i, end);
       } else if (is_phone(chunk)) {
-        add(counts, PiiKind::phone);
+        sink(PiiKind::phone, i, end);
       }
     }
     i = std::max(end, i + 1);
@@ -289,7 +308,7 @@ bool has_prefix_key(std::string_view token) {
 
 // Long random-looking tokens: mixed case and digits, no dictionary-like runs, high entropy.
 bool is_high_entropy_token(std::string_view token) {
-  if (token.size() < 32 || token.size() > 512) return false;
+  if (token.size() < 32 || token.size() > 4096) return false;
   bool upper = false;
   bool lower = false;
   bool digit = false;
@@ -304,6 +323,19 @@ bool is_high_entropy_token(std::string_view token) {
   if (token.find('/') != std::string_view::npos && token.find("//") != std::string_view::npos) {
     return false;  // URLs and paths
   }
+  // Identifiers and paths (getUserAccountBalance2024, src/SomeResource2024/index) are mostly
+  // lower-case runs of word length; random tokens rarely have a run of four.
+  std::size_t in_words = 0;
+  std::size_t run = 0;
+  for (std::size_t k = 0; k <= token.size(); ++k) {
+    if (k < token.size() && token[k] >= 'a' && token[k] <= 'z') {
+      ++run;
+      continue;
+    }
+    if (run >= 4) in_words += run;
+    run = 0;
+  }
+  if (in_words * 100 > token.size() * 35) return false;
   double entropy = 0;
   const double n = static_cast<double>(token.size());
   for (int count : counts) {
@@ -349,32 +381,58 @@ std::size_t next_token_candidate(std::string_view text, std::size_t i) {
   return at;
 }
 
-// Tokens of key alphabets: API keys, high-entropy secrets, and IBANs (which start a token).
-void scan_tokens(std::string_view text, PiiCounts& counts) {
+// A PEM private key: from its BEGIN line through its END line (or the BEGIN line alone).
+template <class Sink>
+void scan_private_keys(std::string_view text, Sink& sink) {
   std::size_t from = 0;
   while ((from = text.find("-----BEGIN ", from)) != std::string_view::npos) {
     const std::size_t line_end = text.find("-----", from + 11);
     if (line_end == std::string_view::npos) break;
+    std::size_t end = line_end + 5;
     if (text.substr(from, line_end - from).find("PRIVATE KEY") != std::string_view::npos) {
-      add(counts, PiiKind::api_key);
+      if (const std::size_t footer = text.find("-----END ", end);
+          footer != std::string_view::npos) {
+        const std::size_t footer_end = text.find("-----", footer + 9);
+        if (footer_end != std::string_view::npos) end = footer_end + 5;
+      }
+      sink(PiiKind::api_key, from, end);
     }
-    from = line_end + 5;
+    from = end;
   }
+}
+
+// Where a key-alphabet token starting at i ends: an '=' inside it separates a name from its
+// value ("token=..."), trailing '=' are base64 padding and stay with it.
+std::size_t token_end(std::string_view text, std::size_t i) {
+  std::size_t end = i;
+  while (end < text.size() && is_secret_char(text[end]) && text[end] != '=') ++end;
+  while (end < text.size() && text[end] == '=') ++end;
+  return end;
+}
+
+// Tokens of key alphabets: API keys, high-entropy secrets, and IBANs (which start a token).
+template <class Sink>
+void scan_tokens(std::string_view text, Sink& sink) {
+  scan_private_keys(text, sink);
   std::size_t i = 0;
   while ((i = next_token_candidate(text, i)) < text.size()) {
-    while (i < text.size() && !is_secret_char(text[i])) ++i;
+    while (i < text.size() && (!is_secret_char(text[i]) || text[i] == '=')) ++i;
     if (i == text.size()) break;
     if (const std::size_t after = match_iban(text, i); after != i) {
-      add(counts, PiiKind::iban);
+      sink(PiiKind::iban, i, after);
       i = after;
       continue;
     }
-    std::size_t end = i;
-    while (end < text.size() && is_secret_char(text[end])) ++end;
+    const std::size_t end = token_end(text, i);
     std::string_view token = text.substr(i, end - i);
-    while (!token.empty() && (token.back() == '=' || token.back() == '-')) token.remove_suffix(1);
-    if (token.size() >= 19 && (has_prefix_key(token) || is_high_entropy_token(token))) {
-      add(counts, PiiKind::api_key);
+    while (!token.empty() && token.back() == '=') token.remove_suffix(1);
+    // Sentence punctuation after a key ("use sk-...-." or "key/") is not part of it.
+    std::string_view key = token;
+    while (!key.empty() && (key.back() == '-' || key.back() == '/' || key.back() == '+')) {
+      key.remove_suffix(1);
+    }
+    if (key.size() >= 19 && (has_prefix_key(key) || is_high_entropy_token(key))) {
+      sink(PiiKind::api_key, i, key.size() == token.size() ? end : i + key.size());
     }
     i = end;
   }
@@ -440,11 +498,22 @@ bool iban_valid(std::string_view iban) {
 }
 
 PiiCounts detect_pii(std::string_view text) {
-  PiiCounts counts{};
-  scan_emails(text, counts);
-  scan_numbers(text, counts);
-  scan_tokens(text, counts);
-  return counts;
+  CountingSink sink;
+  scan_emails(text, sink);
+  scan_numbers(text, sink);
+  scan_tokens(text, sink);
+  return sink.counts;
+}
+
+std::vector<PiiMatch> find_pii(std::string_view text) {
+  CollectingSink sink;
+  scan_emails(text, sink);
+  scan_numbers(text, sink);
+  scan_tokens(text, sink);
+  std::sort(sink.matches.begin(), sink.matches.end(), [](const PiiMatch& a, const PiiMatch& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+  });
+  return std::move(sink.matches);
 }
 
 }  // namespace llm_router::analyzer

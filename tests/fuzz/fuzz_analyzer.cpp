@@ -7,6 +7,7 @@
 
 #include "fuzz_target.hpp"
 #include "llm_router/analyzer/analyzer.hpp"
+#include "llm_router/analyzer/detectors.hpp"
 #include "llm_router/analyzer/factory.hpp"
 
 namespace {
@@ -49,6 +50,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // ...and as a DOM, when it is JSON.
   const auto parsed = nlohmann::json::parse(text, nullptr, false);
   if (!parsed.is_discarded()) check(analyzer.analyze(parsed, {}));
+  // Every PII match lies inside the text, in order, and agrees with the counts.
+  const auto counts = llm_router::analyzer::detect_pii(text);
+  const auto matches = llm_router::analyzer::find_pii(text);
+  int total = 0;
+  for (int count : counts) total += count;
+  if (static_cast<int>(matches.size()) != total) std::abort();
+  for (std::size_t k = 0; k < matches.size(); ++k) {
+    const auto& m = matches[k];
+    if (m.begin >= m.end || m.end > text.size()) std::abort();
+    if (k > 0 && matches[k - 1].begin > m.begin) std::abort();
+  }
   return 0;
 }
 

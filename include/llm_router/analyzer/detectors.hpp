@@ -17,6 +17,15 @@ using PiiCounts = std::array<int, kPiiKinds>;
 // One pass per family of shapes; every candidate is checked (Luhn, mod-97, SSN ranges, octets).
 PiiCounts detect_pii(std::string_view text);
 
+// The same detections with where they are (byte offsets into `text`), ordered by start, the
+// longest first among those starting together; the request log's redactor uses them.
+struct PiiMatch {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  PiiKind kind = PiiKind::email;
+};
+std::vector<PiiMatch> find_pii(std::string_view text);
+
 bool luhn_valid(std::string_view digits);
 // `iban` without spaces, e.g. "DE89370400440532013000".
 bool iban_valid(std::string_view iban);

@@ -121,3 +121,34 @@ TEST(Pii, KeysAndIbansAtEveryAlignment) {
 
 }  // namespace
 }  // namespace llm_router::analyzer
+
+namespace llm_router::analyzer {
+namespace {
+
+TEST(Pii, FindReportsWhereEachMatchIs) {
+  const std::string text =
+      "Mail .jane@x.io, call +1 (415) 555-2671, card 4111 1111 1111 1111, "
+      "token=Zx8Qm2Lr9Tp4Vw7Ny1Ks6Hd3Fg5Jb0CeUa==, IBAN DE89 3704 0044 0532 0130 00.";
+  std::vector<std::pair<std::string, PiiKind>> found;
+  for (const auto& m : find_pii(text)) {
+    found.emplace_back(text.substr(m.begin, m.end - m.begin), m.kind);
+  }
+  const std::vector<std::pair<std::string, PiiKind>> expected = {
+      {"jane@x.io", PiiKind::email},
+      {"+1 (415) 555-2671", PiiKind::phone},
+      {"4111 1111 1111 1111", PiiKind::credit_card},
+      {"Zx8Qm2Lr9Tp4Vw7Ny1Ks6Hd3Fg5Jb0CeUa==", PiiKind::api_key},
+      {"DE89 3704 0044 0532 0130 00", PiiKind::iban},
+  };
+  EXPECT_EQ(found, expected);
+}
+
+TEST(Pii, IdentifiersAreNotSecrets) {
+  EXPECT_EQ(
+      detect_pii("getUserAccountBalanceForCustomer2024Report(accountId)")[static_cast<std::size_t>(
+          PiiKind::api_key)],
+      0);
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer
