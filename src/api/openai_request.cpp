@@ -69,6 +69,11 @@ class RequestScanner {
   }
 
   Expected<ParsedRequest> run() {
+    if (text_.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      return Failure{ErrorKind::invalid_json,
+                     "the request body is empty: send a JSON object (with a Content-Length or "
+                     "chunked encoding)"};
+    }
     if (cursor_.peek() != '{') {
       if (cursor_.skip_value() && cursor_.finish()) {
         return Failure{ErrorKind::invalid_json, "the request body must be a JSON object"};

@@ -53,6 +53,15 @@ TEST_F(ProtocolTest, MalformedJsonSaysWhere) {
             std::string::npos);
 }
 
+TEST_F(ProtocolTest, AnEmptyBodySaysSo) {
+  HttpClient client(router_.port());
+  const auto response = client.post_json("/v1/chat/completions", "");
+  expect_openai_error(response, 400, "invalid_json");
+  EXPECT_NE(json::parse(response.body)["error"]["message"].get<std::string>().find("empty"),
+            std::string::npos)
+      << response.body;
+}
+
 TEST_F(ProtocolTest, MissingOrIllTypedFieldsAreNamed) {
   HttpClient client(router_.port());
   struct Case {
