@@ -16,6 +16,20 @@ namespace {
 
 constexpr std::size_t kMaxLabels = 64;
 constexpr float kCodeEvidenceWeight = 0.6f;
+constexpr float kInstructionCueWeight = 0.6f;
+
+// Moves `weight` of the probability mass onto label `to`, which then leads (>= weight against
+// <= 1 - weight).
+void shift_mass(std::array<float, kMaxLabels>& probabilities, std::size_t n, std::size_t to,
+                float weight) {
+  for (std::size_t i = 0; i < n; ++i) probabilities[i] *= 1.0f - weight;
+  probabilities[to] += weight;
+}
+
+std::size_t label_index(const std::vector<std::string>& labels, std::string_view label) {
+  if (label.empty()) return SIZE_MAX;
+  return static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
+}
 
 std::vector<KeywordSet> joined(std::vector<KeywordSet> a, std::vector<KeywordSet> b) {
   a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
@@ -134,15 +148,22 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense,
     // The model learned "code" from Python benchmarks only; a confident rule-based reading of
     // other languages (code_evidence) moves 60% of the probability mass onto "code", which
     // then leads (>= 0.6 against <= 0.4).
+    std::size_t moved_to = SIZE_MAX;
     if (code_label_ < n && best != code_label_ && settings_.detectors.code &&
         code_evidence(text).confident()) {
-      for (std::size_t i = 0; i < n; ++i) {
-        probabilities[i] *= 1.0f - kCodeEvidenceWeight;
-        out.category_scores[labels[i]] = probabilities[i];
+      moved_to = code_label_;
+      shift_mass(probabilities, n, code_label_, kCodeEvidenceWeight);
+    } else if (settings_.detectors.instructions) {
+      // The same for the task the prompt's first words name ("Summarize ...", "Write a poem").
+      const std::size_t cued = label_index(labels, instruction_cue(text));
+      if (cued < n && cued != best) {
+        moved_to = cued;
+        shift_mass(probabilities, n, cued, kInstructionCueWeight);
       }
-      probabilities[code_label_] += kCodeEvidenceWeight;
-      out.category_scores[labels[code_label_]] = probabilities[code_label_];
-      best = code_label_;
+    }
+    if (moved_to != SIZE_MAX) {
+      for (std::size_t i = 0; i < n; ++i) out.category_scores[labels[i]] = probabilities[i];
+      best = moved_to;
     }
     if (n > 0 && probabilities[best] >= settings_.other_threshold) out.category = labels[best];
   }

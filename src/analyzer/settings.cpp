@@ -21,6 +21,7 @@ void read_detectors(config::NodeReader reader, DetectorToggles& detectors) {
   if (auto v = reader.boolean("code")) detectors.code = *v;
   if (auto v = reader.boolean("language")) detectors.language = *v;
   if (auto v = reader.boolean("sentiment")) detectors.sentiment = *v;
+  if (auto v = reader.boolean("instructions")) detectors.instructions = *v;
   reader.finish();
 }
 

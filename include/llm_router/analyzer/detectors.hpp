@@ -54,6 +54,14 @@ struct CodeEvidence {
 };
 CodeEvidence code_evidence(std::string_view text);
 
+// The task a prompt names in its first words, read by hand-written rules: "Summarize ...",
+// "Write me a short poem ...", "Give me 10 ideas ...", "Prove that ...", "Classify ...",
+// "Extract ...", a short greeting. Returns the category data's label for it (summarization,
+// creative_writing, brainstorming, math, classification, information_extraction, chit_chat)
+// or "" when the opening names none of these. The category model learned these tasks from one
+// dataset's phrasing; this reads the imperative however the rest of the prompt looks.
+std::string_view instruction_cue(std::string_view text);
+
 // Dominant Unicode script among letters: latin, cyrillic, greek, arabic, hebrew, cjk (han, kana,
 // hangul), devanagari, thai, other; "none" when there are no letters.
 struct ScriptSignals {

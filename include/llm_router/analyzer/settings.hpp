@@ -18,6 +18,7 @@ struct DetectorToggles {
   bool code = true;
   bool language = true;
   bool sentiment = true;
+  bool instructions = true;  // the task named by the prompt's first words moves the category
 };
 
 // `semantic.embeddings`: semantic similarity read from an embeddings backend (a backend of
@@ -36,7 +37,7 @@ struct AnalyzerSettings {
   std::string complexity_label;  // positive label; empty: the model's last label
   std::string sentiment_lexicon = "models/vader_lexicon.txt";
   std::string sentiment_model = "models/sentiment.json";  // empty: plain VADER
-  double other_threshold = 0.5;  // top category probability below this -> "other"
+  double other_threshold = 0.35;  // top category probability below this -> "other"
   TextSelection text;
   DetectorToggles detectors;
   std::vector<KeywordSet> keyword_sets;

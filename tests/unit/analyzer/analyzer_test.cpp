@@ -90,6 +90,38 @@ TEST(Analyzer, CodeEvidenceOverridesTheModelForOtherLanguages) {
   }
 }
 
+// The task named by the prompt's first words moves 60% of the mass onto its label, when the
+// model has that label and did not already pick it.
+TEST(Analyzer, InstructionCueOverridesTheModel) {
+  struct Case {
+    const char* text;
+    bool instructions;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"Summarize the following article in three bullet points: the council voted ...", true,
+       "summarization"},
+      {"Prove that there are infinitely many primes.", true, "math"},
+      {"Summarize the following article in three bullet points: the council voted ...", false,
+       "open_qa"},
+      {"What is the capital of Australia?", true, "open_qa"},
+      {"Write a haiku about rain.", true, "open_qa"},  // the model has no creative_writing
+  };
+  for (const auto& c : cases) {
+    AnalyzerSettings settings;
+    settings.detectors.instructions = c.instructions;
+    const auto model =
+        std::make_shared<FakeModel>(std::vector<std::string>{"open_qa", "math", "summarization"},
+                                    std::vector<float>{0.7f, 0.2f, 0.1f});
+    const Analyzer analyzer(settings, {model, nullptr, nullptr}, {}, {});
+    const Analysis a = analyzer.analyze(user_says(c.text), {});
+    EXPECT_EQ(a.category, c.expected) << c.text;
+    float sum = 0;
+    for (const auto& [label, p] : a.category_scores) sum += static_cast<float>(p);
+    EXPECT_NEAR(sum, 1.0f, 1e-5f) << c.text;
+  }
+}
+
 TEST(Analyzer, NoModelsMeansOtherAndHalfComplexity) {
   const Analyzer analyzer({}, {}, {}, {});
   const Analysis a = analyzer.analyze(user_says("hello"), {});
@@ -209,7 +241,7 @@ TEST(AnalyzerSettings, DefaultsWhenAbsent) {
   const auto parsed = parse("other: 1\n");
   EXPECT_TRUE(parsed.diagnostics.empty());
   EXPECT_EQ(parsed.settings.text.max_chars, 4000u);
-  EXPECT_DOUBLE_EQ(parsed.settings.other_threshold, 0.5);
+  EXPECT_DOUBLE_EQ(parsed.settings.other_threshold, 0.35);
   EXPECT_EQ(parsed.settings.sentiment_model, "models/sentiment.json");
 }
 

@@ -104,3 +104,46 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
 
 }  // namespace
 }  // namespace llm_router::analyzer
+
+namespace llm_router::analyzer {
+namespace {
+
+TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
+  struct Case {
+    std::string text;
+    std::string_view expected;
+  };
+  const std::vector<Case> cases = {
+      {"Summarize the following article: ...", "summarization"},
+      {"  please summarise this thread", "summarization"},
+      {"Can you summarize my notes?", "summarization"},
+      {"TL;DR of the text below", "summarization"},
+      {"Give me a short summary of the meeting", "summarization"},
+      {"Write me a short funny poem about cats", "creative_writing"},
+      {"Could you help me write a cover letter for a data job?", "creative_writing"},
+      {"Write a Python function that reverses a list", ""},
+      {"Give me a list of 10 startup ideas", "brainstorming"},
+      {"Brainstorm names for a bakery", "brainstorming"},
+      {"Suggest five ways to save money", "brainstorming"},
+      {"Give me the details of the contract", ""},
+      {"Prove that the square root of 2 is irrational.", "math"},
+      {"Solve x^2 - 5x + 6 = 0", "math"},
+      {"Calculate 15% of 80", "math"},
+      {"Solve this bug in my login page", ""},
+      {"Evaluate the pros and cons of remote work", ""},
+      {"Classify these animals into mammals and reptiles: dog, snake", "classification"},
+      {"Extract all dates from this text: ...", "information_extraction"},
+      {"hi, how are you today?", "chit_chat"},
+      {"Good morning!", "chit_chat"},
+      {"Hello, I need help debugging my kubernetes deployment that keeps crashing", ""},
+      {"What is the capital of Australia?", ""},
+      {"", ""},
+      {"   \n ", ""},
+      {"Summarizer settings are in the config file", ""},
+      {std::string(200, 'x') + " summarize", ""},
+  };
+  for (const auto& c : cases) EXPECT_EQ(instruction_cue(c.text), c.expected) << c.text;
+}
+
+}  // namespace
+}  // namespace llm_router::analyzer

@@ -1,0 +1,136 @@
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "llm_router/analyzer/detectors.hpp"
+#include "text_util.hpp"
+
+namespace llm_router::analyzer {
+namespace {
+
+constexpr std::size_t kReadBytes = 160;     // the instruction sits in the first words
+constexpr std::size_t kMaxWords = 16;       // of which at most this many are read
+constexpr std::size_t kGreetingBytes = 48;  // "hi, how are you today?" but not a real request
+
+// The first words of a prompt, lowercased ASCII letters and digits ("tl;dr" gives "tl", "dr").
+// Words longer than kWordBytes are kept cut (no listed word is that long, so none matches).
+struct LeadingWords {
+  static constexpr std::size_t kWordBytes = 16;
+  std::array<std::array<char, kWordBytes>, kMaxWords> bytes{};
+  std::array<std::size_t, kMaxWords> lengths{};
+  std::size_t count = 0;
+  bool has_math_marks = false;  // a digit, '=' or '^' among the bytes read
+
+  explicit LeadingWords(std::string_view text) {
+    const std::string_view head = text.substr(0, kReadBytes);
+    std::size_t length = 0;
+    for (const char c : head) {
+      has_math_marks |= is_ascii_digit(c) || c == '=' || c == '^';
+      if (is_ascii_alnum(c) || c == '\'') {
+        if (length < kWordBytes && count < kMaxWords) bytes[count][length] = ascii_lower(c);
+        ++length;
+        continue;
+      }
+      end_word(length);
+    }
+    if (head.size() == text.size()) end_word(length);  // a word cut by the byte limit is not read
+  }
+
+  void end_word(std::size_t& length) {
+    if (length > 0 && count < kMaxWords) lengths[count++] = std::min(length, kWordBytes);
+    length = 0;
+  }
+  std::string_view operator[](std::size_t i) const {
+    return i < count ? std::string_view(bytes[i].data(), lengths[i]) : std::string_view();
+  }
+};
+
+template <std::size_t N>
+bool one_of(std::string_view word, const std::array<std::string_view, N>& list) {
+  return std::find(list.begin(), list.end(), word) != list.end();
+}
+
+// Politeness and framing before the verb: "please", "can you", "I want you to", "help me".
+constexpr std::array<std::string_view, 14> kFiller = {"please", "kindly", "can", "could", "would",
+                                                      "will",   "you",    "i",   "want",  "need",
+                                                      "to",     "help",   "me",  "now"};
+constexpr std::array<std::string_view, 17> kQuantity = {
+    "a",    "an",  "the",  "one",  "two", "three", "four",  "five",   "ten",
+    "some", "few", "more", "list", "of",  "short", "quick", "several"};
+constexpr std::array<std::string_view, 22> kCreativeForms = {
+    "poem",   "poems", "story",  "stories", "haiku", "song",   "songs", "limerick",
+    "sonnet", "essay", "letter", "tweet",   "rap",   "script", "novel", "tale",
+    "fable",  "verse", "lyrics", "speech",  "joke",  "jokes"};
+constexpr std::array<std::string_view, 10> kIdeaNouns = {
+    "ideas",   "ways",   "suggestions", "names",        "tips",
+    "options", "things", "activities",  "alternatives", "themes"};
+constexpr std::array<std::string_view, 6> kMathVerbs = {"prove",     "simplify",  "differentiate",
+                                                        "integrate", "factorize", "factorise"};
+// Also said of bugs and budgets: math only with numbers or an equation in sight.
+constexpr std::array<std::string_view, 4> kMathIfNumbers = {"solve", "compute", "calculate",
+                                                            "evaluate"};
+constexpr std::array<std::string_view, 6> kGreetings = {"hi",   "hello", "hey",
+                                                        "hiya", "howdy", "greetings"};
+
+// Whether words from `at` name one of `nouns` after quantity words and at most two others
+// ("a short", "me three funny", "a list of 10 startup"): the object of "write", "give", "list".
+template <std::size_t N>
+bool names_object(const LeadingWords& words, std::size_t at,
+                  const std::array<std::string_view, N>& nouns) {
+  if (words[at] == "me") ++at;
+  int other_words = 0;
+  for (; at < words.count; ++at) {
+    if (one_of(words[at], nouns)) return true;
+    const bool number = std::all_of(words[at].begin(), words[at].end(), is_ascii_digit);
+    if (!number && !one_of(words[at], kQuantity) && ++other_words > 2) return false;
+  }
+  return false;
+}
+
+std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
+  const std::string_view verb = words[at];
+  if (verb == "summarize" || verb == "summarise" || (verb == "tl" && words[at + 1] == "dr")) {
+    return "summarization";
+  }
+  if (verb == "classify" || verb == "categorize" || verb == "categorise") return "classification";
+  if (verb == "extract") return "information_extraction";
+  if (verb == "brainstorm") return "brainstorming";
+  if (one_of(verb, kMathVerbs)) return "math";
+  if (one_of(verb, kMathIfNumbers) && words.has_math_marks) return "math";
+  const bool make =
+      verb == "write" || verb == "compose" || verb == "give" || verb == "provide" || verb == "make";
+  if (make && names_object(words, at + 1, std::array<std::string_view, 1>{"summary"})) {
+    return "summarization";
+  }
+  if ((verb == "write" || verb == "compose") && names_object(words, at + 1, kCreativeForms)) {
+    return "creative_writing";
+  }
+  if ((verb == "give" || verb == "suggest" || verb == "list") &&
+      names_object(words, at + 1, kIdeaNouns)) {
+    return "brainstorming";
+  }
+  return {};
+}
+
+bool is_greeting(const LeadingWords& words, std::string_view text) {
+  const std::size_t last = text.find_last_not_of(" \t\r\n");
+  if (last == std::string_view::npos || last + 1 > kGreetingBytes) return false;
+  if (one_of(words[0], kGreetings)) return true;
+  return words[0] == "good" &&
+         (words[1] == "morning" || words[1] == "afternoon" || words[1] == "evening");
+}
+
+}  // namespace
+
+std::string_view instruction_cue(std::string_view text) {
+  const std::size_t start = text.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return {};
+  text.remove_prefix(start);
+  const LeadingWords words(text);
+  if (is_greeting(words, text)) return "chit_chat";
+  std::size_t at = 0;
+  while (at < words.count && at < 5 && one_of(words[at], kFiller)) ++at;
+  return label_for_verb(words, at);
+}
+
+}  // namespace llm_router::analyzer
