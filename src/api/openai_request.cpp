@@ -466,8 +466,11 @@ std::string splice_at(std::string_view text, std::size_t begin, std::size_t end,
 }  // namespace
 
 bool is_usage_only_chunk(std::string_view data) {
-  return data.find("\"usage\"") != std::string_view::npos &&
-         data.find("\"choices\":[]") != std::string_view::npos;
+  if (data.find("\"usage\"") == std::string_view::npos) return false;  // most chunks
+  const json parsed = json::parse(data, nullptr, false);
+  if (!parsed.is_object()) return false;
+  const auto choices = parsed.find("choices");
+  return choices != parsed.end() && choices->is_array() && choices->empty();
 }
 
 std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,

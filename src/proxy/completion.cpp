@@ -215,6 +215,18 @@ std::optional<Failure> garbled(const api::SseEvent& event) {
   return Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};
 }
 
+// "[DONE]" or a choice with a finish_reason (not null): what a complete stream ends with.
+bool ends_a_stream(const api::SseEvent& event) {
+  if (event.is_done()) return true;
+  const std::string_view data = event.data;
+  for (auto at = data.find("\"finish_reason\""); at != std::string_view::npos;
+       at = data.find("\"finish_reason\"", at + 1)) {
+    std::size_t value = data.find_first_not_of(" \t\r\n:", at + 15);
+    if (value != std::string_view::npos && data[value] != 'n') return true;  // not null
+  }
+  return false;
+}
+
 std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
   if (next.failure) return std::move(next.failure);
   if (!next.event) return Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
@@ -671,8 +683,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       if (!result.hedged) record.attempts.back().latency_ms = latency;
       if (result.answered) {
         if (result.hedged) co_return;  // recorded by the race
-        health.breaker.record_success(health::steady_now());
-        learn(scope, record, index, true, latency);
+        record_outcome(scope, record, index, result, latency);
         co_return;
       }
       last = result.failure;
@@ -950,24 +961,23 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     if (health.omits_stream_usage.load(std::memory_order_relaxed)) record.stream_text.emplace();
     for (const auto& event : primed.held) keep_for_usage(event.data, record);
     const bool client_wants_usage = parsed.summary.include_usage;
-    auto delivered = co_await deliver_stream(*primed.exchange, writer, record, std::move(headers),
-                                             client_wants_usage, std::move(primed.held));
+    const auto delivered =
+        co_await deliver_stream(*primed.exchange, writer, record, std::move(headers),
+                                client_wants_usage, std::move(primed.held));
+    result.broke_after_commit = delivered.broke_after_commit;
     if (!record.usage_reported) {
       count_usage(scope.snapshot->encoders[won], parsed.text, record.stream_text.value_or(""),
                   record);
       if (!record.stream_text) record.usage.completion_tokens = record.content_events;
     }
     health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
-    (void)delivered;
   } else {
     co_await deliver_body(std::move(primed.body), primed.status, writer, parsed, scope, won, record,
                           std::move(headers));
   }
   const double latency = millis_since(race->launched[*winner], upstream::Clock::now());
   record.attempts.back().latency_ms = latency;
-  BackendHealth& health = *scope.snapshot->health[won];
-  health.breaker.record_success(health::steady_now());
-  learn(scope, record, won, true, latency);
+  record_outcome(scope, record, won, result, latency);
   co_return result;
 }
 
@@ -1050,6 +1060,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
   record.first_byte = std::chrono::steady_clock::now();
   record.status = 200;
   result.answered = true;
+  const auto broke = [&](const Failure& failure) {
+    if (!result.broke_after_commit) result.broke_after_commit = failure;
+    record.attempts.back().failure = failure;
+    record.status = traits(failure.kind).status;
+  };
   headers.push_back({"content-type", "text/event-stream"});
   headers.push_back({"cache-control", "no-cache"});
   headers.push_back({"x-accel-buffering", "no"});
@@ -1061,6 +1076,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     co_return result;
   }
   pending.clear();
+  bool finished = false;  // [DONE] or a finish_reason seen: the stream may end now
+  for (const auto& event : held) finished = finished || ends_a_stream(event);
   while (true) {
     auto next = co_await exchange.next_event();
     if (next.failure && next.failure->kind == ErrorKind::cancelled) {
@@ -1068,11 +1085,15 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       co_return result;
     }
     if (next.event && !next.failure) next.failure = garbled(*next.event);
+    if (!next.event && !next.failure && !finished) {
+      next.failure =
+          Failure{ErrorKind::upstream_closed,
+                  "the stream ended before its last event (no finish_reason, no [DONE])"};
+    }
     if (next.failure) {
       // Bytes already reached the client: end the stream with an error event, never hang.
-      record.attempts.back().failure = next.failure;
-      record.status = 502;
       const Failure& f = *next.failure;
+      broke(f);
       api::SseEvent error{
           "", api::error_body(Failure{f.kind, "upstream stream broke: " + f.message}), ""};
       pending += error.serialize();
@@ -1081,6 +1102,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       break;
     }
     if (!next.event) break;
+    finished = finished || ends_a_stream(*next.event);
+    if (!result.broke_after_commit && api::is_error_event(next.event->data)) {
+      // Relayed as the backend wrote it (the client's SDK raises it), counted as its failure.
+      broke(Failure{ErrorKind::upstream_server_error, "the stream carried an error event"});
+    }
     bool relay = true;
     if (auto usage = api::find_usage(next.event->data)) {
       record.usage = *usage;
@@ -1169,6 +1195,20 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   Headers headers = decision_headers(record);
   for (auto& h : record.last_upstream_headers) headers.push_back(std::move(h));
   co_await send_error(writer, failure, std::move(headers));
+}
+
+void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecord& record,
+                                   std::size_t index, const AttemptResult& result,
+                                   double latency_ms) {
+  BackendHealth& health = *scope.snapshot->health[index];
+  const auto& broke = result.broke_after_commit;
+  const bool failed = broke && counts_against_backend(broke->kind);
+  if (failed) {
+    health.breaker.record_failure(health::steady_now());
+  } else {
+    health.breaker.record_success(health::steady_now());
+  }
+  learn(scope, record, index, !failed, latency_ms);
 }
 
 void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record, std::size_t index,

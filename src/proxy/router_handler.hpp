@@ -90,6 +90,9 @@ class RouterHandler final : public server::RequestHandler {
   struct AttemptResult {
     bool answered = false;
     std::optional<Failure> failure;
+    // Answered, but the backend failed after the answer was committed (a stream that broke,
+    // carried an error event or ended early): too late to fall back, not a success either.
+    std::optional<Failure> broke_after_commit;
     std::chrono::milliseconds retry_after{0};
     std::string weak_answer;  // cascade: a weak but usable body, sent if nothing better comes
     Headers weak_headers;
@@ -180,6 +183,9 @@ class RouterHandler final : public server::RequestHandler {
                                              const api::ParsedRequest& parsed,
                                              api::Endpoint endpoint, const config::Backend& backend,
                                              const RequestRecord& record) const;
+  // The breaker and the strategies learn how an answered attempt went.
+  void record_outcome(const RequestScope& scope, const RequestRecord& record, std::size_t index,
+                      const AttemptResult& result, double latency_ms);
   void learn(const RequestScope& scope, const RequestRecord& record, std::size_t index,
              bool success, double latency_ms);
   // Logs the request and records its metrics and stats; called once, however it ended.

@@ -121,5 +121,71 @@ TEST(BadAnswers, AStreamThatBeginsGarbledFallsBackOneThatTurnsGarbledEndsWithAnE
   EXPECT_EQ(json::parse(events[1])["error"]["code"], "bad_upstream_response");
 }
 
+const std::string kFinish =
+    R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+    R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"
+    "\n\n";
+
+// The client's events when the only backend streams `events`.
+std::vector<std::string> streamed_events(const std::string& events) {
+  CannedBackend backend([&](const std::string&) { return sse_response(events); });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  EXPECT_EQ(response.status, 200);
+  return sse_data(response.body);
+}
+
+TEST(BadAnswers, AStreamThatEndsBeforeItsLastEventEndsWithAnError) {
+  const auto cut = streamed_events(kChunk + kChunk);  // no finish_reason, no [DONE]
+  ASSERT_EQ(cut.size(), 3u);
+  EXPECT_EQ(json::parse(cut[2])["error"]["code"], "upstream_closed");
+  // A finish_reason without [DONE] is a complete answer.
+  const auto finished = streamed_events(kChunk + kFinish);
+  ASSERT_EQ(finished.size(), 2u);
+  EXPECT_FALSE(json::parse(finished[1]).contains("error"));
+}
+
+TEST(BadAnswers, TheUsageChunkTheRouterAskedForIsNotRelayedHoweverItIsSpaced) {
+  const std::string usage =
+      R"(data: {"id": "s", "object": "chat.completion.chunk", "choices": [], )"
+      R"("usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})"
+      "\n\n";
+  const auto events = streamed_events(kChunk + kFinish + usage + "data: [DONE]\n\n");
+  ASSERT_EQ(events.size(), 3u);
+  for (const auto& event : events) {
+    if (event == "[DONE]") continue;
+    EXPECT_FALSE(json::parse(event)["choices"].empty()) << event;
+  }
+}
+
+// A stream that breaks after its first content cannot fall back, but it is the backend's
+// failure: it counts for the circuit breaker (and the access log says 502, not 200).
+TEST(BadAnswers, StreamsThatBreakAfterContentOpenTheCircuit) {
+  const std::string error_event =
+      R"(data: {"error":{"message":"overloaded","type":"server_error"}})"
+      "\n\n";
+  for (const std::string& events : {kChunk, kChunk + error_event + "data: [DONE]\n\n"}) {
+    CannedBackend broken([&](const std::string&) { return sse_response(events); });
+    Router router(router_config(
+        {{"broken", broken.url(), "circuit_breaker: {failure_threshold: 2, cooldown: 1m}"},
+         {"backup", ""}},
+        "[broken]", "[backup]"));
+    HttpClient client(router.port());
+    const std::string body = chat_body("auto", "x", R"(,"stream":true)");
+    for (int i = 0; i < 2; ++i) {
+      const auto response = client.post_json("/v1/chat/completions", body);
+      EXPECT_EQ(response.header("x-llm-router-backend"), "broken");
+      EXPECT_TRUE(json::parse(sse_data(response.body).at(1)).contains("error")) << response.body;
+    }
+    const auto after = client.post_json("/v1/chat/completions", body);
+    EXPECT_EQ(after.header("x-llm-router-backend"), "backup") << events;
+    const auto metrics = client.request("GET", "/metrics");
+    EXPECT_NE(metrics.body.find(R"(backend="broken",status="502"} 2)"), std::string::npos)
+        << metrics.body;
+  }
+}
+
 }  // namespace
 }  // namespace test_support
