@@ -20,6 +20,7 @@
 #include "client_key.hpp"
 #include "llm_router/api/answer_text.hpp"
 #include "llm_router/api/errors.hpp"
+#include "llm_router/api/stream_from_answer.hpp"
 #include "llm_router/metrics/cost.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 #include "router_handler.hpp"
@@ -1025,7 +1026,16 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
     count_usage(encoder, parsed.text, api::answer_text(body), record);
   }
   record.status = status;
-  headers.push_back({"content-type", "application/json"});
+  // A backend that ignored "stream": true: the client's SDK reads events only.
+  auto events =
+      parsed.stream ? api::stream_from_answer(body, parsed.summary.include_usage) : std::nullopt;
+  if (events) {
+    body = std::move(*events);
+    headers.push_back({"content-type", "text/event-stream"});
+    headers.push_back({"cache-control", "no-cache"});
+  } else {
+    headers.push_back({"content-type", "application/json"});
+  }
   const auto ec = co_await writer.send(record.status, std::move(headers), std::move(body));
   if (ec) record.status = 499;
 }

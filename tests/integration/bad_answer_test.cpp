@@ -187,5 +187,38 @@ TEST(BadAnswers, StreamsThatBreakAfterContentOpenTheCircuit) {
   }
 }
 
+// A backend that ignores "stream": true answers with JSON: the client still gets events.
+TEST(BadAnswers, AWholeAnswerToAStreamRequestIsSentAsEvents) {
+  const std::string with_tools =
+      R"({"id":"c2","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,)"
+      R"("message":{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function",)"
+      R"("function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}],)"
+      R"("usage":{"prompt_tokens":3,"completion_tokens":6,"total_tokens":9}})";
+  for (const bool usage : {false, true}) {
+    CannedBackend plain(
+        [&](const std::string&) { return http_response(200, "application/json", with_tools); });
+    Router router(router_config({{"plain", plain.url()}}, "[plain]"));
+    HttpClient client(router.port());
+    const std::string extra =
+        usage ? R"(,"stream":true,"stream_options":{"include_usage":true})" : R"(,"stream":true)";
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto", "x", extra));
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.header("content-type"), "text/event-stream");
+    const auto events = sse_data(response.body);
+    ASSERT_EQ(events.size(), usage ? 4u : 3u) << response.body;
+    const json first = json::parse(events[0]);
+    EXPECT_EQ(first["object"], "chat.completion.chunk");
+    EXPECT_EQ(first["id"], "c2");
+    const json call = first["choices"][0]["delta"]["tool_calls"][0];
+    EXPECT_EQ(call["index"], 0);
+    EXPECT_EQ(call["function"]["name"], "f");
+    EXPECT_EQ(json::parse(events[1])["choices"][0]["finish_reason"], "tool_calls");
+    if (usage) {
+      EXPECT_EQ(json::parse(events[2])["usage"]["total_tokens"], 9);
+    }
+    EXPECT_EQ(events.back(), "[DONE]");
+  }
+}
+
 }  // namespace
 }  // namespace test_support
