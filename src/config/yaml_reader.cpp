@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <unordered_map>
 
 namespace llm_router::config {
 namespace {
@@ -248,11 +249,19 @@ NodeReader NodeReader::object(std::string_view key) {
 
 void NodeReader::finish() {
   if (!valid_ || !node_.IsMap()) return;
+  std::unordered_map<std::string, int> first_line;  // of each key, 1-based
   for (const auto& entry : node_) {
     const std::string key = entry.first.as<std::string>();
     if (!known_.contains(key)) {
       context_.diagnostics.push_back(
           located(context_, entry.first, path_of(key), "unknown key '" + key + "'"));
+    }
+    // YAML forbids repeated keys, and only the first would be read: say so.
+    const int line = entry.first.Mark().line + 1;
+    if (const auto [at, added] = first_line.emplace(key, line); !added) {
+      context_.diagnostics.push_back(located(
+          context_, entry.first, path_of(key),
+          "duplicate key '" + key + "' (first at line " + std::to_string(at->second) + ")"));
     }
   }
 }

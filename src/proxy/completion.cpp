@@ -696,7 +696,9 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         weak_headers = std::move(result.weak_headers);
         record.backend = backend.name;
       } else if (last->kind == ErrorKind::cancelled) {
-        co_return;  // the client is gone
+        // The client is gone, or the server stopped waiting (drain_timeout): only then say so.
+        if (writer.server_stopping()) co_await send_shutting_down(writer, record);
+        co_return;
       } else if (counts_against_backend(last->kind)) {
         health.breaker.record_failure(health::steady_now());
         learn(scope, record, index, false, latency);
@@ -1090,6 +1092,17 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
   for (const auto& event : held) finished = finished || ends_a_stream(event);
   while (true) {
     auto next = co_await exchange.next_event();
+    if (next.failure && next.failure->kind == ErrorKind::cancelled && writer.server_stopping()) {
+      // drain_timeout ran out: end the stream with an error event, as a broken one would.
+      co_await asio::this_coro::reset_cancellation_state();
+      const Failure stopping{ErrorKind::shutting_down,
+                             "the router is shutting down (drain_timeout ran out)"};
+      record.status = traits(stopping.kind).status;
+      record.attempts.back().failure = stopping;
+      pending += api::SseEvent{"", api::error_body(stopping), ""}.serialize();
+      if (!co_await writer.write_chunk(pending)) co_await writer.finish_stream();
+      co_return result;
+    }
     if (next.failure && next.failure->kind == ErrorKind::cancelled) {
       record.status = 499;  // the client went away mid-stream: not the backend's failure
       co_return result;
@@ -1181,6 +1194,16 @@ asio::awaitable<bool> RouterHandler::wait_for_capacity(const Snapshot& snapshot,
 asio::awaitable<void> RouterHandler::sleep_for(std::chrono::milliseconds duration) {
   asio::steady_timer timer(io_, duration);
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> RouterHandler::send_shutting_down(ResponseWriter& writer,
+                                                        RequestRecord& record) {
+  co_await asio::this_coro::reset_cancellation_state();
+  const Failure failure{ErrorKind::shutting_down,
+                        "the router is shutting down and stopped waiting for the backend "
+                        "(drain_timeout)"};
+  record.status = traits(failure.kind).status;
+  co_await send_error(writer, failure, decision_headers(record));
 }
 
 asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,

@@ -39,6 +39,7 @@ class CorsWriter final : public server::ResponseWriter {
   server::asio::awaitable<server::error_code> finish_stream() override;
   void abort() override { inner_.abort(); }
   bool started() const override { return inner_.started(); }
+  bool server_stopping() const override { return inner_.server_stopping(); }
 
  private:
   server::Headers with_cors(server::Headers headers) const;

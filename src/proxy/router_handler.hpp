@@ -135,6 +135,8 @@ class RouterHandler final : public server::RequestHandler {
                                                 ResponseWriter& writer, RequestRecord& record,
                                                 Headers headers, bool client_wants_usage,
                                                 std::vector<api::SseEvent> held);
+  // drain_timeout cancelled the request before any answer: a 503 the client can retry.
+  asio::awaitable<void> send_shutting_down(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
                                           RequestRecord& record);

@@ -34,7 +34,10 @@ using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kMaxEmptyLineBytes = 8;  // CR and LF bytes skipped before a request line
+constexpr std::size_t kMaxEmptyLineBytes = 8;
+// After drain_timeout, how long cancelled requests get to write their error and close.
+constexpr auto kStopGrace =
+    std::chrono::milliseconds(500);  // CR and LF bytes skipped before a request line
 
 // One client connection, shared by its session coroutine and the callbacks of its timer and
 // disconnect watch (which may run after the session ended).
@@ -107,8 +110,15 @@ struct Worker {
   std::unordered_set<Connection*> sessions;  // touched only on this worker's thread
   std::uint64_t requests_served = 0;
   bool sweeping = false;  // watch_slow_requests() runs
+  bool stopping = false;  // drain_timeout ran out: requests still in flight are cancelled
   bool draining = false;
 };
+
+Failure stopped_before_answer() {
+  return Failure{
+      ErrorKind::shutting_down,
+      "the router is shutting down and stopped waiting for this request (drain_timeout)"};
+}
 
 // Requests still in flight after kWatchDelay get a disconnect watch. Arming one for every
 // request cost an epoll_ctl and a cancelled wait each, for requests mostly answered in far less
@@ -138,12 +148,13 @@ asio::awaitable<void> watch_slow_requests(Worker& worker) {
 class BeastWriter final : public ResponseWriter {
  public:
   BeastWriter(const ConnectionPtr& connection, unsigned version, bool keep_alive,
-              const ServerLimits& limits, const bool& draining)
+              const ServerLimits& limits, const Worker& worker)
       : connection_(connection),
         version_(version),
         keep_alive_(keep_alive),
         limits_(limits),
-        draining_(draining) {}
+        draining_(worker.draining),
+        stopping_(worker.stopping) {}
 
   asio::awaitable<error_code> send(int status, Headers headers, std::string body) override {
     const std::string head = response_head(status, headers, framing(body.size()));
@@ -202,6 +213,7 @@ class BeastWriter final : public ResponseWriter {
   void answer_head_only() { head_only_ = true; }
   bool complete() const { return complete_; }
   bool keep_alive() const { return keep_alive_ && !draining_; }
+  bool server_stopping() const override { return stopping_; }
 
  private:
   ResponseFraming framing(std::optional<std::size_t> content_length) const {
@@ -222,6 +234,7 @@ class BeastWriter final : public ResponseWriter {
   bool keep_alive_;
   const ServerLimits& limits_;
   const bool& draining_;
+  const bool& stopping_;
   bool started_ = false;
   bool complete_ = false;
   bool head_only_ = false;
@@ -429,8 +442,9 @@ asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, const Connecti
   if (!writer.started()) {
     // (A named Headers: GCC 12 miscompiles braced lists inside co_await expressions.)
     Headers headers{Header{"content-type", "application/json"}};
-    std::string body = api::error_body(Failure{ErrorKind::internal, "internal error"});
-    co_await writer.send(500, std::move(headers), std::move(body));
+    const Failure failure =
+        worker.stopping ? stopped_before_answer() : Failure{ErrorKind::internal, "internal error"};
+    co_await writer.send(traits(failure.kind).status, std::move(headers), api::error_body(failure));
   }
 }
 
@@ -453,7 +467,7 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
       HttpRequest request = std::move(parser->request());
       counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
       counters.requests_total.fetch_add(1, std::memory_order_relaxed);
-      BeastWriter writer(connection, version, keep_alive, limits, worker.draining);
+      BeastWriter writer(connection, version, keep_alive, limits, worker);
       if (request.method == "HEAD") writer.answer_head_only();
       co_await serve_one(worker, connection, request, writer);
       counters.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -493,7 +507,22 @@ asio::awaitable<void> HttpServer::Impl::wait_until_drained() {
     co_await timer.async_wait(use_nothrow);
   }
   if (const auto left = counters.connections_open.load(); left > 0) {
-    log->warn("drain timeout: closing {} connections still open", left);
+    log->warn("drain timeout: cancelling the requests of {} connections still open", left);
+    // Cancelled, in-flight requests still end their answers with an error (a stream with an
+    // error event, a request not yet answered with a 503) and are logged; then they close.
+    for (auto& w : workers) {
+      asio::post(w->io, [&worker = *w] {
+        worker.stopping = true;
+        for (Connection* c : worker.sessions) {
+          if (c->serving != 0) c->client_gone.emit(asio::cancellation_type::terminal);
+        }
+      });
+    }
+    const auto grace = std::chrono::steady_clock::now() + kStopGrace;
+    while (counters.connections_open.load() > 0 && std::chrono::steady_clock::now() < grace) {
+      timer.expires_after(std::chrono::milliseconds(10));
+      co_await timer.async_wait(use_nothrow);
+    }
   }
   guards.clear();
   for (auto& w : workers) w->io.stop();

@@ -16,8 +16,11 @@ inline std::string router_config(const std::vector<TestBackend>& backends,
                                  const std::string& route_use,
                                  const std::string& route_fallback = "[]",
                                  const std::string& server_extra = "") {
-  std::string yaml = "server:\n  threads: 2\n  drain_timeout: 10s\n" + server_extra +
-                     "logging: {level: warn}\nbackends:\n";
+  // Defaults for what server_extra does not set (a key given twice is a config error).
+  std::string yaml = "server:\n";
+  if (server_extra.find("threads:") == std::string::npos) yaml += "  threads: 2\n";
+  if (server_extra.find("drain_timeout:") == std::string::npos) yaml += "  drain_timeout: 10s\n";
+  yaml += server_extra + "logging: {level: warn}\nbackends:\n";
   for (const auto& b : backends) {
     yaml += "  - name: " + b.name + "\n";
     if (b.base_url.empty()) {

@@ -5,6 +5,8 @@
 #include <future>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "integration/router_config.hpp"
 #include "support/fixtures.hpp"
 
@@ -69,6 +71,46 @@ TEST(Shutdown, SigtermUnderTwentyConcurrentStreamsLosesNone) {
     EXPECT_GE(data.size(), static_cast<std::size_t>(kTokens + 2)) << "stream " << i;
   }
   EXPECT_EQ(router.process().wait(std::chrono::seconds(60)), 0);
+}
+
+// When drain_timeout runs out, what is still in flight ends with an error the client can read
+// (an error event, a 503), not a connection cut mid-answer.
+TEST(Shutdown, RequestsStillInFlightAtTheDrainTimeoutEndWithAnError) {
+  MockLlm slow({"--tokens", "200", "--token-delay-ms", "50", "--threads", "2"});
+  MockLlm silent({"--ttft-ms", "20000", "--threads", "2"});
+  std::string config = router_config({{"slow", slow.url()}, {"silent", silent.url()}}, "[slow]",
+                                     "[]", "  drain_timeout: 300ms\n");
+  config += "  - name: quiet\n    use: [silent]\n";
+  Router router(config);
+  std::promise<void> begun;
+  auto stream = std::async(std::launch::async, [&] {
+    HttpClient client(router.port(), std::chrono::seconds(30));
+    bool first = true;
+    return client.stream("/v1/chat/completions", chat_body("auto", "long", R"(,"stream":true)"),
+                         [&](const std::string&) {
+                           if (first) begun.set_value();
+                           first = false;
+                           return true;
+                         });
+  });
+  auto waiting = std::async(std::launch::async, [&] {
+    HttpClient client(router.port(), std::chrono::seconds(30));
+    return client.post_json("/v1/chat/completions", chat_body("quiet"));
+  });
+  ASSERT_EQ(begun.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the second one is waiting too
+  router.process().signal(SIGTERM);
+
+  const auto streamed = stream.get();
+  EXPECT_FALSE(streamed.closed_early);
+  const auto events = sse_data(streamed.body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(nlohmann::json::parse(events.back())["error"]["code"], "server_shutting_down")
+      << streamed.body;
+  const auto answered = waiting.get();
+  EXPECT_EQ(answered.status, 503) << answered.body;
+  EXPECT_EQ(nlohmann::json::parse(answered.body)["error"]["code"], "server_shutting_down");
+  EXPECT_EQ(router.process().wait(std::chrono::seconds(30)), 0);
 }
 
 }  // namespace

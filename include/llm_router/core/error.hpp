@@ -35,7 +35,8 @@ enum class ErrorKind {
   low_confidence,
   circuit_open,
   overloaded,
-  hedge_lost,  // a hedged attempt cancelled because the other one committed first
+  shutting_down,  // the router stopped before the request could finish (drain_timeout)
+  hedge_lost,     // a hedged attempt cancelled because the other one committed first
   cancelled,
   internal,
 };

@@ -60,6 +60,9 @@ class ResponseWriter {
   // Drops the connection without finishing the response (the mock uses it to simulate faults).
   virtual void abort() = 0;
   virtual bool started() const = 0;
+  // The server gave up waiting for this request (drain_timeout ran out) and cancelled it: the
+  // handler should still end its answer with an error (a client that left cannot be told).
+  virtual bool server_stopping() const { return false; }
 };
 
 class RequestHandler {

@@ -133,6 +133,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "unknown key"},
         BadCase{"unknown_backend_key", kBackendHead + "    colour: blue\n" + kRoute,
                 "backends[0].colour", "unknown key"},
+        BadCase{"duplicate_key", kBackendHead + "    provider: openai\n" + kRoute,
+                "backends[0].provider", "duplicate key 'provider' (first at line 3)"},
         BadCase{"missing_name", "backends:\n  - provider: mock\n" + kRoute, "backends[0].name",
                 "required"},
         BadCase{"missing_provider", "backends:\n  - name: a\n" + kRoute, "backends[0].provider",
