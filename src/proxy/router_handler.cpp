@@ -429,8 +429,11 @@ asio::awaitable<void> RouterHandler::admin_reload(ResponseWriter& writer) {
   refresh_snapshot();
   log_->info("config reloaded from {} (generation {})", state_->config_path(),
              state_->generation());
-  std::string body = json{{"status", "reloaded"}, {"generation", state_->generation()}}.dump();
-  co_await send_json(writer, 200, std::move(body));
+  json answer{{"status", "reloaded"}, {"generation", state_->generation()}};
+  if (auto pending = state_->restart_required(); !pending.empty()) {
+    answer["restart_required"] = std::move(pending);  // changed, applied on the next start
+  }
+  co_await send_json(writer, 200, answer.dump());
 }
 
 bool RouterHandler::admin_allowed(const HttpRequest& request) const {

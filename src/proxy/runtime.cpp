@@ -161,6 +161,7 @@ RouterState::RouterState(std::shared_ptr<const config::Config> config, std::stri
     request_log_ = std::make_unique<requestlog::RequestLogWriter>(config->request_log);
   }
   snapshot_ = build(std::move(config));
+  generation_.store(snapshot_->generation);  // the first config is generation 1
 }
 
 std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config::Config> config) {
@@ -179,6 +180,42 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   return snapshot;
 }
 
+namespace {
+
+template <class T>
+void keep(std::vector<std::string>& changed, const char* key, const T& running, T& next) {
+  if (!(next == running)) changed.emplace_back(std::string("server.") + key);
+  next = running;
+}
+
+}  // namespace
+
+std::vector<std::string> keep_process_settings(const config::ServerSettings& running,
+                                               config::ServerSettings& next) {
+  // The listening address and the thread count are fixed for the process and may come from the
+  // command line (--listen), which the file does not know: kept without a word.
+  next.listen_host = running.listen_host;
+  next.listen_port = running.listen_port;
+  next.threads = running.threads;
+  std::vector<std::string> changed;
+  keep(changed, "max_body_bytes", running.max_body_bytes, next.max_body_bytes);
+  keep(changed, "max_header_bytes", running.max_header_bytes, next.max_header_bytes);
+  keep(changed, "header_timeout", running.header_timeout, next.header_timeout);
+  keep(changed, "body_timeout", running.body_timeout, next.body_timeout);
+  keep(changed, "idle_timeout", running.idle_timeout, next.idle_timeout);
+  keep(changed, "max_connections", running.max_connections, next.max_connections);
+  keep(changed, "drain_timeout", running.drain_timeout, next.drain_timeout);
+  keep(changed, "watch_config", running.watch_config, next.watch_config);
+  keep(changed, "state_file", running.state_file, next.state_file);
+  keep(changed, "tokenizers_dir", running.tokenizers_dir, next.tokenizers_dir);
+  return changed;  // admin_key and cors_origins are read per request: they take effect
+}
+
+std::vector<std::string> RouterState::restart_required() const {
+  std::lock_guard lock(reload_mutex_);
+  return restart_required_;
+}
+
 std::shared_ptr<const Snapshot> RouterState::snapshot() const {
   std::lock_guard lock(snapshot_mutex_);
   return snapshot_;
@@ -189,10 +226,14 @@ std::optional<std::string> RouterState::reload() {
   std::shared_ptr<const Snapshot> next;
   try {
     auto config = std::make_shared<config::Config>(config::load_config_file(config_path_));
-    // Listening address and thread count are fixed for the process lifetime.
     const auto current = snapshot();
-    config->server = current->config->server;
+    auto fixed = keep_process_settings(current->config->server, config->server);
     next = build(std::move(config));
+    for (const auto& key : fixed) {
+      logging::get("config")->warn("{} changed in {}: it takes effect on restart", key,
+                                   config_path_);
+    }
+    restart_required_ = std::move(fixed);
   } catch (const std::exception& e) {
     reloads_failed.fetch_add(1);
     metrics_.config_reloads.with({"failure"}).inc();

@@ -169,6 +169,36 @@ TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
   EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
 }
 
+// A reload applies the server keys read per request (admin_key, cors_origins) and says which
+// ones wait for a restart; the generation counts configs from 1.
+TEST(Reload, ServerKeysApplyOrAreReportedAsNeedingARestart) {
+  MockLlm backend;
+  const auto config = [&](const std::string& key, const std::string& body_limit) {
+    return router_config(
+        {{"b", backend.url()}}, "[b]", "[]",
+        "  watch_config: false\n  admin_key: " + key + "\n  max_body_bytes: " + body_limit + "\n");
+  };
+  Router router(config("old-key", "100000"));
+  HttpClient client(router.port());
+  const std::map<std::string, std::string> old_key{{"authorization", "Bearer old-key"}};
+  const std::map<std::string, std::string> new_key{{"authorization", "Bearer new-key"}};
+  EXPECT_EQ(json::parse(client.request("GET", "/readyz").body)["config_generation"], 1);
+
+  std::ofstream(router.config_path()) << config("new-key", "2000");
+  const auto reloaded = client.request("POST", "/admin/reload", "", old_key);
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  const json answer = json::parse(reloaded.body);
+  EXPECT_EQ(answer["generation"], 2);
+  EXPECT_EQ(answer["restart_required"], json::array({"server.max_body_bytes"}));
+  EXPECT_EQ(client.request("GET", "/admin/stats", "", old_key).status, 401);
+  EXPECT_EQ(client.request("GET", "/admin/stats", "", new_key).status, 200);
+  EXPECT_EQ(json::parse(client.request("GET", "/readyz").body)["config_generation"], 2);
+  // The body limit the server was started with still holds.
+  EXPECT_EQ(
+      client.post_json("/v1/chat/completions", chat_body("auto", std::string(5000, 'x'))).status,
+      200);
+}
+
 TEST(Reload, SighupReloadsTheConfigFile) {
   MockLlm first;
   MockLlm second;

@@ -38,6 +38,9 @@ class RouterState {
   // Loads the config file again. On error the old snapshot keeps serving and the error text
   // is returned; on success, nullopt. Blocking (file and model I/O): never on an io thread.
   std::optional<std::string> reload();
+  // The server keys the last successful reload found changed but could not apply (listening
+  // address, threads, limits and timeouts the server holds): they wait for a restart.
+  std::vector<std::string> restart_required() const;
 
   HealthRegistry& health() { return health_; }
   selector::BanditState& bandit() { return bandit_; }
@@ -73,8 +76,14 @@ class RouterState {
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<std::uint64_t> generation_{0};
-  std::mutex reload_mutex_;
+  mutable std::mutex reload_mutex_;
+  std::vector<std::string> restart_required_;  // guarded by reload_mutex_
 };
+
+// Copies into `next` the server settings fixed for the process (all but admin_key and
+// cors_origins, which apply per request) and returns the keys whose value had changed.
+std::vector<std::string> keep_process_settings(const config::ServerSettings& running,
+                                               config::ServerSettings& next);
 
 // What the router decides for one request, without calling a backend: the analysis, the
 // selector's plan (with panic mode and the context-window fallback applied).
