@@ -402,23 +402,33 @@ bool JsonCursor::hex4(std::uint32_t& value) {
   return true;
 }
 
-// After "\u": one code point, or a surrogate pair written as two escapes.
+// After "\u": one code point, or a surrogate pair written as two escapes. A surrogate without
+// its other half is valid JSON (JavaScript writes one for a string cut inside an emoji) but no
+// code point: it reads as U+FFFD, as JSON.parse plus a UTF-8 encoder would give.
 template <class Sink>
 bool JsonCursor::unicode_escape(Sink& out) {
+  constexpr std::uint32_t kReplacement = 0xFFFD;
   std::uint32_t first;
   if (!hex4(first)) return false;
-  if (first >= 0xDC00 && first <= 0xDFFF) return fail("lone low surrogate in \\u escape");
+  if (first >= 0xDC00 && first <= 0xDFFF) {
+    append_utf8(out, kReplacement);
+    return true;
+  }
   if (first < 0xD800 || first > 0xDBFF) {
     append_utf8(out, first);
     return true;
   }
-  if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
-    return fail("high surrogate not followed by a low one");
+  std::uint32_t second = 0;
+  const char* after_first = p_;
+  if (end_ - p_ >= 2 && p_[0] == '\\' && p_[1] == 'u') {
+    p_ += 2;
+    if (!hex4(second)) return false;
   }
-  p_ += 2;
-  std::uint32_t second;
-  if (!hex4(second)) return false;
-  if (second < 0xDC00 || second > 0xDFFF) return fail("high surrogate not followed by a low one");
+  if (second < 0xDC00 || second > 0xDFFF) {
+    p_ = after_first;  // what follows is read on its own
+    append_utf8(out, kReplacement);
+    return true;
+  }
   append_utf8(out, 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00));
   return true;
 }

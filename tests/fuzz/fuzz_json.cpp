@@ -1,5 +1,6 @@
 // The request-path JSON parser against nlohmann::json::parse: both accept or both refuse, and
-// an accepted text gives the same value (same types too).
+// an accepted text gives the same value (same types too). Unpaired surrogate escapes, which we
+// read as U+FFFD and nlohmann refuses, are given to nlohmann as \uFFFD.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -24,13 +25,55 @@ int nesting(std::string_view text) {
   return deepest;
 }
 
+int hex4(std::string_view text, std::size_t at) {
+  if (at + 4 > text.size()) return -1;
+  int value = 0;
+  for (std::size_t k = at; k < at + 4; ++k) {
+    const char c = text[k];
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                             : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+// The text with every unpaired surrogate escape written as \uFFFD: what our parser reads such
+// an escape as (nlohmann refuses it).
+std::string with_lone_surrogates_replaced(std::string_view text) {
+  std::string out(text);
+  for (std::size_t i = 0; i + 1 < out.size(); ++i) {
+    if (out[i] != '\\') continue;
+    if (out[i + 1] != 'u') {
+      ++i;  // another escape: skip its second byte
+      continue;
+    }
+    const int first = hex4(out, i + 2);
+    if (first < 0) continue;
+    const bool high = first >= 0xD800 && first <= 0xDBFF;
+    const bool low = first >= 0xDC00 && first <= 0xDFFF;
+    const bool paired = high && i + 12 <= out.size() && out[i + 6] == '\\' && out[i + 7] == 'u' &&
+                        hex4(out, i + 8) >= 0xDC00 && hex4(out, i + 8) <= 0xDFFF;
+    if (paired) {
+      i += 11;
+    } else {
+      if (high || low) out.replace(i + 2, 4, "FFFD");
+      i += 5;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   nlohmann::json ours;
   const auto result = llm_router::api::parse_json(text, ours, {.max_depth = 64});
-  const nlohmann::json theirs = nlohmann::json::parse(text, nullptr, false);
+  const nlohmann::json theirs =
+      nlohmann::json::parse(with_lone_surrogates_replaced(text), nullptr, false);
   // Refused by design: deeper nesting than our limit, and text after a NUL byte (nlohmann
   // takes a NUL for the end of the input and ignores whatever follows).
   if (!result.ok && (nesting(text) > 64 || text.find('\0') != std::string_view::npos)) return 0;

@@ -53,6 +53,14 @@ TEST_F(ProtocolTest, MalformedJsonSaysWhere) {
             std::string::npos);
 }
 
+TEST_F(ProtocolTest, AStringCutInsideAnEmojiIsAccepted) {
+  HttpClient client(router_.port());
+  const auto response =
+      client.post_json("/v1/chat/completions",
+                       R"({"model":"auto","messages":[{"role":"user","content":"hi \ud83d"}]})");
+  EXPECT_EQ(response.status, 200) << response.body;
+}
+
 TEST_F(ProtocolTest, AnEmptyBodySaysSo) {
   HttpClient client(router_.port());
   const auto response = client.post_json("/v1/chat/completions", "");
