@@ -20,6 +20,7 @@
 #include "client_key.hpp"
 #include "llm_router/api/answer_text.hpp"
 #include "llm_router/api/errors.hpp"
+#include "llm_router/api/prompt_text.hpp"
 #include "llm_router/api/stream_from_answer.hpp"
 #include "llm_router/metrics/cost.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
@@ -163,9 +164,12 @@ std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
 }
 
 // Fills in usage the backend did not report, counted with the backend's tokenizer.
-void count_usage(const tokenizer::Encoder* encoder, std::string_view prompt,
+// The backend reported no usage: count the request's text (not its JSON) and the answer's.
+void count_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
                  std::string_view answer, RequestRecord& record) {
-  record.usage.prompt_tokens = static_cast<long long>(count_tokens(encoder, prompt));
+  record.usage.prompt_tokens =
+      static_cast<long long>(count_tokens(encoder, api::prompt_text(parsed))) +
+      api::chat_format_tokens(parsed);
   record.usage.completion_tokens = static_cast<long long>(count_tokens(encoder, answer));
   record.usage_estimated = true;
 }
@@ -803,7 +807,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
       if (!record.usage_reported) {
-        count_usage(scope.snapshot->encoders[index], parsed.text, record.stream_text.value_or(""),
+        count_usage(scope.snapshot->encoders[index], parsed, record.stream_text.value_or(""),
                     record);
         // Not collected: about one token per content event, as OpenAI-style servers send.
         if (!record.stream_text) record.usage.completion_tokens = record.content_events;
@@ -969,8 +973,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
                                 client_wants_usage, std::move(primed.held));
     result.broke_after_commit = delivered.broke_after_commit;
     if (!record.usage_reported) {
-      count_usage(scope.snapshot->encoders[won], parsed.text, record.stream_text.value_or(""),
-                  record);
+      count_usage(scope.snapshot->encoders[won], parsed, record.stream_text.value_or(""), record);
       if (!record.stream_text) record.usage.completion_tokens = record.content_events;
     }
     health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
@@ -1025,7 +1028,7 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
   } else {
     // The backend reports no usage: count it, so cost and token metrics still move.
     const auto* encoder = scope.snapshot->encoders[index];
-    count_usage(encoder, parsed.text, api::answer_text(body), record);
+    count_usage(encoder, parsed, api::answer_text(body), record);
   }
   record.status = status;
   // A backend that ignored "stream": true: the client's SDK reads events only.
