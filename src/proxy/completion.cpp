@@ -61,6 +61,32 @@ bool contains_any(std::string_view text, std::initializer_list<std::string_view>
   return false;
 }
 
+// A backend error body's own short text: OpenAI's error.message, or a "detail"/"message"/"error"
+// string, cut to 300 bytes; never its other fields (they may name internal hosts).
+std::optional<std::string> backend_detail(const json& parsed, bool openai_message) {
+  if (!parsed.is_object()) return std::nullopt;
+  std::string_view detail;
+  const auto error = parsed.find("error");
+  if (openai_message && error != parsed.end() && error->is_object()) {
+    const auto message = error->find("message");
+    if (message != error->end() && message->is_string()) {
+      detail = message->get_ref<const std::string&>();
+    }
+  }
+  for (const char* key : {"detail", "message", "error"}) {
+    const auto it = parsed.find(key);
+    if (!detail.empty() || it == parsed.end() || !it->is_string()) continue;
+    detail = it->get_ref<const std::string&>();
+  }
+  if (detail.empty()) return std::nullopt;
+  if (detail.size() > 300) {
+    std::size_t cut = 300;
+    while (cut > 0 && (static_cast<unsigned char>(detail[cut]) & 0xC0) == 0x80) --cut;
+    detail = detail.substr(0, cut);
+  }
+  return std::string(detail);
+}
+
 // What the client gets for a backend's 400/422: the backend's own body when it has OpenAI's
 // error shape (its message is the useful one), otherwise an OpenAI-shaped error carrying at most
 // the backend's short "detail"/"message" text, never the rest of its fields.
@@ -71,26 +97,20 @@ std::string client_error_body(int status, const std::string& body) {
     if (error != parsed.end() && error->is_object() && error->contains("message")) return body;
   }
   std::string message = "the backend rejected the request (HTTP " + std::to_string(status) + ")";
-  if (parsed.is_object()) {
-    for (const char* key : {"detail", "message", "error"}) {
-      const auto it = parsed.find(key);
-      if (it == parsed.end() || !it->is_string()) continue;
-      std::string_view detail = it->get_ref<const std::string&>();
-      if (detail.size() > 300) {
-        std::size_t cut = 300;
-        while (cut > 0 && (static_cast<unsigned char>(detail[cut]) & 0xC0) == 0x80) --cut;
-        detail = detail.substr(0, cut);
-      }
-      message += ": " + std::string(detail);
-      break;
-    }
-  }
+  if (auto detail = backend_detail(parsed, /*openai_message=*/false)) message += ": " + *detail;
   return api::error_body(message, "invalid_request_error", "", "upstream_rejected");
 }
 
 // An upstream's error status, read as a failure kind (which decides whether to fall back).
 Failure classify_status(int status, std::string_view body) {
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
+  // The backend's own words help whoever reads the error, except for 401/403, whose messages
+  // quote (masked) keys.
+  if (status != 401 && status != 403) {
+    if (auto detail = backend_detail(json::parse(body, nullptr, false), true)) {
+      failure.message += ": " + *detail;
+    }
+  }
   if (status == 429) {
     failure.kind = ErrorKind::upstream_rate_limited;
   } else if (status == 408) {

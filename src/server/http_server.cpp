@@ -246,6 +246,8 @@ asio::awaitable<void> write_error_and_close(const ConnectionPtr& connection, Err
   http::response<http::string_body> response;
   response.result(static_cast<unsigned>(traits(kind).status));
   response.set(http::field::content_type, "application/json");
+  const int status = traits(kind).status;
+  if (status == 429 || status == 503) response.set(http::field::retry_after, "1");
   response.keep_alive(false);
   response.body() = api::error_body(Failure{kind, std::move(message)});
   response.prepare_payload();

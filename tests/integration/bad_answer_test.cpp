@@ -220,5 +220,27 @@ TEST(BadAnswers, AWholeAnswerToAStreamRequestIsSentAsEvents) {
   }
 }
 
+// When every backend failed, the error names what each said (its short message), except what a
+// 401/403 says: it quotes masked keys.
+TEST(BadAnswers, ABackendsErrorMessageReachesTheClientButNotAnAuthFailuresOne) {
+  CannedBackend overloaded([](const std::string&) {
+    return http_response(500, "application/json",
+                         R"({"error":{"message":"model overloaded, try later","type":"x"}})");
+  });
+  CannedBackend unauthorized([](const std::string&) {
+    return http_response(401, "application/json",
+                         R"({"error":{"message":"Incorrect API key provided: sk-ab****1234"}})");
+  });
+  Router router(
+      router_config({{"overloaded", overloaded.url()}, {"unauthorized", unauthorized.url()}},
+                    "[overloaded]", "[unauthorized]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 502);
+  EXPECT_NE(response.body.find("model overloaded, try later"), std::string::npos) << response.body;
+  EXPECT_EQ(response.body.find("1234"), std::string::npos) << response.body;
+  EXPECT_NE(response.body.find("HTTP 401"), std::string::npos) << response.body;
+}
+
 }  // namespace
 }  // namespace test_support
