@@ -1,4 +1,3 @@
-#include <sys/stat.h>
 
 #include <condition_variable>
 #include <csignal>
@@ -86,26 +85,19 @@ class Housekeeper {
   }
 
  private:
-  static std::optional<timespec> mtime(const std::string& path) {
-    struct stat info {};
-    if (stat(path.c_str(), &info) != 0) return std::nullopt;
-    return info.st_mtim;
+  // Changed since a reload last read it (this watcher's, SIGHUP's or POST /admin/reload's).
+  bool changed_since_read() const {
+    const auto now = proxy::RouterState::file_version(state_.config_path());
+    return now && now != state_.loaded_version();
   }
 
   void run() {
-    auto last = mtime(state_.config_path());
     std::unique_lock lock(mutex_);
     for (int tick = 1; !wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; });
          ++tick) {
       lock.unlock();
       if (!state_file_.empty() && tick % 30 == 0) save_bandit_state(state_, state_file_);
-      auto now = mtime(state_.config_path());
-      const bool changed =
-          now && !(last && now->tv_sec == last->tv_sec && now->tv_nsec == last->tv_nsec);
-      if (watch_ && changed) {
-        last = now;
-        reload_and_log(state_, "file changed");
-      }
+      if (watch_ && changed_since_read()) reload_and_log(state_, "file changed");
       lock.lock();
     }
   }

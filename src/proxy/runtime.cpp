@@ -162,6 +162,19 @@ RouterState::RouterState(std::shared_ptr<const config::Config> config, std::stri
   }
   snapshot_ = build(std::move(config));
   generation_.store(snapshot_->generation);  // the first config is generation 1
+  loaded_version_ = file_version(config_path_);
+}
+
+std::optional<std::filesystem::file_time_type> RouterState::file_version(const std::string& path) {
+  std::error_code ec;
+  const auto time = std::filesystem::last_write_time(path, ec);
+  if (ec) return std::nullopt;
+  return time;
+}
+
+std::optional<std::filesystem::file_time_type> RouterState::loaded_version() const {
+  std::lock_guard lock(reload_mutex_);
+  return loaded_version_;
 }
 
 std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config::Config> config) {
@@ -225,6 +238,7 @@ std::optional<std::string> RouterState::reload() {
   std::lock_guard reload_lock(reload_mutex_);
   std::shared_ptr<const Snapshot> next;
   try {
+    loaded_version_ = file_version(config_path_);  // tried, whatever the outcome
     auto config = std::make_shared<config::Config>(config::load_config_file(config_path_));
     const auto current = snapshot();
     auto fixed = keep_process_settings(current->config->server, config->server);

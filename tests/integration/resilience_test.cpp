@@ -199,6 +199,30 @@ TEST(Reload, ServerKeysApplyOrAreReportedAsNeedingARestart) {
       200);
 }
 
+// The file watcher reloads a changed file once, whoever read it first: after a POST
+// /admin/reload of the new file it has nothing left to do.
+TEST(Reload, TheFileWatcherDoesNotRepeatAnAdminReload) {
+  MockLlm first;
+  MockLlm second;
+  Router router(router_config({{"first", first.url()}}, "[first]"));
+  HttpClient client(router.port());
+  std::ofstream(router.config_path())
+      << router_config({{"second", second.url()}}, "[second]", "[]", "  # edited\n");
+  const auto reloaded = client.request("POST", "/admin/reload");
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  const auto generation = json::parse(reloaded.body)["generation"];
+  // The watcher looks once a second; give it three looks.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3200));
+  EXPECT_EQ(json::parse(client.request("GET", "/readyz").body)["config_generation"], generation);
+  // A later edit is still picked up.
+  std::ofstream(router.config_path())
+      << router_config({{"first", first.url()}}, "[first]", "[]", "  # edited again\n");
+  EXPECT_TRUE(eventually([&] {
+    return client.post_json("/v1/chat/completions", chat_body("auto"))
+               .header("x-llm-router-backend") == "first";
+  }));
+}
+
 TEST(Reload, SighupReloadsTheConfigFile) {
   MockLlm first;
   MockLlm second;

@@ -1,10 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "llm_router/api/openai_request.hpp"
 #include "llm_router/config/config.hpp"
@@ -41,6 +44,10 @@ class RouterState {
   // The server keys the last successful reload found changed but could not apply (listening
   // address, threads, limits and timeouts the server holds): they wait for a restart.
   std::vector<std::string> restart_required() const;
+  // The config file's modification time when it was last read (by any reload or at start):
+  // the file watcher reloads when the file's differs, so a POST /admin/reload is not repeated.
+  std::optional<std::filesystem::file_time_type> loaded_version() const;
+  static std::optional<std::filesystem::file_time_type> file_version(const std::string& path);
 
   HealthRegistry& health() { return health_; }
   selector::BanditState& bandit() { return bandit_; }
@@ -77,7 +84,8 @@ class RouterState {
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<std::uint64_t> generation_{0};
   mutable std::mutex reload_mutex_;
-  std::vector<std::string> restart_required_;  // guarded by reload_mutex_
+  std::vector<std::string> restart_required_;                      // guarded by reload_mutex_
+  std::optional<std::filesystem::file_time_type> loaded_version_;  // guarded by reload_mutex_
 };
 
 // Copies into `next` the server settings fixed for the process (all but admin_key and
