@@ -1288,7 +1288,10 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
   const double reward = selector::bandit_reward(outcome, scope.route->bandit);
   const std::string key = selector::bandit_key(scope.route->name, record.category);
   state_->bandit().record(key, backend.name, reward);
-  if (success) state_->feedback().remember(record.id, {key, backend.name, reward});
+  if (success) {
+    state_->feedback().remember(record.id,
+                                {key, backend.name, reward, scope.route->bandit.feedback_weight});
+  }
 }
 
 void RouterHandler::finish_request(const RequestRecord& record) {

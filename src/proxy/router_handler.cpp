@@ -401,16 +401,20 @@ asio::awaitable<void> RouterHandler::feedback(HttpRequest& request, ResponseWrit
   }
   const std::string id = body["request_id"];
   const double score = body["score"].get<double>();
-  auto entry = state_->feedback().find(id);
+  auto entry = state_->feedback().take(id);
   if (!entry) {
     Failure failure{ErrorKind::not_found,
-                    "no recent bandit-routed request with id " + quote_excerpt(id), 0,
-                    "request_id"};
+                    "no recent bandit-routed request with id " + quote_excerpt(id) +
+                        " awaiting feedback (each request takes one)",
+                    0, "request_id"};
     co_await send_error(writer, failure);
     co_return;
   }
-  // The feedback arrives as one more observation of that arm, blended with what it earned.
-  state_->bandit().record(entry->bandit_key, entry->backend, 0.5 * entry->reward + 0.5 * score);
+  // The score is blended into what that request earned (the route's feedback_weight), which
+  // replaces its observation: feedback is not one more request.
+  const double w = std::clamp(entry->feedback_weight, 0.0, 1.0);
+  state_->bandit().revise(entry->bandit_key, entry->backend, entry->reward,
+                          (1.0 - w) * entry->reward + w * score);
   std::string answer = json{{"status", "recorded"}, {"backend", entry->backend}}.dump();
   co_await send_json(writer, 200, std::move(answer));
 }

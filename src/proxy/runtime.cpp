@@ -144,11 +144,13 @@ void FeedbackLog::remember(const std::string& request_id, Entry entry) {
   }
 }
 
-std::optional<FeedbackLog::Entry> FeedbackLog::find(const std::string& request_id) {
+std::optional<FeedbackLog::Entry> FeedbackLog::take(const std::string& request_id) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(request_id);
   if (it == entries_.end()) return std::nullopt;
-  return it->second;
+  Entry entry = std::move(it->second);
+  entries_.erase(it);  // its id stays in order_ until trimmed: erasing it then is a no-op
+  return entry;
 }
 
 RouterState::RouterState(std::shared_ptr<const config::Config> config, std::string config_path,

@@ -42,6 +42,22 @@ void BanditState::record(std::string_view key, std::string_view backend, double 
   arm.reward_sq_sum += reward * reward;
 }
 
+void BanditState::revise(std::string_view key, std::string_view backend, double was, double now) {
+  if (!std::isfinite(was) || !std::isfinite(now)) return;
+  was = std::clamp(was, 0.0, 1.0);
+  now = std::clamp(now, 0.0, 1.0);
+  std::lock_guard lock(mutex_);
+  const auto arms = arms_.find(key);
+  if (arms == arms_.end()) return;
+  const auto it = arms->second.find(backend);
+  if (it == arms->second.end()) return;
+  ArmPosterior& arm = it->second;
+  arm.alpha = std::max(arm.alpha + now - was, 1e-6);
+  arm.beta = std::max(arm.beta + was - now, 1e-6);
+  arm.reward_sum += now - was;
+  arm.reward_sq_sum += now * now - was * was;
+}
+
 ArmPosterior BanditState::arm(std::string_view key, std::string_view backend) const {
   std::lock_guard lock(mutex_);
   const auto arms = arms_.find(key);

@@ -355,6 +355,10 @@ TEST(Bandit, LearningIsSavedToTheStateFileOnShutdown) {
   auto feedback =
       client.post_json("/v1/feedback", R"({"request_id":")" + request_id + R"(","score":1.0})");
   EXPECT_EQ(feedback.status, 200) << feedback.body;
+  // A request takes one feedback: a second one cannot weigh on the bandit again.
+  auto again =
+      client.post_json("/v1/feedback", R"({"request_id":")" + request_id + R"(","score":1.0})");
+  EXPECT_EQ(again.status, 404) << again.body;
   router.process().signal(SIGTERM);
   ASSERT_EQ(router.process().wait(std::chrono::seconds(15)), 0);
   std::ifstream in(state_path);

@@ -109,10 +109,12 @@ class FeedbackLog {
   struct Entry {
     std::string bandit_key;
     std::string backend;
-    double reward = 0;
+    double reward = 0;           // what the request earned when it finished
+    double feedback_weight = 0;  // the route's bandit.feedback_weight
   };
   void remember(const std::string& request_id, Entry entry);
-  std::optional<Entry> find(const std::string& request_id);
+  // The request's entry, removed: a request takes one feedback.
+  std::optional<Entry> take(const std::string& request_id);
 
  private:
   static constexpr std::size_t kCapacity = 10'000;

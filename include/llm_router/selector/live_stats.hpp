@@ -59,6 +59,9 @@ double bandit_reward(const Outcome& outcome, const config::BanditSettings& setti
 class BanditState {
  public:
   void record(std::string_view bandit_key, std::string_view backend, double reward);
+  // Replaces an observation recorded earlier (`was`) with `now`: a user's feedback on a
+  // request changes what that request earned, it is not one more request.
+  void revise(std::string_view bandit_key, std::string_view backend, double was, double now);
   ArmPosterior arm(std::string_view bandit_key, std::string_view backend) const;
 
   nlohmann::json to_json() const;

@@ -82,6 +82,21 @@ TEST(Bandit, ArmsAreKeptPerRouteAndCategory) {
   EXPECT_EQ(selector.plan(facts, live, 5).candidates.front().backend->name, "big");
 }
 
+TEST(Bandit, ARevisedObservationReplacesTheOldOne) {
+  BanditState state;
+  state.record("r|x", "a", 0.2);
+  state.record("r|x", "a", 1.0);
+  const ArmPosterior before = state.arm("r|x", "a");
+  state.revise("r|x", "a", 0.2, 0.9);
+  const ArmPosterior after = state.arm("r|x", "a");
+  EXPECT_EQ(after.count, before.count);  // still two requests
+  EXPECT_NEAR(after.alpha - before.alpha, 0.7, 1e-12);
+  EXPECT_NEAR(after.beta - before.beta, -0.7, 1e-12);
+  EXPECT_NEAR(after.reward_sum, 1.9, 1e-12);
+  state.revise("r|x", "unknown", 0.2, 0.9);  // nothing to revise: no arm appears
+  EXPECT_EQ(state.arm("r|x", "unknown").count, 0);
+}
+
 TEST(Bandit, StateRoundTripsThroughJson) {
   BanditState state;
   state.record("learn|chat", "big", 1.0);
