@@ -38,7 +38,7 @@ int run_explain(const std::vector<std::string>& args) {
     request.method = "POST";
     request.target = "/v1/chat/completions";
     const auto decision = proxy::decide(*state.snapshot(), state.bandit(), *parsed, request,
-                                        api::Endpoint::chat_completions, /*analyze_direct=*/true);
+                                        api::Endpoint::chat_completions, /*dry_run=*/true);
     std::cout << decision.to_json().dump(2) << "\n";
     return decision.plan.ok() ? 0 : 1;
   } catch (const config::ConfigError& e) {

@@ -476,24 +476,27 @@ bool analyzes(const Snapshot& snapshot, std::string_view model, bool analyze_dir
 
 Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 const api::ParsedRequest& parsed, const HttpRequest& request,
-                api::Endpoint endpoint, bool analyze_direct, const analyzer::DenseQuery* dense) {
+                api::Endpoint endpoint, bool dry_run, const analyzer::DenseQuery* dense) {
   Decision decision;
   decision.facts = facts_from(parsed, request);
   auto& facts = decision.facts;
-  if (analyzes(snapshot, facts.model, analyze_direct)) {
+  if (analyzes(snapshot, facts.model, dry_run)) {
     analyzer::RequestMeta meta;
     meta.endpoint = analyzer_endpoint(endpoint);
     meta.headers = facts.headers;
     decision.analysis = snapshot.analyzer->analyze(parsed.text, meta, dense);
     add_analysis(*decision.analysis, facts);
   }
+  const auto plan = [&](const selector::LiveStats& live) {
+    return dry_run ? snapshot.selector->preview(facts, live) : snapshot.selector->plan(facts, live);
+  };
   SnapshotLiveStats live(snapshot, bandit);
-  decision.plan = snapshot.selector->plan(facts, live);
+  decision.plan = plan(live);
   if (decision.plan.status == selector::PlanStatus::no_candidates) {
     // Panic mode (as Envoy): when the breaker ejected every candidate, still try them, the one
     // whose cooldown ends first leading, rather than refuse everything.
     SnapshotLiveStats ignoring_breaker(snapshot, bandit, /*ignore_ejection=*/true);
-    auto panic = snapshot.selector->plan(facts, ignoring_breaker);
+    auto panic = plan(ignoring_breaker);
     if (panic.ok()) {
       std::stable_sort(panic.candidates.begin(), panic.candidates.end(),
                        [&](const auto& a, const auto& b) {
@@ -545,7 +548,7 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   const std::optional<analyzer::DenseQuery> query =
       dense ? std::optional<analyzer::DenseQuery>(dense->query()) : std::nullopt;
   Decision decision = decide(snapshot, state_->bandit(), parsed, request, endpoint,
-                             /*analyze_direct=*/false, query ? &*query : nullptr);
+                             /*dry_run=*/false, query ? &*query : nullptr);
   if (decision.analysis) {
     record.category = decision.analysis->category;
     record.complexity = decision.analysis->complexity;

@@ -351,7 +351,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
       dense ? std::optional<analyzer::DenseQuery>(dense->query()) : std::nullopt;
   const Decision decision =
       decide(*snapshot, state_->bandit(), *parsed, request, api::Endpoint::chat_completions,
-             /*analyze_direct=*/true, query ? &*query : nullptr);
+             /*dry_run=*/true, query ? &*query : nullptr);
   const auto& plan = decision.plan;
   json body = decision.to_json();
   const bool unknown = plan.status == selector::PlanStatus::unknown_model;

@@ -106,8 +106,18 @@ RoutePlan Selector::plan(const RequestFacts& facts, const LiveStats& live) const
   return plan(facts, live, mix64(options_.seed + call));
 }
 
+RoutePlan Selector::preview(const RequestFacts& facts, const LiveStats& live) const {
+  const std::uint64_t call = calls_.load(std::memory_order_relaxed);
+  return plan_with(facts, live, mix64(options_.seed + call), /*preview=*/true);
+}
+
 RoutePlan Selector::plan(const RequestFacts& facts, const LiveStats& live,
                          std::uint64_t seed) const {
+  return plan_with(facts, live, seed, /*preview=*/false);
+}
+
+RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, std::uint64_t seed,
+                              bool preview) const {
   for (const auto& compiled : routes_) {
     if (compiled->route->name != facts.model) continue;
     RoutePlan plan;
@@ -120,7 +130,7 @@ RoutePlan Selector::plan(const RequestFacts& facts, const LiveStats& live,
       }
       plan.rules_not_matched.push_back(compiled->rules[i].rule);
     }
-    fill_pool(*compiled, *pool, facts, live, seed, plan);
+    fill_pool(*compiled, *pool, facts, live, seed, preview, plan);
     return plan;
   }
   if (const auto* backend = config_->find_backend(facts.model)) {
@@ -153,7 +163,7 @@ RoutePlan Selector::plan_direct(std::size_t index, const RequestFacts& facts,
 
 void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool,
                          const RequestFacts& facts, const LiveStats& live, std::uint64_t seed,
-                         RoutePlan& plan) const {
+                         bool preview, RoutePlan& plan) const {
   const config::Route& route = *compiled.route;
   plan.rule = pool.rule;
   plan.strategy = std::string(pool.strategy->name());
@@ -183,7 +193,7 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
     });
   }
   Rng rng(seed);
-  const StrategyContext context{*config_, route, facts, live, rng};
+  const StrategyContext context{*config_, route, facts, live, rng, preview};
   plan.candidates = pool.strategy->order(context, eligible);
   for (std::size_t k = 0; k < pool.fallback.size(); ++k) {
     const std::size_t index = pool.fallback[k];

@@ -384,5 +384,23 @@ TEST(Explain, PrintsTheDecisionForARequestFile) {
   EXPECT_FALSE(decision["candidates"].empty());
 }
 
+// A dry run shows what the next request would get and leaves the rotation where it was: with
+// threads: 1 (one io thread, so requests take turns in order), each dry run names the backend
+// of the real request after it.
+TEST(DryRun, ADryRunDoesNotMoveARoundRobin) {
+  std::string config =
+      router_config({{"a", ""}, {"b", ""}, {"c", ""}}, "[a, b, c]", "[]", "  threads: 1\n");
+  config += "    strategy: round_robin\n";
+  Router router(config);
+  HttpClient client(router.port());
+  for (int i = 0; i < 6; ++i) {
+    const auto dry_run = client.post_json("/v1/route", chat_body("auto"));
+    ASSERT_EQ(dry_run.status, 200) << dry_run.body;
+    const std::string predicted = json::parse(dry_run.body)["candidates"][0]["backend"];
+    const auto real = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(real.header("x-llm-router-backend"), predicted) << "turn " << i;
+  }
+}
+
 }  // namespace
 }  // namespace test_support

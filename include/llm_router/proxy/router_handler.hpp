@@ -105,11 +105,12 @@ struct Decision {
 };
 
 // A request naming a backend directly is passed through without analysis (nothing routes on
-// it), unless `analyze_direct` asks for it (the dry run and `explain` show everything).
+// it), unless `dry_run` asks for it (the dry run and `explain` show everything, and leave the
+// live routing state, such as round-robin turns, as it was).
 // `dense`: the embeddings backend's reading of the request for semantic scores (null: local).
 Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 const api::ParsedRequest& parsed, const server::HttpRequest& request,
-                api::Endpoint endpoint, bool analyze_direct = false,
+                api::Endpoint endpoint, bool dry_run = false,
                 const analyzer::DenseQuery* dense = nullptr);
 
 // The router's HTTP endpoints for one io thread (OpenAI API, routing, admin, health), with its

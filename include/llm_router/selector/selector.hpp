@@ -27,6 +27,9 @@ class Selector {
   RoutePlan plan(const RequestFacts& facts, const LiveStats& live) const;
   // Same with an explicit random seed (explain, replay, tests).
   RoutePlan plan(const RequestFacts& facts, const LiveStats& live, std::uint64_t seed) const;
+  // The plan the next request with these facts would get, leaving every shared counter (the
+  // seed sequence, round-robin turns) as it was: for dry runs, which must not move live routing.
+  RoutePlan preview(const RequestFacts& facts, const LiveStats& live) const;
 
   const config::Config& config() const { return *config_; }
 
@@ -36,8 +39,10 @@ class Selector {
 
   RoutePlan plan_direct(std::size_t backend_index, const RequestFacts& facts,
                         const LiveStats& live) const;
+  RoutePlan plan_with(const RequestFacts& facts, const LiveStats& live, std::uint64_t seed,
+                      bool preview) const;
   void fill_pool(const CompiledRoute& route, const CompiledPool& pool, const RequestFacts& facts,
-                 const LiveStats& live, std::uint64_t seed, RoutePlan& plan) const;
+                 const LiveStats& live, std::uint64_t seed, bool preview, RoutePlan& plan) const;
 
   std::shared_ptr<const config::Config> config_;
   SelectorOptions options_;

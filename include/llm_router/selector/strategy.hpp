@@ -22,6 +22,7 @@ struct StrategyContext {
   const RequestFacts& facts;
   const LiveStats& live;
   Rng& rng;
+  bool preview = false;  // a dry run: shared state (round-robin turns) is read, not advanced
 };
 
 // Orders the eligible backends of one pool. One instance per pool, built at Selector
