@@ -589,7 +589,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
   }
   record.stream = parsed->stream;
   if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
-    record.prompt = std::string(request.body);  // redacted by the log writer
+    record.prompt = api::prompt_text(*parsed);  // the messages' text, redacted by the writer
   }
   RequestScope scope{snapshot_, providers_, nullptr, {}};
   const auto dense = co_await read_dense(*parsed, endpoint, *scope.snapshot, *scope.providers,

@@ -5,7 +5,11 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <stdexcept>
 #include <vector>
+
+#include "llm_router/core/logging.hpp"
 
 namespace llm_router::requestlog {
 namespace {
@@ -118,11 +122,24 @@ bool RotatingFile::flush() {
 
 // --- RequestLogWriter ---------------------------------------------------------------------
 
+namespace {
+
+// The configured file, opened at once: a path that cannot be written is a startup error, not
+// a log that silently stays empty.
+std::unique_ptr<RotatingFile> open_log_file(const RequestLogSettings& settings) {
+  auto file = std::make_unique<RotatingFile>(settings.path, settings.max_bytes, settings.max_files);
+  if (!file->open_now()) {
+    throw std::runtime_error("request_log.path: cannot append to '" + settings.path +
+                             "': " + std::strerror(errno));
+  }
+  return file;
+}
+
+}  // namespace
+
 RequestLogWriter::RequestLogWriter(const RequestLogSettings& settings, RedactHook custom)
-    : RequestLogWriter(
-          std::make_unique<RotatingFile>(settings.path, settings.max_bytes, settings.max_files),
-          settings.queue_lines, settings.log_prompts, settings.max_prompt_bytes,
-          prompt_redactor(settings, std::move(custom))) {}
+    : RequestLogWriter(open_log_file(settings), settings.queue_lines, settings.log_prompts,
+                       settings.max_prompt_bytes, prompt_redactor(settings, std::move(custom))) {}
 
 RequestLogWriter::RequestLogWriter(std::unique_ptr<LineSink> sink, std::size_t queue_lines,
                                    bool log_prompts, std::size_t max_prompt_bytes,
@@ -174,6 +191,18 @@ RequestLogStats RequestLogWriter::stats() const {
   return stats_;
 }
 
+// Lines that could not be written are counted (stats().failed); the log says when writing
+// starts failing and when it works again, not once per line.
+void RequestLogWriter::report_failures(std::uint64_t failed) {
+  if (failed > 0 && !failing_) {
+    logging::get("request_log")
+        ->error("cannot write the request log: {} lines dropped so far", stats().failed + failed);
+  } else if (failed == 0 && failing_) {
+    logging::get("request_log")->warn("the request log is written again");
+  }
+  failing_ = failed > 0;
+}
+
 void RequestLogWriter::run() {
   std::deque<RequestLogEntry> batch;
   std::string line;
@@ -209,6 +238,7 @@ void RequestLogWriter::run() {
     }
     const std::uint64_t count = batch.size();
     batch.clear();
+    report_failures(failed);
     {
       std::lock_guard lock(mutex_);
       stats_.written += written;

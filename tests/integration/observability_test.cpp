@@ -164,6 +164,8 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
   EXPECT_EQ(entry["attempts"][0]["backend"], "only");
   EXPECT_EQ(line.find("jane.doe@example.com"), std::string::npos);
   EXPECT_NE(line.find("[REDACTED:email]"), std::string::npos);
+  // The prompt's text, not the request's JSON.
+  EXPECT_EQ(entry["prompt"], "user\nmail me at [REDACTED:email] please");
   const std::string key_id = entry["client_key_id"];
   EXPECT_EQ(key_id.rfind("key-", 0), 0u);
   EXPECT_EQ(key_id.size(), 16u);

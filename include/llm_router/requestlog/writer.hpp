@@ -39,6 +39,8 @@ class RotatingFile final : public LineSink {
 
   bool append(std::string_view line) override;
   bool flush() override;
+  // Opens (or creates) the file now; false with errno set when it cannot be appended to.
+  bool open_now() { return ensure_open(); }
 
   std::uint64_t rotations() const { return rotations_; }
   std::uint64_t errors() const { return errors_; }
@@ -88,7 +90,9 @@ class RequestLogWriter {
 
  private:
   void run();
+  void report_failures(std::uint64_t failed_in_batch);
 
+  bool failing_ = false;  // the last batch had lines that could not be written (writer thread)
   std::unique_ptr<LineSink> sink_;
   const std::size_t capacity_;
   const bool log_prompts_;

@@ -153,6 +153,19 @@ TEST(RequestLogWriter, WritesRotatesAndDrainsOnDestruction) {
   }
 }
 
+TEST(RequestLogWriter, APathThatCannotBeWrittenFailsAtStart) {
+  TempDir dir;
+  RequestLogSettings settings;
+  settings.path = dir.file("missing-dir/requests.jsonl");
+  try {
+    RequestLogWriter writer(settings);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing-dir/requests.jsonl"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(RequestLogWriter, FlushWaitsForEverythingSubmitted) {
   TempDir dir;
   RequestLogSettings settings;
