@@ -298,13 +298,20 @@ std::chrono::milliseconds backoff_for(const config::RetrySettings& retry, int re
 
 // The prompt fits no candidate's window: the route's context_window_fallback backends (those
 // large enough) become the plan, as if each candidate had answered context_length_exceeded.
-void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snapshot) {
+void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snapshot,
+                                 const selector::RequestFacts& facts,
+                                 const selector::LiveStats& live) {
   const auto* route = snapshot.config->find_route(plan.route);
   if (route == nullptr || route->context_window_fallback.empty()) return;
   const auto& backends = snapshot.config->backends;
   for (const auto& name : route->context_window_fallback) {
     for (std::size_t i = 0; i < backends.size(); ++i) {
       if (backends[i].name != name) continue;
+      // Only those that can take it: a window large enough, the tags it needs, not ejected.
+      if (auto why = selector::cannot_take(backends[i], live.get(i), facts)) {
+        plan.excluded.push_back({i, &backends[i], "context_window_fallback: " + *why, false});
+        continue;
+      }
       selector::PlannedBackend planned;
       planned.index = i;
       planned.backend = &backends[i];
@@ -508,7 +515,7 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
     }
   }
   if (decision.plan.status == selector::PlanStatus::no_candidates) {
-    use_context_window_fallback(decision.plan, snapshot);
+    use_context_window_fallback(decision.plan, snapshot, facts, live);
   }
   return decision;
 }

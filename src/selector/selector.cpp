@@ -64,6 +64,16 @@ std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& 
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<std::string> cannot_take(const config::Backend& backend, const BackendLive& live,
+                                       const RequestFacts& facts) {
+  auto why = exclusion(backend, live, facts);
+  return why ? std::optional<std::string>(std::move(why->reason)) : std::nullopt;
+}
+
+namespace {
+
 void exclude(RoutePlan& plan, const config::Config& config, std::size_t index, std::string reason,
              bool full = false) {
   for (const auto& e : plan.excluded) {

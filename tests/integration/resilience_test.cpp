@@ -144,6 +144,13 @@ TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
   EXPECT_EQ(small.requests(), 0);
   ASSERT_EQ(response.status, 200) << response.body;
   EXPECT_EQ(response.header("x-llm-router-backend"), "large");
+
+  // Too long for the fallback too: a 400 the client can act on, and no backend called.
+  auto too_long =
+      client.post_json("/v1/chat/completions", chat_body("auto", std::string(800'000, 'x')));
+  EXPECT_EQ(too_long.status, 400) << too_long.body;
+  EXPECT_EQ(json::parse(too_long.body)["error"]["code"], "context_length_exceeded");
+  EXPECT_EQ(large.requests(), 1);
 }
 
 TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "llm_router/config/config.hpp"
@@ -16,6 +18,11 @@ namespace llm_router::selector {
 struct SelectorOptions {
   std::uint64_t seed = 0x5eed'5e1e'c7a0'0001ULL;  // each plan() draws from seed + call number
 };
+
+// Why `backend` cannot take a request with these facts (a capability tag it lacks, a context
+// window too small, ejected by its breaker, at max_concurrency), or nullopt when it can.
+std::optional<std::string> cannot_take(const config::Backend& backend, const BackendLive& live,
+                                       const RequestFacts& facts);
 
 // Turns request facts into a RoutePlan. Immutable after construction: one instance per config
 // snapshot, shared by every io thread; plan() takes no locks.
