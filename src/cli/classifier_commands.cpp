@@ -422,6 +422,14 @@ int run_train(const std::vector<std::string>& args) {
                    *target);
     }
     const auto set = make_train_set(train_records, *target, label_list, routing);
+    if (set.examples.empty() || set.labels.size() < 2) {
+      std::cerr << "llm-router train: nothing to learn from " << *data << ": "
+                << set.examples.size() << " training rows, " << set.labels.size()
+                << " labels (--target label needs a \"label\" field in two or more classes; "
+                   "--target weak_fails needs strong_correct/weak_correct or "
+                   "strong_score/weak_score)\n";
+      return 1;
+    }
     std::cout << "training on " << set.examples.size() << " rows, " << set.labels.size()
               << " labels; validation " << validation.size() << " rows\n";
     const auto model = classifier::train_linear_model(set.labels, set.examples, train);

@@ -1,0 +1,125 @@
+// The command-line tools as a user runs them: classify (the interface anyone evaluates the
+// analyzer with), train and eval.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/fixtures.hpp"
+#include "support/process.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+const std::string kConfig = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml";
+
+struct CliRun {
+  int exit_code = -1;
+  std::vector<std::string> lines;  // stdout
+};
+
+// Runs `command` through bash (for stdin redirection); stdout lines and the exit code.
+CliRun run(const std::string& command) {
+  ChildProcess process({"/bin/bash", "-c", command});
+  CliRun result;
+  while (auto line = process.wait_for_line("", std::chrono::seconds(60))) {
+    result.lines.push_back(*line);
+  }
+  result.exit_code = process.wait(std::chrono::seconds(60)).value_or(-1);
+  return result;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+TEST(ClassifyCli, OneLinePerInputWithCategoryScoresComplexityAndSentiment) {
+  TempFile input(
+      "classify-in.jsonl",
+      R"({"prompt": "Write a Python function that reverses a linked list.", "id": 7})"
+      "\n"
+      R"({"model":"auto","messages":[{"role":"user","content":"I hate waiting, this is awful!"}]})"
+      "\n\n"
+      "not json\n"
+      R"({"prompt": 42})"
+      "\n");
+  const CliRun result = run(std::string(LLM_ROUTER_BIN) + " classify --config " + kConfig + " < " +
+                            input.path() + " 2>/dev/null");
+  EXPECT_EQ(result.exit_code, 0);
+  ASSERT_EQ(result.lines.size(), 4u);  // the blank line is not an input
+  for (int i = 0; i < 2; ++i) {
+    const json out = json::parse(result.lines[i]);
+    ASSERT_TRUE(out.contains("category")) << result.lines[i];
+    double sum = 0;
+    for (const auto& [label, p] : out["scores"].items()) sum += p.get<double>();
+    EXPECT_NEAR(sum, 1.0, 1e-3) << result.lines[i];
+    EXPECT_GE(out["complexity"].get<double>(), 0.0);
+    EXPECT_LE(out["complexity"].get<double>(), 1.0);
+    EXPECT_GE(out["sentiment"].get<double>(), -1.0);
+    EXPECT_LE(out["sentiment"].get<double>(), 1.0);
+  }
+  EXPECT_EQ(json::parse(result.lines[0])["category"], "code");
+  EXPECT_EQ(json::parse(result.lines[0])["id"], 7);
+  EXPECT_LT(json::parse(result.lines[1])["sentiment"].get<double>(), 0.0);
+  EXPECT_EQ(json::parse(result.lines[2])["line"], 4);
+  EXPECT_TRUE(json::parse(result.lines[2]).contains("error"));
+  EXPECT_EQ(json::parse(result.lines[3])["line"], 5);
+}
+
+TEST(TrainCli, SameSeedSameModelAndEvalReadsIt) {
+  std::string rows;
+  const char* code[] = {"write a function",      "fix this python bug", "compile the code",
+                        "sort an array in java", "refactor this class", "a sql query please"};
+  const char* chat[] = {"hello there",      "how are you", "good morning friend",
+                        "nice to meet you", "what's up",   "have a nice day"};
+  for (int round = 0; round < 5; ++round) {
+    for (const char* p : code) rows += json{{"prompt", p}, {"label", "code"}}.dump() + "\n";
+    for (const char* p : chat) rows += json{{"prompt", p}, {"label", "chat"}}.dump() + "\n";
+  }
+  TempFile data("train-data.jsonl", rows);
+  const std::string first = data.path() + ".a.model";
+  const std::string second = data.path() + ".b.model";
+  const std::string train = std::string(LLM_ROUTER_BIN) + " train --data " + data.path() +
+                            " --target label --seed 3 --out ";
+  ASSERT_EQ(run(train + first + " >/dev/null").exit_code, 0);
+  ASSERT_EQ(run(train + second + " >/dev/null").exit_code, 0);
+  const std::string bytes = read_bytes(first);
+  EXPECT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes, read_bytes(second));
+
+  const CliRun eval = run(std::string(LLM_ROUTER_BIN) + " eval --data " + data.path() +
+                          " --model " + first + " --split all");
+  EXPECT_EQ(eval.exit_code, 0);
+  ASSERT_FALSE(eval.lines.empty());
+  std::string text;
+  for (const auto& line : eval.lines) text += line + "\n";
+  EXPECT_NE(text.find("macro"), std::string::npos) << text;
+  std::remove(first.c_str());
+  std::remove(second.c_str());
+}
+
+TEST(TrainCli, DataWithoutTheTargetIsAnError) {
+  TempFile data("train-no-target.jsonl", R"({"prompt":"a","label":"x"})"
+                                         "\n");
+  const std::string out = data.path() + ".model";
+  const CliRun result = run(std::string(LLM_ROUTER_BIN) + " train --data " + data.path() +
+                            " --target weak_fails --out " + out + " 2>&1");
+  EXPECT_EQ(result.exit_code, 1);
+  std::string text;
+  for (const auto& line : result.lines) text += line + "\n";
+  EXPECT_NE(text.find("nothing to learn"), std::string::npos) << text;
+  EXPECT_TRUE(read_bytes(out).empty());  // no model written
+}
+
+}  // namespace
+}  // namespace test_support
