@@ -187,6 +187,7 @@ void read_url(NodeReader& reader, Backend& b) {
 Backend read_backend(NodeReader reader) {
   Backend b;
   b.name = reader.string("name", true).value_or("");
+  check_name(reader, b.name);
   if (auto provider = reader.string("provider", true)) {
     if (*provider == "openai") {
       b.provider = ProviderKind::openai;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "llm_router/analyzer/detectors.hpp"
 #include "llm_router/config/config.hpp"
 
 namespace llm_router::config {
@@ -182,11 +183,28 @@ void read_category(NodeReader& reader, Condition& all) {
   all.children.push_back(std::move(c));
 }
 
+bool is_pii_kind(std::string_view name) {
+  for (std::size_t k = 0; k < analyzer::kPiiKinds; ++k) {
+    if (analyzer::pii_kind_name(static_cast<analyzer::PiiKind>(k)) == name) return true;
+  }
+  return false;
+}
+
 void read_pii(NodeReader& reader, Condition& all) {
   Condition c = leaf(Kind::pii);
   YAML::Node node = reader.raw("pii");
   if (node.IsSequence()) {
     c.values = reader.string_list("pii").value_or(std::vector<std::string>{});
+    for (const auto& value : c.values) {
+      if (!is_pii_kind(value)) {
+        std::string known;
+        for (std::size_t k = 0; k < analyzer::kPiiKinds; ++k) {
+          known += (k > 0 ? ", " : "") +
+                   std::string(analyzer::pii_kind_name(static_cast<analyzer::PiiKind>(k)));
+        }
+        reader.error("pii", "unknown kind '" + value + "' (expected " + known + ")");
+      }
+    }
   } else if (auto flag = reader.boolean("pii")) {
     c.flag = *flag;
   }
@@ -307,9 +325,16 @@ void read_pool(NodeReader& reader, Pool& pool) {
     if (!map.IsMap()) reader.error("weights", "must map backend names to weights");
     NodeReader weights = reader.object("weights");
     if (map.IsMap()) {
+      double total = 0;
       for (const auto& entry : map) {
         const std::string name = entry.first.as<std::string>();
-        if (auto w = weights.number(name, 0, 1e9)) pool.weights[name] = *w;
+        if (auto w = weights.number(name, 0, 1e9)) {
+          pool.weights[name] = *w;
+          total += *w;
+        }
+      }
+      if (!pool.weights.empty() && total <= 0) {
+        reader.error("weights", "are all 0: give at least one backend a positive weight");
       }
     }
   } else {
@@ -495,6 +520,7 @@ std::string_view to_string(Optimize optimize) {
 Route read_route(NodeReader reader) {
   Route r;
   r.name = reader.string("name", true).value_or("");
+  check_name(reader, r.name);
   read_pool(reader, r);
   YAML::Node rules = reader.raw("rules");
   if (rules.IsDefined() && !rules.IsNull()) {

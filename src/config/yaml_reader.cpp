@@ -1,5 +1,6 @@
 #include "llm_router/config/yaml_reader.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -263,6 +264,18 @@ void NodeReader::finish() {
           context_, entry.first, path_of(key),
           "duplicate key '" + key + "' (first at line " + std::to_string(at->second) + ")"));
     }
+  }
+}
+
+void check_name(NodeReader& reader, const std::string& name) {
+  if (!reader.has("name")) return;  // reported as required already
+  const bool clean = std::all_of(name.begin(), name.end(), [](char c) {
+    return c > ' ' && c < 0x7F && c != '"' && c != '\\';
+  });
+  if (name.empty() || name.size() > 200 || !clean) {
+    reader.error("name",
+                 "must be 1 to 200 printable ASCII characters without spaces, quotes or "
+                 "backslashes (it is what clients send as \"model\" and what headers carry)");
   }
 }
 

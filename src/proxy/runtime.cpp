@@ -1,5 +1,6 @@
 #include "llm_router/proxy/runtime.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "llm_router/analyzer/factory.hpp"
@@ -179,11 +180,46 @@ std::optional<std::filesystem::file_time_type> RouterState::loaded_version() con
   return loaded_version_;
 }
 
+namespace {
+
+void check_categories(const config::Condition& condition, const std::vector<std::string>& labels,
+                      const std::string& where) {
+  if (condition.kind == config::Condition::Kind::category) {
+    for (const auto& value : condition.values) {
+      if (value == "other" || std::find(labels.begin(), labels.end(), value) != labels.end()) {
+        continue;
+      }
+      std::string known;
+      for (const auto& label : labels) known += label + ", ";
+      throw std::runtime_error(where + ": category '" + value +
+                               "' is not a label of the category model, so the rule could "
+                               "never match (labels: " +
+                               known + "other)");
+    }
+  }
+  for (const auto& child : condition.children) check_categories(child, labels, where);
+}
+
+// Rules naming a category the loaded model cannot give would silently never match.
+void check_category_rules(const config::Config& config, const analyzer::Analyzer* analyzer) {
+  if (analyzer == nullptr) return;
+  const auto labels = analyzer->category_labels();
+  if (labels.empty()) return;
+  for (const auto& route : config.routes) {
+    for (const auto& rule : route.rules) {
+      check_categories(rule.when, labels, "routes." + route.name + ".rules." + rule.name);
+    }
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config::Config> config) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->config = config;
   snapshot->selector = std::make_shared<selector::Selector>(config);
   snapshot->analyzer = build_analyzer(*config, config_path_);
+  check_category_rules(*config, snapshot->analyzer.get());
   snapshot->embeddings =
       build_embeddings(*config, snapshot->analyzer.get(), metrics_.semantic_embeddings);
   const auto tokenizers = tokenizers_directory(*config, config_path_);

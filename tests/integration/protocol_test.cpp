@@ -403,6 +403,24 @@ TEST(Check, ReportsEveryErrorWithFileLineAndColumn) {
   EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
 }
 
+// A rule on a category the loaded model does not have would never match: a config error.
+TEST(Check, ARuleOnACategoryTheModelLacksIsAnError) {
+  const std::string models = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/";
+  TempFile config("category.yaml",
+                  "analyzer:\n  category_model: " + models + "category.model\n" +
+                      "  sentiment_lexicon: " + models + "vader_lexicon.txt\n" +
+                      "  sentiment_model: " + models +
+                      "sentiment.json\nbackends:\n  - name: a\n    provider: mock\n"
+                      "routes:\n  - name: auto\n    use: [a]\n    rules:\n"
+                      "      - {name: r, when: {category: [cod]}, use: [a]}\n");
+  ChildProcess check({"/bin/bash", "-c",
+                      std::string(LLM_ROUTER_BIN) + " check --config " + config.path() + " 2>&1"});
+  const auto line = check.wait_for_line("category 'cod'", std::chrono::seconds(20));
+  ASSERT_TRUE(line) << "no error naming the category";
+  EXPECT_NE(line->find("routes.auto.rules.r"), std::string::npos) << *line;
+  EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
+}
+
 TEST(Check, ShippedConfigsAreValid) {
   std::vector<std::string> configs{std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml"};
   for (const auto& entry : std::filesystem::directory_iterator(std::string(LLM_ROUTER_SOURCE_DIR) +

@@ -58,6 +58,10 @@ class Analyzer {
   Analysis analyze_text(std::string_view text) const;
 
   const AnalyzerSettings& settings() const { return settings_; }
+  // The category model's labels (empty without one); "other" is always a possible category too.
+  std::vector<std::string> category_labels() const {
+    return models_.category ? models_.category->labels() : std::vector<std::string>{};
+  }
   // Every semantic set scored: the config's, then the routes'.
   const std::vector<SemanticSet>& semantic_sets() const { return semantic_sets_; }
   // The text semantic similarity is computed on (what an embeddings backend is asked about).

@@ -71,4 +71,8 @@ class NodeReader {
 // Parses "250ms" / "30s" / "5m" / "1h" / "1500"; nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+// A backend or route `name` (what clients put in "model" and what response headers and metrics
+// labels carry): 1..200 printable ASCII bytes, no space, quote or backslash. Reports otherwise.
+void check_name(NodeReader& reader, const std::string& name);
+
 }  // namespace llm_router::config
