@@ -184,6 +184,17 @@ std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
 }
 
 // Fills in usage the backend did not report, counted with the backend's tokenizer.
+// What an answer's tokens were: as the backend reported them, else counted.
+api::Usage answer_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
+                        std::string_view body) {
+  if (auto usage = api::find_usage(body)) return *usage;
+  api::Usage usage;
+  usage.prompt_tokens = static_cast<long long>(count_tokens(encoder, api::prompt_text(parsed))) +
+                        api::chat_format_tokens(parsed);
+  usage.completion_tokens = static_cast<long long>(count_tokens(encoder, api::answer_text(body)));
+  return usage;
+}
+
 // The backend reported no usage: count the request's text (not its JSON) and the answer's.
 void count_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
                  std::string_view answer, RequestRecord& record) {
@@ -666,6 +677,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
   std::vector<bool> tried(config.backends.size(), false);
   std::string weak_answer;
   Headers weak_headers;
+  RequestRecord::Spent weak_spent;  // what the weak answer cost, wherever it ends up
   const bool cascade = scope.route && scope.route->cascade.enabled && !parsed.stream &&
                        endpoint != api::Endpoint::embeddings;
   // Hedged requests (a duplicate when the first attempt is slow to commit); not with cascade,
@@ -719,6 +731,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       if (result.answered) {
         if (result.hedged) co_return;  // recorded by the race
         record_outcome(scope, record, index, result, latency);
+        if (!weak_answer.empty()) record.discarded.push_back(std::move(weak_spent));
         co_return;
       }
       last = result.failure;
@@ -726,8 +739,11 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         if (last->kind == ErrorKind::cancelled) co_return;
       } else if (!result.weak_answer.empty()) {
         health.breaker.record_success(health::steady_now());
+        if (!weak_answer.empty()) record.discarded.push_back(std::move(weak_spent));
         weak_answer = std::move(result.weak_answer);
         weak_headers = std::move(result.weak_headers);
+        weak_spent = {backend.name,
+                      answer_usage(scope.snapshot->encoders[index], parsed, weak_answer)};
         record.backend = backend.name;
       } else if (last->kind == ErrorKind::cancelled) {
         // The client is gone, or the server stopped waiting (drain_timeout): only then say so.
@@ -768,6 +784,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
   if (!weak_answer.empty()) {
     // Every stronger candidate failed: the weak answer is still an answer.
     record.status = 200;
+    record.usage = weak_spent.usage;
     weak_headers.push_back({"content-type", "application/json"});
     co_await writer.send(200, std::move(weak_headers), std::move(weak_answer));
     co_return;
@@ -1364,6 +1381,23 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
                              b->cost.input_per_mtok, b->cost.output_per_mtok);
     cost_metric_.with({route, backend}).add(cost);
   }
+  long long discarded_input = 0;
+  long long discarded_output = 0;
+  for (const auto& spent : record.discarded) {
+    // Generated and billed, then set aside (cascade): the spend is the request's too.
+    const std::string_view by = spent.backend;
+    input_tokens_metric_.with({route, by}).add(static_cast<double>(spent.usage.prompt_tokens));
+    output_tokens_metric_.with({route, by}).add(static_cast<double>(spent.usage.completion_tokens));
+    discarded_input += spent.usage.prompt_tokens;
+    discarded_output += spent.usage.completion_tokens;
+    if (const auto* b = snapshot_->config->find_backend(spent.backend)) {
+      const double wasted =
+          metrics::cost_usd(spent.usage.prompt_tokens, spent.usage.completion_tokens,
+                            b->cost.input_per_mtok, b->cost.output_per_mtok);
+      cost_metric_.with({route, by}).add(wasted);
+      cost += wasted;
+    }
+  }
   if (!record.category.empty()) categories_metric_.with({record.category}).inc();
   metrics::RequestSummary summary;
   summary.id = record.id;
@@ -1375,8 +1409,8 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   summary.status = record.status;
   summary.latency_seconds = latency_ms / 1000;
   if (answered) summary.ttft_seconds = ttft_ms / 1000;
-  summary.input_tokens = record.usage.prompt_tokens;
-  summary.output_tokens = record.usage.completion_tokens;
+  summary.input_tokens = record.usage.prompt_tokens + discarded_input;
+  summary.output_tokens = record.usage.completion_tokens + discarded_output;
   summary.cost_usd = cost;
   std::string previous;
   for (const auto& a : record.attempts) {

@@ -58,6 +58,13 @@ struct RequestRecord {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point first_byte;
   Headers last_upstream_headers;  // retry-after and rate-limit headers of the last failure
+  // Answers generated (and billed by their provider) but not delivered: a cascade's weak
+  // answer set aside for a stronger one. Counted in the token and cost metrics too.
+  struct Spent {
+    std::string backend;
+    api::Usage usage;
+  };
+  std::vector<Spent> discarded;
 };
 
 // The providers of one snapshot on one io thread. Providers of unchanged backends are carried

@@ -114,6 +114,16 @@ TEST(Cascade, AWeakAnswerEscalatesToTheNextCandidate) {
   EXPECT_NE(response.header("x-llm-router-attempts").find("cheap=low_confidence"),
             std::string::npos);
   EXPECT_EQ(json::parse(response.body)["model"], "upstream-strong");
+  // The weak answer was generated (and billed): its tokens count for its backend too.
+  const auto metrics = client.request("GET", "/metrics").body;
+  const auto tokens_of = [&](const std::string& backend) {
+    const std::string key =
+        R"(llm_router_output_tokens_total{route="auto",backend=")" + backend + R"("} )";
+    const auto at = metrics.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(metrics.substr(at + key.size()));
+  };
+  EXPECT_GT(tokens_of("cheap"), 0) << metrics;
+  EXPECT_GT(tokens_of("strong"), 0) << metrics;
 }
 
 TEST(Cascade, TheWeakAnswerIsKeptWhenNothingBetterComes) {
