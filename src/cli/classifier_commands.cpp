@@ -198,6 +198,16 @@ T number_option(Options& options, const std::string& name, T fallback) {
   }
 }
 
+// A share such as --holdout or --strong-share: a number in [0, 1].
+double fraction_option(Options& options, const std::string& name, double fallback) {
+  const double value = number_option<double>(options, name, fallback);
+  if (!(value >= 0 && value <= 1)) {
+    throw std::runtime_error(name + " must be a fraction from 0 to 1, got " +
+                             options.value(name).value_or(""));
+  }
+  return value;
+}
+
 // Correctness labels are noisy (a model gets a question right by luck); the rate of the
 // positive class over the row's subject in the training part is a steadier target. Each row
 // with a domain learns alpha * shrunk subject rate + (1 - alpha) * its own label.
@@ -404,7 +414,7 @@ int run_train(const std::vector<std::string>& args) {
     const auto positive = options.value("--positive").value_or("strong_wins");
     if (positive != "strong_wins" && positive != "weak_wrong") return usage(kTrainUsage, options);
     if (positive == "weak_wrong") routing.rule = classifier::PositiveRule::kWeakWrong;
-    const double holdout = number_option<double>(options, "--holdout", 0.2);
+    const double holdout = fraction_option(options, "--holdout", 0.2);
     const auto folds = number_option<uint32_t>(options, "--cv", 0);
     auto train = train_options(options, target.value_or(""));
     if (!data || !target || !out || !options.ok() || folds == 1) {
@@ -453,7 +463,7 @@ int run_eval(const std::vector<std::string>& args) {
     const auto model_path = options.value("--model");
     const auto target_option = options.value("--target");
     const auto split = parse_split(options.value("--split"));
-    const double holdout = number_option<double>(options, "--holdout", 0.2);
+    const double holdout = fraction_option(options, "--holdout", 0.2);
     const bool json = options.flag("--json");
     if (!data || !model_path || !options.ok()) return usage(kEvalUsage, options);
     const auto model = classifier::load_text_model(*model_path);
@@ -479,12 +489,11 @@ int run_calibrate(const std::vector<std::string>& args) {
     const auto model_path = options.value("--model");
     const auto share_text = options.value("--strong-share");
     const auto split = parse_split(options.value("--split"));
-    const double holdout = number_option<double>(options, "--holdout", 0.2);
+    const double holdout = fraction_option(options, "--holdout", 0.2);
     if (!data || !model_path || !share_text || !options.ok()) {
       return usage(kCalibrateUsage, options);
     }
-    const double share = std::stod(*share_text);
-    if (!(share >= 0 && share <= 1)) throw std::runtime_error("--strong-share must be in [0, 1]");
+    const double share = fraction_option(options, "--strong-share", 0);
     const auto model = classifier::load_text_model(*model_path);
     auto records = select(read_all(*data), split, holdout);
     std::erase_if(records, [](const Record& r) { return r.contaminated; });
