@@ -19,21 +19,26 @@ struct LeadingWords {
   std::array<std::array<char, kWordBytes>, kMaxWords> bytes{};
   std::array<std::size_t, kMaxWords> lengths{};
   std::size_t count = 0;
-  bool has_math_marks = false;  // a digit, '=' or '^' among the bytes read
+  std::string_view head;  // the bytes read
 
-  explicit LeadingWords(std::string_view text) {
-    const std::string_view head = text.substr(0, kReadBytes);
+  explicit LeadingWords(std::string_view text) : head(text.substr(0, kReadBytes)) {
     std::size_t length = 0;
-    for (const char c : head) {
-      has_math_marks |= is_ascii_digit(c) || c == '=' || c == '^';
+    for (std::size_t i = 0; i < head.size() && count < kMaxWords; ++i) {
+      const char c = head[i];
       if (is_ascii_alnum(c) || c == '\'') {
-        if (length < kWordBytes && count < kMaxWords) bytes[count][length] = ascii_lower(c);
+        if (length < kWordBytes) bytes[count][length] = ascii_lower(c);
         ++length;
         continue;
       }
       end_word(length);
     }
     if (head.size() == text.size()) end_word(length);  // a word cut by the byte limit is not read
+  }
+
+  // A digit, '=' or '^' among the bytes read: numbers or an equation in sight.
+  bool has_math_marks() const {
+    return std::any_of(head.begin(), head.end(),
+                       [](char c) { return is_ascii_digit(c) || c == '=' || c == '^'; });
   }
 
   void end_word(std::size_t& length) {
@@ -96,7 +101,7 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   if (verb == "extract") return "information_extraction";
   if (verb == "brainstorm") return "brainstorming";
   if (one_of(verb, kMathVerbs)) return "math";
-  if (one_of(verb, kMathIfNumbers) && words.has_math_marks) return "math";
+  if (one_of(verb, kMathIfNumbers) && words.has_math_marks()) return "math";
   const bool make =
       verb == "write" || verb == "compose" || verb == "give" || verb == "provide" || verb == "make";
   if (make && names_object(words, at + 1, std::array<std::string_view, 1>{"summary"})) {
