@@ -184,24 +184,27 @@ std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
 }
 
 // Fills in usage the backend did not report, counted with the backend's tokenizer.
+// Tokens of the request's text (not its JSON) and of an answer's, for a backend that reports
+// no usage.
+api::Usage counted_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
+                         std::string_view answer_text) {
+  api::Usage usage;
+  usage.prompt_tokens = static_cast<long long>(count_tokens(encoder, api::prompt_text(parsed))) +
+                        api::chat_format_tokens(parsed);
+  usage.completion_tokens = static_cast<long long>(count_tokens(encoder, answer_text));
+  return usage;
+}
+
 // What an answer's tokens were: as the backend reported them, else counted.
 api::Usage answer_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
                         std::string_view body) {
   if (auto usage = api::find_usage(body)) return *usage;
-  api::Usage usage;
-  usage.prompt_tokens = static_cast<long long>(count_tokens(encoder, api::prompt_text(parsed))) +
-                        api::chat_format_tokens(parsed);
-  usage.completion_tokens = static_cast<long long>(count_tokens(encoder, api::answer_text(body)));
-  return usage;
+  return counted_usage(encoder, parsed, api::answer_text(body));
 }
 
-// The backend reported no usage: count the request's text (not its JSON) and the answer's.
 void count_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
                  std::string_view answer, RequestRecord& record) {
-  record.usage.prompt_tokens =
-      static_cast<long long>(count_tokens(encoder, api::prompt_text(parsed))) +
-      api::chat_format_tokens(parsed);
-  record.usage.completion_tokens = static_cast<long long>(count_tokens(encoder, answer));
+  record.usage = counted_usage(encoder, parsed, answer);
   record.usage_estimated = true;
 }
 
@@ -251,13 +254,19 @@ std::optional<Failure> garbled(const api::SseEvent& event) {
   return Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};
 }
 
+Failure shutting_down_failure() {
+  return Failure{ErrorKind::shutting_down,
+                 "the router is shutting down and stopped waiting for the backend "
+                 "(drain_timeout ran out)"};
+}
+
 // "[DONE]" or a choice with a finish_reason (not null): what a complete stream ends with.
 bool ends_a_stream(const api::SseEvent& event) {
   if (event.is_done()) return true;
+  constexpr std::string_view kKey = "\"finish_reason\"";
   const std::string_view data = event.data;
-  for (auto at = data.find("\"finish_reason\""); at != std::string_view::npos;
-       at = data.find("\"finish_reason\"", at + 1)) {
-    std::size_t value = data.find_first_not_of(" \t\r\n:", at + 15);
+  for (auto at = data.find(kKey); at != std::string_view::npos; at = data.find(kKey, at + 1)) {
+    const std::size_t value = data.find_first_not_of(" \t\r\n:", at + kKey.size());
     if (value != std::string_view::npos && data[value] != 'n') return true;  // not null
   }
   return false;
@@ -1145,8 +1154,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     if (next.failure && next.failure->kind == ErrorKind::cancelled && writer.server_stopping()) {
       // drain_timeout ran out: end the stream with an error event, as a broken one would.
       co_await asio::this_coro::reset_cancellation_state();
-      const Failure stopping{ErrorKind::shutting_down,
-                             "the router is shutting down (drain_timeout ran out)"};
+      const Failure stopping = shutting_down_failure();
       record.status = traits(stopping.kind).status;
       record.attempts.back().failure = stopping;
       pending += api::SseEvent{"", api::error_body(stopping), ""}.serialize();
@@ -1249,9 +1257,7 @@ asio::awaitable<void> RouterHandler::sleep_for(std::chrono::milliseconds duratio
 asio::awaitable<void> RouterHandler::send_shutting_down(ResponseWriter& writer,
                                                         RequestRecord& record) {
   co_await asio::this_coro::reset_cancellation_state();
-  const Failure failure{ErrorKind::shutting_down,
-                        "the router is shutting down and stopped waiting for the backend "
-                        "(drain_timeout)"};
+  const Failure failure = shutting_down_failure();
   record.status = traits(failure.kind).status;
   co_await send_error(writer, failure, decision_headers(record));
 }

@@ -34,10 +34,9 @@ using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kMaxEmptyLineBytes = 8;
+constexpr std::size_t kMaxEmptyLineBytes = 8;  // CR and LF bytes skipped before a request line
 // After drain_timeout, how long cancelled requests get to write their error and close.
-constexpr auto kStopGrace =
-    std::chrono::milliseconds(500);  // CR and LF bytes skipped before a request line
+constexpr auto kStopGrace = std::chrono::milliseconds(500);
 
 // One client connection, shared by its session coroutine and the callbacks of its timer and
 // disconnect watch (which may run after the session ended).
@@ -243,10 +242,10 @@ class BeastWriter final : public ResponseWriter {
 
 asio::awaitable<void> write_error_and_close(const ConnectionPtr& connection, ErrorKind kind,
                                             std::string message) {
-  http::response<http::string_body> response;
-  response.result(static_cast<unsigned>(traits(kind).status));
-  response.set(http::field::content_type, "application/json");
   const int status = traits(kind).status;
+  http::response<http::string_body> response;
+  response.result(static_cast<unsigned>(status));
+  response.set(http::field::content_type, "application/json");
   if (status == 429 || status == 503) response.set(http::field::retry_after, "1");
   response.keep_alive(false);
   response.body() = api::error_body(Failure{kind, std::move(message)});
