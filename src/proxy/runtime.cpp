@@ -168,14 +168,16 @@ RouterState::RouterState(std::shared_ptr<const config::Config> config, std::stri
   loaded_version_ = file_version(config_path_);
 }
 
-std::optional<std::filesystem::file_time_type> RouterState::file_version(const std::string& path) {
+std::optional<RouterState::FileVersion> RouterState::file_version(const std::string& path) {
   std::error_code ec;
   const auto time = std::filesystem::last_write_time(path, ec);
   if (ec) return std::nullopt;
-  return time;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return std::nullopt;
+  return FileVersion{time, size};
 }
 
-std::optional<std::filesystem::file_time_type> RouterState::loaded_version() const {
+std::optional<RouterState::FileVersion> RouterState::loaded_version() const {
   std::lock_guard lock(reload_mutex_);
   return loaded_version_;
 }

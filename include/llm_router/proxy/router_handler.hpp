@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -44,10 +45,16 @@ class RouterState {
   // The server keys the last successful reload found changed but could not apply (listening
   // address, threads, limits and timeouts the server holds): they wait for a restart.
   std::vector<std::string> restart_required() const;
-  // The config file's modification time when it was last read (by any reload or at start):
-  // the file watcher reloads when the file's differs, so a POST /admin/reload is not repeated.
-  std::optional<std::filesystem::file_time_type> loaded_version() const;
-  static std::optional<std::filesystem::file_time_type> file_version(const std::string& path);
+  // The config file's modification time and size when it was last read (by any reload or at
+  // start): the file watcher reloads when the file's differ, so a POST /admin/reload is not
+  // repeated. The size tells a file rewritten within one clock tick of the last read apart.
+  struct FileVersion {
+    std::filesystem::file_time_type time;
+    std::uintmax_t size = 0;
+    bool operator==(const FileVersion&) const = default;
+  };
+  std::optional<FileVersion> loaded_version() const;
+  static std::optional<FileVersion> file_version(const std::string& path);
 
   HealthRegistry& health() { return health_; }
   selector::BanditState& bandit() { return bandit_; }
@@ -84,8 +91,8 @@ class RouterState {
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<std::uint64_t> generation_{0};
   mutable std::mutex reload_mutex_;
-  std::vector<std::string> restart_required_;                      // guarded by reload_mutex_
-  std::optional<std::filesystem::file_time_type> loaded_version_;  // guarded by reload_mutex_
+  std::vector<std::string> restart_required_;  // guarded by reload_mutex_
+  std::optional<FileVersion> loaded_version_;  // guarded by reload_mutex_
 };
 
 // Copies into `next` the server settings fixed for the process (all but admin_key and
