@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "llm_router/core/utf8.hpp"
+
 namespace llm_router::analyzer {
 
 inline bool is_ascii_space(char c) {
@@ -160,12 +162,6 @@ inline std::size_t utf8_length(std::string_view text) {
   return n;
 }
 
-// The longest prefix of at most max_bytes that does not split a UTF-8 sequence.
-inline std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
-  if (text.size() <= max_bytes) return text;
-  std::size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
+using core::utf8_prefix;
 
 }  // namespace llm_router::analyzer

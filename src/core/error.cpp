@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "llm_router/core/utf8.hpp"
+
 namespace llm_router {
 namespace {
 
@@ -65,9 +67,7 @@ std::string_view name(ErrorKind kind) {
 
 std::string quote_excerpt(std::string_view value, std::size_t limit) {
   if (value.size() <= limit) return "'" + std::string(value) + "'";
-  std::size_t cut = limit;
-  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
-  return "'" + std::string(value.substr(0, cut)) + "...'";
+  return "'" + std::string(core::utf8_prefix(value, limit)) + "...'";
 }
 
 }  // namespace llm_router

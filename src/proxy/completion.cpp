@@ -22,6 +22,7 @@
 #include "llm_router/api/errors.hpp"
 #include "llm_router/api/prompt_text.hpp"
 #include "llm_router/api/stream_from_answer.hpp"
+#include "llm_router/core/utf8.hpp"
 #include "llm_router/metrics/cost.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 #include "router_handler.hpp"
@@ -79,12 +80,7 @@ std::optional<std::string> backend_detail(const json& parsed, bool openai_messag
     detail = it->get_ref<const std::string&>();
   }
   if (detail.empty()) return std::nullopt;
-  if (detail.size() > 300) {
-    std::size_t cut = 300;
-    while (cut > 0 && (static_cast<unsigned char>(detail[cut]) & 0xC0) == 0x80) --cut;
-    detail = detail.substr(0, cut);
-  }
-  return std::string(detail);
+  return std::string(core::utf8_prefix(detail, 300));
 }
 
 // What the client gets for a backend's 400/422: the backend's own body when it has OpenAI's

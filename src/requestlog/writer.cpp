@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "llm_router/core/logging.hpp"
+#include "llm_router/core/utf8.hpp"
 
 namespace llm_router::requestlog {
 namespace {
@@ -25,11 +26,7 @@ RedactHook prompt_redactor(const RequestLogSettings& settings, RedactHook custom
 }  // namespace
 
 std::string_view truncate_utf8(std::string_view text, std::size_t max_bytes) {
-  if (text.size() <= max_bytes) return text;
-  std::size_t end = max_bytes;
-  // Step back over continuation bytes to the start of the cut sequence, then drop it.
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
+  return core::utf8_prefix(text, max_bytes);
 }
 
 // --- RotatingFile -------------------------------------------------------------------------
