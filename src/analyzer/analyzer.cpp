@@ -72,8 +72,7 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
   }
   if (models_.category) {
     const auto& labels = models_.category->labels();
-    code_label_ =
-        static_cast<std::size_t>(std::find(labels.begin(), labels.end(), "code") - labels.begin());
+    code_label_ = label_index(labels, "code");
   }
   if (models_.complexity) {
     const auto& labels = models_.complexity->labels();

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm_router/api/json_fields.hpp"
+
 namespace llm_router::api {
 namespace {
 
@@ -18,33 +20,22 @@ void append_content(std::string& out, const json& content) {
   if (content.is_string()) return append(out, content.get_ref<const std::string&>());
   if (!content.is_array()) return;
   for (const auto& part : content) {
-    if (part.is_string()) {
-      append(out, part.get_ref<const std::string&>());
-    } else if (part.is_object()) {
-      if (auto text = part.find("text"); text != part.end() && text->is_string()) {
-        append(out, text->get_ref<const std::string&>());
-      }
-    }
+    append(out, part.is_string() ? std::string_view(part.get_ref<const std::string&>())
+                                 : string_field(part, "text"));
   }
 }
 
 void append_message(std::string& out, const json& message) {
   if (!message.is_object()) return;
-  if (auto role = message.find("role"); role != message.end() && role->is_string()) {
-    append(out, role->get_ref<const std::string&>());
-  }
+  append(out, string_field(message, "role"));
   if (auto content = message.find("content"); content != message.end()) {
     append_content(out, *content);
   }
   if (auto calls = message.find("tool_calls"); calls != message.end() && calls->is_array()) {
     for (const auto& call : *calls) {
-      const auto function = call.is_object() ? call.find("function") : call.end();
-      if (function == call.end() || !function->is_object()) continue;
-      for (const char* key : {"name", "arguments"}) {
-        if (auto v = function->find(key); v != function->end() && v->is_string()) {
-          append(out, v->get_ref<const std::string&>());
-        }
-      }
+      if (!call.is_object() || !call.contains("function")) continue;
+      append(out, string_field(call["function"], "name"));
+      append(out, string_field(call["function"], "arguments"));
     }
   }
 }
