@@ -26,6 +26,16 @@ void shift_mass(std::array<float, kMaxLabels>& probabilities, std::size_t n, std
   probabilities[to] += weight;
 }
 
+// Whether an instruction cue for `cued` should overrule the model's `best` label. Two cues are
+// weaker than the model's reading: math words in a coding task ("a function for the factorial")
+// keep it code, and a question about a passage the model reads as another task over that
+// passage (extraction, summary) keeps that task.
+bool cue_overrules(std::string_view cued, std::string_view best) {
+  if (cued == "math") return best != "code";
+  if (cued == "closed_qa") return best != "information_extraction" && best != "summarization";
+  return true;
+}
+
 std::size_t label_index(const std::vector<std::string>& labels, std::string_view label) {
   if (label.empty()) return SIZE_MAX;
   return static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
@@ -155,7 +165,7 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense,
     } else if (settings_.detectors.instructions) {
       // The same for the task the prompt's first words name ("Summarize ...", "Write a poem").
       const std::size_t cued = label_index(labels, instruction_cue(text));
-      if (cued < n && cued != best) {
+      if (cued < n && cued != best && cue_overrules(labels[cued], labels[best])) {
         moved_to = cued;
         shift_mass(probabilities, n, cued, kInstructionCueWeight);
       }

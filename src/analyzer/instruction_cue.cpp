@@ -41,6 +41,27 @@ struct LeadingWords {
                        [](char c) { return is_ascii_digit(c) || c == '=' || c == '^'; });
   }
 
+  // Arithmetic on numbers: "12 * 7", "3^4", "2 + 2 =", "17% of 240". Not '-' or '/', which
+  // join the parts of dates and ranges ("1939-1945", "12/05").
+  bool has_arithmetic() const {
+    for (std::size_t i = 0; i < head.size(); ++i) {
+      if (!is_ascii_digit(head[i])) continue;
+      std::size_t j = i;
+      while (j < head.size() && (is_ascii_digit(head[j]) || head[j] == '.')) ++j;
+      std::size_t k = j;
+      while (k < head.size() && head[k] == ' ') ++k;
+      if (k < head.size() && (head[k] == '+' || head[k] == '*' || head[k] == '^' ||
+                              head[k] == '=' || head[k] == 'x')) {
+        std::size_t m = k + 1;
+        while (m < head.size() && head[m] == ' ') ++m;
+        if (m < head.size() && is_ascii_digit(head[m])) return true;
+      }
+      if (j < head.size() && head[j] == '%' && head.substr(j + 1).starts_with(" of ")) return true;
+      i = j;
+    }
+    return false;
+  }
+
   void end_word(std::size_t& length) {
     if (length > 0 && count < kMaxWords) lengths[count++] = std::min(length, kWordBytes);
     length = 0;
@@ -66,6 +87,7 @@ constexpr std::array<std::string_view, 22> kCreativeForms = {
     "poem",   "poems", "story",  "stories", "haiku", "song",   "songs", "limerick",
     "sonnet", "essay", "letter", "tweet",   "rap",   "script", "novel", "tale",
     "fable",  "verse", "lyrics", "speech",  "joke",  "jokes"};
+constexpr std::array<std::string_view, 2> kJokes = {"joke", "jokes"};
 constexpr std::array<std::string_view, 10> kIdeaNouns = {
     "ideas",   "ways",   "suggestions", "names",        "tips",
     "options", "things", "activities",  "alternatives", "themes"};
@@ -74,6 +96,33 @@ constexpr std::array<std::string_view, 6> kMathVerbs = {"prove",     "simplify",
 // Also said of bugs and budgets: math only with numbers or an equation in sight.
 constexpr std::array<std::string_view, 4> kMathIfNumbers = {"solve", "compute", "calculate",
                                                             "evaluate"};
+// Nouns of mathematics only: a prompt naming one in its first words asks a math question.
+constexpr std::array<std::string_view, 13> kMathNouns = {
+    "antiderivative", "eigenvalue",  "eigenvalues", "eigenvector", "polynomial",
+    "polynomials",    "logarithm",   "quadratic",   "hypotenuse",  "factorial",
+    "theorem",        "determinant", "derivatives"};
+// Also said outside mathematics ("a financial derivative", "an integral part", "the odds are
+// good"): math only with numbers (digits or number words) or an equation in sight.
+constexpr std::array<std::string_view, 18> kMathNounsIfNumbers = {
+    "derivative", "integral", "probability", "odds",      "equation", "equations",
+    "percentage", "average",  "perimeter",   "remainder", "sum",      "product",
+    "prime",      "area",     "volume",      "radius",    "diameter", "circumference"};
+constexpr std::array<std::string_view, 14> kNumberWords = {
+    "two",  "three", "four",  "five", "six",   "seven", "eight",
+    "nine", "ten",   "twice", "half", "dozen", "sixes", "pair"};
+// "Based on the text below, ...", "According to this paragraph", "Given the passage": a
+// question asked about a text the prompt carries.
+constexpr std::array<std::string_view, 7> kPassageLeads = {"based", "according", "given",  "from",
+                                                           "using", "in",        "reading"};
+constexpr std::array<std::string_view, 11> kPassageNouns = {
+    "text",     "passage",   "paragraph", "article", "context", "excerpt",
+    "document", "reference", "email",     "report",  "story"};
+constexpr std::array<std::string_view, 11> kPassageFiller = {
+    "on",        "to",    "this",  "the",      "these",   "that",
+    "following", "above", "below", "provided", "attached"};
+// What to do with the passage: pull facts out of it.
+constexpr std::array<std::string_view, 7> kExtractVerbs = {"extract", "list", "find", "identify",
+                                                           "pull",    "name", "get"};
 constexpr std::array<std::string_view, 6> kGreetings = {"hi",   "hello", "hey",
                                                         "hiya", "howdy", "greetings"};
 
@@ -81,13 +130,13 @@ constexpr std::array<std::string_view, 6> kGreetings = {"hi",   "hello", "hey",
 // ("a short", "me three funny", "a list of 10 startup"): the object of "write", "give", "list".
 template <std::size_t N>
 bool names_object(const LeadingWords& words, std::size_t at,
-                  const std::array<std::string_view, N>& nouns) {
-  if (words[at] == "me") ++at;
+                  const std::array<std::string_view, N>& nouns, int max_other_words = 2) {
+  if (words[at] == "me" || words[at] == "us") ++at;
   int other_words = 0;
   for (; at < words.count; ++at) {
     if (one_of(words[at], nouns)) return true;
     const bool number = std::all_of(words[at].begin(), words[at].end(), is_ascii_digit);
-    if (!number && !one_of(words[at], kQuantity) && ++other_words > 2) return false;
+    if (!number && !one_of(words[at], kQuantity) && ++other_words > max_other_words) return false;
   }
   return false;
 }
@@ -98,7 +147,11 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
     return "summarization";
   }
   if (verb == "classify" || verb == "categorize" || verb == "categorise") return "classification";
-  if (verb == "extract") return "information_extraction";
+  if (verb == "extract" || (verb == "pull" && words[at + 1] == "out")) {
+    return "information_extraction";
+  }
+  // "tell me a (funny) joke", not "tell me about the history of jokes"
+  if (verb == "tell" && names_object(words, at + 1, kJokes, 1)) return "chit_chat";
   if (verb == "brainstorm") return "brainstorming";
   if (one_of(verb, kMathVerbs)) return "math";
   if (one_of(verb, kMathIfNumbers) && words.has_math_marks()) return "math";
@@ -115,6 +168,31 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
     return "brainstorming";
   }
   return {};
+}
+
+bool names_math(const LeadingWords& words) {
+  if (words.has_arithmetic()) return true;
+  bool numbers = words.has_math_marks();
+  for (std::size_t i = 0; i < words.count && !numbers; ++i)
+    numbers = one_of(words[i], kNumberWords);
+  for (std::size_t i = 0; i < words.count; ++i) {
+    if (one_of(words[i], kMathNouns) || (numbers && one_of(words[i], kMathNounsIfNumbers))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The label for "<lead> <filler...> <passage noun> [filler] <verb> ..." at `at`, or "".
+std::string_view label_for_passage(const LeadingWords& words, std::size_t at) {
+  if (!one_of(words[at], kPassageLeads)) return {};
+  std::size_t i = at + 1;
+  while (i < words.count && one_of(words[i], kPassageFiller)) ++i;
+  if (i >= words.count || !one_of(words[i], kPassageNouns)) return {};
+  ++i;
+  while (i < words.count && one_of(words[i], kPassageFiller)) ++i;
+  if (const std::string_view label = label_for_verb(words, i); !label.empty()) return label;
+  return one_of(words[i], kExtractVerbs) ? "information_extraction" : "closed_qa";
 }
 
 bool is_greeting(const LeadingWords& words, std::string_view text) {
@@ -135,7 +213,9 @@ std::string_view instruction_cue(std::string_view text) {
   if (is_greeting(words, text)) return "chit_chat";
   std::size_t at = 0;
   while (at < words.count && at < 5 && one_of(words[at], kFiller)) ++at;
-  return label_for_verb(words, at);
+  if (const std::string_view label = label_for_verb(words, at); !label.empty()) return label;
+  if (const std::string_view label = label_for_passage(words, at); !label.empty()) return label;
+  return names_math(words) ? "math" : "";
 }
 
 }  // namespace llm_router::analyzer

@@ -199,16 +199,19 @@ constexpr std::string_view kSyntaxCues[] = {
 
 enum CodeWord : std::uint8_t { kLanguageWord = 1, kVocabularyWord = 2 };
 
-// Whole words, lowercased. Ambiguous names (go, java, rust, swift, ruby, shell) are left out:
-// they count through the vocabulary and syntax around them instead.
+// Whole words, lowercased. Names that are also everyday words (java, rust, swift, ruby, react)
+// are safe here because a language name alone is never enough: confident() wants a second
+// kind of evidence. "go" and "c" are too common to list.
 constexpr std::string_view kLanguageWords[] = {
-    "javascript", "typescript", "python",  "golang", "sql",        "mysql",  "postgres",
-    "postgresql", "sqlite",     "bash",    "zsh",    "powershell", "html",   "css",
-    "php",        "kotlin",     "haskell", "perl",   "regex",      "regexp", "dockerfile",
-    "kubernetes", "nodejs",     "numpy",   "pandas", "django",     "flask",  "jquery",
-    "matlab",     "fortran",    "cobol",   "scala",  "clojure",    "elixir", "erlang",
-    "lua",        "julia",      "vba",     "json",   "yaml",       "xml",    "cmake",
-    "webpack",    "tensorflow", "pytorch", "linux",  "unix",       "git",    "npm",
+    "java",       "rust",       "ruby",    "swift",   "react",      "reactjs", "vuejs",
+    "angular",    "nextjs",     "rails",   "laravel", "dotnet",     "csharp",  "cpp",
+    "javascript", "typescript", "python",  "golang",  "sql",        "mysql",   "postgres",
+    "postgresql", "sqlite",     "bash",    "zsh",     "powershell", "html",    "css",
+    "php",        "kotlin",     "haskell", "perl",    "regex",      "regexp",  "dockerfile",
+    "kubernetes", "nodejs",     "numpy",   "pandas",  "django",     "flask",   "jquery",
+    "matlab",     "fortran",    "cobol",   "scala",   "clojure",    "elixir",  "erlang",
+    "lua",        "julia",      "vba",     "json",    "yaml",       "xml",     "cmake",
+    "webpack",    "tensorflow", "pytorch", "linux",   "unix",       "git",     "npm",
 };
 constexpr std::string_view kVocabularyWords[] = {
     "function",  "functions",   "method",      "methods",      "class",      "constructor",
@@ -225,7 +228,9 @@ constexpr std::string_view kVocabularyWords[] = {
     "hashmap",   "dictionary",  "iterator",    "enum",         "typedef",    "template",
     "generic",   "generics",    "inheritance", "polymorphism", "unittest",   "tests",
     "deploy",    "docker",      "container",   "cli",          "shell",      "directory",
-    "files",     "filename",    "json",
+    "files",     "filename",    "json",        "component",    "components", "props",
+    "render",    "rendering",   "module",      "modules",      "bytecode",   "jvm",
+    "borrowed",  "compilation",
 };
 
 struct CodeWordIndex {
@@ -261,6 +266,21 @@ bool has_call(std::string_view text) {
     ++from;
   }
   return false;
+}
+
+// A programmer's name for something, in prose: camelCase ("setState", "useEffect": two or more
+// lowercase letters, then an uppercase letter followed by a lowercase one; not "iPhone" or
+// "macOS") or snake_case ("max_value": two or more letters on each side of the '_'; not the
+// "a_n" of LaTeX). The word is text[begin, end).
+bool is_identifier(std::string_view text, std::size_t begin, std::size_t end) {
+  if (end - begin < 2 || !is_ascii_lower(text[begin]) || !is_ascii_lower(text[begin + 1])) {
+    return false;
+  }
+  for (std::size_t k = begin + 2; k + 1 < end; ++k) {
+    if (is_ascii_upper(text[k])) return is_ascii_lower(text[k + 1]);
+  }
+  return end + 2 < text.size() && text[end] == '_' && is_ascii_alpha(text[end + 1]) &&
+         is_ascii_alpha(text[end + 2]);
 }
 
 // Cues by their first byte, so one pass over the text tries only the cues that can start at
@@ -327,6 +347,7 @@ CodeEvidence code_evidence(std::string_view full_text) {
   // The word counts only matter until the evidence is confident (two syntax cues are).
   if (out.confident()) return out;
   char buffer[16];
+  bool identifier_seen = false;
   std::size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && !has_class(text[i], kAlphaChar)) ++i;
@@ -335,6 +356,11 @@ CodeEvidence code_evidence(std::string_view full_text) {
       if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
       ++length;
       ++i;
+    }
+    if (!identifier_seen && is_identifier(text, i - length, i)) {
+      identifier_seen = true;
+      ++out.syntax;
+      if (out.confident()) break;
     }
     if (length < 2 || length > sizeof buffer) continue;
     std::string_view word(buffer, length);

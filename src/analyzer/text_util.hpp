@@ -20,6 +20,12 @@ inline bool is_ascii_digit(char c) {
 inline bool is_ascii_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
+inline bool is_ascii_lower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+inline bool is_ascii_upper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
 inline bool is_ascii_alnum(char c) {
   return is_ascii_alpha(c) || is_ascii_digit(c);
 }

@@ -1,6 +1,9 @@
 #include "llm_router/classifier/dataset.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -72,6 +75,46 @@ bool weak_fails(const Record& record, PositiveRule rule) {
   }
   if (rule == PositiveRule::kWeakWrong) return *record.weak_quality < 0.5;
   return *record.strong_quality > *record.weak_quality;
+}
+
+namespace {
+
+bool ends_sentence(char c) {
+  return c == '?' || c == '.' || c == '!';
+}
+
+bool opens_question(std::string_view prompt) {
+  static constexpr std::string_view kQuestionWords[] = {
+      "what", "who",   "whom",   "whose", "where", "when", "why", "how", "which",
+      "is",   "are",   "was",    "were",  "do",    "does", "did", "can", "could",
+      "will", "would", "should", "have",  "has",   "may",  "am"};
+  const std::size_t end = prompt.find_first_of(" \t\n'");
+  const std::string_view first = prompt.substr(0, end);
+  return std::find(std::begin(kQuestionWords), std::end(kQuestionWords), first) !=
+         std::end(kQuestionWords);
+}
+
+}  // namespace
+
+std::string restyled(std::string_view prompt) {
+  while (!prompt.empty() && std::isspace(static_cast<unsigned char>(prompt.back()))) {
+    prompt.remove_suffix(1);
+  }
+  const bool lowercase =
+      std::none_of(prompt.begin(), prompt.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  std::string out(prompt);
+  if (out.empty()) return out;
+  if (lowercase && !ends_sentence(out.back())) {
+    const bool question = opens_question(out);
+    if (out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 'a' + 'A');
+    out += question ? '?' : '.';
+    return out;
+  }
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  while (!out.empty() && ends_sentence(out.back())) out.pop_back();
+  return out;
 }
 
 bool has_routing_labels(const Record& record) {

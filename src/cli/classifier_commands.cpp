@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -238,10 +239,13 @@ void smooth_by_domain(const std::vector<Record>& records,
 struct TrainSet {
   std::vector<std::string> labels;
   std::vector<classifier::TrainingExample> examples;
+  std::deque<std::string> copies;  // texts of the restyled copies the examples point into
 };
 
-// How the weak_fails target is built from strong-vs-weak rows.
-struct RoutingTargetOptions {
+// How the training examples are built from the rows.
+struct ExampleOptions {
+  bool style_copies = false;  // category rows: add each prompt's restyled() copy
+  // weak_fails rows:
   classifier::PositiveRule rule = classifier::PositiveRule::kStrongWins;
   bool balance_benchmarks = false;
   double domain_smoothing = 0;
@@ -249,7 +253,7 @@ struct RoutingTargetOptions {
 
 TrainSet make_train_set(const std::vector<Record>& records, const std::string& target,
                         const std::optional<std::string>& label_list,
-                        const RoutingTargetOptions& routing) {
+                        const ExampleOptions& routing) {
   TrainSet set;
   if (is_routing_target(target)) {
     set.labels = {kWeakOk, kWeakFails};
@@ -281,7 +285,12 @@ TrainSet make_train_set(const std::vector<Record>& records, const std::string& t
     const auto it = std::find(set.labels.begin(), set.labels.end(), r.label);
     if (it == set.labels.end())
       throw std::runtime_error("row with label '" + r.label + "' not in --labels");
-    set.examples.push_back({r.prompt, static_cast<uint32_t>(it - set.labels.begin())});
+    const auto label = static_cast<uint32_t>(it - set.labels.begin());
+    set.examples.push_back({r.prompt, label});
+    if (routing.style_copies) {
+      set.copies.push_back(classifier::restyled(r.prompt));
+      if (set.copies.back() != r.prompt) set.examples.push_back({set.copies.back(), label});
+    }
   }
   return set;
 }
@@ -325,7 +334,7 @@ constexpr const char* kTrainUsage =
     "  [--bits 18] [--minn 3] [--maxn 5] [--max-chars 4000] [--char-ngram-chars N]\n"
     "  [--char-ngram-weight PERCENT]\n"
     "  [--no-bigrams] [--no-dense] [--positive strong_wins|weak_wrong]\n"
-    "  [--balance-benchmarks] [--domain-smoothing ALPHA] [--cv FOLDS]\n";
+    "  [--balance-benchmarks] [--domain-smoothing ALPHA] [--style-copies] [--cv FOLDS]\n";
 constexpr const char* kEvalUsage =
     "usage: llm-router eval --data FILE.jsonl[,...] --model MODEL [--target label|weak_fails]\n"
     "  [--split all|train|val] [--holdout 0.2] [--json]\n";
@@ -342,8 +351,8 @@ std::string default_target(const classifier::TextModel& model) {
 // choosing options (GSM8K's validation part has ~210 rows, where APGR varies by +-0.05).
 nlohmann::json cross_validate(const std::vector<Record>& records, const std::string& target,
                               const std::optional<std::string>& label_list,
-                              const RoutingTargetOptions& routing,
-                              const classifier::TrainOptions& train, uint32_t folds) {
+                              const ExampleOptions& routing, const classifier::TrainOptions& train,
+                              uint32_t folds) {
   constexpr uint64_t kFoldSeed = 0xf01d;
   std::vector<Record> out_of_fold;
   std::vector<double> scores;
@@ -408,9 +417,10 @@ int run_train(const std::vector<std::string>& args) {
     const auto target = options.value("--target");
     const auto out = options.value("--out");
     const auto label_list = options.value("--labels");
-    RoutingTargetOptions routing;
+    ExampleOptions routing;
     routing.balance_benchmarks = options.flag("--balance-benchmarks");
     routing.domain_smoothing = number_option<double>(options, "--domain-smoothing", 0.0);
+    routing.style_copies = options.flag("--style-copies");
     const auto positive = options.value("--positive").value_or("strong_wins");
     if (positive != "strong_wins" && positive != "weak_wrong") return usage(kTrainUsage, options);
     if (positive == "weak_wrong") routing.rule = classifier::PositiveRule::kWeakWrong;

@@ -36,6 +36,13 @@ bool in_validation(std::string_view prompt, double fraction);
 inline constexpr double kScoreMargin = 1.0;
 enum class PositiveRule { kStrongWins, kWeakWrong };
 bool weak_fails(const Record& record, PositiveRule rule = PositiveRule::kStrongWins);
+
+// The prompt in the other everyday surface style, for training copies: a prompt written all
+// in lowercase without final punctuation ("what is your name") gets a capital and a final
+// '?' or '.' ("What is your name?"); any other prompt is lowercased and loses its final
+// punctuation. Data sets differ in such style (small-talk sets are lowercase and unpunctuated),
+// and a model that learns the style instead of the words fails on real prompts.
+std::string restyled(std::string_view prompt);
 bool has_routing_labels(const Record& record);
 
 }  // namespace llm_router::classifier

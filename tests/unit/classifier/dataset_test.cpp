@@ -83,3 +83,20 @@ TEST(Dataset, ValidationSplitIsStableAndProportional) {
 
 }  // namespace
 }  // namespace llm_router::classifier
+
+namespace llm_router::classifier {
+namespace {
+
+TEST(Dataset, RestyledSwitchesBetweenTypedAndChatStyle) {
+  EXPECT_EQ(restyled("what is your name"), "What is your name?");
+  EXPECT_EQ(restyled("tell me a joke  \n"), "Tell me a joke.");
+  EXPECT_EQ(restyled("What is your name?"), "what is your name");
+  EXPECT_EQ(restyled("Summarize this: The CEO said NO."), "summarize this: the ceo said no");
+  EXPECT_EQ(restyled("ok!!!"), "ok");
+  EXPECT_EQ(restyled("été à paris"), "été à paris.");  // only ASCII letters change case
+  EXPECT_EQ(restyled(""), "");
+  EXPECT_EQ(restyled(restyled("how old are you")), "how old are you");
+}
+
+}  // namespace
+}  // namespace llm_router::classifier
