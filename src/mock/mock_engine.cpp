@@ -151,7 +151,8 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   plan.retry_after = defaults.retry_after;
   plan.error_event = defaults.error_event;
   plan.omit_usage = defaults.omit_usage;
-  override_from(body, "stream", plan.stream);
+  // Embeddings are never streamed; OpenAI ignores the field there.
+  if (endpoint != Endpoint::embeddings) override_from(body, "stream", plan.stream);
   if (auto options = body.find("stream_options"); options != body.end() && options->is_object()) {
     override_from(*options, "include_usage", plan.include_usage);
   }

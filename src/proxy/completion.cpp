@@ -24,6 +24,7 @@
 #include "llm_router/api/stream_from_answer.hpp"
 #include "llm_router/core/utf8.hpp"
 #include "llm_router/metrics/cost.hpp"
+#include "llm_router/requestlog/redactor.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 #include "router_handler.hpp"
 #include "throughput_guard.hpp"
@@ -80,17 +81,26 @@ std::optional<std::string> backend_detail(const json& parsed, bool openai_messag
     detail = it->get_ref<const std::string&>();
   }
   if (detail.empty()) return std::nullopt;
-  return std::string(core::utf8_prefix(detail, 300));
+  // Gateways and misconfigured servers echo the request's Authorization header in their errors:
+  // the router's own backend key must not reach the client, nor a client's key the log.
+  return requestlog::Redactor{}.redact(core::utf8_prefix(detail, 300));
 }
 
 // What the client gets for a backend's 400/422: the backend's own body when it has OpenAI's
 // error shape (its message is the useful one), otherwise an OpenAI-shaped error carrying at most
 // the backend's short "detail"/"message" text, never the rest of its fields.
 std::string client_error_body(int status, const std::string& body) {
-  const json parsed = json::parse(body, nullptr, false);
+  json parsed = json::parse(body, nullptr, false);
   if (parsed.is_object()) {
     const auto error = parsed.find("error");
-    if (error != parsed.end() && error->is_object() && error->contains("message")) return body;
+    if (error != parsed.end() && error->is_object() && error->contains("message")) {
+      json& message = (*error)["message"];
+      if (!message.is_string()) return body;
+      std::string redacted = requestlog::Redactor{}.redact(message.get_ref<const std::string&>());
+      if (redacted == message.get_ref<const std::string&>()) return body;
+      message = std::move(redacted);
+      return parsed.dump();
+    }
   }
   std::string message = "the backend rejected the request (HTTP " + std::to_string(status) + ")";
   if (auto detail = backend_detail(parsed, /*openai_message=*/false)) message += ": " + *detail;

@@ -12,6 +12,7 @@
 #include "health_prober.hpp"
 #include "llm_router/admin/dashboard.hpp"
 #include "llm_router/api/errors.hpp"
+#include "llm_router/core/percent_decode.hpp"
 #include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
 
@@ -293,8 +294,11 @@ asio::awaitable<void> RouterHandler::models(ResponseWriter& writer) {
 }
 
 // GET /v1/models/{id}: a route or backend clients may name, as OpenAI's "retrieve model".
-asio::awaitable<void> RouterHandler::model(std::string_view id, ResponseWriter& writer) {
+asio::awaitable<void> RouterHandler::model(std::string_view raw_id, ResponseWriter& writer) {
   const auto& config = *snapshot_->config;
+  // The SDKs percent-encode the id ("team%2Fauto"); names may hold '/'.
+  const std::optional<std::string> decoded = core::percent_decode(raw_id);
+  const std::string_view id = decoded ? std::string_view(*decoded) : raw_id;
   std::optional<json> found;
   for (const auto& route : config.routes) {
     if (route.name == id) found = model_object(route.name, "route");

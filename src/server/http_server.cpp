@@ -437,9 +437,11 @@ asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, const Connecti
   }
   // A client that left cancelled the session's coroutine: clear that before writing again.
   const auto state = co_await asio::this_coro::cancellation_state;
-  if (state.cancelled() != asio::cancellation_type::none) {
-    co_await asio::this_coro::reset_cancellation_state();
-  }
+  const bool cancelled = state.cancelled() != asio::cancellation_type::none;
+  if (cancelled) co_await asio::this_coro::reset_cancellation_state();
+  // A client that closed its side (fully, or half like `nc -N`: nginx reads both as gone and
+  // logs 499 too) gets no made-up answer; the session then reads EOF and closes.
+  if (cancelled && !worker.stopping) co_return;
   if (!writer.started()) {
     // (A named Headers: GCC 12 miscompiles braced lists inside co_await expressions.)
     Headers headers{Header{"content-type", "application/json"}};

@@ -85,6 +85,23 @@ TEST(BadAnswers, ABackendsOwnRejectionReachesTheClientInOpenAIsShape) {
   }
 }
 
+TEST(BadAnswers, KeysABackendEchoesInItsErrorNeverReachTheClient) {
+  // Gateways and misconfigured servers quote the Authorization header they received.
+  const std::string echoed = "bad key Bearer sk-proj-ECHOEDsecret0123456789abcdefXYZ";
+  for (const int status : {400, 503}) {
+    CannedBackend echoing([&](const std::string&) {
+      return http_response(status, "application/json",
+                           json{{"error", {{"message", echoed}, {"type", "x"}}}}.dump());
+    });
+    Router router(router_config({{"echoing", echoing.url()}}, "[echoing]", "[]"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, status == 400 ? 400 : 502) << response.body;
+    EXPECT_EQ(response.body.find("ECHOEDsecret"), std::string::npos) << response.body;
+    EXPECT_NE(response.body.find("[REDACTED:"), std::string::npos) << response.body;
+  }
+}
+
 std::string sse_response(const std::string& events) {
   return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + events;
 }

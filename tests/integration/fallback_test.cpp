@@ -6,6 +6,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include <csignal>
@@ -218,6 +219,29 @@ TEST(Requests, ClientDisconnectCancelsANonStreamingRequest) {
   // The router keeps serving.
   HttpClient client(router.port());
   EXPECT_EQ(client.request("GET", "/healthz").status, 200);
+}
+
+TEST(Requests, AClientThatClosesItsSideGetsNoMadeUpAnswer) {
+  // Half-closing after the request (`nc -N`) reads as leaving, as in nginx (499): the upstream
+  // request is cancelled and nothing is written, rather than a 500 "internal error".
+  MockLlm slow({"--ttft-ms", "20000"});
+  Router router(router_config({{"slow", slow.url()}}, "[slow]"));
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(router.port())});
+  const std::string body = chat_body("auto", "x");
+  const std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  asio::write(socket, asio::buffer(request));
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send);
+  std::string answer;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(answer), ec);  // until the router closes
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_EQ(answer, "");
+  EXPECT_EQ(open_connections_once_settled(slow), 1);  // the upstream request was cancelled
 }
 
 }  // namespace

@@ -210,6 +210,9 @@ TEST_F(RelayTest, ModelsRetrieveNamesOneOrSays404) {
     EXPECT_EQ(body["id"], id);
     EXPECT_EQ(body["object"], "model");
   }
+  // The SDKs percent-encode ids; names may hold '/'.
+  EXPECT_EQ(json::parse(client.request("GET", "/v1/models/au%74o").body)["id"], "auto");
+  EXPECT_EQ(client.request("GET", "/v1/models/auto%2").status, 404);
   auto missing = client.request("GET", "/v1/models/no-such-model");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(json::parse(missing.body)["error"]["code"], "model_not_found");

@@ -87,6 +87,12 @@ TEST(MockEngine, EmbeddingsHaveOneUnitVectorPerInput) {
   EXPECT_NEAR(norm, 1.0, 1e-6);
 }
 
+TEST(MockEngine, EmbeddingsAreNeverStreamed) {
+  const json body = {{"model", "e"}, {"input", "hi"}, {"stream", true}};
+  EXPECT_FALSE(make_plan(body, Endpoint::embeddings, {}, "e", 0.5).stream);
+  EXPECT_TRUE(make_plan(body, Endpoint::chat, {}, "e", 0.5).stream);
+}
+
 TEST(MockEngine, EmbeddingsAsBase64FloatsAndTokenIdInputs) {
   const json floats_body = {{"model", "e"}, {"input", "refund my order"}, {"dimensions", 16}};
   json base64_body = floats_body;
