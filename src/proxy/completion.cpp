@@ -800,8 +800,17 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     // Every stronger candidate failed: the weak answer is still an answer.
     record.status = 200;
     record.usage = weak_spent.usage;
-    weak_headers.push_back({"content-type", "application/json"});
-    co_await writer.send(200, std::move(weak_headers), std::move(weak_answer));
+    record.backend = weak_spent.backend;
+    record.first_byte = std::chrono::steady_clock::now();
+    // The decision headers again, now listing the escalations that failed after the weak answer.
+    Headers headers = decision_headers(record);
+    for (auto& header : weak_headers) {
+      if (!header.name.starts_with("x-llm-router-") && header.name != "x-request-id") {
+        headers.push_back(std::move(header));
+      }
+    }
+    headers.push_back({"content-type", "application/json"});
+    co_await writer.send(200, std::move(headers), std::move(weak_answer));
     co_return;
   }
   co_await send_all_failed(writer, record);

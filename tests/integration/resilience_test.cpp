@@ -137,6 +137,11 @@ TEST(Cascade, TheWeakAnswerIsKeptWhenNothingBetterComes) {
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   ASSERT_EQ(response.status, 200);
   EXPECT_EQ(json::parse(response.body)["model"], "upstream-cheap");
+  // The headers tell the whole story: the weak answer, then the escalation that failed.
+  EXPECT_EQ(response.header("x-llm-router-backend"), "cheap");
+  const std::string attempts = response.header("x-llm-router-attempts");
+  EXPECT_NE(attempts.find("cheap=low_confidence"), std::string::npos) << attempts;
+  EXPECT_NE(attempts.find("broken=upstream_server_error"), std::string::npos) << attempts;
 }
 
 TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
