@@ -13,8 +13,10 @@
 #include "llm_router/admin/dashboard.hpp"
 #include "llm_router/api/errors.hpp"
 #include "llm_router/core/percent_decode.hpp"
+#include "llm_router/core/utf8.hpp"
 #include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
+#include "status_recorder.hpp"
 
 namespace llm_router::proxy {
 
@@ -50,6 +52,11 @@ constexpr KnownPath kEndpoints[] = {
     {"/healthz", "GET"},
     {"/readyz", "GET"},
 };
+
+// The endpoints whose handler logs a RequestRecord of its own.
+bool is_completion(std::string_view path) {
+  return path == "/chat/completions" || path == "/completions" || path == "/embeddings";
+}
 
 // HEAD is answered as GET (the server sends the head only).
 bool takes(const KnownPath& endpoint, std::string_view method) {
@@ -146,6 +153,35 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
   if (state_->generation() != generation_) refresh_snapshot();
   const std::string_view path = api_path(request.path());
   const KnownPath* known = find_endpoint(path, request.method);
+  if (known != nullptr && takes(*known, request.method) && is_completion(path)) {
+    co_await answer(request, writer, path, known);  // logs its own RequestRecord
+    co_return;
+  }
+  StatusRecorder recorder(writer);
+  const auto start = std::chrono::steady_clock::now();
+  co_await answer(request, recorder, path, known);
+  log_access(request, recorder.status(), start);
+}
+
+// One line per request that is not a completion, as nginx's access log has; the probes and
+// scrapes that arrive every few seconds only at debug level.
+void RouterHandler::log_access(const HttpRequest& request, int status,
+                               std::chrono::steady_clock::time_point start) const {
+  const std::string_view path = request.path();
+  const std::string_view api = api_path(path);
+  const bool routine = status == 200 && (api == "/healthz" || api == "/readyz" ||
+                                         api == "/metrics" || api == "/models");
+  const auto level = routine ? spdlog::level::debug : spdlog::level::info;
+  if (!log_->should_log(level)) return;
+  const double latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  // The HTTP parser admits no spaces or control bytes in either: key=value stays parseable.
+  log_->log(level, "method={} path={} status={} latency_ms={:.1f}", request.method,
+            core::utf8_prefix(path, 256), status == 0 ? 499 : status, latency_ms);
+}
+
+asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter& writer,
+                                            std::string_view path, const KnownPath* known) {
   const std::string* origin = request.header("origin");
   if (known == nullptr || !known->cross_origin || origin == nullptr) {
     co_await dispatch(request, writer, path, known);

@@ -156,6 +156,10 @@ class RouterHandler final : public server::RequestHandler {
 
   std::optional<std::pair<int, std::string>> decode_body(HttpRequest& request) const;
   // handle() after the cross-origin checks; `path` without "/v1", `known` its entry (or null).
+  asio::awaitable<void> answer(HttpRequest& request, ResponseWriter& writer, std::string_view path,
+                               const KnownPath* known);
+  void log_access(const HttpRequest& request, int status,
+                  std::chrono::steady_clock::time_point start) const;
   asio::awaitable<void> dispatch(HttpRequest& request, ResponseWriter& writer,
                                  std::string_view path, const KnownPath* known);
   asio::awaitable<void> answer_preflight(const HttpRequest& request, ResponseWriter& writer,

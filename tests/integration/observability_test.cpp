@@ -176,3 +176,30 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
 
 }  // namespace
 }  // namespace test_support
+
+namespace test_support {
+namespace {
+
+TEST(AccessLog, EveryRequestThatIsNotACompletionGetsALineToo) {
+  std::string config = router_config({{"builtin", ""}}, "[builtin]");
+  config.replace(config.find("level: warn"), 11, "level: info");
+  TempFile file("router.yaml", config);
+  // The log goes to stderr: read it through a shell that joins it to stdout.
+  ChildProcess router({"/bin/sh", "-c",
+                       std::string("exec ") + LLM_ROUTER_BIN + " serve --config " + file.path() +
+                           " --listen 127.0.0.1:0 2>&1"});
+  const auto listening = router.wait_for_line("listening on", std::chrono::seconds(10));
+  ASSERT_TRUE(listening);
+  HttpClient client(parse_listening_port(*listening));
+  EXPECT_EQ(client.request("GET", "/v1/no-such-path?key=sk-in-query-123").status, 404);
+  const auto line = router.wait_for_line("status=404", std::chrono::seconds(10));
+  ASSERT_TRUE(line);
+  EXPECT_NE(line->find("method=GET path=/v1/no-such-path status=404"), std::string::npos) << *line;
+  EXPECT_EQ(line->find("sk-in-query"), std::string::npos) << *line;  // the query is not logged
+  EXPECT_EQ(client.request("DELETE", "/v1/models").status, 405);
+  EXPECT_TRUE(
+      router.wait_for_line("method=DELETE path=/v1/models status=405", std::chrono::seconds(10)));
+}
+
+}  // namespace
+}  // namespace test_support

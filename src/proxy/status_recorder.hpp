@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string_view>
+
+#include "llm_router/server/http_types.hpp"
+
+namespace llm_router::proxy {
+
+// Passes a response through and remembers its status, for the access line of the requests
+// that are not completions (those log their own RequestRecord).
+class StatusRecorder final : public server::ResponseWriter {
+ public:
+  explicit StatusRecorder(server::ResponseWriter& inner) : inner_(inner) {}
+
+  // 0 when nothing was sent (the client left first).
+  int status() const { return status_; }
+
+  server::asio::awaitable<server::error_code> send(int status, server::Headers headers,
+                                                   std::string body) override {
+    status_ = status;
+    co_return co_await inner_.send(status, std::move(headers), std::move(body));
+  }
+  server::asio::awaitable<server::error_code> start_stream(int status,
+                                                           server::Headers headers) override {
+    status_ = status;
+    co_return co_await inner_.start_stream(status, std::move(headers));
+  }
+  server::asio::awaitable<server::error_code> start_stream_with(
+      int status, server::Headers headers, std::string_view first_chunk) override {
+    status_ = status;
+    co_return co_await inner_.start_stream_with(status, std::move(headers), first_chunk);
+  }
+  server::asio::awaitable<server::error_code> write_chunk(std::string_view data) override {
+    co_return co_await inner_.write_chunk(data);
+  }
+  server::asio::awaitable<server::error_code> finish_stream() override {
+    co_return co_await inner_.finish_stream();
+  }
+  void abort() override { inner_.abort(); }
+  bool started() const override { return inner_.started(); }
+  bool server_stopping() const override { return inner_.server_stopping(); }
+
+ private:
+  server::ResponseWriter& inner_;
+  int status_ = 0;
+};
+
+}  // namespace llm_router::proxy
