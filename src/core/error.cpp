@@ -43,6 +43,8 @@ constexpr std::array kTable{
           {kUpstream, 502, "upstream_error", "bad_upstream_response", true}},
     Entry{"context_window_exceeded",
           {kUpstream, 400, "invalid_request_error", "context_length_exceeded", true}},
+    Entry{"unsupported_by_backends",
+          {kClient, 400, "invalid_request_error", "unsupported_by_backends", false}},
     Entry{"content_policy",
           {kUpstream, 400, "invalid_request_error", "content_policy_violation", true}},
     Entry{"low_confidence", {kUpstream, 502, "upstream_error", "low_confidence", true}},

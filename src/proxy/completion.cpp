@@ -442,6 +442,40 @@ struct CancelRunning {
   }
 };
 
+// Why no backend of the plan could be tried. When every candidate was left out for what the
+// request asks (its size, images, tools, JSON mode) rather than for its health or load, it is
+// the client's request that no backend here can serve: a 400 no retry will change.
+Failure no_candidate_failure(const selector::RoutePlan& plan) {
+  const auto mentions = [](const selector::ExcludedBackend& e, std::string_view what) {
+    return e.reason.find(what) != std::string::npos;
+  };
+  bool too_long = !plan.excluded.empty();
+  bool unsupported = !plan.excluded.empty();
+  for (const auto& e : plan.excluded) {
+    too_long = too_long && mentions(e, "context window");
+    unsupported = unsupported && (mentions(e, "context window") || mentions(e, " tag"));
+  }
+  if (too_long) {
+    return Failure{ErrorKind::context_window_exceeded,
+                   "the prompt is larger than every candidate's context window", 0, "messages"};
+  }
+  std::string reasons;
+  for (const auto& e : plan.excluded) {
+    reasons += (reasons.empty() ? "" : "; ") + e.backend->name + ": " + e.reason;
+  }
+  if (unsupported) {
+    const std::string_view reason = plan.excluded.front().reason;
+    const char* param = reason.find("'tools'") != std::string_view::npos  ? "tools"
+                        : reason.find("'json'") != std::string_view::npos ? "response_format"
+                                                                          : "messages";
+    return Failure{ErrorKind::unsupported_by_backends,
+                   "no backend of this route supports this request (" + reasons + ")", 0, param};
+  }
+  return Failure{ErrorKind::circuit_open,
+                 "no backend of this route can serve the request: " + plan.message +
+                     (reasons.empty() ? "" : " (" + reasons + ")")};
+}
+
 bool committed(const Primed& p) {
   return !p.failure || p.client_error;
 }
@@ -661,18 +695,8 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
     case selector::PlanStatus::all_busy:
       failure = Failure{ErrorKind::overloaded, plan.message + " and no slot freed in time"};
       break;
-    default: {
-      bool too_long = !plan.excluded.empty();
-      for (const auto& e : plan.excluded) {
-        too_long = too_long && e.reason.find("context window") != std::string::npos;
-      }
-      failure =
-          too_long
-              ? Failure{ErrorKind::context_window_exceeded,
-                        "the prompt is larger than every candidate's context window", 0, "messages"}
-              : Failure{ErrorKind::circuit_open,
-                        "no backend of this route can serve the request: " + plan.message};
-    }
+    default:
+      failure = no_candidate_failure(plan);
   }
   if (plan.status == selector::PlanStatus::unknown_model) record.route.clear();
   record.status = traits(failure.kind).status;

@@ -144,6 +144,22 @@ TEST(Cascade, TheWeakAnswerIsKeptWhenNothingBetterComes) {
   EXPECT_NE(attempts.find("broken=upstream_server_error"), std::string::npos) << attempts;
 }
 
+TEST(Capabilities, ARequestNoCandidateIsTaggedForIsTheClientsToFix) {
+  MockLlm chat_only;
+  Router router(router_config({{"chat-only", chat_only.url(), "tags: [chat]"}}, "[chat-only]"));
+  HttpClient client(router.port());
+  const std::string tools =
+      R"(,"tools":[{"type":"function","function":{"name":"f","parameters":{}}}])";
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto", "hi", tools));
+  // Not a 503: nothing is down, and a retry (the SDKs retry 503s) cannot change the answer.
+  EXPECT_EQ(response.status, 400) << response.body;
+  const json error = json::parse(response.body)["error"];
+  EXPECT_EQ(error["code"], "unsupported_by_backends");
+  EXPECT_EQ(error["param"], "tools");
+  EXPECT_NE(error["message"].get<std::string>().find("'tools'"), std::string::npos);
+  EXPECT_EQ(chat_only.requests(), 0);
+}
+
 TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
   MockLlm small;
   MockLlm large;

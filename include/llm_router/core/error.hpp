@@ -31,6 +31,7 @@ enum class ErrorKind {
   upstream_client_error,
   upstream_bad_response,
   context_window_exceeded,
+  unsupported_by_backends,  // images, tools or JSON mode that no candidate backend is tagged for
   content_policy,
   low_confidence,
   circuit_open,
