@@ -129,8 +129,8 @@ void read_health_check(NodeReader reader, HealthCheck& h) {
   h.enabled = reader.boolean("enabled").value_or(true);
   if (auto path = reader.string("path")) {
     if (path->empty() || path->front() != '/' || path->find_first_of(" ?#") != std::string::npos) {
-      reader.error("path",
-                   "must be a path below the base URL such as /models, got '" + *path + "'");
+      reader.error("path", "must be a path below the base URL such as /models, got '" +
+                               reader.written("path", *path) + "'");
     } else {
       h.path = *path;
     }
@@ -180,7 +180,8 @@ void read_url(NodeReader& reader, Backend& b) {
   if (auto url = Url::parse(*text)) {
     b.url = *url;
   } else {
-    reader.error("base_url", "must be an http:// or https:// URL with a host, got '" + *text + "'");
+    reader.error("base_url", "must be an http:// or https:// URL with a host, got '" +
+                                 reader.written("base_url", *text) + "'");
   }
 }
 
@@ -264,7 +265,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
     if (auto parsed = parse_listen(*listen)) {
       std::tie(s.listen_host, s.listen_port) = *parsed;
     } else {
-      reader.error("listen", "must be HOST:PORT, got '" + *listen + "'");
+      reader.error("listen", "must be HOST:PORT, got '" + reader.written("listen", *listen) + "'");
     }
   }
   if (auto v = reader.integer("threads", 0, 256)) s.threads = int(*v);

@@ -301,8 +301,8 @@ std::optional<HashKey> read_hash_key(NodeReader& reader) {
     key.source = HashKey::Source::metadata;
     key.name = name;
   } else {
-    reader.error("hash_key",
-                 "must be session, user, 'header NAME' or 'metadata KEY', got '" + *text + "'");
+    reader.error("hash_key", "must be session, user, 'header NAME' or 'metadata KEY', got '" +
+                                 reader.written("hash_key", *text) + "'");
     return std::nullopt;
   }
   return key;
@@ -367,7 +367,8 @@ Optimize read_optimize(NodeReader& reader) {
   if (*text == "cost") return Optimize::cost;
   if (*text == "latency") return Optimize::latency;
   if (*text == "quality") return Optimize::quality;
-  reader.error("optimize", "must be cost, latency or quality, got '" + *text + "'");
+  reader.error("optimize",
+               "must be cost, latency or quality, got '" + reader.written("optimize", *text) + "'");
   return Optimize::none;
 }
 
@@ -449,7 +450,8 @@ void read_hedge(NodeReader reader, HedgeSettings& h) {
   } else if (text) {
     auto after = parse_duration(*text);
     if (!after) {
-      reader.error("after", "must be a duration such as 300ms or 1s, got '" + *text + "'");
+      reader.error("after", "must be a duration such as 300ms or 1s, got '" +
+                                reader.written("after", *text) + "'");
       h.enabled = false;
     } else if (after->count() <= 0) {
       reader.error("after", "must be greater than 0");

@@ -133,6 +133,20 @@ std::optional<std::string> NodeReader::expand_env(const std::string& text, const
   return out;
 }
 
+std::string NodeReader::written(std::string_view key, const std::string& value) {
+  std::string text = value;
+  if (has(key)) {
+    const YAML::Node node = raw(key);
+    if (node.IsScalar()) text = node.Scalar();
+  }
+  if (const size_t scheme = text.find("://"); scheme != std::string::npos) {
+    const size_t host = scheme + 3;
+    const size_t at = text.find('@', host);
+    if (at != std::string::npos && at < text.find('/', host)) text.replace(host, at - host, "***");
+  }
+  return text;
+}
+
 std::optional<std::string> NodeReader::string(std::string_view key, bool required) {
   if (!has(key)) {
     known_.emplace(key);
@@ -153,7 +167,7 @@ std::optional<double> NodeReader::number(std::string_view key, double min, doubl
   double value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc{} || end != text->data() + text->size()) {
-    error(key, "must be a number, got '" + *text + "'");
+    error(key, "must be a number, got '" + written(key, *text) + "'");
     return std::nullopt;
   }
   if (value < min || value > max) {
@@ -170,7 +184,7 @@ std::optional<std::int64_t> NodeReader::integer(std::string_view key, std::int64
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc{} || end != text->data() + text->size()) {
-    error(key, "must be an integer, got '" + *text + "'");
+    error(key, "must be an integer, got '" + written(key, *text) + "'");
     return std::nullopt;
   }
   if (value < min || value > max) {
@@ -185,7 +199,7 @@ std::optional<bool> NodeReader::boolean(std::string_view key) {
   if (!text) return std::nullopt;
   if (*text == "true" || *text == "yes" || *text == "on") return true;
   if (*text == "false" || *text == "no" || *text == "off") return false;
-  error(key, "must be true or false, got '" + *text + "'");
+  error(key, "must be true or false, got '" + written(key, *text) + "'");
   return std::nullopt;
 }
 
@@ -193,7 +207,8 @@ std::optional<std::chrono::milliseconds> NodeReader::duration(std::string_view k
   auto text = string(key);
   if (!text) return std::nullopt;
   auto value = parse_duration(*text);
-  if (!value) error(key, "must be a duration such as 500ms, 30s or 5m, got '" + *text + "'");
+  if (!value)
+    error(key, "must be a duration such as 500ms, 30s or 5m, got '" + written(key, *text) + "'");
   return value;
 }
 

@@ -48,6 +48,9 @@ class NodeReader {
   YAML::Node raw(std::string_view key);
   bool has(std::string_view key) const;
 
+  // A key's value for an error message: as the file writes it when it came from the
+  // environment ("${OPENAI_KEY}", not the key itself), and with a URL's user:password masked.
+  std::string written(std::string_view key, const std::string& value);
   void error(std::string_view key, const std::string& message);
   void error_at(const YAML::Node& node, const std::string& sub_path, const std::string& message);
   void finish();

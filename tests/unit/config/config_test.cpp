@@ -112,6 +112,19 @@ struct BadCase {
 const std::string kBackendHead = "backends:\n  - name: a\n    provider: mock\n";
 const std::string kRoute = "routes:\n  - name: auto\n    use: [a]\n";
 
+TEST(Config, ErrorsShowValuesAsWrittenNotWhatTheEnvironmentHolds) {
+  const std::string yaml =
+      "server:\n  threads: ${SECRET}\nbackends:\n  - name: a\n"
+      "    provider: openai\n    base_url: ftp://user:pa55@host/v1\n" +
+      std::string(kRoute);
+  const auto errors = errors_of(yaml, {{"SECRET", "sk-envSECRETvalue999"}});
+  const std::string all = dump(errors);
+  EXPECT_TRUE(has_error(errors, "server.threads", "got '${SECRET}'")) << all;
+  EXPECT_TRUE(has_error(errors, "backends[0].base_url", "got 'ftp://***@host/v1'")) << all;
+  EXPECT_EQ(all.find("sk-envSECRET"), std::string::npos) << all;
+  EXPECT_EQ(all.find("pa55"), std::string::npos) << all;
+}
+
 class ConfigErrors : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(ConfigErrors, AreReportedWithTheirPath) {
