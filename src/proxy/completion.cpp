@@ -639,11 +639,14 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
   struct FinishOnExit {
     RouterHandler& handler;
     RequestRecord& record;
+    const ResponseWriter& writer;
     ~FinishOnExit() {
-      if (record.status == 0) record.status = 499;
+      // Unanswered: the client left (499), or the server stopped waiting at its drain_timeout
+      // and answers 503 server_shutting_down for it.
+      if (record.status == 0) record.status = writer.server_stopping() ? 503 : 499;
       handler.finish_request(record);
     }
-  } finish_on_exit{*this, record};
+  } finish_on_exit{*this, record, writer};
   const auto* client_id = request.header("x-request-id");
   record.id = client_id && acceptable_request_id(*client_id) ? *client_id : new_request_id();
   record.client_key_id = client_key_id(request);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -81,6 +82,8 @@ TEST(Shutdown, RequestsStillInFlightAtTheDrainTimeoutEndWithAnError) {
   std::string config = router_config({{"slow", slow.url()}, {"silent", silent.url()}}, "[slow]",
                                      "[]", "  drain_timeout: 300ms\n");
   config += "  - name: quiet\n    use: [silent]\n";
+  TempFile request_log("requests.jsonl", "");
+  config += "request_log: {path: " + request_log.path() + "}\n";
   Router router(config);
   std::promise<void> begun;
   auto stream = std::async(std::launch::async, [&] {
@@ -111,6 +114,13 @@ TEST(Shutdown, RequestsStillInFlightAtTheDrainTimeoutEndWithAnError) {
   EXPECT_EQ(answered.status, 503) << answered.body;
   EXPECT_EQ(nlohmann::json::parse(answered.body)["error"]["code"], "server_shutting_down");
   EXPECT_EQ(router.process().wait(std::chrono::seconds(30)), 0);
+  // Both are logged with the status they got (503), not as clients that left (499).
+  std::ifstream lines(request_log.path());
+  std::vector<int> statuses;
+  for (std::string line; std::getline(lines, line);) {
+    statuses.push_back(nlohmann::json::parse(line)["status"].get<int>());
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{503, 503}));
 }
 
 }  // namespace
