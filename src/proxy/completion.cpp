@@ -1190,7 +1190,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
   }
   pending.clear();
   bool finished = false;  // [DONE] or a finish_reason seen: the stream may end now
-  for (const auto& event : held) finished = finished || ends_a_stream(event);
+  bool done_seen = false;
+  for (const auto& event : held) {
+    finished = finished || ends_a_stream(event);
+    done_seen = done_seen || event.is_done();
+  }
   while (true) {
     auto next = co_await exchange.next_event();
     if (next.failure && next.failure->kind == ErrorKind::cancelled && writer.server_stopping()) {
@@ -1224,11 +1228,19 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       pending.clear();
       break;
     }
-    if (!next.event) break;
+    if (!next.event) {
+      // Ended after its finish_reason but without the [DONE] OpenAI sends: some clients wait
+      // for it, so it is added.
+      if (!done_seen && !result.broke_after_commit) pending += "data: [DONE]\n\n";
+      break;
+    }
     finished = finished || ends_a_stream(*next.event);
+    done_seen = done_seen || next.event->is_done();
     if (!result.broke_after_commit && api::is_error_event(next.event->data)) {
-      // Relayed as the backend wrote it (the client's SDK raises it), counted as its failure.
+      // Relayed as the backend wrote it (the client's SDK raises it), counted as its failure;
+      // the stream may end after it without a second error event from the router.
       broke(Failure{ErrorKind::upstream_server_error, "the stream carried an error event"});
+      finished = true;
     }
     bool relay = true;
     if (auto usage = api::find_usage(next.event->data)) {

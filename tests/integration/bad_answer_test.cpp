@@ -158,10 +158,19 @@ TEST(BadAnswers, AStreamThatEndsBeforeItsLastEventEndsWithAnError) {
   const auto cut = streamed_events(kChunk + kChunk);  // no finish_reason, no [DONE]
   ASSERT_EQ(cut.size(), 3u);
   EXPECT_EQ(json::parse(cut[2])["error"]["code"], "upstream_closed");
-  // A finish_reason without [DONE] is a complete answer.
+  // A finish_reason without [DONE] is a complete answer; the [DONE] some clients wait for is
+  // added.
   const auto finished = streamed_events(kChunk + kFinish);
-  ASSERT_EQ(finished.size(), 2u);
+  ASSERT_EQ(finished.size(), 3u);
   EXPECT_FALSE(json::parse(finished[1]).contains("error"));
+  EXPECT_EQ(finished[2], "[DONE]");
+  // A backend's own error event is the one error the client sees, however the stream ends.
+  const std::string error_event =
+      R"(data: {"error":{"message":"overloaded","type":"server_error"}})"
+      "\n\n";
+  const auto failed = streamed_events(kChunk + error_event);
+  ASSERT_EQ(failed.size(), 2u);
+  EXPECT_EQ(json::parse(failed[1])["error"]["message"], "overloaded");
 }
 
 TEST(BadAnswers, TheUsageChunkTheRouterAskedForIsNotRelayedHoweverItIsSpaced) {
