@@ -157,23 +157,32 @@ class HttpExchange final : public Exchange {
   HttpExchange(std::unique_ptr<Connection> connection, ConnectionPool& pool,
                const Deadlines& deadlines, bool stream)
       : connection_(std::move(connection)), pool_(pool), deadlines_(deadlines), stream_(stream) {
-    parser_.body_limit(boost::none);
+    parser_->body_limit(boost::none);
   }
 
   asio::awaitable<std::optional<Failure>> read_head() {
     armed_.arm(connection_->lowest(), deadlines_.first_byte, ErrorKind::first_byte_timeout,
                deadlines_.total);
-    auto [ec, n] = co_await visit_read_header();
-    if (ec) co_return io_failure(ec, armed_, "waiting for the response");
-    head_.status = parser_.status();
-    head_.event_stream = parser_.content_type().find("text/event-stream") != std::string_view::npos;
-    const auto encoding = parser_.content_encoding();
+    while (true) {
+      auto [ec, n] = co_await visit_read_header();
+      if (ec) co_return io_failure(ec, armed_, "waiting for the response");
+      const int status = parser_->status();
+      if (status < 100 || status >= 200 || status == 101) break;
+      // An interim response (100 Continue, 103 Early Hints): the real one follows (RFC 9110
+      // section 15.2), read by a fresh parser.
+      parser_.emplace();
+      parser_->body_limit(boost::none);
+    }
+    head_.status = parser_->status();
+    head_.event_stream =
+        parser_->content_type().find("text/event-stream") != std::string_view::npos;
+    const auto encoding = parser_->content_encoding();
     if (beast::iequals(encoding, "gzip") || beast::iequals(encoding, "x-gzip")) {
       inflater_.emplace(true);
     } else if (beast::iequals(encoding, "deflate")) {
       inflater_.emplace(false);
     }
-    head_.headers = std::move(parser_.headers());
+    head_.headers = std::move(parser_->headers());
     co_return std::nullopt;
   }
 
@@ -185,7 +194,7 @@ class HttpExchange final : public Exchange {
     std::string body;
     // Most answers arrive with their head: what is buffered is parsed without another read.
     bool good = drain_buffered(body, limit);
-    while (good && !parser_.is_done()) {
+    while (good && !parser_->is_done()) {
       armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout, deadlines_.total);
       auto piece = co_await read_piece();
       if (!piece) co_return piece.take_failure();
@@ -206,7 +215,7 @@ class HttpExchange final : public Exchange {
 
   asio::awaitable<EventResult> next_event() override {
     while (pending_.empty()) {
-      if (parser_.is_done()) {
+      if (parser_->is_done()) {
         finish();
         co_return EventResult{};
       }
@@ -245,25 +254,25 @@ class HttpExchange final : public Exchange {
 
   asio::awaitable<std::tuple<error_code, std::size_t>> visit_read_header() {
     if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection_->stream)) {
-      co_return co_await http::async_read_header(**plain, connection_->buffer, parser_,
+      co_return co_await http::async_read_header(**plain, connection_->buffer, *parser_,
                                                  use_nothrow);
     }
     auto& tls = std::get<std::unique_ptr<TlsStream>>(connection_->stream);
-    co_return co_await http::async_read_header(*tls, connection_->buffer, parser_, use_nothrow);
+    co_return co_await http::async_read_header(*tls, connection_->buffer, *parser_, use_nothrow);
   }
 
   asio::awaitable<std::tuple<error_code, std::size_t>> visit_read_some() {
     if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection_->stream)) {
-      co_return co_await http::async_read_some(**plain, connection_->buffer, parser_, use_nothrow);
+      co_return co_await http::async_read_some(**plain, connection_->buffer, *parser_, use_nothrow);
     }
     auto& tls = std::get<std::unique_ptr<TlsStream>>(connection_->stream);
-    co_return co_await http::async_read_some(*tls, connection_->buffer, parser_, use_nothrow);
+    co_return co_await http::async_read_some(*tls, connection_->buffer, *parser_, use_nothrow);
   }
 
   // Reads the next piece of body into chunk_ and returns it.
   asio::awaitable<Expected<std::string_view>> read_piece() {
     char* chunk = connection_->chunk;
-    parser_.lend(chunk, kReadChunk);
+    parser_->lend(chunk, kReadChunk);
     auto [ec, n] = co_await visit_read_some();
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
@@ -272,19 +281,19 @@ class HttpExchange final : public Exchange {
       if (early_eof) co_return Failure{ErrorKind::upstream_closed, "upstream closed mid-response"};
       co_return io_failure(ec, armed_, "reading the response");
     }
-    co_return std::string_view(chunk, parser_.written());
+    co_return std::string_view(chunk, parser_->written());
   }
 
   // Parses the body bytes the connection's buffer already holds (a burst read at once),
   // without waiting for more. False on bad framing or encoding.
   bool drain_buffered(std::string& out, std::size_t limit) {
     auto& buffer = connection_->buffer;
-    while (buffer.size() > 0 && !parser_.is_done()) {
-      parser_.lend(connection_->chunk, kReadChunk);
+    while (buffer.size() > 0 && !parser_->is_done()) {
+      parser_->lend(connection_->chunk, kReadChunk);
       error_code ec;
-      const std::size_t used = parser_.put(buffer.data(), ec);
+      const std::size_t used = parser_->put(buffer.data(), ec);
       buffer.consume(used);
-      const std::string_view piece(connection_->chunk, parser_.written());
+      const std::string_view piece(connection_->chunk, parser_->written());
       if (ec == http::error::need_more) return append_decoded(piece, out, limit);
       if (ec && ec != http::error::need_buffer) return false;
       if (!append_decoded(piece, out, limit)) return false;
@@ -301,7 +310,7 @@ class HttpExchange final : public Exchange {
   }
 
   void finish() {
-    if (connection_ && parser_.is_done() && parser_.keep_alive()) {
+    if (connection_ && parser_->is_done() && parser_->keep_alive()) {
       pool_.give_back(std::move(connection_));
     }
     connection_.reset();
@@ -311,7 +320,7 @@ class HttpExchange final : public Exchange {
   ConnectionPool& pool_;
   Deadlines deadlines_;
   bool stream_;
-  ResponseReader parser_;
+  std::optional<ResponseReader> parser_{std::in_place};
   ResponseHead head_;
   ArmedDeadline armed_;
   std::optional<Inflater> inflater_;

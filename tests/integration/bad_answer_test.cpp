@@ -48,6 +48,21 @@ TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
   }
 }
 
+TEST(BadAnswers, InterimResponsesBeforeTheAnswerAreSkipped) {
+  // Clients must ignore 1xx responses (RFC 9110 section 15.2); intermediaries send them.
+  CannedBackend backend([](const std::string&) {
+    return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n" +
+           http_response(200, "application/json", kAnswer);
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 2; ++i) {  // the second over the pooled connection
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(json::parse(response.body)["id"], "c1");
+  }
+}
+
 TEST(BadAnswers, AWholeCompressedAnswerIsRelayed) {
   const HttpResponse answer = through_broken_then_backup(
       http_response(200, "application/json", gzip(kAnswer), "content-encoding: gzip\r\n"));
