@@ -1,9 +1,11 @@
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 #include "llm_router/analyzer/detectors.hpp"
 #include "text_util.hpp"
+#include "word_table.hpp"
 
 namespace llm_router::analyzer {
 namespace {
@@ -170,17 +172,30 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   return {};
 }
 
-bool names_math(const LeadingWords& words) {
-  if (words.has_arithmetic()) return true;
-  bool numbers = words.has_math_marks();
-  for (std::size_t i = 0; i < words.count && !numbers; ++i)
-    numbers = one_of(words[i], kNumberWords);
-  for (std::size_t i = 0; i < words.count; ++i) {
-    if (one_of(words[i], kMathNouns) || (numbers && one_of(words[i], kMathNounsIfNumbers))) {
-      return true;
-    }
+enum MathWord : std::uint8_t { kMathNoun = 1, kMathNounIfNumbers = 2, kNumberWord = 4 };
+
+// The math vocabulary in one hash table: one lookup per leading word instead of a scan of
+// each list (this runs on every prompt the code evidence does not claim).
+struct MathWordIndex {
+  WordTable<std::uint8_t> kinds;
+  MathWordIndex() {
+    for (auto word : kMathNouns) kinds[word] |= kMathNoun;
+    for (auto word : kMathNounsIfNumbers) kinds[word] |= kMathNounIfNumbers;
+    for (auto word : kNumberWords) kinds[word] |= kNumberWord;
   }
-  return false;
+};
+
+bool names_math(const LeadingWords& words) {
+  static const MathWordIndex index;  // immutable after its thread-safe construction
+  std::uint8_t seen = 0;
+  for (std::size_t i = 0; i < words.count; ++i) {
+    if (const std::uint8_t* kinds = index.kinds.find(words[i])) seen |= *kinds;
+  }
+  if (seen & kMathNoun) return true;
+  if ((seen & kMathNounIfNumbers) && ((seen & kNumberWord) || words.has_math_marks())) {
+    return true;
+  }
+  return words.has_arithmetic();
 }
 
 // The label for "<lead> <filler...> <passage noun> [filler] <verb> ..." at `at`, or "".

@@ -352,12 +352,16 @@ CodeEvidence code_evidence(std::string_view full_text) {
   while (i < text.size()) {
     while (i < text.size() && !has_class(text[i], kAlphaChar)) ++i;
     std::size_t length = 0;
+    bool upper = false;
     while (i < text.size() && has_class(text[i], kCodeWordChar)) {
+      upper = upper || is_ascii_upper(text[i]);
       if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
       ++length;
       ++i;
     }
-    if (!identifier_seen && is_identifier(text, i - length, i)) {
+    // Most words are lowercase prose: only a capital or a '_' after it can make an identifier.
+    if (!identifier_seen && (upper || (i < text.size() && text[i] == '_')) &&
+        is_identifier(text, i - length, i)) {
       identifier_seen = true;
       ++out.syntax;
       if (out.confident()) break;

@@ -22,9 +22,10 @@ constexpr size_t kMaxPairedLabels = 2;
 // straddle two (rows whose size divides 64 bytes never do).
 template <size_t K>
 void prefetch_row(const float* weights, uint32_t bucket) {
-  const float* row = weights + size_t{bucket} * K;
+  constexpr size_t kStride = row_stride(K);
+  const float* row = weights + size_t{bucket} * kStride;
   __builtin_prefetch(row);
-  if constexpr (64 % (K * sizeof(float)) != 0) __builtin_prefetch(row + K - 1);
+  if constexpr (64 % (kStride * sizeof(float)) != 0) __builtin_prefetch(row + K - 1);
 }
 
 // Four floats in one SSE (or NEON) register, with GCC/Clang vector extensions.
@@ -34,10 +35,13 @@ using Lanes = float __attribute__((vector_size(4 * sizeof(float))));
 // labels per vector instruction. Each lane is the same IEEE multiply and add as the scalar
 // `acc[j] += row[j] * value`, so the sums are bit-identical to a scalar loop; the compiler
 // vectorized only part of that loop (11 labels: 9 scalar multiply-adds per feature).
+// Rows padded to whole vectors (row_stride) need no scalar tail: the padding lanes add zeros
+// that add_to leaves out.
 template <size_t K>
 struct RowSums {
-  static constexpr size_t kVectors = K / 4;
-  static constexpr size_t kTail = K % 4;
+  static constexpr size_t kStride = row_stride(K);
+  static constexpr size_t kVectors = kStride / 4;
+  static constexpr size_t kTail = kStride % 4;
   Lanes vectors[kVectors == 0 ? 1 : kVectors] = {};
   float tail[kTail == 0 ? 1 : kTail] = {};
 
@@ -51,7 +55,7 @@ struct RowSums {
   }
   void add_to(float* out) const {
     for (size_t q = 0; q < kVectors; ++q) {
-      for (size_t l = 0; l < 4; ++l) out[4 * q + l] += vectors[q][l];
+      for (size_t l = 0; l < 4 && 4 * q + l < K; ++l) out[4 * q + l] += vectors[q][l];
     }
     for (size_t t = 0; t < kTail; ++t) out[4 * kVectors + t] += tail[t];
   }
@@ -68,7 +72,7 @@ void accumulate_fixed(const float* weights, std::span<const Feature> features, f
     if (i + kPrefetchDistance < n) {
       prefetch_row<K>(weights, features[i + kPrefetchDistance].bucket);
     }
-    acc.add(weights + size_t{features[i].bucket} * K, features[i].value);
+    acc.add(weights + size_t{features[i].bucket} * row_stride(K), features[i].value);
   }
   acc.add_to(out);
 }
@@ -93,7 +97,7 @@ void accumulate_segments(const float* weights, std::span<const Segment> segments
       if (i + kPrefetchDistance < n) {
         prefetch_row<K>(weights, features[i + kPrefetchDistance].bucket);
       }
-      acc.add(weights + size_t{features[i].bucket} * K, value);
+      acc.add(weights + size_t{features[i].bucket} * row_stride(K), value);
     }
   }
   acc.add_to(out);
@@ -109,10 +113,10 @@ void accumulate_pair(const float* weights_a, std::span<const Segment> segments_a
   RowSums<KA> acc_a;
   RowSums<KB> acc_b;
   auto add_a = [&](const Feature& feature, float value) {
-    acc_a.add(weights_a + size_t{feature.bucket} * KA, value);
+    acc_a.add(weights_a + size_t{feature.bucket} * row_stride(KA), value);
   };
   auto add_b = [&](const Feature& feature, float value) {
-    acc_b.add(weights_b + size_t{feature.bucket} * KB, value);
+    acc_b.add(weights_b + size_t{feature.bucket} * row_stride(KB), value);
   };
   for (size_t s = 0; s < segments_a.size(); ++s) {
     const Segment& a = segments_a[s];
@@ -143,11 +147,11 @@ void accumulate_pair(const float* weights_a, std::span<const Segment> segments_a
   acc_b.add_to(out_b);
 }
 
-void accumulate_segments_any(const float* weights, size_t k, std::span<const Segment> segments,
-                             float* out) {
+void accumulate_segments_any(const float* weights, size_t stride, size_t k,
+                             std::span<const Segment> segments, float* out) {
   for (const Segment& segment : segments) {
     for (size_t i = 0; i < segment.size; ++i) {
-      const float* row = weights + size_t{segment.begin[i].bucket} * k;
+      const float* row = weights + size_t{segment.begin[i].bucket} * stride;
       for (size_t j = 0; j < k; ++j) out[j] += row[j] * segment.value;
     }
   }
@@ -229,14 +233,33 @@ LinearModel::LinearModel(std::vector<std::string> labels, FeaturizerConfig confi
                          std::vector<float> weights, std::vector<float> bias, std::string metadata)
     : labels_(std::move(labels)),
       config_(config),
-      weights_(std::move(weights)),
+      stride_(row_stride(labels_.size())),
       bias_(std::move(bias)),
       metadata_(std::move(metadata)) {
   const size_t rows = size_t{1} << config_.bucket_bits;
-  if (labels_.empty() || bias_.size() != labels_.size() ||
-      weights_.size() != rows * labels_.size()) {
+  const size_t k = labels_.size();
+  if (labels_.empty() || bias_.size() != k || weights.size() != rows * k) {
     throw std::invalid_argument("LinearModel: weights do not match labels and bucket_bits");
   }
+  if (stride_ == k) {
+    weights_ = std::move(weights);
+    return;
+  }
+  weights_.assign(rows * stride_, 0.0F);
+  for (size_t r = 0; r < rows; ++r) {
+    std::copy_n(weights.data() + r * k, k, weights_.data() + r * stride_);
+  }
+}
+
+std::vector<float> LinearModel::weights() const {
+  const size_t k = labels_.size();
+  if (stride_ == k) return weights_;
+  const size_t rows = weights_.size() / stride_;
+  std::vector<float> out(rows * k);
+  for (size_t r = 0; r < rows; ++r) {
+    std::copy_n(weights_.data() + r * stride_, k, out.data() + r * k);
+  }
+  return out;
 }
 
 void LinearModel::predict(std::string_view text, std::span<float> probabilities) const {
@@ -272,7 +295,7 @@ void LinearModel::predict_shared(const FeatureScratch& scratch,
   if (k <= kMaxUnrolledLabels) {
     kSegmentAccumulators[k - 1](weights_.data(), segments, out.data());
   } else {
-    accumulate_segments_any(weights_.data(), k, segments, out.data());
+    accumulate_segments_any(weights_.data(), stride_, k, segments, out.data());
   }
   softmax(out);
   std::fill(probabilities.begin() + static_cast<std::ptrdiff_t>(k), probabilities.end(), 0.0F);
@@ -295,8 +318,8 @@ void predict_shared_pair(const FeatureScratch& scratch, const LinearModel& a,
   auto out_b = probabilities_b.first(kb);
   std::copy(a.bias().begin(), a.bias().end(), out_a.begin());
   std::copy(b.bias().begin(), b.bias().end(), out_b.begin());
-  kPairAccumulators[kb - 1][ka - 1](a.weights().data(), segments_a, out_a.data(),
-                                    b.weights().data(), segments_b, out_b.data());
+  kPairAccumulators[kb - 1][ka - 1](a.padded_weights().data(), segments_a, out_a.data(),
+                                    b.padded_weights().data(), segments_b, out_b.data());
   softmax(out_a);
   softmax(out_b);
   std::fill(probabilities_a.begin() + static_cast<std::ptrdiff_t>(ka), probabilities_a.end(), 0.0F);

@@ -169,8 +169,9 @@ void RouterHandler::log_access(const HttpRequest& request, int status,
                                std::chrono::steady_clock::time_point start) const {
   const std::string_view path = request.path();
   const std::string_view api = api_path(path);
-  const bool routine = status == 200 && (api == "/healthz" || api == "/readyz" ||
-                                         api == "/metrics" || api == "/models");
+  const bool routine =
+      status == 200 && (api == "/healthz" || api == "/readyz" || api == "/metrics" ||
+                        api == "/models" || api == "/admin/stats");  // the dashboard polls it
   const auto level = routine ? spdlog::level::debug : spdlog::level::info;
   if (!log_->should_log(level)) return;
   const double latency_ms =

@@ -12,6 +12,12 @@
 
 namespace llm_router::classifier {
 
+// Floats per stored weight row for `labels` labels: 5..16 labels are padded to whole
+// four-float vectors (11 -> 12), so a row is added with vector instructions only.
+constexpr std::size_t row_stride(std::size_t labels) {
+  return labels > 4 && labels <= 16 && labels % 4 != 0 ? (labels + 3) / 4 * 4 : labels;
+}
+
 // Multinomial logistic regression over hashed features. Weights are row-major by bucket
 // (one bucket's label weights share a cache line), so predict touches one line per feature.
 class LinearModel final : public TextModel {
@@ -30,7 +36,10 @@ class LinearModel final : public TextModel {
   void predict_shared(const FeatureScratch& scratch, std::span<float> probabilities) const;
 
   const FeaturizerConfig& featurizer_config() const { return config_; }
-  const std::vector<float>& weights() const { return weights_; }
+  // Row-major by bucket, labels().size() floats per row (a copy: rows are stored padded).
+  std::vector<float> weights() const;
+  // The rows as stored, row_stride(labels) floats each, zeros after the labels' weights.
+  const std::vector<float>& padded_weights() const { return weights_; }
   const std::vector<float>& bias() const { return bias_; }
   const std::string& metadata() const { return metadata_; }
 
@@ -38,6 +47,7 @@ class LinearModel final : public TextModel {
   std::vector<std::string> labels_;
   FeaturizerConfig config_;
   std::vector<float> weights_;
+  std::size_t stride_;
   std::vector<float> bias_;
   std::string metadata_;  // free text written by the trainer: target, seed, epochs
 };
