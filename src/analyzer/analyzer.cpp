@@ -77,6 +77,7 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
       keywords_(joined(settings_.keyword_sets, std::move(keyword_sets))),
       semantic_sets_(joined(settings_.semantic_sets, std::move(semantic_sets))),
       semantic_(semantic_sets_) {
+  if (!settings_.detectors.pii) settings_.text.pii_chars = 0;  // nothing reads the counts
   if (models_.category && models_.category->labels().size() > kMaxLabels) {
     throw std::invalid_argument("category model has more than 64 labels");
   }
@@ -181,14 +182,6 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense,
     out.complexity = std::clamp<double>(complexity_probabilities[complexity_positive_], 0.0, 1.0);
   }
 
-  if (settings_.detectors.pii) {
-    const PiiCounts counts = detect_pii(text);
-    for (std::size_t k = 0; k < kPiiKinds; ++k) {
-      if (counts[k] > 0) {
-        out.pii.push_back({std::string(pii_kind_name(static_cast<PiiKind>(k))), counts[k]});
-      }
-    }
-  }
   if (settings_.detectors.code) {
     CodeSignals code = detect_code(text);
     out.has_code = code.has_code;
@@ -219,6 +212,13 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
   Analysis out;
   RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
   analyze_content(facts.text, dense, out);
+  if (settings_.detectors.pii) {
+    for (std::size_t k = 0; k < kPiiKinds; ++k) {
+      if (facts.pii[k] > 0) {
+        out.pii.push_back({std::string(pii_kind_name(static_cast<PiiKind>(k))), facts.pii[k]});
+      }
+    }
+  }
   out.truncated = facts.truncated;
   out.estimated_tokens = facts.estimated_tokens;
   out.turns = facts.turns;

@@ -173,7 +173,20 @@ class RequestWalk {
   void add_piece(std::string_view value) {
     if (value.empty()) return;
     chat_tokens_ += estimate_tokens(value);
+    scan_pii(value);
     pieces_.push_back(value);
+  }
+
+  // Adds what the PII scanners find in one string of the request, within pii_chars in all.
+  void scan_pii(std::string_view value) {
+    if (value.empty() || selection_.pii_chars == 0) return;
+    const std::size_t left = selection_.pii_chars - std::min(selection_.pii_chars, pii_scanned_);
+    const std::string_view scanned = utf8_prefix(value, left);
+    facts_.pii_truncated |= scanned.size() < value.size();
+    pii_scanned_ += scanned.size();
+    if (scanned.empty()) return;
+    const PiiCounts counts = detect_pii(scanned);
+    for (std::size_t k = 0; k < kPiiKinds; ++k) facts_.pii[k] += counts[k];
   }
 
   bool tool_calls() {
@@ -184,7 +197,10 @@ class RequestWalk {
         return each_member([&](std::string_view field) {
           std::string_view arguments;
           if (field != "arguments") return cursor_.skip_value();
-          if (text(arguments)) chat_tokens_ += estimate_tokens(arguments);
+          if (text(arguments)) {
+            chat_tokens_ += estimate_tokens(arguments);
+            scan_pii(arguments);
+          }
           return !cursor_.failed();
         });
       });
@@ -195,6 +211,7 @@ class RequestWalk {
   bool prompt_like() {
     const auto take = [&](std::string_view value) {
       facts_.estimated_tokens += estimate_tokens(value);
+      scan_pii(value);
       append_capped(facts_.text, value, selection_.max_chars, facts_.truncated);
     };
     bool ok = true;
@@ -315,6 +332,7 @@ class RequestWalk {
   std::vector<Message> messages_;
   std::vector<std::string_view> pieces_;
   double chat_tokens_ = 0;
+  std::size_t pii_scanned_ = 0;
 };
 
 }  // namespace

@@ -13,6 +13,8 @@ void read_text(config::NodeReader reader, TextSelection& text) {
     text.max_chars = static_cast<std::size_t>(*v);
   if (auto v = reader.integer("model_chars", 16, 10'000'000))
     text.model_chars = static_cast<std::size_t>(*v);
+  if (auto v = reader.integer("pii_chars", 0, 1LL << 32))
+    text.pii_chars = static_cast<std::size_t>(*v);
   reader.finish();
 }
 

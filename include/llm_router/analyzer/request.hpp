@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "llm_router/analyzer/detectors.hpp"
+
 namespace llm_router::analyzer {
 
 enum class EndpointKind { chat, completions, embeddings };
@@ -27,11 +29,17 @@ struct TextSelection {
   // Sentiment, semantic similarity and script/language read at most this many bytes of the
   // selected text: its head and its tail (tone and intent sit at the start and the end).
   std::size_t model_chars = 1500;
+  // PII and secrets are looked for in the whole request (every message and role, tool calls
+  // and results, not only the selected text: compliance rules must see all that is sent), in
+  // at most this many bytes; 0 turns the scan off.
+  std::size_t pii_chars = 1 << 20;
 };
 
 // Structural facts about the whole request plus the selected text.
 struct RequestFacts {
-  std::string text;  // selected text, at most max_chars bytes (UTF-8 safe cut)
+  std::string text;            // selected text, at most max_chars bytes (UTF-8 safe cut)
+  PiiCounts pii{};             // found in the whole request's text (TextSelection::pii_chars)
+  bool pii_truncated = false;  // the request had more text than pii_chars
   bool truncated = false;
   double estimated_tokens = 0;
   int turns = 0;

@@ -176,6 +176,40 @@ TEST(Analyzer, AllSignalsTogetherAndJsonHasNoPromptText) {
   EXPECT_EQ(a.to_json()["metadata"]["tenant"], "acme");
 }
 
+TEST(Analyzer, PiiIsLookedForInTheWholeRequestNotOnlyTheAnalyzedText) {
+  const Analyzer analyzer({}, {}, {}, {});
+  const auto pii_of = [&](const json& body) { return analyzer.analyze(body, {}).to_json()["pii"]; };
+  const auto conversation = [](json messages) { return json{{"messages", std::move(messages)}}; };
+  EXPECT_EQ(
+      pii_of(conversation({{{"role", "system"}, {"content", "Customer SSN 123-45-6789"}},
+                           {{"role", "user"}, {"content", "summarize the record"}}}))["us_ssn"],
+      1);
+  EXPECT_EQ(pii_of(conversation({{{"role", "user"}, {"content", "mail a.b@example.com"}},
+                                 {{"role", "assistant"}, {"content", "ok"}},
+                                 {{"role", "user"}, {"content", "now write it"}}}))["email"],
+            1);
+  json tool_call = {{"role", "assistant"},
+                    {"tool_calls",
+                     {{{"type", "function"},
+                       {"function", {{"name", "f"}, {"arguments", R"({"to":"c@d.org"})"}}}}}}};
+  EXPECT_EQ(pii_of(conversation({{{"role", "user"}, {"content", "hi"}},
+                                 tool_call,
+                                 {{"role", "tool"}, {"content", "bob@acme.com"}},
+                                 {{"role", "user"}, {"content", "draft a reply"}}}))["email"],
+            2);
+  // Past the analyzed text's cap (max_chars 4000) too.
+  EXPECT_EQ(pii_of(user_says(std::string(5000, 'x') + " card 4111 1111 1111 1111"))["credit_card"],
+            1);
+}
+
+TEST(Analyzer, ThePiiScanIsBoundedByPiiChars) {
+  AnalyzerSettings settings;
+  settings.text.pii_chars = 100;
+  const Analyzer analyzer(settings, {}, {}, {});
+  EXPECT_TRUE(analyzer.analyze(user_says(std::string(200, 'x') + " a@b.org"), {}).pii.empty());
+  EXPECT_TRUE(analyzer.analyze(user_says("a@b.org " + std::string(200, 'x')), {}).has_pii("email"));
+}
+
 TEST(Analyzer, DisabledDetectorsStayQuiet) {
   AnalyzerSettings settings;
   settings.detectors = {false, false, false, false};
