@@ -665,8 +665,10 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
   const auto dense = co_await read_dense(*parsed, endpoint, *scope.snapshot, *scope.providers,
                                          /*analyze_direct=*/false);
   auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
-  while (plan.status == selector::PlanStatus::all_busy &&
-         co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived)) {
+  // (No co_await on the right of && here and below: GCC 12 evaluates it even when the left
+  // side is false, so a request with a free backend waited for a full one.)
+  while (plan.status == selector::PlanStatus::all_busy) {
+    if (!co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived)) break;
     plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
   }
   if (!plan.ok()) {
@@ -725,7 +727,6 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
   // Hedged requests (a duplicate when the first attempt is slow to commit); not with cascade,
   // which must see each answer before deciding.
   bool hedge = scope.route && scope.route->hedge.enabled && !cascade;
-
   while (!queue.empty()) {
     const std::size_t index = queue.front();
     queue.pop_front();
@@ -744,11 +745,12 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
           record.attempts.begin(), record.attempts.end(),
           [](const Attempt& a) { return a.failure && a.failure->kind == ErrorKind::overloaded; });
       std::vector<std::size_t> this_backend(1, index);  // not braced: GCC 12 coroutine bug
-      if (queue.empty() && only_full_so_far &&
-          co_await wait_for_capacity(*scope.snapshot, std::move(this_backend), scope.arrived)) {
-        tried[index] = false;
-        queue.push_front(index);
-        continue;
+      if (queue.empty() && only_full_so_far) {
+        if (co_await wait_for_capacity(*scope.snapshot, std::move(this_backend), scope.arrived)) {
+          tried[index] = false;
+          queue.push_front(index);
+          continue;
+        }
       }
       record.attempts.push_back(
           {backend.name, Failure{ErrorKind::overloaded, "at max_concurrency"}});
@@ -1261,9 +1263,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     }
     pending.clear();
   }
-  if (!pending.empty() && co_await writer.write_chunk(pending)) {
-    record.status = 499;
-    co_return result;
+  if (!pending.empty()) {
+    if (co_await writer.write_chunk(pending)) {
+      record.status = 499;
+      co_return result;
+    }
   }
   co_await writer.finish_stream();
   co_return result;

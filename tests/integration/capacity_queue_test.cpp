@@ -98,5 +98,22 @@ TEST(CapacityQueue, AFullBackendIsSkippedForAFreeOneBeforeAnyWaiting) {
   EXPECT_EQ(first.get().status, 200);
 }
 
+TEST(CapacityQueue, AFreeBackendIsTakenAtOnceEvenWhenTheFullOneHasAQueue) {
+  MockLlm slow({"--ttft-ms", "3000"});
+  MockLlm spare;
+  Router router(router_config(
+      {{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 4\n    queue_timeout: 30s"},
+       {"spare", spare.url()}},
+      "[slow, spare]"));
+  auto first = occupy(router.port(), slow);
+  HttpClient client(router.port());
+  auto second = client.post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(second.header("x-llm-router-backend"), "spare");
+  // Answered while the slow backend still holds its slot: it did not wait for it.
+  EXPECT_EQ(first.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  EXPECT_EQ(first.get().status, 200);
+}
+
 }  // namespace
 }  // namespace test_support
