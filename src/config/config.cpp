@@ -107,14 +107,6 @@ namespace {
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
 
-void read_timeouts(NodeReader reader, Timeouts& t) {
-  if (auto v = reader.duration("connect")) t.connect = *v;
-  if (auto v = reader.duration("first_byte")) t.first_byte = *v;
-  if (auto v = reader.duration("idle")) t.idle = *v;
-  if (auto v = reader.duration("total")) t.total = *v;
-  reader.finish();
-}
-
 // A duration that must be at least `min` (a zero interval or timeout is a typo, not a setting).
 std::optional<Millis> duration_at_least(NodeReader& reader, std::string_view key, Millis min) {
   auto value = reader.duration(key);
@@ -123,6 +115,14 @@ std::optional<Millis> duration_at_least(NodeReader& reader, std::string_view key
     return std::nullopt;
   }
   return value;
+}
+
+void read_timeouts(NodeReader reader, Timeouts& t) {
+  if (auto v = duration_at_least(reader, "connect", Millis(1))) t.connect = *v;
+  if (auto v = duration_at_least(reader, "first_byte", Millis(1))) t.first_byte = *v;
+  if (auto v = duration_at_least(reader, "idle", Millis(1))) t.idle = *v;
+  if (auto v = duration_at_least(reader, "total", Millis(1))) t.total = *v;
+  reader.finish();
 }
 
 void read_health_check(NodeReader reader, HealthCheck& h) {

@@ -543,7 +543,13 @@ Route read_route(NodeReader reader) {
       reader.string_list("content_policy_fallback").value_or(std::vector<std::string>{});
   read_cascade(reader.object("cascade"), r.cascade);
   read_hedge(reader.object("hedge"), r.hedge);
-  if (auto timeout = reader.duration("timeout")) r.timeout = *timeout;
+  if (auto timeout = reader.duration("timeout")) {
+    if (timeout->count() > 0) {
+      r.timeout = *timeout;
+    } else {
+      reader.error("timeout", "must be greater than 0");
+    }
+  }
   read_timeout_overrides(reader.object("timeouts"), r.timeouts);
   if (r.strategy.empty()) r.strategy = default_strategy(r);
   reader.finish();

@@ -28,10 +28,18 @@ std::vector<PlannedBackend> Bandit::order(const StrategyContext& context,
   for (std::size_t index : eligible) {
     const auto& backend = context.config.backends[index];
     const ArmPosterior arm = context.live.arm(key, backend.name);
+    const double mean = arm.count > 0 ? arm.reward_sum / arm.count : 0;
+    if (context.preview) {
+      // A dry run ranks by what has been learnt, not by one random draw.
+      const double expected = gaussian ? mean : arm.alpha / (arm.alpha + arm.beta);
+      out.push_back(planned(context, index, expected,
+                            "posterior mean " + format_number(expected) + " (" + key + ", n=" +
+                                format_number(arm.count, 9) + "; requests draw a sample)"));
+      continue;
+    }
     const double sample =
         gaussian ? gaussian_sample(arm, context.rng)
                  : context.rng.beta(std::max(arm.alpha, 1e-6), std::max(arm.beta, 1e-6));
-    const double mean = arm.count > 0 ? arm.reward_sum / arm.count : 0;
     out.push_back(planned(context, index, sample,
                           "thompson sample " + format_number(sample) + " (" + key + ", n=" +
                               format_number(arm.count, 9) + ", mean " + format_number(mean) + ")"));

@@ -29,7 +29,8 @@ std::vector<PlannedBackend> LowestLatency::order(const StrategyContext& context,
   std::vector<PlannedBackend> out;
   out.reserve(keyed.size());
   for (auto& [expected, p] : keyed) out.push_back(std::move(p));
-  if (out.size() > 1 && exploration_ > 0 && context.rng.uniform() < exploration_) {
+  if (out.size() > 1 && exploration_ > 0 && !context.preview &&
+      context.rng.uniform() < exploration_) {
     const auto pick = static_cast<std::size_t>(context.rng.next() % out.size());
     std::rotate(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(pick),
                 out.begin() + static_cast<std::ptrdiff_t>(pick) + 1);

@@ -19,14 +19,15 @@ std::vector<PlannedBackend> Weighted::order(const StrategyContext& context,
   double total = 0;
   for (std::size_t index : eligible) total += weight_by_backend_[index];
   // Weighted sampling without replacement (Efraimidis-Spirakis): sort by u^(1/w), so the first
-  // pick follows the weights and the rest form a weighted fallback order.
+  // pick follows the weights and the rest form a weighted fallback order. A dry run shows the
+  // most likely order (heaviest first) instead of one random draw.
   std::vector<std::pair<double, PlannedBackend>> keyed;
   keyed.reserve(eligible.size());
   for (std::size_t index : eligible) {
     const double w = weight_by_backend_[index];
-    const double u = context.rng.uniform();
-    const double key =
-        w > 0 ? std::log(std::max(u, 1e-300)) / w : -std::numeric_limits<double>::infinity();
+    const double key = context.preview ? w
+                       : w > 0         ? std::log(std::max(context.rng.uniform(), 1e-300)) / w
+                                       : -std::numeric_limits<double>::infinity();
     const double share = total > 0 ? w / total : 0;
     keyed.emplace_back(key, planned(context, index, share,
                                     "weight " + format_number(w) + " (" +

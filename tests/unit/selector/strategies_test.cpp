@@ -87,6 +87,16 @@ TEST_F(StrategyTest, WeightedFollowsTheWeights) {
   EXPECT_EQ(first["mid"], 0);
 }
 
+TEST_F(StrategyTest, AWeightedDryRunShowsTheMostLikelyOrderNotOneDraw) {
+  for (int i = 0; i < 20; ++i) {
+    const RoutePlan p = selector_.preview(facts_for("weighted"), live_);
+    ASSERT_EQ(p.candidates.size(), 3u);
+    EXPECT_EQ(p.candidates[0].backend->name, "small");  // weight 3 of 4
+    EXPECT_EQ(p.candidates[1].backend->name, "big");
+    (void)selector_.plan(facts_for("weighted"), live_);  // real traffic moves on meanwhile
+  }
+}
+
 TEST_F(StrategyTest, RoundRobinRotates) {
   const std::vector<std::vector<std::string>> expected = {{"small", "big", "mid"},
                                                           {"big", "mid", "small"},
