@@ -9,7 +9,7 @@ namespace llm_router::metrics {
 namespace {
 
 constexpr std::string_view kNoBackend = "(none)";
-constexpr std::string_view kNoRoute = "(direct)";
+constexpr std::string_view kNoRoute = "(no route)";
 constexpr std::string_view kNoCategory = "(none)";
 constexpr std::size_t kMaxClientKeysPerSlot = 1000;
 const std::string kOtherClientKeys = "(other)";

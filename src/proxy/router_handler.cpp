@@ -377,8 +377,23 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
   co_await send_json(writer, draining ? 503 : 200, std::move(body));
 }
 
+namespace {
+
+// The endpoint a dry-run body was written for: chat ("messages"), a legacy completion ("prompt")
+// or embeddings ("input"), as the body would be sent to /v1/... (chat when unsure).
+api::Endpoint dry_run_endpoint(const std::string& body) {
+  const json parsed = json::parse(body, nullptr, false);
+  if (!parsed.is_object() || parsed.contains("messages")) return api::Endpoint::chat_completions;
+  if (parsed.contains("prompt")) return api::Endpoint::completions;
+  if (parsed.contains("input")) return api::Endpoint::embeddings;
+  return api::Endpoint::chat_completions;
+}
+
+}  // namespace
+
 asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, ResponseWriter& writer) {
-  auto parsed = api::parse_request(request.body, api::Endpoint::chat_completions);
+  const api::Endpoint endpoint = dry_run_endpoint(request.body);
+  auto parsed = api::parse_request(request.body, endpoint);
   if (!parsed) {
     co_await send_error(writer, parsed.failure());
     co_return;
@@ -386,13 +401,12 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
   // The snapshot and providers are held: a reload on this thread may swap them meanwhile.
   const auto snapshot = snapshot_;
   const auto providers = providers_;
-  const auto dense = co_await read_dense(*parsed, api::Endpoint::chat_completions, *snapshot,
-                                         *providers, /*analyze_direct=*/true);
+  const auto dense =
+      co_await read_dense(*parsed, endpoint, *snapshot, *providers, /*analyze_direct=*/true);
   const std::optional<analyzer::DenseQuery> query =
       dense ? std::optional<analyzer::DenseQuery>(dense->query()) : std::nullopt;
-  const Decision decision =
-      decide(*snapshot, state_->bandit(), *parsed, request, api::Endpoint::chat_completions,
-             /*dry_run=*/true, query ? &*query : nullptr);
+  const Decision decision = decide(*snapshot, state_->bandit(), *parsed, request, endpoint,
+                                   /*dry_run=*/true, query ? &*query : nullptr);
   const auto& plan = decision.plan;
   json body = decision.to_json();
   const bool unknown = plan.status == selector::PlanStatus::unknown_model;

@@ -327,6 +327,15 @@ TEST(DryRun, RouteEndpointReturnsTheDecisionWithoutCallingABackend) {
   EXPECT_EQ(error["code"], "model_not_found");
   EXPECT_EQ(error["param"], "model");
   EXPECT_NE(error["message"].get<std::string>().find("gpt-17"), std::string::npos);
+
+  // Bodies written for /v1/completions and /v1/embeddings are routed as those would be.
+  for (const std::string body :
+       {R"({"model":"auto","prompt":"Say hi"})", R"({"model":"auto","input":["a","b"]})"}) {
+    const auto other = client.post_json("/v1/route", body);
+    EXPECT_EQ(other.status, 200) << other.body;
+    EXPECT_EQ(json::parse(other.body)["route"], "auto") << other.body;
+  }
+  EXPECT_EQ(backend.requests(), 0);
 }
 
 }  // namespace

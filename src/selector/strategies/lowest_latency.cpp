@@ -14,14 +14,19 @@ std::vector<PlannedBackend> LowestLatency::order(const StrategyContext& context,
   for (std::size_t index : eligible) {
     const BackendLive live = context.live.get(index);
     const bool measured = live.ttft_ms >= 0 && live.per_token_ms >= 0;
-    // Unmeasured backends rank last; exploration is how they get their first samples.
-    const double expected = measured ? live.ttft_ms + live.per_token_ms * output_tokens
-                                     : std::numeric_limits<double>::infinity();
+    // An unmeasured backend goes first while no request is measuring it (one at a time, so a
+    // slow one costs a single request), then last until its first sample: a faster backend is
+    // found at once instead of never (or after many requests of exploration).
+    const bool probing = !measured && live.in_flight == 0;
+    const double expected = measured  ? live.ttft_ms + live.per_token_ms * output_tokens
+                            : probing ? -1.0
+                                      : std::numeric_limits<double>::infinity();
     std::string reason = measured ? "expected " + format_number(expected, 4) + " ms (ttft " +
                                         format_number(live.ttft_ms, 4) + " + " +
                                         format_number(output_tokens, 6) + " tokens x " +
                                         format_number(live.per_token_ms, 3) + " ms)"
-                                  : "no latency samples yet";
+                         : probing ? "no latency samples yet: this request measures it"
+                                   : "no latency samples yet (a first one is under way)";
     keyed.emplace_back(expected, planned(context, index, expected, std::move(reason)));
   }
   std::stable_sort(keyed.begin(), keyed.end(),

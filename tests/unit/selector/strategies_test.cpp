@@ -165,14 +165,24 @@ TEST_F(StrategyTest, LowestLatencyUsesTtftPlusTokens) {
   live_.at(0) = {0, false, 500, 10};  // 500 + 100 x 10 = 1500 ms
   live_.at(1) = {0, false, 200, 20};  // 2200 ms
   live_.at(2) = {0, false, 900, 2};   // 1100 ms
+  live_.at(3).in_flight = 1;          // local: unmeasured, its first sample under way
   const RoutePlan p = selector_.plan(facts_for("fast"), live_);
   EXPECT_EQ(names(p), (std::vector<std::string>{"mid", "small", "big", "local"}));
-  EXPECT_EQ(p.candidates.back().reason, "no latency samples yet");
+  EXPECT_EQ(p.candidates.back().reason, "no latency samples yet (a first one is under way)");
 
   RequestFacts shorter = facts_for("fast");
   shorter.max_output_tokens = 10;  // 600, 400, 920: time to first token dominates
   EXPECT_EQ(names(selector_.plan(shorter, live_)),
             (std::vector<std::string>{"big", "small", "mid", "local"}));
+}
+
+TEST_F(StrategyTest, LowestLatencyMeasuresAnUnmeasuredBackendWithOneRequest) {
+  live_.at(0) = {0, false, 500, 10};
+  live_.at(1) = {0, false, 200, 20};
+  live_.at(2) = {0, false, 900, 2};
+  const RoutePlan p = selector_.plan(facts_for("fast"), live_);  // local: never measured, idle
+  EXPECT_EQ(names(p).front(), "local");
+  EXPECT_EQ(p.candidates.front().reason, "no latency samples yet: this request measures it");
 }
 
 TEST_F(StrategyTest, LowestLatencyExploresAtTheConfiguredRate) {
