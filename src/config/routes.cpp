@@ -415,6 +415,10 @@ void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string
       if (config.find_backend(refs[j]) == nullptr) {
         root.error_at(pool_node[key][j], item_path(base + "." + key, j),
                       "unknown backend '" + refs[j] + "'");
+      } else if (std::find(refs.begin(), refs.begin() + static_cast<std::ptrdiff_t>(j), refs[j]) !=
+                 refs.begin() + static_cast<std::ptrdiff_t>(j)) {
+        root.error_at(pool_node[key][j], item_path(base + "." + key, j),
+                      "lists '" + refs[j] + "' twice");
       }
     }
   }
@@ -556,6 +560,47 @@ Route read_route(NodeReader reader) {
   return r;
 }
 
+// Settings only one strategy reads, given where no pool of the route uses it: a typo or a
+// misunderstanding that would otherwise be silently ignored.
+void check_strategy_settings(NodeReader& root, const YAML::Node& route_node,
+                             const std::string& base, const Route& r) {
+  std::set<std::string> used = {r.strategy};
+  for (const auto& rule : r.rules)
+    used.insert(rule.pool.strategy.empty() ? r.strategy : rule.pool.strategy);
+  std::string listed;
+  for (const auto& name : used) listed += (listed.empty() ? "" : ", ") + name;
+  const auto unread = [&](const YAML::Node& node, const std::string& path, const char* strategy,
+                          const char* what) {
+    if (used.contains(strategy)) return;
+    root.error_at(node, path,
+                  std::string(what) + " only matter to strategy: " + strategy +
+                      ", which no pool of this route uses (" + listed + ")");
+  };
+  if (!r.weights.empty()) unread(route_node["weights"], base + ".weights", "weighted", "weights");
+  if (r.hash_key) unread(route_node["hash_key"], base + ".hash_key", "consistent_hash", "hash_key");
+  for (size_t k = 0; k < r.rules.size(); ++k) {
+    const YAML::Node rule_node = route_node["rules"][k];
+    const std::string rule_base = item_path(base + ".rules", k);
+    const std::string& strategy =
+        r.rules[k].pool.strategy.empty() ? r.strategy : r.rules[k].pool.strategy;
+    if (!r.rules[k].pool.weights.empty() && strategy != "weighted") {
+      root.error_at(rule_node["weights"], rule_base + ".weights",
+                    "weights only matter to strategy: weighted (this rule uses " + strategy + ")");
+    }
+    if (r.rules[k].pool.hash_key && strategy != "consistent_hash") {
+      root.error_at(
+          rule_node["hash_key"], rule_base + ".hash_key",
+          "hash_key only matters to strategy: consistent_hash (this rule uses " + strategy + ")");
+    }
+  }
+  if (r.optimize != Optimize::none && route_node["strategy"].IsDefined() &&
+      !used.contains("hybrid")) {
+    root.error_at(route_node["optimize"], base + ".optimize",
+                  "optimize chooses the strategy (or orders a hybrid one): with strategy: " +
+                      r.strategy + " it would be ignored; give one of the two");
+  }
+}
+
 void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& config,
                      std::set<std::string>& names) {
   const YAML::Node routes = yaml["routes"];
@@ -568,6 +613,7 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
     }
     check_refs(root, routes[i], base, r, config);
     check_class_fallbacks(root, routes[i], base, r, config);
+    check_strategy_settings(root, routes[i], base, r);
     std::set<std::string> rule_names;
     for (size_t k = 0; k < r.rules.size(); ++k) {
       const std::string rule_base = item_path(base + ".rules", k);

@@ -138,6 +138,32 @@ const ErrorCase kErrors[] = {
     use: [small]
 )",
      3, 15, "routes[0].optimize", "must be cost, latency or quality"},
+    {"backend listed twice", R"(routes:
+  - name: auto
+    use: [small, big, small]
+)",
+     3, 23, "routes[0].use[2]", "lists 'small' twice"},
+    {"weights nothing reads", R"(routes:
+  - name: auto
+    strategy: ordered
+    weights: {small: 3, big: 1}
+    use: [small, big]
+)",
+     4, 14, "routes[0].weights", "only matter to strategy: weighted"},
+    {"hash key nothing reads", R"(routes:
+  - name: auto
+    strategy: round_robin
+    hash_key: user
+    use: [small, big]
+)",
+     4, 15, "routes[0].hash_key", "only matter to strategy: consistent_hash"},
+    {"optimize beside a strategy", R"(routes:
+  - name: auto
+    strategy: least_busy
+    optimize: cost
+    use: [small, big]
+)",
+     4, 15, "routes[0].optimize", "give one of the two"},
 };
 
 TEST(RouteConfigErrors, AreLocated) {
@@ -191,7 +217,6 @@ TEST(RouteConfig, ReadsStrategySettings) {
   - name: auto
     strategy: consistent_hash
     hash_key: header X-Session-Id
-    optimize: latency
     quality_floor: 0.6
     expected_output_tokens: 120
     exploration: 0.1
@@ -204,7 +229,6 @@ TEST(RouteConfig, ReadsStrategySettings) {
   ASSERT_TRUE(r.hash_key);
   EXPECT_EQ(r.hash_key->source, config::HashKey::Source::header);
   EXPECT_EQ(r.hash_key->name, "x-session-id");
-  EXPECT_EQ(r.optimize, config::Optimize::latency);
   EXPECT_DOUBLE_EQ(r.quality_floor.value_or(0), 0.6);
   EXPECT_EQ(r.expected_output_tokens, 120);
   EXPECT_DOUBLE_EQ(r.exploration.value_or(0), 0.1);
