@@ -213,9 +213,10 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
   RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
   analyze_content(facts.text, dense, out);
   if (settings_.detectors.pii) {
+    const PiiCounts counts = settings_.text.pii_whole_request ? facts.pii : detect_pii(facts.text);
     for (std::size_t k = 0; k < kPiiKinds; ++k) {
-      if (facts.pii[k] > 0) {
-        out.pii.push_back({std::string(pii_kind_name(static_cast<PiiKind>(k))), facts.pii[k]});
+      if (counts[k] > 0) {
+        out.pii.push_back({std::string(pii_kind_name(static_cast<PiiKind>(k))), counts[k]});
       }
     }
   }

@@ -179,7 +179,7 @@ class RequestWalk {
 
   // Adds what the PII scanners find in one string of the request, within pii_chars in all.
   void scan_pii(std::string_view value) {
-    if (value.empty() || selection_.pii_chars == 0) return;
+    if (value.empty() || !selection_.pii_whole_request || selection_.pii_chars == 0) return;
     const std::size_t left = selection_.pii_chars - std::min(selection_.pii_chars, pii_scanned_);
     const std::string_view scanned = utf8_prefix(value, left);
     facts_.pii_truncated |= scanned.size() < value.size();

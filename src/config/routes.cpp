@@ -627,11 +627,21 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
   }
 }
 
+namespace {
+
+bool tests_pii(const Condition& c) {
+  return c.kind == Condition::Kind::pii ||
+         std::any_of(c.children.begin(), c.children.end(), tests_pii);
+}
+
+}  // namespace
+
 SignalSpecs signal_specs(const Config& config) {
   SignalSpecs specs;
   for (const auto& r : config.routes) {
     specs.keywords.insert(specs.keywords.end(), r.keyword_specs.begin(), r.keyword_specs.end());
     specs.semantic.insert(specs.semantic.end(), r.semantic_specs.begin(), r.semantic_specs.end());
+    for (const auto& rule : r.rules) specs.pii = specs.pii || tests_pii(rule.when);
   }
   return specs;
 }

@@ -13,20 +13,25 @@ namespace llm_router::proxy {
 namespace {
 
 // The analyzer a config asks for: its `analyzer:` section, or default settings when only the
-// routes' rules need signals (keywords, semantic examples). Throws on model load errors.
+// routes' rules need signals (keywords, semantic examples, PII). Throws on model load errors.
 std::shared_ptr<const analyzer::Analyzer> build_analyzer(const config::Config& config,
                                                          const std::string& config_path) {
   const auto specs = config::signal_specs(config);
-  if (!config.analyzer && specs.keywords.empty() && specs.semantic.empty()) return nullptr;
+  if (!config.analyzer && specs.keywords.empty() && specs.semantic.empty() && !specs.pii) {
+    return nullptr;
+  }
   std::vector<analyzer::KeywordSet> keywords;
   for (const auto& k : specs.keywords) keywords.push_back({k.name, k.words, k.patterns});
   std::vector<analyzer::SemanticSet> semantic;
   for (const auto& s : specs.semantic) semantic.push_back({s.name, s.utterances, s.threshold});
   analyzer::AnalyzerSettings implied;
   implied.detectors.sentiment = false;  // no model files are implied by rules alone
+  analyzer::AnalyzerSettings settings = config.analyzer.value_or(implied);
+  // Only a rule testing `pii` needs the whole request scanned (it costs ~11 instructions a byte).
+  settings.text.pii_whole_request = specs.pii;
   const std::string dir = std::filesystem::path(config_path).parent_path().string();
-  return analyzer::make_analyzer(config.analyzer.value_or(implied), dir.empty() ? "." : dir,
-                                 std::move(keywords), std::move(semantic));
+  return analyzer::make_analyzer(settings, dir.empty() ? "." : dir, std::move(keywords),
+                                 std::move(semantic));
 }
 
 // The embeddings backend's state when the analyzer asks for one and has semantic sets.

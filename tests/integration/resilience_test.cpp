@@ -276,6 +276,25 @@ TEST(Reload, SighupReloadsTheConfigFile) {
   }));
 }
 
+TEST(Rules, APiiRuleSeesTheWholeConversationNotOnlyTheLastMessage) {
+  MockLlm public_api;
+  MockLlm in_house;
+  std::string config =
+      router_config({{"public", public_api.url()}, {"private", in_house.url()}}, "[public]");
+  config += "    rules:\n      - {name: pii, when: {pii: true}, use: [private]}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  const json conversation = {
+      {"model", "auto"},
+      {"messages",
+       {{{"role", "system"}, {"content", "Customer record: SSN 123-45-6789, bob@acme.com"}},
+        {{"role", "user"}, {"content", "summarize the customer record"}}}}};
+  auto response = client.post_json("/v1/chat/completions", conversation.dump());
+  EXPECT_EQ(response.header("x-llm-router-backend"), "private") << response.body;
+  auto clean = client.post_json("/v1/chat/completions", chat_body("auto", "hello"));
+  EXPECT_EQ(clean.header("x-llm-router-backend"), "public");
+}
+
 TEST(Rules, HeadersMetadataAndKeywordsPickThePool) {
   MockLlm general;
   MockLlm coder;

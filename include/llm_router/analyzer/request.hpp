@@ -29,9 +29,11 @@ struct TextSelection {
   // Sentiment, semantic similarity and script/language read at most this many bytes of the
   // selected text: its head and its tail (tone and intent sit at the start and the end).
   std::size_t model_chars = 1500;
-  // PII and secrets are looked for in the whole request (every message and role, tool calls
-  // and results, not only the selected text: compliance rules must see all that is sent), in
-  // at most this many bytes; 0 turns the scan off.
+  // With pii_whole_request, PII and secrets are looked for in the whole request (every message
+  // and role, tool calls and results, not only the selected text: compliance rules must see
+  // all that is sent), in at most pii_chars bytes; 0 turns that scan off. The router sets it
+  // when a route tests `pii`; otherwise the analyzer scans the selected text only.
+  bool pii_whole_request = true;
   std::size_t pii_chars = 1 << 20;
 };
 

@@ -166,6 +166,7 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
 struct SignalSpecs {
   std::vector<KeywordSpec> keywords;
   std::vector<SemanticSpec> semantic;
+  bool pii = false;  // some rule tests `pii`: the analyzer must scan the whole request
 };
 SignalSpecs signal_specs(const Config& config);
 
