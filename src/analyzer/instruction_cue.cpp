@@ -109,9 +109,9 @@ constexpr std::array<std::string_view, 18> kMathNounsIfNumbers = {
     "derivative", "integral", "probability", "odds",      "equation", "equations",
     "percentage", "average",  "perimeter",   "remainder", "sum",      "product",
     "prime",      "area",     "volume",      "radius",    "diameter", "circumference"};
-constexpr std::array<std::string_view, 14> kNumberWords = {
-    "two",  "three", "four",  "five", "six",   "seven", "eight",
-    "nine", "ten",   "twice", "half", "dozen", "sixes", "pair"};
+constexpr std::array<std::string_view, 12> kNumberWords = {"two", "three", "four",  "five",
+                                                           "six", "seven", "eight", "nine",
+                                                           "ten", "twice", "half",  "dozen"};
 // "Based on the text below, ...", "According to this paragraph", "Given the passage": a
 // question asked about a text the prompt carries.
 constexpr std::array<std::string_view, 7> kPassageLeads = {"based", "according", "given",  "from",

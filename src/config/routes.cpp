@@ -100,6 +100,7 @@ Condition read_header(NodeReader& reader, SignalSink&, Condition all) {
       for (const auto& v : value) {
         if (v.IsScalar()) c.values.push_back(v.Scalar());
       }
+      if (c.values.empty()) reader.error_at(value, path, "must list at least one value");
     } else if (value.IsMap()) {
       NodeReader sub(value, path, reader.context());
       c.present = true;
@@ -245,6 +246,7 @@ Condition read_when(NodeReader reader, SignalSink& sink) {
   read_values(reader, "user", Kind::user, all);
   if (reader.has("metadata")) read_metadata(reader, all);
   if (auto words = read_strings(reader, "keywords")) {
+    if (words->empty()) reader.error("keywords", "must list at least one word or phrase");
     Condition c = leaf(Kind::keywords);
     c.signal = sink.name_for("keywords");
     sink.keywords.push_back(KeywordSpec{c.signal, *words, {}});

@@ -157,6 +157,13 @@ const ErrorCase kErrors[] = {
     use: [small, big]
 )",
      4, 15, "routes[0].hash_key", "only matter to strategy: consistent_hash"},
+    {"no keywords", R"(routes:
+  - name: auto
+    use: [small]
+    rules:
+      - {name: r, when: {keywords: []}, use: [big]}
+)",
+     5, 36, "routes[0].rules[0].when.keywords", "at least one"},
     {"optimize beside a strategy", R"(routes:
   - name: auto
     strategy: least_busy
