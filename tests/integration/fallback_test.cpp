@@ -198,6 +198,17 @@ TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {
   EXPECT_EQ(body.find("llm_router_fallbacks_total{"), std::string::npos);
 }
 
+// Sends a whole chat request for route "auto" on a raw connection of `socket` to the router.
+void send_chat_request(asio::ip::tcp::socket& socket, int router_port) {
+  socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(router_port)});
+  const std::string body = chat_body("auto", "x");
+  const std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  asio::write(socket, asio::buffer(request));
+}
+
 TEST(Requests, ClientDisconnectCancelsANonStreamingRequest) {
   MockLlm slow({"--ttft-ms", "20000"});
   Router router(router_config({{"slow", slow.url()}}, "[slow]"));
@@ -205,14 +216,7 @@ TEST(Requests, ClientDisconnectCancelsANonStreamingRequest) {
     // The client gives up long before the backend would answer, and closes its connection.
     asio::io_context io;
     asio::ip::tcp::socket socket(io);
-    socket.connect(
-        {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(router.port())});
-    const std::string body = chat_body("auto", "x");
-    const std::string request =
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-        "Content-Type: application/json\r\nContent-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n" + body;
-    asio::write(socket, asio::buffer(request));
+    send_chat_request(socket, router.port());
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
   EXPECT_EQ(open_connections_once_settled(slow), 1);  // only the stats connection itself
@@ -228,13 +232,7 @@ TEST(Requests, AClientThatClosesItsSideGetsNoMadeUpAnswer) {
   Router router(router_config({{"slow", slow.url()}}, "[slow]"));
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
-  socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(router.port())});
-  const std::string body = chat_body("auto", "x");
-  const std::string request =
-      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-      "Content-Type: application/json\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
-  asio::write(socket, asio::buffer(request));
+  send_chat_request(socket, router.port());
   socket.shutdown(asio::ip::tcp::socket::shutdown_send);
   std::string answer;
   boost::system::error_code ec;
