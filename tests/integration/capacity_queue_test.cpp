@@ -86,33 +86,24 @@ TEST(CapacityQueue, AWaitLongerThanTheQueueTimeoutAnswers429) {
 }
 
 TEST(CapacityQueue, AFullBackendIsSkippedForAFreeOneBeforeAnyWaiting) {
-  MockLlm slow({"--ttft-ms", "2000"});
-  MockLlm spare;
-  Router router(router_config({{"slow", slow.url(), "max_concurrency: 1"}, {"spare", spare.url()}},
-                              "[slow, spare]"));
-  auto first = occupy(router.port(), slow);
-  HttpClient client(router.port());
-  auto second = client.post_json("/v1/chat/completions", chat_body("auto"));
-  ASSERT_EQ(second.status, 200);
-  EXPECT_EQ(second.header("x-llm-router-backend"), "spare");
-  EXPECT_EQ(first.get().status, 200);
-}
-
-TEST(CapacityQueue, AFreeBackendIsTakenAtOnceEvenWhenTheFullOneHasAQueue) {
-  MockLlm slow({"--ttft-ms", "3000"});
-  MockLlm spare;
-  Router router(router_config(
-      {{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 4\n    queue_timeout: 30s"},
-       {"spare", spare.url()}},
-      "[slow, spare]"));
-  auto first = occupy(router.port(), slow);
-  HttpClient client(router.port());
-  auto second = client.post_json("/v1/chat/completions", chat_body("auto"));
-  ASSERT_EQ(second.status, 200);
-  EXPECT_EQ(second.header("x-llm-router-backend"), "spare");
-  // Answered while the slow backend still holds its slot: it did not wait for it.
-  EXPECT_EQ(first.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
-  EXPECT_EQ(first.get().status, 200);
+  // Without a queue and with one: a request the full backend could wait for takes the free
+  // backend at once.
+  for (const std::string slow_settings :
+       {"max_concurrency: 1", "max_concurrency: 1\n    max_queue: 4\n    queue_timeout: 30s"}) {
+    MockLlm slow({"--ttft-ms", "3000"});
+    MockLlm spare;
+    Router router(router_config({{"slow", slow.url(), slow_settings}, {"spare", spare.url()}},
+                                "[slow, spare]"));
+    auto first = occupy(router.port(), slow);
+    HttpClient client(router.port());
+    auto second = client.post_json("/v1/chat/completions", chat_body("auto"));
+    ASSERT_EQ(second.status, 200) << slow_settings;
+    EXPECT_EQ(second.header("x-llm-router-backend"), "spare") << slow_settings;
+    // Answered while the slow backend still holds its slot: it did not wait for it.
+    EXPECT_EQ(first.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+        << slow_settings;
+    EXPECT_EQ(first.get().status, 200) << slow_settings;
+  }
 }
 
 }  // namespace
