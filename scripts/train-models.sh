@@ -17,6 +17,7 @@ echo "== category.model"
 echo "== complexity.model"
 # shellcheck disable=SC2086
 "$router" train --data "$COMPLEXITY_DATA" --target weak_fails --holdout "$HOLDOUT" \
+  --anchor-data "$COMPLEXITY_ANCHOR_DATA" --anchor-rates "$COMPLEXITY_ANCHOR_RATES" \
   --out config/models/complexity.model $COMPLEXITY_ARGS
 
 ls -l config/models/*.model

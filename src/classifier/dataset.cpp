@@ -32,6 +32,8 @@ Record to_record(const nlohmann::json& row) {
   } else if (row.contains("category") && row["category"].is_string()) {
     r.domain = row["category"].get<std::string>();
   }
+  if (row.contains("source") && row["source"].is_string()) r.source = row["source"];
+  if (row.contains("level") && row["level"].is_string()) r.level = row["level"];
   if (row.contains("routellm_contaminated")) {
     r.contaminated = row["routellm_contaminated"].get<bool>();
   }

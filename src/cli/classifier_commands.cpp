@@ -1,12 +1,14 @@
 #include "llm_router/cli/classifier_commands.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <deque>
 #include <iomanip>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 
@@ -236,6 +238,64 @@ void smooth_by_domain(const std::vector<Record>& records,
   }
 }
 
+// A category row given a fixed complexity target: what the strong-vs-weak data cannot teach
+// (small talk, everyday tasks, competition math) pinned at a rate set from that data's analogues.
+struct Anchor {
+  std::string_view text;
+  float rate;
+};
+
+// "key=rate,...": a key is a row's label, its source, or source:level ("math:level5").
+std::map<std::string, float> parse_anchor_rates(const std::string& text) {
+  std::map<std::string, float> rates;
+  for (const auto& item : split_list(text)) {
+    const auto equals = item.find('=');
+    float rate = -1;
+    if (equals != std::string::npos) {
+      try {
+        rate = std::stof(item.substr(equals + 1));
+      } catch (const std::exception&) {
+      }
+    }
+    if (equals == 0 || !(rate >= 0 && rate <= 1)) {
+      throw std::runtime_error("--anchor-rates: expected key=rate with a rate from 0 to 1, got " +
+                               item);
+    }
+    rates[item.substr(0, equals)] = rate;
+  }
+  return rates;
+}
+
+std::string level_key(const std::string& level) {
+  std::string key;
+  for (const char c : level) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return key;
+}
+
+// The most specific key that names the row: source:level, then source, then label.
+std::optional<float> anchor_rate(const Record& row, const std::map<std::string, float>& rates) {
+  std::vector<std::string> keys;
+  if (!row.source.empty() && !row.level.empty()) keys.push_back(row.source + ":" + level_key(row.level));
+  if (!row.source.empty()) keys.push_back(row.source);
+  if (!row.label.empty()) keys.push_back(row.label);
+  for (const auto& key : keys) {
+    if (const auto it = rates.find(key); it != rates.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+std::vector<Anchor> make_anchors(const std::vector<Record>& rows,
+                                 const std::map<std::string, float>& rates) {
+  std::vector<Anchor> anchors;
+  for (const auto& row : rows) {
+    if (const auto rate = anchor_rate(row, rates)) anchors.push_back({row.prompt, *rate});
+  }
+  return anchors;
+}
+
 struct TrainSet {
   std::vector<std::string> labels;
   std::vector<classifier::TrainingExample> examples;
@@ -249,7 +309,20 @@ struct ExampleOptions {
   classifier::PositiveRule rule = classifier::PositiveRule::kStrongWins;
   bool balance_benchmarks = false;
   double domain_smoothing = 0;
+  std::span<const Anchor> anchors;
+  double anchor_weight = 0;  // all anchors together, as a share of the routing rows' weight
 };
+
+void add_anchors(const ExampleOptions& routing, std::vector<classifier::TrainingExample>& examples) {
+  if (routing.anchors.empty() || routing.anchor_weight <= 0) return;
+  double routing_weight = 0;
+  for (const auto& e : examples) routing_weight += e.weight;
+  const auto weight = static_cast<float>(routing.anchor_weight * routing_weight /
+                                         static_cast<double>(routing.anchors.size()));
+  for (const auto& a : routing.anchors) {
+    examples.push_back({a.text, a.rate >= 0.5F ? 1U : 0U, weight, a.rate});
+  }
+}
 
 TrainSet make_train_set(const std::vector<Record>& records, const std::string& target,
                         const std::optional<std::string>& label_list,
@@ -272,6 +345,7 @@ TrainSet make_train_set(const std::vector<Record>& records, const std::string& t
     if (routing.domain_smoothing > 0) {
       smooth_by_domain(records, set.examples, routing.domain_smoothing);
     }
+    add_anchors(routing, set.examples);
     return set;
   }
   if (label_list) {
@@ -334,7 +408,8 @@ constexpr const char* kTrainUsage =
     "  [--bits 18] [--minn 3] [--maxn 5] [--max-chars 4000] [--char-ngram-chars N]\n"
     "  [--char-ngram-weight PERCENT]\n"
     "  [--no-bigrams] [--no-dense] [--positive strong_wins|weak_wrong]\n"
-    "  [--balance-benchmarks] [--domain-smoothing ALPHA] [--style-copies] [--cv FOLDS]\n";
+    "  [--balance-benchmarks] [--domain-smoothing ALPHA] [--style-copies] [--cv FOLDS]\n"
+    "  [--anchor-data FILE.jsonl[,...] --anchor-rates KEY=RATE,... [--anchor-weight W]]\n";
 constexpr const char* kEvalUsage =
     "usage: llm-router eval --data FILE.jsonl[,...] --model MODEL [--target label|weak_fails]\n"
     "  [--split all|train|val] [--holdout 0.2] [--json]\n";
@@ -421,6 +496,9 @@ int run_train(const std::vector<std::string>& args) {
     routing.balance_benchmarks = options.flag("--balance-benchmarks");
     routing.domain_smoothing = number_option<double>(options, "--domain-smoothing", 0.0);
     routing.style_copies = options.flag("--style-copies");
+    const auto anchor_data = options.value("--anchor-data");
+    const auto anchor_rates = options.value("--anchor-rates");
+    routing.anchor_weight = number_option<double>(options, "--anchor-weight", 0.25);
     const auto positive = options.value("--positive").value_or("strong_wins");
     if (positive != "strong_wins" && positive != "weak_wrong") return usage(kTrainUsage, options);
     if (positive == "weak_wrong") routing.rule = classifier::PositiveRule::kWeakWrong;
@@ -434,6 +512,22 @@ int run_train(const std::vector<std::string>& args) {
 
     auto records = read_all(*data);
     if (is_routing_target(*target)) records = routing_rows(std::move(records));
+    if (anchor_data.has_value() != anchor_rates.has_value() ||
+        (anchor_data && !is_routing_target(*target))) {
+      std::cerr << "llm-router train: --anchor-data and --anchor-rates go together, with "
+                   "--target weak_fails\n";
+      return usage(kTrainUsage, options);
+    }
+    // Anchors come from the train part of their data too, so its validation part stays unseen.
+    const auto anchor_records =
+        anchor_data ? select(read_all(*anchor_data), Split::kTrain, holdout) : std::vector<Record>{};
+    const auto anchors =
+        anchor_rates ? make_anchors(anchor_records, parse_anchor_rates(*anchor_rates))
+                     : std::vector<Anchor>{};
+    if (anchor_data && anchors.empty()) {
+      throw std::runtime_error("--anchor-rates names no row of --anchor-data");
+    }
+    routing.anchors = anchors;
     const auto train_records = select(records, Split::kTrain, holdout);
     const auto validation = select(records, Split::kValidation, holdout);
     if (folds > 1) {
@@ -450,6 +544,7 @@ int run_train(const std::vector<std::string>& args) {
                    "strong_score/weak_score)\n";
       return 1;
     }
+    if (!anchors.empty()) std::cout << anchors.size() << " anchor rows\n";
     std::cout << "training on " << set.examples.size() << " rows, " << set.labels.size()
               << " labels; validation " << validation.size() << " rows\n";
     const auto model = classifier::train_linear_model(set.labels, set.examples, train);

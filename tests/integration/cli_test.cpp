@@ -122,5 +122,59 @@ TEST(TrainCli, DataWithoutTheTargetIsAnError) {
   EXPECT_TRUE(read_bytes(out).empty());  // no model written
 }
 
+// Anchor rows (category data pinned at a "weak fails" rate) teach the complexity model about
+// prompts the strong-vs-weak rows never show.
+TEST(TrainCli, AnchorRowsPullTheirKindOfPromptTowardsTheirRate) {
+  std::string routing, anchors;
+  for (int i = 0; i < 40; ++i) {
+    routing += json{{"prompt", "exam question " + std::to_string(i) + " about chemistry"},
+                    {"strong_correct", true},
+                    {"weak_correct", i % 2 == 0},
+                    {"benchmark", "mmlu"}}
+                   .dump() +
+               "\n";
+    anchors += json{{"prompt", "hello there, nice weather today"}, {"label", "chit_chat"}}.dump() +
+               "\n" +
+               json{{"prompt", "implement a lock free queue with atomics"},
+                    {"label", "code"},
+                    {"source", "humaneval"}}
+                   .dump() +
+               "\n";
+  }
+  TempFile routing_data("anchor-routing.jsonl", routing);
+  TempFile anchor_data("anchor-rows.jsonl", anchors);
+  const std::string model = routing_data.path() + ".model";
+  const std::string train = std::string(LLM_ROUTER_BIN) + " train --data " + routing_data.path() +
+                            " --target weak_fails --holdout 0 --out " + model +
+                            " --anchor-data " + anchor_data.path();
+  ASSERT_EQ(run(train + " --anchor-rates chit_chat=0,humaneval=1 --anchor-weight 1 >/dev/null")
+                .exit_code,
+            0);
+  const std::string models = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/";
+  TempFile config("anchor-config.yaml", "analyzer:\n  complexity_model: " + model +
+                                            "\n  sentiment_lexicon: " + models +
+                                            "vader_lexicon.txt\n  sentiment_model: " + models +
+                                            "sentiment.json\n");
+  TempFile prompts("anchor-prompts.jsonl",
+                   R"({"prompt": "hello there, nice weather today"})"
+                   "\n"
+                   R"({"prompt": "implement a lock free queue with atomics"})"
+                   "\n");
+  const CliRun scored = run(std::string(LLM_ROUTER_BIN) + " classify --config " + config.path() +
+                            " < " + prompts.path() + " 2>/dev/null");
+  ASSERT_EQ(scored.lines.size(), 2u);
+  EXPECT_LT(json::parse(scored.lines[0])["complexity"].get<double>(), 0.3) << scored.lines[0];
+  EXPECT_GT(json::parse(scored.lines[1])["complexity"].get<double>(), 0.7) << scored.lines[1];
+
+  EXPECT_EQ(run(train + " 2>/dev/null").exit_code, 2);  // rates missing
+  EXPECT_EQ(run(train + " --anchor-rates chit_chat=2 2>/dev/null").exit_code, 1);
+  const CliRun unnamed = run(train + " --anchor-rates nothing_here=0.5 2>&1");
+  EXPECT_EQ(unnamed.exit_code, 1);
+  std::string text;
+  for (const auto& line : unnamed.lines) text += line + "\n";
+  EXPECT_NE(text.find("names no row"), std::string::npos) << text;
+  std::remove(model.c_str());
+}
+
 }  // namespace
 }  // namespace test_support

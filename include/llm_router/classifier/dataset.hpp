@@ -19,6 +19,8 @@ struct Record {
   std::string benchmark;
   std::string domain;         // MMLU subject or MT-Bench category, when the row has one
   bool contaminated = false;  // routellm_contaminated: excluded from routing evaluation
+  std::string source;         // the set a category row was drawn from (e.g. "humaneval")
+  std::string level;          // its difficulty level when the set has one (MATH: "Level 3")
 };
 
 // Throws std::runtime_error naming `name` and the line on malformed input.

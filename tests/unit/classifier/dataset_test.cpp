@@ -11,7 +11,7 @@ namespace {
 
 TEST(Dataset, ParsesBothSchemas) {
   std::istringstream in(
-      R"({"prompt": "p1", "label": "open_qa", "id": 1})"
+      R"({"prompt": "p1", "label": "math", "id": 1, "source": "math", "level": "Level 3"})"
       "\n\n"
       R"({"prompt": "p2", "strong_correct": true, "weak_correct": false, "benchmark": "mmlu", "domain": "anatomy", "routellm_contaminated": true})"
       "\n"
@@ -19,7 +19,9 @@ TEST(Dataset, ParsesBothSchemas) {
       "\n");
   const auto rows = parse_jsonl(in, "mem");
   ASSERT_EQ(rows.size(), 3U);
-  EXPECT_EQ(rows[0].label, "open_qa");
+  EXPECT_EQ(rows[0].label, "math");
+  EXPECT_EQ(rows[0].source, "math");
+  EXPECT_EQ(rows[0].level, "Level 3");
   EXPECT_FALSE(has_routing_labels(rows[0]));
   EXPECT_EQ(*rows[1].strong_quality, 1.0);
   EXPECT_EQ(*rows[1].weak_quality, 0.0);
