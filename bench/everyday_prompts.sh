@@ -4,11 +4,13 @@
 #   bash bench/everyday_prompts.sh [ROUTER_BIN] [CONFIG]
 # bench/fixtures/everyday/: design.jsonl was used to write the instruction cues, second.jsonl
 # informed the math cues, third.jsonl was written after both and never tuned on.
+# bench/fixtures/difficulty/ (written for bench/complexity_ranking.sh) carries categories too:
+# harder, longer prompts, never tuned on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 router=${1:-build/llm-router}
 config=${2:-config/llm-router.yaml}
-for set in bench/fixtures/everyday/*.jsonl; do
+for set in bench/fixtures/everyday/*.jsonl bench/fixtures/difficulty/*.jsonl; do
   "$router" classify --config "$config" <"$set" | python3 -c '
 import json, sys
 expected = [json.loads(line)["expect"] for line in open(sys.argv[1])]
