@@ -196,9 +196,10 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense,
   }
   if (models_.sentiment && settings_.detectors.sentiment) {
     const auto [score, vader] = models_.sentiment->score_with_vader(model_text);
-    // Lexicon and calibration are English; elsewhere only emoticons and the like carry signal.
+    // Lexicon and calibration are English ("die" and "pain" are not angry in German and
+    // French); elsewhere only emoticons and the like carry signal.
     const bool english = out.language == "en" || out.language == "unknown";
-    out.sentiment = english ? score : vader;
+    out.sentiment = english ? score : models_.sentiment->score_symbols(model_text);
     out.sentiment_vader = vader;
   }
   out.keyword_hits = words ? keywords_.match(text, *words) : keywords_.match(text);

@@ -13,7 +13,8 @@ constexpr double kTokensPerToolCall = 8;
 constexpr double kTokensPerImage = 85;
 constexpr double kTokensPerAudioPart = 100;
 
-// Appends text to the selection until the cap; a separator goes between pieces.
+// Appends text to the selection until the cap; a separator goes between pieces. A piece too
+// long for what is left keeps its start and its end: the question after a pasted document.
 void append_capped(std::string& out, std::string_view piece, std::size_t cap, bool& truncated) {
   if (piece.empty()) return;
   if (!out.empty() && out.size() < cap) out += '\n';
@@ -21,9 +22,13 @@ void append_capped(std::string& out, std::string_view piece, std::size_t cap, bo
     truncated = true;
     return;
   }
-  const std::string_view fitted = utf8_prefix(piece, cap - out.size());
-  truncated |= fitted.size() < piece.size();
-  out.append(fitted);
+  if (piece.size() <= cap - out.size()) {
+    out.append(piece);
+    return;
+  }
+  truncated = true;
+  std::string buffer;
+  out.append(head_and_tail(piece, cap - out.size(), buffer));
 }
 
 bool is_system_role(std::string_view role) {

@@ -683,6 +683,22 @@ std::pair<double, double> SentimentModel::score_with_vader(std::string_view text
   return {std::clamp(rating / 4.0, -1.0, 1.0), scores.compound};
 }
 
+double SentimentModel::score_symbols(std::string_view text) const {
+  thread_local std::vector<Word> words;
+  thread_local std::string lower;
+  for_each_word(text, lexicon_, words, lower);
+  std::erase_if(words, [](const Word& word) {
+    return std::any_of(word.lower.begin(), word.lower.end(),
+                       [](char c) { return c >= 'a' && c <= 'z'; });
+  });
+  const double compound = score_words(text, words, lexicon_.table()).compound;
+  if (lower.capacity() > kKeptBufferBytes) {
+    std::string().swap(lower);
+    std::vector<Word>().swap(words);
+  }
+  return compound;
+}
+
 std::shared_ptr<const SentimentModel> load_sentiment_model(const std::string& lexicon_path,
                                                            const std::string& weights_path) {
   VaderLexicon lexicon = VaderLexicon::load(lexicon_path);

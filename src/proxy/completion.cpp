@@ -168,7 +168,7 @@ bool counts_against_backend(ErrorKind kind) {
 std::vector<std::size_t> full_backends_of(const selector::RoutePlan& plan) {
   std::vector<std::size_t> full;
   for (const auto& excluded : plan.excluded) {
-    if (excluded.full) full.push_back(excluded.index);
+    if (excluded.full()) full.push_back(excluded.index);
   }
   return full;
 }
@@ -335,7 +335,8 @@ void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snap
       if (backends[i].name != name) continue;
       // Only those that can take it: a window large enough, the tags it needs, not ejected.
       if (auto why = selector::cannot_take(backends[i], live.get(i), facts)) {
-        plan.excluded.push_back({i, &backends[i], "context_window_fallback: " + *why, false});
+        plan.excluded.push_back(selector::ExcludedBackend{
+            i, &backends[i], "context_window_fallback: " + why->reason, why->cause});
         continue;
       }
       selector::PlannedBackend planned;
@@ -446,14 +447,12 @@ struct CancelRunning {
 // request asks (its size, images, tools, JSON mode) rather than for its health or load, it is
 // the client's request that no backend here can serve: a 400 no retry will change.
 Failure no_candidate_failure(const selector::RoutePlan& plan) {
-  const auto mentions = [](const selector::ExcludedBackend& e, std::string_view what) {
-    return e.reason.find(what) != std::string::npos;
-  };
+  using selector::ExclusionCause;
   bool too_long = !plan.excluded.empty();
   bool unsupported = !plan.excluded.empty();
   for (const auto& e : plan.excluded) {
-    too_long = too_long && mentions(e, "context window");
-    unsupported = unsupported && (mentions(e, "context window") || mentions(e, " tag"));
+    too_long = too_long && e.cause == ExclusionCause::context_window;
+    unsupported = unsupported && selector::about_the_request(e.cause);
   }
   if (too_long) {
     return Failure{ErrorKind::context_window_exceeded,
@@ -464,10 +463,10 @@ Failure no_candidate_failure(const selector::RoutePlan& plan) {
     reasons += (reasons.empty() ? "" : "; ") + e.backend->name + ": " + e.reason;
   }
   if (unsupported) {
-    const std::string_view reason = plan.excluded.front().reason;
-    const char* param = reason.find("'tools'") != std::string_view::npos  ? "tools"
-                        : reason.find("'json'") != std::string_view::npos ? "response_format"
-                                                                          : "messages";
+    const ExclusionCause cause = plan.excluded.front().cause;
+    const char* param = cause == ExclusionCause::no_tools  ? "tools"
+                        : cause == ExclusionCause::no_json ? "response_format"
+                                                           : "messages";
     return Failure{ErrorKind::unsupported_by_backends,
                    "no backend of this route supports this request (" + reasons + ")", 0, param};
   }

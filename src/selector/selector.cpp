@@ -40,46 +40,42 @@ bool capable(const config::Backend& b, std::string_view tag) {
   return b.tags.empty() || b.has_tag(tag);
 }
 
-struct Exclusion {
-  std::string reason;
-  bool full = false;
-};
-
 // Why a backend cannot take this request at all; nullopt when it can.
 std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& live,
                                    const RequestFacts& facts) {
-  if (facts.has_images && !capable(b, kTagVision)) return Exclusion{"no 'vision' tag"};
-  if (facts.has_tools && !capable(b, kTagTools)) return Exclusion{"no 'tools' tag"};
-  if (facts.json_mode && !capable(b, kTagJson)) return Exclusion{"no 'json' tag"};
+  using enum ExclusionCause;
+  if (facts.has_images && !capable(b, kTagVision)) return Exclusion{"no 'vision' tag", no_vision};
+  if (facts.has_tools && !capable(b, kTagTools)) return Exclusion{"no 'tools' tag", no_tools};
+  if (facts.json_mode && !capable(b, kTagJson)) return Exclusion{"no 'json' tag", no_json};
   if (b.context_window > 0 && facts.estimated_tokens > b.context_window) {
     return Exclusion{"context window " + std::to_string(b.context_window) + " < " +
-                     std::to_string(facts.estimated_tokens) + " estimated tokens"};
+                         std::to_string(facts.estimated_tokens) + " estimated tokens",
+                     context_window};
   }
-  if (live.ejected) return Exclusion{"ejected by the circuit breaker"};
+  if (live.ejected) return Exclusion{"ejected by the circuit breaker", ejected};
   if (b.max_concurrency > 0 && live.in_flight >= b.max_concurrency) {
     return Exclusion{"full: " + std::to_string(live.in_flight) + "/" +
                          std::to_string(b.max_concurrency) + " in flight",
-                     true};
+                     full};
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<std::string> cannot_take(const config::Backend& backend, const BackendLive& live,
-                                       const RequestFacts& facts) {
-  auto why = exclusion(backend, live, facts);
-  return why ? std::optional<std::string>(std::move(why->reason)) : std::nullopt;
+std::optional<Exclusion> cannot_take(const config::Backend& backend, const BackendLive& live,
+                                     const RequestFacts& facts) {
+  return exclusion(backend, live, facts);
 }
 
 namespace {
 
-void exclude(RoutePlan& plan, const config::Config& config, std::size_t index, std::string reason,
-             bool full = false) {
+void exclude(RoutePlan& plan, const config::Config& config, std::size_t index, Exclusion why) {
   for (const auto& e : plan.excluded) {
     if (e.index == index) return;
   }
-  plan.excluded.push_back(ExcludedBackend{index, &config.backends[index], std::move(reason), full});
+  plan.excluded.push_back(
+      ExcludedBackend{index, &config.backends[index], std::move(why.reason), why.cause});
 }
 
 bool listed(const RoutePlan& plan, std::size_t index) {
@@ -162,9 +158,9 @@ RoutePlan Selector::plan_direct(std::size_t index, const RequestFacts& facts,
   plan.strategy = "direct";
   const auto& backend = config_->backends[index];
   if (auto why = exclusion(backend, live.get(index), facts)) {
-    exclude(plan, *config_, index, why->reason, why->full);
-    plan.status = why->full ? PlanStatus::all_busy : PlanStatus::no_candidates;
+    plan.status = why->full() ? PlanStatus::all_busy : PlanStatus::no_candidates;
     plan.message = "backend '" + backend.name + "' cannot take this request: " + why->reason;
+    exclude(plan, *config_, index, std::move(*why));
     return plan;
   }
   plan.candidates.push_back(PlannedBackend{index, &backend, 1, "named by the request's model"});
@@ -181,8 +177,8 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
   std::vector<std::size_t> eligible;
   for (std::size_t index : pool.use) {
     if (auto why = exclusion(config_->backends[index], live.get(index), facts)) {
-      any_full = any_full || why->full;
-      exclude(plan, *config_, index, why->reason, why->full);
+      any_full = any_full || why->full();
+      exclude(plan, *config_, index, std::move(*why));
     } else if (std::find(eligible.begin(), eligible.end(), index) == eligible.end()) {
       eligible.push_back(index);
     }
@@ -197,8 +193,9 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
       const double quality = config_->backends[i].quality;
       if (quality >= floor) return false;
       exclude(plan, *config_, i,
-              "quality " + strategies::format_number(quality, 2) + " below the floor " +
-                  strategies::format_number(floor, 2));
+              Exclusion{"quality " + strategies::format_number(quality, 2) + " below the floor " +
+                            strategies::format_number(floor, 2),
+                        ExclusionCause::below_quality_floor});
       return true;
     });
   }
@@ -213,8 +210,8 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
       continue;
     }
     if (auto why = exclusion(config_->backends[index], live.get(index), facts)) {
-      any_full = any_full || why->full;
-      exclude(plan, *config_, index, why->reason, why->full);
+      any_full = any_full || why->full();
+      exclude(plan, *config_, index, std::move(*why));
       continue;
     }
     plan.fallbacks.push_back(PlannedBackend{index, &config_->backends[index],

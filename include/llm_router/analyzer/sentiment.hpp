@@ -92,6 +92,9 @@ class SentimentModel {
   double score(std::string_view text) const { return score_with_vader(text).first; }
   // (score, VADER compound) from one pass over the text.
   std::pair<double, double> score_with_vader(std::string_view text) const;
+  // VADER's compound over the tokens without ASCII letters (":)", ":(", "<3"): the part of
+  // the lexicon that means the same in any language.
+  double score_symbols(std::string_view text) const;
   VaderScores vader(std::string_view text) const { return vader_scores(text, lexicon_); }
   bool trained() const { return weights_.has_value(); }
   const VaderLexicon& lexicon() const { return lexicon_; }

@@ -26,11 +26,36 @@ struct PlannedBackend {
   std::string reason;
 };
 
+// Why a backend was left out of a plan: for what the request asks (no retry or wait changes
+// that), or for the backend's state.
+enum class ExclusionCause {
+  no_vision,
+  no_tools,
+  no_json,
+  context_window,
+  ejected,              // by the circuit breaker
+  full,                 // at max_concurrency: worth waiting for
+  below_quality_floor,  // weaker than the route's or the request's floor
+};
+
+// A cause no backend state changes: the request needs what the backend lacks.
+constexpr bool about_the_request(ExclusionCause cause) {
+  return cause == ExclusionCause::no_vision || cause == ExclusionCause::no_tools ||
+         cause == ExclusionCause::no_json || cause == ExclusionCause::context_window;
+}
+
+struct Exclusion {
+  std::string reason;
+  ExclusionCause cause;
+  bool full() const { return cause == ExclusionCause::full; }
+};
+
 struct ExcludedBackend {
   std::size_t index = 0;
   const config::Backend* backend = nullptr;
   std::string reason;
-  bool full = false;  // at max_concurrency: worth waiting for
+  ExclusionCause cause = ExclusionCause::ejected;
+  bool full() const { return cause == ExclusionCause::full; }
 };
 
 // The selector's decision: which backends to try, in which order, and why. Backend pointers

@@ -21,8 +21,8 @@ struct SelectorOptions {
 
 // Why `backend` cannot take a request with these facts (a capability tag it lacks, a context
 // window too small, ejected by its breaker, at max_concurrency), or nullopt when it can.
-std::optional<std::string> cannot_take(const config::Backend& backend, const BackendLive& live,
-                                       const RequestFacts& facts);
+std::optional<Exclusion> cannot_take(const config::Backend& backend, const BackendLive& live,
+                                     const RequestFacts& facts);
 
 // Turns request facts into a RoutePlan. Immutable after construction: one instance per config
 // snapshot, shared by every io thread; plan() takes no locks.

@@ -344,6 +344,23 @@ TEST(AnalyzerSettings, EmbeddingsDefaults) {
   EXPECT_FALSE(parse("analyzer:\n  semantic: {}\n").settings.embeddings);
 }
 
+// The lexicon is English: "die" (German "the") and "pain" (French "bread") are not angry
+// there, while an emoticon means the same everywhere.
+TEST(Analyzer, SentimentOutsideEnglishReadsOnlySymbols) {
+  AnalyzerSettings settings;
+  auto sentiment = load_sentiment_model(kRoot + "/data/sentiment/vader_lexicon.txt", "");
+  const Analyzer analyzer(settings, {nullptr, nullptr, sentiment}, {}, {});
+  const Analysis german = analyzer.analyze(
+      user_says("Wie funktioniert die Photosynthese bei Pflanzen und warum ist sie wichtig?"), {});
+  ASSERT_EQ(german.language, "de");
+  EXPECT_EQ(german.sentiment, 0.0);
+  EXPECT_LT(german.sentiment_vader, 0.0);  // what the English lexicon alone would say
+  const Analysis sad = analyzer.analyze(
+      user_says("Die Lieferung ist schon wieder nicht angekommen und niemand antwortet :("), {});
+  ASSERT_EQ(sad.language, "de");
+  EXPECT_LT(sad.sentiment, 0.0);
+}
+
 // ---- factory with an injected loader --------------------------------------------------
 
 TEST(MakeAnalyzer, ResolvesModelPathsAgainstConfigDir) {

@@ -56,7 +56,7 @@ TEST(TextSelection, CharCapKeepsTheLastUserMessageFirst) {
   const auto body = chat(json::array({{{"role", "system"}, {"content", "system prompt text"}},
                                       {{"role", "user"}, {"content", std::string(100, 'x')}}}));
   const auto facts = extract_request(body, EndpointKind::chat, selection);
-  EXPECT_EQ(facts.text, std::string(16, 'x'));
+  EXPECT_EQ(facts.text, std::string(10, 'x') + "\n" + std::string(5, 'x'));  // start and end
   EXPECT_TRUE(facts.truncated);
   EXPECT_GT(facts.estimated_tokens, 20);  // tokens count the whole request, not the cap
 }
@@ -66,8 +66,23 @@ TEST(TextSelection, CapNeverSplitsUtf8) {
   selection.max_chars = 16;
   const auto body = chat(json::array({{{"role", "user"}, {"content", "ééééééééééé"}}}));
   const auto facts = extract_request(body, EndpointKind::chat, selection);
-  EXPECT_EQ(facts.text.size() % 2, 0u);
+  std::string characters = facts.text;
+  std::erase(characters, '\n');  // between the start and the end kept
+  EXPECT_EQ(characters.size() % 2, 0u);
   EXPECT_LE(facts.text.size(), 16u);
+}
+
+// "<a pasted document> Summarize the passage above.": the ask comes last.
+TEST(TextSelection, CapKeepsTheEndOfALongMessage) {
+  TextSelection selection;
+  selection.max_chars = 300;
+  const std::string prompt = std::string(2000, 'a') + " Summarize the passage above.";
+  const auto facts = extract_request(chat(json::array({{{"role", "user"}, {"content", prompt}}})),
+                                     EndpointKind::chat, selection);
+  EXPECT_TRUE(facts.truncated);
+  EXPECT_LE(facts.text.size(), 300u);
+  EXPECT_TRUE(facts.text.starts_with("aaaa"));
+  EXPECT_TRUE(facts.text.ends_with("Summarize the passage above.")) << facts.text;
 }
 
 TEST(TextSelection, CompletionsAndEmbeddings) {

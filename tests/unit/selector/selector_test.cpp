@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <optional>
 #include <thread>
 
 #include "llm_router/selector/selector.hpp"
@@ -20,6 +21,13 @@ std::string excluded_reason(const RoutePlan& plan, std::string_view backend) {
     if (e.backend->name == backend) return e.reason;
   }
   return {};
+}
+
+std::optional<ExclusionCause> excluded_cause(const RoutePlan& plan, std::string_view backend) {
+  for (const auto& e : plan.excluded) {
+    if (e.backend->name == backend) return e.cause;
+  }
+  return std::nullopt;
 }
 
 constexpr const char* kRoutes = R"(
@@ -122,6 +130,7 @@ struct CapabilityCase {
   std::vector<std::string> expected;  // candidates + fallbacks of the default pool
   const char* excluded;
   const char* reason;
+  ExclusionCause cause = ExclusionCause::ejected;
 };
 
 const CapabilityCase kCapabilityCases[] = {
@@ -129,12 +138,14 @@ const CapabilityCase kCapabilityCases[] = {
      [](RequestFacts& f) { f.has_images = true; },
      {"mid"},
      "small",
-     "no 'vision' tag"},
+     "no 'vision' tag",
+     ExclusionCause::no_vision},
     {"tools",
      [](RequestFacts& f) { f.has_tools = true; },
      {"small", "mid"},
      "local",
-     "no 'tools' tag"},
+     "no 'tools' tag",
+     ExclusionCause::no_tools},
     {"json mode: every tagged backend has json",
      [](RequestFacts& f) { f.json_mode = true; },
      {"small", "local", "mid"},
@@ -144,7 +155,8 @@ const CapabilityCase kCapabilityCases[] = {
      [](RequestFacts& f) { f.estimated_tokens = 9000; },
      {"local", "mid"},
      "small",
-     "context window 8000 < 9000 estimated tokens"},
+     "context window 8000 < 9000 estimated tokens",
+     ExclusionCause::context_window},
 };
 
 TEST_F(SelectorTest, CapabilityFiltering) {
@@ -158,6 +170,8 @@ TEST_F(SelectorTest, CapabilityFiltering) {
     EXPECT_EQ(got, c.expected) << c.name;
     if (*c.excluded != 0) {
       EXPECT_EQ(excluded_reason(p, c.excluded), c.reason) << c.name;
+      EXPECT_EQ(excluded_cause(p, c.excluded), c.cause) << c.name;
+      EXPECT_TRUE(about_the_request(c.cause)) << c.name;
     }
   }
 }
@@ -178,6 +192,10 @@ TEST_F(SelectorTest, EjectedAndFullBackendsAreSkipped) {
   EXPECT_EQ(names(p.fallbacks), (std::vector<std::string>{"mid"}));
   EXPECT_EQ(excluded_reason(p, "small"), "full: 2/2 in flight");
   EXPECT_EQ(excluded_reason(p, "local"), "ejected by the circuit breaker");
+  EXPECT_EQ(excluded_cause(p, "small"), ExclusionCause::full);
+  EXPECT_EQ(excluded_cause(p, "local"), ExclusionCause::ejected);
+  EXPECT_FALSE(about_the_request(ExclusionCause::full));
+  EXPECT_FALSE(about_the_request(ExclusionCause::ejected));
 }
 
 TEST(SelectorStatus, EveryCandidateFullIsAllBusy) {
