@@ -8,7 +8,9 @@ if [[ ! -x "$build_dir/llm-router" ]]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLM_ROUTER_BENCH=OFF
   ninja -C "$build_dir" -j1 llm-router
 fi
+# data/support_tone/ (support and assistant messages, written for this project) counts 8 times:
+# 260 training rows against 15,200 of tweets, reviews and editorials.
 exec "$build_dir/llm-router" sentiment \
-  --data data/sentiment/train.jsonl \
+  --data data/sentiment/train.jsonl,data/support_tone/train.jsonl --repeat support=8 \
   --lexicon data/sentiment/vader_lexicon.txt \
   --out config/models/sentiment.json

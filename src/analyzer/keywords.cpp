@@ -64,22 +64,54 @@ std::size_t word_end(std::string_view text, std::size_t i) {
   return i;
 }
 
-bool is_single_word(std::string_view word) {
-  return !word.empty() && std::all_of(word.begin(), word.end(), is_keyword_char);
+// The byte length of a character of a script written without spaces between words (CJK
+// punctuation, kana, ideographs, Yi, Hangul: U+3000..U+D7FF, three UTF-8 bytes led by
+// 0xE3..0xED) starting at i, or 0.
+std::size_t unspaced_char_length(std::string_view text, std::size_t i, std::size_t end) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  return lead >= 0xE3 && lead <= 0xED && i + 3 <= end ? 3 : 0;
 }
 
-// The words of a phrase made only of word characters and single spaces; empty otherwise.
-std::vector<std::string_view> plain_phrase_words(std::string_view phrase) {
+// Calls on_word(start, length) for the words of the run [start, end): each character of an
+// unspaced script is a word of its own, so "请用Python写" holds "python" and a Chinese keyword
+// is a phrase of its characters.
+template <typename OnWord>
+void split_run(std::string_view text, std::size_t start, std::size_t end, OnWord&& on_word) {
+  std::size_t word_start = start;
+  for (std::size_t i = start; i < end;) {
+    const std::size_t n = unspaced_char_length(text, i, end);
+    if (n == 0) {
+      ++i;
+      continue;
+    }
+    if (i > word_start) on_word(word_start, i - word_start);
+    on_word(i, n);
+    i += n;
+    word_start = i;
+  }
+  if (end > word_start) on_word(word_start, end - word_start);
+}
+
+// The words of a keyword: runs of word characters between single spaces, split as split_run
+// splits the text; empty when it holds any other character ("c++", "node.js").
+std::vector<std::string_view> plain_words(std::string_view phrase) {
   std::vector<std::string_view> words;
   std::size_t start = 0;
   while (start <= phrase.size()) {
     const std::size_t space = std::min(phrase.find(' ', start), phrase.size());
-    const std::string_view word = phrase.substr(start, space - start);
-    if (!is_single_word(word)) return {};
-    words.push_back(word);
+    if (space == start || word_end(phrase, start) != space) return {};
+    split_run(phrase, start, space, [&](std::size_t at, std::size_t length) {
+      words.push_back(phrase.substr(at, length));
+    });
     start = space + 1;
   }
   return words;
+}
+
+// Word edges for a literal keyword: \b only beside an ASCII letter, digit or '_', the only
+// characters RE2's \b knows.
+bool needs_edge(char c) {
+  return static_cast<unsigned char>(c) < 0x80 && is_keyword_char(c);
 }
 
 }  // namespace
@@ -93,14 +125,14 @@ KeywordMatcher::KeywordMatcher(std::vector<KeywordSet> sets) {
     names_.push_back(sets[s].name);
     for (const auto& word : sets[s].words) {
       const std::string lower = lower_ascii(word);
-      if (is_single_word(lower)) {
-        words_->note_key(lower);
-        auto& owners = words_->sets_of[lower].sets;
+      const auto parts = plain_words(lower);
+      if (parts.size() == 1) {
+        words_->note_key(parts.front());
+        auto& owners = words_->sets_of[parts.front()].sets;
         if (owners.empty() || owners.back() != s) owners.push_back(s);
         continue;
       }
-      if (const auto parts = plain_phrase_words(lower);
-          parts.size() >= 2 && parts.size() <= WordIndex::kMaxPhraseWords) {
+      if (parts.size() >= 2 && parts.size() <= WordIndex::kMaxPhraseWords) {
         std::uint64_t hash = 0;
         for (auto part : parts) hash = WordIndex::combine(hash, word_hash(part));
         words_->note_key(parts.back());
@@ -111,9 +143,9 @@ KeywordMatcher::KeywordMatcher(std::vector<KeywordSet> sets) {
       }
       // Other phrases ("c++", "node.js") become a case-insensitive literal with word edges.
       std::string pattern = "(?i)";
-      if (!lower.empty() && is_keyword_char(lower.front())) pattern += "\\b";
+      if (!lower.empty() && needs_edge(lower.front())) pattern += "\\b";
       pattern += RE2::QuoteMeta(lower);
-      if (!lower.empty() && is_keyword_char(lower.back())) pattern += "\\b";
+      if (!lower.empty() && needs_edge(lower.back())) pattern += "\\b";
       std::string error;
       if (regex_set_->set.Add(pattern, &error) < 0) {
         throw std::invalid_argument("keyword set '" + sets[s].name + "': bad word '" + word +
@@ -214,7 +246,7 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
       while (i < text.size() && !is_keyword_char(text[i])) ++i;
       const std::size_t start = i;
       i = word_end(text, i);
-      if (i > start) on_word(start, i - start);
+      if (i > start) split_run(text, start, i, on_word);
     }
   });
 }
@@ -222,7 +254,7 @@ std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
 std::vector<std::string> KeywordMatcher::match(std::string_view text,
                                                std::span<const classifier::WordSpan> words) const {
   return match_words(text, [&](auto&& on_word) {
-    for (const classifier::WordSpan& word : words) on_word(word.begin, word.end - word.begin);
+    for (const classifier::WordSpan& word : words) split_run(text, word.begin, word.end, on_word);
   });
 }
 

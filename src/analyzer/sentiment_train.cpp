@@ -236,13 +236,23 @@ SentimentTrainResult train_sentiment(const std::vector<SentimentExample>& exampl
       train.push_back(&example);
     }
   }
+  const auto repeats = [&](const SentimentExample* example) {
+    const auto it = options.source_repeats.find(example->source);
+    return it == options.source_repeats.end() ? 1 : std::max(it->second, 1);
+  };
   // The L2 strength is chosen on an inner split of the training part, never on validation.
   std::vector<const SentimentExample*> inner_fit;
   std::vector<const SentimentExample*> inner_check;
   for (const auto* example : train) {
-    (fnv1a("inner:" + example->source + ":" + example->id) % 5 == 0 ? inner_check : inner_fit)
-        .push_back(example);
+    if (fnv1a("inner:" + example->source + ":" + example->id) % 5 == 0) {
+      inner_check.push_back(example);
+    } else {
+      inner_fit.insert(inner_fit.end(), repeats(example), example);
+    }
   }
+  std::vector<const SentimentExample*> weighted_train;
+  for (const auto* example : train)
+    weighted_train.insert(weighted_train.end(), repeats(example), example);
   std::vector<SentimentExample> inner_rows;
   for (const auto* example : inner_check) inner_rows.push_back(*example);
   const SentimentModel vader_only(lexicon, std::nullopt);
@@ -264,7 +274,7 @@ SentimentTrainResult train_sentiment(const std::vector<SentimentExample>& exampl
     }
   }
   result.weights =
-      fit(train, lexicon, options.dense_l2, result.chosen_hashed_l2, options.iterations);
+      fit(weighted_train, lexicon, options.dense_l2, result.chosen_hashed_l2, options.iterations);
   result.train_rows = train.size();
   result.validation_rows = validation.size();
   const SentimentModel trained(lexicon, result.weights);

@@ -1,8 +1,12 @@
 // Fits the sentiment calibration on data/sentiment/train.jsonl and reports Pearson r on the
 // held-out part of it (see docs/analyzer-signals.md).
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "llm_router/analyzer/sentiment_train.hpp"
@@ -12,7 +16,7 @@
 namespace llm_router::cli {
 namespace {
 
-std::vector<analyzer::SentimentExample> read_examples(const std::string& path) {
+std::vector<analyzer::SentimentExample> read_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);
   std::vector<analyzer::SentimentExample> out;
@@ -30,6 +34,44 @@ std::vector<analyzer::SentimentExample> read_examples(const std::string& path) {
     }
   }
   return out;
+}
+
+// FILE[,FILE...]
+std::vector<analyzer::SentimentExample> read_examples(const std::string& paths) {
+  std::vector<analyzer::SentimentExample> out;
+  std::size_t start = 0;
+  while (start <= paths.size()) {
+    const std::size_t comma = std::min(paths.find(',', start), paths.size());
+    if (comma > start) {
+      auto part = read_file(paths.substr(start, comma - start));
+      out.insert(out.end(), std::make_move_iterator(part.begin()),
+                 std::make_move_iterator(part.end()));
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+// "support=8,tweets=2"
+std::map<std::string, int> parse_repeats(const std::string& text) {
+  std::map<std::string, int> repeats;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    const std::size_t equals = item.find('=');
+    int count = 0;
+    if (equals != std::string::npos && equals > 0) {
+      std::from_chars(item.data() + equals + 1, item.data() + item.size(), count);
+    }
+    if (count < 1 || count > 1000) {
+      throw std::runtime_error("--repeat: expected SOURCE=N with N from 1 to 1000, got '" + item +
+                               "'");
+    }
+    repeats[item.substr(0, equals)] = count;
+    start = comma + 1;
+  }
+  return repeats;
 }
 
 void print_report(const analyzer::SentimentTrainResult& result) {
@@ -50,15 +92,20 @@ int run_train_sentiment(const std::vector<std::string>& args) {
   const std::string lexicon_path =
       options.value("--lexicon").value_or("data/sentiment/vader_lexicon.txt");
   const std::string out_path = options.value("--out").value_or("config/models/sentiment.json");
+  const auto repeat = options.value("--repeat");
   if (!options.ok()) {
-    std::cerr << "usage: llm-router sentiment [--data FILE] [--lexicon FILE] [--out FILE]\n"
-              << options.problems();
+    std::cerr
+        << "usage: llm-router sentiment [--data FILE[,FILE...]] [--lexicon FILE] [--out FILE]\n"
+           "  [--repeat SOURCE=N[,...]]   training rows of SOURCE count N times\n"
+        << options.problems();
     return 2;
   }
   try {
     const auto examples = read_examples(data);
     const auto lexicon = analyzer::VaderLexicon::load(lexicon_path);
-    const auto result = analyzer::train_sentiment(examples, lexicon);
+    analyzer::SentimentTrainOptions train_options;
+    if (repeat) train_options.source_repeats = parse_repeats(*repeat);
+    const auto result = analyzer::train_sentiment(examples, lexicon, train_options);
     std::ofstream out(out_path);
     if (!out) throw std::runtime_error("cannot write " + out_path);
     out << result.weights.to_json().dump() << "\n";
@@ -73,6 +120,20 @@ int run_train_sentiment(const std::vector<std::string>& args) {
     const auto check = analyzer::evaluate_sentiment(validation, *reloaded, *reloaded);
     std::printf("wrote %s (reloaded: validation r %.4f)\n", out_path.c_str(),
                 check.model.at("all"));
+    if (!train_options.source_repeats.empty() &&
+        std::any_of(validation.begin(), validation.end(), [&](const auto& example) {
+          return !train_options.source_repeats.contains(example.source);
+        })) {
+      // "all" above counts the repeated sources' rows too; this is the figure to compare with a
+      // model trained without them.
+      std::erase_if(validation, [&](const analyzer::SentimentExample& example) {
+        return train_options.source_repeats.contains(example.source);
+      });
+      const analyzer::SentimentModel vader_only(lexicon, std::nullopt);
+      const auto others = analyzer::evaluate_sentiment(validation, vader_only, *reloaded);
+      std::printf("validation without the repeated sources: rows %zu, vader r %.4f, model r %.4f\n",
+                  validation.size(), others.vader.at("all"), others.model.at("all"));
+    }
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "sentiment: " << e.what() << "\n";

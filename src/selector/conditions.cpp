@@ -1,6 +1,8 @@
 #include "llm_router/selector/conditions.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <string>
 
 namespace llm_router::selector {
 namespace {
@@ -92,6 +94,97 @@ bool matches(const config::Condition& c, const RequestFacts& facts) {
       return !c.children.empty() && !matches(c.children.front(), facts);
   }
   return false;
+}
+
+namespace {
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", value);
+  return text;
+}
+
+// "complexity 0.31 >= 0.25", "sentiment -0.4 in [-1, -0.25]".
+std::string range_text(std::string_view name, const config::Condition& c, double value) {
+  std::string text = std::string(name) + " " + number(value);
+  if (c.min && c.max) return text + " in [" + number(*c.min) + ", " + number(*c.max) + "]";
+  if (c.min) return text + " >= " + number(*c.min);
+  if (c.max) return text + " <= " + number(*c.max);
+  return text;
+}
+
+std::string flag_text(std::string_view name, bool value) {
+  return std::string(name) + (value ? ": yes" : ": no");
+}
+
+std::string joined(const std::vector<std::string>& values) {
+  std::string text;
+  for (const auto& value : values) text += (text.empty() ? "" : ", ") + value;
+  return text;
+}
+
+std::string pii_text(const config::Condition& c, const RequestFacts& facts) {
+  const std::string found = facts.pii.empty() ? "none" : joined(facts.pii);
+  return "pii " + found + (c.values.empty() ? "" : " in [" + joined(c.values) + "]");
+}
+
+}  // namespace
+
+std::string why_matched(const config::Condition& c, const RequestFacts& facts) {
+  switch (c.kind) {
+    case Kind::always:
+      return "always";
+    case Kind::model:
+      return "model " + facts.model;
+    case Kind::header: {
+      const auto value = facts.header(c.key);
+      return "header " + c.key + (value ? " present" : " absent");
+    }
+    case Kind::user:
+      return "user " + facts.user;
+    case Kind::metadata:
+      return "metadata " + c.key;
+    case Kind::keywords:
+      return "keywords (" + c.signal + ")";
+    case Kind::semantic:
+      return "semantic " + c.signal + " " + number(facts.semantic_score(c.signal)) +
+             " >= " + number(c.threshold);
+    case Kind::category:
+      return "category " + facts.category + " (" + number(facts.category_confidence) + ") in [" +
+             joined(c.values) + "]";
+    case Kind::complexity:
+      return range_text("complexity", c, facts.complexity);
+    case Kind::tokens:
+      return range_text("tokens", c, static_cast<double>(facts.estimated_tokens));
+    case Kind::sentiment:
+      return range_text("sentiment", c, facts.sentiment);
+    case Kind::pii:
+      return pii_text(c, facts);
+    case Kind::stream:
+      return flag_text("stream", facts.stream);
+    case Kind::tools:
+      return flag_text("tools", facts.has_tools);
+    case Kind::images:
+      return flag_text("images", facts.has_images);
+    case Kind::json_mode:
+      return flag_text("json mode", facts.json_mode);
+    case Kind::all: {
+      std::string text;
+      for (const auto& child : c.children) {
+        text += (text.empty() ? "" : " and ") + why_matched(child, facts);
+      }
+      return text;
+    }
+    case Kind::any:
+      for (const auto& child : c.children) {
+        if (matches(child, facts)) return why_matched(child, facts);
+      }
+      return {};
+    case Kind::negate:
+      return c.children.empty() ? std::string()
+                                : "not (" + why_matched(c.children.front(), facts) + ")";
+  }
+  return {};
 }
 
 }  // namespace llm_router::selector

@@ -41,6 +41,7 @@ nlohmann::json RoutePlan::to_json() const {
   nlohmann::json j = {
       {"status", to_string(status)}, {"route", route},   {"rule", rule},
       {"strategy", strategy},        {"direct", direct}, {"rules_not_matched", rules_not_matched}};
+  if (!matched.empty()) j["matched"] = matched;
   nlohmann::json list = nlohmann::json::array();
   for (const auto& c : candidates) list.push_back(planned_json(c));
   j["candidates"] = std::move(list);

@@ -132,6 +132,7 @@ RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, 
     for (std::size_t i = 0; i < compiled->rules.size(); ++i) {
       if (matches(*compiled->conditions[i], facts)) {
         pool = &compiled->rules[i];
+        if (preview) plan.matched = why_matched(*compiled->conditions[i], facts);
         break;
       }
       plan.rules_not_matched.push_back(compiled->rules[i].rule);

@@ -26,6 +26,9 @@ struct SentimentTrainOptions {
   std::vector<double> hashed_l2_grid = {1.0, 2.0, 5.0, 10.0, 20.0, 50.0};
   std::vector<std::string> guarded_sources = {"tweets"};
   int iterations = 400;  // conjugate-gradient steps
+  // Training rows of these sources count this many times (an integer weight in the least
+  // squares): a small set of a kind of text the others lack, such as support messages.
+  std::map<std::string, int> source_repeats;
 };
 
 struct PearsonBySource {

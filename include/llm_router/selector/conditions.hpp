@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "llm_router/config/routes.hpp"
 #include "llm_router/selector/request_facts.hpp"
 
@@ -12,5 +14,9 @@ inline constexpr std::string_view kTagTools = "tools";
 inline constexpr std::string_view kTagJson = "json";
 
 bool matches(const config::Condition& condition, const RequestFacts& facts);
+
+// What in the facts satisfies a matching condition, for an operator reading a dry run:
+// "category math (0.93)", "complexity 0.31 >= 0.25", the first matching branch of an `any`.
+std::string why_matched(const config::Condition& condition, const RequestFacts& facts);
 
 }  // namespace llm_router::selector

@@ -66,6 +66,7 @@ struct RoutePlan {
   std::string rule;                            // matched rule name, "default", or "direct"
   std::string strategy;                        // strategy that ordered `candidates`
   std::vector<std::string> rules_not_matched;  // rules tested before the match, in order
+  std::string matched;                         // dry runs: what satisfied the rule's `when`
   bool direct = false;                         // `model` named a backend
   std::vector<PlannedBackend> candidates;      // primary first
   std::vector<PlannedBackend> fallbacks;       // after every candidate, in the listed order

@@ -59,6 +59,38 @@ TEST(KeywordMatcher, FeaturizerWordsGiveTheSameHits) {
   }
 }
 
+// Chinese and Japanese put no spaces between words: each of their characters is a word, so an
+// English keyword inside such text matches, and a Chinese keyword is a phrase of characters.
+TEST(KeywordMatcher, ScriptsWithoutSpaces) {
+  const KeywordMatcher matcher({
+      {"code", {"python", "sql query"}, {}},
+      {"refund", {"\u9000\u6b3e"}, {}},                           // 退款
+      {"process", {"\u9000\u6b3e\u7533\u8bf7\u6d41\u7a0b"}, {}},  // 退款申请流程, a literal
+  });
+  const std::string python_zh =
+      "\u8bf7\u7528Python\u5199\u4e00\u4e2a\u51fd\u6570";  // 请用Python写一个函数
+  const std::string python_ja = "Python\u3067\u4e8c\u5206\u63a2\u7d22";  // Pythonで二分探索
+  const std::string sql_zh = "\u5199\u4e00\u4e2aSQL query\u5427";        // 写一个SQL query吧
+  const std::string refund_zh = "\u6211\u8981\u9000\u6b3e";              // 我要退款
+  const std::string process_zh = "\u9000\u6b3e\u7533\u8bf7\u6d41\u7a0b\u662f\u4ec0\u4e48";
+  const std::string no_refund = "\u9000\u8d27";  // 退货: another word
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {python_zh, {"code"}},
+      {python_ja, {"code"}},
+      {sql_zh, {"code"}},
+      {refund_zh, {"refund"}},
+      {process_zh, {"refund", "process"}},
+      {no_refund, {}},
+      {"pythonic", {}},
+  };
+  classifier::FeatureScratch scratch;
+  for (const auto& [text, hits] : cases) {
+    EXPECT_EQ(matcher.match(text), hits) << text;
+    classifier::featurize(classifier::FeaturizerConfig{}, text, scratch);
+    EXPECT_EQ(matcher.match(text, scratch.word_spans), hits) << text;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Table, KeywordMatching,
     ::testing::Values(KeywordCase{"I need a REFUND please", {"billing"}},

@@ -130,6 +130,34 @@ TEST(TrainedSentiment, ScoresStayInRangeAndKeepDirection) {
   }
 }
 
+// --repeat SOURCE=N is an integer weight: the same fit as N adjacent copies of each row.
+TEST(SentimentTraining, RepeatedSourceFitsLikeCopies) {
+  const char* texts[] = {"great service, thanks",     "this is awful",
+                         "why does the export fail?", "I love it",
+                         "worst support ever",        "how do I reset my password",
+                         "thank you so much!",        "still broken after three days"};
+  std::vector<SentimentExample> weighted;
+  std::vector<SentimentExample> copied;
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < 8; ++i) {
+      const double rating = (i % 3 == 0) ? 2.0 : (i % 3 == 1 ? -2.0 : 0.0);
+      const std::string source = i < 4 ? "a" : "b";
+      const SentimentExample e{texts[i], rating, source, std::to_string(round * 8 + i)};
+      weighted.push_back(e);
+      copied.insert(copied.end(), source == "b" ? 3 : 1, e);
+    }
+  }
+  SentimentTrainOptions options;
+  options.hashed_l2_grid = {5.0};
+  options.iterations = 50;
+  const auto plain = train_sentiment(copied, lexicon(), options);
+  options.source_repeats = {{"b", 3}};
+  const auto repeated = train_sentiment(weighted, lexicon(), options);
+  EXPECT_EQ(repeated.weights.dense, plain.weights.dense);
+  EXPECT_EQ(repeated.weights.hashed, plain.weights.hashed);
+  EXPECT_EQ(repeated.weights.bias, plain.weights.bias);
+}
+
 TEST(Pearson, KnownValues) {
   EXPECT_NEAR(pearson({1, 2, 3}, {2, 4, 6}), 1.0, 1e-12);
   EXPECT_NEAR(pearson({1, 2, 3}, {3, 2, 1}), -1.0, 1e-12);

@@ -171,5 +171,43 @@ INSTANTIATE_TEST_SUITE_P(Table, ConditionTest, ::testing::ValuesIn(kCases), [](c
   return name;
 });
 
+// A dry run says what satisfied the rule: the branch of an `any` that fired, with its value.
+TEST(WhyMatched, DryRunNamesTheBranchAndItsValue) {
+  Selector selector(testing::shared(R"(
+routes:
+  - name: auto
+    strategy: ordered
+    use: [small]
+    rules:
+      - name: hard
+        when:
+          any:
+            - {complexity: {min: 0.25}, not: {category: [chit_chat]}}
+            - category: [code, math]
+            - pii: [us_ssn]
+        use: [big]
+)"));
+  InMemoryLiveStats live(4);
+  RequestFacts facts;
+  facts.model = "auto";
+  facts.category = "math";
+  facts.category_confidence = 0.93;
+  facts.complexity = 0.1;
+  RoutePlan plan = selector.preview(facts, live);
+  EXPECT_EQ(plan.matched, "category math (0.93) in [code, math]");
+  EXPECT_EQ(plan.to_json()["matched"], plan.matched);
+
+  facts.category = "open_qa";
+  facts.complexity = 0.31;
+  plan = selector.preview(facts, live);
+  EXPECT_EQ(plan.matched,
+            "complexity 0.31 >= 0.25 and not (category open_qa (0.93) in [chit_chat])");
+
+  facts.complexity = 0.1;
+  facts.pii = {"email", "us_ssn"};
+  EXPECT_EQ(selector.preview(facts, live).matched, "pii email, us_ssn in [us_ssn]");
+  EXPECT_TRUE(selector.plan(facts, live).matched.empty());  // real requests skip the text
+}
+
 }  // namespace
 }  // namespace llm_router::selector
