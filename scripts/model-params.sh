@@ -11,7 +11,10 @@ COMPLEXITY_ARGS="--seed 1 --epochs 5 --lr 0.01 --balance-benchmarks --domain-smo
 # follow the routing data's analogues: MT-Bench strong-wins share 0 for writing, roleplay and
 # humanities, 0.11 for STEM, 0.43 for coding; GSM8K 0.29, MMLU 0.18. Competition math (MATH)
 # is left out: pinned at any rate it cost GSM8K's ranking ~0.02 APGR by cross-validation.
-COMPLEXITY_ANCHOR_DATA=$CATEGORY_DATA
-COMPLEXITY_ANCHOR_RATES=chit_chat=0.02,creative_writing=0.03,brainstorming=0.03,general_qa=0.05,classification=0.08,summarization=0.08,closed_qa=0.08,information_extraction=0.1,open_qa=0.12,mbpp=0.3,humaneval=0.45
-COMPLEXITY_ARGS="$COMPLEXITY_ARGS --anchor-weight 0.1"
+# data/everyday_difficulty/ (400 everyday prompts labelled easy/hard, written for this project)
+# pins what the benchmarks say nothing about: a hard question asked in plain words, a long but
+# easy request. Its rows count 5 times (400 among 12,000).
+COMPLEXITY_ANCHOR_DATA=$CATEGORY_DATA,data/everyday_difficulty/train.jsonl
+COMPLEXITY_ANCHOR_RATES=chit_chat=0.02,creative_writing=0.03,brainstorming=0.03,general_qa=0.05,classification=0.08,summarization=0.08,closed_qa=0.08,information_extraction=0.1,open_qa=0.12,mbpp=0.3,humaneval=0.45,everyday:easy=0.03,everyday:hard=0.5
+COMPLEXITY_ARGS="$COMPLEXITY_ARGS --anchor-weight 0.1 --anchor-repeat everyday=5"
 HOLDOUT=0.2

@@ -125,6 +125,11 @@ constexpr std::array<std::string_view, 11> kPassageFiller = {
 // What to do with the passage: pull facts out of it.
 constexpr std::array<std::string_view, 7> kExtractVerbs = {"extract", "list", "find", "identify",
                                                            "pull",    "name", "get"};
+// What a coding request asks to be written ("Write a CUDA kernel", "give me a regex"). Not
+// "script", "snippet" or "shell": also said of films, dialogue and companies.
+constexpr std::array<std::string_view, 15> kCodeObjects = {
+    "function", "functions", "kernel", "regex", "regexp",   "parser", "dockerfile", "makefile",
+    "shader",   "sql",       "bash",   "cuda",  "endpoint", "api",    "powershell"};
 constexpr std::array<std::string_view, 6> kGreetings = {"hi",   "hello", "hey",
                                                         "hiya", "howdy", "greetings"};
 
@@ -169,6 +174,9 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
       names_object(words, at + 1, kIdeaNouns)) {
     return "brainstorming";
   }
+  const bool build = make || verb == "implement" || verb == "create" || verb == "build" ||
+                     verb == "generate" || verb == "show" || verb == "code";
+  if (build && names_object(words, at + 1, kCodeObjects)) return "code";
   return {};
 }
 

@@ -410,6 +410,24 @@ std::size_t token_end(std::string_view text, std::size_t i) {
   return end;
 }
 
+// A JSON Web Token at i (a bearer credential): three base64url parts joined by '.', the first
+// two JSON objects, so starting "eyJ" ('{"'). Returns its end, or i.
+std::size_t jwt_end(std::string_view text, std::size_t i) {
+  constexpr std::size_t kMinPart[] = {10, 10, 16};  // an HS256 signature has 43 characters
+  std::size_t at = i;
+  for (std::size_t part = 0; part < 3; ++part) {
+    if (part > 0) {
+      if (at >= text.size() || text[at] != '.') return i;
+      ++at;
+    }
+    if (part < 2 && text.substr(at, 3) != "eyJ") return i;
+    const std::size_t start = at;
+    while (at < text.size() && key_body_char(text[at])) ++at;
+    if (at - start < kMinPart[part]) return i;
+  }
+  return at;
+}
+
 // Tokens of key alphabets: API keys, high-entropy secrets, and IBANs (which start a token).
 template <class Sink>
 void scan_tokens(std::string_view text, Sink& sink) {
@@ -420,6 +438,11 @@ void scan_tokens(std::string_view text, Sink& sink) {
     if (i == text.size()) break;
     if (const std::size_t after = match_iban(text, i); after != i) {
       sink(PiiKind::iban, i, after);
+      i = after;
+      continue;
+    }
+    if (const std::size_t after = jwt_end(text, i); after != i) {
+      sink(PiiKind::api_key, i, after);
       i = after;
       continue;
     }

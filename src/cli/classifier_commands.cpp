@@ -278,7 +278,8 @@ std::string level_key(const std::string& level) {
 // The most specific key that names the row: source:level, then source, then label.
 std::optional<float> anchor_rate(const Record& row, const std::map<std::string, float>& rates) {
   std::vector<std::string> keys;
-  if (!row.source.empty() && !row.level.empty()) keys.push_back(row.source + ":" + level_key(row.level));
+  if (!row.source.empty() && !row.level.empty())
+    keys.push_back(row.source + ":" + level_key(row.level));
   if (!row.source.empty()) keys.push_back(row.source);
   if (!row.label.empty()) keys.push_back(row.label);
   for (const auto& key : keys) {
@@ -287,11 +288,17 @@ std::optional<float> anchor_rate(const Record& row, const std::map<std::string, 
   return std::nullopt;
 }
 
+// Rows of a source in `repeats` count that many times: a small set among larger ones.
 std::vector<Anchor> make_anchors(const std::vector<Record>& rows,
-                                 const std::map<std::string, float>& rates) {
+                                 const std::map<std::string, float>& rates,
+                                 const std::map<std::string, int>& repeats) {
   std::vector<Anchor> anchors;
   for (const auto& row : rows) {
-    if (const auto rate = anchor_rate(row, rates)) anchors.push_back({row.prompt, *rate});
+    const auto rate = anchor_rate(row, rates);
+    if (!rate) continue;
+    const auto repeat = repeats.find(row.source);
+    anchors.insert(anchors.end(), repeat == repeats.end() ? 1 : repeat->second,
+                   Anchor{row.prompt, *rate});
   }
   return anchors;
 }
@@ -313,7 +320,8 @@ struct ExampleOptions {
   double anchor_weight = 0;  // all anchors together, as a share of the routing rows' weight
 };
 
-void add_anchors(const ExampleOptions& routing, std::vector<classifier::TrainingExample>& examples) {
+void add_anchors(const ExampleOptions& routing,
+                 std::vector<classifier::TrainingExample>& examples) {
   if (routing.anchors.empty() || routing.anchor_weight <= 0) return;
   double routing_weight = 0;
   for (const auto& e : examples) routing_weight += e.weight;
@@ -409,7 +417,8 @@ constexpr const char* kTrainUsage =
     "  [--char-ngram-weight PERCENT]\n"
     "  [--no-bigrams] [--no-dense] [--positive strong_wins|weak_wrong]\n"
     "  [--balance-benchmarks] [--domain-smoothing ALPHA] [--style-copies] [--cv FOLDS]\n"
-    "  [--anchor-data FILE.jsonl[,...] --anchor-rates KEY=RATE,... [--anchor-weight W]]\n";
+    "  [--anchor-data FILE.jsonl[,...] --anchor-rates KEY=RATE,... [--anchor-weight W]\n"
+    "   [--anchor-repeat SOURCE=N,...]]\n";
 constexpr const char* kEvalUsage =
     "usage: llm-router eval --data FILE.jsonl[,...] --model MODEL [--target label|weak_fails]\n"
     "  [--split all|train|val] [--holdout 0.2] [--json]\n";
@@ -498,6 +507,7 @@ int run_train(const std::vector<std::string>& args) {
     routing.style_copies = options.flag("--style-copies");
     const auto anchor_data = options.value("--anchor-data");
     const auto anchor_rates = options.value("--anchor-rates");
+    const auto anchor_repeat = options.value("--anchor-repeat");
     routing.anchor_weight = number_option<double>(options, "--anchor-weight", 0.25);
     const auto positive = options.value("--positive").value_or("strong_wins");
     if (positive != "strong_wins" && positive != "weak_wrong") return usage(kTrainUsage, options);
@@ -519,11 +529,14 @@ int run_train(const std::vector<std::string>& args) {
       return usage(kTrainUsage, options);
     }
     // Anchors come from the train part of their data too, so its validation part stays unseen.
-    const auto anchor_records =
-        anchor_data ? select(read_all(*anchor_data), Split::kTrain, holdout) : std::vector<Record>{};
+    const auto anchor_records = anchor_data ? select(read_all(*anchor_data), Split::kTrain, holdout)
+                                            : std::vector<Record>{};
     const auto anchors =
-        anchor_rates ? make_anchors(anchor_records, parse_anchor_rates(*anchor_rates))
-                     : std::vector<Anchor>{};
+        anchor_rates
+            ? make_anchors(anchor_records, parse_anchor_rates(*anchor_rates),
+                           anchor_repeat ? parse_repeat_counts(*anchor_repeat, "--anchor-repeat")
+                                         : std::map<std::string, int>{})
+            : std::vector<Anchor>{};
     if (anchor_data && anchors.empty()) {
       throw std::runtime_error("--anchor-rates names no row of --anchor-data");
     }

@@ -1,5 +1,9 @@
 #include "llm_router/cli/options.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
 namespace llm_router::cli {
 
 Options::Options(const std::vector<std::string>& args) : args_(args) {}
@@ -39,6 +43,29 @@ std::string Options::problems() const {
     if (!consumed_.contains(i)) text += "unexpected argument '" + args_[i] + "'\n";
   }
   return text;
+}
+
+std::map<std::string, int> parse_repeat_counts(const std::string& text, const std::string& option) {
+  std::map<std::string, int> counts;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    const std::size_t equals = item.find('=');
+    int count = 0;
+    if (equals != std::string::npos && equals > 0) {
+      const auto [end, error] =
+          std::from_chars(item.data() + equals + 1, item.data() + item.size(), count);
+      if (error != std::errc() || end != item.data() + item.size()) count = 0;
+    }
+    if (count < 1 || count > 1000) {
+      throw std::runtime_error(option + ": expected KEY=N with N from 1 to 1000, got '" + item +
+                               "'");
+    }
+    counts[item.substr(0, equals)] = count;
+    start = comma + 1;
+  }
+  return counts;
 }
 
 }  // namespace llm_router::cli

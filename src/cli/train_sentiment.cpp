@@ -1,7 +1,6 @@
 // Fits the sentiment calibration on data/sentiment/train.jsonl and reports Pearson r on the
 // held-out part of it (see docs/analyzer-signals.md).
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -52,28 +51,6 @@ std::vector<analyzer::SentimentExample> read_examples(const std::string& paths) 
   return out;
 }
 
-// "support=8,tweets=2"
-std::map<std::string, int> parse_repeats(const std::string& text) {
-  std::map<std::string, int> repeats;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string item = text.substr(start, comma - start);
-    const std::size_t equals = item.find('=');
-    int count = 0;
-    if (equals != std::string::npos && equals > 0) {
-      std::from_chars(item.data() + equals + 1, item.data() + item.size(), count);
-    }
-    if (count < 1 || count > 1000) {
-      throw std::runtime_error("--repeat: expected SOURCE=N with N from 1 to 1000, got '" + item +
-                               "'");
-    }
-    repeats[item.substr(0, equals)] = count;
-    start = comma + 1;
-  }
-  return repeats;
-}
-
 void print_report(const analyzer::SentimentTrainResult& result) {
   std::printf("train rows %zu, validation rows %zu, n-gram L2 %.1f\n", result.train_rows,
               result.validation_rows, result.chosen_hashed_l2);
@@ -104,7 +81,7 @@ int run_train_sentiment(const std::vector<std::string>& args) {
     const auto examples = read_examples(data);
     const auto lexicon = analyzer::VaderLexicon::load(lexicon_path);
     analyzer::SentimentTrainOptions train_options;
-    if (repeat) train_options.source_repeats = parse_repeats(*repeat);
+    if (repeat) train_options.source_repeats = parse_repeat_counts(*repeat, "--repeat");
     const auto result = analyzer::train_sentiment(examples, lexicon, train_options);
     std::ofstream out(out_path);
     if (!out) throw std::runtime_error("cannot write " + out_path);

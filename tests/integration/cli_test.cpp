@@ -145,16 +145,15 @@ TEST(TrainCli, AnchorRowsPullTheirKindOfPromptTowardsTheirRate) {
   TempFile anchor_data("anchor-rows.jsonl", anchors);
   const std::string model = routing_data.path() + ".model";
   const std::string train = std::string(LLM_ROUTER_BIN) + " train --data " + routing_data.path() +
-                            " --target weak_fails --holdout 0 --out " + model +
-                            " --anchor-data " + anchor_data.path();
-  ASSERT_EQ(run(train + " --anchor-rates chit_chat=0,humaneval=1 --anchor-weight 1 >/dev/null")
-                .exit_code,
-            0);
+                            " --target weak_fails --holdout 0 --out " + model + " --anchor-data " +
+                            anchor_data.path();
+  ASSERT_EQ(
+      run(train + " --anchor-rates chit_chat=0,humaneval=1 --anchor-weight 1 >/dev/null").exit_code,
+      0);
   const std::string models = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/";
-  TempFile config("anchor-config.yaml", "analyzer:\n  complexity_model: " + model +
-                                            "\n  sentiment_lexicon: " + models +
-                                            "vader_lexicon.txt\n  sentiment_model: " + models +
-                                            "sentiment.json\n");
+  TempFile config("anchor-config.yaml",
+                  "analyzer:\n  complexity_model: " + model + "\n  sentiment_lexicon: " + models +
+                      "vader_lexicon.txt\n  sentiment_model: " + models + "sentiment.json\n");
   TempFile prompts("anchor-prompts.jsonl",
                    R"({"prompt": "hello there, nice weather today"})"
                    "\n"
@@ -168,6 +167,9 @@ TEST(TrainCli, AnchorRowsPullTheirKindOfPromptTowardsTheirRate) {
 
   EXPECT_EQ(run(train + " 2>/dev/null").exit_code, 2);  // rates missing
   EXPECT_EQ(run(train + " --anchor-rates chit_chat=2 2>/dev/null").exit_code, 1);
+  EXPECT_EQ(
+      run(train + " --anchor-rates chit_chat=0 --anchor-repeat humaneval=0 2>/dev/null").exit_code,
+      1);
   const CliRun unnamed = run(train + " --anchor-rates nothing_here=0.5 2>&1");
   EXPECT_EQ(unnamed.exit_code, 1);
   std::string text;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,5 +23,9 @@ class Options {
   std::vector<std::string> args_;
   std::set<size_t> consumed_;
 };
+
+// "support=8,tweets=2" (a --repeat style option): KEY=N with N from 1 to 1000. Throws
+// std::runtime_error naming `option` on anything else.
+std::map<std::string, int> parse_repeat_counts(const std::string& text, const std::string& option);
 
 }  // namespace llm_router::cli

@@ -77,6 +77,7 @@ TEST(Analyzer, CodeEvidenceOverridesTheModelForOtherLanguages) {
   for (const auto& c : cases) {
     AnalyzerSettings settings;
     settings.detectors.code = c.code_detector;
+    settings.detectors.instructions = false;  // "Write a SQL query" is also an instruction cue
     const Analyzer analyzer(settings, {category({0.1f, 0.8f, 0.1f}), nullptr, nullptr}, {}, {});
     const Analysis a = analyzer.analyze(user_says(c.text), {});
     EXPECT_EQ(a.category, c.expected) << c.text;

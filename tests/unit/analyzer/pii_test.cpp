@@ -143,6 +143,22 @@ TEST(Pii, FindReportsWhereEachMatchIs) {
   EXPECT_EQ(found, expected);
 }
 
+TEST(Pii, JsonWebTokensAreSecretsWholly) {
+  const std::string jwt =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
+      "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+  const std::string text = "curl -H 'Authorization: Bearer " + jwt + "' https://api.example.com";
+  const auto found = find_pii(text);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].kind, PiiKind::api_key);
+  EXPECT_EQ(text.substr(found[0].begin, found[0].end - found[0].begin), jwt);
+  // Not a token: a version string, a single base64 part.
+  EXPECT_EQ(
+      detect_pii(
+          "eyJhbGci.eyJzdWIi.abc and eyJ0eXAiOiJKV1Qi")[static_cast<std::size_t>(PiiKind::api_key)],
+      0);
+}
+
 TEST(Pii, IdentifiersAreNotSecrets) {
   EXPECT_EQ(
       detect_pii("getUserAccountBalanceForCustomer2024Report(accountId)")[static_cast<std::size_t>(
