@@ -238,8 +238,9 @@ void smooth_by_domain(const std::vector<Record>& records,
   }
 }
 
-// A category row given a fixed complexity target: what the strong-vs-weak data cannot teach
-// (small talk, everyday tasks, competition math) pinned at a rate set from that data's analogues.
+// A row without strong-vs-weak outcomes given a fixed complexity target: what the benchmarks
+// cannot teach (small talk, everyday tasks, code exercises, everyday prompts labelled easy or
+// hard) pinned at a rate set from the routing data's analogues.
 struct Anchor {
   std::string_view text;
   float rate;

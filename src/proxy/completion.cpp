@@ -108,7 +108,9 @@ std::string client_error_body(int status, const std::string& body) {
 }
 
 // An upstream's error status, read as a failure kind (which decides whether to fall back).
-Failure classify_status(int status, std::string_view body) {
+// `client_credentials`: the backend was sent the client's own Authorization (pass_client_auth),
+// so its 401/403 is about the client's key, which no other backend will accept either.
+Failure classify_status(int status, std::string_view body, bool client_credentials) {
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
   // The backend's own words help whoever reads the error, except for 401/403, whose messages
   // quote (masked) keys.
@@ -119,6 +121,8 @@ Failure classify_status(int status, std::string_view body) {
   }
   if (status == 429) {
     failure.kind = ErrorKind::upstream_rate_limited;
+  } else if (client_credentials && (status == 401 || status == 403)) {
+    failure.kind = ErrorKind::upstream_client_error;
   } else if (status == 408) {
     failure.kind = ErrorKind::first_byte_timeout;
   } else if (contains_any(body, {"context_length_exceeded", "maximum context length",
@@ -225,6 +229,11 @@ void keep_for_usage(std::string_view data, RequestRecord& record) {
 
 bool relayed_upstream_header(std::string_view name) {
   return name == "retry-after" || name == "retry-after-ms" || name.starts_with("x-ratelimit-");
+}
+
+// pass_client_auth forwards the client's Authorization to the backend, when it sent one.
+bool sends_client_credentials(const config::Backend& backend, const HttpRequest& request) {
+  return backend.pass_client_auth && request.header("authorization") != nullptr;
 }
 
 Headers relayed_headers(const upstream::ResponseHead& head) {
@@ -377,7 +386,8 @@ std::optional<Failure> unusable_answer(std::string_view body) {
 
 asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
                               upstream::UpstreamRequest request, upstream::Deadlines deadlines,
-                              bool want_stream, config::ThroughputGuard guard) {
+                              bool want_stream, config::ThroughputGuard guard,
+                              bool client_credentials) {
   Primed p;
   auto opened = co_await provider->open(std::move(request), deadlines);
   if (!opened) {
@@ -391,7 +401,7 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
   if (p.status < 200 || p.status >= 300) {
     auto body = co_await exchange->read_body(kMaxErrorBodyBytes);
     if (body) p.body = std::move(*body);
-    p.failure = classify_status(p.status, p.body);
+    p.failure = classify_status(p.status, p.body, client_credentials);
     p.client_error = p.failure->kind == ErrorKind::upstream_client_error;
     p.retry_after = retry_after_of(exchange->head());
   } else if (want_stream && exchange->head().event_stream) {
@@ -515,10 +525,8 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
   if (const auto* trace = request.header("traceparent")) {
     out.headers.push_back({"traceparent", *trace});
   }
-  if (backend.pass_client_auth) {
-    if (const auto* auth = request.header("authorization")) {
-      out.headers.push_back({"authorization", *auth});
-    }
+  if (sends_client_credentials(backend, request)) {
+    out.headers.push_back({"authorization", *request.header("authorization")});
   }
   return out;
 }
@@ -870,7 +878,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   if (head.status < 200 || head.status >= 300) {
     auto body = co_await exchange.read_body(kMaxErrorBodyBytes);
     const std::string text = body ? *body : std::string();
-    Failure failure = classify_status(head.status, text);
+    Failure failure =
+        classify_status(head.status, text, sends_client_credentials(backend, request));
     if (failure.kind == ErrorKind::upstream_client_error) {
       // The request itself is at fault: every backend would say the same. Relay the answer.
       record.backend = backend.name;
@@ -945,11 +954,12 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
       race->done[slot] = true;
       race->wake.cancel();
     };
-    asio::co_spawn(io_,
-                   prime(scope.providers->by_index[backend_index],
-                         upstream_request(request, parsed, endpoint, backend, record), deadlines,
-                         parsed.stream, backend.throughput),
-                   asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
+    asio::co_spawn(
+        io_,
+        prime(scope.providers->by_index[backend_index],
+              upstream_request(request, parsed, endpoint, backend, record), deadlines,
+              parsed.stream, backend.throughput, sends_client_credentials(backend, request)),
+        asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
   };
 
   launch(0, index);

@@ -142,6 +142,25 @@ TEST(Fallback, ClientErrorsFromTheBackendAreRelayedNotRetried) {
   EXPECT_EQ(backup.requests(), 0);
 }
 
+// With pass_client_auth the backend judges the client's own key: its 401 is the client's
+// answer (the SDK raises AuthenticationError), not a backend failure to retry elsewhere.
+TEST(Fallback, ARejectedClientKeyIsRelayedNotRetried) {
+  MockLlm rejecting({"--status", "401"});
+  MockLlm backup;
+  Router router(router_config(
+      {{"rejecting", rejecting.url(), "pass_client_auth: true"}, {"backup", backup.url()}},
+      "[rejecting]", "[backup]"));
+  HttpClient client(router.port());
+  auto response = client.post_json("/v1/chat/completions", chat_body("auto"),
+                                   {{"authorization", "Bearer sk-client-bad"}});
+  EXPECT_EQ(response.status, 401) << response.body;
+  EXPECT_TRUE(json::parse(response.body)["error"].is_object()) << response.body;
+  EXPECT_EQ(backup.requests(), 0);
+  // Without a client key the 401 is about the router's own key: the backup answers.
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+  EXPECT_EQ(backup.requests(), 1);
+}
+
 TEST(Streaming, MidStreamDropEndsWithAnErrorEventNotAHang) {
   MockLlm dropping({"--drop-after", "3", "--tokens", "20", "--token-delay-ms", "5"});
   Router router(router_config({{"dropping", dropping.url()}}, "[dropping]"));
