@@ -226,19 +226,41 @@ bool is_greeting(const LeadingWords& words, std::string_view text) {
          (words[1] == "morning" || words[1] == "afternoon" || words[1] == "evening");
 }
 
-}  // namespace
+// The request typed after a pasted passage ("<article>\nSummarize the passage above."): the
+// text's last line, when it is short and at least as much text comes before it.
+std::string_view final_line(std::string_view text) {
+  constexpr std::size_t kMaxRequestBytes = 300;
+  const std::size_t end = text.find_last_not_of(" \t\r\n");
+  if (end == std::string_view::npos) return {};
+  text = text.substr(0, end + 1);
+  const std::size_t cut = text.rfind('\n');
+  if (cut == std::string_view::npos) return {};
+  std::string_view line = text.substr(cut + 1);
+  line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t")));
+  if (line.empty() || line.size() > kMaxRequestBytes || line.size() * 2 > text.size()) return {};
+  return line;
+}
 
-std::string_view instruction_cue(std::string_view text) {
+std::string_view leading_cue(std::string_view text, bool greetings) {
   const std::size_t start = text.find_first_not_of(" \t\r\n");
   if (start == std::string_view::npos) return {};
   text.remove_prefix(start);
   const LeadingWords words(text);
-  if (is_greeting(words, text)) return "chit_chat";
+  if (greetings && is_greeting(words, text)) return "chit_chat";
   std::size_t at = 0;
   while (at < words.count && at < 5 && one_of(words[at], kFiller)) ++at;
   if (const std::string_view label = label_for_verb(words, at); !label.empty()) return label;
   if (const std::string_view label = label_for_passage(words, at); !label.empty()) return label;
   return names_math(words) ? "math" : "";
+}
+
+}  // namespace
+
+std::string_view instruction_cue(std::string_view text) {
+  if (const std::string_view cue = leading_cue(text, /*greetings=*/true); !cue.empty()) return cue;
+  // A greeting after a passage is a sign-off, not small talk.
+  const std::string_view last = final_line(text);
+  return last.empty() ? std::string_view() : leading_cue(last, /*greetings=*/false);
 }
 
 }  // namespace llm_router::analyzer

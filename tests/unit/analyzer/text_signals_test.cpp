@@ -171,6 +171,15 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
       {"   \n ", ""},
       {"Summarizer settings are in the config file", ""},
       {std::string(200, 'x') + " summarize", ""},
+      // The request after a pasted passage names the task too.
+      {"The Millbrook Public Library reopened on Saturday after a two-year renovation that added "
+       "a maker space.\nSummarize the passage above.",
+       "summarization"},
+      {"Paris, Lyon and Paris again; then Nice, Lyon and Paris on the last day of the tour.\n\n"
+       "Write a function that counts how often each city is mentioned above.",
+       "code"},
+      {"The Millbrook Public Library reopened on Saturday after a two-year renovation.\nhello", ""},
+      {"Short.\nSummarize this long request that is longer than the text before it", ""},
   };
   for (const auto& c : cases) EXPECT_EQ(instruction_cue(c.text), c.expected) << c.text;
 }
