@@ -160,15 +160,35 @@ bool is_ipv4(const NumberChunk& chunk) {
   return true;
 }
 
-bool is_us_ssn(const NumberChunk& chunk) {
-  if (!chunk.only_dashes || chunk.groups != 3 || chunk.group_sizes[0] != 3 ||
-      chunk.group_sizes[1] != 2 || chunk.group_sizes[2] != 4) {
-    return false;
-  }
-  const std::string_view d = chunk.digits();
+// Nine digits the SSA could have issued: no area 000, 666 or 9xx, no group 00, no serial 0000.
+bool ssn_digits_valid(std::string_view d) {
   const std::string_view area = d.substr(0, 3);
   return area != "000" && area != "666" && area[0] != '9' && d.substr(3, 2) != "00" &&
          d.substr(5, 4) != "0000";
+}
+
+bool ssn_groups(const NumberChunk& chunk) {
+  return chunk.groups == 3 && chunk.group_sizes[0] == 3 && chunk.group_sizes[1] == 2 &&
+         chunk.group_sizes[2] == 4;
+}
+
+bool is_us_ssn(const NumberChunk& chunk) {
+  return chunk.only_dashes && ssn_groups(chunk) && ssn_digits_valid(chunk.digits());
+}
+
+// "123456789" or "123 45 6789": an SSN only where the text names one just before it.
+bool is_undashed_ssn(const NumberChunk& chunk) {
+  if (chunk.plus || chunk.parens || chunk.digit_count != 9) return false;
+  return (chunk.groups == 1 || ssn_groups(chunk)) && ssn_digits_valid(chunk.digits());
+}
+
+// "SSN" or "social security" in the 40 bytes before i ("my SSN is", "Social Security no.:").
+bool ssn_named_before(std::string_view text, std::size_t i) {
+  constexpr std::size_t kWindow = 40;
+  std::string before(text.substr(i > kWindow ? i - kWindow : 0, std::min(i, kWindow)));
+  for (char& c : before) c = ascii_lower(c);
+  return before.find("ssn") != std::string::npos ||
+         before.find("social security") != std::string::npos;
 }
 
 bool is_credit_card(const NumberChunk& chunk) {
@@ -220,7 +240,7 @@ void scan_numbers(std::string_view text, Sink& sink) {
     if (clean_end) {
       if (is_ipv4(chunk)) {
         sink(PiiKind::ip_address, i, end);
-      } else if (is_us_ssn(chunk)) {
+      } else if (is_us_ssn(chunk) || (is_undashed_ssn(chunk) && ssn_named_before(text, i))) {
         sink(PiiKind::us_ssn, i, end);
       } else if (is_credit_card(chunk)) {
         sink(PiiKind::credit_card, i, end);
