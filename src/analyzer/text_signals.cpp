@@ -436,12 +436,18 @@ struct Stopwords {
 constexpr Stopwords kStopwords[] = {
     {"en", {"the", "and", "is", "of", "to",  "what", "with", "you", "this", "how",
             "are", "it",  "i",  "my", "for", "that", "can",  "be",  "me",   "want"}},
-    {"es", {"el", "los", "las", "que", "por", "para", "una", "es", "con", "del", "cómo", "qué"}},
-    {"fr", {"le", "les", "des", "est", "et", "une", "pour", "que", "dans", "pas", "vous", "je"}},
-    {"de", {"der", "die", "und", "ist", "nicht", "das", "ich", "mit", "ein", "eine", "wie", "zu"}},
-    {"pt", {"o", "os", "que", "não", "uma", "para", "com", "é", "do", "da", "em", "você"}},
-    {"it", {"il", "che", "non", "di", "per", "una", "è", "gli", "sono", "della", "come", "con"}},
-    {"nl", {"de", "het", "een", "en", "van", "is", "niet", "dat", "ik", "je", "op", "te"}},
+    {"es", {"el",   "los", "las",  "que",   "por",  "para", "una",   "es",  "con",   "del",
+            "cómo", "qué", "está", "estoy", "pero", "muy",  "tengo", "hay", "dónde", "yo"}},
+    {"fr", {"le",   "les", "des", "est", "et",  "une",  "pour", "que", "dans", "pas",
+            "vous", "je",  "du",  "au",  "aux", "suis", "avec", "sur", "où",   "ce"}},
+    {"de", {"der", "die", "und", "ist", "nicht", "das", "ich",   "mit",  "ein", "eine",
+            "wie", "zu",  "du",  "auf", "für",   "sie", "bitte", "kann", "den", "wir"}},
+    {"pt", {"o",  "os",   "que", "não",   "uma",      "para", "com",  "é",   "do",  "da",
+            "em", "você", "eu",  "muito", "obrigado", "onde", "isso", "meu", "tem", "ao"}},
+    {"it", {"il",   "che", "non",    "di",    "per",    "una",  "è",  "gli", "sono", "della",
+            "come", "con", "questo", "anche", "perché", "dove", "ho", "sei", "mio",  "molto"}},
+    {"nl", {"de", "het", "een",  "en",  "van", "is",   "niet", "dat",  "ik",  "je",
+            "op", "te",  "zijn", "wat", "hoe", "mijn", "voor", "maar", "ook", "kan"}},
 };
 
 struct StopwordIndex {
@@ -470,6 +476,11 @@ std::string_view latin_language(std::string_view text) {
   char buffer[16];
   while (i < text.size() && words < 200) {
     while (i < text.size() && !is_word_byte(text[i])) ++i;
+    // Spanish opening marks are punctuation, not part of "¿Dónde".
+    if (text.substr(i).starts_with("\u00bf") || text.substr(i).starts_with("\u00a1")) {
+      i += 2;
+      continue;
+    }
     std::size_t length = 0;
     while (i < text.size() && is_word_byte(text[i])) {
       if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);

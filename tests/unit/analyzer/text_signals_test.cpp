@@ -50,6 +50,11 @@ INSTANTIATE_TEST_SUITE_P(
         ScriptCase{"Você sabe qual é a capital do Brasil? Não sei.", "latin", "pt"},
         ScriptCase{"Qual è la capitale d'Italia? Non lo so, sono gli ultimi della classe.", "latin",
                    "it"},
+        // Short requests: a word shared by two languages ("je") needs a second one ("du").
+        ScriptCase{"Je voudrais acheter du pain", "latin", "fr"},
+        ScriptCase{"¿Dónde está la estación de tren?", "latin", "es"},
+        ScriptCase{"Kannst du mir bitte helfen?", "latin", "de"},
+        ScriptCase{"Hoe laat is het?", "latin", "nl"},
         ScriptCase{"Какая столица у Франции?", "cyrillic", "ru"},
         ScriptCase{"法国的首都是哪里？", "cjk", "zh"},
         ScriptCase{"フランスの首都はどこですか？", "cjk", "ja"},
