@@ -1349,7 +1349,11 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   record.status = traits(failure.kind).status;
   record.backend.clear();
   Headers headers = decision_headers(record);
-  for (auto& h : record.last_upstream_headers) headers.push_back(std::move(h));
+  // A backend's rate-limit headers describe the answer when every attempt was rate limited;
+  // after other failures only its Retry-After still helps the client.
+  for (auto& h : record.last_upstream_headers) {
+    if (all_rate_limited || h.name.starts_with("retry-after")) headers.push_back(std::move(h));
+  }
   co_await send_error(writer, failure, std::move(headers));
 }
 

@@ -129,6 +129,8 @@ TEST(Fallback, WhenEveryBackendFailsTheClientGetsOneErrorNamingEachAttempt) {
   EXPECT_TRUE(error.contains("type"));
   EXPECT_TRUE(error.contains("param"));
   EXPECT_TRUE(error.contains("code"));
+  // A failed backend's rate-limit headers do not describe this answer.
+  EXPECT_EQ(response.header("x-ratelimit-remaining-requests"), "");
 }
 
 TEST(Fallback, ClientErrorsFromTheBackendAreRelayedNotRetried) {
