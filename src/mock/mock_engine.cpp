@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <ctime>
+#include <optional>
 
 #include "llm_router/api/errors.hpp"
 #include "llm_router/core/base64.hpp"
@@ -130,6 +131,88 @@ std::int64_t now_seconds() {
   return static_cast<std::int64_t>(std::time(nullptr));
 }
 
+// Fields of a request body the mock reads, whatever their types: "" / {} when not a string /
+// an object (the mock never fails on a field of an unexpected type).
+std::string string_at(const json& object, const char* key) {
+  if (!object.is_object()) return {};
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+const json& object_at(const json& object, const char* key) {
+  static const json kEmpty = json::object();
+  if (!object.is_object()) return kEmpty;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_object() ? *it : kEmpty;
+}
+
+// A value of the JSON-schema type `schema` asks for: the first enum value, or a placeholder.
+json placeholder_for(const json& schema, int depth = 0) {
+  if (!schema.is_object() || depth > 8) return "mock";
+  if (auto values = schema.find("enum");
+      values != schema.end() && values->is_array() && !values->empty()) {
+    return values->front();
+  }
+  const std::string kind = string_at(schema, "type");
+  if (kind == "integer" || kind == "number") return 1;
+  if (kind == "boolean") return true;
+  if (kind == "array") return json::array();
+  if (kind == "null") return nullptr;
+  if (kind == "object" || schema.contains("properties")) {
+    json out = json::object();
+    for (const auto& [name, property] : object_at(schema, "properties").items()) {
+      out[name] = placeholder_for(property, depth + 1);
+    }
+    return out;
+  }
+  return "mock";
+}
+
+// The function a tool-calling model would call now, or null: the one tool_choice names, else
+// the first offered; none when tool_choice is "none" or the last message is a tool's result
+// (the model answers in words after the round trip).
+const json* chosen_function(const json& body) {
+  const auto tools = body.find("tools");
+  if (tools == body.end() || !tools->is_array() || tools->empty()) return nullptr;
+  const auto choice = body.find("tool_choice");
+  if (choice != body.end() && *choice == "none") return nullptr;
+  if (auto messages = body.find("messages"); messages != body.end() && messages->is_array() &&
+                                             !messages->empty() &&
+                                             string_at(messages->back(), "role") == "tool") {
+    return nullptr;
+  }
+  const std::string wanted =
+      choice != body.end() ? string_at(object_at(*choice, "function"), "name") : std::string();
+  for (const auto& tool : *tools) {
+    const json& function = object_at(tool, "function");
+    const std::string name = string_at(function, "name");
+    if (!name.empty() && (wanted.empty() || name == wanted)) return &function;
+  }
+  return nullptr;
+}
+
+// JSON mode: {"answer": <the text>}; a json_schema: an object of its properties' placeholders.
+std::optional<std::string> json_mode_content(const json& body, const std::string& text) {
+  const json& format = object_at(body, "response_format");
+  const std::string type = string_at(format, "type");
+  if (type == "json_object") return json{{"answer", text}}.dump();
+  if (type != "json_schema") return std::nullopt;
+  return placeholder_for(object_at(object_at(format, "json_schema"), "schema")).dump();
+}
+
+// Splits text into pieces of about 16 bytes, at UTF-8 character starts: stream deltas.
+std::vector<std::string> pieces_of(const std::string& text) {
+  std::vector<std::string> pieces;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = std::min(start + 16, text.size());
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    pieces.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return pieces;
+}
+
 }  // namespace
 
 int estimate_prompt_tokens(const json& body) {
@@ -191,6 +274,15 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   } else {
     plan.tokens = make_tokens(model, prompt, count);
   }
+  if (endpoint != Endpoint::chat) return plan;
+  if (const json* function = chosen_function(body)) {
+    plan.tool_name = string_at(*function, "name");
+    plan.tool_call_id = "call_" + plan.id;
+    plan.tokens = {placeholder_for(object_at(*function, "parameters")).dump()};
+    plan.finish_reason = "tool_calls";
+  } else if (auto json_text = json_mode_content(body, joined(plan.tokens))) {
+    plan.tokens = pieces_of(*json_text);
+  }
   return plan;
 }
 
@@ -215,6 +307,16 @@ std::string completion_body(const Plan& plan) {
   if (plan.endpoint == Endpoint::completions) {
     choice["text"] = text;
     body["object"] = "text_completion";
+  } else if (plan.calls_tool()) {
+    choice["message"] = {
+        {"role", "assistant"},
+        {"content", nullptr},
+        {"refusal", nullptr},
+        {"tool_calls",
+         json::array({{{"id", plan.tool_call_id},
+                       {"type", "function"},
+                       {"function", {{"name", plan.tool_name}, {"arguments", text}}}}})}};
+    body["object"] = "chat.completion";
   } else {
     choice["message"] = {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}};
     body["object"] = "chat.completion";
@@ -231,6 +333,17 @@ std::string chunk_data(const Plan& plan, std::size_t token_index) {
   if (plan.endpoint == Endpoint::completions) {
     choice["text"] = token;
     body["object"] = "text_completion";
+  } else if (plan.calls_tool()) {
+    // The call opens with its id and name, then its arguments arrive as text.
+    json call = {{"index", 0}, {"function", {{"arguments", token}}}};
+    if (token_index == 0) {
+      call["id"] = plan.tool_call_id;
+      call["type"] = "function";
+      call["function"]["name"] = plan.tool_name;
+    }
+    choice["delta"] = {{"tool_calls", json::array({call})}};
+    if (token_index == 0) choice["delta"]["role"] = "assistant";
+    body["object"] = "chat.completion.chunk";
   } else {
     choice["delta"] = token_index == 0 ? json{{"role", "assistant"}, {"content", token}}
                                        : json{{"content", token}};

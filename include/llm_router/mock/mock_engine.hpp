@@ -36,6 +36,11 @@ struct Plan {
   std::string finish_reason = "stop";
   bool omit_usage = false;
   int choices = 1;  // the request's "n" (1..8): each choice says the same
+  // Chat requests offering tools (tool_choice not "none", the last message not a tool result)
+  // get a call of the chosen or first function; `tokens` then hold its JSON arguments.
+  std::string tool_call_id;
+  std::string tool_name;
+  bool calls_tool() const { return !tool_name.empty(); }
 };
 
 // `random01` is a uniform draw in [0,1) used for failure_rate.

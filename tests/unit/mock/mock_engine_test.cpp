@@ -41,6 +41,60 @@ TEST(MockEngine, NChoicesAreNumberedInAnswersAndChunks) {
   EXPECT_EQ(make_plan(chat(R"({"n":500})"), Endpoint::chat, {}, "m", 0.5).choices, 8);
 }
 
+// A tool-calling app tried against the mock gets a call of the function it offered, with
+// arguments shaped by the function's schema, then an answer in words after the tool's result.
+TEST(MockEngine, OfferedToolsAreCalledThenAnsweredInWords) {
+  const std::string tools = R"({"tools":[{"type":"function","function":{"name":"get_weather",
+      "parameters":{"type":"object","properties":{"city":{"type":"string"},
+      "unit":{"type":"string","enum":["c","f"]},"days":{"type":"integer"}}}}}]})";
+  auto plan = make_plan(chat(tools), Endpoint::chat, {}, "m", 0.5);
+  ASSERT_TRUE(plan.calls_tool());
+  auto body = json::parse(completion_body(plan));
+  const auto& choice = body["choices"][0];
+  EXPECT_EQ(choice["finish_reason"], "tool_calls");
+  EXPECT_TRUE(choice["message"]["content"].is_null());
+  const auto& call = choice["message"]["tool_calls"][0];
+  EXPECT_EQ(call["function"]["name"], "get_weather");
+  const auto arguments = json::parse(call["function"]["arguments"].get<std::string>());
+  EXPECT_EQ(arguments, (json{{"city", "mock"}, {"unit", "c"}, {"days", 1}}));
+  // Streamed: the first delta names the call, the arguments follow as text.
+  const auto first = json::parse(chunk_data(plan, 0))["choices"][0]["delta"]["tool_calls"][0];
+  EXPECT_EQ(first["id"], call["id"]);
+  EXPECT_EQ(first["function"]["name"], "get_weather");
+  EXPECT_EQ(json::parse(final_chunk_data(plan))["choices"][0]["finish_reason"], "tool_calls");
+
+  json round_trip = chat(tools);
+  round_trip["messages"].push_back({{"role", "assistant"},
+                                    {"content", nullptr},
+                                    {"tool_calls", choice["message"]["tool_calls"]}});
+  round_trip["messages"].push_back(
+      {{"role", "tool"}, {"tool_call_id", call["id"]}, {"content", "sunny"}});
+  EXPECT_FALSE(make_plan(round_trip, Endpoint::chat, {}, "m", 0.5).calls_tool());
+  EXPECT_FALSE(
+      make_plan(
+          chat(R"({"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"})"),
+          Endpoint::chat, {}, "m", 0.5)
+          .calls_tool());
+}
+
+TEST(MockEngine, JsonModeAnswersJson) {
+  auto plan = make_plan(chat(R"({"response_format":{"type":"json_object"}})"), Endpoint::chat, {},
+                        "m", 0.5);
+  auto content = json::parse(completion_body(plan))["choices"][0]["message"]["content"];
+  EXPECT_TRUE(json::parse(content.get<std::string>()).contains("answer"));
+  std::string streamed;
+  for (std::size_t i = 0; i < plan.tokens.size(); ++i) {
+    streamed +=
+        json::parse(chunk_data(plan, i))["choices"][0]["delta"]["content"].get<std::string>();
+  }
+  EXPECT_EQ(streamed, content);
+  plan = make_plan(chat(R"({"response_format":{"type":"json_schema","json_schema":{"name":"x",
+      "schema":{"type":"object","properties":{"ok":{"type":"boolean"}}}}}})"),
+                   Endpoint::chat, {}, "m", 0.5);
+  content = json::parse(completion_body(plan))["choices"][0]["message"]["content"];
+  EXPECT_EQ(json::parse(content.get<std::string>()), (json{{"ok", true}}));
+}
+
 TEST(MockEngine, MaxTokensCapsTheAnswerWithFinishReasonLength) {
   auto plan = make_plan(chat(R"({"max_tokens":3})"), Endpoint::chat, {}, "m", 0.5);
   EXPECT_EQ(plan.tokens.size(), 3u);
