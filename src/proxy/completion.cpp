@@ -218,6 +218,21 @@ void count_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& pa
   record.usage_estimated = true;
 }
 
+// A JSON answer that reports no usage gets the counted one (as LiteLLM does), so a client that
+// bills by it still can; the access log marks it usage=estimated.
+void add_usage(std::string& body, const api::Usage& usage) {
+  const std::size_t end = body.find_last_not_of(" \t\r\n");
+  if (end == std::string::npos || end == 0 || body[end] != '}' ||
+      body.find("\"usage\"") != std::string::npos) {
+    return;
+  }
+  const bool empty = body[body.find_last_not_of(" \t\r\n", end - 1)] == '{';
+  body.insert(end, fmt::format("{}\"usage\":{{\"prompt_tokens\":{},\"completion_tokens\":{},"
+                               "\"total_tokens\":{}}}",
+                               empty ? "" : ",", usage.prompt_tokens, usage.completion_tokens,
+                               usage.prompt_tokens + usage.completion_tokens));
+}
+
 // Notes a stream event's generated text in case the stream ends without a usage chunk.
 void keep_for_usage(std::string_view data, RequestRecord& record) {
   ++record.content_events;
@@ -1138,6 +1153,7 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
     // The backend reports no usage: count it, so cost and token metrics still move.
     const auto* encoder = scope.snapshot->encoders[index];
     count_usage(encoder, parsed, api::answer_text(body), record);
+    if (status >= 200 && status < 300) add_usage(body, record.usage);
   }
   record.status = status;
   // A backend that ignored "stream": true: the client's SDK reads events only.

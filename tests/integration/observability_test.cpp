@@ -50,8 +50,15 @@ TEST(Metrics, TokensAreEstimatedWhenTheBackendReportsNoUsage) {
   MockLlm silent({"--no-usage"});
   Router router(router_config({{"silent", silent.url()}}, "[silent]"));
   HttpClient client(router.port());
-  ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto", "count my tokens")).status,
-            200);
+  const auto answer =
+      client.post_json("/v1/chat/completions", chat_body("auto", "count my tokens"));
+  ASSERT_EQ(answer.status, 200);
+  // The client gets the counted usage too.
+  const auto usage = json::parse(answer.body)["usage"];
+  EXPECT_GT(usage["prompt_tokens"].get<int>(), 0) << answer.body;
+  EXPECT_GT(usage["completion_tokens"].get<int>(), 0) << answer.body;
+  EXPECT_EQ(usage["total_tokens"].get<int>(),
+            usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>());
   const std::string text = client.request("GET", "/metrics").body;
   const std::string prefix = R"(llm_router_output_tokens_total{route="auto",backend="silent"} )";
   const auto at = text.find(prefix);
