@@ -250,8 +250,9 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
   }
   if (!takes(*known, request.method)) {
     Headers allow{Header{"allow", std::string(known->method)}};
+    // The path as the client wrote it ("/v1/chat/completions"), not the one routing reads.
     Failure failure{ErrorKind::method_not_allowed, request.method + " is not allowed on " +
-                                                       std::string(path) + "; use " +
+                                                       std::string(request.path()) + "; use " +
                                                        std::string(known->method)};
     co_await send_error(writer, failure, std::move(allow));
     co_return;

@@ -147,6 +147,8 @@ TEST_F(ProtocolTest, WrongMethodIs405AndUnknownPathIs404) {
   auto wrong_method = client.request("GET", "/v1/chat/completions");
   expect_openai_error(wrong_method, 405, "method_not_allowed");
   EXPECT_EQ(wrong_method.header("allow"), "POST");
+  EXPECT_NE(wrong_method.body.find("GET is not allowed on /v1/chat/completions"), std::string::npos)
+      << wrong_method.body;
   expect_openai_error(client.request("GET", "/v1/nothing-here"), 404, "unknown_url");
 }
 
