@@ -233,6 +233,29 @@ void add_usage(std::string& body, const api::Usage& usage) {
                                usage.prompt_tokens + usage.completion_tokens));
 }
 
+// A stream that ended without a usage chunk: counted from its collected text, or about one
+// token per content event (as OpenAI-style servers send) when the text was not collected.
+void count_stream_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
+                        RequestRecord& record) {
+  count_usage(encoder, parsed, record.stream_text.value_or(""), record);
+  if (!record.stream_text) record.usage.completion_tokens = record.content_events;
+}
+
+// The usage chunk a backend did not send, with the id, created and model of its stream's first
+// event (`first_data`).
+std::string usage_chunk(std::string_view first_data, const api::Usage& usage) {
+  const json first = json::parse(first_data, nullptr, false);
+  json chunk = json::object();
+  for (const char* key : {"id", "object", "created", "model"}) {
+    if (first.is_object() && first.contains(key)) chunk[key] = first[key];
+  }
+  chunk["choices"] = json::array();
+  chunk["usage"] = {{"prompt_tokens", usage.prompt_tokens},
+                    {"completion_tokens", usage.completion_tokens},
+                    {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
+  return api::SseEvent{"", chunk.dump(), ""}.serialize();
+}
+
 // Notes a stream event's generated text in case the stream ends without a usage chunk.
 void keep_for_usage(std::string_view data, RequestRecord& record) {
   ++record.content_events;
@@ -925,15 +948,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     if (backend.throughput.tokens_per_second > 0) {
       events = guard_throughput(std::move(events), backend.throughput);
     }
-    auto result = co_await relay_stream(*events, writer, record, std::move(headers),
-                                        /*client_wants_usage=*/parsed.summary.include_usage);
+    const auto* encoder = scope.snapshot->encoders[index];
+    const StreamUsage usage{parsed.summary.include_usage,
+                            [&] { count_stream_usage(encoder, parsed, record); }};
+    auto result = co_await relay_stream(*events, writer, record, std::move(headers), usage);
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
-      if (!record.usage_reported) {
-        count_usage(scope.snapshot->encoders[index], parsed, record.stream_text.value_or(""),
-                    record);
-        // Not collected: about one token per content event, as OpenAI-style servers send.
-        if (!record.stream_text) record.usage.completion_tokens = record.content_events;
+      if (!record.usage_reported && !record.usage_estimated) {
+        count_stream_usage(encoder, parsed, record);
       }
     }
     co_return result;
@@ -1091,14 +1113,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     record.stream_text.reset();
     if (health.omits_stream_usage.load(std::memory_order_relaxed)) record.stream_text.emplace();
     for (const auto& event : primed.held) keep_for_usage(event.data, record);
-    const bool client_wants_usage = parsed.summary.include_usage;
-    const auto delivered =
-        co_await deliver_stream(*primed.exchange, writer, record, std::move(headers),
-                                client_wants_usage, std::move(primed.held));
+    const auto* encoder = scope.snapshot->encoders[won];
+    const StreamUsage usage{parsed.summary.include_usage,
+                            [&] { count_stream_usage(encoder, parsed, record); }};
+    const auto delivered = co_await deliver_stream(
+        *primed.exchange, writer, record, std::move(headers), usage, std::move(primed.held));
     result.broke_after_commit = delivered.broke_after_commit;
-    if (!record.usage_reported) {
-      count_usage(scope.snapshot->encoders[won], parsed, record.stream_text.value_or(""), record);
-      if (!record.stream_text) record.usage.completion_tokens = record.content_events;
+    if (!record.usage_reported && !record.usage_estimated) {
+      count_stream_usage(encoder, parsed, record);
     }
     health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
   } else {
@@ -1172,7 +1194,7 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     upstream::Exchange& exchange, ResponseWriter& writer, RequestRecord& record, Headers headers,
-    bool client_wants_usage) {
+    const StreamUsage& usage) {
   AttemptResult result;
   // Commit point: nothing is sent before the first event carrying content arrived, so a
   // backend that fails, times out or sends an error event before that falls back invisibly.
@@ -1189,14 +1211,22 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     held.push_back(std::move(*next.event));
     if (content) break;
   }
-  co_return co_await deliver_stream(exchange, writer, record, std::move(headers),
-                                    client_wants_usage, std::move(held));
+  co_return co_await deliver_stream(exchange, writer, record, std::move(headers), usage,
+                                    std::move(held));
 }
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     upstream::Exchange& exchange, ResponseWriter& writer, RequestRecord& record, Headers headers,
-    bool client_wants_usage, std::vector<api::SseEvent> held) {
+    const StreamUsage& usage, std::vector<api::SseEvent> held) {
   AttemptResult result;
+  const bool client_wants_usage = usage.client_wants;
+  // The stream's first event names its id and model, for a usage chunk the router adds.
+  const std::string first_data = client_wants_usage && !held.empty() ? held.front().data : "";
+  const auto missing_usage = [&]() -> std::string {
+    if (!client_wants_usage || record.usage_reported || !usage.count_missing) return {};
+    usage.count_missing();
+    return usage_chunk(first_data, record.usage);
+  };
   record.first_byte = std::chrono::steady_clock::now();
   record.status = 200;
   result.answered = true;
@@ -1258,7 +1288,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     if (!next.event) {
       // Ended after its finish_reason but without the [DONE] OpenAI sends: some clients wait
       // for it, so it is added.
-      if (!done_seen && !result.broke_after_commit) pending += "data: [DONE]\n\n";
+      if (!done_seen && !result.broke_after_commit) pending += missing_usage() + "data: [DONE]\n\n";
       break;
     }
     finished = finished || ends_a_stream(*next.event);
@@ -1277,6 +1307,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       relay = client_wants_usage || !api::is_usage_only_chunk(next.event->data);
     }
     if (relay) {
+      if (next.event->is_done() && !result.broke_after_commit) pending += missing_usage();
       pending += next.event->serialize();
       keep_for_usage(next.event->data, record);
     }

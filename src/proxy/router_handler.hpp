@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -130,9 +131,15 @@ class RouterHandler final : public server::RequestHandler {
                                             const api::ParsedRequest& parsed, RequestScope& scope,
                                             std::size_t index, RequestRecord& record,
                                             Headers headers, bool may_cascade);
+  // A stream's usage chunk: whether the client asked for one (stream_options.include_usage),
+  // and how to count the usage when the backend sends none (the client then gets the count).
+  struct StreamUsage {
+    bool client_wants = false;
+    std::function<void()> count_missing;  // sets record.usage (estimated)
+  };
   asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,
                                               RequestRecord& record, Headers headers,
-                                              bool client_wants_usage);
+                                              const StreamUsage& usage);
   // Sends a non-stream body that is in hand (record.usage, status and first_byte are set).
   asio::awaitable<void> deliver_body(std::string body, int status, ResponseWriter& writer,
                                      const api::ParsedRequest& parsed, RequestScope& scope,
@@ -140,7 +147,7 @@ class RouterHandler final : public server::RequestHandler {
   // Sends a stream whose events up to the commit point are `held`, then relays the rest.
   asio::awaitable<AttemptResult> deliver_stream(upstream::Exchange& exchange,
                                                 ResponseWriter& writer, RequestRecord& record,
-                                                Headers headers, bool client_wants_usage,
+                                                Headers headers, const StreamUsage& usage,
                                                 std::vector<api::SseEvent> held);
   // drain_timeout cancelled the request before any answer: a 503 the client can retry.
   asio::awaitable<void> send_shutting_down(ResponseWriter& writer, RequestRecord& record);

@@ -66,6 +66,31 @@ TEST(Metrics, TokensAreEstimatedWhenTheBackendReportsNoUsage) {
   EXPECT_GT(std::stod(text.substr(at + prefix.size())), 0);
 }
 
+// A client that asked for stream usage gets a usage chunk even from a backend that sends none.
+TEST(Metrics, AStreamWithoutUsageGetsTheCountedUsageChunk) {
+  MockLlm silent({"--no-usage"});
+  Router router(router_config({{"silent", silent.url()}}, "[silent]"));
+  HttpClient client(router.port());
+  auto stream =
+      client.stream("/v1/chat/completions",
+                    chat_body("auto", "count my tokens",
+                              R"(,"stream":true,"stream_options":{"include_usage":true})"),
+                    [](const std::string&) { return true; });
+  ASSERT_EQ(stream.status, 200);
+  const auto events = sse_data(stream.body);
+  ASSERT_GE(events.size(), 3u);
+  ASSERT_EQ(events.back(), "[DONE]");
+  const auto usage_chunk = json::parse(events[events.size() - 2]);
+  EXPECT_TRUE(usage_chunk["choices"].empty()) << stream.body;
+  EXPECT_GT(usage_chunk["usage"]["completion_tokens"].get<int>(), 0) << stream.body;
+  EXPECT_EQ(usage_chunk["id"], json::parse(events.front())["id"]);
+  // Not asked for: relayed as the backend sent it.
+  auto plain = client.stream("/v1/chat/completions",
+                             chat_body("auto", "count my tokens", R"(,"stream":true)"),
+                             [](const std::string&) { return true; });
+  EXPECT_EQ(plain.body.find("\"usage\""), std::string::npos) << plain.body;
+}
+
 double metric_value(const std::string& text, const std::string& series) {
   const auto at = text.find(series + " ");
   return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 1));
