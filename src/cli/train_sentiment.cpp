@@ -1,6 +1,7 @@
 // Fits the sentiment calibration on data/sentiment/train.jsonl and reports Pearson r on the
 // held-out part of it (see docs/analyzer-signals.md).
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -51,6 +52,24 @@ std::vector<analyzer::SentimentExample> read_examples(const std::string& paths) 
   return out;
 }
 
+// "1,5,20": positive numbers.
+std::vector<double> parse_l2_grid(const std::string& text) {
+  std::vector<double> grid;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    double value = 0;
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (error != std::errc() || end != item.data() + item.size() || !(value > 0)) {
+      throw std::runtime_error("--ngram-l2: expected positive numbers, got '" + item + "'");
+    }
+    grid.push_back(value);
+    start = comma + 1;
+  }
+  return grid;
+}
+
 void print_report(const analyzer::SentimentTrainResult& result) {
   std::printf("train rows %zu, validation rows %zu, n-gram L2 %.1f\n", result.train_rows,
               result.validation_rows, result.chosen_hashed_l2);
@@ -70,10 +89,12 @@ int run_train_sentiment(const std::vector<std::string>& args) {
       options.value("--lexicon").value_or("data/sentiment/vader_lexicon.txt");
   const std::string out_path = options.value("--out").value_or("config/models/sentiment.json");
   const auto repeat = options.value("--repeat");
+  const auto ngram_l2 = options.value("--ngram-l2");
   if (!options.ok()) {
     std::cerr
         << "usage: llm-router sentiment [--data FILE[,FILE...]] [--lexicon FILE] [--out FILE]\n"
            "  [--repeat SOURCE=N[,...]]   training rows of SOURCE count N times\n"
+           "  [--ngram-l2 X[,Y...]]       n-gram L2 strengths to choose from\n"
         << options.problems();
     return 2;
   }
@@ -82,6 +103,7 @@ int run_train_sentiment(const std::vector<std::string>& args) {
     const auto lexicon = analyzer::VaderLexicon::load(lexicon_path);
     analyzer::SentimentTrainOptions train_options;
     if (repeat) train_options.source_repeats = parse_repeat_counts(*repeat, "--repeat");
+    if (ngram_l2) train_options.hashed_l2_grid = parse_l2_grid(*ngram_l2);
     const auto result = analyzer::train_sentiment(examples, lexicon, train_options);
     std::ofstream out(out_path);
     if (!out) throw std::runtime_error("cannot write " + out_path);
