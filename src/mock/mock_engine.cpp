@@ -146,26 +146,76 @@ const json& object_at(const json& object, const char* key) {
   return it != object.end() && it->is_object() ? *it : kEmpty;
 }
 
+constexpr int kMaxPlaceholderValues = 10'000;
+
 // A value of the JSON-schema type `schema` asks for: the first enum value, or a placeholder.
-json placeholder_for(const json& schema, int depth = 0) {
-  if (!schema.is_object() || depth > 8) return "mock";
+// `$ref` to the root's `$defs`/`definitions` is followed; `anyOf`/`oneOf` take their first
+// non-null branch, `allOf` merges its branches' properties; arrays get `minItems` items (at
+// most 8). `budget` bounds the values made, so a recursive schema cannot blow up.
+json placeholder_for(const json& schema, const json& root, int& budget, int depth = 0) {
+  if (!schema.is_object() || depth > 8 || --budget < 0) return "mock";
+  if (const std::string ref = string_at(schema, "$ref"); !ref.empty()) {
+    constexpr std::pair<std::string_view, const char*> kDefinitions[] = {
+        {"#/$defs/", "$defs"}, {"#/definitions/", "definitions"}};
+    for (const auto& [prefix, key] : kDefinitions) {
+      if (ref.starts_with(prefix)) {
+        const std::string name = ref.substr(prefix.size());
+        return placeholder_for(object_at(object_at(root, key), name.c_str()), root, budget,
+                               depth + 1);
+      }
+    }
+    return ref == "#" ? placeholder_for(root, root, budget, depth + 1) : json("mock");
+  }
   if (auto values = schema.find("enum");
       values != schema.end() && values->is_array() && !values->empty()) {
     return values->front();
   }
+  if (auto constant = schema.find("const"); constant != schema.end()) return *constant;
+  for (const char* key : {"anyOf", "oneOf"}) {
+    if (auto branches = schema.find(key); branches != schema.end() && branches->is_array()) {
+      for (const auto& branch : *branches) {
+        if (string_at(branch, "type") != "null")
+          return placeholder_for(branch, root, budget, depth + 1);
+      }
+    }
+  }
+  if (auto parts = schema.find("allOf"); parts != schema.end() && parts->is_array()) {
+    json merged = json::object();
+    for (const auto& part : *parts) {
+      json value = placeholder_for(part, root, budget, depth + 1);
+      if (value.is_object()) merged.update(value);
+    }
+    return merged;
+  }
   const std::string kind = string_at(schema, "type");
   if (kind == "integer" || kind == "number") return 1;
   if (kind == "boolean") return true;
-  if (kind == "array") return json::array();
   if (kind == "null") return nullptr;
+  if (kind == "array") {
+    json items = json::array();
+    const auto min_items = schema.find("minItems");
+    const int count = min_items != schema.end() && min_items->is_number_integer()
+                          ? std::clamp(min_items->get<int>(), 0, 8)
+                          : 0;
+    for (int i = 0; i < count; ++i)
+      items.push_back(placeholder_for(object_at(schema, "items"), root, budget, depth + 1));
+    return items;
+  }
   if (kind == "object" || schema.contains("properties")) {
     json out = json::object();
     for (const auto& [name, property] : object_at(schema, "properties").items()) {
-      out[name] = placeholder_for(property, depth + 1);
+      out[name] = placeholder_for(property, root, budget, depth + 1);
     }
     return out;
   }
   return "mock";
+}
+
+// Tool arguments are a JSON object whatever the schema says (none, `{}`, not an object).
+json arguments_for(const json& parameters) {
+  int budget = kMaxPlaceholderValues;
+  json value = placeholder_for(parameters, parameters, budget);
+  return value.is_object() ? value : json::object();
 }
 
 // The function a tool-calling model would call now, or null: the one tool_choice names, else
@@ -197,7 +247,9 @@ std::optional<std::string> json_mode_content(const json& body, const std::string
   const std::string type = string_at(format, "type");
   if (type == "json_object") return json{{"answer", text}}.dump();
   if (type != "json_schema") return std::nullopt;
-  return placeholder_for(object_at(object_at(format, "json_schema"), "schema")).dump();
+  const json& schema = object_at(object_at(format, "json_schema"), "schema");
+  int budget = kMaxPlaceholderValues;
+  return placeholder_for(schema, schema, budget).dump();
 }
 
 // Splits text into pieces of about 16 bytes, at UTF-8 character starts: stream deltas.
@@ -278,7 +330,7 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   if (const json* function = chosen_function(body)) {
     plan.tool_name = string_at(*function, "name");
     plan.tool_call_id = "call_" + plan.id;
-    plan.tokens = {placeholder_for(object_at(*function, "parameters")).dump()};
+    plan.tokens = {arguments_for(object_at(*function, "parameters")).dump()};
     plan.finish_reason = "tool_calls";
   } else if (auto json_text = json_mode_content(body, joined(plan.tokens))) {
     plan.tokens = pieces_of(*json_text);
@@ -296,6 +348,17 @@ json numbered_copies(json choice, int count) {
     out.push_back(choice);
   }
   return out;
+}
+
+// With n > 1 each choice's tool call gets its own id ("call_mock-3", "call_mock-3-1", ...), as
+// the SDKs key calls by id.
+void number_call_ids(json& choices, const char* part) {
+  for (std::size_t i = 1; i < choices.size(); ++i) {
+    json& calls = choices[i][part]["tool_calls"];
+    if (calls.is_array() && !calls.empty() && calls[0].contains("id")) {
+      calls[0]["id"] = calls[0]["id"].get<std::string>() + "-" + std::to_string(i);
+    }
+  }
 }
 
 }  // namespace
@@ -322,6 +385,7 @@ std::string completion_body(const Plan& plan) {
     body["object"] = "chat.completion";
   }
   body["choices"] = numbered_copies(std::move(choice), plan.choices);
+  if (plan.calls_tool()) number_call_ids(body["choices"], "message");
   if (!plan.omit_usage) body["usage"] = usage_json(plan);
   return body.dump();
 }
@@ -350,6 +414,7 @@ std::string chunk_data(const Plan& plan, std::size_t token_index) {
     body["object"] = "chat.completion.chunk";
   }
   body["choices"] = numbered_copies(std::move(choice), plan.choices);
+  if (plan.calls_tool() && token_index == 0) number_call_ids(body["choices"], "delta");
   return body.dump();
 }
 
@@ -479,6 +544,18 @@ std::string error_body_for(int status) {
   }
   if (status == 400) {
     return api::error_body("Bad request (mock)", "invalid_request_error", "", "invalid_request");
+  }
+  if (status == 401) {
+    return api::error_body("Incorrect API key provided (mock)", "invalid_request_error", "",
+                           "invalid_api_key");
+  }
+  if (status == 403 || status == 404) {
+    return api::error_body(status == 403 ? "Forbidden (mock)" : "Not found (mock)",
+                           "invalid_request_error", "", status == 403 ? "forbidden" : "not_found");
+  }
+  if (status >= 400 && status < 500) {
+    return api::error_body("The request was rejected (mock status " + std::to_string(status) + ")",
+                           "invalid_request_error", "", "invalid_request");
   }
   return api::error_body("The server had an error while processing your request (mock status " +
                              std::to_string(status) + ")",

@@ -113,8 +113,11 @@ std::string range_text(std::string_view name, const config::Condition& c, double
   return text;
 }
 
-std::string flag_text(std::string_view name, bool value) {
-  return std::string(name) + (value ? ": yes" : ": no");
+// "stream false (rule: true)": the request's value, then what the rule tests, so the text
+// reads right under a `not` too.
+std::string flag_text(std::string_view name, bool value, bool wanted) {
+  return std::string(name) + (value ? " true" : " false") +
+         " (rule: " + (wanted ? "true" : "false") + ")";
 }
 
 std::string joined(const std::vector<std::string>& values) {
@@ -138,14 +141,23 @@ std::string why_matched(const config::Condition& c, const RequestFacts& facts) {
       return "model " + facts.model;
     case Kind::header: {
       const auto value = facts.header(c.key);
-      return "header " + c.key + (value ? " present" : " absent");
+      if (!value) return "header " + c.key + " absent";
+      if (c.present) return "header " + c.key + " present";
+      return "header " + c.key + " " + std::string(*value) + " in [" + joined(c.values) + "]";
     }
     case Kind::user:
       return "user " + facts.user;
-    case Kind::metadata:
-      return "metadata " + c.key;
+    case Kind::metadata: {
+      std::string value = "absent";
+      if (facts.metadata.is_object()) {
+        if (const auto it = facts.metadata.find(c.key); it != facts.metadata.end()) {
+          value = metadata_text(*it);
+        }
+      }
+      return "metadata " + c.key + " " + value + " in [" + joined(c.values) + "]";
+    }
     case Kind::keywords:
-      return "keywords (" + c.signal + ")";
+      return "matched " + c.signal;
     case Kind::semantic:
       return "semantic " + c.signal + " " + number(facts.semantic_score(c.signal)) +
              " >= " + number(c.threshold);
@@ -161,13 +173,13 @@ std::string why_matched(const config::Condition& c, const RequestFacts& facts) {
     case Kind::pii:
       return pii_text(c, facts);
     case Kind::stream:
-      return flag_text("stream", facts.stream);
+      return flag_text("stream", facts.stream, c.flag);
     case Kind::tools:
-      return flag_text("tools", facts.has_tools);
+      return flag_text("tools", facts.has_tools, c.flag);
     case Kind::images:
-      return flag_text("images", facts.has_images);
+      return flag_text("images", facts.has_images, c.flag);
     case Kind::json_mode:
-      return flag_text("json mode", facts.json_mode);
+      return flag_text("json mode", facts.json_mode, c.flag);
     case Kind::all: {
       std::string text;
       for (const auto& child : c.children) {

@@ -62,6 +62,12 @@ TEST(MockEngine, OfferedToolsAreCalledThenAnsweredInWords) {
   EXPECT_EQ(first["id"], call["id"]);
   EXPECT_EQ(first["function"]["name"], "get_weather");
   EXPECT_EQ(json::parse(final_chunk_data(plan))["choices"][0]["finish_reason"], "tool_calls");
+  // Two choices, two call ids.
+  json two = chat(tools);
+  two["n"] = 2;
+  const auto both = json::parse(completion_body(make_plan(two, Endpoint::chat, {}, "m", 0.5)));
+  EXPECT_NE(both["choices"][0]["message"]["tool_calls"][0]["id"],
+            both["choices"][1]["message"]["tool_calls"][0]["id"]);
 
   json round_trip = chat(tools);
   round_trip["messages"].push_back({{"role", "assistant"},
@@ -75,6 +81,37 @@ TEST(MockEngine, OfferedToolsAreCalledThenAnsweredInWords) {
           chat(R"({"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"})"),
           Endpoint::chat, {}, "m", 0.5)
           .calls_tool());
+}
+
+json tool_arguments(const std::string& parameters) {
+  const std::string tools =
+      R"({"tools":[{"type":"function","function":{"name":"f")" +
+      (parameters.empty() ? std::string() : R"(,"parameters":)" + parameters) + "}}]}";
+  const auto plan = make_plan(chat(tools), Endpoint::chat, {}, "m", 0.5);
+  const auto body = json::parse(completion_body(plan));
+  return json::parse(
+      body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>());
+}
+
+// Arguments are always an object, shaped as Pydantic and zod schemas write them.
+TEST(MockEngine, ToolArgumentsFollowTheSchema) {
+  EXPECT_EQ(tool_arguments(""), json::object());
+  EXPECT_EQ(tool_arguments("{}"), json::object());
+  EXPECT_EQ(tool_arguments(R"({"type":"string"})"), json::object());
+  EXPECT_EQ(tool_arguments(R"({"type":"object","properties":{
+      "primary":{"$ref":"#/$defs/Item"},
+      "note":{"anyOf":[{"type":"null"},{"type":"string"}]},
+      "both":{"allOf":[{"properties":{"a":{"type":"integer"}}},{"properties":{"b":{"const":"x"}}}]},
+      "list":{"type":"array","minItems":2,"items":{"type":"boolean"}}},
+      "$defs":{"Item":{"type":"object","properties":{"sku":{"type":"string"}}}}})"),
+            (json{{"primary", {{"sku", "mock"}}},
+                  {"note", "mock"},
+                  {"both", {{"a", 1}, {"b", "x"}}},
+                  {"list", {true, true}}}));
+  // A schema that refers to itself stops: the answer stays small.
+  const auto nested = tool_arguments(
+      R"({"type":"object","properties":{"kids":{"type":"array","minItems":8,"items":{"$ref":"#"}}}})");
+  EXPECT_LT(nested.dump().size(), 1'000'000u);
 }
 
 TEST(MockEngine, JsonModeAnswersJson) {

@@ -209,5 +209,28 @@ routes:
   EXPECT_TRUE(selector.plan(facts, live).matched.empty());  // real requests skip the text
 }
 
+TEST(WhyMatched, HeadersMetadataAndFlagsShowTheirValues) {
+  Selector selector(testing::shared(R"(
+routes:
+  - name: auto
+    strategy: ordered
+    use: [small]
+    rules:
+      - name: plan
+        when: {all: [{header: {x-plan: [pro, enterprise]}}, {metadata: {role: planner}},
+                     {tools: true}, {not: {stream: true}}]}
+        use: [big]
+)"));
+  InMemoryLiveStats live(4);
+  RequestFacts facts;
+  facts.model = "auto";
+  facts.headers = {{"x-plan", "pro"}};
+  facts.metadata = {{"role", "planner"}};
+  facts.has_tools = true;
+  EXPECT_EQ(selector.preview(facts, live).matched,
+            "header x-plan pro in [pro, enterprise] and metadata role planner in [planner] and "
+            "tools true (rule: true) and not (stream false (rule: true))");
+}
+
 }  // namespace
 }  // namespace llm_router::selector
