@@ -171,22 +171,25 @@ INSTANTIATE_TEST_SUITE_P(Table, ConditionTest, ::testing::ValuesIn(kCases), [](c
   return name;
 });
 
-// A dry run says what satisfied the rule: the branch of an `any` that fired, with its value.
-TEST(WhyMatched, DryRunNamesTheBranchAndItsValue) {
-  Selector selector(testing::shared(R"(
+// A selector over route "auto" with one rule testing `when` (YAML).
+Selector one_rule(const std::string& when) {
+  return Selector(testing::shared(R"(
 routes:
   - name: auto
     strategy: ordered
     use: [small]
     rules:
-      - name: hard
-        when:
-          any:
-            - {complexity: {min: 0.25}, not: {category: [chit_chat]}}
-            - category: [code, math]
-            - pii: [us_ssn]
+      - name: r
+        when: )" + when + R"(
         use: [big]
 )"));
+}
+
+// A dry run says what satisfied the rule: the branch of an `any` that fired, with its value.
+TEST(WhyMatched, DryRunNamesTheBranchAndItsValue) {
+  const Selector selector = one_rule(
+      "{any: [{complexity: {min: 0.25}, not: {category: [chit_chat]}}, {category: [code, math]}, "
+      "{pii: [us_ssn]}]}");
   InMemoryLiveStats live(4);
   RequestFacts facts;
   facts.model = "auto";
@@ -210,17 +213,9 @@ routes:
 }
 
 TEST(WhyMatched, HeadersMetadataAndFlagsShowTheirValues) {
-  Selector selector(testing::shared(R"(
-routes:
-  - name: auto
-    strategy: ordered
-    use: [small]
-    rules:
-      - name: plan
-        when: {all: [{header: {x-plan: [pro, enterprise]}}, {metadata: {role: planner}},
-                     {tools: true}, {not: {stream: true}}]}
-        use: [big]
-)"));
+  const Selector selector = one_rule(
+      "{all: [{header: {x-plan: [pro, enterprise]}}, {metadata: {role: planner}}, {tools: true}, "
+      "{not: {stream: true}}]}");
   InMemoryLiveStats live(4);
   RequestFacts facts;
   facts.model = "auto";
