@@ -269,6 +269,19 @@ bool relayed_upstream_header(std::string_view name) {
   return name == "retry-after" || name == "retry-after-ms" || name.starts_with("x-ratelimit-");
 }
 
+// Counting is wired in only when the client asked for usage (no std::function for the others).
+StreamUsage stream_usage(const api::ParsedRequest& parsed, const tokenizer::Encoder* encoder,
+                         RequestRecord& record) {
+  StreamUsage usage;
+  usage.client_wants = parsed.summary.include_usage;
+  if (usage.client_wants) {
+    usage.count_missing = [&parsed, encoder, &record] {
+      count_stream_usage(encoder, parsed, record);
+    };
+  }
+  return usage;
+}
+
 // pass_client_auth forwards the client's Authorization to the backend, when it sent one.
 bool sends_client_credentials(const config::Backend& backend, const HttpRequest& request) {
   return backend.pass_client_auth && request.header("authorization") != nullptr;
@@ -949,8 +962,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       events = guard_throughput(std::move(events), backend.throughput);
     }
     const auto* encoder = scope.snapshot->encoders[index];
-    const StreamUsage usage{parsed.summary.include_usage,
-                            [&] { count_stream_usage(encoder, parsed, record); }};
+    const StreamUsage usage = stream_usage(parsed, encoder, record);
     auto result = co_await relay_stream(*events, writer, record, std::move(headers), usage);
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
@@ -1114,8 +1126,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     if (health.omits_stream_usage.load(std::memory_order_relaxed)) record.stream_text.emplace();
     for (const auto& event : primed.held) keep_for_usage(event.data, record);
     const auto* encoder = scope.snapshot->encoders[won];
-    const StreamUsage usage{parsed.summary.include_usage,
-                            [&] { count_stream_usage(encoder, parsed, record); }};
+    const StreamUsage usage = stream_usage(parsed, encoder, record);
     const auto delivered = co_await deliver_stream(
         *primed.exchange, writer, record, std::move(headers), usage, std::move(primed.held));
     result.broke_after_commit = delivered.broke_after_commit;

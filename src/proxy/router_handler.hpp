@@ -84,6 +84,13 @@ struct RequestScope {
   upstream::Clock::time_point arrived = upstream::Clock::now();
 };
 
+// A stream's usage chunk: whether the client asked for one (stream_options.include_usage),
+// and how to count the usage when the backend sends none (the client then gets the count).
+struct StreamUsage {
+  bool client_wants = false;
+  std::function<void()> count_missing;  // sets record.usage (estimated)
+};
+
 class RouterHandler final : public server::RequestHandler {
  public:
   RouterHandler(std::shared_ptr<RouterState> state, asio::io_context& io,
@@ -131,12 +138,6 @@ class RouterHandler final : public server::RequestHandler {
                                             const api::ParsedRequest& parsed, RequestScope& scope,
                                             std::size_t index, RequestRecord& record,
                                             Headers headers, bool may_cascade);
-  // A stream's usage chunk: whether the client asked for one (stream_options.include_usage),
-  // and how to count the usage when the backend sends none (the client then gets the count).
-  struct StreamUsage {
-    bool client_wants = false;
-    std::function<void()> count_missing;  // sets record.usage (estimated)
-  };
   asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,
                                               RequestRecord& record, Headers headers,
                                               const StreamUsage& usage);
