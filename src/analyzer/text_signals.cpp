@@ -446,9 +446,34 @@ constexpr Stopwords kStopwords[] = {
             "em", "você", "eu",  "muito", "obrigado", "onde", "isso", "meu", "tem", "ao"}},
     {"it", {"il",   "che", "non",    "di",    "per",    "una",  "è",  "gli", "sono", "della",
             "come", "con", "questo", "anche", "perché", "dove", "ho", "sei", "mio",  "molto"}},
-    {"nl", {"de", "het", "een",  "en",  "van", "is",   "niet", "dat",  "ik",  "je",
-            "op", "te",  "zijn", "wat", "hoe", "mijn", "voor", "maar", "ook", "kan"}},
+    // Not "de" or "en": as frequent in French, Spanish, Portuguese and Italian.
+    {"nl", {"dit", "het", "een",  "deze", "van", "is",   "niet", "dat",  "ik",  "je",
+            "op",  "te",  "zijn", "wat",  "hoe", "mijn", "voor", "maar", "ook", "kan"}},
 };
+
+// Letters only one of the languages above writes (UTF-8), each worth one stopword when present:
+// they settle a short request whose few function words two languages share.
+struct LetterCue {
+  std::string_view letter;
+  std::string_view language;
+};
+constexpr LetterCue kLetterCues[] = {
+    {"\u00f1", "es"}, {"\u00bf", "es"}, {"\u00a1", "es"},                    // ñ ¿ ¡
+    {"\u00e3", "pt"}, {"\u00f5", "pt"},                                      // ã õ
+    {"\u00df", "de"}, {"\u00e4", "de"}, {"\u00f6", "de"}, {"\u00fc", "de"},  // ß ä ö ü
+    {"\u00e8", "fr"}, {"\u00ea", "fr"}, {"\u0153", "fr"}, {"\u00ee", "fr"},  // è ê œ î
+    {"\u00f2", "it"}, {"\u00ec", "it"},                                      // ò ì
+};
+
+template <std::size_t N>
+void add_letter_cues(std::string_view text, std::array<int, N>& hits) {
+  for (const auto& cue : kLetterCues) {
+    if (text.find(cue.letter) == std::string_view::npos) continue;
+    for (std::size_t l = 0; l < N; ++l) {
+      if (kStopwords[l].language == cue.language) ++hits[l];
+    }
+  }
+}
 
 struct StopwordIndex {
   WordTable<unsigned> languages_of;  // bit per row of kStopwords
@@ -494,6 +519,7 @@ std::string_view latin_language(std::string_view text) {
     if (languages == nullptr) continue;
     for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (*languages >> l) & 1u;
   }
+  add_letter_cues(text.substr(0, i), hits);
   const auto best = std::max_element(hits.begin(), hits.end());
   if (*best == 0) return "unknown";
   // A tie between languages (e.g. only "que", shared by es/fr/pt) is not a guess worth making.

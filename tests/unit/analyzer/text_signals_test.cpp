@@ -55,6 +55,11 @@ INSTANTIATE_TEST_SUITE_P(
         ScriptCase{"¿Dónde está la estación de tren?", "latin", "es"},
         ScriptCase{"Kannst du mir bitte helfen?", "latin", "de"},
         ScriptCase{"Hoe laat is het?", "latin", "nl"},
+        // Letters only one language writes settle a tie ("para": es and pt; "¿": es).
+        ScriptCase{"Hola, ¿puedes ayudarme a escribir un correo para mi jefe?", "latin", "es"},
+        ScriptCase{"Je voudrais un remboursement, c'est la pire expérience de ma vie", "latin",
+                   "fr"},
+        ScriptCase{"What is the difference between a café and a bistro?", "latin", "en"},
         ScriptCase{"Какая столица у Франции?", "cyrillic", "ru"},
         ScriptCase{"法国的首都是哪里？", "cjk", "zh"},
         ScriptCase{"フランスの首都はどこですか？", "cjk", "ja"},
