@@ -139,21 +139,25 @@ const ConditionCase kCases[] = {
      true},
 };
 
-class ConditionTest : public ::testing::TestWithParam<ConditionCase> {};
-
-TEST_P(ConditionTest, MatchesAsExpected) {
-  const ConditionCase& c = GetParam();
-  const std::string routes = std::string(R"(
+// A selector over route "auto" with one rule testing `when` (YAML).
+Selector one_rule(const std::string& when) {
+  return Selector(testing::shared(R"(
 routes:
   - name: auto
     strategy: ordered
     use: [small]
     rules:
       - name: r
-        when: )") + c.when + R"(
+        when: )" + when + R"(
         use: [big]
-)";
-  Selector selector(testing::shared(routes));
+)"));
+}
+
+class ConditionTest : public ::testing::TestWithParam<ConditionCase> {};
+
+TEST_P(ConditionTest, MatchesAsExpected) {
+  const ConditionCase& c = GetParam();
+  const Selector selector = one_rule(c.when);
   RequestFacts facts;
   facts.model = "auto";
   c.set(facts);
@@ -170,20 +174,6 @@ INSTANTIATE_TEST_SUITE_P(Table, ConditionTest, ::testing::ValuesIn(kCases), [](c
   }
   return name;
 });
-
-// A selector over route "auto" with one rule testing `when` (YAML).
-Selector one_rule(const std::string& when) {
-  return Selector(testing::shared(R"(
-routes:
-  - name: auto
-    strategy: ordered
-    use: [small]
-    rules:
-      - name: r
-        when: )" + when + R"(
-        use: [big]
-)"));
-}
 
 // A dry run says what satisfied the rule: the branch of an `any` that fired, with its value.
 TEST(WhyMatched, DryRunNamesTheBranchAndItsValue) {
