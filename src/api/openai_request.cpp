@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
 #include <list>
 
 #include "llm_router/api/json_fields.hpp"
@@ -179,12 +180,17 @@ class RequestScanner {
       return cursor_.skip_value();
     }
     if (name == "tools"sv) return tools();
+    if (name == "tool_choice"sv) {
+      tool_choice_kind_ = kind_at();
+      return cursor_.skip_value();
+    }
     if (name == "functions"sv) {
       has_functions_ = true;
       return cursor_.skip_value();
     }
     if (name == "response_format"sv) {
-      if (kind_at() != Kind::object) return cursor_.skip_value();
+      response_format_kind_ = kind_at();
+      if (response_format_kind_ != Kind::object) return cursor_.skip_value();
       json format;
       if (!cursor_.read_value(format)) return false;
       const std::string_view type = string_field(format, "type");
@@ -214,10 +220,16 @@ class RequestScanner {
   }
 
   bool tools() {
-    if (kind_at() != Kind::array) return cursor_.skip_value();
+    tools_kind_ = kind_at();
+    if (tools_kind_ != Kind::array) return cursor_.skip_value();
     std::size_t count = 0;
+    tools_problem_.reset();
     if (!cursor_.enter_array()) return false;
     while (cursor_.next_item()) {
+      if (kind_at() != Kind::object && !tools_problem_) {
+        const std::string param = "tools[" + std::to_string(count) + "]";
+        tools_problem_ = invalid(param + " must be an object", param);
+      }
       if (!cursor_.skip_value()) return false;
       ++count;
     }
@@ -358,7 +370,8 @@ class RequestScanner {
         if (message_count_ == 0) {
           return invalid("'messages' must contain at least one message", "messages");
         }
-        return messages_problem_;
+        if (messages_problem_) return messages_problem_;
+        return tool_problem();
       case Endpoint::completions:
         if (!prompt_) return invalid("'prompt' is a required property", "prompt");
         if (!prompt_->is_string && !prompt_->is_array) {
@@ -372,6 +385,24 @@ class RequestScanner {
                          "input");
         }
         return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // Top-level shapes OpenAI rejects: `tools` an array of objects, `tool_choice` a string or an
+  // object, `response_format` an object (null counts as absent).
+  std::optional<Failure> tool_problem() const {
+    const auto is = [](Kind kind, std::initializer_list<Kind> allowed) {
+      return kind == Kind::absent || kind == Kind::null ||
+             std::find(allowed.begin(), allowed.end(), kind) != allowed.end();
+    };
+    if (!is(tools_kind_, {Kind::array})) return invalid("'tools' must be an array", "tools");
+    if (tools_problem_) return tools_problem_;
+    if (!is(tool_choice_kind_, {Kind::string, Kind::object})) {
+      return invalid("'tool_choice' must be a string or an object", "tool_choice");
+    }
+    if (!is(response_format_kind_, {Kind::object})) {
+      return invalid("'response_format' must be an object", "response_format");
     }
     return std::nullopt;
   }
@@ -423,6 +454,10 @@ class RequestScanner {
   ContentScan messages_;
   std::vector<ContentScan> openings_;
   std::optional<ContentScan> prompt_, input_;
+  Kind tools_kind_ = Kind::absent;
+  Kind tool_choice_kind_ = Kind::absent;
+  Kind response_format_kind_ = Kind::absent;
+  std::optional<Failure> tools_problem_;
   bool has_tools_array_ = false;
   bool has_functions_ = false;
   std::optional<std::int64_t> max_completion_tokens_, max_tokens_;

@@ -84,6 +84,12 @@ TEST_F(ProtocolTest, MissingOrIllTypedFieldsAreNamed) {
       {R"({"model":"auto","messages":[]})", "messages"},
       {R"({"model":"auto","messages":[{"content":"x"}]})", "messages[0].role"},
       {R"({"model":"auto","messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
+      {R"({"model":"auto","messages":[{"role":"user","content":"x"}],"tools":"str"})", "tools"},
+      {R"({"model":"auto","messages":[{"role":"user","content":"x"}],"tools":[{},1]})", "tools[1]"},
+      {R"({"model":"auto","messages":[{"role":"user","content":"x"}],"tool_choice":42})",
+       "tool_choice"},
+      {R"({"model":"auto","messages":[{"role":"user","content":"x"}],"response_format":"json"})",
+       "response_format"},
       {R"([1,2,3])", ""},
   };
   for (const auto& c : cases) {
