@@ -29,16 +29,6 @@ constexpr const char* kWeakFails = "weak_fails";
 
 enum class Split { kAll, kTrain, kValidation };
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    if (!item.empty()) items.push_back(item);
-  }
-  return items;
-}
-
 std::vector<Record> read_all(const std::string& files) {
   std::vector<Record> records;
   for (const auto& path : split_list(files)) {

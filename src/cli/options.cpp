@@ -45,12 +45,20 @@ std::string Options::problems() const {
   return text;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) items.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
 std::map<std::string, int> parse_repeat_counts(const std::string& text, const std::string& option) {
   std::map<std::string, int> counts;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string item = text.substr(start, comma - start);
+  for (const auto& item : split_list(text)) {
     const std::size_t equals = item.find('=');
     int count = 0;
     if (equals != std::string::npos && equals > 0) {
@@ -63,7 +71,6 @@ std::map<std::string, int> parse_repeat_counts(const std::string& text, const st
                                "'");
     }
     counts[item.substr(0, equals)] = count;
-    start = comma + 1;
   }
   return counts;
 }

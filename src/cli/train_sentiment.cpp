@@ -39,15 +39,10 @@ std::vector<analyzer::SentimentExample> read_file(const std::string& path) {
 // FILE[,FILE...]
 std::vector<analyzer::SentimentExample> read_examples(const std::string& paths) {
   std::vector<analyzer::SentimentExample> out;
-  std::size_t start = 0;
-  while (start <= paths.size()) {
-    const std::size_t comma = std::min(paths.find(',', start), paths.size());
-    if (comma > start) {
-      auto part = read_file(paths.substr(start, comma - start));
-      out.insert(out.end(), std::make_move_iterator(part.begin()),
-                 std::make_move_iterator(part.end()));
-    }
-    start = comma + 1;
+  for (const auto& path : split_list(paths)) {
+    auto part = read_file(path);
+    out.insert(out.end(), std::make_move_iterator(part.begin()),
+               std::make_move_iterator(part.end()));
   }
   return out;
 }
@@ -55,18 +50,15 @@ std::vector<analyzer::SentimentExample> read_examples(const std::string& paths) 
 // "1,5,20": positive numbers.
 std::vector<double> parse_l2_grid(const std::string& text) {
   std::vector<double> grid;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string item = text.substr(start, comma - start);
+  for (const auto& item : split_list(text)) {
     double value = 0;
     const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
     if (error != std::errc() || end != item.data() + item.size() || !(value > 0)) {
       throw std::runtime_error("--ngram-l2: expected positive numbers, got '" + item + "'");
     }
     grid.push_back(value);
-    start = comma + 1;
   }
+  if (grid.empty()) throw std::runtime_error("--ngram-l2: expected positive numbers");
   return grid;
 }
 

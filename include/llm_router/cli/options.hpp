@@ -24,6 +24,9 @@ class Options {
   std::set<size_t> consumed_;
 };
 
+// "a,b,,c" -> {"a", "b", "c"}: the items of a comma-separated option, empty ones dropped.
+std::vector<std::string> split_list(const std::string& text);
+
 // "support=8,tweets=2" (a --repeat style option): KEY=N with N from 1 to 1000. Throws
 // std::runtime_error naming `option` on anything else.
 std::map<std::string, int> parse_repeat_counts(const std::string& text, const std::string& option);
