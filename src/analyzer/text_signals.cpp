@@ -499,15 +499,18 @@ std::string_view latin_language(std::string_view text) {
   int words = 0;
   std::size_t i = 0;
   char buffer[16];
+  bool non_ascii = false;  // every letter cue is non-ASCII: plain ASCII text skips that search
   while (i < text.size() && words < 200) {
     while (i < text.size() && !is_word_byte(text[i])) ++i;
     // Spanish opening marks are punctuation, not part of "¿Dónde".
     if (text.substr(i).starts_with("\u00bf") || text.substr(i).starts_with("\u00a1")) {
+      non_ascii = true;
       i += 2;
       continue;
     }
     std::size_t length = 0;
     while (i < text.size() && is_word_byte(text[i])) {
+      non_ascii |= static_cast<unsigned char>(text[i]) >= 0x80;
       if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
       ++length;
       ++i;
@@ -519,7 +522,7 @@ std::string_view latin_language(std::string_view text) {
     if (languages == nullptr) continue;
     for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (*languages >> l) & 1u;
   }
-  add_letter_cues(text.substr(0, i), hits);
+  if (non_ascii) add_letter_cues(text.substr(0, i), hits);
   const auto best = std::max_element(hits.begin(), hits.end());
   if (*best == 0) return "unknown";
   // A tie between languages (e.g. only "que", shared by es/fr/pt) is not a guess worth making.
