@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm_router/api/json_parse.hpp"
+
 namespace llm_router::api {
 namespace {
 
@@ -65,6 +67,66 @@ bool looks_like_json_object(std::string_view body) {
   while (!body.empty() && is_space(body.front())) body.remove_prefix(1);
   while (!body.empty() && is_space(body.back())) body.remove_suffix(1);
   return body.size() >= 2 && body.front() == '{' && body.back() == '}';
+}
+
+namespace {
+
+// The member `list` of the top-level object is a non-empty array: it follows `"name"` at `at`
+// (a JSON string token: inside a string its quotes would be escaped).
+bool non_empty_array_after(std::string_view body, std::size_t at, std::string_view token) {
+  std::size_t i = at + token.size();
+  const auto skip_space = [&] {
+    while (i < body.size() &&
+           (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) {
+      ++i;
+    }
+  };
+  skip_space();
+  if (i >= body.size() || body[i] != ':') return false;
+  ++i;
+  skip_space();
+  if (i >= body.size() || body[i] != '[') return false;
+  ++i;
+  skip_space();
+  return i < body.size() && body[i] != ']';
+}
+
+// The precise reading, for answers the quick one doubts.
+std::optional<std::string> read_answer_outline(std::string_view body, std::string_view list) {
+  JsonCursor cursor(body);
+  if (cursor.peek() != '{' || !cursor.enter_object()) return "the answer is not a JSON object";
+  bool has_list = false;
+  std::string_view name;
+  while (cursor.next_member(name)) {
+    if (name == "error" && cursor.peek() != 'n') {
+      return "the backend answered 2xx with an error object";
+    }
+    if (name == list && cursor.peek() == '[') {
+      if (!cursor.enter_array()) break;
+      has_list = cursor.next_item();
+      while (has_list && cursor.skip_value() && cursor.next_item()) {
+      }
+      continue;
+    }
+    if (!cursor.skip_value()) break;
+  }
+  if (cursor.failed() || !cursor.finish()) return "the answer is not valid JSON";
+  if (!has_list) return "the answer has no `" + std::string(list) + "`";
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoint) {
+  if (!looks_like_json_object(body))
+    return "the backend answered with a body that is not a JSON object";
+  const std::string_view list = endpoint == Endpoint::embeddings ? "data" : "choices";
+  const std::string token = "\"" + std::string(list) + "\"";
+  const std::size_t at = body.find(token);
+  const bool plausible = at != std::string_view::npos && non_empty_array_after(body, at, token) &&
+                         body.find("\"error\"") == std::string_view::npos;
+  if (plausible) return std::nullopt;
+  return read_answer_outline(body, list);
 }
 
 }  // namespace llm_router::api

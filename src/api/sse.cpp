@@ -1,5 +1,7 @@
 #include "llm_router/api/sse.hpp"
 
+#include <algorithm>
+
 namespace llm_router::api {
 
 std::string SseEvent::serialize() const {
@@ -20,17 +22,25 @@ std::string SseEvent::serialize() const {
 
 void SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   buffer_.append(bytes);
-  // Lines end with CRLF, LF or a lone CR (the SSE specification allows all three).
+  // Lines end with CRLF, LF or a lone CR (the SSE specification allows all three). The search
+  // resumes where the last one stopped, so a long line arriving in many reads is scanned once.
   while (true) {
-    const size_t end = buffer_.find_first_of("\r\n", consumed_);
-    if (end == std::string::npos) break;
+    const size_t end = buffer_.find_first_of("\r\n", std::max(consumed_, scanned_));
+    if (end == std::string::npos) {
+      scanned_ = buffer_.size();
+      break;
+    }
     const bool cr = buffer_[end] == '\r';
-    if (cr && end + 1 == buffer_.size()) break;  // a CRLF split across reads: wait for more
+    if (cr && end + 1 == buffer_.size()) {  // a CRLF split across reads: wait for more
+      scanned_ = end;
+      break;
+    }
     take_line(std::string_view(buffer_).substr(consumed_, end - consumed_), out);
     consumed_ = end + (cr && buffer_[end + 1] == '\n' ? 2 : 1);
   }
   if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
     buffer_.erase(0, consumed_);
+    scanned_ -= std::min(scanned_, consumed_);
     consumed_ = 0;
   }
 }

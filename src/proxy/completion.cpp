@@ -5,6 +5,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -36,6 +37,9 @@ using nlohmann::json;
 constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
 constexpr std::size_t kMaxErrorBodyBytes = 256 * 1024;
 constexpr std::size_t kMaxCoalescedBytes = 64 * 1024;  // stream events written in one send
+// After a stream's [DONE], how long its backend may take to end the response and keep the
+// connection for reuse (the client has its whole answer by then).
+constexpr std::chrono::milliseconds kEndAfterDoneGrace{250};
 constexpr auto kDirectRequestTimeout = std::chrono::minutes(10);
 
 std::mt19937_64& random_engine() {
@@ -341,6 +345,9 @@ bool ends_a_stream(const api::SseEvent& event) {
 std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
   if (next.failure) return std::move(next.failure);
   if (!next.event) return Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
+  if (next.event->is_done()) {
+    return Failure{ErrorKind::upstream_bad_response, "stream ended ([DONE]) before content"};
+  }
   if (auto failure = garbled(*next.event)) return failure;
   if (api::is_error_event(next.event->data)) {
     return Failure{ErrorKind::upstream_server_error, "stream began with an error"};
@@ -427,18 +434,19 @@ struct Primed {
   upstream::Clock::time_point finished;
 };
 
-// A 2xx answer that is not a JSON object (an HTML page at base_url, a body cut short) is the
-// backend's failure: the next backend is tried instead of relaying it as a success.
-std::optional<Failure> unusable_answer(std::string_view body) {
-  if (api::looks_like_json_object(body)) return std::nullopt;
-  return Failure{ErrorKind::upstream_bad_response,
-                 "the backend answered with a body that is not a JSON object"};
+// A 2xx answer the client cannot use (an HTML page at base_url, a body cut short, an error
+// object sent with status 200, no choices) is the backend's failure: the next backend is tried
+// instead of relaying it as a success, and the breaker counts it.
+std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endpoint) {
+  auto problem = api::answer_problem(body, endpoint);
+  if (!problem) return std::nullopt;
+  return Failure{ErrorKind::upstream_bad_response, std::move(*problem)};
 }
 
 asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
-                              upstream::UpstreamRequest request, upstream::Deadlines deadlines,
-                              bool want_stream, config::ThroughputGuard guard,
-                              bool client_credentials) {
+                              upstream::UpstreamRequest request, api::Endpoint endpoint,
+                              upstream::Deadlines deadlines, bool want_stream,
+                              config::ThroughputGuard guard, bool client_credentials) {
   Primed p;
   auto opened = co_await provider->open(std::move(request), deadlines);
   if (!opened) {
@@ -470,7 +478,7 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
     auto body = co_await exchange->read_body(kMaxResponseBytes);
     if (!body) {
       p.failure = body.take_failure();
-    } else if (auto unusable = unusable_answer(*body)) {
+    } else if (auto unusable = unusable_answer(*body, endpoint)) {
       p.failure = std::move(unusable);
     } else {
       p.body = std::move(*body);
@@ -964,6 +972,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     const auto* encoder = scope.snapshot->encoders[index];
     const StreamUsage usage = stream_usage(parsed, encoder, record);
     auto result = co_await relay_stream(*events, writer, record, std::move(headers), usage);
+    if (result.ended_by_done) end_after_done(std::move(events), scope.providers);
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
       if (!record.usage_reported && !record.usage_estimated) {
@@ -972,8 +981,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     }
     co_return result;
   }
-  co_return co_await relay_body(exchange, writer, parsed, scope, index, record, std::move(headers),
-                                may_cascade);
+  co_return co_await relay_body(exchange, writer, parsed, endpoint, scope, index, record,
+                                std::move(headers), may_cascade);
 }
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
@@ -1006,7 +1015,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     asio::co_spawn(
         io_,
         prime(scope.providers->by_index[backend_index],
-              upstream_request(request, parsed, endpoint, backend, record), deadlines,
+              upstream_request(request, parsed, endpoint, backend, record), endpoint, deadlines,
               parsed.stream, backend.throughput, sends_client_credentials(backend, request)),
         asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
   };
@@ -1130,6 +1139,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     const auto delivered = co_await deliver_stream(
         *primed.exchange, writer, record, std::move(headers), usage, std::move(primed.held));
     result.broke_after_commit = delivered.broke_after_commit;
+    if (delivered.ended_by_done) end_after_done(std::move(primed.exchange), scope.providers);
     if (!record.usage_reported && !record.usage_estimated) {
       count_stream_usage(encoder, parsed, record);
     }
@@ -1146,14 +1156,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     upstream::Exchange& exchange, ResponseWriter& writer, const api::ParsedRequest& parsed,
-    RequestScope& scope, std::size_t index, RequestRecord& record, Headers headers,
-    bool may_cascade) {
+    api::Endpoint endpoint, RequestScope& scope, std::size_t index, RequestRecord& record,
+    Headers headers, bool may_cascade) {
   AttemptResult result;
   auto body = co_await exchange.read_body(kMaxResponseBytes);
   if (!body) {
     result.failure = body.take_failure();
   } else {
-    result.failure = unusable_answer(*body);
+    result.failure = unusable_answer(*body, endpoint);
   }
   if (result.failure) {
     record.attempts.back().failure = result.failure;
@@ -1263,7 +1273,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     finished = finished || ends_a_stream(event);
     done_seen = done_seen || event.is_done();
   }
-  while (true) {
+  // [DONE] ends the client's stream at once, whenever the backend closes its response.
+  while (!done_seen) {
     auto next = co_await exchange.next_event();
     if (next.failure && next.failure->kind == ErrorKind::cancelled && writer.server_stopping()) {
       // drain_timeout ran out: end the stream with an error event, as a broken one would.
@@ -1323,7 +1334,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       keep_for_usage(next.event->data, record);
     }
     // Events that arrived together leave together; nothing waits for events still to come.
-    if (exchange.event_ready() && pending.size() < kMaxCoalescedBytes) continue;
+    if (!done_seen && exchange.event_ready() && pending.size() < kMaxCoalescedBytes) continue;
     if (co_await writer.write_chunk(pending)) {
       record.status = 499;  // the client went away: dropping the exchange cancels upstream
       co_return result;
@@ -1337,7 +1348,24 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     }
   }
   co_await writer.finish_stream();
+  result.ended_by_done = done_seen;
   co_return result;
+}
+
+namespace {
+
+// `providers` keeps the exchange's connection pool alive until it is done.
+asio::awaitable<void> drain_after_done(std::unique_ptr<upstream::Exchange> exchange,
+                                       std::shared_ptr<ProviderSet> /*providers*/) {
+  co_await exchange->end_after_done(kEndAfterDoneGrace);
+}
+
+}  // namespace
+
+void RouterHandler::end_after_done(std::unique_ptr<upstream::Exchange> exchange,
+                                   std::shared_ptr<ProviderSet> providers) {
+  // Detached: the request is over for its client, whose connection may carry the next one.
+  asio::co_spawn(io_, drain_after_done(std::move(exchange), std::move(providers)), asio::detached);
 }
 
 asio::awaitable<bool> RouterHandler::wait_for_capacity(const Snapshot& snapshot,

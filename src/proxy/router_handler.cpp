@@ -16,6 +16,7 @@
 #include "llm_router/core/utf8.hpp"
 #include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
+#include "responses_writer.hpp"
 #include "status_recorder.hpp"
 
 namespace llm_router::proxy {
@@ -30,8 +31,11 @@ namespace {
 
 using nlohmann::json;
 
-// The OpenAI paths, with or without the /v1 prefix (clients configure base URLs both ways).
+// The OpenAI paths, with or without the /v1 prefix (clients configure base URLs both ways),
+// forgiving the extra slash a base URL ending in '/' leaves at either end.
 std::string_view api_path(std::string_view path) {
+  while (path.starts_with("//")) path.remove_prefix(1);
+  if (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
   if (path.starts_with("/v1/")) path.remove_prefix(3);
   return path;
 }
@@ -41,6 +45,7 @@ constexpr KnownPath kEndpoints[] = {
     {"/chat/completions", "POST", true},
     {"/completions", "POST", true},
     {"/embeddings", "POST", true},
+    {"/responses", "POST", true},
     {"/models", "GET", true},
     {"/models/", "GET", true},
     {"/route", "POST", true},
@@ -55,7 +60,8 @@ constexpr KnownPath kEndpoints[] = {
 
 // The endpoints whose handler logs a RequestRecord of its own.
 bool is_completion(std::string_view path) {
-  return path == "/chat/completions" || path == "/completions" || path == "/embeddings";
+  return path == "/chat/completions" || path == "/completions" || path == "/embeddings" ||
+         path == "/responses";
 }
 
 // HEAD is answered as GET (the server sends the head only).
@@ -267,6 +273,8 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
     co_await completion(request, writer, api::Endpoint::completions);
   } else if (path == "/embeddings") {
     co_await completion(request, writer, api::Endpoint::embeddings);
+  } else if (path == "/responses") {
+    co_await responses(request, writer);
   } else if (path == "/models") {
     co_await models(writer);
   } else if (path.starts_with("/models/")) {
@@ -293,6 +301,21 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
   } else {
     co_await readiness(writer);
   }
+}
+
+asio::awaitable<void> RouterHandler::responses(HttpRequest& request, ResponseWriter& writer) {
+  auto call = api::chat_request_from_responses(request.body);
+  if (!call) {
+    // Refused before the pipeline, which logs every request it takes: logged here instead.
+    StatusRecorder recorder(writer);
+    const auto start = std::chrono::steady_clock::now();
+    co_await send_error(recorder, call.failure());
+    log_access(request, recorder.status(), start);
+    co_return;
+  }
+  request.body = std::move(call->chat_body);
+  ResponsesWriter answer(writer, std::move(call->shell));
+  co_await completion(request, answer, api::Endpoint::chat_completions);
 }
 
 asio::awaitable<void> RouterHandler::send_json(ResponseWriter& writer, int status, std::string body,

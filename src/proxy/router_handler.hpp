@@ -111,10 +111,17 @@ class RouterHandler final : public server::RequestHandler {
     std::chrono::milliseconds retry_after{0};
     std::string weak_answer;  // cascade: a weak but usable body, sent if nothing better comes
     Headers weak_headers;
-    bool hedged = false;  // a hedged race: its attempts, breaker and learning are recorded
+    bool hedged = false;         // a hedged race: its attempts, breaker and learning are recorded
+    bool ended_by_done = false;  // a stream relayed up to its [DONE]
   };
 
   void refresh_snapshot();
+  // After a relayed [DONE]: the backend's response ends (its connection then pooled) or is
+  // dropped, without holding the request.
+  void end_after_done(std::unique_ptr<upstream::Exchange> exchange,
+                      std::shared_ptr<ProviderSet> providers);
+  // POST /v1/responses: the call as a chat completion, answered in the Responses API's shape.
+  asio::awaitable<void> responses(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> completion(HttpRequest& request, ResponseWriter& writer,
                                    api::Endpoint endpoint);
   asio::awaitable<void> run_plan(const HttpRequest& request, ResponseWriter& writer,
@@ -135,7 +142,8 @@ class RouterHandler final : public server::RequestHandler {
                                                 std::vector<bool>& tried, RequestScope& scope,
                                                 RequestRecord& record);
   asio::awaitable<AttemptResult> relay_body(upstream::Exchange& exchange, ResponseWriter& writer,
-                                            const api::ParsedRequest& parsed, RequestScope& scope,
+                                            const api::ParsedRequest& parsed,
+                                            api::Endpoint endpoint, RequestScope& scope,
                                             std::size_t index, RequestRecord& record,
                                             Headers headers, bool may_cascade);
   asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,

@@ -90,7 +90,11 @@ struct ArmedDeadline {
 
   void arm(beast::tcp_stream& stream, std::chrono::milliseconds phase, ErrorKind phase_kind,
            Clock::time_point total) {
-    const auto phase_end = Clock::now() + phase;
+    arm_until(stream, Clock::now() + phase, phase_kind, total);
+  }
+
+  void arm_until(beast::tcp_stream& stream, Clock::time_point phase_end, ErrorKind phase_kind,
+                 Clock::time_point total) {
     if (phase_end < total) {
       stream.expires_at(phase_end);
       kind = phase_kind;
@@ -161,8 +165,9 @@ class HttpExchange final : public Exchange {
   }
 
   asio::awaitable<std::optional<Failure>> read_head() {
-    armed_.arm(connection_->lowest(), deadlines_.first_byte, ErrorKind::first_byte_timeout,
-               deadlines_.total);
+    first_byte_end_ = Clock::now() + deadlines_.first_byte;
+    armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
+                     deadlines_.total);
     while (true) {
       auto [ec, n] = co_await visit_read_header();
       if (ec) co_return io_failure(ec, armed_, "waiting for the response");
@@ -189,6 +194,21 @@ class HttpExchange final : public Exchange {
   const ResponseHead& head() const override { return head_; }
 
   bool event_ready() const override { return !pending_.empty(); }
+
+  asio::awaitable<void> end_after_done(std::chrono::milliseconds grace) override {
+    // Usually the body's last bytes came with [DONE]; else they get `grace` to arrive.
+    while (connection_ && pending_.empty() && !parser_->is_done()) {
+      armed_.arm(connection_->lowest(), grace, ErrorKind::idle_timeout, deadlines_.total);
+      auto piece = co_await read_piece();
+      std::string decoded;
+      if (!piece || !append_decoded(*piece, decoded, kMaxEventBytes) ||
+          !drain_buffered(decoded, kMaxEventBytes) || !decoded.empty()) {
+        break;  // late, broken, or more than framing after [DONE]: not worth keeping
+      }
+    }
+    if (pending_.empty() && parser_->is_done()) finish();
+    connection_.reset();
+  }
 
   asio::awaitable<Expected<std::string>> read_body(std::size_t limit) override {
     std::string body;
@@ -220,9 +240,10 @@ class HttpExchange final : public Exchange {
         co_return EventResult{};
       }
       if (events_seen_ == 0) {
-        // The first event must come within the first-byte deadline counted from the request.
-        armed_.arm(connection_->lowest(), deadlines_.first_byte, ErrorKind::first_byte_timeout,
-                   deadlines_.total);
+        // The first event must come within the first-byte deadline counted from the request:
+        // bytes that are no event (keep-alive comments) do not extend it.
+        armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
+                         deadlines_.total);
       } else {
         armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout,
                    deadlines_.total);
@@ -327,6 +348,7 @@ class HttpExchange final : public Exchange {
   api::SseParser sse_;
   std::deque<api::SseEvent> pending_;
   std::size_t events_seen_ = 0;
+  Clock::time_point first_byte_end_ = Clock::time_point::max();
 };
 
 class HttpProvider final : public Provider {

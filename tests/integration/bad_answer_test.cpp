@@ -37,6 +37,10 @@ TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
        {http_response(200, "text/html", "<html><body>Welcome to nginx!</body></html>"),
         http_response(200, "application/json", kAnswer.substr(0, kAnswer.size() / 2)),
         http_response(200, "application/json", "{\"id\":\"x\"} trailing"),
+        http_response(200, "application/json",
+                      R"({"error":{"message":"model overloaded","type":"server_error"}})"),
+        http_response(200, "application/json", R"({"detail":"Not Found"})"),
+        http_response(200, "application/json", R"({"id":"x","choices": [ ]})"),
         http_response(200, "application/json", cut_gzip, "content-encoding: gzip\r\n")}) {
     const HttpResponse answer = through_broken_then_backup(response);
     EXPECT_EQ(answer.status, 200) << response;
@@ -186,6 +190,36 @@ TEST(BadAnswers, AStreamThatEndsBeforeItsLastEventEndsWithAnError) {
   const auto failed = streamed_events(kChunk + error_event);
   ASSERT_EQ(failed.size(), 2u);
   EXPECT_EQ(json::parse(failed[1])["error"]["message"], "overloaded");
+}
+
+TEST(BadAnswers, AStreamOfOnlyDoneFallsBack) {
+  CannedBackend broken([](const std::string&) { return sse_response("data: [DONE]\n\n"); });
+  Router router(router_config({{"broken", broken.url()}, {"backup", ""}}, "[broken]", "[backup]"));
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+  EXPECT_NE(response.header("x-llm-router-attempts").find("broken=upstream_bad_response"),
+            std::string::npos);
+  EXPECT_GT(sse_data(response.body).size(), 1u);
+}
+
+// [DONE] ends the client's stream: a backend slow to end its response afterwards (past its
+// idle timeout here) neither holds the client nor turns the answer into an error.
+TEST(BadAnswers, DoneEndsTheStreamWhileTheBackendHoldsItsResponseOpen) {
+  CannedBackend backend(
+      [](const std::string&) { return sse_response(kChunk + kFinish + "data: [DONE]\n\n"); },
+      std::chrono::milliseconds(1500));
+  Router router(router_config({{"only", backend.url(), "timeouts: {idle: 300ms}"}}, "[only]"));
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  const auto events = sse_data(response.body);
+  ASSERT_EQ(events.size(), 3u) << response.body;
+  EXPECT_EQ(events.back(), "[DONE]");
+  const auto metrics = client.request("GET", "/metrics");
+  EXPECT_NE(metrics.body.find(R"(backend="only",status="200"} 1)"), std::string::npos)
+      << metrics.body;
 }
 
 TEST(BadAnswers, TheUsageChunkTheRouterAskedForIsNotRelayedHoweverItIsSpaced) {

@@ -117,6 +117,70 @@ results.push(await run('embeddings', async () => {
                        (error) => error instanceof OpenAI.BadRequestError && error.param === 'input');
 }));
 
+results.push(await run('responses API: whole answer and stream', async () => {
+  const response = await client.responses.create({
+    model: 'auto', instructions: 'Answer briefly.', input: 'Say hello to the Responses API.',
+  });
+  assert.equal(response.object, 'response');
+  assert.equal(response.status, 'completed');
+  assert.ok(response.output_text.length > 0);
+  assert.ok(response.usage.output_tokens > 0);
+
+  const stream = await client.responses.create({ model: 'auto', input: 'Stream a short answer.', stream: true });
+  let deltas = '';
+  let completed = null;
+  for await (const event of stream) {
+    if (event.type === 'response.output_text.delta') deltas += event.delta;
+    if (event.type === 'response.completed') completed = event.response;
+  }
+  assert.ok(deltas.length > 0);
+  assert.equal(completed.output[0].content[0].text, deltas);
+  assert.ok(completed.usage.total_tokens > 0);
+
+  // The SDK's stream helper checks the order of the events as it accumulates them.
+  const helper = client.responses.stream({ model: 'auto', input: [{ role: 'user', content: 'Once more.' }] });
+  const final = await helper.finalResponse();
+  assert.equal(final.status, 'completed');
+  assert.ok(final.output[0].content[0].text.length > 0);
+}));
+
+results.push(await run('responses API: function tools round trip', async () => {
+  const tools = [{
+    type: 'function', name: 'get_weather', description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  }];
+  const input = [{ role: 'user', content: 'What is the weather in Paris? Use the tool.' }];
+  const first = await client.responses.create({ model: 'auto', input, tools, tool_choice: 'required' });
+  const call = first.output.find((item) => item.type === 'function_call');
+  assert.ok(call, JSON.stringify(first.output));
+  assert.equal(call.name, 'get_weather');
+  assert.equal(typeof JSON.parse(call.arguments), 'object');
+  const second = await client.responses.create({
+    model: 'auto', tools,
+    input: [...input, call, { type: 'function_call_output', call_id: call.call_id, output: '{"temp_c":21}' }],
+  });
+  assert.ok(second.output_text.length > 0);
+
+  const streamed = client.responses.stream({ model: 'auto', input, tools, tool_choice: 'required' });
+  const final = await streamed.finalResponse();
+  assert.equal(final.output.find((item) => item.type === 'function_call').name, 'get_weather');
+}));
+
+results.push(await run('responses API: structured output and refused stateful fields', async () => {
+  const response = await client.responses.create({
+    model: 'auto', input: 'Give me a user record.',
+    text: { format: { type: 'json_schema', name: 'user', strict: true, schema: {
+      type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } },
+      required: ['name', 'age'], additionalProperties: false } } },
+  });
+  const parsed = JSON.parse(response.output_text);
+  assert.equal(typeof parsed.name, 'string');
+  assert.equal(typeof parsed.age, 'number');
+  await assert.rejects(
+    client.responses.create({ model: 'auto', input: 'again', previous_response_id: response.id }),
+    (error) => error instanceof OpenAI.BadRequestError && error.param === 'previous_response_id');
+}));
+
 child.kill('SIGTERM');
 const passed = results.filter(Boolean).length;
 const failed = results.length - passed;

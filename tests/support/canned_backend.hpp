@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
@@ -28,9 +29,13 @@ inline std::string http_response(int status, const std::string& content_type,
 
 class CannedBackend {
  public:
-  explicit CannedBackend(std::function<std::string(const std::string&)> respond)
+  // `hold_open`: how long the connection stays open after the response was written (a backend
+  // that is slow to end its response).
+  explicit CannedBackend(std::function<std::string(const std::string&)> respond,
+                         std::chrono::milliseconds hold_open = {})
       : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}),
-        respond_(std::move(respond)) {
+        respond_(std::move(respond)),
+        hold_open_(hold_open) {
     thread_ = std::thread([this] { serve(); });
   }
   ~CannedBackend() {
@@ -53,6 +58,7 @@ class CannedBackend {
       if (ec || stopping_) return;
       const std::string response = respond_(read_request_body(socket));
       boost::asio::write(socket, boost::asio::buffer(response), ec);
+      if (hold_open_.count() > 0) std::this_thread::sleep_for(hold_open_);
     }
   }
 
@@ -81,6 +87,7 @@ class CannedBackend {
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::function<std::string(const std::string&)> respond_;
+  std::chrono::milliseconds hold_open_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "llm_router/api/openai_request.hpp"
 
 // The generated text of an OpenAI answer, for counting its tokens when the backend reports no
 // usage: message/delta content, reasoning, refusals, legacy `text`, and tool-call arguments.
@@ -14,6 +17,12 @@ std::string answer_text(std::string_view body);
 // aside). An HTML page, an empty body or one cut short fails; it does not validate the inside,
 // which would cost ~10 instructions a byte on every answer.
 bool looks_like_json_object(std::string_view body);
+
+// Why a 2xx answer cannot serve the client, if it cannot: not a JSON object, a top-level
+// `error` member (a failure sent with status 200), or no non-empty `choices` array (`data` for
+// embeddings). Common answers are passed by two substring searches; only a suspicious one
+// is read in full.
+std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoint);
 
 // Appends the text of one stream chunk's data (a chat.completion.chunk or text_completion).
 void append_chunk_text(std::string_view data, std::string& out);

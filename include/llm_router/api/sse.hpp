@@ -30,6 +30,7 @@ class SseParser {
 
   std::string buffer_;
   std::size_t consumed_ = 0;
+  std::size_t scanned_ = 0;  // no line ends before this offset past consumed_
   SseEvent current_;
   bool has_fields_ = false;
   bool has_data_ = false;

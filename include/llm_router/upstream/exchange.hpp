@@ -57,6 +57,9 @@ class Exchange {
   // True when next_event() will answer at once (an event already arrived): the relay then
   // writes the events of a burst together instead of one send per event.
   virtual bool event_ready() const { return false; }
+  // The stream's [DONE] was relayed: whatever follows is dropped. The connection is kept for
+  // reuse when its response ends within `grace`, else closed.
+  virtual asio::awaitable<void> end_after_done(std::chrono::milliseconds /*grace*/) { co_return; }
 };
 
 // A whole answer, read at once (health checks).

@@ -39,3 +39,32 @@ TEST(AnswerText, StreamChunksAppendTheirDeltas) {
 
 }  // namespace
 }  // namespace llm_router::api
+
+namespace llm_router::api {
+namespace {
+
+TEST(AnswerProblem, UsableAnswersPassAndFailuresSentAsSuccessDoNot) {
+  EXPECT_FALSE(answer_problem(R"({"id":"x","choices":[{"index":0}]})", Endpoint::chat_completions));
+  EXPECT_FALSE(answer_problem(R"({"choices" :
+    [ {"text":"ok"} ] })",
+                              Endpoint::completions));
+  EXPECT_FALSE(
+      answer_problem(R"({"object":"list","data":[{"embedding":[0.1]}]})", Endpoint::embeddings));
+  // A nested "error" key is no failure; a top-level null one neither.
+  EXPECT_FALSE(answer_problem(R"({"choices":[{"message":{"content":"x"},"logprobs":{"error":1}}]})",
+                              Endpoint::chat_completions));
+  EXPECT_FALSE(
+      answer_problem(R"({"error":null,"choices":[{"index":0}]})", Endpoint::chat_completions));
+  // The word inside generated text is escaped, so it is not a member.
+  EXPECT_FALSE(answer_problem(R"({"choices":[{"message":{"content":"say \"error\""}}]})",
+                              Endpoint::chat_completions));
+  for (const char* bad :
+       {R"({"error":{"message":"overloaded"}})", R"({"detail":"Not Found"})", R"({"choices":[]})",
+        R"({"choices":[{"a":1}], "error":"x"})", "<html></html>", ""}) {
+    EXPECT_TRUE(answer_problem(bad, Endpoint::chat_completions)) << bad;
+  }
+  EXPECT_TRUE(answer_problem(R"({"choices":[{"index":0}]})", Endpoint::embeddings));
+}
+
+}  // namespace
+}  // namespace llm_router::api

@@ -54,6 +54,18 @@ TEST(SseParser, EmptyDataLinesKeepTheirNewlines) {
   EXPECT_EQ(events[0].data, "\nx");
 }
 
+TEST(SseParser, ALongEventInManyReadsArrivesWhole) {
+  // The line search resumes where it stopped (one pass over a long line, not one per read).
+  const std::string big(1 << 20, 'x');
+  const std::string stream = "data: a\r\n\r\ndata: " + big + "\r\n\r\ndata: [DONE]\r\n\r\n";
+  for (size_t piece : {4096u, 4097u}) {
+    auto events = feed_in_pieces(stream, piece);
+    ASSERT_EQ(events.size(), 3u) << "piece " << piece;
+    EXPECT_EQ(events[1].data, big);
+    EXPECT_TRUE(events[2].is_done());
+  }
+}
+
 TEST(SseEvent, SerializesMultiLineData) {
   SseEvent e{"error", "a\nb", ""};
   EXPECT_EQ(e.serialize(), "event: error\ndata: a\ndata: b\n\n");

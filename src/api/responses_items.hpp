@@ -1,0 +1,29 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+// The pieces of a Response object shared by the whole-answer and the streamed translation.
+namespace llm_router::api {
+
+// "resp_", "msg_", "fc_" followed by 32 random hex digits.
+std::string new_item_id(std::string_view prefix);
+
+// An assistant message item holding one output_text (or refusal) part.
+nlohmann::json message_item(std::string_view id, std::string_view status, bool refusal,
+                            std::string_view text);
+nlohmann::json text_part(bool refusal, std::string_view text);
+nlohmann::json function_call_item(std::string_view id, std::string_view status,
+                                  std::string_view call_id, std::string_view name,
+                                  std::string_view arguments);
+
+// Chat usage (prompt/completion tokens and their details) as Response usage.
+nlohmann::json response_usage(const nlohmann::json& chat_usage);
+
+// Ends `response` by the chat finish_reason: completed, or incomplete for length and
+// content_filter. Returns the status set.
+std::string set_final_status(nlohmann::json& response, std::string_view finish_reason);
+
+}  // namespace llm_router::api

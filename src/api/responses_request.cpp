@@ -1,0 +1,394 @@
+// POST /v1/responses -> the chat.completions request the router routes.
+#include <chrono>
+#include <cstdint>
+#include <random>
+
+#include "llm_router/api/responses.hpp"
+#include "responses_items.hpp"
+
+namespace llm_router::api {
+namespace {
+
+using nlohmann::json;
+
+Failure invalid(std::string message, std::string param) {
+  return Failure{ErrorKind::invalid_request, std::move(message), 0, std::move(param)};
+}
+
+Failure unsupported(std::string_view what, std::string param) {
+  return invalid(std::string(what) +
+                     " is not supported: llm-router keeps no stored responses, files or "
+                     "conversations; send the whole conversation in `input`",
+                 std::move(param));
+}
+
+std::string indexed(std::string_view base, std::size_t index) {
+  return std::string(base) + "[" + std::to_string(index) + "]";
+}
+
+// Text of a content given as a string or as parts with `text` (output and tool results).
+std::optional<std::string> plain_text(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) return std::nullopt;
+  std::string text;
+  for (const json& part : content) {
+    if (!part.is_object()) return std::nullopt;
+    if (auto t = part.find("text"); t != part.end() && t->is_string()) {
+      text += t->get_ref<const std::string&>();
+    } else if (auto r = part.find("refusal"); r != part.end() && r->is_string()) {
+      text += r->get_ref<const std::string&>();
+    }
+  }
+  return text;
+}
+
+// One user content part: input_text, input_image (by URL), input_file (inline), input_audio.
+Expected<json> user_part(const json& part, const std::string& param) {
+  if (!part.is_object()) return invalid("each content part must be an object", param);
+  const std::string type = part.value("type", "");
+  if (type == "input_text" || type == "output_text" || type == "text") {
+    if (!part.contains("text") || !part["text"].is_string()) {
+      return invalid("a text part needs `text` as a string", param + ".text");
+    }
+    return json{{"type", "text"}, {"text", part["text"]}};
+  }
+  if (type == "input_image") {
+    const auto url = part.find("image_url");
+    if (url == part.end() || !url->is_string()) {
+      return unsupported("an input_image without `image_url` (file_id)", param + ".image_url");
+    }
+    json image{{"url", *url}};
+    if (auto detail = part.find("detail"); detail != part.end() && detail->is_string()) {
+      image["detail"] = *detail;
+    }
+    return json{{"type", "image_url"}, {"image_url", std::move(image)}};
+  }
+  if (type == "input_file") {
+    const auto data = part.find("file_data");
+    if (data == part.end() || !data->is_string()) {
+      return unsupported("an input_file without `file_data` (file_id, file_url)", param);
+    }
+    json file{{"file_data", *data}};
+    if (auto name = part.find("filename"); name != part.end()) file["filename"] = *name;
+    return json{{"type", "file"}, {"file", std::move(file)}};
+  }
+  if (type == "input_audio" && part.contains("input_audio")) {
+    return json{{"type", "input_audio"}, {"input_audio", part["input_audio"]}};
+  }
+  return invalid("unknown content part type " + quote_excerpt(type), param + ".type");
+}
+
+// A message item: user content keeps its parts (images, files); other roles get plain text,
+// which every chat backend accepts. `developer` is sent as `system` for the same reason.
+Expected<json> message_of(const json& item, const std::string& param) {
+  const auto role_it = item.find("role");
+  if (role_it == item.end() || !role_it->is_string()) {
+    return invalid("a message item needs a `role`", param + ".role");
+  }
+  std::string role = role_it->get<std::string>();
+  if (role != "user" && role != "assistant" && role != "system" && role != "developer") {
+    return invalid("unknown role " + quote_excerpt(role), param + ".role");
+  }
+  if (role == "developer") role = "system";
+  const auto content = item.find("content");
+  if (content == item.end() || !(content->is_string() || content->is_array())) {
+    return invalid("a message item needs `content` as a string or an array of parts",
+                   param + ".content");
+  }
+  if (role != "user" || content->is_string()) {
+    auto text = plain_text(*content);
+    if (!text) return invalid("each content part must be an object", param + ".content");
+    return json{{"role", role}, {"content", std::move(*text)}};
+  }
+  json parts = json::array();
+  for (std::size_t k = 0; k < content->size(); ++k) {
+    auto part = user_part((*content)[k], indexed(param + ".content", k));
+    if (!part) return part.take_failure();
+    parts.push_back(std::move(*part));
+  }
+  return json{{"role", role}, {"content", std::move(parts)}};
+}
+
+// Consecutive function_call items are one assistant turn with several tool calls.
+Expected<json> tool_call_of(const json& item, const std::string& param) {
+  for (const char* key : {"call_id", "name", "arguments"}) {
+    if (!item.contains(key) || !item[key].is_string()) {
+      return invalid(std::string("a function_call item needs `") + key + "` as a string",
+                     param + "." + key);
+    }
+  }
+  return json{{"id", item["call_id"]},
+              {"type", "function"},
+              {"function", {{"name", item["name"]}, {"arguments", item["arguments"]}}}};
+}
+
+void add_tool_call(json& messages, json call) {
+  if (!messages.empty()) {
+    json& last = messages.back();
+    if (last["role"] == "assistant" && !last.contains("tool_call_id")) {
+      last["tool_calls"].push_back(std::move(call));
+      return;
+    }
+  }
+  messages.push_back(
+      {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", json::array({call})}});
+}
+
+Expected<json> tool_result_of(const json& item, const std::string& param) {
+  if (!item.contains("call_id") || !item["call_id"].is_string()) {
+    return invalid("a function_call_output item needs `call_id` as a string", param + ".call_id");
+  }
+  auto output = item.contains("output") ? plain_text(item["output"]) : std::nullopt;
+  if (!output) {
+    return invalid("a function_call_output item needs `output` as a string", param + ".output");
+  }
+  return json{{"role", "tool"}, {"tool_call_id", item["call_id"]}, {"content", *output}};
+}
+
+Expected<bool> add_input_item(json& messages, const json& item, const std::string& param) {
+  if (!item.is_object()) return invalid("each input item must be an object", param);
+  const std::string type = item.value("type", item.contains("role") ? "message" : "");
+  if (type == "message") {
+    auto message = message_of(item, param);
+    if (!message) return message.take_failure();
+    messages.push_back(std::move(*message));
+  } else if (type == "function_call") {
+    auto call = tool_call_of(item, param);
+    if (!call) return call.take_failure();
+    add_tool_call(messages, std::move(*call));
+  } else if (type == "function_call_output") {
+    auto result = tool_result_of(item, param);
+    if (!result) return result.take_failure();
+    messages.push_back(std::move(*result));
+  } else if (type == "reasoning") {
+    // A reasoning item only the model that wrote it can read: nothing to send on.
+  } else if (type == "item_reference") {
+    return unsupported("item_reference", param);
+  } else {
+    return invalid("input item type " + quote_excerpt(type) +
+                       " is not supported (message, function_call, function_call_output)",
+                   param + ".type");
+  }
+  return true;
+}
+
+Expected<json> messages_of(const json& request) {
+  json messages = json::array();
+  if (auto it = request.find("instructions"); it != request.end() && !it->is_null()) {
+    if (!it->is_string()) return invalid("`instructions` must be a string", "instructions");
+    if (!it->get_ref<const std::string&>().empty()) {
+      messages.push_back({{"role", "system"}, {"content", *it}});
+    }
+  }
+  const auto input = request.find("input");
+  if (input == request.end() || input->is_null()) {
+    return invalid("`input` is required: a string or an array of input items", "input");
+  }
+  if (input->is_string()) {
+    messages.push_back({{"role", "user"}, {"content", *input}});
+  } else if (input->is_array()) {
+    for (std::size_t i = 0; i < input->size(); ++i) {
+      auto added = add_input_item(messages, (*input)[i], indexed("input", i));
+      if (!added) return added.take_failure();
+    }
+  } else {
+    return invalid("`input` must be a string or an array of input items", "input");
+  }
+  if (messages.empty()) return invalid("`input` holds no message", "input");
+  return messages;
+}
+
+// Function tools move their name, description and schema under `function`.
+Expected<json> chat_tools(const json& tools) {
+  if (!tools.is_array()) return invalid("`tools` must be an array", "tools");
+  json out = json::array();
+  for (std::size_t i = 0; i < tools.size(); ++i) {
+    const json& tool = tools[i];
+    const std::string param = indexed("tools", i);
+    if (!tool.is_object()) return invalid("each tool must be an object", param);
+    const std::string type = tool.value("type", "");
+    if (type != "function") {
+      return invalid("tool type " + quote_excerpt(type) +
+                         " is not supported: the router's backends run function tools only",
+                     param + ".type");
+    }
+    if (!tool.contains("name") || !tool["name"].is_string()) {
+      return invalid("a function tool needs `name` as a string", param + ".name");
+    }
+    json function{{"name", tool["name"]}};
+    for (const char* key : {"description", "parameters", "strict"}) {
+      if (auto it = tool.find(key); it != tool.end() && !it->is_null()) function[key] = *it;
+    }
+    out.push_back({{"type", "function"}, {"function", std::move(function)}});
+  }
+  return out;
+}
+
+Expected<json> chat_tool_choice(const json& choice) {
+  if (choice.is_string()) return choice;
+  if (choice.is_object() && choice.value("type", "") == "function" && choice.contains("name")) {
+    return json{{"type", "function"}, {"function", {{"name", choice["name"]}}}};
+  }
+  return invalid("`tool_choice` must be \"auto\", \"none\", \"required\" or a function",
+                 "tool_choice");
+}
+
+// text.format -> response_format: text (the default), json_object, json_schema.
+Expected<std::optional<json>> chat_response_format(const json& text) {
+  if (!text.is_object()) return invalid("`text` must be an object", "text");
+  const auto format = text.find("format");
+  if (format == text.end() || format->is_null()) return std::optional<json>{};
+  if (!format->is_object()) return invalid("`text.format` must be an object", "text.format");
+  const std::string type = format->value("type", "");
+  if (type == "text") return std::optional<json>{};
+  if (type == "json_object") return std::optional<json>{json{{"type", "json_object"}}};
+  if (type == "json_schema") {
+    json schema = json::object();
+    for (const char* key : {"name", "schema", "strict", "description"}) {
+      if (auto it = format->find(key); it != format->end()) schema[key] = *it;
+    }
+    return std::optional<json>{json{{"type", "json_schema"}, {"json_schema", std::move(schema)}}};
+  }
+  return invalid("unknown text format type " + quote_excerpt(type), "text.format.type");
+}
+
+// Stored state and server-side features a stateless router cannot honour.
+std::optional<Failure> refuse_stateful(const json& request) {
+  for (const char* key : {"previous_response_id", "conversation", "prompt"}) {
+    if (auto it = request.find(key); it != request.end() && !it->is_null()) {
+      return unsupported(std::string("`") + key + "`", key);
+    }
+  }
+  if (request.value("background", false) == true) {
+    return invalid("`background` is not supported: llm-router answers while you wait",
+                   "background");
+  }
+  return std::nullopt;
+}
+
+// The settings the router passes on as they are (same name in both APIs).
+constexpr const char* kSameName[] = {"model",
+                                     "temperature",
+                                     "top_p",
+                                     "user",
+                                     "metadata",
+                                     "parallel_tool_calls",
+                                     "service_tier",
+                                     "seed",
+                                     "prompt_cache_key",
+                                     "top_logprobs",
+                                     "safety_identifier"};
+
+Expected<json> chat_body_of(const json& request, bool stream) {
+  auto messages = messages_of(request);
+  if (!messages) return messages.take_failure();
+  json chat{{"messages", std::move(*messages)}};
+  for (const char* key : kSameName) {
+    if (auto it = request.find(key); it != request.end() && !it->is_null()) chat[key] = *it;
+  }
+  if (chat.contains("top_logprobs")) chat["logprobs"] = true;
+  if (auto it = request.find("max_output_tokens"); it != request.end() && !it->is_null()) {
+    // max_tokens: the name every chat backend knows (OpenAI's reasoning models want
+    // max_completion_tokens, asked for when `reasoning` is set).
+    chat[request.contains("reasoning") ? "max_completion_tokens" : "max_tokens"] = *it;
+  }
+  if (auto it = request.find("reasoning"); it != request.end() && it->is_object()) {
+    if (auto effort = it->find("effort"); effort != it->end() && effort->is_string()) {
+      chat["reasoning_effort"] = *effort;
+    }
+  }
+  if (auto it = request.find("tools"); it != request.end() && !it->is_null()) {
+    auto tools = chat_tools(*it);
+    if (!tools) return tools.take_failure();
+    if (!tools->empty()) chat["tools"] = std::move(*tools);
+  }
+  if (auto it = request.find("tool_choice"); it != request.end() && !it->is_null()) {
+    auto choice = chat_tool_choice(*it);
+    if (!choice) return choice.take_failure();
+    chat["tool_choice"] = std::move(*choice);
+  }
+  if (auto it = request.find("text"); it != request.end() && !it->is_null()) {
+    auto format = chat_response_format(*it);
+    if (!format) return format.take_failure();
+    if (*format) chat["response_format"] = std::move(**format);
+  }
+  if (stream) {
+    chat["stream"] = true;
+    chat["stream_options"] = {{"include_usage", true}};  // a Response always carries usage
+  }
+  return chat;
+}
+
+json value_or(const json& request, const char* key, json fallback) {
+  auto it = request.find(key);
+  return it == request.end() || it->is_null() ? fallback : *it;
+}
+
+// The Response object as the request configured it, before any output.
+json shell_of(const json& request) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  json reasoning{{"effort", nullptr}, {"summary", nullptr}};
+  if (auto it = request.find("reasoning"); it != request.end() && it->is_object()) {
+    reasoning.update(*it);
+  }
+  return json{{"id", new_item_id("resp_")},
+              {"object", "response"},
+              {"created_at", now.count()},
+              {"status", "in_progress"},
+              {"background", false},
+              {"error", nullptr},
+              {"incomplete_details", nullptr},
+              {"instructions", value_or(request, "instructions", nullptr)},
+              {"max_output_tokens", value_or(request, "max_output_tokens", nullptr)},
+              {"model", value_or(request, "model", "")},
+              {"output", json::array()},
+              {"parallel_tool_calls", value_or(request, "parallel_tool_calls", true)},
+              {"previous_response_id", nullptr},
+              {"reasoning", std::move(reasoning)},
+              {"service_tier", value_or(request, "service_tier", "auto")},
+              {"store", false},
+              {"temperature", value_or(request, "temperature", 1.0)},
+              {"text", value_or(request, "text", json{{"format", {{"type", "text"}}}})},
+              {"tool_choice", value_or(request, "tool_choice", "auto")},
+              {"tools", value_or(request, "tools", json::array())},
+              {"top_p", value_or(request, "top_p", 1.0)},
+              {"truncation", value_or(request, "truncation", "disabled")},
+              {"usage", nullptr},
+              {"user", value_or(request, "user", nullptr)},
+              {"metadata", value_or(request, "metadata", json::object())}};
+}
+
+}  // namespace
+
+std::string new_item_id(std::string_view prefix) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::string id(prefix);
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = engine();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 15];
+  }
+  return id;
+}
+
+Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
+  const json request = json::parse(body, nullptr, false);
+  if (request.is_discarded()) {
+    return Failure{ErrorKind::invalid_json, "the request body is not valid JSON"};
+  }
+  if (!request.is_object()) return invalid("the request body must be a JSON object", "");
+  if (auto refused = refuse_stateful(request)) return std::move(*refused);
+  const auto stream_it = request.find("stream");
+  if (stream_it != request.end() && !stream_it->is_null() && !stream_it->is_boolean()) {
+    return invalid("`stream` must be a boolean", "stream");
+  }
+  const bool stream =
+      stream_it != request.end() && stream_it->is_boolean() && stream_it->get<bool>();
+  auto chat = chat_body_of(request, stream);
+  if (!chat) return chat.take_failure();
+  return ResponsesCall{chat->dump(-1, ' ', false, json::error_handler_t::replace), stream,
+                       shell_of(request)};
+}
+
+}  // namespace llm_router::api

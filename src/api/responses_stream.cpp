@@ -1,0 +1,231 @@
+// A streamed chat completion -> the Responses API's stream of events.
+#include "llm_router/api/responses.hpp"
+#include "responses_items.hpp"
+
+namespace llm_router::api {
+
+using nlohmann::json;
+
+namespace {
+
+const std::string* string_at(const json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+}  // namespace
+
+ResponsesStream::ResponsesStream(json shell) : response_(std::move(shell)) {}
+
+std::string ResponsesStream::feed(std::string_view chat_sse) {
+  std::string out;
+  start(out);
+  std::vector<SseEvent> events;
+  parser_.feed(chat_sse, events);
+  for (const auto& event : events) on_event(event, out);
+  return out;
+}
+
+std::string ResponsesStream::finish() {
+  std::string out;
+  start(out);
+  if (ended_) return out;
+  if (!finish_reason_.empty()) {
+    complete(out);
+  } else {
+    on_error({{"message", "the stream ended before the answer was complete"},
+              {"type", "server_error"},
+              {"code", "upstream_closed"}},
+             out);
+  }
+  return out;
+}
+
+void ResponsesStream::emit(std::string_view type, json event, std::string& out) {
+  json framed{{"type", type}, {"sequence_number", sequence_++}};
+  framed.update(event);
+  out += "event: ";
+  out += type;
+  out += "\ndata: ";
+  out += framed.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += "\n\n";
+}
+
+void ResponsesStream::start(std::string& out) {
+  if (started_) return;
+  started_ = true;
+  emit("response.created", {{"response", response_}}, out);
+  emit("response.in_progress", {{"response", response_}}, out);
+}
+
+void ResponsesStream::on_event(const SseEvent& event, std::string& out) {
+  if (ended_) return;
+  if (event.is_done()) {
+    complete(out);
+    return;
+  }
+  const json chunk = json::parse(event.data, nullptr, false);
+  if (!chunk.is_object()) return;  // a comment or keep-alive the chat stream may carry
+  if (auto error = chunk.find("error"); error != chunk.end() && !error->is_null()) {
+    on_error(*error, out);
+    return;
+  }
+  on_chunk(chunk, out);
+}
+
+void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
+  if (const std::string* model = string_at(chunk, "model"); model && !model->empty()) {
+    response_["model"] = *model;
+  }
+  if (auto usage = chunk.find("usage"); usage != chunk.end() && usage->is_object()) {
+    response_["usage"] = response_usage(*usage);
+  }
+  const auto choices = chunk.find("choices");
+  if (choices == chunk.end() || !choices->is_array()) return;
+  for (const json& choice : *choices) {
+    // A Response has one answer: the chat request never asks for more than one choice.
+    if (!choice.is_object() || choice.value("index", 0) != 0) continue;
+    const json& delta = choice.contains("delta") ? choice["delta"] : json::object();
+    if (const std::string* text = string_at(delta, "content"); text && !text->empty()) {
+      text_delta(*text, false, out);
+    }
+    if (const std::string* refusal = string_at(delta, "refusal"); refusal && !refusal->empty()) {
+      text_delta(*refusal, true, out);
+    }
+    if (auto calls = delta.find("tool_calls"); calls != delta.end() && calls->is_array()) {
+      for (const json& call : *calls) call_delta(call, out);
+    }
+    if (const std::string* reason = string_at(choice, "finish_reason")) finish_reason_ = *reason;
+  }
+}
+
+void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::string& out) {
+  if (message_ && message_->refusal != refusal) close_message(out);
+  if (!message_) {
+    message_ = MessagePart{next_output_index_++, new_item_id("msg_"), refusal, ""};
+    emit("response.output_item.added",
+         {{"output_index", message_->output_index},
+          {"item", message_item(message_->item_id, "in_progress", refusal, "")}},
+         out);
+    emit("response.content_part.added",
+         {{"item_id", message_->item_id},
+          {"output_index", message_->output_index},
+          {"content_index", 0},
+          {"part", text_part(refusal, "")}},
+         out);
+  }
+  message_->text.append(delta);
+  json event{{"item_id", message_->item_id},
+             {"output_index", message_->output_index},
+             {"content_index", 0},
+             {"delta", delta}};
+  if (!refusal) event["logprobs"] = json::array();
+  emit(refusal ? "response.refusal.delta" : "response.output_text.delta", std::move(event), out);
+}
+
+void ResponsesStream::close_message(std::string& out) {
+  if (!message_) return;
+  const MessagePart& part = *message_;
+  json done{{"item_id", part.item_id}, {"output_index", part.output_index}, {"content_index", 0}};
+  if (part.refusal) {
+    done["refusal"] = part.text;
+    emit("response.refusal.done", done, out);
+  } else {
+    done["text"] = part.text;
+    done["logprobs"] = json::array();
+    emit("response.output_text.done", done, out);
+  }
+  emit("response.content_part.done",
+       {{"item_id", part.item_id},
+        {"output_index", part.output_index},
+        {"content_index", 0},
+        {"part", text_part(part.refusal, part.text)}},
+       out);
+  json item = message_item(part.item_id, "completed", part.refusal, part.text);
+  emit("response.output_item.done", {{"output_index", part.output_index}, {"item", item}}, out);
+  output_[part.output_index] = std::move(item);
+  message_.reset();
+}
+
+// The first delta of a call names it (id, function name); later ones carry argument text.
+void ResponsesStream::call_delta(const json& call, std::string& out) {
+  if (!call.is_object()) return;
+  const long long index = call.value("index", 0LL);
+  const json& function = call.contains("function") ? call["function"] : json::object();
+  auto found = calls_.find(index);
+  if (found == calls_.end()) {
+    close_message(out);  // text before the calls is its own item, finished first
+    FunctionCall fresh{next_output_index_++, new_item_id("fc_"), "", "", ""};
+    const std::string* id = string_at(call, "id");
+    const std::string* name = string_at(function, "name");
+    fresh.call_id = id ? *id : new_item_id("call_");
+    fresh.name = name ? *name : "";
+    found = calls_.emplace(index, std::move(fresh)).first;
+    const FunctionCall& added = found->second;
+    emit(
+        "response.output_item.added",
+        {{"output_index", added.output_index},
+         {"item", function_call_item(added.item_id, "in_progress", added.call_id, added.name, "")}},
+        out);
+  }
+  FunctionCall& current = found->second;
+  if (const std::string* arguments = string_at(function, "arguments");
+      arguments && !arguments->empty()) {
+    current.arguments += *arguments;
+    emit("response.function_call_arguments.delta",
+         {{"item_id", current.item_id},
+          {"output_index", current.output_index},
+          {"delta", *arguments}},
+         out);
+  }
+}
+
+void ResponsesStream::close_calls(std::string& out) {
+  for (auto& [index, call] : calls_) {
+    emit("response.function_call_arguments.done",
+         {{"item_id", call.item_id},
+          {"output_index", call.output_index},
+          {"name", call.name},
+          {"arguments", call.arguments}},
+         out);
+    json item =
+        function_call_item(call.item_id, "completed", call.call_id, call.name, call.arguments);
+    emit("response.output_item.done", {{"output_index", call.output_index}, {"item", item}}, out);
+    output_[call.output_index] = std::move(item);
+  }
+  calls_.clear();
+}
+
+void ResponsesStream::complete(std::string& out) {
+  close_message(out);
+  close_calls(out);
+  json output = json::array();
+  for (auto& [index, item] : output_) output.push_back(item);
+  response_["output"] = std::move(output);
+  if (response_["usage"].is_null()) response_["usage"] = response_usage(json());
+  const std::string status = set_final_status(response_, finish_reason_);
+  emit(status == "completed" ? "response.completed" : "response.incomplete",
+       {{"response", response_}}, out);
+  ended_ = true;
+}
+
+// The chat stream's error event: an `error` event, then response.failed.
+void ResponsesStream::on_error(const json& error, std::string& out) {
+  const std::string* message = string_at(error, "message");
+  const std::string* code = string_at(error, "code");
+  const std::string* type = string_at(error, "type");
+  const std::string code_text = code ? *code : (type ? *type : "server_error");
+  const std::string message_text = message ? *message : "the backend failed";
+  emit("error",
+       {{"code", code_text},
+        {"message", message_text},
+        {"param", error.is_object() && error.contains("param") ? error["param"] : json()}},
+       out);
+  response_["status"] = "failed";
+  response_["error"] = {{"code", code_text}, {"message", message_text}};
+  emit("response.failed", {{"response", response_}}, out);
+  ended_ = true;
+}
+
+}  // namespace llm_router::api

@@ -1,0 +1,264 @@
+#include "llm_router/api/responses.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace llm_router::api {
+namespace {
+
+using nlohmann::json;
+
+json chat_of(const std::string& body) {
+  auto call = chat_request_from_responses(body);
+  EXPECT_TRUE(call.ok()) << (call.ok() ? "" : call.failure().message);
+  return call.ok() ? json::parse(call->chat_body) : json();
+}
+
+Failure failure_of(const std::string& body) {
+  auto call = chat_request_from_responses(body);
+  EXPECT_FALSE(call.ok()) << body;
+  return call.ok() ? Failure{} : call.failure();
+}
+
+TEST(ResponsesRequest, InstructionsAndStringInputBecomeSystemAndUserMessages) {
+  const json chat =
+      chat_of(R"({"model":"auto","instructions":"Be brief.","input":"Hi","max_output_tokens":50,)"
+              R"("temperature":0.2,"metadata":{"team":"a"},"user":"u1","store":true})");
+  EXPECT_EQ(chat["model"], "auto");
+  EXPECT_EQ(chat["messages"], json::parse(R"([{"role":"system","content":"Be brief."},)"
+                                          R"({"role":"user","content":"Hi"}])"));
+  EXPECT_EQ(chat["max_tokens"], 50);
+  EXPECT_EQ(chat["temperature"], 0.2);
+  EXPECT_EQ(chat["metadata"]["team"], "a");
+  EXPECT_EQ(chat["user"], "u1");
+  EXPECT_FALSE(chat.contains("store"));
+  EXPECT_FALSE(chat.contains("stream"));
+}
+
+TEST(ResponsesRequest, ItemsBecomeTurnsWithToolCallsAndResults) {
+  const json chat = chat_of(R"({"model":"m","stream":true,"input":[
+    {"role":"developer","content":"rules"},
+    {"type":"message","role":"user","content":[{"type":"input_text","text":"Look: "},
+      {"type":"input_image","image_url":"https://x/y.png","detail":"low"}]},
+    {"type":"message","role":"assistant","content":[{"type":"output_text","text":"Calling."}]},
+    {"type":"function_call","call_id":"c1","name":"f","arguments":"{\"a\":1}"},
+    {"type":"function_call","call_id":"c2","name":"g","arguments":"{}"},
+    {"type":"reasoning","id":"r1","summary":[]},
+    {"type":"function_call_output","call_id":"c1","output":"42"},
+    {"type":"function_call_output","call_id":"c2","output":[{"type":"input_text","text":"ok"}]}]})");
+  const json& m = chat["messages"];
+  ASSERT_EQ(m.size(), 5u) << m;
+  EXPECT_EQ(m[0], json::parse(R"({"role":"system","content":"rules"})"));
+  EXPECT_EQ(m[1]["content"][1]["image_url"],
+            json::parse(R"({"url":"https://x/y.png","detail":"low"})"));
+  EXPECT_EQ(m[2]["content"], "Calling.");
+  ASSERT_EQ(m[2]["tool_calls"].size(), 2u);
+  EXPECT_EQ(m[2]["tool_calls"][1]["function"]["name"], "g");
+  EXPECT_EQ(m[3], json::parse(R"({"role":"tool","tool_call_id":"c1","content":"42"})"));
+  EXPECT_EQ(m[4]["content"], "ok");
+  EXPECT_EQ(chat["stream"], true);
+  EXPECT_EQ(chat["stream_options"]["include_usage"], true);
+}
+
+TEST(ResponsesRequest, ToolsToolChoiceAndTextFormatTakeTheChatShape) {
+  const json chat = chat_of(R"({"model":"m","input":"x",
+    "tools":[{"type":"function","name":"f","description":"d","parameters":{"type":"object"},"strict":true}],
+    "tool_choice":{"type":"function","name":"f"},
+    "text":{"format":{"type":"json_schema","name":"s","schema":{"type":"object"},"strict":true}},
+    "reasoning":{"effort":"low"},"max_output_tokens":9})");
+  EXPECT_EQ(chat["tools"][0],
+            json::parse(R"({"type":"function","function":{"name":"f",)"
+                        R"("description":"d","parameters":{"type":"object"},"strict":true}})"));
+  EXPECT_EQ(chat["tool_choice"], json::parse(R"({"type":"function","function":{"name":"f"}})"));
+  EXPECT_EQ(chat["response_format"]["type"], "json_schema");
+  EXPECT_EQ(chat["response_format"]["json_schema"]["name"], "s");
+  EXPECT_EQ(chat["reasoning_effort"], "low");
+  EXPECT_EQ(chat["max_completion_tokens"], 9);
+  EXPECT_EQ(chat_of(R"({"input":"x","text":{"format":{"type":"json_object"}}})")["response_format"],
+            json::parse(R"({"type":"json_object"})"));
+  EXPECT_FALSE(
+      chat_of(R"({"input":"x","text":{"format":{"type":"text"}}})").contains("response_format"));
+}
+
+TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"input":"x","previous_response_id":"resp_1"})", "previous_response_id"},
+      {R"({"input":"x","conversation":"conv_1"})", "conversation"},
+      {R"({"input":"x","background":true})", "background"},
+      {R"({"input":"x","tools":[{"type":"web_search"}]})", "tools[0].type"},
+      {R"({"input":[{"type":"item_reference","id":"i"}]})", "input[0]"},
+      {R"({"input":[{"role":"user","content":[{"type":"input_image","file_id":"f"}]}]})",
+       "input[0].content[0].image_url"},
+      {R"({"input":[{"role":"wizard","content":"x"}]})", "input[0].role"},
+      {R"({"input":[{"type":"function_call","call_id":"c","name":"f"}]})", "input[0].arguments"},
+      {R"({"input":5})", "input"},
+      {R"({"model":"m"})", "input"},
+      {R"({"input":"x","stream":"yes"})", "stream"},
+      {R"({"input":"x","tool_choice":5})", "tool_choice"},
+      {R"([1])", ""},
+  };
+  for (const auto& [body, param] : cases) {
+    const Failure failure = failure_of(body);
+    EXPECT_EQ(failure.kind, ErrorKind::invalid_request) << body;
+    EXPECT_EQ(failure.param, param) << body << ": " << failure.message;
+  }
+  EXPECT_EQ(failure_of("{not json").kind, ErrorKind::invalid_json);
+}
+
+json shell() {
+  auto call = chat_request_from_responses(R"({"model":"auto","input":"x","instructions":"i"})");
+  return call->shell;
+}
+
+TEST(ResponsesAnswer, AChatCompletionBecomesAResponse) {
+  const auto text = response_from_chat_answer(
+      R"({"id":"c","object":"chat.completion","model":"small","choices":[{"index":0,)"
+      R"("message":{"role":"assistant","content":"Hello","tool_calls":[{"id":"call_1",)"
+      R"("type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},)"
+      R"("finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":7,)"
+      R"("prompt_tokens_details":{"cached_tokens":2}}})",
+      shell());
+  ASSERT_TRUE(text);
+  const json response = json::parse(*text);
+  EXPECT_EQ(response["object"], "response");
+  EXPECT_TRUE(response["id"].get<std::string>().starts_with("resp_"));
+  EXPECT_EQ(response["status"], "completed");
+  EXPECT_EQ(response["model"], "small");
+  EXPECT_EQ(response["instructions"], "i");
+  ASSERT_EQ(response["output"].size(), 2u);
+  EXPECT_EQ(response["output"][0]["content"][0]["text"], "Hello");
+  EXPECT_EQ(response["output"][1]["type"], "function_call");
+  EXPECT_EQ(response["output"][1]["call_id"], "call_1");
+  EXPECT_EQ(response["output"][1]["arguments"], R"({"a":1})");
+  EXPECT_EQ(response["usage"]["input_tokens"], 5);
+  EXPECT_EQ(response["usage"]["total_tokens"], 12);
+  EXPECT_EQ(response["usage"]["input_tokens_details"]["cached_tokens"], 2);
+}
+
+TEST(ResponsesAnswer, LengthIsIncompleteAndNonAnswersAreLeftAlone) {
+  const auto cut = response_from_chat_answer(
+      R"({"choices":[{"message":{"content":"Hel"},"finish_reason":"length"}]})", shell());
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(json::parse(*cut)["status"], "incomplete");
+  EXPECT_EQ(json::parse(*cut)["incomplete_details"]["reason"], "max_output_tokens");
+  EXPECT_FALSE(response_from_chat_answer(R"({"error":{"message":"x"}})", shell()));
+  EXPECT_FALSE(response_from_chat_answer("not json", shell()));
+}
+
+struct Event {
+  std::string type;
+  json data;
+};
+
+std::vector<Event> events_of(const std::string& sse) {
+  std::vector<SseEvent> raw;
+  SseParser().feed(sse, raw);
+  std::vector<Event> out;
+  for (auto& e : raw) {
+    json data = json::parse(e.data);
+    EXPECT_EQ(data["type"], e.event);
+    out.push_back({e.event, std::move(data)});
+  }
+  return out;
+}
+
+std::string chunk(const std::string& delta, const std::string& finish = "null") {
+  return R"(data: {"id":"c","object":"chat.completion.chunk","model":"small","choices":[{"index":0,"delta":)" +
+         delta + R"(,"finish_reason":)" + finish + "}]}\n\n";
+}
+
+TEST(ResponsesStream, TextDeltasBecomeOutputTextEventsInOrder) {
+  const std::string chat =
+      chunk(R"({"role":"assistant","content":""})") + chunk(R"({"content":"Hel"})") +
+      chunk(R"({"content":"lo"})") + chunk("{}", R"("stop")") +
+      R"(data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}})"
+      "\n\ndata: [DONE]\n\n";
+  ResponsesStream stream(shell());
+  std::string out;
+  for (char c : chat) out += stream.feed(std::string(1, c));  // split anywhere
+  out += stream.finish();
+  const auto events = events_of(out);
+  std::vector<std::string> types;
+  for (const auto& e : events) types.push_back(e.type);
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"response.created", "response.in_progress",
+                                      "response.output_item.added", "response.content_part.added",
+                                      "response.output_text.delta", "response.output_text.delta",
+                                      "response.output_text.done", "response.content_part.done",
+                                      "response.output_item.done", "response.completed"}));
+  for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].data["sequence_number"], i);
+  const json& done = events.back().data["response"];
+  EXPECT_EQ(done["status"], "completed");
+  EXPECT_EQ(done["model"], "small");
+  EXPECT_EQ(done["output"][0]["content"][0]["text"], "Hello");
+  EXPECT_EQ(done["usage"]["total_tokens"], 5);
+  EXPECT_EQ(events[6].data["text"], "Hello");
+}
+
+TEST(ResponsesStream, ToolCallsFollowTheTextAsTheirOwnItems) {
+  const std::string chat =
+      chunk(R"({"content":"Let me check."})") +
+      chunk(
+          R"({"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":""}}]})") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"x\":"}}]})") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]})") +
+      chunk(
+          R"({"tool_calls":[{"index":1,"id":"call_b","function":{"name":"g","arguments":"{}"}}]})") +
+      chunk("{}", R"("tool_calls")") + "data: [DONE]\n\n";
+  ResponsesStream stream(shell());
+  std::string out = stream.feed(chat);
+  out += stream.finish();
+  const auto events = events_of(out);
+  const json& done = events.back().data["response"];
+  ASSERT_EQ(done["output"].size(), 3u) << done;
+  EXPECT_EQ(done["output"][0]["type"], "message");
+  EXPECT_EQ(done["output"][1]["call_id"], "call_a");
+  EXPECT_EQ(done["output"][1]["arguments"], R"({"x":1})");
+  EXPECT_EQ(done["output"][2]["name"], "g");
+  int argument_deltas = 0;
+  for (const auto& e : events) {
+    if (e.type == "response.function_call_arguments.delta") ++argument_deltas;
+    if (e.type == "response.output_item.added") {
+      EXPECT_EQ(e.data["item"]["status"], "in_progress");
+    }
+  }
+  EXPECT_EQ(argument_deltas, 3);
+}
+
+TEST(ResponsesStream, ErrorsAndEarlyEndsFailTheResponse) {
+  {
+    ResponsesStream stream(shell());
+    std::string out = stream.feed(
+        chunk(R"({"content":"a"})") +
+        R"(data: {"error":{"message":"upstream stream broke","code":"upstream_closed"}})"
+        "\n\n");
+    out += stream.finish();
+    const auto events = events_of(out);
+    ASSERT_GE(events.size(), 2u);
+    EXPECT_EQ(events[events.size() - 2].type, "error");
+    EXPECT_EQ(events[events.size() - 2].data["code"], "upstream_closed");
+    EXPECT_EQ(events.back().type, "response.failed");
+    EXPECT_EQ(events.back().data["response"]["status"], "failed");
+  }
+  {
+    ResponsesStream stream(shell());
+    std::string out = stream.feed(chunk(R"({"content":"a"})"));
+    out += stream.finish();
+    const auto events = events_of(out);
+    EXPECT_EQ(events.back().type, "response.failed");
+  }
+  {
+    ResponsesStream stream(shell());
+    std::string out = stream.feed(chunk(R"({"content":"a"})") + chunk("{}", R"("length")"));
+    out += stream.finish();
+    const auto events = events_of(out);
+    EXPECT_EQ(events.back().type, "response.incomplete");
+    EXPECT_TRUE(stream.finish().empty());
+  }
+}
+
+}  // namespace
+}  // namespace llm_router::api
