@@ -29,6 +29,7 @@ nlohmann::json Analysis::to_json() const {
   return {
       {"category", category},
       {"category_scores", scores},
+      {"category_from_context", category_from_context},
       {"complexity", rounded(complexity)},
       {"sentiment", rounded(sentiment)},
       {"sentiment_vader", rounded(sentiment_vader)},

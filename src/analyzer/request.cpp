@@ -9,6 +9,11 @@ namespace {
 
 // Rough per-item costs in tokens: chat framing per message, a tool call, a low-detail image.
 constexpr double kTokensPerMessage = 4;
+// A follow-up that says little on its own is short ("and in Rust?"; 90% of the hand-written
+// ones in bench/fixtures/followups/ are under 220 bytes); a longer message carries its own
+// context. Of the user turn before it, enough to say what the conversation is doing is kept.
+constexpr std::size_t kFollowUpChars = 200;
+constexpr std::size_t kPreviousUserChars = 1000;
 constexpr double kTokensPerToolCall = 8;
 constexpr double kTokensPerImage = 85;
 constexpr double kTokensPerAudioPart = 100;
@@ -303,6 +308,18 @@ class RequestWalk {
         if (is_system_role(message.role)) append_message(message, system_text, left);
       }
       left -= std::min(left, system_text.size() + (system_text.empty() ? 0 : 1));
+    }
+    if (selection_.follow_up_context && selection_.history_messages == 0 &&
+        user_text.size() < kFollowUpChars) {
+      for (std::ptrdiff_t i = last_user - 1; i >= 0; --i) {
+        const Message& message = messages_[static_cast<std::size_t>(i)];
+        if (message.role != "user") continue;
+        bool cut = false;  // not the analyzed text's truncation
+        for (std::size_t k = message.first_piece; k < message.end_piece; ++k) {
+          append_capped(facts_.previous_user_text, pieces_[k], kPreviousUserChars, cut);
+        }
+        break;
+      }
     }
     std::vector<std::string> history;
     int wanted = selection_.history_messages;

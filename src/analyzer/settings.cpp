@@ -9,6 +9,7 @@ void read_text(config::NodeReader reader, TextSelection& text) {
   if (auto v = reader.boolean("include_system")) text.include_system = *v;
   if (auto v = reader.integer("history_messages", 0, 1000))
     text.history_messages = static_cast<int>(*v);
+  if (auto v = reader.boolean("follow_up_context")) text.follow_up_context = *v;
   if (auto v = reader.integer("max_chars", 16, 10'000'000))
     text.max_chars = static_cast<std::size_t>(*v);
   if (auto v = reader.integer("model_chars", 16, 10'000'000))

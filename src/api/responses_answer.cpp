@@ -7,12 +7,6 @@ namespace {
 
 using nlohmann::json;
 
-const std::string* string_at(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
-}
-
 // The message's text (or refusal) first, then one function_call item per tool call.
 json output_of(const json& message) {
   json output = json::array();

@@ -4,6 +4,12 @@ namespace llm_router::api {
 
 using nlohmann::json;
 
+const std::string* string_at(const json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
 json text_part(bool refusal, std::string_view text) {
   if (refusal) return json{{"type", "refusal"}, {"refusal", text}};
   return json{{"type", "output_text"}, {"text", text}, {"annotations", json::array()}};

@@ -8,6 +8,9 @@
 // The pieces of a Response object shared by the whole-answer and the streamed translation.
 namespace llm_router::api {
 
+// The string member `key` of `object`, if it is one.
+const std::string* string_at(const nlohmann::json& object, const char* key);
+
 // "resp_", "msg_", "fc_" followed by 32 random hex digits.
 std::string new_item_id(std::string_view prefix);
 

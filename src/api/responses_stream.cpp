@@ -6,16 +6,6 @@ namespace llm_router::api {
 
 using nlohmann::json;
 
-namespace {
-
-const std::string* string_at(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
-}
-
-}  // namespace
-
 ResponsesStream::ResponsesStream(json shell) : response_(std::move(shell)) {}
 
 std::string ResponsesStream::feed(std::string_view chat_sse) {

@@ -148,6 +148,57 @@ const json& object_at(const json& object, const char* key) {
 
 constexpr int kMaxPlaceholderValues = 10'000;
 
+// A number inside the schema's bounds: 1 when they allow it, else the bound nearest to it.
+json number_for(const json& schema, bool integer) {
+  const auto bound = [&](const char* key) -> std::optional<double> {
+    auto it = schema.find(key);
+    if (it == schema.end() || !it->is_number()) return std::nullopt;
+    return it->get<double>();
+  };
+  const double step = integer ? 1.0 : 0.5;
+  double low = -1e18;
+  double high = 1e18;
+  if (auto v = bound("minimum")) low = *v;
+  if (auto v = bound("exclusiveMinimum")) low = std::max(low, *v + step);
+  if (auto v = bound("maximum")) high = *v;
+  if (auto v = bound("exclusiveMaximum")) high = std::min(high, *v - step);
+  double value = std::clamp(1.0, low, std::max(low, high));
+  if (integer) {
+    value = std::ceil(value);
+    return static_cast<long long>(value);
+  }
+  return value;
+}
+
+// A string of the schema's `format` (email, date-time, uuid, uri, ...) and length bounds.
+json string_for(const json& schema) {
+  static const std::pair<std::string_view, std::string_view> kFormats[] = {
+      {"email", "user@example.com"},
+      {"date-time", "2026-01-01T00:00:00Z"},
+      {"date", "2026-01-01"},
+      {"time", "00:00:00Z"},
+      {"duration", "PT1H"},
+      {"uuid", "00000000-0000-4000-8000-000000000000"},
+      {"uri", "https://example.com/"},
+      {"url", "https://example.com/"},
+      {"hostname", "example.com"},
+      {"ipv4", "127.0.0.1"},
+      {"ipv6", "::1"}};
+  std::string value = "mock";
+  const std::string format = string_at(schema, "format");
+  for (const auto& [name, sample] : kFormats) {
+    if (format == name) value = sample;
+  }
+  const auto length = [&](const char* key) -> std::optional<std::size_t> {
+    auto it = schema.find(key);
+    if (it == schema.end() || !it->is_number_unsigned()) return std::nullopt;
+    return std::min<std::size_t>(it->get<std::size_t>(), 256);
+  };
+  if (auto min = length("minLength"); min && value.size() < *min) value.resize(*min, 'x');
+  if (auto max = length("maxLength"); max && value.size() > *max) value.resize(*max);
+  return value;
+}
+
 // A value of the JSON-schema type `schema` asks for: the first enum value, or a placeholder.
 // `$ref` to the root's `$defs`/`definitions` is followed; `anyOf`/`oneOf` take their first
 // non-null branch, `allOf` merges its branches' properties; arrays get `minItems` items (at
@@ -188,7 +239,8 @@ json placeholder_for(const json& schema, const json& root, int& budget, int dept
     return merged;
   }
   const std::string kind = string_at(schema, "type");
-  if (kind == "integer" || kind == "number") return 1;
+  if (kind == "integer" || kind == "number") return number_for(schema, kind == "integer");
+  if (kind == "string") return string_for(schema);
   if (kind == "boolean") return true;
   if (kind == "null") return nullptr;
   if (kind == "array") {
@@ -267,6 +319,39 @@ std::vector<std::string> pieces_of(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// The answer ends before the first of the request's `stop` sequences, as a model's would.
+void cut_at_stop(const json& body, Plan& plan) {
+  const auto stop = body.find("stop");
+  if (stop == body.end()) return;
+  std::vector<std::string> sequences;
+  if (stop->is_string()) sequences.push_back(stop->get<std::string>());
+  if (stop->is_array()) {
+    for (const auto& item : *stop) {
+      if (item.is_string()) sequences.push_back(item.get<std::string>());
+    }
+  }
+  const std::string text = joined(plan.tokens);
+  std::size_t cut = std::string::npos;
+  for (const auto& sequence : sequences) {
+    if (!sequence.empty()) cut = std::min(cut, text.find(sequence));
+  }
+  if (cut == std::string::npos) return;
+  std::vector<std::string> kept;
+  std::size_t length = 0;
+  for (auto& token : plan.tokens) {
+    if (length >= cut) break;
+    if (length + token.size() > cut) token.resize(cut - length);
+    length += token.size();
+    kept.push_back(std::move(token));
+  }
+  plan.tokens = std::move(kept);
+  plan.finish_reason = "stop";
+}
+
+}  // namespace
+
 int estimate_prompt_tokens(const json& body) {
   const std::string text = request_text(body);
   return static_cast<int>(text.size() / 4) + 1;
@@ -326,6 +411,7 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   } else {
     plan.tokens = make_tokens(model, prompt, count);
   }
+  cut_at_stop(body, plan);
   if (endpoint != Endpoint::chat) return plan;
   if (const json* function = chosen_function(body)) {
     plan.tool_name = string_at(*function, "name");

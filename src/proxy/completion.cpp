@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <ctime>
 #include <deque>
 #include <exception>
 #include <random>
@@ -187,12 +188,27 @@ struct SlotRelease {
   ~SlotRelease() { gate.release(); }
 };
 
+// Retry-After is delay-seconds or an HTTP-date (RFC 9110 section 10.2.3); a date in the past,
+// or a value neither form reads, is no wait.
+std::chrono::milliseconds retry_after_value(const std::string& value) {
+  using std::chrono::milliseconds;
+  if (!value.empty() && value[0] >= '0' && value[0] <= '9') {
+    return std::chrono::seconds(std::atoll(value.c_str()));
+  }
+  std::tm date{};
+  if (strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S", &date) == nullptr) return milliseconds(0);
+  const auto when = std::chrono::system_clock::from_time_t(timegm(&date));
+  const auto wait =
+      std::chrono::duration_cast<milliseconds>(when - std::chrono::system_clock::now());
+  return std::max(wait, milliseconds(0));
+}
+
 std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
   if (const auto* ms = server::find_header(head.headers, "retry-after-ms")) {
-    return std::chrono::milliseconds(std::atoll(ms->c_str()));
+    return std::chrono::milliseconds(std::max(0LL, std::atoll(ms->c_str())));
   }
-  if (const auto* s = server::find_header(head.headers, "retry-after")) {
-    return std::chrono::seconds(std::atoll(s->c_str()));
+  if (const auto* value = server::find_header(head.headers, "retry-after")) {
+    return retry_after_value(*value);
   }
   return std::chrono::milliseconds(0);
 }
@@ -865,7 +881,8 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       }
       if (!retry_same_backend(*last) || retry >= backend.retry.attempts) break;
       auto wait = backoff_for(backend.retry, retry);
-      if (last->kind == ErrorKind::upstream_rate_limited) {
+      // A 429's Retry-After, or any other failure's (a 503 saying how long it will be down).
+      if (last->kind == ErrorKind::upstream_rate_limited || result.retry_after.count() > 0) {
         if (result.retry_after > backend.retry.max_retry_after) break;  // better move on
         wait = std::max(wait, result.retry_after);
       }

@@ -3,11 +3,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <csignal>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
 #include "integration/router_config.hpp"
+#include "support/canned_backend.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
@@ -59,6 +62,35 @@ TEST(Retry, RetryAfterLongerThanTheCapMovesOnAtOnce) {
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   ASSERT_EQ(response.status, 200);
   EXPECT_EQ(limited.requests(), 1);
+}
+
+TEST(Retry, RetryAfterAsAnHttpDateAndOnA503IsHonouredToo) {
+  // A minute from now, as "Sun, 06 Nov 1994 08:49:37 GMT": over the 1 s cap, so no retry.
+  const std::time_t later = std::time(nullptr) + 60;
+  std::tm date{};
+  gmtime_r(&later, &date);
+  char text[64];
+  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &date);
+  for (const std::string& retry_after : {std::string(text), std::string("60")}) {
+    for (const int status : {429, 503}) {
+      std::atomic<int> requests{0};
+      CannedBackend limited([&](const std::string&) {
+        ++requests;
+        return http_response(status, "application/json", R"({"error":{"message":"later"}})",
+                             "retry-after: " + retry_after + "\r\n");
+      });
+      MockLlm backup;
+      Router router(
+          router_config({{"limited", limited.url(), "retry: {attempts: 3, max_retry_after: 1s}"},
+                         {"backup", backup.url()}},
+                        "[limited, backup]"));
+      HttpClient client(router.port());
+      auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+      ASSERT_EQ(response.status, 200);
+      EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+      EXPECT_EQ(requests.load(), 1) << status << " " << retry_after;
+    }
+  }
 }
 
 TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {

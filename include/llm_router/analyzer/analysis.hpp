@@ -20,6 +20,9 @@ struct PiiCount {
 struct Analysis {
   std::string category = "other";  // "other" when no label reaches other_threshold or no model
   std::map<std::string, double> category_scores;  // label -> probability
+  // The last user message alone left the category model unsure: the previous user turn
+  // weighed in (TextSelection::follow_up_context).
+  bool category_from_context = false;
   double complexity = 0.5;     // the complexity model's positive-label probability; 0.5 if none
   double sentiment = 0;        // -1..1 (trained calibration of VADER; VADER alone without weights)
   double sentiment_vader = 0;  // VADER's compound, kept for comparison in decision logs

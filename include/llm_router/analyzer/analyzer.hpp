@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,9 @@ struct DenseQuery {
 // locks and does no I/O, so one instance serves every io thread.
 class Analyzer {
  public:
+  static constexpr std::size_t kMaxLabels = 64;  // category labels a model may have
+  using Distribution = std::array<float, kMaxLabels>;
+
   struct Models {
     std::shared_ptr<const classifier::TextModel> category;    // may be null
     std::shared_ptr<const classifier::TextModel> complexity;  // may be null
@@ -69,7 +73,17 @@ class Analyzer {
   std::string semantic_text(const nlohmann::json& body, const RequestMeta& meta) const;
 
  private:
-  void analyze_content(std::string_view text, const DenseQuery* dense, Analysis& out) const;
+  // `previous_user`: the user turn before `text`, for a follow-up the category model is unsure
+  // of on its own (TextSelection::follow_up_context).
+  void analyze_content(std::string_view text, const DenseQuery* dense, Analysis& out,
+                       std::string_view previous_user = {}) const;
+  // The category distribution after the rule-based corrections (code evidence, instruction
+  // cues); returns the leading label.
+  std::size_t adjust_category(std::string_view text, Distribution& probabilities,
+                              std::size_t n) const;
+  // Blends in the reading of the previous user turn joined with `text`; returns the leader.
+  std::size_t lean_on_previous_turn(std::string_view text, std::string_view previous_user,
+                                    Distribution& probabilities, std::size_t n) const;
   void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const;
 
   AnalyzerSettings settings_;

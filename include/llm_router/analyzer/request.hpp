@@ -23,8 +23,12 @@ struct RequestMeta {
 
 // Which text the content signals (sentiment, PII, keywords, ...) are computed on.
 struct TextSelection {
-  bool include_system = false;   // prepend the system/developer prompt
-  int history_messages = 0;      // earlier messages (any role but system) before the last user one
+  bool include_system = false;  // prepend the system/developer prompt
+  int history_messages = 0;     // earlier messages (any role but system) before the last user one
+  // Without history: for a last user message under 200 bytes, the previous user turn is kept
+  // aside (RequestFacts::previous_user_text), for the category of a follow-up that says little
+  // on its own ("and in Rust?").
+  bool follow_up_context = true;
   std::size_t max_chars = 4000;  // cap on bytes read, bounding the work on huge prompts
   // Sentiment, semantic similarity and script/language read at most this many bytes of the
   // selected text: its head and its tail (tone and intent sit at the start and the end).
@@ -39,9 +43,10 @@ struct TextSelection {
 
 // Structural facts about the whole request plus the selected text.
 struct RequestFacts {
-  std::string text;            // selected text, at most max_chars bytes (UTF-8 safe cut)
-  PiiCounts pii{};             // found in the whole request's text (TextSelection::pii_chars)
-  bool pii_truncated = false;  // the request had more text than pii_chars
+  std::string text;                // selected text, at most max_chars bytes (UTF-8 safe cut)
+  std::string previous_user_text;  // the user turn before the last one (follow_up_context)
+  PiiCounts pii{};                 // found in the whole request's text (TextSelection::pii_chars)
+  bool pii_truncated = false;      // the request had more text than pii_chars
   bool truncated = false;
   double estimated_tokens = 0;
   int turns = 0;

@@ -123,6 +123,52 @@ TEST(Analyzer, InstructionCueOverridesTheModel) {
   }
 }
 
+// Sure of "code" when the text mentions python, of "chat" for thanks, unsure otherwise.
+class WordModel : public classifier::TextModel {
+ public:
+  const std::vector<std::string>& labels() const override { return labels_; }
+  void predict(std::string_view text, std::span<float> p) const override {
+    const bool code = text.find("python") != std::string_view::npos;
+    const bool thanks = text.find("thanks") != std::string_view::npos;
+    const std::array<float, 3> out = thanks ? std::array<float, 3>{0.05f, 0.05f, 0.9f}
+                                     : code ? std::array<float, 3>{0.9f, 0.05f, 0.05f}
+                                            : std::array<float, 3>{0.3f, 0.3f, 0.4f};
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = out[i];
+  }
+
+ private:
+  std::vector<std::string> labels_{"code", "math", "chat"};
+};
+
+TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
+  const auto conversation = [](const std::string& last) {
+    return json{{"messages",
+                 {{{"role", "user"}, {"content", "Write a python function that reverses a list"}},
+                  {{"role", "assistant"}, {"content", "def rev(xs): return xs[::-1]"}},
+                  {{"role", "user"}, {"content", last}}}}};
+  };
+  AnalyzerSettings settings;
+  settings.detectors.instructions = false;
+  settings.detectors.code = false;
+  const Analyzer analyzer(settings, {std::make_shared<WordModel>(), nullptr, nullptr}, {}, {});
+  const Analysis follow_up = analyzer.analyze(conversation("and make it recursive"), {});
+  EXPECT_EQ(follow_up.category, "code");
+  EXPECT_TRUE(follow_up.category_from_context);
+  EXPECT_NEAR(follow_up.category_scores.at("code"), 0.4 * 0.3 + 0.6 * 0.9, 1e-6);
+  EXPECT_EQ(follow_up.analyzed_chars, 21);  // the other signals read the last message only
+  // A confident reading of the last message stands ("thanks" is small talk after anything).
+  const Analysis closer = analyzer.analyze(conversation("great, thanks"), {});
+  EXPECT_EQ(closer.category, "chat");
+  EXPECT_FALSE(closer.category_from_context);
+  // No earlier turn, or the option off: the last message alone.
+  EXPECT_FALSE(analyzer.analyze(user_says("and make it recursive"), {}).category_from_context);
+  settings.text.follow_up_context = false;
+  const Analyzer alone(settings, {std::make_shared<WordModel>(), nullptr, nullptr}, {}, {});
+  const Analysis off = alone.analyze(conversation("and make it recursive"), {});
+  EXPECT_FALSE(off.category_from_context);
+  EXPECT_NEAR(off.category_scores.at("code"), 0.3, 1e-6);
+}
+
 TEST(Analyzer, NoModelsMeansOtherAndHalfComplexity) {
   const Analyzer analyzer({}, {}, {}, {});
   const Analysis a = analyzer.analyze(user_says("hello"), {});
@@ -248,7 +294,7 @@ analyzer:
   complexity_label: complex
   sentiment_model: ""
   other_threshold: 0.35
-  text: {include_system: true, history_messages: 2, max_chars: 8000}
+  text: {include_system: true, history_messages: 2, max_chars: 8000, follow_up_context: false}
   detectors: {pii: false, code: true, language: true, sentiment: false}
   keyword_sets:
     - {name: billing, words: [refund, invoice], patterns: ['order #\d+']}
@@ -263,6 +309,7 @@ analyzer:
   EXPECT_DOUBLE_EQ(s.other_threshold, 0.35);
   EXPECT_TRUE(s.text.include_system);
   EXPECT_EQ(s.text.history_messages, 2);
+  EXPECT_FALSE(s.text.follow_up_context);
   EXPECT_EQ(s.text.max_chars, 8000u);
   EXPECT_FALSE(s.detectors.pii);
   EXPECT_FALSE(s.detectors.sentiment);

@@ -33,6 +33,19 @@ TEST(TextSelection, SystemAndHistoryInConversationOrder) {
   EXPECT_EQ(facts.text, "You are terse.\nfirst question\nfirst answer\nsecond question");
 }
 
+TEST(TextSelection, ThePreviousUserTurnIsKeptAsideForFollowUps) {
+  const auto facts = extract_request(kConversation, EndpointKind::chat, {});
+  EXPECT_EQ(facts.text, "second question");
+  EXPECT_EQ(facts.previous_user_text, "first question");
+  TextSelection with_history;
+  with_history.history_messages = 2;  // already in the analyzed text
+  EXPECT_EQ(extract_request(kConversation, EndpointKind::chat, with_history).previous_user_text,
+            "");
+  TextSelection off;
+  off.follow_up_context = false;
+  EXPECT_EQ(extract_request(kConversation, EndpointKind::chat, off).previous_user_text, "");
+}
+
 TEST(TextSelection, ContentPartsAndImages) {
   const auto body = chat(
       json::array({{{"role", "user"},

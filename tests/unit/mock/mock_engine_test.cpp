@@ -114,6 +114,45 @@ TEST(MockEngine, ToolArgumentsFollowTheSchema) {
   EXPECT_LT(nested.dump().size(), 1'000'000u);
 }
 
+TEST(MockEngine, StringsAndNumbersMeetTheirFormatsAndBounds) {
+  const json args = tool_arguments(R"({"type":"object","properties":{
+      "email":{"type":"string","format":"email"},
+      "when":{"type":"string","format":"date-time"},
+      "id":{"type":"string","format":"uuid"},
+      "code":{"type":"string","minLength":6,"maxLength":8},
+      "short":{"type":"string","maxLength":2},
+      "count":{"type":"integer","minimum":5},
+      "ratio":{"type":"number","exclusiveMaximum":1,"minimum":0},
+      "negative":{"type":"integer","maximum":-3}}})");
+  EXPECT_EQ(args["email"], "user@example.com");
+  EXPECT_EQ(args["when"], "2026-01-01T00:00:00Z");
+  EXPECT_EQ(args["id"].get<std::string>().size(), 36u);
+  EXPECT_EQ(args["code"], "mockxx");
+  EXPECT_EQ(args["short"], "mo");
+  EXPECT_EQ(args["count"], 5);
+  EXPECT_LT(args["ratio"].get<double>(), 1.0);
+  EXPECT_GE(args["ratio"].get<double>(), 0.0);
+  EXPECT_EQ(args["negative"], -3);
+}
+
+std::string joined_text(const Plan& plan) {
+  return json::parse(completion_body(plan))["choices"][0]["message"]["content"].get<std::string>();
+}
+
+TEST(MockEngine, TheAnswerEndsBeforeAStopSequence) {
+  const auto full =
+      make_plan(chat(R"({"mock":{"content":"one two three four"}})"), Endpoint::chat, {}, "m", 0.5);
+  EXPECT_EQ(joined_text(full), "one two three four");
+  for (const char* stop : {R"("stop":" three")", R"("stop":["zzz"," three","two"])"}) {
+    const auto plan =
+        make_plan(chat(std::string(R"({"mock":{"content":"one two three four"},)") + stop + "}"),
+                  Endpoint::chat, {}, "m", 0.5);
+    const std::string text = joined_text(plan);
+    EXPECT_TRUE(text == "one two" || text == "one ") << text;
+    EXPECT_EQ(plan.finish_reason, "stop");
+  }
+}
+
 TEST(MockEngine, JsonModeAnswersJson) {
   auto plan = make_plan(chat(R"({"response_format":{"type":"json_object"}})"), Endpoint::chat, {},
                         "m", 0.5);
