@@ -1,5 +1,7 @@
 #include "llm_router/api/answer_text.hpp"
 
+#include <string.h>
+
 #include <nlohmann/json.hpp>
 
 #include "llm_router/api/json_parse.hpp"
@@ -115,18 +117,33 @@ std::optional<std::string> read_answer_outline(std::string_view body, std::strin
   return std::nullopt;
 }
 
+// Where the JSON string token `"name"` first occurs, if anywhere: memmem for `name"` (a
+// letter is rarer in JSON than a quote), then the quote before it.
+std::size_t find_token(std::string_view body, std::string_view quoted_name) {
+  const std::string_view tail = quoted_name.substr(1);
+  std::size_t from = 1;
+  while (from < body.size()) {
+    const void* hit = memmem(body.data() + from, body.size() - from, tail.data(), tail.size());
+    if (hit == nullptr) return std::string_view::npos;
+    const auto at = static_cast<std::size_t>(static_cast<const char*>(hit) - body.data());
+    if (body[at - 1] == '"') return at - 1;
+    from = at + 1;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoint) {
-  if (!looks_like_json_object(body))
+  if (!looks_like_json_object(body)) {
     return "the backend answered with a body that is not a JSON object";
-  const std::string_view list = endpoint == Endpoint::embeddings ? "data" : "choices";
-  const std::string token = "\"" + std::string(list) + "\"";
-  const std::size_t at = body.find(token);
-  const bool plausible = at != std::string_view::npos && non_empty_array_after(body, at, token) &&
-                         body.find("\"error\"") == std::string_view::npos;
-  if (plausible) return std::nullopt;
-  return read_answer_outline(body, list);
+  }
+  const std::string_view token = endpoint == Endpoint::embeddings ? "\"data\"" : "\"choices\"";
+  const std::size_t at = find_token(body, token);
+  // Non-empty choices make an answer usable whatever else it holds; only an answer without
+  // them is read in full, to say why (an error object sent with status 200, no choices).
+  if (at != std::string_view::npos && non_empty_array_after(body, at, token)) return std::nullopt;
+  return read_answer_outline(body, token.substr(1, token.size() - 2));
 }
 
 }  // namespace llm_router::api

@@ -60,7 +60,7 @@ TEST(AnswerProblem, UsableAnswersPassAndFailuresSentAsSuccessDoNot) {
                               Endpoint::chat_completions));
   for (const char* bad :
        {R"({"error":{"message":"overloaded"}})", R"({"detail":"Not Found"})", R"({"choices":[]})",
-        R"({"choices":[{"a":1}], "error":"x"})", "<html></html>", ""}) {
+        R"({"error":{"message":"x"},"choices":null})", "<html></html>", ""}) {
     EXPECT_TRUE(answer_problem(bad, Endpoint::chat_completions)) << bad;
   }
   EXPECT_TRUE(answer_problem(R"({"choices":[{"index":0}]})", Endpoint::embeddings));
