@@ -42,6 +42,27 @@ bool cue_overrules(std::string_view cued, std::string_view best) {
   return true;
 }
 
+// "Unrelated: ...", "btw, ...", "Thanks! Different question: ...": the user says the topic
+// changed, so the previous turn must not colour the new one.
+bool announces_new_topic(std::string_view text) {
+  static constexpr std::string_view kMarkers[] = {"unrelated",         "different question",
+                                                  "new question",      "another question",
+                                                  "another topic",     "different topic",
+                                                  "new topic",         "off topic",
+                                                  "off-topic",         "on another note",
+                                                  "switching gears",   "changing the subject",
+                                                  "by the way",        "btw",
+                                                  "separate question", "random question"};
+  std::string head(text.substr(0, 60));
+  for (char& c : head) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  for (const std::string_view marker : kMarkers) {
+    if (head.find(marker) != std::string::npos) return true;
+  }
+  return false;
+}
+
 std::size_t label_index(const std::vector<std::string>& labels, std::string_view label) {
   if (label.empty()) return SIZE_MAX;
   return static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
@@ -200,7 +221,8 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense, A
     const std::size_t n = paired ? std::min(models_.category->labels().size(), kMaxLabels)
                                  : predict(*models_.category, text, probabilities);
     std::size_t best = adjust_category(text, probabilities, n);
-    if (!previous_user.empty() && n > 0 && probabilities[best] < kFollowUpConfidence) {
+    if (!previous_user.empty() && n > 0 && probabilities[best] < kFollowUpConfidence &&
+        !announces_new_topic(text)) {
       best = lean_on_previous_turn(text, previous_user, probabilities, n);
       out.category_from_context = true;
     }

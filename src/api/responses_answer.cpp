@@ -8,17 +8,19 @@ namespace {
 using nlohmann::json;
 
 // The message's text (or refusal) first, then one function_call item per tool call.
-json output_of(const json& message) {
+json output_of(const json& message, std::string_view item_status) {
   json output = json::array();
-  const std::string* text = string_at(message, "content");
+  const auto content = message.is_object() ? message.find("content") : message.end();
+  const std::optional<std::string> text =
+      message.is_object() && content != message.end() ? text_of_content(*content) : std::nullopt;
   const std::string* refusal = string_at(message, "refusal");
   const auto calls = message.is_object() ? message.find("tool_calls") : message.end();
   const bool has_calls =
       message.is_object() && calls != message.end() && calls->is_array() && !calls->empty();
   if (refusal && !refusal->empty()) {
-    output.push_back(message_item(new_item_id("msg_"), "completed", true, *refusal));
+    output.push_back(message_item(new_item_id("msg_"), item_status, true, *refusal));
   } else if ((text && !text->empty()) || !has_calls) {
-    output.push_back(message_item(new_item_id("msg_"), "completed", false, text ? *text : ""));
+    output.push_back(message_item(new_item_id("msg_"), item_status, false, text ? *text : ""));
   }
   if (!has_calls) return output;
   for (const json& call : *calls) {
@@ -26,10 +28,15 @@ json output_of(const json& message) {
         call.is_object() && call.contains("function") ? call["function"] : json::object();
     const std::string* id = string_at(call, "id");
     const std::string* name = string_at(function, "name");
-    const std::string* arguments = string_at(function, "arguments");
+    // Some backends send the arguments as an object rather than its JSON text.
+    const auto arguments = function.find("arguments");
+    const std::string arguments_text =
+        arguments == function.end() ? "{}"
+        : arguments->is_string()    ? arguments->get<std::string>()
+                                 : arguments->dump(-1, ' ', false, json::error_handler_t::replace);
     output.push_back(function_call_item(new_item_id("fc_"), "completed",
                                         id ? *id : new_item_id("call_"), name ? *name : "",
-                                        arguments ? *arguments : "{}"));
+                                        arguments_text));
   }
   return output;
 }
@@ -38,7 +45,7 @@ json output_of(const json& message) {
 
 std::optional<std::string> response_from_chat_answer(std::string_view chat_answer,
                                                      const json& shell) {
-  const json answer = json::parse(chat_answer, nullptr, false);
+  const json answer = parse_backend_json(chat_answer);
   if (!answer.is_object()) return std::nullopt;
   const auto choices = answer.find("choices");
   if (choices == answer.end() || !choices->is_array() || choices->empty() ||
@@ -48,9 +55,9 @@ std::optional<std::string> response_from_chat_answer(std::string_view chat_answe
   const json& choice = (*choices)[0];
   json response = shell;
   if (const std::string* model = string_at(answer, "model")) response["model"] = *model;
-  response["output"] = output_of(choice.contains("message") ? choice["message"] : json());
   const std::string* finish = string_at(choice, "finish_reason");
-  set_final_status(response, finish ? *finish : "stop");
+  const std::string status = set_final_status(response, finish ? *finish : "stop");
+  response["output"] = output_of(choice.contains("message") ? choice["message"] : json(), status);
   response["usage"] = response_usage(answer.contains("usage") ? answer["usage"] : json());
   return response.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -4,6 +4,108 @@ namespace llm_router::api {
 
 using nlohmann::json;
 
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+int hex4(std::string_view text, std::size_t at) {
+  if (at + 4 > text.size()) return -1;
+  int value = 0;
+  for (std::size_t k = at; k < at + 4; ++k) {
+    const char c = text[k];
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                             : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+// Length of the valid UTF-8 sequence starting at `at`, 0 when it is not one.
+std::size_t utf8_length(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(at);
+  const std::size_t length = lead >= 0xF0 && lead <= 0xF4   ? 4
+                             : lead >= 0xE0                 ? 3
+                             : lead >= 0xC2 && lead <= 0xDF ? 2
+                                                            : 0;
+  if (length == 0 || at + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(at + k) & 0xC0) != 0x80) return 0;
+  }
+  const unsigned char second = byte(at + 1);
+  if (lead == 0xE0 && second < 0xA0) return 0;  // overlong
+  if (lead == 0xED && second > 0x9F) return 0;  // a surrogate
+  if (lead == 0xF0 && second < 0x90) return 0;  // overlong
+  if (lead == 0xF4 && second > 0x8F) return 0;  // above U+10FFFF
+  return length;
+}
+
+// Invalid UTF-8 and unpaired surrogate escapes replaced by U+FFFD.
+std::string repaired(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\\' && i + 1 < text.size() && text[i + 1] == 'u') {
+      const int unit = hex4(text, i + 2);
+      const bool high = unit >= 0xD800 && unit <= 0xDBFF;
+      const bool paired = high && i + 7 < text.size() && text[i + 6] == '\\' &&
+                          text[i + 7] == 'u' && hex4(text, i + 8) >= 0xDC00 &&
+                          hex4(text, i + 8) <= 0xDFFF;
+      if (paired) {
+        out.append(text.substr(i, 12));
+        i += 12;
+      } else if (unit >= 0xD800 && unit <= 0xDFFF) {
+        out.append(kReplacement);
+        i += 6;
+      } else {
+        out.append(text.substr(i, 2));
+        i += 2;
+      }
+    } else if (c == '\\') {
+      out.append(text.substr(i, 2));  // any other escape, "\\" included
+      i += 2;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (const std::size_t length = utf8_length(text, i); length > 0) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out.append(kReplacement);
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+json parse_backend_json(std::string_view text) {
+  json value = json::parse(text, nullptr, false);
+  if (!value.is_discarded()) return value;
+  return json::parse(repaired(text), nullptr, false);
+}
+
+std::optional<std::string> text_of_content(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  if (!content.is_array()) return std::nullopt;
+  std::string text;
+  for (const json& part : content) {
+    if (!part.is_object()) return std::nullopt;
+    if (auto t = part.find("text"); t != part.end() && t->is_string()) {
+      text += t->get_ref<const std::string&>();
+    } else if (auto r = part.find("refusal"); r != part.end() && r->is_string()) {
+      text += r->get_ref<const std::string&>();
+    }
+  }
+  return text;
+}
+
 const std::string* string_at(const json& object, const char* key) {
   if (!object.is_object()) return nullptr;
   auto it = object.find(key);
@@ -18,7 +120,7 @@ json text_part(bool refusal, std::string_view text) {
 json message_item(std::string_view id, std::string_view status, bool refusal,
                   std::string_view text) {
   json content = json::array();
-  if (status == "completed") content.push_back(text_part(refusal, text));
+  if (status != "in_progress") content.push_back(text_part(refusal, text));
   return json{{"id", id},
               {"type", "message"},
               {"status", status},

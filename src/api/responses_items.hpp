@@ -2,11 +2,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 // The pieces of a Response object shared by the whole-answer and the streamed translation.
 namespace llm_router::api {
+
+// A backend's JSON text as a value, or discarded. Text nlohmann refuses only for its strings
+// (invalid UTF-8, a lone or split surrogate escape) is read with U+FFFD in their place, as the
+// chat endpoint's clients would decode it.
+nlohmann::json parse_backend_json(std::string_view text);
+
+// Text of a content given as a string or as parts carrying `text` (or `refusal`); nothing
+// for other shapes.
+std::optional<std::string> text_of_content(const nlohmann::json& content);
 
 // The string member `key` of `object`, if it is one.
 const std::string* string_at(const nlohmann::json& object, const char* key);

@@ -26,22 +26,6 @@ std::string indexed(std::string_view base, std::size_t index) {
   return std::string(base) + "[" + std::to_string(index) + "]";
 }
 
-// Text of a content given as a string or as parts with `text` (output and tool results).
-std::optional<std::string> plain_text(const json& content) {
-  if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) return std::nullopt;
-  std::string text;
-  for (const json& part : content) {
-    if (!part.is_object()) return std::nullopt;
-    if (auto t = part.find("text"); t != part.end() && t->is_string()) {
-      text += t->get_ref<const std::string&>();
-    } else if (auto r = part.find("refusal"); r != part.end() && r->is_string()) {
-      text += r->get_ref<const std::string&>();
-    }
-  }
-  return text;
-}
-
 // One user content part: input_text, input_image (by URL), input_file (inline), input_audio.
 Expected<json> user_part(const json& part, const std::string& param) {
   if (!part.is_object()) return invalid("each content part must be an object", param);
@@ -96,7 +80,7 @@ Expected<json> message_of(const json& item, const std::string& param) {
                    param + ".content");
   }
   if (role != "user" || content->is_string()) {
-    auto text = plain_text(*content);
+    auto text = text_of_content(*content);
     if (!text) return invalid("each content part must be an object", param + ".content");
     return json{{"role", role}, {"content", std::move(*text)}};
   }
@@ -138,7 +122,7 @@ Expected<json> tool_result_of(const json& item, const std::string& param) {
   if (!item.contains("call_id") || !item["call_id"].is_string()) {
     return invalid("a function_call_output item needs `call_id` as a string", param + ".call_id");
   }
-  auto output = item.contains("output") ? plain_text(item["output"]) : std::nullopt;
+  auto output = item.contains("output") ? text_of_content(item["output"]) : std::nullopt;
   if (!output) {
     return invalid("a function_call_output item needs `output` as a string", param + ".output");
   }

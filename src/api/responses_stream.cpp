@@ -55,7 +55,7 @@ void ResponsesStream::on_event(const SseEvent& event, std::string& out) {
     complete(out);
     return;
   }
-  const json chunk = json::parse(event.data, nullptr, false);
+  const json chunk = parse_backend_json(event.data);
   if (!chunk.is_object()) return;  // a comment or keep-alive the chat stream may carry
   if (auto error = chunk.find("error"); error != chunk.end() && !error->is_null()) {
     on_error(*error, out);
@@ -132,7 +132,7 @@ void ResponsesStream::close_message(std::string& out) {
         {"content_index", 0},
         {"part", text_part(part.refusal, part.text)}},
        out);
-  json item = message_item(part.item_id, "completed", part.refusal, part.text);
+  json item = message_item(part.item_id, item_status(), part.refusal, part.text);
   emit("response.output_item.done", {{"output_index", part.output_index}, {"item", item}}, out);
   output_[part.output_index] = std::move(item);
   message_.reset();
@@ -187,12 +187,30 @@ void ResponsesStream::close_calls(std::string& out) {
   calls_.clear();
 }
 
+// A message cut by max tokens or the content filter is as incomplete as its Response.
+std::string_view ResponsesStream::item_status() const {
+  return finish_reason_ == "length" || finish_reason_ == "content_filter" ? "incomplete"
+                                                                          : "completed";
+}
+
+json ResponsesStream::output_so_far() const {
+  json output = json::array();
+  for (const auto& [index, item] : output_) output.push_back(item);
+  if (message_) {
+    output.push_back(
+        message_item(message_->item_id, "incomplete", message_->refusal, message_->text));
+  }
+  for (const auto& [index, call] : calls_) {
+    output.push_back(
+        function_call_item(call.item_id, "incomplete", call.call_id, call.name, call.arguments));
+  }
+  return output;
+}
+
 void ResponsesStream::complete(std::string& out) {
   close_message(out);
   close_calls(out);
-  json output = json::array();
-  for (auto& [index, item] : output_) output.push_back(item);
-  response_["output"] = std::move(output);
+  response_["output"] = output_so_far();
   if (response_["usage"].is_null()) response_["usage"] = response_usage(json());
   const std::string status = set_final_status(response_, finish_reason_);
   emit(status == "completed" ? "response.completed" : "response.incomplete",
@@ -214,6 +232,7 @@ void ResponsesStream::on_error(const json& error, std::string& out) {
        out);
   response_["status"] = "failed";
   response_["error"] = {{"code", code_text}, {"message", message_text}};
+  response_["output"] = output_so_far();  // what the client already received
   emit("response.failed", {{"response", response_}}, out);
   ended_ = true;
 }

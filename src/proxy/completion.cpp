@@ -714,6 +714,22 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   return std::move(decision.plan);
 }
 
+void RouterHandler::name_record(const HttpRequest& request, RequestRecord& record) const {
+  const auto* client_id = request.header("x-request-id");
+  record.id = client_id && acceptable_request_id(*client_id) ? *client_id : new_request_id();
+  record.client_key_id = client_key_id(request);
+}
+
+asio::awaitable<void> RouterHandler::refuse_request(const HttpRequest& request,
+                                                    ResponseWriter& writer,
+                                                    const Failure& failure) {
+  RequestRecord record;
+  name_record(request, record);
+  record.status = traits(failure.kind).status;
+  co_await send_error(writer, failure, decision_headers(record));
+  finish_request(record);
+}
+
 asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWriter& writer,
                                                 api::Endpoint endpoint) {
   RequestRecord record;
@@ -729,9 +745,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       handler.finish_request(record);
     }
   } finish_on_exit{*this, record, writer};
-  const auto* client_id = request.header("x-request-id");
-  record.id = client_id && acceptable_request_id(*client_id) ? *client_id : new_request_id();
-  record.client_key_id = client_key_id(request);
+  name_record(request, record);
 
   auto parsed = api::parse_request(request.body, endpoint);
   if (!parsed) {

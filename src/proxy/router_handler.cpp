@@ -306,11 +306,7 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
 asio::awaitable<void> RouterHandler::responses(HttpRequest& request, ResponseWriter& writer) {
   auto call = api::chat_request_from_responses(request.body);
   if (!call) {
-    // Refused before the pipeline, which logs every request it takes: logged here instead.
-    StatusRecorder recorder(writer);
-    const auto start = std::chrono::steady_clock::now();
-    co_await send_error(recorder, call.failure());
-    log_access(request, recorder.status(), start);
+    co_await refuse_request(request, writer, call.failure());
     co_return;
   }
   request.body = std::move(call->chat_body);
@@ -413,9 +409,32 @@ api::Endpoint dry_run_endpoint(const std::string& body) {
   return api::Endpoint::chat_completions;
 }
 
+// A /v1/responses body: `input` as items (objects), or a field only that API has. (A string
+// `input` alone reads as embeddings.)
+bool is_responses_call(const std::string& body) {
+  const json parsed = json::parse(body, nullptr, false);
+  if (!parsed.is_object() || !parsed.contains("input")) return false;
+  const json& input = parsed["input"];
+  if (input.is_array() && !input.empty() && input[0].is_object()) return true;
+  for (const char* key : {"instructions", "max_output_tokens", "text", "reasoning", "tools",
+                          "tool_choice", "previous_response_id", "stream", "store"}) {
+    if (parsed.contains(key)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, ResponseWriter& writer) {
+  if (is_responses_call(request.body)) {
+    // Decided as POST /v1/responses would decide it: on the chat request it becomes.
+    auto call = api::chat_request_from_responses(request.body);
+    if (!call) {
+      co_await send_error(writer, call.failure());
+      co_return;
+    }
+    request.body = std::move(call->chat_body);
+  }
   const api::Endpoint endpoint = dry_run_endpoint(request.body);
   auto parsed = api::parse_request(request.body, endpoint);
   if (!parsed) {

@@ -234,6 +234,9 @@ class HttpExchange final : public Exchange {
   }
 
   asio::awaitable<EventResult> next_event() override {
+    // Silence between events is timed from here: bytes that are no event (keep-alive
+    // comments) do not extend it.
+    const auto idle_end = Clock::now() + deadlines_.idle;
     while (pending_.empty()) {
       if (parser_->is_done()) {
         finish();
@@ -245,8 +248,8 @@ class HttpExchange final : public Exchange {
         armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
                          deadlines_.total);
       } else {
-        armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout,
-                   deadlines_.total);
+        armed_.arm_until(connection_->lowest(), idle_end, ErrorKind::idle_timeout,
+                         deadlines_.total);
       }
       auto piece = co_await read_piece();
       if (!piece) co_return EventResult{std::nullopt, piece.take_failure()};

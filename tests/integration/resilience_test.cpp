@@ -431,6 +431,17 @@ TEST(Rules, KeywordsAndTheAnalyzersCategoryPickThePool) {
   EXPECT_EQ(by_category.header("x-llm-router-rule"), "math-category");
   auto plain = client.post_json("/v1/chat/completions", chat_body("auto", "hello there"));
   EXPECT_EQ(plain.header("x-llm-router-backend"), "general");
+  // A Responses API call is analyzed and routed as its chat request, in the dry run too.
+  const std::string responses_call =
+      R"({"model":"auto","instructions":"Be brief.","input":[{"role":"user","content":)"
+      R"("Natalia sold clips to 48 of her friends in April, and then she sold half as many )"
+      R"(clips in May. How many clips did Natalia sell altogether?"}]})";
+  auto answered = client.post_json("/v1/responses", responses_call);
+  EXPECT_EQ(answered.status, 200) << answered.body;
+  EXPECT_EQ(answered.header("x-llm-router-rule"), "math-category");
+  EXPECT_EQ(json::parse(answered.body)["object"], "response");
+  auto decided = client.post_json("/v1/route", responses_call);
+  EXPECT_EQ(json::parse(decided.body)["rule"], "math-category") << decided.body;
 }
 
 TEST(Bandit, LearningIsSavedToTheStateFileOnShutdown) {

@@ -178,7 +178,8 @@ results.push(await run('responses API: structured output and refused stateful fi
   assert.equal(typeof parsed.age, 'number');
   await assert.rejects(
     client.responses.create({ model: 'auto', input: 'again', previous_response_id: response.id }),
-    (error) => error instanceof OpenAI.BadRequestError && error.param === 'previous_response_id');
+    (error) => error instanceof OpenAI.BadRequestError && error.param === 'previous_response_id' &&
+      typeof error.requestID === 'string' && error.requestID.length > 0);
 }));
 
 child.kill('SIGTERM');

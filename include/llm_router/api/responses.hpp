@@ -71,6 +71,8 @@ class ResponsesStream {
   void close_calls(std::string& out);
   void complete(std::string& out);
   void emit(std::string_view type, nlohmann::json event, std::string& out);
+  std::string_view item_status() const;
+  nlohmann::json output_so_far() const;  // finished items, then any still open (incomplete)
 
   nlohmann::json response_;  // the shell, filled as the stream goes
   SseParser parser_;

@@ -156,6 +156,9 @@ TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
   EXPECT_TRUE(follow_up.category_from_context);
   EXPECT_NEAR(follow_up.category_scores.at("code"), 0.4 * 0.3 + 0.6 * 0.9, 1e-6);
   EXPECT_EQ(follow_up.analyzed_chars, 21);  // the other signals read the last message only
+  // A message that announces a new topic is read alone.
+  EXPECT_FALSE(
+      analyzer.analyze(conversation("Unrelated: and make it recursive"), {}).category_from_context);
   // A confident reading of the last message stands ("thanks" is small talk after anything).
   const Analysis closer = analyzer.analyze(conversation("great, thanks"), {});
   EXPECT_EQ(closer.category, "chat");

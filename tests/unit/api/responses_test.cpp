@@ -148,6 +148,25 @@ TEST(ResponsesAnswer, LengthIsIncompleteAndNonAnswersAreLeftAlone) {
   EXPECT_FALSE(response_from_chat_answer("not json", shell()));
 }
 
+TEST(ResponsesAnswer, BrokenTextAndOddShapesAreStillTranslated) {
+  // A lone surrogate escape and a stray byte: valid for the chat endpoint's lenient clients.
+  const auto text = response_from_chat_answer(
+      "{\"choices\":[{\"message\":{\"content\":\"a \\ud83d b \xff c\"},"
+      "\"finish_reason\":\"stop\"}]}",
+      shell());
+  ASSERT_TRUE(text);
+  EXPECT_EQ(json::parse(*text)["output"][0]["content"][0]["text"], "a \uFFFD b \uFFFD c");
+  const auto odd = response_from_chat_answer(
+      R"({"choices":[{"message":{"content":[{"type":"text","text":"x"},{"type":"text","text":"y"}],)"
+      R"("tool_calls":[{"id":"c","function":{"name":"f","arguments":{"a":1}}}]},"finish_reason":"length"}]})",
+      shell());
+  ASSERT_TRUE(odd);
+  const json response = json::parse(*odd);
+  EXPECT_EQ(response["output"][0]["content"][0]["text"], "xy");
+  EXPECT_EQ(response["output"][0]["status"], "incomplete");
+  EXPECT_EQ(response["output"][1]["arguments"], R"({"a":1})");
+}
+
 struct Event {
   std::string type;
   json data;
@@ -228,6 +247,17 @@ TEST(ResponsesStream, ToolCallsFollowTheTextAsTheirOwnItems) {
   EXPECT_EQ(argument_deltas, 3);
 }
 
+TEST(ResponsesStream, ASurrogatePairSplitAcrossChunksLosesOnlyItsCharacter) {
+  ResponsesStream stream(shell());
+  std::string out =
+      stream.feed(chunk(R"({"content":"smile \ud83d"})") + chunk(R"({"content":"\ude00 end"})") +
+                  chunk("{}", R"("stop")") + "data: [DONE]\n\n");
+  out += stream.finish();
+  const auto events = events_of(out);
+  EXPECT_EQ(events.back().data["response"]["output"][0]["content"][0]["text"],
+            "smile \uFFFD\uFFFD end");
+}
+
 TEST(ResponsesStream, ErrorsAndEarlyEndsFailTheResponse) {
   {
     ResponsesStream stream(shell());
@@ -242,6 +272,9 @@ TEST(ResponsesStream, ErrorsAndEarlyEndsFailTheResponse) {
     EXPECT_EQ(events[events.size() - 2].data["code"], "upstream_closed");
     EXPECT_EQ(events.back().type, "response.failed");
     EXPECT_EQ(events.back().data["response"]["status"], "failed");
+    // What the client already received is in the failed Response.
+    EXPECT_EQ(events.back().data["response"]["output"][0]["content"][0]["text"], "a");
+    EXPECT_EQ(events.back().data["response"]["output"][0]["status"], "incomplete");
   }
   {
     ResponsesStream stream(shell());
