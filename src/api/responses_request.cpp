@@ -227,6 +227,14 @@ Expected<std::optional<json>> chat_response_format(const json& text) {
   if (type == "text") return std::optional<json>{};
   if (type == "json_object") return std::optional<json>{json{{"type", "json_object"}}};
   if (type == "json_schema") {
+    const auto name = format->find("name");
+    const auto body = format->find("schema");
+    if (name == format->end() || !name->is_string()) {
+      return invalid("a json_schema format needs `name` as a string", "text.format.name");
+    }
+    if (body == format->end() || !body->is_object()) {
+      return invalid("a json_schema format needs `schema` as an object", "text.format.schema");
+    }
     json schema = json::object();
     for (const char* key : {"name", "schema", "strict", "description"}) {
       if (auto it = format->find(key); it != format->end()) schema[key] = *it;
@@ -272,6 +280,9 @@ Expected<json> chat_body_of(const json& request, bool stream) {
   }
   if (chat.contains("top_logprobs")) chat["logprobs"] = true;
   if (auto it = request.find("max_output_tokens"); it != request.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<long long>() < 1) {
+      return invalid("`max_output_tokens` must be a positive integer", "max_output_tokens");
+    }
     // max_tokens: the name every chat backend knows (OpenAI's reasoning models want
     // max_completion_tokens, asked for when `reasoning` is set).
     chat[request.contains("reasoning") ? "max_completion_tokens" : "max_tokens"] = *it;

@@ -98,6 +98,10 @@ TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
       {R"({"model":"m"})", "input"},
       {R"({"input":"x","stream":"yes"})", "stream"},
       {R"({"input":"x","tool_choice":5})", "tool_choice"},
+      {R"({"input":"x","max_output_tokens":"5"})", "max_output_tokens"},
+      {R"({"input":"x","max_output_tokens":0})", "max_output_tokens"},
+      {R"({"input":"x","text":{"format":{"type":"json_schema","name":"s"}}})",
+       "text.format.schema"},
       {R"([1])", ""},
   };
   for (const auto& [body, param] : cases) {
