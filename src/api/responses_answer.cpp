@@ -43,6 +43,17 @@ json output_of(const json& message, std::string_view item_status) {
 
 }  // namespace
 
+std::string error_for_responses(std::string body) {
+  json error = json::parse(body, nullptr, false);
+  if (!error.is_object() || !error.contains("error") || !error["error"].is_object()) return body;
+  json& param = error["error"]["param"];
+  if (!param.is_string() || !param.get_ref<const std::string&>().starts_with("messages")) {
+    return body;
+  }
+  param = "input";
+  return error.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::optional<std::string> response_from_chat_answer(std::string_view chat_answer,
                                                      const json& shell) {
   const json answer = parse_backend_json(chat_answer);

@@ -18,6 +18,8 @@ asio::awaitable<error_code> ResponsesWriter::send(int status, Headers headers, s
       co_return co_await client_.send(status, std::move(headers), std::move(events));
     }
     if (auto response = api::response_from_chat_answer(body, shell_)) body = std::move(*response);
+  } else {
+    body = api::error_for_responses(std::move(body));
   }
   co_return co_await client_.send(status, std::move(headers), std::move(body));
 }

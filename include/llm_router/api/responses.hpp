@@ -33,6 +33,10 @@ Expected<ResponsesCall> chat_request_from_responses(std::string_view body);
 std::optional<std::string> response_from_chat_answer(std::string_view chat_answer,
                                                      const nlohmann::json& shell);
 
+// An error body about the chat request, as the Responses call's client should read it: a
+// `param` naming `messages` (what the call became) names `input` instead.
+std::string error_for_responses(std::string body);
+
 // The server-sent events of a streamed chat completion rewritten as the Responses API's events
 // (response.created, output items with their text and argument deltas, response.completed).
 // Bytes come in as the chat stream arrives, split anywhere; events come out as soon as they

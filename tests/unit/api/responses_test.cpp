@@ -171,6 +171,16 @@ TEST(ResponsesAnswer, BrokenTextAndOddShapesAreStillTranslated) {
   EXPECT_EQ(response["output"][1]["arguments"], R"({"a":1})");
 }
 
+TEST(ResponsesAnswer, ErrorsAboutMessagesNameInput) {
+  const json fixed = json::parse(error_for_responses(
+      R"({"error":{"message":"too long","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})"));
+  EXPECT_EQ(fixed["error"]["param"], "input");
+  EXPECT_EQ(fixed["error"]["code"], "context_length_exceeded");
+  const std::string other = R"({"error":{"message":"x","param":"model"}})";
+  EXPECT_EQ(error_for_responses(other), other);
+  EXPECT_EQ(error_for_responses("<html>"), "<html>");
+}
+
 struct Event {
   std::string type;
   json data;
