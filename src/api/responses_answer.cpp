@@ -1,4 +1,5 @@
 // A whole chat.completion -> the Response object.
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/responses.hpp"
 #include "responses_items.hpp"
 
@@ -44,7 +45,8 @@ json output_of(const json& message, std::string_view item_status) {
 }  // namespace
 
 std::string error_for_responses(std::string body) {
-  json error = json::parse(body, nullptr, false);
+  json error;
+  if (!parse_json(body, error).ok) return body;  // depth-limited: it is dumped again
   if (!error.is_object() || !error.contains("error") || !error["error"].is_object()) return body;
   json& param = error["error"]["param"];
   if (!param.is_string() || !param.get_ref<const std::string&>().starts_with("messages")) {

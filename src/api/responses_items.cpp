@@ -1,5 +1,7 @@
 #include "responses_items.hpp"
 
+#include "llm_router/api/json_parse.hpp"
+
 namespace llm_router::api {
 
 using nlohmann::json;
@@ -85,10 +87,25 @@ std::string repaired(std::string_view text) {
 
 }  // namespace
 
+std::string string_or(const json& object, const char* key, std::string_view fallback) {
+  const std::string* value = string_at(object, key);
+  return value ? *value : std::string(fallback);
+}
+
+long long integer_or(const json& object, const char* key, long long fallback) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_number_integer() ? it->get<long long>() : fallback;
+}
+
 json parse_backend_json(std::string_view text) {
-  json value = json::parse(text, nullptr, false);
-  if (!value.is_discarded()) return value;
-  return json::parse(repaired(text), nullptr, false);
+  // Our parser (depth-limited: the value is dumped again, recursively) and, for text it
+  // refuses, once more after the repair.
+  json value;
+  if (parse_json(text, value).ok) return value;
+  const std::string fixed = repaired(text);
+  if (parse_json(fixed, value).ok) return value;
+  return json(json::value_t::discarded);
 }
 
 std::optional<std::string> text_of_content(const json& content) {

@@ -20,6 +20,9 @@ std::optional<std::string> text_of_content(const nlohmann::json& content);
 
 // The string member `key` of `object`, if it is one.
 const std::string* string_at(const nlohmann::json& object, const char* key);
+// The same with a fallback; never throws (json::value() does for a member of another type).
+std::string string_or(const nlohmann::json& object, const char* key, std::string_view fallback);
+long long integer_or(const nlohmann::json& object, const char* key, long long fallback);
 
 // "resp_", "msg_", "fc_" followed by 32 random hex digits.
 std::string new_item_id(std::string_view prefix);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <random>
 
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/responses.hpp"
 #include "responses_items.hpp"
 
@@ -29,7 +30,7 @@ std::string indexed(std::string_view base, std::size_t index) {
 // One user content part: input_text, input_image (by URL), input_file (inline), input_audio.
 Expected<json> user_part(const json& part, const std::string& param) {
   if (!part.is_object()) return invalid("each content part must be an object", param);
-  const std::string type = part.value("type", "");
+  const std::string type = string_or(part, "type", "");
   if (type == "input_text" || type == "output_text" || type == "text") {
     if (!part.contains("text") || !part["text"].is_string()) {
       return invalid("a text part needs `text` as a string", param + ".text");
@@ -131,7 +132,7 @@ Expected<json> tool_result_of(const json& item, const std::string& param) {
 
 Expected<bool> add_input_item(json& messages, const json& item, const std::string& param) {
   if (!item.is_object()) return invalid("each input item must be an object", param);
-  const std::string type = item.value("type", item.contains("role") ? "message" : "");
+  const std::string type = string_or(item, "type", item.contains("role") ? "message" : "");
   if (type == "message") {
     auto message = message_of(item, param);
     if (!message) return message.take_failure();
@@ -190,7 +191,7 @@ Expected<json> chat_tools(const json& tools) {
     const json& tool = tools[i];
     const std::string param = indexed("tools", i);
     if (!tool.is_object()) return invalid("each tool must be an object", param);
-    const std::string type = tool.value("type", "");
+    const std::string type = string_or(tool, "type", "");
     if (type != "function") {
       return invalid("tool type " + quote_excerpt(type) +
                          " is not supported: the router's backends run function tools only",
@@ -210,7 +211,7 @@ Expected<json> chat_tools(const json& tools) {
 
 Expected<json> chat_tool_choice(const json& choice) {
   if (choice.is_string()) return choice;
-  if (choice.is_object() && choice.value("type", "") == "function" && choice.contains("name")) {
+  if (string_or(choice, "type", "") == "function" && choice.contains("name")) {
     return json{{"type", "function"}, {"function", {{"name", choice["name"]}}}};
   }
   return invalid("`tool_choice` must be \"auto\", \"none\", \"required\" or a function",
@@ -251,7 +252,8 @@ std::optional<Failure> refuse_stateful(const json& request) {
       return unsupported(std::string("`") + key + "`", key);
     }
   }
-  if (request.value("background", false) == true) {
+  if (const auto background = request.find("background");
+      background != request.end() && *background == true) {
     return invalid("`background` is not supported: llm-router answers while you wait",
                    "background");
   }
@@ -368,9 +370,12 @@ std::string new_item_id(std::string_view prefix) {
 }
 
 Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
-  const json request = json::parse(body, nullptr, false);
-  if (request.is_discarded()) {
-    return Failure{ErrorKind::invalid_json, "the request body is not valid JSON"};
+  json request;
+  // Our parser: its depth limit keeps a hostile nesting from the recursive dump below.
+  const JsonParseResult parsed = parse_json(body, request);
+  if (!parsed.ok) {
+    return Failure{ErrorKind::invalid_json,
+                   "the request body is not valid JSON: " + parsed.error.describe(body)};
   }
   if (!request.is_object()) return invalid("the request body must be a JSON object", "");
   if (auto refused = refuse_stateful(request)) return std::move(*refused);

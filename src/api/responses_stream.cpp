@@ -75,7 +75,7 @@ void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
   if (choices == chunk.end() || !choices->is_array()) return;
   for (const json& choice : *choices) {
     // A Response has one answer: the chat request never asks for more than one choice.
-    if (!choice.is_object() || choice.value("index", 0) != 0) continue;
+    if (!choice.is_object() || integer_or(choice, "index", 0) != 0) continue;
     const json& delta = choice.contains("delta") ? choice["delta"] : json::object();
     if (const std::string* text = string_at(delta, "content"); text && !text->empty()) {
       text_delta(*text, false, out);
@@ -141,7 +141,7 @@ void ResponsesStream::close_message(std::string& out) {
 // The first delta of a call names it (id, function name); later ones carry argument text.
 void ResponsesStream::call_delta(const json& call, std::string& out) {
   if (!call.is_object()) return;
-  const long long index = call.value("index", 0LL);
+  const long long index = integer_or(call, "index", 0);
   const json& function = call.contains("function") ? call["function"] : json::object();
   auto found = calls_.find(index);
   if (found == calls_.end()) {

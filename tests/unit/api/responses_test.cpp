@@ -110,6 +110,19 @@ TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
     EXPECT_EQ(failure.param, param) << body << ": " << failure.message;
   }
   EXPECT_EQ(failure_of("{not json").kind, ErrorKind::invalid_json);
+  // Nesting deeper than the parser's limit is refused, not dumped recursively.
+  EXPECT_EQ(failure_of(R"({"input":"x","metadata":)" + std::string(100000, '[') +
+                       std::string(100000, ']') + "}")
+                .kind,
+            ErrorKind::invalid_json);
+  // A type other than the expected one is a 400, never an exception.
+  for (const char* body :
+       {R"({"input":[{"type":5,"role":"user","content":"x"}]})",
+        R"({"input":[{"role":"user","content":[{"type":[1]}]}]})",
+        R"({"input":"x","tools":[{"type":{}}]})", R"({"input":"x","background":"yes"})",
+        R"({"input":"x","tool_choice":{"type":1}})"}) {
+    (void)chat_request_from_responses(body);
+  }
 }
 
 json shell() {
@@ -259,6 +272,17 @@ TEST(ResponsesStream, ToolCallsFollowTheTextAsTheirOwnItems) {
     }
   }
   EXPECT_EQ(argument_deltas, 3);
+}
+
+TEST(ResponsesStream, OddlyTypedChunksAreSkippedNotThrown) {
+  ResponsesStream stream(shell());
+  std::string out = stream.feed(
+      R"(data: {"choices":[{"index":"0","delta":{"content":"x"}}]})"
+      "\n\n"
+      R"(data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":"a","function":[]}]}}]})"
+      "\n\n");
+  out += stream.finish();
+  EXPECT_EQ(events_of(out).back().type, "response.failed");
 }
 
 TEST(ResponsesStream, ASurrogatePairSplitAcrossChunksLosesOnlyItsCharacter) {
