@@ -538,4 +538,10 @@ JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
   return result;
 }
 
+nlohmann::json parse_json_value(std::string_view text) {
+  nlohmann::json value;
+  if (parse_json(text, value).ok) return value;
+  return nlohmann::json(nlohmann::json::value_t::discarded);
+}
+
 }  // namespace llm_router::api

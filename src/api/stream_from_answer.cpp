@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm_router/api/json_parse.hpp"
+
 namespace llm_router::api {
 namespace {
 
@@ -41,7 +43,7 @@ json field_or_null(const json& object, const char* key) {
 }  // namespace
 
 std::optional<std::string> stream_from_answer(std::string_view body, bool include_usage) {
-  const json answer = json::parse(body, nullptr, false);
+  const json answer = parse_json_value(body);  // depth-limited: its parts are dumped
   if (!answer.is_object()) return std::nullopt;
   const auto choices = answer.find("choices");
   if (choices == answer.end() || !choices->is_array()) return std::nullopt;

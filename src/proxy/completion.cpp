@@ -22,6 +22,7 @@
 #include "client_key.hpp"
 #include "llm_router/api/answer_text.hpp"
 #include "llm_router/api/errors.hpp"
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/prompt_text.hpp"
 #include "llm_router/api/stream_from_answer.hpp"
 #include "llm_router/core/utf8.hpp"
@@ -95,7 +96,7 @@ std::optional<std::string> backend_detail(const json& parsed, bool openai_messag
 // error shape (its message is the useful one), otherwise an OpenAI-shaped error carrying at most
 // the backend's short "detail"/"message" text, never the rest of its fields.
 std::string client_error_body(int status, const std::string& body) {
-  json parsed = json::parse(body, nullptr, false);
+  json parsed = api::parse_json_value(body);  // depth-limited: it may be dumped again
   if (parsed.is_object()) {
     const auto error = parsed.find("error");
     if (error != parsed.end() && error->is_object() && error->contains("message")) {
@@ -264,7 +265,7 @@ void count_stream_usage(const tokenizer::Encoder* encoder, const api::ParsedRequ
 // The usage chunk a backend did not send, with the id, created and model of its stream's first
 // event (`first_data`).
 std::string usage_chunk(std::string_view first_data, const api::Usage& usage) {
-  const json first = json::parse(first_data, nullptr, false);
+  const json first = api::parse_json_value(first_data);
   json chunk = json::object();
   for (const char* key : {"id", "object", "created", "model"}) {
     if (first.is_object() && first.contains(key)) chunk[key] = first[key];

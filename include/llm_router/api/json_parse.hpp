@@ -34,6 +34,11 @@ struct JsonParseResult {
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
                            const JsonParseOptions& options = {});
 
+// The value of a JSON text, or a discarded value when it is not one (or nests deeper than
+// the default limit). For text from outside that is serialized again: nlohmann's dump recurses
+// once per level, so an unbounded nesting would exhaust the stack.
+nlohmann::json parse_json_value(std::string_view text);
+
 // Reads one JSON text a step at a time under the rules of parse_json, validating every byte it
 // passes: the request path reads the members it needs and skips the others without building a
 // DOM. After the first failure every call returns false and error() says what and where.

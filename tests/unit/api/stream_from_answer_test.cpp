@@ -60,3 +60,16 @@ TEST(StreamFromAnswer, AnythingElseIsNotAnAnswer) {
 
 }  // namespace
 }  // namespace llm_router::api
+
+namespace llm_router::api {
+namespace {
+
+TEST(StreamFromAnswer, NestingBeyondTheParsersLimitIsNoAnswer) {
+  // Re-serialized nesting would recurse once per level: refused at the parse instead.
+  const std::string deep = R"({"choices":[{"message":{"content":"x","extra":)" +
+                           std::string(100000, '[') + std::string(100000, ']') + "}}]}";
+  EXPECT_FALSE(stream_from_answer(deep, false));
+}
+
+}  // namespace
+}  // namespace llm_router::api
