@@ -10,27 +10,12 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-int hex4(std::string_view text, std::size_t at) {
-  if (at + 4 > text.size()) return -1;
-  int value = 0;
-  for (std::size_t k = at; k < at + 4; ++k) {
-    const char c = text[k];
-    const int digit = c >= '0' && c <= '9'   ? c - '0'
-                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                             : -1;
-    if (digit < 0) return -1;
-    value = value * 16 + digit;
-  }
-  return value;
-}
-
 // Length of the valid UTF-8 sequence starting at `at`, 0 when it is not one.
 std::size_t utf8_length(std::string_view text, std::size_t at) {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
   const unsigned char lead = byte(at);
   const std::size_t length = lead >= 0xF0 && lead <= 0xF4   ? 4
-                             : lead >= 0xE0                 ? 3
+                             : lead >= 0xE0 && lead <= 0xEF ? 3
                              : lead >= 0xC2 && lead <= 0xDF ? 2
                                                             : 0;
   if (length == 0 || at + length > text.size()) return 0;
@@ -45,35 +30,15 @@ std::size_t utf8_length(std::string_view text, std::size_t at) {
   return length;
 }
 
-// Invalid UTF-8 and unpaired surrogate escapes replaced by U+FFFD.
+// Invalid UTF-8 replaced by U+FFFD. (Our parser reads an unpaired surrogate escape as U+FFFD
+// by itself.)
 std::string repaired(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;
   while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\\' && i + 1 < text.size() && text[i + 1] == 'u') {
-      const int unit = hex4(text, i + 2);
-      const bool high = unit >= 0xD800 && unit <= 0xDBFF;
-      const bool paired = high && i + 7 < text.size() && text[i + 6] == '\\' &&
-                          text[i + 7] == 'u' && hex4(text, i + 8) >= 0xDC00 &&
-                          hex4(text, i + 8) <= 0xDFFF;
-      if (paired) {
-        out.append(text.substr(i, 12));
-        i += 12;
-      } else if (unit >= 0xD800 && unit <= 0xDFFF) {
-        out.append(kReplacement);
-        i += 6;
-      } else {
-        out.append(text.substr(i, 2));
-        i += 2;
-      }
-    } else if (c == '\\') {
-      out.append(text.substr(i, 2));  // any other escape, "\\" included
-      i += 2;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      out += text[i++];
     } else if (const std::size_t length = utf8_length(text, i); length > 0) {
       out.append(text.substr(i, length));
       i += length;

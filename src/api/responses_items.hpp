@@ -9,9 +9,9 @@
 // The pieces of a Response object shared by the whole-answer and the streamed translation.
 namespace llm_router::api {
 
-// A backend's JSON text as a value, or discarded. Text nlohmann refuses only for its strings
-// (invalid UTF-8, a lone or split surrogate escape) is read with U+FFFD in their place, as the
-// chat endpoint's clients would decode it.
+// A backend's JSON text as a value, or discarded (depth-limited). A lone or split surrogate
+// escape, or invalid UTF-8 in a string, is read as U+FFFD, as the chat endpoint's clients would
+// decode it.
 nlohmann::json parse_backend_json(std::string_view text);
 
 // Text of a content given as a string or as parts carrying `text` (or `refusal`); nothing

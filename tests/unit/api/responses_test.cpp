@@ -173,6 +173,11 @@ TEST(ResponsesAnswer, BrokenTextAndOddShapesAreStillTranslated) {
       shell());
   ASSERT_TRUE(text);
   EXPECT_EQ(json::parse(*text)["output"][0]["content"][0]["text"], "a \uFFFD b \uFFFD c");
+  // A lead byte no UTF-8 sequence starts with, before continuation bytes: each is replaced.
+  const auto five_byte = response_from_chat_answer(
+      "{\"choices\":[{\"message\":{\"content\":\"\xf8\x88\x80\"}}]}", shell());
+  ASSERT_TRUE(five_byte);
+  EXPECT_EQ(json::parse(*five_byte)["output"][0]["content"][0]["text"], "\uFFFD\uFFFD\uFFFD");
   const auto odd = response_from_chat_answer(
       R"({"choices":[{"message":{"content":[{"type":"text","text":"x"},{"type":"text","text":"y"}],)"
       R"("tool_calls":[{"id":"c","function":{"name":"f","arguments":{"a":1}}}]},"finish_reason":"length"}]})",
