@@ -48,6 +48,7 @@ constexpr KnownPath kEndpoints[] = {
     {"/responses", "POST", true},
     {"/models", "GET", true},
     {"/models/", "GET", true},
+    {"/responses/", "GET", true},
     {"/route", "POST", true},
     {"/feedback", "POST", true},
     {"/admin/reload", "POST"},
@@ -277,6 +278,13 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
     co_await responses(request, writer);
   } else if (path == "/models") {
     co_await models(writer);
+  } else if (path.starts_with("/responses/")) {
+    // OpenAI keeps responses for later retrieval; a router in front of many backends does not.
+    Failure failure{ErrorKind::not_found,
+                    "llm-router stores no responses: " + quote_excerpt(path.substr(11)) +
+                        " cannot be retrieved; keep the Response your call returned",
+                    0, "response_id"};
+    co_await send_error(writer, failure);
   } else if (path.starts_with("/models/")) {
     co_await model(path.substr(std::string_view("/models/").size()), writer);
   } else if (path == "/route") {

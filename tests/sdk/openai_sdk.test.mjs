@@ -176,6 +176,7 @@ results.push(await run('responses API: structured output and refused stateful fi
   const parsed = JSON.parse(response.output_text);
   assert.equal(typeof parsed.name, 'string');
   assert.equal(typeof parsed.age, 'number');
+  await assert.rejects(client.responses.retrieve(response.id), (error) => error instanceof OpenAI.NotFoundError);
   await assert.rejects(
     client.responses.create({ model: 'auto', input: 'again', previous_response_id: response.id }),
     (error) => error instanceof OpenAI.BadRequestError && error.param === 'previous_response_id' &&
