@@ -10,6 +10,7 @@
 
 #include "llm_router/analyzer/detectors.hpp"
 #include "llm_router/classifier/linear_model.hpp"
+#include "text_util.hpp"
 
 namespace llm_router::analyzer {
 namespace {
@@ -54,9 +55,7 @@ bool announces_new_topic(std::string_view text) {
                                                   "by the way",        "btw",
                                                   "separate question", "random question"};
   std::string head(text.substr(0, 60));
-  for (char& c : head) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  std::transform(head.begin(), head.end(), head.begin(), ascii_lower);
   for (const std::string_view marker : kMarkers) {
     if (head.find(marker) != std::string::npos) return true;
   }

@@ -1,5 +1,8 @@
 #include "responses_items.hpp"
 
+#include <cstdint>
+#include <random>
+
 #include "llm_router/api/json_parse.hpp"
 
 namespace llm_router::api {
@@ -51,6 +54,17 @@ std::string repaired(std::string_view text) {
 }
 
 }  // namespace
+
+std::string new_item_id(std::string_view prefix) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::string id(prefix);
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = engine();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 15];
+  }
+  return id;
+}
 
 std::string string_or(const json& object, const char* key, std::string_view fallback) {
   const std::string* value = string_at(object, key);

@@ -1,7 +1,5 @@
 // POST /v1/responses -> the chat.completions request the router routes.
 #include <chrono>
-#include <cstdint>
-#include <random>
 
 #include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/responses.hpp"
@@ -357,17 +355,6 @@ json shell_of(const json& request) {
 }
 
 }  // namespace
-
-std::string new_item_id(std::string_view prefix) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  std::string id(prefix);
-  for (int half = 0; half < 2; ++half) {
-    std::uint64_t bits = engine();
-    for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 15];
-  }
-  return id;
-}
 
 Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
   json request;

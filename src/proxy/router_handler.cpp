@@ -407,34 +407,33 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
 
 namespace {
 
-// The endpoint a dry-run body was written for: chat ("messages"), a legacy completion ("prompt")
-// or embeddings ("input"), as the body would be sent to /v1/... (chat when unsure).
-api::Endpoint dry_run_endpoint(const std::string& body) {
-  const json parsed = json::parse(body, nullptr, false);
-  if (!parsed.is_object() || parsed.contains("messages")) return api::Endpoint::chat_completions;
-  if (parsed.contains("prompt")) return api::Endpoint::completions;
-  if (parsed.contains("input")) return api::Endpoint::embeddings;
-  return api::Endpoint::chat_completions;
-}
+// What a dry-run body was written for, read once: chat ("messages"), a legacy completion
+// ("prompt"), the Responses API (`input` as items, or a field only that API has) or embeddings
+// (any other `input`), as the body would be sent to /v1/... (chat when unsure).
+struct DryRunShape {
+  api::Endpoint endpoint = api::Endpoint::chat_completions;
+  bool responses = false;
+};
 
-// A /v1/responses body: `input` as items (objects), or a field only that API has. (A string
-// `input` alone reads as embeddings.)
-bool is_responses_call(const std::string& body) {
+DryRunShape dry_run_shape(const std::string& body) {
   const json parsed = json::parse(body, nullptr, false);
-  if (!parsed.is_object() || !parsed.contains("input")) return false;
-  const json& input = parsed["input"];
-  if (input.is_array() && !input.empty() && input[0].is_object()) return true;
+  if (!parsed.is_object() || parsed.contains("messages")) return {};
+  if (parsed.contains("prompt")) return {api::Endpoint::completions};
+  const auto input = parsed.find("input");
+  if (input == parsed.end()) return {};
+  if (input->is_array() && !input->empty() && (*input)[0].is_object()) return {{}, true};
   for (const char* key : {"instructions", "max_output_tokens", "text", "reasoning", "tools",
                           "tool_choice", "previous_response_id", "stream", "store"}) {
-    if (parsed.contains(key)) return true;
+    if (parsed.contains(key)) return {{}, true};
   }
-  return false;
+  return {api::Endpoint::embeddings};
 }
 
 }  // namespace
 
 asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, ResponseWriter& writer) {
-  if (is_responses_call(request.body)) {
+  const DryRunShape shape = dry_run_shape(request.body);
+  if (shape.responses) {
     // Decided as POST /v1/responses would decide it: on the chat request it becomes.
     auto call = api::chat_request_from_responses(request.body);
     if (!call) {
@@ -443,7 +442,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     }
     request.body = std::move(call->chat_body);
   }
-  const api::Endpoint endpoint = dry_run_endpoint(request.body);
+  const api::Endpoint endpoint = shape.endpoint;
   auto parsed = api::parse_request(request.body, endpoint);
   if (!parsed) {
     co_await send_error(writer, parsed.failure());
