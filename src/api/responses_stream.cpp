@@ -180,7 +180,7 @@ void ResponsesStream::close_calls(std::string& out) {
           {"arguments", call.arguments}},
          out);
     json item =
-        function_call_item(call.item_id, "completed", call.call_id, call.name, call.arguments);
+        function_call_item(call.item_id, item_status(), call.call_id, call.name, call.arguments);
     emit("response.output_item.done", {{"output_index", call.output_index}, {"item", item}}, out);
     output_[call.output_index] = std::move(item);
   }

@@ -187,6 +187,7 @@ TEST(ResponsesAnswer, BrokenTextAndOddShapesAreStillTranslated) {
   EXPECT_EQ(response["output"][0]["content"][0]["text"], "xy");
   EXPECT_EQ(response["output"][0]["status"], "incomplete");
   EXPECT_EQ(response["output"][1]["arguments"], R"({"a":1})");
+  EXPECT_EQ(response["output"][1]["status"], "incomplete");  // cut by max tokens too
 }
 
 TEST(ResponsesAnswer, ErrorsAboutMessagesNameInput) {
@@ -333,6 +334,19 @@ TEST(ResponsesStream, ErrorsAndEarlyEndsFailTheResponse) {
     const auto events = events_of(out);
     EXPECT_EQ(events.back().type, "response.incomplete");
     EXPECT_TRUE(stream.finish().empty());
+  }
+  {
+    // A tool call cut by max tokens: its item is as incomplete as the Response.
+    ResponsesStream stream(shell());
+    std::string out = stream.feed(
+        chunk(
+            R"({"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{\"x"}}]})") +
+        chunk("{}", R"("length")"));
+    out += stream.finish();
+    const auto events = events_of(out);
+    EXPECT_EQ(events.back().type, "response.incomplete");
+    EXPECT_EQ(events.back().data["response"]["output"][0]["type"], "function_call");
+    EXPECT_EQ(events.back().data["response"]["output"][0]["status"], "incomplete");
   }
 }
 
