@@ -189,9 +189,21 @@ std::optional<RouterState::FileVersion> RouterState::loaded_version() const {
 
 namespace {
 
-void check_categories(const config::Condition& condition, const std::vector<std::string>& labels,
-                      const std::string& where) {
-  if (condition.kind == config::Condition::Kind::category) {
+// What a rule's condition needs from the analyzer; throws when the loaded one cannot give it
+// (the rule would silently never match, or always: complexity is 0.5 without a model).
+void check_condition(const config::Condition& condition, const analyzer::Analyzer* analyzer,
+                     const std::string& where) {
+  using Kind = config::Condition::Kind;
+  const auto missing = [&](const std::string& what) {
+    throw std::runtime_error(where + ": the rule tests " + what +
+                             ", so it would match every request or none (the shipped models and "
+                             "lexicon are in config/models/)");
+  };
+  if (condition.kind == Kind::category) {
+    const auto labels = analyzer ? analyzer->category_labels() : std::vector<std::string>{};
+    if (labels.empty()) {
+      missing("`category` but no category model is loaded (analyzer.category_model)");
+    }
     for (const auto& value : condition.values) {
       if (value == "other" || std::find(labels.begin(), labels.end(), value) != labels.end()) {
         continue;
@@ -204,17 +216,22 @@ void check_categories(const config::Condition& condition, const std::vector<std:
                                known + "other)");
     }
   }
-  for (const auto& child : condition.children) check_categories(child, labels, where);
+  if (condition.kind == Kind::complexity && !(analyzer && analyzer->has_complexity_model())) {
+    missing("`complexity` but no complexity model is loaded (analyzer.complexity_model)");
+  }
+  if (condition.kind == Kind::sentiment && !(analyzer && analyzer->scores_sentiment())) {
+    missing(
+        "`sentiment` but sentiment is not scored (add an analyzer: section with "
+        "sentiment_lexicon, and keep detectors.sentiment on)");
+  }
+  for (const auto& child : condition.children) check_condition(child, analyzer, where);
 }
 
-// Rules naming a category the loaded model cannot give would silently never match.
-void check_category_rules(const config::Config& config, const analyzer::Analyzer* analyzer) {
-  if (analyzer == nullptr) return;
-  const auto labels = analyzer->category_labels();
-  if (labels.empty()) return;
+// Rules testing a signal the loaded analyzer cannot give are configuration errors.
+void check_rules(const config::Config& config, const analyzer::Analyzer* analyzer) {
   for (const auto& route : config.routes) {
     for (const auto& rule : route.rules) {
-      check_categories(rule.when, labels, "routes." + route.name + ".rules." + rule.name);
+      check_condition(rule.when, analyzer, "routes." + route.name + ".rules." + rule.name);
     }
   }
 }
@@ -226,7 +243,7 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   snapshot->config = config;
   snapshot->selector = std::make_shared<selector::Selector>(config);
   snapshot->analyzer = build_analyzer(*config, config_path_);
-  check_category_rules(*config, snapshot->analyzer.get());
+  check_rules(*config, snapshot->analyzer.get());
   snapshot->embeddings =
       build_embeddings(*config, snapshot->analyzer.get(), metrics_.semantic_embeddings);
   const auto tokenizers = tokenizers_directory(*config, config_path_);

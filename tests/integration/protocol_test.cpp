@@ -429,6 +429,29 @@ TEST(Check, ARuleOnACategoryTheModelLacksIsAnError) {
   EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
 }
 
+// Without the model a rule tests, it would match every request (complexity reads 0.5) or none:
+// also a config error, whichever signal it is and however deep in the condition.
+TEST(Check, ARuleOnASignalWithoutItsModelIsAnError) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"{complexity: {min: 0.3}}", "no complexity model"},
+      {"{any: [{keywords: [python]}, {category: [code]}]}", "no category model"},
+      {"{sentiment: {max: -0.3}}", "sentiment is not scored"},
+  };
+  for (const auto& [when, expected] : cases) {
+    TempFile config("no-model.yaml",
+                    "backends:\n  - name: a\n    provider: mock\nroutes:\n  - name: auto\n"
+                    "    use: [a]\n    rules:\n      - {name: r, when: " +
+                        when + ", use: [a]}\n");
+    ChildProcess check(
+        {"/bin/bash", "-c",
+         std::string(LLM_ROUTER_BIN) + " check --config " + config.path() + " 2>&1"});
+    const auto line = check.wait_for_line(expected, std::chrono::seconds(20));
+    ASSERT_TRUE(line) << "no error for " << when;
+    EXPECT_NE(line->find("routes.auto.rules.r"), std::string::npos) << *line;
+    EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1) << when;
+  }
+}
+
 TEST(Check, ShippedConfigsAreValid) {
   std::vector<std::string> configs{std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml"};
   for (const auto& entry : std::filesystem::directory_iterator(std::string(LLM_ROUTER_SOURCE_DIR) +

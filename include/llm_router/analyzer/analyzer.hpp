@@ -66,6 +66,11 @@ class Analyzer {
   std::vector<std::string> category_labels() const {
     return models_.category ? models_.category->labels() : std::vector<std::string>{};
   }
+  bool has_complexity_model() const { return models_.complexity != nullptr; }
+  // False without a lexicon or with the detector off: sentiment is then always 0.
+  bool scores_sentiment() const {
+    return models_.sentiment != nullptr && settings_.detectors.sentiment;
+  }
   // Every semantic set scored: the config's, then the routes'.
   const std::vector<SemanticSet>& semantic_sets() const { return semantic_sets_; }
   // The text semantic similarity is computed on (what an embeddings backend is asked about).
