@@ -11,9 +11,9 @@ COMPLEXITY_ARGS="--seed 1 --epochs 5 --lr 0.01 --balance-benchmarks --domain-smo
 # follow the routing data's analogues: MT-Bench strong-wins share 0 for writing, roleplay and
 # humanities, 0.11 for STEM, 0.43 for coding; GSM8K 0.29, MMLU 0.18. Competition math (MATH)
 # is left out: pinned at any rate it cost GSM8K's ranking ~0.02 APGR by cross-validation.
-# data/everyday_difficulty/ (400 everyday prompts labelled easy/hard, written for this project)
+# data/everyday_difficulty/ (1,000 everyday prompts labelled easy/hard, written for this project)
 # pins what the benchmarks say nothing about: a hard question asked in plain words, a long but
-# easy request. Its rows count 5 times (400 among 12,000).
+# easy request. Its rows count 5 times (1,000 among ~13,900).
 COMPLEXITY_ANCHOR_DATA=$CATEGORY_DATA,data/everyday_difficulty/train.jsonl
 COMPLEXITY_ANCHOR_RATES=chit_chat=0.02,creative_writing=0.03,brainstorming=0.03,general_qa=0.05,classification=0.08,summarization=0.08,closed_qa=0.08,information_extraction=0.1,open_qa=0.12,mbpp=0.3,humaneval=0.45,everyday:easy=0.03,everyday:hard=0.5
 COMPLEXITY_ARGS="$COMPLEXITY_ARGS --anchor-weight 0.1 --anchor-repeat everyday=5"
