@@ -20,7 +20,7 @@ scores = [json.loads(line)["sentiment"] for line in sys.stdin]
 ratings = [r["rating"] for r in rows]
 print(f"{sys.argv[1]}: {len(rows)} messages, Pearson r {statistics.correlation(scores, ratings):.3f}")
 angry = [r["tone"] == "angry" for r in rows]
-for threshold in (-0.25, -0.4):
+for threshold in (-0.25, -0.3, -0.4):
     flagged = [s <= threshold for s in scores]
     caught = sum(f and a for f, a in zip(flagged, angry))
     false = sum(f and not a for f, a in zip(flagged, angry))
