@@ -18,8 +18,11 @@ int run_check(const std::vector<std::string>& args) {
     const auto config = std::make_shared<config::Config>(config::load_config_file(*path));
     // Building the runtime compiles the routes and loads the analyzer's model files.
     proxy::RouterState runtime(config, *path, 1);
-    std::cout << *path << ": ok (" << config->backends.size() << " backends, "
-              << config->routes.size() << " routes)\n";
+    const auto counted = [](std::size_t n, const char* noun) {
+      return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+    };
+    std::cout << *path << ": ok (" << counted(config->backends.size(), "backend") << ", "
+              << counted(config->routes.size(), "route") << ")\n";
     return 0;
   } catch (const config::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";

@@ -571,28 +571,46 @@ void check_strategy_settings(NodeReader& root, const YAML::Node& route_node,
     used.insert(rule.pool.strategy.empty() ? r.strategy : rule.pool.strategy);
   std::string listed;
   for (const auto& name : used) listed += (listed.empty() ? "" : ", ") + name;
-  const auto unread = [&](const YAML::Node& node, const std::string& path, const char* strategy,
-                          const char* what) {
-    if (used.contains(strategy)) return;
+  const auto unread = [&](const YAML::Node& node, const std::string& path, const char* what,
+                          const char* readers) {
     root.error_at(node, path,
-                  std::string(what) + " only matter to strategy: " + strategy +
+                  std::string(what) + " is read only by strategy: " + readers +
                       ", which no pool of this route uses (" + listed + ")");
   };
-  if (!r.weights.empty()) unread(route_node["weights"], base + ".weights", "weighted", "weights");
-  if (r.hash_key) unread(route_node["hash_key"], base + ".hash_key", "consistent_hash", "hash_key");
+  const auto reads_exploration = [&](const std::string& strategy) {
+    return strategy == "lowest_latency" ||
+           (strategy == "hybrid" && r.optimize == Optimize::latency);
+  };
+  const bool route_reads_exploration = std::any_of(used.begin(), used.end(), reads_exploration);
+  constexpr const char* kExplorationReaders = "lowest_latency (or hybrid with optimize: latency)";
+  if (!r.weights.empty() && !used.contains("weighted")) {
+    unread(route_node["weights"], base + ".weights", "weights", "weighted");
+  }
+  if (r.hash_key && !used.contains("consistent_hash")) {
+    unread(route_node["hash_key"], base + ".hash_key", "hash_key", "consistent_hash");
+  }
+  if (r.exploration && !route_reads_exploration) {
+    unread(route_node["exploration"], base + ".exploration", "exploration", kExplorationReaders);
+  }
+  if (route_node["bandit"].IsDefined() && !used.contains("bandit")) {
+    unread(route_node["bandit"], base + ".bandit", "bandit", "bandit");
+  }
   for (size_t k = 0; k < r.rules.size(); ++k) {
     const YAML::Node rule_node = route_node["rules"][k];
     const std::string rule_base = item_path(base + ".rules", k);
-    const std::string& strategy =
-        r.rules[k].pool.strategy.empty() ? r.strategy : r.rules[k].pool.strategy;
-    if (!r.rules[k].pool.weights.empty() && strategy != "weighted") {
-      root.error_at(rule_node["weights"], rule_base + ".weights",
-                    "weights only matter to strategy: weighted (this rule uses " + strategy + ")");
+    const Pool& pool = r.rules[k].pool;
+    const std::string& strategy = pool.strategy.empty() ? r.strategy : pool.strategy;
+    const auto unread_by_rule = [&](const char* key, const char* readers) {
+      root.error_at(rule_node[key], rule_base + "." + key,
+                    std::string(key) + " is read only by strategy: " + readers +
+                        " (this rule uses " + strategy + ")");
+    };
+    if (!pool.weights.empty() && strategy != "weighted") unread_by_rule("weights", "weighted");
+    if (pool.hash_key && strategy != "consistent_hash") {
+      unread_by_rule("hash_key", "consistent_hash");
     }
-    if (r.rules[k].pool.hash_key && strategy != "consistent_hash") {
-      root.error_at(
-          rule_node["hash_key"], rule_base + ".hash_key",
-          "hash_key only matters to strategy: consistent_hash (this rule uses " + strategy + ")");
+    if (pool.exploration && !reads_exploration(strategy)) {
+      unread_by_rule("exploration", kExplorationReaders);
     }
   }
   if (r.optimize != Optimize::none && route_node["strategy"].IsDefined() &&

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <unordered_map>
+#include <vector>
 
 namespace llm_router::config {
 namespace {
@@ -161,6 +162,46 @@ std::optional<std::string> NodeReader::string(std::string_view key, bool require
   return expand_env(value.Scalar(), value, path_of(key));
 }
 
+namespace {
+
+// 0.5, 1, 1e+06: the way a person writes the bound, not std::to_string's 0.500000.
+std::string shortest(double value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc{} ? std::string(buffer, end) : std::to_string(value);
+}
+
+// The known key a typo most likely meant ("fallbacks" -> "fallback"), or "" when none is
+// within a third of its length in edits.
+template <class Keys>
+std::string closest_key(const std::string& key, const Keys& known) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(1, key.size() / 3) + 1;
+  for (const auto& candidate : known) {
+    const std::string_view name = candidate;
+    std::vector<std::size_t> row(name.size() + 1);
+    for (std::size_t j = 0; j <= name.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= key.size(); ++i) {
+      std::size_t diagonal = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= name.size(); ++j) {
+        const std::size_t above = row[j];
+        const std::size_t substitute =
+            diagonal + (std::tolower(static_cast<unsigned char>(key[i - 1])) != name[j - 1]);
+        row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
+        diagonal = above;
+      }
+    }
+    if (row[name.size()] < best_distance) {
+      best_distance = row[name.size()];
+      best = std::string(name);
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 std::optional<double> NodeReader::number(std::string_view key, double min, double max) {
   auto text = string(key);
   if (!text) return std::nullopt;
@@ -171,7 +212,7 @@ std::optional<double> NodeReader::number(std::string_view key, double min, doubl
     return std::nullopt;
   }
   if (value < min || value > max) {
-    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    error(key, "must be between " + shortest(min) + " and " + shortest(max));
     return std::nullopt;
   }
   return value;
@@ -188,7 +229,9 @@ std::optional<std::int64_t> NodeReader::integer(std::string_view key, std::int64
     return std::nullopt;
   }
   if (value < min || value > max) {
-    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    error(key, min == max
+                   ? "must be " + std::to_string(min)
+                   : "must be between " + std::to_string(min) + " and " + std::to_string(max));
     return std::nullopt;
   }
   return value;
@@ -269,8 +312,10 @@ void NodeReader::finish() {
   for (const auto& entry : node_) {
     const std::string key = entry.first.as<std::string>();
     if (!known_.contains(key)) {
-      context_.diagnostics.push_back(
-          located(context_, entry.first, path_of(key), "unknown key '" + key + "'"));
+      const std::string hint = closest_key(key, known_);
+      context_.diagnostics.push_back(located(
+          context_, entry.first, path_of(key),
+          "unknown key '" + key + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)")));
     }
     // YAML forbids repeated keys, and only the first would be read: say so.
     const int line = entry.first.Mark().line + 1;

@@ -146,6 +146,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "unknown key"},
         BadCase{"unknown_backend_key", kBackendHead + "    colour: blue\n" + kRoute,
                 "backends[0].colour", "unknown key"},
+        // LiteLLM's spelling gets a hint; a key like no known one gets none.
+        BadCase{"misspelt_key", kBackendHead + kRoute + "    fallbacks: [a]\n",
+                "routes[0].fallbacks", "unknown key 'fallbacks' (did you mean 'fallback'?)"},
+        BadCase{"number_bounds_as_written", kBackendHead + kRoute + "    quality_floor: 2\n",
+                "routes[0].quality_floor", "must be between 0 and 1"},
         BadCase{"name_with_a_space", "backends:\n  - name: a b\n    provider: mock\n" + kRoute,
                 "backends[0].name", "printable ASCII"},
         BadCase{"empty_route_name", kBackendHead + "routes:\n  - name: \"\"\n    use: [a]\n",

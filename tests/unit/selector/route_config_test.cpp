@@ -149,14 +149,35 @@ const ErrorCase kErrors[] = {
     weights: {small: 3, big: 1}
     use: [small, big]
 )",
-     4, 14, "routes[0].weights", "only matter to strategy: weighted"},
+     4, 14, "routes[0].weights", "read only by strategy: weighted"},
     {"hash key nothing reads", R"(routes:
   - name: auto
     strategy: round_robin
     hash_key: user
     use: [small, big]
 )",
-     4, 15, "routes[0].hash_key", "only matter to strategy: consistent_hash"},
+     4, 15, "routes[0].hash_key", "read only by strategy: consistent_hash"},
+    {"exploration nothing reads", R"(routes:
+  - name: auto
+    strategy: ordered
+    exploration: 0.1
+    use: [small, big]
+)",
+     4, 18, "routes[0].exploration", "read only by strategy: lowest_latency"},
+    {"bandit settings nothing reads", R"(routes:
+  - name: auto
+    strategy: weighted
+    bandit: {prior: beta}
+    use: [small, big]
+)",
+     4, 13, "routes[0].bandit", "read only by strategy: bandit"},
+    {"rule exploration nothing reads", R"(routes:
+  - name: auto
+    use: [small]
+    rules:
+      - {name: r, when: {model: [x]}, use: [big], exploration: 0.2}
+)",
+     5, 64, "routes[0].rules[0].exploration", "this rule uses hybrid"},
     {"no keywords", R"(routes:
   - name: auto
     use: [small]
@@ -230,6 +251,9 @@ TEST(RouteConfig, ReadsStrategySettings) {
     bandit: {prior: gaussian, latency_weight: 0.3}
     use: [small, big]
     fallback: [mid]
+    rules:   # pools whose strategies read exploration and bandit
+      - {name: fast, when: {model: [x]}, use: [small, big], strategy: lowest_latency}
+      - {name: learn, when: {model: [y]}, use: [small, big], strategy: bandit}
 )");
   const auto& r = config.routes.at(0);
   EXPECT_EQ(r.strategy, "consistent_hash");
