@@ -14,17 +14,21 @@ int run_explain(const std::vector<std::string>& args) {
   const auto config_path = options.value("--config");
   const auto request_path = options.value("--json");
   if (!config_path || !request_path || !options.ok()) {
-    std::cerr << "usage: llm-router explain --config FILE --json REQUEST_FILE\n"
+    std::cerr << "usage: llm-router explain --config FILE --json REQUEST_FILE  (- reads stdin)\n"
               << options.problems();
     return 2;
   }
-  std::ifstream in(*request_path);
-  if (!in) {
-    std::cerr << "cannot read " << *request_path << "\n";
-    return 1;
-  }
   std::stringstream text;
-  text << in.rdbuf();
+  if (*request_path == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream in(*request_path);
+    if (!in) {
+      std::cerr << "cannot read " << *request_path << "\n";
+      return 1;
+    }
+    text << in.rdbuf();
+  }
   const std::string body = text.str();
   try {
     auto config = std::make_shared<config::Config>(config::load_config_file(*config_path));

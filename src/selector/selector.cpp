@@ -185,7 +185,7 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
     }
   }
   // Quality floor: skip weaker backends, unless none reaches it (then the best we have runs).
-  const double floor = std::max(pool.quality_floor, facts.min_quality);
+  const double floor = pool.quality_floor;
   const bool any_good = std::any_of(eligible.begin(), eligible.end(), [&](std::size_t i) {
     return config_->backends[i].quality >= floor;
   });

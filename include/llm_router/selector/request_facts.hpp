@@ -28,7 +28,6 @@ struct RequestFacts {
   double sentiment = 0;                // -1 (angry) .. 1 (happy)
   std::int64_t estimated_tokens = 0;   // prompt tokens
   std::int64_t max_output_tokens = 0;  // request's max_tokens; 0 = unset
-  double min_quality = 0;              // quality level the analysis asks for (0..1)
 
   bool stream = false;
   bool has_tools = false;
