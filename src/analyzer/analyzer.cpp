@@ -227,7 +227,11 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense, A
     }
     const auto& labels = models_.category->labels();
     for (std::size_t i = 0; i < n; ++i) out.category_scores[labels[i]] = probabilities[i];
-    if (n > 0 && probabilities[best] >= settings_.other_threshold) out.category = labels[best];
+    // A text with nothing in it (an empty prompt, images alone) has no task to read.
+    const bool blank = text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+    if (n > 0 && !blank && probabilities[best] >= settings_.other_threshold) {
+      out.category = labels[best];
+    }
   }
   if (models_.complexity) {
     if (!paired) predict(*models_.complexity, text, complexity_probabilities);

@@ -134,6 +134,10 @@ nlohmann::json classification_report(const classifier::TextModel& model,
     predicted.push_back(static_cast<int>(
         std::max_element(probabilities.begin(), probabilities.end()) - probabilities.begin()));
   }
+  if (truth.empty()) {
+    throw std::runtime_error("no row has a label of this model (" + std::to_string(unknown) +
+                             " rows skipped); for strong-vs-weak rows evaluate a complexity model");
+  }
   const auto m = classifier::evaluate_classification(truth, predicted, labels.size());
   nlohmann::json per_label = nlohmann::json::object();
   for (size_t k = 0; k < labels.size(); ++k) {
@@ -173,6 +177,9 @@ void print_report(const nlohmann::json& report, const std::string& target) {
   std::cout << "rows " << report["rows"].get<size_t>() << "  accuracy "
             << report["accuracy"].get<double>() << "  macro-F1 " << report["macro_f1"].get<double>()
             << "\n";
+  if (const auto skipped = report["skipped_unknown_label"].get<size_t>(); skipped > 0) {
+    std::cout << "  (" << skipped << " rows skipped: their label is not one of the model's)\n";
+  }
   for (const auto& [label, m] : report["per_label"].items()) {
     std::cout << "  " << std::left << std::setw(24) << label << std::right << " F1 "
               << m["f1"].get<double>() << "  (" << m["support"].get<size_t>() << ")\n";

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "llm_router/analyzer/analyzer.hpp"
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/cli/analyzer_commands.hpp"
 #include "llm_router/cli/options.hpp"
 #include "llm_router/config/diagnostics.hpp"
@@ -50,9 +51,17 @@ void use_default_models(analyzer::AnalyzerSettings& settings, const std::string&
   }
 }
 
-nlohmann::json classify_line(const analyzer::Analyzer& analyzer, const std::string& line) {
-  const auto input = nlohmann::json::parse(line);
+// The line's JSON (our parser: UTF-8 checked, depth-limited, errors that say where).
+nlohmann::json parse_line(const std::string& line) {
+  nlohmann::json input;
+  if (const auto parsed = api::parse_json(line, input); !parsed.ok) {
+    throw std::runtime_error("not JSON " + parsed.error.describe(line));
+  }
   if (!input.is_object()) throw std::runtime_error("each line must be a JSON object");
+  return input;
+}
+
+nlohmann::json classify_line(const analyzer::Analyzer& analyzer, const nlohmann::json& input) {
   analyzer::Analysis analysis;
   if (input.contains("messages")) {
     analysis = analyzer.analyze(input, analyzer::RequestMeta{});
@@ -80,10 +89,18 @@ int run_classify(const std::vector<std::string>& args) {
   std::shared_ptr<const analyzer::Analyzer> analyzer;
   try {
     const std::string path = config_path.value_or(kDefaultConfig);
-    const bool have_file = std::filesystem::exists(path);
-    if (config_path && !have_file) throw std::runtime_error("cannot read " + path);
+    if (config_path && !std::filesystem::exists(path)) {
+      throw std::runtime_error("cannot read " + path);
+    }
+    if (!std::filesystem::exists(path)) {
+      // Without the models every line would read "other", 0.5: say so instead.
+      throw std::runtime_error(path + " not found from " +
+                               std::filesystem::current_path().string() +
+                               ": pass --config FILE (a config whose analyzer: section names the "
+                               "models, e.g. the shipped config/llm-router.yaml)");
+    }
     const std::string config_dir = std::filesystem::path(path).parent_path().string();
-    auto settings = have_file ? read_settings(path) : analyzer::AnalyzerSettings{};
+    auto settings = read_settings(path);
     if (!config_path) use_default_models(settings, config_dir);
     analyzer = analyzer::make_analyzer(settings, config_dir, {}, {});
   } catch (const config::ConfigError& e) {
@@ -99,10 +116,13 @@ int run_classify(const std::vector<std::string>& args) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json out;
+    nlohmann::json input;
     try {
-      out = classify_line(*analyzer, line);
+      input = parse_line(line);
+      out = classify_line(*analyzer, input);
     } catch (const std::exception& e) {
       out = {{"error", e.what()}, {"line", number}};
+      if (input.is_object() && input.contains("id")) out["id"] = input["id"];
     }
     std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }

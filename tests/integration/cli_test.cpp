@@ -51,12 +51,14 @@ TEST(ClassifyCli, OneLinePerInputWithCategoryScoresComplexityAndSentiment) {
       R"({"model":"auto","messages":[{"role":"user","content":"I hate waiting, this is awful!"}]})"
       "\n\n"
       "not json\n"
-      R"({"prompt": 42})"
+      R"({"prompt": 42, "id": "q9"})"
+      "\n"
+      R"({"prompt": "  ", "id": 8})"
       "\n");
   const CliRun result = run(std::string(LLM_ROUTER_BIN) + " classify --config " + kConfig + " < " +
                             input.path() + " 2>/dev/null");
   EXPECT_EQ(result.exit_code, 0);
-  ASSERT_EQ(result.lines.size(), 4u);  // the blank line is not an input
+  ASSERT_EQ(result.lines.size(), 5u);  // the blank line is not an input
   for (int i = 0; i < 2; ++i) {
     const json out = json::parse(result.lines[i]);
     ASSERT_TRUE(out.contains("category")) << result.lines[i];
@@ -75,6 +77,19 @@ TEST(ClassifyCli, OneLinePerInputWithCategoryScoresComplexityAndSentiment) {
   EXPECT_EQ(json::parse(result.lines[2])["line"], 4);
   EXPECT_TRUE(json::parse(result.lines[2]).contains("error"));
   EXPECT_EQ(json::parse(result.lines[3])["line"], 5);
+  EXPECT_EQ(json::parse(result.lines[3])["id"], "q9");  // an error line names its input too
+  EXPECT_EQ(json::parse(result.lines[4])["category"], "other");  // no text, no task
+}
+
+// Without --config and without config/llm-router.yaml where it runs, every line would read
+// "other": a clear error instead.
+TEST(ClassifyCli, WithoutAConfigToFindItAsksForOne) {
+  const CliRun result = run("cd / && echo '{\"prompt\": \"hi\"}' | " + std::string(LLM_ROUTER_BIN) +
+                            " classify 2>&1");
+  EXPECT_EQ(result.exit_code, 1);
+  std::string text;
+  for (const auto& line : result.lines) text += line + "\n";
+  EXPECT_NE(text.find("--config"), std::string::npos) << text;
 }
 
 TEST(TrainCli, SameSeedSameModelAndEvalReadsIt) {
