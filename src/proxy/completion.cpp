@@ -1619,7 +1619,9 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   }
   for (std::size_t i = 1; i < record.attempts.size(); ++i) {
     const auto& from = record.attempts[i - 1];
-    if (from.failure && from.backend != record.attempts[i].backend) {
+    // A hedge that lost the race did not fail: nothing fell back.
+    if (from.failure && from.failure->kind != ErrorKind::hedge_lost &&
+        from.backend != record.attempts[i].backend) {
       fallbacks_metric_.with({route, from.backend, name(from.failure->kind)}).inc();
     }
   }

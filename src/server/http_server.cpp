@@ -548,12 +548,23 @@ HttpServer::~HttpServer() {
 }
 
 std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port) {
-  const tcp::endpoint endpoint(asio::ip::make_address(host), port);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("not an IP address: " + host);
+  const tcp::endpoint endpoint(address, port);
   auto acceptor = std::make_unique<tcp::acceptor>(impl_->first().io);
-  acceptor->open(endpoint.protocol());
-  acceptor->set_option(asio::socket_base::reuse_address(true));
-  acceptor->bind(endpoint);
-  acceptor->listen(asio::socket_base::max_listen_connections);
+  // Startup errors: the step and the system's words, not Asio's source location.
+  const auto check = [&](const char* step) {
+    if (ec) throw std::runtime_error(std::string(step) + ": " + ec.message());
+  };
+  acceptor->open(endpoint.protocol(), ec);
+  check("open");
+  acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  check("SO_REUSEADDR");
+  acceptor->bind(endpoint, ec);
+  check("bind");
+  acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  check("listen");
   impl_->acceptor = std::move(acceptor);
   return impl_->acceptor->local_endpoint().port();
 }
