@@ -22,6 +22,13 @@ std::optional<Url> Url::parse(std::string_view text) {
   const size_t slash = text.find('/');
   std::string_view authority = text.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? "" : text.substr(slash);
+  if (const size_t question = path.find('?'); question != std::string_view::npos) {
+    url.query = std::string(path.substr(question + 1));
+    path = path.substr(0, question);
+    const bool printable = std::all_of(url.query.begin(), url.query.end(),
+                                       [](char c) { return c > ' ' && c < 0x7f && c != '#'; });
+    if (!printable) return std::nullopt;
+  }
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   if (path.find_first_of("?# ") != std::string_view::npos) return std::nullopt;
   url.base_path = std::string(path);
@@ -41,7 +48,7 @@ std::optional<Url> Url::parse(std::string_view text) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
   }
-  if (host.empty() || host.find_first_of("@ ") != std::string_view::npos) return std::nullopt;
+  if (host.empty() || host.find_first_of("@ ?#") != std::string_view::npos) return std::nullopt;
   url.host = std::string(host);
   url.port = url.tls ? 443 : 80;
   if (!port.empty()) {

@@ -435,7 +435,11 @@ class HttpProvider final : public Provider {
     std::string head;
     head.reserve(384);
     head.append(http::to_string(verb)).append(" ");
-    head.append(backend_.url.base_path).append(request.path).append(" HTTP/1.1\r\n");
+    head.append(backend_.url.base_path).append(request.path);
+    if (const std::string& query = backend_.url.query; !query.empty()) {
+      head.append(request.path.find('?') == std::string::npos ? "?" : "&").append(query);
+    }
+    head.append(" HTTP/1.1\r\n");
     if (verb == http::verb::post && !overrides_a_fixed_field(request.headers)) {
       // The usual case, written from the lines made once per backend.
       head.append(request.stream ? post_fields_streaming_ : post_fields_);

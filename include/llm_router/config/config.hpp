@@ -26,6 +26,7 @@ struct Url {
   std::string host;
   std::uint16_t port = 0;
   std::string base_path;  // without trailing slash: "/v1" or ""
+  std::string query;      // added to every request's path, e.g. Azure's "api-version=2024-10-21"
 
   static std::optional<Url> parse(std::string_view text);
   std::string host_header() const;  // "host" or "host:port" when not the scheme's default

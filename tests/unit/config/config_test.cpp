@@ -273,6 +273,14 @@ TEST(Url, ParsesHostsPortsAndPaths) {
   EXPECT_FALSE(Url::parse("api.openai.com"));
   EXPECT_FALSE(Url::parse("http://"));
   EXPECT_FALSE(Url::parse("http://user@host/"));
+  // Azure's classic endpoints need a query on every call.
+  auto azure =
+      Url::parse("https://r.openai.azure.com/openai/deployments/d/?api-version=2024-10-21");
+  ASSERT_TRUE(azure);
+  EXPECT_EQ(azure->base_path, "/openai/deployments/d");
+  EXPECT_EQ(azure->query, "api-version=2024-10-21");
+  EXPECT_FALSE(Url::parse("http://host/v1?a b"));
+  EXPECT_FALSE(Url::parse("http://host?x=1"));
 }
 
 TEST(Listen, ParsesHostAndPort) {
