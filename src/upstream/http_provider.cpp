@@ -24,6 +24,26 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
+
+// What this backend is sent that may be a credential: the key and the configured header values
+// (shorter values, such as a version number, are not secret and would mask ordinary words).
+std::vector<std::string> secrets_of(const config::Backend& backend) {
+  constexpr std::size_t kShortest = 8;
+  std::vector<std::string> secrets;
+  if (backend.api_key.size() >= kShortest) secrets.push_back(backend.api_key);
+  for (const auto& [name, value] : backend.headers) {
+    if (value.size() >= kShortest) secrets.push_back(value);
+  }
+  return secrets;
+}
+
+void mask_secrets(std::string& text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+      text.replace(at, secret.size(), "***");
+    }
+  }
+}
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
@@ -158,9 +178,14 @@ class HttpProvider;
 
 class HttpExchange final : public Exchange {
  public:
+  // `secrets`: the credentials this backend was sent, kept out of the error bodies it returns.
   HttpExchange(std::unique_ptr<Connection> connection, ConnectionPool& pool,
-               const Deadlines& deadlines, bool stream)
-      : connection_(std::move(connection)), pool_(pool), deadlines_(deadlines), stream_(stream) {
+               const Deadlines& deadlines, bool stream, const std::vector<std::string>& secrets)
+      : connection_(std::move(connection)),
+        pool_(pool),
+        deadlines_(deadlines),
+        stream_(stream),
+        secrets_(secrets) {
     parser_->body_limit(boost::none);
   }
 
@@ -230,6 +255,9 @@ class HttpExchange final : public Exchange {
                         "the compressed response body ended before its end"};
     }
     finish();
+    // A backend that rejects its key may quote it ("Incorrect API key provided: ..."), and the
+    // proxy relays some error bodies to clients.
+    if (head_.status < 200 || head_.status >= 300) mask_secrets(body, secrets_);
     co_return body;
   }
 
@@ -344,6 +372,7 @@ class HttpExchange final : public Exchange {
   ConnectionPool& pool_;
   Deadlines deadlines_;
   bool stream_;
+  const std::vector<std::string>& secrets_;
   std::optional<ResponseReader> parser_{std::in_place};
   ResponseHead head_;
   ArmedDeadline armed_;
@@ -367,7 +396,8 @@ class HttpProvider final : public Provider {
         host_(backend_.url.host_header()),
         post_fields_(fixed_lines(http::verb::post, false)),
         post_fields_streaming_(fixed_lines(http::verb::post, true)),
-        post_fixed_(fixed_fields(http::verb::post, false)) {}
+        post_fixed_(fixed_fields(http::verb::post, false)),
+        secrets_(secrets_of(backend)) {}
 
   asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
                                                             Deadlines deadlines) override {
@@ -415,8 +445,8 @@ class HttpProvider final : public Provider {
         }
         co_return io_failure(wec, armed, "sending the request");
       }
-      auto exchange =
-          std::make_unique<HttpExchange>(std::move(connection), pool_, deadlines, request.stream);
+      auto exchange = std::make_unique<HttpExchange>(std::move(connection), pool_, deadlines,
+                                                     request.stream, secrets_);
       if (auto failure = co_await exchange->read_head()) {
         if (reused && failure->kind == ErrorKind::upstream_closed) {
           pool_.drop_idle();
@@ -556,6 +586,7 @@ class HttpProvider final : public Provider {
   const std::string post_fields_;            // the fixed lines of a POST head
   const std::string post_fields_streaming_;  // the same, accepting an event stream
   const HeadFields post_fixed_;              // their names (views into the members above)
+  const std::vector<std::string> secrets_;   // the api key and header values sent upstream
 };
 
 }  // namespace

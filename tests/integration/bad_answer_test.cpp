@@ -75,6 +75,26 @@ TEST(BadAnswers, AWholeCompressedAnswerIsRelayed) {
   EXPECT_EQ(json::parse(answer.body)["id"], "c1");
 }
 
+// A backend that quotes the credentials it was sent ("Incorrect API key provided: ...") in an
+// error the router relays must not hand them to the client, whatever their shape.
+TEST(BadAnswers, ARelayedRejectionNeverCarriesTheBackendsCredentials) {
+  CannedBackend backend([](const std::string&) {
+    return http_response(
+        400, "application/json",
+        R"({"error":{"message":"Incorrect API key provided: sk-backend-only; header )"
+        R"(HDRSECRET-3f9a2c was sent","type":"invalid_request_error","param":null,"code":null}})");
+  });
+  Router router(router_config(
+      {{"only", backend.url(), "headers: {x-custom-secret: HDRSECRET-3f9a2c}"}}, "[only]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(response.body.find("sk-backend-only"), std::string::npos) << response.body;
+  EXPECT_EQ(response.body.find("HDRSECRET"), std::string::npos) << response.body;
+  EXPECT_NE(response.body.find("Incorrect API key provided: ***"), std::string::npos)
+      << response.body;
+}
+
 TEST(BadAnswers, ABackendsOwnRejectionReachesTheClientInOpenAIsShape) {
   const std::string openai_shaped =
       R"({"error":{"message":"max_tokens is too large","type":"invalid_request_error",)"
