@@ -126,6 +126,9 @@ void warn_if_admin_is_open(const config::ServerSettings& server) {
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
+  // A reload signal that arrives while the models load (a config push, log rotation) must not
+  // kill the starting router; the server installs its SIGHUP handler once it runs.
+  std::signal(SIGHUP, SIG_IGN);
   Options options(args);
   const auto path = options.value("--config");
   const auto listen = options.value("--listen");

@@ -24,15 +24,17 @@ namespace {
 // and counted. Lines of different threads reach stderr in batches, each thread's in order.
 class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
-  BatchingStderrSink() : writer_([this] { write_batches(); }) {}
+  BatchingStderrSink() {
+    std::thread([queue = queue_] { write_batches(*queue); }).detach();
+  }
+  // Waits a bounded time for the writer to write what is pending: a stderr nobody reads (a
+  // stalled log shipper) must not keep the process from exiting.
   ~BatchingStderrSink() override {
     flush_();
-    {
-      std::lock_guard lock(pending_mutex_);
-      stopping_ = true;
-    }
-    pending_ready_.notify_one();
-    writer_.join();
+    std::unique_lock lock(queue_->mutex);
+    queue_->stopping = true;
+    queue_->ready.notify_one();
+    queue_->ready.wait_for(lock, kExitWait, [&] { return queue_->stopped; });
   }
 
  protected:
@@ -69,6 +71,18 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details
  private:
   static constexpr std::size_t kBatchBytes = 32 * 1024;
   static constexpr std::size_t kMaxPendingBytes = 8 * 1024 * 1024;
+  static constexpr auto kExitWait = std::chrono::seconds(2);
+
+  // What the writer thread shares with the sink; the thread keeps it alive, so a writer stuck in
+  // write() when the sink goes away touches nothing freed.
+  struct Queue {
+    std::mutex mutex;
+    std::condition_variable ready;  // batches pending or stopping; and, at the end, stopped
+    std::string pending;
+    std::size_t dropped_batches = 0;
+    bool stopping = false;
+    bool stopped = false;
+  };
 
   struct ThreadBuffer {
     std::mutex mutex;
@@ -97,27 +111,31 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details
   void hand_off(std::string& text) {
     if (text.empty()) return;
     {
-      std::lock_guard lock(pending_mutex_);
-      if (pending_.size() + text.size() <= kMaxPendingBytes) {
-        pending_ += text;
+      std::lock_guard lock(queue_->mutex);
+      if (queue_->pending.size() + text.size() <= kMaxPendingBytes) {
+        queue_->pending += text;
       } else {
-        ++dropped_batches_;
+        ++queue_->dropped_batches;
       }
     }
     text.clear();
-    pending_ready_.notify_one();
+    queue_->ready.notify_one();
   }
 
-  void write_batches() {
+  static void write_batches(Queue& queue) {
     std::string batch;
     while (true) {
       std::size_t dropped = 0;
       {
-        std::unique_lock lock(pending_mutex_);
-        pending_ready_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-        if (pending_.empty() && stopping_) return;
-        batch.swap(pending_);
-        dropped = std::exchange(dropped_batches_, 0);
+        std::unique_lock lock(queue.mutex);
+        queue.ready.wait(lock, [&] { return queue.stopping || !queue.pending.empty(); });
+        if (queue.pending.empty() && queue.stopping) {
+          queue.stopped = true;
+          queue.ready.notify_all();
+          return;
+        }
+        batch.swap(queue.pending);
+        dropped = std::exchange(queue.dropped_batches, 0);
       }
       if (dropped > 0) {
         batch += "log writer fell behind: " + std::to_string(dropped) + " batches dropped\n";
@@ -143,12 +161,7 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details
   std::atomic<unsigned> generation_{1};
   std::mutex buffers_mutex_;
   std::vector<std::shared_ptr<ThreadBuffer>> buffers_;
-  std::mutex pending_mutex_;
-  std::condition_variable pending_ready_;
-  std::string pending_;
-  std::size_t dropped_batches_ = 0;
-  bool stopping_ = false;
-  std::thread writer_;  // last: starts after everything it uses
+  const std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();
 };
 
 // Every logger writes through this one sink (one formatter: the sink's).

@@ -291,6 +291,7 @@ struct HttpServer::Impl {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   ServerCounters counters;
   std::atomic<bool> draining{false};
+  std::atomic<bool> hurry{false};  // a second stop signal: stop waiting for the drain
   std::size_t next_worker = 0;
   std::function<void()> sighup;
   std::function<void()> drain_started;
@@ -505,7 +506,8 @@ void HttpServer::Impl::begin_drain() {
 asio::awaitable<void> HttpServer::Impl::wait_until_drained() {
   const auto deadline = std::chrono::steady_clock::now() + limits.drain_timeout;
   asio::steady_timer timer(first().io);
-  while (counters.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (counters.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline &&
+         !hurry.load()) {
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(use_nothrow);
   }
@@ -583,9 +585,10 @@ void HttpServer::run(bool handle_signals, const std::function<void()>& ready) {
     on_stop = [&](error_code ec, int) {
       if (ec) return;
       if (impl.draining.load()) {
-        impl.log->warn("second stop signal: exiting now");
-        impl.guards.clear();
-        for (auto& w : impl.workers) w->io.stop();
+        // Impatience ends the wait, not the answers: what is in flight is cancelled as at the
+        // drain timeout (an error event, a 503), then the process exits.
+        impl.log->warn("second stop signal: cancelling what is still in flight");
+        impl.hurry = true;
         return;
       }
       impl.begin_drain();

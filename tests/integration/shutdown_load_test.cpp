@@ -74,13 +74,14 @@ TEST(Shutdown, SigtermUnderTwentyConcurrentStreamsLosesNone) {
   EXPECT_EQ(router.process().wait(std::chrono::seconds(60)), 0);
 }
 
-// When drain_timeout runs out, what is still in flight ends with an error the client can read
-// (an error event, a 503), not a connection cut mid-answer.
-TEST(Shutdown, RequestsStillInFlightAtTheDrainTimeoutEndWithAnError) {
+// A stream and a request still waiting for its backend when the drain ends (drain_timeout runs
+// out, or a second stop signal): both end with an error the client can read (an error event, a
+// 503), not a connection cut mid-answer, and the process exits 0.
+void expect_cut_off_requests_end_with_an_error(const std::string& drain_timeout, int stop_signals) {
   MockLlm slow({"--tokens", "200", "--token-delay-ms", "50", "--threads", "2"});
   MockLlm silent({"--ttft-ms", "20000", "--threads", "2"});
   std::string config = router_config({{"slow", slow.url()}, {"silent", silent.url()}}, "[slow]",
-                                     "[]", "  drain_timeout: 300ms\n");
+                                     "[]", "  drain_timeout: " + drain_timeout + "\n");
   config += "  - name: quiet\n    use: [silent]\n";
   TempFile request_log("requests.jsonl", "");
   config += "request_log: {path: " + request_log.path() + "}\n";
@@ -102,7 +103,10 @@ TEST(Shutdown, RequestsStillInFlightAtTheDrainTimeoutEndWithAnError) {
   });
   ASSERT_EQ(begun.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the second one is waiting too
-  router.process().signal(SIGTERM);
+  for (int i = 0; i < stop_signals; ++i) {
+    router.process().signal(SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 
   const auto streamed = stream.get();
   EXPECT_FALSE(streamed.closed_early);
@@ -121,6 +125,15 @@ TEST(Shutdown, RequestsStillInFlightAtTheDrainTimeoutEndWithAnError) {
     statuses.push_back(nlohmann::json::parse(line)["status"].get<int>());
   }
   EXPECT_EQ(statuses, (std::vector<int>{503, 503}));
+}
+
+TEST(Shutdown, RequestsStillInFlightAtTheDrainTimeoutEndWithAnError) {
+  expect_cut_off_requests_end_with_an_error("300ms", 1);
+}
+
+// A process manager that signals twice does not cut answers off either.
+TEST(Shutdown, ASecondStopSignalEndsTheDrainTheSameWay) {
+  expect_cut_off_requests_end_with_an_error("60s", 2);
 }
 
 }  // namespace
