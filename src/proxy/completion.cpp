@@ -724,10 +724,16 @@ void RouterHandler::name_record(const HttpRequest& request, RequestRecord& recor
 asio::awaitable<void> RouterHandler::refuse_request(const HttpRequest& request,
                                                     ResponseWriter& writer,
                                                     const Failure& failure) {
+  co_await refuse_request(request, writer, traits(failure.kind).status, api::error_body(failure));
+}
+
+asio::awaitable<void> RouterHandler::refuse_request(const HttpRequest& request,
+                                                    ResponseWriter& writer, int status,
+                                                    std::string body) {
   RequestRecord record;
   name_record(request, record);
-  record.status = traits(failure.kind).status;
-  co_await send_error(writer, failure, decision_headers(record));
+  record.status = status;
+  co_await send_json(writer, status, std::move(body), decision_headers(record));
   finish_request(record);
 }
 

@@ -265,7 +265,7 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
     co_return;
   }
   if (auto refused = decode_body(request)) {
-    co_await send_json(writer, refused->first, std::move(refused->second));
+    co_await refuse_request(request, writer, refused->first, std::move(refused->second));
     co_return;
   }
   if (path == "/chat/completions") {

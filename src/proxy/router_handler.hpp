@@ -122,9 +122,11 @@ class RouterHandler final : public server::RequestHandler {
                       std::shared_ptr<ProviderSet> providers);
   // The request's id (the client's x-request-id when acceptable) and client key id.
   void name_record(const HttpRequest& request, RequestRecord& record) const;
-  // A completion request refused before the pipeline: answered, logged and counted as one.
+  // A request refused before the pipeline: answered, logged and counted as one.
   asio::awaitable<void> refuse_request(const HttpRequest& request, ResponseWriter& writer,
                                        const Failure& failure);
+  asio::awaitable<void> refuse_request(const HttpRequest& request, ResponseWriter& writer,
+                                       int status, std::string body);
   // POST /v1/responses: the call as a chat completion, answered in the Responses API's shape.
   asio::awaitable<void> responses(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> completion(HttpRequest& request, ResponseWriter& writer,

@@ -240,9 +240,13 @@ class BeastWriter final : public ResponseWriter {
   bool chunked_ = true;
 };
 
-asio::awaitable<void> write_error_and_close(const ConnectionPtr& connection, ErrorKind kind,
-                                            std::string message) {
+// A request refused before any handler saw it (too large, malformed, too slow, too many
+// connections): answered, and logged so an operator sees floods and probes too.
+asio::awaitable<void> write_error_and_close(spdlog::logger& log, const ConnectionPtr& connection,
+                                            ErrorKind kind, std::string message) {
   const int status = traits(kind).status;
+  log.info("refused before routing: status={} code={} reason={}", status, traits(kind).code,
+           message);
   http::response<http::string_body> response;
   response.result(static_cast<unsigned>(status));
   response.set(http::field::content_type, "application/json");
@@ -372,7 +376,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
     ec = http::error::body_limit;
   }
   if (ec && !parser->refusal().empty()) {
-    co_await write_error_and_close(connection, ErrorKind::invalid_request,
+    co_await write_error_and_close(*log, connection, ErrorKind::invalid_request,
                                    std::string(parser->refusal()));
     co_return false;
   }
@@ -397,20 +401,20 @@ asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, 
                                                bool malformed_answered) {
   if (ec == http::error::header_limit) {
     co_await write_error_and_close(
-        connection, ErrorKind::headers_too_large,
+        *log, connection, ErrorKind::headers_too_large,
         "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes");
   } else if (ec == http::error::body_limit) {
     co_await write_error_and_close(
-        connection, ErrorKind::payload_too_large,
+        *log, connection, ErrorKind::payload_too_large,
         "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
   } else if (connection->timed_out) {
     // A request begun but not finished in time (idle connections just close).
-    co_await write_error_and_close(connection, ErrorKind::request_timeout,
+    co_await write_error_and_close(*log, connection, ErrorKind::request_timeout,
                                    "the request was not received in time (server.header_timeout "
                                    "for its head, server.body_timeout for its body)");
   } else if (malformed_answered && ec != http::error::end_of_stream && ec != asio::error::eof &&
              ec != asio::error::operation_aborted && ec != asio::error::connection_reset) {
-    co_await write_error_and_close(connection, ErrorKind::invalid_request,
+    co_await write_error_and_close(*log, connection, ErrorKind::invalid_request,
                                    "malformed HTTP request: " + ec.message());
   }
 }
@@ -459,7 +463,7 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
   connection->socket.non_blocking(true, ec);
   if (open > limits.max_connections || worker.draining) {
     counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
-    co_await write_error_and_close(connection, ErrorKind::overloaded,
+    co_await write_error_and_close(*log, connection, ErrorKind::overloaded,
                                    "too many open connections; retry later");
   } else {
     beast::flat_buffer buffer;
