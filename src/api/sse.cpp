@@ -22,6 +22,12 @@ std::string SseEvent::serialize() const {
 
 void SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   buffer_.append(bytes);
+  if (at_start_) {
+    static constexpr std::string_view kBom = "\xEF\xBB\xBF";
+    if (buffer_.size() < kBom.size() && kBom.starts_with(buffer_)) return;  // more to come
+    if (std::string_view(buffer_).starts_with(kBom)) buffer_.erase(0, kBom.size());
+    at_start_ = false;
+  }
   // Lines end with CRLF, LF or a lone CR (the SSE specification allows all three). The search
   // resumes where the last one stopped, so a long line arriving in many reads is scanned once.
   while (true) {

@@ -34,6 +34,27 @@ std::string cors_allow_origin(const std::vector<std::string>& allowed, std::stri
   return {};
 }
 
+bool is_cross_site_simple_post(const server::HttpRequest& request, std::string_view allow_origin) {
+  const std::string* origin = request.header("origin");
+  if (origin == nullptr || request.method != "POST" || !allow_origin.empty()) return false;
+  // The router's own pages (the dashboard) are same-origin: "scheme://" + the Host header.
+  const std::string* host = request.header("host");
+  const std::size_t scheme_end = origin->find("://");
+  if (host != nullptr && scheme_end != std::string::npos &&
+      same_origin_text(std::string_view(*origin).substr(scheme_end + 3), *host)) {
+    return false;
+  }
+  const std::string* type = request.header("content-type");
+  std::string media;
+  for (char c : type ? std::string_view(*type) : std::string_view()) {
+    if (c == ';') break;
+    if (c != ' ' && c != '\t') media += ascii_lower(c);
+  }
+  // What a browser sends without a preflight (Fetch standard, CORS-safelisted request header).
+  return media.empty() || media == "text/plain" || media == "application/x-www-form-urlencoded" ||
+         media == "multipart/form-data";
+}
+
 bool is_cors_preflight(const server::HttpRequest& request) {
   return request.method == "OPTIONS" && request.header("origin") != nullptr &&
          request.header("access-control-request-method") != nullptr;

@@ -19,6 +19,12 @@ std::string cors_allow_origin(const std::vector<std::string>& allowed, std::stri
 // An OPTIONS request asking whether a cross-origin request may be sent.
 bool is_cors_preflight(const server::HttpRequest& request);
 
+// A POST a page of another site can make a browser send without asking first (a "simple"
+// request: a form's or text/plain body, no preflight), from an origin that is not granted
+// (`allow_origin` empty) and is not the router's own page. Its answer is hidden from the page,
+// but its effect (tokens spent, a config reloaded) is not: such requests are refused.
+bool is_cross_site_simple_post(const server::HttpRequest& request, std::string_view allow_origin);
+
 // The headers of the 204 answer to an allowed preflight.
 server::Headers cors_preflight_headers(const server::HttpRequest& request,
                                        const std::string& allow_origin);

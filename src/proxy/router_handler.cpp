@@ -191,11 +191,24 @@ void RouterHandler::log_access(const HttpRequest& request, int status,
 asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter& writer,
                                             std::string_view path, const KnownPath* known) {
   const std::string* origin = request.header("origin");
-  if (known == nullptr || !known->cross_origin || origin == nullptr) {
+  const bool may_cross = known != nullptr && known->cross_origin;
+  std::string allow_origin =
+      origin != nullptr && may_cross
+          ? cors_allow_origin(snapshot_->config->server.cors_origins, *origin)
+          : std::string();
+  if (known != nullptr && is_cross_site_simple_post(request, allow_origin)) {
+    std::string body = api::error_body(
+        "a page of origin " + std::string(core::utf8_prefix(*origin, 200)) +
+            " may not send this request (a cross-site form or text/plain post); send JSON "
+            "(application/json), and list the origin in server.cors_origins for a browser app",
+        "permission_error", "", "cors_origin_not_allowed");
+    co_await refuse_request(request, writer, 403, std::move(body));
+    co_return;
+  }
+  if (!may_cross || origin == nullptr) {
     co_await dispatch(request, writer, path, known);
     co_return;
   }
-  std::string allow_origin = cors_allow_origin(snapshot_->config->server.cors_origins, *origin);
   if (is_cors_preflight(request)) {
     co_await answer_preflight(request, writer, allow_origin);
   } else if (allow_origin.empty()) {
@@ -256,7 +269,8 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
     co_return;
   }
   if (!takes(*known, request.method)) {
-    Headers allow{Header{"allow", std::string(known->method)}};
+    Headers allow{
+        Header{"allow", known->method == "GET" ? "GET, HEAD" : std::string(known->method)}};
     // The path as the client wrote it ("/v1/chat/completions"), not the one routing reads.
     Failure failure{ErrorKind::method_not_allowed, request.method + " is not allowed on " +
                                                        std::string(request.path()) + "; use " +

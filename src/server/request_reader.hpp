@@ -24,7 +24,8 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
 
   HttpRequest& request() { return request_; }
   unsigned version() const { return version_; }
-  bool expects_continue() const { return expects_continue_; }
+  // An HTTP/1.0 client's expectation is ignored (RFC 9110 section 10.1.1).
+  bool expects_continue() const { return expects_continue_ && version_ >= 11; }
   // Why the head was refused, when it was for a reason of ours rather than Beast's syntax checks.
   std::string_view refusal() const { return refusal_; }
 

@@ -82,6 +82,21 @@ TEST_F(Cors, OtherOriginsGetNoGrant) {
                                          {{"origin", "https://evil.example.net"}});
   EXPECT_EQ(request.status, 200);
   EXPECT_EQ(request.header("access-control-allow-origin"), "");
+
+  // But a post a browser sends without asking (text/plain, a form) is refused: its answer would
+  // be hidden from the page, its effect (tokens spent, a reload) would not.
+  for (const char* path : {"/v1/chat/completions", "/admin/reload"}) {
+    const auto form = client_.request(
+        "POST", path, chat_body("auto"),
+        {{"origin", "https://evil.example.net"}, {"content-type", "text/plain;charset=UTF-8"}});
+    EXPECT_EQ(form.status, 403) << path;
+    EXPECT_EQ(json::parse(form.body)["error"]["code"], "cors_origin_not_allowed") << path;
+  }
+  // The router's own page (same origin: this client's Host is "127.0.0.1") may.
+  const auto own =
+      client_.request("POST", "/v1/chat/completions", chat_body("auto"),
+                      {{"origin", "http://127.0.0.1"}, {"content-type", "text/plain"}});
+  EXPECT_EQ(own.status, 200) << own.body;
 }
 
 TEST_F(Cors, AdminPathsNeverAnswerCrossOrigin) {

@@ -34,6 +34,7 @@ class SseParser {
   SseEvent current_;
   bool has_fields_ = false;
   bool has_data_ = false;
+  bool at_start_ = true;  // a UTF-8 byte order mark there is not part of the first field
 };
 
 }  // namespace llm_router::api

@@ -27,6 +27,18 @@ TEST(SseParser, EventsSplitAcrossReadsAreReassembled) {
   }
 }
 
+// The SSE specification strips one byte order mark at the start of the stream.
+TEST(SseParser, AByteOrderMarkAtTheStartIsNotPartOfTheFirstField) {
+  for (size_t piece : {1u, 2u, 4u, 100u}) {
+    auto events = feed_in_pieces(
+        "\xEF\xBB\xBF"
+        "data: a\n\ndata: b\n\n",
+        piece);
+    ASSERT_EQ(events.size(), 2u) << "piece " << piece;
+    EXPECT_EQ(events[0].data, "a");
+  }
+}
+
 TEST(SseParser, IncompleteEventIsHeldBack) {
   SseParser parser;
   std::vector<SseEvent> events;
