@@ -318,12 +318,19 @@ struct HttpServer::Impl {
 };
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
+  // Out of file descriptors, accept fails every 50 ms until connections close: one warning per
+  // run of failures (with its count when it ends), not twenty a second.
+  std::uint64_t failures_in_a_row = 0;
   while (acceptor && acceptor->is_open()) {
     Worker& target = *workers[next_worker++ % workers.size()];
     auto [ec, socket] = co_await acceptor->async_accept(target.io, use_nothrow);
+    if (!ec && failures_in_a_row > 0) {
+      log->warn("accepting again after {} failed attempts", failures_in_a_row);
+      failures_in_a_row = 0;
+    }
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) break;
-      log->warn("accept failed: {}", ec.message());
+      if (failures_in_a_row++ == 0) log->warn("accept failed: {} (retrying)", ec.message());
       asio::steady_timer backoff(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
       co_await backoff.async_wait(use_nothrow);
       continue;

@@ -55,12 +55,16 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
 
   // Beast reads a body of any transfer coding but "chunked" as no body at all, which would run
   // the body's bytes as the next request (smuggling). "chunked", once, is the only coding taken;
-  // anything else is refused (400, connection closed), as RFC 9112 section 6.3 asks. An HTTP/1.1
-  // request carries exactly one Host (RFC 9112 section 3.2).
+  // anything else is refused (400, connection closed), as RFC 9112 section 6.3 asks; so is
+  // any Transfer-Encoding in HTTP/1.0, which has none (its framing is faulty: section 6.1). An
+  // HTTP/1.1 request carries exactly one Host (RFC 9112 section 3.2).
   void on_header_impl(error_code& ec) override {
     if (!transfer_codings_.empty() && !only_chunked(transfer_codings_)) {
       ec = boost::beast::http::error::bad_transfer_encoding;
       refusal_ = "Transfer-Encoding other than a single \"chunked\" is not supported";
+    } else if (!transfer_codings_.empty() && version_ < 11) {
+      ec = boost::beast::http::error::bad_transfer_encoding;
+      refusal_ = "an HTTP/1.0 request cannot use Transfer-Encoding";
     } else if (version_ >= 11 && host_fields_ != 1) {
       ec = boost::beast::http::error::bad_field;
       refusal_ = host_fields_ == 0 ? "an HTTP/1.1 request needs a Host header"

@@ -266,6 +266,12 @@ TEST_F(ProtocolTest, AnyTransferCodingButChunkedIsRefusedAndNothingIsSmuggled) {
                   "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
                   "chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   EXPECT_TRUE(twice.starts_with("HTTP/1.1 400 ")) << twice;
+  // HTTP/1.0 has no Transfer-Encoding: its framing is faulty (RFC 9112 section 6.1).
+  const std::string old = all_replies(
+      router_.port(),
+      "POST /v1/chat/completions HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_TRUE(old.starts_with("HTTP/1.1 400 ")) << old;
+  EXPECT_EQ(count_of(old, "HTTP/1.1 "), 1u) << old;
 }
 
 TEST_F(ProtocolTest, AnHttp11RequestNeedsExactlyOneHost) {
