@@ -19,7 +19,7 @@ std::optional<Url> Url::parse(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  const size_t slash = text.find('/');
+  const size_t slash = text.find_first_of("/?");
   std::string_view authority = text.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? "" : text.substr(slash);
   if (const size_t question = path.find('?'); question != std::string_view::npos) {

@@ -344,7 +344,7 @@ std::optional<Failure> garbled(const api::SseEvent& event) {
 Failure shutting_down_failure() {
   return Failure{ErrorKind::shutting_down,
                  "the router is shutting down and stopped waiting for the backend "
-                 "(drain_timeout ran out)"};
+                 "(drain_timeout ran out, or a second stop signal came)"};
 }
 
 // "[DONE]" or a choice with a finish_reason (not null): what a complete stream ends with.

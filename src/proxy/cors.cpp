@@ -24,6 +24,25 @@ bool is_header_name_list(std::string_view value) {
          });
 }
 
+// "host:port" without the scheme's default port, for comparing an Origin with a Host header.
+std::string_view without_default_port(std::string_view authority, bool tls) {
+  const std::string_view port = tls ? ":443" : ":80";
+  if (authority.ends_with(port)) authority.remove_suffix(port.size());
+  return authority;
+}
+
+// A media type a browser may send cross-site without a preflight (Fetch standard: the
+// CORS-safelisted Content-Type values). Read up to ';' or ',' as browsers do.
+bool is_simple_media_type(std::string_view type) {
+  std::string media;
+  for (char c : type) {
+    if (c == ';' || c == ',') break;
+    if (c != ' ' && c != '\t') media += ascii_lower(c);
+  }
+  return media.empty() || media == "text/plain" || media == "application/x-www-form-urlencoded" ||
+         media == "multipart/form-data";
+}
+
 }  // namespace
 
 std::string cors_allow_origin(const std::vector<std::string>& allowed, std::string_view origin) {
@@ -40,19 +59,21 @@ bool is_cross_site_simple_post(const server::HttpRequest& request, std::string_v
   // The router's own pages (the dashboard) are same-origin: "scheme://" + the Host header.
   const std::string* host = request.header("host");
   const std::size_t scheme_end = origin->find("://");
-  if (host != nullptr && scheme_end != std::string::npos &&
-      same_origin_text(std::string_view(*origin).substr(scheme_end + 3), *host)) {
-    return false;
+  if (host != nullptr && scheme_end != std::string::npos) {
+    const bool tls = same_origin_text(std::string_view(*origin).substr(0, scheme_end), "https");
+    if (same_origin_text(
+            without_default_port(std::string_view(*origin).substr(scheme_end + 3), tls),
+            without_default_port(*host, tls))) {
+      return false;
+    }
   }
-  const std::string* type = request.header("content-type");
-  std::string media;
-  for (char c : type ? std::string_view(*type) : std::string_view()) {
-    if (c == ';') break;
-    if (c != ' ' && c != '\t') media += ascii_lower(c);
+  bool typed = false;
+  for (const auto& header : request.headers) {
+    if (header.name != "content-type") continue;
+    typed = true;
+    if (is_simple_media_type(header.value)) return true;  // any of several counts
   }
-  // What a browser sends without a preflight (Fetch standard, CORS-safelisted request header).
-  return media.empty() || media == "text/plain" || media == "application/x-www-form-urlencoded" ||
-         media == "multipart/form-data";
+  return !typed;
 }
 
 bool is_cors_preflight(const server::HttpRequest& request) {

@@ -202,7 +202,7 @@ asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter
             " may not send this request (a cross-site form or text/plain post); send JSON "
             "(application/json), and list the origin in server.cors_origins for a browser app",
         "permission_error", "", "cors_origin_not_allowed");
-    co_await refuse_request(request, writer, 403, std::move(body));
+    co_await refuse_unread(request, writer, path, 403, std::move(body));
     co_return;
   }
   if (!may_cross || origin == nullptr) {
@@ -216,6 +216,20 @@ asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter
   } else {
     CorsWriter cors(writer, std::move(allow_origin));
     co_await dispatch(request, cors, path, known);
+  }
+}
+
+asio::awaitable<void> RouterHandler::refuse_unread(const HttpRequest& request,
+                                                   ResponseWriter& writer, std::string_view path,
+                                                   int status, std::string body) {
+  // A model call is a request with an id, a request line in the log and metrics; the other
+  // paths have their access line only.
+  const bool model_call = path == "/chat/completions" || path == "/completions" ||
+                          path == "/embeddings" || path == "/responses";
+  if (model_call) {
+    co_await refuse_request(request, writer, status, std::move(body));
+  } else {
+    co_await send_json(writer, status, std::move(body));
   }
 }
 
@@ -279,7 +293,7 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
     co_return;
   }
   if (auto refused = decode_body(request)) {
-    co_await refuse_request(request, writer, refused->first, std::move(refused->second));
+    co_await refuse_unread(request, writer, path, refused->first, std::move(refused->second));
     co_return;
   }
   if (path == "/chat/completions") {

@@ -127,6 +127,10 @@ class RouterHandler final : public server::RequestHandler {
                                        const Failure& failure);
   asio::awaitable<void> refuse_request(const HttpRequest& request, ResponseWriter& writer,
                                        int status, std::string body);
+  // A request refused before its body was read (`path` as routing reads it): as above for the
+  // model calls, a plain answer for the other paths.
+  asio::awaitable<void> refuse_unread(const HttpRequest& request, ResponseWriter& writer,
+                                      std::string_view path, int status, std::string body);
   // POST /v1/responses: the call as a chat completion, answered in the Responses API's shape.
   asio::awaitable<void> responses(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> completion(HttpRequest& request, ResponseWriter& writer,

@@ -116,7 +116,8 @@ struct Worker {
 Failure stopped_before_answer() {
   return Failure{
       ErrorKind::shutting_down,
-      "the router is shutting down and stopped waiting for this request (drain_timeout)"};
+      "the router is shutting down and stopped waiting for this request (drain_timeout, or a "
+      "second stop signal)"};
 }
 
 // Requests still in flight after kWatchDelay get a disconnect watch. Arming one for every
@@ -523,7 +524,8 @@ asio::awaitable<void> HttpServer::Impl::wait_until_drained() {
     co_await timer.async_wait(use_nothrow);
   }
   if (const auto left = counters.connections_open.load(); left > 0) {
-    log->warn("drain timeout: cancelling the requests of {} connections still open", left);
+    log->warn("{}: cancelling the requests of {} connections still open",
+              hurry.load() ? "second stop signal" : "drain timeout", left);
     // Cancelled, in-flight requests still end their answers with an error (a stream with an
     // error event, a request not yet answered with a 503) and are logged; then they close.
     for (auto& w : workers) {

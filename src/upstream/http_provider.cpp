@@ -10,6 +10,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/container/small_vector.hpp>
 
+#include <cctype>
 #include <deque>
 #include <variant>
 
@@ -25,14 +26,25 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 
-// What this backend is sent that may be a credential: the key and the configured header values
-// (shorter values, such as a version number, are not secret and would mask ordinary words).
+// A configured header that carries a credential, by its name (api-key, x-api-key,
+// authorization, x-custom-secret, x-auth-token...); anthropic-version or http-referer does not.
+bool credential_header(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view word : {"key", "auth", "token", "secret", "password", "cookie"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// What this backend is sent that is a credential: its key and credential headers' values
+// (shorter values would mask ordinary words).
 std::vector<std::string> secrets_of(const config::Backend& backend) {
   constexpr std::size_t kShortest = 8;
   std::vector<std::string> secrets;
   if (backend.api_key.size() >= kShortest) secrets.push_back(backend.api_key);
   for (const auto& [name, value] : backend.headers) {
-    if (value.size() >= kShortest) secrets.push_back(value);
+    if (value.size() >= kShortest && credential_header(name)) secrets.push_back(value);
   }
   return secrets;
 }

@@ -92,10 +92,16 @@ TEST_F(Cors, OtherOriginsGetNoGrant) {
     EXPECT_EQ(form.status, 403) << path;
     EXPECT_EQ(json::parse(form.body)["error"]["code"], "cors_origin_not_allowed") << path;
   }
-  // The router's own page (same origin: this client's Host is "127.0.0.1") may.
+  // Read as browsers read it: up to ';' or ','.
+  const auto listed = client_.request(
+      "POST", "/v1/chat/completions", chat_body("auto"),
+      {{"origin", "https://evil.example.net"}, {"content-type", "text/plain, application/json"}});
+  EXPECT_EQ(listed.status, 403) << listed.body;
+  // The router's own page (same origin: this client's Host is "127.0.0.1"; ":80" is the
+  // scheme's default) may.
   const auto own =
       client_.request("POST", "/v1/chat/completions", chat_body("auto"),
-                      {{"origin", "http://127.0.0.1"}, {"content-type", "text/plain"}});
+                      {{"origin", "http://127.0.0.1:80"}, {"content-type", "text/plain"}});
   EXPECT_EQ(own.status, 200) << own.body;
 }
 

@@ -280,7 +280,11 @@ TEST(Url, ParsesHostsPortsAndPaths) {
   EXPECT_EQ(azure->base_path, "/openai/deployments/d");
   EXPECT_EQ(azure->query, "api-version=2024-10-21");
   EXPECT_FALSE(Url::parse("http://host/v1?a b"));
-  EXPECT_FALSE(Url::parse("http://host?x=1"));
+  auto bare = Url::parse("http://host:8080?api-version=1");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->host, "host");
+  EXPECT_EQ(bare->base_path, "");
+  EXPECT_EQ(bare->query, "api-version=1");
 }
 
 TEST(Listen, ParsesHostAndPort) {
