@@ -269,13 +269,14 @@ std::vector<std::string> valid_origins(NodeReader& reader, const std::vector<std
 
 void read_server(NodeReader reader, ServerSettings& s) {
   if (auto listen = reader.string("listen")) {
+    s.listen_written = *listen;
     if (auto parsed = parse_listen(*listen)) {
       std::tie(s.listen_host, s.listen_port) = *parsed;
     } else {
       reader.error("listen", "must be HOST:PORT, got '" + reader.written("listen", *listen) + "'");
     }
   }
-  if (auto v = reader.integer("threads", 0, 256)) s.threads = int(*v);
+  if (auto v = reader.integer("threads", 0, 256)) s.threads = s.threads_written = int(*v);
   if (auto v = reader.integer("max_body_bytes", 1024, 1LL << 32)) s.max_body_bytes = size_t(*v);
   if (auto v = reader.integer("max_header_bytes", 1024, 1 << 20)) s.max_header_bytes = size_t(*v);
   if (auto v = reader.duration("header_timeout")) s.header_timeout = *v;

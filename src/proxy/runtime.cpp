@@ -268,11 +268,13 @@ void keep(std::vector<std::string>& changed, const char* key, const T& running, 
 std::vector<std::string> keep_process_settings(const config::ServerSettings& running,
                                                config::ServerSettings& next) {
   // The listening address and the thread count are fixed for the process and may come from the
-  // command line (--listen), which the file does not know: kept without a word.
+  // command line (--listen) or the core count: kept, and reported when the file changed them.
   next.listen_host = running.listen_host;
   next.listen_port = running.listen_port;
   next.threads = running.threads;
   std::vector<std::string> changed;
+  keep(changed, "listen", running.listen_written, next.listen_written);
+  keep(changed, "threads", running.threads_written, next.threads_written);
   keep(changed, "max_body_bytes", running.max_body_bytes, next.max_body_bytes);
   keep(changed, "max_header_bytes", running.max_header_bytes, next.max_header_bytes);
   keep(changed, "header_timeout", running.header_timeout, next.header_timeout);

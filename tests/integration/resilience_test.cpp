@@ -243,10 +243,11 @@ TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
 // ones wait for a restart; the generation counts configs from 1.
 TEST(Reload, ServerKeysApplyOrAreReportedAsNeedingARestart) {
   MockLlm backend;
-  const auto config = [&](const std::string& key, const std::string& body_limit) {
-    return router_config(
-        {{"b", backend.url()}}, "[b]", "[]",
-        "  watch_config: false\n  admin_key: " + key + "\n  max_body_bytes: " + body_limit + "\n");
+  const auto config = [&](const std::string& key, const std::string& body_limit,
+                          const std::string& more = "") {
+    return router_config({{"b", backend.url()}}, "[b]", "[]",
+                         "  watch_config: false\n  admin_key: " + key +
+                             "\n  max_body_bytes: " + body_limit + "\n" + more);
   };
   Router router(config("old-key", "100000"));
   HttpClient client(router.port());
@@ -254,12 +255,15 @@ TEST(Reload, ServerKeysApplyOrAreReportedAsNeedingARestart) {
   const std::map<std::string, std::string> new_key{{"authorization", "Bearer new-key"}};
   EXPECT_EQ(json::parse(client.request("GET", "/readyz").body)["config_generation"], 1);
 
-  std::ofstream(router.config_path()) << config("new-key", "2000");
+  // The process listens where --listen said; a new address in the file needs a restart too.
+  std::ofstream(router.config_path())
+      << config("new-key", "2000", "  listen: \"127.0.0.1:1\"\n  threads: 3\n");
   const auto reloaded = client.request("POST", "/admin/reload", "", old_key);
   ASSERT_EQ(reloaded.status, 200) << reloaded.body;
   const json answer = json::parse(reloaded.body);
   EXPECT_EQ(answer["generation"], 2);
-  EXPECT_EQ(answer["restart_required"], json::array({"server.max_body_bytes"}));
+  EXPECT_EQ(answer["restart_required"],
+            json::array({"server.listen", "server.threads", "server.max_body_bytes"}));
   EXPECT_EQ(client.request("GET", "/admin/stats", "", old_key).status, 401);
   EXPECT_EQ(client.request("GET", "/admin/stats", "", new_key).status, 200);
   EXPECT_EQ(json::parse(client.request("GET", "/readyz").body)["config_generation"], 2);

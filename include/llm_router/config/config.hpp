@@ -122,6 +122,10 @@ struct ServerSettings {
   std::string listen_host = "0.0.0.0";
   std::uint16_t listen_port = 8080;
   int threads = 0;  // 0 = one per core
+  // The file's own `listen` and `threads` (the process may run on --listen and the core count):
+  // a reload compares these to say a restart is needed.
+  std::string listen_written;
+  int threads_written = 0;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   Millis header_timeout{10'000};
