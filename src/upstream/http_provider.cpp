@@ -540,8 +540,9 @@ class HttpProvider final : public Provider {
     auto [ec, results] = co_await resolver_.async_resolve(
         backend_.url.host, std::to_string(backend_.url.port), use_nothrow);
     if (ec) {
-      co_return Failure{ErrorKind::connect_failed,
-                        "cannot resolve " + backend_.url.host + ": " + ec.message()};
+      // Failure messages reach clients: the backend's address stays out of them (the log's
+      // attempt names the backend, the config its address).
+      co_return Failure{ErrorKind::connect_failed, "cannot resolve its host: " + ec.message()};
     }
     endpoints_ = results;
     endpoints_expire_ = Clock::now() + std::chrono::seconds(30);
@@ -561,8 +562,7 @@ class HttpProvider final : public Provider {
     auto [ec, endpoint] = co_await tcp_stream->async_connect(*endpoints, use_nothrow);
     if (ec) {
       if (ec == beast::error::timeout) co_return io_failure(ec, armed, "connecting");
-      co_return Failure{ErrorKind::connect_failed,
-                        "cannot connect to " + backend_.url.host_header() + ": " + ec.message()};
+      co_return Failure{ErrorKind::connect_failed, "cannot connect: " + ec.message()};
     }
     tcp_stream->socket().set_option(tcp::no_delay(true), ec);
     // Non-blocking from the start: asio would otherwise switch it with an ioctl on first use.
@@ -579,8 +579,7 @@ class HttpProvider final : public Provider {
     auto [hec] = co_await tls_stream->async_handshake(ssl::stream_base::client, use_nothrow);
     if (hec) {
       if (hec == beast::error::timeout) co_return io_failure(hec, armed, "TLS handshake");
-      co_return Failure{ErrorKind::connect_failed,
-                        "TLS handshake with " + backend_.url.host + " failed: " + hec.message()};
+      co_return Failure{ErrorKind::connect_failed, "TLS handshake failed: " + hec.message()};
     }
     connection->stream = std::move(tls_stream);
     co_return connection;
