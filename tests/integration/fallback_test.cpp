@@ -35,6 +35,20 @@ TEST(Fallback, KilledBackendFallsBackToTheNextCandidate) {
             std::string::npos);
 }
 
+// The client learns which backends failed and how, never where they live.
+TEST(Fallback, AnUnreachableBackendsAddressStaysOutOfTheClientsError) {
+  MockLlm dead;
+  const std::string dead_url = dead.url();
+  dead.kill();
+  Router router(router_config({{"dead", dead_url}}, "[dead]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 502) << response.body;
+  const std::string message = json::parse(response.body)["error"]["message"];
+  EXPECT_NE(message.find("dead: connect_failed"), std::string::npos) << message;
+  EXPECT_EQ(message.find("127.0.0.1"), std::string::npos) << message;
+}
+
 TEST(Fallback, ServerErrorFallsBackToTheFallbackList) {
   MockLlm failing({"--status", "500"});
   MockLlm backup;
