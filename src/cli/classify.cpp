@@ -89,15 +89,13 @@ int run_classify(const std::vector<std::string>& args) {
   std::shared_ptr<const analyzer::Analyzer> analyzer;
   try {
     const std::string path = config_path.value_or(kDefaultConfig);
-    if (config_path && !std::filesystem::exists(path)) {
-      throw std::runtime_error("cannot read " + path);
-    }
     if (!std::filesystem::exists(path)) {
       // Without the models every line would read "other", 0.5: say so instead.
-      throw std::runtime_error(path + " not found from " +
-                               std::filesystem::current_path().string() +
-                               ": pass --config FILE (a config whose analyzer: section names the "
-                               "models, e.g. the shipped config/llm-router.yaml)");
+      throw std::runtime_error(
+          config_path ? "cannot read " + path
+                      : path + " not found from " + std::filesystem::current_path().string() +
+                            ": pass --config FILE (a config whose analyzer: section names the "
+                            "models, e.g. the shipped config/llm-router.yaml)");
     }
     const std::string config_dir = std::filesystem::path(path).parent_path().string();
     auto settings = read_settings(path);

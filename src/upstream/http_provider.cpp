@@ -10,7 +10,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/container/small_vector.hpp>
 
-#include <cctype>
 #include <deque>
 #include <variant>
 
@@ -29,8 +28,7 @@ namespace ssl = asio::ssl;
 // A configured header that carries a credential, by its name (api-key, x-api-key,
 // authorization, x-custom-secret, x-auth-token...); anthropic-version or http-referer does not.
 bool credential_header(std::string_view name) {
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = server::lowercase_name(name);
   for (std::string_view word : {"key", "auth", "token", "secret", "password", "cookie"}) {
     if (lower.find(word) != std::string::npos) return true;
   }
