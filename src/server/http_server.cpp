@@ -259,9 +259,6 @@ asio::awaitable<void> write_error_and_close(spdlog::logger& log, const Connectio
   co_await http::async_write(connection->socket, response, use_nothrow);
 }
 
-// Parses the request `buffer` already holds, without waiting for more bytes: most requests
-// arrive whole in one read, and each asynchronous read costs a trip through the reactor.
-// True when that was a whole request; `ec` is set when it is malformed or too large.
 // Consumes the CR and LF bytes at the front of `buffer`, at most `budget`; returns how many.
 std::size_t skip_empty_lines(beast::flat_buffer& buffer, std::size_t budget) {
   const auto* bytes = static_cast<const char*>(buffer.data().data());
@@ -273,6 +270,17 @@ std::size_t skip_empty_lines(beast::flat_buffer& buffer, std::size_t budget) {
   return skip;
 }
 
+// Whether the head that went over `limit` bytes did so in its request line (414, not 431); for a
+// parser that has not read the request line, so the buffer still starts with it.
+bool request_line_exceeds(const beast::flat_buffer& buffer, std::size_t limit) {
+  const std::string_view head(static_cast<const char*>(buffer.data().data()), buffer.size());
+  const std::size_t line_end = head.find('\n');
+  return line_end == std::string_view::npos ? head.size() >= limit : line_end >= limit;
+}
+
+// Parses the request `buffer` already holds, without waiting for more bytes: most requests
+// arrive whole in one read, and each asynchronous read costs a trip through the reactor.
+// True when that was a whole request; `ec` is set when it is malformed or too large.
 bool parse_buffered(RequestReader& parser, beast::flat_buffer& buffer, error_code& ec) {
   parser.eager(true);
   while (buffer.size() > 0 && !parser.is_done()) {
@@ -384,8 +392,15 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
     ec = http::error::body_limit;
   }
   if (ec && !parser->refusal().empty()) {
-    co_await write_error_and_close(*log, connection, ErrorKind::invalid_request,
+    co_await write_error_and_close(*log, connection, parser->refusal_kind(),
                                    std::string(parser->refusal()));
+    co_return false;
+  }
+  if (ec == http::error::header_limit && !parser->has_request_line() &&
+      request_line_exceeds(buffer, limits.max_header_bytes)) {
+    co_await write_error_and_close(
+        *log, connection, ErrorKind::uri_too_long,
+        "the request line exceeds " + std::to_string(limits.max_header_bytes) + " bytes");
     co_return false;
   }
   if (ec) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "llm_router/core/error.hpp"
 #include "llm_router/server/http_types.hpp"
 
 namespace llm_router::server {
@@ -24,10 +25,13 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
 
   HttpRequest& request() { return request_; }
   unsigned version() const { return version_; }
+  // Whether the request line was read (the parser then consumed it from the buffer).
+  bool has_request_line() const { return has_request_line_; }
   // An HTTP/1.0 client's expectation is ignored (RFC 9110 section 10.1.1).
   bool expects_continue() const { return expects_continue_ && version_ >= 11; }
   // Why the head was refused, when it was for a reason of ours rather than Beast's syntax checks.
   std::string_view refusal() const { return refusal_; }
+  ErrorKind refusal_kind() const { return refusal_kind_; }
 
  private:
   void on_request_impl(verb, string_view method, string_view target, int version,
@@ -35,6 +39,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
     request_.method.assign(method.data(), method.size());
     request_.target.assign(target.data(), target.size());
     version_ = static_cast<unsigned>(version);
+    has_request_line_ = true;
   }
 
   void on_response_impl(int, string_view, int, error_code&) override {}  // requests only
@@ -43,8 +48,12 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
     if (request_.headers.empty()) request_.headers.reserve(16);
     request_.headers.push_back({lowercase_name({name_string.data(), name_string.size()}),
                                 std::string(value.data(), value.size())});
-    if (name == field::expect && boost::beast::iequals(value, "100-continue")) {
-      expects_continue_ = true;
+    if (name == field::expect) {
+      if (boost::beast::iequals(value, "100-continue")) {
+        expects_continue_ = true;
+      } else if (!value.empty()) {
+        unmet_expectation_ = true;
+      }
     }
     if (name == field::host) ++host_fields_;
     if (name == field::transfer_encoding) {
@@ -57,8 +66,15 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   // the body's bytes as the next request (smuggling). "chunked", once, is the only coding taken;
   // anything else is refused (400, connection closed), as RFC 9112 section 6.3 asks; so is
   // any Transfer-Encoding in HTTP/1.0, which has none (its framing is faulty: section 6.1). An
-  // HTTP/1.1 request carries exactly one Host (RFC 9112 section 3.2).
+  // HTTP/1.1 request carries exactly one Host (RFC 9112 section 3.2). An expectation other than
+  // 100-continue cannot be met: 417 (RFC 9110 section 10.1.1; HTTP/1.0 ignores Expect).
   void on_header_impl(error_code& ec) override {
+    if (unmet_expectation_ && version_ >= 11) {
+      ec = boost::beast::http::error::bad_field;
+      refusal_ = "only the expectation \"100-continue\" is supported";
+      refusal_kind_ = ErrorKind::expectation_failed;
+      return;
+    }
     if (!transfer_codings_.empty() && !only_chunked(transfer_codings_)) {
       ec = boost::beast::http::error::bad_transfer_encoding;
       refusal_ = "Transfer-Encoding other than a single \"chunked\" is not supported";
@@ -113,9 +129,12 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
 
   HttpRequest request_;
   unsigned version_ = 11;
+  bool has_request_line_ = false;
   bool expects_continue_ = false;
+  bool unmet_expectation_ = false;
   int host_fields_ = 0;
   std::string_view refusal_;
+  ErrorKind refusal_kind_ = ErrorKind::invalid_request;
   std::string transfer_codings_;  // every Transfer-Encoding field, joined by commas
 };
 

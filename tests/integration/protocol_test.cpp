@@ -356,6 +356,24 @@ TEST_F(ProtocolTest, OversizedHeadersAre431) {
                       431, "headers_too_large");
 }
 
+TEST_F(ProtocolTest, AnOversizedRequestLineIs414) {
+  HttpClient client(router_.port());
+  expect_openai_error(client.request("GET", "/healthz?q=" + std::string(9000, 'q')), 414,
+                      "uri_too_long");
+  // A request line that never ends is as long.
+  HttpClient endless(router_.port());
+  expect_openai_error(endless.raw("GET /" + std::string(9000, 'q')), 414, "uri_too_long");
+}
+
+TEST_F(ProtocolTest, AnExpectationOtherThanContinueIs417) {
+  HttpClient client(router_.port());
+  expect_openai_error(client.request("GET", "/healthz", "", {{"expect", "bar"}}), 417,
+                      "expectation_failed");
+  // HTTP/1.0 has no expectations: the header is ignored.
+  HttpClient old(router_.port());
+  EXPECT_EQ(old.raw("GET /healthz HTTP/1.0\r\nExpect: bar\r\n\r\n").status, 200);
+}
+
 TEST_F(ProtocolTest, GarbageRequestLineIs400) {
   HttpClient client(router_.port());
   auto response = client.raw("THIS IS NOT HTTP\r\n\r\n");

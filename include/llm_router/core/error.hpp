@@ -18,7 +18,9 @@ enum class ErrorKind {
   not_found,  // a named thing (not a model) the router does not know, e.g. a request id
   payload_too_large,
   headers_too_large,
-  request_timeout,  // the client did not finish sending its request in time
+  uri_too_long,
+  expectation_failed,  // an Expect header other than 100-continue
+  request_timeout,     // the client did not finish sending its request in time
   connect_failed,
   connect_timeout,
   first_byte_timeout,
