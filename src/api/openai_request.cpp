@@ -28,6 +28,17 @@ long long number_after(std::string_view text, std::string_view key) {
   return value;
 }
 
+// Where the last `quoted_name` outside a string's escapes starts in `text`, or npos. Searched
+// from the end: answers put "usage" after the choices, whose text is the long part.
+size_t last_member_name(std::string_view text, std::string_view quoted_name) {
+  for (size_t i = text.size(); i-- > 0;) {
+    if (text[i] != '"' || text.size() - i < quoted_name.size()) continue;
+    if (text.compare(i, quoted_name.size(), quoted_name) != 0) continue;
+    if (i == 0 || text[i - 1] != '\\') return i;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 std::string_view upstream_path(Endpoint endpoint) {
@@ -538,7 +549,7 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
 }
 
 std::optional<Usage> find_usage(std::string_view text) {
-  const size_t at = text.find("\"usage\"");
+  const size_t at = last_member_name(text, "\"usage\"");
   if (at == std::string_view::npos) return std::nullopt;
   const std::string_view rest = text.substr(at);
   Usage usage;

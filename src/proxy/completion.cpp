@@ -1563,39 +1563,62 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   log->submit(std::move(entry));
 }
 
+RouterHandler::PairSeries& RouterHandler::pair_series(std::string_view route,
+                                                      std::string_view backend) {
+  pair_key_.assign(route);
+  pair_key_.push_back('\xff');  // not valid UTF-8, so it cannot appear inside a name
+  pair_key_.append(backend);
+  if (auto it = pair_series_.find(pair_key_); it != pair_series_.end()) return it->second;
+  return pair_series_.emplace(pair_key_, PairSeries{}).first->second;
+}
+
+template <typename Metric>
+Metric& RouterHandler::series(Metric*& slot, metrics::Family<Metric>& family,
+                              std::string_view route, std::string_view backend) {
+  if (slot == nullptr) slot = &family.with({route, backend});
+  return *slot;
+}
+
 void RouterHandler::record_metrics(const RequestRecord& record, double latency_ms) {
   // (std::string_view on both sides: a ternary of "-" and a std::string makes a temporary.)
   const std::string_view route = record.route.empty() ? std::string_view("-") : record.route;
   const std::string_view backend = record.backend.empty() ? std::string_view("-") : record.backend;
   const std::string status = std::to_string(record.status);
   requests_metric_.with({route, backend, status}).inc();
-  duration_metric_.with({route, backend}).observe(latency_ms / 1000);
+  const auto& families = state_->metrics();
+  PairSeries& pair = pair_series(route, backend);
+  series(pair.duration, families.request_duration, route, backend).observe(latency_ms / 1000);
   const bool answered = record.first_byte.time_since_epoch().count() != 0;
   const double ttft_ms = answered ? millis_since(record.start, record.first_byte) : 0;
-  if (answered) ttft_metric_.with({route, backend}).observe(ttft_ms / 1000);
-  input_tokens_metric_.with({route, backend}).add(static_cast<double>(record.usage.prompt_tokens));
-  output_tokens_metric_.with({route, backend})
+  if (answered)
+    series(pair.ttft, families.time_to_first_token, route, backend).observe(ttft_ms / 1000);
+  series(pair.input_tokens, families.input_tokens, route, backend)
+      .add(static_cast<double>(record.usage.prompt_tokens));
+  series(pair.output_tokens, families.output_tokens, route, backend)
       .add(static_cast<double>(record.usage.completion_tokens));
   double cost = 0;
   if (const auto* b = snapshot_->config->find_backend(record.backend)) {
     cost = metrics::cost_usd(record.usage.prompt_tokens, record.usage.completion_tokens,
                              b->cost.input_per_mtok, b->cost.output_per_mtok);
-    cost_metric_.with({route, backend}).add(cost);
+    series(pair.cost, families.cost, route, backend).add(cost);
   }
   long long discarded_input = 0;
   long long discarded_output = 0;
   for (const auto& spent : record.discarded) {
     // Generated and billed, then set aside (cascade): the spend is the request's too.
     const std::string_view by = spent.backend;
-    input_tokens_metric_.with({route, by}).add(static_cast<double>(spent.usage.prompt_tokens));
-    output_tokens_metric_.with({route, by}).add(static_cast<double>(spent.usage.completion_tokens));
+    PairSeries& spender = pair_series(route, by);
+    series(spender.input_tokens, families.input_tokens, route, by)
+        .add(static_cast<double>(spent.usage.prompt_tokens));
+    series(spender.output_tokens, families.output_tokens, route, by)
+        .add(static_cast<double>(spent.usage.completion_tokens));
     discarded_input += spent.usage.prompt_tokens;
     discarded_output += spent.usage.completion_tokens;
     if (const auto* b = snapshot_->config->find_backend(spent.backend)) {
       const double wasted =
           metrics::cost_usd(spent.usage.prompt_tokens, spent.usage.completion_tokens,
                             b->cost.input_per_mtok, b->cost.output_per_mtok);
-      cost_metric_.with({route, by}).add(wasted);
+      series(spender.cost, families.cost, route, by).add(wasted);
       cost += wasted;
     }
   }

@@ -6,6 +6,8 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "llm_router/api/openai_request.hpp"
@@ -236,12 +238,23 @@ class RouterHandler final : public server::RequestHandler {
 
   std::shared_ptr<RouterState> state_;
   std::size_t thread_index_;
+  // The series labelled (route, backend), resolved with one lookup per request; each is made
+  // on first use, so a pair that never saw a first token exports no time-to-first-token series.
+  struct PairSeries {
+    metrics::Histogram* duration = nullptr;
+    metrics::Histogram* ttft = nullptr;
+    metrics::Counter* input_tokens = nullptr;
+    metrics::Counter* output_tokens = nullptr;
+    metrics::Counter* cost = nullptr;
+  };
+  PairSeries& pair_series(std::string_view route, std::string_view backend);
+  template <typename Metric>
+  Metric& series(Metric*& slot, metrics::Family<Metric>& family, std::string_view route,
+                 std::string_view backend);
+
   metrics::ChildCache<metrics::Counter> requests_metric_;
-  metrics::ChildCache<metrics::Histogram> duration_metric_;
-  metrics::ChildCache<metrics::Histogram> ttft_metric_;
-  metrics::ChildCache<metrics::Counter> input_tokens_metric_;
-  metrics::ChildCache<metrics::Counter> output_tokens_metric_;
-  metrics::ChildCache<metrics::Counter> cost_metric_;
+  std::unordered_map<std::string, PairSeries> pair_series_;
+  std::string pair_key_;  // reused, so finding a pair does not allocate
   metrics::ChildCache<metrics::Counter> attempts_metric_;
   metrics::ChildCache<metrics::Counter> fallbacks_metric_;
   metrics::ChildCache<metrics::Counter> retries_metric_;

@@ -55,6 +55,16 @@ TEST(Usage, FoundInResponsesAndChunks) {
   EXPECT_FALSE(find_usage(R"({"choices":[]})"));
 }
 
+TEST(Usage, NotTakenFromTheAnswersText) {
+  const auto usage =
+      find_usage(R"({"usage":{"prompt_tokens":7,"completion_tokens":8},"choices":[{"message":)"
+                 R"({"content":"say \"usage\": {\"prompt_tokens\": 1}"}}]})");
+  ASSERT_TRUE(usage);
+  EXPECT_EQ(usage->prompt_tokens, 7);
+  EXPECT_EQ(usage->completion_tokens, 8);
+  EXPECT_FALSE(find_usage(R"({"choices":[{"message":{"content":"\"usage\": 3"}}]})"));
+}
+
 TEST(ErrorEvent, RecognisesErrorObjectsOnly) {
   EXPECT_TRUE(is_error_event(R"({"error":{"message":"x"}})"));
   EXPECT_FALSE(is_error_event(R"({"choices":[{"delta":{"content":"\"error\""}}]})"));
