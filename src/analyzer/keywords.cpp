@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 #include <re2/set.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -108,6 +109,86 @@ std::vector<std::string_view> plain_words(std::string_view phrase) {
   return words;
 }
 
+bool is_vowel(char c) {
+  return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+}
+
+// Ends consonant-vowel-consonant, the final doubled before -ed/-ing ("stop" -> "stopped";
+// "cancel" -> "cancelled" beside "canceled": both forms are kept, stress is not known here).
+bool doubles_final(std::string_view word) {
+  const std::size_t n = word.size();
+  const char last = word[n - 1];
+  return !is_vowel(last) && last != 'w' && last != 'x' && last != 'y' && is_vowel(word[n - 2]) &&
+         !is_vowel(word[n - 3]);
+}
+
+// The word and its regular English inflections (-s/-es/-ies, -ed, -ing), so `refund` also
+// matches "refunds", "refunded" and "refunding". Only for plain ASCII words of 3+ letters:
+// shorter ones ("go", "ai") would match unrelated words.
+std::vector<std::string> word_forms(std::string_view word) {
+  std::vector<std::string> forms{std::string(word)};
+  const bool letters =
+      std::all_of(word.begin(), word.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  if (word.size() < 3 || !letters) return forms;
+  const std::string w(word);
+  const char last = w.back();
+  const bool consonant_y = last == 'y' && !is_vowel(w[w.size() - 2]);
+  const std::string stem_y = w.substr(0, w.size() - 1);
+  if (last == 's' || last == 'x' || last == 'z' || w.ends_with("ch") || w.ends_with("sh")) {
+    forms.push_back(w + "es");
+  } else if (consonant_y) {
+    forms.push_back(stem_y + "ies");
+  } else {
+    forms.push_back(w + "s");
+  }
+  if (last == 'e') {
+    forms.push_back(w + "d");
+  } else if (consonant_y) {
+    forms.push_back(stem_y + "ied");
+  } else {
+    forms.push_back(w + "ed");
+  }
+  if (w.ends_with("ie")) {
+    forms.push_back(w.substr(0, w.size() - 2) + "ying");
+  } else if (last == 'e' && !w.ends_with("ee") && !w.ends_with("ye") && !w.ends_with("oe")) {
+    forms.push_back(stem_y + "ing");
+  } else {
+    forms.push_back(w + "ing");
+  }
+  if (doubles_final(w)) {
+    forms.push_back(w + last + "ed");
+    forms.push_back(w + last + "ing");
+  }
+  return forms;
+}
+
+// Every phrase its words' forms make, each word inflected while the count stays small; past
+// that only the last word is ("cancel subscription" -> "cancel subscriptions").
+std::vector<std::vector<std::string>> phrase_forms(const std::vector<std::string_view>& words) {
+  constexpr std::size_t kMaxPhraseForms = 64;
+  std::vector<std::vector<std::string>> per_word;
+  std::size_t count = 1;
+  for (const auto word : words) {
+    per_word.push_back(word_forms(word));
+    count *= per_word.back().size();
+  }
+  if (count > kMaxPhraseForms) {
+    for (std::size_t i = 0; i + 1 < per_word.size(); ++i) per_word[i].resize(1);
+  }
+  std::vector<std::vector<std::string>> phrases{{}};
+  for (const auto& forms : per_word) {
+    std::vector<std::vector<std::string>> longer;
+    for (const auto& phrase : phrases) {
+      for (const auto& form : forms) {
+        longer.push_back(phrase);
+        longer.back().push_back(form);
+      }
+    }
+    phrases = std::move(longer);
+  }
+  return phrases;
+}
+
 // Word edges for a literal keyword: \b only beside an ASCII letter, digit or '_', the only
 // characters RE2's \b knows.
 bool needs_edge(char c) {
@@ -127,18 +208,22 @@ KeywordMatcher::KeywordMatcher(std::vector<KeywordSet> sets) {
       const std::string lower = lower_ascii(word);
       const auto parts = plain_words(lower);
       if (parts.size() == 1) {
-        words_->note_key(parts.front());
-        auto& owners = words_->sets_of[parts.front()].sets;
-        if (owners.empty() || owners.back() != s) owners.push_back(s);
+        for (const auto& form : word_forms(parts.front())) {
+          words_->note_key(form);
+          auto& owners = words_->sets_of[form].sets;
+          if (owners.empty() || owners.back() != s) owners.push_back(s);
+        }
         continue;
       }
       if (parts.size() >= 2 && parts.size() <= WordIndex::kMaxPhraseWords) {
-        std::uint64_t hash = 0;
-        for (auto part : parts) hash = WordIndex::combine(hash, word_hash(part));
-        words_->note_key(parts.back());
-        words_->sets_of[parts.back()].ends_phrase = true;
-        auto& owners = words_->phrase_sets_of[WordIndex::key_of(hash)];
-        if (owners.empty() || owners.back() != s) owners.push_back(s);
+        for (const auto& phrase : phrase_forms(parts)) {
+          std::uint64_t hash = 0;
+          for (const auto& part : phrase) hash = WordIndex::combine(hash, word_hash(part));
+          words_->note_key(phrase.back());
+          words_->sets_of[phrase.back()].ends_phrase = true;
+          auto& owners = words_->phrase_sets_of[WordIndex::key_of(hash)];
+          if (owners.empty() || owners.back() != s) owners.push_back(s);
+        }
         continue;
       }
       // Other phrases ("c++", "node.js") become a case-insensitive literal with word edges.

@@ -93,14 +93,17 @@ TEST(KeywordMatcher, ScriptsWithoutSpaces) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, KeywordMatching,
-    ::testing::Values(KeywordCase{"I need a REFUND please", {"billing"}},
-                      KeywordCase{"refunded twice", {}},  // whole words only
-                      KeywordCase{"where is order #1234?", {"billing"}},
-                      KeywordCase{"my Credit\n Card", {"billing"}},  // phrases: words in sequence
-                      KeywordCase{"two credit cards", {}},
-                      KeywordCase{"my Credit Card was charged", {"billing"}},
-                      KeywordCase{"GDPR lawsuit about an invoice", {"billing", "legal"}},
-                      KeywordCase{"", {}}));
+    ::testing::Values(
+        KeywordCase{"I need a REFUND please", {"billing"}},
+        // Whole words and their regular inflections.
+        KeywordCase{"refunded twice", {"billing"}}, KeywordCase{"Refunds, refunding", {"billing"}},
+        KeywordCase{"refundable", {}}, KeywordCase{"invoices and invoiced", {"billing"}},
+        KeywordCase{"where is order #1234?", {"billing"}},
+        KeywordCase{"my Credit\n Card", {"billing"}},  // phrases: words in sequence
+        KeywordCase{"two credit cards", {"billing"}}, KeywordCase{"credited cards", {"billing"}},
+        KeywordCase{"a credit scorecard", {}},
+        KeywordCase{"my Credit Card was charged", {"billing"}},
+        KeywordCase{"GDPR lawsuit about an invoice", {"billing", "legal"}}, KeywordCase{"", {}}));
 
 TEST(KeywordMatcher, InvalidRegexIsRejectedAtConstruction) {
   try {
@@ -110,6 +113,29 @@ TEST(KeywordMatcher, InvalidRegexIsRejectedAtConstruction) {
     EXPECT_NE(std::string(e.what()).find("broken"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("(unclosed"), std::string::npos);
   }
+}
+
+TEST(KeywordMatcher, RegularInflectionsOfWordsOfThreeLettersOrMore) {
+  const KeywordMatcher matcher({
+      {"a", {"reply"}, {}},
+      {"b", {"stop"}, {}},
+      {"c", {"charge"}, {}},
+      {"d", {"cancel"}, {}},
+      {"e", {"fix"}, {}},
+      {"f", {"go"}, {}},
+      {"g", {"die"}, {}},
+  });
+  EXPECT_EQ(matcher.match("replies replied replying"), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(matcher.match("stopped stopping stops"), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(matcher.match("charged"), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(matcher.match("charging"), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(matcher.match("cancelled"), (std::vector<std::string>{"d"}));
+  EXPECT_EQ(matcher.match("canceling"), (std::vector<std::string>{"d"}));
+  EXPECT_EQ(matcher.match("fixes"), (std::vector<std::string>{"e"}));
+  EXPECT_EQ(matcher.match("dying"), (std::vector<std::string>{"g"}));
+  // Two-letter words match as written only: "going" is not the language.
+  EXPECT_TRUE(matcher.match("going goes").empty());
+  EXPECT_EQ(matcher.match("Go"), (std::vector<std::string>{"f"}));
 }
 
 TEST(KeywordMatcher, NoSetsMatchesNothing) {
