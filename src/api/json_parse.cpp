@@ -522,6 +522,56 @@ std::string JsonSyntaxError::describe(std::string_view text) const {
          std::to_string(offset) + "): " + reason;
 }
 
+namespace {
+
+// The first byte at or after p that is one of `wanted`'s bytes, 16 bytes per step where SSE2 is.
+template <char... wanted>
+const char* find_any(const char* p, const char* end) {
+#if defined(__SSE2__)
+  while (end - p >= 16) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hits = (_mm_cmpeq_epi8(bytes, _mm_set1_epi8(wanted)) | ...);
+    if (const int mask = _mm_movemask_epi8(hits); mask != 0) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+#endif
+  while (p < end && ((*p != wanted) && ...)) ++p;
+  return p;
+}
+
+}  // namespace
+
+bool brackets_close(std::string_view text, int max_depth) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end && is_space(*p)) ++p;
+  if (p == end || (*p != '{' && *p != '[')) return false;
+  std::string open;  // the brackets not yet closed, innermost last
+  while (true) {
+    p = find_any<'"', '{', '}', '[', ']'>(p, end);
+    if (p == end) return false;
+    const char c = *p++;
+    if (c == '"') {
+      while (true) {
+        p = find_any<'"', '\\'>(p, end);
+        if (p == end || (*p == '\\' && end - p < 2)) return false;
+        if (*p == '"') break;
+        p += 2;  // an escape: its second byte may be a quote
+      }
+      ++p;
+    } else if (c == '{' || c == '[') {
+      if (open.size() >= static_cast<std::size_t>(max_depth)) return false;
+      open.push_back(c);
+    } else {
+      if (open.empty() || open.back() != (c == '}' ? '{' : '[')) return false;
+      open.pop_back();
+      if (open.empty()) break;
+    }
+  }
+  while (p < end && is_space(*p)) ++p;
+  return p == end;
+}
+
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
                            const JsonParseOptions& options) {
   JsonCursor cursor(text, options.max_depth);

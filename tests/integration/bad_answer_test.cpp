@@ -41,7 +41,14 @@ TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
                       R"({"error":{"message":"model overloaded","type":"server_error"}})"),
         http_response(200, "application/json", R"({"detail":"Not Found"})"),
         http_response(200, "application/json", R"({"id":"x","choices": [ ]})"),
-        http_response(200, "application/json", cut_gzip, "content-encoding: gzip\r\n")}) {
+        http_response(200, "application/json", cut_gzip, "content-encoding: gzip\r\n"),
+        // Cut short without a length (the end of the body is the end of the connection).
+        "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" +
+            kAnswer.substr(0, kAnswer.find(",\"usage\"")),
+        // Brackets that do not close in order, and two objects glued together.
+        http_response(200, "application/json",
+                      R"({"choices": [ {"message": {"content": "x"} ], bogus })"),
+        http_response(200, "application/json", kAnswer + " {\"x\":1}")}) {
     const HttpResponse answer = through_broken_then_backup(response);
     EXPECT_EQ(answer.status, 200) << response;
     EXPECT_EQ(answer.header("x-llm-router-backend"), "backup") << response;

@@ -39,6 +39,12 @@ JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
 // once per level, so an unbounded nesting would exhaust the stack.
 nlohmann::json parse_json_value(std::string_view text);
 
+// Whether `text` is one JSON object or array whose strings and brackets all close, in order,
+// with only whitespace after it. Not a validation (numbers, literals, commas and UTF-8 go
+// unchecked): it tells a text cut short, or followed by more, from a whole one, at a small
+// fraction of a parse's cost. Deeper than `max_depth` counts as not closing.
+bool brackets_close(std::string_view text, int max_depth = 256);
+
 // Reads one JSON text a step at a time under the rules of parse_json, validating every byte it
 // passes: the request path reads the members it needs and skips the others without building a
 // DOM. After the first failure every call returns false and error() says what and where.

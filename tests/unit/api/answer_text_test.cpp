@@ -1,4 +1,5 @@
 #include "llm_router/api/answer_text.hpp"
+#include "llm_router/api/json_parse.hpp"
 
 #include <gtest/gtest.h>
 
@@ -64,6 +65,18 @@ TEST(AnswerProblem, UsableAnswersPassAndFailuresSentAsSuccessDoNot) {
     EXPECT_TRUE(answer_problem(bad, Endpoint::chat_completions)) << bad;
   }
   EXPECT_TRUE(answer_problem(R"({"choices":[{"index":0}]})", Endpoint::embeddings));
+}
+
+TEST(BracketsClose, WholeTextsOnly) {
+  for (const char* whole : {"{}", " [1, {\"a\": [\"]}\\\"\"]}] \n", R"({"s":"\u00e9 café \\"})"}) {
+    EXPECT_TRUE(brackets_close(whole)) << whole;
+  }
+  for (const char* cut : {"", "x", "{", R"({"a":"})", R"({"a":[})", R"({"a":1}})", R"({"a":1} {})",
+                          R"({"a":1} x)", "[1]]", R"({"a":"\)", "{]"}) {
+    EXPECT_FALSE(brackets_close(cut)) << cut;
+  }
+  EXPECT_FALSE(brackets_close(std::string(300, '[') + std::string(300, ']')));  // too deep
+  EXPECT_TRUE(brackets_close(std::string(300, '[') + std::string(300, ']'), 300));
 }
 
 }  // namespace
