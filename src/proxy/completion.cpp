@@ -241,17 +241,27 @@ void count_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& pa
 
 // A JSON answer that reports no usage gets the counted one (as LiteLLM does), so a client that
 // bills by it still can; the access log marks it usage=estimated.
+std::string usage_object(const api::Usage& usage) {
+  return fmt::format(R"({{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}})",
+                     usage.prompt_tokens, usage.completion_tokens,
+                     usage.prompt_tokens + usage.completion_tokens);
+}
+
+// Fills in the usage of an answer that has none, or has `"usage": null`.
 void add_usage(std::string& body, const api::Usage& usage) {
   const std::size_t end = body.find_last_not_of(" \t\r\n");
-  if (end == std::string::npos || end == 0 || body[end] != '}' ||
-      body.find("\"usage\"") != std::string::npos) {
+  if (end == std::string::npos || end == 0 || body[end] != '}') return;
+  if (const std::size_t at = body.find("\"usage\""); at != std::string::npos) {
+    std::size_t value = body.find_first_not_of(" \t\r\n", at + 7);
+    if (value == std::string::npos || body[value] != ':') return;
+    value = body.find_first_not_of(" \t\r\n", value + 1);
+    if (value != std::string::npos && body.compare(value, 4, "null") == 0) {
+      body.replace(value, 4, usage_object(usage));
+    }
     return;
   }
   const bool empty = body[body.find_last_not_of(" \t\r\n", end - 1)] == '{';
-  body.insert(end, fmt::format("{}\"usage\":{{\"prompt_tokens\":{},\"completion_tokens\":{},"
-                               "\"total_tokens\":{}}}",
-                               empty ? "" : ",", usage.prompt_tokens, usage.completion_tokens,
-                               usage.prompt_tokens + usage.completion_tokens));
+  body.insert(end, std::string(empty ? "" : ",") + "\"usage\":" + usage_object(usage));
 }
 
 // A stream that ended without a usage chunk: counted from its collected text, or about one

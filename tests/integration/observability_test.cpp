@@ -8,6 +8,7 @@
 
 #include "integration/router_config.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
+#include "support/canned_backend.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
@@ -64,6 +65,23 @@ TEST(Metrics, TokensAreEstimatedWhenTheBackendReportsNoUsage) {
   const auto at = text.find(prefix);
   ASSERT_NE(at, std::string::npos);
   EXPECT_GT(std::stod(text.substr(at + prefix.size())), 0);
+}
+
+TEST(Metrics, ANullUsageIsFilledInWithTheCountedOne) {
+  CannedBackend null_usage([](const std::string&) {
+    return http_response(200, "application/json",
+                         R"({"id":"c","object":"chat.completion","choices":[{"index":0,)"
+                         R"("message":{"role":"assistant","content":"four words of answer"},)"
+                         R"("finish_reason":"stop"}],"usage": null})");
+  });
+  Router router(router_config({{"nulls", null_usage.url()}}, "[nulls]"));
+  HttpClient client(router.port());
+  const auto answer = client.post_json("/v1/chat/completions", chat_body("auto", "count me"));
+  ASSERT_EQ(answer.status, 200);
+  const auto usage = json::parse(answer.body)["usage"];
+  ASSERT_TRUE(usage.is_object()) << answer.body;
+  EXPECT_GT(usage["prompt_tokens"].get<int>(), 0) << answer.body;
+  EXPECT_GT(usage["completion_tokens"].get<int>(), 0) << answer.body;
 }
 
 // A client that asked for stream usage gets a usage chunk even from a backend that sends none.
