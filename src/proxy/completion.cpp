@@ -911,6 +911,11 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         learn(scope, record, index, false, latency);
       }
       if (!retry_same_backend(*last) || retry >= backend.retry.attempts) break;
+      // This failure opened (or reopened) its circuit: the next candidate, not another try.
+      if (!record.panic &&
+          health.breaker.state(health::steady_now()) == health::BreakerState::open) {
+        break;
+      }
       auto wait = backoff_for(backend.retry, retry);
       // A 429's Retry-After, or any other failure's (a 503 saying how long it will be down).
       if (last->kind == ErrorKind::upstream_rate_limited || result.retry_after.count() > 0) {

@@ -121,6 +121,23 @@ TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
   EXPECT_EQ(after["backends"]["flaky"]["circuit"], "closed");
 }
 
+TEST(CircuitBreaker, AFailureThatOpensTheCircuitIsNotRetried) {
+  MockLlm unavailable({"--status", "503"});
+  MockLlm backup;
+  Router router(router_config(
+      {{"unavailable", unavailable.url(),
+        "circuit_breaker: {failure_threshold: 1, cooldown: 1m}\n    retry: {attempts: 2, "
+        "backoff: 10ms}"},
+       {"backup", backup.url()}},
+      "[unavailable, backup]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("x-llm-router-attempts"),
+            "unavailable=upstream_server_error(503), backup=ok");
+  EXPECT_EQ(unavailable.requests(), 1);
+}
+
 TEST(CircuitBreaker, PanicModeStillTriesWhenEveryCandidateIsEjected) {
   MockLlm down({"--status", "500"});
   Router router(router_config(
