@@ -92,7 +92,7 @@ std::optional<std::string> backend_detail(const json& parsed, bool openai_messag
   return requestlog::Redactor{}.redact(core::utf8_prefix(detail, 300));
 }
 
-// What the client gets for a backend's 400/422: the backend's own body when it has OpenAI's
+// What the client gets for a backend's 400/413/422: the backend's own body when it has OpenAI's
 // error shape (its message is the useful one), otherwise an OpenAI-shaped error carrying at most
 // the backend's short "detail"/"message" text, never the rest of its fields.
 std::string client_error_body(int status, const std::string& body) {
@@ -137,7 +137,7 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
   } else if (contains_any(body,
                           {"content_policy", "content_filter", "content management policy"})) {
     failure.kind = ErrorKind::content_policy;
-  } else if (status == 400 || status == 422) {
+  } else if (status == 400 || status == 413 || status == 422) {
     failure.kind = ErrorKind::upstream_client_error;
   } else if (status >= 400 && status < 500) {
     // 401/403/404 and the like: this backend is misconfigured; another one may still answer.
@@ -451,7 +451,7 @@ void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snap
 struct Primed {
   std::unique_ptr<upstream::Exchange> exchange;
   std::optional<Failure> failure;
-  bool client_error = false;  // a 400/422 that is relayed as is (in `body`)
+  bool client_error = false;  // a 400/413/422 that is relayed as is (in `body`)
   int status = 0;
   Headers relayed;  // retry-after and rate-limit headers
   std::chrono::milliseconds retry_after{0};

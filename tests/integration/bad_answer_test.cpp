@@ -137,6 +137,27 @@ TEST(BadAnswers, ABackendsOwnRejectionReachesTheClientInOpenAIsShape) {
   }
 }
 
+// A backend's 413 is about the request's size: relayed, and its circuit is not touched.
+TEST(BadAnswers, ABackendsRequestTooLargeIsRelayedAndNotHeldAgainstIt) {
+  CannedBackend small([](const std::string&) {
+    return http_response(
+        413, "application/json",
+        R"({"error":{"message":"request too large","type":"invalid_request_error",)"
+        R"("param":null,"code":"too_large"}})");
+  });
+  Router router(router_config(
+      {{"small", small.url(), "circuit_breaker: {failure_threshold: 1, cooldown: 1m}"}},
+      "[small]"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 2; ++i) {
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 413) << response.body;
+    EXPECT_EQ(json::parse(response.body)["error"]["code"], "too_large") << response.body;
+  }
+  const auto ready = json::parse(client.request("GET", "/readyz").body);
+  EXPECT_EQ(ready["backends"]["small"]["circuit"], "closed");
+}
+
 TEST(BadAnswers, KeysABackendEchoesInItsErrorNeverReachTheClient) {
   // Gateways and misconfigured servers quote the Authorization header they received.
   const std::string echoed = "bad key Bearer sk-proj-ECHOEDsecret0123456789abcdefXYZ";
