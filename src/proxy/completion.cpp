@@ -539,6 +539,25 @@ struct CancelRunning {
   }
 };
 
+// Records the race's attempts as cancelled when the request's coroutine leaves the race before
+// it is decided (the client left): the log and the attempt metrics still show them.
+struct RecordUnsettledRace {
+  const HedgeRace& race;
+  const config::Config& config;
+  RequestRecord& record;
+  bool settled = false;
+  ~RecordUnsettledRace() {
+    if (settled) return;
+    const auto now = upstream::Clock::now();
+    for (std::size_t slot = 0; slot < 2; ++slot) {
+      if (!race.started[slot]) continue;
+      record.attempts.push_back({config.backends[race.index[slot]].name,
+                                 Failure{ErrorKind::cancelled, "the request ended first"},
+                                 millis_since(race.launched[slot], now)});
+    }
+  }
+};
+
 // Why no backend of the plan could be tried. When every candidate was left out for what the
 // request asks (its size, images, tools, JSON mode) rather than for its health or load, it is
 // the client's request that no backend here can serve: a 400 no retry will change.
@@ -1046,6 +1065,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   const auto& config = *scope.snapshot->config;
   auto race = std::make_shared<HedgeRace>(io_);
   const CancelRunning cancel_running{race};
+  RecordUnsettledRace unsettled{*race, config, record};
   auto launch = [&](std::size_t slot, std::size_t backend_index) {
     const auto& backend = config.backends[backend_index];
     const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
@@ -1131,6 +1151,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     if (race->started[slot] && (!winner || slot != *winner)) race->result[slot]->exchange.reset();
   }
   if (!winner || *winner != 1) second_slot.reset();  // the duplicate's slot is free again
+  unsettled.settled = true;
   // Attempts are recorded the loser first, the one that answered (or the first one) last.
   std::vector<std::size_t> order;
   for (std::size_t slot = 0; slot < 2; ++slot) {

@@ -1,8 +1,14 @@
 // Hedged requests: a duplicate to the next candidate when the first attempt is slow to commit.
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "integration/router_config.hpp"
 #include "support/fixtures.hpp"
@@ -49,6 +55,39 @@ TEST(Hedge, SlowStreamIsOvertakenByTheDuplicate) {
   EXPECT_EQ(response.header("x-llm-router-backend"), "fast");
   EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=hedge_lost, fast=ok");
   EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
+}
+
+// A client that leaves while both attempts wait: both are recorded, as cancelled.
+TEST(Hedge, AttemptsOfARaceTheClientLeftAreRecorded) {
+  MockLlm slow({"--ttft-ms", "4000"});
+  MockLlm slower({"--ttft-ms", "4000"});
+  Router router(hedged_config(slow.url(), slower.url()));
+  {
+    // Sends the request, waits until both attempts run, and leaves.
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket leaving(io);
+    leaving.connect(
+        {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(router.port())});
+    const std::string body = chat_body("auto");
+    const std::string request =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    boost::asio::write(leaving, boost::asio::buffer(request));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
+  HttpClient client(router.port());
+  bool recorded = false;
+  for (int i = 0; i < 100 && !recorded; ++i) {
+    const std::string metrics = client.request("GET", "/metrics").body;
+    recorded =
+        contains(metrics,
+                 R"(llm_router_upstream_attempts_total{backend="slow",outcome="cancelled"} 1)") &&
+        contains(metrics,
+                 R"(llm_router_upstream_attempts_total{backend="fast",outcome="cancelled"} 1)");
+    if (!recorded) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(recorded) << client.request("GET", "/metrics").body;
 }
 
 TEST(Hedge, FastPrimarySendsNoDuplicate) {
