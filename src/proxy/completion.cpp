@@ -1365,6 +1365,12 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       co_return result;
     }
     if (next.event && !next.failure) next.failure = garbled(*next.event);
+    if (finished && !next.event && next.failure &&
+        next.failure->kind == ErrorKind::upstream_closed) {
+      // Cut after its finish_reason (a chunked body without its last chunk): the answer is
+      // whole, so it ends as a stream without [DONE] does.
+      next.failure.reset();
+    }
     if (!next.event && !next.failure && !finished) {
       next.failure =
           Failure{ErrorKind::upstream_closed,

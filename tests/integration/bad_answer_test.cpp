@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 #include "integration/router_config.hpp"
 #include "support/canned_backend.hpp"
 #include "support/compress.hpp"
@@ -244,6 +246,30 @@ TEST(BadAnswers, AStreamThatEndsBeforeItsLastEventEndsWithAnError) {
   const auto failed = streamed_events(kChunk + error_event);
   ASSERT_EQ(failed.size(), 2u);
   EXPECT_EQ(json::parse(failed[1])["error"]["message"], "overloaded");
+}
+
+// A chunked stream whose connection closed after its finish_reason but before its last
+// (empty) chunk: the answer is whole.
+TEST(BadAnswers, AChunkedStreamCutAfterItsFinishReasonEndsCleanly) {
+  const auto chunk = [](const std::string& data) {
+    std::ostringstream size;
+    size << std::hex << data.size();
+    return size.str() + "\r\n" + data + "\r\n";
+  };
+  CannedBackend backend([&](const std::string&) {
+    return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+           "transfer-encoding: chunked\r\n\r\n" +
+           chunk(kChunk) + chunk(kFinish);
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  const auto events = sse_data(response.body);
+  ASSERT_EQ(events.size(), 3u) << response.body;
+  EXPECT_FALSE(json::parse(events[1]).contains("error"));
+  EXPECT_EQ(events[2], "[DONE]");
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "only=ok");
 }
 
 TEST(BadAnswers, AStreamOfOnlyDoneFallsBack) {
