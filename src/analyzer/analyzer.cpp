@@ -18,6 +18,7 @@ namespace {
 constexpr std::size_t kMaxLabels = Analyzer::kMaxLabels;
 constexpr float kCodeEvidenceWeight = 0.6f;
 constexpr float kInstructionCueWeight = 0.6f;
+constexpr float kMathEvidenceWeight = 0.6f;
 // A follow-up the category model is unsure of on its own ("and in Rust?", "make it shorter")
 // is read again after the previous user turn, and that reading weighs 60%. Chosen on
 // hand-labelled follow-ups (bench/followups.sh): a confident reading (a new task, "thanks!")
@@ -110,6 +111,7 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
   if (models_.category) {
     const auto& labels = models_.category->labels();
     code_label_ = label_index(labels, "code");
+    math_label_ = label_index(labels, "math");
   }
   if (models_.complexity) {
     const auto& labels = models_.complexity->labels();
@@ -166,13 +168,19 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
     shift_mass(probabilities, n, code_label_, kCodeEvidenceWeight);
     return code_label_;
   }
-  if (settings_.detectors.instructions) {
-    // The same for the task the prompt's first words name ("Summarize ...", "Write a poem").
-    const std::size_t cued = label_index(labels, instruction_cue(text));
-    if (cued < n && cued != best && cue_overrules(labels[cued], labels[best])) {
-      shift_mass(probabilities, n, cued, kInstructionCueWeight);
-      return cued;
-    }
+  // The same for the task the prompt's first words name ("Summarize ...", "Write a poem").
+  const std::size_t cued =
+      settings_.detectors.instructions ? label_index(labels, instruction_cue(text)) : SIZE_MAX;
+  if (cued < n && cued != best && cue_overrules(labels[cued], labels[best])) {
+    shift_mass(probabilities, n, cued, kInstructionCueWeight);
+    return cued;
+  }
+  // And for math the model did not see ("the derivative of sin(x)cos(x)" read as open_qa),
+  // unless the prompt names its task ("Write a poem about x^2") or is code.
+  if (cued >= n && math_label_ < n && best != math_label_ && best != code_label_ &&
+      settings_.detectors.math && math_evidence(text).confident()) {
+    shift_mass(probabilities, n, math_label_, kMathEvidenceWeight);
+    return math_label_;
   }
   return best;
 }

@@ -194,8 +194,81 @@ struct Word {
   bool is_booster = false;
   bool upper = false;
   bool negation = false;
+  bool technical = false;  // part of a technical term: no tone, no feature
   std::uint8_t idiom = 0;
 };
+
+// Technical terms whose words read as negative in everyday English ("the worst case of binary
+// search", "kill the process", "a fatal error"): a calm question about them is not an angry
+// customer. Each pair (first word, second word) sets both words aside.
+constexpr std::pair<std::string_view, std::string_view> kTechnicalTerms[] = {
+    {"worst", "case"},
+    {"best", "case"},
+    {"dead", "code"},
+    {"dead", "letter"},
+    {"dead", "lock"},
+    {"fatal", "error"},
+    {"fatal", "exception"},
+    {"garbage", "collection"},
+    {"garbage", "collector"},
+    {"zombie", "process"},
+    {"zombie", "processes"},
+    {"bad", "request"},
+    {"bad", "gateway"},
+    {"error", "message"},
+    {"error", "messages"},
+    {"error", "code"},
+    {"error", "codes"},
+    {"error", "handling"},
+    {"kill", "process"},
+    {"kill", "the"},
+    {"kill", "a"},
+    {"kill", "signal"},
+    {"kill", "-9"},
+    {"killed", "process"},
+    {"hard", "drive"},
+    {"hard", "disk"},
+    {"hard", "reset"},
+};
+
+// "kill the/a" is a term only before a process, thread, job, task, pod, container...: within
+// the next two words ("kill a zombie process").
+bool kills_a_program(const std::vector<Word>& words, std::size_t i) {
+  for (std::size_t k = i + 2; k < std::min(words.size(), i + 4); ++k) {
+    const std::string_view word = words[k].lower;
+    for (const std::string_view thing : {"process", "thread", "job", "task", "pod", "container",
+                                         "session", "server", "program", "app", "query"}) {
+      // The thing, or things ("processes").
+      const std::string_view plural = word.substr(std::min(word.size(), thing.size()));
+      if (word.starts_with(thing) && (plural.empty() || plural == "s" || plural == "es")) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// "worst case" is a term, but "the worst case of customer service" is a complaint.
+bool term_applies(const std::vector<Word>& words, std::size_t i, std::string_view second) {
+  if (second == "the" || second == "a") return kills_a_program(words, i);
+  if (second == "case") return i + 2 >= words.size() || words[i + 2].lower != "of";
+  return true;
+}
+
+void mark_technical_terms(std::vector<Word>& words) {
+  for (std::size_t i = 0; i + 1 < words.size(); ++i) {
+    for (const auto& [first, second] : kTechnicalTerms) {
+      if (words[i].lower != first || words[i + 1].lower != second) continue;
+      if (!term_applies(words, i, second)) continue;
+      for (std::size_t k = i; k < i + 2; ++k) {
+        words[k].technical = true;
+        words[k].valence = nullptr;
+        words[k].is_booster = false;
+      }
+      break;
+    }
+  }
+}
 
 // utf8_length(word) <= 2, counting no further than three.
 bool at_most_two_code_points(std::string_view word) {
@@ -374,6 +447,7 @@ void for_each_word(std::string_view text, const VaderLexicon& lexicon, std::vect
   words.clear();
   words.reserve(text.size() / 5 + 8);
   split_words(text, lower, lexicon, words);
+  mark_technical_terms(words);
 }
 
 }  // namespace
@@ -543,6 +617,10 @@ void visit_features(const std::vector<Word>& words, const VaderScores& s, Visit&
   std::uint64_t previous = 0;
   int negated_for = 0;
   for (const auto& word : words) {
+    if (word.technical) {
+      previous = 0;
+      continue;
+    }
     const std::uint64_t token_hash = fnv1a(ngram_token(word.lower));
     std::uint64_t hash = token_hash;
     // Words within three of a negation are different features ("not good" vs "good").

@@ -25,6 +25,7 @@ void read_detectors(config::NodeReader reader, DetectorToggles& detectors) {
   if (auto v = reader.boolean("language")) detectors.language = *v;
   if (auto v = reader.boolean("sentiment")) detectors.sentiment = *v;
   if (auto v = reader.boolean("instructions")) detectors.instructions = *v;
+  if (auto v = reader.boolean("math")) detectors.math = *v;
   reader.finish();
 }
 

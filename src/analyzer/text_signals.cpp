@@ -230,7 +230,7 @@ constexpr std::string_view kVocabularyWords[] = {
     "deploy",    "docker",      "container",   "cli",          "shell",      "directory",
     "files",     "filename",    "json",        "component",    "components", "props",
     "render",    "rendering",   "module",      "modules",      "bytecode",   "jvm",
-    "borrowed",  "compilation",
+    "borrowed",  "compilation", "string",      "strings",
 };
 
 struct CodeWordIndex {
@@ -382,6 +382,185 @@ CodeEvidence code_evidence(std::string_view full_text) {
     out.languages += (*kinds & kLanguageWord) ? 1 : 0;
     out.vocabulary += (*kinds & kVocabularyWord) ? 1 : 0;
     if (out.confident()) break;  // the counts only matter up to here
+  }
+  return out;
+}
+
+namespace {
+
+// ---- math -------------------------------------------------------------------------------
+
+// Whole words, lowercased, that name math and little else ("prime", "solve", "area", "mean"
+// and "percent" are everyday words too, so they are not here; phrases below take some).
+constexpr std::string_view kMathWords[] = {
+    "derivative",    "derivatives",    "differentiate", "integral",   "integrals",
+    "integrate",     "antiderivative", "equation",      "equations",  "inequality",
+    "polynomial",    "polynomials",    "quadratic",     "factorial",  "permutations",
+    "combinatorics", "probability",    "probabilities", "fraction",   "fractions",
+    "logarithm",     "logarithms",     "exponent",      "exponents",  "eigenvalue",
+    "eigenvalues",   "eigenvector",    "eigenvectors",  "matrices",   "determinant",
+    "theorem",       "lemma",          "calculus",      "algebra",    "trigonometry",
+    "hypotenuse",    "perimeter",      "circumference", "divisible",  "divisor",
+    "divisors",      "modulo",         "gcd",           "lcm",        "variance",
+    "factorize",     "asymptote",      "asymptotes",    "convergent", "squared",
+    "cubed",         "numerator",      "denominator",   "sine",       "cosine",
+    "primes",        "parabola",       "isosceles",     "congruent",  "integers",
+};
+
+// Phrases of everyday words that together are math.
+constexpr std::string_view kMathPhrases[] = {
+    "how many ways",
+    "solve for",
+    "square root",
+    "cube root",
+    "expected value",
+    "standard deviation",
+    "prime number",
+    "prime factor",
+    "greatest common",
+    "least common",
+    "common denominator",
+    "system of equations",
+    "how many different",
+    "word problem",
+    "simplify the expression",
+    "percent of",
+    "% of",
+};
+
+// Functions written before their argument: sin(x), log 2, sqrt(2).
+constexpr std::string_view kMathFunctions[] = {"sin", "cos",    "tan",    "cot",    "sec",
+                                               "csc", "log",    "ln",     "exp",    "sqrt",
+                                               "lim", "arcsin", "arccos", "arctan", "det"};
+
+// UTF-8 symbols prose does not use: π √ ∫ ∑ ≤ ≥ ≠ ∞ ∂ θ ² ³ ÷ ∈.
+constexpr std::string_view kMathSymbols[] = {
+    "\xcf\x80",     "\xe2\x88\x9a", "\xe2\x88\xab", "\xe2\x88\x91", "\xe2\x89\xa4",
+    "\xe2\x89\xa5", "\xe2\x89\xa0", "\xe2\x88\x9e", "\xe2\x88\x82", "\xce\xb8",
+    "\xc2\xb2",     "\xc2\xb3",     "\xc3\xb7",     "\xe2\x88\x88"};
+
+constexpr std::string_view kLatexCommands[] = {"\\frac", "\\int", "\\sum",   "\\sqrt",
+                                               "\\cdot", "\\lim", "\\pi",    "\\infty",
+                                               "\\leq",  "\\geq", "\\times", "\\binom"};
+
+bool is_variable_letter(char c) {
+  return c == 'x' || c == 'y' || c == 'z' || c == 'n' || c == 'a' || c == 'b' || c == 'k' ||
+         c == 't';
+}
+
+// A single letter standing alone (not part of a word) at i.
+bool lone_letter(std::string_view text, std::size_t i) {
+  return is_ascii_alpha(text[i]) && (i == 0 || !is_ascii_alnum(text[i - 1])) &&
+         (i + 1 == text.size() || !is_ascii_alnum(text[i + 1]));
+}
+
+std::size_t skip_spaces(std::string_view text, std::size_t i) {
+  while (i < text.size() && text[i] == ' ') ++i;
+  return i;
+}
+
+// Distinct kinds of notation: a power, a function applied, f(x), an algebraic term (3x before
+// an operator), an equation, a LaTeX command, a math symbol.
+int math_notation(std::string_view text) {
+  bool power = false, function = false, function_of = false, term = false, equation = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '^' && i > 0 && i + 1 < text.size() &&
+        (is_ascii_alnum(text[i - 1]) || text[i - 1] == ')') &&
+        (is_ascii_alnum(text[i + 1]) || text[i + 1] == '(' || text[i + 1] == '-')) {
+      power = true;
+    } else if (c == '(' && i + 2 < text.size() && text[i + 2] == ')' &&
+               is_variable_letter(text[i + 1]) && i > 0 && lone_letter(text, i - 1)) {
+      function_of = true;  // f(x), g(t)
+    } else if (is_ascii_digit(c) && i + 1 < text.size() && is_variable_letter(text[i + 1]) &&
+               (i + 2 == text.size() || !is_ascii_alnum(text[i + 2]))) {
+      const std::size_t next = skip_spaces(text, i + 2);
+      term = term || next == text.size() ||
+             std::string_view("+-=^)/*<>").find(text[next]) != std::string_view::npos;
+    } else if (c == '=' && i > 0 && i + 1 < text.size() &&
+               std::string_view("=!<>:+-*/").find(text[i - 1]) == std::string_view::npos &&
+               text[i + 1] != '=' && text[i + 1] != '>') {
+      std::size_t left = i;
+      while (left > 0 && text[left - 1] == ' ') --left;
+      const std::size_t right = skip_spaces(text, i + 1);
+      const bool left_math = left > 0 && (is_ascii_digit(text[left - 1]) || text[left - 1] == ')' ||
+                                          lone_letter(text, left - 1));
+      const bool right_math =
+          right < text.size() && (is_ascii_digit(text[right]) || text[right] == '(' ||
+                                  text[right] == '-' || lone_letter(text, right));
+      equation = equation || (left_math && right_math);
+    } else if (is_ascii_lower(c) && (i == 0 || !is_ascii_alpha(text[i - 1])) && !function) {
+      for (const auto name : kMathFunctions) {
+        const std::size_t after = i + name.size();
+        if (after >= text.size() || text.compare(i, name.size(), name) != 0) continue;
+        const char next = text[after];
+        function = next == '(' || next == '^' ||
+                   (next == ' ' && after + 1 < text.size() && is_ascii_alnum(text[after + 1]) &&
+                    (after + 2 == text.size() || !is_ascii_alpha(text[after + 2])));
+        if (function) break;
+      }
+    }
+  }
+  int latex = 0;
+  for (const auto command : kLatexCommands) {
+    if (text.find(command) != std::string_view::npos) {
+      latex = 1;
+      break;
+    }
+  }
+  int symbols = 0;
+  for (const auto symbol : kMathSymbols) {
+    if (text.find(symbol) != std::string_view::npos) {
+      symbols = 1;
+      break;
+    }
+  }
+  return int(power) + int(function) + int(function_of) + int(term) + int(equation) + latex +
+         symbols;
+}
+
+}  // namespace
+
+MathEvidence math_evidence(std::string_view full_text) {
+  static const WordTable<bool> words = [] {
+    WordTable<bool> table;
+    for (auto word : kMathWords) table[word] = true;
+    return table;
+  }();
+  const std::string_view text = utf8_prefix(full_text, 1000);
+  MathEvidence out;
+  out.short_text = full_text.size() <= MathEvidence::kShortText;
+  out.notation = math_notation(text);
+  std::string lower;
+  lower.reserve(text.size());
+  char buffer[16];
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (is_ascii_digit(text[i])) {
+      ++out.numbers;
+      while (i < text.size() && (is_ascii_digit(text[i]) || text[i] == '.' || text[i] == ',')) {
+        ++i;
+      }
+      continue;
+    }
+    if (!is_ascii_alpha(text[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    while (i < text.size() && is_ascii_alpha(text[i])) {
+      if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
+      ++length;
+      ++i;
+    }
+    if (length <= sizeof buffer && words.find(std::string_view(buffer, length)) != nullptr) {
+      ++out.vocabulary;
+    }
+  }
+  if (out.confident()) return out;
+  for (char c : text) lower.push_back(ascii_lower(c));
+  for (const auto phrase : kMathPhrases) {
+    if (lower.find(phrase) != std::string::npos) ++out.vocabulary;
   }
   return out;
 }

@@ -95,6 +95,7 @@ class Analyzer {
   Models models_;
   std::size_t complexity_positive_ = 0;
   std::size_t code_label_ = SIZE_MAX;  // index of the category label "code", if any
+  std::size_t math_label_ = SIZE_MAX;  // and of "math"
   // Set when the category and complexity models can share one featurization of the text
   // (both linear models whose featurizer settings differ at most in bigrams and n-gram weight).
   std::optional<classifier::FeaturizerConfig> shared_features_;

@@ -54,6 +54,24 @@ struct CodeEvidence {
 };
 CodeEvidence code_evidence(std::string_view text);
 
+// Rule-based evidence that a prompt is a math problem, over its first 1,000 bytes: notation
+// (x^2, sin(x), f(x), 3x + 7, an equation, LaTeX commands, Unicode math symbols), math words
+// (derivative, probability, fraction, "how many ways", "solve for"...) and numbers.
+struct MathEvidence {
+  int notation = 0;
+  int vocabulary = 0;
+  int numbers = 0;
+  bool short_text = false;  // at most kShortText bytes: a question, not a passage with figures
+  static constexpr std::size_t kShortText = 300;
+  // Two notation cues, or notation and a math word; in a short text also a number beside
+  // either, or two math words.
+  bool confident() const {
+    if (notation >= 2 || (notation >= 1 && vocabulary >= 1)) return true;
+    return short_text && (notation + vocabulary) >= 1 && (notation + vocabulary + numbers) >= 2;
+  }
+};
+MathEvidence math_evidence(std::string_view text);
+
 // The task a prompt names in its first words, read by hand-written rules: "Summarize ...",
 // "Write me a short poem ...", "Give me 10 ideas ...", "Prove that ...", "Classify ...",
 // "Extract ...", a short greeting. Returns the category data's label for it (summarization,

@@ -19,6 +19,7 @@ struct DetectorToggles {
   bool language = true;
   bool sentiment = true;
   bool instructions = true;  // the task named by the prompt's first words moves the category
+  bool math = true;          // math notation and words move the category to "math"
 };
 
 // `semantic.embeddings`: semantic similarity read from an embeddings backend (a backend of

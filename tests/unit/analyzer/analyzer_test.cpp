@@ -123,6 +123,38 @@ TEST(Analyzer, InstructionCueOverridesTheModel) {
   }
 }
 
+// Math notation and words the model misread move 60% of the mass onto "math", unless the
+// prompt names another task or the model reads code.
+TEST(Analyzer, MathEvidenceOverridesTheModel) {
+  struct Case {
+    const char* text;
+    bool math_detector;
+    std::vector<float> scores;  // open_qa, math, code, creative_writing
+    const char* expected;
+  };
+  const std::vector<float> open_qa{0.7f, 0.1f, 0.1f, 0.1f};
+  const Case cases[] = {
+      {"What is the derivative of sin(x)cos(x)?", true, open_qa, "math"},
+      {"How many ways can 5 people sit around a round table?", true, open_qa, "math"},
+      {"What is the derivative of sin(x)cos(x)?", false, open_qa, "open_qa"},
+      {"Write a poem about the derivative of x^2.", true, open_qa, "creative_writing"},
+      {"Compute sin(x)^2 in Python", true, {0.1f, 0.1f, 0.7f, 0.1f}, "code"},
+      {"Summarize the plot of The Matrix (1999).", true, open_qa, "open_qa"},
+  };
+  for (const auto& c : cases) {
+    AnalyzerSettings settings;
+    settings.detectors.math = c.math_detector;
+    const auto model = std::make_shared<FakeModel>(
+        std::vector<std::string>{"open_qa", "math", "code", "creative_writing"}, c.scores);
+    const Analyzer analyzer(settings, {model, nullptr, nullptr}, {}, {});
+    const Analysis a = analyzer.analyze(user_says(c.text), {});
+    EXPECT_EQ(a.category, c.expected) << c.text;
+    float sum = 0;
+    for (const auto& [label, p] : a.category_scores) sum += static_cast<float>(p);
+    EXPECT_NEAR(sum, 1.0f, 1e-5f) << c.text;
+  }
+}
+
 // Sure of "code" when the text mentions python, of "chat" for thanks, unsure otherwise.
 class WordModel : public classifier::TextModel {
  public:

@@ -69,6 +69,20 @@ TEST(Vader, NeverWindowAndQuestionMarks) {
   EXPECT_GT(vader_scores("Is this good???", lexicon()).compound, plain);
 }
 
+// Technical terms made of negative words carry no tone; the same words in a complaint do.
+TEST(Vader, TechnicalTermsAreNeutral) {
+  for (const char* calm :
+       {"What is the worst case for binary search?", "How do I kill the process?",
+        "How do I kill a zombie process in Linux?", "Remove the dead code",
+        "What does this error message mean?", "My hard drive is full"}) {
+    EXPECT_EQ(vader_scores(calm, lexicon()).compound, 0.0) << calm;
+  }
+  for (const char* angry : {"This is the worst case of customer service I have ever seen",
+                            "I will kill the messenger", "The worst support ever"}) {
+    EXPECT_LT(vader_scores(angry, lexicon()).compound, -0.3) << angry;
+  }
+}
+
 TEST(VaderLexicon, RejectsMalformedLines) {
   EXPECT_THROW(VaderLexicon::parse("good\tnot-a-number\n", "x.txt"), std::runtime_error);
   EXPECT_THROW(VaderLexicon::parse("no-tab-here\n", "x.txt"), std::runtime_error);

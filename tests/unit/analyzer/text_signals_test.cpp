@@ -125,6 +125,37 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
 namespace llm_router::analyzer {
 namespace {
 
+TEST(MathEvidence, ConfidentOnMathNotationAndWordsNotOnFiguresInProse) {
+  struct Case {
+    const char* text;
+    bool confident;
+  };
+  const Case cases[] = {
+      {"What is the derivative of sin(x)cos(x)?", true},
+      {"Solve for x: 3x + 7 = 22", true},
+      {"What is the integral of x^2 from 0 to 3?", true},
+      {"How many ways can 5 people sit around a round table?", true},
+      {"Convert 0.375 to a fraction.", true},
+      {"Find the eigenvalues of the matrix [[2,1],[1,2]].", true},
+      {"Is \xcf\x80 bigger than \xe2\x88\x9a" "10? Show the inequality.", true},
+      {"Let f(x) = 2x + 1. What is f(3)?", true},
+      {"Evaluate \\frac{1}{2} + \\frac{1}{3}", true},
+      {"Our revenue grew 20% to $5M in 2023; write a tweet about it.", false},
+      {"My app is 2x faster since version 3.2", false},
+      {"Summarize the plot of The Matrix (1999).", false},
+      {"What is the capital of Australia?", false},
+      {"solve my wifi problem, it keeps dropping", false},
+      {"", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(math_evidence(c.text).confident(), c.confident) << c.text;
+  }
+  // A long passage with figures and one math word is not a math question.
+  std::string passage = "The Beatles formed in 1960 in Liverpool; their probability of success ";
+  while (passage.size() < 400) passage += "was low, yet they sold 600 million records by 2012. ";
+  EXPECT_FALSE(math_evidence(passage).confident());
+}
+
 TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
   struct Case {
     std::string text;
