@@ -116,14 +116,32 @@ std::string client_error_body(int status, const std::string& body) {
 // An upstream's error status, read as a failure kind (which decides whether to fall back).
 // `client_credentials`: the backend was sent the client's own Authorization (pass_client_auth),
 // so its 401/403 is about the client's key, which no other backend will accept either.
+// A short printable token from an OpenAI-shaped error's `field` ("rate_limit_exceeded",
+// "messages"), or "".
+std::string error_token(const json& parsed, const char* field) {
+  if (!parsed.is_object()) return "";
+  const auto error = parsed.find("error");
+  if (error == parsed.end() || !error->is_object()) return "";
+  const auto value = error->find(field);
+  if (value == error->end() || !value->is_string()) return "";
+  const auto& text = value->get_ref<const std::string&>();
+  const bool token =
+      !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+               c == '[' || c == ']';
+      });
+  return token ? text : "";
+}
+
 Failure classify_status(int status, std::string_view body, bool client_credentials) {
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
+  const json parsed = json::parse(body, nullptr, false);
   // The backend's own words help whoever reads the error, except for 401/403, whose messages
-  // quote (masked) keys.
+  // quote (masked) keys; so do its code and the field it blames, which SDK users test.
   if (status != 401 && status != 403) {
-    if (auto detail = backend_detail(json::parse(body, nullptr, false), true)) {
-      failure.message += ": " + *detail;
-    }
+    if (auto detail = backend_detail(parsed, true)) failure.message += ": " + *detail;
+    failure.code = error_token(parsed, "code");
+    failure.param = error_token(parsed, "param");
   }
   if (status == 429) {
     failure.kind = ErrorKind::upstream_rate_limited;
@@ -1512,6 +1530,14 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
         a.backend + ": " + std::string(name(a.failure->kind)) + " (" + a.failure->message + ")";
   }
   Failure failure{all_rate_limited ? ErrorKind::upstream_rate_limited : kind, message};
+  // The last backend's own code and blamed field, when the failure is of its kind (a 429's
+  // "rate_limit_exceeded", a context error's "messages").
+  for (auto it = record.attempts.rbegin(); it != record.attempts.rend(); ++it) {
+    if (it->failure->kind != failure.kind) continue;
+    failure.code = it->failure->code;
+    failure.param = it->failure->param;
+    break;
+  }
   record.status = traits(failure.kind).status;
   record.backend.clear();
   Headers headers = decision_headers(record);

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include "integration/router_config.hpp"
 #include "support/canned_backend.hpp"
@@ -62,6 +63,33 @@ TEST(Retry, RetryAfterLongerThanTheCapMovesOnAtOnce) {
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   ASSERT_EQ(response.status, 200);
   EXPECT_EQ(limited.requests(), 1);
+}
+
+// The backend's own error code and blamed field reach the client (SDK users test err.code).
+TEST(Retry, TheLastBackendsErrorCodeAndParamAreKept) {
+  CannedBackend limited([](const std::string&) {
+    return http_response(
+        429, "application/json",
+        R"({"error":{"message":"Rate limit reached","type":"requests","param":null,)"
+        R"("code":"rate_limit_exceeded"}})");
+  });
+  CannedBackend too_long([](const std::string&) {
+    return http_response(
+        400, "application/json",
+        R"({"error":{"message":"This model's maximum context length is 8192 tokens",)"
+        R"("type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})");
+  });
+  for (const auto& [backend, status, code, param] :
+       {std::tuple{&limited, 429, "rate_limit_exceeded", json(nullptr)},
+        std::tuple{&too_long, 400, "context_length_exceeded", json("messages")}}) {
+    Router router(router_config({{"only", backend->url(), "retry: {attempts: 0}"}}, "[only]"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, status) << response.body;
+    const json error = json::parse(response.body)["error"];
+    EXPECT_EQ(error["code"], code) << response.body;
+    EXPECT_EQ(error["param"], param) << response.body;
+  }
 }
 
 TEST(Retry, RetryAfterAsAnHttpDateAndOnA503IsHonouredToo) {
