@@ -49,6 +49,8 @@ constexpr KnownPath kEndpoints[] = {
     {"/models", "GET", true},
     {"/models/", "GET", true},
     {"/responses/", "GET", true},
+    {"/responses/", "POST", true},  // cancel, input_tokens: answered 404 like a retrieval
+    {"/responses/", "DELETE", true},
     {"/route", "POST", true},
     {"/feedback", "POST", true},
     {"/admin/reload", "POST"},
@@ -302,10 +304,15 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
   } else if (path == "/models") {
     co_await models(writer);
   } else if (path.starts_with("/responses/")) {
-    // OpenAI keeps responses for later retrieval; a router in front of many backends does not.
+    // OpenAI keeps responses for later retrieval, cancelling and deleting; a router in front
+    // of many backends does not.
+    const std::string what = quote_excerpt(path.substr(11));
     Failure failure{ErrorKind::not_found,
-                    "llm-router stores no responses: " + quote_excerpt(path.substr(11)) +
-                        " cannot be retrieved; keep the Response your call returned",
+                    request.method == "GET" || request.method == "HEAD"
+                        ? "llm-router stores no responses: " + what +
+                              " cannot be retrieved; keep the Response your call returned"
+                        : "llm-router stores no responses: " + request.method + " " + what +
+                              " is not available (no cancel, delete or input token count)",
                     0, "response_id"};
     co_await send_error(writer, failure);
   } else if (path.starts_with("/models/")) {

@@ -177,6 +177,8 @@ results.push(await run('responses API: structured output and refused stateful fi
   assert.equal(typeof parsed.name, 'string');
   assert.equal(typeof parsed.age, 'number');
   await assert.rejects(client.responses.retrieve(response.id), (error) => error instanceof OpenAI.NotFoundError);
+  await assert.rejects(client.responses.cancel(response.id), (error) => error instanceof OpenAI.NotFoundError);
+  await assert.rejects(client.responses.delete(response.id), (error) => error instanceof OpenAI.NotFoundError);
   await assert.rejects(
     client.responses.create({ model: 'auto', input: 'again', previous_response_id: response.id }),
     (error) => error instanceof OpenAI.BadRequestError && error.param === 'previous_response_id' &&
