@@ -259,6 +259,14 @@ asio::awaitable<void> write_error_and_close(spdlog::logger& log, const Connectio
   co_await http::async_write(connection->socket, response, use_nothrow);
 }
 
+// The client closed or reset its connection, before or in the middle of a request's head
+// (Beast says "partial message"): nobody to answer, nothing malformed to log.
+bool client_left(error_code ec) {
+  return ec == http::error::end_of_stream || ec == http::error::partial_message ||
+         ec == asio::error::eof || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset;
+}
+
 // Consumes the CR and LF bytes at the front of `buffer`, at most `budget`; returns how many.
 std::size_t skip_empty_lines(beast::flat_buffer& buffer, std::size_t budget) {
   const auto* bytes = static_cast<const char*>(buffer.data().data());
@@ -435,8 +443,7 @@ asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, 
     co_await write_error_and_close(*log, connection, ErrorKind::request_timeout,
                                    "the request was not received in time (server.header_timeout "
                                    "for its head, server.body_timeout for its body)");
-  } else if (malformed_answered && ec != http::error::end_of_stream && ec != asio::error::eof &&
-             ec != asio::error::operation_aborted && ec != asio::error::connection_reset) {
+  } else if (malformed_answered && !client_left(ec)) {
     co_await write_error_and_close(*log, connection, ErrorKind::invalid_request,
                                    "malformed HTTP request: " + ec.message());
   }
