@@ -32,13 +32,15 @@ std::int64_t slot_number(WallClock::time_point time, std::chrono::seconds slot) 
 }
 
 std::size_t attempts_of(const RequestSummary& s) {
+  if (s.attempts > 0) return s.attempts;
   return s.failed_backends.size() + (s.backend.empty() ? 0 : 1);
 }
 
 void add_request(KeyStats& stats, const RequestSummary& s) {
   ++stats.requests;
   if (is_error_status(s.status)) ++stats.errors;
-  if (attempts_of(s) > 1) ++stats.fallbacks;
+  // Moved on after a failure (not after a lost hedge or a cancelled attempt).
+  if (!s.failed_backends.empty() && attempts_of(s) > 1) ++stats.fallbacks;
   stats.input_tokens += s.input_tokens;
   stats.output_tokens += s.output_tokens;
   stats.cost_usd += s.cost_usd;

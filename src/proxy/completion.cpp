@@ -1704,12 +1704,17 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   summary.input_tokens = record.usage.prompt_tokens + discarded_input;
   summary.output_tokens = record.usage.completion_tokens + discarded_output;
   summary.cost_usd = cost;
+  summary.attempts = record.attempts.size();
   std::string previous;
   for (const auto& a : record.attempts) {
     const std::string_view outcome = a.failure ? name(a.failure->kind) : "ok";
     attempts_metric_.with({a.backend, outcome}).inc();
     if (a.failure) {
-      summary.failed_backends.push_back(a.backend);
+      // Neither a lost hedge nor an attempt the client's leaving cancelled failed.
+      const ErrorKind kind = a.failure->kind;
+      if (kind != ErrorKind::hedge_lost && kind != ErrorKind::cancelled) {
+        summary.failed_backends.push_back(a.backend);
+      }
       if (a.backend == previous) retries_metric_.with({a.backend, outcome}).inc();
     }
     previous = a.backend;

@@ -42,17 +42,23 @@ class MockExchange final : public Exchange {
 
   const ResponseHead& head() const override { return head_; }
 
+  // A model's head arrives with its first token (a stream) or its whole answer: waited for
+  // here, as an HTTP backend's, so a client that leaves before it left no answered attempt.
+  asio::awaitable<std::optional<Failure>> await_head() {
+    if (plan_.status != 200 || plan_.endpoint == mock::Endpoint::embeddings) co_return std::nullopt;
+    const auto generation = plan_.stream
+                                ? Clock::duration{}
+                                : plan_.token_delay * static_cast<int>(plan_.tokens.size());
+    co_return co_await sleep_until(started_ + plan_.time_to_first_token + generation,
+                                   ErrorKind::first_byte_timeout, deadlines_.first_byte);
+  }
+
   asio::awaitable<Expected<std::string>> read_body(std::size_t) override {
     if (plan_.status != 200) co_return mock::error_body_for(plan_.status);
     if (plan_.endpoint == mock::Endpoint::embeddings) {
       co_return mock::embeddings_body(nlohmann::json::parse(request_body_, nullptr, false), plan_);
     }
-    const auto generation = plan_.token_delay * static_cast<int>(plan_.tokens.size());
-    if (auto failure = co_await sleep_until(started_ + plan_.time_to_first_token + generation,
-                                            ErrorKind::first_byte_timeout, deadlines_.first_byte)) {
-      co_return std::move(*failure);
-    }
-    co_return mock::completion_body(plan_);
+    co_return mock::completion_body(plan_);  // generated while await_head waited
   }
 
   asio::awaitable<EventResult> next_event() override {
@@ -131,8 +137,10 @@ class MockProvider final : public Provider {
     if (!body.is_object()) body = nlohmann::json::object();
     auto plan = mock::make_plan(body, endpoint_of(request.path), backend_.mock, backend_.model,
                                 std::uniform_real_distribution<double>(0, 1)(random_));
-    co_return std::unique_ptr<Exchange>(
-        std::make_unique<MockExchange>(io_, std::move(plan), std::move(request.body), deadlines));
+    auto exchange =
+        std::make_unique<MockExchange>(io_, std::move(plan), std::move(request.body), deadlines);
+    if (auto failure = co_await exchange->await_head()) co_return std::move(*failure);
+    co_return std::unique_ptr<Exchange>(std::move(exchange));
   }
 
   // The built-in mock is always healthy.

@@ -1,11 +1,6 @@
 // Hedged requests: a duplicate to the next candidate when the first attempt is slow to commit.
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -62,20 +57,9 @@ TEST(Hedge, AttemptsOfARaceTheClientLeftAreRecorded) {
   MockLlm slow({"--ttft-ms", "4000"});
   MockLlm slower({"--ttft-ms", "4000"});
   Router router(hedged_config(slow.url(), slower.url()));
-  {
-    // Sends the request, waits until both attempts run, and leaves.
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::socket leaving(io);
-    leaving.connect(
-        {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(router.port())});
-    const std::string body = chat_body("auto");
-    const std::string request =
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Content-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n" + body;
-    boost::asio::write(leaving, boost::asio::buffer(request));
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  }
+  // Sends the request, waits until both attempts run, and leaves.
+  post_and_leave(router.port(), "/v1/chat/completions", chat_body("auto"),
+                 std::chrono::milliseconds(400));
   HttpClient client(router.port());
   bool recorded = false;
   for (int i = 0; i < 100 && !recorded; ++i) {

@@ -84,6 +84,28 @@ TEST(Metrics, ANullUsageIsFilledInWithTheCountedOne) {
   EXPECT_GT(usage["completion_tokens"].get<int>(), 0) << answer.body;
 }
 
+// A client that leaves before the built-in mock's answer: no backend answered, nothing failed.
+TEST(Metrics, AClientLeavingBeforeTheMocksAnswerCountsNoBackendAndNoFailure) {
+  Router router(
+      "server: {threads: 1}\nlogging: {level: warn}\nbackends:\n  - name: slow\n"
+      "    provider: mock\n    mock: {time_to_first_token: 3s}\nroutes:\n  - name: auto\n"
+      "    use: [slow]\n");
+  post_and_leave(router.port(), "/v1/chat/completions", chat_body("auto"),
+                 std::chrono::milliseconds(300));
+  HttpClient client(router.port());
+  const std::string counted =
+      R"(llm_router_requests_total{route="auto",backend="-",status="499"} 1)";
+  std::string text;
+  for (int i = 0; i < 100 && text.find(counted) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    text = client.request("GET", "/metrics").body;
+  }
+  EXPECT_NE(text.find(counted), std::string::npos) << text.substr(0, 2000);
+  const json stats = json::parse(client.request("GET", "/admin/stats").body);
+  EXPECT_EQ(stats["total"]["fallbacks"], 0) << stats.dump();
+  EXPECT_EQ(stats["recent"][0]["attempts"], 1) << stats.dump();
+}
+
 // A client that asked for stream usage gets a usage chunk even from a backend that sends none.
 TEST(Metrics, AStreamWithoutUsageGetsTheCountedUsageChunk) {
   MockLlm silent({"--no-usage"});

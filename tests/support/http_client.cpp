@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 
 #include <cctype>
+#include <thread>
 
 namespace test_support {
 
@@ -166,6 +167,20 @@ HttpResponse HttpClient::raw(const std::string& bytes) {
   out.body = parser.get().body();
   impl_->close();
   return out;
+}
+
+void post_and_leave(int port, const std::string& path, const std::string& body,
+                    std::chrono::milliseconds linger) {
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  const std::string request = "POST " + path +
+                              " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  asio::write(socket, asio::buffer(request));
+  std::this_thread::sleep_for(linger);
 }
 
 std::vector<std::string> sse_data(const std::string& body) {

@@ -49,4 +49,8 @@ class HttpClient {
 // Splits an SSE body into its data payloads.
 std::vector<std::string> sse_data(const std::string& body);
 
+// POSTs `body` to `path`, waits `linger` without reading, and closes: a client that leaves.
+void post_and_leave(int port, const std::string& path, const std::string& body,
+                    std::chrono::milliseconds linger);
+
 }  // namespace test_support

@@ -43,6 +43,9 @@ struct RequestSummary {
   std::int64_t output_tokens = 0;
   double cost_usd = 0;
   std::vector<std::string> failed_backends;  // backends of the attempts that failed, in order
+  // Attempts made, failed or not (a hedge that lost, one the client's leaving cancelled); 0:
+  // counted as the failed ones plus the answer.
+  std::size_t attempts = 0;
 };
 
 // Errors are what an operator should look at: router or upstream failures and rate limits.
