@@ -37,6 +37,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxEmptyLineBytes = 8;  // CR and LF bytes skipped before a request line
 // After drain_timeout, how long cancelled requests get to write their error and close.
 constexpr auto kStopGrace = std::chrono::milliseconds(500);
+// When draining starts, how long a request still arriving gets to finish arriving: a slow or
+// stalled client must not hold the exit for its whole header or body timeout.
+constexpr auto kDrainReadGrace = std::chrono::seconds(2);
 
 // One client connection, shared by its session coroutine and the callbacks of its timer and
 // disconnect watch (which may run after the session ended).
@@ -57,6 +60,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   bool watched = false;       // a disconnect watch is armed for the request being served
   bool idle = true;           // idle sessions are closed at once when draining
   bool timed_out = false;     // the deadline cancelled the socket's operation
+  // Set when draining began while a request was arriving: no read deadline goes past it.
+  Clock::time_point read_cap = Clock::time_point::max();
 };
 using ConnectionPtr = std::shared_ptr<Connection>;
 
@@ -75,7 +80,7 @@ void arm_deadline(const ConnectionPtr& connection) {
 }
 
 void expire_after(const ConnectionPtr& connection, std::chrono::milliseconds timeout) {
-  connection->deadline = Clock::now() + timeout;
+  connection->deadline = std::min(Clock::now() + timeout, connection->read_cap);
   if (!connection->timer_armed || connection->deadline < connection->timer.expiry()) {
     arm_deadline(connection);
   }
@@ -245,6 +250,7 @@ class BeastWriter final : public ResponseWriter {
 // connections): answered, and logged so an operator sees floods and probes too.
 asio::awaitable<void> write_error_and_close(spdlog::logger& log, const ConnectionPtr& connection,
                                             ErrorKind kind, std::string message) {
+  connection->read_cap = Clock::time_point::max();  // writing the refusal is no read
   const int status = traits(kind).status;
   log.info("refused before routing: status={} code={} reason={}", status, traits(kind).code,
            message);
@@ -438,6 +444,11 @@ asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, 
     co_await write_error_and_close(
         *log, connection, ErrorKind::payload_too_large,
         "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
+  } else if (connection->timed_out && connection->read_cap != Clock::time_point::max()) {
+    co_await write_error_and_close(
+        *log, connection, ErrorKind::shutting_down,
+        "the router is shutting down: the request did not arrive within " +
+            std::to_string(kDrainReadGrace.count()) + " s of the stop signal; retry");
   } else if (connection->timed_out) {
     // A request begun but not finished in time (idle connections just close).
     co_await write_error_and_close(*log, connection, ErrorKind::request_timeout,
@@ -500,6 +511,7 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
     std::optional<RequestReader> parser;
     while (!worker.draining) {
       if (!co_await read_request(connection, buffer, parser)) break;
+      connection->read_cap = Clock::time_point::max();  // arrived: served like any other
       const unsigned version = parser->version();
       const bool keep_alive = parser->keep_alive();
       HttpRequest request = std::move(parser->request());
@@ -530,7 +542,13 @@ void HttpServer::Impl::begin_drain() {
     asio::post(w->io, [&worker = *w] {
       worker.draining = true;
       for (Connection* c : worker.sessions) {
-        if (c->idle) c->socket.cancel();
+        if (c->idle) {
+          c->socket.cancel();
+        } else if (c->serving == 0) {
+          // A request still arriving: a moment to finish, then 503 and close.
+          c->read_cap = Clock::now() + kDrainReadGrace;
+          if (c->deadline > c->read_cap) expire_after(c->shared_from_this(), kDrainReadGrace);
+        }
       }
     });
   }

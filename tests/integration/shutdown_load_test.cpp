@@ -127,6 +127,28 @@ void expect_cut_off_requests_end_with_an_error(const std::string& drain_timeout,
   EXPECT_EQ(statuses, (std::vector<int>{503, 503}));
 }
 
+// A client still sending its request when the stop signal comes gets a moment to finish, then
+// a 503: it does not hold the exit for its header or body timeout (here 60 s, drain 30 s).
+TEST(Shutdown, AStalledRequestStillArrivingDoesNotHoldTheExit) {
+  Router router(
+      router_config({{"m", ""}}, "[m]", "[]",
+                    "  drain_timeout: 30s\n  header_timeout: 60s\n  body_timeout: 60s\n"));
+  HttpClient stalled(router.port(), std::chrono::seconds(20));
+  auto reply = std::async(std::launch::async, [&] {
+    return stalled.raw(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n{\"model\":");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto signalled = std::chrono::steady_clock::now();
+  router.process().signal(SIGTERM);
+  const auto exit_code = router.process().wait(std::chrono::seconds(15));
+  EXPECT_EQ(exit_code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, std::chrono::seconds(10));
+  const HttpResponse response = reply.get();
+  EXPECT_EQ(response.status, 503) << response.body;
+}
+
 TEST(Shutdown, RequestsStillInFlightAtTheDrainTimeoutEndWithAnError) {
   expect_cut_off_requests_end_with_an_error("300ms", 1);
 }
