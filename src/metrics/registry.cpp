@@ -263,6 +263,24 @@ Metric& Family<Metric>::with(const std::vector<std::string>& values) {
 }
 
 template <typename Metric>
+void Family<Metric>::set_all(
+    const std::vector<std::pair<std::vector<std::string>, double>>& samples) {
+  if constexpr (std::is_same_v<Metric, Gauge>) {
+    std::map<std::vector<std::string>, std::unique_ptr<Metric>> children;
+    for (const auto& [values, value] : samples) {
+      std::vector<std::string_view> views(values.begin(), values.end());
+      auto& slot = children[normalize(views)];
+      if (!slot) slot = std::make_unique<Metric>(make_child());
+      slot->set(value);
+    }
+    std::lock_guard lock(mutex_);
+    children_.swap(children);
+  } else {
+    throw std::logic_error("set_all is for gauges");
+  }
+}
+
+template <typename Metric>
 MetricType Family<Metric>::type() const {
   if constexpr (std::is_same_v<Metric, Counter>) return MetricType::counter;
   if constexpr (std::is_same_v<Metric, Gauge>) return MetricType::gauge;

@@ -592,12 +592,17 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
   auto& m = state_->metrics();
   const auto now = health::steady_now();
   const auto& config = *snapshot_->config;
+  // Set whole, from the backends configured now: a removed backend's series goes away.
+  std::vector<std::pair<std::vector<std::string>, double>> in_flight;
+  std::vector<std::pair<std::vector<std::string>, double>> breakers;
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     const auto& h = *snapshot_->health[i];
-    const std::string_view name = config.backends[i].name;
-    m.upstream_in_flight.with({name}).set(h.capacity.in_flight());
-    m.breaker_state.with({name}).set(static_cast<double>(h.breaker.state(now)));
+    const std::string& name = config.backends[i].name;
+    in_flight.push_back({{name}, static_cast<double>(h.capacity.in_flight())});
+    breakers.push_back({{name}, static_cast<double>(h.breaker.state(now))});
   }
+  m.upstream_in_flight.set_all(in_flight);
+  m.breaker_state.set_all(breakers);
   m.connections_open.with({}).set(static_cast<double>(state_->connections_open()));
   Headers headers{Header{"content-type", "text/plain; version=0.0.4; charset=utf-8"}};
   std::string body = state_->registry().to_prometheus();

@@ -284,6 +284,25 @@ TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
   EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
 }
 
+// The per-backend gauges follow the configured backends: a removed one's series goes away
+// rather than showing its last value forever.
+TEST(Reload, ARemovedBackendsGaugesGoAway) {
+  MockLlm first;
+  MockLlm second;
+  Router router(router_config({{"first", first.url()}, {"second", second.url()}}, "[first]", "[]",
+                              "  watch_config: false\n  threads: 1\n"));
+  HttpClient client(router.port());
+  const std::string first_in_flight = R"(llm_router_upstream_in_flight{backend="first"})";
+  EXPECT_NE(client.request("GET", "/metrics").body.find(first_in_flight), std::string::npos);
+  std::ofstream(router.config_path()) << router_config({{"second", second.url()}}, "[second]", "[]",
+                                                       "  watch_config: false\n  threads: 1\n");
+  ASSERT_EQ(client.request("POST", "/admin/reload").status, 200);
+  const std::string text = client.request("GET", "/metrics").body;
+  EXPECT_EQ(text.find(first_in_flight), std::string::npos) << text;
+  EXPECT_EQ(text.find(R"(llm_router_backend_breaker_state{backend="first"})"), std::string::npos);
+  EXPECT_NE(text.find(R"(llm_router_upstream_in_flight{backend="second"} 0)"), std::string::npos);
+}
+
 // A reload applies the server keys read per request (admin_key, cors_origins) and says which
 // ones wait for a restart; the generation counts configs from 1.
 TEST(Reload, ServerKeysApplyOrAreReportedAsNeedingARestart) {

@@ -140,6 +140,11 @@ class Family final : public FamilyBase {
   Metric& with(std::span<const std::string_view> values);
   Metric& with(const std::vector<std::string>& values);
 
+  // Gauges computed at scrape time (one per backend): the children become exactly `samples`,
+  // so the series of a backend a reload removed goes away. Only for a family whose children
+  // nobody keeps a reference to (it takes no `with`); gauges only.
+  void set_all(const std::vector<std::pair<std::vector<std::string>, double>>& samples);
+
   MetricType type() const override;
   void write(std::string& out) const override;
   std::size_t size() const;
