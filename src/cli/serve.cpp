@@ -25,6 +25,7 @@ server::ServerLimits limits_from(const config::ServerSettings& s) {
   limits.max_header_bytes = s.max_header_bytes;
   limits.header_timeout = s.header_timeout;
   limits.body_timeout = s.body_timeout;
+  limits.write_timeout = s.write_timeout;
   limits.idle_timeout = s.idle_timeout;
   limits.max_connections = s.max_connections;
   limits.drain_timeout = s.drain_timeout;

@@ -281,6 +281,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
   if (auto v = reader.integer("max_header_bytes", 1024, 1 << 20)) s.max_header_bytes = size_t(*v);
   if (auto v = reader.duration("header_timeout")) s.header_timeout = *v;
   if (auto v = reader.duration("body_timeout")) s.body_timeout = *v;
+  if (auto v = reader.duration("write_timeout")) s.write_timeout = *v;
   if (auto v = reader.duration("idle_timeout")) s.idle_timeout = *v;
   if (auto v = reader.integer("max_connections", 1, 1'000'000)) s.max_connections = int(*v);
   if (auto v = reader.duration("drain_timeout")) s.drain_timeout = *v;

@@ -796,6 +796,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       // Unanswered: the client left (499), or the server stopped waiting at its drain_timeout
       // and answers 503 server_shutting_down for it.
       if (record.status == 0) record.status = writer.server_stopping() ? 503 : 499;
+      record.client_too_slow = record.status == 499 && writer.client_too_slow();
       handler.finish_request(record);
     }
   } finish_on_exit{*this, record, writer};
@@ -1753,10 +1754,11 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
   }
   fmt::format_to(out,
                  FMT_COMPILE("] latency_ms={:.1f} ttfb_ms={:.1f} prompt_tokens={} "
-                             "completion_tokens={} key={}{}{}"),
+                             "completion_tokens={} key={}{}{}{}"),
                  latency_ms, ttft, record.usage.prompt_tokens, record.usage.completion_tokens,
                  or_dash(record.client_key_id), record.panic ? " panic=true" : "",
-                 record.usage_estimated ? " usage=estimated" : "");
+                 record.usage_estimated ? " usage=estimated" : "",
+                 record.client_too_slow ? " client=too_slow" : "");
   log_->info(std::string_view(line.data(), line.size()));
 }
 

@@ -55,6 +55,7 @@ struct RequestRecord {
   bool panic = false;
   api::Usage usage;
   bool usage_estimated = false;            // the backend reported none
+  bool client_too_slow = false;            // 499 because the client took nothing for write_timeout
   bool usage_reported = false;             // a stream chunk carried usage
   std::optional<std::string> stream_text;  // generated text, when it is collected for counting
   long long content_events = 0;

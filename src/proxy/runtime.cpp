@@ -279,6 +279,7 @@ std::vector<std::string> keep_process_settings(const config::ServerSettings& run
   keep(changed, "max_header_bytes", running.max_header_bytes, next.max_header_bytes);
   keep(changed, "header_timeout", running.header_timeout, next.header_timeout);
   keep(changed, "body_timeout", running.body_timeout, next.body_timeout);
+  keep(changed, "write_timeout", running.write_timeout, next.write_timeout);
   keep(changed, "idle_timeout", running.idle_timeout, next.idle_timeout);
   keep(changed, "max_connections", running.max_connections, next.max_connections);
   keep(changed, "drain_timeout", running.drain_timeout, next.drain_timeout);

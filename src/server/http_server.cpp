@@ -219,6 +219,7 @@ class BeastWriter final : public ResponseWriter {
   bool complete() const { return complete_; }
   bool keep_alive() const { return keep_alive_ && !draining_; }
   bool server_stopping() const override { return stopping_; }
+  bool client_too_slow() const override { return connection_->timed_out; }
 
  private:
   ResponseFraming framing(std::optional<std::size_t> content_length) const {

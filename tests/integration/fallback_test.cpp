@@ -205,6 +205,39 @@ long long open_connections_once_settled(MockLlm& mock) {
   return open;
 }
 
+// A client that stops reading a stream (it did not leave) is let go after server.write_timeout:
+// the request ends and the upstream call with it.
+TEST(Streaming, AClientThatStopsReadingIsLetGoAfterTheWriteTimeout) {
+  MockLlm endless({"--tokens", "200000", "--token-delay-ms", "0"});
+  Router router(
+      router_config({{"endless", endless.url()}}, "[endless]", "[]", "  write_timeout: 300ms\n"));
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket reader(io);
+  reader.open(boost::asio::ip::tcp::v4());
+  reader.set_option(boost::asio::socket_base::receive_buffer_size(4096));
+  reader.connect(
+      {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(router.port())});
+  const std::string body = chat_body("auto", "x", R"(,"stream":true)");
+  boost::asio::write(reader,
+                     boost::asio::buffer("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                         "Content-Type: application/json\r\nContent-Length: " +
+                                         std::to_string(body.size()) + "\r\n\r\n" + body));
+  // Never read: the router's writes stall, and the write timeout ends the request.
+  HttpClient metrics(router.port());
+  std::string text;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (text.find(R"(status="499"} 1)") == std::string::npos &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    text = metrics.request("GET", "/metrics").body;
+  }
+  EXPECT_NE(
+      text.find(R"(llm_router_requests_total{route="auto",backend="endless",status="499"} 1)"),
+      std::string::npos)
+      << text.substr(0, 2000);
+  EXPECT_EQ(open_connections_once_settled(endless), 1);  // the upstream call ended too
+}
+
 TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {
   MockLlm slow({"--tokens", "2000", "--token-delay-ms", "20"});
   Router router(router_config({{"slow", slow.url()}}, "[slow]"));

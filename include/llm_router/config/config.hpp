@@ -129,7 +129,8 @@ struct ServerSettings {
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   Millis header_timeout{10'000};
-  Millis body_timeout{60'000};  // to receive a request's body once its head is in
+  Millis body_timeout{60'000};   // to receive a request's body once its head is in
+  Millis write_timeout{60'000};  // for a client to take each piece of an answer
   Millis idle_timeout{75'000};
   int max_connections = 10'000;
   Millis drain_timeout{30'000};

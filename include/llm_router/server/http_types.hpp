@@ -63,6 +63,8 @@ class ResponseWriter {
   // The server gave up waiting for this request (drain_timeout ran out) and cancelled it: the
   // handler should still end its answer with an error (a client that left cannot be told).
   virtual bool server_stopping() const { return false; }
+  // A write failed because the client took nothing for server.write_timeout (it did not leave).
+  virtual bool client_too_slow() const { return false; }
 };
 
 class RequestHandler {
