@@ -4,6 +4,7 @@
 #include <charconv>
 #include <initializer_list>
 #include <list>
+#include <sstream>
 
 #include "llm_router/api/json_fields.hpp"
 #include "llm_router/api/json_parse.hpp"
@@ -16,6 +17,37 @@ using namespace std::string_view_literals;
 
 Failure invalid(std::string message, std::string param) {
   return Failure{ErrorKind::invalid_request, std::move(message), 0, std::move(param)};
+}
+
+// Sampling fields OpenAI checks before running a model: numbers within these bounds.
+struct NumberRule {
+  std::string_view name;
+  double min;
+  double max;
+  bool integer;
+};
+constexpr NumberRule kNumberRules[] = {
+    {"temperature", 0, 2, false},
+    {"top_p", 0, 1, false},
+    {"presence_penalty", -2, 2, false},
+    {"frequency_penalty", -2, 2, false},
+    {"n", 1, 128, true},
+    {"top_logprobs", 0, 20, true},
+    {"max_tokens", 1, 1e12, true},
+    {"max_completion_tokens", 1, 1e12, true},
+    {"seed", -9.2e18, 9.2e18, true},
+};
+
+bool known_role(std::string_view role) {
+  return role == "system" || role == "user" || role == "assistant" || role == "tool" ||
+         role == "developer" || role == "function";
+}
+
+// "1e+02" reads 100; numbers print as written, short.
+std::string bound_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
 }
 
 long long number_after(std::string_view text, std::string_view key) {
@@ -208,9 +240,64 @@ class RequestScanner {
       summary().json_mode = type == "json_object" || type == "json_schema";
       return true;
     }
-    if (name == "max_completion_tokens"sv) return integer(max_completion_tokens_);
-    if (name == "max_tokens"sv) return integer(max_tokens_);
+    if (endpoint_ == Endpoint::embeddings) return cursor_.skip_value();
+    for (const NumberRule& rule : kNumberRules) {
+      if (name == rule.name) return number(rule);
+    }
+    if (name == "logprobs"sv) {
+      const Kind kind = kind_at();
+      if (kind != Kind::boolean && kind != Kind::null && endpoint_ == Endpoint::chat_completions) {
+        note_field_problem("'logprobs' must be a boolean", "logprobs");
+      }
+      return cursor_.skip_value();
+    }
+    if (name == "stop"sv) return stop();
     return cursor_.skip_value();
+  }
+
+  // A field of kNumberRules: null counts as absent; anything else must be a number (an integer
+  // where the rule says so) within the rule's bounds.
+  bool number(const NumberRule& rule) {
+    json value;
+    if (!cursor_.read_value(value)) return false;
+    std::optional<std::int64_t>* kept = rule.name == "max_tokens"sv ? &max_tokens_
+                                        : rule.name == "max_completion_tokens"sv
+                                            ? &max_completion_tokens_
+                                            : nullptr;
+    if (kept) kept->reset();
+    if (value.is_null()) return true;
+    const std::string field(rule.name);
+    if (rule.integer ? !value.is_number_integer() : !value.is_number()) {
+      note_field_problem("'" + field + "' must be " + (rule.integer ? "an integer" : "a number"),
+                         field);
+      return true;
+    }
+    const double number = value.get<double>();
+    if (number < rule.min || number > rule.max) {
+      note_field_problem("'" + field + "' must be between " + bound_text(rule.min) + " and " +
+                             bound_text(rule.max) + ", got " + value.dump(),
+                         field);
+      return true;
+    }
+    if (kept) *kept = value.get<std::int64_t>();
+    return true;
+  }
+
+  // `stop`: a string, an array of strings, or null.
+  bool stop() {
+    const Kind kind = kind_at();
+    if (kind == Kind::string || kind == Kind::null) return cursor_.skip_value();
+    json value;
+    if (!cursor_.read_value(value)) return false;
+    const bool strings =
+        value.is_array() &&
+        std::all_of(value.begin(), value.end(), [](const json& item) { return item.is_string(); });
+    if (!strings) note_field_problem("'stop' must be a string or an array of strings", "stop");
+    return true;
+  }
+
+  void note_field_problem(std::string message, std::string param) {
+    if (!field_problem_) field_problem_ = invalid(std::move(message), std::move(param));
   }
 
   bool model() {
@@ -219,14 +306,6 @@ class RequestScanner {
     request_.model_begin = cursor_.offset();
     if (!cursor_.read_string(request_.model)) return false;
     request_.model_end = cursor_.offset();
-    return true;
-  }
-
-  bool integer(std::optional<std::int64_t>& out) {
-    json value;
-    if (!cursor_.read_value(value)) return false;
-    out.reset();
-    if (value.is_number_integer()) out = value.get<std::int64_t>();
     return true;
   }
 
@@ -278,6 +357,11 @@ class RequestScanner {
         role.clear();
         if (!(role_is_string ? cursor_.read_string(role) : cursor_.skip_value())) return false;
       } else if (name == "content"sv) {
+        const Kind kind = kind_at();
+        if (kind != Kind::string && kind != Kind::array && kind != Kind::null) {
+          note_message_problem(
+              index, ".content must be a string, an array of content parts or null", ".content");
+        }
         scanned.emplace();
         if (!content(*scanned)) return false;
       } else if (!cursor_.skip_value()) {
@@ -285,8 +369,16 @@ class RequestScanner {
       }
     }
     if (cursor_.failed()) return false;
-    if (!role_is_string)
+    if (!role_is_string) {
       note_message_problem(index, ".role is required and must be a string", ".role");
+    } else if (!known_role(role)) {
+      note_message_problem(
+          index,
+          ".role must be one of system, developer, user, assistant, tool, function; "
+          "got " +
+              quote_excerpt(role, 40),
+          ".role");
+    }
     if (!scanned) return true;
     messages_.chars += scanned->chars;
     messages_.images = messages_.images || scanned->images;
@@ -371,6 +463,7 @@ class RequestScanner {
         stream_options_kind_ != Kind::null) {
       return invalid("'stream_options' must be an object", "stream_options");
     }
+    if (field_problem_) return field_problem_;
     switch (endpoint_) {
       case Endpoint::chat_completions:
         if (messages_kind_ == Kind::absent) {
@@ -462,6 +555,7 @@ class RequestScanner {
   Kind messages_kind_ = Kind::absent;
   std::size_t message_count_ = 0;
   std::optional<Failure> messages_problem_;
+  std::optional<Failure> field_problem_;  // a sampling field of the wrong type or out of bounds
   ContentScan messages_;
   std::vector<ContentScan> openings_;
   std::optional<ContentScan> prompt_, input_;

@@ -89,6 +89,58 @@ TEST(ErrorKinds, EveryKindHasANameStatusAndCode) {
   }
 }
 
+// What OpenAI refuses before running a model is refused here too, naming the field; what it
+// accepts passes (null counts as absent).
+TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
+  const std::string head = R"({"model":"a","messages":[{"role":"user","content":"x"}],)";
+  for (const auto& [field, param] : std::vector<std::pair<std::string, std::string>>{
+           {R"("temperature":"hot")", "temperature"},
+           {R"("temperature":2.5)", "temperature"},
+           {R"("top_p":-1)", "top_p"},
+           {R"("n":0)", "n"},
+           {R"("n":"2")", "n"},
+           {R"("n":1.5)", "n"},
+           {R"("max_tokens":-1)", "max_tokens"},
+           {R"("max_completion_tokens":0)", "max_completion_tokens"},
+           {R"("seed":"x")", "seed"},
+           {R"("presence_penalty":3)", "presence_penalty"},
+           {R"("logprobs":"yes")", "logprobs"},
+           {R"("top_logprobs":21)", "top_logprobs"},
+           {R"("stop":[1])", "stop"}}) {
+    const auto bad = parse_request(head + field + "}", Endpoint::chat_completions);
+    ASSERT_FALSE(bad) << field;
+    EXPECT_EQ(bad.failure().kind, ErrorKind::invalid_request) << field;
+    EXPECT_EQ(bad.failure().param, param) << field;
+  }
+  for (const char* field :
+       {R"("temperature":0)", R"("temperature":1.3)", R"("top_p":null)", R"("n":2)",
+        R"("max_tokens":4096)", R"("seed":-7)", R"("logprobs":true,"top_logprobs":5)",
+        R"("stop":"\n")",
+        R"("stop":["a","b"])", R"("stop":null)", R"("frequency_penalty":-2)"}) {
+    EXPECT_TRUE(parse_request(head + field + "}", Endpoint::chat_completions)) << field;
+  }
+  auto max_tokens = parse_request(head + R"("max_tokens":77})", Endpoint::chat_completions);
+  ASSERT_TRUE(max_tokens);
+  EXPECT_EQ(max_tokens->summary.max_output_tokens, 77);
+  for (const auto& [messages, param] : std::vector<std::pair<std::string, std::string>>{
+           {R"([{"role":"bogus","content":"x"}])", "messages[0].role"},
+           {R"([{"role":"user","content":"x"},{"role":"user","content":5}])",
+            "messages[1].content"}}) {
+    const auto bad =
+        parse_request(R"({"model":"a","messages":)" + messages + "}", Endpoint::chat_completions);
+    ASSERT_FALSE(bad) << messages;
+    EXPECT_EQ(bad.failure().param, param) << messages;
+  }
+  EXPECT_TRUE(parse_request(
+      R"({"model":"a","messages":[{"role":"developer","content":"x"},{"role":"assistant",)"
+      R"("content":null,"tool_calls":[]},{"role":"tool","content":[{"type":"text","text":"r"}]}]})",
+      Endpoint::chat_completions));
+  // Legacy completions check the same sampling fields; embeddings have none of them.
+  EXPECT_FALSE(
+      parse_request(R"({"model":"a","prompt":"x","temperature":"hot"})", Endpoint::completions));
+  EXPECT_TRUE(parse_request(R"({"model":"a","input":"x","n":0})", Endpoint::embeddings));
+}
+
 }  // namespace
 }  // namespace llm_router::api
 
