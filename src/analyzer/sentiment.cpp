@@ -255,8 +255,23 @@ bool term_applies(const std::vector<Word>& words, std::size_t i, std::string_vie
   return true;
 }
 
+// Whether a word could start a technical term: its first letter and length match one's (most
+// words fail this, so the list is not walked for them).
+bool may_start_term(std::string_view word) {
+  static const auto kStarts = [] {
+    std::array<std::uint32_t, 256> lengths{};  // bit n: some first word of length n starts so
+    for (const auto& term : kTechnicalTerms) {
+      lengths[static_cast<unsigned char>(term.first.front())] |= 1U << term.first.size();
+    }
+    return lengths;
+  }();
+  return !word.empty() && word.size() < 32 &&
+         (kStarts[static_cast<unsigned char>(word.front())] >> word.size() & 1U) != 0;
+}
+
 void mark_technical_terms(std::vector<Word>& words) {
   for (std::size_t i = 0; i + 1 < words.size(); ++i) {
+    if (!may_start_term(words[i].lower)) continue;
     for (const auto& [first, second] : kTechnicalTerms) {
       if (words[i].lower != first || words[i + 1].lower != second) continue;
       if (!term_applies(words, i, second)) continue;

@@ -407,31 +407,24 @@ constexpr std::string_view kMathWords[] = {
     "primes",        "parabola",       "isosceles",     "congruent",  "integers",
 };
 
-// Phrases of everyday words that together are math.
-constexpr std::string_view kMathPhrases[] = {
-    "how many ways",
-    "solve for",
-    "square root",
-    "cube root",
-    "expected value",
-    "standard deviation",
-    "prime number",
-    "prime factor",
-    "greatest common",
-    "least common",
-    "common denominator",
-    "system of equations",
-    "how many different",
-    "word problem",
-    "simplify the expression",
-    "percent of",
-    "% of",
-};
-
 // Functions written before their argument: sin(x), log 2, sqrt(2).
 constexpr std::string_view kMathFunctions[] = {"sin", "cos",    "tan",    "cot",    "sec",
                                                "csc", "log",    "ln",     "exp",    "sqrt",
                                                "lim", "arcsin", "arccos", "arctan", "det"};
+
+// Phrases of everyday words that together are math: the first word, then the rest.
+struct MathPhrase {
+  std::string_view first;
+  std::string_view rest;  // lowercase, from the space after the first word
+};
+constexpr MathPhrase kMathPhrases[] = {
+    {"how", " many ways"},       {"how", " many different"}, {"solve", " for"},
+    {"square", " root"},         {"cube", " root"},          {"expected", " value"},
+    {"standard", " deviation"},  {"prime", " number"},       {"prime", " factor"},
+    {"greatest", " common"},     {"least", " common"},       {"common", " denominator"},
+    {"system", " of equations"}, {"word", " problem"},       {"simplify", " the expression"},
+    {"percent", " of"},
+};
 
 // UTF-8 symbols prose does not use: π √ ∫ ∑ ≤ ≥ ≠ ∞ ∂ θ ² ³ ÷ ∈.
 constexpr std::string_view kMathSymbols[] = {
@@ -439,9 +432,28 @@ constexpr std::string_view kMathSymbols[] = {
     "\xe2\x89\xa5", "\xe2\x89\xa0", "\xe2\x88\x9e", "\xe2\x88\x82", "\xce\xb8",
     "\xc2\xb2",     "\xc2\xb3",     "\xc3\xb7",     "\xe2\x88\x88"};
 
-constexpr std::string_view kLatexCommands[] = {"\\frac", "\\int", "\\sum",   "\\sqrt",
-                                               "\\cdot", "\\lim", "\\pi",    "\\infty",
-                                               "\\leq",  "\\geq", "\\times", "\\binom"};
+constexpr std::string_view kLatexCommands[] = {"frac", "int",   "sum", "sqrt", "cdot",  "lim",
+                                               "pi",   "infty", "leq", "geq",  "times", "binom"};
+
+enum MathWordKind : std::uint8_t { kMathWord = 1, kMathFunction = 2, kMathPhraseStart = 4 };
+
+struct MathWordIndex {
+  WordTable<std::uint8_t> kinds;
+  std::array<std::uint32_t, 32> first_last{};  // as CodeWordIndex: skips most words unhashed
+  MathWordIndex() {
+    for (auto word : kMathWords) add(word, kMathWord);
+    for (auto word : kMathFunctions) add(word, kMathFunction);
+    for (const auto& phrase : kMathPhrases) add(phrase.first, kMathPhraseStart);
+  }
+  void add(std::string_view word, std::uint8_t kind) {
+    kinds[word] |= kind;
+    first_last[slot(word.front())] |= 1U << slot(word.back());
+  }
+  static std::size_t slot(char c) { return static_cast<unsigned char>(c) & 31U; }
+  bool may_contain(std::string_view word) const {
+    return (first_last[slot(word.front())] >> slot(word.back()) & 1U) != 0;
+  }
+};
 
 bool is_variable_letter(char c) {
   return c == 'x' || c == 'y' || c == 'z' || c == 'n' || c == 'a' || c == 'b' || c == 'k' ||
@@ -459,109 +471,163 @@ std::size_t skip_spaces(std::string_view text, std::size_t i) {
   return i;
 }
 
-// Distinct kinds of notation: a power, a function applied, f(x), an algebraic term (3x before
-// an operator), an equation, a LaTeX command, a math symbol.
-int math_notation(std::string_view text) {
-  bool power = false, function = false, function_of = false, term = false, equation = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '^' && i > 0 && i + 1 < text.size() &&
-        (is_ascii_alnum(text[i - 1]) || text[i - 1] == ')') &&
-        (is_ascii_alnum(text[i + 1]) || text[i + 1] == '(' || text[i + 1] == '-')) {
-      power = true;
-    } else if (c == '(' && i + 2 < text.size() && text[i + 2] == ')' &&
-               is_variable_letter(text[i + 1]) && i > 0 && lone_letter(text, i - 1)) {
-      function_of = true;  // f(x), g(t)
-    } else if (is_ascii_digit(c) && i + 1 < text.size() && is_variable_letter(text[i + 1]) &&
-               (i + 2 == text.size() || !is_ascii_alnum(text[i + 2]))) {
-      const std::size_t next = skip_spaces(text, i + 2);
-      term = term || next == text.size() ||
-             std::string_view("+-=^)/*<>").find(text[next]) != std::string_view::npos;
-    } else if (c == '=' && i > 0 && i + 1 < text.size() &&
-               std::string_view("=!<>:+-*/").find(text[i - 1]) == std::string_view::npos &&
-               text[i + 1] != '=' && text[i + 1] != '>') {
-      std::size_t left = i;
-      while (left > 0 && text[left - 1] == ' ') --left;
-      const std::size_t right = skip_spaces(text, i + 1);
-      const bool left_math = left > 0 && (is_ascii_digit(text[left - 1]) || text[left - 1] == ')' ||
-                                          lone_letter(text, left - 1));
-      const bool right_math =
-          right < text.size() && (is_ascii_digit(text[right]) || text[right] == '(' ||
-                                  text[right] == '-' || lone_letter(text, right));
-      equation = equation || (left_math && right_math);
-    } else if (is_ascii_lower(c) && (i == 0 || !is_ascii_alpha(text[i - 1])) && !function) {
-      for (const auto name : kMathFunctions) {
-        const std::size_t after = i + name.size();
-        if (after >= text.size() || text.compare(i, name.size(), name) != 0) continue;
-        const char next = text[after];
-        function = next == '(' || next == '^' ||
-                   (next == ' ' && after + 1 < text.size() && is_ascii_alnum(text[after + 1]) &&
-                    (after + 2 == text.size() || !is_ascii_alpha(text[after + 2])));
-        if (function) break;
+// Whether text, lowercased from `at`, starts with `lower`.
+bool continues_with(std::string_view text, std::size_t at, std::string_view lower) {
+  if (text.size() - at < lower.size()) return false;
+  for (std::size_t k = 0; k < lower.size(); ++k) {
+    if (ascii_lower(text[at + k]) != lower[k]) return false;
+  }
+  return true;
+}
+
+// One pass over the text: each kind of notation counts once, math words and phrases each time.
+class MathScan {
+ public:
+  explicit MathScan(std::string_view text) : text_(text) {}
+
+  MathEvidence run() {
+    MathEvidence out;
+    std::size_t i = 0;
+    while (i < text_.size()) {
+      const char c = text_[i];
+      if (is_ascii_alpha(c)) {
+        i = word(i, out);
+      } else if (is_ascii_digit(c)) {
+        i = number(i, out);
+      } else {
+        symbol(i);
+        ++i;
+      }
+    }
+    out.notation = std::popcount(notation_);
+    return out;
+  }
+
+ private:
+  enum Notation : unsigned {
+    kPower = 1,
+    kFunction = 2,
+    kFunctionOf = 4,
+    kTerm = 8,
+    kEquation = 16,
+    kLatex = 32,
+    kSymbol = 64
+  };
+
+  std::size_t word(std::size_t start, MathEvidence& out) {
+    static const MathWordIndex index;
+    char buffer[16];
+    std::size_t i = start;
+    std::size_t length = 0;
+    while (i < text_.size() && is_ascii_alpha(text_[i])) {
+      if (length < sizeof buffer) buffer[length] = ascii_lower(text_[i]);
+      ++length;
+      ++i;
+    }
+    if (length > sizeof buffer) return i;
+    const std::string_view word(buffer, length);
+    if (!index.may_contain(word)) return i;
+    const std::uint8_t* kinds = index.kinds.find(word);
+    if (kinds == nullptr) return i;
+    if (*kinds & kMathWord) ++out.vocabulary;
+    if ((*kinds & kMathFunction) && (start == 0 || !is_ascii_digit(text_[start - 1])) &&
+        applied(i)) {
+      notation_ |= kFunction;
+    }
+    if (*kinds & kMathPhraseStart) {
+      for (const auto& phrase : kMathPhrases) {
+        if (phrase.first == word && continues_with(text_, i, phrase.rest)) {
+          ++out.vocabulary;
+          break;
+        }
+      }
+    }
+    return i;
+  }
+
+  // A function name ending at `end` applied to something: "sin(", "x^", "log 2", "sin x".
+  bool applied(std::size_t end) const {
+    if (end >= text_.size()) return false;
+    const char next = text_[end];
+    if (next == '(' || next == '^') return true;
+    return next == ' ' && end + 1 < text_.size() && is_ascii_alnum(text_[end + 1]) &&
+           (end + 2 == text_.size() || !is_ascii_alpha(text_[end + 2]));
+  }
+
+  std::size_t number(std::size_t start, MathEvidence& out) {
+    ++out.numbers;
+    std::size_t i = start;
+    while (i < text_.size() && (is_ascii_digit(text_[i]) || text_[i] == '.' || text_[i] == ',')) {
+      ++i;
+    }
+    // An algebraic term before an operator: "3x + 7", "2n-1" (not "2x faster").
+    if (i < text_.size() && is_variable_letter(text_[i]) &&
+        (i + 1 == text_.size() || !is_ascii_alnum(text_[i + 1]))) {
+      const std::size_t next = skip_spaces(text_, i + 1);
+      if (next == text_.size() ||
+          std::string_view("+-=^)/*<>").find(text_[next]) != std::string_view::npos) {
+        notation_ |= kTerm;
+      }
+    }
+    return i;
+  }
+
+  void symbol(std::size_t i) {
+    const char c = text_[i];
+    const std::size_t n = text_.size();
+    if (c == '^') {
+      if (i > 0 && i + 1 < n && (is_ascii_alnum(text_[i - 1]) || text_[i - 1] == ')') &&
+          (is_ascii_alnum(text_[i + 1]) || text_[i + 1] == '(' || text_[i + 1] == '-')) {
+        notation_ |= kPower;
+      }
+    } else if (c == '(') {
+      // f(x), g(t): a lone letter applied to a variable.
+      if (i > 0 && i + 2 < n && text_[i + 2] == ')' && is_variable_letter(text_[i + 1]) &&
+          lone_letter(text_, i - 1)) {
+        notation_ |= kFunctionOf;
+      }
+    } else if (c == '=') {
+      equation(i);
+    } else if (c == '%') {
+      if (continues_with(text_, i + 1, " of ")) notation_ |= kTerm;  // "17% of 240"
+    } else if (c == '\\') {
+      for (const auto command : kLatexCommands) {
+        if (text_.compare(i + 1, command.size(), command) == 0) notation_ |= kLatex;
+      }
+    } else if (static_cast<unsigned char>(c) >= 0xC2) {
+      for (const auto math : kMathSymbols) {
+        if (text_.compare(i, math.size(), math) == 0) notation_ |= kSymbol;
       }
     }
   }
-  int latex = 0;
-  for (const auto command : kLatexCommands) {
-    if (text.find(command) != std::string_view::npos) {
-      latex = 1;
-      break;
+
+  // `=` with a number, a lone letter or a bracket on each side; not `==`, `=>`, `page=2`.
+  void equation(std::size_t i) {
+    const std::size_t n = text_.size();
+    if (i == 0 || i + 1 >= n) return;
+    if (std::string_view("=!<>:+-*/").find(text_[i - 1]) != std::string_view::npos ||
+        text_[i + 1] == '=' || text_[i + 1] == '>') {
+      return;
     }
+    std::size_t left = i;
+    while (left > 0 && text_[left - 1] == ' ') --left;
+    const std::size_t right = skip_spaces(text_, i + 1);
+    const bool left_math = left > 0 && (is_ascii_digit(text_[left - 1]) || text_[left - 1] == ')' ||
+                                        lone_letter(text_, left - 1));
+    const bool right_math = right < n && (is_ascii_digit(text_[right]) || text_[right] == '(' ||
+                                          text_[right] == '-' || lone_letter(text_, right));
+    if (left_math && right_math) notation_ |= kEquation;
   }
-  int symbols = 0;
-  for (const auto symbol : kMathSymbols) {
-    if (text.find(symbol) != std::string_view::npos) {
-      symbols = 1;
-      break;
-    }
-  }
-  return int(power) + int(function) + int(function_of) + int(term) + int(equation) + latex +
-         symbols;
-}
+
+  std::string_view text_;
+  unsigned notation_ = 0;
+};
 
 }  // namespace
 
 MathEvidence math_evidence(std::string_view full_text) {
-  static const WordTable<bool> words = [] {
-    WordTable<bool> table;
-    for (auto word : kMathWords) table[word] = true;
-    return table;
-  }();
-  const std::string_view text = utf8_prefix(full_text, 1000);
-  MathEvidence out;
+  MathEvidence out = MathScan(utf8_prefix(full_text, 1000)).run();
   out.short_text = full_text.size() <= MathEvidence::kShortText;
-  out.notation = math_notation(text);
-  std::string lower;
-  lower.reserve(text.size());
-  char buffer[16];
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (is_ascii_digit(text[i])) {
-      ++out.numbers;
-      while (i < text.size() && (is_ascii_digit(text[i]) || text[i] == '.' || text[i] == ',')) {
-        ++i;
-      }
-      continue;
-    }
-    if (!is_ascii_alpha(text[i])) {
-      ++i;
-      continue;
-    }
-    std::size_t length = 0;
-    while (i < text.size() && is_ascii_alpha(text[i])) {
-      if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
-      ++length;
-      ++i;
-    }
-    if (length <= sizeof buffer && words.find(std::string_view(buffer, length)) != nullptr) {
-      ++out.vocabulary;
-    }
-  }
-  if (out.confident()) return out;
-  for (char c : text) lower.push_back(ascii_lower(c));
-  for (const auto phrase : kMathPhrases) {
-    if (lower.find(phrase) != std::string::npos) ++out.vocabulary;
-  }
   return out;
 }
 
