@@ -500,6 +500,7 @@ class MathScan {
       }
     }
     out.notation = std::popcount(notation_);
+    out.vocabulary += percent_of_;
     return out;
   }
 
@@ -589,7 +590,7 @@ class MathScan {
     } else if (c == '=') {
       equation(i);
     } else if (c == '%') {
-      if (continues_with(text_, i + 1, " of ")) notation_ |= kTerm;  // "17% of 240"
+      if (continues_with(text_, i + 1, " of ")) ++percent_of_;  // "17% of 240": a phrase
     } else if (c == '\\') {
       for (const auto command : kLatexCommands) {
         if (text_.compare(i + 1, command.size(), command) == 0) notation_ |= kLatex;
@@ -621,6 +622,7 @@ class MathScan {
 
   std::string_view text_;
   unsigned notation_ = 0;
+  int percent_of_ = 0;
 };
 
 }  // namespace
