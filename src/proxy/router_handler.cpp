@@ -88,7 +88,8 @@ bool same_connection_target(const config::Backend& a, const config::Backend& b) 
   return a.name == b.name && a.provider == b.provider && a.base_url == b.base_url &&
          a.api_key == b.api_key && a.headers == b.headers && a.model == b.model &&
          a.provider == config::ProviderKind::openai &&
-         a.max_idle_connections == b.max_idle_connections;
+         a.max_idle_connections == b.max_idle_connections &&
+         a.idle_connection_timeout == b.idle_connection_timeout;
 }
 
 // One thread for blocking work started from io threads (config reloads read files).

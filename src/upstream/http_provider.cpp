@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -78,40 +79,85 @@ struct Connection {
   bool still_usable() { return lowest().socket().is_open() && buffer.size() == 0; }
 };
 
+// The idle keep-alive connections to one backend of one io thread, newest last. Connections
+// idle longer than the backend's idle_connection_timeout are closed: when one is taken or given
+// back, and by a timer while the pool holds any, so a burst's connections do not linger (in
+// CLOSE-WAIT once the backend gives up on them) through a quiet hour.
 class ConnectionPool {
  public:
-  explicit ConnectionPool(std::size_t max_idle) : max_idle_(max_idle) {}
+  ConnectionPool(asio::io_context& io, std::size_t max_idle, std::chrono::milliseconds max_age)
+      : state_(std::make_shared<State>(io, max_idle, max_age)) {}
+  ~ConnectionPool() { close(); }
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
 
   std::unique_ptr<Connection> take() {
-    const auto oldest = Clock::now() - kMaxIdleAge;
-    while (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      if (connection->idle_since > oldest && connection->still_usable()) return connection;
+    trim(*state_);
+    auto& idle = state_->idle;
+    while (!idle.empty()) {
+      auto connection = std::move(idle.back());
+      idle.pop_back();
+      if (connection->still_usable()) return connection;
     }
     return nullptr;
   }
 
   void give_back(std::unique_ptr<Connection> connection) {
-    if (closed_ || idle_.size() >= max_idle_) return;
+    State& state = *state_;
+    trim(state);
+    if (state.closed || state.idle.size() >= state.max_idle) return;
     connection->idle_since = Clock::now();
-    idle_.push_back(std::move(connection));
+    state.idle.push_back(std::move(connection));
+    arm_sweep(state_);
   }
 
   void close() {
-    closed_ = true;
-    idle_.clear();
+    state_->closed = true;
+    state_->idle.clear();
+    state_->sweep.cancel();
   }
 
   // One pooled connection turned out closed by the server: those idle as long are likely
   // closed too (an upstream restart, or its idle timeout).
-  void drop_idle() { idle_.clear(); }
+  void drop_idle() { state_->idle.clear(); }
 
  private:
-  static constexpr auto kMaxIdleAge = std::chrono::seconds(50);
-  std::vector<std::unique_ptr<Connection>> idle_;
-  std::size_t max_idle_;
-  bool closed_ = false;
+  struct State {
+    State(asio::io_context& io, std::size_t max_idle, std::chrono::milliseconds max_age)
+        : sweep(io), max_idle(max_idle), max_age(max_age) {}
+    asio::steady_timer sweep;
+    std::vector<std::unique_ptr<Connection>> idle;  // oldest first
+    std::size_t max_idle;
+    std::chrono::milliseconds max_age;
+    bool closed = false;
+    bool sweeping = false;
+  };
+
+  static void trim(State& state) {
+    const auto oldest = Clock::now() - state.max_age;
+    auto& idle = state.idle;
+    const auto fresh = std::find_if(idle.begin(), idle.end(),
+                                    [&](const auto& c) { return c->idle_since > oldest; });
+    idle.erase(idle.begin(), fresh);
+  }
+
+  // While connections wait, a timer closes each as it expires (the pool may see no traffic).
+  static void arm_sweep(const std::shared_ptr<State>& state) {
+    if (state->sweeping || state->idle.empty()) return;
+    state->sweeping = true;
+    state->sweep.expires_at(state->idle.front()->idle_since + state->max_age +
+                            std::chrono::milliseconds(1));
+    state->sweep.async_wait([weak = std::weak_ptr<State>(state)](error_code ec) {
+      const auto live = weak.lock();
+      if (!live) return;
+      live->sweeping = false;
+      if (ec || live->closed) return;
+      trim(*live);
+      arm_sweep(live);
+    });
+  }
+
+  std::shared_ptr<State> state_;
 };
 
 // Which deadline is armed on the socket, so an expiry is reported as the right ErrorKind.
@@ -401,7 +447,8 @@ class HttpProvider final : public Provider {
         io_(io),
         tls_(std::move(tls)),
         resolver_(io),
-        pool_(static_cast<std::size_t>(backend.max_idle_connections)),
+        pool_(io, static_cast<std::size_t>(backend.max_idle_connections),
+              backend.idle_connection_timeout),
         authorization_(backend.api_key.empty() ? "" : "Bearer " + backend.api_key),
         host_(backend_.url.host_header()),
         post_fields_(fixed_lines(http::verb::post, false)),

@@ -1,6 +1,8 @@
 // Fallback before the first byte: dead, failing, rate-limited and hanging backends.
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <nlohmann/json.hpp>
 
 #include <boost/asio/connect.hpp>
@@ -236,6 +238,23 @@ TEST(Streaming, AClientThatStopsReadingIsLetGoAfterTheWriteTimeout) {
       std::string::npos)
       << text.substr(0, 2000);
   EXPECT_EQ(open_connections_once_settled(endless), 1);  // the upstream call ended too
+}
+
+// Pooled keep-alive connections idle past idle_connection_timeout are closed even when no
+// request comes to take them.
+TEST(Pool, IdleConnectionsAreClosedWithoutTraffic) {
+  MockLlm slow({"--ttft-ms", "100"});
+  Router router(router_config({{"slow", slow.url(), "idle_connection_timeout: 300ms"}}, "[slow]",
+                              "[]", "  threads: 1\n"));
+  std::vector<std::future<int>> answers;
+  for (int i = 0; i < 4; ++i) {
+    answers.push_back(std::async(std::launch::async, [&] {
+      HttpClient client(router.port());
+      return client.post_json("/v1/chat/completions", chat_body("auto")).status;
+    }));
+  }
+  for (auto& answer : answers) EXPECT_EQ(answer.get(), 200);
+  EXPECT_EQ(open_connections_once_settled(slow), 1);  // only the stats connection is left
 }
 
 TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {

@@ -102,7 +102,10 @@ struct Backend {
   int max_queue = 64;               // requests waiting for a slot when full; more get 429
   Millis queue_timeout{10'000};     // longest wait for a slot
   int max_idle_connections = 64;    // per io thread
-  double quality = 0.5;             // 0..1, used by cost/quality trade-offs
+  // Pooled connections idle longer are closed (below the backend's own keep-alive timeout, so
+  // the router never sends on a connection the backend is closing).
+  Millis idle_connection_timeout{50'000};
+  double quality = 0.5;  // 0..1, used by cost/quality trade-offs
   // Counts tokens when the backend reports no usage: "auto" (by model id: o200k_base,
   // cl100k_base, else the estimate), "o200k_base", "cl100k_base" or "estimate".
   std::string tokenizer = "auto";
