@@ -258,25 +258,27 @@ std::optional<Failure> refuse_stateful(const json& request) {
   return std::nullopt;
 }
 
-// The settings the router passes on as they are (same name in both APIs).
-constexpr const char* kSameName[] = {"model",
-                                     "temperature",
-                                     "top_p",
-                                     "user",
-                                     "metadata",
-                                     "parallel_tool_calls",
-                                     "service_tier",
-                                     "seed",
-                                     "prompt_cache_key",
-                                     "top_logprobs",
-                                     "safety_identifier"};
+// Responses API fields read above, or with no chat counterpart to pass on (`truncation`,
+// `max_tool_calls`, `include`, `store`): every other field is a backend's own extra (`top_k`,
+// `min_p`, `chat_template_kwargs`...) and reaches it, as in a chat request.
+constexpr std::string_view kResponsesOnly[] = {
+    "input",          "instructions", "max_output_tokens", "reasoning",
+    "text",           "tools",        "tool_choice",       "stream",
+    "stream_options", "truncation",   "max_tool_calls",    "include",
+    "store",          "background",   "conversation",      "previous_response_id",
+    "prompt"};
+
+bool passed_on_as_is(std::string_view key) {
+  return std::find(std::begin(kResponsesOnly), std::end(kResponsesOnly), key) ==
+         std::end(kResponsesOnly);
+}
 
 Expected<json> chat_body_of(const json& request, bool stream) {
   auto messages = messages_of(request);
   if (!messages) return messages.take_failure();
   json chat{{"messages", std::move(*messages)}};
-  for (const char* key : kSameName) {
-    if (auto it = request.find(key); it != request.end() && !it->is_null()) chat[key] = *it;
+  for (const auto& [key, value] : request.items()) {
+    if (passed_on_as_is(key) && !value.is_null()) chat[key] = value;
   }
   if (chat.contains("top_logprobs")) chat["logprobs"] = true;
   if (auto it = request.find("max_output_tokens"); it != request.end() && !it->is_null()) {
@@ -306,6 +308,10 @@ Expected<json> chat_body_of(const json& request, bool stream) {
     auto format = chat_response_format(*it);
     if (!format) return format.take_failure();
     if (*format) chat["response_format"] = std::move(**format);
+    if (auto verbosity = it->find("verbosity");
+        it->is_object() && verbosity != it->end() && verbosity->is_string()) {
+      chat["verbosity"] = *verbosity;
+    }
   }
   if (stream) {
     chat["stream"] = true;

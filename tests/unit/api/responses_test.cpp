@@ -38,6 +38,21 @@ TEST(ResponsesRequest, InstructionsAndStringInputBecomeSystemAndUserMessages) {
   EXPECT_FALSE(chat.contains("stream"));
 }
 
+// A backend's own extras reach it as in a chat request; Responses-only fields with no chat
+// counterpart do not; text.verbosity becomes chat's verbosity.
+TEST(ResponsesRequest, ExtraFieldsPassOnAndResponsesOnlyOnesDoNot) {
+  const json chat = chat_of(
+      R"({"model":"auto","input":"Hi","top_k":5,"min_p":0.1,"chat_template_kwargs":{"a":1},)"
+      R"("truncation":"auto","max_tool_calls":3,"include":["x"],"text":{"verbosity":"low"}})");
+  EXPECT_EQ(chat["top_k"], 5);
+  EXPECT_EQ(chat["min_p"], 0.1);
+  EXPECT_EQ(chat["chat_template_kwargs"]["a"], 1);
+  EXPECT_EQ(chat["verbosity"], "low");
+  for (const char* dropped : {"truncation", "max_tool_calls", "include", "text", "input"}) {
+    EXPECT_FALSE(chat.contains(dropped)) << dropped;
+  }
+}
+
 TEST(ResponsesRequest, ItemsBecomeTurnsWithToolCallsAndResults) {
   const json chat = chat_of(R"({"model":"m","stream":true,"input":[
     {"role":"developer","content":"rules"},
