@@ -222,6 +222,7 @@ Backend read_backend(NodeReader reader) {
   b.max_idle_connections = int(reader.integer("max_idle_connections", 0, 100'000).value_or(64));
   b.idle_connection_timeout =
       reader.duration("idle_connection_timeout").value_or(b.idle_connection_timeout);
+  b.stream_usage = reader.boolean("stream_usage").value_or(true);
   b.quality = reader.number("quality", 0, 1).value_or(0.5);
   b.tokenizer = reader.string("tokenizer").value_or("auto");
   if (b.tokenizer != "auto" && b.tokenizer != "estimate" && b.tokenizer != "o200k_base" &&

@@ -634,15 +634,19 @@ Headers RouterHandler::decision_headers(const RequestRecord& record) const {
   return headers;
 }
 
-upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& request,
-                                                          const api::ParsedRequest& parsed,
-                                                          api::Endpoint endpoint,
-                                                          const config::Backend& backend,
-                                                          const RequestRecord& record) const {
+bool RouterHandler::asks_stream_usage(const api::ParsedRequest& parsed, api::Endpoint endpoint,
+                                      const RequestScope& scope, std::size_t index) const {
+  return parsed.stream && !parsed.summary.include_usage && endpoint != api::Endpoint::embeddings &&
+         scope.snapshot->config->backends[index].stream_usage &&
+         !scope.snapshot->health[index]->rejects_stream_options.load(std::memory_order_relaxed);
+}
+
+upstream::UpstreamRequest RouterHandler::upstream_request(
+    const HttpRequest& request, const api::ParsedRequest& parsed, api::Endpoint endpoint,
+    const config::Backend& backend, const RequestRecord& record, bool ask_usage) const {
   upstream::UpstreamRequest out;
   out.path = std::string(api::upstream_path(endpoint));
-  out.body = api::body_for_backend(parsed, backend.model,
-                                   /*ask_usage=*/endpoint != api::Endpoint::embeddings);
+  out.body = api::body_for_backend(parsed, backend.model, ask_usage);
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
   if (const auto* trace = request.header("traceparent")) {
@@ -1019,8 +1023,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
   upstream::Deadlines deadlines{timeouts.connect, timeouts.first_byte, timeouts.idle,
                                 std::min(upstream::Clock::now() + timeouts.total, scope.deadline)};
+  const bool ask_usage = asks_stream_usage(parsed, endpoint, scope, index);
   auto opened = co_await scope.providers->by_index[index]->open(
-      upstream_request(request, parsed, endpoint, backend, record), deadlines);
+      upstream_request(request, parsed, endpoint, backend, record, ask_usage), deadlines);
   if (!opened) co_return fail(opened.take_failure());
   auto& exchange = **opened;
   const auto& head = exchange.head();
@@ -1028,6 +1033,18 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   if (head.status < 200 || head.status >= 300) {
     auto body = co_await exchange.read_body(kMaxErrorBodyBytes);
     const std::string text = body ? *body : std::string();
+    if (ask_usage && head.status == 400 && text.find("stream_options") != std::string::npos) {
+      // It refuses the stream_options the router added, not the client's request: asked again
+      // without it, as every later stream to it will be.
+      scope.snapshot->health[index]->rejects_stream_options.store(true, std::memory_order_relaxed);
+      log_->warn(
+          "backend {} refused stream_options: its streams are no longer asked for usage "
+          "(set stream_usage: false on it to skip this)",
+          backend.name);
+      record.attempts.pop_back();
+      co_return co_await attempt(request, writer, parsed, endpoint, index, scope, record,
+                                 may_cascade);
+    }
     Failure failure =
         classify_status(head.status, text, sends_client_credentials(backend, request));
     if (failure.kind == ErrorKind::upstream_client_error) {
@@ -1107,8 +1124,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     asio::co_spawn(
         io_,
         prime(scope.providers->by_index[backend_index],
-              upstream_request(request, parsed, endpoint, backend, record), endpoint, deadlines,
-              parsed.stream, backend.throughput, sends_client_credentials(backend, request)),
+              upstream_request(request, parsed, endpoint, backend, record,
+                               asks_stream_usage(parsed, endpoint, scope, backend_index)),
+              endpoint, deadlines, parsed.stream, backend.throughput,
+              sends_client_credentials(backend, request)),
         asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
   };
 

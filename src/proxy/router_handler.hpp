@@ -222,10 +222,13 @@ class RouterHandler final : public server::RequestHandler {
                                                           const ProviderSet& providers,
                                                           bool analyze_direct) const;
   Headers decision_headers(const RequestRecord& record) const;
+  // Whether the body sent to backend `index` asks for a stream's usage the client did not.
+  bool asks_stream_usage(const api::ParsedRequest& parsed, api::Endpoint endpoint,
+                         const RequestScope& scope, std::size_t index) const;
   upstream::UpstreamRequest upstream_request(const HttpRequest& request,
                                              const api::ParsedRequest& parsed,
                                              api::Endpoint endpoint, const config::Backend& backend,
-                                             const RequestRecord& record) const;
+                                             const RequestRecord& record, bool ask_usage) const;
   // The breaker and the strategies learn how an answered attempt went.
   void record_outcome(const RequestScope& scope, const RequestRecord& record, std::size_t index,
                       const AttemptResult& result, double latency_ms);

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <sstream>
 
 #include "integration/router_config.hpp"
@@ -270,6 +271,33 @@ TEST(BadAnswers, AChunkedStreamCutAfterItsFinishReasonEndsCleanly) {
   EXPECT_FALSE(json::parse(events[1]).contains("error"));
   EXPECT_EQ(events[2], "[DONE]");
   EXPECT_EQ(response.header("x-llm-router-attempts"), "only=ok");
+}
+
+// A backend that refuses the stream_options the router adds (Azure OpenAI before api-version
+// 2024-09-01) is asked again without it, and not asked for it after that.
+TEST(BadAnswers, ABackendRefusingStreamOptionsIsAskedWithoutThem) {
+  std::atomic<int> calls{0};
+  std::atomic<int> with_options{0};
+  CannedBackend strict([&](const std::string& body) {
+    ++calls;
+    if (body.find("stream_options") != std::string::npos) {
+      ++with_options;
+      return http_response(400, "application/json",
+                           R"({"error":{"message":"Unrecognized request argument supplied: )"
+                           R"(stream_options","type":"invalid_request_error"}})");
+    }
+    return sse_response(kChunk + kFinish + "data: [DONE]\n\n");
+  });
+  Router router(router_config({{"strict", strict.url()}}, "[strict]"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 2; ++i) {
+    const auto response =
+        client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+    EXPECT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(sse_data(response.body).back(), "[DONE]") << response.body;
+  }
+  EXPECT_EQ(with_options.load(), 1);
+  EXPECT_EQ(calls.load(), 3);
 }
 
 TEST(BadAnswers, AStreamOfOnlyDoneFallsBack) {

@@ -105,6 +105,8 @@ struct Backend {
   // Pooled connections idle longer are closed (below the backend's own keep-alive timeout, so
   // the router never sends on a connection the backend is closing).
   Millis idle_connection_timeout{50'000};
+  // Ask streams for their usage chunk (stream_options.include_usage) when the client did not.
+  bool stream_usage = true;
   double quality = 0.5;  // 0..1, used by cost/quality trade-offs
   // Counts tokens when the backend reports no usage: "auto" (by model id: o200k_base,
   // cl100k_base, else the estimate), "o200k_base", "cl100k_base" or "estimate".

@@ -36,6 +36,9 @@ struct BackendHealth {
   std::atomic<int> ttft_samples{0};
   // Its last stream ended without a usage chunk: collect the next streams' text to count it.
   std::atomic<bool> omits_stream_usage{true};
+  // It refused a stream_options the router added (Azure OpenAI before api-version 2024-09-01,
+  // some self-hosted servers): its streams are no longer asked for usage.
+  std::atomic<bool> rejects_stream_options{false};
 
   void observe_latency(double ttft, double per_token);
   // Time-to-first-byte samples after which the p95 estimate is trusted.
