@@ -233,24 +233,36 @@ constexpr std::string_view kVocabularyWords[] = {
     "borrowed",  "compilation", "string",      "strings",
 };
 
-struct CodeWordIndex {
-  WordTable<std::uint8_t> kinds;
+// Listed words, each with a set of kind bits.
+class WordKinds {
+ public:
+  void add(std::string_view word, std::uint8_t kind) {
+    kinds_[word] |= kind;
+    first_last_[slot(word.front())] |= 1U << slot(word.back());
+  }
+  // The kinds of a lowercase word, or null when it is not listed.
+  const std::uint8_t* find(std::string_view word) const {
+    const bool may_be_listed = (first_last_[slot(word.front())] >> slot(word.back()) & 1U) != 0;
+    return may_be_listed ? kinds_.find(word) : nullptr;
+  }
+
+ private:
+  static std::size_t slot(char c) { return static_cast<unsigned char>(c) & 31U; }
+  WordTable<std::uint8_t> kinds_;
   // Bit (last letter) of row (first letter): a listed word starts and ends so. Most prose
   // words fail this test, which is cheaper than hashing them.
-  std::array<std::uint32_t, 32> first_last{};
-  CodeWordIndex() {
-    for (auto word : kLanguageWords) add(word, kLanguageWord);
-    for (auto word : kVocabularyWords) add(word, kVocabularyWord);
-  }
-  void add(std::string_view word, std::uint8_t kind) {
-    kinds[word] |= kind;
-    first_last[slot(word.front())] |= 1U << slot(word.back());
-  }
-  static std::size_t slot(char c) { return static_cast<unsigned char>(c) & 31U; }
-  bool may_contain(std::string_view word) const {
-    return (first_last[slot(word.front())] >> slot(word.back()) & 1U) != 0;
-  }
+  std::array<std::uint32_t, 32> first_last_{};
 };
+
+const WordKinds& code_words() {
+  static const WordKinds words = [] {
+    WordKinds out;
+    for (auto word : kLanguageWords) out.add(word, kLanguageWord);
+    for (auto word : kVocabularyWords) out.add(word, kVocabularyWord);
+    return out;
+  }();
+  return words;
+}
 
 // A call: an identifier of 2+ characters directly followed by "(" and, later on the line, ")".
 bool has_call(std::string_view text) {
@@ -340,7 +352,6 @@ int syntax_cues(std::string_view text) {
 }  // namespace
 
 CodeEvidence code_evidence(std::string_view full_text) {
-  static const CodeWordIndex index;  // immutable after its thread-safe construction
   const std::string_view text = utf8_prefix(full_text, 1000);
   CodeEvidence out;
   out.syntax = syntax_cues(text);
@@ -376,8 +387,7 @@ CodeEvidence code_evidence(std::string_view full_text) {
       }
       while (!word.empty() && (word.back() == '+' || word.back() == '#')) word.remove_suffix(1);
     }
-    if (!index.may_contain(word)) continue;
-    const std::uint8_t* kinds = index.kinds.find(word);
+    const std::uint8_t* kinds = code_words().find(word);
     if (kinds == nullptr) continue;
     out.languages += (*kinds & kLanguageWord) ? 1 : 0;
     out.vocabulary += (*kinds & kVocabularyWord) ? 1 : 0;
@@ -437,23 +447,16 @@ constexpr std::string_view kLatexCommands[] = {"frac", "int",   "sum", "sqrt", "
 
 enum MathWordKind : std::uint8_t { kMathWord = 1, kMathFunction = 2, kMathPhraseStart = 4 };
 
-struct MathWordIndex {
-  WordTable<std::uint8_t> kinds;
-  std::array<std::uint32_t, 32> first_last{};  // as CodeWordIndex: skips most words unhashed
-  MathWordIndex() {
-    for (auto word : kMathWords) add(word, kMathWord);
-    for (auto word : kMathFunctions) add(word, kMathFunction);
-    for (const auto& phrase : kMathPhrases) add(phrase.first, kMathPhraseStart);
-  }
-  void add(std::string_view word, std::uint8_t kind) {
-    kinds[word] |= kind;
-    first_last[slot(word.front())] |= 1U << slot(word.back());
-  }
-  static std::size_t slot(char c) { return static_cast<unsigned char>(c) & 31U; }
-  bool may_contain(std::string_view word) const {
-    return (first_last[slot(word.front())] >> slot(word.back()) & 1U) != 0;
-  }
-};
+const WordKinds& math_words() {
+  static const WordKinds words = [] {
+    WordKinds out;
+    for (auto word : kMathWords) out.add(word, kMathWord);
+    for (auto word : kMathFunctions) out.add(word, kMathFunction);
+    for (const auto& phrase : kMathPhrases) out.add(phrase.first, kMathPhraseStart);
+    return out;
+  }();
+  return words;
+}
 
 bool is_variable_letter(char c) {
   return c == 'x' || c == 'y' || c == 'z' || c == 'n' || c == 'a' || c == 'b' || c == 'k' ||
@@ -516,7 +519,6 @@ class MathScan {
   };
 
   std::size_t word(std::size_t start, MathEvidence& out) {
-    static const MathWordIndex index;
     char buffer[16];
     std::size_t i = start;
     std::size_t length = 0;
@@ -527,8 +529,7 @@ class MathScan {
     }
     if (length > sizeof buffer) return i;
     const std::string_view word(buffer, length);
-    if (!index.may_contain(word)) return i;
-    const std::uint8_t* kinds = index.kinds.find(word);
+    const std::uint8_t* kinds = math_words().find(word);
     if (kinds == nullptr) return i;
     if (*kinds & kMathWord) ++out.vocabulary;
     if ((*kinds & kMathFunction) && (start == 0 || !is_ascii_digit(text_[start - 1])) &&
