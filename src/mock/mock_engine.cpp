@@ -7,6 +7,7 @@
 #include <cmath>
 #include <ctime>
 #include <optional>
+#include <span>
 
 #include "llm_router/api/errors.hpp"
 #include "llm_router/core/base64.hpp"
@@ -16,6 +17,15 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
+
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
 
 void collect_text(const json& value, std::string& out) {
   if (value.is_string()) {
@@ -413,6 +423,17 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   }
   cut_at_stop(body, plan);
   if (endpoint != Endpoint::chat) return plan;
+  if (auto logprobs = body.find("logprobs"); logprobs != body.end() && *logprobs == true) {
+    plan.logprobs = true;
+    if (auto top = body.find("top_logprobs"); top != body.end() && top->is_number_integer()) {
+      plan.top_logprobs = std::clamp(top->get<int>(), 0, 20);
+    }
+    if (auto control = body.find("mock"); control != body.end() && control->is_object()) {
+      if (auto value = control->find("logprob"); value != control->end() && value->is_number()) {
+        plan.logprob = value->get<double>();
+      }
+    }
+  }
   if (const json* function = chosen_function(body)) {
     plan.tool_name = string_at(*function, "name");
     plan.tool_call_id = "call_" + plan.id;
@@ -447,11 +468,40 @@ void number_call_ids(json& choices, const char* part) {
   }
 }
 
+// OpenAI's logprob entry for one token: its logprob, bytes and `top` alternatives, the token
+// itself first.
+json logprob_entry(const Plan& plan, const std::string& token) {
+  const double logprob = plan.logprob.value_or(-static_cast<double>(fnv1a(token) % 500) / 1000.0);
+  const auto entry = [](const std::string& text, double value) {
+    json bytes = json::array();
+    for (unsigned char c : text) bytes.push_back(c);
+    return json{{"token", text}, {"logprob", value}, {"bytes", std::move(bytes)}};
+  };
+  json out = entry(token, logprob);
+  json top = json::array();
+  for (int i = 0; i < plan.top_logprobs; ++i) {
+    top.push_back(i == 0 ? entry(token, logprob)
+                         : entry(token + "_" + std::to_string(i), logprob - 1.0 - i));
+  }
+  out["top_logprobs"] = std::move(top);
+  return out;
+}
+
+// A chat choice's "logprobs" for `tokens`: null unless the request asked for them.
+json logprobs_of(const Plan& plan, std::span<const std::string> tokens) {
+  if (!plan.logprobs || plan.calls_tool()) return nullptr;
+  json content = json::array();
+  for (const auto& token : tokens) content.push_back(logprob_entry(plan, token));
+  return {{"content", std::move(content)}, {"refusal", nullptr}};
+}
+
 }  // namespace
 
 std::string completion_body(const Plan& plan) {
   const std::string text = joined(plan.tokens);
-  json choice = {{"index", 0}, {"finish_reason", plan.finish_reason}, {"logprobs", nullptr}};
+  json choice = {{"index", 0},
+                 {"finish_reason", plan.finish_reason},
+                 {"logprobs", logprobs_of(plan, plan.tokens)}};
   json body = {{"id", plan.id}, {"created", now_seconds()}, {"model", plan.model}};
   if (plan.endpoint == Endpoint::completions) {
     choice["text"] = text;
@@ -478,7 +528,9 @@ std::string completion_body(const Plan& plan) {
 
 std::string chunk_data(const Plan& plan, std::size_t token_index) {
   const std::string& token = plan.tokens[token_index];
-  json choice = {{"index", 0}, {"finish_reason", nullptr}, {"logprobs", nullptr}};
+  json choice = {{"index", 0},
+                 {"finish_reason", nullptr},
+                 {"logprobs", logprobs_of(plan, std::span<const std::string>(&token, 1))}};
   json body = {{"id", plan.id}, {"created", now_seconds()}, {"model", plan.model}};
   if (plan.endpoint == Endpoint::completions) {
     choice["text"] = token;
@@ -530,15 +582,6 @@ std::string usage_chunk_data(const Plan& plan) {
 }
 
 namespace {
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
 
 // A hashed bag of words: each lowercased word adds +-1 to the dimension its hash picks; the sum
 // is normalised (all zeros for a text without words). Deterministic, and texts sharing words

@@ -203,6 +203,23 @@ TEST(Cascade, AWeakAnswerEscalatesToTheNextCandidate) {
   EXPECT_GT(tokens_of("strong"), 0) << metrics;
 }
 
+// An unsure answer (mean token logprob under the route's floor) escalates; a sure one stays.
+TEST(Cascade, ALowMeanLogprobEscalates) {
+  MockLlm cheap;
+  MockLlm strong;
+  std::string config =
+      router_config({{"cheap", cheap.url()}, {"strong", strong.url()}}, "[cheap, strong]");
+  config += "    strategy: ordered\n    cascade: {enabled: true, min_mean_logprob: -1.0}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  const auto unsure = client.post_json(
+      "/v1/chat/completions", chat_body("auto", "x", R"(,"logprobs":true,"mock":{"logprob":-3})"));
+  EXPECT_EQ(unsure.header("x-llm-router-backend"), "strong") << unsure.body;
+  const auto sure =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"logprobs":true)"));
+  EXPECT_EQ(sure.header("x-llm-router-backend"), "cheap") << sure.body;
+}
+
 TEST(Cascade, TheWeakAnswerIsKeptWhenNothingBetterComes) {
   MockLlm cheap({"--content", "I'm sorry, but I can't help with that."});
   MockLlm broken({"--status", "500"});

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,11 @@ struct Plan {
   std::string finish_reason = "stop";
   bool omit_usage = false;
   int choices = 1;  // the request's "n" (1..8): each choice says the same
+  // Chat "logprobs": true: each token's logprob (from its text, in (-0.5, 0], or the mock
+  // control's `logprob` for all) with `top_logprobs` alternatives.
+  bool logprobs = false;
+  int top_logprobs = 0;
+  std::optional<double> logprob;
   // Chat requests offering tools (tool_choice not "none", the last message not a tool result)
   // get a call of the chosen or first function; `tokens` then hold its JSON arguments.
   std::string tool_call_id;

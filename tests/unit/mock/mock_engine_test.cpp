@@ -43,6 +43,30 @@ TEST(MockEngine, NChoicesAreNumberedInAnswersAndChunks) {
 
 // A tool-calling app tried against the mock gets a call of the function it offered, with
 // arguments shaped by the function's schema, then an answer in words after the tool's result.
+TEST(MockEngine, LogprobsAreGivenWhenAskedFor) {
+  auto without = make_plan(chat(), Endpoint::chat, {}, "mock-x", 0.5);
+  EXPECT_TRUE(json::parse(completion_body(without))["choices"][0]["logprobs"].is_null());
+  auto plan =
+      make_plan(chat(R"({"logprobs":true,"top_logprobs":2})"), Endpoint::chat, {}, "mock-x", 0.5);
+  const auto content = json::parse(completion_body(plan))["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), plan.tokens.size());
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    EXPECT_EQ(content[i]["token"], plan.tokens[i]);
+    EXPECT_LE(content[i]["logprob"].get<double>(), 0.0);
+    EXPECT_GT(content[i]["logprob"].get<double>(), -0.5);
+    EXPECT_EQ(content[i]["top_logprobs"].size(), 2u);
+    EXPECT_EQ(content[i]["bytes"].size(), plan.tokens[i].size());
+  }
+  const auto chunk = json::parse(chunk_data(plan, 1))["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(chunk.size(), 1u);
+  EXPECT_EQ(chunk[0]["token"], plan.tokens[1]);
+  // The request's mock control sets every logprob (a model unsure of its answer).
+  auto unsure = make_plan(chat(R"({"logprobs":true,"mock":{"logprob":-3.5}})"), Endpoint::chat, {},
+                          "mock-x", 0.5);
+  EXPECT_EQ(json::parse(completion_body(unsure))["choices"][0]["logprobs"]["content"][0]["logprob"],
+            -3.5);
+}
+
 TEST(MockEngine, OfferedToolsAreCalledThenAnsweredInWords) {
   const std::string tools = R"({"tools":[{"type":"function","function":{"name":"get_weather",
       "parameters":{"type":"object","properties":{"city":{"type":"string"},
