@@ -230,7 +230,7 @@ constexpr std::string_view kVocabularyWords[] = {
     "deploy",    "docker",      "container",   "cli",          "shell",      "directory",
     "files",     "filename",    "json",        "component",    "components", "props",
     "render",    "rendering",   "module",      "modules",      "bytecode",   "jvm",
-    "borrowed",  "compilation", "string",      "strings",
+    "borrowed",  "compilation", "string",      "strings",      "file",
 };
 
 // Listed words, each with a set of kind bits.
@@ -349,6 +349,16 @@ int syntax_cues(std::string_view text) {
   return count + (has_call(text) ? 1 : 0);
 }
 
+// "Go" written as the language's name: capitalised ("Go", not "go" or "GO") and not the first
+// word of a sentence ("Go to settings").
+bool names_go(std::string_view text, std::size_t at) {
+  if (text.substr(at, 2) != "Go") return false;
+  std::size_t before = at;
+  while (before > 0 && (text[before - 1] == ' ' || text[before - 1] == '\t')) --before;
+  return before > 0 &&
+         std::string_view(".!?\n\"'(").find(text[before - 1]) == std::string_view::npos;
+}
+
 }  // namespace
 
 CodeEvidence code_evidence(std::string_view full_text) {
@@ -379,6 +389,11 @@ CodeEvidence code_evidence(std::string_view full_text) {
     }
     if (length < 2 || length > sizeof buffer) continue;
     std::string_view word(buffer, length);
+    if (word == "go" && names_go(text, i - length)) {
+      ++out.languages;
+      if (out.confident()) break;
+      continue;
+    }
     if (word.back() == '+' || word.back() == '#') {
       if (word == "c++" || word == "c#" || word == "f#") {
         ++out.languages;
@@ -414,7 +429,8 @@ constexpr std::string_view kMathWords[] = {
     "divisors",      "modulo",         "gcd",           "lcm",        "variance",
     "factorize",     "asymptote",      "asymptotes",    "convergent", "squared",
     "cubed",         "numerator",      "denominator",   "sine",       "cosine",
-    "primes",        "parabola",       "isosceles",     "congruent",  "integers",
+    "decimal",       "decimals",       "primes",        "parabola",   "isosceles",
+    "congruent",     "integers",
 };
 
 // Functions written before their argument: sin(x), log 2, sqrt(2).
