@@ -123,8 +123,11 @@ bool doubles_final(std::string_view word) {
 }
 
 // The word and its regular English inflections (-s/-es/-ies, -ed, -ing), so `refund` also
-// matches "refunds", "refunded" and "refunding". Only for plain ASCII words of 3+ letters:
-// shorter ones ("go", "ai") would match unrelated words.
+// matches "refunds", "refunded" and "refunding". Plurals for plain ASCII words of 3+ letters,
+// -ed/-ing for 4+ (shorter ones make other words: "fee" -> "feed", "rat" -> "rating"); a short
+// word ending consonant-vowel-consonant doubles its last letter ("stop" -> "stopped", never
+// "stoped"; "star" -> "starred", not "stared"), a longer one keeps both ("cancelled",
+// "canceled": stress is not known here).
 std::vector<std::string> word_forms(std::string_view word) {
   std::vector<std::string> forms{std::string(word)};
   const bool letters =
@@ -141,6 +144,13 @@ std::vector<std::string> word_forms(std::string_view word) {
   } else {
     forms.push_back(w + "s");
   }
+  if (w.size() < 4) return forms;
+  const bool doubles = doubles_final(w);
+  if (doubles) {
+    forms.push_back(w + last + "ed");
+    forms.push_back(w + last + "ing");
+    if (w.size() <= 4) return forms;
+  }
   if (last == 'e') {
     forms.push_back(w + "d");
   } else if (consonant_y) {
@@ -154,10 +164,6 @@ std::vector<std::string> word_forms(std::string_view word) {
     forms.push_back(stem_y + "ing");
   } else {
     forms.push_back(w + "ing");
-  }
-  if (doubles_final(w)) {
-    forms.push_back(w + last + "ed");
-    forms.push_back(w + last + "ing");
   }
   return forms;
 }

@@ -199,60 +199,38 @@ struct Word {
 };
 
 // Technical terms whose words read as negative in everyday English ("the worst case of binary
-// search", "kill the process", "a fatal error"): a calm question about them is not an angry
-// customer. Each pair (first word, second word) sets both words aside.
+// search", "a fatal error"): a calm question about them is not an angry customer. Each pair
+// (first word, second word) sets both words aside.
 constexpr std::pair<std::string_view, std::string_view> kTechnicalTerms[] = {
-    {"worst", "case"},
-    {"best", "case"},
-    {"dead", "code"},
-    {"dead", "letter"},
-    {"dead", "lock"},
-    {"fatal", "error"},
-    {"fatal", "exception"},
-    {"garbage", "collection"},
-    {"garbage", "collector"},
-    {"zombie", "process"},
-    {"zombie", "processes"},
-    {"bad", "request"},
-    {"bad", "gateway"},
-    {"error", "message"},
-    {"error", "messages"},
-    {"error", "code"},
-    {"error", "codes"},
-    {"error", "handling"},
-    {"kill", "process"},
-    {"kill", "the"},
-    {"kill", "a"},
-    {"kill", "signal"},
-    {"kill", "-9"},
-    {"killed", "process"},
-    {"hard", "drive"},
-    {"hard", "disk"},
-    {"hard", "reset"},
+    {"worst", "case"},      {"best", "case"},          {"dead", "code"},
+    {"dead", "letter"},     {"dead", "lock"},          {"fatal", "error"},
+    {"fatal", "exception"}, {"garbage", "collection"}, {"garbage", "collector"},
+    {"zombie", "process"},  {"zombie", "processes"},   {"bad", "request"},
+    {"bad", "gateway"},     {"error", "message"},      {"error", "messages"},
+    {"error", "code"},      {"error", "codes"},        {"error", "handling"},
+    {"hard", "drive"},      {"hard", "disk"},          {"hard", "reset"},
 };
 
-// "kill the/a" is a term only before a process, thread, job, task, pod, container...: within
-// the next two words ("kill a zombie process").
-bool kills_a_program(const std::vector<Word>& words, std::size_t i) {
-  for (std::size_t k = i + 2; k < std::min(words.size(), i + 4); ++k) {
-    const std::string_view word = words[k].lower;
-    for (const std::string_view thing : {"process", "thread", "job", "task", "pod", "container",
-                                         "session", "server", "program", "app", "query"}) {
-      // The thing, or things ("processes").
-      const std::string_view plural = word.substr(std::min(word.size(), thing.size()));
-      if (word.starts_with(thing) && (plural.empty() || plural == "s" || plural == "es")) {
-        return true;
-      }
+// The things a program kills: "kill this process", "kill all pods", "kill -9 1234".
+bool is_killable(std::string_view word) {
+  for (const std::string_view thing : {"process", "thread", "job", "task", "pod", "container",
+                                       "session", "server", "program", "app", "query", "pid"}) {
+    const std::string_view plural = word.substr(std::min(word.size(), thing.size()));
+    if (word.starts_with(thing) && (plural.empty() || plural == "s" || plural == "es")) {
+      return true;
     }
   }
-  return false;
+  return word.starts_with('-') || word == "signal";
 }
 
-// "worst case" is a term, but "the worst case of customer service" is a complaint.
-bool term_applies(const std::vector<Word>& words, std::size_t i, std::string_view second) {
-  if (second == "the" || second == "a") return kills_a_program(words, i);
-  if (second == "case") return i + 2 >= words.size() || words[i + 2].lower != "of";
-  return true;
+// "kill" (kills, killed, killing) with a program thing within the next three words.
+bool kills_a_program(const std::vector<Word>& words, std::size_t i) {
+  const std::string_view verb = words[i].lower;
+  if (verb != "kill" && verb != "kills" && verb != "killed" && verb != "killing") return false;
+  for (std::size_t k = i + 1; k < std::min(words.size(), i + 4); ++k) {
+    if (is_killable(words[k].lower)) return true;
+  }
+  return false;
 }
 
 // Whether a word could start a technical term: its first letter and length match one's (most
@@ -269,17 +247,20 @@ bool may_start_term(std::string_view word) {
          (kStarts[static_cast<unsigned char>(word.front())] >> word.size() & 1U) != 0;
 }
 
+void set_aside(Word& word) {
+  word.technical = true;
+  word.valence = nullptr;
+  word.is_booster = false;
+}
+
 void mark_technical_terms(std::vector<Word>& words) {
-  for (std::size_t i = 0; i + 1 < words.size(); ++i) {
-    if (!may_start_term(words[i].lower)) continue;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (words[i].lower.starts_with('k') && kills_a_program(words, i)) set_aside(words[i]);
+    if (i + 1 == words.size() || !may_start_term(words[i].lower)) continue;
     for (const auto& [first, second] : kTechnicalTerms) {
       if (words[i].lower != first || words[i + 1].lower != second) continue;
-      if (!term_applies(words, i, second)) continue;
-      for (std::size_t k = i; k < i + 2; ++k) {
-        words[k].technical = true;
-        words[k].valence = nullptr;
-        words[k].is_booster = false;
-      }
+      set_aside(words[i]);
+      set_aside(words[i + 1]);
       break;
     }
   }

@@ -444,19 +444,20 @@ struct MathPhrase {
   std::string_view rest;  // lowercase, from the space after the first word
 };
 constexpr MathPhrase kMathPhrases[] = {
-    {"how", " many ways"},       {"how", " many different"}, {"solve", " for"},
-    {"square", " root"},         {"cube", " root"},          {"expected", " value"},
-    {"standard", " deviation"},  {"prime", " number"},       {"prime", " factor"},
-    {"greatest", " common"},     {"least", " common"},       {"common", " denominator"},
-    {"system", " of equations"}, {"word", " problem"},       {"simplify", " the expression"},
+    {"how", " many ways"},      {"solve", " for"},
+    {"square", " root"},        {"cube", " root"},
+    {"expected", " value"},     {"standard", " deviation"},
+    {"prime", " number"},       {"prime", " factor"},
+    {"greatest", " common"},    {"least", " common"},
+    {"common", " denominator"}, {"system", " of equations"},
+    {"word", " problem"},       {"simplify", " the expression"},
     {"percent", " of"},
 };
 
-// UTF-8 symbols prose does not use: π √ ∫ ∑ ≤ ≥ ≠ ∞ ∂ θ ² ³ ÷ ∈.
+// UTF-8 symbols prose does not use: √ ∫ ∑ ≤ ≥ ≠ ∞ ∂ ÷ ∈ (not π or θ: letters of Greek text).
 constexpr std::string_view kMathSymbols[] = {
-    "\xcf\x80",     "\xe2\x88\x9a", "\xe2\x88\xab", "\xe2\x88\x91", "\xe2\x89\xa4",
-    "\xe2\x89\xa5", "\xe2\x89\xa0", "\xe2\x88\x9e", "\xe2\x88\x82", "\xce\xb8",
-    "\xc2\xb2",     "\xc2\xb3",     "\xc3\xb7",     "\xe2\x88\x88"};
+    "\xe2\x88\x9a", "\xe2\x88\xab", "\xe2\x88\x91", "\xe2\x89\xa4", "\xe2\x89\xa5",
+    "\xe2\x89\xa0", "\xe2\x88\x9e", "\xe2\x88\x82", "\xc3\xb7",     "\xe2\x88\x88"};
 
 constexpr std::string_view kLatexCommands[] = {"frac", "int",   "sum", "sqrt", "cdot",  "lim",
                                                "pi",   "infty", "leq", "geq",  "times", "binom"};
@@ -612,6 +613,9 @@ class MathScan {
       for (const auto command : kLatexCommands) {
         if (text_.compare(i + 1, command.size(), command) == 0) notation_ |= kLatex;
       }
+    } else if (c == '\xc2' && i + 1 < n && (text_[i + 1] == '\xb2' || text_[i + 1] == '\xb3')) {
+      // A square or a cube of a variable ("x²", "(a+b)³"), not of a unit ("50 m²").
+      if (i > 0 && (is_variable_letter(text_[i - 1]) || text_[i - 1] == ')')) notation_ |= kPower;
     } else if (static_cast<unsigned char>(c) >= 0xC2) {
       for (const auto math : kMathSymbols) {
         if (text_.compare(i, math.size(), math) == 0) notation_ |= kSymbol;

