@@ -26,21 +26,25 @@ struct NumberRule {
   double max;
   bool integer;
 };
+// Bounds every OpenAI-compatible server shares: temperature has no ceiling here (OpenAI's is 2,
+// vLLM and Ollama take more), a legacy completion may ask for 0 tokens (echo the prompt's
+// logprobs), a seed is any integer.
+constexpr double kNoBound = 1e300;
 constexpr NumberRule kNumberRules[] = {
-    {"temperature", 0, 2, false},
+    {"temperature", 0, kNoBound, false},
     {"top_p", 0, 1, false},
     {"presence_penalty", -2, 2, false},
     {"frequency_penalty", -2, 2, false},
     {"n", 1, 128, true},
     {"top_logprobs", 0, 20, true},
-    {"max_tokens", 1, 1e12, true},
-    {"max_completion_tokens", 1, 1e12, true},
-    {"seed", -9.2e18, 9.2e18, true},
+    {"max_tokens", 1, kNoBound, true},
+    {"max_completion_tokens", 1, kNoBound, true},
+    {"seed", -kNoBound, kNoBound, true},
 };
 
 bool known_role(std::string_view role) {
   return role == "system" || role == "user" || role == "assistant" || role == "tool" ||
-         role == "developer" || role == "function";
+         role == "developer" || role == "function" || role == "ipython";
 }
 
 // "1e+02" reads 100; numbers print as written, short.
@@ -273,13 +277,20 @@ class RequestScanner {
       return true;
     }
     const double number = value.get<double>();
-    if (number < rule.min || number > rule.max) {
-      note_field_problem("'" + field + "' must be between " + bound_text(rule.min) + " and " +
-                             bound_text(rule.max) + ", got " + value.dump(),
+    // A legacy completion may ask for no new tokens: the prompt echoed with its logprobs.
+    const double min =
+        rule.name == "max_tokens"sv && endpoint_ == Endpoint::completions ? 0 : rule.min;
+    if (number < min || number > rule.max) {
+      note_field_problem("'" + field + "' must be " +
+                             (rule.max == kNoBound
+                                  ? "at least " + bound_text(min)
+                                  : "between " + bound_text(min) + " and " + bound_text(rule.max)) +
+                             ", got " + value.dump(),
                          field);
       return true;
     }
     if (kept) *kept = value.get<std::int64_t>();
+    if (rule.name == "n"sv) summary().choices = value.get<int>();
     return true;
   }
 

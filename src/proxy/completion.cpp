@@ -323,6 +323,7 @@ StreamUsage stream_usage(const api::ParsedRequest& parsed, const tokenizer::Enco
                          RequestRecord& record) {
   StreamUsage usage;
   usage.client_wants = parsed.summary.include_usage;
+  usage.choices = parsed.summary.choices;
   if (usage.client_wants) {
     usage.count_missing = [&parsed, encoder, &record] {
       count_stream_usage(encoder, parsed, record);
@@ -477,6 +478,7 @@ struct Primed {
   bool stream = false;
   std::vector<api::SseEvent> held;
   upstream::Clock::time_point finished;
+  bool refused_stream_options = false;  // answered to the request sent again without them
 };
 
 // A 2xx answer the client cannot use (an HTML page at base_url, a body cut short, an error
@@ -488,10 +490,18 @@ std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endp
   return Failure{ErrorKind::upstream_bad_response, std::move(*problem)};
 }
 
+// A backend's 400/422 naming the stream_options the router added to a stream.
+bool refuses_stream_options(int status, std::string_view body) {
+  return (status == 400 || status == 422) && body.find("stream_options") != std::string_view::npos;
+}
+
+// `without_usage`: the same request without the stream_options the router added, sent when
+// the backend refuses them (the answer then says so in refused_stream_options).
 asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
                               upstream::UpstreamRequest request, api::Endpoint endpoint,
                               upstream::Deadlines deadlines, bool want_stream,
-                              config::ThroughputGuard guard, bool client_credentials) {
+                              config::ThroughputGuard guard, bool client_credentials,
+                              std::optional<upstream::UpstreamRequest> without_usage) {
   Primed p;
   auto opened = co_await provider->open(std::move(request), deadlines);
   if (!opened) {
@@ -505,6 +515,13 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
   if (p.status < 200 || p.status >= 300) {
     auto body = co_await exchange->read_body(kMaxErrorBodyBytes);
     if (body) p.body = std::move(*body);
+    if (without_usage && refuses_stream_options(p.status, p.body)) {
+      Primed again =
+          co_await prime(std::move(provider), std::move(*without_usage), endpoint, deadlines,
+                         want_stream, guard, client_credentials, std::nullopt);
+      again.refused_stream_options = true;
+      co_return again;
+    }
     p.failure = classify_status(p.status, p.body, client_credentials);
     p.client_error = p.failure->kind == ErrorKind::upstream_client_error;
     p.retry_after = retry_after_of(exchange->head());
@@ -632,6 +649,14 @@ Headers RouterHandler::decision_headers(const RequestRecord& record) const {
     headers.push_back({"x-llm-router-attempts", attempts});
   }
   return headers;
+}
+
+void RouterHandler::stop_asking_stream_usage(const RequestScope& scope, std::size_t index) const {
+  if (scope.snapshot->health[index]->rejects_stream_options.exchange(true)) return;
+  log_->warn(
+      "backend {} refused stream_options: its streams are no longer asked for usage (set "
+      "stream_usage: false on it to skip this)",
+      scope.snapshot->config->backends[index].name);
 }
 
 bool RouterHandler::asks_stream_usage(const api::ParsedRequest& parsed, api::Endpoint endpoint,
@@ -1033,14 +1058,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   if (head.status < 200 || head.status >= 300) {
     auto body = co_await exchange.read_body(kMaxErrorBodyBytes);
     const std::string text = body ? *body : std::string();
-    if (ask_usage && head.status == 400 && text.find("stream_options") != std::string::npos) {
+    if (ask_usage && refuses_stream_options(head.status, text)) {
       // It refuses the stream_options the router added, not the client's request: asked again
       // without it, as every later stream to it will be.
-      scope.snapshot->health[index]->rejects_stream_options.store(true, std::memory_order_relaxed);
-      log_->warn(
-          "backend {} refused stream_options: its streams are no longer asked for usage "
-          "(set stream_usage: false on it to skip this)",
-          backend.name);
+      stop_asking_stream_usage(scope, index);
       record.attempts.pop_back();
       co_return co_await attempt(request, writer, parsed, endpoint, index, scope, record,
                                  may_cascade);
@@ -1121,14 +1142,16 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
       race->done[slot] = true;
       race->wake.cancel();
     };
-    asio::co_spawn(
-        io_,
-        prime(scope.providers->by_index[backend_index],
-              upstream_request(request, parsed, endpoint, backend, record,
-                               asks_stream_usage(parsed, endpoint, scope, backend_index)),
-              endpoint, deadlines, parsed.stream, backend.throughput,
-              sends_client_credentials(backend, request)),
-        asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
+    const bool ask_usage = asks_stream_usage(parsed, endpoint, scope, backend_index);
+    std::optional<upstream::UpstreamRequest> without_usage;
+    if (ask_usage)
+      without_usage = upstream_request(request, parsed, endpoint, backend, record, false);
+    asio::co_spawn(io_,
+                   prime(scope.providers->by_index[backend_index],
+                         upstream_request(request, parsed, endpoint, backend, record, ask_usage),
+                         endpoint, deadlines, parsed.stream, backend.throughput,
+                         sends_client_credentials(backend, request), std::move(without_usage)),
+                   asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
   };
 
   launch(0, index);
@@ -1190,6 +1213,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   }
   if (!winner || *winner != 1) second_slot.reset();  // the duplicate's slot is free again
   unsettled.settled = true;
+  for (std::size_t slot = 0; slot < 2; ++slot) {
+    if (race->started[slot] && race->result[slot] && race->result[slot]->refused_stream_options) {
+      stop_asking_stream_usage(scope, race->index[slot]);
+    }
+  }
   // Attempts are recorded the loser first, the one that answered (or the first one) last.
   std::vector<std::size_t> order;
   for (std::size_t slot = 0; slot < 2; ++slot) {
@@ -1403,10 +1431,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       co_return result;
     }
     if (next.event && !next.failure) next.failure = garbled(*next.event);
-    if (finished && !next.event && next.failure &&
+    if (finished && usage.choices <= 1 && !next.event && next.failure &&
         next.failure->kind == ErrorKind::upstream_closed) {
       // Cut after its finish_reason (a chunked body without its last chunk): the answer is
-      // whole, so it ends as a stream without [DONE] does.
+      // whole, so it ends as a stream without [DONE] does (with n > 1 another choice may not).
       next.failure.reset();
     }
     if (!next.event && !next.failure && !finished) {

@@ -91,6 +91,7 @@ struct RequestScope {
 // and how to count the usage when the backend sends none (the client then gets the count).
 struct StreamUsage {
   bool client_wants = false;
+  int choices = 1;  // the request's n: a stream cut after a finish_reason is whole only for 1
   std::function<void()> count_missing;  // sets record.usage (estimated)
 };
 
@@ -222,6 +223,8 @@ class RouterHandler final : public server::RequestHandler {
                                                           const ProviderSet& providers,
                                                           bool analyze_direct) const;
   Headers decision_headers(const RequestRecord& record) const;
+  // Backend `index` refused the stream_options the router adds: said once, never sent again.
+  void stop_asking_stream_usage(const RequestScope& scope, std::size_t index) const;
   // Whether the body sent to backend `index` asks for a stream's usage the client did not.
   bool asks_stream_usage(const api::ParsedRequest& parsed, api::Endpoint endpoint,
                          const RequestScope& scope, std::size_t index) const;

@@ -273,9 +273,17 @@ TEST(BadAnswers, AChunkedStreamCutAfterItsFinishReasonEndsCleanly) {
   EXPECT_EQ(response.header("x-llm-router-attempts"), "only=ok");
 }
 
+void expect_stream_options_dropped_after_a_refusal(const std::string& route_extra);
+
 // A backend that refuses the stream_options the router adds (Azure OpenAI before api-version
-// 2024-09-01) is asked again without it, and not asked for it after that.
+// 2024-09-01) is asked again without it, and not asked for it after that, hedged or not.
 TEST(BadAnswers, ABackendRefusingStreamOptionsIsAskedWithoutThem) {
+  for (const std::string hedge : {"", "    hedge: {after: 2s}\n"}) {
+    expect_stream_options_dropped_after_a_refusal(hedge);
+  }
+}
+
+void expect_stream_options_dropped_after_a_refusal(const std::string& route_extra) {
   std::atomic<int> calls{0};
   std::atomic<int> with_options{0};
   CannedBackend strict([&](const std::string& body) {
@@ -288,16 +296,39 @@ TEST(BadAnswers, ABackendRefusingStreamOptionsIsAskedWithoutThem) {
     }
     return sse_response(kChunk + kFinish + "data: [DONE]\n\n");
   });
-  Router router(router_config({{"strict", strict.url()}}, "[strict]"));
+  Router router(router_config({{"strict", strict.url()}, {"spare", ""}}, "[strict, spare]") +
+                route_extra);
   HttpClient client(router.port());
   for (int i = 0; i < 2; ++i) {
     const auto response =
         client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
     EXPECT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.header("x-llm-router-backend"), "strict") << route_extra;
     EXPECT_EQ(sse_data(response.body).back(), "[DONE]") << response.body;
   }
-  EXPECT_EQ(with_options.load(), 1);
-  EXPECT_EQ(calls.load(), 3);
+  EXPECT_EQ(with_options.load(), 1) << route_extra;
+  EXPECT_EQ(calls.load(), 3) << route_extra;
+}
+
+// With n > 1 one choice's finish_reason does not make a cut stream whole.
+TEST(BadAnswers, AChunkedStreamOfSeveralChoicesCutAfterOneFinishEndsWithAnError) {
+  const auto chunk = [](const std::string& data) {
+    std::ostringstream size;
+    size << std::hex << data.size();
+    return size.str() + "\r\n" + data + "\r\n";
+  };
+  CannedBackend backend([&](const std::string&) {
+    return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+           "transfer-encoding: chunked\r\n\r\n" +
+           chunk(kChunk) + chunk(kFinish);
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true,"n":2)"));
+  const auto events = sse_data(response.body);
+  ASSERT_FALSE(events.empty()) << response.body;
+  EXPECT_EQ(json::parse(events.back())["error"]["code"], "upstream_closed") << response.body;
 }
 
 TEST(BadAnswers, AStreamOfOnlyDoneFallsBack) {

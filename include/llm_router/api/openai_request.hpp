@@ -24,6 +24,7 @@ struct RequestSummary {
   bool has_tools = false;           // a non-empty `tools` array, or `functions`
   bool json_mode = false;           // response_format.type is json_object or json_schema
   bool has_stream_options = false;  // `stream_options` is present
+  int choices = 1;                  // `n`
   bool include_usage = false;       // stream_options.include_usage is true
   std::optional<std::int64_t> max_output_tokens;  // max_completion_tokens, else max_tokens
   // The prompt's text: `messages`' contents when `messages` is an array, else `prompt`, else

@@ -95,7 +95,7 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
   const std::string head = R"({"model":"a","messages":[{"role":"user","content":"x"}],)";
   for (const auto& [field, param] : std::vector<std::pair<std::string, std::string>>{
            {R"("temperature":"hot")", "temperature"},
-           {R"("temperature":2.5)", "temperature"},
+           {R"("temperature":-0.5)", "temperature"},
            {R"("top_p":-1)", "top_p"},
            {R"("n":0)", "n"},
            {R"("n":"2")", "n"},
@@ -112,11 +112,10 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
     EXPECT_EQ(bad.failure().kind, ErrorKind::invalid_request) << field;
     EXPECT_EQ(bad.failure().param, param) << field;
   }
-  for (const char* field :
-       {R"("temperature":0)", R"("temperature":1.3)", R"("top_p":null)", R"("n":2)",
-        R"("max_tokens":4096)", R"("seed":-7)", R"("logprobs":true,"top_logprobs":5)",
-        R"("stop":"\n")",
-        R"("stop":["a","b"])", R"("stop":null)", R"("frequency_penalty":-2)"}) {
+  for (const char* field : {R"("temperature":0)", R"("temperature":2.5)", R"("top_p":null)",
+                            R"("n":2)", R"("seed":9223372036854775807)", R"("max_tokens":4096)",
+                            R"("seed":-7)", R"("logprobs":true,"top_logprobs":5)", R"("stop":"\n")",
+                            R"("stop":["a","b"])", R"("stop":null)", R"("frequency_penalty":-2)"}) {
     EXPECT_TRUE(parse_request(head + field + "}", Endpoint::chat_completions)) << field;
   }
   auto max_tokens = parse_request(head + R"("max_tokens":77})", Endpoint::chat_completions);
@@ -139,6 +138,9 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
   EXPECT_FALSE(
       parse_request(R"({"model":"a","prompt":"x","temperature":"hot"})", Endpoint::completions));
   EXPECT_TRUE(parse_request(R"({"model":"a","input":"x","n":0})", Endpoint::embeddings));
+  // A legacy completion may ask for no new tokens (the prompt echoed with its logprobs).
+  EXPECT_TRUE(parse_request(R"({"model":"a","prompt":"x","max_tokens":0,"echo":true})",
+                            Endpoint::completions));
 }
 
 }  // namespace
