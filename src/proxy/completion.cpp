@@ -113,9 +113,6 @@ std::string client_error_body(int status, const std::string& body) {
   return api::error_body(message, "invalid_request_error", "", "upstream_rejected");
 }
 
-// An upstream's error status, read as a failure kind (which decides whether to fall back).
-// `client_credentials`: the backend was sent the client's own Authorization (pass_client_auth),
-// so its 401/403 is about the client's key, which no other backend will accept either.
 // A short printable token from an OpenAI-shaped error's `field` ("rate_limit_exceeded",
 // "messages"), or "".
 std::string error_token(const json& parsed, const char* field) {
@@ -133,6 +130,9 @@ std::string error_token(const json& parsed, const char* field) {
   return token ? text : "";
 }
 
+// An upstream's error status, read as a failure kind (which decides whether to fall back).
+// `client_credentials`: the backend was sent the client's own Authorization (pass_client_auth),
+// so its 401/403 is about the client's key, which no other backend will accept either.
 Failure classify_status(int status, std::string_view body, bool client_credentials) {
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
   const json parsed = json::parse(body, nullptr, false);
@@ -257,15 +257,15 @@ void count_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& pa
   record.usage_estimated = true;
 }
 
-// A JSON answer that reports no usage gets the counted one (as LiteLLM does), so a client that
-// bills by it still can; the access log marks it usage=estimated.
 std::string usage_object(const api::Usage& usage) {
   return fmt::format(R"({{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}})",
                      usage.prompt_tokens, usage.completion_tokens,
                      usage.prompt_tokens + usage.completion_tokens);
 }
 
-// Fills in the usage of an answer that has none, or has `"usage": null`.
+// A JSON answer that reports no usage (none, or `"usage": null`) gets the counted one (as
+// LiteLLM does), so a client that bills by it still can; the access log marks it
+// usage=estimated.
 void add_usage(std::string& body, const api::Usage& usage) {
   const std::size_t end = body.find_last_not_of(" \t\r\n");
   if (end == std::string::npos || end == 0 || body[end] != '}') return;
