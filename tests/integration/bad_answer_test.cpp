@@ -249,9 +249,9 @@ TEST(BadAnswers, AStreamThatEndsBeforeItsLastEventEndsWithAnError) {
   EXPECT_EQ(json::parse(failed[1])["error"]["message"], "overloaded");
 }
 
-// A chunked stream whose connection closed after its finish_reason but before its last
-// (empty) chunk: the answer is whole.
-TEST(BadAnswers, AChunkedStreamCutAfterItsFinishReasonEndsCleanly) {
+// The client's view of a chunked stream (a content chunk, then a finish_reason) whose
+// connection closed before its last, empty chunk; `extra`: more request members.
+HttpResponse through_a_cut_chunked_stream(const std::string& extra) {
   const auto chunk = [](const std::string& data) {
     std::ostringstream size;
     size << std::hex << data.size();
@@ -264,8 +264,12 @@ TEST(BadAnswers, AChunkedStreamCutAfterItsFinishReasonEndsCleanly) {
   });
   Router router(router_config({{"only", backend.url()}}, "[only]"));
   HttpClient client(router.port());
-  const auto response =
-      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  return client.post_json("/v1/chat/completions", chat_body("auto", "x", extra));
+}
+
+// With n = 1 the answer is whole after its finish_reason.
+TEST(BadAnswers, AChunkedStreamCutAfterItsFinishReasonEndsCleanly) {
+  const auto response = through_a_cut_chunked_stream(R"(,"stream":true)");
   const auto events = sse_data(response.body);
   ASSERT_EQ(events.size(), 3u) << response.body;
   EXPECT_FALSE(json::parse(events[1]).contains("error"));
@@ -312,20 +316,7 @@ void expect_stream_options_dropped_after_a_refusal(const std::string& route_extr
 
 // With n > 1 one choice's finish_reason does not make a cut stream whole.
 TEST(BadAnswers, AChunkedStreamOfSeveralChoicesCutAfterOneFinishEndsWithAnError) {
-  const auto chunk = [](const std::string& data) {
-    std::ostringstream size;
-    size << std::hex << data.size();
-    return size.str() + "\r\n" + data + "\r\n";
-  };
-  CannedBackend backend([&](const std::string&) {
-    return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-           "transfer-encoding: chunked\r\n\r\n" +
-           chunk(kChunk) + chunk(kFinish);
-  });
-  Router router(router_config({{"only", backend.url()}}, "[only]"));
-  HttpClient client(router.port());
-  const auto response =
-      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true,"n":2)"));
+  const auto response = through_a_cut_chunked_stream(R"(,"stream":true,"n":2)");
   const auto events = sse_data(response.body);
   ASSERT_FALSE(events.empty()) << response.body;
   EXPECT_EQ(json::parse(events.back())["error"]["code"], "upstream_closed") << response.body;
