@@ -111,10 +111,11 @@ class ConnectionPool {
     arm_sweep(state_);
   }
 
+  // Touches no asio object: it also runs after the io_context is gone (at exit the providers
+  // outlive it), and a sweep still pending then finds the pool closed or gone.
   void close() {
     state_->closed = true;
     state_->idle.clear();
-    state_->sweep.cancel();
   }
 
   // One pooled connection turned out closed by the server: those idle as long are likely
@@ -124,8 +125,8 @@ class ConnectionPool {
  private:
   struct State {
     State(asio::io_context& io, std::size_t max_idle, std::chrono::milliseconds max_age)
-        : sweep(io), max_idle(max_idle), max_age(max_age) {}
-    asio::steady_timer sweep;
+        : io(io), max_idle(max_idle), max_age(max_age) {}
+    asio::io_context& io;
     std::vector<std::unique_ptr<Connection>> idle;  // oldest first
     std::size_t max_idle;
     std::chrono::milliseconds max_age;
@@ -142,12 +143,14 @@ class ConnectionPool {
   }
 
   // While connections wait, a timer closes each as it expires (the pool may see no traffic).
+  // The timer belongs to its own wait, not to the pool, so no asio object outlives the
+  // io_context through the pool.
   static void arm_sweep(const std::shared_ptr<State>& state) {
     if (state->sweeping || state->idle.empty()) return;
     state->sweeping = true;
-    state->sweep.expires_at(state->idle.front()->idle_since + state->max_age +
-                            std::chrono::milliseconds(1));
-    state->sweep.async_wait([weak = std::weak_ptr<State>(state)](error_code ec) {
+    auto timer = std::make_shared<asio::steady_timer>(
+        state->io, state->idle.front()->idle_since + state->max_age + std::chrono::milliseconds(1));
+    timer->async_wait([timer, weak = std::weak_ptr<State>(state)](error_code ec) {
       const auto live = weak.lock();
       if (!live) return;
       live->sweeping = false;
