@@ -102,6 +102,19 @@ TEST(Counter, IgnoresNegativeAndNan) {
   EXPECT_DOUBLE_EQ(c.value(), 2.5);
 }
 
+// Gauges computed at scrape time are replaced whole: a label set not given again goes away.
+TEST(Family, SetAllReplacesAGaugeFamilysSeries) {
+  Registry registry(1);
+  auto& in_flight = registry.gauge("in_flight", "Requests in flight.", {"backend"});
+  in_flight.set_all({{{"a"}, 2}, {{"b"}, 3}});
+  in_flight.set_all({{{"b"}, 1}});
+  const std::string text = registry.to_prometheus();
+  EXPECT_EQ(text.find(R"(in_flight{backend="a"})"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(in_flight{backend="b"} 1)"), std::string::npos) << text;
+  auto& requests = registry.counter("requests_total", "Requests.", {"backend"});
+  EXPECT_THROW(requests.set_all({{{"a"}, 1}}), std::logic_error);
+}
+
 TEST(Gauge, SetOverridesEarlierAdds) {
   Gauge g(4);
   g.inc();
