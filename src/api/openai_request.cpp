@@ -28,8 +28,9 @@ struct NumberRule {
 };
 // Bounds every OpenAI-compatible server shares: temperature has no ceiling here (OpenAI's is 2,
 // vLLM and Ollama take more), a legacy completion may ask for 0 tokens (echo the prompt's
-// logprobs), a seed is any integer.
+// logprobs), a seed is any integer. Token counts stop at 1e15 so they fit an int64.
 constexpr double kNoBound = 1e300;
+constexpr double kMaxTokenCount = 1e15;
 constexpr NumberRule kNumberRules[] = {
     {"temperature", 0, kNoBound, false},
     {"top_p", 0, 1, false},
@@ -37,8 +38,8 @@ constexpr NumberRule kNumberRules[] = {
     {"frequency_penalty", -2, 2, false},
     {"n", 1, 128, true},
     {"top_logprobs", 0, 20, true},
-    {"max_tokens", 1, kNoBound, true},
-    {"max_completion_tokens", 1, kNoBound, true},
+    {"max_tokens", 1, kMaxTokenCount, true},
+    {"max_completion_tokens", 1, kMaxTokenCount, true},
     {"seed", -kNoBound, kNoBound, true},
 };
 
@@ -47,7 +48,7 @@ bool known_role(std::string_view role) {
          role == "developer" || role == "function" || role == "ipython";
 }
 
-// "1e+02" reads 100; numbers print as written, short.
+// A bound as people write it ("2", "-2", "0.5"), not "2.000000".
 std::string bound_text(double value) {
   std::ostringstream out;
   out << value;
@@ -282,7 +283,7 @@ class RequestScanner {
         rule.name == "max_tokens"sv && endpoint_ == Endpoint::completions ? 0 : rule.min;
     if (number < min || number > rule.max) {
       note_field_problem("'" + field + "' must be " +
-                             (rule.max == kNoBound
+                             (rule.max >= kMaxTokenCount
                                   ? "at least " + bound_text(min)
                                   : "between " + bound_text(min) + " and " + bound_text(rule.max)) +
                              ", got " + value.dump(),
