@@ -563,32 +563,24 @@ struct HedgeRace {
   std::array<upstream::Clock::time_point, 2> launched;
 };
 
-// Cancels the attempts still running when the request's coroutine ends, however it ends.
-struct CancelRunning {
+// When the request's coroutine leaves the race, however it leaves: attempts still running are
+// cancelled, and, if the race was not decided (the client left), both are recorded as
+// cancelled so the log and the attempt metrics still show them.
+struct RaceExit {
   std::shared_ptr<HedgeRace> race;
-  ~CancelRunning() {
-    for (std::size_t i = 0; i < 2; ++i) {
-      if (race->started[i] && !race->done[i])
-        race->cancel[i].emit(asio::cancellation_type::terminal);
-    }
-  }
-};
-
-// Records the race's attempts as cancelled when the request's coroutine leaves the race before
-// it is decided (the client left): the log and the attempt metrics still show them.
-struct RecordUnsettledRace {
-  const HedgeRace& race;
   const config::Config& config;
   RequestRecord& record;
   bool settled = false;
-  ~RecordUnsettledRace() {
-    if (settled) return;
+  ~RaceExit() {
     const auto now = upstream::Clock::now();
     for (std::size_t slot = 0; slot < 2; ++slot) {
-      if (!race.started[slot]) continue;
-      record.attempts.push_back({config.backends[race.index[slot]].name,
-                                 Failure{ErrorKind::cancelled, "the request ended first"},
-                                 millis_since(race.launched[slot], now)});
+      if (!race->started[slot]) continue;
+      if (!settled) {
+        record.attempts.push_back({config.backends[race->index[slot]].name,
+                                   Failure{ErrorKind::cancelled, "the request ended first"},
+                                   millis_since(race->launched[slot], now)});
+      }
+      if (!race->done[slot]) race->cancel[slot].emit(asio::cancellation_type::terminal);
     }
   }
 };
@@ -1121,8 +1113,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
   const auto& config = *scope.snapshot->config;
   auto race = std::make_shared<HedgeRace>(io_);
-  const CancelRunning cancel_running{race};
-  RecordUnsettledRace unsettled{*race, config, record};
+  RaceExit race_exit{race, config, record};
   auto launch = [&](std::size_t slot, std::size_t backend_index) {
     const auto& backend = config.backends[backend_index];
     const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
@@ -1212,7 +1203,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     if (race->started[slot] && (!winner || slot != *winner)) race->result[slot]->exchange.reset();
   }
   if (!winner || *winner != 1) second_slot.reset();  // the duplicate's slot is free again
-  unsettled.settled = true;
+  race_exit.settled = true;
   for (std::size_t slot = 0; slot < 2; ++slot) {
     if (race->started[slot] && race->result[slot] && race->result[slot]->refused_stream_options) {
       stop_asking_stream_usage(scope, race->index[slot]);
