@@ -79,9 +79,9 @@ bool one_of(std::string_view word, const std::array<std::string_view, N>& list) 
 }
 
 // Politeness and framing before the verb: "please", "can you", "I want you to", "help me".
-constexpr std::array<std::string_view, 14> kFiller = {"please", "kindly", "can", "could", "would",
-                                                      "will",   "you",    "i",   "want",  "need",
-                                                      "to",     "help",   "me",  "now"};
+constexpr std::array<std::string_view, 17> kFiller = {
+    "please", "pls", "plz",  "kindly", "just", "can",  "could", "would", "will",
+    "you",    "i",   "want", "need",   "to",   "help", "me",    "now"};
 constexpr std::array<std::string_view, 17> kQuantity = {
     "a",    "an",  "the",  "one",  "two", "three", "four",  "five",   "ten",
     "some", "few", "more", "list", "of",  "short", "quick", "several"};
@@ -130,6 +130,25 @@ constexpr std::array<std::string_view, 7> kExtractVerbs = {"extract", "list", "f
 constexpr std::array<std::string_view, 15> kCodeObjects = {
     "function", "functions", "kernel", "regex", "regexp",   "parser", "dockerfile", "makefile",
     "shader",   "sql",       "bash",   "cuda",  "endpoint", "api",    "powershell"};
+// What "make" turns a text into when it asks for a summary: "make this shorter".
+constexpr std::array<std::string_view, 3> kShorter = {"shorter", "concise", "briefer"};
+// Where a passage is pointed at: "list the names from this", "from the following email".
+constexpr std::array<std::string_view, 6> kPointers = {"this",      "these", "that",
+                                                       "following", "above", "below"};
+// Creative pieces a prompt may open with, verb left out ("Cover letter for ...", "haiku about
+// autumn", "a 100-word story where ..."). Not "song", "script", "speech" or "letter" alone:
+// also what people ask to be recommended or explained.
+constexpr std::array<std::string_view, 14> kCreativeLeads = {
+    "poem",  "poems",   "haiku", "limerick", "sonnet", "villanelle", "ode",
+    "story", "stories", "fable", "toast",    "eulogy", "ballad",     "acrostic"};
+// What follows a creative piece's name when the prompt asks for one: "poem about", "toast for".
+constexpr std::array<std::string_view, 12> kCreativeLinks = {
+    "about", "for",  "on",   "where",       "in",         "that",
+    "to",    "with", "from", "celebrating", "describing", "set"};
+// What follows "10 ways", "five names": "to", "for", "a hospital could..." (not "ways are
+// there": a question about counting).
+constexpr std::array<std::string_view, 10> kIdeaLinks = {"to", "for", "of", "that", "on",
+                                                         "i",  "we",  "a",  "an",   "my"};
 constexpr std::array<std::string_view, 6> kGreetings = {"hi",   "hello", "hey",
                                                         "hiya", "howdy", "greetings"};
 
@@ -148,19 +167,66 @@ bool names_object(const LeadingWords& words, std::size_t at,
   return false;
 }
 
+bool is_number(std::string_view word) {
+  return !word.empty() && std::all_of(word.begin(), word.end(), is_ascii_digit);
+}
+
+// Whether one of `list` is among the `span` words from `at`.
+template <std::size_t N>
+bool word_within(const LeadingWords& words, std::size_t at, std::size_t span,
+                 const std::array<std::string_view, N>& list) {
+  for (std::size_t i = at; i < words.count && i < at + span; ++i) {
+    if (one_of(words[i], list)) return true;
+  }
+  return false;
+}
+
+// "from this", "from the following", "from the email below" among the words after `at`.
+bool points_at_passage(const LeadingWords& words, std::size_t at) {
+  for (std::size_t i = at; i < words.count && i < at + 8; ++i) {
+    if (words[i] != "from") continue;
+    if (one_of(words[i + 1], kPointers)) return true;
+    if (words[i + 1] == "the" &&
+        (one_of(words[i + 2], kPointers) || one_of(words[i + 2], kPassageNouns))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// "label each as", "tag these", "sort the animals into ...": items put into given classes.
+bool asks_to_sort(const LeadingWords& words, std::size_t at) {
+  static constexpr std::array<std::string_view, 7> kItems = {"each", "these",     "them", "every",
+                                                             "all",  "following", "as"};
+  static constexpr std::array<std::string_view, 1> kInto = {"into"};
+  const std::string_view verb = words[at];
+  if (verb == "label" || verb == "tag") return word_within(words, at + 1, 3, kItems);
+  return (verb == "sort" || verb == "group") && word_within(words, at + 1, 6, kInto);
+}
+
 std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   const std::string_view verb = words[at];
-  if (verb == "summarize" || verb == "summarise" || (verb == "tl" && words[at + 1] == "dr")) {
+  if (verb == "summarize" || verb == "summarise" || verb == "shorten" || verb == "condense" ||
+      (verb == "tl" && words[at + 1] == "dr") || (verb == "sum" && words[at + 1] == "up")) {
     return "summarization";
   }
-  if (verb == "classify" || verb == "categorize" || verb == "categorise") return "classification";
+  if (verb == "make" && names_object(words, at + 1, kShorter)) return "summarization";
+  if (verb == "classify" || verb == "categorize" || verb == "categorise" ||
+      asks_to_sort(words, at)) {
+    return "classification";
+  }
   if (verb == "extract" || (verb == "pull" && words[at + 1] == "out")) {
+    return "information_extraction";
+  }
+  if ((verb == "list" || verb == "find" || verb == "get" || verb == "pull" || verb == "grab") &&
+      points_at_passage(words, at + 1)) {
     return "information_extraction";
   }
   // "tell me a (funny) joke", not "tell me about the history of jokes"
   if (verb == "tell" && names_object(words, at + 1, kJokes, 1)) return "chit_chat";
   if (verb == "brainstorm") return "brainstorming";
   if (one_of(verb, kMathVerbs)) return "math";
+  if (verb == "show" && words[at + 1] == "that" && words.has_math_marks()) return "math";
   if (one_of(verb, kMathIfNumbers) && words.has_math_marks()) return "math";
   const bool make =
       verb == "write" || verb == "compose" || verb == "give" || verb == "provide" || verb == "make";
@@ -204,6 +270,33 @@ bool names_math(const LeadingWords& words) {
     return true;
   }
   return words.has_arithmetic();
+}
+
+// A prompt that opens with what it wants, verb left out: "Cover letter for a nurse", "haiku
+// about rain", "10 ways to cut costs", "three bullet points summarizing this".
+std::string_view label_for_noun_lead(const LeadingWords& words, std::size_t at) {
+  static constexpr std::array<std::string_view, 9> kCounts = {
+      "one", "five", "ten", "some", "few", "several", "more", "couple", "bunch"};
+  std::size_t i = at;
+  bool counted = false;  // "10 ways", "a few names", not "the ways" (a title, a question)
+  for (; i < words.count &&
+         (is_number(words[i]) || one_of(words[i], kQuantity) || one_of(words[i], kNumberWords));
+       ++i) {
+    counted |= is_number(words[i]) || one_of(words[i], kNumberWords) || one_of(words[i], kCounts);
+  }
+  for (std::size_t other = 0; i < words.count && other <= 2; ++i, ++other) {
+    const std::string_view next = words[i + 1];
+    const bool linked = next.empty() || one_of(next, kCreativeLinks);
+    if (linked && (one_of(words[i], kCreativeLeads) ||
+                   (words[i] == "letter" && (words[i - 1] == "cover" || next == "to")))) {
+      return "creative_writing";
+    }
+    if (counted && one_of(words[i], kIdeaNouns) && (next.empty() || one_of(next, kIdeaLinks))) {
+      return "brainstorming";
+    }
+    if (words[i] == "summarizing" || words[i] == "summarising") return "summarization";
+  }
+  return {};
 }
 
 // The label for "<lead> <filler...> <passage noun> [filler] <verb> ..." at `at`, or "".
@@ -251,7 +344,8 @@ std::string_view leading_cue(std::string_view text, bool greetings) {
   while (at < words.count && at < 5 && one_of(words[at], kFiller)) ++at;
   if (const std::string_view label = label_for_verb(words, at); !label.empty()) return label;
   if (const std::string_view label = label_for_passage(words, at); !label.empty()) return label;
-  return names_math(words) ? "math" : "";
+  if (names_math(words)) return "math";
+  return label_for_noun_lead(words, at);
 }
 
 }  // namespace
