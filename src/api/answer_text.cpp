@@ -43,7 +43,7 @@ void append_choices(const json& answer, const char* message_key, std::string& ou
     append_string(choice, "text", out);
     auto message = choice.find(message_key);
     if (message == choice.end() || !message->is_object()) continue;
-    for (const char* key : {"content", "reasoning_content", "refusal"}) {
+    for (const char* key : {"content", "reasoning_content", "reasoning", "refusal"}) {
       append_string(*message, key, out);
     }
     append_tool_calls(*message, out);

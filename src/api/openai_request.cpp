@@ -644,11 +644,13 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
       return std::move(*text);
     }
   }
-  json copy = request.body();
+  // Re-serialized in the client's key order (a JSON schema's `properties` order matters).
+  auto copy = nlohmann::ordered_json::parse(request.text, nullptr, false);
+  if (copy.is_discarded() || !copy.is_object()) copy = request.body();
   copy["model"] = upstream_model;
   if (ask_usage) {
     auto& options = copy["stream_options"];
-    if (!options.is_object()) options = json::object();
+    if (!options.is_object()) options = nlohmann::ordered_json::object();
     options["include_usage"] = true;
   }
   return copy.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -66,17 +66,6 @@ std::string new_item_id(std::string_view prefix) {
   return id;
 }
 
-std::string string_or(const json& object, const char* key, std::string_view fallback) {
-  const std::string* value = string_at(object, key);
-  return value ? *value : std::string(fallback);
-}
-
-long long integer_or(const json& object, const char* key, long long fallback) {
-  if (!object.is_object()) return fallback;
-  auto it = object.find(key);
-  return it != object.end() && it->is_number_integer() ? it->get<long long>() : fallback;
-}
-
 json parse_backend_json(std::string_view text) {
   // Our parser (depth-limited: the value is dumped again, recursively) and, for text it
   // refuses, once more after the repair.
@@ -85,27 +74,6 @@ json parse_backend_json(std::string_view text) {
   const std::string fixed = repaired(text);
   if (parse_json(fixed, value).ok) return value;
   return json(json::value_t::discarded);
-}
-
-std::optional<std::string> text_of_content(const json& content) {
-  if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) return std::nullopt;
-  std::string text;
-  for (const json& part : content) {
-    if (!part.is_object()) return std::nullopt;
-    if (auto t = part.find("text"); t != part.end() && t->is_string()) {
-      text += t->get_ref<const std::string&>();
-    } else if (auto r = part.find("refusal"); r != part.end() && r->is_string()) {
-      text += r->get_ref<const std::string&>();
-    }
-  }
-  return text;
-}
-
-const std::string* string_at(const json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
 }
 
 json text_part(bool refusal, std::string_view text) {

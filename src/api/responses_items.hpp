@@ -15,14 +15,46 @@ namespace llm_router::api {
 nlohmann::json parse_backend_json(std::string_view text);
 
 // Text of a content given as a string or as parts carrying `text` (or `refusal`); nothing
-// for other shapes.
-std::optional<std::string> text_of_content(const nlohmann::json& content);
+// for other shapes. Templates over the JSON type: the request side keeps its keys in the
+// client's order (nlohmann::ordered_json), answers need no order.
+template <typename Json>
+std::optional<std::string> text_of_content(const Json& content) {
+  if (content.is_string()) return content.template get<std::string>();
+  if (!content.is_array()) return std::nullopt;
+  std::string text;
+  for (const Json& part : content) {
+    if (!part.is_object()) return std::nullopt;
+    if (auto t = part.find("text"); t != part.end() && t->is_string()) {
+      text += t->template get_ref<const std::string&>();
+    } else if (auto r = part.find("refusal"); r != part.end() && r->is_string()) {
+      text += r->template get_ref<const std::string&>();
+    }
+  }
+  return text;
+}
 
 // The string member `key` of `object`, if it is one.
-const std::string* string_at(const nlohmann::json& object, const char* key);
+template <typename Json>
+const std::string* string_at(const Json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? &it->template get_ref<const std::string&>()
+                                               : nullptr;
+}
+
 // The same with a fallback; never throws (json::value() does for a member of another type).
-std::string string_or(const nlohmann::json& object, const char* key, std::string_view fallback);
-long long integer_or(const nlohmann::json& object, const char* key, long long fallback);
+template <typename Json>
+std::string string_or(const Json& object, const char* key, std::string_view fallback) {
+  const std::string* value = string_at(object, key);
+  return value ? *value : std::string(fallback);
+}
+
+template <typename Json>
+long long integer_or(const Json& object, const char* key, long long fallback) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_number_integer() ? it->template get<long long>() : fallback;
+}
 
 // "resp_", "msg_", "fc_" followed by 32 random hex digits.
 std::string new_item_id(std::string_view prefix);

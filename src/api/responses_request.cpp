@@ -8,7 +8,9 @@
 namespace llm_router::api {
 namespace {
 
-using nlohmann::json;
+// The client's key order is kept (nlohmann::ordered_json): a JSON schema's `properties` order is
+// the order a model writes the fields in ("reasoning" before "answer").
+using json = nlohmann::ordered_json;
 
 Failure invalid(std::string message, std::string param) {
   return Failure{ErrorKind::invalid_request, std::move(message), 0, std::move(param)};
@@ -363,13 +365,18 @@ json shell_of(const json& request) {
 }  // namespace
 
 Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
-  json request;
-  // Our parser: its depth limit keeps a hostile nesting from the recursive dump below.
-  const JsonParseResult parsed = parse_json(body, request);
+  nlohmann::json checked;
+  // Our parser first: its depth limit keeps a hostile nesting from nlohmann's recursive parser
+  // and dump below, and its errors say where the body is wrong.
+  const JsonParseResult parsed = parse_json(body, checked);
   if (!parsed.ok) {
     return Failure{ErrorKind::invalid_json,
                    "the request body is not valid JSON: " + parsed.error.describe(body)};
   }
+  // In the client's order; text only our parser reads (a lone surrogate read as U+FFFD) keeps
+  // the sorted order.
+  json request = json::parse(body, nullptr, false);
+  if (request.is_discarded()) request = json(checked);
   if (!request.is_object()) return invalid("the request body must be a JSON object", "");
   if (auto refused = refuse_stateful(request)) return std::move(*refused);
   const auto stream_it = request.find("stream");
@@ -381,7 +388,7 @@ Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
   auto chat = chat_body_of(request, stream);
   if (!chat) return chat.take_failure();
   return ResponsesCall{chat->dump(-1, ' ', false, json::error_handler_t::replace), stream,
-                       shell_of(request)};
+                       nlohmann::json(shell_of(request))};
 }
 
 }  // namespace llm_router::api

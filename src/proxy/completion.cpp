@@ -414,12 +414,12 @@ bool carries_content(const api::SseEvent& event) {
   }
   auto delta = choice.find("delta");
   if (delta == choice.end() || !delta->is_object()) return true;
-  if (delta->contains("tool_calls") || delta->contains("function_call")) return true;
-  // (json::empty() is false for every string: the text itself must be tested. OpenAI's opening
-  // chunk is {"role": "assistant", "content": ""}.)
-  for (const char* key : {"content", "reasoning_content", "refusal"}) {
-    if (auto c = delta->find(key);
-        c != delta->end() && c->is_string() && !c->get_ref<const std::string&>().empty()) {
+  // Anything the delta carries besides its role: text, reasoning (`reasoning_content`, and
+  // `reasoning` from OpenRouter, Ollama, Groq, vLLM), tool calls, audio. Empty strings, nulls
+  // and empty containers are none: OpenAI's opening chunk is {"role": "assistant", "content": ""}.
+  for (const auto& [key, value] : delta->items()) {
+    if (key == "role" || value.is_null()) continue;
+    if (value.is_string() ? !value.get_ref<const std::string&>().empty() : !value.empty()) {
       return true;
     }
   }

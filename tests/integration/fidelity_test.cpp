@@ -1,0 +1,119 @@
+// What reaches the backend is what the client sent, and what reaches the client is what the
+// backend sent: key order, stream timing of non-text deltas.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <mutex>
+
+#include "integration/router_config.hpp"
+#include "support/canned_backend.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+std::string sse_response(const std::string& events) {
+  return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + events;
+}
+
+const std::string kChatAnswer =
+    R"({"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,)"
+    R"("message":{"role":"assistant","content":"{\"reasoning\":\"r\",\"answer\":\"a\"}"},)"
+    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":6,"total_tokens":9}})";
+
+const std::string kStream =
+    R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+    R"("choices":[{"index":0,"delta":{"content":"{}"},"finish_reason":null}]})"
+    "\n\n"
+    R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+    R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"
+    "\n\ndata: [DONE]\n\n";
+
+// A JSON schema whose properties are not in alphabetical order: a model writes the fields in
+// the order given, so "reasoning" must stay before "answer".
+const std::string kSchema =
+    R"({"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"string"}},)"
+    R"("required":["reasoning","answer"]})";
+
+// The request bodies the backend received for each of `requests` (path, body).
+std::vector<std::string> bodies_received(
+    const std::vector<std::pair<std::string, std::string>>& requests) {
+  std::mutex mutex;
+  std::vector<std::string> bodies;
+  CannedBackend backend([&](const std::string& body) {
+    std::lock_guard lock(mutex);
+    bodies.push_back(body);
+    const bool stream = body.find("\"stream\":true") != std::string::npos;
+    return stream ? sse_response(kStream) : http_response(200, "application/json", kChatAnswer);
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  for (const auto& [path, body] : requests) {
+    const auto response = client.post_json(path, body);
+    EXPECT_EQ(response.status, 200) << path << " " << body << "\n" << response.body;
+  }
+  return bodies;
+}
+
+bool reasoning_before_answer(const std::string& body) {
+  const auto reasoning = body.find("\"reasoning\":{");
+  const auto answer = body.find("\"answer\":{");
+  return reasoning != std::string::npos && answer != std::string::npos && reasoning < answer;
+}
+
+TEST(Fidelity, ASchemaKeepsItsPropertyOrderOnEveryPath) {
+  const std::string format =
+      R"(,"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":)" + kSchema +
+      "}}";
+  const std::string tools =
+      R"(,"tools":[{"type":"function","function":{"name":"f","parameters":)" + kSchema + "}}]";
+  const auto bodies = bodies_received({
+      {"/v1/chat/completions", chat_body("auto", "x", format)},
+      // stream_options present without include_usage: the body is re-serialized to add it.
+      {"/v1/chat/completions",
+       chat_body("auto", "x",
+                 format + R"(,"stream":true,"stream_options":{"include_usage":false})")},
+      {"/v1/chat/completions",
+       chat_body("auto", "x", tools + R"(,"stream":true,"stream_options":{})")},
+      {"/v1/responses",
+       R"({"model":"auto","input":"x","text":{"format":{"type":"json_schema","name":"x","schema":)" +
+           kSchema + "}}}"},
+      {"/v1/responses",
+       R"({"model":"auto","input":"x","tools":[{"type":"function","name":"f","parameters":)" +
+           kSchema + "}]}"},
+  });
+  ASSERT_EQ(bodies.size(), 5u);
+  for (const auto& body : bodies) EXPECT_TRUE(reasoning_before_answer(body)) << body;
+  EXPECT_NE(bodies[1].find(R"("include_usage":true)"), std::string::npos) << bodies[1];
+}
+
+// Reasoning (`reasoning`, as OpenRouter, Ollama and vLLM send it) and audio deltas are the
+// answer: relayed as they come, not held back as an opening chunk would be. So a backend that
+// fails after them has already answered: the client gets them, then an error, no fallback.
+TEST(Fidelity, ReasoningAndAudioDeltasCommitTheStream) {
+  for (const std::string delta : {R"({"role":"assistant","content":null,"reasoning":"hmm"})",
+                                  R"({"audio":{"id":"a1","data":"UklGR"}})"}) {
+    CannedBackend thinker([&](const std::string&) {
+      return sse_response(
+          R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+          R"("choices":[{"index":0,"delta":)" +
+          delta + R"(,"finish_reason":null}]})" + "\n\n");  // then the connection closes
+    });
+    Router router(
+        router_config({{"thinker", thinker.url()}, {"backup", ""}}, "[thinker]", "[backup]"));
+    HttpClient client(router.port());
+    const auto response =
+        client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+    EXPECT_EQ(response.header("x-llm-router-backend"), "thinker") << delta;
+    const auto events = sse_data(response.body);
+    ASSERT_EQ(events.size(), 2u) << response.body;
+    EXPECT_EQ(json::parse(events[0])["choices"][0]["delta"], json::parse(delta));
+    EXPECT_TRUE(json::parse(events[1]).contains("error")) << events[1];
+  }
+}
+
+}  // namespace
+}  // namespace test_support
