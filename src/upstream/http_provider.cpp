@@ -36,14 +36,42 @@ bool credential_header(std::string_view name) {
   return false;
 }
 
-// What this backend is sent that is a credential: its key and credential headers' values
-// (shorter values would mask ordinary words).
+constexpr std::size_t kShortestSecret = 8;  // shorter values would mask ordinary words
+
+// The credential in a header's value: the whole value, and the token after "Bearer ".
+void add_credential(std::string_view value, std::vector<std::string>& secrets) {
+  if (value.size() < kShortestSecret) return;
+  secrets.emplace_back(value);
+  if (const auto space = value.find(' '); space != std::string_view::npos) {
+    if (value.size() - space - 1 >= kShortestSecret) secrets.emplace_back(value.substr(space + 1));
+  }
+}
+
+// What this backend is sent that is a credential: its key, credential headers' values, and
+// credential parameters of its base_url's query ("?key=...", "&access_token=...").
 std::vector<std::string> secrets_of(const config::Backend& backend) {
-  constexpr std::size_t kShortest = 8;
   std::vector<std::string> secrets;
-  if (backend.api_key.size() >= kShortest) secrets.push_back(backend.api_key);
+  if (backend.api_key.size() >= kShortestSecret) secrets.push_back(backend.api_key);
   for (const auto& [name, value] : backend.headers) {
-    if (value.size() >= kShortest && credential_header(name)) secrets.push_back(value);
+    if (credential_header(name)) add_credential(value, secrets);
+  }
+  std::string_view query = backend.url.query;
+  while (!query.empty()) {
+    const std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    const auto equals = pair.find('=');
+    if (equals != std::string_view::npos && credential_header(pair.substr(0, equals))) {
+      add_credential(pair.substr(equals + 1), secrets);
+    }
+  }
+  return secrets;
+}
+
+// The credentials a request carries itself (a client's key passed on by pass_client_auth).
+std::vector<std::string> secrets_of(const Headers& headers) {
+  std::vector<std::string> secrets;
+  for (const auto& h : headers) {
+    if (credential_header(h.name)) add_credential(h.value, secrets);
   }
   return secrets;
 }
@@ -237,14 +265,17 @@ class HttpProvider;
 
 class HttpExchange final : public Exchange {
  public:
-  // `secrets`: the credentials this backend was sent, kept out of the error bodies it returns.
+  // `secrets`: the credentials this backend was sent (its own, and `request_secrets` of this
+  // request), kept out of the error bodies and error events it returns.
   HttpExchange(std::unique_ptr<Connection> connection, ConnectionPool& pool,
-               const Deadlines& deadlines, bool stream, const std::vector<std::string>& secrets)
+               const Deadlines& deadlines, bool stream, const std::vector<std::string>& secrets,
+               std::vector<std::string> request_secrets)
       : connection_(std::move(connection)),
         pool_(pool),
         deadlines_(deadlines),
         stream_(stream),
-        secrets_(secrets) {
+        secrets_(secrets),
+        request_secrets_(std::move(request_secrets)) {
     parser_->body_limit(boost::none);
   }
 
@@ -316,7 +347,7 @@ class HttpExchange final : public Exchange {
     finish();
     // A backend that rejects its key may quote it ("Incorrect API key provided: ..."), and the
     // proxy relays some error bodies to clients.
-    if (head_.status < 200 || head_.status >= 300) mask_secrets(body, secrets_);
+    if (head_.status < 200 || head_.status >= 300) mask(body);
     co_return body;
   }
 
@@ -348,7 +379,11 @@ class HttpExchange final : public Exchange {
       }
       std::vector<api::SseEvent> events;
       sse_.feed(decoded, events);
-      for (auto& e : events) pending_.push_back(std::move(e));
+      for (auto& e : events) {
+        // An error event is relayed as it came: one quoting the key must not.
+        if (e.data.find("\"error\"") != std::string::npos) mask(e.data);
+        pending_.push_back(std::move(e));
+      }
       if (sse_.pending_bytes() > kMaxEventBytes) {
         co_return EventResult{std::nullopt, Failure{ErrorKind::upstream_bad_response,
                                                     "stream event larger than 8 MiB"}};
@@ -431,7 +466,13 @@ class HttpExchange final : public Exchange {
   ConnectionPool& pool_;
   Deadlines deadlines_;
   bool stream_;
+  void mask(std::string& text) const {
+    mask_secrets(text, secrets_);
+    mask_secrets(text, request_secrets_);
+  }
+
   const std::vector<std::string>& secrets_;
+  std::vector<std::string> request_secrets_;  // empty unless the request carries credentials
   std::optional<ResponseReader> parser_{std::in_place};
   ResponseHead head_;
   ArmedDeadline armed_;
@@ -505,8 +546,9 @@ class HttpProvider final : public Provider {
         }
         co_return io_failure(wec, armed, "sending the request");
       }
-      auto exchange = std::make_unique<HttpExchange>(std::move(connection), pool_, deadlines,
-                                                     request.stream, secrets_);
+      auto exchange =
+          std::make_unique<HttpExchange>(std::move(connection), pool_, deadlines, request.stream,
+                                         secrets_, secrets_of(request.headers));
       if (auto failure = co_await exchange->read_head()) {
         if (reused && failure->kind == ErrorKind::upstream_closed) {
           pool_.drop_idle();

@@ -187,6 +187,35 @@ const std::string kChunk =
     R"("choices":[{"index":0,"delta":{"content":"hello"},"finish_reason":null}]})"
     "\n\n";
 
+// The same for the key in a stream's error event (relayed as it came), for a client's own key
+// passed on by pass_client_auth (not shaped like any known key), and for a key in the backend's
+// base_url query.
+TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
+  const std::string error_event =
+      R"(data: {"error":{"message":"Incorrect API key provided: sk-backend-echoing"}})"
+      "\n\n";
+  CannedBackend streaming([&](const std::string&) { return sse_response(kChunk + error_event); });
+  CannedBackend rejecting([&](const std::string&) {
+    return http_response(400, "application/json",
+                         R"({"error":{"message":"bad key mysecretpassword123 and QUERYSECRET42",)"
+                         R"("type":"invalid_request_error"}})");
+  });
+  Router router(
+      router_config({{"echoing", streaming.url()},
+                     {"passing", rejecting.url() + "?key=QUERYSECRET42", "pass_client_auth: true"}},
+                    "[echoing]"));
+  HttpClient client(router.port());
+  const auto streamed =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  EXPECT_EQ(streamed.body.find("sk-backend-echoing"), std::string::npos) << streamed.body;
+  EXPECT_NE(streamed.body.find("***"), std::string::npos) << streamed.body;
+  const auto rejected = client.post_json("/v1/chat/completions", chat_body("passing"),
+                                         {{"authorization", "Bearer mysecretpassword123"}});
+  EXPECT_EQ(rejected.status, 400) << rejected.body;
+  EXPECT_EQ(rejected.body.find("mysecretpassword123"), std::string::npos) << rejected.body;
+  EXPECT_EQ(rejected.body.find("QUERYSECRET42"), std::string::npos) << rejected.body;
+}
+
 TEST(BadAnswers, AStreamThatBeginsGarbledFallsBackOneThatTurnsGarbledEndsWithAnError) {
   const std::string stream_body = chat_body("auto", "x", R"(,"stream":true)");
   {
