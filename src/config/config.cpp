@@ -301,6 +301,8 @@ void read_logging(NodeReader reader, LoggingSettings& l) {
     static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "off"};
     if (kLevels.contains(*level)) {
       l.level = *level;
+    } else if (*level == "warning") {  // what the log lines themselves say
+      l.level = "warn";
     } else {
       reader.error("level", "must be one of trace, debug, info, warn, error, off");
     }

@@ -189,6 +189,10 @@ void setup(const std::string& level) {
   spdlog::set_default_logger(make_logger(""));
 }
 
+void set_level(const std::string& level) {
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
 std::shared_ptr<spdlog::logger> get(const std::string& module) {
   static std::mutex creation;
   std::lock_guard lock(creation);

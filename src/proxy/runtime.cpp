@@ -165,6 +165,7 @@ RouterState::RouterState(std::shared_ptr<const config::Config> config, std::stri
       registry_(io_threads),
       metrics_(registry_),
       stats_(io_threads) {
+  request_log_started_ = config->request_log;
   if (config->request_log.enabled()) {
     request_log_ = std::make_unique<requestlog::RequestLogWriter>(config->request_log);
   }
@@ -289,6 +290,25 @@ std::vector<std::string> keep_process_settings(const config::ServerSettings& run
   return changed;  // admin_key and cors_origins are read per request: they take effect
 }
 
+namespace {
+
+// The request log's settings a reload cannot change (the file is open, its queue sized) and
+// that `next` changed.
+std::vector<std::string> fixed_request_log_changes(const requestlog::RequestLogSettings& running,
+                                                   const requestlog::RequestLogSettings& next) {
+  std::vector<std::string> changed;
+  const auto compare = [&](const char* key, const auto& was, const auto& now) {
+    if (!(was == now)) changed.emplace_back(key);
+  };
+  compare("request_log.path", running.path, next.path);
+  compare("request_log.max_bytes", running.max_bytes, next.max_bytes);
+  compare("request_log.max_files", running.max_files, next.max_files);
+  compare("request_log.queue_lines", running.queue_lines, next.queue_lines);
+  return changed;
+}
+
+}  // namespace
+
 std::vector<std::string> RouterState::restart_required() const {
   std::lock_guard lock(reload_mutex_);
   return restart_required_;
@@ -307,7 +327,14 @@ std::optional<std::string> RouterState::reload() {
     auto config = std::make_shared<config::Config>(config::load_config_file(config_path_));
     const auto current = snapshot();
     auto fixed = keep_process_settings(current->config->server, config->server);
+    for (auto& key : fixed_request_log_changes(request_log_started_, config->request_log)) {
+      fixed.push_back(std::move(key));
+    }
+    const requestlog::RequestLogSettings request_log = config->request_log;
+    const std::string log_level = config->logging.level;
     next = build(std::move(config));
+    if (request_log_) request_log_->apply_prompt_settings(request_log);
+    logging::set_level(log_level);
     for (const auto& key : fixed) {
       logging::get("config")->warn("{} changed in {}: it takes effect on restart", key,
                                    config_path_);

@@ -136,14 +136,16 @@ std::unique_ptr<RotatingFile> open_log_file(const RequestLogSettings& settings) 
 
 RequestLogWriter::RequestLogWriter(const RequestLogSettings& settings, RedactHook custom)
     : RequestLogWriter(open_log_file(settings), settings.queue_lines, settings.log_prompts,
-                       settings.max_prompt_bytes, prompt_redactor(settings, std::move(custom))) {}
+                       settings.max_prompt_bytes, prompt_redactor(settings, custom)) {
+  custom_ = std::move(custom);
+}
 
 RequestLogWriter::RequestLogWriter(std::unique_ptr<LineSink> sink, std::size_t queue_lines,
                                    bool log_prompts, std::size_t max_prompt_bytes,
                                    RedactHook redactor)
     : sink_(std::move(sink)),
       capacity_(queue_lines == 0 ? 1 : queue_lines),
-      log_prompts_(log_prompts),
+      log_prompts_(log_prompts && redactor),
       max_prompt_bytes_(max_prompt_bytes),
       redactor_(std::move(redactor)),
       thread_([this] { run(); }) {}
@@ -159,10 +161,11 @@ RequestLogWriter::~RequestLogWriter() {
 
 bool RequestLogWriter::submit(RequestLogEntry&& entry) {
   // Prompts are cut (or dropped) here so the queue's memory stays bounded.
-  if (!log_prompts_ || !redactor_) {
+  const std::size_t max_prompt_bytes = max_prompt_bytes_.load(std::memory_order_relaxed);
+  if (!log_prompts_.load(std::memory_order_relaxed)) {
     entry.prompt.reset();
-  } else if (entry.prompt && entry.prompt->size() > max_prompt_bytes_) {
-    entry.prompt->resize(truncate_utf8(*entry.prompt, max_prompt_bytes_).size());
+  } else if (entry.prompt && entry.prompt->size() > max_prompt_bytes) {
+    entry.prompt->resize(truncate_utf8(*entry.prompt, max_prompt_bytes).size());
   }
   {
     std::lock_guard lock(mutex_);
@@ -175,6 +178,15 @@ bool RequestLogWriter::submit(RequestLogEntry&& entry) {
   }
   work_ready_.notify_one();
   return true;
+}
+
+void RequestLogWriter::apply_prompt_settings(const RequestLogSettings& settings) {
+  {
+    std::lock_guard lock(mutex_);
+    redactor_ = prompt_redactor(settings, custom_);
+  }
+  max_prompt_bytes_.store(settings.max_prompt_bytes, std::memory_order_relaxed);
+  log_prompts_.store(settings.log_prompts, std::memory_order_relaxed);
 }
 
 void RequestLogWriter::flush() {
@@ -203,19 +215,21 @@ void RequestLogWriter::report_failures(std::uint64_t failed) {
 void RequestLogWriter::run() {
   std::deque<RequestLogEntry> batch;
   std::string line;
+  RedactHook redactor;
   while (true) {
     {
       std::unique_lock lock(mutex_);
       work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is written
       batch.swap(queue_);
+      redactor = redactor_;
     }
     std::uint64_t written = 0;
     std::uint64_t failed = 0;
     for (RequestLogEntry& entry : batch) {
       if (entry.prompt) {
         try {
-          entry.prompt = redactor_(*entry.prompt);
+          entry.prompt = redactor(*entry.prompt);
         } catch (...) {
           // A custom hook that throws must not take the thread (or the prompt) with it.
           entry.prompt = "[REDACTED:redactor_failed]";

@@ -209,6 +209,19 @@ TEST(AdminKey, AdminEndpointsNeedTheKeyWhenOneIsSet) {
 namespace test_support {
 namespace {
 
+// The request log's line for request `id`, once the writer has written it ("" after 5 s).
+std::string log_line_of(const std::string& log_path, const std::string& id) {
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream in(log_path);
+    std::string candidate;
+    while (std::getline(in, candidate)) {
+      if (candidate.find(id) != std::string::npos) return candidate;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return "";
+}
+
 TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
   MockLlm backend;
   TempFile placeholder("requests.jsonl", "");
@@ -220,15 +233,7 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
       "/v1/chat/completions", chat_body("auto", "mail me at jane.doe@example.com please"),
       {{"x-request-id", "log-test-1"}, {"authorization", "Bearer sk-client-secret-123"}});
   ASSERT_EQ(response.status, 200);
-  std::string line;
-  for (int i = 0; i < 100 && line.empty(); ++i) {
-    std::ifstream in(log_path);
-    std::string candidate;
-    while (std::getline(in, candidate)) {
-      if (candidate.find("log-test-1") != std::string::npos) line = candidate;
-    }
-    if (line.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::string line = log_line_of(log_path, "log-test-1");
   ASSERT_FALSE(line.empty());
   auto entry = nlohmann::json::parse(line);
   EXPECT_EQ(entry["route"], "auto");
@@ -244,6 +249,34 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
   EXPECT_EQ(line.find("sk-client-secret-123"), std::string::npos);
   auto stats = json::parse(client.request("GET", "/admin/stats?window=5m").body);
   EXPECT_EQ(stats["client_keys"][key_id]["requests"], 1);
+}
+
+// Redaction switched on by a reload applies to the next request; what a reload cannot change
+// (the file) is reported as needing a restart, not silently ignored.
+TEST(RequestLog, AReloadAppliesPromptSettingsAndReportsTheFileAsFixed) {
+  MockLlm backend;
+  TempFile placeholder("requests.jsonl", "");
+  const std::string log_path = placeholder.path();
+  const std::string base =
+      router_config({{"only", backend.url()}}, "[only]", "[]", "  watch_config: false\n");
+  Router router(base + "request_log: {path: " + log_path + ", log_prompts: true, redact: false}\n");
+  HttpClient client(router.port());
+  const std::string prompt = chat_body("auto", "mail me at jane.doe@example.com please");
+  ASSERT_EQ(client.post_json("/v1/chat/completions", prompt, {{"x-request-id", "before"}}).status,
+            200);
+  EXPECT_NE(log_line_of(log_path, "before").find("jane.doe@example.com"), std::string::npos);
+
+  std::ofstream(router.config_path(), std::ios::trunc)
+      << base << "request_log: {path: " << log_path << ".new, log_prompts: true}\n";
+  const auto reload = client.request("POST", "/admin/reload");
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  EXPECT_EQ(json::parse(reload.body)["restart_required"], json::array({"request_log.path"}));
+  ASSERT_EQ(client.post_json("/v1/chat/completions", prompt, {{"x-request-id", "after"}}).status,
+            200);
+  const std::string after = log_line_of(log_path, "after");  // still the file it opened
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(after.find("jane.doe@example.com"), std::string::npos) << after;
+  EXPECT_NE(after.find("[REDACTED:email]"), std::string::npos) << after;
 }
 
 }  // namespace

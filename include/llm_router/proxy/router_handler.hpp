@@ -66,7 +66,8 @@ class RouterState {
   metrics::Registry& registry() { return registry_; }
   metrics::RouterMetrics& metrics() { return metrics_; }
   metrics::StatsHub& stats() { return stats_; }
-  // The JSON request log (null when not configured; fixed at startup).
+  // The JSON request log (null when not configured at startup; its file is fixed then, its
+  // prompt settings follow reloads).
   requestlog::RequestLogWriter* request_log() { return request_log_.get(); }
   // Where /metrics reads the number of open client connections (the server owns the count).
   void count_connections_with(std::function<std::int64_t()> source) {
@@ -82,6 +83,7 @@ class RouterState {
   metrics::RouterMetrics metrics_;
   metrics::StatsHub stats_;
   std::unique_ptr<requestlog::RequestLogWriter> request_log_;
+  requestlog::RequestLogSettings request_log_started_;  // what the file was opened with
   HealthRegistry health_;
   EncoderCache encoders_;
   selector::BanditState bandit_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -85,6 +86,10 @@ class RequestLogWriter {
 
   // False when the queue was full and the entry was dropped.
   bool submit(RequestLogEntry&& entry);
+  // What a reload may change while the log is written: log_prompts, redact, max_prompt_bytes
+  // (the file, its rotation and the queue stay as started). Entries still queued are redacted
+  // by the new settings.
+  void apply_prompt_settings(const RequestLogSettings& settings);
   void flush();
   RequestLogStats stats() const;
 
@@ -95,9 +100,10 @@ class RequestLogWriter {
   bool failing_ = false;  // the last batch had lines that could not be written (writer thread)
   std::unique_ptr<LineSink> sink_;
   const std::size_t capacity_;
-  const bool log_prompts_;
-  const std::size_t max_prompt_bytes_;
-  RedactHook redactor_;
+  std::atomic<bool> log_prompts_;  // and a redactor to pass them through
+  std::atomic<std::size_t> max_prompt_bytes_;
+  RedactHook custom_;    // the constructor's hook, kept for apply_prompt_settings
+  RedactHook redactor_;  // guarded by mutex_; the writer thread copies it per batch
 
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;
