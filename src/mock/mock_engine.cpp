@@ -642,10 +642,13 @@ std::vector<std::string> embedding_inputs(const json& input) {
 
 }  // namespace
 
-std::string embeddings_body(const json& body, const Plan& plan) {
+std::string embeddings_body(const json& request, const Plan& plan) {
+  static const json kEmpty = json::object();
+  const json& body = request.is_object() ? request : kEmpty;  // value() throws on others
   std::vector<std::string> inputs;
   if (auto input = body.find("input"); input != body.end()) inputs = embedding_inputs(*input);
-  const bool base64 = body.value("encoding_format", json("float")) == "base64";
+  const auto format = body.find("encoding_format");
+  const bool base64 = format != body.end() && *format == "base64";
   int dimensions = 256;
   if (auto it = body.find("dimensions"); it != body.end() && it->is_number_integer()) {
     dimensions = std::clamp(it->get<int>(), 1, 4096);

@@ -8,6 +8,7 @@
 
 #include <random>
 
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/mock/mock_engine.hpp"
 #include "llm_router/upstream/providers.hpp"
 
@@ -56,7 +57,7 @@ class MockExchange final : public Exchange {
   asio::awaitable<Expected<std::string>> read_body(std::size_t) override {
     if (plan_.status != 200) co_return mock::error_body_for(plan_.status);
     if (plan_.endpoint == mock::Endpoint::embeddings) {
-      co_return mock::embeddings_body(nlohmann::json::parse(request_body_, nullptr, false), plan_);
+      co_return mock::embeddings_body(api::parse_json_value(request_body_), plan_);
     }
     co_return mock::completion_body(plan_);  // generated while await_head waited
   }
@@ -133,7 +134,8 @@ class MockProvider final : public Provider {
 
   asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
                                                             Deadlines deadlines) override {
-    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    // Read as the router reads requests (a lone surrogate escape is U+FFFD, not an error).
+    auto body = api::parse_json_value(request.body);
     if (!body.is_object()) body = nlohmann::json::object();
     auto plan = mock::make_plan(body, endpoint_of(request.path), backend_.mock, backend_.model,
                                 std::uniform_real_distribution<double>(0, 1)(random_));

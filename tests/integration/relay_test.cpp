@@ -191,6 +191,20 @@ TEST_F(RelayTest, CompletionsAndEmbeddingsAreRelayedToo) {
   EXPECT_EQ(json::parse(embedding.body)["data"].size(), 2u);
 }
 
+// A lone surrogate escape is read as U+FFFD, as for chat: the built-in mock's embeddings and
+// the standalone mock-llm answer it (it was a 500 from the built-in one).
+TEST(BuiltInMock, EmbeddingsOfALoneSurrogateAreAnswered) {
+  MockLlm standalone;
+  Router router(router_config({{"builtin", ""}, {"standalone", standalone.url()}}, "[builtin]"));
+  HttpClient client(router.port());
+  for (const char* model : {"builtin", "standalone"}) {
+    const auto response =
+        client.post_json("/v1/embeddings", std::string(R"({"model":")") + model +
+                                               R"(","input":"\ud800","x":"\udc00"})");
+    EXPECT_EQ(response.status, 200) << model << ": " << response.body;
+  }
+}
+
 TEST_F(RelayTest, ModelsListsRoutesAndBackends) {
   HttpClient client(router_.port());
   auto response = client.request("GET", "/v1/models");

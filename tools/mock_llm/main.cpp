@@ -17,6 +17,7 @@
 #include <mutex>
 #include <random>
 
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/cli/options.hpp"
 #include "llm_router/config/yaml_reader.hpp"
 #include "llm_router/core/logging.hpp"
@@ -48,7 +49,7 @@ struct Stats {
   void remember(const server::HttpRequest& request) {
     json headers = json::object();
     for (const auto& h : request.headers) headers[h.name] = h.value;
-    json body = json::parse(request.body, nullptr, false);
+    json body = api::parse_json_value(request.body);
     std::lock_guard lock(last_mutex);
     last_request = {{"path", request.target},
                     {"headers", std::move(headers)},
@@ -118,12 +119,16 @@ class MockHandler final : public server::RequestHandler {
       co_await send_json(writer, 404, mock::error_body_for(404));
       co_return;
     }
-    json body = json::parse(request.body, nullptr, false);
+    // Read as the router reads requests (a lone surrogate escape is U+FFFD, not an error).
+    json body = api::parse_json_value(request.body);
     if (!body.is_object()) {
       co_await send_json(writer, 400, mock::error_body_for(400));
       co_return;
     }
-    const std::string model = body.value("model", settings_.model);
+    const auto model_it = body.find("model");
+    const std::string model = model_it != body.end() && model_it->is_string()
+                                  ? model_it->get<std::string>()
+                                  : settings_.model;
     auto plan = mock::make_plan(body, endpoint, settings_.behavior, model,
                                 std::uniform_real_distribution<double>(0, 1)(random_));
     co_await answer(body, plan, writer);
