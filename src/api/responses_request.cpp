@@ -373,6 +373,10 @@ Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
     return Failure{ErrorKind::invalid_json,
                    "the request body is not valid JSON: " + parsed.error.describe(body)};
   }
+  if (parsed.repeated_top_level_key) {
+    // As on the other endpoints: parsers disagree on which copy wins ("model" twice).
+    return Failure{ErrorKind::invalid_json, "the request body repeats a top-level key"};
+  }
   // In the client's order; text only our parser reads (a lone surrogate read as U+FFFD) keeps
   // the sorted order.
   json request = json::parse(body, nullptr, false);

@@ -125,6 +125,10 @@ TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
     EXPECT_EQ(failure.param, param) << body << ": " << failure.message;
   }
   EXPECT_EQ(failure_of("{not json").kind, ErrorKind::invalid_json);
+  // A repeated key (escaped or not) is refused as on the other endpoints.
+  EXPECT_EQ(failure_of(R"({"model":"a","model":"b","input":"x"})").kind, ErrorKind::invalid_json);
+  EXPECT_EQ(failure_of(R"({"input":"x","stream":false,"str\u0065am":true})").kind,
+            ErrorKind::invalid_json);
   // Nesting deeper than the parser's limit is refused, not dumped recursively.
   EXPECT_EQ(failure_of(R"({"input":"x","metadata":)" + std::string(100000, '[') +
                        std::string(100000, ']') + "}")
