@@ -1,6 +1,7 @@
 #include "llm_router/config/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -192,6 +193,30 @@ void read_url(NodeReader& reader, Backend& b) {
   }
 }
 
+// Header names a backend may be sent: HTTP tokens (RFC 9110), and none of the framing fields
+// the router writes itself (a second Content-Length would make the request ambiguous).
+void check_header_names(NodeReader& reader, const std::map<std::string, std::string>& headers) {
+  static const std::set<std::string> kFraming{"content-length", "transfer-encoding", "connection",
+                                              "keep-alive",     "upgrade",           "te",
+                                              "trailer"};
+  const auto is_tchar = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  };
+  for (const auto& [name, value] : headers) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
+      reader.error("headers", "'" + name + "' is not a valid header name (letters, digits and " +
+                                  "!#$%&'*+-.^_`|~ only)");
+    } else if (kFraming.contains(lower)) {
+      reader.error("headers",
+                   "'" + name + "' is set by the router itself and cannot be configured");
+    }
+  }
+}
+
 Backend read_backend(NodeReader reader) {
   Backend b;
   b.name = reader.string("name", true).value_or("");
@@ -202,7 +227,8 @@ Backend read_backend(NodeReader reader) {
     } else if (*provider == "mock") {
       b.provider = ProviderKind::mock;
     } else {
-      reader.error("provider", "unknown provider '" + *provider + "' (expected openai or mock)");
+      reader.error("provider", "unknown provider '" + reader.written("provider", *provider) +
+                                   "' (expected openai or mock)");
     }
   }
   b.model = reader.string("model").value_or(b.name);
@@ -227,11 +253,12 @@ Backend read_backend(NodeReader reader) {
   b.tokenizer = reader.string("tokenizer").value_or("auto");
   if (b.tokenizer != "auto" && b.tokenizer != "estimate" && b.tokenizer != "o200k_base" &&
       b.tokenizer != "cl100k_base") {
-    reader.error("tokenizer", "unknown tokenizer '" + b.tokenizer +
+    reader.error("tokenizer", "unknown tokenizer '" + reader.written("tokenizer", b.tokenizer) +
                                   "' (expected auto, o200k_base, cl100k_base or estimate)");
   }
   b.tags = reader.string_list("tags").value_or(std::vector<std::string>{});
   b.headers = reader.string_map("headers").value_or(std::map<std::string, std::string>{});
+  check_header_names(reader, b.headers);
   read_timeouts(reader.object("timeouts"), b.timeouts);
   read_retry(reader.object("retry"), b.retry);
   read_breaker(reader.object("circuit_breaker"), b.breaker);
@@ -357,7 +384,16 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw ConfigError({Diagnostic{source, e.mark.line + 1, e.mark.column + 1, "", e.msg}});
+    std::string message = e.msg;
+    // `{api-key: ${KEY}}`: in a flow map (braces) the braces of ${...} end the map early.
+    std::istringstream lines(text);
+    std::string line;
+    for (int i = 0; i <= e.mark.line && std::getline(lines, line); ++i) {
+    }
+    if (line.find("${") != std::string::npos && line.find('{') < line.find("${")) {
+      message += " (inside {...}, quote a ${VAR} reference: \"${VAR}\")";
+    }
+    throw ConfigError({Diagnostic{source, e.mark.line + 1, e.mark.column + 1, "", message}});
   }
 }
 

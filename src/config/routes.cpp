@@ -352,6 +352,7 @@ Rule read_rule(NodeReader reader, const std::string& route_name, std::vector<Key
                std::vector<SemanticSpec>& sem) {
   Rule rule;
   rule.name = reader.string("name", true).value_or("");
+  check_name(reader, rule.name);  // it goes into a response header and the access line
   SignalSink sink{route_name + "/" + rule.name, kw, sem, {}};
   if (reader.has("when")) {
     rule.when = read_when(reader.object("when"), sink);

@@ -123,9 +123,12 @@ std::optional<std::string> NodeReader::expand_env(const std::string& text, const
       return std::nullopt;
     }
     auto value = context_.env(inner);
-    if (!value || value->empty()) value = fallback;
+    const bool empty = value && value->empty();
+    if (!value || empty) value = fallback;
     if (!value) {
-      error_at(at, at_path, "environment variable " + inner + " is not set");
+      error_at(at, at_path,
+               "environment variable " + inner + (empty ? " is empty" : " is not set") +
+                   " (give a default with ${" + inner + ":-default})");
       return std::nullopt;
     }
     out += *value;

@@ -99,6 +99,10 @@ TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
   EXPECT_EQ(errors[0].line, 15);
   EXPECT_EQ(errors[0].column, 14);
   EXPECT_NE(errors[0].message.find("KEY is not set"), std::string::npos);
+  // Set but empty: said so (the fix differs).
+  const auto empty = errors_of(kValid, {{"KEY", ""}});
+  ASSERT_EQ(empty.size(), 1u) << dump(empty);
+  EXPECT_NE(empty[0].message.find("KEY is empty"), std::string::npos) << dump(empty);
   EXPECT_EQ(errors[0].format().rfind("test.yaml:15:14: backends[1].api_key: ", 0), 0u);
 }
 
@@ -115,12 +119,14 @@ const std::string kRoute = "routes:\n  - name: auto\n    use: [a]\n";
 TEST(Config, ErrorsShowValuesAsWrittenNotWhatTheEnvironmentHolds) {
   const std::string yaml =
       "server:\n  threads: ${SECRET}\nbackends:\n  - name: a\n"
-      "    provider: openai\n    base_url: ftp://user:pa55@host/v1\n" +
+      "    provider: openai\n    base_url: ftp://user:pa55@host/v1\n"
+      "  - name: b\n    provider: ${SECRET}\n" +
       std::string(kRoute);
   const auto errors = errors_of(yaml, {{"SECRET", "sk-envSECRETvalue999"}});
   const std::string all = dump(errors);
   EXPECT_TRUE(has_error(errors, "server.threads", "got '${SECRET}'")) << all;
   EXPECT_TRUE(has_error(errors, "backends[0].base_url", "got 'ftp://***@host/v1'")) << all;
+  EXPECT_TRUE(has_error(errors, "backends[1].provider", "unknown provider '${SECRET}'")) << all;
   EXPECT_EQ(all.find("sk-envSECRET"), std::string::npos) << all;
   EXPECT_EQ(all.find("pa55"), std::string::npos) << all;
 }
@@ -155,6 +161,19 @@ INSTANTIATE_TEST_SUITE_P(
                 "backends[0].name", "printable ASCII"},
         BadCase{"empty_route_name", kBackendHead + "routes:\n  - name: \"\"\n    use: [a]\n",
                 "routes[0].name", "printable ASCII"},
+        BadCase{"rule_name_with_a_space",
+                kBackendHead +
+                    "routes:\n  - name: auto\n    use: [a]\n    rules:\n"
+                    "      - {name: hard prompt status=500, when: {pii: true}, use: [a]}\n",
+                "routes[0].rules[0].name", "printable ASCII"},
+        BadCase{"header_name_with_a_space",
+                kBackendHead + "    headers: {\"bad header\": v}\n" + kRoute, "backends[0].headers",
+                "not a valid header name"},
+        BadCase{"env_reference_in_a_flow_map",
+                kBackendHead + "    headers: {api-key: ${KEY}}\n" + kRoute, "",
+                "quote a ${VAR} reference"},
+        BadCase{"framing_header", kBackendHead + "    headers: {Content-Length: \"5\"}\n" + kRoute,
+                "backends[0].headers", "set by the router itself"},
         BadCase{"weights_all_zero",
                 kBackendHead + "routes:\n  - name: auto\n    use: [a]\n    weights: {a: 0}\n",
                 "routes[0].weights", "all 0"},
