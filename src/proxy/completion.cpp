@@ -314,8 +314,12 @@ void keep_for_usage(std::string_view data, RequestRecord& record) {
   }
 }
 
+// What a client's SDK reads from the backend's answer: rate limits, retry hints, OpenAI's
+// processing time and API version. (Not openai-organization or openai-project: they name the
+// router operator's account.)
 bool relayed_upstream_header(std::string_view name) {
-  return name == "retry-after" || name == "retry-after-ms" || name.starts_with("x-ratelimit-");
+  return name == "retry-after" || name == "retry-after-ms" || name.starts_with("x-ratelimit-") ||
+         name == "openai-processing-ms" || name == "openai-version";
 }
 
 // Counting is wired in only when the client asked for usage (no std::function for the others).
@@ -340,7 +344,12 @@ bool sends_client_credentials(const config::Backend& backend, const HttpRequest&
 Headers relayed_headers(const upstream::ResponseHead& head) {
   Headers out;
   for (const auto& h : head.headers) {
-    if (relayed_upstream_header(h.name)) out.push_back(h);
+    if (relayed_upstream_header(h.name)) {
+      out.push_back(h);
+    } else if (h.name == "x-request-id") {
+      // The backend's own id, for its provider's support; x-request-id is the router's.
+      out.push_back({"x-llm-router-upstream-request-id", h.value});
+    }
   }
   return out;
 }

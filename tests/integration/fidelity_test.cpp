@@ -90,6 +90,28 @@ TEST(Fidelity, ASchemaKeepsItsPropertyOrderOnEveryPath) {
   EXPECT_NE(bodies[1].find(R"("include_usage":true)"), std::string::npos) << bodies[1];
 }
 
+// The backend's headers an SDK reads are relayed; its request id under a name of its own (the
+// router's x-request-id stays); the operator's organization and project are not.
+TEST(Fidelity, BackendHeadersClientsReadAreRelayed) {
+  CannedBackend backend([](const std::string&) {
+    return http_response(200, "application/json", kChatAnswer,
+                         "x-request-id: req_upstream_1\r\nopenai-processing-ms: 123\r\n"
+                         "openai-version: 2020-10-01\r\nopenai-organization: org-operator\r\n"
+                         "x-ratelimit-remaining-requests: 99\r\n");
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"),
+                                         {{"x-request-id", "client-id-1"}});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-request-id"), "client-id-1");
+  EXPECT_EQ(response.header("x-llm-router-upstream-request-id"), "req_upstream_1");
+  EXPECT_EQ(response.header("openai-processing-ms"), "123");
+  EXPECT_EQ(response.header("openai-version"), "2020-10-01");
+  EXPECT_EQ(response.header("x-ratelimit-remaining-requests"), "99");
+  EXPECT_EQ(response.header("openai-organization"), "");
+}
+
 // Reasoning (`reasoning`, as OpenRouter, Ollama and vLLM send it) and audio deltas are the
 // answer: relayed as they come, not held back as an opening chunk would be. So a backend that
 // fails after them has already answered: the client gets them, then an error, no fallback.
