@@ -317,6 +317,17 @@ void keep_for_usage(std::string_view data, RequestRecord& record) {
 // What a client's SDK reads from the backend's answer: rate limits, retry hints, OpenAI's
 // processing time and API version. (Not openai-organization or openai-project: they name the
 // router operator's account.)
+// A stream whose usage the router asked for and the client did not: OpenAI then writes
+// "usage": null into every chunk, which the client would not have seen.
+void drop_null_usage(std::string& data) {
+  for (const std::string_view member : {R"(,"usage":null)", R"("usage":null,)"}) {
+    if (const auto at = data.find(member); at != std::string::npos) {
+      data.erase(at, member.size());
+      return;
+    }
+  }
+}
+
 bool relayed_upstream_header(std::string_view name) {
   return name == "retry-after" || name == "retry-after-ms" || name.starts_with("x-ratelimit-") ||
          name == "openai-processing-ms" || name == "openai-version";
@@ -1400,7 +1411,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
   headers.push_back({"cache-control", "no-cache"});
   headers.push_back({"x-accel-buffering", "no"});
   std::string pending;
-  for (const auto& event : held) pending += event.serialize();
+  for (auto& event : held) {
+    if (!client_wants_usage) drop_null_usage(event.data);
+    pending += event.serialize();
+  }
   // The head leaves with the held events, in one packet.
   if (co_await writer.start_stream_with(200, std::move(headers), pending)) {
     record.status = 499;
@@ -1475,6 +1489,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       relay = client_wants_usage || !api::is_usage_only_chunk(next.event->data);
     }
     if (relay) {
+      if (!client_wants_usage) drop_null_usage(next.event->data);
       if (next.event->is_done() && !result.broke_after_commit) pending += missing_usage();
       pending += next.event->serialize();
       keep_for_usage(next.event->data, record);

@@ -112,6 +112,39 @@ TEST(Fidelity, BackendHeadersClientsReadAreRelayed) {
   EXPECT_EQ(response.header("openai-organization"), "");
 }
 
+// Asked for usage by the router (the client was not), OpenAI writes "usage": null into every
+// chunk and a usage chunk last: the client sees neither, as if it had asked the backend itself.
+TEST(Fidelity, UsageTheClientDidNotAskForLeavesNoTrace) {
+  const std::string chunk =
+      R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+      R"("choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":null})"
+      "\n\n";
+  const std::string finish =
+      R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+      R"("choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null})"
+      "\n\n";
+  const std::string usage =
+      R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m","choices":[],)"
+      R"("usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})"
+      "\n\n";
+  CannedBackend backend([&](const std::string&) {
+    return sse_response(chunk + chunk + finish + usage + "data: [DONE]\n\n");
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  const auto plain =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  EXPECT_EQ(plain.body.find("usage"), std::string::npos) << plain.body;
+  EXPECT_EQ(sse_data(plain.body).size(), 4u) << plain.body;  // 3 chunks and [DONE]
+  const auto asked = client.post_json(
+      "/v1/chat/completions",
+      chat_body("auto", "x", R"(,"stream":true,"stream_options":{"include_usage":true})"));
+  const auto events = sse_data(asked.body);
+  ASSERT_EQ(events.size(), 5u) << asked.body;
+  EXPECT_TRUE(json::parse(events[0])["usage"].is_null()) << events[0];
+  EXPECT_EQ(json::parse(events[3])["usage"]["total_tokens"], 4);
+}
+
 // Reasoning (`reasoning`, as OpenRouter, Ollama and vLLM send it) and audio deltas are the
 // answer: relayed as they come, not held back as an opening chunk would be. So a backend that
 // fails after them has already answered: the client gets them, then an error, no fallback.
