@@ -15,7 +15,8 @@ std::string error_body(std::string_view message, std::string_view type, std::str
 
 std::string error_body(const Failure& failure, std::string_view param) {
   const auto& t = traits(failure.kind);
-  return error_body(failure.message, t.type, param.empty() ? failure.param : param,
+  return error_body(failure.message, failure.type.empty() ? t.type : std::string_view(failure.type),
+                    param.empty() ? failure.param : param,
                     failure.code.empty() ? t.code : std::string_view(failure.code));
 }
 

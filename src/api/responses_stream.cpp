@@ -10,11 +10,28 @@ ResponsesStream::ResponsesStream(json shell) : response_(std::move(shell)) {}
 
 std::string ResponsesStream::feed(std::string_view chat_sse) {
   std::string out;
-  start(out);
   std::vector<SseEvent> events;
   parser_.feed(chat_sse, events);
+  if (!started_) {
+    if (events.empty()) return out;  // response.created waits for the first chat event
+    adopt_model(events);
+  }
+  start(out);
   for (const auto& event : events) on_event(event, out);
   return out;
+}
+
+// response.created names the model that answers, as OpenAI's does, not the route asked for:
+// the first chunk says which.
+void ResponsesStream::adopt_model(const std::vector<SseEvent>& events) {
+  for (const auto& event : events) {
+    if (event.is_done()) return;
+    const json chunk = parse_backend_json(event.data);
+    if (const std::string* model = string_at(chunk, "model"); model && !model->empty()) {
+      response_["model"] = *model;
+      return;
+    }
+  }
 }
 
 std::string ResponsesStream::finish() {

@@ -142,6 +142,7 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
     if (auto detail = backend_detail(parsed, true)) failure.message += ": " + *detail;
     failure.code = error_token(parsed, "code");
     failure.param = error_token(parsed, "param");
+    failure.type = error_token(parsed, "type");
   }
   if (status == 429) {
     failure.kind = ErrorKind::upstream_rate_limited;
@@ -1350,6 +1351,7 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
     if (status >= 200 && status < 300) add_usage(body, record.usage);
   }
   record.status = status;
+  record.answered_status = status;
   // A backend that ignored "stream": true: the client's SDK reads events only.
   auto events =
       parsed.stream ? api::stream_from_answer(body, parsed.summary.include_usage) : std::nullopt;
@@ -1416,6 +1418,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     pending += event.serialize();
   }
   // The head leaves with the held events, in one packet.
+  record.answered_status = 200;
   if (co_await writer.start_stream_with(200, std::move(headers), pending)) {
     record.status = 499;
     co_return result;
@@ -1593,12 +1596,13 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
         a.backend + ": " + std::string(name(a.failure->kind)) + " (" + a.failure->message + ")";
   }
   Failure failure{all_rate_limited ? ErrorKind::upstream_rate_limited : kind, message};
-  // The last backend's own code and blamed field, when the failure is of its kind (a 429's
-  // "rate_limit_exceeded", a context error's "messages").
+  // The last backend's own code, type and blamed field, when the failure is of its kind (a
+  // 429's "insufficient_quota", a context error's "messages").
   for (auto it = record.attempts.rbegin(); it != record.attempts.rend(); ++it) {
     if (it->failure->kind != failure.kind) continue;
     failure.code = it->failure->code;
     failure.param = it->failure->param;
+    failure.type = it->failure->type;
     break;
   }
   record.status = traits(failure.kind).status;
@@ -1673,8 +1677,9 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   entry.category = record.category;
   entry.complexity = record.complexity;
   entry.candidates = record.candidates;
+  const int answered = record.answered_status != 0 ? record.answered_status : record.status;
   for (const auto& a : record.attempts) {
-    entry.attempts.push_back({a.backend, a.failure ? a.failure->upstream_status : record.status,
+    entry.attempts.push_back({a.backend, a.failure ? a.failure->upstream_status : answered,
                               a.failure ? std::string(name(a.failure->kind)) : "ok", a.latency_ms});
   }
   entry.backend = record.backend;

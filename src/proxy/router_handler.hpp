@@ -51,6 +51,7 @@ struct RequestRecord {
   std::chrono::system_clock::time_point arrived = std::chrono::system_clock::now();
   std::vector<Attempt> attempts;
   int status = 0;
+  int answered_status = 0;  // what the answering backend said (status is 499 if the client left)
   bool stream = false;
   bool panic = false;
   api::Usage usage;

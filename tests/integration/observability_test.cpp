@@ -251,6 +251,23 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
   EXPECT_EQ(stats["client_keys"][key_id]["requests"], 1);
 }
 
+// A client that leaves mid-stream is a 499 for the request, but the backend's attempt answered
+// (200, ok): the two are not confused.
+TEST(RequestLog, AClientLeavingMidStreamLeavesTheAttemptAnswered) {
+  MockLlm backend({"--ttft-ms", "0", "--tokens", "40", "--token-delay-ms", "30"});
+  TempFile placeholder("requests.jsonl", "");
+  Router router(router_config({{"only", backend.url()}}, "[only]") +
+                "request_log: {path: " + placeholder.path() + "}\n");
+  HttpClient client(router.port());
+  client.stream("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                [](const std::string&) { return false; });  // leaves at the first bytes
+  const std::string line = log_line_of(placeholder.path(), "\"status\":499");
+  ASSERT_FALSE(line.empty());
+  const auto entry = json::parse(line);
+  EXPECT_EQ(entry["attempts"][0]["status"], 200) << line;
+  EXPECT_EQ(entry["attempts"][0]["reason"], "ok") << line;
+}
+
 // Redaction switched on by a reload applies to the next request; what a reload cannot change
 // (the file) is reported as needing a restart, not silently ignored.
 TEST(RequestLog, AReloadAppliesPromptSettingsAndReportsTheFileAsFixed) {

@@ -65,7 +65,8 @@ TEST(Retry, RetryAfterLongerThanTheCapMovesOnAtOnce) {
   EXPECT_EQ(limited.requests(), 1);
 }
 
-// The backend's own error code and blamed field reach the client (SDK users test err.code).
+// The backend's own error code, type and blamed field reach the client (SDK users test
+// err.code and err.type).
 TEST(Retry, TheLastBackendsErrorCodeAndParamAreKept) {
   CannedBackend limited([](const std::string&) {
     return http_response(
@@ -79,9 +80,10 @@ TEST(Retry, TheLastBackendsErrorCodeAndParamAreKept) {
         R"({"error":{"message":"This model's maximum context length is 8192 tokens",)"
         R"("type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})");
   });
-  for (const auto& [backend, status, code, param] :
-       {std::tuple{&limited, 429, "rate_limit_exceeded", json(nullptr)},
-        std::tuple{&too_long, 400, "context_length_exceeded", json("messages")}}) {
+  for (const auto& [backend, status, code, param, type] :
+       {std::tuple{&limited, 429, "rate_limit_exceeded", json(nullptr), "requests"},
+        std::tuple{&too_long, 400, "context_length_exceeded", json("messages"),
+                   "invalid_request_error"}}) {
     Router router(router_config({{"only", backend->url(), "retry: {attempts: 0}"}}, "[only]"));
     HttpClient client(router.port());
     const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
@@ -89,6 +91,7 @@ TEST(Retry, TheLastBackendsErrorCodeAndParamAreKept) {
     const json error = json::parse(response.body)["error"];
     EXPECT_EQ(error["code"], code) << response.body;
     EXPECT_EQ(error["param"], param) << response.body;
+    EXPECT_EQ(error["type"], type) << response.body;
   }
 }
 

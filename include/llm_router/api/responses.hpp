@@ -51,6 +51,7 @@ class ResponsesStream {
   std::string finish();
 
  private:
+  void adopt_model(const std::vector<SseEvent>& events);
   struct FunctionCall {
     std::size_t output_index = 0;
     std::string item_id;

@@ -62,6 +62,7 @@ struct Failure {
   int upstream_status = 0;  // the backend's HTTP status, when it answered
   std::string param;        // the request field at fault, for client errors
   std::string code;         // the backend's own error code ("rate_limit_exceeded"), if it gave one
+  std::string type;         // and its own error type ("insufficient_quota"), if it gave one
 };
 
 // A value from the request quoted in an error message: at most `limit` bytes (cut at a UTF-8

@@ -264,6 +264,7 @@ TEST(ResponsesStream, TextDeltasBecomeOutputTextEventsInOrder) {
   const json& done = events.back().data["response"];
   EXPECT_EQ(done["status"], "completed");
   EXPECT_EQ(done["model"], "small");
+  EXPECT_EQ(events[0].data["response"]["model"], "small");  // the answering model from the start
   EXPECT_EQ(done["output"][0]["content"][0]["text"], "Hello");
   EXPECT_EQ(done["usage"]["total_tokens"], 5);
   EXPECT_EQ(events[6].data["text"], "Hello");
