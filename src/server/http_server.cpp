@@ -380,7 +380,10 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   std::size_t empty_line_bytes = 0;
   while (true) {
     if (buffer.size() == 0) {
-      expire_after(connection, limits.idle_timeout);
+      // A new connection (no request read yet) has header_timeout to begin its first request,
+      // as nginx's client_header_timeout: one that sends nothing does not hold a slot for
+      // idle_timeout. Between requests of a keep-alive connection, idle_timeout.
+      expire_after(connection, parser ? limits.idle_timeout : limits.header_timeout);
       auto [ec, n] = co_await connection->socket.async_read_some(buffer.prepare(8192), use_nothrow);
       if (ec) co_return false;
       buffer.commit(n);

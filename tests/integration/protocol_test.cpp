@@ -10,6 +10,11 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <future>
@@ -393,6 +398,24 @@ TEST_F(ProtocolTest, SlowClientIsCutOffAfterTheHeaderTimeout) {
   // The router still serves others.
   HttpClient other(router_.port());
   EXPECT_EQ(other.request("GET", "/healthz").status, 200);
+}
+
+// A connection that never sends a byte is closed after header_timeout (300 ms here), not
+// idle_timeout (75 s): it would hold a connection slot.
+TEST_F(ProtocolTest, AConnectionThatSendsNothingIsClosedAfterTheHeaderTimeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(router_.port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  timeval wait{};
+  wait.tv_sec = 10;  // far beyond the header timeout, far below the idle timeout
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  char byte = 0;
+  EXPECT_EQ(::recv(fd, &byte, 1, 0), 0);  // the router closed it, silently
+  ::close(fd);
 }
 
 TEST_F(ProtocolTest, KeepAliveServesManyRequestsOnOneConnection) {
