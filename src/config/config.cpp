@@ -334,7 +334,13 @@ void read_logging(NodeReader reader, LoggingSettings& l) {
       reader.error("level", "must be one of trace, debug, info, warn, error, off");
     }
   }
-  l.log_prompts = reader.boolean("log_prompts").value_or(false);
+  // Access lines never carry prompt text; the request log does, with its own switch. A `true`
+  // here would promise what nothing does.
+  if (reader.boolean("log_prompts").value_or(false)) {
+    reader.error("log_prompts",
+                 "access lines never carry prompts; to write them (redacted) to a file, set "
+                 "request_log: {path: ..., log_prompts: true}");
+  }
   reader.finish();
 }
 

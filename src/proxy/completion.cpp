@@ -36,7 +36,9 @@ namespace llm_router::proxy {
 namespace {
 
 using nlohmann::json;
-constexpr std::size_t kMaxResponseBytes = 64 * 1024 * 1024;
+// A whole answer is held before it is relayed; a backend sending more has gone wrong. The
+// largest real ones fit: 2,048 embeddings of 3,072 floats as JSON are ~80 MB.
+constexpr std::size_t kMaxResponseBytes = 256 * 1024 * 1024;
 constexpr std::size_t kMaxErrorBodyBytes = 256 * 1024;
 constexpr std::size_t kMaxCoalescedBytes = 64 * 1024;  // stream events written in one send
 // After a stream's [DONE], how long its backend may take to end the response and keep the

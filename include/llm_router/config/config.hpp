@@ -149,7 +149,6 @@ struct ServerSettings {
 
 struct LoggingSettings {
   std::string level = "info";
-  bool log_prompts = false;
 };
 
 struct Config {

@@ -172,6 +172,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"env_reference_in_a_flow_map",
                 kBackendHead + "    headers: {api-key: ${KEY}}\n" + kRoute, "",
                 "quote a ${VAR} reference"},
+        BadCase{"log_prompts_in_logging", kBackendHead + kRoute + "logging: {log_prompts: true}\n",
+                "logging.log_prompts", "request_log"},
         BadCase{"framing_header", kBackendHead + "    headers: {Content-Length: \"5\"}\n" + kRoute,
                 "backends[0].headers", "set by the router itself"},
         BadCase{"weights_all_zero",
