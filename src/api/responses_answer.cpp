@@ -71,6 +71,15 @@ std::optional<std::string> response_from_chat_answer(std::string_view chat_answe
   const std::string* finish = string_at(choice, "finish_reason");
   const std::string status = set_final_status(response, finish ? *finish : "stop");
   response["output"] = output_of(choice.contains("message") ? choice["message"] : json(), status);
+  // With include: ["message.output_text.logprobs"] (the chat request asked for logprobs).
+  if (json logprobs = choice_logprobs(choice); !logprobs.empty()) {
+    for (json& item : response["output"]) {
+      if (item["type"] != "message" || item["content"].empty()) continue;
+      json& part = item["content"][0];
+      if (part["type"] == "output_text") part["logprobs"] = std::move(logprobs);
+      break;
+    }
+  }
   response["usage"] = response_usage(answer.contains("usage") ? answer["usage"] : json());
   return response.dump(-1, ' ', false, json::error_handler_t::replace);
 }

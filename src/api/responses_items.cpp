@@ -76,6 +76,14 @@ json parse_backend_json(std::string_view text) {
   return json(json::value_t::discarded);
 }
 
+json choice_logprobs(const json& choice) {
+  if (!choice.is_object()) return json::array();
+  const auto logprobs = choice.find("logprobs");
+  if (logprobs == choice.end() || !logprobs->is_object()) return json::array();
+  const auto content = logprobs->find("content");
+  return content != logprobs->end() && content->is_array() ? *content : json::array();
+}
+
 json text_part(bool refusal, std::string_view text) {
   if (refusal) return json{{"type", "refusal"}, {"refusal", text}};
   return json{{"type", "output_text"}, {"text", text}, {"annotations", json::array()}};

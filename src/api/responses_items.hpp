@@ -59,6 +59,10 @@ long long integer_or(const Json& object, const char* key, long long fallback) {
 // "resp_", "msg_", "fc_" followed by 32 random hex digits.
 std::string new_item_id(std::string_view prefix);
 
+// The token logprobs of a chat choice (`logprobs.content`: token, logprob, bytes,
+// top_logprobs), which a Response's output_text carries in the same shape; empty without them.
+nlohmann::json choice_logprobs(const nlohmann::json& choice);
+
 // An assistant message item holding one output_text (or refusal) part.
 nlohmann::json message_item(std::string_view id, std::string_view status, bool refusal,
                             std::string_view text);

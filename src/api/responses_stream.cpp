@@ -95,7 +95,7 @@ void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
     if (!choice.is_object() || integer_or(choice, "index", 0) != 0) continue;
     const json& delta = choice.contains("delta") ? choice["delta"] : json::object();
     if (const std::string* text = string_at(delta, "content"); text && !text->empty()) {
-      text_delta(*text, false, out);
+      text_delta(*text, false, out, choice_logprobs(choice));
     }
     if (const std::string* refusal = string_at(delta, "refusal"); refusal && !refusal->empty()) {
       text_delta(*refusal, true, out);
@@ -107,7 +107,8 @@ void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
   }
 }
 
-void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::string& out) {
+void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::string& out,
+                                 json logprobs) {
   if (message_ && message_->refusal != refusal) close_message(out);
   if (!message_) {
     message_ = MessagePart{next_output_index_++, new_item_id("msg_"), refusal, ""};
@@ -127,7 +128,10 @@ void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::stri
              {"output_index", message_->output_index},
              {"content_index", 0},
              {"delta", delta}};
-  if (!refusal) event["logprobs"] = json::array();
+  if (!refusal) {
+    for (const json& entry : logprobs) message_->logprobs.push_back(entry);
+    event["logprobs"] = std::move(logprobs);
+  }
   emit(refusal ? "response.refusal.delta" : "response.output_text.delta", std::move(event), out);
 }
 
@@ -140,16 +144,19 @@ void ResponsesStream::close_message(std::string& out) {
     emit("response.refusal.done", done, out);
   } else {
     done["text"] = part.text;
-    done["logprobs"] = json::array();
+    done["logprobs"] = part.logprobs;
     emit("response.output_text.done", done, out);
   }
+  json finished_part = text_part(part.refusal, part.text);
+  if (!part.refusal && !part.logprobs.empty()) finished_part["logprobs"] = part.logprobs;
   emit("response.content_part.done",
        {{"item_id", part.item_id},
         {"output_index", part.output_index},
         {"content_index", 0},
-        {"part", text_part(part.refusal, part.text)}},
+        {"part", finished_part}},
        out);
   json item = message_item(part.item_id, item_status(), part.refusal, part.text);
+  if (!part.refusal && !part.logprobs.empty()) item["content"][0]["logprobs"] = part.logprobs;
   emit("response.output_item.done", {{"output_index", part.output_index}, {"item", item}}, out);
   output_[part.output_index] = std::move(item);
   message_.reset();

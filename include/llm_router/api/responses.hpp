@@ -64,13 +64,15 @@ class ResponsesStream {
     std::string item_id;
     bool refusal = false;
     std::string text;
+    nlohmann::json logprobs = nlohmann::json::array();  // of the text so far
   };
 
   void on_event(const SseEvent& event, std::string& out);
   void on_chunk(const nlohmann::json& chunk, std::string& out);
   void on_error(const nlohmann::json& error, std::string& out);
   void start(std::string& out);
-  void text_delta(std::string_view delta, bool refusal, std::string& out);
+  void text_delta(std::string_view delta, bool refusal, std::string& out,
+                  nlohmann::json logprobs = nlohmann::json::array());
   void call_delta(const nlohmann::json& call, std::string& out);
   void close_message(std::string& out);
   void close_calls(std::string& out);

@@ -241,6 +241,37 @@ std::string chunk(const std::string& delta, const std::string& finish = "null") 
          delta + R"(,"finish_reason":)" + finish + "}]}\n\n";
 }
 
+const std::string kLogprobs =
+    R"({"content":[{"token":"Hi","logprob":-0.1,"bytes":[72,105],)"
+    R"("top_logprobs":[{"token":"Hi","logprob":-0.1,"bytes":[72,105]}]}]})";
+
+// With include: ["message.output_text.logprobs"] the chat choice's logprobs reach the text.
+TEST(ResponsesAnswer, TokenLogprobsReachTheOutputText) {
+  const auto text = response_from_chat_answer(
+      R"({"choices":[{"message":{"content":"Hi"},"finish_reason":"stop","logprobs":)" + kLogprobs +
+          "}]}",
+      shell());
+  ASSERT_TRUE(text);
+  const json part = json::parse(*text)["output"][0]["content"][0];
+  EXPECT_EQ(part["logprobs"], json::parse(kLogprobs)["content"]) << part;
+  ResponsesStream stream(shell());
+  std::string out = stream.feed(
+      R"(data: {"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":)" +
+      kLogprobs + R"(,"finish_reason":"stop"}]})" + "\n\ndata: [DONE]\n\n");
+  out += stream.finish();
+  const auto events = events_of(out);
+  bool delta_seen = false;
+  for (const auto& e : events) {
+    if (e.type == "response.output_text.delta") {
+      EXPECT_EQ(e.data["logprobs"], json::parse(kLogprobs)["content"]);
+      delta_seen = true;
+    }
+  }
+  EXPECT_TRUE(delta_seen) << out;
+  EXPECT_EQ(events.back().data["response"]["output"][0]["content"][0]["logprobs"],
+            json::parse(kLogprobs)["content"]);
+}
+
 TEST(ResponsesStream, TextDeltasBecomeOutputTextEventsInOrder) {
   const std::string chat =
       chunk(R"({"role":"assistant","content":""})") + chunk(R"({"content":"Hel"})") +
