@@ -845,40 +845,57 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     }
   } finish_on_exit{*this, record, writer};
   name_record(request, record);
-
-  auto parsed = api::parse_request(request.body, endpoint);
-  if (!parsed) {
-    record.status = traits(parsed.failure().kind).status;
-    co_await send_error(writer, parsed.failure(), decision_headers(record));
-    co_return;
+  bool failed = false;
+  try {
+    auto parsed = api::parse_request(request.body, endpoint);
+    if (!parsed) {
+      record.status = traits(parsed.failure().kind).status;
+      co_await send_error(writer, parsed.failure(), decision_headers(record));
+      co_return;
+    }
+    record.stream = parsed->stream;
+    if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
+      record.prompt = api::prompt_text(*parsed);  // the messages' text, redacted by the writer
+    }
+    RequestScope scope{snapshot_, providers_, nullptr, {}};
+    const auto dense = co_await read_dense(*parsed, endpoint, *scope.snapshot, *scope.providers,
+                                           /*analyze_direct=*/false);
+    auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
+    // (No co_await on the right of && here and below: GCC 12 evaluates it even when the left
+    // side is false, so a request with a free backend waited for a full one.)
+    while (plan.status == selector::PlanStatus::all_busy) {
+      if (!co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived))
+        break;
+      plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
+    }
+    if (!plan.ok()) {
+      co_await send_plan_failure(writer, plan, record);
+      co_return;
+    }
+    scope.route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
+    scope.deadline =
+        upstream::Clock::now() +
+        (scope.route
+             ? std::chrono::duration_cast<upstream::Clock::duration>(scope.route->timeout)
+             : std::chrono::duration_cast<upstream::Clock::duration>(kDirectRequestTimeout));
+    for (const std::size_t index : plan.attempt_order()) {
+      record.candidates.push_back(scope.snapshot->config->backends[index].name);
+    }
+    co_await run_plan(request, writer, *parsed, endpoint, plan, scope, record);
+  } catch (const boost::system::system_error&) {
+    throw;  // a cancellation (the client left): the server ends the connection
+  } catch (const std::exception& e) {
+    // A bug, not the client's doing: logged and counted as the 500 the client gets.
+    log_->error("request_id={} failed: {}", record.id, e.what());
+    failed = true;
   }
-  record.stream = parsed->stream;
-  if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
-    record.prompt = api::prompt_text(*parsed);  // the messages' text, redacted by the writer
+  if (failed) {  // (no co_await inside a catch block)
+    record.status = 500;
+    if (!writer.started()) {
+      const Failure internal{ErrorKind::internal, "internal error"};    // (GCC 12: no braces
+      co_await send_error(writer, internal, decision_headers(record));  // in a co_await)
+    }
   }
-  RequestScope scope{snapshot_, providers_, nullptr, {}};
-  const auto dense = co_await read_dense(*parsed, endpoint, *scope.snapshot, *scope.providers,
-                                         /*analyze_direct=*/false);
-  auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
-  // (No co_await on the right of && here and below: GCC 12 evaluates it even when the left
-  // side is false, so a request with a free backend waited for a full one.)
-  while (plan.status == selector::PlanStatus::all_busy) {
-    if (!co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived)) break;
-    plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
-  }
-  if (!plan.ok()) {
-    co_await send_plan_failure(writer, plan, record);
-    co_return;
-  }
-  scope.route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
-  scope.deadline =
-      upstream::Clock::now() +
-      (scope.route ? std::chrono::duration_cast<upstream::Clock::duration>(scope.route->timeout)
-                   : std::chrono::duration_cast<upstream::Clock::duration>(kDirectRequestTimeout));
-  for (const std::size_t index : plan.attempt_order()) {
-    record.candidates.push_back(scope.snapshot->config->backends[index].name);
-  }
-  co_await run_plan(request, writer, *parsed, endpoint, plan, scope, record);
 }
 
 asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,

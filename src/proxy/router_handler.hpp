@@ -140,9 +140,6 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<void> responses(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> completion(HttpRequest& request, ResponseWriter& writer,
                                    api::Endpoint endpoint);
-  // The completion's work; `completion` logs it however it ends (an exception is a 500).
-  asio::awaitable<void> serve_completion(HttpRequest& request, ResponseWriter& writer,
-                                         api::Endpoint endpoint, RequestRecord& record);
   asio::awaitable<void> run_plan(const HttpRequest& request, ResponseWriter& writer,
                                  const api::ParsedRequest& parsed, api::Endpoint endpoint,
                                  const selector::RoutePlan& plan, RequestScope& scope,

@@ -67,11 +67,12 @@ std::vector<std::string> secrets_of(const config::Backend& backend) {
   return secrets;
 }
 
-// The credentials a request carries itself (a client's key passed on by pass_client_auth).
+// The credentials a request carries itself: a client's key passed on by pass_client_auth (the
+// proxy adds only lower-case names; this runs on every request, so no lowercasing here).
 std::vector<std::string> secrets_of(const Headers& headers) {
   std::vector<std::string> secrets;
   for (const auto& h : headers) {
-    if (credential_header(h.name)) add_credential(h.value, secrets);
+    if (h.name == "authorization") add_credential(h.value, secrets);
   }
   return secrets;
 }
