@@ -637,6 +637,9 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
       text = splice_at(request.text, request.model_begin, request.model_end, upstream_model);
     }
     if (text) {
+      // A UTF-8 byte order mark the router reads past: strict servers (Go's encoding/json)
+      // refuse it.
+      if (text->starts_with("\xEF\xBB\xBF")) text->erase(0, 3);
       if (ask_usage) {
         const size_t brace = text->find('{');
         text->insert(brace + 1, R"("stream_options":{"include_usage":true},)");

@@ -33,6 +33,15 @@ TEST(ParseRequest, TheBackendModelIsSplicedWhereTheClientWroteIt) {
   EXPECT_EQ(nlohmann::json::parse(body)["model"], "org/model \"v2\"");
 }
 
+// A byte order mark is read past and not sent on (strict JSON parsers refuse it).
+TEST(ParseRequest, AByteOrderMarkIsNotSentToTheBackend) {
+  const std::string text = "\xEF\xBB\xBF{\"model\":\"auto\",\"prompt\":\"x\"}";
+  auto parsed = parse_request(text, Endpoint::completions);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(body_for_backend(*parsed, "auto"), R"({"model":"auto","prompt":"x"})");
+  EXPECT_EQ(body_for_backend(*parsed, "gpt"), R"({"model":"gpt","prompt":"x"})");
+}
+
 TEST(ParseRequest, EndpointSpecificRequiredFields) {
   EXPECT_FALSE(parse_request(R"({"model":"a"})", Endpoint::completions));
   EXPECT_TRUE(parse_request(R"({"model":"a","prompt":"x"})", Endpoint::completions));
