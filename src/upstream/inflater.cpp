@@ -20,11 +20,28 @@ Inflater::~Inflater() {
   if (state_->ok) inflateEnd(&state_->stream);
 }
 
+namespace {
+
+constexpr unsigned char kGzipMagic = 0x1f;
+
+}  // namespace
+
+// Bytes after the end of a compressed stream: another gzip member (`cat a.gz b.gz` is one valid
+// gzip file, RFC 1952) starts over; anything else is garbage, and the body is refused.
+bool Inflater::next_member() {
+  auto& s = state_->stream;
+  if (s.avail_in == 0) return true;
+  if (*s.next_in != kGzipMagic || inflateReset(&s) != Z_OK) return false;
+  state_->ended = false;
+  return true;
+}
+
 bool Inflater::inflate(std::string_view input, std::string& out, std::size_t limit) {
   if (!state_->ok) return false;
   auto& s = state_->stream;
   s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
   s.avail_in = static_cast<uInt>(input.size());
+  if (state_->ended && !next_member()) return false;
   char buffer[16384];
   while (s.avail_in > 0) {
     s.next_out = reinterpret_cast<Bytef*>(buffer);
@@ -39,7 +56,8 @@ bool Inflater::inflate(std::string_view input, std::string& out, std::size_t lim
     out.append(buffer, produced);
     if (rc == Z_STREAM_END) {
       state_->ended = true;
-      break;
+      if (!next_member()) return false;
+      continue;
     }
     if (rc == Z_BUF_ERROR && produced == 0) break;
   }

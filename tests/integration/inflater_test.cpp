@@ -33,6 +33,24 @@ TEST(Inflater, KnowsWhetherTheStreamEnded) {
   EXPECT_FALSE(cut.finished());  // the checksum and length are missing
 }
 
+// `cat a.gz b.gz` is one gzip file (RFC 1952): both members are decoded, whole or in pieces;
+// bytes after the end that start no member are refused.
+TEST(Inflater, DecodesEveryGzipMemberAndRefusesTrailingGarbage) {
+  const std::string packed = compress("{\"model\":", true) + compress("\"auto\"}", true);
+  for (const std::size_t piece : {packed.size(), std::size_t{7}}) {
+    Inflater inflater(true);
+    std::string out;
+    for (std::size_t i = 0; i < packed.size(); i += piece) {
+      ASSERT_TRUE(inflater.inflate(std::string_view(packed).substr(i, piece), out, 1 << 20));
+    }
+    EXPECT_EQ(out, "{\"model\":\"auto\"}");
+    EXPECT_TRUE(inflater.finished());
+  }
+  Inflater trailing(true);
+  std::string out;
+  EXPECT_FALSE(trailing.inflate(compress("{}", true) + "GARBAGE", out, 1 << 20));
+}
+
 TEST(Inflater, RejectsGarbageAndOversizedOutput) {
   Inflater garbage(true);
   std::string out;

@@ -24,6 +24,7 @@ class Inflater {
   bool over_limit() const;
 
  private:
+  bool next_member();
   struct State;
   std::unique_ptr<State> state_;
 };
