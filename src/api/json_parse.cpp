@@ -1,5 +1,6 @@
 #include "llm_router/api/json_parse.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -586,6 +587,28 @@ JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
   result.repeated_top_level_key = cursor.repeated_top_level_key_;
   result.error = cursor.error_;
   return result;
+}
+
+namespace {
+
+// The most keys any object in `value` has (its depth is bounded by our parser's limit).
+std::size_t widest_object(const nlohmann::json& value) {
+  std::size_t widest = value.is_object() ? value.size() : 0;
+  if (value.is_structured()) {
+    for (const auto& child : value) widest = std::max(widest, widest_object(child));
+  }
+  return widest;
+}
+
+}  // namespace
+
+nlohmann::ordered_json in_client_order(std::string_view text, const nlohmann::json& validated) {
+  constexpr std::size_t kMaxOrderedKeys = 256;
+  if (widest_object(validated) <= kMaxOrderedKeys) {
+    auto ordered = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (!ordered.is_discarded()) return ordered;
+  }
+  return nlohmann::ordered_json(validated);
 }
 
 nlohmann::json parse_json_value(std::string_view text) {

@@ -648,8 +648,8 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
     }
   }
   // Re-serialized in the client's key order (a JSON schema's `properties` order matters).
-  auto copy = nlohmann::ordered_json::parse(request.text, nullptr, false);
-  if (copy.is_discarded() || !copy.is_object()) copy = request.body();
+  auto copy = in_client_order(request.text, request.body());
+  if (!copy.is_object()) copy = nlohmann::ordered_json(request.body());
   copy["model"] = upstream_model;
   if (ask_usage) {
     auto& options = copy["stream_options"];

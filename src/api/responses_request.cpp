@@ -377,10 +377,7 @@ Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
     // As on the other endpoints: parsers disagree on which copy wins ("model" twice).
     return Failure{ErrorKind::invalid_json, "the request body repeats a top-level key"};
   }
-  // In the client's order; text only our parser reads (a lone surrogate read as U+FFFD) keeps
-  // the sorted order.
-  json request = json::parse(body, nullptr, false);
-  if (request.is_discarded()) request = json(checked);
+  json request = in_client_order(body, checked);
   if (!request.is_object()) return invalid("the request body must be a JSON object", "");
   if (auto refused = refuse_stateful(request)) return std::move(*refused);
   const auto stream_it = request.find("stream");

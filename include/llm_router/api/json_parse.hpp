@@ -39,6 +39,13 @@ JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
 // once per level, so an unbounded nesting would exhaust the stack.
 nlohmann::json parse_json_value(std::string_view text);
 
+// `text` (already validated into `validated`) as a tree that keeps the client's key order, for
+// re-serializing a request: a JSON schema's `properties` order is the order a model writes
+// the fields in. nlohmann::ordered_json finds a key by scanning the object's keys, so an
+// object with thousands of keys (a hostile body) would cost quadratic time: then, and for text
+// only our parser reads (a lone surrogate), the sorted tree is used instead.
+nlohmann::ordered_json in_client_order(std::string_view text, const nlohmann::json& validated);
+
 // Whether `text` is one JSON object or array whose strings and brackets all close, in order,
 // with only whitespace after it. Not a validation (numbers, literals, commas and UTF-8 go
 // unchecked): it tells a text cut short, or followed by more, from a whole one, at a small

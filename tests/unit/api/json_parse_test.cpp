@@ -196,4 +196,20 @@ TEST(JsonCursor, RefusesNestingDeeperThanTheLimit) {
 }
 
 }  // namespace
+// Key order is kept for a request that is sent on re-serialized; an object with thousands of
+// keys (quadratic for an ordered map) gets the sorted order instead, in linear time.
+TEST(InClientOrder, KeepsTheOrderUnlessAnObjectIsHuge) {
+  const std::string small = R"({"b":1,"a":{"z":1,"y":2}})";
+  nlohmann::json validated;
+  ASSERT_TRUE(parse_json(small, validated).ok);
+  EXPECT_EQ(in_client_order(small, validated).dump(), small);
+  std::string huge = "{";
+  for (int i = 5000; i > 0; --i) huge += "\"k" + std::to_string(i) + "\":0,";
+  huge.back() = '}';
+  ASSERT_TRUE(parse_json(huge, validated).ok);
+  const auto ordered = in_client_order(huge, validated);
+  EXPECT_EQ(ordered.size(), 5000u);
+  EXPECT_EQ(ordered.begin().key(), "k1");  // sorted: the client's first key was k5000
+}
+
 }  // namespace llm_router::api
