@@ -34,12 +34,15 @@ void shift_mass(std::array<float, kMaxLabels>& probabilities, std::size_t n, std
   probabilities[to] += weight;
 }
 
-// Whether an instruction cue for `cued` should overrule the model's `best` label. Two cues are
+// Whether an instruction cue for `cued` should overrule the model's `best` label. Some cues are
 // weaker than the model's reading: math words in a coding task ("a function for the factorial")
-// keep it code, and a question about a passage the model reads as another task over that
-// passage (extraction, summary) keeps that task.
+// and sorting or extracting in one ("tag each function with a type hint") keep it code, and a
+// question about a passage the model reads as another task over that passage (extraction,
+// summary) keeps that task.
 bool cue_overrules(std::string_view cued, std::string_view best) {
-  if (cued == "math") return best != "code";
+  if (cued == "math" || cued == "classification" || cued == "information_extraction") {
+    return best != "code";
+  }
   if (cued == "closed_qa") return best != "information_extraction" && best != "summarization";
   return true;
 }

@@ -204,29 +204,53 @@ bool asks_to_sort(const LeadingWords& words, std::size_t at) {
   return (verb == "sort" || verb == "group") && word_within(words, at + 1, 6, kInto);
 }
 
+bool names_math(const LeadingWords& words);
+
+// "make this shorter", "make it more concise", "make the email briefer"; not "make my commute
+// shorter".
+bool asks_to_shorten(const LeadingWords& words, std::size_t at) {
+  static constexpr std::array<std::string_view, 5> kPronouns = {"this", "it", "that", "these",
+                                                                "them"};
+  const std::string_view object = words[at + 1];
+  const bool a_text =
+      one_of(object, kPronouns) || (object == "the" && one_of(words[at + 2], kPassageNouns));
+  return words[at] == "make" && a_text && names_object(words, at + 1, kShorter);
+}
+
+// "show that <a statement> is/are/has ..." about numbers or mathematics: a proof. Not "show
+// that spreadsheet from Q3 2023".
+bool asks_for_a_proof(const LeadingWords& words, std::size_t at) {
+  static constexpr std::array<std::string_view, 11> kClaims = {
+      "is",        "are",   "has",    "have",  "equals", "divides",
+      "converges", "holds", "exists", "exist", "lies"};
+  if (words[at] != "show" || words[at + 1] != "that") return false;
+  return (words.has_math_marks() || names_math(words)) && word_within(words, at + 2, 10, kClaims);
+}
+
 std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   const std::string_view verb = words[at];
   if (verb == "summarize" || verb == "summarise" || verb == "shorten" || verb == "condense" ||
       (verb == "tl" && words[at + 1] == "dr") || (verb == "sum" && words[at + 1] == "up")) {
     return "summarization";
   }
-  if (verb == "make" && names_object(words, at + 1, kShorter)) return "summarization";
-  if (verb == "classify" || verb == "categorize" || verb == "categorise" ||
-      asks_to_sort(words, at)) {
-    return "classification";
-  }
+  if (asks_to_shorten(words, at)) return "summarization";
+  if (verb == "classify" || verb == "categorize" || verb == "categorise") return "classification";
   if (verb == "extract" || (verb == "pull" && words[at + 1] == "out")) {
     return "information_extraction";
   }
-  if ((verb == "list" || verb == "find" || verb == "get" || verb == "pull" || verb == "grab") &&
-      points_at_passage(words, at + 1)) {
-    return "information_extraction";
+  // Everyday ways to say the same, unless the words name mathematics ("find the roots from this
+  // quadratic", "sort the following numbers into ...").
+  const bool fetch =
+      verb == "list" || verb == "find" || verb == "get" || verb == "pull" || verb == "grab";
+  if ((asks_to_sort(words, at) || (fetch && points_at_passage(words, at + 1))) &&
+      !names_math(words)) {
+    return asks_to_sort(words, at) ? "classification" : "information_extraction";
   }
   // "tell me a (funny) joke", not "tell me about the history of jokes"
   if (verb == "tell" && names_object(words, at + 1, kJokes, 1)) return "chit_chat";
   if (verb == "brainstorm") return "brainstorming";
   if (one_of(verb, kMathVerbs)) return "math";
-  if (verb == "show" && words[at + 1] == "that" && words.has_math_marks()) return "math";
+  if (asks_for_a_proof(words, at)) return "math";
   if (one_of(verb, kMathIfNumbers) && words.has_math_marks()) return "math";
   const bool make =
       verb == "write" || verb == "compose" || verb == "give" || verb == "provide" || verb == "make";
@@ -273,8 +297,10 @@ bool names_math(const LeadingWords& words) {
 }
 
 // A prompt that opens with what it wants, verb left out: "Cover letter for a nurse", "haiku
-// about rain", "10 ways to cut costs", "three bullet points summarizing this".
-std::string_view label_for_noun_lead(const LeadingWords& words, std::size_t at) {
+// about rain", "10 ways to cut costs", "three bullet points summarizing this". Not a question
+// ("Ode to Joy composer?", "Is the story in Genesis literal?").
+std::string_view label_for_noun_lead(const LeadingWords& words, std::size_t at, bool question) {
+  if (question) return {};
   static constexpr std::array<std::string_view, 9> kCounts = {
       "one", "five", "ten", "some", "few", "several", "more", "couple", "bunch"};
   std::size_t i = at;
@@ -286,7 +312,8 @@ std::string_view label_for_noun_lead(const LeadingWords& words, std::size_t at) 
   }
   for (std::size_t other = 0; i < words.count && other <= 2; ++i, ++other) {
     const std::string_view next = words[i + 1];
-    const bool linked = next.empty() || one_of(next, kCreativeLinks);
+    // At most one word before the piece: "cover letter", "shakespearean sonnet".
+    const bool linked = other <= 1 && (next.empty() || one_of(next, kCreativeLinks));
     if (linked && (one_of(words[i], kCreativeLeads) ||
                    (words[i] == "letter" && (words[i - 1] == "cover" || next == "to")))) {
       return "creative_writing";
@@ -345,7 +372,8 @@ std::string_view leading_cue(std::string_view text, bool greetings) {
   if (const std::string_view label = label_for_verb(words, at); !label.empty()) return label;
   if (const std::string_view label = label_for_passage(words, at); !label.empty()) return label;
   if (names_math(words)) return "math";
-  return label_for_noun_lead(words, at);
+  const std::size_t end = text.find_last_not_of(" \t\r\n");
+  return label_for_noun_lead(words, at, end != std::string_view::npos && text[end] == '?');
 }
 
 }  // namespace

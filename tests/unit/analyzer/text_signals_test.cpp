@@ -240,6 +240,13 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
       {"10 ways are there to seat them?", ""},
       {"Show that every group of order 15 is cyclic.", "math"},
       {"Show that you care about your team", ""},
+      {"Show that spreadsheet from Q3 2023 again please", ""},
+      {"Make my commute shorter", ""},
+      {"Is the story in Genesis literal?", ""},
+      {"Ode to Joy composer?", ""},
+      {"Best toast for breakfast?", ""},
+      {"Find the roots from this quadratic: x^2 - 5x + 6 = 0", "math"},
+      {"Get the average from the following numbers: 4, 8, 15", "math"},
       {std::string(200, 'x') + " summarize", ""},
       // The request after a pasted passage names the task too.
       {"The Millbrook Public Library reopened on Saturday after a two-year renovation that added "
