@@ -1,4 +1,5 @@
 // POST /v1/responses -> the chat.completions request the router routes.
+#include <algorithm>
 #include <chrono>
 
 #include "llm_router/api/json_parse.hpp"
@@ -275,6 +276,14 @@ bool passed_on_as_is(std::string_view key) {
          std::end(kResponsesOnly);
 }
 
+// Whether the request's `include` list names `what`.
+bool includes(const json& request, std::string_view what) {
+  const auto include = request.find("include");
+  if (include == request.end() || !include->is_array()) return false;
+  return std::any_of(include->begin(), include->end(),
+                     [&](const json& item) { return item.is_string() && item == what; });
+}
+
 Expected<json> chat_body_of(const json& request, bool stream) {
   auto messages = messages_of(request);
   if (!messages) return messages.take_failure();
@@ -282,7 +291,9 @@ Expected<json> chat_body_of(const json& request, bool stream) {
   for (const auto& [key, value] : request.items()) {
     if (passed_on_as_is(key) && !value.is_null()) chat[key] = value;
   }
-  if (chat.contains("top_logprobs")) chat["logprobs"] = true;
+  if (chat.contains("top_logprobs") || includes(request, "message.output_text.logprobs")) {
+    chat["logprobs"] = true;
+  }
   if (auto it = request.find("max_output_tokens"); it != request.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<long long>() < 1) {
       return invalid("`max_output_tokens` must be a positive integer", "max_output_tokens");

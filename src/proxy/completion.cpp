@@ -323,7 +323,8 @@ void keep_for_usage(std::string_view data, RequestRecord& record) {
 // A stream whose usage the router asked for and the client did not: OpenAI then writes
 // "usage": null into every chunk, which the client would not have seen.
 void drop_null_usage(std::string& data) {
-  for (const std::string_view member : {R"(,"usage":null)", R"("usage":null,)"}) {
+  for (const std::string_view member :
+       {R"(,"usage":null)", R"("usage":null,)", R"(, "usage": null)", R"("usage": null, )"}) {
     if (const auto at = data.find(member); at != std::string::npos) {
       data.erase(at, member.size());
       return;
@@ -882,15 +883,20 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       record.candidates.push_back(scope.snapshot->config->backends[index].name);
     }
     co_await run_plan(request, writer, *parsed, endpoint, plan, scope, record);
-  } catch (const boost::system::system_error&) {
-    throw;  // a cancellation (the client left): the server ends the connection
+  } catch (const boost::system::system_error& e) {
+    // A cancellation (the client left) ends the connection in the server; anything else is
+    // a bug like the next.
+    if (e.code() == asio::error::operation_aborted) throw;
+    log_->error("request_id={} failed: {}", record.id, e.what());
+    failed = true;
   } catch (const std::exception& e) {
     // A bug, not the client's doing: logged and counted as the 500 the client gets.
     log_->error("request_id={} failed: {}", record.id, e.what());
     failed = true;
   }
   if (failed) {  // (no co_await inside a catch block)
-    record.status = 500;
+    // An answer already on its way keeps its status (the server cuts the connection).
+    if (record.status == 0 || !writer.started()) record.status = 500;
     if (!writer.started()) {
       const Failure internal{ErrorKind::internal, "internal error"};    // (GCC 12: no braces
       co_await send_error(writer, internal, decision_headers(record));  // in a co_await)

@@ -226,7 +226,9 @@ void RequestLogWriter::run() {
     }
     std::uint64_t written = 0;
     std::uint64_t failed = 0;
+    const bool keep_prompts = log_prompts_.load(std::memory_order_relaxed);
     for (RequestLogEntry& entry : batch) {
+      if (!keep_prompts) entry.prompt.reset();  // switched off by a reload while queued
       if (entry.prompt) {
         try {
           entry.prompt = redactor(*entry.prompt);

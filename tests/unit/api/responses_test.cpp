@@ -53,6 +53,15 @@ TEST(ResponsesRequest, ExtraFieldsPassOnAndResponsesOnlyOnesDoNot) {
   }
 }
 
+// Output logprobs are asked for with `include` (or top_logprobs): the chat request asks too.
+TEST(ResponsesRequest, IncludedLogprobsAreAskedFor) {
+  EXPECT_EQ(chat_of(R"({"input":"Hi","include":["message.output_text.logprobs"]})")["logprobs"],
+            true);
+  EXPECT_EQ(chat_of(R"({"input":"Hi","top_logprobs":2})")["logprobs"], true);
+  EXPECT_FALSE(
+      chat_of(R"({"input":"Hi","include":["reasoning.encrypted_content"]})").contains("logprobs"));
+}
+
 TEST(ResponsesRequest, ItemsBecomeTurnsWithToolCallsAndResults) {
   const json chat = chat_of(R"({"model":"m","stream":true,"input":[
     {"role":"developer","content":"rules"},
