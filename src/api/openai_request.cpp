@@ -675,7 +675,10 @@ std::optional<Usage> find_usage(std::string_view text) {
 bool is_error_event(std::string_view data) {
   if (data.find("\"error\"") == std::string_view::npos) return false;
   const json parsed = json::parse(data, nullptr, false);
-  return parsed.is_object() && parsed.contains("error") && !parsed.contains("choices");
+  if (!parsed.is_object() || parsed.contains("choices")) return false;
+  // {"error": {...}} as OpenAI sends it, or {"object": "error", "message": ...} (vLLM).
+  const auto object = parsed.find("object");
+  return parsed.contains("error") || (object != parsed.end() && *object == "error");
 }
 
 }  // namespace llm_router::api

@@ -40,6 +40,8 @@ using nlohmann::json;
 // largest real ones fit: 2,048 embeddings of 3,072 floats as JSON are ~80 MB.
 constexpr std::size_t kMaxResponseBytes = 256 * 1024 * 1024;
 constexpr std::size_t kMaxErrorBodyBytes = 256 * 1024;
+// Events without content held before a stream's commit point; past this, it commits anyway.
+constexpr std::size_t kMaxHeldBytes = 1024 * 1024;
 constexpr std::size_t kMaxCoalescedBytes = 64 * 1024;  // stream events written in one send
 // After a stream's [DONE], how long its backend may take to end the response and keep the
 // connection for reuse (the client has its whole answer by then).
@@ -167,11 +169,14 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
   return failure;
 }
 
-// Failures worth another try on the same backend (a moment later), rather than moving on.
+// Failures worth another try on the same backend (a moment later), rather than moving on. A
+// connection that closed after the backend had begun a 200 answer is not: the backend did the
+// (billed) work, and asking again would pay for it again.
 bool retry_same_backend(const Failure& failure) {
   switch (failure.kind) {
-    case ErrorKind::connect_failed:
     case ErrorKind::upstream_closed:
+      return failure.upstream_status == 0;
+    case ErrorKind::connect_failed:
     case ErrorKind::upstream_rate_limited:
       return true;
     case ErrorKind::upstream_server_error:
@@ -412,6 +417,11 @@ bool ends_a_stream(const api::SseEvent& event) {
   return false;
 }
 
+// An error event: {"error": ...}, {"object": "error", ...} or an SSE `event: error` line.
+bool error_event(const api::SseEvent& event) {
+  return event.event == "error" || api::is_error_event(event.data);
+}
+
 std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
   if (next.failure) return std::move(next.failure);
   if (!next.event) return Failure{ErrorKind::upstream_bad_response, "stream ended before content"};
@@ -419,18 +429,26 @@ std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
     return Failure{ErrorKind::upstream_bad_response, "stream ended ([DONE]) before content"};
   }
   if (auto failure = garbled(*next.event)) return failure;
-  if (api::is_error_event(next.event->data)) {
+  if (error_event(*next.event)) {
     return Failure{ErrorKind::upstream_server_error, "stream began with an error"};
   }
   return std::nullopt;
+}
+
+// A failure after the backend's head arrived carries the status it had begun answering with
+// (a 200 cut short): logged, and not retried on the same backend.
+void note_answered(Failure& failure, const upstream::Exchange& exchange) {
+  if (failure.upstream_status == 0) failure.upstream_status = exchange.head().status;
 }
 
 bool carries_content(const api::SseEvent& event) {
   if (event.is_done()) return true;
   const json data = json::parse(event.data, nullptr, false);
   if (!data.is_object()) return true;
+  // No choice, no answer yet: Azure's first chunk ({"choices": [], "prompt_filter_results":
+  // ...}), a usage or keep-alive object. Held, and relayed with the first content.
   auto choices = data.find("choices");
-  if (choices == data.end() || !choices->is_array() || choices->empty()) return true;
+  if (choices == data.end() || !choices->is_array() || choices->empty()) return false;
   const json& choice = (*choices)[0];
   if (choice.contains("finish_reason") && !choice["finish_reason"].is_null()) return true;
   if (auto text = choice.find("text"); text != choice.end() && text->is_string()) {
@@ -552,18 +570,24 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
   } else if (want_stream && exchange->head().event_stream) {
     p.stream = true;
     if (guard.tokens_per_second > 0) exchange = guard_throughput(std::move(exchange), guard);
+    std::size_t held_bytes = 0;
     while (true) {
       auto next = co_await exchange->next_event();
       p.failure = pre_commit_failure(next);
-      if (p.failure) break;
+      if (p.failure) {
+        note_answered(*p.failure, *exchange);
+        break;
+      }
       const bool content = carries_content(*next.event);
+      held_bytes += next.event->data.size();
       p.held.push_back(std::move(*next.event));
-      if (content) break;
+      if (content || held_bytes > kMaxHeldBytes) break;
     }
   } else {
     auto body = co_await exchange->read_body(kMaxResponseBytes);
     if (!body) {
       p.failure = body.take_failure();
+      note_answered(*p.failure, *exchange);
     } else if (auto unusable = unusable_answer(*body, endpoint)) {
       p.failure = std::move(unusable);
     } else {
@@ -1339,6 +1363,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
   auto body = co_await exchange.read_body(kMaxResponseBytes);
   if (!body) {
     result.failure = body.take_failure();
+    note_answered(*result.failure, exchange);
   } else {
     result.failure = unusable_answer(*body, endpoint);
   }
@@ -1398,17 +1423,20 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
   // Commit point: nothing is sent before the first event carrying content arrived, so a
   // backend that fails, times out or sends an error event before that falls back invisibly.
   std::vector<api::SseEvent> held;
+  std::size_t held_bytes = 0;
   while (true) {
     auto next = co_await exchange.next_event();
     result.failure = pre_commit_failure(next);
     if (result.failure) {
+      note_answered(*result.failure, exchange);
       record.attempts.back().failure = result.failure;
       co_return result;
     }
     const bool content = carries_content(*next.event);
     keep_for_usage(next.event->data, record);
+    held_bytes += next.event->data.size();
     held.push_back(std::move(*next.event));
-    if (content) break;
+    if (content || held_bytes > kMaxHeldBytes) break;
   }
   co_return co_await deliver_stream(exchange, writer, record, std::move(headers), usage,
                                     std::move(held));
@@ -1503,7 +1531,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     }
     finished = finished || ends_a_stream(*next.event);
     done_seen = done_seen || next.event->is_done();
-    if (!result.broke_after_commit && api::is_error_event(next.event->data)) {
+    if (!result.broke_after_commit && error_event(*next.event)) {
       // Relayed as the backend wrote it (the client's SDK raises it), counted as its failure;
       // the stream may end after it without a second error event from the router.
       broke(Failure{ErrorKind::upstream_server_error, "the stream carried an error event"});

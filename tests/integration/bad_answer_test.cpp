@@ -351,6 +351,63 @@ TEST(BadAnswers, AChunkedStreamOfSeveralChoicesCutAfterOneFinishEndsWithAnError)
   EXPECT_EQ(json::parse(events.back())["error"]["code"], "upstream_closed") << response.body;
 }
 
+// Before its first content a stream may carry events that are no answer (Azure's first chunk,
+// {"choices": [], "prompt_filter_results": ...}): held, not committed, so an error after them
+// still falls back; errors come as {"error"}, {"object": "error"} (vLLM) or `event: error`.
+TEST(BadAnswers, EventsWithoutContentDoNotCommitAStream) {
+  const std::string azure_first =
+      R"(data: {"id":"","object":"","created":0,"model":"","choices":[],)"
+      R"("prompt_filter_results":[{"prompt_index":0}]})"
+      "\n\n";
+  for (const std::string& failing :
+       {azure_first + R"(data: {"error":{"message":"overloaded","type":"server_error"}})" + "\n\n",
+        azure_first + R"(data: {"object":"error","message":"overloaded","code":500})" + "\n\n",
+        std::string("event: error\ndata: {\"message\":\"overloaded\"}\n\n"),
+        azure_first}) {  // and then the connection closes
+    CannedBackend broken([&](const std::string&) { return sse_response(failing); });
+    Router router(
+        router_config({{"broken", broken.url()}, {"backup", ""}}, "[broken]", "[backup]"));
+    HttpClient client(router.port());
+    const auto response =
+        client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+    EXPECT_EQ(response.header("x-llm-router-backend"), "backup") << failing;
+    EXPECT_EQ(sse_data(response.body).back(), "[DONE]") << response.body;
+  }
+  // With content after it, the held chunk is relayed first, as the backend sent it.
+  CannedBackend azure([&](const std::string&) {
+    return sse_response(azure_first + kChunk + kFinish + "data: [DONE]\n\n");
+  });
+  Router router(router_config({{"azure", azure.url()}}, "[azure]"));
+  HttpClient client(router.port());
+  const auto events = sse_data(
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)")).body);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_TRUE(json::parse(events[0]).contains("prompt_filter_results"));
+  EXPECT_EQ(json::parse(events[1])["choices"][0]["delta"]["content"], "hello");
+}
+
+// A 200 answer cut short (the connection closed before its Content-Length) was generated, and
+// billed: it goes to the fallback rather than being asked of the same backend again.
+TEST(BadAnswers, AnAnswerCutShortIsNotAskedAgainOfTheSameBackend) {
+  std::atomic<int> calls{0};
+  CannedBackend cut([&](const std::string&) {
+    ++calls;
+    std::string response = http_response(200, "application/json", kAnswer);
+    const auto length = response.find("content-length: ");
+    response.replace(length, response.find("\r\n", length) - length,
+                     "content-length: " + std::to_string(kAnswer.size() + 50));
+    return response;  // and the connection closes
+  });
+  Router router(
+      router_config({{"cut", cut.url(), "retry: {attempts: 2, backoff: 1ms}"}, {"backup", ""}},
+                    "[cut]", "[backup]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+  EXPECT_EQ(calls.load(), 1);
+}
+
 TEST(BadAnswers, AStreamOfOnlyDoneFallsBack) {
   CannedBackend broken([](const std::string&) { return sse_response("data: [DONE]\n\n"); });
   Router router(router_config({{"broken", broken.url()}, {"backup", ""}}, "[broken]", "[backup]"));
