@@ -87,7 +87,17 @@ void StatsShard::record(const RequestSummary& summary) {
   std::lock_guard lock(mutex_);
   Slot& slot = slot_for(slot_number(now, options_.slot));
   add_request(slot.total, summary);
-  add_request(entry(slot.backends, key_or(summary.backend, kNoBackend)), summary);
+  KeyStats& answering = entry(slot.backends, key_or(summary.backend, kNoBackend));
+  add_request(answering, summary);
+  for (const auto& spend : summary.set_aside) {  // the answering backend did not spend these
+    KeyStats& spender = entry(slot.backends, spend.backend);
+    answering.input_tokens -= spend.input_tokens;
+    answering.output_tokens -= spend.output_tokens;
+    answering.cost_usd -= spend.cost_usd;
+    spender.input_tokens += spend.input_tokens;
+    spender.output_tokens += spend.output_tokens;
+    spender.cost_usd += spend.cost_usd;
+  }
   add_request(entry(slot.routes, key_or(summary.route, kNoRoute)), summary);
   if (!summary.rule.empty()) {
     rule_key_.assign(key_or(summary.route, kNoRoute)).append("/").append(summary.rule);

@@ -435,6 +435,15 @@ std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
   return std::nullopt;
 }
 
+// What `usage` from `backend` cost (0 for a backend no longer configured).
+double spend_usd(const config::Config& config, const std::string& backend,
+                 const api::Usage& usage) {
+  const auto* b = config.find_backend(backend);
+  return b ? metrics::cost_usd(usage.prompt_tokens, usage.completion_tokens, b->cost.input_per_mtok,
+                               b->cost.output_per_mtok)
+           : 0.0;
+}
+
 // A failure after the backend's head arrived carries the status it had begun answering with
 // (a 200 cut short): logged, and not retried on the same backend.
 void note_answered(Failure& failure, const upstream::Exchange& exchange) {
@@ -1738,9 +1747,11 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   entry.backend = record.backend;
   entry.input_tokens = record.usage.prompt_tokens;
   entry.output_tokens = record.usage.completion_tokens;
-  if (const auto* b = snapshot_->config->find_backend(record.backend)) {
-    entry.cost_usd = metrics::cost_usd(record.usage.prompt_tokens, record.usage.completion_tokens,
-                                       b->cost.input_per_mtok, b->cost.output_per_mtok);
+  entry.cost_usd = spend_usd(*snapshot_->config, record.backend, record.usage);
+  for (const auto& spent : record.discarded) {  // answers set aside (cascade) were paid too
+    entry.input_tokens += spent.usage.prompt_tokens;
+    entry.output_tokens += spent.usage.completion_tokens;
+    entry.cost_usd += spend_usd(*snapshot_->config, spent.backend, spent.usage);
   }
   entry.status = record.status;
   entry.latency_ms = latency_ms;
@@ -1793,6 +1804,7 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   }
   long long discarded_input = 0;
   long long discarded_output = 0;
+  std::vector<metrics::RequestSummary::Spend> set_aside;
   for (const auto& spent : record.discarded) {
     // Generated and billed, then set aside (cascade): the spend is the request's too.
     const std::string_view by = spent.backend;
@@ -1803,13 +1815,11 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
         .add(static_cast<double>(spent.usage.completion_tokens));
     discarded_input += spent.usage.prompt_tokens;
     discarded_output += spent.usage.completion_tokens;
-    if (const auto* b = snapshot_->config->find_backend(spent.backend)) {
-      const double wasted =
-          metrics::cost_usd(spent.usage.prompt_tokens, spent.usage.completion_tokens,
-                            b->cost.input_per_mtok, b->cost.output_per_mtok);
-      series(spender.cost, families.cost, route, by).add(wasted);
-      cost += wasted;
-    }
+    const double wasted = spend_usd(*snapshot_->config, spent.backend, spent.usage);
+    series(spender.cost, families.cost, route, by).add(wasted);
+    cost += wasted;
+    set_aside.push_back(
+        {spent.backend, spent.usage.prompt_tokens, spent.usage.completion_tokens, wasted});
   }
   if (!record.category.empty()) categories_metric_.with({record.category}).inc();
   metrics::RequestSummary summary;
@@ -1825,6 +1835,7 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   summary.input_tokens = record.usage.prompt_tokens + discarded_input;
   summary.output_tokens = record.usage.completion_tokens + discarded_output;
   summary.cost_usd = cost;
+  summary.set_aside = std::move(set_aside);
   summary.attempts = record.attempts.size();
   std::string previous;
   for (const auto& a : record.attempts) {

@@ -42,6 +42,15 @@ struct RequestSummary {
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   double cost_usd = 0;
+  // Answers generated and set aside (cascade), by the backend that was paid for them; part of
+  // the totals above, which per-backend stats credit to these backends.
+  struct Spend {
+    std::string backend;
+    std::int64_t input_tokens = 0;
+    std::int64_t output_tokens = 0;
+    double cost_usd = 0;
+  };
+  std::vector<Spend> set_aside;
   std::vector<std::string> failed_backends;  // backends of the attempts that failed, in order
   // Attempts made, failed or not (a hedge that lost, one the client's leaving cancelled); 0:
   // counted as the failed ones plus the answer.

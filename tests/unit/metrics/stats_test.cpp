@@ -102,6 +102,23 @@ TEST(Stats, AggregatesPerBackendAndRoute) {
   EXPECT_EQ(w.recent[0].attempts, 2u);
 }
 
+// A cascade's set-aside answer is the request's spend, credited to the backend that made it.
+TEST(Stats, SetAsideSpendIsCreditedToTheBackendThatMadeIt) {
+  FakeClock clock;
+  StatsHub hub(1, {}, clock.function());
+  auto cascaded = summary("strong", 200, 0.1);  // 100 + 10 tokens, $0.5 in all
+  cascaded.set_aside.push_back({"weak", 40, 4, 0.125});
+  hub.shard(0).record(cascaded);
+  const auto w = hub.window(seconds(60));
+  EXPECT_DOUBLE_EQ(w.total.cost_usd, 0.5);
+  EXPECT_DOUBLE_EQ(w.backends.at("strong").cost_usd, 0.375);
+  EXPECT_EQ(w.backends.at("strong").input_tokens, 60);
+  EXPECT_EQ(w.backends.at("strong").requests, 1u);
+  EXPECT_DOUBLE_EQ(w.backends.at("weak").cost_usd, 0.125);
+  EXPECT_EQ(w.backends.at("weak").output_tokens, 4);
+  EXPECT_EQ(w.backends.at("weak").requests, 0u);
+}
+
 TEST(Stats, CostTotalsPerRuleCategoryAndClientKey) {
   FakeClock clock;
   StatsHub hub(1, {}, clock.function());
