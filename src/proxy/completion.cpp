@@ -322,9 +322,6 @@ void keep_for_usage(std::string_view data, RequestRecord& record) {
   }
 }
 
-// What a client's SDK reads from the backend's answer: rate limits, retry hints, OpenAI's
-// processing time and API version. (Not openai-organization or openai-project: they name the
-// router operator's account.)
 // A stream whose usage the router asked for and the client did not: OpenAI then writes
 // "usage": null into every chunk, which the client would not have seen.
 void drop_null_usage(std::string& data) {
@@ -337,6 +334,9 @@ void drop_null_usage(std::string& data) {
   }
 }
 
+// What a client's SDK reads from the backend's answer: rate limits, retry hints, OpenAI's
+// processing time and API version. (Not openai-organization or openai-project: they name the
+// router operator's account.)
 bool relayed_upstream_header(std::string_view name) {
   return name == "retry-after" || name == "retry-after-ms" || name.starts_with("x-ratelimit-") ||
          name == "openai-processing-ms" || name == "openai-version";

@@ -382,7 +382,7 @@ class HttpExchange final : public Exchange {
       sse_.feed(decoded, events);
       for (auto& e : events) {
         // An error event is relayed as it came: one quoting the key must not.
-        if (e.data.find("\"error\"") != std::string::npos) mask(e.data);
+        if (e.event == "error" || e.data.find("\"error\"") != std::string::npos) mask(e.data);
         pending_.push_back(std::move(e));
       }
       if (sse_.pending_bytes() > kMaxEventBytes) {

@@ -194,7 +194,11 @@ TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
   const std::string error_event =
       R"(data: {"error":{"message":"Incorrect API key provided: sk-backend-echoing"}})"
       "\n\n";
-  CannedBackend streaming([&](const std::string&) { return sse_response(kChunk + error_event); });
+  // An {"error"} event, then a typed one (`event: error`) whose data has no "error" member.
+  const std::string typed_error =
+      "event: error\ndata: {\"message\":\"key sk-backend-echoing rejected\"}\n\n";
+  CannedBackend streaming(
+      [&](const std::string&) { return sse_response(kChunk + typed_error + error_event); });
   CannedBackend rejecting([&](const std::string&) {
     return http_response(400, "application/json",
                          R"({"error":{"message":"bad key mysecretpassword123 and QUERYSECRET42",)"
