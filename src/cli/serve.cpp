@@ -34,8 +34,8 @@ server::ServerLimits limits_from(const config::ServerSettings& s) {
 
 void reload_and_log(proxy::RouterState& state, const char* trigger) {
   if (auto error = state.reload()) {
-    spdlog::error("config reload ({}) rejected, the old config keeps serving:\n{}", trigger,
-                  *error);
+    spdlog::error("config reload ({}) rejected, the old config keeps serving: {}", trigger,
+                  logging::one_line(*error));
   } else {
     spdlog::info("config reloaded ({}) from {}, generation {}", trigger, state.config_path(),
                  state.generation());

@@ -5,6 +5,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -187,6 +188,15 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name) {
 void setup(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(make_logger(""));
+}
+
+std::string one_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  for (std::size_t at = text.find('\n'); at != std::string::npos; at = text.find('\n', at)) {
+    text.replace(at, 1, "; ");
+  }
+  std::replace(text.begin(), text.end(), '\r', ' ');
+  return text;
 }
 
 void set_level(const std::string& level) {

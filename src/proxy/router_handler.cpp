@@ -12,6 +12,7 @@
 #include "health_prober.hpp"
 #include "llm_router/admin/dashboard.hpp"
 #include "llm_router/api/errors.hpp"
+#include "llm_router/core/logging.hpp"
 #include "llm_router/core/percent_decode.hpp"
 #include "llm_router/core/utf8.hpp"
 #include "llm_router/upstream/inflater.hpp"
@@ -561,7 +562,8 @@ asio::awaitable<void> RouterHandler::admin_reload(ResponseWriter& writer) {
   auto error = state_->reload();
   co_await asio::post(home, asio::use_awaitable);
   if (error) {
-    log_->error("config reload rejected, the old config keeps serving:\n{}", *error);
+    log_->error("config reload rejected, the old config keeps serving: {}",
+                logging::one_line(*error));
     Failure failure{ErrorKind::invalid_request, "config rejected: " + *error};
     co_await send_error(writer, failure);
     co_return;

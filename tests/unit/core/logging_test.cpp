@@ -84,4 +84,11 @@ TEST(Logging, LinesFromManyThreadsAllArriveWholeAndInEachThreadsOrder) {
 }
 
 }  // namespace
+// A config's list of errors is logged on one line, every line starting with time and level.
+TEST(Logging, OneLineJoinsLineBreaks) {
+  EXPECT_EQ(one_line("a.yaml:3:1: bad\na.yaml:7:2: worse\n"), "a.yaml:3:1: bad; a.yaml:7:2: worse");
+  EXPECT_EQ(one_line("x\r\ny"), "x ; y");
+  EXPECT_EQ(one_line("plain"), "plain");
+}
+
 }  // namespace llm_router::logging
