@@ -374,6 +374,14 @@ Headers relayed_headers(const upstream::ResponseHead& head) {
   return out;
 }
 
+// The backend's headers for the client's answer, its request id kept for the request log.
+void add_relayed(Headers& headers, Headers relayed, RequestRecord& record) {
+  for (auto& h : relayed) {
+    if (h.name == "x-llm-router-upstream-request-id") record.upstream_request_id = h.value;
+    headers.push_back(std::move(h));
+  }
+}
+
 std::string describe(const Attempt& attempt) {
   if (!attempt.failure) return attempt.backend + "=ok";
   std::string text = attempt.backend + "=" + std::string(name(attempt.failure->kind));
@@ -1145,7 +1153,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       record.status = head.status;
       record.attempts.back().failure = failure;
       Headers headers = decision_headers(record);
-      for (auto& h : relayed_headers(head)) headers.push_back(std::move(h));
+      add_relayed(headers, relayed_headers(head), record);
       headers.push_back({"content-type", "application/json"});
       co_await writer.send(head.status, std::move(headers), client_error_body(head.status, text));
       AttemptResult answered;
@@ -1159,7 +1167,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   }
   record.backend = backend.name;
   Headers headers = decision_headers(record);
-  for (auto& h : relayed_headers(head)) headers.push_back(std::move(h));
+  add_relayed(headers, relayed_headers(head), record);
   if (parsed.stream && head.event_stream) {
     // Text is collected for counting only from backends whose last stream lacked usage.
     auto& health = *scope.snapshot->health[index];
@@ -1329,7 +1337,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   const auto& backend = config.backends[won];
   record.backend = backend.name;
   Headers headers = decision_headers(record);
-  for (auto& h : primed.relayed) headers.push_back(std::move(h));
+  add_relayed(headers, std::move(primed.relayed), record);
   result.answered = true;
   if (primed.client_error) {
     // The request itself is at fault: every backend would say the same. Relay the answer.
@@ -1745,6 +1753,7 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
                               a.failure ? std::string(name(a.failure->kind)) : "ok", a.latency_ms});
   }
   entry.backend = record.backend;
+  entry.upstream_request_id = record.upstream_request_id;
   entry.input_tokens = record.usage.prompt_tokens;
   entry.output_tokens = record.usage.completion_tokens;
   entry.cost_usd = spend_usd(*snapshot_->config, record.backend, record.usage);

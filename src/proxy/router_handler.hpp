@@ -52,6 +52,7 @@ struct RequestRecord {
   std::vector<Attempt> attempts;
   int status = 0;
   int answered_status = 0;  // what the answering backend said (status is 499 if the client left)
+  std::string upstream_request_id;  // the answering backend's own x-request-id
   bool stream = false;
   bool panic = false;
   api::Usage usage;

@@ -188,6 +188,10 @@ std::string to_json_line(const RequestLogEntry& e) {
   out += ']';
   key(out, "backend");
   append_json_string(out, e.backend);
+  if (!e.upstream_request_id.empty()) {
+    key(out, "upstream_request_id");
+    append_json_string(out, e.upstream_request_id);
+  }
   key(out, "input_tokens");
   append_integer(out, e.input_tokens);
   key(out, "output_tokens");

@@ -29,7 +29,8 @@ struct RequestLogEntry {
   std::optional<double> complexity;
   std::vector<std::string> candidates;  // backends the plan offered, in order
   std::vector<AttemptLog> attempts;
-  std::string backend;  // the backend that answered; empty when none did
+  std::string backend;              // the backend that answered; empty when none did
+  std::string upstream_request_id;  // that backend's own x-request-id; left out when empty
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   double cost_usd = 0;

@@ -25,6 +25,7 @@ RequestLogEntry full_entry() {
   e.candidates = {"small", "big"};
   e.attempts = {{"small", 503, "upstream_unavailable", 12.25}, {"big", 200, "ok", 340.5}};
   e.backend = "big";
+  e.upstream_request_id = "req_upstream_9";
   e.input_tokens = 120;
   e.output_tokens = 48;
   e.cost_usd = 0.000123;
@@ -57,6 +58,7 @@ TEST(RequestLogEntry, EveryFieldIsWritten) {
   EXPECT_DOUBLE_EQ(j["attempts"][0]["latency_ms"].get<double>(), 12.25);
   EXPECT_EQ(j["attempts"][1]["reason"], "ok");
   EXPECT_EQ(j["backend"], "big");
+  EXPECT_EQ(j["upstream_request_id"], "req_upstream_9");
   EXPECT_EQ(j["input_tokens"], 120);
   EXPECT_EQ(j["output_tokens"], 48);
   EXPECT_DOUBLE_EQ(j["cost_usd"].get<double>(), 0.000123);
@@ -65,7 +67,7 @@ TEST(RequestLogEntry, EveryFieldIsWritten) {
   EXPECT_DOUBLE_EQ(j["ttft_ms"].get<double>(), 80.5);
   EXPECT_EQ(j["stream"], true);
   EXPECT_FALSE(j.contains("prompt"));
-  EXPECT_EQ(j.size(), 18u) << "a new field needs a line in docs/observability.md";
+  EXPECT_EQ(j.size(), 19u) << "a new field needs a line in docs/observability.md";
 }
 
 TEST(RequestLogEntry, EmptyOptionalsAreNullAndPromptIsOmitted) {
