@@ -152,6 +152,10 @@ constexpr std::array<std::string_view, 10> kIdeaLinks = {"to", "for", "of", "tha
 constexpr std::array<std::string_view, 6> kGreetings = {"hi",   "hello", "hey",
                                                         "hiya", "howdy", "greetings"};
 
+bool is_number(std::string_view word) {
+  return !word.empty() && std::all_of(word.begin(), word.end(), is_ascii_digit);
+}
+
 // Whether words from `at` name one of `nouns` after quantity words and at most two others
 // ("a short", "me three funny", "a list of 10 startup"): the object of "write", "give", "list".
 template <std::size_t N>
@@ -161,14 +165,10 @@ bool names_object(const LeadingWords& words, std::size_t at,
   int other_words = 0;
   for (; at < words.count; ++at) {
     if (one_of(words[at], nouns)) return true;
-    const bool number = std::all_of(words[at].begin(), words[at].end(), is_ascii_digit);
-    if (!number && !one_of(words[at], kQuantity) && ++other_words > max_other_words) return false;
+    if (!is_number(words[at]) && !one_of(words[at], kQuantity) && ++other_words > max_other_words)
+      return false;
   }
   return false;
-}
-
-bool is_number(std::string_view word) {
-  return !word.empty() && std::all_of(word.begin(), word.end(), is_ascii_digit);
 }
 
 // Whether one of `list` is among the `span` words from `at`.
@@ -242,9 +242,9 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   // quadratic", "sort the following numbers into ...").
   const bool fetch =
       verb == "list" || verb == "find" || verb == "get" || verb == "pull" || verb == "grab";
-  if ((asks_to_sort(words, at) || (fetch && points_at_passage(words, at + 1))) &&
-      !names_math(words)) {
-    return asks_to_sort(words, at) ? "classification" : "information_extraction";
+  const bool sort = asks_to_sort(words, at);
+  if ((sort || (fetch && points_at_passage(words, at + 1))) && !names_math(words)) {
+    return sort ? "classification" : "information_extraction";
   }
   // "tell me a (funny) joke", not "tell me about the history of jokes"
   if (verb == "tell" && names_object(words, at + 1, kJokes, 1)) return "chit_chat";
