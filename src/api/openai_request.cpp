@@ -224,7 +224,12 @@ class RequestScanner {
       return cursor_.skip_value();
     }
     if (name == "metadata"sv) {
+      summary().has_metadata = true;
       if (kind_at() == Kind::object) return cursor_.read_value(summary().metadata);
+      return cursor_.skip_value();
+    }
+    if (name == "store"sv) {
+      summary().store = kind_at() == Kind::boolean && cursor_.peek() == 't';
       return cursor_.skip_value();
     }
     if (name == "tools"sv) return tools();
@@ -626,9 +631,15 @@ bool is_usage_only_chunk(std::string_view data) {
 }
 
 std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
-                             bool ask_usage) {
-  ask_usage = ask_usage && request.stream && !request.summary.include_usage;
-  if (!ask_usage || !request.summary.has_stream_options) {
+                             StreamOptions stream_options) {
+  const bool ask_usage = stream_options == StreamOptions::ask_usage && request.stream &&
+                         !request.summary.include_usage;
+  const bool drop_options =
+      stream_options == StreamOptions::left_out && request.summary.has_stream_options;
+  // `metadata` is the router's routing input; OpenAI refuses it unless `store` is true, and
+  // strict servers (Mistral) refuse any field they do not know.
+  const bool drop_metadata = request.summary.has_metadata && !request.summary.store;
+  if ((!ask_usage || !request.summary.has_stream_options) && !drop_metadata && !drop_options) {
     std::optional<std::string> text;
     if (request.model == upstream_model && !request.text.empty()) {
       text = std::string(request.text);
@@ -651,6 +662,8 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
   auto copy = in_client_order(request.text, request.body());
   if (!copy.is_object()) copy = nlohmann::ordered_json(request.body());
   copy["model"] = upstream_model;
+  if (drop_metadata) copy.erase("metadata");
+  if (drop_options) copy.erase("stream_options");
   if (ask_usage) {
     auto& options = copy["stream_options"];
     if (!options.is_object()) options = nlohmann::ordered_json::object();

@@ -37,6 +37,12 @@ EnvLookup process_env() {
   };
 }
 
+bool is_bare_number(std::string_view text) {
+  double value = 0;
+  auto [next, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} && next == text.data() + text.size();
+}
+
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   double value = 0;
   const auto* begin = text.data();
@@ -45,7 +51,11 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (ec != std::errc{} || value < 0) return std::nullopt;
   std::string_view unit(next, static_cast<size_t>(end - next));
   double scale = 0;
-  if (unit.empty() || unit == "ms") {
+  if (unit.empty()) {
+    // A bare number is ambiguous (LiteLLM's `timeout: 600` means seconds): only 0 reads alike.
+    if (value != 0) return std::nullopt;
+    scale = 1;
+  } else if (unit == "ms") {
     scale = 1;
   } else if (unit == "s") {
     scale = 1000;
@@ -253,9 +263,14 @@ std::optional<std::chrono::milliseconds> NodeReader::duration(std::string_view k
   auto text = string(key);
   if (!text) return std::nullopt;
   auto value = parse_duration(*text);
-  if (!value)
+  if (value) return value;
+  if (is_bare_number(*text)) {
+    error(key, "needs a unit: write " + written(key, *text) + "s for seconds or " +
+                   written(key, *text) + "ms for milliseconds");
+  } else {
     error(key, "must be a duration such as 500ms, 30s or 5m, got '" + written(key, *text) + "'");
-  return value;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::vector<std::string>> NodeReader::string_list(std::string_view key) {

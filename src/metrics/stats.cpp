@@ -1,6 +1,7 @@
 #include "llm_router/metrics/stats.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "llm_router/config/yaml_reader.hpp"
 
@@ -178,12 +179,16 @@ nlohmann::json StatsHub::to_json(std::chrono::seconds window) const {
 }
 
 std::optional<std::chrono::seconds> parse_window(std::string_view text) {
+  // A bare whole number means seconds (`?window=300`).
+  if (!text.empty() &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::int64_t seconds = 0;
+    const auto [next, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec != std::errc{} || seconds <= 0) return std::nullopt;
+    return std::chrono::seconds(seconds);
+  }
   const auto duration = config::parse_duration(text);
   if (!duration || duration->count() <= 0) return std::nullopt;
-  // A bare number means seconds here, unlike config durations (milliseconds).
-  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::chrono::seconds(duration->count());
-  }
   return std::chrono::ceil<std::chrono::seconds>(*duration);
 }
 

@@ -1,6 +1,8 @@
-// Low-confidence escalation: reading an answer for signs that a stronger model should retry.
+// Low-confidence escalation and filtered answers: reading an answer for signs that another
+// model should try.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 
 #include "llm_router/api/json_fields.hpp"
@@ -97,6 +99,27 @@ std::optional<std::string> weak_answer_reason(std::string_view body,
     }
   }
   return std::nullopt;
+}
+
+bool withheld_by_content_filter(std::string_view body) {
+  if (body.find("\"content_filter\"") == std::string_view::npos) return false;
+  const json response = json::parse(body, nullptr, false);
+  if (!response.is_object()) return false;
+  auto choices = response.find("choices");
+  if (choices == response.end() || !choices->is_array() || choices->empty()) return false;
+  return std::all_of(choices->begin(), choices->end(), [](const json& choice) {
+    if (!choice.is_object() || api::string_field(choice, "finish_reason") != "content_filter") {
+      return false;
+    }
+    auto message = choice.find("message");
+    if (message == choice.end() || !message->is_object()) return true;
+    auto content = message->find("content");
+    const bool has_content = content != message->end() && content->is_string() &&
+                             !content->get_ref<const std::string&>().empty();
+    auto calls = message->find("tool_calls");
+    const bool has_calls = calls != message->end() && calls->is_array() && !calls->empty();
+    return !has_content && !has_calls;
+  });
 }
 
 }  // namespace llm_router::proxy

@@ -155,7 +155,9 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
   } else if (status == 408) {
     failure.kind = ErrorKind::first_byte_timeout;
   } else if (contains_any(body, {"context_length_exceeded", "maximum context length",
-                                 "context window", "too many tokens", "prompt is too long"})) {
+                                 "context window", "too many tokens", "prompt is too long",
+                                 "exceed_context_size_error", "exceeds the available context size",
+                                 "input token count", "input is too long"})) {
     failure.kind = ErrorKind::context_window_exceeded;
   } else if (contains_any(body,
                           {"content_policy", "content_filter", "content management policy"})) {
@@ -549,18 +551,24 @@ std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endp
   return Failure{ErrorKind::upstream_bad_response, std::move(*problem)};
 }
 
-// A backend's 400/422 naming the stream_options the router added to a stream.
+// Whether a stream's body for a backend carries stream_options (the router's or the client's).
+bool sends_stream_options(const api::ParsedRequest& parsed, api::StreamOptions options) {
+  if (!parsed.stream || options == api::StreamOptions::left_out) return false;
+  return parsed.summary.has_stream_options || options == api::StreamOptions::ask_usage;
+}
+
+// A backend's 400/422 naming the stream_options sent with a stream.
 bool refuses_stream_options(int status, std::string_view body) {
   return (status == 400 || status == 422) && body.find("stream_options") != std::string_view::npos;
 }
 
-// `without_usage`: the same request without the stream_options the router added, sent when
-// the backend refuses them (the answer then says so in refused_stream_options).
+// `without_options`: the same request without stream_options, sent when the backend refuses
+// them (the answer then says so in refused_stream_options).
 asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
                               upstream::UpstreamRequest request, api::Endpoint endpoint,
                               upstream::Deadlines deadlines, bool want_stream,
                               config::ThroughputGuard guard, bool client_credentials,
-                              std::optional<upstream::UpstreamRequest> without_usage) {
+                              std::optional<upstream::UpstreamRequest> without_options) {
   Primed p;
   auto opened = co_await provider->open(std::move(request), deadlines);
   if (!opened) {
@@ -574,9 +582,9 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
   if (p.status < 200 || p.status >= 300) {
     auto body = co_await exchange->read_body(kMaxErrorBodyBytes);
     if (body) p.body = std::move(*body);
-    if (without_usage && refuses_stream_options(p.status, p.body)) {
+    if (without_options && refuses_stream_options(p.status, p.body)) {
       Primed again =
-          co_await prime(std::move(provider), std::move(*without_usage), endpoint, deadlines,
+          co_await prime(std::move(provider), std::move(*without_options), endpoint, deadlines,
                          want_stream, guard, client_credentials, std::nullopt);
       again.refused_stream_options = true;
       co_return again;
@@ -708,27 +716,36 @@ Headers RouterHandler::decision_headers(const RequestRecord& record) const {
   return headers;
 }
 
-void RouterHandler::stop_asking_stream_usage(const RequestScope& scope, std::size_t index) const {
+void RouterHandler::stop_sending_stream_options(const RequestScope& scope,
+                                                std::size_t index) const {
   if (scope.snapshot->health[index]->rejects_stream_options.exchange(true)) return;
   log_->warn(
-      "backend {} refused stream_options: its streams are no longer asked for usage (set "
-      "stream_usage: false on it to skip this)",
+      "backend {} refused stream_options: it is no longer sent to it, and the router counts its "
+      "streams' usage itself (set stream_usage: false on it to skip this)",
       scope.snapshot->config->backends[index].name);
 }
 
-bool RouterHandler::asks_stream_usage(const api::ParsedRequest& parsed, api::Endpoint endpoint,
-                                      const RequestScope& scope, std::size_t index) const {
-  return parsed.stream && !parsed.summary.include_usage && endpoint != api::Endpoint::embeddings &&
-         scope.snapshot->config->backends[index].stream_usage &&
-         !scope.snapshot->health[index]->rejects_stream_options.load(std::memory_order_relaxed);
+api::StreamOptions RouterHandler::stream_options_for(const api::ParsedRequest& parsed,
+                                                     api::Endpoint endpoint,
+                                                     const RequestScope& scope,
+                                                     std::size_t index) const {
+  if (!parsed.stream || endpoint == api::Endpoint::embeddings) return api::StreamOptions::as_sent;
+  if (scope.snapshot->health[index]->rejects_stream_options.load(std::memory_order_relaxed)) {
+    return api::StreamOptions::left_out;
+  }
+  return scope.snapshot->config->backends[index].stream_usage ? api::StreamOptions::ask_usage
+                                                              : api::StreamOptions::as_sent;
 }
 
-upstream::UpstreamRequest RouterHandler::upstream_request(
-    const HttpRequest& request, const api::ParsedRequest& parsed, api::Endpoint endpoint,
-    const config::Backend& backend, const RequestRecord& record, bool ask_usage) const {
+upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& request,
+                                                          const api::ParsedRequest& parsed,
+                                                          api::Endpoint endpoint,
+                                                          const config::Backend& backend,
+                                                          const RequestRecord& record,
+                                                          api::StreamOptions stream_options) const {
   upstream::UpstreamRequest out;
   out.path = std::string(api::upstream_path(endpoint));
-  out.body = api::body_for_backend(parsed, backend.model, ask_usage);
+  out.body = api::body_for_backend(parsed, backend.model, stream_options);
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
   if (const auto* trace = request.header("traceparent")) {
@@ -1127,9 +1144,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
   upstream::Deadlines deadlines{timeouts.connect, timeouts.first_byte, timeouts.idle,
                                 std::min(upstream::Clock::now() + timeouts.total, scope.deadline)};
-  const bool ask_usage = asks_stream_usage(parsed, endpoint, scope, index);
+  const api::StreamOptions stream_options = stream_options_for(parsed, endpoint, scope, index);
   auto opened = co_await scope.providers->by_index[index]->open(
-      upstream_request(request, parsed, endpoint, backend, record, ask_usage), deadlines);
+      upstream_request(request, parsed, endpoint, backend, record, stream_options), deadlines);
   if (!opened) co_return fail(opened.take_failure());
   auto& exchange = **opened;
   const auto& head = exchange.head();
@@ -1137,10 +1154,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   if (head.status < 200 || head.status >= 300) {
     auto body = co_await exchange.read_body(kMaxErrorBodyBytes);
     const std::string text = body ? *body : std::string();
-    if (ask_usage && refuses_stream_options(head.status, text)) {
-      // It refuses the stream_options the router added, not the client's request: asked again
-      // without it, as every later stream to it will be.
-      stop_asking_stream_usage(scope, index);
+    if (sends_stream_options(parsed, stream_options) && refuses_stream_options(head.status, text)) {
+      // It refuses stream_options, not what the client asked: asked again without them, as
+      // every later stream to it will be (the router counts usage and adds the chunk itself).
+      stop_sending_stream_options(scope, index);
       record.attempts.pop_back();
       co_return co_await attempt(request, writer, parsed, endpoint, index, scope, record,
                                  may_cascade);
@@ -1220,16 +1237,20 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
       race->done[slot] = true;
       race->wake.cancel();
     };
-    const bool ask_usage = asks_stream_usage(parsed, endpoint, scope, backend_index);
-    std::optional<upstream::UpstreamRequest> without_usage;
-    if (ask_usage)
-      without_usage = upstream_request(request, parsed, endpoint, backend, record, false);
-    asio::co_spawn(io_,
-                   prime(scope.providers->by_index[backend_index],
-                         upstream_request(request, parsed, endpoint, backend, record, ask_usage),
-                         endpoint, deadlines, parsed.stream, backend.throughput,
-                         sends_client_credentials(backend, request), std::move(without_usage)),
-                   asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
+    const api::StreamOptions stream_options =
+        stream_options_for(parsed, endpoint, scope, backend_index);
+    std::optional<upstream::UpstreamRequest> without_options;
+    if (sends_stream_options(parsed, stream_options)) {
+      without_options = upstream_request(request, parsed, endpoint, backend, record,
+                                         api::StreamOptions::left_out);
+    }
+    asio::co_spawn(
+        io_,
+        prime(scope.providers->by_index[backend_index],
+              upstream_request(request, parsed, endpoint, backend, record, stream_options),
+              endpoint, deadlines, parsed.stream, backend.throughput,
+              sends_client_credentials(backend, request), std::move(without_options)),
+        asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
   };
 
   launch(0, index);
@@ -1293,7 +1314,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   race_exit.settled = true;
   for (std::size_t slot = 0; slot < 2; ++slot) {
     if (race->started[slot] && race->result[slot] && race->result[slot]->refused_stream_options) {
-      stop_asking_stream_usage(scope, race->index[slot]);
+      stop_sending_stream_options(scope, race->index[slot]);
     }
   }
   // Attempts are recorded the loser first, the one that answered (or the first one) last.
@@ -1391,11 +1412,20 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
   if (may_cascade) {
     if (auto reason = weak_answer_reason(*body, scope.route->cascade, parsed.body())) {
       result.failure = Failure{ErrorKind::low_confidence, *reason};
-      record.attempts.back().failure = result.failure;
-      result.weak_answer = std::move(*body);
-      result.weak_headers = std::move(headers);
-      co_return result;
     }
+  }
+  // A filtered answer is set aside for the route's content_policy_fallback, and still given
+  // if none of those answers.
+  if (!result.failure && scope.route && !scope.route->content_policy_fallback.empty() &&
+      withheld_by_content_filter(*body)) {
+    result.failure =
+        Failure{ErrorKind::content_policy, "the backend's content filter withheld the answer"};
+  }
+  if (result.failure) {
+    record.attempts.back().failure = result.failure;
+    result.weak_answer = std::move(*body);
+    result.weak_headers = std::move(headers);
+    co_return result;
   }
   co_await deliver_body(std::move(*body), exchange.head().status, writer, parsed, scope, index,
                         record, std::move(headers));
@@ -1846,7 +1876,7 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   summary.cost_usd = cost;
   summary.set_aside = std::move(set_aside);
   summary.attempts = record.attempts.size();
-  std::string previous;
+  const Attempt* previous = nullptr;
   for (const auto& a : record.attempts) {
     const std::string_view outcome = a.failure ? name(a.failure->kind) : "ok";
     attempts_metric_.with({a.backend, outcome}).inc();
@@ -1856,9 +1886,12 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
       if (kind != ErrorKind::hedge_lost && kind != ErrorKind::cancelled) {
         summary.failed_backends.push_back(a.backend);
       }
-      if (a.backend == previous) retries_metric_.with({a.backend, outcome}).inc();
     }
-    previous = a.backend;
+    // A retry counts under the failure that caused it, whether or not it then succeeded.
+    if (previous && previous->failure && previous->backend == a.backend) {
+      retries_metric_.with({a.backend, name(previous->failure->kind)}).inc();
+    }
+    previous = &a;
   }
   for (std::size_t i = 1; i < record.attempts.size(); ++i) {
     const auto& from = record.attempts[i - 1];

@@ -225,15 +225,16 @@ class RouterHandler final : public server::RequestHandler {
                                                           const ProviderSet& providers,
                                                           bool analyze_direct) const;
   Headers decision_headers(const RequestRecord& record) const;
-  // Backend `index` refused the stream_options the router adds: said once, never sent again.
-  void stop_asking_stream_usage(const RequestScope& scope, std::size_t index) const;
-  // Whether the body sent to backend `index` asks for a stream's usage the client did not.
-  bool asks_stream_usage(const api::ParsedRequest& parsed, api::Endpoint endpoint,
-                         const RequestScope& scope, std::size_t index) const;
+  // Backend `index` refused stream_options: said once, never sent to it again.
+  void stop_sending_stream_options(const RequestScope& scope, std::size_t index) const;
+  // What the body sent to backend `index` carries of stream_options.
+  api::StreamOptions stream_options_for(const api::ParsedRequest& parsed, api::Endpoint endpoint,
+                                        const RequestScope& scope, std::size_t index) const;
   upstream::UpstreamRequest upstream_request(const HttpRequest& request,
                                              const api::ParsedRequest& parsed,
                                              api::Endpoint endpoint, const config::Backend& backend,
-                                             const RequestRecord& record, bool ask_usage) const;
+                                             const RequestRecord& record,
+                                             api::StreamOptions stream_options) const;
   // The breaker and the strategies learn how an answered attempt went.
   void record_outcome(const RequestScope& scope, const RequestRecord& record, std::size_t index,
                       const AttemptResult& result, double latency_ms);
@@ -286,5 +287,9 @@ void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& fa
 std::optional<std::string> weak_answer_reason(std::string_view body,
                                               const config::CascadeSettings& cascade,
                                               const nlohmann::json& request);
+
+// Whether a 200 answer is the backend's content filter withholding it (Azure: every choice ends
+// with finish_reason "content_filter" and carries no content or tool call).
+bool withheld_by_content_filter(std::string_view body);
 
 }  // namespace llm_router::proxy

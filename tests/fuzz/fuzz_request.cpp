@@ -128,16 +128,20 @@ void check_body_for_backend(std::string_view text, Endpoint endpoint) {
   cascade.enabled = true;
   cascade.min_mean_logprob = -1.0;
   (void)llm_router::proxy::weak_answer_reason(text, cascade, parsed->body());
-  const std::string body = llm_router::api::body_for_backend(*parsed, "backend-model", true);
+  const std::string body = llm_router::api::body_for_backend(
+      *parsed, "backend-model", llm_router::api::StreamOptions::ask_usage);
   // Whatever the client sent, the backend gets valid JSON naming the backend's model (valid as
   // our parser reads it: an unpaired surrogate escape the client sent is passed on as it is).
   json sent;
   require(llm_router::api::parse_json(body, sent).ok);
   require(sent.is_object());
   require(sent.value("model", "") == "backend-model");
-  // Only the model (and the usage request) changed: every other member is the client's.
+  // Only the model and the usage request changed, and `metadata` went unless `store` is true:
+  // every other member is the client's.
+  const bool stored = parsed->body().value("store", json()) == true;
+  require(stored || !sent.contains("metadata"));
   for (const auto& [key, value] : parsed->body().items()) {
-    if (key != "model" && key != "stream_options")
+    if (key != "model" && key != "stream_options" && (key != "metadata" || stored))
       require(sent.contains(key) && sent[key] == value);
   }
 }

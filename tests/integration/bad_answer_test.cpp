@@ -310,17 +310,23 @@ TEST(BadAnswers, AChunkedStreamCutAfterItsFinishReasonEndsCleanly) {
   EXPECT_EQ(response.header("x-llm-router-attempts"), "only=ok");
 }
 
-void expect_stream_options_dropped_after_a_refusal(const std::string& route_extra);
+void expect_stream_options_dropped_after_a_refusal(const std::string& route_extra,
+                                                   const std::string& client_extra);
 
-// A backend that refuses the stream_options the router adds (Azure OpenAI before api-version
-// 2024-09-01) is asked again without it, and not asked for it after that, hedged or not.
+// A backend that refuses stream_options (Azure OpenAI before api-version 2024-09-01), the
+// router's or the client's own, is asked again without them, and never sent them after that,
+// hedged or not; a client that asked for usage still gets its usage chunk (the router's count).
 TEST(BadAnswers, ABackendRefusingStreamOptionsIsAskedWithoutThem) {
   for (const std::string hedge : {"", "    hedge: {after: 2s}\n"}) {
-    expect_stream_options_dropped_after_a_refusal(hedge);
+    for (const std::string client_extra :
+         {R"(,"stream":true)", R"(,"stream":true,"stream_options":{"include_usage":true})"}) {
+      expect_stream_options_dropped_after_a_refusal(hedge, client_extra);
+    }
   }
 }
 
-void expect_stream_options_dropped_after_a_refusal(const std::string& route_extra) {
+void expect_stream_options_dropped_after_a_refusal(const std::string& route_extra,
+                                                   const std::string& client_extra) {
   std::atomic<int> calls{0};
   std::atomic<int> with_options{0};
   CannedBackend strict([&](const std::string& body) {
@@ -336,12 +342,19 @@ void expect_stream_options_dropped_after_a_refusal(const std::string& route_extr
   Router router(router_config({{"strict", strict.url()}, {"spare", ""}}, "[strict, spare]") +
                 route_extra);
   HttpClient client(router.port());
+  const bool client_asked = client_extra.find("include_usage") != std::string::npos;
   for (int i = 0; i < 2; ++i) {
     const auto response =
-        client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+        client.post_json("/v1/chat/completions", chat_body("auto", "x", client_extra));
     EXPECT_EQ(response.status, 200) << response.body;
     EXPECT_EQ(response.header("x-llm-router-backend"), "strict") << route_extra;
-    EXPECT_EQ(sse_data(response.body).back(), "[DONE]") << response.body;
+    const auto events = sse_data(response.body);
+    ASSERT_GE(events.size(), 2u) << response.body;
+    EXPECT_EQ(events.back(), "[DONE]") << response.body;
+    EXPECT_EQ(json::parse(events[events.size() - 2]).contains("usage") &&
+                  !json::parse(events[events.size() - 2])["usage"].is_null(),
+              client_asked)
+        << response.body;
   }
   EXPECT_EQ(with_options.load(), 1) << route_extra;
   EXPECT_EQ(calls.load(), 3) << route_extra;

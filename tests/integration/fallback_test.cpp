@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "integration/router_config.hpp"
+#include "support/canned_backend.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
@@ -61,6 +62,74 @@ TEST(Fallback, ServerErrorFallsBackToTheFallbackList) {
   ASSERT_EQ(response.status, 200) << response.body;
   EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
   EXPECT_EQ(failing.requests(), 1);
+}
+
+// Each provider words "the prompt does not fit" its own way; every one of them goes to the
+// route's context_window_fallback rather than its ordinary fallback.
+TEST(Fallback, EachProvidersContextWindowErrorGoesToTheContextWindowFallback) {
+  const std::string openai =
+      R"({"error":{"message":"This model's maximum context length is 8192 tokens",)"
+      R"("type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})";
+  const std::string vllm =
+      R"({"object":"error","message":"This model's maximum context length is 4096 tokens. )"
+      R"(However, you requested 5000 tokens","type":"BadRequestError","code":400})";
+  const std::string llama_cpp =
+      R"({"error":{"code":400,"message":"request (4476 tokens) exceeds the available context )"
+      R"(size (4096 tokens), try increasing it","type":"exceed_context_size_error"}})";
+  const std::string anthropic =
+      R"({"type":"error","error":{"type":"invalid_request_error",)"
+      R"("message":"prompt is too long: 210000 tokens > 200000 maximum"}})";
+  for (const std::string& error : {openai, vllm, llama_cpp, anthropic}) {
+    CannedBackend small(
+        [&](const std::string&) { return http_response(400, "application/json", error); });
+    Router router(router_config({{"small", small.url()}, {"other", ""}, {"large", ""}}, "[small]",
+                                "[other]") +
+                  "    context_window_fallback: [large]\n");
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 200) << error << response.body;
+    EXPECT_EQ(response.header("x-llm-router-backend"), "large") << error;
+    EXPECT_NE(response.header("x-llm-router-attempts").find("small=context_window_exceeded"),
+              std::string::npos)
+        << response.header("x-llm-router-attempts");
+  }
+}
+
+// Azure answers 200 with finish_reason "content_filter" and no content when its filter withholds
+// the completion: with a content_policy_fallback the route asks that backend instead, and gives
+// the filtered answer only if nothing else answers; without one the answer is relayed as it is.
+TEST(Fallback, AnAnswerWithheldByTheContentFilterGoesToTheContentPolicyFallback) {
+  const std::string filtered =
+      R"({"id":"c","object":"chat.completion","created":1,"model":"gpt-4o","choices":[)"
+      R"({"index":0,"finish_reason":"content_filter","message":{"role":"assistant","content":null},)"
+      R"("content_filter_results":{"violence":{"filtered":true,"severity":"medium"}}}],)"
+      R"("usage":{"prompt_tokens":5,"completion_tokens":0,"total_tokens":5}})";
+  CannedBackend azure(
+      [&](const std::string&) { return http_response(200, "application/json", filtered); });
+  MockLlm dead;
+  const std::string dead_url = dead.url();
+  dead.kill();
+  const auto ask = [](const std::string& config) {
+    Router router(config);
+    HttpClient client(router.port());
+    return client.post_json("/v1/chat/completions", chat_body("auto"));
+  };
+  const auto backends = std::vector<TestBackend>{{"azure", azure.url()}, {"safe", ""}};
+  const auto moved =
+      ask(router_config(backends, "[azure]") + "    content_policy_fallback: [safe]\n");
+  EXPECT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(moved.header("x-llm-router-backend"), "safe");
+  EXPECT_EQ(moved.header("x-llm-router-attempts"), "azure=content_policy, safe=ok");
+
+  const auto kept = ask(router_config({{"azure", azure.url()}, {"gone", dead_url}}, "[azure]") +
+                        "    content_policy_fallback: [gone]\n");
+  EXPECT_EQ(kept.status, 200) << kept.body;
+  EXPECT_EQ(json::parse(kept.body)["choices"][0]["finish_reason"], "content_filter");
+  EXPECT_EQ(kept.header("x-llm-router-backend"), "azure");
+
+  const auto relayed = ask(router_config(backends, "[azure]", "[safe]"));
+  EXPECT_EQ(json::parse(relayed.body)["choices"][0]["finish_reason"], "content_filter");
+  EXPECT_EQ(relayed.header("x-llm-router-attempts"), "azure=ok");
 }
 
 TEST(Fallback, RateLimitedBackendFallsBack) {

@@ -21,6 +21,8 @@ std::string_view upstream_path(Endpoint endpoint);  // "/chat/completions", ...
 struct RequestSummary {
   std::string user;                 // `user`, when a string
   nlohmann::json metadata;          // `metadata`, when an object (else null)
+  bool has_metadata = false;        // `metadata` is present, whatever its value
+  bool store = false;               // `store` is true
   bool has_tools = false;           // a non-empty `tools` array, or `functions`
   bool json_mode = false;           // response_format.type is json_object or json_schema
   bool has_stream_options = false;  // `stream_options` is present
@@ -59,12 +61,19 @@ struct ParsedRequest {
 // Failures are client errors (400) whose message says what is wrong and where.
 Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint);
 
+// What the body sent to a backend carries of `stream_options`.
+enum class StreamOptions {
+  as_sent,    // the client's, if any
+  ask_usage,  // a stream asks for the final usage chunk, so tokens are counted exactly
+  left_out,   // none: the backend refuses the field (the router then adds the usage chunk)
+};
+
 // The body for one backend: the client's, with `model` set to the backend's model id. The
-// client's bytes are kept and only the model's value is replaced (no re-serialisation).
-// With `ask_usage`, streams also ask for the final usage chunk (stream_options.include_usage),
-// so tokens are counted exactly even when the client did not ask for it.
+// client's bytes are kept and only the model's value is replaced (no re-serialisation) unless
+// `stream_options` must change or `metadata` (routing input) must go: it is left out unless
+// the client set `store: true`, as OpenAI requires.
 std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
-                             bool ask_usage = false);
+                             StreamOptions stream_options = StreamOptions::as_sent);
 
 // A stream chunk that only carries usage (empty choices): relayed only if the client asked.
 bool is_usage_only_chunk(std::string_view data);

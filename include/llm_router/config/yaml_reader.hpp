@@ -71,8 +71,12 @@ class NodeReader {
   bool valid_ = true;
 };
 
-// Parses "250ms" / "30s" / "5m" / "1h" / "1500"; nullopt when malformed.
+// Parses "250ms" / "30s" / "5m" / "1h" (and a bare "0"); nullopt when malformed or when a
+// non-zero number has no unit.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// Whether `text` is a number and nothing else ("600", "1.5").
+bool is_bare_number(std::string_view text);
 
 // A backend or route `name` (what clients put in "model" and what response headers and metrics
 // labels carry): 1..200 printable ASCII bytes, no space, quote or backslash. Reports otherwise.

@@ -42,6 +42,30 @@ TEST(ParseRequest, AByteOrderMarkIsNotSentToTheBackend) {
   EXPECT_EQ(body_for_backend(*parsed, "gpt"), R"({"model":"gpt","prompt":"x"})");
 }
 
+// `metadata` steers routing; OpenAI refuses it without `store: true` ("The 'metadata' parameter
+// is only allowed when 'store' is enabled"), so only then does it reach the backend.
+TEST(ParseRequest, MetadataReachesTheBackendOnlyWithStore) {
+  auto routed = parse_request(
+      R"({"model":"auto","metadata":{"role":"planner"},"user":"u","messages":[{"role":"user","content":"x"}]})",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(routed);
+  EXPECT_EQ(routed->summary.metadata["role"], "planner");
+  EXPECT_EQ(body_for_backend(*routed, "gpt"),
+            R"({"model":"gpt","user":"u","messages":[{"role":"user","content":"x"}]})");
+  auto stored = parse_request(
+      R"({"model":"auto","store":true,"metadata":{"role":"planner"},"messages":[{"role":"user","content":"x"}]})",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(stored);
+  const auto body = nlohmann::json::parse(body_for_backend(*stored, "gpt"));
+  EXPECT_EQ(body["metadata"]["role"], "planner");
+  EXPECT_EQ(body["store"], true);
+  auto not_an_object = parse_request(
+      R"({"model":"auto","metadata":null,"messages":[{"role":"user","content":"x"}]})",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(not_an_object);
+  EXPECT_FALSE(nlohmann::json::parse(body_for_backend(*not_an_object, "gpt")).contains("metadata"));
+}
+
 TEST(ParseRequest, EndpointSpecificRequiredFields) {
   EXPECT_FALSE(parse_request(R"({"model":"a"})", Endpoint::completions));
   EXPECT_TRUE(parse_request(R"({"model":"a","prompt":"x"})", Endpoint::completions));
@@ -194,19 +218,23 @@ TEST(StreamUsage, InjectedOnlyForStreamsThatDidNotAsk) {
       parse_request(R"({"model":"a","stream":true,"messages":[{"role":"user","content":"x"}]})",
                     Endpoint::chat_completions);
   ASSERT_TRUE(stream);
-  auto body = nlohmann::json::parse(body_for_backend(*stream, "b", true));
+  auto body = nlohmann::json::parse(body_for_backend(*stream, "b", StreamOptions::ask_usage));
   EXPECT_EQ(body["stream_options"]["include_usage"], true);
   EXPECT_EQ(body["model"], "b");
   auto plain = parse_request(R"({"model":"a","messages":[{"role":"user","content":"x"}]})",
                              Endpoint::chat_completions);
-  EXPECT_FALSE(
-      nlohmann::json::parse(body_for_backend(*plain, "b", true)).contains("stream_options"));
+  EXPECT_FALSE(nlohmann::json::parse(body_for_backend(*plain, "b", StreamOptions::ask_usage))
+                   .contains("stream_options"));
   auto other_options = parse_request(
       R"({"model":"a","stream":true,"stream_options":{"x":1},"messages":[{"role":"user","content":"x"}]})",
       Endpoint::chat_completions);
-  auto merged = nlohmann::json::parse(body_for_backend(*other_options, "b", true));
+  auto merged =
+      nlohmann::json::parse(body_for_backend(*other_options, "b", StreamOptions::ask_usage));
   EXPECT_EQ(merged["stream_options"]["include_usage"], true);
   EXPECT_EQ(merged["stream_options"]["x"], 1);
+  // A backend that refuses the field gets none, the client's included.
+  EXPECT_FALSE(nlohmann::json::parse(body_for_backend(*other_options, "b", StreamOptions::left_out))
+                   .contains("stream_options"));
   EXPECT_TRUE(is_usage_only_chunk(R"({"choices":[],"usage":{"prompt_tokens":1}})"));
   EXPECT_FALSE(is_usage_only_chunk(R"({"choices":[{"delta":{}}]})"));
 }
@@ -248,7 +276,7 @@ TEST(ParseRequest, StreamOptionsMustBeAnObjectAndOddFlagsAreSafe) {
       Endpoint::chat_completions);
   ASSERT_TRUE(odd);
   EXPECT_FALSE(odd->summary.include_usage);
-  const auto sent = nlohmann::json::parse(body_for_backend(*odd, "m", /*ask_usage=*/true));
+  const auto sent = nlohmann::json::parse(body_for_backend(*odd, "m", StreamOptions::ask_usage));
   EXPECT_EQ(sent["stream_options"]["include_usage"], true);
   EXPECT_EQ(sent["model"], "m");
 }

@@ -195,5 +195,14 @@ TEST(ResilienceKnobs, HedgeErrorsAreLocated) {
                         "unknown key"));
 }
 
+// A LiteLLM config says `timeout: 600` for ten minutes: a number without a unit is refused
+// with the two readings spelled out, never taken as milliseconds.
+TEST(ResilienceKnobs, ADurationWithoutUnitIsRefused) {
+  const std::string route = kBackends + "routes:\n  - name: auto\n    use: [a]\n    timeout: ";
+  EXPECT_TRUE(has_error(errors_of(route + "600\n"), "routes[0].timeout",
+                        "needs a unit: write 600s for seconds or 600ms for milliseconds"));
+  EXPECT_TRUE(errors_of(route + "600s\n").empty());
+}
+
 }  // namespace
 }  // namespace llm_router::config
