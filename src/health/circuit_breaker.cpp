@@ -35,18 +35,26 @@ BreakerState CircuitBreaker::state(Nanos now) const {
   return now < until ? BreakerState::open : BreakerState::half_open;
 }
 
-bool CircuitBreaker::allow(Nanos now) {
+bool CircuitBreaker::allow(Nanos now, Nanos* trial) {
   switch (state(now)) {
     case BreakerState::closed:
       return true;
     case BreakerState::open:
       return false;
     case BreakerState::half_open: {
-      bool expected = false;
-      return trial_in_flight_.compare_exchange_strong(expected, true);
+      Nanos started = trial_started_.load(std::memory_order_acquire);
+      if (started != 0 && now - started < to_nanos(settings_.max_cooldown)) return false;
+      const Nanos stamp = std::max<Nanos>(now, 1);
+      if (!trial_started_.compare_exchange_strong(started, stamp)) return false;
+      if (trial) *trial = stamp;
+      return true;
     }
   }
   return true;
+}
+
+void CircuitBreaker::end_trial(Nanos stamp) {
+  trial_started_.compare_exchange_strong(stamp, 0, std::memory_order_acq_rel);
 }
 
 void CircuitBreaker::record_success(Nanos) {
@@ -56,7 +64,7 @@ void CircuitBreaker::record_success(Nanos) {
   }
   probe_ejected_.store(false, std::memory_order_relaxed);
   failures_.store(0, std::memory_order_relaxed);
-  trial_in_flight_.store(false, std::memory_order_release);
+  trial_started_.store(0, std::memory_order_release);
 }
 
 void CircuitBreaker::hold_open(Nanos now, Nanos until) {
@@ -67,7 +75,7 @@ void CircuitBreaker::hold_open(Nanos now, Nanos until) {
   }
   probe_ejected_.store(true, std::memory_order_relaxed);
   failures_.store(0, std::memory_order_relaxed);
-  trial_in_flight_.store(false, std::memory_order_release);
+  trial_started_.store(0, std::memory_order_release);
 }
 
 void CircuitBreaker::probe_passed() {
@@ -75,7 +83,7 @@ void CircuitBreaker::probe_passed() {
   open_until_.store(0, std::memory_order_release);
   ejections_.store(0, std::memory_order_relaxed);
   failures_.store(0, std::memory_order_relaxed);
-  trial_in_flight_.store(false, std::memory_order_release);
+  trial_started_.store(0, std::memory_order_release);
 }
 
 void CircuitBreaker::record_failure(Nanos now) {
@@ -103,7 +111,7 @@ void CircuitBreaker::open(Nanos now) {
   for (int i = 0; i < previous && cooldown < cap; ++i) cooldown *= 2;
   open_until_.store(now + std::min(cooldown, cap), std::memory_order_release);
   failures_.store(0, std::memory_order_relaxed);
-  trial_in_flight_.store(false, std::memory_order_release);
+  trial_started_.store(0, std::memory_order_release);
 }
 
 }  // namespace llm_router::health

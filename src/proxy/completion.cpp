@@ -1010,10 +1010,12 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     tried[index] = true;
     const auto& backend = config.backends[index];
     BackendHealth& health = *scope.snapshot->health[index];
-    if (!record.panic && !health.breaker.allow(health::steady_now())) {
+    health::Nanos trial = 0;
+    if (!record.panic && !health.breaker.allow(health::steady_now(), &trial)) {
       record.attempts.push_back({backend.name, Failure{ErrorKind::circuit_open, "ejected"}});
       continue;
     }
+    const health::TrialGuard trial_guard(health.breaker, trial);
     if (!health.capacity.try_acquire(backend.max_concurrency)) {
       // Taken between planning and now by a concurrent request. With nothing else to try
       // yet, wait for a slot here as the plan would have.
@@ -1262,13 +1264,19 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   // Still nothing committed: the duplicate goes to the next candidate that is not ejected and
   // has a free slot.
   std::optional<SlotRelease> second_slot;
+  std::optional<health::TrialGuard> second_trial;
   if (!race->done[0]) {
     for (const std::size_t next : queue) {
       if (tried[next] || next == index) continue;
       const auto& backend = config.backends[next];
       BackendHealth& health = *scope.snapshot->health[next];
-      if (!record.panic && !health.breaker.allow(health::steady_now())) continue;
-      if (!health.capacity.try_acquire(backend.max_concurrency)) continue;
+      health::Nanos trial = 0;
+      if (!record.panic && !health.breaker.allow(health::steady_now(), &trial)) continue;
+      if (!health.capacity.try_acquire(backend.max_concurrency)) {
+        if (trial != 0) health.breaker.end_trial(trial);
+        continue;
+      }
+      second_trial.emplace(health.breaker, trial);
       second_slot.emplace(health.capacity);
       tried[next] = true;
       log_->debug("request_id={} backend={} no commit after {} ms: hedging on {}", record.id,

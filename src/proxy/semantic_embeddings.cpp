@@ -161,10 +161,13 @@ std::optional<DenseReading> local_fallback(SemanticEmbeddings& embeddings, Embed
 asio::awaitable<std::optional<DenseReading>> ask_for_prompt_vector(
     std::shared_ptr<SemanticEmbeddings> embeddings, upstream::Provider& provider,
     health::CircuitBreaker& breaker, std::string text, Clock::time_point deadline) {
-  if (!breaker.allow(health::steady_now())) {
+  health::Nanos trial = 0;
+  if (!breaker.allow(health::steady_now(), &trial)) {
     const Failure open{ErrorKind::circuit_open, "the backend is ejected"};
     co_return local_fallback(*embeddings, EmbeddingOutcome::circuit_open, open);
   }
+  // A lookup the client's leaving cancelled gives no verdict: the next one may try.
+  const health::TrialGuard trial_guard(breaker, trial);
   std::string body = api::embeddings_request(embeddings->upstream_model(), std::string_view(text));
   auto vectors = co_await fetch_vectors(provider, std::move(body), 1, deadline,
                                         embeddings->settings().timeout);

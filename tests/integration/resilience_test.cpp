@@ -177,6 +177,42 @@ TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
   EXPECT_EQ(after["backends"]["flaky"]["circuit"], "closed");
 }
 
+// A half-open trial that ends without a verdict on the backend (here the prompt did not fit;
+// as well the client leaving or a hedge winning) lets the next request try: it must not leave
+// the backend ejected for good.
+TEST(CircuitBreaker, ATrialWithoutAVerdictLetsTheNextRequestTry) {
+  std::atomic<int> calls{0};
+  CannedBackend recovering([&](const std::string&) {
+    const int call = calls++;
+    if (call == 0) return http_response(500, "application/json", R"({"error":{"message":"x"}})");
+    if (call == 1) {
+      return http_response(400, "application/json",
+                           R"({"error":{"message":"This model's maximum context length is 10",)"
+                           R"("code":"context_length_exceeded"}})");
+    }
+    return http_response(200, "application/json",
+                         R"({"id":"c","object":"chat.completion","created":1,"model":"m",)"
+                         R"("choices":[{"index":0,"message":{"role":"assistant","content":"hi"},)"
+                         R"("finish_reason":"stop"}]})");
+  });
+  Router router(router_config(
+      {{"recovering", recovering.url(),
+        "circuit_breaker: {failure_threshold: 1, cooldown: 100ms, max_cooldown: 10m}"},
+       {"backup", ""}},
+      "[recovering]", "[backup]"));
+  HttpClient client(router.port());
+  const auto ask = [&] { return client.post_json("/v1/chat/completions", chat_body("auto")); };
+  EXPECT_EQ(ask().header("x-llm-router-backend"), "backup");    // 500: ejected
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the cooldown
+  const auto trial = ask();
+  EXPECT_EQ(trial.header("x-llm-router-attempts"),
+            "recovering=context_window_exceeded(400), backup=ok");
+  const auto next = ask();
+  EXPECT_EQ(next.header("x-llm-router-backend"), "recovering")
+      << next.header("x-llm-router-attempts");
+  EXPECT_EQ(calls.load(), 3);
+}
+
 TEST(CircuitBreaker, AFailureThatOpensTheCircuitIsNotRetried) {
   MockLlm unavailable({"--status", "503"});
   MockLlm backup;

@@ -28,8 +28,14 @@ class CircuitBreaker {
  public:
   explicit CircuitBreaker(BreakerSettings settings = {}) : settings_(settings) {}
 
-  // May a request go to this backend now? In half-open state only one trial is let through.
-  bool allow(Nanos now);
+  // May a request go to this backend now? In half-open state one trial at a time is let
+  // through; its stamp goes to `*trial` (left 0 for an ordinary admission), for end_trial.
+  bool allow(Nanos now, Nanos* trial = nullptr);
+  // The trial admitted at `stamp` ended without a verdict (the client left, a hedge won, the
+  // request itself was at fault, no slot was free): the next request may try. After a verdict
+  // (record_success, record_failure) it does nothing. A trial without either for max_cooldown
+  // is presumed lost too.
+  void end_trial(Nanos stamp);
   void record_success(Nanos now);
   void record_failure(Nanos now);
 
@@ -57,8 +63,24 @@ class CircuitBreaker {
   std::atomic<int> failures_{0};
   std::atomic<Nanos> open_until_{0};
   std::atomic<int> ejections_{0};
-  std::atomic<bool> trial_in_flight_{false};
+  std::atomic<Nanos> trial_started_{0};  // 0: no trial in flight
   std::atomic<bool> probe_ejected_{false};
+};
+
+// Ends the half-open trial admitted at `stamp` (0: none) when it goes out of scope, if no
+// verdict ended it first: however the attempts it admitted came to an end.
+class TrialGuard {
+ public:
+  TrialGuard(CircuitBreaker& breaker, Nanos stamp) : breaker_(breaker), stamp_(stamp) {}
+  TrialGuard(const TrialGuard&) = delete;
+  TrialGuard& operator=(const TrialGuard&) = delete;
+  ~TrialGuard() {
+    if (stamp_ != 0) breaker_.end_trial(stamp_);
+  }
+
+ private:
+  CircuitBreaker& breaker_;
+  Nanos stamp_;
 };
 
 Nanos steady_now();

@@ -49,6 +49,28 @@ TEST(CircuitBreaker, HalfOpenLetsOneTrialThroughAndASuccessCloses) {
   EXPECT_EQ(b.ejections(), 0);
 }
 
+// A trial that gets no verdict (the client left, a hedge won) is ended by its stamp; a stale
+// stamp ends nothing; a trial never ended is presumed lost after max_cooldown.
+TEST(CircuitBreaker, ATrialWithoutVerdictIsEndedOrExpires) {
+  CircuitBreaker b(settings());
+  for (int i = 0; i < 3; ++i) b.record_failure(0);
+  const Nanos t = 100 * kMs;
+  Nanos first = 0;
+  ASSERT_TRUE(b.allow(t, &first));
+  EXPECT_NE(first, 0);
+  EXPECT_FALSE(b.allow(t + kMs));
+  b.end_trial(first);
+  Nanos second = 0;
+  ASSERT_TRUE(b.allow(t + 2 * kMs, &second));
+  b.end_trial(first);  // stale: the second trial goes on
+  EXPECT_FALSE(b.allow(t + 3 * kMs));
+  EXPECT_TRUE(b.allow(t + 2 * kMs + 350 * kMs));  // never ended: lost after max_cooldown
+  Nanos none = 0;
+  b.record_success(t + 400 * kMs);
+  EXPECT_TRUE(b.allow(t + 401 * kMs, &none));
+  EXPECT_EQ(none, 0);  // closed: an ordinary admission
+}
+
 TEST(CircuitBreaker, FailedTrialReopensWithADoubledCappedCooldown) {
   CircuitBreaker b(settings());
   for (int i = 0; i < 3; ++i) b.record_failure(0);
