@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "llm_router/core/base64.hpp"
+#include "llm_router/core/file.hpp"
 #include "text_util.hpp"
 #include "word_table.hpp"
 
@@ -487,11 +488,11 @@ VaderLexicon VaderLexicon::parse(std::string_view text, const std::string& sourc
 }
 
 VaderLexicon VaderLexicon::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read sentiment lexicon " + path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return parse(buffer.str(), path);
+  VaderLexicon lexicon = parse(core::read_file_or_throw(path, "sentiment lexicon"), path);
+  // An empty file would silently score every prompt as neutral, and sentiment rules never fire.
+  if (lexicon.size() == 0)
+    throw std::runtime_error(path + ": the sentiment lexicon has no entries");
+  return lexicon;
 }
 
 const VaderWordInfo* VaderLexicon::info(std::string_view lower_token) const {
@@ -778,11 +779,10 @@ std::shared_ptr<const SentimentModel> load_sentiment_model(const std::string& le
   VaderLexicon lexicon = VaderLexicon::load(lexicon_path);
   std::optional<SentimentWeights> weights;
   if (!weights_path.empty()) {
-    std::ifstream in(weights_path);
-    if (!in) throw std::runtime_error("cannot read sentiment model " + weights_path);
+    const std::string text = core::read_file_or_throw(weights_path, "sentiment model");
     nlohmann::json json;
     try {
-      json = nlohmann::json::parse(in);
+      json = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
       throw std::runtime_error(weights_path + ": " + e.what());
     }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "llm_router/classifier/linear_model.hpp"
+#include "llm_router/core/file.hpp"
 
 namespace llm_router::classifier {
 namespace {
@@ -170,14 +171,8 @@ void save_model(const LinearModel& model, const std::string& path) {
 }
 
 std::shared_ptr<const LinearModel> load_linear_model(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw std::runtime_error(path + ": cannot open model file");
-  const auto size = static_cast<std::streamsize>(in.tellg());
-  if (size < 0) throw std::runtime_error(path + ": cannot read model file");
-  std::vector<unsigned char> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), size);
-  if (in.gcount() != size) throw std::runtime_error(path + ": cannot read model file");
+  const std::string text = core::read_file_or_throw(path, "model file");
+  const std::vector<unsigned char> bytes(text.begin(), text.end());
   return parse_model(bytes, path);
 }
 

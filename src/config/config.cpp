@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <arpa/inet.h>
+
+#include "llm_router/core/file.hpp"
 
 namespace llm_router::config {
 
@@ -104,6 +107,13 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_vi
   std::string host(text.substr(0, colon));
   if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  // An address, not a name: the listener does not resolve host names.
+  unsigned char address[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, host.c_str(), address) != 1 &&
+      inet_pton(AF_INET6, host.c_str(), address) != 1) {
+    return std::nullopt;
+  }
   std::string_view port = text.substr(colon + 1);
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
@@ -303,7 +313,10 @@ void read_server(NodeReader reader, ServerSettings& s) {
     if (auto parsed = parse_listen(*listen)) {
       std::tie(s.listen_host, s.listen_port) = *parsed;
     } else {
-      reader.error("listen", "must be HOST:PORT, got '" + reader.written("listen", *listen) + "'");
+      reader.error("listen",
+                   "must be ADDRESS:PORT (0.0.0.0:8080, 127.0.0.1:8080, localhost:8080, "
+                   "[::]:8080), got '" +
+                       reader.written("listen", *listen) + "'");
     }
   }
   if (auto v = reader.integer("threads", 0, 256)) s.threads = s.threads_written = int(*v);
@@ -432,11 +445,10 @@ Config load_config_text(const std::string& text, const std::string& source_name,
 }
 
 Config load_config_file(const std::string& path, const EnvLookup& env) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError({Diagnostic{path, 0, 0, "", "cannot open config file"}});
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return load_config_text(buffer.str(), path, env);
+  std::string why;
+  const auto text = core::read_file(path, why);
+  if (!text) throw ConfigError({Diagnostic{path, 0, 0, "", "cannot read config file: " + why}});
+  return load_config_text(*text, path, env);
 }
 
 }  // namespace llm_router::config

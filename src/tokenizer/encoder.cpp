@@ -3,6 +3,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "llm_router/core/file.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 
 namespace llm_router::tokenizer {
@@ -80,11 +81,9 @@ Encoder& Encoder::operator=(Encoder&&) noexcept = default;
 Encoder::~Encoder() = default;
 
 Encoder Encoder::load(Encoding encoding, const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(file.string() + ": cannot open BPE table");
   Encoder encoder;
   encoder.encoding_ = encoding;
-  encoder.data_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  encoder.data_ = core::read_file_or_throw(file, "BPE table");
   // The views below point into data_; a std::string move keeps its heap buffer (the table is
   // far above the small-string size), so they survive moving the Encoder.
   Reader reader(encoder.data_, file);

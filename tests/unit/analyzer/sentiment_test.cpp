@@ -89,6 +89,9 @@ TEST(VaderLexicon, RejectsMalformedLines) {
   EXPECT_THROW(VaderLexicon::parse("no-tab-here\n", "x.txt"), std::runtime_error);
   EXPECT_EQ(VaderLexicon::parse("good\t1.9\t0.9\t[1]\n\n", "x.txt").size(), 1u);
   EXPECT_THROW(VaderLexicon::load("/nonexistent/lexicon.txt"), std::runtime_error);
+  // A directory or an empty file would score every prompt neutral: sentiment rules never fire.
+  EXPECT_THROW(VaderLexicon::load("/tmp"), std::runtime_error);
+  EXPECT_THROW(VaderLexicon::load("/dev/null"), std::runtime_error);
 }
 
 TEST(SentimentWeights, RoundTripsThroughJson) {

@@ -203,7 +203,8 @@ TEST_F(ModelFile, LoadErrorsNameFileAndProblem) {
     std::string problem;
   };
   const std::vector<Case> cases = {
-      {"missing", {}, "cannot open"},
+      {"missing", {}, "no such file"},
+      {"directory", {}, "is a directory"},  // `models/` for `models/category.model`
       {"empty", {}, "truncated"},
       {"magic", wrong_magic, "wrong magic"},
       {"version", wrong_version, "unsupported model format version 99"},
@@ -216,8 +217,9 @@ TEST_F(ModelFile, LoadErrorsNameFileAndProblem) {
       {"trailing", trailing, "unexpected bytes"},
   };
   for (const auto& c : cases) {
-    const auto path =
-        c.name == "missing" ? (dir_ / "does_not_exist.model").string() : write(c.name, c.bytes);
+    const auto path = c.name == "missing"     ? (dir_ / "does_not_exist.model").string()
+                      : c.name == "directory" ? dir_.string()
+                                              : write(c.name, c.bytes);
     try {
       load_text_model(path);
       ADD_FAILURE() << c.name << ": no exception";

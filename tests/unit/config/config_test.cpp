@@ -221,7 +221,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"route_shadows_backend", kBackendHead + "routes:\n  - name: a\n    use: [a]\n",
                 "routes[0].name", "already used"},
         BadCase{"bad_listen", "server: {listen: nowhere}\n" + kBackendHead + kRoute,
-                "server.listen", "HOST:PORT"},
+                "server.listen", "ADDRESS:PORT"},
         BadCase{"bad_log_level", "logging: {level: loud}\n" + kBackendHead + kRoute,
                 "logging.level", "one of"},
         BadCase{"no_backends", "backends: []\n", "backends", "at least one"},
@@ -278,6 +278,12 @@ TEST(Config, EveryErrorIsReportedNotJustTheFirst) {
 
 TEST(Config, MissingFileIsAnError) {
   EXPECT_THROW(load_config_file("/nonexistent/llm-router.yaml"), ConfigError);
+  try {
+    load_config_file("/tmp");
+    ADD_FAILURE() << "a directory loaded as a config";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Url, ParsesHostsPortsAndPaths) {
@@ -314,6 +320,10 @@ TEST(Listen, ParsesHostAndPort) {
   EXPECT_EQ(parse_listen("[::1]:1"), std::make_pair(std::string("::1"), uint16_t(1)));
   EXPECT_FALSE(parse_listen("8080"));
   EXPECT_FALSE(parse_listen("host:port"));
+  // `serve` does not resolve names: `check` refuses what it could not listen on.
+  EXPECT_EQ(parse_listen("localhost:80"), std::make_pair(std::string("127.0.0.1"), uint16_t(80)));
+  EXPECT_FALSE(parse_listen("example.com:80"));
+  EXPECT_FALSE(parse_listen("999.1.1.1:80"));
 }
 
 }  // namespace
