@@ -922,21 +922,23 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
     // (No co_await on the right of && here and below: GCC 12 evaluates it even when the left
     // side is false, so a request with a free backend waited for a full one.)
+    // The route's timeout bounds the whole request, a wait for a free slot included.
+    const auto* route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
+    scope.deadline = scope.arrived +
+                     std::chrono::duration_cast<upstream::Clock::duration>(
+                         route ? route->timeout : std::chrono::milliseconds(kDirectRequestTimeout));
+    CapacityWait waited = CapacityWait::slot_freed;
     while (plan.status == selector::PlanStatus::all_busy) {
-      if (!co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived))
-        break;
+      waited = co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived,
+                                          scope.deadline);
+      if (waited != CapacityWait::slot_freed) break;
       plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
     }
     if (!plan.ok()) {
-      co_await send_plan_failure(writer, plan, record);
+      co_await send_plan_failure(writer, plan, record, waited);
       co_return;
     }
     scope.route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
-    scope.deadline =
-        upstream::Clock::now() +
-        (scope.route
-             ? std::chrono::duration_cast<upstream::Clock::duration>(scope.route->timeout)
-             : std::chrono::duration_cast<upstream::Clock::duration>(kDirectRequestTimeout));
     for (const std::size_t index : plan.attempt_order()) {
       record.candidates.push_back(scope.snapshot->config->backends[index].name);
     }
@@ -964,7 +966,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
 
 asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                                                        const selector::RoutePlan& plan,
-                                                       RequestRecord& record) {
+                                                       RequestRecord& record, CapacityWait waited) {
   Failure failure{ErrorKind::internal, plan.message};
   switch (plan.status) {
     case selector::PlanStatus::unknown_model:
@@ -974,7 +976,10 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                         0, "model"};
       break;
     case selector::PlanStatus::all_busy:
-      failure = Failure{ErrorKind::overloaded, plan.message + " and no slot freed in time"};
+      failure =
+          Failure{ErrorKind::overloaded, plan.message + (waited == CapacityWait::queues_full
+                                                             ? " and every queue for a slot is full"
+                                                             : " and no slot freed in time")};
       break;
     default:
       failure = no_candidate_failure(plan);
@@ -1024,7 +1029,9 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
           [](const Attempt& a) { return a.failure && a.failure->kind == ErrorKind::overloaded; });
       std::vector<std::size_t> this_backend(1, index);  // not braced: GCC 12 coroutine bug
       if (queue.empty() && only_full_so_far) {
-        if (co_await wait_for_capacity(*scope.snapshot, std::move(this_backend), scope.arrived)) {
+        const auto waited = co_await wait_for_capacity(*scope.snapshot, std::move(this_backend),
+                                                       scope.arrived, scope.deadline);
+        if (waited == CapacityWait::slot_freed) {
           tried[index] = false;
           queue.push_front(index);
           continue;
@@ -1640,9 +1647,9 @@ void RouterHandler::end_after_done(std::unique_ptr<upstream::Exchange> exchange,
   asio::co_spawn(io_, drain_after_done(std::move(exchange), std::move(providers)), asio::detached);
 }
 
-asio::awaitable<bool> RouterHandler::wait_for_capacity(const Snapshot& snapshot,
-                                                       std::vector<std::size_t> full_backends,
-                                                       upstream::Clock::time_point arrived) {
+asio::awaitable<RouterHandler::CapacityWait> RouterHandler::wait_for_capacity(
+    const Snapshot& snapshot, std::vector<std::size_t> full_backends,
+    upstream::Clock::time_point arrived, upstream::Clock::time_point deadline) {
   auto timer = std::make_shared<asio::steady_timer>(io_);
   auto waiter = std::make_shared<health::CapacityWaiter>([timer, executor = io_.get_executor()] {
     asio::post(executor, [timer] { timer->cancel(); });
@@ -1664,14 +1671,15 @@ asio::awaitable<bool> RouterHandler::wait_for_capacity(const Snapshot& snapshot,
     if (slot_free) {
       woken = waiter->claim();
     } else {
-      timer->expires_at(arrived + longest_wait);
+      timer->expires_at(std::min(arrived + longest_wait, deadline));
       co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
       // Not claimed by a releasing backend: the wait timed out (or the client left).
       woken = !waiter->claim();
     }
   }
   for (auto* gate : joined) gate->remove(waiter.get());
-  co_return woken;
+  if (woken) co_return CapacityWait::slot_freed;
+  co_return joined.empty() ? CapacityWait::queues_full : CapacityWait::timed_out;
 }
 
 asio::awaitable<void> RouterHandler::sleep_for(std::chrono::milliseconds duration) {

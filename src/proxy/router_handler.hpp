@@ -178,13 +178,17 @@ class RouterHandler final : public server::RequestHandler {
   // drain_timeout cancelled the request before any answer: a 503 the client can retry.
   asio::awaitable<void> send_shutting_down(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
+  enum class CapacityWait { slot_freed, timed_out, queues_full };
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
-                                          RequestRecord& record);
-  // Queues the request on its full backends until one frees a slot (true: plan again) or the
-  // backends' queue_timeout since `arrived` passes / every queue is full (false: answer 429).
-  asio::awaitable<bool> wait_for_capacity(const Snapshot& snapshot,
-                                          std::vector<std::size_t> full_backends,
-                                          upstream::Clock::time_point arrived);
+                                          RequestRecord& record,
+                                          CapacityWait waited = CapacityWait::timed_out);
+  // Queues the request on its full backends until one frees a slot (plan again), or until the
+  // backends' queue_timeout since `arrived` or the request's `deadline` passes, or at once when
+  // every queue is full (answer 429).
+  asio::awaitable<CapacityWait> wait_for_capacity(const Snapshot& snapshot,
+                                                  std::vector<std::size_t> full_backends,
+                                                  upstream::Clock::time_point arrived,
+                                                  upstream::Clock::time_point deadline);
   asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
   std::optional<std::pair<int, std::string>> decode_body(HttpRequest& request) const;

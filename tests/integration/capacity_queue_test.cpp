@@ -67,7 +67,38 @@ TEST(CapacityQueue, AFullQueueAnswers429AtOnce) {
   const auto error = json::parse(second.body)["error"];
   EXPECT_EQ(error["type"], "rate_limit_error");
   EXPECT_EQ(error["code"], "router_overloaded");
+  // It never waited: the message says the queue was full, not that no slot freed in time.
+  EXPECT_NE(error["message"].get<std::string>().find("every queue for a slot is full"),
+            std::string::npos)
+      << error;
   EXPECT_EQ(first.get().status, 200);
+  EXPECT_EQ(slow.requests(), 1);
+}
+
+// The route's timeout bounds the whole request, the wait for a free slot included: a long
+// queue_timeout does not let a request outlive its route's deadline.
+TEST(CapacityQueue, TheRoutesTimeoutEndsAWaitForASlot) {
+  MockLlm slow({"--ttft-ms", "2000"});
+  Router router(router_config({{"slow", slow.url(),
+                                "max_concurrency: 1\n    max_queue: 4\n    queue_timeout: 60s"}},
+                              "[slow]", "[]") +
+                "    timeout: 300ms\n  - name: patient\n    use: [slow]\n    timeout: 1m\n");
+  const auto seen = slow.requests();
+  auto holder = std::async(std::launch::async, [&] {
+    HttpClient client(router.port());
+    return client.post_json("/v1/chat/completions", chat_body("patient"));
+  });
+  for (int i = 0; i < 400 && slow.requests() == seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  HttpClient client(router.port());
+  const auto waited = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(waited.status, 429) << waited.body;
+  EXPECT_NE(
+      json::parse(waited.body)["error"]["message"].get<std::string>().find("no slot freed in time"),
+      std::string::npos)
+      << waited.body;
+  EXPECT_EQ(holder.get().status, 200);
   EXPECT_EQ(slow.requests(), 1);
 }
 
