@@ -147,6 +147,30 @@ void StatsShard::merge_into(WindowStats& out, std::int64_t first_slot,
   out.recent.insert(out.recent.end(), recent_.rbegin(), recent_.rend());
 }
 
+namespace {
+
+// Every slot keeps at most kMaxClientKeysPerSlot keys, but a window merges hundreds of slots:
+// the window keeps as many, the busiest, and counts the rest under "(other)".
+void keep_busiest_client_keys(std::map<std::string, KeyStats>& keys) {
+  if (keys.size() - keys.count(kOtherClientKeys) <= kMaxClientKeysPerSlot) return;
+  std::vector<std::pair<std::uint64_t, std::string>> by_requests;
+  by_requests.reserve(keys.size());
+  for (const auto& [name, stats] : keys) {
+    if (name != kOtherClientKeys) by_requests.emplace_back(stats.requests, name);
+  }
+  std::sort(by_requests.begin(), by_requests.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  KeyStats other = keys[kOtherClientKeys];
+  for (std::size_t i = kMaxClientKeysPerSlot; i < by_requests.size(); ++i) {
+    auto found = keys.find(by_requests[i].second);
+    other.merge(found->second);
+    keys.erase(found);
+  }
+  keys[kOtherClientKeys] = other;
+}
+
+}  // namespace
+
 StatsHub::StatsHub(std::size_t shard_count, StatsOptions options, NowFunction now)
     : options_(options), now_(std::move(now)) {
   if (options_.slot.count() <= 0) options_.slot = std::chrono::seconds(10);
@@ -171,6 +195,7 @@ WindowStats StatsHub::window(std::chrono::seconds window) const {
   std::stable_sort(out.recent.begin(), out.recent.end(),
                    [](const Decision& a, const Decision& b) { return a.time > b.time; });
   if (out.recent.size() > options_.recent_decisions) out.recent.resize(options_.recent_decisions);
+  keep_busiest_client_keys(out.client_keys);
   return out;
 }
 

@@ -903,6 +903,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       handler.finish_request(record);
     }
   } finish_on_exit{*this, record, writer};
+  record.config = snapshot_->config;
   name_record(request, record);
   bool failed = false;
   try {
@@ -1802,11 +1803,12 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   entry.upstream_request_id = record.upstream_request_id;
   entry.input_tokens = record.usage.prompt_tokens;
   entry.output_tokens = record.usage.completion_tokens;
-  entry.cost_usd = spend_usd(*snapshot_->config, record.backend, record.usage);
+  const config::Config& config = record.config_or(*snapshot_->config);
+  entry.cost_usd = spend_usd(config, record.backend, record.usage);
   for (const auto& spent : record.discarded) {  // answers set aside (cascade) were paid too
     entry.input_tokens += spent.usage.prompt_tokens;
     entry.output_tokens += spent.usage.completion_tokens;
-    entry.cost_usd += spend_usd(*snapshot_->config, spent.backend, spent.usage);
+    entry.cost_usd += spend_usd(config, spent.backend, spent.usage);
   }
   entry.status = record.status;
   entry.latency_ms = latency_ms;
@@ -1852,7 +1854,8 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   series(pair.output_tokens, families.output_tokens, route, backend)
       .add(static_cast<double>(record.usage.completion_tokens));
   double cost = 0;
-  if (const auto* b = snapshot_->config->find_backend(record.backend)) {
+  const config::Config& config = record.config_or(*snapshot_->config);
+  if (const auto* b = config.find_backend(record.backend)) {
     cost = metrics::cost_usd(record.usage.prompt_tokens, record.usage.completion_tokens,
                              b->cost.input_per_mtok, b->cost.output_per_mtok);
     series(pair.cost, families.cost, route, backend).add(cost);
@@ -1870,7 +1873,7 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
         .add(static_cast<double>(spent.usage.completion_tokens));
     discarded_input += spent.usage.prompt_tokens;
     discarded_output += spent.usage.completion_tokens;
-    const double wasted = spend_usd(*snapshot_->config, spent.backend, spent.usage);
+    const double wasted = spend_usd(config, spent.backend, spent.usage);
     series(spender.cost, families.cost, route, by).add(wasted);
     cost += wasted;
     set_aside.push_back(

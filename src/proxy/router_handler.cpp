@@ -432,6 +432,7 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
   }
   std::string body = json{{"status", draining ? "draining" : "ready"},
                           {"config_generation", snapshot_->generation},
+                          {"last_reload", state_->last_reload()},
                           {"backends", std::move(backends)}}
                          .dump();
   co_await send_json(writer, draining ? 503 : 200, std::move(body));

@@ -71,6 +71,12 @@ struct RequestRecord {
     api::Usage usage;
   };
   std::vector<Spent> discarded;
+  // The config the request started on (null: refused before routing): its prices are what the
+  // request cost, whatever a reload changed or removed while it ran.
+  std::shared_ptr<const config::Config> config;
+  const config::Config& config_or(const config::Config& current) const {
+    return config ? *config : current;
+  }
 };
 
 // The providers of one snapshot on one io thread. Providers of unchanged backends are carried

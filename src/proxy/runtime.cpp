@@ -342,6 +342,7 @@ std::optional<std::string> RouterState::reload() {
     restart_required_ = std::move(fixed);
   } catch (const std::exception& e) {
     reloads_failed.fetch_add(1);
+    last_reload_.store(ReloadOutcome::failed, std::memory_order_relaxed);
     metrics_.config_reloads.with({"failure"}).inc();
     return std::string(e.what());
   }
@@ -352,7 +353,20 @@ std::optional<std::string> RouterState::reload() {
   }
   generation_.fetch_add(1, std::memory_order_acq_rel);
   reloads_ok.fetch_add(1);
+  last_reload_.store(ReloadOutcome::ok, std::memory_order_relaxed);
   return std::nullopt;
+}
+
+std::string_view RouterState::last_reload() const {
+  switch (last_reload_.load(std::memory_order_relaxed)) {
+    case ReloadOutcome::ok:
+      return "ok";
+    case ReloadOutcome::failed:
+      return "failed";
+    case ReloadOutcome::none:
+      break;
+  }
+  return "none";
 }
 
 }  // namespace llm_router::proxy

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <future>
 #include <thread>
 #include <tuple>
 
@@ -342,6 +343,36 @@ TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
   EXPECT_EQ(large.requests(), 1);
 }
 
+// A request costs what its backend's prices were when it started: a reload that reprices or
+// removes the backend while it runs changes nothing in its cost.
+TEST(Reload, ARequestInFlightIsCostedAtThePricesItStartedWith) {
+  MockLlm slow({"--ttft-ms", "800"});
+  const auto config_with = [&](const std::string& backends) {
+    return router_config({{"slow", slow.url(), backends}}, "[slow]", "[]",
+                         "  watch_config: false\n");
+  };
+  Router router(config_with("cost: {input_per_mtok: 100000, output_per_mtok: 100000}"));
+  const auto seen = slow.requests();
+  auto pending = std::async(std::launch::async, [&] {
+    HttpClient client(router.port());
+    return client.post_json("/v1/chat/completions", chat_body("auto"));
+  });
+  ASSERT_TRUE(eventually([&] { return slow.requests() > seen; }));
+  std::ofstream(router.config_path())
+      << config_with("cost: {input_per_mtok: 500000, output_per_mtok: 500000}");
+  HttpClient client(router.port());
+  const auto reloaded = client.request("POST", "/admin/reload");
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  const auto response = pending.get();
+  ASSERT_EQ(response.status, 200) << response.body;
+  const int tokens = json::parse(response.body)["usage"]["total_tokens"];
+  const auto metrics = client.request("GET", "/metrics").body;
+  const std::string key = R"(llm_router_cost_usd_total{route="auto",backend="slow"} )";
+  const auto at = metrics.find(key);
+  ASSERT_NE(at, std::string::npos) << metrics;
+  EXPECT_NEAR(std::stod(metrics.substr(at + key.size())), tokens * 0.1, 1e-9);  // $0.1 a token
+}
+
 TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
   MockLlm first;
   MockLlm second;
@@ -350,6 +381,10 @@ TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
   Router router(before);
   HttpClient client(router.port());
   ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+  const auto last_reload = [&] {
+    return json::parse(client.request("GET", "/readyz").body)["last_reload"];
+  };
+  EXPECT_EQ(last_reload(), "none");
 
   std::ofstream(router.config_path())
       << router_config({{"first", first.url()}, {"second", second.url()}}, "[second]", "[]",
@@ -358,11 +393,13 @@ TEST(Reload, AdminReloadAppliesANewConfigAndRejectsABadOne) {
   ASSERT_EQ(reloaded.status, 200) << reloaded.body;
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   EXPECT_EQ(response.header("x-llm-router-backend"), "second");
+  EXPECT_EQ(last_reload(), "ok");
 
   std::ofstream(router.config_path()) << "backends: [oops";
   auto rejected = client.request("POST", "/admin/reload");
   EXPECT_EQ(rejected.status, 400);
   EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+  EXPECT_EQ(last_reload(), "failed");  // the old config serves: an operator can tell
 }
 
 // The per-backend gauges follow the configured backends: a removed one's series goes away

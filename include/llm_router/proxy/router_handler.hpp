@@ -62,6 +62,9 @@ class RouterState {
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> reloads_ok{0};
   std::atomic<std::uint64_t> reloads_failed{0};
+  // How the last reload went: "none" yet, "ok", or "failed" (the old config still serves; the
+  // log says why). For /readyz, read without waiting for a reload under way.
+  std::string_view last_reload() const;
   const std::string& config_path() const { return config_path_; }
   metrics::Registry& registry() { return registry_; }
   metrics::RouterMetrics& metrics() { return metrics_; }
@@ -92,6 +95,8 @@ class RouterState {
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<std::uint64_t> generation_{0};
+  enum class ReloadOutcome : int { none, ok, failed };
+  std::atomic<ReloadOutcome> last_reload_{ReloadOutcome::none};
   mutable std::mutex reload_mutex_;
   std::vector<std::string> restart_required_;  // guarded by reload_mutex_
   std::optional<FileVersion> loaded_version_;  // guarded by reload_mutex_

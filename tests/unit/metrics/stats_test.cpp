@@ -161,6 +161,19 @@ TEST(Stats, ClientKeysPerSlotAreBounded) {
   const auto w = hub.window(seconds(60));
   EXPECT_EQ(w.client_keys.size(), 1001u);
   EXPECT_EQ(w.client_keys.at("(other)").requests, 500u);
+  // Another slot, other keys: the window keeps the 1,000 busiest, not 1,000 per slot.
+  clock.now += seconds(10);
+  for (int i = 0; i < 1500; ++i) {
+    auto s = summary("a", 200, 0.1);
+    s.client_key_id = "key-" + std::to_string(i < 10 ? i : 2000 + i);
+    hub.shard(0).record(s);
+  }
+  const auto merged = hub.window(seconds(60));
+  EXPECT_EQ(merged.client_keys.size(), 1001u);
+  EXPECT_EQ(merged.client_keys.at("key-3").requests, 2u);  // in both slots: among the busiest
+  std::uint64_t total = 0;
+  for (const auto& [name, stats] : merged.client_keys) total += stats.requests;
+  EXPECT_EQ(total, 3000u);
 }
 
 TEST(Stats, WindowsSelectSlotsAndOldSlotsExpire) {
