@@ -180,6 +180,22 @@ void read_retry(NodeReader reader, RetrySettings& r) {
   if (auto v = reader.duration("backoff")) r.backoff = *v;
   if (auto v = reader.duration("max_backoff")) r.max_backoff = *v;
   if (auto v = reader.duration("max_retry_after")) r.max_retry_after = *v;
+  if (auto statuses = reader.string_list("on_status")) {
+    r.on_status.clear();
+    for (const auto& text : *statuses) {
+      int status = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), status);
+      // Other 4xx are the request's fault (relayed) or the backend's setup (moved past).
+      const bool retryable = status == 408 || status == 409 || status == 425 || status == 429 ||
+                             (status >= 500 && status <= 599);
+      if (ec != std::errc{} || end != text.data() + text.size() || !retryable) {
+        reader.error("on_status",
+                     "lists HTTP statuses to retry: 408, 409, 425, 429 or 5xx, got '" + text + "'");
+        continue;
+      }
+      r.on_status.push_back(status);
+    }
+  }
   reader.finish();
 }
 

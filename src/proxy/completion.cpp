@@ -167,6 +167,11 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
   } else if (status >= 400 && status < 500) {
     // 401/403/404 and the like: this backend is misconfigured; another one may still answer.
     failure.kind = ErrorKind::upstream_bad_response;
+    if (status == 401 || status == 403) {
+      failure.message += ": the backend refused the router's credentials (check its api_key)";
+    } else if (status == 404) {
+      failure.message += " (check the backend's base_url and model)";
+    }
   }
   return failure;
 }
@@ -174,16 +179,20 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
 // Failures worth another try on the same backend (a moment later), rather than moving on. A
 // connection that closed after the backend had begun a 200 answer is not: the backend did the
 // (billed) work, and asking again would pay for it again.
-bool retry_same_backend(const Failure& failure) {
+bool retry_same_backend(const Failure& failure, const config::RetrySettings& retry) {
   switch (failure.kind) {
     case ErrorKind::upstream_closed:
       return failure.upstream_status == 0;
     case ErrorKind::connect_failed:
-    case ErrorKind::upstream_rate_limited:
       return true;
+    case ErrorKind::upstream_rate_limited:
     case ErrorKind::upstream_server_error:
-      return failure.upstream_status == 502 || failure.upstream_status == 503 ||
-             failure.upstream_status == 504;
+    case ErrorKind::upstream_bad_response:
+    case ErrorKind::first_byte_timeout:  // a backend's own 408
+      // An error status the backend answered with: the backend's retry.on_status decides.
+      return failure.upstream_status >= 400 &&
+             std::find(retry.on_status.begin(), retry.on_status.end(), failure.upstream_status) !=
+                 retry.on_status.end();
     default:
       return false;
   }
@@ -1083,7 +1092,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         health.breaker.record_failure(health::steady_now());
         learn(scope, record, index, false, latency);
       }
-      if (!retry_same_backend(*last) || retry >= backend.retry.attempts) break;
+      if (!retry_same_backend(*last, backend.retry) || retry >= backend.retry.attempts) break;
       // This failure opened (or reopened) its circuit: the next candidate, not another try.
       if (!record.panic &&
           health.breaker.state(health::steady_now()) == health::BreakerState::open) {
@@ -1928,9 +1937,6 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
   const auto or_dash = [](const std::string& value) -> std::string_view {
     return value.empty() ? "-" : std::string_view(value);
   };
-  const double ttft = record.first_byte.time_since_epoch().count() == 0
-                          ? -1
-                          : millis_since(record.start, record.first_byte);
   // The format is compiled (one line per request: parsing it at run time showed in profiles).
   fmt::memory_buffer line;
   auto out = std::back_inserter(line);
@@ -1944,10 +1950,14 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
     const std::string attempt = describe(record.attempts[i]);
     line.append(attempt.data(), attempt.data() + attempt.size());
   }
-  fmt::format_to(out,
-                 FMT_COMPILE("] latency_ms={:.1f} ttfb_ms={:.1f} prompt_tokens={} "
-                             "completion_tokens={} key={}{}{}{}"),
-                 latency_ms, ttft, record.usage.prompt_tokens, record.usage.completion_tokens,
+  fmt::format_to(out, FMT_COMPILE("] latency_ms={:.1f} ttfb_ms="), latency_ms);
+  if (record.first_byte.time_since_epoch().count() == 0) {
+    line.push_back('-');  // nothing was sent
+  } else {
+    fmt::format_to(out, FMT_COMPILE("{:.1f}"), millis_since(record.start, record.first_byte));
+  }
+  fmt::format_to(out, FMT_COMPILE(" prompt_tokens={} completion_tokens={} key={}{}{}{}"),
+                 record.usage.prompt_tokens, record.usage.completion_tokens,
                  or_dash(record.client_key_id), record.panic ? " panic=true" : "",
                  record.usage_estimated ? " usage=estimated" : "",
                  record.client_too_slow ? " client=too_slow" : "");

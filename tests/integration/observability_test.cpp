@@ -321,6 +321,11 @@ TEST(AccessLog, EveryRequestThatIsNotACompletionGetsALineToo) {
   EXPECT_EQ(client.request("DELETE", "/v1/models").status, 405);
   EXPECT_TRUE(
       router.wait_for_line("method=DELETE path=/v1/models status=405", std::chrono::seconds(10)));
+  // A completion refused before anything was sent has no time to first byte, not a made-up one.
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("no-such-model")).status, 404);
+  const auto refused = router.wait_for_line("status=404 stream=", std::chrono::seconds(10));
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find(" ttfb_ms=- "), std::string::npos) << *refused;
 }
 
 }  // namespace

@@ -64,6 +64,8 @@ struct RetrySettings {
   Millis backoff{100};  // first wait; doubles each retry, with full jitter
   Millis max_backoff{2'000};
   Millis max_retry_after{5'000};  // a 429's Retry-After is honoured up to this; longer: move on
+  // HTTP statuses from the backend worth another try on it (connection failures always are).
+  std::vector<int> on_status{429, 502, 503, 504};
 };
 
 struct Cost {

@@ -195,6 +195,17 @@ TEST(ResilienceKnobs, HedgeErrorsAreLocated) {
                         "unknown key"));
 }
 
+TEST(ResilienceKnobs, RetryOnStatusListsRetryableStatuses) {
+  const auto config = load(kBackends + "    retry: {on_status: [500, 429]}\n" + kRoute);
+  EXPECT_EQ(config.backends[0].retry.on_status, (std::vector<int>{500, 429}));
+  EXPECT_EQ(load(kBackends + kRoute).backends[0].retry.on_status,
+            (std::vector<int>{429, 502, 503, 504}));
+  EXPECT_TRUE(has_error(errors_of(kBackends + "    retry: {on_status: [400]}\n" + kRoute),
+                        "backends[0].retry.on_status", "408, 409, 425, 429 or 5xx"));
+  EXPECT_TRUE(has_error(errors_of(kBackends + "    retry: {on_status: [5xx]}\n" + kRoute),
+                        "backends[0].retry.on_status", "got '5xx'"));
+}
+
 // A LiteLLM config says `timeout: 600` for ten minutes: a number without a unit is refused
 // with the two readings spelled out, never taken as milliseconds.
 TEST(ResilienceKnobs, ADurationWithoutUnitIsRefused) {
