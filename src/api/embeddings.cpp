@@ -3,6 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "llm_router/core/base64.hpp"
 
 namespace llm_router::api {
 namespace {
@@ -42,6 +46,32 @@ std::string embeddings_request(std::string_view model, std::string_view input) {
 std::string embeddings_request(std::string_view model, const std::vector<std::string>& inputs) {
   const json body = {{"model", model}, {"input", inputs}};
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<std::string> embeddings_as_base64(std::string_view body) {
+  if (body.find('[') == std::string_view::npos) return std::nullopt;  // no array at all
+  json parsed = json::parse(body, nullptr, false);
+  if (!parsed.is_object()) return std::nullopt;
+  const auto data = parsed.find("data");
+  if (data == parsed.end() || !data->is_array()) return std::nullopt;
+  bool changed = false;
+  for (auto& item : *data) {
+    if (!item.is_object()) continue;
+    const auto embedding = item.find("embedding");
+    if (embedding == item.end()) continue;
+    const auto numbers = finite_numbers(*embedding);
+    if (!numbers) continue;
+    std::string bytes(numbers->size() * sizeof(float), '\0');
+    for (std::size_t i = 0; i < numbers->size(); ++i) {
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &(*numbers)[i], sizeof bits);
+      for (int b = 0; b < 4; ++b) bytes[i * 4 + b] = static_cast<char>((bits >> (8 * b)) & 0xFF);
+    }
+    *embedding = core::base64_encode(bytes);
+    changed = true;
+  }
+  if (!changed) return std::nullopt;
+  return parsed.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::optional<std::vector<std::vector<float>>> parse_embeddings(std::string_view body,

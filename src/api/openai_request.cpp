@@ -250,7 +250,15 @@ class RequestScanner {
       summary().json_mode = type == "json_object" || type == "json_schema";
       return true;
     }
-    if (endpoint_ == Endpoint::embeddings) return cursor_.skip_value();
+    if (endpoint_ == Endpoint::embeddings) {
+      if (name == "encoding_format"sv && kind_at() == Kind::string) {
+        std::string format;
+        if (!cursor_.read_string(format)) return false;
+        summary().base64_embeddings = format == "base64";
+        return true;
+      }
+      return cursor_.skip_value();
+    }
     for (const NumberRule& rule : kNumberRules) {
       if (name == rule.name) return number(rule);
     }

@@ -21,6 +21,7 @@
 
 #include "client_key.hpp"
 #include "llm_router/api/answer_text.hpp"
+#include "llm_router/api/embeddings.hpp"
 #include "llm_router/api/errors.hpp"
 #include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/prompt_text.hpp"
@@ -186,6 +187,9 @@ bool retry_same_backend(const Failure& failure, const config::RetrySettings& ret
     case ErrorKind::connect_failed:
       return true;
     case ErrorKind::upstream_rate_limited:
+      // A 429 for an exhausted quota (billing) does not clear in a moment.
+      if (failure.code == "insufficient_quota") return false;
+      [[fallthrough]];
     case ErrorKind::upstream_server_error:
     case ErrorKind::upstream_bad_response:
     case ErrorKind::first_byte_timeout:  // a backend's own 408
@@ -276,7 +280,12 @@ void count_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& pa
   record.usage_estimated = true;
 }
 
-std::string usage_object(const api::Usage& usage) {
+// `embeddings`: OpenAI's embeddings usage has no completion_tokens.
+std::string usage_object(const api::Usage& usage, bool embeddings = false) {
+  if (embeddings) {
+    return fmt::format(R"({{"prompt_tokens":{},"total_tokens":{}}})", usage.prompt_tokens,
+                       usage.prompt_tokens);
+  }
   return fmt::format(R"({{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}})",
                      usage.prompt_tokens, usage.completion_tokens,
                      usage.prompt_tokens + usage.completion_tokens);
@@ -285,7 +294,7 @@ std::string usage_object(const api::Usage& usage) {
 // A JSON answer that reports no usage (none, or `"usage": null`) gets the counted one (as
 // LiteLLM does), so a client that bills by it still can; the access log marks it
 // usage=estimated.
-void add_usage(std::string& body, const api::Usage& usage) {
+void add_usage(std::string& body, const api::Usage& usage, bool embeddings) {
   const std::size_t end = body.find_last_not_of(" \t\r\n");
   if (end == std::string::npos || end == 0 || body[end] != '}') return;
   if (const std::size_t at = body.find("\"usage\""); at != std::string::npos) {
@@ -293,12 +302,12 @@ void add_usage(std::string& body, const api::Usage& usage) {
     if (value == std::string::npos || body[value] != ':') return;
     value = body.find_first_not_of(" \t\r\n", value + 1);
     if (value != std::string::npos && body.compare(value, 4, "null") == 0) {
-      body.replace(value, 4, usage_object(usage));
+      body.replace(value, 4, usage_object(usage, embeddings));
     }
     return;
   }
   const bool empty = body[body.find_last_not_of(" \t\r\n", end - 1)] == '{';
-  body.insert(end, std::string(empty ? "" : ",") + "\"usage\":" + usage_object(usage));
+  body.insert(end, std::string(empty ? "" : ",") + "\"usage\":" + usage_object(usage, embeddings));
 }
 
 // A stream that ended without a usage chunk: counted from its collected text, or about one
@@ -439,6 +448,20 @@ bool ends_a_stream(const api::SseEvent& event) {
 // An error event: {"error": ...}, {"object": "error", ...} or an SSE `event: error` line.
 bool error_event(const api::SseEvent& event) {
   return event.event == "error" || api::is_error_event(event.data);
+}
+
+// A backend's error event as the client's SDK raises it: OpenAI's `data: {"error": {...}}`. One
+// already in that shape is kept (its type and code are the backend's); vLLM's
+// {"object": "error"} and an `event: error` line are rewritten, with the backend's own words.
+api::SseEvent openai_error_event(const api::SseEvent& event) {
+  const json parsed = api::parse_json_value(event.data);
+  if (event.event.empty() && parsed.is_object()) {
+    const auto error = parsed.find("error");
+    if (error != parsed.end() && error->is_object()) return event;
+  }
+  std::string message = "upstream stream broke: the backend sent an error event";
+  if (auto detail = backend_detail(parsed, true)) message += ": " + *detail;
+  return api::SseEvent{"", api::error_body(Failure{ErrorKind::upstream_server_error, message}), ""};
 }
 
 std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
@@ -1409,8 +1432,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     }
     health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
   } else {
-    co_await deliver_body(std::move(primed.body), primed.status, writer, parsed, scope, won, record,
-                          std::move(headers));
+    co_await deliver_body(std::move(primed.body), primed.status, writer, parsed, endpoint, scope,
+                          won, record, std::move(headers));
   }
   const double latency = millis_since(race->launched[*winner], upstream::Clock::now());
   record.attempts.back().latency_ms = latency;
@@ -1452,8 +1475,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     result.weak_headers = std::move(headers);
     co_return result;
   }
-  co_await deliver_body(std::move(*body), exchange.head().status, writer, parsed, scope, index,
-                        record, std::move(headers));
+  co_await deliver_body(std::move(*body), exchange.head().status, writer, parsed, endpoint, scope,
+                        index, record, std::move(headers));
   result.answered = true;
   co_return result;
 }
@@ -1461,16 +1484,22 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
 asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
                                                   ResponseWriter& writer,
                                                   const api::ParsedRequest& parsed,
-                                                  RequestScope& scope, std::size_t index,
-                                                  RequestRecord& record, Headers headers) {
+                                                  api::Endpoint endpoint, RequestScope& scope,
+                                                  std::size_t index, RequestRecord& record,
+                                                  Headers headers) {
   record.first_byte = std::chrono::steady_clock::now();
+  const bool embeddings = endpoint == api::Endpoint::embeddings;
+  if (embeddings && parsed.summary.base64_embeddings && status >= 200 && status < 300) {
+    // A backend that ignored encoding_format: the SDK would decode its numbers as base64.
+    if (auto encoded = api::embeddings_as_base64(body)) body = std::move(*encoded);
+  }
   if (auto usage = api::find_usage(body)) {
     record.usage = *usage;
   } else {
     // The backend reports no usage: count it, so cost and token metrics still move.
     const auto* encoder = scope.snapshot->encoders[index];
     count_usage(encoder, parsed, api::answer_text(body), record);
-    if (status >= 200 && status < 300) add_usage(body, record.usage);
+    if (status >= 200 && status < 300) add_usage(body, record.usage, embeddings);
   }
   record.status = status;
   record.answered_status = status;
@@ -1604,10 +1633,13 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     finished = finished || ends_a_stream(*next.event);
     done_seen = done_seen || next.event->is_done();
     if (!result.broke_after_commit && error_event(*next.event)) {
-      // Relayed as the backend wrote it (the client's SDK raises it), counted as its failure;
-      // the stream may end after it without a second error event from the router.
+      // Relayed in OpenAI's shape (the client's SDK raises it), counted as the backend's
+      // failure; the stream ends with it, as a broken one does.
       broke(Failure{ErrorKind::upstream_server_error, "the stream carried an error event"});
-      finished = true;
+      pending += openai_error_event(*next.event).serialize();
+      co_await writer.write_chunk(pending);
+      pending.clear();
+      break;
     }
     bool relay = true;
     if (auto usage = api::find_usage(next.event->data)) {
@@ -1739,6 +1771,15 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   for (auto& h : record.last_upstream_headers) {
     if (all_rate_limited || h.name.starts_with("retry-after")) headers.push_back(std::move(h));
   }
+  // Asking again cannot help when the backends' setup is at fault (a key, a URL, a model name,
+  // an exhausted quota): the openai SDKs then skip their automatic retries.
+  const bool misconfigured =
+      failure.code == "insufficient_quota" ||
+      std::all_of(record.attempts.begin(), record.attempts.end(), [](const Attempt& a) {
+        return a.failure->kind == ErrorKind::upstream_bad_response &&
+               a.failure->upstream_status >= 400 && a.failure->upstream_status < 500;
+      });
+  if (misconfigured && !record.attempts.empty()) headers.push_back({"x-should-retry", "false"});
   co_await send_error(writer, failure, std::move(headers));
 }
 

@@ -174,8 +174,9 @@ class RouterHandler final : public server::RequestHandler {
                                               const StreamUsage& usage);
   // Sends a non-stream body that is in hand (record.usage, status and first_byte are set).
   asio::awaitable<void> deliver_body(std::string body, int status, ResponseWriter& writer,
-                                     const api::ParsedRequest& parsed, RequestScope& scope,
-                                     std::size_t index, RequestRecord& record, Headers headers);
+                                     const api::ParsedRequest& parsed, api::Endpoint endpoint,
+                                     RequestScope& scope, std::size_t index, RequestRecord& record,
+                                     Headers headers);
   // Sends a stream whose events up to the commit point are `held`, then relays the rest.
   asio::awaitable<AttemptResult> deliver_stream(upstream::Exchange& exchange,
                                                 ResponseWriter& writer, RequestRecord& record,

@@ -280,6 +280,17 @@ TEST(BadAnswers, AStreamThatEndsBeforeItsLastEventEndsWithAnError) {
   const auto failed = streamed_events(kChunk + error_event);
   ASSERT_EQ(failed.size(), 2u);
   EXPECT_EQ(json::parse(failed[1])["error"]["message"], "overloaded");
+  // vLLM's {"object": "error"} and an `event: error` line reach the client in OpenAI's shape,
+  // the only one its SDK raises, and end the stream.
+  for (const std::string& other :
+       {std::string(R"(data: {"object":"error","message":"vllm broke","code":500})") + "\n\n",
+        std::string("event: error\ndata: {\"message\":\"vllm broke\"}\n\n")}) {
+    const auto rewritten = streamed_events(kChunk + other + kChunk + kFinish);
+    ASSERT_EQ(rewritten.size(), 2u) << other;
+    const auto error = json::parse(rewritten[1])["error"];
+    EXPECT_NE(error["message"].get<std::string>().find("vllm broke"), std::string::npos) << error;
+    EXPECT_TRUE(error.contains("type") && error.contains("code")) << error;
+  }
 }
 
 // The client's view of a chunked stream (a content chunk, then a finish_reason) whose

@@ -21,4 +21,9 @@ std::string embeddings_request(std::string_view model, const std::vector<std::st
 std::optional<std::vector<std::vector<float>>> parse_embeddings(std::string_view body,
                                                                 std::size_t expected);
 
+// An embeddings answer for a client that asked for encoding_format "base64" (the openai SDKs'
+// default, which they decode whatever comes): each `embedding` sent as an array of numbers is
+// re-encoded as base64 of little-endian float32, as OpenAI answers. nullopt when none needed it.
+std::optional<std::string> embeddings_as_base64(std::string_view body);
+
 }  // namespace llm_router::api

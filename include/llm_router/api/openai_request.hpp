@@ -23,6 +23,7 @@ struct RequestSummary {
   nlohmann::json metadata;          // `metadata`, when an object (else null)
   bool has_metadata = false;        // `metadata` is present, whatever its value
   bool store = false;               // `store` is true
+  bool base64_embeddings = false;   // embeddings asked with encoding_format "base64"
   bool has_tools = false;           // a non-empty `tools` array, or `functions`
   bool json_mode = false;           // response_format.type is json_object or json_schema
   bool has_stream_options = false;  // `stream_options` is present

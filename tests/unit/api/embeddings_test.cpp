@@ -2,11 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "llm_router/api/embeddings.hpp"
+#include "llm_router/core/base64.hpp"
 
 namespace llm_router::api {
 namespace {
@@ -74,6 +76,26 @@ INSTANTIATE_TEST_SUITE_P(
         GarbageCase{"index_not_number",
                     R"({"data":[{"index":"0","embedding":[1]},{"index":1,"embedding":[1]}]})"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// The openai SDKs ask for base64 and decode whatever comes: numbers from a backend that ignored
+// encoding_format are re-encoded as OpenAI sends them (little-endian float32), base64 kept.
+TEST(EmbeddingsAsBase64, NumbersBecomeLittleEndianFloat32) {
+  const auto encoded = embeddings_as_base64(
+      R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5,-2]}],)"
+      R"("model":"m","usage":{"prompt_tokens":1,"total_tokens":1}})");
+  ASSERT_TRUE(encoded);
+  const auto answer = nlohmann::json::parse(*encoded);
+  const auto bytes = core::base64_decode(answer["data"][0]["embedding"].get<std::string>());
+  ASSERT_TRUE(bytes);
+  ASSERT_EQ(bytes->size(), 8u);
+  float values[2];
+  std::memcpy(values, bytes->data(), 8);  // this machine is little-endian, as OpenAI's bytes
+  EXPECT_EQ(values[0], 0.5f);
+  EXPECT_EQ(values[1], -2.0f);
+  EXPECT_EQ(answer["usage"]["prompt_tokens"], 1);
+  EXPECT_FALSE(embeddings_as_base64(R"({"data":[{"index":0,"embedding":"AAAAPw=="}]})"));
+  EXPECT_FALSE(embeddings_as_base64("not json ["));
+}
 
 }  // namespace
 }  // namespace llm_router::api
