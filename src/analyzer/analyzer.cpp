@@ -287,6 +287,10 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
         out.pii.push_back({std::string(pii_kind_name(static_cast<PiiKind>(k))), counts[k]});
       }
     }
+    // Text past pii_chars was not scanned: a `pii` rule cannot rule PII out, so it fires
+    // (fail closed) on the kind "unscanned".
+    if (settings_.text.pii_whole_request && facts.pii_truncated)
+      out.pii.push_back({"unscanned", 1});
   }
   out.truncated = facts.truncated;
   out.estimated_tokens = facts.estimated_tokens;

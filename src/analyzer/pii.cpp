@@ -26,11 +26,19 @@ struct CollectingSink {
   }
 };
 
+// Bytes of non-ASCII letters count too: josé@, иван@, user@münchen.de (internationalized mail).
+bool is_non_ascii(char c) {
+  return static_cast<unsigned char>(c) >= 0x80;
+}
 bool is_email_local(char c) {
-  return is_ascii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+  return is_ascii_alnum(c) || is_non_ascii(c) || c == '.' || c == '_' || c == '%' || c == '+' ||
+         c == '-';
 }
 bool is_email_domain(char c) {
-  return is_ascii_alnum(c) || c == '.' || c == '-';
+  return is_ascii_alnum(c) || is_non_ascii(c) || c == '.' || c == '-';
+}
+bool is_tld_char(char c) {
+  return is_ascii_alpha(c) || is_non_ascii(c);
 }
 
 template <class Sink>
@@ -51,7 +59,7 @@ void scan_emails(std::string_view text, Sink& sink) {
     const std::size_t dot = domain.rfind('.');
     if (dot == std::string_view::npos || dot == 0 || domain.front() == '-') continue;
     const std::string_view tld = domain.substr(dot + 1);
-    if (tld.size() < 2 || !std::all_of(tld.begin(), tld.end(), is_ascii_alpha)) continue;
+    if (tld.size() < 2 || !std::all_of(tld.begin(), tld.end(), is_tld_char)) continue;
     sink(PiiKind::email, begin, end);
     from = end;
   }
@@ -94,7 +102,7 @@ struct NumberChunk {
 };
 
 bool is_number_separator(char c) {
-  return c == ' ' || c == '-' || c == '.';
+  return c == ' ' || c == '\t' || c == '-' || c == '.';
 }
 
 // Reads a chunk starting at text[i] (a digit, '+' or '('); returns the index after it.
@@ -126,16 +134,23 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
       if (close && i < text.size() && text[i] == ' ') ++i;
       continue;
     }
-    // A separator counts only when a digit (or a parenthesized area code) follows it directly.
+    // A separator counts only when a digit (or a parenthesized area code) follows it directly;
+    // spaces and tabs may come in a run ("4111  1111").
+    std::size_t after = i + 1;
+    if (c == ' ' || c == '\t') {
+      while (after < text.size() && after < i + 4 && (text[after] == ' ' || text[after] == '\t')) {
+        ++after;
+      }
+    }
     const bool digit_follows =
-        i + 1 < text.size() &&
-        (is_ascii_digit(text[i + 1]) ||
-         (text[i + 1] == '(' && i + 2 < text.size() && is_ascii_digit(text[i + 2])));
+        after < text.size() &&
+        (is_ascii_digit(text[after]) ||
+         (text[after] == '(' && after + 1 < text.size() && is_ascii_digit(text[after + 1])));
     if (is_number_separator(c) && digit_follows && chunk.digit_count > 0) {
       chunk.only_dots &= c == '.';
       chunk.only_dashes &= c == '-';
       chunk.card_separators &= c != '.';
-      ++i;
+      i = after;
       continue;
     }
     break;
@@ -191,10 +206,44 @@ bool ssn_named_before(std::string_view text, std::size_t i) {
          before.find("social security") != std::string::npos;
 }
 
+// A number a card network issues: its prefix (IIN) and length fit a brand. Without this, one
+// 16-digit id in ten passes the Luhn check.
+bool card_brand_fits(std::string_view d) {
+  const std::size_t n = d.size();
+  const auto prefix = [&](std::size_t k) {
+    int value = 0;
+    for (std::size_t i = 0; i < k; ++i) value = value * 10 + (d[i] - '0');
+    return value;
+  };
+  const int two = prefix(2);
+  const int four = prefix(4);
+  switch (d[0]) {
+    case '2':  // Mastercard 2221-2720, Mir 2200-2204
+      return (four >= 2221 && four <= 2720 && n == 16) || (four >= 2200 && four <= 2204 && n >= 16);
+    case '3':  // Amex 34/37, Diners 30/36/38/39, JCB 3528-3589
+      if (two == 34 || two == 37) return n == 15;
+      if (two == 30 || two == 36 || two == 38 || two == 39) return n >= 14;
+      return four >= 3528 && four <= 3589 && n >= 16;
+    case '4':  // Visa
+      return n == 13 || n == 16 || n == 19;
+    case '5':  // Mastercard 51-55; Maestro 50, 56-59
+      return two >= 51 && two <= 55 ? n == 16 : true;
+    case '6':  // Discover, UnionPay, Maestro, RuPay
+      return n >= 16 || (two != 60 && two != 62 && two != 64 && two != 65);
+    case '8':  // RuPay 81, 82
+      return (two == 81 || two == 82) && n == 16;
+    case '9':  // Troy
+      return four == 9792 && n == 16;
+    default:
+      return false;
+  }
+}
+
 bool is_credit_card(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
   if (n < 13 || n > 19 || chunk.plus || !chunk.card_separators) return false;
-  return luhn_valid(chunk.digits());
+  const std::string_view digits = chunk.digits();
+  return card_brand_fits(digits) && luhn_valid(digits);
 }
 
 bool is_phone(const NumberChunk& chunk) {
@@ -205,6 +254,8 @@ bool is_phone(const NumberChunk& chunk) {
   if (n < 10 || n > 11 || chunk.groups < 3) return false;
   return chunk.last_group == 4 && chunk.previous_group == 3;
 }
+
+std::size_t match_iban(std::string_view text, std::size_t i);
 
 template <class Sink>
 void scan_numbers(std::string_view text, Sink& sink) {
@@ -226,6 +277,17 @@ void scan_numbers(std::string_view text, Sink& sink) {
       continue;
     }
     const char before = i > 0 ? text[i - 1] : ' ';
+    // An IBAN written in lower or mixed case ("de89 3704 ..."): the token scan finds only the
+    // upper-case ones (it looks for two capitals in a row).
+    if (i >= 2 && is_ascii_alpha(before) && is_ascii_alpha(text[i - 2]) &&
+        !(is_ascii_upper(before) && is_ascii_upper(text[i - 2])) &&
+        (i == 2 || !is_ascii_alnum(text[i - 3]))) {
+      if (const std::size_t after = match_iban(text, i - 2); after != i - 2) {
+        sink(PiiKind::iban, i - 2, after);
+        i = after;
+        continue;
+      }
+    }
     if (is_ascii_alnum(before) || before == '.' || before == '$' || before == '_' ||
         before == '-' || before == '/') {
       // Inside a word or a longer number: skip the rest of it ('+' and '(' themselves included).
@@ -252,22 +314,35 @@ void scan_numbers(std::string_view text, Sink& sink) {
   }
 }
 
+// The countries that issue IBANs (SWIFT's registry): a checksum alone lets 1 in 97 random
+// tokens through.
+bool iban_country(char a, char b) {
+  static constexpr std::string_view kCountries =
+      "AD AE AL AT AZ BA BE BG BH BI BR BY CH CR CY CZ DE DJ DK DO EE EG ES FI FK FO FR GB GE GI "
+      "GL GR GT HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT LU LV LY MC MD ME MK MN MR MT MU NI NL "
+      "NO OM PK PL PS PT QA RO RS RU SA SC SD SE SI SK SM SO ST SV TL TN TR UA VA VG XK YE";
+  for (std::size_t k = 0; k + 1 < kCountries.size(); k += 3) {
+    if (kCountries[k] == a && kCountries[k + 1] == b) return true;
+  }
+  return false;
+}
+
 // An IBAN starting at text[i] (which begins a token): returns the index after it, or i.
 std::size_t match_iban(std::string_view text, std::size_t i) {
   if (i + 15 > text.size()) return i;
   const char* p = text.data() + i;
-  if (!(p[0] >= 'A' && p[0] <= 'Z') || !(p[1] >= 'A' && p[1] <= 'Z') || !is_ascii_digit(p[2]) ||
-      !is_ascii_digit(p[3])) {
+  if (!is_ascii_alpha(p[0]) || !is_ascii_alpha(p[1]) || !is_ascii_digit(p[2]) ||
+      !is_ascii_digit(p[3]) || !iban_country(ascii_upper(p[0]), ascii_upper(p[1]))) {
     return i;
   }
-  // Collect up to 34 upper-case alphanumerics, allowing single spaces between groups; every
-  // group end is a candidate length, longest first.
+  // Collect up to 34 alphanumerics (written in either case), allowing single spaces between
+  // groups; every group end is a candidate length, longest first.
   std::string compact;
   std::vector<std::pair<std::size_t, std::size_t>> ends;  // (compact length, text index)
   std::size_t j = i;
   while (j < text.size() && compact.size() < 34) {
     const char c = text[j];
-    if (is_ascii_digit(c) || (c >= 'A' && c <= 'Z')) {
+    if (is_ascii_alnum(c)) {
       compact += c;
       ++j;
       continue;
@@ -318,6 +393,7 @@ bool has_prefix_key(std::string_view token) {
     }
   }
   if (auto b = body_after("github_pat_"); b.size() >= 20) return true;
+  if (auto b = body_after("glpat-"); b.size() >= 20 && all_of_class(b, key_body_char)) return true;
   if (token.size() >= 15 && token.starts_with("xox") &&
       std::string_view("baprs").find(token[3]) != std::string_view::npos && token[4] == '-') {
     return true;
@@ -540,19 +616,147 @@ bool iban_valid(std::string_view iban) {
   return remainder == 1;
 }
 
-PiiCounts detect_pii(std::string_view text) {
+namespace {
+
+// The byte length of the UTF-8 sequence `text` starts with that hides a character from the
+// scanners without changing what a reader (or a model) sees, and what stands for it ("" to
+// drop it); 0 when `text` does not start with one.
+std::size_t disguise(std::string_view text, std::string_view& plain) {
+  const auto byte = [&](std::size_t k) {
+    return k < text.size() ? static_cast<unsigned char>(text[k]) : 0;
+  };
+  static constexpr std::string_view kDigits = "0123456789";
+  const unsigned a = byte(0), b = byte(1), c = byte(2);
+  if (a == 0xC2 && b == 0xAD) return plain = "", 2;   // soft hyphen
+  if (a == 0xC2 && b == 0xA0) return plain = " ", 2;  // no-break space
+  if (a == 0xD9 && b >= 0xA0 && b <= 0xA9) return plain = kDigits.substr(b - 0xA0, 1), 2;
+  if (a == 0xDB && b >= 0xB0 && b <= 0xB9) return plain = kDigits.substr(b - 0xB0, 1), 2;
+  if (a == 0xE0 && b == 0xA5 && c >= 0xA6 && c <= 0xAF) {  // Devanagari digits
+    return plain = kDigits.substr(c - 0xA6, 1), 3;
+  }
+  if (a == 0xE2 && b == 0x80) {
+    if (c >= 0x8B && c <= 0x8D) return plain = "", 3;   // zero-width
+    if (c <= 0x8A || c == 0xAF) return plain = " ", 3;  // typographic spaces
+    if (c >= 0x90 && c <= 0x95) return plain = "-", 3;  // hyphens and dashes
+  }
+  if (a == 0xE2 && b == 0x81 && c == 0xA0) return plain = "", 3;   // word joiner
+  if (a == 0xE2 && b == 0x81 && c == 0x9F) return plain = " ", 3;  // math space
+  if (a == 0xE2 && b == 0x88 && c == 0x92) return plain = "-", 3;  // minus sign
+  if (a == 0xE3 && b == 0x80 && c == 0x80) return plain = " ", 3;  // ideographic space
+  if (a == 0xEF && b == 0xBB && c == 0xBF) return plain = "", 3;   // zero-width no-break
+  if (a == 0xEF && (b == 0xBC || b == 0xBD)) {                     // full-width ASCII
+    const unsigned code = (b - 0xBC) * 64 + (c - 0x80) + 0x20;     // U+FF01.. -> '!'..
+    if (c >= 0x80 && c <= 0xBF && code >= 0x21 && code <= 0x7E) {
+      static constexpr std::string_view kAscii =
+          "!\"#$%&'()*+,-./"
+          "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+      return plain = kAscii.substr(code - 0x21, 1), 3;
+    }
+  }
+  return 0;
+}
+
+// Where plain_for_scanning has work to do in `text` (text.size() when nowhere): a character
+// that disguises. Eight bytes at a time while a block is ASCII, as most prompts are.
+std::size_t first_disguise(std::string_view text) {
+  const std::size_t n = text.size();
+  std::string_view plain;
+  std::size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n && (swar::load(text.data() + i) & swar::kHighs) == 0) {
+      i += 8;
+      continue;
+    }
+    for (const std::size_t block_end = std::min(n, i + 8); i < block_end; ++i) {
+      if (is_non_ascii(text[i]) && disguise(text.substr(i), plain) != 0) return i;
+    }
+  }
+  return n;
+}
+
+// `text` as the scanners should read it: characters that only disguise a number, an address or
+// a key (zero-width and soft hyphens, odd spaces, dashes, full-width and other-script digits)
+// made plain. `text` itself when nothing needs it.
+// With `origin`, where each byte of the plain text came from in `text` (one more entry: the end).
+std::string_view plain_for_scanning(std::string_view text, std::string& buffer,
+                                    std::vector<std::size_t>* origin = nullptr) {
+  std::string_view plain;
+  const std::size_t first = first_disguise(text);
+  if (first == text.size()) return text;
+  buffer.assign(text.substr(0, first));
+  if (origin) {
+    origin->resize(first);
+    for (std::size_t k = 0; k < first; ++k) (*origin)[k] = k;
+  }
+  const auto emit = [&](std::string_view bytes, std::size_t from) {
+    buffer.append(bytes);
+    if (origin) origin->insert(origin->end(), bytes.size(), from);
+  };
+  for (std::size_t i = first; i < text.size();) {
+    const char c = text[i];
+    if (const std::size_t size = is_non_ascii(c) ? disguise(text.substr(i), plain) : 0) {
+      emit(plain, i);
+      i += size;
+    } else {
+      // Up to the next character to change, at once.
+      const std::size_t next = i + 1 + first_disguise(text.substr(i + 1));
+      buffer.append(text.substr(i, next - i));
+      if (origin) {
+        for (std::size_t k = i; k < next; ++k) origin->push_back(k);
+      }
+      i = next;
+    }
+  }
+  if (origin) origin->push_back(text.size());
+  return buffer;
+}
+
+// A password in a URL's user info (postgres://admin:S3cret@db:5432, https://user:pw@host).
+template <class Sink>
+void scan_url_passwords(std::string_view text, Sink& sink) {
+  for (std::size_t at = text.find("://"); at != std::string_view::npos;
+       at = text.find("://", at + 3)) {
+    const std::size_t start = at + 3;
+    std::size_t end = start;
+    while (end < text.size() && text[end] != '@' && text[end] != '/' && text[end] != ' ' &&
+           text[end] != '\n' && text[end] != '"' && text[end] != '\'') {
+      ++end;
+    }
+    if (end == text.size() || text[end] != '@') continue;
+    const std::size_t colon = text.find(':', start);
+    if (colon == std::string_view::npos || colon >= end || colon + 1 == end) continue;
+    sink(PiiKind::api_key, colon + 1, end);
+  }
+}
+
+}  // namespace
+
+PiiCounts detect_pii(std::string_view original) {
+  std::string buffer;
+  const std::string_view text = plain_for_scanning(original, buffer);
   CountingSink sink;
   scan_emails(text, sink);
   scan_numbers(text, sink);
   scan_tokens(text, sink);
+  scan_url_passwords(text, sink);
   return sink.counts;
 }
 
-std::vector<PiiMatch> find_pii(std::string_view text) {
+std::vector<PiiMatch> find_pii(std::string_view original) {
+  std::string buffer;
+  std::vector<std::size_t> origin;
+  const std::string_view text = plain_for_scanning(original, buffer, &origin);
   CollectingSink sink;
   scan_emails(text, sink);
   scan_numbers(text, sink);
   scan_tokens(text, sink);
+  scan_url_passwords(text, sink);
+  if (!origin.empty()) {  // back to where the matches are in the text as written
+    for (auto& match : sink.matches) {
+      match.begin = origin[match.begin];
+      match.end = origin[match.end];
+    }
+  }
   std::sort(sink.matches.begin(), sink.matches.end(), [](const PiiMatch& a, const PiiMatch& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
   });

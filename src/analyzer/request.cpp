@@ -64,6 +64,7 @@ class RequestWalk {
       }
     }
     if (endpoint_ == EndpointKind::chat) select_chat_text();
+    scan_pii_newest_first();
     return std::move(facts_);
   }
 
@@ -85,9 +86,36 @@ class RequestWalk {
       std::string_view user;
       if (!text(user)) return !cursor_.failed();
       facts_.user = std::string(user);
+      scan_pii(user);
       return true;
     }
+    // A predicted output is sent to the model as text too.
+    if (name == "prediction") {
+      return each_member([&](std::string_view field) {
+        if (field != "content") return cursor_.skip_value();
+        return scanned_only_content();
+      });
+    }
     return cursor_.skip_value();
+  }
+
+  // Text the model is sent but the analysis does not read (a refusal, a prediction): only
+  // scanned for PII.
+  bool scanned_only_content() {
+    if (cursor_.peek() != '[') {
+      std::string_view value;
+      if (text(value)) scan_pii(value);
+      return !cursor_.failed();
+    }
+    return each_item([&] {
+      if (cursor_.peek() != '{') return cursor_.skip_value();
+      return each_member([&](std::string_view name) {
+        std::string_view value;
+        if (name != "text") return cursor_.skip_value();
+        if (text(value)) scan_pii(value);
+        return !cursor_.failed();
+      });
+    });
   }
 
   // A string value as a view that outlives the cursor's next call (false, skipped, for any
@@ -135,15 +163,19 @@ class RequestWalk {
   bool messages() {
     return each_item([&] {
       Message message{{}, pieces_.size(), pieces_.size()};
+      in_message_ = messages_.size();
       chat_tokens_ += kTokensPerMessage;
       const bool ok = each_member([&](std::string_view name) {
         if (name == "role") return text(message.role) || !cursor_.failed();
         if (name == "content") return content();
         if (name == "tool_calls") return tool_calls();
+        if (name == "function_call") return function_call();  // the legacy form
+        if (name == "refusal") return scanned_only_content();
         return cursor_.skip_value();
       });
       message.end_piece = pieces_.size();
       messages_.push_back(message);
+      in_message_ = kNoMessage;
       return ok;
     });
   }
@@ -187,32 +219,73 @@ class RequestWalk {
     pieces_.push_back(value);
   }
 
-  // Adds what the PII scanners find in one string of the request, within pii_chars in all.
+  // Notes a string of the request for the PII scan, which runs once the walk knows which
+  // message is the last user one (scan_pii_newest_first).
   void scan_pii(std::string_view value) {
     if (value.empty() || !selection_.pii_whole_request || selection_.pii_chars == 0) return;
-    const std::size_t left = selection_.pii_chars - std::min(selection_.pii_chars, pii_scanned_);
-    const std::string_view scanned = utf8_prefix(value, left);
-    facts_.pii_truncated |= scanned.size() < value.size();
-    pii_scanned_ += scanned.size();
-    if (scanned.empty()) return;
-    const PiiCounts counts = detect_pii(scanned);
-    for (std::size_t k = 0; k < kPiiKinds; ++k) facts_.pii[k] += counts[k];
+    pii_targets_.push_back({value, in_message_});
+  }
+
+  // Scans the noted strings within pii_chars in all: the last user message first, then the
+  // rest newest first, so a long history or a pasted tool result never starves the turn
+  // being sent. What the cap leaves unread sets pii_truncated.
+  void scan_pii_newest_first() {
+    std::size_t last_user = kNoMessage;
+    for (std::size_t i = messages_.size(); i-- > 0;) {
+      if (messages_[i].role == "user") {
+        last_user = i;
+        break;
+      }
+    }
+    std::size_t scanned_bytes = 0;
+    const auto scan = [&](std::string_view value) {
+      const std::size_t left = selection_.pii_chars - std::min(selection_.pii_chars, scanned_bytes);
+      const std::string_view scanned = utf8_prefix(value, left);
+      facts_.pii_truncated |= scanned.size() < value.size();
+      scanned_bytes += scanned.size();
+      if (scanned.empty()) return;
+      const PiiCounts counts = detect_pii(scanned);
+      for (std::size_t k = 0; k < kPiiKinds; ++k) facts_.pii[k] += counts[k];
+    };
+    for (const auto& target : pii_targets_) {
+      if (target.message == last_user && last_user != kNoMessage) scan(target.text);
+    }
+    for (auto it = pii_targets_.rbegin(); it != pii_targets_.rend(); ++it) {
+      if (it->message != last_user || last_user == kNoMessage) scan(it->text);
+    }
+  }
+
+  // A tool call's (or a legacy function_call's) arguments: a JSON string, or an object some
+  // clients send as is.
+  bool arguments() {
+    if (cursor_.peek() == '{') {
+      const std::size_t start = cursor_.offset();
+      if (!cursor_.skip_value()) return false;
+      const std::string_view raw = body_.substr(start, cursor_.offset() - start);
+      chat_tokens_ += estimate_tokens(raw);
+      scan_pii(raw);
+      return true;
+    }
+    std::string_view value;
+    if (text(value)) {
+      chat_tokens_ += estimate_tokens(value);
+      scan_pii(value);
+    }
+    return !cursor_.failed();
+  }
+
+  bool function_call() {
+    chat_tokens_ += kTokensPerToolCall;
+    return each_member([&](std::string_view field) {
+      return field == "arguments" ? arguments() : cursor_.skip_value();
+    });
   }
 
   bool tool_calls() {
     return each_item([&] {
       return each_member([&](std::string_view name) {
         if (name != "function") return cursor_.skip_value();
-        chat_tokens_ += kTokensPerToolCall;
-        return each_member([&](std::string_view field) {
-          std::string_view arguments;
-          if (field != "arguments") return cursor_.skip_value();
-          if (text(arguments)) {
-            chat_tokens_ += estimate_tokens(arguments);
-            scan_pii(arguments);
-          }
-          return !cursor_.failed();
-        });
+        return function_call();
       });
     });
   }
@@ -354,7 +427,13 @@ class RequestWalk {
   std::vector<Message> messages_;
   std::vector<std::string_view> pieces_;
   double chat_tokens_ = 0;
-  std::size_t pii_scanned_ = 0;
+  static constexpr std::size_t kNoMessage = static_cast<std::size_t>(-1);
+  std::size_t in_message_ = kNoMessage;  // the message being read, if any
+  struct PiiTarget {
+    std::string_view text;
+    std::size_t message;  // kNoMessage outside the messages
+  };
+  std::vector<PiiTarget> pii_targets_;
 };
 
 }  // namespace

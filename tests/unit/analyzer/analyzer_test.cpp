@@ -282,14 +282,38 @@ TEST(Analyzer, PiiIsLookedForInTheWholeRequestNotOnlyTheAnalyzedText) {
   // Past the analyzed text's cap (max_chars 4000) too.
   EXPECT_EQ(pii_of(user_says(std::string(5000, 'x') + " card 4111 1111 1111 1111"))["credit_card"],
             1);
+  // Arguments as objects, the legacy function_call, a refusal, a prediction, `user`.
+  json object_arguments = {{"role", "assistant"},
+                           {"tool_calls",
+                            {{{"type", "function"},
+                              {"function", {{"name", "f"}, {"arguments", {{"to", "e@f.org"}}}}}}}}};
+  json legacy = {{"role", "assistant"},
+                 {"function_call", {{"name", "f"}, {"arguments", R"({"to":"g@h.org"})"}}}};
+  json refusal = {{"role", "assistant"}, {"content", nullptr}, {"refusal", "not for i@j.org"}};
+  json body =
+      conversation({object_arguments, legacy, refusal, {{"role", "user"}, {"content", "ok"}}});
+  body["prediction"] = {{"type", "content"}, {"content", "to k@l.org"}};
+  body["user"] = "m@n.org";
+  EXPECT_EQ(pii_of(body)["email"], 5);
 }
 
-TEST(Analyzer, ThePiiScanIsBoundedByPiiChars) {
+TEST(Analyzer, ThePiiScanIsBoundedByPiiCharsAndFailsClosed) {
   AnalyzerSettings settings;
   settings.text.pii_chars = 100;
   const Analyzer analyzer(settings, {}, {}, {});
-  EXPECT_TRUE(analyzer.analyze(user_says(std::string(200, 'x') + " a@b.org"), {}).pii.empty());
+  // What the cap leaves unread is reported as `unscanned`: a pii rule cannot rule it out.
+  const Analysis cut = analyzer.analyze(user_says(std::string(200, 'x') + " a@b.org"), {});
+  EXPECT_FALSE(cut.has_pii("email"));
+  EXPECT_TRUE(cut.has_pii("unscanned"));
   EXPECT_TRUE(analyzer.analyze(user_says("a@b.org " + std::string(200, 'x')), {}).has_pii("email"));
+  EXPECT_TRUE(analyzer.analyze(user_says("a@b.org"), {}).to_json()["pii"].size() == 1);
+  // The last user message is scanned first, however long what came before it.
+  const json pasted = {{"messages",
+                        {{{"role", "tool"}, {"content", std::string(500, 'x')}},
+                         {{"role", "user"}, {"content", "refund card 4111 1111 1111 1111"}}}}};
+  const Analysis turn = analyzer.analyze(pasted, {});
+  EXPECT_TRUE(turn.has_pii("credit_card"));
+  EXPECT_TRUE(turn.has_pii("unscanned"));
 }
 
 TEST(Analyzer, DisabledDetectorsStayQuiet) {

@@ -74,7 +74,36 @@ INSTANTIATE_TEST_SUITE_P(
         PiiCase{"git sha", "commit 3f786850e387550fdab836ed7e6dc881de23001b", PiiKind::api_key, 0},
         PiiCase{"long word", "supercalifragilisticexpialidocious_and_more_words", PiiKind::api_key,
                 0},
-        PiiCase{"short sk", "sk-short", PiiKind::api_key, 0}));
+        PiiCase{"short sk", "sk-short", PiiKind::api_key, 0},
+        // Disguises a reader does not see: zero-width space, soft hyphen, no-break and double
+        // spaces, en dashes, full-width and Arabic-Indic digits.
+        PiiCase{"card with a zero-width space", "4111\u200b1111 1111 1111", PiiKind::credit_card,
+                1},
+        PiiCase{"card with no-break spaces", "4111\u00a01111\u00a01111\u00a01111",
+                PiiKind::credit_card, 1},
+        PiiCase{"card with double spaces", "4111  1111  1111  1111", PiiKind::credit_card, 1},
+        PiiCase{"card with en dashes", "4111\u20131111\u20131111\u20131111", PiiKind::credit_card,
+                1},
+        PiiCase{"full-width card",
+                "\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11"
+                "\uff11\uff11\uff11\uff11",
+                PiiKind::credit_card, 1},
+        PiiCase{"ssn in arabic-indic digits",
+                "SSN \u0661\u0662\u0663-\u0664\u0665-\u0666"
+                "\u0667\u0668\u0669",
+                PiiKind::us_ssn, 1},
+        PiiCase{"email with a soft hyphen", "jane\u00ad.doe@example.com", PiiKind::email, 1},
+        PiiCase{"internationalized email", "write to jos\u00e9@m\u00fcnchen.de", PiiKind::email, 1},
+        PiiCase{"cyrillic domain", "info@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
+                PiiKind::email, 1},
+        PiiCase{"lower-case iban", "iban de89 3704 0044 0532 0130 00", PiiKind::iban, 1},
+        PiiCase{"no such iban country", "XX89 3704 0044 0532 0130 00", PiiKind::iban, 0},
+        // An id that passes Luhn but that no card network issues.
+        PiiCase{"luhn-valid id", "order 1234 5678 9012 3452", PiiKind::credit_card, 0},
+        PiiCase{"gitlab token", "glpat-abcdefghijklmnopqrst", PiiKind::api_key, 1},
+        PiiCase{"password in a url", "DATABASE_URL=postgres://admin:S3cr3t!@db:5432/app",
+                PiiKind::api_key, 1},
+        PiiCase{"url without a password", "https://user@example.com/x", PiiKind::api_key, 0}));
 
 TEST(Luhn, KnownNumbers) {
   EXPECT_TRUE(luhn_valid("4111111111111111"));
