@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <stdexcept>
 
 #include "llm_router/analyzer/factory.hpp"
 #include "llm_router/core/logging.hpp"
@@ -29,6 +30,7 @@ std::shared_ptr<const analyzer::Analyzer> build_analyzer(const config::Config& c
   analyzer::AnalyzerSettings settings = config.analyzer.value_or(implied);
   // Only a rule testing `pii` needs the whole request scanned (it costs ~11 instructions a byte).
   settings.text.pii_whole_request = specs.pii;
+
   const std::string dir = std::filesystem::path(config_path).parent_path().string();
   return analyzer::make_analyzer(settings, dir.empty() ? "." : dir, std::move(keywords),
                                  std::move(semantic));
@@ -224,6 +226,12 @@ void check_condition(const config::Condition& condition, const analyzer::Analyze
     missing(
         "`sentiment` but sentiment is not scored (add an analyzer: section with "
         "sentiment_lexicon, and keep detectors.sentiment on)");
+  }
+  if (condition.kind == Kind::pii && !(analyzer && analyzer->settings().detectors.pii &&
+                                       analyzer->settings().text.pii_chars > 0)) {
+    // A compliance rule that never fires sends PII wherever the other rules say.
+    missing(
+        "`pii` but PII is not looked for (analyzer.detectors.pii is false or text.pii_chars is 0)");
   }
   for (const auto& child : condition.children) check_condition(child, analyzer, where);
 }

@@ -483,11 +483,17 @@ TEST(Check, ARuleOnASignalWithoutItsModelIsAnError) {
       {"{complexity: {min: 0.3}}", "no complexity model"},
       {"{any: [{keywords: [python]}, {category: [code]}]}", "no category model"},
       {"{sentiment: {max: -0.3}}", "sentiment is not scored"},
+      {"{pii: true}", "PII is not looked for"},
   };
   for (const auto& [when, expected] : cases) {
+    // (PII off: the compliance rule would never fire.)
+    const std::string analyzer = when.find("pii") != std::string::npos
+                                     ? "analyzer:\n  detectors: {pii: false, sentiment: false}\n"
+                                     : "";
     TempFile config("no-model.yaml",
-                    "backends:\n  - name: a\n    provider: mock\nroutes:\n  - name: auto\n"
-                    "    use: [a]\n    rules:\n      - {name: r, when: " +
+                    analyzer +
+                        "backends:\n  - name: a\n    provider: mock\nroutes:\n  - name: auto\n"
+                        "    use: [a]\n    rules:\n      - {name: r, when: " +
                         when + ", use: [a]}\n");
     ChildProcess check(
         {"/bin/bash", "-c",
