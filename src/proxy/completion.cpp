@@ -897,9 +897,13 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   return std::move(decision.plan);
 }
 
-void RouterHandler::name_record(const HttpRequest& request, RequestRecord& record) const {
+std::string request_id_of(const HttpRequest& request) {
   const auto* client_id = request.header("x-request-id");
-  record.id = client_id && acceptable_request_id(*client_id) ? *client_id : new_request_id();
+  return client_id && acceptable_request_id(*client_id) ? *client_id : new_request_id();
+}
+
+void RouterHandler::name_record(const HttpRequest& request, RequestRecord& record) const {
+  record.id = request_id_of(request);
   record.client_key_id = client_key_id(request);
 }
 

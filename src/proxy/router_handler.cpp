@@ -163,7 +163,7 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
     co_await answer(request, writer, path, known);  // logs its own RequestRecord
     co_return;
   }
-  StatusRecorder recorder(writer);
+  StatusRecorder recorder(writer, request_id_of(request));
   const auto start = std::chrono::steady_clock::now();
   co_await answer(request, recorder, path, known);
   log_access(request, recorder.status(), start);

@@ -294,6 +294,9 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
 // Adds what the analyzer found to the facts.
 void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& facts);
 
+// The request's id: the client's `x-request-id` when acceptable, else a new one.
+std::string request_id_of(const HttpRequest& request);
+
 // Why a non-stream answer looks too weak to keep (cascade), or nullopt when it is fine.
 std::optional<std::string> weak_answer_reason(std::string_view body,
                                               const config::CascadeSettings& cascade,

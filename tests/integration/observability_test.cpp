@@ -47,6 +47,18 @@ TEST(Metrics, FamiliesAppearAndMoveWithTraffic) {
   EXPECT_NE(text.find(R"(from_backend="failing")"), std::string::npos);
 }
 
+// Every answer carries the request's id, not only completions: the openai SDKs report it as
+// `_request_id` / `err.requestID`.
+TEST(RequestId, EveryAnswerCarriesOne) {
+  Router router(router_config({{"builtin", ""}}, "[builtin]"));
+  HttpClient client(router.port());
+  EXPECT_FALSE(client.request("GET", "/v1/models").header("x-request-id").empty());
+  const auto missing = client.request("GET", "/v1/files", "", {{"x-request-id", "req-mine-1"}});
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.header("x-request-id"), "req-mine-1");
+  EXPECT_FALSE(client.request("DELETE", "/v1/models").header("x-request-id").empty());
+}
+
 TEST(Metrics, TokensAreEstimatedWhenTheBackendReportsNoUsage) {
   MockLlm silent({"--no-usage"});
   Router router(router_config({{"silent", silent.url()}}, "[silent]"));
