@@ -248,6 +248,8 @@ bool is_credit_card(const NumberChunk& chunk) {
 
 bool is_phone(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
+  // "+37.7749295" (a coordinate, a signed decimal) is a number, not a phone.
+  if (chunk.plus && chunk.only_dots && chunk.groups <= 2) return false;
   if (chunk.plus) return n >= 8 && n <= 15;
   // National formats need structure: (415) 555-2671, 415-555-2671, 415.555.2671, 1 415 555 2671.
   // Bare digit runs (timestamps, ids), years and prices never have it.
@@ -525,6 +527,17 @@ std::size_t jwt_end(std::string_view text, std::size_t i) {
 }
 
 // Tokens of key alphabets: API keys, high-entropy secrets, and IBANs (which start a token).
+// A token that is a content digest, not a secret: Subresource Integrity and npm's `integrity`
+// ("sha512-..."), base64 data URIs ("data:image/png;base64,...").
+bool names_a_digest(std::string_view text, std::size_t token_start) {
+  const std::string_view before = text.substr(0, token_start);
+  const std::string_view token = text.substr(token_start);
+  for (std::string_view tag : {"sha1-", "sha256-", "sha384-", "sha512-"}) {
+    if (token.starts_with(tag) || before.ends_with(tag)) return true;
+  }
+  return before.ends_with(";base64,");
+}
+
 template <class Sink>
 void scan_tokens(std::string_view text, Sink& sink) {
   scan_private_keys(text, sink);
@@ -550,7 +563,8 @@ void scan_tokens(std::string_view text, Sink& sink) {
     while (!key.empty() && (key.back() == '-' || key.back() == '/' || key.back() == '+')) {
       key.remove_suffix(1);
     }
-    if (key.size() >= 19 && (has_prefix_key(key) || is_high_entropy_token(key))) {
+    if (key.size() >= 19 && (has_prefix_key(key) || is_high_entropy_token(key)) &&
+        !names_a_digest(text, i)) {
       sink(PiiKind::api_key, i, key.size() == token.size() ? end : i + key.size());
     }
     i = end;

@@ -103,7 +103,8 @@ struct ContentScan {
   std::size_t begin = 0, end = 0;  // the value's bytes in the body
   bool is_string = false;
   bool is_array = false;
-  std::size_t items = 0;  // of an array
+  std::size_t items = 0;    // of an array
+  bool empty_item = false;  // an array item that is "" or []
 };
 
 // One pass over a request body: validates all of it as JSON, reads the members the router
@@ -446,7 +447,13 @@ class RequestScanner {
     while (cursor_.next_item()) {
       ++out.items;
       if (kind_at() != Kind::object) {
+        const std::size_t start = cursor_.offset();
         if (!cursor_.skip_value()) return false;
+        std::string_view item = text_.substr(start, cursor_.offset() - start);
+        item.remove_suffix(item.size() - item.find_last_not_of(" \t\r\n") - 1);
+        const bool empty_array =
+            item.front() == '[' && item.find_first_not_of(" \t\r\n", 1) == item.size() - 1;
+        out.empty_item = out.empty_item || item == "\"\"" || empty_array;
         continue;
       }
       if (!part(out)) return false;
@@ -511,6 +518,11 @@ class RequestScanner {
         if (!input_) return invalid("'input' is a required property", "input");
         if (!input_->is_string && !(input_->is_array && input_->items > 0)) {
           return invalid("'input' must be a string or a non-empty array of strings or token ids",
+                         "input");
+        }
+        // OpenAI refuses an empty text to embed, alone or in a list.
+        if ((input_->is_string && input_->chars == 0) || input_->empty_item) {
+          return invalid("'input' must not contain an empty string or an empty array of tokens",
                          "input");
         }
         return std::nullopt;

@@ -103,7 +103,16 @@ INSTANTIATE_TEST_SUITE_P(
         PiiCase{"gitlab token", "glpat-abcdefghijklmnopqrst", PiiKind::api_key, 1},
         PiiCase{"password in a url", "DATABASE_URL=postgres://admin:S3cr3t!@db:5432/app",
                 PiiKind::api_key, 1},
-        PiiCase{"url without a password", "https://user@example.com/x", PiiKind::api_key, 0}));
+        PiiCase{"url without a password", "https://user@example.com/x", PiiKind::api_key, 0},
+        PiiCase{
+            "integrity hash",
+            R"("integrity": "sha512-Zx8Qm2Lr9Tp4Vw7Ny1Ks6Hd3Fg5Jb0CeUaZx8Qm2Lr9Tp4Vw7Ny1Ks6Hd3")",
+            PiiKind::api_key, 0},
+        PiiCase{"data uri",
+                "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUl",
+                PiiKind::api_key, 0},
+        PiiCase{"coordinate", "lat=+37.7749295 lon=-122.4194155", PiiKind::phone, 0},
+        PiiCase{"dotted e164", "call +1.415.555.2671", PiiKind::phone, 1}));
 
 TEST(Luhn, KnownNumbers) {
   EXPECT_TRUE(luhn_valid("4111111111111111"));

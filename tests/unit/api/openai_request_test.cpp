@@ -335,7 +335,9 @@ TEST(ParseRequest, PromptOrInputIsTheTextWithoutMessages) {
 }
 
 TEST(ParseRequest, PromptAndInputMustBeTextOrTokenIds) {
-  for (const char* input : {"5", "null", "{}", "true", "[]"}) {
+  // Empty texts to embed, alone or in a list, are refused as OpenAI refuses them.
+  for (const char* input :
+       {"5", "null", "{}", "true", "[]", R"("")", R"(["a", ""])", "[[]]", "[[1], [ ] ]"}) {
     auto bad =
         parse_request(std::string(R"({"model":"a","input":)") + input + "}", Endpoint::embeddings);
     ASSERT_FALSE(bad) << input;
