@@ -26,19 +26,28 @@ struct CollectingSink {
   }
 };
 
-// Bytes of non-ASCII letters count too: josé@, иван@, user@münchen.de (internationalized mail).
 bool is_non_ascii(char c) {
   return static_cast<unsigned char>(c) >= 0x80;
 }
+// Letters of two-byte UTF-8 count too: josé@, иван@, user@münchen.de, info@пример.рф. Not the
+// three-byte scripts (CJK), whose text runs on without spaces and would join a whole sentence to
+// an address; nor U+0080-00BF (no letters there).
+bool is_two_byte_letter_byte(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return (byte >= 0x80 && byte <= 0xBF) || (byte >= 0xC3 && byte <= 0xDF);
+}
+bool is_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
 bool is_email_local(char c) {
-  return is_ascii_alnum(c) || is_non_ascii(c) || c == '.' || c == '_' || c == '%' || c == '+' ||
-         c == '-';
+  return is_ascii_alnum(c) || is_two_byte_letter_byte(c) || c == '.' || c == '_' || c == '%' ||
+         c == '+' || c == '-';
 }
 bool is_email_domain(char c) {
-  return is_ascii_alnum(c) || is_non_ascii(c) || c == '.' || c == '-';
+  return is_ascii_alnum(c) || is_two_byte_letter_byte(c) || c == '.' || c == '-';
 }
 bool is_tld_char(char c) {
-  return is_ascii_alpha(c) || is_non_ascii(c);
+  return is_ascii_alpha(c) || is_two_byte_letter_byte(c);
 }
 
 template <class Sink>
@@ -50,6 +59,7 @@ void scan_emails(std::string_view text, Sink& sink) {
     from = at + 1;
     std::size_t begin = at;
     while (begin > 0 && is_email_local(text[begin - 1])) --begin;
+    while (begin < at && is_continuation(text[begin])) ++begin;  // the tail of a CJK character
     while (begin < at && text[begin] == '.') ++begin;  // "see.jane@x.io" keeps no leading dot
     std::size_t end = at + 1;
     while (end < text.size() && is_email_domain(text[end])) ++end;
@@ -102,7 +112,7 @@ struct NumberChunk {
 };
 
 bool is_number_separator(char c) {
-  return c == ' ' || c == '\t' || c == '-' || c == '.';
+  return c == ' ' || c == '-' || c == '.';
 }
 
 // Reads a chunk starting at text[i] (a digit, '+' or '('); returns the index after it.
@@ -135,12 +145,10 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
       continue;
     }
     // A separator counts only when a digit (or a parenthesized area code) follows it directly;
-    // spaces and tabs may come in a run ("4111  1111").
+    // spaces may come in a run ("4111  1111"; not tabs, which part columns).
     std::size_t after = i + 1;
-    if (c == ' ' || c == '\t') {
-      while (after < text.size() && after < i + 4 && (text[after] == ' ' || text[after] == '\t')) {
-        ++after;
-      }
+    if (c == ' ') {
+      while (after < text.size() && after < i + 4 && text[after] == ' ') ++after;
     }
     const bool digit_follows =
         after < text.size() &&
@@ -249,7 +257,7 @@ bool is_credit_card(const NumberChunk& chunk) {
 bool is_phone(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
   // "+37.7749295" (a coordinate, a signed decimal) is a number, not a phone.
-  if (chunk.plus && chunk.only_dots && chunk.groups <= 2) return false;
+  if (chunk.plus && chunk.only_dots && chunk.groups == 2) return false;
   if (chunk.plus) return n >= 8 && n <= 15;
   // National formats need structure: (415) 555-2671, 415-555-2671, 415.555.2671, 1 415 555 2671.
   // Bare digit runs (timestamps, ids), years and prices never have it.
@@ -281,9 +289,10 @@ void scan_numbers(std::string_view text, Sink& sink) {
     const char before = i > 0 ? text[i - 1] : ' ';
     // An IBAN written in lower or mixed case ("de89 3704 ..."): the token scan finds only the
     // upper-case ones (it looks for two capitals in a row).
+    // (Written compact, the token scan finds it: only the spaced form here.)
     if (i >= 2 && is_ascii_alpha(before) && is_ascii_alpha(text[i - 2]) &&
         !(is_ascii_upper(before) && is_ascii_upper(text[i - 2])) &&
-        (i == 2 || !is_ascii_alnum(text[i - 3]))) {
+        (i == 2 || !is_ascii_alnum(text[i - 3])) && i + 2 < text.size() && text[i + 2] == ' ') {
       if (const std::size_t after = match_iban(text, i - 2); after != i - 2) {
         sink(PiiKind::iban, i - 2, after);
         i = after;
@@ -648,7 +657,7 @@ std::size_t disguise(std::string_view text, std::string_view& plain) {
   if (a == 0xE0 && b == 0xA5 && c >= 0xA6 && c <= 0xAF) {  // Devanagari digits
     return plain = kDigits.substr(c - 0xA6, 1), 3;
   }
-  if (a == 0xE2 && b == 0x80) {
+  if (a == 0xE2 && b == 0x80 && c >= 0x80) {
     if (c >= 0x8B && c <= 0x8D) return plain = "", 3;   // zero-width
     if (c <= 0x8A || c == 0xAF) return plain = " ", 3;  // typographic spaces
     if (c >= 0x90 && c <= 0x95) return plain = "-", 3;  // hyphens and dashes
@@ -733,7 +742,8 @@ void scan_url_passwords(std::string_view text, Sink& sink) {
     const std::size_t start = at + 3;
     std::size_t end = start;
     while (end < text.size() && text[end] != '@' && text[end] != '/' && text[end] != ' ' &&
-           text[end] != '\n' && text[end] != '"' && text[end] != '\'') {
+           text[end] != '\n' && text[end] != '"' && text[end] != '\'' && text[end] != '?' &&
+           text[end] != '#') {
       ++end;
     }
     if (end == text.size() || text[end] != '@') continue;

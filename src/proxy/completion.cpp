@@ -583,10 +583,12 @@ std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endp
   return Failure{ErrorKind::upstream_bad_response, std::move(*problem)};
 }
 
-// Whether a stream's body for a backend carries stream_options (the router's or the client's).
-bool sends_stream_options(const api::ParsedRequest& parsed, api::StreamOptions options) {
-  if (!parsed.stream || options == api::StreamOptions::left_out) return false;
-  return parsed.summary.has_stream_options || options == api::StreamOptions::ask_usage;
+// Whether a stream's body for a backend carries stream_options only the router added: a
+// refusal of them is the backend's lack (learnt, asked again without), whereas a refusal of
+// the client's own may be about what the client wrote (relayed).
+bool router_added_stream_options(const api::ParsedRequest& parsed, api::StreamOptions options) {
+  return parsed.stream && options == api::StreamOptions::ask_usage &&
+         !parsed.summary.has_stream_options;
 }
 
 // A backend's 400/422 naming the stream_options sent with a stream.
@@ -1200,7 +1202,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   if (head.status < 200 || head.status >= 300) {
     auto body = co_await exchange.read_body(kMaxErrorBodyBytes);
     const std::string text = body ? *body : std::string();
-    if (sends_stream_options(parsed, stream_options) && refuses_stream_options(head.status, text)) {
+    if (router_added_stream_options(parsed, stream_options) &&
+        refuses_stream_options(head.status, text)) {
       // It refuses stream_options, not what the client asked: asked again without them, as
       // every later stream to it will be (the router counts usage and adds the chunk itself).
       stop_sending_stream_options(scope, index);
@@ -1286,7 +1289,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     const api::StreamOptions stream_options =
         stream_options_for(parsed, endpoint, scope, backend_index);
     std::optional<upstream::UpstreamRequest> without_options;
-    if (sends_stream_options(parsed, stream_options)) {
+    if (router_added_stream_options(parsed, stream_options)) {
       without_options = upstream_request(request, parsed, endpoint, backend, record,
                                          api::StreamOptions::left_out);
     }
@@ -1778,10 +1781,11 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   // Asking again cannot help when the backends' setup is at fault (a key, a URL, a model name,
   // an exhausted quota): the openai SDKs then skip their automatic retries.
   const bool misconfigured =
-      failure.code == "insufficient_quota" ||
       std::all_of(record.attempts.begin(), record.attempts.end(), [](const Attempt& a) {
-        return a.failure->kind == ErrorKind::upstream_bad_response &&
-               a.failure->upstream_status >= 400 && a.failure->upstream_status < 500;
+        const int status = a.failure->upstream_status;
+        return a.failure->code == "insufficient_quota" ||
+               (a.failure->kind == ErrorKind::upstream_bad_response &&
+                (status == 401 || status == 403 || status == 404));
       });
   if (misconfigured && !record.attempts.empty()) headers.push_back({"x-should-retry", "false"});
   co_await send_error(writer, failure, std::move(headers));

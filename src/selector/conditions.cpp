@@ -40,8 +40,10 @@ bool metadata_matches(const config::Condition& c, const RequestFacts& facts) {
 
 bool pii_matches(const config::Condition& c, const RequestFacts& facts) {
   if (c.values.empty()) return facts.pii.empty() != c.flag;
-  return std::any_of(facts.pii.begin(), facts.pii.end(),
-                     [&](const std::string& kind) { return contains(c.values, kind); });
+  // Text left unscanned (past pii_chars) may hold any kind: a listing rule fails closed too.
+  return std::any_of(facts.pii.begin(), facts.pii.end(), [&](const std::string& kind) {
+    return kind == "unscanned" || contains(c.values, kind);
+  });
 }
 
 bool category_matches(const config::Condition& c, const RequestFacts& facts) {

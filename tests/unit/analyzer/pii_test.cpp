@@ -112,7 +112,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUl",
                 PiiKind::api_key, 0},
         PiiCase{"coordinate", "lat=+37.7749295 lon=-122.4194155", PiiKind::phone, 0},
-        PiiCase{"dotted e164", "call +1.415.555.2671", PiiKind::phone, 1}));
+        PiiCase{"dotted e164", "call +1.415.555.2671", PiiKind::phone, 1},
+        PiiCase{"bare e164", "call +14155552671 now", PiiKind::phone, 1},
+        // CJK text runs on without spaces: only the address is one.
+        PiiCase{"email in chinese text", "\u90ae\u7bb1\u662fivan@mail.ru\u3002\u8c22\u8c22",
+                PiiKind::email, 1},
+        PiiCase{"at sign in a japanese price", "\u4fa1\u683c@100\u5186.\u7a0e\u8fbc",
+                PiiKind::email, 0},
+        PiiCase{"compact lower-case iban", "de89370400440532013000", PiiKind::iban, 1},
+        PiiCase{"port and query are no password", "http://host:8080?r=a@b", PiiKind::api_key, 0},
+        PiiCase{"tab-separated columns", "4111\t1111\t1111\t1111", PiiKind::credit_card, 0}));
 
 TEST(Luhn, KnownNumbers) {
   EXPECT_TRUE(luhn_valid("4111111111111111"));
@@ -184,6 +193,13 @@ TEST(Pii, FindReportsWhereEachMatchIs) {
       {"DE89 3704 0044 0532 0130 00", PiiKind::iban},
   };
   EXPECT_EQ(found, expected);
+  // A disguised number is found where it is written, its invisible characters included, so
+  // redaction covers all of it.
+  const std::string disguised = "card 4111\u200b1111\u00a01111 \uff11\uff11\uff11\uff11 ok";
+  const auto matches = find_pii(disguised);
+  ASSERT_EQ(matches.size(), 1u);
+  EXPECT_EQ(disguised.substr(matches[0].begin, matches[0].end - matches[0].begin),
+            "4111\u200b1111\u00a01111 \uff11\uff11\uff11\uff11");
 }
 
 TEST(Pii, JsonWebTokensAreSecretsWholly) {
