@@ -13,13 +13,14 @@ namespace {
 
 using nlohmann::json;
 
-std::optional<std::vector<float>> finite_numbers(const json& array) {
+template <typename Json>
+std::optional<std::vector<float>> finite_numbers(const Json& array) {
   if (!array.is_array() || array.empty()) return std::nullopt;
   std::vector<float> out;
   out.reserve(array.size());
   for (const auto& value : array) {
     if (!value.is_number()) return std::nullopt;
-    const double x = value.get<double>();
+    const double x = value.template get<double>();
     if (!std::isfinite(x) || std::fabs(x) > 3.0e38) return std::nullopt;
     out.push_back(static_cast<float>(x));
   }
@@ -50,7 +51,8 @@ std::string embeddings_request(std::string_view model, const std::vector<std::st
 
 std::optional<std::string> embeddings_as_base64(std::string_view body) {
   if (body.find('[') == std::string_view::npos) return std::nullopt;  // no array at all
-  json parsed = json::parse(body, nullptr, false);
+  // In the backend's key order: only the vectors change.
+  auto parsed = nlohmann::ordered_json::parse(body, nullptr, false);
   if (!parsed.is_object()) return std::nullopt;
   const auto data = parsed.find("data");
   if (data == parsed.end() || !data->is_array()) return std::nullopt;
