@@ -172,8 +172,9 @@ void save_model(const LinearModel& model, const std::string& path) {
 
 std::shared_ptr<const LinearModel> load_linear_model(const std::string& path) {
   const std::string text = core::read_file_or_throw(path, "model file");
-  const std::vector<unsigned char> bytes(text.begin(), text.end());
-  return parse_model(bytes, path);
+  return parse_model(std::span<const unsigned char>(
+                         reinterpret_cast<const unsigned char*>(text.data()), text.size()),
+                     path);
 }
 
 std::shared_ptr<const TextModel> load_text_model(const std::string& path) {

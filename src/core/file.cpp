@@ -29,11 +29,18 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::str
     why = errno != 0 ? std::generic_category().message(errno) : "cannot open";
     return std::nullopt;
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) {
+  // Sized once and read at once: a model file is megabytes, and a string grown piece by piece
+  // would leave its discarded buffers in the process's memory.
+  std::error_code size_error;
+  const auto size = std::filesystem::file_size(path, size_error);
+  std::string text(size_error ? 0 : static_cast<std::size_t>(size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad() || static_cast<std::size_t>(in.gcount()) != text.size()) {
     why = "cannot read";
     return std::nullopt;
   }
+  // (A file that grew after its size was taken: the rest, if any.)
+  text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return text;
 }
 
