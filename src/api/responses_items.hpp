@@ -14,21 +14,26 @@ namespace llm_router::api {
 // decode it.
 nlohmann::json parse_backend_json(std::string_view text);
 
-// Text of a content given as a string or as parts carrying `text` (or `refusal`); nothing
-// for other shapes. Templates over the JSON type: the request side keeps its keys in the
-// client's order (nlohmann::ordered_json), answers need no order.
+// Text of a content given as a string or as parts carrying `text` (or `refusal`), the parts'
+// texts joined by `separator`; nothing for other shapes. Templates over the JSON type: the
+// request side keeps its keys in the client's order (nlohmann::ordered_json), answers need no
+// order.
 template <typename Json>
-std::optional<std::string> text_of_content(const Json& content) {
+std::optional<std::string> text_of_content(const Json& content, std::string_view separator = "") {
   if (content.is_string()) return content.template get<std::string>();
   if (!content.is_array()) return std::nullopt;
   std::string text;
   for (const Json& part : content) {
     if (!part.is_object()) return std::nullopt;
+    const std::string* piece = nullptr;
     if (auto t = part.find("text"); t != part.end() && t->is_string()) {
-      text += t->template get_ref<const std::string&>();
+      piece = &t->template get_ref<const std::string&>();
     } else if (auto r = part.find("refusal"); r != part.end() && r->is_string()) {
-      text += r->template get_ref<const std::string&>();
+      piece = &r->template get_ref<const std::string&>();
     }
+    if (piece == nullptr) continue;
+    if (!text.empty()) text += separator;
+    text += *piece;
   }
   return text;
 }

@@ -82,7 +82,8 @@ Expected<json> message_of(const json& item, const std::string& param) {
                    param + ".content");
   }
   if (role != "user" || content->is_string()) {
-    auto text = text_of_content(*content);
+    // Several instruction parts are separate texts ("be nice", "be brief"), not one run.
+    auto text = text_of_content(*content, role == "system" ? "\n" : "");
     if (!text) return invalid("each content part must be an object", param + ".content");
     return json{{"role", role}, {"content", std::move(*text)}};
   }

@@ -64,7 +64,8 @@ TEST(ResponsesRequest, IncludedLogprobsAreAskedFor) {
 
 TEST(ResponsesRequest, ItemsBecomeTurnsWithToolCallsAndResults) {
   const json chat = chat_of(R"({"model":"m","stream":true,"input":[
-    {"role":"developer","content":"rules"},
+    {"role":"developer","content":[{"type":"input_text","text":"rules"},
+      {"type":"input_text","text":"more rules"}]},
     {"type":"message","role":"user","content":[{"type":"input_text","text":"Look: "},
       {"type":"input_image","image_url":"https://x/y.png","detail":"low"}]},
     {"type":"message","role":"assistant","content":[{"type":"output_text","text":"Calling."}]},
@@ -75,7 +76,7 @@ TEST(ResponsesRequest, ItemsBecomeTurnsWithToolCallsAndResults) {
     {"type":"function_call_output","call_id":"c2","output":[{"type":"input_text","text":"ok"}]}]})");
   const json& m = chat["messages"];
   ASSERT_EQ(m.size(), 5u) << m;
-  EXPECT_EQ(m[0], json::parse(R"({"role":"system","content":"rules"})"));
+  EXPECT_EQ(m[0], json::parse(R"({"role":"system","content":"rules\nmore rules"})"));
   EXPECT_EQ(m[1]["content"][1]["image_url"],
             json::parse(R"({"url":"https://x/y.png","detail":"low"})"));
   EXPECT_EQ(m[2]["content"], "Calling.");
