@@ -641,49 +641,53 @@ bool iban_valid(std::string_view iban) {
 
 namespace {
 
-// The byte length of the UTF-8 sequence `text` starts with that hides a character from the
-// scanners without changing what a reader (or a model) sees, and what stands for it ("" to
-// drop it); 0 when `text` does not start with one.
-std::size_t disguise(std::string_view text, std::string_view& plain) {
+// A UTF-8 character that hides a number, an address or a key from the scanners without
+// changing what a reader (or a model) sees: its byte length and what stands for it ("" to drop
+// it). Size 0 when `text` does not start with one.
+struct Disguise {
+  std::size_t size = 0;
+  std::string_view plain;
+};
+
+Disguise disguise(std::string_view text) {
   const auto byte = [&](std::size_t k) {
     return k < text.size() ? static_cast<unsigned char>(text[k]) : 0;
   };
   static constexpr std::string_view kDigits = "0123456789";
   const unsigned a = byte(0), b = byte(1), c = byte(2);
-  if (a == 0xC2 && b == 0xAD) return plain = "", 2;   // soft hyphen
-  if (a == 0xC2 && b == 0xA0) return plain = " ", 2;  // no-break space
-  if (a == 0xD9 && b >= 0xA0 && b <= 0xA9) return plain = kDigits.substr(b - 0xA0, 1), 2;
-  if (a == 0xDB && b >= 0xB0 && b <= 0xB9) return plain = kDigits.substr(b - 0xB0, 1), 2;
+  if (a == 0xC2 && b == 0xAD) return {2, ""};   // soft hyphen
+  if (a == 0xC2 && b == 0xA0) return {2, " "};  // no-break space
+  if (a == 0xD9 && b >= 0xA0 && b <= 0xA9) return {2, kDigits.substr(b - 0xA0, 1)};
+  if (a == 0xDB && b >= 0xB0 && b <= 0xB9) return {2, kDigits.substr(b - 0xB0, 1)};
   if (a == 0xE0 && b == 0xA5 && c >= 0xA6 && c <= 0xAF) {  // Devanagari digits
-    return plain = kDigits.substr(c - 0xA6, 1), 3;
+    return {3, kDigits.substr(c - 0xA6, 1)};
   }
   if (a == 0xE2 && b == 0x80 && c >= 0x80) {
-    if (c >= 0x8B && c <= 0x8D) return plain = "", 3;   // zero-width
-    if (c <= 0x8A || c == 0xAF) return plain = " ", 3;  // typographic spaces
-    if (c >= 0x90 && c <= 0x95) return plain = "-", 3;  // hyphens and dashes
+    if (c >= 0x8B && c <= 0x8D) return {3, ""};   // zero-width
+    if (c <= 0x8A || c == 0xAF) return {3, " "};  // typographic spaces
+    if (c >= 0x90 && c <= 0x95) return {3, "-"};  // hyphens and dashes
   }
-  if (a == 0xE2 && b == 0x81 && c == 0xA0) return plain = "", 3;   // word joiner
-  if (a == 0xE2 && b == 0x81 && c == 0x9F) return plain = " ", 3;  // math space
-  if (a == 0xE2 && b == 0x88 && c == 0x92) return plain = "-", 3;  // minus sign
-  if (a == 0xE3 && b == 0x80 && c == 0x80) return plain = " ", 3;  // ideographic space
-  if (a == 0xEF && b == 0xBB && c == 0xBF) return plain = "", 3;   // zero-width no-break
-  if (a == 0xEF && (b == 0xBC || b == 0xBD)) {                     // full-width ASCII
-    const unsigned code = (b - 0xBC) * 64 + (c - 0x80) + 0x20;     // U+FF01.. -> '!'..
+  if (a == 0xE2 && b == 0x81 && c == 0xA0) return {3, ""};      // word joiner
+  if (a == 0xE2 && b == 0x81 && c == 0x9F) return {3, " "};     // math space
+  if (a == 0xE2 && b == 0x88 && c == 0x92) return {3, "-"};     // minus sign
+  if (a == 0xE3 && b == 0x80 && c == 0x80) return {3, " "};     // ideographic space
+  if (a == 0xEF && b == 0xBB && c == 0xBF) return {3, ""};      // zero-width no-break
+  if (a == 0xEF && (b == 0xBC || b == 0xBD)) {                  // full-width ASCII
+    const unsigned code = (b - 0xBC) * 64 + (c - 0x80) + 0x20;  // U+FF01.. -> '!'..
     if (c >= 0x80 && c <= 0xBF && code >= 0x21 && code <= 0x7E) {
       static constexpr std::string_view kAscii =
           "!\"#$%&'()*+,-./"
           "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
-      return plain = kAscii.substr(code - 0x21, 1), 3;
+      return {3, kAscii.substr(code - 0x21, 1)};
     }
   }
-  return 0;
+  return {};
 }
 
 // Where plain_for_scanning has work to do in `text` (text.size() when nowhere): a character
 // that disguises. Eight bytes at a time while a block is ASCII, as most prompts are.
 std::size_t first_disguise(std::string_view text) {
   const std::size_t n = text.size();
-  std::string_view plain;
   std::size_t i = 0;
   while (i < n) {
     if (i + 8 <= n && (swar::load(text.data() + i) & swar::kHighs) == 0) {
@@ -691,7 +695,7 @@ std::size_t first_disguise(std::string_view text) {
       continue;
     }
     for (const std::size_t block_end = std::min(n, i + 8); i < block_end; ++i) {
-      if (is_non_ascii(text[i]) && disguise(text.substr(i), plain) != 0) return i;
+      if (is_non_ascii(text[i]) && disguise(text.substr(i)).size != 0) return i;
     }
   }
   return n;
@@ -703,7 +707,6 @@ std::size_t first_disguise(std::string_view text) {
 // With `origin`, where each byte of the plain text came from in `text` (one more entry: the end).
 std::string_view plain_for_scanning(std::string_view text, std::string& buffer,
                                     std::vector<std::size_t>* origin = nullptr) {
-  std::string_view plain;
   const std::size_t first = first_disguise(text);
   if (first == text.size()) return text;
   buffer.assign(text.substr(0, first));
@@ -717,9 +720,10 @@ std::string_view plain_for_scanning(std::string_view text, std::string& buffer,
   };
   for (std::size_t i = first; i < text.size();) {
     const char c = text[i];
-    if (const std::size_t size = is_non_ascii(c) ? disguise(text.substr(i), plain) : 0) {
-      emit(plain, i);
-      i += size;
+    if (const Disguise found = is_non_ascii(c) ? disguise(text.substr(i)) : Disguise{};
+        found.size != 0) {
+      emit(found.plain, i);
+      i += found.size;
     } else {
       // Up to the next character to change, at once.
       const std::size_t next = i + 1 + first_disguise(text.substr(i + 1));

@@ -247,11 +247,14 @@ class RequestWalk {
       const PiiCounts counts = detect_pii(scanned);
       for (std::size_t k = 0; k < kPiiKinds; ++k) facts_.pii[k] += counts[k];
     };
+    const auto in_last_turn = [&](const PiiTarget& target) {
+      return last_user != kNoMessage && target.message == last_user;
+    };
     for (const auto& target : pii_targets_) {
-      if (target.message == last_user && last_user != kNoMessage) scan(target.text);
+      if (in_last_turn(target)) scan(target.text);
     }
     for (auto it = pii_targets_.rbegin(); it != pii_targets_.rend(); ++it) {
-      if (it->message != last_user || last_user == kNoMessage) scan(it->text);
+      if (!in_last_turn(*it)) scan(it->text);
     }
   }
 

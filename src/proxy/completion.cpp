@@ -977,7 +977,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       co_await send_plan_failure(writer, plan, record, waited);
       co_return;
     }
-    scope.route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
+    scope.route = route;  // the same after planning again: one request, one model
     for (const std::size_t index : plan.attempt_order()) {
       record.candidates.push_back(scope.snapshot->config->backends[index].name);
     }
