@@ -7,6 +7,7 @@
 
 #include "llm_router/analyzer/analyzer.hpp"
 #include "llm_router/analyzer/detectors.hpp"
+#include "llm_router/tokenizer/tokenizer.hpp"
 
 namespace {
 
@@ -85,6 +86,12 @@ void BM_PiiThousandTokens(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(llm_router::analyzer::detect_pii(text));
 }
 BENCHMARK(BM_PiiThousandTokens);
+
+void BM_EstimateThousandTokens(benchmark::State& state) {
+  const std::string text = thousand_token_prompt();
+  for (auto _ : state) benchmark::DoNotOptimize(llm_router::tokenizer::estimate_tokens(text));
+}
+BENCHMARK(BM_EstimateThousandTokens);
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include "llm_router/analyzer/detectors.hpp"
 #include "llm_router/api/json_parse.hpp"
+#include "llm_router/tokenizer/tokenizer.hpp"
 #include "text_util.hpp"
 
 namespace llm_router::analyzer {
@@ -214,7 +215,7 @@ class RequestWalk {
 
   void add_piece(std::string_view value) {
     if (value.empty()) return;
-    chat_tokens_ += estimate_tokens(value);
+    chat_tokens_ += tokenizer::estimate_tokens(value);
     scan_pii(value);
     pieces_.push_back(value);
   }
@@ -265,13 +266,13 @@ class RequestWalk {
       const std::size_t start = cursor_.offset();
       if (!cursor_.skip_value()) return false;
       const std::string_view raw = body_.substr(start, cursor_.offset() - start);
-      chat_tokens_ += estimate_tokens(raw);
+      chat_tokens_ += tokenizer::estimate_tokens(raw);
       scan_pii(raw);
       return true;
     }
     std::string_view value;
     if (text(value)) {
-      chat_tokens_ += estimate_tokens(value);
+      chat_tokens_ += tokenizer::estimate_tokens(value);
       scan_pii(value);
     }
     return !cursor_.failed();
@@ -296,7 +297,7 @@ class RequestWalk {
   // Completions "prompt" and embeddings "input": a string, an array of strings, or token ids.
   bool prompt_like() {
     const auto take = [&](std::string_view value) {
-      facts_.estimated_tokens += estimate_tokens(value);
+      facts_.estimated_tokens += tokenizer::estimate_tokens(value);
       scan_pii(value);
       append_capped(facts_.text, value, selection_.max_chars, facts_.truncated);
     };
@@ -328,13 +329,14 @@ class RequestWalk {
     return ok;
   }
 
-  // Tool schemas are sent to the model too; their JSON size is a fair proxy for their tokens.
+  // Tool schemas are sent to the model too, as JSON text.
   bool tools() {
     return each_item([&] {
       facts_.has_tools = true;
       const std::size_t start = cursor_.offset();
       if (!cursor_.skip_value()) return false;
-      facts_.estimated_tokens += static_cast<double>(cursor_.offset() - start) / 4.0;
+      facts_.estimated_tokens +=
+          tokenizer::estimate_tokens(body_.substr(start, cursor_.offset() - start));
       return true;
     });
   }

@@ -1,6 +1,7 @@
 #include "llm_router/proxy/runtime.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <stdexcept>
 
@@ -111,7 +112,8 @@ const tokenizer::Encoder* EncoderCache::for_backend(const config::Backend& backe
 }
 
 std::size_t count_tokens(const tokenizer::Encoder* encoder, std::string_view text) {
-  return encoder ? encoder->count(text) : tokenizer::estimate_tokens(text);
+  return encoder ? encoder->count(text)
+                 : static_cast<std::size_t>(std::llround(tokenizer::estimate_tokens(text)));
 }
 
 std::chrono::milliseconds BackendHealth::hedge_delay(std::chrono::milliseconds initial) const {

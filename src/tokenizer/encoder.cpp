@@ -176,20 +176,4 @@ std::string Encoder::decode(std::span<const std::uint32_t> tokens) const {
   return out;
 }
 
-std::size_t estimate_tokens(std::string_view text) {
-  std::size_t ascii = 0;
-  std::size_t other = 0;
-  for (const char c : text) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x80) {
-      ++ascii;
-    } else if ((b & 0xC0) != 0xC0) {
-      continue;  // continuation byte
-    } else {
-      ++other;
-    }
-  }
-  return (ascii + 3) / 4 + other;
-}
-
 }  // namespace llm_router::tokenizer

@@ -88,7 +88,4 @@ struct ScriptSignals {
 };
 ScriptSignals detect_script_and_language(std::string_view text);
 
-// Rough token count of a text (~chars/4 blended with word count; CJK one token per character).
-double estimate_tokens(std::string_view text);
-
 }  // namespace llm_router::analyzer

@@ -71,10 +71,10 @@ inline std::size_t count_tokens(const Encoder& encoder, std::string_view text) {
   return encoder.count(text);
 }
 
-// A cheap estimate without tables: about 4 ASCII bytes per token, one token per non-ASCII
-// character. Within ~25% of o200k_base on English prose, markdown and code; 1.3x to 3x too high
-// on non-Latin scripts; can be ~30% low on emoji-heavy text.
-std::size_t estimate_tokens(std::string_view text);
+// An estimate without tables, for routing before any backend is chosen: between cl100k_base's
+// and o200k_base's counts on prose, code, data (numbers, JSON, base64, hex) and most scripts.
+// Linear in the text's size; a fraction, so many small pieces add up right.
+double estimate_tokens(std::string_view text);
 
 // Byte-pair merge of one piece, exposed for tests: the token boundaries (end offsets) after
 // merging, lowest rank first and leftmost first among equals. `rank` returns a rank or

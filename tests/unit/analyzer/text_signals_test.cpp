@@ -70,20 +70,6 @@ INSTANTIATE_TEST_SUITE_P(
         ScriptCase{"फ्रांस की राजधानी क्या है?", "devanagari", "hi"},
         ScriptCase{"12345 !!! ???", "none", "unknown"}));
 
-TEST(Tokens, EnglishProseIsAboutFourCharsPerToken) {
-  const std::string text(400, 'a');  // one long "word"
-  EXPECT_NEAR(estimate_tokens(text), (100 + 1.33) / 2, 1);
-  const double prose = estimate_tokens(
-      "The quick brown fox jumps over the lazy dog and keeps running through the field.");
-  EXPECT_GT(prose, 14);
-  EXPECT_LT(prose, 24);
-}
-
-TEST(Tokens, CjkCountsPerCharacter) {
-  EXPECT_NEAR(estimate_tokens("法国的首都是哪里"), 8, 0.01);
-  EXPECT_EQ(estimate_tokens(""), 0);
-}
-
 TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
   struct Case {
     const char* text;

@@ -147,13 +147,6 @@ TEST(BytePairMerge, HeapAndQuadraticAgreeOnRandomRanks) {
   }
 }
 
-TEST(Estimate, RoughlyFourBytesPerAsciiToken) {
-  EXPECT_EQ(estimate_tokens(""), 0u);
-  EXPECT_EQ(estimate_tokens("abcd"), 1u);
-  EXPECT_EQ(estimate_tokens("abcde"), 2u);
-  EXPECT_EQ(estimate_tokens("你好"), 2u);
-}
-
 TEST(EncodingForModel, KnownFamilies) {
   EXPECT_EQ(encoding_for_model("gpt-4o-mini"), Encoding::o200k_base);
   EXPECT_EQ(encoding_for_model("openai/o3-mini"), Encoding::o200k_base);

@@ -1,0 +1,109 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "llm_router/tokenizer/tokenizer.hpp"
+
+// The estimate against both exact encodings, on kinds of text it was not fit on: each kind
+// within a factor of the counts' geometric mean (the encodings themselves differ by up to 3x
+// on some scripts).
+namespace llm_router::tokenizer {
+namespace {
+
+const std::filesystem::path kTables =
+    std::filesystem::path(LLM_ROUTER_SOURCE_DIR) / "config" / "tokenizers";
+
+class Estimate : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cl100k_ =
+        std::make_unique<Encoder>(Encoder::load_from_directory(Encoding::cl100k_base, kTables));
+    o200k_ = std::make_unique<Encoder>(Encoder::load_from_directory(Encoding::o200k_base, kTables));
+  }
+  static void TearDownTestSuite() {
+    cl100k_.reset();
+    o200k_.reset();
+  }
+  // estimate / sqrt(cl100k * o200k)
+  static double ratio(const std::string& text) {
+    const double exact = std::sqrt(static_cast<double>(cl100k_->count(text)) *
+                                   static_cast<double>(o200k_->count(text)));
+    return estimate_tokens(text) / exact;
+  }
+  static std::unique_ptr<Encoder> cl100k_;
+  static std::unique_ptr<Encoder> o200k_;
+};
+std::unique_ptr<Encoder> Estimate::cl100k_;
+std::unique_ptr<Encoder> Estimate::o200k_;
+
+std::string repeated(const std::string& text, int times) {
+  std::string out;
+  for (int k = 0; k < times; ++k) out += text;
+  return out;
+}
+
+TEST_F(Estimate, EmptyTextIsNoTokens) {
+  EXPECT_EQ(estimate_tokens(""), 0);
+}
+
+TEST_F(Estimate, ProseAndCode) {
+  EXPECT_NEAR(ratio("Our quarterly report shows revenue grew by eleven percent, driven mostly by "
+                    "subscriptions in Europe, while hardware sales declined for a second year. "
+                    "Please summarize the three main risks the board should discuss next week."),
+              1, 0.3);
+  EXPECT_NEAR(ratio("def merge_intervals(intervals):\n"
+                    "    intervals.sort(key=lambda item: item[0])\n"
+                    "    merged = []\n"
+                    "    for start, end in intervals:\n"
+                    "        if merged and start <= merged[-1][1]:\n"
+                    "            merged[-1][1] = max(merged[-1][1], end)\n"
+                    "        else:\n"
+                    "            merged.append([start, end])\n"
+                    "    return merged\n"),
+              1, 0.35);
+  EXPECT_NEAR(ratio("const fetchUserProfile = async (userId) => {\n  const response = await "
+                    "fetch(`/api/users/${userId}/profile`);\n  if (!response.ok) throw new "
+                    "Error(response.statusText);\n  return response.json();\n};\n"),
+              1, 0.35);
+}
+
+TEST_F(Estimate, DataIsNotCountedAsProse) {
+  std::mt19937 rng(7);
+  const char* base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string base64, hex, numbers;
+  for (int k = 0; k < 2000; ++k) base64 += base64_alphabet[rng() % 64];
+  for (int k = 0; k < 1280; ++k) hex += "0123456789abcdef"[rng() % 16];
+  for (int k = 0; k < 300; ++k) numbers += std::to_string(rng() % 1000000) + (k % 6 ? ", " : "\n");
+  EXPECT_NEAR(ratio(base64), 1, 0.35);
+  EXPECT_NEAR(ratio(hex), 1, 0.35);
+  EXPECT_NEAR(ratio(numbers), 1, 0.4);
+  EXPECT_NEAR(ratio(repeated(R"({"id": 48213, "name": "Maria Lopez", "active": true, )"
+                             R"("roles": ["editor", "viewer"], "score": 0.8731}, )",
+                             20)),
+              1, 0.35);
+}
+
+TEST_F(Estimate, OtherScriptsAndEmoji) {
+  EXPECT_NEAR(ratio("Объясните, пожалуйста, почему мой отчёт не сохраняется после обновления "
+                    "программы и как вернуть вчерашнюю версию файла."),
+              1, 0.45);
+  EXPECT_NEAR(ratio("Pourriez-vous m'expliquer pourquoi ma facture a augmenté ce mois-ci alors "
+                    "que je n'ai rien changé à mon abonnement ?"),
+              1, 0.35);
+  EXPECT_NEAR(ratio("我的订单已经一周没有更新物流信息了，请帮我查询一下包裹现在在哪里。"), 1, 0.4);
+  EXPECT_NEAR(ratio("कृपया मुझे बताइए कि मेरा पासवर्ड कैसे बदलें और खाते को सुरक्षित कैसे रखें।"), 1, 0.5);
+  EXPECT_NEAR(ratio("great job team 🎉🎉 we shipped it 🚀 thanks everyone 🙏❤️"), 1,
+              0.4);
+}
+
+TEST_F(Estimate, GrowsLinearlyWithRepetition) {
+  const std::string sentence = "The cache is warmed before the first request arrives. ";
+  EXPECT_NEAR(estimate_tokens(repeated(sentence, 100)), 100 * estimate_tokens(sentence), 1e-6);
+}
+
+}  // namespace
+}  // namespace llm_router::tokenizer
