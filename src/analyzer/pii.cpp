@@ -214,6 +214,19 @@ bool ssn_named_before(std::string_view text, std::size_t i) {
          before.find("social security") != std::string::npos;
 }
 
+// The word right before position i names a version ("version 1.2.3.4", "Build 10.0.19041.1"):
+// four dotted numbers there are no address.
+bool version_named_before(std::string_view text, std::size_t i) {
+  std::size_t end = i;
+  while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == ':')) --end;
+  std::size_t begin = end;
+  while (begin > 0 && is_ascii_alpha(text[begin - 1]) && end - begin < 8) --begin;
+  std::string word(text.substr(begin, end - begin));
+  for (char& c : word) c = ascii_lower(c);
+  return word == "version" || word == "versions" || word == "ver" || word == "release" ||
+         word == "build" || word == "firmware" || word == "v";
+}
+
 // A number a card network issues: its prefix (IIN) and length fit a brand. Without this, one
 // 16-digit id in ten passes the Luhn check.
 bool card_brand_fits(std::string_view d) {
@@ -254,6 +267,21 @@ bool is_credit_card(const NumberChunk& chunk) {
   return card_brand_fits(digits) && luhn_valid(digits);
 }
 
+// Most countries outside North America dial national numbers with a leading 0 and group them
+// from an area or mobile code of 2-5 digits: 07700 900123, 020 7946 0958, 06 12 34 56 78,
+// 030 1234567. Every group has 2+ digits, separated by spaces or dashes (not dots: versions).
+bool national_with_trunk_prefix(const NumberChunk& chunk) {
+  if (chunk.groups < 2 || chunk.only_dots || !chunk.card_separators) return false;
+  if (chunk.digits().front() != '0' || chunk.digits()[1] == '0') return false;
+  const auto kept =
+      std::min<std::size_t>(static_cast<std::size_t>(chunk.groups), NumberChunk::kKeptGroups);
+  if (chunk.group_sizes[0] < 2 || chunk.group_sizes[0] > 5) return false;
+  for (std::size_t g = 0; g < kept; ++g) {
+    if (chunk.group_sizes[g] < 2) return false;
+  }
+  return true;
+}
+
 bool is_phone(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
   // "+37.7749295" (a coordinate, a signed decimal) is a number, not a phone.
@@ -261,8 +289,9 @@ bool is_phone(const NumberChunk& chunk) {
   if (chunk.plus) return n >= 8 && n <= 15;
   // National formats need structure: (415) 555-2671, 415-555-2671, 415.555.2671, 1 415 555 2671.
   // Bare digit runs (timestamps, ids), years and prices never have it.
-  if (n < 10 || n > 11 || chunk.groups < 3) return false;
-  return chunk.last_group == 4 && chunk.previous_group == 3;
+  if (n < 10 || n > 11) return false;
+  if (chunk.groups >= 3 && chunk.last_group == 4 && chunk.previous_group == 3) return true;
+  return national_with_trunk_prefix(chunk);
 }
 
 std::size_t match_iban(std::string_view text, std::size_t i);
@@ -312,7 +341,7 @@ void scan_numbers(std::string_view text, Sink& sink) {
     const bool clean_end = !is_ascii_alnum(after) && after != '_';
     if (clean_end) {
       if (is_ipv4(chunk)) {
-        sink(PiiKind::ip_address, i, end);
+        if (!version_named_before(text, i)) sink(PiiKind::ip_address, i, end);
       } else if (is_us_ssn(chunk) || (is_undashed_ssn(chunk) && ssn_named_before(text, i))) {
         sink(PiiKind::us_ssn, i, end);
       } else if (is_credit_card(chunk)) {

@@ -96,12 +96,20 @@ std::uint64_t code_cues_in(std::string_view text) {
   return found;
 }
 
+// A statement's semicolon: "x = 1;", "i++;", "exit;" but not "Roses are red;" (prose and verse
+// end clauses with one too).
+bool ends_a_statement(std::string_view line) {
+  if (line.find_first_of("()=[]{}\"'$<>+*/_.:") != std::string_view::npos) return true;
+  return line.find(' ') == std::string_view::npos;
+}
+
 bool is_code_line(std::string_view line) {
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
   while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
   if (line.empty()) return false;
   const char last = line.back();
-  if (last == ';' || last == '{' || last == '}' || last == ')') return true;
+  if (last == ';') return ends_a_statement(line);
+  if (last == '{' || last == '}' || last == ')') return true;
   // Only lines starting with one of these letters can open with a code keyword.
   switch (line.front()) {
     case 'd':
@@ -116,13 +124,31 @@ bool is_code_line(std::string_view line) {
     case 'v':
     case 'l':
     case 'p':
+    case 'e':
+    case 'S':
+    case 'F':
+    case 'W':
+    case 'J':
+    case 'L':
+    case 'I':
+    case 'G':
+    case 'O':
+    case 'U':
+    case 'D':
+    case 'V':
+    case 'H':
       break;
     default:
       return false;
   }
+  // SQL clauses are matched in capitals only: "From the start, ..." is prose.
   for (std::string_view start :
-       {"def ", "class ", "import ", "#include", "return ", "for (", "if (", "while (", "} ", "//",
-        "from ", "fn ", "func ", "var ", "let ", "const ", "public ", "private "}) {
+       {"def ",     "class ",       "import ",     "#include",     "#!/",       "return ",
+        "for (",    "if (",         "while (",     "} ",           "//",        "from ",
+        "fn ",      "func ",        "var ",        "let ",         "const ",    "public ",
+        "private ", "echo ",        "export ",     "SELECT ",      "FROM ",     "WHERE ",
+        "JOIN ",    "LEFT JOIN ",   "INNER JOIN ", "GROUP BY ",    "ORDER BY ", "HAVING ",
+        "LIMIT ",   "INSERT INTO ", "UPDATE ",     "DELETE FROM ", "VALUES ",   "CREATE TABLE "}) {
     if (line.starts_with(start)) return true;
   }
   return last == ':' && line.starts_with("def ");
@@ -155,6 +181,7 @@ CodeSignals detect_code(std::string_view text) {
   } else {
     int lines = 0;
     int code_lines = 0;
+    bool script = false;
     std::size_t start = 0;
     while (start < text.size()) {
       std::size_t end = text.find('\n', start);
@@ -162,6 +189,8 @@ CodeSignals detect_code(std::string_view text) {
       const std::string_view line = text.substr(start, end - start);
       if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
         ++lines;
+        // A script ("#!/bin/bash") is code however short.
+        script = script || line.starts_with("#!/");
         if (is_code_line(line)) {
           ++code_lines;
           if (cue_text.size() < 1024) cue_text.append(line).push_back('\n');
@@ -169,7 +198,7 @@ CodeSignals detect_code(std::string_view text) {
       }
       start = end + 1;
     }
-    out.has_code = code_lines >= 3 && code_lines * 10 >= lines * 3;
+    out.has_code = (code_lines >= 3 && code_lines * 10 >= lines * 3) || script;
   }
   if (out.has_code && languages.empty()) {
     const std::uint64_t found = code_cues_in(std::string_view(cue_text).substr(0, 1024));

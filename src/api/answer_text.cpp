@@ -73,28 +73,72 @@ bool looks_like_json_object(std::string_view body) {
 
 namespace {
 
-// The member `list` of the top-level object is a non-empty array: it follows `"name"` at `at`
-// (a JSON string token: inside a string its quotes would be escaped).
-bool non_empty_array_after(std::string_view body, std::size_t at, std::string_view token) {
-  std::size_t i = at + token.size();
-  const auto skip_space = [&] {
-    while (i < body.size() &&
-           (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) {
-      ++i;
-    }
-  };
-  skip_space();
+std::size_t skip_space(std::string_view body, std::size_t i) {
+  while (i < body.size() &&
+         (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) {
+    ++i;
+  }
+  return i;
+}
+
+// The byte that starts the value of the member whose name token `"name"` is at `at`, or 0.
+char value_start_after(std::string_view body, std::size_t at, std::string_view token) {
+  std::size_t i = skip_space(body, at + token.size());
+  if (i >= body.size() || body[i] != ':') return 0;
+  i = skip_space(body, i + 1);
+  return i < body.size() ? body[i] : 0;
+}
+
+// The member `list` of the top-level object is a non-empty array of objects (its first item
+// an object): it follows `"name"` at `at` (a JSON string token: inside a string its quotes
+// would be escaped).
+bool array_of_objects_after(std::string_view body, std::size_t at, std::string_view token) {
+  std::size_t i = skip_space(body, at + token.size());
   if (i >= body.size() || body[i] != ':') return false;
-  ++i;
-  skip_space();
+  i = skip_space(body, i + 1);
   if (i >= body.size() || body[i] != '[') return false;
-  ++i;
-  skip_space();
-  return i < body.size() && body[i] != ']';
+  i = skip_space(body, i + 1);
+  return i < body.size() && body[i] == '{';
+}
+
+// What a choice must hold to be one: a chat `message` object, a completion's `text` string.
+struct ChoiceShape {
+  std::string_view token;  // "\"message\"" or "\"text\""
+  char value_start;        // '{' or '"'
+};
+
+ChoiceShape choice_shape(Endpoint endpoint) {
+  if (endpoint == Endpoint::completions) return {"\"text\"", '"'};
+  return {"\"message\"", '{'};
+}
+
+// A choice that is an object with the shape's member of the right kind, or with none of it but
+// a `finish_reason` (a reply withheld by a content filter).
+bool usable_choice(JsonCursor& cursor, std::string_view member, char value_start) {
+  if (cursor.peek() != '{' || !cursor.enter_object()) return false;
+  bool has_member = false;
+  bool good_member = false;
+  bool finished = false;
+  std::string_view name;
+  while (cursor.next_member(name)) {
+    if (name == member) {
+      has_member = true;
+      good_member = cursor.peek() == value_start;
+    } else if (name == "finish_reason") {
+      finished = cursor.peek() == '"';
+    }
+    if (!cursor.skip_value()) return false;
+  }
+  return has_member ? good_member : finished;
 }
 
 // The precise reading, for answers the quick one doubts.
-std::optional<std::string> read_answer_outline(std::string_view body, std::string_view list) {
+std::optional<std::string> read_answer_outline(std::string_view body, std::string_view list,
+                                               Endpoint endpoint) {
+  const ChoiceShape shape = choice_shape(endpoint);
+  const std::string_view member = shape.token.substr(1, shape.token.size() - 2);
+  const bool choices = list == "choices";
+  bool bad_item = false;
   JsonCursor cursor(body);
   if (cursor.peek() != '{' || !cursor.enter_object()) return "the answer is not a JSON object";
   bool has_list = false;
@@ -105,12 +149,22 @@ std::optional<std::string> read_answer_outline(std::string_view body, std::strin
     }
     if (name == list && cursor.peek() == '[') {
       if (!cursor.enter_array()) break;
-      has_list = cursor.next_item();
-      while (has_list && cursor.skip_value() && cursor.next_item()) {
+      while (cursor.next_item()) {
+        has_list = true;
+        if (choices ? !usable_choice(cursor, member, shape.value_start)
+                    : cursor.peek() != '{' || !cursor.skip_value()) {
+          bad_item = !cursor.failed();
+          break;
+        }
       }
+      if (bad_item) break;
       continue;
     }
     if (!cursor.skip_value()) break;
+  }
+  if (bad_item) {
+    return "the answer's `" + std::string(list) + "` are not " +
+           (choices ? "completion choices" : "objects");
   }
   if (cursor.failed() || !cursor.finish()) return "the answer is not valid JSON";
   if (!has_list) return "the answer has no `" + std::string(list) + "`";
@@ -143,10 +197,20 @@ std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoi
   if (!brackets_close(body)) return "the backend answered with a body that is not valid JSON";
   const std::string_view token = endpoint == Endpoint::embeddings ? "\"data\"" : "\"choices\"";
   const std::size_t at = find_token(body, token);
-  // Non-empty choices make an answer usable whatever else it holds; only an answer without
-  // them is read in full, to say why (an error object sent with status 200, no choices).
-  if (at != std::string_view::npos && non_empty_array_after(body, at, token)) return std::nullopt;
-  return read_answer_outline(body, token.substr(1, token.size() - 2));
+  // Choices (or embeddings) that look right at a glance make an answer usable whatever else it
+  // holds: the list's first item is an object and, for choices, the first `message` (`text`)
+  // member holds an object (a string). Anything else is read in full, to say why (an error
+  // object sent with status 200, no choices, choices that are not completions).
+  if (at != std::string_view::npos && array_of_objects_after(body, at, token)) {
+    if (endpoint == Endpoint::embeddings) return std::nullopt;
+    const ChoiceShape shape = choice_shape(endpoint);
+    const std::size_t member = find_token(body.substr(at), shape.token);
+    if (member != std::string_view::npos &&
+        value_start_after(body, at + member, shape.token) == shape.value_start) {
+      return std::nullopt;
+    }
+  }
+  return read_answer_outline(body, token.substr(1, token.size() - 2), endpoint);
 }
 
 }  // namespace llm_router::api

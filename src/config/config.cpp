@@ -201,6 +201,7 @@ void read_retry(NodeReader reader, RetrySettings& r) {
 
 void read_breaker(NodeReader reader, health::BreakerSettings& b) {
   if (auto v = reader.integer("failure_threshold", 1, 10'000)) b.failure_threshold = int(*v);
+  if (auto v = reader.number("failure_rate", 0, 1)) b.failure_rate = *v;
   if (auto v = reader.duration("window")) b.window = *v;
   if (auto v = reader.duration("cooldown")) b.base_cooldown = *v;
   if (auto v = reader.duration("max_cooldown")) b.max_cooldown = *v;
@@ -337,6 +338,9 @@ void read_server(NodeReader reader, ServerSettings& s) {
   }
   if (auto v = reader.integer("threads", 0, 256)) s.threads = s.threads_written = int(*v);
   if (auto v = reader.integer("max_body_bytes", 1024, 1LL << 32)) s.max_body_bytes = size_t(*v);
+  if (auto v = reader.integer("max_response_bytes", 1024, 1LL << 32)) {
+    s.max_response_bytes = size_t(*v);
+  }
   if (auto v = reader.integer("max_header_bytes", 1024, 1 << 20)) s.max_header_bytes = size_t(*v);
   if (auto v = reader.duration("header_timeout")) s.header_timeout = *v;
   if (auto v = reader.duration("body_timeout")) s.body_timeout = *v;

@@ -57,14 +57,30 @@ void CircuitBreaker::end_trial(Nanos stamp) {
   trial_started_.compare_exchange_strong(stamp, 0, std::memory_order_acq_rel);
 }
 
-void CircuitBreaker::record_success(Nanos) {
-  if (open_until_.load(std::memory_order_acquire) != 0) {
+void CircuitBreaker::roll_window(Nanos now) {
+  Nanos start = window_start_.load(std::memory_order_relaxed);
+  if (now - start <= to_nanos(settings_.window)) return;
+  if (window_start_.compare_exchange_strong(start, now)) {
+    failures_.store(0, std::memory_order_relaxed);
+    successes_.store(0, std::memory_order_relaxed);
+  }
+}
+
+bool CircuitBreaker::record_success(Nanos now) {
+  const bool was_open = open_until_.load(std::memory_order_acquire) != 0;
+  if (was_open) {
+    // The trial (or a request already under way) succeeded: closed, with a fresh count.
     open_until_.store(0, std::memory_order_release);
     ejections_.store(0, std::memory_order_relaxed);
+    failures_.store(0, std::memory_order_relaxed);
+    successes_.store(0, std::memory_order_relaxed);
+    window_start_.store(now, std::memory_order_relaxed);
   }
   probe_ejected_.store(false, std::memory_order_relaxed);
-  failures_.store(0, std::memory_order_relaxed);
   trial_started_.store(0, std::memory_order_release);
+  roll_window(now);
+  successes_.fetch_add(1, std::memory_order_acq_rel);
+  return was_open;
 }
 
 void CircuitBreaker::hold_open(Nanos now, Nanos until) {
@@ -75,6 +91,7 @@ void CircuitBreaker::hold_open(Nanos now, Nanos until) {
   }
   probe_ejected_.store(true, std::memory_order_relaxed);
   failures_.store(0, std::memory_order_relaxed);
+  successes_.store(0, std::memory_order_relaxed);
   trial_started_.store(0, std::memory_order_release);
 }
 
@@ -83,23 +100,28 @@ void CircuitBreaker::probe_passed() {
   open_until_.store(0, std::memory_order_release);
   ejections_.store(0, std::memory_order_relaxed);
   failures_.store(0, std::memory_order_relaxed);
+  successes_.store(0, std::memory_order_relaxed);
   trial_started_.store(0, std::memory_order_release);
 }
 
-void CircuitBreaker::record_failure(Nanos now) {
+bool CircuitBreaker::record_failure(Nanos now) {
   if (state(now) == BreakerState::half_open) {
     // The trial failed: eject again, for longer.
     open(now);
-    return;
+    return true;
   }
-  if (state(now) == BreakerState::open) return;  // late results of requests already under way
-  Nanos start = window_start_.load(std::memory_order_relaxed);
-  if (now - start > to_nanos(settings_.window)) {
-    if (window_start_.compare_exchange_strong(start, now)) failures_.store(0);
-  }
-  if (failures_.fetch_add(1, std::memory_order_acq_rel) + 1 >= settings_.failure_threshold) {
+  if (state(now) == BreakerState::open) return false;  // late results of requests under way
+  roll_window(now);
+  // A success does not wipe the count: a backend failing 4 requests in 5 is ejected, while
+  // one failing a few in thousands (a busy, healthy one) is not.
+  const int failures = failures_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  const int results = failures + successes_.load(std::memory_order_acquire);
+  if (failures >= settings_.failure_threshold &&
+      failures >= settings_.failure_rate * static_cast<double>(results)) {
     open(now);
+    return true;
   }
+  return false;
 }
 
 void CircuitBreaker::open(Nanos now) {
@@ -111,6 +133,7 @@ void CircuitBreaker::open(Nanos now) {
   for (int i = 0; i < previous && cooldown < cap; ++i) cooldown *= 2;
   open_until_.store(now + std::min(cooldown, cap), std::memory_order_release);
   failures_.store(0, std::memory_order_relaxed);
+  successes_.store(0, std::memory_order_relaxed);
   trial_started_.store(0, std::memory_order_release);
 }
 

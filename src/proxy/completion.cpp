@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <charconv>
 #include <ctime>
 #include <deque>
 #include <exception>
@@ -39,7 +40,6 @@ namespace {
 using nlohmann::json;
 // A whole answer is held before it is relayed; a backend sending more has gone wrong. The
 // largest real ones fit: 2,048 embeddings of 3,072 floats as JSON are ~80 MB.
-constexpr std::size_t kMaxResponseBytes = 256 * 1024 * 1024;
 constexpr std::size_t kMaxErrorBodyBytes = 256 * 1024;
 // Events without content held before a stream's commit point; past this, it commits anyway.
 constexpr std::size_t kMaxHeldBytes = 1024 * 1024;
@@ -230,12 +230,24 @@ struct SlotRelease {
   ~SlotRelease() { gate.release(); }
 };
 
+// A count of whole units in a Retry-After value, at most a day's worth: a huge or overflowing
+// count ("99999999999999999999") is a long wait, not none.
+std::chrono::milliseconds capped_delay(std::string_view digits, std::chrono::milliseconds unit) {
+  constexpr std::chrono::milliseconds kLongest = std::chrono::hours(24);
+  std::uint64_t count = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+  if (end == digits.data()) return std::chrono::milliseconds(0);
+  if (ec == std::errc::result_out_of_range || count >= static_cast<std::uint64_t>(kLongest / unit))
+    return kLongest;
+  return unit * static_cast<std::int64_t>(count);
+}
+
 // Retry-After is delay-seconds or an HTTP-date (RFC 9110 section 10.2.3); a date in the past,
 // or a value neither form reads, is no wait.
 std::chrono::milliseconds retry_after_value(const std::string& value) {
   using std::chrono::milliseconds;
   if (!value.empty() && value[0] >= '0' && value[0] <= '9') {
-    return std::chrono::seconds(std::atoll(value.c_str()));
+    return capped_delay(value, std::chrono::seconds(1));
   }
   std::tm date{};
   if (strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S", &date) == nullptr) return milliseconds(0);
@@ -247,7 +259,7 @@ std::chrono::milliseconds retry_after_value(const std::string& value) {
 
 std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
   if (const auto* ms = server::find_header(head.headers, "retry-after-ms")) {
-    return std::chrono::milliseconds(std::max(0LL, std::atoll(ms->c_str())));
+    return capped_delay(*ms, std::chrono::milliseconds(1));
   }
   if (const auto* value = server::find_header(head.headers, "retry-after")) {
     return retry_after_value(*value);
@@ -601,7 +613,8 @@ bool refuses_stream_options(int status, std::string_view body) {
 asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
                               upstream::UpstreamRequest request, api::Endpoint endpoint,
                               upstream::Deadlines deadlines, bool want_stream,
-                              config::ThroughputGuard guard, bool client_credentials,
+                              std::size_t max_answer_bytes, config::ThroughputGuard guard,
+                              bool client_credentials,
                               std::optional<upstream::UpstreamRequest> without_options) {
   Primed p;
   auto opened = co_await provider->open(std::move(request), deadlines);
@@ -619,7 +632,7 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
     if (without_options && refuses_stream_options(p.status, p.body)) {
       Primed again =
           co_await prime(std::move(provider), std::move(*without_options), endpoint, deadlines,
-                         want_stream, guard, client_credentials, std::nullopt);
+                         want_stream, max_answer_bytes, guard, client_credentials, std::nullopt);
       again.refused_stream_options = true;
       co_return again;
     }
@@ -643,7 +656,7 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
       if (content || held_bytes > kMaxHeldBytes) break;
     }
   } else {
-    auto body = co_await exchange->read_body(kMaxResponseBytes);
+    auto body = co_await exchange->read_body(max_answer_bytes);
     if (!body) {
       p.failure = body.take_failure();
       note_answered(*p.failure, *exchange);
@@ -1106,7 +1119,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       if (result.hedged) {
         if (last->kind == ErrorKind::cancelled) co_return;
       } else if (!result.weak_answer.empty()) {
-        health.breaker.record_success(health::steady_now());
+        health.record_success(backend.name);
         if (!weak_answer.empty()) record.discarded.push_back(std::move(weak_spent));
         weak_answer = std::move(result.weak_answer);
         weak_headers = std::move(result.weak_headers);
@@ -1118,7 +1131,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         if (writer.server_stopping()) co_await send_shutting_down(writer, record);
         co_return;
       } else if (counts_against_backend(last->kind)) {
-        health.breaker.record_failure(health::steady_now());
+        health.record_failure(backend.name);
         learn(scope, record, index, false, latency);
       }
       if (!retry_same_backend(*last, backend.retry) || retry >= backend.retry.attempts) break;
@@ -1297,8 +1310,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
         io_,
         prime(scope.providers->by_index[backend_index],
               upstream_request(request, parsed, endpoint, backend, record, stream_options),
-              endpoint, deadlines, parsed.stream, backend.throughput,
-              sends_client_credentials(backend, request), std::move(without_options)),
+              endpoint, deadlines, parsed.stream, scope.snapshot->config->server.max_response_bytes,
+              backend.throughput, sends_client_credentials(backend, request),
+              std::move(without_options)),
         asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
   };
 
@@ -1391,7 +1405,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
         !counts_against_backend(primed.failure->kind)) {
       continue;
     }
-    health.breaker.record_failure(health::steady_now());
+    health.record_failure(name_of);
     learn(scope, record, race->index[slot], false, record.attempts.back().latency_ms);
   }
 
@@ -1453,7 +1467,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     api::Endpoint endpoint, RequestScope& scope, std::size_t index, RequestRecord& record,
     Headers headers, bool may_cascade) {
   AttemptResult result;
-  auto body = co_await exchange.read_body(kMaxResponseBytes);
+  auto body = co_await exchange.read_body(scope.snapshot->config->server.max_response_bytes);
   if (!body) {
     result.failure = body.take_failure();
     note_answered(*result.failure, exchange);
@@ -1797,10 +1811,11 @@ void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecor
   BackendHealth& health = *scope.snapshot->health[index];
   const auto& broke = result.broke_after_commit;
   const bool failed = broke && counts_against_backend(broke->kind);
+  const std::string& backend = scope.snapshot->config->backends[index].name;
   if (failed) {
-    health.breaker.record_failure(health::steady_now());
+    health.record_failure(backend);
   } else {
-    health.breaker.record_success(health::steady_now());
+    health.record_success(backend);
   }
   learn(scope, record, index, !failed, latency_ms);
 }

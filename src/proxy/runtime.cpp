@@ -116,6 +116,21 @@ std::size_t count_tokens(const tokenizer::Encoder* encoder, std::string_view tex
                  : static_cast<std::size_t>(std::llround(tokenizer::estimate_tokens(text)));
 }
 
+void BackendHealth::record_success(std::string_view backend) {
+  if (breaker.record_success(health::steady_now())) {
+    logging::get("health")->info("backend={} circuit closed: a request succeeded", backend);
+  }
+}
+
+void BackendHealth::record_failure(std::string_view backend) {
+  const health::Nanos now = health::steady_now();
+  if (breaker.record_failure(now)) {
+    logging::get("health")->warn("backend={} circuit opened for {} ms (ejection {} in a row)",
+                                 backend, (breaker.open_until() - now) / 1'000'000,
+                                 breaker.ejections());
+  }
+}
+
 std::chrono::milliseconds BackendHealth::hedge_delay(std::chrono::milliseconds initial) const {
   if (ttft_samples.load(std::memory_order_relaxed) < kMeasuredAfter) return initial;
   const double p95 = ttft_p95_ms.load(std::memory_order_relaxed);

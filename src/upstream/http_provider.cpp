@@ -193,8 +193,14 @@ class ConnectionPool {
 };
 
 // Which deadline is armed on the socket, so an expiry is reported as the right ErrorKind.
+// The socket's timer only ends an operation that is waiting: an upstream that always has bytes
+// ready (a flood of keep-alive comments or of content) completes every read at once, so each
+// read also checks `passed()` first.
 struct ArmedDeadline {
   ErrorKind kind = ErrorKind::total_timeout;
+  Clock::time_point at = Clock::time_point::max();
+
+  bool passed() const { return Clock::now() >= at; }
 
   void arm(beast::tcp_stream& stream, std::chrono::milliseconds phase, ErrorKind phase_kind,
            Clock::time_point total) {
@@ -204,20 +210,30 @@ struct ArmedDeadline {
   void arm_until(beast::tcp_stream& stream, Clock::time_point phase_end, ErrorKind phase_kind,
                  Clock::time_point total) {
     if (phase_end < total) {
-      stream.expires_at(phase_end);
+      at = phase_end;
       kind = phase_kind;
     } else {
-      stream.expires_at(total);
+      at = total;
       kind = ErrorKind::total_timeout;
     }
+    stream.expires_at(at);
   }
 };
 
+Failure expired(const ArmedDeadline& armed, std::string_view during) {
+  return {armed.kind, std::string(name(armed.kind)) + " while " + std::string(during)};
+}
+
 Failure io_failure(const error_code& ec, const ArmedDeadline& armed, std::string_view during) {
-  if (ec == beast::error::timeout) {
-    return {armed.kind, std::string(name(armed.kind)) + " while " + std::string(during)};
-  }
+  if (ec == beast::error::timeout) return expired(armed, during);
   if (ec == asio::error::operation_aborted) return {ErrorKind::cancelled, "cancelled"};
+  // Bytes that are no HTTP (a bad status line, a header past the limit, bad framing) come
+  // from a broken backend, not a dropped connection: not worth a retry on the same one.
+  const bool closed = ec == http::error::end_of_stream || ec == http::error::partial_message;
+  if (ec.category() == http::make_error_code(http::error::bad_version).category() && !closed) {
+    return {ErrorKind::upstream_bad_response,
+            "bad HTTP " + std::string(during) + ": " + ec.message()};
+  }
   return {ErrorKind::upstream_closed, std::string(during) + ": " + ec.message()};
 }
 
@@ -285,6 +301,7 @@ class HttpExchange final : public Exchange {
     armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
                      deadlines_.total);
     while (true) {
+      if (armed_.passed()) co_return expired(armed_, "waiting for the response");
       auto [ec, n] = co_await visit_read_header();
       if (ec) co_return io_failure(ec, armed_, "waiting for the response");
       const int status = parser_->status();
@@ -337,9 +354,9 @@ class HttpExchange final : public Exchange {
       good = append_decoded(*piece, body, limit);
     }
     if (!good) {
-      co_return Failure{
-          ErrorKind::upstream_bad_response,
-          "response body is larger than " + std::to_string(limit) + " bytes or badly encoded"};
+      co_return Failure{ErrorKind::upstream_bad_response,
+                        "response body is larger than " + std::to_string(limit) +
+                            " bytes (server.max_response_bytes) or badly encoded"};
     }
     if (inflater_ && !inflater_->finished()) {
       co_return Failure{ErrorKind::upstream_bad_response,
@@ -418,6 +435,7 @@ class HttpExchange final : public Exchange {
 
   // Reads the next piece of body into chunk_ and returns it.
   asio::awaitable<Expected<std::string_view>> read_piece() {
+    if (armed_.passed()) co_return expired(armed_, "reading the response");
     char* chunk = connection_->chunk;
     parser_->lend(chunk, kReadChunk);
     auto [ec, n] = co_await visit_read_some();

@@ -44,6 +44,12 @@ TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
                       R"({"error":{"message":"model overloaded","type":"server_error"}})"),
         http_response(200, "application/json", R"({"detail":"Not Found"})"),
         http_response(200, "application/json", R"({"id":"x","choices": [ ]})"),
+        // Choices that are no completion choices.
+        http_response(200, "application/json", R"({"choices":[null]})"),
+        http_response(200, "application/json", R"({"choices":[1,2]})"),
+        http_response(200, "application/json", R"({"choices":["x"]})"),
+        http_response(200, "application/json", R"({"choices":[{}]})"),
+        http_response(200, "application/json", R"({"choices":[{"message":null}]})"),
         http_response(200, "application/json", cut_gzip, "content-encoding: gzip\r\n"),
         // Cut short without a length (the end of the body is the end of the connection).
         "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" +
@@ -60,6 +66,58 @@ TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
         << answer.header("x-llm-router-attempts");
     EXPECT_TRUE(json::parse(answer.body).contains("choices"));
   }
+}
+
+// An upstream that always has bytes ready (keep-alive comments without a pause) still meets
+// its deadlines: the first event's, and the attempt's total.
+TEST(BadAnswers, ABackendFloodingCommentsMeetsItsDeadlines) {
+  std::string comments;
+  for (int i = 0; i < 200; ++i) comments += ": ping\n\n";
+  std::ostringstream chunk;
+  chunk << std::hex << comments.size() << "\r\n" << comments << "\r\n";
+  for (const std::string timeouts : {"{first_byte: 300ms, idle: 10s, total: 30s}",
+                                     "{first_byte: 10s, idle: 10s, total: 400ms}"}) {
+    CannedBackend flooding(
+        [](const std::string&) {
+          return std::string(
+              "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+              "transfer-encoding: chunked\r\n\r\n");
+        },
+        {}, chunk.str());
+    Router router(
+        router_config({{"flooding", flooding.url(), "timeouts: " + timeouts}, {"backup", ""}},
+                      "[flooding]", "[backup]"));
+    HttpClient client(router.port());
+    const auto response =
+        client.post_json("/v1/chat/completions", chat_body("auto", "hi", ",\"stream\":true"));
+    EXPECT_EQ(response.status, 200) << timeouts;
+    EXPECT_EQ(response.header("x-llm-router-backend"), "backup") << timeouts;
+    const std::string expected = timeouts.starts_with("{first_byte: 300ms")
+                                     ? "flooding=first_byte_timeout"
+                                     : "flooding=total_timeout";
+    EXPECT_NE(response.header("x-llm-router-attempts").find(expected), std::string::npos)
+        << response.header("x-llm-router-attempts");
+    EXPECT_NE(response.body.find("[DONE]"), std::string::npos);
+  }
+}
+
+// Bytes that are no HTTP are the backend's failure, not a dropped connection: not retried there.
+TEST(BadAnswers, ABackendSpeakingNoHttpIsNotRetried) {
+  std::atomic<int> calls{0};
+  CannedBackend garbage([&](const std::string&) {
+    ++calls;
+    return std::string("HELLO THERE\r\n\r\n");
+  });
+  Router router(router_config({{"garbage", garbage.url(), "retry: {attempts: 2}"}, {"backup", ""}},
+                              "[garbage]", "[backup]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+  EXPECT_NE(response.header("x-llm-router-attempts").find("garbage=upstream_bad_response"),
+            std::string::npos)
+      << response.header("x-llm-router-attempts");
+  EXPECT_EQ(calls.load(), 1);
 }
 
 TEST(BadAnswers, InterimResponsesBeforeTheAnswerAreSkipped) {

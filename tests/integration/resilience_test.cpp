@@ -130,7 +130,10 @@ TEST(Retry, RetryAfterAsAnHttpDateAndOnA503IsHonouredToo) {
   gmtime_r(&later, &date);
   char text[64];
   std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &date);
-  for (const std::string& retry_after : {std::string(text), std::string("60")}) {
+  // Counts too large for any clock are a long wait too, not none.
+  for (const std::string& retry_after :
+       {std::string(text), std::string("60"), std::string("9223372036854775807"),
+        std::string("99999999999999999999999")}) {
     for (const int status : {429, 503}) {
       std::atomic<int> requests{0};
       CannedBackend limited([&](const std::string&) {

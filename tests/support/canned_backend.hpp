@@ -30,12 +30,15 @@ inline std::string http_response(int status, const std::string& content_type,
 class CannedBackend {
  public:
   // `hold_open`: how long the connection stays open after the response was written (a backend
-  // that is slow to end its response).
+  // that is slow to end its response). `flood`: bytes written again and again after the
+  // response, without a pause, until the peer leaves (at most 20 s): a backend that always
+  // has data ready.
   explicit CannedBackend(std::function<std::string(const std::string&)> respond,
-                         std::chrono::milliseconds hold_open = {})
+                         std::chrono::milliseconds hold_open = {}, std::string flood = "")
       : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}),
         respond_(std::move(respond)),
-        hold_open_(hold_open) {
+        hold_open_(hold_open),
+        flood_(std::move(flood)) {
     thread_ = std::thread([this] { serve(); });
   }
   ~CannedBackend() {
@@ -58,6 +61,11 @@ class CannedBackend {
       if (ec || stopping_) return;
       const std::string response = respond_(read_request_body(socket));
       boost::asio::write(socket, boost::asio::buffer(response), ec);
+      const auto flood_until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!flood_.empty() && !ec && !stopping_ &&
+             std::chrono::steady_clock::now() < flood_until) {
+        boost::asio::write(socket, boost::asio::buffer(flood_), ec);
+      }
       if (hold_open_.count() > 0) std::this_thread::sleep_for(hold_open_);
     }
   }
@@ -88,6 +96,7 @@ class CannedBackend {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::function<std::string(const std::string&)> respond_;
   std::chrono::milliseconds hold_open_;
+  std::string flood_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

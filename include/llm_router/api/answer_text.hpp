@@ -18,9 +18,11 @@ std::string answer_text(std::string_view body);
 // which would cost ~10 instructions a byte on every answer.
 bool looks_like_json_object(std::string_view body);
 
-// Why a 2xx answer cannot serve the client, if it cannot: not a JSON object, or no non-empty
-// `choices` array (`data` for embeddings), e.g. an `error` object sent with status 200. A usual
-// answer is passed after one substring search; only a suspicious one is read in full.
+// Why a 2xx answer cannot serve the client, if it cannot: not a JSON object, no non-empty
+// `choices` array (`data` for embeddings), e.g. an `error` object sent with status 200, or
+// choices that are not completions (each an object with a `message` object, or a `text` string
+// for legacy completions, or only a `finish_reason`). A usual answer is passed after two
+// substring searches; only a suspicious one is read in full.
 std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoint);
 
 // Appends the text of one stream chunk's data (a chat.completion.chunk or text_completion).

@@ -10,7 +10,8 @@ namespace llm_router::health {
 using Nanos = std::int64_t;  // steady-clock nanoseconds, passed in so tests drive time by hand
 
 struct BreakerSettings {
-  int failure_threshold = 5;  // failures within `window` that open it
+  int failure_threshold = 5;  // failures within `window` that open it...
+  double failure_rate = 0.5;  // ...when they are at least this share of the window's results
   std::chrono::milliseconds window{10'000};
   std::chrono::milliseconds base_cooldown{5'000};   // first ejection
   std::chrono::milliseconds max_cooldown{120'000};  // doubling stops here
@@ -20,7 +21,8 @@ enum class BreakerState { closed, open, half_open };
 std::string_view to_string(BreakerState state);  // "closed", "open", "half_open"
 
 // Passive health of one backend, fed by attempt results. Lock-free: shared by every io thread.
-// closed --N failures in window--> open --cooldown over--> half_open (one trial request)
+// closed --N failures in window, at least failure_rate of its results--> open
+//   --cooldown over--> half_open (one trial request)
 //   half_open --success--> closed;  half_open --failure--> open with a doubled cooldown.
 // Active health checks add: any --probes failing--> open (held while they fail);
 //   open by probes --probes passing--> closed.
@@ -36,8 +38,10 @@ class CircuitBreaker {
   // (record_success, record_failure) it does nothing. A trial without either for max_cooldown
   // is presumed lost too.
   void end_trial(Nanos stamp);
-  void record_success(Nanos now);
-  void record_failure(Nanos now);
+  // Each says whether it changed the circuit: closed it (a success while open or half-open),
+  // opened it (a failure).
+  bool record_success(Nanos now);
+  bool record_failure(Nanos now);
 
   // Active health checks. The probes failed enough times in a row: keep the backend ejected
   // until at least `until` (the next probe decides again). Counts as an ejection when the
@@ -57,10 +61,13 @@ class CircuitBreaker {
 
  private:
   void open(Nanos now);
+  // Starts a new counting window when the current one is over.
+  void roll_window(Nanos now);
 
   BreakerSettings settings_;
   std::atomic<Nanos> window_start_{0};
-  std::atomic<int> failures_{0};
+  std::atomic<int> failures_{0};   // in the current window
+  std::atomic<int> successes_{0};  // in the current window
   std::atomic<Nanos> open_until_{0};
   std::atomic<int> ejections_{0};
   std::atomic<Nanos> trial_started_{0};  // 0: no trial in flight

@@ -27,6 +27,9 @@ struct BackendHealth {
   enum class Probe { none, passing, failing };
 
   explicit BackendHealth(health::BreakerSettings settings) : breaker(settings) {}
+  // An attempt's verdict for the breaker; the circuit opening or closing is logged.
+  void record_success(std::string_view backend);
+  void record_failure(std::string_view backend);
   health::CircuitBreaker breaker;
   std::atomic<Probe> probe{Probe::none};
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters

@@ -21,6 +21,17 @@ TEST(Code, UnfencedCodeByLineDensity) {
 TEST(Code, ProseIsNotCode) {
   EXPECT_FALSE(detect_code("Write me a poem about the sea (short).\nMake it rhyme.").has_code);
   EXPECT_FALSE(detect_code("a single ``` fence is not a block").has_code);
+  // Unfenced SQL, a short script; verse whose clauses end with semicolons is no code.
+  EXPECT_TRUE(detect_code("why is this query slow?\nSELECT o.id, c.name\nFROM orders o\nJOIN "
+                          "customers c ON c.id = o.customer_id\nWHERE o.total > 100\nORDER BY "
+                          "o.total DESC;")
+                  .has_code);
+  EXPECT_TRUE(
+      detect_code("#!/bin/bash\nfind . -name '*.log' -mtime +7 -exec gzip {} \\;").has_code);
+  EXPECT_FALSE(
+      detect_code(
+          "Roses are red;\nViolets are blue;\nI wrote this poem;\nJust for you.\nIs it good?")
+          .has_code);
 }
 
 struct ScriptCase {

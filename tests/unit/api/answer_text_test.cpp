@@ -45,7 +45,11 @@ namespace llm_router::api {
 namespace {
 
 TEST(AnswerProblem, UsableAnswersPassAndFailuresSentAsSuccessDoNot) {
-  EXPECT_FALSE(answer_problem(R"({"id":"x","choices":[{"index":0}]})", Endpoint::chat_completions));
+  EXPECT_FALSE(answer_problem(R"({"id":"x","choices":[{"index":0,"message":{"content":"x"}}]})",
+                              Endpoint::chat_completions));
+  // A reply a content filter withheld: a finish_reason, no message.
+  EXPECT_FALSE(answer_problem(R"({"choices":[{"index":0,"finish_reason":"content_filter"}]})",
+                              Endpoint::chat_completions));
   EXPECT_FALSE(answer_problem(R"({"choices" :
     [ {"text":"ok"} ] })",
                               Endpoint::completions));
@@ -55,16 +59,22 @@ TEST(AnswerProblem, UsableAnswersPassAndFailuresSentAsSuccessDoNot) {
   EXPECT_FALSE(answer_problem(R"({"choices":[{"message":{"content":"x"},"logprobs":{"error":1}}]})",
                               Endpoint::chat_completions));
   EXPECT_FALSE(
-      answer_problem(R"({"error":null,"choices":[{"index":0}]})", Endpoint::chat_completions));
+      answer_problem(R"({"error":null,"choices":[{"message":{}}]})", Endpoint::chat_completions));
   // The word inside generated text is escaped, so it is not a member.
   EXPECT_FALSE(answer_problem(R"({"choices":[{"message":{"content":"say \"error\""}}]})",
                               Endpoint::chat_completions));
   for (const char* bad :
        {R"({"error":{"message":"overloaded"}})", R"({"detail":"Not Found"})", R"({"choices":[]})",
-        R"({"error":{"message":"x"},"choices":null})", "<html></html>", ""}) {
+        R"({"error":{"message":"x"},"choices":null})", "<html></html>", "",
+        // Choices that are no completion choices.
+        R"({"choices":[null]})", R"({"choices":[1]})", R"({"choices":[{}]})",
+        R"({"choices":[{"index":0}]})", R"({"choices":[{"message":null}]})",
+        R"({"choices":[{"message":"text"}]})"}) {
     EXPECT_TRUE(answer_problem(bad, Endpoint::chat_completions)) << bad;
   }
   EXPECT_TRUE(answer_problem(R"({"choices":[{"index":0}]})", Endpoint::embeddings));
+  EXPECT_TRUE(answer_problem(R"({"data":[[0.1]]})", Endpoint::embeddings));
+  EXPECT_TRUE(answer_problem(R"({"choices":[{"text":1}]})", Endpoint::completions));
 }
 
 TEST(BracketsClose, WholeTextsOnly) {

@@ -36,6 +36,28 @@ TEST(CircuitBreaker, FailuresSpreadBeyondTheWindowDoNotOpenIt) {
   EXPECT_EQ(b.state(2001 * kMs), BreakerState::closed);
 }
 
+TEST(CircuitBreaker, FailuresAmongSuccessesOpenItAtTheFailureRate) {
+  CircuitBreaker b(settings());  // 3 failures, at least half of the window's results
+  Nanos t = 10 * kMs;
+  for (int round = 0; round < 2; ++round) {
+    b.record_failure(t += kMs);
+    b.record_success(t += kMs);
+  }
+  EXPECT_EQ(b.state(t), BreakerState::closed);  // 2 failures of 4
+  b.record_failure(t += kMs);                   // 3 of 5
+  EXPECT_EQ(b.state(t + kMs), BreakerState::open);
+}
+
+TEST(CircuitBreaker, AFewFailuresAmongManySuccessesDoNotOpenIt) {
+  CircuitBreaker b(settings());
+  Nanos t = 10 * kMs;
+  for (int k = 0; k < 20; ++k) b.record_success(t += kMs);
+  for (int k = 0; k < 5; ++k) b.record_failure(t += kMs);
+  EXPECT_EQ(b.state(t + kMs), BreakerState::closed);  // 5 of 25
+  for (int k = 0; k < 15; ++k) b.record_failure(t += kMs);
+  EXPECT_EQ(b.state(t + kMs), BreakerState::open);  // 20 of 40
+}
+
 TEST(CircuitBreaker, HalfOpenLetsOneTrialThroughAndASuccessCloses) {
   CircuitBreaker b(settings());
   for (int i = 0; i < 3; ++i) b.record_failure(10 * kMs);
