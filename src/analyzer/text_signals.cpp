@@ -726,26 +726,54 @@ int script_of(char32_t cp) {
 
 struct Stopwords {
   std::string_view language;
-  std::array<std::string_view, 20> words;  // unused slots stay empty
+  std::array<std::string_view, 32> words;  // unused slots stay empty
 };
 
-// Frequent function words that are (mostly) unique to one language.
+// Frequent function words that are (mostly) unique to one language. A word in two lists counts
+// for both. Words that are also everyday English ("to", "was", "till", "comment"), names of
+// code ("var") or math ("mu", "chi") are left out of the other languages' lists.
 constexpr Stopwords kStopwords[] = {
-    {"en", {"the", "and", "is", "of", "to",  "what", "with", "you", "this", "how",
-            "are", "it",  "i",  "my", "for", "that", "can",  "be",  "me",   "want"}},
-    {"es", {"el",   "los", "las",  "que",   "por",  "para", "una",   "es",  "con",   "del",
-            "cómo", "qué", "está", "estoy", "pero", "muy",  "tengo", "hay", "dónde", "yo"}},
-    {"fr", {"le",   "les", "des", "est", "et",  "une",  "pour", "que", "dans", "pas",
-            "vous", "je",  "du",  "au",  "aux", "suis", "avec", "sur", "où",   "ce"}},
-    {"de", {"der", "die", "und", "ist", "nicht", "das", "ich",   "mit",  "ein", "eine",
-            "wie", "zu",  "du",  "auf", "für",   "sie", "bitte", "kann", "den", "wir"}},
-    {"pt", {"o",  "os",   "que", "não",   "uma",      "para", "com",  "é",   "do",  "da",
-            "em", "você", "eu",  "muito", "obrigado", "onde", "isso", "meu", "tem", "ao"}},
-    {"it", {"il",   "che", "non",    "di",    "per",    "una",  "è",  "gli", "sono", "della",
-            "come", "con", "questo", "anche", "perché", "dove", "ho", "sei", "mio",  "molto"}},
+    {"en",
+     {"the", "and", "is",    "of",   "to",   "what", "with", "you",  "this", "how",    "are",
+      "it",  "i",   "my",    "for",  "that", "can",  "be",   "me",   "want", "about",  "write",
+      "why", "who", "which", "your", "from", "have", "or",   "does", "tell", "explain"}},
+    {"es", {"el",    "los",    "las",     "que", "por",  "para",     "una",  "es",
+            "con",   "del",    "cómo",    "qué", "está", "estoy",    "pero", "muy",
+            "tengo", "hay",    "dónde",   "yo",  "cuál", "necesito", "mi",   "puedes",
+            "sobre", "cuando", "también", "sus", "como", "ayuda",    "hola", "gracias"}},
+    {"fr",
+     {"le",  "les", "des", "est",   "et",      "une",   "pour", "que",  "dans", "pas",     "vous",
+      "je",  "du",  "au",  "aux",   "suis",    "avec",  "sur",  "où",   "ce",   "ne",      "qui",
+      "mon", "ma",  "mes", "votre", "bonjour", "merci", "il",   "elle", "nous", "pourquoi"}},
+    {"de",
+     {"der",  "die",   "und",  "ist",  "nicht", "das",   "ich",  "mit",  "ein",   "eine", "wie",
+      "zu",   "du",    "auf",  "für",  "sie",   "bitte", "kann", "den",  "wir",   "dass", "es",
+      "gibt", "viele", "auch", "sich", "noch",  "oder",  "mein", "habe", "warum", "mir"}},
+    {"pt", {"o",    "os",    "que",     "não",  "uma",  "para",   "com",      "é",
+            "do",   "da",    "em",      "você", "eu",   "muito",  "obrigado", "onde",
+            "isso", "meu",   "tem",     "ao",   "qual", "melhor", "como",     "sobre",
+            "olá",  "posso", "preciso", "seu",  "sua",  "mas",    "também",   "ajuda"}},
+    {"it",
+     {"il",   "che",    "non",   "di",     "per",  "una",    "è",   "gli", "sono",  "della", "come",
+      "con",  "questo", "anche", "perché", "dove", "ho",     "sei", "mio", "molto", "sulla", "qual",
+      "puoi", "cosa",   "nel",   "alla",   "ciao", "grazie", "mi",  "del", "mia",   "quale"}},
     // Not "de" or "en": as frequent in French, Spanish, Portuguese and Italian.
-    {"nl", {"dit", "het", "een",  "deze", "van", "is",   "niet", "dat",  "ik",  "je",
-            "op",  "te",  "zijn", "wat",  "hoe", "mijn", "voor", "maar", "ook", "kan"}},
+    {"nl",
+     {"dit", "het",  "een",  "deze",  "van",    "is",     "niet",   "dat",  "ik",  "je",  "op",
+      "te",  "zijn", "wat",  "hoe",   "mijn",   "voor",   "maar",   "ook",  "kan", "heb", "wordt",
+      "zou", "bij",  "naar", "graag", "waarom", "hebben", "jullie", "kunt", "uw",  "wij"}},
+    {"sv", {"och",   "att",  "det",    "är",    "som",   "på",     "för",    "med",
+            "jag",   "inte", "har",    "du",    "vad",   "hur",    "kan",    "av",
+            "den",   "om",   "ett",    "oss",   "mitt",  "varför", "hej",    "tack",
+            "honom", "ni",   "skulle", "finns", "eller", "också",  "mycket", "kunna"}},
+    {"pl", {"nie",   "się", "jest", "na",     "jak",    "gdy",      "czy",    "że",
+            "dla",   "ale", "tak",  "jestem", "proszę", "dlaczego", "który",  "może",
+            "mnie",  "są",  "mam",  "jaki",   "jaka",   "gdzie",    "bardzo", "dzień",
+            "dobry", "mój", "moja", "oraz",   "albo",   "tylko",    "już",    "ich"}},
+    {"tr", {"bir",  "ve",     "bu",      "için",   "ne",    "mi",       "mı",     "çok",
+            "ile",  "nasıl",  "olan",    "yok",    "bana",  "sana",     "değil",  "gibi",
+            "daha", "olarak", "merhaba", "lütfen", "neden", "nerede",   "benim",  "şu",
+            "da",   "ama",    "veya",    "şey",    "mü",    "teşekkür", "yardım", "misin"}},
 };
 
 // Letters only one of the languages above writes (UTF-8), each worth one stopword when present:
@@ -760,6 +788,9 @@ constexpr LetterCue kLetterCues[] = {
     {"\u00df", "de"}, {"\u00e4", "de"}, {"\u00f6", "de"}, {"\u00fc", "de"},  // ß ä ö ü
     {"\u00e8", "fr"}, {"\u00ea", "fr"}, {"\u0153", "fr"}, {"\u00ee", "fr"},  // è ê œ î
     {"\u00f2", "it"}, {"\u00ec", "it"},                                      // ò ì
+    {"\u00e5", "sv"},                                                        // å
+    {"\u0142", "pl"}, {"\u0105", "pl"}, {"\u0119", "pl"}, {"\u017c", "pl"},  // ł ą ę ż
+    {"\u0131", "tr"}, {"\u0130", "tr"}, {"\u015f", "tr"}, {"\u011f", "tr"},  // ı İ ş ğ
 };
 
 template <std::size_t N>

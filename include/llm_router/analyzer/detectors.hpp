@@ -84,7 +84,8 @@ std::string_view instruction_cue(std::string_view text);
 // hangul), devanagari, thai, other; "none" when there are no letters.
 struct ScriptSignals {
   std::string_view script = "none";
-  std::string_view language = "unknown";  // en es fr de pt it nl ru uk zh ja ko ar he el hi th
+  std::string_view language =
+      "unknown";  // en es fr de pt it nl sv pl tr ru uk zh ja ko ar he el hi th
 };
 ScriptSignals detect_script_and_language(std::string_view text);
 

@@ -79,6 +79,14 @@ INSTANTIATE_TEST_SUITE_P(
         ScriptCase{"ما هي عاصمة فرنسا؟", "arabic", "ar"},
         ScriptCase{"מהי בירת צרפת?", "hebrew", "he"},
         ScriptCase{"फ्रांस की राजधानी क्या है?", "devanagari", "hi"},
+        ScriptCase{"Beweise, dass es unendlich viele Primzahlen gibt.", "latin", "de"},
+        ScriptCase{"Write a haiku about autumn rain.", "latin", "en"},
+        ScriptCase{"Necesito ayuda con mi tarea de historia.", "latin", "es"},
+        ScriptCase{"Merhaba, yarın sabah Ankara'ya gitmem gerekiyor, tren mi uçak mı?", "latin",
+                   "tr"},
+        ScriptCase{"Dlaczego niebo jest niebieskie? Proszę o wyjaśnienie.", "latin", "pl"},
+        ScriptCase{"Hej! Kan du hjälpa mig med att skriva ett brev till min chef?", "latin", "sv"},
+        ScriptCase{"var x = 10; console.log(x)", "latin", "unknown"},
         ScriptCase{"12345 !!! ???", "none", "unknown"}));
 
 TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
