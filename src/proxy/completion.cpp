@@ -504,6 +504,17 @@ void note_answered(Failure& failure, const upstream::Exchange& exchange) {
   if (failure.upstream_status == 0) failure.upstream_status = exchange.head().status;
 }
 
+// A stream whose first kMaxHeldBytes of events carry no content (endless role-only or
+// keep-alive chunks) is broken: nothing was sent yet, so the next candidate answers instead.
+std::optional<Failure> contentless_stream(std::size_t held_bytes,
+                                          const upstream::Exchange& exchange) {
+  if (held_bytes <= kMaxHeldBytes) return std::nullopt;
+  Failure failure{ErrorKind::upstream_bad_response,
+                  "the stream's first MiB of events carried no content"};
+  note_answered(failure, exchange);
+  return failure;
+}
+
 bool carries_content(const api::SseEvent& event) {
   if (event.is_done()) return true;
   const json data = json::parse(event.data, nullptr, false);
@@ -653,7 +664,8 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
       const bool content = carries_content(*next.event);
       held_bytes += next.event->data.size();
       p.held.push_back(std::move(*next.event));
-      if (content || held_bytes > kMaxHeldBytes) break;
+      if (content) break;
+      if ((p.failure = contentless_stream(held_bytes, *exchange))) break;
     }
   } else {
     auto body = co_await exchange->read_body(max_answer_bytes);
@@ -1558,7 +1570,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     keep_for_usage(next.event->data, record);
     held_bytes += next.event->data.size();
     held.push_back(std::move(*next.event));
-    if (content || held_bytes > kMaxHeldBytes) break;
+    if (content) break;
+    if ((result.failure = contentless_stream(held_bytes, exchange))) {
+      record.attempts.back().failure = result.failure;
+      co_return result;
+    }
   }
   co_return co_await deliver_stream(exchange, writer, record, std::move(headers), usage,
                                     std::move(held));

@@ -456,6 +456,25 @@ TEST(BadAnswers, EventsWithoutContentDoNotCommitAStream) {
     EXPECT_EQ(response.header("x-llm-router-backend"), "backup") << failing;
     EXPECT_EQ(sse_data(response.body).back(), "[DONE]") << response.body;
   }
+  // Nor does a flood of role-only chunks: after a MiB of them, the backup answers.
+  const std::string role_only =
+      R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+      R"("choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]})"
+      "\n\n";
+  std::string flood;
+  for (int i = 0; i < 100; ++i) flood += role_only;
+  {
+    CannedBackend flooding([](const std::string&) { return sse_response(""); }, {}, flood);
+    Router router(
+        router_config({{"flooding", flooding.url()}, {"backup", ""}}, "[flooding]", "[backup]"));
+    HttpClient client(router.port());
+    const auto response =
+        client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+    EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
+    EXPECT_NE(response.header("x-llm-router-attempts").find("flooding=upstream_bad_response"),
+              std::string::npos)
+        << response.header("x-llm-router-attempts");
+  }
   // With content after it, the held chunk is relayed first, as the backend sent it.
   CannedBackend azure([&](const std::string&) {
     return sse_response(azure_first + kChunk + kFinish + "data: [DONE]\n\n");
