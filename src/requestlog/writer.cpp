@@ -160,12 +160,14 @@ RequestLogWriter::~RequestLogWriter() {
 }
 
 bool RequestLogWriter::submit(RequestLogEntry&& entry) {
-  // Prompts are cut (or dropped) here so the queue's memory stays bounded.
-  const std::size_t max_prompt_bytes = max_prompt_bytes_.load(std::memory_order_relaxed);
+  // Prompts are cut (or dropped) here so the queue's memory stays bounded, but with a margin
+  // past max_prompt_bytes: the writer redacts before it cuts to the limit, so a secret that
+  // crosses the limit is still whole when the redactor looks at it.
+  const std::size_t kept = max_prompt_bytes_.load(std::memory_order_relaxed) + kRedactionMargin;
   if (!log_prompts_.load(std::memory_order_relaxed)) {
     entry.prompt.reset();
-  } else if (entry.prompt && entry.prompt->size() > max_prompt_bytes) {
-    entry.prompt->resize(truncate_utf8(*entry.prompt, max_prompt_bytes).size());
+  } else if (entry.prompt && entry.prompt->size() > kept) {
+    entry.prompt->resize(truncate_utf8(*entry.prompt, kept).size());
   }
   {
     std::lock_guard lock(mutex_);
@@ -227,6 +229,7 @@ void RequestLogWriter::run() {
     std::uint64_t written = 0;
     std::uint64_t failed = 0;
     const bool keep_prompts = log_prompts_.load(std::memory_order_relaxed);
+    const std::size_t max_prompt_bytes = max_prompt_bytes_.load(std::memory_order_relaxed);
     for (RequestLogEntry& entry : batch) {
       if (!keep_prompts) entry.prompt.reset();  // switched off by a reload while queued
       if (entry.prompt) {
@@ -235,6 +238,9 @@ void RequestLogWriter::run() {
         } catch (...) {
           // A custom hook that throws must not take the thread (or the prompt) with it.
           entry.prompt = "[REDACTED:redactor_failed]";
+        }
+        if (entry.prompt->size() > max_prompt_bytes) {
+          entry.prompt->resize(truncate_utf8(*entry.prompt, max_prompt_bytes).size());
         }
       }
       line = to_json_line(entry);

@@ -75,7 +75,8 @@ struct RequestLogStats {
 class RequestLogWriter {
  public:
   // Writes to a RotatingFile at settings.path. Prompts are kept only with log_prompts and go
-  // through the built-in Redactor (when settings.redact) and then `custom` (when set).
+  // through the built-in Redactor (when settings.redact) and then `custom` (when set), before
+  // they are cut to max_prompt_bytes (a secret across the cut is redacted whole).
   explicit RequestLogWriter(const RequestLogSettings& settings, RedactHook custom = {});
   // For tests and other destinations: `redactor` is applied to every kept prompt as is.
   RequestLogWriter(std::unique_ptr<LineSink> sink, std::size_t queue_lines, bool log_prompts,
@@ -94,6 +95,9 @@ class RequestLogWriter {
   RequestLogStats stats() const;
 
  private:
+  // Bytes of prompt kept past max_prompt_bytes until redaction (a PEM key, a long JWT).
+  static constexpr std::size_t kRedactionMargin = 16 * 1024;
+
   void run();
   void report_failures(std::uint64_t failed_in_batch);
 

@@ -259,6 +259,10 @@ TEST(RequestLogWriter, PromptsOnlyWhenEnabledAndAlwaysRedacted) {
       {"cut to max_prompt_bytes", true, 5, "hello world", "hello"},
       {"cut on a UTF-8 boundary", true, 4, "caf\xc3\xa9!", "caf"},
       {"zero bytes keeps an empty prompt", true, 0, "secret", ""},
+      // Redacted before it is cut: no prefix of a secret across the limit is left in clear.
+      {"card across the cut", true, 20, "pay with 4111 1111 1111 1111 now", "pay with [REDACTED:c"},
+      {"key across the cut", true, 12, "key sk-proj-AbCdEf0123456789AbCdEf0123456789xyz",
+       "key [REDACTE"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> lines;
