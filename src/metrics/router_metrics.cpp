@@ -54,6 +54,11 @@ RouterMetrics::RouterMetrics(Registry& registry)
       config_reloads(registry.counter("llm_router_config_reloads_total",
                                       "Configuration reloads by result (success or failure).",
                                       {"result"})),
+      request_log_lines(registry.counter(
+          "llm_router_request_log_lines_total",
+          "Request log lines by outcome: written, dropped (the writer's queue was full) or "
+          "failed (the file could not be written).",
+          {"outcome"})),
       connections_open(
           registry.gauge("llm_router_connections_open", "Client connections currently open.")) {}
 

@@ -172,7 +172,7 @@ void keep_busiest_client_keys(std::map<std::string, KeyStats>& keys) {
 }  // namespace
 
 StatsHub::StatsHub(std::size_t shard_count, StatsOptions options, NowFunction now)
-    : options_(options), now_(std::move(now)) {
+    : options_(options), now_(std::move(now)), started_(now_()) {
   if (options_.slot.count() <= 0) options_.slot = std::chrono::seconds(10);
   for (std::size_t i = 0; i < std::max<std::size_t>(1, shard_count); ++i) {
     shards_.push_back(std::make_unique<StatsShard>(options_, now_));
@@ -188,6 +188,8 @@ WindowStats StatsHub::window(std::chrono::seconds window) const {
   out.slot = options_.slot;
   out.window = options_.slot * slots;
   out.now = now_();
+  out.measured = std::clamp(std::chrono::ceil<std::chrono::seconds>(out.now - started_),
+                            std::chrono::seconds(1), out.window);
   const auto last_slot = slot_number(out.now, options_.slot);
   out.first_slot = last_slot - slots + 1;
   for (const auto& shard : shards_) shard->merge_into(out, out.first_slot, last_slot);
@@ -231,13 +233,13 @@ nlohmann::json percentiles_ms(const LatencyHistogram& h) {
           {"p99", h.quantile(0.99) * 1000}};
 }
 
-nlohmann::json key_json(const KeyStats& s, std::chrono::seconds window) {
+nlohmann::json key_json(const KeyStats& s, std::chrono::seconds measured) {
   return {{"requests", s.requests},
           {"errors", s.errors},
           {"error_rate",
            s.requests == 0 ? 0.0 : static_cast<double>(s.errors) / static_cast<double>(s.requests)},
           {"requests_per_second",
-           static_cast<double>(s.requests) / static_cast<double>(window.count())},
+           static_cast<double>(s.requests) / static_cast<double>(measured.count())},
           {"fallbacks", s.fallbacks},
           {"failed_attempts", s.failed_attempts},
           {"input_tokens", s.input_tokens},
@@ -264,12 +266,13 @@ nlohmann::json decision_json(const Decision& d) {
 nlohmann::json to_json(const WindowStats& stats) {
   nlohmann::json out;
   out["window_seconds"] = stats.window.count();
+  out["measured_seconds"] = stats.measured.count();
   out["slot_seconds"] = stats.slot.count();
   out["now_ms"] = to_epoch_ms(stats.now);
-  out["total"] = key_json(stats.total, stats.window);
+  out["total"] = key_json(stats.total, stats.measured);
   out["backends"] = nlohmann::json::object();
   for (const auto& [name, s] : stats.backends) {
-    auto entry = key_json(s, stats.window);
+    auto entry = key_json(s, stats.measured);
     auto& series = entry["series"] = nlohmann::json::array();
     const auto it = stats.backend_series.find(name);
     const std::size_t slots = static_cast<std::size_t>(stats.window / stats.slot);
@@ -281,16 +284,16 @@ nlohmann::json to_json(const WindowStats& stats) {
     out["backends"][name] = std::move(entry);
   }
   out["routes"] = nlohmann::json::object();
-  for (const auto& [name, s] : stats.routes) out["routes"][name] = key_json(s, stats.window);
+  for (const auto& [name, s] : stats.routes) out["routes"][name] = key_json(s, stats.measured);
   out["categories"] = nlohmann::json::object();
   for (const auto& [name, count] : stats.categories) out["categories"][name] = count;
   out["category_cost_usd"] = nlohmann::json::object();
   for (const auto& [name, cost] : stats.category_cost_usd) out["category_cost_usd"][name] = cost;
   out["rules"] = nlohmann::json::object();
-  for (const auto& [name, s] : stats.rules) out["rules"][name] = key_json(s, stats.window);
+  for (const auto& [name, s] : stats.rules) out["rules"][name] = key_json(s, stats.measured);
   out["client_keys"] = nlohmann::json::object();
   for (const auto& [name, s] : stats.client_keys)
-    out["client_keys"][name] = key_json(s, stats.window);
+    out["client_keys"][name] = key_json(s, stats.measured);
   out["series_start_ms"] =
       static_cast<double>(stats.first_slot) * static_cast<double>(stats.slot.count()) * 1000;
   out["recent"] = nlohmann::json::array();

@@ -1595,7 +1595,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
   record.first_byte = std::chrono::steady_clock::now();
   record.status = 200;
   result.answered = true;
-  const auto broke = [&](const Failure& failure) {
+  // The backend had answered (its head's status stays on the attempt: billed work, not a
+  // backend that never answered).
+  const auto broke = [&](Failure failure) {
+    note_answered(failure, exchange);
     if (!result.broke_after_commit) result.broke_after_commit = failure;
     record.attempts.back().failure = failure;
     record.status = traits(failure.kind).status;

@@ -8,6 +8,8 @@
 #include <openssl/crypto.h>
 #include <nlohmann/json.hpp>
 
+#include <mutex>
+
 #include "cors.hpp"
 #include "health_prober.hpp"
 #include "llm_router/admin/dashboard.hpp"
@@ -592,6 +594,18 @@ bool RouterHandler::admin_allowed(const HttpRequest& request) const {
   return CRYPTO_memcmp(auth->data() + kScheme.size(), key.data(), key.size()) == 0;
 }
 
+namespace {
+
+// Brings a counter that mirrors a total kept elsewhere up to it (scrapes may run at once).
+void catch_up(metrics::Counter& counter, std::uint64_t total) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  const double behind = static_cast<double>(total) - counter.value();
+  if (behind > 0) counter.add(behind);
+}
+
+}  // namespace
+
 asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
   auto& m = state_->metrics();
   const auto now = health::steady_now();
@@ -608,6 +622,12 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
   m.upstream_in_flight.set_all(in_flight);
   m.breaker_state.set_all(breakers);
   m.connections_open.with({}).set(static_cast<double>(state_->connections_open()));
+  if (const auto* log = state_->request_log()) {
+    const auto stats = log->stats();
+    catch_up(m.request_log_lines.with({"written"}), stats.written);
+    catch_up(m.request_log_lines.with({"dropped"}), stats.dropped);
+    catch_up(m.request_log_lines.with({"failed"}), stats.failed);
+  }
   Headers headers{Header{"content-type", "text/plain; version=0.0.4; charset=utf-8"}};
   std::string body = state_->registry().to_prometheus();
   co_await writer.send(200, std::move(headers), std::move(body));

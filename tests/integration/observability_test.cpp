@@ -280,6 +280,29 @@ TEST(RequestLog, AClientLeavingMidStreamLeavesTheAttemptAnswered) {
   EXPECT_EQ(entry["attempts"][0]["reason"], "ok") << line;
 }
 
+// A stream the backend cut after its 200 head: the attempt answered (status 200) and then broke.
+TEST(RequestLog, AStreamCutByTheBackendKeepsTheAttemptsStatus) {
+  MockLlm backend({"--drop-after", "3"});
+  TempFile placeholder("requests.jsonl", "");
+  Router router(router_config({{"only", backend.url()}}, "[only]") +
+                "request_log: {path: " + placeholder.path() + "}\n");
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"),
+                       {{"x-request-id", "cut-stream"}});
+  EXPECT_EQ(response.status, 200);
+  const std::string line = log_line_of(placeholder.path(), "cut-stream");
+  ASSERT_FALSE(line.empty());
+  const auto entry = json::parse(line);
+  EXPECT_EQ(entry["attempts"][0]["status"], 200) << line;
+  EXPECT_EQ(entry["attempts"][0]["reason"], "upstream_closed") << line;
+  // Written lines are counted for /metrics (dropped and failed ones too).
+  const auto metrics = client.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("llm_router_request_log_lines_total{outcome=\"written\"} 1"),
+            std::string::npos)
+      << metrics;
+}
+
 // Redaction switched on by a reload applies to the next request; what a reload cannot change
 // (the file) is reported as needing a restart, not silently ignored.
 TEST(RequestLog, AReloadAppliesPromptSettingsAndReportsTheFileAsFixed) {

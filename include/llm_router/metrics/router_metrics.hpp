@@ -27,6 +27,7 @@ struct RouterMetrics {
   CounterFamily& analyzer_categories;    // category
   CounterFamily& semantic_embeddings;    // result: fetched | cached | pending | failed | ...
   CounterFamily& config_reloads;         // result: success | failure
+  CounterFamily& request_log_lines;      // outcome: written | dropped | failed
   GaugeFamily& connections_open;         // -
 };
 

@@ -120,6 +120,8 @@ struct Slot {
 // The merged view of a window.
 struct WindowStats {
   std::chrono::seconds window{0};
+  // The part of the window the router has been up for: rates are per measured second.
+  std::chrono::seconds measured{0};
   std::chrono::seconds slot{0};
   WallClock::time_point now;
   std::int64_t first_slot = 0;  // slot numbers covered: [first_slot, first_slot + series size)
@@ -171,6 +173,7 @@ class StatsHub {
  private:
   StatsOptions options_;
   NowFunction now_;
+  WallClock::time_point started_;
   std::vector<std::unique_ptr<StatsShard>> shards_;
 };
 

@@ -102,6 +102,20 @@ TEST(Stats, AggregatesPerBackendAndRoute) {
   EXPECT_EQ(w.recent[0].attempts, 2u);
 }
 
+// Rates are per second the router was up: a window longer than that is not diluted.
+TEST(Stats, RatesCountOnlyTheSecondsSinceStart) {
+  FakeClock clock;
+  StatsHub hub(1, {}, clock.function());
+  for (int i = 0; i < 20; ++i) hub.shard(0).record(summary("gpt", 200, 0.1));
+  clock.now += seconds(10);
+  const auto young = to_json(hub.window(seconds(300)));
+  EXPECT_EQ(young["measured_seconds"], 10);
+  EXPECT_DOUBLE_EQ(young["total"]["requests_per_second"].get<double>(), 2.0);
+  clock.now += seconds(590);
+  const auto older = to_json(hub.window(seconds(300)));
+  EXPECT_EQ(older["measured_seconds"], 300);
+}
+
 // A cascade's set-aside answer is the request's spend, credited to the backend that made it.
 TEST(Stats, SetAsideSpendIsCreditedToTheBackendThatMadeIt) {
   FakeClock clock;
