@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "llm_router/core/swar.hpp"
 #include "llm_router/core/utf8.hpp"
 
 namespace llm_router::analyzer {
@@ -96,71 +97,8 @@ inline std::uint64_t mix_hash(std::uint64_t a, std::uint64_t b) {
   return x;
 }
 
-// Eight bytes at a time (SWAR) for the scanners' ASCII runs. A "mask" has the high bit of each
-// byte set where the byte qualifies.
-namespace swar {
-inline constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-inline constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-
-// The 8 bytes at p, first byte in the low bits.
-inline std::uint64_t load(const char* p) {
-  std::uint64_t x;
-  std::memcpy(&x, p, sizeof x);
-  if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
-  return x;
-}
-// Bytes of `x` (all ASCII) in [lo, hi].
-inline constexpr std::uint64_t in_range(std::uint64_t x, std::uint8_t lo, std::uint8_t hi) {
-  return (x + kOnes * (0x80U - lo)) & ~(x + kOnes * (0x7FU - hi)) & kHighs;
-}
-inline constexpr std::uint64_t letters(std::uint64_t x) {
-  return in_range(x | (kOnes * 0x20), 'a', 'z');
-}
-inline constexpr std::uint64_t alnums(std::uint64_t x) {
-  return letters(x) | in_range(x, '0', '9');
-}
-// Bytes of any `x` equal to c.
-inline constexpr std::uint64_t equal(std::uint64_t x, std::uint8_t c) {
-  const std::uint64_t v = x ^ (kOnes * c);
-  return ~(((v & ~kHighs) + ~kHighs) | v) & kHighs;
-}
-// ASCII digits among any 8 bytes.
-inline constexpr std::uint64_t digits(std::uint64_t x) {
-  return in_range(x & ~kHighs, '0', '9') & ~x;
-}
-// Set bytes of a mask (std::popcount is a library call on the baseline x86-64 target).
-inline constexpr std::uint32_t count(std::uint64_t mask) {
-  return static_cast<std::uint32_t>(((mask >> 7) * kOnes) >> 56);
-}
-}  // namespace swar
-
-// Decodes one UTF-8 code point at text[i], advancing i; invalid bytes give U+FFFD.
-inline char32_t next_code_point(std::string_view text, std::size_t& i) {
-  const auto b0 = static_cast<unsigned char>(text[i++]);
-  if (b0 < 0x80) return b0;
-  int extra = 0;
-  char32_t cp = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    extra = 1;
-    cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    extra = 2;
-    cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    extra = 3;
-    cp = b0 & 0x07;
-  } else {
-    return 0xFFFD;
-  }
-  for (int k = 0; k < extra; ++k) {
-    if (i >= text.size()) return 0xFFFD;
-    const auto b = static_cast<unsigned char>(text[i]);
-    if ((b & 0xC0) != 0x80) return 0xFFFD;
-    cp = (cp << 6) | (b & 0x3F);
-    ++i;
-  }
-  return cp;
-}
+namespace swar = core::swar;
+using core::next_code_point;
 
 inline std::size_t utf8_length(std::string_view text) {
   std::size_t n = 0;

@@ -1,10 +1,10 @@
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstdint>
-#include <cstring>
 #include <string_view>
 
+#include "llm_router/core/swar.hpp"
+#include "llm_router/core/utf8.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 
 // A model of how byte-pair tokenizers of the cl100k_base / o200k_base kind cut text, without
@@ -63,47 +63,7 @@ CharKind kind_of(char32_t cp) {
   return kOtherChar;
 }
 
-// One code point at text[i] (advancing i); a malformed sequence is one byte of "other".
-char32_t next_code_point(std::string_view text, std::size_t& i) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-  if (length == 1 || i + length > text.size()) {
-    ++i;
-    return 0xFFFD;
-  }
-  char32_t cp = lead & (0x7F >> length);
-  for (std::size_t k = 1; k < length; ++k) {
-    const auto next = static_cast<unsigned char>(text[i + k]);
-    if ((next & 0xC0) != 0x80) {
-      ++i;
-      return 0xFFFD;
-    }
-    cp = (cp << 6) | (next & 0x3F);
-  }
-  i += length;
-  return cp;
-}
-
-// Eight bytes at a time: masks with the high bit of each byte set where the byte qualifies,
-// the text's first byte in the lowest bits.
-namespace swar {
-constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
-
-std::uint64_t load(const char* p) {
-  std::uint64_t x;
-  std::memcpy(&x, p, sizeof x);
-  if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
-  return x;
-}
-// Bytes of x (all ASCII) in [lo, hi].
-constexpr std::uint64_t in_range(std::uint64_t x, std::uint8_t lo, std::uint8_t hi) {
-  return (x + kOnes * (0x80U - lo)) & ~(x + kOnes * (0x7FU - hi)) & kHighs;
-}
-constexpr std::uint32_t count(std::uint64_t mask) {
-  return static_cast<std::uint32_t>(((mask >> 7) * kOnes) >> 56);
-}
-}  // namespace swar
+namespace swar = core::swar;
 
 // Masks of the byte before the one being read, in the top byte (where a block's last byte is).
 struct Carry {
@@ -163,7 +123,7 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
   while (at + 8 <= text.size()) {
     const std::uint64_t x = swar::load(text.data() + at);
     if ((x & swar::kHighs) != 0) break;
-    const std::uint64_t letter = swar::in_range(x | (swar::kOnes * 0x20), 'a', 'z');
+    const std::uint64_t letter = swar::letters(x);
     const std::uint64_t lower = letter & (x << 2);  // 0x20 set: a small letter
     const std::uint64_t digit = swar::in_range(x, '0', '9');
     const std::uint64_t printable = swar::in_range(x, '!', '~');
@@ -222,7 +182,7 @@ double estimate_tokens(std::string_view text) {
     if (static_cast<unsigned char>(text[at]) < 0x80) {
       ascii_byte(text[at++], carry, counts);
     } else {
-      other_char(kind_of(next_code_point(text, at)), carry, counts);
+      other_char(kind_of(core::next_code_point(text, at)), carry, counts);
     }
   }
   return counts.tokens();
