@@ -1,11 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
-#include <memory>
 #include <random>
 #include <string>
 
+#include "encoders.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 
 // The estimate against both exact encodings, on kinds of text it was not fit on: each kind
@@ -14,31 +13,15 @@
 namespace llm_router::tokenizer {
 namespace {
 
-const std::filesystem::path kTables =
-    std::filesystem::path(LLM_ROUTER_SOURCE_DIR) / "config" / "tokenizers";
-
-class Estimate : public ::testing::Test {
+class Estimate : public WithEncoders {
  protected:
-  static void SetUpTestSuite() {
-    cl100k_ =
-        std::make_unique<Encoder>(Encoder::load_from_directory(Encoding::cl100k_base, kTables));
-    o200k_ = std::make_unique<Encoder>(Encoder::load_from_directory(Encoding::o200k_base, kTables));
-  }
-  static void TearDownTestSuite() {
-    cl100k_.reset();
-    o200k_.reset();
-  }
   // estimate / sqrt(cl100k * o200k)
   static double ratio(const std::string& text) {
     const double exact = std::sqrt(static_cast<double>(cl100k_->count(text)) *
                                    static_cast<double>(o200k_->count(text)));
     return estimate_tokens(text) / exact;
   }
-  static std::unique_ptr<Encoder> cl100k_;
-  static std::unique_ptr<Encoder> o200k_;
 };
-std::unique_ptr<Encoder> Estimate::cl100k_;
-std::unique_ptr<Encoder> Estimate::o200k_;
 
 std::string repeated(const std::string& text, int times) {
   std::string out;

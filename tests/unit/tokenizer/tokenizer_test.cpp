@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "encoders.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 #include "llm_router/tokenizer/unicode_classes.hpp"
 
@@ -29,25 +30,7 @@ const std::vector<Expected>& expected_tokens() {
   return table;
 }
 
-const std::filesystem::path kTables =
-    std::filesystem::path(LLM_ROUTER_SOURCE_DIR) / "config" / "tokenizers";
-
-class Tokenizer : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    cl100k_ =
-        std::make_unique<Encoder>(Encoder::load_from_directory(Encoding::cl100k_base, kTables));
-    o200k_ = std::make_unique<Encoder>(Encoder::load_from_directory(Encoding::o200k_base, kTables));
-  }
-  static void TearDownTestSuite() {
-    cl100k_.reset();
-    o200k_.reset();
-  }
-  static std::unique_ptr<Encoder> cl100k_;
-  static std::unique_ptr<Encoder> o200k_;
-};
-std::unique_ptr<Encoder> Tokenizer::cl100k_;
-std::unique_ptr<Encoder> Tokenizer::o200k_;
+class Tokenizer : public WithEncoders {};
 
 TEST_F(Tokenizer, MatchesJsTiktokenTokenForToken) {
   for (const auto& e : expected_tokens()) {
