@@ -88,6 +88,22 @@ void sanitize(std::array<float, kMaxLabels>& probabilities, std::size_t n) {
   }
 }
 
+// Personal data (an email, a phone, card or account number, an address, a key) says nothing of
+// the task, but its digits and symbols read as math or code to the models (an IBAN made "send
+// the refund" look hard): they read the text with each match blanked.
+std::string without_personal_data(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t at = 0;
+  for (const PiiMatch& match : find_pii(text)) {
+    if (match.begin < at) continue;  // inside the previous match
+    out.append(text.substr(at, match.begin - at)).push_back(' ');
+    at = match.end;
+  }
+  out.append(text.substr(at));
+  return out;
+}
+
 // Runs a model into a stack buffer.
 std::size_t predict(const classifier::TextModel& model, std::string_view text,
                     std::array<float, kMaxLabels>& probabilities) {
@@ -206,8 +222,11 @@ std::size_t Analyzer::lean_on_previous_turn(std::string_view text, std::string_v
   return best;
 }
 
-void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense, Analysis& out,
-                               std::string_view previous_user) const {
+void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* dense, Analysis& out,
+                               std::string_view previous_user, bool has_pii) const {
+  const std::string blanked = has_pii ? without_personal_data(full_text) : std::string();
+  // What the task models and the category corrections read.
+  const std::string_view text = has_pii ? std::string_view(blanked) : full_text;
   std::array<float, kMaxLabels> probabilities{};
   std::array<float, kMaxLabels> complexity_probabilities{};
   // Both models from one featurization and one pass over it (bit-identical to featurizing
@@ -218,7 +237,7 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense, A
   if (paired) {
     thread_local classifier::FeatureScratch scratch;
     classifier::featurize_unscaled(*shared_features_, text, scratch);
-    if (text.size() <= shared_features_->max_chars) words = scratch.word_spans;
+    if (!has_pii && text.size() <= shared_features_->max_chars) words = scratch.word_spans;
     const std::size_t category_n = std::min(category_linear_->labels().size(), kMaxLabels);
     const std::size_t complexity_n = std::min(complexity_linear_->labels().size(), kMaxLabels);
     classifier::predict_shared_pair(
@@ -250,12 +269,12 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense, A
   }
 
   if (settings_.detectors.code) {
-    CodeSignals code = detect_code(text);
+    CodeSignals code = detect_code(full_text);
     out.has_code = code.has_code;
     out.code_languages = std::move(code.languages);
   }
   std::string buffer;
-  const std::string_view model_text = head_and_tail(text, settings_.text.model_chars, buffer);
+  const std::string_view model_text = head_and_tail(full_text, settings_.text.model_chars, buffer);
   if (settings_.detectors.language) {
     const ScriptSignals script = detect_script_and_language(model_text);
     out.script = script.script;
@@ -269,9 +288,9 @@ void Analyzer::analyze_content(std::string_view text, const DenseQuery* dense, A
     out.sentiment = english ? score : models_.sentiment->score_symbols(model_text);
     out.sentiment_vader = vader;
   }
-  out.keyword_hits = words ? keywords_.match(text, *words) : keywords_.match(text);
+  out.keyword_hits = words ? keywords_.match(full_text, *words) : keywords_.match(full_text);
   if (!semantic_.empty()) score_semantic(model_text, dense, out);
-  out.analyzed_chars = static_cast<int>(text.size());
+  out.analyzed_chars = static_cast<int>(full_text.size());
 }
 
 Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
@@ -279,9 +298,13 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
   const auto start = std::chrono::steady_clock::now();
   Analysis out;
   RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
-  analyze_content(facts.text, dense, out, facts.previous_user_text);
+  PiiCounts counts{};
   if (settings_.detectors.pii) {
-    const PiiCounts counts = settings_.text.pii_whole_request ? facts.pii : detect_pii(facts.text);
+    counts = settings_.text.pii_whole_request ? facts.pii : detect_pii(facts.text);
+  }
+  const bool has_pii = std::any_of(counts.begin(), counts.end(), [](int n) { return n > 0; });
+  analyze_content(facts.text, dense, out, facts.previous_user_text, has_pii);
+  if (settings_.detectors.pii) {
     for (std::size_t k = 0; k < kPiiKinds; ++k) {
       if (counts[k] > 0) {
         out.pii.push_back({std::string(pii_kind_name(static_cast<PiiKind>(k))), counts[k]});

@@ -532,6 +532,22 @@ TEST(MakeAnalyzerWithShippedModels, LoadsCategoryComplexityAndSentiment) {
   EXPECT_LE(a.complexity, 1.0);
 }
 
+// Personal data in a request does not make it look harder or like another task: the models
+// read it blanked out (the PII signal still counts it).
+TEST(MakeAnalyzerWithShippedModels, PersonalDataDoesNotChangeTheTaskReading) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/category.model";
+  settings.complexity_model = "models/complexity.model";
+  const auto analyzer = make_analyzer(settings, kRoot + "/config", {}, {});
+  const Analysis plain = analyzer->analyze(user_says("Please send the refund to my account."), {});
+  const Analysis with_iban = analyzer->analyze(
+      user_says("Please send the refund to my account DE89 3704 0044 0532 0130 00."), {});
+  EXPECT_EQ(with_iban.category, plain.category);
+  EXPECT_NEAR(with_iban.complexity, plain.complexity, 0.05);
+  ASSERT_EQ(with_iban.pii.size(), 1u);
+  EXPECT_EQ(with_iban.pii[0].kind, "iban");
+}
+
 TEST(MakeAnalyzerWithShippedModels, MissingModelFileNamesThePath) {
   AnalyzerSettings settings;
   settings.category_model = "models/does-not-exist.model";
