@@ -551,13 +551,26 @@ std::chrono::milliseconds backoff_for(const config::RetrySettings& retry, int re
   return std::chrono::milliseconds(jitter(random_engine()));
 }
 
+// The route's fallbacks for a class of errors (context_window_fallback,
+// content_policy_fallback) serve its default pool: a matched rule's pool says where its
+// requests may go (a PII rule keeps them local), so they never reach these.
+bool class_fallbacks_apply(std::string_view plan_rule) {
+  return plan_rule == "default";
+}
+
 // The prompt fits no candidate's window: the route's context_window_fallback backends (those
 // large enough) become the plan, as if each candidate had answered context_length_exceeded.
+// Not for a request no candidate can serve for what it asks (images, tools, JSON mode).
 void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snapshot,
                                  const selector::RequestFacts& facts,
                                  const selector::LiveStats& live) {
   const auto* route = snapshot.config->find_route(plan.route);
   if (route == nullptr || route->context_window_fallback.empty()) return;
+  if (!class_fallbacks_apply(plan.rule)) return;
+  const bool too_long = std::any_of(plan.excluded.begin(), plan.excluded.end(), [](const auto& e) {
+    return e.cause == selector::ExclusionCause::context_window;
+  });
+  if (!too_long) return;
   const auto& backends = snapshot.config->backends;
   for (const auto& name : route->context_window_fallback) {
     for (std::size_t i = 0; i < backends.size(); ++i) {
@@ -1164,7 +1177,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     if (!traits(last->kind).retryable && last->kind != ErrorKind::low_confidence) break;
     if (upstream::Clock::now() >= scope.deadline) break;
     // Error classes with their own fallbacks go first (LiteLLM's context_window_fallbacks).
-    if (scope.route) {
+    if (scope.route && class_fallbacks_apply(record.rule)) {
       const std::vector<std::string>* special = nullptr;
       if (last->kind == ErrorKind::context_window_exceeded) {
         special = &scope.route->context_window_fallback;
@@ -1843,7 +1856,11 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
                           bool success, double latency_ms) {
   BackendHealth& health = *scope.snapshot->health[index];
   if (success && record.first_byte.time_since_epoch().count() != 0) {
-    const double ttft = millis_since(record.start, record.first_byte);
+    // From this attempt's start (it ended now, latency_ms after it began), not the request's:
+    // a hedge's delay, a failed attempt or a wait for a slot before it is not its latency.
+    const double since_first_byte =
+        millis_since(record.first_byte, std::chrono::steady_clock::now());
+    const double ttft = std::max(0.0, latency_ms - since_first_byte);
     const double tokens = static_cast<double>(record.usage.completion_tokens);
     const double per_token = tokens > 0 ? std::max(0.0, latency_ms - ttft) / tokens : -1;
     health.observe_latency(ttft, per_token);

@@ -47,10 +47,17 @@ std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& 
   if (facts.has_images && !capable(b, kTagVision)) return Exclusion{"no 'vision' tag", no_vision};
   if (facts.has_tools && !capable(b, kTagTools)) return Exclusion{"no 'tools' tag", no_tools};
   if (facts.json_mode && !capable(b, kTagJson)) return Exclusion{"no 'json' tag", no_json};
-  if (b.context_window > 0 && facts.estimated_tokens > b.context_window) {
-    return Exclusion{"context window " + std::to_string(b.context_window) + " < " +
-                         std::to_string(facts.estimated_tokens) + " estimated tokens",
-                     context_window};
+  // The window holds the prompt and the answer the client asked room for (max_tokens): servers
+  // refuse a request whose sum exceeds it (OpenAI, vLLM), or cut the answer short.
+  const std::int64_t needed =
+      facts.estimated_tokens + std::max<std::int64_t>(0, facts.max_output_tokens);
+  if (b.context_window > 0 && needed > b.context_window) {
+    std::string reason = "context window " + std::to_string(b.context_window) + " < " +
+                         std::to_string(facts.estimated_tokens) + " estimated tokens";
+    if (facts.max_output_tokens > 0) {
+      reason += " + " + std::to_string(facts.max_output_tokens) + " max_tokens";
+    }
+    return Exclusion{std::move(reason), context_window};
   }
   if (live.ejected) return Exclusion{"ejected by the circuit breaker", ejected};
   if (b.max_concurrency > 0 && live.in_flight >= b.max_concurrency) {

@@ -348,6 +348,40 @@ TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
   EXPECT_EQ(large.requests(), 1);
 }
 
+// The context-window fallback is for prompts too long for the candidates: not for a request
+// they cannot serve for what it asks (JSON mode here), not for a rule's pool (a PII rule keeps
+// its requests where it says), and the room the client asked for its answer counts.
+TEST(ContextWindow, TheFallbackServesOnlyPromptsTooLongForTheDefaultPool) {
+  MockLlm small;
+  MockLlm large;
+  std::string config =
+      router_config({{"small", small.url(), "context_window: 1000\n    tags: [chat]"},
+                     {"large", large.url(), "context_window: 100000"}},
+                    "[small]");
+  config += "    context_window_fallback: [large]\n";
+  config += "    rules:\n      - {name: pii, when: {pii: true}, use: [small]}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  const auto json_mode =
+      client.post_json("/v1/chat/completions",
+                       chat_body("auto", "hi", R"(,"response_format":{"type":"json_object"})"));
+  EXPECT_EQ(json_mode.status, 400) << json_mode.body;
+  EXPECT_EQ(json::parse(json_mode.body)["error"]["code"], "unsupported_by_backends");
+
+  const auto private_and_long = client.post_json(
+      "/v1/chat/completions", chat_body("auto", "mail bob@acme.com " + std::string(8000, 'x')));
+  EXPECT_EQ(private_and_long.status, 400) << private_and_long.body;
+  EXPECT_EQ(json::parse(private_and_long.body)["error"]["code"], "context_length_exceeded");
+  EXPECT_EQ(large.requests(), 0);
+
+  // 10 words fit in 1,000 tokens, but not with 2,000 more for the answer.
+  const auto room = client.post_json("/v1/chat/completions",
+                                     chat_body("auto", "say hello", R"(,"max_tokens":2000)"));
+  EXPECT_EQ(room.status, 200) << room.body;
+  EXPECT_EQ(room.header("x-llm-router-backend"), "large");
+  EXPECT_EQ(small.requests(), 0);
+}
+
 // A request costs what its backend's prices were when it started: a reload that reprices or
 // removes the backend while it runs changes nothing in its cost.
 TEST(Reload, ARequestInFlightIsCostedAtThePricesItStartedWith) {

@@ -157,6 +157,15 @@ const CapabilityCase kCapabilityCases[] = {
      "small",
      "context window 8000 < 9000 estimated tokens",
      ExclusionCause::context_window},
+    {"the answer's room counts",
+     [](RequestFacts& f) {
+       f.estimated_tokens = 7000;
+       f.max_output_tokens = 2000;
+     },
+     {"local", "mid"},
+     "small",
+     "context window 8000 < 7000 estimated tokens + 2000 max_tokens",
+     ExclusionCause::context_window},
 };
 
 TEST_F(SelectorTest, CapabilityFiltering) {
