@@ -13,22 +13,65 @@ namespace {
 
 using nlohmann::json;
 
-std::string lower(std::string_view text) {
-  std::string out(text.substr(0, 400));
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+// The answer's opening, lowercased, with typographic apostrophes made plain ("can’t").
+std::string opening_of(std::string_view text) {
+  std::string out;
+  const std::string_view head = text.substr(0, 300);
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    if (head.substr(i, 3) == "\xe2\x80\x99") {
+      out += '\'';
+      i += 2;
+    } else {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(head[i])));
+    }
+  }
   return out;
 }
 
+bool found_before(std::string_view text, std::string_view what, std::size_t limit) {
+  const std::size_t at = text.find(what);
+  return at != std::string_view::npos && at < limit;
+}
+
+// "I'm sorry, but I can't help with that", "I apologize, but I cannot fulfill this request",
+// "Unfortunately I am not able to assist", "As an AI ...", and the usual openings in French,
+// Spanish, German, Portuguese and Italian: a model declining, in its first sentence.
 bool looks_like_refusal(std::string_view content) {
-  static constexpr std::string_view kOpenings[] = {"i'm sorry, but i can", "i am sorry, but i can",
-                                                   "i'm sorry, i can",     "i cannot help",
-                                                   "i can't help",         "i can't assist",
-                                                   "i cannot assist",      "i'm unable to",
-                                                   "i am unable to",       "as an ai",
-                                                   "i won't be able to"};
-  const std::string head = lower(content);
+  static constexpr std::string_view kOpenings[] = {"as an ai",
+                                                   "i must decline",
+                                                   "i'm sorry, but i can",
+                                                   "i am sorry, but i can",
+                                                   "je ne peux pas",
+                                                   "no puedo ayudar",
+                                                   "no puedo proporcionar",
+                                                   "lo siento, pero no puedo",
+                                                   "ich kann dir dabei nicht",
+                                                   "ich kann ihnen dabei nicht",
+                                                   "ich kann dabei nicht",
+                                                   "não posso ajudar",
+                                                   "desculpe, mas não posso",
+                                                   "non posso aiutar",
+                                                   "mi dispiace, ma non posso"};
+  static constexpr std::string_view kCannot[] = {
+      "i can't",          "i cannot",        "i can not",
+      "i'm unable",       "i am unable",     "i'm not able",
+      "i am not able",    "i won't be able", "i will not be able",
+      "i'm afraid i can", "i'm not going to"};
+  static constexpr std::string_view kDeclinedVerbs[] = {
+      "help",    "assist", "fulfill",  "fulfil",   "provide", "comply",  "do that",
+      "do this", "create", "write",    "generate", "answer",  "support", "complete",
+      "share",   "engage", "continue", "produce",  "give"};
+  const std::string head = opening_of(content);
   for (auto opening : kOpenings) {
-    if (head.find(opening) != std::string::npos && head.find(opening) < 80) return true;
+    if (found_before(head, opening, 100)) return true;
+  }
+  for (auto cannot : kCannot) {
+    const std::size_t at = head.find(cannot);
+    if (at == std::string::npos || at >= 100) continue;
+    const std::string_view after = std::string_view(head).substr(at + cannot.size(), 50);
+    for (auto verb : kDeclinedVerbs) {
+      if (after.find(verb) != std::string_view::npos) return true;
+    }
   }
   return false;
 }

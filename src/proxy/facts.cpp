@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "router_handler.hpp"
 
@@ -36,8 +37,9 @@ void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& fa
   }
   facts.complexity = analysis.complexity;
   facts.sentiment = analysis.sentiment;
-  facts.estimated_tokens =
-      std::max(facts.estimated_tokens, static_cast<std::int64_t>(analysis.estimated_tokens));
+  // The analyzer's estimate reads the text (scripts, digits, data), where the request
+  // scanner's is bytes / 4: rules, windows and costs use the one the decision shows.
+  facts.estimated_tokens = std::llround(analysis.estimated_tokens);
   facts.keyword_hits = analysis.keyword_hits;
   for (const auto& [name, score] : analysis.semantic_scores) facts.semantic_scores[name] = score;
   for (const auto& pii : analysis.pii) facts.pii.push_back(pii.kind);

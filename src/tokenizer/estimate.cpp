@@ -17,8 +17,11 @@
 namespace llm_router::tokenizer {
 namespace {
 
-constexpr double kWordStart = 0.9;    // a run of letters begins (its leading space is free)
-constexpr double kLetter = 0.073;     // each ASCII letter
+constexpr double kWordStart = 0.9;  // a run of letters begins (its leading space is free)
+constexpr double kLetter = 0.073;   // each ASCII letter
+// Each letter of 8 in a row that continue a run of letters (a long word, a hash, a blob
+// without spaces): tokenizers cut those every few letters.
+constexpr double kDeepLetter = 0.3;
 constexpr double kCaseBreak = 1.587;  // a capital after a small letter ("getUser", base64)
 constexpr double kDigit = 0.4;
 constexpr double kNumberStart = 0.6;
@@ -70,6 +73,7 @@ struct Carry {
   std::uint64_t lower = 0;
   std::uint64_t word = 0;  // an ASCII letter or any non-ASCII character
   std::uint64_t digit = 0;
+  bool block_of_letters = false;  // the last 8 bytes read as a block were all letters
 };
 
 // The mask of the byte before each byte of `mask`.
@@ -80,6 +84,7 @@ constexpr std::uint64_t before(std::uint64_t mask, std::uint64_t carried) {
 struct Counts {
   std::uint64_t word_starts = 0;
   std::uint64_t letters = 0;
+  std::uint64_t deep_letters = 0;
   std::uint64_t case_breaks = 0;
   std::uint64_t digits = 0;
   std::uint64_t numbers = 0;
@@ -89,6 +94,7 @@ struct Counts {
   double tokens() const {
     double sum =
         kWordStart * static_cast<double>(word_starts) + kLetter * static_cast<double>(letters) +
+        kDeepLetter * static_cast<double>(deep_letters) +
         kCaseBreak * static_cast<double>(case_breaks) + kDigit * static_cast<double>(digits) +
         kNumberStart * static_cast<double>(numbers) + kSymbol * static_cast<double>(symbols);
     for (int k = 0; k < kCharKinds; ++k) sum += kCharCost[k] * static_cast<double>(chars[k]);
@@ -130,11 +136,14 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
     // Bytes, not counts: each mask has one bit per byte, shifted down to the byte's low bit.
     lanes.word_starts += (letter & ~before(letter, carry.word)) >> 7;
     lanes.letters += letter >> 7;
+    // Eight letters after eight more: deep in a run of letters, counted a block at a time.
+    const bool all_letters = letter == swar::kHighs;
+    if (all_letters && carry.block_of_letters) counts.deep_letters += 8;
     lanes.case_breaks += (letter & ~lower & before(lower, carry.lower)) >> 7;
     lanes.digits += digit >> 7;
     lanes.numbers += (digit & ~before(digit, carry.digit)) >> 7;
     lanes.symbols += (printable & ~(letter | digit)) >> 7;
-    carry = {lower, letter, digit};
+    carry = {lower, letter, digit, all_letters};
     at += 8;
     if (++blocks == 31) {
       lanes.drain_into(counts);

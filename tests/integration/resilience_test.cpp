@@ -273,6 +273,30 @@ TEST(Cascade, AWeakAnswerEscalatesToTheNextCandidate) {
   EXPECT_GT(tokens_of("strong"), 0) << metrics;
 }
 
+// Refusals in their usual phrasings escalate; an answer that only sounds like one stays.
+TEST(Cascade, RefusalsAreReadInTheirUsualPhrasings) {
+  MockLlm strong;
+  const std::vector<std::pair<std::string, bool>> answers = {
+      {"I apologize, but I cannot fulfill this request.", true},
+      {"Unfortunately I am not able to help with this.", true},
+      {"I’m sorry, but I can’t assist with that.", true},
+      {"Lo siento, pero no puedo ayudar con eso.", true},
+      {"Je ne peux pas répondre à cette demande.", true},
+      {"I can help with that: the answer is 42.", false},
+      {"I can't believe how simple this is: 2 + 2 = 4.", false},
+  };
+  for (const auto& [content, refusal] : answers) {
+    MockLlm cheap({"--content", content});
+    std::string config =
+        router_config({{"cheap", cheap.url()}, {"strong", strong.url()}}, "[cheap, strong]");
+    config += "    strategy: ordered\n    cascade: {enabled: true}\n";
+    Router router(config);
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.header("x-llm-router-backend"), refusal ? "strong" : "cheap") << content;
+  }
+}
+
 // An unsure answer (mean token logprob under the route's floor) escalates; a sure one stays.
 TEST(Cascade, ALowMeanLogprobEscalates) {
   MockLlm cheap;

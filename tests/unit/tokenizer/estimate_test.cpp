@@ -62,6 +62,9 @@ TEST_F(Estimate, DataIsNotCountedAsProse) {
   for (int k = 0; k < 1280; ++k) hex += "0123456789abcdef"[rng() % 16];
   for (int k = 0; k < 300; ++k) numbers += std::to_string(rng() % 1000000) + (k % 6 ? ", " : "\n");
   EXPECT_NEAR(ratio(base64), 1, 0.35);
+  std::string letters_only;  // a blob without spaces, digits or capitals
+  for (int k = 0; k < 4000; ++k) letters_only += static_cast<char>('a' + rng() % 26);
+  EXPECT_NEAR(ratio(letters_only), 1, 0.5);
   EXPECT_NEAR(ratio(hex), 1, 0.35);
   EXPECT_NEAR(ratio(numbers), 1, 0.4);
   EXPECT_NEAR(ratio(repeated(R"({"id": 48213, "name": "Maria Lopez", "active": true, )"
