@@ -23,6 +23,8 @@ int run_check(const std::vector<std::string>& args) {
     };
     std::cout << *path << ": ok (" << counted(config->backends.size(), "backend") << ", "
               << counted(config->routes.size(), "route") << ")\n";
+    for (const auto& advice : config::advisories(*config))
+      std::cout << "warning: " << advice << "\n";
     return 0;
   } catch (const config::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";

@@ -192,6 +192,7 @@ int run_serve(const std::vector<std::string>& args) {
     spdlog::info("llm-router serving {} backends and {} routes from {}", config->backends.size(),
                  config->routes.size(), config->source);
     warn_if_admin_is_open(config->server);
+    for (const auto& advice : config::advisories(*config)) spdlog::warn("config: {}", advice);
   });
   spdlog::info("llm-router stopped");
   return 0;

@@ -263,6 +263,7 @@ Backend read_backend(NodeReader reader) {
   b.api_key = reader.string("api_key").value_or("");
   b.pass_client_auth = reader.boolean("pass_client_auth").value_or(false);
   {
+    b.cost_set = reader.has("cost");
     NodeReader cost = reader.object("cost");
     b.cost.input_per_mtok = cost.number("input_per_mtok", 0, 1e6).value_or(0);
     b.cost.output_per_mtok = cost.number("output_per_mtok", 0, 1e6).value_or(0);
@@ -276,6 +277,7 @@ Backend read_backend(NodeReader reader) {
   b.idle_connection_timeout =
       reader.duration("idle_connection_timeout").value_or(b.idle_connection_timeout);
   b.stream_usage = reader.boolean("stream_usage").value_or(true);
+  b.quality_set = reader.has("quality");
   b.quality = reader.number("quality", 0, 1).value_or(0.5);
   b.tokenizer = reader.string("tokenizer").value_or("auto");
   if (b.tokenizer != "auto" && b.tokenizer != "estimate" && b.tokenizer != "o200k_base" &&

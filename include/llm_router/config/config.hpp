@@ -99,6 +99,7 @@ struct Backend {
   std::string api_key;  // secret: never logged or printed
   bool pass_client_auth = false;
   Cost cost;
+  bool cost_set = false;            // the file gave a cost (else it counts as free)
   std::int64_t context_window = 0;  // tokens; 0 = unknown
   int max_concurrency = 0;          // 0 = unlimited
   int max_queue = 64;               // requests waiting for a slot when full; more get 429
@@ -110,6 +111,7 @@ struct Backend {
   // Ask streams for their usage chunk (stream_options.include_usage) when the client did not.
   bool stream_usage = true;
   double quality = 0.5;  // 0..1, used by cost/quality trade-offs
+  bool quality_set = false;
   // Counts tokens when the backend reports no usage: "auto" (by model id: o200k_base,
   // cl100k_base, else the estimate), "o200k_base", "cl100k_base" or "estimate".
   std::string tokenizer = "auto";
@@ -180,6 +182,11 @@ Timeouts effective_timeouts(const Backend& backend, const Route* route);
 Config load_config_file(const std::string& path, const EnvLookup& env = process_env());
 Config load_config_text(const std::string& yaml, const std::string& source_name,
                         const EnvLookup& env = process_env());
+
+// What a valid config may not mean: a route that orders by cost over a backend without a
+// cost (it counts as free), a quality floor or quality ordering over backends without a
+// quality (0.5). `check` prints them; the server logs them as warnings.
+std::vector<std::string> advisories(const Config& config);
 
 // "host:port" / ":port" / "[v6]:port"; nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text);

@@ -92,6 +92,29 @@ TEST(Config, LoadsAValidConfig) {
   EXPECT_EQ(config.find_route("auto")->fallback, std::vector<std::string>{"big"});
 }
 
+// Valid, but probably not meant: ordering by cost over a backend without a cost (free), a
+// quality floor over one without a quality (0.5).
+TEST(Config, AdvisoriesNameBackendsThatCountAsFreeOrAverage) {
+  const auto config = load_config_text(R"(
+backends:
+  - {name: priced, provider: mock, cost: {input_per_mtok: 1, output_per_mtok: 2}, quality: 0.9}
+  - {name: unpriced, provider: mock}
+routes:
+  - {name: cheap, use: [priced, unpriced], strategy: cost}
+  - {name: good, use: [priced, unpriced], quality_floor: 0.6}
+  - {name: plain, use: [priced, unpriced]}
+)",
+                                       "test.yaml", fake_env({}));
+  const auto advice = advisories(config);
+  ASSERT_EQ(advice.size(), 2u);
+  EXPECT_NE(advice[0].find("route 'cheap' orders by cost, but backend 'unpriced' has no cost"),
+            std::string::npos)
+      << advice[0];
+  EXPECT_NE(advice[1].find("route 'good' uses quality, but backend 'unpriced' has none"),
+            std::string::npos)
+      << advice[1];
+}
+
 TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
   const auto errors = errors_of(kValid);
   ASSERT_EQ(errors.size(), 1u) << dump(errors);
