@@ -32,6 +32,11 @@ bool orders_by(const Route& route, std::string_view strategy, Optimize optimize)
 std::vector<std::string> advisories(const Config& config) {
   std::vector<std::string> out;
   for (const auto& route : config.routes) {
+    if (route.cascade.enabled && route.cascade.min_mean_logprob) {
+      out.push_back("route '" + route.name +
+                    "': cascade.min_mean_logprob reads only answers to requests that ask for "
+                    "logprobs (logprobs: true); the router does not add them");
+    }
     const bool by_cost = orders_by(route, "cost", Optimize::cost);
     const bool by_quality =
         orders_by(route, "quality", Optimize::quality) || route.quality_floor.value_or(0) > 0 ||

@@ -185,7 +185,8 @@ Config load_config_text(const std::string& yaml, const std::string& source_name,
 
 // What a valid config may not mean: a route that orders by cost over a backend without a
 // cost (it counts as free), a quality floor or quality ordering over backends without a
-// quality (0.5). `check` prints them; the server logs them as warnings.
+// quality (0.5), a cascade logprob floor (read only when clients ask for logprobs). `check`
+// prints them; the server logs them as warnings.
 std::vector<std::string> advisories(const Config& config);
 
 // "host:port" / ":port" / "[v6]:port"; nullopt when malformed.

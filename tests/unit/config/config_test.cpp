@@ -113,6 +113,13 @@ routes:
   EXPECT_NE(advice[1].find("route 'good' uses quality, but backend 'unpriced' has none"),
             std::string::npos)
       << advice[1];
+  const auto logprobs = load_config_text(R"(
+backends: [{name: only, provider: mock}]
+routes: [{name: r, use: [only], cascade: {enabled: true, min_mean_logprob: -1}}]
+)",
+                                         "test.yaml", fake_env({}));
+  ASSERT_EQ(advisories(logprobs).size(), 1u);
+  EXPECT_NE(advisories(logprobs)[0].find("min_mean_logprob"), std::string::npos);
 }
 
 TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
