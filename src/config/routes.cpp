@@ -410,8 +410,11 @@ std::string default_strategy(const Route& r) {
   return r.rules.empty() ? "ordered" : "hybrid";
 }
 
+// `weighted_pools`: the pools whose `use` a weight may name (a rule's weights weigh its own
+// pool; the route's weigh every pool that takes them).
 void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string& base,
-                const Pool& pool, const Config& config) {
+                const Pool& pool, const Config& config,
+                const std::vector<const Pool*>& weighted_pools) {
   for (const char* key : {"use", "fallback"}) {
     const auto& refs = std::string_view(key) == "use" ? pool.use : pool.fallback;
     for (size_t j = 0; j < refs.size(); ++j) {
@@ -426,9 +429,15 @@ void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string
     }
   }
   for (const auto& [name, weight] : pool.weights) {
+    const auto in_use = [&](const Pool* p) {
+      return std::find(p->use.begin(), p->use.end(), name) != p->use.end();
+    };
     if (config.find_backend(name) == nullptr) {
       root.error_at(pool_node["weights"][name], base + ".weights." + name,
                     "unknown backend '" + name + "'");
+    } else if (std::none_of(weighted_pools.begin(), weighted_pools.end(), in_use)) {
+      root.error_at(pool_node["weights"][name], base + ".weights." + name,
+                    "weighs '" + name + "', which is not in `use`: its weight would never count");
     }
   }
 }
@@ -632,7 +641,9 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
       root.error_at(routes[i]["name"], base + ".name",
                     "route name '" + r.name + "' is already used by a backend or route");
     }
-    check_refs(root, routes[i], base, r, config);
+    std::vector<const Pool*> every_pool = {&r};
+    for (const auto& rule : r.rules) every_pool.push_back(&rule.pool);
+    check_refs(root, routes[i], base, r, config, every_pool);
     check_class_fallbacks(root, routes[i], base, r, config);
     check_strategy_settings(root, routes[i], base, r);
     std::set<std::string> rule_names;
@@ -643,7 +654,7 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
         root.error_at(rule_node["name"], rule_base + ".name",
                       "duplicate rule name '" + r.rules[k].name + "'");
       }
-      check_refs(root, rule_node, rule_base, r.rules[k].pool, config);
+      check_refs(root, rule_node, rule_base, r.rules[k].pool, config, {&r.rules[k].pool});
     }
   }
 }

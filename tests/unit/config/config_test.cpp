@@ -206,6 +206,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "logging.log_prompts", "request_log"},
         BadCase{"framing_header", kBackendHead + "    headers: {Content-Length: \"5\"}\n" + kRoute,
                 "backends[0].headers", "set by the router itself"},
+        BadCase{"weights_outside_the_pool",
+                kBackendHead + "  - name: b\n    provider: mock\n" +
+                    "routes:\n  - name: auto\n    use: [a]\n    strategy: weighted\n"
+                    "    weights: {a: 1, b: 3}\n",
+                "routes[0].weights.b", "not in `use`"},
         BadCase{"weights_all_zero",
                 kBackendHead + "routes:\n  - name: auto\n    use: [a]\n    weights: {a: 0}\n",
                 "routes[0].weights", "all 0"},
