@@ -96,11 +96,21 @@ std::uint64_t code_cues_in(std::string_view text) {
   return found;
 }
 
-// A statement's semicolon: "x = 1;", "i++;", "exit;" but not "Roses are red;" (prose and verse
-// end clauses with one too).
+// A statement's semicolon: "x = 1;", "i++;", "exit;", "int count;", "LIMIT 10;" but not
+// "Roses are red;" (prose and verse end clauses with one too).
 bool ends_a_statement(std::string_view line) {
   if (line.find_first_of("()=[]{}\"'$<>+*/_.:") != std::string_view::npos) return true;
-  return line.find(' ') == std::string_view::npos;
+  const std::size_t space = line.find(' ');
+  if (space == std::string_view::npos) return true;
+  static constexpr std::string_view kStatementWords[] = {
+      "int",    "unsigned", "using",  "char",   "void",  "auto",     "double", "float",
+      "bool",   "long",     "short",  "return", "break", "continue", "import", "package",
+      "let",    "var",      "const",  "delete", "throw", "static",   "struct", "typedef",
+      "echo",   "export",   "SELECT", "FROM",   "WHERE", "LIMIT",    "DELETE", "UPDATE",
+      "INSERT", "DROP",     "ALTER",  "CREATE", "GRANT", "ORDER",    "GROUP",  "JOIN"};
+  const std::string_view first = line.substr(0, space);
+  return std::find(std::begin(kStatementWords), std::end(kStatementWords), first) !=
+         std::end(kStatementWords);
 }
 
 bool is_code_line(std::string_view line) {
@@ -108,7 +118,7 @@ bool is_code_line(std::string_view line) {
   while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
   if (line.empty()) return false;
   const char last = line.back();
-  if (last == ';') return ends_a_statement(line);
+  if (last == ';' && ends_a_statement(line)) return true;
   if (last == '{' || last == '}' || last == ')') return true;
   // Only lines starting with one of these letters can open with a code keyword.
   switch (line.front()) {

@@ -112,16 +112,16 @@ ChoiceShape choice_shape(Endpoint endpoint) {
   return {"\"message\"", '{'};
 }
 
-// A choice that is an object with the shape's member of the right kind, or with none of it but
-// a `finish_reason` (a reply withheld by a content filter).
+// A choice that is an object with the shape's member of the right kind, or with none of it (or
+// a null one) but a `finish_reason` (a reply withheld by a content filter).
 bool usable_choice(JsonCursor& cursor, std::string_view member, char value_start) {
   if (cursor.peek() != '{' || !cursor.enter_object()) return false;
-  bool has_member = false;
+  bool has_member = false;  // and not null
   bool good_member = false;
   bool finished = false;
   std::string_view name;
   while (cursor.next_member(name)) {
-    if (name == member) {
+    if (name == member && cursor.peek() != 'n') {
       has_member = true;
       good_member = cursor.peek() == value_start;
     } else if (name == "finish_reason") {

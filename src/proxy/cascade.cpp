@@ -67,10 +67,26 @@ bool looks_like_refusal(std::string_view content) {
   }
   for (auto cannot : kCannot) {
     const std::size_t at = head.find(cannot);
-    if (at == std::string::npos || at >= 100) continue;
-    const std::string_view after = std::string_view(head).substr(at + cannot.size(), 50);
-    for (auto verb : kDeclinedVerbs) {
-      if (after.find(verb) != std::string_view::npos) return true;
+    // A sentence of its own ("... WiFi cannot connect" is no "I cannot").
+    if (at == std::string::npos || at >= 100 ||
+        (at > 0 && std::isalpha(static_cast<unsigned char>(head[at - 1])))) {
+      continue;
+    }
+    // The declined verb is one of the next two words: "I can't help", "I am not able to
+    // assist", but not "I can't wait to help".
+    std::string_view after = std::string_view(head).substr(at + cannot.size());
+    for (int word = 0; word < 2; ++word) {
+      const std::size_t begin = after.find_first_not_of(" ,");
+      if (begin == std::string_view::npos) break;
+      after.remove_prefix(begin);
+      const std::size_t end = std::min(after.find_first_of(" ,.!;"), after.size());
+      const std::string_view next = after.substr(0, end);
+      for (auto verb : kDeclinedVerbs) {
+        if (next == verb || (verb.find(' ') != std::string_view::npos && after.starts_with(verb))) {
+          return true;
+        }
+      }
+      after.remove_prefix(end);
     }
   }
   return false;

@@ -68,6 +68,11 @@ CharKind kind_of(char32_t cp) {
 
 namespace swar = core::swar;
 
+constexpr std::uint64_t kTopBit = 0x80ULL << 56;
+constexpr std::uint64_t top(bool set) {
+  return set ? kTopBit : 0;
+}
+
 // Masks of the byte before the one being read, in the top byte (where a block's last byte is).
 struct Carry {
   std::uint64_t lower = 0;
@@ -151,12 +156,11 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
     }
   }
   lanes.drain_into(counts);
+  // Only the last byte's marks carry over to the byte-at-a-time path.
+  carry.lower &= kTopBit;
+  carry.word &= kTopBit;
+  carry.digit &= kTopBit;
   return at;
-}
-
-constexpr std::uint64_t kTopBit = 0x80ULL << 56;
-constexpr std::uint64_t top(bool set) {
-  return set ? kTopBit : 0;
 }
 
 void ascii_byte(char c, Carry& carry, Counts& counts) {

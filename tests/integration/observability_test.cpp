@@ -296,11 +296,14 @@ TEST(RequestLog, AStreamCutByTheBackendKeepsTheAttemptsStatus) {
   const auto entry = json::parse(line);
   EXPECT_EQ(entry["attempts"][0]["status"], 200) << line;
   EXPECT_EQ(entry["attempts"][0]["reason"], "upstream_closed") << line;
-  // Written lines are counted for /metrics (dropped and failed ones too).
-  const auto metrics = client.request("GET", "/metrics").body;
-  EXPECT_NE(metrics.find("llm_router_request_log_lines_total{outcome=\"written\"} 1"),
-            std::string::npos)
-      << metrics;
+  // Written lines are counted for /metrics (dropped and failed ones too), once flushed.
+  const std::string written = "llm_router_request_log_lines_total{outcome=\"written\"} 1";
+  std::string metrics;
+  for (int i = 0; i < 100 && metrics.find(written) == std::string::npos; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    metrics = client.request("GET", "/metrics").body;
+  }
+  EXPECT_NE(metrics.find(written), std::string::npos) << metrics;
 }
 
 // Redaction switched on by a reload applies to the next request; what a reload cannot change

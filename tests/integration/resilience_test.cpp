@@ -284,6 +284,8 @@ TEST(Cascade, RefusalsAreReadInTheirUsualPhrasings) {
       {"Je ne peux pas répondre à cette demande.", true},
       {"I can help with that: the answer is 42.", false},
       {"I can't believe how simple this is: 2 + 2 = 4.", false},
+      {"If your WiFi cannot connect, help is in the manual: restart the router.", false},
+      {"I can't wait to help you with this: here is the plan.", false},
   };
   for (const auto& [content, refusal] : answers) {
     MockLlm cheap({"--content", content});

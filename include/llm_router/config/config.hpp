@@ -137,9 +137,9 @@ struct ServerSettings {
   int threads_written = 0;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
   // A backend's whole (non-stream) answer is held before it is checked and relayed: this bounds
-  // the memory one request can take. Large embeddings batches need more (2,048 vectors of 3,072
-  // floats are ~130 MB of JSON).
-  std::size_t max_response_bytes = 64 * 1024 * 1024;
+  // the memory one request can take. The largest OpenAI embeddings batch (2,048 vectors of
+  // 3,072 floats, ~130 MB of JSON) fits.
+  std::size_t max_response_bytes = 128 * 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   Millis header_timeout{10'000};
   Millis body_timeout{60'000};   // to receive a request's body once its head is in

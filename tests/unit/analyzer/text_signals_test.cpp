@@ -26,6 +26,8 @@ TEST(Code, ProseIsNotCode) {
                           "customers c ON c.id = o.customer_id\nWHERE o.total > 100\nORDER BY "
                           "o.total DESC;")
                   .has_code);
+  EXPECT_TRUE(detect_code("Why?\nint count;\nreturn count;\nusing namespace std;").has_code);
+  EXPECT_TRUE(detect_code("SELECT id FROM users;\nDELETE FROM sessions;\nLIMIT 10;").has_code);
   EXPECT_TRUE(
       detect_code("#!/bin/bash\nfind . -name '*.log' -mtime +7 -exec gzip {} \\;").has_code);
   EXPECT_FALSE(

@@ -50,6 +50,10 @@ TEST(AnswerProblem, UsableAnswersPassAndFailuresSentAsSuccessDoNot) {
   // A reply a content filter withheld: a finish_reason, no message.
   EXPECT_FALSE(answer_problem(R"({"choices":[{"index":0,"finish_reason":"content_filter"}]})",
                               Endpoint::chat_completions));
+  EXPECT_FALSE(answer_problem(R"({"choices":[{"message":null,"finish_reason":"content_filter"}]})",
+                              Endpoint::chat_completions));
+  EXPECT_FALSE(answer_problem(R"({"choices":[{"text":null,"finish_reason":"content_filter"}]})",
+                              Endpoint::completions));
   EXPECT_FALSE(answer_problem(R"({"choices" :
     [ {"text":"ok"} ] })",
                               Endpoint::completions));

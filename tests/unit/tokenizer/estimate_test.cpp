@@ -86,6 +86,19 @@ TEST_F(Estimate, OtherScriptsAndEmoji) {
               0.4);
 }
 
+// Spaces in front change nothing, wherever they move the 8-byte blocks' edges.
+TEST_F(Estimate, DoesNotDependOnWhereBlocksStart) {
+  for (const std::string text : {"abcdefg X", "abc 123 4", "abcdefg \u00e9t\u00e9", "getUser 7x",
+                                 "say: Hello World, 42 times!\nthen STOP."}) {
+    const double alone = estimate_tokens(text);
+    for (int k = 1; k < 8; ++k) {
+      EXPECT_NEAR(estimate_tokens(std::string(static_cast<std::size_t>(k), ' ') + text), alone,
+                  1e-9)
+          << k << " spaces before: " << text;
+    }
+  }
+}
+
 TEST_F(Estimate, GrowsLinearlyWithRepetition) {
   const std::string sentence = "The cache is warmed before the first request arrives. ";
   EXPECT_NEAR(estimate_tokens(repeated(sentence, 100)), 100 * estimate_tokens(sentence), 1e-6);
