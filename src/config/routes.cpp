@@ -650,9 +650,16 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
     for (size_t k = 0; k < r.rules.size(); ++k) {
       const std::string rule_base = item_path(base + ".rules", k);
       const YAML::Node rule_node = routes[i]["rules"][k];
-      if (!r.rules[k].name.empty() && !rule_names.insert(r.rules[k].name).second) {
+      const std::string& rule_name = r.rules[k].name;
+      if (!rule_name.empty() && !rule_names.insert(rule_name).second) {
         root.error_at(rule_node["name"], rule_base + ".name",
-                      "duplicate rule name '" + r.rules[k].name + "'");
+                      "duplicate rule name '" + rule_name + "'");
+      }
+      // The names a decision gives a pool that is no rule's.
+      if (rule_name == "default" || rule_name == "direct" ||
+          rule_name == "context_window_fallback") {
+        root.error_at(rule_node["name"], rule_base + ".name",
+                      "'" + rule_name + "' names the route's own pools in decisions: pick another");
       }
       check_refs(root, rule_node, rule_base, r.rules[k].pool, config, {&r.rules[k].pool});
     }

@@ -206,6 +206,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "logging.log_prompts", "request_log"},
         BadCase{"framing_header", kBackendHead + "    headers: {Content-Length: \"5\"}\n" + kRoute,
                 "backends[0].headers", "set by the router itself"},
+        BadCase{"rule_named_default",
+                kBackendHead + kRoute +
+                    "    rules:\n      - {name: default, when: {stream: true}, use: [a]}\n",
+                "routes[0].rules[0].name", "names the route's own pools"},
         BadCase{"weights_outside_the_pool",
                 kBackendHead + "  - name: b\n    provider: mock\n" +
                     "routes:\n  - name: auto\n    use: [a]\n    strategy: weighted\n"
