@@ -126,8 +126,8 @@ struct Lanes {
   }
 };
 
-// Reads all-ASCII blocks of 8 bytes from `at` on; returns where it stopped (the end, a block
-// with a byte >= 0x80, or fewer than 8 bytes left).
+// Reads all-ASCII blocks of 8 bytes from `at` on (at least one is there); returns where it
+// stopped (the end, a block with a byte >= 0x80, or fewer than 8 bytes left).
 std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Counts& counts) {
   Lanes lanes;
   int blocks = 0;
@@ -190,8 +190,10 @@ double estimate_tokens(std::string_view text) {
   Counts counts;
   std::size_t at = 0;
   while (at < text.size()) {
-    at = ascii_blocks(text, at, carry, counts);
-    if (at >= text.size()) break;
+    if (at + 8 <= text.size() && (swar::load(text.data() + at) & swar::kHighs) == 0) {
+      at = ascii_blocks(text, at, carry, counts);
+      continue;
+    }
     if (static_cast<unsigned char>(text[at]) < 0x80) {
       ascii_byte(text[at++], carry, counts);
     } else {
