@@ -81,11 +81,16 @@ std::size_t skip_space(std::string_view body, std::size_t i) {
   return i;
 }
 
-// The byte that starts the value of the member whose name token `"name"` is at `at`, or 0.
+// Where the value of the member whose name token `"name"` is at `at` starts, or body.size().
+std::size_t value_after(std::string_view body, std::size_t at, std::string_view token) {
+  const std::size_t i = skip_space(body, at + token.size());
+  if (i >= body.size() || body[i] != ':') return body.size();
+  return skip_space(body, i + 1);
+}
+
+// The byte that starts that value, or 0.
 char value_start_after(std::string_view body, std::size_t at, std::string_view token) {
-  std::size_t i = skip_space(body, at + token.size());
-  if (i >= body.size() || body[i] != ':') return 0;
-  i = skip_space(body, i + 1);
+  const std::size_t i = value_after(body, at, token);
   return i < body.size() ? body[i] : 0;
 }
 
@@ -93,12 +98,10 @@ char value_start_after(std::string_view body, std::size_t at, std::string_view t
 // an object): it follows `"name"` at `at` (a JSON string token: inside a string its quotes
 // would be escaped).
 bool array_of_objects_after(std::string_view body, std::size_t at, std::string_view token) {
-  std::size_t i = skip_space(body, at + token.size());
-  if (i >= body.size() || body[i] != ':') return false;
-  i = skip_space(body, i + 1);
-  if (i >= body.size() || body[i] != '[') return false;
-  i = skip_space(body, i + 1);
-  return i < body.size() && body[i] == '{';
+  const std::size_t open = value_after(body, at, token);
+  if (open >= body.size() || body[open] != '[') return false;
+  const std::size_t first = skip_space(body, open + 1);
+  return first < body.size() && body[first] == '{';
 }
 
 // What a choice must hold to be one: a chat `message` object, a completion's `text` string.

@@ -57,12 +57,16 @@ void CircuitBreaker::end_trial(Nanos stamp) {
   trial_started_.compare_exchange_strong(stamp, 0, std::memory_order_acq_rel);
 }
 
+void CircuitBreaker::clear_counts() {
+  failures_.store(0, std::memory_order_relaxed);
+  successes_.store(0, std::memory_order_relaxed);
+}
+
 void CircuitBreaker::roll_window(Nanos now) {
   Nanos start = window_start_.load(std::memory_order_relaxed);
   if (now - start <= to_nanos(settings_.window)) return;
   if (window_start_.compare_exchange_strong(start, now)) {
-    failures_.store(0, std::memory_order_relaxed);
-    successes_.store(0, std::memory_order_relaxed);
+    clear_counts();
   }
 }
 
@@ -72,8 +76,7 @@ bool CircuitBreaker::record_success(Nanos now) {
     // The trial (or a request already under way) succeeded: closed, with a fresh count.
     open_until_.store(0, std::memory_order_release);
     ejections_.store(0, std::memory_order_relaxed);
-    failures_.store(0, std::memory_order_relaxed);
-    successes_.store(0, std::memory_order_relaxed);
+    clear_counts();
     window_start_.store(now, std::memory_order_relaxed);
   }
   probe_ejected_.store(false, std::memory_order_relaxed);
@@ -90,8 +93,7 @@ void CircuitBreaker::hold_open(Nanos now, Nanos until) {
          !open_until_.compare_exchange_weak(current, until, std::memory_order_acq_rel)) {
   }
   probe_ejected_.store(true, std::memory_order_relaxed);
-  failures_.store(0, std::memory_order_relaxed);
-  successes_.store(0, std::memory_order_relaxed);
+  clear_counts();
   trial_started_.store(0, std::memory_order_release);
 }
 
@@ -99,8 +101,7 @@ void CircuitBreaker::probe_passed() {
   if (!probe_ejected_.exchange(false, std::memory_order_acq_rel)) return;
   open_until_.store(0, std::memory_order_release);
   ejections_.store(0, std::memory_order_relaxed);
-  failures_.store(0, std::memory_order_relaxed);
-  successes_.store(0, std::memory_order_relaxed);
+  clear_counts();
   trial_started_.store(0, std::memory_order_release);
 }
 
@@ -132,8 +133,7 @@ void CircuitBreaker::open(Nanos now) {
   Nanos cooldown = base;
   for (int i = 0; i < previous && cooldown < cap; ++i) cooldown *= 2;
   open_until_.store(now + std::min(cooldown, cap), std::memory_order_release);
-  failures_.store(0, std::memory_order_relaxed);
-  successes_.store(0, std::memory_order_relaxed);
+  clear_counts();
   trial_started_.store(0, std::memory_order_release);
 }
 

@@ -38,8 +38,7 @@ namespace llm_router::proxy {
 namespace {
 
 using nlohmann::json;
-// A whole answer is held before it is relayed; a backend sending more has gone wrong. The
-// largest real ones fit: 2,048 embeddings of 3,072 floats as JSON are ~80 MB.
+// An error answer longer than this is cut (a whole answer's limit: server.max_response_bytes).
 constexpr std::size_t kMaxErrorBodyBytes = 256 * 1024;
 // Events without content held before a stream's commit point; past this, it commits anyway.
 constexpr std::size_t kMaxHeldBytes = 1024 * 1024;

@@ -63,6 +63,7 @@ class CircuitBreaker {
   void open(Nanos now);
   // Starts a new counting window when the current one is over.
   void roll_window(Nanos now);
+  void clear_counts();  // the window's failures and successes
 
   BreakerSettings settings_;
   std::atomic<Nanos> window_start_{0};
