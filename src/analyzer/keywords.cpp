@@ -7,6 +7,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "llm_router/core/case_fold.hpp"
 #include "text_util.hpp"
 #include "word_table.hpp"
 
@@ -53,10 +54,44 @@ bool is_keyword_char(char c) {
   return has_class(c, kWordChar);
 }
 
-std::string lower_ascii(std::string_view text) {
+std::string lowered(std::string_view text) {
   std::string out(text);
-  for (char& c : out) c = ascii_lower(c);
+  core::lower_utf8_in_place(out.data(), out.size());
   return out;
+}
+
+bool is_ascii(char c) {
+  return static_cast<unsigned char>(c) < 0x80;
+}
+
+// The size bytes of text at start, lowered into out (as lowered() lowers them).
+std::string_view lower_into(std::string_view text, std::size_t start, std::size_t size, char* out) {
+  bool ascii = true;
+  for (std::size_t k = 0; k < size; ++k) {
+    out[k] = table_lower(text[start + k]);
+    ascii = ascii && is_ascii(out[k]);
+  }
+  if (!ascii) core::lower_utf8_in_place(out, size);
+  return std::string_view(out, size);
+}
+
+// The first and last bytes of word once lowered, without lowering the rest of it.
+std::pair<char, char> lowered_edges(std::string_view word) {
+  char first = table_lower(word.front());
+  char last = table_lower(word.back());
+  char character[4];
+  if (!is_ascii(first)) {
+    first = lower_into(word, 0, std::min<std::size_t>(word.size(), 4), character).front();
+  }
+  if (!is_ascii(last)) {
+    std::size_t at = word.size() - 1;
+    while (at > 0 && word.size() - at < 4 &&
+           (static_cast<unsigned char>(word[at]) & 0xC0) == 0x80) {
+      --at;
+    }
+    last = lower_into(word, at, word.size() - at, character).back();
+  }
+  return {first, last};
 }
 
 // The end of the run of keyword characters starting at i.
@@ -211,7 +246,7 @@ KeywordMatcher::KeywordMatcher(std::vector<KeywordSet> sets) {
   for (std::size_t s = 0; s < sets.size(); ++s) {
     names_.push_back(sets[s].name);
     for (const auto& word : sets[s].words) {
-      const std::string lower = lower_ascii(word);
+      const std::string lower = lowered(word);
       const auto parts = plain_words(lower);
       if (parts.size() == 1) {
         for (const auto& form : word_forms(parts.front())) {
@@ -280,10 +315,9 @@ std::vector<std::string> KeywordMatcher::match_words(std::string_view text,
     std::array<Span, WordIndex::kMaxPhraseWords> recent{};
     std::size_t seen = 0;
     auto hash_of = [&](const Span& span) {
-      char lowered[64];
-      const std::size_t n = std::min(span.length, sizeof lowered);
-      for (std::size_t k = 0; k < n; ++k) lowered[k] = table_lower(text[span.start + k]);
-      return word_hash(std::string_view(lowered, n));
+      char lowered_word[64];
+      return word_hash(
+          lower_into(text, span.start, std::min(span.length, sizeof lowered_word), lowered_word));
     };
     for_each_word([&](std::size_t start, std::size_t length) {
       if (phrases) {
@@ -293,11 +327,9 @@ std::vector<std::string> KeywordMatcher::match_words(std::string_view text,
       // The word as lowered into at most 64 bytes; lowered only if its first and last bytes
       // pass the filter.
       const std::size_t kept = std::min(length, sizeof buffer);
-      if (!words_->may_contain(table_lower(text[start]), table_lower(text[start + kept - 1]))) {
-        return;
-      }
-      for (std::size_t k = 0; k < kept; ++k) buffer[k] = table_lower(text[start + k]);
-      const std::string_view word(buffer, kept);
+      const auto [first, last] = lowered_edges(text.substr(start, kept));
+      if (!words_->may_contain(first, last)) return;
+      const std::string_view word = lower_into(text, start, kept, buffer);
       const std::uint64_t hash_of_word = word_hash(word);
       const auto* entry = words_->sets_of.find(word, hash_of_word);
       if (entry != nullptr) {

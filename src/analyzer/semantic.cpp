@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 
+#include "llm_router/core/case_fold.hpp"
 #include "text_util.hpp"
 #include "word_table.hpp"
 
@@ -30,13 +31,16 @@ void for_each_ngram(std::string_view text, Add&& add) {
   while (i < text.size()) {
     while (i < text.size() && !is_token_byte(text[i])) ++i;
     std::size_t length = 0;
+    bool ascii = true;
     while (i < text.size() && is_token_byte(text[i])) {
       if (length < sizeof word - 2) word[1 + length] = table_lower(text[i]);
+      ascii = ascii && static_cast<unsigned char>(text[i]) < 0x80;
       ++length;
       ++i;
     }
     if (length == 0) continue;
     length = std::min(length, sizeof word - 2);
+    if (!ascii) core::lower_utf8_in_place(word + 1, length);
     const std::string_view token(word + 1, length);
     const std::uint64_t hash = word_hash(token);
     add(dim_of(hash), kWordWeight);

@@ -9,6 +9,7 @@
 #include "llm_router/cli/commands.hpp"
 #include "llm_router/cli/options.hpp"
 #include "llm_router/config/config.hpp"
+#include "llm_router/core/cpu_count.hpp"
 #include "llm_router/core/logging.hpp"
 #include "llm_router/proxy/router_handler.hpp"
 #include "llm_router/server/http_server.hpp"
@@ -151,9 +152,8 @@ int run_serve(const std::vector<std::string>& args) {
       std::tie(config->server.listen_host, config->server.listen_port) = *parsed;
     }
     logging::setup(config->logging.level);
-    const int threads = config->server.threads > 0
-                            ? config->server.threads
-                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads =
+        config->server.threads > 0 ? config->server.threads : core::usable_cpu_count();
     config->server.threads = threads;
     state = std::make_shared<proxy::RouterState>(config, *path, static_cast<std::size_t>(threads));
   } catch (const config::ConfigError& e) {
@@ -189,8 +189,9 @@ int run_serve(const std::vector<std::string>& args) {
   server.run(/*handle_signals=*/true, [&] {
     std::cout << "llm-router listening on " << config->server.listen_host << ":" << port
               << std::endl;
-    spdlog::info("llm-router serving {} backends and {} routes from {}", config->backends.size(),
-                 config->routes.size(), config->source);
+    spdlog::info("llm-router serving {} backends and {} routes from {} on {} io threads",
+                 config->backends.size(), config->routes.size(), config->source,
+                 config->server.threads);
     warn_if_admin_is_open(config->server);
     for (const auto& advice : config::advisories(*config)) spdlog::warn("config: {}", advice);
   });

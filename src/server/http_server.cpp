@@ -20,6 +20,7 @@
 #include <unordered_set>
 
 #include "llm_router/api/errors.hpp"
+#include "llm_router/core/cpu_count.hpp"
 #include "llm_router/core/logging.hpp"
 #include "llm_router/server/eager_write.hpp"
 #include "llm_router/server/response_head.hpp"
@@ -593,7 +594,7 @@ asio::awaitable<void> HttpServer::Impl::wait_until_drained() {
 HttpServer::HttpServer(int threads, ServerLimits limits, HandlerFactory factory)
     : impl_(std::make_unique<Impl>()) {
   impl_->limits = limits;
-  const int count = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  const int count = threads > 0 ? threads : core::usable_cpu_count();
   for (int i = 0; i < count; ++i) {
     auto worker = std::make_unique<Worker>();
     worker->handler = factory(worker->io, static_cast<std::size_t>(i));

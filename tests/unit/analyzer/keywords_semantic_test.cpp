@@ -91,6 +91,30 @@ TEST(KeywordMatcher, ScriptsWithoutSpaces) {
   }
 }
 
+// Capitals of other alphabets match as ASCII capitals do, whichever case the keyword is in.
+TEST(KeywordMatcher, CaseIsIgnoredInOtherAlphabetsToo) {
+  const KeywordMatcher matcher({
+      {"transfer", {"\u00fcberweisung", "\u0421\u0447\u0451\u0442"}, {}},  // überweisung, Счёт
+      {"phrase", {"\u00e9tat civil", "\u03c0\u03bf\u03bb\u03cd \u03ba\u03b1\u03bb\u03ac"}, {}},
+  });
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"Eine \u00dcberweisung bitte", {"transfer"}},  // Überweisung
+      {"\u00dcBERWEISUNG", {"transfer"}},             // ÜBERWEISUNG
+      {"\u0421\u0427\u0401\u0422 \u043d\u0430 \u043e\u043f\u043b\u0430\u0442\u0443",
+       {"transfer"}},                              // СЧЁТ на оплату
+      {"\u0441\u0447\u0451\u0442", {"transfer"}},  // счёт
+      {"\u00c9tat Civil", {"phrase"}},             // État Civil
+      {"\u03a0\u039f\u039b\u038e \u039a\u0391\u039b\u0386", {"phrase"}},  // ΠΟΛΎ ΚΑΛΆ
+      {"\u0441\u0447\u0435\u0442\u0430", {}},  // счета: another word
+  };
+  classifier::FeatureScratch scratch;
+  for (const auto& [text, hits] : cases) {
+    EXPECT_EQ(matcher.match(text), hits) << text;
+    classifier::featurize(classifier::FeaturizerConfig{}, text, scratch);
+    EXPECT_EQ(matcher.match(text, scratch.word_spans), hits) << text;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Table, KeywordMatching,
     ::testing::Values(
@@ -197,6 +221,20 @@ TEST(SemanticIndex, IdenticalTextScoresOne) {
   const SemanticIndex index = example_index();
   EXPECT_NEAR(score_of(index.score("will it rain tomorrow"), "weather"), 1.0, 1e-5);
   EXPECT_EQ(score_of(index.score(""), "weather"), 0.0);
+}
+
+TEST(SemanticIndex, CapitalsOfOtherAlphabetsScoreAsTheirLowercase) {
+  const SemanticIndex index(
+      {{"refund",
+        {"\u0432\u0435\u0440\u043d\u0438\u0442\u0435 \u0434\u0435\u043d\u044c\u0433\u0438"},
+        std::nullopt}});
+  // "ВЕРНИТЕ ДЕНЬГИ" is "верните деньги" in capitals.
+  EXPECT_NEAR(
+      score_of(
+          index.score(
+              "\u0412\u0415\u0420\u041d\u0418\u0422\u0415 \u0414\u0415\u041d\u042c\u0413\u0418"),
+          "refund"),
+      1.0, 1e-5);
 }
 
 class FixedEmbedder : public TextEmbedder {
