@@ -25,10 +25,16 @@ std::string metadata_text(const nlohmann::json& value) {
   return {};
 }
 
+// The header's value that one of the condition's values names.
+std::optional<std::string_view> listed_header_value(const config::Condition& c,
+                                                    const RequestFacts& facts) {
+  return facts.header_value_where(
+      c.key, [&](std::string_view value) { return contains(c.values, value); });
+}
+
 bool header_matches(const config::Condition& c, const RequestFacts& facts) {
-  const auto value = facts.header(c.key);
-  if (c.present) return value.has_value() == c.flag;
-  return value && contains(c.values, *value);
+  if (c.present) return facts.header(c.key).has_value() == c.flag;
+  return listed_header_value(c, facts).has_value();
 }
 
 bool metadata_matches(const config::Condition& c, const RequestFacts& facts) {
@@ -142,10 +148,11 @@ std::string why_matched(const config::Condition& c, const RequestFacts& facts) {
     case Kind::model:
       return "model " + facts.model;
     case Kind::header: {
-      const auto value = facts.header(c.key);
-      if (!value) return "header " + c.key + " absent";
+      if (!facts.header(c.key)) return "header " + c.key + " absent";
       if (c.present) return "header " + c.key + " present";
-      return "header " + c.key + " " + std::string(*value) + " in [" + joined(c.values) + "]";
+      const auto value = listed_header_value(c, facts);
+      return "header " + c.key + " " + std::string(value ? *value : *facts.header(c.key)) +
+             " in [" + joined(c.values) + "]";
     }
     case Kind::user:
       return "user " + facts.user;

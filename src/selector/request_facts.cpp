@@ -13,6 +13,12 @@ std::optional<std::string_view> RequestFacts::header(std::string_view name) cons
   return std::nullopt;
 }
 
+std::string_view trimmed(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
 bool RequestFacts::keyword_hit(std::string_view name) const {
   return std::find(keyword_hits.begin(), keyword_hits.end(), name) != keyword_hits.end();
 }

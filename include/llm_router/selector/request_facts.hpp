@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -12,6 +13,9 @@
 #include <nlohmann/json.hpp>
 
 namespace llm_router::selector {
+
+// text without its leading and trailing spaces and tabs.
+std::string_view trimmed(std::string_view text);
 
 // Everything rules and strategies may test about one request. Filled by the proxy from the
 // request body/headers and by the analyzer; the selector never sees the prompt itself.
@@ -40,7 +44,24 @@ struct RequestFacts {
 
   std::string session_key;  // hash of the first messages; consistent_hash "session" key
 
-  std::optional<std::string_view> header(std::string_view name) const;
+  std::optional<std::string_view> header(std::string_view name) const;  // the first line's value
+  // The first value of the header `name` that `accept` takes, or nullopt: the whole value of
+  // each of its lines, then each comma-separated element of it (RFC 9110 5.3: repeated lines
+  // are one list, and a proxy may join them), trimmed.
+  template <typename Accept>
+  std::optional<std::string_view> header_value_where(std::string_view name, Accept&& accept) const {
+    for (const auto& [key, value] : headers) {
+      if (key != name) continue;
+      if (accept(value)) return value;
+      for (std::size_t start = 0; start < value.size();) {
+        const std::size_t comma = std::min(value.find(',', start), value.size());
+        const std::string_view element = trimmed(value.substr(start, comma - start));
+        if (element.size() != value.size() && accept(element)) return element;
+        start = comma + 1;
+      }
+    }
+    return std::nullopt;
+  }
   bool keyword_hit(std::string_view name) const;
   double semantic_score(std::string_view name) const;  // 0 when absent
 };

@@ -35,6 +35,26 @@ const ConditionCase kCases[] = {
        f.headers = {{"x-tier", "bronze"}};
      },
      false},
+    {"a repeated header matches on any of its lines", "{header: {x-data-class: confidential}}",
+     [](RequestFacts& f) {
+       f.headers = {{"x-data-class", "public"}, {"x-data-class", "confidential"}};
+     },
+     true},
+    {"a header's list matches on any element", "{header: {x-data-class: confidential}}",
+     [](RequestFacts& f) {
+       f.headers = {{"x-data-class", "public,  confidential "}};
+     },
+     true},
+    {"a value with a comma still matches whole", "{header: {x-team: 'a, b'}}",
+     [](RequestFacts& f) {
+       f.headers = {{"x-team", "a, b"}};
+     },
+     true},
+    {"an element is not a substring", "{header: {x-data-class: confidential}}",
+     [](RequestFacts& f) {
+       f.headers = {{"x-data-class", "public, not-confidential"}};
+     },
+     false},
     {"header present", "{header: {x-debug: {present: true}}}",
      [](RequestFacts& f) {
        f.headers = {{"x-debug", ""}};
