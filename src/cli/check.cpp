@@ -4,6 +4,7 @@
 #include "llm_router/cli/options.hpp"
 #include "llm_router/config/config.hpp"
 #include "llm_router/proxy/router_handler.hpp"
+#include "llm_router/requestlog/writer.hpp"
 
 namespace llm_router::cli {
 
@@ -16,8 +17,16 @@ int run_check(const std::vector<std::string>& args) {
   }
   try {
     const auto config = std::make_shared<config::Config>(config::load_config_file(*path));
-    // Building the runtime compiles the routes and loads the analyzer's model files.
-    proxy::RouterState runtime(config, *path, 1);
+    // Building the runtime compiles the routes and loads the analyzer's model files; without
+    // its request log, which would create the file as whoever runs the check.
+    auto without_log = std::make_shared<config::Config>(*config);
+    without_log->request_log.path.clear();
+    proxy::RouterState runtime(without_log, *path, 1);
+    if (const auto problem = requestlog::request_log_problem(config->request_log);
+        !problem.empty()) {
+      std::cerr << *path << ": " << problem << "\n";
+      return 1;
+    }
     const auto counted = [](std::size_t n, const char* noun) {
       return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
     };

@@ -153,10 +153,25 @@ std::string NodeReader::written(std::string_view key, const std::string& value) 
     const YAML::Node node = raw(key);
     if (node.IsScalar()) text = node.Scalar();
   }
-  if (const size_t scheme = text.find("://"); scheme != std::string::npos) {
-    const size_t host = scheme + 3;
-    const size_t at = text.find('@', host);
-    if (at != std::string::npos && at < text.find('/', host)) text.replace(host, at - host, "***");
+  // A URL's user:password and its query's values (API keys ride in both), with or without
+  // the scheme the value may lack.
+  const size_t scheme = text.find("://");
+  const size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t at = text.find('@', host);
+  if (at != std::string::npos && at < text.find_first_of("/?", host)) {
+    text.replace(host, at - host, "***");
+  }
+  if (const size_t query = text.find('?'); query != std::string::npos) {
+    std::string masked = text.substr(0, query + 1);
+    for (size_t start = query + 1; start <= text.size();) {
+      const size_t end = std::min(text.find('&', start), text.size());
+      const size_t equals = text.find('=', start);
+      masked += equals < end ? text.substr(start, equals + 1 - start) + "***"
+                             : text.substr(start, end - start);
+      if (end < text.size()) masked += '&';
+      start = end + 1;
+    }
+    text = std::move(masked);
   }
   return text;
 }

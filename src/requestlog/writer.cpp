@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <vector>
 
@@ -133,6 +134,26 @@ std::unique_ptr<RotatingFile> open_log_file(const RequestLogSettings& settings) 
 }
 
 }  // namespace
+
+std::string request_log_problem(const RequestLogSettings& settings) {
+  if (!settings.enabled()) return {};
+  const std::filesystem::path path(settings.path);
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(path, ec);
+  const std::filesystem::path checked =
+      exists ? path : (path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+  if (!exists && !std::filesystem::is_directory(checked, ec)) {
+    return "request_log.path: cannot append to '" + settings.path + "': no directory '" +
+           checked.string() + "'";
+  }
+  if (exists && std::filesystem::is_directory(path, ec)) {
+    return "request_log.path: cannot append to '" + settings.path + "': is a directory";
+  }
+  if (::access(checked.c_str(), exists ? W_OK : (W_OK | X_OK)) != 0) {
+    return "request_log.path: cannot append to '" + settings.path + "': " + std::strerror(errno);
+  }
+  return {};
+}
 
 RequestLogWriter::RequestLogWriter(const RequestLogSettings& settings, RedactHook custom)
     : RequestLogWriter(open_log_file(settings), settings.queue_lines, settings.log_prompts,

@@ -505,6 +505,31 @@ TEST(Check, ARuleOnASignalWithoutItsModelIsAnError) {
   }
 }
 
+// check validates the request log's path without creating the file: made by root's check, it
+// would keep a service running as its own user from opening it.
+TEST(Check, TheRequestLogIsCheckedNotCreated) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("check-log-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto log = dir / "requests.jsonl";
+  const std::string backends =
+      "backends:\n  - name: a\n    provider: mock\n"
+      "routes:\n  - name: auto\n    use: [a]\n";
+  TempFile config("log.yaml", "request_log: {path: " + log.string() + "}\n" + backends);
+  ChildProcess check({LLM_ROUTER_BIN, "check", "--config", config.path()});
+  EXPECT_EQ(check.wait(std::chrono::seconds(20)), 0);
+  EXPECT_FALSE(std::filesystem::exists(log));
+  TempFile nowhere(
+      "nowhere.yaml",
+      "request_log: {path: " + (dir / "missing" / "requests.jsonl").string() + "}\n" + backends);
+  ChildProcess refused(
+      {"/bin/bash", "-c",
+       std::string(LLM_ROUTER_BIN) + " check --config " + nowhere.path() + " 2>&1"});
+  EXPECT_TRUE(refused.wait_for_line("cannot append to", std::chrono::seconds(20)));
+  EXPECT_EQ(refused.wait(std::chrono::seconds(10)), 1);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Check, ShippedConfigsAreValid) {
   std::vector<std::string> configs{std::string(LLM_ROUTER_SOURCE_DIR) + "/config/llm-router.yaml"};
   for (const auto& entry : std::filesystem::directory_iterator(std::string(LLM_ROUTER_SOURCE_DIR) +

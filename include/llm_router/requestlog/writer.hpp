@@ -68,6 +68,10 @@ struct RequestLogStats {
   std::uint64_t failed = 0;    // lines the sink could not write
 };
 
+// Why the configured request log could not be appended to by this process ("no such
+// directory", a permission), or "" when it could; creates nothing (for `llm-router check`).
+std::string request_log_problem(const RequestLogSettings& settings);
+
 // Thread-safe, never does I/O on the caller's thread: submit() moves the entry into a bounded
 // queue (a full queue drops and counts it) and one background thread serializes, redacts,
 // writes and rotates. flush() waits until everything submitted before it is written; the

@@ -150,7 +150,9 @@ TEST(Config, ErrorsShowValuesAsWrittenNotWhatTheEnvironmentHolds) {
   const std::string yaml =
       "server:\n  threads: ${SECRET}\nbackends:\n  - name: a\n"
       "    provider: openai\n    base_url: ftp://user:pa55@host/v1\n"
-      "  - name: b\n    provider: ${SECRET}\n" +
+      "  - name: b\n    provider: ${SECRET}\n"
+      "  - name: c\n    provider: openai\n    base_url: 127.0.0.1:9/v1?key=sk-QUERYsecret1&v=2\n"
+      "  - name: d\n    provider: openai\n    base_url: me:pw99@127.0.0.1/v1\n" +
       std::string(kRoute);
   const auto errors = errors_of(yaml, {{"SECRET", "sk-envSECRETvalue999"}});
   const std::string all = dump(errors);
@@ -159,6 +161,12 @@ TEST(Config, ErrorsShowValuesAsWrittenNotWhatTheEnvironmentHolds) {
   EXPECT_TRUE(has_error(errors, "backends[1].provider", "unknown provider '${SECRET}'")) << all;
   EXPECT_EQ(all.find("sk-envSECRET"), std::string::npos) << all;
   EXPECT_EQ(all.find("pa55"), std::string::npos) << all;
+  // Without the scheme the router needs, the query's values and the password are still masked.
+  EXPECT_TRUE(has_error(errors, "backends[2].base_url", "got '127.0.0.1:9/v1?key=***&v=***'"))
+      << all;
+  EXPECT_TRUE(has_error(errors, "backends[3].base_url", "got '***@127.0.0.1/v1'")) << all;
+  EXPECT_EQ(all.find("QUERYsecret"), std::string::npos) << all;
+  EXPECT_EQ(all.find("pw99"), std::string::npos) << all;
 }
 
 class ConfigErrors : public ::testing::TestWithParam<BadCase> {};
