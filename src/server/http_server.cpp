@@ -36,6 +36,7 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxEmptyLineBytes = 8;  // CR and LF bytes skipped before a request line
+constexpr std::size_t kReadBytes = 65536;      // the most one read of a request adds to its buffer
 // After drain_timeout, how long cancelled requests get to write their error and close.
 constexpr auto kStopGrace = std::chrono::milliseconds(500);
 // When draining starts, how long a request still arriving gets to finish arriving: a slow or
@@ -435,7 +436,12 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   expire_after(connection, limits.body_timeout);
   auto [bec, bn] = co_await http::async_read(connection->socket, buffer, *parser, use_nothrow);
   expire_never(*connection);
-  if (bec) co_await refuse(connection, bec, /*malformed_answered=*/false);
+  if (bec && !parser->refusal().empty()) {
+    co_await write_error_and_close(*log, connection, parser->refusal_kind(),
+                                   std::string(parser->refusal()));
+  } else if (bec) {
+    co_await refuse(connection, bec, /*malformed_answered=*/false);
+  }
   co_return !bec;
 }
 
@@ -445,6 +451,10 @@ asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, 
     co_await write_error_and_close(
         *log, connection, ErrorKind::headers_too_large,
         "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes");
+  } else if (ec == http::error::buffer_overflow) {
+    co_await write_error_and_close(*log, connection, ErrorKind::headers_too_large,
+                                   "a chunk's size line or the trailer section exceeds " +
+                                       std::to_string(limits.max_header_bytes) + " bytes");
   } else if (ec == http::error::body_limit) {
     co_await write_error_and_close(
         *log, connection, ErrorKind::payload_too_large,
@@ -512,7 +522,9 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
     co_await write_error_and_close(*log, connection, ErrorKind::overloaded,
                                    "too many open connections; retry later");
   } else {
-    beast::flat_buffer buffer;
+    // Bounded: what the parser must hold at once (a head, a chunk's size line, the trailer
+    // section) fits in a head's limit plus one read; body bytes pass through it as they come.
+    beast::flat_buffer buffer(limits.max_header_bytes + kReadBytes);
     std::optional<RequestReader> parser;
     while (!worker.draining) {
       if (!co_await read_request(connection, buffer, parser)) break;

@@ -45,7 +45,18 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   void on_response_impl(int, string_view, int, error_code&) override {}  // requests only
 
   void on_field_impl(field name, string_view name_string, string_view value, error_code&) override {
+    // A chunked body's trailer fields are dropped: none of them may change how the request is
+    // read or who sends it (RFC 9110 section 6.5.1), so an Authorization, Content-Encoding or
+    // X-Request-Id in the trailers never counts as a header.
+    if (in_trailers_) return;
     if (request_.headers.empty()) request_.headers.reserve(16);
+    // Lines of one field are one comma-separated list (RFC 9110 section 5.3): a second
+    // Content-Encoding joins the first, so "gzip" then "br" is refused as "gzip, br" is.
+    if (name == field::content_encoding && content_encoding_at_ < request_.headers.size()) {
+      request_.headers[content_encoding_at_].value.append(", ").append(value.data(), value.size());
+      return;
+    }
+    if (name == field::content_encoding) content_encoding_at_ = request_.headers.size();
     request_.headers.push_back({lowercase_name({name_string.data(), name_string.size()}),
                                 std::string(value.data(), value.size())});
     if (name == field::expect) {
@@ -69,6 +80,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   // HTTP/1.1 request carries exactly one Host (RFC 9112 section 3.2). An expectation other than
   // 100-continue cannot be met: 417 (RFC 9110 section 10.1.1; HTTP/1.0 ignores Expect).
   void on_header_impl(error_code& ec) override {
+    in_trailers_ = true;
     if (unmet_expectation_ && version_ >= 11) {
       ec = boost::beast::http::error::bad_field;
       refusal_ = "only the expectation \"100-continue\" is supported";
@@ -118,7 +130,14 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
     return body.size();
   }
 
-  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+  // Chunk extensions carry nothing the router reads; a long one is refused (RFC 9112 section
+  // 7.1.1 asks servers to limit them).
+  void on_chunk_header_impl(std::uint64_t, string_view extensions, error_code& ec) override {
+    if (extensions.size() > kMaxChunkExtensionBytes) {
+      ec = boost::beast::http::error::bad_chunk_extension;
+      refusal_ = "a chunk extension exceeds 4096 bytes";
+    }
+  }
 
   std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
     request_.body.append(body.data(), body.size());
@@ -127,8 +146,12 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
 
   void on_finish_impl(error_code&) override {}
 
+  static constexpr std::size_t kMaxChunkExtensionBytes = 4096;
+
   HttpRequest request_;
   unsigned version_ = 11;
+  bool in_trailers_ = false;                    // the header section was read
+  std::size_t content_encoding_at_ = SIZE_MAX;  // index of the Content-Encoding field
   bool has_request_line_ = false;
   bool expects_continue_ = false;
   bool unmet_expectation_ = false;

@@ -279,6 +279,58 @@ TEST_F(ProtocolTest, AnyTransferCodingButChunkedIsRefusedAndNothingIsSmuggled) {
   EXPECT_EQ(count_of(old, "HTTP/1.1 "), 1u) << old;
 }
 
+std::string chunked_post(const std::string& body, const std::string& trailers,
+                         const std::string& extension = "") {
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", body.size());
+  return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+         std::string(size) + extension + "\r\n" + body + "\r\n0\r\n" + trailers + "\r\n";
+}
+
+// Trailer fields never count as headers (RFC 9110 section 6.5.1): a Content-Encoding or an
+// X-Request-Id there changes nothing.
+TEST_F(ProtocolTest, TrailerFieldsAreNotHeaders) {
+  const std::string gzipped = compress(chat_body("auto"), /*gzip=*/true);
+  const std::string decoded =
+      all_replies(router_.port(), chunked_post(gzipped, "Content-Encoding: gzip\r\n"));
+  EXPECT_TRUE(decoded.starts_with("HTTP/1.1 400 ")) << decoded;
+  const std::string named = all_replies(
+      router_.port(), chunked_post(chat_body("auto"), "X-Request-Id: from-trailer\r\n"));
+  EXPECT_TRUE(named.starts_with("HTTP/1.1 200 ")) << named;
+  EXPECT_EQ(named.find("from-trailer"), std::string::npos) << named;
+}
+
+// What the parser must hold at once is bounded: a long trailer section is refused (431), a
+// long chunk extension too (400), instead of being buffered whatever its size.
+TEST_F(ProtocolTest, TrailersAndChunkExtensionsAreBounded) {
+  std::string trailers;
+  while (trailers.size() < 96 * 1024) trailers += "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+  const std::string long_trailers =
+      all_replies(router_.port(), chunked_post(chat_body("auto"), trailers));
+  EXPECT_TRUE(long_trailers.starts_with("HTTP/1.1 431 ")) << long_trailers.substr(0, 300);
+  const std::string long_extension = all_replies(
+      router_.port(), chunked_post(chat_body("auto"), "", ";e=" + std::string(5000, 'a')));
+  EXPECT_TRUE(long_extension.starts_with("HTTP/1.1 400 ")) << long_extension.substr(0, 300);
+  EXPECT_NE(long_extension.find("chunk extension"), std::string::npos) << long_extension;
+  // Short ones are fine.
+  const std::string fine = all_replies(
+      router_.port(), chunked_post(chat_body("auto"), "X-Checksum: abc\r\n", ";name=value"));
+  EXPECT_TRUE(fine.starts_with("HTTP/1.1 200 ")) << fine;
+}
+
+// Lines of one field are one list: two Content-Encoding lines are read as "gzip, br".
+TEST_F(ProtocolTest, RepeatedContentEncodingLinesAreOneList) {
+  HttpClient client(router_.port());
+  const std::string gzipped = compress(chat_body("auto"), /*gzip=*/true);
+  const auto response = client.raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+      "Content-Encoding: br\r\nContent-Length: " +
+      std::to_string(gzipped.size()) + "\r\n\r\n" + gzipped);
+  EXPECT_EQ(response.status, 415) << response.body;
+}
+
 TEST_F(ProtocolTest, AnHttp11RequestNeedsExactlyOneHost) {
   const std::string none = all_replies(router_.port(), "GET /v1/models HTTP/1.1\r\n\r\n");
   EXPECT_TRUE(none.starts_with("HTTP/1.1 400 ")) << none;
