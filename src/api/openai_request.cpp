@@ -15,6 +15,8 @@ namespace {
 using nlohmann::json;
 using namespace std::string_view_literals;
 
+constexpr std::size_t kMaxMetadataKeys = 64;
+
 Failure invalid(std::string message, std::string param) {
   return Failure{ErrorKind::invalid_request, std::move(message), 0, std::move(param)};
 }
@@ -105,6 +107,10 @@ struct ContentScan {
   bool is_array = false;
   std::size_t items = 0;    // of an array
   bool empty_item = false;  // an array item that is "" or []
+  // The first item that is not a content part (an object with a string "type"; a "text" part's
+  // "text" a string): its index and what is wrong (for a message's content).
+  std::size_t bad_part = SIZE_MAX;
+  std::string_view bad_part_problem;
 };
 
 // One pass over a request body: validates all of it as JSON, reads the members the router
@@ -224,11 +230,7 @@ class RequestScanner {
       summary().user.clear();
       return cursor_.skip_value();
     }
-    if (name == "metadata"sv) {
-      summary().has_metadata = true;
-      if (kind_at() == Kind::object) return cursor_.read_value(summary().metadata);
-      return cursor_.skip_value();
-    }
+    if (name == "metadata"sv) return metadata();
     if (name == "store"sv) {
       summary().store = kind_at() == Kind::boolean && cursor_.peek() == 't';
       return cursor_.skip_value();
@@ -309,17 +311,53 @@ class RequestScanner {
     return true;
   }
 
-  // `stop`: a string, an array of strings, or null.
+  // `stop`: a string, an array of strings, or null; read without a DOM (an 8 MB array of
+  // strings would take ~60 MB as one).
   bool stop() {
     const Kind kind = kind_at();
     if (kind == Kind::string || kind == Kind::null) return cursor_.skip_value();
-    json value;
-    if (!cursor_.read_value(value)) return false;
-    const bool strings =
-        value.is_array() &&
-        std::all_of(value.begin(), value.end(), [](const json& item) { return item.is_string(); });
+    bool strings = kind == Kind::array;
+    if (!strings) {
+      if (!cursor_.skip_value()) return false;
+    } else {
+      if (!cursor_.enter_array()) return false;
+      while (cursor_.next_item()) {
+        strings = strings && kind_at() == Kind::string;
+        if (!cursor_.skip_value()) return false;
+      }
+      if (cursor_.failed()) return false;
+    }
     if (!strings) note_field_problem("'stop' must be a string or an array of strings", "stop");
     return true;
+  }
+
+  // `metadata`: an object, the routing rules' input (OpenAI's limit is 16 pairs). Its scalar
+  // values are kept (rules compare them as text), nested ones skipped: a wide or deep value
+  // is not turned into a DOM many times its size.
+  bool metadata() {
+    summary().has_metadata = true;
+    if (kind_at() != Kind::object) {
+      if (kind_at() != Kind::null) note_field_problem("'metadata' must be an object", "metadata");
+      return cursor_.skip_value();
+    }
+    if (!cursor_.enter_object()) return false;
+    json& kept = summary().metadata = json::object();
+    std::string_view key;
+    std::size_t keys = 0;
+    while (cursor_.next_member(key)) {
+      const Kind kind = kind_at();
+      if (++keys > kMaxMetadataKeys || kind == Kind::object || kind == Kind::array) {
+        if (!cursor_.skip_value()) return false;
+        continue;
+      }
+      if (!cursor_.read_value(kept[std::string(key)])) return false;
+    }
+    if (keys > kMaxMetadataKeys) {
+      note_field_problem("'metadata' may have at most " + std::to_string(kMaxMetadataKeys) +
+                             " keys, got " + std::to_string(keys),
+                         "metadata");
+    }
+    return !cursor_.failed();
   }
 
   void note_field_problem(std::string message, std::string param) {
@@ -390,6 +428,10 @@ class RequestScanner {
         }
         scanned.emplace();
         if (!content(*scanned)) return false;
+        if (scanned->bad_part != SIZE_MAX) {
+          const std::string part = ".content[" + std::to_string(scanned->bad_part) + "]";
+          note_message_problem(index, part + std::string(scanned->bad_part_problem), part);
+        }
       } else if (!cursor_.skip_value()) {
         return false;
       }
@@ -447,6 +489,7 @@ class RequestScanner {
     while (cursor_.next_item()) {
       ++out.items;
       if (kind_at() != Kind::object) {
+        note_bad_part(out, " must be an object with a \"type\"");
         const std::size_t start = cursor_.offset();
         if (!cursor_.skip_value()) return false;
         std::string_view item = text_.substr(start, cursor_.offset() - start);
@@ -465,23 +508,38 @@ class RequestScanner {
     if (!cursor_.enter_object()) return false;
     std::string_view name;
     std::string type;
+    bool type_is_string = false;
+    bool text_is_string = false;
     std::size_t text_chars = 0;
     while (cursor_.next_member(name)) {
       bool ok;
       if (name == "type"sv) {
         type.clear();
-        ok = kind_at() == Kind::string ? cursor_.read_string(type) : cursor_.skip_value();
+        type_is_string = kind_at() == Kind::string;
+        ok = type_is_string ? cursor_.read_string(type) : cursor_.skip_value();
       } else if (name == "text"sv) {
         text_chars = 0;
-        ok = kind_at() == Kind::string ? cursor_.measure_string(text_chars) : cursor_.skip_value();
+        text_is_string = kind_at() == Kind::string;
+        ok = text_is_string ? cursor_.measure_string(text_chars) : cursor_.skip_value();
       } else {
         ok = cursor_.skip_value();
       }
       if (!ok) return false;
     }
+    if (!type_is_string) {
+      note_bad_part(out, ".type is required and must be a string");
+    } else if (type == "text" && !text_is_string) {
+      note_bad_part(out, ".text is required and must be a string");
+    }
     out.images = out.images || is_image_part(type);
     out.chars += text_chars;
     return !cursor_.failed();
+  }
+
+  static void note_bad_part(ContentScan& out, std::string_view problem) {
+    if (out.bad_part != SIZE_MAX) return;
+    out.bad_part = out.items - 1;
+    out.bad_part_problem = problem;
   }
 
   std::optional<Failure> validate() const {

@@ -111,7 +111,6 @@ TEST_F(ProtocolTest, FieldsOfUnexpectedTypesNeverBreakTheRequest) {
   HttpClient client(router_.port());
   for (
       const char* body : {
-          R"({"model":"auto","messages":[{"role":"user","content":[{"type":7,"text":"hi"}]}]})",
           R"({"model":"auto","messages":[{"role":"user","content":"hi"}],"response_format":{"type":5}})",
           R"({"model":"auto","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":"yes"}})",
       }) {
@@ -123,6 +122,12 @@ TEST_F(ProtocolTest, FieldsOfUnexpectedTypesNeverBreakTheRequest) {
           "/v1/chat/completions",
           R"({"model":"auto","model":"builtin","messages":[{"role":"user","content":"x"}]})"),
       400, "invalid_json");
+  // A content part without a string type is refused as OpenAI refuses it, naming the part.
+  const auto part = client.post_json(
+      "/v1/chat/completions",
+      R"({"model":"auto","messages":[{"role":"user","content":[{"type":7,"text":"hi"}]}]})");
+  expect_openai_error(part, 400, "invalid_value");
+  EXPECT_EQ(json::parse(part.body)["error"]["param"], "messages[0].content[0]");
 }
 
 TEST_F(ProtocolTest, UnknownModelIs404ModelNotFound) {

@@ -157,7 +157,13 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
   for (const auto& [messages, param] : std::vector<std::pair<std::string, std::string>>{
            {R"([{"role":"bogus","content":"x"}])", "messages[0].role"},
            {R"([{"role":"user","content":"x"},{"role":"user","content":5}])",
-            "messages[1].content"}}) {
+            "messages[1].content"},
+           // Content parts: objects with a string type; a text part's text a string.
+           {R"([{"role":"user","content":[1,2]}])", "messages[0].content[0]"},
+           {R"([{"role":"user","content":[{"type":"text","text":"a"},null]}])",
+            "messages[0].content[1]"},
+           {R"([{"role":"user","content":[{"type":"text","text":5}]}])", "messages[0].content[0]"},
+           {R"([{"role":"user","content":[{"text":"a"}]}])", "messages[0].content[0]"}}) {
     const auto bad =
         parse_request(R"({"model":"a","messages":)" + messages + "}", Endpoint::chat_completions);
     ASSERT_FALSE(bad) << messages;
@@ -167,6 +173,22 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
       R"({"model":"a","messages":[{"role":"developer","content":"x"},{"role":"assistant",)"
       R"("content":null,"tool_calls":[]},{"role":"tool","content":[{"type":"text","text":"r"}]}]})",
       Endpoint::chat_completions));
+  // Other part types pass to the backend, whichever it knows (vLLM's video_url).
+  EXPECT_TRUE(parse_request(
+      R"({"model":"a","messages":[{"role":"user","content":[{"type":"video_url","video_url":{}}]}]})",
+      Endpoint::chat_completions));
+  // metadata: an object of at most 64 keys (or null); nested values are not kept.
+  EXPECT_FALSE(parse_request(head + R"("metadata":[]})", Endpoint::chat_completions));
+  EXPECT_TRUE(parse_request(head + R"("metadata":null})", Endpoint::chat_completions));
+  std::string wide = R"("metadata":{)";
+  for (int i = 0; i < 65; ++i) wide += (i ? "," : "") + ("\"k" + std::to_string(i) + "\":1");
+  const auto too_wide = parse_request(head + wide + "}}", Endpoint::chat_completions);
+  ASSERT_FALSE(too_wide);
+  EXPECT_EQ(too_wide.failure().param, "metadata");
+  auto nested = parse_request(head + R"("metadata":{"team":"a","deep":{"x":[1]}}})",
+                              Endpoint::chat_completions);
+  ASSERT_TRUE(nested);
+  EXPECT_EQ(nested->summary.metadata, (nlohmann::json{{"team", "a"}}));
   // Legacy completions check the same sampling fields; embeddings have none of them.
   EXPECT_FALSE(
       parse_request(R"({"model":"a","prompt":"x","temperature":"hot"})", Endpoint::completions));
