@@ -104,6 +104,16 @@ std::string without_personal_data(std::string_view text) {
   return out;
 }
 
+// English words for the task words of a text in another language, then the text; "" for an
+// English text (or one without such words), which the models read as it is.
+std::string glossed_for_models(std::string_view text, std::string_view language) {
+  if (language == "en") return {};
+  std::string glossed = english_glosses(text);
+  if (glossed.empty()) return {};
+  glossed.append("\n").append(text);
+  return glossed;
+}
+
 // Runs a model into a stack buffer.
 std::size_t predict(const classifier::TextModel& model, std::string_view text,
                     std::array<float, kMaxLabels>& probabilities) {
@@ -224,9 +234,21 @@ std::size_t Analyzer::lean_on_previous_turn(std::string_view text, std::string_v
 
 void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* dense, Analysis& out,
                                std::string_view previous_user, bool has_pii) const {
+  std::string buffer;
+  const std::string_view model_text = head_and_tail(full_text, settings_.text.model_chars, buffer);
+  if (settings_.detectors.language) {
+    const ScriptSignals script = detect_script_and_language(model_text);
+    out.script = script.script;
+    out.language = script.language;
+  }
   const std::string blanked = has_pii ? without_personal_data(full_text) : std::string();
-  // What the task models and the category corrections read.
-  const std::string_view text = has_pii ? std::string_view(blanked) : full_text;
+  const std::string_view readable = has_pii ? std::string_view(blanked) : full_text;
+  // What the task models and the category corrections read: the models learned English, so
+  // another language's text comes with English words for its task words, first (where the
+  // instruction cue reads).
+  const std::string glossed =
+      settings_.detectors.language ? glossed_for_models(readable, out.language) : std::string();
+  const std::string_view text = glossed.empty() ? readable : std::string_view(glossed);
   std::array<float, kMaxLabels> probabilities{};
   std::array<float, kMaxLabels> complexity_probabilities{};
   // Both models from one featurization and one pass over it (bit-identical to featurizing
@@ -237,7 +259,9 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
   if (paired) {
     thread_local classifier::FeatureScratch scratch;
     classifier::featurize_unscaled(*shared_features_, text, scratch);
-    if (!has_pii && text.size() <= shared_features_->max_chars) words = scratch.word_spans;
+    if (text.data() == full_text.data() && text.size() <= shared_features_->max_chars) {
+      words = scratch.word_spans;
+    }
     const std::size_t category_n = std::min(category_linear_->labels().size(), kMaxLabels);
     const std::size_t complexity_n = std::min(complexity_linear_->labels().size(), kMaxLabels);
     classifier::predict_shared_pair(
@@ -272,13 +296,6 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     CodeSignals code = detect_code(full_text);
     out.has_code = code.has_code;
     out.code_languages = std::move(code.languages);
-  }
-  std::string buffer;
-  const std::string_view model_text = head_and_tail(full_text, settings_.text.model_chars, buffer);
-  if (settings_.detectors.language) {
-    const ScriptSignals script = detect_script_and_language(model_text);
-    out.script = script.script;
-    out.language = script.language;
   }
   if (models_.sentiment && settings_.detectors.sentiment) {
     const auto [score, vader] = models_.sentiment->score_with_vader(model_text);

@@ -80,6 +80,15 @@ MathEvidence math_evidence(std::string_view text);
 // dataset's phrasing; this reads the imperative however the rest of the prompt looks.
 std::string_view instruction_cue(std::string_view text);
 
+// English words for the task words of other languages in text ("escribe una función" gives
+// "write function"), space-separated in the text's order; "" when it has none. The category and
+// complexity models learned English prompts only: these words let them read the task of a
+// prompt in Spanish, Russian or Chinese. Reads the first kGlossedHeadBytes and the last
+// kGlossedTailBytes of a longer text.
+inline constexpr std::size_t kGlossedHeadBytes = 1536;
+inline constexpr std::size_t kGlossedTailBytes = 512;
+std::string english_glosses(std::string_view text);
+
 // Dominant Unicode script among letters: latin, cyrillic, greek, arabic, hebrew, cjk (han, kana,
 // hangul), devanagari, thai, other; "none" when there are no letters.
 struct ScriptSignals {
