@@ -238,6 +238,7 @@ class RequestScanner {
     if (name == "tools"sv) return tools();
     if (name == "tool_choice"sv) {
       tool_choice_kind_ = kind_at();
+      if (tool_choice_kind_ == Kind::string) return cursor_.read_string(tool_choice_);
       return cursor_.skip_value();
     }
     if (name == "functions"sv) {
@@ -447,6 +448,11 @@ class RequestScanner {
               quote_excerpt(role, 40),
           ".role");
     }
+    // Only an assistant's turn may go without content (it carries tool calls instead).
+    if (!scanned && role_is_string && known_role(role) && role != "assistant" &&
+        role != "function") {
+      note_message_problem(index, ".content is required", ".content");
+    }
     if (!scanned) return true;
     messages_.chars += scanned->chars;
     messages_.images = messages_.images || scanned->images;
@@ -553,6 +559,9 @@ class RequestScanner {
         stream_options_kind_ != Kind::null) {
       return invalid("'stream_options' must be an object", "stream_options");
     }
+    if (stream_options_kind_ == Kind::object && !request_.stream) {
+      return invalid("'stream_options' is only allowed when 'stream' is true", "stream_options");
+    }
     if (field_problem_) return field_problem_;
     switch (endpoint_) {
       case Endpoint::chat_completions:
@@ -599,6 +608,13 @@ class RequestScanner {
     if (tools_problem_) return tools_problem_;
     if (!is(tool_choice_kind_, {Kind::string, Kind::object})) {
       return invalid("'tool_choice' must be a string or an object", "tool_choice");
+    }
+    // A tool the model must call, with none to call: no backend can honour it (the built-in
+    // mock would answer in words, and the app would never see its call).
+    const bool must_call = tool_choice_kind_ == Kind::object ||
+                           (tool_choice_kind_ == Kind::string && tool_choice_ == "required");
+    if (must_call && !has_tools_array_ && !has_functions_) {
+      return invalid("'tool_choice' requires 'tools' to call; none were given", "tool_choice");
     }
     if (!is(response_format_kind_, {Kind::object})) {
       return invalid("'response_format' must be an object", "response_format");
@@ -656,6 +672,7 @@ class RequestScanner {
   std::optional<ContentScan> prompt_, input_;
   Kind tools_kind_ = Kind::absent;
   Kind tool_choice_kind_ = Kind::absent;
+  std::string tool_choice_;  // when a string
   Kind response_format_kind_ = Kind::absent;
   std::optional<Failure> tools_problem_;
   bool has_tools_array_ = false;

@@ -1,6 +1,8 @@
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llm_router/config/config.hpp"
@@ -27,15 +29,111 @@ bool orders_by(const Route& route, std::string_view strategy, Optimize optimize)
   return false;
 }
 
+// Edits between two short words (case-sensitive).
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// A backend's tags decide what it is sent once it lists any: "vison" leaves it no image
+// request, silently.
+void check_tags(const Backend& backend, std::vector<std::string>& out) {
+  static constexpr std::string_view kCapabilities[] = {"vision", "tools", "json"};
+  for (const auto& tag : backend.tags) {
+    // The nearest capability, when a typo or two away.
+    std::string_view meant;
+    std::size_t nearest = 3;
+    for (const std::string_view capability : kCapabilities) {
+      if (tag == capability) {
+        meant = {};
+        break;
+      }
+      if (const std::size_t d = edit_distance(tag, capability); d < nearest) {
+        nearest = d;
+        meant = capability;
+      }
+    }
+    if (!meant.empty() && !backend.has_tag(meant)) {
+      out.push_back("backend '" + backend.name + "': tag '" + tag +
+                    "' is not a capability; did you mean '" + std::string(meant) +
+                    "'? A backend that lists tags gets only the requests its tags allow "
+                    "(vision, tools, json)");
+    }
+  }
+}
+
+bool is_variable_name(std::string_view name) {
+  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front())) &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+         });
+}
+
+// Settings that each make sense but not together.
+void check_contradictions(const Backend& b, std::vector<std::string>& out) {
+  const auto say = [&](const std::string& what) {
+    out.push_back("backend '" + b.name + "': " + what);
+  };
+  if (b.breaker.base_cooldown > b.breaker.max_cooldown) {
+    say("circuit_breaker.cooldown is longer than max_cooldown, which caps it");
+  }
+  if (b.retry.attempts > 0 && b.retry.backoff > b.retry.max_backoff) {
+    say("retry.backoff is longer than max_backoff, which caps it");
+  }
+  if (b.health_check.enabled && b.health_check.timeout >= b.health_check.interval) {
+    say("health_check.timeout is not shorter than its interval: probes overlap");
+  }
+  if (b.timeouts.first_byte_written && b.timeouts.total < b.timeouts.first_byte) {
+    say("timeouts.total is shorter than first_byte, which then never fires");
+  }
+  for (const std::string_view endpoint : {"/chat/completions", "/completions", "/embeddings"}) {
+    if (b.url.base_path.ends_with(endpoint)) {
+      say("base_url ends with " + std::string(endpoint) +
+          ": give the API's root (.../v1), the "
+          "router adds each endpoint's path");
+      break;
+    }
+  }
+  // LiteLLM's and the shell's ways of naming a variable, which are not expanded here (named
+  // only when what follows is a variable's name, never a key's characters).
+  const std::string_view key = b.api_key;
+  const std::string_view variable = key.starts_with("os.environ/") ? key.substr(11)
+                                    : key.starts_with("$")         ? key.substr(1)
+                                                                   : std::string_view();
+  if (is_variable_name(variable)) {
+    say("api_key is sent as written; to read the environment variable write ${" +
+        std::string(variable) + "}");
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> advisories(const Config& config) {
   std::vector<std::string> out;
+  for (const auto& backend : config.backends) {
+    check_tags(backend, out);
+    check_contradictions(backend, out);
+  }
   for (const auto& route : config.routes) {
     if (route.cascade.enabled && route.cascade.min_mean_logprob) {
       out.push_back("route '" + route.name +
                     "': cascade.min_mean_logprob reads only answers to requests that ask for "
                     "logprobs (logprobs: true); the router does not add them");
+    }
+    if (route.hedge.enabled && backends_of(route).size() < 2) {
+      out.push_back("route '" + route.name +
+                    "': hedge needs a second backend to send the "
+                    "duplicate to; this route has one");
     }
     const bool by_cost = orders_by(route, "cost", Optimize::cost);
     const bool by_quality =

@@ -95,7 +95,10 @@ Timeouts effective_timeouts(const Backend& backend, const Route* route) {
   Timeouts t = backend.timeouts;
   if (route == nullptr) return t;
   t.connect = route->timeouts.connect.value_or(t.connect);
-  t.first_byte = route->timeouts.first_byte.value_or(t.first_byte);
+  if (route->timeouts.first_byte) {
+    t.first_byte = *route->timeouts.first_byte;
+    t.first_byte_written = true;
+  }
   t.idle = route->timeouts.idle.value_or(t.idle);
   t.total = route->timeouts.total.value_or(t.total);
   return t;
@@ -137,7 +140,10 @@ std::optional<Millis> duration_at_least(NodeReader& reader, std::string_view key
 
 void read_timeouts(NodeReader reader, Timeouts& t) {
   if (auto v = duration_at_least(reader, "connect", Millis(1))) t.connect = *v;
-  if (auto v = duration_at_least(reader, "first_byte", Millis(1))) t.first_byte = *v;
+  if (auto v = duration_at_least(reader, "first_byte", Millis(1))) {
+    t.first_byte = *v;
+    t.first_byte_written = true;
+  }
   if (auto v = duration_at_least(reader, "idle", Millis(1))) t.idle = *v;
   if (auto v = duration_at_least(reader, "total", Millis(1))) t.total = *v;
   reader.finish();
@@ -423,9 +429,19 @@ void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
 
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {
   try {
-    return YAML::Load(text);
+    // Every document: a second one after "---" would otherwise be ignored without a word.
+    std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.size() > 1) {
+      throw ConfigError({Diagnostic{source, std::max(1, documents[1].Mark().line + 1), 1, "",
+                                    "the file holds " + std::to_string(documents.size()) +
+                                        " YAML documents (separated by ---); the config is one"}});
+    }
+    return documents.empty() ? YAML::Node() : documents.front();
   } catch (const YAML::Exception& e) {
     std::string message = e.msg;
+    if (text.find('\t') != std::string::npos) {
+      message += " (the file has tab characters: YAML indents with spaces only)";
+    }
     // `{api-key: ${KEY}}`: in a flow map (braces) the braces of ${...} end the map early.
     std::istringstream lines(text);
     std::string line;

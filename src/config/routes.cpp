@@ -465,9 +465,10 @@ void read_hedge(NodeReader reader, HedgeSettings& h) {
     if (h.after.count() <= 0) reader.error("initial_after", "must be greater than 0");
   } else if (text) {
     auto after = parse_duration(*text);
-    if (!after) {
-      reader.error("after", "must be a duration such as 300ms or 1s, got '" +
-                                reader.written("after", *text) + "'");
+    if (!after || *after > kMaxDuration) {
+      reader.error("after",
+                   "must be a duration such as 300ms or 1s (at most 8760h), or p95, got '" +
+                       reader.written("after", *text) + "'");
       h.enabled = false;
     } else if (after->count() <= 0) {
       reader.error("after", "must be greater than 0");

@@ -66,7 +66,10 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   } else {
     return std::nullopt;
   }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(value * scale));
+  // Past the longest duration allowed, one past it (NodeReader::duration says "at most"); a
+  // value past what steady_clock can add to now would wrap every deadline into the past.
+  const double ms = std::min(value * scale, static_cast<double>(kMaxDuration.count()) + 1);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }
 
 NodeReader::NodeReader(const YAML::Node& node, std::string path, ReadContext& context)
@@ -278,6 +281,10 @@ std::optional<std::chrono::milliseconds> NodeReader::duration(std::string_view k
   auto text = string(key);
   if (!text) return std::nullopt;
   auto value = parse_duration(*text);
+  if (value && *value > kMaxDuration) {
+    error(key, "must be at most 8760h (a year), got '" + written(key, *text) + "'");
+    return std::nullopt;
+  }
   if (value) return value;
   if (is_bare_number(*text)) {
     error(key, "needs a unit: write " + written(key, *text) + "s for seconds or " +

@@ -6,15 +6,65 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+#include "llm_router/core/utf8.hpp"
 
 namespace llm_router::logging {
 namespace {
+
+bool is_bidi_control(char32_t cp) {
+  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+// Appends a formatted line (ending with its newline) with what could corrupt or disguise a log
+// made harmless: bytes of invalid UTF-8 become U+FFFD, controls other than the line's end
+// "\xNN", bidirectional overrides (which reorder what a terminal shows) U+FFFD. A request's
+// path or a backend's words may reach a line as the client or backend sent them.
+void append_safe_line(std::string& out, std::string_view line) {
+  const bool plain = std::all_of(line.begin(), line.end() - (line.empty() ? 0 : 1),
+                                 [](char c) { return c >= 0x20 && c < 0x7F; });
+  if (plain) {
+    out.append(line);
+    return;
+  }
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  for (std::size_t i = 0; i < line.size();) {
+    const auto byte = static_cast<unsigned char>(line[i]);
+    if (byte >= 0x20 && byte < 0x7F) {
+      out.push_back(line[i++]);
+      continue;
+    }
+    if (byte < 0x80) {
+      if (i + 1 == line.size() && byte == '\n') {
+        out.push_back('\n');
+      } else {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out.append("\\x").push_back(kHex[byte >> 4]);
+        out.push_back(kHex[byte & 15]);
+      }
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    const char32_t cp = core::next_code_point(line, i);
+    const std::size_t length = i - start;
+    const std::size_t expected = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    const bool valid = cp != 0xFFFD && length == expected && cp >= 0xA0 &&
+                       !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF && !is_bidi_control(cp);
+    if (valid) {
+      out.append(line.substr(start, length));
+    } else {
+      out.append(kReplacement);
+    }
+  }
+}
 
 // Lines are formatted by the thread that logs them into that thread's own buffer (its mutex is
 // only ever taken by another thread to flush it, so logging takes no lock shared by all
@@ -45,7 +95,7 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details
     if (own.generation != generation_.load(std::memory_order_acquire)) refresh_formatter(own);
     spdlog::memory_buf_t formatted;
     own.formatter->format(msg, formatted);
-    own.text.append(formatted.data(), formatted.size());
+    append_safe_line(own.text, std::string_view(formatted.data(), formatted.size()));
     if (own.text.size() >= kBatchBytes) hand_off(own.text);
   }
 

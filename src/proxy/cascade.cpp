@@ -92,8 +92,12 @@ bool looks_like_refusal(std::string_view content) {
   return false;
 }
 
+// Whether the answer's length was capped by the request: by its own max_tokens, or by the
+// legacy completions API's default of 16 tokens (a prompt without "messages" is one), where
+// "length" is the expected end of an uncapped request, not a weak answer.
 bool client_capped_tokens(const json& request) {
-  return request.contains("max_tokens") || request.contains("max_completion_tokens");
+  return request.contains("max_tokens") || request.contains("max_completion_tokens") ||
+         request.contains("prompt");
 }
 
 bool wants_json(const json& request) {

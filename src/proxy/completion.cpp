@@ -676,7 +676,10 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
       const bool content = carries_content(*next.event);
       held_bytes += next.event->data.size();
       p.held.push_back(std::move(*next.event));
-      if (content) break;
+      if (content) {
+        exchange->content_arrived();
+        break;
+      }
       if ((p.failure = contentless_stream(held_bytes, *exchange))) break;
     }
   } else {
@@ -1227,7 +1230,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     return result;
   };
   const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
-  upstream::Deadlines deadlines{timeouts.connect, timeouts.first_byte, timeouts.idle,
+  upstream::Deadlines deadlines{timeouts.connect, timeouts.head_wait(parsed.stream), timeouts.idle,
                                 std::min(upstream::Clock::now() + timeouts.total, scope.deadline)};
   const api::StreamOptions stream_options = stream_options_for(parsed, endpoint, scope, index);
   auto opened = co_await scope.providers->by_index[index]->open(
@@ -1308,7 +1311,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     const auto& backend = config.backends[backend_index];
     const config::Timeouts timeouts = config::effective_timeouts(backend, scope.route);
     upstream::Deadlines deadlines{
-        timeouts.connect, timeouts.first_byte, timeouts.idle,
+        timeouts.connect, timeouts.head_wait(parsed.stream), timeouts.idle,
         std::min(upstream::Clock::now() + timeouts.total, scope.deadline)};
     race->started[slot] = true;
     race->index[slot] = backend_index;
@@ -1582,7 +1585,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     keep_for_usage(next.event->data, record);
     held_bytes += next.event->data.size();
     held.push_back(std::move(*next.event));
-    if (content) break;
+    if (content) {
+      exchange.content_arrived();
+      break;
+    }
     if ((result.failure = contentless_stream(held_bytes, exchange))) {
       record.attempts.back().failure = result.failure;
       co_return result;

@@ -326,10 +326,14 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
   } else if (path == "/feedback") {
     co_await feedback(request, writer);
   } else if ((path.starts_with("/admin/") || path == "/metrics") && !admin_allowed(request)) {
+    // (Built before co_await: GCC 12 miscompiles a braced temporary inside one.)
+    Headers challenge;
+    challenge.push_back({"www-authenticate", "Bearer realm=\"llm-router admin\""});
     co_await send_json(writer, 401,
                        api::error_body("this endpoint needs the admin key: "
                                        "Authorization: Bearer <server.admin_key>",
-                                       "authentication_error", "", "invalid_admin_key"));
+                                       "authentication_error", "", "invalid_admin_key"),
+                       std::move(challenge));
   } else if (path == "/admin/reload") {
     co_await admin_reload(writer);
   } else if (path == "/admin/stats") {

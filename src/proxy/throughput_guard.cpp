@@ -34,6 +34,8 @@ class GuardedExchange final : public upstream::Exchange {
     co_return co_await inner_->read_body(limit);
   }
 
+  void content_arrived() override { inner_->content_arrived(); }
+
   asio::awaitable<upstream::EventResult> next_event() override {
     if (!started_) {
       auto first = co_await inner_->next_event();

@@ -36,7 +36,10 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxEmptyLineBytes = 8;  // CR and LF bytes skipped before a request line
-constexpr std::size_t kReadBytes = 65536;      // the most one read of a request adds to its buffer
+constexpr std::size_t kReadBytes = 65536;
+constexpr auto kLingerTime = std::chrono::seconds(3);  // after a refusal, for the client's bytes
+constexpr std::size_t kMaxLingerBytes = 256
+                                        << 20;  // the most one read of a request adds to its buffer
 // After drain_timeout, how long cancelled requests get to write their error and close.
 constexpr auto kStopGrace = std::chrono::milliseconds(500);
 // When draining starts, how long a request still arriving gets to finish arriving: a slow or
@@ -251,6 +254,25 @@ class BeastWriter final : public ResponseWriter {
 
 // A request refused before any handler saw it (too large, malformed, too slow, too many
 // connections): answered, and logged so an operator sees floods and probes too.
+// Reads and drops what the client still sends after a refusal, its sending side shut, until it
+// closes, for at most kLingerTime: a socket closed with unread bytes resets the connection, and
+// the reset makes the client's stack drop the answer it has not read yet (an SDK uploading an
+// oversized body saw "connection reset" and retried instead of reading the 413). As nginx's
+// lingering close.
+asio::awaitable<void> linger(const ConnectionPtr& connection) {
+  error_code ec;
+  connection->socket.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  expire_after(connection, kLingerTime);
+  std::array<char, 16384> scratch;
+  for (std::size_t dropped = 0; dropped < kMaxLingerBytes;) {
+    auto [read_ec, n] =
+        co_await connection->socket.async_read_some(asio::buffer(scratch), use_nothrow);
+    if (read_ec) break;
+    dropped += n;
+  }
+}
+
 asio::awaitable<void> write_error_and_close(spdlog::logger& log, const ConnectionPtr& connection,
                                             ErrorKind kind, std::string message) {
   connection->read_cap = Clock::time_point::max();  // writing the refusal is no read
@@ -260,12 +282,14 @@ asio::awaitable<void> write_error_and_close(spdlog::logger& log, const Connectio
   http::response<http::string_body> response;
   response.result(static_cast<unsigned>(status));
   response.set(http::field::content_type, "application/json");
+  response.set(http::field::date, http_date());
   if (status == 429 || status == 503) response.set(http::field::retry_after, "1");
   response.keep_alive(false);
   response.body() = api::error_body(Failure{kind, std::move(message)});
   response.prepare_payload();
   expire_after(connection, std::chrono::seconds(5));
-  co_await http::async_write(connection->socket, response, use_nothrow);
+  auto [ec, n] = co_await http::async_write(connection->socket, response, use_nothrow);
+  if (!ec) co_await linger(connection);
 }
 
 // The client closed or reset its connection, before or in the middle of a request's head

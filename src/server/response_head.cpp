@@ -3,7 +3,9 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace llm_router::server {
 namespace {
@@ -129,6 +131,40 @@ class HeadWriter {
   char* at_;
 };
 
+// "date: Mon, 30 Nov 2026 07:10:00 GMT\r\n" for now (RFC 9110 section 6.6.1: an origin with a
+// clock sends it), formatted once a second per thread, without the locale strftime reads.
+std::string_view date_line() {
+  struct Cached {
+    std::time_t second = -1;
+    std::array<char, 40> text{};
+    std::size_t size = 0;
+  };
+  thread_local Cached cached;
+  const std::time_t now = std::time(nullptr);
+  if (now == cached.second) return {cached.text.data(), cached.size};
+  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  const int written = std::snprintf(
+      cached.text.data(), cached.text.size(), "date: %.3s, %02d %.3s %04d %02d:%02d:%02d GMT\r\n",
+      kDays[utc.tm_wday % 7].data(), utc.tm_mday, kMonths[utc.tm_mon % 12].data(),
+      utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  cached.size = written > 0 ? static_cast<std::size_t>(written) : 0;
+  cached.second = now;
+  return {cached.text.data(), cached.size};
+}
+
+}  // namespace
+
+std::string_view http_date() {
+  const std::string_view line = date_line();
+  return line.size() > 8 ? line.substr(6, line.size() - 8) : std::string_view();
+}
+
+namespace {
+
 std::string_view decimal(std::size_t value, std::array<char, 24>& digits) {
   const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
   (void)ec;
@@ -162,17 +198,21 @@ std::string response_head(int status, const Headers& headers, const ResponseFram
   };
   std::uint64_t mask = 0;
   std::size_t size = version.size() + code.size() + 1 + reason.size() + 2;
+  bool has_date = false;
   for (std::size_t i = 0; i < headers.size(); ++i) {
     if (!written(i)) continue;
     if (i < 64) mask |= std::uint64_t{1} << i;
     size += headers[i].name.size() + headers[i].value.size() + 4;
+    has_date = has_date || headers[i].name == "date";
   }
+  const std::string_view date = has_date ? std::string_view() : date_line();
+  size += date.size();
   if (!length_line.empty()) size += length_line.size() + length_value.size() + 2;
   size += encoding_line.size() + connection_line.size() + 2;
 
   std::string head(size, '\0');
   HeadWriter out(head);
-  out << version << code << " " << reason << "\r\n";
+  out << version << code << " " << reason << "\r\n" << date;
   for (std::size_t i = 0; i < headers.size(); ++i) {
     if (i < 64 ? (mask >> i & 1) == 0 : !written(i)) continue;
     out << headers[i].name << ": " << headers[i].value << "\r\n";

@@ -326,6 +326,8 @@ class HttpExchange final : public Exchange {
 
   const ResponseHead& head() const override { return head_; }
 
+  void content_arrived() override { content_arrived_ = true; }
+
   bool event_ready() const override { return !pending_.empty(); }
 
   asio::awaitable<void> end_after_done(std::chrono::milliseconds grace) override {
@@ -378,9 +380,9 @@ class HttpExchange final : public Exchange {
         finish();
         co_return EventResult{};
       }
-      if (events_seen_ == 0) {
-        // The first event must come within the first-byte deadline counted from the request:
-        // bytes that are no event (keep-alive comments) do not extend it.
+      if (events_seen_ == 0 || (!content_arrived_ && first_byte_end_ > idle_end)) {
+        // Content must begin within the first-byte deadline counted from the request: bytes
+        // that are no event (keep-alive comments) and events without content do not extend it.
         armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
                          deadlines_.total);
       } else {
@@ -499,6 +501,7 @@ class HttpExchange final : public Exchange {
   api::SseParser sse_;
   std::deque<api::SseEvent> pending_;
   std::size_t events_seen_ = 0;
+  bool content_arrived_ = false;
   Clock::time_point first_byte_end_ = Clock::time_point::max();
 };
 

@@ -169,6 +169,41 @@ TEST(Fallback, HangingBackendTimesOutAndFallsBack) {
             std::string::npos);
 }
 
+// A stream that opens with a role-only chunk and then thinks is still waiting for its first
+// token: first_byte bounds that silence, not idle.
+TEST(Timeouts, ASilenceBeforeTheFirstContentIsTheFirstByteWait) {
+  MockLlm thinking({"--role-chunk-ms", "900"});
+  Router router(router_config(
+      {{"thinking", thinking.url(), "timeouts: {first_byte: 5s, idle: 300ms}"}}, "[thinking]"));
+  HttpClient client(router.port());
+  auto response =
+      client.stream("/v1/chat/completions", chat_body("auto", "hi", R"(,"stream":true)"),
+                    [](const std::string&) { return true; });
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "thinking=ok");
+  EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
+  // Past first_byte it is a first_byte_timeout.
+  MockLlm stalled({"--role-chunk-ms", "5000"});
+  Router strict(router_config(
+      {{"stalled", stalled.url(), "timeouts: {first_byte: 600ms, idle: 300ms}"}}, "[stalled]"));
+  HttpClient strict_client(strict.port());
+  auto timed_out =
+      strict_client.post_json("/v1/chat/completions", chat_body("auto", "hi", R"(,"stream":true)"));
+  EXPECT_EQ(timed_out.status, 504) << timed_out.body;
+  EXPECT_NE(timed_out.header("x-llm-router-attempts").find("stalled=first_byte_timeout"),
+            std::string::npos)
+      << timed_out.header("x-llm-router-attempts");
+}
+
+// A first_byte written in the config bounds a non-stream request's wait for its answer too.
+TEST(Timeouts, AWrittenFirstByteBoundsANonStreamAnswer) {
+  MockLlm slow({"--ttft-ms", "2000"});
+  Router router(router_config({{"slow", slow.url(), "timeouts: {first_byte: 300ms}"}}, "[slow]"));
+  HttpClient client(router.port());
+  const auto timed_out = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(timed_out.status, 504) << timed_out.body;
+}
+
 TEST(Fallback, StreamFallsBackWhenTheFirstBackendFailsBeforeAnyContent) {
   MockLlm failing({"--status", "503"});
   MockLlm backup;

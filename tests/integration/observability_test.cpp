@@ -200,7 +200,9 @@ TEST(AdminKey, AdminEndpointsNeedTheKeyWhenOneIsSet) {
   MockLlm backend;
   Router router(router_config({{"only", backend.url()}}, "[only]", "[]", "  admin_key: s3cret\n"));
   HttpClient client(router.port());
-  EXPECT_EQ(client.request("GET", "/metrics").status, 401);
+  const auto refused = client.request("GET", "/metrics");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_TRUE(refused.header("www-authenticate").starts_with("Bearer")) << "no challenge";
   EXPECT_EQ(client.request("POST", "/admin/reload").status, 401);
   for (const char* right : {"Bearer s3cret", "bearer s3cret", "BEARER s3cret"}) {
     EXPECT_EQ(client.request("GET", "/metrics", "", {{"authorization", right}}).status, 200)

@@ -175,6 +175,32 @@ TEST_F(ProtocolTest, OversizedBodyIs413) {
       "request_too_large");
 }
 
+// A client still uploading an oversized body reads the 413, not a reset connection: the router
+// drains what it sends after the refusal before closing (a lingering close).
+TEST_F(ProtocolTest, AClientStillSendingAnOversizedBodyReadsThe413) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<asio::ip::port_type>(router_.port())});
+  const std::string body(4 << 20, 'a');
+  const std::string head =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
+  boost::system::error_code ec;
+  asio::write(socket, asio::buffer(head + body), ec);
+  EXPECT_FALSE(ec) << "the upload was cut: " << ec.message();
+  socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  std::string reply;
+  char buffer[4096];
+  while (!ec && reply.size() < (1 << 20)) {
+    const std::size_t n = socket.read_some(asio::buffer(buffer), ec);
+    reply.append(buffer, n);
+  }
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 413 ")) << reply.substr(0, 200) << " / " << ec.message();
+}
+
 TEST_F(ProtocolTest, OversizedChunkedBodyIs413) {
   HttpClient client(router_.port());
   std::string chunk(6000, 'a');

@@ -247,6 +247,27 @@ TEST(CircuitBreaker, PanicModeStillTriesWhenEveryCandidateIsEjected) {
   EXPECT_EQ(down.requests(), 2);
 }
 
+// A legacy completion without max_tokens is capped at 16 tokens by the API itself: its
+// "length" ending is the expected one, not a weak answer worth a second generation.
+TEST(Cascade, ALegacyCompletionCutAtTheApisDefaultCapIsNotWeak) {
+  CannedBackend capped([](const std::string&) {
+    return http_response(200, "application/json",
+                         R"({"id":"c","object":"text_completion","created":1,"model":"m",)"
+                         R"("choices":[{"index":0,"text":" sixteen tokens of a story",)"
+                         R"("finish_reason":"length"}]})");
+  });
+  MockLlm strong;
+  std::string config =
+      router_config({{"capped", capped.url()}, {"strong", strong.url()}}, "[capped, strong]");
+  config += "    strategy: ordered\n    cascade: {enabled: true}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/completions", R"({"model":"auto","prompt":"Once upon a time"})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "capped=ok");
+}
+
 TEST(Cascade, AWeakAnswerEscalatesToTheNextCandidate) {
   MockLlm cheap({"--content", "I'm sorry, but I can't help with that."});
   MockLlm strong;

@@ -5,20 +5,29 @@
 namespace llm_router::server {
 namespace {
 
+// The head without its date line (which changes every second), checking there is one.
+std::string dated(const std::string& head) {
+  const std::size_t at = head.find("\r\ndate: ");
+  EXPECT_NE(at, std::string::npos) << head;
+  if (at == std::string::npos) return head;
+  const std::size_t end = head.find("\r\n", at + 2);
+  return head.substr(0, at) + head.substr(end);
+}
+
 TEST(ResponseHead, WholeResponseWithLength) {
-  EXPECT_EQ(response_head(200, {{"content-type", "application/json"}}, {11, true, 42}),
+  EXPECT_EQ(dated(response_head(200, {{"content-type", "application/json"}}, {11, true, 42})),
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 42\r\n\r\n");
 }
 
 TEST(ResponseHead, ChunkedAndClosing) {
-  EXPECT_EQ(response_head(502, {}, {11, false, std::nullopt}),
+  EXPECT_EQ(dated(response_head(502, {}, {11, false, std::nullopt})),
             "HTTP/1.1 502 Bad Gateway\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n");
 }
 
 TEST(ResponseHead, Http10KeepAliveSaysSoAndAStreamHasNoChunking) {
-  EXPECT_EQ(response_head(200, {}, {10, true, 3}),
+  EXPECT_EQ(dated(response_head(200, {}, {10, true, 3})),
             "HTTP/1.0 200 OK\r\ncontent-length: 3\r\nconnection: keep-alive\r\n\r\n");
-  EXPECT_EQ(response_head(200, {}, {10, false, std::nullopt}),
+  EXPECT_EQ(dated(response_head(200, {}, {10, false, std::nullopt})),
             "HTTP/1.0 200 OK\r\nconnection: close\r\n\r\n");
 }
 
@@ -31,8 +40,22 @@ TEST(ResponseHead, HeadersThatCouldSplitTheResponseAreDropped) {
                         {"content-length", "999"},
                         {"transfer-encoding", "gzip"},
                         {"connection", "upgrade"}};
-  EXPECT_EQ(response_head(200, headers, {11, true, 0}),
+  EXPECT_EQ(dated(response_head(200, headers, {11, true, 0})),
             "HTTP/1.1 200 OK\r\nx-ok: fine\r\ncontent-length: 0\r\n\r\n");
+}
+
+// Every response says when it was made (RFC 9110 section 6.6.1), once.
+TEST(ResponseHead, ADateLineInTheFormatOfRfc9110) {
+  const std::string head = response_head(200, {}, {11, true, 0});
+  const std::size_t at = head.find("date: ");
+  ASSERT_NE(at, std::string::npos) << head;
+  const std::string value = head.substr(at + 6, head.find("\r\n", at) - at - 6);
+  EXPECT_EQ(value.size(), 29u) << value;  // "Mon, 30 Nov 2026 07:10:00 GMT"
+  EXPECT_TRUE(value.ends_with(" GMT")) << value;
+  EXPECT_EQ(value[3], ',') << value;
+  const std::string own =
+      response_head(200, {{"date", "Sun, 06 Nov 1994 08:49:37 GMT"}}, {11, true, 0});
+  EXPECT_EQ(own.find("date: "), own.rfind("date: ")) << own;
 }
 
 TEST(ResponseHead, ChunkSizeLineIsHex) {

@@ -34,9 +34,17 @@ struct Url {
 
 struct Timeouts {
   Millis connect{5'000};
-  Millis first_byte{60'000};  // request sent -> first byte (for streams: the first event)
-  Millis idle{30'000};        // longest silence between two stream chunks
-  Millis total{600'000};      // whole attempt
+  // Request sent -> a stream's first content (a role-only opening chunk does not end the
+  // wait); for a non-stream request -> the response head, which comes with the whole answer,
+  // so it applies to those only when written in the config (else `total` bounds them: a long
+  // generation is not abandoned, and paid for, at 60 s).
+  Millis first_byte{60'000};
+  bool first_byte_written = false;
+  Millis idle{30'000};    // longest silence in a body, or between stream events once content came
+  Millis total{600'000};  // whole attempt
+
+  // How long a request waits for its response head.
+  Millis head_wait(bool stream) const { return stream || first_byte_written ? first_byte : total; }
 };
 
 // Active health checks: a periodic GET below the base URL, feeding the circuit breaker. Off

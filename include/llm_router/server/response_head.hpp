@@ -32,4 +32,7 @@ inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 std::string_view reason_phrase(int status);
 
+// Now as an HTTP date ("Mon, 30 Nov 2026 07:10:00 GMT"); valid until the thread's next call.
+std::string_view http_date();
+
 }  // namespace llm_router::server

@@ -54,6 +54,10 @@ class Exchange {
   // The whole (decoded) body, for non-stream answers and error statuses.
   virtual asio::awaitable<Expected<std::string>> read_body(std::size_t limit) = 0;
   virtual asio::awaitable<EventResult> next_event() = 0;
+  // The stream carried its first content (text, reasoning, a tool call). Until then a silence
+  // may last up to the first-byte deadline (a role-only chunk and then a long think is still
+  // the wait for the first token); from then on, up to `idle`.
+  virtual void content_arrived() {}
   // True when next_event() will answer at once (an event already arrived): the relay then
   // writes the events of a burst together instead of one send per event.
   virtual bool event_ready() const { return false; }

@@ -163,7 +163,9 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
            {R"([{"role":"user","content":[{"type":"text","text":"a"},null]}])",
             "messages[0].content[1]"},
            {R"([{"role":"user","content":[{"type":"text","text":5}]}])", "messages[0].content[0]"},
-           {R"([{"role":"user","content":[{"text":"a"}]}])", "messages[0].content[0]"}}) {
+           {R"([{"role":"user","content":[{"text":"a"}]}])", "messages[0].content[0]"},
+           {R"([{"role":"user"}])", "messages[0].content"},
+           {R"([{"role":"tool","tool_call_id":"c"}])", "messages[0].content"}}) {
     const auto bad =
         parse_request(R"({"model":"a","messages":)" + messages + "}", Endpoint::chat_completions);
     ASSERT_FALSE(bad) << messages;
@@ -172,6 +174,27 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
   EXPECT_TRUE(parse_request(
       R"({"model":"a","messages":[{"role":"developer","content":"x"},{"role":"assistant",)"
       R"("content":null,"tool_calls":[]},{"role":"tool","content":[{"type":"text","text":"r"}]}]})",
+      Endpoint::chat_completions));
+  // An assistant turn may carry tool calls instead of content.
+  EXPECT_TRUE(parse_request(
+      R"({"model":"a","messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[]}]})",
+      Endpoint::chat_completions));
+  // stream_options only with a stream; a tool to call only with tools.
+  const auto options = parse_request(head + R"("stream_options":{"include_usage":true}})",
+                                     Endpoint::chat_completions);
+  ASSERT_FALSE(options);
+  EXPECT_EQ(options.failure().param, "stream_options");
+  EXPECT_TRUE(parse_request(head + R"("stream":true,"stream_options":{"include_usage":true}})",
+                            Endpoint::chat_completions));
+  for (const char* choice : {R"("required")", R"({"type":"function","function":{"name":"f"}})"}) {
+    const auto bad =
+        parse_request(head + R"("tool_choice":)" + choice + "}", Endpoint::chat_completions);
+    ASSERT_FALSE(bad) << choice;
+    EXPECT_EQ(bad.failure().param, "tool_choice");
+  }
+  EXPECT_TRUE(parse_request(head + R"("tool_choice":"none"})", Endpoint::chat_completions));
+  EXPECT_TRUE(parse_request(
+      head + R"("tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"})",
       Endpoint::chat_completions));
   // Other part types pass to the backend, whichever it knows (vLLM's video_url).
   EXPECT_TRUE(parse_request(
@@ -307,7 +330,8 @@ TEST(ParseRequest, SummarizesWhatRulesTestWithoutADom) {
   auto parsed = parse_request(
       R"({"model":"auto","user":"u-1","metadata":{"tenant":"acme"},"max_tokens":7,)"
       R"("max_completion_tokens":null,"response_format":{"type":"json_schema"},)"
-      R"("tools":[{"type":"function"}],"stream_options":{"include_usage":true},"messages":[)"
+      R"("tools":[{"type":"function"}],"stream":true,"stream_options":{"include_usage":true},)"
+      R"("messages":[)"
       R"({"role":"system","content":"Be \"brief\"\n"},{"role":"assistant","content":"ok"},)"
       R"({"content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{}}],"role":"user"},)"
       R"({"role":"user","content":"third"}]})",
@@ -380,8 +404,9 @@ TEST(ParseRequest, SchemaErrorsComeAfterSyntaxErrorsAndInOrder) {
   auto broken = parse_request(R"({"messages":[], "x": tru})", Endpoint::chat_completions);
   ASSERT_FALSE(broken);
   EXPECT_EQ(broken.failure().kind, ErrorKind::invalid_json);
-  auto second = parse_request(R"({"model":"a","messages":[{"role":"user"},{"content":"x"}]})",
-                              Endpoint::chat_completions);
+  auto second =
+      parse_request(R"({"model":"a","messages":[{"role":"user","content":"x"},{"content":"x"}]})",
+                    Endpoint::chat_completions);
   ASSERT_FALSE(second);
   EXPECT_EQ(second.failure().param, "messages[1].role");
   auto not_object = parse_request(R"({"model":"a","messages":["hi",{"content":"x"}]})",

@@ -51,6 +51,10 @@ Diagnostics errors_of(const std::string& yaml, std::map<std::string, std::string
   return {};
 }
 
+Config load_config_string(const std::string& yaml) {
+  return load_config_text(yaml, "test.yaml", fake_env({}));
+}
+
 bool has_error(const Diagnostics& diagnostics, const std::string& path,
                const std::string& fragment) {
   for (const auto& d : diagnostics) {
@@ -122,6 +126,42 @@ routes: [{name: r, use: [only], cascade: {enabled: true, min_mean_logprob: -1}}]
   EXPECT_NE(advisories(logprobs)[0].find("min_mean_logprob"), std::string::npos);
 }
 
+// Valid, but not what was meant: a tag one typo from a capability, settings that cancel each
+// other, a base_url with an endpoint's path, LiteLLM's way of naming a variable.
+TEST(Config, AdvisoriesNameTyposAndContradictions) {
+  const auto config = load_config_text(R"(
+backends:
+  - {name: typo, provider: mock, tags: [vison, tools]}
+  - name: odd
+    provider: openai
+    base_url: http://127.0.0.1:9/v1/chat/completions
+    api_key: os.environ/OPENAI_API_KEY
+    circuit_breaker: {cooldown: 1m, max_cooldown: 2s}
+    retry: {attempts: 1, backoff: 10s, max_backoff: 1s}
+    health_check: {interval: 1s, timeout: 5s}
+    timeouts: {first_byte: 3s, total: 1s}
+  - {name: fine, provider: mock, tags: [vision, tools, json, chat]}
+routes:
+  - {name: one, use: [fine], hedge: {after: 1s}}
+)",
+                                       "test.yaml", fake_env({}));
+  const auto advice = advisories(config);
+  std::string all;
+  for (const auto& line : advice) all += line + "\n";
+  for (const char* expected :
+       {"backend 'typo': tag 'vison' is not a capability; did you mean 'vision'?",
+        "backend 'odd': circuit_breaker.cooldown is longer than max_cooldown",
+        "backend 'odd': retry.backoff is longer than max_backoff",
+        "backend 'odd': health_check.timeout is not shorter than its interval",
+        "backend 'odd': timeouts.total is shorter than first_byte",
+        "backend 'odd': base_url ends with /chat/completions", "write ${OPENAI_API_KEY}",
+        "route 'one': hedge needs a second backend"}) {
+    EXPECT_NE(all.find(expected), std::string::npos) << expected << "\n" << all;
+  }
+  EXPECT_EQ(all.find("'fine'"), std::string::npos) << all;
+  EXPECT_EQ(advice.size(), 8u) << all;
+}
+
 TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
   const auto errors = errors_of(kValid);
   ASSERT_EQ(errors.size(), 1u) << dump(errors);
@@ -145,6 +185,43 @@ struct BadCase {
 
 const std::string kBackendHead = "backends:\n  - name: a\n    provider: mock\n";
 const std::string kRoute = "routes:\n  - name: auto\n    use: [a]\n";
+
+// A second YAML document would be ignored; a tab is named when it breaks the file.
+TEST(Config, ASecondDocumentAndTabsAreErrorsThatSaySo) {
+  const auto two =
+      errors_of(kBackendHead + kRoute + "---\nbackends: [{name: z, provider: mock}]\n");
+  ASSERT_EQ(two.size(), 1u) << dump(two);
+  EXPECT_NE(two[0].message.find("2 YAML documents"), std::string::npos) << dump(two);
+  const auto tabs = errors_of("backends:\n\t- name: a\n");
+  ASSERT_FALSE(tabs.empty());
+  EXPECT_NE(tabs[0].message.find("tab characters"), std::string::npos) << dump(tabs);
+}
+
+// first_byte bounds a non-stream request's wait for its head only when written: that head
+// comes with the whole answer, which may take minutes; by default `total` bounds it.
+TEST(Config, FirstByteAppliesToANonStreamAnswerOnlyWhenWritten) {
+  const auto unset = load_config_string(kBackendHead + kRoute);
+  const auto& defaults = unset.backends[0].timeouts;
+  EXPECT_EQ(defaults.head_wait(/*stream=*/true), std::chrono::seconds(60));
+  EXPECT_EQ(defaults.head_wait(/*stream=*/false), std::chrono::minutes(10));
+  const auto written =
+      load_config_string(kBackendHead + "    timeouts: {first_byte: 20s}\n" + kRoute);
+  EXPECT_EQ(written.backends[0].timeouts.head_wait(false), std::chrono::seconds(20));
+  const auto by_route =
+      load_config_string(kBackendHead + kRoute + "    timeouts: {first_byte: 7s}\n");
+  const auto route_timeouts = effective_timeouts(by_route.backends[0], by_route.find_route("auto"));
+  EXPECT_EQ(route_timeouts.head_wait(false), std::chrono::seconds(7));
+}
+
+// A duration past a year is refused: now + a few centuries wraps steady_clock, and every
+// deadline would fall in the past.
+TEST(Config, DurationsStopAtAYear) {
+  for (const std::string value : {"3000000h", "99999999999999h", "18446744073709551617ms"}) {
+    const auto errors = errors_of(kBackendHead + "    timeouts: {total: " + value + "}\n" + kRoute);
+    EXPECT_TRUE(has_error(errors, "backends[0].timeouts.total", "at most 8760h")) << dump(errors);
+  }
+  EXPECT_NO_THROW(load_config_string(kBackendHead + "    timeouts: {total: 8760h}\n" + kRoute));
+}
 
 TEST(Config, ErrorsShowValuesAsWrittenNotWhatTheEnvironmentHolds) {
   const std::string yaml =

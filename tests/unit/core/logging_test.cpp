@@ -83,6 +83,26 @@ TEST(Logging, LinesFromManyThreadsAllArriveWholeAndInEachThreadsOrder) {
   }
 }
 
+// What a client or backend sent may reach a line: it cannot corrupt the log (invalid UTF-8,
+// controls) or disguise it (a right-to-left override).
+TEST(Logging, LinesAreValidUtf8WithoutControlsOrOverrides) {
+  CapturedStderr captured;
+  setup("info");
+  auto logger = get("safe");
+  logger->info("{}", std::string("path=/x\xff\xfe\u202e/evil tab=\there esc=\x1b[31m caf\u00e9 \u4e2d end"));
+  logger->flush();
+  std::string text;
+  for (int attempt = 0; attempt < 200 && text.find(" end\n") == std::string::npos; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    text = captured.text();
+  }
+  EXPECT_NE(
+      text.find(
+          "path=/x\ufffd\ufffd\ufffd/evil tab=\\x09here esc=\\x1b[31m caf\u00e9 \u4e2d end\n"),
+      std::string::npos)
+      << text;
+}
+
 }  // namespace
 // A config's list of errors is logged on one line, every line starting with time and level.
 TEST(Logging, OneLineJoinsLineBreaks) {
