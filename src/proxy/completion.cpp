@@ -621,9 +621,12 @@ std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endp
 // Whether a stream's body for a backend carries stream_options only the router added: a
 // refusal of them is the backend's lack (learnt, asked again without), whereas a refusal of
 // the client's own may be about what the client wrote (relayed).
-bool router_added_stream_options(const api::ParsedRequest& parsed, api::StreamOptions options) {
-  return parsed.stream && options == api::StreamOptions::ask_usage &&
-         !parsed.summary.has_stream_options;
+// Whether the stream's request to the backend carries stream_options: the router's, or the
+// client's own.
+bool sent_stream_options(const api::ParsedRequest& parsed, api::StreamOptions options) {
+  return parsed.stream &&
+         (options == api::StreamOptions::ask_usage ||
+          (options == api::StreamOptions::as_sent && parsed.summary.has_stream_options));
 }
 
 // A backend's 400/422 naming the stream_options sent with a stream.
@@ -1242,10 +1245,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   if (head.status < 200 || head.status >= 300) {
     auto body = co_await exchange.read_body(kMaxErrorBodyBytes);
     const std::string text = body ? *body : std::string();
-    if (router_added_stream_options(parsed, stream_options) &&
-        refuses_stream_options(head.status, text)) {
+    if (sent_stream_options(parsed, stream_options) && refuses_stream_options(head.status, text)) {
       // It refuses stream_options, not what the client asked: asked again without them, as
-      // every later stream to it will be (the router counts usage and adds the chunk itself).
+      // every later stream to it will be (the router counts usage and adds the chunk itself,
+      // for a client that asked for it too).
       stop_sending_stream_options(scope, index);
       record.attempts.pop_back();
       co_return co_await attempt(request, writer, parsed, endpoint, index, scope, record,
@@ -1329,7 +1332,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     const api::StreamOptions stream_options =
         stream_options_for(parsed, endpoint, scope, backend_index);
     std::optional<upstream::UpstreamRequest> without_options;
-    if (router_added_stream_options(parsed, stream_options)) {
+    if (sent_stream_options(parsed, stream_options)) {
       without_options = upstream_request(request, parsed, endpoint, backend, record,
                                          api::StreamOptions::left_out);
     }

@@ -159,6 +159,12 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
     pinned = true;
   }
   if (state_->generation() != generation_) refresh_snapshot();
+  if (request.target == "*") {  // OPTIONS * (the server lets no other method name it)
+    Headers allow;
+    allow.push_back({"allow", "GET, HEAD, POST, OPTIONS"});
+    co_await writer.send(204, std::move(allow), std::string());
+    co_return;
+  }
   const std::string_view path = api_path(request.path());
   const KnownPath* known = find_endpoint(path, request.method);
   if (known != nullptr && takes(*known, request.method) && is_completion(path)) {

@@ -7,6 +7,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/optional/optional.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <string_view>
 
@@ -35,11 +37,52 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
 
  private:
   void on_request_impl(verb, string_view method, string_view target, int version,
-                       error_code&) override {
+                       error_code& ec) override {
     request_.method.assign(method.data(), method.size());
     request_.target.assign(target.data(), target.size());
     version_ = static_cast<unsigned>(version);
     has_request_line_ = true;
+    if (!acceptable_target(request_.method, request_.target)) {
+      ec = boost::beast::http::error::bad_target;
+      refusal_ = "the request target must be a path starting with '/' (or * for OPTIONS)";
+    }
+  }
+
+  // RFC 9112 section 3.2: the origin form ("/v1/models?x"), the absolute form
+  // ("http://host/v1/models"), or "*" for a server-wide OPTIONS; never a fragment.
+  static bool acceptable_target(std::string_view method, std::string_view target) {
+    if (target == "*") return method == "OPTIONS";
+    if (target.find('#') != std::string_view::npos) return false;
+    if (target.starts_with('/')) return true;
+    for (const std::string_view scheme : {"http://", "https://"}) {
+      if (target.size() > scheme.size() &&
+          boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // RFC 3986 authority: a bracketed IPv6 literal or a name of unreserved, %-escaped and
+  // sub-delimiter characters, then an optional ":port" of digits.
+  static bool valid_host(std::string_view host) {
+    std::size_t name_end = host.size();
+    if (host.starts_with('[')) {
+      name_end = host.find(']');
+      if (name_end == std::string_view::npos) return false;
+      ++name_end;
+    } else {
+      name_end = std::min(host.find(':'), host.size());
+      for (const char c : host.substr(0, name_end)) {
+        const bool allowed = std::isalnum(static_cast<unsigned char>(c)) ||
+                             std::string_view("-._~%!$&'()*+,;=").find(c) != std::string_view::npos;
+        if (!allowed) return false;
+      }
+    }
+    if (name_end == host.size()) return true;
+    if (host[name_end] != ':') return false;
+    const std::string_view port = host.substr(name_end + 1);
+    return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
   }
 
   void on_response_impl(int, string_view, int, error_code&) override {}  // requests only
@@ -66,7 +109,10 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
         unmet_expectation_ = true;
       }
     }
-    if (name == field::host) ++host_fields_;
+    if (name == field::host) {
+      ++host_fields_;
+      bad_host_ = bad_host_ || !valid_host({value.data(), value.size()});
+    }
     if (name == field::transfer_encoding) {
       if (!transfer_codings_.empty()) transfer_codings_ += ',';
       transfer_codings_.append(value.data(), value.size());
@@ -97,6 +143,9 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
       ec = boost::beast::http::error::bad_field;
       refusal_ = host_fields_ == 0 ? "an HTTP/1.1 request needs a Host header"
                                    : "more than one Host header";
+    } else if (bad_host_) {
+      ec = boost::beast::http::error::bad_field;
+      refusal_ = "the Host header is not a host name or address with an optional port";
     }
   }
 
@@ -156,6 +205,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   bool expects_continue_ = false;
   bool unmet_expectation_ = false;
   int host_fields_ = 0;
+  bool bad_host_ = false;
   std::string_view refusal_;
   ErrorKind refusal_kind_ = ErrorKind::invalid_request;
   std::string transfer_codings_;  // every Transfer-Encoding field, joined by commas

@@ -426,6 +426,33 @@ void expect_stream_options_dropped_after_a_refusal(const std::string& route_extr
   EXPECT_EQ(calls.load(), 4) << route_extra;
 }
 
+// The same when the first stream to it carries the client's own stream_options: identical
+// requests get the same answer, whichever came first.
+TEST(BadAnswers, AClientsOwnStreamOptionsRefusedAreDroppedToo) {
+  std::atomic<int> with_options{0};
+  CannedBackend strict([&](const std::string& body) {
+    if (body.find("stream_options") != std::string::npos) {
+      ++with_options;
+      return http_response(400, "application/json",
+                           R"({"error":{"message":"Unrecognized request argument supplied: )"
+                           R"(stream_options","type":"invalid_request_error"}})");
+    }
+    return sse_response(kChunk + kFinish + "data: [DONE]\n\n");
+  });
+  Router router(router_config({{"strict", strict.url()}}, "[strict]"));
+  HttpClient client(router.port());
+  const std::string asks_usage = R"(,"stream":true,"stream_options":{"include_usage":true})";
+  for (int round = 0; round < 2; ++round) {
+    const auto response =
+        client.post_json("/v1/chat/completions", chat_body("auto", "x", asks_usage));
+    ASSERT_EQ(response.status, 200) << response.body;
+    const auto events = sse_data(response.body);
+    ASSERT_GE(events.size(), 2u) << response.body;
+    EXPECT_TRUE(json::parse(events[events.size() - 2]).contains("usage")) << response.body;
+  }
+  EXPECT_EQ(with_options.load(), 1);
+}
+
 // With n > 1 one choice's finish_reason does not make a cut stream whole.
 TEST(BadAnswers, AChunkedStreamOfSeveralChoicesCutAfterOneFinishEndsWithAnError) {
   const auto response = through_a_cut_chunked_stream(R"(,"stream":true,"n":2)");

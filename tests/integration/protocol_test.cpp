@@ -362,6 +362,33 @@ TEST_F(ProtocolTest, RepeatedContentEncodingLinesAreOneList) {
   EXPECT_EQ(response.status, 415) << response.body;
 }
 
+// RFC 9112 section 3.2: a target is a path, an absolute URI or * (OPTIONS only); a Host is a
+// name or address with an optional port.
+TEST_F(ProtocolTest, RequestTargetsAndHostsAreChecked) {
+  for (const std::string line :
+       {"GET * HTTP/1.1", "POST v1/chat/completions HTTP/1.1", "GET /healthz#frag HTTP/1.1"}) {
+    const std::string reply = all_replies(router_.port(), line + "\r\nHost: x\r\n\r\n");
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 ")) << line << ": " << reply;
+  }
+  const std::string options =
+      all_replies(router_.port(), "OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(options.starts_with("HTTP/1.1 204 ")) << options;
+  EXPECT_NE(options.find("allow: GET, HEAD, POST, OPTIONS"), std::string::npos) << options;
+  const std::string upper = all_replies(
+      router_.port(), "GET HTTP://X/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(upper.starts_with("HTTP/1.1 200 ")) << upper;
+  for (const std::string host : {"a b", "a/b", "x:notaport", "[::1", "user@host"}) {
+    const std::string reply =
+        all_replies(router_.port(), "GET /healthz HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 ")) << host << ": " << reply;
+  }
+  for (const std::string host : {"localhost:8080", "[::1]:8080", "my_service", "127.0.0.1"}) {
+    const std::string reply = all_replies(
+        router_.port(), "GET /healthz HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 ")) << host << ": " << reply;
+  }
+}
+
 TEST_F(ProtocolTest, AnHttp11RequestNeedsExactlyOneHost) {
   const std::string none = all_replies(router_.port(), "GET /v1/models HTTP/1.1\r\n\r\n");
   EXPECT_TRUE(none.starts_with("HTTP/1.1 400 ")) << none;
