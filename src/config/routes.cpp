@@ -355,6 +355,10 @@ Rule read_rule(NodeReader reader, const std::string& route_name, std::vector<Key
   check_name(reader, rule.name);  // it goes into a response header and the access line
   SignalSink sink{route_name + "/" + rule.name, kw, sem, {}};
   if (reader.has("when")) {
+    const auto mark = reader.raw("when").Mark();
+    rule.when_path = reader.path_of("when");
+    rule.line = mark.line + 1;
+    rule.column = mark.column + 1;
     rule.when = read_when(reader.object("when"), sink);
   } else {
     reader.error("when", "is required");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 
 #include "llm_router/analyzer/factory.hpp"
@@ -209,15 +210,16 @@ std::optional<RouterState::FileVersion> RouterState::loaded_version() const {
 
 namespace {
 
-// What a rule's condition needs from the analyzer; throws when the loaded one cannot give it
-// (the rule would silently never match, or always: complexity is 0.5 without a model).
+// What a rule's condition needs from the analyzer; a problem for each thing the loaded one
+// cannot give (the rule would silently never match, or always: complexity is 0.5 without a
+// model).
 void check_condition(const config::Condition& condition, const analyzer::Analyzer* analyzer,
-                     const std::string& where) {
+                     const std::function<void(std::string)>& problem) {
   using Kind = config::Condition::Kind;
   const auto missing = [&](const std::string& what) {
-    throw std::runtime_error(where + ": the rule tests " + what +
-                             ", so it would match every request or none (the shipped models and "
-                             "lexicon are in config/models/)");
+    problem("the rule tests " + what +
+            ", so it would match every request or none (the shipped models and lexicon are in "
+            "config/models/)");
   };
   if (condition.kind == Kind::category) {
     const auto labels = analyzer ? analyzer->category_labels() : std::vector<std::string>{};
@@ -230,10 +232,9 @@ void check_condition(const config::Condition& condition, const analyzer::Analyze
       }
       std::string known;
       for (const auto& label : labels) known += label + ", ";
-      throw std::runtime_error(where + ": category '" + value +
-                               "' is not a label of the category model, so the rule could "
-                               "never match (labels: " +
-                               known + "other)");
+      problem("category '" + value +
+              "' is not a label of the category model, so the rule could never match (labels: " +
+              known + "other)");
     }
   }
   if (condition.kind == Kind::complexity && !(analyzer && analyzer->has_complexity_model())) {
@@ -250,16 +251,22 @@ void check_condition(const config::Condition& condition, const analyzer::Analyze
     missing(
         "`pii` but PII is not looked for (analyzer.detectors.pii is false or text.pii_chars is 0)");
   }
-  for (const auto& child : condition.children) check_condition(child, analyzer, where);
+  for (const auto& child : condition.children) check_condition(child, analyzer, problem);
 }
 
-// Rules testing a signal the loaded analyzer cannot give are configuration errors.
+// Rules testing a signal the loaded analyzer cannot give are configuration errors, every one
+// reported where its `when` was written.
 void check_rules(const config::Config& config, const analyzer::Analyzer* analyzer) {
+  config::Diagnostics diagnostics;
   for (const auto& route : config.routes) {
     for (const auto& rule : route.rules) {
-      check_condition(rule.when, analyzer, "routes." + route.name + ".rules." + rule.name);
+      check_condition(rule.when, analyzer, [&](std::string message) {
+        diagnostics.push_back(config::Diagnostic{config.source, rule.line, rule.column,
+                                                 rule.when_path, std::move(message)});
+      });
     }
   }
+  if (!diagnostics.empty()) throw config::ConfigError(std::move(diagnostics));
 }
 
 }  // namespace

@@ -577,12 +577,18 @@ TEST(Check, ARuleOnACategoryTheModelLacksIsAnError) {
                       "  sentiment_model: " + models +
                       "sentiment.json\nbackends:\n  - name: a\n    provider: mock\n"
                       "routes:\n  - name: auto\n    use: [a]\n    rules:\n"
-                      "      - {name: r, when: {category: [cod]}, use: [a]}\n");
+                      "      - {name: r, when: {category: [cod]}, use: [a]}\n"
+                      "      - {name: s, when: {category: [mathh]}, use: [a]}\n");
   ChildProcess check({"/bin/bash", "-c",
                       std::string(LLM_ROUTER_BIN) + " check --config " + config.path() + " 2>&1"});
   const auto line = check.wait_for_line("category 'cod'", std::chrono::seconds(20));
   ASSERT_TRUE(line) << "no error naming the category";
-  EXPECT_NE(line->find("routes.auto.rules.r"), std::string::npos) << *line;
+  // FILE:LINE:COL: PATH: MESSAGE, as every config error, and every such rule is named.
+  EXPECT_NE(line->find(config.path() + ":12:25: "), std::string::npos) << *line;
+  EXPECT_NE(line->find("routes[0].rules[0].when"), std::string::npos) << *line;
+  const auto second = check.wait_for_line("category 'mathh'", std::chrono::seconds(20));
+  ASSERT_TRUE(second) << "the second rule's problem was not reported";
+  EXPECT_NE(second->find("routes[0].rules[1].when"), std::string::npos) << *second;
   EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
 }
 
@@ -610,7 +616,7 @@ TEST(Check, ARuleOnASignalWithoutItsModelIsAnError) {
          std::string(LLM_ROUTER_BIN) + " check --config " + config.path() + " 2>&1"});
     const auto line = check.wait_for_line(expected, std::chrono::seconds(20));
     ASSERT_TRUE(line) << "no error for " << when;
-    EXPECT_NE(line->find("routes.auto.rules.r"), std::string::npos) << *line;
+    EXPECT_NE(line->find("routes[0].rules[0].when"), std::string::npos) << *line;
     EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1) << when;
   }
 }

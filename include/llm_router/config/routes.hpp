@@ -103,6 +103,10 @@ struct Rule {
   std::string name;
   Condition when;
   Pool pool;
+  // Where `when` was written, for problems found once the models are loaded.
+  std::string when_path;  // "routes[0].rules[1].when"
+  int line = 0;
+  int column = 0;
 };
 
 enum class Optimize { none, cost, latency, quality };
