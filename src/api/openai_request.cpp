@@ -221,6 +221,8 @@ class RequestScanner {
       auto include = options.find("include_usage");
       summary().include_usage =
           include != options.end() && include->is_boolean() && include->get<bool>();
+      summary().plain_stream_options = options.size() == (include != options.end() ? 1u : 0u) &&
+                                       (include == options.end() || include->is_boolean());
       return true;
     }
     if (name == "prompt"sv) return content(prompt_.emplace());

@@ -187,7 +187,9 @@ int run_serve(const std::vector<std::string>& args) {
   if (!config->server.state_file.empty()) load_bandit_state(*state, config->server.state_file);
   Housekeeper housekeeper(*state, config->server.watch_config, config->server.state_file);
   server.run(/*handle_signals=*/true, [&] {
-    std::cout << "llm-router listening on " << config->server.listen_host << ":" << port
+    const std::string& host = config->server.listen_host;
+    const bool v6 = host.find(':') != std::string::npos;
+    std::cout << "llm-router listening on " << (v6 ? "[" + host + "]" : host) << ":" << port
               << std::endl;
     spdlog::info("llm-router serving {} backends and {} routes from {} on {} io threads",
                  config->backends.size(), config->routes.size(), config->source,

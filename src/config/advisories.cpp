@@ -50,15 +50,17 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 void check_tags(const Backend& backend, std::vector<std::string>& out) {
   static constexpr std::string_view kCapabilities[] = {"vision", "tools", "json"};
   for (const auto& tag : backend.tags) {
-    // The nearest capability, when a typo or two away.
+    // The nearest capability, when within a typo per three letters ("vison", "tool", not
+    // "js").
     std::string_view meant;
-    std::size_t nearest = 3;
+    std::size_t nearest = SIZE_MAX;
     for (const std::string_view capability : kCapabilities) {
       if (tag == capability) {
         meant = {};
         break;
       }
-      if (const std::size_t d = edit_distance(tag, capability); d < nearest) {
+      const std::size_t d = edit_distance(tag, capability);
+      if (d <= std::max<std::size_t>(1, capability.size() / 3) && d < nearest) {
         nearest = d;
         meant = capability;
       }

@@ -431,6 +431,8 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
   try {
     // Every document: a second one after "---" would otherwise be ignored without a word.
     std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    // A trailing "---" (or one followed by comments only) makes an empty document.
+    while (documents.size() > 1 && documents.back().IsNull()) documents.pop_back();
     if (documents.size() > 1) {
       throw ConfigError({Diagnostic{source, std::max(1, documents[1].Mark().line + 1), 1, "",
                                     "the file holds " + std::to_string(documents.size()) +

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <unordered_map>
 #include <vector>
@@ -48,7 +49,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   const auto* begin = text.data();
   const auto* end = text.data() + text.size();
   auto [next, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc{} || value < 0) return std::nullopt;
+  if (ec != std::errc{} || !std::isfinite(value) || value < 0) return std::nullopt;
   std::string_view unit(next, static_cast<size_t>(end - next));
   double scale = 0;
   if (unit.empty()) {

@@ -19,8 +19,11 @@
 namespace llm_router::logging {
 namespace {
 
+// Bidirectional overrides and isolates, and the line and paragraph separators some viewers
+// break lines at.
 bool is_bidi_control(char32_t cp) {
-  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+  return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+         cp == 0x2029;
 }
 
 // Appends a formatted line (ending with its newline) with what could corrupt or disguise a log
@@ -28,7 +31,8 @@ bool is_bidi_control(char32_t cp) {
 // "\xNN", bidirectional overrides (which reorder what a terminal shows) U+FFFD. A request's
 // path or a backend's words may reach a line as the client or backend sent them.
 void append_safe_line(std::string& out, std::string_view line) {
-  const bool plain = std::all_of(line.begin(), line.end() - (line.empty() ? 0 : 1),
+  const bool ends_line = !line.empty() && line.back() == '\n';
+  const bool plain = std::all_of(line.begin(), line.end() - (ends_line ? 1 : 0),
                                  [](char c) { return c >= 0x20 && c < 0x7F; });
   if (plain) {
     out.append(line);

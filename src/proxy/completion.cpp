@@ -618,15 +618,15 @@ std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endp
   return Failure{ErrorKind::upstream_bad_response, std::move(*problem)};
 }
 
-// Whether a stream's body for a backend carries stream_options only the router added: a
-// refusal of them is the backend's lack (learnt, asked again without), whereas a refusal of
-// the client's own may be about what the client wrote (relayed).
-// Whether the stream's request to the backend carries stream_options: the router's, or the
-// client's own.
+// Whether a stream's request to a backend carries stream_options whose refusal says the
+// backend lacks the field (learnt, asked again without): the router's own, or the client's
+// when they hold nothing but include_usage. A refusal of anything else the client wrote in
+// them is about the client's request (relayed), and teaches nothing about the backend.
 bool sent_stream_options(const api::ParsedRequest& parsed, api::StreamOptions options) {
-  return parsed.stream &&
-         (options == api::StreamOptions::ask_usage ||
-          (options == api::StreamOptions::as_sent && parsed.summary.has_stream_options));
+  const bool sent = options == api::StreamOptions::ask_usage ||
+                    (options == api::StreamOptions::as_sent && parsed.summary.has_stream_options);
+  return parsed.stream && sent &&
+         (!parsed.summary.has_stream_options || parsed.summary.plain_stream_options);
 }
 
 // A backend's 400/422 naming the stream_options sent with a stream.

@@ -36,10 +36,10 @@ constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxEmptyLineBytes = 8;  // CR and LF bytes skipped before a request line
-constexpr std::size_t kReadBytes = 65536;
-constexpr auto kLingerTime = std::chrono::seconds(3);  // after a refusal, for the client's bytes
-constexpr std::size_t kMaxLingerBytes = 256
-                                        << 20;  // the most one read of a request adds to its buffer
+constexpr std::size_t kReadBytes = 65536;      // the most one read of a request adds to its buffer
+// After a refusal, how long and how much of what the client still sends is read and dropped.
+constexpr auto kLingerTime = std::chrono::seconds(3);
+constexpr std::size_t kMaxLingerBytes = std::size_t{256} << 20;
 // After drain_timeout, how long cancelled requests get to write their error and close.
 constexpr auto kStopGrace = std::chrono::milliseconds(500);
 // When draining starts, how long a request still arriving gets to finish arriving: a slow or
@@ -264,7 +264,7 @@ asio::awaitable<void> linger(const ConnectionPtr& connection) {
   connection->socket.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) co_return;
   expire_after(connection, kLingerTime);
-  std::array<char, 16384> scratch;
+  std::array<char, 4096> scratch;
   for (std::size_t dropped = 0; dropped < kMaxLingerBytes;) {
     auto [read_ec, n] =
         co_await connection->socket.async_read_some(asio::buffer(scratch), use_nothrow);
@@ -289,7 +289,9 @@ asio::awaitable<void> write_error_and_close(spdlog::logger& log, const Connectio
   response.prepare_payload();
   expire_after(connection, std::chrono::seconds(5));
   auto [ec, n] = co_await http::async_write(connection->socket, response, use_nothrow);
-  if (!ec) co_await linger(connection);
+  // Not when shedding load or stopping: a refused connection must not stay open for seconds.
+  const bool shedding = kind == ErrorKind::overloaded || kind == ErrorKind::shutting_down;
+  if (!ec && !shedding) co_await linger(connection);
 }
 
 // The client closed or reset its connection, before or in the middle of a request's head
@@ -478,7 +480,8 @@ asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, 
   } else if (ec == http::error::buffer_overflow) {
     co_await write_error_and_close(*log, connection, ErrorKind::headers_too_large,
                                    "a chunk's size line or the trailer section exceeds " +
-                                       std::to_string(limits.max_header_bytes) + " bytes");
+                                       std::to_string(limits.max_header_bytes + kReadBytes) +
+                                       " bytes (server.max_header_bytes and one read)");
   } else if (ec == http::error::body_limit) {
     co_await write_error_and_close(
         *log, connection, ErrorKind::payload_too_large,

@@ -453,6 +453,32 @@ TEST(BadAnswers, AClientsOwnStreamOptionsRefusedAreDroppedToo) {
   EXPECT_EQ(with_options.load(), 1);
 }
 
+// A backend refusing something odd the client wrote in its stream_options refuses the client's
+// request, not the field: relayed, and the backend still gets stream_options afterwards.
+TEST(BadAnswers, AClientsMalformedStreamOptionsTeachNothingAboutTheBackend) {
+  std::atomic<int> with_options{0};
+  CannedBackend strict([&](const std::string& body) {
+    if (body.find("bogus") != std::string::npos) {
+      return http_response(400, "application/json",
+                           R"({"error":{"message":"Unrecognized request argument supplied: )"
+                           R"(stream_options.bogus","type":"invalid_request_error"}})");
+    }
+    if (body.find("stream_options") != std::string::npos) ++with_options;
+    return sse_response(kChunk + kFinish + "data: [DONE]\n\n");
+  });
+  Router router(router_config({{"strict", strict.url()}}, "[strict]"));
+  HttpClient client(router.port());
+  const auto odd = client.post_json(
+      "/v1/chat/completions",
+      chat_body("auto", "x",
+                R"(,"stream":true,"stream_options":{"include_usage":true,"bogus":1})"));
+  EXPECT_EQ(odd.status, 400) << odd.body;
+  const auto plain =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  EXPECT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(with_options.load(), 1);  // the router still asks it for usage
+}
+
 // With n > 1 one choice's finish_reason does not make a cut stream whole.
 TEST(BadAnswers, AChunkedStreamOfSeveralChoicesCutAfterOneFinishEndsWithAnError) {
   const auto response = through_a_cut_chunked_stream(R"(,"stream":true,"n":2)");

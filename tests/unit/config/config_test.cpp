@@ -192,6 +192,8 @@ TEST(Config, ASecondDocumentAndTabsAreErrorsThatSaySo) {
       errors_of(kBackendHead + kRoute + "---\nbackends: [{name: z, provider: mock}]\n");
   ASSERT_EQ(two.size(), 1u) << dump(two);
   EXPECT_NE(two[0].message.find("2 YAML documents"), std::string::npos) << dump(two);
+  // A trailing "---" (and comments after it) is no second document.
+  EXPECT_TRUE(errors_of(kBackendHead + kRoute + "---\n# the end\n").empty());
   const auto tabs = errors_of("backends:\n\t- name: a\n");
   ASSERT_FALSE(tabs.empty());
   EXPECT_NE(tabs[0].message.find("tab characters"), std::string::npos) << dump(tabs);
@@ -221,6 +223,9 @@ TEST(Config, DurationsStopAtAYear) {
     EXPECT_TRUE(has_error(errors, "backends[0].timeouts.total", "at most 8760h")) << dump(errors);
   }
   EXPECT_NO_THROW(load_config_string(kBackendHead + "    timeouts: {total: 8760h}\n" + kRoute));
+  // from_chars reads "nan": not a duration.
+  const auto nan = errors_of(kBackendHead + "    timeouts: {total: nans}\n" + kRoute);
+  EXPECT_TRUE(has_error(nan, "backends[0].timeouts.total", "must be a duration")) << dump(nan);
 }
 
 TEST(Config, ErrorsShowValuesAsWrittenNotWhatTheEnvironmentHolds) {
