@@ -300,9 +300,16 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
   if (models_.sentiment && settings_.detectors.sentiment) {
     const auto [score, vader] = models_.sentiment->score_with_vader(model_text);
     // Lexicon and calibration are English ("die" and "pain" are not angry in German and
-    // French); elsewhere only emoticons and the like carry signal.
+    // French): another language is read through English glosses of its words of feeling,
+    // negations and intensifiers, with its emoticons and the like.
     const bool english = out.language == "en" || out.language == "unknown";
-    out.sentiment = english ? score : models_.sentiment->score_symbols(model_text);
+    if (english) {
+      out.sentiment = score;
+    } else {
+      const std::string glosses = english_sentiment_glosses(model_text);
+      out.sentiment = glosses.empty() ? models_.sentiment->score_symbols(model_text)
+                                      : models_.sentiment->score_glossed(glosses, model_text);
+    }
     out.sentiment_vader = vader;
   }
   out.keyword_hits = words ? keywords_.match(full_text, *words) : keywords_.match(full_text);

@@ -2,6 +2,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,8 +19,12 @@ struct GlossEntry {
   std::string_view english;
 };
 
-constexpr GlossEntry kGlossTable[] = {
+constexpr GlossEntry kTaskGlosses[] = {
 #include "gloss_table.inc"
+};
+
+constexpr GlossEntry kSentimentGlosses[] = {
+#include "sentiment_gloss_table.inc"
 };
 
 constexpr std::size_t kWordBytes = 64;        // longer words are read cut
@@ -71,8 +76,8 @@ std::string_view first_character(std::string_view text) {
 
 class GlossIndex {
  public:
-  GlossIndex() {
-    for (const auto& entry : kGlossTable) {
+  explicit GlossIndex(std::span<const GlossEntry> table) {
+    for (const auto& entry : table) {
       std::string_view form = entry.form;
       const bool stem = form.ends_with('*');
       if (stem) form.remove_suffix(1);
@@ -122,7 +127,7 @@ class GlossIndex {
   }
 
   // Calls on_gloss for the forms found in a run of Chinese or Japanese characters, longest
-  // first at each position.
+  // first at each position, and with "" for each character no form starts at.
   template <typename OnGloss>
   void unspaced(std::string_view run, OnGloss&& on_gloss) const {
     if (unspaced_.size() == 0) return;
@@ -139,13 +144,15 @@ class GlossIndex {
         ends[chars++] = i;
       }
       std::size_t next = ends[0];
-      for (std::size_t n = chars; n > 0; --n) {
+      bool matched = false;
+      for (std::size_t n = chars; n > 0 && !matched; --n) {
         if (const auto* english = unspaced_.find(run.substr(at, ends[n - 1] - at))) {
           on_gloss(*english);
           next = ends[n - 1];
-          break;
+          matched = true;
         }
       }
+      if (!matched) on_gloss(std::string_view());  // a character without a form: a gap
       at = next;
     }
   }
@@ -160,19 +167,39 @@ class GlossIndex {
   std::size_t min_stem_chars_ = SIZE_MAX;
 };
 
-const GlossIndex& gloss_index() {
-  static const GlossIndex index;
+const GlossIndex& task_index() {
+  static const GlossIndex index(kTaskGlosses);
   return index;
 }
 
-// The glosses of one text, in order, without a gloss repeated at once.
+const GlossIndex& sentiment_index() {
+  static const GlossIndex index(kSentimentGlosses);
+  return index;
+}
+
+// The glosses of one text, in order, without a gloss repeated at once. With a gap word, the
+// words without a gloss between two glosses are kept as that many of it (up to 3): VADER's
+// negation reaches three words back, and "no funciona, es una estafa" must not read "not scam".
 struct Glosses {
   std::string text;
   std::string_view last;
   std::size_t count = 0;
+  std::string_view gap_word;
+  std::size_t gap = 0;
 
   void add(std::string_view english) {
-    if (english.empty() || english == last || count == kMaxGlosses) return;
+    if (english.empty()) {
+      ++gap;
+      return;
+    }
+    if ((english == last && gap == 0) || count == kMaxGlosses) return;
+    if (!gap_word.empty() && !text.empty()) {
+      for (std::size_t k = 0; k < std::min<std::size_t>(gap, 3); ++k) {
+        text.push_back(' ');
+        text.append(gap_word);
+      }
+    }
+    gap = 0;
     if (!text.empty()) text.push_back(' ');
     text.append(english);
     last = english;
@@ -224,11 +251,11 @@ void gloss_into(const GlossIndex& index, std::string_view text, Glosses& out) {
   }
 }
 
-}  // namespace
-
-std::string english_glosses(std::string_view text) {
-  const GlossIndex& index = gloss_index();
+// The glosses of the words of text the index lists, from its head and tail when it is long.
+std::string glosses_of(const GlossIndex& index, std::string_view text,
+                       std::string_view gap_word = {}) {
   Glosses glosses;
+  glosses.gap_word = gap_word;
   if (text.size() <= kGlossedHeadBytes + kGlossedTailBytes) {
     gloss_into(index, text, glosses);
     return std::move(glosses.text);
@@ -239,6 +266,16 @@ std::string english_glosses(std::string_view text) {
   while (tail < text.size() && (static_cast<unsigned char>(text[tail]) & 0xC0) == 0x80) ++tail;
   gloss_into(index, text.substr(tail), glosses);
   return std::move(glosses.text);
+}
+
+}  // namespace
+
+std::string english_glosses(std::string_view text) {
+  return glosses_of(task_index(), text);
+}
+
+std::string english_sentiment_glosses(std::string_view text) {
+  return glosses_of(sentiment_index(), text, "the");  // a word VADER gives no tone
 }
 
 }  // namespace llm_router::analyzer

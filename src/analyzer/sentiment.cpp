@@ -774,6 +774,33 @@ double SentimentModel::score_symbols(std::string_view text) const {
   return compound;
 }
 
+double SentimentModel::score_glossed(std::string_view glosses, std::string_view text) const {
+  thread_local std::vector<Word> words;
+  thread_local std::string lower;
+  for_each_word(glosses, lexicon_, words, lower);
+  const std::size_t gloss_words = words.size();
+  std::string combined;
+  combined.reserve(glosses.size() + 1 + text.size());
+  combined.append(glosses).append(" ").append(text);
+  for_each_word(combined, lexicon_, words, lower);
+  // The text's own words with ASCII letters are another language's ("no", "die"), not
+  // English: only its symbols (":(", "!!!") stay beside the glosses.
+  const auto text_words =
+      words.begin() + static_cast<std::ptrdiff_t>(std::min(gloss_words, words.size()));
+  words.erase(std::remove_if(text_words, words.end(),
+                             [](const Word& word) {
+                               return std::any_of(word.lower.begin(), word.lower.end(),
+                                                  [](char c) { return c >= 'a' && c <= 'z'; });
+                             }),
+              words.end());
+  const double compound = score_words(combined, words, lexicon_.table()).compound;
+  if (lower.capacity() > kKeptBufferBytes) {
+    std::string().swap(lower);
+    std::vector<Word>().swap(words);
+  }
+  return compound;
+}
+
 std::shared_ptr<const SentimentModel> load_sentiment_model(const std::string& lexicon_path,
                                                            const std::string& weights_path) {
   VaderLexicon lexicon = VaderLexicon::load(lexicon_path);

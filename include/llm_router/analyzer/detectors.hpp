@@ -89,6 +89,10 @@ inline constexpr std::size_t kGlossedHeadBytes = 1536;
 inline constexpr std::size_t kGlossedTailBytes = 512;
 std::string english_glosses(std::string_view text);
 
+// The same for words of feeling, their negations, intensifiers and "but" ("no estoy nada
+// contento, es terrible" gives "not happy terrible"), in words VADER reads.
+std::string english_sentiment_glosses(std::string_view text);
+
 // Dominant Unicode script among letters: latin, cyrillic, greek, arabic, hebrew, cjk (han, kana,
 // hangul), devanagari, thai, other; "none" when there are no letters.
 struct ScriptSignals {

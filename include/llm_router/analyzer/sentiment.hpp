@@ -95,6 +95,10 @@ class SentimentModel {
   // VADER's compound over the tokens without ASCII letters (":)", ":(", "<3"): the part of
   // the lexicon that means the same in any language.
   double score_symbols(std::string_view text) const;
+  // VADER's compound over English glosses of a text in another language (its words of
+  // feeling, negations and intensifiers, in order: english_sentiment_glosses) and the text's
+  // own symbols.
+  double score_glossed(std::string_view glosses, std::string_view text) const;
   VaderScores vader(std::string_view text) const { return vader_scores(text, lexicon_); }
   bool trained() const { return weights_.has_value(); }
   const VaderLexicon& lexicon() const { return lexicon_; }

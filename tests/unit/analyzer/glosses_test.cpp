@@ -39,6 +39,16 @@ TEST(EnglishGlosses, ALongTextIsReadAtItsHeadAndTail) {
   EXPECT_TRUE(glosses.ends_with("write poem")) << glosses;
 }
 
+// Words of feeling, negations and intensifiers, with the words between them kept as "the"
+// (up to three): VADER's negation reaches three words back.
+TEST(EnglishGlosses, FeelingWordsKeepTheirDistance) {
+  EXPECT_EQ(english_sentiment_glosses("No funciona, es una estafa"), "not the the the scam");
+  EXPECT_EQ(english_sentiment_glosses("Muchas gracias, todo perfecto"), "thanks the perfect");
+  EXPECT_EQ(english_sentiment_glosses("¿Cómo cambio mi contraseña?"), "");
+  // The task glosses keep no gaps: the models read the words, not their distance.
+  EXPECT_EQ(english_glosses("Escribe, si puedes, una función"), "write function");
+}
+
 // The shipped models, with a keyword set in English.
 std::shared_ptr<const Analyzer> shipped_analyzer() {
   AnalyzerSettings settings;
@@ -60,6 +70,13 @@ TEST(EnglishGlosses, TheModelsReadThemForPromptsInOtherLanguages) {
   const Analysis russian =
       analyzer.analyze_text("Напиши функцию на Python, которая сортирует список.");
   EXPECT_EQ(russian.category, "code");
+  // The feeling of a message in another language, through its glosses.
+  const Analysis angry = analyzer.analyze_text(
+      "No estoy nada contento, el servicio es terrible y encima nadie contesta!!");
+  EXPECT_LT(angry.sentiment, -0.3);
+  EXPECT_GT(analyzer.analyze_text("Muchas gracias, todo perfecto, sois geniales").sentiment, 0.3);
+  EXPECT_NEAR(analyzer.analyze_text("¿Cómo cambio la contraseña de mi cuenta?").sentiment, 0.0,
+              0.05);
   // Keyword rules still read the prompt as written, not its glosses.
   EXPECT_TRUE(analyzer.analyze_text("Escribe un poema sobre el mar").keyword_hits.empty());
 }
