@@ -45,6 +45,9 @@ constexpr NumberRule kNumberRules[] = {
     {"seed", -kNoBound, kNoBound, true},
 };
 
+// An embeddings request's `dimensions`: at least 1 (OpenAI refuses 0).
+constexpr NumberRule kEmbeddingDimensions{"dimensions", 1, 1e9, true};
+
 bool known_role(std::string_view role) {
   return role == "system" || role == "user" || role == "assistant" || role == "tool" ||
          role == "developer" || role == "function" || role == "ipython";
@@ -263,6 +266,7 @@ class RequestScanner {
         summary().base64_embeddings = format == "base64";
         return true;
       }
+      if (name == "dimensions"sv) return number(kEmbeddingDimensions);
       return cursor_.skip_value();
     }
     for (const NumberRule& rule : kNumberRules) {

@@ -390,6 +390,17 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
   if (auto n = body.find("n"); n != body.end() && n->is_number_integer()) {
     plan.choices = std::clamp(n->get<int>(), 1, 8);
   }
+  if (endpoint == Endpoint::completions) {
+    // A legacy completion answers each prompt of a list (n choices each, in order), and with
+    // `echo` repeats the prompt before its text.
+    const auto prompt_list = body.find("prompt");
+    if (prompt_list != body.end() && prompt_list->is_array() && !prompt_list->empty() &&
+        prompt_list->front().is_string()) {
+      plan.choices *= static_cast<int>(std::min<std::size_t>(prompt_list->size(), 16));
+    }
+    const auto echo = body.find("echo");
+    if (echo != body.end() && *echo == true) plan.echoed = last_user_text(body);
+  }
 
   const std::string prompt = last_user_text(body);
   int count = defaults.completion_tokens > 0
@@ -504,7 +515,7 @@ std::string completion_body(const Plan& plan) {
                  {"logprobs", logprobs_of(plan, plan.tokens)}};
   json body = {{"id", plan.id}, {"created", now_seconds()}, {"model", plan.model}};
   if (plan.endpoint == Endpoint::completions) {
-    choice["text"] = text;
+    choice["text"] = plan.echoed + text;
     body["object"] = "text_completion";
   } else if (plan.calls_tool()) {
     choice["message"] = {

@@ -36,7 +36,8 @@ struct Plan {
   std::vector<std::string> tokens;
   std::string finish_reason = "stop";
   bool omit_usage = false;
-  int choices = 1;  // the request's "n" (1..8): each choice says the same
+  int choices = 1;     // the request's "n" (1..8) per prompt: each choice says the same
+  std::string echoed;  // a legacy completion's prompt, put before its text (`echo: true`)
   // Chat "logprobs": true: each token's logprob (from its text, in (-0.5, 0], or the mock
   // control's `logprob` for all) with `top_logprobs` alternatives.
   bool logprobs = false;

@@ -216,6 +216,8 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
   EXPECT_FALSE(
       parse_request(R"({"model":"a","prompt":"x","temperature":"hot"})", Endpoint::completions));
   EXPECT_TRUE(parse_request(R"({"model":"a","input":"x","n":0})", Endpoint::embeddings));
+  EXPECT_FALSE(parse_request(R"({"model":"a","input":"x","dimensions":0})", Endpoint::embeddings));
+  EXPECT_TRUE(parse_request(R"({"model":"a","input":"x","dimensions":256})", Endpoint::embeddings));
   // A legacy completion may ask for no new tokens (the prompt echoed with its logprobs).
   EXPECT_TRUE(parse_request(R"({"model":"a","prompt":"x","max_tokens":0,"echo":true})",
                             Endpoint::completions));

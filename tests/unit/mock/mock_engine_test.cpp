@@ -41,6 +41,20 @@ TEST(MockEngine, NChoicesAreNumberedInAnswersAndChunks) {
   EXPECT_EQ(make_plan(chat(R"({"n":500})"), Endpoint::chat, {}, "m", 0.5).choices, 8);
 }
 
+// A legacy completion answers each prompt of a list (n each), and echoes the prompt when asked.
+TEST(MockEngine, LegacyCompletionsAnswerEachPromptAndEcho) {
+  const json listed = {{"model", "m"}, {"prompt", {"one", "two"}}, {"n", 2}};
+  auto plan = make_plan(listed, Endpoint::completions, {}, "mock-x", 0.5);
+  const auto body = json::parse(completion_body(plan));
+  ASSERT_EQ(body["choices"].size(), 4u);
+  EXPECT_EQ(body["choices"][3]["index"], 3);
+  const json echoed = {{"model", "m"}, {"prompt", "Once upon a time"}, {"echo", true}};
+  const auto echo =
+      json::parse(completion_body(make_plan(echoed, Endpoint::completions, {}, "mock-x", 0.5)));
+  EXPECT_TRUE(echo["choices"][0]["text"].get<std::string>().starts_with("Once upon a time"))
+      << echo.dump();
+}
+
 // A tool-calling app tried against the mock gets a call of the function it offered, with
 // arguments shaped by the function's schema, then an answer in words after the tool's result.
 TEST(MockEngine, LogprobsAreGivenWhenAskedFor) {
