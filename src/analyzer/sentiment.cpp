@@ -777,11 +777,16 @@ double SentimentModel::score_symbols(std::string_view text) const {
 double SentimentModel::score_glossed(std::string_view glosses, std::string_view text) const {
   thread_local std::vector<Word> words;
   thread_local std::string lower;
-  for_each_word(glosses, lexicon_, words, lower);
+  // Three neutral words after the glosses: a negation among the last of them must not reach
+  // the text's emoticons, which come after (":(" after "not ... nobody" stays sad).
+  std::string separated;
+  separated.reserve(glosses.size() + 16);
+  separated.append(glosses).append(" the the the");
+  for_each_word(separated, lexicon_, words, lower);
   const std::size_t gloss_words = words.size();
   std::string combined;
-  combined.reserve(glosses.size() + 1 + text.size());
-  combined.append(glosses).append(" ").append(text);
+  combined.reserve(separated.size() + 1 + text.size());
+  combined.append(separated).append(" ").append(text);
   for_each_word(combined, lexicon_, words, lower);
   // The text's own words with ASCII letters are another language's ("no", "die"), not
   // English: only its symbols (":(", "!!!") stay beside the glosses.

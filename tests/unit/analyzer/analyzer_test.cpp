@@ -453,7 +453,9 @@ TEST(AnalyzerSettings, EmbeddingsDefaults) {
 
 // The lexicon is English: "die" (German "the") and "pain" (French "bread") are not angry
 // there, while an emoticon means the same everywhere.
-TEST(Analyzer, SentimentOutsideEnglishReadsOnlySymbols) {
+// Outside English the lexicon reads English glosses of the text's words of feeling and the
+// text's own symbols, never its words as written ("die" is not a death in German).
+TEST(Analyzer, SentimentOutsideEnglishReadsGlossesAndSymbols) {
   AnalyzerSettings settings;
   auto sentiment = load_sentiment_model(kRoot + "/data/sentiment/vader_lexicon.txt", "");
   const Analyzer analyzer(settings, {nullptr, nullptr, sentiment}, {}, {});
