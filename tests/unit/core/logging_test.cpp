@@ -17,7 +17,10 @@ namespace {
 // Points stderr at a temporary file for the test's lifetime.
 class CapturedStderr {
  public:
-  CapturedStderr() : path_(testing::TempDir() + "llm_router_logging_test.txt") {
+  // One file per test process: ctest runs the tests of this file in parallel.
+  CapturedStderr()
+      : path_(testing::TempDir() + "llm_router_logging_test_" + std::to_string(::getpid()) +
+              ".txt") {
     saved_ = ::dup(STDERR_FILENO);
     std::FILE* file = std::fopen(path_.c_str(), "w");
     ::dup2(::fileno(file), STDERR_FILENO);
@@ -89,7 +92,8 @@ TEST(Logging, LinesAreValidUtf8WithoutControlsOrOverrides) {
   CapturedStderr captured;
   setup("info");
   auto logger = get("safe");
-  logger->info("{}", std::string("path=/x\xff\xfe\u202e/evil tab=\there esc=\x1b[31m caf\u00e9 \u4e2d end"));
+  logger->info(
+      "{}", std::string("path=/x\xff\xfe\u202e/evil tab=\there esc=\x1b[31m caf\u00e9 \u4e2d end"));
   logger->flush();
   std::string text;
   for (int attempt = 0; attempt < 200 && text.find(" end\n") == std::string::npos; ++attempt) {
