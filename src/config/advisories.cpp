@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "llm_router/config/config.hpp"
+#include "llm_router/config/yaml_reader.hpp"
 
 namespace llm_router::config {
 namespace {
@@ -27,22 +28,6 @@ bool orders_by(const Route& route, std::string_view strategy, Optimize optimize)
     if (rule.pool.strategy == strategy) return true;
   }
   return false;
-}
-
-// Edits between two short words (case-sensitive).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 // A backend's tags decide what it is sent once it lists any: "vison" leaves it no image

@@ -207,25 +207,14 @@ std::string shortest(double value) {
 // within a third of its length in edits.
 template <class Keys>
 std::string closest_key(const std::string& key, const Keys& known) {
+  std::string lowered = key;
+  for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string best;
   std::size_t best_distance = std::max<std::size_t>(1, key.size() / 3) + 1;
   for (const auto& candidate : known) {
     const std::string_view name = candidate;
-    std::vector<std::size_t> row(name.size() + 1);
-    for (std::size_t j = 0; j <= name.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= key.size(); ++i) {
-      std::size_t diagonal = row[0];
-      row[0] = i;
-      for (std::size_t j = 1; j <= name.size(); ++j) {
-        const std::size_t above = row[j];
-        const std::size_t substitute =
-            diagonal + (std::tolower(static_cast<unsigned char>(key[i - 1])) != name[j - 1]);
-        row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
-        diagonal = above;
-      }
-    }
-    if (row[name.size()] < best_distance) {
-      best_distance = row[name.size()];
+    if (const std::size_t distance = edit_distance(lowered, name); distance < best_distance) {
+      best_distance = distance;
       best = std::string(name);
     }
   }
@@ -233,6 +222,21 @@ std::string closest_key(const std::string& key, const Keys& known) {
 }
 
 }  // namespace
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({above + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
 
 std::optional<double> NodeReader::number(std::string_view key, double min, double max) {
   auto text = string(key);

@@ -381,6 +381,22 @@ TEST(BadAnswers, AChunkedStreamCutAfterItsFinishReasonEndsCleanly) {
 
 void expect_stream_options_dropped_after_a_refusal(const std::string& route_extra);
 
+// A backend that refuses any request carrying stream_options (Azure OpenAI before
+// api-version 2024-09-01) and streams an answer to the others; counts both.
+std::function<std::string(const std::string&)> refusing_stream_options(
+    std::atomic<int>& calls, std::atomic<int>& with_options) {
+  return [&](const std::string& body) {
+    ++calls;
+    if (body.find("stream_options") != std::string::npos) {
+      ++with_options;
+      return http_response(400, "application/json",
+                           R"({"error":{"message":"Unrecognized request argument supplied: )"
+                           R"(stream_options","type":"invalid_request_error"}})");
+    }
+    return sse_response(kChunk + kFinish + "data: [DONE]\n\n");
+  };
+}
+
 // A backend that refuses the stream_options the router adds (Azure OpenAI before api-version
 // 2024-09-01) is asked again without them, and never sent any after that, hedged or not: not
 // the client's own either, and a client that asked for usage still gets its usage chunk (the
@@ -394,16 +410,7 @@ TEST(BadAnswers, ABackendRefusingStreamOptionsIsAskedWithoutThem) {
 void expect_stream_options_dropped_after_a_refusal(const std::string& route_extra) {
   std::atomic<int> calls{0};
   std::atomic<int> with_options{0};
-  CannedBackend strict([&](const std::string& body) {
-    ++calls;
-    if (body.find("stream_options") != std::string::npos) {
-      ++with_options;
-      return http_response(400, "application/json",
-                           R"({"error":{"message":"Unrecognized request argument supplied: )"
-                           R"(stream_options","type":"invalid_request_error"}})");
-    }
-    return sse_response(kChunk + kFinish + "data: [DONE]\n\n");
-  });
+  CannedBackend strict(refusing_stream_options(calls, with_options));
   Router router(router_config({{"strict", strict.url()}, {"spare", ""}}, "[strict, spare]") +
                 route_extra);
   HttpClient client(router.port());
@@ -429,16 +436,9 @@ void expect_stream_options_dropped_after_a_refusal(const std::string& route_extr
 // The same when the first stream to it carries the client's own stream_options: identical
 // requests get the same answer, whichever came first.
 TEST(BadAnswers, AClientsOwnStreamOptionsRefusedAreDroppedToo) {
+  std::atomic<int> calls{0};
   std::atomic<int> with_options{0};
-  CannedBackend strict([&](const std::string& body) {
-    if (body.find("stream_options") != std::string::npos) {
-      ++with_options;
-      return http_response(400, "application/json",
-                           R"({"error":{"message":"Unrecognized request argument supplied: )"
-                           R"(stream_options","type":"invalid_request_error"}})");
-    }
-    return sse_response(kChunk + kFinish + "data: [DONE]\n\n");
-  });
+  CannedBackend strict(refusing_stream_options(calls, with_options));
   Router router(router_config({{"strict", strict.url()}}, "[strict]"));
   HttpClient client(router.port());
   const std::string asks_usage = R"(,"stream":true,"stream_options":{"include_usage":true})";
