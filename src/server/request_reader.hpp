@@ -8,7 +8,7 @@
 #include <boost/optional/optional.hpp>
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -63,6 +63,18 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
     return false;
   }
 
+  // A host name's characters (RFC 3986 reg-name): unreserved, %-escapes, sub-delimiters.
+  static constexpr std::array<bool, 256> kHostChars = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+      table[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    }
+    for (const char c : std::string_view("-._~%!$&'()*+,;=")) {
+      table[static_cast<unsigned char>(c)] = true;
+    }
+    return table;
+  }();
+
   // RFC 3986 authority: a bracketed IPv6 literal or a name of unreserved, %-escaped and
   // sub-delimiter characters, then an optional ":port" of digits.
   static bool valid_host(std::string_view host) {
@@ -74,9 +86,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
     } else {
       name_end = std::min(host.find(':'), host.size());
       for (const char c : host.substr(0, name_end)) {
-        const bool allowed = std::isalnum(static_cast<unsigned char>(c)) ||
-                             std::string_view("-._~%!$&'()*+,;=").find(c) != std::string_view::npos;
-        if (!allowed) return false;
+        if (!kHostChars[static_cast<unsigned char>(c)]) return false;
       }
     }
     if (name_end == host.size()) return true;
