@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "llm_router/core/swar.hpp"
 #include "llm_router/core/utf8.hpp"
 
 namespace llm_router::logging {
@@ -26,14 +27,27 @@ bool is_bidi_control(char32_t cp) {
          cp == 0x2029;
 }
 
+// Whether every byte is printable ASCII (0x20..0x7E), eight at a time: most lines are.
+bool printable_ascii(std::string_view text) {
+  namespace swar = core::swar;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    const std::uint64_t x = swar::load(text.data() + i);
+    if ((x & swar::kHighs) != 0 || swar::in_range(x, 0x20, 0x7E) != swar::kHighs) return false;
+  }
+  for (; i < text.size(); ++i) {
+    if (text[i] < 0x20 || text[i] >= 0x7F) return false;  // (a byte >= 0x80 is negative)
+  }
+  return true;
+}
+
 // Appends a formatted line (ending with its newline) with what could corrupt or disguise a log
 // made harmless: bytes of invalid UTF-8 become U+FFFD, controls other than the line's end
 // "\xNN", bidirectional overrides (which reorder what a terminal shows) U+FFFD. A request's
 // path or a backend's words may reach a line as the client or backend sent them.
 void append_safe_line(std::string& out, std::string_view line) {
   const bool ends_line = !line.empty() && line.back() == '\n';
-  const bool plain = std::all_of(line.begin(), line.end() - (ends_line ? 1 : 0),
-                                 [](char c) { return c >= 0x20 && c < 0x7F; });
+  const bool plain = printable_ascii(line.substr(0, line.size() - (ends_line ? 1 : 0)));
   if (plain) {
     out.append(line);
     return;
