@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <tuple>
 
 #include "llm_router/core/case_fold.hpp"
 #include "text_util.hpp"
@@ -327,7 +328,11 @@ std::vector<std::string> KeywordMatcher::match_words(std::string_view text,
       // The word as lowered into at most 64 bytes; lowered only if its first and last bytes
       // pass the filter.
       const std::size_t kept = std::min(length, sizeof buffer);
-      const auto [first, last] = lowered_edges(text.substr(start, kept));
+      char first = table_lower(text[start]);
+      char last = table_lower(text[start + kept - 1]);
+      if (!is_ascii(first) || !is_ascii(last)) {
+        std::tie(first, last) = lowered_edges(text.substr(start, kept));
+      }
       if (!words_->may_contain(first, last)) return;
       const std::string_view word = lower_into(text, start, kept, buffer);
       const std::uint64_t hash_of_word = word_hash(word);
