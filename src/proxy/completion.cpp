@@ -27,6 +27,7 @@
 #include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/prompt_text.hpp"
 #include "llm_router/api/stream_from_answer.hpp"
+#include "llm_router/core/request_id.hpp"
 #include "llm_router/core/utf8.hpp"
 #include "llm_router/metrics/cost.hpp"
 #include "llm_router/requestlog/redactor.hpp"
@@ -51,19 +52,6 @@ constexpr auto kDirectRequestTimeout = std::chrono::minutes(10);
 std::mt19937_64& random_engine() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
   return engine;
-}
-
-std::string new_request_id() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "req-";
-  std::uint64_t bits = random_engine()();
-  for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 15];
-  return id;
-}
-
-bool acceptable_request_id(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) { return c > 32 && c < 127; });
 }
 
 bool contains_any(std::string_view text, std::initializer_list<std::string_view> needles) {
@@ -944,7 +932,7 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
 
 std::string request_id_of(const HttpRequest& request) {
   const auto* client_id = request.header("x-request-id");
-  return client_id && acceptable_request_id(*client_id) ? *client_id : new_request_id();
+  return client_id && core::acceptable_request_id(*client_id) ? *client_id : core::new_request_id();
 }
 
 void RouterHandler::name_record(const HttpRequest& request, RequestRecord& record) const {

@@ -22,6 +22,7 @@
 #include "llm_router/api/errors.hpp"
 #include "llm_router/core/cpu_count.hpp"
 #include "llm_router/core/logging.hpp"
+#include "llm_router/core/request_id.hpp"
 #include "llm_router/server/eager_write.hpp"
 #include "llm_router/server/response_head.hpp"
 #include "request_reader.hpp"
@@ -273,16 +274,27 @@ asio::awaitable<void> linger(const ConnectionPtr& connection) {
   }
 }
 
+// The id a refusal is answered and logged with: the client's own when its head was read.
+std::string refusal_request_id(const std::optional<RequestReader>& parser) {
+  if (parser) {
+    const auto* client_id = parser->request().header("x-request-id");
+    if (client_id && core::acceptable_request_id(*client_id)) return *client_id;
+  }
+  return core::new_request_id();
+}
+
 asio::awaitable<void> write_error_and_close(spdlog::logger& log, const ConnectionPtr& connection,
-                                            ErrorKind kind, std::string message) {
+                                            ErrorKind kind, std::string message,
+                                            std::string request_id = core::new_request_id()) {
   connection->read_cap = Clock::time_point::max();  // writing the refusal is no read
   const int status = traits(kind).status;
-  log.info("refused before routing: status={} code={} reason={}", status, traits(kind).code,
-           message);
+  log.info("refused before routing: request_id={} status={} code={} reason={}", request_id, status,
+           traits(kind).code, message);
   http::response<http::string_body> response;
   response.result(static_cast<unsigned>(status));
   response.set(http::field::content_type, "application/json");
   response.set(http::field::date, http_date());
+  response.set("x-request-id", request_id);
   if (status == 429 || status == 503) response.set(http::field::retry_after, "1");
   response.keep_alive(false);
   response.body() = api::error_body(Failure{kind, std::move(message)});
@@ -362,7 +374,7 @@ struct HttpServer::Impl {
   // Answers a request that could not be read (431, 413, 400) when the client can still hear
   // it; `malformed_answered`: whether a malformed one gets a 400 (not mid-body).
   asio::awaitable<void> refuse(const ConnectionPtr& connection, error_code ec,
-                               bool malformed_answered);
+                               bool malformed_answered, std::string request_id);
   asio::awaitable<void> serve_one(Worker& worker, const ConnectionPtr& connection,
                                   HttpRequest& request, BeastWriter& writer);
   asio::awaitable<void> wait_until_drained();
@@ -439,7 +451,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   }
   if (ec && !parser->refusal().empty()) {
     co_await write_error_and_close(*log, connection, parser->refusal_kind(),
-                                   std::string(parser->refusal()));
+                                   std::string(parser->refusal()), refusal_request_id(parser));
     co_return false;
   }
   if (ec == http::error::header_limit && !parser->has_request_line() &&
@@ -450,7 +462,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
     co_return false;
   }
   if (ec) {
-    co_await refuse(connection, ec, /*malformed_answered=*/true);
+    co_await refuse(connection, ec, /*malformed_answered=*/true, refusal_request_id(parser));
     co_return false;
   }
   if (parser->expects_continue()) {
@@ -464,41 +476,44 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   expire_never(*connection);
   if (bec && !parser->refusal().empty()) {
     co_await write_error_and_close(*log, connection, parser->refusal_kind(),
-                                   std::string(parser->refusal()));
+                                   std::string(parser->refusal()), refusal_request_id(parser));
   } else if (bec) {
-    co_await refuse(connection, bec, /*malformed_answered=*/false);
+    co_await refuse(connection, bec, /*malformed_answered=*/false, refusal_request_id(parser));
   }
   co_return !bec;
 }
 
 asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, error_code ec,
-                                               bool malformed_answered) {
+                                               bool malformed_answered, std::string request_id) {
   if (ec == http::error::header_limit) {
     co_await write_error_and_close(
         *log, connection, ErrorKind::headers_too_large,
-        "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes");
+        "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes", request_id);
   } else if (ec == http::error::buffer_overflow) {
     co_await write_error_and_close(*log, connection, ErrorKind::headers_too_large,
                                    "a chunk's size line or the trailer section exceeds " +
                                        std::to_string(limits.max_header_bytes + kReadBytes) +
-                                       " bytes (server.max_header_bytes and one read)");
+                                       " bytes (server.max_header_bytes and one read)",
+                                   request_id);
   } else if (ec == http::error::body_limit) {
     co_await write_error_and_close(
         *log, connection, ErrorKind::payload_too_large,
-        "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes");
+        "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes", request_id);
   } else if (connection->timed_out && connection->read_cap != Clock::time_point::max()) {
     co_await write_error_and_close(
         *log, connection, ErrorKind::shutting_down,
         "the router is shutting down: the request did not arrive within " +
-            std::to_string(kDrainReadGrace.count()) + " s of the stop signal; retry");
+            std::to_string(kDrainReadGrace.count()) + " s of the stop signal; retry",
+        request_id);
   } else if (connection->timed_out) {
     // A request begun but not finished in time (idle connections just close).
     co_await write_error_and_close(*log, connection, ErrorKind::request_timeout,
                                    "the request was not received in time (server.header_timeout "
-                                   "for its head, server.body_timeout for its body)");
+                                   "for its head, server.body_timeout for its body)",
+                                   request_id);
   } else if (malformed_answered && !client_left(ec)) {
     co_await write_error_and_close(*log, connection, ErrorKind::invalid_request,
-                                   "malformed HTTP request: " + ec.message());
+                                   "malformed HTTP request: " + ec.message(), request_id);
   }
 }
 

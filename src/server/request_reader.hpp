@@ -26,6 +26,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   using verb = boost::beast::http::verb;
 
   HttpRequest& request() { return request_; }
+  const HttpRequest& request() const { return request_; }
   unsigned version() const { return version_; }
   // Whether the request line was read (the parser then consumed it from the buffer).
   bool has_request_line() const { return has_request_line_; }

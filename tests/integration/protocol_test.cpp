@@ -175,6 +175,23 @@ TEST_F(ProtocolTest, OversizedBodyIs413) {
       "request_too_large");
 }
 
+// Refused before any handler ran, still with an id to quote to the operator: the client's own
+// when its head was read, else a new one.
+TEST_F(ProtocolTest, RefusalsBeforeRoutingCarryARequestId) {
+  HttpClient client(router_.port());
+  const auto oversized =
+      client.post_json("/v1/chat/completions", chat_body("auto", std::string(8000, 'a')),
+                       {{"x-request-id", "client-trace-413"}});
+  EXPECT_EQ(oversized.status, 413);
+  EXPECT_EQ(oversized.header("x-request-id"), "client-trace-413");
+  HttpClient other(router_.port());
+  const auto too_long_headers = other.raw(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(20000, 'p') + "\r\n\r\n");
+  EXPECT_EQ(too_long_headers.status, 431);
+  EXPECT_TRUE(too_long_headers.header("x-request-id").starts_with("req-"))
+      << too_long_headers.header("x-request-id");
+}
+
 // A client still uploading an oversized body reads the 413, not a reset connection: the router
 // drains what it sends after the refusal before closing (a lingering close).
 TEST_F(ProtocolTest, AClientStillSendingAnOversizedBodyReadsThe413) {
