@@ -83,6 +83,10 @@ void check_contradictions(const Backend& b, std::vector<std::string>& out) {
   if (b.timeouts.first_byte_written && b.timeouts.total < b.timeouts.first_byte) {
     say("timeouts.total is shorter than first_byte, which then never fires");
   }
+  if (b.max_queue_set && b.max_concurrency == 0) {
+    say("max_queue has no effect without max_concurrency: only a backend with full slots "
+        "queues requests");
+  }
   for (const std::string_view endpoint : {"/chat/completions", "/completions", "/embeddings"}) {
     if (b.url.base_path.ends_with(endpoint)) {
       say("base_url ends with " + std::string(endpoint) +

@@ -278,6 +278,7 @@ Backend read_backend(NodeReader reader) {
   b.context_window = reader.integer("context_window", 0, 100'000'000).value_or(0);
   b.max_concurrency = int(reader.integer("max_concurrency", 0, kMaxInt).value_or(0));
   b.max_queue = int(reader.integer("max_queue", 0, kMaxInt).value_or(64));
+  b.max_queue_set = reader.has("max_queue");
   b.queue_timeout = reader.duration("queue_timeout").value_or(b.queue_timeout);
   b.max_idle_connections = int(reader.integer("max_idle_connections", 0, 100'000).value_or(64));
   b.idle_connection_timeout =

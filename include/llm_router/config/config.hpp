@@ -111,6 +111,7 @@ struct Backend {
   std::int64_t context_window = 0;  // tokens; 0 = unknown
   int max_concurrency = 0;          // 0 = unlimited
   int max_queue = 64;               // requests waiting for a slot when full; more get 429
+  bool max_queue_set = false;       // the file gave max_queue
   Millis queue_timeout{10'000};     // longest wait for a slot
   int max_idle_connections = 64;    // per io thread
   // Pooled connections idle longer are closed (below the backend's own keep-alive timeout, so

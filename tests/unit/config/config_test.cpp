@@ -140,7 +140,8 @@ backends:
     retry: {attempts: 1, backoff: 10s, max_backoff: 1s}
     health_check: {interval: 1s, timeout: 5s}
     timeouts: {first_byte: 3s, total: 1s}
-  - {name: fine, provider: mock, tags: [vision, tools, json, chat]}
+    max_queue: 10
+  - {name: fine, provider: mock, tags: [vision, tools, json, chat], max_concurrency: 4, max_queue: 8}
 routes:
   - {name: one, use: [fine], hedge: {after: 1s}}
 )",
@@ -155,11 +156,12 @@ routes:
         "backend 'odd': health_check.timeout is not shorter than its interval",
         "backend 'odd': timeouts.total is shorter than first_byte",
         "backend 'odd': base_url ends with /chat/completions", "write ${OPENAI_API_KEY}",
-        "route 'one': hedge needs a second backend"}) {
+        "route 'one': hedge needs a second backend",
+        "backend 'odd': max_queue has no effect without max_concurrency"}) {
     EXPECT_NE(all.find(expected), std::string::npos) << expected << "\n" << all;
   }
   EXPECT_EQ(all.find("'fine'"), std::string::npos) << all;
-  EXPECT_EQ(advice.size(), 8u) << all;
+  EXPECT_EQ(advice.size(), 9u) << all;
 }
 
 TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
