@@ -189,10 +189,16 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   for (std::size_t i = 0; i < n; ++i) {
     if (probabilities[i] > probabilities[best]) best = i;
   }
+  // A reading the rules below agree with still needs them when the model is unsure: a top
+  // label under other_threshold would otherwise end as "other" ("Prove that the square root of
+  // 2 is irrational." was math at 0.23, and so "other", though its first word names math).
+  const auto needs_rule = [&](std::size_t label) {
+    return label != best || probabilities[best] < settings_.other_threshold;
+  };
   // The model learned "code" from Python benchmarks only; a confident rule-based reading of
   // other languages (code_evidence) moves 60% of the probability mass onto "code", which
   // then leads (>= 0.6 against <= 0.4).
-  if (code_label_ < n && best != code_label_ && settings_.detectors.code &&
+  if (code_label_ < n && needs_rule(code_label_) && settings_.detectors.code &&
       code_evidence(text).confident()) {
     shift_mass(probabilities, n, code_label_, kCodeEvidenceWeight);
     return code_label_;
@@ -200,13 +206,13 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   // The same for the task the prompt's first words name ("Summarize ...", "Write a poem").
   const std::size_t cued =
       settings_.detectors.instructions ? label_index(labels, instruction_cue(text)) : SIZE_MAX;
-  if (cued < n && cued != best && cue_overrules(labels[cued], labels[best])) {
+  if (cued < n && needs_rule(cued) && cue_overrules(labels[cued], labels[best])) {
     shift_mass(probabilities, n, cued, kInstructionCueWeight);
     return cued;
   }
   // And for math the model did not see ("the derivative of sin(x)cos(x)" read as open_qa),
   // unless the prompt names its task ("Write a poem about x^2") or is code.
-  if (cued >= n && math_label_ < n && best != math_label_ && best != code_label_ &&
+  if (cued >= n && math_label_ < n && needs_rule(math_label_) && best != code_label_ &&
       settings_.detectors.math && math_evidence(text).confident()) {
     shift_mass(probabilities, n, math_label_, kMathEvidenceWeight);
     return math_label_;

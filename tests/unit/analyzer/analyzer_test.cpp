@@ -123,6 +123,23 @@ TEST(Analyzer, InstructionCueOverridesTheModel) {
   }
 }
 
+// A rule agreeing with an unsure model still lifts its label: the prompt names its task, so it
+// does not end as "other" (a top label at 0.25 is under other_threshold).
+TEST(Analyzer, ARuleConfirmsAnUnsureTopLabel) {
+  const auto model = std::make_shared<FakeModel>(
+      std::vector<std::string>{"open_qa", "math", "summarization", "code", "brainstorming"},
+      std::vector<float>{0.19f, 0.25f, 0.19f, 0.18f, 0.19f});
+  const Analyzer analyzer(AnalyzerSettings{}, {model, nullptr, nullptr}, {}, {});
+  for (const char* text :
+       {"Prove that the square root of 2 is irrational.", "What is the derivative of x^2 + 3x?"}) {
+    const Analysis a = analyzer.analyze(user_says(text), {});
+    EXPECT_EQ(a.category, "math") << text;
+    EXPECT_NEAR(a.category_scores.at("math"), 0.25 * 0.4 + 0.6, 1e-6) << text;
+  }
+  // Nothing names a task: the unsure reading stays "other".
+  EXPECT_EQ(analyzer.analyze(user_says("tell me about the weather"), {}).category, "other");
+}
+
 // Math notation and words the model misread move 60% of the mass onto "math", unless the
 // prompt names another task or the model reads code.
 TEST(Analyzer, MathEvidenceOverridesTheModel) {
