@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "llm_router/analyzer/detectors.hpp"
+#include "llm_router/core/base64.hpp"
 #include "text_util.hpp"
 
 namespace llm_router::analyzer {
@@ -205,26 +206,48 @@ bool is_undashed_ssn(const NumberChunk& chunk) {
   return (chunk.groups == 1 || ssn_groups(chunk)) && ssn_digits_valid(chunk.digits());
 }
 
-// "SSN" or "social security" in the 40 bytes before i ("my SSN is", "Social Security no.:").
+// "SSN" or "social" in the 40 bytes before i ("my SSN is", "Social Security no.:", "my social
+// is").
 bool ssn_named_before(std::string_view text, std::size_t i) {
   constexpr std::size_t kWindow = 40;
   std::string before(text.substr(i > kWindow ? i - kWindow : 0, std::min(i, kWindow)));
   for (char& c : before) c = ascii_lower(c);
-  return before.find("ssn") != std::string::npos ||
-         before.find("social security") != std::string::npos;
+  return before.find("ssn") != std::string::npos || before.find("social") != std::string::npos;
+}
+
+// The word right before position i (over spaces, ':' and '#'), lower-cased; at most 12 letters.
+std::string word_before(std::string_view text, std::size_t i) {
+  std::size_t end = i;
+  while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == ':' || text[end - 1] == '#')) --end;
+  std::size_t begin = end;
+  while (begin > 0 && is_ascii_alpha(text[begin - 1]) && end - begin < 12) --begin;
+  std::string word(text.substr(begin, end - begin));
+  for (char& c : word) c = ascii_lower(c);
+  return word;
 }
 
 // The word right before position i names a version ("version 1.2.3.4", "Build 10.0.19041.1"):
 // four dotted numbers there are no address.
 bool version_named_before(std::string_view text, std::size_t i) {
-  std::size_t end = i;
-  while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == ':')) --end;
-  std::size_t begin = end;
-  while (begin > 0 && is_ascii_alpha(text[begin - 1]) && end - begin < 8) --begin;
-  std::string word(text.substr(begin, end - begin));
-  for (char& c : word) c = ascii_lower(c);
+  const std::string word = word_before(text, i);
   return word == "version" || word == "versions" || word == "ver" || word == "release" ||
          word == "build" || word == "firmware" || word == "v";
+}
+
+// The number at i is named as a business record's id ("order id 4532...", "tracking number
+// 1Z...", "invoice #..."): a 16-digit order id passes the Luhn check one time in ten.
+bool record_id_named_before(std::string_view text, std::size_t i) {
+  std::string word = word_before(text, i);
+  if (word == "id" || word == "number" || word == "no" || word == "nr" || word == "num") {
+    std::size_t end = i;
+    while (end > 0 && !is_ascii_alpha(text[end - 1])) --end;
+    while (end > 0 && is_ascii_alpha(text[end - 1])) --end;  // over the id word itself
+    word = word_before(text, end);
+  }
+  static constexpr std::string_view kRecords[] = {"order",     "tracking", "invoice",     "ticket",
+                                                  "reference", "ref",      "shipment",    "booking",
+                                                  "case",      "parcel",   "confirmation"};
+  return std::find(std::begin(kRecords), std::end(kRecords), word) != std::end(kRecords);
 }
 
 // A number a card network issues: its prefix (IIN) and length fit a brand. Without this, one
@@ -260,18 +283,32 @@ bool card_brand_fits(std::string_view d) {
   }
 }
 
+// "4111.1111.1111.1111": four groups of four joined by dots, as some people write a card (never a
+// version or an address, which have shorter groups).
+bool dotted_card_groups(const NumberChunk& chunk) {
+  return chunk.only_dots && chunk.groups == 4 && chunk.digit_count == 16 &&
+         std::all_of(chunk.group_sizes.begin(), chunk.group_sizes.begin() + 4,
+                     [](int size) { return size == 4; });
+}
+
 bool is_credit_card(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
-  if (n < 13 || n > 19 || chunk.plus || !chunk.card_separators) return false;
+  if (n < 13 || n > 19 || chunk.plus) return false;
+  if (!chunk.card_separators && !dotted_card_groups(chunk)) return false;
   const std::string_view digits = chunk.digits();
   return card_brand_fits(digits) && luhn_valid(digits);
 }
 
 // Most countries outside North America dial national numbers with a leading 0 and group them
 // from an area or mobile code of 2-5 digits: 07700 900123, 020 7946 0958, 06 12 34 56 78,
-// 030 1234567. Every group has 2+ digits, separated by spaces or dashes (not dots: versions).
+// 030 1234567, 0151 23456789, (02) 9876 5432. Every group has 2+ digits, separated by spaces or
+// dashes (not dots: versions), the area code alone in parentheses if any.
 bool national_with_trunk_prefix(const NumberChunk& chunk) {
-  if (chunk.groups < 2 || chunk.only_dots || !chunk.card_separators) return false;
+  const bool area_in_parens = chunk.parens && chunk.text.starts_with("(0") &&
+                              chunk.text.find('.') == std::string_view::npos;
+  if (chunk.groups < 2 || chunk.only_dots || (!chunk.card_separators && !area_in_parens)) {
+    return false;
+  }
   if (chunk.digits().front() != '0' || chunk.digits()[1] == '0') return false;
   const auto kept =
       std::min<std::size_t>(static_cast<std::size_t>(chunk.groups), NumberChunk::kKeptGroups);
@@ -289,8 +326,10 @@ bool is_phone(const NumberChunk& chunk) {
   if (chunk.plus) return n >= 8 && n <= 15;
   // National formats need structure: (415) 555-2671, 415-555-2671, 415.555.2671, 1 415 555 2671.
   // Bare digit runs (timestamps, ids), years and prices never have it.
-  if (n < 10 || n > 11) return false;
-  if (chunk.groups >= 3 && chunk.last_group == 4 && chunk.previous_group == 3) return true;
+  if (n < 10 || n > 12) return false;
+  if (n <= 11 && chunk.groups >= 3 && chunk.last_group == 4 && chunk.previous_group == 3) {
+    return true;
+  }
   return national_with_trunk_prefix(chunk);
 }
 
@@ -344,7 +383,7 @@ void scan_numbers(std::string_view text, Sink& sink) {
         if (!version_named_before(text, i)) sink(PiiKind::ip_address, i, end);
       } else if (is_us_ssn(chunk) || (is_undashed_ssn(chunk) && ssn_named_before(text, i))) {
         sink(PiiKind::us_ssn, i, end);
-      } else if (is_credit_card(chunk)) {
+      } else if (is_credit_card(chunk) && !record_id_named_before(text, i)) {
         sink(PiiKind::credit_card, i, end);
       } else if (is_phone(chunk)) {
         sink(PiiKind::phone, i, end);
@@ -417,11 +456,37 @@ bool key_body_char(char c) {
   return is_ascii_alnum(c) || c == '-' || c == '_';
 }
 
+// How many bytes of s are in runs of 4+ lower-case letters: identifiers, paths and slugs
+// (getUserAccountBalance2024, learn-compatible-estimators) are mostly such word-length runs;
+// random keys rarely have a run of four.
+std::size_t bytes_in_words(std::string_view s) {
+  std::size_t in_words = 0;
+  std::size_t run = 0;
+  for (std::size_t k = 0; k <= s.size(); ++k) {
+    if (k < s.size() && s[k] >= 'a' && s[k] <= 'z') {
+      ++run;
+      continue;
+    }
+    if (run >= 4) in_words += run;
+    run = 0;
+  }
+  return in_words;
+}
+
 bool has_prefix_key(std::string_view token) {
   auto body_after = [&](std::string_view prefix) {
     return token.starts_with(prefix) ? token.substr(prefix.size()) : std::string_view{};
   };
-  if (auto b = body_after("sk-"); b.size() >= 20 && all_of_class(b, key_body_char)) return true;
+  // Random after its kind ("proj-", "ant-api03-"...), not a package's slug made of words
+  // ("sk-learn-compatible-estimators-wrapper").
+  if (auto b = body_after("sk-"); b.size() >= 20 && all_of_class(b, key_body_char)) {
+    std::string_view random = b;
+    for (std::string_view kind : {"proj-", "svcacct-", "admin-", "ant-api03-", "ant-admin01-"}) {
+      if (random.starts_with(kind)) random.remove_prefix(kind.size());
+    }
+    const bool has_digit = std::any_of(random.begin(), random.end(), is_ascii_digit);
+    if (has_digit || bytes_in_words(random) * 10 < random.size() * 7) return true;
+  }
   for (std::string_view prefix : {"AKIA", "ASIA"}) {
     if (auto b = body_after(prefix); b.size() == 16 && all_of_class(b, upper_or_digit)) {
       return true;
@@ -442,6 +507,22 @@ bool has_prefix_key(std::string_view token) {
   return false;
 }
 
+// Base64 of prose ("VGhpcyBpcyBqdXN0IGEgdGVzdA==", "This is just a test"): encoded words with
+// spaces between them, which look random but hide no secret (an encoded "user:password" has no
+// spaces, and stays a secret).
+bool encodes_prose(std::string_view token) {
+  const auto decoded = core::base64_decode(token);
+  if (!decoded || decoded->size() < 12) return false;
+  std::size_t letters = 0;
+  std::size_t spaces = 0;
+  for (const unsigned char c : *decoded) {
+    if (c < 0x20 || c > 0x7e) return false;
+    letters += is_ascii_alpha(static_cast<char>(c));
+    spaces += c == ' ';
+  }
+  return spaces * 12 >= decoded->size() && letters * 10 >= decoded->size() * 7;
+}
+
 // Long random-looking tokens: mixed case and digits, no dictionary-like runs, high entropy.
 bool is_high_entropy_token(std::string_view token) {
   if (token.size() < 32 || token.size() > 4096) return false;
@@ -459,19 +540,7 @@ bool is_high_entropy_token(std::string_view token) {
   if (token.find('/') != std::string_view::npos && token.find("//") != std::string_view::npos) {
     return false;  // URLs and paths
   }
-  // Identifiers and paths (getUserAccountBalance2024, src/SomeResource2024/index) are mostly
-  // lower-case runs of word length; random tokens rarely have a run of four.
-  std::size_t in_words = 0;
-  std::size_t run = 0;
-  for (std::size_t k = 0; k <= token.size(); ++k) {
-    if (k < token.size() && token[k] >= 'a' && token[k] <= 'z') {
-      ++run;
-      continue;
-    }
-    if (run >= 4) in_words += run;
-    run = 0;
-  }
-  if (in_words * 100 > token.size() * 35) return false;
+  if (bytes_in_words(token) * 100 > token.size() * 35) return false;
   double entropy = 0;
   const double n = static_cast<double>(token.size());
   for (int count : counts) {
@@ -479,7 +548,7 @@ bool is_high_entropy_token(std::string_view token) {
     const double p = count / n;
     entropy -= p * std::log2(p);
   }
-  return entropy >= 4.2;
+  return entropy >= 4.2 && !encodes_prose(token);
 }
 
 // Where scan_tokens must look from i on, 8 bytes at a time: only tokens of 19+ bytes (keys)

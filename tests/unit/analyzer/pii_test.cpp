@@ -129,7 +129,25 @@ INSTANTIATE_TEST_SUITE_P(
                 PiiKind::email, 0},
         PiiCase{"compact lower-case iban", "de89370400440532013000", PiiKind::iban, 1},
         PiiCase{"port and query are no password", "http://host:8080?r=a@b", PiiKind::api_key, 0},
-        PiiCase{"tab-separated columns", "4111\t1111\t1111\t1111", PiiKind::credit_card, 0}));
+        PiiCase{"tab-separated columns", "4111\t1111\t1111\t1111", PiiKind::credit_card, 0},
+        PiiCase{"card grouped with dots", "card 4111.1111.1111.1111 exp 12/29",
+                PiiKind::credit_card, 1},
+        PiiCase{"dotted groups of another size", "2024.11.1111.1111", PiiKind::credit_card, 0},
+        PiiCase{"order id passing luhn", "order id 4532015112830366 shipped", PiiKind::credit_card,
+                0},
+        PiiCase{"invoice number passing luhn", "Invoice #4532015112830366", PiiKind::credit_card,
+                0},
+        PiiCase{"card after a plain word", "pay with 4532015112830366", PiiKind::credit_card, 1},
+        PiiCase{"ssn named as social", "my social is 536 22 1234", PiiKind::us_ssn, 1},
+        PiiCase{"german mobile", "mein Handy: 0151 23456789", PiiKind::phone, 1},
+        PiiCase{"area code in parentheses", "call (02) 9876 5432 in Sydney", PiiKind::phone, 1},
+        PiiCase{"package slug after sk-", "sk-learn-compatible-estimators-wrapper",
+                PiiKind::api_key, 0},
+        PiiCase{"service account key", "sk-svcacct-Eyeffvlt5W8FWt7V1kUpQx", PiiKind::api_key, 1},
+        PiiCase{"base64 of a sentence", "VGhpcyBpcyBqdXN0IGEgdGVzdCBzdHJpbmcgZm9yIGVuY29kaW5n",
+                PiiKind::api_key, 0},
+        PiiCase{"base64 of credentials",
+                "dXNlcm5hbWU6c3VwZXJTZWNyZXRQYXNzd29yZDEyMw==", PiiKind::api_key, 1}));
 
 TEST(Luhn, KnownNumbers) {
   EXPECT_TRUE(luhn_valid("4111111111111111"));
