@@ -198,8 +198,10 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   // The model learned "code" from Python benchmarks only; a confident rule-based reading of
   // other languages (code_evidence) moves 60% of the probability mass onto "code", which
   // then leads (>= 0.6 against <= 0.4).
-  if (code_label_ < n && needs_rule(code_label_) && settings_.detectors.code &&
-      code_evidence(text).confident()) {
+  const CodeEvidence code = code_label_ < n && needs_rule(code_label_) && settings_.detectors.code
+                                ? code_evidence(text)
+                                : CodeEvidence{};
+  if (code.strong()) {
     shift_mass(probabilities, n, code_label_, kCodeEvidenceWeight);
     return code_label_;
   }
@@ -209,6 +211,11 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   if (cued < n && needs_rule(cued) && cue_overrules(labels[cued], labels[best])) {
     shift_mass(probabilities, n, cued, kInstructionCueWeight);
     return cued;
+  }
+  // A question about programming in words ("what is a mutex"), when no task was named.
+  if (cued >= n && code.confident()) {
+    shift_mass(probabilities, n, code_label_, kCodeEvidenceWeight);
+    return code_label_;
   }
   // And for math the model did not see ("the derivative of sin(x)cos(x)" read as open_qa),
   // unless the prompt names its task ("Write a poem about x^2") or is code.

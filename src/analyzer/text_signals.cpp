@@ -236,21 +236,221 @@ constexpr std::string_view kSyntaxCues[] = {
     "-exec",    "\\;",      "npm ",     "pip ",     "git ",        "sudo ",        "std::",
 };
 
-enum CodeWord : std::uint8_t { kLanguageWord = 1, kVocabularyWord = 2 };
+// kTermWord: a word only programmers use ("mutex", "kubectl"), enough alone; kPhraseEnd: the
+// last word of a two-word term ("linked list"), looked up with the word before it.
+enum CodeWord : std::uint8_t {
+  kLanguageWord = 1,
+  kVocabularyWord = 2,
+  kTermWord = 4,
+  kPhraseEnd = 8
+};
 
 // Whole words, lowercased. Names that are also everyday words (java, rust, swift, ruby, react)
 // are safe here because a language name alone is never enough: confident() wants a second
 // kind of evidence. "go" and "c" are too common to list.
 constexpr std::string_view kLanguageWords[] = {
-    "java",       "rust",       "ruby",    "swift",   "react",      "reactjs", "vuejs",
-    "angular",    "nextjs",     "rails",   "laravel", "dotnet",     "csharp",  "cpp",
-    "javascript", "typescript", "python",  "golang",  "sql",        "mysql",   "postgres",
-    "postgresql", "sqlite",     "bash",    "zsh",     "powershell", "html",    "css",
-    "php",        "kotlin",     "haskell", "perl",    "regex",      "regexp",  "dockerfile",
-    "kubernetes", "nodejs",     "numpy",   "pandas",  "django",     "flask",   "jquery",
-    "matlab",     "fortran",    "cobol",   "scala",   "clojure",    "elixir",  "erlang",
-    "lua",        "julia",      "vba",     "json",    "yaml",       "xml",     "cmake",
-    "webpack",    "tensorflow", "pytorch", "linux",   "unix",       "git",     "npm",
+    "java",
+    "rust",
+    "ruby",
+    "swift",
+    "react",
+    "reactjs",
+    "vuejs",
+    "angular",
+    "nextjs",
+    "rails",
+    "laravel",
+    "dotnet",
+    "csharp",
+    "cpp",
+    "javascript",
+    "typescript",
+    "python",
+    "golang",
+    "sql",
+    "mysql",
+    "postgres",
+    "postgresql",
+    "sqlite",
+    "bash",
+    "zsh",
+    "powershell",
+    "html",
+    "css",
+    "php",
+    "kotlin",
+    "haskell",
+    "perl",
+    "regex",
+    "regexp",
+    "dockerfile",
+    "kubernetes",
+    "nodejs",
+    "numpy",
+    "pandas",
+    "django",
+    "flask",
+    "jquery",
+    "matlab",
+    "fortran",
+    "cobol",
+    "scala",
+    "clojure",
+    "elixir",
+    "erlang",
+    "lua",
+    "julia",
+    "vba",
+    "json",
+    "yaml",
+    "xml",
+    "cmake",
+    "webpack",
+    "tensorflow",
+    "pytorch",
+    "linux",
+    "unix",
+    "git",
+    "npm",
+    // Tools, protocols and platforms programmers ask about in prose ("difference between http
+    // and https", "my nginx keeps returning 502").
+    "nginx",
+    "tcp",
+    "udp",
+    "http",
+    "https",
+    "dns",
+    "ssh",
+    "tls",
+    "ssl",
+    "redis",
+    "mongodb",
+    "kafka",
+    "terraform",
+    "ansible",
+    "jenkins",
+    "github",
+    "gitlab",
+    "bitbucket",
+    "vscode",
+    "vim",
+    "emacs",
+    "nosql",
+    "grpc",
+    "websocket",
+    "websockets",
+    "ubuntu",
+    "aws",
+    "gcp",
+    "heroku",
+    "cuda",
+    "opengl",
+    "llvm",
+    "gcc",
+    "clang",
+    "gradle",
+    "maven",
+    "conda",
+    "jupyter",
+    "oauth",
+    "jwt",
+    "cors",
+    "ajax",
+    "sass",
+    "svelte",
+    "vue",
+    "fastapi",
+    "deno",
+    "wasm",
+    "webassembly",
+    "solidity",
+    "verilog",
+    "vhdl",
+};
+// Alone enough: nobody outside programming writes these.
+constexpr std::string_view kTermWords[] = {
+    "mutex",      "mutexes",        "deadlock",      "deadlocks",   "segfault",  "kubectl",
+    "stacktrace", "traceback",      "localhost",     "codebase",    "makefile",  "gitignore",
+    "monorepo",   "microservice",   "microservices", "middleware",  "debugger",  "linter",
+    "transpiler", "multithreading", "multithreaded", "refactoring", "nullptr",   "stdout",
+    "stderr",     "graphql",        "dockerfile",    "quicksort",   "mergesort", "hashmap",
+    "hashtable",  "bytecode",       "serializer",    "deserialize",
+};
+// Two-word terms, "first second", each alone an everyday word ("linked", "list").
+constexpr std::string_view kTermPhrases[] = {
+    "linked list",
+    "linked lists",
+    "hash map",
+    "hash maps",
+    "hash table",
+    "hash tables",
+    "binary tree",
+    "binary trees",
+    "search tree",
+    "binary search",
+    "garbage collector",
+    "dependency injection",
+    "abstract class",
+    "abstract classes",
+    "race condition",
+    "race conditions",
+    "memory leak",
+    "memory leaks",
+    "stack overflow",
+    "design pattern",
+    "design patterns",
+    "data structure",
+    "data structures",
+    "unit test",
+    "unit tests",
+    "unit testing",
+    "integration tests",
+    "pull request",
+    "pull requests",
+    "merge conflict",
+    "merge conflicts",
+    "version control",
+    "o notation",
+    "time complexity",
+    "docker container",
+    "event loop",
+    "null pointer",
+    "load balancer",
+    "load balancing",
+    "sql injection",
+    "source code",
+    "command line",
+    "object oriented",
+    "global variable",
+    "global variables",
+    "stack trace",
+    "exit code",
+    "bubble sort",
+    "merge sort",
+    "regular expression",
+    "regular expressions",
+    "virtual environment",
+    "package manager",
+    "environment variable",
+    "environment variables",
+    "long polling",
+    "rest api",
+    "web server",
+    "type checking",
+    "unhandled exception",
+    "infinite loop",
+    "type error",
+    "syntax error",
+    "docker compose",
+    "docker image",
+    "docker containers",
+};
+// Language names that are everyday words too ("rust and ruby" are colours, "Java and Swift"
+// an island and a singer): they count as a language beside other evidence, never as the
+// second of two languages.
+constexpr std::string_view kEverydayLanguageNames[] = {
+    "java",  "rust", "ruby", "swift", "react",   "angular", "rails", "flask",
+    "julia", "go",   "vue",  "lua",   "jenkins", "maven",   "scala", "elixir",
 };
 constexpr std::string_view kVocabularyWords[] = {
     "function",  "functions",   "method",      "methods",      "class",      "constructor",
@@ -269,7 +469,10 @@ constexpr std::string_view kVocabularyWords[] = {
     "deploy",    "docker",      "container",   "cli",          "shell",      "directory",
     "files",     "filename",    "json",        "component",    "components", "props",
     "render",    "rendering",   "module",      "modules",      "bytecode",   "jvm",
-    "borrowed",  "compilation", "string",      "strings",      "file",
+    "borrowed",  "compilation", "string",      "strings",      "file",       "commit",
+    "commits",   "repo",        "cache",       "server",       "servers",    "gateway",
+    "cluster",   "pod",         "pods",        "containers",   "endpoints",  "crash",
+    "crashes",   "install",
 };
 
 // Listed words, each with a set of kind bits.
@@ -298,10 +501,43 @@ const WordKinds& code_words() {
     WordKinds out;
     for (auto word : kLanguageWords) out.add(word, kLanguageWord);
     for (auto word : kVocabularyWords) out.add(word, kVocabularyWord);
+    for (auto word : kTermWords) out.add(word, kTermWord);
+    for (auto phrase : kTermPhrases) out.add(phrase.substr(phrase.find(' ') + 1), kPhraseEnd);
     return out;
   }();
   return words;
 }
+
+const WordTable<bool>& term_phrases() {
+  static const WordTable<bool> phrases = [] {
+    WordTable<bool> out;
+    for (auto phrase : kTermPhrases) out[phrase] = true;
+    return out;
+  }();
+  return phrases;
+}
+
+// The language names seen, to count distinct ones: "Java coffee from the island of Java" names
+// one language twice, "Python or JavaScript" two.
+class DistinctWords {
+ public:
+  // Whether word is new (then remembered, up to four).
+  bool insert(std::string_view word) {
+    for (std::size_t k = 0; k < count_; ++k) {
+      if (std::string_view(seen_[k].data(), sizes_[k]) == word) return false;
+    }
+    if (count_ < seen_.size() && word.size() <= seen_[0].size()) {
+      std::copy(word.begin(), word.end(), seen_[count_].begin());
+      sizes_[count_++] = word.size();
+    }
+    return true;
+  }
+
+ private:
+  std::array<std::array<char, 16>, 4> seen_{};
+  std::array<std::size_t, 4> sizes_{};
+  std::size_t count_ = 0;
+};
 
 // A call: an identifier of 2+ characters directly followed by "(" and, later on the line, ")".
 bool has_call(std::string_view text) {
@@ -351,7 +587,7 @@ struct SyntaxCueIndex {
   }
 };
 
-// Distinct syntax cues in text plus one for a call, or 0 for LaTeX ("$x$", "\\frac{}{}",
+// Distinct syntax cues in text plus one for a call, or -1 for LaTeX ("$x$", "\\frac{}{}",
 // "\\pmod", Asymptote figures), which is full of braces, bars and calls: in math problems
 // syntax cues say nothing.
 int syntax_cues(std::string_view text) {
@@ -362,12 +598,12 @@ int syntax_cues(std::string_view text) {
     const char c = text[i];
     if (!index.matters[static_cast<unsigned char>(c)]) continue;
     if (c == '$') {
-      if (++dollars >= 2) return 0;
+      if (++dollars >= 2) return -1;
     } else if (c == '\\') {
       const std::string_view rest = text.substr(i + 1);
-      if (rest.starts_with("frac") || rest.starts_with("begin") || rest.starts_with('[')) return 0;
+      if (rest.starts_with("frac") || rest.starts_with("begin") || rest.starts_with('[')) return -1;
     } else if (c == '[' && text.substr(i).starts_with("[asy]")) {
-      return 0;
+      return -1;
     }
     // Cues that start with a letter ("def ", "console.") start a word.
     if (c >= 'a' && c <= 'z' && i > 0 && is_ascii_alnum(text[i - 1])) continue;
@@ -403,48 +639,87 @@ bool names_go(std::string_view text, std::size_t at) {
 CodeEvidence code_evidence(std::string_view full_text) {
   const std::string_view text = utf8_prefix(full_text, 1000);
   CodeEvidence out;
-  out.syntax = syntax_cues(text);
+  const int cues = syntax_cues(text);
+  const bool latex = cues < 0;
+  out.syntax = std::max(cues, 0);
   // The word counts only matter until the evidence is confident (two syntax cues are).
   if (out.confident()) return out;
-  char buffer[16];
-  bool identifier_seen = false;
+  // The word and the one before it, lowercased ("linked list" is looked up at "list").
+  std::array<char, 34> pair{};
+  constexpr std::size_t kWordBytes = 16;
+  std::size_t previous_length = 0;
+  int identifiers = 0;
+  DistinctWords languages_seen;
+  const auto add_language = [&](std::string_view name) {
+    ++out.languages;
+    const bool everyday =
+        std::find(std::begin(kEverydayLanguageNames), std::end(kEverydayLanguageNames), name) !=
+        std::end(kEverydayLanguageNames);
+    if (!everyday && languages_seen.insert(name)) ++out.distinct_languages;
+  };
   std::size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && !has_class(text[i], kAlphaChar)) ++i;
+    char* buffer = pair.data() + previous_length + (previous_length > 0 ? 1 : 0);
     std::size_t length = 0;
     bool upper = false;
     while (i < text.size() && has_class(text[i], kCodeWordChar)) {
       upper = upper || is_ascii_upper(text[i]);
-      if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
+      if (length < kWordBytes) buffer[length] = ascii_lower(text[i]);
       ++length;
       ++i;
     }
     // Most words are lowercase prose: only a capital or a '_' after it can make an identifier.
-    if (!identifier_seen && (upper || (i < text.size() && text[i] == '_')) &&
+    // Two of them ("useEffect and useLayoutEffect") count as two cues; in LaTeX (Asymptote's
+    // names), one.
+    if (identifiers < (latex ? 1 : 2) && (upper || (i < text.size() && text[i] == '_')) &&
         is_identifier(text, i - length, i)) {
-      identifier_seen = true;
+      ++identifiers;
       ++out.syntax;
       if (out.confident()) break;
     }
-    if (length < 2 || length > sizeof buffer) continue;
+    const std::size_t pair_length = previous_length + (previous_length > 0 ? 1 : 0) + length;
+    const std::size_t word_start = pair_length - length;
+    const bool kept = length > 0 && length <= kWordBytes;
+    // The word moves to the front of the pair buffer to be the next one's previous word.
+    const auto shift = [&] {
+      if (kept) std::memmove(pair.data(), pair.data() + word_start, length);
+      previous_length = kept ? length : 0;
+      if (kept) pair[length] = ' ';
+    };
+    if (length < 2 || length > kWordBytes) {
+      shift();
+      continue;
+    }
     std::string_view word(buffer, length);
     if (word == "go" && names_go(text, i - length)) {
-      ++out.languages;
+      add_language(word);
+      shift();
       if (out.confident()) break;
       continue;
     }
     if (word.back() == '+' || word.back() == '#') {
       if (word == "c++" || word == "c#" || word == "f#") {
-        ++out.languages;
+        add_language(word);
+        shift();
         if (out.confident()) break;
         continue;
       }
       while (!word.empty() && (word.back() == '+' || word.back() == '#')) word.remove_suffix(1);
     }
     const std::uint8_t* kinds = code_words().find(word);
-    if (kinds == nullptr) continue;
-    out.languages += (*kinds & kLanguageWord) ? 1 : 0;
-    out.vocabulary += (*kinds & kVocabularyWord) ? 1 : 0;
+    if (kinds != nullptr) {
+      // "https://..." is a link, not a question about the protocol.
+      const bool scheme = (word == "http" || word == "https") && i < text.size() && text[i] == ':';
+      if ((*kinds & kLanguageWord) && !scheme) add_language(word);
+      out.vocabulary += (*kinds & kVocabularyWord) ? 1 : 0;
+      out.terms += (*kinds & kTermWord) ? 1 : 0;
+      if ((*kinds & kPhraseEnd) && previous_length > 0 &&
+          term_phrases().find(std::string_view(pair.data(), word_start + word.size()))) {
+        ++out.terms;
+      }
+    }
+    shift();
     if (out.confident()) break;  // the counts only matter up to here
   }
   return out;

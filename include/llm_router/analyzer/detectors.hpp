@@ -44,13 +44,18 @@ CodeSignals detect_code(std::string_view text);
 // confident.
 struct CodeEvidence {
   int syntax = 0;
-  int languages = 0;
+  int languages = 0;           // names of languages, tools and protocols
+  int distinct_languages = 0;  // "Python or JavaScript", "TCP and UDP"
   int vocabulary = 0;
-  // Two kinds of evidence, or two syntax cues: confident enough to call the prompt "code".
-  bool confident() const {
+  int terms = 0;  // words and two-word terms only programmers use ("mutex", "linked list")
+  // Two kinds of evidence or two syntax cues: code whatever task the prompt names.
+  bool strong() const {
     return syntax >= 2 || (syntax >= 1 && (languages + vocabulary) >= 1) ||
            (languages >= 1 && vocabulary >= 1);
   }
+  // Or two languages or one programmer's term: a question about programming ("TCP vs UDP?",
+  // "what is a mutex"), unless the prompt names another task ("Classify these languages...").
+  bool confident() const { return strong() || terms >= 1 || distinct_languages >= 2; }
 };
 CodeEvidence code_evidence(std::string_view text);
 

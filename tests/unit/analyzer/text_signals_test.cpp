@@ -123,10 +123,28 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
        false},
       {"What is the capital of Australia?", false},
       {"", false},
+      // Programming asked in words: a term only programmers use, two tools or protocols, two
+      // programmer's names.
+      {"whats a race condition and how do I avoid one", true},
+      {"what is a mutex", true},
+      {"explain big O notation like I'm five", true},
+      {"difference between http and https", true},
+      {"my nginx keeps returning 502 bad gateway", true},
+      {"whats the difference between useEffect and useLayoutEffect", true},
+      {"what is object-oriented programming", true},
+      // Everyday words that name languages, links, literal garbage: prose.
+      {"Classify which colors are shades of red: ruby, rust, crimson, violet", false},
+      {"Read https://en.wikipedia.org/wiki/Main_Page and tell me about it", false},
+      {"In each garbage collection, an average of 200 kg is taken.", false},
+      {"the binary choice between tea and coffee", false},
+      {"A polyhedron has $n$ vertices; [asy] unitsize(1cm); drawLine(); fillArea(); [/asy]", false},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(code_evidence(c.text).confident(), c.confident) << c.text;
   }
+  // A term or two languages yield to a task the prompt names; syntax with a language does not.
+  EXPECT_FALSE(code_evidence("what is a mutex").strong());
+  EXPECT_TRUE(code_evidence("How do I read a file line by line in Go?").strong());
 }
 
 }  // namespace
