@@ -172,6 +172,16 @@ int run_serve(const std::vector<std::string>& args) {
                             });
   server.on_drain([&] { state->draining = true; });
   state->count_connections_with([&server] { return server.counters().connections_open.load(); });
+  state->count_refusals_with([&server] {
+    proxy::RouterState::RefusalCounts counts;
+    const auto& refused = server.counters().refused;
+    for (std::size_t kind = 0; kind < refused.size(); ++kind) {
+      if (const auto n = refused[kind].load(std::memory_order_relaxed); n > 0) {
+        counts.emplace_back(traits(static_cast<ErrorKind>(kind)).code, n);
+      }
+    }
+    return counts;
+  });
   server.on_sighup([state] {
     // Loading reads files: off the io thread.
     std::thread([state] { reload_and_log(*state, "SIGHUP"); }).detach();

@@ -632,6 +632,9 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
   m.upstream_in_flight.set_all(in_flight);
   m.breaker_state.set_all(breakers);
   m.connections_open.with({}).set(static_cast<double>(state_->connections_open()));
+  for (const auto& [code, count] : state_->refusals()) {
+    catch_up(m.requests_refused.with({std::string(code)}), count);
+  }
   if (const auto* log = state_->request_log()) {
     const auto stats = log->stats();
     catch_up(m.request_log_lines.with({"written"}), stats.written);

@@ -283,10 +283,12 @@ std::string refusal_request_id(const std::optional<RequestReader>& parser) {
   return core::new_request_id();
 }
 
-asio::awaitable<void> write_error_and_close(spdlog::logger& log, const ConnectionPtr& connection,
-                                            ErrorKind kind, std::string message,
+asio::awaitable<void> write_error_and_close(spdlog::logger& log, ServerCounters& counters,
+                                            const ConnectionPtr& connection, ErrorKind kind,
+                                            std::string message,
                                             std::string request_id = core::new_request_id()) {
   connection->read_cap = Clock::time_point::max();  // writing the refusal is no read
+  counters.refused[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
   const int status = traits(kind).status;
   log.info("refused before routing: request_id={} status={} code={} reason={}", request_id, status,
            traits(kind).code, message);
@@ -450,14 +452,14 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
     ec = http::error::body_limit;
   }
   if (ec && !parser->refusal().empty()) {
-    co_await write_error_and_close(*log, connection, parser->refusal_kind(),
+    co_await write_error_and_close(*log, counters, connection, parser->refusal_kind(),
                                    std::string(parser->refusal()), refusal_request_id(parser));
     co_return false;
   }
   if (ec == http::error::header_limit && !parser->has_request_line() &&
       request_line_exceeds(buffer, limits.max_header_bytes)) {
     co_await write_error_and_close(
-        *log, connection, ErrorKind::uri_too_long,
+        *log, counters, connection, ErrorKind::uri_too_long,
         "the request line exceeds " + std::to_string(limits.max_header_bytes) + " bytes");
     co_return false;
   }
@@ -475,7 +477,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   auto [bec, bn] = co_await http::async_read(connection->socket, buffer, *parser, use_nothrow);
   expire_never(*connection);
   if (bec && !parser->refusal().empty()) {
-    co_await write_error_and_close(*log, connection, parser->refusal_kind(),
+    co_await write_error_and_close(*log, counters, connection, parser->refusal_kind(),
                                    std::string(parser->refusal()), refusal_request_id(parser));
   } else if (bec) {
     co_await refuse(connection, bec, /*malformed_answered=*/false, refusal_request_id(parser));
@@ -487,32 +489,32 @@ asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, 
                                                bool malformed_answered, std::string request_id) {
   if (ec == http::error::header_limit) {
     co_await write_error_and_close(
-        *log, connection, ErrorKind::headers_too_large,
+        *log, counters, connection, ErrorKind::headers_too_large,
         "request headers exceed " + std::to_string(limits.max_header_bytes) + " bytes", request_id);
   } else if (ec == http::error::buffer_overflow) {
-    co_await write_error_and_close(*log, connection, ErrorKind::headers_too_large,
+    co_await write_error_and_close(*log, counters, connection, ErrorKind::headers_too_large,
                                    "a chunk's size line or the trailer section exceeds " +
                                        std::to_string(limits.max_header_bytes + kReadBytes) +
                                        " bytes (server.max_header_bytes and one read)",
                                    request_id);
   } else if (ec == http::error::body_limit) {
     co_await write_error_and_close(
-        *log, connection, ErrorKind::payload_too_large,
+        *log, counters, connection, ErrorKind::payload_too_large,
         "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes", request_id);
   } else if (connection->timed_out && connection->read_cap != Clock::time_point::max()) {
     co_await write_error_and_close(
-        *log, connection, ErrorKind::shutting_down,
+        *log, counters, connection, ErrorKind::shutting_down,
         "the router is shutting down: the request did not arrive within " +
             std::to_string(kDrainReadGrace.count()) + " s of the stop signal; retry",
         request_id);
   } else if (connection->timed_out) {
     // A request begun but not finished in time (idle connections just close).
-    co_await write_error_and_close(*log, connection, ErrorKind::request_timeout,
+    co_await write_error_and_close(*log, counters, connection, ErrorKind::request_timeout,
                                    "the request was not received in time (server.header_timeout "
                                    "for its head, server.body_timeout for its body)",
                                    request_id);
   } else if (malformed_answered && !client_left(ec)) {
-    co_await write_error_and_close(*log, connection, ErrorKind::invalid_request,
+    co_await write_error_and_close(*log, counters, connection, ErrorKind::invalid_request,
                                    "malformed HTTP request: " + ec.message(), request_id);
   }
 }
@@ -561,7 +563,7 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
   connection->socket.non_blocking(true, ec);
   if (open > limits.max_connections || worker.draining) {
     counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
-    co_await write_error_and_close(*log, connection, ErrorKind::overloaded,
+    co_await write_error_and_close(*log, counters, connection, ErrorKind::overloaded,
                                    "too many open connections; retry later");
   } else {
     // Bounded: what the parser must hold at once (a head, a chunk's size line, the trailer

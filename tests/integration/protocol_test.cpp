@@ -190,6 +190,12 @@ TEST_F(ProtocolTest, RefusalsBeforeRoutingCarryARequestId) {
   EXPECT_EQ(too_long_headers.status, 431);
   EXPECT_TRUE(too_long_headers.header("x-request-id").starts_with("req-"))
       << too_long_headers.header("x-request-id");
+  // And counted, by code (the log is not the only place a flood of them shows).
+  const auto metrics = HttpClient(router_.port()).request("GET", "/metrics").body;
+  for (const char* code : {"request_too_large", "headers_too_large"}) {
+    const std::string series = std::string("llm_router_requests_refused_total{code=\"") + code;
+    EXPECT_NE(metrics.find(series), std::string::npos) << series << "\n" << metrics;
+  }
 }
 
 // A client still uploading an oversized body reads the 413, not a reset connection: the router

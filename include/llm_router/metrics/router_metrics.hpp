@@ -28,6 +28,7 @@ struct RouterMetrics {
   CounterFamily& semantic_embeddings;    // result: fetched | cached | pending | failed | ...
   CounterFamily& config_reloads;         // result: success | failure
   CounterFamily& request_log_lines;      // outcome: written | dropped | failed
+  CounterFamily& requests_refused;       // code: the refusal's error code
   GaugeFamily& connections_open;         // -
 };
 

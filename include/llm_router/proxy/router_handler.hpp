@@ -8,6 +8,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "llm_router/api/openai_request.hpp"
@@ -77,6 +79,10 @@ class RouterState {
     connections_open_ = std::move(source);
   }
   std::int64_t connections_open() const { return connections_open_ ? connections_open_() : 0; }
+  // Where /metrics reads the requests the server refused before routing, by error code.
+  using RefusalCounts = std::vector<std::pair<std::string_view, std::uint64_t>>;
+  void count_refusals_with(std::function<RefusalCounts()> source) { refusals_ = std::move(source); }
+  RefusalCounts refusals() const { return refusals_ ? refusals_() : RefusalCounts{}; }
 
  private:
   std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config);
@@ -92,6 +98,7 @@ class RouterState {
   selector::BanditState bandit_;
   FeedbackLog feedback_;
   std::function<std::int64_t()> connections_open_;
+  std::function<RefusalCounts()> refusals_;
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<std::uint64_t> generation_{0};

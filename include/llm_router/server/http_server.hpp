@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "llm_router/core/error.hpp"
 #include "llm_router/server/http_types.hpp"
 
 namespace boost::asio {
@@ -32,6 +34,10 @@ struct ServerCounters {
   std::atomic<std::int64_t> connections_open{0};
   std::atomic<std::int64_t> requests_in_flight{0};
   std::atomic<std::uint64_t> requests_total{0};
+  // Requests refused before any handler saw them (unreadable, too large, too slow, too many
+  // connections), by the refusal's kind.
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(ErrorKind::internal) + 1>
+      refused{};
 };
 
 // One io_context per thread, each with its own handler (so per-thread state such as upstream
