@@ -174,25 +174,26 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
   StatusRecorder recorder(writer, request_id_of(request));
   const auto start = std::chrono::steady_clock::now();
   co_await answer(request, recorder, path, known);
-  log_access(request, recorder.status(), start);
+  log_access(request, recorder.request_id(), recorder.status(), start);
 }
 
 // One line per request that is not a completion, as nginx's access log has; the probes and
 // scrapes that arrive every few seconds only at debug level.
-void RouterHandler::log_access(const HttpRequest& request, int status,
+void RouterHandler::log_access(const HttpRequest& request, std::string_view request_id, int status,
                                std::chrono::steady_clock::time_point start) const {
   const std::string_view path = request.path();
   const std::string_view api = api_path(path);
   const bool routine =
-      status == 200 && (api == "/healthz" || api == "/readyz" || api == "/metrics" ||
-                        api == "/models" || api == "/admin/stats");  // the dashboard polls it
+      status == 200 &&
+      (api == "/healthz" || api == "/readyz" || api == "/metrics" || api == "/models" ||
+       api.starts_with("/models/") || api == "/admin/stats");  // the dashboard polls it
   const auto level = routine ? spdlog::level::debug : spdlog::level::info;
   if (!log_->should_log(level)) return;
   const double latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   // The HTTP parser admits no spaces or control bytes in either: key=value stays parseable.
-  log_->log(level, "method={} path={} status={} latency_ms={:.1f}", request.method,
-            core::utf8_prefix(path, 256), status == 0 ? 499 : status, latency_ms);
+  log_->log(level, "request_id={} method={} path={} status={} latency_ms={:.1f}", request_id,
+            request.method, core::utf8_prefix(path, 256), status == 0 ? 499 : status, latency_ms);
 }
 
 asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter& writer,

@@ -202,7 +202,7 @@ class RouterHandler final : public server::RequestHandler {
   // handle() after the cross-origin checks; `path` without "/v1", `known` its entry (or null).
   asio::awaitable<void> answer(HttpRequest& request, ResponseWriter& writer, std::string_view path,
                                const KnownPath* known);
-  void log_access(const HttpRequest& request, int status,
+  void log_access(const HttpRequest& request, std::string_view request_id, int status,
                   std::chrono::steady_clock::time_point start) const;
   asio::awaitable<void> dispatch(HttpRequest& request, ResponseWriter& writer,
                                  std::string_view path, const KnownPath* known);

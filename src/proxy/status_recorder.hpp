@@ -18,6 +18,7 @@ class StatusRecorder final : public server::ResponseWriter {
 
   // 0 when nothing was sent (the client left first).
   int status() const { return status_; }
+  const std::string& request_id() const { return request_id_; }
 
   server::asio::awaitable<server::error_code> send(int status, server::Headers headers,
                                                    std::string body) override {

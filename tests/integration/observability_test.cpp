@@ -353,10 +353,16 @@ TEST(AccessLog, EveryRequestThatIsNotACompletionGetsALineToo) {
   const auto listening = router.wait_for_line("listening on", std::chrono::seconds(10));
   ASSERT_TRUE(listening);
   HttpClient client(parse_listening_port(*listening));
-  EXPECT_EQ(client.request("GET", "/v1/no-such-path?key=sk-in-query-123").status, 404);
+  EXPECT_EQ(client
+                .request("GET", "/v1/no-such-path?key=sk-in-query-123", "",
+                         {{"x-request-id", "trace-404"}})
+                .status,
+            404);
   const auto line = router.wait_for_line("status=404", std::chrono::seconds(10));
   ASSERT_TRUE(line);
-  EXPECT_NE(line->find("method=GET path=/v1/no-such-path status=404"), std::string::npos) << *line;
+  EXPECT_NE(line->find("request_id=trace-404 method=GET path=/v1/no-such-path status=404"),
+            std::string::npos)
+      << *line;
   EXPECT_EQ(line->find("sk-in-query"), std::string::npos) << *line;  // the query is not logged
   EXPECT_EQ(client.request("DELETE", "/v1/models").status, 405);
   EXPECT_TRUE(
