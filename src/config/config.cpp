@@ -250,6 +250,30 @@ void check_header_names(NodeReader& reader, const std::map<std::string, std::str
   }
 }
 
+// A header value with a line break or another control byte (a key read from a file with its
+// newline, pasted with a CR): sent, it would be cut or mangled; refused instead, without the
+// value (it may be a key).
+bool has_control_byte(std::string_view value) {
+  return std::any_of(value.begin(), value.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return (byte < 0x20 && c != '\t') || byte == 0x7f;
+  });
+}
+
+void check_header_values(NodeReader& reader, const Backend& b) {
+  if (has_control_byte(b.api_key)) {
+    reader.error("api_key",
+                 "contains a line break or another control character (a trailing newline from "
+                 "the file or variable it came from?)");
+  }
+  for (const auto& [name, value] : b.headers) {
+    if (has_control_byte(value)) {
+      reader.error("headers", "the value of '" + name +
+                                  "' contains a line break or another control character");
+    }
+  }
+}
+
 Backend read_backend(NodeReader reader) {
   Backend b;
   b.name = reader.string("name", true).value_or("");
@@ -295,6 +319,7 @@ Backend read_backend(NodeReader reader) {
   b.tags = reader.string_list("tags").value_or(std::vector<std::string>{});
   b.headers = reader.string_map("headers").value_or(std::map<std::string, std::string>{});
   check_header_names(reader, b.headers);
+  check_header_values(reader, b);
   read_timeouts(reader.object("timeouts"), b.timeouts);
   read_retry(reader.object("retry"), b.retry);
   read_breaker(reader.object("circuit_breaker"), b.breaker);

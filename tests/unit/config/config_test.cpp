@@ -164,6 +164,25 @@ routes:
   EXPECT_EQ(advice.size(), 9u) << all;
 }
 
+// A key with a line break would be sent cut or mangled: refused, and the value not echoed.
+TEST(Config, ControlBytesInAKeyOrHeaderValueAreErrors) {
+  const auto errors = errors_of(R"(
+backends:
+  - name: b
+    provider: openai
+    base_url: http://127.0.0.1:9/v1
+    api_key: ${KEY}
+    headers: {X-Team: "a\r\nX-Injected: yes"}
+routes:
+  - {name: r, use: [b]}
+)",
+                                {{"KEY", "sk-test-SECRET123\n"}});
+  EXPECT_TRUE(has_error(errors, "backends[0].api_key", "line break")) << dump(errors);
+  EXPECT_TRUE(has_error(errors, "backends[0].headers", "'X-Team' contains a line break"))
+      << dump(errors);
+  EXPECT_EQ(dump(errors).find("SECRET123"), std::string::npos) << dump(errors);
+}
+
 TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
   const auto errors = errors_of(kValid);
   ASSERT_EQ(errors.size(), 1u) << dump(errors);
