@@ -477,15 +477,13 @@ bool has_prefix_key(std::string_view token) {
   auto body_after = [&](std::string_view prefix) {
     return token.starts_with(prefix) ? token.substr(prefix.size()) : std::string_view{};
   };
-  // Random after its kind ("proj-", "ant-api03-"...), not a package's slug made of words
-  // ("sk-learn-compatible-estimators-wrapper").
+  // Not a package's slug: lower-case words joined by '-' ("sk-learn-compatible-estimators"),
+  // where a key has capitals or digits.
   if (auto b = body_after("sk-"); b.size() >= 20 && all_of_class(b, key_body_char)) {
-    std::string_view random = b;
-    for (std::string_view kind : {"proj-", "svcacct-", "admin-", "ant-api03-", "ant-admin01-"}) {
-      if (random.starts_with(kind)) random.remove_prefix(kind.size());
-    }
-    const bool has_digit = std::any_of(random.begin(), random.end(), is_ascii_digit);
-    if (has_digit || bytes_in_words(random) * 10 < random.size() * 7) return true;
+    const bool slug =
+        b.find('-') != std::string_view::npos &&
+        std::all_of(b.begin(), b.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '-'; });
+    if (!slug) return true;
   }
   for (std::string_view prefix : {"AKIA", "ASIA"}) {
     if (auto b = body_after(prefix); b.size() == 16 && all_of_class(b, upper_or_digit)) {

@@ -55,6 +55,27 @@ void scan_bearer_tokens(std::string_view text, std::vector<Span>& spans) {
   }
 }
 
+bool key_char(char c) {
+  return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+// "sk-" and 8+ key characters with a digit in them: keys too short for the analyzer's api_key
+// (which wants 20+ to spare prose), test keys and truncated ones. Redaction may be eager.
+void scan_short_keys(std::string_view text, std::vector<Span>& spans) {
+  for (std::size_t at = text.find("sk-"); at != std::string_view::npos;
+       at = text.find("sk-", at + 3)) {
+    if (at > 0 && key_char(text[at - 1])) continue;
+    std::size_t end = at + 3;
+    while (end < text.size() && key_char(text[end])) ++end;
+    while (end > at + 3 && (text[end - 1] == '-' || text[end - 1] == '_')) --end;
+    const std::string_view body = text.substr(at + 3, end - at - 3);
+    if (body.size() >= 8 &&
+        std::any_of(body.begin(), body.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      spans.push_back({at, end, "api_key"});
+    }
+  }
+}
+
 }  // namespace
 
 std::string Redactor::redact(std::string_view text) const {
@@ -65,6 +86,7 @@ std::string Redactor::redact(std::string_view text) const {
     spans.push_back({match.begin, match.end, analyzer::pii_kind_name(match.kind)});
   }
   scan_bearer_tokens(text, spans);
+  scan_short_keys(text, spans);
   if (spans.empty()) return std::string(text);
   // Earliest first, the longest of those starting together; overlapping later ones are dropped.
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {

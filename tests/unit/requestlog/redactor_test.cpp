@@ -52,6 +52,8 @@ TEST(Redactor, ReplacesPersonalDataAndSecrets) {
       {"several kinds", "a@b.com, 415-555-2671, sk-abcdefghijklmnopqrstuvwx",
        "[REDACTED:email], [REDACTED:phone], [REDACTED:api_key]"},
       {"iban", "pay to DE89 3704 0044 0532 0130 00.", "pay to [REDACTED:iban]."},
+      {"short test key", "key sk-test-SECRET123, then", "key [REDACTED:api_key], then"},
+      {"short key", "sk-abc123def456ghi789", "[REDACTED:api_key]"},
       {"us ssn", "SSN 123-45-6789", "SSN [REDACTED:us_ssn]"},
       {"pem private key",
        "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\nok",
