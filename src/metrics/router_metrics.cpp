@@ -67,6 +67,20 @@ RouterMetrics::RouterMetrics(Registry& registry)
           "stopping (server_shutting_down).",
           {"code"})),
       connections_open(
-          registry.gauge("llm_router_connections_open", "Client connections currently open.")) {}
+          registry.gauge("llm_router_connections_open", "Client connections currently open.")),
+      build_info(registry.gauge("llm_router_build_info",
+                                "Always 1; the running build's version as a label.", {"version"})),
+      process_cpu_seconds(registry.counter("process_cpu_seconds_total",
+                                           "Total user and system CPU time spent in seconds.")),
+      process_resident_memory(
+          registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.")),
+      process_virtual_memory(
+          registry.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.")),
+      process_open_fds(registry.gauge("process_open_fds", "Number of open file descriptors.")),
+      process_max_fds(
+          registry.gauge("process_max_fds", "Maximum number of open file descriptors.")),
+      process_start_time(registry.gauge("process_start_time_seconds",
+                                        "Start time of the process since unix epoch in seconds.")) {
+}
 
 }  // namespace llm_router::metrics

@@ -17,6 +17,8 @@
 #include "llm_router/core/logging.hpp"
 #include "llm_router/core/percent_decode.hpp"
 #include "llm_router/core/utf8.hpp"
+#include "llm_router/core/version.hpp"
+#include "llm_router/metrics/process_figures.hpp"
 #include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
 #include "responses_writer.hpp"
@@ -608,11 +610,26 @@ bool RouterHandler::admin_allowed(const HttpRequest& request) const {
 namespace {
 
 // Brings a counter that mirrors a total kept elsewhere up to it (scrapes may run at once).
-void catch_up(metrics::Counter& counter, std::uint64_t total) {
+void catch_up(metrics::Counter& counter, double total) {
   static std::mutex mutex;
   std::lock_guard lock(mutex);
-  const double behind = static_cast<double>(total) - counter.value();
+  const double behind = total - counter.value();
   if (behind > 0) counter.add(behind);
+}
+void catch_up(metrics::Counter& counter, std::uint64_t total) {
+  catch_up(counter, static_cast<double>(total));
+}
+
+void export_process_figures(metrics::RouterMetrics& m) {
+  m.build_info.with({std::string(kVersion)}).set(1);
+  const auto figures = metrics::read_process_figures();
+  if (!figures) return;
+  catch_up(m.process_cpu_seconds.with({}), figures->cpu_seconds);
+  m.process_resident_memory.with({}).set(figures->resident_bytes);
+  m.process_virtual_memory.with({}).set(figures->virtual_bytes);
+  m.process_open_fds.with({}).set(figures->open_fds);
+  m.process_max_fds.with({}).set(figures->max_fds);
+  m.process_start_time.with({}).set(figures->start_time_seconds);
 }
 
 }  // namespace
@@ -633,6 +650,7 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
   m.upstream_in_flight.set_all(in_flight);
   m.breaker_state.set_all(breakers);
   m.connections_open.with({}).set(static_cast<double>(state_->connections_open()));
+  export_process_figures(m);
   for (const auto& [code, count] : state_->refusals()) {
     catch_up(m.requests_refused.with({std::string(code)}), count);
   }

@@ -37,7 +37,10 @@ TEST(Metrics, FamiliesAppearAndMoveWithTraffic) {
         "llm_router_time_to_first_token_seconds", "llm_router_input_tokens_total",
         "llm_router_output_tokens_total", "llm_router_cost_usd_total",
         "llm_router_upstream_attempts_total", "llm_router_fallbacks_total",
-        "llm_router_backend_breaker_state", "llm_router_upstream_in_flight"}) {
+        "llm_router_backend_breaker_state", "llm_router_upstream_in_flight",
+        "llm_router_build_info{version=", "\nprocess_cpu_seconds_total ",
+        "\nprocess_resident_memory_bytes ", "\nprocess_open_fds ", "\nprocess_max_fds ",
+        "\nprocess_start_time_seconds "}) {
     EXPECT_NE(text.find(family), std::string::npos) << family;
   }
   EXPECT_NE(

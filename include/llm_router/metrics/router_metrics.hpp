@@ -30,6 +30,14 @@ struct RouterMetrics {
   CounterFamily& request_log_lines;      // outcome: written | dropped | failed
   CounterFamily& requests_refused;       // code: the refusal's error code
   GaugeFamily& connections_open;         // -
+  GaugeFamily& build_info;               // version: always 1
+  // The process collector's families, as Prometheus client libraries name them.
+  CounterFamily& process_cpu_seconds;
+  GaugeFamily& process_resident_memory;
+  GaugeFamily& process_virtual_memory;
+  GaugeFamily& process_open_fds;
+  GaugeFamily& process_max_fds;
+  GaugeFamily& process_start_time;
 };
 
 inline void set_breaker_state(Gauge& gauge, BreakerState state) {
