@@ -380,9 +380,10 @@ class HttpExchange final : public Exchange {
         finish();
         co_return EventResult{};
       }
-      if (events_seen_ == 0 || (!content_arrived_ && first_byte_end_ > idle_end)) {
-        // Content must begin within the first-byte deadline counted from the request: bytes
-        // that are no event (keep-alive comments) and events without content do not extend it.
+      if (!content_arrived_) {
+        // Content must begin within the first-byte deadline counted from the request, shorter
+        // or longer than idle: bytes that are no event (keep-alive comments) and events without
+        // content (OpenAI's role-only opening chunk) neither extend nor end it.
         armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
                          deadlines_.total);
       } else {

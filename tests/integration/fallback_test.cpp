@@ -193,6 +193,20 @@ TEST(Timeouts, ASilenceBeforeTheFirstContentIsTheFirstByteWait) {
   EXPECT_NE(timed_out.header("x-llm-router-attempts").find("stalled=first_byte_timeout"),
             std::string::npos)
       << timed_out.header("x-llm-router-attempts");
+  // A first_byte shorter than idle fires too, after the role-only chunk every OpenAI-style
+  // backend sends first, and the next backend answers.
+  MockLlm backup;
+  Router short_first_byte(
+      router_config({{"stalled", stalled.url(), "timeouts: {first_byte: 600ms, idle: 30s}"},
+                     {"backup", backup.url()}},
+                    "[stalled]", "[backup]"));
+  HttpClient short_client(short_first_byte.port());
+  auto fell_back =
+      short_client.stream("/v1/chat/completions", chat_body("auto", "hi", R"(,"stream":true)"),
+                          [](const std::string&) { return true; });
+  ASSERT_EQ(fell_back.status, 200) << fell_back.body;
+  EXPECT_EQ(fell_back.header("x-llm-router-attempts"),
+            "stalled=first_byte_timeout(200), backup=ok");
 }
 
 // A first_byte written in the config bounds a non-stream request's wait for its answer too.
