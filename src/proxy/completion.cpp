@@ -2002,6 +2002,12 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   summary.attempts = record.attempts.size();
   const Attempt* previous = nullptr;
   for (const auto& a : record.attempts) {
+    // A backend skipped for its open circuit or its full slots was sent nothing: no attempt
+    // (an alert on failed attempts must not rise while the breaker protects a backend).
+    // The decision header and the request log still list it.
+    const bool skipped = a.failure && (a.failure->kind == ErrorKind::circuit_open ||
+                                       a.failure->kind == ErrorKind::overloaded);
+    if (skipped) continue;
     const std::string_view outcome = a.failure ? name(a.failure->kind) : "ok";
     attempts_metric_.with({a.backend, outcome}).inc();
     if (a.failure) {

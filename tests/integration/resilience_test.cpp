@@ -171,6 +171,13 @@ TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
   EXPECT_EQ(flaky.requests(), 3);  // ejected after the third failure
   auto ready = json::parse(client.request("GET", "/readyz").body);
   EXPECT_EQ(ready["backends"]["flaky"]["circuit"], "open");
+  // The 7 requests that skipped it sent it nothing: 3 attempts, not 10.
+  const std::string metrics = client.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("llm_router_upstream_attempts_total{backend=\"flaky\",outcome="
+                         "\"upstream_server_error\"} 3\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("outcome=\"circuit_open\""), std::string::npos) << metrics;
 
   // The backend recovers: after the cooldown a trial request reaches it and closes the circuit.
   flaky.kill();
