@@ -862,7 +862,8 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
     // whose cooldown ends first leading, rather than refuse everything.
     SnapshotLiveStats ignoring_breaker(snapshot, bandit, /*ignore_ejection=*/true);
     auto panic = plan(ignoring_breaker);
-    if (panic.ok()) {
+    // Busy in panic mode too: the request waits for a slot as it would for a closed circuit.
+    if (panic.ok() || panic.status == selector::PlanStatus::all_busy) {
       std::stable_sort(panic.candidates.begin(), panic.candidates.end(),
                        [&](const auto& a, const auto& b) {
                          return snapshot.health[a.index]->breaker.open_until() <

@@ -254,6 +254,26 @@ TEST(CircuitBreaker, PanicModeStillTriesWhenEveryCandidateIsEjected) {
   EXPECT_EQ(down.requests(), 2);
 }
 
+// Ejected and full at once: the requests queue for the panic slot as they would for a closed
+// circuit, and each is tried (none refused at once as circuit_open).
+TEST(CircuitBreaker, PanicModeQueuesForAFullBackend) {
+  MockLlm hanging({"--hang"});
+  Router router(router_config({{"hanging", hanging.url(),
+                                "max_concurrency: 1\n    timeouts: {first_byte: 300ms}\n"
+                                "    circuit_breaker: {failure_threshold: 1, cooldown: 1m}"}},
+                              "[hanging]"));
+  HttpClient opener(router.port());
+  ASSERT_EQ(opener.post_json("/v1/chat/completions", chat_body("auto")).status, 504);
+  std::vector<std::future<int>> answers;
+  for (int i = 0; i < 3; ++i) {
+    answers.push_back(std::async(std::launch::async, [&] {
+      return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto")).status;
+    }));
+  }
+  for (auto& answer : answers) EXPECT_EQ(answer.get(), 504);  // tried: first_byte_timeout
+  EXPECT_EQ(hanging.requests(), 4);
+}
+
 // A legacy completion without max_tokens is capped at 16 tokens by the API itself: its
 // "length" ending is the expected one, not a weak answer worth a second generation.
 TEST(Cascade, ALegacyCompletionCutAtTheApisDefaultCapIsNotWeak) {
