@@ -1813,7 +1813,14 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
     failure.type = it->failure->type;
     break;
   }
-  record.status = traits(failure.kind).status;
+  // Every backend that answered said 503: the client hears "unavailable" (and may wait for
+  // its Retry-After), not "bad gateway", as a proxy passing the status through would say.
+  const bool all_unavailable =
+      failure.kind == ErrorKind::upstream_server_error &&
+      std::all_of(record.attempts.begin(), record.attempts.end(), [](const Attempt& a) {
+        return a.failure->upstream_status == 503 || a.failure->kind == ErrorKind::circuit_open;
+      });
+  record.status = all_unavailable ? 503 : traits(failure.kind).status;
   record.backend.clear();
   Headers headers = decision_headers(record);
   // A backend's rate-limit headers describe the answer when every attempt was rate limited;
@@ -1831,7 +1838,7 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
                 (status == 401 || status == 403 || status == 404));
       });
   if (misconfigured && !record.attempts.empty()) headers.push_back({"x-should-retry", "false"});
-  co_await send_error(writer, failure, std::move(headers));
+  co_await send_json(writer, record.status, api::error_body(failure), std::move(headers));
 }
 
 void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecord& record,
