@@ -36,6 +36,16 @@ bool is_bearer_word(std::string_view text, std::size_t at) {
   return true;
 }
 
+// A word as prose writes it: letters, in lower case, capitalized or all capitals ("instruments",
+// "Bonds", "ETF"); "abcdefSECRET" is no word.
+bool is_plain_word(std::string_view token) {
+  if (!std::all_of(token.begin(), token.end(), is_alpha)) return false;
+  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto rest = token.substr(1);
+  return std::none_of(rest.begin(), rest.end(), upper) ||
+         std::all_of(rest.begin(), rest.end(), upper);
+}
+
 // "Bearer <token>" (an Authorization header copied into a prompt or a log): the token, whatever
 // its shape, unless it is a plain word ("Bearer instruments are risky").
 void scan_bearer_tokens(std::string_view text, std::vector<Span>& spans) {
@@ -48,7 +58,7 @@ void scan_bearer_tokens(std::string_view text, std::vector<Span>& spans) {
     while (end < text.size() && bearer_char(text[end])) ++end;
     while (end > begin && text[end - 1] == '.') --end;  // the sentence's full stop
     const std::string_view token = text.substr(begin, end - begin);
-    if (token.size() >= 8 && !std::all_of(token.begin(), token.end(), is_alpha)) {
+    if (token.size() >= 8 && !is_plain_word(token)) {
       spans.push_back({begin, end, "bearer_token"});
     }
     at = std::max(at, end);

@@ -54,6 +54,8 @@ TEST(Redactor, ReplacesPersonalDataAndSecrets) {
       {"iban", "pay to DE89 3704 0044 0532 0130 00.", "pay to [REDACTED:iban]."},
       {"short test key", "key sk-test-SECRET123, then", "key [REDACTED:api_key], then"},
       {"short key", "sk-abc123def456ghi789", "[REDACTED:api_key]"},
+      {"letters-only bearer token", "Bearer abcdefSECRET token",
+       "Bearer [REDACTED:bearer_token] token"},
       {"us ssn", "SSN 123-45-6789", "SSN [REDACTED:us_ssn]"},
       {"pem private key",
        "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\nok",
