@@ -116,9 +116,11 @@ constexpr std::array<std::string_view, 12> kNumberWords = {"two", "three", "four
 // question asked about a text the prompt carries.
 constexpr std::array<std::string_view, 7> kPassageLeads = {"based", "according", "given",  "from",
                                                            "using", "in",        "reading"};
-constexpr std::array<std::string_view, 11> kPassageNouns = {
-    "text",     "passage",   "paragraph", "article", "context", "excerpt",
-    "document", "reference", "email",     "report",  "story"};
+constexpr std::array<std::string_view, 24> kPassageNouns = {
+    "text",       "passage",   "paragraph",   "article", "context",    "excerpt",
+    "document",   "reference", "email",       "report",  "story",      "clause",
+    "contract",   "policy",    "notes",       "review",  "post",       "thread",
+    "transcript", "memo",      "description", "letter",  "paragraphs", "message"};
 constexpr std::array<std::string_view, 11> kPassageFiller = {
     "on",        "to",    "this",  "the",      "these",   "that",
     "following", "above", "below", "provided", "attached"};
@@ -331,6 +333,11 @@ std::string_view label_for_passage(const LeadingWords& words, std::size_t at) {
   if (!one_of(words[at], kPassageLeads)) return {};
   std::size_t i = at + 1;
   while (i < words.count && one_of(words[i], kPassageFiller)) ++i;
+  // One word may qualify the passage: "this contract clause", "the job post below".
+  if (i + 1 < words.count && !one_of(words[i], kPassageNouns) &&
+      one_of(words[i + 1], kPassageNouns)) {
+    ++i;
+  }
   if (i >= words.count || !one_of(words[i], kPassageNouns)) return {};
   ++i;
   while (i < words.count && one_of(words[i], kPassageFiller)) ++i;

@@ -193,6 +193,10 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
   };
   const std::vector<Case> cases = {
       {"Summarize the following article: ...", "summarization"},
+      {"Based on this contract clause, can the tenant sublet? ...", "closed_qa"},
+      {"From this job post, what are the required skills? ...", "closed_qa"},
+      {"Using the policy below, can I return opened headphones? ...", "closed_qa"},
+      {"From this menu, could you recommend a dish? ...", ""},
       {"  please summarise this thread", "summarization"},
       {"Can you summarize my notes?", "summarization"},
       {"TL;DR of the text below", "summarization"},
