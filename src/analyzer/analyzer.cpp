@@ -209,6 +209,11 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   const std::size_t cued =
       settings_.detectors.instructions ? label_index(labels, instruction_cue(text)) : SIZE_MAX;
   if (cued < n && needs_rule(cued) && cue_overrules(labels[cued], labels[best])) {
+    // A code reading the code evidence backs stays: "write a Python script that renames
+    // files" is code, though "write a script" is a film's too.
+    const bool backed_code = best == code_label_ && settings_.detectors.code &&
+                             code_evidence(text).strong();
+    if (backed_code) return best;
     shift_mass(probabilities, n, cued, kInstructionCueWeight);
     return cued;
   }

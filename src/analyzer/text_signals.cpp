@@ -366,6 +366,7 @@ constexpr std::string_view kLanguageWords[] = {
     "solidity",
     "verilog",
     "vhdl",
+    "js",
 };
 // Alone enough: nobody outside programming writes these.
 constexpr std::string_view kTermWords[] = {

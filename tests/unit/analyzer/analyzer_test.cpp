@@ -123,6 +123,20 @@ TEST(Analyzer, InstructionCueOverridesTheModel) {
   }
 }
 
+// A cue naming another task does not overrule a code reading the code evidence backs ("write
+// a script" is also a film's).
+TEST(Analyzer, ACueDoesNotOverruleCodeTheEvidenceBacks) {
+  const auto model =
+      std::make_shared<FakeModel>(std::vector<std::string>{"code", "creative_writing", "open_qa"},
+                                  std::vector<float>{0.7f, 0.2f, 0.1f});
+  const Analyzer analyzer(AnalyzerSettings{}, {model, nullptr, nullptr}, {}, {});
+  EXPECT_EQ(
+      analyzer.analyze(user_says("Write a script in Python that renames every file"), {}).category,
+      "code");
+  EXPECT_EQ(analyzer.analyze(user_says("Write a script for a short film about rain"), {}).category,
+            "creative_writing");
+}
+
 // A rule agreeing with an unsure model still lifts its label: the prompt names its task, so it
 // does not end as "other" (a top label at 0.25 is under other_threshold).
 TEST(Analyzer, ARuleConfirmsAnUnsureTopLabel) {
