@@ -117,6 +117,12 @@ std::optional<std::string> NodeReader::expand_env(const std::string& text, const
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
+    // "$${" is a literal "${", as in Docker Compose (a password or template holding one).
+    if (text.compare(i, 3, "$${") == 0) {
+      out += "${";
+      i += 3;
+      continue;
+    }
     if (text.compare(i, 2, "${") != 0) {
       out += text[i++];
       continue;

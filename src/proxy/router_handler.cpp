@@ -419,8 +419,9 @@ asio::awaitable<void> RouterHandler::model(std::string_view raw_id, ResponseWrit
     if (!found && backend.name == id) found = model_object(backend.name, "backend");
   }
   if (!found) {
-    Failure failure{ErrorKind::model_not_found, "The model " + quote_excerpt(id) +
-                                                    " does not exist; GET /v1/models lists them"};
+    Failure failure{ErrorKind::model_not_found,
+                    "The model " + quote_excerpt(id) + " does not exist; GET /v1/models lists them",
+                    0, "model"};
     co_await send_error(writer, failure);
     co_return;
   }

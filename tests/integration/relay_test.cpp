@@ -230,6 +230,7 @@ TEST_F(RelayTest, ModelsRetrieveNamesOneOrSays404) {
   auto missing = client.request("GET", "/v1/models/no-such-model");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(json::parse(missing.body)["error"]["code"], "model_not_found");
+  EXPECT_EQ(json::parse(missing.body)["error"]["param"], "model");  // as OpenAI says
   EXPECT_EQ(client.request("POST", "/v1/models/auto").status, 405);
 }
 

@@ -183,6 +183,18 @@ routes:
   EXPECT_EQ(dump(errors).find("SECRET123"), std::string::npos) << dump(errors);
 }
 
+// "$${" writes a literal "${" (a password holding one), as Docker Compose reads it.
+TEST(Config, DoubledDollarIsALiteralReference) {
+  const auto config = load_config_text(R"(
+backends:
+  - {name: b, provider: openai, base_url: "http://127.0.0.1:9/v1", api_key: "pa$${ss}-${KEY}"}
+routes:
+  - {name: r, use: [b]}
+)",
+                                       "test.yaml", fake_env({{"KEY", "k1"}}));
+  EXPECT_EQ(config.backends[0].api_key, "pa${ss}-k1");
+}
+
 TEST(Config, UnsetEnvironmentVariableIsALocatedError) {
   const auto errors = errors_of(kValid);
   ASSERT_EQ(errors.size(), 1u) << dump(errors);
