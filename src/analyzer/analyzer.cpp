@@ -57,7 +57,11 @@ bool announces_new_topic(std::string_view text) {
                                                   "off-topic",         "on another note",
                                                   "switching gears",   "changing the subject",
                                                   "by the way",        "btw",
-                                                  "separate question", "random question"};
+                                                  "separate question", "random question",
+                                                  "new task",          "different task",
+                                                  "different thing",   "new thing",
+                                                  "something else",    "switching topics",
+                                                  "other question",    "another thing"};
   std::string head(text.substr(0, 60));
   std::transform(head.begin(), head.end(), head.begin(), ascii_lower);
   for (const std::string_view marker : kMarkers) {
@@ -211,8 +215,8 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   if (cued < n && needs_rule(cued) && cue_overrules(labels[cued], labels[best])) {
     // A code reading the code evidence backs stays: "write a Python script that renames
     // files" is code, though "write a script" is a film's too.
-    const bool backed_code = best == code_label_ && settings_.detectors.code &&
-                             code_evidence(text).strong();
+    const bool backed_code =
+        best == code_label_ && settings_.detectors.code && code_evidence(text).strong();
     if (backed_code) return best;
     shift_mass(probabilities, n, cued, kInstructionCueWeight);
     return cued;

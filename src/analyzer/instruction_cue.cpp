@@ -385,8 +385,37 @@ std::string_view leading_cue(std::string_view text, bool greetings) {
 
 }  // namespace
 
+// The text after a short lead-in that names no task ("Different question: prove ...", "ok cool.
+// write me a limerick", "Thanks! Unrelated: what's ..."): "" when there is none.
+std::string_view after_lead_in(std::string_view text) {
+  constexpr std::size_t kMaxLeadInBytes = 48;
+  const std::string_view head = text.substr(0, std::min(text.size(), kMaxLeadInBytes));
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    const char c = head[i];
+    const bool colon = c == ':';
+    const bool sentence_end =
+        (c == '.' || c == '!' || c == '?') && i + 1 < text.size() && text[i + 1] == ' ';
+    const bool dash = head.substr(i).starts_with("\u2014");  // an em dash
+    if (colon || sentence_end || dash) {
+      std::string_view rest = text.substr(i + (dash ? 3 : 1));
+      rest.remove_prefix(std::min(rest.size(), rest.find_first_not_of(" \t\r\n")));
+      return rest;
+    }
+  }
+  return {};
+}
+
 std::string_view instruction_cue(std::string_view text) {
   if (const std::string_view cue = leading_cue(text, /*greetings=*/true); !cue.empty()) return cue;
+  // Up to two lead-ins: "Thanks! Unrelated: summarize ...".
+  std::string_view rest = text;
+  for (int lead_ins = 0; lead_ins < 2; ++lead_ins) {
+    rest = after_lead_in(rest);
+    if (rest.empty()) break;
+    if (const std::string_view cue = leading_cue(rest, /*greetings=*/false); !cue.empty()) {
+      return cue;
+    }
+  }
   // A greeting after a passage is a sign-off, not small talk.
   const std::string_view last = final_line(text);
   return last.empty() ? std::string_view() : leading_cue(last, /*greetings=*/false);

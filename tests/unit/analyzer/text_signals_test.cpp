@@ -194,6 +194,11 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
   const std::vector<Case> cases = {
       {"Summarize the following article: ...", "summarization"},
       {"Based on this contract clause, can the tenant sublet? ...", "closed_qa"},
+      // The task after a lead-in that names none.
+      {"Different question: prove that every group of prime order is cyclic.", "math"},
+      {"ok cool. write me a limerick about cats", "creative_writing"},
+      {"Thanks! Unrelated: summarize this abstract: ...", "summarization"},
+      {"Note: the deploy failed again", ""},
       {"From this job post, what are the required skills? ...", "closed_qa"},
       {"Using the policy below, can I return opened headphones? ...", "closed_qa"},
       {"From this menu, could you recommend a dish? ...", ""},
