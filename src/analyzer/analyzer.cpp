@@ -70,6 +70,35 @@ bool announces_new_topic(std::string_view text) {
   return false;
 }
 
+// "got it, thanks", "brilliant, thanks a lot", "ty", "wow ok. good night": a reply that only
+// acknowledges, which is small talk whatever came before it.
+bool only_acknowledges(std::string_view text) {
+  static constexpr std::string_view kWords[] = {
+      "thanks",  "thank",      "you",       "ty",      "thx",        "ok",          "okay",
+      "cool",    "great",      "got",       "it",      "nvm",        "figured",     "out",
+      "good",    "night",      "bye",       "a",       "lot",        "much",        "so",
+      "wow",     "nice",       "cheers",    "that",    "works",      "worked",      "fixed",
+      "perfect", "awesome",    "brilliant", "amazing", "helps",      "helped",      "all",
+      "set",     "understood", "makes",     "sense",   "appreciate", "appreciated", "the",
+      "help",    "morning",    "have",      "day",     "for"};
+  constexpr std::size_t kMaxBytes = 64;
+  if (text.size() > kMaxBytes) return false;
+  std::size_t words = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !is_ascii_alpha(text[i])) ++i;
+    std::size_t end = i;
+    while (end < text.size() && is_ascii_alpha(text[end])) ++end;
+    if (end == i) break;
+    std::string word(text.substr(i, end - i));
+    std::transform(word.begin(), word.end(), word.begin(), ascii_lower);
+    if (std::find(std::begin(kWords), std::end(kWords), word) == std::end(kWords)) return false;
+    ++words;
+    i = end;
+  }
+  return words > 0;
+}
+
 std::size_t label_index(const std::vector<std::string>& labels, std::string_view label) {
   if (label.empty()) return SIZE_MAX;
   return static_cast<std::size_t>(std::find(labels.begin(), labels.end(), label) - labels.begin());
@@ -297,7 +326,7 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
                                  : predict(*models_.category, text, probabilities);
     std::size_t best = adjust_category(text, probabilities, n);
     if (!previous_user.empty() && n > 0 && probabilities[best] < kFollowUpConfidence &&
-        !announces_new_topic(text)) {
+        !announces_new_topic(text) && !only_acknowledges(text)) {
       best = lean_on_previous_turn(text, previous_user, probabilities, n);
       out.category_from_context = true;
     }

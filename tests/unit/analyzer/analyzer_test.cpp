@@ -222,6 +222,11 @@ TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
   // A message that announces a new topic is read alone.
   EXPECT_FALSE(
       analyzer.analyze(conversation("Unrelated: and make it recursive"), {}).category_from_context);
+  EXPECT_FALSE(
+      analyzer.analyze(conversation("New task: and make it recursive"), {}).category_from_context);
+  // So is a reply that only acknowledges, however unsure the model is of it.
+  EXPECT_FALSE(analyzer.analyze(conversation("got it, thanks"), {}).category_from_context);
+  EXPECT_FALSE(analyzer.analyze(conversation("ok cool. good night"), {}).category_from_context);
   // A confident reading of the last message stands ("thanks" is small talk after anything).
   const Analysis closer = analyzer.analyze(conversation("great, thanks"), {});
   EXPECT_EQ(closer.category, "chat");
