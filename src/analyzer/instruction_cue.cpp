@@ -79,16 +79,16 @@ bool one_of(std::string_view word, const std::array<std::string_view, N>& list) 
 }
 
 // Politeness and framing before the verb: "please", "can you", "I want you to", "help me".
-constexpr std::array<std::string_view, 17> kFiller = {
-    "please", "pls", "plz",  "kindly", "just", "can",  "could", "would", "will",
-    "you",    "i",   "want", "need",   "to",   "help", "me",    "now"};
+constexpr std::array<std::string_view, 20> kFiller = {
+    "please", "pls",  "plz",  "kindly", "just", "can", "could", "would",   "will",    "you",
+    "i",      "want", "need", "to",     "help", "me",  "now",   "briefly", "quickly", "brief"};
 constexpr std::array<std::string_view, 17> kQuantity = {
     "a",    "an",  "the",  "one",  "two", "three", "four",  "five",   "ten",
     "some", "few", "more", "list", "of",  "short", "quick", "several"};
-constexpr std::array<std::string_view, 22> kCreativeForms = {
+constexpr std::array<std::string_view, 23> kCreativeForms = {
     "poem",   "poems", "story",  "stories", "haiku", "song",   "songs", "limerick",
     "sonnet", "essay", "letter", "tweet",   "rap",   "script", "novel", "tale",
-    "fable",  "verse", "lyrics", "speech",  "joke",  "jokes"};
+    "fable",  "verse", "lyrics", "speech",  "joke",  "jokes",  "poetry"};
 constexpr std::array<std::string_view, 2> kJokes = {"joke", "jokes"};
 constexpr std::array<std::string_view, 10> kIdeaNouns = {
     "ideas",   "ways",   "suggestions", "names",        "tips",

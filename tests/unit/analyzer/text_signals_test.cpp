@@ -199,6 +199,8 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
       {"ok cool. write me a limerick about cats", "creative_writing"},
       {"Thanks! Unrelated: summarize this abstract: ...", "summarization"},
       {"Note: the deploy failed again", ""},
+      {"Briefly summarize the thread below", "summarization"},
+      {"Write poetry about the sea", "creative_writing"},
       {"From this job post, what are the required skills? ...", "closed_qa"},
       {"Using the policy below, can I return opened headphones? ...", "closed_qa"},
       {"From this menu, could you recommend a dish? ...", ""},
