@@ -85,10 +85,12 @@ constexpr std::array<std::string_view, 20> kFiller = {
 constexpr std::array<std::string_view, 17> kQuantity = {
     "a",    "an",  "the",  "one",  "two", "three", "four",  "five",   "ten",
     "some", "few", "more", "list", "of",  "short", "quick", "several"};
-constexpr std::array<std::string_view, 23> kCreativeForms = {
-    "poem",   "poems", "story",  "stories", "haiku", "song",   "songs", "limerick",
-    "sonnet", "essay", "letter", "tweet",   "rap",   "script", "novel", "tale",
-    "fable",  "verse", "lyrics", "speech",  "joke",  "jokes",  "poetry"};
+constexpr std::array<std::string_view, 38> kCreativeForms = {
+    "poem",    "poems",     "story",    "stories",    "haiku",  "song",    "songs",  "limerick",
+    "sonnet",  "essay",     "letter",   "tweet",      "rap",    "script",  "novel",  "tale",
+    "fable",   "verse",     "lyrics",   "speech",     "joke",   "jokes",   "poetry", "scene",
+    "scenes",  "monologue", "dialogue", "screenplay", "riddle", "riddles", "slogan", "slogans",
+    "tagline", "jingle",    "vows",     "eulogy",     "toast",  "ode"};
 constexpr std::array<std::string_view, 2> kJokes = {"joke", "jokes"};
 constexpr std::array<std::string_view, 10> kIdeaNouns = {
     "ideas",   "ways",   "suggestions", "names",        "tips",

@@ -201,6 +201,7 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
       {"Note: the deploy failed again", ""},
       {"Briefly summarize the thread below", "summarization"},
       {"Write poetry about the sea", "creative_writing"},
+      {"Write a short scene where two friends meet after 20 years", "creative_writing"},
       {"From this job post, what are the required skills? ...", "closed_qa"},
       {"Using the policy below, can I return opened headphones? ...", "closed_qa"},
       {"From this menu, could you recommend a dish? ...", ""},
