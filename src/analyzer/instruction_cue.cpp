@@ -118,11 +118,13 @@ constexpr std::array<std::string_view, 12> kNumberWords = {"two", "three", "four
 // question asked about a text the prompt carries.
 constexpr std::array<std::string_view, 7> kPassageLeads = {"based", "according", "given",  "from",
                                                            "using", "in",        "reading"};
-constexpr std::array<std::string_view, 24> kPassageNouns = {
-    "text",       "passage",   "paragraph",   "article", "context",    "excerpt",
-    "document",   "reference", "email",       "report",  "story",      "clause",
-    "contract",   "policy",    "notes",       "review",  "post",       "thread",
-    "transcript", "memo",      "description", "letter",  "paragraphs", "message"};
+constexpr std::array<std::string_view, 16> kPassageNouns = {
+    "text",  "passage", "paragraph", "article", "context",  "excerpt",    "document", "reference",
+    "email", "report",  "story",     "clause",  "contract", "transcript", "memo",     "paragraphs"};
+// Passages only when pointed at ("this review", "the post below"; not "in code review", "using
+// the message queue").
+constexpr std::array<std::string_view, 8> kPointedPassageNouns = {
+    "policy", "notes", "review", "post", "thread", "description", "letter", "message"};
 constexpr std::array<std::string_view, 11> kPassageFiller = {
     "on",        "to",    "this",  "the",      "these",   "that",
     "following", "above", "below", "provided", "attached"};
@@ -330,19 +332,26 @@ std::string_view label_for_noun_lead(const LeadingWords& words, std::size_t at, 
   return {};
 }
 
-// The label for "<lead> <filler...> <passage noun> [filler] <verb> ..." at `at`, or "".
+// The label for "<lead> <filler...> [word] <passage noun> [filler] <verb> ..." at `at`, or "".
 std::string_view label_for_passage(const LeadingWords& words, std::size_t at) {
   if (!one_of(words[at], kPassageLeads)) return {};
+  const auto passage_noun = [](std::string_view word) {
+    return one_of(word, kPassageNouns) || one_of(word, kPointedPassageNouns);
+  };
+  bool pointed = false;
   std::size_t i = at + 1;
-  while (i < words.count && one_of(words[i], kPassageFiller)) ++i;
-  // One word may qualify the passage: "this contract clause", "the job post below".
-  if (i + 1 < words.count && !one_of(words[i], kPassageNouns) &&
-      one_of(words[i + 1], kPassageNouns)) {
-    ++i;
+  for (; i < words.count && one_of(words[i], kPassageFiller); ++i) {
+    pointed |= one_of(words[i], kPointers) || words[i] == "provided" || words[i] == "attached";
   }
-  if (i >= words.count || !one_of(words[i], kPassageNouns)) return {};
+  // One word may qualify the passage: "this contract clause", "the job post below".
+  if (i + 1 < words.count && !passage_noun(words[i]) && passage_noun(words[i + 1])) ++i;
+  if (i >= words.count || !passage_noun(words[i])) return {};
+  const bool needs_pointer = one_of(words[i], kPointedPassageNouns);
   ++i;
-  while (i < words.count && one_of(words[i], kPassageFiller)) ++i;
+  for (; i < words.count && one_of(words[i], kPassageFiller); ++i) {
+    pointed |= one_of(words[i], kPointers) || words[i] == "provided" || words[i] == "attached";
+  }
+  if (needs_pointer && !pointed) return {};
   if (const std::string_view label = label_for_verb(words, i); !label.empty()) return label;
   return one_of(words[i], kExtractVerbs) ? "information_extraction" : "closed_qa";
 }
@@ -385,8 +394,6 @@ std::string_view leading_cue(std::string_view text, bool greetings) {
   return label_for_noun_lead(words, at, end != std::string_view::npos && text[end] == '?');
 }
 
-}  // namespace
-
 // The text after a short lead-in that names no task ("Different question: prove ...", "ok cool.
 // write me a limerick", "Thanks! Unrelated: what's ..."): "" when there is none.
 std::string_view after_lead_in(std::string_view text) {
@@ -406,6 +413,8 @@ std::string_view after_lead_in(std::string_view text) {
   }
   return {};
 }
+
+}  // namespace
 
 std::string_view instruction_cue(std::string_view text) {
   if (const std::string_view cue = leading_cue(text, /*greetings=*/true); !cue.empty()) return cue;

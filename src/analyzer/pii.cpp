@@ -206,13 +206,15 @@ bool is_undashed_ssn(const NumberChunk& chunk) {
   return (chunk.groups == 1 || ssn_groups(chunk)) && ssn_digits_valid(chunk.digits());
 }
 
-// "SSN" or "social" in the 40 bytes before i ("my SSN is", "Social Security no.:", "my social
-// is").
+// "SSN", "social security" or "my social" in the 40 bytes before i ("my SSN is", "Social
+// Security no.:", "my social is"; not "social media").
 bool ssn_named_before(std::string_view text, std::size_t i) {
   constexpr std::size_t kWindow = 40;
   std::string before(text.substr(i > kWindow ? i - kWindow : 0, std::min(i, kWindow)));
   for (char& c : before) c = ascii_lower(c);
-  return before.find("ssn") != std::string::npos || before.find("social") != std::string::npos;
+  return before.find("ssn") != std::string::npos ||
+         before.find("social security") != std::string::npos ||
+         before.find("my social") != std::string::npos;
 }
 
 // The word right before position i (over spaces, ':' and '#'), lower-cased; at most 12 letters.
@@ -244,9 +246,8 @@ bool record_id_named_before(std::string_view text, std::size_t i) {
     while (end > 0 && is_ascii_alpha(text[end - 1])) --end;  // over the id word itself
     word = word_before(text, end);
   }
-  static constexpr std::string_view kRecords[] = {"order",     "tracking", "invoice",     "ticket",
-                                                  "reference", "ref",      "shipment",    "booking",
-                                                  "case",      "parcel",   "confirmation"};
+  static constexpr std::string_view kRecords[] = {"order",    "tracking", "invoice",     "ticket",
+                                                  "shipment", "parcel",   "confirmation"};
   return std::find(std::begin(kRecords), std::end(kRecords), word) != std::end(kRecords);
 }
 

@@ -643,8 +643,8 @@ CodeEvidence code_evidence(std::string_view full_text) {
   const int cues = syntax_cues(text);
   const bool latex = cues < 0;
   out.syntax = std::max(cues, 0);
-  // The word counts only matter until the evidence is confident (two syntax cues are).
-  if (out.confident()) return out;
+  // The word counts only matter until the evidence is strong (two syntax cues are).
+  if (out.strong()) return out;
   // The word and the one before it, lowercased ("linked list" is looked up at "list").
   std::array<char, 34> pair{};
   constexpr std::size_t kWordBytes = 16;
@@ -671,13 +671,12 @@ CodeEvidence code_evidence(std::string_view full_text) {
       ++i;
     }
     // Most words are lowercase prose: only a capital or a '_' after it can make an identifier.
-    // Two of them ("useEffect and useLayoutEffect") count as two cues; in LaTeX (Asymptote's
-    // names), one.
+    // The first is a syntax cue; a second ("useEffect and useLayoutEffect") weak evidence, as a
+    // term; in LaTeX (Asymptote's names), only the first counts.
     if (identifiers < (latex ? 1 : 2) && (upper || (i < text.size() && text[i] == '_')) &&
         is_identifier(text, i - length, i)) {
-      ++identifiers;
-      ++out.syntax;
-      if (out.confident()) break;
+      ++(identifiers++ == 0 ? out.syntax : out.terms);
+      if (out.strong()) break;
     }
     const std::size_t pair_length = previous_length + (previous_length > 0 ? 1 : 0) + length;
     const std::size_t word_start = pair_length - length;
@@ -696,14 +695,14 @@ CodeEvidence code_evidence(std::string_view full_text) {
     if (word == "go" && names_go(text, i - length)) {
       add_language(word);
       shift();
-      if (out.confident()) break;
+      if (out.strong()) break;
       continue;
     }
     if (word.back() == '+' || word.back() == '#') {
       if (word == "c++" || word == "c#" || word == "f#") {
         add_language(word);
         shift();
-        if (out.confident()) break;
+        if (out.strong()) break;
         continue;
       }
       while (!word.empty() && (word.back() == '+' || word.back() == '#')) word.remove_suffix(1);
@@ -721,7 +720,7 @@ CodeEvidence code_evidence(std::string_view full_text) {
       }
     }
     shift();
-    if (out.confident()) break;  // the counts only matter up to here
+    if (out.strong()) break;  // the counts only matter up to here
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -47,32 +48,21 @@ std::optional<ProcessFigures> read_process_figures() {
   if (!std::getline(file, stat)) return std::nullopt;
   // The command name (field 2) is in parentheses and may hold spaces: fields after its ')'.
   const auto close = stat.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
+  if (close == std::string::npos || close + 2 > stat.size()) return std::nullopt;
   std::istringstream fields(stat.substr(close + 2));
   std::string field;
   double utime = 0, stime = 0, start_ticks = 0, vsize = 0, rss_pages = 0;
   // Fields 3.. from the state on: utime is 14, stime 15, starttime 22, vsize 23, rss 24.
-  for (int index = 3; index <= 24 && fields >> field; ++index) {
-    switch (index) {
-      case 14:
-        utime = std::stod(field);
-        break;
-      case 15:
-        stime = std::stod(field);
-        break;
-      case 22:
-        start_ticks = std::stod(field);
-        break;
-      case 23:
-        vsize = std::stod(field);
-        break;
-      case 24:
-        rss_pages = std::stod(field);
-        break;
-      default:
-        break;
-    }
+  int index = 3;
+  for (; index <= 24 && fields >> field; ++index) {
+    const double value = std::strtod(field.c_str(), nullptr);  // never throws
+    if (index == 14) utime = value;
+    if (index == 15) stime = value;
+    if (index == 22) start_ticks = value;
+    if (index == 23) vsize = value;
+    if (index == 24) rss_pages = value;
   }
+  if (index <= 24) return std::nullopt;  // a shorter line than Linux writes
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   if (ticks <= 0 || page <= 0) return std::nullopt;

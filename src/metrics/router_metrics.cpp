@@ -62,9 +62,9 @@ RouterMetrics::RouterMetrics(Registry& registry)
       requests_refused(registry.counter(
           "llm_router_requests_refused_total",
           "Requests the server refused before routing, by error code: unreadable "
-          "(invalid_request), too large (request_too_large, headers_too_large, uri_too_long), "
-          "too slow (request_timeout), too many connections (overloaded), arriving while "
-          "stopping (server_shutting_down).",
+          "(invalid_value), too large (request_too_large, headers_too_large, uri_too_long), "
+          "an unmet Expect (expectation_failed), too slow (request_timeout), too many "
+          "connections (router_overloaded), arriving while stopping (server_shutting_down).",
           {"code"})),
       connections_open(
           registry.gauge("llm_router_connections_open", "Client connections currently open.")),

@@ -41,7 +41,7 @@ void add_request(KeyStats& stats, const RequestSummary& s) {
   ++stats.requests;
   if (is_error_status(s.status)) ++stats.errors;
   // Moved on after a failure (not after a lost hedge or a cancelled attempt).
-  if (!s.failed_backends.empty() && attempts_of(s) > 1) ++stats.fallbacks;
+  if (s.fell_back || (!s.failed_backends.empty() && attempts_of(s) > 1)) ++stats.fallbacks;
   stats.input_tokens += s.input_tokens;
   stats.output_tokens += s.output_tokens;
   stats.cost_usd += s.cost_usd;

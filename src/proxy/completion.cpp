@@ -487,6 +487,12 @@ double spend_usd(const config::Config& config, const std::string& backend,
 
 // A failure after the backend's head arrived carries the status it had begun answering with
 // (a 200 cut short): logged, and not retried on the same backend.
+// A backend skipped for its open circuit or its full slots: it was sent nothing.
+bool skipped(const Attempt& attempt) {
+  return attempt.failure && (attempt.failure->kind == ErrorKind::circuit_open ||
+                             attempt.failure->kind == ErrorKind::overloaded);
+}
+
 void note_answered(Failure& failure, const upstream::Exchange& exchange) {
   if (failure.upstream_status == 0) failure.upstream_status = exchange.head().status;
 }
@@ -1817,9 +1823,8 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   // its Retry-After), not "bad gateway", as a proxy passing the status through would say.
   const bool all_unavailable =
       failure.kind == ErrorKind::upstream_server_error &&
-      std::all_of(record.attempts.begin(), record.attempts.end(), [](const Attempt& a) {
-        return a.failure->upstream_status == 503 || a.failure->kind == ErrorKind::circuit_open;
-      });
+      std::all_of(record.attempts.begin(), record.attempts.end(),
+                  [](const Attempt& a) { return a.failure->upstream_status == 503 || skipped(a); });
   record.status = all_unavailable ? 503 : traits(failure.kind).status;
   record.backend.clear();
   Headers headers = decision_headers(record);
@@ -2007,15 +2012,14 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   summary.output_tokens = record.usage.completion_tokens + discarded_output;
   summary.cost_usd = cost;
   summary.set_aside = std::move(set_aside);
-  summary.attempts = record.attempts.size();
+  summary.attempts = 0;
   const Attempt* previous = nullptr;
   for (const auto& a : record.attempts) {
-    // A backend skipped for its open circuit or its full slots was sent nothing: no attempt
-    // (an alert on failed attempts must not rise while the breaker protects a backend).
-    // The decision header and the request log still list it.
-    const bool skipped = a.failure && (a.failure->kind == ErrorKind::circuit_open ||
-                                       a.failure->kind == ErrorKind::overloaded);
-    if (skipped) continue;
+    // A skipped backend was sent nothing: no attempt (an alert on failed attempts must not
+    // rise while the breaker protects a backend). The decision header and the request log
+    // still list it, and moving past it is a fallback.
+    if (skipped(a)) continue;
+    ++summary.attempts;
     const std::string_view outcome = a.failure ? name(a.failure->kind) : "ok";
     attempts_metric_.with({a.backend, outcome}).inc();
     if (a.failure) {
@@ -2037,6 +2041,7 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
     if (from.failure && from.failure->kind != ErrorKind::hedge_lost &&
         from.backend != record.attempts[i].backend) {
       fallbacks_metric_.with({route, from.backend, name(from.failure->kind)}).inc();
+      summary.fell_back = true;
     }
   }
   state_->stats().shard(thread_index_).record(summary);

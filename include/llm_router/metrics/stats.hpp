@@ -55,6 +55,9 @@ struct RequestSummary {
   // Attempts made, failed or not (a hedge that lost, one the client's leaving cancelled); 0:
   // counted as the failed ones plus the answer.
   std::size_t attempts = 0;
+  // Moved to another backend after a failure or past a skipped one (open circuit, full), as
+  // llm_router_fallbacks_total counts.
+  bool fell_back = false;
 };
 
 // Errors are what an operator should look at: router or upstream failures and rate limits.

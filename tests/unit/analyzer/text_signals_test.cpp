@@ -144,6 +144,9 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
   }
   // A term or two languages yield to a task the prompt names; syntax with a language does not.
   EXPECT_FALSE(code_evidence("what is a mutex").strong());
+  EXPECT_FALSE(code_evidence("Summarize what useEffect and useLayoutEffect do").strong());
+  // A term met first does not end the reading before the stronger evidence after it.
+  EXPECT_TRUE(code_evidence("Write a script that fixes the memory leak in my Python app").strong());
   EXPECT_TRUE(code_evidence("How do I read a file line by line in Go?").strong());
 }
 
@@ -204,6 +207,9 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
       {"Write a short scene where two friends meet after 20 years", "creative_writing"},
       {"From this job post, what are the required skills? ...", "closed_qa"},
       {"Using the policy below, can I return opened headphones? ...", "closed_qa"},
+      {"In this review, does the customer like the battery? ...", "closed_qa"},
+      {"In code review, what should I look for?", ""},
+      {"Using the message queue, how do I retry failed jobs?", ""},
       {"From this menu, could you recommend a dish? ...", ""},
       {"  please summarise this thread", "summarization"},
       {"Can you summarize my notes?", "summarization"},
