@@ -433,6 +433,13 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
     plan.tokens = make_tokens(model, prompt, count);
   }
   cut_at_stop(body, plan);
+  // A legacy completion's "logprobs" is how many alternatives to list per token (0-5).
+  if (auto logprobs = body.find("logprobs"); endpoint == Endpoint::completions &&
+                                             logprobs != body.end() &&
+                                             logprobs->is_number_integer()) {
+    plan.logprobs = true;
+    plan.top_logprobs = std::clamp(logprobs->get<int>(), 0, 5);
+  }
   if (endpoint != Endpoint::chat) return plan;
   if (auto logprobs = body.find("logprobs"); logprobs != body.end() && *logprobs == true) {
     plan.logprobs = true;
@@ -498,9 +505,33 @@ json logprob_entry(const Plan& plan, const std::string& token) {
   return out;
 }
 
-// A chat choice's "logprobs" for `tokens`: null unless the request asked for them.
-json logprobs_of(const Plan& plan, std::span<const std::string> tokens) {
+// A legacy completion choice's "logprobs": parallel lists of the tokens, their logprobs, their
+// alternatives (token -> logprob) and where each starts in the choice's text.
+json legacy_logprobs_of(const Plan& plan, std::span<const std::string> tokens, std::size_t offset) {
+  json out = {{"tokens", json::array()},
+              {"token_logprobs", json::array()},
+              {"top_logprobs", json::array()},
+              {"text_offset", json::array()}};
+  for (const auto& token : tokens) {
+    const json entry = logprob_entry(plan, token);
+    out["tokens"].push_back(token);
+    out["token_logprobs"].push_back(entry["logprob"]);
+    json top = json::object();
+    for (const auto& alternative : entry["top_logprobs"]) {
+      top[alternative["token"].get<std::string>()] = alternative["logprob"];
+    }
+    out["top_logprobs"].push_back(std::move(top));
+    out["text_offset"].push_back(offset);
+    offset += token.size();
+  }
+  return out;
+}
+
+// A choice's "logprobs" for `tokens` (starting at `offset` of a legacy choice's text): null
+// unless the request asked for them.
+json logprobs_of(const Plan& plan, std::span<const std::string> tokens, std::size_t offset = 0) {
   if (!plan.logprobs || plan.calls_tool()) return nullptr;
+  if (plan.endpoint == Endpoint::completions) return legacy_logprobs_of(plan, tokens, offset);
   json content = json::array();
   for (const auto& token : tokens) content.push_back(logprob_entry(plan, token));
   return {{"content", std::move(content)}, {"refusal", nullptr}};
@@ -512,7 +543,7 @@ std::string completion_body(const Plan& plan) {
   const std::string text = joined(plan.tokens);
   json choice = {{"index", 0},
                  {"finish_reason", plan.finish_reason},
-                 {"logprobs", logprobs_of(plan, plan.tokens)}};
+                 {"logprobs", logprobs_of(plan, plan.tokens, plan.echoed.size())}};
   json body = {{"id", plan.id}, {"created", now_seconds()}, {"model", plan.model}};
   if (plan.endpoint == Endpoint::completions) {
     choice["text"] = plan.echoed + text;
@@ -539,9 +570,11 @@ std::string completion_body(const Plan& plan) {
 
 std::string chunk_data(const Plan& plan, std::size_t token_index) {
   const std::string& token = plan.tokens[token_index];
+  std::size_t offset = 0;  // where the token starts in a legacy choice's text
+  for (std::size_t i = 0; i < token_index; ++i) offset += plan.tokens[i].size();
   json choice = {{"index", 0},
                  {"finish_reason", nullptr},
-                 {"logprobs", logprobs_of(plan, std::span<const std::string>(&token, 1))}};
+                 {"logprobs", logprobs_of(plan, std::span<const std::string>(&token, 1), offset)}};
   json body = {{"id", plan.id}, {"created", now_seconds()}, {"model", plan.model}};
   if (plan.endpoint == Endpoint::completions) {
     choice["text"] = token;

@@ -53,6 +53,16 @@ TEST(MockEngine, LegacyCompletionsAnswerEachPromptAndEcho) {
       json::parse(completion_body(make_plan(echoed, Endpoint::completions, {}, "mock-x", 0.5)));
   EXPECT_TRUE(echo["choices"][0]["text"].get<std::string>().starts_with("Once upon a time"))
       << echo.dump();
+  // "logprobs": N lists each token with N alternatives and where it starts in the text.
+  const json with_logprobs = {{"model", "m"}, {"prompt", "hi"}, {"logprobs", 2}, {"max_tokens", 3}};
+  auto scored = make_plan(with_logprobs, Endpoint::completions, {}, "mock-x", 0.5);
+  const auto logprobs = json::parse(completion_body(scored))["choices"][0]["logprobs"];
+  ASSERT_EQ(logprobs["tokens"].size(), scored.tokens.size());
+  EXPECT_EQ(logprobs["token_logprobs"].size(), scored.tokens.size());
+  EXPECT_EQ(logprobs["top_logprobs"][0].size(), 2u);
+  EXPECT_EQ(logprobs["text_offset"][1], scored.tokens[0].size());
+  const auto chunk = json::parse(chunk_data(scored, 1))["choices"][0]["logprobs"];
+  EXPECT_EQ(chunk["text_offset"][0], scored.tokens[0].size());
 }
 
 // A tool-calling app tried against the mock gets a call of the function it offered, with
