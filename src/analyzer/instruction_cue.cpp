@@ -10,9 +10,11 @@
 namespace llm_router::analyzer {
 namespace {
 
-constexpr std::size_t kReadBytes = 160;     // the instruction sits in the first words
-constexpr std::size_t kMaxWords = 16;       // of which at most this many are read
-constexpr std::size_t kGreetingBytes = 48;  // "hi, how are you today?" but not a real request
+constexpr std::size_t kReadBytes = 160;  // the instruction sits in the first words
+constexpr std::size_t kMaxWords = 16;    // of which at most this many are read
+// "hi, how are you today?" but not a real request; characters, not bytes
+// ("こんにちは！元気ですか？" with its English gloss is 27 characters and 51 bytes).
+constexpr std::size_t kGreetingChars = 48;
 
 // The first words of a prompt, lowercased ASCII letters and digits ("tl;dr" gives "tl", "dr").
 // Words longer than kWordBytes are kept cut (no listed word is that long, so none matches).
@@ -358,7 +360,11 @@ std::string_view label_for_passage(const LeadingWords& words, std::size_t at) {
 
 bool is_greeting(const LeadingWords& words, std::string_view text) {
   const std::size_t last = text.find_last_not_of(" \t\r\n");
-  if (last == std::string_view::npos || last + 1 > kGreetingBytes) return false;
+  if (last == std::string_view::npos) return false;
+  const std::size_t chars = static_cast<std::size_t>(
+      std::count_if(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(last) + 1,
+                    [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  if (chars > kGreetingChars) return false;
   if (one_of(words[0], kGreetings)) return true;
   return words[0] == "good" &&
          (words[1] == "morning" || words[1] == "afternoon" || words[1] == "evening");

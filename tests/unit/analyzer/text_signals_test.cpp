@@ -205,6 +205,9 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
       {"Briefly summarize the thread below", "summarization"},
       {"Write poetry about the sea", "creative_writing"},
       {"Write a short scene where two friends meet after 20 years", "creative_writing"},
+      // A greeting's length is counted in characters: Japanese takes three bytes for each.
+      {"hello how are\n\u3053\u3093\u306b\u3061\u306f\uff01\u5143\u6c17\u3067\u3059\u304b\uff1f",
+       "chit_chat"},
       {"From this job post, what are the required skills? ...", "closed_qa"},
       {"Using the policy below, can I return opened headphones? ...", "closed_qa"},
       {"In this review, does the customer like the battery? ...", "closed_qa"},
