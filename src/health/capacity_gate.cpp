@@ -30,6 +30,18 @@ void CapacityGate::release() {
   if (chosen) chosen->wake();
 }
 
+void CapacityGate::wake_all() {
+  std::deque<std::shared_ptr<CapacityWaiter>> woken;
+  {
+    std::lock_guard lock(mutex_);
+    woken.swap(waiters_);
+    waiting_.fetch_sub(static_cast<int>(woken.size()), std::memory_order_relaxed);
+  }
+  for (const auto& waiter : woken) {
+    if (waiter->claim()) waiter->wake();
+  }
+}
+
 bool CapacityGate::enqueue(std::shared_ptr<CapacityWaiter> waiter, int max_waiting) {
   std::lock_guard lock(mutex_);
   if (static_cast<int>(waiters_.size()) >= max_waiting) return false;

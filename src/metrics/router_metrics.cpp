@@ -36,6 +36,10 @@ RouterMetrics::RouterMetrics(Registry& registry)
       upstream_in_flight(registry.gauge("llm_router_upstream_in_flight",
                                         "Upstream exchanges currently open, per backend.",
                                         {"backend"})),
+      upstream_queued(registry.gauge(
+          "llm_router_upstream_queued",
+          "Requests waiting for a slot of a backend at its max_concurrency, per backend.",
+          {"backend"})),
       breaker_state(registry.gauge("llm_router_backend_breaker_state",
                                    "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
                                    {"backend"})),

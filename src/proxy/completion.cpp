@@ -1009,7 +1009,15 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       waited = co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived,
                                           scope.deadline);
       if (waited != CapacityWait::slot_freed) break;
+      // Reloaded while waiting (a raised max_concurrency, another backend): plan with it.
+      if (state_->generation() != generation_) {
+        refresh_snapshot();
+        scope.snapshot = snapshot_;
+        scope.providers = providers_;
+        record.config = snapshot_->config;
+      }
       plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
+      route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
     }
     if (!plan.ok()) {
       co_await send_plan_failure(writer, plan, record, waited);

@@ -438,6 +438,7 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
     json& entry = backends[config.backends[i].name];
     entry = {{"circuit", health::to_string(h.breaker.state(now))},
              {"in_flight", h.capacity.in_flight()},
+             {"queued", h.capacity.waiting()},
              {"ejections", h.breaker.ejections()}};
     if (config.backends[i].health_check.enabled) {
       const auto probe = h.probe.load(std::memory_order_relaxed);
@@ -641,14 +642,17 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
   const auto& config = *snapshot_->config;
   // Set whole, from the backends configured now: a removed backend's series goes away.
   std::vector<std::pair<std::vector<std::string>, double>> in_flight;
+  std::vector<std::pair<std::vector<std::string>, double>> queued;
   std::vector<std::pair<std::vector<std::string>, double>> breakers;
   for (std::size_t i = 0; i < config.backends.size(); ++i) {
     const auto& h = *snapshot_->health[i];
     const std::string& name = config.backends[i].name;
     in_flight.push_back({{name}, static_cast<double>(h.capacity.in_flight())});
+    queued.push_back({{name}, static_cast<double>(h.capacity.waiting())});
     breakers.push_back({{name}, static_cast<double>(h.breaker.state(now))});
   }
   m.upstream_in_flight.set_all(in_flight);
+  m.upstream_queued.set_all(queued);
   m.breaker_state.set_all(breakers);
   m.connections_open.with({}).set(static_cast<double>(state_->connections_open()));
   export_process_figures(m);

@@ -381,9 +381,11 @@ std::optional<std::string> RouterState::reload() {
   metrics_.config_reloads.with({"success"}).inc();
   {
     std::lock_guard lock(snapshot_mutex_);
-    snapshot_ = std::move(next);
+    snapshot_ = next;
   }
   generation_.fetch_add(1, std::memory_order_acq_rel);
+  // Requests waiting for a slot look again under the new limits (a raised max_concurrency).
+  for (auto* health : next->health) health->capacity.wake_all();
   reloads_ok.fetch_add(1);
   last_reload_.store(ReloadOutcome::ok, std::memory_order_relaxed);
   return std::nullopt;

@@ -17,16 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-// Polls `condition` every 50 ms, at most `tries` times (a safety bound, not a timing claim).
-template <typename Condition>
-bool eventually(Condition condition, int tries = 300) {
-  for (int i = 0; i < tries; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 json backend_state(HttpClient& client, const std::string& backend) {
   const auto ready = json::parse(client.request("GET", "/readyz").body, nullptr, false);
   if (ready.is_discarded() || !ready.contains("backends")) return json::object();

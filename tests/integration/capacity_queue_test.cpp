@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -54,6 +55,35 @@ TEST(CapacityQueue, QueuedRequestsAllCompleteOneAtATime) {
   }
   for (auto& p : pending) EXPECT_EQ(p.get().status, 200);
   EXPECT_EQ(slow.requests(), 6);
+}
+
+// A reload that raises max_concurrency lets a request already waiting take the new slot; it
+// had kept waiting under the old limit until its queue_timeout and got a 429.
+TEST(CapacityQueue, AReloadThatRaisesTheLimitLetsAQueuedRequestIn) {
+  MockLlm slow({"--ttft-ms", "6000"});
+  const std::string server = "  watch_config: false\n";
+  const auto config = [&](int limit) {
+    return router_config({{"slow", slow.url(),
+                           "max_concurrency: " + std::to_string(limit) +
+                               "\n    max_queue: 4\n    queue_timeout: 3s"}},
+                         "[slow]", "[]", server);
+  };
+  Router router(config(1));
+  auto first = occupy(router.port(), slow);
+  auto queued = std::async(std::launch::async, [&] {
+    return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  });
+  HttpClient admin(router.port());
+  const auto queued_now = [&] {
+    return json::parse(admin.request("GET", "/readyz").body)["backends"]["slow"].value("queued", 0);
+  };
+  ASSERT_TRUE(eventually([&] { return queued_now() == 1; }));
+  std::ofstream(router.config_path()) << config(2);
+  ASSERT_EQ(admin.request("POST", "/admin/reload").status, 200);
+  const auto answer = queued.get();
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(first.get().status, 200);
+  EXPECT_EQ(slow.requests(), 2);
 }
 
 TEST(CapacityQueue, AFullQueueAnswers429AtOnce) {

@@ -28,16 +28,6 @@ int count_of(const std::string& text, const std::string& needle) {
   return count;
 }
 
-// Polls `condition` every 50 ms, at most `tries` times.
-template <typename Condition>
-bool eventually(Condition condition, int tries = 200) {
-  for (int i = 0; i < tries; ++i) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 TEST(Retry, RetryableFailuresAreRetriedOnTheSameBackendThenFallBack) {
   MockLlm unavailable({"--status", "503"});
   MockLlm backup;

@@ -1,13 +1,25 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 
 namespace test_support {
+
+// Polls `condition` every 50 ms, at most `tries` times (a safety bound, not a timing claim).
+template <typename Condition>
+bool eventually(Condition condition, int tries = 300) {
+  for (int i = 0; i < tries; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
 
 // A mock-llm child process on an ephemeral loopback port.
 class MockLlm {

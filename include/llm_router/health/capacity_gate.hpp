@@ -36,6 +36,8 @@ class CapacityGate {
   bool try_acquire(int limit);
   // Frees a slot and wakes the oldest waiter not woken yet.
   void release();
+  // Wakes every waiter (a reload may have raised the limit: each looks again).
+  void wake_all();
   int in_flight() const { return in_flight_.load(); }
 
   // Queues a waiter; false when `max_waiting` already wait (the caller answers 429).

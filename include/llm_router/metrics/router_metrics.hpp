@@ -22,6 +22,7 @@ struct RouterMetrics {
   CounterFamily& fallbacks;              // route, from_backend, reason
   CounterFamily& retries;                // backend, reason
   GaugeFamily& upstream_in_flight;       // backend
+  GaugeFamily& upstream_queued;          // backend: waiting for one of its slots
   GaugeFamily& breaker_state;            // backend: 0 closed, 1 open, 2 half-open
   CounterFamily& health_checks;          // backend, result: pass | fail
   CounterFamily& analyzer_categories;    // category

@@ -41,6 +41,22 @@ TEST(CapacityGate, ReleaseWakesTheOldestWaiterFirst) {
   EXPECT_EQ(woken, "first second ");
 }
 
+// After a reload every waiter looks again, in order, each woken once.
+TEST(CapacityGate, WakeAllWakesEveryWaiterOnce) {
+  CapacityGate gate;
+  ASSERT_TRUE(gate.try_acquire(1));
+  std::string woken;
+  auto first = std::make_shared<CapacityWaiter>([&] { woken += "first "; });
+  auto second = std::make_shared<CapacityWaiter>([&] { woken += "second "; });
+  ASSERT_TRUE(gate.enqueue(first, 8));
+  ASSERT_TRUE(gate.enqueue(second, 8));
+  gate.wake_all();
+  EXPECT_EQ(woken, "first second ");
+  EXPECT_EQ(gate.waiting(), 0);
+  gate.release();  // nobody left to wake
+  EXPECT_EQ(woken, "first second ");
+}
+
 TEST(CapacityGate, QueueIsBounded) {
   CapacityGate gate;
   auto noop = [] {};
