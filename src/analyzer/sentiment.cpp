@@ -33,7 +33,7 @@ constexpr std::string_view kNegations[] = {
     "never",  "none",     "nope",    "nor",      "not",      "nothing",  "nowhere", "oughtnt",
     "shant",  "shouldnt", "uhuh",    "wasnt",    "werent",   "oughtn't", "shan't",  "shouldn't",
     "uh-uh",  "wasn't",   "weren't", "without",  "wont",     "wouldnt",  "won't",   "wouldn't",
-    "rarely", "seldom",   "despite", "nobody", "noone"};
+    "rarely", "seldom",   "despite", "nobody",   "noone"};
 
 struct Booster {
   std::string_view word;
