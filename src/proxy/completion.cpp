@@ -485,14 +485,14 @@ double spend_usd(const config::Config& config, const std::string& backend,
            : 0.0;
 }
 
-// A failure after the backend's head arrived carries the status it had begun answering with
-// (a 200 cut short): logged, and not retried on the same backend.
 // A backend skipped for its open circuit or its full slots: it was sent nothing.
 bool skipped(const Attempt& attempt) {
   return attempt.failure && (attempt.failure->kind == ErrorKind::circuit_open ||
                              attempt.failure->kind == ErrorKind::overloaded);
 }
 
+// A failure after the backend's head arrived carries the status it had begun answering with
+// (a 200 cut short): logged, and not retried on the same backend.
 void note_answered(Failure& failure, const upstream::Exchange& exchange) {
   if (failure.upstream_status == 0) failure.upstream_status = exchange.head().status;
 }
