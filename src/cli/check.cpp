@@ -24,7 +24,14 @@ int run_check(const std::vector<std::string>& args) {
     proxy::RouterState runtime(without_log, *path, 1);
     if (const auto problem = requestlog::request_log_problem(config->request_log);
         !problem.empty()) {
-      std::cerr << *path << ": " << problem << "\n";
+      // FILE:LINE:COL as the loader's own problems are written.
+      const auto& log = config->request_log;
+      constexpr std::string_view kKey = "request_log.path: ";
+      const std::string message = problem.starts_with(kKey) ? problem.substr(kKey.size()) : problem;
+      std::cerr << config::Diagnostic{*path, log.path_line, log.path_column, "request_log.path",
+                                      message}
+                       .format()
+                << "\n";
       return 1;
     }
     const auto counted = [](std::size_t n, const char* noun) {

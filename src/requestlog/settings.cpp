@@ -12,6 +12,9 @@ RequestLogSettings read_request_log_settings(config::NodeReader reader) {
       reader.error("path", "must not be empty");
     } else {
       s.path = std::move(*v);
+      const auto mark = reader.raw("path").Mark();
+      s.path_line = mark.line + 1;
+      s.path_column = mark.column + 1;
     }
   }
   constexpr std::int64_t kTiB = 1LL << 40;

@@ -591,6 +591,20 @@ TEST(Check, ReportsEveryErrorWithFileLineAndColumn) {
   EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
 }
 
+// A request log the service could not write is located like every other config problem.
+TEST(Check, AnUnwritableRequestLogIsLocated) {
+  TempFile config("log.yaml",
+                  "backends:\n  - {name: a, provider: mock}\nroutes:\n  - {name: auto, use: [a]}\n"
+                  "request_log:\n  path: /proc/no-such-dir/requests.jsonl\n");
+  ChildProcess check({"/bin/bash", "-c",
+                      std::string(LLM_ROUTER_BIN) + " check --config " + config.path() + " 2>&1"});
+  const auto line = check.wait_for_line("request_log.path", std::chrono::seconds(20));
+  ASSERT_TRUE(line);
+  EXPECT_NE(line->find(config.path() + ":6:9: request_log.path: cannot append"), std::string::npos)
+      << *line;
+  EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
+}
+
 // A rule on a category the loaded model does not have would never match: a config error.
 TEST(Check, ARuleOnACategoryTheModelLacksIsAnError) {
   const std::string models = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/";

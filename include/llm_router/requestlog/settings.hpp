@@ -10,7 +10,9 @@ namespace llm_router::requestlog {
 
 // The `request_log:` section. An absent section (or one without `path`) leaves the log off.
 struct RequestLogSettings {
-  std::string path;  // empty: no request log
+  std::string path;   // empty: no request log
+  int path_line = 0;  // where the file gives it (1-based; 0: unknown), for `check`'s messages
+  int path_column = 0;
   std::int64_t max_bytes = 100LL * 1024 * 1024;
   int max_files = 5;  // rotated files kept: path.1 (newest) ... path.N
   bool log_prompts = false;
