@@ -340,19 +340,19 @@ std::string_view label_for_passage(const LeadingWords& words, std::size_t at) {
   const auto passage_noun = [](std::string_view word) {
     return one_of(word, kPassageNouns) || one_of(word, kPointedPassageNouns);
   };
+  // "this", "the following", "below", "attached": the passage is pointed at.
+  const auto points = [](std::string_view word) {
+    return one_of(word, kPointers) || word == "provided" || word == "attached";
+  };
   bool pointed = false;
   std::size_t i = at + 1;
-  for (; i < words.count && one_of(words[i], kPassageFiller); ++i) {
-    pointed |= one_of(words[i], kPointers) || words[i] == "provided" || words[i] == "attached";
-  }
+  for (; i < words.count && one_of(words[i], kPassageFiller); ++i) pointed |= points(words[i]);
   // One word may qualify the passage: "this contract clause", "the job post below".
   if (i + 1 < words.count && !passage_noun(words[i]) && passage_noun(words[i + 1])) ++i;
   if (i >= words.count || !passage_noun(words[i])) return {};
   const bool needs_pointer = one_of(words[i], kPointedPassageNouns);
   ++i;
-  for (; i < words.count && one_of(words[i], kPassageFiller); ++i) {
-    pointed |= one_of(words[i], kPointers) || words[i] == "provided" || words[i] == "attached";
-  }
+  for (; i < words.count && one_of(words[i], kPassageFiller); ++i) pointed |= points(words[i]);
   if (needs_pointer && !pointed) return {};
   if (const std::string_view label = label_for_verb(words, i); !label.empty()) return label;
   return one_of(words[i], kExtractVerbs) ? "information_extraction" : "closed_qa";

@@ -24,14 +24,17 @@ TEST(CapacityGate, ZeroLimitIsUnlimited) {
   EXPECT_EQ(gate.in_flight(), 1000);
 }
 
+// Queues two waiters on `gate` that note their names in `woken` when woken.
+void queue_two_waiters(CapacityGate& gate, std::string& woken) {
+  ASSERT_TRUE(gate.enqueue(std::make_shared<CapacityWaiter>([&] { woken += "first "; }), 8));
+  ASSERT_TRUE(gate.enqueue(std::make_shared<CapacityWaiter>([&] { woken += "second "; }), 8));
+}
+
 TEST(CapacityGate, ReleaseWakesTheOldestWaiterFirst) {
   CapacityGate gate;
-  ASSERT_TRUE(gate.try_acquire(1));
   std::string woken;
-  auto first = std::make_shared<CapacityWaiter>([&] { woken += "first "; });
-  auto second = std::make_shared<CapacityWaiter>([&] { woken += "second "; });
-  ASSERT_TRUE(gate.enqueue(first, 8));
-  ASSERT_TRUE(gate.enqueue(second, 8));
+  ASSERT_TRUE(gate.try_acquire(1));
+  queue_two_waiters(gate, woken);
   EXPECT_EQ(gate.waiting(), 2);
   gate.release();
   EXPECT_EQ(woken, "first ");
@@ -44,12 +47,9 @@ TEST(CapacityGate, ReleaseWakesTheOldestWaiterFirst) {
 // After a reload every waiter looks again, in order, each woken once.
 TEST(CapacityGate, WakeAllWakesEveryWaiterOnce) {
   CapacityGate gate;
-  ASSERT_TRUE(gate.try_acquire(1));
   std::string woken;
-  auto first = std::make_shared<CapacityWaiter>([&] { woken += "first "; });
-  auto second = std::make_shared<CapacityWaiter>([&] { woken += "second "; });
-  ASSERT_TRUE(gate.enqueue(first, 8));
-  ASSERT_TRUE(gate.enqueue(second, 8));
+  ASSERT_TRUE(gate.try_acquire(1));
+  queue_two_waiters(gate, woken);
   gate.wake_all();
   EXPECT_EQ(woken, "first second ");
   EXPECT_EQ(gate.waiting(), 0);
