@@ -12,7 +12,6 @@ namespace {
 constexpr std::string_view kNoBackend = "(none)";
 constexpr std::string_view kNoRoute = "(no route)";
 constexpr std::string_view kNoCategory = "(none)";
-constexpr std::size_t kMaxClientKeysPerSlot = 1000;
 const std::string kOtherClientKeys = "(other)";
 
 std::string_view key_or(const std::string& value, std::string_view fallback) {
@@ -37,7 +36,7 @@ std::size_t attempts_of(const RequestSummary& s) {
   return s.failed_backends.size() + (s.backend.empty() ? 0 : 1);
 }
 
-void add_request(KeyStats& stats, const RequestSummary& s) {
+void add_counts(KeyCounts& stats, const RequestSummary& s) {
   ++stats.requests;
   if (is_error_status(s.status)) ++stats.errors;
   // Moved on after a failure (not after a lost hedge or a cancelled attempt).
@@ -45,6 +44,10 @@ void add_request(KeyStats& stats, const RequestSummary& s) {
   stats.input_tokens += s.input_tokens;
   stats.output_tokens += s.output_tokens;
   stats.cost_usd += s.cost_usd;
+}
+
+void add_request(KeyStats& stats, const RequestSummary& s) {
+  add_counts(stats, s);
   stats.latency.record(s.latency_seconds);
   if (s.ttft_seconds) stats.ttft.record(*s.ttft_seconds);
 }
@@ -55,7 +58,7 @@ bool is_error_status(int status) {
   return status >= 500 || status == 429 || status == 0;
 }
 
-void KeyStats::merge(const KeyStats& other) {
+void KeyCounts::merge(const KeyCounts& other) {
   requests += other.requests;
   errors += other.errors;
   fallbacks += other.fallbacks;
@@ -63,6 +66,10 @@ void KeyStats::merge(const KeyStats& other) {
   input_tokens += other.input_tokens;
   output_tokens += other.output_tokens;
   cost_usd += other.cost_usd;
+}
+
+void KeyStats::merge(const KeyStats& other) {
+  KeyCounts::merge(other);
   latency.merge(other.latency);
   ttft.merge(other.ttft);
 }
@@ -107,10 +114,10 @@ void StatsShard::record(const RequestSummary& summary) {
   if (!summary.client_key_id.empty()) {
     // Keys are client-chosen: past a bound they share one entry so memory stays bounded.
     const bool known = slot.client_keys.contains(summary.client_key_id);
-    const std::string& key = known || slot.client_keys.size() < kMaxClientKeysPerSlot
+    const std::string& key = known || slot.client_keys.size() < options_.client_keys_per_slot
                                  ? summary.client_key_id
                                  : kOtherClientKeys;
-    add_request(entry(slot.client_keys, key), summary);
+    add_counts(entry(slot.client_keys, key), summary);
   }
   const std::string_view category = key_or(summary.category, kNoCategory);
   entry(slot.category_cost_usd, category) += summary.cost_usd;
@@ -149,10 +156,10 @@ void StatsShard::merge_into(WindowStats& out, std::int64_t first_slot,
 
 namespace {
 
-// Every slot keeps at most kMaxClientKeysPerSlot keys, but a window merges hundreds of slots:
-// the window keeps as many, the busiest, and counts the rest under "(other)".
-void keep_busiest_client_keys(std::map<std::string, KeyStats>& keys) {
-  if (keys.size() - keys.count(kOtherClientKeys) <= kMaxClientKeysPerSlot) return;
+// Every slot keeps a bounded number of keys, but a window merges hundreds of slots: the window
+// keeps as many, the busiest, and counts the rest under "(other)".
+void keep_busiest_client_keys(std::map<std::string, KeyCounts>& keys, std::size_t kept) {
+  if (keys.size() - keys.count(kOtherClientKeys) <= kept) return;
   std::vector<std::pair<std::uint64_t, std::string>> by_requests;
   by_requests.reserve(keys.size());
   for (const auto& [name, stats] : keys) {
@@ -160,8 +167,8 @@ void keep_busiest_client_keys(std::map<std::string, KeyStats>& keys) {
   }
   std::sort(by_requests.begin(), by_requests.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
-  KeyStats other = keys[kOtherClientKeys];
-  for (std::size_t i = kMaxClientKeysPerSlot; i < by_requests.size(); ++i) {
+  KeyCounts other = keys[kOtherClientKeys];
+  for (std::size_t i = kept; i < by_requests.size(); ++i) {
     auto found = keys.find(by_requests[i].second);
     other.merge(found->second);
     keys.erase(found);
@@ -174,8 +181,12 @@ void keep_busiest_client_keys(std::map<std::string, KeyStats>& keys) {
 StatsHub::StatsHub(std::size_t shard_count, StatsOptions options, NowFunction now)
     : options_(options), now_(std::move(now)), started_(now_()) {
   if (options_.slot.count() <= 0) options_.slot = std::chrono::seconds(10);
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, shard_count); ++i) {
-    shards_.push_back(std::make_unique<StatsShard>(options_, now_));
+  shard_count = std::max<std::size_t>(1, shard_count);
+  StatsOptions per_shard = options_;
+  per_shard.client_keys_per_slot =
+      std::max<std::size_t>(1, options_.client_keys_per_slot / shard_count);
+  for (std::size_t i = 0; i < shard_count; ++i) {
+    shards_.push_back(std::make_unique<StatsShard>(per_shard, now_));
   }
 }
 
@@ -197,7 +208,7 @@ WindowStats StatsHub::window(std::chrono::seconds window) const {
   std::stable_sort(out.recent.begin(), out.recent.end(),
                    [](const Decision& a, const Decision& b) { return a.time > b.time; });
   if (out.recent.size() > options_.recent_decisions) out.recent.resize(options_.recent_decisions);
-  keep_busiest_client_keys(out.client_keys);
+  keep_busiest_client_keys(out.client_keys, options_.client_keys_per_slot);
   return out;
 }
 
@@ -233,7 +244,7 @@ nlohmann::json percentiles_ms(const LatencyHistogram& h) {
           {"p99", h.quantile(0.99) * 1000}};
 }
 
-nlohmann::json key_json(const KeyStats& s, std::chrono::seconds measured) {
+nlohmann::json key_json(const KeyCounts& s, std::chrono::seconds measured) {
   return {{"requests", s.requests},
           {"errors", s.errors},
           {"error_rate",
@@ -244,9 +255,14 @@ nlohmann::json key_json(const KeyStats& s, std::chrono::seconds measured) {
           {"failed_attempts", s.failed_attempts},
           {"input_tokens", s.input_tokens},
           {"output_tokens", s.output_tokens},
-          {"cost_usd", s.cost_usd},
-          {"latency_ms", percentiles_ms(s.latency)},
-          {"ttft_ms", percentiles_ms(s.ttft)}};
+          {"cost_usd", s.cost_usd}};
+}
+
+nlohmann::json key_json(const KeyStats& s, std::chrono::seconds measured) {
+  auto out = key_json(static_cast<const KeyCounts&>(s), measured);
+  out["latency_ms"] = percentiles_ms(s.latency);
+  out["ttft_ms"] = percentiles_ms(s.ttft);
+  return out;
 }
 
 nlohmann::json decision_json(const Decision& d) {

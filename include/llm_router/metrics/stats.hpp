@@ -68,10 +68,13 @@ struct StatsOptions {
   std::chrono::seconds slot{10};
   std::chrono::seconds longest_window{3600};
   std::size_t recent_decisions = 100;  // per shard; reads return at most this many overall
+  // Distinct client keys kept per slot, all shards together (StatsHub splits it between them;
+  // a window keeps as many, the busiest); the rest count under "(other)".
+  std::size_t client_keys_per_slot = 1000;
 };
 
-// Counts for one key (a backend, a route, or everything) within one slot or a merged window.
-struct KeyStats {
+// Counts for one key within one slot or a merged window.
+struct KeyCounts {
   std::uint64_t requests = 0;
   std::uint64_t errors = 0;
   std::uint64_t fallbacks = 0;        // requests that needed more than one attempt
@@ -79,6 +82,14 @@ struct KeyStats {
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   double cost_usd = 0;
+
+  void merge(const KeyCounts& other);
+};
+
+// Counts and latencies for a key the config bounds (a backend, a route, a rule, or
+// everything). Client keys get counts only: they are client-chosen, up to a thousand per slot,
+// and two histograms (1.2 KB) each would let them hold hundreds of megabytes over the hour.
+struct KeyStats : KeyCounts {
   LatencyHistogram latency;
   LatencyHistogram ttft;
 
@@ -114,8 +125,8 @@ struct Slot {
   KeyStats total;
   NamedMap<KeyStats> backends;
   NamedMap<KeyStats> routes;
-  NamedMap<KeyStats> rules;        // "route/rule"
-  NamedMap<KeyStats> client_keys;  // bounded: see kMaxClientKeysPerSlot
+  NamedMap<KeyStats> rules;         // "route/rule"
+  NamedMap<KeyCounts> client_keys;  // bounded: StatsOptions::client_keys_per_slot
   NamedMap<std::uint64_t> categories;
   NamedMap<double> category_cost_usd;
 };
@@ -132,7 +143,7 @@ struct WindowStats {
   std::map<std::string, KeyStats> backends;
   std::map<std::string, KeyStats> routes;
   std::map<std::string, KeyStats> rules;
-  std::map<std::string, KeyStats> client_keys;
+  std::map<std::string, KeyCounts> client_keys;
   std::map<std::string, std::uint64_t> categories;
   std::map<std::string, double> category_cost_usd;
   // Per backend, per slot of the window (oldest first): requests and errors, for sparklines.

@@ -190,6 +190,23 @@ TEST(Stats, ClientKeysPerSlotAreBounded) {
   EXPECT_EQ(total, 3000u);
 }
 
+TEST(Stats, ClientKeysShareTheBoundBetweenShardsAndCarryNoLatencies) {
+  FakeClock clock;
+  StatsHub hub(2, {}, clock.function());
+  for (int i = 0; i < 700; ++i) {
+    auto s = summary("a", 200, 0.1);
+    s.client_key_id = "key-" + std::to_string(i);
+    hub.shard(0).record(s);
+  }
+  const auto w = hub.window(seconds(60));
+  EXPECT_EQ(w.client_keys.size(), 501u);
+  EXPECT_EQ(w.client_keys.at("(other)").requests, 200u);
+  const auto doc = to_json(w);
+  EXPECT_EQ(doc["client_keys"]["key-1"]["requests"], 1);
+  EXPECT_FALSE(doc["client_keys"]["key-1"].contains("latency_ms"));
+  EXPECT_TRUE(doc["backends"]["a"].contains("latency_ms"));
+}
+
 TEST(Stats, WindowsSelectSlotsAndOldSlotsExpire) {
   FakeClock clock;
   StatsHub hub(1, {}, clock.function());
