@@ -57,7 +57,7 @@ std::string error_for_responses(std::string body) {
 }
 
 std::optional<std::string> response_from_chat_answer(std::string_view chat_answer,
-                                                     const json& shell) {
+                                                     const json& shell, ResponseItemStore* items) {
   const json answer = parse_backend_json(chat_answer);
   if (!answer.is_object()) return std::nullopt;
   const auto choices = answer.find("choices");
@@ -81,6 +81,7 @@ std::optional<std::string> response_from_chat_answer(std::string_view chat_answe
     }
   }
   response["usage"] = response_usage(answer.contains("usage") ? answer["usage"] : json());
+  if (items != nullptr) items->remember(response["output"]);
   return response.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

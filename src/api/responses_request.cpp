@@ -132,7 +132,31 @@ Expected<json> tool_result_of(const json& item, const std::string& param) {
   return json{{"role", "tool"}, {"tool_call_id", item["call_id"]}, {"content", *output}};
 }
 
-Expected<bool> add_input_item(json& messages, const json& item, const std::string& param) {
+Expected<bool> add_input_item(json& messages, const json& item, const std::string& param,
+                              const ResponseItemStore* items);
+
+// An earlier output item named by its id: the item as this router sent it.
+Expected<bool> add_referenced_item(json& messages, const json& reference, const std::string& param,
+                                   const ResponseItemStore* items) {
+  const std::string* id = string_at(reference, "id");
+  if (id == nullptr) {
+    return invalid("an item_reference item needs `id` as a string", param + ".id");
+  }
+  std::optional<nlohmann::json> item = items ? items->find(*id) : std::nullopt;
+  if (!item) {
+    return invalid("item_reference " + quote_excerpt(*id) +
+                       " names no output item this router sent recently (it keeps the last " +
+                       std::to_string(items ? items->limits().items : 0) +
+                       " in memory, not across restarts or replicas): send the item itself "
+                       "(Vercel AI SDK: providerOptions.openai.store = false)",
+                   param + ".id");
+  }
+  // Without the store: a kept item is never a reference itself.
+  return add_input_item(messages, json(*item), param, nullptr);
+}
+
+Expected<bool> add_input_item(json& messages, const json& item, const std::string& param,
+                              const ResponseItemStore* items) {
   if (!item.is_object()) return invalid("each input item must be an object", param);
   const std::string type = string_or(item, "type", item.contains("role") ? "message" : "");
   if (type == "message") {
@@ -150,7 +174,7 @@ Expected<bool> add_input_item(json& messages, const json& item, const std::strin
   } else if (type == "reasoning") {
     // A reasoning item only the model that wrote it can read: nothing to send on.
   } else if (type == "item_reference") {
-    return unsupported("item_reference", param);
+    return add_referenced_item(messages, item, param, items);
   } else {
     return invalid("input item type " + quote_excerpt(type) +
                        " is not supported (message, function_call, function_call_output)",
@@ -159,7 +183,7 @@ Expected<bool> add_input_item(json& messages, const json& item, const std::strin
   return true;
 }
 
-Expected<json> messages_of(const json& request) {
+Expected<json> messages_of(const json& request, const ResponseItemStore* items) {
   json messages = json::array();
   if (auto it = request.find("instructions"); it != request.end() && !it->is_null()) {
     if (!it->is_string()) return invalid("`instructions` must be a string", "instructions");
@@ -175,7 +199,7 @@ Expected<json> messages_of(const json& request) {
     messages.push_back({{"role", "user"}, {"content", *input}});
   } else if (input->is_array()) {
     for (std::size_t i = 0; i < input->size(); ++i) {
-      auto added = add_input_item(messages, (*input)[i], indexed("input", i));
+      auto added = add_input_item(messages, (*input)[i], indexed("input", i), items);
       if (!added) return added.take_failure();
     }
   } else {
@@ -285,8 +309,8 @@ bool includes(const json& request, std::string_view what) {
                      [&](const json& item) { return item.is_string() && item == what; });
 }
 
-Expected<json> chat_body_of(const json& request, bool stream) {
-  auto messages = messages_of(request);
+Expected<json> chat_body_of(const json& request, bool stream, const ResponseItemStore* items) {
+  auto messages = messages_of(request, items);
   if (!messages) return messages.take_failure();
   json chat{{"messages", std::move(*messages)}};
   for (const auto& [key, value] : request.items()) {
@@ -376,7 +400,8 @@ json shell_of(const json& request) {
 
 }  // namespace
 
-Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
+Expected<ResponsesCall> chat_request_from_responses(std::string_view body,
+                                                    const ResponseItemStore* items) {
   nlohmann::json checked;
   // Our parser first: its depth limit keeps a hostile nesting from nlohmann's recursive parser
   // and dump below, and its errors say where the body is wrong.
@@ -398,7 +423,7 @@ Expected<ResponsesCall> chat_request_from_responses(std::string_view body) {
   }
   const bool stream =
       stream_it != request.end() && stream_it->is_boolean() && stream_it->get<bool>();
-  auto chat = chat_body_of(request, stream);
+  auto chat = chat_body_of(request, stream, items);
   if (!chat) return chat.take_failure();
   return ResponsesCall{chat->dump(-1, ' ', false, json::error_handler_t::replace), stream,
                        nlohmann::json(shell_of(request))};

@@ -5,8 +5,9 @@ namespace llm_router::proxy {
 using server::error_code;
 using server::Headers;
 
-ResponsesWriter::ResponsesWriter(server::ResponseWriter& client, nlohmann::json shell)
-    : client_(client), shell_(shell), stream_(std::move(shell)) {}
+ResponsesWriter::ResponsesWriter(server::ResponseWriter& client, nlohmann::json shell,
+                                 api::ResponseItemStore& items)
+    : client_(client), shell_(shell), items_(items), stream_(std::move(shell), &items) {}
 
 asio::awaitable<error_code> ResponsesWriter::send(int status, Headers headers, std::string body) {
   if (status >= 200 && status < 300) {
@@ -17,7 +18,9 @@ asio::awaitable<error_code> ResponsesWriter::send(int status, Headers headers, s
       events += stream_.finish();
       co_return co_await client_.send(status, std::move(headers), std::move(events));
     }
-    if (auto response = api::response_from_chat_answer(body, shell_)) body = std::move(*response);
+    if (auto response = api::response_from_chat_answer(body, shell_, &items_)) {
+      body = std::move(*response);
+    }
   } else {
     body = api::error_for_responses(std::move(body));
   }

@@ -12,7 +12,9 @@ namespace asio = boost::asio;
 // has it. Errors pass unchanged: both APIs share OpenAI's error body.
 class ResponsesWriter final : public server::ResponseWriter {
  public:
-  ResponsesWriter(server::ResponseWriter& client, nlohmann::json shell);
+  // The Response's output items are kept in `items`, for clients that refer to them later.
+  ResponsesWriter(server::ResponseWriter& client, nlohmann::json shell,
+                  api::ResponseItemStore& items);
 
   asio::awaitable<server::error_code> send(int status, server::Headers headers,
                                            std::string body) override;
@@ -28,6 +30,7 @@ class ResponsesWriter final : public server::ResponseWriter {
  private:
   server::ResponseWriter& client_;
   nlohmann::json shell_;
+  api::ResponseItemStore& items_;
   api::ResponsesStream stream_;
 };
 

@@ -359,13 +359,13 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
 }
 
 asio::awaitable<void> RouterHandler::responses(HttpRequest& request, ResponseWriter& writer) {
-  auto call = api::chat_request_from_responses(request.body);
+  auto call = api::chat_request_from_responses(request.body, &state_->response_items());
   if (!call) {
     co_await refuse_request(request, writer, call.failure());
     co_return;
   }
   request.body = std::move(call->chat_body);
-  ResponsesWriter answer(writer, std::move(call->shell));
+  ResponsesWriter answer(writer, std::move(call->shell), state_->response_items());
   co_await completion(request, answer, api::Endpoint::chat_completions);
 }
 
@@ -485,7 +485,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
   const DryRunShape shape = dry_run_shape(request.body);
   if (shape.responses) {
     // Decided as POST /v1/responses would decide it: on the chat request it becomes.
-    auto call = api::chat_request_from_responses(request.body);
+    auto call = api::chat_request_from_responses(request.body, &state_->response_items());
     if (!call) {
       co_await send_error(writer, call.failure());
       co_return;

@@ -90,6 +90,39 @@ TEST(Fidelity, ASchemaKeepsItsPropertyOrderOnEveryPath) {
   EXPECT_NE(bodies[1].find(R"("include_usage":true)"), std::string::npos) << bodies[1];
 }
 
+// A client that refers to an earlier answer's items by id (the Vercel AI SDK with `store` left
+// on) has them sent to the backend as the turns they were, streamed or not.
+TEST(Fidelity, ResponsesItemReferencesBecomeTheTurnsTheyName) {
+  std::mutex mutex;
+  std::vector<std::string> bodies;
+  CannedBackend backend([&](const std::string& body) {
+    std::lock_guard lock(mutex);
+    bodies.push_back(body);
+    const bool stream = body.find("\"stream\":true") != std::string::npos;
+    return stream ? sse_response(kStream) : http_response(200, "application/json", kChatAnswer);
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  for (const bool stream : {false, true}) {
+    const std::string flag = stream ? "true" : "false";
+    const auto first =
+        client.post_json("/v1/responses", R"({"model":"auto","input":"hi","stream":)" + flag + "}");
+    ASSERT_EQ(first.status, 200) << first.body;
+    const auto id_at = first.body.find("\"id\":\"msg_");
+    ASSERT_NE(id_at, std::string::npos) << first.body;
+    const std::string id =
+        first.body.substr(id_at + 6, first.body.find('"', id_at + 6) - id_at - 6);
+    const auto second = client.post_json(
+        "/v1/responses", R"({"model":"auto","input":[{"role":"user","content":"hi"},)"
+                         R"({"type":"item_reference","id":")" +
+                             id + R"("},{"role":"user","content":"and then?"}]})");
+    ASSERT_EQ(second.status, 200) << second.body;
+    std::lock_guard lock(mutex);
+    EXPECT_NE(bodies.back().find(R"({"role":"assistant","content":)"), std::string::npos)
+        << bodies.back();
+  }
+}
+
 // The backend's headers an SDK reads are relayed; its request id under a name of its own (the
 // router's x-request-id stays); the operator's organization and project are not.
 TEST(Fidelity, BackendHeadersClientsReadAreRelayed) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "llm_router/api/response_item_store.hpp"
 #include "llm_router/api/sse.hpp"
 #include "llm_router/core/expected.hpp"
 
@@ -25,13 +26,17 @@ struct ResponsesCall {
 };
 
 // Failures are client errors (400) naming the field at fault: a body that is not a JSON
-// object, an input item or tool of an unknown or unsupported kind (built-in tools, stored
-// items), or state the router does not keep (previous_response_id, conversation, background).
-Expected<ResponsesCall> chat_request_from_responses(std::string_view body);
+// object, an input item or tool of an unknown or unsupported kind (built-in tools), an
+// item_reference `items` does not hold (none without it), or state the router does not keep
+// (previous_response_id, conversation, background).
+Expected<ResponsesCall> chat_request_from_responses(std::string_view body,
+                                                    const ResponseItemStore* items = nullptr);
 
 // A whole chat.completion answer as the Response object; nothing when `chat_answer` is not one.
+// Its output items are kept in `items` when given.
 std::optional<std::string> response_from_chat_answer(std::string_view chat_answer,
-                                                     const nlohmann::json& shell);
+                                                     const nlohmann::json& shell,
+                                                     ResponseItemStore* items = nullptr);
 
 // An error body about the chat request, as the Responses call's client should read it: a
 // `param` naming `messages` (what the call became) names `input` instead.
@@ -43,7 +48,8 @@ std::string error_for_responses(std::string body);
 // are known.
 class ResponsesStream {
  public:
-  explicit ResponsesStream(nlohmann::json shell);
+  // The output items are kept in `items` (when given) as the Response ends.
+  explicit ResponsesStream(nlohmann::json shell, ResponseItemStore* items = nullptr);
 
   std::string feed(std::string_view chat_sse);
   // The closing events when the chat stream ended without [DONE] (after its finish_reason:
@@ -82,6 +88,7 @@ class ResponsesStream {
   nlohmann::json output_so_far() const;  // finished items, then any still open (incomplete)
 
   nlohmann::json response_;  // the shell, filled as the stream goes
+  ResponseItemStore* items_ = nullptr;
   SseParser parser_;
   long long sequence_ = 0;
   bool started_ = false;

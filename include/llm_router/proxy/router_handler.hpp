@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "llm_router/api/openai_request.hpp"
+#include "llm_router/api/response_item_store.hpp"
 #include "llm_router/config/config.hpp"
 #include "llm_router/metrics/registry.hpp"
 #include "llm_router/metrics/router_metrics.hpp"
@@ -61,6 +62,8 @@ class RouterState {
   HealthRegistry& health() { return health_; }
   selector::BanditState& bandit() { return bandit_; }
   FeedbackLog& feedback() { return feedback_; }
+  // Output items of the Responses sent, for clients' item_reference items.
+  api::ResponseItemStore& response_items() { return response_items_; }
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> reloads_ok{0};
   std::atomic<std::uint64_t> reloads_failed{0};
@@ -97,6 +100,7 @@ class RouterState {
   EncoderCache encoders_;
   selector::BanditState bandit_;
   FeedbackLog feedback_;
+  api::ResponseItemStore response_items_;
   std::function<std::int64_t()> connections_open_;
   std::function<RefusalCounts()> refusals_;
   mutable std::mutex snapshot_mutex_;

@@ -114,7 +114,7 @@ TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
       {R"({"input":"x","conversation":"conv_1"})", "conversation"},
       {R"({"input":"x","background":true})", "background"},
       {R"({"input":"x","tools":[{"type":"web_search"}]})", "tools[0].type"},
-      {R"({"input":[{"type":"item_reference","id":"i"}]})", "input[0]"},
+      {R"({"input":[{"type":"item_reference","id":"i"}]})", "input[0].id"},
       {R"({"input":[{"role":"user","content":[{"type":"input_image","file_id":"f"}]}]})",
        "input[0].content[0].image_url"},
       {R"({"input":[{"role":"wizard","content":"x"}]})", "input[0].role"},
@@ -280,6 +280,60 @@ TEST(ResponsesAnswer, TokenLogprobsReachTheOutputText) {
   EXPECT_TRUE(delta_seen) << out;
   EXPECT_EQ(events.back().data["response"]["output"][0]["content"][0]["logprobs"],
             json::parse(kLogprobs)["content"]);
+}
+
+TEST(ResponsesItems, AReferenceToAnItemTheRouterSentIsThatItem) {
+  ResponseItemStore items;
+  const auto text = response_from_chat_answer(
+      R"({"choices":[{"message":{"role":"assistant","content":"Sunny in Paris."},)"
+      R"("finish_reason":"stop"}]})",
+      shell(), &items);
+  ASSERT_TRUE(text);
+  const std::string id = json::parse(*text)["output"][0]["id"];
+  const std::string body = R"({"model":"auto","input":[{"role":"user","content":"weather?"},)"
+                           R"({"type":"item_reference","id":")" +
+                           id + R"("},{"role":"user","content":"and tomorrow?"}]})";
+  auto call = chat_request_from_responses(body, &items);
+  ASSERT_TRUE(call.ok()) << call.failure().message;
+  EXPECT_EQ(json::parse(call->chat_body)["messages"],
+            json::parse(R"([{"role":"user","content":"weather?"},)"
+                        R"({"role":"assistant","content":"Sunny in Paris."},)"
+                        R"({"role":"user","content":"and tomorrow?"}])"));
+
+  auto unknown = chat_request_from_responses(
+      R"({"input":[{"type":"item_reference","id":"msg_elsewhere"}]})", &items);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.failure().param, "input[0].id");
+  EXPECT_NE(unknown.failure().message.find("store = false"), std::string::npos);
+}
+
+TEST(ResponsesItems, AStreamedResponseIsKeptAsItEnds) {
+  ResponseItemStore items;
+  ResponsesStream stream(shell(), &items);
+  std::string out = stream.feed(chunk(R"({"role":"assistant","content":"Hi"})") +
+                                chunk("{}", R"("stop")") + "data: [DONE]\n\n");
+  out += stream.finish();
+  const json done = events_of(out).back().data["response"];
+  const auto kept = items.find(done["output"][0]["id"].get<std::string>());
+  ASSERT_TRUE(kept);
+  EXPECT_EQ((*kept)["content"][0]["text"], "Hi");
+}
+
+TEST(ResponsesItems, TheStoreDropsItsOldestItemsPastItsBounds) {
+  ResponseItemStore items({.items = 2, .bytes = 1000});
+  items.remember(json::parse(R"([{"id":"a","type":"message"},{"id":"b","type":"message"}])"));
+  items.remember(json::parse(R"([{"id":"c","type":"message"},{"type":"no id"}])"));
+  EXPECT_FALSE(items.find("a"));
+  EXPECT_TRUE(items.find("b"));
+  EXPECT_TRUE(items.find("c"));
+  const std::string big(600, 'x');
+  items.remember(json::array({{{"id", "d"}, {"text", big}}}));
+  items.remember(json::array({{{"id", "e"}, {"text", big}}}));  // d and e: over 1000 bytes
+  EXPECT_FALSE(items.find("d"));
+  EXPECT_TRUE(items.find("e"));
+  items.remember(json::array({{{"id", "f"}, {"text", std::string(2000, 'x')}}}));  // never fits
+  EXPECT_FALSE(items.find("f"));
+  EXPECT_TRUE(items.find("e"));
 }
 
 TEST(ResponsesStream, TextDeltasBecomeOutputTextEventsInOrder) {

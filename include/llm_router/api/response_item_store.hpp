@@ -1,0 +1,49 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace llm_router::api {
+
+struct ResponseItemLimits {
+  std::size_t items = 20000;
+  std::size_t bytes = std::size_t{32} << 20;
+};
+
+// The output items (messages, function calls) of the Responses this router sent, kept a while
+// by id: a client that refers to one instead of repeating it (`{"type": "item_reference", "id":
+// "msg_..."}`, as the Vercel AI SDK does for earlier assistant turns unless `store: false`) gets
+// it back. In memory and per process, bounded in items and bytes, oldest dropped first; shared
+// by the io threads.
+class ResponseItemStore {
+ public:
+  using Limits = ResponseItemLimits;
+  explicit ResponseItemStore(Limits limits = {}) : limits_(limits) {}
+
+  // Keeps the items of a Response's `output` array that carry an id.
+  void remember(const nlohmann::json& output);
+  std::optional<nlohmann::json> find(std::string_view id) const;
+  const Limits& limits() const { return limits_; }
+
+ private:
+  struct Kept {
+    nlohmann::json item;
+    std::size_t bytes = 0;
+  };
+  void drop_oldest();
+
+  Limits limits_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Kept> items_;
+  std::deque<std::string> order_;  // ids, oldest first
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace llm_router::api
