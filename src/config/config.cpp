@@ -292,6 +292,7 @@ Backend read_backend(NodeReader reader) {
   read_url(reader, b);
   b.api_key = reader.string("api_key").value_or("");
   b.pass_client_auth = reader.boolean("pass_client_auth").value_or(false);
+  b.direct = reader.boolean("direct").value_or(true);
   {
     b.cost_set = reader.has("cost");
     NodeReader cost = reader.object("cost");

@@ -838,8 +838,9 @@ analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint) {
 
 // Whether a request for `model` is analyzed: a route's, or any with `analyze_direct`.
 bool analyzes(const Snapshot& snapshot, std::string_view model, bool analyze_direct) {
-  const bool direct = snapshot.config->find_route(model) == nullptr &&
-                      snapshot.config->find_backend(model) != nullptr;
+  const auto* backend = snapshot.config->find_backend(model);
+  const bool direct =
+      snapshot.config->find_route(model) == nullptr && backend != nullptr && backend->direct;
   return snapshot.analyzer && (!direct || analyze_direct);
 }
 

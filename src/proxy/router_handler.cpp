@@ -399,7 +399,7 @@ asio::awaitable<void> RouterHandler::models(ResponseWriter& writer) {
     data.push_back(model_object(route.name, "route"));
   }
   for (const auto& backend : snapshot_->config->backends) {
-    data.push_back(model_object(backend.name, "backend"));
+    if (backend.direct) data.push_back(model_object(backend.name, "backend"));
   }
   std::string body = json{{"object", "list"}, {"data", std::move(data)}}.dump();
   co_await send_json(writer, 200, std::move(body));
@@ -416,7 +416,9 @@ asio::awaitable<void> RouterHandler::model(std::string_view raw_id, ResponseWrit
     if (route.name == id) found = model_object(route.name, "route");
   }
   for (const auto& backend : config.backends) {
-    if (!found && backend.name == id) found = model_object(backend.name, "backend");
+    if (!found && backend.direct && backend.name == id) {
+      found = model_object(backend.name, "backend");
+    }
   }
   if (!found) {
     Failure failure{ErrorKind::model_not_found,

@@ -147,7 +147,7 @@ RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, 
     fill_pool(*compiled, *pool, facts, live, seed, preview, plan);
     return plan;
   }
-  if (const auto* backend = config_->find_backend(facts.model)) {
+  if (const auto* backend = config_->find_backend(facts.model); backend && backend->direct) {
     return plan_direct(static_cast<std::size_t>(backend - config_->backends.data()), facts, live);
   }
   RoutePlan plan;

@@ -234,6 +234,25 @@ TEST_F(RelayTest, ModelsRetrieveNamesOneOrSays404) {
   EXPECT_EQ(client.request("POST", "/v1/models/auto").status, 405);
 }
 
+// A backend with `direct: false` is reachable through its route only: a client naming it would
+// skip the route's rules (a compliance rule among them).
+TEST(DirectAccess, ABackendMarkedNotDirectIsOnlyReachableThroughRoutes) {
+  Router router(router_config({{"public", "", "direct: false"}, {"open", ""}}, "[public]"));
+  HttpClient client(router.port());
+  const auto named = client.post_json("/v1/chat/completions", chat_body("public"));
+  EXPECT_EQ(named.status, 404) << named.body;
+  EXPECT_EQ(json::parse(named.body)["error"]["code"], "model_not_found");
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("open")).status, 200);
+  const auto routed = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(routed.status, 200) << routed.body;
+  EXPECT_EQ(routed.header("x-llm-router-backend"), "public");
+  const json models = json::parse(client.request("GET", "/v1/models").body);
+  std::vector<std::string> ids;
+  for (const auto& m : models["data"]) ids.push_back(m["id"]);
+  EXPECT_EQ(ids, (std::vector<std::string>{"auto", "open"}));
+  EXPECT_EQ(client.request("GET", "/v1/models/public").status, 404);
+}
+
 TEST_F(RelayTest, HealthAndReadiness) {
   HttpClient client(router_.port());
   EXPECT_EQ(client.request("GET", "/healthz").status, 200);

@@ -106,6 +106,9 @@ struct Backend {
   Url url;
   std::string api_key;  // secret: never logged or printed
   bool pass_client_auth = false;
+  // Clients may name the backend in `model` (rule `direct`, no routing rules applied); false:
+  // reachable through routes only, as a compliance rule of a route needs.
+  bool direct = true;
   Cost cost;
   bool cost_set = false;            // the file gave a cost (else it counts as free)
   std::int64_t context_window = 0;  // tokens; 0 = unknown
