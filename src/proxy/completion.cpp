@@ -404,8 +404,9 @@ void add_relayed(Headers& headers, Headers relayed, RequestRecord& record) {
 std::string describe(const Attempt& attempt) {
   if (!attempt.failure) return attempt.backend + "=ok";
   std::string text = attempt.backend + "=" + std::string(name(attempt.failure->kind));
-  if (attempt.failure->upstream_status != 0) {
-    text += "(" + std::to_string(attempt.failure->upstream_status) + ")";
+  // An error status says why; a 2xx answer set aside (unusable, weak, filtered) goes unsaid.
+  if (const int status = attempt.failure->upstream_status; status != 0 && status / 100 != 2) {
+    text += "(" + std::to_string(status) + ")";
   }
   return text;
 }
@@ -1504,11 +1505,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
   auto body = co_await exchange.read_body(scope.snapshot->config->server.max_response_bytes);
   if (!body) {
     result.failure = body.take_failure();
-    note_answered(*result.failure, exchange);
   } else {
     result.failure = unusable_answer(*body, endpoint);
   }
   if (result.failure) {
+    note_answered(*result.failure, exchange);
     record.attempts.back().failure = result.failure;
     co_return result;
   }
@@ -1525,6 +1526,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
         Failure{ErrorKind::content_policy, "the backend's content filter withheld the answer"};
   }
   if (result.failure) {
+    note_answered(*result.failure, exchange);  // it answered, and its answer was set aside
     record.attempts.back().failure = result.failure;
     result.weak_answer = std::move(*body);
     result.weak_headers = std::move(headers);

@@ -311,6 +311,27 @@ TEST(RequestLog, AStreamCutByTheBackendKeepsTheAttemptsStatus) {
   EXPECT_NE(metrics.find(written), std::string::npos) << metrics;
 }
 
+// A weak answer set aside by the cascade was still an answer: its attempt says 200.
+TEST(RequestLog, AnAnswerSetAsideKeepsTheAttemptsStatus) {
+  MockLlm cheap({"--content", "I'm sorry, but I can't help with that."});
+  MockLlm strong;
+  TempFile placeholder("requests.jsonl", "");
+  Router router(
+      router_config({{"cheap", cheap.url()}, {"strong", strong.url()}}, "[cheap, strong]") +
+      "    strategy: ordered\n    cascade: {enabled: true}\n" +
+      "request_log: {path: " + placeholder.path() + "}\n");
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto"), {{"x-request-id", "set-aside"}});
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "cheap=low_confidence, strong=ok");
+  const std::string line = log_line_of(placeholder.path(), "set-aside");
+  ASSERT_FALSE(line.empty());
+  const auto entry = json::parse(line);
+  EXPECT_EQ(entry["attempts"][0]["status"], 200) << line;
+  EXPECT_EQ(entry["attempts"][0]["reason"], "low_confidence") << line;
+}
+
 // Redaction switched on by a reload applies to the next request; what a reload cannot change
 // (the file) is reported as needing a restart, not silently ignored.
 TEST(RequestLog, AReloadAppliesPromptSettingsAndReportsTheFileAsFixed) {
