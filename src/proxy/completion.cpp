@@ -61,11 +61,58 @@ bool contains_any(std::string_view text, std::initializer_list<std::string_view>
   return false;
 }
 
-// A backend error body's own short text: OpenAI's error.message, or a "detail"/"message"/"error"
-// string, cut to 300 bytes; never its other fields (they may name internal hosts).
-std::optional<std::string> backend_detail(const json& parsed, bool openai_message) {
+// FastAPI's validation errors: {"detail": [{"loc": ["body", "messages"], "msg": "..."}]} ->
+// "body.messages: ...; ...".
+std::string validation_details(const json& detail) {
+  std::string text;
+  for (const auto& item : detail) {
+    const auto msg = item.is_object() ? item.find("msg") : item.end();
+    if (!item.is_object() || msg == item.end() || !msg->is_string()) continue;
+    if (!text.empty()) text += "; ";
+    std::string location;
+    if (auto loc = item.find("loc"); loc != item.end() && loc->is_array()) {
+      for (const auto& part : *loc) {
+        if (!location.empty()) location += '.';
+        location += part.is_string() ? part.get<std::string>() : part.dump();
+      }
+    }
+    if (!location.empty()) text += location + ": ";
+    text += msg->get<std::string>();
+  }
+  return text;
+}
+
+// A token holding "***" is a key the backend masked ("sk-proj-****abcd"): out of messages too.
+std::string without_masked_keys(std::string_view text) {
+  std::string out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t end = std::min(text.find_first_of(" \t\n\"'", at), text.size());
+    const std::string_view token = text.substr(at, end - at);
+    out += token.find("***") == std::string_view::npos ? token : "[masked key]";
+    if (end < text.size()) out += text[end];
+    at = end + 1;
+  }
+  return out;
+}
+
+// A backend error body's own short text: OpenAI's error.message, a "detail"/"message"/"error"
+// string, FastAPI's list of validation errors, or a short plain-text body, cut to 300 bytes;
+// never its other fields (they may name internal hosts).
+std::optional<std::string> backend_detail(const json& parsed, bool openai_message,
+                                          std::string_view raw_body = {}) {
+  if (parsed.is_discarded() && !raw_body.empty() && raw_body.size() <= 1000 &&
+      raw_body.find('<') == std::string_view::npos) {
+    // Plain text ("bad request: temperature out of range"), not an HTML error page.
+    return requestlog::Redactor{}.redact(without_masked_keys(core::utf8_prefix(raw_body, 300)));
+  }
   if (!parsed.is_object()) return std::nullopt;
   std::string_view detail;
+  std::string listed;
+  if (auto it = parsed.find("detail"); it != parsed.end() && it->is_array()) {
+    listed = validation_details(*it);
+    detail = listed;
+  }
   const auto error = parsed.find("error");
   if (openai_message && error != parsed.end() && error->is_object()) {
     const auto message = error->find("message");
@@ -81,7 +128,7 @@ std::optional<std::string> backend_detail(const json& parsed, bool openai_messag
   if (detail.empty()) return std::nullopt;
   // Gateways and misconfigured servers echo the request's Authorization header in their errors:
   // the router's own backend key must not reach the client, nor a client's key the log.
-  return requestlog::Redactor{}.redact(core::utf8_prefix(detail, 300));
+  return requestlog::Redactor{}.redact(without_masked_keys(core::utf8_prefix(detail, 300)));
 }
 
 // What the client gets for a backend's 400/413/422: the backend's own body when it has OpenAI's
@@ -101,7 +148,9 @@ std::string client_error_body(int status, const std::string& body) {
     }
   }
   std::string message = "the backend rejected the request (HTTP " + std::to_string(status) + ")";
-  if (auto detail = backend_detail(parsed, /*openai_message=*/false)) message += ": " + *detail;
+  if (auto detail = backend_detail(parsed, /*openai_message=*/false, body)) {
+    message += ": " + *detail;
+  }
   return api::error_body(message, "invalid_request_error", "", "upstream_rejected");
 }
 
@@ -128,14 +177,12 @@ std::string error_token(const json& parsed, const char* field) {
 Failure classify_status(int status, std::string_view body, bool client_credentials) {
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
   const json parsed = json::parse(body, nullptr, false);
-  // The backend's own words help whoever reads the error, except for 401/403, whose messages
-  // quote (masked) keys; so do its code and the field it blames, which SDK users test.
-  if (status != 401 && status != 403) {
-    if (auto detail = backend_detail(parsed, true)) failure.message += ": " + *detail;
-    failure.code = error_token(parsed, "code");
-    failure.param = error_token(parsed, "param");
-    failure.type = error_token(parsed, "type");
-  }
+  // The backend's own words help whoever reads the error (masked keys taken out: 401s quote
+  // them); so do its code and the field it blames, which SDK users test.
+  if (auto detail = backend_detail(parsed, true, body)) failure.message += ": " + *detail;
+  failure.code = error_token(parsed, "code");
+  failure.param = error_token(parsed, "param");
+  failure.type = error_token(parsed, "type");
   if (status == 429) {
     failure.kind = ErrorKind::upstream_rate_limited;
   } else if (client_credentials && (status == 401 || status == 403)) {
@@ -155,11 +202,21 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
   } else if (status >= 400 && status < 500) {
     // 401/403/404 and the like: this backend is misconfigured; another one may still answer.
     failure.kind = ErrorKind::upstream_bad_response;
-    if (status == 401 || status == 403) {
-      failure.message += ": the backend refused the router's credentials (check its api_key)";
+    if (status == 401) {
+      failure.message += " (the backend refused the router's credentials: check its api_key)";
+    } else if (status == 403) {
+      failure.message +=
+          " (the backend refused access: check its api_key and what its account "
+          "may use)";
     } else if (status == 404) {
       failure.message += " (check the backend's base_url and model)";
     }
+  }
+  if (traits(failure.kind).status >= 500) {
+    // The router's failure, not the client's request: a backend's "invalid_request_error" or
+    // the field it blamed would contradict the status (its code still says what went wrong).
+    failure.type.clear();
+    failure.param.clear();
   }
   return failure;
 }
@@ -404,9 +461,8 @@ void add_relayed(Headers& headers, Headers relayed, RequestRecord& record) {
 std::string describe(const Attempt& attempt) {
   if (!attempt.failure) return attempt.backend + "=ok";
   std::string text = attempt.backend + "=" + std::string(name(attempt.failure->kind));
-  // An error status says why; a 2xx answer set aside (unusable, weak, filtered) goes unsaid.
-  if (const int status = attempt.failure->upstream_status; status != 0 && status / 100 != 2) {
-    text += "(" + std::to_string(status) + ")";
+  if (attempt.failure->upstream_status != 0) {
+    text += "(" + std::to_string(attempt.failure->upstream_status) + ")";
   }
   return text;
 }
@@ -741,13 +797,17 @@ Failure no_candidate_failure(const selector::RoutePlan& plan) {
     too_long = too_long && e.cause == ExclusionCause::context_window;
     unsupported = unsupported && selector::about_the_request(e.cause);
   }
-  if (too_long) {
-    return Failure{ErrorKind::context_window_exceeded,
-                   "the prompt is larger than every candidate's context window", 0, "messages"};
-  }
   std::string reasons;
   for (const auto& e : plan.excluded) {
     reasons += (reasons.empty() ? "" : "; ") + e.backend->name + ": " + e.reason;
+  }
+  if (too_long) {
+    // The reasons say whether the prompt or the room asked for the answer (max_tokens) is at
+    // fault.
+    return Failure{ErrorKind::context_window_exceeded,
+                   "the prompt and the answer room asked for fit no candidate's context window (" +
+                       reasons + ")",
+                   0, "messages"};
   }
   if (unsupported) {
     const ExclusionCause cause = plan.excluded.front().cause;

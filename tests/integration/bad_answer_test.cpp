@@ -173,9 +173,13 @@ TEST(BadAnswers, ABackendsOwnRejectionReachesTheClientInOpenAIsShape) {
   const std::string openai_shaped =
       R"({"error":{"message":"max_tokens is too large","type":"invalid_request_error",)"
       R"("param":"max_tokens","code":null}})";
+  const std::string validation =
+      R"({"detail":[{"loc":["body","temperature"],"msg":"Input should be less than 2",)"
+      R"("type":"less_than"}]})";
   for (const std::string& body :
        {std::string(R"({"detail":"field 'x' is not allowed","internal_trace":"s3cr3t-host:9000"})"),
-        std::string("<html>400 Bad Request</html>"), openai_shaped}) {
+        std::string("<html>400 Bad Request</html>"), openai_shaped, validation,
+        std::string("bad request: temperature out of range")}) {
     CannedBackend rejecting(
         [&](const std::string&) { return http_response(400, "application/json", body); });
     Router router(
@@ -191,9 +195,14 @@ TEST(BadAnswers, ABackendsOwnRejectionReachesTheClientInOpenAIsShape) {
     }
     EXPECT_EQ(error["code"], "upstream_rejected");
     EXPECT_EQ(response.body.find("s3cr3t"), std::string::npos) << response.body;
-    if (body.starts_with("{")) {
-      EXPECT_NE(error["message"].get<std::string>().find("field 'x' is not allowed"),
-                std::string::npos);
+    const std::string message = error["message"];
+    if (body == validation) {
+      EXPECT_NE(message.find("body.temperature: Input should be less than 2"), std::string::npos)
+          << message;
+    } else if (body.starts_with("{")) {
+      EXPECT_NE(message.find("field 'x' is not allowed"), std::string::npos) << message;
+    } else if (body.starts_with("bad")) {
+      EXPECT_NE(message.find(body), std::string::npos) << message;
     }
   }
 }
@@ -271,7 +280,7 @@ TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
   const auto streamed =
       client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
   EXPECT_EQ(streamed.body.find("sk-backend-echoing"), std::string::npos) << streamed.body;
-  EXPECT_NE(streamed.body.find("***"), std::string::npos) << streamed.body;
+  EXPECT_NE(streamed.body.find("[masked key]"), std::string::npos) << streamed.body;
   const auto rejected = client.post_json("/v1/chat/completions", chat_body("passing"),
                                          {{"authorization", "Bearer mysecretpassword123"}});
   EXPECT_EQ(rejected.status, 400) << rejected.body;
@@ -669,7 +678,7 @@ TEST(BadAnswers, AWholeAnswerToAStreamRequestIsSentAsEvents) {
 
 // When every backend failed, the error names what each said (its short message), except what a
 // 401/403 says: it quotes masked keys.
-TEST(BadAnswers, ABackendsErrorMessageReachesTheClientButNotAnAuthFailuresOne) {
+TEST(BadAnswers, ABackendsErrorMessageReachesTheClientWithoutAMaskedKey) {
   CannedBackend overloaded([](const std::string&) {
     return http_response(500, "application/json",
                          R"({"error":{"message":"model overloaded, try later","type":"x"}})");
@@ -686,7 +695,42 @@ TEST(BadAnswers, ABackendsErrorMessageReachesTheClientButNotAnAuthFailuresOne) {
   EXPECT_EQ(response.status, 502);
   EXPECT_NE(response.body.find("model overloaded, try later"), std::string::npos) << response.body;
   EXPECT_EQ(response.body.find("1234"), std::string::npos) << response.body;
-  EXPECT_NE(response.body.find("HTTP 401"), std::string::npos) << response.body;
+  EXPECT_NE(response.body.find("HTTP 401: Incorrect API key provided: [masked key]"),
+            std::string::npos)
+      << response.body;
+}
+
+// A 403 is not always about the key: the backend's reason is kept. A 404 is the router's
+// misconfiguration: a 502 whose type does not say the client's request was invalid.
+TEST(BadAnswers, ForbiddenAndNotFoundKeepTheBackendsReasonUnderTheRoutersStatus) {
+  CannedBackend forbidden([](const std::string&) {
+    return http_response(403, "application/json",
+                         R"({"error":{"message":"Country, region, or territory not supported",)"
+                         R"("code":"unsupported_country_region_territory"}})");
+  });
+  CannedBackend missing([](const std::string&) {
+    return http_response(
+        404, "application/json",
+        R"({"error":{"message":"The model `gpt-9` does not exist",)"
+        R"("type":"invalid_request_error","param":"model","code":"model_not_found"}})");
+  });
+  for (const auto* backend : {&forbidden, &missing}) {
+    Router router(router_config({{"only", backend->url()}}, "[only]"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 502) << response.body;
+    const json error = json::parse(response.body)["error"];
+    EXPECT_NE(error["type"], "invalid_request_error") << response.body;
+    EXPECT_TRUE(error["param"].is_null()) << response.body;
+    const std::string message = error["message"];
+    if (backend == &forbidden) {
+      EXPECT_NE(message.find("Country, region, or territory not supported"), std::string::npos);
+      EXPECT_EQ(error["code"], "unsupported_country_region_territory");
+    } else {
+      EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
+      EXPECT_EQ(error["code"], "model_not_found");
+    }
+  }
 }
 
 }  // namespace

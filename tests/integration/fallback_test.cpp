@@ -119,7 +119,7 @@ TEST(Fallback, AnAnswerWithheldByTheContentFilterGoesToTheContentPolicyFallback)
       ask(router_config(backends, "[azure]") + "    content_policy_fallback: [safe]\n");
   EXPECT_EQ(moved.status, 200) << moved.body;
   EXPECT_EQ(moved.header("x-llm-router-backend"), "safe");
-  EXPECT_EQ(moved.header("x-llm-router-attempts"), "azure=content_policy, safe=ok");
+  EXPECT_EQ(moved.header("x-llm-router-attempts"), "azure=content_policy(200), safe=ok");
 
   const auto kept = ask(router_config({{"azure", azure.url()}, {"gone", dead_url}}, "[azure]") +
                         "    content_policy_fallback: [gone]\n");

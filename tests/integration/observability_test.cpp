@@ -324,7 +324,7 @@ TEST(RequestLog, AnAnswerSetAsideKeepsTheAttemptsStatus) {
   const auto response =
       client.post_json("/v1/chat/completions", chat_body("auto"), {{"x-request-id", "set-aside"}});
   ASSERT_EQ(response.status, 200) << response.body;
-  EXPECT_EQ(response.header("x-llm-router-attempts"), "cheap=low_confidence, strong=ok");
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "cheap=low_confidence(200), strong=ok");
   const std::string line = log_line_of(placeholder.path(), "set-aside");
   ASSERT_FALSE(line.empty());
   const auto entry = json::parse(line);
