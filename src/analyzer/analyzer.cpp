@@ -19,6 +19,7 @@ constexpr std::size_t kMaxLabels = Analyzer::kMaxLabels;
 constexpr float kCodeEvidenceWeight = 0.6f;
 constexpr float kInstructionCueWeight = 0.6f;
 constexpr float kMathEvidenceWeight = 0.6f;
+constexpr float kUnbackedMathShare = 0.25f;
 // A follow-up the category model is unsure of on its own ("and in Rust?", "make it shorter")
 // is read again after the previous user turn, and that reading weighs 60%. Chosen on
 // hand-labelled follow-ups (bench/followups.sh): a confident reading (a new task, "thanks!")
@@ -72,6 +73,23 @@ bool announces_new_topic(std::string_view text) {
 
 // "got it, thanks", "brilliant, thanks a lot", "ty", "wow ok. good night": a reply that only
 // acknowledges, which is small talk whatever came before it.
+// Calls visit(word) for each run of ASCII letters in `text`, lowercased, until it returns false.
+template <typename Visit>
+void for_each_lower_word(std::string_view text, Visit&& visit) {
+  std::string word;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !is_ascii_alpha(text[i])) ++i;
+    std::size_t end = i;
+    while (end < text.size() && is_ascii_alpha(text[end])) ++end;
+    if (end == i) break;
+    word.assign(text.substr(i, end - i));
+    std::transform(word.begin(), word.end(), word.begin(), ascii_lower);
+    if (!visit(std::string_view(word))) return;
+    i = end;
+  }
+}
+
 bool only_acknowledges(std::string_view text) {
   static constexpr std::string_view kWords[] = {
       "thanks",  "thank",      "you",       "ty",      "thx",        "ok",          "okay",
@@ -84,19 +102,39 @@ bool only_acknowledges(std::string_view text) {
   constexpr std::size_t kMaxBytes = 64;
   if (text.size() > kMaxBytes) return false;
   std::size_t words = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && !is_ascii_alpha(text[i])) ++i;
-    std::size_t end = i;
-    while (end < text.size() && is_ascii_alpha(text[end])) ++end;
-    if (end == i) break;
-    std::string word(text.substr(i, end - i));
-    std::transform(word.begin(), word.end(), word.begin(), ascii_lower);
-    if (std::find(std::begin(kWords), std::end(kWords), word) == std::end(kWords)) return false;
-    ++words;
-    i = end;
-  }
-  return words > 0;
+  bool only_these = true;
+  for_each_lower_word(text, [&](std::string_view word) {
+    only_these = std::find(std::begin(kWords), std::end(kWords), word) != std::end(kWords);
+    words += only_these;
+    return only_these;
+  });
+  return only_these && words > 0;
+}
+
+// Whether a text asks for a number the way word problems do ("how many", "how much", "what is
+// the total", "calculate"), names an operation on numbers or asks for a proof.
+bool asks_for_a_quantity(std::string_view text) {
+  static constexpr std::string_view kQuantityWords[] = {
+      "total",   "altogether", "sum",      "average",  "percent",   "percentage", "calculate",
+      "compute", "solve",      "evaluate", "simplify", "remainder", "twice",      "half",
+      "thrice",  "ratio",      "per",      "each",     "remaining", "left",       "difference",
+      "product", "quotient",   "times",    "fraction", "find",      "value",      "profit",
+      "cost",    "costs",      "earn",     "earns",    "spend",     "spent",      "pay",
+      "paid",    "price",      "minus",    "plus",     "divided",   "multiplied", "prove",
+      "proof",   "show",       "convert",  "mean",     "median",    "odds",       "chance"};
+  static constexpr std::string_view kQuantityAfterHow[] = {"many", "much", "long", "far",
+                                                           "old",  "fast", "tall", "big"};
+  bool found = false;
+  bool after_how = false;
+  for_each_lower_word(text, [&](std::string_view word) {
+    found = std::find(std::begin(kQuantityWords), std::end(kQuantityWords), word) !=
+                std::end(kQuantityWords) ||
+            (after_how && std::find(std::begin(kQuantityAfterHow), std::end(kQuantityAfterHow),
+                                    word) != std::end(kQuantityAfterHow));
+    after_how = word == "how";
+    return !found;
+  });
+  return found;
 }
 
 std::size_t label_index(const std::vector<std::string>& labels, std::string_view label) {
@@ -261,6 +299,23 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
       settings_.detectors.math && math_evidence(text).confident()) {
     shift_mass(probabilities, n, math_label_, kMathEvidenceWeight);
     return math_label_;
+  }
+  // The model learned math from word problems, so everyday text with a figure or a duration
+  // ("stopped working after two days", "fails with error code 1") reads as math to it. With no
+  // mark of math (its notation or words) and no number asked for, it is not; the math share
+  // that is left still leads when nothing else is likelier.
+  if (best == math_label_ && settings_.detectors.math && !asks_for_a_quantity(text) &&
+      detect_script_and_language(text).language == "en") {  // the words asked for are English
+    const MathEvidence math = math_evidence(text);
+    if (math.notation == 0 && math.vocabulary == 0) {
+      probabilities[math_label_] *= kUnbackedMathShare;
+      float total = 0;
+      for (std::size_t i = 0; i < n; ++i) total += probabilities[i];
+      for (std::size_t i = 0; i < n && total > 0; ++i) {
+        probabilities[i] /= total;
+        if (probabilities[i] > probabilities[best]) best = i;
+      }
+    }
   }
   return best;
 }

@@ -109,10 +109,13 @@ constexpr std::array<std::string_view, 13> kMathNouns = {
     "theorem",        "determinant", "derivatives"};
 // Also said outside mathematics ("a financial derivative", "an integral part", "the odds are
 // good"): math only with numbers (digits or number words) or an equation in sight.
-constexpr std::array<std::string_view, 18> kMathNounsIfNumbers = {
-    "derivative", "integral", "probability", "odds",      "equation", "equations",
-    "percentage", "average",  "perimeter",   "remainder", "sum",      "product",
-    "prime",      "area",     "volume",      "radius",    "diameter", "circumference"};
+constexpr std::array<std::string_view, 14> kMathNounsIfNumbers = {
+    "derivative", "integral",  "probability", "odds",  "equation", "equations", "percentage",
+    "average",    "perimeter", "remainder",   "prime", "radius",   "diameter",  "circumference"};
+// Everyday nouns first ("the product stopped working after two days", "in my area"): math
+// only as "the sum of", "the area of", with numbers in sight.
+constexpr std::array<std::string_view, 4> kMathNounsOfIfNumbers = {"sum", "product", "area",
+                                                                   "volume"};
 constexpr std::array<std::string_view, 12> kNumberWords = {"two", "three", "four",  "five",
                                                            "six", "seven", "eight", "nine",
                                                            "ten", "twice", "half",  "dozen"};
@@ -278,7 +281,12 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   return {};
 }
 
-enum MathWord : std::uint8_t { kMathNoun = 1, kMathNounIfNumbers = 2, kNumberWord = 4 };
+enum MathWord : std::uint8_t {
+  kMathNoun = 1,
+  kMathNounIfNumbers = 2,
+  kNumberWord = 4,
+  kMathNounOfIfNumbers = 8
+};
 
 // The math vocabulary in one hash table: one lookup per leading word instead of a scan of
 // each list (this runs on every prompt the code evidence does not claim).
@@ -287,6 +295,7 @@ struct MathWordIndex {
   MathWordIndex() {
     for (auto word : kMathNouns) kinds[word] |= kMathNoun;
     for (auto word : kMathNounsIfNumbers) kinds[word] |= kMathNounIfNumbers;
+    for (auto word : kMathNounsOfIfNumbers) kinds[word] |= kMathNounOfIfNumbers;
     for (auto word : kNumberWords) kinds[word] |= kNumberWord;
   }
 };
@@ -295,7 +304,12 @@ bool names_math(const LeadingWords& words) {
   static const MathWordIndex index;  // immutable after its thread-safe construction
   std::uint8_t seen = 0;
   for (std::size_t i = 0; i < words.count; ++i) {
-    if (const std::uint8_t* kinds = index.kinds.find(words[i])) seen |= *kinds;
+    const std::uint8_t* kinds = index.kinds.find(words[i]);
+    if (kinds == nullptr) continue;
+    seen |= *kinds;
+    if ((*kinds & kMathNounOfIfNumbers) && i + 1 < words.count && words[i + 1] == "of") {
+      seen |= kMathNounIfNumbers;
+    }
   }
   if (seen & kMathNoun) return true;
   if ((seen & kMathNounIfNumbers) && ((seen & kNumberWord) || words.has_math_marks())) {

@@ -186,6 +186,29 @@ TEST(Analyzer, MathEvidenceOverridesTheModel) {
   }
 }
 
+// The model reads everyday text with a figure as math ("after two days"): with no mark of math
+// and no number asked for, its math share drops to a quarter, and another label may lead.
+TEST(Analyzer, MathTheTextDoesNotBackYieldsToTheNextReading) {
+  const std::vector<float> leaning_math{0.35f, 0.55f, 0.05f, 0.05f};  // open_qa, math, ...
+  const auto model = std::make_shared<FakeModel>(
+      std::vector<std::string>{"open_qa", "math", "code", "creative_writing"}, leaning_math);
+  const Analyzer analyzer(AnalyzerSettings{}, {model, nullptr, nullptr}, {}, {});
+  const struct {
+    const char* text;
+    const char* expected;
+  } cases[] = {
+      {"My phone stopped working after two days, what now?", "open_qa"},
+      {"The export fails with error code 1. How do I get it working?", "open_qa"},
+      {"A shop sells 3 pens for 2 dollars. How much do 12 pens cost?", "math"},
+      {"Prove that there are infinitely many primes.", "math"},
+      {"x^2 + 3x = 10", "math"},
+      {"Mi teléfono dejó de funcionar después de dos días.", "math"},  // English words only
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(analyzer.analyze(user_says(c.text), {}).category, c.expected) << c.text;
+  }
+}
+
 // Sure of "code" when the text mentions python, of "chat" for thanks, unsure otherwise.
 class WordModel : public classifier::TextModel {
  public:
