@@ -196,6 +196,9 @@ struct Word {
   bool upper = false;
   bool negation = false;
   bool technical = false;  // part of a technical term: no tone, no feature
+  // Followed by '.', '!' or '?': negations and boosters do not reach past it (VADER's reach
+  // over three words does: "still no response. Worst company ever." read "worst" as negated).
+  bool ends_sentence = false;
   std::uint8_t idiom = 0;
 };
 
@@ -296,6 +299,7 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
       e = end;
     }
     Word word;
+    word.ends_sentence = text.substr(e, end - e).find_first_of(".!?") != std::string_view::npos;
     word.lower = lower.substr(b, e - b);
     if (const VaderWordInfo* info = lexicon.info(word.lower)) {
       if (info->in_lexicon) word.valence = &info->valence;
@@ -381,10 +385,12 @@ double special_idioms_check(double valence, const std::vector<Word>& words, std:
   return valence;
 }
 
-double least_check(double valence, const std::vector<Word>& words, std::size_t i) {
-  if (i > 1 && !words[i - 1].valence && words[i - 1].lower == "least") {
+// `reach`: how many of the words before words[i] are in its sentence (at most 3).
+double least_check(double valence, const std::vector<Word>& words, std::size_t i,
+                   std::size_t reach) {
+  if (reach > 1 && !words[i - 1].valence && words[i - 1].lower == "least") {
     if (words[i - 2].lower != "at" && words[i - 2].lower != "very") valence *= kNegationScalar;
-  } else if (i > 0 && !words[i - 1].valence && words[i - 1].lower == "least") {
+  } else if (reach > 0 && !words[i - 1].valence && words[i - 1].lower == "least") {
     valence *= kNegationScalar;
   }
   return valence;
@@ -396,16 +402,20 @@ double word_valence(const std::vector<Word>& words, std::size_t i, bool caps_dif
   if (!item.valence) return 0.0;
   const double base = *item.valence;
   double valence = base;
-  if (item.lower == "no" && i + 1 != words.size() && words[i + 1].valence) valence = 0.0;
-  if ((i > 0 && words[i - 1].lower == "no") || (i > 1 && words[i - 2].lower == "no") ||
-      (i > 2 && words[i - 3].lower == "no" &&
+  std::size_t reach = 0;
+  while (reach < 3 && reach < i && !words[i - reach - 1].ends_sentence) ++reach;
+  if (item.lower == "no" && !item.ends_sentence && i + 1 != words.size() && words[i + 1].valence) {
+    valence = 0.0;
+  }
+  if ((reach > 0 && words[i - 1].lower == "no") || (reach > 1 && words[i - 2].lower == "no") ||
+      (reach > 2 && words[i - 3].lower == "no" &&
        (words[i - 1].lower == "or" || words[i - 1].lower == "nor"))) {
     valence = base * kNegationScalar;
   }
   if (item.upper && caps_differ) valence += valence > 0 ? kCapsIncrease : -kCapsIncrease;
   for (int start = 0; start < 3; ++start) {
     const auto back = static_cast<std::size_t>(start + 1);
-    if (i > static_cast<std::size_t>(start) && !words[i - back].valence) {
+    if (static_cast<std::size_t>(start) < reach && !words[i - back].valence) {
       double s = scalar_inc_dec(words[i - back], valence, caps_differ);
       if (start == 1 && s != 0) s *= 0.95;
       if (start == 2 && s != 0) s *= 0.9;
@@ -414,7 +424,7 @@ double word_valence(const std::vector<Word>& words, std::size_t i, bool caps_dif
       if (start == 2) valence = special_idioms_check(valence, words, i, table);
     }
   }
-  return least_check(valence, words, i);
+  return least_check(valence, words, i, reach);
 }
 
 double normalize_score(double score, double alpha = 15) {
@@ -631,6 +641,10 @@ void visit_features(const std::vector<Word>& words, const VaderScores& s, Visit&
     }
     previous = token_hash;
     if (word.negation) negated_for = 3;
+    if (word.ends_sentence) {
+      previous = 0;
+      negated_for = 0;
+    }
   }
 }
 

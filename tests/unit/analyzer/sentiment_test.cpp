@@ -69,6 +69,17 @@ TEST(Vader, NeverWindowAndQuestionMarks) {
   EXPECT_GT(vader_scores("Is this good???", lexicon()).compound, plain);
 }
 
+// A negation or booster reaches back three words within its sentence only: the "no" of one
+// sentence does not turn the next one's "worst" into praise.
+TEST(Vader, NegationsAndBoostersStopAtTheEndOfASentence) {
+  EXPECT_LT(vader_scores("Still no response. Worst company ever.", lexicon()).compound, -0.5);
+  EXPECT_GT(vader_scores("Still no response worst company ever", lexicon()).compound, 0);
+  EXPECT_EQ(vader_scores("It was not. Bad at all.", lexicon()).compound,
+            vader_scores("Bad at all.", lexicon()).compound);
+  EXPECT_EQ(vader_scores("I am so. Happy.", lexicon()).compound,
+            vader_scores("Happy.", lexicon()).compound);
+}
+
 // Technical terms made of negative words carry no tone; the same words in a complaint do.
 TEST(Vader, TechnicalTermsAreNeutral) {
   for (const char* calm :
