@@ -159,22 +159,70 @@ SemanticIndex::SemanticIndex(std::vector<SemanticSet> sets,
 SemanticIndex::SemanticIndex(std::vector<SemanticSet> sets)
     : SemanticIndex(sets, std::make_shared<const HashedNgramEmbedder>(all_utterances(sets))) {}
 
+namespace {
+
+constexpr std::size_t kSegmentBytes = 200;
+// A segment's similarity counts a little less than the whole text's: a few words match an
+// example more easily than a whole prompt does.
+constexpr double kSegmentWeight = 0.9;
+
+bool ends_sentence(char c) {
+  return c == '.' || c == '?' || c == '!' || c == ':' || c == '\n';
+}
+
+std::size_t word_count(std::string_view text) {
+  std::size_t words = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    words += is_token_byte(text[i]) && (i == 0 || !is_token_byte(text[i - 1]));
+  }
+  return words;
+}
+
+// The first and the last sentence of a long text, at most kSegmentBytes each: where people say
+// what they want ("tl;dr of this article please: <the article>"), which the whole text's
+// vector dilutes with what they pasted. Empty for a short text, or a sentence of under three
+// words.
+std::array<std::string_view, 2> instruction_segments(std::string_view text) {
+  std::array<std::string_view, 2> out{};
+  while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
+  if (text.size() <= kSegmentBytes + kSegmentBytes / 2) return out;
+  std::size_t head_end = 0;
+  while (head_end < kSegmentBytes && !ends_sentence(text[head_end])) ++head_end;
+  out[0] = text.substr(0, head_end);
+  std::size_t tail_start = text.size() - 1;  // past the text's own final punctuation
+  while (tail_start > text.size() - kSegmentBytes && !ends_sentence(text[tail_start - 1])) {
+    --tail_start;
+  }
+  out[1] = text.substr(tail_start);
+  for (auto& segment : out) {
+    if (word_count(segment) < 3) segment = {};
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<SemanticScore> SemanticIndex::score(std::string_view text) const {
   std::vector<SemanticScore> out;
   if (sets_.empty()) return out;
   if (local_ != nullptr) {
-    std::array<float, HashedNgramEmbedder::kDims> tf{};
-    const float inverse_norm = local_->term_frequencies(text, tf);
-    for (const auto& set : sets_) {
-      double best = 0;
-      for (const auto& utterance : set.utterances) {
-        double dot = 0;
-        for (const auto& [dim, weight] : utterance) {
-          if (tf[dim] != 0.0f) dot += std::sqrt(tf[dim]) * local_->idf(dim) * weight;
+    for (const auto& set : sets_) out.push_back({set.name, 0.0, set.threshold});
+    const auto add_scores_of = [&](std::string_view part, double weight) {
+      std::array<float, HashedNgramEmbedder::kDims> tf{};
+      const float inverse_norm = local_->term_frequencies(part, tf);
+      for (std::size_t s = 0; s < sets_.size(); ++s) {
+        for (const auto& utterance : sets_[s].utterances) {
+          double dot = 0;
+          for (const auto& [dim, w] : utterance) {
+            if (tf[dim] != 0.0f) dot += std::sqrt(tf[dim]) * local_->idf(dim) * w;
+          }
+          out[s].score = std::max(out[s].score, weight * std::clamp(dot * inverse_norm, 0.0, 1.0));
         }
-        best = std::max(best, std::clamp(dot * inverse_norm, 0.0, 1.0));
       }
-      out.push_back({set.name, best, set.threshold});
+    };
+    add_scores_of(text, 1.0);
+    for (const std::string_view segment : instruction_segments(text)) {
+      if (!segment.empty()) add_scores_of(segment, kSegmentWeight);
     }
     return out;
   }

@@ -102,10 +102,15 @@ struct Connection {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(*s); },
                       stream);
   }
-  // An idle connection the server wrote to cannot carry a new request. One it closed is found
-  // when the request is sent (see HttpProvider::send): a peek here would cost a system call
-  // on every request.
-  bool still_usable() { return lowest().socket().is_open() && buffer.size() == 0; }
+  // An idle connection the server wrote to cannot carry a new request: what it sent while idle
+  // (a stray or late response) would be read as that request's answer, another client's. The
+  // bytes may be buffered already or still in the socket (one ioctl per reuse asks). One the
+  // server closed is found when the request is sent (see HttpProvider::send).
+  bool still_usable() {
+    if (!lowest().socket().is_open() || buffer.size() != 0) return false;
+    error_code ec;
+    return lowest().socket().available(ec) == 0 && !ec;
+  }
 };
 
 // The idle keep-alive connections to one backend of one io thread, newest last. Connections

@@ -375,6 +375,62 @@ TEST(Pool, IdleConnectionsAreClosedWithoutTraffic) {
   EXPECT_EQ(open_connections_once_settled(slow), 1);  // only the stats connection is left
 }
 
+// A keep-alive backend that, after its first answer, writes one more (stray) response on the
+// idle connection: the router must not hand it to the next client as its answer.
+TEST(Pool, AConnectionTheBackendWroteToWhileIdleIsNotReused) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  std::atomic<bool> stopping{false};
+  std::thread upstream([&] {
+    int answered = 0;
+    while (!stopping) {
+      boost::asio::ip::tcp::socket socket(io);
+      boost::system::error_code ec;
+      acceptor.accept(socket, ec);
+      if (ec || stopping) return;
+      while (!stopping) {
+        if (read_request_body(socket).empty()) break;
+        const std::string body = R"({"choices":[{"index":0,"message":{"role":"assistant",)"
+                                 R"("content":"answer )" +
+                                 std::to_string(++answered) + R"("},"finish_reason":"stop"}]})";
+        std::string response =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            "content-length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+        boost::asio::write(socket, boost::asio::buffer(response), ec);
+        if (answered == 1) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          const std::string stray = R"({"choices":[{"index":0,"message":{"role":"assistant",)"
+                                    R"("content":"stray"},"finish_reason":"stop"}]})";
+          boost::asio::write(socket,
+                             boost::asio::buffer("HTTP/1.1 200 OK\r\ncontent-length: " +
+                                                 std::to_string(stray.size()) + "\r\n\r\n" + stray),
+                             ec);
+        }
+        if (ec) break;
+      }
+    }
+  });
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/v1";
+  {
+    Router router(router_config({{"keepalive", url}}, "[keepalive]", "[]", "  threads: 1\n"));
+    HttpClient client(router.port());
+    const auto first = client.post_json("/v1/chat/completions", chat_body("auto", "one"));
+    EXPECT_NE(first.body.find("answer 1"), std::string::npos) << first.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the stray bytes arrive
+    const auto second = client.post_json("/v1/chat/completions", chat_body("auto", "two"));
+    EXPECT_EQ(second.status, 200);
+    EXPECT_EQ(second.body.find("stray"), std::string::npos) << second.body;
+    EXPECT_NE(second.body.find("answer 2"), std::string::npos) << second.body;
+  }
+  stopping = true;
+  boost::asio::ip::tcp::socket wake(io);
+  boost::system::error_code ec;
+  wake.connect(acceptor.local_endpoint(), ec);
+  upstream.join();
+}
+
 TEST(Streaming, ClientDisconnectCancelsTheUpstreamRequest) {
   MockLlm slow({"--tokens", "2000", "--token-delay-ms", "20"});
   Router router(router_config({{"slow", slow.url()}}, "[slow]"));

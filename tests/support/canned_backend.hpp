@@ -19,6 +19,29 @@
 
 namespace test_support {
 
+// The body of the next HTTP/1.1 request on `socket` (framed by content-length); "" on error.
+inline std::string read_request_body(boost::asio::ip::tcp::socket& socket) {
+  namespace asio = boost::asio;
+  asio::streambuf buffer;
+  boost::system::error_code ec;
+  const std::size_t head_size = asio::read_until(socket, buffer, "\r\n\r\n", ec);
+  if (ec) return "";
+  std::string data(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
+  std::string head = data.substr(0, head_size);
+  for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::size_t length = 0;
+  if (const auto at = head.find("content-length:"); at != std::string::npos) {
+    length = std::stoul(head.substr(at + 15));
+  }
+  std::string body = data.substr(head_size);
+  if (body.size() < length) {
+    std::string rest(length - body.size(), '\0');
+    asio::read(socket, asio::buffer(rest), ec);
+    body += rest;
+  }
+  return body;
+}
+
 // A whole HTTP/1.1 response: status, extra header lines ("name: value\r\n..."), body.
 inline std::string http_response(int status, const std::string& content_type,
                                  const std::string& body, const std::string& extra_headers = "") {
@@ -68,28 +91,6 @@ class CannedBackend {
       }
       if (hold_open_.count() > 0) std::this_thread::sleep_for(hold_open_);
     }
-  }
-
-  static std::string read_request_body(boost::asio::ip::tcp::socket& socket) {
-    namespace asio = boost::asio;
-    asio::streambuf buffer;
-    boost::system::error_code ec;
-    const std::size_t head_size = asio::read_until(socket, buffer, "\r\n\r\n", ec);
-    if (ec) return "";
-    std::string data(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
-    std::string head = data.substr(0, head_size);
-    for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::size_t length = 0;
-    if (const auto at = head.find("content-length:"); at != std::string::npos) {
-      length = std::stoul(head.substr(at + 15));
-    }
-    std::string body = data.substr(head_size);
-    if (body.size() < length) {
-      std::string rest(length - body.size(), '\0');
-      asio::read(socket, asio::buffer(rest), ec);
-      body += rest;
-    }
-    return body;
   }
 
   boost::asio::io_context io_;

@@ -223,6 +223,25 @@ TEST(SemanticIndex, IdenticalTextScoresOne) {
   EXPECT_EQ(score_of(index.score(""), "weather"), 0.0);
 }
 
+// What a long prompt asks sits in its first or last sentence; the pasted text around it does
+// not dilute the match. A greeting of under three words opening a long text is no greeting.
+TEST(SemanticIndex, TheFirstAndLastSentenceOfALongTextAreScoredToo) {
+  const SemanticIndex index({{"summarize", {"tl;dr of this article"}, std::nullopt},
+                             {"greeting", {"hello"}, std::nullopt}});
+  std::string article;
+  for (int i = 0; i < 8; ++i) {
+    article += "The council met on Tuesday to discuss the budget for roads and parks. ";
+  }
+  const double asked_first =
+      score_of(index.score("tl;dr of this article please: " + article), "summarize");
+  const double asked_last =
+      score_of(index.score(article + "\ntl;dr of this article?"), "summarize");
+  EXPECT_GT(asked_first, 0.7);
+  EXPECT_GT(asked_last, 0.7);
+  EXPECT_LT(score_of(index.score(article), "summarize"), 0.3);
+  EXPECT_LT(score_of(index.score("Hello! " + article), "greeting"), 0.3);
+}
+
 TEST(SemanticIndex, CapitalsOfOtherAlphabetsScoreAsTheirLowercase) {
   const SemanticIndex index(
       {{"refund",
