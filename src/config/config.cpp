@@ -359,6 +359,29 @@ std::vector<std::string> valid_origins(NodeReader& reader, const std::vector<std
   return out;
 }
 
+// "*", a host name, or "*." and a name: no scheme, port, path or spaces.
+std::vector<std::string> valid_hosts(NodeReader& reader, const std::vector<std::string>& list) {
+  std::vector<std::string> out;
+  for (const std::string& host : list) {
+    const std::string_view name = std::string_view(host).substr(host.starts_with("*.") ? 2 : 0);
+    const bool plausible =
+        host == "*" || (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+        }));
+    if (!plausible) {
+      reader.error("allowed_hosts", "'" + host +
+                                        "' is not a host name: use \"*\", a name such as "
+                                        "router.example.com, or *.example.com (no scheme or port)");
+      continue;
+    }
+    std::string lowered = host;
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.push_back(std::move(lowered));
+  }
+  return out;
+}
+
 void read_server(NodeReader reader, ServerSettings& s) {
   if (auto listen = reader.string("listen")) {
     s.listen_written = *listen;
@@ -386,6 +409,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
   if (auto v = reader.boolean("watch_config")) s.watch_config = *v;
   if (auto v = reader.string("admin_key")) s.admin_key = *v;
   if (auto v = reader.string_list("cors_origins")) s.cors_origins = valid_origins(reader, *v);
+  if (auto v = reader.string_list("allowed_hosts")) s.allowed_hosts = valid_hosts(reader, *v);
   if (auto v = reader.string("state_file")) s.state_file = *v;
   if (auto v = reader.string("tokenizers_dir")) s.tokenizers_dir = *v;
   reader.finish();

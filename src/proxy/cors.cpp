@@ -76,6 +76,57 @@ bool is_cross_site_simple_post(const server::HttpRequest& request, std::string_v
   return !typed;
 }
 
+namespace {
+
+bool from_a_browser(const server::HttpRequest& request) {
+  if (request.header("origin") || request.header("sec-fetch-mode") ||
+      request.header("sec-fetch-site")) {
+    return true;
+  }
+  const std::string* agent = request.header("user-agent");
+  return agent != nullptr && agent->starts_with("Mozilla/");
+}
+
+// The host of a Host header, lowercased, without its port.
+std::string host_name(std::string_view host) {
+  if (!host.starts_with('[')) {  // not an IPv6 literal: a port follows the last ':'
+    if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+      host = host.substr(0, colon);
+    }
+  }
+  std::string out(host);
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
+  return out;
+}
+
+// Names no other site can make a browser resolve to this router: IP literals, localhost, and
+// single-label names (a container's or a service's name).
+bool is_local_name(std::string_view host) {
+  if (host.empty() || host.starts_with('[') || host.find('.') == std::string_view::npos) {
+    return true;
+  }
+  if (host == "localhost" || host.ends_with(".localhost")) return true;
+  return std::all_of(host.begin(), host.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+}
+
+bool listed(const std::vector<std::string>& allowed, std::string_view host) {
+  return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& entry) {
+    if (entry == "*" || entry == host) return true;
+    return entry.starts_with("*.") && host.ends_with(std::string_view(entry).substr(1));
+  });
+}
+
+}  // namespace
+
+bool is_browser_request_to_unknown_host(const server::HttpRequest& request,
+                                        const std::vector<std::string>& allowed) {
+  const std::string* host = request.header("host");
+  if (host == nullptr || !from_a_browser(request)) return false;
+  const std::string name = host_name(*host);
+  return !is_local_name(name) && !listed(allowed, name);
+}
+
 bool is_cors_preflight(const server::HttpRequest& request) {
   return request.method == "OPTIONS" && request.header("origin") != nullptr &&
          request.header("access-control-request-method") != nullptr;

@@ -200,6 +200,17 @@ void RouterHandler::log_access(const HttpRequest& request, std::string_view requ
 
 asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter& writer,
                                             std::string_view path, const KnownPath* known) {
+  if (is_browser_request_to_unknown_host(request, snapshot_->config->server.allowed_hosts)) {
+    const std::string* host = request.header("host");
+    std::string body = api::error_body(
+        "a browser may not reach the router by the name " +
+            std::string(core::utf8_prefix(host ? *host : "", 200)) +
+            " (a page of another site could be made to resolve to it): list the name in "
+            "server.allowed_hosts",
+        "permission_error", "", "host_not_allowed");
+    co_await refuse_unread(request, writer, path, 403, std::move(body));
+    co_return;
+  }
   const std::string* origin = request.header("origin");
   const bool may_cross = known != nullptr && known->cross_origin;
   std::string allow_origin =

@@ -141,5 +141,31 @@ TEST(CorsOff, WithoutOriginsAPreflightIsRefusedClearly) {
   EXPECT_EQ(client.request("OPTIONS", "/v1/chat/completions").status, 405);
 }
 
+// DNS rebinding: a page of another site whose name resolves to the router is the router's own
+// origin to the browser. A browser's request by such a name is refused; by an IP address,
+// localhost, a name without a dot or a listed name it is served. Other clients use any name.
+TEST(AllowedHosts, BrowsersReachTheRouterOnlyByLocalOrListedNames) {
+  Router router(router_config({{"small", ""}}, "[small]", "[]",
+                              "  allowed_hosts: [router.example.com, \"*.corp.example\"]\n"));
+  HttpClient client(router.port());
+  const auto as_browser = [&](const std::string& host, const std::string& path) {
+    return client.request("GET", path, "", {{"host", host}, {"user-agent", "Mozilla/5.0 (X11)"}});
+  };
+  const auto rebound = as_browser("attacker.example:8080", "/admin/stats");
+  EXPECT_EQ(rebound.status, 403);
+  EXPECT_EQ(json::parse(rebound.body)["error"]["code"], "host_not_allowed");
+  const auto posted = client.request("POST", "/admin/reload", "x",
+                                     {{"host", "attacker.example:8080"},
+                                      {"origin", "http://attacker.example:8080"},
+                                      {"content-type", "text/plain"}});
+  EXPECT_EQ(posted.status, 403);
+  for (const char* host : {"127.0.0.1:8080", "[::1]:8080", "localhost:8080", "llm-router:8080",
+                           "router.example.com", "ROUTER.example.com:443", "a.corp.example"}) {
+    EXPECT_EQ(as_browser(host, "/v1/models").status, 200) << host;
+  }
+  EXPECT_EQ(as_browser("corp.example", "/v1/models").status, 403);
+  EXPECT_EQ(client.request("GET", "/v1/models", "", {{"host", "attacker.example"}}).status, 200);
+}
+
 }  // namespace
 }  // namespace test_support

@@ -163,6 +163,10 @@ struct ServerSettings {
   std::string admin_key;     // secret; when set, /admin/* and /metrics need it as a bearer token
   // Origins whose pages may call the API paths from a browser ("*": any); empty: none.
   std::vector<std::string> cors_origins;
+  // Host names browsers may reach the router by, besides IP addresses, localhost and names
+  // without a dot ("name", "*.example.com", "*" for any): a page on another name that resolves
+  // here (DNS rebinding) would otherwise be the router's own origin.
+  std::vector<std::string> allowed_hosts;
   std::string state_file;  // where the bandit's learning is kept across restarts (optional)
   std::string tokenizers_dir = "tokenizers";  // BPE tables; relative to the config file
 };

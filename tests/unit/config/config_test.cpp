@@ -424,6 +424,21 @@ TEST(Config, CorsOriginsAreOriginsOrAStar) {
   }
 }
 
+TEST(Config, AllowedHostsAreNamesWildcardsOrAStar) {
+  const Config config = load_config_text(
+      "server:\n  allowed_hosts: [Router.Example.com, \"*.corp.example\", \"*\"]\n" + kBackendHead +
+          kRoute,
+      "test.yaml", fake_env({}));
+  EXPECT_EQ(config.server.allowed_hosts,
+            (std::vector<std::string>{"router.example.com", "*.corp.example", "*"}));
+  for (const char* bad : {"https://a.com", "a.com:8080", "a.com/x", "*a.com", "a b", ""}) {
+    const auto errors = errors_of(std::string("server:\n  allowed_hosts: [\"") + bad + "\"]\n" +
+                                  kBackendHead + kRoute);
+    EXPECT_TRUE(has_error(errors, "server.allowed_hosts", "is not a host name"))
+        << bad << dump(errors);
+  }
+}
+
 TEST(Config, YamlSyntaxErrorHasLineAndColumn) {
   const auto errors = errors_of("backends:\n  - name: [unclosed\n");
   ASSERT_EQ(errors.size(), 1u);
