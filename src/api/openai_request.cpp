@@ -222,6 +222,10 @@ class RequestScanner {
       json options;
       if (!cursor_.read_value(options)) return false;
       auto include = options.find("include_usage");
+      if (include != options.end() && !include->is_boolean() && !include->is_null()) {
+        note_field_problem("'stream_options.include_usage' must be a boolean",
+                           "stream_options.include_usage");
+      }
       summary().include_usage =
           include != options.end() && include->is_boolean() && include->get<bool>();
       summary().plain_stream_options = options.size() == (include != options.end() ? 1u : 0u) &&
@@ -231,7 +235,9 @@ class RequestScanner {
     if (name == "prompt"sv) return content(prompt_.emplace());
     if (name == "input"sv) return content(input_.emplace());
     if (name == "user"sv) {
-      if (kind_at() == Kind::string) return cursor_.read_string(summary().user);
+      const Kind kind = kind_at();
+      if (kind == Kind::string) return cursor_.read_string(summary().user);
+      if (kind != Kind::null) note_field_problem("'user' must be a string", "user");
       summary().user.clear();
       return cursor_.skip_value();
     }

@@ -708,8 +708,11 @@ asio::awaitable<void> RouterHandler::stats(HttpRequest& request, ResponseWriter&
 }
 
 asio::awaitable<void> RouterHandler::dashboard(ResponseWriter& writer) {
+  // Not to be framed by another site's page (clickjacking the reload or the admin key prompt).
   Headers headers{Header{"content-type", "text/html; charset=utf-8"},
-                  Header{"cache-control", "no-cache"}};
+                  Header{"cache-control", "no-cache"}, Header{"x-frame-options", "DENY"},
+                  Header{"content-security-policy", "frame-ancestors 'none'"},
+                  Header{"x-content-type-options", "nosniff"}};
   co_await writer.send(200, std::move(headers), std::string(admin::dashboard_html()));
 }
 

@@ -125,6 +125,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
       bad_host_ = bad_host_ || !valid_host({value.data(), value.size()});
     }
     if (name == field::transfer_encoding) {
+      has_transfer_encoding_ = true;  // an empty one too: framing by it is then undefined
       if (!transfer_codings_.empty()) transfer_codings_ += ',';
       transfer_codings_.append(value.data(), value.size());
     }
@@ -144,10 +145,10 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
       refusal_kind_ = ErrorKind::expectation_failed;
       return;
     }
-    if (!transfer_codings_.empty() && !only_chunked(transfer_codings_)) {
+    if (has_transfer_encoding_ && !only_chunked(transfer_codings_)) {
       ec = boost::beast::http::error::bad_transfer_encoding;
       refusal_ = "Transfer-Encoding other than a single \"chunked\" is not supported";
-    } else if (!transfer_codings_.empty() && version_ < 11) {
+    } else if (has_transfer_encoding_ && version_ < 11) {
       ec = boost::beast::http::error::bad_transfer_encoding;
       refusal_ = "an HTTP/1.0 request cannot use Transfer-Encoding";
     } else if (version_ >= 11 && host_fields_ != 1) {
@@ -220,6 +221,7 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   std::string_view refusal_;
   ErrorKind refusal_kind_ = ErrorKind::invalid_request;
   std::string transfer_codings_;  // every Transfer-Encoding field, joined by commas
+  bool has_transfer_encoding_ = false;
 };
 
 }  // namespace llm_router::server

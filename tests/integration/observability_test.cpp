@@ -197,6 +197,9 @@ TEST(Stats, WindowedStatsAndDashboard) {
   // Self-contained: no script or stylesheet from elsewhere.
   EXPECT_EQ(page.body.find("src=\"http"), std::string::npos);
   EXPECT_EQ(page.body.find("href=\"http"), std::string::npos);
+  // Not to be framed by another site's page.
+  EXPECT_EQ(page.header("x-frame-options"), "DENY");
+  EXPECT_EQ(page.header("content-security-policy"), "frame-ancestors 'none'");
 }
 
 TEST(AdminKey, AdminEndpointsNeedTheKeyWhenOneIsSet) {

@@ -325,6 +325,15 @@ TEST_F(ProtocolTest, AnyTransferCodingButChunkedIsRefusedAndNothingIsSmuggled) {
                   "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
                   "chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   EXPECT_TRUE(twice.starts_with("HTTP/1.1 400 ")) << twice;
+  // An empty Transfer-Encoding beside a Content-Length: framed by neither, refused.
+  const std::string body = chat_body("auto");
+  const std::string empty =
+      all_replies(router_.port(),
+                  "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                  "\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_TRUE(empty.starts_with("HTTP/1.1 400 ")) << empty;
+  EXPECT_EQ(count_of(empty, "HTTP/1.1 "), 1u) << empty;
   // HTTP/1.0 has no Transfer-Encoding: its framing is faulty (RFC 9112 section 6.1).
   const std::string old = all_replies(
       router_.port(),

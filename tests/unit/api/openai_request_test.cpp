@@ -139,7 +139,8 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
            {R"("presence_penalty":3)", "presence_penalty"},
            {R"("logprobs":"yes")", "logprobs"},
            {R"("top_logprobs":21)", "top_logprobs"},
-           {R"("stop":[1])", "stop"}}) {
+           {R"("stop":[1])", "stop"},
+           {R"("user":{"id":1})", "user"}}) {
     const auto bad = parse_request(head + field + "}", Endpoint::chat_completions);
     ASSERT_FALSE(bad) << field;
     EXPECT_EQ(bad.failure().kind, ErrorKind::invalid_request) << field;
@@ -318,8 +319,13 @@ TEST(ParseRequest, StreamOptionsMustBeAnObjectAndOddFlagsAreSafe) {
       Endpoint::chat_completions);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.failure().param, "stream_options");
-  auto odd = parse_request(
+  auto wrong = parse_request(
       R"({"model":"a","stream":true,"stream_options":{"include_usage":"yes"},"messages":[{"role":"user","content":"hi"}]})",
+      Endpoint::chat_completions);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.failure().param, "stream_options.include_usage");
+  auto odd = parse_request(
+      R"({"model":"a","stream":true,"stream_options":{"include_usage":null,"x":1},"messages":[{"role":"user","content":"hi"}]})",
       Endpoint::chat_completions);
   ASSERT_TRUE(odd);
   EXPECT_FALSE(odd->summary.include_usage);
