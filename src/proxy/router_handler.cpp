@@ -14,6 +14,7 @@
 #include "health_prober.hpp"
 #include "llm_router/admin/dashboard.hpp"
 #include "llm_router/api/errors.hpp"
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/core/logging.hpp"
 #include "llm_router/core/percent_decode.hpp"
 #include "llm_router/core/utf8.hpp"
@@ -538,9 +539,6 @@ namespace {
 
 // What is wrong with a /v1/feedback body, if anything: {"request_id": string, "score": 0..1}.
 std::optional<Failure> feedback_problem(const json& body) {
-  if (body.is_discarded()) {
-    return Failure{ErrorKind::invalid_json, "the body is not valid JSON", 0, ""};
-  }
   if (!body.is_object()) {
     return Failure{ErrorKind::invalid_request,
                    "expected {\"request_id\": string, \"score\": number in 0..1}", 0, ""};
@@ -562,7 +560,15 @@ std::optional<Failure> feedback_problem(const json& body) {
 }  // namespace
 
 asio::awaitable<void> RouterHandler::feedback(HttpRequest& request, ResponseWriter& writer) {
-  const json body = json::parse(request.body, nullptr, false);
+  json body;
+  // Our parser: depth-limited, and its errors say where ("a number out of range at 31").
+  if (const auto parsed = api::parse_json(request.body, body); !parsed.ok) {
+    const Failure failure{ErrorKind::invalid_json,
+                          "the body is not valid JSON: " + parsed.error.describe(request.body), 0,
+                          ""};
+    co_await send_error(writer, failure);
+    co_return;
+  }
   if (auto problem = feedback_problem(body)) {
     co_await send_error(writer, *problem);
     co_return;
