@@ -11,6 +11,9 @@ using nlohmann::json;
 // The message's text (or refusal) first, then one function_call item per tool call.
 json output_of(const json& message, std::string_view item_status) {
   json output = json::array();
+  if (const std::string* thought = reasoning_text(message)) {
+    output.push_back(reasoning_item(new_item_id("rs_"), *thought));
+  }
   const auto content = message.is_object() ? message.find("content") : message.end();
   const std::optional<std::string> text =
       message.is_object() && content != message.end() ? text_of_content(*content) : std::nullopt;
@@ -22,6 +25,9 @@ json output_of(const json& message, std::string_view item_status) {
     output.push_back(message_item(new_item_id("msg_"), item_status, true, *refusal));
   } else if ((text && !text->empty()) || !has_calls) {
     output.push_back(message_item(new_item_id("msg_"), item_status, false, text ? *text : ""));
+    if (auto annotations = message.find("annotations"); annotations != message.end()) {
+      output.back()["content"][0]["annotations"] = response_annotations(*annotations);
+    }
   }
   if (!has_calls) return output;
   for (const json& call : *calls) {
@@ -68,6 +74,7 @@ std::optional<std::string> response_from_chat_answer(std::string_view chat_answe
   const json& choice = (*choices)[0];
   json response = shell;
   if (const std::string* model = string_at(answer, "model")) response["model"] = *model;
+  if (const std::string* tier = string_at(answer, "service_tier")) response["service_tier"] = *tier;
   const std::string* finish = string_at(choice, "finish_reason");
   const std::string status = set_final_status(response, finish ? *finish : "stop");
   response["output"] = output_of(choice.contains("message") ? choice["message"] : json(), status);

@@ -100,6 +100,36 @@ json message_item(std::string_view id, std::string_view status, bool refusal,
               {"content", std::move(content)}};
 }
 
+json reasoning_item(std::string_view id, std::string_view text) {
+  json summary = json::array();
+  if (!text.empty()) summary.push_back({{"type", "summary_text"}, {"text", text}});
+  return json{{"id", id}, {"type", "reasoning"}, {"summary", std::move(summary)}};
+}
+
+const std::string* reasoning_text(const json& message) {
+  const std::string* text = string_at(message, "reasoning_content");
+  if (text == nullptr || text->empty()) text = string_at(message, "reasoning");
+  return text != nullptr && !text->empty() ? text : nullptr;
+}
+
+json response_annotations(const json& chat_annotations) {
+  json out = json::array();
+  if (!chat_annotations.is_array()) return out;
+  for (const json& annotation : chat_annotations) {
+    if (!annotation.is_object()) continue;
+    const std::string type = string_or(annotation, "type", "");
+    const auto nested = annotation.find(type);
+    if (nested == annotation.end() || !nested->is_object()) {
+      out.push_back(annotation);
+      continue;
+    }
+    json flat{{"type", type}};
+    flat.update(*nested);
+    out.push_back(std::move(flat));
+  }
+  return out;
+}
+
 json function_call_item(std::string_view id, std::string_view status, std::string_view call_id,
                         std::string_view name, std::string_view arguments) {
   return json{{"id", id},     {"type", "function_call"}, {"status", status}, {"call_id", call_id},

@@ -72,6 +72,15 @@ nlohmann::json choice_logprobs(const nlohmann::json& choice);
 nlohmann::json message_item(std::string_view id, std::string_view status, bool refusal,
                             std::string_view text);
 nlohmann::json text_part(bool refusal, std::string_view text);
+// A reasoning item: what the model thought before answering (a chat backend's
+// `reasoning_content` or `reasoning`), as one summary_text part, which clients show.
+nlohmann::json reasoning_item(std::string_view id, std::string_view text);
+// The reasoning text of a chat message or delta, if it carries one.
+const std::string* reasoning_text(const nlohmann::json& message);
+// Chat annotations ({"type": "url_citation", "url_citation": {url, title, start_index,
+// end_index}}) in the Responses shape ({"type": "url_citation", url, title, start_index,
+// end_index}); others as they came.
+nlohmann::json response_annotations(const nlohmann::json& chat_annotations);
 nlohmann::json function_call_item(std::string_view id, std::string_view status,
                                   std::string_view call_id, std::string_view name,
                                   std::string_view arguments);

@@ -235,13 +235,33 @@ Expected<json> chat_tools(const json& tools) {
   return out;
 }
 
+// A function named as Responses names it ({"type": "function", "name"}), as chat does.
+std::optional<json> chat_function_choice(const json& choice) {
+  if (string_or(choice, "type", "") != "function" || !choice.contains("name")) return std::nullopt;
+  return json{{"type", "function"}, {"function", {{"name", choice["name"]}}}};
+}
+
 Expected<json> chat_tool_choice(const json& choice) {
   if (choice.is_string()) return choice;
-  if (string_or(choice, "type", "") == "function" && choice.contains("name")) {
-    return json{{"type", "function"}, {"function", {{"name", choice["name"]}}}};
+  if (auto function = chat_function_choice(choice)) return std::move(*function);
+  // {"type": "allowed_tools", "mode", "tools": [...]}: chat nests the same under allowed_tools.
+  if (string_or(choice, "type", "") == "allowed_tools" && choice.contains("tools") &&
+      choice["tools"].is_array()) {
+    json tools = json::array();
+    for (const json& tool : choice["tools"]) {
+      auto function = chat_function_choice(tool);
+      if (!function) {
+        return invalid("allowed_tools may list function tools only", "tool_choice.tools");
+      }
+      tools.push_back(std::move(*function));
+    }
+    return json{{"type", "allowed_tools"},
+                {"allowed_tools",
+                 {{"mode", string_or(choice, "mode", "auto")}, {"tools", std::move(tools)}}}};
   }
-  return invalid("`tool_choice` must be \"auto\", \"none\", \"required\" or a function",
-                 "tool_choice");
+  return invalid(
+      "`tool_choice` must be \"auto\", \"none\", \"required\", a function or allowed_tools",
+      "tool_choice");
 }
 
 // text.format -> response_format: text (the default), json_object, json_schema.

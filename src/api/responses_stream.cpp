@@ -86,6 +86,7 @@ void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
   if (const std::string* model = string_at(chunk, "model"); model && !model->empty()) {
     response_["model"] = *model;
   }
+  if (const std::string* tier = string_at(chunk, "service_tier")) response_["service_tier"] = *tier;
   if (auto usage = chunk.find("usage"); usage != chunk.end() && usage->is_object()) {
     response_["usage"] = response_usage(*usage);
   }
@@ -95,6 +96,7 @@ void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
     // A Response has one answer: the chat request never asks for more than one choice.
     if (!choice.is_object() || integer_or(choice, "index", 0) != 0) continue;
     const json& delta = choice.contains("delta") ? choice["delta"] : json::object();
+    if (const std::string* thought = reasoning_text(delta)) reasoning_delta(*thought, out);
     if (const std::string* text = string_at(delta, "content"); text && !text->empty()) {
       text_delta(*text, false, out, choice_logprobs(choice));
     }
@@ -104,12 +106,58 @@ void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
     if (auto calls = delta.find("tool_calls"); calls != delta.end() && calls->is_array()) {
       for (const json& call : *calls) call_delta(call, out);
     }
+    if (auto annotations = delta.find("annotations"); annotations != delta.end() && message_) {
+      for (json& annotation : response_annotations(*annotations)) {
+        message_->annotations.push_back(std::move(annotation));
+      }
+    }
     if (const std::string* reason = string_at(choice, "finish_reason")) finish_reason_ = *reason;
   }
 }
 
+void ResponsesStream::reasoning_delta(std::string_view delta, std::string& out) {
+  if (!reasoning_) {
+    reasoning_ = ReasoningPart{next_output_index_++, new_item_id("rs_"), ""};
+    emit("response.output_item.added",
+         {{"output_index", reasoning_->output_index},
+          {"item", reasoning_item(reasoning_->item_id, "")}},
+         out);
+    emit("response.reasoning_summary_part.added",
+         {{"item_id", reasoning_->item_id},
+          {"output_index", reasoning_->output_index},
+          {"summary_index", 0},
+          {"part", {{"type", "summary_text"}, {"text", ""}}}},
+         out);
+  }
+  reasoning_->text.append(delta);
+  emit("response.reasoning_summary_text.delta",
+       {{"item_id", reasoning_->item_id},
+        {"output_index", reasoning_->output_index},
+        {"summary_index", 0},
+        {"delta", delta}},
+       out);
+}
+
+void ResponsesStream::close_reasoning(std::string& out) {
+  if (!reasoning_) return;
+  const ReasoningPart& part = *reasoning_;
+  const json where{
+      {"item_id", part.item_id}, {"output_index", part.output_index}, {"summary_index", 0}};
+  json done = where;
+  done["text"] = part.text;
+  emit("response.reasoning_summary_text.done", std::move(done), out);
+  json part_done = where;
+  part_done["part"] = {{"type", "summary_text"}, {"text", part.text}};
+  emit("response.reasoning_summary_part.done", std::move(part_done), out);
+  json item = reasoning_item(part.item_id, part.text);
+  emit("response.output_item.done", {{"output_index", part.output_index}, {"item", item}}, out);
+  output_[part.output_index] = std::move(item);
+  reasoning_.reset();
+}
+
 void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::string& out,
                                  json logprobs) {
+  close_reasoning(out);  // the thinking came first and is over
   if (message_ && message_->refusal != refusal) close_message(out);
   if (!message_) {
     message_ = MessagePart{next_output_index_++, new_item_id("msg_"), refusal, ""};
@@ -150,6 +198,7 @@ void ResponsesStream::close_message(std::string& out) {
   }
   json finished_part = text_part(part.refusal, part.text);
   if (!part.refusal && !part.logprobs.empty()) finished_part["logprobs"] = part.logprobs;
+  if (!part.refusal) finished_part["annotations"] = part.annotations;
   emit("response.content_part.done",
        {{"item_id", part.item_id},
         {"output_index", part.output_index},
@@ -158,6 +207,7 @@ void ResponsesStream::close_message(std::string& out) {
        out);
   json item = message_item(part.item_id, item_status(), part.refusal, part.text);
   if (!part.refusal && !part.logprobs.empty()) item["content"][0]["logprobs"] = part.logprobs;
+  if (!part.refusal) item["content"][0]["annotations"] = part.annotations;
   emit("response.output_item.done", {{"output_index", part.output_index}, {"item", item}}, out);
   output_[part.output_index] = std::move(item);
   message_.reset();
@@ -170,6 +220,7 @@ void ResponsesStream::call_delta(const json& call, std::string& out) {
   const json& function = call.contains("function") ? call["function"] : json::object();
   auto found = calls_.find(index);
   if (found == calls_.end()) {
+    close_reasoning(out);
     close_message(out);  // text before the calls is its own item, finished first
     FunctionCall fresh{next_output_index_++, new_item_id("fc_"), "", "", ""};
     const std::string* id = string_at(call, "id");
@@ -221,6 +272,7 @@ std::string_view ResponsesStream::item_status() const {
 json ResponsesStream::output_so_far() const {
   json output = json::array();
   for (const auto& [index, item] : output_) output.push_back(item);
+  if (reasoning_) output.push_back(reasoning_item(reasoning_->item_id, reasoning_->text));
   if (message_) {
     output.push_back(
         message_item(message_->item_id, "incomplete", message_->refusal, message_->text));
@@ -233,6 +285,7 @@ json ResponsesStream::output_so_far() const {
 }
 
 void ResponsesStream::complete(std::string& out) {
+  close_reasoning(out);
   close_message(out);
   close_calls(out);
   response_["output"] = output_so_far();

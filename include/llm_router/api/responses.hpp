@@ -71,6 +71,12 @@ class ResponsesStream {
     bool refusal = false;
     std::string text;
     nlohmann::json logprobs = nlohmann::json::array();  // of the text so far
+    nlohmann::json annotations = nlohmann::json::array();
+  };
+  struct ReasoningPart {
+    std::size_t output_index = 0;
+    std::string item_id;
+    std::string text;
   };
 
   void on_event(const SseEvent& event, std::string& out);
@@ -80,6 +86,8 @@ class ResponsesStream {
   void text_delta(std::string_view delta, bool refusal, std::string& out,
                   nlohmann::json logprobs = nlohmann::json::array());
   void call_delta(const nlohmann::json& call, std::string& out);
+  void reasoning_delta(std::string_view delta, std::string& out);
+  void close_reasoning(std::string& out);
   void close_message(std::string& out);
   void close_calls(std::string& out);
   void complete(std::string& out);
@@ -94,6 +102,7 @@ class ResponsesStream {
   bool started_ = false;
   bool ended_ = false;
   std::string finish_reason_;
+  std::optional<ReasoningPart> reasoning_;  // before the answer, as the chat stream sends it
   std::optional<MessagePart> message_;
   std::map<long long, FunctionCall> calls_;       // by the chat stream's tool-call index
   std::map<std::size_t, nlohmann::json> output_;  // finished items, by output index

@@ -108,6 +108,19 @@ TEST(ResponsesRequest, ToolsToolChoiceAndTextFormatTakeTheChatShape) {
       chat_of(R"({"input":"x","text":{"format":{"type":"text"}}})").contains("response_format"));
 }
 
+TEST(ResponsesRequest, AllowedToolsTakeTheChatShape) {
+  const json chat =
+      chat_of(R"({"input":"x","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":)"
+              R"("allowed_tools","mode":"required","tools":[{"type":"function","name":"f"}]}})");
+  EXPECT_EQ(chat["tool_choice"],
+            json::parse(R"({"type":"allowed_tools","allowed_tools":{"mode":"required",)"
+                        R"("tools":[{"type":"function","function":{"name":"f"}}]}})"));
+  EXPECT_EQ(failure_of(R"({"input":"x","tool_choice":{"type":"allowed_tools","tools":[)"
+                       R"({"type":"web_search"}]}})")
+                .param,
+            "tool_choice.tools");
+}
+
 TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"({"input":"x","previous_response_id":"resp_1"})", "previous_response_id"},
@@ -282,6 +295,27 @@ TEST(ResponsesAnswer, TokenLogprobsReachTheOutputText) {
             json::parse(kLogprobs)["content"]);
 }
 
+// What reasoning backends (DeepSeek, vLLM) and search models add to a chat answer keeps its
+// place in the Response: a reasoning item first, citations on the text, the service tier.
+TEST(ResponsesAnswer, ReasoningCitationsAndServiceTierAreKept) {
+  const auto text = response_from_chat_answer(
+      R"({"model":"m","service_tier":"default","choices":[{"index":0,"message":{)"
+      R"("role":"assistant","content":"Paris.","reasoning_content":"The capital is Paris.",)"
+      R"("annotations":[{"type":"url_citation","url_citation":{"url":"https://e.org",)"
+      R"("title":"E","start_index":0,"end_index":6}}]},"finish_reason":"stop"}]})",
+      shell());
+  ASSERT_TRUE(text);
+  const json response = json::parse(*text);
+  EXPECT_EQ(response["service_tier"], "default");
+  ASSERT_EQ(response["output"].size(), 2u);
+  EXPECT_EQ(response["output"][0]["type"], "reasoning");
+  EXPECT_EQ(response["output"][0]["summary"][0]["text"], "The capital is Paris.");
+  const json& annotation = response["output"][1]["content"][0]["annotations"][0];
+  EXPECT_EQ(annotation["type"], "url_citation");
+  EXPECT_EQ(annotation["url"], "https://e.org");
+  EXPECT_EQ(annotation["end_index"], 6);
+}
+
 TEST(ResponsesItems, AReferenceToAnItemTheRouterSentIsThatItem) {
   ResponseItemStore items;
   const auto text = response_from_chat_answer(
@@ -363,6 +397,30 @@ TEST(ResponsesStream, TextDeltasBecomeOutputTextEventsInOrder) {
   EXPECT_EQ(done["output"][0]["content"][0]["text"], "Hello");
   EXPECT_EQ(done["usage"]["total_tokens"], 5);
   EXPECT_EQ(events[6].data["text"], "Hello");
+}
+
+TEST(ResponsesStream, ReasoningDeltasBecomeAReasoningItemBeforeTheText) {
+  const std::string chat = chunk(R"({"role":"assistant","reasoning_content":"Think"})") +
+                           chunk(R"({"reasoning_content":"ing."})") +
+                           chunk(R"({"content":"Done"})") + chunk("{}", R"("stop")") +
+                           "data: [DONE]\n\n";
+  ResponsesStream stream(shell());
+  std::string out = stream.feed(chat);
+  out += stream.finish();
+  std::vector<std::string> types;
+  for (const auto& e : events_of(out)) types.push_back(e.type);
+  EXPECT_EQ(types,
+            (std::vector<std::string>{
+                "response.created", "response.in_progress", "response.output_item.added",
+                "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+                "response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
+                "response.reasoning_summary_part.done", "response.output_item.done",
+                "response.output_item.added", "response.content_part.added",
+                "response.output_text.delta", "response.output_text.done",
+                "response.content_part.done", "response.output_item.done", "response.completed"}));
+  const json done = events_of(out).back().data["response"];
+  EXPECT_EQ(done["output"][0]["summary"][0]["text"], "Thinking.");
+  EXPECT_EQ(done["output"][1]["content"][0]["text"], "Done");
 }
 
 TEST(ResponsesStream, ToolCallsFollowTheTextAsTheirOwnItems) {
