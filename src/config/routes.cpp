@@ -581,6 +581,18 @@ Route read_route(NodeReader reader) {
 // misunderstanding that would otherwise be silently ignored.
 void check_strategy_settings(NodeReader& root, const YAML::Node& route_node,
                              const std::string& base, const Route& r) {
+  // A misspelt strategy is reported where it is written; which settings it would read is moot.
+  const auto misspelt = [](const YAML::Node& node) {
+    if (!node.IsMap()) return false;
+    const YAML::Node strategy = node["strategy"];
+    return strategy.IsDefined() && strategy.IsScalar() && !is_known_strategy(strategy.Scalar());
+  };
+  if (misspelt(route_node)) return;
+  if (const YAML::Node rules = route_node["rules"]; rules.IsDefined() && rules.IsSequence()) {
+    for (const YAML::Node& rule : rules) {
+      if (misspelt(rule)) return;
+    }
+  }
   std::set<std::string> used = {r.strategy};
   for (const auto& rule : r.rules)
     used.insert(rule.pool.strategy.empty() ? r.strategy : rule.pool.strategy);

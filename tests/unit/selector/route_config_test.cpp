@@ -211,6 +211,24 @@ TEST(RouteConfigErrors, AreLocated) {
   }
 }
 
+// A misspelt strategy is the one error: not also "weights is read only by strategy: weighted,
+// which no pool of this route uses (ordered)".
+TEST(RouteConfigErrors, AMisspeltStrategyIsTheOnlyError) {
+  try {
+    testing::load(R"(routes:
+  - name: auto
+    strategy: wieghted
+    weights: {small: 3, big: 1}
+    use: [small, big]
+)");
+    ADD_FAILURE() << "loaded without error";
+  } catch (const config::ConfigError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();
+    EXPECT_NE(e.diagnostics()[0].message.find("unknown strategy 'wieghted'"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(RouteConfig, DeclaresSignalsForTheAnalyzer) {
   const auto config = testing::load(R"(routes:
   - name: auto
