@@ -73,7 +73,8 @@ class NodeReader {
 
 // Parses "250ms" / "30s" / "5m" / "1h" (and a bare "0"); nullopt when malformed or when a
 // non-zero number has no unit.
-// Levenshtein distance: insertions, deletions and substitutions from a to b (case-sensitive).
+// Edits from a to b (case-sensitive): insertions, deletions, substitutions, and two adjacent
+// characters swapped (optimal string alignment distance).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The longest duration a config may give (a year): a deadline is now plus a duration, and

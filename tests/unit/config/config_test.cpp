@@ -308,6 +308,8 @@ INSTANTIATE_TEST_SUITE_P(
         // LiteLLM's spelling gets a hint; a key like no known one gets none.
         BadCase{"misspelt_key", kBackendHead + kRoute + "    fallbacks: [a]\n",
                 "routes[0].fallbacks", "unknown key 'fallbacks' (did you mean 'fallback'?)"},
+        BadCase{"swapped_letters", kBackendHead + "    modle: m\n" + kRoute, "backends[0].modle",
+                "unknown key 'modle' (did you mean 'model'?)"},
         BadCase{"number_bounds_as_written", kBackendHead + kRoute + "    quality_floor: 2\n",
                 "routes[0].quality_floor", "must be between 0 and 1"},
         BadCase{"name_with_a_space", "backends:\n  - name: a b\n    provider: mock\n" + kRoute,
