@@ -374,7 +374,7 @@ std::vector<std::string> valid_hosts(NodeReader& reader, const std::vector<std::
                                         "router.example.com, or *.example.com (no scheme or port)");
       continue;
     }
-    std::string lowered = host;
+    std::string lowered = host.ends_with('.') ? host.substr(0, host.size() - 1) : host;
     std::transform(lowered.begin(), lowered.end(), lowered.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     out.push_back(std::move(lowered));

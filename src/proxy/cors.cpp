@@ -78,25 +78,34 @@ bool is_cross_site_simple_post(const server::HttpRequest& request, std::string_v
 
 namespace {
 
-bool from_a_browser(const server::HttpRequest& request) {
-  if (request.header("origin") || request.header("sec-fetch-mode") ||
-      request.header("sec-fetch-site")) {
-    return true;
-  }
-  const std::string* agent = request.header("user-agent");
-  return agent != nullptr && agent->starts_with("Mozilla/");
-}
-
-// The host of a Host header, lowercased, without its port.
+// The host of a Host header or an origin's authority, lowercased, without its port or a
+// trailing dot.
 std::string host_name(std::string_view host) {
   if (!host.starts_with('[')) {  // not an IPv6 literal: a port follows the last ':'
     if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
       host = host.substr(0, colon);
     }
   }
+  if (host.ends_with('.')) host.remove_suffix(1);
   std::string out(host);
   std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
   return out;
+}
+
+// A request a browser made for a page of the same origin as the Host it names: what a page on a
+// rebound name sends. A browser says so with Sec-Fetch-Site (same-origin), or with an Origin
+// whose host is the Host; a same-origin GET carries neither in some browsers, so a browser's
+// User-Agent without either counts too. Cross-site requests are CORS's business, and Node's
+// fetch (Sec-Fetch-Mode only, no Sec-Fetch-Site, no browser User-Agent) is no browser.
+bool same_origin_browser_request(const server::HttpRequest& request, std::string_view host) {
+  if (const std::string* site = request.header("sec-fetch-site")) return *site == "same-origin";
+  if (const std::string* origin = request.header("origin")) {
+    const std::size_t scheme_end = origin->find("://");
+    return scheme_end != std::string::npos &&
+           host_name(std::string_view(*origin).substr(scheme_end + 3)) == host;
+  }
+  const std::string* agent = request.header("user-agent");
+  return agent != nullptr && agent->starts_with("Mozilla/");
 }
 
 // Names no other site can make a browser resolve to this router: IP literals, localhost, and
@@ -122,9 +131,10 @@ bool listed(const std::vector<std::string>& allowed, std::string_view host) {
 bool is_browser_request_to_unknown_host(const server::HttpRequest& request,
                                         const std::vector<std::string>& allowed) {
   const std::string* host = request.header("host");
-  if (host == nullptr || !from_a_browser(request)) return false;
+  if (host == nullptr) return false;
   const std::string name = host_name(*host);
-  return !is_local_name(name) && !listed(allowed, name);
+  return !is_local_name(name) && !listed(allowed, name) &&
+         same_origin_browser_request(request, name);
 }
 
 bool is_cors_preflight(const server::HttpRequest& request) {

@@ -25,11 +25,11 @@ bool is_cors_preflight(const server::HttpRequest& request);
 // but its effect (tokens spent, a config reloaded) is not: such requests are refused.
 bool is_cross_site_simple_post(const server::HttpRequest& request, std::string_view allow_origin);
 
-// A request a browser sent (an Origin or Sec-Fetch-* header, or a browser's User-Agent) to a
-// Host that is neither an IP address, localhost, a name without a dot, nor in `allowed`
-// (server.allowed_hosts): the name of a page that may have been made to resolve to this router
-// (DNS rebinding), whose pages would then be the router's own origin. Other clients (SDKs,
-// curl, services) may use any Host.
+// A browser's request from a page of the same origin as the Host it names, when that Host is
+// neither an IP address, localhost, a name without a dot, nor in `allowed`
+// (server.allowed_hosts): a page whose name may have been made to resolve to this router (DNS
+// rebinding), and would then be the router's own origin. Cross-site requests (CORS decides)
+// and other clients (SDKs, curl, services) may use any Host.
 bool is_browser_request_to_unknown_host(const server::HttpRequest& request,
                                         const std::vector<std::string>& allowed);
 

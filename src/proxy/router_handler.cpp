@@ -201,7 +201,8 @@ void RouterHandler::log_access(const HttpRequest& request, std::string_view requ
 
 asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter& writer,
                                             std::string_view path, const KnownPath* known) {
-  if (is_browser_request_to_unknown_host(request, snapshot_->config->server.allowed_hosts)) {
+  if (path != "/healthz" && path != "/readyz" &&  // probes, whatever their User-Agent
+      is_browser_request_to_unknown_host(request, snapshot_->config->server.allowed_hosts)) {
     const std::string* host = request.header("host");
     std::string body = api::error_body(
         "a browser may not reach the router by the name " +

@@ -159,12 +159,39 @@ TEST(AllowedHosts, BrowsersReachTheRouterOnlyByLocalOrListedNames) {
                                       {"origin", "http://attacker.example:8080"},
                                       {"content-type", "text/plain"}});
   EXPECT_EQ(posted.status, 403);
+  EXPECT_EQ(json::parse(posted.body)["error"]["code"], "host_not_allowed");
   for (const char* host : {"127.0.0.1:8080", "[::1]:8080", "localhost:8080", "llm-router:8080",
                            "router.example.com", "ROUTER.example.com:443", "a.corp.example"}) {
     EXPECT_EQ(as_browser(host, "/v1/models").status, 200) << host;
   }
   EXPECT_EQ(as_browser("corp.example", "/v1/models").status, 403);
+  EXPECT_EQ(as_browser("router.example.com.", "/v1/models").status, 200);  // a trailing dot
+  EXPECT_EQ(as_browser("attacker.example", "/healthz").status, 200);       // probes pass
+  // Not a page of that name: curl, Node's fetch (Sec-Fetch-Mode only), a cross-site page
+  // (CORS decides) are served whatever the name.
   EXPECT_EQ(client.request("GET", "/v1/models", "", {{"host", "attacker.example"}}).status, 200);
+  EXPECT_EQ(client
+                .request("GET", "/v1/models", "",
+                         {{"host", "llm.ns.svc.cluster.local"},
+                          {"user-agent", "node"},
+                          {"sec-fetch-mode", "cors"}})
+                .status,
+            200);
+  EXPECT_EQ(client
+                .request("GET", "/v1/models", "",
+                         {{"host", "router.internal.example"},
+                          {"user-agent", "Mozilla/5.0"},
+                          {"origin", "https://app.example.com"},
+                          {"sec-fetch-site", "cross-site"}})
+                .status,
+            200);
+  EXPECT_EQ(client
+                .request("GET", "/v1/models", "",
+                         {{"host", "attacker.example"},
+                          {"user-agent", "Mozilla/5.0"},
+                          {"sec-fetch-site", "same-origin"}})
+                .status,
+            403);
 }
 
 }  // namespace
