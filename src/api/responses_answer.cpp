@@ -63,7 +63,8 @@ std::string error_for_responses(std::string body) {
 }
 
 std::optional<std::string> response_from_chat_answer(std::string_view chat_answer,
-                                                     const json& shell, ResponseItemStore* items) {
+                                                     const json& shell, ResponseItemStore* items,
+                                                     std::string_view owner) {
   const json answer = parse_backend_json(chat_answer);
   if (!answer.is_object()) return std::nullopt;
   const auto choices = answer.find("choices");
@@ -88,7 +89,7 @@ std::optional<std::string> response_from_chat_answer(std::string_view chat_answe
     }
   }
   response["usage"] = response_usage(answer.contains("usage") ? answer["usage"] : json());
-  if (items != nullptr) items->remember(response["output"]);
+  if (items != nullptr) items->remember(response["output"], owner);
   return response.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

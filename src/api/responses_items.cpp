@@ -1,5 +1,8 @@
 #include "responses_items.hpp"
 
+#include <sys/random.h>
+
+#include <array>
 #include <cstdint>
 #include <random>
 
@@ -55,13 +58,19 @@ std::string repaired(std::string_view text) {
 
 }  // namespace
 
+// Ids are capabilities (an item_reference by id returns the item): 128 bits from the kernel's
+// generator, which no run of earlier ids predicts, as a seeded engine's would.
 std::string new_item_id(std::string_view prefix) {
   static constexpr char kHex[] = "0123456789abcdef";
-  thread_local std::mt19937_64 engine{std::random_device{}()};
+  std::array<unsigned char, 16> bytes{};
+  if (getrandom(bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    std::random_device device;  // /dev/urandom where getrandom is missing
+    for (auto& byte : bytes) byte = static_cast<unsigned char>(device());
+  }
   std::string id(prefix);
-  for (int half = 0; half < 2; ++half) {
-    std::uint64_t bits = engine();
-    for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 15];
+  for (const unsigned char byte : bytes) {
+    id += kHex[byte >> 4];
+    id += kHex[byte & 15];
   }
   return id;
 }

@@ -133,30 +133,32 @@ Expected<json> tool_result_of(const json& item, const std::string& param) {
 }
 
 Expected<bool> add_input_item(json& messages, const json& item, const std::string& param,
-                              const ResponseItemStore* items);
+                              const ItemSource& items);
 
 // An earlier output item named by its id: the item as this router sent it.
 Expected<bool> add_referenced_item(json& messages, const json& reference, const std::string& param,
-                                   const ResponseItemStore* items) {
+                                   const ItemSource& items) {
   const std::string* id = string_at(reference, "id");
   if (id == nullptr) {
     return invalid("an item_reference item needs `id` as a string", param + ".id");
   }
-  std::optional<nlohmann::json> item = items ? items->find(*id) : std::nullopt;
+  std::optional<nlohmann::json> item =
+      items.store ? items.store->find(*id, items.owner) : std::nullopt;
   if (!item) {
-    return invalid("item_reference " + quote_excerpt(*id) +
-                       " names no output item this router sent recently (it keeps the last " +
-                       std::to_string(items ? items->limits().items : 0) +
-                       " in memory, not across restarts or replicas): send the item itself "
-                       "(Vercel AI SDK: providerOptions.openai.store = false)",
-                   param + ".id");
+    return invalid(
+        "item_reference " + quote_excerpt(*id) +
+            " names no output item this router sent this client recently (it keeps the last " +
+            std::to_string(items.store ? items.store->limits().items : 0) +
+            " in memory, not across restarts or replicas): send the item itself "
+            "(Vercel AI SDK: providerOptions.openai.store = false)",
+        param + ".id");
   }
   // Without the store: a kept item is never a reference itself.
-  return add_input_item(messages, json(*item), param, nullptr);
+  return add_input_item(messages, json(*item), param, ItemSource{});
 }
 
 Expected<bool> add_input_item(json& messages, const json& item, const std::string& param,
-                              const ResponseItemStore* items) {
+                              const ItemSource& items) {
   if (!item.is_object()) return invalid("each input item must be an object", param);
   const std::string type = string_or(item, "type", item.contains("role") ? "message" : "");
   if (type == "message") {
@@ -183,7 +185,7 @@ Expected<bool> add_input_item(json& messages, const json& item, const std::strin
   return true;
 }
 
-Expected<json> messages_of(const json& request, const ResponseItemStore* items) {
+Expected<json> messages_of(const json& request, const ItemSource& items) {
   json messages = json::array();
   if (auto it = request.find("instructions"); it != request.end() && !it->is_null()) {
     if (!it->is_string()) return invalid("`instructions` must be a string", "instructions");
@@ -329,7 +331,7 @@ bool includes(const json& request, std::string_view what) {
                      [&](const json& item) { return item.is_string() && item == what; });
 }
 
-Expected<json> chat_body_of(const json& request, bool stream, const ResponseItemStore* items) {
+Expected<json> chat_body_of(const json& request, bool stream, const ItemSource& items) {
   auto messages = messages_of(request, items);
   if (!messages) return messages.take_failure();
   json chat{{"messages", std::move(*messages)}};
@@ -421,7 +423,7 @@ json shell_of(const json& request) {
 }  // namespace
 
 Expected<ResponsesCall> chat_request_from_responses(std::string_view body,
-                                                    const ResponseItemStore* items) {
+                                                    const ItemSource& items) {
   nlohmann::json checked;
   // Our parser first: its depth limit keeps a hostile nesting from nlohmann's recursive parser
   // and dump below, and its errors say where the body is wrong.
@@ -445,8 +447,10 @@ Expected<ResponsesCall> chat_request_from_responses(std::string_view body,
       stream_it != request.end() && stream_it->is_boolean() && stream_it->get<bool>();
   auto chat = chat_body_of(request, stream, items);
   if (!chat) return chat.take_failure();
+  const auto store = request.find("store");
+  const bool keep_items = store == request.end() || *store != false;
   return ResponsesCall{chat->dump(-1, ' ', false, json::error_handler_t::replace), stream,
-                       nlohmann::json(shell_of(request))};
+                       nlohmann::json(shell_of(request)), keep_items};
 }
 
 }  // namespace llm_router::api

@@ -6,8 +6,8 @@ namespace llm_router::api {
 
 using nlohmann::json;
 
-ResponsesStream::ResponsesStream(json shell, ResponseItemStore* items)
-    : response_(std::move(shell)), items_(items) {}
+ResponsesStream::ResponsesStream(json shell, ResponseItemStore* items, std::string owner)
+    : response_(std::move(shell)), items_(items), owner_(std::move(owner)) {}
 
 std::string ResponsesStream::feed(std::string_view chat_sse) {
   std::string out;
@@ -289,7 +289,7 @@ void ResponsesStream::complete(std::string& out) {
   close_message(out);
   close_calls(out);
   response_["output"] = output_so_far();
-  if (items_ != nullptr) items_->remember(response_["output"]);
+  if (items_ != nullptr) items_->remember(response_["output"], owner_);
   if (response_["usage"].is_null()) response_["usage"] = response_usage(json());
   const std::string status = set_final_status(response_, finish_reason_);
   emit(status == "completed" ? "response.completed" : "response.incomplete",
@@ -312,7 +312,7 @@ void ResponsesStream::on_error(const json& error, std::string& out) {
   response_["status"] = "failed";
   response_["error"] = {{"code", code_text}, {"message", message_text}};
   response_["output"] = output_so_far();  // what the client already received
-  if (items_ != nullptr) items_->remember(response_["output"]);
+  if (items_ != nullptr) items_->remember(response_["output"], owner_);
   emit("response.failed", {{"response", response_}}, out);
   ended_ = true;
 }

@@ -6,8 +6,12 @@ using server::error_code;
 using server::Headers;
 
 ResponsesWriter::ResponsesWriter(server::ResponseWriter& client, nlohmann::json shell,
-                                 api::ResponseItemStore& items)
-    : client_(client), shell_(shell), items_(items), stream_(std::move(shell), &items) {}
+                                 api::ResponseItemStore* items, std::string owner)
+    : client_(client),
+      shell_(shell),
+      items_(items),
+      owner_(owner),
+      stream_(std::move(shell), items, std::move(owner)) {}
 
 asio::awaitable<error_code> ResponsesWriter::send(int status, Headers headers, std::string body) {
   if (status >= 200 && status < 300) {
@@ -18,7 +22,7 @@ asio::awaitable<error_code> ResponsesWriter::send(int status, Headers headers, s
       events += stream_.finish();
       co_return co_await client_.send(status, std::move(headers), std::move(events));
     }
-    if (auto response = api::response_from_chat_answer(body, shell_, &items_)) {
+    if (auto response = api::response_from_chat_answer(body, shell_, items_, owner_)) {
       body = std::move(*response);
     }
   } else {

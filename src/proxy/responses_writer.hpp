@@ -12,9 +12,10 @@ namespace asio = boost::asio;
 // has it. Errors pass unchanged: both APIs share OpenAI's error body.
 class ResponsesWriter final : public server::ResponseWriter {
  public:
-  // The Response's output items are kept in `items`, for clients that refer to them later.
+  // The Response's output items are kept in `items` (null: not kept), as `owner`'s, for a
+  // client that refers to them later.
   ResponsesWriter(server::ResponseWriter& client, nlohmann::json shell,
-                  api::ResponseItemStore& items);
+                  api::ResponseItemStore* items, std::string owner);
 
   asio::awaitable<server::error_code> send(int status, server::Headers headers,
                                            std::string body) override;
@@ -30,7 +31,8 @@ class ResponsesWriter final : public server::ResponseWriter {
  private:
   server::ResponseWriter& client_;
   nlohmann::json shell_;
-  api::ResponseItemStore& items_;
+  api::ResponseItemStore* items_;
+  std::string owner_;
   api::ResponsesStream stream_;
 };
 

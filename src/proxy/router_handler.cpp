@@ -10,6 +10,7 @@
 
 #include <mutex>
 
+#include "client_key.hpp"
 #include "cors.hpp"
 #include "health_prober.hpp"
 #include "llm_router/admin/dashboard.hpp"
@@ -372,13 +373,17 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
 }
 
 asio::awaitable<void> RouterHandler::responses(HttpRequest& request, ResponseWriter& writer) {
-  auto call = api::chat_request_from_responses(request.body, &state_->response_items());
+  // Items belong to the client key they were sent to: another client cannot refer to them.
+  const std::string owner = client_key_id(request);
+  auto call = api::chat_request_from_responses(request.body,
+                                               api::ItemSource{&state_->response_items(), owner});
   if (!call) {
     co_await refuse_request(request, writer, call.failure());
     co_return;
   }
   request.body = std::move(call->chat_body);
-  ResponsesWriter answer(writer, std::move(call->shell), state_->response_items());
+  ResponsesWriter answer(writer, std::move(call->shell),
+                         call->keep_items ? &state_->response_items() : nullptr, owner);
   co_await completion(request, answer, api::Endpoint::chat_completions);
 }
 
@@ -500,7 +505,9 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
   const DryRunShape shape = dry_run_shape(request.body);
   if (shape.responses) {
     // Decided as POST /v1/responses would decide it: on the chat request it becomes.
-    auto call = api::chat_request_from_responses(request.body, &state_->response_items());
+    const std::string owner = client_key_id(request);
+    auto call = api::chat_request_from_responses(request.body,
+                                                 api::ItemSource{&state_->response_items(), owner});
     if (!call) {
       co_await send_error(writer, call.failure());
       co_return;

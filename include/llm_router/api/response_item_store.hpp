@@ -14,28 +14,31 @@ namespace llm_router::api {
 
 struct ResponseItemLimits {
   std::size_t items = 20000;
-  std::size_t bytes = std::size_t{32} << 20;
+  std::size_t bytes = std::size_t{32} << 20;  // of the items' JSON text, all together
+  std::size_t item_bytes = std::size_t{1} << 20;
 };
 
-// The output items (messages, function calls) of the Responses this router sent, kept a while
-// by id: a client that refers to one instead of repeating it (`{"type": "item_reference", "id":
-// "msg_..."}`, as the Vercel AI SDK does for earlier assistant turns unless `store: false`) gets
-// it back. In memory and per process, bounded in items and bytes, oldest dropped first; shared
-// by the io threads.
+// The output items (messages, function calls, reasoning) of the Responses this router sent,
+// kept a while by id: a client that refers to one instead of repeating it (`{"type":
+// "item_reference", "id": "msg_..."}`, as the Vercel AI SDK does for earlier assistant turns
+// unless `store: false`) gets it back. Each item belongs to the client that was answered (its
+// key's id, "" without a key) and only that client finds it. In memory and per process, bounded
+// in items and bytes, oldest dropped first; shared by the io threads.
 class ResponseItemStore {
  public:
   using Limits = ResponseItemLimits;
   explicit ResponseItemStore(Limits limits = {}) : limits_(limits) {}
 
-  // Keeps the items of a Response's `output` array that carry an id.
-  void remember(const nlohmann::json& output);
-  std::optional<nlohmann::json> find(std::string_view id) const;
+  // Keeps the items of a Response's `output` array that carry an id (none larger than
+  // limits().item_bytes).
+  void remember(const nlohmann::json& output, std::string_view owner);
+  std::optional<nlohmann::json> find(std::string_view id, std::string_view owner) const;
   const Limits& limits() const { return limits_; }
 
  private:
   struct Kept {
-    nlohmann::json item;
-    std::size_t bytes = 0;
+    std::string text;  // the item's JSON: its size is what it costs
+    std::string owner;
   };
   void drop_oldest();
 
@@ -44,6 +47,12 @@ class ResponseItemStore {
   std::unordered_map<std::string, Kept> items_;
   std::deque<std::string> order_;  // ids, oldest first
   std::size_t bytes_ = 0;
+};
+
+// Where a Responses request's item references are looked up: the store and who is asking.
+struct ItemSource {
+  const ResponseItemStore* store = nullptr;
+  std::string_view owner;
 };
 
 }  // namespace llm_router::api

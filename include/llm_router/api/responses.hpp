@@ -23,6 +23,8 @@ struct ResponsesCall {
   // The Response object before any output: id, model, the request's settings it repeats
   // (instructions, tools, text format, ...), status "in_progress". Both answers start from it.
   nlohmann::json shell;
+  // The client did not say `store: false`: its answer's items may be kept for references.
+  bool keep_items = true;
 };
 
 // Failures are client errors (400) naming the field at fault: a body that is not a JSON
@@ -30,13 +32,14 @@ struct ResponsesCall {
 // item_reference `items` does not hold (none without it), or state the router does not keep
 // (previous_response_id, conversation, background).
 Expected<ResponsesCall> chat_request_from_responses(std::string_view body,
-                                                    const ResponseItemStore* items = nullptr);
+                                                    const ItemSource& items = {});
 
 // A whole chat.completion answer as the Response object; nothing when `chat_answer` is not one.
-// Its output items are kept in `items` when given.
+// Its output items are kept in `items`, as `owner`'s, when given.
 std::optional<std::string> response_from_chat_answer(std::string_view chat_answer,
                                                      const nlohmann::json& shell,
-                                                     ResponseItemStore* items = nullptr);
+                                                     ResponseItemStore* items = nullptr,
+                                                     std::string_view owner = {});
 
 // An error body about the chat request, as the Responses call's client should read it: a
 // `param` naming `messages` (what the call became) names `input` instead.
@@ -48,8 +51,9 @@ std::string error_for_responses(std::string body);
 // are known.
 class ResponsesStream {
  public:
-  // The output items are kept in `items` (when given) as the Response ends.
-  explicit ResponsesStream(nlohmann::json shell, ResponseItemStore* items = nullptr);
+  // The output items are kept in `items` (when given), as `owner`'s, when the Response ends.
+  explicit ResponsesStream(nlohmann::json shell, ResponseItemStore* items = nullptr,
+                           std::string owner = {});
 
   std::string feed(std::string_view chat_sse);
   // The closing events when the chat stream ended without [DONE] (after its finish_reason:
@@ -97,6 +101,7 @@ class ResponsesStream {
 
   nlohmann::json response_;  // the shell, filled as the stream goes
   ResponseItemStore* items_ = nullptr;
+  std::string owner_;
   SseParser parser_;
   long long sequence_ = 0;
   bool started_ = false;

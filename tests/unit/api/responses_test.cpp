@@ -316,58 +316,65 @@ TEST(ResponsesAnswer, ReasoningCitationsAndServiceTierAreKept) {
   EXPECT_EQ(annotation["end_index"], 6);
 }
 
-TEST(ResponsesItems, AReferenceToAnItemTheRouterSentIsThatItem) {
+TEST(ResponsesItems, AReferenceToAnItemTheRouterSentThisClientIsThatItem) {
   ResponseItemStore items;
   const auto text = response_from_chat_answer(
       R"({"choices":[{"message":{"role":"assistant","content":"Sunny in Paris."},)"
       R"("finish_reason":"stop"}]})",
-      shell(), &items);
+      shell(), &items, "key-alice");
   ASSERT_TRUE(text);
   const std::string id = json::parse(*text)["output"][0]["id"];
+  EXPECT_EQ(id.size(), 4u + 32u);  // msg_ and 128 random bits
   const std::string body = R"({"model":"auto","input":[{"role":"user","content":"weather?"},)"
                            R"({"type":"item_reference","id":")" +
                            id + R"("},{"role":"user","content":"and tomorrow?"}]})";
-  auto call = chat_request_from_responses(body, &items);
+  auto call = chat_request_from_responses(body, {&items, "key-alice"});
   ASSERT_TRUE(call.ok()) << call.failure().message;
   EXPECT_EQ(json::parse(call->chat_body)["messages"],
             json::parse(R"([{"role":"user","content":"weather?"},)"
                         R"({"role":"assistant","content":"Sunny in Paris."},)"
                         R"({"role":"user","content":"and tomorrow?"}])"));
+  EXPECT_TRUE(call->keep_items);
 
-  auto unknown = chat_request_from_responses(
-      R"({"input":[{"type":"item_reference","id":"msg_elsewhere"}]})", &items);
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.failure().param, "input[0].id");
-  EXPECT_NE(unknown.failure().message.find("store = false"), std::string::npos);
+  // Another client's reference to it finds nothing, as does one to an id never sent.
+  for (const auto& [reference, owner] :
+       std::vector<std::pair<std::string, std::string>>{{id, "key-mallory"}, {"msg_x", ""}}) {
+    auto unknown = chat_request_from_responses(
+        R"({"input":[{"type":"item_reference","id":")" + reference + R"("}]})", {&items, owner});
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_EQ(unknown.failure().param, "input[0].id");
+    EXPECT_NE(unknown.failure().message.find("store = false"), std::string::npos);
+  }
+  EXPECT_FALSE(chat_request_from_responses(R"({"input":"x","store":false})")->keep_items);
 }
 
 TEST(ResponsesItems, AStreamedResponseIsKeptAsItEnds) {
   ResponseItemStore items;
-  ResponsesStream stream(shell(), &items);
+  ResponsesStream stream(shell(), &items, "key-a");
   std::string out = stream.feed(chunk(R"({"role":"assistant","content":"Hi"})") +
                                 chunk("{}", R"("stop")") + "data: [DONE]\n\n");
   out += stream.finish();
   const json done = events_of(out).back().data["response"];
-  const auto kept = items.find(done["output"][0]["id"].get<std::string>());
+  const auto kept = items.find(done["output"][0]["id"].get<std::string>(), "key-a");
   ASSERT_TRUE(kept);
   EXPECT_EQ((*kept)["content"][0]["text"], "Hi");
 }
 
 TEST(ResponsesItems, TheStoreDropsItsOldestItemsPastItsBounds) {
-  ResponseItemStore items({.items = 2, .bytes = 1000});
-  items.remember(json::parse(R"([{"id":"a","type":"message"},{"id":"b","type":"message"}])"));
-  items.remember(json::parse(R"([{"id":"c","type":"message"},{"type":"no id"}])"));
-  EXPECT_FALSE(items.find("a"));
-  EXPECT_TRUE(items.find("b"));
-  EXPECT_TRUE(items.find("c"));
+  ResponseItemStore items({.items = 2, .bytes = 1000, .item_bytes = 700});
+  items.remember(json::parse(R"([{"id":"a","type":"message"},{"id":"b","type":"message"}])"), "");
+  items.remember(json::parse(R"([{"id":"c","type":"message"},{"type":"no id"}])"), "");
+  EXPECT_FALSE(items.find("a", ""));
+  EXPECT_TRUE(items.find("b", ""));
+  EXPECT_TRUE(items.find("c", ""));
   const std::string big(600, 'x');
-  items.remember(json::array({{{"id", "d"}, {"text", big}}}));
-  items.remember(json::array({{{"id", "e"}, {"text", big}}}));  // d and e: over 1000 bytes
-  EXPECT_FALSE(items.find("d"));
-  EXPECT_TRUE(items.find("e"));
-  items.remember(json::array({{{"id", "f"}, {"text", std::string(2000, 'x')}}}));  // never fits
-  EXPECT_FALSE(items.find("f"));
-  EXPECT_TRUE(items.find("e"));
+  items.remember(json::array({{{"id", "d"}, {"text", big}}}), "");
+  items.remember(json::array({{{"id", "e"}, {"text", big}}}), "");  // d and e: over 1000 bytes
+  EXPECT_FALSE(items.find("d", ""));
+  EXPECT_TRUE(items.find("e", ""));
+  items.remember(json::array({{{"id", "f"}, {"text", std::string(800, 'x')}}}), "");  // > 700
+  EXPECT_FALSE(items.find("f", ""));
+  EXPECT_TRUE(items.find("e", ""));
 }
 
 TEST(ResponsesStream, TextDeltasBecomeOutputTextEventsInOrder) {
