@@ -178,8 +178,10 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
   const json parsed = json::parse(body, nullptr, false);
   // The backend's own words help whoever reads the error (masked keys taken out: 401s quote
-  // them); so do its code and the field it blames, which SDK users test.
-  if (auto detail = backend_detail(parsed, true, body)) failure.message += ": " + *detail;
+  // them); so do its code and the field it blames, which SDK users test. Not a plain-text
+  // body here: proxies in front of backends write internal addresses in theirs ("dial tcp
+  // 10.0.3.4:8000: connection refused").
+  if (auto detail = backend_detail(parsed, true)) failure.message += ": " + *detail;
   failure.code = error_token(parsed, "code");
   failure.param = error_token(parsed, "param");
   failure.type = error_token(parsed, "type");
@@ -203,6 +205,7 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
     // 401/403/404 and the like: this backend is misconfigured; another one may still answer.
     failure.kind = ErrorKind::upstream_bad_response;
     if (status == 401) {
+      failure.code.clear();  // "invalid_api_key" is about the router's key, not the client's
       failure.message += " (the backend refused the router's credentials: check its api_key)";
     } else if (status == 403) {
       failure.message +=
@@ -743,6 +746,7 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
       note_answered(*p.failure, *exchange);
     } else if (auto unusable = unusable_answer(*body, endpoint)) {
       p.failure = std::move(unusable);
+      note_answered(*p.failure, *exchange);
     } else {
       p.body = std::move(*body);
     }

@@ -685,7 +685,8 @@ TEST(BadAnswers, ABackendsErrorMessageReachesTheClientWithoutAMaskedKey) {
   });
   CannedBackend unauthorized([](const std::string&) {
     return http_response(401, "application/json",
-                         R"({"error":{"message":"Incorrect API key provided: sk-ab****1234"}})");
+                         R"({"error":{"message":"Incorrect API key provided: sk-ab****1234",)"
+                         R"("code":"invalid_api_key"}})");
   });
   Router router(
       router_config({{"overloaded", overloaded.url()}, {"unauthorized", unauthorized.url()}},
@@ -695,6 +696,7 @@ TEST(BadAnswers, ABackendsErrorMessageReachesTheClientWithoutAMaskedKey) {
   EXPECT_EQ(response.status, 502);
   EXPECT_NE(response.body.find("model overloaded, try later"), std::string::npos) << response.body;
   EXPECT_EQ(response.body.find("1234"), std::string::npos) << response.body;
+  EXPECT_EQ(response.body.find("invalid_api_key"), std::string::npos) << response.body;
   EXPECT_NE(response.body.find("HTTP 401: Incorrect API key provided: [masked key]"),
             std::string::npos)
       << response.body;
