@@ -294,12 +294,13 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
     std::size_t e = end;
     while (b < e && is_python_punctuation(text[b])) ++b;
     while (e > b && is_python_punctuation(text[e - 1])) --e;
+    Word word;
+    // Read before a short word keeps its punctuation ("so." stays "so.", as VADER has it).
+    word.ends_sentence = text.substr(e, end - e).find_first_of(".!?") != std::string_view::npos;
     if (at_most_two_code_points(text.substr(b, e - b))) {
       b = i;
       e = end;
     }
-    Word word;
-    word.ends_sentence = text.substr(e, end - e).find_first_of(".!?") != std::string_view::npos;
     word.lower = lower.substr(b, e - b);
     if (const VaderWordInfo* info = lexicon.info(word.lower)) {
       if (info->in_lexicon) word.valence = &info->valence;

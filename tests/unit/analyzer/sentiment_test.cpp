@@ -76,8 +76,9 @@ TEST(Vader, NegationsAndBoostersStopAtTheEndOfASentence) {
   EXPECT_GT(vader_scores("Still no response worst company ever", lexicon()).compound, 0);
   EXPECT_EQ(vader_scores("It was not. Bad at all.", lexicon()).compound,
             vader_scores("Bad at all.", lexicon()).compound);
-  EXPECT_EQ(vader_scores("I am so. Happy.", lexicon()).compound,
-            vader_scores("Happy.", lexicon()).compound);
+  EXPECT_EQ(vader_scores("It was really. Good.", lexicon()).compound,
+            vader_scores("Good.", lexicon()).compound);
+  EXPECT_GT(vader_scores("Don't do it. Great job.", lexicon()).compound, 0.5);
 }
 
 // Technical terms made of negative words carry no tone; the same words in a complaint do.
