@@ -71,8 +71,6 @@ bool announces_new_topic(std::string_view text) {
   return false;
 }
 
-// "got it, thanks", "brilliant, thanks a lot", "ty", "wow ok. good night": a reply that only
-// acknowledges, which is small talk whatever came before it.
 // Calls visit(word) for each run of ASCII letters in `text`, lowercased, until it returns false.
 template <typename Visit>
 void for_each_lower_word(std::string_view text, Visit&& visit) {
@@ -90,6 +88,8 @@ void for_each_lower_word(std::string_view text, Visit&& visit) {
   }
 }
 
+// "got it, thanks", "brilliant, thanks a lot", "ty", "wow ok. good night": a reply that only
+// acknowledges, which is small talk whatever came before it.
 bool only_acknowledges(std::string_view text) {
   static constexpr std::string_view kWords[] = {
       "thanks",  "thank",      "you",       "ty",      "thx",        "ok",          "okay",

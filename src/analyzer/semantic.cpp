@@ -184,13 +184,24 @@ std::size_t word_count(std::string_view text) {
 // words.
 std::array<std::string_view, 2> instruction_segments(std::string_view text) {
   std::array<std::string_view, 2> out{};
+  while (!text.empty() && is_ascii_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
   if (text.size() <= kSegmentBytes + kSegmentBytes / 2) return out;
+  // The head runs to the first sentence end that leaves it three words ("Task: summarize
+  // this." is one segment, not "Task").
   std::size_t head_end = 0;
-  while (head_end < kSegmentBytes && !ends_sentence(text[head_end])) ++head_end;
+  while (head_end < kSegmentBytes &&
+         !(ends_sentence(text[head_end]) && word_count(text.substr(0, head_end)) >= 3)) {
+    ++head_end;
+  }
   out[0] = text.substr(0, head_end);
-  std::size_t tail_start = text.size() - 1;  // past the text's own final punctuation
-  while (tail_start > text.size() - kSegmentBytes && !ends_sentence(text[tail_start - 1])) {
+  // The tail starts after the last sentence end before the text's own closing marks ("?!",
+  // "...", ".)", "?\"").
+  std::size_t close = text.size();
+  while (close > 0 && !is_token_byte(text[close - 1])) --close;
+  std::size_t tail_start = close;
+  while (tail_start > 0 && text.size() - tail_start < kSegmentBytes &&
+         !ends_sentence(text[tail_start - 1])) {
     --tail_start;
   }
   out[1] = text.substr(tail_start);

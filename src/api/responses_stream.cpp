@@ -117,6 +117,9 @@ void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
 
 void ResponsesStream::reasoning_delta(std::string_view delta, std::string& out) {
   if (!reasoning_) {
+    // Thinking that follows text or calls is an item of its own, after them.
+    close_message(out);
+    close_calls(out);
     reasoning_ = ReasoningPart{next_output_index_++, new_item_id("rs_"), ""};
     emit("response.output_item.added",
          {{"output_index", reasoning_->output_index},

@@ -13,6 +13,9 @@ constexpr std::string_view kNoBackend = "(none)";
 constexpr std::string_view kNoRoute = "(no route)";
 constexpr std::string_view kNoCategory = "(none)";
 const std::string kOtherClientKeys = "(other)";
+// A shard's share of the keys per slot, however many io threads split the bound: the keys of a
+// gateway's few connections land on one of them.
+constexpr std::size_t kMinClientKeysPerShard = 250;
 
 std::string_view key_or(const std::string& value, std::string_view fallback) {
   return value.empty() ? fallback : std::string_view(value);
@@ -184,7 +187,8 @@ StatsHub::StatsHub(std::size_t shard_count, StatsOptions options, NowFunction no
   shard_count = std::max<std::size_t>(1, shard_count);
   StatsOptions per_shard = options_;
   per_shard.client_keys_per_slot =
-      std::max<std::size_t>(1, options_.client_keys_per_slot / shard_count);
+      std::min(options_.client_keys_per_slot,
+               std::max(kMinClientKeysPerShard, options_.client_keys_per_slot / shard_count));
   for (std::size_t i = 0; i < shard_count; ++i) {
     shards_.push_back(std::make_unique<StatsShard>(per_shard, now_));
   }

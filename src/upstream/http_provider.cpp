@@ -108,6 +108,10 @@ struct Connection {
   // server closed is found when the request is sent (see HttpProvider::send).
   bool still_usable() {
     if (!lowest().socket().is_open() || buffer.size() != 0) return false;
+    if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream);
+        tls && SSL_pending((*tls)->native_handle()) > 0) {
+      return false;  // decrypted already, held by the TLS layer
+    }
     error_code ec;
     return lowest().socket().available(ec) == 0 && !ec;
   }

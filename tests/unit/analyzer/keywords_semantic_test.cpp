@@ -238,6 +238,9 @@ TEST(SemanticIndex, TheFirstAndLastSentenceOfALongTextAreScoredToo) {
       score_of(index.score(article + "\ntl;dr of this article?"), "summarize");
   EXPECT_GT(asked_first, 0.7);
   EXPECT_GT(asked_last, 0.7);
+  // A short label before the task, closing marks after it.
+  EXPECT_GT(score_of(index.score("  Task: tl;dr of this article. " + article), "summarize"), 0.7);
+  EXPECT_GT(score_of(index.score(article + "tl;dr of this article?!)"), "summarize"), 0.7);
   EXPECT_LT(score_of(index.score(article), "summarize"), 0.3);
   EXPECT_LT(score_of(index.score("Hello! " + article), "greeting"), 0.3);
 }

@@ -430,6 +430,19 @@ TEST(ResponsesStream, ReasoningDeltasBecomeAReasoningItemBeforeTheText) {
   EXPECT_EQ(done["output"][1]["content"][0]["text"], "Done");
 }
 
+TEST(ResponsesStream, ReasoningAfterTextIsAnItemAfterIt) {
+  ResponsesStream stream(shell());
+  std::string out =
+      stream.feed(chunk(R"({"content":"A"})") + chunk(R"({"reasoning_content":"R"})") +
+                  chunk(R"({"content":"B"})") + chunk("{}", R"("stop")") + "data: [DONE]\n\n");
+  out += stream.finish();
+  const json output = events_of(out).back().data["response"]["output"];
+  ASSERT_EQ(output.size(), 3u);
+  EXPECT_EQ(output[0]["content"][0]["text"], "A");
+  EXPECT_EQ(output[1]["type"], "reasoning");
+  EXPECT_EQ(output[2]["content"][0]["text"], "B");
+}
+
 TEST(ResponsesStream, ToolCallsFollowTheTextAsTheirOwnItems) {
   const std::string chat =
       chunk(R"({"content":"Let me check."})") +
