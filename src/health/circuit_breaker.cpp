@@ -70,8 +70,10 @@ void CircuitBreaker::roll_window(Nanos now) {
   }
 }
 
-bool CircuitBreaker::record_success(Nanos now) {
+bool CircuitBreaker::record_success(Nanos now, Nanos started) {
+  if (started < 0) started = now;
   const bool was_open = open_until_.load(std::memory_order_acquire) != 0;
+  if (was_open && started < opened_at_.load(std::memory_order_acquire)) return false;
   if (was_open) {
     // The trial (or a request already under way) succeeded: closed, with a fresh count.
     open_until_.store(0, std::memory_order_release);
@@ -87,7 +89,10 @@ bool CircuitBreaker::record_success(Nanos now) {
 }
 
 void CircuitBreaker::hold_open(Nanos now, Nanos until) {
-  if (state(now) != BreakerState::open) ejections_.fetch_add(1, std::memory_order_acq_rel);
+  if (state(now) != BreakerState::open) {
+    ejections_.fetch_add(1, std::memory_order_acq_rel);
+    opened_at_.store(now, std::memory_order_release);
+  }
   Nanos current = open_until_.load(std::memory_order_acquire);
   while (current < until &&
          !open_until_.compare_exchange_weak(current, until, std::memory_order_acq_rel)) {
@@ -105,8 +110,10 @@ void CircuitBreaker::probe_passed() {
   trial_started_.store(0, std::memory_order_release);
 }
 
-bool CircuitBreaker::record_failure(Nanos now) {
+bool CircuitBreaker::record_failure(Nanos now, Nanos started) {
+  if (started < 0) started = now;
   if (state(now) == BreakerState::half_open) {
+    if (started < opened_at_.load(std::memory_order_acquire)) return false;
     // The trial failed: eject again, for longer.
     open(now);
     return true;
@@ -132,6 +139,7 @@ void CircuitBreaker::open(Nanos now) {
   const Nanos cap = to_nanos(settings_.max_cooldown);
   Nanos cooldown = base;
   for (int i = 0; i < previous && cooldown < cap; ++i) cooldown *= 2;
+  opened_at_.store(now, std::memory_order_release);
   open_until_.store(now + std::min(cooldown, cap), std::memory_order_release);
   clear_counts();
   trial_started_.store(0, std::memory_order_release);

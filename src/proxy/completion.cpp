@@ -1218,7 +1218,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       if (result.hedged) {
         if (last->kind == ErrorKind::cancelled) co_return;
       } else if (!result.weak_answer.empty()) {
-        health.record_success(backend.name);
+        health.record_success(backend.name, latency);
         if (!weak_answer.empty()) record.discarded.push_back(std::move(weak_spent));
         weak_answer = std::move(result.weak_answer);
         weak_headers = std::move(result.weak_headers);
@@ -1230,7 +1230,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         if (writer.server_stopping()) co_await send_shutting_down(writer, record);
         co_return;
       } else if (counts_against_backend(last->kind)) {
-        health.record_failure(backend.name);
+        health.record_failure(backend.name, latency);
         learn(scope, record, index, false, latency);
       }
       if (!retry_same_backend(*last, backend.retry) || retry >= backend.retry.attempts) break;
@@ -1504,7 +1504,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
         !counts_against_backend(primed.failure->kind)) {
       continue;
     }
-    health.record_failure(name_of);
+    health.record_failure(name_of, millis_since(race->launched[slot], upstream::Clock::now()));
     learn(scope, record, race->index[slot], false, record.attempts.back().latency_ms);
   }
 
@@ -1929,9 +1929,9 @@ void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecor
   const bool failed = broke && counts_against_backend(broke->kind);
   const std::string& backend = scope.snapshot->config->backends[index].name;
   if (failed) {
-    health.record_failure(backend);
+    health.record_failure(backend, latency_ms);
   } else {
-    health.record_success(backend);
+    health.record_success(backend, latency_ms);
   }
   learn(scope, record, index, !failed, latency_ms);
 }

@@ -117,15 +117,24 @@ std::size_t count_tokens(const tokenizer::Encoder* encoder, std::string_view tex
                  : static_cast<std::size_t>(std::llround(tokenizer::estimate_tokens(text)));
 }
 
-void BackendHealth::record_success(std::string_view backend) {
-  if (breaker.record_success(health::steady_now())) {
+namespace {
+
+health::Nanos began(health::Nanos now, double latency_ms) {
+  return now - static_cast<health::Nanos>(std::max(0.0, latency_ms) * 1e6);
+}
+
+}  // namespace
+
+void BackendHealth::record_success(std::string_view backend, double latency_ms) {
+  const health::Nanos now = health::steady_now();
+  if (breaker.record_success(now, began(now, latency_ms))) {
     logging::get("health")->info("backend={} circuit closed: a request succeeded", backend);
   }
 }
 
-void BackendHealth::record_failure(std::string_view backend) {
+void BackendHealth::record_failure(std::string_view backend, double latency_ms) {
   const health::Nanos now = health::steady_now();
-  if (breaker.record_failure(now)) {
+  if (breaker.record_failure(now, began(now, latency_ms))) {
     logging::get("health")->warn("backend={} circuit opened for {} ms (ejection {} in a row)",
                                  backend, (breaker.open_until() - now) / 1'000'000,
                                  breaker.ejections());

@@ -39,9 +39,12 @@ class CircuitBreaker {
   // is presumed lost too.
   void end_trial(Nanos stamp);
   // Each says whether it changed the circuit: closed it (a success while open or half-open),
-  // opened it (a failure).
-  bool record_success(Nanos now);
-  bool record_failure(Nanos now);
+  // opened it (a failure). `started`: when the attempt began (-1: now). An attempt begun before
+  // the circuit opened says nothing about what opened it: a plain request that succeeded while
+  // the backend's streams were breaking does not close it, nor does a long stream failing after
+  // the cooldown reopen it; the half-open trial (or a panic attempt) decides.
+  bool record_success(Nanos now, Nanos started = -1);
+  bool record_failure(Nanos now, Nanos started = -1);
 
   // Active health checks. The probes failed enough times in a row: keep the backend ejected
   // until at least `until` (the next probe decides again). Counts as an ejection when the
@@ -70,6 +73,7 @@ class CircuitBreaker {
   std::atomic<int> failures_{0};   // in the current window
   std::atomic<int> successes_{0};  // in the current window
   std::atomic<Nanos> open_until_{0};
+  std::atomic<Nanos> opened_at_{0};  // when the circuit last opened
   std::atomic<int> ejections_{0};
   std::atomic<Nanos> trial_started_{0};  // 0: no trial in flight
   std::atomic<bool> probe_ejected_{false};

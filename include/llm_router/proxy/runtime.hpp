@@ -28,8 +28,9 @@ struct BackendHealth {
 
   explicit BackendHealth(health::BreakerSettings settings) : breaker(settings) {}
   // An attempt's verdict for the breaker; the circuit opening or closing is logged.
-  void record_success(std::string_view backend);
-  void record_failure(std::string_view backend);
+  // `latency_ms`: how long ago the attempt began (see CircuitBreaker::record_success).
+  void record_success(std::string_view backend, double latency_ms = 0);
+  void record_failure(std::string_view backend, double latency_ms = 0);
   health::CircuitBreaker breaker;
   std::atomic<Probe> probe{Probe::none};
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters

@@ -71,6 +71,24 @@ TEST(CircuitBreaker, HalfOpenLetsOneTrialThroughAndASuccessCloses) {
   EXPECT_EQ(b.ejections(), 0);
 }
 
+// Results of attempts begun before the circuit opened: a plain request that succeeded while
+// the backend's streams broke does not close it; a long stream failing after the cooldown does
+// not reopen it (nor double its cooldown). The trial decides.
+TEST(CircuitBreaker, AttemptsBegunBeforeItOpenedDoNotDecide) {
+  CircuitBreaker b(settings());
+  const Nanos begun = 5 * kMs;
+  for (int i = 0; i < 3; ++i) b.record_failure(10 * kMs);
+  EXPECT_FALSE(b.record_success(12 * kMs, begun));
+  EXPECT_EQ(b.state(12 * kMs), BreakerState::open);
+  const Nanos after = 10 * kMs + 101 * kMs;
+  EXPECT_FALSE(b.record_failure(after, begun));
+  EXPECT_EQ(b.state(after), BreakerState::half_open);
+  EXPECT_EQ(b.ejections(), 1);
+  EXPECT_TRUE(b.allow(after));
+  EXPECT_TRUE(b.record_success(after + kMs, after));  // the trial
+  EXPECT_EQ(b.state(after + kMs), BreakerState::closed);
+}
+
 // A trial that gets no verdict (the client left, a hedge won) is ended by its stamp; a stale
 // stamp ends nothing; a trial never ended is presumed lost after max_cooldown.
 TEST(CircuitBreaker, ATrialWithoutVerdictIsEndedOrExpires) {
