@@ -994,8 +994,13 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   }
   if (decision.panic) {
     record.panic = true;
-    log_->warn("request_id={} route={}: every candidate is ejected; panic mode tries them anyway",
-               record.id, decision.plan.route);
+    // A warning every few seconds per io thread, not one per request of an outage.
+    const auto now = std::chrono::steady_clock::now();
+    const bool warn = now - last_panic_warning_ >= std::chrono::seconds(5);
+    if (warn) last_panic_warning_ = now;
+    log_->log(warn ? spdlog::level::warn : spdlog::level::debug,
+              "request_id={} route={}: every candidate is ejected; panic mode tries each once",
+              record.id, decision.plan.route);
   }
   record.route = decision.plan.route;
   record.rule = decision.plan.rule;
@@ -1234,8 +1239,10 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         learn(scope, record, index, false, latency);
       }
       if (!retry_same_backend(*last, backend.retry) || retry >= backend.retry.attempts) break;
-      // This failure opened (or reopened) its circuit: the next candidate, not another try.
-      if (!record.panic &&
+      // This failure opened (or reopened) its circuit: the next candidate, not another try. In
+      // panic mode (every circuit open) each candidate gets one try: retries there multiply
+      // the load on backends already failing, on top of the clients' own retries.
+      if (record.panic ||
           health.breaker.state(health::steady_now()) == health::BreakerState::open) {
         break;
       }
@@ -1341,6 +1348,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     record.last_upstream_headers = relayed_headers(head);
     auto result = fail(std::move(failure));
     result.retry_after = retry_after_of(head);
+    record.longest_retry_after = std::max(record.longest_retry_after, result.retry_after);
     co_return result;
   }
   record.backend = backend.name;
@@ -1516,6 +1524,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     auto& first = *race->result[0];
     result.failure = first.failure;
     result.retry_after = first.retry_after;
+    record.longest_retry_after = std::max(record.longest_retry_after, first.retry_after);
     if (first.status != 0 && (first.status < 200 || first.status >= 300)) {
       record.last_upstream_headers = first.relayed;
     }
@@ -1906,7 +1915,14 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   // A backend's rate-limit headers describe the answer when every attempt was rate limited;
   // after other failures only its Retry-After still helps the client.
   for (auto& h : record.last_upstream_headers) {
-    if (all_rate_limited || h.name.starts_with("retry-after")) headers.push_back(std::move(h));
+    if (h.name.starts_with("retry-after")) continue;  // the longest any backend asked, below
+    if (all_rate_limited) headers.push_back(std::move(h));
+  }
+  // Every backend's wait passes before all of them could answer: the client waits the longest
+  // (the last backend may have named none, and an SDK would then retry at once).
+  if (const auto wait = record.longest_retry_after; wait.count() > 0) {
+    headers.push_back({"retry-after", std::to_string((wait.count() + 999) / 1000)});
+    headers.push_back({"retry-after-ms", std::to_string(wait.count())});
   }
   // Asking again cannot help when the backends' setup is at fault (a key, a URL, a model name,
   // an exhausted quota): the openai SDKs then skip their automatic retries.

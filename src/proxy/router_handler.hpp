@@ -64,6 +64,7 @@ struct RequestRecord {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point first_byte;
   Headers last_upstream_headers;  // retry-after and rate-limit headers of the last failure
+  std::chrono::milliseconds longest_retry_after{0};  // the longest any failed attempt asked for
   // Answers generated (and billed by their provider) but not delivered: a cascade's weak
   // answer set aside for a stronger one. Counted in the token and cost metrics too.
   struct Spent {
@@ -287,6 +288,7 @@ class RouterHandler final : public server::RequestHandler {
   std::uint64_t generation_ = 0;
   std::unique_ptr<HealthProber> prober_;  // the first io thread's handler runs the health checks
   std::shared_ptr<spdlog::logger> log_;
+  mutable std::chrono::steady_clock::time_point last_panic_warning_{};  // plan_for is const
 };
 
 // Request facts the selector's rules test, from the parsed body and the headers.

@@ -145,6 +145,27 @@ TEST(Retry, RetryAfterAsAnHttpDateAndOnA503IsHonouredToo) {
   }
 }
 
+// Every backend rate limited: the client waits the longest any of them asked for, even when the
+// last one named no wait (an SDK would retry at once).
+TEST(RetryAfter, TheLongestWaitAnyBackendAskedForReachesTheClient) {
+  CannedBackend patient([](const std::string&) {
+    return http_response(429, "application/json", R"({"error":{"message":"slow down"}})",
+                         "retry-after: 2\r\n");
+  });
+  CannedBackend terse([](const std::string&) {
+    return http_response(429, "application/json", R"({"error":{"message":"slow down"}})");
+  });
+  Router router(router_config({{"patient", patient.url(), "retry: {attempts: 0}"},
+                               {"terse", terse.url(), "retry: {attempts: 0}"}},
+                              "[patient, terse]", "[]", "  threads: 1\n") +
+                "    strategy: ordered\n");
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 429) << response.body;
+  EXPECT_EQ(response.header("retry-after"), "2");
+  EXPECT_EQ(response.header("retry-after-ms"), "2000");
+}
+
 TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
   MockLlm flaky({"--status", "500"});
   MockLlm backup;
@@ -242,6 +263,17 @@ TEST(CircuitBreaker, PanicModeStillTriesWhenEveryCandidateIsEjected) {
   auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   EXPECT_EQ(response.status, 502);  // still attempted, not refused
   EXPECT_EQ(down.requests(), 2);
+  // Tried once in panic mode, whatever its retries: they would multiply an outage's load.
+  MockLlm unavailable({"--status", "503"});
+  Router retrying(router_config({{"unavailable", unavailable.url(),
+                                  "circuit_breaker: {failure_threshold: 1, cooldown: 1m}\n"
+                                  "    retry: {attempts: 2}"}},
+                                "[unavailable]"));
+  HttpClient retrying_client(retrying.port());
+  EXPECT_EQ(retrying_client.post_json("/v1/chat/completions", chat_body("auto")).status, 503);
+  const int first = unavailable.requests();  // opened by its first failure: not retried
+  EXPECT_EQ(retrying_client.post_json("/v1/chat/completions", chat_body("auto")).status, 503);
+  EXPECT_EQ(unavailable.requests(), first + 1);
 }
 
 // Ejected and full at once: the requests queue for the panic slot as they would for a closed
