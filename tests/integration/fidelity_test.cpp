@@ -38,24 +38,35 @@ const std::string kSchema =
     R"({"type":"object","properties":{"reasoning":{"type":"string"},"answer":{"type":"string"}},)"
     R"("required":["reasoning","answer"]})";
 
-// The request bodies the backend received for each of `requests` (path, body).
-std::vector<std::string> bodies_received(
-    const std::vector<std::pair<std::string, std::string>>& requests) {
+// A backend answering kChatAnswer (kStream to a stream request) that keeps every body it got.
+struct RecordingBackend {
   std::mutex mutex;
   std::vector<std::string> bodies;
-  CannedBackend backend([&](const std::string& body) {
+  CannedBackend backend{[this](const std::string& body) {
     std::lock_guard lock(mutex);
     bodies.push_back(body);
     const bool stream = body.find("\"stream\":true") != std::string::npos;
     return stream ? sse_response(kStream) : http_response(200, "application/json", kChatAnswer);
-  });
-  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  }};
+
+  std::string last() {
+    std::lock_guard lock(mutex);
+    return bodies.empty() ? std::string() : bodies.back();
+  }
+};
+
+// The request bodies the backend received for each of `requests` (path, body).
+std::vector<std::string> bodies_received(
+    const std::vector<std::pair<std::string, std::string>>& requests) {
+  RecordingBackend recording;
+  Router router(router_config({{"only", recording.backend.url()}}, "[only]"));
   HttpClient client(router.port());
   for (const auto& [path, body] : requests) {
     const auto response = client.post_json(path, body);
     EXPECT_EQ(response.status, 200) << path << " " << body << "\n" << response.body;
   }
-  return bodies;
+  std::lock_guard lock(recording.mutex);
+  return recording.bodies;
 }
 
 bool reasoning_before_answer(const std::string& body) {
@@ -93,15 +104,8 @@ TEST(Fidelity, ASchemaKeepsItsPropertyOrderOnEveryPath) {
 // A client that refers to an earlier answer's items by id (the Vercel AI SDK with `store` left
 // on) has them sent to the backend as the turns they were, streamed or not.
 TEST(Fidelity, ResponsesItemReferencesBecomeTheTurnsTheyName) {
-  std::mutex mutex;
-  std::vector<std::string> bodies;
-  CannedBackend backend([&](const std::string& body) {
-    std::lock_guard lock(mutex);
-    bodies.push_back(body);
-    const bool stream = body.find("\"stream\":true") != std::string::npos;
-    return stream ? sse_response(kStream) : http_response(200, "application/json", kChatAnswer);
-  });
-  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  RecordingBackend recording;
+  Router router(router_config({{"only", recording.backend.url()}}, "[only]"));
   HttpClient client(router.port());
   for (const bool stream : {false, true}) {
     const std::string flag = stream ? "true" : "false";
@@ -117,9 +121,8 @@ TEST(Fidelity, ResponsesItemReferencesBecomeTheTurnsTheyName) {
                          R"({"type":"item_reference","id":")" +
                              id + R"("},{"role":"user","content":"and then?"}]})");
     ASSERT_EQ(second.status, 200) << second.body;
-    std::lock_guard lock(mutex);
-    EXPECT_NE(bodies.back().find(R"({"role":"assistant","content":)"), std::string::npos)
-        << bodies.back();
+    const std::string sent = recording.last();
+    EXPECT_NE(sent.find(R"({"role":"assistant","content":)"), std::string::npos) << sent;
   }
 }
 
