@@ -678,6 +678,12 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
     queued.push_back({{name}, static_cast<double>(h.capacity.waiting())});
     breakers.push_back({{name}, static_cast<double>(h.breaker.state(now))});
   }
+  // A backend a reload removed keeps its in-flight series while its requests finish.
+  state_->health().for_each([&](const std::string& name, const BackendHealth& h) {
+    if (h.capacity.in_flight() > 0 && config.find_backend(name) == nullptr) {
+      in_flight.push_back({{name}, static_cast<double>(h.capacity.in_flight())});
+    }
+  });
   m.upstream_in_flight.set_all(in_flight);
   m.upstream_queued.set_all(queued);
   m.breaker_state.set_all(breakers);

@@ -154,6 +154,12 @@ BackendHealth& HealthRegistry::get(const config::Backend& backend) {
   return *entry;
 }
 
+void HealthRegistry::for_each(
+    const std::function<void(const std::string&, const BackendHealth&)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [name, entry] : entries_) visit(name, *entry);
+}
+
 selector::BackendLive SnapshotLiveStats::get(std::size_t backend_index) const {
   const BackendHealth& h = *snapshot_.health[backend_index];
   selector::BackendLive live;

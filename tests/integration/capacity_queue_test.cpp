@@ -86,6 +86,23 @@ TEST(CapacityQueue, AReloadThatRaisesTheLimitLetsAQueuedRequestIn) {
   EXPECT_EQ(slow.requests(), 2);
 }
 
+// A reload that removes a backend keeps its in-flight series in /metrics while its request runs.
+TEST(CapacityQueue, ARemovedBackendsInFlightRequestsStayVisible) {
+  MockLlm slow({"--ttft-ms", "1500"});
+  const std::string server = "  watch_config: false\n";
+  Router router(router_config({{"slow", slow.url()}, {"other", ""}}, "[slow]", "[]", server));
+  auto running = occupy(router.port(), slow);
+  std::ofstream(router.config_path()) << router_config({{"other", ""}}, "[other]", "[]", server);
+  HttpClient admin(router.port());
+  ASSERT_EQ(admin.request("POST", "/admin/reload").status, 200);
+  const std::string metrics = admin.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("llm_router_upstream_in_flight{backend=\"slow\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(running.get().status, 200);
+  EXPECT_EQ(admin.request("GET", "/metrics").body.find("in_flight{backend=\"slow\"}"),
+            std::string::npos);  // gone once it finished
+}
+
 TEST(CapacityQueue, AFullQueueAnswers429AtOnce) {
   MockLlm slow({"--ttft-ms", "2000"});
   Router router(router_config({{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 0"}},

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,9 +56,11 @@ class HealthRegistry {
  public:
   // The entry for a backend name, created on first use (config load, not the request path).
   BackendHealth& get(const config::Backend& backend);
+  // Every backend configured since start, removed ones too (their requests may still run).
+  void for_each(const std::function<void(const std::string&, const BackendHealth&)>& visit) const;
 
  private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, std::unique_ptr<BackendHealth>> entries_;
 };
 
