@@ -305,6 +305,8 @@ Backend read_backend(NodeReader reader) {
   b.max_queue = int(reader.integer("max_queue", 0, kMaxInt).value_or(64));
   b.max_queue_set = reader.has("max_queue");
   b.queue_timeout = reader.duration("queue_timeout").value_or(b.queue_timeout);
+  b.rpm = reader.integer("rpm", 0, 1'000'000'000).value_or(0);
+  b.tpm = reader.integer("tpm", 0, 1'000'000'000'000).value_or(0);
   b.max_idle_connections = int(reader.integer("max_idle_connections", 0, 100'000).value_or(64));
   b.idle_connection_timeout =
       reader.duration("idle_connection_timeout").value_or(b.idle_connection_timeout);

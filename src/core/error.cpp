@@ -53,6 +53,7 @@ constexpr std::array kTable{
     Entry{"low_confidence", {kUpstream, 502, "upstream_error", "low_confidence", true}},
     Entry{"circuit_open", {kRouter, 503, "service_unavailable", "circuit_open", true}},
     Entry{"overloaded", {kRouter, 429, "rate_limit_error", "router_overloaded", true}},
+    Entry{"at_rate_limit", {kRouter, 429, "rate_limit_error", "rate_limit_exceeded", true}},
     Entry{"shutting_down", {kRouter, 503, "service_unavailable", "server_shutting_down", true}},
     Entry{"hedge_lost", {kRouter, 499, "cancelled", "hedge_lost", false}},
     Entry{"cancelled", {kClient, 499, "cancelled", "client_closed_request", false}},

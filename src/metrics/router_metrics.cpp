@@ -33,6 +33,10 @@ RouterMetrics::RouterMetrics(Registry& registry)
       retries(registry.counter("llm_router_retries_total",
                                "Attempts repeated on the same backend, by reason.",
                                {"backend", "reason"})),
+      rate_limit_skips(registry.counter(
+          "llm_router_rate_limit_skips_total",
+          "Times a request passed over a backend because its rpm or tpm budget was spent.",
+          {"backend"})),
       upstream_in_flight(registry.gauge("llm_router_upstream_in_flight",
                                         "Upstream exchanges currently open, per backend.",
                                         {"backend"})),

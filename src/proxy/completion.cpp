@@ -32,6 +32,7 @@
 #include "llm_router/metrics/cost.hpp"
 #include "llm_router/requestlog/redactor.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
+#include "rate_limits.hpp"
 #include "router_handler.hpp"
 #include "throughput_guard.hpp"
 
@@ -545,10 +546,41 @@ double spend_usd(const config::Config& config, const std::string& backend,
            : 0.0;
 }
 
-// A backend skipped for its open circuit or its full slots: it was sent nothing.
+// A backend skipped for its open circuit, its full slots or its spent rpm/tpm: it was sent
+// nothing.
 bool skipped(const Attempt& attempt) {
   return attempt.failure && (attempt.failure->kind == ErrorKind::circuit_open ||
-                             attempt.failure->kind == ErrorKind::overloaded);
+                             attempt.failure->kind == ErrorKind::overloaded ||
+                             attempt.failure->kind == ErrorKind::at_rate_limit);
+}
+
+// The soonest any backend the plan left out for its rpm or tpm could take the request.
+std::chrono::milliseconds soonest_rate_refill(const selector::RoutePlan& plan,
+                                              const Snapshot& snapshot, std::int64_t tokens) {
+  const health::Nanos now = health::steady_now();
+  std::optional<std::chrono::milliseconds> soonest;
+  for (const auto& e : plan.excluded) {
+    if (e.cause != selector::ExclusionCause::rate_limited) continue;
+    const auto wait = rate_budget_wait(*snapshot.health[e.index], *e.backend, tokens, now);
+    soonest = std::min(soonest.value_or(wait), wait);
+  }
+  return soonest.value_or(std::chrono::milliseconds(0));
+}
+
+void add_retry_after(Headers& headers, std::chrono::milliseconds wait) {
+  headers.push_back({"retry-after", std::to_string((wait.count() + 999) / 1000)});
+  headers.push_back({"retry-after-ms", std::to_string(wait.count())});
+}
+
+// A backend whose rpm or tpm budget was spent when its attempt came: skipped, and the client
+// told when it refills should nothing else answer.
+void note_rate_limited(RequestRecord& record, const BackendHealth& health,
+                       const config::Backend& backend) {
+  record.attempts.push_back(
+      {backend.name, Failure{ErrorKind::at_rate_limit, "its rpm or tpm budget is spent"}});
+  record.longest_retry_after =
+      std::max(record.longest_retry_after,
+               rate_budget_wait(health, backend, record.estimated_tokens, health::steady_now()));
 }
 
 // A failure after the backend's head arrived carries the status it had begun answering with
@@ -793,6 +825,14 @@ struct RaceExit {
 // Why no backend of the plan could be tried. When every candidate was left out for what the
 // request asks (its size, images, tools, JSON mode) rather than for its health or load, it is
 // the client's request that no backend here can serve: a 400 no retry will change.
+std::string excluded_reasons(const selector::RoutePlan& plan) {
+  std::string reasons;
+  for (const auto& e : plan.excluded) {
+    reasons += (reasons.empty() ? "" : "; ") + e.backend->name + ": " + e.reason;
+  }
+  return reasons;
+}
+
 Failure no_candidate_failure(const selector::RoutePlan& plan) {
   using selector::ExclusionCause;
   bool too_long = !plan.excluded.empty();
@@ -801,10 +841,7 @@ Failure no_candidate_failure(const selector::RoutePlan& plan) {
     too_long = too_long && e.cause == ExclusionCause::context_window;
     unsupported = unsupported && selector::about_the_request(e.cause);
   }
-  std::string reasons;
-  for (const auto& e : plan.excluded) {
-    reasons += (reasons.empty() ? "" : "; ") + e.backend->name + ": " + e.reason;
-  }
+  const std::string reasons = excluded_reasons(plan);
   if (too_long) {
     // The reasons say whether the prompt or the room asked for the answer (max_tokens) is at
     // fault.
@@ -929,9 +966,11 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
   };
   SnapshotLiveStats live(snapshot, bandit);
   decision.plan = plan(live);
-  if (decision.plan.status == selector::PlanStatus::no_candidates) {
-    // Panic mode (as Envoy): when the breaker ejected every candidate, still try them, the one
-    // whose cooldown ends first leading, rather than refuse everything.
+  if (decision.plan.status == selector::PlanStatus::no_candidates ||
+      decision.plan.status == selector::PlanStatus::rate_limited) {
+    // Panic mode (as Envoy): when the breaker ejected every candidate (the others, if any, at
+    // their rate limits), still try them, the one whose cooldown ends first leading, rather
+    // than refuse everything.
     SnapshotLiveStats ignoring_breaker(snapshot, bandit, /*ignore_ejection=*/true);
     auto panic = plan(ignoring_breaker);
     // Busy in panic mode too: the request waits for a slot as it would for a closed circuit.
@@ -1005,6 +1044,12 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   record.route = decision.plan.route;
   record.rule = decision.plan.rule;
   record.strategy = decision.plan.strategy;
+  record.estimated_tokens = decision.facts.estimated_tokens;
+  for (const auto& e : decision.plan.excluded) {
+    if (e.cause == selector::ExclusionCause::rate_limited) {
+      rate_limit_skips_metric_.with({e.backend->name}).inc();
+    }
+  }
   return std::move(decision.plan);
 }
 
@@ -1091,7 +1136,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
     }
     if (!plan.ok()) {
-      co_await send_plan_failure(writer, plan, record, waited);
+      co_await send_plan_failure(writer, plan, *scope.snapshot, record, waited);
       co_return;
     }
     scope.route = route;  // the same after planning again: one request, one model
@@ -1122,6 +1167,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
 
 asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                                                        const selector::RoutePlan& plan,
+                                                       const Snapshot& snapshot,
                                                        RequestRecord& record, CapacityWait waited) {
   Failure failure{ErrorKind::internal, plan.message};
   switch (plan.status) {
@@ -1137,6 +1183,10 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                                                              ? " and every queue for a slot is full"
                                                              : " and no slot freed in time")};
       break;
+    case selector::PlanStatus::rate_limited:
+      failure =
+          Failure{ErrorKind::at_rate_limit, plan.message + " (" + excluded_reasons(plan) + ")"};
+      break;
     default:
       failure = no_candidate_failure(plan);
   }
@@ -1144,6 +1194,9 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
   record.status = traits(failure.kind).status;
   Headers headers = decision_headers(record);
   if (plan.status == selector::PlanStatus::all_busy) headers.push_back({"retry-after", "1"});
+  if (plan.status == selector::PlanStatus::rate_limited) {
+    add_retry_after(headers, soonest_rate_refill(plan, snapshot, record.estimated_tokens));
+  }
   co_await send_error(writer, failure, std::move(headers));
 }
 
@@ -1198,8 +1251,19 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       continue;
     }
     const SlotRelease slot{health.capacity};
+    if (!take_rate_budget(health, backend, record.estimated_tokens, health::steady_now())) {
+      // Spent by concurrent requests between planning and now: the next candidate.
+      note_rate_limited(record, health, backend);
+      rate_limit_skips_metric_.with({backend.name}).inc();
+      continue;
+    }
     std::optional<Failure> last;
     for (int retry = 0;; ++retry) {
+      // Each try is a request the backend's rpm counts; a spent budget moves on.
+      if (retry > 0 &&
+          !take_rate_budget(health, backend, record.estimated_tokens, health::steady_now())) {
+        break;
+      }
       const bool may_cascade = cascade && !queue.empty();
       const auto started = upstream::Clock::now();
       AttemptResult result;
@@ -1229,6 +1293,8 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         weak_headers = std::move(result.weak_headers);
         weak_spent = {backend.name,
                       answer_usage(scope.snapshot->encoders[index], parsed, weak_answer)};
+        settle_tokens(health, backend, record.estimated_tokens, weak_spent.usage,
+                      health::steady_now());
         record.backend = backend.name;
       } else if (last->kind == ErrorKind::cancelled) {
         // The client is gone, or the server stopped waiting (drain_timeout): only then say so.
@@ -1444,8 +1510,13 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
         if (trial != 0) health.breaker.end_trial(trial);
         continue;
       }
-      second_trial.emplace(health.breaker, trial);
       second_slot.emplace(health.capacity);
+      if (!take_rate_budget(health, backend, record.estimated_tokens, health::steady_now())) {
+        second_slot.reset();
+        if (trial != 0) health.breaker.end_trial(trial);
+        continue;
+      }
+      second_trial.emplace(health.breaker, trial);
       tried[next] = true;
       log_->debug("request_id={} backend={} no commit after {} ms: hedging on {}", record.id,
                   config.backends[index].name, delay.count(), backend.name);
@@ -1921,8 +1992,7 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   // Every backend's wait passes before all of them could answer: the client waits the longest
   // (the last backend may have named none, and an SDK would then retry at once).
   if (const auto wait = record.longest_retry_after; wait.count() > 0) {
-    headers.push_back({"retry-after", std::to_string((wait.count() + 999) / 1000)});
-    headers.push_back({"retry-after-ms", std::to_string(wait.count())});
+    add_retry_after(headers, wait);
   }
   // Asking again cannot help when the backends' setup is at fault (a key, a URL, a model name,
   // an exhausted quota): the openai SDKs then skip their automatic retries.
@@ -1943,7 +2013,9 @@ void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecor
   BackendHealth& health = *scope.snapshot->health[index];
   const auto& broke = result.broke_after_commit;
   const bool failed = broke && counts_against_backend(broke->kind);
-  const std::string& backend = scope.snapshot->config->backends[index].name;
+  const config::Backend& answered_by = scope.snapshot->config->backends[index];
+  const std::string& backend = answered_by.name;
+  settle_tokens(health, answered_by, record.estimated_tokens, record.usage, health::steady_now());
   if (failed) {
     health.record_failure(backend, latency_ms);
   } else {

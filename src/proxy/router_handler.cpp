@@ -115,6 +115,7 @@ RouterHandler::RouterHandler(std::shared_ptr<RouterState> state, asio::io_contex
       attempts_metric_(state_->metrics().attempts),
       fallbacks_metric_(state_->metrics().fallbacks),
       retries_metric_(state_->metrics().retries),
+      rate_limit_skips_metric_(state_->metrics().rate_limit_skips),
       categories_metric_(state_->metrics().analyzer_categories),
       io_(io),
       tls_(std::move(tls)),
@@ -460,6 +461,13 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
              {"in_flight", h.capacity.in_flight()},
              {"queued", h.capacity.waiting()},
              {"ejections", h.breaker.ejections()}};
+    // What is left of a minute's budget now (whole numbers: what the next requests may take).
+    if (const auto rpm = config.backends[i].rpm; rpm > 0) {
+      entry["rpm_available"] = static_cast<std::int64_t>(h.requests.available(now, rpm));
+    }
+    if (const auto tpm = config.backends[i].tpm; tpm > 0) {
+      entry["tpm_available"] = static_cast<std::int64_t>(h.tokens.available(now, tpm));
+    }
     if (config.backends[i].health_check.enabled) {
       const auto probe = h.probe.load(std::memory_order_relaxed);
       entry["health_check"] = probe == BackendHealth::Probe::passing   ? "passing"

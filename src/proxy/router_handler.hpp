@@ -46,6 +46,7 @@ struct RequestRecord {
   std::string backend;
   std::string category;
   std::optional<double> complexity;
+  std::int64_t estimated_tokens = 0;  // the prompt's, as context windows and tpm budgets see it
   std::vector<std::string> candidates;
   std::optional<std::string> prompt;  // only kept when the request log records prompts
   std::chrono::system_clock::time_point arrived = std::chrono::system_clock::now();
@@ -188,7 +189,7 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
   enum class CapacityWait { slot_freed, timed_out, queues_full };
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
-                                          RequestRecord& record,
+                                          const Snapshot& snapshot, RequestRecord& record,
                                           CapacityWait waited = CapacityWait::timed_out);
   // Queues the request on its full backends until one frees a slot (plan again), or until the
   // backends' queue_timeout since `arrived` or the request's `deadline` passes, or at once when
@@ -247,7 +248,8 @@ class RouterHandler final : public server::RequestHandler {
                                              api::Endpoint endpoint, const config::Backend& backend,
                                              const RequestRecord& record,
                                              api::StreamOptions stream_options) const;
-  // The breaker and the strategies learn how an answered attempt went.
+  // The breaker and the strategies learn how an answered attempt went; the backend's tpm
+  // budget pays the answer's usage.
   void record_outcome(const RequestScope& scope, const RequestRecord& record, std::size_t index,
                       const AttemptResult& result, double latency_ms);
   void learn(const RequestScope& scope, const RequestRecord& record, std::size_t index,
@@ -280,6 +282,7 @@ class RouterHandler final : public server::RequestHandler {
   metrics::ChildCache<metrics::Counter> attempts_metric_;
   metrics::ChildCache<metrics::Counter> fallbacks_metric_;
   metrics::ChildCache<metrics::Counter> retries_metric_;
+  mutable metrics::ChildCache<metrics::Counter> rate_limit_skips_metric_;  // plan_for counts
   metrics::ChildCache<metrics::Counter> categories_metric_;
   asio::io_context& io_;
   std::shared_ptr<asio::ssl::context> tls_;

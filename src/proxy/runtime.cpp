@@ -163,9 +163,12 @@ void HealthRegistry::for_each(
 selector::BackendLive SnapshotLiveStats::get(std::size_t backend_index) const {
   const BackendHealth& h = *snapshot_.health[backend_index];
   selector::BackendLive live;
+  const config::Backend& backend = snapshot_.config->backends[backend_index];
+  const health::Nanos now = health::steady_now();
   live.in_flight = h.capacity.in_flight();
-  live.ejected =
-      !ignore_ejection_ && h.breaker.state(health::steady_now()) == health::BreakerState::open;
+  live.ejected = !ignore_ejection_ && h.breaker.state(now) == health::BreakerState::open;
+  live.requests_available = h.requests.available(now, backend.rpm);
+  live.tokens_available = h.tokens.available(now, backend.tpm);
   live.ttft_ms = h.ttft_ms.load(std::memory_order_relaxed);
   live.per_token_ms = h.per_token_ms.load(std::memory_order_relaxed);
   return live;

@@ -25,6 +25,8 @@ std::string_view to_string(PlanStatus status) {
       return "no_candidates";
     case PlanStatus::all_busy:
       return "all_busy";
+    case PlanStatus::rate_limited:
+      return "rate_limited";
   }
   return "unknown";
 }

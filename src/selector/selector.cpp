@@ -65,6 +65,17 @@ std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& 
                          std::to_string(b.max_concurrency) + " in flight",
                      full};
   }
+  if (live.requests_available < 1) {
+    return Exclusion{"rpm " + std::to_string(b.rpm) + " reached", rate_limited};
+  }
+  // A prompt above the whole tpm runs when the budget is full (alone in its minute).
+  if (b.tpm > 0 &&
+      live.tokens_available < static_cast<double>(std::min(facts.estimated_tokens, b.tpm))) {
+    return Exclusion{"tpm " + std::to_string(b.tpm) + ": " +
+                         std::to_string(static_cast<std::int64_t>(live.tokens_available)) +
+                         " tokens left, " + std::to_string(facts.estimated_tokens) + " estimated",
+                     rate_limited};
+  }
   return std::nullopt;
 }
 
@@ -166,7 +177,9 @@ RoutePlan Selector::plan_direct(std::size_t index, const RequestFacts& facts,
   plan.strategy = "direct";
   const auto& backend = config_->backends[index];
   if (auto why = exclusion(backend, live.get(index), facts)) {
-    plan.status = why->full() ? PlanStatus::all_busy : PlanStatus::no_candidates;
+    plan.status = why->full()                                  ? PlanStatus::all_busy
+                  : why->cause == ExclusionCause::rate_limited ? PlanStatus::rate_limited
+                                                               : PlanStatus::no_candidates;
     plan.message = "backend '" + backend.name + "' cannot take this request: " + why->reason;
     exclude(plan, *config_, index, std::move(*why));
     return plan;
@@ -182,11 +195,19 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
   plan.rule = pool.rule;
   plan.strategy = std::string(pool.strategy->name());
   bool any_full = false;
+  bool any_rate_limited = false;
+  const auto left_out = [&](std::size_t index) {
+    auto why = exclusion(config_->backends[index], live.get(index), facts);
+    if (why) {
+      any_full = any_full || why->full();
+      any_rate_limited = any_rate_limited || why->cause == ExclusionCause::rate_limited;
+      exclude(plan, *config_, index, std::move(*why));
+    }
+    return why.has_value();
+  };
   std::vector<std::size_t> eligible;
   for (std::size_t index : pool.use) {
-    if (auto why = exclusion(config_->backends[index], live.get(index), facts)) {
-      any_full = any_full || why->full();
-      exclude(plan, *config_, index, std::move(*why));
+    if (left_out(index)) {
     } else if (std::find(eligible.begin(), eligible.end(), index) == eligible.end()) {
       eligible.push_back(index);
     }
@@ -217,19 +238,22 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
                     [&](const PlannedBackend& p) { return p.index == index; })) {
       continue;
     }
-    if (auto why = exclusion(config_->backends[index], live.get(index), facts)) {
-      any_full = any_full || why->full();
-      exclude(plan, *config_, index, std::move(*why));
-      continue;
-    }
+    if (left_out(index)) continue;
     plan.fallbacks.push_back(PlannedBackend{index, &config_->backends[index],
                                             static_cast<double>(pool.fallback.size() - k),
                                             "fallback #" + std::to_string(k + 1)});
   }
-  if (plan.candidates.empty() && plan.fallbacks.empty()) {
-    plan.status = any_full ? PlanStatus::all_busy : PlanStatus::no_candidates;
-    plan.message = any_full ? "every eligible backend is at max_concurrency"
-                            : "no backend of the pool can take this request";
+  if (!plan.candidates.empty() || !plan.fallbacks.empty()) return;
+  // Waiting for a slot beats refusing: a full backend frees one within a request's time.
+  if (any_full) {
+    plan.status = PlanStatus::all_busy;
+    plan.message = "every eligible backend is at max_concurrency";
+  } else if (any_rate_limited) {
+    plan.status = PlanStatus::rate_limited;
+    plan.message = "every eligible backend is at its rpm or tpm limit";
+  } else {
+    plan.status = PlanStatus::no_candidates;
+    plan.message = "no backend of the pool can take this request";
   }
 }
 

@@ -116,6 +116,10 @@ struct Backend {
   int max_queue = 64;               // requests waiting for a slot when full; more get 429
   bool max_queue_set = false;       // the file gave max_queue
   Millis queue_timeout{10'000};     // longest wait for a slot
+  // Requests and tokens (prompt + answer) per minute the router sends it, as the provider's
+  // quota allows; 0 = unlimited. A backend at its limit is skipped until its budget refills.
+  std::int64_t rpm = 0;
+  std::int64_t tpm = 0;
   int max_idle_connections = 64;    // per io thread
   // Pooled connections idle longer are closed (below the backend's own keep-alive timeout, so
   // the router never sends on a connection the backend is closing).

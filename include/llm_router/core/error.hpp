@@ -38,6 +38,7 @@ enum class ErrorKind {
   low_confidence,
   circuit_open,
   overloaded,
+  at_rate_limit,  // the backend's rpm or tpm budget (config) is spent for now
   shutting_down,  // the router stopped before the request could finish (drain_timeout)
   hedge_lost,     // a hedged attempt cancelled because the other one committed first
   cancelled,

@@ -21,6 +21,7 @@ struct RouterMetrics {
   CounterFamily& attempts;               // backend, outcome
   CounterFamily& fallbacks;              // route, from_backend, reason
   CounterFamily& retries;                // backend, reason
+  CounterFamily& rate_limit_skips;       // backend: passed over, its rpm/tpm spent
   GaugeFamily& upstream_in_flight;       // backend
   GaugeFamily& upstream_queued;          // backend: waiting for one of its slots
   GaugeFamily& breaker_state;            // backend: 0 closed, 1 open, 2 half-open

@@ -15,6 +15,7 @@
 #include "llm_router/config/config.hpp"
 #include "llm_router/health/capacity_gate.hpp"
 #include "llm_router/health/circuit_breaker.hpp"
+#include "llm_router/health/rate_budget.hpp"
 #include "llm_router/selector/live_stats.hpp"
 #include "llm_router/selector/selector.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
@@ -35,6 +36,8 @@ struct BackendHealth {
   health::CircuitBreaker breaker;
   std::atomic<Probe> probe{Probe::none};
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters
+  health::RateBudget requests;    // against the backend's rpm
+  health::RateBudget tokens;      // against its tpm: the prompt's estimate, then the usage
   std::atomic<double> ttft_ms{-1};
   std::atomic<double> per_token_ms{-1};
   std::atomic<double> ttft_p95_ms{-1};  // streaming estimate (hedging's `after: p95`)

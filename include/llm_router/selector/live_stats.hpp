@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,9 @@ struct BackendLive {
   bool ejected = false;      // circuit breaker open / outlier ejected
   double ttft_ms = -1;       // EWMA of time to first token; < 0 = no sample yet
   double per_token_ms = -1;  // EWMA of per-output-token latency; < 0 = no sample yet
+  // What is left of its rpm and tpm budgets now (unlimited: the largest double).
+  double requests_available = std::numeric_limits<double>::max();
+  double tokens_available = std::numeric_limits<double>::max();
 };
 
 // Posterior of one bandit arm: Beta(alpha, beta) and the running moments of the reward

@@ -16,6 +16,7 @@ enum class PlanStatus {
   unknown_model,  // `model` names neither a route nor a backend (404 model_not_found)
   no_candidates,  // every backend was excluded (capability, context window, ejected)
   all_busy,       // every eligible backend is at max_concurrency: queue or answer 429
+  rate_limited,   // every eligible backend is at its rpm or tpm: 429 until a budget refills
 };
 std::string_view to_string(PlanStatus status);
 
@@ -35,6 +36,7 @@ enum class ExclusionCause {
   context_window,
   ejected,              // by the circuit breaker
   full,                 // at max_concurrency: worth waiting for
+  rate_limited,         // its rpm or tpm budget is spent for now
   below_quality_floor,  // weaker than the route's or the request's floor
 };
 

@@ -36,6 +36,8 @@ backends:
     max_concurrency: 4
     max_queue: 10
     queue_timeout: 250ms
+    rpm: 500
+    tpm: 200000
 routes:
   - name: auto
     use: [small, big]
@@ -92,6 +94,10 @@ TEST(Config, LoadsAValidConfig) {
   EXPECT_EQ(big.queue_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(config.backends[0].max_queue, 64);
   EXPECT_EQ(config.backends[0].queue_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(big.rpm, 500);
+  EXPECT_EQ(big.tpm, 200'000);
+  EXPECT_EQ(config.backends[0].rpm, 0);  // unlimited
+  EXPECT_EQ(config.backends[0].tpm, 0);
   ASSERT_NE(config.find_route("auto"), nullptr);
   EXPECT_EQ(config.find_route("auto")->fallback, std::vector<std::string>{"big"});
 }
@@ -312,6 +318,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "unknown key 'modle' (did you mean 'model'?)"},
         BadCase{"number_bounds_as_written", kBackendHead + kRoute + "    quality_floor: 2\n",
                 "routes[0].quality_floor", "must be between 0 and 1"},
+        BadCase{"negative_rpm", kBackendHead + "    rpm: -1\n" + kRoute, "backends[0].rpm",
+                "must be"},
+        BadCase{"tpm_not_a_number", kBackendHead + "    tpm: lots\n" + kRoute, "backends[0].tpm",
+                "must be"},
         BadCase{"name_with_a_space", "backends:\n  - name: a b\n    provider: mock\n" + kRoute,
                 "backends[0].name", "printable ASCII"},
         BadCase{"empty_route_name", kBackendHead + "routes:\n  - name: \"\"\n    use: [a]\n",

@@ -222,6 +222,50 @@ routes:
   EXPECT_EQ(p.to_json()["status"], "all_busy");
 }
 
+TEST(SelectorStatus, BackendsAtTheirRateLimitsAreSkippedThenRateLimited) {
+  auto config = std::make_shared<const config::Config>(config::load_config_text(R"(
+backends:
+  - {name: quota, provider: mock, rpm: 60, tpm: 1000}
+  - {name: other, provider: mock, rpm: 10}
+routes:
+  - name: auto
+    use: [quota, other]
+)",
+                                                                                "test.yaml"));
+  Selector selector(config);
+  InMemoryLiveStats live(2);
+  RequestFacts f;
+  f.model = "auto";
+  f.estimated_tokens = 500;
+  live.at(0).requests_available = 0.5;
+  RoutePlan p = selector.plan(f, live);
+  EXPECT_EQ(names(p.candidates), (std::vector<std::string>{"other"}));
+  EXPECT_EQ(excluded_reason(p, "quota"), "rpm 60 reached");
+  EXPECT_EQ(excluded_cause(p, "quota"), ExclusionCause::rate_limited);
+
+  live.at(0).requests_available = 10;
+  live.at(0).tokens_available = 300;
+  p = selector.plan(f, live);
+  EXPECT_EQ(excluded_reason(p, "quota"), "tpm 1000: 300 tokens left, 500 estimated");
+
+  // A prompt above the whole tpm waits for a whole budget, then runs.
+  f.estimated_tokens = 5000;
+  live.at(0).tokens_available = 999;
+  EXPECT_EQ(excluded_cause(selector.plan(f, live), "quota"), ExclusionCause::rate_limited);
+  live.at(0).tokens_available = 1000;
+  EXPECT_EQ(names(selector.plan(f, live).candidates), (std::vector<std::string>{"quota", "other"}));
+
+  live.at(0).requests_available = 0;
+  live.at(1).requests_available = 0;
+  p = selector.plan(f, live);
+  EXPECT_EQ(p.status, PlanStatus::rate_limited);
+  EXPECT_EQ(p.to_json()["status"], "rate_limited");
+  EXPECT_FALSE(about_the_request(ExclusionCause::rate_limited));
+
+  f.model = "quota";  // named directly
+  EXPECT_EQ(selector.plan(f, live).status, PlanStatus::rate_limited);
+}
+
 TEST(SelectorStatus, QualityFloorSkipsWeakBackendsUnlessNoneQualifies) {
   Selector selector(testing::shared(R"(
 routes:

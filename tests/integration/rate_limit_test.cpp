@@ -1,0 +1,90 @@
+// A backend's rpm and tpm: spent as requests go out, skipped once spent, 429 when every
+// candidate is spent.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+std::string answered_by(HttpClient& client, const std::string& body) {
+  const auto response = client.post_json("/v1/chat/completions", body);
+  EXPECT_EQ(response.status, 200) << response.body;
+  return response.header("x-llm-router-backend");
+}
+
+TEST(RateLimits, ABackendAtItsRpmIsSkippedForTheNext) {
+  MockLlm quota;
+  MockLlm spare;
+  Router router(router_config({{"quota", quota.url(), "rpm: 2"}, {"spare", spare.url()}},
+                              "[quota]", "[spare]"));
+  HttpClient client(router.port());
+  EXPECT_EQ(answered_by(client, chat_body("auto")), "quota");
+  EXPECT_EQ(answered_by(client, chat_body("auto")), "quota");
+  EXPECT_EQ(answered_by(client, chat_body("auto")), "spare");
+  EXPECT_EQ(quota.requests(), 2);
+  const auto ready = json::parse(client.request("GET", "/readyz").body)["backends"];
+  EXPECT_EQ(ready["quota"]["rpm_available"], 0);
+  EXPECT_FALSE(ready["spare"].contains("rpm_available"));  // unlimited
+  EXPECT_NE(client.request("GET", "/metrics")
+                .body.find(R"(llm_router_rate_limit_skips_total{backend="quota"} 1)"),
+            std::string::npos);
+}
+
+TEST(RateLimits, EveryCandidateSpentIsA429WithWhenToComeBack) {
+  MockLlm quota;
+  Router router(router_config({{"quota", quota.url(), "rpm: 1"}}, "[quota]"));
+  HttpClient client(router.port());
+  EXPECT_EQ(answered_by(client, chat_body("auto")), "quota");
+  const auto refused = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  const auto error = json::parse(refused.body)["error"];
+  EXPECT_EQ(error["type"], "rate_limit_error");
+  EXPECT_EQ(error["code"], "rate_limit_exceeded");
+  EXPECT_NE(error["message"].get<std::string>().find("rpm 1 reached"), std::string::npos)
+      << error;
+  // One request a minute, just spent: the next fits in at most 60 s.
+  const int retry_after = std::stoi(refused.header("retry-after"));
+  EXPECT_GE(retry_after, 1);
+  EXPECT_LE(retry_after, 60);
+  EXPECT_FALSE(refused.header("retry-after-ms").empty());
+  EXPECT_EQ(quota.requests(), 1);  // the refused request never reached it
+  // Naming the backend does not get around its limit.
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("quota")).status, 429);
+}
+
+TEST(RateLimits, TpmCountsThePromptBeforeAndTheAnswerAfter) {
+  MockLlm quota;
+  MockLlm spare;
+  Router router(router_config({{"quota", quota.url(), "tpm: 1000"}, {"spare", spare.url()}},
+                              "[quota]", "[spare]"));
+  HttpClient client(router.port());
+  std::string long_prompt;
+  for (int i = 0; i < 120; ++i) long_prompt += "alpha beta gamma delta epsilon ";  // ~600 tokens
+  EXPECT_EQ(answered_by(client, chat_body("auto", long_prompt)), "quota");
+  // What is left of the minute's 1,000 tokens cannot hold the same prompt again.
+  EXPECT_EQ(answered_by(client, chat_body("auto", long_prompt)), "spare");
+  const auto ready = json::parse(client.request("GET", "/readyz").body)["backends"];
+  EXPECT_LT(ready["quota"]["tpm_available"].get<int>(), 500);
+  EXPECT_EQ(quota.requests(), 1);
+}
+
+TEST(RateLimits, APromptLargerThanTheWholeTpmStillRunsOnAFullBudget) {
+  MockLlm quota;
+  Router router(router_config({{"quota", quota.url(), "tpm: 50"}}, "[quota]"));
+  HttpClient client(router.port());
+  std::string long_prompt;
+  for (int i = 0; i < 60; ++i) long_prompt += "alpha beta gamma delta ";
+  EXPECT_EQ(answered_by(client, chat_body("auto", long_prompt)), "quota");
+  const auto refused = client.post_json("/v1/chat/completions", chat_body("auto", long_prompt));
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_NE(refused.body.find("tpm 50"), std::string::npos) << refused.body;
+}
+
+}  // namespace
+}  // namespace test_support
