@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <unordered_map>
 #include <vector>
 
@@ -192,9 +193,17 @@ std::optional<std::string> NodeReader::string(std::string_view key, bool require
     if (required) error(key, "is required");
     return std::nullopt;
   }
+  return scalar(key, "a string");
+}
+
+std::optional<std::string> NodeReader::scalar(std::string_view key, std::string_view what) {
+  if (!has(key)) {
+    known_.emplace(key);
+    return std::nullopt;
+  }
   YAML::Node value = raw(key);
   if (!value.IsScalar()) {
-    error(key, "must be a string");
+    error(key, "must be " + std::string(what));
     return std::nullopt;
   }
   return expand_env(value.Scalar(), value, path_of(key));
@@ -250,7 +259,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::optional<double> NodeReader::number(std::string_view key, double min, double max) {
-  auto text = string(key);
+  auto text = scalar(key, "a number");
   if (!text) return std::nullopt;
   double value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
@@ -267,11 +276,15 @@ std::optional<double> NodeReader::number(std::string_view key, double min, doubl
 
 std::optional<std::int64_t> NodeReader::integer(std::string_view key, std::int64_t min,
                                                 std::int64_t max) {
-  auto text = string(key);
+  auto text = scalar(key, "an integer");
   if (!text) return std::nullopt;
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc{} || end != text->data() + text->size()) {
+  const bool digits_only = end == text->data() + text->size();
+  if (ec == std::errc::result_out_of_range && digits_only) {
+    value = text->starts_with('-') ? std::numeric_limits<std::int64_t>::min()
+                                   : std::numeric_limits<std::int64_t>::max();
+  } else if (ec != std::errc{} || !digits_only) {
     error(key, "must be an integer, got '" + written(key, *text) + "'");
     return std::nullopt;
   }
@@ -285,7 +298,7 @@ std::optional<std::int64_t> NodeReader::integer(std::string_view key, std::int64
 }
 
 std::optional<bool> NodeReader::boolean(std::string_view key) {
-  auto text = string(key);
+  auto text = scalar(key, "true or false");
   if (!text) return std::nullopt;
   if (*text == "true" || *text == "yes" || *text == "on") return true;
   if (*text == "false" || *text == "no" || *text == "off") return false;
@@ -294,7 +307,7 @@ std::optional<bool> NodeReader::boolean(std::string_view key) {
 }
 
 std::optional<std::chrono::milliseconds> NodeReader::duration(std::string_view key) {
-  auto text = string(key);
+  auto text = scalar(key, "a duration");
   if (!text) return std::nullopt;
   auto value = parse_duration(*text);
   if (value && *value > kMaxDuration) {

@@ -16,6 +16,15 @@ void CapacityGate::release() {
   // Sequentially consistent with enqueue(): either a new waiter sees the freed slot when it
   // looks again after queueing, or this sees the waiter.
   in_flight_.fetch_sub(1);
+  wake_oldest();
+}
+
+void CapacityGate::pass_turn(int limit) {
+  if (limit > 0 && in_flight_.load() >= limit) return;
+  wake_oldest();
+}
+
+void CapacityGate::wake_oldest() {
   if (waiting_.load() == 0) return;
   std::shared_ptr<CapacityWaiter> chosen;
   {

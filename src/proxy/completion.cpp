@@ -264,6 +264,18 @@ bool counts_against_backend(ErrorKind kind) {
   }
 }
 
+// A request woken for a slot that its new plan does not start with (its backend now over its
+// rpm, another backend free): the next waiter gets the turn, or it would wait out its
+// queue_timeout beside a free slot.
+void pass_unused_turns(const Snapshot& snapshot, const std::vector<std::size_t>& waited_on,
+                       const selector::RoutePlan& plan) {
+  const auto order = plan.attempt_order();
+  for (const std::size_t index : waited_on) {
+    if (plan.ok() && order.front() == index) continue;
+    snapshot.health[index]->capacity.pass_turn(snapshot.config->backends[index].max_concurrency);
+  }
+}
+
 std::vector<std::size_t> full_backends_of(const selector::RoutePlan& plan) {
   std::vector<std::size_t> full;
   for (const auto& excluded : plan.excluded) {
@@ -1045,10 +1057,13 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   record.rule = decision.plan.rule;
   record.strategy = decision.plan.strategy;
   record.estimated_tokens = decision.facts.estimated_tokens;
+  record.excluded.clear();
+  const bool logged = state_->request_log() != nullptr;
   for (const auto& e : decision.plan.excluded) {
     if (e.cause == selector::ExclusionCause::rate_limited) {
       rate_limit_skips_metric_.with({e.backend->name}).inc();
     }
+    if (logged) record.excluded.push_back({e.backend->name, e.reason});
   }
   return std::move(decision.plan);
 }
@@ -1122,8 +1137,10 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
                          route ? route->timeout : std::chrono::milliseconds(kDirectRequestTimeout));
     CapacityWait waited = CapacityWait::slot_freed;
     while (plan.status == selector::PlanStatus::all_busy) {
-      waited = co_await wait_for_capacity(*scope.snapshot, full_backends_of(plan), scope.arrived,
-                                          scope.deadline);
+      const auto waited_on = full_backends_of(plan);
+      const auto waited_in = scope.snapshot;
+      waited =
+          co_await wait_for_capacity(*scope.snapshot, waited_on, scope.arrived, scope.deadline);
       if (waited != CapacityWait::slot_freed) break;
       // Reloaded while waiting (a raised max_concurrency, another backend): plan with it.
       if (state_->generation() != generation_) {
@@ -1134,6 +1151,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       }
       plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
       route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
+      pass_unused_turns(*waited_in, waited_on, plan);
     }
     if (!plan.ok()) {
       co_await send_plan_failure(writer, plan, *scope.snapshot, record, waited);
@@ -1184,8 +1202,10 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                                                              : " and no slot freed in time")};
       break;
     case selector::PlanStatus::rate_limited:
+      // (A direct plan's message names its backend's reason already.)
       failure =
-          Failure{ErrorKind::at_rate_limit, plan.message + " (" + excluded_reasons(plan) + ")"};
+          Failure{ErrorKind::at_rate_limit,
+                  plan.direct ? plan.message : plan.message + " (" + excluded_reasons(plan) + ")"};
       break;
     default:
       failure = no_candidate_failure(plan);
@@ -1262,6 +1282,8 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       // Each try is a request the backend's rpm counts; a spent budget moves on.
       if (retry > 0 &&
           !take_rate_budget(health, backend, record.estimated_tokens, health::steady_now())) {
+        note_rate_limited(record, health, backend);
+        rate_limit_skips_metric_.with({backend.name}).inc();
         break;
       }
       const bool may_cascade = cascade && !queue.empty();
@@ -2075,6 +2097,7 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   entry.category = record.category;
   entry.complexity = record.complexity;
   entry.candidates = record.candidates;
+  entry.excluded = record.excluded;
   const int answered = record.answered_status != 0 ? record.answered_status : record.status;
   for (const auto& a : record.attempts) {
     entry.attempts.push_back({a.backend, a.failure ? a.failure->upstream_status : answered,

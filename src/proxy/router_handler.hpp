@@ -13,6 +13,7 @@
 #include "llm_router/api/openai_request.hpp"
 #include "llm_router/core/logging.hpp"
 #include "llm_router/proxy/router_handler.hpp"
+#include "llm_router/requestlog/entry.hpp"
 #include "llm_router/selector/plan.hpp"
 #include "llm_router/selector/request_facts.hpp"
 #include "llm_router/upstream/exchange.hpp"
@@ -48,7 +49,8 @@ struct RequestRecord {
   std::optional<double> complexity;
   std::int64_t estimated_tokens = 0;  // the prompt's, as context windows and tpm budgets see it
   std::vector<std::string> candidates;
-  std::optional<std::string> prompt;  // only kept when the request log records prompts
+  std::vector<requestlog::ExclusionLog> excluded;  // kept only when the request log is on
+  std::optional<std::string> prompt;               // only kept when the request log records prompts
   std::chrono::system_clock::time_point arrived = std::chrono::system_clock::now();
   std::vector<Attempt> attempts;
   int status = 0;

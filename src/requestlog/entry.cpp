@@ -170,6 +170,19 @@ std::string to_json_line(const RequestLogEntry& e) {
     append_json_string(out, e.candidates[i]);
   }
   out += ']';
+  if (!e.excluded.empty()) {
+    key(out, "excluded");
+    out += '[';
+    for (std::size_t i = 0; i < e.excluded.size(); ++i) {
+      if (i > 0) out += ',';
+      out += "{\"backend\":";
+      append_json_string(out, e.excluded[i].backend);
+      out += ",\"reason\":";
+      append_json_string(out, e.excluded[i].reason);
+      out += '}';
+    }
+    out += ']';
+  }
   key(out, "attempts");
   out += '[';
   for (std::size_t i = 0; i < e.attempts.size(); ++i) {

@@ -40,6 +40,23 @@ bool capable(const config::Backend& b, std::string_view tag) {
   return b.tags.empty() || b.has_tag(tag);
 }
 
+// Which of the backend's per-minute budgets cannot take this request now, or nullopt.
+std::optional<std::string> rate_limit_spent(const config::Backend& b, const BackendLive& live,
+                                            const RequestFacts& facts) {
+  std::string spent;
+  if (live.requests_available < 1) spent = "rpm " + std::to_string(b.rpm) + " reached";
+  // A prompt above the whole tpm runs when the budget is full (alone in its minute).
+  const auto needed = static_cast<double>(std::min(facts.estimated_tokens, b.tpm));
+  if (b.tpm > 0 && live.tokens_available < needed) {
+    if (!spent.empty()) spent += ", ";
+    spent += "tpm " + std::to_string(b.tpm) + ": " +
+             std::to_string(static_cast<std::int64_t>(live.tokens_available)) + " tokens left, " +
+             std::to_string(facts.estimated_tokens) + " estimated";
+  }
+  if (spent.empty()) return std::nullopt;
+  return spent;
+}
+
 // Why a backend cannot take this request at all; nullopt when it can.
 std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& live,
                                    const RequestFacts& facts) {
@@ -59,22 +76,13 @@ std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& 
     }
     return Exclusion{std::move(reason), context_window};
   }
+  // Before the breaker and the slots: no wait and no panic sends past the provider's quota.
+  if (auto spent = rate_limit_spent(b, live, facts)) return Exclusion{*spent, rate_limited};
   if (live.ejected) return Exclusion{"ejected by the circuit breaker", ejected};
   if (b.max_concurrency > 0 && live.in_flight >= b.max_concurrency) {
     return Exclusion{"full: " + std::to_string(live.in_flight) + "/" +
                          std::to_string(b.max_concurrency) + " in flight",
                      full};
-  }
-  if (live.requests_available < 1) {
-    return Exclusion{"rpm " + std::to_string(b.rpm) + " reached", rate_limited};
-  }
-  // A prompt above the whole tpm runs when the budget is full (alone in its minute).
-  if (b.tpm > 0 &&
-      live.tokens_available < static_cast<double>(std::min(facts.estimated_tokens, b.tpm))) {
-    return Exclusion{"tpm " + std::to_string(b.tpm) + ": " +
-                         std::to_string(static_cast<std::int64_t>(live.tokens_available)) +
-                         " tokens left, " + std::to_string(facts.estimated_tokens) + " estimated",
-                     rate_limited};
   }
   return std::nullopt;
 }

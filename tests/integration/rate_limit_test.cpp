@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <future>
+#include <vector>
+
 #include "integration/router_config.hpp"
 #include "support/fixtures.hpp"
 
@@ -21,8 +24,8 @@ std::string answered_by(HttpClient& client, const std::string& body) {
 TEST(RateLimits, ABackendAtItsRpmIsSkippedForTheNext) {
   MockLlm quota;
   MockLlm spare;
-  Router router(router_config({{"quota", quota.url(), "rpm: 2"}, {"spare", spare.url()}},
-                              "[quota]", "[spare]"));
+  Router router(router_config({{"quota", quota.url(), "rpm: 2"}, {"spare", spare.url()}}, "[quota]",
+                              "[spare]"));
   HttpClient client(router.port());
   EXPECT_EQ(answered_by(client, chat_body("auto")), "quota");
   EXPECT_EQ(answered_by(client, chat_body("auto")), "quota");
@@ -46,8 +49,7 @@ TEST(RateLimits, EveryCandidateSpentIsA429WithWhenToComeBack) {
   const auto error = json::parse(refused.body)["error"];
   EXPECT_EQ(error["type"], "rate_limit_error");
   EXPECT_EQ(error["code"], "rate_limit_exceeded");
-  EXPECT_NE(error["message"].get<std::string>().find("rpm 1 reached"), std::string::npos)
-      << error;
+  EXPECT_NE(error["message"].get<std::string>().find("rpm 1 reached"), std::string::npos) << error;
   // One request a minute, just spent: the next fits in at most 60 s.
   const int retry_after = std::stoi(refused.header("retry-after"));
   EXPECT_GE(retry_after, 1);
@@ -84,6 +86,50 @@ TEST(RateLimits, APromptLargerThanTheWholeTpmStillRunsOnAFullBudget) {
   const auto refused = client.post_json("/v1/chat/completions", chat_body("auto", long_prompt));
   EXPECT_EQ(refused.status, 429) << refused.body;
   EXPECT_NE(refused.body.find("tpm 50"), std::string::npos) << refused.body;
+}
+
+// Requests queued for a slot while the backend's rpm ran out are answered 429 as their turn
+// comes, each handing the freed slot on; none waits out its queue_timeout beside a free slot.
+TEST(RateLimits, RequestsQueuedForASlotGetTheRateLimitOnceItIsSpent) {
+  MockLlm slow({"--ttft-ms", "300"});
+  Router router(router_config(
+      {{"slow", slow.url(), "rpm: 2\n    max_concurrency: 1\n    queue_timeout: 60s"}}, "[slow]"));
+  std::vector<std::future<HttpResponse>> pending;
+  for (int i = 0; i < 5; ++i) {
+    pending.push_back(std::async(std::launch::async, [&] {
+      return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+    }));
+  }
+  int answered = 0;
+  for (auto& p : pending) {
+    const auto response = p.get();
+    if (response.status == 200) {
+      ++answered;
+      continue;
+    }
+    EXPECT_EQ(response.status, 429) << response.body;
+    EXPECT_EQ(json::parse(response.body)["error"]["code"], "rate_limit_exceeded") << response.body;
+    EXPECT_GE(std::stoi(response.header("retry-after")), 2) << "when the budget refills";
+  }
+  EXPECT_EQ(answered, 2);
+  EXPECT_EQ(slow.requests(), 2);
+}
+
+// Retries of a backend answering 429 stop at its rpm; the client is told when the router's
+// budget refills, not the backend's short Retry-After.
+TEST(RateLimits, RetriesStopAtTheRpmAndTheClientWaitsForItsRefill) {
+  MockLlm limited({"--status", "429", "--retry-after-ms", "200"});
+  Router router(router_config(
+      {{"limited", limited.url(), "rpm: 3\n    retry: {attempts: 5, max_retry_after: 1s}"}},
+      "[limited]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 429) << response.body;
+  EXPECT_EQ(limited.requests(), 3);
+  // 3 a minute, all spent: the next one is about 20 s away.
+  EXPECT_GE(std::stoi(response.header("retry-after")), 10) << response.body;
+  EXPECT_NE(response.header("x-llm-router-attempts").find("at_rate_limit"), std::string::npos)
+      << response.header("x-llm-router-attempts");
 }
 
 }  // namespace

@@ -69,6 +69,9 @@ class NodeReader {
   ReadContext& context_;
   std::set<std::string, std::less<>> known_;
   bool valid_ = true;
+
+  // A scalar's text (env expanded); a list or mapping is an error saying it must be `what`.
+  std::optional<std::string> scalar(std::string_view key, std::string_view what);
 };
 
 // Parses "250ms" / "30s" / "5m" / "1h" (and a bare "0"); nullopt when malformed or when a

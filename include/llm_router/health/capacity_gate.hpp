@@ -36,6 +36,9 @@ class CapacityGate {
   bool try_acquire(int limit);
   // Frees a slot and wakes the oldest waiter not woken yet.
   void release();
+  // Wakes the oldest waiter when a slot is free: a request woken for a slot that it then did
+  // not take (refused, or sent elsewhere) passes its turn on.
+  void pass_turn(int limit);
   // Wakes every waiter (a reload may have raised the limit: each looks again).
   void wake_all();
   int in_flight() const { return in_flight_.load(); }
@@ -50,6 +53,8 @@ class CapacityGate {
   std::atomic<int> waiting_{0};  // lets release() skip the mutex when nobody waits
   std::mutex mutex_;
   std::deque<std::shared_ptr<CapacityWaiter>> waiters_;
+
+  void wake_oldest();
 };
 
 }  // namespace llm_router::health

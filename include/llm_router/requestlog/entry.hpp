@@ -17,6 +17,12 @@ struct AttemptLog {
   double latency_ms = 0;
 };
 
+// A backend the plan left out (ejected, full, over its rpm, ...), and why.
+struct ExclusionLog {
+  std::string backend;
+  std::string reason;
+};
+
 // What one finished request leaves in the request log. Filled by the proxy once, at the end.
 struct RequestLogEntry {
   std::string id;
@@ -28,6 +34,7 @@ struct RequestLogEntry {
   std::string category;
   std::optional<double> complexity;
   std::vector<std::string> candidates;  // backends the plan offered, in order
+  std::vector<ExclusionLog> excluded;   // left out of the line when empty
   std::vector<AttemptLog> attempts;
   std::string backend;              // the backend that answered; empty when none did
   std::string upstream_request_id;  // that backend's own x-request-id; left out when empty

@@ -44,6 +44,27 @@ TEST(CapacityGate, ReleaseWakesTheOldestWaiterFirst) {
   EXPECT_EQ(woken, "first second ");
 }
 
+// A woken request that does not take the freed slot hands its turn to the next waiter; while
+// every slot is taken there is no turn to hand on.
+TEST(CapacityGate, PassTurnWakesTheNextWaiterOnlyWhenASlotIsFree) {
+  CapacityGate gate;
+  std::string woken;
+  ASSERT_TRUE(gate.try_acquire(1));
+  queue_two_waiters(gate, woken);
+  gate.release();
+  EXPECT_EQ(woken, "first ");
+  gate.pass_turn(1);
+  EXPECT_EQ(woken, "first second ");
+  EXPECT_EQ(gate.waiting(), 0);
+
+  CapacityGate busy;
+  std::string none;
+  ASSERT_TRUE(busy.try_acquire(1));
+  queue_two_waiters(busy, none);
+  busy.pass_turn(1);
+  EXPECT_EQ(none, "");
+}
+
 // After a reload every waiter looks again, in order, each woken once.
 TEST(CapacityGate, WakeAllWakesEveryWaiterOnce) {
   CapacityGate gate;

@@ -23,6 +23,7 @@ RequestLogEntry full_entry() {
   e.category = "coding";
   e.complexity = 0.75;
   e.candidates = {"small", "big"};
+  e.excluded = {{"local", "rpm 60 reached"}};
   e.attempts = {{"small", 503, "upstream_unavailable", 12.25}, {"big", 200, "ok", 340.5}};
   e.backend = "big";
   e.upstream_request_id = "req_upstream_9";
@@ -51,6 +52,8 @@ TEST(RequestLogEntry, EveryFieldIsWritten) {
   EXPECT_EQ(j["category"], "coding");
   EXPECT_DOUBLE_EQ(j["complexity"].get<double>(), 0.75);
   EXPECT_EQ(j["candidates"], nlohmann::json::array({"small", "big"}));
+  EXPECT_EQ(j["excluded"],
+            nlohmann::json::parse(R"([{"backend":"local","reason":"rpm 60 reached"}])"));
   ASSERT_EQ(j["attempts"].size(), 2u);
   EXPECT_EQ(j["attempts"][0]["backend"], "small");
   EXPECT_EQ(j["attempts"][0]["status"], 503);
@@ -67,7 +70,7 @@ TEST(RequestLogEntry, EveryFieldIsWritten) {
   EXPECT_DOUBLE_EQ(j["ttft_ms"].get<double>(), 80.5);
   EXPECT_EQ(j["stream"], true);
   EXPECT_FALSE(j.contains("prompt"));
-  EXPECT_EQ(j.size(), 19u) << "a new field needs a line in docs/observability.md";
+  EXPECT_EQ(j.size(), 20u) << "a new field needs a line in docs/observability.md";
 }
 
 TEST(RequestLogEntry, EmptyOptionalsAreNullAndPromptIsOmitted) {

@@ -73,7 +73,7 @@ TEST(RequestLogSettings, ErrorsAreLocated) {
       {"request_log:\n  path: /x\n  max_files: -1\n", "request_log.max_files", 3, "between"},
       {"request_log:\n  path: /x\n  log_prompts: maybe\n", "request_log.log_prompts", 3,
        "true or false"},
-      {"request_log:\n  path: /x\n  redact: [a]\n", "request_log.redact", 3, "string"},
+      {"request_log:\n  path: /x\n  redact: [a]\n", "request_log.redact", 3, "true or false"},
       {"request_log:\n  max_files: 2\n", "request_log.path", 2, "required"},
       {"request_log:\n  path: \"\"\n", "request_log.path", 2, "empty"},
       {"request_log: [a, b]\n", "request_log", 1, "mapping"},

@@ -264,6 +264,16 @@ routes:
 
   f.model = "quota";  // named directly
   EXPECT_EQ(selector.plan(f, live).status, PlanStatus::rate_limited);
+
+  // Spent and also ejected or full: the budget says it (no panic try, no wait for a slot).
+  f.model = "auto";
+  f.estimated_tokens = 10;
+  live.at(0).ejected = true;
+  live.at(0).tokens_available = 0;
+  live.at(1).in_flight = 99;
+  p = selector.plan(f, live);
+  EXPECT_EQ(p.status, PlanStatus::rate_limited);
+  EXPECT_EQ(excluded_reason(p, "quota"), "rpm 60 reached, tpm 1000: 0 tokens left, 10 estimated");
 }
 
 TEST(SelectorStatus, QualityFloorSkipsWeakBackendsUnlessNoneQualifies) {
