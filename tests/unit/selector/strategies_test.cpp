@@ -161,6 +161,30 @@ TEST_F(StrategyTest, LeastBusyOrdersByLoadShare) {
   EXPECT_EQ(p.candidates.back().reason, "in flight 1/2");
 }
 
+// With rpm or tpm set, the load is the most used of slots and budgets.
+TEST(LeastBusy, CountsTheShareOfRpmAndTpmSpent) {
+  Selector selector(std::make_shared<const config::Config>(config::load_config_text(R"(
+backends:
+  - {name: quota, provider: mock, rpm: 100, tpm: 10000}
+  - {name: slots, provider: mock, max_concurrency: 10}
+routes:
+  - name: busy
+    strategy: least_busy
+    use: [quota, slots]
+)",
+                                                                                    "test.yaml")));
+  InMemoryLiveStats live(2);
+  live.at(0).requests_available = 80;  // 20% of its rpm spent
+  live.at(0).tokens_available = 4000;  // 60% of its tpm spent
+  live.at(1).in_flight = 5;            // half its slots
+  RoutePlan p = selector.plan(facts_for("busy"), live);
+  EXPECT_EQ(names(p), (std::vector<std::string>{"slots", "quota"}));
+  EXPECT_EQ(p.candidates.back().reason, "in flight 0/unlimited, rpm 20% used, tpm 60% used");
+  live.at(0).tokens_available = 9000;
+  p = selector.plan(facts_for("busy"), live);
+  EXPECT_EQ(names(p), (std::vector<std::string>{"quota", "slots"}));
+}
+
 TEST_F(StrategyTest, LowestLatencyUsesTtftPlusTokens) {
   live_.at(0) = {0, false, 500, 10};  // 500 + 100 x 10 = 1500 ms
   live_.at(1) = {0, false, 200, 20};  // 2200 ms
