@@ -114,6 +114,11 @@ std::vector<std::string> advisories(const Config& config) {
   for (const auto& backend : config.backends) {
     check_tags(backend, out);
     check_contradictions(backend, out);
+    if (backend.pass_client_auth && !config.client_keys.empty()) {
+      out.push_back("backend '" + backend.name +
+                    "': pass_client_auth sends it the client's key, which with client_keys is "
+                    "a key of this router, not of the backend");
+    }
   }
   for (const auto& route : config.routes) {
     if (route.cascade.enabled && route.cascade.min_mean_logprob) {

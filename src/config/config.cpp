@@ -478,6 +478,7 @@ void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
   if (config.backends.empty()) root.error("backends", "at least one backend is required");
   validate_routes(root, yaml, config, names);
   validate_embeddings_model(root, yaml, config);
+  validate_client_keys(root, yaml["client_keys"], config.client_keys);
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {
@@ -531,6 +532,7 @@ Config load_config_text(const std::string& text, const std::string& source_name,
     root.raw("analyzer");
   }
   config.request_log = requestlog::read_request_log_settings(root.object("request_log"));
+  config.client_keys = read_list<ClientKey>(root, "client_keys", read_client_key);
   root.finish();
   validate(root, yaml, config);
   if (!context.diagnostics.empty()) throw ConfigError(std::move(context.diagnostics));

@@ -1,5 +1,6 @@
 #include "client_key.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <array>
@@ -7,6 +8,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "llm_router/core/sha256.hpp"
 
 namespace llm_router::proxy {
 namespace {
@@ -20,6 +23,7 @@ std::string_view presented_key(const server::HttpRequest& request) {
     }
   }
   if (const auto* key = request.header("x-api-key")) return *key;
+  if (const auto* key = request.header("api-key")) return *key;  // Azure OpenAI clients
   return {};
 }
 
@@ -55,6 +59,26 @@ struct RecentKeys {
   }
 };
 
+// The same for the full digest that authenticates: the last keys presented on this thread,
+// compared in constant time (a key's bytes never decide how long a comparison takes).
+struct RecentDigests {
+  static constexpr std::size_t kSize = 4;
+  std::array<std::pair<std::string, std::string>, kSize> entries;  // key -> sha256 hex
+  std::size_t next = 0;
+
+  const std::string& digest_for(std::string_view key) {
+    for (const auto& [seen, digest] : entries) {
+      if (!digest.empty() && seen.size() == key.size() &&
+          CRYPTO_memcmp(seen.data(), key.data(), key.size()) == 0) {
+        return digest;
+      }
+    }
+    auto& slot = entries[next++ % kSize];
+    slot = {std::string(key), core::sha256_hex(key)};
+    return slot.second;
+  }
+};
+
 }  // namespace
 
 std::string client_key_id(const server::HttpRequest& request) {
@@ -62,6 +86,20 @@ std::string client_key_id(const server::HttpRequest& request) {
   if (key.empty()) return {};
   thread_local RecentKeys recent;
   return recent.id_for(key);
+}
+
+const ClientEntry* find_client(const server::HttpRequest& request, const Snapshot& snapshot) {
+  if (snapshot.clients.empty()) return nullptr;
+  const std::string_view key = presented_key(request);
+  if (key.empty()) return nullptr;
+  thread_local RecentDigests recent;
+  const auto it = snapshot.clients.find(recent.digest_for(key));
+  return it == snapshot.clients.end() ? nullptr : &it->second;
+}
+
+std::string client_identity(const server::HttpRequest& request, const Snapshot& snapshot) {
+  if (const auto* client = find_client(request, snapshot)) return client->key->name;
+  return client_key_id(request);
 }
 
 }  // namespace llm_router::proxy

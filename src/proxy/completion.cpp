@@ -573,7 +573,8 @@ std::chrono::milliseconds soonest_rate_refill(const selector::RoutePlan& plan,
   std::optional<std::chrono::milliseconds> soonest;
   for (const auto& e : plan.excluded) {
     if (e.cause != selector::ExclusionCause::rate_limited) continue;
-    const auto wait = rate_budget_wait(*snapshot.health[e.index], *e.backend, tokens, now);
+    const auto wait =
+        rate_budget_wait(budgets_of(*snapshot.health[e.index], *e.backend), tokens, now);
     soonest = std::min(soonest.value_or(wait), wait);
   }
   return soonest.value_or(std::chrono::milliseconds(0));
@@ -586,13 +587,13 @@ void add_retry_after(Headers& headers, std::chrono::milliseconds wait) {
 
 // A backend whose rpm or tpm budget was spent when its attempt came: skipped, and the client
 // told when it refills should nothing else answer.
-void note_rate_limited(RequestRecord& record, const BackendHealth& health,
+void note_rate_limited(RequestRecord& record, BackendHealth& health,
                        const config::Backend& backend) {
   record.attempts.push_back(
       {backend.name, Failure{ErrorKind::at_rate_limit, "its rpm or tpm budget is spent"}});
-  record.longest_retry_after =
-      std::max(record.longest_retry_after,
-               rate_budget_wait(health, backend, record.estimated_tokens, health::steady_now()));
+  record.longest_retry_after = std::max(
+      record.longest_retry_after,
+      rate_budget_wait(budgets_of(health, backend), record.estimated_tokens, health::steady_now()));
 }
 
 // A failure after the backend's head arrived carries the status it had begun answering with
@@ -1075,7 +1076,12 @@ std::string request_id_of(const HttpRequest& request) {
 
 void RouterHandler::name_record(const HttpRequest& request, RequestRecord& record) const {
   record.id = request_id_of(request);
-  record.client_key_id = client_key_id(request);
+  if (const auto* client = find_client(request, *snapshot_)) {
+    record.client = *client;
+    record.client_key_id = client->key->name;
+  } else {
+    record.client_key_id = client_key_id(request);
+  }
 }
 
 asio::awaitable<void> RouterHandler::refuse_request(const HttpRequest& request,
@@ -1128,6 +1134,10 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     const auto dense = co_await read_dense(*parsed, endpoint, *scope.snapshot, *scope.providers,
                                            /*analyze_direct=*/false);
     auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
+    if (auto refused = charge_client(record)) {
+      co_await send_client_rate_limited(writer, record, *refused);
+      co_return;
+    }
     // (No co_await on the right of && here and below: GCC 12 evaluates it even when the left
     // side is false, so a request with a free backend waited for a full one.)
     // The route's timeout bounds the whole request, a wait for a free slot included.
@@ -1271,7 +1281,8 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       continue;
     }
     const SlotRelease slot{health.capacity};
-    if (!take_rate_budget(health, backend, record.estimated_tokens, health::steady_now())) {
+    if (!take_rate_budget(budgets_of(health, backend), record.estimated_tokens,
+                          health::steady_now())) {
       // Spent by concurrent requests between planning and now: the next candidate.
       note_rate_limited(record, health, backend);
       rate_limit_skips_metric_.with({backend.name}).inc();
@@ -1280,8 +1291,8 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     std::optional<Failure> last;
     for (int retry = 0;; ++retry) {
       // Each try is a request the backend's rpm counts; a spent budget moves on.
-      if (retry > 0 &&
-          !take_rate_budget(health, backend, record.estimated_tokens, health::steady_now())) {
+      if (retry > 0 && !take_rate_budget(budgets_of(health, backend), record.estimated_tokens,
+                                         health::steady_now())) {
         note_rate_limited(record, health, backend);
         rate_limit_skips_metric_.with({backend.name}).inc();
         break;
@@ -1315,7 +1326,8 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         weak_headers = std::move(result.weak_headers);
         weak_spent = {backend.name,
                       answer_usage(scope.snapshot->encoders[index], parsed, weak_answer)};
-        settle_tokens(health, backend, record.estimated_tokens, weak_spent.usage,
+        settle_tokens(budgets_of(health, backend), record.estimated_tokens,
+                      weak_spent.usage.prompt_tokens + weak_spent.usage.completion_tokens,
                       health::steady_now());
         record.backend = backend.name;
       } else if (last->kind == ErrorKind::cancelled) {
@@ -1533,7 +1545,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
         continue;
       }
       second_slot.emplace(health.capacity);
-      if (!take_rate_budget(health, backend, record.estimated_tokens, health::steady_now())) {
+      if (!take_rate_budget(budgets_of(health, backend), record.estimated_tokens,
+                            health::steady_now())) {
         second_slot.reset();
         if (trial != 0) health.breaker.end_trial(trial);
         continue;
@@ -2037,7 +2050,8 @@ void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecor
   const bool failed = broke && counts_against_backend(broke->kind);
   const config::Backend& answered_by = scope.snapshot->config->backends[index];
   const std::string& backend = answered_by.name;
-  settle_tokens(health, answered_by, record.estimated_tokens, record.usage, health::steady_now());
+  settle_tokens(budgets_of(health, answered_by), record.estimated_tokens,
+                record.usage.prompt_tokens + record.usage.completion_tokens, health::steady_now());
   if (failed) {
     health.record_failure(backend, latency_ms);
   } else {
@@ -2077,7 +2091,51 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
   }
 }
 
+std::optional<std::chrono::milliseconds> RouterHandler::charge_client(RequestRecord& record) {
+  if (!record.client) return std::nullopt;
+  const RateBudgets budgets = budgets_of(*record.client);
+  const health::Nanos now = health::steady_now();
+  if (take_rate_budget(budgets, record.estimated_tokens, now)) {
+    record.client_charged = true;
+    return std::nullopt;
+  }
+  return rate_budget_wait(budgets, record.estimated_tokens, now);
+}
+
+asio::awaitable<void> RouterHandler::send_client_rate_limited(ResponseWriter& writer,
+                                                              RequestRecord& record,
+                                                              std::chrono::milliseconds wait) {
+  const config::ClientKey& key = *record.client->key;
+  std::string limits;
+  if (key.rpm > 0) limits = "rpm " + std::to_string(key.rpm);
+  if (key.tpm > 0) limits += (limits.empty() ? "tpm " : ", tpm ") + std::to_string(key.tpm);
+  const Failure failure{ErrorKind::at_rate_limit,
+                        "client key '" + key.name + "' is at its rate limit (" + limits +
+                            "; this request: " + std::to_string(record.estimated_tokens) +
+                            " prompt tokens estimated); retry after " +
+                            std::to_string((wait.count() + 999) / 1000) + " s"};
+  record.status = traits(failure.kind).status;
+  Headers headers = decision_headers(record);
+  add_retry_after(headers, wait);
+  co_await send_error(writer, failure, std::move(headers));
+}
+
+namespace {
+
+// The client key's tpm pays what the request's answers used beyond the prompt's estimate.
+void settle_client_tokens(const RequestRecord& record) {
+  if (!record.client_charged) return;
+  long long spent = record.usage.prompt_tokens + record.usage.completion_tokens;
+  for (const auto& set_aside : record.discarded) {
+    spent += set_aside.usage.prompt_tokens + set_aside.usage.completion_tokens;
+  }
+  settle_tokens(budgets_of(*record.client), record.estimated_tokens, spent, health::steady_now());
+}
+
+}  // namespace
+
 void RouterHandler::finish_request(const RequestRecord& record) {
+  settle_client_tokens(record);
   const double latency = millis_since(record.start, std::chrono::steady_clock::now());
   log_request(record, latency);
   record_metrics(record, latency);

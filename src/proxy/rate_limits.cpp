@@ -7,37 +7,42 @@ namespace llm_router::proxy {
 namespace {
 
 // What try_spend takes for a prompt: at most a whole minute's budget.
-std::int64_t tokens_taken(const config::Backend& backend, std::int64_t prompt_tokens) {
-  return std::clamp<std::int64_t>(prompt_tokens, 0, backend.tpm);
+std::int64_t tokens_taken(const RateBudgets& budgets, std::int64_t prompt_tokens) {
+  return std::clamp<std::int64_t>(prompt_tokens, 0, budgets.tpm);
 }
 
 }  // namespace
 
-bool take_rate_budget(BackendHealth& health, const config::Backend& backend,
-                      std::int64_t prompt_tokens, health::Nanos now) {
-  if (backend.rpm <= 0 && backend.tpm <= 0) return true;
-  if (!health.requests.try_spend(now, backend.rpm, 1)) return false;
-  if (!health.tokens.try_spend(now, backend.tpm, static_cast<double>(prompt_tokens))) {
-    health.requests.adjust(now, backend.rpm, -1);  // the request was not sent after all
+RateBudgets budgets_of(BackendHealth& health, const config::Backend& backend) {
+  return {health.requests, health.tokens, backend.rpm, backend.tpm};
+}
+
+RateBudgets budgets_of(const ClientEntry& client) {
+  return {client.budgets->requests, client.budgets->tokens, client.key->rpm, client.key->tpm};
+}
+
+bool take_rate_budget(const RateBudgets& budgets, std::int64_t prompt_tokens, health::Nanos now) {
+  if (budgets.rpm <= 0 && budgets.tpm <= 0) return true;
+  if (!budgets.requests.try_spend(now, budgets.rpm, 1)) return false;
+  if (!budgets.tokens.try_spend(now, budgets.tpm, static_cast<double>(prompt_tokens))) {
+    budgets.requests.adjust(now, budgets.rpm, -1);  // the request was not sent after all
     return false;
   }
   return true;
 }
 
-void settle_tokens(BackendHealth& health, const config::Backend& backend,
-                   std::int64_t prompt_tokens, const api::Usage& used, health::Nanos now) {
-  if (backend.tpm <= 0) return;
-  const long long spent = used.prompt_tokens + used.completion_tokens;
-  health.tokens.adjust(now, backend.tpm,
-                       static_cast<double>(spent - tokens_taken(backend, prompt_tokens)));
+void settle_tokens(const RateBudgets& budgets, std::int64_t prompt_tokens, long long spent,
+                   health::Nanos now) {
+  if (budgets.tpm <= 0) return;
+  budgets.tokens.adjust(now, budgets.tpm,
+                        static_cast<double>(spent - tokens_taken(budgets, prompt_tokens)));
 }
 
-std::chrono::milliseconds rate_budget_wait(const BackendHealth& health,
-                                           const config::Backend& backend,
-                                           std::int64_t prompt_tokens, health::Nanos now) {
+std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int64_t prompt_tokens,
+                                           health::Nanos now) {
   const health::Nanos wait =
-      std::max(health.requests.wait_for(now, backend.rpm, 1),
-               health.tokens.wait_for(now, backend.tpm, static_cast<double>(prompt_tokens)));
+      std::max(budgets.requests.wait_for(now, budgets.rpm, 1),
+               budgets.tokens.wait_for(now, budgets.tpm, static_cast<double>(prompt_tokens)));
   return std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(wait));
 }
 

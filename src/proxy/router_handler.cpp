@@ -258,6 +258,21 @@ asio::awaitable<void> RouterHandler::refuse_unread(const HttpRequest& request,
   }
 }
 
+namespace {
+
+// OpenAI's 401 for a missing or wrong key (never echoing what was sent).
+std::string unknown_client_key_body(const HttpRequest& request) {
+  const bool presented =
+      request.header("authorization") || request.header("x-api-key") || request.header("api-key");
+  return api::error_body(presented ? "Incorrect API key provided: it is not one of this router's "
+                                     "client keys (client_keys in its config)"
+                                   : "You didn't provide an API key: send it as "
+                                     "Authorization: Bearer <key>",
+                         "invalid_request_error", "", "invalid_api_key");
+}
+
+}  // namespace
+
 asio::awaitable<void> RouterHandler::answer_preflight(const HttpRequest& request,
                                                       ResponseWriter& writer,
                                                       const std::string& allow_origin) {
@@ -315,6 +330,12 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
                                                        std::string(request.path()) + "; use " +
                                                        std::string(known->method)};
     co_await send_error(writer, failure, std::move(allow));
+    co_return;
+  }
+  // The API (the paths pages may call) takes only the config's client keys, when it lists any.
+  if (known->cross_origin && !snapshot_->clients.empty() &&
+      find_client(request, *snapshot_) == nullptr) {
+    co_await refuse_unread(request, writer, path, 401, unknown_client_key_body(request));
     co_return;
   }
   if (auto refused = decode_body(request)) {
@@ -375,7 +396,7 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
 
 asio::awaitable<void> RouterHandler::responses(HttpRequest& request, ResponseWriter& writer) {
   // Items belong to the client key they were sent to: another client cannot refer to them.
-  const std::string owner = client_key_id(request);
+  const std::string owner = client_identity(request, *snapshot_);
   auto call = api::chat_request_from_responses(request.body,
                                                api::ItemSource{&state_->response_items(), owner});
   if (!call) {
@@ -513,7 +534,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
   const DryRunShape shape = dry_run_shape(request.body);
   if (shape.responses) {
     // Decided as POST /v1/responses would decide it: on the chat request it becomes.
-    const std::string owner = client_key_id(request);
+    const std::string owner = client_identity(request, *snapshot_);
     auto call = api::chat_request_from_responses(request.body,
                                                  api::ItemSource{&state_->response_items(), owner});
     if (!call) {

@@ -41,6 +41,8 @@ struct Attempt {
 struct RequestRecord {
   std::string id;
   std::string client_key_id;
+  std::optional<ClientEntry> client;  // the config's client key it presented, if any
+  bool client_charged = false;        // its rpm/tpm budgets paid for the request
   std::string route;
   std::string rule;
   std::string strategy;
@@ -190,6 +192,11 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<void> send_shutting_down(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
   enum class CapacityWait { slot_freed, timed_out, queues_full };
+  // Takes the request from its client key's rpm/tpm: nullopt when it may go, else how long
+  // until it could.
+  std::optional<std::chrono::milliseconds> charge_client(RequestRecord& record);
+  asio::awaitable<void> send_client_rate_limited(ResponseWriter& writer, RequestRecord& record,
+                                                 std::chrono::milliseconds wait);
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
                                           const Snapshot& snapshot, RequestRecord& record,
                                           CapacityWait waited = CapacityWait::timed_out);

@@ -154,6 +154,13 @@ BackendHealth& HealthRegistry::get(const config::Backend& backend) {
   return *entry;
 }
 
+ClientBudgets& ClientBudgetRegistry::get(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto& entry = entries_[name];
+  if (!entry) entry = std::make_unique<ClientBudgets>();
+  return *entry;
+}
+
 void HealthRegistry::for_each(
     const std::function<void(const std::string&, const BackendHealth&)>& visit) const {
   std::lock_guard lock(mutex_);
@@ -301,6 +308,9 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   for (const auto& backend : config->backends) {
     snapshot->health.push_back(&health_.get(backend));
     snapshot->encoders.push_back(encoders_.for_backend(backend, tokenizers));
+  }
+  for (const auto& key : config->client_keys) {
+    snapshot->clients.emplace(key.key_sha256, ClientEntry{&key, &client_budgets_.get(key.name)});
   }
   snapshot->generation = generation_.load() + 1;
   return snapshot;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "llm_router/analyzer/settings.hpp"
+#include "llm_router/config/client_keys.hpp"
 #include "llm_router/config/diagnostics.hpp"
 #include "llm_router/config/routes.hpp"
 #include "llm_router/config/yaml_reader.hpp"
@@ -189,6 +190,7 @@ struct Config {
   // (keywords, semantic, category, complexity, sentiment, pii) get default settings otherwise.
   std::optional<analyzer::AnalyzerSettings> analyzer;
   requestlog::RequestLogSettings request_log;  // off unless a path is set
+  std::vector<ClientKey> client_keys;          // empty: the API is open to any client
 
   const Backend* find_backend(std::string_view name) const;
   const Route* find_route(std::string_view name) const;

@@ -97,6 +97,7 @@ class RouterState {
   std::unique_ptr<requestlog::RequestLogWriter> request_log_;
   requestlog::RequestLogSettings request_log_started_;  // what the file was opened with
   HealthRegistry health_;
+  ClientBudgetRegistry client_budgets_;
   EncoderCache encoders_;
   selector::BanditState bandit_;
   FeedbackLog feedback_;

@@ -55,6 +55,28 @@ struct BackendHealth {
   std::chrono::milliseconds hedge_delay(std::chrono::milliseconds initial) const;
 };
 
+// A client key's rpm and tpm budgets, kept across reloads by the key's name.
+struct ClientBudgets {
+  health::RateBudget requests;
+  health::RateBudget tokens;
+};
+
+// A client key as a request finds it (by the SHA-256 of what it presents).
+struct ClientEntry {
+  const config::ClientKey* key = nullptr;
+  ClientBudgets* budgets = nullptr;
+};
+
+class ClientBudgetRegistry {
+ public:
+  // The budgets of a key name, created on first use (config load, not the request path).
+  ClientBudgets& get(const std::string& name);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::unique_ptr<ClientBudgets>> entries_;
+};
+
 class HealthRegistry {
  public:
   // The entry for a backend name, created on first use (config load, not the request path).
@@ -97,6 +119,8 @@ struct Snapshot {
   std::shared_ptr<SemanticEmbeddings> embeddings;
   std::vector<BackendHealth*> health;               // by backend index
   std::vector<const tokenizer::Encoder*> encoders;  // by backend index; null = estimate
+  // The config's client keys by key_sha256; empty: the API answers any client.
+  std::unordered_map<std::string, ClientEntry> clients;
   std::uint64_t generation = 0;
 };
 

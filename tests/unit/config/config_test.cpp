@@ -102,6 +102,49 @@ TEST(Config, LoadsAValidConfig) {
   EXPECT_EQ(config.find_route("auto")->fallback, std::vector<std::string>{"big"});
 }
 
+// Client keys keep only the key's SHA-256 (written as the key, from the environment, or as
+// its digest in any case); errors name the entry, never the key.
+TEST(Config, ClientKeysKeepOnlyTheKeysDigest) {
+  const auto config = load_config_text(R"(
+backends: [{name: only, provider: mock, pass_client_auth: true}]
+routes: [{name: auto, use: [only]}]
+client_keys:
+  - {name: team-a, key: "${TEAM_A_KEY}", rpm: 60, tpm: 100000}
+  - {name: team-b, key_sha256: 2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824}
+)",
+                                       "test.yaml", fake_env({{"TEAM_A_KEY", "password"}}));
+  ASSERT_EQ(config.client_keys.size(), 2u);
+  const std::string digest = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+  EXPECT_EQ(config.client_keys[0].key_sha256, digest);
+  EXPECT_EQ(config.client_keys[0].rpm, 60);
+  EXPECT_EQ(config.client_keys[0].tpm, 100'000);
+  EXPECT_EQ(config.client_keys[1].key_sha256,  // of "hello", in lower case
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  EXPECT_EQ(config.client_keys[1].rpm, 0);
+  const auto advice = advisories(config);
+  ASSERT_EQ(advice.size(), 1u);
+  EXPECT_NE(advice[0].find("pass_client_auth"), std::string::npos) << advice[0];
+}
+
+TEST(Config, ClientKeyErrors) {
+  const std::string head = "backends: [{name: a, provider: mock}]\nroutes: [{name: r, use: [a]}]\n";
+  const auto both = errors_of(
+      head + "client_keys:\n  - {name: x, key: k1, key_sha256: " + std::string(64, 'a') + "}\n");
+  EXPECT_TRUE(has_error(both, "client_keys[0].key", "either key")) << dump(both);
+  const auto neither = errors_of(head + "client_keys:\n  - {name: x}\n");
+  EXPECT_TRUE(has_error(neither, "client_keys[0].key", "either key")) << dump(neither);
+  const auto bad_hex = errors_of(head + "client_keys:\n  - {name: x, key_sha256: abc}\n");
+  EXPECT_TRUE(has_error(bad_hex, "client_keys[0].key_sha256", "64 hex digits")) << dump(bad_hex);
+  const auto twice = errors_of(head +
+                               "client_keys:\n  - {name: x, key: secret-one}\n"
+                               "  - {name: x, key: secret-one}\n");
+  EXPECT_TRUE(has_error(twice, "client_keys[1].name", "duplicate")) << dump(twice);
+  EXPECT_TRUE(has_error(twice, "client_keys[1]", "same key")) << dump(twice);
+  EXPECT_EQ(dump(twice).find("secret-one"), std::string::npos) << dump(twice);
+  const auto unset = errors_of(head + "client_keys:\n  - {name: x, key: \"${NOPE:-}\"}\n");
+  EXPECT_TRUE(has_error(unset, "client_keys[0].key", "empty")) << dump(unset);
+}
+
 // Valid, but probably not meant: ordering by cost over a backend without a cost (free), a
 // quality floor over one without a quality (0.5).
 TEST(Config, AdvisoriesNameBackendsThatCountAsFreeOrAverage) {

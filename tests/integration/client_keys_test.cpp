@@ -1,0 +1,113 @@
+// client_keys: the API answers only the config's keys, each with its own rpm and tpm.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+const std::string kKeys =
+    "client_keys:\n"
+    "  - {name: team-a, key: sk-team-a-secret, rpm: 2}\n"
+    // sha256 of "sk-team-b-secret"
+    "  - {name: team-b, key_sha256: "
+    "2bdc7365a94e6334f5bb9e337d946d9b7ff12ab097e76094dfd73ba5036253e1}\n"
+    "  - {name: team-c, key: sk-team-c-secret, tpm: 300}\n";
+
+std::string config_with_keys(const std::string& backend_url, const std::string& keys = kKeys) {
+  return router_config({{"only", backend_url}}, "[only]", "[]", "  watch_config: false\n") + keys;
+}
+
+HttpResponse chat(HttpClient& client, const std::string& key_header, const std::string& key,
+                  const std::string& content = "Hello there") {
+  std::map<std::string, std::string> headers;
+  if (!key.empty()) headers[key_header] = key_header == "authorization" ? "Bearer " + key : key;
+  return client.request("POST", "/v1/chat/completions", chat_body("auto", content), headers);
+}
+
+TEST(ClientKeys, OnlyListedKeysReachTheApi) {
+  MockLlm backend;
+  Router router(config_with_keys(backend.url()));
+  HttpClient client(router.port());
+
+  const auto none = chat(client, "authorization", "");
+  EXPECT_EQ(none.status, 401) << none.body;
+  EXPECT_EQ(json::parse(none.body)["error"]["code"], "invalid_api_key");
+  const auto wrong = chat(client, "authorization", "sk-guessing-1234");
+  EXPECT_EQ(wrong.status, 401) << wrong.body;
+  EXPECT_EQ(wrong.body.find("sk-guessing-1234"), std::string::npos) << "never echoed";
+  EXPECT_EQ(backend.requests(), 0);
+
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "sk-team-b-secret").status, 200);  // by its digest
+  EXPECT_EQ(chat(client, "x-api-key", "sk-team-c-secret").status, 200);
+  EXPECT_EQ(chat(client, "api-key", "sk-team-c-secret").status, 200);  // Azure clients
+  EXPECT_EQ(client.request("GET", "/v1/models").status, 401);
+  EXPECT_EQ(client.request("GET", "/v1/models", "", {{"authorization", "Bearer sk-team-a-secret"}})
+                .status,
+            200);
+  // Probes and the admin endpoints have their own rules.
+  EXPECT_EQ(client.request("GET", "/healthz").status, 200);
+  EXPECT_EQ(client.request("GET", "/readyz").status, 200);
+  // Per-key totals go by the key's name.
+  const auto stats = json::parse(client.request("GET", "/admin/stats?window=5m").body);
+  EXPECT_EQ(stats["client_keys"]["team-a"]["requests"], 1) << stats["client_keys"];
+  EXPECT_EQ(stats["client_keys"]["team-c"]["requests"], 2) << stats["client_keys"];
+}
+
+TEST(ClientKeys, EachKeyHasItsOwnRpm) {
+  MockLlm backend;
+  Router router(config_with_keys(backend.url()));
+  HttpClient client(router.port());
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 200);
+  const auto limited = chat(client, "authorization", "sk-team-a-secret");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  const auto error = json::parse(limited.body)["error"];
+  EXPECT_EQ(error["code"], "rate_limit_exceeded");
+  EXPECT_NE(error["message"].get<std::string>().find("client key 'team-a'"), std::string::npos)
+      << error;
+  const int retry_after = std::stoi(limited.header("retry-after"));
+  EXPECT_GE(retry_after, 1);
+  EXPECT_LE(retry_after, 60);
+  EXPECT_EQ(backend.requests(), 2);
+  // Another key is not held back by team-a's limit.
+  EXPECT_EQ(chat(client, "authorization", "sk-team-c-secret").status, 200);
+}
+
+TEST(ClientKeys, TpmCountsTheAnswersToo) {
+  MockLlm backend({"--tokens", "400"});
+  Router router(config_with_keys(backend.url()));
+  HttpClient client(router.port());
+  // A short prompt fits the 300 tokens a minute; its 400-token answer spends the rest.
+  EXPECT_EQ(chat(client, "authorization", "sk-team-c-secret").status, 200);
+  const auto limited = chat(client, "authorization", "sk-team-c-secret");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(backend.requests(), 1);
+}
+
+TEST(ClientKeys, AReloadAddsAndRemovesKeys) {
+  MockLlm backend;
+  Router router(config_with_keys(backend.url()));
+  HttpClient client(router.port());
+  EXPECT_EQ(chat(client, "authorization", "sk-new-key-1").status, 401);
+  std::ofstream(router.config_path())
+      << config_with_keys(backend.url(), "client_keys:\n  - {name: newcomer, key: sk-new-key-1}\n");
+  ASSERT_EQ(client.request("POST", "/admin/reload").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "sk-new-key-1").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 401);
+  // No client_keys: open again.
+  std::ofstream(router.config_path()) << config_with_keys(backend.url(), "");
+  ASSERT_EQ(client.request("POST", "/admin/reload").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "").status, 200);
+}
+
+}  // namespace
+}  // namespace test_support
