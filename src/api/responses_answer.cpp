@@ -42,8 +42,8 @@ json output_of(const json& message, std::string_view item_status) {
         : arguments->is_string()    ? arguments->get<std::string>()
                                  : arguments->dump(-1, ' ', false, json::error_handler_t::replace);
     output.push_back(function_call_item(new_item_id("fc_"), item_status,
-                                        id ? *id : new_item_id("call_"), name ? *name : "",
-                                        arguments_text));
+                                        id && !id->empty() ? *id : new_item_id("call_"),
+                                        name ? *name : "", arguments_text));
   }
   return output;
 }

@@ -125,6 +125,18 @@ Expected<json> tool_result_of(const json& item, const std::string& param) {
   if (!item.contains("call_id") || !item["call_id"].is_string()) {
     return invalid("a function_call_output item needs `call_id` as a string", param + ".call_id");
   }
+  if (auto parts = item.find("output"); parts != item.end() && parts->is_array()) {
+    // A chat tool message holds text only: an image or file would be lost without a word.
+    for (std::size_t k = 0; k < parts->size(); ++k) {
+      const std::string type = string_or((*parts)[k], "type", "");
+      if (type == "input_text" || type == "output_text" || type == "text") continue;
+      return invalid("a function_call_output with " + quote_excerpt(type) +
+                         " content cannot reach chat-completions backends (a tool message holds "
+                         "text only): return text from the tool, or send the image in a user "
+                         "message",
+                     indexed(param + ".output", k) + ".type");
+    }
+  }
   auto output = item.contains("output") ? text_of_content(item["output"]) : std::nullopt;
   if (!output) {
     return invalid("a function_call_output item needs `output` as a string", param + ".output");
@@ -160,7 +172,12 @@ Expected<bool> add_referenced_item(json& messages, const json& reference, const 
 Expected<bool> add_input_item(json& messages, const json& item, const std::string& param,
                               const ItemSource& items) {
   if (!item.is_object()) return invalid("each input item must be an object", param);
-  const std::string type = string_or(item, "type", item.contains("role") ? "message" : "");
+  // Without a type: a message by its role, else a reference by its id (OpenAI's schema lets
+  // item references leave the type out).
+  const std::string type = string_or(item, "type",
+                                     item.contains("role") ? "message"
+                                     : item.contains("id") ? "item_reference"
+                                                           : "");
   if (type == "message") {
     auto message = message_of(item, param);
     if (!message) return message.take_failure();
@@ -393,6 +410,9 @@ json shell_of(const json& request) {
   if (auto it = request.find("reasoning"); it != request.end() && it->is_object()) {
     reasoning.update(*it);
   }
+  // `text` as asked ({"verbosity": "low"} too), with the plain-text format it implies.
+  json text{{"format", {{"type", "text"}}}};
+  if (auto it = request.find("text"); it != request.end() && it->is_object()) text.update(*it);
   return json{{"id", new_item_id("resp_")},
               {"object", "response"},
               {"created_at", now.count()},
@@ -410,7 +430,7 @@ json shell_of(const json& request) {
               {"service_tier", value_or(request, "service_tier", "auto")},
               {"store", false},
               {"temperature", value_or(request, "temperature", 1.0)},
-              {"text", value_or(request, "text", json{{"format", {{"type", "text"}}}})},
+              {"text", std::move(text)},
               {"tool_choice", value_or(request, "tool_choice", "auto")},
               {"tools", value_or(request, "tools", json::array())},
               {"top_p", value_or(request, "top_p", 1.0)},

@@ -97,8 +97,11 @@ void ResponsesStream::on_chunk(const json& chunk, std::string& out) {
     if (!choice.is_object() || integer_or(choice, "index", 0) != 0) continue;
     const json& delta = choice.contains("delta") ? choice["delta"] : json::object();
     if (const std::string* thought = reasoning_text(delta)) reasoning_delta(*thought, out);
-    if (const std::string* text = string_at(delta, "content"); text && !text->empty()) {
-      text_delta(*text, false, out, choice_logprobs(choice));
+    // A string, or (some servers) an array of text parts.
+    if (auto content = delta.find("content"); content != delta.end()) {
+      if (const auto text = text_of_content(*content); text && !text->empty()) {
+        text_delta(*text, false, out, choice_logprobs(choice));
+      }
     }
     if (const std::string* refusal = string_at(delta, "refusal"); refusal && !refusal->empty()) {
       text_delta(*refusal, true, out);
@@ -158,23 +161,27 @@ void ResponsesStream::close_reasoning(std::string& out) {
   reasoning_.reset();
 }
 
-void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::string& out,
-                                 json logprobs) {
+void ResponsesStream::open_message(bool refusal, std::string& out) {
   close_reasoning(out);  // the thinking came first and is over
   if (message_ && message_->refusal != refusal) close_message(out);
-  if (!message_) {
-    message_ = MessagePart{next_output_index_++, new_item_id("msg_"), refusal, ""};
-    emit("response.output_item.added",
-         {{"output_index", message_->output_index},
-          {"item", message_item(message_->item_id, "in_progress", refusal, "")}},
-         out);
-    emit("response.content_part.added",
-         {{"item_id", message_->item_id},
-          {"output_index", message_->output_index},
-          {"content_index", 0},
-          {"part", text_part(refusal, "")}},
-         out);
-  }
+  if (message_) return;
+  message_ = MessagePart{next_output_index_++, new_item_id("msg_"), refusal, ""};
+  had_message_ = true;
+  emit("response.output_item.added",
+       {{"output_index", message_->output_index},
+        {"item", message_item(message_->item_id, "in_progress", refusal, "")}},
+       out);
+  emit("response.content_part.added",
+       {{"item_id", message_->item_id},
+        {"output_index", message_->output_index},
+        {"content_index", 0},
+        {"part", text_part(refusal, "")}},
+       out);
+}
+
+void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::string& out,
+                                 json logprobs) {
+  open_message(refusal, out);
   message_->text.append(delta);
   json event{{"item_id", message_->item_id},
              {"output_index", message_->output_index},
@@ -228,7 +235,8 @@ void ResponsesStream::call_delta(const json& call, std::string& out) {
     FunctionCall fresh{next_output_index_++, new_item_id("fc_"), "", "", ""};
     const std::string* id = string_at(call, "id");
     const std::string* name = string_at(function, "name");
-    fresh.call_id = id ? *id : new_item_id("call_");
+    fresh.call_id = id && !id->empty() ? *id : new_item_id("call_");  // "" is no id either
+    had_call_ = true;
     fresh.name = name ? *name : "";
     found = calls_.emplace(index, std::move(fresh)).first;
     const FunctionCall& added = found->second;
@@ -288,6 +296,8 @@ json ResponsesStream::output_so_far() const {
 }
 
 void ResponsesStream::complete(std::string& out) {
+  // No text and no call is still an (empty) message, as a non-streamed answer's is.
+  if (!had_message_ && !had_call_) open_message(false, out);
   close_reasoning(out);
   close_message(out);
   close_calls(out);

@@ -1443,6 +1443,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       co_await writer.send(head.status, std::move(headers), client_error_body(head.status, text));
       AttemptResult answered;
       answered.answered = true;
+      answered.client_error = true;
       co_return answered;
     }
     record.last_upstream_headers = relayed_headers(head);
@@ -2052,6 +2053,7 @@ void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecor
   const std::string& backend = answered_by.name;
   settle_tokens(budgets_of(health, answered_by), record.estimated_tokens,
                 record.usage.prompt_tokens + record.usage.completion_tokens, health::steady_now());
+  if (result.client_error) return;  // the request's fault: the breaker's trial ends untold
   if (failed) {
     health.record_failure(backend, latency_ms);
   } else {

@@ -131,6 +131,9 @@ class RouterHandler final : public server::RequestHandler {
     Headers weak_headers;
     bool hedged = false;         // a hedged race: its attempts, breaker and learning are recorded
     bool ended_by_done = false;  // a stream relayed up to its [DONE]
+    // Answered with the backend's refusal of the request itself (a relayed 400/413/422): no
+    // verdict on the backend's health, for its breaker or the strategies.
+    bool client_error = false;
   };
 
   void refresh_snapshot();

@@ -237,6 +237,41 @@ TEST(CircuitBreaker, ATrialWithoutAVerdictLetsTheNextRequestTry) {
   EXPECT_EQ(calls.load(), 3);
 }
 
+// A backend refusing the request itself (a relayed 400) during its half-open trial says
+// nothing of its health: the circuit does not close on it; the next request's trial decides.
+TEST(CircuitBreaker, AClientErrorDuringTheTrialDoesNotCloseTheCircuit) {
+  std::atomic<int> calls{0};
+  CannedBackend recovering([&](const std::string&) {
+    const int call = calls++;
+    if (call == 0) return http_response(500, "application/json", R"({"error":{"message":"x"}})");
+    if (call == 1) {
+      return http_response(400, "application/json",
+                           R"({"error":{"message":"Invalid value for 'temperature'",)"
+                           R"("type":"invalid_request_error","param":"temperature"}})");
+    }
+    return http_response(200, "application/json",
+                         R"({"id":"c","object":"chat.completion","created":1,"model":"m",)"
+                         R"("choices":[{"index":0,"message":{"role":"assistant","content":"hi"},)"
+                         R"("finish_reason":"stop"}]})");
+  });
+  Router router(router_config(
+      {{"recovering", recovering.url(),
+        "circuit_breaker: {failure_threshold: 1, cooldown: 100ms, max_cooldown: 10m}"},
+       {"backup", ""}},
+      "[recovering]", "[backup]"));
+  HttpClient client(router.port());
+  const auto ask = [&] { return client.post_json("/v1/chat/completions", chat_body("auto")); };
+  const auto circuit = [&] {
+    return json::parse(client.request("GET", "/readyz").body)["backends"]["recovering"]["circuit"];
+  };
+  EXPECT_EQ(ask().header("x-llm-router-backend"), "backup");  // 500: ejected
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(ask().status, 400);  // the trial: relayed, the request's fault
+  EXPECT_NE(circuit(), "closed");
+  EXPECT_EQ(ask().header("x-llm-router-backend"), "recovering");  // the next trial succeeds
+  EXPECT_EQ(circuit(), "closed");
+}
+
 TEST(CircuitBreaker, AFailureThatOpensTheCircuitIsNotRetried) {
   MockLlm unavailable({"--status", "503"});
   MockLlm backup;

@@ -87,6 +87,7 @@ class ResponsesStream {
   void on_chunk(const nlohmann::json& chunk, std::string& out);
   void on_error(const nlohmann::json& error, std::string& out);
   void start(std::string& out);
+  void open_message(bool refusal, std::string& out);
   void text_delta(std::string_view delta, bool refusal, std::string& out,
                   nlohmann::json logprobs = nlohmann::json::array());
   void call_delta(const nlohmann::json& call, std::string& out);
@@ -109,7 +110,9 @@ class ResponsesStream {
   std::string finish_reason_;
   std::optional<ReasoningPart> reasoning_;  // before the answer, as the chat stream sends it
   std::optional<MessagePart> message_;
-  std::map<long long, FunctionCall> calls_;       // by the chat stream's tool-call index
+  bool had_message_ = false;                 // a message item was opened (and may be closed since)
+  bool had_call_ = false;                    // so was a function_call item
+  std::map<long long, FunctionCall> calls_;  // by the chat stream's tool-call index
   std::map<std::size_t, nlohmann::json> output_;  // finished items, by output index
   std::size_t next_output_index_ = 0;
 };

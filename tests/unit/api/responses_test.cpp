@@ -128,6 +128,9 @@ TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
       {R"({"input":"x","background":true})", "background"},
       {R"({"input":"x","tools":[{"type":"web_search"}]})", "tools[0].type"},
       {R"({"input":[{"type":"item_reference","id":"i"}]})", "input[0].id"},
+      {R"({"input":[{"id":"i"}]})", "input[0].id"},  // a reference, its type left out
+      {R"({"input":[{"type":"function_call_output","call_id":"c","output":[{"type":"input_text","text":"see:"},{"type":"input_image","image_url":"data:image/png;base64,AA"}]}]})",
+       "input[0].output[1].type"},
       {R"({"input":[{"role":"user","content":[{"type":"input_image","file_id":"f"}]}]})",
        "input[0].content[0].image_url"},
       {R"({"input":[{"role":"wizard","content":"x"}]})", "input[0].role"},
@@ -170,6 +173,13 @@ TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
 json shell() {
   auto call = chat_request_from_responses(R"({"model":"auto","input":"x","instructions":"i"})");
   return call->shell;
+}
+
+TEST(ResponsesRequest, TextSettingsKeepThePlainFormatTheyImply) {
+  auto call = chat_request_from_responses(R"({"input":"x","text":{"verbosity":"low"}})");
+  ASSERT_TRUE(call.ok());
+  EXPECT_EQ(call->shell["text"]["verbosity"], "low");
+  EXPECT_EQ(call->shell["text"]["format"]["type"], "text");
 }
 
 TEST(ResponsesAnswer, AChatCompletionBecomesAResponse) {
@@ -230,6 +240,13 @@ TEST(ResponsesAnswer, BrokenTextAndOddShapesAreStillTranslated) {
   EXPECT_EQ(response["output"][0]["status"], "incomplete");
   EXPECT_EQ(response["output"][1]["arguments"], R"({"a":1})");
   EXPECT_EQ(response["output"][1]["status"], "incomplete");  // cut by max tokens too
+  const auto blank_id = response_from_chat_answer(
+      R"({"choices":[{"message":{"tool_calls":[{"id":"","function":{"name":"f","arguments":"{}"}}]},)"
+      R"("finish_reason":"tool_calls"}]})",
+      shell());
+  ASSERT_TRUE(blank_id);
+  EXPECT_TRUE(
+      json::parse(*blank_id)["output"][0]["call_id"].get<std::string>().starts_with("call_"));
 }
 
 TEST(ResponsesAnswer, ErrorsAboutMessagesNameInput) {
@@ -471,6 +488,35 @@ TEST(ResponsesStream, ToolCallsFollowTheTextAsTheirOwnItems) {
     }
   }
   EXPECT_EQ(argument_deltas, 3);
+}
+
+// As a non-streamed answer: an empty answer is an empty message (an agent loop reads "no
+// output" as "go on"), text given as parts is text, and an empty call id is replaced.
+TEST(ResponsesStream, AnswersOfOddShapesKeepTheirOutput) {
+  const auto output_of_stream = [](const std::string& chat) {
+    ResponsesStream stream(shell());
+    std::string out = stream.feed(chat);
+    out += stream.finish();
+    return events_of(out).back().data["response"]["output"];
+  };
+  json output = output_of_stream(chunk(R"({"role":"assistant","content":""})") +
+                                 chunk("{}", R"("stop")") + "data: [DONE]\n\n");
+  ASSERT_EQ(output.size(), 1u) << output;
+  EXPECT_EQ(output[0]["type"], "message");
+  EXPECT_EQ(output[0]["content"][0]["text"], "");
+
+  output = output_of_stream(chunk(R"({"content":[{"type":"text","text":"Hi "}]})") +
+                            chunk(R"({"content":[{"type":"text","text":"there"}]})") +
+                            chunk("{}", R"("stop")") + "data: [DONE]\n\n");
+  ASSERT_EQ(output.size(), 1u) << output;
+  EXPECT_EQ(output[0]["content"][0]["text"], "Hi there");
+
+  output = output_of_stream(
+      chunk(R"({"tool_calls":[{"index":0,"id":"","function":{"name":"f","arguments":"{}"}}]})") +
+      chunk("{}", R"("tool_calls")") + "data: [DONE]\n\n");
+  ASSERT_EQ(output.size(), 1u) << output;
+  EXPECT_EQ(output[0]["type"], "function_call");
+  EXPECT_TRUE(output[0]["call_id"].get<std::string>().starts_with("call_")) << output;
 }
 
 TEST(ResponsesStream, OddlyTypedChunksAreSkippedNotThrown) {
