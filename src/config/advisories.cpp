@@ -7,6 +7,7 @@
 
 #include "llm_router/config/config.hpp"
 #include "llm_router/config/yaml_reader.hpp"
+#include "llm_router/core/sha256.hpp"
 
 namespace llm_router::config {
 namespace {
@@ -111,6 +112,15 @@ void check_contradictions(const Backend& b, std::vector<std::string>& out) {
 
 std::vector<std::string> advisories(const Config& config) {
   std::vector<std::string> out;
+  const std::string admin_digest =
+      config.server.admin_key.empty() ? "" : core::sha256_hex(config.server.admin_key);
+  for (const auto& key : config.client_keys) {
+    if (key.key_sha256 == admin_digest) {
+      out.push_back("client key '" + key.name +
+                    "' is server.admin_key: whoever holds it may reload the config and read "
+                    "every client's stats");
+    }
+  }
   for (const auto& backend : config.backends) {
     check_tags(backend, out);
     check_contradictions(backend, out);

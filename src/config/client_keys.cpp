@@ -3,12 +3,22 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <string_view>
 
 #include "llm_router/core/sha256.hpp"
 
 namespace llm_router::config {
 
 namespace {
+
+constexpr std::string_view kEmptyKeyDigest =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+// What a header value can carry: no surrounding spaces (HTTP strips them), no control bytes.
+bool sendable(const std::string& key) {
+  const auto control = [](unsigned char c) { return c < 0x20 || c == 0x7f; };
+  return key.front() != ' ' && key.back() != ' ' && std::none_of(key.begin(), key.end(), control);
+}
 
 bool is_sha256_hex(const std::string& text) {
   return text.size() == 64 && std::all_of(text.begin(), text.end(), [](unsigned char c) {
@@ -22,18 +32,30 @@ ClientKey read_client_key(NodeReader reader) {
   ClientKey k;
   k.name = reader.string("name", true).value_or("");
   check_name(reader, k.name);
+  // Stats name keys nobody configured `key-<hash>` and the overflow `(other)`.
+  if (k.name.starts_with("key-") || k.name.starts_with("(")) {
+    reader.error("name",
+                 "may not begin with 'key-' or '(': the stats use such names for keys "
+                 "not configured and for the rest");
+  }
   const auto key = reader.string("key");
   auto digest = reader.string("key_sha256");
   if (key.has_value() == digest.has_value()) {
     reader.error("key", "give either key (the secret, e.g. \"${TEAM_A_KEY}\") or key_sha256");
   } else if (key && key->empty()) {
     reader.error("key", "is empty (an unset variable?)");
+  } else if (key && !sendable(*key)) {
+    reader.error("key",
+                 "begins or ends with a space, or holds a control character: no HTTP "
+                 "client can send it as it is");
   } else if (key) {
     k.key_sha256 = core::sha256_hex(*key);
   } else {
     std::transform(digest->begin(), digest->end(), digest->begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (is_sha256_hex(*digest)) {
+    if (*digest == kEmptyKeyDigest) {
+      reader.error("key_sha256", "is the SHA-256 of an empty key, which no client can send");
+    } else if (is_sha256_hex(*digest)) {
       k.key_sha256 = *digest;
     } else {
       reader.error("key_sha256", "must be 64 hex digits (sha256sum of the key)");
@@ -47,6 +69,11 @@ ClientKey read_client_key(NodeReader reader) {
 
 void validate_client_keys(NodeReader& root, const YAML::Node& list,
                           const std::vector<ClientKey>& keys) {
+  // An empty list would open the API to anyone: entries commented out, say.
+  if (list.IsDefined() && (list.IsNull() || (list.IsSequence() && list.size() == 0))) {
+    root.error_at(list, "client_keys",
+                  "is empty: that would let any client in; remove the key to mean that");
+  }
   std::set<std::string> names;
   std::set<std::string> digests;
   for (std::size_t i = 0; i < keys.size(); ++i) {

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <string>
@@ -17,9 +18,13 @@ namespace {
 std::string_view presented_key(const server::HttpRequest& request) {
   if (const auto* auth = request.header("authorization")) {
     std::string_view value = *auth;
-    constexpr std::string_view kBearer = "Bearer ";
-    if (value.size() > kBearer.size() && value.substr(0, kBearer.size()) == kBearer) {
-      return value.substr(kBearer.size());
+    constexpr std::string_view kBearer = "bearer ";  // the scheme's case does not matter
+    if (value.size() > kBearer.size() &&
+        std::equal(kBearer.begin(), kBearer.end(), value.begin(),
+                   [](char a, char b) { return a == (b | 0x20); })) {
+      value.remove_prefix(kBearer.size());
+      while (value.starts_with(' ')) value.remove_prefix(1);
+      return value;
     }
   }
   if (const auto* key = request.header("x-api-key")) return *key;

@@ -569,12 +569,10 @@ bool skipped(const Attempt& attempt) {
 // The soonest any backend the plan left out for its rpm or tpm could take the request.
 std::chrono::milliseconds soonest_rate_refill(const selector::RoutePlan& plan,
                                               const Snapshot& snapshot, std::int64_t tokens) {
-  const health::Nanos now = health::steady_now();
   std::optional<std::chrono::milliseconds> soonest;
   for (const auto& e : plan.excluded) {
     if (e.cause != selector::ExclusionCause::rate_limited) continue;
-    const auto wait =
-        rate_budget_wait(budgets_of(*snapshot.health[e.index], *e.backend), tokens, now);
+    const auto wait = rate_budget_wait(budgets_of(*snapshot.health[e.index], *e.backend), tokens);
     soonest = std::min(soonest.value_or(wait), wait);
   }
   return soonest.value_or(std::chrono::milliseconds(0));
@@ -591,9 +589,9 @@ void note_rate_limited(RequestRecord& record, BackendHealth& health,
                        const config::Backend& backend) {
   record.attempts.push_back(
       {backend.name, Failure{ErrorKind::at_rate_limit, "its rpm or tpm budget is spent"}});
-  record.longest_retry_after = std::max(
-      record.longest_retry_after,
-      rate_budget_wait(budgets_of(health, backend), record.estimated_tokens, health::steady_now()));
+  record.longest_retry_after =
+      std::max(record.longest_retry_after,
+               rate_budget_wait(budgets_of(health, backend), record.estimated_tokens));
 }
 
 // A failure after the backend's head arrived carries the status it had begun answering with
@@ -1130,14 +1128,17 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
       record.prompt = api::prompt_text(*parsed);  // the messages' text, redacted by the writer
     }
-    RequestScope scope{snapshot_, providers_, nullptr, {}};
-    const auto dense = co_await read_dense(*parsed, endpoint, *scope.snapshot, *scope.providers,
-                                           /*analyze_direct=*/false);
-    auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
+    // A client key over its own rpm/tpm is refused before any routing work (and no route's
+    // error rate counts it).
+    record.estimated_tokens = estimated_prompt_tokens(*parsed);
     if (auto refused = charge_client(record)) {
       co_await send_client_rate_limited(writer, record, *refused);
       co_return;
     }
+    RequestScope scope{snapshot_, providers_, nullptr, {}};
+    const auto dense = co_await read_dense(*parsed, endpoint, *scope.snapshot, *scope.providers,
+                                           /*analyze_direct=*/false);
+    auto plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
     // (No co_await on the right of && here and below: GCC 12 evaluates it even when the left
     // side is false, so a request with a free backend waited for a full one.)
     // The route's timeout bounds the whole request, a wait for a free slot included.
@@ -1281,8 +1282,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       continue;
     }
     const SlotRelease slot{health.capacity};
-    if (!take_rate_budget(budgets_of(health, backend), record.estimated_tokens,
-                          health::steady_now())) {
+    if (!take_rate_budget(budgets_of(health, backend), record.estimated_tokens)) {
       // Spent by concurrent requests between planning and now: the next candidate.
       note_rate_limited(record, health, backend);
       rate_limit_skips_metric_.with({backend.name}).inc();
@@ -1291,8 +1291,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     std::optional<Failure> last;
     for (int retry = 0;; ++retry) {
       // Each try is a request the backend's rpm counts; a spent budget moves on.
-      if (retry > 0 && !take_rate_budget(budgets_of(health, backend), record.estimated_tokens,
-                                         health::steady_now())) {
+      if (retry > 0 && !take_rate_budget(budgets_of(health, backend), record.estimated_tokens)) {
         note_rate_limited(record, health, backend);
         rate_limit_skips_metric_.with({backend.name}).inc();
         break;
@@ -1327,8 +1326,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         weak_spent = {backend.name,
                       answer_usage(scope.snapshot->encoders[index], parsed, weak_answer)};
         settle_tokens(budgets_of(health, backend), record.estimated_tokens,
-                      weak_spent.usage.prompt_tokens + weak_spent.usage.completion_tokens,
-                      health::steady_now());
+                      weak_spent.usage.prompt_tokens + weak_spent.usage.completion_tokens);
         record.backend = backend.name;
       } else if (last->kind == ErrorKind::cancelled) {
         // The client is gone, or the server stopped waiting (drain_timeout): only then say so.
@@ -1546,8 +1544,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
         continue;
       }
       second_slot.emplace(health.capacity);
-      if (!take_rate_budget(budgets_of(health, backend), record.estimated_tokens,
-                            health::steady_now())) {
+      if (!take_rate_budget(budgets_of(health, backend), record.estimated_tokens)) {
         second_slot.reset();
         if (trial != 0) health.breaker.end_trial(trial);
         continue;
@@ -2052,7 +2049,7 @@ void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecor
   const config::Backend& answered_by = scope.snapshot->config->backends[index];
   const std::string& backend = answered_by.name;
   settle_tokens(budgets_of(health, answered_by), record.estimated_tokens,
-                record.usage.prompt_tokens + record.usage.completion_tokens, health::steady_now());
+                record.usage.prompt_tokens + record.usage.completion_tokens);
   if (result.client_error) return;  // the request's fault: the breaker's trial ends untold
   if (failed) {
     health.record_failure(backend, latency_ms);
@@ -2096,12 +2093,11 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
 std::optional<std::chrono::milliseconds> RouterHandler::charge_client(RequestRecord& record) {
   if (!record.client) return std::nullopt;
   const RateBudgets budgets = budgets_of(*record.client);
-  const health::Nanos now = health::steady_now();
-  if (take_rate_budget(budgets, record.estimated_tokens, now)) {
+  if (take_rate_budget(budgets, record.estimated_tokens)) {
     record.client_charged = true;
     return std::nullopt;
   }
-  return rate_budget_wait(budgets, record.estimated_tokens, now);
+  return rate_budget_wait(budgets, record.estimated_tokens);
 }
 
 asio::awaitable<void> RouterHandler::send_client_rate_limited(ResponseWriter& writer,
@@ -2131,7 +2127,7 @@ void settle_client_tokens(const RequestRecord& record) {
   for (const auto& set_aside : record.discarded) {
     spent += set_aside.usage.prompt_tokens + set_aside.usage.completion_tokens;
   }
-  settle_tokens(budgets_of(*record.client), record.estimated_tokens, spent, health::steady_now());
+  settle_tokens(budgets_of(*record.client), record.estimated_tokens, spent);
 }
 
 }  // namespace

@@ -6,13 +6,20 @@
 
 namespace llm_router::proxy {
 
+std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed) {
+  return static_cast<std::int64_t>(parsed.summary.content_chars / 4) + 1;
+}
+
 selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request) {
   const api::RequestSummary& summary = parsed.summary;
   selector::RequestFacts facts;
   facts.model = parsed.model;
   facts.stream = parsed.stream;
   for (const auto& h : request.headers) {
-    if (h.name == "authorization" || h.name == "cookie" || h.name == "x-api-key") continue;
+    if (h.name == "authorization" || h.name == "cookie" || h.name == "x-api-key" ||
+        h.name == "api-key" || h.name == "proxy-authorization") {
+      continue;  // credentials: never matched, shown or logged
+    }
     facts.headers.emplace_back(h.name, h.value);
   }
   facts.user = summary.user;
@@ -21,7 +28,7 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
   facts.json_mode = summary.json_mode;
   facts.max_output_tokens = summary.max_output_tokens.value_or(0);
   facts.has_images = summary.has_images;
-  facts.estimated_tokens = static_cast<std::int64_t>(summary.content_chars / 4) + 1;
+  facts.estimated_tokens = estimated_prompt_tokens(parsed);
   std::array<std::string_view, 2> opening;
   const std::size_t openings = std::min(opening.size(), summary.opening.size());
   std::copy_n(summary.opening.begin(), openings, opening.begin());

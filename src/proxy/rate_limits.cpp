@@ -21,8 +21,9 @@ RateBudgets budgets_of(const ClientEntry& client) {
   return {client.budgets->requests, client.budgets->tokens, client.key->rpm, client.key->tpm};
 }
 
-bool take_rate_budget(const RateBudgets& budgets, std::int64_t prompt_tokens, health::Nanos now) {
+bool take_rate_budget(const RateBudgets& budgets, std::int64_t prompt_tokens) {
   if (budgets.rpm <= 0 && budgets.tpm <= 0) return true;
+  const health::Nanos now = health::steady_now();
   if (!budgets.requests.try_spend(now, budgets.rpm, 1)) return false;
   if (!budgets.tokens.try_spend(now, budgets.tpm, static_cast<double>(prompt_tokens))) {
     budgets.requests.adjust(now, budgets.rpm, -1);  // the request was not sent after all
@@ -31,15 +32,14 @@ bool take_rate_budget(const RateBudgets& budgets, std::int64_t prompt_tokens, he
   return true;
 }
 
-void settle_tokens(const RateBudgets& budgets, std::int64_t prompt_tokens, long long spent,
-                   health::Nanos now) {
+void settle_tokens(const RateBudgets& budgets, std::int64_t prompt_tokens, long long spent) {
   if (budgets.tpm <= 0) return;
-  budgets.tokens.adjust(now, budgets.tpm,
+  budgets.tokens.adjust(health::steady_now(), budgets.tpm,
                         static_cast<double>(spent - tokens_taken(budgets, prompt_tokens)));
 }
 
-std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int64_t prompt_tokens,
-                                           health::Nanos now) {
+std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int64_t prompt_tokens) {
+  const health::Nanos now = health::steady_now();
   const health::Nanos wait =
       std::max(budgets.requests.wait_for(now, budgets.rpm, 1),
                budgets.tokens.wait_for(now, budgets.tpm, static_cast<double>(prompt_tokens)));

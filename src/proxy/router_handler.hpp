@@ -308,6 +308,9 @@ class RouterHandler final : public server::RequestHandler {
 
 // Request facts the selector's rules test, from the parsed body and the headers.
 selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request);
+// The prompt's tokens as context windows and rpm/tpm budgets count them (no tokenizer: a
+// quarter of its characters).
+std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed);
 // Adds what the analyzer found to the facts.
 void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& facts);
 

@@ -399,6 +399,10 @@ std::optional<std::string> RouterState::reload() {
       logging::get("config")->warn("{} changed in {}: it takes effect on restart", key,
                                    config_path_);
     }
+    if (!current->clients.empty() && next->clients.empty()) {
+      logging::get("config")->warn(
+          "the reloaded {} lists no client_keys: the API now answers any client", config_path_);
+    }
     restart_required_ = std::move(fixed);
   } catch (const std::exception& e) {
     reloads_failed.fetch_add(1);

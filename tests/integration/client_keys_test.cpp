@@ -47,6 +47,11 @@ TEST(ClientKeys, OnlyListedKeysReachTheApi) {
 
   EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 200);
   EXPECT_EQ(chat(client, "authorization", "sk-team-b-secret").status, 200);  // by its digest
+  EXPECT_EQ(client
+                .request("POST", "/v1/chat/completions", chat_body("auto"),
+                         {{"authorization", "bearer sk-team-b-secret"}})
+                .status,
+            200);  // the scheme's case does not matter
   EXPECT_EQ(chat(client, "x-api-key", "sk-team-c-secret").status, 200);
   EXPECT_EQ(chat(client, "api-key", "sk-team-c-secret").status, 200);  // Azure clients
   EXPECT_EQ(client.request("GET", "/v1/models").status, 401);
@@ -103,7 +108,10 @@ TEST(ClientKeys, AReloadAddsAndRemovesKeys) {
   ASSERT_EQ(client.request("POST", "/admin/reload").status, 200);
   EXPECT_EQ(chat(client, "authorization", "sk-new-key-1").status, 200);
   EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 401);
-  // No client_keys: open again.
+  // An empty list is refused (the keys stay); no client_keys at all opens the API again.
+  std::ofstream(router.config_path()) << config_with_keys(backend.url(), "client_keys: []\n");
+  EXPECT_EQ(client.request("POST", "/admin/reload").status, 400);
+  EXPECT_EQ(chat(client, "authorization", "").status, 401);
   std::ofstream(router.config_path()) << config_with_keys(backend.url(), "");
   ASSERT_EQ(client.request("POST", "/admin/reload").status, 200);
   EXPECT_EQ(chat(client, "authorization", "").status, 200);

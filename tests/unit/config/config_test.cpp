@@ -143,6 +143,34 @@ TEST(Config, ClientKeyErrors) {
   EXPECT_EQ(dump(twice).find("secret-one"), std::string::npos) << dump(twice);
   const auto unset = errors_of(head + "client_keys:\n  - {name: x, key: \"${NOPE:-}\"}\n");
   EXPECT_TRUE(has_error(unset, "client_keys[0].key", "empty")) << dump(unset);
+  const auto padded = errors_of(head + "client_keys:\n  - {name: x, key: \"sk-1 \"}\n");
+  EXPECT_TRUE(has_error(padded, "client_keys[0].key", "no HTTP client")) << dump(padded);
+  const auto blank =
+      errors_of(head +
+                "client_keys:\n  - {name: x, key_sha256: "
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855}\n");
+  EXPECT_TRUE(has_error(blank, "client_keys[0].key_sha256", "empty key")) << dump(blank);
+  const auto reserved = errors_of(head + "client_keys:\n  - {name: key-1234, key: sk-1}\n");
+  EXPECT_TRUE(has_error(reserved, "client_keys[0].name", "may not begin")) << dump(reserved);
+  // Entries commented out would open the API to anyone.
+  for (const char* empty : {"client_keys:\n", "client_keys: []\n"}) {
+    const auto open = errors_of(head + empty);
+    EXPECT_TRUE(has_error(open, "client_keys", "is empty")) << dump(open);
+  }
+}
+
+TEST(Config, AClientKeyThatIsTheAdminKeyIsAnAdvisory) {
+  const auto config = load_config_text(R"(
+server: {admin_key: sk-shared}
+backends: [{name: only, provider: mock}]
+routes: [{name: auto, use: [only]}]
+client_keys: [{name: ops, key: sk-shared}]
+)",
+                                       "test.yaml", fake_env({}));
+  const auto advice = advisories(config);
+  ASSERT_EQ(advice.size(), 1u);
+  EXPECT_NE(advice[0].find("client key 'ops' is server.admin_key"), std::string::npos) << advice[0];
+  EXPECT_EQ(advice[0].find("sk-shared"), std::string::npos);
 }
 
 // Valid, but probably not meant: ordering by cost over a backend without a cost (free), a
