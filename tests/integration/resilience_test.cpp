@@ -7,6 +7,7 @@
 #include <csignal>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <thread>
 #include <tuple>
@@ -201,29 +202,38 @@ TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
   EXPECT_EQ(after["backends"]["flaky"]["circuit"], "closed");
 }
 
+// A backend whose first answer is a 500, its second a 400 with `refusal`, then 200s.
+std::function<std::string(const std::string&)> fails_then_answers_400_then_recovers(
+    std::atomic<int>& calls, std::string refusal) {
+  return [&calls, refusal = std::move(refusal)](const std::string&) {
+    const int call = calls++;
+    if (call == 0) return http_response(500, "application/json", R"({"error":{"message":"x"}})");
+    if (call == 1) return http_response(400, "application/json", refusal);
+    return http_response(200, "application/json",
+                         R"({"id":"c","object":"chat.completion","created":1,"model":"m",)"
+                         R"("choices":[{"index":0,"message":{"role":"assistant","content":"hi"},)"
+                         R"("finish_reason":"stop"}]})");
+  };
+}
+
+// `recovering` ejected by its first failure for 100 ms, in front of a mock `backup`.
+std::string ejecting_at_once(const CannedBackend& recovering) {
+  return router_config(
+      {{"recovering", recovering.url(),
+        "circuit_breaker: {failure_threshold: 1, cooldown: 100ms, max_cooldown: 10m}"},
+       {"backup", ""}},
+      "[recovering]", "[backup]");
+}
+
 // A half-open trial that ends without a verdict on the backend (here the prompt did not fit;
 // as well the client leaving or a hedge winning) lets the next request try: it must not leave
 // the backend ejected for good.
 TEST(CircuitBreaker, ATrialWithoutAVerdictLetsTheNextRequestTry) {
   std::atomic<int> calls{0};
-  CannedBackend recovering([&](const std::string&) {
-    const int call = calls++;
-    if (call == 0) return http_response(500, "application/json", R"({"error":{"message":"x"}})");
-    if (call == 1) {
-      return http_response(400, "application/json",
-                           R"({"error":{"message":"This model's maximum context length is 10",)"
-                           R"("code":"context_length_exceeded"}})");
-    }
-    return http_response(200, "application/json",
-                         R"({"id":"c","object":"chat.completion","created":1,"model":"m",)"
-                         R"("choices":[{"index":0,"message":{"role":"assistant","content":"hi"},)"
-                         R"("finish_reason":"stop"}]})");
-  });
-  Router router(router_config(
-      {{"recovering", recovering.url(),
-        "circuit_breaker: {failure_threshold: 1, cooldown: 100ms, max_cooldown: 10m}"},
-       {"backup", ""}},
-      "[recovering]", "[backup]"));
+  CannedBackend recovering(fails_then_answers_400_then_recovers(
+      calls, R"({"error":{"message":"This model's maximum context length is 10",)"
+             R"("code":"context_length_exceeded"}})"));
+  Router router(ejecting_at_once(recovering));
   HttpClient client(router.port());
   const auto ask = [&] { return client.post_json("/v1/chat/completions", chat_body("auto")); };
   EXPECT_EQ(ask().header("x-llm-router-backend"), "backup");    // 500: ejected
@@ -241,24 +251,10 @@ TEST(CircuitBreaker, ATrialWithoutAVerdictLetsTheNextRequestTry) {
 // nothing of its health: the circuit does not close on it; the next request's trial decides.
 TEST(CircuitBreaker, AClientErrorDuringTheTrialDoesNotCloseTheCircuit) {
   std::atomic<int> calls{0};
-  CannedBackend recovering([&](const std::string&) {
-    const int call = calls++;
-    if (call == 0) return http_response(500, "application/json", R"({"error":{"message":"x"}})");
-    if (call == 1) {
-      return http_response(400, "application/json",
-                           R"({"error":{"message":"Invalid value for 'temperature'",)"
-                           R"("type":"invalid_request_error","param":"temperature"}})");
-    }
-    return http_response(200, "application/json",
-                         R"({"id":"c","object":"chat.completion","created":1,"model":"m",)"
-                         R"("choices":[{"index":0,"message":{"role":"assistant","content":"hi"},)"
-                         R"("finish_reason":"stop"}]})");
-  });
-  Router router(router_config(
-      {{"recovering", recovering.url(),
-        "circuit_breaker: {failure_threshold: 1, cooldown: 100ms, max_cooldown: 10m}"},
-       {"backup", ""}},
-      "[recovering]", "[backup]"));
+  CannedBackend recovering(fails_then_answers_400_then_recovers(
+      calls, R"({"error":{"message":"Invalid value for 'temperature'",)"
+             R"("type":"invalid_request_error","param":"temperature"}})"));
+  Router router(ejecting_at_once(recovering));
   HttpClient client(router.port());
   const auto ask = [&] { return client.post_json("/v1/chat/completions", chat_body("auto")); };
   const auto circuit = [&] {
