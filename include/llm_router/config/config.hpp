@@ -121,7 +121,7 @@ struct Backend {
   // quota allows; 0 = unlimited. A backend at its limit is skipped until its budget refills.
   std::int64_t rpm = 0;
   std::int64_t tpm = 0;
-  int max_idle_connections = 64;    // per io thread
+  int max_idle_connections = 64;  // per io thread
   // Pooled connections idle longer are closed (below the backend's own keep-alive timeout, so
   // the router never sends on a connection the backend is closing).
   Millis idle_connection_timeout{50'000};
