@@ -45,7 +45,7 @@ std::optional<std::string> rate_limit_spent(const config::Backend& b, const Back
                                             const RequestFacts& facts) {
   std::string spent;
   if (live.requests_available < 1) spent = "rpm " + std::to_string(b.rpm) + " reached";
-  // A prompt above the whole tpm runs when the budget is full (alone in its minute).
+  // A prompt above the whole tpm runs when the budget is full (and leaves it owing).
   const auto needed = static_cast<double>(std::min(facts.estimated_tokens, b.tpm));
   if (b.tpm > 0 && live.tokens_available < needed) {
     if (!spent.empty()) spent += ", ";
@@ -215,8 +215,7 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
   };
   std::vector<std::size_t> eligible;
   for (std::size_t index : pool.use) {
-    if (left_out(index)) {
-    } else if (std::find(eligible.begin(), eligible.end(), index) == eligible.end()) {
+    if (!left_out(index) && std::find(eligible.begin(), eligible.end(), index) == eligible.end()) {
       eligible.push_back(index);
     }
   }
