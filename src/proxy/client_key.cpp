@@ -103,7 +103,7 @@ const ClientEntry* find_client(const server::HttpRequest& request, const Snapsho
 }
 
 std::string client_identity(const server::HttpRequest& request, const Snapshot& snapshot) {
-  if (const auto* client = find_client(request, snapshot)) return client->key->name;
+  if (const auto* client = find_client(request, snapshot)) return client->name;
   return client_key_id(request);
 }
 

@@ -1076,7 +1076,7 @@ void RouterHandler::name_record(const HttpRequest& request, RequestRecord& recor
   record.id = request_id_of(request);
   if (const auto* client = find_client(request, *snapshot_)) {
     record.client = *client;
-    record.client_key_id = client->key->name;
+    record.client_key_id = client->name;
   } else {
     record.client_key_id = client_key_id(request);
   }
@@ -1162,7 +1162,8 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       }
       plan = plan_for(*parsed, request, endpoint, *scope.snapshot, record, dense);
       route = plan.direct ? nullptr : scope.snapshot->config->find_route(plan.route);
-      pass_unused_turns(*waited_in, waited_on, plan);
+      // (After a reload the indices differ, and the reload woke every waiter anyway.)
+      if (waited_in == scope.snapshot) pass_unused_turns(*waited_in, waited_on, plan);
     }
     if (!plan.ok()) {
       co_await send_plan_failure(writer, plan, *scope.snapshot, record, waited);
@@ -2103,7 +2104,7 @@ std::optional<std::chrono::milliseconds> RouterHandler::charge_client(RequestRec
 asio::awaitable<void> RouterHandler::send_client_rate_limited(ResponseWriter& writer,
                                                               RequestRecord& record,
                                                               std::chrono::milliseconds wait) {
-  const config::ClientKey& key = *record.client->key;
+  const ClientEntry& key = *record.client;
   std::string limits;
   if (key.rpm > 0) limits = "rpm " + std::to_string(key.rpm);
   if (key.tpm > 0) limits += (limits.empty() ? "tpm " : ", tpm ") + std::to_string(key.tpm);

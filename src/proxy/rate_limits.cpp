@@ -18,7 +18,7 @@ RateBudgets budgets_of(BackendHealth& health, const config::Backend& backend) {
 }
 
 RateBudgets budgets_of(const ClientEntry& client) {
-  return {client.budgets->requests, client.budgets->tokens, client.key->rpm, client.key->tpm};
+  return {client.budgets->requests, client.budgets->tokens, client.rpm, client.tpm};
 }
 
 bool take_rate_budget(const RateBudgets& budgets, std::int64_t prompt_tokens) {

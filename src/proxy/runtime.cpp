@@ -310,7 +310,8 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
     snapshot->encoders.push_back(encoders_.for_backend(backend, tokenizers));
   }
   for (const auto& key : config->client_keys) {
-    snapshot->clients.emplace(key.key_sha256, ClientEntry{&key, &client_budgets_.get(key.name)});
+    snapshot->clients.emplace(
+        key.key_sha256, ClientEntry{key.name, key.rpm, key.tpm, &client_budgets_.get(key.name)});
   }
   snapshot->generation = generation_.load() + 1;
   return snapshot;

@@ -61,10 +61,13 @@ struct ClientBudgets {
   health::RateBudget tokens;
 };
 
-// A client key as a request finds it (by the SHA-256 of what it presents).
+// A client key as a request finds it (by the SHA-256 of what it presents). Copied into the
+// request, so it holds values: a reload may free the config it came from while the request runs.
 struct ClientEntry {
-  const config::ClientKey* key = nullptr;
-  ClientBudgets* budgets = nullptr;
+  std::string name;
+  std::int64_t rpm = 0;
+  std::int64_t tpm = 0;
+  ClientBudgets* budgets = nullptr;  // the registry's: lives as long as the process
 };
 
 class ClientBudgetRegistry {
