@@ -162,17 +162,61 @@ void sanitize(std::array<float, kMaxLabels>& probabilities, std::size_t n) {
 // Personal data (an email, a phone, card or account number, an address, a key) says nothing of
 // the task, but its digits and symbols read as math or code to the models (an IBAN made "send
 // the refund" look hard): they read the text with each match blanked.
-std::string without_personal_data(std::string_view text) {
+std::string without_personal_data(std::string_view text, const std::vector<PiiMatch>& matches) {
   std::string out;
   out.reserve(text.size());
   std::size_t at = 0;
-  for (const PiiMatch& match : find_pii(text)) {
+  for (const PiiMatch& match : matches) {
     if (match.begin < at) continue;  // inside the previous match
     out.append(text.substr(at, match.begin - at)).push_back(' ');
     at = match.end;
   }
   out.append(text.substr(at));
   return out;
+}
+
+// The words of `text` (maximal runs of word bytes, as the keyword matcher wants them) from the
+// words of its blanked copy (without_personal_data(text, matches)): each blanked stretch's own
+// words in its place, the rest shifted back. False when a word runs across a stretch's edge
+// ("v10.0.0.1"), where the two texts split differently.
+bool unblanked_words(std::string_view text, const std::vector<PiiMatch>& matches,
+                     std::span<const classifier::WordSpan> blanked_words,
+                     std::vector<classifier::WordSpan>& out) {
+  const auto word_byte = [&](std::size_t i) { return has_class(text[i], kWordChar); };
+  out.clear();
+  std::size_t next_word = 0;
+  std::size_t shift = 0;  // bytes the stretches before this point lost in the blanked copy
+  std::size_t at = 0;
+  for (const PiiMatch& match : matches) {
+    if (match.begin < at) continue;  // inside the previous match, as without_personal_data
+    if ((match.begin > 0 && word_byte(match.begin - 1) && word_byte(match.begin)) ||
+        (match.end < text.size() && word_byte(match.end - 1) && word_byte(match.end))) {
+      return false;
+    }
+    // The blanked copy's words before this stretch's placeholder.
+    const std::size_t placeholder = match.begin - shift;
+    for (; next_word < blanked_words.size() && blanked_words[next_word].begin < placeholder;
+         ++next_word) {
+      out.emplace_back(static_cast<std::uint32_t>(blanked_words[next_word].begin + shift),
+                       static_cast<std::uint32_t>(blanked_words[next_word].end + shift));
+    }
+    for (std::size_t i = match.begin; i < match.end;) {
+      if (!word_byte(i)) {
+        ++i;
+        continue;
+      }
+      const std::size_t start = i;
+      while (i < match.end && word_byte(i)) ++i;
+      out.emplace_back(static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(i));
+    }
+    shift += match.end - match.begin - 1;
+    at = match.end;
+  }
+  for (; next_word < blanked_words.size(); ++next_word) {
+    out.emplace_back(static_cast<std::uint32_t>(blanked_words[next_word].begin + shift),
+                     static_cast<std::uint32_t>(blanked_words[next_word].end + shift));
+  }
+  return true;
 }
 
 // English words for the task words of a text in another language, then the text; "" for an
@@ -339,7 +383,8 @@ std::size_t Analyzer::lean_on_previous_turn(std::string_view text, std::string_v
 }
 
 void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* dense, Analysis& out,
-                               std::string_view previous_user, bool has_pii) const {
+                               std::string_view previous_user,
+                               const std::vector<PiiMatch>* personal_data) const {
   std::string buffer;
   const std::string_view model_text = head_and_tail(full_text, settings_.text.model_chars, buffer);
   if (settings_.detectors.language) {
@@ -347,8 +392,10 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     out.script = script.script;
     out.language = script.language;
   }
-  const std::string blanked = has_pii ? without_personal_data(full_text) : std::string();
-  const std::string_view readable = has_pii ? std::string_view(blanked) : full_text;
+  const bool blank = personal_data != nullptr && !personal_data->empty();
+  const std::string blanked =
+      blank ? without_personal_data(full_text, *personal_data) : std::string();
+  const std::string_view readable = blank ? std::string_view(blanked) : full_text;
   // What the task models and the category corrections read: the models learned English, so
   // another language's text comes with English words for its task words, first (where the
   // instruction cue reads).
@@ -365,8 +412,15 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
   if (paired) {
     thread_local classifier::FeatureScratch scratch;
     classifier::featurize_unscaled(*shared_features_, text, scratch);
-    if (text.data() == full_text.data() && text.size() <= shared_features_->max_chars) {
-      words = scratch.word_spans;
+    if (text.size() <= shared_features_->max_chars) {
+      if (text.data() == full_text.data()) {
+        words = scratch.word_spans;
+      } else if (blank && text.data() == blanked.data()) {
+        thread_local std::vector<classifier::WordSpan> unblanked;
+        if (unblanked_words(full_text, *personal_data, scratch.word_spans, unblanked)) {
+          words = unblanked;
+        }
+      }
     }
     const std::size_t category_n = std::min(category_linear_->labels().size(), kMaxLabels);
     const std::size_t complexity_n = std::min(complexity_linear_->labels().size(), kMaxLabels);
@@ -429,11 +483,19 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
   Analysis out;
   RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
   PiiCounts counts{};
+  // Where the PII is in the analyzed text, found once: for the counts or the blanking.
+  std::optional<std::vector<PiiMatch>> matches = std::move(facts.text_pii);
   if (settings_.detectors.pii) {
-    counts = settings_.text.pii_whole_request ? facts.pii : detect_pii(facts.text);
+    if (settings_.text.pii_whole_request) {
+      counts = facts.pii;
+    } else {
+      matches = find_pii(facts.text);
+      for (const PiiMatch& match : *matches) ++counts[static_cast<std::size_t>(match.kind)];
+    }
   }
   const bool has_pii = std::any_of(counts.begin(), counts.end(), [](int n) { return n > 0; });
-  analyze_content(facts.text, dense, out, facts.previous_user_text, has_pii);
+  if (has_pii && !matches) matches = find_pii(facts.text);
+  analyze_content(facts.text, dense, out, facts.previous_user_text, has_pii ? &*matches : nullptr);
   if (settings_.detectors.pii) {
     for (std::size_t k = 0; k < kPiiKinds; ++k) {
       if (counts[k] > 0) {

@@ -245,6 +245,12 @@ class RequestWalk {
       facts_.pii_truncated |= scanned.size() < value.size();
       scanned_bytes += scanned.size();
       if (scanned.empty()) return;
+      if (!facts_.text_pii && scanned.size() == value.size() && value == facts_.text) {
+        facts_.text_pii = find_pii(scanned);
+        for (const PiiMatch& match : *facts_.text_pii)
+          ++facts_.pii[static_cast<std::size_t>(match.kind)];
+        return;
+      }
       const PiiCounts counts = detect_pii(scanned);
       for (std::size_t k = 0; k < kPiiKinds; ++k) facts_.pii[k] += counts[k];
     };

@@ -294,7 +294,9 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
     std::size_t e = end;
     while (b < e && is_python_punctuation(text[b])) ++b;
     while (e > b && is_python_punctuation(text[e - 1])) --e;
-    Word word;
+    // Filled in place: a Word built on the stack and copied in stalled on its byte-wide stores
+    // (store forwarding), a third of this loop's time.
+    Word& word = out.emplace_back();
     // Read before a short word keeps its punctuation ("so." stays "so.", as VADER has it).
     word.ends_sentence = text.substr(e, end - e).find_first_of(".!?") != std::string_view::npos;
     if (at_most_two_code_points(text.substr(b, e - b))) {
@@ -311,7 +313,6 @@ void split_words(std::string_view text, std::string_view lower, const VaderLexic
     }
     word.negation |= has_nt(word.lower);
     word.upper = is_upper_word(text.substr(b, e - b));
-    out.push_back(word);
     i = end;
   }
 }

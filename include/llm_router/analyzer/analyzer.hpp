@@ -79,10 +79,11 @@ class Analyzer {
 
  private:
   // `previous_user`: the user turn before `text`, for a follow-up the category model is unsure
-  // of on its own (TextSelection::follow_up_context). `has_pii`: the request holds personal
-  // data, which the task models then read blanked out.
+  // of on its own (TextSelection::follow_up_context). `personal_data`: where `text` holds
+  // personal data, which the task models then read blanked out.
   void analyze_content(std::string_view text, const DenseQuery* dense, Analysis& out,
-                       std::string_view previous_user = {}, bool has_pii = false) const;
+                       std::string_view previous_user = {},
+                       const std::vector<PiiMatch>* personal_data = nullptr) const;
   // The category distribution after the rule-based corrections (code evidence, instruction
   // cues); returns the leading label.
   std::size_t adjust_category(std::string_view text, Distribution& probabilities,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +48,9 @@ struct RequestFacts {
   std::string previous_user_text;  // the user turn before the last one (follow_up_context)
   PiiCounts pii{};                 // found in the whole request's text (TextSelection::pii_chars)
   bool pii_truncated = false;      // the request had more text than pii_chars
+  // Where the PII is in `text`, when the scan above read `text` whole as one of the request's
+  // strings (one user message, the common case): the analyzer blanks it without a second scan.
+  std::optional<std::vector<PiiMatch>> text_pii;
   bool truncated = false;
   double estimated_tokens = 0;
   int turns = 0;

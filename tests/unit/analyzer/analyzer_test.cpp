@@ -609,6 +609,36 @@ TEST(MakeAnalyzerWithShippedModels, PersonalDataDoesNotChangeTheTaskReading) {
   EXPECT_EQ(with_iban.pii[0].kind, "iban");
 }
 
+// The keyword matcher reads the text as written: words inside personal data, phrases around it,
+// and a word running into it ("v10.0.0.1") match as in a text without models.
+TEST(MakeAnalyzerWithShippedModels, KeywordsMatchInAndAroundBlankedPersonalData) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/category.model";
+  settings.complexity_model = "models/complexity.model";
+  const std::vector<KeywordSet> sets = {{"mailbox", {"chargeback"}, {}},
+                                        {"phrase", {"send the refund"}, {}},
+                                        {"host", {"v10"}, {}},
+                                        {"card", {"4111"}, {}}};
+  const auto with_models = make_analyzer(settings, kRoot + "/config", sets, {});
+  const Analyzer without_models(AnalyzerSettings{}, {}, sets, {});
+  for (const std::string text :
+       {"Mail chargeback@bank.io and send the refund to DE89 3704 0044 0532 0130 00 today.",
+        "send the refund 4111 1111 1111 1111", "ping v10.0.0.1, then 10.0.3.17 again",
+        "send the 10.0.3.17 refund", "send the refund"}) {
+    const Analysis a = with_models->analyze(user_says(text), {});
+    EXPECT_EQ(a.keyword_hits, without_models.analyze(user_says(text), {}).keyword_hits) << text;
+  }
+  const Analysis a = with_models->analyze(
+      user_says("Mail chargeback@bank.io and send the refund to DE89 3704 0044 0532 0130 00."), {});
+  EXPECT_EQ(a.keyword_hits, (std::vector<std::string>{"mailbox", "phrase"}));
+  EXPECT_EQ(with_models->analyze(user_says("ping v10.0.0.1"), {}).keyword_hits,
+            std::vector<std::string>{"host"});
+  EXPECT_EQ(with_models->analyze(user_says("card 4111 1111 1111 1111"), {}).keyword_hits,
+            std::vector<std::string>{"card"});
+  EXPECT_TRUE(
+      with_models->analyze(user_says("send the 10.0.3.17 refund"), {}).keyword_hits.empty());
+}
+
 TEST(MakeAnalyzerWithShippedModels, MissingModelFileNamesThePath) {
   AnalyzerSettings settings;
   settings.category_model = "models/does-not-exist.model";
