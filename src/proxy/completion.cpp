@@ -181,8 +181,13 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
   // The backend's own words help whoever reads the error (masked keys taken out: 401s quote
   // them); so do its code and the field it blames, which SDK users test. Not a plain-text
   // body here: proxies in front of backends write internal addresses in theirs ("dial tcp
-  // 10.0.3.4:8000: connection refused").
-  if (auto detail = backend_detail(parsed, true)) failure.message += ": " + *detail;
+  // 10.0.3.4:8000: connection refused"). Nor a 401 about the router's own key: some backends
+  // quote part of the key they refused ("Invalid key sk-abc...xyz"), which neither the client
+  // nor the log may see.
+  const bool routers_key_refused = status == 401 && !client_credentials;
+  if (auto detail = backend_detail(parsed, true); detail && !routers_key_refused) {
+    failure.message += ": " + *detail;
+  }
   failure.code = error_token(parsed, "code");
   failure.param = error_token(parsed, "param");
   failure.type = error_token(parsed, "type");

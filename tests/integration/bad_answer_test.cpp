@@ -677,29 +677,33 @@ TEST(BadAnswers, AWholeAnswerToAStreamRequestIsSentAsEvents) {
 }
 
 // When every backend failed, the error names what each said (its short message), except what a
-// 401/403 says: it quotes masked keys.
-TEST(BadAnswers, ABackendsErrorMessageReachesTheClientWithoutAMaskedKey) {
+// 401 about the router's own key says: backends quote the key they refused, masked or not.
+TEST(BadAnswers, ABackendsErrorMessageReachesTheClientButNotItsWordsOnTheRoutersKey) {
   CannedBackend overloaded([](const std::string&) {
     return http_response(500, "application/json",
                          R"({"error":{"message":"model overloaded, try later","type":"x"}})");
   });
-  CannedBackend unauthorized([](const std::string&) {
-    return http_response(401, "application/json",
-                         R"({"error":{"message":"Incorrect API key provided: sk-ab****1234",)"
-                         R"("code":"invalid_api_key"}})");
-  });
-  Router router(
-      router_config({{"overloaded", overloaded.url()}, {"unauthorized", unauthorized.url()}},
-                    "[overloaded]", "[unauthorized]"));
-  HttpClient client(router.port());
-  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
-  EXPECT_EQ(response.status, 502);
-  EXPECT_NE(response.body.find("model overloaded, try later"), std::string::npos) << response.body;
-  EXPECT_EQ(response.body.find("1234"), std::string::npos) << response.body;
-  EXPECT_EQ(response.body.find("invalid_api_key"), std::string::npos) << response.body;
-  EXPECT_NE(response.body.find("HTTP 401: Incorrect API key provided: [masked key]"),
-            std::string::npos)
-      << response.body;
+  for (const std::string refusal :
+       {"Incorrect API key provided: sk-ab****1234", "Invalid API key sk-abc...1234, check it"}) {
+    CannedBackend unauthorized([&](const std::string&) {
+      return http_response(
+          401, "application/json",
+          R"({"error":{"message":")" + refusal + R"(","code":"invalid_api_key"}})");
+    });
+    Router router(
+        router_config({{"overloaded", overloaded.url()}, {"unauthorized", unauthorized.url()}},
+                      "[overloaded]", "[unauthorized]"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 502);
+    EXPECT_NE(response.body.find("model overloaded, try later"), std::string::npos)
+        << response.body;
+    EXPECT_EQ(response.body.find("1234"), std::string::npos) << response.body;
+    EXPECT_EQ(response.body.find("invalid_api_key"), std::string::npos) << response.body;
+    EXPECT_NE(response.body.find("HTTP 401 (the backend refused the router's credentials"),
+              std::string::npos)
+        << response.body;
+  }
 }
 
 // A 403 is not always about the key: the backend's reason is kept. A 404 is the router's
