@@ -471,10 +471,18 @@ Headers relayed_headers(const upstream::ResponseHead& head) {
   return out;
 }
 
-// The backend's headers for the client's answer, its request id kept for the request log.
+bool has_rate_limits(const std::optional<ClientEntry>& client) {
+  return client && (client->rpm > 0 || client->tpm > 0);
+}
+
+// The backend's headers for the client's answer, its request id kept for the request log. A
+// client key with limits of its own reads those (decision_headers) instead of the limits of
+// the router's account with the backend.
 void add_relayed(Headers& headers, Headers relayed, RequestRecord& record) {
+  const bool own_limits = has_rate_limits(record.client);
   for (auto& h : relayed) {
     if (h.name == "x-llm-router-upstream-request-id") record.upstream_request_id = h.value;
+    if (own_limits && h.name.starts_with("x-ratelimit-")) continue;
     headers.push_back(std::move(h));
   }
 }
@@ -902,6 +910,7 @@ Headers RouterHandler::decision_headers(const RequestRecord& record) const {
     }
     headers.push_back({"x-llm-router-attempts", attempts});
   }
+  if (has_rate_limits(record.client)) add_rate_limit_headers(headers, budgets_of(*record.client));
   return headers;
 }
 

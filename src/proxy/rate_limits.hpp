@@ -6,6 +6,7 @@
 #include "llm_router/config/config.hpp"
 #include "llm_router/health/rate_budget.hpp"
 #include "llm_router/proxy/runtime.hpp"
+#include "llm_router/server/http_types.hpp"
 
 namespace llm_router::proxy {
 
@@ -31,5 +32,12 @@ void settle_tokens(const RateBudgets& budgets, std::int64_t prompt_tokens, long 
 
 // How long until the budgets could take this request (0: now).
 std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int64_t prompt_tokens);
+
+// OpenAI's x-ratelimit-{limit,remaining,reset}-{requests,tokens} for each limit set, as they
+// stand now (the reset: until the budget is whole again, written as "8.64s", "20ms", "1m0s").
+void add_rate_limit_headers(server::Headers& headers, const RateBudgets& budgets);
+
+// "20ms", "8.64s", "1m30s": a duration as OpenAI's reset headers write it.
+std::string reset_duration(std::chrono::milliseconds wait);
 
 }  // namespace llm_router::proxy

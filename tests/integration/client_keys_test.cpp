@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "integration/router_config.hpp"
+#include "support/canned_backend.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
@@ -85,6 +86,49 @@ TEST(ClientKeys, EachKeyHasItsOwnRpm) {
   EXPECT_EQ(backend.requests(), 2);
   // Another key is not held back by team-a's limit.
   EXPECT_EQ(chat(client, "authorization", "sk-team-c-secret").status, 200);
+}
+
+// A key with limits reads them in OpenAI's headers, instead of the limits of the router's
+// account that the backend sends; a key without limits still gets the backend's.
+TEST(ClientKeys, AKeyWithLimitsReadsThemInTheRateLimitHeaders) {
+  CannedBackend backend([](const std::string&) {
+    return http_response(200, "application/json",
+                         R"({"id":"c","object":"chat.completion","created":1,"model":"m",)"
+                         R"("choices":[{"index":0,"message":{"role":"assistant","content":"hi"},)"
+                         R"("finish_reason":"stop"}],)"
+                         R"("usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}})",
+                         "x-ratelimit-limit-requests: 10000\r\nx-ratelimit-remaining-requests: "
+                         "9999\r\nx-ratelimit-limit-tokens: 2000000\r\n");
+  });
+  Router router(config_with_keys(backend.url(),
+                                 "client_keys:\n"
+                                 "  - {name: both, key: sk-both-limits, rpm: 3, tpm: 1000}\n"
+                                 "  - {name: free, key: sk-no-limits}\n"));
+  HttpClient client(router.port());
+  const auto first = chat(client, "authorization", "sk-both-limits");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("x-ratelimit-limit-requests"), "3");
+  EXPECT_EQ(first.header("x-ratelimit-remaining-requests"), "2");
+  EXPECT_EQ(first.header("x-ratelimit-limit-tokens"), "1000");
+  const int tokens_left = std::stoi(first.header("x-ratelimit-remaining-tokens"));
+  EXPECT_GT(tokens_left, 900);
+  EXPECT_LT(tokens_left, 1000);  // the prompt's estimate is spent
+  // Until the budget is whole again: one request is a third of a minute, "20s" or just under.
+  const std::string reset = first.header("x-ratelimit-reset-requests");
+  EXPECT_TRUE(reset.ends_with("s") && (reset.starts_with("19.") || reset == "20s")) << reset;
+  EXPECT_EQ(
+      chat(client, "authorization", "sk-both-limits").header("x-ratelimit-remaining-requests"),
+      "1");
+  EXPECT_EQ(chat(client, "authorization", "sk-both-limits").status, 200);
+  const auto limited = chat(client, "authorization", "sk-both-limits");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(limited.header("x-ratelimit-remaining-requests"), "0");
+  EXPECT_EQ(limited.header("x-ratelimit-limit-requests"), "3");
+
+  const auto free = chat(client, "authorization", "sk-no-limits");
+  EXPECT_EQ(free.status, 200);
+  EXPECT_EQ(free.header("x-ratelimit-limit-requests"), "10000");  // the backend's, relayed
+  EXPECT_EQ(free.header("x-ratelimit-remaining-requests"), "9999");
 }
 
 TEST(ClientKeys, TpmCountsTheAnswersToo) {
