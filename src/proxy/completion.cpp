@@ -674,7 +674,7 @@ void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snap
                                  const selector::RequestFacts& facts,
                                  const selector::LiveStats& live) {
   const auto* route = snapshot.config->find_route(plan.route);
-  if (route == nullptr || route->context_window_fallback.empty()) return;
+  if (route == nullptr || route->context_window_fallback.empty() || facts.embeddings) return;
   if (!class_fallbacks_apply(plan.rule)) return;
   const bool too_long = std::any_of(plan.excluded.begin(), plan.excluded.end(), [](const auto& e) {
     return e.cause == selector::ExclusionCause::context_window;
@@ -979,6 +979,7 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
   Decision decision;
   decision.facts = facts_from(parsed, request);
   auto& facts = decision.facts;
+  facts.embeddings = endpoint == api::Endpoint::embeddings;
   if (analyzes(snapshot, facts.model, dry_run)) {
     analyzer::RequestMeta meta;
     meta.endpoint = analyzer_endpoint(endpoint);

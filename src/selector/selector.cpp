@@ -155,7 +155,8 @@ RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, 
     RoutePlan plan;
     plan.route = compiled->route->name;
     const CompiledPool* pool = &compiled->fallthrough;
-    for (std::size_t i = 0; i < compiled->rules.size(); ++i) {
+    // A rule may not send some texts' vectors to another model than the rest's.
+    for (std::size_t i = 0; i < compiled->rules.size() && !facts.embeddings; ++i) {
       if (matches(*compiled->conditions[i], facts)) {
         pool = &compiled->rules[i];
         if (preview) plan.matched = why_matched(*compiled->conditions[i], facts);
@@ -204,8 +205,18 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
   plan.strategy = std::string(pool.strategy->name());
   bool any_full = false;
   bool any_rate_limited = false;
+  // Embeddings: the model of the pool's first backend as configured (not as the strategy
+  // orders them), so every request's vectors share one space; its fallbacks must serve it too.
+  const std::string* vector_model =
+      facts.embeddings && !pool.use.empty() ? &config_->backends[pool.use.front()].model : nullptr;
   const auto left_out = [&](std::size_t index) {
     auto why = exclusion(config_->backends[index], live.get(index), facts);
+    if (!why && vector_model && config_->backends[index].model != *vector_model) {
+      why = Exclusion{"serves embeddings of '" + config_->backends[index].model +
+                          "', not the route's '" + *vector_model +
+                          "' (vectors of different models do not compare)",
+                      ExclusionCause::other_vector_space};
+    }
     if (why) {
       any_full = any_full || why->full();
       any_rate_limited = any_rate_limited || why->cause == ExclusionCause::rate_limited;

@@ -38,6 +38,7 @@ enum class ExclusionCause {
   full,                 // at max_concurrency: worth waiting for
   rate_limited,         // its rpm or tpm budget is spent for now
   below_quality_floor,  // weaker than the route's or the request's floor
+  other_vector_space,   // embeddings from another model than the route's
 };
 
 // A cause no backend state changes: the request needs what the backend lacks.
