@@ -11,22 +11,51 @@ void ResponseItemStore::remember(const nlohmann::json& output, std::string_view 
     if (!item.is_object() || id == item.end() || !id->is_string()) continue;
     std::string text = item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (text.size() > limits_.item_bytes || text.size() > limits_.bytes) continue;
-    const std::size_t bytes = text.size() + owner.size();
+    const std::string& key = id->get_ref<const std::string&>();
     std::lock_guard lock(mutex_);
-    auto [at, added] = items_.try_emplace(id->get<std::string>());
-    if (!added) bytes_ -= at->second.text.size() + at->second.owner.size();
-    at->second = Kept{std::move(text), std::string(owner)};
-    bytes_ += bytes;
-    if (added) order_.push_back(at->first);
-    while (items_.size() > limits_.items || bytes_ > limits_.bytes) drop_oldest();
+    if (items_.contains(key)) forget(key);  // the same id again: kept anew, as the newest
+    const Kept& kept = items_[key] = Kept{std::move(text), std::string(owner)};
+    Share& share = shares_[kept.owner];
+    share.ids.push_back(key);
+    charge(kept.owner, share.bytes, share.bytes + kept.cost());
+    bytes_ += kept.cost();
+    while (items_.size() > limits_.items || bytes_ > limits_.bytes) drop_from_largest_share();
   }
 }
 
-void ResponseItemStore::drop_oldest() {
-  const auto it = items_.find(order_.front());
-  bytes_ -= it->second.text.size() + it->second.owner.size();
+// Accounts for an owner's share moving from old_bytes to new_bytes (an empty share goes).
+void ResponseItemStore::charge(const std::string& owner, std::size_t old_bytes,
+                               std::size_t new_bytes) {
+  by_bytes_.erase({old_bytes, owner});
+  if (new_bytes > 0) {
+    by_bytes_.emplace(new_bytes, owner);
+    shares_[owner].bytes = new_bytes;
+  } else {
+    shares_.erase(owner);
+  }
+}
+
+void ResponseItemStore::forget(const std::string& id) {
+  const auto it = items_.find(id);
+  const std::string owner = it->second.owner;
+  const std::size_t cost = it->second.cost();
+  Share& share = shares_[owner];
+  std::erase(share.ids, id);  // rare (an id seen twice): a walk over one owner's ids
+  bytes_ -= cost;
   items_.erase(it);
-  order_.pop_front();
+  charge(owner, share.bytes, share.bytes - cost);
+}
+
+void ResponseItemStore::drop_from_largest_share() {
+  const std::string owner = by_bytes_.rbegin()->second;
+  Share& share = shares_[owner];
+  const std::string id = std::move(share.ids.front());
+  share.ids.pop_front();
+  const auto it = items_.find(id);
+  const std::size_t cost = it->second.cost();
+  bytes_ -= cost;
+  items_.erase(it);
+  charge(owner, share.bytes, share.bytes - cost);
 }
 
 std::optional<nlohmann::json> ResponseItemStore::find(std::string_view id,

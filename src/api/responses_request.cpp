@@ -159,9 +159,11 @@ Expected<bool> add_referenced_item(json& messages, const json& reference, const 
   if (!item) {
     return invalid(
         "item_reference " + quote_excerpt(*id) +
-            " names no output item this router sent this client recently (it keeps the last " +
-            std::to_string(items.store ? items.store->limits().items : 0) +
-            " in memory, not across restarts or replicas): send the item itself "
+            " names no output item this router sent this client recently (each process keeps at "
+            "most " +
+            std::to_string(items.store ? items.store->limits().items : 0) + " items, " +
+            std::to_string(items.store ? items.store->limits().bytes >> 20 : 0) +
+            " MiB, in memory: not across restarts or replicas): send the item itself "
             "(Vercel AI SDK: providerOptions.openai.store = false)",
         param + ".id");
   }

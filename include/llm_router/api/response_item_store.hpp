@@ -6,6 +6,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,7 +24,8 @@ struct ResponseItemLimits {
 // "item_reference", "id": "msg_..."}`, as the Vercel AI SDK does for earlier assistant turns
 // unless `store: false`) gets it back. Each item belongs to the client that was answered (its
 // key's id, "" without a key) and only that client finds it. In memory and per process, bounded
-// in items and bytes, oldest dropped first; shared by the io threads.
+// in items and bytes; over the bounds, the client holding the most bytes loses its oldest item
+// first (one client's long answers do not push out everyone else's). Shared by the io threads.
 class ResponseItemStore {
  public:
   using Limits = ResponseItemLimits;
@@ -39,13 +41,21 @@ class ResponseItemStore {
   struct Kept {
     std::string text;  // the item's JSON: its size is what it costs
     std::string owner;
+    std::size_t cost() const { return text.size() + owner.size(); }
   };
-  void drop_oldest();
+  struct Share {
+    std::deque<std::string> ids;  // oldest first
+    std::size_t bytes = 0;
+  };
+  void forget(const std::string& id);
+  void charge(const std::string& owner, std::size_t old_bytes, std::size_t new_bytes);
+  void drop_from_largest_share();
 
   Limits limits_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Kept> items_;
-  std::deque<std::string> order_;  // ids, oldest first
+  std::unordered_map<std::string, Share> shares_;           // by owner
+  std::set<std::pair<std::size_t, std::string>> by_bytes_;  // (bytes, owner), largest last
   std::size_t bytes_ = 0;
 };
 

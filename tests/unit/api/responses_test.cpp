@@ -394,6 +394,31 @@ TEST(ResponsesItems, TheStoreDropsItsOldestItemsPastItsBounds) {
   EXPECT_TRUE(items.find("e", ""));
 }
 
+// One client's long answers do not push out another's items: past the bounds, the client
+// holding the most bytes loses its oldest first.
+TEST(ResponsesItems, TheClientHoldingTheMostLosesItsOldestFirst) {
+  ResponseItemStore items({.items = 100, .bytes = 2000, .item_bytes = 1000});
+  items.remember(json::array({{{"id", "alice-1"}, {"text", "short"}}}), "alice");
+  for (int i = 0; i < 10; ++i) {
+    items.remember(
+        json::array({{{"id", "bob-" + std::to_string(i)}, {"text", std::string(500, 'x')}}}),
+        "bob");
+  }
+  EXPECT_TRUE(items.find("alice-1", "alice"));
+  EXPECT_FALSE(items.find("bob-0", "bob"));
+  EXPECT_TRUE(items.find("bob-9", "bob"));
+  EXPECT_FALSE(items.find("bob-9", "alice"));  // each client finds its own only
+  // The same id again is kept as the newest, counted once.
+  items.remember(json::array({{{"id", "alice-1"}, {"text", "short again"}}}), "alice");
+  EXPECT_EQ((*items.find("alice-1", "alice"))["text"], "short again");
+  // With one client, the oldest go first, as before.
+  ResponseItemStore one({.items = 3, .bytes = 100000, .item_bytes = 1000});
+  for (const char* id : {"a", "b", "c", "d"}) one.remember(json::array({{{"id", id}}}), "");
+  EXPECT_FALSE(one.find("a", ""));
+  EXPECT_TRUE(one.find("b", ""));
+  EXPECT_TRUE(one.find("d", ""));
+}
+
 TEST(ResponsesStream, TextDeltasBecomeOutputTextEventsInOrder) {
   const std::string chat =
       chunk(R"({"role":"assistant","content":""})") + chunk(R"({"content":"Hel"})") +
