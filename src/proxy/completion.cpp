@@ -48,6 +48,10 @@ constexpr std::size_t kMaxCoalescedBytes = 64 * 1024;  // stream events written 
 // After a stream's [DONE], how long its backend may take to end the response and keep the
 // connection for reuse (the client has its whole answer by then).
 constexpr std::chrono::milliseconds kEndAfterDoneGrace{250};
+// After a stream's finish_reason, how long the usage chunk and [DONE] may take before the
+// stream is ended as complete (a backend that leaves its response open would hold the client
+// for the whole idle timeout, then fail a whole answer).
+constexpr std::chrono::milliseconds kAfterFinishGrace{1000};
 constexpr auto kDirectRequestTimeout = std::chrono::minutes(10);
 
 std::mt19937_64& random_engine() {
@@ -1083,6 +1087,7 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
 }
 
 std::string request_id_of(const HttpRequest& request) {
+  if (!request.id.empty()) return request.id;
   const auto* client_id = request.header("x-request-id");
   return client_id && core::acceptable_request_id(*client_id) ? *client_id : core::new_request_id();
 }
@@ -1844,6 +1849,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     finished = finished || ends_a_stream(event);
     done_seen = done_seen || event.is_done();
   }
+  // With n > 1 a finish_reason ends one choice only.
+  const auto note_finish = [&] {
+    if (finished && usage.choices <= 1) exchange.answer_finished(kAfterFinishGrace);
+  };
+  note_finish();
   // [DONE] ends the client's stream at once, whenever the backend closes its response.
   while (!done_seen) {
     auto next = co_await exchange.next_event();
@@ -1863,9 +1873,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     }
     if (next.event && !next.failure) next.failure = garbled(*next.event);
     if (finished && usage.choices <= 1 && !next.event && next.failure &&
-        next.failure->kind == ErrorKind::upstream_closed) {
-      // Cut after its finish_reason (a chunked body without its last chunk): the answer is
-      // whole, so it ends as a stream without [DONE] does (with n > 1 another choice may not).
+        (next.failure->kind == ErrorKind::upstream_closed ||
+         next.failure->kind == ErrorKind::idle_timeout)) {
+      // Cut, or left open, after its finish_reason (a chunked body without its last chunk,
+      // silence past kAfterFinishGrace): the answer is whole, so it ends as a stream without
+      // [DONE] does (with n > 1 another choice may not be).
       next.failure.reset();
     }
     if (!next.event && !next.failure && !finished) {
@@ -1892,6 +1904,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     }
     finished = finished || ends_a_stream(*next.event);
     done_seen = done_seen || next.event->is_done();
+    note_finish();
     if (!result.broke_after_commit && error_event(*next.event)) {
       // Relayed in OpenAI's shape (the client's SDK raises it), counted as the backend's
       // failure; the stream ends with it, as a broken one does.

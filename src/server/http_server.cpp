@@ -274,8 +274,9 @@ asio::awaitable<void> linger(const ConnectionPtr& connection) {
   }
 }
 
-// The id a refusal is answered and logged with: the client's own when its head was read.
-std::string refusal_request_id(const std::optional<RequestReader>& parser) {
+// The id a request (or a refusal) is answered and logged with: the client's own when its head
+// was read and it is acceptable, else a new one.
+std::string request_id_for(const std::optional<RequestReader>& parser) {
   if (parser) {
     const auto* client_id = parser->request().header("x-request-id");
     if (client_id && core::acceptable_request_id(*client_id)) return *client_id;
@@ -453,7 +454,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   }
   if (ec && !parser->refusal().empty()) {
     co_await write_error_and_close(*log, counters, connection, parser->refusal_kind(),
-                                   std::string(parser->refusal()), refusal_request_id(parser));
+                                   std::string(parser->refusal()), request_id_for(parser));
     co_return false;
   }
   if (ec == http::error::header_limit && !parser->has_request_line() &&
@@ -464,7 +465,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
     co_return false;
   }
   if (ec) {
-    co_await refuse(connection, ec, /*malformed_answered=*/true, refusal_request_id(parser));
+    co_await refuse(connection, ec, /*malformed_answered=*/true, request_id_for(parser));
     co_return false;
   }
   if (parser->expects_continue()) {
@@ -478,9 +479,9 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   expire_never(*connection);
   if (bec && !parser->refusal().empty()) {
     co_await write_error_and_close(*log, counters, connection, parser->refusal_kind(),
-                                   std::string(parser->refusal()), refusal_request_id(parser));
+                                   std::string(parser->refusal()), request_id_for(parser));
   } else if (bec) {
-    co_await refuse(connection, bec, /*malformed_answered=*/false, refusal_request_id(parser));
+    co_await refuse(connection, bec, /*malformed_answered=*/false, request_id_for(parser));
   }
   co_return !bec;
 }
@@ -550,6 +551,9 @@ asio::awaitable<void> HttpServer::Impl::serve_one(Worker& worker, const Connecti
   if (!writer.started()) {
     // (A named Headers: GCC 12 miscompiles braced lists inside co_await expressions.)
     Headers headers{Header{"content-type", "application/json"}};
+    if (!request.id.empty()) headers.push_back({"x-request-id", request.id});
+    // Retryable: another replica, or this one restarted, takes it.
+    if (worker.stopping) headers.push_back({"retry-after", "1"});
     const Failure failure =
         worker.stopping ? stopped_before_answer() : Failure{ErrorKind::internal, "internal error"};
     co_await writer.send(traits(failure.kind).status, std::move(headers), api::error_body(failure));
@@ -575,7 +579,9 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
       connection->read_cap = Clock::time_point::max();  // arrived: served like any other
       const unsigned version = parser->version();
       const bool keep_alive = parser->keep_alive();
+      std::string id = request_id_for(parser);
       HttpRequest request = std::move(parser->request());
+      request.id = std::move(id);
       counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
       counters.requests_total.fetch_add(1, std::memory_order_relaxed);
       BeastWriter writer(connection, version, keep_alive, limits, worker);

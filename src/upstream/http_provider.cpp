@@ -337,6 +337,10 @@ class HttpExchange final : public Exchange {
 
   void content_arrived() override { content_arrived_ = true; }
 
+  void answer_finished(std::chrono::milliseconds grace) override {
+    if (finished_end_ == Clock::time_point::max()) finished_end_ = Clock::now() + grace;
+  }
+
   bool event_ready() const override { return !pending_.empty(); }
 
   asio::awaitable<void> end_after_done(std::chrono::milliseconds grace) override {
@@ -396,8 +400,8 @@ class HttpExchange final : public Exchange {
         armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
                          deadlines_.total);
       } else {
-        armed_.arm_until(connection_->lowest(), idle_end, ErrorKind::idle_timeout,
-                         deadlines_.total);
+        armed_.arm_until(connection_->lowest(), std::min(idle_end, finished_end_),
+                         ErrorKind::idle_timeout, deadlines_.total);
       }
       auto piece = co_await read_piece();
       if (!piece) co_return EventResult{std::nullopt, piece.take_failure()};
@@ -512,6 +516,7 @@ class HttpExchange final : public Exchange {
   std::deque<api::SseEvent> pending_;
   std::size_t events_seen_ = 0;
   bool content_arrived_ = false;
+  Clock::time_point finished_end_ = Clock::time_point::max();  // answer_finished() + grace
   Clock::time_point first_byte_end_ = Clock::time_point::max();
 };
 

@@ -603,6 +603,23 @@ TEST(BadAnswers, DoneEndsTheStreamWhileTheBackendHoldsItsResponseOpen) {
       << metrics.body;
 }
 
+// A backend that sends its finish_reason and then leaves its response open (no [DONE], no end)
+// past its idle timeout: the answer is whole, so the client's stream ends with [DONE], and the
+// backend is not counted as failed.
+TEST(BadAnswers, AStreamLeftOpenAfterItsFinishReasonEndsCleanly) {
+  CannedBackend backend([](const std::string&) { return sse_response(kChunk + kFinish); },
+                        std::chrono::milliseconds(4000));
+  Router router(router_config({{"only", backend.url(), "timeouts: {idle: 2s}"}}, "[only]"));
+  HttpClient client(router.port());
+  const auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  const auto events = sse_data(response.body);
+  ASSERT_EQ(events.size(), 3u) << response.body;
+  EXPECT_FALSE(json::parse(events[1]).contains("error"));
+  EXPECT_EQ(events.back(), "[DONE]");
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "only=ok");
+}
+
 TEST(BadAnswers, TheUsageChunkTheRouterAskedForIsNotRelayedHoweverItIsSpaced) {
   const std::string usage =
       R"(data: {"id": "s", "object": "chat.completion.chunk", "choices": [], )"

@@ -1,6 +1,8 @@
 // Graceful shutdown under load: SIGTERM while many streams are flowing loses none of them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <csignal>
 #include <fstream>
 #include <future>
@@ -117,14 +119,21 @@ void expect_cut_off_requests_end_with_an_error(const std::string& drain_timeout,
   const auto answered = waiting.get();
   EXPECT_EQ(answered.status, 503) << answered.body;
   EXPECT_EQ(nlohmann::json::parse(answered.body)["error"]["code"], "server_shutting_down");
+  EXPECT_EQ(answered.header("retry-after"), "1");  // retryable, as the docs say
+  EXPECT_FALSE(answered.header("x-request-id").empty());
   EXPECT_EQ(router.process().wait(std::chrono::seconds(30)), 0);
-  // Both are logged with the status they got (503), not as clients that left (499).
+  // Both are logged with the status they got (503), not as clients that left (499), and the
+  // waiting one with the id its answer carried.
   std::ifstream lines(request_log.path());
   std::vector<int> statuses;
+  std::vector<std::string> ids;
   for (std::string line; std::getline(lines, line);) {
-    statuses.push_back(nlohmann::json::parse(line)["status"].get<int>());
+    const auto entry = nlohmann::json::parse(line);
+    statuses.push_back(entry["status"].get<int>());
+    ids.push_back(entry.value("id", ""));
   }
   EXPECT_EQ(statuses, (std::vector<int>{503, 503}));
+  EXPECT_NE(std::find(ids.begin(), ids.end(), answered.header("x-request-id")), ids.end());
 }
 
 // A client still sending its request when the stop signal comes gets a moment to finish, then

@@ -35,6 +35,9 @@ struct HttpRequest {
   std::string target;  // path and query as sent
   Headers headers;
   std::string body;
+  // The request's id (x-request-id): the client's when acceptable, else a new one. Set by the
+  // server, so an answer the server writes itself carries the id the handler logged.
+  std::string id;
 
   const std::string* header(std::string_view lowercase_name) const {
     return find_header(headers, lowercase_name);

@@ -58,6 +58,9 @@ class Exchange {
   // may last up to the first-byte deadline (a role-only chunk and then a long think is still
   // the wait for the first token); from then on, up to `idle`.
   virtual void content_arrived() {}
+  // The answer's finish_reason arrived: what may follow (a usage chunk, [DONE]) comes at once,
+  // so a silence of `grace` from now ends the wait (an idle_timeout failure) instead of `idle`.
+  virtual void answer_finished(std::chrono::milliseconds /*grace*/) {}
   // True when next_event() will answer at once (an event already arrived): the relay then
   // writes the events of a burst together instead of one send per event.
   virtual bool event_ready() const { return false; }
