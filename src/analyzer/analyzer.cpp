@@ -189,6 +189,7 @@ bool unblanked_words(std::string_view text, const std::vector<PiiMatch>& matches
   std::size_t at = 0;
   for (const PiiMatch& match : matches) {
     if (match.begin < at) continue;  // inside the previous match, as without_personal_data
+    if (match.end <= match.begin || match.end > text.size()) return false;  // never found so
     if ((match.begin > 0 && word_byte(match.begin - 1) && word_byte(match.begin)) ||
         (match.end < text.size() && word_byte(match.end - 1) && word_byte(match.end))) {
       return false;

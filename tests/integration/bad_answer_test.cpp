@@ -585,39 +585,47 @@ TEST(BadAnswers, AStreamOfOnlyDoneFallsBack) {
   EXPECT_GT(sse_data(response.body).size(), 1u);
 }
 
+// The client's view of a stream whose backend writes `events` and then holds its response
+// open for `hold` (past its idle timeout `idle`), and the router's /metrics afterwards.
+struct HeldStream {
+  HttpResponse response;
+  std::vector<std::string> events;
+  std::string metrics;
+};
+HeldStream through_a_held_stream(const std::string& events, std::chrono::milliseconds hold,
+                                 const std::string& idle) {
+  CannedBackend backend([&](const std::string&) { return sse_response(events); }, hold);
+  Router router(
+      router_config({{"only", backend.url(), "timeouts: {idle: " + idle + "}"}}, "[only]"));
+  HttpClient client(router.port());
+  HeldStream out;
+  out.response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  out.events = sse_data(out.response.body);
+  out.metrics = client.request("GET", "/metrics").body;
+  return out;
+}
+
 // [DONE] ends the client's stream: a backend slow to end its response afterwards (past its
 // idle timeout here) neither holds the client nor turns the answer into an error.
 TEST(BadAnswers, DoneEndsTheStreamWhileTheBackendHoldsItsResponseOpen) {
-  CannedBackend backend(
-      [](const std::string&) { return sse_response(kChunk + kFinish + "data: [DONE]\n\n"); },
-      std::chrono::milliseconds(1500));
-  Router router(router_config({{"only", backend.url(), "timeouts: {idle: 300ms}"}}, "[only]"));
-  HttpClient client(router.port());
-  const auto response =
-      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
-  const auto events = sse_data(response.body);
-  ASSERT_EQ(events.size(), 3u) << response.body;
-  EXPECT_EQ(events.back(), "[DONE]");
-  const auto metrics = client.request("GET", "/metrics");
-  EXPECT_NE(metrics.body.find(R"(backend="only",status="200"} 1)"), std::string::npos)
-      << metrics.body;
+  const auto held = through_a_held_stream(kChunk + kFinish + "data: [DONE]\n\n",
+                                          std::chrono::milliseconds(1500), "300ms");
+  ASSERT_EQ(held.events.size(), 3u) << held.response.body;
+  EXPECT_EQ(held.events.back(), "[DONE]");
+  EXPECT_NE(held.metrics.find(R"(backend="only",status="200"} 1)"), std::string::npos)
+      << held.metrics;
 }
 
 // A backend that sends its finish_reason and then leaves its response open (no [DONE], no end)
 // past its idle timeout: the answer is whole, so the client's stream ends with [DONE], and the
 // backend is not counted as failed.
 TEST(BadAnswers, AStreamLeftOpenAfterItsFinishReasonEndsCleanly) {
-  CannedBackend backend([](const std::string&) { return sse_response(kChunk + kFinish); },
-                        std::chrono::milliseconds(4000));
-  Router router(router_config({{"only", backend.url(), "timeouts: {idle: 2s}"}}, "[only]"));
-  HttpClient client(router.port());
-  const auto response =
-      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
-  const auto events = sse_data(response.body);
-  ASSERT_EQ(events.size(), 3u) << response.body;
-  EXPECT_FALSE(json::parse(events[1]).contains("error"));
-  EXPECT_EQ(events.back(), "[DONE]");
-  EXPECT_EQ(response.header("x-llm-router-attempts"), "only=ok");
+  const auto held = through_a_held_stream(kChunk + kFinish, std::chrono::milliseconds(4000), "2s");
+  ASSERT_EQ(held.events.size(), 3u) << held.response.body;
+  EXPECT_FALSE(json::parse(held.events[1]).contains("error"));
+  EXPECT_EQ(held.events.back(), "[DONE]");
+  EXPECT_EQ(held.response.header("x-llm-router-attempts"), "only=ok");
 }
 
 TEST(BadAnswers, TheUsageChunkTheRouterAskedForIsNotRelayedHoweverItIsSpaced) {
