@@ -196,9 +196,13 @@ void RouterHandler::log_access(const HttpRequest& request, std::string_view requ
   if (!log_->should_log(level)) return;
   const double latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  // The API's callers by their key's name (or id), as the completions' lines have them.
+  const std::string key =
+      path.starts_with("/v1/") ? client_identity(request, *snapshot_) : std::string();
   // The HTTP parser admits no spaces or control bytes in either: key=value stays parseable.
-  log_->log(level, "request_id={} method={} path={} status={} latency_ms={:.1f}", request_id,
-            request.method, core::utf8_prefix(path, 256), status == 0 ? 499 : status, latency_ms);
+  log_->log(level, "request_id={} method={} path={} status={} latency_ms={:.1f} key={}", request_id,
+            request.method, core::utf8_prefix(path, 256), status == 0 ? 499 : status, latency_ms,
+            key.empty() ? std::string_view("-") : std::string_view(key));
 }
 
 asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter& writer,

@@ -394,6 +394,16 @@ TEST(AccessLog, EveryRequestThatIsNotACompletionGetsALineToo) {
   EXPECT_EQ(client.request("DELETE", "/v1/models").status, 405);
   EXPECT_TRUE(
       router.wait_for_line("method=DELETE path=/v1/models status=405", std::chrono::seconds(10)));
+  // The caller's key by its id, never the key itself.
+  EXPECT_EQ(client
+                .request("POST", "/v1/route", chat_body("auto"),
+                         {{"authorization", "Bearer sk-caller-secret-42"}})
+                .status,
+            200);
+  const auto routed = router.wait_for_line("path=/v1/route status=200", std::chrono::seconds(10));
+  ASSERT_TRUE(routed);
+  EXPECT_NE(routed->find(" key=key-"), std::string::npos) << *routed;
+  EXPECT_EQ(routed->find("sk-caller"), std::string::npos) << *routed;
   // A completion refused before anything was sent has no time to first byte, not a made-up one.
   EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("no-such-model")).status, 404);
   const auto refused = router.wait_for_line("status=404 stream=", std::chrono::seconds(10));
