@@ -124,6 +124,7 @@ bool is_code_line(std::string_view line) {
   switch (line.front()) {
     case 'd':
     case 'c':
+    case 'C':
     case 'i':
     case '#':
     case 'r':

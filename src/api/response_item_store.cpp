@@ -15,39 +15,41 @@ void ResponseItemStore::remember(const nlohmann::json& output, std::string_view 
     std::lock_guard lock(mutex_);
     if (items_.contains(key)) forget(key);  // the same id again: kept anew, as the newest
     const Kept& kept = items_[key] = Kept{std::move(text), std::string(owner)};
-    Share& share = shares_[kept.owner];
-    share.ids.push_back(key);
-    charge(kept.owner, share.bytes, share.bytes + kept.cost());
+    shares_[kept.owner].ids.push_back(key);
     bytes_ += kept.cost();
-    while (items_.size() > limits_.items || bytes_ > limits_.bytes) drop_from_largest_share();
+    account(kept.owner, kept.cost(), /*added=*/true);
+    while (items_.size() > limits_.items) drop_oldest_of(by_items_.rbegin()->second);
+    while (bytes_ > limits_.bytes) drop_oldest_of(by_bytes_.rbegin()->second);
   }
 }
 
-// Accounts for an owner's share moving from old_bytes to new_bytes (an empty share goes).
-void ResponseItemStore::charge(const std::string& owner, std::size_t old_bytes,
-                               std::size_t new_bytes) {
-  by_bytes_.erase({old_bytes, owner});
-  if (new_bytes > 0) {
-    by_bytes_.emplace(new_bytes, owner);
-    shares_[owner].bytes = new_bytes;
-  } else {
+void ResponseItemStore::account(const std::string& owner, std::size_t cost, bool added) {
+  Share& share = shares_[owner];
+  const std::size_t items = share.ids.size();  // already updated by the caller
+  const std::size_t old_items = added ? items - 1 : items + 1;
+  by_bytes_.erase({share.bytes, owner});
+  by_items_.erase({old_items, owner});
+  share.bytes = added ? share.bytes + cost : share.bytes - cost;
+  if (items == 0) {
     shares_.erase(owner);
+    return;
   }
+  by_bytes_.emplace(share.bytes, owner);
+  by_items_.emplace(items, owner);
 }
 
 void ResponseItemStore::forget(const std::string& id) {
   const auto it = items_.find(id);
   const std::string owner = it->second.owner;
   const std::size_t cost = it->second.cost();
-  Share& share = shares_[owner];
-  std::erase(share.ids, id);  // rare (an id seen twice): a walk over one owner's ids
+  std::erase(shares_[owner].ids, id);  // rare (an id seen twice): a walk over one owner's ids
   bytes_ -= cost;
   items_.erase(it);
-  charge(owner, share.bytes, share.bytes - cost);
+  account(owner, cost, /*added=*/false);
 }
 
-void ResponseItemStore::drop_from_largest_share() {
-  const std::string owner = by_bytes_.rbegin()->second;
+void ResponseItemStore::drop_oldest_of(const std::string& owner_name) {
+  const std::string owner = owner_name;  // the name may live in the set entry erased below
   Share& share = shares_[owner];
   const std::string id = std::move(share.ids.front());
   share.ids.pop_front();
@@ -55,7 +57,7 @@ void ResponseItemStore::drop_from_largest_share() {
   const std::size_t cost = it->second.cost();
   bytes_ -= cost;
   items_.erase(it);
-  charge(owner, share.bytes, share.bytes - cost);
+  account(owner, cost, /*added=*/false);
 }
 
 std::optional<nlohmann::json> ResponseItemStore::find(std::string_view id,

@@ -162,8 +162,8 @@ Expected<bool> add_referenced_item(json& messages, const json& reference, const 
             " names no output item this router sent this client recently (each process keeps at "
             "most " +
             std::to_string(items.store ? items.store->limits().items : 0) + " items, " +
-            std::to_string(items.store ? items.store->limits().bytes >> 20 : 0) +
-            " MiB, in memory: not across restarts or replicas): send the item itself "
+            std::to_string(items.store ? items.store->limits().bytes : 0) +
+            " bytes, in memory: not across restarts or replicas): send the item itself "
             "(Vercel AI SDK: providerOptions.openai.store = false)",
         param + ".id");
   }

@@ -880,9 +880,10 @@ Failure no_candidate_failure(const selector::RoutePlan& plan) {
   }
   if (unsupported) {
     const ExclusionCause cause = plan.excluded.front().cause;
-    const char* param = cause == ExclusionCause::no_tools  ? "tools"
-                        : cause == ExclusionCause::no_json ? "response_format"
-                                                           : "messages";
+    const char* param = cause == ExclusionCause::no_tools             ? "tools"
+                        : cause == ExclusionCause::no_json            ? "response_format"
+                        : cause == ExclusionCause::other_vector_space ? "input"
+                                                                      : "messages";
     return Failure{ErrorKind::unsupported_by_backends,
                    "no backend of this route supports this request (" + reasons + ")", 0, param};
   }
@@ -1377,7 +1378,9 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     if (!traits(last->kind).retryable && last->kind != ErrorKind::low_confidence) break;
     if (upstream::Clock::now() >= scope.deadline) break;
     // Error classes with their own fallbacks go first (LiteLLM's context_window_fallbacks).
-    if (scope.route && class_fallbacks_apply(record.rule)) {
+    // Not for embeddings: those backends may serve another model's vectors.
+    if (scope.route && class_fallbacks_apply(record.rule) &&
+        endpoint != api::Endpoint::embeddings) {
       const std::vector<std::string>* special = nullptr;
       if (last->kind == ErrorKind::context_window_exceeded) {
         special = &scope.route->context_window_fallback;
@@ -1402,7 +1405,9 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     // The decision headers again, now listing the escalations that failed after the weak answer.
     Headers headers = decision_headers(record);
     for (auto& header : weak_headers) {
-      if (!header.name.starts_with("x-llm-router-") && header.name != "x-request-id") {
+      // (The decision headers again: a client key's own x-ratelimit-* among them.)
+      if (!header.name.starts_with("x-llm-router-") && header.name != "x-request-id" &&
+          !(has_rate_limits(record.client) && header.name.starts_with("x-ratelimit-"))) {
         headers.push_back(std::move(header));
       }
     }
@@ -1874,7 +1879,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     if (next.event && !next.failure) next.failure = garbled(*next.event);
     if (finished && usage.choices <= 1 && !next.event && next.failure &&
         (next.failure->kind == ErrorKind::upstream_closed ||
-         next.failure->kind == ErrorKind::idle_timeout)) {
+         next.failure->kind == ErrorKind::idle_timeout ||
+         next.failure->kind == ErrorKind::slow_stream)) {
       // Cut, or left open, after its finish_reason (a chunked body without its last chunk,
       // silence past kAfterFinishGrace): the answer is whole, so it ends as a stream without
       // [DONE] does (with n > 1 another choice may not be).
@@ -2049,6 +2055,8 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   // after other failures only its Retry-After still helps the client.
   for (auto& h : record.last_upstream_headers) {
     if (h.name.starts_with("retry-after")) continue;  // the longest any backend asked, below
+    // A client key with limits reads its own (decision_headers), not the backend account's.
+    if (has_rate_limits(record.client) && h.name.starts_with("x-ratelimit-")) continue;
     if (all_rate_limited) headers.push_back(std::move(h));
   }
   // Every backend's wait passes before all of them could answer: the client waits the longest

@@ -35,6 +35,7 @@ class GuardedExchange final : public upstream::Exchange {
   }
 
   void content_arrived() override { inner_->content_arrived(); }
+  void answer_finished(std::chrono::milliseconds grace) override { inner_->answer_finished(grace); }
 
   asio::awaitable<upstream::EventResult> next_event() override {
     if (!started_) {

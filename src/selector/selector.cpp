@@ -155,8 +155,7 @@ RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, 
     RoutePlan plan;
     plan.route = compiled->route->name;
     const CompiledPool* pool = &compiled->fallthrough;
-    // A rule may not send some texts' vectors to another model than the rest's.
-    for (std::size_t i = 0; i < compiled->rules.size() && !facts.embeddings; ++i) {
+    for (std::size_t i = 0; i < compiled->rules.size(); ++i) {
       if (matches(*compiled->conditions[i], facts)) {
         pool = &compiled->rules[i];
         if (preview) plan.matched = why_matched(*compiled->conditions[i], facts);
@@ -205,10 +204,14 @@ void Selector::fill_pool(const CompiledRoute& compiled, const CompiledPool& pool
   plan.strategy = std::string(pool.strategy->name());
   bool any_full = false;
   bool any_rate_limited = false;
-  // Embeddings: the model of the pool's first backend as configured (not as the strategy
-  // orders them), so every request's vectors share one space; its fallbacks must serve it too.
-  const std::string* vector_model =
-      facts.embeddings && !pool.use.empty() ? &config_->backends[pool.use.front()].model : nullptr;
+  // Embeddings: the model of the route's default pool's first backend as configured (not as
+  // a strategy orders them), so every request's vectors share one space, whatever rule its text
+  // matched; a rule (a PII one, say) whose backends serve another model refuses the request
+  // rather than mix spaces or skip the rule.
+  const auto& default_use = compiled.fallthrough.use;
+  const std::string* vector_model = facts.embeddings && !default_use.empty()
+                                        ? &config_->backends[default_use.front()].model
+                                        : nullptr;
   const auto left_out = [&](std::size_t index) {
     auto why = exclusion(config_->backends[index], live.get(index), facts);
     if (!why && vector_model && config_->backends[index].model != *vector_model) {

@@ -337,9 +337,7 @@ class HttpExchange final : public Exchange {
 
   void content_arrived() override { content_arrived_ = true; }
 
-  void answer_finished(std::chrono::milliseconds grace) override {
-    if (finished_end_ == Clock::time_point::max()) finished_end_ = Clock::now() + grace;
-  }
+  void answer_finished(std::chrono::milliseconds grace) override { finish_grace_ = grace; }
 
   bool event_ready() const override { return !pending_.empty(); }
 
@@ -387,7 +385,11 @@ class HttpExchange final : public Exchange {
   asio::awaitable<EventResult> next_event() override {
     // Silence between events is timed from here: bytes that are no event (keep-alive
     // comments) do not extend it.
-    const auto idle_end = Clock::now() + deadlines_.idle;
+    // After the finish_reason, the shorter grace: what is left comes at once. Timed from this
+    // call, so a slow write to the client before it does not use the grace up.
+    const auto idle_end =
+        Clock::now() + std::min<std::chrono::milliseconds>(deadlines_.idle,
+                                                           finish_grace_.value_or(deadlines_.idle));
     while (pending_.empty()) {
       if (parser_->is_done()) {
         finish();
@@ -400,8 +402,8 @@ class HttpExchange final : public Exchange {
         armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
                          deadlines_.total);
       } else {
-        armed_.arm_until(connection_->lowest(), std::min(idle_end, finished_end_),
-                         ErrorKind::idle_timeout, deadlines_.total);
+        armed_.arm_until(connection_->lowest(), idle_end, ErrorKind::idle_timeout,
+                         deadlines_.total);
       }
       auto piece = co_await read_piece();
       if (!piece) co_return EventResult{std::nullopt, piece.take_failure()};
@@ -516,7 +518,7 @@ class HttpExchange final : public Exchange {
   std::deque<api::SseEvent> pending_;
   std::size_t events_seen_ = 0;
   bool content_arrived_ = false;
-  Clock::time_point finished_end_ = Clock::time_point::max();  // answer_finished() + grace
+  std::optional<std::chrono::milliseconds> finish_grace_;  // set by answer_finished()
   Clock::time_point first_byte_end_ = Clock::time_point::max();
 };
 

@@ -126,9 +126,27 @@ TEST(ClientKeys, AKeyWithLimitsReadsThemInTheRateLimitHeaders) {
   EXPECT_EQ(limited.header("x-ratelimit-limit-requests"), "3");
 
   const auto free = chat(client, "authorization", "sk-no-limits");
+  EXPECT_EQ(free.header("x-ratelimit-limit-requests"), "10000") << "one line, the backend's";
   EXPECT_EQ(free.status, 200);
   EXPECT_EQ(free.header("x-ratelimit-limit-requests"), "10000");  // the backend's, relayed
   EXPECT_EQ(free.header("x-ratelimit-remaining-requests"), "9999");
+}
+
+// Every backend rate limited: the key still reads its own limits, once, not the backend's too.
+TEST(ClientKeys, AKeysLimitsAreNotRepeatedWhenEveryBackendIsRateLimited) {
+  CannedBackend backend([](const std::string&) {
+    return http_response(429, "application/json",
+                         R"({"error":{"message":"slow down","type":"requests"}})",
+                         "retry-after: 30\r\nx-ratelimit-remaining-requests: 0\r\n"
+                         "x-ratelimit-limit-requests: 10000\r\n");
+  });
+  Router router(config_with_keys(backend.url(),
+                                 "client_keys:\n  - {name: k, key: sk-limited-key, rpm: 5}\n"));
+  HttpClient client(router.port());
+  const auto limited = chat(client, "authorization", "sk-limited-key");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(limited.header("x-ratelimit-limit-requests"), "5");
+  EXPECT_EQ(limited.header("x-ratelimit-remaining-requests"), "4");
 }
 
 TEST(ClientKeys, TpmCountsTheAnswersToo) {

@@ -24,11 +24,13 @@ namespace {
 using nlohmann::json;
 namespace asio = boost::asio;
 
-// Embeddings through a route stay in one vector space: no content rule moves some texts to
-// another model, and a failing backend falls back only to one serving the same model.
+// Embeddings through a route stay in one vector space: a rule still decides where a text may
+// go (a PII rule keeps it from a public backend), but only among backends of the route's model,
+// and a failing backend falls back only to one serving that model.
 TEST(Fallback, EmbeddingsStayWithTheRoutesModel) {
   MockLlm failing({"--status", "503"});
   MockLlm same_model;
+  MockLlm private_same_model;
   MockLlm other_model;
   const auto backend = [](const std::string& name, const MockLlm& mock, const std::string& model) {
     return "  - {name: " + name + ", provider: openai, base_url: \"" + mock.url() +
@@ -37,31 +39,39 @@ TEST(Fallback, EmbeddingsStayWithTheRoutesModel) {
   const std::string config =
       "server: {threads: 2, drain_timeout: 10s}\nlogging: {level: warn}\nbackends:\n" +
       backend("primary", failing, "embed-a") + backend("standby", same_model, "embed-a") +
-      backend("other", other_model, "embed-b") +
+      backend("private", private_same_model, "embed-a") + backend("other", other_model, "embed-b") +
       "routes:\n"
       "  - name: vectors\n"
       "    use: [primary]\n"
       "    fallback: [other, standby]\n"
       "    rules:\n"
+      "      - {name: secrets, when: {keywords: [confidential]}, use: [private]}\n"
       "      - {name: refunds, when: {keywords: [refund]}, use: [other]}\n";
   Router router(config);
   HttpClient client(router.port());
   const auto embedded =
-      client.post_json("/v1/embeddings", R"({"model":"vectors","input":"a refund please"})");
+      client.post_json("/v1/embeddings", R"({"model":"vectors","input":"hello"})");
   ASSERT_EQ(embedded.status, 200) << embedded.body;
   EXPECT_EQ(embedded.header("x-llm-router-backend"), "standby");
-  EXPECT_EQ(embedded.header("x-llm-router-rule"), "default");
   EXPECT_EQ(other_model.requests(), 0);
-  // Chat through the same route still follows its rules.
+  // A rule still applies, within the route's model.
+  const auto kept =
+      client.post_json("/v1/embeddings", R"({"model":"vectors","input":"a confidential memo"})");
+  ASSERT_EQ(kept.status, 200) << kept.body;
+  EXPECT_EQ(kept.header("x-llm-router-backend"), "private");
+  // A rule whose backends serve another model refuses rather than mix the spaces.
+  const auto refused =
+      client.post_json("/v1/embeddings", R"({"model":"vectors","input":"a refund please"})");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("vectors of different models do not compare"), std::string::npos)
+      << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"]["param"], "input");
+  EXPECT_EQ(other_model.requests(), 0);
+  // Chat through the same route still follows its rules to any model.
   const auto chat =
       client.post_json("/v1/chat/completions", chat_body("vectors", "a refund please"));
   ASSERT_EQ(chat.status, 200) << chat.body;
   EXPECT_EQ(chat.header("x-llm-router-backend"), "other");
-  // The dry run says why the other model was left out.
-  const auto route = json::parse(
-      client.post_json("/v1/route", R"({"model":"vectors","input":"a refund please"})").body);
-  EXPECT_NE(route.dump().find("vectors of different models do not compare"), std::string::npos)
-      << route.dump();
 }
 
 TEST(Fallback, KilledBackendFallsBackToTheNextCandidate) {

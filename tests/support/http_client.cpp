@@ -41,7 +41,9 @@ struct HttpClient::Impl {
     for (const auto& f : message) {
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers[name] = std::string(f.value());
+      // Repeated lines join as one list (RFC 9110 5.3), so a test sees a header sent twice.
+      auto [at, added] = out.headers.try_emplace(name, std::string(f.value()));
+      if (!added) at->second += ", " + std::string(f.value());
     }
   }
 

@@ -24,8 +24,9 @@ struct ResponseItemLimits {
 // "item_reference", "id": "msg_..."}`, as the Vercel AI SDK does for earlier assistant turns
 // unless `store: false`) gets it back. Each item belongs to the client that was answered (its
 // key's id, "" without a key) and only that client finds it. In memory and per process, bounded
-// in items and bytes; over the bounds, the client holding the most bytes loses its oldest item
-// first (one client's long answers do not push out everyone else's). Shared by the io threads.
+// in items and bytes; over the bytes bound the client holding the most bytes loses its oldest
+// item first, over the items bound the client holding the most items (one client's traffic
+// does not push out everyone else's). Shared by the io threads.
 class ResponseItemStore {
  public:
   using Limits = ResponseItemLimits;
@@ -48,14 +49,16 @@ class ResponseItemStore {
     std::size_t bytes = 0;
   };
   void forget(const std::string& id);
-  void charge(const std::string& owner, std::size_t old_bytes, std::size_t new_bytes);
-  void drop_from_largest_share();
+  // The owner's share after an item of `cost` bytes came (+1 item) or went (-1 item).
+  void account(const std::string& owner, std::size_t cost, bool added);
+  void drop_oldest_of(const std::string& owner);
 
   Limits limits_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Kept> items_;
   std::unordered_map<std::string, Share> shares_;           // by owner
   std::set<std::pair<std::size_t, std::string>> by_bytes_;  // (bytes, owner), largest last
+  std::set<std::pair<std::size_t, std::string>> by_items_;  // (items, owner), most last
   std::size_t bytes_ = 0;
 };
 

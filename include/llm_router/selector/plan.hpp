@@ -44,7 +44,8 @@ enum class ExclusionCause {
 // A cause no backend state changes: the request needs what the backend lacks.
 constexpr bool about_the_request(ExclusionCause cause) {
   return cause == ExclusionCause::no_vision || cause == ExclusionCause::no_tools ||
-         cause == ExclusionCause::no_json || cause == ExclusionCause::context_window;
+         cause == ExclusionCause::no_json || cause == ExclusionCause::context_window ||
+         cause == ExclusionCause::other_vector_space;
 }
 
 struct Exclusion {

@@ -34,8 +34,8 @@ struct RequestFacts {
   std::int64_t max_output_tokens = 0;  // request's max_tokens; 0 = unset
 
   bool stream = false;
-  // An embeddings request: its vectors must come from one model whatever its text says, so no
-  // content rule applies and only backends of the route's model stand in for each other.
+  // An embeddings request: its vectors must come from one model whatever its text says, so
+  // only backends of the route's model (its default pool's first) stand in for each other.
   bool embeddings = false;
   bool has_tools = false;
   bool has_images = false;

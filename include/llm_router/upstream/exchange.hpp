@@ -59,7 +59,8 @@ class Exchange {
   // the wait for the first token); from then on, up to `idle`.
   virtual void content_arrived() {}
   // The answer's finish_reason arrived: what may follow (a usage chunk, [DONE]) comes at once,
-  // so a silence of `grace` from now ends the wait (an idle_timeout failure) instead of `idle`.
+  // so from now a silence of `grace` ends a wait for the next event (an idle_timeout failure)
+  // instead of `idle`.
   virtual void answer_finished(std::chrono::milliseconds /*grace*/) {}
   // True when next_event() will answer at once (an event already arrived): the relay then
   // writes the events of a burst together instead of one send per event.
