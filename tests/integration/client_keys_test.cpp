@@ -126,9 +126,8 @@ TEST(ClientKeys, AKeyWithLimitsReadsThemInTheRateLimitHeaders) {
   EXPECT_EQ(limited.header("x-ratelimit-limit-requests"), "3");
 
   const auto free = chat(client, "authorization", "sk-no-limits");
-  EXPECT_EQ(free.header("x-ratelimit-limit-requests"), "10000") << "one line, the backend's";
   EXPECT_EQ(free.status, 200);
-  EXPECT_EQ(free.header("x-ratelimit-limit-requests"), "10000");  // the backend's, relayed
+  EXPECT_EQ(free.header("x-ratelimit-limit-requests"), "10000");  // the backend's, once
   EXPECT_EQ(free.header("x-ratelimit-remaining-requests"), "9999");
 }
 
