@@ -5,6 +5,7 @@
 # Starts a canned nginx upstream and the router under valgrind on loopback, warms up, counts
 # the instructions of 6 s of wrk -c4 load, and prints instructions per request. Needs nginx,
 # wrk and valgrind (bench/run.sh installs the first two; apt-get install valgrind).
+# CALLGRIND_KEEP=FILE keeps the callgrind output there (callgrind_annotate --inclusive=yes FILE).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 router=${1:-build/llm-router}
@@ -50,3 +51,4 @@ sleep 0.5
 total=$(grep -hE '^(summary|totals):' "$work"/cg.out* | head -1 | awk '{print $2}')
 awk -v i="$total" -v r="$requests" -v m="$model" \
   'BEGIN {printf "model %s: %d requests, %.0f instructions per request (user space)\n", m, r, i / r}'
+if [[ -n ${CALLGRIND_KEEP:-} ]]; then cat "$work"/cg.out* >"$CALLGRIND_KEEP"; fi

@@ -835,9 +835,11 @@ std::string_view plain_for_scanning(std::string_view text, std::string& buffer,
   return buffer;
 }
 
-// A password in a URL's user info (postgres://admin:S3cret@db:5432, https://user:pw@host).
+// A password in a URL's user info (postgres://admin:S3cret@db:5432, https://user:pw@host), or
+// a key standing for the whole user info (https://ghp_...@github.com, as git remotes and
+// webhooks carry tokens).
 template <class Sink>
-void scan_url_passwords(std::string_view text, Sink& sink) {
+void scan_url_credentials(std::string_view text, Sink& sink) {
   for (std::size_t at = text.find("://"); at != std::string_view::npos;
        at = text.find("://", at + 3)) {
     const std::size_t start = at + 3;
@@ -849,8 +851,12 @@ void scan_url_passwords(std::string_view text, Sink& sink) {
     }
     if (end == text.size() || text[end] != '@') continue;
     const std::size_t colon = text.find(':', start);
-    if (colon == std::string_view::npos || colon >= end || colon + 1 == end) continue;
-    sink(PiiKind::api_key, colon + 1, end);
+    if (colon < end) {
+      if (colon + 1 < end) sink(PiiKind::api_key, colon + 1, end);
+      continue;
+    }
+    const std::string_view user = text.substr(start, end - start);
+    if (has_prefix_key(user) || is_high_entropy_token(user)) sink(PiiKind::api_key, start, end);
   }
 }
 
@@ -863,7 +869,7 @@ PiiCounts detect_pii(std::string_view original) {
   scan_emails(text, sink);
   scan_numbers(text, sink);
   scan_tokens(text, sink);
-  scan_url_passwords(text, sink);
+  scan_url_credentials(text, sink);
   return sink.counts;
 }
 
@@ -875,7 +881,7 @@ std::vector<PiiMatch> find_pii(std::string_view original) {
   scan_emails(text, sink);
   scan_numbers(text, sink);
   scan_tokens(text, sink);
-  scan_url_passwords(text, sink);
+  scan_url_credentials(text, sink);
   if (!origin.empty()) {  // back to where the matches are in the text as written
     for (auto& match : sink.matches) {
       match.begin = origin[match.begin];

@@ -136,7 +136,7 @@ std::string joined(const std::vector<std::string>& values) {
 
 std::string pii_text(const config::Condition& c, const RequestFacts& facts) {
   const std::string found = facts.pii.empty() ? "none" : joined(facts.pii);
-  return "pii " + found + (c.values.empty() ? "" : " in [" + joined(c.values) + "]");
+  return "pii " + found + (c.values.empty() ? "" : " (rule: " + joined(c.values) + ")");
 }
 
 }  // namespace

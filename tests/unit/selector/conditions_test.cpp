@@ -218,7 +218,7 @@ TEST(WhyMatched, DryRunNamesTheBranchAndItsValue) {
 
   facts.complexity = 0.1;
   facts.pii = {"email", "us_ssn"};
-  EXPECT_EQ(selector.preview(facts, live).matched, "pii email, us_ssn in [us_ssn]");
+  EXPECT_EQ(selector.preview(facts, live).matched, "pii email, us_ssn (rule: us_ssn)");
   EXPECT_TRUE(selector.plan(facts, live).matched.empty());  // real requests skip the text
 }
 
