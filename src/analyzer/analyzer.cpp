@@ -111,6 +111,34 @@ bool only_acknowledges(std::string_view text) {
   return only_these && words > 0;
 }
 
+// A short turn that points back at what came before ("fix it", "shorter please", "do that
+// again", "yes, continue"): it continues the earlier task, however sure the category model is
+// of its few words on their own ("fix it" reads as small talk). A pointer in a remark about the
+// answer ("that's exactly what I needed", "it works", "that's it") is a closer, not a request.
+bool refers_back(std::string_view text) {
+  static constexpr std::string_view kPointers[] = {
+      "it",      "that", "this",     "them",    "those",  "these",   "again",
+      "instead", "same", "continue", "shorter", "longer", "simpler", "more"};
+  static constexpr std::string_view kRemarks[] = {"s",      "is",    "was",    "works",
+                                                  "worked", "helps", "helped", "makes"};
+  constexpr std::size_t kMaxBytes = 64;
+  if (text.size() > kMaxBytes) return false;
+  const auto listed = [](std::string_view word, const auto& list) {
+    return std::find(std::begin(list), std::end(list), word) != std::end(list);
+  };
+  bool points = false;
+  bool pending = false;       // the last word was a pointer, not yet confirmed
+  bool after_remark = false;  // "that's it", "this is it": the remark's complement
+  for_each_lower_word(text, [&](std::string_view word) {
+    const bool remark = listed(word, kRemarks);
+    if (pending && !remark) points = true;
+    pending = !points && !after_remark && listed(word, kPointers);
+    after_remark = remark;
+    return !points;
+  });
+  return points || pending;
+}
+
 // Whether a text asks for a number the way word problems do ("how many", "how much", "what is
 // the total", "calculate"), names an operation on numbers or asks for a proof.
 bool asks_for_a_quantity(std::string_view text) {
@@ -365,11 +393,11 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   return best;
 }
 
-std::size_t Analyzer::lean_on_previous_turn(std::string_view text, std::string_view previous_user,
-                                            Distribution& probabilities, std::size_t n) const {
+std::size_t Analyzer::lean_on_context(std::string_view text, std::string_view context,
+                                      Distribution& probabilities, std::size_t n) const {
   std::string joined;
-  joined.reserve(previous_user.size() + 1 + text.size());
-  joined.append(previous_user).append("\n").append(text);
+  joined.reserve(context.size() + 1 + text.size());
+  joined.append(context).append("\n").append(text);
   std::array<float, kMaxLabels> in_context{};
   predict(*models_.category, joined, in_context);
   sanitize(in_context, n);
@@ -384,7 +412,7 @@ std::size_t Analyzer::lean_on_previous_turn(std::string_view text, std::string_v
 }
 
 void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* dense, Analysis& out,
-                               std::string_view previous_user,
+                               std::string_view context,
                                const std::vector<PiiMatch>* personal_data) const {
   std::string buffer;
   const std::string_view model_text = head_and_tail(full_text, settings_.text.model_chars, buffer);
@@ -435,9 +463,10 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     const std::size_t n = paired ? std::min(models_.category->labels().size(), kMaxLabels)
                                  : predict(*models_.category, text, probabilities);
     std::size_t best = adjust_category(text, probabilities, n);
-    if (!previous_user.empty() && n > 0 && probabilities[best] < kFollowUpConfidence &&
+    if (!context.empty() && n > 0 &&
+        (probabilities[best] < kFollowUpConfidence || refers_back(text)) &&
         !announces_new_topic(text) && !only_acknowledges(text)) {
-      best = lean_on_previous_turn(text, previous_user, probabilities, n);
+      best = lean_on_context(text, context, probabilities, n);
       out.category_from_context = true;
     }
     const auto& labels = models_.category->labels();
@@ -496,7 +525,7 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
   }
   const bool has_pii = std::any_of(counts.begin(), counts.end(), [](int n) { return n > 0; });
   if (has_pii && !matches) matches = find_pii(facts.text);
-  analyze_content(facts.text, dense, out, facts.previous_user_text, has_pii ? &*matches : nullptr);
+  analyze_content(facts.text, dense, out, facts.context_text, has_pii ? &*matches : nullptr);
   if (settings_.detectors.pii) {
     for (std::size_t k = 0; k < kPiiKinds; ++k) {
       if (counts[k] > 0) {

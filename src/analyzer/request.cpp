@@ -14,7 +14,7 @@ constexpr double kTokensPerMessage = 4;
 // ones in bench/fixtures/followups/ are under 220 bytes); a longer message carries its own
 // context. Of the user turn before it, enough to say what the conversation is doing is kept.
 constexpr std::size_t kFollowUpChars = 200;
-constexpr std::size_t kPreviousUserChars = 1000;
+constexpr std::size_t kContextChars = 1000;
 constexpr double kTokensPerToolCall = 8;
 constexpr double kTokensPerImage = 85;
 constexpr double kTokensPerAudioPart = 100;
@@ -362,6 +362,28 @@ class RequestWalk {
     return cursor_.skip_value();
   }
 
+  // What a short last user turn continues: in an agent loop, the tool results that came back
+  // since ("make the tests pass", then a pytest report), newest first; otherwise the user
+  // turn before it ("fix it" after a traceback).
+  void keep_context(std::size_t last_user) {
+    bool cut = false;  // not the analyzed text's truncation
+    const auto keep = [&](const Message& message) {
+      for (std::size_t k = message.first_piece; k < message.end_piece; ++k) {
+        append_capped(facts_.context_text, pieces_[k], kContextChars, cut);
+      }
+    };
+    for (std::size_t i = messages_.size(); i-- > last_user + 1;) {
+      const std::string_view role = messages_[i].role;
+      if (role == "tool" || role == "function") keep(messages_[i]);
+    }
+    if (!facts_.context_text.empty()) return;
+    for (std::size_t i = last_user; i-- > 0;) {
+      if (messages_[i].role != "user") continue;
+      keep(messages_[i]);
+      break;
+    }
+  }
+
   // The last user message is read first so the cap never starves it; system and history fill
   // what is left, then everything is put back in conversation order.
   void select_chat_text() {
@@ -395,15 +417,7 @@ class RequestWalk {
     }
     if (selection_.follow_up_context && selection_.history_messages == 0 &&
         user_text.size() < kFollowUpChars) {
-      for (std::ptrdiff_t i = last_user - 1; i >= 0; --i) {
-        const Message& message = messages_[static_cast<std::size_t>(i)];
-        if (message.role != "user") continue;
-        bool cut = false;  // not the analyzed text's truncation
-        for (std::size_t k = message.first_piece; k < message.end_piece; ++k) {
-          append_capped(facts_.previous_user_text, pieces_[k], kPreviousUserChars, cut);
-        }
-        break;
-      }
+      keep_context(static_cast<std::size_t>(last_user));
     }
     std::vector<std::string> history;
     int wanted = selection_.history_messages;

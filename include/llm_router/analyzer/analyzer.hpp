@@ -78,19 +78,19 @@ class Analyzer {
   std::string semantic_text(const nlohmann::json& body, const RequestMeta& meta) const;
 
  private:
-  // `previous_user`: the user turn before `text`, for a follow-up the category model is unsure
-  // of on its own (TextSelection::follow_up_context). `personal_data`: where `text` holds
-  // personal data, which the task models then read blanked out.
+  // `context`: what a short last user turn continues (RequestFacts::context_text), for a
+  // follow-up the category model is unsure of on its own (TextSelection::follow_up_context).
+  // `personal_data`: where `text` holds personal data, which the task models then read blanked out.
   void analyze_content(std::string_view text, const DenseQuery* dense, Analysis& out,
-                       std::string_view previous_user = {},
+                       std::string_view context = {},
                        const std::vector<PiiMatch>* personal_data = nullptr) const;
   // The category distribution after the rule-based corrections (code evidence, instruction
   // cues); returns the leading label.
   std::size_t adjust_category(std::string_view text, Distribution& probabilities,
                               std::size_t n) const;
-  // Blends in the reading of the previous user turn joined with `text`; returns the leader.
-  std::size_t lean_on_previous_turn(std::string_view text, std::string_view previous_user,
-                                    Distribution& probabilities, std::size_t n) const;
+  // Blends in the reading of `context` joined with `text`; returns the leader.
+  std::size_t lean_on_context(std::string_view text, std::string_view context,
+                              Distribution& probabilities, std::size_t n) const;
   void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const;
 
   AnalyzerSettings settings_;

@@ -26,9 +26,9 @@ struct RequestMeta {
 struct TextSelection {
   bool include_system = false;  // prepend the system/developer prompt
   int history_messages = 0;     // earlier messages (any role but system) before the last user one
-  // Without history: for a last user message under 200 bytes, the previous user turn is kept
-  // aside (RequestFacts::previous_user_text), for the category of a follow-up that says little
-  // on its own ("and in Rust?").
+  // Without history: for a last user message under 200 bytes, what it continues is kept aside
+  // (RequestFacts::context_text: the tool results since it, or the previous user turn), for
+  // the category of a follow-up that says little on its own ("and in Rust?", "fix it").
   bool follow_up_context = true;
   std::size_t max_chars = 4000;  // cap on bytes read, bounding the work on huge prompts
   // Sentiment, semantic similarity and script/language read at most this many bytes of the
@@ -44,10 +44,10 @@ struct TextSelection {
 
 // Structural facts about the whole request plus the selected text.
 struct RequestFacts {
-  std::string text;                // selected text, at most max_chars bytes (UTF-8 safe cut)
-  std::string previous_user_text;  // the user turn before the last one (follow_up_context)
-  PiiCounts pii{};                 // found in the whole request's text (TextSelection::pii_chars)
-  bool pii_truncated = false;      // the request had more text than pii_chars
+  std::string text;            // selected text, at most max_chars bytes (UTF-8 safe cut)
+  std::string context_text;    // what a short last user turn continues (follow_up_context)
+  PiiCounts pii{};             // found in the whole request's text (TextSelection::pii_chars)
+  bool pii_truncated = false;  // the request had more text than pii_chars
   // Where the PII is in `text`, when the scan above read `text` whole as one of the request's
   // strings (one user message, the common case): the analyzer blanks it without a second scan.
   std::optional<std::vector<PiiMatch>> text_pii;

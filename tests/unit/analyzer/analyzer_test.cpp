@@ -254,6 +254,11 @@ TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
   const Analysis closer = analyzer.analyze(conversation("great, thanks"), {});
   EXPECT_EQ(closer.category, "chat");
   EXPECT_FALSE(closer.category_from_context);
+  // Unless it points back at the task: "thanks, now do it again" continues it, while a remark
+  // about the answer ("thanks, that's it") closes.
+  EXPECT_TRUE(analyzer.analyze(conversation("thanks, now do it again"), {}).category_from_context);
+  EXPECT_FALSE(analyzer.analyze(conversation("thanks, that's it"), {}).category_from_context);
+  EXPECT_FALSE(analyzer.analyze(conversation("thanks, it works"), {}).category_from_context);
   // No earlier turn, or the option off: the last message alone.
   EXPECT_FALSE(analyzer.analyze(user_says("and make it recursive"), {}).category_from_context);
   settings.text.follow_up_context = false;

@@ -36,14 +36,32 @@ TEST(TextSelection, SystemAndHistoryInConversationOrder) {
 TEST(TextSelection, ThePreviousUserTurnIsKeptAsideForFollowUps) {
   const auto facts = extract_request(kConversation, EndpointKind::chat, {});
   EXPECT_EQ(facts.text, "second question");
-  EXPECT_EQ(facts.previous_user_text, "first question");
+  EXPECT_EQ(facts.context_text, "first question");
   TextSelection with_history;
   with_history.history_messages = 2;  // already in the analyzed text
-  EXPECT_EQ(extract_request(kConversation, EndpointKind::chat, with_history).previous_user_text,
-            "");
+  EXPECT_EQ(extract_request(kConversation, EndpointKind::chat, with_history).context_text, "");
   TextSelection off;
   off.follow_up_context = false;
-  EXPECT_EQ(extract_request(kConversation, EndpointKind::chat, off).previous_user_text, "");
+  EXPECT_EQ(extract_request(kConversation, EndpointKind::chat, off).context_text, "");
+}
+
+TEST(TextSelection, AnAgentLoopKeepsItsToolResultsAsideNewestFirst) {
+  const auto body = chat(json::array({
+      {{"role", "user"}, {"content", "an earlier task"}},
+      {{"role", "assistant"}, {"content", "done"}},
+      {{"role", "user"}, {"content", "make the tests pass"}},
+      {{"role", "assistant"},
+       {"content", nullptr},
+       {"tool_calls",
+        {{{"id", "c1"},
+          {"type", "function"},
+          {"function", {{"name", "run"}, {"arguments", R"({"cmd":"pytest"})"}}}}}}},
+      {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "FAILED test_total"}},
+      {{"role", "tool"}, {"tool_call_id", "c2"}, {"content", "1 failed, 41 passed"}},
+  }));
+  const auto facts = extract_request(body, EndpointKind::chat, {});
+  EXPECT_EQ(facts.text, "make the tests pass");
+  EXPECT_EQ(facts.context_text, "1 failed, 41 passed\nFAILED test_total");
 }
 
 TEST(TextSelection, ContentPartsAndImages) {
