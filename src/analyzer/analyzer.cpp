@@ -26,6 +26,11 @@ constexpr float kUnbackedMathShare = 0.25f;
 // keeps its own category.
 constexpr float kFollowUpConfidence = 0.8f;
 constexpr float kFollowUpContextWeight = 0.6f;
+// The question typed after pasted passages ("<documents>\n\nQuestion: ...") is read alone too:
+// plainly code or math on its own (>= 0.6), it makes the prompt so (60% of the mass), whatever
+// the passages look like.
+constexpr float kTrailingRequestConfidence = 0.6f;
+constexpr float kTrailingRequestWeight = 0.6f;
 
 // Moves `weight` of the probability mass onto label `to`, which then leads (>= weight against
 // <= 1 - weight).
@@ -137,6 +142,37 @@ bool refers_back(std::string_view text) {
     return !points;
   });
   return points || pending;
+}
+
+// The question on the last line of a long text, after what it is about (retrieved passages, a
+// document, a log) and a blank line: "Question: ...", "Task: ...", or a line ending in '?', of
+// at most 300 bytes, the text before it at least three times as long and 500 bytes. Without
+// its label; "" when there is none (a last line of the passage itself is no question).
+std::string_view trailing_request(std::string_view text) {
+  constexpr std::size_t kMaxRequestBytes = 300;
+  constexpr std::size_t kMinTextBytes = 500;
+  static constexpr std::string_view kLabels[] = {
+      "question:", "q:", "task:", "query:", "instruction:", "request:"};
+  const std::size_t end = text.find_last_not_of(" \t\r\n");
+  if (end == std::string_view::npos || end + 1 < kMinTextBytes) return {};
+  text = text.substr(0, end + 1);
+  const std::size_t cut = text.rfind('\n');
+  if (cut == std::string_view::npos) return {};
+  const std::size_t before = text.find_last_not_of(" \t\r", cut - 1);
+  if (before == std::string_view::npos || text[before] != '\n') return {};  // no blank line
+  std::string_view line = text.substr(cut + 1);
+  line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t")));
+  if (line.empty() || line.size() > kMaxRequestBytes || line.size() * 4 > text.size()) return {};
+  for (const std::string_view label : kLabels) {
+    if (line.size() > label.size() &&
+        std::equal(label.begin(), label.end(), line.begin(),
+                   [](char a, char b) { return a == ascii_lower(b); })) {
+      line.remove_prefix(label.size());
+      line.remove_prefix(std::min(line.size(), line.find_first_not_of(" \t")));
+      return line;
+    }
+  }
+  return line.back() == '?' ? line : std::string_view();
 }
 
 // Whether a text asks for a number the way word problems do ("how many", "how much", "what is
@@ -411,6 +447,29 @@ std::size_t Analyzer::lean_on_context(std::string_view text, std::string_view co
   return best;
 }
 
+Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view request,
+                                                          Distribution& probabilities,
+                                                          std::size_t n) const {
+  TrailingReading out;
+  std::array<float, kMaxLabels> alone{};
+  predict(*models_.category, request, alone);
+  sanitize(alone, n);
+  const std::size_t leader = adjust_category(request, alone, n);
+  const bool code_or_math = leader == code_label_ || leader == math_label_;
+  if (!code_or_math || alone[leader] < kTrailingRequestConfidence) return out;
+  shift_mass(probabilities, n, leader, kTrailingRequestWeight);
+  out.best = leader;
+  // Passages make a question about them easy ("Based on the text, which building ..."), but not
+  // the code or math it asks for.
+  if (models_.complexity) {
+    std::array<float, kMaxLabels> complexity{};
+    predict(*models_.complexity, request, complexity);
+    sanitize(complexity, std::min(models_.complexity->labels().size(), kMaxLabels));
+    out.complexity = std::clamp<double>(complexity[complexity_positive_], 0.0, 1.0);
+  }
+  return out;
+}
+
 void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* dense, Analysis& out,
                                std::string_view context,
                                const std::vector<PiiMatch>* personal_data) const {
@@ -459,10 +518,16 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     sanitize(probabilities, category_n);
     sanitize(complexity_probabilities, complexity_n);
   }
+  std::optional<double> request_complexity;  // of the trailing request read alone
   if (models_.category) {
     const std::size_t n = paired ? std::min(models_.category->labels().size(), kMaxLabels)
                                  : predict(*models_.category, text, probabilities);
     std::size_t best = adjust_category(text, probabilities, n);
+    if (const std::string_view request = trailing_request(text); !request.empty() && n > 0) {
+      const TrailingReading reading = read_trailing_request(request, probabilities, n);
+      if (reading.best) best = *reading.best;
+      request_complexity = reading.complexity;
+    }
     if (!context.empty() && n > 0 &&
         (probabilities[best] < kFollowUpConfidence || refers_back(text)) &&
         !announces_new_topic(text) && !only_acknowledges(text)) {
@@ -480,6 +545,7 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
   if (models_.complexity) {
     if (!paired) predict(*models_.complexity, text, complexity_probabilities);
     out.complexity = std::clamp<double>(complexity_probabilities[complexity_positive_], 0.0, 1.0);
+    if (request_complexity) out.complexity = std::max(out.complexity, *request_complexity);
   }
 
   if (settings_.detectors.code) {

@@ -91,6 +91,14 @@ class Analyzer {
   // Blends in the reading of `context` joined with `text`; returns the leader.
   std::size_t lean_on_context(std::string_view text, std::string_view context,
                               Distribution& probabilities, std::size_t n) const;
+  struct TrailingReading {
+    std::optional<std::size_t> best;   // the request's label, when it made the prompt code or math
+    std::optional<double> complexity;  // then, of the request alone
+  };
+  // Reads the question typed after a long text's passages (trailing_request) alone: plainly
+  // code or math, it moves the category there.
+  TrailingReading read_trailing_request(std::string_view request, Distribution& probabilities,
+                                        std::size_t n) const;
   void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const;
 
   AnalyzerSettings settings_;

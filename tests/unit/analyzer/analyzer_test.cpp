@@ -268,6 +268,42 @@ TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
   EXPECT_NEAR(off.category_scores.at("code"), 0.3, 1e-6);
 }
 
+// "code" for a text that opens with "python", so only a request read alone can be code.
+class OpeningWordModel : public classifier::TextModel {
+ public:
+  const std::vector<std::string>& labels() const override { return labels_; }
+  void predict(std::string_view text, std::span<float> p) const override {
+    const bool code = text.starts_with("python");
+    const std::array<float, 3> out =
+        code ? std::array<float, 3>{0.9f, 0.05f, 0.05f} : std::array<float, 3>{0.1f, 0.1f, 0.8f};
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = out[i];
+  }
+
+ private:
+  std::vector<std::string> labels_{"code", "math", "chat"};
+};
+
+TEST(Analyzer, AQuestionAfterPassagesThatIsPlainlyCodeMakesThePromptCode) {
+  AnalyzerSettings settings;
+  settings.detectors.instructions = false;
+  settings.detectors.code = false;
+  const Analyzer analyzer(settings, {std::make_shared<OpeningWordModel>(), nullptr, nullptr}, {},
+                          {});
+  std::string passages = "Context:\n";
+  for (int i = 0; i < 12; ++i)
+    passages += "[Doc] Pension contributions are matched after a year.\n";
+  const auto category = [&](const std::string& text) {
+    return analyzer.analyze(user_says(text), {}).category;
+  };
+  EXPECT_EQ(category(passages + "\nQuestion: python function for it, please"), "code");
+  EXPECT_EQ(category(passages + "\npython: how would I check that?"), "code");
+  // The passage's own last line, or a question not set apart by a blank line, is no request.
+  EXPECT_EQ(category(passages + "\npython owns the form."), "chat");
+  EXPECT_EQ(category(passages + "python: how would I check that?"), "chat");
+  // A short text is read whole anyway.
+  EXPECT_EQ(category("Some notes.\n\nQuestion: python for it?"), "chat");
+}
+
 TEST(Analyzer, NoModelsMeansOtherAndHalfComplexity) {
   const Analyzer analyzer({}, {}, {}, {});
   const Analysis a = analyzer.analyze(user_says("hello"), {});
