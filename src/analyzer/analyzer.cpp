@@ -146,11 +146,11 @@ bool refers_back(std::string_view text) {
 
 // The question on the last line of a long text, after what it is about (retrieved passages, a
 // document, a log) and a blank line: "Question: ...", "Task: ...", or a line ending in '?', of
-// at most 300 bytes, the text before it at least three times as long and 500 bytes. Without
+// at most 300 bytes, the text before it at least three times as long and 300 bytes. Without
 // its label; "" when there is none (a last line of the passage itself is no question).
 std::string_view trailing_request(std::string_view text) {
   constexpr std::size_t kMaxRequestBytes = 300;
-  constexpr std::size_t kMinTextBytes = 500;
+  constexpr std::size_t kMinTextBytes = 300;
   static constexpr std::string_view kLabels[] = {
       "question:", "q:", "task:", "query:", "instruction:", "request:"};
   const std::size_t end = text.find_last_not_of(" \t\r\n");
@@ -416,15 +416,19 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   if (best == math_label_ && settings_.detectors.math && !asks_for_a_quantity(text) &&
       detect_script_and_language(text).language == "en") {  // the words asked for are English
     const MathEvidence math = math_evidence(text);
-    if (math.notation == 0 && math.vocabulary == 0) {
-      probabilities[math_label_] *= kUnbackedMathShare;
-      float total = 0;
-      for (std::size_t i = 0; i < n; ++i) total += probabilities[i];
-      for (std::size_t i = 0; i < n && total > 0; ++i) {
-        probabilities[i] /= total;
-        if (probabilities[i] > probabilities[best]) best = i;
-      }
-    }
+    if (math.notation == 0 && math.vocabulary == 0) best = discount_math(probabilities, n);
+  }
+  return best;
+}
+
+std::size_t Analyzer::discount_math(Distribution& probabilities, std::size_t n) const {
+  probabilities[math_label_] *= kUnbackedMathShare;
+  float total = 0;
+  for (std::size_t i = 0; i < n; ++i) total += probabilities[i];
+  std::size_t best = 0;
+  for (std::size_t i = 0; i < n && total > 0; ++i) {
+    probabilities[i] /= total;
+    if (probabilities[i] > probabilities[best]) best = i;
   }
   return best;
 }
@@ -447,25 +451,34 @@ std::size_t Analyzer::lean_on_context(std::string_view text, std::string_view co
   return best;
 }
 
-Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view request,
+Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view text,
+                                                          std::string_view request,
                                                           Distribution& probabilities,
-                                                          std::size_t n) const {
-  TrailingReading out;
+                                                          std::size_t n, std::size_t best) const {
+  TrailingReading out{best, std::nullopt};
   std::array<float, kMaxLabels> alone{};
   predict(*models_.category, request, alone);
   sanitize(alone, n);
   const std::size_t leader = adjust_category(request, alone, n);
   const bool code_or_math = leader == code_label_ || leader == math_label_;
-  if (!code_or_math || alone[leader] < kTrailingRequestConfidence) return out;
-  shift_mass(probabilities, n, leader, kTrailingRequestWeight);
-  out.best = leader;
-  // Passages make a question about them easy ("Based on the text, which building ..."), but not
-  // the code or math it asks for.
-  if (models_.complexity) {
-    std::array<float, kMaxLabels> complexity{};
-    predict(*models_.complexity, request, complexity);
-    sanitize(complexity, std::min(models_.complexity->labels().size(), kMaxLabels));
-    out.complexity = std::clamp<double>(complexity[complexity_positive_], 0.0, 1.0);
+  if (code_or_math && alone[leader] >= kTrailingRequestConfidence) {
+    shift_mass(probabilities, n, leader, kTrailingRequestWeight);
+    out.best = leader;
+    // Passages make a question about them easy ("Based on the text, which building ..."), but
+    // not the code or math it asks for.
+    if (models_.complexity) {
+      std::array<float, kMaxLabels> complexity{};
+      predict(*models_.complexity, request, complexity);
+      sanitize(complexity, std::min(models_.complexity->labels().size(), kMaxLabels));
+      out.complexity = std::clamp<double>(complexity[complexity_positive_], 0.0, 1.0);
+    }
+    return out;
+  }
+  // Figures in the passages (a spec sheet, a policy's days and amounts) made it math, but the
+  // question is not ("How long is the warranty?"): with no mark of math, it is not.
+  if (best == math_label_ && leader != math_label_ && settings_.detectors.math) {
+    const MathEvidence math = math_evidence(text);
+    if (math.notation == 0 && math.vocabulary == 0) out.best = discount_math(probabilities, n);
   }
   return out;
 }
@@ -524,8 +537,8 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
                                  : predict(*models_.category, text, probabilities);
     std::size_t best = adjust_category(text, probabilities, n);
     if (const std::string_view request = trailing_request(text); !request.empty() && n > 0) {
-      const TrailingReading reading = read_trailing_request(request, probabilities, n);
-      if (reading.best) best = *reading.best;
+      const TrailingReading reading = read_trailing_request(text, request, probabilities, n, best);
+      best = reading.best;
       request_complexity = reading.complexity;
     }
     if (!context.empty() && n > 0 &&

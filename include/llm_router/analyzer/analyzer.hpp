@@ -92,13 +92,17 @@ class Analyzer {
   std::size_t lean_on_context(std::string_view text, std::string_view context,
                               Distribution& probabilities, std::size_t n) const;
   struct TrailingReading {
-    std::optional<std::size_t> best;   // the request's label, when it made the prompt code or math
-    std::optional<double> complexity;  // then, of the request alone
+    std::size_t best = 0;              // the leading label after the reading
+    std::optional<double> complexity;  // of the request alone, when it made the prompt code or math
   };
   // Reads the question typed after a long text's passages (trailing_request) alone: plainly
-  // code or math, it moves the category there.
-  TrailingReading read_trailing_request(std::string_view request, Distribution& probabilities,
-                                        std::size_t n) const;
+  // code or math, it moves the category there; not math, the passages' figures do not make the
+  // text math. `best`: the text's leading label so far.
+  TrailingReading read_trailing_request(std::string_view text, std::string_view request,
+                                        Distribution& probabilities, std::size_t n,
+                                        std::size_t best) const;
+  // Cuts the math share to what an unbacked reading keeps; returns the new leader.
+  std::size_t discount_math(Distribution& probabilities, std::size_t n) const;
   void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const;
 
   AnalyzerSettings settings_;

@@ -268,14 +268,17 @@ TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
   EXPECT_NEAR(off.category_scores.at("code"), 0.3, 1e-6);
 }
 
-// "code" for a text that opens with "python", so only a request read alone can be code.
+// "code" for a text that opens with "python", "math" for one that opens with "Specs", so only
+// a request read alone can be code and only the passages read as math.
 class OpeningWordModel : public classifier::TextModel {
  public:
   const std::vector<std::string>& labels() const override { return labels_; }
   void predict(std::string_view text, std::span<float> p) const override {
     const bool code = text.starts_with("python");
-    const std::array<float, 3> out =
-        code ? std::array<float, 3>{0.9f, 0.05f, 0.05f} : std::array<float, 3>{0.1f, 0.1f, 0.8f};
+    const bool math = text.starts_with("Specs");
+    const std::array<float, 3> out = code   ? std::array<float, 3>{0.9f, 0.05f, 0.05f}
+                                     : math ? std::array<float, 3>{0.05f, 0.6f, 0.35f}
+                                            : std::array<float, 3>{0.1f, 0.1f, 0.8f};
     for (std::size_t i = 0; i < p.size(); ++i) p[i] = out[i];
   }
 
@@ -302,6 +305,11 @@ TEST(Analyzer, AQuestionAfterPassagesThatIsPlainlyCodeMakesThePromptCode) {
   EXPECT_EQ(category(passages + "python: how would I check that?"), "chat");
   // A short text is read whole anyway.
   EXPECT_EQ(category("Some notes.\n\nQuestion: python for it?"), "chat");
+  // Figures in the passages make no math of a question that is not.
+  std::string specs = "Specs:\n";
+  for (int i = 0; i < 12; ++i) specs += "Voltage 18 V, battery 2.0 Ah, weight 1.6 kg.\n";
+  EXPECT_EQ(category(specs), "math");
+  EXPECT_EQ(category(specs + "\nHow long is the warranty?"), "chat");
 }
 
 TEST(Analyzer, NoModelsMeansOtherAndHalfComplexity) {
