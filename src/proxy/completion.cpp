@@ -595,6 +595,32 @@ std::chrono::milliseconds soonest_rate_refill(const selector::RoutePlan& plan,
   return soonest.value_or(std::chrono::milliseconds(0));
 }
 
+// How long until a breaker opened by failures lets a trial through (at least a second: the
+// Retry-After resolution).
+std::chrono::milliseconds until_reopening(const health::CircuitBreaker& breaker) {
+  const health::Nanos left = breaker.open_until() - health::steady_now();
+  return std::max(std::chrono::milliseconds(1000),
+                  std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(left)));
+}
+
+void note_reopening(std::optional<std::chrono::milliseconds>& soonest,
+                    const health::CircuitBreaker& breaker) {
+  const auto wait = until_reopening(breaker);
+  soonest = std::min(soonest.value_or(wait), wait);
+}
+
+// A route whose every backend is ejected: when the first takes a trial again.
+std::optional<std::chrono::milliseconds> soonest_reopening(const selector::RoutePlan& plan,
+                                                           const Snapshot& snapshot) {
+  std::optional<std::chrono::milliseconds> soonest;
+  for (const auto& e : plan.excluded) {
+    if (e.cause == selector::ExclusionCause::ejected) {
+      note_reopening(soonest, snapshot.health[e.index]->breaker);
+    }
+  }
+  return soonest;
+}
+
 void add_retry_after(Headers& headers, std::chrono::milliseconds wait) {
   headers.push_back({"retry-after", std::to_string((wait.count() + 999) / 1000)});
   headers.push_back({"retry-after-ms", std::to_string(wait.count())});
@@ -1250,6 +1276,9 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
   if (plan.status == selector::PlanStatus::rate_limited) {
     add_retry_after(headers, soonest_rate_refill(plan, snapshot, record.estimated_tokens));
   }
+  if (failure.kind == ErrorKind::circuit_open) {
+    if (const auto wait = soonest_reopening(plan, snapshot)) add_retry_after(headers, *wait);
+  }
   co_await send_error(writer, failure, std::move(headers));
 }
 
@@ -1280,6 +1309,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     health::Nanos trial = 0;
     if (!record.panic && !health.breaker.allow(health::steady_now(), &trial)) {
       record.attempts.push_back({backend.name, Failure{ErrorKind::circuit_open, "ejected"}});
+      note_reopening(record.soonest_reopening, health.breaker);
       continue;
     }
     const health::TrialGuard trial_guard(health.breaker, trial);
@@ -2063,6 +2093,8 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   // (the last backend may have named none, and an SDK would then retry at once).
   if (const auto wait = record.longest_retry_after; wait.count() > 0) {
     add_retry_after(headers, wait);
+  } else if (failure.kind == ErrorKind::circuit_open && record.soonest_reopening) {
+    add_retry_after(headers, *record.soonest_reopening);  // every backend was ejected
   }
   // Asking again cannot help when the backends' setup is at fault (a key, a URL, a model name,
   // an exhausted quota): the openai SDKs then skip their automatic retries.

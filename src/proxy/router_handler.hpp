@@ -70,6 +70,8 @@ struct RequestRecord {
   std::chrono::steady_clock::time_point first_byte;
   Headers last_upstream_headers;  // retry-after and rate-limit headers of the last failure
   std::chrono::milliseconds longest_retry_after{0};  // the longest any failed attempt asked for
+  // Until the first backend skipped as ejected takes a trial again (0: none skipped).
+  std::optional<std::chrono::milliseconds> soonest_reopening;
   // Answers generated (and billed by their provider) but not delivered: a cascade's weak
   // answer set aside for a stronger one. Counted in the token and cost metrics too.
   struct Spent {
