@@ -11,8 +11,10 @@ std::shared_ptr<const Analyzer> make_analyzer(const AnalyzerSettings& settings,
                                               const std::string& config_dir,
                                               std::vector<KeywordSet> keyword_sets,
                                               std::vector<SemanticSet> semantic_sets) {
+  static ReusingModelLoader loaded(&classifier::load_text_model);
   return make_analyzer_with_loader(settings, config_dir, std::move(keyword_sets),
-                                   std::move(semantic_sets), &classifier::load_text_model);
+                                   std::move(semantic_sets),
+                                   [](const std::string& path) { return loaded.load(path); });
 }
 
 }  // namespace llm_router::analyzer

@@ -13,6 +13,25 @@ std::string resolve_model_path(const std::string& config_dir, const std::string&
   return (std::filesystem::path(config_dir) / p).lexically_normal().string();
 }
 
+std::shared_ptr<const classifier::TextModel> ReusingModelLoader::load(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  const auto modified = std::filesystem::last_write_time(path, ec);
+  if (ec) return load_(path);  // the loader reports what is wrong
+  {
+    const std::lock_guard lock(mutex_);
+    const auto found = models_.find(path);
+    if (found != models_.end() && found->second.size == size &&
+        found->second.modified == modified) {
+      if (auto model = found->second.model.lock()) return model;
+    }
+  }
+  auto model = load_(path);
+  const std::lock_guard lock(mutex_);
+  models_[path] = {size, modified, model};
+  return model;
+}
+
 std::shared_ptr<const Analyzer> make_analyzer_with_loader(const AnalyzerSettings& settings,
                                                           const std::string& config_dir,
                                                           std::vector<KeywordSet> keyword_sets,

@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "llm_router/analyzer/analyzer.hpp"
 #include "llm_router/config/yaml_reader.hpp"
@@ -593,6 +598,34 @@ TEST(MakeAnalyzer, ResolvesModelPathsAgainstConfigDir) {
       });
   EXPECT_EQ(asked, std::vector<std::string>{"/etc/llm-router/models/category.model"});
   EXPECT_EQ(analyzer->analyze(user_says("hi"), {}).category, "chat");
+}
+
+TEST(ReusingModelLoader, ReadsAFileAgainOnlyWhenItChangedOrNoAnalyzerHoldsIt) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("reusing-loader-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "category.model").string();
+  std::ofstream(path) << "v1";
+  int reads = 0;
+  ReusingModelLoader loader([&](const std::string&) {
+    ++reads;
+    return category({0.1f, 0.1f, 0.8f});
+  });
+  auto first = loader.load(path);
+  EXPECT_EQ(loader.load(path), first);  // unchanged: shared
+  EXPECT_EQ(reads, 1);
+  std::filesystem::last_write_time(
+      path, std::filesystem::last_write_time(path) + std::chrono::seconds(1));  // rewritten
+  auto second = loader.load(path);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(reads, 2);
+  second.reset();
+  first.reset();
+  loader.load(path);  // nobody held the model any more: read again
+  EXPECT_EQ(reads, 3);
+  loader.load((dir / "missing.model").string());  // the loader reports a missing file
+  EXPECT_EQ(reads, 4);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(MakeAnalyzer, FailuresNameThePath) {
