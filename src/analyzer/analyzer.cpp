@@ -575,7 +575,10 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     if (english) {
       out.sentiment = score;
     } else {
-      const std::string glosses = english_sentiment_glosses(model_text);
+      std::string glosses = english_sentiment_glosses(model_text);
+      if (const std::string emoji = emoji_words(model_text); !emoji.empty()) {
+        glosses.append(glosses.empty() ? "" : " ").append(emoji);
+      }
       out.sentiment = glosses.empty() ? models_.sentiment->score_symbols(model_text)
                                       : models_.sentiment->score_glossed(glosses, model_text);
     }

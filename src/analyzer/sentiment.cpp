@@ -664,15 +664,118 @@ double predict(const SentimentWeights& w, const std::vector<Word>& words, const 
 
 }  // namespace
 
-VaderScores vader_scores(std::string_view text, const VaderLexicon& lexicon) {
+namespace {
+
+// The common emoji of chat messages, read as an English word of the same feeling from VADER's
+// lexicon (VADER's own emoji step does the same with its emoji table, which is not shipped):
+// "🤬🤬 your app deleted all my photos 😡😡" is furious, not neutral.
+struct EmojiWord {
+  std::string_view emoji;
+  std::string_view word;
+};
+constexpr EmojiWord kEmojiWords[] = {
+    {"\U0001F621", "angry"},      {"\U0001F92C", "furious"},   {"\U0001F620", "angry"},
+    {"\U0001F624", "annoyed"},    {"\U0001F44E", "bad"},       {"\U0001F4A9", "crap"},
+    {"\U0001F612", "annoyed"},    {"\U0001F644", "annoyed"},   {"\U0001F61E", "disappointed"},
+    {"\U0001F614", "sad"},        {"\U0001F61F", "worried"},   {"\U0001F615", "confused"},
+    {"\u2639", "frowning"},       {"\U0001F641", "frowning"},  {"\U0001F623", "frustrated"},
+    {"\U0001F616", "frustrated"}, {"\U0001F62B", "tired"},     {"\U0001F629", "weary"},
+    {"\U0001F622", "sad"},        {"\U0001F62D", "crying"},    {"\U0001F630", "anxious"},
+    {"\U0001F628", "scared"},     {"\U0001F631", "scared"},    {"\U0001F926", "ugh"},
+    {"\U0001F92E", "disgusted"},  {"\U0001F922", "disgusted"}, {"\U0001F494", "heartbroken"},
+    {"\U0001F62C", "awkward"},    {"\U0001F595", "fuck"},      {"\U0001F611", "meh"},
+    {"\U0001F610", "meh"},        {"\U0001F62A", "tired"},     {"\U0001F613", "worried"},
+    {"\U0001F600", "happy"},      {"\U0001F603", "happy"},     {"\U0001F604", "happy"},
+    {"\U0001F601", "happy"},      {"\U0001F606", "laughing"},  {"\U0001F602", "laughing"},
+    {"\U0001F923", "laughing"},   {"\U0001F60A", "smiling"},   {"\U0001F642", "smile"},
+    {"\U0001F609", "smile"},      {"\U0001F60D", "love"},      {"\U0001F970", "love"},
+    {"\U0001F618", "kiss"},       {"\U0001F60E", "cool"},      {"\U0001F929", "awesome"},
+    {"\U0001F973", "celebrate"},  {"\U0001F44D", "good"},      {"\U0001F44F", "applause"},
+    {"\U0001F64F", "thanks"},     {"\u2764", "love"},          {"\U0001F495", "love"},
+    {"\U0001F496", "love"},       {"\U0001F497", "love"},      {"\U0001F389", "celebrate"},
+    {"\U0001F64C", "yay"},        {"\U0001F4AF", "perfect"},   {"\U0001F44C", "ok"},
+    {"\U0001F605", "relieved"},   {"\U0001F607", "smile"},     {"\U0001F917", "hug"},
+    {"\U0001F60B", "yummy"},      {"\U0001F4AA", "strong"},    {"\u2728", "sparkling"},
+};
+
+// Which emoji of the table `text` starts with, or null.
+const EmojiWord* emoji_at(std::string_view text) {
+  for (const EmojiWord& entry : kEmojiWords) {
+    if (text.starts_with(entry.emoji)) return &entry;
+  }
+  return nullptr;
+}
+
+// The bytes that only modify the emoji before them: a variation selector, a skin tone.
+std::size_t modifier_bytes(std::string_view text) {
+  std::size_t n = 0;
+  while (true) {
+    const std::string_view rest = text.substr(n);
+    if (rest.starts_with("\uFE0F")) {
+      n += 3;
+    } else if (rest.size() >= 4 && rest.substr(0, 3) == "\xF0\x9F\x8F" &&
+               static_cast<unsigned char>(rest[3]) >= 0xBB &&
+               static_cast<unsigned char>(rest[3]) <= 0xBF) {
+      n += 4;
+    } else {
+      return n;
+    }
+  }
+}
+
+// Calls on_emoji(entry, begin, end) for each emoji of the table in text.
+template <typename OnEmoji>
+void for_each_emoji(std::string_view text, OnEmoji&& on_emoji) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte != 0xE2 && byte != 0xF0) continue;  // every emoji of the table starts so
+    if (const EmojiWord* entry = emoji_at(text.substr(i))) {
+      const std::size_t end = i + entry->emoji.size();
+      const std::size_t after = end + modifier_bytes(text.substr(end));
+      on_emoji(*entry, i, after);
+      i = after - 1;
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view with_emoji_words(std::string_view text, std::string& buffer) {
+  std::size_t copied = 0;
+  bool any = false;
+  for_each_emoji(text, [&](const EmojiWord& entry, std::size_t begin, std::size_t end) {
+    if (!any) buffer.clear();
+    any = true;
+    buffer.append(text.substr(copied, begin - copied)).append(" ").append(entry.word).append(" ");
+    copied = end;
+  });
+  if (!any) return text;
+  buffer.append(text.substr(copied));
+  return buffer;
+}
+
+std::string emoji_words(std::string_view text) {
+  std::string words;
+  for_each_emoji(text, [&](const EmojiWord& entry, std::size_t, std::size_t) {
+    if (!words.empty()) words += ' ';
+    words.append(entry.word);
+  });
+  return words;
+}
+
+VaderScores vader_scores(std::string_view original, const VaderLexicon& lexicon) {
+  std::string described;
+  const std::string_view text = with_emoji_words(original, described);
   std::vector<Word> words;
   std::string lower;
   for_each_word(text, lexicon, words, lower);
   return score_words(text, words, lexicon.table());
 }
 
-void sentiment_features(std::string_view text, const VaderScores& scores,
+void sentiment_features(std::string_view original, const VaderScores& scores,
                         const std::function<void(std::size_t, double)>& visit) {
+  std::string described;
+  const std::string_view text = with_emoji_words(original, described);
   // Only the n-grams need the words; the lexicon does not affect them.
   static const VaderLexicon kEmpty;
   std::vector<Word> words;
@@ -757,16 +860,19 @@ SentimentWeights SentimentWeights::from_json(const nlohmann::json& json,
 SentimentModel::SentimentModel(VaderLexicon lexicon, std::optional<SentimentWeights> weights)
     : lexicon_(std::move(lexicon)), weights_(std::move(weights)) {}
 
-std::pair<double, double> SentimentModel::score_with_vader(std::string_view text) const {
+std::pair<double, double> SentimentModel::score_with_vader(std::string_view original) const {
   // Reused per thread: no allocation per request once warm.
   thread_local std::vector<Word> words;
   thread_local std::string lower;
+  thread_local std::string described;
+  const std::string_view text = with_emoji_words(original, described);
   for_each_word(text, lexicon_, words, lower);
   const VaderScores scores = score_words(text, words, lexicon_.table());
   const double rating = weights_ ? predict(*weights_, words, scores) : scores.compound;
   // A huge text.model_chars must not leave megabytes held per thread.
   if (lower.capacity() > kKeptBufferBytes) {
     std::string().swap(lower);
+    std::string().swap(described);
     std::vector<Word>().swap(words);
   }
   if (!weights_) return {scores.compound, scores.compound};

@@ -57,6 +57,12 @@ struct VaderScores {
 // VADER (Hutto & Gilbert 2014, vaderSentiment 3.3.2) without the emoji-description step.
 VaderScores vader_scores(std::string_view text, const VaderLexicon& lexicon);
 
+// `text` with its common emoji read as English words of the same feeling ("😡" as "angry"), in
+// `buffer` when there are any; VADER, the trained model and their features read it so.
+std::string_view with_emoji_words(std::string_view text, std::string& buffer);
+// Those words alone, in order, space-separated (for text in another language).
+std::string emoji_words(std::string_view text);
+
 // A linear model over VADER features and hashed word n-grams, predicting the human rating
 // (-4..+4); trained by `llm-router sentiment`.
 struct SentimentWeights {

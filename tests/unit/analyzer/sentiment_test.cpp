@@ -96,6 +96,21 @@ TEST(Vader, TechnicalTermsAreNeutral) {
   }
 }
 
+TEST(Vader, CommonEmojiReadAsWordsOfTheirFeeling) {
+  std::string buffer;
+  EXPECT_EQ(with_emoji_words("fix it \U0001F621\U0001F621 now", buffer),
+            "fix it  angry  angry  now");
+  // A skin tone or variation selector goes with its emoji; other emoji and text stay.
+  EXPECT_EQ(with_emoji_words("ok \U0001F44D\U0001F3FD \u2764\uFE0F \U0001F680", buffer),
+            "ok  good   love  \U0001F680");
+  const std::string plain = "no emoji here";
+  EXPECT_EQ(with_emoji_words(plain, buffer).data(), plain.data());  // not copied
+  EXPECT_EQ(emoji_words("\U0001F92C app \U0001F60A"), "furious smiling");
+  EXPECT_LT(vader_scores("\U0001F92C\U0001F92C your app deleted my photos", lexicon()).compound,
+            -0.5);
+  EXPECT_GT(vader_scores("support was fast \U0001F60A", lexicon()).compound, 0.3);
+}
+
 TEST(VaderLexicon, RejectsMalformedLines) {
   EXPECT_THROW(VaderLexicon::parse("good\tnot-a-number\n", "x.txt"), std::runtime_error);
   EXPECT_THROW(VaderLexicon::parse("no-tab-here\n", "x.txt"), std::runtime_error);
