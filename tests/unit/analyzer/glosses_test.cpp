@@ -18,7 +18,10 @@ TEST(EnglishGlosses, TaskWordsOfOtherLanguagesInTheirOrder) {
   EXPECT_EQ(english_glosses("用Python写一个快速排序函数"), "write fast sort function");
   // Korean: noun and particle ("함수를"), verb stem and ending ("작성해줘").
   EXPECT_EQ(english_glosses("파이썬으로 리스트를 정렬하는 함수를 작성해줘"),
-            "list sort function write");
+            "python list sort function write");
+  // Programming words and language names written in the local script, Arabic and Hindi too.
+  EXPECT_EQ(english_glosses("اكتب دالة بلغة بايثون"), "write function python");
+  EXPECT_EQ(english_glosses("ler um arquivo grande"), "read file");
   // A pair says what its second word alone would not.
   EXPECT_EQ(english_glosses("¿Por qué el cielo es azul?"), "why");
 }
