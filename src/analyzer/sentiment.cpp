@@ -727,6 +727,9 @@ std::size_t modifier_bytes(std::string_view text) {
 template <typename OnEmoji>
 void for_each_emoji(std::string_view text, OnEmoji&& on_emoji) {
   for (std::size_t i = 0; i < text.size(); ++i) {
+    // Eight ASCII bytes at a time: most prompts hold no emoji at all.
+    while (i + 8 <= text.size() && (swar::load(text.data() + i) & swar::kHighs) == 0) i += 8;
+    if (i >= text.size()) break;
     const auto byte = static_cast<unsigned char>(text[i]);
     if (byte != 0xE2 && byte != 0xF0) continue;  // every emoji of the table starts so
     if (const EmojiWord* entry = emoji_at(text.substr(i))) {
