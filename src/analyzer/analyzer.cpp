@@ -117,36 +117,54 @@ bool only_acknowledges(std::string_view text) {
 }
 
 // A short turn that points back at what came before ("fix it", "shorter please", "do that
-// again", "yes, continue"): it continues the earlier task, however sure the category model is
-// of its few words on their own ("fix it" reads as small talk). A pointer in a remark about the
-// answer ("that's exactly what I needed", "it works", "that's it") is a closer, not a request.
+// again", "yes, continue"): it continues the earlier task, though the category model reads its
+// few words alone as small talk. Not a closer ("thanks for this", "that did the trick", "it
+// works", "that's it"), nor "this"/"that" naming a thing of their own ("a joke about this
+// weather"); a marker ("again", "instead", "shorter", ...) says it whatever else is there.
 bool refers_back(std::string_view text) {
-  static constexpr std::string_view kPointers[] = {
-      "it",      "that", "this",     "them",    "those",  "these",   "again",
-      "instead", "same", "continue", "shorter", "longer", "simpler", "more"};
+  static constexpr std::string_view kObjects[] = {"it", "them"};
+  static constexpr std::string_view kDemonstratives[] = {"this", "that", "these", "those"};
+  // What may follow a demonstrative that stands alone ("do that again", "redo this please").
+  static constexpr std::string_view kAfterAlone[] = {"again", "please", "too",  "instead", "now",
+                                                     "for",   "in",     "to",   "with",    "and",
+                                                     "but",   "so",     "then", "one"};
+  static constexpr std::string_view kMarkers[] = {"again",   "instead", "same",   "continue",
+                                                  "shorter", "longer",  "simpler"};
   static constexpr std::string_view kRemarks[] = {"s",      "is",    "was",    "works",
                                                   "worked", "helps", "helped", "makes"};
+  static constexpr std::string_view kPraise[] = {
+      "thank",   "thanks",  "thx",   "ty",    "appreciate", "appreciated", "love",
+      "great",   "nice",    "good",  "cool",  "awesome",    "perfect",     "excellent",
+      "amazing", "helpful", "trick", "looks", "answers",    "answered",    "brilliant"};
   constexpr std::size_t kMaxBytes = 64;
   if (text.size() > kMaxBytes) return false;
   const auto listed = [](std::string_view word, const auto& list) {
     return std::find(std::begin(list), std::end(list), word) != std::end(list);
   };
+  bool marked = false;  // a marker continues whatever else the turn says
   bool points = false;
-  bool pending = false;       // the last word was a pointer, not yet confirmed
+  bool praised = false;
   bool after_remark = false;  // "that's it", "this is it": the remark's complement
+  enum class Pending { none, object, demonstrative } pending = Pending::none;
   for_each_lower_word(text, [&](std::string_view word) {
     const bool remark = listed(word, kRemarks);
-    if (pending && !remark) points = true;
-    pending = !points && !after_remark && listed(word, kPointers);
+    if (pending == Pending::object && !remark) points = true;
+    if (pending == Pending::demonstrative && listed(word, kAfterAlone)) points = true;
+    praised |= listed(word, kPraise);
+    marked |= listed(word, kMarkers);
+    pending = after_remark                    ? Pending::none
+              : listed(word, kObjects)        ? Pending::object
+              : listed(word, kDemonstratives) ? Pending::demonstrative
+                                              : Pending::none;
     after_remark = remark;
-    return !points;
+    return !marked;
   });
-  return points || pending;
+  return marked || (!praised && (points || pending != Pending::none));
 }
 
 // The question on the last line of a long text, after what it is about (retrieved passages, a
 // document, a log) and a blank line: "Question: ...", "Task: ...", or a line ending in '?', of
-// at most 300 bytes, the text before it at least three times as long and 300 bytes. Without
+// at most 300 bytes, the whole text at least four times as long and 300 bytes. Without
 // its label; "" when there is none (a last line of the passage itself is no question).
 std::string_view trailing_request(std::string_view text) {
   constexpr std::size_t kMaxRequestBytes = 300;
@@ -157,7 +175,7 @@ std::string_view trailing_request(std::string_view text) {
   if (end == std::string_view::npos || end + 1 < kMinTextBytes) return {};
   text = text.substr(0, end + 1);
   const std::size_t cut = text.rfind('\n');
-  if (cut == std::string_view::npos) return {};
+  if (cut == std::string_view::npos || cut == 0) return {};
   const std::size_t before = text.find_last_not_of(" \t\r", cut - 1);
   if (before == std::string_view::npos || text[before] != '\n') return {};  // no blank line
   std::string_view line = text.substr(cut + 1);
@@ -321,6 +339,7 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
     const auto& labels = models_.category->labels();
     code_label_ = label_index(labels, "code");
     math_label_ = label_index(labels, "math");
+    chit_chat_label_ = label_index(labels, "chit_chat");
   }
   if (models_.complexity) {
     const auto& labels = models_.complexity->labels();
@@ -454,7 +473,8 @@ std::size_t Analyzer::lean_on_context(std::string_view text, std::string_view co
 Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view text,
                                                           std::string_view request,
                                                           Distribution& probabilities,
-                                                          std::size_t n, std::size_t best) const {
+                                                          std::size_t n, std::size_t best,
+                                                          bool english) const {
   TrailingReading out{best, std::nullopt};
   std::array<float, kMaxLabels> alone{};
   predict(*models_.category, request, alone);
@@ -475,8 +495,9 @@ Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view text,
     return out;
   }
   // Figures in the passages (a spec sheet, a policy's days and amounts) made it math, but the
-  // question is not ("How long is the warranty?"): with no mark of math, it is not.
-  if (best == math_label_ && leader != math_label_ && settings_.detectors.math) {
+  // question is not ("How long is the warranty?"): with no mark of math, it is not (the marks
+  // looked for are English).
+  if (best == math_label_ && leader != math_label_ && settings_.detectors.math && english) {
     const MathEvidence math = math_evidence(text);
     if (math.notation == 0 && math.vocabulary == 0) out.best = discount_math(probabilities, n);
   }
@@ -536,13 +557,19 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     const std::size_t n = paired ? std::min(models_.category->labels().size(), kMaxLabels)
                                  : predict(*models_.category, text, probabilities);
     std::size_t best = adjust_category(text, probabilities, n);
-    if (const std::string_view request = trailing_request(text); !request.empty() && n > 0) {
-      const TrailingReading reading = read_trailing_request(text, request, probabilities, n, best);
+    if (const std::string_view request = trailing_request(readable); !request.empty() && n > 0) {
+      // Read as the whole text is: with English glosses first in another language.
+      const std::string glossed_request =
+          settings_.detectors.language ? glossed_for_models(request, out.language) : std::string();
+      const TrailingReading reading = read_trailing_request(
+          text, glossed_request.empty() ? request : std::string_view(glossed_request),
+          probabilities, n, best, out.language == "en");
       best = reading.best;
       request_complexity = reading.complexity;
     }
     if (!context.empty() && n > 0 &&
-        (probabilities[best] < kFollowUpConfidence || refers_back(text)) &&
+        (probabilities[best] < kFollowUpConfidence ||
+         (best == chit_chat_label_ && refers_back(text))) &&
         !announces_new_topic(text) && !only_acknowledges(text)) {
       best = lean_on_context(text, context, probabilities, n);
       out.category_from_context = true;
@@ -575,9 +602,10 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     if (english) {
       out.sentiment = score;
     } else {
-      std::string glosses = english_sentiment_glosses(model_text);
-      if (const std::string emoji = emoji_words(model_text); !emoji.empty()) {
-        glosses.append(glosses.empty() ? "" : " ").append(emoji);
+      // The emoji's words first: a negation among the glosses ("pas", "nicht") would turn them.
+      std::string glosses = emoji_words(model_text);
+      if (const std::string words = english_sentiment_glosses(model_text); !words.empty()) {
+        glosses.append(glosses.empty() ? "" : " ").append(words);
       }
       out.sentiment = glosses.empty() ? models_.sentiment->score_symbols(model_text)
                                       : models_.sentiment->score_glossed(glosses, model_text);

@@ -362,24 +362,37 @@ class RequestWalk {
     return cursor_.skip_value();
   }
 
+  void append_message(const Message& message, std::string& out, std::size_t cap,
+                      bool& truncated) const {
+    for (std::size_t k = message.first_piece; k < message.end_piece; ++k) {
+      append_capped(out, pieces_[k], cap, truncated);
+    }
+  }
+
+  // Whether a message's text is structured data (a tool's JSON), not words.
+  bool holds_data(const Message& message) const {
+    if (message.first_piece == message.end_piece) return false;
+    const std::string_view text = pieces_[message.first_piece];
+    const std::size_t first = text.find_first_not_of(" \t\r\n");
+    return first != std::string_view::npos && (text[first] == '{' || text[first] == '[');
+  }
+
   // What a short last user turn continues: in an agent loop, the tool results that came back
   // since ("make the tests pass", then a pytest report), newest first; otherwise the user
-  // turn before it ("fix it" after a traceback).
+  // turn before it ("fix it" after a traceback). A tool's JSON (a calendar, a flight search)
+  // reads as code to the category model, so it is no context.
   void keep_context(std::size_t last_user) {
     bool cut = false;  // not the analyzed text's truncation
-    const auto keep = [&](const Message& message) {
-      for (std::size_t k = message.first_piece; k < message.end_piece; ++k) {
-        append_capped(facts_.context_text, pieces_[k], kContextChars, cut);
-      }
-    };
     for (std::size_t i = messages_.size(); i-- > last_user + 1;) {
       const std::string_view role = messages_[i].role;
-      if (role == "tool" || role == "function") keep(messages_[i]);
+      if ((role == "tool" || role == "function") && !holds_data(messages_[i])) {
+        append_message(messages_[i], facts_.context_text, kContextChars, cut);
+      }
     }
     if (!facts_.context_text.empty()) return;
     for (std::size_t i = last_user; i-- > 0;) {
       if (messages_[i].role != "user") continue;
-      keep(messages_[i]);
+      append_message(messages_[i], facts_.context_text, kContextChars, cut);
       break;
     }
   }
@@ -400,18 +413,14 @@ class RequestWalk {
     if (last_user < 0) return;
 
     bool truncated = false;
-    const auto append_message = [&](const Message& message, std::string& out, std::size_t cap) {
-      for (std::size_t k = message.first_piece; k < message.end_piece; ++k) {
-        append_capped(out, pieces_[k], cap, truncated);
-      }
-    };
     std::string user_text;
-    append_message(messages_[static_cast<std::size_t>(last_user)], user_text, selection_.max_chars);
+    append_message(messages_[static_cast<std::size_t>(last_user)], user_text, selection_.max_chars,
+                   truncated);
     std::size_t left = selection_.max_chars - std::min(selection_.max_chars, user_text.size());
     std::string system_text;
     if (selection_.include_system) {
       for (const Message& message : messages_) {
-        if (is_system_role(message.role)) append_message(message, system_text, left);
+        if (is_system_role(message.role)) append_message(message, system_text, left, truncated);
       }
       left -= std::min(left, system_text.size() + (system_text.empty() ? 0 : 1));
     }
@@ -426,7 +435,7 @@ class RequestWalk {
       if (is_system_role(message.role)) continue;
       --wanted;
       std::string piece;
-      append_message(message, piece, left);
+      append_message(message, piece, left, truncated);
       left -= std::min(left, piece.size() + (piece.empty() ? 0 : 1));
       if (!piece.empty()) history.push_back(std::move(piece));
     }

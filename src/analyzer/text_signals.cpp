@@ -232,12 +232,17 @@ namespace {
 
 // Substrings that are rare in prose and common in code of many languages (case-sensitive).
 constexpr std::string_view kSyntaxCues[] = {
-    "();",      "){",       ") {",      "{}",       "};",          "::",           "=>",
-    "!=",       "==",       "&&",       "||",       "+=",          "++",           "->",
-    "#include", "console.", "System.",  "println",  "printf",      "$(",           "| grep",
-    "SELECT ",  "FROM ",    "WHERE ",   "GROUP BY", "INSERT INTO", "CREATE TABLE", "def ",
-    "fn ",      "func ",    "let mut ", "const ",   "var ",        "</",           "/>",
-    "-exec",    "\\;",      "npm ",     "pip ",     "git ",        "sudo ",        "std::",
+    "();",      "){",          ") {",          "{}",
+    "};",       "::",          "=>",           "!=",
+    "==",       "&&",          "||",           "+=",
+    "++",       "->",          "#include",     "console.",
+    "System.",  "println",     "printf",       "$(",
+    "| grep",   "SELECT ",     "FROM ",        "WHERE ",
+    "GROUP BY", "INSERT INTO", "CREATE TABLE", "def ",
+    "fn ",      "func ",       "let mut ",     "const ",
+    "var ",     "</",          "/>",           "-exec",
+    "\\;",      "npm ",        "pip ",         "git ",
+    "sudo ",    "std::",       "JSON.parse",   "JSON.stringify",
 };
 
 // kTermWord: a word only programmers use ("mutex", "kubectl"), enough alone; kPhraseEnd: the

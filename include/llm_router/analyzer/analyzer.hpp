@@ -100,7 +100,7 @@ class Analyzer {
   // text math. `best`: the text's leading label so far.
   TrailingReading read_trailing_request(std::string_view text, std::string_view request,
                                         Distribution& probabilities, std::size_t n,
-                                        std::size_t best) const;
+                                        std::size_t best, bool english) const;
   // Cuts the math share to what an unbacked reading keeps; returns the new leader.
   std::size_t discount_math(Distribution& probabilities, std::size_t n) const;
   void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const;
@@ -108,8 +108,9 @@ class Analyzer {
   AnalyzerSettings settings_;
   Models models_;
   std::size_t complexity_positive_ = 0;
-  std::size_t code_label_ = SIZE_MAX;  // index of the category label "code", if any
-  std::size_t math_label_ = SIZE_MAX;  // and of "math"
+  std::size_t code_label_ = SIZE_MAX;       // index of the category label "code", if any
+  std::size_t math_label_ = SIZE_MAX;       // and of "math"
+  std::size_t chit_chat_label_ = SIZE_MAX;  // and of "chit_chat"
   // Set when the category and complexity models can share one featurization of the text
   // (both linear models whose featurizer settings differ at most in bigrams and n-gram weight).
   std::optional<classifier::FeaturizerConfig> shared_features_;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,18 +20,24 @@ class Analyzer;
 using TextModelLoader =
     std::function<std::shared_ptr<const classifier::TextModel>(const std::string& path)>;
 
-// Shares the text models in use, by path: a reload whose model files did not change (same size
-// and modification time) reuses them instead of reading and holding a second copy (the
-// category model alone is 11 MB, and freed copies did not all go back to the system).
+// Shares the text models in use, by path: a reload whose model files did not change (same
+// device, inode, size, modification and change times) reuses them instead of reading and
+// holding a second copy (the category model alone is 11 MB, and freed copies did not all go
+// back to the system). A file written again, or replaced by a rename, is read again.
 class ReusingModelLoader {
  public:
   explicit ReusingModelLoader(TextModelLoader load) : load_(std::move(load)) {}
   std::shared_ptr<const classifier::TextModel> load(const std::string& path);
 
+  struct FileStamp {
+    std::uint64_t device = 0, inode = 0, size = 0;
+    std::int64_t modified_ns = 0, changed_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+
  private:
   struct Entry {
-    std::uintmax_t size = 0;
-    std::filesystem::file_time_type modified;
+    FileStamp stamp;
     std::weak_ptr<const classifier::TextModel> model;
   };
   TextModelLoader load_;

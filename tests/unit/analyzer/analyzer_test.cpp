@@ -214,13 +214,14 @@ TEST(Analyzer, MathTheTextDoesNotBackYieldsToTheNextReading) {
   }
 }
 
-// Sure of "code" when the text mentions python, of "chat" for thanks, unsure otherwise.
+// Sure of "code" when the text mentions python, of "chit_chat" for thanks (and for "fix it", as
+// the shipped model is), unsure otherwise.
 class WordModel : public classifier::TextModel {
  public:
   const std::vector<std::string>& labels() const override { return labels_; }
   void predict(std::string_view text, std::span<float> p) const override {
     const bool code = text.find("python") != std::string_view::npos;
-    const bool thanks = text.find("thanks") != std::string_view::npos;
+    const bool thanks = text.find("thanks") != std::string_view::npos || text == "fix it";
     const std::array<float, 3> out = thanks ? std::array<float, 3>{0.05f, 0.05f, 0.9f}
                                      : code ? std::array<float, 3>{0.9f, 0.05f, 0.05f}
                                             : std::array<float, 3>{0.3f, 0.3f, 0.4f};
@@ -228,7 +229,7 @@ class WordModel : public classifier::TextModel {
   }
 
  private:
-  std::vector<std::string> labels_{"code", "math", "chat"};
+  std::vector<std::string> labels_{"code", "math", "chit_chat"};
 };
 
 TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
@@ -257,13 +258,18 @@ TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
   EXPECT_FALSE(analyzer.analyze(conversation("ok cool. good night"), {}).category_from_context);
   // A confident reading of the last message stands ("thanks" is small talk after anything).
   const Analysis closer = analyzer.analyze(conversation("great, thanks"), {});
-  EXPECT_EQ(closer.category, "chat");
+  EXPECT_EQ(closer.category, "chit_chat");
   EXPECT_FALSE(closer.category_from_context);
-  // Unless it points back at the task: "thanks, now do it again" continues it, while a remark
-  // about the answer ("thanks, that's it") closes.
+  // Unless small talk points back at the task: "fix it" and "thanks, now do it again" continue
+  // it; thanks for it, a remark about the answer or a thing of its own close or start anew.
+  EXPECT_TRUE(analyzer.analyze(conversation("fix it"), {}).category_from_context);
   EXPECT_TRUE(analyzer.analyze(conversation("thanks, now do it again"), {}).category_from_context);
-  EXPECT_FALSE(analyzer.analyze(conversation("thanks, that's it"), {}).category_from_context);
-  EXPECT_FALSE(analyzer.analyze(conversation("thanks, it works"), {}).category_from_context);
+  for (const char* closer_text :
+       {"thanks, that's it", "thanks, it works", "thanks for this", "thanks, that did the trick",
+        "thanks! a joke about this weather?"}) {
+    EXPECT_FALSE(analyzer.analyze(conversation(closer_text), {}).category_from_context)
+        << closer_text;
+  }
   // No earlier turn, or the option off: the last message alone.
   EXPECT_FALSE(analyzer.analyze(user_says("and make it recursive"), {}).category_from_context);
   settings.text.follow_up_context = false;
@@ -581,6 +587,11 @@ TEST(Analyzer, SentimentOutsideEnglishReadsGlossesAndSymbols) {
       user_says("Die Lieferung ist schon wieder nicht angekommen und niemand antwortet :("), {});
   ASSERT_EQ(sad.language, "de");
   EXPECT_LT(sad.sentiment, 0.0);
+  // Emoji read as words of their feeling, out of a negation's reach ("pas" glosses "not").
+  const Analysis furious =
+      analyzer.analyze(user_says("Ça ne marche toujours pas \U0001F621\U0001F621"), {});
+  ASSERT_EQ(furious.language, "fr");
+  EXPECT_LT(furious.sentiment, -0.3);
 }
 
 // ---- factory with an injected loader --------------------------------------------------
@@ -621,10 +632,17 @@ TEST(ReusingModelLoader, ReadsAFileAgainOnlyWhenItChangedOrNoAnalyzerHoldsIt) {
   EXPECT_EQ(reads, 2);
   second.reset();
   first.reset();
-  loader.load(path);  // nobody held the model any more: read again
+  auto third = loader.load(path);  // nobody held the model any more: read again
   EXPECT_EQ(reads, 3);
-  loader.load((dir / "missing.model").string());  // the loader reports a missing file
+  // Replaced by a rename (a new inode), even with the same size and times: read again.
+  const std::string staged = (dir / "staged.model").string();
+  std::ofstream(staged) << "v2";
+  std::filesystem::last_write_time(staged, std::filesystem::last_write_time(path));
+  std::filesystem::rename(staged, path);
+  EXPECT_NE(loader.load(path), third);
   EXPECT_EQ(reads, 4);
+  loader.load((dir / "missing.model").string());  // the loader reports a missing file
+  EXPECT_EQ(reads, 5);
   std::filesystem::remove_all(dir);
 }
 

@@ -62,6 +62,12 @@ TEST(TextSelection, AnAgentLoopKeepsItsToolResultsAsideNewestFirst) {
   const auto facts = extract_request(body, EndpointKind::chat, {});
   EXPECT_EQ(facts.text, "make the tests pass");
   EXPECT_EQ(facts.context_text, "1 failed, 41 passed\nFAILED test_total");
+  // A tool's JSON (a calendar, a flight search) is data, not what the turn continues: the
+  // earlier user turn is the context then.
+  auto with_json = body;
+  with_json["messages"][4]["content"] = R"({"events": [{"title": "dentist"}]})";
+  with_json["messages"][5]["content"] = " [1, 2, 3]";
+  EXPECT_EQ(extract_request(with_json, EndpointKind::chat, {}).context_text, "an earlier task");
 }
 
 TEST(TextSelection, ContentPartsAndImages) {

@@ -137,8 +137,10 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
       {"Read https://en.wikipedia.org/wiki/Main_Page and tell me about it", false},
       {"In each garbage collection, an average of 200 kg is taken.", false},
       {"the binary choice between tea and coffee", false},
-      // A data format asked for is no programming: one word is one kind of evidence.
+      // A data format asked for is no programming: one word is one kind of evidence. Its
+      // JavaScript object is ("JSON.parse").
       {"Return the list of EU capitals as JSON.", false},
+      {"Why does JSON.parse throw on trailing commas?", true},
       {"A polyhedron has $n$ vertices; [asy] unitsize(1cm); drawLine(); fillArea(); [/asy]", false},
   };
   for (const auto& c : cases) {
