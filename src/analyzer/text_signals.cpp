@@ -280,12 +280,14 @@ constexpr std::string_view kLanguageWords[] = {
 };
 // Alone enough: nobody outside programming writes these.
 constexpr std::string_view kTermWords[] = {
-    "mutex",      "mutexes",        "deadlock",      "deadlocks",   "segfault",  "kubectl",
-    "stacktrace", "traceback",      "localhost",     "codebase",    "makefile",  "gitignore",
-    "monorepo",   "microservice",   "microservices", "middleware",  "debugger",  "linter",
-    "transpiler", "multithreading", "multithreaded", "refactoring", "nullptr",   "stdout",
-    "stderr",     "graphql",        "dockerfile",    "quicksort",   "mergesort", "hashmap",
-    "hashtable",  "bytecode",       "serializer",    "deserialize",
+    "mutex",      "mutexes",        "deadlock",      "deadlocks",   "segfault",   "kubectl",
+    "stacktrace", "traceback",      "localhost",     "codebase",    "makefile",   "gitignore",
+    "monorepo",   "microservice",   "microservices", "middleware",  "debugger",   "linter",
+    "transpiler", "multithreading", "multithreaded", "refactoring", "nullptr",    "stdout",
+    "stderr",     "graphql",        "dockerfile",    "quicksort",   "mergesort",  "hashmap",
+    "hashtable",  "bytecode",       "serializer",    "deserialize", "pagination", "paginate",
+    "paginated",  "idempotent",     "idempotency",   "webhook",     "webhooks",   "concurrency",
+    "memoize",    "memoization",
 };
 // Two-word terms, "first second", each alone an everyday word ("linked", "list").
 constexpr std::string_view kTermPhrases[] = {

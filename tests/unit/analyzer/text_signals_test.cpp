@@ -132,6 +132,11 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
       {"my nginx keeps returning 502 bad gateway", true},
       {"whats the difference between useEffect and useLayoutEffect", true},
       {"what is object-oriented programming", true},
+      {"Add pagination to the orders endpoint", true},
+      {"Is this API call idempotent?", true},
+      // Programmers' words everyone borrows stay prose.
+      {"Our team is moving to async communication, any tips?", false},
+      {"How should I refactor my morning routine?", false},
       // Everyday words that name languages, links, literal garbage: prose.
       {"Classify which colors are shades of red: ruby, rust, crimson, violet", false},
       {"Read https://en.wikipedia.org/wiki/Main_Page and tell me about it", false},
