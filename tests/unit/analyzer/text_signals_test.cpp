@@ -133,6 +133,8 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
       {"whats the difference between useEffect and useLayoutEffect", true},
       {"what is object-oriented programming", true},
       {"Add pagination to the orders endpoint", true},
+      {"What's the difference between LEFT JOIN and INNER JOIN?", true},
+      {"TypeError: Cannot read properties of undefined (reading 'map')", true},
       {"Is this API call idempotent?", true},
       // Programmers' words everyone borrows stay prose.
       {"Our team is moving to async communication, any tips?", false},
