@@ -193,6 +193,19 @@ std::string_view trailing_request(std::string_view text) {
   return line.back() == '?' ? line : std::string_view();
 }
 
+// "Translate to Spanish: <a spec sheet>", "Proofread this: <an invoice>": the task is the text's
+// wording, whatever figures and "price" or "total" it holds.
+bool reworks_a_text(std::string_view text) {
+  static constexpr std::string_view kVerbs[] = {"translate",  "proofread", "rewrite", "rephrase",
+                                                "paraphrase", "reword",    "polish"};
+  bool found = false;
+  for_each_lower_word(text, [&](std::string_view word) {
+    found = std::find(std::begin(kVerbs), std::end(kVerbs), word) != std::end(kVerbs);
+    return false;  // the first word only
+  });
+  return found;
+}
+
 // Whether a text asks for a number the way word problems do ("how many", "how much", "what is
 // the total", "calculate"), names an operation on numbers or asks for a proof.
 bool asks_for_a_quantity(std::string_view text) {
@@ -432,7 +445,8 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   // ("stopped working after two days", "fails with error code 1") reads as math to it. With no
   // mark of math (its notation or words) and no number asked for, it is not; the math share
   // that is left still leads when nothing else is likelier.
-  if (best == math_label_ && settings_.detectors.math && !asks_for_a_quantity(text) &&
+  if (best == math_label_ && settings_.detectors.math &&
+      (reworks_a_text(text) || !asks_for_a_quantity(text)) &&
       detect_script_and_language(text).language == "en") {  // the words asked for are English
     const MathEvidence math = math_evidence(text);
     if (math.notation == 0 && math.vocabulary == 0) best = discount_math(probabilities, n);

@@ -280,17 +280,15 @@ constexpr std::string_view kLanguageWords[] = {
 };
 // Alone enough: nobody outside programming writes these.
 constexpr std::string_view kTermWords[] = {
-    "mutex",          "mutexes",     "deadlock",   "deadlocks",      "segfault",
-    "kubectl",        "stacktrace",  "traceback",  "localhost",      "codebase",
-    "makefile",       "gitignore",   "monorepo",   "microservice",   "microservices",
-    "middleware",     "debugger",    "linter",     "transpiler",     "multithreading",
-    "multithreaded",  "refactoring", "nullptr",    "stdout",         "stderr",
-    "graphql",        "dockerfile",  "quicksort",  "mergesort",      "hashmap",
-    "hashtable",      "bytecode",    "serializer", "deserialize",    "pagination",
-    "paginate",       "paginated",   "idempotent", "idempotency",    "webhook",
-    "webhooks",       "concurrency", "memoize",    "memoization",    "typeerror",
-    "valueerror",     "keyerror",    "indexerror", "attributeerror", "syntaxerror",
-    "referenceerror",
+    "mutex",      "mutexes",        "deadlock",      "deadlocks",      "segfault",   "kubectl",
+    "stacktrace", "traceback",      "localhost",     "codebase",       "makefile",   "gitignore",
+    "monorepo",   "microservice",   "microservices", "middleware",     "debugger",   "linter",
+    "transpiler", "multithreading", "multithreaded", "refactoring",    "nullptr",    "stdout",
+    "stderr",     "graphql",        "dockerfile",    "quicksort",      "mergesort",  "hashmap",
+    "hashtable",  "bytecode",       "serializer",    "deserialize",    "pagination", "paginate",
+    "paginated",  "idempotent",     "idempotency",   "webhook",        "webhooks",   "concurrency",
+    "memoize",    "memoization",    "typeerror",     "flexbox",        "valueerror", "keyerror",
+    "indexerror", "attributeerror", "syntaxerror",   "referenceerror",
 };
 // Two-word terms, "first second", each alone an everyday word ("linked", "list").
 constexpr std::string_view kTermPhrases[] = {

@@ -208,6 +208,9 @@ TEST(Analyzer, MathTheTextDoesNotBackYieldsToTheNextReading) {
       {"Prove that there are infinitely many primes.", "math"},
       {"x^2 + 3x = 10", "math"},
       {"Mi teléfono dejó de funcionar después de dos días.", "math"},  // English words only
+      // A text to translate or reword asks for no number, whatever figures and prices it holds.
+      {"Translate to Spanish: Drill X200, 18 V, 2.0 Ah. Price: $129.99.", "open_qa"},
+      {"What is the total price of 3 drills at $129.99?", "math"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(analyzer.analyze(user_says(c.text), {}).category, c.expected) << c.text;
