@@ -31,6 +31,7 @@ constexpr float kFollowUpContextWeight = 0.6f;
 // the passages look like.
 constexpr float kTrailingRequestConfidence = 0.6f;
 constexpr float kTrailingRequestWeight = 0.6f;
+constexpr float kSureOfMath = 0.8f;
 
 // Moves `weight` of the probability mass onto label `to`, which then leads (>= weight against
 // <= 1 - weight).
@@ -116,12 +117,25 @@ bool only_acknowledges(std::string_view text) {
   return only_these && words > 0;
 }
 
-// A short turn that points back at what came before ("fix it", "shorter please", "do that
+// A short request that points back at what came before ("fix it", "shorter please", "do that
 // again", "yes, continue"): it continues the earlier task, though the category model reads its
-// few words alone as small talk. Not a closer ("thanks for this", "that did the trick", "it
-// works", "that's it"), nor "this"/"that" naming a thing of their own ("a joke about this
-// weather"); a marker ("again", "instead", "shorter", ...) says it whatever else is there.
+// few words alone as small talk. It opens with a verb of a task or a marker (after "yes", "ok",
+// "now", "please", ...), so closers and chat stay small talk ("I'll look at it tomorrow", "lol
+// I hate it", "see you tomorrow, same time", "thanks for this", "it works", "that's it"); a
+// this/that naming a thing of its own does not point back ("show me this weather").
 bool refers_back(std::string_view text) {
+  static constexpr std::string_view kLeadIns[] = {
+      "yes",   "yeah", "ok",   "okay",    "sure",    "now",   "please", "and",
+      "so",    "then", "pls",  "just",    "thanks",  "thank", "you",    "thx",
+      "great", "cool", "nice", "perfect", "awesome", "good"};
+  static constexpr std::string_view kVerbs[] = {
+      "fix",     "do",       "redo",     "make",     "try",       "run",     "add",
+      "remove",  "delete",   "change",   "update",   "use",       "apply",   "show",
+      "write",   "rewrite",  "explain",  "go",       "keep",      "finish",  "complete",
+      "repeat",  "shorten",  "simplify", "expand",   "translate", "convert", "format",
+      "test",    "debug",    "optimize", "refactor", "implement", "give",    "handle",
+      "clean",   "rename",   "move",     "split",    "merge",     "sort",    "summarize",
+      "proceed", "continue", "again",    "shorter",  "longer",    "simpler", "same"};
   static constexpr std::string_view kObjects[] = {"it", "them"};
   static constexpr std::string_view kDemonstratives[] = {"this", "that", "these", "those"};
   // What may follow a demonstrative that stands alone ("do that again", "redo this please").
@@ -132,25 +146,26 @@ bool refers_back(std::string_view text) {
                                                   "shorter", "longer",  "simpler"};
   static constexpr std::string_view kRemarks[] = {"s",      "is",    "was",    "works",
                                                   "worked", "helps", "helped", "makes"};
-  static constexpr std::string_view kPraise[] = {
-      "thank",   "thanks",  "thx",   "ty",    "appreciate", "appreciated", "love",
-      "great",   "nice",    "good",  "cool",  "awesome",    "perfect",     "excellent",
-      "amazing", "helpful", "trick", "looks", "answers",    "answered",    "brilliant"};
   constexpr std::size_t kMaxBytes = 64;
   if (text.size() > kMaxBytes) return false;
   const auto listed = [](std::string_view word, const auto& list) {
     return std::find(std::begin(list), std::end(list), word) != std::end(list);
   };
-  bool marked = false;  // a marker continues whatever else the turn says
+  bool opening = true;    // still among the lead-ins
+  bool requests = false;  // the first other word is a verb of a task or a marker
+  bool marked = false;
   bool points = false;
-  bool praised = false;
   bool after_remark = false;  // "that's it", "this is it": the remark's complement
   enum class Pending { none, object, demonstrative } pending = Pending::none;
   for_each_lower_word(text, [&](std::string_view word) {
+    if (opening && !listed(word, kLeadIns)) {
+      opening = false;
+      requests = listed(word, kVerbs);
+      if (!requests) return false;
+    }
     const bool remark = listed(word, kRemarks);
     if (pending == Pending::object && !remark) points = true;
     if (pending == Pending::demonstrative && listed(word, kAfterAlone)) points = true;
-    praised |= listed(word, kPraise);
     marked |= listed(word, kMarkers);
     pending = after_remark                    ? Pending::none
               : listed(word, kObjects)        ? Pending::object
@@ -159,7 +174,7 @@ bool refers_back(std::string_view text) {
     after_remark = remark;
     return !marked;
   });
-  return marked || (!praised && (points || pending != Pending::none));
+  return requests && (marked || points || pending != Pending::none);
 }
 
 // The question on the last line of a long text, after what it is about (retrieved passages, a
@@ -510,8 +525,10 @@ Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view text,
   }
   // Figures in the passages (a spec sheet, a policy's days and amounts) made it math, but the
   // question is not ("How long is the warranty?"): with no mark of math, it is not (the marks
-  // looked for are English).
-  if (best == math_label_ && leader != math_label_ && settings_.detectors.math && english) {
+  // looked for are English). A word problem the model is sure of keeps it ("... When does the
+  // second train catch up?").
+  if (best == math_label_ && leader != math_label_ && settings_.detectors.math && english &&
+      probabilities[math_label_] < kSureOfMath) {
     const MathEvidence math = math_evidence(text);
     if (math.notation == 0 && math.vocabulary == 0) out.best = discount_math(probabilities, n);
   }

@@ -369,23 +369,25 @@ class RequestWalk {
     }
   }
 
-  // Whether a message's text is structured data (a tool's JSON), not words.
-  bool holds_data(const Message& message) const {
+  // Whether a tool's result reads as code work (a test report, a compiler error, a file's
+  // source): a JSON answer, a weather report or a bank balance is no task to continue.
+  bool holds_code(const Message& message) const {
     if (message.first_piece == message.end_piece) return false;
     const std::string_view text = pieces_[message.first_piece];
     const std::size_t first = text.find_first_not_of(" \t\r\n");
-    return first != std::string_view::npos && (text[first] == '{' || text[first] == '[');
+    if (first == std::string_view::npos || text[first] == '{' || text[first] == '[') return false;
+    return code_evidence(text).strong();
   }
 
-  // What a short last user turn continues: in an agent loop, the tool results that came back
-  // since ("make the tests pass", then a pytest report), newest first; otherwise the user
-  // turn before it ("fix it" after a traceback). A tool's JSON (a calendar, a flight search)
-  // reads as code to the category model, so it is no context.
+  // What a short last user turn continues: in a coding agent's loop, the tool results that came
+  // back since ("make the tests pass", then a pytest report), newest first; otherwise the user
+  // turn before it ("fix it" after a traceback). Other tools' results (a calendar's JSON, a
+  // weather report) would pull an errand toward code or math.
   void keep_context(std::size_t last_user) {
     bool cut = false;  // not the analyzed text's truncation
     for (std::size_t i = messages_.size(); i-- > last_user + 1;) {
       const std::string_view role = messages_[i].role;
-      if ((role == "tool" || role == "function") && !holds_data(messages_[i])) {
+      if ((role == "tool" || role == "function") && holds_code(messages_[i])) {
         append_message(messages_[i], facts_.context_text, kContextChars, cut);
       }
     }

@@ -285,8 +285,7 @@ constexpr std::string_view kTermWords[] = {
     "monorepo",   "microservice",   "microservices", "middleware",     "debugger",   "linter",
     "transpiler", "multithreading", "multithreaded", "refactoring",    "nullptr",    "stdout",
     "stderr",     "graphql",        "dockerfile",    "quicksort",      "mergesort",  "hashmap",
-    "hashtable",  "bytecode",       "serializer",    "deserialize",    "pagination", "paginate",
-    "paginated",  "idempotent",     "idempotency",   "webhook",        "webhooks",   "concurrency",
+    "hashtable",  "bytecode",       "serializer",    "deserialize",    "webhook",    "webhooks",
     "memoize",    "memoization",    "typeerror",     "flexbox",        "valueerror", "keyerror",
     "indexerror", "attributeerror", "syntaxerror",   "referenceerror",
 };
@@ -299,7 +298,6 @@ constexpr std::string_view kTermPhrases[] = {
     "right join",
     "outer join",
     "cross join",
-    "primary key",
     "foreign key",
     "hash map",
     "hash maps",

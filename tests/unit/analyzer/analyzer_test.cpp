@@ -269,7 +269,8 @@ TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
   EXPECT_TRUE(analyzer.analyze(conversation("thanks, now do it again"), {}).category_from_context);
   for (const char* closer_text :
        {"thanks, that's it", "thanks, it works", "thanks for this", "thanks, that did the trick",
-        "thanks! a joke about this weather?"}) {
+        "thanks! a joke about this weather?", "I'll look at it tomorrow, thanks",
+        "thanks, see you tomorrow, same time"}) {
     EXPECT_FALSE(analyzer.analyze(conversation(closer_text), {}).category_from_context)
         << closer_text;
   }

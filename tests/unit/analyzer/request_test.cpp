@@ -56,18 +56,24 @@ TEST(TextSelection, AnAgentLoopKeepsItsToolResultsAsideNewestFirst) {
         {{{"id", "c1"},
           {"type", "function"},
           {"function", {{"name", "run"}, {"arguments", R"({"cmd":"pytest"})"}}}}}}},
-      {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "FAILED test_total"}},
-      {{"role", "tool"}, {"tool_call_id", "c2"}, {"content", "1 failed, 41 passed"}},
+      {{"role", "tool"},
+       {"tool_call_id", "c1"},
+       {"content", "FAILED tests/test_orders.py::test_total - assert 329.0 == 282.0"}},
+      {{"role", "tool"},
+       {"tool_call_id", "c2"},
+       {"content", "File \"src/orders.py\", line 88\n    return sum(l.qty * l.price) == total()"}},
   }));
   const auto facts = extract_request(body, EndpointKind::chat, {});
   EXPECT_EQ(facts.text, "make the tests pass");
-  EXPECT_EQ(facts.context_text, "1 failed, 41 passed\nFAILED test_total");
-  // A tool's JSON (a calendar, a flight search) is data, not what the turn continues: the
-  // earlier user turn is the context then.
-  auto with_json = body;
-  with_json["messages"][4]["content"] = R"({"events": [{"title": "dentist"}]})";
-  with_json["messages"][5]["content"] = " [1, 2, 3]";
-  EXPECT_EQ(extract_request(with_json, EndpointKind::chat, {}).context_text, "an earlier task");
+  EXPECT_EQ(facts.context_text,
+            "File \"src/orders.py\", line 88\n    return sum(l.qty * l.price) == total()\n"
+            "FAILED tests/test_orders.py::test_total - assert 329.0 == 282.0");
+  // Another tool's answer (a calendar's JSON, a weather report) is no code work to continue:
+  // the earlier user turn is the context then.
+  auto errand = body;
+  errand["messages"][4]["content"] = R"({"events": [{"title": "dentist"}]})";
+  errand["messages"][5]["content"] = "Rain from 3 pm, 12 mm, wind 20 km/h.";
+  EXPECT_EQ(extract_request(errand, EndpointKind::chat, {}).context_text, "an earlier task");
 }
 
 TEST(TextSelection, ContentPartsAndImages) {

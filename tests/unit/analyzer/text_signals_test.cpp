@@ -132,10 +132,11 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
       {"my nginx keeps returning 502 bad gateway", true},
       {"whats the difference between useEffect and useLayoutEffect", true},
       {"what is object-oriented programming", true},
-      {"Add pagination to the orders endpoint", true},
+      {"My webhook gets a KeyError on every retry", true},
       {"What's the difference between LEFT JOIN and INNER JOIN?", true},
       {"TypeError: Cannot read properties of undefined (reading 'map')", true},
-      {"Is this API call idempotent?", true},
+      {"How do I fix the pagination in my Word thesis?", false},
+      {"What does idempotent mean in ring theory?", false},
       // Programmers' words everyone borrows stay prose.
       {"Our team is moving to async communication, any tips?", false},
       {"How should I refactor my morning routine?", false},
