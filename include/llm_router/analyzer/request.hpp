@@ -27,8 +27,8 @@ struct TextSelection {
   bool include_system = false;  // prepend the system/developer prompt
   int history_messages = 0;     // earlier messages (any role but system) before the last user one
   // Without history: for a last user message under 200 bytes, what it continues is kept aside
-  // (RequestFacts::context_text: the tool results since it, or the previous user turn), for
-  // the category of a follow-up that says little on its own ("and in Rust?", "fix it").
+  // (RequestFacts::context_text: a coding agent's tool results since it, or the previous user
+  // turn), for the category of a follow-up that says little on its own ("and in Rust?").
   bool follow_up_context = true;
   std::size_t max_chars = 4000;  // cap on bytes read, bounding the work on huge prompts
   // Sentiment, semantic similarity and script/language read at most this many bytes of the
