@@ -77,6 +77,12 @@ bool announces_new_topic(std::string_view text) {
   return false;
 }
 
+// Whether `word` is one of `list`'s words.
+template <std::size_t N>
+bool listed(std::string_view word, const std::string_view (&list)[N]) {
+  return std::find(std::begin(list), std::end(list), word) != std::end(list);
+}
+
 // Calls visit(word) for each run of ASCII letters in `text`, lowercased, until it returns false.
 template <typename Visit>
 void for_each_lower_word(std::string_view text, Visit&& visit) {
@@ -110,7 +116,7 @@ bool only_acknowledges(std::string_view text) {
   std::size_t words = 0;
   bool only_these = true;
   for_each_lower_word(text, [&](std::string_view word) {
-    only_these = std::find(std::begin(kWords), std::end(kWords), word) != std::end(kWords);
+    only_these = listed(word, kWords);
     words += only_these;
     return only_these;
   });
@@ -148,9 +154,6 @@ bool refers_back(std::string_view text) {
                                                   "worked", "helps", "helped", "makes"};
   constexpr std::size_t kMaxBytes = 64;
   if (text.size() > kMaxBytes) return false;
-  const auto listed = [](std::string_view word, const auto& list) {
-    return std::find(std::begin(list), std::end(list), word) != std::end(list);
-  };
   bool opening = true;    // still among the lead-ins
   bool requests = false;  // the first other word is a verb of a task or a marker
   bool marked = false;
@@ -215,7 +218,7 @@ bool reworks_a_text(std::string_view text) {
                                                 "paraphrase", "reword",    "polish"};
   bool found = false;
   for_each_lower_word(text, [&](std::string_view word) {
-    found = std::find(std::begin(kVerbs), std::end(kVerbs), word) != std::end(kVerbs);
+    found = listed(word, kVerbs);
     return false;  // the first word only
   });
   return found;
@@ -237,10 +240,7 @@ bool asks_for_a_quantity(std::string_view text) {
   bool found = false;
   bool after_how = false;
   for_each_lower_word(text, [&](std::string_view word) {
-    found = std::find(std::begin(kQuantityWords), std::end(kQuantityWords), word) !=
-                std::end(kQuantityWords) ||
-            (after_how && std::find(std::begin(kQuantityAfterHow), std::end(kQuantityAfterHow),
-                                    word) != std::end(kQuantityAfterHow));
+    found = listed(word, kQuantityWords) || (after_how && listed(word, kQuantityAfterHow));
     after_how = word == "how";
     return !found;
   });
