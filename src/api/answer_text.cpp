@@ -196,8 +196,8 @@ std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoi
     return "the backend answered with a body that is not a JSON object";
   }
   // A body cut short (a close-delimited one that lost its end still starts and ends like an
-  // object) or glued to another is the backend's failure, not an answer to relay.
-  if (!brackets_close(body)) return "the backend answered with a body that is not valid JSON";
+  // object), glued to another or broken inside is the backend's failure: no SDK reads it.
+  if (!is_json_object(body)) return "the backend answered with a body that is not valid JSON";
   const std::string_view token = endpoint == Endpoint::embeddings ? "\"data\"" : "\"choices\"";
   const std::size_t at = find_token(body, token);
   // Choices (or embeddings) that look right at a glance make an answer usable whatever else it

@@ -130,31 +130,33 @@ bool JsonCursor::open(char bracket, const char* expected) {
   if (failed()) return false;
   skip_space();
   if (p_ == end_ || *p_ != bracket) return fail(expected);
-  if (!enter(static_cast<int>(first_.size()) + 1)) return false;
+  if (!enter(depth_ + 1)) return false;
   ++p_;
-  first_.push_back(true);
+  ++depth_;
+  first_ = true;
   return true;
 }
 
 // Past the ',' before the next member or item of the innermost object or array (true), or
 // past its closing bracket (false).
 bool JsonCursor::advance(char close, std::string_view container) {
-  if (failed() || first_.empty()) return false;
+  if (failed() || depth_ == 0) return false;
   skip_space();
   if (p_ == end_) return fail("unexpected end of the text in " + std::string(container));
   if (*p_ == close) {
     ++p_;
-    first_.pop_back();
+    --depth_;
+    first_ = false;
     return false;
   }
-  if (!first_.back()) {
+  if (!first_) {
     if (*p_ != ',') {
       return fail(std::string("expected ',' or '") + close + "' in " + std::string(container));
     }
     ++p_;
     skip_space();
   }
-  first_.back() = false;
+  first_ = false;
   return true;
 }
 
@@ -290,7 +292,7 @@ template <class Out>
 bool JsonCursor::object(Out& out) {
   if (!enter_object()) return false;
   if constexpr (kBuilds<Out>) out = json::object();
-  const bool top_level = first_.size() == 1;
+  const bool top_level = depth_ == 1;
   std::string_view name;
   while (next_member(name)) {
     if constexpr (kBuilds<Out>) {
@@ -447,7 +449,9 @@ bool JsonCursor::number(Out& out) {
   } else {
     while (p_ < end_ && is_digit(*p_)) ++p_;
   }
+  const auto whole_digits = p_ - start - (negative ? 1 : 0);
   bool integral = true;
+  bool exponent = false;
   if (p_ < end_ && *p_ == '.') {
     integral = false;
     ++p_;
@@ -456,13 +460,18 @@ bool JsonCursor::number(Out& out) {
   }
   if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
     integral = false;
+    exponent = true;
     ++p_;
     if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
     if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
     while (p_ < end_ && is_digit(*p_)) ++p_;
   }
-  // Skipped numbers are still converted: a magnitude too large for a double is refused
-  // whether the value is kept or not.
+  // Skipped numbers are still converted where they might not fit: a magnitude too large for a
+  // double is refused whether the value is kept or not. Up to 18 digits fit an int64, and
+  // without an exponent up to 308 whole digits a double.
+  if constexpr (!kBuilds<Out>) {
+    if (integral ? whole_digits <= 18 : !exponent && whole_digits <= 308) return true;
+  }
   json converted;
   json& target = [&]() -> json& {
     if constexpr (kBuilds<Out>) {
@@ -523,54 +532,9 @@ std::string JsonSyntaxError::describe(std::string_view text) const {
          std::to_string(offset) + "): " + reason;
 }
 
-namespace {
-
-// The first byte at or after p that is one of `wanted`'s bytes, 16 bytes per step where SSE2 is.
-template <char... wanted>
-const char* find_any(const char* p, const char* end) {
-#if defined(__SSE2__)
-  while (end - p >= 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i hits = (_mm_cmpeq_epi8(bytes, _mm_set1_epi8(wanted)) | ...);
-    if (const int mask = _mm_movemask_epi8(hits); mask != 0) return p + __builtin_ctz(mask);
-    p += 16;
-  }
-#endif
-  while (p < end && ((*p != wanted) && ...)) ++p;
-  return p;
-}
-
-}  // namespace
-
-bool brackets_close(std::string_view text, int max_depth) {
-  const char* p = text.data();
-  const char* const end = p + text.size();
-  while (p < end && is_space(*p)) ++p;
-  if (p == end || (*p != '{' && *p != '[')) return false;
-  std::string open;  // the brackets not yet closed, innermost last
-  while (true) {
-    p = find_any<'"', '{', '}', '[', ']'>(p, end);
-    if (p == end) return false;
-    const char c = *p++;
-    if (c == '"') {
-      while (true) {
-        p = find_any<'"', '\\'>(p, end);
-        if (p == end || (*p == '\\' && end - p < 2)) return false;
-        if (*p == '"') break;
-        p += 2;  // an escape: its second byte may be a quote
-      }
-      ++p;
-    } else if (c == '{' || c == '[') {
-      if (open.size() >= static_cast<std::size_t>(max_depth)) return false;
-      open.push_back(c);
-    } else {
-      if (open.empty() || open.back() != (c == '}' ? '{' : '[')) return false;
-      open.pop_back();
-      if (open.empty()) break;
-    }
-  }
-  while (p < end && is_space(*p)) ++p;
-  return p == end;
+bool is_json_object(std::string_view text) {
+  JsonCursor cursor(text);
+  return cursor.peek() == '{' && cursor.skip_value() && cursor.finish();
 }
 
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,

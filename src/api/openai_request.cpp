@@ -283,6 +283,7 @@ class RequestScanner {
       if (kind != Kind::boolean && kind != Kind::null && endpoint_ == Endpoint::chat_completions) {
         note_field_problem("'logprobs' must be a boolean", "logprobs");
       }
+      logprobs_on_ = kind == Kind::boolean && cursor_.peek() == 't';
       return cursor_.skip_value();
     }
     if (name == "stop"sv) return stop();
@@ -299,6 +300,7 @@ class RequestScanner {
                                             ? &max_completion_tokens_
                                             : nullptr;
     if (kept) kept->reset();
+    if (rule.name == "top_logprobs"sv) top_logprobs_set_ = !value.is_null();
     if (value.is_null()) return true;
     const std::string field(rule.name);
     if (rule.integer ? !value.is_number_integer() : !value.is_number()) {
@@ -575,6 +577,9 @@ class RequestScanner {
       return invalid("'stream_options' is only allowed when 'stream' is true", "stream_options");
     }
     if (field_problem_) return field_problem_;
+    if (endpoint_ == Endpoint::chat_completions && top_logprobs_set_ && !logprobs_on_) {
+      return invalid("'top_logprobs' is only allowed when 'logprobs' is true", "top_logprobs");
+    }
     switch (endpoint_) {
       case Endpoint::chat_completions:
         if (messages_kind_ == Kind::absent) {
@@ -675,6 +680,8 @@ class RequestScanner {
   Kind model_kind_ = Kind::absent;
   Kind stream_kind_ = Kind::absent;
   Kind stream_options_kind_ = Kind::absent;
+  bool logprobs_on_ = false;
+  bool top_logprobs_set_ = false;
   Kind messages_kind_ = Kind::absent;
   std::size_t message_count_ = 0;
   std::optional<Failure> messages_problem_;

@@ -508,9 +508,9 @@ double millis_since(std::chrono::steady_clock::time_point from,
 // A stream event that carries what the client waits for (text, a tool call, the end), as
 // opposed to a role-only opening chunk: the commit point of a stream.
 // Why a stream cannot commit on this read: a broken read, an early end, or an error event.
-// An event whose data is neither "[DONE]" nor shaped like a JSON object: no SDK can read it.
+// An event whose data is neither "[DONE]" nor a JSON object: no SDK can read it.
 std::optional<Failure> garbled(const api::SseEvent& event) {
-  if (event.data.empty() || event.is_done() || api::looks_like_json_object(event.data)) {
+  if (event.data.empty() || event.is_done() || api::is_json_object(event.data)) {
     return std::nullopt;
   }
   return Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};

@@ -57,7 +57,16 @@ TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
         // Brackets that do not close in order, and two objects glued together.
         http_response(200, "application/json",
                       R"({"choices": [ {"message": {"content": "x"} ], bogus })"),
-        http_response(200, "application/json", kAnswer + " {\"x\":1}")}) {
+        http_response(200, "application/json", kAnswer + " {\"x\":1}"),
+        // An outline that closes around what no JSON parser reads: a bare word, a bad escape,
+        // a missing comma, invalid UTF-8.
+        http_response(200, "application/json",
+                      kAnswer.substr(0, kAnswer.size() - 1) + ",\"bad\":nul}"),
+        http_response(200, "application/json", R"({"choices":[{"message":{"content":"h\qi"}}]})"),
+        http_response(200, "application/json",
+                      R"({"choices":[{"message":{"content":"x"}}] "usage":{}})"),
+        http_response(200, "application/json",
+                      "{\"choices\":[{\"message\":{\"content\":\"\xff\"}}]}")}) {
     const HttpResponse answer = through_broken_then_backup(response);
     EXPECT_EQ(answer.status, 200) << response;
     EXPECT_EQ(answer.header("x-llm-router-backend"), "backup") << response;
@@ -302,17 +311,27 @@ TEST(BadAnswers, AStreamThatBeginsGarbledFallsBackOneThatTurnsGarbledEndsWithAnE
     EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
     EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
   }
-  CannedBackend turns([](const std::string&) {
-    return sse_response(kChunk + "data: {\"choices\": [tru\n\n" + kChunk + "data: [DONE]\n\n");
-  });
-  Router router(router_config({{"turns", turns.url()}, {"backup", ""}}, "[turns]", "[backup]"));
-  HttpClient client(router.port());
-  const auto response = client.post_json("/v1/chat/completions", stream_body);
-  EXPECT_EQ(response.status, 200);
-  const auto events = sse_data(response.body);
-  ASSERT_EQ(events.size(), 2u) << response.body;  // the good chunk, then the error event
-  EXPECT_TRUE(json::parse(events[0]).contains("choices"));
-  EXPECT_EQ(json::parse(events[1])["error"]["code"], "bad_upstream_response");
+  // An event cut short, and one whose outline closes around a bare word.
+  for (const std::string& garbled : {std::string("data: {\"choices\": [tru\n\n"),
+                                     kChunk.substr(0, kChunk.rfind('}')) + ",\"x\":nul}\n\n"}) {
+    CannedBackend first(
+        [&](const std::string&) { return sse_response(garbled + kChunk + "data: [DONE]\n\n"); });
+    Router fallback(router_config({{"first", first.url()}, {"backup", ""}}, "[first]", "[backup]"));
+    HttpClient fallback_client(fallback.port());
+    const auto fallen = fallback_client.post_json("/v1/chat/completions", stream_body);
+    EXPECT_EQ(fallen.header("x-llm-router-backend"), "backup") << garbled;
+    CannedBackend turns([&](const std::string&) {
+      return sse_response(kChunk + garbled + kChunk + "data: [DONE]\n\n");
+    });
+    Router router(router_config({{"turns", turns.url()}, {"backup", ""}}, "[turns]", "[backup]"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", stream_body);
+    EXPECT_EQ(response.status, 200);
+    const auto events = sse_data(response.body);
+    ASSERT_EQ(events.size(), 2u) << response.body;  // the good chunk, then the error event
+    EXPECT_TRUE(json::parse(events[0]).contains("choices"));
+    EXPECT_EQ(json::parse(events[1])["error"]["code"], "bad_upstream_response");
+  }
 }
 
 const std::string kFinish =

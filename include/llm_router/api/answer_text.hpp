@@ -14,8 +14,7 @@ namespace llm_router::api {
 std::string answer_text(std::string_view body);
 
 // Whether a backend's answer has a JSON object's outline: '{' first and '}' last (white space
-// aside). An HTML page, an empty body or one cut short fails; it does not validate the inside,
-// which would cost ~10 instructions a byte on every answer.
+// aside). An HTML page, an empty body or one cut short fails; the inside is not read.
 bool looks_like_json_object(std::string_view body);
 
 // Why a 2xx answer cannot serve the client, if it cannot: not a JSON object, no non-empty

@@ -81,16 +81,20 @@ TEST(AnswerProblem, UsableAnswersPassAndFailuresSentAsSuccessDoNot) {
   EXPECT_TRUE(answer_problem(R"({"choices":[{"text":1}]})", Endpoint::completions));
 }
 
-TEST(BracketsClose, WholeTextsOnly) {
-  for (const char* whole : {"{}", " [1, {\"a\": [\"]}\\\"\"]}] \n", R"({"s":"\u00e9 café \\"})"}) {
-    EXPECT_TRUE(brackets_close(whole)) << whole;
+TEST(IsJsonObject, ValidObjectsOnly) {
+  for (const char* whole : {"{}", " {\"a\": [\"]}\\\"\", 1, -2.5e3, true, null]} \n",
+                            R"({"s":"\u00e9 café \\"})", "\xEF\xBB\xBF{}"}) {
+    EXPECT_TRUE(is_json_object(whole)) << whole;
   }
-  for (const char* cut : {"", "x", "{", R"({"a":"})", R"({"a":[})", R"({"a":1}})", R"({"a":1} {})",
-                          R"({"a":1} x)", "[1]]", R"({"a":"\)", "{]"}) {
-    EXPECT_FALSE(brackets_close(cut)) << cut;
+  for (const char* bad :
+       {"", "x", "{", "[1]", R"({"a":"})", R"({"a":[})", R"({"a":1}})", R"({"a":1} {})",
+        R"({"a":1} x)", R"({"a":"\)", "{]",
+        // Outlines that close but are not JSON: what a careless server writes.
+        R"({"a":nul})", R"({"a":"h\qi"})", R"({"a":[1] "b":2})", R"({"a":fp_abc})", R"({a:1})",
+        R"({"a":NaN})", R"({"a":01})", R"({"a":1,})", "{\"a\":\"\x01\"}", "{\"a\":\"\xFF\"}"}) {
+    EXPECT_FALSE(is_json_object(bad)) << bad;
   }
-  EXPECT_FALSE(brackets_close(std::string(300, '[') + std::string(300, ']')));  // too deep
-  EXPECT_TRUE(brackets_close(std::string(300, '[') + std::string(300, ']'), 300));
+  EXPECT_FALSE(is_json_object("{\"a\":" + std::string(300, '[') + std::string(300, ']') + "}"));
 }
 
 }  // namespace

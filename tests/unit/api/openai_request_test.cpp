@@ -139,6 +139,8 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
            {R"("presence_penalty":3)", "presence_penalty"},
            {R"("logprobs":"yes")", "logprobs"},
            {R"("top_logprobs":21)", "top_logprobs"},
+           {R"("top_logprobs":2)", "top_logprobs"},  // without "logprobs": true
+           {R"("logprobs":false,"top_logprobs":2)", "top_logprobs"},
            {R"("stop":[1])", "stop"},
            {R"("user":{"id":1})", "user"}}) {
     const auto bad = parse_request(head + field + "}", Endpoint::chat_completions);
@@ -146,10 +148,12 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
     EXPECT_EQ(bad.failure().kind, ErrorKind::invalid_request) << field;
     EXPECT_EQ(bad.failure().param, param) << field;
   }
-  for (const char* field : {R"("temperature":0)", R"("temperature":2.5)", R"("top_p":null)",
-                            R"("n":2)", R"("seed":9223372036854775807)", R"("max_tokens":4096)",
-                            R"("seed":-7)", R"("logprobs":true,"top_logprobs":5)", R"("stop":"\n")",
-                            R"("stop":["a","b"])", R"("stop":null)", R"("frequency_penalty":-2)"}) {
+  for (const char* field :
+       {R"("temperature":0)", R"("temperature":2.5)", R"("top_p":null)", R"("n":2)",
+        R"("seed":9223372036854775807)", R"("max_tokens":4096)", R"("seed":-7)",
+        R"("logprobs":true,"top_logprobs":5)", R"("top_logprobs":5,"logprobs":true)",
+        R"("logprobs":false,"top_logprobs":null)", R"("stop":"\n")", R"("stop":["a","b"])",
+        R"("stop":null)", R"("frequency_penalty":-2)"}) {
     EXPECT_TRUE(parse_request(head + field + "}", Endpoint::chat_completions)) << field;
   }
   auto max_tokens = parse_request(head + R"("max_tokens":77})", Endpoint::chat_completions);
