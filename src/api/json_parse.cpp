@@ -451,7 +451,7 @@ bool JsonCursor::number(Out& out) {
   }
   const auto whole_digits = p_ - start - (negative ? 1 : 0);
   bool integral = true;
-  bool exponent = false;
+  long exponent = 0;  // up to 9999: beyond, its size is what matters
   if (p_ < end_ && *p_ == '.') {
     integral = false;
     ++p_;
@@ -460,17 +460,19 @@ bool JsonCursor::number(Out& out) {
   }
   if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
     integral = false;
-    exponent = true;
     ++p_;
+    const bool negative_exponent = p_ < end_ && *p_ == '-';
     if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
     if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
-    while (p_ < end_ && is_digit(*p_)) ++p_;
+    for (; p_ < end_ && is_digit(*p_); ++p_)
+      exponent = std::min(exponent * 10 + (*p_ - '0'), 9999L);
+    if (negative_exponent) exponent = -exponent;
   }
   // Skipped numbers are still converted where they might not fit: a magnitude too large for a
-  // double is refused whether the value is kept or not. Up to 18 digits fit an int64, and
-  // without an exponent up to 308 whole digits a double.
+  // double is refused whether the value is kept or not. Up to 18 digits fit an int64, and a
+  // double anything below 1e308 (tiny magnitudes round to zero, which is no error).
   if constexpr (!kBuilds<Out>) {
-    if (integral ? whole_digits <= 18 : !exponent && whole_digits <= 308) return true;
+    if (integral ? whole_digits <= 18 : whole_digits + exponent <= 307) return true;
   }
   json converted;
   json& target = [&]() -> json& {

@@ -95,6 +95,15 @@ TEST(IsJsonObject, ValidObjectsOnly) {
     EXPECT_FALSE(is_json_object(bad)) << bad;
   }
   EXPECT_FALSE(is_json_object("{\"a\":" + std::string(300, '[') + std::string(300, ']') + "}"));
+  // Numbers a double cannot hold are refused, tiny ones round to zero.
+  for (const std::string& number :
+       {std::string("1e400"), std::string("-2.5E+309"), "1" + std::string(400, '0') + ".5"}) {
+    EXPECT_FALSE(is_json_object("{\"a\":" + number + "}")) << number;
+  }
+  for (const char* number :
+       {"1e-400", "1.5e307", "-1.2345e-05", "123456789012345678901234567890", "9.9e+307"}) {
+    EXPECT_TRUE(is_json_object(std::string("{\"a\":") + number + "}")) << number;
+  }
 }
 
 }  // namespace
