@@ -290,6 +290,10 @@ Backend read_backend(NodeReader reader) {
   }
   b.model = reader.string("model").value_or(b.name);
   read_url(reader, b);
+  b.ca_file = reader.string("ca_file").value_or("");
+  if (!b.ca_file.empty() && (b.provider != ProviderKind::openai || !b.url.tls)) {
+    reader.error("ca_file", "is for a backend whose base_url is https://");
+  }
   b.api_key = reader.string("api_key").value_or("");
   b.pass_client_auth = reader.boolean("pass_client_auth").value_or(false);
   b.direct = reader.boolean("direct").value_or(true);

@@ -242,7 +242,7 @@ bool retry_same_backend(const Failure& failure, const config::RetrySettings& ret
     case ErrorKind::upstream_closed:
       return failure.upstream_status == 0;
     case ErrorKind::connect_failed:
-      return true;
+      return !failure.lasting;
     case ErrorKind::upstream_rate_limited:
       // A 429 for an exhausted quota (billing) does not clear in a moment.
       if (failure.code == "insufficient_quota") return false;
@@ -2097,11 +2097,12 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
     add_retry_after(headers, *record.soonest_reopening);  // every backend was ejected
   }
   // Asking again cannot help when the backends' setup is at fault (a key, a URL, a model name,
-  // an exhausted quota): the openai SDKs then skip their automatic retries.
+  // an exhausted quota, a certificate not trusted): the openai SDKs then skip their automatic
+  // retries.
   const bool misconfigured =
       std::all_of(record.attempts.begin(), record.attempts.end(), [](const Attempt& a) {
         const int status = a.failure->upstream_status;
-        return a.failure->code == "insufficient_quota" ||
+        return a.failure->code == "insufficient_quota" || a.failure->lasting ||
                (a.failure->kind == ErrorKind::upstream_bad_response &&
                 (status == 401 || status == 403 || status == 404));
       });

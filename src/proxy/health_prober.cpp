@@ -74,7 +74,8 @@ asio::awaitable<void> HealthProber::supervise() {
         if (!backends[i].health_check.enabled) continue;
         auto target = std::make_shared<Target>(io_);
         target->backend = backends[i];
-        target->provider = upstream::make_provider(backends[i], io_, tls_);
+        target->provider =
+            upstream::make_provider(backends[i], io_, snapshot->tls[i] ? snapshot->tls[i] : tls_);
         target->health = snapshot->health[i];
         const std::string_view name = backends[i].name;
         target->passed = &state_->metrics().health_checks.with({name, "pass"});

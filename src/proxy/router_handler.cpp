@@ -133,18 +133,23 @@ void RouterHandler::refresh_snapshot() {
   generation_ = state_->generation();
   auto snapshot = state_->snapshot();
   auto providers = std::make_shared<ProviderSet>();
-  for (const auto& backend : snapshot->config->backends) {
+  const auto& backends = snapshot->config->backends;
+  for (std::size_t b = 0; b < backends.size(); ++b) {
+    const auto& backend = backends[b];
+    const auto& tls = snapshot->tls[b] ? snapshot->tls[b] : tls_;
     std::shared_ptr<upstream::Provider> provider;
     if (providers_) {
       for (std::size_t i = 0; i < providers_->backends.size(); ++i) {
-        if (same_connection_target(providers_->backends[i], backend)) {
+        // A reloaded ca_file is read again: its backend's connections are made anew.
+        if (same_connection_target(providers_->backends[i], backend) && providers_->tls[i] == tls) {
           provider = providers_->by_index[i];
         }
       }
     }
-    if (!provider) provider = upstream::make_provider(backend, io_, tls_);
+    if (!provider) provider = upstream::make_provider(backend, io_, tls);
     providers->by_index.push_back(std::move(provider));
     providers->backends.push_back(backend);
+    providers->tls.push_back(tls);
   }
   snapshot_ = std::move(snapshot);
   providers_ = std::move(providers);

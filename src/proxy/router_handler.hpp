@@ -91,7 +91,8 @@ struct RequestRecord {
 // over on reload, so their connection pools survive it.
 struct ProviderSet {
   std::vector<std::shared_ptr<upstream::Provider>> by_index;
-  std::vector<config::Backend> backends;  // what each provider was made for
+  std::vector<config::Backend> backends;                 // what each provider was made for
+  std::vector<std::shared_ptr<asio::ssl::context>> tls;  // and with which TLS settings
 };
 
 // Everything one completion request works with, fixed when it starts.

@@ -10,6 +10,7 @@
 #include "llm_router/core/logging.hpp"
 #include "llm_router/health/streaming_quantile.hpp"
 #include "llm_router/proxy/router_handler.hpp"
+#include "llm_router/upstream/providers.hpp"
 #include "semantic_embeddings.hpp"
 
 namespace llm_router::proxy {
@@ -51,6 +52,30 @@ std::shared_ptr<SemanticEmbeddings> build_embeddings(const config::Config& confi
                                                 analyzer->semantic_sets(), outcomes);
   }
   return nullptr;  // unreachable: the config checks the name
+}
+
+// TLS settings for the backends with a ca_file (one per file), by backend index; null for the
+// others. Throws when a file cannot be read: the config is not taken.
+std::vector<std::shared_ptr<boost::asio::ssl::context>> backend_tls(
+    const config::Config& config, const std::string& config_path) {
+  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> by_file;
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> out;
+  for (const auto& backend : config.backends) {
+    if (backend.ca_file.empty()) {
+      out.emplace_back();
+      continue;
+    }
+    std::filesystem::path file = backend.ca_file;
+    if (file.is_relative()) file = std::filesystem::path(config_path).parent_path() / file;
+    auto& context = by_file[file.string()];
+    try {
+      if (!context) context = upstream::make_tls_context(file.string());
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error("backend '" + backend.name + "': ca_file " + e.what());
+    }
+    out.push_back(context);
+  }
+  return out;
 }
 
 std::filesystem::path tokenizers_directory(const config::Config& config,
@@ -304,6 +329,7 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   check_rules(*config, snapshot->analyzer.get());
   snapshot->embeddings =
       build_embeddings(*config, snapshot->analyzer.get(), metrics_.semantic_embeddings);
+  snapshot->tls = backend_tls(*config, config_path_);
   const auto tokenizers = tokenizers_directory(*config, config_path_);
   for (const auto& backend : config->backends) {
     snapshot->health.push_back(&health_.get(backend));

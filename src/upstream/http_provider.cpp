@@ -708,6 +708,15 @@ class HttpProvider final : public Provider {
     auto [hec] = co_await tls_stream->async_handshake(ssl::stream_base::client, use_nothrow);
     if (hec) {
       if (hec == beast::error::timeout) co_return io_failure(hec, armed, "TLS handshake");
+      if (const long verdict = SSL_get_verify_result(tls_stream->native_handle());
+          verdict != X509_V_OK) {
+        Failure untrusted{ErrorKind::connect_failed,
+                          "the TLS certificate of " + backend_.url.host +
+                              " is not trusted: " + X509_verify_cert_error_string(verdict) +
+                              " (a private CA goes in the backend's ca_file)"};
+        untrusted.lasting = true;
+        co_return untrusted;
+      }
       co_return Failure{ErrorKind::connect_failed, "TLS handshake failed: " + hec.message()};
     }
     connection->stream = std::move(tls_stream);
@@ -731,9 +740,17 @@ class HttpProvider final : public Provider {
 
 }  // namespace
 
-std::shared_ptr<ssl::context> make_tls_context() {
+std::shared_ptr<ssl::context> make_tls_context(const std::string& extra_ca_file) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
   context->set_default_verify_paths();
+  if (!extra_ca_file.empty()) {
+    error_code ec;
+    context->load_verify_file(extra_ca_file, ec);
+    if (ec) {
+      throw std::runtime_error(extra_ca_file + ": no PEM certificate could be read (" +
+                               ec.message() + ")");
+    }
+  }
   context->set_verify_mode(ssl::verify_peer);
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);

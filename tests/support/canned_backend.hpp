@@ -20,7 +20,8 @@
 namespace test_support {
 
 // The body of the next HTTP/1.1 request on `socket` (framed by content-length); "" on error.
-inline std::string read_request_body(boost::asio::ip::tcp::socket& socket) {
+template <class Stream>
+std::string read_request_body(Stream& socket) {
   namespace asio = boost::asio;
   asio::streambuf buffer;
   boost::system::error_code ec;

@@ -106,6 +106,9 @@ struct Backend {
   std::string base_url;
   Url url;
   std::string api_key;  // secret: never logged or printed
+  // PEM certificates trusted for this backend's https besides the system's (a private CA);
+  // relative to the config file's directory.
+  std::string ca_file;
   bool pass_client_auth = false;
   // Clients may name the backend in `model` (rule `direct`, no routing rules applied); false:
   // reachable through routes only, as a compliance rule of a route needs.

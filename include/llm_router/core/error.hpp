@@ -64,6 +64,8 @@ struct Failure {
   std::string param;        // the request field at fault, for client errors
   std::string code;         // the backend's own error code ("rate_limit_exceeded"), if it gave one
   std::string type;         // and its own error type ("insufficient_quota"), if it gave one
+  // Asking the same backend again cannot help (its TLS certificate is not trusted).
+  bool lasting = false;
 };
 
 // A value from the request quoted in an error message: at most `limit` bytes (cut at a UTF-8

@@ -20,6 +20,10 @@
 #include "llm_router/selector/selector.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace llm_router::proxy {
 
 // Live state of one backend, shared by every io thread and kept across config reloads (keyed
@@ -122,6 +126,8 @@ struct Snapshot {
   std::shared_ptr<SemanticEmbeddings> embeddings;
   std::vector<BackendHealth*> health;               // by backend index
   std::vector<const tokenizer::Encoder*> encoders;  // by backend index; null = estimate
+  // By backend index: the TLS settings trusting its ca_file; null: the shared ones.
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> tls;
   // The config's client keys by key_sha256; empty: the API answers any client.
   std::unordered_map<std::string, ClientEntry> clients;
   std::uint64_t generation = 0;

@@ -14,8 +14,10 @@ class context;
 
 namespace llm_router::upstream {
 
-// TLS settings shared by every HTTPS backend: system trust store, peer verification on.
-std::shared_ptr<asio::ssl::context> make_tls_context();
+// TLS settings of HTTPS backends: the system trust store, and the PEM certificates of
+// `extra_ca_file` when given (std::runtime_error when it cannot be read or holds none); peer
+// verification on.
+std::shared_ptr<asio::ssl::context> make_tls_context(const std::string& extra_ca_file = {});
 
 // One provider per backend per io thread (its connection pool is that thread's alone).
 std::unique_ptr<Provider> make_provider(const config::Backend& backend, asio::io_context& io,
