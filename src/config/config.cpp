@@ -485,6 +485,42 @@ void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
   validate_client_keys(root, yaml["client_keys"], config.client_keys);
 }
 
+// YAML 1.1 merge keys, which yaml-cpp leaves as a key named "<<": a mapping's `<<: *defaults`
+// (or `<<: [*a, *b]`, the first naming a key winning) adds the keys of the mappings it names
+// that the mapping does not set itself. `depth` bounds a walk through aliases that loop.
+void resolve_merge_keys(YAML::Node node, int depth = 0) {
+  if (depth > 64) return;
+  if (node.IsSequence()) {
+    for (auto item : node) resolve_merge_keys(item, depth + 1);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::vector<YAML::Node> sources;
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar() || entry.first.Scalar() != "<<") continue;
+    if (entry.second.IsMap()) sources.push_back(entry.second);
+    if (entry.second.IsSequence()) {
+      for (const auto& item : entry.second) sources.push_back(item);
+    }
+  }
+  const bool mergeable = !sources.empty() && std::all_of(sources.begin(), sources.end(),
+                                                         [](const auto& s) { return s.IsMap(); });
+  if (mergeable) {  // anything else stays, an unknown key the reader reports
+    node.remove("<<");
+    for (auto& source : sources) {
+      resolve_merge_keys(source, depth + 1);
+      for (const auto& entry : source) {
+        const std::string key = entry.first.as<std::string>();
+        const bool set = std::any_of(node.begin(), node.end(), [&](const auto& own) {
+          return own.first.IsScalar() && own.first.Scalar() == key;
+        });
+        if (!set) node[key] = entry.second;
+      }
+    }
+  }
+  for (auto entry : node) resolve_merge_keys(entry.second, depth + 1);
+}
+
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {
   try {
     // Every document: a second one after "---" would otherwise be ignored without a word.
@@ -496,7 +532,9 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
                                     "the file holds " + std::to_string(documents.size()) +
                                         " YAML documents (separated by ---); the config is one"}});
     }
-    return documents.empty() ? YAML::Node() : documents.front();
+    if (documents.empty()) return YAML::Node();
+    resolve_merge_keys(documents.front());
+    return documents.front();
   } catch (const YAML::Exception& e) {
     std::string message = e.msg;
     if (text.find('\t') != std::string::npos) {
@@ -537,6 +575,10 @@ Config load_config_text(const std::string& text, const std::string& source_name,
   }
   config.request_log = requestlog::read_request_log_settings(root.object("request_log"));
   config.client_keys = read_list<ClientKey>(root, "client_keys", read_client_key);
+  // Extension keys, as in Compose files: a place for anchors (`x-defaults: &defaults {...}`).
+  for (const auto& entry : yaml) {
+    if (const auto key = entry.first.as<std::string>(); key.starts_with("x-")) root.raw(key);
+  }
   root.finish();
   validate(root, yaml, config);
   if (!context.diagnostics.empty()) throw ConfigError(std::move(context.diagnostics));

@@ -261,6 +261,37 @@ routes:
 }
 
 // "$${" writes a literal "${" (a password holding one), as Docker Compose reads it.
+// YAML merge keys (yaml-cpp reads "<<" as a plain key) and Compose-style `x-` keys to hold
+// the anchors: shared backend settings written once.
+TEST(Config, MergeKeysShareSettingsAndExtensionKeysHoldAnchors) {
+  const auto config = load_config_string(R"(
+x-provider: &provider {provider: openai, base_url: "https://api.example.com/v1", api_key: k}
+x-limits: &limits {rpm: 60, tpm: 1000, context_window: 8000}
+backends:
+  - <<: *provider
+    name: a
+  - <<: [*limits, *provider]
+    name: b
+    rpm: 5
+routes:
+  - {name: auto, use: [a, b]}
+)");
+  ASSERT_EQ(config.backends.size(), 2u);
+  EXPECT_EQ(config.backends[0].base_url, "https://api.example.com/v1");
+  EXPECT_EQ(config.backends[0].rpm, 0);
+  EXPECT_EQ(config.backends[1].base_url, "https://api.example.com/v1");
+  EXPECT_EQ(config.backends[1].rpm, 5);  // its own key wins
+  EXPECT_EQ(config.backends[1].tpm, 1000);
+  EXPECT_EQ(config.backends[1].context_window, 8000);
+  // A merge of something that is no mapping is an unknown key, as before.
+  EXPECT_TRUE(has_error(errors_of("backends:\n  - {name: a, provider: mock, <<: 5}\n"
+                                  "routes:\n  - {name: auto, use: [a]}\n"),
+                        "backends[0].<<", "unknown key"));
+  EXPECT_TRUE(has_error(errors_of("y-extra: 1\nbackends:\n  - {name: a, provider: mock}\n"
+                                  "routes:\n  - {name: auto, use: [a]}\n"),
+                        "y-extra", "unknown key"));
+}
+
 TEST(Config, DoubledDollarIsALiteralReference) {
   const auto config = load_config_text(R"(
 backends:
