@@ -698,8 +698,9 @@ bool class_fallbacks_apply(std::string_view plan_rule) {
 }
 
 // The prompt fits no candidate's window: the route's context_window_fallback backends (those
-// large enough) become the plan, as if each candidate had answered context_length_exceeded.
-// Not for a request no candidate can serve for what it asks (images, tools, JSON mode).
+// large enough) become the plan, as if each candidate had answered context_length_exceeded,
+// ahead of the route's plain fallbacks (which stay after them). Not for a request no candidate
+// can serve for what it asks (images, tools, JSON mode).
 void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snapshot,
                                  const selector::RequestFacts& facts,
                                  const selector::LiveStats& live) {
@@ -1041,7 +1042,7 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
       decision.plan = std::move(panic);
     }
   }
-  if (decision.plan.status == selector::PlanStatus::no_candidates) {
+  if (decision.plan.candidates.empty()) {  // none of the default pool; its fallbacks may be
     use_context_window_fallback(decision.plan, snapshot, facts, live);
   }
   return decision;

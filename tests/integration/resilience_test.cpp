@@ -467,12 +467,28 @@ TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
   ASSERT_EQ(response.status, 200) << response.body;
   EXPECT_EQ(response.header("x-llm-router-backend"), "large");
 
+  // A plain fallback does not take its place: it comes after the context-window fallback.
+  MockLlm backup;
+  std::string with_backup = router_config({{"small", small.url(), "context_window: 100"},
+                                           {"large", large.url(), "context_window: 100000"},
+                                           {"backup", backup.url()}},
+                                          "[small]", "[backup]");
+  with_backup += "    context_window_fallback: [large]\n";
+  Router backed_up(with_backup);
+  HttpClient backed_up_client(backed_up.port());
+  const auto long_prompt = chat_body("auto", std::string(4000, 'x'));
+  const auto routed = backed_up_client.post_json("/v1/chat/completions", long_prompt);
+  EXPECT_EQ(routed.header("x-llm-router-backend"), "large") << routed.body;
+  const json dry_run = json::parse(backed_up_client.post_json("/v1/route", long_prompt).body);
+  EXPECT_EQ(dry_run["attempt_order"], json::parse(R"(["large","backup"])")) << dry_run.dump();
+  EXPECT_EQ(backup.requests(), 0);
+
   // Too long for the fallback too: a 400 the client can act on, and no backend called.
   auto too_long =
       client.post_json("/v1/chat/completions", chat_body("auto", std::string(800'000, 'x')));
   EXPECT_EQ(too_long.status, 400) << too_long.body;
   EXPECT_EQ(json::parse(too_long.body)["error"]["code"], "context_length_exceeded");
-  EXPECT_EQ(large.requests(), 1);
+  EXPECT_EQ(large.requests(), 2);
 }
 
 // The context-window fallback is for prompts too long for the candidates: not for a request
