@@ -515,6 +515,21 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
 
 namespace {
 
+// The value of `name` in a target's query ("/x?a=1&name=v" -> "v"), undecoded.
+std::optional<std::string_view> query_value(std::string_view target, std::string_view name) {
+  const std::size_t question = target.find('?');
+  if (question == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const std::string_view pair = query.substr(0, query.find('&'));
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+  }
+  return std::nullopt;
+}
+
 // What a dry-run body was written for, read once: chat ("messages"), a legacy completion
 // ("prompt"), the Responses API (`input` as items, or a field only that API has) or embeddings
 // (any other `input`), as the body would be sent to /v1/... (chat when unsure).
@@ -537,10 +552,44 @@ DryRunShape dry_run_shape(const std::string& body) {
   return {api::Endpoint::embeddings};
 }
 
+// `?endpoint=` of a dry run: the path the body is meant for, where the body alone is ambiguous
+// ({"model", "input": "text"} is an embeddings request and a Responses one).
+std::optional<DryRunShape> named_shape(std::string_view endpoint) {
+  if (endpoint == "chat" || endpoint == "chat/completions") return DryRunShape{};
+  if (endpoint == "completions") return DryRunShape{api::Endpoint::completions};
+  if (endpoint == "embeddings") return DryRunShape{api::Endpoint::embeddings};
+  if (endpoint == "responses") return DryRunShape{{}, true};
+  return std::nullopt;
+}
+
+std::string_view shape_name(const DryRunShape& shape) {
+  if (shape.responses) return "responses";
+  switch (shape.endpoint) {
+    case api::Endpoint::completions:
+      return "completions";
+    case api::Endpoint::embeddings:
+      return "embeddings";
+    default:
+      return "chat/completions";
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, ResponseWriter& writer) {
-  const DryRunShape shape = dry_run_shape(request.body);
+  DryRunShape shape = dry_run_shape(request.body);
+  if (const auto endpoint = query_value(request.target, "endpoint")) {
+    const auto named = named_shape(*endpoint);
+    if (!named) {
+      co_await send_error(writer, Failure{ErrorKind::invalid_request,
+                                          "endpoint must be chat/completions, completions, "
+                                          "embeddings or responses, got " +
+                                              quote_excerpt(*endpoint),
+                                          0, "endpoint"});
+      co_return;
+    }
+    shape = *named;
+  }
   if (shape.responses) {
     // Decided as POST /v1/responses would decide it: on the chat request it becomes.
     const std::string owner = client_identity(request, *snapshot_);
@@ -569,6 +618,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
                                    /*dry_run=*/true, query ? &*query : nullptr);
   const auto& plan = decision.plan;
   json body = decision.to_json();
+  body["endpoint"] = shape_name(shape);  // how the body was read (?endpoint= decides)
   const bool unknown = plan.status == selector::PlanStatus::unknown_model;
   if (unknown) {
     // OpenAI's error beside the decision: clients read the error, people the reasons.
@@ -742,12 +792,7 @@ asio::awaitable<void> RouterHandler::prometheus(ResponseWriter& writer) {
 }
 
 asio::awaitable<void> RouterHandler::stats(HttpRequest& request, ResponseWriter& writer) {
-  std::string_view window_text = "5m";
-  const std::string_view target = request.target;
-  if (auto at = target.find("window="); at != std::string_view::npos) {
-    window_text = target.substr(at + 7);
-    window_text = window_text.substr(0, window_text.find('&'));
-  }
+  const std::string_view window_text = query_value(request.target, "window").value_or("5m");
   const auto window = metrics::parse_window(window_text);
   if (!window) {
     Failure failure{ErrorKind::invalid_request, "window must look like 30s, 5m or 1h", 0, "window"};

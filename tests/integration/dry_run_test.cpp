@@ -1,0 +1,46 @@
+// POST /v1/route decides as the real request would, for each endpoint a body may be meant for.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "integration/router_config.hpp"
+#include "support/fixtures.hpp"
+
+namespace test_support {
+namespace {
+
+using nlohmann::json;
+
+// {"model", "input": "text"} is an embeddings request and a Responses one alike: the body
+// alone reads as embeddings, `?endpoint=responses` as what POST /v1/responses decides.
+TEST(DryRun, TheEndpointQueryReadsAnAmbiguousBodyAsTheRequestItIsFor) {
+  std::string config = router_config({{"a", ""}, {"b", ""}}, "[a]");
+  config += "    rules:\n      - {name: billing, when: {keywords: [refund]}, use: [b]}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  const std::string body = R"({"model":"auto","input":"I want a refund"})";
+
+  const auto real = client.post_json("/v1/responses", body);
+  ASSERT_EQ(real.status, 200) << real.body;
+  EXPECT_EQ(real.header("x-llm-router-backend"), "b");
+
+  const json as_responses =
+      json::parse(client.post_json("/v1/route?endpoint=responses", body).body);
+  EXPECT_EQ(as_responses["endpoint"], "responses");
+  EXPECT_EQ(as_responses["attempt_order"], json::parse(R"(["b"])")) << as_responses.dump();
+
+  const json unsaid = json::parse(client.post_json("/v1/route", body).body);
+  EXPECT_EQ(unsaid["endpoint"], "embeddings");
+
+  const json chat = json::parse(
+      client.post_json("/v1/route?x=1&endpoint=chat", chat_body("auto", "a refund please")).body);
+  EXPECT_EQ(chat["endpoint"], "chat/completions");
+  EXPECT_EQ(chat["attempt_order"], json::parse(R"(["b"])")) << chat.dump();
+
+  const auto bogus = client.post_json("/v1/route?endpoint=images", body);
+  EXPECT_EQ(bogus.status, 400);
+  EXPECT_EQ(json::parse(bogus.body)["error"]["param"], "endpoint");
+}
+
+}  // namespace
+}  // namespace test_support
