@@ -1176,10 +1176,14 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
       record.prompt = api::prompt_text(*parsed);  // the messages' text, redacted by the writer
     }
-    // A client key over its own rpm/tpm is refused before any routing work (and no route's
-    // error rate counts it).
+    // A client key over its own rpm/tpm is refused before any routing work, counted under the
+    // route (or backend) it named: that route's operators see its clients throttled.
     record.estimated_tokens = estimated_prompt_tokens(*parsed);
     if (auto refused = charge_client(record)) {
+      const auto& config = *snapshot_->config;
+      if (config.find_route(parsed->model) || config.find_backend(parsed->model)) {
+        record.route = parsed->model;
+      }
       co_await send_client_rate_limited(writer, record, *refused);
       co_return;
     }

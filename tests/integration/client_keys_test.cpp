@@ -86,6 +86,10 @@ TEST(ClientKeys, EachKeyHasItsOwnRpm) {
   EXPECT_EQ(backend.requests(), 2);
   // Another key is not held back by team-a's limit.
   EXPECT_EQ(chat(client, "authorization", "sk-team-c-secret").status, 200);
+  // The refusal counts under the route it named, where its operators look.
+  const auto stats = json::parse(client.request("GET", "/admin/stats?window=5m").body);
+  EXPECT_EQ(stats["routes"]["auto"]["requests"], 4) << stats["routes"];
+  EXPECT_FALSE(stats["routes"].contains("(no route)")) << stats["routes"];
 }
 
 // A key with limits reads them in OpenAI's headers, instead of the limits of the router's
