@@ -487,14 +487,15 @@ void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
 
 // YAML 1.1 merge keys, which yaml-cpp leaves as a key named "<<": a mapping's `<<: *defaults`
 // (or `<<: [*a, *b]`, the first naming a key winning) adds the keys of the mappings it names
-// that the mapping does not set itself. `depth` bounds a walk through aliases that loop.
-void resolve_merge_keys(YAML::Node node, int depth = 0) {
-  if (depth > 64) return;
+// that the mapping does not set itself. An alias is the node it names (same place in the
+// file): each is resolved once, so aliases of aliases cost no more than the file's size.
+void resolve_merge_keys(YAML::Node node, std::set<int>& done) {
+  if (!node.IsMap() && !node.IsSequence()) return;
+  if (!done.insert(node.Mark().pos).second) return;
   if (node.IsSequence()) {
-    for (auto item : node) resolve_merge_keys(item, depth + 1);
+    for (auto item : node) resolve_merge_keys(item, done);
     return;
   }
-  if (!node.IsMap()) return;
   std::vector<YAML::Node> sources;
   for (const auto& entry : node) {
     if (!entry.first.IsScalar() || entry.first.Scalar() != "<<") continue;
@@ -508,7 +509,7 @@ void resolve_merge_keys(YAML::Node node, int depth = 0) {
   if (mergeable) {  // anything else stays, an unknown key the reader reports
     node.remove("<<");
     for (auto& source : sources) {
-      resolve_merge_keys(source, depth + 1);
+      resolve_merge_keys(source, done);
       for (const auto& entry : source) {
         const std::string key = entry.first.as<std::string>();
         const bool set = std::any_of(node.begin(), node.end(), [&](const auto& own) {
@@ -518,7 +519,7 @@ void resolve_merge_keys(YAML::Node node, int depth = 0) {
       }
     }
   }
-  for (auto entry : node) resolve_merge_keys(entry.second, depth + 1);
+  for (auto entry : node) resolve_merge_keys(entry.second, done);
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {
@@ -533,7 +534,8 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
                                         " YAML documents (separated by ---); the config is one"}});
     }
     if (documents.empty()) return YAML::Node();
-    resolve_merge_keys(documents.front());
+    std::set<int> resolved;
+    resolve_merge_keys(documents.front(), resolved);
     return documents.front();
   } catch (const YAML::Exception& e) {
     std::string message = e.msg;
