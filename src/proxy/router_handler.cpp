@@ -530,41 +530,11 @@ std::optional<std::string_view> query_value(std::string_view target, std::string
   return std::nullopt;
 }
 
-// What a dry-run body was written for, read once: chat ("messages"), a legacy completion
-// ("prompt"), the Responses API (`input` as items, or a field only that API has) or embeddings
-// (any other `input`), as the body would be sent to /v1/... (chat when unsure).
-struct DryRunShape {
-  api::Endpoint endpoint = api::Endpoint::chat_completions;
-  bool responses = false;
-};
+}  // namespace
 
-DryRunShape dry_run_shape(const std::string& body) {
-  const json parsed = json::parse(body, nullptr, false);
-  if (!parsed.is_object() || parsed.contains("messages")) return {};
-  if (parsed.contains("prompt")) return {api::Endpoint::completions};
-  const auto input = parsed.find("input");
-  if (input == parsed.end()) return {};
-  if (input->is_array() && !input->empty() && (*input)[0].is_object()) return {{}, true};
-  for (const char* key : {"instructions", "max_output_tokens", "text", "reasoning", "tools",
-                          "tool_choice", "previous_response_id", "stream", "store"}) {
-    if (parsed.contains(key)) return {{}, true};
-  }
-  return {api::Endpoint::embeddings};
-}
-
-// `?endpoint=` of a dry run: the path the body is meant for, where the body alone is ambiguous
-// ({"model", "input": "text"} is an embeddings request and a Responses one).
-std::optional<DryRunShape> named_shape(std::string_view endpoint) {
-  if (endpoint == "chat" || endpoint == "chat/completions") return DryRunShape{};
-  if (endpoint == "completions") return DryRunShape{api::Endpoint::completions};
-  if (endpoint == "embeddings") return DryRunShape{api::Endpoint::embeddings};
-  if (endpoint == "responses") return DryRunShape{{}, true};
-  return std::nullopt;
-}
-
-std::string_view shape_name(const DryRunShape& shape) {
-  if (shape.responses) return "responses";
-  switch (shape.endpoint) {
+std::string_view RequestShape::name() const {
+  if (responses) return "responses";
+  switch (endpoint) {
     case api::Endpoint::completions:
       return "completions";
     case api::Endpoint::embeddings:
@@ -574,23 +544,42 @@ std::string_view shape_name(const DryRunShape& shape) {
   }
 }
 
-}  // namespace
+std::optional<RequestShape> request_shape(std::string_view body,
+                                          std::optional<std::string_view> named) {
+  if (named) {
+    if (*named == "chat" || *named == "chat/completions") return RequestShape{};
+    if (*named == "completions") return RequestShape{api::Endpoint::completions};
+    if (*named == "embeddings") return RequestShape{api::Endpoint::embeddings};
+    if (*named == "responses") return RequestShape{{}, true};
+    return std::nullopt;
+  }
+  const json parsed = json::parse(body, nullptr, false);
+  if (!parsed.is_object() || parsed.contains("messages")) return RequestShape{};
+  if (parsed.contains("prompt")) return RequestShape{api::Endpoint::completions};
+  const auto input = parsed.find("input");
+  if (input == parsed.end()) return RequestShape{};
+  if (input->is_array() && !input->empty() && (*input)[0].is_object()) {
+    return RequestShape{{}, true};
+  }
+  for (const char* key : {"instructions", "max_output_tokens", "text", "reasoning", "tools",
+                          "tool_choice", "previous_response_id", "stream", "store"}) {
+    if (parsed.contains(key)) return RequestShape{{}, true};
+  }
+  return RequestShape{api::Endpoint::embeddings};
+}
 
 asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, ResponseWriter& writer) {
-  DryRunShape shape = dry_run_shape(request.body);
-  if (const auto endpoint = query_value(request.target, "endpoint")) {
-    const auto named = named_shape(*endpoint);
-    if (!named) {
-      co_await send_error(writer, Failure{ErrorKind::invalid_request,
-                                          "endpoint must be chat/completions, completions, "
-                                          "embeddings or responses, got " +
-                                              quote_excerpt(*endpoint),
-                                          0, "endpoint"});
-      co_return;
-    }
-    shape = *named;
+  const auto named = query_value(request.target, "endpoint");
+  const auto shape = request_shape(request.body, named);
+  if (!shape) {
+    co_await send_error(writer, Failure{ErrorKind::invalid_request,
+                                        "endpoint must be chat/completions, completions, "
+                                        "embeddings or responses, got " +
+                                            quote_excerpt(*named),
+                                        0, "endpoint"});
+    co_return;
   }
-  if (shape.responses) {
+  if (shape->responses) {
     // Decided as POST /v1/responses would decide it: on the chat request it becomes.
     const std::string owner = client_identity(request, *snapshot_);
     auto call = api::chat_request_from_responses(request.body,
@@ -601,7 +590,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     }
     request.body = std::move(call->chat_body);
   }
-  const api::Endpoint endpoint = shape.endpoint;
+  const api::Endpoint endpoint = shape->endpoint;
   auto parsed = api::parse_request(request.body, endpoint);
   if (!parsed) {
     co_await send_error(writer, parsed.failure());
@@ -618,7 +607,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
                                    /*dry_run=*/true, query ? &*query : nullptr);
   const auto& plan = decision.plan;
   json body = decision.to_json();
-  body["endpoint"] = shape_name(shape);  // how the body was read (?endpoint= decides)
+  body["endpoint"] = shape->name();  // how the body was read (?endpoint= decides)
   const bool unknown = plan.status == selector::PlanStatus::unknown_model;
   if (unknown) {
     // OpenAI's error beside the decision: clients read the error, people the reasons.

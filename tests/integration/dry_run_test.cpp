@@ -42,5 +42,22 @@ TEST(DryRun, TheEndpointQueryReadsAnAmbiguousBodyAsTheRequestItIsFor) {
   EXPECT_EQ(json::parse(bogus.body)["error"]["param"], "endpoint");
 }
 
+// `explain` reads a body as the dry run does, `--endpoint` settling the same ambiguity.
+TEST(DryRun, ExplainReadsAResponsesBodyAsPostV1ResponsesWould) {
+  std::string config_text = router_config({{"a", ""}, {"b", ""}}, "[a]");
+  config_text += "    rules:\n      - {name: billing, when: {keywords: [refund]}, use: [b]}\n";
+  TempFile config("dry.yaml", config_text);
+  TempFile request("request.json", R"({"model":"auto","input":"I want a refund"})");
+  ChildProcess explain({LLM_ROUTER_BIN, "explain", "--config", config.path(), "--json",
+                        request.path(), "--endpoint", "responses"});
+  std::string output;
+  while (auto line = explain.wait_for_line("", std::chrono::seconds(10))) output += *line;
+  EXPECT_EQ(explain.wait(std::chrono::seconds(10)), 0);
+  const auto decision = json::parse(output, nullptr, false);
+  ASSERT_FALSE(decision.is_discarded()) << output;
+  EXPECT_EQ(decision["endpoint"], "responses");
+  EXPECT_EQ(decision["attempt_order"], json::parse(R"(["b"])")) << output;
+}
+
 }  // namespace
 }  // namespace test_support

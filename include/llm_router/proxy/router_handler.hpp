@@ -139,6 +139,19 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 api::Endpoint endpoint, bool dry_run = false,
                 const analyzer::DenseQuery* dense = nullptr);
 
+// What a dry-run body is meant for: chat ("messages"), a legacy completion ("prompt"), the
+// Responses API (`input` as items, or a field only that API has) or embeddings (any other
+// `input`); chat when unsure. `named` (POST /v1/route?endpoint=, `explain --endpoint`) settles
+// a body that could be either, such as {"model", "input": "text"}: "chat/completions" (or
+// "chat"), "completions", "embeddings" or "responses"; nullopt for another name.
+struct RequestShape {
+  api::Endpoint endpoint = api::Endpoint::chat_completions;
+  bool responses = false;  // a Responses body, decided on the chat request it becomes
+  std::string_view name() const;
+};
+std::optional<RequestShape> request_shape(std::string_view body,
+                                          std::optional<std::string_view> named = std::nullopt);
+
 // The router's HTTP endpoints for one io thread (OpenAI API, routing, admin, health), with its
 // own upstream providers and connection pools.
 std::unique_ptr<server::RequestHandler> make_router_handler(
