@@ -177,7 +177,7 @@ std::string error_token(const json& parsed, const char* field) {
 }
 
 // An upstream's error status, read as a failure kind (which decides whether to fall back).
-// `client_credentials`: the backend was sent the client's own Authorization (pass_client_auth),
+// `client_credentials`: the backend was sent the client's own key (pass_client_auth),
 // so its 401/403 is about the client's key, which no other backend will accept either.
 Failure classify_status(int status, std::string_view body, bool client_credentials) {
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
@@ -457,9 +457,14 @@ StreamUsage stream_usage(const api::ParsedRequest& parsed, const tokenizer::Enco
   return usage;
 }
 
-// pass_client_auth forwards the client's Authorization to the backend, when it sent one.
+// The headers a client's key may come in (OpenAI's, Anthropic's, Azure's), which
+// pass_client_auth forwards as they came.
+constexpr std::string_view kClientCredentialHeaders[] = {"authorization", "x-api-key", "api-key"};
+
 bool sends_client_credentials(const config::Backend& backend, const HttpRequest& request) {
-  return backend.pass_client_auth && request.header("authorization") != nullptr;
+  return backend.pass_client_auth &&
+         std::any_of(std::begin(kClientCredentialHeaders), std::end(kClientCredentialHeaders),
+                     [&](std::string_view name) { return request.header(name) != nullptr; });
 }
 
 Headers relayed_headers(const upstream::ResponseHead& head) {
@@ -981,8 +986,11 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
   if (const auto* trace = request.header("traceparent")) {
     out.headers.push_back({"traceparent", *trace});
   }
-  if (sends_client_credentials(backend, request)) {
-    out.headers.push_back({"authorization", *request.header("authorization")});
+  if (backend.pass_client_auth) {
+    for (const std::string_view name : kClientCredentialHeaders) {
+      if (const auto* value = request.header(name))
+        out.headers.push_back({std::string(name), *value});
+    }
   }
   return out;
 }

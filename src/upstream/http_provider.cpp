@@ -72,7 +72,9 @@ std::vector<std::string> secrets_of(const config::Backend& backend) {
 std::vector<std::string> secrets_of(const Headers& headers) {
   std::vector<std::string> secrets;
   for (const auto& h : headers) {
-    if (h.name == "authorization") add_credential(h.value, secrets);
+    if (h.name == "authorization" || h.name == "x-api-key" || h.name == "api-key") {
+      add_credential(h.value, secrets);
+    }
   }
   return secrets;
 }

@@ -347,6 +347,34 @@ TEST(Fallback, ARejectedClientKeyIsRelayedNotRetried) {
   EXPECT_EQ(backup.requests(), 1);
 }
 
+// pass_client_auth forwards the client's key in the header it came in (an Azure client's
+// api-key, an Anthropic-style x-api-key, OpenAI's Authorization), in place of the backend's.
+TEST(Fallback, PassClientAuthForwardsTheKeyAsItCame) {
+  CannedBackend backend([](const std::string&) {
+    return http_response(
+        200, "application/json",
+        R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,)"
+        R"("message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]})");
+  });
+  Router router(router_config(
+      {{"azure", backend.url(), "pass_client_auth: true\n    headers: {api-key: router-key-1}"}},
+      "[azure]"));
+  HttpClient client(router.port());
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"api-key", "client-azure-key"},
+           {"x-api-key", "client-x-key"},
+           {"authorization", "bearer client-bearer-key"}}) {
+    const auto response =
+        client.post_json("/v1/chat/completions", chat_body("auto"), {{name, value}});
+    EXPECT_EQ(response.status, 200) << response.body;
+    const std::string head = backend.heads().back();
+    EXPECT_NE(head.find(name + ": " + value), std::string::npos) << head;
+    if (name == "api-key") {
+      EXPECT_EQ(head.find("router-key-1"), std::string::npos) << head;
+    }
+  }
+}
+
 TEST(Streaming, MidStreamDropEndsWithAnErrorEventNotAHang) {
   MockLlm dropping({"--drop-after", "3", "--tokens", "20", "--token-delay-ms", "5"});
   Router router(router_config({{"dropping", dropping.url()}}, "[dropping]"));

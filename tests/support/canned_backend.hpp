@@ -14,14 +14,17 @@
 #include <cctype>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace test_support {
 
 // The body of the next HTTP/1.1 request on `socket` (framed by content-length); "" on error.
+// `head_out`: where its head goes, lowercased.
 template <class Stream>
-std::string read_request_body(Stream& socket) {
+std::string read_request_body(Stream& socket, std::string* head_out = nullptr) {
   namespace asio = boost::asio;
   asio::streambuf buffer;
   boost::system::error_code ec;
@@ -30,6 +33,7 @@ std::string read_request_body(Stream& socket) {
   std::string data(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
   std::string head = data.substr(0, head_size);
   for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (head_out) *head_out = head;
   std::size_t length = 0;
   if (const auto at = head.find("content-length:"); at != std::string::npos) {
     length = std::stoul(head.substr(at + 15));
@@ -75,6 +79,11 @@ class CannedBackend {
   std::string url() const {
     return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/v1";
   }
+  // The heads of the requests received so far, lowercased.
+  std::vector<std::string> heads() const {
+    std::lock_guard lock(heads_mutex_);
+    return heads_;
+  }
 
  private:
   void serve() {
@@ -83,7 +92,13 @@ class CannedBackend {
       boost::system::error_code ec;
       acceptor_.accept(socket, ec);
       if (ec || stopping_) return;
-      const std::string response = respond_(read_request_body(socket));
+      std::string head;
+      const std::string body = read_request_body(socket, &head);
+      {
+        std::lock_guard lock(heads_mutex_);
+        heads_.push_back(std::move(head));
+      }
+      const std::string response = respond_(body);
       boost::asio::write(socket, boost::asio::buffer(response), ec);
       const auto flood_until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
       while (!flood_.empty() && !ec && !stopping_ &&
@@ -100,6 +115,8 @@ class CannedBackend {
   std::chrono::milliseconds hold_open_;
   std::string flood_;
   std::atomic<bool> stopping_{false};
+  mutable std::mutex heads_mutex_;
+  std::vector<std::string> heads_;
   std::thread thread_;
 };
 
