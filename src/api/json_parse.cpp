@@ -257,6 +257,11 @@ bool JsonCursor::enter(int depth) {
 template <class Out>
 bool JsonCursor::value(Out& out) {
   if (p_ == end_) return fail("unexpected end of the text");
+  if (values_left_ == 0) {
+    too_many_values_ = true;
+    return fail("more values than the limit");
+  }
+  --values_left_;
   switch (*p_) {
     case '{':
       return object(out);
@@ -542,6 +547,7 @@ bool is_json_object(std::string_view text) {
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
                            const JsonParseOptions& options) {
   JsonCursor cursor(text, options.max_depth);
+  cursor.limit_values(options.max_values);
   cursor.skip_space();
   if (cursor.p_ == cursor.end_) {
     cursor.fail("the text is empty");
@@ -551,6 +557,7 @@ JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
   JsonParseResult result;
   result.ok = !cursor.failed();
   result.repeated_top_level_key = cursor.repeated_top_level_key_;
+  result.too_many_values = cursor.too_many_values_;
   result.error = cursor.error_;
   return result;
 }

@@ -448,8 +448,14 @@ Expected<ResponsesCall> chat_request_from_responses(std::string_view body,
                                                     const ItemSource& items) {
   nlohmann::json checked;
   // Our parser first: its depth limit keeps a hostile nesting from nlohmann's recursive parser
-  // and dump below, and its errors say where the body is wrong.
-  const JsonParseResult parsed = parse_json(body, checked);
+  // and dump below, its value limit bounds the DOMs built here (8 MB of `[0,0,...]` took
+  // seconds), and its errors say where the body is wrong.
+  const JsonParseResult parsed = parse_json(body, checked, {.max_values = kMaxRequestJsonValues});
+  if (!parsed.ok && parsed.too_many_values) {
+    return Failure{ErrorKind::payload_too_large, "the request body holds more than " +
+                                                     std::to_string(kMaxRequestJsonValues) +
+                                                     " JSON values (numbers, strings, objects...)"};
+  }
   if (!parsed.ok) {
     return Failure{ErrorKind::invalid_json,
                    "the request body is not valid JSON: " + parsed.error.describe(body)};

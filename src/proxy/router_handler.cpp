@@ -296,8 +296,15 @@ asio::awaitable<void> RouterHandler::answer_preflight(const HttpRequest& request
   co_await writer.send(204, cors_preflight_headers(request, allow_origin), std::string());
 }
 
+// A compressed body may expand this many times (Envoy's default max_inflate_ratio), past a
+// floor no real request needs more than: 8 KB of gzip decode to 8 MB of `[0,0,...]`, which
+// cost a second of an io thread to read.
+constexpr std::size_t kMaxInflateRatio = 100;
+constexpr std::size_t kInflateFloor = 1024 * 1024;
+
 // A body sent with Content-Encoding gzip or deflate is decoded in place (its decoded size under
-// server.max_body_bytes); other codings are refused. Returns the refusal: status and body.
+// server.max_body_bytes and kMaxInflateRatio times its own); other codings are refused.
+// Returns the refusal: status and body.
 std::optional<std::pair<int, std::string>> RouterHandler::decode_body(HttpRequest& request) const {
   const std::string* coding = request.header("content-encoding");
   if (coding == nullptr || coding->empty()) return std::nullopt;
@@ -308,14 +315,20 @@ std::optional<std::pair<int, std::string>> RouterHandler::decode_body(HttpReques
                                               "' is not supported: send gzip, deflate or none",
                                           "invalid_request_error", "", "unsupported_encoding")};
   }
-  const std::size_t limit = snapshot_->config->server.max_body_bytes;
+  const std::size_t max_body = snapshot_->config->server.max_body_bytes;
+  const std::size_t by_ratio = std::max(kInflateFloor, request.body.size() * kMaxInflateRatio);
+  const std::size_t limit = std::min(max_body, by_ratio);
   upstream::Inflater inflater(name != "deflate");
   std::string decoded;
   if (!inflater.inflate(request.body, decoded, limit) || !inflater.finished()) {
     if (inflater.over_limit()) {
-      return std::pair{413, api::error_body(Failure{ErrorKind::payload_too_large,
-                                                    "the decoded request body exceeds " +
-                                                        std::to_string(limit) + " bytes"})};
+      const std::string why = limit == max_body
+                                  ? "server.max_body_bytes"
+                                  : std::to_string(kMaxInflateRatio) + " times its compressed size";
+      return std::pair{
+          413, api::error_body(Failure{ErrorKind::payload_too_large,
+                                       "the decoded request body exceeds " + std::to_string(limit) +
+                                           " bytes (" + why + ")"})};
     }
     return std::pair{400, api::error_body("the request body is not valid " + name + " data",
                                           "invalid_request_error", "", "invalid_encoding")};
@@ -515,6 +528,10 @@ asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
 
 namespace {
 
+bool one_of(std::string_view name, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 // The value of `name` in a target's query ("/x?a=1&name=v" -> "v"), undecoded.
 std::optional<std::string_view> query_value(std::string_view target, std::string_view name) {
   const std::size_t question = target.find('?');
@@ -553,18 +570,33 @@ std::optional<RequestShape> request_shape(std::string_view body,
     if (*named == "responses") return RequestShape{{}, true};
     return std::nullopt;
   }
-  const json parsed = json::parse(body, nullptr, false);
-  if (!parsed.is_object() || parsed.contains("messages")) return RequestShape{};
-  if (parsed.contains("prompt")) return RequestShape{api::Endpoint::completions};
-  const auto input = parsed.find("input");
-  if (input == parsed.end()) return RequestShape{};
-  if (input->is_array() && !input->empty() && (*input)[0].is_object()) {
-    return RequestShape{{}, true};
+  // Its top-level names, read with the cursor: a DOM of 8 MB of `[0,0,...]` cost a second.
+  bool messages = false, prompt = false, input = false, input_items = false, responses = false;
+  api::JsonCursor cursor(body);
+  if (cursor.peek() != '{' || !cursor.enter_object()) return RequestShape{};
+  std::string_view name;
+  while (cursor.next_member(name)) {
+    messages = messages || name == "messages";
+    prompt = prompt || name == "prompt";
+    responses = responses ||
+                one_of(name, {"instructions", "max_output_tokens", "text", "reasoning", "tools",
+                              "tool_choice", "previous_response_id", "stream", "store"});
+    if (name == "input") {
+      input = true;
+      if (cursor.peek() == '[' && cursor.enter_array()) {
+        for (bool first = true; cursor.next_item(); first = false) {
+          input_items = input_items || (first && cursor.peek() == '{');
+          if (!cursor.skip_value()) break;
+        }
+        continue;
+      }
+    }
+    if (!cursor.skip_value()) break;
   }
-  for (const char* key : {"instructions", "max_output_tokens", "text", "reasoning", "tools",
-                          "tool_choice", "previous_response_id", "stream", "store"}) {
-    if (parsed.contains(key)) return RequestShape{{}, true};
-  }
+  if (messages) return RequestShape{};
+  if (prompt) return RequestShape{api::Endpoint::completions};
+  if (!input) return RequestShape{};
+  if (input_items || responses) return RequestShape{{}, true};
   return RequestShape{api::Endpoint::embeddings};
 }
 

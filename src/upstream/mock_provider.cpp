@@ -25,6 +25,17 @@ mock::Endpoint endpoint_of(std::string_view path) {
   return mock::Endpoint::chat;
 }
 
+// A request as the router reads it (a lone surrogate escape is U+FFFD, not an error), as large
+// as a real request gets; {} for anything else.
+nlohmann::json request_object(std::string_view text) {
+  nlohmann::json body;
+  if (!api::parse_json(text, body, {.max_values = api::kMaxRequestJsonValues}).ok ||
+      !body.is_object()) {
+    return nlohmann::json::object();
+  }
+  return body;
+}
+
 class MockExchange final : public Exchange {
  public:
   MockExchange(asio::io_context& io, mock::Plan plan, std::string body, const Deadlines& deadlines)
@@ -57,7 +68,7 @@ class MockExchange final : public Exchange {
   asio::awaitable<Expected<std::string>> read_body(std::size_t) override {
     if (plan_.status != 200) co_return mock::error_body_for(plan_.status);
     if (plan_.endpoint == mock::Endpoint::embeddings) {
-      co_return mock::embeddings_body(api::parse_json_value(request_body_), plan_);
+      co_return mock::embeddings_body(request_object(request_body_), plan_);
     }
     co_return mock::completion_body(plan_);  // generated while await_head waited
   }
@@ -134,9 +145,7 @@ class MockProvider final : public Provider {
 
   asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
                                                             Deadlines deadlines) override {
-    // Read as the router reads requests (a lone surrogate escape is U+FFFD, not an error).
-    auto body = api::parse_json_value(request.body);
-    if (!body.is_object()) body = nlohmann::json::object();
+    const nlohmann::json body = request_object(request.body);
     auto plan = mock::make_plan(body, endpoint_of(request.path), backend_.mock, backend_.model,
                                 std::uniform_real_distribution<double>(0, 1)(random_));
     auto exchange =

@@ -461,6 +461,25 @@ TEST_F(ProtocolTest, CompressedBodiesAreDecodedOrRefusedClearly) {
       "request_too_large");
 }
 
+// A compressed body may expand 100 times past 1 MiB: 8 KB of gzip that decode to 4 MB of
+// `[0,0,...]` are refused before anything reads them; a compressible request under 1 MiB is not.
+TEST(CompressedBodies, ExpandingAHundredTimesPastOneMebibyteIsRefused) {
+  Router router(router_config({{"a", ""}}, "[a]"));  // max_body_bytes: the default 8 MiB
+  HttpClient client(router.port());
+  std::string zeros = "0";
+  for (int i = 1; i < 2'000'000; ++i) zeros += ",0";
+  const std::string bomb = compress(chat_body("auto", "hi", R"(,"x":[)" + zeros + "]"), true);
+  ASSERT_LT(bomb.size() * 100, zeros.size());
+  const auto refused =
+      client.post_json("/v1/chat/completions", bomb, {{"content-encoding", "gzip"}});
+  expect_openai_error(refused, 413, "request_too_large");
+  EXPECT_NE(refused.body.find("100 times its compressed size"), std::string::npos) << refused.body;
+  const std::string repetitive = compress(chat_body("auto", std::string(900'000, 'a')), true);
+  EXPECT_EQ(
+      client.post_json("/v1/chat/completions", repetitive, {{"content-encoding", "gzip"}}).status,
+      200);
+}
+
 TEST_F(ProtocolTest, HeadIsAnsweredLikeGetWithoutABody) {
   const auto head_of = [&](const std::string& path) {
     return all_replies(router_.port(),

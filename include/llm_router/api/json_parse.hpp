@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,11 +21,19 @@ inline constexpr int kDefaultJsonMaxDepth = 256;
 
 struct JsonParseOptions {
   int max_depth = kDefaultJsonMaxDepth;  // deeper nesting is refused instead of recursing further
+  // More values (objects, arrays, strings, numbers, literals) are refused: a DOM costs ~100
+  // bytes and ~100 ns a value, so 8 MB of `[0,0,...]` would be 4 million of them.
+  std::size_t max_values = SIZE_MAX;
 };
+
+// The values a client's request may have when the router builds its DOM (the Responses API's
+// conversion, the built-in mock): far more than any real request, a bounded cost.
+inline constexpr std::size_t kMaxRequestJsonValues = 200'000;
 
 struct JsonParseResult {
   bool ok = false;
   bool repeated_top_level_key = false;  // the later value wins, as with nlohmann::json::parse
+  bool too_many_values = false;         // refused for JsonParseOptions::max_values
   JsonSyntaxError error;                // set when !ok
 };
 
@@ -64,6 +73,8 @@ bool is_json_object(std::string_view text);
 class JsonCursor {
  public:
   explicit JsonCursor(std::string_view text, int max_depth = kDefaultJsonMaxDepth);
+  // Refuses the text past `count` values (JsonParseOptions::max_values).
+  void limit_values(std::size_t count) { values_left_ = count; }
 
   char peek();  // the next byte after white space; '\0' at the end of the text
   std::size_t offset() const { return static_cast<std::size_t>(p_ - begin_); }
@@ -119,6 +130,8 @@ class JsonCursor {
   const char* p_;
   const char* end_;
   int max_depth_;
+  std::size_t values_left_ = SIZE_MAX;
+  bool too_many_values_ = false;
   int depth_ = 0;  // objects and arrays open
   // The innermost has no member or item read yet. (An outer one always has: the inner one is
   // the value of its current member or item.)

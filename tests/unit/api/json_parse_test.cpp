@@ -116,6 +116,16 @@ TEST(ParseJson, RefusesNestingDeeperThanTheLimit) {
   EXPECT_TRUE(parse_json(at_limit, value).ok);
 }
 
+TEST(ParseJson, RefusesMoreValuesThanTheLimit) {
+  json value;
+  // The object, its array and three numbers: five values.
+  EXPECT_TRUE(parse_json(R"({"x":[0,0,0]})", value, {.max_values = 5}).ok);
+  const auto result = parse_json(R"({"x":[0,0,0,0]})", value, {.max_values = 5});
+  EXPECT_FALSE(result.ok);
+  EXPECT_TRUE(result.too_many_values);
+  EXPECT_FALSE(parse_json(R"({"x":[0,0,0,0]})", value).too_many_values);  // unlimited
+}
+
 TEST(ParseJson, RefusesBytesAfterANul) {
   // nlohmann takes a NUL for the end of the text; a body is all of its bytes.
   json value;

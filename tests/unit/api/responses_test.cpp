@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "llm_router/api/json_parse.hpp"
+
 namespace llm_router::api {
 namespace {
 
@@ -40,6 +42,18 @@ TEST(ResponsesRequest, InstructionsAndStringInputBecomeSystemAndUserMessages) {
 
 // A backend's own extras reach it as in a chat request; Responses-only fields with no chat
 // counterpart do not; text.verbosity becomes chat's verbosity.
+// The conversion builds DOMs of the body: one of more values than any real request holds
+// (8 MB of `[0,0,...]` took seconds) is refused before it is built.
+TEST(ResponsesRequest, ABodyOfMoreValuesThanAnyRequestHoldsIsRefused) {
+  std::string zeros = "0";
+  for (std::size_t i = 1; i < kMaxRequestJsonValues; ++i) zeros += ",0";
+  const auto refused =
+      chat_request_from_responses(R"({"model":"auto","input":"hi","x":[)" + zeros + "]}");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.failure().kind, ErrorKind::payload_too_large);
+  EXPECT_TRUE(chat_request_from_responses(R"({"model":"auto","input":"hi","x":[0,0]})"));
+}
+
 TEST(ResponsesRequest, ExtraFieldsPassOnAndResponsesOnlyOnesDoNot) {
   const json chat = chat_of(
       R"({"model":"auto","input":"Hi","top_k":5,"min_p":0.1,"chat_template_kwargs":{"a":1},)"
