@@ -503,6 +503,13 @@ bool has_prefix_key(std::string_view token) {
     return true;
   }
   if (auto b = body_after("AIza"); b.size() == 35 && all_of_class(b, key_body_char)) return true;
+  // Stripe's secret and restricted keys and webhook secrets, Hugging Face and npm tokens.
+  for (std::string_view prefix :
+       {"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "hf_", "npm_"}) {
+    if (auto b = body_after(prefix); b.size() >= 24 && all_of_class(b, is_ascii_alnum)) {
+      return true;
+    }
+  }
   return false;
 }
 
@@ -585,7 +592,27 @@ std::size_t next_token_candidate(std::string_view text, std::size_t i) {
   return at;
 }
 
-// A PEM private key: from its BEGIN line through its END line (or the BEGIN line alone).
+// The end of the base64 lines right after `from` (a PEM body whose END line was cut off); a
+// blank line or one with anything else in it ends them.
+std::size_t end_of_base64_lines(std::string_view text, std::size_t from) {
+  const auto base64 = [](char c) { return is_ascii_alnum(c) || c == '+' || c == '/' || c == '='; };
+  std::size_t end = from;
+  while (true) {
+    std::size_t line = end;
+    if (line < text.size() && text[line] == '\r') ++line;
+    if (line >= text.size() || text[line] != '\n') break;
+    ++line;
+    std::size_t line_end = line;
+    while (line_end < text.size() && base64(text[line_end])) ++line_end;
+    if (line_end == line) break;
+    if (line_end < text.size() && text[line_end] != '\n' && text[line_end] != '\r') break;
+    end = line_end;
+  }
+  return end;
+}
+
+// A PEM private key: from its BEGIN line through its END line, or through the base64 lines
+// after the BEGIN line when the END line is missing (a key pasted cut short).
 template <class Sink>
 void scan_private_keys(std::string_view text, Sink& sink) {
   std::size_t from = 0;
@@ -594,11 +621,10 @@ void scan_private_keys(std::string_view text, Sink& sink) {
     if (line_end == std::string_view::npos) break;
     std::size_t end = line_end + 5;
     if (text.substr(from, line_end - from).find("PRIVATE KEY") != std::string_view::npos) {
-      if (const std::size_t footer = text.find("-----END ", end);
-          footer != std::string_view::npos) {
-        const std::size_t footer_end = text.find("-----", footer + 9);
-        if (footer_end != std::string_view::npos) end = footer_end + 5;
-      }
+      const std::size_t footer = text.find("-----END ", end);
+      const std::size_t footer_end =
+          footer == std::string_view::npos ? footer : text.find("-----", footer + 9);
+      end = footer_end != std::string_view::npos ? footer_end + 5 : end_of_base64_lines(text, end);
       sink(PiiKind::api_key, from, end);
     }
     from = end;

@@ -60,6 +60,13 @@ TEST(Redactor, ReplacesPersonalDataAndSecrets) {
       {"pem private key",
        "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\nok",
        "key:\n[REDACTED:api_key]\nok"},
+      // Cut short before its END line: the base64 lines go with it, not the text after.
+      {"pem private key cut short",
+       "key:\n-----BEGIN PRIVATE "
+       "KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\nBKcwggSjAgEAAoIBAQC7\n\n"
+       "is this right?",
+       "key:\n[REDACTED:api_key]\n\nis this right?"},
+      {"stripe key", "STRIPE=sk_live_51HqLyjWDarjtT1zdp7dcXYZ012345", "STRIPE=[REDACTED:api_key]"},
       {"multi-byte text around", "caf\xc3\xa9 a@b.com \xe2\x82\xac",
        "caf\xc3\xa9 [REDACTED:email] \xe2\x82\xac"},
   };
