@@ -27,10 +27,12 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 
 // A configured header that carries a credential, by its name (api-key, x-api-key,
-// authorization, x-custom-secret, x-auth-token...); anthropic-version or http-referer does not.
+// authorization, x-custom-secret, x-auth-token, x-signature, a SAS `sig`...); anthropic-version
+// or http-referer does not. Masking a harmless value too costs nothing.
 bool credential_header(std::string_view name) {
   const std::string lower = server::lowercase_name(name);
-  for (std::string_view word : {"key", "auth", "token", "secret", "password", "cookie"}) {
+  for (std::string_view word :
+       {"key", "auth", "token", "secret", "password", "cookie", "sig", "cred", "session"}) {
     if (lower.find(word) != std::string::npos) return true;
   }
   return false;

@@ -159,19 +159,23 @@ TEST(BadAnswers, ARelayedRejectionNeverCarriesTheBackendsCredentials) {
     return http_response(
         400, "application/json",
         R"({"error":{"message":"Incorrect API key provided: sk-backend-only; header )"
-        R"(HDRSECRET-3f9a2c was sent","type":"invalid_request_error","param":null,"code":null}})");
+        R"(HDRSECRET-3f9a2c, SIGVALUE-77aa and QSIG-88bbcc were sent","type":)"
+        R"("invalid_request_error","param":null,"code":null}})");
   });
   // A header that is no credential (a version, a title) is not masked: its value may be any
-  // word of the answer ("invalid_request_error").
-  Router router(router_config({{"only", backend.url(),
+  // word of the answer ("invalid_request_error"). A signature is a credential (an Azure SAS
+  // `sig`).
+  Router router(router_config({{"only", backend.url() + "?sig=QSIG-88bbcc",
                                 "headers: {x-custom-secret: HDRSECRET-3f9a2c, "
-                                "x-title: invalid_request_error}"}},
+                                "x-signature: SIGVALUE-77aa, x-title: invalid_request_error}"}},
                               "[only]"));
   HttpClient client(router.port());
   const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
   EXPECT_EQ(response.status, 400);
   EXPECT_EQ(response.body.find("sk-backend-only"), std::string::npos) << response.body;
   EXPECT_EQ(response.body.find("HDRSECRET"), std::string::npos) << response.body;
+  EXPECT_EQ(response.body.find("SIGVALUE"), std::string::npos) << response.body;
+  EXPECT_EQ(response.body.find("QSIG"), std::string::npos) << response.body;
   EXPECT_NE(response.body.find("Incorrect API key provided: ***"), std::string::npos)
       << response.body;
   EXPECT_NE(response.body.find("\"type\":\"invalid_request_error\""), std::string::npos)
