@@ -515,7 +515,8 @@ void resolve_merge_keys(YAML::Node node, std::set<int>& done) {
         const bool set = std::any_of(node.begin(), node.end(), [&](const auto& own) {
           return own.first.IsScalar() && own.first.Scalar() == key;
         });
-        if (!set) node[key] = entry.second;
+        // The source's own key node: an error about it points at where it is written.
+        if (!set) node.force_insert(entry.first, entry.second);
       }
     }
   }

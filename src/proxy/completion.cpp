@@ -715,7 +715,14 @@ void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snap
   const bool too_long = std::any_of(plan.excluded.begin(), plan.excluded.end(), [](const auto& e) {
     return e.cause == selector::ExclusionCause::context_window;
   });
-  if (!too_long) return;
+  // A backend left out for now (busy, over its rate, ejected) may hold the prompt later: the
+  // request waits or fails as it would without this list.
+  const bool for_now = std::any_of(plan.excluded.begin(), plan.excluded.end(), [](const auto& e) {
+    return e.cause == selector::ExclusionCause::full ||
+           e.cause == selector::ExclusionCause::rate_limited ||
+           e.cause == selector::ExclusionCause::ejected;
+  });
+  if (!too_long || for_now) return;
   const auto& backends = snapshot.config->backends;
   for (const auto& name : route->context_window_fallback) {
     for (std::size_t i = 0; i < backends.size(); ++i) {
@@ -731,10 +738,13 @@ void use_context_window_fallback(selector::RoutePlan& plan, const Snapshot& snap
       planned.backend = &backends[i];
       planned.reason = "context_window_fallback";
       plan.candidates.push_back(planned);
+      // Listed as a plain fallback too: tried once, here.
+      std::erase_if(plan.fallbacks, [&](const auto& f) { return f.index == i; });
     }
   }
   if (plan.candidates.empty()) return;
   plan.status = selector::PlanStatus::ok;
+  plan.message.clear();
   plan.rule = "context_window_fallback";
 }
 

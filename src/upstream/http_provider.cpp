@@ -69,6 +69,45 @@ std::vector<std::string> secrets_of(const config::Backend& backend) {
   return secrets;
 }
 
+// The peer's certificate must name `host` (an IP address or a DNS name, wildcards for one
+// label only), checked by OpenSSL itself so a mismatch is reported as one.
+void expect_certificate_for(const std::string& host, SSL* ssl) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  boost::system::error_code not_an_address;
+  asio::ip::make_address(host, not_an_address);
+  if (!not_an_address) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+  }
+}
+
+// A certificate OpenSSL refused: not retried on this backend (it stays so). The host is not
+// named (the client's error must not map internal hosts); the config names it.
+Failure untrusted_certificate(long verdict) {
+  std::string message = std::string("the backend's TLS certificate is not trusted: ") +
+                        X509_verify_cert_error_string(verdict);
+  switch (verdict) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      message += " (a private CA's certificate goes in the backend's ca_file)";
+      break;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      message += " (it does not name the host of the backend's base_url)";
+      break;
+    default:
+      break;
+  }
+  Failure failure{ErrorKind::connect_failed, std::move(message)};
+  failure.lasting = true;
+  return failure;
+}
+
 // The credentials a request carries itself: a client's key passed on by pass_client_auth (the
 // proxy adds only lower-case names; this runs on every request, so no lowercasing here).
 std::vector<std::string> secrets_of(const Headers& headers) {
@@ -708,18 +747,13 @@ class HttpProvider final : public Provider {
     if (!SSL_set_tlsext_host_name(tls_stream->native_handle(), backend_.url.host.c_str())) {
       co_return Failure{ErrorKind::connect_failed, "cannot set TLS server name"};
     }
-    tls_stream->set_verify_callback(ssl::host_name_verification(backend_.url.host));
+    expect_certificate_for(backend_.url.host, tls_stream->native_handle());
     auto [hec] = co_await tls_stream->async_handshake(ssl::stream_base::client, use_nothrow);
     if (hec) {
       if (hec == beast::error::timeout) co_return io_failure(hec, armed, "TLS handshake");
       if (const long verdict = SSL_get_verify_result(tls_stream->native_handle());
           verdict != X509_V_OK) {
-        Failure untrusted{ErrorKind::connect_failed,
-                          "the TLS certificate of " + backend_.url.host +
-                              " is not trusted: " + X509_verify_cert_error_string(verdict) +
-                              " (a private CA goes in the backend's ca_file)"};
-        untrusted.lasting = true;
-        co_return untrusted;
+        co_return untrusted_certificate(verdict);
       }
       co_return Failure{ErrorKind::connect_failed, "TLS handshake failed: " + hec.message()};
     }

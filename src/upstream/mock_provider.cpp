@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <random>
 
 #include "llm_router/api/json_parse.hpp"
@@ -25,15 +26,19 @@ mock::Endpoint endpoint_of(std::string_view path) {
   return mock::Endpoint::chat;
 }
 
-// A request as the router reads it (a lone surrogate escape is U+FFFD, not an error), as large
-// as a real request gets; {} for anything else.
-nlohmann::json request_object(std::string_view text) {
+// Values an embeddings request may hold here: OpenAI's 300,000 tokens a request, as token ids.
+constexpr std::size_t kMaxEmbeddingsJsonValues = 400'000;
+
+// A request as the router reads it (a lone surrogate escape is U+FFFD, not an error); {} for
+// one that is not an object, nullopt for one of more values than a real request holds (its
+// tree would cost more than the answer is worth: the mock answers 413).
+std::optional<nlohmann::json> request_object(std::string_view text, mock::Endpoint endpoint) {
+  const std::size_t limit = endpoint == mock::Endpoint::embeddings ? kMaxEmbeddingsJsonValues
+                                                                   : api::kMaxRequestJsonValues;
   nlohmann::json body;
-  if (!api::parse_json(text, body, {.max_values = api::kMaxRequestJsonValues}).ok ||
-      !body.is_object()) {
-    return nlohmann::json::object();
-  }
-  return body;
+  const auto parsed = api::parse_json(text, body, {.max_values = limit});
+  if (parsed.too_many_values) return std::nullopt;
+  return parsed.ok && body.is_object() ? body : nlohmann::json::object();
 }
 
 class MockExchange final : public Exchange {
@@ -68,7 +73,8 @@ class MockExchange final : public Exchange {
   asio::awaitable<Expected<std::string>> read_body(std::size_t) override {
     if (plan_.status != 200) co_return mock::error_body_for(plan_.status);
     if (plan_.endpoint == mock::Endpoint::embeddings) {
-      co_return mock::embeddings_body(request_object(request_body_), plan_);
+      co_return mock::embeddings_body(
+          request_object(request_body_, plan_.endpoint).value_or(nlohmann::json::object()), plan_);
     }
     co_return mock::completion_body(plan_);  // generated while await_head waited
   }
@@ -145,9 +151,12 @@ class MockProvider final : public Provider {
 
   asio::awaitable<Expected<std::unique_ptr<Exchange>>> open(UpstreamRequest request,
                                                             Deadlines deadlines) override {
-    const nlohmann::json body = request_object(request.body);
-    auto plan = mock::make_plan(body, endpoint_of(request.path), backend_.mock, backend_.model,
-                                std::uniform_real_distribution<double>(0, 1)(random_));
+    const mock::Endpoint endpoint = endpoint_of(request.path);
+    const auto body = request_object(request.body, endpoint);
+    auto plan =
+        mock::make_plan(body.value_or(nlohmann::json::object()), endpoint, backend_.mock,
+                        backend_.model, std::uniform_real_distribution<double>(0, 1)(random_));
+    if (!body) plan.status = 413;
     auto exchange =
         std::make_unique<MockExchange>(io_, std::move(plan), std::move(request.body), deadlines);
     if (auto failure = co_await exchange->await_head()) co_return std::move(*failure);

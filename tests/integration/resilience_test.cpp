@@ -491,6 +491,42 @@ TEST(ContextWindow, OversizedPromptsGoToTheContextWindowFallback) {
   EXPECT_EQ(large.requests(), 2);
 }
 
+// Only when no backend of the pool can hold the prompt: one that can but is busy is waited for,
+// as it would be without the list. A backend listed as fallback and context-window fallback
+// is tried once.
+TEST(ContextWindow, ABusyBackendThatHoldsThePromptIsWaitedFor) {
+  MockLlm big({"--ttft-ms", "1000"});
+  MockLlm huge;
+  std::string config = router_config({{"small", "", "context_window: 100"},
+                                      {"big", big.url(),
+                                       "context_window: 100000\n"
+                                       "    max_concurrency: 1"},
+                                      {"huge", huge.url(), "context_window: 1000000"}},
+                                     "[small, big]");
+  config += "    context_window_fallback: [huge]\n";
+  Router router(config);
+  const std::string long_prompt = chat_body("auto", std::string(4000, 'x'));
+  auto first = std::async(std::launch::async, [&] {
+    HttpClient client(router.port());
+    return client.post_json("/v1/chat/completions", long_prompt);
+  });
+  ASSERT_TRUE(eventually([&] { return big.requests() == 1; }));
+  HttpClient client(router.port());
+  const auto second = client.post_json("/v1/chat/completions", long_prompt);
+  EXPECT_EQ(second.header("x-llm-router-backend"), "big") << second.body;
+  EXPECT_EQ(first.get().header("x-llm-router-backend"), "big");
+  EXPECT_EQ(huge.requests(), 0);
+
+  std::string too_small = router_config(
+      {{"small", "", "context_window: 100"}, {"huge", huge.url(), "context_window: 1000000"}},
+      "[small]", "[huge]");
+  too_small += "    context_window_fallback: [huge]\n";
+  Router once(too_small);
+  HttpClient once_client(once.port());
+  const json dry_run = json::parse(once_client.post_json("/v1/route", long_prompt).body);
+  EXPECT_EQ(dry_run["attempt_order"], json::parse(R"(["huge"])")) << dry_run.dump();
+}
+
 // The context-window fallback is for prompts too long for the candidates: not for a request
 // they cannot serve for what it asks (JSON mode here), not for a rule's pool (a PII rule keeps
 // its requests where it says), and the room the client asked for its answer counts.

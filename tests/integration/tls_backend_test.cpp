@@ -65,9 +65,26 @@ TEST(TlsBackend, AnUntrustedCertificateFailsTheConnectionAndTheFallbackAnswers) 
   HttpClient alone_client(alone.port());
   const auto refused = alone_client.post_json("/v1/chat/completions", chat_body("auto"));
   EXPECT_EQ(refused.status, 502);
-  EXPECT_NE(refused.body.find("the TLS certificate of 127.0.0.1 is not trusted"), std::string::npos)
+  EXPECT_NE(refused.body.find("the backend's TLS certificate is not trusted"), std::string::npos)
       << refused.body;
+  EXPECT_NE(refused.body.find("ca_file"), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.body.find("127.0.0.1"), std::string::npos) << "no host in a client's error";
   EXPECT_EQ(refused.header("x-should-retry"), "false");
+}
+
+// A trusted certificate that names another host is refused as such (not as an unknown CA).
+TEST(TlsBackend, ACertificateForAnotherHostIsRefused) {
+  TlsBackend elsewhere(respond, "127.0.0.2");
+  Router router(router_config(
+      {{"secure", elsewhere.url("127.0.0.2"), "ca_file: " + TlsBackend::certificate()}},
+      "[secure]"));
+  HttpClient client(router.port());
+  const auto refused = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(refused.status, 502);
+  EXPECT_NE(refused.body.find("does not name the host of the backend's base_url"),
+            std::string::npos)
+      << refused.body;
+  EXPECT_EQ(elsewhere.handshakes(), 0);
 }
 
 TEST(TlsBackend, ACaFileThatCannotBeUsedIsAConfigError) {

@@ -10,9 +10,10 @@ namespace test_support {
 
 class TlsBackend {
  public:
-  explicit TlsBackend(std::function<std::string(const std::string&)> respond)
-      : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}),
-        respond_(std::move(respond)) {
+  // `address`: where it listens (127.0.0.2 is loopback too, and not in its certificate).
+  explicit TlsBackend(std::function<std::string(const std::string&)> respond,
+                      const std::string& address = "127.0.0.1")
+      : acceptor_(io_, {boost::asio::ip::make_address(address), 0}), respond_(std::move(respond)) {
     const std::string dir = std::string(LLM_ROUTER_SOURCE_DIR) + "/tests/fixtures/tls/";
     tls_.use_certificate_chain_file(dir + "backend-cert.pem");
     tls_.use_private_key_file(dir + "backend-key.pem", boost::asio::ssl::context::pem);
