@@ -1,5 +1,3 @@
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -14,37 +12,6 @@ std::string resolve_model_path(const std::string& config_dir, const std::string&
   const std::filesystem::path p(path);
   if (p.is_absolute() || config_dir.empty()) return path;
   return (std::filesystem::path(config_dir) / p).lexically_normal().string();
-}
-
-namespace {
-
-std::optional<ReusingModelLoader::FileStamp> stamp_of(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
-  const auto ns = [](const timespec& t) {
-    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-  };
-  return ReusingModelLoader::FileStamp{
-      static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino),
-      static_cast<std::uint64_t>(info.st_size), ns(info.st_mtim), ns(info.st_ctim)};
-}
-
-}  // namespace
-
-std::shared_ptr<const classifier::TextModel> ReusingModelLoader::load(const std::string& path) {
-  const auto stamp = stamp_of(path);
-  if (!stamp) return load_(path);  // the loader reports what is wrong
-  {
-    const std::lock_guard lock(mutex_);
-    const auto found = models_.find(path);
-    if (found != models_.end() && found->second.stamp == *stamp) {
-      if (auto model = found->second.model.lock()) return model;
-    }
-  }
-  auto model = load_(path);
-  const std::lock_guard lock(mutex_);
-  models_[path] = {*stamp, model};
-  return model;
 }
 
 std::shared_ptr<const Analyzer> make_analyzer_with_loader(const AnalyzerSettings& settings,

@@ -1,5 +1,7 @@
 #include "llm_router/core/file.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <fstream>
 #include <iterator>
@@ -49,6 +51,16 @@ std::string read_file_or_throw(const std::filesystem::path& path, const std::str
   auto text = read_file(path, why);
   if (!text) throw std::runtime_error(path.string() + ": cannot read " + what + ": " + why);
   return std::move(*text);
+}
+
+std::optional<FileStamp> file_stamp(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  const auto ns = [](const timespec& t) {
+    return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
+  return FileStamp{static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino),
+                   static_cast<std::uint64_t>(info.st_size), ns(info.st_mtim), ns(info.st_ctim)};
 }
 
 }  // namespace llm_router::core

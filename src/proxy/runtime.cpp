@@ -54,11 +54,12 @@ std::shared_ptr<SemanticEmbeddings> build_embeddings(const config::Config& confi
   return nullptr;  // unreachable: the config checks the name
 }
 
-// TLS settings for the backends with a ca_file (one per file), by backend index; null for the
-// others. Throws when a file cannot be read: the config is not taken.
+// TLS settings for the backends with a ca_file (one per file, kept while the file is
+// unchanged: a reload keeps their pooled connections), by backend index; null for the others.
+// Throws when a file cannot be used: the config is not taken.
 std::vector<std::shared_ptr<boost::asio::ssl::context>> backend_tls(
-    const config::Config& config, const std::string& config_path) {
-  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> by_file;
+    const config::Config& config, const std::string& config_path,
+    core::SharedByFile<boost::asio::ssl::context>& contexts) {
   std::vector<std::shared_ptr<boost::asio::ssl::context>> out;
   for (const auto& backend : config.backends) {
     if (backend.ca_file.empty()) {
@@ -67,13 +68,12 @@ std::vector<std::shared_ptr<boost::asio::ssl::context>> backend_tls(
     }
     std::filesystem::path file = backend.ca_file;
     if (file.is_relative()) file = std::filesystem::path(config_path).parent_path() / file;
-    auto& context = by_file[file.string()];
     try {
-      if (!context) context = upstream::make_tls_context(file.string());
+      out.push_back(contexts.get(
+          file.string(), [](const std::string& path) { return upstream::make_tls_context(path); }));
     } catch (const std::runtime_error& e) {
       throw std::runtime_error("backend '" + backend.name + "': ca_file " + e.what());
     }
-    out.push_back(context);
   }
   return out;
 }
@@ -329,7 +329,7 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   check_rules(*config, snapshot->analyzer.get());
   snapshot->embeddings =
       build_embeddings(*config, snapshot->analyzer.get(), metrics_.semantic_embeddings);
-  snapshot->tls = backend_tls(*config, config_path_);
+  snapshot->tls = backend_tls(*config, config_path_, tls_contexts_);
   const auto tokenizers = tokenizers_directory(*config, config_path_);
   for (const auto& backend : config->backends) {
     snapshot->health.push_back(&health_.get(backend));

@@ -1,10 +1,7 @@
 #pragma once
 
-#include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -12,6 +9,7 @@
 #include "llm_router/analyzer/semantic.hpp"
 #include "llm_router/analyzer/settings.hpp"
 #include "llm_router/classifier/text_model.hpp"
+#include "llm_router/core/file.hpp"
 
 namespace llm_router::analyzer {
 
@@ -27,22 +25,13 @@ using TextModelLoader =
 class ReusingModelLoader {
  public:
   explicit ReusingModelLoader(TextModelLoader load) : load_(std::move(load)) {}
-  std::shared_ptr<const classifier::TextModel> load(const std::string& path);
-
-  struct FileStamp {
-    std::uint64_t device = 0, inode = 0, size = 0;
-    std::int64_t modified_ns = 0, changed_ns = 0;
-    bool operator==(const FileStamp&) const = default;
-  };
+  std::shared_ptr<const classifier::TextModel> load(const std::string& path) {
+    return models_.get(path, load_);
+  }
 
  private:
-  struct Entry {
-    FileStamp stamp;
-    std::weak_ptr<const classifier::TextModel> model;
-  };
   TextModelLoader load_;
-  std::mutex mutex_;
-  std::map<std::string, Entry> models_;
+  core::SharedByFile<const classifier::TextModel> models_;
 };
 
 // A path from the config, resolved against the config file's directory unless absolute.

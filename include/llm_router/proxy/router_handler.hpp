@@ -15,6 +15,7 @@
 #include "llm_router/api/openai_request.hpp"
 #include "llm_router/api/response_item_store.hpp"
 #include "llm_router/config/config.hpp"
+#include "llm_router/core/file.hpp"
 #include "llm_router/metrics/registry.hpp"
 #include "llm_router/metrics/router_metrics.hpp"
 #include "llm_router/metrics/stats.hpp"
@@ -99,6 +100,7 @@ class RouterState {
   HealthRegistry health_;
   ClientBudgetRegistry client_budgets_;
   EncoderCache encoders_;
+  core::SharedByFile<boost::asio::ssl::context> tls_contexts_;  // of the backends' ca_files
   selector::BanditState bandit_;
   FeedbackLog feedback_;
   api::ResponseItemStore response_items_;
