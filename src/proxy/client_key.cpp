@@ -27,8 +27,10 @@ std::string_view presented_key(const server::HttpRequest& request) {
       return value;
     }
   }
-  if (const auto* key = request.header("x-api-key")) return *key;
-  if (const auto* key = request.header("api-key")) return *key;  // Azure OpenAI clients
+  for (const std::string_view name : server::kApiKeyHeaders) {
+    if (name == "authorization") continue;  // only as a Bearer token, above
+    if (const auto* key = request.header(name)) return *key;
+  }
   return {};
 }
 

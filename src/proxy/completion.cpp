@@ -457,13 +457,10 @@ StreamUsage stream_usage(const api::ParsedRequest& parsed, const tokenizer::Enco
   return usage;
 }
 
-// The headers a client's key may come in (OpenAI's, Anthropic's, Azure's), which
-// pass_client_auth forwards as they came.
-constexpr std::string_view kClientCredentialHeaders[] = {"authorization", "x-api-key", "api-key"};
-
+// pass_client_auth forwards the client's key, in the header it came in.
 bool sends_client_credentials(const config::Backend& backend, const HttpRequest& request) {
   return backend.pass_client_auth &&
-         std::any_of(std::begin(kClientCredentialHeaders), std::end(kClientCredentialHeaders),
+         std::any_of(std::begin(server::kApiKeyHeaders), std::end(server::kApiKeyHeaders),
                      [&](std::string_view name) { return request.header(name) != nullptr; });
 }
 
@@ -997,7 +994,7 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
     out.headers.push_back({"traceparent", *trace});
   }
   if (backend.pass_client_auth) {
-    for (const std::string_view name : kClientCredentialHeaders) {
+    for (const std::string_view name : server::kApiKeyHeaders) {
       if (const auto* value = request.header(name))
         out.headers.push_back({std::string(name), *value});
     }

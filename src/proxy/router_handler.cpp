@@ -601,7 +601,14 @@ std::optional<RequestShape> request_shape(std::string_view body,
 }
 
 asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, ResponseWriter& writer) {
-  const auto named = query_value(request.target, "endpoint");
+  // Percent-decoded: clients' query encoders send "chat/completions" as "chat%2Fcompletions".
+  const auto raw_name = query_value(request.target, "endpoint");
+  const auto named = raw_name ? core::percent_decode(*raw_name) : std::nullopt;
+  if (raw_name && !named) {
+    co_await send_error(writer, Failure{ErrorKind::invalid_request,
+                                        "endpoint is not percent-encoded right", 0, "endpoint"});
+    co_return;
+  }
   const auto shape = request_shape(request.body, named);
   if (!shape) {
     co_await send_error(writer, Failure{ErrorKind::invalid_request,

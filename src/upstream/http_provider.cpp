@@ -113,7 +113,8 @@ Failure untrusted_certificate(long verdict) {
 std::vector<std::string> secrets_of(const Headers& headers) {
   std::vector<std::string> secrets;
   for (const auto& h : headers) {
-    if (h.name == "authorization" || h.name == "x-api-key" || h.name == "api-key") {
+    if (std::find(std::begin(server::kApiKeyHeaders), std::end(server::kApiKeyHeaders), h.name) !=
+        std::end(server::kApiKeyHeaders)) {
       add_credential(h.value, secrets);
     }
   }

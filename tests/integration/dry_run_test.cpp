@@ -32,8 +32,10 @@ TEST(DryRun, TheEndpointQueryReadsAnAmbiguousBodyAsTheRequestItIsFor) {
   const json unsaid = json::parse(client.post_json("/v1/route", body).body);
   EXPECT_EQ(unsaid["endpoint"], "embeddings");
 
-  const json chat = json::parse(
-      client.post_json("/v1/route?x=1&endpoint=chat", chat_body("auto", "a refund please")).body);
+  const json chat = json::parse(client
+                                    .post_json("/v1/route?x=1&endpoint=chat%2Fcompletions",
+                                               chat_body("auto", "a refund please"))
+                                    .body);
   EXPECT_EQ(chat["endpoint"], "chat/completions");
   EXPECT_EQ(chat["attempt_order"], json::parse(R"(["b"])")) << chat.dump();
 

@@ -21,6 +21,10 @@ using Headers = std::vector<Header>;
 
 const std::string* find_header(const Headers& headers, std::string_view lowercase_name);
 
+// The headers an API key comes in: OpenAI's `Authorization: Bearer`, Anthropic-style
+// `x-api-key`, Azure OpenAI's `api-key`; lower case, as Headers keep names.
+inline constexpr std::string_view kApiKeyHeaders[] = {"authorization", "x-api-key", "api-key"};
+
 // A header name as Headers keep it: ASCII lower case (names are tokens; no locale involved).
 inline std::string lowercase_name(std::string_view name) {
   std::string out(name);

@@ -40,8 +40,6 @@ TEST(ResponsesRequest, InstructionsAndStringInputBecomeSystemAndUserMessages) {
   EXPECT_FALSE(chat.contains("stream"));
 }
 
-// A backend's own extras reach it as in a chat request; Responses-only fields with no chat
-// counterpart do not; text.verbosity becomes chat's verbosity.
 // The conversion builds DOMs of the body: one of more values than any real request holds
 // (8 MB of `[0,0,...]` took seconds) is refused before it is built.
 TEST(ResponsesRequest, ABodyOfMoreValuesThanAnyRequestHoldsIsRefused) {
@@ -54,6 +52,8 @@ TEST(ResponsesRequest, ABodyOfMoreValuesThanAnyRequestHoldsIsRefused) {
   EXPECT_TRUE(chat_request_from_responses(R"({"model":"auto","input":"hi","x":[0,0]})"));
 }
 
+// A backend's own extras reach it as in a chat request; Responses-only fields with no chat
+// counterpart do not; text.verbosity becomes chat's verbosity.
 TEST(ResponsesRequest, ExtraFieldsPassOnAndResponsesOnlyOnesDoNot) {
   const json chat = chat_of(
       R"({"model":"auto","input":"Hi","top_k":5,"min_p":0.1,"chat_template_kwargs":{"a":1},)"

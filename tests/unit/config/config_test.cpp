@@ -260,7 +260,6 @@ routes:
   EXPECT_EQ(dump(errors).find("SECRET123"), std::string::npos) << dump(errors);
 }
 
-// "$${" writes a literal "${" (a password holding one), as Docker Compose reads it.
 // YAML merge keys (yaml-cpp reads "<<" as a plain key) and Compose-style `x-` keys to hold
 // the anchors: shared backend settings written once.
 TEST(Config, MergeKeysShareSettingsAndExtensionKeysHoldAnchors) {
@@ -292,6 +291,7 @@ routes:
                         "y-extra", "unknown key"));
 }
 
+// "$${" writes a literal "${" (a password holding one), as Docker Compose reads it.
 TEST(Config, DoubledDollarIsALiteralReference) {
   const auto config = load_config_text(R"(
 backends:
