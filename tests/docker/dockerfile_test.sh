@@ -41,19 +41,24 @@ health_json=$(awk '/^HEALTHCHECK/ {on = 1} on {
     print line $0; exit
   }' "$dockerfile" | sed -n 's/.*CMD *\(\[.*\]\) *$/\1/p')
 [[ -n $health_json ]] || fail "no HEALTHCHECK CMD in exec form"
-port=$(( 20000 + RANDOM % 20000 ))
+# Port 0: the router says where it listens (a random port could be taken, by another test's
+# connection among others, and the router would not start).
+started=$(mktemp)
+"$router" serve --config "$config" --listen "127.0.0.1:0" >"$started" 2>&1 &
+router_pid=$!
+trap 'kill "$router_pid" 2>/dev/null || true; rm -f "$started"' EXIT
+port=
+for _ in $(seq 300); do
+  port=$(sed -n 's/^llm-router listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$started")
+  [[ -n $port ]] && break
+  kill -0 "$router_pid" 2>/dev/null || fail "the router did not start: $(cat "$started")"
+  sleep 0.1
+done
+[[ -n $port ]] || fail "the router did not say where it listens"
 mapfile -d '' health_cmd < <(node -e '
   const args = JSON.parse(process.argv[1]).map((a) => a.replaceAll("8080", process.argv[2]));
   process.stdout.write(args.join("\0") + "\0");' "$health_json" "$port")
 [[ ${#health_cmd[@]} -ge 1 ]] || fail "cannot read the HEALTHCHECK command"
-
-"$router" serve --config "$config" --listen "127.0.0.1:$port" >/dev/null 2>&1 &
-router_pid=$!
-trap 'kill "$router_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
 "${health_cmd[@]}" || fail "the health check failed against a running router"
 kill "$router_pid"
 wait "$router_pid" 2>/dev/null || true
