@@ -2,6 +2,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,18 @@ bool is_tld_char(char c) {
   return is_ascii_alpha(c) || is_two_byte_letter_byte(c);
 }
 
+// Whether text[begin] follows "scheme://" or "scheme://user:" in the same token.
+bool in_url_user_info(std::string_view text, std::size_t begin) {
+  if (begin == 0 || (text[begin - 1] != ':' && text[begin - 1] != '/')) return false;
+  constexpr std::size_t kLongestPrefix = 256;
+  std::size_t start = begin;
+  while (start > 0 && begin - start < kLongestPrefix && text[start - 1] != ' ' &&
+         text[start - 1] != '\n' && text[start - 1] != '"') {
+    --start;
+  }
+  return text.substr(start, begin - start).find("://") != std::string_view::npos;
+}
+
 template <class Sink>
 void scan_emails(std::string_view text, Sink& sink) {
   std::size_t from = 0;
@@ -62,6 +75,7 @@ void scan_emails(std::string_view text, Sink& sink) {
     while (begin > 0 && is_email_local(text[begin - 1])) --begin;
     while (begin < at && is_continuation(text[begin])) ++begin;  // the tail of a CJK character
     while (begin < at && text[begin] == '.') ++begin;  // "see.jane@x.io" keeps no leading dot
+    if (in_url_user_info(text, begin)) continue;  // redis://:pw@host: a password, not an address
     std::size_t end = at + 1;
     while (end < text.size() && is_email_domain(text[end])) ++end;
     while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
@@ -93,6 +107,7 @@ struct NumberChunk {
   bool only_dots = true;        // every separator is '.'
   bool only_dashes = true;      // every separator is '-'
   bool card_separators = true;  // only ' ' and '-'
+  bool only_spaces = true;      // every separator is ' '
 
   // The digits, complete whenever digit_count <= kKeptDigits.
   std::string_view digits() const {
@@ -158,6 +173,7 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
     if (is_number_separator(c) && digit_follows && chunk.digit_count > 0) {
       chunk.only_dots &= c == '.';
       chunk.only_dashes &= c == '-';
+      chunk.only_spaces &= c == ' ';
       chunk.card_separators &= c != '.';
       i = after;
       continue;
@@ -217,12 +233,24 @@ bool ssn_named_before(std::string_view text, std::size_t i) {
          before.find("my social") != std::string::npos;
 }
 
-// The word right before position i (over spaces, ':' and '#'), lower-cased; at most 12 letters.
-std::string word_before(std::string_view text, std::size_t i) {
+// Where the word right before position i (over spaces, ':', '#' and '.': "no. 4532") begins; at
+// most 12 letters.
+std::size_t word_start_before(std::string_view text, std::size_t i) {
   std::size_t end = i;
-  while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == ':' || text[end - 1] == '#')) --end;
+  while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == ':' || text[end - 1] == '#' ||
+                     text[end - 1] == '.')) {
+    --end;
+  }
   std::size_t begin = end;
   while (begin > 0 && is_ascii_alpha(text[begin - 1]) && end - begin < 12) --begin;
+  return begin;
+}
+
+// The word right before position i, lower-cased.
+std::string word_before(std::string_view text, std::size_t i) {
+  const std::size_t begin = word_start_before(text, i);
+  std::size_t end = begin;
+  while (end < i && is_ascii_alpha(text[end])) ++end;
   std::string word(text.substr(begin, end - begin));
   for (char& c : word) c = ascii_lower(c);
   return word;
@@ -239,16 +267,26 @@ bool version_named_before(std::string_view text, std::size_t i) {
 // The number at i is named as a business record's id ("order id 4532...", "tracking number
 // 1Z...", "invoice #..."): a 16-digit order id passes the Luhn check one time in ten.
 bool record_id_named_before(std::string_view text, std::size_t i) {
-  std::string word = word_before(text, i);
-  if (word == "id" || word == "number" || word == "no" || word == "nr" || word == "num") {
-    std::size_t end = i;
-    while (end > 0 && !is_ascii_alpha(text[end - 1])) --end;
-    while (end > 0 && is_ascii_alpha(text[end - 1])) --end;  // over the id word itself
-    word = word_before(text, end);
-  }
-  static constexpr std::string_view kRecords[] = {"order",    "tracking", "invoice",     "ticket",
-                                                  "shipment", "parcel",   "confirmation"};
-  return std::find(std::begin(kRecords), std::end(kRecords), word) != std::end(kRecords);
+  std::size_t at = i;
+  std::string word = word_before(text, at);
+  const auto step_back = [&] {
+    at = word_start_before(text, at);
+    word = word_before(text, at);
+  };
+  if (word == "is" || word == "was") step_back();  // "my order number is 4532..."
+  const bool id_word =
+      word == "id" || word == "number" || word == "no" || word == "nr" || word == "num";
+  if (id_word) step_back();
+  static constexpr std::string_view kRecords[] = {
+      "order",       "tracking", "invoice", "ticket", "shipment", "parcel",     "confirmation",
+      "reservation", "booking",  "receipt", "case",   "serial",   "transaction"};
+  // Named so only with an id word after them ("reference number ...", not "for reference: ...").
+  static constexpr std::string_view kRecordsWithIdWord[] = {"reference", "ref", "account",
+                                                            "customer", "member"};
+  const auto in = [&](const auto& list) {
+    return std::find(std::begin(list), std::end(list), word) != std::end(list);
+  };
+  return in(kRecords) || (id_word && in(kRecordsWithIdWord));
 }
 
 // A number a card network issues: its prefix (IIN) and length fit a brand. Without this, one
@@ -271,10 +309,11 @@ bool card_brand_fits(std::string_view d) {
       return four >= 3528 && four <= 3589 && n >= 16;
     case '4':  // Visa
       return n == 13 || n == 16 || n == 19;
-    case '5':  // Mastercard 51-55; Maestro 50, 56-59
-      return two >= 51 && two <= 55 ? n == 16 : true;
+    case '5':  // Mastercard 51-55; Maestro 50, 56-59 (a 13-digit EAN barcode is no card)
+      if (two >= 51 && two <= 55) return n == 16;
+      return n >= 16;
     case '6':  // Discover, UnionPay, Maestro, RuPay
-      return n >= 16 || (two != 60 && two != 62 && two != 64 && two != 65);
+      return n >= 16;
     case '8':  // RuPay 81, 82
       return (two == 81 || two == 82) && n == 16;
     case '9':  // Troy
@@ -320,11 +359,33 @@ bool national_with_trunk_prefix(const NumberChunk& chunk) {
   return true;
 }
 
+// "0049 30 1234567", "00 44 20 7946 0958": the international call prefix most countries dial
+// instead of '+', then 8-15 digits in groups.
+bool dialed_with_international_prefix(const NumberChunk& chunk) {
+  const std::size_t n = chunk.digit_count;
+  if (chunk.groups < 2 || !chunk.card_separators || n < 10 || n > 17) return false;
+  const std::string_view d = chunk.digits();
+  if (!d.starts_with("00")) return false;
+  // The country code after it: 1 or 7 alone, else 2-3 digits not starting with 0 or 1.
+  switch (chunk.group_sizes[0]) {
+    case 2:  // "00 44 20 ..."
+      return chunk.group_sizes[1] <= 3 && d[2] != '0';
+    case 3:  // "001 212 ..."
+      return d[2] == '1' || d[2] == '7';
+    case 4:  // "0049 30 ..."
+    case 5:  // "00351 21 ..."
+      return d[2] >= '2';
+    default:
+      return false;
+  }
+}
+
 bool is_phone(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
   // "+37.7749295" (a coordinate, a signed decimal) is a number, not a phone.
   if (chunk.plus && chunk.only_dots && chunk.groups == 2) return false;
   if (chunk.plus) return n >= 8 && n <= 15;
+  if (dialed_with_international_prefix(chunk)) return true;
   // National formats need structure: (415) 555-2671, 415-555-2671, 415.555.2671, 1 415 555 2671.
   // Bare digit runs (timestamps, ids), years and prices never have it.
   if (n < 10 || n > 12) return false;
@@ -335,6 +396,61 @@ bool is_phone(const NumberChunk& chunk) {
 }
 
 std::size_t match_iban(std::string_view text, std::size_t i);
+
+// What the number chunk starting at text[i] is, if it is one of the kinds looked for.
+std::optional<PiiKind> number_kind(std::string_view text, std::size_t i, const NumberChunk& chunk) {
+  if (is_ipv4(chunk)) {
+    if (version_named_before(text, i)) return std::nullopt;
+    return PiiKind::ip_address;
+  }
+  if (is_us_ssn(chunk) || (is_undashed_ssn(chunk) && ssn_named_before(text, i))) {
+    return PiiKind::us_ssn;
+  }
+  if (is_credit_card(chunk) && !record_id_named_before(text, i)) return PiiKind::credit_card;
+  if (is_phone(chunk)) return PiiKind::phone;
+  return std::nullopt;
+}
+
+struct NumberPart {
+  PiiKind kind;
+  std::size_t begin;
+  std::size_t end;
+};
+
+// No card or phone number, written with its separators, is longer.
+constexpr std::size_t kLongestNumber = 40;
+
+// In the run of numbers starting at text[begin] that is no number as a whole, the first part
+// between spaces that is one (longest first from each start). `end` is where the run ends
+// when it ends cleanly (0 otherwise: only parts followed by a space count).
+std::optional<NumberPart> number_within(std::string_view text, std::size_t begin, std::size_t end) {
+  std::array<std::size_t, 12> cuts{};  // the spaces between the run's numbers
+  std::size_t cut_count = 0;
+  const std::size_t limit = std::min(text.size(), begin + 2 * kLongestNumber);
+  for (std::size_t j = begin + 1; j + 1 < limit && cut_count < cuts.size(); ++j) {
+    if (text[j] == ' ' && is_ascii_digit(text[j - 1]) && is_ascii_digit(text[j + 1])) {
+      cuts[cut_count++] = j;
+    }
+  }
+  if (cut_count == 0) return std::nullopt;
+  std::size_t start = begin;
+  for (std::size_t c = 0; c <= cut_count; ++c) {
+    // Ends tried: every later cut (longest first), then the run's own clean end.
+    for (std::size_t e = cut_count + 1; e-- > c;) {
+      const std::size_t stop = e == cut_count ? end : cuts[e];
+      const bool whole = start == begin && e == cut_count;  // tried already
+      if (whole || stop <= start || stop - start > kLongestNumber) continue;
+      NumberChunk part;
+      if (read_chunk(text.substr(0, stop), start, part) != stop) continue;
+      const auto kind = number_kind(text, start, part);
+      // Spaces alone do not set a phone apart from the numbers around it ("100 200 300 4000").
+      const bool weak_phone = kind == PiiKind::phone && part.only_spaces && !part.plus;
+      if (kind && !weak_phone) return NumberPart{*kind, start, stop};
+    }
+    if (c < cut_count) start = cuts[c] + 1;
+  }
+  return std::nullopt;
+}
 
 template <class Sink>
 void scan_numbers(std::string_view text, Sink& sink) {
@@ -380,15 +496,18 @@ void scan_numbers(std::string_view text, Sink& sink) {
     const char after = end < text.size() ? text[end] : ' ';
     const bool clean_end = !is_ascii_alnum(after) && after != '_';
     if (clean_end) {
-      if (is_ipv4(chunk)) {
-        if (!version_named_before(text, i)) sink(PiiKind::ip_address, i, end);
-      } else if (is_us_ssn(chunk) || (is_undashed_ssn(chunk) && ssn_named_before(text, i))) {
-        sink(PiiKind::us_ssn, i, end);
-      } else if (is_credit_card(chunk) && !record_id_named_before(text, i)) {
-        sink(PiiKind::credit_card, i, end);
-      } else if (is_phone(chunk)) {
-        sink(PiiKind::phone, i, end);
+      if (const auto kind = number_kind(text, i, chunk)) {
+        sink(*kind, i, end);
+        i = end;
+        continue;
       }
+    }
+    // Not one number as a whole: it may still hold one beside another ("4111111111111111 123"
+    // with its CVV, "Order 5521 212-867-5309", two cards in a row).
+    if (const auto part = number_within(text, i, clean_end ? end : 0)) {
+      sink(part->kind, part->begin, part->end);
+      i = part->end;
+      continue;
     }
     i = std::max(end, i + 1);
   }
@@ -529,6 +648,27 @@ bool encodes_prose(std::string_view token) {
   return spaces * 12 >= decoded->size() && letters * 10 >= decoded->size() * 7;
 }
 
+// Base64 of a picture, a document or an archive (an image pasted without its data: prefix),
+// known by the encoded magic bytes it starts with.
+bool encodes_file(std::string_view token) {
+  static constexpr std::string_view kMagic[] = {
+      "iVBORw0KGgo",  // PNG
+      "/9j/",         // JPEG
+      "R0lGOD",       // GIF
+      "JVBERi0",      // PDF
+      "UEsDB",        // ZIP (and docx, xlsx, jar)
+      "UklGR",        // RIFF (WebP, WAV)
+      "H4sI",         // gzip
+      "d09GM",        // WOFF2
+      "d09GR",        // WOFF
+      "AAEAAA",       // TrueType
+      "T2dnU",        // Ogg
+      "SUQz",         // MP3 with an ID3 tag
+  };
+  return std::any_of(std::begin(kMagic), std::end(kMagic),
+                     [&](std::string_view magic) { return token.starts_with(magic); });
+}
+
 // Long random-looking tokens: mixed case and digits, no dictionary-like runs, high entropy.
 bool is_high_entropy_token(std::string_view token) {
   if (token.size() < 32 || token.size() > 4096) return false;
@@ -554,7 +694,7 @@ bool is_high_entropy_token(std::string_view token) {
     const double p = count / n;
     entropy -= p * std::log2(p);
   }
-  return entropy >= 4.2 && !encodes_prose(token);
+  return entropy >= 4.2 && !encodes_prose(token) && !encodes_file(token);
 }
 
 // Where scan_tokens must look from i on, 8 bytes at a time: only tokens of 19+ bytes (keys)
@@ -886,6 +1026,111 @@ void scan_url_credentials(std::string_view text, Sink& sink) {
   }
 }
 
+// A password or key written out after its name: "password: X", "DB_PASSWORD=X", "my password
+// is X", "auth token: X".
+struct SecretName {
+  std::string_view name;
+  std::size_t shortest;  // value length
+  bool needs_letter_and_digit;
+};
+
+constexpr SecretName kSecretNames[] = {
+    {"password", 6, false}, {"passwd", 6, false}, {"passcode", 6, false}, {"pwd", 6, false},
+    {"token", 16, true},    {"secret", 16, true}, {"apikey", 16, true},   {"api_key", 16, true},
+};
+
+// The name that ends at `end` (case-insensitive; a word's end, as in "DB_PASSWORD"), if any.
+const SecretName* secret_name_before(std::string_view text, std::size_t end) {
+  for (const SecretName& candidate : kSecretNames) {
+    const std::size_t n = candidate.name.size();
+    if (end < n || (end > n && is_ascii_alpha(text[end - n - 1]))) continue;
+    bool same = true;
+    for (std::size_t k = 0; k < n && same; ++k)
+      same = ascii_lower(text[end - n + k]) == candidate.name[k];
+    if (same) return &candidate;
+  }
+  return nullptr;
+}
+
+// A value as people write secrets, not code that computes one: no brackets, parentheses or
+// ';' in it, and a digit or a symbol ("hunter2", "Tr0ub4dor&3"), not a variable's name
+// ("process.env.PASSWORD").
+bool looks_like_secret_value(std::string_view value, const SecretName& name) {
+  if (value.size() < name.shortest) return false;
+  bool letter = false;
+  bool digit = false;
+  bool symbol = false;
+  for (const char c : value) {
+    if (std::string_view("()[]{};$<>").find(c) != std::string_view::npos) return false;
+    letter |= is_ascii_alpha(c);
+    digit |= is_ascii_digit(c);
+    symbol |= !is_ascii_alnum(c) && c != '.' && c != '_' && c != '-';
+  }
+  return name.needs_letter_and_digit ? letter && digit : digit || symbol;
+}
+
+// The value starting at `begin` (over spaces and an opening quote): up to a space, a quote or a
+// comma, without a sentence's final stop.
+std::string_view value_at(std::string_view text, std::size_t begin) {
+  constexpr std::size_t kLongestValue = 128;
+  while (begin < text.size() && (text[begin] == ' ' || text[begin] == '"' || text[begin] == '\''))
+    ++begin;
+  std::size_t end = begin;
+  while (end < text.size() && end - begin <= kLongestValue && text[end] > ' ' && text[end] != '"' &&
+         text[end] != '\'' && text[end] != ',') {
+    ++end;
+  }
+  if (end - begin > kLongestValue) return {};
+  while (end > begin && (text[end - 1] == '.' || text[end - 1] == '!' || text[end - 1] == '?')) {
+    --end;
+  }
+  return text.substr(begin, end - begin);
+}
+
+template <class Sink>
+void report_named_value(std::string_view text, std::size_t name_end, std::size_t value_from,
+                        Sink& sink) {
+  const SecretName* name = secret_name_before(text, name_end);
+  if (name == nullptr) return;
+  const std::size_t name_begin = name_end - name->name.size();
+  const bool query = name_begin > 0 && (text[name_begin - 1] == '?' || text[name_begin - 1] == '&');
+  std::string_view value = value_at(text, value_from);
+  if (query) value = value.substr(0, value.find('&'));  // "?password=X&next=..."
+  // (A key the token scan finds is reported by it.)
+  if (looks_like_secret_value(value, *name) && !has_prefix_key(value) &&
+      !is_high_entropy_token(value)) {
+    const auto begin = static_cast<std::size_t>(value.data() - text.data());
+    sink(PiiKind::api_key, begin, begin + value.size());
+  }
+}
+
+template <class Sink>
+void scan_named_secrets(std::string_view text, Sink& sink) {
+  // After ':' or '=' (rare in prose): the name before it, over spaces and a closing quote.
+  for (const char separator : {':', '='}) {
+    for (std::size_t at = text.find(separator); at != std::string_view::npos;
+         at = text.find(separator, at + 1)) {
+      std::size_t name_end = at;
+      while (
+          name_end > 0 && at - name_end < 3 &&
+          (text[name_end - 1] == ' ' || text[name_end - 1] == '"' || text[name_end - 1] == '\'')) {
+        --name_end;
+      }
+      report_named_value(text, name_end, at + 1, sink);
+    }
+  }
+  // "my password is X", "Password is X" (memmem skips through prose; find stops at every 's').
+  constexpr std::string_view kSaid = "ssword is ";
+  for (const char* at = text.data(); at != nullptr;) {
+    const auto rest = static_cast<std::size_t>(text.data() + text.size() - at);
+    at = static_cast<const char*>(memmem(at, rest, kSaid.data(), kSaid.size()));
+    if (at == nullptr) break;
+    const auto i = static_cast<std::size_t>(at - text.data());
+    report_named_value(text, i + 6, i + kSaid.size(), sink);
+    ++at;
+  }
+}
+
 }  // namespace
 
 PiiCounts detect_pii(std::string_view original) {
@@ -896,6 +1141,7 @@ PiiCounts detect_pii(std::string_view original) {
   scan_numbers(text, sink);
   scan_tokens(text, sink);
   scan_url_credentials(text, sink);
+  scan_named_secrets(text, sink);
   return sink.counts;
 }
 
@@ -908,6 +1154,7 @@ std::vector<PiiMatch> find_pii(std::string_view original) {
   scan_numbers(text, sink);
   scan_tokens(text, sink);
   scan_url_credentials(text, sink);
+  scan_named_secrets(text, sink);
   if (!origin.empty()) {  // back to where the matches are in the text as written
     for (auto& match : sink.matches) {
       match.begin = origin[match.begin];

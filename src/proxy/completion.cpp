@@ -1220,9 +1220,10 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       waited =
           co_await wait_for_capacity(*scope.snapshot, waited_on, scope.arrived, scope.deadline);
       if (waited != CapacityWait::slot_freed) break;
-      // Reloaded while waiting (a raised max_concurrency, another backend): plan with it.
-      if (state_->generation() != generation_) {
-        refresh_snapshot();
+      // Reloaded while waiting (a raised max_concurrency, another backend): plan with it. (The
+      // thread's snapshot may be fresh already, taken by another request since the reload.)
+      if (state_->generation() != generation_) refresh_snapshot();
+      if (scope.snapshot != snapshot_) {
         scope.snapshot = snapshot_;
         scope.providers = providers_;
         record.config = snapshot_->config;

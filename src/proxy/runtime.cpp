@@ -409,10 +409,10 @@ std::shared_ptr<const Snapshot> RouterState::snapshot() const {
 std::optional<std::string> RouterState::reload() {
   std::lock_guard reload_lock(reload_mutex_);
   std::shared_ptr<const Snapshot> next;
+  const auto current = snapshot();
   try {
     loaded_version_ = file_version(config_path_);  // tried, whatever the outcome
     auto config = std::make_shared<config::Config>(config::load_config_file(config_path_));
-    const auto current = snapshot();
     auto fixed = keep_process_settings(current->config->server, config->server);
     for (auto& key : fixed_request_log_changes(request_log_started_, config->request_log)) {
       fixed.push_back(std::move(key));
@@ -430,6 +430,12 @@ std::optional<std::string> RouterState::reload() {
       logging::get("config")->warn(
           "the reloaded {} lists no client_keys: the API now answers any client", config_path_);
     }
+    if (!current->config->server.admin_key.empty() && next->config->server.admin_key.empty()) {
+      logging::get("config")->warn(
+          "the reloaded {} sets no server.admin_key: /admin/*, /metrics and /ui now answer "
+          "anyone who can reach the router",
+          config_path_);
+    }
     restart_required_ = std::move(fixed);
   } catch (const std::exception& e) {
     reloads_failed.fetch_add(1);
@@ -443,7 +449,9 @@ std::optional<std::string> RouterState::reload() {
     snapshot_ = next;
   }
   generation_.fetch_add(1, std::memory_order_acq_rel);
-  // Requests waiting for a slot look again under the new limits (a raised max_concurrency).
+  // Requests waiting for a slot look again under the new limits (a raised max_concurrency),
+  // those waiting for a backend the reload removed too.
+  for (auto* health : current->health) health->capacity.wake_all();
   for (auto* health : next->health) health->capacity.wake_all();
   reloads_ok.fetch_add(1);
   last_reload_.store(ReloadOutcome::ok, std::memory_order_relaxed);

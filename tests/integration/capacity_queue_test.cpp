@@ -86,6 +86,73 @@ TEST(CapacityQueue, AReloadThatRaisesTheLimitLetsAQueuedRequestIn) {
   EXPECT_EQ(slow.requests(), 2);
 }
 
+// Every waiter plans again under the reloaded limits, not only the first one woken on its io
+// thread (the others had kept the thread's old snapshot and waited on under the old limit).
+TEST(CapacityQueue, AReloadThatRaisesTheLimitLetsEveryQueuedRequestIn) {
+  MockLlm slow({"--ttft-ms", "6000"});
+  const std::string server = "  watch_config: false\n";
+  const auto config = [&](int limit) {
+    return router_config({{"slow", slow.url(),
+                           "max_concurrency: " + std::to_string(limit) +
+                               "\n    max_queue: 8\n    queue_timeout: 3s"}},
+                         "[slow]", "[]", server);
+  };
+  Router router(config(1));
+  auto first = occupy(router.port(), slow);
+  std::vector<std::future<HttpResponse>> queued;
+  for (int i = 0; i < 4; ++i) {
+    queued.push_back(std::async(std::launch::async, [&] {
+      return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+    }));
+  }
+  HttpClient admin(router.port());
+  const auto queued_now = [&] {
+    return json::parse(admin.request("GET", "/readyz").body)["backends"]["slow"].value("queued", 0);
+  };
+  ASSERT_TRUE(eventually([&] { return queued_now() == 4; }));
+  std::ofstream(router.config_path()) << config(5);
+  ASSERT_EQ(admin.request("POST", "/admin/reload").status, 200);
+  for (auto& answer : queued) {
+    const auto response = answer.get();
+    EXPECT_EQ(response.status, 200) << response.body;
+  }
+  EXPECT_EQ(first.get().status, 200);
+  EXPECT_EQ(slow.requests(), 5);
+}
+
+// Requests waiting for a backend that a reload removes plan again at once, with the route's
+// new backends, instead of waiting out their queue_timeout for the removed one.
+TEST(CapacityQueue, AReloadThatRemovesAFullBackendSendsItsWaitersElsewhere) {
+  MockLlm slow({"--ttft-ms", "6000"});
+  MockLlm fast;
+  const std::string server = "  watch_config: false\n";
+  const std::string limits = "max_concurrency: 1\n    max_queue: 8\n    queue_timeout: 4s";
+  Router router(
+      router_config({{"slow", slow.url(), limits}, {"fast", fast.url()}}, "[slow]", "[]", server));
+  auto first = occupy(router.port(), slow);
+  std::vector<std::future<HttpResponse>> queued;
+  for (int i = 0; i < 3; ++i) {
+    queued.push_back(std::async(std::launch::async, [&] {
+      return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+    }));
+  }
+  HttpClient admin(router.port());
+  ASSERT_TRUE(eventually([&] {
+    return json::parse(admin.request("GET", "/readyz").body)["backends"]["slow"].value("queued",
+                                                                                       0) == 3;
+  }));
+  std::ofstream(router.config_path())
+      << router_config({{"fast", fast.url()}}, "[fast]", "[]", server);
+  ASSERT_EQ(admin.request("POST", "/admin/reload").status, 200);
+  for (auto& answer : queued) {
+    const auto response = answer.get();
+    EXPECT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.header("x-llm-router-backend"), "fast");
+  }
+  EXPECT_EQ(fast.requests(), 3);
+  EXPECT_EQ(first.get().status, 200);
+}
+
 // A reload that removes a backend keeps its in-flight series in /metrics while its request runs.
 TEST(CapacityQueue, ARemovedBackendsInFlightRequestsStayVisible) {
   MockLlm slow({"--ttft-ms", "1500"});
