@@ -180,6 +180,37 @@ bool refers_back(std::string_view text) {
   return requests && (marked || points || pending != Pending::none);
 }
 
+// A fragment that only makes sense after what came before: "descending?", "in postgres", "why?",
+// "less cheesy", "more formal", "and with async?". Alone the category model reads such a
+// fragment as small talk or creative writing, confidently. At most four words, opening with a
+// question word, a comparative, a preposition or a conjunction, or one word asked; not about
+// the assistant itself ("how are you?", "what about you?").
+bool short_refinement(std::string_view text) {
+  static constexpr std::string_view kOpeners[] = {
+      "why",  "how",     "when",      "where",     "which",  "what",   "who",     "more",
+      "less", "shorter", "longer",    "simpler",   "better", "faster", "smaller", "bigger",
+      "in",   "with",    "without",   "for",       "using",  "via",    "on",      "as",
+      "into", "from",    "like",      "and",       "but",    "or",     "also",    "instead",
+      "now",  "same",    "ascending", "descending"};
+  static constexpr std::string_view kAboutTheAssistant[] = {"you",      "your",  "u",
+                                                            "yourself", "doing", "up"};
+  constexpr std::size_t kMaxBytes = 40;
+  constexpr std::size_t kMaxWords = 4;
+  if (text.size() > kMaxBytes) return false;
+  std::size_t words = 0;
+  bool opens = false;
+  bool personal = false;
+  for_each_lower_word(text, [&](std::string_view word) {
+    if (words++ == 0) opens = listed(word, kOpeners);
+    personal |= listed(word, kAboutTheAssistant);
+    return true;
+  });
+  if (words == 0 || words > kMaxWords || personal) return false;
+  const std::size_t last = text.find_last_not_of(" \t\r\n");
+  const bool asked = last != std::string_view::npos && text[last] == '?';
+  return opens || (words == 1 && asked);
+}
+
 // The question on the last line of a long text, after what it is about (retrieved passages, a
 // document, a log) and a blank line: "Question: ...", "Task: ...", or a line ending in '?', of
 // at most 300 bytes, the whole text at least four times as long and 300 bytes. Without
@@ -482,7 +513,8 @@ std::size_t Analyzer::discount_math(Distribution& probabilities, std::size_t n) 
 }
 
 std::size_t Analyzer::lean_on_context(std::string_view text, std::string_view context,
-                                      Distribution& probabilities, std::size_t n) const {
+                                      Distribution& probabilities, std::size_t n,
+                                      float context_weight) const {
   std::string joined;
   joined.reserve(context.size() + 1 + text.size());
   joined.append(context).append("\n").append(text);
@@ -492,8 +524,7 @@ std::size_t Analyzer::lean_on_context(std::string_view text, std::string_view co
   adjust_category(joined, in_context, n);
   std::size_t best = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    probabilities[i] =
-        (1 - kFollowUpContextWeight) * probabilities[i] + kFollowUpContextWeight * in_context[i];
+    probabilities[i] = (1 - context_weight) * probabilities[i] + context_weight * in_context[i];
     if (probabilities[i] > probabilities[best]) best = i;
   }
   return best;
@@ -598,11 +629,14 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
       best = reading.best;
       request_complexity = reading.complexity;
     }
+    // A fragment's own reading says nothing: the context's alone counts.
+    const bool fragment = short_refinement(text);
     if (!context.empty() && n > 0 &&
         (probabilities[best] < kFollowUpConfidence ||
-         (best == chit_chat_label_ && refers_back(text))) &&
+         (best == chit_chat_label_ && refers_back(text)) || fragment) &&
         !announces_new_topic(text) && !only_acknowledges(text)) {
-      best = lean_on_context(text, context, probabilities, n);
+      best = lean_on_context(text, context, probabilities, n,
+                             fragment ? 1.0f : kFollowUpContextWeight);
       out.category_from_context = true;
     }
     const auto& labels = models_.category->labels();

@@ -90,7 +90,8 @@ class Analyzer {
                               std::size_t n) const;
   // Blends in the reading of `context` joined with `text`; returns the leader.
   std::size_t lean_on_context(std::string_view text, std::string_view context,
-                              Distribution& probabilities, std::size_t n) const;
+                              Distribution& probabilities, std::size_t n,
+                              float context_weight) const;
   struct TrailingReading {
     std::size_t best = 0;              // the leading label after the reading
     std::optional<double> complexity;  // of the request alone, when it made the prompt code or math

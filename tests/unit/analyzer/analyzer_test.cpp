@@ -224,7 +224,8 @@ class WordModel : public classifier::TextModel {
   const std::vector<std::string>& labels() const override { return labels_; }
   void predict(std::string_view text, std::span<float> p) const override {
     const bool code = text.find("python") != std::string_view::npos;
-    const bool thanks = text.find("thanks") != std::string_view::npos || text == "fix it";
+    const bool thanks = text.find("thanks") != std::string_view::npos || text == "fix it" ||
+                        text.starts_with("more formal") || text.starts_with("formal");
     const std::array<float, 3> out = thanks ? std::array<float, 3>{0.05f, 0.05f, 0.9f}
                                      : code ? std::array<float, 3>{0.9f, 0.05f, 0.05f}
                                             : std::array<float, 3>{0.3f, 0.3f, 0.4f};
@@ -246,11 +247,17 @@ TEST(Analyzer, AnUnsureFollowUpLeansOnThePreviousUserTurn) {
   settings.detectors.instructions = false;
   settings.detectors.code = false;
   const Analyzer analyzer(settings, {std::make_shared<WordModel>(), nullptr, nullptr}, {}, {});
-  const Analysis follow_up = analyzer.analyze(conversation("and make it recursive"), {});
+  const Analysis follow_up = analyzer.analyze(conversation("please make it recursive"), {});
   EXPECT_EQ(follow_up.category, "code");
   EXPECT_TRUE(follow_up.category_from_context);
   EXPECT_NEAR(follow_up.category_scores.at("code"), 0.4 * 0.3 + 0.6 * 0.9, 1e-6);
-  EXPECT_EQ(follow_up.analyzed_chars, 21);  // the other signals read the last message only
+  EXPECT_EQ(follow_up.analyzed_chars, 24);  // the other signals read the last message only
+  // A fragment ("more formal", "descending?", "in postgres") is read in context only, however
+  // sure the model is of it alone; not one about the assistant itself.
+  const Analysis fragment = analyzer.analyze(conversation("more formal"), {});
+  EXPECT_TRUE(fragment.category_from_context);
+  EXPECT_NEAR(fragment.category_scores.at("code"), 0.9, 1e-6);
+  EXPECT_FALSE(analyzer.analyze(conversation("formal wear for you?"), {}).category_from_context);
   // A message that announces a new topic is read alone.
   EXPECT_FALSE(
       analyzer.analyze(conversation("Unrelated: and make it recursive"), {}).category_from_context);
