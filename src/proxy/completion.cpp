@@ -440,7 +440,7 @@ void drop_null_usage(std::string& data) {
 // router operator's account.)
 bool relayed_upstream_header(std::string_view name) {
   return name == "retry-after" || name == "retry-after-ms" || name.starts_with("x-ratelimit-") ||
-         name == "openai-processing-ms" || name == "openai-version";
+         name == "openai-processing-ms" || name == "openai-version" || name == "x-should-retry";
 }
 
 // Counting is wired in only when the client asked for usage (no std::function for the others).
@@ -2102,10 +2102,17 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   record.status = all_unavailable ? 503 : traits(failure.kind).status;
   record.backend.clear();
   Headers headers = decision_headers(record);
+  // The last backend's own verdict on asking again (OpenAI's x-should-retry), on the failure
+  // the client hears.
+  std::optional<std::string> backend_says_retry;
+  for (const auto& h : record.last_upstream_headers) {
+    if (h.name == "x-should-retry") backend_says_retry = h.value;
+  }
   // A backend's rate-limit headers describe the answer when every attempt was rate limited;
   // after other failures only its Retry-After still helps the client.
   for (auto& h : record.last_upstream_headers) {
     if (h.name.starts_with("retry-after")) continue;  // the longest any backend asked, below
+    if (h.name == "x-should-retry") continue;         // below
     // A client key with limits reads its own (decision_headers), not the backend account's.
     if (has_rate_limits(record.client) && h.name.starts_with("x-ratelimit-")) continue;
     if (all_rate_limited) headers.push_back(std::move(h));
@@ -2127,7 +2134,11 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
                (a.failure->kind == ErrorKind::upstream_bad_response &&
                 (status == 401 || status == 403 || status == 404));
       });
-  if (misconfigured && !record.attempts.empty()) headers.push_back({"x-should-retry", "false"});
+  if (misconfigured && !record.attempts.empty()) {
+    headers.push_back({"x-should-retry", "false"});
+  } else if (backend_says_retry) {
+    headers.push_back({"x-should-retry", *backend_says_retry});
+  }
   co_await send_json(writer, record.status, api::error_body(failure), std::move(headers));
 }
 

@@ -582,4 +582,21 @@ TEST(Requests, AClientThatClosesItsSideGetsNoMadeUpAnswer) {
 }
 
 }  // namespace
+// The backend's own x-should-retry reaches the client with the failure it describes, so the
+// SDK skips (or makes) its automatic retries as the backend asked.
+TEST(Fallback, TheLastBackendsShouldRetryVerdictReachesTheClient) {
+  for (const std::string verdict : {"false", "true"}) {
+    CannedBackend backend([&](const std::string&) {
+      return http_response(500, "application/json",
+                           R"({"error":{"message":"boom","type":"server_error"}})",
+                           "x-should-retry: " + verdict + "\r\n");
+    });
+    Router router(router_config({{"only", backend.url()}}, "[only]", "[]"));
+    const auto response =
+        HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_GE(response.status, 500) << response.body;
+    EXPECT_EQ(response.header("x-should-retry"), verdict);
+  }
+}
+
 }  // namespace test_support
