@@ -470,13 +470,17 @@ void validate_embeddings_model(NodeReader& root, const YAML::Node& yaml, const C
 
 // Cross-field checks: names unique, every reference resolves.
 void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
-  std::set<std::string> names;
+  NameLines names;
   const YAML::Node backends = yaml["backends"];
   for (size_t i = 0; i < config.backends.size(); ++i) {
     const auto& b = config.backends[i];
     const std::string path = "backends[" + std::to_string(i) + "].name";
-    if (!b.name.empty() && !names.insert(b.name).second) {
-      root.error_at(backends[i]["name"], path, "duplicate backend name '" + b.name + "'");
+    const YAML::Node name = backends[i]["name"];
+    if (b.name.empty()) continue;
+    if (const auto [first, added] = names.emplace(b.name, name.Mark().line + 1); !added) {
+      root.error_at(name, path,
+                    "duplicate backend name '" + b.name + "' (first at line " +
+                        std::to_string(first->second) + ")");
     }
   }
   if (config.backends.empty()) root.error("backends", "at least one backend is required");

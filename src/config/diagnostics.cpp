@@ -15,7 +15,10 @@ std::string summarize(const Diagnostics& diagnostics) {
 }  // namespace
 
 std::string Diagnostic::format() const {
-  std::string text = file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+  // (No position for a file that could not be read at all.)
+  std::string text = line == 0
+                         ? file + ": "
+                         : file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
   if (!path.empty()) text += path + ": ";
   return text + message;
 }

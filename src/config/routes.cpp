@@ -649,14 +649,19 @@ void check_strategy_settings(NodeReader& root, const YAML::Node& route_node,
 }
 
 void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& config,
-                     std::set<std::string>& names) {
+                     NameLines& names) {
   const YAML::Node routes = yaml["routes"];
   for (size_t i = 0; i < config.routes.size(); ++i) {
     const auto& r = config.routes[i];
     const std::string base = item_path("routes", i);
-    if (!r.name.empty() && !names.insert(r.name).second) {
-      root.error_at(routes[i]["name"], base + ".name",
-                    "route name '" + r.name + "' is already used by a backend or route");
+    const YAML::Node name = routes[i]["name"];
+    const auto [first, added] = names.emplace(r.name, name.Mark().line + 1);
+    if (!r.name.empty() && !added) {
+      root.error_at(name, base + ".name",
+                    "route name '" + r.name +
+                        "' is already used by a backend or route (first at "
+                        "line " +
+                        std::to_string(first->second) + ")");
     }
     std::vector<const Pool*> every_pool = {&r};
     for (const auto& rule : r.rules) every_pool.push_back(&rule.pool);

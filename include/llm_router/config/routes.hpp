@@ -162,9 +162,12 @@ struct Route : Pool {
 
 Route read_route(NodeReader reader);
 
+// The names of backends and routes seen so far, each with the line it is first given on.
+using NameLines = std::map<std::string, int>;
+
 // Cross-field checks for routes: names unique (with backends), backend references resolve.
 void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& config,
-                     std::set<std::string>& names);
+                     NameLines& names);
 
 // Every keyword/regex and semantic signal the analyzer must compute for the configured routes.
 struct SignalSpecs {
