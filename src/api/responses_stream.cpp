@@ -223,15 +223,26 @@ void ResponsesStream::close_message(std::string& out) {
   message_.reset();
 }
 
-// The first delta of a call names it (id, function name); later ones carry argument text.
+// The first delta of a call names it (id, function name); later ones carry argument text. A
+// new call finishes the one before it, as OpenAI's items come one after another (a chat stream
+// sends its parallel calls in turn); were a backend to come back to a finished one, its text
+// still reaches that item's final arguments.
 void ResponsesStream::call_delta(const json& call, std::string& out) {
   if (!call.is_object()) return;
   const long long index = integer_or(call, "index", 0);
   const json& function = call.contains("function") ? call["function"] : json::object();
+  if (const auto finished = finished_calls_.find(index); finished != finished_calls_.end()) {
+    if (const std::string* arguments = string_at(function, "arguments")) {
+      json& item = output_[finished->second];
+      item["arguments"] = item.value("arguments", std::string()) + *arguments;
+    }
+    return;
+  }
   auto found = calls_.find(index);
   if (found == calls_.end()) {
     close_reasoning(out);
     close_message(out);  // text before the calls is its own item, finished first
+    close_calls(out);
     FunctionCall fresh{next_output_index_++, new_item_id("fc_"), "", "", ""};
     const std::string* id = string_at(call, "id");
     const std::string* name = string_at(function, "name");
@@ -270,6 +281,7 @@ void ResponsesStream::close_calls(std::string& out) {
         function_call_item(call.item_id, item_status(), call.call_id, call.name, call.arguments);
     emit("response.output_item.done", {{"output_index", call.output_index}, {"item", item}}, out);
     output_[call.output_index] = std::move(item);
+    finished_calls_.emplace(index, call.output_index);
   }
   calls_.clear();
 }

@@ -113,7 +113,8 @@ class ResponsesStream {
   bool had_message_ = false;                 // a message item was opened (and may be closed since)
   bool had_call_ = false;                    // so was a function_call item
   std::map<long long, FunctionCall> calls_;  // by the chat stream's tool-call index
-  std::map<std::size_t, nlohmann::json> output_;  // finished items, by output index
+  std::map<long long, std::size_t> finished_calls_;  // their output index, once done
+  std::map<std::size_t, nlohmann::json> output_;     // finished items, by output index
   std::size_t next_output_index_ = 0;
 };
 

@@ -527,6 +527,36 @@ TEST(ResponsesStream, ToolCallsFollowTheTextAsTheirOwnItems) {
     }
   }
   EXPECT_EQ(argument_deltas, 3);
+  // Each call's item is done before the next one is added, as OpenAI streams them.
+  std::vector<std::string> item_events;
+  for (const auto& e : events) {
+    if (e.type.starts_with("response.output_item.") ||
+        e.type == "response.function_call_arguments.done") {
+      item_events.push_back(e.type + " " + std::to_string(e.data["output_index"].get<int>()));
+    }
+  }
+  EXPECT_EQ(item_events,
+            (std::vector<std::string>{
+                "response.output_item.added 0", "response.output_item.done 0",
+                "response.output_item.added 1", "response.function_call_arguments.done 1",
+                "response.output_item.done 1", "response.output_item.added 2",
+                "response.function_call_arguments.done 2", "response.output_item.done 2"}));
+}
+
+// A backend coming back to a call after the next one began: its text still reaches the item.
+TEST(ResponsesStream, ArgumentsForAFinishedCallReachItsItem) {
+  ResponsesStream stream(shell());
+  std::string out = stream.feed(
+      chunk(
+          R"({"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\""}}]})") +
+      chunk(R"({"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{}"}}]})") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]})") +
+      chunk("{}", R"("tool_calls")") + "data: [DONE]\n\n");
+  out += stream.finish();
+  const json output = events_of(out).back().data["response"]["output"];
+  ASSERT_EQ(output.size(), 2u) << output;
+  EXPECT_EQ(output[0]["arguments"], R"({"x":1})");
+  EXPECT_EQ(output[1]["arguments"], "{}");
 }
 
 // As a non-streamed answer: an empty answer is an empty message (an agent loop reads "no
