@@ -287,7 +287,8 @@ constexpr std::string_view kTermWords[] = {
     "stderr",     "graphql",        "dockerfile",    "quicksort",      "mergesort",  "hashmap",
     "hashtable",  "bytecode",       "serializer",    "deserialize",    "webhook",    "webhooks",
     "memoize",    "memoization",    "typeerror",     "flexbox",        "valueerror", "keyerror",
-    "indexerror", "attributeerror", "syntaxerror",   "referenceerror",
+    "indexerror", "attributeerror", "syntaxerror",   "referenceerror", "div",        "divs",
+    "sharding",   "serverless",
 };
 // Two-word terms, "first second", each alone an everyday word ("linked", "list").
 constexpr std::string_view kTermPhrases[] = {
@@ -363,13 +364,54 @@ constexpr std::string_view kTermPhrases[] = {
     "docker compose",
     "docker image",
     "docker containers",
+    "last commit",
+    "value store",
+    "leader election",
+    "consistent hashing",
+    "distributed system",
+    "distributed systems",
+    "message queue",
+    "message queues",
+    "rate limiter",
+    "url shortener",
+    "database schema",
+    "system design",
+    "cache invalidation",
 };
 // Language names that are everyday words too ("rust and ruby" are colours, "Java and Swift"
 // an island and a singer): they count as a language beside other evidence, never as the
 // second of two languages.
 constexpr std::string_view kEverydayLanguageNames[] = {
-    "java",  "rust", "ruby", "swift", "react",   "angular", "rails", "flask",
-    "julia", "go",   "vue",  "lua",   "jenkins", "maven",   "scala", "elixir",
+    "java",
+    "rust",
+    "ruby",
+    "swift",
+    "react",
+    "angular",
+    "rails",
+    "flask",
+    "julia",
+    "go",
+    "vue",
+    "lua",
+    "jenkins",
+    "maven",
+    "scala",
+    "elixir",
+    // Formats an answer is asked in ("as JSON") and platforms anyone names ("my AWS bill",
+    // "install Ubuntu"): a programmer's question needs more than one of them.
+    "json",
+    "yaml",
+    "xml",
+    "aws",
+    "gcp",
+    "heroku",
+    "github",
+    "gitlab",
+    "bitbucket",
+    "ubuntu",
+    "linux",
+    "unix",
 };
 constexpr std::string_view kVocabularyWords[] = {
     "function",    "functions",   "method",      "methods",      "class",      "constructor",
@@ -391,7 +433,7 @@ constexpr std::string_view kVocabularyWords[] = {
     "compilation", "string",      "strings",     "file",         "commit",     "commits",
     "repo",        "cache",       "server",      "servers",      "gateway",    "cluster",
     "pod",         "pods",        "containers",  "endpoints",    "crash",      "crashes",
-    "install",
+    "install",     "deployed",    "deploying",   "deployment",
 };
 
 // Listed words, each with a set of kind bits.
@@ -610,6 +652,10 @@ CodeEvidence code_evidence(std::string_view full_text) {
       continue;
     }
     std::string_view word(buffer, length);
+    if (i > length && text[i - length - 1] == '\\') {  // a LaTeX command ("\\div")
+      shift();
+      continue;
+    }
     if (word == "go" && names_go(text, i - length)) {
       add_language(word);
       shift();

@@ -45,7 +45,7 @@ CodeSignals detect_code(std::string_view text);
 struct CodeEvidence {
   int syntax = 0;
   int languages = 0;           // names of languages, tools and protocols
-  int distinct_languages = 0;  // "Python or JavaScript", "TCP and UDP"
+  int distinct_languages = 0;  // not everyday words ("Python", "TCP"; not "Java", "Rust")
   int vocabulary = 0;
   int terms = 0;  // words and two-word terms only programmers use ("mutex", "linked list")
   // Two kinds of evidence or two syntax cues: code whatever task the prompt names.
@@ -53,9 +53,10 @@ struct CodeEvidence {
     return syntax >= 2 || (syntax >= 1 && (languages + vocabulary) >= 1) ||
            (languages >= 1 && vocabulary >= 1);
   }
-  // Or two languages or one programmer's term: a question about programming ("TCP vs UDP?",
-  // "what is a mutex"), unless the prompt names another task ("Classify these languages...").
-  bool confident() const { return strong() || terms >= 1 || distinct_languages >= 2; }
+  // Or a language that is no everyday word, or one programmer's term: a question about
+  // programming ("reverse a list in JavaScript?", "what is a mutex"), unless the prompt names
+  // another task ("Classify these languages...").
+  bool confident() const { return strong() || terms >= 1 || distinct_languages >= 1; }
 };
 CodeEvidence code_evidence(std::string_view text);
 

@@ -96,6 +96,21 @@ TEST(Analyzer, CodeEvidenceOverridesTheModelForOtherLanguages) {
   }
 }
 
+// One language's name makes a question about programming of a chat reading, not of a math
+// problem the model reads (a python that eats alligators).
+TEST(Analyzer, ALanguagesNameAloneYieldsToAMathReading) {
+  AnalyzerSettings settings;
+  const auto read = [&](std::vector<float> p, const std::string& text) {
+    const Analyzer analyzer(settings, {category(std::move(p)), nullptr, nullptr}, {}, {});
+    return analyzer.analyze(user_says(text), {}).category;
+  };
+  EXPECT_EQ(read({0.1f, 0.1f, 0.8f}, "how do I reverse a list in javascript?"), "code");
+  EXPECT_EQ(read({0.1f, 0.8f, 0.1f}, "A python eats 3 alligators a week. How many in 5 weeks?"),
+            "math");
+  // Two kinds of evidence are code whatever the model reads.
+  EXPECT_EQ(read({0.1f, 0.8f, 0.1f}, "Why does my python function return None?"), "code");
+}
+
 // The task named by the prompt's first words moves 60% of the mass onto its label, when the
 // model has that label and did not already pick it.
 TEST(Analyzer, InstructionCueOverridesTheModel) {

@@ -148,6 +148,10 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
       // A data format asked for is no programming: one word is one kind of evidence. Its
       // JavaScript object is ("JSON.parse").
       {"Return the list of EU capitals as JSON.", false},
+      {"Why is my AWS bill so high this month?", false},
+      // One programming language named is a programming question.
+      {"How do I reverse a list in JavaScript?", true},
+      {"how to split a string in python", true},
       {"Why does JSON.parse throw on trailing commas?", true},
       {"A polyhedron has $n$ vertices; [asy] unitsize(1cm); drawLine(); fillArea(); [/asy]", false},
   };
