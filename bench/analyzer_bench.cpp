@@ -87,6 +87,12 @@ void BM_PiiThousandTokens(benchmark::State& state) {
 }
 BENCHMARK(BM_PiiThousandTokens);
 
+void BM_RecordIdsThousandTokens(benchmark::State& state) {
+  const std::string text = thousand_token_prompt();
+  for (auto _ : state) benchmark::DoNotOptimize(llm_router::analyzer::find_record_ids(text));
+}
+BENCHMARK(BM_RecordIdsThousandTokens);
+
 void BM_EstimateThousandTokens(benchmark::State& state) {
   const std::string text = thousand_token_prompt();
   for (auto _ : state) benchmark::DoNotOptimize(llm_router::tokenizer::estimate_tokens(text));

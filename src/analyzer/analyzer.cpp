@@ -300,14 +300,15 @@ void sanitize(std::array<float, kMaxLabels>& probabilities, std::size_t n) {
   }
 }
 
-// Personal data (an email, a phone, card or account number, an address, a key) says nothing of
-// the task, but its digits and symbols read as math or code to the models (an IBAN made "send
-// the refund" look hard): they read the text with each match blanked.
-std::string without_personal_data(std::string_view text, const std::vector<PiiMatch>& matches) {
+// Personal data (an email, a phone, card or account number, an address, a key) and records' ids
+// say nothing of the task, but their digits and symbols read as math or code to the models (an
+// IBAN made "send the refund" look hard, a part number a lookup): they read the text with each
+// such stretch blanked.
+std::string without_stretches(std::string_view text, const std::vector<TextSpan>& stretches) {
   std::string out;
   out.reserve(text.size());
   std::size_t at = 0;
-  for (const PiiMatch& match : matches) {
+  for (const TextSpan& match : stretches) {
     if (match.begin < at) continue;  // inside the previous match
     out.append(text.substr(at, match.begin - at)).push_back(' ');
     at = match.end;
@@ -317,10 +318,10 @@ std::string without_personal_data(std::string_view text, const std::vector<PiiMa
 }
 
 // The words of `text` (maximal runs of word bytes, as the keyword matcher wants them) from the
-// words of its blanked copy (without_personal_data(text, matches)): each blanked stretch's own
+// words of its blanked copy (without_stretches(text, matches)): each blanked stretch's own
 // words in its place, the rest shifted back. False when a word runs across a stretch's edge
 // ("v10.0.0.1"), where the two texts split differently.
-bool unblanked_words(std::string_view text, const std::vector<PiiMatch>& matches,
+bool unblanked_words(std::string_view text, const std::vector<TextSpan>& matches,
                      std::span<const classifier::WordSpan> blanked_words,
                      std::vector<classifier::WordSpan>& out) {
   const auto word_byte = [&](std::size_t i) { return has_class(text[i], kWordChar); };
@@ -328,8 +329,8 @@ bool unblanked_words(std::string_view text, const std::vector<PiiMatch>& matches
   std::size_t next_word = 0;
   std::size_t shift = 0;  // bytes the stretches before this point lost in the blanked copy
   std::size_t at = 0;
-  for (const PiiMatch& match : matches) {
-    if (match.begin < at) continue;  // inside the previous match, as without_personal_data
+  for (const TextSpan& match : matches) {
+    if (match.begin < at) continue;  // inside the previous match, as without_stretches
     if (match.end <= match.begin || match.end > text.size()) return false;  // never found so
     if ((match.begin > 0 && word_byte(match.begin - 1) && word_byte(match.begin)) ||
         (match.end < text.size() && word_byte(match.end - 1) && word_byte(match.end))) {
@@ -574,7 +575,7 @@ Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view text,
 
 void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* dense, Analysis& out,
                                std::string_view context,
-                               const std::vector<PiiMatch>* personal_data) const {
+                               const std::vector<TextSpan>* hidden) const {
   std::string buffer;
   const std::string_view model_text = head_and_tail(full_text, settings_.text.model_chars, buffer);
   if (settings_.detectors.language) {
@@ -582,9 +583,8 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     out.script = script.script;
     out.language = script.language;
   }
-  const bool blank = personal_data != nullptr && !personal_data->empty();
-  const std::string blanked =
-      blank ? without_personal_data(full_text, *personal_data) : std::string();
+  const bool blank = hidden != nullptr && !hidden->empty();
+  const std::string blanked = blank ? without_stretches(full_text, *hidden) : std::string();
   const std::string_view readable = blank ? std::string_view(blanked) : full_text;
   // What the task models and the category corrections read: the models learned English, so
   // another language's text comes with English words for its task words, first (where the
@@ -607,7 +607,7 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
         words = scratch.word_spans;
       } else if (blank && text.data() == blanked.data()) {
         thread_local std::vector<classifier::WordSpan> unblanked;
-        if (unblanked_words(full_text, *personal_data, scratch.word_spans, unblanked)) {
+        if (unblanked_words(full_text, *hidden, scratch.word_spans, unblanked)) {
           words = unblanked;
         }
       }
@@ -695,18 +695,28 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
   RequestFacts facts = extract_request(body, meta.endpoint, settings_.text);
   PiiCounts counts{};
   // Where the PII is in the analyzed text, found once: for the counts or the blanking.
-  std::optional<std::vector<PiiMatch>> matches = std::move(facts.text_pii);
+  const bool found = facts.text_pii.has_value();
+  std::vector<PiiMatch> matches = found ? std::move(*facts.text_pii) : std::vector<PiiMatch>();
+  bool located = found;
   if (settings_.detectors.pii) {
     if (settings_.text.pii_whole_request) {
       counts = facts.pii;
     } else {
       matches = find_pii(facts.text);
-      for (const PiiMatch& match : *matches) ++counts[static_cast<std::size_t>(match.kind)];
+      located = true;
+      for (const PiiMatch& match : matches) ++counts[static_cast<std::size_t>(match.kind)];
     }
   }
   const bool has_pii = std::any_of(counts.begin(), counts.end(), [](int n) { return n > 0; });
-  if (has_pii && !matches) matches = find_pii(facts.text);
-  analyze_content(facts.text, dense, out, facts.context_text, has_pii ? &*matches : nullptr);
+  if (has_pii && !located) matches = find_pii(facts.text);
+  // What the task models do not read: the personal data, and records' ids.
+  std::vector<TextSpan> hidden = find_record_ids(facts.text);
+  if (has_pii) {
+    for (const PiiMatch& match : matches) hidden.push_back({match.begin, match.end});
+    std::sort(hidden.begin(), hidden.end(),
+              [](const TextSpan& a, const TextSpan& b) { return a.begin < b.begin; });
+  }
+  analyze_content(facts.text, dense, out, facts.context_text, hidden.empty() ? nullptr : &hidden);
   if (settings_.detectors.pii) {
     for (std::size_t k = 0; k < kPiiKinds; ++k) {
       if (counts[k] > 0) {

@@ -80,10 +80,11 @@ class Analyzer {
  private:
   // `context`: what a short last user turn continues (RequestFacts::context_text), for a
   // follow-up the category model is unsure of on its own (TextSelection::follow_up_context).
-  // `personal_data`: where `text` holds personal data, which the task models then read blanked out.
+  // `hidden`: where `text` holds personal data or records' ids, which the task models then read
+  // blanked out.
   void analyze_content(std::string_view text, const DenseQuery* dense, Analysis& out,
                        std::string_view context = {},
-                       const std::vector<PiiMatch>* personal_data = nullptr) const;
+                       const std::vector<TextSpan>* hidden = nullptr) const;
   // The category distribution after the rule-based corrections (code evidence, instruction
   // cues); returns the leading label.
   std::size_t adjust_category(std::string_view text, Distribution& probabilities,

@@ -26,6 +26,16 @@ struct PiiMatch {
 };
 std::vector<PiiMatch> find_pii(std::string_view text);
 
+// A stretch of text, [begin, end).
+struct TextSpan {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+// Identifiers of records: order, invoice, part, model and version numbers ("INV-2024-00817",
+// "7740-A-2291-X", "v2.14.3"): 4+ digits with a letter and a separator. They say nothing of the
+// task but read as code or as a hard question to the models, which read the text without them.
+std::vector<TextSpan> find_record_ids(std::string_view text);
+
 bool luhn_valid(std::string_view digits);
 // `iban` without spaces, e.g. "DE89370400440532013000".
 bool iban_valid(std::string_view iban);

@@ -737,6 +737,19 @@ TEST(MakeAnalyzerWithShippedModels, PersonalDataDoesNotChangeTheTaskReading) {
 
 // The keyword matcher reads the text as written: words inside personal data, phrases around it,
 // and a word running into it ("v10.0.0.1") match as in a text without models.
+// A record's id says nothing of how hard a question is: the shipped complexity model reads
+// "Where is invoice INV-2024-00817?" as "Where is invoice ?".
+TEST(MakeAnalyzerWithShippedModels, RecordIdsDoNotMakeAQuestionHard) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/category.model";
+  settings.complexity_model = "models/complexity.model";
+  const auto analyzer = make_analyzer(settings, kRoot + "/config", {}, {});
+  const double plain = analyzer->analyze(user_says("Where is my invoice?"), {}).complexity;
+  const double with_id =
+      analyzer->analyze(user_says("Where is my invoice INV-2024-00817?"), {}).complexity;
+  EXPECT_NEAR(with_id, plain, 0.05);
+}
+
 TEST(MakeAnalyzerWithShippedModels, KeywordsMatchInAndAroundBlankedPersonalData) {
   AnalyzerSettings settings;
   settings.category_model = "models/category.model";
