@@ -479,11 +479,12 @@ std::size_t Analyzer::adjust_category(std::string_view text, Distribution& proba
   // A question about programming in words ("what is a mutex"), when no task was named. A
   // language's name alone yields to a math problem, the model's or the rules' ("a Burmese
   // python eats 2 kg a day...").
-  const bool only_a_name = !code.strong() && code.terms == 0 && code.distinct_languages < 2;
-  const bool math_problem =
-      only_a_name && math_label_ < n &&
-      (best == math_label_ || (settings_.detectors.math && math_evidence(text).confident()));
-  if (cued >= n && code.confident() && !math_problem) {
+  const auto math_problem = [&] {
+    const bool only_a_name = !code.strong() && code.terms == 0 && code.distinct_languages < 2;
+    return only_a_name && math_label_ < n &&
+           (best == math_label_ || (settings_.detectors.math && math_evidence(text).confident()));
+  };
+  if (cued >= n && code.confident() && !math_problem()) {
     shift_mass(probabilities, n, code_label_, kCodeEvidenceWeight);
     return code_label_;
   }
