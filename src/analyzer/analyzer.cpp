@@ -183,15 +183,14 @@ bool refers_back(std::string_view text) {
 // A fragment that only makes sense after what came before: "descending?", "in postgres", "why?",
 // "less cheesy", "more formal", "and with async?". Alone the category model reads such a
 // fragment as small talk or creative writing, confidently. At most four words, opening with a
-// question word, a comparative, a preposition or a conjunction, or one word asked; not about
-// the assistant itself ("how are you?", "what about you?").
+// comparative, a preposition or a conjunction, or one word asked ("why?"; "who wrote Hamlet?"
+// is a question of its own); not about the assistant itself ("and you?").
 bool short_refinement(std::string_view text) {
   static constexpr std::string_view kOpeners[] = {
-      "why",  "how",     "when",      "where",     "which",  "what",   "who",     "more",
-      "less", "shorter", "longer",    "simpler",   "better", "faster", "smaller", "bigger",
-      "in",   "with",    "without",   "for",       "using",  "via",    "on",      "as",
-      "into", "from",    "like",      "and",       "but",    "or",     "also",    "instead",
-      "now",  "same",    "ascending", "descending"};
+      "more",    "less", "shorter", "longer",    "simpler",   "better", "faster", "smaller",
+      "bigger",  "in",   "with",    "without",   "for",       "using",  "via",    "on",
+      "as",      "into", "from",    "like",      "and",       "but",    "or",     "also",
+      "instead", "now",  "same",    "ascending", "descending"};
   static constexpr std::string_view kAboutTheAssistant[] = {"you",      "your",  "u",
                                                             "yourself", "doing", "up"};
   constexpr std::size_t kMaxBytes = 40;
@@ -315,6 +314,19 @@ std::string without_stretches(std::string_view text, const std::vector<TextSpan>
   }
   out.append(text.substr(at));
   return out;
+}
+
+// Sorted stretches that overlap ("jane.doe2024@x.io", an id inside an address) become one.
+void merge_overlaps(std::vector<TextSpan>& sorted) {
+  std::size_t kept = 0;
+  for (std::size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].begin < sorted[kept].end) {
+      sorted[kept].end = std::max(sorted[kept].end, sorted[i].end);
+    } else {
+      sorted[++kept] = sorted[i];
+    }
+  }
+  if (!sorted.empty()) sorted.resize(kept + 1);
 }
 
 // The words of `text` (maximal runs of word bytes, as the keyword matcher wants them) from the
@@ -716,6 +728,7 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
     for (const PiiMatch& match : matches) hidden.push_back({match.begin, match.end});
     std::sort(hidden.begin(), hidden.end(),
               [](const TextSpan& a, const TextSpan& b) { return a.begin < b.begin; });
+    merge_overlaps(hidden);
   }
   analyze_content(facts.text, dense, out, facts.context_text, hidden.empty() ? nullptr : &hidden);
   if (settings_.detectors.pii) {

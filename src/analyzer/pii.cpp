@@ -61,7 +61,10 @@ bool in_url_user_info(std::string_view text, std::size_t begin) {
          text[start - 1] != '\n' && text[start - 1] != '"') {
     --start;
   }
-  return text.substr(start, begin - start).find("://") != std::string_view::npos;
+  const std::string_view before = text.substr(start, begin - start);
+  const std::size_t scheme = before.find("://");
+  // In the authority ("redis://:pw@host"), not in a path ("https://x.com/team/jane@x.io").
+  return scheme != std::string_view::npos && before.find('/', scheme + 3) == std::string_view::npos;
 }
 
 template <class Sink>
@@ -107,7 +110,6 @@ struct NumberChunk {
   bool only_dots = true;        // every separator is '.'
   bool only_dashes = true;      // every separator is '-'
   bool card_separators = true;  // only ' ' and '-'
-  bool only_spaces = true;      // every separator is ' '
 
   // The digits, complete whenever digit_count <= kKeptDigits.
   std::string_view digits() const {
@@ -173,7 +175,6 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
     if (is_number_separator(c) && digit_follows && chunk.digit_count > 0) {
       chunk.only_dots &= c == '.';
       chunk.only_dashes &= c == '-';
-      chunk.only_spaces &= c == ' ';
       chunk.card_separators &= c != '.';
       i = after;
       continue;
@@ -233,12 +234,22 @@ bool ssn_named_before(std::string_view text, std::size_t i) {
          before.find("my social") != std::string::npos;
 }
 
-// Where the word right before position i (over spaces, ':', '#' and '.': "no. 4532") begins; at
-// most 12 letters.
+// Whether the '.' at `dot` ends "no", "nr" or "num" ("account no. 4532"), not a sentence.
+bool abbreviation_before(std::string_view text, std::size_t dot) {
+  std::size_t begin = dot;
+  while (begin > 0 && is_ascii_alpha(text[begin - 1]) && dot - begin < 3) --begin;
+  if (begin > 0 && is_ascii_alpha(text[begin - 1])) return false;
+  std::string word(text.substr(begin, dot - begin));
+  for (char& c : word) c = ascii_lower(c);
+  return word == "no" || word == "nr" || word == "num";
+}
+
+// Where the word right before position i (over spaces, ':', '#' and the '.' of "no.") begins;
+// at most 12 letters.
 std::size_t word_start_before(std::string_view text, std::size_t i) {
   std::size_t end = i;
   while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == ':' || text[end - 1] == '#' ||
-                     text[end - 1] == '.')) {
+                     (text[end - 1] == '.' && abbreviation_before(text, end - 1)))) {
     --end;
   }
   std::size_t begin = end;
@@ -363,7 +374,9 @@ bool national_with_trunk_prefix(const NumberChunk& chunk) {
 // instead of '+', then 8-15 digits in groups.
 bool dialed_with_international_prefix(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
-  if (chunk.groups < 2 || !chunk.card_separators || n < 10 || n > 17) return false;
+  if (chunk.groups < 2 || !chunk.card_separators || n < 10 || n > 17 || chunk.last_group < 3) {
+    return false;
+  }
   const std::string_view d = chunk.digits();
   if (!d.starts_with("00")) return false;
   // The country code after it: 1 or 7 alone, else 2-3 digits not starting with 0 or 1.
@@ -408,47 +421,6 @@ std::optional<PiiKind> number_kind(std::string_view text, std::size_t i, const N
   }
   if (is_credit_card(chunk) && !record_id_named_before(text, i)) return PiiKind::credit_card;
   if (is_phone(chunk)) return PiiKind::phone;
-  return std::nullopt;
-}
-
-struct NumberPart {
-  PiiKind kind;
-  std::size_t begin;
-  std::size_t end;
-};
-
-// No card or phone number, written with its separators, is longer.
-constexpr std::size_t kLongestNumber = 40;
-
-// In the run of numbers starting at text[begin] that is no number as a whole, the first part
-// between spaces that is one (longest first from each start). `end` is where the run ends
-// when it ends cleanly (0 otherwise: only parts followed by a space count).
-std::optional<NumberPart> number_within(std::string_view text, std::size_t begin, std::size_t end) {
-  std::array<std::size_t, 12> cuts{};  // the spaces between the run's numbers
-  std::size_t cut_count = 0;
-  const std::size_t limit = std::min(text.size(), begin + 2 * kLongestNumber);
-  for (std::size_t j = begin + 1; j + 1 < limit && cut_count < cuts.size(); ++j) {
-    if (text[j] == ' ' && is_ascii_digit(text[j - 1]) && is_ascii_digit(text[j + 1])) {
-      cuts[cut_count++] = j;
-    }
-  }
-  if (cut_count == 0) return std::nullopt;
-  std::size_t start = begin;
-  for (std::size_t c = 0; c <= cut_count; ++c) {
-    // Ends tried: every later cut (longest first), then the run's own clean end.
-    for (std::size_t e = cut_count + 1; e-- > c;) {
-      const std::size_t stop = e == cut_count ? end : cuts[e];
-      const bool whole = start == begin && e == cut_count;  // tried already
-      if (whole || stop <= start || stop - start > kLongestNumber) continue;
-      NumberChunk part;
-      if (read_chunk(text.substr(0, stop), start, part) != stop) continue;
-      const auto kind = number_kind(text, start, part);
-      // Spaces alone do not set a phone apart from the numbers around it ("100 200 300 4000").
-      const bool weak_phone = kind == PiiKind::phone && part.only_spaces && !part.plus;
-      if (kind && !weak_phone) return NumberPart{*kind, start, stop};
-    }
-    if (c < cut_count) start = cuts[c] + 1;
-  }
   return std::nullopt;
 }
 
@@ -501,13 +473,6 @@ void scan_numbers(std::string_view text, Sink& sink) {
         i = end;
         continue;
       }
-    }
-    // Not one number as a whole: it may still hold one beside another ("4111111111111111 123"
-    // with its CVV, "Order 5521 212-867-5309", two cards in a row).
-    if (const auto part = number_within(text, i, clean_end ? end : 0)) {
-      sink(part->kind, part->begin, part->end);
-      i = part->end;
-      continue;
     }
     i = std::max(end, i + 1);
   }
@@ -1035,8 +1000,8 @@ struct SecretName {
 };
 
 constexpr SecretName kSecretNames[] = {
-    {"password", 6, false}, {"passwd", 6, false}, {"passcode", 6, false}, {"pwd", 6, false},
-    {"token", 16, true},    {"secret", 16, true}, {"apikey", 16, true},   {"api_key", 16, true},
+    {"password", 6, false}, {"passwd", 6, false}, {"passcode", 6, false}, {"token", 16, true},
+    {"secret", 16, true},   {"apikey", 16, true}, {"api_key", 16, true},
 };
 
 // The name that ends at `end` (case-insensitive; a word's end, as in "DB_PASSWORD"), if any.
@@ -1056,7 +1021,12 @@ const SecretName* secret_name_before(std::string_view text, std::size_t end) {
 // ';' in it, and a digit or a symbol ("hunter2", "Tr0ub4dor&3"), not a variable's name
 // ("process.env.PASSWORD").
 bool looks_like_secret_value(std::string_view value, const SecretName& name) {
-  if (value.size() < name.shortest) return false;
+  // Masked ("********"), a comparison ("==hash") or a link ("reset password: https://...").
+  if (value.size() < name.shortest || value.front() == '=' ||
+      value.find("://") != std::string_view::npos) {
+    return false;
+  }
+  if (std::none_of(value.begin(), value.end(), is_ascii_alnum)) return false;
   bool letter = false;
   bool digit = false;
   bool symbol = false;

@@ -16,18 +16,24 @@ bool id_byte(char c) {
 
 // Whether the token text[begin, end) is a record's identifier: 4+ digits, a letter, and a
 // separator between its parts ("INV-2024-00817", "RX-7800", "v2.14.3"); not a chemical formula
-// ("C6H12O6" has no separator), a date or a price (no letter).
+// ("C6H12O6" has no separator), a date or a price (no letter), a tool's name with its version
+// or a number in scientific notation.
 bool is_record_id(std::string_view token) {
   if (token.size() < 5 || token.size() > kLongestId) return false;
   int digits = 0;
   int letters = 0;
   int separators = 0;
+  int letter_run = 0;
   for (const char c : token) {
     digits += is_ascii_digit(c);
     letters += is_ascii_alpha(c);
     separators += !is_ascii_alnum(c);
+    letter_run = is_ascii_alpha(c) ? letter_run + 1 : 0;
+    if (letter_run > 3) return false;  // a name with its version ("python-3.12.1")
   }
-  return digits >= 4 && letters >= 1 && separators >= 1;
+  // One letter inside numbers is an exponent or a time ("1.6e-19", "2024-01-15T10").
+  const bool lone_letter_inside = letters == 1 && !is_ascii_alpha(token.front());
+  return digits >= 4 && letters >= 1 && separators >= 1 && !lone_letter_inside;
 }
 
 }  // namespace

@@ -287,8 +287,7 @@ constexpr std::string_view kTermWords[] = {
     "stderr",     "graphql",        "dockerfile",    "quicksort",      "mergesort",  "hashmap",
     "hashtable",  "bytecode",       "serializer",    "deserialize",    "webhook",    "webhooks",
     "memoize",    "memoization",    "typeerror",     "flexbox",        "valueerror", "keyerror",
-    "indexerror", "attributeerror", "syntaxerror",   "referenceerror", "div",        "divs",
-    "sharding",   "serverless",
+    "indexerror", "attributeerror", "syntaxerror",   "referenceerror", "sharding",   "serverless",
 };
 // Two-word terms, "first second", each alone an everyday word ("linked", "list").
 constexpr std::string_view kTermPhrases[] = {
@@ -412,6 +411,18 @@ constexpr std::string_view kEverydayLanguageNames[] = {
     "ubuntu",
     "linux",
     "unix",
+    // Names that are also a writer, an animal, a party, a film, a club, a quality or an editor
+    // ("Kafka's The Trial", "giant pandas", "a birthday bash", "Django Unchained").
+    "kafka",
+    "pandas",
+    "bash",
+    "django",
+    "ajax",
+    "svelte",
+    "solidity",
+    "vim",
+    "haskell",
+    "kotlin",
 };
 constexpr std::string_view kVocabularyWords[] = {
     "function",    "functions",   "method",      "methods",      "class",      "constructor",

@@ -655,7 +655,7 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
     const auto& r = config.routes[i];
     const std::string base = item_path("routes", i);
     const YAML::Node name = routes[i]["name"];
-    const auto [first, added] = names.emplace(r.name, name.Mark().line + 1);
+    const auto [first, added] = names.emplace(r.name, name.IsDefined() ? name.Mark().line + 1 : 0);
     if (!r.name.empty() && !added) {
       root.error_at(name, base + ".name",
                     "route name '" + r.name +

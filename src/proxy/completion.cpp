@@ -2105,8 +2105,11 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   // The last backend's own verdict on asking again (OpenAI's x-should-retry), on the failure
   // the client hears.
   std::optional<std::string> backend_says_retry;
+  const bool last_answered =
+      !record.attempts.empty() && record.attempts.back().failure &&
+      record.attempts.back().failure->upstream_status != 0;  // not an earlier backend's verdict
   for (const auto& h : record.last_upstream_headers) {
-    if (h.name == "x-should-retry") backend_says_retry = h.value;
+    if (h.name == "x-should-retry" && last_answered) backend_says_retry = h.value;
   }
   // A backend's rate-limit headers describe the answer when every attempt was rate limited;
   // after other failures only its Retry-After still helps the client.

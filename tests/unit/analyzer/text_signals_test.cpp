@@ -152,6 +152,9 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
       // One programming language named is a programming question.
       {"How do I reverse a list in JavaScript?", true},
       {"how to split a string in python", true},
+      // Unless the name is an everyday word too (a writer, an animal, a party).
+      {"What is Kafka's The Trial about?", false},
+      {"How many giant pandas live in the wild?", false},
       {"Why does JSON.parse throw on trailing commas?", true},
       {"A polyhedron has $n$ vertices; [asy] unitsize(1cm); drawLine(); fillArea(); [/asy]", false},
   };
