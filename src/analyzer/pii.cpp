@@ -267,12 +267,15 @@ std::string word_before(std::string_view text, std::size_t i) {
   return word;
 }
 
-// The word right before position i names a version ("version 1.2.3.4", "Build 10.0.19041.1"):
-// four dotted numbers there are no address.
+// The word right before position i names a version ("version 1.2.3.4", "Build 10.0.19041.1",
+// "the plugin 2.3.1.4"): four dotted numbers there are no address.
 bool version_named_before(std::string_view text, std::size_t i) {
   const std::string word = word_before(text, i);
-  return word == "version" || word == "versions" || word == "ver" || word == "release" ||
-         word == "build" || word == "firmware" || word == "v";
+  static constexpr std::string_view kVersionWords[] = {
+      "version", "versions", "ver",     "release", "build",  "firmware", "v",
+      "plugin",  "package",  "library", "module",  "driver", "patch",    "sdk"};
+  return std::find(std::begin(kVersionWords), std::end(kVersionWords), word) !=
+         std::end(kVersionWords);
 }
 
 // The number at i is named as a business record's id ("order id 4532...", "tracking number
@@ -424,6 +427,99 @@ std::optional<PiiKind> number_kind(std::string_view text, std::size_t i, const N
   return std::nullopt;
 }
 
+// A number of a longer run between spaces: "4111", "212-867-5309", "(415) 555-2671".
+struct RunWord {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::size_t plain_digits = 0;  // its length when it is digits alone, else 0
+};
+
+// The word of a run that starts at `begin`: it ends at a space after a digit, or with the run.
+RunWord read_run_word(std::string_view text, std::size_t begin, std::size_t run_end) {
+  std::size_t end = begin + 1;
+  while (end < run_end && !(text[end] == ' ' && is_ascii_digit(text[end - 1]))) ++end;
+  const std::string_view bytes = text.substr(begin, end - begin);
+  const bool plain = std::all_of(bytes.begin(), bytes.end(), is_ascii_digit);
+  return {begin, end, plain ? bytes.size() : 0};
+}
+
+// The groups a card is printed in: 4-4-4-4 (Visa, Mastercard, Discover), 4-6-5 (Amex), 4-6-4
+// (Diners).
+constexpr std::array<std::array<std::size_t, 4>, 3> kCardGroupings = {
+    {{4, 4, 4, 4}, {4, 6, 5, 0}, {4, 6, 4, 0}}};
+
+// The words a run keeps while it is searched: a card's four groups and the word before them.
+using RecentWords = std::array<RunWord, 5>;
+
+// Where the card whose groups are the newest of `words` begins (an index into them), if they
+// are one. A number of its edge group's size beside it ("1000 4111 1111 1111 1111", "... 1111
+// 2029") makes it part of a list of such numbers, where one window of a brand's prefix in ten
+// passes the Luhn check (9 % of lists of 4-digit numbers read as cards).
+std::optional<std::size_t> card_ending_here(std::string_view text, const RecentWords& words,
+                                            std::size_t count, const RunWord* next) {
+  for (const auto& grouping : kCardGroupings) {
+    const std::size_t size = grouping[3] == 0 ? 3 : 4;
+    if (count < size) continue;
+    const std::size_t first = count - size;
+    std::array<char, 16> digit_bytes{};
+    std::size_t length = 0;
+    bool fits = true;
+    for (std::size_t g = 0; g < size && fits; ++g) {
+      const RunWord& word = words[first + g];
+      fits = word.plain_digits == grouping[g];
+      if (fits) text.copy(digit_bytes.data() + length, word.plain_digits, word.begin);
+      length += word.plain_digits;
+    }
+    if (!fits) continue;
+    const bool inside_list = (first > 0 && words[first - 1].plain_digits == grouping[0]) ||
+                             (next != nullptr && next->plain_digits == grouping[size - 1]);
+    const std::string_view digits(digit_bytes.data(), length);
+    if (!inside_list && card_brand_fits(digits) && luhn_valid(digits)) return first;
+  }
+  return std::nullopt;
+}
+
+// The numbers of a run that is none of the kinds as a whole, each between spaces: a card beside
+// its CVV or an amount ("4111111111111111 123", "4111 1111 1111 1111 2029"), a phone after an
+// order number ("5521 212-867-5309"). Every word is read once, so a run of any length costs
+// linear time. `clean_end`: the run's last word ends before no letter.
+template <class Sink>
+void scan_run_words(std::string_view text, std::size_t run_begin, std::size_t run_end,
+                    bool clean_end, Sink& sink) {
+  RunWord word = read_run_word(text, run_begin, run_end);
+  if (word.end == run_end) return;  // one word: the whole run, read already
+  const bool named_record = record_id_named_before(text, run_begin);
+  RecentWords recent{};
+  std::size_t count = 0;
+  for (;;) {
+    std::size_t after = word.end;
+    while (after < run_end && text[after] == ' ') ++after;
+    std::optional<RunWord> next;
+    if (after < run_end) next = read_run_word(text, after, run_end);
+    if (count == recent.size()) {
+      std::shift_left(recent.begin(), recent.end(), 1);
+      --count;
+    }
+    recent[count++] = word;
+    if (const auto first = named_record
+                               ? std::nullopt
+                               : card_ending_here(text, recent, count, next ? &*next : nullptr)) {
+      sink(PiiKind::credit_card, recent[*first].begin, word.end);
+      count = 0;
+    } else if (next || clean_end) {
+      NumberChunk chunk;
+      const std::size_t end = read_chunk(text.substr(0, word.end), word.begin, chunk);
+      const auto kind = end == word.end ? number_kind(text, word.begin, chunk) : std::nullopt;
+      if (kind && !(named_record && *kind == PiiKind::credit_card)) {
+        sink(*kind, word.begin, word.end);
+        count = 0;
+      }
+    }
+    if (!next) return;
+    word = *next;
+  }
+}
+
 template <class Sink>
 void scan_numbers(std::string_view text, Sink& sink) {
   std::size_t i = 0;
@@ -474,7 +570,79 @@ void scan_numbers(std::string_view text, Sink& sink) {
         continue;
       }
     }
+    scan_run_words(text, i, end, clean_end, sink);
     i = std::max(end, i + 1);
+  }
+}
+
+bool is_hex_digit(char c) {
+  return is_ascii_digit(c) || (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f');
+}
+
+// The end of an IPv6 address that starts at text[i], or i: eight groups of one to four hex
+// digits, or fewer around one "::" (2001:db8:85a3::8a2e:370:7334, fe80::1ff:fe23:4567:890a).
+// Some group has a digit (C++'s "abc::def" has none), and a "::" form has three groups or opens
+// with four digits (fe80::1), not a Python slice ("a[10::2]"). "::1" is no one's address.
+std::size_t match_ipv6(std::string_view text, std::size_t i) {
+  std::size_t j = i;
+  int groups = 0;
+  std::size_t first_group = 0;
+  bool compressed = false;
+  bool digit = false;
+  while (j < text.size()) {
+    std::size_t length = 0;
+    while (j + length < text.size() && length < 5 && is_hex_digit(text[j + length])) {
+      digit |= is_ascii_digit(text[j + length]);
+      ++length;
+    }
+    if (length > 4) return i;
+    if (length > 0) {
+      if (groups++ == 0) first_group = length;
+      j += length;
+    }
+    if (j + 1 < text.size() && text[j] == ':' && text[j + 1] == ':') {
+      if (compressed) return i;
+      compressed = true;
+      j += 2;
+    } else if (length > 0 && j + 1 < text.size() && text[j] == ':' && is_hex_digit(text[j + 1])) {
+      ++j;
+    } else {
+      break;
+    }
+  }
+  if (j < text.size() &&
+      (is_ascii_alnum(text[j]) || text[j] == '_' || text[j] == ':' || text[j] == '.')) {
+    return i;
+  }
+  const bool shape =
+      compressed ? groups <= 7 && (groups >= 3 || (groups == 2 && first_group == 4)) : groups == 8;
+  return shape && digit ? j : i;
+}
+
+template <class Sink>
+void scan_ipv6(std::string_view text, Sink& sink) {
+  std::size_t from = 0;
+  while (from < text.size()) {
+    const auto* colon =
+        static_cast<const char*>(std::memchr(text.data() + from, ':', text.size() - from));
+    if (colon == nullptr) return;
+    std::size_t begin = static_cast<std::size_t>(colon - text.data());
+    while (begin > 0 && begin + 4 > static_cast<std::size_t>(colon - text.data()) &&
+           is_hex_digit(text[begin - 1])) {
+      --begin;
+    }
+    const char before = begin > 0 ? text[begin - 1] : ' ';
+    std::size_t next = static_cast<std::size_t>(colon - text.data()) + 1;
+    if (!is_ascii_alnum(before) && before != '_' && before != ':' && before != '.') {
+      if (const std::size_t end = match_ipv6(text, begin); end != begin) {
+        sink(PiiKind::ip_address, begin, end);
+        next = end;
+      }
+    }
+    // Past the rest of this run of groups and colons: each byte is looked at a bounded number
+    // of times.
+    while (next < text.size() && (text[next] == ':' || is_hex_digit(text[next]))) ++next;
+    from = next;
   }
 }
 
@@ -1101,17 +1269,23 @@ void scan_named_secrets(std::string_view text, Sink& sink) {
   }
 }
 
+template <class Sink>
+void scan_all(std::string_view text, Sink& sink) {
+  scan_emails(text, sink);
+  scan_numbers(text, sink);
+  scan_ipv6(text, sink);
+  scan_tokens(text, sink);
+  scan_url_credentials(text, sink);
+  scan_named_secrets(text, sink);
+}
+
 }  // namespace
 
 PiiCounts detect_pii(std::string_view original) {
   std::string buffer;
   const std::string_view text = plain_for_scanning(original, buffer);
   CountingSink sink;
-  scan_emails(text, sink);
-  scan_numbers(text, sink);
-  scan_tokens(text, sink);
-  scan_url_credentials(text, sink);
-  scan_named_secrets(text, sink);
+  scan_all(text, sink);
   return sink.counts;
 }
 
@@ -1120,11 +1294,7 @@ std::vector<PiiMatch> find_pii(std::string_view original) {
   std::vector<std::size_t> origin;
   const std::string_view text = plain_for_scanning(original, buffer, &origin);
   CollectingSink sink;
-  scan_emails(text, sink);
-  scan_numbers(text, sink);
-  scan_tokens(text, sink);
-  scan_url_credentials(text, sink);
-  scan_named_secrets(text, sink);
+  scan_all(text, sink);
   if (!origin.empty()) {  // back to where the matches are in the text as written
     for (auto& match : sink.matches) {
       match.begin = origin[match.begin];
