@@ -93,6 +93,126 @@ void scan_emails(std::string_view text, Sink& sink) {
   }
 }
 
+// How "at" or "dot" may be spelled out in an address written to dodge scrapers: the word between
+// spaces or in brackets, with or without spaces around the brackets.
+constexpr std::array<std::string_view, 7> kSpelledForms = {" # ", " [#] ", " (#) ", " {#} ",
+                                                           "[#]", "(#)",   "{#}"};
+
+// The length of `word` spelled out at text[pos] in one of kSpelledForms (case-insensitive), or 0.
+std::size_t spelled_at(std::string_view text, std::size_t pos, std::string_view word) {
+  for (const std::string_view form : kSpelledForms) {
+    const std::size_t length = form.size() - 1 + word.size();
+    if (pos + length > text.size()) continue;
+    std::size_t k = 0;
+    bool same = true;
+    for (const char f : form) {
+      if (f == '#') {
+        for (const char w : word) same &= ascii_lower(text[pos + k++]) == w;
+      } else {
+        same &= text[pos + k++] == f;
+      }
+      if (!same) break;
+    }
+    if (same) return length;
+  }
+  return 0;
+}
+
+// The same, for a spelling that ends at text[end]: its start, or end.
+std::size_t spelled_before(std::string_view text, std::size_t end, std::string_view word) {
+  for (std::size_t length = word.size() + 2; length <= word.size() + 4 && length <= end; ++length) {
+    if (spelled_at(text, end - length, word) == length) return end - length;
+  }
+  return end;
+}
+
+bool is_opening_bracket(char c) {
+  return c == '[' || c == '(' || c == '{';
+}
+
+bool is_label_char(char c) {
+  return is_ascii_alnum(c) || c == '-' || c == '_' || c == '+';
+}
+
+bool common_tld(std::string_view label) {
+  static constexpr std::string_view kTlds[] = {
+      "com", "org", "net", "edu",  "gov", "io", "co", "de", "uk", "fr", "es",
+      "it",  "nl",  "ru",  "info", "biz", "me", "us", "ca", "au", "ch", "se",
+      "no",  "dk",  "fi",  "pl",   "br",  "in", "jp", "eu", "mil"};
+  std::string lower(label);
+  for (char& c : lower) c = ascii_lower(c);
+  return std::find(std::begin(kTlds), std::end(kTlds), lower) != std::end(kTlds);
+}
+
+// Words that stand before "at" in prose, not an address's local part ("sign up at example dot
+// com" names a site).
+bool prose_before_at(std::string_view word) {
+  static constexpr std::string_view kProse[] = {
+      "look", "looking", "me",   "us",   "him",    "her",     "them",  "you",   "it",
+      "up",   "in",      "on",   "out",  "online", "here",    "there", "visit", "site",
+      "is",   "are",     "am",   "was",  "be",     "work",    "works", "live",  "lives",
+      "stay", "found",   "find", "only", "now",    "website", "page",  "apply", "available"};
+  std::string lower(word);
+  for (char& c : lower) c = ascii_lower(c);
+  return std::find(std::begin(kProse), std::end(kProse), lower) != std::end(kProse);
+}
+
+// "jane dot doe at example dot com", "jane[at]example[dot]com", "jane (at) example.com": an
+// address spelled out. Written with a plain " at ", the domain needs a spelled-out dot too ("I
+// work at example.com" names a site) and the word before it must not be prose.
+template <class Sink>
+void scan_spelled_emails(std::string_view text, Sink& sink) {
+  for (std::size_t pos = 0; pos + 4 < text.size(); ++pos) {
+    const char c = text[pos];
+    const char next = text[pos + 1];
+    const bool plain = c == ' ' && (next == 'a' || next == 'A');
+    if (!plain && !is_opening_bracket(c) && !(c == ' ' && is_opening_bracket(next))) continue;
+    const std::size_t marker = spelled_at(text, pos, "at");
+    if (marker == 0) continue;
+    // The local part, read backwards over its words and spelled dots.
+    std::size_t begin = pos;
+    for (;;) {
+      std::size_t word = begin;
+      while (word > 0 && (is_label_char(text[word - 1]) || text[word - 1] == '.')) --word;
+      if (word == begin) break;
+      begin = word;
+      const std::size_t dot = spelled_before(text, begin, "dot");
+      if (dot == begin) break;
+      begin = dot;
+    }
+    while (begin < pos && !is_label_char(text[begin])) ++begin;  // no separator first
+    if (begin == pos || (plain && prose_before_at(text.substr(begin, pos - begin)))) continue;
+    // The domain: labels joined by spelled or written dots, ending in a common TLD.
+    std::size_t end = pos + marker;
+    std::size_t last_label = end;
+    std::size_t domain_end = end;
+    int labels = 0;
+    bool spelled_dot = false;
+    for (;;) {
+      std::size_t label_end = end;
+      while (label_end < text.size() && is_ascii_alnum(text[label_end])) ++label_end;
+      if (label_end == end) break;
+      last_label = end;
+      end = domain_end = label_end;
+      ++labels;
+      if (end + 1 < text.size() && text[end] == '.' && is_ascii_alnum(text[end + 1])) {
+        ++end;
+      } else if (const std::size_t dot = spelled_at(text, end, "dot"); dot != 0) {
+        spelled_dot = true;
+        end += dot;
+      } else {
+        break;
+      }
+    }
+    if (labels < 2 || (plain && !spelled_dot) ||
+        !common_tld(text.substr(last_label, domain_end - last_label))) {
+      continue;
+    }
+    sink(PiiKind::email, begin, domain_end);
+    pos = domain_end;
+  }
+}
+
 // A run of digits with the separators phone numbers, cards and addresses use. Kept on the stack:
 // every check needs at most 19 digits and 4 groups, so longer runs keep only their counts.
 struct NumberChunk {
@@ -1225,6 +1345,15 @@ std::string_view value_at(std::string_view text, std::size_t begin) {
   return text.substr(begin, end - begin);
 }
 
+// Whether the number scan reports a number starting at text[begin] ("password: 4111111111111111"
+// is a card, not also a key).
+bool number_reported(std::string_view text, std::size_t begin) {
+  if (begin >= text.size() || !(is_ascii_digit(text[begin]) || text[begin] == '+')) return false;
+  NumberChunk chunk;
+  read_chunk(text, begin, chunk);
+  return number_kind(text, begin, chunk).has_value();
+}
+
 template <class Sink>
 void report_named_value(std::string_view text, std::size_t name_end, std::size_t value_from,
                         Sink& sink) {
@@ -1234,10 +1363,10 @@ void report_named_value(std::string_view text, std::size_t name_end, std::size_t
   const bool query = name_begin > 0 && (text[name_begin - 1] == '?' || text[name_begin - 1] == '&');
   std::string_view value = value_at(text, value_from);
   if (query) value = value.substr(0, value.find('&'));  // "?password=X&next=..."
-  // (A key the token scan finds is reported by it.)
+  const auto begin = static_cast<std::size_t>(value.data() - text.data());
+  // (A key the token scan finds, or a card or phone the number scan finds, is reported by it.)
   if (looks_like_secret_value(value, *name) && !has_prefix_key(value) &&
-      !is_high_entropy_token(value)) {
-    const auto begin = static_cast<std::size_t>(value.data() - text.data());
+      !is_high_entropy_token(value) && !number_reported(text, begin)) {
     sink(PiiKind::api_key, begin, begin + value.size());
   }
 }
@@ -1272,6 +1401,7 @@ void scan_named_secrets(std::string_view text, Sink& sink) {
 template <class Sink>
 void scan_all(std::string_view text, Sink& sink) {
   scan_emails(text, sink);
+  scan_spelled_emails(text, sink);
   scan_numbers(text, sink);
   scan_ipv6(text, sink);
   scan_tokens(text, sink);
