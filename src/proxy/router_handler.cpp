@@ -187,6 +187,19 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
   log_access(request, recorder.request_id(), recorder.status(), start);
 }
 
+// The refusals dispatch() makes before it reads a body, in its order.
+bool RouterHandler::wants_body(const HttpRequest& head) {
+  if (state_->generation() != generation_) refresh_snapshot();
+  const std::string_view path = api_path(head.path());
+  const KnownPath* known = find_endpoint(path, head.method);
+  if (known == nullptr || !takes(*known, head.method)) return false;
+  if (known->cross_origin && !snapshot_->clients.empty() &&
+      find_client(head, *snapshot_) == nullptr) {
+    return false;
+  }
+  return !((path.starts_with("/admin/") || path == "/metrics") && !admin_allowed(head));
+}
+
 // One line per request that is not a completion, as nginx's access log has; the probes and
 // scrapes that arrive every few seconds only at debug level.
 void RouterHandler::log_access(const HttpRequest& request, std::string_view request_id, int status,

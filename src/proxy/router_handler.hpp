@@ -119,6 +119,7 @@ class RouterHandler final : public server::RequestHandler {
   ~RouterHandler() override;
 
   asio::awaitable<void> handle(HttpRequest& request, ResponseWriter& writer) override;
+  bool wants_body(const HttpRequest& head) override;
   void shutdown() override;
 
  private:

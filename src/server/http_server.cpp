@@ -372,8 +372,12 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> run_session(Worker& worker, ConnectionPtr connection);
-  asio::awaitable<bool> read_request(const ConnectionPtr& connection, beast::flat_buffer& buffer,
-                                     std::optional<RequestReader>& parser);
+  // How much of a request was read: none (the connection ends), all of it, or its head alone
+  // (a request that asked for 100-continue and that the handler refuses by its head: its body
+  // is never asked for, and the connection closes after the answer).
+  enum class Read { nothing, whole, head_only };
+  asio::awaitable<Read> read_request(const ConnectionPtr& connection, beast::flat_buffer& buffer,
+                                     std::optional<RequestReader>& parser, RequestHandler& handler);
   // Answers a request that could not be read (431, 413, 400) when the client can still hear
   // it; `malformed_answered`: whether a malformed one gets a 400 (not mid-body).
   asio::awaitable<void> refuse(const ConnectionPtr& connection, error_code ec,
@@ -414,9 +418,9 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
   }
 }
 
-asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connection,
-                                                     beast::flat_buffer& buffer,
-                                                     std::optional<RequestReader>& parser) {
+asio::awaitable<HttpServer::Impl::Read> HttpServer::Impl::read_request(
+    const ConnectionPtr& connection, beast::flat_buffer& buffer,
+    std::optional<RequestReader>& parser, RequestHandler& handler) {
   connection->idle = true;
   // Empty lines before a request line are ignored (RFC 9112 section 2.2: some clients send a
   // CRLF after a body), a few of them: more are left to the parser, which refuses them.
@@ -428,7 +432,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
       // idle_timeout. Between requests of a keep-alive connection, idle_timeout.
       expire_after(connection, parser ? limits.idle_timeout : limits.header_timeout);
       auto [ec, n] = co_await connection->socket.async_read_some(buffer.prepare(8192), use_nothrow);
-      if (ec) co_return false;
+      if (ec) co_return Read::nothing;
       buffer.commit(n);
     }
     empty_line_bytes += skip_empty_lines(buffer, kMaxEmptyLineBytes - empty_line_bytes);
@@ -441,7 +445,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   error_code ec;
   if (parse_buffered(*parser, buffer, ec)) {
     expire_never(*connection);
-    co_return true;
+    co_return Read::whole;
   }
   if (!ec) {
     expire_after(connection, limits.header_timeout);
@@ -455,24 +459,25 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   if (ec && !parser->refusal().empty()) {
     co_await write_error_and_close(*log, counters, connection, parser->refusal_kind(),
                                    std::string(parser->refusal()), request_id_for(parser));
-    co_return false;
+    co_return Read::nothing;
   }
   if (ec == http::error::header_limit && !parser->has_request_line() &&
       request_line_exceeds(buffer, limits.max_header_bytes)) {
     co_await write_error_and_close(
         *log, counters, connection, ErrorKind::uri_too_long,
         "the request line exceeds " + std::to_string(limits.max_header_bytes) + " bytes");
-    co_return false;
+    co_return Read::nothing;
   }
   if (ec) {
     co_await refuse(connection, ec, /*malformed_answered=*/true, request_id_for(parser));
-    co_return false;
+    co_return Read::nothing;
   }
   if (parser->expects_continue()) {
+    if (!handler.wants_body(parser->request())) co_return Read::head_only;
     http::response<http::empty_body> go_on{http::status::continue_, 11};
     expire_after(connection, limits.write_timeout);
     auto [wec, n] = co_await http::async_write(connection->socket, go_on, use_nothrow);
-    if (wec) co_return false;
+    if (wec) co_return Read::nothing;
   }
   expire_after(connection, limits.body_timeout);
   auto [bec, bn] = co_await http::async_read(connection->socket, buffer, *parser, use_nothrow);
@@ -483,7 +488,7 @@ asio::awaitable<bool> HttpServer::Impl::read_request(const ConnectionPtr& connec
   } else if (bec) {
     co_await refuse(connection, bec, /*malformed_answered=*/false, request_id_for(parser));
   }
-  co_return !bec;
+  co_return bec ? Read::nothing : Read::whole;
 }
 
 asio::awaitable<void> HttpServer::Impl::refuse(const ConnectionPtr& connection, error_code ec,
@@ -575,10 +580,11 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
     beast::flat_buffer buffer(limits.max_header_bytes + kReadBytes);
     std::optional<RequestReader> parser;
     while (!worker.draining) {
-      if (!co_await read_request(connection, buffer, parser)) break;
+      const Read read = co_await read_request(connection, buffer, parser, *worker.handler);
+      if (read == Read::nothing) break;
       connection->read_cap = Clock::time_point::max();  // arrived: served like any other
       const unsigned version = parser->version();
-      const bool keep_alive = parser->keep_alive();
+      const bool keep_alive = parser->keep_alive() && read == Read::whole;
       std::string id = request_id_for(parser);
       HttpRequest request = std::move(parser->request());
       request.id = std::move(id);
@@ -588,6 +594,8 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
       if (request.method == "HEAD") writer.answer_head_only();
       co_await serve_one(worker, connection, request, writer);
       counters.requests_in_flight.fetch_sub(1, std::memory_order_relaxed);
+      // The client may send the body it was not asked for after all (curl does after a second).
+      if (read == Read::head_only && writer.complete()) co_await linger(connection);
       if (!writer.complete() || !writer.keep_alive()) break;
     }
   }

@@ -68,6 +68,21 @@ TEST(ClientKeys, OnlyListedKeysReachTheApi) {
   EXPECT_EQ(stats["client_keys"]["team-c"]["requests"], 2) << stats["client_keys"];
 }
 
+TEST(ClientKeys, AnUploadWithoutAKeyIsRefusedBeforeItsBodyIsSent) {
+  MockLlm backend;
+  Router router(config_with_keys(backend.url()));
+  HttpClient client(router.port());
+  const auto response = client.raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n");
+  EXPECT_EQ(response.status, 401) << "not 100 Continue";
+  EXPECT_EQ(json::parse(response.body)["error"]["code"], "invalid_api_key");
+  const auto keyed = client.raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+      "Authorization: Bearer sk-team-a-secret\r\nContent-Length: 10\r\n\r\n");
+  EXPECT_EQ(keyed.status, 100) << "a known key is asked for its body";
+}
+
 TEST(ClientKeys, EachKeyHasItsOwnRpm) {
   MockLlm backend;
   Router router(config_with_keys(backend.url()));

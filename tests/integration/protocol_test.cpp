@@ -282,6 +282,23 @@ TEST_F(ProtocolTest, ExpectContinueIsAnsweredBeforeTheBodyIsSent) {
   EXPECT_TRUE(read_head().starts_with("HTTP/1.1 200 ")) << "the request was not served";
 }
 
+// A head that asks for 100-continue and that the router refuses by itself is answered at once:
+// the client never sends the body, and the connection closes after the answer.
+std::string head_expecting_continue(const std::string& method, const std::string& path) {
+  return method + " " + path +
+         " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Expect: 100-continue\r\nContent-Length: 4000\r\n\r\n";
+}
+
+TEST_F(ProtocolTest, ExpectContinueToAnUnknownPathIsRefusedWithoutTheBody) {
+  HttpClient client(router_.port());
+  const auto response = client.raw(head_expecting_continue("POST", "/v1/chat/complete"));
+  expect_openai_error(response, 404, "unknown_url");
+  EXPECT_EQ(response.headers.at("connection"), "close");
+  const auto wrong_method = client.raw(head_expecting_continue("PUT", "/v1/chat/completions"));
+  EXPECT_EQ(wrong_method.status, 405) << wrong_method.body;
+}
+
 // Everything the router sends on a fresh connection for `bytes`, up to its close.
 std::string all_replies(int port, const std::string& bytes) {
   namespace asio = boost::asio;

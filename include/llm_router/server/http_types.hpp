@@ -79,6 +79,10 @@ class RequestHandler {
   virtual ~RequestHandler() = default;
   // Must answer through `writer` (or abort it); runs on the connection's io thread.
   virtual asio::awaitable<void> handle(HttpRequest& request, ResponseWriter& writer) = 0;
+  // Whether the request, by its head alone, would be answered without reading its body (an
+  // unknown path, a method not allowed, a missing key): a client that sent `Expect:
+  // 100-continue` is then answered at once, and sends no body.
+  virtual bool wants_body(const HttpRequest& /*head*/) { return true; }
   // Called once before the io_context is destroyed: release sockets and timers held outside
   // of requests (pooled connections), so none outlives its io_context.
   virtual void shutdown() {}
