@@ -192,15 +192,46 @@ bool word_within(const LeadingWords& words, std::size_t at, std::size_t span,
   return false;
 }
 
-// "from this", "from the following", "from the email below" among the words after `at`.
+bool passage_noun(std::string_view word) {
+  return one_of(word, kPassageNouns) || one_of(word, kPointedPassageNouns) || word == "sentence";
+}
+
+// "in this email", "in these notes", "in the text below": a passage pointed at after "in"
+// (not "in this function", "in the book").
+bool in_pointed_passage(const LeadingWords& words, std::size_t i) {
+  if (words[i] != "in") return false;
+  const std::string_view pointer = words[i + 1];
+  if (!one_of(pointer, kPointers) && pointer != "the") return false;
+  return passage_noun(words[i + 2]) || (!words[i + 2].empty() && passage_noun(words[i + 3]));
+}
+
+// "from this", "from the following", "from the email below", "out of this email", "in these
+// notes" among the words after `at`.
 bool points_at_passage(const LeadingWords& words, std::size_t at) {
   for (std::size_t i = at; i < words.count && i < at + 8; ++i) {
-    if (words[i] != "from") continue;
-    if (one_of(words[i + 1], kPointers)) return true;
-    if (words[i + 1] == "the" &&
-        (one_of(words[i + 2], kPointers) || one_of(words[i + 2], kPassageNouns))) {
+    if (in_pointed_passage(words, i)) return true;
+    const bool from = words[i] == "from" || (words[i] == "out" && words[i + 1] == "of");
+    if (!from) continue;
+    const std::size_t next = words[i] == "out" ? i + 2 : i + 1;
+    if (one_of(words[next], kPointers)) return true;
+    if (words[next] == "the" &&
+        (one_of(words[next + 1], kPointers) || one_of(words[next + 1], kPassageNouns))) {
       return true;
     }
+  }
+  return false;
+}
+
+// "... mentioned here", "... named in this sentence", "... listed above": what a passage holds
+// is asked for ("Which medications are mentioned here?", "Identify every person mentioned in
+// this sentence").
+bool asks_what_passage_mentions(const LeadingWords& words, std::size_t at) {
+  static constexpr std::array<std::string_view, 4> kMentioned = {"mentioned", "named", "listed",
+                                                                 "referenced"};
+  static constexpr std::array<std::string_view, 3> kHere = {"here", "above", "below"};
+  for (std::size_t i = at + 1; i < words.count && i < at + 10; ++i) {
+    if (!one_of(words[i], kMentioned)) continue;
+    return one_of(words[i + 1], kHere) || in_pointed_passage(words, i + 1);
   }
   return false;
 }
@@ -256,6 +287,15 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   const bool sort = asks_to_sort(words, at);
   if ((sort || (fetch && points_at_passage(words, at + 1))) && !names_math(words)) {
     return sort ? "classification" : "information_extraction";
+  }
+  // (Not "identify from this list which are ...": sorting; nor "which of the places mentioned
+  // here is closest ...", "what was his best game mentioned in the text": questions about it.)
+  const bool which = (verb == "which" || verb == "what" || verb == "who") &&
+                     words[at + 1] != "of" &&
+                     word_within(words, at + 1, 6, std::array<std::string_view, 2>{"are", "were"});
+  if ((fetch || which || verb == "identify" || verb == "name") &&
+      asks_what_passage_mentions(words, at)) {
+    return "information_extraction";
   }
   // "tell me a (funny) joke", not "tell me about the history of jokes"
   if (verb == "tell" && names_object(words, at + 1, kJokes, 1)) return "chit_chat";
@@ -351,9 +391,6 @@ std::string_view label_for_noun_lead(const LeadingWords& words, std::size_t at, 
 // The label for "<lead> <filler...> [word] <passage noun> [filler] <verb> ..." at `at`, or "".
 std::string_view label_for_passage(const LeadingWords& words, std::size_t at) {
   if (!one_of(words[at], kPassageLeads)) return {};
-  const auto passage_noun = [](std::string_view word) {
-    return one_of(word, kPassageNouns) || one_of(word, kPointedPassageNouns);
-  };
   // "this", "the following", "below", "attached": the passage is pointed at.
   const auto points = [](std::string_view word) {
     return one_of(word, kPointers) || word == "provided" || word == "attached";

@@ -315,6 +315,21 @@ TEST(InstructionCue, ReadsTheTaskTheFirstWordsName) {
       {"Best toast for breakfast?", ""},
       {"Find the roots from this quadratic: x^2 - 5x + 6 = 0", "math"},
       {"Get the average from the following numbers: 4, 8, 15", "math"},
+      // What a pointed passage holds, asked for.
+      {"Pull the dates out of this email: 'the kickoff is on May 4'", "information_extraction"},
+      {"Find all the action items in these notes and who owns them: 'Tom to send the budget'",
+       "information_extraction"},
+      {"Which medications and dosages are mentioned here? 'metformin 500 mg'",
+       "information_extraction"},
+      {"Identify every person mentioned in this sentence and their role: 'Ana Ruiz thanked Ben'",
+       "information_extraction"},
+      {"Who are the people named in the passage? Lauri Silvan was born in 1932",
+       "information_extraction"},
+      {"Find the bug in this function: def f(x): return x", ""},
+      {"Identify from this list which are crayon colors: razzle dazzle rose, banana", ""},
+      {"Which of the locations mentioned in this article is closest to Rudzk?", ""},
+      {"What was his best game mentioned in the text?", ""},
+      {"Which countries are mentioned in the song Waka Waka?", ""},
       {std::string(200, 'x') + " summarize", ""},
       // The request after a pasted passage names the task too.
       {"The Millbrook Public Library reopened on Saturday after a two-year renovation that added "
