@@ -530,9 +530,11 @@ bool has_call(std::string_view text) {
 // A programmer's name for something, in prose: camelCase ("setState", "useEffect": two or more
 // lowercase letters, then an uppercase letter followed by a lowercase one; not "iPhone" or
 // "macOS") or snake_case ("max_value": two or more letters on each side of the '_'; not the
-// "a_n" of LaTeX). The word is text[begin, end).
+// "a_n" of LaTeX, nor a LaTeX command such as "\varPhi"). The word is
+// text[begin, end).
 bool is_identifier(std::string_view text, std::size_t begin, std::size_t end) {
-  if (end - begin < 2 || !is_ascii_lower(text[begin]) || !is_ascii_lower(text[begin + 1])) {
+  if (end - begin < 2 || !is_ascii_lower(text[begin]) || !is_ascii_lower(text[begin + 1]) ||
+      (begin > 0 && text[begin - 1] == '\\')) {
     return false;
   }
   for (std::size_t k = begin + 2; k + 1 < end; ++k) {

@@ -117,6 +117,7 @@ TEST(CodeEvidence, ConfidentOnCodeOfManyLanguagesNotOnProseOrMath) {
       {"The rust on my bike is spreading; how do I stop it?", false},
       {"How did people react when the iPhone came out on macOS-only Macs?", false},
       {"Let $a_n$ be a sequence; prove the function f is bounded.", false},
+      {"Let \\varPhi be the golden ratio. Show that \\varPhi^2 = \\varPhi + 1.", false},
       {"Tell me a story about a dragon who learns to code.", false},
       {"Summarize the plot of The Matrix (1999) and list the friend(s) Neo makes.", false},
       {"How many pairs $(a,b)$ satisfy $\\gcd(a,b)=1$ and \\[ \\frac{a}{b} \\] is an integer?",
