@@ -6,6 +6,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "llm_router/analyzer/detectors.hpp"
 #include "llm_router/core/base64.hpp"
 #include "text_util.hpp"
@@ -157,11 +161,49 @@ bool prose_before_at(std::string_view word) {
   return std::find(std::begin(kProse), std::end(kProse), lower) != std::end(kProse);
 }
 
+// Whether text[k] begins "dot" (any case) or an opening bracket and "at".
+bool spells_dot_or_bracketed_at(std::string_view text, std::size_t k) {
+  if (k + 2 >= text.size() || ascii_lower(text[k + 2]) != 't') return false;
+  const char next = ascii_lower(text[k + 1]);
+  return (ascii_lower(text[k]) == 'd' && next == 'o') ||
+         (is_opening_bracket(text[k]) && next == 'a');
+}
+
+// Whether text holds "dot" (any case) or "at" right after an opening bracket, as every spelled
+// address does: most prompts have neither, and reading them byte by byte for " at " cost
+// 3.5 us per 4,000 bytes. 16 positions per step where SSE2 is there (every x86-64).
+bool may_spell_an_address(std::string_view text) {
+  std::size_t k = 0;
+#if defined(__SSE2__)
+  // With the case bit set, '[' reads as '{' and 'D', 'O', 'T', 'A' as their lower case.
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  const auto load = [&](std::size_t at) {
+    return _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + at)),
+                        case_bit);
+  };
+  const auto is = [](__m128i bytes, char c) { return _mm_cmpeq_epi8(bytes, _mm_set1_epi8(c)); };
+  for (; k + 18 <= text.size(); k += 16) {
+    const __m128i first = load(k);
+    const __m128i second = load(k + 1);
+    const __m128i dot = _mm_and_si128(is(first, 'd'), is(second, 'o'));
+    const __m128i bracket = _mm_or_si128(is(first, '{'), is(first, '('));
+    const __m128i at = _mm_and_si128(bracket, is(second, 'a'));
+    const __m128i found = _mm_and_si128(_mm_or_si128(dot, at), is(load(k + 2), 't'));
+    if (_mm_movemask_epi8(found) != 0) return true;
+  }
+#endif
+  for (; k < text.size(); ++k) {
+    if (spells_dot_or_bracketed_at(text, k)) return true;
+  }
+  return false;
+}
+
 // "jane dot doe at example dot com", "jane[at]example[dot]com", "jane (at) example.com": an
 // address spelled out. Written with a plain " at ", the domain needs a spelled-out dot too ("I
 // work at example.com" names a site) and the word before it must not be prose.
 template <class Sink>
 void scan_spelled_emails(std::string_view text, Sink& sink) {
+  if (!may_spell_an_address(text)) return;
   for (std::size_t pos = 0; pos + 4 < text.size(); ++pos) {
     const char c = text[pos];
     const char next = text[pos + 1];

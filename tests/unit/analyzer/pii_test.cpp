@@ -345,6 +345,16 @@ TEST(Pii, IdentifiersAreNotSecrets) {
       0);
 }
 
+// The search for spelled addresses reads 16 positions per step: found wherever they fall.
+TEST(Pii, SpelledAddressesAtEveryAlignment) {
+  for (std::size_t pad = 0; pad < 40; ++pad) {
+    for (const char* address : {"jane dot doe at example dot com", "jane[at]example.org"}) {
+      const std::string text = std::string(pad, 'x') + " " + address;
+      EXPECT_EQ(detect_pii(text)[static_cast<std::size_t>(PiiKind::email)], 1) << text;
+    }
+  }
+}
+
 // A run of a million bytes of numbers is read word by word once: each number it holds is found,
 // at its place, in linear time (a search from every word to the run's end took 45 s).
 TEST(Pii, LongRunsOfNumbersAreReadOnce) {
