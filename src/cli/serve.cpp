@@ -1,3 +1,4 @@
+#include <sys/resource.h>
 
 #include <condition_variable>
 #include <csignal>
@@ -31,6 +32,30 @@ server::ServerLimits limits_from(const config::ServerSettings& s) {
   limits.max_connections = s.max_connections;
   limits.drain_timeout = s.drain_timeout;
   return limits;
+}
+
+// Each client connection takes a descriptor and each upstream connection another; a service's
+// soft limit is often 1024 while its hard limit allows far more (as Go's runtime and nginx's
+// worker_rlimit_nofile do, the soft limit is raised to the hard one). Warns when even that
+// cannot hold max_connections and their upstream connections.
+void raise_descriptor_limit(int max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  const auto needed = static_cast<rlim_t>(max_connections) * 2 + 64;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    spdlog::warn(
+        "the open-file limit ({}) is below what server.max_connections ({}) may need with one "
+        "upstream connection each ({}): raise it (ulimit -n, LimitNOFILE=, docker --ulimit "
+        "nofile=) or lower max_connections; past it new connections wait and backends cannot be "
+        "reached",
+        static_cast<unsigned long long>(limit.rlim_cur), max_connections,
+        static_cast<unsigned long long>(needed));
+  }
 }
 
 void reload_and_log(proxy::RouterState& state, const char* trigger) {
@@ -164,6 +189,7 @@ int run_serve(const std::vector<std::string>& args) {
     return 1;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  raise_descriptor_limit(config->server.max_connections);
 
   auto tls = upstream::make_tls_context();
   server::HttpServer server(config->server.threads, limits_from(config->server),

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <ctime>
 #include <deque>
 #include <exception>
@@ -393,10 +394,18 @@ void add_usage(std::string& body, const api::Usage& usage, bool embeddings) {
 
 // A stream that ended without a usage chunk: counted from its collected text, or about one
 // token per content event (as OpenAI-style servers send) when the text was not collected.
+// Past the kept text's cap, the count of the text kept grows with the events that came after it.
 void count_stream_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
                         RequestRecord& record) {
   count_usage(encoder, parsed, record.stream_text.value_or(""), record);
-  if (!record.stream_text) record.usage.completion_tokens = record.content_events;
+  if (!record.stream_text) {
+    record.usage.completion_tokens = record.content_events;
+  } else if (record.kept_text_events > 0 && record.content_events > record.kept_text_events) {
+    const double scale =
+        static_cast<double>(record.content_events) / static_cast<double>(record.kept_text_events);
+    record.usage.completion_tokens =
+        std::llround(static_cast<double>(record.usage.completion_tokens) * scale);
+  }
 }
 
 // The usage chunk a backend did not send, with the id, created and model of its stream's first
@@ -420,6 +429,7 @@ void keep_for_usage(std::string_view data, RequestRecord& record) {
   constexpr std::size_t kMaxKeptText = 1 << 20;
   if (record.stream_text && record.stream_text->size() < kMaxKeptText) {
     api::append_chunk_text(data, *record.stream_text);
+    record.kept_text_events = record.content_events;
   }
 }
 

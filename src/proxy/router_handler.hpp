@@ -66,6 +66,7 @@ struct RequestRecord {
   bool usage_reported = false;             // a stream chunk carried usage
   std::optional<std::string> stream_text;  // generated text, when it is collected for counting
   long long content_events = 0;
+  long long kept_text_events = 0;  // the content events whose text stream_text holds
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point first_byte;
   Headers last_upstream_headers;  // retry-after and rate-limit headers of the last failure

@@ -15,6 +15,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <netinet/tcp.h>
+
 #include <array>
 #include <thread>
 #include <unordered_set>
@@ -234,9 +236,11 @@ class BeastWriter final : public ResponseWriter {
 
   template <typename Buffers>
   asio::awaitable<error_code> write(const Buffers& buffers) {
-    expire_after(connection_, limits_.write_timeout);
     auto& socket = connection_->socket;
-    auto [ec, n] = co_await write_eagerly(socket, socket, buffers);
+    // write_timeout is the longest wait for the client to take more bytes, not for the whole
+    // write: a stream's burst of megabytes read steadily at 60 KB/s is no stalled client.
+    auto [ec, n] = co_await write_eagerly(
+        socket, socket, buffers, [this] { expire_after(connection_, limits_.write_timeout); });
     expire_never(*connection_);
     co_return ec;
   }
@@ -353,6 +357,23 @@ bool parse_buffered(RequestReader& parser, beast::flat_buffer& buffer, error_cod
   return parser.is_done();
 }
 
+// At most this many bytes wait unsent in the kernel for a client. Without a cap Linux buffers
+// megabytes of a fast stream for a slow reader and reports the socket writable again only
+// once half of them are gone: a client reading steadily at 60 KB/s saw no progress for
+// write_timeout and was cut. Capped, the router hears of progress every kUnsentBytes.
+constexpr int kUnsentBytes = 128 * 1024;
+
+template <typename Socket>
+void limit_unsent_bytes(Socket& socket) {
+#if defined(TCP_NOTSENT_LOWAT)
+  using notsent_lowat = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_NOTSENT_LOWAT>;
+  error_code ignored;
+  socket.set_option(notsent_lowat(kUnsentBytes), ignored);
+#else
+  (void)socket;
+#endif
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -409,6 +430,7 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
     counters.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    limit_unsent_bytes(socket);
     auto connection = std::make_shared<Connection>(std::move(socket));
     // The completion handler holds the connection: the cancellation signal bound to the
     // session must outlive it.

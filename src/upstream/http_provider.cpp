@@ -6,10 +6,16 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/container/small_vector.hpp>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <deque>
 #include <variant>
@@ -106,6 +112,24 @@ Failure untrusted_certificate(long verdict) {
   Failure failure{ErrorKind::connect_failed, std::move(message)};
   failure.lasting = true;
   return failure;
+}
+
+// Whether the process has no file descriptor left (its open-file limit): a connection that
+// could not be opened then failed on the router's side, not the backend's. Asked after a
+// failure only, so a connect costs nothing more.
+bool out_of_descriptors() {
+  const int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe >= 0) {
+    ::close(probe);
+    return false;
+  }
+  return errno == EMFILE || errno == ENFILE;
+}
+
+Failure no_descriptors_left() {
+  return Failure{ErrorKind::overloaded,
+                 "the router is out of file descriptors (its open-file limit, ulimit -n): no "
+                 "connection to a backend could be opened; retry later"};
 }
 
 // The credentials a request carries itself: a client's key passed on by pass_client_auth (the
@@ -402,6 +426,12 @@ class HttpExchange final : public Exchange {
 
   asio::awaitable<Expected<std::string>> read_body(std::size_t limit) override {
     std::string body;
+    // A length over the limit is refused before a byte of the body is read; one under it is
+    // held in one allocation of its size.
+    if (const auto length = parser_->content_length(); length && !inflater_) {
+      if (*length > limit) co_return body_too_large(limit);
+      body.reserve(static_cast<std::size_t>(*length));
+    }
     // Most answers arrive with their head: what is buffered is parsed without another read.
     bool good = drain_buffered(body, limit);
     while (good && !parser_->is_done()) {
@@ -410,11 +440,7 @@ class HttpExchange final : public Exchange {
       if (!piece) co_return piece.take_failure();
       good = append_decoded(*piece, body, limit);
     }
-    if (!good) {
-      co_return Failure{ErrorKind::upstream_bad_response,
-                        "response body is larger than " + std::to_string(limit) +
-                            " bytes (server.max_response_bytes) or badly encoded"};
-    }
+    if (!good) co_return body_too_large(limit);
     if (inflater_ && !inflater_->finished()) {
       co_return Failure{ErrorKind::upstream_bad_response,
                         "the compressed response body ended before its end"};
@@ -529,9 +555,19 @@ class HttpExchange final : public Exchange {
     return true;
   }
 
+  static Failure body_too_large(std::size_t limit) {
+    return Failure{ErrorKind::upstream_bad_response,
+                   "response body is larger than " + std::to_string(limit) +
+                       " bytes (server.max_response_bytes) or badly encoded"};
+  }
+
   bool append_decoded(std::string_view piece, std::string& out, std::size_t limit) {
     if (inflater_) return inflater_->inflate(piece, out, limit);
-    if (out.size() + piece.size() > limit) return false;
+    const std::size_t needed = out.size() + piece.size();
+    if (needed > limit) return false;
+    // Grown by doubling, but never past the limit: a body of nearly the limit would otherwise
+    // hold twice the limit at once.
+    if (needed > out.capacity()) out.reserve(std::min(limit, std::max(needed, 2 * out.capacity())));
     out.append(piece);
     return true;
   }
@@ -735,6 +771,7 @@ class HttpProvider final : public Provider {
     auto [ec, endpoint] = co_await tcp_stream->async_connect(*endpoints, use_nothrow);
     if (ec) {
       if (ec == beast::error::timeout) co_return io_failure(ec, armed, "connecting");
+      if (out_of_descriptors()) co_return no_descriptors_left();
       co_return Failure{ErrorKind::connect_failed, "cannot connect: " + ec.message()};
     }
     tcp_stream->socket().set_option(tcp::no_delay(true), ec);

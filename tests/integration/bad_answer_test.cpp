@@ -129,6 +129,63 @@ TEST(BadAnswers, ABackendSpeakingNoHttpIsNotRetried) {
   EXPECT_EQ(calls.load(), 1);
 }
 
+// An answer longer than server.max_response_bytes is the backend's failure, whether its head
+// says so (refused before a byte of its body is read) or its chunks show it.
+TEST(BadAnswers, AnAnswerOverMaxResponseBytesIsRefused) {
+  const std::string declared =
+      "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000000000\r\n\r\n"
+      "{\"id\":";
+  const std::string piece = "{\"id\":\"" + std::string(3000, 'x') + "\"}";
+  std::ostringstream chunked;
+  chunked << "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked"
+          << "\r\n\r\n"
+          << std::hex << piece.size() << "\r\n"
+          << piece << "\r\n0\r\n\r\n";
+  for (const std::string& answer : {declared, chunked.str()}) {
+    CannedBackend huge([&](const std::string&) { return answer; });
+    Router router(router_config({{"huge", huge.url(), "retry: {attempts: 0}"}}, "[huge]", "[]",
+                                "  max_response_bytes: 2048\n"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 502) << response.body;
+    EXPECT_NE(response.body.find("max_response_bytes"), std::string::npos) << response.body;
+  }
+}
+
+// A long stream from a backend that reports no usage: the text kept for counting is capped
+// (1 MiB), and the count grows with the events past the cap (it stopped at the cap's count).
+TEST(BadAnswers, ALongStreamWithoutUsageIsCountedWhole) {
+  CannedBackend silent([](const std::string& request) {
+    const std::size_t events = request.find("1500 events") != std::string::npos ? 1500 : 1000;
+    std::string stream =
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+    std::string words;
+    for (int k = 0; k < 100; ++k) words += "lorem ipsum";
+    for (std::size_t i = 0; i < events; ++i) {
+      stream += R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m",)"
+                R"("choices":[{"index":0,"delta":{"content":")" +
+                words + R"("},"finish_reason":null}]})" + "\n\n";
+    }
+    return stream + "data: [DONE]\n\n";
+  });
+  Router router(router_config({{"silent", silent.url()}}, "[silent]"));
+  HttpClient client(router.port());
+  const std::string asks_usage = R"(,"stream":true,"stream_options":{"include_usage":true})";
+  const auto completion_tokens = [&](const std::string& prompt) {
+    const auto response =
+        client.post_json("/v1/chat/completions", chat_body("auto", prompt, asks_usage));
+    const auto events = sse_data(response.body);
+    if (events.size() < 2) return 0LL;
+    return json::parse(events[events.size() - 2])["usage"]["completion_tokens"].get<long long>();
+  };
+  completion_tokens("1000 events");  // the backend is seen to omit usage: text is kept next
+  const long long thousand = completion_tokens("1000 events");  // 1.1 MB, past the cap
+  const long long more = completion_tokens("1500 events");
+  ASSERT_GT(thousand, 0);
+  EXPECT_NEAR(static_cast<double>(more) / static_cast<double>(thousand), 1.5, 0.05)
+      << thousand << " then " << more;
+}
+
 TEST(BadAnswers, InterimResponsesBeforeTheAnswerAreSkipped) {
   // Clients must ignore 1xx responses (RFC 9110 section 15.2); intermediaries send them.
   CannedBackend backend([](const std::string&) {
