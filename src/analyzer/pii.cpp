@@ -32,6 +32,28 @@ struct CollectingSink {
   }
 };
 
+// Each place `needle` occurs in text, in order. Found by its first byte (memchr), then
+// compared: needles here start with a byte that is rare in prose (' -', 'B', 'w'), where this is
+// several times faster than memmem.
+template <class Visit>
+void for_each_occurrence(std::string_view text, std::string_view needle, Visit visit) {
+  const char* end = text.data() + text.size();
+  for (const char* at = text.data(); end - at >= static_cast<std::ptrdiff_t>(needle.size());) {
+    at = static_cast<const char*>(
+        std::memchr(at, needle.front(), static_cast<std::size_t>(end - at)));
+    if (at == nullptr || end - at < static_cast<std::ptrdiff_t>(needle.size())) return;
+    if (std::memcmp(at, needle.data(), needle.size()) == 0) {
+      visit(static_cast<std::size_t>(at - text.data()));
+    }
+    ++at;
+  }
+}
+
+std::size_t line_end(std::string_view text, std::size_t from) {
+  const std::size_t end = text.find('\n', from);
+  return end == std::string_view::npos ? text.size() : end;
+}
+
 bool is_non_ascii(char c) {
   return static_cast<unsigned char>(c) >= 0x80;
 }
@@ -56,19 +78,39 @@ bool is_tld_char(char c) {
   return is_ascii_alpha(c) || is_two_byte_letter_byte(c);
 }
 
-// Whether text[begin] follows "scheme://" or "scheme://user:" in the same token.
-bool in_url_user_info(std::string_view text, std::size_t begin) {
-  if (begin == 0 || (text[begin - 1] != ':' && text[begin - 1] != '/')) return false;
+// Where the user info of the URL authority starting at `start` ends: its last '@' before the
+// path, the query, a space or a quote (a password may hold '#' or '@': "app:Vf9#kL@db"); or
+// start.
+std::size_t user_info_end(std::string_view text, std::size_t start) {
+  std::size_t last_at = start;
+  for (std::size_t k = start; k < text.size() && k - start < 256; ++k) {
+    const char c = text[k];
+    if (c == '/' || c == '?' || c == ' ' || c == '\n' || c == '"' || c == '\'' || c == '\t') break;
+    if (c == '@') last_at = k;
+  }
+  return last_at;
+}
+
+// Whether the '@' at `at` ends the user info of a URL ("redis://:pw@host",
+// "postgres://app:Vf9#kL@db"): a password, not an address. One in a URL's path
+// ("https://x.com/team/jane@x.io") is an address.
+bool ends_url_user_info(std::string_view text, std::size_t at) {
   constexpr std::size_t kLongestPrefix = 256;
-  std::size_t start = begin;
-  while (start > 0 && begin - start < kLongestPrefix && text[start - 1] != ' ' &&
+  std::size_t start = at;
+  while (start > 0 && at - start < kLongestPrefix && text[start - 1] != ' ' &&
          text[start - 1] != '\n' && text[start - 1] != '"') {
     --start;
   }
-  const std::string_view before = text.substr(start, begin - start);
-  const std::size_t scheme = before.find("://");
-  // In the authority ("redis://:pw@host"), not in a path ("https://x.com/team/jane@x.io").
-  return scheme != std::string_view::npos && before.find('/', scheme + 3) == std::string_view::npos;
+  const std::size_t scheme = text.substr(start, at - start).find("://");
+  return scheme != std::string_view::npos && user_info_end(text, start + scheme + 3) == at;
+}
+
+bool is_image_extension(std::string_view tld) {
+  static constexpr std::string_view kImages[] = {"png",  "jpg", "jpeg", "gif", "svg",
+                                                 "webp", "ico", "bmp",  "avif"};
+  std::string lower(tld);
+  for (char& c : lower) c = ascii_lower(c);
+  return std::find(std::begin(kImages), std::end(kImages), lower) != std::end(kImages);
 }
 
 template <class Sink>
@@ -82,7 +124,7 @@ void scan_emails(std::string_view text, Sink& sink) {
     while (begin > 0 && is_email_local(text[begin - 1])) --begin;
     while (begin < at && is_continuation(text[begin])) ++begin;  // the tail of a CJK character
     while (begin < at && text[begin] == '.') ++begin;  // "see.jane@x.io" keeps no leading dot
-    if (in_url_user_info(text, begin)) continue;  // redis://:pw@host: a password, not an address
+    if (ends_url_user_info(text, at)) continue;  // redis://:pw@host: a password, not an address
     std::size_t end = at + 1;
     while (end < text.size() && is_email_domain(text[end])) ++end;
     while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
@@ -92,6 +134,8 @@ void scan_emails(std::string_view text, Sink& sink) {
     if (dot == std::string_view::npos || dot == 0 || domain.front() == '-') continue;
     const std::string_view tld = domain.substr(dot + 1);
     if (tld.size() < 2 || !std::all_of(tld.begin(), tld.end(), is_tld_char)) continue;
+    // "logo@2x.png" is an image at twice the scale; "git@github.com" the SSH user of a remote.
+    if (is_image_extension(tld) || text.substr(begin, at - begin) == "git") continue;
     sink(PiiKind::email, begin, end);
     from = end;
   }
@@ -169,33 +213,96 @@ bool spells_dot_or_bracketed_at(std::string_view text, std::size_t k) {
          (is_opening_bracket(text[k]) && next == 'a');
 }
 
-// Whether text holds "dot" (any case) or "at" right after an opening bracket, as every spelled
-// address does: most prompts have neither, and reading them byte by byte for " at " cost
-// 3.5 us per 4,000 bytes. 16 positions per step where SSE2 is there (every x86-64).
-bool may_spell_an_address(std::string_view text) {
+bool is_hex_digit(char c) {
+  return is_ascii_digit(c) || (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f');
+}
+
+// Whether text[k + 1] is a ':' an IPv6 address could hold: between hex digits ("db8:85a3") or in
+// a "::".
+bool colon_of_ipv6_at(std::string_view text, std::size_t k) {
+  if (k + 2 >= text.size() || text[k + 1] != ':') return false;
+  return text[k + 2] == ':' || (is_hex_digit(text[k]) && is_hex_digit(text[k + 2]));
+}
+
+// Marks that scans for rare forms need before they are worth running: most prompts have none
+// of them, and a search of its own for each (memmem, memchr) cost up to a microsecond per 4,000
+// bytes.
+enum RareMark : unsigned {
+  kSpelledAddress = 1,  // "dot" (any case), or "at" right after an opening bracket
+  kIpv6 = 2,            // a ':' between hex digits, or "::"
+  kPasswordSaid = 4,    // "wor" (any case), as in "my password is"
+  kFlag = 8,            // " -p", " -u", " --": a command line's options
+  kBasic = 16,          // "asi" (any case), as in "Basic dXNl..."
+  kDashes = 32,         // "---", as in "-----BEGIN CERTIFICATE-----"
+  kAllMarks = 63,
+};
+
+unsigned rare_marks_at(std::string_view text, std::size_t k) {
+  if (k + 2 >= text.size()) return 0;
+  const char a = ascii_lower(text[k]);
+  const char b = ascii_lower(text[k + 1]);
+  const char c = ascii_lower(text[k + 2]);
+  unsigned marks = 0;
+  if (spells_dot_or_bracketed_at(text, k)) marks |= kSpelledAddress;
+  if (colon_of_ipv6_at(text, k)) marks |= kIpv6;
+  if (a == 'w' && b == 'o' && c == 'r') marks |= kPasswordSaid;
+  if (a == ' ' && b == '-' && (c == 'p' || c == 'u' || c == '-')) marks |= kFlag;
+  if (a == 'a' && b == 's' && c == 'i') marks |= kBasic;
+  if (a == '-' && b == '-' && c == '-') marks |= kDashes;
+  return marks;
+}
+
+// One pass, 16 positions per step where SSE2 is there (every x86-64).
+unsigned find_rare_marks(std::string_view text) {
+  unsigned marks = 0;
   std::size_t k = 0;
 #if defined(__SSE2__)
-  // With the case bit set, '[' reads as '{' and 'D', 'O', 'T', 'A' as their lower case.
+  // With the case bit set, '[' reads as '{' and capitals as their lower case (' ', '-', ':'
+  // and digits keep theirs).
   const __m128i case_bit = _mm_set1_epi8(0x20);
   const auto load = [&](std::size_t at) {
     return _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + at)),
                         case_bit);
   };
   const auto is = [](__m128i bytes, char c) { return _mm_cmpeq_epi8(bytes, _mm_set1_epi8(c)); };
-  for (; k + 18 <= text.size(); k += 16) {
+  const auto within = [](__m128i bytes, char low, char high) {
+    return _mm_and_si128(_mm_cmpgt_epi8(bytes, _mm_set1_epi8(static_cast<char>(low - 1))),
+                         _mm_cmplt_epi8(bytes, _mm_set1_epi8(static_cast<char>(high + 1))));
+  };
+  const auto hex = [&](__m128i bytes) {
+    return _mm_or_si128(within(bytes, '0', '9'), within(bytes, 'a', 'f'));
+  };
+  const auto any = [](__m128i found) { return _mm_movemask_epi8(found) != 0; };
+  for (; k + 18 <= text.size() && marks != kAllMarks; k += 16) {
     const __m128i first = load(k);
     const __m128i second = load(k + 1);
+    const __m128i third = load(k + 2);
     const __m128i dot = _mm_and_si128(is(first, 'd'), is(second, 'o'));
     const __m128i bracket = _mm_or_si128(is(first, '{'), is(first, '('));
     const __m128i at = _mm_and_si128(bracket, is(second, 'a'));
-    const __m128i found = _mm_and_si128(_mm_or_si128(dot, at), is(load(k + 2), 't'));
-    if (_mm_movemask_epi8(found) != 0) return true;
+    if (any(_mm_and_si128(_mm_or_si128(dot, at), is(third, 't')))) marks |= kSpelledAddress;
+    const __m128i between_hex = _mm_and_si128(hex(first), hex(third));
+    if (any(_mm_and_si128(is(second, ':'), _mm_or_si128(is(third, ':'), between_hex)))) {
+      marks |= kIpv6;
+    }
+    if (any(_mm_and_si128(_mm_and_si128(is(first, 'w'), is(second, 'o')), is(third, 'r')))) {
+      marks |= kPasswordSaid;
+    }
+    const __m128i flag_letter =
+        _mm_or_si128(_mm_or_si128(is(third, 'p'), is(third, 'u')), is(third, '-'));
+    if (any(_mm_and_si128(_mm_and_si128(is(first, ' '), is(second, '-')), flag_letter))) {
+      marks |= kFlag;
+    }
+    if (any(_mm_and_si128(_mm_and_si128(is(first, 'a'), is(second, 's')), is(third, 'i')))) {
+      marks |= kBasic;
+    }
+    if (any(_mm_and_si128(_mm_and_si128(is(first, '-'), is(second, '-')), is(third, '-')))) {
+      marks |= kDashes;
+    }
   }
 #endif
-  for (; k < text.size(); ++k) {
-    if (spells_dot_or_bracketed_at(text, k)) return true;
-  }
-  return false;
+  for (; k < text.size() && marks != kAllMarks; ++k) marks |= rare_marks_at(text, k);
+  return marks;
 }
 
 // "jane dot doe at example dot com", "jane[at]example[dot]com", "jane (at) example.com": an
@@ -203,7 +310,6 @@ bool may_spell_an_address(std::string_view text) {
 // work at example.com" names a site) and the word before it must not be prose.
 template <class Sink>
 void scan_spelled_emails(std::string_view text, Sink& sink) {
-  if (!may_spell_an_address(text)) return;
   for (std::size_t pos = 0; pos + 4 < text.size(); ++pos) {
     const char c = text[pos];
     const char next = text[pos + 1];
@@ -232,7 +338,12 @@ void scan_spelled_emails(std::string_view text, Sink& sink) {
     bool spelled_dot = false;
     for (;;) {
       std::size_t label_end = end;
-      while (label_end < text.size() && is_ascii_alnum(text[label_end])) ++label_end;
+      while (label_end < text.size() &&
+             (is_ascii_alnum(text[label_end]) ||
+              (text[label_end] == '-' && label_end > end && label_end + 1 < text.size() &&
+               is_ascii_alnum(text[label_end + 1])))) {
+        ++label_end;
+      }
       if (label_end == end) break;
       last_label = end;
       end = domain_end = label_end;
@@ -348,8 +459,12 @@ std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk)
   return i;
 }
 
+// Four dotted octets; not the loopback (127.x) or unspecified (0.0.0.0) address, which are no
+// one's ("proxy_pass http://127.0.0.1:3000").
 bool is_ipv4(const NumberChunk& chunk) {
   if (!chunk.only_dots || chunk.plus || chunk.groups != 4) return false;
+  if (chunk.digits().starts_with("127") && chunk.group_sizes[0] == 3) return false;
+  if (chunk.digits() == "0000") return false;
   const std::string_view digits = chunk.digits();
   std::size_t pos = 0;
   for (int g = 0; g < 4; ++g) {
@@ -411,6 +526,7 @@ bool abbreviation_before(std::string_view text, std::size_t dot) {
 std::size_t word_start_before(std::string_view text, std::size_t i) {
   std::size_t end = i;
   while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == ':' || text[end - 1] == '#' ||
+                     text[end - 1] == '"' || text[end - 1] == '=' || text[end - 1] == '_' ||
                      (text[end - 1] == '.' && abbreviation_before(text, end - 1)))) {
     --end;
   }
@@ -434,14 +550,26 @@ std::string word_before(std::string_view text, std::size_t i) {
 bool version_named_before(std::string_view text, std::size_t i) {
   const std::string word = word_before(text, i);
   static constexpr std::string_view kVersionWords[] = {
-      "version", "versions", "ver",     "release", "build",  "firmware", "v",
-      "plugin",  "package",  "library", "module",  "driver", "patch",    "sdk"};
-  return std::find(std::begin(kVersionWords), std::end(kVersionWords), word) !=
-         std::end(kVersionWords);
+      "version", "versions", "ver",       "release", "build", "firmware", "v",       "plugin",
+      "package", "library",  "module",    "driver",  "patch", "sdk",      "section", "clause",
+      "chapter", "article",  "paragraph", "oid",     "step",  "figure",   "table",   "appendix"};
+  if (std::find(std::begin(kVersionWords), std::end(kVersionWords), word) !=
+      std::end(kVersionWords)) {
+    return true;
+  }
+  // A product's name written in mixed case ("cuDNN 8.9.7.29", "TensorRT 8.6.1.6").
+  const std::size_t begin = word_start_before(text, i);
+  std::size_t end = begin;
+  while (end < i && is_ascii_alpha(text[end])) ++end;
+  const std::string_view name = text.substr(begin, end - begin);
+  return name.size() >= 3 && std::any_of(name.begin() + 1, name.end(), is_ascii_upper) &&
+         std::any_of(name.begin(), name.end(), is_ascii_lower);
 }
 
-// The number at i is named as a business record's id ("order id 4532...", "tracking number
-// 1Z...", "invoice #..."): a 16-digit order id passes the Luhn check one time in ten.
+// The number at i is named as a record's id, not a card ("order id 4532...", "tracking number
+// 1Z...", "policy no. ...", "SKU 4006...", {"id": 4101...}): a 16-digit id passes the Luhn
+// check one time in ten. Any label with "number", "no." or "id" names an id, unless it
+// names a card ("card number", "Visa no.").
 bool record_id_named_before(std::string_view text, std::size_t i) {
   std::size_t at = i;
   std::string word = word_before(text, at);
@@ -449,20 +577,29 @@ bool record_id_named_before(std::string_view text, std::size_t i) {
     at = word_start_before(text, at);
     word = word_before(text, at);
   };
-  if (word == "is" || word == "was") step_back();  // "my order number is 4532..."
-  const bool id_word =
-      word == "id" || word == "number" || word == "no" || word == "nr" || word == "num";
-  if (id_word) step_back();
-  static constexpr std::string_view kRecords[] = {
-      "order",       "tracking", "invoice", "ticket", "shipment", "parcel",     "confirmation",
-      "reservation", "booking",  "receipt", "case",   "serial",   "transaction"};
-  // Named so only with an id word after them ("reference number ...", not "for reference: ...").
-  static constexpr std::string_view kRecordsWithIdWord[] = {"reference", "ref", "account",
-                                                            "customer", "member"};
   const auto in = [&](const auto& list) {
     return std::find(std::begin(list), std::end(list), word) != std::end(list);
   };
-  return in(kRecords) || (id_word && in(kRecordsWithIdWord));
+  if (word == "is" || word == "was") step_back();  // "my order number is 4532..."
+  static constexpr std::string_view kCardWords[] = {
+      "card", "credit", "debit", "visa", "amex", "mastercard", "cc", "payment", "pan"};
+  if (word == "id" || word == "number" || word == "no" || word == "nr" || word == "num") {
+    step_back();
+    return !in(kCardWords);
+  }
+  // "loyalty card 4111...", "gift card ...": a card that is no payment card.
+  static constexpr std::string_view kOtherCards[] = {"loyalty", "gift",    "membership", "member",
+                                                     "library", "rewards", "club",       "sim"};
+  if (word == "card") {
+    step_back();
+    return in(kOtherCards);
+  }
+  static constexpr std::string_view kRecords[] = {
+      "order",       "tracking", "invoice", "ticket",  "shipment", "parcel",      "confirmation",
+      "reservation", "booking",  "receipt", "case",    "serial",   "transaction", "po",
+      "policy",      "claim",    "voucher", "sku",     "batch",    "contract",    "imei",
+      "ean",         "gtin",     "upc",     "barcode", "isbn",     "lot",         "ref"};
+  return in(kRecords);
 }
 
 // A number a card network issues: its prefix (IIN) and length fit a brand. Without this, one
@@ -507,6 +644,17 @@ bool dotted_card_groups(const NumberChunk& chunk) {
                      [](int size) { return size == 4; });
 }
 
+// "card", "visa", "credit", "debit" or "cc" in the 40 bytes before i.
+bool card_named_before(std::string_view text, std::size_t i) {
+  constexpr std::size_t kWindow = 40;
+  std::string before(text.substr(i > kWindow ? i - kWindow : 0, std::min(i, kWindow)));
+  for (char& c : before) c = ascii_lower(c);
+  for (const std::string_view word : {"card", "visa", "credit", "debit", "cc"}) {
+    if (before.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
 bool is_credit_card(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
   if (n < 13 || n > 19 || chunk.plus) return false;
@@ -529,10 +677,18 @@ bool national_with_trunk_prefix(const NumberChunk& chunk) {
   const auto kept =
       std::min<std::size_t>(static_cast<std::size_t>(chunk.groups), NumberChunk::kKeptGroups);
   if (chunk.group_sizes[0] < 2 || chunk.group_sizes[0] > 5) return false;
+  bool pairs = true;
   for (std::size_t g = 0; g < kept; ++g) {
     if (chunk.group_sizes[g] < 2) return false;
+    pairs &= g == 0 || chunk.group_sizes[g] == 2;
   }
-  return true;
+  // The subscriber part ends in 4+ digits, or the number is written in pairs (06 12 34 56 78),
+  // or it is an Australian mobile (0412 345 678): part numbers and drug codes ("0258 006 028",
+  // "0777-3105-02") end otherwise.
+  const bool australian_mobile = chunk.groups == 3 && chunk.group_sizes[0] == 4 &&
+                                 chunk.group_sizes[1] == 3 && chunk.group_sizes[2] == 3 &&
+                                 chunk.digits().starts_with("04");
+  return chunk.last_group >= 4 || pairs || australian_mobile;
 }
 
 // "0049 30 1234567", "00 44 20 7946 0958": the international call prefix most countries dial
@@ -562,6 +718,10 @@ bool is_phone(const NumberChunk& chunk) {
   const std::size_t n = chunk.digit_count;
   // "+37.7749295" (a coordinate, a signed decimal) is a number, not a phone.
   if (chunk.plus && chunk.only_dots && chunk.groups == 2) return false;
+  // North America (+1) and Russia (+7) dial 10 digits after the country code ("+18234567
+  // users" is a count).
+  if (chunk.plus && (chunk.digits().front() == '1' || chunk.digits().front() == '7'))
+    return n == 11;
   if (chunk.plus) return n >= 8 && n <= 15;
   if (dialed_with_international_prefix(chunk)) return true;
   // National formats need structure: (415) 555-2671, 415-555-2671, 415.555.2671, 1 415 555 2671.
@@ -575,6 +735,17 @@ bool is_phone(const NumberChunk& chunk) {
 
 std::size_t match_iban(std::string_view text, std::size_t i);
 
+// Where the IBAN ends whose first group ("DE89", "gb29") stands right before text[i], or i.
+std::size_t iban_body_end(std::string_view text, std::size_t i) {
+  if (i < 5 || text[i - 1] != ' ' || !is_ascii_alpha(text[i - 5]) || !is_ascii_alpha(text[i - 4]) ||
+      !is_ascii_digit(text[i - 3]) || !is_ascii_digit(text[i - 2]) ||
+      (i > 5 && is_ascii_alnum(text[i - 6]))) {
+    return i;
+  }
+  const std::size_t after = match_iban(text, i - 5);
+  return after == i - 5 ? i : after;
+}
+
 // What the number chunk starting at text[i] is, if it is one of the kinds looked for.
 std::optional<PiiKind> number_kind(std::string_view text, std::size_t i, const NumberChunk& chunk) {
   if (is_ipv4(chunk)) {
@@ -584,8 +755,16 @@ std::optional<PiiKind> number_kind(std::string_view text, std::size_t i, const N
   if (is_us_ssn(chunk) || (is_undashed_ssn(chunk) && ssn_named_before(text, i))) {
     return PiiKind::us_ssn;
   }
-  if (is_credit_card(chunk) && !record_id_named_before(text, i)) return PiiKind::credit_card;
-  if (is_phone(chunk)) return PiiKind::phone;
+  // 13-digit Visa cards are decades old; 13 digits are an EAN barcode far more often.
+  if (is_credit_card(chunk) && !record_id_named_before(text, i) &&
+      (chunk.digit_count != 13 || card_named_before(text, i))) {
+    return PiiKind::credit_card;
+  }
+  // "+20240102,43": a line a diff added to a CSV file, not a number to dial.
+  const std::size_t end = i + chunk.text.size();
+  const bool csv_field = chunk.plus && chunk.groups == 1 && end + 1 < text.size() &&
+                         text[end] == ',' && is_ascii_digit(text[end + 1]);
+  if (is_phone(chunk) && !csv_field) return PiiKind::phone;
   return std::nullopt;
 }
 
@@ -714,8 +893,18 @@ void scan_numbers(std::string_view text, Sink& sink) {
         continue;
       }
     }
+    // The body of an IBAN written in groups ("DE89 3704 0044 ..."): the token scan reports it,
+    // and its groups are no card.
+    if (const std::size_t after = iban_body_end(text, i); after != i) {
+      i = after;
+      continue;
+    }
+    // After "//" is a URL's host ("http://10.0.4.21:3000/"), and after a '/' that opens the word
+    // an address as Java prints one ("/10.12.4.77:8443"), not a path's number.
+    const bool host =
+        before == '/' && (i < 2 || text[i - 2] == '/' || text[i - 2] == ' ' || text[i - 2] == '\n');
     if (is_ascii_alnum(before) || before == '.' || before == '$' || before == '_' ||
-        before == '-' || before == '/') {
+        before == '-' || (before == '/' && !host)) {
       // Inside a word or a longer number: skip the rest of it ('+' and '(' themselves included).
       ++i;
       while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '.' || text[i] == '-')) ++i;
@@ -732,13 +921,15 @@ void scan_numbers(std::string_view text, Sink& sink) {
         continue;
       }
     }
+    // "(4111 1111 1111 1111)", "(10.20.0.11)": a parenthesis that opened no area code is
+    // punctuation; the number after it is read on its own.
+    if (c == '(') {
+      ++i;
+      continue;
+    }
     scan_run_words(text, i, end, clean_end, sink);
     i = std::max(end, i + 1);
   }
-}
-
-bool is_hex_digit(char c) {
-  return is_ascii_digit(c) || (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f');
 }
 
 // The end of an IPv6 address that starts at text[i], or i: eight groups of one to four hex
@@ -933,6 +1124,12 @@ bool has_prefix_key(std::string_view token) {
 bool encodes_prose(std::string_view token) {
   const auto decoded = core::base64_decode(token);
   if (!decoded || decoded->size() < 12) return false;
+  // A JSON object (a pagination cursor, a JWT-like header): data, not a secret.
+  if (decoded->front() == '{' && std::all_of(decoded->begin(), decoded->end(), [](unsigned char c) {
+        return c >= 0x20 && c <= 0x7e;
+      })) {
+    return true;
+  }
   std::size_t letters = 0;
   std::size_t spaces = 0;
   for (const unsigned char c : *decoded) {
@@ -1102,12 +1299,65 @@ bool names_a_digest(std::string_view text, std::size_t token_start) {
   for (std::string_view tag : {"sha1-", "sha256-", "sha384-", "sha512-"}) {
     if (token.starts_with(tag) || before.ends_with(tag)) return true;
   }
-  return before.ends_with(";base64,");
+  // go.sum's "h1:" module hashes; an SSH public key after its type.
+  for (std::string_view tag : {";base64,", "h1:", "ssh-rsa ", "ssh-ed25519 ", "ssh-dss ",
+                               "nistp256 ", "nistp384 ", "nistp521 "}) {
+    if (before.ends_with(tag)) return true;
+  }
+  return false;
+}
+
+// The value of a URL query parameter whose name is no credential's ("?list=PLrAXt...",
+// "&v=..."): an id of what the link shows. ("?key=", "&token=", "sig=" stay secrets.)
+bool public_query_value(std::string_view text, std::size_t token_start) {
+  if (token_start == 0 || text[token_start - 1] != '=') return false;
+  std::size_t begin = token_start - 1;
+  while (begin > 0 && (is_ascii_alnum(text[begin - 1]) || text[begin - 1] == '_')) --begin;
+  if (begin == 0 || (text[begin - 1] != '?' && text[begin - 1] != '&')) return false;
+  std::string name(text.substr(begin, token_start - 1 - begin));
+  for (char& c : name) c = ascii_lower(c);
+  for (const std::string_view secret :
+       {"key", "token", "secret", "sig", "pass", "auth", "code", "credential", "session", "pwd"}) {
+    if (name.find(secret) != std::string::npos) return false;
+  }
+  return true;
+}
+
+// "sk-xxxxxxxxxxxxxxxxxxxx", "AKIAXXXXXXXXXXXXXXXX", "ghp_000000...": a placeholder where a key
+// goes. No real key repeats one character in most of its places.
+bool is_placeholder(std::string_view token) {
+  std::array<std::size_t, 256> counts{};
+  std::size_t most = 0;
+  for (const char c : token) most = std::max(most, ++counts[static_cast<unsigned char>(c)]);
+  return most * 2 > token.size();
+}
+
+// The stretches of public key material (certificates, public keys, PGP public key blocks,
+// "-----BEGIN ...-----" through "-----END"): base64 there is published, not secret.
+std::vector<TextSpan> public_blocks(std::string_view text) {
+  std::vector<TextSpan> blocks;
+  constexpr std::string_view kBegin = "-----BEGIN ";
+  for_each_occurrence(text, kBegin, [&](std::size_t begin) {
+    const std::size_t label_end = text.find("-----", begin + kBegin.size());
+    if (label_end == std::string_view::npos || label_end - begin > 80) return;
+    const std::string_view label =
+        text.substr(begin + kBegin.size(), label_end - begin - kBegin.size());
+    const bool is_public = label.find("PRIVATE") == std::string_view::npos &&
+                           (label.find("CERTIFICATE") != std::string_view::npos ||
+                            label.find("PUBLIC KEY") != std::string_view::npos);
+    if (!is_public || (!blocks.empty() && begin < blocks.back().end)) return;
+    const std::size_t end = text.find("-----END", label_end + 5);
+    blocks.push_back({begin, end == std::string_view::npos ? text.size() : end});
+  });
+  return blocks;
 }
 
 template <class Sink>
-void scan_tokens(std::string_view text, Sink& sink) {
-  scan_private_keys(text, sink);
+void scan_tokens(std::string_view text, Sink& sink, bool dashes) {
+  // (PEM blocks need "-----".)
+  if (dashes) scan_private_keys(text, sink);
+  const std::vector<TextSpan> blocks = dashes ? public_blocks(text) : std::vector<TextSpan>();
+  std::size_t next_block = 0;
   std::size_t i = 0;
   while ((i = next_token_candidate(text, i)) < text.size()) {
     while (i < text.size() && (!is_secret_char(text[i]) || text[i] == '=')) ++i;
@@ -1130,8 +1380,14 @@ void scan_tokens(std::string_view text, Sink& sink) {
     while (!key.empty() && (key.back() == '-' || key.back() == '/' || key.back() == '+')) {
       key.remove_suffix(1);
     }
+    while (next_block < blocks.size() && blocks[next_block].end <= i) ++next_block;
+    if (next_block < blocks.size() && blocks[next_block].begin <= i) {
+      i = blocks[next_block].end;
+      continue;
+    }
     if (key.size() >= 19 && (has_prefix_key(key) || is_high_entropy_token(key)) &&
-        !names_a_digest(text, i)) {
+        !names_a_digest(text, i) && !is_placeholder(key) &&
+        !(public_query_value(text, i) && !has_prefix_key(key))) {
       sink(PiiKind::api_key, i, key.size() == token.size() ? end : i + key.size());
     }
     i = end;
@@ -1304,13 +1560,8 @@ void scan_url_credentials(std::string_view text, Sink& sink) {
   for (std::size_t at = text.find("://"); at != std::string_view::npos;
        at = text.find("://", at + 3)) {
     const std::size_t start = at + 3;
-    std::size_t end = start;
-    while (end < text.size() && text[end] != '@' && text[end] != '/' && text[end] != ' ' &&
-           text[end] != '\n' && text[end] != '"' && text[end] != '\'' && text[end] != '?' &&
-           text[end] != '#') {
-      ++end;
-    }
-    if (end == text.size() || text[end] != '@') continue;
+    const std::size_t end = user_info_end(text, start);
+    if (end == start) continue;
     const std::size_t colon = text.find(':', start);
     if (colon < end) {
       if (colon + 1 < end) sink(PiiKind::api_key, colon + 1, end);
@@ -1327,21 +1578,36 @@ struct SecretName {
   std::string_view name;
   std::size_t shortest;  // value length
   bool needs_letter_and_digit;
+  bool upper_case_only = false;  // "PWD=" of ODBC strings, not the shell's pwd
 };
 
 constexpr SecretName kSecretNames[] = {
-    {"password", 6, false}, {"passwd", 6, false}, {"passcode", 6, false}, {"token", 16, true},
-    {"secret", 16, true},   {"apikey", 16, true}, {"api_key", 16, true},
+    {"password", 6, false},   {"passwd", 6, false}, {"passcode", 6, false},
+    {"passphrase", 6, false}, {"pass", 6, true},    {"pwd", 6, false, true},
+    {"token", 16, true},      {"secret", 16, true}, {"apikey", 16, true},
+    {"api_key", 16, true},
 };
 
-// The name that ends at `end` (case-insensitive; a word's end, as in "DB_PASSWORD"), if any.
+// The name that ends at `end` (case-insensitive; a word's end, as in "DB_PASSWORD", or the
+// end of an upper-case environment name, as in "PGPASSWORD"), if any.
 const SecretName* secret_name_before(std::string_view text, std::size_t end) {
+  // Most ':' and '=' follow no name: their last letters tell at once.
+  if (end == 0) return nullptr;
+  const char last = ascii_lower(text[end - 1]);
+  if (last != 'd' && last != 'e' && last != 's' && last != 'n' && last != 't' && last != 'y') {
+    return nullptr;
+  }
   for (const SecretName& candidate : kSecretNames) {
     const std::size_t n = candidate.name.size();
-    if (end < n || (end > n && is_ascii_alpha(text[end - n - 1]))) continue;
+    if (end < n) continue;
+    const std::string_view written = text.substr(end - n, n);
+    const bool upper = std::all_of(written.begin(), written.end(), is_ascii_upper);
+    if (candidate.upper_case_only && !upper) continue;
+    if (end > n && is_ascii_alpha(text[end - n - 1]) &&
+        !(upper && is_ascii_upper(text[end - n - 1])))
+      continue;
     bool same = true;
-    for (std::size_t k = 0; k < n && same; ++k)
-      same = ascii_lower(text[end - n + k]) == candidate.name[k];
+    for (std::size_t k = 0; k < n && same; ++k) same = ascii_lower(written[k]) == candidate.name[k];
     if (same) return &candidate;
   }
   return nullptr;
@@ -1350,18 +1616,31 @@ const SecretName* secret_name_before(std::string_view text, std::size_t end) {
 // A value as people write secrets, not code that computes one: no brackets, parentheses or
 // ';' in it, and a digit or a symbol ("hunter2", "Tr0ub4dor&3"), not a variable's name
 // ("process.env.PASSWORD").
-bool looks_like_secret_value(std::string_view value, const SecretName& name) {
+bool looks_like_secret_value(std::string_view value, const SecretName& name, bool quoted) {
   // Masked ("********"), a comparison ("==hash") or a link ("reset password: https://...").
-  if (value.size() < name.shortest || value.front() == '=' ||
-      value.find("://") != std::string_view::npos) {
+  // A path ("PWD=/home/alice", "password_file: ~/.pw") names where a secret is, not the secret.
+  if (value.size() < name.shortest || value.front() == '=' || value.front() == '/' ||
+      value.starts_with("~/") || value.find("://") != std::string_view::npos) {
     return false;
   }
   if (std::none_of(value.begin(), value.end(), is_ascii_alnum)) return false;
+  // A name of lower-case words joined by '-' ("secret: db-credentials-v2", a Kubernetes
+  // secret's name), not a token (a passphrase may well be one: "correct-horse-9-battery").
+  const bool slug = std::all_of(value.begin(), value.end(), [](char c) {
+    return is_ascii_lower(c) || is_ascii_digit(c) || c == '-';
+  });
+  if (name.needs_letter_and_digit && slug && std::count(value.begin(), value.end(), '-') >= 2) {
+    return false;
+  }
+  // A variable ("password=$DB_PASS"), not a value; inside one a '$' is a symbol ("Adm1n$2024").
+  if (value.front() == '$') return false;
   bool letter = false;
   bool digit = false;
   bool symbol = false;
   for (const char c : value) {
-    if (std::string_view("()[]{};$<>").find(c) != std::string_view::npos) return false;
+    // Quoted, ';' is a password's symbol ({"password": "G7;kP!q9"}), not code's.
+    const std::string_view code = quoted ? "()[]{}<>" : "()[]{};<>";
+    if (code.find(c) != std::string_view::npos) return false;
     letter |= is_ascii_alpha(c);
     digit |= is_ascii_digit(c);
     symbol |= !is_ascii_alnum(c) && c != '.' && c != '_' && c != '-';
@@ -1369,22 +1648,37 @@ bool looks_like_secret_value(std::string_view value, const SecretName& name) {
   return name.needs_letter_and_digit ? letter && digit : digit || symbol;
 }
 
-// The value starting at `begin` (over spaces and an opening quote): up to a space, a quote or a
-// comma, without a sentence's final stop.
-std::string_view value_at(std::string_view text, std::size_t begin) {
+struct SecretValue {
+  std::string_view text;
+  bool quoted = false;
+};
+
+// The value starting at `begin` (over spaces): in quotes, up to the closing one; else up to a
+// space, a quote, a comma or a ';' (".NET's "Password=X;Trust..."), without a sentence's final
+// stop.
+SecretValue value_at(std::string_view text, std::size_t begin) {
   constexpr std::size_t kLongestValue = 128;
-  while (begin < text.size() && (text[begin] == ' ' || text[begin] == '"' || text[begin] == '\''))
-    ++begin;
+  while (begin < text.size() && text[begin] == ' ') ++begin;
+  if (begin < text.size() && (text[begin] == '"' || text[begin] == '\'')) {
+    const char quote = text[begin++];
+    std::size_t end = begin;
+    while (end < text.size() && end - begin <= kLongestValue && text[end] != quote &&
+           text[end] != '\n') {
+      ++end;
+    }
+    if (end == text.size() || text[end] != quote) return {};
+    return {text.substr(begin, end - begin), true};
+  }
   std::size_t end = begin;
   while (end < text.size() && end - begin <= kLongestValue && text[end] > ' ' && text[end] != '"' &&
-         text[end] != '\'' && text[end] != ',') {
+         text[end] != '\'' && text[end] != ',' && text[end] != ';') {
     ++end;
   }
   if (end - begin > kLongestValue) return {};
   while (end > begin && (text[end - 1] == '.' || text[end - 1] == '!' || text[end - 1] == '?')) {
     --end;
   }
-  return text.substr(begin, end - begin);
+  return {text.substr(begin, end - begin), false};
 }
 
 // Whether the number scan reports a number starting at text[begin] ("password: 4111111111111111"
@@ -1403,18 +1697,25 @@ void report_named_value(std::string_view text, std::size_t name_end, std::size_t
   if (name == nullptr) return;
   const std::size_t name_begin = name_end - name->name.size();
   const bool query = name_begin > 0 && (text[name_begin - 1] == '?' || text[name_begin - 1] == '&');
-  std::string_view value = value_at(text, value_from);
+  const SecretValue found = value_at(text, value_from);
+  std::string_view value = found.text;
+  if (value.empty()) return;
   if (query) value = value.substr(0, value.find('&'));  // "?password=X&next=..."
   const auto begin = static_cast<std::size_t>(value.data() - text.data());
   // (A key the token scan finds, or a card or phone the number scan finds, is reported by it.)
-  if (looks_like_secret_value(value, *name) && !has_prefix_key(value) &&
-      !is_high_entropy_token(value) && !number_reported(text, begin)) {
+  // The token scan reports a key it finds at the value's start (up to the first byte no key
+  // holds: "token=Zx8K...&x=1"); one it splits ("9TTtiPRy~pj_mr2s...") is reported here.
+  const std::string_view head = value.substr(
+      0, static_cast<std::size_t>(std::find_if_not(value.begin(), value.end(), is_secret_char) -
+                                  value.begin()));
+  if (looks_like_secret_value(value, *name, found.quoted) && !has_prefix_key(head) &&
+      !is_high_entropy_token(head) && !number_reported(text, begin)) {
     sink(PiiKind::api_key, begin, begin + value.size());
   }
 }
 
 template <class Sink>
-void scan_named_secrets(std::string_view text, Sink& sink) {
+void scan_named_secrets(std::string_view text, Sink& sink, bool password_said) {
   // After ':' or '=' (rare in prose): the name before it, over spaces and a closing quote.
   for (const char separator : {':', '='}) {
     for (std::size_t at = text.find(separator); at != std::string_view::npos;
@@ -1428,27 +1729,92 @@ void scan_named_secrets(std::string_view text, Sink& sink) {
       report_named_value(text, name_end, at + 1, sink);
     }
   }
-  // "my password is X", "Password is X" (memmem skips through prose; find stops at every 's').
-  constexpr std::string_view kSaid = "ssword is ";
-  for (const char* at = text.data(); at != nullptr;) {
-    const auto rest = static_cast<std::size_t>(text.data() + text.size() - at);
-    at = static_cast<const char*>(memmem(at, rest, kSaid.data(), kSaid.size()));
-    if (at == nullptr) break;
-    const auto i = static_cast<std::size_t>(at - text.data());
-    report_named_value(text, i + 6, i + kSaid.size(), sink);
-    ++at;
-  }
+  if (!password_said) return;
+  // "my password is X", "Password is X" (found by "word is ": 'w' is rarer than 's').
+  constexpr std::string_view kSaid = "word is ";
+  for_each_occurrence(
+      text, kSaid, [&](std::size_t i) { report_named_value(text, i + 4, i + kSaid.size(), sink); });
+}
+
+// A password given on a command line: "mysql -pK8s!Adm1n2024", "sshpass -p 'Dr4gon!fly'",
+// "curl -u admin:W3lcome!2024".
+template <class Sink>
+void scan_command_line_secrets(std::string_view text, Sink& sink) {
+  static constexpr SecretName kOption{"password", 4, false};
+  const auto report = [&](std::size_t from, bool user_and_password) {
+    const SecretValue found = value_at(text, from);
+    std::string_view value = found.text;
+    if (user_and_password) {
+      const std::size_t colon = value.find(':');
+      if (colon == std::string_view::npos) return;
+      value = value.substr(colon + 1);
+    }
+    if (!value.empty() && looks_like_secret_value(value, kOption, found.quoted)) {
+      const auto begin = static_cast<std::size_t>(value.data() - text.data());
+      sink(PiiKind::api_key, begin, begin + value.size());
+    }
+  };
+  // Found by their flags, then the program named on the flag's line: "-p" with its value
+  // attached for mysql ("-p" alone prompts for it; "-P" is the port), "-p VALUE" for sshpass,
+  // "-u user:password" or "--user" for curl.
+  for_each_occurrence(text, "-", [&](std::size_t at) {
+    if (at == 0 || text[at - 1] != ' ') return;
+    const std::string_view flag = text.substr(at + 1, 6);
+    const bool p_flag = flag.starts_with('p');
+    const bool user_flag = flag.starts_with("u ") || flag.starts_with("-user ");
+    if (!p_flag && !user_flag) return;
+    std::size_t line_begin = text.rfind('\n', at);
+    line_begin = line_begin == std::string_view::npos ? 0 : line_begin + 1;
+    const std::string_view line = text.substr(line_begin, line_end(text, at) - line_begin);
+    const std::size_t after = at + 2;
+    if (flag.starts_with("p ") && line.find("sshpass") != std::string_view::npos) {
+      report(after, false);
+    } else if (p_flag && flag.size() > 1 && flag[1] != ' ' &&
+               line.find("mysql") != std::string_view::npos) {
+      report(after, false);
+    } else if (user_flag && line.find("curl") != std::string_view::npos) {
+      report(flag.starts_with('u') ? after : at + 7, true);
+    }
+  });
+}
+
+// "Authorization: Basic dXNlcjpwYXNz": base64 of user:password.
+template <class Sink>
+void scan_basic_credentials(std::string_view text, Sink& sink) {
+  for_each_occurrence(text, "Basic ", [&](std::size_t at) {
+    const std::size_t begin = at + 6;
+    std::size_t end = begin;
+    while (
+        end < text.size() && end - begin < 512 &&
+        (is_ascii_alnum(text[end]) || text[end] == '+' || text[end] == '/' || text[end] == '=')) {
+      ++end;
+    }
+    if (end - begin < 8 || (end < text.size() && is_secret_char(text[end]))) return;
+    const auto decoded = core::base64_decode(text.substr(begin, end - begin));
+    if (!decoded) return;
+    const std::string_view plain(reinterpret_cast<const char*>(decoded->data()), decoded->size());
+    const std::size_t colon = plain.find(':');
+    const bool printable = std::all_of(plain.begin(), plain.end(), [](char c) {
+      return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F;
+    });
+    if (printable && colon != std::string_view::npos && colon > 0 && colon + 1 < plain.size()) {
+      sink(PiiKind::api_key, begin, end);
+    }
+  });
 }
 
 template <class Sink>
 void scan_all(std::string_view text, Sink& sink) {
+  const unsigned marks = find_rare_marks(text);
   scan_emails(text, sink);
-  scan_spelled_emails(text, sink);
+  if (marks & kSpelledAddress) scan_spelled_emails(text, sink);
   scan_numbers(text, sink);
-  scan_ipv6(text, sink);
-  scan_tokens(text, sink);
+  if (marks & kIpv6) scan_ipv6(text, sink);
+  scan_tokens(text, sink, (marks & kDashes) != 0);
   scan_url_credentials(text, sink);
-  scan_named_secrets(text, sink);
+  scan_named_secrets(text, sink, (marks & kPasswordSaid) != 0);
+  if (marks & kFlag) scan_command_line_secrets(text, sink);
+  if (marks & kBasic) scan_basic_credentials(text, sink);
 }
 
 }  // namespace

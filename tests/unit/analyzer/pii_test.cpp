@@ -210,6 +210,78 @@ INSTANTIATE_TEST_SUITE_P(
         PiiCase{"a site after at", "I work at example.com and live at home", PiiKind::email, 0},
         PiiCase{"a site spelled after prose", "sign up at example dot com", PiiKind::email, 0},
         PiiCase{"at in prose", "look at the dot on the map at noon", PiiKind::email, 0},
+        // Numbers after punctuation, in URLs and in records (the twenty-third session's review).
+        PiiCase{"card in parentheses", "charged twice on my Visa (4111 1111 1111 1111) today",
+                PiiKind::credit_card, 1},
+        PiiCase{"ssn in parentheses", "spouse Luis Ortiz (212-55-0143)", PiiKind::us_ssn, 1},
+        PiiCase{"ip in parentheses", "The primary (10.20.0.11) failed over", PiiKind::ip_address,
+                1},
+        PiiCase{"ip as a url's host", "curl http://10.0.4.21:3000/health", PiiKind::ip_address, 1},
+        PiiCase{"ip as java prints it", "refused to /10.12.4.77:8443 for", PiiKind::ip_address, 1},
+        PiiCase{"loopback is no one's", "proxy_pass http://127.0.0.1:3000;", PiiKind::ip_address,
+                0},
+        PiiCase{"a number in a path", "GET /2024/01/15 and /10.0.0.1", PiiKind::ip_address, 1},
+        PiiCase{"card number in json", R"({"card_number": "5109529359594592", "cvc": "918"})",
+                PiiKind::credit_card, 1},
+        PiiCase{"id in json", R"({"id": 4101391937865940})", PiiKind::credit_card, 0},
+        PiiCase{"policy number", "Policy number 4532015112830366", PiiKind::credit_card, 0},
+        PiiCase{"loyalty card", "Loyalty card 4532015112830366", PiiKind::credit_card, 0},
+        PiiCase{"sku", "SKU 4532015112830366 is back", PiiKind::credit_card, 0},
+        PiiCase{"13 digits without a card word", "EAN 4006381333931", PiiKind::credit_card, 0},
+        PiiCase{"13-digit visa named", "visa 4222222222222", PiiKind::credit_card, 1},
+        PiiCase{"iban groups are no card", "IBAN DE75 5121 0800 1245 1261 99", PiiKind::credit_card,
+                0},
+        PiiCase{"drug codes", "NDC 0002-3227-30, 0777-3105-02", PiiKind::phone, 0},
+        PiiCase{"part number", "Bosch 0258 006 028", PiiKind::phone, 0},
+        PiiCase{"australian mobile", "ring me on 0412 345 678", PiiKind::phone, 1},
+        PiiCase{"a count with a plus", "+18234567 users this year", PiiKind::phone, 0},
+        PiiCase{"a diff's csv line", "-20240101,42\n+20240102,43", PiiKind::phone, 0},
+        PiiCase{"section numbers", "see section 4.2.1.3 of the spec", PiiKind::ip_address, 0},
+        PiiCase{"a product's version", "cuDNN 8.9.7.29 and TensorRT 8.6.1.6", PiiKind::ip_address,
+                0},
+        // Passwords as configs and command lines write them.
+        PiiCase{"quoted password with symbols", R"({"password": "G7$kP!q92zLm"})", PiiKind::api_key,
+                1},
+        PiiCase{"connection string", "Server=db;Database=app;User Id=sa;Password=MyS3cret!2024;",
+                PiiKind::api_key, 1},
+        PiiCase{"odbc pwd", "DSN=app;UID=admin;PWD=Adm1n$2024;", PiiKind::api_key, 1},
+        PiiCase{"shell pwd", "PWD=/home/alice/projects/app", PiiKind::api_key, 0},
+        PiiCase{"env password", "PGPASSWORD=Vf9kLq2xR9 psql -h db", PiiKind::api_key, 1},
+        PiiCase{"passphrase", "passphrase: correct-horse-9-battery", PiiKind::api_key, 1},
+        PiiCase{"mysql -p", "mysql -u root -pK8s!Adm1n2024 app", PiiKind::api_key, 1},
+        PiiCase{"mysql prompt", "mysql -u root -p app", PiiKind::api_key, 0},
+        PiiCase{"sshpass", "sshpass -p 'Dr4gon!fly' ssh admin@10.0.0.5", PiiKind::api_key, 1},
+        PiiCase{"curl user", "curl -u admin:W3lcome!2024 https://api.example.com", PiiKind::api_key,
+                1},
+        PiiCase{"basic auth", "Authorization: Basic YWRtaW46czNjcjN0IQ==", PiiKind::api_key, 1},
+        PiiCase{"url password with #", "postgres://app_user:Vf9#kLq2!xR@prod-db.internal:5432/app",
+                PiiKind::api_key, 1},
+        PiiCase{"url password with # is no email",
+                "postgres://app_user:Vf9#kLq2!xR@prod-db.internal:5432/app", PiiKind::email, 0},
+        PiiCase{"secret's name", "secret: db-credentials-v2", PiiKind::api_key, 0},
+        PiiCase{"placeholder key", "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                PiiKind::api_key, 0},
+        PiiCase{"placeholder aws key", "aws_access_key_id = AKIAXXXXXXXXXXXXXXXX", PiiKind::api_key,
+                0},
+        PiiCase{"go.sum hash",
+                "golang.org/x/text v0.14.0 h1:ScX5w1eTa3QqT8oi6+ziP7dTV1S2+ALU0bI+0zXKWiQ=",
+                PiiKind::api_key, 0},
+        PiiCase{"ssh public key",
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl "
+                "alice@laptop",
+                PiiKind::api_key, 0},
+        PiiCase{"playlist id in a url",
+                "https://www.youtube.com/playlist?list=PLrAXtmErZgOeiKm4sgNOknGvNjby9efdf",
+                PiiKind::api_key, 0},
+        PiiCase{"key in a url", "https://x.io/v1?key=Zx8Qm2Lr9Tp4Vw7Ny1Ks6Hd3Fg5Jb0CeUa",
+                PiiKind::api_key, 1},
+        PiiCase{"base64 json cursor",
+                "next_cursor: eyJpZCI6IDEyMzQ1LCAiY3JlYXRlZF9hdCI6ICIyMDI0LTAzLTAxVDEwOjAwOjAwWiJ9",
+                PiiKind::api_key, 0},
+        PiiCase{"image at twice the scale", "use logo@2x.png on retina", PiiKind::email, 0},
+        PiiCase{"git remote", "git clone git@github.com:acme/app.git", PiiKind::email, 0},
+        PiiCase{"spelled domain with a hyphen", "privacy (at) northwind-traders (dot) com",
+                PiiKind::email, 1},
         // Secrets named in prose or config, not code that computes them.
         PiiCase{"password in prose", "my password is Tr0ub4dor&3, is it strong?", PiiKind::api_key,
                 1},
@@ -353,6 +425,22 @@ TEST(Pii, SpelledAddressesAtEveryAlignment) {
       EXPECT_EQ(detect_pii(text)[static_cast<std::size_t>(PiiKind::email)], 1) << text;
     }
   }
+}
+
+// Certificates and public keys are published: their base64 is no key (a private key is).
+TEST(Pii, PublicKeyMaterialIsNoSecret) {
+  const std::string body =
+      "MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJRTESMBAGA1UE\n"
+      "ChMJQmFsdGltb3JlMRMwEQYDVQQLEwpDeWJlclRydXN0MSIwIAYDVQQDExlCYWx0aW1vcmUg\n";
+  EXPECT_EQ(detect_pii("-----BEGIN CERTIFICATE-----\n" + body +
+                       "-----END CERTIFICATE-----")[static_cast<std::size_t>(PiiKind::api_key)],
+            0);
+  EXPECT_EQ(detect_pii("-----BEGIN PUBLIC KEY-----\n" + body +
+                       "-----END PUBLIC KEY-----")[static_cast<std::size_t>(PiiKind::api_key)],
+            0);
+  EXPECT_GE(detect_pii("-----BEGIN PRIVATE KEY-----\n" + body +
+                       "-----END PRIVATE KEY-----")[static_cast<std::size_t>(PiiKind::api_key)],
+            1);
 }
 
 // A run of a million bytes of numbers is read word by word once: each number it holds is found,
