@@ -688,7 +688,8 @@ bool national_with_trunk_prefix(const NumberChunk& chunk) {
   const bool australian_mobile = chunk.groups == 3 && chunk.group_sizes[0] == 4 &&
                                  chunk.group_sizes[1] == 3 && chunk.group_sizes[2] == 3 &&
                                  chunk.digits().starts_with("04");
-  return chunk.last_group >= 4 || pairs || australian_mobile;
+  // (A British number opens with 5 digits: "07700 900 123".)
+  return chunk.last_group >= 4 || pairs || australian_mobile || chunk.group_sizes[0] == 5;
 }
 
 // "0049 30 1234567", "00 44 20 7946 0958": the international call prefix most countries dial

@@ -234,6 +234,7 @@ INSTANTIATE_TEST_SUITE_P(
         PiiCase{"drug codes", "NDC 0002-3227-30, 0777-3105-02", PiiKind::phone, 0},
         PiiCase{"part number", "Bosch 0258 006 028", PiiKind::phone, 0},
         PiiCase{"australian mobile", "ring me on 0412 345 678", PiiKind::phone, 1},
+        PiiCase{"british mobile in threes", "new one is 07700 900 123", PiiKind::phone, 1},
         PiiCase{"a count with a plus", "+18234567 users this year", PiiKind::phone, 0},
         PiiCase{"a diff's csv line", "-20240101,42\n+20240102,43", PiiKind::phone, 0},
         PiiCase{"section numbers", "see section 4.2.1.3 of the spec", PiiKind::ip_address, 0},
