@@ -24,6 +24,7 @@ namespace {
 server::ServerLimits limits_from(const config::ServerSettings& s) {
   server::ServerLimits limits;
   limits.max_body_bytes = s.max_body_bytes;
+  limits.max_body_memory = s.max_body_memory;
   limits.max_header_bytes = s.max_header_bytes;
   limits.header_timeout = s.header_timeout;
   limits.body_timeout = s.body_timeout;

@@ -402,6 +402,9 @@ void read_server(NodeReader reader, ServerSettings& s) {
   }
   if (auto v = reader.integer("threads", 0, 256)) s.threads = s.threads_written = int(*v);
   if (auto v = reader.integer("max_body_bytes", 1024, 1LL << 32)) s.max_body_bytes = size_t(*v);
+  if (auto v = reader.integer("max_body_memory", 1 << 20, 1LL << 40)) {
+    s.max_body_memory = size_t(*v);
+  }
   if (auto v = reader.integer("max_response_bytes", 1024, 1LL << 32)) {
     s.max_response_bytes = size_t(*v);
   }

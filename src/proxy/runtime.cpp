@@ -364,6 +364,7 @@ std::vector<std::string> keep_process_settings(const config::ServerSettings& run
   keep(changed, "listen", running.listen_written, next.listen_written);
   keep(changed, "threads", running.threads_written, next.threads_written);
   keep(changed, "max_body_bytes", running.max_body_bytes, next.max_body_bytes);
+  keep(changed, "max_body_memory", running.max_body_memory, next.max_body_memory);
   keep(changed, "max_header_bytes", running.max_header_bytes, next.max_header_bytes);
   keep(changed, "header_timeout", running.header_timeout, next.header_timeout);
   keep(changed, "body_timeout", running.body_timeout, next.body_timeout);

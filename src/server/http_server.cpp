@@ -124,6 +124,18 @@ struct Worker {
   bool sweeping = false;  // watch_slow_requests() runs
   bool stopping = false;  // drain_timeout ran out: requests still in flight are cancelled
   bool draining = false;
+  BodyBudget body_budget;  // this thread's share of max_body_memory
+};
+
+// Gives a request's body bytes back to its thread's budget when the request is done.
+struct BodyCharge {
+  BodyBudget& budget;
+  std::size_t bytes;
+  BodyCharge(BodyBudget& charged, std::size_t charged_bytes)
+      : budget(charged), bytes(charged_bytes) {}
+  BodyCharge(const BodyCharge&) = delete;
+  BodyCharge& operator=(const BodyCharge&) = delete;
+  ~BodyCharge() { budget.held -= bytes; }
 };
 
 Failure stopped_before_answer() {
@@ -398,7 +410,7 @@ struct HttpServer::Impl {
   // is never asked for, and the connection closes after the answer).
   enum class Read { nothing, whole, head_only };
   asio::awaitable<Read> read_request(const ConnectionPtr& connection, beast::flat_buffer& buffer,
-                                     std::optional<RequestReader>& parser, RequestHandler& handler);
+                                     std::optional<RequestReader>& parser, Worker& worker);
   // Answers a request that could not be read (431, 413, 400) when the client can still hear
   // it; `malformed_answered`: whether a malformed one gets a 400 (not mid-body).
   asio::awaitable<void> refuse(const ConnectionPtr& connection, error_code ec,
@@ -442,7 +454,7 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
 
 asio::awaitable<HttpServer::Impl::Read> HttpServer::Impl::read_request(
     const ConnectionPtr& connection, beast::flat_buffer& buffer,
-    std::optional<RequestReader>& parser, RequestHandler& handler) {
+    std::optional<RequestReader>& parser, Worker& worker) {
   connection->idle = true;
   // Empty lines before a request line are ignored (RFC 9112 section 2.2: some clients send a
   // CRLF after a body), a few of them: more are left to the parser, which refuses them.
@@ -462,6 +474,7 @@ asio::awaitable<HttpServer::Impl::Read> HttpServer::Impl::read_request(
   }
   connection->idle = false;
   parser.emplace();
+  parser->charge_body_to(worker.body_budget);
   parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser->body_limit(limits.max_body_bytes);
   error_code ec;
@@ -495,7 +508,7 @@ asio::awaitable<HttpServer::Impl::Read> HttpServer::Impl::read_request(
     co_return Read::nothing;
   }
   if (parser->expects_continue()) {
-    if (!handler.wants_body(parser->request())) co_return Read::head_only;
+    if (!worker.handler->wants_body(parser->request())) co_return Read::head_only;
     http::response<http::empty_body> go_on{http::status::continue_, 11};
     expire_after(connection, limits.write_timeout);
     auto [wec, n] = co_await http::async_write(connection->socket, go_on, use_nothrow);
@@ -602,12 +615,14 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
     beast::flat_buffer buffer(limits.max_header_bytes + kReadBytes);
     std::optional<RequestReader> parser;
     while (!worker.draining) {
-      const Read read = co_await read_request(connection, buffer, parser, *worker.handler);
+      const Read read = co_await read_request(connection, buffer, parser, worker);
       if (read == Read::nothing) break;
       connection->read_cap = Clock::time_point::max();  // arrived: served like any other
       const unsigned version = parser->version();
       const bool keep_alive = parser->keep_alive() && read == Read::whole;
       std::string id = request_id_for(parser);
+      // The body counts against the thread's max_body_memory share until the request is done.
+      const BodyCharge body_charge{worker.body_budget, parser->hand_over_charge()};
       HttpRequest request = std::move(parser->request());
       request.id = std::move(id);
       counters.requests_in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -690,6 +705,9 @@ HttpServer::HttpServer(int threads, ServerLimits limits, HandlerFactory factory)
   for (int i = 0; i < count; ++i) {
     auto worker = std::make_unique<Worker>();
     worker->handler = factory(worker->io, static_cast<std::size_t>(i));
+    // Each thread holds its share; one body of the largest size always fits.
+    worker->body_budget.limit =
+        std::max(limits.max_body_memory / static_cast<std::size_t>(count), limits.max_body_bytes);
     impl_->guards.push_back(asio::make_work_guard(worker->io));
     impl_->workers.push_back(std::move(worker));
   }

@@ -11,11 +11,18 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 #include "llm_router/core/error.hpp"
 #include "llm_router/server/http_types.hpp"
 
 namespace llm_router::server {
+
+// The request body bytes an io thread holds, against its share of server.max_body_memory.
+struct BodyBudget {
+  std::size_t held = 0;
+  std::size_t limit = SIZE_MAX;
+};
 
 // Beast's request parser (its checks of framing, lengths, chunking and limits) writing straight
 // into an HttpRequest: no intermediate header container, no second copy of every field.
@@ -35,6 +42,18 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   // Why the head was refused, when it was for a reason of ours rather than Beast's syntax checks.
   std::string_view refusal() const { return refusal_; }
   ErrorKind refusal_kind() const { return refusal_kind_; }
+
+  RequestReader() = default;
+  RequestReader(const RequestReader&) = delete;
+  RequestReader& operator=(const RequestReader&) = delete;
+  ~RequestReader() override {
+    if (budget_ != nullptr) budget_->held -= charged_;
+  }
+  // Counts the body's bytes against `budget` as they arrive (a length over what is left is
+  // refused before any arrives).
+  void charge_body_to(BodyBudget& budget) { budget_ = &budget; }
+  // The bytes charged so far, now the caller's to give back when the request is done.
+  std::size_t hand_over_charge() { return std::exchange(charged_, 0); }
 
  private:
   void on_request_impl(verb, string_view method, string_view target, int version,
@@ -181,14 +200,35 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   }
 
   void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                         error_code&) override {
+                         error_code& ec) override {
     // The parser has already refused a length above its body limit.
-    if (content_length) request_.body.reserve(static_cast<std::size_t>(*content_length));
+    if (!content_length) return;
+    if (!fits_budget(static_cast<std::size_t>(*content_length), ec)) return;
+    request_.body.reserve(static_cast<std::size_t>(*content_length));
   }
 
-  std::size_t on_body_impl(string_view body, error_code&) override {
+  std::size_t on_body_impl(string_view body, error_code& ec) override {
+    if (!charge(body.size(), ec)) return 0;
     request_.body.append(body.data(), body.size());
     return body.size();
+  }
+
+  bool fits_budget(std::size_t bytes, error_code& ec) {
+    if (budget_ == nullptr || budget_->held + bytes <= budget_->limit) return true;
+    ec = boost::beast::http::error::body_limit;
+    refusal_kind_ = ErrorKind::overloaded;
+    refusal_ =
+        "the router holds as many request bodies as server.max_body_memory allows; retry shortly";
+    return false;
+  }
+
+  bool charge(std::size_t bytes, error_code& ec) {
+    if (!fits_budget(bytes, ec)) return false;
+    if (budget_ != nullptr) {
+      budget_->held += bytes;
+      charged_ += bytes;
+    }
+    return true;
   }
 
   // Chunk extensions carry nothing the router reads; a long one is refused (RFC 9112 section
@@ -200,7 +240,8 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
     }
   }
 
-  std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override {
+    if (!charge(body.size(), ec)) return 0;
     request_.body.append(body.data(), body.size());
     return body.size();
   }
@@ -222,6 +263,8 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   ErrorKind refusal_kind_ = ErrorKind::invalid_request;
   std::string transfer_codings_;  // every Transfer-Encoding field, joined by commas
   bool has_transfer_encoding_ = false;
+  BodyBudget* budget_ = nullptr;
+  std::size_t charged_ = 0;
 };
 
 }  // namespace llm_router::server

@@ -299,6 +299,46 @@ TEST_F(ProtocolTest, ExpectContinueToAnUnknownPathIsRefusedWithoutTheBody) {
   EXPECT_EQ(wrong_method.status, 405) << wrong_method.body;
 }
 
+// server.max_body_memory bounds the request bodies held at once: an upload that would pass it
+// is refused (429 router_overloaded, retryable), and the memory is given back when one ends.
+TEST(BodyMemory, UploadsPastTheBudgetAreRefused) {
+  namespace asio = boost::asio;
+  Router router(router_config({{"builtin", ""}}, "[builtin]", "[]",
+                              "  threads: 1\n  max_body_bytes: 1048576\n"
+                              "  max_body_memory: 1048576\n  body_timeout: 2s\n"));
+  const auto head = [](std::size_t length) {
+    return "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           "Content-Length: " +
+           std::to_string(length) + "\r\n\r\n";
+  };
+  // A slow upload sends 600 KB of its 700 KB; another sends all of its 700 KB. Together they
+  // pass the 1 MiB budget: whichever the router reads last is refused.
+  asio::io_context io;
+  asio::ip::tcp::socket slow(io);
+  slow.connect(
+      {asio::ip::make_address("127.0.0.1"), static_cast<asio::ip::port_type>(router.port())});
+  asio::write(slow, asio::buffer(head(700000) + std::string(600000, ' ')));
+  HttpClient second(router.port());
+  const int second_status = second.raw(head(700000) + std::string(700000, ' ')).status;
+  asio::streambuf reply;
+  boost::system::error_code ec;
+  asio::read_until(slow, reply, "\r\n\r\n", ec);
+  const std::string slow_head(asio::buffers_begin(reply.data()), asio::buffers_end(reply.data()));
+  const bool slow_refused = slow_head.starts_with("HTTP/1.1 429");
+  EXPECT_TRUE(slow_refused || second_status == 429) << second_status << " / " << slow_head;
+  EXPECT_FALSE(slow_refused && second_status == 429) << "one of them fits";
+  slow.close();
+  // Both ended: their bytes are given back, and a whole request of that size is served.
+  const std::string body = chat_body("auto", std::string(600000, 'a'));
+  int status = 0;
+  for (int attempt = 0; attempt < 50 && status != 200; ++attempt) {
+    HttpClient client(router.port());
+    status = client.post_json("/v1/chat/completions", body).status;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, 200);
+}
+
 // Everything the router sends on a fresh connection for `bytes`, up to its close.
 std::string all_replies(int port, const std::string& bytes) {
   namespace asio = boost::asio;

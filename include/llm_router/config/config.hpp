@@ -156,6 +156,9 @@ struct ServerSettings {
   std::string listen_written;
   int threads_written = 0;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
+  // Request bodies held at once across all connections (split between the io threads): a few
+  // hundred slow uploads of max_body_bytes each must not take the machine's memory.
+  std::size_t max_body_memory = 512 * 1024 * 1024;
   // A backend's whole (non-stream) answer is held before it is checked and relayed: this bounds
   // the memory one request can take. The largest OpenAI embeddings batch (2,048 vectors of
   // 3,072 floats, ~130 MB of JSON) fits.

@@ -19,6 +19,7 @@ namespace llm_router::server {
 
 struct ServerLimits {
   std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::size_t max_body_memory = 512 * 1024 * 1024;  // all request bodies held at once
   std::size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{60'000};
