@@ -49,11 +49,6 @@ void for_each_occurrence(std::string_view text, std::string_view needle, Visit v
   }
 }
 
-std::size_t line_end(std::string_view text, std::size_t from) {
-  const std::size_t end = text.find('\n', from);
-  return end == std::string_view::npos ? text.size() : end;
-}
-
 bool is_non_ascii(char c) {
   return static_cast<unsigned char>(c) >= 0x80;
 }
@@ -85,7 +80,10 @@ std::size_t user_info_end(std::string_view text, std::size_t start) {
   std::size_t last_at = start;
   for (std::size_t k = start; k < text.size() && k - start < 256; ++k) {
     const char c = text[k];
-    if (c == '/' || c == '?' || c == ' ' || c == '\n' || c == '"' || c == '\'' || c == '\t') break;
+    // The path, the query, a space or a quote end it, and bytes RFC 3986 allows in no user info
+    // ('|', '<', '>', braces, '\\', '^', '`') or a comma of prose
+    // ("https://example.com,admin@example.org").
+    if (std::string_view("/? \n\"'\t|<>{}\\^`,").find(c) != std::string_view::npos) break;
     if (c == '@') last_at = k;
   }
   return last_at;
@@ -124,7 +122,6 @@ void scan_emails(std::string_view text, Sink& sink) {
     while (begin > 0 && is_email_local(text[begin - 1])) --begin;
     while (begin < at && is_continuation(text[begin])) ++begin;  // the tail of a CJK character
     while (begin < at && text[begin] == '.') ++begin;  // "see.jane@x.io" keeps no leading dot
-    if (ends_url_user_info(text, at)) continue;  // redis://:pw@host: a password, not an address
     std::size_t end = at + 1;
     while (end < text.size() && is_email_domain(text[end])) ++end;
     while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
@@ -136,6 +133,7 @@ void scan_emails(std::string_view text, Sink& sink) {
     if (tld.size() < 2 || !std::all_of(tld.begin(), tld.end(), is_tld_char)) continue;
     // "logo@2x.png" is an image at twice the scale; "git@github.com" the SSH user of a remote.
     if (is_image_extension(tld) || text.substr(begin, at - begin) == "git") continue;
+    if (ends_url_user_info(text, at)) continue;  // redis://:pw@host: a password, not an address
     sink(PiiKind::email, begin, end);
     from = end;
   }
@@ -192,17 +190,13 @@ bool common_tld(std::string_view label) {
   return std::find(std::begin(kTlds), std::end(kTlds), lower) != std::end(kTlds);
 }
 
-// Words that stand before "at" in prose, not an address's local part ("sign up at example dot
-// com" names a site).
-bool prose_before_at(std::string_view word) {
-  static constexpr std::string_view kProse[] = {
-      "look", "looking", "me",   "us",   "him",    "her",     "them",  "you",   "it",
-      "up",   "in",      "on",   "out",  "online", "here",    "there", "visit", "site",
-      "is",   "are",     "am",   "was",  "be",     "work",    "works", "live",  "lives",
-      "stay", "found",   "find", "only", "now",    "website", "page",  "apply", "available"};
-  std::string lower(word);
-  for (char& c : lower) c = ascii_lower(c);
-  return std::find(std::begin(kProse), std::end(kProse), lower) != std::end(kProse);
+// Whether a local part written before a plain " at " is an address's, not a word of prose
+// ("She worked at Google dot com", "Shop at Etsy dot com" name sites): it holds a '.', a digit,
+// '_' or '-', or a spelled-out dot ("firstname dot lastname at gmail dot com").
+bool address_like_local(std::string_view local) {
+  return local.find(" dot ") != std::string_view::npos ||
+         std::any_of(local.begin(), local.end(),
+                     [](char c) { return c == '.' || c == '_' || c == '-' || is_ascii_digit(c); });
 }
 
 // Whether text[k] begins "dot" (any case) or an opening bracket and "at".
@@ -329,7 +323,12 @@ void scan_spelled_emails(std::string_view text, Sink& sink) {
       begin = dot;
     }
     while (begin < pos && !is_label_char(text[begin])) ++begin;  // no separator first
-    if (begin == pos || (plain && prose_before_at(text.substr(begin, pos - begin)))) continue;
+    // ("ACCOUNTS AT BRIGHTLINE DOT IO": an "AT" in capitals is written so on purpose.)
+    const bool shouted = plain && text[pos + 1] == 'A' && text[pos + 2] == 'T';
+    if (begin == pos ||
+        (plain && !shouted && !address_like_local(text.substr(begin, pos - begin)))) {
+      continue;
+    }
     // The domain: labels joined by spelled or written dots, ending in a common TLD.
     std::size_t end = pos + marker;
     std::size_t last_label = end;
@@ -568,8 +567,8 @@ bool version_named_before(std::string_view text, std::size_t i) {
 
 // The number at i is named as a record's id, not a card ("order id 4532...", "tracking number
 // 1Z...", "policy no. ...", "SKU 4006...", {"id": 4101...}): a 16-digit id passes the Luhn
-// check one time in ten. Any label with "number", "no." or "id" names an id, unless it
-// names a card ("card number", "Visa no.").
+// check one time in ten. A record's "number" or "no." names an id, as does any "id" but a
+// card's; a card's number, or a number named by nothing else, is a card.
 bool record_id_named_before(std::string_view text, std::size_t i) {
   std::size_t at = i;
   std::string word = word_before(text, at);
@@ -583,9 +582,22 @@ bool record_id_named_before(std::string_view text, std::size_t i) {
   if (word == "is" || word == "was") step_back();  // "my order number is 4532..."
   static constexpr std::string_view kCardWords[] = {
       "card", "credit", "debit", "visa", "amex", "mastercard", "cc", "payment", "pan"};
-  if (word == "id" || word == "number" || word == "no" || word == "nr" || word == "num") {
+  // {"id": 4101...}, "customer id ...": an id unless a card's.
+  if (word == "id") {
     step_back();
     return !in(kCardWords);
+  }
+  // "policy number", "contract no.": a record's number; "card number", "the number: 4111...",
+  // "charge this number" stay cards.
+  static constexpr std::string_view kNumberedRecords[] = {
+      "policy",       "claim",       "contract", "account", "customer",    "member",   "membership",
+      "reference",    "order",       "tracking", "invoice", "ticket",      "serial",   "case",
+      "confirmation", "reservation", "booking",  "receipt", "transaction", "shipment", "parcel",
+      "voucher",      "batch",       "lot",      "part",    "model",       "ref",      "po",
+      "sku",          "imei",        "isbn",     "loyalty", "gift"};
+  if (word == "number" || word == "no" || word == "nr" || word == "num") {
+    step_back();
+    return in(kNumberedRecords);
   }
   // "loyalty card 4111...", "gift card ...": a card that is no payment card.
   static constexpr std::string_view kOtherCards[] = {"loyalty", "gift",    "membership", "member",
@@ -1125,10 +1137,16 @@ bool has_prefix_key(std::string_view token) {
 bool encodes_prose(std::string_view token) {
   const auto decoded = core::base64_decode(token);
   if (!decoded || decoded->size() < 12) return false;
-  // A JSON object (a pagination cursor, a JWT-like header): data, not a secret.
+  // A JSON object (a pagination cursor): data, not a secret, unless it holds one
+  // ({"user":"admin","password":"hunter2"}, a service account's private_key).
   if (decoded->front() == '{' && std::all_of(decoded->begin(), decoded->end(), [](unsigned char c) {
         return c >= 0x20 && c <= 0x7e;
       })) {
+    std::string json(decoded->begin(), decoded->end());
+    for (char& c : json) c = ascii_lower(c);
+    for (const std::string_view secret : {"pass", "secret", "token", "key", "private", "auth"}) {
+      if (json.find(secret) != std::string::npos) return false;
+    }
     return true;
   }
   std::size_t letters = 0;
@@ -1249,12 +1267,17 @@ std::size_t end_of_base64_lines(std::string_view text, std::size_t from) {
 template <class Sink>
 void scan_private_keys(std::string_view text, Sink& sink) {
   std::size_t from = 0;
+  // Past this no "-----END " follows: searched once, not once per BEGIN line (20,000 BEGIN lines
+  // without an END took 10 s).
+  std::size_t no_footer_after = text.size() + 1;
   while ((from = text.find("-----BEGIN ", from)) != std::string_view::npos) {
     const std::size_t line_end = text.find("-----", from + 11);
     if (line_end == std::string_view::npos) break;
     std::size_t end = line_end + 5;
     if (text.substr(from, line_end - from).find("PRIVATE KEY") != std::string_view::npos) {
-      const std::size_t footer = text.find("-----END ", end);
+      const std::size_t footer =
+          end >= no_footer_after ? std::string_view::npos : text.find("-----END ", end);
+      if (footer == std::string_view::npos) no_footer_after = std::min(no_footer_after, end);
       const std::size_t footer_end =
           footer == std::string_view::npos ? footer : text.find("-----", footer + 9);
       end = footer_end != std::string_view::npos ? footer_end + 5 : end_of_base64_lines(text, end);
@@ -1337,6 +1360,7 @@ bool is_placeholder(std::string_view token) {
 // "-----BEGIN ...-----" through "-----END"): base64 there is published, not secret.
 std::vector<TextSpan> public_blocks(std::string_view text) {
   std::vector<TextSpan> blocks;
+  std::size_t no_footer_after = text.size() + 1;  // as in scan_private_keys
   constexpr std::string_view kBegin = "-----BEGIN ";
   for_each_occurrence(text, kBegin, [&](std::size_t begin) {
     const std::size_t label_end = text.find("-----", begin + kBegin.size());
@@ -1347,8 +1371,13 @@ std::vector<TextSpan> public_blocks(std::string_view text) {
                            (label.find("CERTIFICATE") != std::string_view::npos ||
                             label.find("PUBLIC KEY") != std::string_view::npos);
     if (!is_public || (!blocks.empty() && begin < blocks.back().end)) return;
-    const std::size_t end = text.find("-----END", label_end + 5);
-    blocks.push_back({begin, end == std::string_view::npos ? text.size() : end});
+    // (Cut short before its END line, the block ends with its base64 lines, as a private
+    // key's does: a key written after it is still one.)
+    const std::size_t end = label_end + 5 >= no_footer_after ? std::string_view::npos
+                                                             : text.find("-----END", label_end + 5);
+    if (end == std::string_view::npos) no_footer_after = std::min(no_footer_after, label_end + 5);
+    blocks.push_back(
+        {begin, end == std::string_view::npos ? end_of_base64_lines(text, label_end + 5) : end});
   });
   return blocks;
 }
@@ -1579,7 +1608,7 @@ struct SecretName {
   std::string_view name;
   std::size_t shortest;  // value length
   bool needs_letter_and_digit;
-  bool upper_case_only = false;  // "PWD=" of ODBC strings, not the shell's pwd
+  bool capitalized_only = false;  // "PWD=", "Pwd=" of ODBC strings, not the shell's pwd
 };
 
 constexpr SecretName kSecretNames[] = {
@@ -1603,7 +1632,7 @@ const SecretName* secret_name_before(std::string_view text, std::size_t end) {
     if (end < n) continue;
     const std::string_view written = text.substr(end - n, n);
     const bool upper = std::all_of(written.begin(), written.end(), is_ascii_upper);
-    if (candidate.upper_case_only && !upper) continue;
+    if (candidate.capitalized_only && !is_ascii_upper(written.front())) continue;
     if (end > n && is_ascii_alpha(text[end - n - 1]) &&
         !(upper && is_ascii_upper(text[end - n - 1])))
       continue;
@@ -1687,7 +1716,9 @@ SecretValue value_at(std::string_view text, std::size_t begin) {
 bool number_reported(std::string_view text, std::size_t begin) {
   if (begin >= text.size() || !(is_ascii_digit(text[begin]) || text[begin] == '+')) return false;
   NumberChunk chunk;
-  read_chunk(text, begin, chunk);
+  const std::size_t end = read_chunk(text, begin, chunk);
+  // (Run into letters, "4111111111111111abc", the number scan reports nothing.)
+  if (end < text.size() && (is_ascii_alnum(text[end]) || text[end] == '_')) return false;
   return number_kind(text, begin, chunk).has_value();
 }
 
@@ -1764,9 +1795,14 @@ void scan_command_line_secrets(std::string_view text, Sink& sink) {
     const bool p_flag = flag.starts_with('p');
     const bool user_flag = flag.starts_with("u ") || flag.starts_with("-user ");
     if (!p_flag && !user_flag) return;
-    std::size_t line_begin = text.rfind('\n', at);
-    line_begin = line_begin == std::string_view::npos ? 0 : line_begin + 1;
-    const std::string_view line = text.substr(line_begin, line_end(text, at) - line_begin);
+    // The program is named on the flag's line, at most kCommandBytes before it (bounded: a
+    // megabyte of " -p" on one line costs no more than linear time).
+    constexpr std::size_t kCommandBytes = 256;
+    const std::size_t window_begin = at > kCommandBytes ? at - kCommandBytes : 0;
+    std::string_view line = text.substr(window_begin, at - window_begin);
+    if (const std::size_t newline = line.rfind('\n'); newline != std::string_view::npos) {
+      line.remove_prefix(newline + 1);
+    }
     const std::size_t after = at + 2;
     if (flag.starts_with("p ") && line.find("sshpass") != std::string_view::npos) {
       report(after, false);

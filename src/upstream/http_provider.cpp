@@ -771,7 +771,13 @@ class HttpProvider final : public Provider {
     auto [ec, endpoint] = co_await tcp_stream->async_connect(*endpoints, use_nothrow);
     if (ec) {
       if (ec == beast::error::timeout) co_return io_failure(ec, armed, "connecting");
-      if (out_of_descriptors()) co_return no_descriptors_left();
+      // (The backend's own answers to a connect are its failures, whatever else is short.)
+      const bool backend_answered =
+          ec == asio::error::connection_refused || ec == asio::error::host_unreachable ||
+          ec == asio::error::network_unreachable || ec == asio::error::connection_reset;
+      if (ec == asio::error::no_descriptors || (!backend_answered && out_of_descriptors())) {
+        co_return no_descriptors_left();
+      }
       co_return Failure{ErrorKind::connect_failed, "cannot connect: " + ec.message()};
     }
     tcp_stream->socket().set_option(tcp::no_delay(true), ec);

@@ -283,6 +283,25 @@ INSTANTIATE_TEST_SUITE_P(
         PiiCase{"git remote", "git clone git@github.com:acme/app.git", PiiKind::email, 0},
         PiiCase{"spelled domain with a hyphen", "privacy (at) northwind-traders (dot) com",
                 PiiKind::email, 1},
+        // From the review of the session's diff.
+        PiiCase{"a site after a verb and at", "She worked at Google dot com for years",
+                PiiKind::email, 0},
+        PiiCase{"spelled address with a digit", "write to jdoe42 at example dot com",
+                PiiKind::email, 1},
+        PiiCase{"the number", "Here's the number: 4111 1111 1111 1111, exp 12/25",
+                PiiKind::credit_card, 1},
+        PiiCase{"charge this number", "Please charge this number 4111111111111111",
+                PiiKind::credit_card, 1},
+        PiiCase{"base64 json with a password",
+                "echo eyJ1c2VyIjoiYWRtaW4iLCJwYXNzd29yZCI6Imh1bnRlcjIifQ== | base64 -d",
+                PiiKind::api_key, 1},
+        PiiCase{"an email after a url and a comma", "Contact https://example.com,admin@example.org",
+                PiiKind::email, 1},
+        PiiCase{"an email after a url and a bar", "|http://localhost:3000|jane@example.org|",
+                PiiKind::email, 1},
+        PiiCase{"odbc Pwd", "Uid=sa;Pwd=Secr3t!2024;", PiiKind::api_key, 1},
+        PiiCase{"a card run into letters as a password", "password=4111111111111111abc",
+                PiiKind::api_key, 1},
         // Secrets named in prose or config, not code that computes them.
         PiiCase{"password in prose", "my password is Tr0ub4dor&3, is it strong?", PiiKind::api_key,
                 1},
@@ -442,6 +461,28 @@ TEST(Pii, PublicKeyMaterialIsNoSecret) {
   EXPECT_GE(detect_pii("-----BEGIN PRIVATE KEY-----\n" + body +
                        "-----END PRIVATE KEY-----")[static_cast<std::size_t>(PiiKind::api_key)],
             1);
+}
+
+// A certificate cut short before its END line covers its base64 lines only: a key after it is
+// still found.
+TEST(Pii, AKeyAfterACertificateCutShortIsFound) {
+  const std::string text =
+      "-----BEGIN CERTIFICATE-----\nMIIB\n\nmy key is sk-proj-Zx8Kq2Lm9Np4Rt7Vw1Yb3Cd5Fg6Hj0Kl";
+  EXPECT_EQ(detect_pii(text)[static_cast<std::size_t>(PiiKind::api_key)], 1);
+}
+
+// Inputs built to make a scan go back over the text (flags on one long line, BEGIN lines
+// without an END, '@' after '@') are read in linear time: each finishes, with its counts.
+TEST(Pii, AdversarialRepetitionsAreReadOnce) {
+  std::string flags;
+  for (int k = 0; k < 200000; ++k) flags += " -p";
+  EXPECT_EQ(detect_pii(flags)[static_cast<std::size_t>(PiiKind::api_key)], 0);
+  std::string begins;
+  for (int k = 0; k < 20000; ++k) begins += "-----BEGIN RSA PRIVATE KEY-----\n";
+  EXPECT_GT(detect_pii(begins)[static_cast<std::size_t>(PiiKind::api_key)], 0);
+  std::string ats;
+  for (int k = 0; k < 200000; ++k) ats += "http://a@";
+  detect_pii(ats);
 }
 
 // A run of a million bytes of numbers is read word by word once: each number it holds is found,
