@@ -1328,6 +1328,15 @@ bool names_a_digest(std::string_view text, std::size_t token_start) {
                                "nistp256 ", "nistp384 ", "nistp521 "}) {
     if (before.ends_with(tag)) return true;
   }
+  // A Google document's id in its link (".../document/d/1BxiMVs0.../edit": the link is one
+  // token in the key alphabet).
+  const std::string_view word = token.substr(0, token.find_first_of(" \n\t\"'"));
+  if (word.find("/d/") != std::string_view::npos) return true;
+  // The ids of OpenAI's objects, pasted from logs and answers ("chatcmpl-9pQ3fXkL...").
+  for (std::string_view tag : {"chatcmpl-", "resp_", "msg_", "call_", "fc_", "file-", "batch_",
+                               "asst_", "thread_", "run_", "step_", "vs_", "ftjob-"}) {
+    if (token.starts_with(tag)) return true;
+  }
   return false;
 }
 
@@ -1787,8 +1796,8 @@ void scan_command_line_secrets(std::string_view text, Sink& sink) {
     }
   };
   // Found by their flags, then the program named on the flag's line: "-p" with its value
-  // attached for mysql ("-p" alone prompts for it; "-P" is the port), "-p VALUE" for sshpass,
-  // "-u user:password" or "--user" for curl.
+  // attached for mysql ("-p" alone prompts for it; "-P" is the port), "-p VALUE" for sshpass
+  // and docker login, "-u user:password" or "--user" for curl.
   for_each_occurrence(text, "-", [&](std::size_t at) {
     if (at == 0 || text[at - 1] != ' ') return;
     const std::string_view flag = text.substr(at + 1, 6);
@@ -1804,7 +1813,9 @@ void scan_command_line_secrets(std::string_view text, Sink& sink) {
       line.remove_prefix(newline + 1);
     }
     const std::size_t after = at + 2;
-    if (flag.starts_with("p ") && line.find("sshpass") != std::string_view::npos) {
+    const bool takes_password = line.find("sshpass") != std::string_view::npos ||
+                                line.find("docker login") != std::string_view::npos;
+    if (flag.starts_with("p ") && takes_password) {
       report(after, false);
     } else if (p_flag && flag.size() > 1 && flag[1] != ' ' &&
                line.find("mysql") != std::string_view::npos) {

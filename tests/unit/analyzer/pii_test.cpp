@@ -302,6 +302,16 @@ INSTANTIATE_TEST_SUITE_P(
         PiiCase{"odbc Pwd", "Uid=sa;Pwd=Secr3t!2024;", PiiKind::api_key, 1},
         PiiCase{"a card run into letters as a password", "password=4111111111111111abc",
                 PiiKind::api_key, 1},
+        // From a fresh holdout of 150 cases.
+        PiiCase{"docker login -p",
+                "sh 'docker login registry.acme.internal -u ci-bot -p Rg4!xTq9#bLm'",
+                PiiKind::api_key, 1},
+        PiiCase{"openai response ids", R"({"id": "chatcmpl-9pQ3fXkL2mN7vR8sT1uW4yZ6aB0cDeF"})",
+                PiiKind::api_key, 0},
+        PiiCase{
+            "google document id",
+            "https://docs.google.com/document/d/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/edit",
+            PiiKind::api_key, 0},
         // Secrets named in prose or config, not code that computes them.
         PiiCase{"password in prose", "my password is Tr0ub4dor&3, is it strong?", PiiKind::api_key,
                 1},
