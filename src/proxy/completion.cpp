@@ -426,7 +426,9 @@ std::string usage_chunk(std::string_view first_data, const api::Usage& usage) {
 // Notes a stream event's generated text in case the stream ends without a usage chunk.
 void keep_for_usage(std::string_view data, RequestRecord& record) {
   ++record.content_events;
-  constexpr std::size_t kMaxKeptText = 1 << 20;
+  // 64 KiB (~16k tokens) count most answers exactly and the rest by their events; a stalled
+  // stream's client held 1 MiB of kept text each at 1 MiB.
+  constexpr std::size_t kMaxKeptText = 64 * 1024;
   if (record.stream_text && record.stream_text->size() < kMaxKeptText) {
     api::append_chunk_text(data, *record.stream_text);
     record.kept_text_events = record.content_events;

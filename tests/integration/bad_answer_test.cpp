@@ -153,7 +153,7 @@ TEST(BadAnswers, AnAnswerOverMaxResponseBytesIsRefused) {
 }
 
 // A long stream from a backend that reports no usage: the text kept for counting is capped
-// (1 MiB), and the count grows with the events past the cap (it stopped at the cap's count).
+// (64 KiB), and the count grows with the events past the cap (it stopped at the cap's count).
 TEST(BadAnswers, ALongStreamWithoutUsageIsCountedWhole) {
   CannedBackend silent([](const std::string& request) {
     const std::size_t events = request.find("1500 events") != std::string::npos ? 1500 : 1000;
