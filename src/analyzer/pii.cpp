@@ -587,17 +587,21 @@ bool record_id_named_before(std::string_view text, std::size_t i) {
     step_back();
     return !in(kCardWords);
   }
+  // Records named by their name alone ("order 4532...", "SKU 4006...").
+  static constexpr std::string_view kRecords[] = {
+      "order",       "tracking", "invoice", "ticket",  "shipment", "parcel",      "confirmation",
+      "reservation", "booking",  "receipt", "case",    "serial",   "transaction", "po",
+      "policy",      "claim",    "voucher", "sku",     "batch",    "contract",    "imei",
+      "ean",         "gtin",     "upc",     "barcode", "isbn",     "lot",         "ref"};
+  // ... and those named only with their number ("account number", "part no.").
+  static constexpr std::string_view kNumberedOnly[] = {"account",    "customer",  "member",
+                                                       "membership", "reference", "part",
+                                                       "model",      "loyalty",   "gift"};
   // "policy number", "contract no.": a record's number; "card number", "the number: 4111...",
   // "charge this number" stay cards.
-  static constexpr std::string_view kNumberedRecords[] = {
-      "policy",       "claim",       "contract", "account", "customer",    "member",   "membership",
-      "reference",    "order",       "tracking", "invoice", "ticket",      "serial",   "case",
-      "confirmation", "reservation", "booking",  "receipt", "transaction", "shipment", "parcel",
-      "voucher",      "batch",       "lot",      "part",    "model",       "ref",      "po",
-      "sku",          "imei",        "isbn",     "loyalty", "gift"};
   if (word == "number" || word == "no" || word == "nr" || word == "num") {
     step_back();
-    return in(kNumberedRecords);
+    return in(kRecords) || in(kNumberedOnly);
   }
   // "loyalty card 4111...", "gift card ...": a card that is no payment card.
   static constexpr std::string_view kOtherCards[] = {"loyalty", "gift",    "membership", "member",
@@ -606,11 +610,6 @@ bool record_id_named_before(std::string_view text, std::size_t i) {
     step_back();
     return in(kOtherCards);
   }
-  static constexpr std::string_view kRecords[] = {
-      "order",       "tracking", "invoice", "ticket",  "shipment", "parcel",      "confirmation",
-      "reservation", "booking",  "receipt", "case",    "serial",   "transaction", "po",
-      "policy",      "claim",    "voucher", "sku",     "batch",    "contract",    "imei",
-      "ean",         "gtin",     "upc",     "barcode", "isbn",     "lot",         "ref"};
   return in(kRecords);
 }
 
