@@ -1,4 +1,5 @@
 // A streamed chat completion -> the Responses API's stream of events.
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/responses.hpp"
 #include "responses_items.hpp"
 
@@ -224,9 +225,11 @@ void ResponsesStream::close_message(std::string& out) {
 }
 
 // The first delta of a call names it (id, function name); later ones carry argument text. A
-// new call finishes the one before it, as OpenAI's items come one after another (a chat stream
-// sends its parallel calls in turn); were a backend to come back to a finished one, its text
-// still reaches that item's final arguments.
+// new call finishes the ones before it whose arguments are whole, as OpenAI's items come one
+// after another (a chat stream sends its parallel calls in turn). A backend that interleaves
+// its calls (names first, arguments after) leaves them unfinished: they stay open and take
+// their deltas until the answer ends. Were it to come back to a finished one, its text still
+// reaches that item's final arguments.
 void ResponsesStream::call_delta(const json& call, std::string& out) {
   if (!call.is_object()) return;
   const long long index = integer_or(call, "index", 0);
@@ -242,7 +245,7 @@ void ResponsesStream::call_delta(const json& call, std::string& out) {
   if (found == calls_.end()) {
     close_reasoning(out);
     close_message(out);  // text before the calls is its own item, finished first
-    close_calls(out);
+    close_calls(out, OnlyWhole::yes);
     FunctionCall fresh{next_output_index_++, new_item_id("fc_"), "", "", ""};
     const std::string* id = string_at(call, "id");
     const std::string* name = string_at(function, "name");
@@ -269,8 +272,13 @@ void ResponsesStream::call_delta(const json& call, std::string& out) {
   }
 }
 
-void ResponsesStream::close_calls(std::string& out) {
-  for (auto& [index, call] : calls_) {
+void ResponsesStream::close_calls(std::string& out, OnlyWhole only_whole) {
+  for (auto it = calls_.begin(); it != calls_.end();) {
+    auto& [index, call] = *it;
+    if (only_whole == OnlyWhole::yes && !is_json_object(call.arguments)) {
+      ++it;
+      continue;
+    }
     emit("response.function_call_arguments.done",
          {{"item_id", call.item_id},
           {"output_index", call.output_index},
@@ -282,8 +290,8 @@ void ResponsesStream::close_calls(std::string& out) {
     emit("response.output_item.done", {{"output_index", call.output_index}, {"item", item}}, out);
     output_[call.output_index] = std::move(item);
     finished_calls_.emplace(index, call.output_index);
+    it = calls_.erase(it);
   }
-  calls_.clear();
 }
 
 // A message cut by max tokens or the content filter is as incomplete as its Response.

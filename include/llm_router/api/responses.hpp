@@ -94,7 +94,8 @@ class ResponsesStream {
   void reasoning_delta(std::string_view delta, std::string& out);
   void close_reasoning(std::string& out);
   void close_message(std::string& out);
-  void close_calls(std::string& out);
+  enum class OnlyWhole { no, yes };  // finish only the calls whose arguments are whole JSON
+  void close_calls(std::string& out, OnlyWhole only_whole = OnlyWhole::no);
   void complete(std::string& out);
   void emit(std::string_view type, nlohmann::json event, std::string& out);
   std::string_view item_status() const;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -557,6 +558,37 @@ TEST(ResponsesStream, ArgumentsForAFinishedCallReachItsItem) {
   ASSERT_EQ(output.size(), 2u) << output;
   EXPECT_EQ(output[0]["arguments"], R"({"x":1})");
   EXPECT_EQ(output[1]["arguments"], "{}");
+}
+
+// Some backends name every call first and then send their arguments in turns: each call stays
+// open until the answer ends, and its done events carry its whole arguments.
+TEST(ResponsesStream, InterleavedCallsStayOpenUntilTheirArgumentsAreWhole) {
+  ResponsesStream stream(shell());
+  std::string out = stream.feed(
+      chunk(R"({"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":""}}]})") +
+      chunk(R"({"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":""}}]})") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"x\""}}]})") +
+      chunk(R"({"tool_calls":[{"index":1,"function":{"arguments":"{\"y\":2}"}}]})") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]})") +
+      chunk("{}", R"("tool_calls")") + "data: [DONE]\n\n");
+  out += stream.finish();
+  const auto events = events_of(out);
+  std::map<int, std::string> streamed;  // arguments as the delta events built them
+  std::map<int, std::string> done;
+  for (const auto& e : events) {
+    if (e.type == "response.function_call_arguments.delta") {
+      streamed[e.data["output_index"].get<int>()] += e.data["delta"].get<std::string>();
+    }
+    if (e.type == "response.function_call_arguments.done") {
+      done[e.data["output_index"].get<int>()] = e.data["arguments"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(streamed, (std::map<int, std::string>{{0, R"({"x":1})"}, {1, R"({"y":2})"}}));
+  EXPECT_EQ(done, streamed);
+  const json output = events.back().data["response"]["output"];
+  ASSERT_EQ(output.size(), 2u) << output;
+  EXPECT_EQ(output[0]["arguments"], R"({"x":1})");
+  EXPECT_EQ(output[1]["arguments"], R"({"y":2})");
 }
 
 // As a non-streamed answer: an empty answer is an empty message (an agent loop reads "no
