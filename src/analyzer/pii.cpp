@@ -111,22 +111,25 @@ bool is_image_extension(std::string_view tld) {
   return std::find(std::begin(kImages), std::end(kImages), lower) != std::end(kImages);
 }
 
+// Addresses around `mark`: '@', or "%40" as a URL's query encodes it
+// ("?email=jane.doe%40example.com").
 template <class Sink>
-void scan_emails(std::string_view text, Sink& sink) {
+void scan_emails(std::string_view text, Sink& sink, std::string_view mark = "@") {
   std::size_t from = 0;
   while (true) {
-    const std::size_t at = text.find('@', from);
+    const std::size_t at = text.find(mark, from);
     if (at == std::string_view::npos) return;
     from = at + 1;
     std::size_t begin = at;
     while (begin > 0 && is_email_local(text[begin - 1])) --begin;
     while (begin < at && is_continuation(text[begin])) ++begin;  // the tail of a CJK character
     while (begin < at && text[begin] == '.') ++begin;  // "see.jane@x.io" keeps no leading dot
-    std::size_t end = at + 1;
+    const std::size_t domain_begin = at + mark.size();
+    std::size_t end = domain_begin;
     while (end < text.size() && is_email_domain(text[end])) ++end;
-    while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
-    if (begin == at || end == at + 1) continue;
-    const std::string_view domain = text.substr(at + 1, end - at - 1);
+    while (end > domain_begin && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
+    if (begin == at || end == domain_begin) continue;
+    const std::string_view domain = text.substr(domain_begin, end - domain_begin);
     const std::size_t dot = domain.rfind('.');
     if (dot == std::string_view::npos || dot == 0 || domain.front() == '-') continue;
     const std::string_view tld = domain.substr(dot + 1);
@@ -405,10 +408,25 @@ bool is_number_separator(char c) {
   return c == ' ' || c == '-' || c == '.';
 }
 
+// The length of a country code written in parentheses at text[i] ("(+44)", "(+1)"), or 0.
+std::size_t country_code_in_parens(std::string_view text, std::size_t i) {
+  if (text.substr(i, 2) != "(+") return 0;
+  std::size_t k = i + 2;
+  while (k < text.size() && k < i + 5 && is_ascii_digit(text[k])) ++k;
+  return k > i + 2 && k < text.size() && text[k] == ')' ? k + 1 - i : 0;
+}
+
 // Reads a chunk starting at text[i] (a digit, '+' or '('); returns the index after it.
 std::size_t read_chunk(std::string_view text, std::size_t i, NumberChunk& chunk) {
   const std::size_t begin = i;
-  if (text[i] == '+') {
+  if (const std::size_t code = country_code_in_parens(text, i); code != 0) {
+    chunk.plus = chunk.parens = true;  // "(+44) 20 7946 0958"
+    chunk.only_dots = chunk.only_dashes = chunk.card_separators = false;
+    for (const char c : text.substr(i + 2, code - 3)) chunk.add_digit(c);
+    chunk.end_group(static_cast<int>(code - 3));
+    i += code;
+    if (i + 1 < text.size() && text[i] == ' ' && is_ascii_digit(text[i + 1])) ++i;
+  } else if (text[i] == '+') {
     chunk.plus = true;
     ++i;
   }
@@ -687,7 +705,10 @@ bool national_with_trunk_prefix(const NumberChunk& chunk) {
   if (chunk.digits().front() != '0' || chunk.digits()[1] == '0') return false;
   const auto kept =
       std::min<std::size_t>(static_cast<std::size_t>(chunk.groups), NumberChunk::kKeptGroups);
-  if (chunk.group_sizes[0] < 2 || chunk.group_sizes[0] > 5) return false;
+  // (An Indian number may open with 6: "098765 43210".)
+  const bool indian_halves =
+      chunk.groups == 2 && chunk.group_sizes[0] == 6 && chunk.group_sizes[1] == 5;
+  if (chunk.group_sizes[0] < 2 || (chunk.group_sizes[0] > 5 && !indian_halves)) return false;
   bool pairs = true;
   for (std::size_t g = 0; g < kept; ++g) {
     if (chunk.group_sizes[g] < 2) return false;
@@ -745,6 +766,61 @@ bool is_phone(const NumberChunk& chunk) {
   return national_with_trunk_prefix(chunk);
 }
 
+// A word for a phone in the 32 bytes before i ("call me at 6125551234", "Tel: 612 34 56 78",
+// "mi móvil es ..."): with it, numbers in any grouping are phones.
+bool phone_named_before(std::string_view text, std::size_t i) {
+  static constexpr std::string_view kPhoneWords[] = {
+      "phone",     "phones",  "telephone", "tel",       "mobile",  "cell",    "cellphone",
+      "ph",        "fax",     "whatsapp",  "sms",       "dial",    "call",    "text",
+      "móvil",     "movil",   "teléfono",  "telefono",  "telefon", "handy",   "portable",
+      "cellulare", "celular", "telefone",  "téléphone", "numéro",  "hotline", "helpline"};
+  constexpr std::size_t kWindow = 32;
+  const std::size_t from = i > kWindow ? i - kWindow : 0;
+  std::size_t k = from;
+  while (k < i) {
+    const auto letter = [](char c) {
+      return is_ascii_alpha(c) || static_cast<unsigned char>(c) >= 0x80;
+    };
+    if (!letter(text[k])) {
+      ++k;
+      continue;
+    }
+    const std::size_t begin = k;
+    while (k < i && letter(text[k])) ++k;
+    if (begin == from && from > 0 && letter(text[from - 1])) continue;  // a cut word
+    std::string word(text.substr(begin, k - begin));
+    for (char& c : word) c = ascii_lower(c);
+    if (std::find(std::begin(kPhoneWords), std::end(kPhoneWords), word) != std::end(kPhoneWords)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A number a phone word names: 9-12 digits in groups of 2 or more, or alone; alone, 9 or 10
+// digits open with 2-9 (a Unix time opens with 1), or with a trunk 0 (up to 11), or 11 with 1.
+bool named_phone(const NumberChunk& chunk) {
+  const std::size_t n = chunk.digit_count;
+  const bool dotted = chunk.groups > 1 && chunk.only_dots;  // a version, an address
+  if (n < 9 || n > 12 || dotted || (!chunk.card_separators && !chunk.parens)) {
+    return false;
+  }
+  const auto kept =
+      std::min<std::size_t>(static_cast<std::size_t>(chunk.groups), NumberChunk::kKeptGroups);
+  for (std::size_t g = 0; g < kept; ++g) {
+    if (chunk.group_sizes[g] < 2) return false;
+  }
+  if (chunk.groups > 1) return true;
+  const std::string_view d = chunk.digits();
+  // The largest 32-bit integers are limits in code ("text max 2147483647"), not numbers to dial.
+  if (d == "2147483647" || d == "2147483648" || d == "4294967295" || d == "4294967296") {
+    return false;
+  }
+  if (d[0] == '0') return n <= 11 && d[1] != '0';  // a trunk prefix: "0612345678"
+  if (n <= 10) return d[0] >= '2';
+  return n == 11 && d[0] == '1';
+}
+
 std::size_t match_iban(std::string_view text, std::size_t i);
 
 // Where the IBAN ends whose first group ("DE89", "gb29") stands right before text[i], or i.
@@ -777,6 +853,9 @@ std::optional<PiiKind> number_kind(std::string_view text, std::size_t i, const N
   const bool csv_field = chunk.plus && chunk.groups == 1 && end + 1 < text.size() &&
                          text[end] == ',' && is_ascii_digit(text[end + 1]);
   if (is_phone(chunk) && !csv_field) return PiiKind::phone;
+  if (named_phone(chunk) && phone_named_before(text, i) && !record_id_named_before(text, i)) {
+    return PiiKind::phone;
+  }
   return std::nullopt;
 }
 
@@ -886,8 +965,10 @@ void scan_numbers(std::string_view text, Sink& sink) {
       }
     }
     const char c = text[i];
-    const bool starts = is_ascii_digit(c) || ((c == '+' || c == '(') && i + 1 < text.size() &&
-                                              is_ascii_digit(text[i + 1]));
+    const bool starts =
+        is_ascii_digit(c) ||
+        ((c == '+' || c == '(') && i + 1 < text.size() && is_ascii_digit(text[i + 1])) ||
+        country_code_in_parens(text, i) != 0;
     if (!starts) {
       ++i;
       continue;
@@ -1854,6 +1935,7 @@ template <class Sink>
 void scan_all(std::string_view text, Sink& sink) {
   const unsigned marks = find_rare_marks(text);
   scan_emails(text, sink);
+  scan_emails(text, sink, "%40");
   if (marks & kSpelledAddress) scan_spelled_emails(text, sink);
   scan_numbers(text, sink);
   if (marks & kIpv6) scan_ipv6(text, sink);
