@@ -3,8 +3,9 @@
 # emails with signatures, CSV exports, JSON/YAML payloads, .env files, logs, command lines, and
 # traps from code, finance and science that must not count.
 #   bash bench/pii_cases.sh [ROUTER_BIN] [CONFIG]
-# bench/fixtures/pii/review22.jsonl (68 cases) and review23.jsonl (319 cases; the rules were
-# changed after both were run, so they are design sets, not holdouts). Each row: prompt or a
+# bench/fixtures/pii/review22.jsonl (68 cases), review23.jsonl (319 cases) and review24.jsonl
+# (166 cases, mostly phones and emails; the rules were changed after each was run, so they are
+# design sets, not holdouts). Each row: prompt or a
 # chat-completions body, expect (the kinds that should be reported); rows marked ambiguous are
 # left out. Prints precision and recall per kind and every case that is wrong.
 set -euo pipefail

@@ -111,6 +111,44 @@ bool is_image_extension(std::string_view tld) {
   return std::find(std::begin(kImages), std::end(kImages), lower) != std::end(kImages);
 }
 
+// Whether the user@host at text[begin, end) is a login to a remote machine, not an address: a
+// remote path follows it ("admin@backup.corp:/srv", "deploy@web:~/app"), or a remote shell or
+// copy command comes right before it, past its options ("ssh deploy@prod-web-01.internal",
+// "ssh -i key.pem -p 2222 ubuntu@ec2-3-91-20-11.compute-1.amazonaws.com").
+bool remote_login(std::string_view text, std::size_t begin, std::size_t end) {
+  if (end + 1 < text.size() && text[end] == ':' && (text[end + 1] == '/' || text[end + 1] == '~')) {
+    return true;
+  }
+  static constexpr std::string_view kCommands[] = {"ssh",  "scp",         "sftp",  "rsync",
+                                                   "mosh", "ssh-copy-id", "sshfs", "autossh"};
+  constexpr std::size_t kLookback = 160;
+  std::size_t k = begin;
+  bool need_option = false;  // the word after this one is an option's value ("-i key.pem")
+  while (k > 0 && begin - k < kLookback) {
+    while (k > 0 && text[k - 1] == ' ') --k;
+    const std::size_t word_end = k;
+    while (k > 0 && text[k - 1] != ' ' && text[k - 1] != '\n' && text[k - 1] != '`' &&
+           text[k - 1] != '$') {
+      --k;
+    }
+    const std::string_view word = text.substr(k, word_end - k);
+    if (word.empty()) return false;
+    if (!need_option &&
+        std::find(std::begin(kCommands), std::end(kCommands), word) != std::end(kCommands)) {
+      return true;
+    }
+    // Options and their values may stand between the command and its target.
+    if (word.front() == '-') {
+      need_option = false;
+    } else if (need_option) {
+      return false;
+    } else {
+      need_option = true;
+    }
+  }
+  return false;
+}
+
 // Addresses around `mark`: '@', or "%40" as a URL's query encodes it
 // ("?email=jane.doe%40example.com").
 template <class Sink>
@@ -136,6 +174,7 @@ void scan_emails(std::string_view text, Sink& sink, std::string_view mark = "@")
     if (tld.size() < 2 || !std::all_of(tld.begin(), tld.end(), is_tld_char)) continue;
     // "logo@2x.png" is an image at twice the scale; "git@github.com" the SSH user of a remote.
     if (is_image_extension(tld) || text.substr(begin, at - begin) == "git") continue;
+    if (mark == "@" && remote_login(text, begin, end)) continue;
     if (ends_url_user_info(text, at)) continue;  // redis://:pw@host: a password, not an address
     sink(PiiKind::email, begin, end);
     from = end;
@@ -763,36 +802,65 @@ bool is_phone(const NumberChunk& chunk) {
   if (n <= 11 && chunk.groups >= 3 && chunk.last_group == 4 && chunk.previous_group == 3) {
     return true;
   }
+  // Brazil: a 2-digit area code in parentheses, then 4 or 5 digits, a dash and 4: (11) 98765-4321.
+  if (chunk.groups == 3 && chunk.text.starts_with('(') && chunk.group_sizes[0] == 2 &&
+      chunk.last_group == 4 && (chunk.previous_group == 4 || chunk.previous_group == 5) &&
+      chunk.text[chunk.text.size() - 5] == '-') {
+    return true;
+  }
   return national_with_trunk_prefix(chunk);
 }
 
-// A word for a phone in the 32 bytes before i ("call me at 6125551234", "Tel: 612 34 56 78",
-// "mi móvil es ..."): with it, numbers in any grouping are phones.
+// Whether a phone word names the number at i: a noun for a phone ("Tel: ", "mobile ",
+// "WhatsApp: ") or a verb ("call 9876543210", "text us on", "me liga no"), followed
+// only by words that lead to a number ("my mobile number is", "móvil es"). Any other word
+// between ("the API call returned 2034567891", "mobile revenue 3400000000") says the number
+// counts something else.
 bool phone_named_before(std::string_view text, std::size_t i) {
-  static constexpr std::string_view kPhoneWords[] = {
-      "phone",     "phones",  "telephone", "tel",       "mobile",  "cell",    "cellphone",
-      "ph",        "fax",     "whatsapp",  "sms",       "dial",    "call",    "text",
-      "móvil",     "movil",   "teléfono",  "telefono",  "telefon", "handy",   "portable",
-      "cellulare", "celular", "telefone",  "téléphone", "numéro",  "hotline", "helpline"};
-  constexpr std::size_t kWindow = 32;
-  const std::size_t from = i > kWindow ? i - kWindow : 0;
-  std::size_t k = from;
-  while (k < i) {
-    const auto letter = [](char c) {
-      return is_ascii_alpha(c) || static_cast<unsigned char>(c) >= 0x80;
-    };
-    if (!letter(text[k])) {
-      ++k;
-      continue;
+  static constexpr std::string_view kNouns[] = {
+      "phone",   "phones",   "telephone",     "tel",         "mobile",  "cell",     "cellphone",
+      "ph",      "fax",      "whatsapp",      "móvil",       "movil",   "teléfono", "telefono",
+      "telefon", "handy",    "portable",      "cellulare",   "celular", "telefone", "téléphone",
+      "hotline", "helpline", "telefonnummer", "handynummer", "tél",     "tlf",      "mob"};
+  static constexpr std::string_view kVerbs[] = {
+      "call",    "text",    "dial",    "sms",      "ring",   "reach",   "contact",
+      "liga",    "ligue",   "llámame", "llama",    "llamar", "ruf",     "anrufen",
+      "appelle", "appelez", "chiama",  "chiamami", "chame",  "escribe", "whatsapp"};
+  static constexpr std::string_view kObjectFirst[] = {"reach", "contact"};  // need "me at"
+  static constexpr std::string_view kLeads[] = {
+      "me",       "us",       "at",      "on",   "to",      "is",       "number",  "numbers",
+      "no",       "nr",       "num",     "my",   "our",     "his",      "her",     "their",
+      "the",      "via",      "or",      "o",    "ou",      "es",       "est",     "ist",
+      "lautet",   "el",       "le",      "la",   "de",      "del",      "do",      "da",
+      "mi",       "mio",      "mon",     "ma",   "meu",     "minha",    "mein",    "meine",
+      "mich",     "moi",      "an",      "a",    "al",      "please",   "back",    "later",
+      "today",    "tomorrow", "tonight", "now",  "anytime", "directly", "nummer",  "número",
+      "numero",   "numéro",   "office",  "home", "work",    "direct",   "private", "personal",
+      "business", "main",     "line"};
+  const auto in = [](const auto& list, std::string_view word) {
+    return std::find(std::begin(list), std::end(list), word) != std::end(list);
+  };
+  const auto letter = [](char c) {
+    return is_ascii_alpha(c) || static_cast<unsigned char>(c) >= 0x80;
+  };
+  constexpr std::size_t kWindow = 64;
+  constexpr int kMostWords = 6;
+  std::size_t k = i;
+  bool led = false;  // a lead word stands between the word and the number
+  for (int words = 0; words < kMostWords && k > 0 && i - k < kWindow; ++words) {
+    while (k > 0 && i - k < kWindow &&
+           std::string_view(" \t\n:.,-()/#").find(text[k - 1]) != std::string_view::npos) {
+      --k;
     }
-    const std::size_t begin = k;
-    while (k < i && letter(text[k])) ++k;
-    if (begin == from && from > 0 && letter(text[from - 1])) continue;  // a cut word
-    std::string word(text.substr(begin, k - begin));
+    const std::size_t end = k;
+    while (k > 0 && letter(text[k - 1])) --k;
+    if (k == end) return false;  // a digit, a quote, a bracket: not a lead to this number
+    std::string word(text.substr(k, end - k));
     for (char& c : word) c = ascii_lower(c);
-    if (std::find(std::begin(kPhoneWords), std::end(kPhoneWords), word) != std::end(kPhoneWords)) {
-      return true;
-    }
+    // "call 9876543210", "reach me at ...": "reach 1000000000 users" is a count.
+    if (in(kNouns, word) || (in(kVerbs, word) && (led || !in(kObjectFirst, word)))) return true;
+    if (!in(kLeads, word)) return false;
+    led = true;
   }
   return false;
 }
