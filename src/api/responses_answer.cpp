@@ -35,12 +35,14 @@ json output_of(const json& message, std::string_view item_status) {
         call.is_object() && call.contains("function") ? call["function"] : json::object();
     const std::string* id = string_at(call, "id");
     const std::string* name = string_at(function, "name");
-    // Some backends send the arguments as an object rather than its JSON text.
+    // Some backends send the arguments as an object rather than its JSON text, or "" for a
+    // function without parameters (OpenAI sends "{}").
     const auto arguments = function.find("arguments");
-    const std::string arguments_text =
+    std::string arguments_text =
         arguments == function.end() ? "{}"
         : arguments->is_string()    ? arguments->get<std::string>()
                                  : arguments->dump(-1, ' ', false, json::error_handler_t::replace);
+    if (arguments_text.empty()) arguments_text = "{}";
     output.push_back(function_call_item(new_item_id("fc_"), item_status,
                                         id && !id->empty() ? *id : new_item_id("call_"),
                                         name ? *name : "", arguments_text));

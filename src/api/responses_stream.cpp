@@ -279,6 +279,8 @@ void ResponsesStream::close_calls(std::string& out, OnlyWhole only_whole) {
       ++it;
       continue;
     }
+    // A function without parameters: OpenAI sends "{}", and agent SDKs parse what they get.
+    if (call.arguments.empty()) call.arguments = "{}";
     emit("response.function_call_arguments.done",
          {{"item_id", call.item_id},
           {"output_index", call.output_index},

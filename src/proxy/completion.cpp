@@ -28,6 +28,7 @@
 #include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/prompt_text.hpp"
 #include "llm_router/api/stream_from_answer.hpp"
+#include "llm_router/api/tool_call_indexes.hpp"
 #include "llm_router/core/request_id.hpp"
 #include "llm_router/core/utf8.hpp"
 #include "llm_router/metrics/cost.hpp"
@@ -1900,8 +1901,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
   headers.push_back({"cache-control", "no-cache"});
   headers.push_back({"x-accel-buffering", "no"});
   std::string pending;
+  api::ToolCallIndexes tool_call_indexes;
   for (auto& event : held) {
     if (!client_wants_usage) drop_null_usage(event.data);
+    tool_call_indexes.fill(event.data);
     pending += event.serialize();
   }
   // The head leaves with the held events, in one packet.
@@ -1992,6 +1995,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     }
     if (relay) {
       if (!client_wants_usage) drop_null_usage(next.event->data);
+      tool_call_indexes.fill(next.event->data);
       if (next.event->is_done() && !result.broke_after_commit) pending += missing_usage();
       pending += next.event->serialize();
       keep_for_usage(next.event->data, record);

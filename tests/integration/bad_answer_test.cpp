@@ -411,6 +411,42 @@ std::vector<std::string> streamed_events(const std::string& events) {
   return sse_data(response.body);
 }
 
+// Gemini's OpenAI-compatible endpoint streams tool calls without their `index`: each call
+// gets the next one as it arrives, so SDKs keep the calls apart, and a Response has two items.
+TEST(BadAnswers, ToolCallsStreamedWithoutTheirIndexAreNumberedInTurn) {
+  const auto call_chunk = [](const std::string& id, const std::string& city) {
+    return R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+           R"("choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"id":")" +
+           id + R"(","type":"function","function":{"name":"weather","arguments":"{\"city\":\")" +
+           city + R"(\"}"}}]},"finish_reason":null}]})" + "\n\n";
+  };
+  const std::string events =
+      call_chunk("function-call-1", "Paris") + call_chunk("function-call-2", "Rome") +
+      R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+      R"("choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})" +
+      "\n\ndata: [DONE]\n\n";
+  const auto chat = streamed_events(events);
+  ASSERT_GE(chat.size(), 3u);
+  for (int i = 0; i < 2; ++i) {
+    const json call =
+        json::parse(chat[static_cast<std::size_t>(i)])["choices"][0]["delta"]["tool_calls"][0];
+    EXPECT_EQ(call["index"], i) << chat[static_cast<std::size_t>(i)];
+  }
+
+  CannedBackend backend([&](const std::string&) { return sse_response(events); });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json(
+      "/v1/responses", R"({"model":"auto","stream":true,"input":"weather in Paris and Rome?"})");
+  ASSERT_EQ(response.status, 200) << response.body;
+  const json completed = json::parse(sse_data(response.body).back())["response"];
+  ASSERT_EQ(completed["output"].size(), 2u) << completed;
+  EXPECT_EQ(completed["output"][0]["call_id"], "function-call-1");
+  EXPECT_EQ(completed["output"][0]["arguments"], R"({"city":"Paris"})");
+  EXPECT_EQ(completed["output"][1]["call_id"], "function-call-2");
+  EXPECT_EQ(completed["output"][1]["arguments"], R"({"city":"Rome"})");
+}
+
 TEST(BadAnswers, AStreamThatEndsBeforeItsLastEventEndsWithAnError) {
   const auto cut = streamed_events(kChunk + kChunk);  // no finish_reason, no [DONE]
   ASSERT_EQ(cut.size(), 3u);

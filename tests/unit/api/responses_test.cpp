@@ -591,6 +591,18 @@ TEST(ResponsesStream, InterleavedCallsStayOpenUntilTheirArgumentsAreWhole) {
   EXPECT_EQ(output[1]["arguments"], R"({"y":2})");
 }
 
+// A function without parameters: some backends send "" for its arguments, OpenAI "{}".
+TEST(ResponsesStream, EmptyArgumentsAreAnEmptyObject) {
+  ResponsesStream stream(shell());
+  std::string out = stream.feed(
+      chunk(R"({"tool_calls":[{"index":0,"id":"a","function":{"name":"now","arguments":""}}]})") +
+      chunk("{}", R"("tool_calls")") + "data: [DONE]\n\n");
+  out += stream.finish();
+  const json output = events_of(out).back().data["response"]["output"];
+  ASSERT_EQ(output.size(), 1u) << output;
+  EXPECT_EQ(output[0]["arguments"], "{}");
+}
+
 // As a non-streamed answer: an empty answer is an empty message (an agent loop reads "no
 // output" as "go on"), text given as parts is text, and an empty call id is replaced.
 TEST(ResponsesStream, AnswersOfOddShapesKeepTheirOutput) {
