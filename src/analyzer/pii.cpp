@@ -127,8 +127,8 @@ bool remote_login(std::string_view text, std::size_t begin, std::size_t end) {
   while (k > 0 && begin - k < kLookback) {
     while (k > 0 && text[k - 1] == ' ') --k;
     const std::size_t word_end = k;
-    while (k > 0 && text[k - 1] != ' ' && text[k - 1] != '\n' && text[k - 1] != '`' &&
-           text[k - 1] != '$') {
+    while (k > 0 && begin - k < kLookback && text[k - 1] != ' ' && text[k - 1] != '\n' &&
+           text[k - 1] != '`' && text[k - 1] != '$') {
       --k;
     }
     const std::string_view word = text.substr(k, word_end - k);

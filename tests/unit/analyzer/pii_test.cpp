@@ -526,6 +526,12 @@ TEST(Pii, AdversarialRepetitionsAreReadOnce) {
   std::string ats;
   for (int k = 0; k < 200000; ++k) ats += "http://a@";
   detect_pii(ats);
+  std::string glued;  // every address's login check looks back over the ones before it
+  for (int k = 0; k < 150000; ++k) glued += "x@y.com";
+  EXPECT_GT(detect_pii(glued)[static_cast<std::size_t>(PiiKind::email)], 0);
+  std::string phone_words;
+  for (int k = 0; k < 100000; ++k) phone_words += "call me at my phone 5551234567 ";
+  EXPECT_EQ(detect_pii(phone_words)[static_cast<std::size_t>(PiiKind::phone)], 100000);
 }
 
 // A run of a million bytes of numbers is read word by word once: each number it holds is found,
