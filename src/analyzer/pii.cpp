@@ -613,6 +613,26 @@ bool version_named_before(std::string_view text, std::size_t i) {
       std::end(kVersionWords)) {
     return true;
   }
+  // "the NuGet package from 6.0.0.1 to 8.0.2.0": a move between versions a word names.
+  if (word == "from" || word == "to") {
+    constexpr std::size_t kWindow = 48;
+    const std::size_t from = i > kWindow ? i - kWindow : 0;
+    for (std::size_t k = from; k < i;) {
+      if (!is_ascii_alpha(text[k])) {
+        ++k;
+        continue;
+      }
+      const std::size_t begin = k;
+      while (k < i && is_ascii_alpha(text[k])) ++k;
+      if (begin == from && from > 0 && is_ascii_alpha(text[from - 1])) continue;  // a cut word
+      std::string candidate(text.substr(begin, k - begin));
+      for (char& c : candidate) c = ascii_lower(c);
+      if (candidate == "version" || candidate == "package" || candidate == "release" ||
+          candidate == "firmware" || candidate == "sdk" || candidate == "dependency") {
+        return true;
+      }
+    }
+  }
   // A product's name written in mixed case ("cuDNN 8.9.7.29", "TensorRT 8.6.1.6").
   const std::size_t begin = word_start_before(text, i);
   std::size_t end = begin;
