@@ -1486,6 +1486,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     const HttpRequest& request, ResponseWriter& writer, const api::ParsedRequest& parsed,
     api::Endpoint endpoint, std::size_t index, RequestScope& scope, RequestRecord& record,
     bool may_cascade) {
+  const auto began = upstream::Clock::now();
   const auto& backend = scope.snapshot->config->backends[index];
   record.attempts.push_back({backend.name, std::nullopt});
   auto fail = [&](Failure failure) {
@@ -1554,7 +1555,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     }
     const auto* encoder = scope.snapshot->encoders[index];
     const StreamUsage usage = stream_usage(parsed, encoder, record);
-    auto result = co_await relay_stream(*events, writer, record, std::move(headers), usage);
+    auto result =
+        co_await relay_stream(*events, writer, record, std::move(headers), usage, health, began);
     if (result.ended_by_done) end_after_done(std::move(events), scope.providers);
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
@@ -1843,7 +1845,7 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     upstream::Exchange& exchange, ResponseWriter& writer, RequestRecord& record, Headers headers,
-    const StreamUsage& usage) {
+    const StreamUsage& usage, BackendHealth& health, upstream::Clock::time_point began) {
   AttemptResult result;
   // Commit point: nothing is sent before the first event carrying content arrived, so a
   // backend that fails, times out or sends an error event before that falls back invisibly.
@@ -1863,6 +1865,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     held.push_back(std::move(*next.event));
     if (content) {
       exchange.content_arrived();
+      // A half-open trial that streams for minutes need not keep its backend out that long.
+      health.record_commit(record.attempts.back().backend,
+                           millis_since(began, upstream::Clock::now()));
       break;
     }
     if ((result.failure = contentless_stream(held_bytes, exchange))) {

@@ -183,9 +183,12 @@ class RouterHandler final : public server::RequestHandler {
                                             api::Endpoint endpoint, RequestScope& scope,
                                             std::size_t index, RequestRecord& record,
                                             Headers headers, bool may_cascade);
+  // The stream of the attempt on `backend` begun at `began`; its first content tells the
+  // backend's breaker it answers.
   asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,
                                               RequestRecord& record, Headers headers,
-                                              const StreamUsage& usage);
+                                              const StreamUsage& usage, BackendHealth& health,
+                                              upstream::Clock::time_point began);
   // Sends a non-stream body that is in hand (record.usage, status and first_byte are set).
   asio::awaitable<void> deliver_body(std::string body, int status, ResponseWriter& writer,
                                      const api::ParsedRequest& parsed, api::Endpoint endpoint,

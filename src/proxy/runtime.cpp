@@ -157,6 +157,13 @@ void BackendHealth::record_success(std::string_view backend, double latency_ms) 
   }
 }
 
+void BackendHealth::record_commit(std::string_view backend, double latency_ms) {
+  const health::Nanos now = health::steady_now();
+  if (breaker.record_commit(now, began(now, latency_ms))) {
+    logging::get("health")->info("backend={} circuit closed: a stream began answering", backend);
+  }
+}
+
 void BackendHealth::record_failure(std::string_view backend, double latency_ms) {
   const health::Nanos now = health::steady_now();
   if (breaker.record_failure(now, began(now, latency_ms))) {
@@ -175,7 +182,11 @@ std::chrono::milliseconds BackendHealth::hedge_delay(std::chrono::milliseconds i
 BackendHealth& HealthRegistry::get(const config::Backend& backend) {
   std::lock_guard lock(mutex_);
   auto& entry = entries_[backend.name];
-  if (!entry) entry = std::make_unique<BackendHealth>(backend.breaker);
+  if (!entry) {
+    entry = std::make_unique<BackendHealth>(backend.breaker);
+  } else {
+    entry->breaker.configure(backend.breaker);  // a reload's settings apply to its live state
+  }
   return *entry;
 }
 

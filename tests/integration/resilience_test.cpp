@@ -202,6 +202,42 @@ TEST(CircuitBreaker, EjectsAFailingBackendAndReadmitsItAfterRecovery) {
   EXPECT_EQ(after["backends"]["flaky"]["circuit"], "closed");
 }
 
+// The trial after a recovery is a long stream: its first content closes the circuit, so the
+// requests that come while it streams reach the backend instead of its fallback.
+TEST(CircuitBreaker, AStreamingTrialClosesTheCircuitWithItsFirstContent) {
+  MockLlm flaky({"--status", "500"});
+  MockLlm backup;
+  Router router(router_config(
+      {{"flaky", flaky.url(), "circuit_breaker: {failure_threshold: 1, cooldown: 200ms}"},
+       {"backup", backup.url()}},
+      "[flaky, backup]"));
+  HttpClient client(router.port());
+  ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+  flaky.kill();
+  MockLlm recovered({"--token-delay-ms", "60", "--tokens", "50"}, flaky.port());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // past the cooldown
+  std::atomic<bool> stream_ended{false};
+  std::string trial_backend;
+  std::thread trial([&] {
+    HttpClient streaming(router.port());
+    const auto response = streaming.post_json("/v1/chat/completions",
+                                              chat_body("auto", "tell me", R"(,"stream":true)"));
+    trial_backend = response.header("x-llm-router-backend");
+    stream_ended = true;
+  });
+  const auto circuit = [&] {
+    return json::parse(client.request("GET", "/readyz").body)["backends"]["flaky"]["circuit"];
+  };
+  EXPECT_TRUE(eventually([&] { return circuit() == "closed" || stream_ended; }));
+  const bool closed_while_streaming = !stream_ended && circuit() == "closed";
+  const auto during = client.post_json("/v1/chat/completions", chat_body("auto"));
+  trial.join();
+  EXPECT_EQ(trial_backend, "flaky");
+  EXPECT_TRUE(closed_while_streaming);
+  EXPECT_EQ(during.header("x-llm-router-backend"), "flaky")
+      << during.header("x-llm-router-attempts");
+}
+
 // A backend whose first answer is a 500, its second a 400 with `refusal`, then 200s.
 std::function<std::string(const std::string&)> fails_then_answers_400_then_recovers(
     std::atomic<int>& calls, std::string refusal) {

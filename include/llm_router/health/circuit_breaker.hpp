@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -21,6 +22,8 @@ enum class BreakerState { closed, open, half_open };
 std::string_view to_string(BreakerState state);  // "closed", "open", "half_open"
 
 // Passive health of one backend, fed by attempt results. Lock-free: shared by every io thread.
+// The window slides: the results counted are those of the last `window` (in tenths of it), so
+// a busy backend's few failures never meet an emptied count just after a window began.
 // closed --N failures in window, at least failure_rate of its results--> open
 //   --cooldown over--> half_open (one trial request)
 //   half_open --success--> closed;  half_open --failure--> open with a doubled cooldown.
@@ -28,7 +31,10 @@ std::string_view to_string(BreakerState state);  // "closed", "open", "half_open
 //   open by probes --probes passing--> closed.
 class CircuitBreaker {
  public:
-  explicit CircuitBreaker(BreakerSettings settings = {}) : settings_(settings) {}
+  explicit CircuitBreaker(BreakerSettings settings = {}) { configure(settings); }
+  // New settings (a reload): they apply to the next result and the next ejection; an ejection
+  // under way keeps its end.
+  void configure(const BreakerSettings& settings);
 
   // May a request go to this backend now? In half-open state one trial at a time is let
   // through; its stamp goes to `*trial` (left 0 for an ordinary admission), for end_trial.
@@ -45,6 +51,10 @@ class CircuitBreaker {
   // the cooldown reopen it; the half-open trial (or a panic attempt) decides.
   bool record_success(Nanos now, Nanos started = -1);
   bool record_failure(Nanos now, Nanos started = -1);
+  // The attempt begun at `started` is answering (a stream's first content arrived): when the
+  // circuit is open or half-open, the backend is back and it closes, without waiting for an
+  // answer that may stream for minutes. Its result is still recorded when it ends.
+  bool record_commit(Nanos now, Nanos started);
 
   // Active health checks. The probes failed enough times in a row: keep the backend ejected
   // until at least `until` (the next probe decides again). Counts as an ejection when the
@@ -60,18 +70,30 @@ class CircuitBreaker {
   // When the current ejection ends (0 when closed): panic mode picks the soonest.
   Nanos open_until() const { return open_until_.load(std::memory_order_relaxed); }
   int ejections() const { return ejections_.load(std::memory_order_relaxed); }
-  const BreakerSettings& settings() const { return settings_; }
+  BreakerSettings settings() const;
 
  private:
+  // A tenth of the window: its results packed in one word, so that starting a new tenth and
+  // counting a result are one compare-and-swap (no result lost between them).
+  static constexpr std::size_t kSlices = 10;
+  struct Counts {
+    int failures = 0;
+    int successes = 0;
+  };
+  void add_result(Nanos now, bool failure);
+  Counts window_counts(Nanos now) const;
+  Nanos slice_length() const;
   void open(Nanos now);
-  // Starts a new counting window when the current one is over.
-  void roll_window(Nanos now);
+  void close(Nanos now);
   void clear_counts();  // the window's failures and successes
 
-  BreakerSettings settings_;
-  std::atomic<Nanos> window_start_{0};
-  std::atomic<int> failures_{0};   // in the current window
-  std::atomic<int> successes_{0};  // in the current window
+  std::atomic<int> failure_threshold_{0};
+  std::atomic<double> failure_rate_{0};
+  std::atomic<Nanos> window_{0};
+  std::atomic<Nanos> base_cooldown_{0};
+  std::atomic<Nanos> max_cooldown_{0};
+  // Per slice: [slice number, 32 bits][failures, 16][successes, 16], the counts saturating.
+  std::array<std::atomic<std::uint64_t>, kSlices> slices_{};
   std::atomic<Nanos> open_until_{0};
   std::atomic<Nanos> opened_at_{0};  // when the circuit last opened
   std::atomic<int> ejections_{0};

@@ -37,6 +37,9 @@ struct BackendHealth {
   // `latency_ms`: how long ago the attempt began (see CircuitBreaker::record_success).
   void record_success(std::string_view backend, double latency_ms = 0);
   void record_failure(std::string_view backend, double latency_ms = 0);
+  // A stream of the attempt begun `latency_ms` ago reached its first content (see
+  // CircuitBreaker::record_commit).
+  void record_commit(std::string_view backend, double latency_ms);
   health::CircuitBreaker breaker;
   std::atomic<Probe> probe{Probe::none};
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters

@@ -58,6 +58,53 @@ TEST(CircuitBreaker, AFewFailuresAmongManySuccessesDoNotOpenIt) {
   EXPECT_EQ(b.state(t + kMs), BreakerState::open);  // 20 of 40
 }
 
+// The window slides: a busy backend's successes of the last window still count when a few
+// failures come just after a window's length has passed since the first result (a window that
+// emptied itself every 10 s ejected such a backend).
+TEST(CircuitBreaker, TheWindowSlidesOverTheLastResults) {
+  CircuitBreaker b(settings());  // 1 s window
+  Nanos t = 10 * kMs;
+  for (int k = 0; k < 98; ++k) b.record_success(t += 10 * kMs);  // up to 990 ms
+  for (int k = 0; k < 5; ++k) b.record_failure(1050 * kMs + k * kMs);
+  EXPECT_EQ(b.state(1060 * kMs), BreakerState::closed);  // 5 of ~90
+  // Once those successes have left the window, failures are all there is.
+  for (int k = 0; k < 3; ++k) b.record_failure(2100 * kMs + k * kMs);
+  EXPECT_EQ(b.state(2110 * kMs), BreakerState::open);
+}
+
+// A reload's settings reach a breaker that already has a state: the next results are judged
+// by the new threshold, and the next ejection lasts the new cooldown.
+TEST(CircuitBreaker, NewSettingsApplyToTheLiveBreaker) {
+  BreakerSettings loose = settings();
+  loose.failure_threshold = 1000;
+  CircuitBreaker b(loose);
+  for (int k = 0; k < 5; ++k) b.record_failure(10 * kMs + k * kMs);
+  EXPECT_EQ(b.state(20 * kMs), BreakerState::closed);
+  BreakerSettings tight = settings();
+  tight.base_cooldown = std::chrono::milliseconds(40);
+  b.configure(tight);
+  EXPECT_EQ(b.settings().failure_threshold, 3);
+  b.record_failure(21 * kMs);
+  EXPECT_EQ(b.state(22 * kMs), BreakerState::open);
+  EXPECT_EQ(b.open_until(), 21 * kMs + 40 * kMs);
+}
+
+// A half-open trial that streams: its first content closes the circuit at once, not when its
+// answer ends minutes later; an attempt begun before the circuit opened decides nothing.
+TEST(CircuitBreaker, ATrialsFirstContentClosesIt) {
+  CircuitBreaker b(settings());
+  for (int i = 0; i < 3; ++i) b.record_failure(10 * kMs);
+  EXPECT_FALSE(b.record_commit(12 * kMs, 5 * kMs));
+  const Nanos after = 10 * kMs + 101 * kMs;
+  ASSERT_TRUE(b.allow(after));
+  EXPECT_TRUE(b.record_commit(after + 20 * kMs, after));
+  EXPECT_EQ(b.state(after + 21 * kMs), BreakerState::closed);
+  EXPECT_TRUE(b.allow(after + 22 * kMs));
+  EXPECT_FALSE(b.record_commit(after + 23 * kMs, after));     // closed: nothing to do
+  EXPECT_FALSE(b.record_success(after + 5000 * kMs, after));  // the stream's end
+  EXPECT_EQ(b.state(after + 5000 * kMs), BreakerState::closed);
+}
+
 TEST(CircuitBreaker, HalfOpenLetsOneTrialThroughAndASuccessCloses) {
   CircuitBreaker b(settings());
   for (int i = 0; i < 3; ++i) b.record_failure(10 * kMs);
