@@ -157,6 +157,12 @@ bool CircuitBreaker::record_success(Nanos now, Nanos started) {
   return was_open;
 }
 
+void CircuitBreaker::reset() {
+  close(0);
+  probe_ejected_.store(false, std::memory_order_relaxed);
+  trial_started_.store(0, std::memory_order_release);
+}
+
 bool CircuitBreaker::record_commit(Nanos now, Nanos started) {
   if (open_until_.load(std::memory_order_acquire) == 0) return false;
   if (started < opened_at_.load(std::memory_order_acquire)) return false;

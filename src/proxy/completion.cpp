@@ -2390,12 +2390,10 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
     ++summary.attempts;
     const std::string_view outcome = a.failure ? name(a.failure->kind) : "ok";
     attempts_metric_.with({a.backend, outcome}).inc();
-    if (a.failure) {
-      // Neither a lost hedge nor an attempt the client's leaving cancelled failed.
-      const ErrorKind kind = a.failure->kind;
-      if (kind != ErrorKind::hedge_lost && kind != ErrorKind::cancelled) {
-        summary.failed_backends.push_back(a.backend);
-      }
+    // Failed as the backend's failure: not a lost hedge, an attempt the client's leaving
+    // cancelled, nor the request's own fault (a relayed 400, a prompt over the context window).
+    if (a.failure && counts_against_backend(a.failure->kind)) {
+      summary.failed_backends.push_back(a.backend);
     }
     // A retry counts under the failure that caused it, whether or not it then succeeded.
     if (previous && previous->failure && previous->backend == a.backend) {

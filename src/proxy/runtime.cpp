@@ -186,7 +186,10 @@ BackendHealth& HealthRegistry::get(const config::Backend& backend) {
     entry = std::make_unique<BackendHealth>(backend.breaker);
   } else {
     entry->breaker.configure(backend.breaker);  // a reload's settings apply to its live state
+    // The name now stands for another server: what the old one did says nothing of it.
+    if (entry->base_url != backend.base_url) entry->breaker.reset();
   }
+  entry->base_url = backend.base_url;
   return *entry;
 }
 

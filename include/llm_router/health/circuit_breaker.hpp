@@ -35,6 +35,8 @@ class CircuitBreaker {
   // New settings (a reload): they apply to the next result and the next ejection; an ejection
   // under way keeps its end.
   void configure(const BreakerSettings& settings);
+  // Forgets what it saw: closed, no ejections, no results (the backend's address changed).
+  void reset();
 
   // May a request go to this backend now? In half-open state one trial at a time is let
   // through; its stamp goes to `*trial` (left 0 for an ordinary admission), for end_trial.

@@ -41,6 +41,7 @@ struct BackendHealth {
   // CircuitBreaker::record_commit).
   void record_commit(std::string_view backend, double latency_ms);
   health::CircuitBreaker breaker;
+  std::string base_url;  // what the breaker's state was seen on (HealthRegistry's lock)
   std::atomic<Probe> probe{Probe::none};
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters
   health::RateBudget requests;    // against the backend's rpm

@@ -87,6 +87,11 @@ TEST(CircuitBreaker, NewSettingsApplyToTheLiveBreaker) {
   b.record_failure(21 * kMs);
   EXPECT_EQ(b.state(22 * kMs), BreakerState::open);
   EXPECT_EQ(b.open_until(), 21 * kMs + 40 * kMs);
+  b.reset();  // the backend's name now stands for another server
+  EXPECT_EQ(b.state(23 * kMs), BreakerState::closed);
+  EXPECT_EQ(b.ejections(), 0);
+  b.record_failure(24 * kMs);
+  EXPECT_EQ(b.state(25 * kMs), BreakerState::closed);  // its old failures are forgotten
 }
 
 // A half-open trial that streams: its first content closes the circuit at once, not when its
