@@ -4,7 +4,9 @@
 #include <string_view>
 
 #include "fuzz_target.hpp"
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/sse.hpp"
+#include "llm_router/api/tool_call_indexes.hpp"
 
 namespace {
 
@@ -36,6 +38,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string again;
   for (const auto& e : whole) again += e.serialize();
   if (!same(whole, parse_in_pieces(again, again.size() + 1))) std::abort();
+  // Numbering tool calls that came without an index keeps every event valid JSON.
+  llm_router::api::ToolCallIndexes indexes;
+  for (auto e : whole) {
+    const bool was_object = llm_router::api::is_json_object(e.data);
+    if (indexes.fill(e.data) && (!was_object || !llm_router::api::is_json_object(e.data))) {
+      std::abort();
+    }
+  }
   return 0;
 }
 
@@ -46,9 +56,12 @@ std::vector<std::string> fuzz_seeds() {
       ": keep-alive\r\n\r\nid: 7\r\ndata: a\r\ndata: b\r\n\r\n",
       "data:no-space\n\ndata\n\nretry: 10\n\n",
       "data: partial",
+      "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"id\":\"a\","
+      "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n",
   };
 }
 
 std::vector<std::string> fuzz_dictionary() {
-  return {"data: ", "event: ", "id: ", ":", "\n", "\r\n", "\r", "\n\n", "[DONE]", "retry: "};
+  return {"data: ",  "event: ", "id: ",  ":", "\n", "\r\n",      "\r", "\n\n",           "[DONE]",
+          "retry: ", "\"id\"",  "\"b\"", "{", "}",  "\"index\"", "[",  "\"tool_calls\"", "]"};
 }
