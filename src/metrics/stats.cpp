@@ -236,9 +236,9 @@ std::optional<std::chrono::seconds> parse_window(std::string_view text) {
 
 namespace {
 
-double to_epoch_ms(WallClock::time_point t) {
-  return static_cast<double>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+// Whole milliseconds, written as a JSON integer (a client reading an int64 refuses 1.0).
+std::int64_t to_epoch_ms(WallClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 nlohmann::json percentiles_ms(const LatencyHistogram& h) {
@@ -314,8 +314,8 @@ nlohmann::json to_json(const WindowStats& stats) {
   out["client_keys"] = nlohmann::json::object();
   for (const auto& [name, s] : stats.client_keys)
     out["client_keys"][name] = key_json(s, stats.measured);
-  out["series_start_ms"] =
-      static_cast<double>(stats.first_slot) * static_cast<double>(stats.slot.count()) * 1000;
+  out["series_start_ms"] = static_cast<std::int64_t>(stats.first_slot) *
+                           static_cast<std::int64_t>(stats.slot.count()) * 1000;
   out["recent"] = nlohmann::json::array();
   for (const auto& d : stats.recent) out["recent"].push_back(decision_json(d));
   return out;

@@ -119,6 +119,10 @@ TEST(Metrics, AClientLeavingBeforeTheMocksAnswerCountsNoBackendAndNoFailure) {
   const json stats = json::parse(client.request("GET", "/admin/stats").body);
   EXPECT_EQ(stats["total"]["fallbacks"], 0) << stats.dump();
   EXPECT_EQ(stats["recent"][0]["attempts"], 1) << stats.dump();
+  // Epoch milliseconds are integers: a client decoding an int64 refuses 1700000000000.0.
+  EXPECT_TRUE(stats["now_ms"].is_number_integer()) << stats["now_ms"];
+  EXPECT_TRUE(stats["series_start_ms"].is_number_integer()) << stats["series_start_ms"];
+  EXPECT_TRUE(stats["recent"][0]["time_ms"].is_number_integer()) << stats["recent"][0];
 }
 
 // A client that asked for stream usage gets a usage chunk even from a backend that sends none.
