@@ -140,35 +140,31 @@ void CircuitBreaker::clear_counts() {
 }
 
 // The trial (or a request already under way) succeeded: closed, with a fresh count.
-void CircuitBreaker::close(Nanos /*now*/) {
+void CircuitBreaker::close() {
   open_until_.store(0, std::memory_order_release);
   ejections_.store(0, std::memory_order_relaxed);
   clear_counts();
+  probe_ejected_.store(false, std::memory_order_relaxed);
+  trial_started_.store(0, std::memory_order_release);
+}
+
+void CircuitBreaker::reset() {
+  close();
 }
 
 bool CircuitBreaker::record_success(Nanos now, Nanos started) {
   if (started < 0) started = now;
   const bool was_open = open_until_.load(std::memory_order_acquire) != 0;
   if (was_open && started < opened_at_.load(std::memory_order_acquire)) return false;
-  if (was_open) close(now);
-  probe_ejected_.store(false, std::memory_order_relaxed);
-  trial_started_.store(0, std::memory_order_release);
+  if (was_open) close();
   add_result(now, false);
   return was_open;
 }
 
-void CircuitBreaker::reset() {
-  close(0);
-  probe_ejected_.store(false, std::memory_order_relaxed);
-  trial_started_.store(0, std::memory_order_release);
-}
-
-bool CircuitBreaker::record_commit(Nanos now, Nanos started) {
+bool CircuitBreaker::record_commit(Nanos started) {
   if (open_until_.load(std::memory_order_acquire) == 0) return false;
   if (started < opened_at_.load(std::memory_order_acquire)) return false;
-  close(now);
-  probe_ejected_.store(false, std::memory_order_relaxed);
-  trial_started_.store(0, std::memory_order_release);
+  close();
   return true;
 }
 

@@ -159,7 +159,7 @@ void BackendHealth::record_success(std::string_view backend, double latency_ms) 
 
 void BackendHealth::record_commit(std::string_view backend, double latency_ms) {
   const health::Nanos now = health::steady_now();
-  if (breaker.record_commit(now, began(now, latency_ms))) {
+  if (breaker.record_commit(began(now, latency_ms))) {
     logging::get("health")->info("backend={} circuit closed: a stream began answering", backend);
   }
 }

@@ -56,7 +56,7 @@ class CircuitBreaker {
   // The attempt begun at `started` is answering (a stream's first content arrived): when the
   // circuit is open or half-open, the backend is back and it closes, without waiting for an
   // answer that may stream for minutes. Its result is still recorded when it ends.
-  bool record_commit(Nanos now, Nanos started);
+  bool record_commit(Nanos started);
 
   // Active health checks. The probes failed enough times in a row: keep the backend ejected
   // until at least `until` (the next probe decides again). Counts as an ejection when the
@@ -86,7 +86,7 @@ class CircuitBreaker {
   Counts window_counts(Nanos now) const;
   Nanos slice_length() const;
   void open(Nanos now);
-  void close(Nanos now);
+  void close();
   void clear_counts();  // the window's failures and successes
 
   std::atomic<int> failure_threshold_{0};

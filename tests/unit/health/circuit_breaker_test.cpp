@@ -99,13 +99,13 @@ TEST(CircuitBreaker, NewSettingsApplyToTheLiveBreaker) {
 TEST(CircuitBreaker, ATrialsFirstContentClosesIt) {
   CircuitBreaker b(settings());
   for (int i = 0; i < 3; ++i) b.record_failure(10 * kMs);
-  EXPECT_FALSE(b.record_commit(12 * kMs, 5 * kMs));
+  EXPECT_FALSE(b.record_commit(5 * kMs));
   const Nanos after = 10 * kMs + 101 * kMs;
   ASSERT_TRUE(b.allow(after));
-  EXPECT_TRUE(b.record_commit(after + 20 * kMs, after));
+  EXPECT_TRUE(b.record_commit(after));
   EXPECT_EQ(b.state(after + 21 * kMs), BreakerState::closed);
   EXPECT_TRUE(b.allow(after + 22 * kMs));
-  EXPECT_FALSE(b.record_commit(after + 23 * kMs, after));     // closed: nothing to do
+  EXPECT_FALSE(b.record_commit(after));                       // closed: nothing to do
   EXPECT_FALSE(b.record_success(after + 5000 * kMs, after));  // the stream's end
   EXPECT_EQ(b.state(after + 5000 * kMs), BreakerState::closed);
 }
