@@ -1023,12 +1023,13 @@ analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint) {
                                                      : analyzer::EndpointKind::embeddings;
 }
 
-// Whether a request for `model` is analyzed: a route's, or any with `analyze_direct`.
+// Whether a request for `model` is analyzed: a route's, or with `analyze_direct` (dry runs) a
+// backend's named directly. A model that names neither is a 404: nothing to analyze for.
 bool analyzes(const Snapshot& snapshot, std::string_view model, bool analyze_direct) {
+  if (!snapshot.analyzer) return false;
+  if (snapshot.config->find_route(model) != nullptr) return true;
   const auto* backend = snapshot.config->find_backend(model);
-  const bool direct =
-      snapshot.config->find_route(model) == nullptr && backend != nullptr && backend->direct;
-  return snapshot.analyzer && (!direct || analyze_direct);
+  return analyze_direct && backend != nullptr && backend->direct;
 }
 
 }  // namespace
