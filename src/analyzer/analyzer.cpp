@@ -440,11 +440,19 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
   }
 }
 
-void Analyzer::score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const {
+void Analyzer::score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out,
+                              const std::vector<bool>* wanted) const {
   std::optional<std::vector<SemanticScore>> scores;
   if (dense != nullptr) scores = dense->index.score(dense->vector);
   out.semantic_source = scores ? "embeddings" : "local";
-  if (!scores) scores = semantic_.score(text);
+  if (scores && wanted != nullptr) {  // the embeddings index scores every set, in their order
+    std::vector<SemanticScore> kept;
+    for (std::size_t s = 0; s < scores->size(); ++s) {
+      if (s < wanted->size() && (*wanted)[s]) kept.push_back((*scores)[s]);
+    }
+    scores = std::move(kept);
+  }
+  if (!scores) scores = semantic_.score(text, wanted);
   for (const auto& score : *scores) {
     out.semantic_scores[std::string(score.name)] = score.score;
     if (score.threshold && score.score >= *score.threshold) {
@@ -587,8 +595,8 @@ Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view text,
 }
 
 void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* dense, Analysis& out,
-                               std::string_view context,
-                               const std::vector<TextSpan>* hidden) const {
+                               std::string_view context, const std::vector<TextSpan>* hidden,
+                               const std::vector<bool>* semantic_sets) const {
   std::string buffer;
   const std::string_view model_text = head_and_tail(full_text, settings_.text.model_chars, buffer);
   if (settings_.detectors.language) {
@@ -697,7 +705,7 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     out.sentiment_vader = vader;
   }
   out.keyword_hits = words ? keywords_.match(full_text, *words) : keywords_.match(full_text);
-  if (!semantic_.empty()) score_semantic(model_text, dense, out);
+  if (!semantic_.empty()) score_semantic(model_text, dense, out, semantic_sets);
   out.analyzed_chars = static_cast<int>(full_text.size());
 }
 
@@ -730,7 +738,8 @@ Analysis Analyzer::analyze(std::string_view body, const RequestMeta& meta,
               [](const TextSpan& a, const TextSpan& b) { return a.begin < b.begin; });
     merge_overlaps(hidden);
   }
-  analyze_content(facts.text, dense, out, facts.context_text, hidden.empty() ? nullptr : &hidden);
+  analyze_content(facts.text, dense, out, facts.context_text, hidden.empty() ? nullptr : &hidden,
+                  meta.semantic_sets);
   if (settings_.detectors.pii) {
     for (std::size_t k = 0; k < kPiiKinds; ++k) {
       if (counts[k] > 0) {

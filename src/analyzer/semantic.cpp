@@ -213,16 +213,21 @@ std::array<std::string_view, 2> instruction_segments(std::string_view text) {
 
 }  // namespace
 
-std::vector<SemanticScore> SemanticIndex::score(std::string_view text) const {
+std::vector<SemanticScore> SemanticIndex::score(std::string_view text,
+                                                const std::vector<bool>* wanted) const {
   std::vector<SemanticScore> out;
-  if (sets_.empty()) return out;
+  std::vector<const Embedded*> scored;
+  for (std::size_t s = 0; s < sets_.size(); ++s) {
+    if (wanted == nullptr || (s < wanted->size() && (*wanted)[s])) scored.push_back(&sets_[s]);
+  }
+  if (scored.empty()) return out;
   if (local_ != nullptr) {
-    for (const auto& set : sets_) out.push_back({set.name, 0.0, set.threshold});
+    for (const Embedded* set : scored) out.push_back({set->name, 0.0, set->threshold});
     const auto add_scores_of = [&](std::string_view part, double weight) {
       std::array<float, HashedNgramEmbedder::kDims> tf{};
       const float inverse_norm = local_->term_frequencies(part, tf);
-      for (std::size_t s = 0; s < sets_.size(); ++s) {
-        for (const auto& utterance : sets_[s].utterances) {
+      for (std::size_t s = 0; s < scored.size(); ++s) {
+        for (const auto& utterance : scored[s]->utterances) {
           double dot = 0;
           for (const auto& [dim, w] : utterance) {
             if (tf[dim] != 0.0f) dot += std::sqrt(tf[dim]) * local_->idf(dim) * w;
@@ -238,10 +243,10 @@ std::vector<SemanticScore> SemanticIndex::score(std::string_view text) const {
     return out;
   }
   const SparseVector query = embedder_->embed(text);
-  for (const auto& set : sets_) {
+  for (const Embedded* set : scored) {
     double best = 0;
-    for (const auto& utterance : set.utterances) best = std::max(best, cosine(query, utterance));
-    out.push_back({set.name, best, set.threshold});
+    for (const auto& utterance : set->utterances) best = std::max(best, cosine(query, utterance));
+    out.push_back({set->name, best, set->threshold});
   }
   return out;
 }

@@ -1045,6 +1045,10 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
     analyzer::RequestMeta meta;
     meta.endpoint = analyzer_endpoint(endpoint);
     meta.headers = facts.headers;
+    if (const auto* route = snapshot.config->find_route(facts.model)) {
+      meta.semantic_sets = &snapshot.semantic_sets_by_route[static_cast<std::size_t>(
+          route - snapshot.config->routes.data())];
+    }
     decision.analysis = snapshot.analyzer->analyze(parsed.text, meta, dense);
     add_analysis(*decision.analysis, facts);
   }

@@ -44,6 +44,35 @@ TEST(DryRun, TheEndpointQueryReadsAnAmbiguousBodyAsTheRequestItIsFor) {
   EXPECT_EQ(json::parse(bogus.body)["error"]["param"], "endpoint");
 }
 
+// A request to a route scores that route's semantic rules, not every route's: each costs its
+// examples' comparisons, and a config of many routes paid for all of them on every request.
+TEST(DryRun, ARequestScoresOnlyItsOwnRoutesSemanticRules) {
+  std::string config = router_config({{"a", ""}, {"b", ""}}, "[a]");
+  config +=
+      "    rules:\n"
+      "      - {name: cancel, when: {semantic: {examples: [cancel my plan]}}, use: [b]}\n"
+      "  - name: other\n"
+      "    use: [a]\n"
+      "    rules:\n"
+      "      - {name: refund, when: {semantic: {examples: [give me my money back]}}, use: [b]}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  const json decision =
+      json::parse(client.post_json("/v1/route", chat_body("auto", "please cancel my plan")).body);
+  const json scores = decision["analysis"]["semantic_scores"];
+  EXPECT_TRUE(scores.contains("auto/cancel/semantic")) << decision.dump();
+  EXPECT_FALSE(scores.contains("other/refund/semantic")) << decision.dump();
+  EXPECT_EQ(decision["attempt_order"], json::parse(R"(["b"])")) << decision.dump();
+  const auto real = client.post_json("/v1/chat/completions", chat_body("other", "my money back"));
+  EXPECT_EQ(real.status, 200);
+  const json other =
+      json::parse(client.post_json("/v1/route", chat_body("other", "give me my money back")).body);
+  EXPECT_TRUE(other["analysis"]["semantic_scores"].contains("other/refund/semantic"))
+      << other.dump();
+  EXPECT_FALSE(other["analysis"]["semantic_scores"].contains("auto/cancel/semantic"));
+  EXPECT_EQ(other["attempt_order"], json::parse(R"(["b"])")) << other.dump();
+}
+
 // `explain` reads a body as the dry run does, `--endpoint` settling the same ambiguity.
 TEST(DryRun, ExplainReadsAResponsesBodyAsPostV1ResponsesWould) {
   std::string config_text = router_config({{"a", ""}, {"b", ""}}, "[a]");

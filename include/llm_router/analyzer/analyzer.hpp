@@ -82,9 +82,10 @@ class Analyzer {
   // follow-up the category model is unsure of on its own (TextSelection::follow_up_context).
   // `hidden`: where `text` holds personal data or records' ids, which the task models then read
   // blanked out.
+  // `semantic_sets`: RequestMeta::semantic_sets.
   void analyze_content(std::string_view text, const DenseQuery* dense, Analysis& out,
-                       std::string_view context = {},
-                       const std::vector<TextSpan>* hidden = nullptr) const;
+                       std::string_view context = {}, const std::vector<TextSpan>* hidden = nullptr,
+                       const std::vector<bool>* semantic_sets = nullptr) const;
   // The category distribution after the rule-based corrections (code evidence, instruction
   // cues); returns the leading label.
   std::size_t adjust_category(std::string_view text, Distribution& probabilities,
@@ -105,7 +106,8 @@ class Analyzer {
                                         std::size_t best, bool english) const;
   // Cuts the math share to what an unbacked reading keeps; returns the new leader.
   std::size_t discount_math(Distribution& probabilities, std::size_t n) const;
-  void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out) const;
+  void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out,
+                      const std::vector<bool>* wanted) const;
 
   AnalyzerSettings settings_;
   Models models_;

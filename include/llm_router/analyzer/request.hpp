@@ -16,6 +16,9 @@ enum class EndpointKind { chat, completions, embeddings };
 // What the server knows about a request besides its body.
 struct RequestMeta {
   EndpointKind endpoint = EndpointKind::chat;
+  // Which of the analyzer's semantic sets (Analyzer::semantic_sets(), by index) to score: the
+  // requested route's and the config's own; null: all. Others are left out of the analysis.
+  const std::vector<bool>* semantic_sets = nullptr;
   // Lowercase names; views into the request, which outlives the analysis.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
 

@@ -65,7 +65,9 @@ class SemanticIndex {
   // Uses a HashedNgramEmbedder with IDF over all utterances.
   explicit SemanticIndex(std::vector<SemanticSet> sets);
 
-  std::vector<SemanticScore> score(std::string_view text) const;
+  // Scores of the sets `wanted` (by index; null: every set), in the sets' order.
+  std::vector<SemanticScore> score(std::string_view text,
+                                   const std::vector<bool>* wanted = nullptr) const;
   bool empty() const { return sets_.empty(); }
 
  private:

@@ -125,6 +125,9 @@ struct Snapshot {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const selector::Selector> selector;
   std::shared_ptr<const analyzer::Analyzer> analyzer;  // null: no analysis configured or needed
+  // By route index: which of the analyzer's semantic sets a request to that route scores (its
+  // own rules' and the analyzer's; not the other routes').
+  std::vector<std::vector<bool>> semantic_sets_by_route;
   // The embeddings backend's vectors for semantic scores (null: local scores only). Fills in
   // as requests fetch them; shared by every io thread.
   std::shared_ptr<SemanticEmbeddings> embeddings;

@@ -223,6 +223,19 @@ TEST(SemanticIndex, IdenticalTextScoresOne) {
   EXPECT_EQ(score_of(index.score(""), "weather"), 0.0);
 }
 
+// Only the sets asked for are scored (a request scores its route's), in the sets' order.
+TEST(SemanticIndex, OnlyTheWantedSetsAreScored) {
+  const SemanticIndex index = example_index();
+  const std::vector<bool> wanted{true, false, true};
+  const auto scores = index.score("will it rain tomorrow", &wanted);
+  ASSERT_EQ(scores.size(), 2u);
+  EXPECT_EQ(scores[0].name, "weather");
+  EXPECT_NEAR(scores[0].score, 1.0, 1e-5);
+  EXPECT_EQ(scores[1].name, "travel");
+  const std::vector<bool> none(3, false);
+  EXPECT_TRUE(index.score("will it rain tomorrow", &none).empty());
+}
+
 // What a long prompt asks sits in its first or last sentence; the pasted text around it does
 // not dilute the match. A greeting of under three words opening a long text is no greeting.
 TEST(SemanticIndex, TheFirstAndLastSentenceOfALongTextAreScoredToo) {
