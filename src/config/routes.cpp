@@ -414,6 +414,22 @@ std::string default_strategy(const Route& r) {
   return r.rules.empty() ? "ordered" : "hybrid";
 }
 
+// "unknown backend 'gpt4o' (did you mean 'gpt-4o'?)": the nearest backend name within a third
+// of its length in edits, for a config of hundreds of them.
+std::string unknown_backend(const std::string& name, const Config& config) {
+  std::string message = "unknown backend '" + name + "'";
+  const std::string* nearest = nullptr;
+  std::size_t best = std::max<std::size_t>(1, name.size() / 3) + 1;
+  for (const auto& backend : config.backends) {
+    if (const std::size_t d = edit_distance(name, backend.name); d < best) {
+      best = d;
+      nearest = &backend.name;
+    }
+  }
+  if (nearest != nullptr) message += " (did you mean '" + *nearest + "'?)";
+  return message;
+}
+
 // `weighted_pools`: the pools whose `use` a weight may name (a rule's weights weigh its own
 // pool; the route's weigh every pool that takes them).
 void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string& base,
@@ -424,7 +440,7 @@ void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string
     for (size_t j = 0; j < refs.size(); ++j) {
       if (config.find_backend(refs[j]) == nullptr) {
         root.error_at(pool_node[key][j], item_path(base + "." + key, j),
-                      "unknown backend '" + refs[j] + "'");
+                      unknown_backend(refs[j], config));
       } else if (std::find(refs.begin(), refs.begin() + static_cast<std::ptrdiff_t>(j), refs[j]) !=
                  refs.begin() + static_cast<std::ptrdiff_t>(j)) {
         root.error_at(pool_node[key][j], item_path(base + "." + key, j),
@@ -438,7 +454,7 @@ void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string
     };
     if (config.find_backend(name) == nullptr) {
       root.error_at(pool_node["weights"][name], base + ".weights." + name,
-                    "unknown backend '" + name + "'");
+                    unknown_backend(name, config));
     } else if (std::none_of(weighted_pools.begin(), weighted_pools.end(), in_use)) {
       root.error_at(pool_node["weights"][name], base + ".weights." + name,
                     "weighs '" + name + "', which is not in `use`: its weight would never count");
@@ -513,7 +529,7 @@ void check_class_fallbacks(NodeReader& root, const YAML::Node& route_node, const
     for (size_t j = 0; j < refs.size(); ++j) {
       if (config.find_backend(refs[j]) == nullptr) {
         root.error_at(route_node[key][j], item_path(base + "." + key, j),
-                      "unknown backend '" + refs[j] + "'");
+                      unknown_backend(refs[j], config));
       }
     }
   }

@@ -74,8 +74,6 @@ class NodeReader {
   std::optional<std::string> scalar(std::string_view key, std::string_view what);
 };
 
-// Parses "250ms" / "30s" / "5m" / "1h" (and a bare "0"); nullopt when malformed or when a
-// non-zero number has no unit.
 // Edits from a to b (case-sensitive): insertions, deletions, substitutions, and two adjacent
 // characters swapped (optimal string alignment distance).
 std::size_t edit_distance(std::string_view a, std::string_view b);
@@ -83,6 +81,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // The longest duration a config may give (a year): a deadline is now plus a duration, and
 // steady_clock's range ends some 292 years out.
 inline constexpr std::chrono::milliseconds kMaxDuration{8760LL * 3'600'000};
+// Parses "250ms" / "30s" / "5m" / "1h" (and a bare "0"); nullopt when malformed or when a
+// non-zero number has no unit.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // Whether `text` is a number and nothing else ("600", "1.5").

@@ -491,6 +491,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"unknown_backend_in_route",
                 kBackendHead + "routes:\n  - name: auto\n    use: [a, b]\n", "routes[0].use[1]",
                 "unknown backend 'b'"},
+        BadCase{"unknown_backend_names_the_nearest",
+                "backends:\n  - {name: gpt-4o, provider: mock}\n  - {name: claude, provider: "
+                "mock}\nroutes:\n  - name: auto\n    use: [gpt4o]\n",
+                "routes[0].use[0]", "unknown backend 'gpt4o' (did you mean 'gpt-4o'?)"},
         BadCase{"unknown_backend_in_fallback",
                 kBackendHead + "routes:\n  - name: auto\n    use: [a]\n    fallback: [zz]\n",
                 "routes[0].fallback[0]", "unknown backend 'zz'"},
