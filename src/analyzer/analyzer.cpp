@@ -448,7 +448,7 @@ void Analyzer::score_semantic(std::string_view text, const DenseQuery* dense, An
   if (scores && wanted != nullptr) {  // the embeddings index scores every set, in their order
     std::vector<SemanticScore> kept;
     for (std::size_t s = 0; s < scores->size(); ++s) {
-      if (s < wanted->size() && (*wanted)[s]) kept.push_back((*scores)[s]);
+      if (is_wanted(wanted, s)) kept.push_back((*scores)[s]);
     }
     scores = std::move(kept);
   }

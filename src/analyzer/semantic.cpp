@@ -218,7 +218,7 @@ std::vector<SemanticScore> SemanticIndex::score(std::string_view text,
   std::vector<SemanticScore> out;
   std::vector<const Embedded*> scored;
   for (std::size_t s = 0; s < sets_.size(); ++s) {
-    if (wanted == nullptr || (s < wanted->size() && (*wanted)[s])) scored.push_back(&sets_[s]);
+    if (is_wanted(wanted, s)) scored.push_back(&sets_[s]);
   }
   if (scored.empty()) return out;
   if (local_ != nullptr) {

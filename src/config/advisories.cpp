@@ -36,22 +36,8 @@ bool orders_by(const Route& route, std::string_view strategy, Optimize optimize)
 void check_tags(const Backend& backend, std::vector<std::string>& out) {
   static constexpr std::string_view kCapabilities[] = {"vision", "tools", "json"};
   for (const auto& tag : backend.tags) {
-    // The nearest capability, when within a typo per three letters ("vison", "tool", not
-    // "js").
-    std::string_view meant;
-    std::size_t nearest = SIZE_MAX;
-    for (const std::string_view capability : kCapabilities) {
-      if (tag == capability) {
-        meant = {};
-        break;
-      }
-      const std::size_t d = edit_distance(tag, capability);
-      if (d <= std::max<std::size_t>(1, capability.size() / 3) && d < nearest) {
-        nearest = d;
-        meant = capability;
-      }
-    }
-    if (!meant.empty() && !backend.has_tag(meant)) {
+    const std::string_view meant = nearest_name(tag, kCapabilities);
+    if (!meant.empty() && meant != tag && !backend.has_tag(meant)) {
       out.push_back("backend '" + backend.name + "': tag '" + tag +
                     "' is not a capability; did you mean '" + std::string(meant) +
                     "'? A backend that lists tags gets only the requests its tags allow "

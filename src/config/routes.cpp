@@ -414,19 +414,11 @@ std::string default_strategy(const Route& r) {
   return r.rules.empty() ? "ordered" : "hybrid";
 }
 
-// "unknown backend 'gpt4o' (did you mean 'gpt-4o'?)": the nearest backend name within a third
-// of its length in edits, for a config of hundreds of them.
+// "unknown backend 'gpt4o' (did you mean 'gpt-4o'?)".
 std::string unknown_backend(const std::string& name, const Config& config) {
   std::string message = "unknown backend '" + name + "'";
-  const std::string* nearest = nullptr;
-  std::size_t best = std::max<std::size_t>(1, name.size() / 3) + 1;
-  for (const auto& backend : config.backends) {
-    if (const std::size_t d = edit_distance(name, backend.name); d < best) {
-      best = d;
-      nearest = &backend.name;
-    }
-  }
-  if (nearest != nullptr) message += " (did you mean '" + *nearest + "'?)";
+  const std::string_view nearest = nearest_name(name, config.backends, &Backend::name);
+  if (!nearest.empty()) message += " (did you mean '" + std::string(nearest) + "'?)";
   return message;
 }
 

@@ -218,22 +218,12 @@ std::string shortest(double value) {
   return ec == std::errc{} ? std::string(buffer, end) : std::to_string(value);
 }
 
-// The known key a typo most likely meant ("fallbacks" -> "fallback"), or "" when none is
-// within a third of its length in edits.
+// The known key a typo most likely meant ("fallbacks" -> "fallback"), or "".
 template <class Keys>
 std::string closest_key(const std::string& key, const Keys& known) {
   std::string lowered = key;
   for (char& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string best;
-  std::size_t best_distance = std::max<std::size_t>(1, key.size() / 3) + 1;
-  for (const auto& candidate : known) {
-    const std::string_view name = candidate;
-    if (const std::size_t distance = edit_distance(lowered, name); distance < best_distance) {
-      best_distance = distance;
-      best = std::string(name);
-    }
-  }
-  return best;
+  return std::string(nearest_name(lowered, known));
 }
 
 }  // namespace

@@ -1023,13 +1023,25 @@ analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint) {
                                                      : analyzer::EndpointKind::embeddings;
 }
 
-// Whether a request for `model` is analyzed: a route's, or with `analyze_direct` (dry runs) a
-// backend's named directly. A model that names neither is a 404: nothing to analyze for.
-bool analyzes(const Snapshot& snapshot, std::string_view model, bool analyze_direct) {
-  if (!snapshot.analyzer) return false;
-  if (snapshot.config->find_route(model) != nullptr) return true;
-  const auto* backend = snapshot.config->find_backend(model);
-  return analyze_direct && backend != nullptr && backend->direct;
+// What the analyzer is told of a request for `model`, or nullopt when it is not analyzed. A
+// route's request is, and with `analyze_direct` (dry runs) one for a backend named directly; a
+// model that names neither is a 404: nothing to analyze for.
+std::optional<analyzer::RequestMeta> analysis_meta(const Snapshot& snapshot, std::string_view model,
+                                                   api::Endpoint endpoint, bool analyze_direct) {
+  if (!snapshot.analyzer) return std::nullopt;
+  const auto& config = *snapshot.config;
+  const auto* route = config.find_route(model);
+  if (route == nullptr) {
+    const auto* backend = config.find_backend(model);
+    if (!analyze_direct || backend == nullptr || !backend->direct) return std::nullopt;
+  }
+  analyzer::RequestMeta meta;
+  meta.endpoint = analyzer_endpoint(endpoint);
+  if (route != nullptr) {
+    meta.semantic_sets =
+        &snapshot.semantic_sets_by_route[static_cast<std::size_t>(route - config.routes.data())];
+  }
+  return meta;
 }
 
 }  // namespace
@@ -1041,15 +1053,9 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
   decision.facts = facts_from(parsed, request);
   auto& facts = decision.facts;
   facts.embeddings = endpoint == api::Endpoint::embeddings;
-  if (analyzes(snapshot, facts.model, dry_run)) {
-    analyzer::RequestMeta meta;
-    meta.endpoint = analyzer_endpoint(endpoint);
-    meta.headers = facts.headers;
-    if (const auto* route = snapshot.config->find_route(facts.model)) {
-      meta.semantic_sets = &snapshot.semantic_sets_by_route[static_cast<std::size_t>(
-          route - snapshot.config->routes.data())];
-    }
-    decision.analysis = snapshot.analyzer->analyze(parsed.text, meta, dense);
+  if (auto meta = analysis_meta(snapshot, facts.model, endpoint, dry_run)) {
+    meta->headers = facts.headers;
+    decision.analysis = snapshot.analyzer->analyze(parsed.text, *meta, dense);
     add_analysis(*decision.analysis, facts);
   }
   const auto plan = [&](const selector::LiveStats& live) {
@@ -1097,12 +1103,10 @@ nlohmann::json Decision::to_json() const {
 asio::awaitable<std::optional<DenseReading>> RouterHandler::read_dense(
     const api::ParsedRequest& parsed, api::Endpoint endpoint, const Snapshot& snapshot,
     const ProviderSet& providers, bool analyze_direct) const {
-  if (!snapshot.embeddings || !analyzes(snapshot, parsed.model, analyze_direct)) {
-    co_return std::nullopt;
-  }
-  analyzer::RequestMeta meta;
-  meta.endpoint = analyzer_endpoint(endpoint);
-  std::string text = snapshot.analyzer->semantic_text(parsed.text, meta);
+  if (!snapshot.embeddings) co_return std::nullopt;
+  const auto meta = analysis_meta(snapshot, parsed.model, endpoint, analyze_direct);
+  if (!meta) co_return std::nullopt;
+  std::string text = snapshot.analyzer->semantic_text(parsed.text, *meta);
   const std::size_t backend = snapshot.embeddings->backend_index();
   co_return co_await read_embedding(snapshot.embeddings, providers.by_index[backend],
                                     snapshot.health[backend]->breaker, std::move(text));

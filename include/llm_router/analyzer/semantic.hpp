@@ -58,6 +58,11 @@ struct SemanticScore {
   std::optional<double> threshold;
 };
 
+// Whether set `s` is scored under a selection of sets (RequestMeta::semantic_sets; null: all).
+inline bool is_wanted(const std::vector<bool>* wanted, std::size_t s) {
+  return wanted == nullptr || (s < wanted->size() && (*wanted)[s]);
+}
+
 // The configured sets embedded once; scoring a prompt costs one embedding plus sparse dots.
 class SemanticIndex {
  public:

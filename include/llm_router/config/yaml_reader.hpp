@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -77,6 +78,24 @@ class NodeReader {
 // Edits from a to b (case-sensitive): insertions, deletions, substitutions, and two adjacent
 // characters swapped (optimal string alignment distance).
 std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The name among `candidates` (projected to names by `name_of`) nearest to `typed`, when
+// within a third of its length in edits (at least one): the "did you mean" of config errors.
+// "" when none is that near.
+template <class Candidates, class NameOf = std::identity>
+std::string_view nearest_name(std::string_view typed, const Candidates& candidates,
+                              NameOf name_of = {}) {
+  std::string_view nearest;
+  std::size_t best = std::max<std::size_t>(1, typed.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    const std::string_view name = std::invoke(name_of, candidate);
+    if (const std::size_t distance = edit_distance(typed, name); distance < best) {
+      best = distance;
+      nearest = name;
+    }
+  }
+  return nearest;
+}
 
 // The longest duration a config may give (a year): a deadline is now plus a duration, and
 // steady_clock's range ends some 292 years out.
