@@ -46,14 +46,33 @@ double LatencyHistogram::upper_bound_seconds(std::size_t bucket) noexcept {
   return static_cast<double>(lower_units(bucket) + width_units(bucket)) * kUnitSeconds;
 }
 
-void LatencyHistogram::record(double seconds) noexcept {
+void LatencyHistogram::cover(std::size_t low, std::size_t high) {
+  if (counts_.empty()) {
+    first_ = low;
+    counts_.assign(high - low + 1, 0);
+    return;
+  }
+  if (low < first_) {
+    counts_.insert(counts_.begin(), first_ - low, 0);
+    first_ = low;
+  }
+  if (high >= first_ + counts_.size()) counts_.resize(high - first_ + 1, 0);
+}
+
+void LatencyHistogram::record(double seconds) {
   if (std::isnan(seconds)) return;
-  ++counts_[bucket_of(seconds)];
+  const std::size_t bucket = bucket_of(seconds);
+  if (bucket < first_ || bucket >= first_ + counts_.size()) cover(bucket, bucket);
+  ++counts_[bucket - first_];
   ++count_;
 }
 
-void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
-  for (std::size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
+void LatencyHistogram::merge(const LatencyHistogram& other) {
+  if (other.counts_.empty()) return;
+  cover(other.first_, other.first_ + other.counts_.size() - 1);
+  for (std::size_t i = 0; i < other.counts_.size(); ++i) {
+    counts_[other.first_ - first_ + i] += other.counts_[i];
+  }
   count_ += other.count_;
 }
 
@@ -62,9 +81,11 @@ double LatencyHistogram::quantile(double q) const noexcept {
   auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
   if (rank < 1) rank = 1;
   std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < kBuckets; ++i) {
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
     seen += counts_[i];
-    if (seen >= rank) return (lower_bound_seconds(i) + upper_bound_seconds(i)) / 2;
+    if (seen >= rank) {
+      return (lower_bound_seconds(first_ + i) + upper_bound_seconds(first_ + i)) / 2;
+    }
   }
   return upper_bound_seconds(kBuckets - 1);
 }

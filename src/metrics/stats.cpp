@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <type_traits>
 
 #include "llm_router/config/yaml_reader.hpp"
 
@@ -77,26 +78,108 @@ void KeyStats::merge(const KeyStats& other) {
   ttft.merge(other.ttft);
 }
 
-StatsShard::StatsShard(const StatsOptions& options, NowFunction now)
-    : options_(options),
-      now_(std::move(now)),
-      ring_(static_cast<std::size_t>(
-          std::max<std::int64_t>(1, options.longest_window.count() / options.slot.count()))) {}
+namespace {
 
-Slot& StatsShard::slot_for(std::int64_t number) {
-  const auto size = static_cast<std::int64_t>(ring_.size());
-  auto& slot = ring_[static_cast<std::size_t>(((number % size) + size) % size)];
-  if (slot.number != number) {
-    slot = Slot{};
-    slot.number = number;
+// Adds `slot`, one of [first_slot, last_slot], to a window.
+void merge_slot(WindowStats& out, const Slot& slot, std::int64_t first_slot,
+                std::int64_t last_slot) {
+  const auto offset = static_cast<std::size_t>(slot.number - first_slot);
+  out.total.merge(slot.total);
+  for (const auto& [name, stats] : slot.backends) {
+    out.backends[name].merge(stats);
+    auto& series = out.backend_series[name];
+    series.resize(static_cast<std::size_t>(last_slot - first_slot + 1));
+    series[offset].first += stats.requests;
+    series[offset].second += stats.errors;
   }
-  return slot;
+  for (const auto& [name, stats] : slot.routes) out.routes[name].merge(stats);
+  for (const auto& [name, count] : slot.categories) out.categories[name] += count;
+  for (const auto& [name, stats] : slot.rules) out.rules[name].merge(stats);
+  for (const auto& [name, stats] : slot.client_keys) out.client_keys[name].merge(stats);
+  for (const auto& [name, cost] : slot.category_cost_usd) out.category_cost_usd[name] += cost;
+}
+
+template <typename Value>
+void merge_map(NamedMap<Value>& into, const NamedMap<Value>& from) {
+  for (const auto& [name, value] : from) {
+    if constexpr (std::is_arithmetic_v<Value>) {
+      entry(into, name) += value;
+    } else {
+      entry(into, name).merge(value);
+    }
+  }
+}
+
+// Adds `from` to `into`, keeping at most `client_keys` client keys (the rest: "(other)").
+void merge_slot(Slot& into, const Slot& from, std::size_t client_keys) {
+  into.total.merge(from.total);
+  merge_map(into.backends, from.backends);
+  merge_map(into.routes, from.routes);
+  merge_map(into.rules, from.rules);
+  merge_map(into.categories, from.categories);
+  merge_map(into.category_cost_usd, from.category_cost_usd);
+  for (const auto& [name, counts] : from.client_keys) {
+    const bool known = into.client_keys.contains(name);
+    entry(into.client_keys,
+          known || into.client_keys.size() < client_keys ? name : kOtherClientKeys)
+        .merge(counts);
+  }
+}
+
+bool in_window(const Slot& slot, std::int64_t first_slot, std::int64_t last_slot) {
+  return slot.number >= first_slot && slot.number <= last_slot;
+}
+
+}  // namespace
+
+StatsHistory::StatsHistory(const StatsOptions& options, std::size_t shard_count)
+    : options_(options),
+      ring_(static_cast<std::size_t>(
+          std::max<std::int64_t>(1, options.longest_window.count() / options.slot.count()))),
+      published_(shard_count, 0) {}
+
+void StatsHistory::publish(std::size_t shard, std::uint64_t sequence, const Slot& finished) {
+  std::lock_guard lock(mutex_);
+  published_[shard] = sequence;
+  const auto size = static_cast<std::int64_t>(ring_.size());
+  auto& slot = ring_[static_cast<std::size_t>(((finished.number % size) + size) % size)];
+  if (slot.number > finished.number) return;  // older than the ring: out of every window
+  if (slot.number < finished.number) {
+    slot = Slot{};
+    slot.number = finished.number;
+  }
+  merge_slot(slot, finished, options_.client_keys_per_slot);
+}
+
+std::vector<std::uint64_t> StatsHistory::merge_into(WindowStats& out, std::int64_t first_slot,
+                                                    std::int64_t last_slot) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& slot : ring_) {
+    if (in_window(slot, first_slot, last_slot)) merge_slot(out, slot, first_slot, last_slot);
+  }
+  return published_;
+}
+
+StatsShard::StatsShard(const StatsOptions& options, NowFunction now, StatsHistory& history,
+                       std::size_t index)
+    : options_(options), now_(std::move(now)), history_(history), index_(index) {}
+
+// Called with mutex_ held: the slot's end and its publication are one step for a reader.
+void StatsShard::roll(std::int64_t number) {
+  if (current_.number >= 0) {
+    history_.publish(index_, ++published_, current_);
+    previous_ = std::move(current_);
+  }
+  current_ = Slot{};
+  current_.number = number;
 }
 
 void StatsShard::record(const RequestSummary& summary) {
   const auto now = now_();
+  const auto number = slot_number(now, options_.slot);
   std::lock_guard lock(mutex_);
-  Slot& slot = slot_for(slot_number(now, options_.slot));
+  if (current_.number != number) roll(number);
+  Slot& slot = current_;
   add_request(slot.total, summary);
   KeyStats& answering = entry(slot.backends, key_or(summary.backend, kNoBackend));
   add_request(answering, summary);
@@ -134,26 +217,13 @@ void StatsShard::record(const RequestSummary& summary) {
                              attempts_of(summary)});
 }
 
-void StatsShard::merge_into(WindowStats& out, std::int64_t first_slot,
-                            std::int64_t last_slot) const {
+void StatsShard::merge_into(WindowStats& out, std::int64_t first_slot, std::int64_t last_slot,
+                            std::uint64_t published) const {
   std::lock_guard lock(mutex_);
-  for (const auto& slot : ring_) {
-    if (slot.number < first_slot || slot.number > last_slot) continue;
-    const auto offset = static_cast<std::size_t>(slot.number - first_slot);
-    out.total.merge(slot.total);
-    for (const auto& [name, stats] : slot.backends) {
-      out.backends[name].merge(stats);
-      auto& series = out.backend_series[name];
-      series.resize(static_cast<std::size_t>(last_slot - first_slot + 1));
-      series[offset].first += stats.requests;
-      series[offset].second += stats.errors;
-    }
-    for (const auto& [name, stats] : slot.routes) out.routes[name].merge(stats);
-    for (const auto& [name, count] : slot.categories) out.categories[name] += count;
-    for (const auto& [name, stats] : slot.rules) out.rules[name].merge(stats);
-    for (const auto& [name, stats] : slot.client_keys) out.client_keys[name].merge(stats);
-    for (const auto& [name, cost] : slot.category_cost_usd) out.category_cost_usd[name] += cost;
+  if (published < published_ && in_window(previous_, first_slot, last_slot)) {
+    merge_slot(out, previous_, first_slot, last_slot);
   }
+  if (in_window(current_, first_slot, last_slot)) merge_slot(out, current_, first_slot, last_slot);
   out.recent.insert(out.recent.end(), recent_.rbegin(), recent_.rend());
 }
 
@@ -189,8 +259,9 @@ StatsHub::StatsHub(std::size_t shard_count, StatsOptions options, NowFunction no
   per_shard.client_keys_per_slot =
       std::min(options_.client_keys_per_slot,
                std::max(kMinClientKeysPerShard, options_.client_keys_per_slot / shard_count));
+  history_ = std::make_unique<StatsHistory>(options_, shard_count);
   for (std::size_t i = 0; i < shard_count; ++i) {
-    shards_.push_back(std::make_unique<StatsShard>(per_shard, now_));
+    shards_.push_back(std::make_unique<StatsShard>(per_shard, now_, *history_, i));
   }
 }
 
@@ -207,7 +278,10 @@ WindowStats StatsHub::window(std::chrono::seconds window) const {
                             std::chrono::seconds(1), out.window);
   const auto last_slot = slot_number(out.now, options_.slot);
   out.first_slot = last_slot - slots + 1;
-  for (const auto& shard : shards_) shard->merge_into(out, out.first_slot, last_slot);
+  const auto published = history_->merge_into(out, out.first_slot, last_slot);
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    shards_[i]->merge_into(out, out.first_slot, last_slot, published[i]);
+  }
   // Stable: a shard's own decisions are already newest first, ties keep that order.
   std::stable_sort(out.recent.begin(), out.recent.end(),
                    [](const Decision& a, const Decision& b) { return a.time > b.time; });

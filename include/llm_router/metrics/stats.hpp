@@ -20,9 +20,11 @@
 
 // Rolling-window request statistics behind GET /admin/stats?window=5m and the dashboard.
 //
-// Time is cut into slots (10 s by default) held in a ring covering the longest window (1 h).
-// Each io thread records into its own StatsShard (its mutex is only contended while a read
-// merges it), and reads merge every shard's slots that fall in the asked window.
+// Time is cut into slots (10 s by default). Each io thread records into the current slot of its
+// own StatsShard (its mutex is only contended while a read merges it); when a shard's slot ends,
+// the shard merges it into the StatsHistory, one ring of slots covering the longest window (1 h)
+// for all the shards together, so the hour costs the same with 2 io threads or 64. Reads merge
+// the history's slots that fall in the asked window and the shards' slots not in it yet.
 namespace llm_router::metrics {
 
 using WallClock = std::chrono::system_clock;
@@ -151,20 +153,47 @@ struct WindowStats {
   std::vector<Decision> recent;  // the last decisions whatever the window, newest first
 };
 
-class StatsShard {
+// The slots every shard has finished, merged into one ring covering the longest window.
+class StatsHistory {
  public:
-  StatsShard(const StatsOptions& options, NowFunction now);
-  void record(const RequestSummary& summary);
-  // Adds this shard's slots in [first_slot, last_slot] and its recent decisions to `out`.
-  void merge_into(WindowStats& out, std::int64_t first_slot, std::int64_t last_slot) const;
+  StatsHistory(const StatsOptions& options, std::size_t shard_count);
+  // Merges a slot shard `shard` finished (its `sequence`-th) into the ring.
+  void publish(std::size_t shard, std::uint64_t sequence, const Slot& finished);
+  // Adds the slots in [first_slot, last_slot] to `out`; returns, per shard, the sequence number
+  // of the last slot published (StatsShard::merge_into adds the ones after it).
+  std::vector<std::uint64_t> merge_into(WindowStats& out, std::int64_t first_slot,
+                                        std::int64_t last_slot) const;
 
  private:
-  Slot& slot_for(std::int64_t number);
+  StatsOptions options_;
+  mutable std::mutex mutex_;
+  std::vector<Slot> ring_;
+  std::vector<std::uint64_t> published_;  // per shard
+};
+
+class StatsShard {
+ public:
+  StatsShard(const StatsOptions& options, NowFunction now, StatsHistory& history,
+             std::size_t index);
+  void record(const RequestSummary& summary);
+  // Adds this shard's slots in [first_slot, last_slot] that the history did not hold when it
+  // answered `published` (StatsHistory::merge_into), and its recent decisions, to `out`.
+  void merge_into(WindowStats& out, std::int64_t first_slot, std::int64_t last_slot,
+                  std::uint64_t published) const;
+
+ private:
+  void roll(std::int64_t number);
 
   StatsOptions options_;
   NowFunction now_;
+  StatsHistory& history_;
+  std::size_t index_;
   mutable std::mutex mutex_;
-  std::vector<Slot> ring_;
+  Slot current_;
+  // The slot published last (the `published_`-th), kept for a read that merged the history
+  // just before it was published.
+  Slot previous_;
+  std::uint64_t published_ = 0;
   std::deque<Decision> recent_;  // newest at the back
   std::string rule_key_;         // "route/rule", reused (guarded by mutex_)
 };
@@ -188,6 +217,7 @@ class StatsHub {
   StatsOptions options_;
   NowFunction now_;
   WallClock::time_point started_;
+  std::unique_ptr<StatsHistory> history_;  // the shards hold a reference: its address is fixed
   std::vector<std::unique_ptr<StatsShard>> shards_;
 };
 

@@ -72,6 +72,35 @@ TEST(LatencyHistogram, MergeAddsCounts) {
   EXPECT_NEAR(a.quantile(0.95), 2.0, 2.0 * 0.0625);
 }
 
+TEST(LatencyHistogram, RangesGrowEitherWayInRecordAndMerge) {
+  LatencyHistogram low_first, high_first, reference;
+  for (const double v : {0.002, 40.0, 0.0001, 1e6, 0.3}) {
+    low_first.record(v);
+    reference.record(v);
+  }
+  for (const double v : {1e6, 0.3, 0.0001}) high_first.record(v);
+  LatencyHistogram merged_down = high_first, merged_up;
+  merged_down.merge(low_first);
+  merged_up.merge(low_first);
+  merged_up.merge(high_first);
+  for (const auto* h : {&merged_down, &merged_up}) {
+    EXPECT_EQ(h->count(), 8u);
+    for (const double q : {0.1, 0.3, 0.5, 0.7, 0.9, 1.0}) {
+      LatencyHistogram both = reference;
+      both.merge(high_first);
+      EXPECT_DOUBLE_EQ(h->quantile(q), both.quantile(q)) << q;
+    }
+  }
+  const std::size_t lowest = LatencyHistogram::bucket_of(0.0001);
+  EXPECT_DOUBLE_EQ(reference.quantile(0.2), (LatencyHistogram::lower_bound_seconds(lowest) +
+                                             LatencyHistogram::upper_bound_seconds(lowest)) /
+                                                2);
+  EXPECT_DOUBLE_EQ(reference.quantile(1.0),
+                   (LatencyHistogram::lower_bound_seconds(LatencyHistogram::kBuckets - 1) +
+                    LatencyHistogram::upper_bound_seconds(LatencyHistogram::kBuckets - 1)) /
+                       2);
+}
+
 TEST(Stats, AggregatesPerBackendAndRoute) {
   FakeClock clock;
   StatsHub hub(2, {}, clock.function());
@@ -236,6 +265,53 @@ TEST(Stats, RingSlotIsReusedAfterAWrap) {
   const auto w = hub.window(seconds(60));
   EXPECT_EQ(w.total.requests, 1u);
   EXPECT_EQ(w.total.errors, 1u);
+}
+
+// Each shard hands a finished slot to the one history when its next slot starts; a read
+// counts every request once, whether its slot is still a shard's or already the history's.
+TEST(Stats, FinishedSlotsOfEveryShardAreCountedOnce) {
+  FakeClock clock;
+  StatsHub hub(3, {}, clock.function());
+  hub.shard(0).record(summary("a", 200, 0.1));
+  hub.shard(1).record(summary("a", 502, 0.1));
+  hub.shard(2).record(summary("b", 200, 0.1));
+  clock.now += seconds(10);
+  hub.shard(0).record(summary("a", 200, 0.1));  // shard 0's first slot goes to the history
+  EXPECT_EQ(hub.window(seconds(60)).total.requests, 4u);
+  clock.now += seconds(10);
+  hub.shard(1).record(summary("a", 200, 0.1));
+  hub.shard(0).record(summary("a", 200, 0.1));
+  const auto w = hub.window(seconds(30));
+  EXPECT_EQ(w.total.requests, 6u);
+  EXPECT_EQ(w.total.errors, 1u);
+  EXPECT_EQ(w.backends.at("a").requests, 5u);
+  ASSERT_EQ(w.backend_series.at("a").size(), 3u);
+  EXPECT_EQ(w.backend_series.at("a")[0], (std::pair<std::uint64_t, std::uint64_t>{2, 1}));
+  EXPECT_EQ(w.backend_series.at("a")[1], (std::pair<std::uint64_t, std::uint64_t>{1, 0}));
+  EXPECT_EQ(w.backend_series.at("a")[2], (std::pair<std::uint64_t, std::uint64_t>{2, 0}));
+  EXPECT_NEAR(w.backends.at("a").latency.quantile(1.0), 0.1, 0.1 * 0.0625);
+  clock.now += seconds(3600);  // the history's slots age out like the shards' own
+  hub.shard(2).record(summary("b", 200, 0.1));
+  EXPECT_EQ(hub.window(seconds(3600)).total.requests, 1u);
+}
+
+TEST(Stats, ClientKeysOfShardsShareTheHistorysBound) {
+  FakeClock clock;
+  StatsHub hub(2, {.client_keys_per_slot = 600}, clock.function());
+  for (int i = 0; i < 800; ++i) {
+    auto s = summary("a", 200, 0.1);
+    s.client_key_id = "key-" + std::to_string(i);
+    hub.shard(i % 2).record(s);  // 400 each: a shard keeps 300 and "(other)"
+  }
+  clock.now += seconds(10);
+  hub.shard(0).record(summary("a", 200, 0.1));
+  hub.shard(1).record(summary("a", 200, 0.1));
+  const auto w = hub.window(seconds(60));
+  std::uint64_t keyed = 0;
+  for (const auto& [name, counts] : w.client_keys) keyed += counts.requests;
+  EXPECT_EQ(keyed, 800u);
+  EXPECT_EQ(w.client_keys.size(), 600u);  // the slot's bound, "(other)" included
+  EXPECT_EQ(w.client_keys.at("(other)").requests, 201u);
 }
 
 TEST(Stats, WindowIsClampedAndRoundedToSlots) {
