@@ -4,8 +4,9 @@
 #   bash bench/run.sh [--no-portkey] [--profile] [--quick]
 #
 # Compares, with the same canned OpenAI-compatible upstream (nginx `return 200`):
-#   (a) direct to the upstream   (b) nginx proxy_pass, keep-alive pool   (c) llm-router
-#   pass-through   (d) llm-router through a route (analyzer + rules)   (e) Portkey's gateway
+#   (a) direct to the upstream   (b) nginx proxy_pass, keep-alive pool (b2: with its access
+#   log)   (c) llm-router pass-through (c2: access log off)   (d) llm-router through a route
+#   (analyzer + rules)   (e) Portkey's gateway
 # under saturation (64 connections) and one connection in series; then streams (canned SSE),
 # 2,000 idle keep-alive connections, and optionally a perf profile of the router.
 # Writes bench/results/latest.md (and latest-profile.txt with --profile).
@@ -29,7 +30,7 @@ for arg in "$@"; do
     --no-portkey) with_portkey=0 ;;
     --profile) with_profile=1 ;;
     --quick) duration=3; latency_duration=2; rounds=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +39,8 @@ hold_connections=${BENCH_HOLD_CONNECTIONS:-2000}
 base=${BENCH_PORT_BASE:-18400}
 port_upstream=$((base + 1)) port_nginx=$((base + 2)) port_router=$((base + 3))
 port_router_rules=$((base + 4)) port_portkey=$((base + 5)) port_stream=$((base + 6))
-port_paced=$((base + 7)) port_router_conn=$((base + 8))
+port_paced=$((base + 7)) port_router_conn=$((base + 8)) port_nginx_logged=$((base + 9))
+port_router_quiet=$((base + 10))
 host=127.0.0.1
 hz=$(getconf CLK_TCK)
 started_at=$(date +%s)
@@ -241,6 +243,15 @@ EOF
       proxy_set_header Connection "";
     }
   }
+  server {
+    listen $host:$port_nginx_logged backlog=4096;
+    access_log $work/nginx-access.log;
+    location / {
+      proxy_pass http://canned;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
 }
 EOF
 } >"$work/proxy.conf"
@@ -259,8 +270,9 @@ export BENCH_PACED_URL=http://$host:$port_paced/v1
 router_config=${BENCH_ROUTER_CONFIG:-$ROOT/bench/llm-router.bench.yaml}
 "$router_bin" check --config "$router_config" >/dev/null || die "bench config rejected: $router_config"
 
-start_router() {  # start_router NAME PORT -> $last_pid
+start_router() {  # start_router NAME PORT [LOG_LEVEL] -> $last_pid
   start "$1" env ${BENCH_ROUTER_PRELOAD:+LD_PRELOAD=$BENCH_ROUTER_PRELOAD} \
+    BENCH_LOG_LEVEL="${3:-${BENCH_LOG_LEVEL:-info}}" \
     "$router_bin" serve --config "$router_config" --listen "$host:$2"
   wait_port "$2" "$last_pid"
 }
@@ -433,9 +445,13 @@ start_router router-pass "$port_router"
 router_pid=$last_pid
 start_router router-rules "$port_router_rules"
 rules_pid=$last_pid
+start_router router-quiet "$port_router_quiet" warn
+quiet_pid=$last_pid
 add_target direct "(a) direct upstream (nginx return 200)" "$port_upstream" "$upstream_pid" canned ""
 add_target nginx "(b) nginx proxy_pass, keepalive pool" "$port_nginx" "$nginx_pid" canned ""
+add_target nginx_log "(b2) nginx proxy_pass + access_log (combined, a file)" "$port_nginx_logged" "$nginx_pid" canned ""
 add_target pass "(c) llm-router pass-through" "$port_router" "$router_pid" canned ""
+add_target quiet "(c2) llm-router pass-through, access log off" "$port_router_quiet" "$quiet_pid" canned ""
 add_target rules "(d) llm-router route auto (analyzer+rules)" "$port_router_rules" "$rules_pid" auto ""
 if [[ $with_portkey == 1 ]]; then
   start portkey node --import "$ROOT/bench/portkey/loopback.mjs" "$portkey_main" --headless "--port=$port_portkey"
@@ -461,6 +477,7 @@ if [[ $with_profile == 1 ]]; then
 fi
 stop "$nginx_pid"
 stop "$rules_pid"
+stop "$quiet_pid"
 
 log "streams: direct canned SSE vs through llm-router (one connection, 200 streams in series)"
 stream_direct=$(on_load timeout 60 "$benchtool" stream "$host" "$port_stream" 200 "$body_file" canned-model) ||
@@ -555,6 +572,8 @@ report=$work/latest.md
   a=$(( ${result[pass.p99]} - ${result[direct.p99]} )); echo "| added latency p99 ≤ 200 µs (pass-through, 1 conn) | $a µs | $(pass_mark "$(check le "$a" 200)") |"
   echo "| RSS < 64 MB with $hold_connections connections | $(mb "$conn_peak") MB peak, $conn_refused refused | $(pass_mark "$(check lt "$conn_peak" 65536)") |"
   a=$(( $(kv first_event_p50_us "$stream_router") - $(kv first_event_p50_us "$stream_direct") )); echo "| stream first event within 100 µs of direct | +$a µs | $(pass_mark "$(check le "$a" 100)") |"
+  echo
+  echo "Like for like (the targets above pair a router that logs every request with an nginx that does not): both writing an access line per request, (c) ÷ (b2): $(ratio "${result[pass.rps]}" "${result[nginx_log.rps]}")× req/s, $(ratio "${result[pass.cpu]}" "${result[nginx_log.cpu]}")× CPU per request; neither logging, (c2) ÷ (b): $(ratio "${result[quiet.rps]}" "${result[nginx.rps]}")× req/s, $(ratio "${result[quiet.cpu]}" "${result[nginx.cpu]}")× CPU per request."
 } >"$report"
 mkdir -p bench/results
 cp "$report" bench/results/latest.md

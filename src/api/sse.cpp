@@ -51,6 +51,17 @@ void SseParser::feed(std::string_view bytes, std::vector<SseEvent>& out) {
   }
 }
 
+void SseParser::finish(std::vector<SseEvent>& out) {
+  if (finished_) return;
+  finished_ = true;
+  std::string_view rest = std::string_view(buffer_).substr(consumed_);
+  if (rest.ends_with('\r')) rest.remove_suffix(1);  // a line break, not yet known to be CRLF
+  if (!rest.empty()) take_line(rest, out);
+  take_line("", out);
+  buffer_.clear();
+  consumed_ = scanned_ = 0;
+}
+
 void SseParser::take_line(std::string_view line, std::vector<SseEvent>& out) {
   if (line.empty()) {
     if (has_fields_) out.push_back(std::move(current_));

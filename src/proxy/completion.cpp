@@ -178,11 +178,25 @@ std::string error_token(const json& parsed, const char* field) {
   return token ? text : "";
 }
 
+// Where a backend's redirect points, printable and short: the operator fixes base_url with it.
+std::string redirect_target(const upstream::ResponseHead& head) {
+  const auto* location = server::find_header(head.headers, "location");
+  if (location == nullptr) return "";
+  std::string target(core::utf8_prefix(*location, 200));
+  std::erase_if(target, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+  return target;
+}
+
 // An upstream's error status, read as a failure kind (which decides whether to fall back).
 // `client_credentials`: the backend was sent the client's own key (pass_client_auth),
 // so its 401/403 is about the client's key, which no other backend will accept either.
-Failure classify_status(int status, std::string_view body, bool client_credentials) {
+Failure classify_status(const upstream::ResponseHead& head, std::string_view body,
+                        bool client_credentials) {
+  const int status = head.status;
   Failure failure{ErrorKind::upstream_server_error, "HTTP " + std::to_string(status), status};
+  // The backend's own verdict (OpenAI's x-should-retry): asking it again cannot help.
+  const auto* should_retry = server::find_header(head.headers, "x-should-retry");
+  failure.lasting = should_retry != nullptr && *should_retry == "false";
   const json parsed = json::parse(body, nullptr, false);
   // The backend's own words help whoever reads the error (masked keys taken out: 401s quote
   // them); so do its code and the field it blames, which SDK users test. Not a plain-text
@@ -197,7 +211,16 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
   failure.code = error_token(parsed, "code");
   failure.param = error_token(parsed, "param");
   failure.type = error_token(parsed, "type");
-  if (status == 429) {
+  if (status >= 300 && status < 400) {
+    // The router does not follow redirects (the request's key would go wherever one points):
+    // the backend's base_url is not where it answers.
+    failure.kind = ErrorKind::upstream_bad_response;
+    failure.lasting = true;
+    const std::string target = redirect_target(head);
+    failure.message += target.empty()
+                           ? " (a redirect: check the backend's base_url)"
+                           : " (redirected to '" + target + "': check the backend's base_url)";
+  } else if (status == 429) {
     failure.kind = ErrorKind::upstream_rate_limited;
   } else if (client_credentials && (status == 401 || status == 403)) {
     failure.kind = ErrorKind::upstream_client_error;
@@ -240,11 +263,12 @@ Failure classify_status(int status, std::string_view body, bool client_credentia
 // connection that closed after the backend had begun a 200 answer is not: the backend did the
 // (billed) work, and asking again would pay for it again.
 bool retry_same_backend(const Failure& failure, const config::RetrySettings& retry) {
+  if (failure.lasting) return false;
   switch (failure.kind) {
     case ErrorKind::upstream_closed:
       return failure.upstream_status == 0;
     case ErrorKind::connect_failed:
-      return !failure.lasting;
+      return true;
     case ErrorKind::upstream_rate_limited:
       // A 429 for an exhausted quota (billing) does not clear in a moment.
       if (failure.code == "insufficient_quota") return false;
@@ -828,7 +852,7 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
       again.refused_stream_options = true;
       co_return again;
     }
-    p.failure = classify_status(p.status, p.body, client_credentials);
+    p.failure = classify_status(exchange->head(), p.body, client_credentials);
     p.client_error = p.failure->kind == ErrorKind::upstream_client_error;
     p.retry_after = retry_after_of(exchange->head());
   } else if (want_stream && exchange->head().event_stream) {
@@ -1528,8 +1552,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       co_return co_await attempt(request, writer, parsed, endpoint, index, scope, record,
                                  may_cascade);
     }
-    Failure failure =
-        classify_status(head.status, text, sends_client_credentials(backend, request));
+    Failure failure = classify_status(head, text, sends_client_credentials(backend, request));
     if (failure.kind == ErrorKind::upstream_client_error) {
       // The request itself is at fault: every backend would say the same. Relay the answer.
       record.backend = backend.name;
@@ -1921,10 +1944,16 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     tool_call_indexes.fill(event.data);
     pending += event.serialize();
   }
+  // The client went away mid-stream: not the backend's failure, nor its success (the attempts
+  // metric would count every abandoned stream as an answer).
+  const auto client_left = [&] {
+    record.status = 499;
+    record.attempts.back().failure = Failure{ErrorKind::cancelled, "the client went away", 200};
+  };
   // The head leaves with the held events, in one packet.
   record.answered_status = 200;
   if (co_await writer.start_stream_with(200, std::move(headers), pending)) {
-    record.status = 499;
+    client_left();
     co_return result;
   }
   pending.clear();
@@ -1953,7 +1982,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       co_return result;
     }
     if (next.failure && next.failure->kind == ErrorKind::cancelled) {
-      record.status = 499;  // the client went away mid-stream: not the backend's failure
+      client_left();
       co_return result;
     }
     if (next.event && !next.failure) next.failure = garbled(*next.event);
@@ -2017,14 +2046,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     // Events that arrived together leave together; nothing waits for events still to come.
     if (!done_seen && exchange.event_ready() && pending.size() < kMaxCoalescedBytes) continue;
     if (co_await writer.write_chunk(pending)) {
-      record.status = 499;  // the client went away: dropping the exchange cancels upstream
+      client_left();  // dropping the exchange cancels the upstream request
       co_return result;
     }
     pending.clear();
   }
   if (!pending.empty()) {
     if (co_await writer.write_chunk(pending)) {
-      record.status = 499;
+      client_left();
       co_return result;
     }
   }

@@ -12,6 +12,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/container/small_vector.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -269,6 +271,19 @@ class ConnectionPool {
   std::shared_ptr<State> state_;
 };
 
+// A backend whose host dies silently (a crash, a network partition) sends no reset: a request
+// waiting for a long answer, which has no first-byte bound by default, would wait until
+// `total`. Keep-alive probes after 30 s of silence find the peer gone within about a minute.
+void probe_when_silent(tcp::socket& socket) {
+  error_code ec;
+  socket.set_option(asio::socket_base::keep_alive(true), ec);
+  const int fd = socket.native_handle();
+  constexpr int kIdleSeconds = 30, kIntervalSeconds = 10, kProbes = 3;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &kIdleSeconds, sizeof kIdleSeconds);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &kIntervalSeconds, sizeof kIntervalSeconds);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &kProbes, sizeof kProbes);
+}
+
 // Which deadline is armed on the socket, so an expiry is reported as the right ErrorKind.
 // The socket's timer only ends an operation that is waiting: an upstream that always has bytes
 // ready (a flood of keep-alive comments or of content) completes every read at once, so each
@@ -397,6 +412,7 @@ class HttpExchange final : public Exchange {
     } else if (beast::iequals(encoding, "deflate")) {
       inflater_.emplace(false);
     }
+    if (inflater_) inflater_->limit_ratio(kMaxInflateRatio, kInflateFloor);
     head_.headers = std::move(parser_->headers());
     co_return std::nullopt;
   }
@@ -440,6 +456,11 @@ class HttpExchange final : public Exchange {
       if (!piece) co_return piece.take_failure();
       good = append_decoded(*piece, body, limit);
     }
+    if (!good && inflater_ && inflater_->past_ratio()) {
+      co_return Failure{ErrorKind::upstream_bad_response,
+                        "the compressed response body decodes to more than " +
+                            std::to_string(kMaxInflateRatio) + " times its size"};
+    }
     if (!good) co_return body_too_large(limit);
     if (inflater_ && !inflater_->finished()) {
       co_return Failure{ErrorKind::upstream_bad_response,
@@ -449,6 +470,9 @@ class HttpExchange final : public Exchange {
     // A backend that rejects its key may quote it ("Incorrect API key provided: ..."), and the
     // proxy relays some error bodies to clients.
     if (head_.status < 200 || head_.status >= 300) mask(body);
+    // JSON may begin with a byte order mark (RFC 8259 lets a reader ignore it); a client's
+    // JSON.parse of the relayed text would not.
+    if (body.starts_with("\xEF\xBB\xBF")) body.erase(0, 3);
     co_return body;
   }
 
@@ -462,6 +486,12 @@ class HttpExchange final : public Exchange {
                                                            finish_grace_.value_or(deadlines_.idle));
     while (pending_.empty()) {
       if (parser_->is_done()) {
+        if (!sse_.finished()) {
+          std::vector<api::SseEvent> events;
+          sse_.finish(events);
+          take(events);
+          continue;
+        }
         finish();
         co_return EventResult{};
       }
@@ -485,11 +515,7 @@ class HttpExchange final : public Exchange {
       }
       std::vector<api::SseEvent> events;
       sse_.feed(decoded, events);
-      for (auto& e : events) {
-        // An error event is relayed as it came: one quoting the key must not.
-        if (e.event == "error" || e.data.find("\"error\"") != std::string::npos) mask(e.data);
-        pending_.push_back(std::move(e));
-      }
+      take(events);
       if (sse_.pending_bytes() > kMaxEventBytes) {
         co_return EventResult{std::nullopt, Failure{ErrorKind::upstream_bad_response,
                                                     "stream event larger than 8 MiB"}};
@@ -503,6 +529,10 @@ class HttpExchange final : public Exchange {
 
  private:
   static constexpr std::size_t kMaxEventBytes = 8 * 1024 * 1024;
+  // An answer decodes to at most this many times its compressed bytes, past a floor no real
+  // answer's compression reaches (JSON and SSE compress some 5-20 times).
+  static constexpr std::size_t kMaxInflateRatio = 100;
+  static constexpr std::size_t kInflateFloor = 1024 * 1024;
 
   asio::awaitable<std::tuple<error_code, std::size_t>> visit_read_header() {
     if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection_->stream)) {
@@ -583,6 +613,13 @@ class HttpExchange final : public Exchange {
   ConnectionPool& pool_;
   Deadlines deadlines_;
   bool stream_;
+  void take(std::vector<api::SseEvent>& events) {
+    for (auto& e : events) {
+      // An error event is relayed as it came: one quoting the key must not.
+      if (e.event == "error" || e.data.find("\"error\"") != std::string::npos) mask(e.data);
+      pending_.push_back(std::move(e));
+    }
+  }
   void mask(std::string& text) const {
     mask_secrets(text, secrets_);
     mask_secrets(text, request_secrets_);
@@ -781,6 +818,7 @@ class HttpProvider final : public Provider {
       co_return Failure{ErrorKind::connect_failed, "cannot connect: " + ec.message()};
     }
     tcp_stream->socket().set_option(tcp::no_delay(true), ec);
+    probe_when_silent(tcp_stream->socket());
     // Non-blocking from the start: asio would otherwise switch it with an ioctl on first use.
     tcp_stream->socket().non_blocking(true, ec);
     if (!backend_.url.tls) {

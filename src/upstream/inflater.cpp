@@ -9,7 +9,17 @@ struct Inflater::State {
   bool ok = false;
   bool ended = false;
   bool over_limit = false;
+  bool past_ratio = false;
+  std::size_t ratio = 0;  // 0: no ratio limit
+  std::size_t floor = 0;
+  std::size_t fed = 0;
+  std::size_t produced = 0;
 };
+
+void Inflater::limit_ratio(std::size_t ratio, std::size_t floor) {
+  state_->ratio = ratio;
+  state_->floor = floor;
+}
 
 Inflater::Inflater(bool gzip) : state_(std::make_unique<State>()) {
   // 16+MAX_WBITS: gzip wrapper; 32+MAX_WBITS: zlib or gzip, auto-detected ("deflate").
@@ -41,6 +51,7 @@ bool Inflater::inflate(std::string_view input, std::string& out, std::size_t lim
   auto& s = state_->stream;
   s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
   s.avail_in = static_cast<uInt>(input.size());
+  state_->fed += input.size();
   if (state_->ended && !next_member()) return false;
   char buffer[16384];
   while (s.avail_in > 0) {
@@ -49,8 +60,12 @@ bool Inflater::inflate(std::string_view input, std::string& out, std::size_t lim
     const int rc = ::inflate(&s, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return false;
     const std::size_t produced = sizeof buffer - s.avail_out;
-    if (out.size() + produced > limit) {
+    state_->produced += produced;
+    const bool past_ratio = state_->ratio > 0 && state_->produced > state_->floor &&
+                            state_->produced / state_->ratio > state_->fed;
+    if (out.size() + produced > limit || past_ratio) {
       state_->over_limit = true;
+      state_->past_ratio = past_ratio;
       return false;
     }
     out.append(buffer, produced);
@@ -70,6 +85,10 @@ bool Inflater::finished() const {
 
 bool Inflater::over_limit() const {
   return state_->over_limit;
+}
+
+bool Inflater::past_ratio() const {
+  return state_->past_ratio;
 }
 
 }  // namespace llm_router::upstream

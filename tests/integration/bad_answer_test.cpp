@@ -34,6 +34,21 @@ HttpResponse through_broken_then_backup(const std::string& response) {
   return client.post_json("/v1/chat/completions", chat_body("auto"));
 }
 
+// RFC 8259 lets a JSON reader ignore a leading byte order mark; JavaScript's JSON.parse does
+// not, so the answer reaches the client without it.
+TEST(BadAnswers, AByteOrderMarkBeforeTheAnswerIsDropped) {
+  CannedBackend marked([](const std::string&) {
+    return http_response(200, "application/json", "\xEF\xBB\xBF" + kAnswer);
+  });
+  Router router(router_config({{"marked", marked.url()}}, "[marked]"));
+  const auto response =
+      HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.body.rfind("{", 0), 0u) << response.body;
+  EXPECT_EQ(json::parse(response.body)["choices"][0]["message"]["content"],
+            "a long enough answer to compress");
+}
+
 TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
   const std::string cut_gzip = gzip(kAnswer).substr(0, 40);
   for (const std::string& response :
@@ -356,6 +371,25 @@ TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
   EXPECT_EQ(rejected.status, 400) << rejected.body;
   EXPECT_EQ(rejected.body.find("mysecretpassword123"), std::string::npos) << rejected.body;
   EXPECT_EQ(rejected.body.find("QUERYSECRET42"), std::string::npos) << rejected.body;
+}
+
+// A backend that closes its stream right after its last chunk, without the blank line that
+// ends an event (or any line break): the chunk still arrives and the stream ends whole.
+TEST(BadAnswers, AStreamWhoseLastEventLacksItsBlankLineEndsWhole) {
+  const std::string last =
+      R"(data: {"id":"s","object":"chat.completion.chunk","created":1,"model":"m",)"
+      R"("choices":[{"index":0,"delta":{"content":" world"},"finish_reason":"stop"}]})";
+  for (const std::string ending : {"", "\n"}) {
+    CannedBackend abrupt([&](const std::string&) { return sse_response(kChunk + last + ending); });
+    Router router(router_config({{"abrupt", abrupt.url()}}, "[abrupt]"));
+    const auto response =
+        HttpClient(router.port())
+            .post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+    EXPECT_EQ(response.status, 200);
+    EXPECT_NE(response.body.find(" world"), std::string::npos) << response.body;
+    EXPECT_EQ(response.body.find("error"), std::string::npos) << response.body;
+    EXPECT_NE(response.body.find("data: [DONE]"), std::string::npos) << response.body;
+  }
 }
 
 TEST(BadAnswers, AStreamThatBeginsGarbledFallsBackOneThatTurnsGarbledEndsWithAnError) {

@@ -582,6 +582,53 @@ TEST(Requests, AClientThatClosesItsSideGetsNoMadeUpAnswer) {
 }
 
 }  // namespace
+// A redirect says the backend's base_url is not where it answers: not followed (the request's
+// key would go wherever it points), not retried, and the client learns where it pointed.
+TEST(Fallback, ARedirectIsAMisconfiguredBaseUrlNotAServerError) {
+  std::atomic<int> asked{0};
+  CannedBackend moved([&](const std::string&) {
+    ++asked;
+    return http_response(308, "text/html", "<a href=\"https://api.example.com/\">moved</a>",
+                         "location: https://api.example.com/v1/chat/completions\r\n");
+  });
+  {
+    Router router(router_config({{"moved", moved.url()}, {"good", ""}}, "[moved]", "[good]"));
+    const auto response =
+        HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.header("x-llm-router-attempts"),
+              "moved=upstream_bad_response(308), good=ok");
+  }
+  asked = 0;
+  Router router(router_config({{"moved", moved.url()}}, "[moved]"));
+  const auto response =
+      HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 502) << response.body;
+  EXPECT_NE(response.body.find("redirected to 'https://api.example.com/v1/chat/completions'"),
+            std::string::npos)
+      << response.body;
+  EXPECT_EQ(response.header("x-should-retry"), "false");
+  EXPECT_EQ(asked.load(), 1);
+}
+
+// OpenAI's SDKs do not ask again a backend that answered x-should-retry: false; nor does the
+// router, whatever the status (a 503 for an exhausted quota).
+TEST(Fallback, ABackendThatSaysDoNotRetryIsNotAskedAgain) {
+  std::atomic<int> asked{0};
+  CannedBackend backend([&](const std::string&) {
+    ++asked;
+    return http_response(503, "application/json",
+                         R"({"error":{"message":"quota","type":"insufficient_quota"}})",
+                         "x-should-retry: false\r\n");
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  const auto response =
+      HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 503) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "only=upstream_server_error(503)");
+  EXPECT_EQ(asked.load(), 1);
+}
+
 // The backend's own x-should-retry reaches the client with the failure it describes, so the
 // SDK skips (or makes) its automatic retries as the backend asked.
 TEST(Fallback, TheLastBackendsShouldRetryVerdictReachesTheClient) {

@@ -61,5 +61,31 @@ TEST(Inflater, RejectsGarbageAndOversizedOutput) {
   EXPECT_FALSE(bomb.inflate(packed, big, 1024));
 }
 
+// A body that decodes to far more than its compressed size stops at the ratio, long before
+// its limit; an ordinary one (JSON compresses some 5-20 times) passes.
+TEST(Inflater, StopsPastARatioOfItsCompressedSize) {
+  const std::string bomb = compress(std::string(64 << 20, 'a'), true);  // ~1000 times smaller
+  Inflater limited(true);
+  limited.limit_ratio(100, 1 << 20);
+  std::string out;
+  EXPECT_FALSE(limited.inflate(bomb, out, std::size_t{1} << 30));
+  EXPECT_TRUE(limited.over_limit());
+  EXPECT_TRUE(limited.past_ratio());
+  EXPECT_LE(out.size(), bomb.size() * 100 + 16384);  // one decode step past the ratio at most
+  EXPECT_LT(out.size(), std::size_t{8} << 20);
+
+  std::string text;
+  for (int i = 0; i < 100000; ++i) text += "data: {\"token\":" + std::to_string(i) + "}\n\n";
+  const std::string packed = compress(text, true);
+  Inflater ordinary(true);
+  ordinary.limit_ratio(100, 1 << 20);
+  std::string decoded;
+  for (std::size_t i = 0; i < packed.size(); i += 4096) {
+    ASSERT_TRUE(ordinary.inflate(std::string_view(packed).substr(i, 4096), decoded, 1 << 30));
+  }
+  EXPECT_EQ(decoded, text);
+  EXPECT_FALSE(ordinary.past_ratio());
+}
+
 }  // namespace
 }  // namespace llm_router::upstream

@@ -276,7 +276,8 @@ TEST(RequestLog, OneJsonLinePerRequestWithRedactedPrompt) {
 }
 
 // A client that leaves mid-stream is a 499 for the request, but the backend's attempt answered
-// (200, ok): the two are not confused.
+// (200) and was cut by the client's leaving (cancelled, as an abandoned non-stream one), not
+// counted as a whole answer nor as the backend's failure.
 TEST(RequestLog, AClientLeavingMidStreamLeavesTheAttemptAnswered) {
   MockLlm backend({"--ttft-ms", "0", "--tokens", "40", "--token-delay-ms", "30"});
   TempFile placeholder("requests.jsonl", "");
@@ -289,7 +290,14 @@ TEST(RequestLog, AClientLeavingMidStreamLeavesTheAttemptAnswered) {
   ASSERT_FALSE(line.empty());
   const auto entry = json::parse(line);
   EXPECT_EQ(entry["attempts"][0]["status"], 200) << line;
-  EXPECT_EQ(entry["attempts"][0]["reason"], "ok") << line;
+  EXPECT_EQ(entry["attempts"][0]["reason"], "cancelled") << line;
+  const std::string metrics = client.request("GET", "/metrics").body;
+  EXPECT_NE(
+      metrics.find(R"(llm_router_upstream_attempts_total{backend="only",outcome="cancelled"} 1)"),
+      std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find(R"(llm_router_upstream_attempts_total{backend="only",outcome="ok"})"),
+            std::string::npos);
 }
 
 // A stream the backend cut after its 200 head: the attempt answered (status 200) and then broke.

@@ -22,6 +22,11 @@ class SseParser {
  public:
   // Appends bytes; complete events are appended to `out`.
   void feed(std::string_view bytes, std::vector<SseEvent>& out);
+  // The bytes have ended: a last line without its line break, and an event without the blank
+  // line that ends it, still come out (the specification drops them; a backend that closes
+  // its stream that way has still sent its last chunk). Feeding ends here.
+  void finish(std::vector<SseEvent>& out);
+  bool finished() const { return finished_; }
   // Bytes held for an incomplete event (bounded by the caller's limit).
   std::size_t pending_bytes() const { return buffer_.size() - consumed_; }
 
@@ -35,6 +40,7 @@ class SseParser {
   bool has_fields_ = false;
   bool has_data_ = false;
   bool at_start_ = true;  // a UTF-8 byte order mark there is not part of the first field
+  bool finished_ = false;
 };
 
 }  // namespace llm_router::api

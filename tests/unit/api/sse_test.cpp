@@ -50,6 +50,28 @@ TEST(SseParser, IncompleteEventIsHeldBack) {
   EXPECT_EQ(events[0].data, "partial");
 }
 
+// A backend that closes its stream right after its last data line (one line break or none,
+// no blank line) has still sent its last chunk.
+TEST(SseParser, TheEndOfTheBytesEndsTheLastEvent) {
+  for (const std::string ending : {"", "\n", "\r", "\r\n"}) {
+    SseParser parser;
+    std::vector<SseEvent> events;
+    parser.feed("data: a\n\ndata: {\"finish_reason\":\"stop\"}" + ending, events);
+    ASSERT_EQ(events.size(), 1u);
+    parser.finish(events);
+    ASSERT_EQ(events.size(), 2u) << "ending " << ending.size();
+    EXPECT_EQ(events[1].data, "{\"finish_reason\":\"stop\"}");
+    EXPECT_TRUE(parser.finished());
+    parser.finish(events);
+    EXPECT_EQ(events.size(), 2u);
+  }
+  SseParser parser;
+  std::vector<SseEvent> events;
+  parser.feed("data: a\n\n: comment", events);
+  parser.finish(events);
+  EXPECT_EQ(events.size(), 1u);  // nothing but a comment was left: no event
+}
+
 TEST(SseParser, LoneCarriageReturnsEndLinesToo) {
   const std::string stream = "data: a\rdata: b\r\rdata: c\r\n\r\n";
   for (size_t piece : {1u, 2u, 5u, 100u}) {
