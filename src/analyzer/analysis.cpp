@@ -48,6 +48,7 @@ nlohmann::json Analysis::to_json() const {
       {"json_mode", json_mode},
       {"stream", stream},
       {"keyword_hits", keyword_hits},
+      {"keyword_words", keyword_words},
       {"semantic_scores", semantic},
       {"semantic_hits", semantic_hits},
       {"semantic_source", semantic_source},

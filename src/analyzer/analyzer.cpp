@@ -704,7 +704,8 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     }
     out.sentiment_vader = vader;
   }
-  out.keyword_hits = words ? keywords_.match(full_text, *words) : keywords_.match(full_text);
+  out.keyword_hits = words ? keywords_.match(full_text, *words, &out.keyword_words)
+                           : keywords_.match(full_text, &out.keyword_words);
   if (!semantic_.empty()) score_semantic(model_text, dense, out, semantic_sets);
   out.analyzed_chars = static_cast<int>(full_text.size());
 }

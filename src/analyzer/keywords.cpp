@@ -301,10 +301,16 @@ KeywordMatcher& KeywordMatcher::operator=(KeywordMatcher&&) noexcept = default;
 
 template <typename ForEachWord>
 std::vector<std::string> KeywordMatcher::match_words(std::string_view text,
-                                                     ForEachWord&& for_each_word) const {
+                                                     ForEachWord&& for_each_word,
+                                                     std::vector<std::string>* matched) const {
   std::vector<std::string> out;
   if (names_.empty()) return out;
   std::vector<bool> hit(names_.size(), false);
+  std::vector<std::string_view> first(matched != nullptr ? names_.size() : 0);
+  const auto mark = [&](std::size_t s, std::size_t start, std::size_t end) {
+    if (matched != nullptr && !hit[s]) first[s] = text.substr(start, end - start);
+    hit[s] = true;
+  };
   const bool phrases = words_->phrase_sets_of.size() > 0;
   if (words_->sets_of.size() > 0 || phrases) {
     char buffer[64];
@@ -338,7 +344,7 @@ std::vector<std::string> KeywordMatcher::match_words(std::string_view text,
       const std::uint64_t hash_of_word = word_hash(word);
       const auto* entry = words_->sets_of.find(word, hash_of_word);
       if (entry != nullptr) {
-        for (std::size_t s : entry->sets) hit[s] = true;
+        for (std::size_t s : entry->sets) mark(s, start, start + length);
       }
       if (!phrases || entry == nullptr || !entry->ends_phrase) return;
       // Phrases ending at this word, 2..4 words long.
@@ -350,40 +356,52 @@ std::vector<std::string> KeywordMatcher::match_words(std::string_view text,
           hash = WordIndex::combine(hash, word_hash_k);
         }
         if (const auto* sets = words_->phrase_sets_of.find(WordIndex::key_of(hash))) {
-          for (std::size_t s : *sets) hit[s] = true;
+          const std::size_t phrase_start = recent[(seen - n) % recent.size()].start;
+          for (std::size_t s : *sets) mark(s, phrase_start, start + length);
         }
       }
     });
   }
   if (regex_set_) {
-    std::vector<int> matched;
+    std::vector<int> patterns;
     // A DFA out of memory reports no match rather than failing the request.
-    regex_set_->set.Match(re2::StringPiece(text.data(), text.size()), &matched);
-    for (int m : matched) hit[regex_owner_[static_cast<std::size_t>(m)]] = true;
+    regex_set_->set.Match(re2::StringPiece(text.data(), text.size()), &patterns);
+    for (int m : patterns) hit[regex_owner_[static_cast<std::size_t>(m)]] = true;
   }
   for (std::size_t s = 0; s < names_.size(); ++s) {
-    if (hit[s]) out.push_back(names_[s]);
+    if (!hit[s]) continue;
+    out.push_back(names_[s]);
+    if (matched != nullptr) matched->emplace_back(first[s]);
   }
   return out;
 }
 
-std::vector<std::string> KeywordMatcher::match(std::string_view text) const {
-  return match_words(text, [&](auto&& on_word) {
-    std::size_t i = 0;
-    while (i < text.size()) {
-      while (i < text.size() && !is_keyword_char(text[i])) ++i;
-      const std::size_t start = i;
-      i = word_end(text, i);
-      if (i > start) split_run(text, start, i, on_word);
-    }
-  });
+std::vector<std::string> KeywordMatcher::match(std::string_view text,
+                                               std::vector<std::string>* matched) const {
+  return match_words(
+      text,
+      [&](auto&& on_word) {
+        std::size_t i = 0;
+        while (i < text.size()) {
+          while (i < text.size() && !is_keyword_char(text[i])) ++i;
+          const std::size_t start = i;
+          i = word_end(text, i);
+          if (i > start) split_run(text, start, i, on_word);
+        }
+      },
+      matched);
 }
 
 std::vector<std::string> KeywordMatcher::match(std::string_view text,
-                                               std::span<const classifier::WordSpan> words) const {
-  return match_words(text, [&](auto&& on_word) {
-    for (const classifier::WordSpan& word : words) split_run(text, word.begin, word.end, on_word);
-  });
+                                               std::span<const classifier::WordSpan> words,
+                                               std::vector<std::string>* matched) const {
+  return match_words(
+      text,
+      [&](auto&& on_word) {
+        for (const classifier::WordSpan& word : words)
+          split_run(text, word.begin, word.end, on_word);
+      },
+      matched);
 }
 
 }  // namespace llm_router::analyzer

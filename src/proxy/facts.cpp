@@ -48,6 +48,7 @@ void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& fa
   // scanner's is bytes / 4: rules, windows and costs use the one the decision shows.
   facts.estimated_tokens = std::llround(analysis.estimated_tokens);
   facts.keyword_hits = analysis.keyword_hits;
+  facts.keyword_words = analysis.keyword_words;
   for (const auto& [name, score] : analysis.semantic_scores) facts.semantic_scores[name] = score;
   for (const auto& pii : analysis.pii) facts.pii.push_back(pii.kind);
   facts.has_images = facts.has_images || analysis.has_images;

@@ -134,6 +134,15 @@ std::string joined(const std::vector<std::string>& values) {
   return text;
 }
 
+// " ('refund')": the word that matched a keyword set, when a word (not a pattern) did.
+std::string matched_word(const RequestFacts& facts, std::string_view set) {
+  const auto it = std::find(facts.keyword_hits.begin(), facts.keyword_hits.end(), set);
+  const auto i = static_cast<std::size_t>(it - facts.keyword_hits.begin());
+  if (it == facts.keyword_hits.end() || i >= facts.keyword_words.size()) return "";
+  const std::string& word = facts.keyword_words[i];
+  return word.empty() ? "" : " ('" + word + "')";
+}
+
 std::string pii_text(const config::Condition& c, const RequestFacts& facts) {
   const std::string found = facts.pii.empty() ? "none" : joined(facts.pii);
   return "pii " + found + (c.values.empty() ? "" : " (rule: " + joined(c.values) + ")");
@@ -166,7 +175,7 @@ std::string why_matched(const config::Condition& c, const RequestFacts& facts) {
       return "metadata " + c.key + " " + value + " in [" + joined(c.values) + "]";
     }
     case Kind::keywords:
-      return "matched " + c.signal;
+      return "matched " + c.signal + matched_word(facts, c.signal);
     case Kind::semantic:
       return "semantic " + c.signal + " " + number(facts.semantic_score(c.signal)) +
              " >= " + number(c.threshold);

@@ -44,6 +44,23 @@ TEST(DryRun, TheEndpointQueryReadsAnAmbiguousBodyAsTheRequestItIsFor) {
   EXPECT_EQ(json::parse(bogus.body)["error"]["param"], "endpoint");
 }
 
+// The decision says which word of the prompt matched a keyword rule, as the prompt wrote it.
+TEST(DryRun, AKeywordRuleSaysWhichWordMatched) {
+  std::string config = router_config({{"a", ""}, {"b", ""}}, "[a]");
+  config +=
+      "    rules:\n      - {name: billing, when: {keywords: [refund, money back]}, use: [b]}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  const json phrase = json::parse(
+      client.post_json("/v1/route", chat_body("auto", "I want my Money  Back, then a refund"))
+          .body);
+  EXPECT_EQ(phrase["matched"], "matched auto/billing/keywords ('Money  Back')") << phrase.dump();
+  EXPECT_EQ(phrase["analysis"]["keyword_words"], json::parse(R"(["Money  Back"])"));
+  const json word =
+      json::parse(client.post_json("/v1/route", chat_body("auto", "REFUND please")).body);
+  EXPECT_EQ(word["matched"], "matched auto/billing/keywords ('REFUND')") << word.dump();
+}
+
 // A request to a route scores that route's semantic rules, not every route's: each costs its
 // examples' comparisons, and a config of many routes paid for all of them on every request.
 TEST(DryRun, ARequestScoresOnlyItsOwnRoutesSemanticRules) {

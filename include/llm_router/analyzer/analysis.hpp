@@ -43,7 +43,9 @@ struct Analysis {
   bool json_mode = false;  // response_format json_object / json_schema
   bool stream = false;
 
-  std::vector<std::string> keyword_hits;          // names of keyword sets that matched
+  std::vector<std::string> keyword_hits;  // names of keyword sets that matched
+  // Beside each: the first word or phrase of the text that matched it ("" when a pattern did).
+  std::vector<std::string> keyword_words;
   std::map<std::string, double> semantic_scores;  // semantic set -> similarity 0..1
   std::vector<std::string> semantic_hits;         // sets whose threshold was reached
   // Where the semantic scores came from: "local" (hashed n-grams), "embeddings" (the

@@ -27,19 +27,23 @@ class KeywordMatcher {
   KeywordMatcher(KeywordMatcher&&) noexcept;
   KeywordMatcher& operator=(KeywordMatcher&&) noexcept;
 
-  // Names of the sets with at least one match, in configuration order.
-  std::vector<std::string> match(std::string_view text) const;
+  // Names of the sets with at least one match, in configuration order. With `matched`, also
+  // the first word or phrase of text that matched each (as written), "" for a set that only
+  // a pattern matched.
+  std::vector<std::string> match(std::string_view text,
+                                 std::vector<std::string>* matched = nullptr) const;
   // The same, with the words of text already found: `words` must be every maximal run of word
   // bytes (ASCII letters, digits, '_', non-ASCII) of text, in order, as featurize() leaves
   // them in FeatureScratch::word_spans when it read all of text.
-  std::vector<std::string> match(std::string_view text,
-                                 std::span<const classifier::WordSpan> words) const;
+  std::vector<std::string> match(std::string_view text, std::span<const classifier::WordSpan> words,
+                                 std::vector<std::string>* matched = nullptr) const;
   bool empty() const { return names_.empty(); }
 
  private:
   // The matching, with for_each_word(on_word) calling on_word(start, length) for each word.
   template <typename ForEachWord>
-  std::vector<std::string> match_words(std::string_view text, ForEachWord&& for_each_word) const;
+  std::vector<std::string> match_words(std::string_view text, ForEachWord&& for_each_word,
+                                       std::vector<std::string>* matched) const;
 
   struct WordIndex;  // lowercase word -> sets, defined in keywords.cpp
   std::vector<std::string> names_;

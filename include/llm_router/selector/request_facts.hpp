@@ -41,7 +41,8 @@ struct RequestFacts {
   bool has_images = false;
   bool json_mode = false;
 
-  std::vector<std::string> keyword_hits;                       // KeywordSpec names that matched
+  std::vector<std::string> keyword_hits;   // KeywordSpec names that matched
+  std::vector<std::string> keyword_words;  // beside each, the word that matched ("": a pattern)
   std::map<std::string, double, std::less<>> semantic_scores;  // SemanticSpec name -> 0..1
   std::vector<std::string> pii;  // kinds found: "email", "secret", ...
 
