@@ -1289,6 +1289,14 @@ bool has_prefix_key(std::string_view token) {
     return true;
   }
   if (auto b = body_after("AIza"); b.size() == 35 && all_of_class(b, key_body_char)) return true;
+  // Mailgun's: "key-" and 32 lower-case letters and digits, some of them digits (a slug such as
+  // "key-management" is words).
+  if (auto b = body_after("key-");
+      b.size() == 32 &&
+      all_of_class(b, [](char c) { return is_ascii_digit(c) || (c >= 'a' && c <= 'z'); }) &&
+      std::count_if(b.begin(), b.end(), is_ascii_digit) >= 4) {
+    return true;
+  }
   // Stripe's secret and restricted keys and webhook secrets, Hugging Face and npm tokens.
   for (std::string_view prefix :
        {"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "hf_", "npm_"}) {

@@ -112,6 +112,10 @@ INSTANTIATE_TEST_SUITE_P(
         // An id that passes Luhn but that no card network issues.
         PiiCase{"luhn-valid id", "order 1234 5678 9012 3452", PiiKind::credit_card, 0},
         PiiCase{"gitlab token", "glpat-abcdefghijklmnopqrst", PiiKind::api_key, 1},
+        PiiCase{"mailgun key", "MAILGUN_API_KEY=key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+                PiiKind::api_key, 1},
+        PiiCase{"a slug after key-", "see key-management-and-rotation-policy-for-all-teams",
+                PiiKind::api_key, 0},
         PiiCase{"password in a url", "DATABASE_URL=postgres://admin:S3cr3t!@db:5432/app",
                 PiiKind::api_key, 1},
         PiiCase{"url without a password", "https://user@example.com/x", PiiKind::api_key, 0},
