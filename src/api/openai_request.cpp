@@ -393,13 +393,15 @@ class RequestScanner {
     if (tools_kind_ != Kind::array) return cursor_.skip_value();
     std::size_t count = 0;
     tools_problem_.reset();
+    tools_chars_ = 0;
     if (!cursor_.enter_array()) return false;
     while (cursor_.next_item()) {
       if (kind_at() != Kind::object && !tools_problem_) {
         const std::string param = "tools[" + std::to_string(count) + "]";
         tools_problem_ = invalid(param + " must be an object", param);
       }
-      if (!cursor_.skip_value()) return false;
+      // Tool definitions are read by the model as part of its prompt.
+      if (!measure_text(tools_chars_)) return false;
       ++count;
     }
     has_tools_array_ = count > 0;
@@ -508,10 +510,10 @@ class RequestScanner {
     if (!cursor_.enter_array()) return false;
     while (cursor_.next_item()) {
       ++out.items;
-      if (kind_at() != Kind::object) {
+      if (const Kind kind = kind_at(); kind != Kind::object) {
         note_bad_part(out, " must be an object with a \"type\"");
         const std::size_t start = cursor_.offset();
-        if (!cursor_.skip_value()) return false;
+        if (!listed_input(kind, out)) return false;
         std::string_view item = text_.substr(start, cursor_.offset() - start);
         item.remove_suffix(item.size() - item.find_last_not_of(" \t\r\n") - 1);
         const bool empty_array =
@@ -522,6 +524,58 @@ class RequestScanner {
       if (!part(out)) return false;
     }
     return !cursor_.failed();
+  }
+
+  // An item of a list `input` or `prompt` (a text, a list of token ids, a token id), counted
+  // towards the token estimate in characters: four to a token id.
+  bool listed_input(Kind kind, ContentScan& out) {
+    constexpr std::size_t kCharsPerToken = 4;
+    if (kind == Kind::string) {
+      std::size_t chars = 0;
+      if (!cursor_.measure_string(chars)) return false;
+      out.chars += chars;
+      return true;
+    }
+    if (kind == Kind::array) {
+      if (!cursor_.enter_array()) return false;
+      while (cursor_.next_item()) {
+        if (!cursor_.skip_value()) return false;
+        out.chars += kCharsPerToken;
+      }
+      return !cursor_.failed();
+    }
+    if (kind == Kind::other) out.chars += kCharsPerToken;  // a number
+    return cursor_.skip_value();
+  }
+
+  // The characters of every name and string in a value (tool definitions, which the model
+  // reads as part of its prompt).
+  bool measure_text(std::size_t& chars) {
+    switch (kind_at()) {
+      case Kind::string: {
+        std::size_t n = 0;
+        if (!cursor_.measure_string(n)) return false;
+        chars += n;
+        return true;
+      }
+      case Kind::object: {
+        if (!cursor_.enter_object()) return false;
+        std::string_view name;
+        while (cursor_.next_member(name)) {
+          chars += name.size();
+          if (!measure_text(chars)) return false;
+        }
+        return !cursor_.failed();
+      }
+      case Kind::array:
+        if (!cursor_.enter_array()) return false;
+        while (cursor_.next_item()) {
+          if (!measure_text(chars)) return false;
+        }
+        return !cursor_.failed();
+      default:
+        return cursor_.skip_value();
+    }
   }
 
   bool part(ContentScan& out) {
@@ -651,6 +705,7 @@ class RequestScanner {
       out.content_chars = text->chars;
       out.has_images = text->images;
     }
+    out.content_chars += tools_chars_;
     if (messages_kind_ != Kind::array) return;
     for (const ContentScan& opening : openings_) out.opening.push_back(text_of(opening));
   }
@@ -695,6 +750,7 @@ class RequestScanner {
   Kind response_format_kind_ = Kind::absent;
   std::optional<Failure> tools_problem_;
   bool has_tools_array_ = false;
+  std::size_t tools_chars_ = 0;  // the names and strings of the `tools` array
   bool has_functions_ = false;
   std::optional<std::int64_t> max_completion_tokens_, max_tokens_;
 };

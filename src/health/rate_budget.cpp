@@ -48,6 +48,22 @@ void RateBudget::adjust(Nanos now, std::int64_t limit, double amount) {
   }
 }
 
+void RateBudget::rescale(Nanos now, std::int64_t old_limit, std::int64_t new_limit) {
+  if (new_limit <= 0 || old_limit == new_limit) return;
+  if (old_limit <= 0) {
+    tat_.store(0, std::memory_order_relaxed);
+    return;
+  }
+  const double ratio = static_cast<double>(old_limit) / static_cast<double>(new_limit);
+  Nanos tat = tat_.load(std::memory_order_relaxed);
+  for (;;) {
+    const Nanos debt = std::max<Nanos>(tat, now) - now;
+    const Nanos next = now + static_cast<Nanos>(std::min(static_cast<double>(debt) * ratio,
+                                                         100.0 * static_cast<double>(kWindow)));
+    if (tat_.compare_exchange_weak(tat, next, std::memory_order_relaxed)) return;
+  }
+}
+
 Nanos RateBudget::wait_for(Nanos now, std::int64_t limit, double amount) const {
   if (limit <= 0) return 0;
   const Nanos tat = tat_.load(std::memory_order_relaxed);

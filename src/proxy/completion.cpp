@@ -665,6 +665,14 @@ void add_retry_after(Headers& headers, std::chrono::milliseconds wait) {
   headers.push_back({"retry-after-ms", std::to_string(wait.count())});
 }
 
+// A failed attempt the backend generated nothing for (an error status, a connection that never
+// opened): its tokens go back to the backend's tpm. Not a timeout or a cut answer: the backend
+// may have worked (and billed) for it.
+bool generated_nothing(const Failure& failure) {
+  return failure.upstream_status >= 400 || failure.kind == ErrorKind::connect_failed ||
+         failure.kind == ErrorKind::connect_timeout;
+}
+
 // A backend whose rpm or tpm budget was spent when its attempt came: skipped, and the client
 // told when it refills should nothing else answer.
 void note_rate_limited(RequestRecord& record, BackendHealth& health,
@@ -673,7 +681,7 @@ void note_rate_limited(RequestRecord& record, BackendHealth& health,
       {backend.name, Failure{ErrorKind::at_rate_limit, "its rpm or tpm budget is spent"}});
   record.longest_retry_after =
       std::max(record.longest_retry_after,
-               rate_budget_wait(budgets_of(health, backend), record.estimated_tokens));
+               rate_budget_wait(budgets_of(health, backend), record.reserved_tokens));
 }
 
 // A failure after the backend's head arrived carries the status it had begun answering with
@@ -1164,6 +1172,7 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   record.rule = decision.plan.rule;
   record.strategy = decision.plan.strategy;
   record.estimated_tokens = decision.facts.estimated_tokens;
+  record.reserved_tokens = decision.facts.reserved_tokens();
   record.excluded.clear();
   const bool logged = state_->request_log() != nullptr;
   for (const auto& e : decision.plan.excluded) {
@@ -1240,12 +1249,21 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     // A client key over its own rpm/tpm is refused before any routing work, counted under the
     // route (or backend) it named: that route's operators see its clients throttled.
     record.estimated_tokens = estimated_prompt_tokens(*parsed);
-    if (auto refused = charge_client(record)) {
+    const std::int64_t max_output = parsed->summary.max_output_tokens.value_or(0);
+    record.client_reserved = selector::tokens_to_reserve(record.estimated_tokens, max_output);
+    const std::int64_t needed = record.estimated_tokens + max_output;
+    const bool too_large = record.client && record.client->tpm > 0 && needed > record.client->tpm;
+    const auto refused = too_large ? std::nullopt : charge_client(record);
+    if (too_large || refused) {
       const auto& config = *snapshot_->config;
       if (config.find_route(parsed->model) || config.find_backend(parsed->model)) {
         record.route = parsed->model;
       }
-      co_await send_client_rate_limited(writer, record, *refused);
+      if (too_large) {
+        co_await send_too_large_for_client(writer, record, needed);
+      } else {
+        co_await send_client_rate_limited(writer, record, *refused);
+      }
       co_return;
     }
     RequestScope scope{snapshot_, providers_, nullptr, {}};
@@ -1341,7 +1359,7 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
   Headers headers = decision_headers(record);
   if (plan.status == selector::PlanStatus::all_busy) headers.push_back({"retry-after", "1"});
   if (plan.status == selector::PlanStatus::rate_limited) {
-    add_retry_after(headers, soonest_rate_refill(plan, snapshot, record.estimated_tokens));
+    add_retry_after(headers, soonest_rate_refill(plan, snapshot, record.reserved_tokens));
   }
   if (failure.kind == ErrorKind::circuit_open) {
     if (const auto wait = soonest_reopening(plan, snapshot)) add_retry_after(headers, *wait);
@@ -1401,7 +1419,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       continue;
     }
     const SlotRelease slot{health.capacity};
-    if (!take_rate_budget(budgets_of(health, backend), record.estimated_tokens)) {
+    if (!take_rate_budget(budgets_of(health, backend), record.reserved_tokens)) {
       // Spent by concurrent requests between planning and now: the next candidate.
       note_rate_limited(record, health, backend);
       rate_limit_skips_metric_.with({backend.name}).inc();
@@ -1410,7 +1428,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
     std::optional<Failure> last;
     for (int retry = 0;; ++retry) {
       // Each try is a request the backend's rpm counts; a spent budget moves on.
-      if (retry > 0 && !take_rate_budget(budgets_of(health, backend), record.estimated_tokens)) {
+      if (retry > 0 && !take_rate_budget(budgets_of(health, backend), record.reserved_tokens)) {
         note_rate_limited(record, health, backend);
         rate_limit_skips_metric_.with({backend.name}).inc();
         break;
@@ -1444,7 +1462,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         weak_headers = std::move(result.weak_headers);
         weak_spent = {backend.name,
                       answer_usage(scope.snapshot->encoders[index], parsed, weak_answer)};
-        settle_tokens(budgets_of(health, backend), record.estimated_tokens,
+        settle_tokens(budgets_of(health, backend), record.reserved_tokens,
                       weak_spent.usage.prompt_tokens + weak_spent.usage.completion_tokens);
         record.backend = backend.name;
       } else if (last->kind == ErrorKind::cancelled) {
@@ -1454,6 +1472,9 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
       } else if (counts_against_backend(last->kind)) {
         health.record_failure(backend.name, latency);
         learn(scope, record, index, false, latency);
+      }
+      if (!result.hedged && generated_nothing(*last)) {
+        settle_tokens(budgets_of(health, backend), record.reserved_tokens, 0);
       }
       if (!retry_same_backend(*last, backend.retry) || retry >= backend.retry.attempts) break;
       // This failure opened (or reopened) its circuit: the next candidate, not another try. In
@@ -1668,7 +1689,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
         continue;
       }
       second_slot.emplace(health.capacity);
-      if (!take_rate_budget(budgets_of(health, backend), record.estimated_tokens)) {
+      if (!take_rate_budget(budgets_of(health, backend), record.reserved_tokens)) {
         second_slot.reset();
         if (trial != 0) health.breaker.end_trial(trial);
         continue;
@@ -2212,7 +2233,7 @@ void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecor
   const bool failed = broke && counts_against_backend(broke->kind);
   const config::Backend& answered_by = scope.snapshot->config->backends[index];
   const std::string& backend = answered_by.name;
-  settle_tokens(budgets_of(health, answered_by), record.estimated_tokens,
+  settle_tokens(budgets_of(health, answered_by), record.reserved_tokens,
                 record.usage.prompt_tokens + record.usage.completion_tokens);
   if (result.client_error) return;  // the request's fault: the breaker's trial ends untold
   if (failed) {
@@ -2257,47 +2278,81 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
 std::optional<std::chrono::milliseconds> RouterHandler::charge_client(RequestRecord& record) {
   if (!record.client) return std::nullopt;
   const RateBudgets budgets = budgets_of(*record.client);
-  if (take_rate_budget(budgets, record.estimated_tokens)) {
+  if (take_rate_budget(budgets, record.client_reserved)) {
     record.client_charged = true;
     return std::nullopt;
   }
-  return rate_budget_wait(budgets, record.estimated_tokens);
+  return rate_budget_wait(budgets, record.client_reserved);
 }
 
 asio::awaitable<void> RouterHandler::send_client_rate_limited(ResponseWriter& writer,
                                                               RequestRecord& record,
                                                               std::chrono::milliseconds wait) {
   const ClientEntry& key = *record.client;
-  std::string limits;
-  if (key.rpm > 0) limits = "rpm " + std::to_string(key.rpm);
-  if (key.tpm > 0) limits += (limits.empty() ? "tpm " : ", tpm ") + std::to_string(key.tpm);
+  const RateBudgets budgets = budgets_of(key);
+  const health::Nanos now = health::steady_now();
+  // Which limit is spent: the one the client should look at.
+  std::string spent;
+  if (key.rpm > 0 && budgets.requests.available(now, key.rpm) < 1) {
+    spent = "rpm " + std::to_string(key.rpm) + " reached";
+  }
+  if (key.tpm > 0 && budgets.tokens.available(now, key.tpm) <
+                         static_cast<double>(std::min(record.client_reserved, key.tpm))) {
+    spent += (spent.empty() ? "" : ", ") + std::string("tpm ") + std::to_string(key.tpm) + ": " +
+             std::to_string(static_cast<long long>(budgets.tokens.available(now, key.tpm))) +
+             " tokens left, this request reserves " + std::to_string(record.client_reserved) +
+             " (its prompt and max_tokens)";
+  }
+  if (spent.empty()) spent = "spent by concurrent requests";
   const Failure failure{ErrorKind::at_rate_limit,
-                        "client key '" + key.name + "' is at its rate limit (" + limits +
-                            "; this request: " + std::to_string(record.estimated_tokens) +
-                            " prompt tokens estimated); retry after " +
-                            std::to_string((wait.count() + 999) / 1000) + " s"};
+                        "client key '" + key.name + "' is at its rate limit (" + spent +
+                            "); retry after " + std::to_string((wait.count() + 999) / 1000) + " s"};
   record.status = traits(failure.kind).status;
   Headers headers = decision_headers(record);
   add_retry_after(headers, wait);
   co_await send_error(writer, failure, std::move(headers));
 }
 
+// A request whose prompt and max_tokens are more than its key's whole tpm can never run (as
+// OpenAI answers "Request too large ... on tokens per min"): waiting would not help.
+asio::awaitable<void> RouterHandler::send_too_large_for_client(ResponseWriter& writer,
+                                                               RequestRecord& record,
+                                                               std::int64_t needed) {
+  const ClientEntry& key = *record.client;
+  const Failure failure{
+      ErrorKind::at_rate_limit,
+      "request too large for client key '" + key.name + "': its tpm is " + std::to_string(key.tpm) +
+          ", this request needs " + std::to_string(needed) +
+          " tokens (its prompt, estimated, and max_tokens); shorten it or lower max_tokens"};
+  record.status = traits(failure.kind).status;
+  Headers headers = decision_headers(record);
+  headers.push_back({"x-should-retry", "false"});
+  co_await send_error(writer, failure, std::move(headers));
+}
+
 namespace {
 
-// The client key's tpm pays what the request's answers used beyond the prompt's estimate.
-void settle_client_tokens(const RequestRecord& record) {
+// The client key's tpm pays what the request's answers used beyond its reservation; a request
+// the router refused before any backend was sent it (overloaded, every backend at its limits,
+// an unknown model) gives its rpm back too: the client pays for answers, not for the gateway's
+// own limits.
+void settle_client_budgets(const RequestRecord& record) {
   if (!record.client_charged) return;
   long long spent = record.usage.prompt_tokens + record.usage.completion_tokens;
   for (const auto& set_aside : record.discarded) {
     spent += set_aside.usage.prompt_tokens + set_aside.usage.completion_tokens;
   }
-  settle_tokens(budgets_of(*record.client), record.estimated_tokens, spent);
+  const RateBudgets budgets = budgets_of(*record.client);
+  settle_tokens(budgets, record.client_reserved, spent);
+  if (std::all_of(record.attempts.begin(), record.attempts.end(), skipped)) {
+    refund_request(budgets);
+  }
 }
 
 }  // namespace
 
 void RouterHandler::finish_request(const RequestRecord& record) {
-  settle_client_tokens(record);
+  settle_client_budgets(record);
   const double latency = millis_since(record.start, std::chrono::steady_clock::now());
   log_request(record, latency);
   record_metrics(record, latency);
@@ -2475,9 +2530,16 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
   } else {
     fmt::format_to(out, FMT_COMPILE("{:.1f}"), millis_since(record.start, record.first_byte));
   }
+  // Answers set aside (cascade) were paid for too, as the request log and metrics count them.
+  auto prompt_tokens = record.usage.prompt_tokens;
+  auto completion_tokens = record.usage.completion_tokens;
+  for (const auto& spent : record.discarded) {
+    prompt_tokens += spent.usage.prompt_tokens;
+    completion_tokens += spent.usage.completion_tokens;
+  }
   fmt::format_to(out, FMT_COMPILE(" prompt_tokens={} completion_tokens={} key={}{}{}{}"),
-                 record.usage.prompt_tokens, record.usage.completion_tokens,
-                 or_dash(record.client_key_id), record.panic ? " panic=true" : "",
+                 prompt_tokens, completion_tokens, or_dash(record.client_key_id),
+                 record.panic ? " panic=true" : "",
                  record.usage_estimated ? " usage=estimated" : "",
                  record.client_too_slow ? " client=too_slow" : "");
   log_->info(std::string_view(line.data(), line.size()));

@@ -8,9 +8,9 @@ namespace llm_router::proxy {
 
 namespace {
 
-// What try_spend takes for a prompt: at most a whole minute's budget.
-std::int64_t tokens_taken(const RateBudgets& budgets, std::int64_t prompt_tokens) {
-  return std::clamp<std::int64_t>(prompt_tokens, 0, budgets.tpm);
+// What try_spend takes for a reservation: at most a whole minute's budget.
+std::int64_t tokens_taken(const RateBudgets& budgets, std::int64_t reserved) {
+  return std::clamp<std::int64_t>(reserved, 0, budgets.tpm);
 }
 
 }  // namespace
@@ -23,28 +23,32 @@ RateBudgets budgets_of(const ClientEntry& client) {
   return {client.budgets->requests, client.budgets->tokens, client.rpm, client.tpm};
 }
 
-bool take_rate_budget(const RateBudgets& budgets, std::int64_t prompt_tokens) {
+bool take_rate_budget(const RateBudgets& budgets, std::int64_t reserved) {
   if (budgets.rpm <= 0 && budgets.tpm <= 0) return true;
   const health::Nanos now = health::steady_now();
   if (!budgets.requests.try_spend(now, budgets.rpm, 1)) return false;
-  if (!budgets.tokens.try_spend(now, budgets.tpm, static_cast<double>(prompt_tokens))) {
+  if (!budgets.tokens.try_spend(now, budgets.tpm, static_cast<double>(reserved))) {
     budgets.requests.adjust(now, budgets.rpm, -1);  // the request was not sent after all
     return false;
   }
   return true;
 }
 
-void settle_tokens(const RateBudgets& budgets, std::int64_t prompt_tokens, long long spent) {
+void settle_tokens(const RateBudgets& budgets, std::int64_t reserved, long long spent) {
   if (budgets.tpm <= 0) return;
   budgets.tokens.adjust(health::steady_now(), budgets.tpm,
-                        static_cast<double>(spent - tokens_taken(budgets, prompt_tokens)));
+                        static_cast<double>(spent - tokens_taken(budgets, reserved)));
 }
 
-std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int64_t prompt_tokens) {
+void refund_request(const RateBudgets& budgets) {
+  if (budgets.rpm > 0) budgets.requests.adjust(health::steady_now(), budgets.rpm, -1);
+}
+
+std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int64_t reserved) {
   const health::Nanos now = health::steady_now();
   const health::Nanos wait =
       std::max(budgets.requests.wait_for(now, budgets.rpm, 1),
-               budgets.tokens.wait_for(now, budgets.tpm, static_cast<double>(prompt_tokens)));
+               budgets.tokens.wait_for(now, budgets.tpm, static_cast<double>(reserved)));
   return std::chrono::ceil<std::chrono::milliseconds>(std::chrono::nanoseconds(wait));
 }
 

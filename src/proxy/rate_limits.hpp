@@ -11,9 +11,10 @@
 namespace llm_router::proxy {
 
 // An `rpm` and a `tpm` (a backend's or a client key's) as the router spends them: one request
-// and the prompt's estimated tokens when a request goes out, the rest of the tokens (or a
-// refund) when its answer's usage is known. Budgets are this process's: replicas each keep
-// their own. Without limits each call costs a comparison (no clock read).
+// and its reserved tokens (the prompt's estimate and its max_tokens: tokens_to_reserve) when a
+// request goes out, the rest of the tokens (or a refund) when its answer's usage is known. Budgets
+// are this process's: replicas each keep their own. Without limits each call costs a comparison (no
+// clock read).
 struct RateBudgets {
   health::RateBudget& requests;
   health::RateBudget& tokens;
@@ -23,15 +24,18 @@ struct RateBudgets {
 RateBudgets budgets_of(BackendHealth& health, const config::Backend& backend);
 RateBudgets budgets_of(const ClientEntry& client);
 
-// Takes one request and `prompt_tokens`; false, with nothing taken, when either is spent.
-bool take_rate_budget(const RateBudgets& budgets, std::int64_t prompt_tokens);
+// Takes one request and `reserved` tokens; false, with nothing taken, when either is spent.
+bool take_rate_budget(const RateBudgets& budgets, std::int64_t reserved);
 
-// The answer used `spent` tokens in all after `prompt_tokens` were taken for it: the tpm
-// budget pays (or is given back) the difference.
-void settle_tokens(const RateBudgets& budgets, std::int64_t prompt_tokens, long long spent);
+// The answer used `spent` tokens in all after `reserved` were taken for it: the tpm budget
+// pays (or is given back) the difference.
+void settle_tokens(const RateBudgets& budgets, std::int64_t reserved, long long spent);
+
+// Gives back the request taken for one that no backend was sent (the router refused it).
+void refund_request(const RateBudgets& budgets);
 
 // How long until the budgets could take this request (0: now).
-std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int64_t prompt_tokens);
+std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int64_t reserved);
 
 // OpenAI's x-ratelimit-{limit,remaining,reset}-{requests,tokens} for each limit set, as they
 // stand now (the reset: until the budget is whole again, written as "8.64s", "20ms", "1m0s").

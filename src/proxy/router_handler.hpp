@@ -49,7 +49,11 @@ struct RequestRecord {
   std::string backend;
   std::string category;
   std::optional<double> complexity;
-  std::int64_t estimated_tokens = 0;  // the prompt's, as context windows and tpm budgets see it
+  std::int64_t estimated_tokens = 0;  // the prompt's, as context windows see it
+  // What backends' tpm budgets take for it (selector::tokens_to_reserve), and what its client
+  // key's took (from the request scanner's estimate, before any analysis).
+  std::int64_t reserved_tokens = 0;
+  std::int64_t client_reserved = 0;
   std::vector<std::string> candidates;
   std::vector<requestlog::ExclusionLog> excluded;  // kept only when the request log is on
   std::optional<std::string> prompt;               // only kept when the request log records prompts
@@ -206,6 +210,8 @@ class RouterHandler final : public server::RequestHandler {
   // Takes the request from its client key's rpm/tpm: nullopt when it may go, else how long
   // until it could.
   std::optional<std::chrono::milliseconds> charge_client(RequestRecord& record);
+  asio::awaitable<void> send_too_large_for_client(ResponseWriter& writer, RequestRecord& record,
+                                                  std::int64_t needed);
   asio::awaitable<void> send_client_rate_limited(ResponseWriter& writer, RequestRecord& record,
                                                  std::chrono::milliseconds wait);
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,

@@ -201,6 +201,20 @@ std::chrono::milliseconds BackendHealth::hedge_delay(std::chrono::milliseconds i
   return std::chrono::milliseconds(std::max<long long>(1, std::llround(p95)));
 }
 
+namespace {
+
+// Budgets configured again (a reload): what they spent carries over as counts.
+template <class Budgets>
+void apply_limits(Budgets& budgets, std::int64_t rpm, std::int64_t tpm) {
+  const health::Nanos now = health::steady_now();
+  budgets.requests.rescale(now, budgets.rpm, rpm);
+  budgets.tokens.rescale(now, budgets.tpm, tpm);
+  budgets.rpm = rpm;
+  budgets.tpm = tpm;
+}
+
+}  // namespace
+
 BackendHealth& HealthRegistry::get(const config::Backend& backend) {
   std::lock_guard lock(mutex_);
   auto& entry = entries_[backend.name];
@@ -212,13 +226,16 @@ BackendHealth& HealthRegistry::get(const config::Backend& backend) {
     if (entry->base_url != backend.base_url) entry->breaker.reset();
   }
   entry->base_url = backend.base_url;
+  apply_limits(*entry, backend.rpm, backend.tpm);
   return *entry;
 }
 
-ClientBudgets& ClientBudgetRegistry::get(const std::string& name) {
+ClientBudgets& ClientBudgetRegistry::get(const std::string& name, std::int64_t rpm,
+                                         std::int64_t tpm) {
   std::lock_guard lock(mutex_);
   auto& entry = entries_[name];
   if (!entry) entry = std::make_unique<ClientBudgets>();
+  apply_limits(*entry, rpm, tpm);
   return *entry;
 }
 
@@ -374,7 +391,8 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   }
   for (const auto& key : config->client_keys) {
     snapshot->clients.emplace(
-        key.key_sha256, ClientEntry{key.name, key.rpm, key.tpm, &client_budgets_.get(key.name)});
+        key.key_sha256,
+        ClientEntry{key.name, key.rpm, key.tpm, &client_budgets_.get(key.name, key.rpm, key.tpm)});
   }
   snapshot->generation = generation_.load() + 1;
   return snapshot;

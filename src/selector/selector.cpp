@@ -45,13 +45,15 @@ std::optional<std::string> rate_limit_spent(const config::Backend& b, const Back
                                             const RequestFacts& facts) {
   std::string spent;
   if (live.requests_available < 1) spent = "rpm " + std::to_string(b.rpm) + " reached";
-  // A prompt above the whole tpm runs when the budget is full (and leaves it owing).
-  const auto needed = static_cast<double>(std::min(facts.estimated_tokens, b.tpm));
+  // A request above the whole tpm runs when the budget is full (and leaves it owing).
+  const std::int64_t reserved = facts.reserved_tokens();
+  const auto needed = static_cast<double>(std::min(reserved, b.tpm));
   if (b.tpm > 0 && live.tokens_available < needed) {
     if (!spent.empty()) spent += ", ";
     spent += "tpm " + std::to_string(b.tpm) + ": " +
              std::to_string(static_cast<std::int64_t>(live.tokens_available)) + " tokens left, " +
-             std::to_string(facts.estimated_tokens) + " estimated";
+             std::to_string(reserved) +
+             (facts.max_output_tokens > 0 ? " needed (prompt and max_tokens)" : " estimated");
   }
   if (spent.empty()) return std::nullopt;
   return spent;

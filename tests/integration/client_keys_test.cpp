@@ -3,7 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "integration/router_config.hpp"
 #include "support/canned_backend.hpp"
@@ -176,6 +179,79 @@ TEST(ClientKeys, TpmCountsTheAnswersToo) {
   const auto limited = chat(client, "authorization", "sk-team-c-secret");
   EXPECT_EQ(limited.status, 429) << limited.body;
   EXPECT_EQ(backend.requests(), 1);
+}
+
+// Each request naming max_tokens takes it from the key's tpm before it runs, so requests in
+// flight together cannot overdraw the budget by all they are about to write.
+TEST(ClientKeys, RequestsInFlightReserveTheirMaxTokens) {
+  MockLlm slow({"--ttft-ms", "1500", "--tokens", "5"});
+  Router router(config_with_keys(slow.url(),
+                                 "client_keys:\n  - {name: small, key: sk-small-tpm, tpm: 600}\n"));
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0}, limited{0};
+  for (int i = 0; i < 6; ++i) {
+    clients.emplace_back([&] {
+      HttpClient client(router.port());
+      const auto response = client.request("POST", "/v1/chat/completions",
+                                           chat_body("auto", "hi", R"(,"max_tokens":250)"),
+                                           {{"authorization", "Bearer sk-small-tpm"}});
+      (response.status == 200 ? answered : limited)++;
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(answered.load(), 2);  // 2 x (1 + 250) fit in 600, a third does not
+  EXPECT_EQ(limited.load(), 4);
+  EXPECT_EQ(slow.requests(), 2);
+}
+
+// A request that can never fit the key's tpm is refused at once, as OpenAI answers "Request too
+// large": waiting would not help, so the SDKs are told not to retry.
+TEST(ClientKeys, ARequestLargerThanTheKeysTpmIsRefusedAtOnce) {
+  MockLlm backend;
+  Router router(config_with_keys(backend.url()));
+  HttpClient client(router.port());
+  const auto refused = client.request("POST", "/v1/chat/completions",
+                                      chat_body("auto", "hi", R"(,"max_tokens":1000)"),
+                                      {{"authorization", "Bearer sk-team-c-secret"}});
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(refused.header("x-should-retry"), "false");
+  EXPECT_NE(refused.body.find("request too large for client key 'team-c'"), std::string::npos)
+      << refused.body;
+  EXPECT_EQ(backend.requests(), 0);
+  EXPECT_EQ(chat(client, "authorization", "sk-team-c-secret").status, 200);  // nothing spent
+}
+
+// The client pays for answers, not for the router's own refusals: a request no backend was
+// sent gives its rpm back.
+TEST(ClientKeys, ARequestNoBackendWasSentGivesItsRpmBack) {
+  MockLlm backend;
+  Router router(config_with_keys(backend.url()));
+  HttpClient client(router.port());
+  for (int i = 0; i < 3; ++i) {
+    const auto unknown = client.request("POST", "/v1/chat/completions", chat_body("no-such-model"),
+                                        {{"authorization", "Bearer sk-team-a-secret"}});
+    EXPECT_EQ(unknown.status, 404) << unknown.body;
+  }
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 429);  // rpm 2
+}
+
+// A reload that changes a key's limits keeps what it spent as a count: raised from 2 to 10
+// after 2 requests, it has 8 left.
+TEST(ClientKeys, AReloadKeepsWhatAKeySpentAsACount) {
+  MockLlm backend;
+  Router router(config_with_keys(backend.url()));
+  HttpClient client(router.port());
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 200);
+  EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 429);
+  std::ofstream(router.config_path()) << config_with_keys(
+      backend.url(), "client_keys:\n  - {name: team-a, key: sk-team-a-secret, rpm: 10}\n");
+  ASSERT_EQ(client.request("POST", "/admin/reload").status, 200);
+  const auto raised = chat(client, "authorization", "sk-team-a-secret");
+  EXPECT_EQ(raised.status, 200) << raised.body;
+  EXPECT_EQ(raised.header("x-ratelimit-remaining-requests"), "7");
 }
 
 TEST(ClientKeys, AReloadAddsAndRemovesKeys) {

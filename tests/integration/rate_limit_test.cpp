@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "integration/router_config.hpp"
+#include "support/canned_backend.hpp"
 #include "support/fixtures.hpp"
 
 namespace test_support {
@@ -74,6 +75,23 @@ TEST(RateLimits, TpmCountsThePromptBeforeAndTheAnswerAfter) {
   const auto ready = json::parse(client.request("GET", "/readyz").body)["backends"];
   EXPECT_LT(ready["quota"]["tpm_available"].get<int>(), 500);
   EXPECT_EQ(quota.requests(), 1);
+}
+
+// A request naming max_tokens takes them from the tpm before it runs; an attempt the backend
+// answered with an error generated nothing and gives its reservation back.
+TEST(RateLimits, MaxTokensAreReservedAndAFailedAttemptGivesThemBack) {
+  CannedBackend failing([](const std::string&) {
+    return http_response(500, "application/json", R"({"error":{"message":"boom"}})");
+  });
+  Router router(router_config({{"quota", failing.url(), "tpm: 5000"}}, "[quota]"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 3; ++i) {
+    const auto failed =
+        client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"max_tokens":1500)"));
+    EXPECT_EQ(failed.status, 502) << failed.body;
+  }
+  const auto ready = json::parse(client.request("GET", "/readyz").body)["backends"];
+  EXPECT_GE(ready["quota"]["tpm_available"].get<int>(), 4990) << ready;  // 3 x 1501 given back
 }
 
 TEST(RateLimits, APromptLargerThanTheWholeTpmStillRunsOnAFullBudget) {

@@ -27,6 +27,10 @@ class RateBudget {
   void adjust(Nanos now, std::int64_t limit, double amount);
   // How long until `amount` (capped at the limit) is available; 0 when it is now.
   Nanos wait_for(Nanos now, std::int64_t limit, double amount) const;
+  // A reload changed the limit: what was spent stays spent, counted in requests or tokens (a
+  // key that had used its 10 requests would otherwise stay blocked after a raise to 100, and
+  // one that had used 5 of 60 get 5 more after a cut to 6). From unlimited, nothing was spent.
+  void rescale(Nanos now, std::int64_t old_limit, std::int64_t new_limit);
 
  private:
   std::atomic<Nanos> tat_{0};  // when the budget is whole again

@@ -45,7 +45,8 @@ struct BackendHealth {
   std::atomic<Probe> probe{Probe::none};
   health::CapacityGate capacity;  // in-flight requests against max_concurrency, and waiters
   health::RateBudget requests;    // against the backend's rpm
-  health::RateBudget tokens;      // against its tpm: the prompt's estimate, then the usage
+  health::RateBudget tokens;      // against its tpm: the reservation, then the usage
+  std::int64_t rpm = 0, tpm = 0;  // the limits the budgets were last configured with
   std::atomic<double> ttft_ms{-1};
   std::atomic<double> per_token_ms{-1};
   std::atomic<double> ttft_p95_ms{-1};  // streaming estimate (hedging's `after: p95`)
@@ -67,6 +68,7 @@ struct BackendHealth {
 struct ClientBudgets {
   health::RateBudget requests;
   health::RateBudget tokens;
+  std::int64_t rpm = 0, tpm = 0;  // the limits last configured (the registry's lock)
 };
 
 // A client key as a request finds it (by the SHA-256 of what it presents). Copied into the
@@ -80,8 +82,9 @@ struct ClientEntry {
 
 class ClientBudgetRegistry {
  public:
-  // The budgets of a key name, created on first use (config load, not the request path).
-  ClientBudgets& get(const std::string& name);
+  // The budgets of a key name, created on first use (config load, not the request path);
+  // what they spent is rescaled to the key's limits when a reload changed them.
+  ClientBudgets& get(const std::string& name, std::int64_t rpm, std::int64_t tpm);
 
  private:
   std::mutex mutex_;

@@ -17,6 +17,14 @@ namespace llm_router::selector {
 // text without its leading and trailing spaces and tabs.
 std::string_view trimmed(std::string_view text);
 
+// Tokens a tpm budget takes for a request before it runs: its prompt and the max_tokens it
+// names (as OpenAI's own limiter counts them), so that concurrent requests cannot overdraw the
+// budget by all they may write; the answer's usage settles the difference. One without
+// max_tokens takes its prompt: what it writes is paid when its usage is known.
+inline std::int64_t tokens_to_reserve(std::int64_t prompt_tokens, std::int64_t max_output_tokens) {
+  return prompt_tokens + std::max<std::int64_t>(max_output_tokens, 0);
+}
+
 // Everything rules and strategies may test about one request. Filled by the proxy from the
 // request body/headers and by the analyzer; the selector never sees the prompt itself.
 struct RequestFacts {
@@ -67,6 +75,9 @@ struct RequestFacts {
     return std::nullopt;
   }
   bool keyword_hit(std::string_view name) const;
+  std::int64_t reserved_tokens() const {
+    return tokens_to_reserve(estimated_tokens, max_output_tokens);
+  }
   double semantic_score(std::string_view name) const;  // 0 when absent
 };
 

@@ -358,8 +358,8 @@ TEST(ParseRequest, SummarizesWhatRulesTestWithoutADom) {
   EXPECT_TRUE(s.has_stream_options);
   EXPECT_TRUE(s.include_usage);
   EXPECT_TRUE(s.has_images);
-  // Decoded bytes: `Be "brief"` + newline, ok, look, third.
-  EXPECT_EQ(s.content_chars, 11u + 2 + 4 + 5);
+  // Decoded bytes: `Be "brief"` + newline, ok, look, third; and the tools' JSON.
+  EXPECT_EQ(s.content_chars, 11u + 2 + 4 + 5 + 4 + 8);  // and the tools' words: type, function
   // The first two system/user messages (role after content counts too), decoded and joined.
   EXPECT_EQ(s.opening, (std::vector<std::string>{"Be \"brief\"\n", "look"}));
 }
@@ -389,7 +389,31 @@ TEST(ParseRequest, PromptOrInputIsTheTextWithoutMessages) {
   EXPECT_TRUE(completion->summary.opening.empty());
   auto embedding = parse_request(R"({"model":"a","input":[1,2,3]})", Endpoint::embeddings);
   ASSERT_TRUE(embedding);
-  EXPECT_EQ(embedding->summary.content_chars, 0u);  // token ids carry no text
+  EXPECT_EQ(embedding->summary.content_chars, 12u);  // four characters to a token id
+}
+
+// Lists count every element, and tool definitions count as prompt: a tpm budget or a context
+// window sees a batch of texts to embed, and five long tools, for what they are.
+TEST(ParseRequest, ListsAndToolsCountTowardsTheEstimate) {
+  auto texts =
+      parse_request(R"({"model":"a","input":["hello","world!",[1,2],[],7]})", Endpoint::embeddings);
+  ASSERT_FALSE(texts);  // (an empty list of ids is refused; the count is read all the same)
+  auto batch =
+      parse_request(R"({"model":"a","input":["hello","world!",[1,2],7]})", Endpoint::embeddings);
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->summary.content_chars, 5u + 6 + 8 + 4);
+  auto prompts = parse_request(R"({"model":"a","prompt":["abc","defg"]})", Endpoint::completions);
+  ASSERT_TRUE(prompts);
+  EXPECT_EQ(prompts->summary.content_chars, 7u);
+  const std::string tools =
+      R"([{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}])";
+  auto chat = parse_request(
+      R"({"model":"a","messages":[{"role":"user","content":"hi"}],"tools":)" + tools + "}",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(chat);
+  // "hi", then the tools' names and strings: type function function name f parameters type
+  // object.
+  EXPECT_EQ(chat->summary.content_chars, 2u + 4 + 8 + 8 + 4 + 1 + 10 + 4 + 6);
 }
 
 TEST(ParseRequest, PromptAndInputMustBeTextOrTokenIds) {

@@ -79,6 +79,23 @@ TEST(RateBudget, ALoweredLimitKeepsTheShareSpent) {
   EXPECT_NEAR(budget.available(kStart, 10), 5, 1e-6);
 }
 
+// A reload's new limit keeps what was spent as a count, not as a share of the minute.
+TEST(RateBudget, ARescaleKeepsTheCountSpent) {
+  RateBudget raised;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(raised.try_spend(kStart, 10, 1));
+  EXPECT_FALSE(raised.try_spend(kStart, 10, 1));
+  raised.rescale(kStart, 10, 100);
+  EXPECT_NEAR(raised.available(kStart, 100), 90, 1e-6);
+  RateBudget cut;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(cut.try_spend(kStart, 60, 1));
+  cut.rescale(kStart, 60, 6);
+  EXPECT_NEAR(cut.available(kStart, 6), 1, 1e-6);
+  RateBudget was_unlimited;
+  ASSERT_TRUE(was_unlimited.try_spend(kStart, 10, 10));
+  was_unlimited.rescale(kStart, 0, 10);  // nothing was counted while unlimited
+  EXPECT_NEAR(was_unlimited.available(kStart, 10), 10, 1e-6);
+}
+
 TEST(RateBudget, ConcurrentSpendersNeverTakeMoreThanTheLimit) {
   RateBudget budget;
   std::atomic<int> taken{0};
