@@ -42,7 +42,7 @@ std::size_t attempts_of(const RequestSummary& s) {
 
 void add_counts(KeyCounts& stats, const RequestSummary& s) {
   ++stats.requests;
-  if (is_error_status(s.status)) ++stats.errors;
+  if (is_error_status(s.status) && !s.client_limited) ++stats.errors;
   // Moved on after a failure (not after a lost hedge or a cancelled attempt).
   if (s.fell_back || (!s.failed_backends.empty() && attempts_of(s) > 1)) ++stats.fallbacks;
   stats.input_tokens += s.input_tokens;

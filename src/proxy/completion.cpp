@@ -2308,6 +2308,7 @@ asio::awaitable<void> RouterHandler::send_client_rate_limited(ResponseWriter& wr
                         "client key '" + key.name + "' is at its rate limit (" + spent +
                             "); retry after " + std::to_string((wait.count() + 999) / 1000) + " s"};
   record.status = traits(failure.kind).status;
+  record.client_limited = true;
   Headers headers = decision_headers(record);
   add_retry_after(headers, wait);
   co_await send_error(writer, failure, std::move(headers));
@@ -2325,6 +2326,7 @@ asio::awaitable<void> RouterHandler::send_too_large_for_client(ResponseWriter& w
           ", this request needs " + std::to_string(needed) +
           " tokens (its prompt, estimated, and max_tokens); shorten it or lower max_tokens"};
   record.status = traits(failure.kind).status;
+  record.client_limited = true;
   Headers headers = decision_headers(record);
   headers.push_back({"x-should-retry", "false"});
   co_await send_error(writer, failure, std::move(headers));
@@ -2467,6 +2469,7 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   summary.backend = record.backend;
   summary.category = record.category;
   summary.status = record.status;
+  summary.client_limited = record.client_limited;
   summary.latency_seconds = latency_ms / 1000;
   if (answered) summary.ttft_seconds = ttft_ms / 1000;
   summary.input_tokens = record.usage.prompt_tokens + discarded_input;

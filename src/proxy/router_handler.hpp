@@ -67,6 +67,7 @@ struct RequestRecord {
   api::Usage usage;
   bool usage_estimated = false;            // the backend reported none
   bool client_too_slow = false;            // 499 because the client took nothing for write_timeout
+  bool client_limited = false;             // 429 for its client key's own rpm/tpm
   bool usage_reported = false;             // a stream chunk carried usage
   std::optional<std::string> stream_text;  // generated text, when it is collected for counting
   long long content_events = 0;

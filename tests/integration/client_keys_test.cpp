@@ -107,6 +107,9 @@ TEST(ClientKeys, EachKeyHasItsOwnRpm) {
   // The refusal counts under the route it named, where its operators look.
   const auto stats = json::parse(client.request("GET", "/admin/stats?window=5m").body);
   EXPECT_EQ(stats["routes"]["auto"]["requests"], 4) << stats["routes"];
+  // The key's own quota at work, not an error of the router or its backends.
+  EXPECT_EQ(stats["routes"]["auto"]["errors"], 0) << stats["routes"];
+  EXPECT_EQ(stats["total"]["errors"], 0);
   EXPECT_FALSE(stats["routes"].contains("(no route)")) << stats["routes"];
 }
 

@@ -39,6 +39,9 @@ struct RequestSummary {
   std::string category;       // analyzer category, empty when not analyzed
   std::string client_key_id;  // id of the client's API key (never the key), empty when none
   int status = 0;             // HTTP status sent to the client (499: client went away)
+  // Refused for its client key's own rpm/tpm: a 429, but the client's quota at work, not an
+  // error of the router or a backend (one client's throttling would fire error alerts).
+  bool client_limited = false;
   double latency_seconds = 0;
   std::optional<double> ttft_seconds;  // first byte / first event relayed
   std::int64_t input_tokens = 0;
