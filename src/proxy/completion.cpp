@@ -1251,8 +1251,8 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     record.estimated_tokens = estimated_prompt_tokens(*parsed);
     const std::int64_t max_output = parsed->summary.max_output_tokens.value_or(0);
     record.client_reserved = selector::tokens_to_reserve(record.estimated_tokens, max_output);
-    const std::int64_t needed = record.estimated_tokens + max_output;
-    const bool too_large = record.client && record.client->tpm > 0 && needed > record.client->tpm;
+    const bool too_large =
+        record.client && record.client->tpm > 0 && record.client_reserved > record.client->tpm;
     const auto refused = too_large ? std::nullopt : charge_client(record);
     if (too_large || refused) {
       const auto& config = *snapshot_->config;
@@ -1260,7 +1260,7 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
         record.route = parsed->model;
       }
       if (too_large) {
-        co_await send_too_large_for_client(writer, record, needed);
+        co_await send_too_large_for_client(writer, record);
       } else {
         co_await send_client_rate_limited(writer, record, *refused);
       }
@@ -2317,13 +2317,12 @@ asio::awaitable<void> RouterHandler::send_client_rate_limited(ResponseWriter& wr
 // A request whose prompt and max_tokens are more than its key's whole tpm can never run (as
 // OpenAI answers "Request too large ... on tokens per min"): waiting would not help.
 asio::awaitable<void> RouterHandler::send_too_large_for_client(ResponseWriter& writer,
-                                                               RequestRecord& record,
-                                                               std::int64_t needed) {
+                                                               RequestRecord& record) {
   const ClientEntry& key = *record.client;
   const Failure failure{
       ErrorKind::at_rate_limit,
       "request too large for client key '" + key.name + "': its tpm is " + std::to_string(key.tpm) +
-          ", this request needs " + std::to_string(needed) +
+          ", this request needs " + std::to_string(record.client_reserved) +
           " tokens (its prompt, estimated, and max_tokens); shorten it or lower max_tokens"};
   record.status = traits(failure.kind).status;
   record.client_limited = true;
@@ -2340,12 +2339,9 @@ namespace {
 // own limits.
 void settle_client_budgets(const RequestRecord& record) {
   if (!record.client_charged) return;
-  long long spent = record.usage.prompt_tokens + record.usage.completion_tokens;
-  for (const auto& set_aside : record.discarded) {
-    spent += set_aside.usage.prompt_tokens + set_aside.usage.completion_tokens;
-  }
+  const api::Usage paid = record.paid_usage();
   const RateBudgets budgets = budgets_of(*record.client);
-  settle_tokens(budgets, record.client_reserved, spent);
+  settle_tokens(budgets, record.client_reserved, paid.prompt_tokens + paid.completion_tokens);
   if (std::all_of(record.attempts.begin(), record.attempts.end(), skipped)) {
     refund_request(budgets);
   }
@@ -2382,13 +2378,12 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   }
   entry.backend = record.backend;
   entry.upstream_request_id = record.upstream_request_id;
-  entry.input_tokens = record.usage.prompt_tokens;
-  entry.output_tokens = record.usage.completion_tokens;
+  const api::Usage paid = record.paid_usage();  // answers set aside (cascade) were paid too
+  entry.input_tokens = paid.prompt_tokens;
+  entry.output_tokens = paid.completion_tokens;
   const config::Config& config = record.config_or(*snapshot_->config);
   entry.cost_usd = spend_usd(config, record.backend, record.usage);
-  for (const auto& spent : record.discarded) {  // answers set aside (cascade) were paid too
-    entry.input_tokens += spent.usage.prompt_tokens;
-    entry.output_tokens += spent.usage.completion_tokens;
+  for (const auto& spent : record.discarded) {
     entry.cost_usd += spend_usd(config, spent.backend, spent.usage);
   }
   entry.status = record.status;
@@ -2441,8 +2436,6 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
                              b->cost.input_per_mtok, b->cost.output_per_mtok);
     series(pair.cost, families.cost, route, backend).add(cost);
   }
-  long long discarded_input = 0;
-  long long discarded_output = 0;
   std::vector<metrics::RequestSummary::Spend> set_aside;
   for (const auto& spent : record.discarded) {
     // Generated and billed, then set aside (cascade): the spend is the request's too.
@@ -2452,8 +2445,6 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
         .add(static_cast<double>(spent.usage.prompt_tokens));
     series(spender.output_tokens, families.output_tokens, route, by)
         .add(static_cast<double>(spent.usage.completion_tokens));
-    discarded_input += spent.usage.prompt_tokens;
-    discarded_output += spent.usage.completion_tokens;
     const double wasted = spend_usd(config, spent.backend, spent.usage);
     series(spender.cost, families.cost, route, by).add(wasted);
     cost += wasted;
@@ -2472,8 +2463,9 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   summary.client_limited = record.client_limited;
   summary.latency_seconds = latency_ms / 1000;
   if (answered) summary.ttft_seconds = ttft_ms / 1000;
-  summary.input_tokens = record.usage.prompt_tokens + discarded_input;
-  summary.output_tokens = record.usage.completion_tokens + discarded_output;
+  const api::Usage paid = record.paid_usage();
+  summary.input_tokens = paid.prompt_tokens;
+  summary.output_tokens = paid.completion_tokens;
   summary.cost_usd = cost;
   summary.set_aside = std::move(set_aside);
   summary.attempts = 0;
@@ -2534,14 +2526,9 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
     fmt::format_to(out, FMT_COMPILE("{:.1f}"), millis_since(record.start, record.first_byte));
   }
   // Answers set aside (cascade) were paid for too, as the request log and metrics count them.
-  auto prompt_tokens = record.usage.prompt_tokens;
-  auto completion_tokens = record.usage.completion_tokens;
-  for (const auto& spent : record.discarded) {
-    prompt_tokens += spent.usage.prompt_tokens;
-    completion_tokens += spent.usage.completion_tokens;
-  }
+  const api::Usage paid = record.paid_usage();
   fmt::format_to(out, FMT_COMPILE(" prompt_tokens={} completion_tokens={} key={}{}{}{}"),
-                 prompt_tokens, completion_tokens, or_dash(record.client_key_id),
+                 paid.prompt_tokens, paid.completion_tokens, or_dash(record.client_key_id),
                  record.panic ? " panic=true" : "",
                  record.usage_estimated ? " usage=estimated" : "",
                  record.client_too_slow ? " client=too_slow" : "");

@@ -85,6 +85,15 @@ struct RequestRecord {
     api::Usage usage;
   };
   std::vector<Spent> discarded;
+  // The tokens the request was billed for: its answer's and those set aside.
+  api::Usage paid_usage() const {
+    api::Usage paid = usage;
+    for (const auto& spent : discarded) {
+      paid.prompt_tokens += spent.usage.prompt_tokens;
+      paid.completion_tokens += spent.usage.completion_tokens;
+    }
+    return paid;
+  }
   // The config the request started on (null: refused before routing): its prices are what the
   // request cost, whatever a reload changed or removed while it ran.
   std::shared_ptr<const config::Config> config;
@@ -211,8 +220,7 @@ class RouterHandler final : public server::RequestHandler {
   // Takes the request from its client key's rpm/tpm: nullopt when it may go, else how long
   // until it could.
   std::optional<std::chrono::milliseconds> charge_client(RequestRecord& record);
-  asio::awaitable<void> send_too_large_for_client(ResponseWriter& writer, RequestRecord& record,
-                                                  std::int64_t needed);
+  asio::awaitable<void> send_too_large_for_client(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_client_rate_limited(ResponseWriter& writer, RequestRecord& record,
                                                  std::chrono::milliseconds wait);
   asio::awaitable<void> send_plan_failure(ResponseWriter& writer, const selector::RoutePlan& plan,
