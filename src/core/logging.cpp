@@ -5,6 +5,10 @@
 #include <spdlog/sinks/base_sink.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
 #include <algorithm>
 #include <string_view>
 
@@ -83,6 +87,48 @@ void append_safe_line(std::string& out, std::string_view line) {
     }
   }
 }
+
+}  // namespace
+
+void LineFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
+  using namespace std::chrono;
+  const auto since_epoch = msg.time.time_since_epoch();
+  const auto second = duration_cast<seconds>(since_epoch);
+  if (second.count() != cached_second_) cache_second(second.count());
+  dest.append(std::string_view(time_));
+  const auto millis = static_cast<int>(duration_cast<milliseconds>(since_epoch - second).count());
+  const char fraction[] = {'.', static_cast<char>('0' + millis / 100),
+                           static_cast<char>('0' + millis / 10 % 10),
+                           static_cast<char>('0' + millis % 10)};
+  dest.append(fraction, fraction + sizeof fraction);
+  dest.append(std::string_view(offset_));
+  dest.push_back(' ');
+  const auto level = spdlog::level::to_string_view(msg.level);
+  dest.append(level.data(), level.data() + level.size());
+  dest.append(std::string_view(" ["));
+  dest.append(msg.logger_name.data(), msg.logger_name.data() + msg.logger_name.size());
+  dest.append(std::string_view("] "));
+  dest.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
+  dest.push_back('\n');
+}
+
+std::unique_ptr<spdlog::formatter> LineFormatter::clone() const {
+  return std::make_unique<LineFormatter>();
+}
+
+void LineFormatter::cache_second(std::int64_t second) {
+  const auto as_time = static_cast<std::time_t>(second);
+  std::tm local{};
+  localtime_r(&as_time, &local);
+  std::strftime(time_, sizeof time_, "%Y-%m-%dT%H:%M:%S", &local);
+  const long minutes = local.tm_gmtoff / 60;
+  const long magnitude = minutes < 0 ? -minutes : minutes;
+  std::snprintf(offset_, sizeof offset_, "%c%02ld:%02ld", minutes < 0 ? '-' : '+',
+                magnitude / 60 % 100, magnitude % 60);
+  cached_second_ = second;
+}
+
+namespace {
 
 // Lines are formatted by the thread that logs them into that thread's own buffer (its mutex is
 // only ever taken by another thread to flush it, so logging takes no lock shared by all
@@ -237,7 +283,7 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details
 std::shared_ptr<BatchingStderrSink> shared_sink() {
   static const auto sink = [] {
     auto s = std::make_shared<BatchingStderrSink>();
-    s->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l [%n] %v");
+    s->set_formatter(std::make_unique<LineFormatter>());
     spdlog::flush_every(std::chrono::seconds(1));
     return s;
   }();

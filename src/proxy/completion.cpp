@@ -17,7 +17,6 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
-#include <deque>
 #include <exception>
 #include <random>
 
@@ -1373,8 +1372,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
                                               const selector::RoutePlan& plan, RequestScope& scope,
                                               RequestRecord& record) {
   const auto& config = *scope.snapshot->config;
-  std::deque<std::size_t> queue;
-  for (std::size_t index : plan.attempt_order()) queue.push_back(index);
+  AttemptQueue queue(plan.attempt_order());
   std::vector<bool> tried(config.backends.size(), false);
   std::string weak_answer;
   Headers weak_headers;
@@ -1385,8 +1383,7 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
   // which must see each answer before deciding.
   bool hedge = scope.route && scope.route->hedge.enabled && !cascade;
   while (!queue.empty()) {
-    const std::size_t index = queue.front();
-    queue.pop_front();
+    const std::size_t index = queue.pop_front();
     if (tried[index]) continue;
     tried[index] = true;
     const auto& backend = config.backends[index];
@@ -1625,8 +1622,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     const HttpRequest& request, ResponseWriter& writer, const api::ParsedRequest& parsed,
-    api::Endpoint endpoint, std::size_t index, const std::deque<std::size_t>& queue,
-    std::vector<bool>& tried, RequestScope& scope, RequestRecord& record) {
+    api::Endpoint endpoint, std::size_t index, const AttemptQueue& queue, std::vector<bool>& tried,
+    RequestScope& scope, RequestRecord& record) {
   constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
   const auto& config = *scope.snapshot->config;
   auto race = std::make_shared<HedgeRace>(io_);

@@ -2,8 +2,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -127,6 +127,27 @@ struct StreamUsage {
   std::function<void()> count_missing;  // sets record.usage (estimated)
 };
 
+// The backends a request has still to try, in order; fallbacks chosen on a failure go to the
+// front. A vector kept back to front (a std::deque allocated twice for every request).
+class AttemptQueue {
+ public:
+  explicit AttemptQueue(std::vector<std::size_t> order) : reversed_(std::move(order)) {
+    std::reverse(reversed_.begin(), reversed_.end());
+  }
+  bool empty() const { return reversed_.empty(); }
+  std::size_t pop_front() {
+    const std::size_t index = reversed_.back();
+    reversed_.pop_back();
+    return index;
+  }
+  void push_front(std::size_t index) { reversed_.push_back(index); }
+  auto begin() const { return reversed_.rbegin(); }
+  auto end() const { return reversed_.rend(); }
+
+ private:
+  std::vector<std::size_t> reversed_;
+};
+
 class RouterHandler final : public server::RequestHandler {
  public:
   RouterHandler(std::shared_ptr<RouterState> state, asio::io_context& io,
@@ -189,9 +210,8 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<AttemptResult> hedged_attempt(const HttpRequest& request, ResponseWriter& writer,
                                                 const api::ParsedRequest& parsed,
                                                 api::Endpoint endpoint, std::size_t index,
-                                                const std::deque<std::size_t>& queue,
-                                                std::vector<bool>& tried, RequestScope& scope,
-                                                RequestRecord& record);
+                                                const AttemptQueue& queue, std::vector<bool>& tried,
+                                                RequestScope& scope, RequestRecord& record);
   asio::awaitable<AttemptResult> relay_body(upstream::Exchange& exchange, ResponseWriter& writer,
                                             const api::ParsedRequest& parsed,
                                             api::Endpoint endpoint, RequestScope& scope,

@@ -19,7 +19,6 @@
 
 #include <cerrno>
 
-#include <deque>
 #include <variant>
 
 #include "llm_router/server/eager_write.hpp"
@@ -423,11 +422,11 @@ class HttpExchange final : public Exchange {
 
   void answer_finished(std::chrono::milliseconds grace) override { finish_grace_ = grace; }
 
-  bool event_ready() const override { return !pending_.empty(); }
+  bool event_ready() const override { return has_pending(); }
 
   asio::awaitable<void> end_after_done(std::chrono::milliseconds grace) override {
     // Usually the body's last bytes came with [DONE]; else they get `grace` to arrive.
-    while (connection_ && pending_.empty() && !parser_->is_done()) {
+    while (connection_ && !has_pending() && !parser_->is_done()) {
       armed_.arm(connection_->lowest(), grace, ErrorKind::idle_timeout, deadlines_.total);
       auto piece = co_await read_piece();
       std::string decoded;
@@ -436,7 +435,7 @@ class HttpExchange final : public Exchange {
         break;  // late, broken, or more than framing after [DONE]: not worth keeping
       }
     }
-    if (pending_.empty() && parser_->is_done()) finish();
+    if (!has_pending() && parser_->is_done()) finish();
     connection_.reset();
   }
 
@@ -484,7 +483,7 @@ class HttpExchange final : public Exchange {
     const auto idle_end =
         Clock::now() + std::min<std::chrono::milliseconds>(deadlines_.idle,
                                                            finish_grace_.value_or(deadlines_.idle));
-    while (pending_.empty()) {
+    while (!has_pending()) {
       if (parser_->is_done()) {
         if (!sse_.finished()) {
           std::vector<api::SseEvent> events;
@@ -522,9 +521,7 @@ class HttpExchange final : public Exchange {
       }
     }
     ++events_seen_;
-    EventResult result{std::move(pending_.front()), std::nullopt};
-    pending_.pop_front();
-    co_return result;
+    co_return EventResult{take_pending(), std::nullopt};
   }
 
  private:
@@ -613,6 +610,15 @@ class HttpExchange final : public Exchange {
   ConnectionPool& pool_;
   Deadlines deadlines_;
   bool stream_;
+  bool has_pending() const { return pending_head_ < pending_.size(); }
+  api::SseEvent take_pending() {
+    api::SseEvent event = std::move(pending_[pending_head_++]);
+    if (pending_head_ == pending_.size()) {
+      pending_.clear();
+      pending_head_ = 0;
+    }
+    return event;
+  }
   void take(std::vector<api::SseEvent>& events) {
     for (auto& e : events) {
       // An error event is relayed as it came: one quoting the key must not.
@@ -632,7 +638,10 @@ class HttpExchange final : public Exchange {
   ArmedDeadline armed_;
   std::optional<Inflater> inflater_;
   api::SseParser sse_;
-  std::deque<api::SseEvent> pending_;
+  // Events parsed and not yet taken, from pending_head_ on (a std::deque allocated for every
+  // exchange, streamed or not).
+  std::vector<api::SseEvent> pending_;
+  std::size_t pending_head_ = 0;
   std::size_t events_seen_ = 0;
   bool content_arrived_ = false;
   std::optional<std::chrono::milliseconds> finish_grace_;  // set by answer_finished()

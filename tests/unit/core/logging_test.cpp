@@ -1,11 +1,15 @@
 #include "llm_router/core/logging.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/pattern_formatter.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -108,6 +112,44 @@ TEST(Logging, LinesAreValidUtf8WithoutControlsOrOverrides) {
 }
 
 }  // namespace
+// The hand-written line formatter writes what spdlog's pattern formatter wrote, in any zone.
+TEST(Logging, LineFormatterWritesTheDefaultPatternsLine) {
+  const char* saved_zone = std::getenv("TZ");
+  const std::string restore = saved_zone ? saved_zone : "";
+  for (const char* zone : {"UTC0", "IST-5:30", "EST5", "NST3:30"}) {
+    ::setenv("TZ", zone, 1);
+    ::tzset();
+    // A new one per zone: spdlog's keeps the zone's offset for ten seconds of log time.
+    const auto reference =
+        std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%e%z %l [%n] %v");
+    LineFormatter ours;
+    for (const auto since_epoch :
+         {std::chrono::milliseconds(1764604800123), std::chrono::milliseconds(1764604800999),
+          std::chrono::milliseconds(1764604861007)}) {
+      for (const auto level : {spdlog::level::info, spdlog::level::warn, spdlog::level::err,
+                               spdlog::level::debug, spdlog::level::critical}) {
+        for (const char* name : {"", "proxy"}) {
+          spdlog::details::log_msg msg(name, level, "request_id=abc status=200");
+          msg.time = spdlog::log_clock::time_point(
+              std::chrono::duration_cast<spdlog::log_clock::duration>(since_epoch));
+          spdlog::memory_buf_t expected, got;
+          reference->format(msg, expected);
+          ours.format(msg, got);
+          EXPECT_EQ(std::string(got.data(), got.size()),
+                    std::string(expected.data(), expected.size()))
+              << zone;
+        }
+      }
+    }
+  }
+  if (saved_zone) {
+    ::setenv("TZ", restore.c_str(), 1);
+  } else {
+    ::unsetenv("TZ");
+  }
+  ::tzset();
+}
+
 // A config's list of errors is logged on one line, every line starting with time and level.
 TEST(Logging, OneLineJoinsLineBreaks) {
   EXPECT_EQ(one_line("a.yaml:3:1: bad\na.yaml:7:2: worse\n"), "a.yaml:3:1: bad; a.yaml:7:2: worse");
