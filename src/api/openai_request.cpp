@@ -125,6 +125,7 @@ class RequestScanner {
   RequestScanner(std::string_view text, Endpoint endpoint)
       : text_(text), cursor_(text), endpoint_(endpoint) {
     request_.text = text;
+    names_.reserve(16);  // a request's top-level names, grown one at a time otherwise
   }
 
   Expected<ParsedRequest> run() {
@@ -411,7 +412,7 @@ class RequestScanner {
   bool messages() {
     messages_kind_ = kind_at();
     messages_ = {};
-    openings_.clear();
+    summary().opening_count = 0;
     messages_problem_.reset();
     message_count_ = 0;
     if (messages_kind_ != Kind::array) return cursor_.skip_value();
@@ -472,8 +473,9 @@ class RequestScanner {
     if (!scanned) return true;
     messages_.chars += scanned->chars;
     messages_.images = messages_.images || scanned->images;
-    if (openings_.size() < 2 && (role == "system" || role == "user")) {
-      openings_.push_back(*scanned);
+    auto& opening = summary().openings;
+    if (summary().opening_count < opening.size() && (role == "system" || role == "user")) {
+      opening[summary().opening_count++] = {scanned->begin, scanned->end, scanned->is_string};
     }
     return true;
   }
@@ -706,22 +708,6 @@ class RequestScanner {
       out.has_images = text->images;
     }
     out.content_chars += tools_chars_;
-    if (messages_kind_ != Kind::array) return;
-    for (const ContentScan& opening : openings_) out.opening.push_back(text_of(opening));
-  }
-
-  // The decoded text of a message's content: the string, or its parts' texts joined.
-  std::string text_of(const ContentScan& scanned) const {
-    const std::string_view bytes = text_.substr(scanned.begin, scanned.end - scanned.begin);
-    std::string text;
-    if (scanned.is_string) {
-      JsonCursor(bytes).read_string(text);
-      return text;
-    }
-    json parts;
-    if (!parse_json(bytes, parts).ok || !parts.is_array()) return text;
-    for (const auto& part : parts) text += string_field(part, "text");
-    return text;
   }
 
   RequestSummary& summary() { return request_.summary; }
@@ -742,7 +728,6 @@ class RequestScanner {
   std::optional<Failure> messages_problem_;
   std::optional<Failure> field_problem_;  // a sampling field of the wrong type or out of bounds
   ContentScan messages_;
-  std::vector<ContentScan> openings_;
   std::optional<ContentScan> prompt_, input_;
   Kind tools_kind_ = Kind::absent;
   Kind tool_choice_kind_ = Kind::absent;
@@ -759,6 +744,25 @@ class RequestScanner {
 
 Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint) {
   return RequestScanner(text, endpoint).run();
+}
+
+std::vector<std::string> opening_texts(const ParsedRequest& request) {
+  std::vector<std::string> texts;
+  const RequestSummary& summary = request.summary;
+  for (std::size_t i = 0; i < summary.opening_count && i < summary.openings.size(); ++i) {
+    const RequestSummary::Span& span = summary.openings[i];
+    if (span.end > request.text.size() || span.begin > span.end) break;
+    const std::string_view bytes = request.text.substr(span.begin, span.end - span.begin);
+    std::string& text = texts.emplace_back();
+    if (span.is_string) {
+      JsonCursor(bytes).read_string(text);
+      continue;
+    }
+    json parts;
+    if (!parse_json(bytes, parts).ok || !parts.is_array()) continue;
+    for (const auto& part : parts) text += string_field(part, "text");
+  }
+  return texts;
 }
 
 const json& ParsedRequest::body() const {

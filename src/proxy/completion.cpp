@@ -1081,7 +1081,7 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 const api::ParsedRequest& parsed, const HttpRequest& request,
                 api::Endpoint endpoint, bool dry_run, const analyzer::DenseQuery* dense) {
   Decision decision;
-  decision.facts = facts_from(parsed, request);
+  decision.facts = facts_from(parsed, request, snapshot.selector->hashes_sessions());
   auto& facts = decision.facts;
   facts.embeddings = endpoint == api::Endpoint::embeddings;
   if (auto meta = analysis_meta(snapshot, facts.model, endpoint, dry_run)) {

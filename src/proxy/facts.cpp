@@ -10,11 +10,13 @@ std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed) {
   return static_cast<std::int64_t>(parsed.summary.content_chars / 4) + 1;
 }
 
-selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request) {
+selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request,
+                                  bool with_session_key) {
   const api::RequestSummary& summary = parsed.summary;
   selector::RequestFacts facts;
   facts.model = parsed.model;
   facts.stream = parsed.stream;
+  facts.headers.reserve(request.headers.size());
   for (const auto& h : request.headers) {
     if (h.name == "authorization" || h.name == "cookie" || h.name == "x-api-key" ||
         h.name == "api-key" || h.name == "proxy-authorization") {
@@ -29,10 +31,11 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
   facts.max_output_tokens = summary.max_output_tokens.value_or(0);
   facts.has_images = summary.has_images;
   facts.estimated_tokens = estimated_prompt_tokens(parsed);
-  std::array<std::string_view, 2> opening;
-  const std::size_t openings = std::min(opening.size(), summary.opening.size());
-  std::copy_n(summary.opening.begin(), openings, opening.begin());
-  facts.session_key = selector::session_key_of({opening.begin(), opening.begin() + openings});
+  if (with_session_key) {
+    const std::vector<std::string> texts = api::opening_texts(parsed);
+    const std::vector<std::string_view> opening(texts.begin(), texts.end());
+    facts.session_key = selector::session_key_of(opening);
+  }
   return facts;
 }
 

@@ -350,7 +350,10 @@ class RouterHandler final : public server::RequestHandler {
 };
 
 // Request facts the selector's rules test, from the parsed body and the headers.
-selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request);
+// `with_session_key`: hash the conversation's opening messages (a consistent_hash pool keyed
+// by session needs it; decoding them is most of a pass-through request's facts).
+selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request,
+                                  bool with_session_key);
 // The prompt's tokens as context windows and rpm/tpm budgets count them (no tokenizer: a
 // quarter of its characters).
 std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed);

@@ -129,6 +129,10 @@ Selector::Selector(std::shared_ptr<const config::Config> config, SelectorOptions
     compiled->fallthrough = CompiledPool{
         "default", route.quality_floor.value_or(0), resolve(*config_, route.use),
         resolve(*config_, route.fallback), make_strategy(route.strategy, *config_, route, route)};
+    hashes_sessions_ =
+        hashes_sessions_ || compiled->fallthrough.strategy->hashes_sessions() ||
+        std::any_of(compiled->rules.begin(), compiled->rules.end(),
+                    [](const CompiledPool& p) { return p.strategy->hashes_sessions(); });
     routes_.push_back(std::move(compiled));
   }
 }

@@ -108,7 +108,9 @@ std::string text_of(const json& content) {
   return joined;
 }
 
-llm_router::api::RequestSummary summary_from_dom(const json& body) {
+// The summary, and the opening messages' texts the parser leaves to opening_texts().
+llm_router::api::RequestSummary summary_from_dom(const json& body,
+                                                 std::vector<std::string>& opening) {
   llm_router::api::RequestSummary out;
   out.user = string_field(body, "user");
   if (auto m = body.find("metadata"); m != body.end() && m->is_object()) out.metadata = *m;
@@ -138,8 +140,8 @@ llm_router::api::RequestSummary summary_from_dom(const json& body) {
       if (content == message.end()) continue;
       add_content(*content, out);
       const std::string_view role = string_field(message, "role");
-      if (out.opening.size() < 2 && (role == "system" || role == "user")) {
-        out.opening.push_back(text_of(*content));
+      if (opening.size() < 2 && (role == "system" || role == "user")) {
+        opening.push_back(text_of(*content));
       }
     }
   } else if (auto prompt = body.find("prompt"); prompt != body.end()) {
@@ -152,7 +154,8 @@ llm_router::api::RequestSummary summary_from_dom(const json& body) {
 
 void check_summary(const llm_router::api::ParsedRequest& parsed, std::string_view text) {
   const auto& got = parsed.summary;
-  auto want = summary_from_dom(parsed.body());
+  std::vector<std::string> opening;
+  auto want = summary_from_dom(parsed.body(), opening);
   const auto tools = tool_text_chars(text);
   want.content_chars += tools.value_or(0);
   require(got.user == want.user && got.metadata == want.metadata);
@@ -162,7 +165,7 @@ void check_summary(const llm_router::api::ParsedRequest& parsed, std::string_vie
   require(got.max_output_tokens == want.max_output_tokens);
   require(!tools || got.content_chars == want.content_chars);
   require(got.has_images == want.has_images);
-  require(got.opening == want.opening);
+  require(llm_router::api::opening_texts(parsed) == opening);
   require(parsed.model == parsed.body().value("model", std::string()));
   const auto stream = parsed.body().find("stream");
   require(parsed.stream ==
@@ -185,7 +188,7 @@ void check_body_for_backend(std::string_view text, Endpoint endpoint) {
   check_summary(*parsed, text);
   // The request facts the rules test, and the cascade's look at an answer (here: the same
   // bytes, as if a backend had sent them).
-  (void)llm_router::proxy::facts_from(*parsed, llm_router::server::HttpRequest{});
+  (void)llm_router::proxy::facts_from(*parsed, llm_router::server::HttpRequest{}, true);
   llm_router::config::CascadeSettings cascade;
   cascade.enabled = true;
   cascade.min_mean_logprob = -1.0;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,9 +39,14 @@ struct RequestSummary {
   // was seen.
   std::size_t content_chars = 0;
   bool has_images = false;
-  // The contents of the first (at most two) system or user messages, decoded; content parts'
-  // texts are joined. They open the conversation and stay the same on every turn.
-  std::vector<std::string> opening;
+  // Where the contents of the first (at most two) system or user messages are in the body:
+  // they open the conversation and stay the same on every turn. opening_texts() decodes them.
+  struct Span {
+    std::size_t begin = 0, end = 0;
+    bool is_string = false;  // else an array of content parts
+  };
+  std::array<Span, 2> openings{};
+  std::size_t opening_count = 0;
 };
 
 // A client request body, validated once and checked for the fields the router needs. Every
@@ -64,6 +70,10 @@ struct ParsedRequest {
 
 // Failures are client errors (400) whose message says what is wrong and where.
 Expected<ParsedRequest> parse_request(std::string_view text, Endpoint endpoint);
+
+// The opening messages' contents (RequestSummary::openings), decoded; content parts' texts are
+// joined. Read on demand: only a session-keyed route needs them.
+std::vector<std::string> opening_texts(const ParsedRequest& request);
 
 // What the body sent to a backend carries of `stream_options`.
 enum class StreamOptions {

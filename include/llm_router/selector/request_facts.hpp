@@ -31,8 +31,8 @@ struct RequestFacts {
   std::string model;  // as sent by the client
   // Names lowercase; views into the request, which outlives its facts.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
-  std::string user;                                    // OpenAI `user` field
-  nlohmann::json metadata = nlohmann::json::object();  // OpenAI `metadata` object
+  std::string user;         // OpenAI `user` field
+  nlohmann::json metadata;  // OpenAI `metadata` object; null when the request has none
 
   std::string category;  // classifier label; empty when unknown
   double category_confidence = 0;

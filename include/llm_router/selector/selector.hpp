@@ -39,6 +39,8 @@ class Selector {
   RoutePlan preview(const RequestFacts& facts, const LiveStats& live) const;
 
   const config::Config& config() const { return *config_; }
+  // Whether a pool's strategy hashes RequestFacts::session_key, which is otherwise left empty.
+  bool hashes_sessions() const { return hashes_sessions_; }
 
  private:
   struct CompiledPool;
@@ -54,6 +56,7 @@ class Selector {
   std::shared_ptr<const config::Config> config_;
   SelectorOptions options_;
   std::vector<std::unique_ptr<CompiledRoute>> routes_;
+  bool hashes_sessions_ = false;
   mutable std::atomic<std::uint64_t> calls_{0};
 };
 

@@ -32,6 +32,8 @@ class Strategy {
  public:
   virtual ~Strategy() = default;
   virtual std::string_view name() const = 0;
+  // Whether order() reads RequestFacts::session_key (computed only when some pool does).
+  virtual bool hashes_sessions() const { return false; }
   // eligible: Config::backends indices in pool order, already filtered (capability, ejected,
   // full, quality floor). Returns them all, best first, each with a score and a reason.
   virtual std::vector<PlannedBackend> order(const StrategyContext& context,

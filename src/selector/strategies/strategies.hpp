@@ -49,6 +49,7 @@ class ConsistentHash final : public Strategy {
   ConsistentHash(const config::Config& config, const std::vector<std::string>& members,
                  config::HashKey key);
   std::string_view name() const override { return "consistent_hash"; }
+  bool hashes_sessions() const override { return key_.source == config::HashKey::Source::session; }
   std::vector<PlannedBackend> order(const StrategyContext& context,
                                     std::span<const std::size_t> eligible) const override;
 

@@ -361,7 +361,7 @@ TEST(ParseRequest, SummarizesWhatRulesTestWithoutADom) {
   // Decoded bytes: `Be "brief"` + newline, ok, look, third; and the tools' JSON.
   EXPECT_EQ(s.content_chars, 11u + 2 + 4 + 5 + 4 + 8);  // and the tools' words: type, function
   // The first two system/user messages (role after content counts too), decoded and joined.
-  EXPECT_EQ(s.opening, (std::vector<std::string>{"Be \"brief\"\n", "look"}));
+  EXPECT_EQ(opening_texts(*parsed), (std::vector<std::string>{"Be \"brief\"\n", "look"}));
 }
 
 TEST(ParseRequest, ALaterMemberOfAMessageWinsAsInTheDom) {
@@ -370,7 +370,7 @@ TEST(ParseRequest, ALaterMemberOfAMessageWinsAsInTheDom) {
       Endpoint::chat_completions);
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->summary.content_chars, 6u);
-  EXPECT_EQ(parsed->summary.opening, (std::vector<std::string>{"longer"}));
+  EXPECT_EQ(opening_texts(*parsed), (std::vector<std::string>{"longer"}));
   EXPECT_EQ(parsed->body()["messages"][0]["content"], "longer");
 }
 
@@ -386,7 +386,7 @@ TEST(ParseRequest, PromptOrInputIsTheTextWithoutMessages) {
   auto completion = parse_request(R"({"model":"a","prompt":"hello"})", Endpoint::completions);
   ASSERT_TRUE(completion);
   EXPECT_EQ(completion->summary.content_chars, 5u);
-  EXPECT_TRUE(completion->summary.opening.empty());
+  EXPECT_TRUE(opening_texts(*completion).empty());
   auto embedding = parse_request(R"({"model":"a","input":[1,2,3]})", Endpoint::embeddings);
   ASSERT_TRUE(embedding);
   EXPECT_EQ(embedding->summary.content_chars, 12u);  // four characters to a token id

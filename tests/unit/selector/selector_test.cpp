@@ -300,6 +300,30 @@ routes:
   EXPECT_EQ(names(p.candidates), (std::vector<std::string>{"local", "small"}));
 }
 
+// The session key is computed for a request only when some pool hashes it: consistent_hash
+// keyed by session (its default), on a route or on a rule.
+TEST(SelectorStatus, KnowsWhetherAPoolHashesSessions) {
+  EXPECT_FALSE(Selector(testing::shared(kRoutes)).hashes_sessions());
+  EXPECT_FALSE(Selector(testing::shared(R"(
+routes:
+  - {name: auto, strategy: consistent_hash, hash_key: user, use: [small, mid]}
+)"))
+                   .hashes_sessions());
+  EXPECT_TRUE(Selector(testing::shared(R"(
+routes:
+  - {name: auto, strategy: consistent_hash, use: [small, mid]}
+)"))
+                  .hashes_sessions());
+  EXPECT_TRUE(Selector(testing::shared(R"(
+routes:
+  - name: auto
+    use: [small]
+    rules:
+      - {name: sticky, when: {stream: true}, use: [mid, big], strategy: consistent_hash}
+)"))
+                  .hashes_sessions());
+}
+
 TEST(SelectorStatus, RoutesWithRulesDefaultToHybrid) {
   const auto config = testing::load(kRoutes + std::string(R"(
   - name: smart
