@@ -846,13 +846,23 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
   return copy.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// More tokens than this in one answer is a backend's bug (the largest context windows hold
+// ~10M): such a count is left out, or one answer (2^63 - 1 tokens, seen) would overflow the
+// token and cost totals for good.
+constexpr long long kMostTokensInOneAnswer = 100'000'000;
+
+long long token_count_after(std::string_view text, std::string_view key) {
+  const long long count = number_after(text, key);
+  return count > kMostTokensInOneAnswer ? -1 : count;
+}
+
 std::optional<Usage> find_usage(std::string_view text) {
   const size_t at = last_member_name(text, "\"usage\"");
   if (at == std::string_view::npos) return std::nullopt;
   const std::string_view rest = text.substr(at);
   Usage usage;
-  usage.prompt_tokens = number_after(rest, "\"prompt_tokens\"");
-  usage.completion_tokens = number_after(rest, "\"completion_tokens\"");
+  usage.prompt_tokens = token_count_after(rest, "\"prompt_tokens\"");
+  usage.completion_tokens = token_count_after(rest, "\"completion_tokens\"");
   if (usage.prompt_tokens < 0 && usage.completion_tokens < 0) return std::nullopt;
   usage.prompt_tokens = std::max(0LL, usage.prompt_tokens);
   usage.completion_tokens = std::max(0LL, usage.completion_tokens);

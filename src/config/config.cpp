@@ -265,6 +265,12 @@ void check_header_values(NodeReader& reader, const Backend& b) {
     reader.error("api_key",
                  "contains a line break or another control character (a trailing newline from "
                  "the file or variable it came from?)");
+  } else if (b.api_key.find_first_of(" \t") != std::string::npos) {
+    // "Bearer sk-..." is written by the router; a key with a space in it is a paste mistake or
+    // a quote left open, and its words would go to this backend.
+    reader.error("api_key",
+                 "contains a space; a key never does (\"Bearer\" is added by the "
+                 "router; a quote left open?)");
   }
   for (const auto& [name, value] : b.headers) {
     if (has_control_byte(value)) {
@@ -530,6 +536,73 @@ void resolve_merge_keys(YAML::Node node, std::set<int>& done) {
   for (auto entry : node) resolve_merge_keys(entry.second, done);
 }
 
+// Whether the quoted scalar opening at `at` has its closing quote in the file.
+bool quote_closes(const std::string& text, std::size_t at) {
+  const char quote = text[at];
+  for (std::size_t i = at + 1; i < text.size(); ++i) {
+    if (quote == '"' && text[i] == '\\') {
+      ++i;  // an escape: the next byte is never the end
+    } else if (text[i] == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is a quote inside single quotes
+        continue;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+// yaml-cpp ends a quoted value left open at the end of the file instead of refusing it: the
+// rest of the file (other backends' keys) became one backend's api_key, and its routes were
+// gone without a word. Every quoted scalar must close.
+class QuoteCheck {
+ public:
+  QuoteCheck(const std::string& text, const std::string& source) : text_(text), source_(source) {
+    std::size_t at = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;  // columns count after a BOM
+    line_starts_.push_back(at);
+    while ((at = text.find('\n', at)) != std::string::npos) line_starts_.push_back(++at);
+  }
+
+  void require_closed(const YAML::Node& node) {
+    if (node.IsScalar()) {
+      const std::size_t at = offset_of(node.Mark());
+      const bool quoted =
+          node.Tag() == "!" && at < text_.size() && (text_[at] == '"' || text_[at] == '\'');
+      if (quoted && !quote_closes(text_, at)) {
+        throw ConfigError({Diagnostic{source_, node.Mark().line + 1, node.Mark().column + 1, "",
+                                      std::string("the value opened with ") + text_[at] +
+                                          " here is never closed: the rest of the file was "
+                                          "read into it"}});
+      }
+      return;
+    }
+    if (!node.IsMap() && !node.IsSequence()) return;
+    if (!collections_seen_.insert(offset_of(node.Mark())).second) return;  // an alias
+    for (const auto& entry : node) {
+      if (node.IsMap()) {
+        require_closed(entry.first);
+        require_closed(entry.second);
+      } else {
+        require_closed(entry);
+      }
+    }
+  }
+
+ private:
+  // yaml-cpp's columns count bytes.
+  std::size_t offset_of(const YAML::Mark& mark) const {
+    const auto line = static_cast<std::size_t>(std::max(0, mark.line));
+    if (line >= line_starts_.size()) return text_.size();
+    return line_starts_[line] + static_cast<std::size_t>(std::max(0, mark.column));
+  }
+
+  const std::string& text_;
+  const std::string& source_;
+  std::vector<std::size_t> line_starts_;
+  std::set<std::size_t> collections_seen_;
+};
+
 YAML::Node parse_yaml(const std::string& text, const std::string& source) {
   try {
     // Every document: a second one after "---" would otherwise be ignored without a word.
@@ -542,6 +615,7 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
                                         " YAML documents (separated by ---); the config is one"}});
     }
     if (documents.empty()) return YAML::Node();
+    QuoteCheck(text, source).require_closed(documents.front());
     std::set<int> resolved;
     resolve_merge_keys(documents.front(), resolved);
     return documents.front();

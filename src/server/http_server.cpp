@@ -23,6 +23,7 @@
 
 #include "llm_router/api/errors.hpp"
 #include "llm_router/core/cpu_count.hpp"
+#include "llm_router/core/join.hpp"
 #include "llm_router/core/logging.hpp"
 #include "llm_router/core/request_id.hpp"
 #include "llm_router/server/eager_write.hpp"
@@ -777,7 +778,11 @@ void HttpServer::run(bool handle_signals, const std::function<void()>& ready) {
     threads.emplace_back([&worker = *impl.workers[i]] { worker.io.run(); });
   }
   impl.first().io.run();
-  for (auto& t : threads) t.join();
+  // The other io threads' loops end with the first's; their exits get a bounded wait.
+  if (!core::join_within(threads, std::chrono::seconds(5))) {
+    impl.log->warn(
+        "an io thread did not finish exiting within 5 s of the drain; exiting without it");
+  }
 }
 
 void HttpServer::stop_gracefully() {

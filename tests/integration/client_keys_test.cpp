@@ -69,6 +69,11 @@ TEST(ClientKeys, OnlyListedKeysReachTheApi) {
   const auto stats = json::parse(client.request("GET", "/admin/stats?window=5m").body);
   EXPECT_EQ(stats["client_keys"]["team-a"]["requests"], 1) << stats["client_keys"];
   EXPECT_EQ(stats["client_keys"]["team-c"]["requests"], 2) << stats["client_keys"];
+  // Refused keys share one entry: a client guessing keys cannot crowd the teams out.
+  EXPECT_GE(stats["client_keys"]["(unknown key)"]["requests"], 2) << stats["client_keys"];
+  for (const auto& [name, counts] : stats["client_keys"].items()) {
+    EXPECT_TRUE(name.rfind("team-", 0) == 0 || name == "(unknown key)") << name;
+  }
 }
 
 TEST(ClientKeys, AnUploadWithoutAKeyIsRefusedBeforeItsBodyIsSent) {

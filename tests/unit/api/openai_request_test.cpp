@@ -88,6 +88,21 @@ TEST(Usage, FoundInResponsesAndChunks) {
   EXPECT_FALSE(find_usage(R"({"choices":[]})"));
 }
 
+// A count no answer can hold (a backend's bug) is left out instead of poisoning the totals.
+TEST(Usage, ImplausibleCountsAreLeftOut) {
+  const auto huge = find_usage(
+      R"({"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":9223372036854775807}})");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->prompt_tokens, 12);
+  EXPECT_EQ(huge->completion_tokens, 0);
+  EXPECT_FALSE(
+      find_usage(R"({"choices":[],"usage":{"prompt_tokens":100000001,"completion_tokens":-5}})"));
+  const auto largest =
+      find_usage(R"({"choices":[],"usage":{"prompt_tokens":100000000,"completion_tokens":1}})");
+  ASSERT_TRUE(largest);
+  EXPECT_EQ(largest->prompt_tokens, 100000000);
+}
+
 TEST(Usage, NotTakenFromTheAnswersText) {
   const auto usage =
       find_usage(R"({"usage":{"prompt_tokens":7,"completion_tokens":8},"choices":[{"message":)"

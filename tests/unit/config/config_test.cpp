@@ -260,6 +260,64 @@ routes:
   EXPECT_EQ(dump(errors).find("SECRET123"), std::string::npos) << dump(errors);
 }
 
+// yaml-cpp ends a quote left open at the end of the file: the rest of the file, the next
+// backend's key included, became this backend's api_key. Refused where the quote opens.
+TEST(Config, AQuoteLeftOpenIsAnError) {
+  const auto errors = errors_of(R"(backends:
+  - name: thirdparty
+    provider: openai
+    base_url: http://127.0.0.1:9/v1
+    api_key: "sk-thirdparty-key
+  - name: openai
+    provider: openai
+    base_url: https://api.openai.com/v1
+    api_key: sk-REALSECRET4242
+routes:
+  - {name: auto, use: [openai]}
+)");
+  ASSERT_EQ(errors.size(), 1u) << dump(errors);
+  EXPECT_EQ(errors[0].line, 5);
+  EXPECT_EQ(errors[0].column, 14);
+  EXPECT_NE(errors[0].message.find("never closed"), std::string::npos) << dump(errors);
+  EXPECT_EQ(dump(errors).find("REALSECRET"), std::string::npos) << dump(errors);
+  // Single quotes too, after a BOM and non-ASCII text on the line.
+  const auto single = errors_of(
+      "\xEF\xBB\xBF"
+      "backends: []\nroutes: []\nx-note:\n  \xC3\xA9t\xC3\xA9: 'open\n");
+  ASSERT_EQ(single.size(), 1u) << dump(single);
+  EXPECT_NE(single[0].message.find("never closed"), std::string::npos) << dump(single);
+}
+
+// Quotes that close, across lines or around escaped quotes, are read as YAML says.
+TEST(Config, QuotedValuesThatCloseAreRead) {
+  const auto config = load_config_string("\xEF\xBB\xBF" + std::string(R"(backends:
+  - name: "a"
+    provider: openai
+    base_url: 'http://127.0.0.1:9/v1'
+    api_key: "sk-\"x\"\\"
+    headers: {x-note: 'it''s', x-wrapped: "one
+      two"}
+routes:
+  - {name: auto, use: ["a"]}
+)") + "x-note: {\xC3\xA9t\xC3\xA9: \"caf\xC3\xA9\", b: 'x'}\n");
+  ASSERT_EQ(config.backends.size(), 1u);
+  EXPECT_EQ(config.backends[0].name, "a");
+  EXPECT_EQ(config.backends[0].api_key, "sk-\"x\"\\");
+  EXPECT_EQ(config.backends[0].headers.at("x-note"), "it's");
+  EXPECT_EQ(config.backends[0].headers.at("x-wrapped"), "one two");
+  ASSERT_EQ(config.routes.size(), 1u);
+}
+
+// A key with a space is a paste mistake ("Bearer sk-...") or a quote run on: refused.
+TEST(Config, ASpaceInAKeyIsAnError) {
+  const auto errors = errors_of(R"(
+backends:
+  - {name: b, provider: openai, base_url: "http://127.0.0.1:9/v1", api_key: Bearer sk-SECRET9}
+)");
+  EXPECT_TRUE(has_error(errors, "backends[0].api_key", "contains a space")) << dump(errors);
+  EXPECT_EQ(dump(errors).find("SECRET9"), std::string::npos) << dump(errors);
+}
+
 // YAML merge keys (yaml-cpp reads "<<" as a plain key) and Compose-style `x-` keys to hold
 // the anchors: shared backend settings written once.
 TEST(Config, MergeKeysShareSettingsAndExtensionKeysHoldAnchors) {
