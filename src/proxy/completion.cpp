@@ -2267,8 +2267,9 @@ void RouterHandler::learn(const RequestScope& scope, const RequestRecord& record
   const std::string key = selector::bandit_key(scope.route->name, record.category);
   state_->bandit().record(key, backend.name, reward);
   if (success) {
-    state_->feedback().remember(record.id,
-                                {key, backend.name, reward, scope.route->bandit.feedback_weight});
+    state_->feedback().remember(
+        record.id,
+        {key, backend.name, reward, scope.route->bandit.feedback_weight, record.client_key_id});
   }
 }
 

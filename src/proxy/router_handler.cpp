@@ -712,7 +712,7 @@ asio::awaitable<void> RouterHandler::feedback(HttpRequest& request, ResponseWrit
   }
   const std::string id = body["request_id"];
   const double score = body["score"].get<double>();
-  auto entry = state_->feedback().take(id);
+  auto entry = state_->feedback().take(id, client_identity(request, *snapshot_));
   if (!entry) {
     Failure failure{ErrorKind::not_found,
                     "no recent bandit-routed request with id " + quote_excerpt(id) +

@@ -266,17 +266,18 @@ selector::ArmPosterior SnapshotLiveStats::arm(std::string_view key,
 
 void FeedbackLog::remember(const std::string& request_id, Entry entry) {
   std::lock_guard lock(mutex_);
-  if (entries_.emplace(request_id, std::move(entry)).second) order_.push_back(request_id);
+  if (entries_.insert_or_assign(request_id, std::move(entry)).second) order_.push_back(request_id);
   while (order_.size() > kCapacity) {
     entries_.erase(order_.front());
     order_.pop_front();
   }
 }
 
-std::optional<FeedbackLog::Entry> FeedbackLog::take(const std::string& request_id) {
+std::optional<FeedbackLog::Entry> FeedbackLog::take(const std::string& request_id,
+                                                    const std::string& client) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(request_id);
-  if (it == entries_.end()) return std::nullopt;
+  if (it == entries_.end() || it->second.client != client) return std::nullopt;
   Entry entry = std::move(it->second);
   entries_.erase(it);  // its id stays in order_ until trimmed: erasing it then is a no-op
   return entry;

@@ -921,6 +921,35 @@ TEST(Bandit, LearningIsSavedToTheStateFileOnShutdown) {
   std::remove(state_path.c_str());
 }
 
+// Feedback scores a request only from the client that sent it; request ids may be the
+// client's own, and the latest request with an id is the one scored.
+TEST(Bandit, FeedbackComesFromTheRequestsOwnClient) {
+  MockLlm a;
+  MockLlm b;
+  std::string config = router_config({{"a", a.url()}, {"b", b.url()}}, "[a, b]", "[]");
+  config += "    strategy: bandit\n";
+  Router router(config);
+  HttpClient client(router.port());
+  const auto send = [&](const std::string& key) {
+    return client.request("POST", "/v1/chat/completions", chat_body("auto"),
+                          {{"authorization", "Bearer " + key}, {"x-request-id", "order-1001"}});
+  };
+  const auto feedback = [&](const std::string& key) {
+    return client.request("POST", "/v1/feedback", R"({"request_id":"order-1001","score":0})",
+                          {{"authorization", "Bearer " + key}});
+  };
+  ASSERT_EQ(send("sk-team-a").status, 200);
+  const auto other = feedback("sk-team-b");
+  EXPECT_EQ(other.status, 404) << other.body;
+  EXPECT_EQ(other.body.find("\"backend\""), std::string::npos) << other.body;
+  EXPECT_EQ(feedback("sk-team-a").status, 200);
+  // The same id again, from another client: its request is the one awaiting feedback.
+  ASSERT_EQ(send("sk-team-a").status, 200);
+  ASSERT_EQ(send("sk-team-b").status, 200);
+  EXPECT_EQ(feedback("sk-team-a").status, 404);
+  EXPECT_EQ(feedback("sk-team-b").status, 200);
+}
+
 TEST(Explain, PrintsTheDecisionForARequestFile) {
   TempFile request("request.json",
                    R"({"model":"auto","messages":[{"role":"user","content":"Explain monads"}]})");

@@ -167,10 +167,13 @@ class FeedbackLog {
     std::string backend;
     double reward = 0;           // what the request earned when it finished
     double feedback_weight = 0;  // the route's bandit.feedback_weight
+    std::string client;          // who sent the request (client key name or key id)
   };
+  // A later request with the same id (ids may be the client's) replaces the earlier one.
   void remember(const std::string& request_id, Entry entry);
-  // The request's entry, removed: a request takes one feedback.
-  std::optional<Entry> take(const std::string& request_id);
+  // The request's entry, removed, when `client` sent it: a request takes one feedback, from
+  // the client that made it (another one neither scores it nor learns its backend).
+  std::optional<Entry> take(const std::string& request_id, const std::string& client);
 
  private:
   static constexpr std::size_t kCapacity = 10'000;
