@@ -157,9 +157,9 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details
     ThreadBuffer& own = thread_buffer();
     std::lock_guard lock(own.mutex);
     if (own.generation != generation_.load(std::memory_order_acquire)) refresh_formatter(own);
-    spdlog::memory_buf_t formatted;
-    own.formatter->format(msg, formatted);
-    append_safe_line(own.text, std::string_view(formatted.data(), formatted.size()));
+    own.formatted.clear();  // kept: an access line outgrows the buffer's inline bytes
+    own.formatter->format(msg, own.formatted);
+    append_safe_line(own.text, std::string_view(own.formatted.data(), own.formatted.size()));
     if (own.text.size() >= kBatchBytes) hand_off(own.text);
   }
 
@@ -203,6 +203,7 @@ class BatchingStderrSink final : public spdlog::sinks::base_sink<spdlog::details
     std::mutex mutex;
     std::string text;
     std::unique_ptr<spdlog::formatter> formatter;  // a pattern formatter keeps state: one each
+    spdlog::memory_buf_t formatted;                // the line being formatted
     unsigned generation = 0;
   };
 

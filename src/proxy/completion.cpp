@@ -2508,7 +2508,7 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
     return value.empty() ? "-" : std::string_view(value);
   };
   // The format is compiled (one line per request: parsing it at run time showed in profiles).
-  fmt::memory_buffer line;
+  fmt::basic_memory_buffer<char, 512> line;  // an access line is ~300 bytes
   auto out = std::back_inserter(line);
   fmt::format_to(out,
                  FMT_COMPILE("request_id={} route={} rule={} strategy={} backend={} status={} "
