@@ -1183,6 +1183,21 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   return std::move(decision.plan);
 }
 
+namespace {
+
+// The client went away: its request is a 499, and the attempt under way neither the backend's
+// failure nor its success (the attempts metric would count every abandoned stream as an
+// answer).
+void note_client_left(RequestRecord& record) {
+  record.status = 499;
+  if (!record.attempts.empty() && !record.attempts.back().failure) {
+    record.attempts.back().failure =
+        Failure{ErrorKind::cancelled, "the client went away", record.answered_status};
+  }
+}
+
+}  // namespace
+
 std::string request_id_of(const HttpRequest& request) {
   if (!request.id.empty()) return request.id;
   const auto* client_id = request.header("x-request-id");
@@ -1307,8 +1322,12 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     co_await run_plan(request, writer, *parsed, endpoint, plan, scope, record);
   } catch (const boost::system::system_error& e) {
     // A cancellation (the client left) ends the connection in the server; anything else is
-    // a bug like the next.
-    if (e.code() == asio::error::operation_aborted) throw;
+    // a bug like the next. The cancellation may surface as this exception rather than as a
+    // cancelled operation (a coroutine awaited after it came): the attempt then ended the same.
+    if (e.code() == asio::error::operation_aborted) {
+      if (!writer.server_stopping()) note_client_left(record);
+      throw;
+    }
     log_->error("request_id={} failed: {}", record.id, e.what());
     failed = true;
   } catch (const std::exception& e) {
@@ -1962,16 +1981,10 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     tool_call_indexes.fill(event.data);
     pending += event.serialize();
   }
-  // The client went away mid-stream: not the backend's failure, nor its success (the attempts
-  // metric would count every abandoned stream as an answer).
-  const auto client_left = [&] {
-    record.status = 499;
-    record.attempts.back().failure = Failure{ErrorKind::cancelled, "the client went away", 200};
-  };
   // The head leaves with the held events, in one packet.
   record.answered_status = 200;
   if (co_await writer.start_stream_with(200, std::move(headers), pending)) {
-    client_left();
+    note_client_left(record);
     co_return result;
   }
   pending.clear();
@@ -2000,7 +2013,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
       co_return result;
     }
     if (next.failure && next.failure->kind == ErrorKind::cancelled) {
-      client_left();
+      note_client_left(record);
       co_return result;
     }
     if (next.event && !next.failure) next.failure = garbled(*next.event);
@@ -2064,14 +2077,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::deliver_stream(
     // Events that arrived together leave together; nothing waits for events still to come.
     if (!done_seen && exchange.event_ready() && pending.size() < kMaxCoalescedBytes) continue;
     if (co_await writer.write_chunk(pending)) {
-      client_left();  // dropping the exchange cancels the upstream request
+      note_client_left(record);  // dropping the exchange cancels the upstream request
       co_return result;
     }
     pending.clear();
   }
   if (!pending.empty()) {
     if (co_await writer.write_chunk(pending)) {
-      client_left();
+      note_client_left(record);
       co_return result;
     }
   }
