@@ -8,72 +8,17 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "json_bytes.hpp"
 
 namespace llm_router::api {
 namespace {
 
 using nlohmann::json;
 
-// Bytes a string may hold as they are: printable ASCII except the quote and the backslash.
-constexpr std::array<bool, 256> plain_string_bytes() {
-  std::array<bool, 256> table{};
-  for (int c = 0x20; c < 0x80; ++c) table[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
-  return table;
-}
-constexpr auto kPlain = plain_string_bytes();
-
-// The first byte at or after p that a string cannot hold as it is (quote, backslash, control
-// or non-ASCII byte), 16 bytes per step where SSE2 is there (it is on every x86-64).
-const char* skip_plain(const char* p, const char* end) {
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i space = _mm_set1_epi8(0x20);
-  while (end - p >= 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    // Signed compare: below 0x20 are the controls and, as negative numbers, bytes >= 0x80.
-    const __m128i special =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
-                     _mm_cmplt_epi8(bytes, space));
-    if (const int mask = _mm_movemask_epi8(special); mask != 0) return p + __builtin_ctz(mask);
-    p += 16;
-  }
-#endif
-  while (p < end && kPlain[static_cast<unsigned char>(*p)]) ++p;
-  return p;
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-// Length of the well-formed UTF-8 sequence at p (first byte >= 0x80), or 0 (Unicode 15,
-// table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) {
-  const auto in = [&](std::size_t i, unsigned char lo, unsigned char hi) {
-    return p + i < end && p[i] >= lo && p[i] <= hi;
-  };
-  const unsigned char c = p[0];
-  if (c >= 0xC2 && c <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
-  if (c == 0xE0) return in(1, 0xA0, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
-  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) {
-    return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
-  }
-  if (c == 0xED) return in(1, 0x80, 0x9F) && in(2, 0x80, 0xBF) ? 3 : 0;
-  if (c == 0xF0) return in(1, 0x90, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
-  if (c >= 0xF1 && c <= 0xF3) {
-    return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
-  }
-  if (c == 0xF4) return in(1, 0x80, 0x8F) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
-  return 0;
-}
+using json_bytes::is_digit;
+using json_bytes::is_space;
+using json_bytes::skip_plain;
+using json_bytes::utf8_sequence_length;
 
 template <class Sink>
 void append_utf8(Sink& out, std::uint32_t code_point) {
@@ -441,43 +386,19 @@ bool JsonCursor::unicode_escape(Sink& out) {
   return true;
 }
 
-// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? ; integers as nlohmann stores them
+// A number (json_bytes::scan_number's grammar); integers as nlohmann stores them
 // (non-negative: unsigned, negative: signed, a float when out of range).
 template <class Out>
 bool JsonCursor::number(Out& out) {
   const char* start = p_;
   const bool negative = *p_ == '-';
-  if (negative) ++p_;
-  if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
-  if (*p_ == '0') {
-    ++p_;
-  } else {
-    while (p_ < end_ && is_digit(*p_)) ++p_;
-  }
-  const auto whole_digits = p_ - start - (negative ? 1 : 0);
-  bool integral = true;
-  long exponent = 0;  // up to 9999: beyond, its size is what matters
-  if (p_ < end_ && *p_ == '.') {
-    integral = false;
-    ++p_;
-    if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
-    while (p_ < end_ && is_digit(*p_)) ++p_;
-  }
-  if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-    integral = false;
-    ++p_;
-    const bool negative_exponent = p_ < end_ && *p_ == '-';
-    if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-    if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
-    for (; p_ < end_ && is_digit(*p_); ++p_)
-      exponent = std::min(exponent * 10 + (*p_ - '0'), 9999L);
-    if (negative_exponent) exponent = -exponent;
-  }
+  json_bytes::NumberShape shape;
+  if (!json_bytes::scan_number(p_, end_, shape)) return fail("invalid number");
+  const bool integral = shape.integral;
   // Skipped numbers are still converted where they might not fit: a magnitude too large for a
-  // double is refused whether the value is kept or not. Up to 18 digits fit an int64, and a
-  // double anything below 1e308 (tiny magnitudes round to zero, which is no error).
+  // double is refused whether the value is kept or not.
   if constexpr (!kBuilds<Out>) {
-    if (integral ? whole_digits <= 18 : whole_digits + exponent <= 307) return true;
+    if (json_bytes::surely_fits(shape)) return true;
   }
   json converted;
   json& target = [&]() -> json& {
@@ -537,11 +458,6 @@ std::string JsonSyntaxError::describe(std::string_view text) const {
   }
   return "at line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " +
          std::to_string(offset) + "): " + reason;
-}
-
-bool is_json_object(std::string_view text) {
-  JsonCursor cursor(text);
-  return cursor.peek() == '{' && cursor.skip_value() && cursor.finish();
 }
 
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,

@@ -92,6 +92,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // exactly what building does.
   llm_router::api::JsonCursor cursor(text, 64);
   require((cursor.skip_value() && cursor.finish()) == result.ok);
+  // The answer check's validator, a loop of its own, accepts exactly the objects the cursor
+  // does (at the default depth).
+  llm_router::api::JsonCursor whole(text);
+  const bool object = whole.peek() == '{' && whole.skip_value() && whole.finish();
+  require(llm_router::api::is_json_object(text) == object);
   return 0;
 }
 

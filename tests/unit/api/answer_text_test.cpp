@@ -95,6 +95,16 @@ TEST(IsJsonObject, ValidObjectsOnly) {
     EXPECT_FALSE(is_json_object(bad)) << bad;
   }
   EXPECT_FALSE(is_json_object("{\"a\":" + std::string(300, '[') + std::string(300, ']') + "}"));
+  // As deep as the parser's limit (256 with the object itself), and one more.
+  EXPECT_TRUE(is_json_object("{\"a\":" + std::string(255, '[') + std::string(255, ']') + "}"));
+  EXPECT_FALSE(is_json_object("{\"a\":" + std::string(256, '[') + std::string(256, ']') + "}"));
+  for (const char* escapes : {R"({"a":"\ud83d\ude00 \ud800 \udc00x \u00E9"})", R"({"a\n":1})"}) {
+    EXPECT_TRUE(is_json_object(escapes)) << escapes;
+  }
+  for (const char* bad : {R"({"a":"\ud83d\uZZZZ"})", R"({"a":"\u12"})", R"({"a" 1})", R"({"a":1,})",
+                          R"({"a":[1,]})", R"({"a":tru})", "{\"a\":1}\x01"}) {
+    EXPECT_FALSE(is_json_object(bad)) << bad;
+  }
   // Numbers a double cannot hold are refused, tiny ones round to zero.
   for (const std::string& number :
        {std::string("1e400"), std::string("-2.5E+309"), "1" + std::string(400, '0') + ".5"}) {
