@@ -190,8 +190,11 @@ class RequestScanner {
 
   // A name that outlives the cursor's next call: the text's bytes, or a copy.
   std::string_view stable(std::string_view name) {
-    const bool in_text = name.data() >= text_.data() && name.data() < text_.data() + text_.size();
-    return in_text ? name : decoded_names_.emplace_back(name);
+    return in_text(name) ? name : decoded_names_.emplace_back(name);
+  }
+
+  bool in_text(std::string_view view) const {
+    return view.data() >= text_.data() && view.data() < text_.data() + text_.size();
   }
 
   bool repeats_a_name() {
@@ -430,14 +433,16 @@ class RequestScanner {
     }
     if (!cursor_.enter_object()) return false;
     std::string_view name;
-    std::string role;
+    std::string_view role;
+    std::string role_with_escapes;  // the cursor's buffer is reused by the next member's name
     bool role_is_string = false;
     std::optional<ContentScan> scanned;
     while (cursor_.next_member(name)) {
       if (name == "role"sv) {
         role_is_string = kind_at() == Kind::string;
-        role.clear();
+        role = {};
         if (!(role_is_string ? cursor_.read_string(role) : cursor_.skip_value())) return false;
+        if (!in_text(role)) role = role_with_escapes.assign(role);
       } else if (name == "content"sv) {
         const Kind kind = kind_at();
         if (kind != Kind::string && kind != Kind::array && kind != Kind::null) {
