@@ -197,7 +197,7 @@ int run_serve(const std::vector<std::string>& args) {
                             [&](boost::asio::io_context& io, std::size_t index) {
                               return proxy::make_router_handler(state, io, tls, index);
                             });
-  server.on_drain([&] { state->draining = true; });
+  server.on_drain([&] { state->begin_draining(); });
   state->count_connections_with([&server] { return server.counters().connections_open.load(); });
   state->count_refusals_with([&server] {
     proxy::RouterState::RefusalCounts counts;

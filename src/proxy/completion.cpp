@@ -560,6 +560,14 @@ Failure shutting_down_failure() {
                  "(drain_timeout ran out, or a second stop signal came)"};
 }
 
+// A request still waiting for a backend slot when the router began to stop: never sent, so
+// another replica can take it at once.
+Failure queued_at_shutdown_failure() {
+  return Failure{ErrorKind::shutting_down,
+                 "the router is shutting down: the request was waiting for a backend slot and "
+                 "was not sent to any backend (retry it)"};
+}
+
 // "[DONE]" or a choice with a finish_reason (not null): what a complete stream ends with.
 bool ends_a_stream(const api::SseEvent& event) {
   if (event.is_done()) return true;
@@ -1358,10 +1366,12 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                         0, "model"};
       break;
     case selector::PlanStatus::all_busy:
-      failure =
-          Failure{ErrorKind::overloaded, plan.message + (waited == CapacityWait::queues_full
-                                                             ? " and every queue for a slot is full"
-                                                             : " and no slot freed in time")};
+      failure = waited == CapacityWait::draining
+                    ? queued_at_shutdown_failure()
+                    : Failure{ErrorKind::overloaded,
+                              plan.message + (waited == CapacityWait::queues_full
+                                                  ? " and every queue for a slot is full"
+                                                  : " and no slot freed in time")};
       break;
     case selector::PlanStatus::rate_limited:
       // (A direct plan's message names its backend's reason already.)
@@ -1428,6 +1438,10 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
           tried[index] = false;
           queue.push_front(index);
           continue;
+        }
+        if (waited == CapacityWait::draining) {
+          record.attempts.push_back({backend.name, queued_at_shutdown_failure()});
+          break;
         }
       }
       record.attempts.push_back(
@@ -2112,6 +2126,7 @@ void RouterHandler::end_after_done(std::unique_ptr<upstream::Exchange> exchange,
 asio::awaitable<RouterHandler::CapacityWait> RouterHandler::wait_for_capacity(
     const Snapshot& snapshot, std::vector<std::size_t> full_backends,
     upstream::Clock::time_point arrived, upstream::Clock::time_point deadline) {
+  if (state_->draining.load()) co_return CapacityWait::draining;
   auto timer = std::make_shared<asio::steady_timer>(io_);
   auto waiter = std::make_shared<health::CapacityWaiter>([timer, executor = io_.get_executor()] {
     asio::post(executor, [timer] { timer->cancel(); });
@@ -2140,6 +2155,8 @@ asio::awaitable<RouterHandler::CapacityWait> RouterHandler::wait_for_capacity(
     }
   }
   for (auto* gate : joined) gate->remove(waiter.get());
+  // (begin_draining sets the flag before it wakes anyone.)
+  if (state_->draining.load()) co_return CapacityWait::draining;
   if (woken) co_return CapacityWait::slot_freed;
   co_return joined.empty() ? CapacityWait::queues_full : CapacityWait::timed_out;
 }

@@ -236,7 +236,7 @@ class RouterHandler final : public server::RequestHandler {
   // drain_timeout cancelled the request before any answer: a 503 the client can retry.
   asio::awaitable<void> send_shutting_down(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
-  enum class CapacityWait { slot_freed, timed_out, queues_full };
+  enum class CapacityWait { slot_freed, timed_out, queues_full, draining };
   // Takes the request from its client key's rpm/tpm: nullopt when it may go, else how long
   // until it could.
   std::optional<std::chrono::milliseconds> charge_client(RequestRecord& record);

@@ -458,6 +458,11 @@ std::vector<std::string> RouterState::restart_required() const {
   return restart_required_;
 }
 
+void RouterState::begin_draining() {
+  draining.store(true);
+  for (auto* health : snapshot()->health) health->capacity.wake_all();
+}
+
 std::shared_ptr<const Snapshot> RouterState::snapshot() const {
   std::lock_guard lock(snapshot_mutex_);
   return snapshot_;

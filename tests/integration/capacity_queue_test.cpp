@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -252,6 +253,35 @@ TEST(CapacityQueue, AFullBackendIsSkippedForAFreeOneBeforeAnyWaiting) {
         << slow_settings;
     EXPECT_EQ(first.get().status, 200) << slow_settings;
   }
+}
+
+// SIGTERM while a request waits for a slot: the waiting request is refused at once with a
+// 503 (it was never sent, so another replica can take it), and the one in flight finishes.
+// Started during the drain instead, it could have run past drain_timeout and been cut.
+TEST(CapacityQueue, AQueuedRequestIsRefusedWhenTheRouterStops) {
+  MockLlm slow({"--ttft-ms", "1500"});
+  Router router(router_config(
+      {{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 4\n    queue_timeout: 20s"}},
+      "[slow]", "[]", "  drain_timeout: 20s\n"));
+  auto first = occupy(router.port(), slow);
+  auto queued = std::async(std::launch::async, [&] {
+    return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  });
+  HttpClient admin(router.port());
+  const auto queued_now = [&] {
+    return json::parse(admin.request("GET", "/readyz").body)["backends"]["slow"].value("queued", 0);
+  };
+  ASSERT_TRUE(eventually([&] { return queued_now() == 1; }));
+  router.process().signal(SIGTERM);
+  const auto refused = queued.get();
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  const auto error = json::parse(refused.body, nullptr, false);
+  ASSERT_TRUE(error.contains("error")) << refused.body;
+  EXPECT_EQ(error["error"]["code"], "server_shutting_down") << refused.body;
+  EXPECT_NE(error["error"]["message"].get<std::string>().find("not sent"), std::string::npos);
+  EXPECT_EQ(first.get().status, 200);
+  EXPECT_EQ(slow.requests(), 1);
+  EXPECT_EQ(router.process().wait(std::chrono::seconds(15)), 0);
 }
 
 }  // namespace

@@ -66,6 +66,10 @@ class RouterState {
   // Output items of the Responses sent, for clients' item_reference items.
   api::ResponseItemStore& response_items() { return response_items_; }
   std::atomic<bool> draining{false};
+  // The server stopped taking connections: sets `draining` and wakes the requests waiting for
+  // a backend slot, which are then refused (503) rather than started, so none begins work that
+  // drain_timeout would cut.
+  void begin_draining();
   std::atomic<std::uint64_t> reloads_ok{0};
   std::atomic<std::uint64_t> reloads_failed{0};
   // How the last reload went: "none" yet, "ok", or "failed" (the old config still serves; the
