@@ -7,6 +7,10 @@
 #include <cstring>
 #include <ctime>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace llm_router::server {
 namespace {
 
@@ -20,9 +24,42 @@ constexpr std::array<bool, 256> kTokenChars = [] {
   return table;
 }();
 
+#if defined(__SSE2__)
+// The 16 bytes at p, as a vector (a head has ~15 headers of ~40 bytes: checked a byte at a
+// time they cost a proxied request ~2k instructions).
+__m128i load16(const char* p) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+}
+
+// 0xFF where a byte is within [lo, hi] (both ASCII; bytes >= 0x80 are never within).
+__m128i in_range(__m128i bytes, char lo, char hi) {
+  return _mm_and_si128(_mm_cmpgt_epi8(bytes, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                       _mm_cmplt_epi8(bytes, _mm_set1_epi8(static_cast<char>(hi + 1))));
+}
+
+// Whether every byte of `text` (16 or more bytes) passes `check`, 16 at a time; the last block
+// overlaps the one before instead of leaving a tail.
+template <class Check>
+bool all_blocks(std::string_view text, Check check) {
+  for (std::size_t i = 0; i + 16 < text.size(); i += 16) {
+    if (!check(load16(text.data() + i))) return false;
+  }
+  return check(load16(text.data() + text.size() - 16));
+}
+#endif
+
 // No CR, LF or NUL in a value (they would end the head or the line early), no other control
-// either but for HTAB (RFC 9110 field-value); written without early exits, a byte costs little.
+// either but for HTAB (RFC 9110 field-value).
 bool safe_value(std::string_view value) {
+#if defined(__SSE2__)
+  if (value.size() >= 16) {
+    return all_blocks(value, [](__m128i bytes) {
+      const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, _mm_set1_epi8(0x1F)), bytes);
+      const __m128i tab = _mm_cmpeq_epi8(bytes, _mm_set1_epi8('\t'));
+      return _mm_movemask_epi8(_mm_andnot_si128(tab, control)) == 0;
+    });
+  }
+#endif
   unsigned bad = 0;
   for (char c : value) {
     const auto byte = static_cast<unsigned char>(c);
@@ -31,11 +68,26 @@ bool safe_value(std::string_view value) {
   return bad == 0;
 }
 
-bool safe_header(const Header& h) {
-  if (h.name.empty()) return false;
+bool is_token(std::string_view name) {
+#if defined(__SSE2__)
+  // Names as they usually are (lower-case letters, digits, '-') pass 16 bytes at a time;
+  // anything else is left to the table.
+  if (name.size() >= 16 && all_blocks(name, [](__m128i bytes) {
+        const __m128i usual =
+            _mm_or_si128(_mm_or_si128(in_range(bytes, 'a', 'z'), in_range(bytes, '0', '9')),
+                         _mm_cmpeq_epi8(bytes, _mm_set1_epi8('-')));
+        return _mm_movemask_epi8(usual) == 0xFFFF;
+      })) {
+    return true;
+  }
+#endif
   bool token = true;
-  for (char c : h.name) token &= kTokenChars[static_cast<unsigned char>(c)];
-  return token && safe_value(h.value);
+  for (char c : name) token &= kTokenChars[static_cast<unsigned char>(c)];
+  return token;
+}
+
+bool safe_header(const Header& h) {
+  return !h.name.empty() && is_token(h.name) && safe_value(h.value);
 }
 
 bool is_framing_header(std::string_view lowercase_name) {

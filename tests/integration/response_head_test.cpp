@@ -44,6 +44,37 @@ TEST(ResponseHead, HeadersThatCouldSplitTheResponseAreDropped) {
             "HTTP/1.1 200 OK\r\nx-ok: fine\r\ncontent-length: 0\r\n\r\n");
 }
 
+// Names and values of any length are checked at every byte (long ones 16 bytes at a time).
+TEST(ResponseHead, EveryByteOfLongNamesAndValuesIsChecked) {
+  const auto kept = [](const Header& header) {
+    return response_head(200, {header}, {11, true, 0}).find(header.name + ": ") !=
+           std::string::npos;
+  };
+  for (std::size_t size = 1; size <= 40; ++size) {
+    const std::string name(size, 'x');
+    const std::string value(size, 'v');
+    EXPECT_TRUE(kept({name, value})) << size;
+    EXPECT_TRUE(kept({name, std::string(size, '\t') + "\xC3\xA9~"})) << size;
+    for (std::size_t at = 0; at < size; ++at) {
+      for (const char bad : {'\r', '\n', '\0', '\x1F'}) {
+        std::string broken = value;
+        broken[at] = bad;
+        EXPECT_FALSE(kept({name, broken})) << size << " " << at << " " << int(bad);
+      }
+      for (const char bad : {' ', ':', '@', '\x80', '\x7F'}) {
+        std::string broken = name;
+        broken[at] = bad;
+        EXPECT_FALSE(kept({broken, value})) << size << " " << at << " " << int(bad);
+      }
+      for (const char unusual : {'X', '_', '.', '~', '!'}) {
+        std::string token = name;
+        token[at] = unusual;
+        EXPECT_TRUE(kept({token, value})) << size << " " << at << " " << unusual;
+      }
+    }
+  }
+}
+
 // Every response says when it was made (RFC 9110 section 6.6.1), once.
 TEST(ResponseHead, ADateLineInTheFormatOfRfc9110) {
   const std::string head = response_head(200, {}, {11, true, 0});
