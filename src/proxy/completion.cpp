@@ -1004,7 +1004,7 @@ Headers RouterHandler::decision_headers(const RequestRecord& record) const {
       if (!attempts.empty()) attempts += ", ";
       attempts += describe(a);
     }
-    headers.push_back({"x-llm-router-attempts", attempts});
+    headers.push_back({"x-llm-router-attempts", std::move(attempts)});
   }
   if (has_rate_limits(record.client)) add_rate_limit_headers(headers, budgets_of(*record.client));
   return headers;
