@@ -387,9 +387,11 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   snapshot->tls = backend_tls(*config, config_path_, tls_contexts_);
   const auto tokenizers = tokenizers_directory(*config, config_path_);
   for (const auto& backend : config->backends) {
-    snapshot->health.push_back(&health_.get(backend));
     snapshot->encoders.push_back(encoders_.for_backend(backend, tokenizers));
   }
+  // Last, once nothing can throw: taking a backend's or a key's live state applies the new
+  // limits and breaker settings to it, which a reload that failed must not have done.
+  for (const auto& backend : config->backends) snapshot->health.push_back(&health_.get(backend));
   for (const auto& key : config->client_keys) {
     snapshot->clients.emplace(
         key.key_sha256,

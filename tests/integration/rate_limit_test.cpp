@@ -4,8 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 #include "integration/router_config.hpp"
 #include "support/canned_backend.hpp"
@@ -59,6 +64,40 @@ TEST(RateLimits, EveryCandidateSpentIsA429WithWhenToComeBack) {
   EXPECT_EQ(quota.requests(), 1);  // the refused request never reached it
   // Naming the backend does not get around its limit.
   EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("quota")).status, 429);
+}
+
+// A reload that fails (here: a tokenizer that is not in tokenizers_dir) leaves the running
+// limits as they were; it had applied the new rpm to the backends listed before the failure.
+TEST(RateLimits, AFailedReloadLeavesTheLimitsAsTheyWere) {
+  MockLlm quota;
+  MockLlm other;
+  const std::string empty_dir =
+      ::testing::TempDir() + "no-tokenizers-" + std::to_string(::getpid());
+  std::filesystem::create_directories(empty_dir);
+  const std::string server = "  watch_config: false\n  tokenizers_dir: " + empty_dir + "\n";
+  const auto config = [&](const std::string& rpm, const std::string& other_extra) {
+    return router_config(
+        {{"quota", quota.url(), "rpm: " + rpm}, {"other", other.url(), other_extra}}, "[quota]",
+        "[]", server);
+  };
+  Router router(config("2", "tokenizer: estimate"));
+  HttpClient client(router.port());
+  const auto available = [&] {
+    return json::parse(client.request("GET", "/readyz").body)["backends"]["quota"]["rpm_available"]
+        .get<int>();
+  };
+  EXPECT_EQ(answered_by(client, chat_body("auto")), "quota");
+  EXPECT_EQ(available(), 1);
+  std::ofstream(router.config_path()) << config("1000", "tokenizer: o200k_base");
+  const auto reload = client.request("POST", "/admin/reload");
+  EXPECT_NE(reload.status, 200) << reload.body;
+  EXPECT_NE(reload.body.find("tokenizer"), std::string::npos) << reload.body;
+  // At the reload's rpm of 1,000 the bucket would refill ~5 requests in 300 ms; at 2, none.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(available(), 1);
+  EXPECT_EQ(answered_by(client, chat_body("auto")), "quota");
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 429);
+  std::filesystem::remove_all(empty_dir);
 }
 
 TEST(RateLimits, TpmCountsThePromptBeforeAndTheAnswerAfter) {
