@@ -211,10 +211,19 @@ void StatsShard::record(const RequestSummary& summary) {
   ++entry(slot.categories, category);
 
   if (options_.recent_decisions == 0) return;
-  if (recent_.size() == options_.recent_decisions) recent_.pop_front();
-  recent_.push_back(Decision{summary.id, now, summary.route, summary.rule, summary.backend,
-                             summary.category, summary.status, summary.latency_seconds,
-                             attempts_of(summary)});
+  // A ring: once full, the oldest entry is written over, its strings' buffers reused.
+  if (recent_.size() < options_.recent_decisions) recent_.emplace_back();
+  Decision& d = recent_[recent_next_];
+  recent_next_ = (recent_next_ + 1) % options_.recent_decisions;
+  d.id.assign(summary.id);
+  d.time = now;
+  d.route.assign(summary.route);
+  d.rule.assign(summary.rule);
+  d.backend.assign(summary.backend);
+  d.category.assign(summary.category);
+  d.status = summary.status;
+  d.latency_seconds = summary.latency_seconds;
+  d.attempts = attempts_of(summary);
 }
 
 void StatsShard::merge_into(WindowStats& out, std::int64_t first_slot, std::int64_t last_slot,
@@ -224,7 +233,9 @@ void StatsShard::merge_into(WindowStats& out, std::int64_t first_slot, std::int6
     merge_slot(out, previous_, first_slot, last_slot);
   }
   if (in_window(current_, first_slot, last_slot)) merge_slot(out, current_, first_slot, last_slot);
-  out.recent.insert(out.recent.end(), recent_.rbegin(), recent_.rend());
+  for (std::size_t i = 0; i < recent_.size(); ++i) {  // newest first
+    out.recent.push_back(recent_[(recent_next_ + recent_.size() - 1 - i) % recent_.size()]);
+  }
 }
 
 namespace {

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -197,8 +196,9 @@ class StatsShard {
   // just before it was published.
   Slot previous_;
   std::uint64_t published_ = 0;
-  std::deque<Decision> recent_;  // newest at the back
-  std::string rule_key_;         // "route/rule", reused (guarded by mutex_)
+  std::vector<Decision> recent_;  // a ring of the last recent_decisions
+  std::size_t recent_next_ = 0;   // the slot the next decision takes (the oldest when full)
+  std::string rule_key_;          // "route/rule", reused (guarded by mutex_)
 };
 
 class StatsHub {

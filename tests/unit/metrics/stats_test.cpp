@@ -338,6 +338,26 @@ TEST(Stats, RecentDecisionsAreBoundedAndNewestFirst) {
   EXPECT_EQ(w.recent[2].id, "r2");
 }
 
+// A shard keeps its last decisions in a ring: after it wraps around (more than once), still
+// the newest, newest first.
+TEST(Stats, RecentDecisionsOfOneShardWrapAround) {
+  FakeClock clock;
+  StatsHub hub(1, {.recent_decisions = 3}, clock.function());
+  for (int i = 0; i < 8; ++i) {
+    auto s = summary(i % 2 ? "a" : "b", 200, 0.1);
+    s.id = "r" + std::to_string(i);
+    hub.shard(0).record(s);
+    clock.now += seconds(1);
+  }
+  const auto w = hub.window(seconds(60));
+  ASSERT_EQ(w.recent.size(), 3u);
+  EXPECT_EQ(w.recent[0].id, "r7");
+  EXPECT_EQ(w.recent[0].backend, "a");
+  EXPECT_EQ(w.recent[1].id, "r6");
+  EXPECT_EQ(w.recent[1].backend, "b");
+  EXPECT_EQ(w.recent[2].id, "r5");
+}
+
 TEST(Stats, JsonCarriesPercentilesSeriesAndDecisions) {
   FakeClock clock;
   StatsHub hub(1, {}, clock.function());
