@@ -1749,6 +1749,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   if (winner) {
     const std::size_t loser = 1 - *winner;
     if (race->started[loser] && !race->done[loser]) {
+      scope.snapshot->health[race->index[loser]]->observe_unanswered(
+          millis_since(race->launched[loser], upstream::Clock::now()));
       race->cancel[loser].emit(asio::cancellation_type::terminal);
       while (!race->done[loser]) {
         race->wake.expires_at(upstream::Clock::time_point::max());

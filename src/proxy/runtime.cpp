@@ -195,6 +195,13 @@ void BackendHealth::record_failure(std::string_view backend, double latency_ms) 
   }
 }
 
+void BackendHealth::observe_unanswered(double after_ms) {
+  const double estimate = ttft_p95_ms.load(std::memory_order_relaxed);
+  if (estimate > 0 && after_ms > estimate) {
+    ttft_p95_ms.store(health::update_quantile(estimate, after_ms, 0.95));
+  }
+}
+
 std::chrono::milliseconds BackendHealth::hedge_delay(std::chrono::milliseconds initial) const {
   if (ttft_samples.load(std::memory_order_relaxed) < kMeasuredAfter) return initial;
   const double p95 = ttft_p95_ms.load(std::memory_order_relaxed);

@@ -158,5 +158,32 @@ TEST(Hedge, AfterP95HedgesOnceTheBackendIsMeasured) {
   EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=hedge_lost, fast=ok");
 }
 
+// A primary that slows down loses every hedge and is cancelled before it answers: its p95
+// estimate must still rise (each lost hedge says "slower than that"), so hedging falls back to
+// the slowest few requests instead of duplicating every one for good.
+TEST(Hedge, AfterP95FollowsAPrimaryThatSlowedDown) {
+  auto primary = std::make_unique<MockLlm>(std::vector<std::string>{"--ttft-ms", "10"});
+  const int port = primary->port();
+  MockLlm fast;
+  Router router(
+      hedged_config(primary->url(), fast.url(), "    hedge: {after: p95, initial_after: 10s}\n"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto")).status, 200);
+  }
+  primary.reset();
+  MockLlm slowed({"--ttft-ms", "40"}, port);
+  HttpClient fresh(router.port());
+  int answered_by_primary_alone = 0;
+  for (int i = 0; i < 90; ++i) {
+    auto response = fresh.post_json("/v1/chat/completions", chat_body("auto"));
+    ASSERT_EQ(response.status, 200) << response.body;
+    if (i >= 70 && response.header("x-llm-router-attempts") == "slow=ok") {
+      ++answered_by_primary_alone;
+    }
+  }
+  // ~5 % hedged once the estimate has caught up (it had stayed at ~10 ms: 20 of 20 hedged).
+  EXPECT_GE(answered_by_primary_alone, 14);
+}
 }  // namespace
 }  // namespace test_support

@@ -58,6 +58,11 @@ struct BackendHealth {
   std::atomic<bool> rejects_stream_options{false};
 
   void observe_latency(double ttft, double per_token);
+  // An attempt cancelled `after_ms` into it without a first byte (a lost hedge): its time to
+  // first byte is more than that. Past the p95 estimate, that says the estimate is low, as a
+  // slower sample would; otherwise it says nothing. (Recorded as nothing at all, a primary
+  // that slowed down and always lost its hedge would keep the old, low estimate for good.)
+  void observe_unanswered(double after_ms);
   // Time-to-first-byte samples after which the p95 estimate is trusted.
   static constexpr int kMeasuredAfter = 20;
   // The hedge delay for `after: p95`: the estimate once measured, else `initial`.
