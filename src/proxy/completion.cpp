@@ -2204,10 +2204,14 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
   }
   // Every backend that answered said 503: the client hears "unavailable" (and may wait for
   // its Retry-After), not "bad gateway", as a proxy passing the status through would say.
+  // Attempts that got no answer (a timeout, a refused connection) say nothing either way.
+  const auto answered_503 = [](const Attempt& a) { return a.failure->upstream_status == 503; };
   const bool all_unavailable =
       failure.kind == ErrorKind::upstream_server_error &&
-      std::all_of(record.attempts.begin(), record.attempts.end(),
-                  [](const Attempt& a) { return a.failure->upstream_status == 503 || skipped(a); });
+      std::any_of(record.attempts.begin(), record.attempts.end(), answered_503) &&
+      std::all_of(record.attempts.begin(), record.attempts.end(), [&](const Attempt& a) {
+        return answered_503(a) || a.failure->upstream_status == 0 || skipped(a);
+      });
   record.status = all_unavailable ? 503 : traits(failure.kind).status;
   record.backend.clear();
   Headers headers = decision_headers(record);

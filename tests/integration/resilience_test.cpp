@@ -321,6 +321,23 @@ TEST(CircuitBreaker, AFailureThatOpensTheCircuitIsNotRetried) {
   EXPECT_EQ(unavailable.requests(), 1);
 }
 
+// A backend that never answered (a timeout) says nothing about availability: when the others
+// all said 503, the client hears 503 with their Retry-After, not 502.
+TEST(Fallback, ATimeoutAndThen503sIsA503) {
+  MockLlm silent({"--hang"});
+  MockLlm unavailable({"--status", "503", "--retry-after-ms", "1000"});
+  Router router(router_config({{"silent", silent.url(), "timeouts: {first_byte: 300ms}"},
+                               {"unavailable", unavailable.url()}},
+                              "[silent]", "[unavailable]"));
+  HttpClient client(router.port());
+  const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 503) << response.body;
+  EXPECT_TRUE(response.header("x-llm-router-attempts")
+                  .starts_with("silent=first_byte_timeout, unavailable=upstream_server_error(503)"))
+      << response.header("x-llm-router-attempts");
+  EXPECT_FALSE(response.header("retry-after").empty());
+}
+
 TEST(CircuitBreaker, PanicModeStillTriesWhenEveryCandidateIsEjected) {
   MockLlm down({"--status", "500"});
   Router router(router_config(
