@@ -589,10 +589,20 @@ bool error_event(const api::SseEvent& event) {
 // already in that shape is kept (its type and code are the backend's); vLLM's
 // {"object": "error"} and an `event: error` line are rewritten, with the backend's own words.
 api::SseEvent openai_error_event(const api::SseEvent& event) {
-  const json parsed = api::parse_json_value(event.data);
+  json parsed = api::parse_json_value(event.data);
   if (event.event.empty() && parsed.is_object()) {
     const auto error = parsed.find("error");
-    if (error != parsed.end() && error->is_object()) return event;
+    if (error != parsed.end() && error->is_object() && error->contains("message") &&
+        (*error)["message"].is_string()) {
+      // With all four fields of OpenAI's error, as the router's own error events have (an SDK
+      // reads `code` and `type`), and no key quoted in the message.
+      json& message = (*error)["message"];
+      message = requestlog::Redactor{}.redact(message.get_ref<const std::string&>());
+      if (!error->contains("type")) (*error)["type"] = "server_error";
+      if (!error->contains("param")) (*error)["param"] = nullptr;
+      if (!error->contains("code")) (*error)["code"] = nullptr;
+      return api::SseEvent{"", parsed.dump(), ""};
+    }
   }
   std::string message = "upstream stream broke: the backend sent an error event";
   if (auto detail = backend_detail(parsed, true)) message += ": " + *detail;
@@ -607,7 +617,11 @@ std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
   }
   if (auto failure = garbled(*next.event)) return failure;
   if (error_event(*next.event)) {
-    return Failure{ErrorKind::upstream_server_error, "stream began with an error"};
+    std::string message = "stream began with an error";
+    if (auto detail = backend_detail(api::parse_json_value(next.event->data), true)) {
+      message += ": " + *detail;  // the backend's own words, as for an answer's error status
+    }
+    return Failure{ErrorKind::upstream_server_error, std::move(message)};
   }
   return std::nullopt;
 }

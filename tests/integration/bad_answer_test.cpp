@@ -497,7 +497,12 @@ TEST(BadAnswers, AStreamThatEndsBeforeItsLastEventEndsWithAnError) {
       "\n\n";
   const auto failed = streamed_events(kChunk + error_event);
   ASSERT_EQ(failed.size(), 2u);
-  EXPECT_EQ(json::parse(failed[1])["error"]["message"], "overloaded");
+  const auto kept = json::parse(failed[1])["error"];
+  EXPECT_EQ(kept["message"], "overloaded");
+  EXPECT_EQ(kept["type"], "server_error");
+  // The fields it lacked, as OpenAI's errors and the router's own error events have them.
+  EXPECT_TRUE(kept.contains("code") && kept["code"].is_null()) << kept;
+  EXPECT_TRUE(kept.contains("param") && kept["param"].is_null()) << kept;
   // vLLM's {"object": "error"} and an `event: error` line reach the client in OpenAI's shape,
   // the only one its SDK raises, and end the stream.
   for (const std::string& other :

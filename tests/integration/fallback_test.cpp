@@ -296,6 +296,24 @@ TEST(Fallback, StreamErrorEventBeforeContentFallsBack) {
   EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
 }
 
+// The backend's own words in a stream's opening error event reach the client's error (and the
+// log), as they do for an error status: "stream began with an error" alone hid the cause.
+TEST(Fallback, AStreamThatBeganWithAnErrorKeepsTheBackendsMessage) {
+  MockLlm erroring({"--error-event"});
+  Router router(router_config({{"erroring", erroring.url()}}, "[erroring]"));
+  HttpClient client(router.port());
+  auto response =
+      client.post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  EXPECT_EQ(response.status, 502) << response.body;
+  const auto error = json::parse(response.body, nullptr, false);
+  ASSERT_TRUE(error.contains("error")) << response.body;
+  const std::string message = error["error"]["message"];
+  EXPECT_NE(message.find("stream began with an error: The server had an error while processing "
+                         "your request (mock status 500)"),
+            std::string::npos)
+      << message;
+}
+
 TEST(Fallback, WhenEveryBackendFailsTheClientGetsOneErrorNamingEachAttempt) {
   MockLlm first({"--status", "500"});
   MockLlm second({"--status", "502"});
