@@ -44,11 +44,28 @@ class ResponseReader final : public boost::beast::http::basic_parser<false> {
   void on_response_impl(int code, string_view, int, error_code&) override { status_ = code; }
 
   void on_field_impl(field name, string_view name_string, string_view value, error_code&) override {
+    if (!kept(name)) return;
     if (headers_.empty()) headers_.reserve(12);
     headers_.push_back({server::lowercase_name({name_string.data(), name_string.size()}),
                         std::string(value.data(), value.size())});
     if (name == field::content_type) content_type_index_ = headers_.size();
     if (name == field::content_encoding) content_encoding_index_ = headers_.size();
+  }
+
+  // See ResponseHead::headers (most of a typical head, and a string or two each, per answer).
+  static bool kept(field name) {
+    switch (name) {
+      case field::connection:
+      case field::content_length:
+      case field::date:
+      case field::keep_alive:
+      case field::proxy_connection:
+      case field::server:
+      case field::transfer_encoding:
+        return false;
+      default:
+        return true;
+    }
   }
 
   void on_header_impl(error_code&) override {}

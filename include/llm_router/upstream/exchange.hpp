@@ -37,7 +37,10 @@ struct Deadlines {
 
 struct ResponseHead {
   int status = 0;
-  Headers headers;  // lower-case names
+  // Lower-case names. The reader leaves out what only the connection needed (the framing and
+  // connection headers, consumed as it read them) and the backend server's own Date and
+  // Server: the router answers with its own.
+  Headers headers;
   bool event_stream = false;
 };
 
