@@ -9,10 +9,10 @@ namespace llm_router::core {
 std::string new_request_id() {
   static constexpr char kHex[] = "0123456789abcdef";
   thread_local std::mt19937_64 engine{std::random_device{}()};
-  std::string id = "req-";
+  char id[20] = {'r', 'e', 'q', '-'};
   std::uint64_t bits = engine();
-  for (int i = 0; i < 16; ++i, bits >>= 4) id += kHex[bits & 15];
-  return id;
+  for (int i = 4; i < 20; ++i, bits >>= 4) id[i] = kHex[bits & 15];
+  return std::string(id, sizeof id);
 }
 
 bool acceptable_request_id(std::string_view id) {
