@@ -64,7 +64,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto& command : kCommands) {
-    if (command.name == first) return command.run(std::vector<std::string>(argv + 2, argv + argc));
+    if (command.name != first) continue;
+    const int status = command.run(std::vector<std::string>(argv + 2, argv + argc));
+    // Results that did not reach their file (a full disk, a closed pipe) are a failure.
+    if (!std::cout.flush()) {
+      std::cerr << "llm-router " << first << ": cannot write the output\n";
+      return status == 0 ? 1 : status;
+    }
+    return status;
   }
   std::cerr << "llm-router: unknown command '" << first << "'\n\n";
   print_help(std::cerr);

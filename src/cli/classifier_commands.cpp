@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <deque>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -177,7 +179,7 @@ void print_report(const nlohmann::json& report, const std::string& target) {
   std::cout << "rows " << report["rows"].get<size_t>() << "  accuracy "
             << report["accuracy"].get<double>() << "  macro-F1 " << report["macro_f1"].get<double>()
             << "\n";
-  if (const auto skipped = report["skipped_unknown_label"].get<size_t>(); skipped > 0) {
+  if (const auto skipped = report.value("skipped_unknown_label", std::size_t{0}); skipped > 0) {
     std::cout << "  (" << skipped << " rows skipped: their label is not one of the model's)\n";
   }
   for (const auto& [label, m] : report["per_label"].items()) {
@@ -186,15 +188,28 @@ void print_report(const nlohmann::json& report, const std::string& target) {
   }
 }
 
+// The option's value, all of it a number: finite for a real, a whole number in T's range for
+// an integer ("-1", "1.5" and "3x" are refused, not read as 2^64-1, 1 and 3).
 template <typename T>
 T number_option(Options& options, const std::string& name, T fallback) {
   const auto text = options.value(name);
   if (!text) return fallback;
-  try {
-    if constexpr (std::is_floating_point_v<T>) return static_cast<T>(std::stod(*text));
-    return static_cast<T>(std::stoull(*text));
-  } catch (const std::exception&) {
-    throw std::runtime_error(name + ": not a number: " + *text);
+  const char* end = text->data() + text->size();
+  if constexpr (std::is_floating_point_v<T>) {
+    double value = 0;
+    const auto [stop, error] = std::from_chars(text->data(), end, value);
+    if (error != std::errc() || stop != end || !std::isfinite(value)) {
+      throw std::runtime_error(name + ": not a finite number: '" + *text + "'");
+    }
+    return static_cast<T>(value);
+  } else {
+    T value = 0;
+    const auto [stop, error] = std::from_chars(text->data(), end, value);
+    if (error != std::errc() || stop != end) {
+      throw std::runtime_error(name + ": not a whole number from 0 to " +
+                               std::to_string(std::numeric_limits<T>::max()) + ": '" + *text + "'");
+    }
+    return value;
   }
 }
 
@@ -330,6 +345,17 @@ void add_anchors(const ExampleOptions& routing,
   }
 }
 
+// The labels rows carry, sorted; a row without one (other data) adds none.
+std::vector<std::string> labels_of(const std::vector<Record>& records) {
+  std::vector<std::string> labels;
+  for (const auto& r : records) {
+    if (!r.label.empty()) labels.push_back(r.label);
+  }
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  return labels;
+}
+
 TrainSet make_train_set(const std::vector<Record>& records, const std::string& target,
                         const std::optional<std::string>& label_list,
                         const ExampleOptions& routing) {
@@ -357,11 +383,10 @@ TrainSet make_train_set(const std::vector<Record>& records, const std::string& t
   if (label_list) {
     set.labels = split_list(*label_list);
   } else {
-    for (const auto& r : records) set.labels.push_back(r.label);
-    std::sort(set.labels.begin(), set.labels.end());
-    set.labels.erase(std::unique(set.labels.begin(), set.labels.end()), set.labels.end());
+    set.labels = labels_of(records);
   }
   for (const auto& r : records) {
+    if (r.label.empty()) continue;  // a row of other data (a routing row): nothing to learn
     const auto it = std::find(set.labels.begin(), set.labels.end(), r.label);
     if (it == set.labels.end())
       throw std::runtime_error("row with label '" + r.label + "' not in --labels");
@@ -396,6 +421,9 @@ classifier::TrainOptions train_options(Options& options, const std::string& targ
       f.char_ngram_max > 7) {
     throw std::runtime_error("invalid --bits / --minn / --maxn");
   }
+  if (t.epochs < 1 || t.epochs > 10'000) throw std::runtime_error("--epochs must be 1 to 10000");
+  if (!(t.learning_rate > 0)) throw std::runtime_error("--lr must be above 0");
+  if (!(t.l2 >= 0)) throw std::runtime_error("--l2 must be 0 or more");
   std::ostringstream meta;
   meta << "target=" << target << " seed=" << t.seed << " epochs=" << t.epochs
        << " lr=" << t.learning_rate << " l2=" << t.l2 << " balance=" << t.balance_classes;
@@ -439,27 +467,38 @@ nlohmann::json cross_validate(const std::vector<Record>& records, const std::str
   std::vector<Record> out_of_fold;
   std::vector<double> scores;
   std::vector<int> truth, predicted;
-  std::vector<std::string> labels;
+  // Every fold's predictions are counted against one list of labels (a fold's own list lacks
+  // a label none of its rows has, and its indexes would mean other labels).
+  const std::vector<std::string> labels = label_list ? split_list(*label_list) : labels_of(records);
+  const auto index_of = [&](const std::string& label) {
+    return static_cast<int>(std::find(labels.begin(), labels.end(), label) - labels.begin());
+  };
+  std::size_t unknown = 0;
   for (uint32_t fold = 0; fold < folds; ++fold) {
     std::vector<Record> fit, held;
     for (const auto& r : records) {
       (classifier::hash_bytes(r.prompt, kFoldSeed) % folds == fold ? held : fit).push_back(r);
     }
     const auto set = make_train_set(fit, target, label_list, routing);
-    labels = set.labels;
+    if (set.labels.size() < 2) throw std::runtime_error("a fold has fewer than two labels");
     const auto model = classifier::train_linear_model(set.labels, set.examples, train);
     std::vector<float> p(set.labels.size());
     for (const auto& r : held) {
+      if (!is_routing_target(target) && r.label.empty()) continue;
       model->predict(r.prompt, p);
       if (is_routing_target(target)) {
         scores.push_back(p[positive_index(*model)]);
         out_of_fold.push_back(r);
         continue;
       }
-      const auto it = std::find(labels.begin(), labels.end(), r.label);
-      if (it == labels.end()) continue;
-      truth.push_back(static_cast<int>(it - labels.begin()));
-      predicted.push_back(static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()));
+      const int actual = index_of(r.label);
+      if (actual == static_cast<int>(labels.size())) {
+        ++unknown;
+        continue;
+      }
+      truth.push_back(actual);
+      predicted.push_back(index_of(
+          set.labels[static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin())]));
     }
   }
   if (!is_routing_target(target)) {
@@ -467,6 +506,7 @@ nlohmann::json cross_validate(const std::vector<Record>& records, const std::str
     return {{"rows", m.rows},
             {"accuracy", m.accuracy},
             {"macro_f1", m.macro_f1},
+            {"skipped_unknown_label", unknown},
             {"per_label", nlohmann::json::object()}};
   }
   std::map<std::string, std::vector<classifier::RoutingRow>> by_benchmark;
@@ -584,8 +624,18 @@ int run_eval(const std::vector<std::string>& args) {
     if (!data || !model_path || !options.ok()) return usage(kEvalUsage, options);
     const auto model = classifier::load_text_model(*model_path);
     const auto target = target_option.value_or(default_target(*model));
+    if (is_routing_target(target) != (default_target(*model) == kWeakFails)) {
+      throw std::runtime_error(*model_path + " is a " +
+                               (default_target(*model) == kWeakFails ? "complexity" : "category") +
+                               " model: it cannot be evaluated with --target " + target);
+    }
     const auto records = select(read_all(*data), split, holdout);
     const auto report = report_for(*model, records, target);
+    if (is_routing_target(target) && report.empty()) {
+      throw std::runtime_error(*data +
+                               " has no rows with strong/weak outcomes (strong_correct and "
+                               "weak_correct, or strong_score and weak_score) to evaluate");
+    }
     if (json) {
       std::cout << report.dump(2) << "\n";
     } else {
@@ -611,11 +661,18 @@ int run_calibrate(const std::vector<std::string>& args) {
     }
     const double share = fraction_option(options, "--strong-share", 0);
     const auto model = classifier::load_text_model(*model_path);
+    if (default_target(*model) != kWeakFails) {
+      throw std::runtime_error(*model_path + " is not a complexity model (trained with --target " +
+                               std::string(kWeakFails) + ")");
+    }
     auto records = select(read_all(*data), split, holdout);
     std::erase_if(records, [](const Record& r) { return r.contaminated; });
     if (records.empty()) throw std::runtime_error("no rows to calibrate on");
     const auto scores = complexity_scores(*model, records);
-    const double threshold = classifier::threshold_for_strong_share(scores, share);
+    // A share of 0: above every score (still when printed to 6 digits), so no row goes to the
+    // strong model.
+    const double threshold = share == 0 ? *std::max_element(scores.begin(), scores.end()) + 1e-6
+                                        : classifier::threshold_for_strong_share(scores, share);
     const auto strong =
         std::count_if(scores.begin(), scores.end(), [&](double s) { return s >= threshold; });
     std::cout << std::setprecision(6) << "threshold " << threshold

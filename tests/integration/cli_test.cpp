@@ -124,6 +124,68 @@ TEST(TrainCli, SameSeedSameModelAndEvalReadsIt) {
   std::remove(second.c_str());
 }
 
+// Two classes of short prompts, five times over, plus `extra` rows.
+std::string two_class_rows(const std::string& extra = "") {
+  std::string rows;
+  const char* code[] = {"write a function",      "fix this python bug", "compile the code",
+                        "sort an array in java", "refactor this class", "a sql query please"};
+  const char* chat[] = {"hello there",      "how are you", "good morning friend",
+                        "nice to meet you", "what's up",   "have a nice day"};
+  for (int round = 0; round < 5; ++round) {
+    for (const char* p : code) rows += json{{"prompt", p}, {"label", "code"}}.dump() + "\n";
+    for (const char* p : chat) rows += json{{"prompt", p}, {"label", "chat"}}.dump() + "\n";
+  }
+  return rows + extra;
+}
+
+std::string joined(const CliRun& run) {
+  std::string text;
+  for (const auto& line : run.lines) text += line + "\n";
+  return text;
+}
+
+// Cross-validation on category data prints out-of-fold metrics and still writes the model (it
+// had stopped at a missing field of the fold report); rows without a label (other data in the
+// same files) are no class of their own.
+TEST(TrainCli, CrossValidationOnLabelsAndRowsWithoutALabel) {
+  TempFile data("train-cv.jsonl",
+                two_class_rows(R"({"prompt":"what is 2+2","weak_correct":true,"strong_correct":true})"
+                               "\n"));
+  const std::string out = data.path() + ".model";
+  const CliRun result = run(std::string(LLM_ROUTER_BIN) + " train --data " + data.path() +
+                            " --target label --cv 3 --out " + out + " 2>&1");
+  const std::string text = joined(result);
+  EXPECT_EQ(result.exit_code, 0) << text;
+  EXPECT_NE(text.find("3-fold cross-validation"), std::string::npos) << text;
+  EXPECT_NE(text.find("2 labels"), std::string::npos) << text;
+  EXPECT_NE(text.find("wrote"), std::string::npos) << text;
+  EXPECT_FALSE(read_bytes(out).empty());
+  std::remove(out.c_str());
+}
+
+// Numbers are read whole and checked: "-1" epochs had wrapped to four billion, "1.5" and
+// "3x" read as 1 and 3, a learning rate of nan trained a model of NaN weights.
+TEST(TrainCli, BadNumbersAreRefused) {
+  TempFile data("train-numbers.jsonl", two_class_rows());
+  const std::string out = data.path() + ".model";
+  for (const std::string bad : {"--epochs -1", "--epochs 0", "--epochs 3x", "--seed 1.5",
+                                "--seed -1", "--lr nan", "--lr -1", "--l2 inf", "--cv x"}) {
+    const CliRun result = run(std::string(LLM_ROUTER_BIN) + " train --data " + data.path() +
+                              " --target label --out " + out + " " + bad + " 2>&1");
+    EXPECT_EQ(result.exit_code, 1) << bad << "\n" << joined(result);
+    EXPECT_TRUE(read_bytes(out).empty()) << bad;
+  }
+}
+
+// Output that never reached its file is a failure, not exit 0.
+TEST(ClassifyCli, AnOutputThatCannotBeWrittenFails) {
+  const CliRun result = run("yes '{\"prompt\":\"write a sort in python\"}' | head -3000 | " +
+                            std::string(LLM_ROUTER_BIN) + " classify --config " + kConfig +
+                            " > /dev/full 2>/dev/null; echo \"exit=$?\"");
+  ASSERT_FALSE(result.lines.empty());
+  EXPECT_EQ(result.lines.back(), "exit=1");
+}
+
 TEST(TrainCli, DataWithoutTheTargetIsAnError) {
   TempFile data("train-no-target.jsonl", R"({"prompt":"a","label":"x"})"
                                          "\n");
