@@ -14,11 +14,13 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "llm_router/analyzer/analyzer.hpp"
 #include "llm_router/classifier/dataset.hpp"
 #include "llm_router/classifier/featurizer.hpp"
 #include "llm_router/classifier/linear_model.hpp"
 #include "llm_router/classifier/metrics.hpp"
 #include "llm_router/classifier/trainer.hpp"
+#include "llm_router/cli/analyzer_commands.hpp"
 #include "llm_router/cli/options.hpp"
 
 namespace llm_router::cli {
@@ -449,8 +451,10 @@ constexpr const char* kEvalUsage =
     "usage: llm-router eval --data FILE.jsonl[,...] --model MODEL [--target label|weak_fails]\n"
     "  [--split all|train|val] [--holdout 0.2] [--json]\n";
 constexpr const char* kCalibrateUsage =
-    "usage: llm-router calibrate --data FILE.jsonl[,...] --model MODEL --strong-share 0.3\n"
-    "  [--split all|train|val] [--holdout 0.2]\n";
+    "usage: llm-router calibrate --data FILE.jsonl[,...] --config FILE | --model MODEL\n"
+    "  --strong-share 0.3 [--split all|train|val] [--holdout 0.2]\n"
+    "  --config: the complexity the router sees (its analyzer's reading of each prompt);\n"
+    "  --model: the model's raw score of each prompt\n";
 
 std::string default_target(const classifier::TextModel& model) {
   const auto& labels = model.labels();
@@ -653,22 +657,33 @@ int run_calibrate(const std::vector<std::string>& args) {
   try {
     const auto data = options.value("--data");
     const auto model_path = options.value("--model");
+    const auto config_path = options.value("--config");
     const auto share_text = options.value("--strong-share");
     const auto split = parse_split(options.value("--split"));
     const double holdout = fraction_option(options, "--holdout", 0.2);
-    if (!data || !model_path || !share_text || !options.ok()) {
+    if (!data || model_path.has_value() == config_path.has_value() || !share_text ||
+        !options.ok()) {
       return usage(kCalibrateUsage, options);
     }
     const double share = fraction_option(options, "--strong-share", 0);
-    const auto model = classifier::load_text_model(*model_path);
-    if (default_target(*model) != kWeakFails) {
-      throw std::runtime_error(*model_path + " is not a complexity model (trained with --target " +
-                               std::string(kWeakFails) + ")");
-    }
     auto records = select(read_all(*data), split, holdout);
     std::erase_if(records, [](const Record& r) { return r.contaminated; });
     if (records.empty()) throw std::runtime_error("no rows to calibrate on");
-    const auto scores = complexity_scores(*model, records);
+    std::vector<double> scores;
+    if (config_path) {
+      // What routes compare with their threshold: the analyzer's complexity, read after its
+      // blanking of record ids and PII, its English glosses and its trailing-request reading.
+      const auto analyzer = analyzer_from_config(config_path);
+      for (const auto& r : records) scores.push_back(analyzer->analyze_text(r.prompt).complexity);
+    } else {
+      const auto model = classifier::load_text_model(*model_path);
+      if (default_target(*model) != kWeakFails) {
+        throw std::runtime_error(*model_path +
+                                 " is not a complexity model (trained with --target " +
+                                 std::string(kWeakFails) + ")");
+      }
+      scores = complexity_scores(*model, records);
+    }
     // A share of 0: above every score (still when printed to 6 digits), so no row goes to the
     // strong model.
     const double threshold = share == 0 ? *std::max_element(scores.begin(), scores.end()) + 1e-6

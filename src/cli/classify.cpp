@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "llm_router/analyzer/analyzer.hpp"
@@ -61,14 +62,33 @@ nlohmann::json parse_line(const std::string& line) {
   return input;
 }
 
+// A `prompt` or `input` as a legacy completion or an embeddings request sends it: a string, or
+// an array of strings (read as one text, a line each).
+std::optional<std::string> text_of(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (!value.is_array() || value.empty()) return std::nullopt;
+  std::string text;
+  for (const auto& item : value) {
+    if (!item.is_string()) return std::nullopt;
+    text.append(text.empty() ? "" : "\n").append(item.get_ref<const std::string&>());
+  }
+  return text;
+}
+
 nlohmann::json classify_line(const analyzer::Analyzer& analyzer, const nlohmann::json& input) {
   analyzer::Analysis analysis;
-  if (input.contains("messages")) {
+  std::optional<std::string> text;
+  if (const auto messages = input.find("messages"); messages != input.end()) {
+    if (!messages->is_array()) throw std::runtime_error("\"messages\" must be an array");
     analysis = analyzer.analyze(input, analyzer::RequestMeta{});
-  } else if (const auto it = input.find("prompt"); it != input.end() && it->is_string()) {
-    analysis = analyzer.analyze_text(it->get_ref<const std::string&>());
+  } else if (text = text_of(input.value("prompt", nlohmann::json())); text) {
+    analysis = analyzer.analyze_text(*text);
+  } else if (text = text_of(input.value("input", nlohmann::json())); text) {
+    analysis = analyzer.analyze_text(*text);
   } else {
-    throw std::runtime_error("expected a \"prompt\" string or a \"messages\" array");
+    throw std::runtime_error(
+        "expected a \"prompt\" (a string or an array of strings), an \"input\" or a "
+        "\"messages\" array");
   }
   nlohmann::json out = analysis.to_json();
   out["scores"] = out["category_scores"];
@@ -77,6 +97,23 @@ nlohmann::json classify_line(const analyzer::Analyzer& analyzer, const nlohmann:
 }
 
 }  // namespace
+
+std::shared_ptr<const analyzer::Analyzer> analyzer_from_config(
+    const std::optional<std::string>& config_path) {
+  const std::string path = config_path.value_or(kDefaultConfig);
+  if (!std::filesystem::exists(path)) {
+    // Without the models every line would read "other", 0.5: say so instead.
+    throw std::runtime_error(
+        config_path ? "cannot read " + path
+                    : path + " not found from " + std::filesystem::current_path().string() +
+                          ": pass --config FILE (a config whose analyzer: section names the "
+                          "models, e.g. the shipped config/llm-router.yaml)");
+  }
+  const std::string config_dir = std::filesystem::path(path).parent_path().string();
+  auto settings = read_settings(path);
+  if (!config_path) use_default_models(settings, config_dir);
+  return analyzer::make_analyzer(settings, config_dir, {}, {});
+}
 
 int run_classify(const std::vector<std::string>& args) {
   Options options(args);
@@ -88,19 +125,7 @@ int run_classify(const std::vector<std::string>& args) {
   }
   std::shared_ptr<const analyzer::Analyzer> analyzer;
   try {
-    const std::string path = config_path.value_or(kDefaultConfig);
-    if (!std::filesystem::exists(path)) {
-      // Without the models every line would read "other", 0.5: say so instead.
-      throw std::runtime_error(
-          config_path ? "cannot read " + path
-                      : path + " not found from " + std::filesystem::current_path().string() +
-                            ": pass --config FILE (a config whose analyzer: section names the "
-                            "models, e.g. the shipped config/llm-router.yaml)");
-    }
-    const std::string config_dir = std::filesystem::path(path).parent_path().string();
-    auto settings = read_settings(path);
-    if (!config_path) use_default_models(settings, config_dir);
-    analyzer = analyzer::make_analyzer(settings, config_dir, {}, {});
+    analyzer = analyzer_from_config(config_path);
   } catch (const config::ConfigError& e) {
     for (const auto& d : e.diagnostics()) std::cerr << d.format() << "\n";
     return 1;

@@ -81,6 +81,66 @@ TEST(ClassifyCli, OneLinePerInputWithCategoryScoresComplexityAndSentiment) {
   EXPECT_EQ(json::parse(result.lines[4])["category"], "other");  // no text, no task
 }
 
+// What legacy completions and embeddings requests carry is read too: a prompt as an array of
+// strings, an `input`; `messages` that are not an array are an error, not "other".
+TEST(ClassifyCli, PromptArraysAndInputsAreReadMessagesMustBeAnArray) {
+  TempFile input("classify-shapes.jsonl",
+                 R"({"prompt": ["Write a Python function", "that reverses a linked list."]})"
+                 "\n"
+                 R"({"input": "Write a Python function that reverses a linked list."})"
+                 "\n"
+                 R"({"messages": "hello"})"
+                 "\n");
+  const CliRun result = run(std::string(LLM_ROUTER_BIN) + " classify --config " + kConfig + " < " +
+                            input.path() + " 2>/dev/null");
+  EXPECT_EQ(result.exit_code, 0);
+  ASSERT_EQ(result.lines.size(), 3u);
+  EXPECT_EQ(json::parse(result.lines[0])["category"], "code") << result.lines[0];
+  EXPECT_EQ(json::parse(result.lines[1])["category"], "code") << result.lines[1];
+  EXPECT_TRUE(json::parse(result.lines[2]).contains("error")) << result.lines[2];
+}
+
+// calibrate --config reads each prompt as the router does (record ids blanked, ...), so its
+// threshold is the one to put in a route; the same share of the same rows is sent strong.
+TEST(CalibrateCli, WithAConfigTheThresholdIsOnTheRoutersComplexity) {
+  std::string rows;
+  const char* prompts[] = {"Is part 1234-A-56-X the 12V version?",
+                           "Prove that there are infinitely many primes.",
+                           "hi there",
+                           "Where is order 88812-Q-7 now?",
+                           "Derive the closed form of the sum of k^2 for k = 1..n.",
+                           "thanks!",
+                           "Write a compiler for a small Lisp in C++ with tail calls.",
+                           "What is the capital of France?",
+                           "Ticket 55-1234-XX still open?",
+                           "Explain the proof of the Cook-Levin theorem in detail."};
+  for (const char* p : prompts) {
+    rows += json{{"prompt", p}, {"strong_correct", true}, {"weak_correct", false}}.dump() + "\n";
+  }
+  TempFile data("calibrate.jsonl", rows);
+  const CliRun result = run(std::string(LLM_ROUTER_BIN) + " calibrate --data " + data.path() +
+                            " --config " + kConfig + " --strong-share 0.3 --split all");
+  EXPECT_EQ(result.exit_code, 0);
+  ASSERT_EQ(result.lines.size(), 1u);
+  const std::string& line = result.lines[0];
+  ASSERT_TRUE(line.starts_with("threshold ")) << line;
+  const double threshold = std::stod(line.substr(10));
+  // The rows classify puts at or above it: as many as calibrate says.
+  const CliRun classified =
+      run(std::string(LLM_ROUTER_BIN) + " classify --config " + kConfig + " < " + data.path());
+  ASSERT_EQ(classified.lines.size(), 10u);
+  int strong = 0;
+  for (const auto& out : classified.lines) {
+    strong += json::parse(out)["complexity"].get<double>() >= threshold ? 1 : 0;
+  }
+  EXPECT_NE(line.find("strong: " + std::to_string(strong) + "/10"), std::string::npos) << line;
+  // Neither or both of --config and --model: the usage.
+  EXPECT_EQ(run(std::string(LLM_ROUTER_BIN) + " calibrate --data " + data.path() +
+                " --strong-share 0.3 2>/dev/null")
+                .exit_code,
+            2);
+}
+
 // Without --config and without config/llm-router.yaml where it runs, every line would read
 // "other": a clear error instead.
 TEST(ClassifyCli, WithoutAConfigToFindItAsksForOne) {
@@ -148,9 +208,10 @@ std::string joined(const CliRun& run) {
 // had stopped at a missing field of the fold report); rows without a label (other data in the
 // same files) are no class of their own.
 TEST(TrainCli, CrossValidationOnLabelsAndRowsWithoutALabel) {
-  TempFile data("train-cv.jsonl",
-                two_class_rows(R"({"prompt":"what is 2+2","weak_correct":true,"strong_correct":true})"
-                               "\n"));
+  TempFile data(
+      "train-cv.jsonl",
+      two_class_rows(R"({"prompt":"what is 2+2","weak_correct":true,"strong_correct":true})"
+                     "\n"));
   const std::string out = data.path() + ".model";
   const CliRun result = run(std::string(LLM_ROUTER_BIN) + " train --data " + data.path() +
                             " --target label --cv 3 --out " + out + " 2>&1");
