@@ -13,6 +13,7 @@
 #include "llm_router/cli/analyzer_commands.hpp"
 #include "llm_router/cli/options.hpp"
 #include "llm_router/config/diagnostics.hpp"
+#include "llm_router/proxy/runtime.hpp"
 
 namespace llm_router::cli {
 namespace {
@@ -98,8 +99,26 @@ nlohmann::json classify_line(const analyzer::Analyzer& analyzer, const nlohmann:
 
 }  // namespace
 
+// The router's own analyzer for a whole config (the routes' keyword, regex and semantic sets
+// included), or null with a note when the config does not load as a whole (an API key's
+// environment variable unset, say): its analyzer: section alone is read then.
+std::shared_ptr<const analyzer::Analyzer> routers_analyzer(const std::string& path) {
+  try {
+    return proxy::analyzer_for(config::load_config_file(path), path);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "note: " << path << " does not load as a whole ("
+              << (e.diagnostics().empty() ? std::string("invalid")
+                                          : e.diagnostics().front().format())
+              << "): its routes' keyword, regex and semantic conditions are not scored\n";
+    return nullptr;
+  }
+}
+
 std::shared_ptr<const analyzer::Analyzer> analyzer_from_config(
     const std::optional<std::string>& config_path) {
+  if (config_path && std::filesystem::exists(*config_path)) {
+    if (auto analyzer = routers_analyzer(*config_path)) return analyzer;
+  }
   const std::string path = config_path.value_or(kDefaultConfig);
   if (!std::filesystem::exists(path)) {
     // Without the models every line would read "other", 0.5: say so instead.

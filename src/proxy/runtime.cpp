@@ -114,6 +114,11 @@ double blend(double old_value, double sample) {
 
 }  // namespace
 
+std::shared_ptr<const analyzer::Analyzer> analyzer_for(const config::Config& config,
+                                                       const std::string& config_path) {
+  return build_analyzer(config, config_path);
+}
+
 void BackendHealth::observe_latency(double ttft, double per_token) {
   // Racy read-modify-write on purpose: an average losing a sample now and then is harmless.
   if (ttft >= 0) {

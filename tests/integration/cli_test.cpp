@@ -100,6 +100,43 @@ TEST(ClassifyCli, PromptArraysAndInputsAreReadMessagesMustBeAnArray) {
   EXPECT_TRUE(json::parse(result.lines[2]).contains("error")) << result.lines[2];
 }
 
+// classify --config scores what the config's routes test too: their keyword lists and their
+// semantic examples (it had shown only the analyzer: section's own sets).
+TEST(ClassifyCli, TheRoutesKeywordsAndSemanticExamplesAreScored) {
+  const std::string models = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/";
+  const std::string analyzer =
+      "analyzer:\n  category_model: " + models + "category.model\n  complexity_model: " + models +
+      "complexity.model\n  sentiment_lexicon: " + models +
+      "vader_lexicon.txt\n  sentiment_model: " + models + "sentiment.json\n";
+  TempFile config("classify-routes.yaml",
+                  "backends:\n"
+                  "  - {name: m, provider: mock}\n" +
+                      analyzer +
+                      "routes:\n"
+                      "  - name: auto\n"
+                      "    use: [m]\n"
+                      "    rules:\n"
+                      "      - {name: crash, when: {keywords: [segfault]}, use: [m]}\n"
+                      "      - name: closure\n"
+                      "        when: {semantic: {examples: [\"I want to close my account\"], "
+                      "threshold: 0.6}}\n"
+                      "        use: [m]\n");
+  TempFile input("classify-routes.jsonl", R"({"prompt": "I got a segfault in my c++ code"})"
+                                          "\n"
+                                          R"({"prompt": "Please, I want to close my account."})"
+                                          "\n");
+  const CliRun result = run(std::string(LLM_ROUTER_BIN) + " classify --config " + config.path() +
+                            " < " + input.path());
+  EXPECT_EQ(result.exit_code, 0);
+  ASSERT_EQ(result.lines.size(), 2u);
+  const json crash = json::parse(result.lines[0]);
+  EXPECT_NE(crash["keyword_hits"].dump().find("crash"), std::string::npos) << result.lines[0];
+  const json closure = json::parse(result.lines[1]);
+  ASSERT_TRUE(closure["semantic_scores"].is_object()) << result.lines[1];
+  ASSERT_FALSE(closure["semantic_scores"].empty()) << result.lines[1];
+  EXPECT_GT(closure["semantic_scores"].begin()->get<double>(), 0.6) << result.lines[1];
+}
+
 // calibrate --config reads each prompt as the router does (record ids blanked, ...), so its
 // threshold is the one to put in a route; the same share of the same rows is sent strong.
 TEST(CalibrateCli, WithAConfigTheThresholdIsOnTheRoutersComplexity) {

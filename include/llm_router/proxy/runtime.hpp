@@ -26,6 +26,12 @@ class context;
 
 namespace llm_router::proxy {
 
+// The analyzer the router builds for `config`: its `analyzer:` section, with the keyword,
+// regex and semantic sets its routes' rules test (null when nothing needs one). Throws on
+// model load errors.
+std::shared_ptr<const analyzer::Analyzer> analyzer_for(const config::Config& config,
+                                                       const std::string& config_path);
+
 // Live state of one backend, shared by every io thread and kept across config reloads (keyed
 // by backend name). Updated with relaxed atomics: no lock on the request path.
 struct BackendHealth {
