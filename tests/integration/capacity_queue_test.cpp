@@ -29,6 +29,18 @@ std::future<HttpResponse> occupy(int router_port, MockLlm& backend) {
   return pending;
 }
 
+// A request sent in the background (it will wait for a slot).
+std::future<HttpResponse> send_in_background(int router_port) {
+  return std::async(std::launch::async, [router_port] {
+    return HttpClient(router_port).post_json("/v1/chat/completions", chat_body("auto"));
+  });
+}
+
+// How many requests wait for a slot of `backend`, as /readyz says.
+int queued_for(HttpClient& admin, const std::string& backend) {
+  return json::parse(admin.request("GET", "/readyz").body)["backends"][backend].value("queued", 0);
+}
+
 TEST(CapacityQueue, ARequestForAFullBackendWaitsForTheSlotInsteadOfFailing) {
   MockLlm slow({"--ttft-ms", "400"});
   Router router(router_config(
@@ -71,14 +83,9 @@ TEST(CapacityQueue, AReloadThatRaisesTheLimitLetsAQueuedRequestIn) {
   };
   Router router(config(1));
   auto first = occupy(router.port(), slow);
-  auto queued = std::async(std::launch::async, [&] {
-    return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
-  });
+  auto queued = send_in_background(router.port());
   HttpClient admin(router.port());
-  const auto queued_now = [&] {
-    return json::parse(admin.request("GET", "/readyz").body)["backends"]["slow"].value("queued", 0);
-  };
-  ASSERT_TRUE(eventually([&] { return queued_now() == 1; }));
+  ASSERT_TRUE(eventually([&] { return queued_for(admin, "slow") == 1; }));
   std::ofstream(router.config_path()) << config(2);
   ASSERT_EQ(admin.request("POST", "/admin/reload").status, 200);
   const auto answer = queued.get();
@@ -101,16 +108,9 @@ TEST(CapacityQueue, AReloadThatRaisesTheLimitLetsEveryQueuedRequestIn) {
   Router router(config(1));
   auto first = occupy(router.port(), slow);
   std::vector<std::future<HttpResponse>> queued;
-  for (int i = 0; i < 4; ++i) {
-    queued.push_back(std::async(std::launch::async, [&] {
-      return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
-    }));
-  }
+  for (int i = 0; i < 4; ++i) queued.push_back(send_in_background(router.port()));
   HttpClient admin(router.port());
-  const auto queued_now = [&] {
-    return json::parse(admin.request("GET", "/readyz").body)["backends"]["slow"].value("queued", 0);
-  };
-  ASSERT_TRUE(eventually([&] { return queued_now() == 4; }));
+  ASSERT_TRUE(eventually([&] { return queued_for(admin, "slow") == 4; }));
   std::ofstream(router.config_path()) << config(5);
   ASSERT_EQ(admin.request("POST", "/admin/reload").status, 200);
   for (auto& answer : queued) {
@@ -264,14 +264,9 @@ TEST(CapacityQueue, AQueuedRequestIsRefusedWhenTheRouterStops) {
       {{"slow", slow.url(), "max_concurrency: 1\n    max_queue: 4\n    queue_timeout: 20s"}},
       "[slow]", "[]", "  drain_timeout: 20s\n"));
   auto first = occupy(router.port(), slow);
-  auto queued = std::async(std::launch::async, [&] {
-    return HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
-  });
+  auto queued = send_in_background(router.port());
   HttpClient admin(router.port());
-  const auto queued_now = [&] {
-    return json::parse(admin.request("GET", "/readyz").body)["backends"]["slow"].value("queued", 0);
-  };
-  ASSERT_TRUE(eventually([&] { return queued_now() == 1; }));
+  ASSERT_TRUE(eventually([&] { return queued_for(admin, "slow") == 1; }));
   router.process().signal(SIGTERM);
   const auto refused = queued.get();
   EXPECT_EQ(refused.status, 503) << refused.body;

@@ -189,38 +189,6 @@ TEST(ClassifyCli, WithoutAConfigToFindItAsksForOne) {
   EXPECT_NE(text.find("--config"), std::string::npos) << text;
 }
 
-TEST(TrainCli, SameSeedSameModelAndEvalReadsIt) {
-  std::string rows;
-  const char* code[] = {"write a function",      "fix this python bug", "compile the code",
-                        "sort an array in java", "refactor this class", "a sql query please"};
-  const char* chat[] = {"hello there",      "how are you", "good morning friend",
-                        "nice to meet you", "what's up",   "have a nice day"};
-  for (int round = 0; round < 5; ++round) {
-    for (const char* p : code) rows += json{{"prompt", p}, {"label", "code"}}.dump() + "\n";
-    for (const char* p : chat) rows += json{{"prompt", p}, {"label", "chat"}}.dump() + "\n";
-  }
-  TempFile data("train-data.jsonl", rows);
-  const std::string first = data.path() + ".a.model";
-  const std::string second = data.path() + ".b.model";
-  const std::string train = std::string(LLM_ROUTER_BIN) + " train --data " + data.path() +
-                            " --target label --seed 3 --out ";
-  ASSERT_EQ(run(train + first + " >/dev/null").exit_code, 0);
-  ASSERT_EQ(run(train + second + " >/dev/null").exit_code, 0);
-  const std::string bytes = read_bytes(first);
-  EXPECT_FALSE(bytes.empty());
-  EXPECT_EQ(bytes, read_bytes(second));
-
-  const CliRun eval = run(std::string(LLM_ROUTER_BIN) + " eval --data " + data.path() +
-                          " --model " + first + " --split all");
-  EXPECT_EQ(eval.exit_code, 0);
-  ASSERT_FALSE(eval.lines.empty());
-  std::string text;
-  for (const auto& line : eval.lines) text += line + "\n";
-  EXPECT_NE(text.find("macro"), std::string::npos) << text;
-  std::remove(first.c_str());
-  std::remove(second.c_str());
-}
-
 // Two classes of short prompts, five times over, plus `extra` rows.
 std::string two_class_rows(const std::string& extra = "") {
   std::string rows;
@@ -239,6 +207,27 @@ std::string joined(const CliRun& run) {
   std::string text;
   for (const auto& line : run.lines) text += line + "\n";
   return text;
+}
+
+TEST(TrainCli, SameSeedSameModelAndEvalReadsIt) {
+  TempFile data("train-data.jsonl", two_class_rows());
+  const std::string first = data.path() + ".a.model";
+  const std::string second = data.path() + ".b.model";
+  const std::string train = std::string(LLM_ROUTER_BIN) + " train --data " + data.path() +
+                            " --target label --seed 3 --out ";
+  ASSERT_EQ(run(train + first + " >/dev/null").exit_code, 0);
+  ASSERT_EQ(run(train + second + " >/dev/null").exit_code, 0);
+  const std::string bytes = read_bytes(first);
+  EXPECT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes, read_bytes(second));
+
+  const CliRun eval = run(std::string(LLM_ROUTER_BIN) + " eval --data " + data.path() +
+                          " --model " + first + " --split all");
+  EXPECT_EQ(eval.exit_code, 0);
+  ASSERT_FALSE(eval.lines.empty());
+  EXPECT_NE(joined(eval).find("macro"), std::string::npos) << joined(eval);
+  std::remove(first.c_str());
+  std::remove(second.c_str());
 }
 
 // Cross-validation on category data prints out-of-fold metrics and still writes the model (it
