@@ -2,6 +2,7 @@
 // line out. Bad lines produce {"error": ...} and the run goes on.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -63,29 +64,33 @@ nlohmann::json parse_line(const std::string& line) {
   return input;
 }
 
-// A `prompt` or `input` as a legacy completion or an embeddings request sends it: a string, or
-// an array of strings (read as one text, a line each).
-std::optional<std::string> text_of(const nlohmann::json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (!value.is_array() || value.empty()) return std::nullopt;
-  std::string text;
-  for (const auto& item : value) {
-    if (!item.is_string()) return std::nullopt;
-    text.append(text.empty() ? "" : "\n").append(item.get_ref<const std::string&>());
-  }
-  return text;
+// Whether the member `name` is a `prompt` or `input` as a legacy completion or an embeddings
+// request sends it: a string or an array of strings (the analyzer reads them as the router does).
+bool prompt_like(const nlohmann::json& input, const char* name) {
+  const auto it = input.find(name);
+  if (it == input.end()) return false;
+  if (it->is_string()) return true;
+  return it->is_array() && !it->empty() &&
+         std::all_of(it->begin(), it->end(), [](const auto& item) { return item.is_string(); });
 }
 
 nlohmann::json classify_line(const analyzer::Analyzer& analyzer, const nlohmann::json& input) {
   analyzer::Analysis analysis;
-  std::optional<std::string> text;
+  analyzer::RequestMeta meta;
   if (const auto messages = input.find("messages"); messages != input.end()) {
     if (!messages->is_array()) throw std::runtime_error("\"messages\" must be an array");
-    analysis = analyzer.analyze(input, analyzer::RequestMeta{});
-  } else if (text = text_of(input.value("prompt", nlohmann::json())); text) {
-    analysis = analyzer.analyze_text(*text);
-  } else if (text = text_of(input.value("input", nlohmann::json())); text) {
-    analysis = analyzer.analyze_text(*text);
+    analysis = analyzer.analyze(input, meta);
+  } else if (prompt_like(input, "prompt")) {
+    const auto& prompt = input["prompt"];
+    if (prompt.is_string()) {
+      analysis = analyzer.analyze_text(prompt.get_ref<const std::string&>());
+    } else {
+      meta.endpoint = analyzer::EndpointKind::completions;
+      analysis = analyzer.analyze(input, meta);
+    }
+  } else if (prompt_like(input, "input")) {
+    meta.endpoint = analyzer::EndpointKind::embeddings;
+    analysis = analyzer.analyze(input, meta);
   } else {
     throw std::runtime_error(
         "expected a \"prompt\" (a string or an array of strings), an \"input\" or a "

@@ -14,12 +14,11 @@
 #include "semantic_embeddings.hpp"
 
 namespace llm_router::proxy {
-namespace {
 
 // The analyzer a config asks for: its `analyzer:` section, or default settings when only the
 // routes' rules need signals (keywords, semantic examples, PII). Throws on model load errors.
-std::shared_ptr<const analyzer::Analyzer> build_analyzer(const config::Config& config,
-                                                         const std::string& config_path) {
+std::shared_ptr<const analyzer::Analyzer> analyzer_for(const config::Config& config,
+                                                       const std::string& config_path) {
   const auto specs = config::signal_specs(config);
   if (!config.analyzer && specs.keywords.empty() && specs.semantic.empty() && !specs.pii) {
     return nullptr;
@@ -38,6 +37,8 @@ std::shared_ptr<const analyzer::Analyzer> build_analyzer(const config::Config& c
   return analyzer::make_analyzer(settings, dir.empty() ? "." : dir, std::move(keywords),
                                  std::move(semantic));
 }
+
+namespace {
 
 // By route: the semantic sets a request to it scores, every set but the other routes' rules'
 // (a request scoring all of them cost every route's examples: 1,200 semantic rules took chat
@@ -113,11 +114,6 @@ double blend(double old_value, double sample) {
 }
 
 }  // namespace
-
-std::shared_ptr<const analyzer::Analyzer> analyzer_for(const config::Config& config,
-                                                       const std::string& config_path) {
-  return build_analyzer(config, config_path);
-}
 
 void BackendHealth::observe_latency(double ttft, double per_token) {
   // Racy read-modify-write on purpose: an average losing a sample now and then is harmless.
@@ -391,7 +387,7 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->config = config;
   snapshot->selector = std::make_shared<selector::Selector>(config);
-  snapshot->analyzer = build_analyzer(*config, config_path_);
+  snapshot->analyzer = analyzer_for(*config, config_path_);
   snapshot->semantic_sets_by_route = semantic_sets_by_route(*config, snapshot->analyzer.get());
   check_rules(*config, snapshot->analyzer.get());
   snapshot->embeddings =
