@@ -10,12 +10,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <fmt/compile.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <random>
@@ -2552,38 +2553,75 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   state_->stats().shard(thread_index_).record(summary);
 }
 
+namespace {
+
+// The access line is built with plain copies into the stack: one line per request, where a
+// formatting library's argument handling and buffer growth showed in profiles.
+class AccessLine {
+ public:
+  AccessLine& text(std::string_view value) {
+    if (!spilled_ && value.size() <= sizeof bytes_ - size_) {
+      std::memcpy(bytes_ + size_, value.data(), value.size());
+      size_ += value.size();
+      return *this;
+    }
+    if (!spilled_) spill_.assign(bytes_, size_);
+    spilled_ = true;
+    spill_.append(value);
+    return *this;
+  }
+  AccessLine& text_or_dash(std::string_view value) { return text(value.empty() ? "-" : value); }
+  AccessLine& number(long long value) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    return text({digits, static_cast<std::size_t>(end - digits)});
+  }
+  // Milliseconds with one decimal, as "12.3".
+  AccessLine& millis(double value) {
+    const auto tenths = static_cast<long long>(std::llround(std::max(value, 0.0) * 10));
+    number(tenths / 10);
+    const char fraction[] = {'.', static_cast<char>('0' + tenths % 10)};
+    return text({fraction, sizeof fraction});
+  }
+  std::string_view view() const {
+    return spilled_ ? std::string_view(spill_) : std::string_view(bytes_, size_);
+  }
+
+ private:
+  char bytes_[768];  // an access line is ~300 bytes: longer ones spill to the heap
+  std::size_t size_ = 0;
+  bool spilled_ = false;
+  std::string spill_;
+};
+
+}  // namespace
+
 void RouterHandler::log_request(const RequestRecord& record, double latency_ms) const {
   if (!log_->should_log(spdlog::level::info)) return;
-  const auto or_dash = [](const std::string& value) -> std::string_view {
-    return value.empty() ? "-" : std::string_view(value);
-  };
-  // The format is compiled (one line per request: parsing it at run time showed in profiles).
-  fmt::basic_memory_buffer<char, 512> line;  // an access line is ~300 bytes
-  auto out = std::back_inserter(line);
-  fmt::format_to(out,
-                 FMT_COMPILE("request_id={} route={} rule={} strategy={} backend={} status={} "
-                             "stream={} attempts=["),
-                 record.id, or_dash(record.route), or_dash(record.rule), or_dash(record.strategy),
-                 or_dash(record.backend), record.status, record.stream);
+  AccessLine line;
+  line.text("request_id=").text(record.id).text(" route=").text_or_dash(record.route);
+  line.text(" rule=").text_or_dash(record.rule).text(" strategy=").text_or_dash(record.strategy);
+  line.text(" backend=").text_or_dash(record.backend).text(" status=").number(record.status);
+  line.text(" stream=").text(record.stream ? "true" : "false").text(" attempts=[");
   for (std::size_t i = 0; i < record.attempts.size(); ++i) {
-    if (i > 0) line.push_back(',');
-    const std::string attempt = describe(record.attempts[i]);
-    line.append(attempt.data(), attempt.data() + attempt.size());
+    if (i > 0) line.text(",");
+    line.text(describe(record.attempts[i]));
   }
-  fmt::format_to(out, FMT_COMPILE("] latency_ms={:.1f} ttfb_ms="), latency_ms);
+  line.text("] latency_ms=").millis(latency_ms).text(" ttfb_ms=");
   if (record.first_byte.time_since_epoch().count() == 0) {
-    line.push_back('-');  // nothing was sent
+    line.text("-");  // nothing was sent
   } else {
-    fmt::format_to(out, FMT_COMPILE("{:.1f}"), millis_since(record.start, record.first_byte));
+    line.millis(millis_since(record.start, record.first_byte));
   }
   // Answers set aside (cascade) were paid for too, as the request log and metrics count them.
   const api::Usage paid = record.paid_usage();
-  fmt::format_to(out, FMT_COMPILE(" prompt_tokens={} completion_tokens={} key={}{}{}{}"),
-                 paid.prompt_tokens, paid.completion_tokens, or_dash(record.client_key_id),
-                 record.panic ? " panic=true" : "",
-                 record.usage_estimated ? " usage=estimated" : "",
-                 record.client_too_slow ? " client=too_slow" : "");
-  log_->info(std::string_view(line.data(), line.size()));
+  line.text(" prompt_tokens=").number(paid.prompt_tokens);
+  line.text(" completion_tokens=").number(paid.completion_tokens);
+  line.text(" key=").text_or_dash(record.client_key_id);
+  if (record.panic) line.text(" panic=true");
+  if (record.usage_estimated) line.text(" usage=estimated");
+  if (record.client_too_slow) line.text(" client=too_slow");
+  log_->info(line.view());
 }
 
 }  // namespace llm_router::proxy
