@@ -799,6 +799,93 @@ std::string splice_at(std::string_view text, std::size_t begin, std::size_t end,
   return out;
 }
 
+std::string json_string(std::string_view value) {
+  return splice_at("", 0, 0, value);
+}
+
+// One member of an object, as the client wrote it: its name (decoded) and the bytes of the
+// whole member and of its value.
+struct MemberText {
+  std::string name;
+  std::string_view member;  // from the name's opening quote to the value's end
+  std::string_view value;
+};
+
+// The members of the object `text` is (empty when it is not one), each as written.
+std::optional<std::vector<MemberText>> members_as_written(std::string_view text) {
+  JsonCursor cursor(text);
+  if (cursor.peek() != '{' || !cursor.enter_object()) return std::nullopt;
+  std::vector<MemberText> members;
+  std::string_view name;
+  while (true) {
+    const std::size_t before = cursor.offset();
+    if (!cursor.next_member(name)) break;
+    const std::size_t name_begin = text.find('"', before);
+    const std::size_t value_begin = cursor.offset();
+    if (!cursor.skip_value()) return std::nullopt;
+    const std::size_t end = cursor.offset();
+    members.push_back({std::string(name), text.substr(name_begin, end - name_begin),
+                       text.substr(value_begin, end - value_begin)});
+  }
+  if (cursor.failed() || !cursor.finish()) return std::nullopt;
+  return members;
+}
+
+// `stream_options` as written with include_usage set to true (and any other option kept).
+std::string asking_usage(std::string_view options) {
+  std::string out = R"({"include_usage":true)";
+  for (const auto& member : members_as_written(options).value_or(std::vector<MemberText>{})) {
+    if (member.name != "include_usage") out.append(",").append(member.member);
+  }
+  return out + "}";
+}
+
+struct BodyEdits {
+  std::string_view model;
+  bool drop_metadata = false;
+  bool drop_stream_options = false;
+  bool ask_usage = false;
+};
+
+// The client's body with the edits made member by member: every other member reaches the
+// backend byte for byte (a DOM would round big integers to doubles, collapse repeated keys
+// inside objects and decode escapes). Nothing when the text is not an object.
+std::optional<std::string> edited_body(std::string_view text, const BodyEdits& edits) {
+  const auto members = members_as_written(text);
+  if (!members) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() + edits.model.size() + 48);
+  out += '{';
+  const auto add = [&out](std::string_view member_name, std::string_view value) {
+    if (out.size() > 1) out += ',';
+    out.append(member_name).append(":").append(value);
+  };
+  bool has_model = false;
+  bool has_options = false;
+  for (const auto& member : *members) {
+    const std::string_view written_name =
+        member.member.substr(0, member.member.size() - member.value.size());
+    if (member.name == "model") {
+      has_model = true;
+      add(written_name.substr(0, written_name.rfind(':')), json_string(edits.model));
+    } else if (member.name == "metadata" && edits.drop_metadata) {
+      continue;
+    } else if (member.name == "stream_options" && edits.drop_stream_options) {
+      continue;
+    } else if (member.name == "stream_options" && edits.ask_usage) {
+      has_options = true;
+      add(R"("stream_options")", asking_usage(member.value));
+    } else {
+      if (out.size() > 1) out += ',';
+      out.append(member.member);
+    }
+  }
+  if (!has_model) add(R"("model")", json_string(edits.model));
+  if (edits.ask_usage && !has_options) add(R"("stream_options")", R"({"include_usage":true})");
+  out += '}';
+  return out;
+}
+
 }  // namespace
 
 bool is_usage_only_chunk(std::string_view data) {
@@ -837,7 +924,13 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
       return std::move(*text);
     }
   }
-  // Re-serialized in the client's key order (a JSON schema's `properties` order matters).
+  if (auto edited = edited_body(request.text, {.model = upstream_model,
+                                               .drop_metadata = drop_metadata,
+                                               .drop_stream_options = drop_options,
+                                               .ask_usage = ask_usage})) {
+    return std::move(*edited);
+  }
+  // A parsed request that is no text (made in code): its tree, in the client's key order.
   auto copy = in_client_order(request.text, request.body());
   if (!copy.is_object()) copy = nlohmann::ordered_json(request.body());
   copy["model"] = upstream_model;

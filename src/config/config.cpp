@@ -250,6 +250,83 @@ void check_header_names(NodeReader& reader, const std::map<std::string, std::str
   }
 }
 
+// Request headers the router writes itself or decides on (framing, the body's type and
+// coding, keys, ids, tracing): never a client's copy, whatever forward_headers lists.
+bool router_owned_header(std::string_view lowercase_name) {
+  static const std::set<std::string, std::less<>> kOwned{"host",
+                                                         "content-length",
+                                                         "content-type",
+                                                         "content-encoding",
+                                                         "transfer-encoding",
+                                                         "connection",
+                                                         "keep-alive",
+                                                         "upgrade",
+                                                         "te",
+                                                         "trailer",
+                                                         "expect",
+                                                         "accept",
+                                                         "accept-encoding",
+                                                         "authorization",
+                                                         "x-api-key",
+                                                         "api-key",
+                                                         "proxy-authorization",
+                                                         "proxy-connection",
+                                                         "x-request-id",
+                                                         "traceparent",
+                                                         "tracestate",
+                                                         "baggage"};
+  return kOwned.contains(lowercase_name);
+}
+
+void read_forward_headers(NodeReader& reader, Backend& b) {
+  for (std::string entry :
+       reader.string_list("forward_headers").value_or(std::vector<std::string>{})) {
+    std::transform(entry.begin(), entry.end(), entry.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string_view name =
+        std::string_view(entry).substr(0, entry.size() - (entry.ends_with('*') ? 1 : 0));
+    const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) ||
+             std::string_view("!#$%&'+-.^_`|~").find(c) != std::string_view::npos;
+    });
+    if (!token) {
+      reader.error("forward_headers",
+                   "'" + entry + "' is not a header name (or a prefix of one ending in '*')");
+    } else if (router_owned_header(entry)) {
+      const bool key = entry == "authorization" || entry == "x-api-key" || entry == "api-key";
+      reader.error("forward_headers",
+                   "'" + entry + "' is written by the router itself" +
+                       (key ? " (pass_client_auth: true forwards the client's key)"
+                        : entry == "traceparent" || entry == "tracestate" || entry == "baggage"
+                            ? " (it is always passed on)"
+                            : ""));
+    } else {
+      b.forward_headers.push_back(std::move(entry));
+    }
+  }
+}
+
+}  // namespace
+
+bool Backend::forwards_header(std::string_view lowercase_name) const {
+  for (const std::string& entry : forward_headers) {
+    const bool match =
+        entry.ends_with('*')
+            ? lowercase_name.starts_with(std::string_view(entry).substr(0, entry.size() - 1))
+            : lowercase_name == entry;
+    if (!match || router_owned_header(lowercase_name)) continue;
+    return std::none_of(headers.begin(), headers.end(), [&](const auto& configured) {
+      return configured.first.size() == lowercase_name.size() &&
+             std::equal(
+                 lowercase_name.begin(), lowercase_name.end(), configured.first.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+    });
+  }
+  return false;
+}
+
+namespace {
+
 // A header value with a line break or another control byte (a key read from a file with its
 // newline, pasted with a CR): sent, it would be cut or mangled; refused instead, without the
 // value (it may be a key).
@@ -333,6 +410,7 @@ Backend read_backend(NodeReader reader) {
   b.headers = reader.string_map("headers").value_or(std::map<std::string, std::string>{});
   check_header_names(reader, b.headers);
   check_header_values(reader, b);
+  read_forward_headers(reader, b);
   read_timeouts(reader.object("timeouts"), b.timeouts);
   read_retry(reader.object("retry"), b.retry);
   read_breaker(reader.object("circuit_breaker"), b.breaker);

@@ -1057,8 +1057,15 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
   out.body = api::body_for_backend(parsed, backend.model, stream_options);
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
-  if (const auto* trace = request.header("traceparent")) {
-    out.headers.push_back({"traceparent", *trace});
+  // W3C trace context travels whole: a trace's vendor state and baggage go with its parent.
+  for (const std::string_view name : {"traceparent", "tracestate", "baggage"}) {
+    if (const auto* value = request.header(name))
+      out.headers.push_back({std::string(name), *value});
+  }
+  if (!backend.forward_headers.empty()) {
+    for (const auto& header : request.headers) {
+      if (backend.forwards_header(header.name)) out.headers.push_back(header);
+    }
   }
   if (backend.pass_client_auth) {
     for (const std::string_view name : server::kApiKeyHeaders) {

@@ -61,6 +61,37 @@ TEST_F(RelayTest, UnknownBodyFieldsReachTheBackendUnchanged) {
             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
 }
 
+// Client headers reach a backend only as its forward_headers list them (names or prefixes);
+// a configured header of the same name wins; the W3C trace context always travels whole.
+TEST(RelayHeaders, ForwardHeadersPassTheListedClientHeadersOn) {
+  MockLlm mock;
+  Router router(router_config(
+      {{"primary", mock.url(),
+        "forward_headers: [OpenAI-Organization, x-tenant-*, x-org]\n    headers: {X-Org: acme}"}},
+      "[primary]"));
+  HttpClient client(router.port());
+  ASSERT_EQ(
+      client
+          .post_json("/v1/chat/completions", chat_body("auto"),
+                     {{"openai-organization", "org-1"},
+                      {"x-tenant-id", "t-7"},
+                      {"x-org", "client-org"},
+                      {"x-other", "not listed"},
+                      {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                      {"tracestate", "vendor=1"},
+                      {"baggage", "user=alice"}})
+          .status,
+      200);
+  HttpClient mock_client(mock.port());
+  auto seen = json::parse(mock_client.request("GET", "/mock/last_request").body);
+  EXPECT_EQ(seen["headers"]["openai-organization"], "org-1");
+  EXPECT_EQ(seen["headers"]["x-tenant-id"], "t-7");
+  EXPECT_EQ(seen["headers"]["x-org"], "acme");
+  EXPECT_FALSE(seen["headers"].contains("x-other"));
+  EXPECT_EQ(seen["headers"]["tracestate"], "vendor=1");
+  EXPECT_EQ(seen["headers"]["baggage"], "user=alice");
+}
+
 TEST(RelayHeaders, ConfiguredHeadersReplaceDefaultsAndStreamsAcceptEvents) {
   MockLlm mock;
   Router router(router_config(

@@ -137,6 +137,10 @@ struct Backend {
   std::string tokenizer = "auto";
   std::vector<std::string> tags;
   std::map<std::string, std::string> headers;  // extra headers sent upstream
+  // Client request headers passed on to this backend: lower-case names, or prefixes ending in
+  // '*' ("x-tenant-*"). A header of `headers` is the configured one, never the client's.
+  std::vector<std::string> forward_headers;
+  bool forwards_header(std::string_view lowercase_name) const;
   Timeouts timeouts;
   RetrySettings retry;
   health::BreakerSettings breaker;

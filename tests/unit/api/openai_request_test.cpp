@@ -66,6 +66,30 @@ TEST(ParseRequest, MetadataReachesTheBackendOnlyWithStore) {
   EXPECT_FALSE(nlohmann::json::parse(body_for_backend(*not_an_object, "gpt")).contains("metadata"));
 }
 
+// Dropping `metadata` or changing `stream_options` edits those members alone: every other
+// member reaches the backend as the client wrote it (a DOM would have turned integers beyond
+// 64 bits into doubles, collapsed repeated keys inside objects and decoded escapes).
+TEST(ParseRequest, EditsLeaveEveryOtherMemberAsWritten) {
+  const std::string rest =
+      R"("big":123456789012345678901234567890,"neg":-9223372036854775809,"h":1E5,)"
+      R"("tool":{"a":1,"a":2},"s":"caf\u00e9 \ud83d\ude00","messages":[{"role":"user","content":"x"}])";
+  const std::string with_metadata = R"({"model":"auto","metadata":{"k":"v"},)" + rest + "}";
+  auto parsed = parse_request(with_metadata, Endpoint::chat_completions);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(body_for_backend(*parsed, "gpt"), R"({"model":"gpt",)" + rest + "}");
+
+  const std::string with_options =
+      R"({"stream":true, "stream_options" : {"include_usage":false,"x":[1]}, "model" : "a",)" +
+      rest + "}";
+  auto stream = parse_request(with_options, Endpoint::chat_completions);
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(body_for_backend(*stream, "gpt", StreamOptions::ask_usage),
+            R"({"stream":true,"stream_options":{"include_usage":true,"x":[1]},"model" :"gpt",)" +
+                rest + "}");
+  EXPECT_EQ(body_for_backend(*stream, "gpt", StreamOptions::left_out),
+            R"({"stream":true,"model" :"gpt",)" + rest + "}");
+}
+
 TEST(ParseRequest, EndpointSpecificRequiredFields) {
   EXPECT_FALSE(parse_request(R"({"model":"a"})", Endpoint::completions));
   EXPECT_TRUE(parse_request(R"({"model":"a","prompt":"x"})", Endpoint::completions));

@@ -567,6 +567,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_log_level", "logging: {level: loud}\n" + kBackendHead + kRoute,
                 "logging.level", "one of"},
         BadCase{"no_backends", "backends: []\n", "backends", "at least one"},
+        BadCase{"forwarded_key_header",
+                kBackendHead + "    forward_headers: [Authorization]\n" + kRoute,
+                "backends[0].forward_headers", "pass_client_auth"},
+        BadCase{"forward_everything", kBackendHead + "    forward_headers: ['*']\n" + kRoute,
+                "backends[0].forward_headers", "not a header name"},
         BadCase{"malformed_env_reference", kBackendHead + "    api_key: ${BAD-NAME}\n" + kRoute,
                 "backends[0].api_key", "malformed"},
         BadCase{"unknown_embeddings_model",
@@ -577,6 +582,21 @@ INSTANTIATE_TEST_SUITE_P(
             kBackendHead + kRoute + "analyzer:\n  semantic:\n    embeddings: {model: a, size: 3}\n",
             "analyzer.semantic.embeddings.size", "unknown key"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Config, ForwardHeadersMatchNamesAndPrefixesButNeverOwnedOrConfiguredOnes) {
+  const auto config = load_config_string(
+      "backends:\n  - name: a\n    provider: mock\n    headers: {X-Org: acme}\n"
+      "    forward_headers: [OpenAI-Organization, x-tenant-*, x-org, x-*]\nroutes: [{name: r, use: "
+      "[a]}]\n");
+  const Backend& backend = config.backends.at(0);
+  EXPECT_TRUE(backend.forwards_header("openai-organization"));
+  EXPECT_TRUE(backend.forwards_header("x-tenant-id"));
+  EXPECT_TRUE(backend.forwards_header("x-anything"));
+  EXPECT_FALSE(backend.forwards_header("x-org"));         // the configured one is sent
+  EXPECT_FALSE(backend.forwards_header("x-api-key"));     // a key: pass_client_auth decides
+  EXPECT_FALSE(backend.forwards_header("x-request-id"));  // the router's id
+  EXPECT_FALSE(backend.forwards_header("openai-project"));
+}
 
 TEST(Config, EmbeddingsModelNamesABackend) {
   const Config config = load_config_text(
