@@ -161,6 +161,25 @@ std::string client_error_body(int status, const std::string& body) {
   return api::error_body(message, "invalid_request_error", "", "upstream_rejected");
 }
 
+// A backend's 4xx refusing what the request holds (too long for its context, against its
+// content policy) with OpenAI's error shape: worth giving the client as it is, should no
+// other backend answer.
+std::optional<RequestRecord::Refusal> content_refusal(const Failure& failure, int status,
+                                                      const std::string& body,
+                                                      std::size_t attempt) {
+  if (failure.kind != ErrorKind::context_window_exceeded &&
+      failure.kind != ErrorKind::content_policy) {
+    return std::nullopt;
+  }
+  if (status < 400 || status >= 500) return std::nullopt;
+  const json parsed = api::parse_json_value(body);
+  const auto error = parsed.is_object() ? parsed.find("error") : parsed.end();
+  if (error == parsed.end() || !error->is_object() || !error->contains("message")) {
+    return std::nullopt;
+  }
+  return RequestRecord::Refusal{attempt, status, client_error_body(status, body)};
+}
+
 // A short printable token from an OpenAI-shaped error's `field` ("rate_limit_exceeded",
 // "messages"), or "".
 std::string error_token(const json& parsed, const char* field) {
@@ -1641,6 +1660,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       co_return answered;
     }
     record.last_upstream_headers = relayed_headers(head);
+    if (auto refusal = content_refusal(failure, head.status, text, record.attempts.size() - 1)) {
+      record.refusal = std::move(refusal);
+    }
     auto result = fail(std::move(failure));
     result.retry_after = retry_after_of(head);
     record.longest_retry_after = std::max(record.longest_retry_after, result.retry_after);
@@ -1830,6 +1852,12 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     record.longest_retry_after = std::max(record.longest_retry_after, first.retry_after);
     if (first.status != 0 && (first.status < 200 || first.status >= 300)) {
       record.last_upstream_headers = first.relayed;
+      if (first.failure) {
+        if (auto refusal = content_refusal(*first.failure, first.status, first.body,
+                                           record.attempts.size() - 1)) {
+          record.refusal = std::move(refusal);
+        }
+      }
     }
     co_return result;
   }
@@ -2222,6 +2250,11 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
     failure.code = it->failure->code;
     failure.param = it->failure->param;
     failure.type = it->failure->type;
+    const auto at = static_cast<std::size_t>(record.attempts.rend() - it - 1);
+    if (record.refusal && record.refusal->attempt == at) {
+      co_await send_refusal(writer, record);
+      co_return;
+    }
     break;
   }
   // Every backend that answered said 503: the client hears "unavailable" (and may wait for
@@ -2278,6 +2311,13 @@ asio::awaitable<void> RouterHandler::send_all_failed(ResponseWriter& writer,
     headers.push_back({"x-should-retry", *backend_says_retry});
   }
   co_await send_json(writer, record.status, api::error_body(failure), std::move(headers));
+}
+
+asio::awaitable<void> RouterHandler::send_refusal(ResponseWriter& writer, RequestRecord& record) {
+  record.status = record.refusal->status;
+  record.backend.clear();
+  Headers headers = decision_headers(record);
+  co_await send_json(writer, record.status, std::move(record.refusal->body), std::move(headers));
 }
 
 void RouterHandler::record_outcome(const RequestScope& scope, const RequestRecord& record,

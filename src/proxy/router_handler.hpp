@@ -75,6 +75,15 @@ struct RequestRecord {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point first_byte;
   Headers last_upstream_headers;  // retry-after and rate-limit headers of the last failure
+  // A backend's OpenAI-shaped refusal of the request's content (context length, content
+  // policy): what the client is given, as the backend wrote it (Azure's content filter
+  // results, the blamed field), when no other backend answers after it.
+  struct Refusal {
+    std::size_t attempt = 0;  // its index in attempts
+    int status = 0;
+    std::string body;
+  };
+  std::optional<Refusal> refusal;
   std::chrono::milliseconds longest_retry_after{0};  // the longest any failed attempt asked for
   // Until the first backend skipped as ejected takes a trial again (0: none skipped).
   std::optional<std::chrono::milliseconds> soonest_reopening;
@@ -236,6 +245,8 @@ class RouterHandler final : public server::RequestHandler {
   // drain_timeout cancelled the request before any answer: a 503 the client can retry.
   asio::awaitable<void> send_shutting_down(ResponseWriter& writer, RequestRecord& record);
   asio::awaitable<void> send_all_failed(ResponseWriter& writer, RequestRecord& record);
+  // The last backend's refusal of the request's content, as it wrote it (record.refusal).
+  asio::awaitable<void> send_refusal(ResponseWriter& writer, RequestRecord& record);
   enum class CapacityWait { slot_freed, timed_out, queues_full, draining };
   // Takes the request from its client key's rpm/tpm: nullopt when it may go, else how long
   // until it could.

@@ -145,6 +145,30 @@ TEST(Fallback, EachProvidersContextWindowErrorGoesToTheContextWindowFallback) {
   }
 }
 
+// A refusal of the request's content that no other backend overturns reaches the client as the
+// backend wrote it: Azure's content filter results, the blamed field, its own message.
+TEST(Fallback, AContentRefusalNoOtherBackendAnswersIsRelayedAsWritten) {
+  const std::string azure =
+      R"({"error":{"message":"The response was filtered","type":null,"param":"prompt",)"
+      R"("code":"content_filter","status":400,"innererror":{"code":"ResponsibleAIPolicyViolation",)"
+      R"("content_filter_result":{"hate":{"filtered":true,"severity":"high"}}}}})";
+  CannedBackend filtering(
+      [&](const std::string&) { return http_response(400, "application/json", azure); });
+  CannedBackend down([&](const std::string&) { return http_response(500, "text/plain", "x"); });
+  for (const bool with_fallback : {false, true}) {
+    Router router(with_fallback ? router_config({{"down", down.url()}, {"azure", filtering.url()}},
+                                                "[down]", "[azure]")
+                                : router_config({{"azure", filtering.url()}}, "[azure]"));
+    HttpClient client(router.port());
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 400) << response.body;
+    EXPECT_EQ(json::parse(response.body), json::parse(azure)) << response.body;
+    EXPECT_NE(response.header("x-llm-router-attempts").find("azure=content_policy"),
+              std::string::npos)
+        << response.header("x-llm-router-attempts");
+  }
+}
+
 // Azure answers 200 with finish_reason "content_filter" and no content when its filter withholds
 // the completion: with a content_policy_fallback the route asks that backend instead, and gives
 // the filtered answer only if nothing else answers; without one the answer is relayed as it is.
