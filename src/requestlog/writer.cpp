@@ -1,6 +1,7 @@
 #include "llm_router/requestlog/writer.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,6 +45,12 @@ bool RotatingFile::ensure_open() {
   if (fd_ >= 0) return true;
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd_ < 0) return false;
+  // Only a regular file the path names itself is rotated: renaming /dev/stdout, a FIFO a
+  // collector reads or a symlink would send the lines to a file nobody reads.
+  struct stat opened {};
+  struct stat named {};
+  rotatable_ = ::fstat(fd_, &opened) == 0 && S_ISREG(opened.st_mode) &&
+               ::lstat(path_.c_str(), &named) == 0 && S_ISREG(named.st_mode);
   const off_t end = ::lseek(fd_, 0, SEEK_END);
   size_ = end > 0 ? static_cast<std::int64_t>(end) : 0;
   return true;
@@ -96,7 +103,7 @@ bool RotatingFile::append(std::string_view line) {
     return false;
   }
   const auto length = static_cast<std::int64_t>(line.size());
-  if (size_ > 0 && size_ + length > max_bytes_) {
+  if (rotatable_ && size_ > 0 && size_ + length > max_bytes_) {
     rotate();
     if (!ensure_open()) {
       ++errors_;

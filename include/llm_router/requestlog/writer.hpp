@@ -56,6 +56,7 @@ class RotatingFile final : public LineSink {
   int max_files_;
   int fd_ = -1;
   std::int64_t size_ = 0;  // bytes in the file, buffered ones included
+  bool rotatable_ = true;  // a regular file, not a symlink, FIFO or device
   std::string buffer_;
   std::uint64_t rotations_ = 0;
   std::uint64_t errors_ = 0;

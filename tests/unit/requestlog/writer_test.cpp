@@ -114,6 +114,22 @@ TEST(RequestLogRotation, AppendsToAnExistingFileAndCountsItsSize) {
   EXPECT_EQ(lines_of(base).size(), 1u);
 }
 
+// /dev/stdout, a FIFO a collector reads, a symlink: written to, never renamed away.
+TEST(RequestLogRotation, OnlyARegularFileIsRotated) {
+  TempDir dir;
+  const std::string target = dir.file("real.jsonl");
+  const std::string link = dir.file("link.jsonl");
+  std::ofstream(target).flush();
+  fs::create_symlink(target, link);
+  RotatingFile file(link, 50, 2);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(file.append(numbered_line(i)));
+  ASSERT_TRUE(file.flush());
+  EXPECT_EQ(file.rotations(), 0u);
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_FALSE(fs::exists(link + ".1"));
+  EXPECT_EQ(lines_of(target).size(), 6u);
+}
+
 TEST(RequestLogRotation, UnwritablePathIsCountedNotThrown) {
   TempDir dir;
   RotatingFile file(dir.file("missing-dir/requests.jsonl"), 100, 2);
