@@ -423,6 +423,7 @@ class RequestScanner {
     while (cursor_.next_item()) {
       if (!message(message_count_++)) return false;
     }
+    summary().messages = message_count_;
     return !cursor_.failed();
   }
 

@@ -38,7 +38,7 @@ constexpr std::array kTable{
     Entry{"total_timeout", {kUpstream, 504, "timeout_error", "total_timeout", true}},
     Entry{"slow_stream", {kUpstream, 504, "timeout_error", "slow_stream", true}},
     Entry{"upstream_closed", {kUpstream, 502, "upstream_error", "upstream_closed", true}},
-    Entry{"upstream_rate_limited", {kUpstream, 429, "rate_limit_error", "rate_limited", true}},
+    Entry{"upstream_rate_limited", {kUpstream, 429, "rate_limit_error", "rate_limit_exceeded", true}},
     Entry{"upstream_server_error", {kUpstream, 502, "upstream_error", "upstream_error", true}},
     Entry{"upstream_client_error",
           {kUpstream, 400, "invalid_request_error", "upstream_rejected", false}},

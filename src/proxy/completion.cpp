@@ -1040,7 +1040,12 @@ Headers RouterHandler::decision_headers(const RequestRecord& record) const {
     }
     headers.push_back({"x-llm-router-attempts", std::move(attempts)});
   }
-  if (has_rate_limits(record.client)) add_rate_limit_headers(headers, budgets_of(*record.client));
+  if (has_rate_limits(record.client)) {
+    // (settle_client_budgets gives a request back by the same rule.)
+    const bool given_back = record.client_charged &&
+                            std::all_of(record.attempts.begin(), record.attempts.end(), skipped);
+    add_rate_limit_headers(headers, budgets_of(*record.client), given_back);
+  }
   return headers;
 }
 
@@ -1306,6 +1311,8 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       co_return;
     }
     record.stream = parsed->stream;
+    if (state_->request_log() != nullptr)
+      record.user = core::utf8_prefix(parsed->summary.user, 256);
     if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
       record.prompt = api::prompt_text(*parsed);  // the messages' text, redacted by the writer
     }
@@ -1960,7 +1967,11 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
     // The backend reports no usage: count it, so cost and token metrics still move.
     const auto* encoder = scope.snapshot->encoders[index];
     count_usage(encoder, parsed, api::answer_text(body), record);
-    if (status >= 200 && status < 300) add_usage(body, record.usage, embeddings);
+    if (status >= 200 && status < 300) {
+      add_usage(body, record.usage, embeddings);
+      // Billing code can tell the router's count from the backend's figures.
+      headers.push_back({"x-llm-router-usage", "estimated"});
+    }
   }
   record.status = status;
   record.answered_status = status;
@@ -2488,6 +2499,8 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
     entry.ttft_ms = millis_since(record.start, record.first_byte);
   }
   entry.stream = record.stream;
+  entry.usage_estimated = record.usage_estimated;
+  entry.user = record.user;
   entry.prompt = record.prompt;
   log->submit(std::move(entry));
 }

@@ -6,8 +6,13 @@
 
 namespace llm_router::proxy {
 
+// About 4 bytes a token, plus what a chat's framing costs: OpenAI counts ~3 tokens a message
+// and 3 priming the reply, which a conversation of short turns is mostly made of.
 std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed) {
-  return static_cast<std::int64_t>(parsed.summary.content_chars / 4) + 1;
+  const auto& summary = parsed.summary;
+  const auto text = static_cast<std::int64_t>(summary.content_chars / 4);
+  if (summary.messages == 0) return text + 1;
+  return text + 3 * static_cast<std::int64_t>(summary.messages) + 3;
 }
 
 selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request,

@@ -69,8 +69,10 @@ std::string reset_duration(std::chrono::milliseconds wait) {
 namespace {
 
 void add_budget_headers(server::Headers& headers, const health::RateBudget& budget,
-                        std::int64_t limit, health::Nanos now, std::string_view unit) {
-  const auto remaining = static_cast<long long>(std::floor(budget.available(now, limit)));
+                        std::int64_t limit, health::Nanos now, std::string_view unit,
+                        double given_back = 0) {
+  const auto remaining = std::min<long long>(
+      static_cast<long long>(std::floor(budget.available(now, limit) + given_back)), limit);
   const auto until_whole = std::chrono::ceil<std::chrono::milliseconds>(
       std::chrono::nanoseconds(budget.wait_for(now, limit, static_cast<double>(limit))));
   headers.push_back({"x-ratelimit-limit-" + std::string(unit), std::to_string(limit)});
@@ -81,10 +83,14 @@ void add_budget_headers(server::Headers& headers, const health::RateBudget& budg
 
 }  // namespace
 
-void add_rate_limit_headers(server::Headers& headers, const RateBudgets& budgets) {
+void add_rate_limit_headers(server::Headers& headers, const RateBudgets& budgets,
+                            bool request_given_back) {
   if (budgets.rpm <= 0 && budgets.tpm <= 0) return;
   const health::Nanos now = health::steady_now();
-  if (budgets.rpm > 0) add_budget_headers(headers, budgets.requests, budgets.rpm, now, "requests");
+  if (budgets.rpm > 0) {
+    add_budget_headers(headers, budgets.requests, budgets.rpm, now, "requests",
+                       request_given_back ? 1 : 0);
+  }
   if (budgets.tpm > 0) add_budget_headers(headers, budgets.tokens, budgets.tpm, now, "tokens");
 }
 

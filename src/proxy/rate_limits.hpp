@@ -39,7 +39,10 @@ std::chrono::milliseconds rate_budget_wait(const RateBudgets& budgets, std::int6
 
 // OpenAI's x-ratelimit-{limit,remaining,reset}-{requests,tokens} for each limit set, as they
 // stand now (the reset: until the budget is whole again, written as "8.64s", "20ms", "1m0s").
-void add_rate_limit_headers(server::Headers& headers, const RateBudgets& budgets);
+// `request_given_back`: the request was refused before any backend ran it, so its rpm is
+// returned when it finishes; the headers already count it as returned.
+void add_rate_limit_headers(server::Headers& headers, const RateBudgets& budgets,
+                            bool request_given_back = false);
 
 // "20ms", "8.64s", "1m30s": a duration as OpenAI's reset headers write it.
 std::string reset_duration(std::chrono::milliseconds wait);

@@ -41,6 +41,7 @@ struct Attempt {
 struct RequestRecord {
   std::string id;
   std::string client_key_id;
+  std::string user;  // the body's `user` (the end user's id), kept for the request log only
   std::optional<ClientEntry> client;  // the config's client key it presented, if any
   bool client_charged = false;        // its rpm/tpm budgets paid for the request
   std::string route;

@@ -223,6 +223,12 @@ std::string to_json_line(const RequestLogEntry& e) {
   }
   key(out, "stream");
   out += e.stream ? "true" : "false";
+  key(out, "usage_estimated");
+  out += e.usage_estimated ? "true" : "false";
+  if (!e.user.empty()) {
+    key(out, "user");
+    append_json_string(out, e.user);
+  }
   if (e.prompt) {
     key(out, "prompt");
     append_json_string(out, *e.prompt);

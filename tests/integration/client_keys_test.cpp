@@ -161,6 +161,22 @@ TEST(ClientKeys, AKeyWithLimitsReadsThemInTheRateLimitHeaders) {
   EXPECT_EQ(free.header("x-ratelimit-remaining-requests"), "9999");
 }
 
+// A request the router refuses before any backend runs it is given back, and its headers say
+// so: the key's remaining requests are as many as before it.
+TEST(ClientKeys, ARefusedRequestsHeadersCountItAsGivenBack) {
+  MockLlm backend;
+  Router router(
+      config_with_keys(backend.url(), "client_keys:\n  - {name: k, key: sk-three-rpm, rpm: 3}\n"));
+  HttpClient client(router.port());
+  const auto unknown = client.request("POST", "/v1/chat/completions", chat_body("no-such-model"),
+                                      {{"authorization", "Bearer sk-three-rpm"}});
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(unknown.header("x-ratelimit-remaining-requests"), "3");
+  const auto answered = chat(client, "authorization", "sk-three-rpm");
+  EXPECT_EQ(answered.status, 200) << answered.body;
+  EXPECT_EQ(answered.header("x-ratelimit-remaining-requests"), "2");
+}
+
 // Every backend rate limited: the key still reads its own limits, once, not the backend's too.
 TEST(ClientKeys, AKeysLimitsAreNotRepeatedWhenEveryBackendIsRateLimited) {
   CannedBackend backend([](const std::string&) {

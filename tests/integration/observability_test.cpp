@@ -75,6 +75,7 @@ TEST(Metrics, TokensAreEstimatedWhenTheBackendReportsNoUsage) {
   EXPECT_GT(usage["completion_tokens"].get<int>(), 0) << answer.body;
   EXPECT_EQ(usage["total_tokens"].get<int>(),
             usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>());
+  EXPECT_EQ(answer.header("x-llm-router-usage"), "estimated");  // billing can tell
   const std::string text = client.request("GET", "/metrics").body;
   const std::string prefix = R"(llm_router_output_tokens_total{route="auto",backend="silent"} )";
   const auto at = text.find(prefix);

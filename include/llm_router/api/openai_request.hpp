@@ -39,6 +39,7 @@ struct RequestSummary {
   // was seen.
   std::size_t content_chars = 0;
   bool has_images = false;
+  std::size_t messages = 0;  // items of `messages`, when an array
   // Where the contents of the first (at most two) system or user messages are in the body:
   // they open the conversation and stay the same on every turn. opening_texts() decodes them.
   struct Span {

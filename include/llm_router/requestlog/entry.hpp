@@ -45,6 +45,8 @@ struct RequestLogEntry {
   double latency_ms = 0;
   std::optional<double> ttft_ms;  // empty when no byte reached the client
   bool stream = false;
+  bool usage_estimated = false;  // the router counted the tokens: the backend reported none
+  std::string user;              // the request's `user` (the end user's id); left out when empty
   std::optional<std::string> prompt;  // only with log_prompts, and then redacted
 };
 

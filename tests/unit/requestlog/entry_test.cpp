@@ -34,6 +34,8 @@ RequestLogEntry full_entry() {
   e.latency_ms = 353.1234567;
   e.ttft_ms = 80.5;
   e.stream = true;
+  e.usage_estimated = true;
+  e.user = "end-user-42";
   return e;
 }
 
@@ -69,8 +71,10 @@ TEST(RequestLogEntry, EveryFieldIsWritten) {
   EXPECT_DOUBLE_EQ(j["latency_ms"].get<double>(), 353.123);
   EXPECT_DOUBLE_EQ(j["ttft_ms"].get<double>(), 80.5);
   EXPECT_EQ(j["stream"], true);
+  EXPECT_EQ(j["usage_estimated"], true);
+  EXPECT_EQ(j["user"], "end-user-42");
   EXPECT_FALSE(j.contains("prompt"));
-  EXPECT_EQ(j.size(), 20u) << "a new field needs a line in docs/observability.md";
+  EXPECT_EQ(j.size(), 22u) << "a new field needs a line in docs/observability.md";
 }
 
 TEST(RequestLogEntry, EmptyOptionalsAreNullAndPromptIsOmitted) {
@@ -81,7 +85,7 @@ TEST(RequestLogEntry, EmptyOptionalsAreNullAndPromptIsOmitted) {
             "\"route\":\"\",\"rule\":\"\",\"strategy\":\"\",\"category\":\"\","
             "\"complexity\":null,\"candidates\":[],\"attempts\":[],\"backend\":\"\","
             "\"input_tokens\":0,\"output_tokens\":0,\"cost_usd\":0,\"status\":0,"
-            "\"latency_ms\":0,\"ttft_ms\":null,\"stream\":false}\n");
+            "\"latency_ms\":0,\"ttft_ms\":null,\"stream\":false,\"usage_estimated\":false}\n");
 }
 
 TEST(RequestLogEntry, NonFiniteNumbersAreNull) {
