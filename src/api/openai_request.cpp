@@ -908,10 +908,7 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
   const bool drop_metadata = request.summary.has_metadata && !request.summary.store;
   if ((!ask_usage || !request.summary.has_stream_options) && !drop_metadata && !drop_options) {
     std::optional<std::string> text;
-    if (request.model == upstream_model && !request.text.empty()) {
-      text = std::string(request.text);
-    } else if (request.model_end > request.model_begin &&
-               request.model_end <= request.text.size()) {
+    if (request.model_end > request.model_begin && request.model_end <= request.text.size()) {
       text = splice_at(request.text, request.model_begin, request.model_end, upstream_model);
     }
     if (text) {

@@ -63,12 +63,17 @@ ClientKey read_client_key(NodeReader reader) {
   }
   k.rpm = reader.integer("rpm", 0, 1'000'000'000).value_or(0);
   k.tpm = reader.integer("tpm", 0, 1'000'000'000'000).value_or(0);
+  k.models = reader.string_list("models").value_or(std::vector<std::string>{});
+  if (reader.has("models") && k.models.empty()) {
+    reader.error("models", "is empty: that key could name no model (remove it to allow all)");
+  }
   reader.finish();
   return k;
 }
 
 void validate_client_keys(NodeReader& root, const YAML::Node& list,
-                          const std::vector<ClientKey>& keys) {
+                          const std::vector<ClientKey>& keys,
+                          const std::set<std::string, std::less<>>& model_names) {
   // An empty list would open the API to anyone: entries commented out, say.
   if (list.IsDefined() && (list.IsNull() || (list.IsSequence() && list.size() == 0))) {
     root.error_at(list, "client_keys",
@@ -84,6 +89,12 @@ void validate_client_keys(NodeReader& root, const YAML::Node& list,
     }
     if (!k.key_sha256.empty() && !digests.insert(k.key_sha256).second) {
       root.error_at(list[i], path, "the same key as an earlier entry");
+    }
+    for (std::size_t m = 0; m < k.models.size(); ++m) {
+      if (!model_names.contains(k.models[m])) {
+        root.error_at(list[i]["models"][m], path + ".models[" + std::to_string(m) + "]",
+                      "unknown model '" + k.models[m] + "' (not a route or backend name)");
+      }
     }
   }
 }

@@ -91,6 +91,13 @@ const Route* Config::find_route(std::string_view name) const {
   return nullptr;
 }
 
+std::string_view Config::canonical_model(std::string_view model) const {
+  for (const auto& r : routes) {
+    if (std::find(r.aliases.begin(), r.aliases.end(), model) != r.aliases.end()) return r.name;
+  }
+  return model;
+}
+
 Timeouts effective_timeouts(const Backend& backend, const Route* route) {
   Timeouts t = backend.timeouts;
   if (route == nullptr) return t;
@@ -573,7 +580,13 @@ void validate(NodeReader& root, const YAML::Node& yaml, Config& config) {
   if (config.backends.empty()) root.error("backends", "at least one backend is required");
   validate_routes(root, yaml, config, names);
   validate_embeddings_model(root, yaml, config);
-  validate_client_keys(root, yaml["client_keys"], config.client_keys);
+  std::set<std::string, std::less<>> model_names;
+  for (const auto& route : config.routes) {
+    model_names.insert(route.name);
+    model_names.insert(route.aliases.begin(), route.aliases.end());
+  }
+  for (const auto& backend : config.backends) model_names.insert(backend.name);
+  validate_client_keys(root, yaml["client_keys"], config.client_keys, model_names);
 }
 
 // YAML 1.1 merge keys, which yaml-cpp leaves as a key named "<<": a mapping's `<<: *defaults`

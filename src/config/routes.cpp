@@ -552,6 +552,14 @@ Route read_route(NodeReader reader) {
   Route r;
   r.name = reader.string("name", true).value_or("");
   check_name(reader, r.name);
+  r.aliases = reader.string_list("aliases").value_or(std::vector<std::string>{});
+  for (const auto& alias : r.aliases) {
+    if (!is_clean_name(alias)) {
+      reader.error("aliases", "'" + alias +
+                                  "' must be 1 to 200 printable ASCII characters without spaces, "
+                                  "quotes or backslashes");
+    }
+  }
   read_pool(reader, r);
   YAML::Node rules = reader.raw("rules");
   if (rules.IsDefined() && !rules.IsNull()) {
@@ -670,6 +678,16 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
                         "' is already used by a backend or route (first at "
                         "line " +
                         std::to_string(first->second) + ")");
+    }
+    for (std::size_t k = 0; k < r.aliases.size(); ++k) {
+      const YAML::Node alias = routes[i]["aliases"][k];
+      const int line = alias.IsDefined() ? alias.Mark().line + 1 : 0;
+      if (const auto [taken, fresh] = names.emplace(r.aliases[k], line); !fresh) {
+        root.error_at(alias, base + ".aliases[" + std::to_string(k) + "]",
+                      "alias '" + r.aliases[k] +
+                          "' is already a backend, route or alias (at line " +
+                          std::to_string(taken->second) + ")");
+      }
     }
     std::vector<const Pool*> every_pool = {&r};
     for (const auto& rule : r.rules) every_pool.push_back(&rule.pool);

@@ -386,12 +386,15 @@ void NodeReader::finish() {
   }
 }
 
-void check_name(NodeReader& reader, const std::string& name) {
-  if (!reader.has("name")) return;  // reported as required already
-  const bool clean = std::all_of(name.begin(), name.end(), [](char c) {
+bool is_clean_name(std::string_view name) {
+  return !name.empty() && name.size() <= 200 && std::all_of(name.begin(), name.end(), [](char c) {
     return c > ' ' && c < 0x7F && c != '"' && c != '\\';
   });
-  if (name.empty() || name.size() > 200 || !clean) {
+}
+
+void check_name(NodeReader& reader, const std::string& name) {
+  if (!reader.has("name")) return;  // reported as required already
+  if (!is_clean_name(name)) {
     reader.error("name",
                  "must be 1 to 200 printable ASCII characters without spaces, quotes or "
                  "backslashes (it is what clients send as \"model\" and what headers carry)");

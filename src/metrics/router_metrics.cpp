@@ -74,6 +74,17 @@ RouterMetrics::RouterMetrics(Registry& registry)
           "an unmet Expect (expectation_failed), too slow (request_timeout), too many "
           "connections (router_overloaded), arriving while stopping (server_shutting_down).",
           {"code"})),
+      client_requests(registry.counter(
+          "llm_router_client_requests_total",
+          "Requests by the config's client key that sent them (its name) and HTTP status.",
+          {"client_key", "status"})),
+      client_tokens(registry.counter("llm_router_client_tokens_total",
+                                     "Tokens billed for a client key's requests, by type "
+                                     "(input: prompts, output: answers).",
+                                     {"client_key", "type"})),
+      client_cost(registry.counter("llm_router_client_cost_usd_total",
+                                   "Estimated spend in US dollars of a client key's requests.",
+                                   {"client_key"})),
       connections_open(
           registry.gauge("llm_router_connections_open", "Client connections currently open.")),
       build_info(registry.gauge("llm_router_build_info",

@@ -1252,6 +1252,21 @@ void note_client_left(RequestRecord& record) {
 
 }  // namespace
 
+namespace {
+
+// A client key whose `models` leave out the model it named (OpenAI's SDKs raise
+// PermissionDeniedError for the 403).
+Failure model_not_allowed(const ClientEntry& client, std::string_view model) {
+  std::string allowed;
+  for (const auto& name : client.models) allowed += (allowed.empty() ? "" : ", ") + name;
+  return Failure{
+      ErrorKind::model_not_allowed,
+      "This API key may not use the model " + quote_excerpt(model) + "; it may use: " + allowed, 0,
+      "model"};
+}
+
+}  // namespace
+
 std::string request_id_of(const HttpRequest& request) {
   if (!request.id.empty()) return request.id;
   const auto* client_id = request.header("x-request-id");
@@ -1311,6 +1326,13 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       co_return;
     }
     record.stream = parsed->stream;
+    parsed->model = std::string(snapshot_->config->canonical_model(parsed->model));
+    if (record.client && !record.client->may_use(parsed->model)) {
+      const Failure refused = model_not_allowed(*record.client, parsed->model);
+      record.status = traits(refused.kind).status;
+      co_await send_error(writer, refused, decision_headers(record));
+      co_return;
+    }
     if (state_->request_log() != nullptr)
       record.user = core::utf8_prefix(parsed->summary.user, 256);
     if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
@@ -2561,6 +2583,14 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
         {spent.backend, spent.usage.prompt_tokens, spent.usage.completion_tokens, wasted});
   }
   if (!record.category.empty()) categories_metric_.with({record.category}).inc();
+  if (record.client) {
+    const std::string_view key = record.client->name;
+    const api::Usage paid = record.paid_usage();
+    client_requests_metric_.with({key, status}).inc();
+    client_tokens_metric_.with({key, "input"}).add(static_cast<double>(paid.prompt_tokens));
+    client_tokens_metric_.with({key, "output"}).add(static_cast<double>(paid.completion_tokens));
+    client_cost_metric_.with({key}).add(cost);
+  }
   metrics::RequestSummary summary;
   summary.id = record.id;
   // With client keys configured, a key that is none of them counts in one entry: refused keys

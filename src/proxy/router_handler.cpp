@@ -117,6 +117,9 @@ RouterHandler::RouterHandler(std::shared_ptr<RouterState> state, asio::io_contex
       retries_metric_(state_->metrics().retries),
       rate_limit_skips_metric_(state_->metrics().rate_limit_skips),
       categories_metric_(state_->metrics().analyzer_categories),
+      client_requests_metric_(state_->metrics().client_requests),
+      client_tokens_metric_(state_->metrics().client_tokens),
+      client_cost_metric_(state_->metrics().client_cost),
       io_(io),
       tls_(std::move(tls)),
       log_(logging::get("proxy")) {
@@ -386,7 +389,7 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
   } else if (path == "/responses") {
     co_await responses(request, writer);
   } else if (path == "/models") {
-    co_await models(writer);
+    co_await models(request, writer);
   } else if (path.starts_with("/responses/")) {
     // OpenAI keeps responses for later retrieval, cancelling and deleting; a router in front
     // of many backends does not.
@@ -400,7 +403,7 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
                     0, "response_id"};
     co_await send_error(writer, failure);
   } else if (path.starts_with("/models/")) {
-    co_await model(path.substr(std::string_view("/models/").size()), writer);
+    co_await model(request, path.substr(std::string_view("/models/").size()), writer);
   } else if (path == "/route") {
     co_await route_dry_run(request, writer);
   } else if (path == "/feedback") {
@@ -468,34 +471,44 @@ json model_object(const std::string& id, const char* kind) {
 
 }  // namespace
 
-asio::awaitable<void> RouterHandler::models(ResponseWriter& writer) {
+// A key with `models` sees those alone.
+asio::awaitable<void> RouterHandler::models(const HttpRequest& request, ResponseWriter& writer) {
+  const ClientEntry* client = find_client(request, *snapshot_);
+  const auto listed = [&](const std::string& name) { return !client || client->may_use(name); };
   json data = json::array();
   for (const auto& route : snapshot_->config->routes) {
+    if (!listed(route.name)) continue;
     data.push_back(model_object(route.name, "route"));
+    for (const auto& alias : route.aliases) data.push_back(model_object(alias, "route"));
   }
   for (const auto& backend : snapshot_->config->backends) {
-    if (backend.direct) data.push_back(model_object(backend.name, "backend"));
+    if (backend.direct && listed(backend.name)) {
+      data.push_back(model_object(backend.name, "backend"));
+    }
   }
   std::string body = json{{"object", "list"}, {"data", std::move(data)}}.dump();
   co_await send_json(writer, 200, std::move(body));
 }
 
 // GET /v1/models/{id}: a route or backend clients may name, as OpenAI's "retrieve model".
-asio::awaitable<void> RouterHandler::model(std::string_view raw_id, ResponseWriter& writer) {
+asio::awaitable<void> RouterHandler::model(const HttpRequest& request, std::string_view raw_id,
+                                           ResponseWriter& writer) {
   const auto& config = *snapshot_->config;
+  const ClientEntry* client = find_client(request, *snapshot_);
   // The SDKs percent-encode the id ("team%2Fauto"); names may hold '/'.
   const std::optional<std::string> decoded = core::percent_decode(raw_id);
   const std::string_view id = decoded ? std::string_view(*decoded) : raw_id;
+  const std::string_view name = config.canonical_model(id);
   std::optional<json> found;
   for (const auto& route : config.routes) {
-    if (route.name == id) found = model_object(route.name, "route");
+    if (route.name == name) found = model_object(std::string(id), "route");
   }
   for (const auto& backend : config.backends) {
     if (!found && backend.direct && backend.name == id) {
       found = model_object(backend.name, "backend");
     }
   }
-  if (!found) {
+  if (!found || (client && !client->may_use(name))) {
     Failure failure{ErrorKind::model_not_found,
                     "The model " + quote_excerpt(id) + " does not exist; GET /v1/models lists them",
                     0, "model"};
@@ -648,6 +661,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     co_await send_error(writer, parsed.failure());
     co_return;
   }
+  parsed->model = std::string(snapshot_->config->canonical_model(parsed->model));
   // The snapshot and providers are held: a reload on this thread may swap them meanwhile.
   const auto snapshot = snapshot_;
   const auto providers = providers_;

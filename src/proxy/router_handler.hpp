@@ -281,8 +281,9 @@ class RouterHandler final : public server::RequestHandler {
                                   Headers extra = {});
   asio::awaitable<void> send_error(ResponseWriter& writer, const Failure& failure,
                                    Headers extra = {});
-  asio::awaitable<void> models(ResponseWriter& writer);
-  asio::awaitable<void> model(std::string_view id, ResponseWriter& writer);
+  asio::awaitable<void> models(const HttpRequest& request, ResponseWriter& writer);
+  asio::awaitable<void> model(const HttpRequest& request, std::string_view id,
+                              ResponseWriter& writer);
   asio::awaitable<void> readiness(ResponseWriter& writer);
   asio::awaitable<void> route_dry_run(HttpRequest& request, ResponseWriter& writer);
   asio::awaitable<void> feedback(HttpRequest& request, ResponseWriter& writer);
@@ -351,6 +352,9 @@ class RouterHandler final : public server::RequestHandler {
   metrics::ChildCache<metrics::Counter> retries_metric_;
   mutable metrics::ChildCache<metrics::Counter> rate_limit_skips_metric_;  // plan_for counts
   metrics::ChildCache<metrics::Counter> categories_metric_;
+  metrics::ChildCache<metrics::Counter> client_requests_metric_;
+  metrics::ChildCache<metrics::Counter> client_tokens_metric_;
+  metrics::ChildCache<metrics::Counter> client_cost_metric_;
   asio::io_context& io_;
   std::shared_ptr<asio::ssl::context> tls_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -401,9 +401,12 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   // limits and breaker settings to it, which a reload that failed must not have done.
   for (const auto& backend : config->backends) snapshot->health.push_back(&health_.get(backend));
   for (const auto& key : config->client_keys) {
+    std::vector<std::string> models;  // an alias listed stands for its route
+    for (const auto& model : key.models) models.emplace_back(config->canonical_model(model));
     snapshot->clients.emplace(
         key.key_sha256,
-        ClientEntry{key.name, key.rpm, key.tpm, &client_budgets_.get(key.name, key.rpm, key.tpm)});
+        ClientEntry{key.name, key.rpm, key.tpm, &client_budgets_.get(key.name, key.rpm, key.tpm),
+                    std::move(models)});
   }
   snapshot->generation = generation_.load() + 1;
   return snapshot;

@@ -161,6 +161,59 @@ TEST(ClientKeys, AKeyWithLimitsReadsThemInTheRateLimitHeaders) {
   EXPECT_EQ(free.header("x-ratelimit-remaining-requests"), "9999");
 }
 
+// A key's `models` are all it may name: another is refused (403, as OpenAI's permission
+// errors) before any limit is charged, and /v1/models lists those alone.
+TEST(ClientKeys, AKeyMayNameOnlyItsModels) {
+  MockLlm backend;
+  Router router(config_with_keys(
+      backend.url(), "client_keys:\n  - {name: k, key: sk-route-only, rpm: 5, models: [auto]}\n"));
+  HttpClient client(router.port());
+  const std::map<std::string, std::string> key{{"authorization", "Bearer sk-route-only"}};
+  EXPECT_EQ(client.request("POST", "/v1/chat/completions", chat_body("auto"), key).status, 200);
+  const auto refused = client.request("POST", "/v1/chat/completions", chat_body("only"), key);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  const auto error = json::parse(refused.body)["error"];
+  EXPECT_EQ(error["code"], "model_not_allowed");
+  EXPECT_EQ(error["type"], "permission_error");
+  EXPECT_EQ(error["param"], "model");
+  EXPECT_EQ(refused.header("x-ratelimit-remaining-requests"), "4");  // only the first counted
+  const auto models = json::parse(client.request("GET", "/v1/models", "", key).body);
+  ASSERT_EQ(models["data"].size(), 1u) << models;
+  EXPECT_EQ(models["data"][0]["id"], "auto");
+  EXPECT_EQ(client.request("GET", "/v1/models/only", "", key).status, 404);
+  EXPECT_EQ(backend.requests(), 1);
+  // Each key's requests, tokens and spend are series of their own, by the key's name.
+  const std::string metrics = client.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find(R"(llm_router_client_requests_total{client_key="k",status="200"} 1)"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(R"(llm_router_client_requests_total{client_key="k",status="403"} 1)"),
+            std::string::npos);
+  EXPECT_NE(metrics.find(R"(llm_router_client_tokens_total{client_key="k",type="input"})"),
+            std::string::npos);
+  EXPECT_NE(metrics.find(R"(llm_router_client_cost_usd_total{client_key="k"})"), std::string::npos);
+}
+
+// An alias is its route's other name: answered, counted and shown as the route, listed by
+// /v1/models, and allowed to a key that may use the route.
+TEST(ClientKeys, AnAliasNamesItsRoute) {
+  MockLlm backend;
+  Router router(
+      router_config({{"only", backend.url()}}, "[only]", "[]", "  watch_config: false\n") +
+      "    aliases: [gpt-4o]\n"
+      "client_keys:\n  - {name: k, key: sk-alias-key, models: [gpt-4o]}\n");
+  HttpClient client(router.port());
+  const std::map<std::string, std::string> key{{"authorization", "Bearer sk-alias-key"}};
+  const auto answer = client.request("POST", "/v1/chat/completions", chat_body("gpt-4o"), key);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(answer.header("x-llm-router-route"), "auto");
+  EXPECT_EQ(client.request("POST", "/v1/chat/completions", chat_body("auto"), key).status, 200);
+  const auto models = json::parse(client.request("GET", "/v1/models", "", key).body);
+  ASSERT_EQ(models["data"].size(), 2u) << models;
+  EXPECT_EQ(models["data"][1]["id"], "gpt-4o");
+  EXPECT_EQ(client.request("GET", "/v1/models/gpt-4o", "", key).status, 200);
+}
+
 // A request the router refuses before any backend runs it is given back, and its headers say
 // so: the key's remaining requests are as many as before it.
 TEST(ClientKeys, ARefusedRequestsHeadersCountItAsGivenBack) {

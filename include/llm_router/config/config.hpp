@@ -204,6 +204,8 @@ struct Config {
 
   const Backend* find_backend(std::string_view name) const;
   const Route* find_route(std::string_view name) const;
+  // The route a client's `model` names through one of its aliases, else `model` itself.
+  std::string_view canonical_model(std::string_view model) const;
 };
 
 // The phase timeouts of one attempt on `backend`: the backend's, overridden by those the route

@@ -145,6 +145,9 @@ struct TimeoutOverrides {
 // pool, otherwise the route's own pool (the default) is used.
 struct Route : Pool {
   std::string name;
+  // Other names clients may send in `model` for this route ("gpt-4o" for a route "auto"):
+  // requests naming one are this route's, in every header, log and metric.
+  std::vector<std::string> aliases;
   std::vector<Rule> rules;
   Optimize optimize = Optimize::none;
   std::int64_t expected_output_tokens = 300;  // cost/latency estimate when max_tokens is unset

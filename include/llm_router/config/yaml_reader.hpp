@@ -110,5 +110,8 @@ bool is_bare_number(std::string_view text);
 // A backend or route `name` (what clients put in "model" and what response headers and metrics
 // labels carry): 1..200 printable ASCII bytes, no space, quote or backslash. Reports otherwise.
 void check_name(NodeReader& reader, const std::string& name);
+// What a name clients send as "model" may be: 1 to 200 printable ASCII characters without
+// spaces, quotes or backslashes.
+bool is_clean_name(std::string_view name);
 
 }  // namespace llm_router::config

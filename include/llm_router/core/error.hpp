@@ -15,7 +15,8 @@ enum class ErrorKind {
   unsupported_path,
   method_not_allowed,
   model_not_found,
-  not_found,  // a named thing (not a model) the router does not know, e.g. a request id
+  model_not_allowed,  // the client key may not use the model it named (its `models`)
+  not_found,          // a named thing (not a model) the router does not know, e.g. a request id
   payload_too_large,
   headers_too_large,
   uri_too_long,

@@ -31,8 +31,12 @@ struct RouterMetrics {
   CounterFamily& config_reloads;         // result: success | failure
   CounterFamily& request_log_lines;      // outcome: written | dropped | failed
   CounterFamily& requests_refused;       // code: the refusal's error code
-  GaugeFamily& connections_open;         // -
-  GaugeFamily& build_info;               // version: always 1
+  // Per configured client key (its name): what each key's users asked for and spent.
+  CounterFamily& client_requests;  // client_key, status
+  CounterFamily& client_tokens;    // client_key, type: input | output
+  CounterFamily& client_cost;      // client_key (USD)
+  GaugeFamily& connections_open;   // -
+  GaugeFamily& build_info;         // version: always 1
   // The process collector's families, as Prometheus client libraries name them.
   CounterFamily& process_cpu_seconds;
   GaugeFamily& process_resident_memory;

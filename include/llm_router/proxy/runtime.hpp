@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <filesystem>
@@ -89,6 +90,10 @@ struct ClientEntry {
   std::int64_t rpm = 0;
   std::int64_t tpm = 0;
   ClientBudgets* budgets = nullptr;  // the registry's: lives as long as the process
+  std::vector<std::string> models;   // the routes and backends it may name; empty: all
+  bool may_use(std::string_view model) const {
+    return models.empty() || std::find(models.begin(), models.end(), model) != models.end();
+  }
 };
 
 class ClientBudgetRegistry {

@@ -1,0 +1,183 @@
+// Client requests through the server's HTTP parser (Beast's, with the router's own checks of
+// targets, hosts, codings and body budgets) and backend answers through the upstream's: however
+// the bytes are split across reads, the same message accepted; every body byte charged to the
+// budget is given back; no body is longer than its limit.
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fuzz_target.hpp"
+#include "server/request_reader.hpp"
+#include "upstream/response_reader.hpp"
+
+namespace {
+
+namespace http = boost::beast::http;
+using boost::system::error_code;
+
+constexpr std::size_t kBodyLimit = 1 << 14;
+
+struct Outcome {
+  bool done = false;
+  std::string error;
+  std::string start;  // method and target, or the status
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool operator==(const Outcome&) const = default;
+};
+
+void require(bool condition, std::source_location where = std::source_location::current()) {
+  if (condition) return;
+  std::fprintf(stderr, "fuzz_http: check at line %u failed\n", static_cast<unsigned>(where.line()));
+  std::abort();
+}
+
+// Feeds `bytes` `step` at a time, as reads would deliver them, until the message is done, the
+// parser refuses it or the bytes run out. `put` parses what the buffer holds: the bytes it
+// used, and the error.
+template <class Put>
+void feed(std::string_view bytes, std::size_t step, error_code& ec, Put put) {
+  std::string buffer;
+  std::size_t fed = 0;
+  while (true) {
+    if (fed < bytes.size()) {
+      const std::string_view piece = bytes.substr(fed, step);
+      buffer.append(piece);
+      fed += piece.size();
+    }
+    const std::size_t used = put(buffer, ec);
+    buffer.erase(0, used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      if (fed == bytes.size()) return;  // cut short
+      continue;
+    }
+    if (ec || (used == 0 && fed == bytes.size())) return;
+  }
+}
+
+Outcome read_request(std::string_view bytes, std::size_t step) {
+  llm_router::server::BodyBudget budget;
+  budget.limit = kBodyLimit * 2;
+  Outcome out;
+  {
+    llm_router::server::RequestReader parser;
+    parser.charge_body_to(budget);
+    parser.header_limit(4096);
+    parser.body_limit(kBodyLimit);
+    parser.eager(true);
+    error_code ec;
+    feed(bytes, step, ec, [&](const std::string& buffer, error_code& error) -> std::size_t {
+      if (parser.is_done()) return 0;
+      return parser.put(boost::asio::buffer(buffer), error);
+    });
+    const auto& request = parser.request();
+    out.done = parser.is_done();
+    out.error = ec ? ec.message() + " " + std::string(parser.refusal()) : "";
+    out.start = request.method + " " + request.target;
+    for (const auto& h : request.headers) out.headers.emplace_back(h.name, h.value);
+    out.body = request.body;
+    require(request.body.size() <= kBodyLimit);
+    require(budget.held == request.body.size());
+  }
+  require(budget.held == 0);  // the parser gave back what it held
+  return out;
+}
+
+Outcome read_response(std::string_view bytes, std::size_t step) {
+  Outcome out;
+  llm_router::upstream::ResponseReader parser;
+  parser.header_limit(4096);
+  parser.body_limit(kBodyLimit);
+  parser.eager(true);
+  char chunk[7];  // small: the reader must say need_buffer and go on where it stopped
+  error_code ec;
+  feed(bytes, step, ec, [&](const std::string& buffer, error_code& error) -> std::size_t {
+    std::size_t used = 0;
+    while (!parser.is_done()) {
+      parser.lend(chunk, sizeof chunk);
+      used += parser.put(boost::asio::buffer(buffer.data() + used, buffer.size() - used), error);
+      out.body.append(chunk, parser.written());
+      if (error != http::error::need_buffer) break;
+      error = {};
+      if (used == buffer.size()) break;
+    }
+    return used;
+  });
+  if (!ec && !parser.is_done() && parser.is_header_done() && parser.need_eof()) {
+    parser.lend(chunk, sizeof chunk);
+    parser.put_eof(ec);  // a body read up to the connection's end
+  }
+  out.done = parser.is_done();
+  out.error = ec ? ec.message() : "";
+  out.start = std::to_string(parser.status());
+  for (const auto& h : parser.headers()) out.headers.emplace_back(h.name, h.value);
+  require(out.body.size() <= kBodyLimit);
+  return out;
+}
+
+// Beast parses a head in one pass when it arrives whole, but waits for its end (CRLF CRLF)
+// once a read left it incomplete: a malformed head (a bare LF) is refused at once in one case
+// and waits for more (until the header timeout) in the other. What must agree is what is
+// accepted.
+void require_same_acceptance(const Outcome& whole, const Outcome& pieces) {
+  if (whole.done || pieces.done) require(whole == pieces);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  const std::size_t step = 1 + (size % 7);
+  require_same_acceptance(read_request(bytes, bytes.size() + 1), read_request(bytes, step));
+  require_same_acceptance(read_response(bytes, bytes.size() + 1), read_response(bytes, step));
+  return 0;
+}
+
+std::vector<std::string> fuzz_seeds() {
+  return {
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: router:8080\r\nContent-Type: "
+      "application/json\r\nContent-Length: 2\r\n\r\n{}",
+      "POST /v1/embeddings HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2;ext=1\r\n{}\r\n0\r\nX-Trailer: 1\r\n\r\n",
+      "GET /v1/models?x=1 HTTP/1.0\r\nContent-Encoding: gzip\r\nContent-Encoding: br\r\n\r\n",
+      "POST http://host/v1/completions HTTP/1.1\r\nHost: [::1]:80\r\nExpect: 100-continue\r\n"
+      "Content-Length: 0\r\n\r\n",
+      "OPTIONS * HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+      "{\"id\":\"x\"}\n",
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n",
+      "HTTP/1.0 503 Service Unavailable\r\nRetry-After: 3\r\n\r\nbusy until the connection ends",
+  };
+}
+
+std::vector<std::string> fuzz_dictionary() {
+  return {"\r\n",
+          "\r\n\r\n",
+          ": ",
+          "HTTP/1.1",
+          "HTTP/1.0",
+          "Content-Length: ",
+          "Transfer-Encoding: chunked",
+          "Transfer-Encoding: ",
+          "Content-Encoding: ",
+          "Host: ",
+          "Expect: 100-continue",
+          "Connection: close",
+          "0\r\n\r\n",
+          "ffffffff",
+          ";",
+          " ",
+          "\t",
+          "POST ",
+          "/v1/chat/completions ",
+          "HTTP/1.1 200 OK\r\n"};
+}
