@@ -55,6 +55,7 @@ int run_explain(const std::vector<std::string>& args) {
       std::cerr << *request_path << ": " << parsed.failure().message << "\n";
       return 1;
     }
+    proxy::resolve_alias(*parsed, *state.snapshot()->config);
     server::HttpRequest request;
     request.method = "POST";
     request.target = "/v1/" + std::string(shape->responses ? "responses" : shape->name());

@@ -40,7 +40,10 @@ ClientKey read_client_key(NodeReader reader) {
   }
   const auto key = reader.string("key");
   auto digest = reader.string("key_sha256");
-  if (key.has_value() == digest.has_value()) {
+  // (A key of the wrong type was reported as such: it counts as given.)
+  const bool key_given = key.has_value() || reader.has("key");
+  const bool digest_given = digest.has_value() || reader.has("key_sha256");
+  if (key_given == digest_given) {
     reader.error("key", "give either key (the secret, e.g. \"${TEAM_A_KEY}\") or key_sha256");
   } else if (key && key->empty()) {
     reader.error("key", "is empty (an unset variable?)");
@@ -64,7 +67,7 @@ ClientKey read_client_key(NodeReader reader) {
   k.rpm = reader.integer("rpm", 0, 1'000'000'000).value_or(0);
   k.tpm = reader.integer("tpm", 0, 1'000'000'000'000).value_or(0);
   k.models = reader.string_list("models").value_or(std::vector<std::string>{});
-  if (reader.has("models") && k.models.empty()) {
+  if (reader.has("models") && reader.raw("models").IsSequence() && k.models.empty()) {
     reader.error("models", "is empty: that key could name no model (remove it to allow all)");
   }
   reader.finish();

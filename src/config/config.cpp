@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -89,6 +90,29 @@ const Route* Config::find_route(std::string_view name) const {
     if (r.name == name) return &r;
   }
   return nullptr;
+}
+
+const Backend* Config::find_wildcard_backend(std::string_view model) const {
+  const Backend* best = nullptr;
+  for (const auto& b : backends) {
+    if (!b.wildcard()) continue;
+    const std::string_view prefix = std::string_view(b.name).substr(0, b.name.size() - 1);
+    if (model.size() > prefix.size() && model.starts_with(prefix) &&
+        (best == nullptr || prefix.size() + 1 > best->name.size())) {
+      best = &b;
+    }
+  }
+  return best;
+}
+
+std::string Backend::upstream_model(std::string_view requested) const {
+  const std::size_t star = model.find('*');
+  if (!wildcard() || star == std::string::npos ||
+      !requested.starts_with(name.substr(0, name.size() - 1))) {
+    return model;
+  }
+  const std::string_view matched = requested.substr(name.size() - 1);
+  return model.substr(0, star) + std::string(matched) + model.substr(star + 1);
 }
 
 std::string_view Config::canonical_model(std::string_view model) const {
@@ -364,6 +388,31 @@ void check_header_values(NodeReader& reader, const Backend& b) {
   }
 }
 
+// `api_key_file`: the key in a file (a Docker or Kubernetes secret), relative to the config's
+// directory; read again by every reload, so a rotated key needs no restart. Its trailing line
+// break goes; what else it holds is checked as any key is (check_header_values).
+void read_api_key_file(NodeReader& reader, Backend& b) {
+  const auto file = reader.string("api_key_file");
+  if (!file) return;
+  if (reader.has("api_key")) {
+    reader.error("api_key_file", "give either api_key or api_key_file, not both");
+    return;
+  }
+  std::filesystem::path path = *file;
+  if (path.is_relative()) {
+    path = std::filesystem::path(reader.context().file).parent_path() / path;
+  }
+  std::string why;
+  auto key = core::read_file(path, why);
+  if (!key) {
+    reader.error("api_key_file", "cannot read '" + *file + "': " + why);
+    return;
+  }
+  while (!key->empty() && (key->back() == '\n' || key->back() == '\r')) key->pop_back();
+  if (key->empty()) reader.error("api_key_file", "'" + *file + "' is empty");
+  b.api_key = std::move(*key);
+}
+
 Backend read_backend(NodeReader reader) {
   Backend b;
   b.name = reader.string("name", true).value_or("");
@@ -378,13 +427,19 @@ Backend read_backend(NodeReader reader) {
                                    "' (expected openai or mock)");
     }
   }
-  b.model = reader.string("model").value_or(b.name);
+  b.model = reader.string("model").value_or(b.wildcard() ? "*" : b.name);
+  if (b.wildcard() && (b.name.find('*') != b.name.size() - 1 || b.name.size() == 1)) {
+    reader.error("name",
+                 "a wildcard backend's name has one '*', at its end, after a prefix "
+                 "(\"openai/*\")");
+  }
   read_url(reader, b);
   b.ca_file = reader.string("ca_file").value_or("");
   if (!b.ca_file.empty() && (b.provider != ProviderKind::openai || !b.url.tls)) {
     reader.error("ca_file", "is for a backend whose base_url is https://");
   }
   b.api_key = reader.string("api_key").value_or("");
+  read_api_key_file(reader, b);
   b.pass_client_auth = reader.boolean("pass_client_auth").value_or(false);
   b.direct = reader.boolean("direct").value_or(true);
   {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "llm_router/analyzer/detectors.hpp"
 #include "llm_router/config/config.hpp"
@@ -422,6 +423,18 @@ std::string unknown_backend(const std::string& name, const Config& config) {
   return message;
 }
 
+// Why a route may not name `name` as a backend, if it may not.
+std::optional<std::string> backend_ref_problem(const std::string& name, const Config& config) {
+  const Backend* backend = config.find_backend(name);
+  if (backend == nullptr) return unknown_backend(name, config);
+  if (backend->wildcard()) {
+    return "'" + name +
+           "' is a wildcard backend: clients name it by a model it matches, and a "
+           "route has no such model to send it";
+  }
+  return std::nullopt;
+}
+
 // `weighted_pools`: the pools whose `use` a weight may name (a rule's weights weigh its own
 // pool; the route's weigh every pool that takes them).
 void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string& base,
@@ -430,9 +443,8 @@ void check_refs(NodeReader& root, const YAML::Node& pool_node, const std::string
   for (const char* key : {"use", "fallback"}) {
     const auto& refs = std::string_view(key) == "use" ? pool.use : pool.fallback;
     for (size_t j = 0; j < refs.size(); ++j) {
-      if (config.find_backend(refs[j]) == nullptr) {
-        root.error_at(pool_node[key][j], item_path(base + "." + key, j),
-                      unknown_backend(refs[j], config));
+      if (const auto problem = backend_ref_problem(refs[j], config)) {
+        root.error_at(pool_node[key][j], item_path(base + "." + key, j), *problem);
       } else if (std::find(refs.begin(), refs.begin() + static_cast<std::ptrdiff_t>(j), refs[j]) !=
                  refs.begin() + static_cast<std::ptrdiff_t>(j)) {
         root.error_at(pool_node[key][j], item_path(base + "." + key, j),
@@ -519,9 +531,8 @@ void check_class_fallbacks(NodeReader& root, const YAML::Node& route_node, const
                            ? route.context_window_fallback
                            : route.content_policy_fallback;
     for (size_t j = 0; j < refs.size(); ++j) {
-      if (config.find_backend(refs[j]) == nullptr) {
-        root.error_at(route_node[key][j], item_path(base + "." + key, j),
-                      unknown_backend(refs[j], config));
+      if (const auto problem = backend_ref_problem(refs[j], config)) {
+        root.error_at(route_node[key][j], item_path(base + "." + key, j), *problem);
       }
     }
   }
@@ -675,7 +686,7 @@ void validate_routes(NodeReader& root, const YAML::Node& yaml, const Config& con
     if (!r.name.empty() && !added) {
       root.error_at(name, base + ".name",
                     "route name '" + r.name +
-                        "' is already used by a backend or route (first at "
+                        "' is already used by a backend, route or alias (first at "
                         "line " +
                         std::to_string(first->second) + ")");
     }

@@ -397,7 +397,8 @@ void check_name(NodeReader& reader, const std::string& name) {
   if (!is_clean_name(name)) {
     reader.error("name",
                  "must be 1 to 200 printable ASCII characters without spaces, quotes or "
-                 "backslashes (it is what clients send as \"model\" and what headers carry)");
+                 "backslashes (names are what clients send as \"model\", and what headers, logs "
+                 "and metrics carry)");
   }
 }
 

@@ -1078,7 +1078,7 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
                                                           api::StreamOptions stream_options) const {
   upstream::UpstreamRequest out;
   out.path = std::string(api::upstream_path(endpoint));
-  out.body = api::body_for_backend(parsed, backend.model, stream_options);
+  out.body = api::body_for_backend(parsed, backend.upstream_model(parsed.model), stream_options);
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
   // W3C trace context travels whole: a trace's vendor state and baggage go with its parent.
@@ -1254,6 +1254,13 @@ void note_client_left(RequestRecord& record) {
 
 namespace {
 
+// A route or backend of the config (a label may carry it: the set is bounded).
+bool known_model(const config::Config& config, std::string_view model) {
+  return config.find_route(model) != nullptr || config.find_backend(model) != nullptr;
+}
+
+}  // namespace
+
 // A client key whose `models` leave out the model it named (OpenAI's SDKs raise
 // PermissionDeniedError for the 403).
 Failure model_not_allowed(const ClientEntry& client, std::string_view model) {
@@ -1264,8 +1271,6 @@ Failure model_not_allowed(const ClientEntry& client, std::string_view model) {
       "This API key may not use the model " + quote_excerpt(model) + "; it may use: " + allowed, 0,
       "model"};
 }
-
-}  // namespace
 
 std::string request_id_of(const HttpRequest& request) {
   if (!request.id.empty()) return request.id;
@@ -1326,10 +1331,12 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       co_return;
     }
     record.stream = parsed->stream;
-    parsed->model = std::string(snapshot_->config->canonical_model(parsed->model));
+    resolve_alias(*parsed, *snapshot_->config);
+    record.requested_model = parsed->model_as_sent();
     if (record.client && !record.client->may_use(parsed->model)) {
-      const Failure refused = model_not_allowed(*record.client, parsed->model);
+      const Failure refused = model_not_allowed(*record.client, parsed->model_as_sent());
       record.status = traits(refused.kind).status;
+      if (known_model(*snapshot_->config, parsed->model)) record.route = parsed->model;
       co_await send_error(writer, refused, decision_headers(record));
       co_return;
     }
@@ -1341,16 +1348,15 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     // A client key over its own rpm/tpm is refused before any routing work, counted under the
     // route (or backend) it named: that route's operators see its clients throttled.
     record.estimated_tokens = estimated_prompt_tokens(*parsed);
-    const std::int64_t max_output = parsed->summary.max_output_tokens.value_or(0);
+    // n answers may each write max_tokens (OpenAI's limiter counts them so too).
+    const std::int64_t max_output =
+        parsed->summary.max_output_tokens.value_or(0) * std::max(parsed->summary.choices, 1);
     record.client_reserved = selector::tokens_to_reserve(record.estimated_tokens, max_output);
     const bool too_large =
         record.client && record.client->tpm > 0 && record.client_reserved > record.client->tpm;
     const auto refused = too_large ? std::nullopt : charge_client(record);
     if (too_large || refused) {
-      const auto& config = *snapshot_->config;
-      if (config.find_route(parsed->model) || config.find_backend(parsed->model)) {
-        record.route = parsed->model;
-      }
+      if (known_model(*snapshot_->config, parsed->model)) record.route = parsed->model;
       if (too_large) {
         co_await send_too_large_for_client(writer, record);
       } else {
@@ -2523,6 +2529,7 @@ void RouterHandler::write_request_log(const RequestRecord& record, double latenc
   entry.stream = record.stream;
   entry.usage_estimated = record.usage_estimated;
   entry.user = record.user;
+  entry.model = record.requested_model;
   entry.prompt = record.prompt;
   log->submit(std::move(entry));
 }

@@ -15,11 +15,19 @@ std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed) {
   return text + 3 * static_cast<std::int64_t>(summary.messages) + 3;
 }
 
+void resolve_alias(api::ParsedRequest& parsed, const config::Config& config) {
+  const std::string_view route = config.canonical_model(parsed.model);
+  if (route == parsed.model) return;
+  parsed.requested_model = std::move(parsed.model);
+  parsed.model = std::string(route);
+}
+
 selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request,
                                   bool with_session_key) {
   const api::RequestSummary& summary = parsed.summary;
   selector::RequestFacts facts;
   facts.model = parsed.model;
+  facts.requested_model = parsed.requested_model;
   facts.stream = parsed.stream;
   facts.headers.reserve(request.headers.size());
   for (const auto& h : request.headers) {
@@ -34,6 +42,7 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
   facts.has_tools = summary.has_tools;
   facts.json_mode = summary.json_mode;
   facts.max_output_tokens = summary.max_output_tokens.value_or(0);
+  facts.choices = summary.choices;
   facts.has_images = summary.has_images;
   facts.estimated_tokens = estimated_prompt_tokens(parsed);
   if (with_session_key) {

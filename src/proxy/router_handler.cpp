@@ -508,6 +508,9 @@ asio::awaitable<void> RouterHandler::model(const HttpRequest& request, std::stri
       found = model_object(backend.name, "backend");
     }
   }
+  if (const auto* wildcard = config.find_wildcard_backend(id); !found && wildcard) {
+    found = model_object(std::string(id), "backend");
+  }
   if (!found || (client && !client->may_use(name))) {
     Failure failure{ErrorKind::model_not_found,
                     "The model " + quote_excerpt(id) + " does not exist; GET /v1/models lists them",
@@ -661,7 +664,12 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
     co_await send_error(writer, parsed.failure());
     co_return;
   }
-  parsed->model = std::string(snapshot_->config->canonical_model(parsed->model));
+  resolve_alias(*parsed, *snapshot_->config);
+  if (const ClientEntry* client = find_client(request, *snapshot_);
+      client && !client->may_use(parsed->model)) {
+    co_await send_error(writer, model_not_allowed(*client, parsed->model_as_sent()));
+    co_return;
+  }
   // The snapshot and providers are held: a reload on this thread may swap them meanwhile.
   const auto snapshot = snapshot_;
   const auto providers = providers_;

@@ -42,6 +42,7 @@ struct RequestRecord {
   std::string id;
   std::string client_key_id;
   std::string user;  // the body's `user` (the end user's id), kept for the request log only
+  std::string requested_model;        // `model` as the client sent it, for the request log
   std::optional<ClientEntry> client;  // the config's client key it presented, if any
   bool client_charged = false;        // its rpm/tpm budgets paid for the request
   std::string route;
@@ -368,6 +369,10 @@ class RouterHandler final : public server::RequestHandler {
 // Request facts the selector's rules test, from the parsed body and the headers.
 // `with_session_key`: hash the conversation's opening messages (a consistent_hash pool keyed
 // by session needs it; decoding them is most of a pass-through request's facts).
+// 403 model_not_allowed: a client key whose `models` leave out the model it named (`model`,
+// as it named it).
+Failure model_not_allowed(const ClientEntry& client, std::string_view model);
+
 selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request,
                                   bool with_session_key);
 // The prompt's tokens as context windows and rpm/tpm budgets count them (no tokenizer: a

@@ -492,6 +492,13 @@ std::optional<std::string> RouterState::reload() {
     for (auto& key : fixed_request_log_changes(request_log_started_, config->request_log)) {
       fixed.push_back(std::move(key));
     }
+    // Opening the API to any client is a restart's decision, never a reload's: a file caught
+    // half written (an editor, a ConfigMap update) would otherwise do it for a moment.
+    if (!current->clients.empty() && config->client_keys.empty()) {
+      throw std::runtime_error(
+          "it lists no client_keys: a reload may not open the API to any client (restart the "
+          "router to run without keys)");
+    }
     const requestlog::RequestLogSettings request_log = config->request_log;
     const std::string log_level = config->logging.level;
     next = build(std::move(config));
@@ -500,10 +507,6 @@ std::optional<std::string> RouterState::reload() {
     for (const auto& key : fixed) {
       logging::get("config")->warn("{} changed in {}: it takes effect on restart", key,
                                    config_path_);
-    }
-    if (!current->clients.empty() && next->clients.empty()) {
-      logging::get("config")->warn(
-          "the reloaded {} lists no client_keys: the API now answers any client", config_path_);
     }
     if (!current->config->server.admin_key.empty() && next->config->server.admin_key.empty()) {
       logging::get("config")->warn(

@@ -223,6 +223,8 @@ std::string to_json_line(const RequestLogEntry& e) {
   }
   key(out, "stream");
   out += e.stream ? "true" : "false";
+  key(out, "model");
+  append_json_string(out, e.model);
   key(out, "usage_estimated");
   out += e.usage_estimated ? "true" : "false";
   if (!e.user.empty()) {

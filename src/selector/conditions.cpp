@@ -63,7 +63,8 @@ bool matches(const config::Condition& c, const RequestFacts& facts) {
     case Kind::always:
       return true;
     case Kind::model:
-      return contains(c.values, facts.model);
+      return contains(c.values, facts.model) ||
+             (!facts.requested_model.empty() && contains(c.values, facts.requested_model));
     case Kind::header:
       return header_matches(c, facts);
     case Kind::user:

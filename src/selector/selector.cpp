@@ -172,7 +172,9 @@ RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, 
     fill_pool(*compiled, *pool, facts, live, seed, preview, plan);
     return plan;
   }
-  if (const auto* backend = config_->find_backend(facts.model); backend && backend->direct) {
+  const auto* backend = config_->find_backend(facts.model);
+  if (backend == nullptr) backend = config_->find_wildcard_backend(facts.model);
+  if (backend != nullptr && backend->direct) {
     return plan_direct(static_cast<std::size_t>(backend - config_->backends.data()), facts, live);
   }
   RoutePlan plan;
@@ -186,10 +188,12 @@ RoutePlan Selector::plan_direct(std::size_t index, const RequestFacts& facts,
                                 const LiveStats& live) const {
   RoutePlan plan;
   plan.direct = true;
-  plan.route = facts.model;
+  const auto& backend = config_->backends[index];
+  // The backend's name, not the model asked: a wildcard backend's clients name models of
+  // their choosing, which labels and logs must not carry one by one.
+  plan.route = backend.name;
   plan.rule = "direct";
   plan.strategy = "direct";
-  const auto& backend = config_->backends[index];
   if (auto why = exclusion(backend, live.get(index), facts)) {
     plan.status = why->full()                                  ? PlanStatus::all_busy
                   : why->cause == ExclusionCause::rate_limited ? PlanStatus::rate_limited

@@ -212,6 +212,11 @@ TEST(ClientKeys, AnAliasNamesItsRoute) {
   ASSERT_EQ(models["data"].size(), 2u) << models;
   EXPECT_EQ(models["data"][1]["id"], "gpt-4o");
   EXPECT_EQ(client.request("GET", "/v1/models/gpt-4o", "", key).status, 200);
+  // A model it may not use: the 403 names it as sent, and a dry run is refused the same way.
+  const auto backend_named = client.request("POST", "/v1/route", chat_body("only"), key);
+  EXPECT_EQ(backend_named.status, 403) << backend_named.body;
+  EXPECT_NE(backend_named.body.find("'only'"), std::string::npos) << backend_named.body;
+  EXPECT_EQ(client.request("POST", "/v1/route", chat_body("gpt-4o"), key).status, 200);
 }
 
 // A request the router refuses before any backend runs it is given back, and its headers say
@@ -260,6 +265,19 @@ TEST(ClientKeys, TpmCountsTheAnswersToo) {
 
 // Each request naming max_tokens takes it from the key's tpm before it runs, so requests in
 // flight together cannot overdraw the budget by all they are about to write.
+// n answers may each write max_tokens: a key's tpm counts them all, as OpenAI's limiter does.
+TEST(ClientKeys, MaxTokensCountsForEachOfNAnswers) {
+  MockLlm backend;
+  Router router(config_with_keys(backend.url()));  // team-c: tpm 300
+  HttpClient client(router.port());
+  const std::map<std::string, std::string> key{{"authorization", "Bearer sk-team-c-secret"}};
+  const auto four = client.request("POST", "/v1/chat/completions",
+                                   chat_body("auto", "hi", R"(,"max_tokens":100,"n":4)"), key);
+  EXPECT_EQ(four.status, 429) << four.body;
+  EXPECT_EQ(four.header("x-should-retry"), "false");
+  EXPECT_EQ(backend.requests(), 0);
+}
+
 TEST(ClientKeys, RequestsInFlightReserveTheirMaxTokens) {
   MockLlm slow({"--ttft-ms", "1500", "--tokens", "5"});
   Router router(config_with_keys(slow.url(),
@@ -341,13 +359,17 @@ TEST(ClientKeys, AReloadAddsAndRemovesKeys) {
   ASSERT_EQ(client.request("POST", "/admin/reload").status, 200);
   EXPECT_EQ(chat(client, "authorization", "sk-new-key-1").status, 200);
   EXPECT_EQ(chat(client, "authorization", "sk-team-a-secret").status, 401);
-  // An empty list is refused (the keys stay); no client_keys at all opens the API again.
+  // An empty list is refused (the keys stay); so is no client_keys at all: a reload never
+  // opens the API (a file caught half written would, for a moment).
   std::ofstream(router.config_path()) << config_with_keys(backend.url(), "client_keys: []\n");
   EXPECT_EQ(client.request("POST", "/admin/reload").status, 400);
   EXPECT_EQ(chat(client, "authorization", "").status, 401);
   std::ofstream(router.config_path()) << config_with_keys(backend.url(), "");
-  ASSERT_EQ(client.request("POST", "/admin/reload").status, 200);
-  EXPECT_EQ(chat(client, "authorization", "").status, 200);
+  const auto opened = client.request("POST", "/admin/reload");
+  EXPECT_EQ(opened.status, 400) << opened.body;
+  EXPECT_NE(opened.body.find("restart"), std::string::npos) << opened.body;
+  EXPECT_EQ(chat(client, "authorization", "").status, 401);
+  EXPECT_EQ(chat(client, "authorization", "sk-new-key-1").status, 200);
 }
 
 }  // namespace

@@ -92,6 +92,23 @@ TEST(RelayHeaders, ForwardHeadersPassTheListedClientHeadersOn) {
   EXPECT_EQ(seen["headers"]["baggage"], "user=alice");
 }
 
+// A wildcard backend takes every model its name prefixes and sends the rest upstream, as
+// LiteLLM's "openai/*": labelled by its own name, never by the model a client made up.
+TEST(RelayWildcard, AWildcardBackendPassesTheMatchedModelOn) {
+  MockLlm mock;
+  Router router(router_config({{"primary", mock.url()}, {"mock/*", mock.url()}}, "[primary]"));
+  HttpClient client(router.port());
+  const auto answer = client.post_json("/v1/chat/completions", chat_body("mock/gpt-x"));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(json::parse(answer.body)["model"], "upstream-mock/gpt-x");  // the mock echoes it
+  EXPECT_EQ(answer.header("x-llm-router-backend"), "mock/*");
+  EXPECT_EQ(answer.header("x-llm-router-route"), "mock/*");
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("mock/")).status, 404);
+  EXPECT_EQ(client.request("GET", "/v1/models/mock%2Fgpt-y").status, 200);
+  const std::string metrics = client.request("GET", "/metrics").body;
+  EXPECT_EQ(metrics.find("gpt-x"), std::string::npos) << "a client's model is no label";
+}
+
 TEST(RelayHeaders, ConfiguredHeadersReplaceDefaultsAndStreamsAcceptEvents) {
   MockLlm mock;
   Router router(router_config(

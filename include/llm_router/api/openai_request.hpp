@@ -55,6 +55,11 @@ struct RequestSummary {
 struct ParsedRequest {
   std::string_view text;  // the body as received (lives as long as the request)
   std::string model;
+  // The name the client sent, when `model` became the route it is an alias of; else empty.
+  std::string requested_model;
+  const std::string& model_as_sent() const {
+    return requested_model.empty() ? model : requested_model;
+  }
   bool stream = false;
   // Where the model's value is written in `text` ([begin, end)), for the splice.
   std::size_t model_begin = 0;

@@ -113,6 +113,12 @@ struct Backend {
   // Clients may name the backend in `model` (rule `direct`, no routing rules applied); false:
   // reachable through routes only, as a compliance rule of a route needs.
   bool direct = true;
+  // A name ending in '*' ("openai/*"): clients name it with any model it prefixes
+  // ("openai/gpt-4o"), and the part the '*' matched replaces the '*' of `model` (default "*"),
+  // so one backend passes a provider's every model through.
+  bool wildcard() const { return name.ends_with('*'); }
+  // The model sent upstream for a client that asked for `requested`.
+  std::string upstream_model(std::string_view requested) const;
   Cost cost;
   bool cost_set = false;            // the file gave a cost (else it counts as free)
   std::int64_t context_window = 0;  // tokens; 0 = unknown
@@ -204,6 +210,8 @@ struct Config {
 
   const Backend* find_backend(std::string_view name) const;
   const Route* find_route(std::string_view name) const;
+  // The wildcard backend whose name (less its '*') is the longest prefix of `model`, if any.
+  const Backend* find_wildcard_backend(std::string_view model) const;
   // The route a client's `model` names through one of its aliases, else `model` itself.
   std::string_view canonical_model(std::string_view model) const;
 };

@@ -136,6 +136,10 @@ struct Decision {
   nlohmann::json to_json() const;
 };
 
+// A route's alias in `model` becomes the route's name (the alias is kept in
+// requested_model): what the request, the dry run and `explain` all route on.
+void resolve_alias(api::ParsedRequest& parsed, const config::Config& config);
+
 // A request naming a backend directly is passed through without analysis (nothing routes on
 // it), unless `dry_run` asks for it (the dry run and `explain` show everything, and leave the
 // live routing state, such as round-robin turns, as it was).

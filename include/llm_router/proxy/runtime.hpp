@@ -92,7 +92,10 @@ struct ClientEntry {
   ClientBudgets* budgets = nullptr;  // the registry's: lives as long as the process
   std::vector<std::string> models;   // the routes and backends it may name; empty: all
   bool may_use(std::string_view model) const {
-    return models.empty() || std::find(models.begin(), models.end(), model) != models.end();
+    return models.empty() || std::any_of(models.begin(), models.end(), [&](std::string_view m) {
+             return m == model || (m.ends_with('*') && model.size() >= m.size() &&
+                                   model.starts_with(m.substr(0, m.size() - 1)));
+           });
   }
 };
 

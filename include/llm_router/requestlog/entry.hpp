@@ -47,6 +47,7 @@ struct RequestLogEntry {
   bool stream = false;
   bool usage_estimated = false;  // the router counted the tokens: the backend reported none
   std::string user;              // the request's `user` (the end user's id); left out when empty
+  std::string model;             // `model` as the client sent it (an alias too); "" if unread
   std::optional<std::string> prompt;  // only with log_prompts, and then redacted
 };
 

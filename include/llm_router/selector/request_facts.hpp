@@ -28,7 +28,8 @@ inline std::int64_t tokens_to_reserve(std::int64_t prompt_tokens, std::int64_t m
 // Everything rules and strategies may test about one request. Filled by the proxy from the
 // request body/headers and by the analyzer; the selector never sees the prompt itself.
 struct RequestFacts {
-  std::string model;  // as sent by the client
+  std::string model;            // the route or backend the client named
+  std::string requested_model;  // the alias it named the route by, if it did
   // Names lowercase; views into the request, which outlives its facts.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
   std::string user;         // OpenAI `user` field
@@ -40,6 +41,7 @@ struct RequestFacts {
   double sentiment = 0;                // -1 (angry) .. 1 (happy)
   std::int64_t estimated_tokens = 0;   // prompt tokens
   std::int64_t max_output_tokens = 0;  // request's max_tokens; 0 = unset
+  std::int64_t choices = 1;            // `n`: answers asked, each up to max_tokens
 
   bool stream = false;
   // An embeddings request: its vectors must come from one model whatever its text says, so
@@ -76,7 +78,8 @@ struct RequestFacts {
   }
   bool keyword_hit(std::string_view name) const;
   std::int64_t reserved_tokens() const {
-    return tokens_to_reserve(estimated_tokens, max_output_tokens);
+    return tokens_to_reserve(estimated_tokens,
+                             max_output_tokens * std::max<std::int64_t>(choices, 1));
   }
   double semantic_score(std::string_view name) const;  // 0 when absent
 };

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "llm_router/config/config.hpp"
@@ -561,7 +564,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"duplicate_backend", kBackendHead + "  - name: a\n    provider: mock\n" + kRoute,
                 "backends[1].name", "duplicate backend name 'a' (first at line 2)"},
         BadCase{"route_shadows_backend", kBackendHead + "routes:\n  - name: a\n    use: [a]\n",
-                "routes[0].name", "already used by a backend or route (first at line 2)"},
+                "routes[0].name", "already used by a backend, route or alias (first at line 2)"},
         BadCase{"bad_listen", "server: {listen: nowhere}\n" + kBackendHead + kRoute,
                 "server.listen", "ADDRESS:PORT"},
         BadCase{"bad_log_level", "logging: {level: loud}\n" + kBackendHead + kRoute,
@@ -573,6 +576,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"client_key_unknown_model",
                 kBackendHead + kRoute + "client_keys:\n  - {name: k, key: sk-x, models: [nope]}\n",
                 "client_keys[0].models[0]", "unknown model 'nope'"},
+        BadCase{"route_names_a_wildcard_backend",
+                "backends:\n  - name: a\n    provider: mock\n  - name: o/*\n    provider: mock\n"
+                "routes:\n  - name: r\n    use: [a, o/*]\n",
+                "routes[0].use[1]", "is a wildcard backend"},
+        BadCase{"star_inside_a_name", "backends:\n  - name: a*b*\n    provider: mock\n" + kRoute,
+                "backends[0].name", "one '*', at its end"},
         BadCase{"forward_everything", kBackendHead + "    forward_headers: ['*']\n" + kRoute,
                 "backends[0].forward_headers", "not a header name"},
         BadCase{"malformed_env_reference", kBackendHead + "    api_key: ${BAD-NAME}\n" + kRoute,
@@ -599,6 +608,27 @@ TEST(Config, ForwardHeadersMatchNamesAndPrefixesButNeverOwnedOrConfiguredOnes) {
   EXPECT_FALSE(backend.forwards_header("x-api-key"));     // a key: pass_client_auth decides
   EXPECT_FALSE(backend.forwards_header("x-request-id"));  // the router's id
   EXPECT_FALSE(backend.forwards_header("openai-project"));
+}
+
+// A key in a file (a mounted secret), relative to the config's directory, without its
+// trailing line break; never both api_key and api_key_file; an unreadable file says which.
+TEST(Config, AnApiKeyFileIsReadRelativeToTheConfig) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("llm-router-key-file-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "secrets");
+  std::ofstream(dir / "secrets" / "key") << "sk-from-file-123\n";
+  const std::string head =
+      "backends:\n  - name: a\n    provider: openai\n    base_url: http://127.0.0.1:9/v1\n";
+  const std::string routes = "routes: [{name: r, use: [a]}]\n";
+  const auto config = load_config_text(head + "    api_key_file: secrets/key\n" + routes,
+                                       (dir / "llm-router.yaml").string(), fake_env({}));
+  EXPECT_EQ(config.backends.at(0).api_key, "sk-from-file-123");
+  const auto both = errors_of(head + "    api_key: x\n    api_key_file: secrets/key\n" + routes);
+  EXPECT_TRUE(has_error(both, "backends[0].api_key_file", "not both")) << dump(both);
+  const auto missing = errors_of(head + "    api_key_file: /nonexistent/key\n" + routes);
+  EXPECT_TRUE(has_error(missing, "backends[0].api_key_file", "cannot read '/nonexistent/key'"))
+      << dump(missing);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Config, EmbeddingsModelNamesABackend) {

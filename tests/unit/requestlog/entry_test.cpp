@@ -36,6 +36,7 @@ RequestLogEntry full_entry() {
   e.stream = true;
   e.usage_estimated = true;
   e.user = "end-user-42";
+  e.model = "gpt-4o";
   return e;
 }
 
@@ -73,8 +74,9 @@ TEST(RequestLogEntry, EveryFieldIsWritten) {
   EXPECT_EQ(j["stream"], true);
   EXPECT_EQ(j["usage_estimated"], true);
   EXPECT_EQ(j["user"], "end-user-42");
+  EXPECT_EQ(j["model"], "gpt-4o");
   EXPECT_FALSE(j.contains("prompt"));
-  EXPECT_EQ(j.size(), 22u) << "a new field needs a line in docs/observability.md";
+  EXPECT_EQ(j.size(), 23u) << "a new field needs a line in docs/observability.md";
 }
 
 TEST(RequestLogEntry, EmptyOptionalsAreNullAndPromptIsOmitted) {
@@ -85,7 +87,8 @@ TEST(RequestLogEntry, EmptyOptionalsAreNullAndPromptIsOmitted) {
             "\"route\":\"\",\"rule\":\"\",\"strategy\":\"\",\"category\":\"\","
             "\"complexity\":null,\"candidates\":[],\"attempts\":[],\"backend\":\"\","
             "\"input_tokens\":0,\"output_tokens\":0,\"cost_usd\":0,\"status\":0,"
-            "\"latency_ms\":0,\"ttft_ms\":null,\"stream\":false,\"usage_estimated\":false}\n");
+            "\"latency_ms\":0,\"ttft_ms\":null,\"stream\":false,\"model\":\"\",\"usage_estimated\":"
+            "false}\n");
 }
 
 TEST(RequestLogEntry, NonFiniteNumbersAreNull) {

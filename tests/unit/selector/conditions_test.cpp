@@ -20,6 +20,8 @@ void no_change(RequestFacts&) {}
 const ConditionCase kCases[] = {
     {"model matches", "{model: auto}", no_change, true},
     {"model list misses", "{model: [gpt-4, gpt-5]}", no_change, false},
+    {"model matches the alias the client sent", "{model: [gpt-4]}",
+     [](RequestFacts& f) { f.requested_model = "gpt-4"; }, true},
     {"header value", "{header: {x-tier: gold}}",
      [](RequestFacts& f) {
        f.headers = {{"x-tier", "gold"}};
