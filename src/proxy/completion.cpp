@@ -1332,7 +1332,10 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
     }
     record.stream = parsed->stream;
     resolve_alias(*parsed, *snapshot_->config);
-    record.requested_model = parsed->model_as_sent();
+    if (state_->request_log() != nullptr) {
+      record.user = core::utf8_prefix(parsed->summary.user, 256);
+      record.requested_model = core::utf8_prefix(parsed->model_as_sent(), 256);
+    }
     if (record.client && !record.client->may_use(parsed->model)) {
       const Failure refused = model_not_allowed(*record.client, parsed->model_as_sent());
       record.status = traits(refused.kind).status;
@@ -1340,8 +1343,6 @@ asio::awaitable<void> RouterHandler::completion(HttpRequest& request, ResponseWr
       co_await send_error(writer, refused, decision_headers(record));
       co_return;
     }
-    if (state_->request_log() != nullptr)
-      record.user = core::utf8_prefix(parsed->summary.user, 256);
     if (auto* log = state_->request_log(); log && snapshot_->config->request_log.log_prompts) {
       record.prompt = api::prompt_text(*parsed);  // the messages' text, redacted by the writer
     }
