@@ -1078,7 +1078,11 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
                                                           api::StreamOptions stream_options) const {
   upstream::UpstreamRequest out;
   out.path = std::string(api::upstream_path(endpoint));
-  out.body = api::body_for_backend(parsed, backend.upstream_model(parsed.model), stream_options);
+  // (Only a wildcard backend's model is made per request: the others' is used as configured.)
+  const std::string matched_model =
+      backend.wildcard() ? backend.upstream_model(parsed.model) : std::string();
+  out.body = api::body_for_backend(parsed, backend.wildcard() ? matched_model : backend.model,
+                                   stream_options);
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
   // W3C trace context travels whole: a trace's vendor state and baggage go with its parent.
