@@ -259,19 +259,27 @@ void read_url(NodeReader& reader, Backend& b) {
 
 // Header names a backend may be sent: HTTP tokens (RFC 9110), and none of the framing fields
 // the router writes itself (a second Content-Length would make the request ambiguous).
+// An HTTP token (RFC 9110 section 5.6.2): what a header name is made of.
+bool is_header_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+std::string ascii_lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
 void check_header_names(NodeReader& reader, const std::map<std::string, std::string>& headers) {
   static const std::set<std::string> kFraming{"content-length", "transfer-encoding", "connection",
                                               "keep-alive",     "upgrade",           "te",
                                               "trailer"};
-  const auto is_tchar = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  };
   for (const auto& [name, value] : headers) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
+    const std::string lower = ascii_lowercase(name);
+    if (!is_header_name(name)) {
       reader.error("headers", "'" + name + "' is not a valid header name (letters, digits and " +
                                   "!#$%&'*+-.^_`|~ only)");
     } else if (kFraming.contains(lower)) {
@@ -310,17 +318,12 @@ bool router_owned_header(std::string_view lowercase_name) {
 }
 
 void read_forward_headers(NodeReader& reader, Backend& b) {
-  for (std::string entry :
+  for (const std::string& written :
        reader.string_list("forward_headers").value_or(std::vector<std::string>{})) {
-    std::transform(entry.begin(), entry.end(), entry.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string entry = ascii_lowercase(written);
     const std::string_view name =
         std::string_view(entry).substr(0, entry.size() - (entry.ends_with('*') ? 1 : 0));
-    const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) ||
-             std::string_view("!#$%&'+-.^_`|~").find(c) != std::string_view::npos;
-    });
-    if (!token) {
+    if (!is_header_name(name) || name.find('*') != std::string_view::npos) {
       reader.error("forward_headers",
                    "'" + entry + "' is not a header name (or a prefix of one ending in '*')");
     } else if (router_owned_header(entry)) {
