@@ -24,7 +24,7 @@
 #include "llm_router/server/eager_write.hpp"
 #include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
-#include "response_reader.hpp"
+#include "llm_router/upstream/response_parser.hpp"
 
 namespace llm_router::upstream {
 namespace {
@@ -157,6 +157,8 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = 16 * 1024;
+// A read is given at least this much room (else a stream would arrive in many small reads).
+constexpr std::size_t kMinRead = 4096;
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -383,24 +385,19 @@ class HttpExchange final : public Exchange {
         deadlines_(deadlines),
         stream_(stream),
         secrets_(secrets),
-        request_secrets_(std::move(request_secrets)) {
-    parser_->body_limit(boost::none);
-  }
+        request_secrets_(std::move(request_secrets)) {}
 
   asio::awaitable<std::optional<Failure>> read_head() {
     first_byte_end_ = Clock::now() + deadlines_.first_byte;
     armed_.arm_until(connection_->lowest(), first_byte_end_, ErrorKind::first_byte_timeout,
                      deadlines_.total);
     while (true) {
-      if (armed_.passed()) co_return expired(armed_, "waiting for the response");
-      auto [ec, n] = co_await visit_read_header();
-      if (ec) co_return io_failure(ec, armed_, "waiting for the response");
+      if (auto failure = co_await read_head_bytes()) co_return failure;
       const int status = parser_->status();
-      if (status < 100 || status >= 200 || status == 101) break;
+      if (status >= 200 || status == 101) break;
       // An interim response (100 Continue, 103 Early Hints): the real one follows (RFC 9110
       // section 15.2), read by a fresh parser.
       parser_.emplace();
-      parser_->body_limit(boost::none);
     }
     head_.status = parser_->status();
     head_.event_stream =
@@ -426,7 +423,7 @@ class HttpExchange final : public Exchange {
 
   asio::awaitable<void> end_after_done(std::chrono::milliseconds grace) override {
     // Usually the body's last bytes came with [DONE]; else they get `grace` to arrive.
-    while (connection_ && !has_pending() && !parser_->is_done()) {
+    while (connection_ && !has_pending() && !parser_->done()) {
       armed_.arm(connection_->lowest(), grace, ErrorKind::idle_timeout, deadlines_.total);
       auto piece = co_await read_piece();
       std::string decoded;
@@ -435,7 +432,7 @@ class HttpExchange final : public Exchange {
         break;  // late, broken, or more than framing after [DONE]: not worth keeping
       }
     }
-    if (!has_pending() && parser_->is_done()) finish();
+    if (!has_pending() && parser_->done()) finish();
     connection_.reset();
   }
 
@@ -449,12 +446,13 @@ class HttpExchange final : public Exchange {
     }
     // Most answers arrive with their head: what is buffered is parsed without another read.
     bool good = drain_buffered(body, limit);
-    while (good && !parser_->is_done()) {
+    while (good && !parser_->done()) {
       armed_.arm(connection_->lowest(), deadlines_.idle, ErrorKind::idle_timeout, deadlines_.total);
       auto piece = co_await read_piece();
       if (!piece) co_return piece.take_failure();
       good = append_decoded(*piece, body, limit);
     }
+    if (!good && parser_->failed()) co_return bad_framing("reading the response");
     if (!good && inflater_ && inflater_->past_ratio()) {
       co_return Failure{ErrorKind::upstream_bad_response,
                         "the compressed response body decodes to more than " +
@@ -484,7 +482,7 @@ class HttpExchange final : public Exchange {
         Clock::now() + std::min<std::chrono::milliseconds>(deadlines_.idle,
                                                            finish_grace_.value_or(deadlines_.idle));
     while (!has_pending()) {
-      if (parser_->is_done()) {
+      if (parser_->done()) {
         if (!sse_.finished()) {
           std::vector<api::SseEvent> events;
           sse_.finish(events);
@@ -531,53 +529,82 @@ class HttpExchange final : public Exchange {
   static constexpr std::size_t kMaxInflateRatio = 100;
   static constexpr std::size_t kInflateFloor = 1024 * 1024;
 
-  asio::awaitable<std::tuple<error_code, std::size_t>> visit_read_header() {
-    if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection_->stream)) {
-      co_return co_await http::async_read_header(**plain, connection_->buffer, *parser_,
-                                                 use_nothrow);
-    }
-    auto& tls = std::get<std::unique_ptr<TlsStream>>(connection_->stream);
-    co_return co_await http::async_read_header(*tls, connection_->buffer, *parser_, use_nothrow);
+  // Reads what the socket has into the connection's buffer (after what it holds).
+  asio::awaitable<std::tuple<error_code, std::size_t>> read_more() {
+    auto& buffer = connection_->buffer;
+    const std::size_t room = buffer.capacity() - buffer.size();
+    const auto space = buffer.prepare(room < kMinRead ? kReadChunk : room);
+    auto [ec, n] = co_await std::visit(
+        [&](auto& stream) { return stream->async_read_some(space, use_nothrow); },
+        connection_->stream);
+    buffer.commit(n);
+    co_return std::tuple{ec, n};
   }
 
-  asio::awaitable<std::tuple<error_code, std::size_t>> visit_read_some() {
-    if (auto* plain = std::get_if<std::unique_ptr<PlainStream>>(&connection_->stream)) {
-      co_return co_await http::async_read_some(**plain, connection_->buffer, *parser_, use_nothrow);
-    }
-    auto& tls = std::get<std::unique_ptr<TlsStream>>(connection_->stream);
-    co_return co_await http::async_read_some(*tls, connection_->buffer, *parser_, use_nothrow);
+  std::string_view buffered() const {
+    const auto& buffer = connection_->buffer;
+    return {static_cast<const char*>(buffer.data().data()), buffer.size()};
   }
 
-  // Reads the next piece of body into chunk_ and returns it.
+  Failure bad_framing(std::string_view during) const {
+    return {ErrorKind::upstream_bad_response,
+            "bad HTTP " + std::string(during) + ": " + parser_->error()};
+  }
+
+  // Reads until the parser has the response's head.
+  asio::awaitable<std::optional<Failure>> read_head_bytes() {
+    static constexpr std::string_view during = "waiting for the response";
+    while (true) {
+      if (connection_->buffer.size() > 0) {
+        connection_->buffer.consume(parser_->put(buffered()));
+        if (parser_->failed()) co_return bad_framing(during);
+        if (parser_->head_done()) co_return std::nullopt;
+      }
+      if (armed_.passed()) co_return expired(armed_, during);
+      auto [ec, n] = co_await read_more();
+      if (ec == asio::error::eof) {
+        // Nothing at all: a pooled connection the server closed (the request is sent again).
+        ec = connection_->buffer.size() == 0 ? http::error::end_of_stream
+                                             : http::error::partial_message;
+      }
+      if (ec) co_return io_failure(ec, armed_, during);
+    }
+  }
+
+  // Reads the next piece of body into the connection's chunk and returns it (empty at the
+  // body's end).
   asio::awaitable<Expected<std::string_view>> read_piece() {
-    if (armed_.passed()) co_return expired(armed_, "reading the response");
+    static constexpr std::string_view during = "reading the response";
     char* chunk = connection_->chunk;
     parser_->lend(chunk, kReadChunk);
-    auto [ec, n] = co_await visit_read_some();
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) {
-      const bool early_eof = ec == http::error::partial_message || ec == asio::error::eof ||
-                             ec == http::error::end_of_stream;
-      if (early_eof) co_return Failure{ErrorKind::upstream_closed, "upstream closed mid-response"};
-      co_return io_failure(ec, armed_, "reading the response");
+    while (true) {
+      if (connection_->buffer.size() > 0) {
+        connection_->buffer.consume(parser_->put(buffered()));
+        if (parser_->failed()) co_return bad_framing(during);
+        if (parser_->written() > 0 || parser_->done()) {
+          co_return std::string_view(chunk, parser_->written());
+        }
+      }
+      if (armed_.passed()) co_return expired(armed_, during);
+      auto [ec, n] = co_await read_more();
+      if (ec == asio::error::eof) {
+        if (parser_->finish_at_eof()) co_return std::string_view(chunk, 0);
+        co_return Failure{ErrorKind::upstream_closed, "upstream closed mid-response"};
+      }
+      if (ec) co_return io_failure(ec, armed_, during);
     }
-    co_return std::string_view(chunk, parser_->written());
   }
 
   // Parses the body bytes the connection's buffer already holds (a burst read at once),
   // without waiting for more. False on bad framing or encoding.
   bool drain_buffered(std::string& out, std::size_t limit) {
-    auto& buffer = connection_->buffer;
-    while (buffer.size() > 0 && !parser_->is_done()) {
+    while (connection_->buffer.size() > 0 && !parser_->done()) {
       parser_->lend(connection_->chunk, kReadChunk);
-      error_code ec;
-      const std::size_t used = parser_->put(buffer.data(), ec);
-      buffer.consume(used);
+      connection_->buffer.consume(parser_->put(buffered()));
+      if (parser_->failed()) return false;
       const std::string_view piece(connection_->chunk, parser_->written());
-      if (ec == http::error::need_more) return append_decoded(piece, out, limit);
-      if (ec && ec != http::error::need_buffer) return false;
       if (!append_decoded(piece, out, limit)) return false;
-      if (used == 0 && piece.empty()) break;
+      if (piece.empty()) break;  // the rest needs more bytes
     }
     return true;
   }
@@ -600,7 +627,7 @@ class HttpExchange final : public Exchange {
   }
 
   void finish() {
-    if (connection_ && parser_->is_done() && parser_->keep_alive()) {
+    if (connection_ && parser_->done() && parser_->keep_alive()) {
       pool_.give_back(std::move(connection_));
     }
     connection_.reset();
@@ -633,7 +660,7 @@ class HttpExchange final : public Exchange {
 
   const std::vector<std::string>& secrets_;
   std::vector<std::string> request_secrets_;  // empty unless the request carries credentials
-  std::optional<ResponseReader> parser_{std::in_place};
+  std::optional<ResponseParser> parser_{std::in_place};
   ResponseHead head_;
   ArmedDeadline armed_;
   std::optional<Inflater> inflater_;
@@ -808,8 +835,7 @@ class HttpProvider final : public Provider {
     auto endpoints = co_await resolve();
     if (!endpoints) co_return endpoints.take_failure();
     auto connection = std::make_unique<Connection>();
-    // Beast reads up to the buffer's free capacity (at least 512 bytes): without room, a stream
-    // arrives in many small reads.
+    // Reads fill the buffer's free capacity: without room, a stream arrives in many small reads.
     connection->buffer.reserve(kReadChunk);
     auto tcp_stream = std::make_unique<PlainStream>(io_);
     ArmedDeadline armed;

@@ -216,6 +216,22 @@ TEST(BadAnswers, InterimResponsesBeforeTheAnswerAreSkipped) {
   }
 }
 
+// Small servers end lines with a bare LF and leave the reason phrase out; RFC 9112 lets a
+// client read that (section 2.2), as curl and browsers do.
+TEST(BadAnswers, AnAnswerWithBareLineFeedsIsRelayed) {
+  CannedBackend terse([](const std::string&) {
+    return "HTTP/1.1 200\nContent-Type: application/json\nContent-Length: " +
+           std::to_string(kAnswer.size()) + "\n\n" + kAnswer;
+  });
+  Router router(router_config({{"terse", terse.url()}}, "[terse]"));
+  HttpClient client(router.port());
+  for (int i = 0; i < 2; ++i) {  // the second over the pooled connection
+    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
+    ASSERT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(json::parse(response.body)["id"], "c1");
+  }
+}
+
 TEST(BadAnswers, AWholeCompressedAnswerIsRelayed) {
   const HttpResponse answer = through_broken_then_backup(
       http_response(200, "application/json", gzip(kAnswer), "content-encoding: gzip\r\n"));
