@@ -1,4 +1,5 @@
 // Composition root: picks the subcommand and hands over. Each command wires its own modules.
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -65,6 +66,13 @@ int main(int argc, char** argv) {
   }
   for (const auto& command : kCommands) {
     if (command.name != first) continue;
+    if (argc == 3 && (std::string_view(argv[2]) == "--help" || std::string_view(argv[2]) == "-h")) {
+      std::cout << "llm-router " << command.name << ": " << command.summary << "\n";
+      return 0;
+    }
+    // A reload signal that arrives while the router starts (a config push, a reloader sidecar)
+    // must not kill it; the server installs its SIGHUP handler once it runs.
+    if (command.name == "serve") std::signal(SIGHUP, SIG_IGN);
     const int status = command.run(std::vector<std::string>(argv + 2, argv + argc));
     // Results that did not reach their file (a full disk, a closed pipe) are a failure.
     if (!std::cout.flush()) {

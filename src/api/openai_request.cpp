@@ -968,10 +968,20 @@ std::optional<Usage> find_usage(std::string_view text) {
 bool is_error_event(std::string_view data) {
   if (data.find("\"error\"") == std::string_view::npos) return false;
   const json parsed = json::parse(data, nullptr, false);
-  if (!parsed.is_object() || parsed.contains("choices")) return false;
-  // {"error": {...}} as OpenAI sends it, or {"object": "error", "message": ...} (vLLM).
+  if (!parsed.is_object()) return false;
+  // {"error": {...}} as OpenAI sends it, also beside choices (OpenRouter's chunk for a provider
+  // that failed mid-answer), or {"object": "error", "message": ...} (vLLM).
+  const auto error = parsed.find("error");
+  if (error != parsed.end() && (error->is_object() || error->is_string())) return true;
   const auto object = parsed.find("object");
-  return parsed.contains("error") || (object != parsed.end() && *object == "error");
+  if (object != parsed.end() && *object == "error") return true;
+  // A choice that finished with "error" (OpenRouter's finish_reason for a failed generation).
+  const auto choices = parsed.find("choices");
+  if (choices == parsed.end() || !choices->is_array()) return false;
+  return std::any_of(choices->begin(), choices->end(), [](const json& choice) {
+    const auto reason = choice.is_object() ? choice.find("finish_reason") : choice.end();
+    return reason != choice.end() && *reason == "error";
+  });
 }
 
 }  // namespace llm_router::api

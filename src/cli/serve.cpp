@@ -115,8 +115,8 @@ class Housekeeper {
  private:
   // Changed since a reload last read it (this watcher's, SIGHUP's or POST /admin/reload's).
   bool changed_since_read() const {
-    const auto now = proxy::RouterState::file_version(state_.config_path());
-    return now && now != state_.loaded_version();
+    const auto now = state_.files_version();
+    return now.front() && now != state_.loaded_version();
   }
 
   void run() {
@@ -147,16 +147,13 @@ void warn_if_admin_is_open(const config::ServerSettings& server) {
   if (host == "127.0.0.1" || host == "::1" || host == "localhost") return;
   spdlog::warn(
       "server.admin_key is not set: /admin/*, /metrics and /ui answer anyone who can "
-      "reach {}:{} (set LLM_ROUTER_ADMIN_KEY with the shipped config)",
-      host, server.listen_port);
+      "reach {} (set LLM_ROUTER_ADMIN_KEY with the shipped config)",
+      config::format_listen(host, server.listen_port));
 }
 
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
-  // A reload signal that arrives while the models load (a config push, log rotation) must not
-  // kill the starting router; the server installs its SIGHUP handler once it runs.
-  std::signal(SIGHUP, SIG_IGN);
   Options options(args);
   const auto path = options.value("--config");
   const auto listen = options.value("--listen");
@@ -217,17 +214,16 @@ int run_serve(const std::vector<std::string>& args) {
   try {
     port = server.listen(config->server.listen_host, config->server.listen_port);
   } catch (const std::exception& e) {
-    std::cerr << "cannot listen on " << config->server.listen_host << ":"
-              << config->server.listen_port << ": " << e.what() << "\n";
+    std::cerr << "cannot listen on "
+              << config::format_listen(config->server.listen_host, config->server.listen_port)
+              << ": " << e.what() << "\n";
     return 1;
   }
   if (!config->server.state_file.empty()) load_bandit_state(*state, config->server.state_file);
   Housekeeper housekeeper(*state, config->server.watch_config, config->server.state_file);
   server.run(/*handle_signals=*/true, [&] {
-    const std::string& host = config->server.listen_host;
-    const bool v6 = host.find(':') != std::string::npos;
-    std::cout << "llm-router listening on " << (v6 ? "[" + host + "]" : host) << ":" << port
-              << std::endl;
+    std::cout << "llm-router listening on "
+              << config::format_listen(config->server.listen_host, port) << std::endl;
     spdlog::info("llm-router serving {} backends and {} routes from {} on {} io threads",
                  config->backends.size(), config->routes.size(), config->source,
                  config->server.threads);

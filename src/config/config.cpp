@@ -155,6 +155,11 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_vi
   return std::make_pair(host, static_cast<std::uint16_t>(value));
 }
 
+std::string format_listen(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 namespace {
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int32_t>::max();
@@ -405,6 +410,7 @@ void read_api_key_file(NodeReader& reader, Backend& b) {
   if (path.is_relative()) {
     path = std::filesystem::path(reader.context().file).parent_path() / path;
   }
+  reader.context().other_files.push_back(path.string());
   std::string why;
   auto key = core::read_file(path, why);
   if (!key) {
@@ -814,7 +820,10 @@ Config load_config_text(const std::string& text, const std::string& source_name,
   }
   root.finish();
   validate(root, yaml, config);
-  if (!context.diagnostics.empty()) throw ConfigError(std::move(context.diagnostics));
+  if (!context.diagnostics.empty()) {
+    throw ConfigError(std::move(context.diagnostics), std::move(context.other_files));
+  }
+  config.other_files = std::move(context.other_files);
   return config;
 }
 

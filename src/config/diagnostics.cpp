@@ -23,7 +23,9 @@ std::string Diagnostic::format() const {
   return text + message;
 }
 
-ConfigError::ConfigError(Diagnostics diagnostics)
-    : std::runtime_error(summarize(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+ConfigError::ConfigError(Diagnostics diagnostics, std::vector<std::string> other_files)
+    : std::runtime_error(summarize(diagnostics)),
+      diagnostics_(std::move(diagnostics)),
+      other_files_(std::move(other_files)) {}
 
 }  // namespace llm_router::config

@@ -103,22 +103,41 @@ std::string without_masked_keys(std::string_view text) {
   return out;
 }
 
+// An error body as most backends write it: Gemini's OpenAI endpoint wraps its error object in
+// a list ([{"error": {...}}]); the object inside.
+const json& error_document(const json& parsed) {
+  if (parsed.is_array() && parsed.size() == 1 && parsed[0].is_object() &&
+      parsed[0].contains("error")) {
+    return parsed[0];
+  }
+  return parsed;
+}
+
 // A backend error body's own short text: OpenAI's error.message, a "detail"/"message"/"error"
-// string, FastAPI's list of validation errors, or a short plain-text body, cut to 300 bytes;
-// never its other fields (they may name internal hosts).
-std::optional<std::string> backend_detail(const json& parsed, bool openai_message,
+// string, FastAPI's list of validation errors (also under "message", as Mistral writes them),
+// or a short plain-text body, cut to 300 bytes; never its other fields (they may name internal
+// hosts).
+std::optional<std::string> backend_detail(const json& body, bool openai_message,
                                           std::string_view raw_body = {}) {
-  if (parsed.is_discarded() && !raw_body.empty() && raw_body.size() <= 1000 &&
+  if (body.is_discarded() && !raw_body.empty() && raw_body.size() <= 1000 &&
       raw_body.find('<') == std::string_view::npos) {
     // Plain text ("bad request: temperature out of range"), not an HTML error page.
     return requestlog::Redactor{}.redact(without_masked_keys(core::utf8_prefix(raw_body, 300)));
   }
+  const json& parsed = error_document(body);
   if (!parsed.is_object()) return std::nullopt;
   std::string_view detail;
   std::string listed;
-  if (auto it = parsed.find("detail"); it != parsed.end() && it->is_array()) {
-    listed = validation_details(*it);
-    detail = listed;
+  const auto nested = parsed.find("message");
+  const json* holders[] = {&parsed,
+                           nested != parsed.end() && nested->is_object() ? &*nested : nullptr};
+  for (const json* holder : holders) {
+    if (holder == nullptr || !listed.empty()) continue;
+    const auto it = holder->find("detail");
+    if (it != holder->end() && it->is_array()) {
+      listed = validation_details(*it);
+      detail = listed;
+    }
   }
   const auto error = parsed.find("error");
   if (openai_message && error != parsed.end() && error->is_object()) {
@@ -142,14 +161,16 @@ std::optional<std::string> backend_detail(const json& parsed, bool openai_messag
 // error shape (its message is the useful one), otherwise an OpenAI-shaped error carrying at most
 // the backend's short "detail"/"message" text, never the rest of its fields.
 std::string client_error_body(int status, const std::string& body) {
-  json parsed = api::parse_json_value(body);  // depth-limited: it may be dumped again
+  const json whole = api::parse_json_value(body);  // depth-limited: it may be dumped again
+  const bool listed = &error_document(whole) != &whole;
+  json parsed = error_document(whole);
   if (parsed.is_object()) {
     const auto error = parsed.find("error");
     if (error != parsed.end() && error->is_object() && error->contains("message")) {
       json& message = (*error)["message"];
-      if (!message.is_string()) return body;
+      if (!message.is_string()) return listed ? parsed.dump() : body;
       std::string redacted = requestlog::Redactor{}.redact(message.get_ref<const std::string&>());
-      if (redacted == message.get_ref<const std::string&>()) return body;
+      if (redacted == message.get_ref<const std::string&>() && !listed) return body;
       message = std::move(redacted);
       return parsed.dump();
     }
@@ -182,7 +203,8 @@ std::optional<RequestRecord::Refusal> content_refusal(const Failure& failure, in
 
 // A short printable token from an OpenAI-shaped error's `field` ("rate_limit_exceeded",
 // "messages"), or "".
-std::string error_token(const json& parsed, const char* field) {
+std::string error_token(const json& body, const char* field) {
+  const json& parsed = error_document(body);
   if (!parsed.is_object()) return "";
   const auto error = parsed.find("error");
   if (error == parsed.end() || !error->is_object()) return "";
@@ -206,6 +228,19 @@ std::string redirect_target(const upstream::ResponseHead& head) {
   return target;
 }
 
+// A 4xx other than 401 saying the key itself was refused: Gemini answers a bad key with 400
+// INVALID_ARGUMENT, reason API_KEY_INVALID; some OpenAI-compatible servers use a 403.
+bool refuses_the_key(int status, const json& parsed, std::string_view body) {
+  if (status != 400 && status != 403) return false;
+  return error_token(parsed, "code") == "invalid_api_key" ||
+         body.find("API_KEY_INVALID") != std::string_view::npos;
+}
+
+bool names_a_missing_model(std::string_view code) {
+  return code == "model_not_found" || code == "model_decommissioned" ||
+         code == "DeploymentNotFound";
+}
+
 // An upstream's error status, read as a failure kind (which decides whether to fall back).
 // `client_credentials`: the backend was sent the client's own key (pass_client_auth),
 // so its 401/403 is about the client's key, which no other backend will accept either.
@@ -223,7 +258,8 @@ Failure classify_status(const upstream::ResponseHead& head, std::string_view bod
   // 10.0.3.4:8000: connection refused"). Nor a 401 about the router's own key: some backends
   // quote part of the key they refused ("Invalid key sk-abc...xyz"), which neither the client
   // nor the log may see.
-  const bool routers_key_refused = status == 401 && !client_credentials;
+  const bool routers_key_refused =
+      !client_credentials && (status == 401 || refuses_the_key(status, parsed, body));
   if (auto detail = backend_detail(parsed, true); detail && !routers_key_refused) {
     failure.message += ": " + *detail;
   }
@@ -243,6 +279,16 @@ Failure classify_status(const upstream::ResponseHead& head, std::string_view bod
     failure.kind = ErrorKind::upstream_rate_limited;
   } else if (client_credentials && (status == 401 || status == 403)) {
     failure.kind = ErrorKind::upstream_client_error;
+  } else if (routers_key_refused && status != 401) {
+    // A key refused with another status (Gemini: 400 API_KEY_INVALID) is as much the
+    // router's setup as a 401: the next backend is tried, the client is not blamed.
+    failure.kind = ErrorKind::upstream_bad_response;
+    failure.code.clear();
+    failure.message += " (the backend refused the router's credentials: check its api_key)";
+  } else if (status == 400 && names_a_missing_model(failure.code)) {
+    // The backend's model (retired, not deployed, not pulled) is the router's setup too.
+    failure.kind = ErrorKind::upstream_bad_response;
+    failure.message += " (check the backend's model)";
   } else if (status == 408) {
     failure.kind = ErrorKind::first_byte_timeout;
   } else if (contains_any(body, {"context_length_exceeded", "maximum context length",

@@ -301,23 +301,28 @@ RouterState::RouterState(std::shared_ptr<const config::Config> config, std::stri
   if (config->request_log.enabled()) {
     request_log_ = std::make_unique<requestlog::RequestLogWriter>(config->request_log);
   }
+  other_files_ = config->other_files;
+  const auto config_stamp = core::file_stamp(config_path_);
   snapshot_ = build(std::move(config));
   generation_.store(snapshot_->generation);  // the first config is generation 1
-  loaded_version_ = file_version(config_path_);
+  loaded_version_ = stamp_files(config_stamp);
 }
 
-std::optional<RouterState::FileVersion> RouterState::file_version(const std::string& path) {
-  std::error_code ec;
-  const auto time = std::filesystem::last_write_time(path, ec);
-  if (ec) return std::nullopt;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return std::nullopt;
-  return FileVersion{time, size};
+RouterState::FilesVersion RouterState::stamp_files(
+    std::optional<core::FileStamp> config_stamp) const {
+  FilesVersion version{config_stamp};
+  for (const auto& file : other_files_) version.push_back(core::file_stamp(file));
+  return version;
 }
 
-std::optional<RouterState::FileVersion> RouterState::loaded_version() const {
+RouterState::FilesVersion RouterState::loaded_version() const {
   std::lock_guard lock(reload_mutex_);
   return loaded_version_;
+}
+
+RouterState::FilesVersion RouterState::files_version() const {
+  std::lock_guard lock(reload_mutex_);
+  return stamp_files(core::file_stamp(config_path_));
 }
 
 namespace {
@@ -485,9 +490,18 @@ std::optional<std::string> RouterState::reload() {
   std::lock_guard reload_lock(reload_mutex_);
   std::shared_ptr<const Snapshot> next;
   const auto current = snapshot();
+  // Stamped before reading, so a write while it is read is seen as a change.
+  const auto config_stamp = core::file_stamp(config_path_);
   try {
-    loaded_version_ = file_version(config_path_);  // tried, whatever the outcome
-    auto config = std::make_shared<config::Config>(config::load_config_file(config_path_));
+    std::shared_ptr<config::Config> config;
+    try {
+      config = std::make_shared<config::Config>(config::load_config_file(config_path_));
+      other_files_ = config->other_files;
+    } catch (const config::ConfigError& e) {
+      other_files_ = e.other_files();
+      throw;
+    }
+    loaded_version_ = stamp_files(config_stamp);  // tried, whatever the outcome
     auto fixed = keep_process_settings(current->config->server, config->server);
     for (auto& key : fixed_request_log_changes(request_log_started_, config->request_log)) {
       fixed.push_back(std::move(key));
@@ -516,6 +530,7 @@ std::optional<std::string> RouterState::reload() {
     }
     restart_required_ = std::move(fixed);
   } catch (const std::exception& e) {
+    loaded_version_ = stamp_files(config_stamp);
     reloads_failed.fetch_add(1);
     last_reload_.store(ReloadOutcome::failed, std::memory_order_relaxed);
     metrics_.config_reloads.with({"failure"}).inc();

@@ -31,6 +31,17 @@ std::string_view truncate_utf8(std::string_view text, std::size_t max_bytes) {
   return core::utf8_prefix(text, max_bytes);
 }
 
+// /dev/stdout and /dev/stderr name the descriptors the process was given, written as they are:
+// opening the path again fails where they are a socket (systemd's journal) or belong to another
+// user (a pipe made before privileges were dropped). -1 for any other path.
+namespace {
+int standard_stream(std::string_view path) {
+  if (path == "/dev/stdout") return STDOUT_FILENO;
+  if (path == "/dev/stderr") return STDERR_FILENO;
+  return -1;
+}
+}  // namespace
+
 // --- RotatingFile -------------------------------------------------------------------------
 
 RotatingFile::RotatingFile(std::string path, std::int64_t max_bytes, int max_files)
@@ -43,6 +54,12 @@ RotatingFile::~RotatingFile() {
 
 bool RotatingFile::ensure_open() {
   if (fd_ >= 0) return true;
+  if (const int standard = standard_stream(path_); standard >= 0) {
+    fd_ = ::fcntl(standard, F_DUPFD_CLOEXEC, 0);
+    rotatable_ = false;
+    size_ = 0;
+    return fd_ >= 0;
+  }
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd_ < 0) return false;
   // Only a regular file the path names itself is rotated: renaming /dev/stdout, a FIFO a
@@ -144,6 +161,13 @@ std::unique_ptr<RotatingFile> open_log_file(const RequestLogSettings& settings) 
 
 std::string request_log_problem(const RequestLogSettings& settings) {
   if (!settings.enabled()) return {};
+  if (const int standard = standard_stream(settings.path); standard >= 0) {
+    const int flags = ::fcntl(standard, F_GETFL);
+    if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY) {
+      return "request_log.path: cannot append to '" + settings.path + "': not open for writing";
+    }
+    return {};
+  }
   const std::filesystem::path path(settings.path);
   std::error_code ec;
   const bool exists = std::filesystem::exists(path, ec);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <sstream>
+#include <tuple>
 
 #include "integration/router_config.hpp"
 #include "support/canned_backend.hpp"
@@ -308,6 +309,55 @@ TEST(BadAnswers, ABackendsOwnRejectionReachesTheClientInOpenAIsShape) {
   }
 }
 
+// Gemini's OpenAI endpoint wraps its error in a list; Mistral nests FastAPI's validation list
+// under "message": either way the client reads the backend's reason.
+TEST(BadAnswers, ListWrappedAndNestedRejectionsKeepTheBackendsReason) {
+  const std::string gemini =
+      R"([{"error":{"code":400,"message":"Invalid JSON payload received. Unknown name )"
+      R"(\"logit_bias\"","status":"INVALID_ARGUMENT"}}])";
+  const std::string mistral =
+      R"({"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body",)"
+      R"("logprobs"],"msg":"Extra inputs are not permitted"}]},"type":"invalid_request_error"})";
+  for (const auto& [status, body, reason] :
+       {std::tuple{400, gemini, std::string("Unknown name \\\"logit_bias\\\"")},
+        std::tuple{422, mistral, std::string("body.logprobs: Extra inputs are not permitted")}}) {
+    CannedBackend rejecting(
+        [&](const std::string&) { return http_response(status, "application/json", body); });
+    Router router(
+        router_config({{"rejecting", rejecting.url()}, {"backup", ""}}, "[rejecting]", "[backup]"));
+    const auto response =
+        HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, status) << response.body;
+    EXPECT_NE(response.body.find(reason), std::string::npos) << response.body;
+    EXPECT_TRUE(json::parse(response.body)["error"].is_object()) << response.body;
+  }
+}
+
+// A refused key (Gemini's 400 API_KEY_INVALID) or a retired model (Groq's 400
+// model_decommissioned) is the router's setup, not the client's request: the next backend
+// answers.
+TEST(BadAnswers, AKeyOrModelRefusedWithA400FallsBack) {
+  for (const std::string& body :
+       {std::string(
+            R"([{"error":{"code":400,"message":"API key not valid. Please pass a valid )"
+            R"(API key.","status":"INVALID_ARGUMENT","details":[{"@type":)"
+            R"("type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID"}]}}])"),
+        std::string(R"({"error":{"message":"The model `llama3-70b-8192` has been decommissioned",)"
+                    R"("type":"invalid_request_error","code":"model_decommissioned"}})")}) {
+    CannedBackend misconfigured(
+        [&](const std::string&) { return http_response(400, "application/json", body); });
+    Router router(router_config({{"misconfigured", misconfigured.url()}, {"backup", ""}},
+                                "[misconfigured]", "[backup]"));
+    const auto response =
+        HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+    EXPECT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.header("x-llm-router-backend"), "backup") << body;
+    EXPECT_NE(response.header("x-llm-router-attempts").find("misconfigured=upstream_bad_response"),
+              std::string::npos)
+        << response.header("x-llm-router-attempts");
+  }
+}
+
 // A backend's 413 is about the request's size: relayed, and its circuit is not touched.
 TEST(BadAnswers, ABackendsRequestTooLargeIsRelayedAndNotHeldAgainstIt) {
   CannedBackend small([](const std::string&) {
@@ -349,6 +399,29 @@ TEST(BadAnswers, KeysABackendEchoesInItsErrorNeverReachTheClient) {
 
 std::string sse_response(const std::string& events) {
   return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + events;
+}
+
+// OpenRouter reports a provider that failed with a chunk holding both `error` and `choices`
+// (finish_reason "error"), possibly after nothing but keep-alive comments: an error event,
+// so the next backend answers before anything was committed.
+TEST(BadAnswers, AnErrorChunkBesideChoicesIsAnErrorEvent) {
+  const std::string error_chunk =
+      R"(data: {"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m",)"
+      R"("error":{"code":502,"message":"Provider returned error"},"choices":[{"index":0,)"
+      R"("delta":{"content":""},"finish_reason":"error"}]})"
+      "\n\n";
+  CannedBackend failing([&](const std::string&) {
+    return sse_response(": OPENROUTER PROCESSING\n\n" + error_chunk + "data: [DONE]\n\n");
+  });
+  Router router(
+      router_config({{"failing", failing.url()}, {"backup", ""}}, "[failing]", "[backup]"));
+  const auto response =
+      HttpClient(router.port())
+          .post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"stream":true)"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("x-llm-router-backend"), "backup") << response.body;
+  EXPECT_EQ(response.body.find("Provider returned error"), std::string::npos) << response.body;
+  EXPECT_EQ(sse_data(response.body).back(), "[DONE]");
 }
 
 const std::string kChunk =

@@ -6,9 +6,12 @@
 #include <atomic>
 #include <csignal>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <tuple>
 
@@ -752,6 +755,97 @@ TEST(Reload, TheFileWatcherDoesNotRepeatAnAdminReload) {
     return client.post_json("/v1/chat/completions", chat_body("auto"))
                .header("x-llm-router-backend") == "first";
   }));
+}
+
+// A Kubernetes secret volume: `key` -> `..data/key`, `..data` -> a timestamped directory; an
+// update writes a new directory and swaps `..data` to it in one rename.
+class SecretVolume {
+ public:
+  explicit SecretVolume(const std::string& name)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("llm-router-secret-" + std::to_string(::getpid()) + "-" + name)) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  ~SecretVolume() { std::filesystem::remove_all(dir_); }
+
+  // Publishes `files` as the volume's new version, each with the modification time `stamp`.
+  void publish(const std::map<std::string, std::string>& files,
+               std::filesystem::file_time_type stamp) {
+    const std::string version = "..v" + std::to_string(++versions_);
+    std::filesystem::create_directory(dir_ / version);
+    for (const auto& [name, text] : files) {
+      std::ofstream(dir_ / version / name) << text;
+      std::filesystem::last_write_time(dir_ / version / name, stamp);
+      if (!std::filesystem::is_symlink(dir_ / name)) {
+        std::filesystem::create_symlink(std::filesystem::path("..data") / name, dir_ / name);
+      }
+    }
+    std::filesystem::create_symlink(version, dir_ / "..data_tmp");
+    std::filesystem::rename(dir_ / "..data_tmp", dir_ / "..data");
+    if (versions_ > 1) std::filesystem::remove_all(dir_ / ("..v" + std::to_string(versions_ - 1)));
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+  int versions_ = 0;
+};
+
+// The key the backend was last sent (heads are kept lowercased: the test's keys are).
+class KeyEcho {
+ public:
+  std::string url() const { return backend_.url(); }
+  std::string last() const {
+    const auto heads = backend_.heads();
+    if (heads.empty()) return "";
+    const std::string& head = heads.back();
+    const std::size_t at = head.find("authorization: bearer ");
+    if (at == std::string::npos) return "";
+    const std::size_t start = at + std::string_view("authorization: bearer ").size();
+    return head.substr(start, head.find('\r', start) - start);
+  }
+
+ private:
+  CannedBackend backend_{[](const std::string&) {
+    return http_response(200, "application/json",
+                         R"({"id":"c","object":"chat.completion","created":1,"model":"m",)"
+                         R"("choices":[{"index":0,"message":{"role":"assistant",)"
+                         R"("content":"hi"},"finish_reason":"stop"}]})");
+  }};
+};
+
+// Kubernetes updates a mounted secret by swapping a symlink, and a ConfigMap may name a secret
+// key before the secret's update arrives: the watcher reads the rotated key (same size, same
+// modification time) and retries the reload that failed once the missing file appears.
+TEST(Reload, TheFileWatcherFollowsTheSecretsTheConfigNames) {
+  KeyEcho backend;
+  SecretVolume secrets("watch");
+  const auto stamp = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+  secrets.publish({{"key", "sk-first-1111\n"}}, stamp);
+  const auto config = [&](const std::string& key_file) {
+    return "server: {threads: 1}\nlogging: {level: warn}\nbackends:\n  - name: echo\n"
+           "    provider: openai\n    base_url: " +
+           backend.url() + "\n    model: m\n    api_key_file: " + secrets.path(key_file) +
+           "\nroutes:\n  - {name: auto, use: [echo]}\n";
+  };
+  Router router(config("key"));
+  HttpClient client(router.port());
+  const auto key_sent = [&] {
+    client.post_json("/v1/chat/completions", chat_body("auto"));
+    return backend.last();
+  };
+  ASSERT_EQ(key_sent(), "sk-first-1111");
+  secrets.publish({{"key", "sk-other-2222\n"}}, stamp);
+  EXPECT_TRUE(eventually([&] { return key_sent() == "sk-other-2222"; })) << backend.last();
+
+  std::ofstream(router.config_path()) << config("new-key");  // not mounted yet: refused
+  EXPECT_TRUE(eventually([&] {
+    return json::parse(client.request("GET", "/readyz").body)["last_reload"] == "failed";
+  }));
+  EXPECT_EQ(key_sent(), "sk-other-2222");
+  secrets.publish({{"key", "sk-other-2222\n"}, {"new-key", "sk-third-3333\n"}}, stamp);
+  EXPECT_TRUE(eventually([&] { return key_sent() == "sk-third-3333"; })) << backend.last();
 }
 
 TEST(Reload, SighupReloadsTheConfigFile) {

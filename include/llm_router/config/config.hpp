@@ -197,7 +197,8 @@ struct LoggingSettings {
 };
 
 struct Config {
-  std::string source;  // file the config came from
+  std::string source;                    // file the config came from
+  std::vector<std::string> other_files;  // files it named that were read too (api_key_file)
   ServerSettings server;
   LoggingSettings logging;
   std::vector<Backend> backends;
@@ -233,5 +234,7 @@ std::vector<std::string> advisories(const Config& config);
 
 // "host:port" / ":port" / "[v6]:port"; nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text);
+// The other way round: "host:port", "[v6]:port".
+std::string format_listen(const std::string& host, std::uint16_t port);
 
 }  // namespace llm_router::config

@@ -22,11 +22,15 @@ using Diagnostics = std::vector<Diagnostic>;
 // Thrown only while loading config (startup, reload, `check`): carries every problem found.
 class ConfigError : public std::runtime_error {
  public:
-  explicit ConfigError(Diagnostics diagnostics);
+  explicit ConfigError(Diagnostics diagnostics, std::vector<std::string> other_files = {});
   const Diagnostics& diagnostics() const { return diagnostics_; }
+  // The files besides the config that it named and the load read or tried to read (a secret
+  // not mounted yet): a change to one is worth another try.
+  const std::vector<std::string>& other_files() const { return other_files_; }
 
  private:
   Diagnostics diagnostics_;
+  std::vector<std::string> other_files_;
 };
 
 }  // namespace llm_router::config

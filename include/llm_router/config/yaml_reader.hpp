@@ -26,6 +26,7 @@ struct ReadContext {
   std::string file;
   EnvLookup env;
   Diagnostics diagnostics;
+  std::vector<std::string> other_files;  // read besides `file` (api_key_file): watched too
 };
 
 // Reads one YAML mapping with a schema written as calls: each accessor declares a key as known,

@@ -49,16 +49,14 @@ class RouterState {
   // The server keys the last successful reload found changed but could not apply (listening
   // address, threads, limits and timeouts the server holds): they wait for a restart.
   std::vector<std::string> restart_required() const;
-  // The config file's modification time and size when it was last read (by any reload or at
-  // start): the file watcher reloads when the file's differ, so a POST /admin/reload is not
-  // repeated. The size tells a file rewritten within one clock tick of the last read apart.
-  struct FileVersion {
-    std::filesystem::file_time_type time;
-    std::uintmax_t size = 0;
-    bool operator==(const FileVersion&) const = default;
-  };
-  std::optional<FileVersion> loaded_version() const;
-  static std::optional<FileVersion> file_version(const std::string& path);
+  // The config file and the files it names (api_key_file) as they were when last read (by any
+  // reload or at start), identity included (device, inode, size, times: a Kubernetes volume
+  // swaps a symlink to a new file, which may keep the old size and time). The file watcher
+  // reloads when they differ, so a POST /admin/reload is not repeated, a rotated secret is
+  // read, and a reload that failed for a secret not mounted yet is tried again once it is.
+  using FilesVersion = std::vector<std::optional<core::FileStamp>>;  // the config file first
+  FilesVersion loaded_version() const;
+  FilesVersion files_version() const;
 
   HealthRegistry& health() { return health_; }
   selector::BanditState& bandit() { return bandit_; }
@@ -117,7 +115,9 @@ class RouterState {
   std::atomic<ReloadOutcome> last_reload_{ReloadOutcome::none};
   mutable std::mutex reload_mutex_;
   std::vector<std::string> restart_required_;  // guarded by reload_mutex_
-  std::optional<FileVersion> loaded_version_;  // guarded by reload_mutex_
+  FilesVersion loaded_version_;                // guarded by reload_mutex_
+  std::vector<std::string> other_files_;       // the config's, guarded by reload_mutex_
+  FilesVersion stamp_files(std::optional<core::FileStamp> config_stamp) const;
 };
 
 // Copies into `next` the server settings fixed for the process (all but admin_key and

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -145,6 +146,29 @@ RequestLogEntry entry(int i, std::string prompt = {}) {
   e.status = 200;
   if (!prompt.empty()) e.prompt = std::move(prompt);
   return e;
+}
+
+// /dev/stdout is the descriptor the process was given, not a path opened again: that fails
+// where stdout is a socket (systemd's journal) or another user's pipe.
+TEST(RequestLogRotation, DevStdoutWritesToTheGivenDescriptorEvenASocket) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+  const int saved = ::dup(STDOUT_FILENO);
+  ::fflush(stdout);
+  ::dup2(pair[0], STDOUT_FILENO);
+  bool written = false;
+  {
+    RotatingFile file("/dev/stdout", 10, 3);
+    written = file.open_now() && file.append("{\"line\":1}\n") && file.flush();
+  }
+  ::dup2(saved, STDOUT_FILENO);
+  ::close(saved);
+  ::close(pair[0]);
+  ASSERT_TRUE(written);
+  char received[64] = {};
+  const ssize_t n = ::read(pair[1], received, sizeof received - 1);
+  ::close(pair[1]);
+  EXPECT_EQ(std::string(received, n > 0 ? static_cast<std::size_t>(n) : 0), "{\"line\":1}\n");
 }
 
 TEST(RequestLogWriter, WritesRotatesAndDrainsOnDestruction) {
