@@ -32,6 +32,7 @@ server::ServerLimits limits_from(const config::ServerSettings& s) {
   limits.idle_timeout = s.idle_timeout;
   limits.max_connections = s.max_connections;
   limits.drain_timeout = s.drain_timeout;
+  limits.shutdown_delay = s.shutdown_delay;
   return limits;
 }
 
@@ -174,7 +175,7 @@ int run_serve(const std::vector<std::string>& args) {
       }
       std::tie(config->server.listen_host, config->server.listen_port) = *parsed;
     }
-    logging::setup(config->logging.level);
+    logging::setup(config->logging.level, config->logging.json);
     const int threads =
         config->server.threads > 0 ? config->server.threads : core::usable_cpu_count();
     config->server.threads = threads;
@@ -194,6 +195,7 @@ int run_serve(const std::vector<std::string>& args) {
                             [&](boost::asio::io_context& io, std::size_t index) {
                               return proxy::make_router_handler(state, io, tls, index);
                             });
+  server.on_stop_requested([&] { state->stopping.store(true); });
   server.on_drain([&] { state->begin_draining(); });
   state->count_connections_with([&server] { return server.counters().connections_open.load(); });
   state->count_refusals_with([&server] {

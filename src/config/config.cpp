@@ -570,6 +570,7 @@ void read_server(NodeReader reader, ServerSettings& s) {
   if (auto v = reader.duration("idle_timeout")) s.idle_timeout = *v;
   if (auto v = reader.integer("max_connections", 1, 1'000'000)) s.max_connections = int(*v);
   if (auto v = reader.duration("drain_timeout")) s.drain_timeout = *v;
+  if (auto v = reader.duration("shutdown_delay")) s.shutdown_delay = *v;
   if (auto v = reader.boolean("watch_config")) s.watch_config = *v;
   if (auto v = reader.string("admin_key")) s.admin_key = *v;
   if (auto v = reader.string_list("cors_origins")) s.cors_origins = valid_origins(reader, *v);
@@ -588,6 +589,13 @@ void read_logging(NodeReader reader, LoggingSettings& l) {
       l.level = "warn";
     } else {
       reader.error("level", "must be one of trace, debug, info, warn, error, off");
+    }
+  }
+  if (auto format = reader.string("format")) {
+    if (*format == "json" || *format == "text") {
+      l.json = *format == "json";
+    } else {
+      reader.error("format", "must be text or json");
     }
   }
   // Access lines never carry prompt text; the request log does, with its own switch. A `true`

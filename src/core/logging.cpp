@@ -90,7 +90,32 @@ void append_safe_line(std::string& out, std::string_view line) {
 
 }  // namespace
 
-void LineFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
+namespace {
+
+// A JSON string's contents: quotes, backslashes and every control byte (DEL too) escaped, so
+// the sink's own cleaning (invalid UTF-8, bidirectional overrides) leaves it valid JSON.
+void append_json_text(std::string_view text, spdlog::memory_buf_t& dest) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t plain = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\' && byte != 0x7F) continue;
+    dest.append(text.data() + plain, text.data() + i);
+    plain = i + 1;
+    if (byte == '"' || byte == '\\') {
+      const char escaped[] = {'\\', static_cast<char>(byte)};
+      dest.append(escaped, escaped + 2);
+    } else {
+      const char escaped[] = {'\\', 'u', '0', '0', kHex[byte >> 4], kHex[byte & 15]};
+      dest.append(escaped, escaped + 6);
+    }
+  }
+  dest.append(text.data() + plain, text.data() + text.size());
+}
+
+}  // namespace
+
+void LineFormatter::append_time(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
   using namespace std::chrono;
   const auto since_epoch = msg.time.time_since_epoch();
   const auto second = duration_cast<seconds>(since_epoch);
@@ -102,18 +127,36 @@ void LineFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_b
                            static_cast<char>('0' + millis % 10)};
   dest.append(fraction, fraction + sizeof fraction);
   dest.append(std::string_view(offset_));
-  dest.push_back(' ');
+}
+
+void LineFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
   const auto level = spdlog::level::to_string_view(msg.level);
+  const std::string_view logger(msg.logger_name.data(), msg.logger_name.size());
+  const std::string_view payload(msg.payload.data(), msg.payload.size());
+  if (json_) {
+    dest.append(std::string_view("{\"time\":\""));
+    append_time(msg, dest);
+    dest.append(std::string_view("\",\"level\":\""));
+    dest.append(level.data(), level.data() + level.size());
+    dest.append(std::string_view("\",\"logger\":\""));
+    append_json_text(logger, dest);
+    dest.append(std::string_view("\",\"message\":\""));
+    append_json_text(payload, dest);
+    dest.append(std::string_view("\"}\n"));
+    return;
+  }
+  append_time(msg, dest);
+  dest.push_back(' ');
   dest.append(level.data(), level.data() + level.size());
   dest.append(std::string_view(" ["));
-  dest.append(msg.logger_name.data(), msg.logger_name.data() + msg.logger_name.size());
+  dest.append(logger);
   dest.append(std::string_view("] "));
-  dest.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
+  dest.append(payload);
   dest.push_back('\n');
 }
 
 std::unique_ptr<spdlog::formatter> LineFormatter::clone() const {
-  return std::make_unique<LineFormatter>();
+  return std::make_unique<LineFormatter>(json_);
 }
 
 void LineFormatter::cache_second(std::int64_t second) {
@@ -300,8 +343,9 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& name) {
 
 }  // namespace
 
-void setup(const std::string& level) {
+void setup(const std::string& level, bool json) {
   spdlog::set_level(spdlog::level::from_str(level));
+  if (json) shared_sink()->set_formatter(std::make_unique<LineFormatter>(true));
   spdlog::set_default_logger(make_logger(""));
 }
 

@@ -17,7 +17,11 @@ std::string new_request_id() {
 
 bool acceptable_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) { return c > 32 && c < 127; });
+  // Visible ASCII, but nothing that would need quoting as a logfmt value in the access line
+  // (`request_id=...`): quotes, backslashes, `=`.
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return c > 32 && c < 127 && c != '"' && c != '\\' && c != '=' && c != '\'' && c != '`';
+  });
 }
 
 }  // namespace llm_router::core

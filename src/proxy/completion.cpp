@@ -2750,12 +2750,13 @@ void RouterHandler::log_request(const RequestRecord& record, double latency_ms) 
   line.text("request_id=").text(record.id).text(" route=").text_or_dash(record.route);
   line.text(" rule=").text_or_dash(record.rule).text(" strategy=").text_or_dash(record.strategy);
   line.text(" backend=").text_or_dash(record.backend).text(" status=").number(record.status);
-  line.text(" stream=").text(record.stream ? "true" : "false").text(" attempts=[");
+  // Quoted: each attempt reads name=outcome, and a logfmt value holds no bare `=`.
+  line.text(" stream=").text(record.stream ? "true" : "false").text(" attempts=\"[");
   for (std::size_t i = 0; i < record.attempts.size(); ++i) {
     if (i > 0) line.text(",");
     line.text(describe(record.attempts[i]));
   }
-  line.text("] latency_ms=").millis(latency_ms).text(" ttfb_ms=");
+  line.text("]\" latency_ms=").millis(latency_ms).text(" ttfb_ms=");
   if (record.first_byte.time_since_epoch().count() == 0) {
     line.text("-");  // nothing was sent
   } else {

@@ -522,7 +522,8 @@ asio::awaitable<void> RouterHandler::model(const HttpRequest& request, std::stri
 }
 
 asio::awaitable<void> RouterHandler::readiness(ResponseWriter& writer) {
-  const bool draining = state_->draining.load(std::memory_order_relaxed);
+  const bool draining = state_->draining.load(std::memory_order_relaxed) ||
+                        state_->stopping.load(std::memory_order_relaxed);
   const auto now = health::steady_now();
   json backends = json::object();
   const auto& config = *snapshot_->config;

@@ -446,6 +446,7 @@ std::vector<std::string> keep_process_settings(const config::ServerSettings& run
   keep(changed, "idle_timeout", running.idle_timeout, next.idle_timeout);
   keep(changed, "max_connections", running.max_connections, next.max_connections);
   keep(changed, "drain_timeout", running.drain_timeout, next.drain_timeout);
+  keep(changed, "shutdown_delay", running.shutdown_delay, next.shutdown_delay);
   keep(changed, "watch_config", running.watch_config, next.watch_config);
   keep(changed, "state_file", running.state_file, next.state_file);
   keep(changed, "tokenizers_dir", running.tokenizers_dir, next.tokenizers_dir);
@@ -506,6 +507,7 @@ std::optional<std::string> RouterState::reload() {
     for (auto& key : fixed_request_log_changes(request_log_started_, config->request_log)) {
       fixed.push_back(std::move(key));
     }
+    if (config->logging.json != current->config->logging.json) fixed.push_back("logging.format");
     // Opening the API to any client is a restart's decision, never a reload's: a file caught
     // half written (an editor, a ConfigMap update) would otherwise do it for a moment.
     if (!current->clients.empty() && config->client_keys.empty()) {

@@ -397,14 +397,18 @@ struct HttpServer::Impl {
   ServerCounters counters;
   std::atomic<bool> draining{false};
   std::atomic<bool> hurry{false};  // a second stop signal: stop waiting for the drain
+  bool stop_requested = false;     // a stop signal came (on the first io thread only)
   std::size_t next_worker = 0;
   std::function<void()> sighup;
   std::function<void()> drain_started;
+  std::function<void()> stop_requested_callback;
   std::shared_ptr<spdlog::logger> log = logging::get("server");
 
   Worker& first() { return *workers.front(); }
 
   asio::awaitable<void> accept_loop();
+  void on_stop_signal();
+  asio::awaitable<void> drain_after_delay();
   asio::awaitable<void> run_session(Worker& worker, ConnectionPtr connection);
   // How much of a request was read: none (the connection ends), all of it, or its head alone
   // (a request that asked for 100-continue and that the handler refuses by its head: its body
@@ -644,6 +648,29 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
   counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
+// The first stop signal drains at once, or after shutdown_delay of serving on (with readiness
+// already failing); a second one during the delay drains at once.
+void HttpServer::Impl::on_stop_signal() {
+  const bool first_signal = !stop_requested;
+  stop_requested = true;
+  if (first_signal && stop_requested_callback) stop_requested_callback();
+  if (!first_signal || limits.shutdown_delay.count() == 0) {
+    begin_drain();
+    return;
+  }
+  log->info(
+      "stop signal: serving on for {} ms (shutdown_delay) while load balancers stop sending, "
+      "then draining",
+      limits.shutdown_delay.count());
+  asio::co_spawn(first().io, drain_after_delay(), asio::detached);
+}
+
+asio::awaitable<void> HttpServer::Impl::drain_after_delay() {
+  asio::steady_timer timer(first().io, limits.shutdown_delay);
+  co_await timer.async_wait(use_nothrow);
+  begin_drain();
+}
+
 void HttpServer::Impl::begin_drain() {
   if (draining.exchange(true)) return;
   if (drain_started) drain_started();
@@ -760,7 +787,7 @@ void HttpServer::run(bool handle_signals, const std::function<void()>& ready) {
         impl.hurry = true;
         return;
       }
-      impl.begin_drain();
+      impl.on_stop_signal();
       stop_signals.async_wait(on_stop);
     };
     stop_signals.async_wait(on_stop);
@@ -799,6 +826,10 @@ const ServerCounters& HttpServer::counters() const {
 
 void HttpServer::on_sighup(std::function<void()> callback) {
   impl_->sighup = std::move(callback);
+}
+
+void HttpServer::on_stop_requested(std::function<void()> callback) {
+  impl_->stop_requested_callback = std::move(callback);
 }
 
 void HttpServer::on_drain(std::function<void()> callback) {

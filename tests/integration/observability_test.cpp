@@ -382,6 +382,34 @@ TEST(RequestLog, AReloadAppliesPromptSettingsAndReportsTheFileAsFixed) {
 namespace test_support {
 namespace {
 
+// For log collectors: `logging.format: json` writes every line as one JSON object, and the
+// access line's values parse as logfmt (the attempts list quoted; a client's request id that
+// would need quoting is replaced by the router's own).
+TEST(AccessLog, JsonLinesCarryLogfmtSafeAccessLines) {
+  std::string config = router_config({{"builtin", ""}}, "[builtin]");
+  config.replace(config.find("logging: {level: warn}"), 22, "logging: {level: info, format: json}");
+  TempFile file("router.yaml", config);
+  ChildProcess router({"/bin/sh", "-c",
+                       std::string("exec ") + LLM_ROUTER_BIN + " serve --config " + file.path() +
+                           " --listen 127.0.0.1:0 2>&1"});
+  const auto listening = router.wait_for_line("listening on", std::chrono::seconds(10));
+  ASSERT_TRUE(listening);
+  HttpClient client(parse_listening_port(*listening));
+  const auto answer =
+      client.post_json("/v1/chat/completions", chat_body("auto"), {{"x-request-id", "q\"uote=1"}});
+  ASSERT_EQ(answer.status, 200);
+  EXPECT_NE(answer.header("x-request-id"), "q\"uote=1");
+  const auto line = router.wait_for_line("attempts=", std::chrono::seconds(10));
+  ASSERT_TRUE(line);
+  const json parsed = json::parse(*line, nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << *line;
+  EXPECT_EQ(parsed["level"], "info");
+  const std::string message = parsed["message"];
+  EXPECT_NE(message.find(R"(attempts="[builtin=ok]")"), std::string::npos) << message;
+  EXPECT_NE(message.find("request_id=" + answer.header("x-request-id") + " "), std::string::npos)
+      << message;
+}
+
 TEST(AccessLog, EveryRequestThatIsNotACompletionGetsALineToo) {
   std::string config = router_config({{"builtin", ""}}, "[builtin]");
   config.replace(config.find("level: warn"), 11, "level: info");

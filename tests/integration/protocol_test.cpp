@@ -669,6 +669,20 @@ TEST(Shutdown, SigtermLetsAStreamInFlightFinishThenExitsZero) {
   EXPECT_EQ(router.process().wait(std::chrono::seconds(15)), 0);
 }
 
+// server.shutdown_delay: after SIGTERM readiness fails at once, but new connections are still
+// served until the delay ends (a load balancer takes a while to stop sending); then the drain.
+TEST(Shutdown, ShutdownDelayServesOnWhileReadinessFails) {
+  Router router(router_config({{"builtin", ""}}, "[builtin]", "[]", "  shutdown_delay: 4s\n"));
+  HttpClient prober(router.port());
+  ASSERT_EQ(prober.request("GET", "/readyz").status, 200);
+  router.process().signal(SIGTERM);
+  EXPECT_TRUE(eventually([&] { return prober.request("GET", "/readyz").status == 503; }));
+  HttpClient late(router.port());  // a new connection, after the signal
+  const auto answer = late.post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(router.process().wait(std::chrono::seconds(20)), 0);
+}
+
 TEST(Check, ReportsEveryErrorWithFileLineAndColumn) {
   TempFile config("bad.yaml",
                   "server:\n  listen: nowhere\nbackends:\n  - name: a\n    provider: openai\n"

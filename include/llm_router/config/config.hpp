@@ -180,6 +180,7 @@ struct ServerSettings {
   Millis idle_timeout{75'000};
   int max_connections = 10'000;
   Millis drain_timeout{30'000};
+  Millis shutdown_delay{0};  // serving on after a stop signal (readiness 503) before the drain
   bool watch_config = true;  // reload when the config file changes
   std::string admin_key;     // secret; when set, /admin/* and /metrics need it as a bearer token
   // Origins whose pages may call the API paths from a browser ("*": any); empty: none.
@@ -194,6 +195,7 @@ struct ServerSettings {
 
 struct LoggingSettings {
   std::string level = "info";
+  bool json = false;  // format: json (one JSON object per line) or text
 };
 
 struct Config {

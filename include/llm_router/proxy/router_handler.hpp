@@ -64,6 +64,8 @@ class RouterState {
   // Output items of the Responses sent, for clients' item_reference items.
   api::ResponseItemStore& response_items() { return response_items_; }
   std::atomic<bool> draining{false};
+  // A stop signal came: readiness fails from then on, also while shutdown_delay still serves.
+  std::atomic<bool> stopping{false};
   // The server stopped taking connections: sets `draining` and wakes the requests waiting for
   // a backend slot, which are then refused (503) rather than started, so none begins work that
   // drain_timeout would cut.

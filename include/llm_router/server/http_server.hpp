@@ -27,6 +27,9 @@ struct ServerLimits {
   std::chrono::milliseconds write_timeout{60'000};
   int max_connections = 10'000;
   std::chrono::milliseconds drain_timeout{30'000};
+  // After a stop signal, how long the server goes on accepting and serving (readiness already
+  // says "draining") before the drain: a load balancer takes a while to stop sending.
+  std::chrono::milliseconds shutdown_delay{0};
 };
 
 struct ServerCounters {
@@ -64,8 +67,11 @@ class HttpServer {
   const ServerCounters& counters() const;
   // Called on the first io thread for every SIGHUP (config reload); optional.
   void on_sighup(std::function<void()> callback);
-  // Called once when a graceful stop begins (readiness turns false); optional.
+  // Called once when a graceful stop begins (no new connections); optional.
   void on_drain(std::function<void()> callback);
+  // Called once when a stop signal comes, before the drain (at once, or shutdown_delay before
+  // it): readiness should turn false; optional.
+  void on_stop_requested(std::function<void()> callback);
 
  private:
   struct Impl;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/pattern_formatter.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -112,6 +113,24 @@ TEST(Logging, LinesAreValidUtf8WithoutControlsOrOverrides) {
 }
 
 }  // namespace
+// logging.format: json: one object per line, whatever bytes the message holds.
+TEST(Logging, JsonLinesEscapeWhatJsonCannotHoldAsIs) {
+  LineFormatter json_lines(true);
+  spdlog::details::log_msg msg("proxy", spdlog::level::warn,
+                               "say \"hi\" \\ tab\there bell\x07 del\x7f caf\u00e9");
+  spdlog::memory_buf_t out;
+  json_lines.format(msg, out);
+  const std::string line(out.data(), out.size());
+  ASSERT_EQ(line.back(), '\n');
+  const auto parsed = nlohmann::json::parse(line, nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << line;
+  EXPECT_EQ(parsed["level"], "warning");
+  EXPECT_EQ(parsed["logger"], "proxy");
+  EXPECT_EQ(parsed["message"], "say \"hi\" \\ tab\there bell\x07 del\x7f caf\u00e9");
+  EXPECT_EQ(parsed["time"].get<std::string>().size(), 29u)
+      << line;  // 2026-12-02T02:17:57.534+00:00
+}
+
 // The hand-written line formatter writes what spdlog's pattern formatter wrote, in any zone.
 TEST(Logging, LineFormatterWritesTheDefaultPatternsLine) {
   const char* saved_zone = std::getenv("TZ");
