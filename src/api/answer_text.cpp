@@ -191,15 +191,21 @@ std::size_t find_token(std::string_view body, std::string_view quoted_name) {
 
 }  // namespace
 
-std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoint) {
+std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoint,
+                                          std::size_t* usage_at) {
   if (!looks_like_json_object(body)) {
     return "the backend answered with a body that is not a JSON object";
   }
   // A body cut short (a close-delimited one that lost its end still starts and ends like an
   // object), glued to another or broken inside is the backend's failure: no SDK reads it.
-  if (!is_json_object(body)) return "the backend answered with a body that is not valid JSON";
-  const std::string_view token = endpoint == Endpoint::embeddings ? "\"data\"" : "\"choices\"";
-  const std::size_t at = find_token(body, token);
+  AnswerOutline outline;
+  if (!is_json_object(body, outline)) {
+    return "the backend answered with a body that is not valid JSON";
+  }
+  if (usage_at != nullptr) *usage_at = outline.usage;
+  const bool embeddings = endpoint == Endpoint::embeddings;
+  const std::string_view token = embeddings ? "\"data\"" : "\"choices\"";
+  const std::size_t at = embeddings ? outline.data : outline.choices;
   // Choices (or embeddings) that look right at a glance make an answer usable whatever else it
   // holds: the list's first item is an object and, for choices, the first `message` (`text`)
   // member holds an object (a string). Anything else is read in full, to say why (an error

@@ -14,7 +14,8 @@ using namespace json_bytes;
 
 class Validator {
  public:
-  explicit Validator(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {
+  explicit Validator(std::string_view text, AnswerOutline* outline = nullptr)
+      : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), outline_(outline) {
     static constexpr std::string_view bom = "\xEF\xBB\xBF";
     if (text.starts_with(bom)) p_ += 3;
   }
@@ -69,7 +70,9 @@ class Validator {
 
   // At a member's opening quote: past the name and its ':'.
   bool member_name() {
+    const char* quote = p_;
     if (p_ == end_ || *p_ != '"' || !string()) return false;
+    if (outline_ != nullptr && depth_ == 1) note_top_level(quote);
     p_ = skip_space(p_, end_);
     if (p_ == end_ || *p_ != ':') return false;
     ++p_;
@@ -159,8 +162,23 @@ class Validator {
     }
   }
 
+  // A top-level member whose name (from `quote` to p_, quotes included) the outline wants.
+  void note_top_level(const char* quote) {
+    const std::string_view name(quote, static_cast<std::size_t>(p_ - quote));
+    const auto at = static_cast<std::size_t>(quote - begin_);
+    if (name == "\"choices\"") {
+      if (outline_->choices == std::string_view::npos) outline_->choices = at;
+    } else if (name == "\"usage\"") {
+      outline_->usage = at;
+    } else if (name == "\"data\"") {
+      if (outline_->data == std::string_view::npos) outline_->data = at;
+    }
+  }
+
+  const char* begin_;
   const char* p_;
   const char* end_;
+  AnswerOutline* outline_;
   int depth_ = 0;
   std::array<char, kDefaultJsonMaxDepth> closers_{};
 };
@@ -169,6 +187,11 @@ class Validator {
 
 bool is_json_object(std::string_view text) {
   return Validator(text).object_text();
+}
+
+bool is_json_object(std::string_view text, AnswerOutline& outline) {
+  outline = AnswerOutline{};
+  return Validator(text, &outline).object_text();
 }
 
 }  // namespace llm_router::api

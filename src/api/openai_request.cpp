@@ -105,6 +105,7 @@ bool is_image_part(std::string_view type) {
 struct ContentScan {
   std::size_t chars = 0;
   bool images = false;
+  std::size_t image_parts = 0, audio_parts = 0;
   std::size_t begin = 0, end = 0;  // the value's bytes in the body
   bool is_string = false;
   bool is_array = false;
@@ -258,13 +259,17 @@ class RequestScanner {
     }
     if (name == "functions"sv) {
       has_functions_ = true;
-      return cursor_.skip_value();
+      functions_chars_ = 0;
+      return measure_text(functions_chars_);  // read by the model as its prompt, as tools are
     }
     if (name == "response_format"sv) {
       response_format_kind_ = kind_at();
       if (response_format_kind_ != Kind::object) return cursor_.skip_value();
       json format;
+      const std::size_t start = cursor_.offset();
       if (!cursor_.read_value(format)) return false;
+      // A JSON schema is read by the model too: its bytes, as written.
+      format_chars_ = cursor_.offset() - start;
       const std::string_view type = string_field(format, "type");
       summary().json_mode = type == "json_object" || type == "json_schema";
       return true;
@@ -479,6 +484,8 @@ class RequestScanner {
     if (!scanned) return true;
     messages_.chars += scanned->chars;
     messages_.images = messages_.images || scanned->images;
+    messages_.image_parts += scanned->image_parts;
+    messages_.audio_parts += scanned->audio_parts;
     auto& opening = summary().openings;
     if (summary().opening_count < opening.size() && (role == "system" || role == "user")) {
       opening[summary().opening_count++] = {scanned->begin, scanned->end, scanned->is_string};
@@ -613,7 +620,12 @@ class RequestScanner {
     } else if (type == "text" && !text_is_string) {
       note_bad_part(out, ".text is required and must be a string");
     }
-    out.images = out.images || is_image_part(type);
+    if (is_image_part(type)) {
+      out.images = true;
+      ++out.image_parts;
+    } else if (type == "input_audio" || type == "audio") {
+      ++out.audio_parts;
+    }
     out.chars += text_chars;
     return !cursor_.failed();
   }
@@ -712,7 +724,12 @@ class RequestScanner {
     if (text) {
       out.content_chars = text->chars;
       out.has_images = text->images;
+      out.image_parts = text->image_parts;
+      out.audio_parts = text->audio_parts;
     }
+    out.tools_chars = tools_chars_;
+    out.functions_chars = functions_chars_;
+    out.format_chars = format_chars_;
     out.content_chars += tools_chars_;
   }
 
@@ -741,7 +758,9 @@ class RequestScanner {
   Kind response_format_kind_ = Kind::absent;
   std::optional<Failure> tools_problem_;
   bool has_tools_array_ = false;
-  std::size_t tools_chars_ = 0;  // the names and strings of the `tools` array
+  std::size_t tools_chars_ = 0;      // the names and strings of the `tools` array
+  std::size_t functions_chars_ = 0;  // the same of the legacy `functions`
+  std::size_t format_chars_ = 0;     // the bytes of `response_format` (a JSON schema)
   bool has_functions_ = false;
   std::optional<std::int64_t> max_completion_tokens_, max_tokens_;
 };
@@ -953,8 +972,11 @@ long long token_count_after(std::string_view text, std::string_view key) {
 }
 
 std::optional<Usage> find_usage(std::string_view text) {
-  const size_t at = last_member_name(text, "\"usage\"");
-  if (at == std::string_view::npos) return std::nullopt;
+  return usage_at(text, last_member_name(text, "\"usage\""));
+}
+
+std::optional<Usage> usage_at(std::string_view text, std::size_t at) {
+  if (at >= text.size()) return std::nullopt;
   const std::string_view rest = text.substr(at);
   Usage usage;
   usage.prompt_tokens = token_count_after(rest, "\"prompt_tokens\"");

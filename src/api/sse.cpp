@@ -84,6 +84,13 @@ void SseParser::take_line(std::string_view line, std::vector<SseEvent>& out) {
   } else if (field == "id") {
     current_.id = std::string(value);
     has_fields_ = true;
+  } else if (field == "error") {
+    // Not an SSE field, but how llama.cpp's server reports a failure mid-stream
+    // (`error: {"code":500,"message":...}`): an error event, its words kept.
+    current_.event = "error";
+    if (has_data_) current_.data += '\n';
+    current_.data.append(value);
+    has_fields_ = has_data_ = true;
   }
 }
 

@@ -3,6 +3,7 @@
 #include "llm_router/cli/commands.hpp"
 #include "llm_router/cli/options.hpp"
 #include "llm_router/config/config.hpp"
+#include "llm_router/core/file.hpp"
 #include "llm_router/proxy/router_handler.hpp"
 #include "llm_router/requestlog/writer.hpp"
 
@@ -33,6 +34,13 @@ int run_check(const std::vector<std::string>& args) {
                        .format()
                 << "\n";
       return 1;
+    }
+    if (const std::string& file = config->server.state_file; !file.empty()) {
+      if (const auto problem = core::replaceable_file_problem(file); !problem.empty()) {
+        std::cerr << *path << ": server.state_file: cannot write '" << file << "': " << problem
+                  << "\n";
+        return 1;
+      }
     }
     const auto counted = [](std::size_t n, const char* noun) {
       return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");

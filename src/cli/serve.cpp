@@ -1,8 +1,10 @@
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -11,6 +13,7 @@
 #include "llm_router/cli/options.hpp"
 #include "llm_router/config/config.hpp"
 #include "llm_router/core/cpu_count.hpp"
+#include "llm_router/core/file.hpp"
 #include "llm_router/core/logging.hpp"
 #include "llm_router/proxy/router_handler.hpp"
 #include "llm_router/server/http_server.hpp"
@@ -86,7 +89,7 @@ void save_bandit_state(proxy::RouterState& state, const std::string& path) {
   {
     std::ofstream out(temporary, std::ios::trunc);
     if (!out) {
-      spdlog::warn("cannot write bandit state to {}", temporary);
+      spdlog::warn("cannot write bandit state to {}: {}", temporary, std::strerror(errno));
       return;
     }
     out << state.bandit().to_json().dump();
@@ -221,7 +224,14 @@ int run_serve(const std::vector<std::string>& args) {
               << ": " << e.what() << "\n";
     return 1;
   }
-  if (!config->server.state_file.empty()) load_bandit_state(*state, config->server.state_file);
+  if (const std::string& file = config->server.state_file; !file.empty()) {
+    // Found now, not at the first save 30 s in (a read-only root filesystem).
+    if (const auto problem = core::replaceable_file_problem(file); !problem.empty()) {
+      std::cerr << "server.state_file: cannot write '" << file << "': " << problem << "\n";
+      return 1;
+    }
+    load_bandit_state(*state, file);
+  }
   Housekeeper housekeeper(*state, config->server.watch_config, config->server.state_file);
   server.run(/*handle_signals=*/true, [&] {
     std::cout << "llm-router listening on "

@@ -322,16 +322,55 @@ bool router_owned_header(std::string_view lowercase_name) {
   return kOwned.contains(lowercase_name);
 }
 
+// Answer headers the router writes itself (framing, the body's type and coding, its ids, CORS):
+// never a backend's copy, whatever response_headers lists.
+bool router_owned_response_header(std::string_view lowercase_name) {
+  static const std::set<std::string, std::less<>> kOwned{
+      "content-length", "content-type", "content-encoding", "transfer-encoding",
+      "connection",     "keep-alive",   "upgrade",          "trailer",
+      "date",           "server",       "x-request-id",     "vary"};
+  return kOwned.contains(lowercase_name) || lowercase_name.starts_with("x-llm-router-") ||
+         lowercase_name.starts_with("access-control-");
+}
+
+// A header name, or a prefix of one ending in '*', lowercased; nullopt (reported) if neither.
+std::optional<std::string> header_pattern(NodeReader& reader, std::string_view key,
+                                          const std::string& written) {
+  std::string entry = ascii_lowercase(written);
+  const std::string_view name =
+      std::string_view(entry).substr(0, entry.size() - (entry.ends_with('*') ? 1 : 0));
+  if (!is_header_name(name) || name.find('*') != std::string_view::npos) {
+    reader.error(key, "'" + entry + "' is not a header name (or a prefix of one ending in '*')");
+    return std::nullopt;
+  }
+  return entry;
+}
+
+bool matches_header_pattern(std::string_view pattern, std::string_view lowercase_name) {
+  return pattern.ends_with('*') ? lowercase_name.starts_with(pattern.substr(0, pattern.size() - 1))
+                                : lowercase_name == pattern;
+}
+
+void read_response_headers(NodeReader& reader, Backend& b) {
+  for (const std::string& written :
+       reader.string_list("response_headers").value_or(std::vector<std::string>{})) {
+    auto entry = header_pattern(reader, "response_headers", written);
+    if (!entry) continue;
+    if (router_owned_response_header(*entry)) {
+      reader.error("response_headers", "'" + *entry + "' is written by the router itself");
+    } else {
+      b.response_headers.push_back(std::move(*entry));
+    }
+  }
+}
+
 void read_forward_headers(NodeReader& reader, Backend& b) {
   for (const std::string& written :
        reader.string_list("forward_headers").value_or(std::vector<std::string>{})) {
-    std::string entry = ascii_lowercase(written);
-    const std::string_view name =
-        std::string_view(entry).substr(0, entry.size() - (entry.ends_with('*') ? 1 : 0));
-    if (!is_header_name(name) || name.find('*') != std::string_view::npos) {
-      reader.error("forward_headers",
-                   "'" + entry + "' is not a header name (or a prefix of one ending in '*')");
-    } else if (router_owned_header(entry)) {
+    auto pattern = header_pattern(reader, "forward_headers", written);
+    if (!pattern) continue;
+    std::string entry = std::move(*pattern);
+    if (router_owned_header(entry)) {
       const bool key = entry == "authorization" || entry == "x-api-key" || entry == "api-key";
       reader.error("forward_headers",
                    "'" + entry + "' is written by the router itself" +
@@ -347,13 +386,20 @@ void read_forward_headers(NodeReader& reader, Backend& b) {
 
 }  // namespace
 
+bool lists_response_header(const std::vector<std::string>& response_headers,
+                           std::string_view lowercase_name) {
+  return !router_owned_response_header(lowercase_name) &&
+         std::any_of(response_headers.begin(), response_headers.end(),
+                     [&](const std::string& entry) {
+                       return matches_header_pattern(entry, lowercase_name);
+                     });
+}
+
 bool Backend::forwards_header(std::string_view lowercase_name) const {
   for (const std::string& entry : forward_headers) {
-    const bool match =
-        entry.ends_with('*')
-            ? lowercase_name.starts_with(std::string_view(entry).substr(0, entry.size() - 1))
-            : lowercase_name == entry;
-    if (!match || router_owned_header(lowercase_name)) continue;
+    if (!matches_header_pattern(entry, lowercase_name) || router_owned_header(lowercase_name)) {
+      continue;
+    }
     return std::none_of(headers.begin(), headers.end(), [&](const auto& configured) {
       return configured.first.size() == lowercase_name.size() &&
              std::equal(
@@ -377,14 +423,16 @@ bool has_control_byte(std::string_view value) {
 }
 
 void check_header_values(NodeReader& reader, const Backend& b) {
+  // Reported where the key came from.
+  const std::string_view key = reader.has("api_key_file") ? "api_key_file" : "api_key";
   if (has_control_byte(b.api_key)) {
-    reader.error("api_key",
+    reader.error(key,
                  "contains a line break or another control character (a trailing newline from "
                  "the file or variable it came from?)");
   } else if (b.api_key.find_first_of(" \t") != std::string::npos) {
     // "Bearer sk-..." is written by the router; a key with a space in it is a paste mistake or
     // a quote left open, and its words would go to this backend.
-    reader.error("api_key",
+    reader.error(key,
                  "contains a space; a key never does (\"Bearer\" is added by the "
                  "router; a quote left open?)");
   }
@@ -449,6 +497,17 @@ Backend read_backend(NodeReader reader) {
   }
   b.api_key = reader.string("api_key").value_or("");
   read_api_key_file(reader, b);
+  if (auto header = reader.string("auth_header")) {
+    const std::string name = ascii_lowercase(*header);
+    if (!is_header_name(name) || (router_owned_header(name) && name != "authorization" &&
+                                  name != "x-api-key" && name != "api-key")) {
+      reader.error("auth_header", "'" + *header +
+                                      "' cannot carry the key (a header name the router does not "
+                                      "write itself: authorization, api-key, x-api-key, ...)");
+    } else {
+      b.auth_header = name;
+    }
+  }
   b.pass_client_auth = reader.boolean("pass_client_auth").value_or(false);
   b.direct = reader.boolean("direct").value_or(true);
   {
@@ -482,6 +541,7 @@ Backend read_backend(NodeReader reader) {
   check_header_names(reader, b.headers);
   check_header_values(reader, b);
   read_forward_headers(reader, b);
+  read_response_headers(reader, b);
   read_timeouts(reader.object("timeouts"), b.timeouts);
   read_retry(reader.object("retry"), b.retry);
   read_breaker(reader.object("circuit_breaker"), b.breaker);

@@ -1,8 +1,10 @@
 #include "llm_router/core/file.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -44,6 +46,20 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::str
   // (A file that grew after its size was taken: the rest, if any.)
   text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return text;
+}
+
+std::string replaceable_file_problem(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return "is a directory";
+  const std::filesystem::path directory =
+      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(directory, ec)) {
+    return "no directory '" + directory.string() + "'";
+  }
+  if (::access(directory.c_str(), W_OK | X_OK) != 0) {
+    return "cannot write in '" + directory.string() + "': " + std::strerror(errno);
+  }
+  return "";
 }
 
 std::string read_file_or_throw(const std::filesystem::path& path, const std::string& what) {

@@ -100,6 +100,14 @@ RouterMetrics::RouterMetrics(Registry& registry)
           registry.gauge("process_max_fds", "Maximum number of open file descriptors.")),
       process_start_time(registry.gauge("process_start_time_seconds",
                                         "Start time of the process since unix epoch in seconds.")) {
+  // Series an alert watches with increase() exist from the start, at 0: one born at 1 (the
+  // first failed reload) shows no increase.
+  for (const char* result : {"success", "failure"}) config_reloads.with({result});
+  for (const char* code :
+       {"invalid_value", "request_too_large", "headers_too_large", "uri_too_long",
+        "expectation_failed", "request_timeout", "router_overloaded", "server_shutting_down"}) {
+    requests_refused.with({code});
+  }
 }
 
 }  // namespace llm_router::metrics

@@ -137,10 +137,15 @@ std::optional<std::string> weak_answer_reason(std::string_view body,
   }
   const json& choice = (*choices)[0];
   std::string content;
+  // What answers without text: tool calls, a legacy function call, spoken audio.
   bool has_tool_calls = false;
   if (auto message = choice.find("message"); message != choice.end() && message->is_object()) {
     if (auto c = message->find("content"); c != message->end() && c->is_string()) content = *c;
-    has_tool_calls = message->contains("tool_calls") && !(*message)["tool_calls"].is_null();
+    const auto present = [&](const char* key) {
+      const auto it = message->find(key);
+      return it != message->end() && !it->is_null();
+    };
+    has_tool_calls = present("tool_calls") || present("function_call") || present("audio");
   } else if (auto text = choice.find("text"); text != choice.end() && text->is_string()) {
     content = *text;
   }

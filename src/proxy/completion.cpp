@@ -433,8 +433,15 @@ std::chrono::milliseconds retry_after_of(const upstream::ResponseHead& head) {
 api::Usage counted_usage(const tokenizer::Encoder* encoder, const api::ParsedRequest& parsed,
                          std::string_view answer_text) {
   api::Usage usage;
-  usage.prompt_tokens = static_cast<long long>(count_tokens(encoder, api::prompt_text(parsed))) +
-                        api::chat_format_tokens(parsed);
+  // The text counted; tool definitions and schemas estimated by their bytes; images and audio
+  // at the analyzer's flat figures.
+  const auto& summary = parsed.summary;
+  usage.prompt_tokens =
+      static_cast<long long>(count_tokens(encoder, api::prompt_text(parsed))) +
+      api::chat_format_tokens(parsed) +
+      static_cast<long long>(
+          (summary.tools_chars + summary.functions_chars + summary.format_chars) / 4) +
+      summary.media_tokens();
   usage.completion_tokens = static_cast<long long>(count_tokens(encoder, answer_text));
   return usage;
 }
@@ -566,10 +573,12 @@ bool sends_client_credentials(const config::Backend& backend, const HttpRequest&
                      [&](std::string_view name) { return request.header(name) != nullptr; });
 }
 
-Headers relayed_headers(const upstream::ResponseHead& head) {
+// `extra`: the backend's response_headers.
+Headers relayed_headers(const upstream::ResponseHead& head, const std::vector<std::string>& extra) {
   Headers out;
   for (const auto& h : head.headers) {
-    if (relayed_upstream_header(h.name)) {
+    if (relayed_upstream_header(h.name) ||
+        (!extra.empty() && config::lists_response_header(extra, h.name))) {
       out.push_back(h);
     } else if (h.name == "x-request-id") {
       // The backend's own id, for its provider's support; x-request-id is the router's.
@@ -897,10 +906,28 @@ struct Primed {
 // A 2xx answer the client cannot use (an HTML page at base_url, a body cut short, an error
 // object sent with status 200, no choices) is the backend's failure: the next backend is tried
 // instead of relaying it as a success, and the breaker counts it.
-std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endpoint) {
-  auto problem = api::answer_problem(body, endpoint);
+// An error object sent with a 2xx (OpenRouter's way for a provider's rate limit or an empty
+// balance) keeps the backend's words, and its code says what kind of failure it is: a 429 is
+// a rate limit (its backend is left alone for a moment), a 402 or an exhausted quota lasts.
+std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endpoint,
+                                       std::size_t* usage_at = nullptr) {
+  auto problem = api::answer_problem(body, endpoint, usage_at);
   if (!problem) return std::nullopt;
-  return Failure{ErrorKind::upstream_bad_response, std::move(*problem)};
+  Failure failure{ErrorKind::upstream_bad_response, std::move(*problem)};
+  const json parsed = api::parse_json_value(body);
+  const auto error = parsed.is_object() ? parsed.find("error") : parsed.end();
+  if (error == parsed.end() || !error->is_object()) return failure;
+  if (auto detail = backend_detail(parsed, true)) failure.message += ": " + *detail;
+  const auto code = error->find("code");
+  const auto code_is = [&](int number, std::string_view word) {
+    return code != error->end() &&
+           ((code->is_number_integer() && code->get<long long>() == number) ||
+            (code->is_string() && code->get_ref<const std::string&>() == word));
+  };
+  if (code_is(429, "rate_limit_exceeded")) failure.kind = ErrorKind::upstream_rate_limited;
+  failure.lasting = code_is(402, "insufficient_quota");
+  failure.code = error_token(parsed, "code");
+  return failure;
 }
 
 // Whether a stream's request to a backend carries stream_options whose refusal says the
@@ -926,7 +953,8 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
                               upstream::Deadlines deadlines, bool want_stream,
                               std::size_t max_answer_bytes, config::ThroughputGuard guard,
                               bool client_credentials,
-                              std::optional<upstream::UpstreamRequest> without_options) {
+                              std::optional<upstream::UpstreamRequest> without_options,
+                              std::vector<std::string> response_headers) {
   Primed p;
   auto opened = co_await provider->open(std::move(request), deadlines);
   if (!opened) {
@@ -936,14 +964,14 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
   }
   std::unique_ptr<upstream::Exchange> exchange = std::move(*opened);
   p.status = exchange->head().status;
-  p.relayed = relayed_headers(exchange->head());
+  p.relayed = relayed_headers(exchange->head(), response_headers);
   if (p.status < 200 || p.status >= 300) {
     auto body = co_await exchange->read_body(kMaxErrorBodyBytes);
     if (body) p.body = std::move(*body);
     if (without_options && refuses_stream_options(p.status, p.body)) {
-      Primed again =
-          co_await prime(std::move(provider), std::move(*without_options), endpoint, deadlines,
-                         want_stream, max_answer_bytes, guard, client_credentials, std::nullopt);
+      Primed again = co_await prime(std::move(provider), std::move(*without_options), endpoint,
+                                    deadlines, want_stream, max_answer_bytes, guard,
+                                    client_credentials, std::nullopt, std::move(response_headers));
       again.refused_stream_options = true;
       co_return again;
     }
@@ -1056,7 +1084,10 @@ Failure no_candidate_failure(const selector::RoutePlan& plan) {
                         : cause == ExclusionCause::other_vector_space ? "input"
                                                                       : "messages";
     return Failure{ErrorKind::unsupported_by_backends,
-                   "no backend of this route supports this request (" + reasons + ")", 0, param};
+                   std::string(plan.direct ? "the backend named does not support"
+                                           : "no backend of this route supports") +
+                       " this request (" + reasons + ")",
+                   0, param};
   }
   return Failure{ErrorKind::circuit_open,
                  "no backend of this route can serve the request: " + plan.message +
@@ -1192,6 +1223,8 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
     meta->headers = facts.headers;
     decision.analysis = snapshot.analyzer->analyze(parsed.text, *meta, dense);
     add_analysis(*decision.analysis, facts);
+    // The analyzer reads the messages and tools; a response_format schema is prompt too.
+    facts.estimated_tokens += static_cast<std::int64_t>(parsed.summary.format_chars / 4);
   }
   const auto plan = [&](const selector::LiveStats& live) {
     return dry_run ? snapshot.selector->preview(facts, live) : snapshot.selector->plan(facts, live);
@@ -1218,6 +1251,20 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
   }
   if (decision.plan.candidates.empty()) {  // none of the default pool; its fallbacks may be
     use_context_window_fallback(decision.plan, snapshot, facts, live);
+  }
+  if (const auto* route = snapshot.config->find_route(decision.plan.route)) {
+    const auto& backends = snapshot.config->backends;
+    for (const auto* list : {&route->context_window_fallback, &route->content_policy_fallback}) {
+      for (const auto& name : *list) {
+        const auto* backend = snapshot.config->find_backend(name);
+        if (backend == nullptr) continue;
+        const auto index = static_cast<std::size_t>(backend - backends.data());
+        const auto why = selector::cannot_take(*backend, live.get(index), facts);
+        if (why && selector::about_the_request(why->cause)) {
+          decision.unfit_class_fallbacks.push_back(index);
+        }
+      }
+    }
   }
   return decision;
 }
@@ -1272,6 +1319,7 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
               record.id, decision.plan.route);
   }
   record.route = decision.plan.route;
+  record.unfit_class_fallbacks = std::move(decision.unfit_class_fallbacks);
   record.rule = decision.plan.rule;
   record.strategy = decision.plan.strategy;
   record.estimated_tokens = decision.facts.estimated_tokens;
@@ -1663,9 +1711,13 @@ asio::awaitable<void> RouterHandler::run_plan(const HttpRequest& request, Respon
         special = &scope.route->content_policy_fallback;
       }
       if (special) {
+        const auto& unfit = record.unfit_class_fallbacks;
         for (auto it = special->rbegin(); it != special->rend(); ++it) {
           for (std::size_t i = 0; i < config.backends.size(); ++i) {
-            if (config.backends[i].name == *it) queue.push_front(i);
+            if (config.backends[i].name == *it &&
+                std::find(unfit.begin(), unfit.end(), i) == unfit.end()) {
+              queue.push_front(i);
+            }
           }
         }
       }
@@ -1737,7 +1789,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       record.status = head.status;
       record.attempts.back().failure = failure;
       Headers headers = decision_headers(record);
-      add_relayed(headers, relayed_headers(head), record);
+      add_relayed(headers, relayed_headers(head, backend.response_headers), record);
       headers.push_back({"content-type", "application/json"});
       co_await writer.send(head.status, std::move(headers), client_error_body(head.status, text));
       AttemptResult answered;
@@ -1745,7 +1797,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       answered.client_error = true;
       co_return answered;
     }
-    record.last_upstream_headers = relayed_headers(head);
+    record.last_upstream_headers = relayed_headers(head, backend.response_headers);
     if (auto refusal = content_refusal(failure, head.status, text, record.attempts.size() - 1)) {
       record.refusal = std::move(refusal);
     }
@@ -1756,7 +1808,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
   }
   record.backend = backend.name;
   Headers headers = decision_headers(record);
-  add_relayed(headers, relayed_headers(head), record);
+  add_relayed(headers, relayed_headers(head, backend.response_headers), record);
   if (parsed.stream && head.event_stream) {
     // Text is collected for counting only from backends whose last stream lacked usage.
     auto& health = *scope.snapshot->health[index];
@@ -1823,7 +1875,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
               upstream_request(request, parsed, endpoint, backend, record, stream_options),
               endpoint, deadlines, parsed.stream, scope.snapshot->config->server.max_response_bytes,
               backend.throughput, sends_client_credentials(backend, request),
-              std::move(without_options)),
+              std::move(without_options), backend.response_headers),
         asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
   };
 
@@ -1993,10 +2045,11 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     Headers headers, bool may_cascade) {
   AttemptResult result;
   auto body = co_await exchange.read_body(scope.snapshot->config->server.max_response_bytes);
+  std::size_t usage_at = std::string_view::npos;  // noted by the answer's check
   if (!body) {
     result.failure = body.take_failure();
   } else {
-    result.failure = unusable_answer(*body, endpoint);
+    result.failure = unusable_answer(*body, endpoint, &usage_at);
   }
   if (result.failure) {
     note_answered(*result.failure, exchange);
@@ -2022,6 +2075,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
     result.weak_headers = std::move(headers);
     co_return result;
   }
+  record.answer_usage_at = usage_at;  // taken by deliver_body before it first waits
   co_await deliver_body(std::move(*body), exchange.head().status, writer, parsed, endpoint, scope,
                         index, record, std::move(headers));
   result.answered = true;
@@ -2036,11 +2090,16 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
                                                   Headers headers) {
   record.first_byte = std::chrono::steady_clock::now();
   const bool embeddings = endpoint == api::Endpoint::embeddings;
+  // Found when the answer was checked (this body, unless re-encoded below).
+  std::optional<std::size_t> usage_at = std::exchange(record.answer_usage_at, std::nullopt);
   if (embeddings && parsed.summary.base64_embeddings && status >= 200 && status < 300) {
     // A backend that ignored encoding_format: the SDK would decode its numbers as base64.
-    if (auto encoded = api::embeddings_as_base64(body)) body = std::move(*encoded);
+    if (auto encoded = api::embeddings_as_base64(body)) {
+      body = std::move(*encoded);
+      usage_at.reset();
+    }
   }
-  if (auto usage = api::find_usage(body)) {
+  if (auto usage = usage_at ? api::usage_at(body, *usage_at) : api::find_usage(body)) {
     record.usage = *usage;
   } else {
     // The backend reports no usage: count it, so cost and token metrics still move.
@@ -2487,7 +2546,7 @@ asio::awaitable<void> RouterHandler::send_client_rate_limited(ResponseWriter& wr
     spent += (spent.empty() ? "" : ", ") + std::string("tpm ") + std::to_string(key.tpm) + ": " +
              std::to_string(static_cast<long long>(budgets.tokens.available(now, key.tpm))) +
              " tokens left, this request reserves " + std::to_string(record.client_reserved) +
-             " (its prompt and max_tokens)";
+             " (its prompt and max_completion_tokens or max_tokens)";
   }
   if (spent.empty()) spent = "spent by concurrent requests";
   const Failure failure{ErrorKind::at_rate_limit,
@@ -2509,7 +2568,8 @@ asio::awaitable<void> RouterHandler::send_too_large_for_client(ResponseWriter& w
       ErrorKind::at_rate_limit,
       "request too large for client key '" + key.name + "': its tpm is " + std::to_string(key.tpm) +
           ", this request needs " + std::to_string(record.client_reserved) +
-          " tokens (its prompt, estimated, and max_tokens); shorten it or lower max_tokens"};
+          " tokens (its prompt, estimated, and max_completion_tokens or max_tokens); shorten "
+          "it or lower them"};
   record.status = traits(failure.kind).status;
   record.client_limited = true;
   Headers headers = decision_headers(record);

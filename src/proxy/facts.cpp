@@ -10,7 +10,10 @@ namespace llm_router::proxy {
 // and 3 priming the reply, which a conversation of short turns is mostly made of.
 std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed) {
   const auto& summary = parsed.summary;
-  const auto text = static_cast<std::int64_t>(summary.content_chars / 4);
+  const auto text =
+      static_cast<std::int64_t>(
+          (summary.content_chars + summary.functions_chars + summary.format_chars) / 4) +
+      summary.media_tokens();
   if (summary.messages == 0) return text + 1;
   return text + 3 * static_cast<std::int64_t>(summary.messages) + 3;
 }

@@ -40,6 +40,10 @@ struct Attempt {
 // One request's journey, filled as it goes and logged once at the end.
 struct RequestRecord {
   std::string id;
+  // Where the answer handed to deliver_body has its top-level usage (npos: none), found when
+  // it was checked; set just before the call and taken by it (nullopt: not known, look).
+  std::optional<std::size_t> answer_usage_at;
+  std::vector<std::size_t> unfit_class_fallbacks;  // see Decision
   std::string client_key_id;
   std::string user;  // the body's `user` (the end user's id), kept for the request log only
   std::string requested_model;        // `model` as the client sent it, for the request log

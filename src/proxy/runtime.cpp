@@ -404,7 +404,13 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   }
   // Last, once nothing can throw: taking a backend's or a key's live state applies the new
   // limits and breaker settings to it, which a reload that failed must not have done.
-  for (const auto& backend : config->backends) snapshot->health.push_back(&health_.get(backend));
+  for (const auto& backend : config->backends) {
+    BackendHealth& health = health_.get(backend);
+    // What a backend was found to refuse is learned again: the reload may have changed its
+    // URL, version or model (Azure's api-version decides whether stream_options is taken).
+    health.rejects_stream_options.store(false);
+    snapshot->health.push_back(&health);
+  }
   for (const auto& key : config->client_keys) {
     std::vector<std::string> models;  // an alias listed stands for its route
     for (const auto& model : key.models) models.emplace_back(config->canonical_model(model));

@@ -50,10 +50,12 @@ std::optional<std::string> rate_limit_spent(const config::Backend& b, const Back
   const auto needed = static_cast<double>(std::min(reserved, b.tpm));
   if (b.tpm > 0 && live.tokens_available < needed) {
     if (!spent.empty()) spent += ", ";
-    spent += "tpm " + std::to_string(b.tpm) + ": " +
-             std::to_string(static_cast<std::int64_t>(live.tokens_available)) + " tokens left, " +
-             std::to_string(reserved) +
-             (facts.max_output_tokens > 0 ? " needed (prompt and max_tokens)" : " estimated");
+    spent +=
+        "tpm " + std::to_string(b.tpm) + ": " +
+        std::to_string(static_cast<std::int64_t>(live.tokens_available)) + " tokens left, " +
+        std::to_string(reserved) +
+        (facts.max_output_tokens > 0 ? " needed (prompt and max_completion_tokens or max_tokens)"
+                                     : " estimated");
   }
   if (spent.empty()) return std::nullopt;
   return spent;

@@ -685,7 +685,10 @@ class HttpProvider final : public Provider {
         resolver_(io),
         pool_(io, static_cast<std::size_t>(backend.max_idle_connections),
               backend.idle_connection_timeout),
-        authorization_(backend.api_key.empty() ? "" : "Bearer " + backend.api_key),
+        auth_name_(backend.auth_header == "authorization" ? "Authorization" : backend.auth_header),
+        auth_value_(backend.api_key.empty()                  ? ""
+                    : backend.auth_header == "authorization" ? "Bearer " + backend.api_key
+                                                             : backend.api_key),
         host_(backend_.url.host_header()),
         post_fields_(fixed_lines(http::verb::post, false)),
         post_fields_streaming_(fixed_lines(http::verb::post, true)),
@@ -787,7 +790,7 @@ class HttpProvider final : public Provider {
     if (verb == http::verb::post) fields.set("Content-Type", "application/json");
     fields.set("Accept", stream ? "text/event-stream" : "application/json");
     fields.set("User-Agent", "llm-router");
-    if (!authorization_.empty()) fields.set("Authorization", authorization_);
+    if (!auth_value_.empty()) fields.set(auth_name_, auth_value_);
     for (const auto& [name, value] : backend_.headers) fields.set(name, value);
     return fields;
   }
@@ -885,7 +888,8 @@ class HttpProvider final : public Provider {
   tcp::resolver::results_type endpoints_;
   Clock::time_point endpoints_expire_;
   ConnectionPool pool_;
-  const std::string authorization_;
+  const std::string auth_name_;   // the header the backend's key goes in
+  const std::string auth_value_;  // "Bearer KEY", or the key as it is
   const std::string host_;
   const std::string post_fields_;            // the fixed lines of a POST head
   const std::string post_fields_streaming_;  // the same, accepting an event stream

@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <source_location>
 #include <string_view>
 
 #include "fuzz_target.hpp"
@@ -19,8 +21,11 @@ namespace {
 
 using llm_router::api::Endpoint;
 
-void require(bool condition) {
-  if (!condition) std::abort();
+void require(bool condition, std::source_location where = std::source_location::current()) {
+  if (condition) return;
+  std::fprintf(stderr, "fuzz_request: check at line %u failed\n",
+               static_cast<unsigned>(where.line()));
+  std::abort();
 }
 
 using llm_router::api::string_field;
@@ -39,7 +44,12 @@ void add_content(const json& content, llm_router::api::RequestSummary& out) {
       if (part.is_number()) out.content_chars += 4;
       if (!part.is_object()) continue;
       const std::string_view type = string_field(part, "type");
-      if (type == "image_url" || type == "input_image" || type == "image") out.has_images = true;
+      if (type == "image_url" || type == "input_image" || type == "image") {
+        out.has_images = true;
+        ++out.image_parts;
+      } else if (type == "input_audio" || type == "audio") {
+        ++out.audio_parts;
+      }
       out.content_chars += string_field(part, "text").size();
     }
   }
@@ -109,7 +119,7 @@ std::string text_of(const json& content) {
 }
 
 // The summary, and the opening messages' texts the parser leaves to opening_texts().
-llm_router::api::RequestSummary summary_from_dom(const json& body,
+llm_router::api::RequestSummary summary_from_dom(const json& body, Endpoint endpoint,
                                                  std::vector<std::string>& opening) {
   llm_router::api::RequestSummary out;
   out.user = string_field(body, "user");
@@ -127,7 +137,9 @@ llm_router::api::RequestSummary summary_from_dom(const json& body,
     auto include = o->find("include_usage");
     out.include_usage = include != o->end() && include->is_boolean() && include->get<bool>();
   }
+  // (An embedding has no output to cap: its request's max_tokens means nothing.)
   for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+    if (endpoint == Endpoint::embeddings) break;
     if (auto cap = body.find(key); cap != body.end() && cap->is_number_integer()) {
       out.max_output_tokens = cap->get<std::int64_t>();
       break;
@@ -152,10 +164,11 @@ llm_router::api::RequestSummary summary_from_dom(const json& body,
   return out;
 }
 
-void check_summary(const llm_router::api::ParsedRequest& parsed, std::string_view text) {
+void check_summary(const llm_router::api::ParsedRequest& parsed, std::string_view text,
+                   Endpoint endpoint) {
   const auto& got = parsed.summary;
   std::vector<std::string> opening;
-  auto want = summary_from_dom(parsed.body(), opening);
+  auto want = summary_from_dom(parsed.body(), endpoint, opening);
   const auto tools = tool_text_chars(text);
   want.content_chars += tools.value_or(0);
   require(got.user == want.user && got.metadata == want.metadata);
@@ -165,6 +178,7 @@ void check_summary(const llm_router::api::ParsedRequest& parsed, std::string_vie
   require(got.max_output_tokens == want.max_output_tokens);
   require(!tools || got.content_chars == want.content_chars);
   require(got.has_images == want.has_images);
+  require(got.image_parts == want.image_parts && got.audio_parts == want.audio_parts);
   require(llm_router::api::opening_texts(parsed) == opening);
   require(parsed.model == parsed.body().value("model", std::string()));
   const auto stream = parsed.body().find("stream");
@@ -185,7 +199,7 @@ void check_body_for_backend(std::string_view text, Endpoint endpoint) {
     require(parsed.failure().kind != llm_router::ErrorKind::invalid_json);
     return;
   }
-  check_summary(*parsed, text);
+  check_summary(*parsed, text, endpoint);
   // The request facts the rules test, and the cascade's look at an answer (here: the same
   // bytes, as if a backend had sent them).
   (void)llm_router::proxy::facts_from(*parsed, llm_router::server::HttpRequest{}, true);

@@ -358,6 +358,22 @@ TEST(BadAnswers, AKeyOrModelRefusedWithA400FallsBack) {
   }
 }
 
+// OpenRouter answers a provider's rate limit with a 200 holding an error object: with nothing
+// else to try, the client gets a rate limit with the backend's words, not a bare 502.
+TEST(BadAnswers, AnErrorObjectSentWith200KeepsItsWordsAndKind) {
+  CannedBackend limited([](const std::string&) {
+    return http_response(
+        200, "application/json",
+        R"({"error":{"message":"Rate limit exceeded: free-models-per-min.","code":429}})");
+  });
+  Router router(router_config({{"limited", limited.url()}}, "[limited]"));
+  const auto response =
+      HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 429) << response.body;
+  EXPECT_NE(response.body.find("Rate limit exceeded: free-models-per-min."), std::string::npos)
+      << response.body;
+}
+
 // A backend's 413 is about the request's size: relayed, and its circuit is not touched.
 TEST(BadAnswers, ABackendsRequestTooLargeIsRelayedAndNotHeldAgainstIt) {
   CannedBackend small([](const std::string&) {

@@ -44,6 +44,36 @@ TEST(DryRun, TheEndpointQueryReadsAnAmbiguousBodyAsTheRequestItIsFor) {
   EXPECT_EQ(json::parse(bogus.body)["error"]["param"], "endpoint");
 }
 
+// Images, audio and a response_format schema are prompt too: the estimate that checks a
+// backend's context window counts them (85 tokens an image, 100 an audio part) with or without
+// the analyzer, in the dry run and for the request alike.
+TEST(DryRun, ImagesAudioAndSchemasCountTowardAContextWindow) {
+  Router router(router_config({{"small", "", "context_window: 1000"}}, "[small]"));
+  HttpClient client(router.port());
+  std::string parts = R"({"type":"text","text":"what is in these?"})";
+  for (int i = 0; i < 12; ++i) {
+    parts += R"(,{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}})";
+  }
+  const std::string images =
+      R"({"model":"auto","messages":[{"role":"user","content":[)" + parts + "]}]}";
+  const json dry = json::parse(client.post_json("/v1/route", images).body);
+  EXPECT_GE(dry["facts"]["estimated_tokens"].get<int>(), 12 * 85) << dry.dump();
+  EXPECT_EQ(client.post_json("/v1/chat/completions", images).status, 400);
+
+  std::string properties;
+  for (int i = 0; i < 120; ++i) {
+    properties += std::string(i ? "," : "") + R"("field_)" + std::to_string(i) +
+                  R"(":{"type":"string","description":"what the field holds, in a few words"})";
+  }
+  const std::string schema =
+      chat_body("auto", "fill it in",
+                R"(,"response_format":{"type":"json_schema","json_schema":{"name":"s","schema":)"
+                R"({"type":"object","properties":{)" +
+                    properties + "}}}}");
+  const json with_schema = json::parse(client.post_json("/v1/route", schema).body);
+  EXPECT_GT(with_schema["facts"]["estimated_tokens"].get<int>(), 1000) << with_schema.dump();
+}
+
 // The decision says which word of the prompt matched a keyword rule, as the prompt wrote it.
 TEST(DryRun, AKeywordRuleSaysWhichWordMatched) {
   std::string config = router_config({{"a", ""}, {"b", ""}}, "[a]");

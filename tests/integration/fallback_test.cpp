@@ -145,6 +145,29 @@ TEST(Fallback, EachProvidersContextWindowErrorGoesToTheContextWindowFallback) {
   }
 }
 
+// An error-class fallback is checked as every candidate is: a request with tools never goes to
+// a context_window_fallback without the `tools` tag, however the first backend failed.
+TEST(Fallback, ErrorClassFallbacksAreCheckedForWhatTheRequestNeeds) {
+  const std::string too_long =
+      R"({"error":{"message":"This model's maximum context length is 8192 tokens",)"
+      R"("type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}})";
+  CannedBackend small(
+      [&](const std::string&) { return http_response(400, "application/json", too_long); });
+  Router router(router_config({{"small", small.url()},
+                               {"texty", "", "tags: [chat]"},
+                               {"tooled", "", "tags: [chat, tools]"}},
+                              "[small]") +
+                "    context_window_fallback: [texty, tooled]\n");
+  const std::string with_tools = chat_body(
+      "auto", "call it",
+      R"(,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}])");
+  const auto response = HttpClient(router.port()).post_json("/v1/chat/completions", with_tools);
+  EXPECT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-backend"), "tooled") << response.body;
+  EXPECT_EQ(response.header("x-llm-router-attempts").find("texty"), std::string::npos)
+      << response.header("x-llm-router-attempts");
+}
+
 // A refusal of the request's content that no other backend overturns reaches the client as the
 // backend wrote it: Azure's content filter results, the blamed field, its own message.
 TEST(Fallback, AContentRefusalNoOtherBackendAnswersIsRelayedAsWritten) {

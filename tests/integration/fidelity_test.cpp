@@ -148,6 +148,38 @@ TEST(Fidelity, BackendHeadersClientsReadAreRelayed) {
   EXPECT_EQ(response.header("openai-organization"), "");
 }
 
+// Azure OpenAI reads its key from `api-key`, as it is: auth_header puts the backend's key there
+// instead of `Authorization: Bearer`.
+TEST(Fidelity, AuthHeaderCarriesTheBackendsKeyWhereItIsRead) {
+  CannedBackend backend(
+      [](const std::string&) { return http_response(200, "application/json", kChatAnswer); });
+  Router router(router_config({{"azure", backend.url(), "auth_header: API-Key"}}, "[azure]"));
+  ASSERT_EQ(HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto")).status,
+            200);
+  const auto heads = backend.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_NE(heads[0].find("\r\napi-key: sk-backend-azure\r\n"), std::string::npos) << heads[0];
+  EXPECT_EQ(heads[0].find("authorization"), std::string::npos) << heads[0];
+}
+
+// response_headers passes on what a backend's answer head lists (Azure's region and APIM id),
+// nothing else of it, and never a header the router writes itself.
+TEST(Fidelity, ResponseHeadersListedForABackendReachTheClient) {
+  CannedBackend backend([](const std::string&) {
+    return http_response(200, "application/json", kChatAnswer,
+                         "apim-request-id: 7f3c\r\nx-ms-region: East US\r\n"
+                         "x-internal-host: 10.0.3.4\r\n");
+  });
+  Router router(router_config(
+      {{"azure", backend.url(), "response_headers: [apim-request-id, x-ms-*]"}}, "[azure]"));
+  const auto response =
+      HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("apim-request-id"), "7f3c");
+  EXPECT_EQ(response.header("x-ms-region"), "East US");
+  EXPECT_EQ(response.header("x-internal-host"), "");
+}
+
 // Asked for usage by the router (the client was not), OpenAI writes "usage": null into every
 // chunk and a usage chunk last: the client sees neither, as if it had asked the backend itself.
 TEST(Fidelity, UsageTheClientDidNotAskForLeavesNoTrace) {

@@ -706,6 +706,22 @@ TEST(Check, AnUnwritableRequestLogIsLocated) {
   EXPECT_EQ(check.wait(std::chrono::seconds(10)), 1);
 }
 
+// The bandit's state file is first written 30 s in: a path it can never be written to (a
+// read-only root filesystem) stops check and serve at once instead.
+TEST(Check, AStateFileThatCannotBeWrittenStopsCheckAndServe) {
+  TempFile config("state.yaml",
+                  "server:\n  state_file: /proc/no-such-dir/state.json\nbackends:\n"
+                  "  - {name: a, provider: mock}\nroutes:\n  - {name: auto, use: [a]}\n");
+  for (const char* command : {" check --config ", " serve --listen 127.0.0.1:0 --config "}) {
+    ChildProcess run(
+        {"/bin/bash", "-c", std::string(LLM_ROUTER_BIN) + command + config.path() + " 2>&1"});
+    const auto line = run.wait_for_line("server.state_file", std::chrono::seconds(20));
+    ASSERT_TRUE(line) << command;
+    EXPECT_NE(line->find("no directory '/proc/no-such-dir'"), std::string::npos) << *line;
+    EXPECT_EQ(run.wait(std::chrono::seconds(10)), 1) << command;
+  }
+}
+
 // A rule on a category the loaded model does not have would never match: a config error.
 TEST(Check, ARuleOnACategoryTheModelLacksIsAnError) {
   const std::string models = std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/";

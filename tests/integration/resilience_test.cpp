@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "integration/router_config.hpp"
+#include "proxy/router_handler.hpp"
 #include "support/canned_backend.hpp"
 #include "support/fixtures.hpp"
 
@@ -454,6 +455,27 @@ TEST(Cascade, RefusalsAreReadInTheirUsualPhrasings) {
     const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
     EXPECT_EQ(response.header("x-llm-router-backend"), refusal ? "strong" : "cheap") << content;
   }
+}
+
+// An answer without text is not empty when it carries what was asked for: tool calls, a
+// legacy function call, spoken audio.
+TEST(Cascade, AnswersWithoutTextButWithCallsOrAudioAreNotWeak) {
+  const llm_router::config::CascadeSettings cascade;  // on_empty by default
+  const nlohmann::json request = {{"messages", nlohmann::json::array()}};
+  for (const std::string message :
+       {R"({"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function",)"
+        R"("function":{"name":"f","arguments":"{}"}}]})",
+        R"({"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{}"}})",
+        R"({"role":"assistant","content":null,"audio":{"id":"a","data":"UklGRg==",)"
+        R"("transcript":"hi"}})"}) {
+    const std::string body =
+        R"({"choices":[{"index":0,"message":)" + message + R"(,"finish_reason":"stop"}]})";
+    EXPECT_FALSE(llm_router::proxy::weak_answer_reason(body, cascade, request)) << message;
+  }
+  EXPECT_EQ(
+      llm_router::proxy::weak_answer_reason(
+          R"({"choices":[{"message":{"role":"assistant","content":" "}}]})", cascade, request),
+      "empty answer");
 }
 
 // An unsure answer (mean token logprob under the route's floor) escalates; a sure one stays.

@@ -22,7 +22,10 @@ bool looks_like_json_object(std::string_view body);
 // choices that are not completions (each an object with a `message` object, or a `text` string
 // for legacy completions, or only a `finish_reason`). A usual answer is passed after two
 // substring searches; only a suspicious one is read in full.
-std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoint);
+// `usage_at`, when given: where the answer's top-level `usage` member begins (npos: none), for
+// find_usage, known once the answer passed.
+std::optional<std::string> answer_problem(std::string_view body, Endpoint endpoint,
+                                          std::size_t* usage_at = nullptr);
 
 // Appends the text of one stream chunk's data (a chat.completion.chunk or text_completion).
 void append_chunk_text(std::string_view data, std::string& out);

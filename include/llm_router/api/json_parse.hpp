@@ -59,6 +59,14 @@ nlohmann::ordered_json in_client_order(std::string_view text, const nlohmann::js
 // included, nesting up to the default depth) with only white space around it. Builds nothing:
 // a few instructions a byte, most bytes being string runs read 16 at a time.
 bool is_json_object(std::string_view text);
+// Where an answer's top-level members begin (the offset of the name's opening quote in the
+// text; npos when absent), noted by the same pass: the answer check and its usage need them.
+struct AnswerOutline {
+  std::size_t choices = std::string_view::npos;
+  std::size_t data = std::string_view::npos;
+  std::size_t usage = std::string_view::npos;  // the last one: JSON's last member wins
+};
+bool is_json_object(std::string_view text, AnswerOutline& outline);
 
 // Reads one JSON text a step at a time under the rules of parse_json, validating every byte it
 // passes: the request path reads the members it needs and skips the others without building a

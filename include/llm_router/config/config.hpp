@@ -106,6 +106,9 @@ struct Backend {
   std::string base_url;
   Url url;
   std::string api_key;  // secret: never logged or printed
+  // The header the key goes in, lower case: "authorization" (as "Bearer KEY", the default) or
+  // another one carrying the key as it is (Azure OpenAI's "api-key", "x-api-key").
+  std::string auth_header = "authorization";
   // PEM certificates trusted for this backend's https besides the system's (a private CA);
   // relative to the config file's directory.
   std::string ca_file;
@@ -147,6 +150,9 @@ struct Backend {
   // '*' ("x-tenant-*"). A header of `headers` is the configured one, never the client's.
   std::vector<std::string> forward_headers;
   bool forwards_header(std::string_view lowercase_name) const;
+  // Headers of this backend's answers passed on to the client, besides the rate limits and
+  // retry hints always passed on: lower-case names or prefixes ending in '*' ("x-ms-*").
+  std::vector<std::string> response_headers;
   Timeouts timeouts;
   RetrySettings retry;
   health::BreakerSettings breaker;
@@ -233,6 +239,11 @@ Config load_config_text(const std::string& yaml, const std::string& source_name,
 // quality (0.5), a cascade logprob floor (read only when clients ask for logprobs). `check`
 // prints them; the server logs them as warnings.
 std::vector<std::string> advisories(const Config& config);
+
+// Whether a backend's `response_headers` (names, prefixes ending in '*') pass a header of its
+// answers on to the client; never one the router writes itself.
+bool lists_response_header(const std::vector<std::string>& response_headers,
+                           std::string_view lowercase_name);
 
 // "host:port" / ":port" / "[v6]:port"; nullopt when malformed.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen(std::string_view text);

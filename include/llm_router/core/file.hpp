@@ -15,6 +15,10 @@ namespace llm_router::core {
 // a device is an operator's typo to report, not bytes to read.
 std::optional<std::string> read_file(const std::filesystem::path& path, std::string& why);
 
+// Why a file could not be replaced by writing `path` + ".tmp" and renaming it over `path` (its
+// directory missing or not writable, the path a directory), or "" when it can.
+std::string replaceable_file_problem(const std::filesystem::path& path);
+
 // The same for start-up and reload: throws std::runtime_error "PATH: cannot read WHAT: WHY".
 std::string read_file_or_throw(const std::filesystem::path& path, const std::string& what);
 

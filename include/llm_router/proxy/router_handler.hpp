@@ -134,6 +134,10 @@ struct Decision {
   std::optional<analyzer::Analysis> analysis;
   selector::RoutePlan plan;
   bool panic = false;  // every candidate was ejected: tried anyway, soonest-to-recover first
+  // Backends of the route's error-class fallbacks (context_window_fallback,
+  // content_policy_fallback) that cannot take this request whatever their state (too small a
+  // window, no image, tool or JSON support): a failure never sends it to them.
+  std::vector<std::size_t> unfit_class_fallbacks;
 
   nlohmann::json to_json() const;
 };

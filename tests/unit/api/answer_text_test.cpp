@@ -1,5 +1,6 @@
 #include "llm_router/api/answer_text.hpp"
 #include "llm_router/api/json_parse.hpp"
+#include "llm_router/api/openai_request.hpp"
 
 #include <gtest/gtest.h>
 
@@ -79,6 +80,28 @@ TEST(AnswerProblem, UsableAnswersPassAndFailuresSentAsSuccessDoNot) {
   EXPECT_TRUE(answer_problem(R"({"choices":[{"index":0}]})", Endpoint::embeddings));
   EXPECT_TRUE(answer_problem(R"({"data":[[0.1]]})", Endpoint::embeddings));
   EXPECT_TRUE(answer_problem(R"({"choices":[{"text":1}]})", Endpoint::completions));
+}
+
+// The check notes where the top-level members an answer is read by begin: nested ones and
+// names inside strings do not count; of repeated `usage` members the last (JSON's rule).
+TEST(IsJsonObject, NotesWhereTopLevelChoicesAndUsageBegin) {
+  const std::string answer =
+      R"({"usage":{"prompt_tokens":1},"choices":[{"message":{"content":"\"usage\"",)"
+      R"("usage":{"prompt_tokens":9}}}],"x":{"data":[]},"usage":{"prompt_tokens":3,)"
+      R"("completion_tokens":4}})";
+  AnswerOutline outline;
+  ASSERT_TRUE(is_json_object(answer, outline));
+  EXPECT_EQ(outline.choices, answer.find("\"choices\""));
+  EXPECT_EQ(outline.usage, answer.rfind("\"usage\""));
+  EXPECT_EQ(outline.data, std::string_view::npos);
+  const auto usage = usage_at(answer, outline.usage);
+  ASSERT_TRUE(usage);
+  EXPECT_EQ(usage->prompt_tokens, 3);
+  EXPECT_EQ(usage->completion_tokens, 4);
+  std::size_t known = 0;
+  EXPECT_FALSE(answer_problem(answer, Endpoint::chat_completions, &known));
+  EXPECT_EQ(known, outline.usage);
+  EXPECT_FALSE(usage_at(answer, std::string_view::npos));
 }
 
 TEST(IsJsonObject, ValidObjectsOnly) {

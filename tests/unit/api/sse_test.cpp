@@ -27,6 +27,15 @@ TEST(SseParser, EventsSplitAcrossReadsAreReassembled) {
   }
 }
 
+// llama.cpp's server reports a failure mid-stream in a field of its own: an error event.
+TEST(SseParser, LlamaCppsErrorFieldIsAnErrorEvent) {
+  const auto events = feed_in_pieces(
+      "data: {\"a\":1}\n\nerror: {\"code\":500,\"message\":\"failed to decode the batch\"}\n\n", 5);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].event, "error");
+  EXPECT_EQ(events[1].data, R"({"code":500,"message":"failed to decode the batch"})");
+}
+
 // The SSE specification strips one byte order mark at the start of the stream.
 TEST(SseParser, AByteOrderMarkAtTheStartIsNotPartOfTheFirstField) {
   for (size_t piece : {1u, 2u, 4u, 100u}) {

@@ -610,6 +610,30 @@ TEST(Config, ForwardHeadersMatchNamesAndPrefixesButNeverOwnedOrConfiguredOnes) {
   EXPECT_FALSE(backend.forwards_header("openai-project"));
 }
 
+TEST(Config, ResponseHeadersMatchNamesAndPrefixesButNeverTheRoutersOwn) {
+  const auto config = load_config_string(
+      "backends:\n  - name: a\n    provider: mock\n"
+      "    response_headers: [APIM-Request-Id, x-ms-*, x-*]\nroutes: [{name: r, use: [a]}]\n");
+  const auto& listed = config.backends.at(0).response_headers;
+  EXPECT_TRUE(lists_response_header(listed, "apim-request-id"));
+  EXPECT_TRUE(lists_response_header(listed, "x-ms-region"));
+  EXPECT_TRUE(lists_response_header(listed, "x-groq-region"));
+  EXPECT_FALSE(lists_response_header(listed, "x-request-id"));  // the router's id
+  EXPECT_FALSE(lists_response_header(listed, "x-llm-router-backend"));
+  EXPECT_FALSE(lists_response_header(listed, "set-cookie"));
+  try {
+    load_config_string(
+        "backends:\n  - name: a\n    provider: mock\n    response_headers: [content-length, "
+        "access-control-allow-origin]\nroutes: [{name: r, use: [a]}]\n");
+    FAIL() << "accepted headers the router writes";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.diagnostics().size(), 2u);
+    EXPECT_NE(std::string(e.what()).find("'content-length' is written by the router itself"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // A key in a file (a mounted secret), relative to the config's directory, without its
 // trailing line break; never both api_key and api_key_file; an unreadable file says which.
 TEST(Config, AnApiKeyFileIsReadRelativeToTheConfig) {
@@ -628,6 +652,16 @@ TEST(Config, AnApiKeyFileIsReadRelativeToTheConfig) {
   const auto missing = errors_of(head + "    api_key_file: /nonexistent/key\n" + routes);
   EXPECT_TRUE(has_error(missing, "backends[0].api_key_file", "cannot read '/nonexistent/key'"))
       << dump(missing);
+  // A key file of two lines: reported at the file's key, where the key came from.
+  std::ofstream(dir / "secrets" / "two") << "sk-one\nsk-two\n";
+  try {
+    load_config_text(head + "    api_key_file: secrets/two\n" + routes,
+                     (dir / "llm-router.yaml").string(), fake_env({}));
+    ADD_FAILURE() << "a key of two lines was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(has_error(e.diagnostics(), "backends[0].api_key_file", "line break"))
+        << dump(e.diagnostics());
+  }
   std::filesystem::remove_all(dir);
 }
 
