@@ -382,19 +382,35 @@ TEST(RequestLog, AReloadAppliesPromptSettingsAndReportsTheFileAsFixed) {
 namespace test_support {
 namespace {
 
+// A router on the built-in mock whose log (stderr) is read through a shell that joins it to
+// stdout; `logging`: the config's logging line.
+struct LoggingRouter {
+  explicit LoggingRouter(const std::string& logging)
+      : file("router.yaml", with_logging(logging)),
+        process({"/bin/sh", "-c",
+                 std::string("exec ") + LLM_ROUTER_BIN + " serve --config " + file.path() +
+                     " --listen 127.0.0.1:0 2>&1"}) {
+    if (const auto listening = process.wait_for_line("listening on", std::chrono::seconds(10))) {
+      port = parse_listening_port(*listening);
+    }
+  }
+  static std::string with_logging(const std::string& logging) {
+    std::string config = router_config({{"builtin", ""}}, "[builtin]");
+    return config.replace(config.find("logging: {level: warn}"), 22, logging);
+  }
+  TempFile file;
+  ChildProcess process;
+  int port = 0;
+};
+
 // For log collectors: `logging.format: json` writes every line as one JSON object, and the
 // access line's values parse as logfmt (the attempts list quoted; a client's request id that
 // would need quoting is replaced by the router's own).
 TEST(AccessLog, JsonLinesCarryLogfmtSafeAccessLines) {
-  std::string config = router_config({{"builtin", ""}}, "[builtin]");
-  config.replace(config.find("logging: {level: warn}"), 22, "logging: {level: info, format: json}");
-  TempFile file("router.yaml", config);
-  ChildProcess router({"/bin/sh", "-c",
-                       std::string("exec ") + LLM_ROUTER_BIN + " serve --config " + file.path() +
-                           " --listen 127.0.0.1:0 2>&1"});
-  const auto listening = router.wait_for_line("listening on", std::chrono::seconds(10));
-  ASSERT_TRUE(listening);
-  HttpClient client(parse_listening_port(*listening));
+  LoggingRouter logging("logging: {level: info, format: json}");
+  ChildProcess& router = logging.process;
+  ASSERT_NE(logging.port, 0);
+  HttpClient client(logging.port);
   const auto answer =
       client.post_json("/v1/chat/completions", chat_body("auto"), {{"x-request-id", "q\"uote=1"}});
   ASSERT_EQ(answer.status, 200);
@@ -411,16 +427,10 @@ TEST(AccessLog, JsonLinesCarryLogfmtSafeAccessLines) {
 }
 
 TEST(AccessLog, EveryRequestThatIsNotACompletionGetsALineToo) {
-  std::string config = router_config({{"builtin", ""}}, "[builtin]");
-  config.replace(config.find("level: warn"), 11, "level: info");
-  TempFile file("router.yaml", config);
-  // The log goes to stderr: read it through a shell that joins it to stdout.
-  ChildProcess router({"/bin/sh", "-c",
-                       std::string("exec ") + LLM_ROUTER_BIN + " serve --config " + file.path() +
-                           " --listen 127.0.0.1:0 2>&1"});
-  const auto listening = router.wait_for_line("listening on", std::chrono::seconds(10));
-  ASSERT_TRUE(listening);
-  HttpClient client(parse_listening_port(*listening));
+  LoggingRouter logging("logging: {level: info}");
+  ChildProcess& router = logging.process;
+  ASSERT_NE(logging.port, 0);
+  HttpClient client(logging.port);
   EXPECT_EQ(client
                 .request("GET", "/v1/no-such-path?key=sk-in-query-123", "",
                          {{"x-request-id", "trace-404"}})
