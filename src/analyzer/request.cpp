@@ -2,6 +2,7 @@
 
 #include "llm_router/analyzer/detectors.hpp"
 #include "llm_router/api/json_parse.hpp"
+#include "llm_router/api/openai_request.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
 #include "text_util.hpp"
 
@@ -16,8 +17,9 @@ constexpr double kTokensPerMessage = 4;
 constexpr std::size_t kFollowUpChars = 200;
 constexpr std::size_t kContextChars = 1000;
 constexpr double kTokensPerToolCall = 8;
-constexpr double kTokensPerImage = 85;
-constexpr double kTokensPerAudioPart = 100;
+// What an image or audio part costs, as the request summary counts it for usage.
+constexpr double kTokensPerImage = api::RequestSummary::kImageTokens;
+constexpr double kTokensPerAudioPart = api::RequestSummary::kAudioTokens;
 
 // Appends text to the selection until the cap; a separator goes between pieces. A piece too
 // long for what is left keeps its start and its end: the question after a pasted document.

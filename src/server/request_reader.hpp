@@ -223,12 +223,22 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   }
 
   bool charge(std::size_t bytes, error_code& ec) {
-    if (!fits_budget(bytes, ec)) return false;
+    if (!fits_budget(bytes, ec)) {
+      give_back_charge();
+      return false;
+    }
     if (budget_ != nullptr) {
       budget_->held += bytes;
       charged_ += bytes;
     }
     return true;
+  }
+
+  // A refused body is given back at once, not when the refusal has been written: another
+  // upload on this thread may need the room meanwhile.
+  void give_back_charge() {
+    if (budget_ != nullptr) budget_->held -= std::exchange(charged_, 0);
+    std::string().swap(request_.body);
   }
 
   // Chunk extensions carry nothing the router reads; a long one is refused (RFC 9112 section

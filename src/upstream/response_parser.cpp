@@ -67,17 +67,6 @@ std::string_view without_cr(std::string_view line) {
   return line;
 }
 
-// ASCII case-insensitive equality with a lower-case word.
-bool is_word(std::string_view text, std::string_view lowercase_word) {
-  if (text.size() != lowercase_word.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lowercase_word[i]) return false;
-  }
-  return true;
-}
-
 // Calls `each` with every non-empty element of a comma-separated list, spaces trimmed; stops
 // when it returns false.
 template <class Each>
@@ -107,9 +96,9 @@ std::optional<std::uint64_t> parse_content_length(std::string_view value) {
   return valid ? length : std::nullopt;
 }
 
-// A header name (a token) equal to a lower-case word of letters and dashes in any case: OR-ing
-// 0x20 lowers letters and leaves dashes and digits as they are; no other token byte becomes a
-// letter or a dash that way.
+// A header name or list element (a token, or field text: no control bytes) equal to a
+// lower-case word of letters and dashes in any case: OR-ing 0x20 lowers letters and leaves
+// dashes and digits as they are; no other byte such text may hold becomes a letter or a dash.
 bool is_name(std::string_view name, std::string_view lowercase_word) {
   namespace swar = core::swar;
   if (name.size() != lowercase_word.size()) return false;
@@ -270,8 +259,8 @@ bool ResponseParser::parse_field_line(std::string_view line) {
       return true;
     case Field::connection:
       for_each_element(value, [&](std::string_view option) {
-        connection_close_ = connection_close_ || is_word(option, "close");
-        connection_keep_alive_ = connection_keep_alive_ || is_word(option, "keep-alive");
+        connection_close_ = connection_close_ || is_name(option, "close");
+        connection_keep_alive_ = connection_keep_alive_ || is_name(option, "keep-alive");
         return true;
       });
       return true;
@@ -323,7 +312,7 @@ bool ResponseParser::choose_framing() {
     // transfer coding would reach the client as bytes it cannot read.
     std::size_t codings = 0;
     const bool chunked_only = for_each_element(transfer_codings_, [&](std::string_view coding) {
-      return ++codings == 1 && is_word(coding, "chunked");
+      return ++codings == 1 && is_name(coding, "chunked");
     });
     if (!chunked_only || codings == 0) return fail("a transfer coding other than chunked");
     state_ = State::chunk_size;

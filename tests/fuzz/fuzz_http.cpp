@@ -6,9 +6,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,12 +30,6 @@ struct Outcome {
   std::string body;
   bool operator==(const Outcome&) const = default;
 };
-
-void require(bool condition, std::source_location where = std::source_location::current()) {
-  if (condition) return;
-  std::fprintf(stderr, "fuzz_http: check at line %u failed\n", static_cast<unsigned>(where.line()));
-  std::abort();
-}
 
 // Feeds `bytes` `step` at a time, as reads would deliver them, until the message is done, the
 // parser refuses it or the bytes run out. `put` parses what the buffer holds: the bytes it

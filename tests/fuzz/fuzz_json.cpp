@@ -12,10 +12,6 @@
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
-
 int nesting(std::string_view text) {
   int depth = 0, deepest = 0;
   for (char c : text) {

@@ -3,10 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <optional>
-#include <source_location>
 #include <string_view>
 
 #include "fuzz_target.hpp"
@@ -20,13 +17,6 @@
 namespace {
 
 using llm_router::api::Endpoint;
-
-void require(bool condition, std::source_location where = std::source_location::current()) {
-  if (condition) return;
-  std::fprintf(stderr, "fuzz_request: check at line %u failed\n",
-               static_cast<unsigned>(where.line()));
-  std::abort();
-}
 
 using llm_router::api::string_field;
 using nlohmann::json;

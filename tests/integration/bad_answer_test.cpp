@@ -202,35 +202,31 @@ TEST(BadAnswers, ALongStreamWithoutUsageIsCountedWhole) {
       << thousand << " then " << more;
 }
 
-TEST(BadAnswers, InterimResponsesBeforeTheAnswerAreSkipped) {
-  // Clients must ignore 1xx responses (RFC 9110 section 15.2); intermediaries send them.
-  CannedBackend backend([](const std::string&) {
-    return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n" +
-           http_response(200, "application/json", kAnswer);
-  });
+// A backend that gives `answer` to every request is relayed, the second time over the pooled
+// connection.
+void expect_relayed_twice(const std::string& answer) {
+  CannedBackend backend([&](const std::string&) { return answer; });
   Router router(router_config({{"only", backend.url()}}, "[only]"));
   HttpClient client(router.port());
-  for (int i = 0; i < 2; ++i) {  // the second over the pooled connection
+  for (int i = 0; i < 2; ++i) {
     const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
     ASSERT_EQ(response.status, 200) << response.body;
     EXPECT_EQ(json::parse(response.body)["id"], "c1");
   }
 }
 
+TEST(BadAnswers, InterimResponsesBeforeTheAnswerAreSkipped) {
+  // Clients must ignore 1xx responses (RFC 9110 section 15.2); intermediaries send them.
+  expect_relayed_twice(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n" +
+      http_response(200, "application/json", kAnswer));
+}
+
 // Small servers end lines with a bare LF and leave the reason phrase out; RFC 9112 lets a
 // client read that (section 2.2), as curl and browsers do.
 TEST(BadAnswers, AnAnswerWithBareLineFeedsIsRelayed) {
-  CannedBackend terse([](const std::string&) {
-    return "HTTP/1.1 200\nContent-Type: application/json\nContent-Length: " +
-           std::to_string(kAnswer.size()) + "\n\n" + kAnswer;
-  });
-  Router router(router_config({{"terse", terse.url()}}, "[terse]"));
-  HttpClient client(router.port());
-  for (int i = 0; i < 2; ++i) {  // the second over the pooled connection
-    const auto response = client.post_json("/v1/chat/completions", chat_body("auto"));
-    ASSERT_EQ(response.status, 200) << response.body;
-    EXPECT_EQ(json::parse(response.body)["id"], "c1");
-  }
+  expect_relayed_twice("HTTP/1.1 200\nContent-Type: application/json\nContent-Length: " +
+                       std::to_string(kAnswer.size()) + "\n\n" + kAnswer);
 }
 
 TEST(BadAnswers, AWholeCompressedAnswerIsRelayed) {
