@@ -175,18 +175,26 @@ bool withheld_by_content_filter(std::string_view body) {
   if (!response.is_object()) return false;
   auto choices = response.find("choices");
   if (choices == response.end() || !choices->is_array() || choices->empty()) return false;
-  return std::all_of(choices->begin(), choices->end(), [](const json& choice) {
+  const auto non_empty = [](const json& holder, const char* key) {
+    auto value = holder.find(key);
+    return value != holder.end() && !value->is_null() && !value->empty() &&
+           !(value->is_string() && value->get_ref<const std::string&>().empty());
+  };
+  return std::all_of(choices->begin(), choices->end(), [&](const json& choice) {
     if (!choice.is_object() || api::string_field(choice, "finish_reason") != "content_filter") {
       return false;
     }
-    auto message = choice.find("message");
-    if (message == choice.end() || !message->is_object()) return true;
-    auto content = message->find("content");
-    const bool has_content = content != message->end() && content->is_string() &&
-                             !content->get_ref<const std::string&>().empty();
-    auto calls = message->find("tool_calls");
-    const bool has_calls = calls != message->end() && calls->is_array() && !calls->empty();
-    return !has_content && !has_calls;
+    if (non_empty(choice, "text")) return false;  // a legacy completion's text
+    // A chat answer's message, or a stream chunk's delta.
+    for (const char* key : {"message", "delta"}) {
+      auto said = choice.find(key);
+      if (said == choice.end() || !said->is_object()) continue;
+      if (non_empty(*said, "content") || non_empty(*said, "tool_calls") ||
+          non_empty(*said, "function_call") || non_empty(*said, "audio")) {
+        return false;
+      }
+    }
+    return true;
   });
 }
 

@@ -635,6 +635,10 @@ Failure shutting_down_failure() {
                  "(drain_timeout ran out, or a second stop signal came)"};
 }
 
+Failure withheld_by_filter_failure() {
+  return Failure{ErrorKind::content_policy, "the backend's content filter withheld the answer"};
+}
+
 // A request still waiting for a backend slot when the router began to stop: never sent, so
 // another replica can take it at once.
 Failure queued_at_shutdown_failure() {
@@ -1821,7 +1825,8 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
     const auto* encoder = scope.snapshot->encoders[index];
     const StreamUsage usage = stream_usage(parsed, encoder, record);
     auto result =
-        co_await relay_stream(*events, writer, record, std::move(headers), usage, health, began);
+        co_await relay_stream(*events, writer, record, std::move(headers), usage, health, began,
+                              scope.route && !scope.route->content_policy_fallback.empty());
     if (result.ended_by_done) end_after_done(std::move(events), scope.providers);
     if (result.answered) {
       health.omits_stream_usage.store(!record.usage_reported, std::memory_order_relaxed);
@@ -2065,8 +2070,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
   // if none of those answers.
   if (!result.failure && scope.route && !scope.route->content_policy_fallback.empty() &&
       withheld_by_content_filter(*body)) {
-    result.failure =
-        Failure{ErrorKind::content_policy, "the backend's content filter withheld the answer"};
+    result.failure = withheld_by_filter_failure();
   }
   if (result.failure) {
     note_answered(*result.failure, exchange);  // it answered, and its answer was set aside
@@ -2129,7 +2133,8 @@ asio::awaitable<void> RouterHandler::deliver_body(std::string body, int status,
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     upstream::Exchange& exchange, ResponseWriter& writer, RequestRecord& record, Headers headers,
-    const StreamUsage& usage, BackendHealth& health, upstream::Clock::time_point began) {
+    const StreamUsage& usage, BackendHealth& health, upstream::Clock::time_point began,
+    bool filtered_falls_back) {
   AttemptResult result;
   // Commit point: nothing is sent before the first event carrying content arrived, so a
   // backend that fails, times out or sends an error event before that falls back invisibly.
@@ -2147,6 +2152,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_stream(
     keep_for_usage(next.event->data, record);
     held_bytes += next.event->data.size();
     held.push_back(std::move(*next.event));
+    if (content && filtered_falls_back && withheld_by_content_filter(held.back().data)) {
+      // As for a whole answer: the route's content_policy_fallback is asked instead; nothing
+      // was sent.
+      result.failure = withheld_by_filter_failure();
+      note_answered(*result.failure, exchange);
+      record.attempts.back().failure = result.failure;
+      co_return result;
+    }
     if (content) {
       exchange.content_arrived();
       // A half-open trial that streams for minutes need not keep its backend out that long.

@@ -237,7 +237,8 @@ class RouterHandler final : public server::RequestHandler {
   asio::awaitable<AttemptResult> relay_stream(upstream::Exchange& exchange, ResponseWriter& writer,
                                               RequestRecord& record, Headers headers,
                                               const StreamUsage& usage, BackendHealth& health,
-                                              upstream::Clock::time_point began);
+                                              upstream::Clock::time_point began,
+                                              bool filtered_falls_back);
   // Sends a non-stream body that is in hand (record.usage, status and first_byte are set).
   asio::awaitable<void> deliver_body(std::string body, int status, ResponseWriter& writer,
                                      const api::ParsedRequest& parsed, api::Endpoint endpoint,
@@ -393,8 +394,9 @@ std::optional<std::string> weak_answer_reason(std::string_view body,
                                               const config::CascadeSettings& cascade,
                                               const nlohmann::json& request);
 
-// Whether a 200 answer is the backend's content filter withholding it (Azure: every choice ends
-// with finish_reason "content_filter" and carries no content or tool call).
+// Whether a 200 answer, or the stream chunk a stream commits on, is the backend's content
+// filter withholding it (Azure: every choice ends with finish_reason "content_filter" and
+// carries no content or tool call).
 bool withheld_by_content_filter(std::string_view body);
 
 }  // namespace llm_router::proxy

@@ -229,6 +229,50 @@ TEST(Fallback, AnAnswerWithheldByTheContentFilterGoesToTheContentPolicyFallback)
   EXPECT_EQ(relayed.header("x-llm-router-attempts"), "azure=ok");
 }
 
+// Azure's stream when its filter withholds the completion: the prompt-filter chunk, then a chunk
+// that ends with "content_filter" and says nothing. Nothing has been sent yet, so a route with a
+// content_policy_fallback asks that backend, as for a whole answer (but when that fails too, the
+// client hears of both failures: a stream is not kept aside); without one it is relayed.
+TEST(Fallback, AStreamWithheldByTheContentFilterGoesToTheContentPolicyFallback) {
+  CannedBackend azure([](const std::string&) {
+    return std::string(
+               "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+               "connection: close\r\n\r\n") +
+           R"(data: {"id":"","object":"","created":0,"model":"","choices":[],)"
+           R"("prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]})" +
+           "\n\n" +
+           R"(data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o",)"
+           R"("choices":[{"index":0,"delta":{},"finish_reason":"content_filter",)"
+           R"("content_filter_results":{"violence":{"filtered":true,"severity":"medium"}}}]})" +
+           "\n\ndata: [DONE]\n\n";
+  });
+  const auto backends = std::vector<TestBackend>{{"azure", azure.url()}, {"safe", ""}};
+  const std::string stream = chat_body("auto", "hello", R"(,"stream":true)");
+  {
+    Router router(router_config(backends, "[azure]") + "    content_policy_fallback: [safe]\n");
+    const auto moved = HttpClient(router.port()).post_json("/v1/chat/completions", stream);
+    EXPECT_EQ(moved.status, 200) << moved.body;
+    EXPECT_EQ(moved.header("x-llm-router-attempts"), "azure=content_policy(200), safe=ok");
+    EXPECT_EQ(moved.body.find("content_filter"), std::string::npos) << moved.body;
+  }
+  {
+    MockLlm dead;
+    const std::string dead_url = dead.url();
+    dead.kill();
+    Router router(router_config({{"azure", azure.url()}, {"gone", dead_url}}, "[azure]") +
+                  "    content_policy_fallback: [gone]\n");
+    const auto refused = HttpClient(router.port()).post_json("/v1/chat/completions", stream);
+    EXPECT_EQ(refused.status, 502) << refused.body;  // the fallback's failure is the last
+    EXPECT_NE(refused.body.find("content filter withheld the answer"), std::string::npos)
+        << refused.body;
+  }
+  Router router(router_config(backends, "[azure]", "[safe]"));
+  const auto relayed = HttpClient(router.port()).post_json("/v1/chat/completions", stream);
+  EXPECT_EQ(relayed.header("x-llm-router-attempts"), "azure=ok");
+  EXPECT_NE(relayed.body.find(R"("finish_reason":"content_filter")"), std::string::npos)
+      << relayed.body;
+}
+
 TEST(Fallback, RateLimitedBackendFallsBack) {
   MockLlm limited({"--status", "429", "--retry-after-ms", "2000"});
   MockLlm backup;
