@@ -34,14 +34,14 @@ bool orders_by(const Route& route, std::string_view strategy, Optimize optimize)
 // A backend's tags decide what it is sent once it lists any: "vison" leaves it no image
 // request, silently.
 void check_tags(const Backend& backend, std::vector<std::string>& out) {
-  static constexpr std::string_view kCapabilities[] = {"vision", "tools", "json"};
+  static constexpr std::string_view kCapabilities[] = {"vision", "audio", "tools", "json"};
   for (const auto& tag : backend.tags) {
     const std::string_view meant = nearest_name(tag, kCapabilities);
     if (!meant.empty() && meant != tag && !backend.has_tag(meant)) {
       out.push_back("backend '" + backend.name + "': tag '" + tag +
                     "' is not a capability; did you mean '" + std::string(meant) +
                     "'? A backend that lists tags gets only the requests its tags allow "
-                    "(vision, tools, json)");
+                    "(vision, audio, tools, json)");
     }
   }
 }

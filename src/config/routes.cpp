@@ -263,6 +263,7 @@ Condition read_when(NodeReader reader, SignalSink& sink) {
   read_flag(reader, "stream", Kind::stream, all);
   read_flag(reader, "tools", Kind::tools, all);
   read_flag(reader, "images", Kind::images, all);
+  read_flag(reader, "audio", Kind::audio, all);
   read_flag(reader, "json_mode", Kind::json_mode, all);
   if (reader.has("all")) {
     Condition c = leaf(Kind::all);

@@ -1281,6 +1281,7 @@ nlohmann::json Decision::to_json() const {
                   {"stream", facts.stream},
                   {"tools", facts.has_tools},
                   {"images", facts.has_images},
+                  {"audio", facts.has_audio},
                   {"json_mode", facts.json_mode},
                   {"user", facts.user}};
   return out;

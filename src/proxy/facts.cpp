@@ -47,6 +47,7 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
   facts.max_output_tokens = summary.max_output_tokens.value_or(0);
   facts.choices = summary.choices;
   facts.has_images = summary.has_images;
+  facts.has_audio = summary.audio_parts > 0;
   facts.estimated_tokens = estimated_prompt_tokens(parsed);
   if (with_session_key) {
     const std::vector<std::string> texts = api::opening_texts(parsed);
@@ -72,6 +73,7 @@ void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& fa
   for (const auto& [name, score] : analysis.semantic_scores) facts.semantic_scores[name] = score;
   for (const auto& pii : analysis.pii) facts.pii.push_back(pii.kind);
   facts.has_images = facts.has_images || analysis.has_images;
+  facts.has_audio = facts.has_audio || analysis.has_audio;
   facts.has_tools = facts.has_tools || analysis.has_tools;
   facts.json_mode = facts.json_mode || analysis.json_mode;
 }

@@ -91,6 +91,8 @@ bool matches(const config::Condition& c, const RequestFacts& facts) {
       return facts.has_tools == c.flag;
     case Kind::images:
       return facts.has_images == c.flag;
+    case Kind::audio:
+      return facts.has_audio == c.flag;
     case Kind::json_mode:
       return facts.json_mode == c.flag;
     case Kind::all:
@@ -197,6 +199,8 @@ std::string why_matched(const config::Condition& c, const RequestFacts& facts) {
       return flag_text("tools", facts.has_tools, c.flag);
     case Kind::images:
       return flag_text("images", facts.has_images, c.flag);
+    case Kind::audio:
+      return flag_text("audio", facts.has_audio, c.flag);
     case Kind::json_mode:
       return flag_text("json mode", facts.json_mode, c.flag);
     case Kind::all: {

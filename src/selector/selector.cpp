@@ -66,6 +66,7 @@ std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& 
                                    const RequestFacts& facts) {
   using enum ExclusionCause;
   if (facts.has_images && !capable(b, kTagVision)) return Exclusion{"no 'vision' tag", no_vision};
+  if (facts.has_audio && !capable(b, kTagAudio)) return Exclusion{"no 'audio' tag", no_audio};
   if (facts.has_tools && !capable(b, kTagTools)) return Exclusion{"no 'tools' tag", no_tools};
   if (facts.json_mode && !capable(b, kTagJson)) return Exclusion{"no 'json' tag", no_json};
   // The window holds the prompt and the answer the client asked room for (max_tokens): servers

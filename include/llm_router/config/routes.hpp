@@ -53,6 +53,7 @@ struct Condition {
     stream,
     tools,
     images,
+    audio,
     json_mode,
     all,
     any,
@@ -63,7 +64,7 @@ struct Condition {
   std::vector<std::string> values;  // accepted values (model, header, user, metadata, category,
                                     // pii kinds); empty header values + present = presence test
   bool present = false;             // header: true when only presence is tested
-  bool flag = true;                 // pii (any), stream, tools, images, json_mode
+  bool flag = true;                 // pii (any), stream, tools, images, audio, json_mode
   std::optional<double> min;        // complexity, tokens, sentiment; category min_confidence
   std::optional<double> max;
   std::string signal;               // keywords/regex/semantic: generated spec name

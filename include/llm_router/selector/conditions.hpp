@@ -10,6 +10,7 @@ namespace llm_router::selector {
 // Capability tags a backend lists in `tags`. A backend with no tags at all is assumed capable
 // of everything (a minimal config works); once it lists any tag, the list is authoritative.
 inline constexpr std::string_view kTagVision = "vision";
+inline constexpr std::string_view kTagAudio = "audio";
 inline constexpr std::string_view kTagTools = "tools";
 inline constexpr std::string_view kTagJson = "json";
 

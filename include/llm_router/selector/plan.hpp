@@ -31,6 +31,7 @@ struct PlannedBackend {
 // that), or for the backend's state.
 enum class ExclusionCause {
   no_vision,
+  no_audio,
   no_tools,
   no_json,
   context_window,
@@ -43,9 +44,9 @@ enum class ExclusionCause {
 
 // A cause no backend state changes: the request needs what the backend lacks.
 constexpr bool about_the_request(ExclusionCause cause) {
-  return cause == ExclusionCause::no_vision || cause == ExclusionCause::no_tools ||
-         cause == ExclusionCause::no_json || cause == ExclusionCause::context_window ||
-         cause == ExclusionCause::other_vector_space;
+  return cause == ExclusionCause::no_vision || cause == ExclusionCause::no_audio ||
+         cause == ExclusionCause::no_tools || cause == ExclusionCause::no_json ||
+         cause == ExclusionCause::context_window || cause == ExclusionCause::other_vector_space;
 }
 
 struct Exclusion {

@@ -49,6 +49,7 @@ struct RequestFacts {
   bool embeddings = false;
   bool has_tools = false;
   bool has_images = false;
+  bool has_audio = false;  // input_audio parts
   bool json_mode = false;
 
   std::vector<std::string> keyword_hits;   // KeywordSpec names that matched

@@ -132,6 +132,8 @@ const ConditionCase kCases[] = {
     {"stream false", "{stream: false}", [](RequestFacts& f) { f.stream = true; }, false},
     {"tools", "{tools: true}", [](RequestFacts& f) { f.has_tools = true; }, true},
     {"images", "{images: true}", no_change, false},
+    {"audio", "{audio: true}", [](RequestFacts& f) { f.has_audio = true; }, true},
+    {"no audio", "{audio: false}", no_change, true},
     {"json_mode", "{json_mode: true}", [](RequestFacts& f) { f.json_mode = true; }, true},
     {"implicit all: both hold", "{stream: true, user: alice}",
      [](RequestFacts& f) {

@@ -23,7 +23,7 @@ backends:
     quality: 0.9
     cost: {input_per_mtok: 5, output_per_mtok: 15}
     context_window: 128000
-    tags: [tools, json, vision]
+    tags: [tools, json, vision, audio]
   - name: mid
     provider: mock
     quality: 0.7
