@@ -109,13 +109,46 @@ std::size_t unspaced_char_length(std::string_view text, std::size_t i, std::size
   return lead >= 0xE3 && lead <= 0xED && i + 3 <= end ? 3 : 0;
 }
 
+// The byte length of a non-ASCII space or punctuation mark that ends a word (a no-break space,
+// «», ¿¡, the General Punctuation block's spaces, dashes, curly quotes, ellipsis and direction
+// marks, a byte-order mark, full-width punctuation) starting at i, or 0. The zero-width
+// (non-)joiners are inside words (Persian, emoji sequences).
+std::size_t separator_length(std::string_view text, std::size_t i, std::size_t end) {
+  const auto byte = [&](std::size_t k) {
+    return i + k < end ? static_cast<unsigned char>(text[i + k]) : 0u;
+  };
+  const unsigned a = byte(0), b = byte(1), c = byte(2);
+  if (a == 0xC2) {
+    return b == 0xA0 || b == 0xA1 || b == 0xAB || b == 0xBB || b == 0xBF ? 2 : 0;
+  }
+  if (a == 0xE2 && b == 0x80) return c != 0x8C && c != 0x8D && c >= 0x80 ? 3 : 0;
+  if (a == 0xE2 && b == 0x81) return c >= 0x80 && c <= 0xAF ? 3 : 0;
+  if (a == 0xEF && b == 0xBB && c == 0xBF) return 3;
+  if (a == 0xEF && b == 0xBC) {  // U+FF00..FF3F: full-width ASCII punctuation, not letters
+    const unsigned code = c - 0x80;
+    return c >= 0x80 && c <= 0xBF && (code <= 0x0F || (code >= 0x1A && code <= 0x20)) ? 3 : 0;
+  }
+  return 0;
+}
+
 // Calls on_word(start, length) for the words of the run [start, end): each character of an
 // unspaced script is a word of its own, so "请用Python写" holds "python" and a Chinese keyword
-// is a phrase of its characters.
+// is a phrase of its characters; a non-ASCII space or punctuation mark ends a word ("refund…",
+// "“golang”").
 template <typename OnWord>
 void split_run(std::string_view text, std::size_t start, std::size_t end, OnWord&& on_word) {
   std::size_t word_start = start;
   for (std::size_t i = start; i < end;) {
+    if (static_cast<unsigned char>(text[i]) < 0xC2) {
+      ++i;
+      continue;
+    }
+    if (const std::size_t gap = separator_length(text, i, end); gap != 0) {
+      if (i > word_start) on_word(word_start, i - word_start);
+      i += gap;
+      word_start = i;
+      continue;
+    }
     const std::size_t n = unspaced_char_length(text, i, end);
     if (n == 0) {
       ++i;

@@ -838,25 +838,36 @@ bool is_phone(const NumberChunk& chunk) {
 // counts something else.
 bool phone_named_before(std::string_view text, std::size_t i) {
   static constexpr std::string_view kNouns[] = {
-      "phone",   "phones",   "telephone",     "tel",         "mobile",  "cell",     "cellphone",
-      "ph",      "fax",      "whatsapp",      "móvil",       "movil",   "teléfono", "telefono",
-      "telefon", "handy",    "portable",      "cellulare",   "celular", "telefone", "téléphone",
-      "hotline", "helpline", "telefonnummer", "handynummer", "tél",     "tlf",      "mob"};
+      "phone", "phones", "telephone", "tel", "mobile", "cell", "cellphone", "ph", "fax", "whatsapp",
+      "móvil", "movil", "teléfono", "telefono", "telefon", "handy", "portable", "cellulare",
+      "celular", "telefone", "téléphone", "hotline", "helpline", "telefonnummer", "handynummer",
+      "tél", "tlf", "mob",
+      // Other scripts (capitalized Cyrillic too: only ASCII is lowered here).
+      "телефон", "Телефон", "тел", "Тел", "мобильный", "Мобильный", "моб", "телефона", "هاتف",
+      "الهاتف", "جوال", "الجوال", "موبايل", "טלפון", "הטלפון", "נייד", "फ़ोन", "फ़ोन", "फोन",
+      "मोबाइल", "thoại", "telefonu", "telefoon", "mobiel", "telepon", "τηλέφωνο", "τηλ", "κινητό"};
+  // Scripts written without spaces, or with particles joined to the noun: the word before a
+  // number is a whole run ("我的电话是", "전화번호는"), so these are looked for inside it.
+  static constexpr std::string_view kJoinedNouns[] = {"电话",   "電話",     "手机",     "手機",
+                                                      "携帯",   "ケータイ", "联系方式", "전화",
+                                                      "휴대폰", "핸드폰",   "연락처"};
   static constexpr std::string_view kVerbs[] = {
       "call",    "text",    "dial",    "sms",      "ring",   "reach",   "contact",
       "liga",    "ligue",   "llámame", "llama",    "llamar", "ruf",     "anrufen",
       "appelle", "appelez", "chiama",  "chiamami", "chame",  "escribe", "whatsapp"};
   static constexpr std::string_view kObjectFirst[] = {"reach", "contact"};  // need "me at"
   static constexpr std::string_view kLeads[] = {
-      "me",       "us",       "at",      "on",   "to",      "is",       "number",  "numbers",
-      "no",       "nr",       "num",     "my",   "our",     "his",      "her",     "their",
-      "the",      "via",      "or",      "o",    "ou",      "es",       "est",     "ist",
-      "lautet",   "el",       "le",      "la",   "de",      "del",      "do",      "da",
-      "mi",       "mio",      "mon",     "ma",   "meu",     "minha",    "mein",    "meine",
-      "mich",     "moi",      "an",      "a",    "al",      "please",   "back",    "later",
-      "today",    "tomorrow", "tonight", "now",  "anytime", "directly", "nummer",  "número",
-      "numero",   "numéro",   "office",  "home", "work",    "direct",   "private", "personal",
-      "business", "main",     "line"};
+      "me",       "us",       "at",      "on",    "to",      "is",         "number",  "numbers",
+      "no",       "nr",       "num",     "my",    "our",     "his",        "her",     "their",
+      "the",      "via",      "or",      "o",     "ou",      "es",         "est",     "ist",
+      "lautet",   "el",       "le",      "la",    "de",      "del",        "do",      "da",
+      "mi",       "mio",      "mon",     "ma",    "meu",     "minha",      "mein",    "meine",
+      "mich",     "moi",      "an",      "a",     "al",      "please",     "back",    "later",
+      "today",    "tomorrow", "tonight", "now",   "anytime", "directly",   "nummer",  "número",
+      "numero",   "numéro",   "office",  "home",  "work",    "direct",     "private", "personal",
+      "business", "main",     "line",    "номер", "мой",     "мобильного", "رقم",     "هو",
+      "שלי",      "מספר",     "मेरा",     "नंबर",   "है",       "số",         "của",     "tôi",
+      "là",       "numarası", "numaram"};
   const auto in = [](const auto& list, std::string_view word) {
     return std::find(std::begin(list), std::end(list), word) != std::end(list);
   };
@@ -873,12 +884,16 @@ bool phone_named_before(std::string_view text, std::size_t i) {
       --k;
     }
     const std::size_t end = k;
-    while (k > 0 && letter(text[k - 1])) --k;
+    while (k > 0 && i - k < kWindow && letter(text[k - 1])) --k;
     if (k == end) return false;  // a digit, a quote, a bracket: not a lead to this number
     std::string word(text.substr(k, end - k));
     for (char& c : word) c = ascii_lower(c);
     // "call 9876543210", "reach me at ...": "reach 1000000000 users" is a count.
     if (in(kNouns, word) || (in(kVerbs, word) && (led || !in(kObjectFirst, word)))) return true;
+    if (std::any_of(std::begin(kJoinedNouns), std::end(kJoinedNouns),
+                    [&](std::string_view noun) { return word.find(noun) != std::string::npos; })) {
+      return true;
+    }
     if (!in(kLeads, word)) return false;
     led = true;
   }
@@ -895,7 +910,9 @@ bool named_phone(const NumberChunk& chunk) {
   }
   const auto kept =
       std::min<std::size_t>(static_cast<std::size_t>(chunk.groups), NumberChunk::kKeptGroups);
-  for (std::size_t g = 0; g < kept; ++g) {
+  // Russia's and Kazakhstan's trunk 8 stands alone before 10 digits: 8 (912) 345-67-89.
+  const bool russian_trunk = n == 11 && chunk.digits().front() == '8';
+  for (std::size_t g = russian_trunk ? 1 : 0; g < kept; ++g) {
     if (chunk.group_sizes[g] < 2) return false;
   }
   if (chunk.groups > 1) return true;
@@ -1692,11 +1709,18 @@ Disguise disguise(std::string_view text) {
     return {3, kDigits.substr(c - 0xA6, 1)};
   }
   if (a == 0xE2 && b == 0x80 && c >= 0x80) {
-    if (c >= 0x8B && c <= 0x8D) return {3, ""};   // zero-width
+    if (c >= 0x8B && c <= 0x8F) return {3, ""};   // zero-width, left-to-right/right-to-left marks
+    if (c >= 0xAA && c <= 0xAE) return {3, ""};   // direction embeddings and overrides
     if (c <= 0x8A || c == 0xAF) return {3, " "};  // typographic spaces
     if (c >= 0x90 && c <= 0x95) return {3, "-"};  // hyphens and dashes
   }
-  if (a == 0xE2 && b == 0x81 && c == 0xA0) return {3, ""};      // word joiner
+  if (a == 0xE2 && b == 0x81 && c == 0xA0) return {3, ""};  // word joiner
+  if (a == 0xE2 && b == 0x81 && c >= 0xA6 && c <= 0xA9) {   // direction isolates
+    return {3, ""};
+  }
+  // The prolonged sound mark (ー, and its half-width ｰ): Japanese keyboards type it for a dash.
+  if (a == 0xE3 && b == 0x83 && c == 0xBC) return {3, "-"};
+  if (a == 0xEF && b == 0xBD && c == 0xB0) return {3, "-"};
   if (a == 0xE2 && b == 0x81 && c == 0x9F) return {3, " "};     // math space
   if (a == 0xE2 && b == 0x88 && c == 0x92) return {3, "-"};     // minus sign
   if (a == 0xE3 && b == 0x80 && c == 0x80) return {3, " "};     // ideographic space

@@ -41,6 +41,7 @@ char32_t lower_greek(char32_t cp) {
   if (in(cp, 0x38E, 0x38F)) return cp + 0x3F;
   if (in(cp, 0x391, 0x3AB)) return cp == 0x3A2 ? cp : cp + 0x20;  // U+03A2 is unassigned
   if (in(cp, 0x3D8, 0x3EF)) return even_capital(cp);
+  if (cp == 0x3C2) return 0x3C3;  // final sigma: ΛΟΓΟΣ and λογος are one word
   return cp;
 }
 

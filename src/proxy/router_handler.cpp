@@ -203,6 +203,22 @@ bool RouterHandler::wants_body(const HttpRequest& head) {
   return !((path.starts_with("/admin/") || path == "/metrics") && !admin_allowed(head));
 }
 
+namespace {
+
+// `value` as a logfmt value: as it is, or quoted with `"` and `\` escaped when it holds one of
+// them or `=`.
+std::string logfmt_value(std::string_view value) {
+  if (value.find_first_of("\"\\=") == std::string_view::npos) return std::string(value);
+  std::string quoted = "\"";
+  for (const char c : value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + '"';
+}
+
+}  // namespace
+
 // One line per request that is not a completion, as nginx's access log has; the probes and
 // scrapes that arrive every few seconds only at debug level.
 void RouterHandler::log_access(const HttpRequest& request, std::string_view request_id, int status,
@@ -220,10 +236,11 @@ void RouterHandler::log_access(const HttpRequest& request, std::string_view requ
   // The API's callers by their key's name (or id), as the completions' lines have them.
   const std::string key =
       path.starts_with("/v1/") ? client_identity(request, *snapshot_) : std::string();
-  // The HTTP parser admits no spaces or control bytes in either: key=value stays parseable.
+  // The HTTP parser admits no spaces or control bytes in either; a path holding a quote, a
+  // backslash or `=` is quoted, so key=value stays parseable.
   log_->log(level, "request_id={} method={} path={} status={} latency_ms={:.1f} key={}", request_id,
-            request.method, core::utf8_prefix(path, 256), status == 0 ? 499 : status, latency_ms,
-            key.empty() ? std::string_view("-") : std::string_view(key));
+            request.method, logfmt_value(core::utf8_prefix(path, 256)), status == 0 ? 499 : status,
+            latency_ms, key.empty() ? std::string_view("-") : std::string_view(key));
 }
 
 asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter& writer,

@@ -445,6 +445,9 @@ TEST(AccessLog, EveryRequestThatIsNotACompletionGetsALineToo) {
   EXPECT_EQ(client.request("DELETE", "/v1/models").status, 405);
   EXPECT_TRUE(
       router.wait_for_line("method=DELETE path=/v1/models status=405", std::chrono::seconds(10)));
+  // A path with a quote, a backslash or `=` is quoted: the line still parses as logfmt.
+  EXPECT_EQ(client.request("GET", "/a\"b\\c=d").status, 404);
+  EXPECT_TRUE(router.wait_for_line(R"(path="/a\"b\\c=d" status=404)", std::chrono::seconds(10)));
   // The caller's key by its id, never the key itself.
   EXPECT_EQ(client
                 .request("POST", "/v1/route", chat_body("auto"),

@@ -96,6 +96,7 @@ TEST(KeywordMatcher, CaseIsIgnoredInOtherAlphabetsToo) {
   const KeywordMatcher matcher({
       {"transfer", {"\u00fcberweisung", "\u0421\u0447\u0451\u0442"}, {}},  // überweisung, Счёт
       {"phrase", {"\u00e9tat civil", "\u03c0\u03bf\u03bb\u03cd \u03ba\u03b1\u03bb\u03ac"}, {}},
+      {"sigma", {"\u03c3\u03bf\u03c6\u03bf\u03c2"}, {}},  // σοφος, with the final sigma
   });
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"Eine \u00dcberweisung bitte", {"transfer"}},  // Überweisung
@@ -105,7 +106,9 @@ TEST(KeywordMatcher, CaseIsIgnoredInOtherAlphabetsToo) {
       {"\u0441\u0447\u0451\u0442", {"transfer"}},  // счёт
       {"\u00c9tat Civil", {"phrase"}},             // État Civil
       {"\u03a0\u039f\u039b\u038e \u039a\u0391\u039b\u0386", {"phrase"}},  // ΠΟΛΎ ΚΑΛΆ
-      {"\u0441\u0447\u0435\u0442\u0430", {}},  // счета: another word
+      {"\u0441\u0447\u0435\u0442\u0430", {}},                // счета: another word
+      {"\u039f \u03a3\u039f\u03a6\u039f\u03a3", {"sigma"}},  // Ο ΣΟΦΟΣ
+      {"\u03c3\u03bf\u03c6\u03bf\u03c3", {"sigma"}},         // σοφοσ, as a capital's lowercase
   };
   classifier::FeatureScratch scratch;
   for (const auto& [text, hits] : cases) {
@@ -127,7 +130,18 @@ INSTANTIATE_TEST_SUITE_P(
         KeywordCase{"two credit cards", {"billing"}}, KeywordCase{"credited cards", {"billing"}},
         KeywordCase{"a credit scorecard", {}},
         KeywordCase{"my Credit Card was charged", {"billing"}},
-        KeywordCase{"GDPR lawsuit about an invoice", {"billing", "legal"}}, KeywordCase{"", {}}));
+        KeywordCase{"GDPR lawsuit about an invoice", {"billing", "legal"}}, KeywordCase{"", {}},
+        // Non-ASCII punctuation and spaces end a word: an ellipsis, curly and angle quotes, a
+        // dash, a no-break space, an inverted question mark, a full-width comma, direction marks.
+        KeywordCase{"I want a refund\u2026", {"billing"}},
+        KeywordCase{"a \u201cRefund\u201d now", {"billing"}},
+        KeywordCase{"l\u2019invoice", {"billing"}}, KeywordCase{"\u00abgdpr\u00bb", {"legal"}},
+        KeywordCase{"lawsuit\u2014now", {"legal"}}, KeywordCase{"credit\u00a0card", {"billing"}},
+        KeywordCase{"\u00bfrefund?", {"billing"}},
+        KeywordCase{"refund\uff0c\u597d\u5417", {"billing"}},
+        KeywordCase{"\u200einvoice\u200f", {"billing"}},
+        // ... but not letters: a keyword is still a whole word.
+        KeywordCase{"refund\u00e9", {}}));
 
 TEST(KeywordMatcher, InvalidRegexIsRejectedAtConstruction) {
   try {
