@@ -38,13 +38,45 @@ namespace {
 
 using nlohmann::json;
 
+constexpr std::string_view kAzureDeployments = "/openai/deployments/";
+
+// The deployment an Azure OpenAI path names (/openai/deployments/{name}/chat/completions, as
+// the AzureOpenAI clients call), still percent-encoded; empty for any other path.
+std::string_view azure_deployment(std::string_view path) {
+  while (path.starts_with("//")) path.remove_prefix(1);
+  if (!path.starts_with(kAzureDeployments)) return {};
+  path.remove_prefix(kAzureDeployments.size());
+  return path.substr(0, path.find('/'));
+}
+
 // The OpenAI paths, with or without the /v1 prefix (clients configure base URLs both ways),
-// forgiving the extra slash a base URL ending in '/' leaves at either end.
+// forgiving the extra slash a base URL ending in '/' leaves at either end; Azure OpenAI's
+// (/openai/deployments/{name}/..., /openai/v1/...) read as the OpenAI path they end with.
 std::string_view api_path(std::string_view path) {
   while (path.starts_with("//")) path.remove_prefix(1);
   if (path.size() > 1 && path.ends_with('/')) path.remove_suffix(1);
+  if (const std::string_view deployment = azure_deployment(path); !deployment.empty()) {
+    path.remove_prefix(kAzureDeployments.size() + deployment.size());
+    return path;
+  }
+  if (path.starts_with("/openai/")) path.remove_prefix(7);
   if (path.starts_with("/v1/")) path.remove_prefix(3);
   return path;
+}
+
+// Azure's REST calls name the model by the deployment in the path and leave it out of the body
+// (its SDKs send both): the deployment becomes the body's model then.
+void name_the_deployment_model(HttpRequest& request) {
+  const std::string_view deployment = azure_deployment(request.path());
+  if (deployment.empty() || request.body.find("\"model\"") != std::string::npos) return;
+  const auto model = core::percent_decode(deployment);
+  const std::size_t open = request.body.find_first_not_of(" \t\r\n");
+  if (!model || open == std::string::npos || request.body[open] != '{') return;
+  const std::size_t next = request.body.find_first_not_of(" \t\r\n", open + 1);
+  const bool empty = next != std::string::npos && request.body[next] == '}';
+  request.body.insert(open + 1, "\"model\":" + json(*model).dump(-1, ' ', false,
+                                                                 json::error_handler_t::replace) +
+                                    (empty ? "" : ","));
 }
 
 // Only the API answers cross-origin: a page must never read the stats or reload the config.
@@ -181,6 +213,7 @@ asio::awaitable<void> RouterHandler::handle(HttpRequest& request, ResponseWriter
   const std::string_view path = api_path(request.path());
   const KnownPath* known = find_endpoint(path, request.method);
   if (known != nullptr && takes(*known, request.method) && is_completion(path)) {
+    name_the_deployment_model(request);
     co_await answer(request, writer, path, known);  // logs its own RequestRecord
     co_return;
   }

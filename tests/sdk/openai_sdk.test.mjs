@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import assert from 'node:assert/strict';
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 
 const [routerBin, configPath] = process.argv.slice(2);
 
@@ -183,6 +183,39 @@ results.push(await run('responses API: structured output and refused stateful fi
     client.responses.create({ model: 'auto', input: 'again', previous_response_id: response.id }),
     (error) => error instanceof OpenAI.BadRequestError && error.param === 'previous_response_id' &&
       typeof error.requestID === 'string' && error.requestID.length > 0);
+}));
+
+results.push(await run('Azure OpenAI client: deployment paths and the api-key header', async () => {
+  const azure = new AzureOpenAI({
+    endpoint: `http://127.0.0.1:${port}`,
+    apiKey: 'not-needed',
+    apiVersion: '2024-10-21',
+    maxRetries: 0,
+  });
+  const completion = await azure.chat.completions.create({
+    model: 'auto',
+    messages: [{ role: 'user', content: 'hello from an Azure client' }],
+  });
+  assert.equal(completion.object, 'chat.completion');
+  assert.ok(completion.choices[0].message.content.length > 0);
+  const stream = await azure.chat.completions.create({
+    model: 'mock-small',
+    stream: true,
+    messages: [{ role: 'user', content: 'stream please' }],
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  assert.ok(text.length > 0);
+  // Azure's REST form: the deployment in the path, no model in the body.
+  const bare = await fetch(
+    `http://127.0.0.1:${port}/openai/deployments/mock-small/chat/completions?api-version=2024-10-21`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-key': 'not-needed' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+    });
+  assert.equal(bare.status, 200);
+  assert.equal(bare.headers.get('x-llm-router-backend'), 'mock-small');
 }));
 
 child.kill('SIGTERM');
