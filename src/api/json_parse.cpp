@@ -364,7 +364,7 @@ bool JsonCursor::unicode_escape(Sink& out) {
   std::uint32_t first;
   if (!hex4(first)) return false;
   if (first >= 0xDC00 && first <= 0xDFFF) {
-    append_utf8(out, kReplacement);
+    append_utf8(out, keep_lone_surrogates_ ? first : kReplacement);
     return true;
   }
   if (first < 0xD800 || first > 0xDBFF) {
@@ -379,7 +379,7 @@ bool JsonCursor::unicode_escape(Sink& out) {
   }
   if (second < 0xDC00 || second > 0xDFFF) {
     p_ = after_first;  // what follows is read on its own
-    append_utf8(out, kReplacement);
+    append_utf8(out, keep_lone_surrogates_ ? first : kReplacement);
     return true;
   }
   append_utf8(out, 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00));
@@ -464,6 +464,7 @@ JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
                            const JsonParseOptions& options) {
   JsonCursor cursor(text, options.max_depth);
   cursor.limit_values(options.max_values);
+  cursor.keep_lone_surrogates_ = options.keep_lone_surrogates;
   cursor.skip_space();
   if (cursor.p_ == cursor.end_) {
     cursor.fail("the text is empty");

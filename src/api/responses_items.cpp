@@ -75,13 +75,15 @@ std::string new_item_id(std::string_view prefix) {
   return id;
 }
 
-json parse_backend_json(std::string_view text) {
+json parse_backend_json(std::string_view text, bool keep_lone_surrogates) {
   // Our parser (depth-limited: the value is dumped again, recursively) and, for text it
   // refuses, once more after the repair.
+  JsonParseOptions options;
+  options.keep_lone_surrogates = keep_lone_surrogates;
   json value;
-  if (parse_json(text, value).ok) return value;
+  if (parse_json(text, value, options).ok) return value;
   const std::string fixed = repaired(text);
-  if (parse_json(fixed, value).ok) return value;
+  if (parse_json(fixed, value, options).ok) return value;
   return json(json::value_t::discarded);
 }
 

@@ -11,8 +11,9 @@ namespace llm_router::api {
 
 // A backend's JSON text as a value, or discarded (depth-limited). A lone or split surrogate
 // escape, or invalid UTF-8 in a string, is read as U+FFFD, as the chat endpoint's clients would
-// decode it.
-nlohmann::json parse_backend_json(std::string_view text);
+// decode it; with `keep_lone_surrogates`, a lone surrogate escape is kept as its three bytes
+// (see JsonParseOptions) for the caller to join or replace.
+nlohmann::json parse_backend_json(std::string_view text, bool keep_lone_surrogates = false);
 
 // Text of a content given as a string or as parts carrying `text` (or `refusal`), the parts'
 // texts joined by `separator`; nothing for other shapes. Templates over the JSON type: the

@@ -7,6 +7,61 @@ namespace llm_router::api {
 
 using nlohmann::json;
 
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// A surrogate as parse_backend_json keeps a lone one: ED A0..BF xx (high ones: ED A0..AF).
+bool surrogate_at(std::string_view text, std::size_t i) {
+  return i + 3 <= text.size() && static_cast<unsigned char>(text[i]) == 0xED &&
+         static_cast<unsigned char>(text[i + 1]) >= 0xA0;
+}
+bool high_surrogate_at(std::string_view text, std::size_t i) {
+  return surrogate_at(text, i) && static_cast<unsigned char>(text[i + 1]) <= 0xAF;
+}
+std::uint32_t surrogate_value(std::string_view text, std::size_t i) {
+  return 0xD000 | (static_cast<std::uint32_t>(text[i + 1] & 0x3F) << 6) |
+         static_cast<std::uint32_t>(text[i + 2] & 0x3F);
+}
+
+void append_code_point(std::string& out, std::uint32_t cp) {  // U+10000 and above
+  out += static_cast<char>(0xF0 | (cp >> 18));
+  out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+  out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+  out += static_cast<char>(0x80 | (cp & 0x3F));
+}
+
+// A delta of a text streamed in parts, after `held` (the high surrogate the part before ended
+// with): backends that cut strings by UTF-16 units (JavaScript's) may split an emoji's pair
+// between two chunks. The pair is joined into its character, a trailing high surrogate is held
+// for the next delta, any other lone surrogate becomes U+FFFD.
+std::string joined_text(std::string& held, std::string_view delta) {
+  std::string text = std::exchange(held, {});
+  text.append(delta);
+  if (text.find('\xED') == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (!surrogate_at(text, i)) {
+      out += text[i++];
+    } else if (high_surrogate_at(text, i) && surrogate_at(text, i + 3) &&
+               !high_surrogate_at(text, i + 3)) {
+      append_code_point(out, 0x10000 + ((surrogate_value(text, i) - 0xD800) << 10) +
+                                 (surrogate_value(text, i + 3) - 0xDC00));
+      i += 6;
+    } else if (high_surrogate_at(text, i) && i + 3 == text.size()) {
+      held = text.substr(i);
+      break;
+    } else {
+      out += kReplacement;
+      i += 3;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 ResponsesStream::ResponsesStream(json shell, ResponseItemStore* items, std::string owner)
     : response_(std::move(shell)), items_(items), owner_(std::move(owner)) {}
 
@@ -74,7 +129,7 @@ void ResponsesStream::on_event(const SseEvent& event, std::string& out) {
     complete(out);
     return;
   }
-  const json chunk = parse_backend_json(event.data);
+  const json chunk = parse_backend_json(event.data, /*keep_lone_surrogates=*/true);
   if (!chunk.is_object()) return;  // a comment or keep-alive the chat stream may carry
   if (auto error = chunk.find("error"); error != chunk.end() && !error->is_null()) {
     on_error(*error, out);
@@ -136,17 +191,23 @@ void ResponsesStream::reasoning_delta(std::string_view delta, std::string& out) 
           {"part", {{"type", "summary_text"}, {"text", ""}}}},
          out);
   }
-  reasoning_->text.append(delta);
+  const std::string piece = joined_text(reasoning_->held, delta);
+  if (piece.empty()) return;
+  reasoning_->text.append(piece);
   emit("response.reasoning_summary_text.delta",
        {{"item_id", reasoning_->item_id},
         {"output_index", reasoning_->output_index},
         {"summary_index", 0},
-        {"delta", delta}},
+        {"delta", piece}},
        out);
 }
 
 void ResponsesStream::close_reasoning(std::string& out) {
   if (!reasoning_) return;
+  if (!reasoning_->held.empty()) {  // half a character the stream never finished
+    reasoning_->held.clear();
+    reasoning_delta(kReplacement, out);
+  }
   const ReasoningPart& part = *reasoning_;
   const json where{
       {"item_id", part.item_id}, {"output_index", part.output_index}, {"summary_index", 0}};
@@ -183,11 +244,13 @@ void ResponsesStream::open_message(bool refusal, std::string& out) {
 void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::string& out,
                                  json logprobs) {
   open_message(refusal, out);
-  message_->text.append(delta);
+  const std::string piece = joined_text(message_->held, delta);
+  if (piece.empty() && logprobs.empty()) return;
+  message_->text.append(piece);
   json event{{"item_id", message_->item_id},
              {"output_index", message_->output_index},
              {"content_index", 0},
-             {"delta", delta}};
+             {"delta", piece}};
   if (!refusal) {
     for (const json& entry : logprobs) message_->logprobs.push_back(entry);
     event["logprobs"] = std::move(logprobs);
@@ -197,6 +260,10 @@ void ResponsesStream::text_delta(std::string_view delta, bool refusal, std::stri
 
 void ResponsesStream::close_message(std::string& out) {
   if (!message_) return;
+  if (!message_->held.empty()) {
+    message_->held.clear();
+    text_delta(kReplacement, message_->refusal, out);
+  }
   const MessagePart& part = *message_;
   json done{{"item_id", part.item_id}, {"output_index", part.output_index}, {"content_index", 0}};
   if (part.refusal) {
@@ -237,7 +304,9 @@ void ResponsesStream::call_delta(const json& call, std::string& out) {
   if (const auto finished = finished_calls_.find(index); finished != finished_calls_.end()) {
     if (const std::string* arguments = string_at(function, "arguments")) {
       json& item = output_[finished->second];
-      item["arguments"] = item.value("arguments", std::string()) + *arguments;
+      std::string unjoined;  // a late half of a character is dropped here
+      item["arguments"] =
+          item.value("arguments", std::string()) + joined_text(unjoined, *arguments);
     }
     return;
   }
@@ -263,13 +332,16 @@ void ResponsesStream::call_delta(const json& call, std::string& out) {
   FunctionCall& current = found->second;
   if (const std::string* arguments = string_at(function, "arguments");
       arguments && !arguments->empty()) {
-    current.arguments += *arguments;
-    emit("response.function_call_arguments.delta",
-         {{"item_id", current.item_id},
-          {"output_index", current.output_index},
-          {"delta", *arguments}},
-         out);
+    arguments_delta(current, joined_text(current.held, *arguments), out);
   }
+}
+
+void ResponsesStream::arguments_delta(FunctionCall& call, const std::string& piece,
+                                      std::string& out) {
+  if (piece.empty()) return;
+  call.arguments += piece;
+  emit("response.function_call_arguments.delta",
+       {{"item_id", call.item_id}, {"output_index", call.output_index}, {"delta", piece}}, out);
 }
 
 void ResponsesStream::close_calls(std::string& out, OnlyWhole only_whole) {
@@ -278,6 +350,10 @@ void ResponsesStream::close_calls(std::string& out, OnlyWhole only_whole) {
     if (only_whole == OnlyWhole::yes && !is_json_object(call.arguments)) {
       ++it;
       continue;
+    }
+    if (!call.held.empty()) {
+      call.held.clear();
+      arguments_delta(call, std::string(kReplacement), out);
     }
     // A function without parameters: OpenAI sends "{}", and agent SDKs parse what they get.
     if (call.arguments.empty()) call.arguments = "{}";

@@ -24,6 +24,10 @@ struct JsonParseOptions {
   // More values (objects, arrays, strings, numbers, literals) are refused: a DOM costs ~100
   // bytes and ~100 ns a value, so 8 MB of `[0,0,...]` would be 4 million of them.
   std::size_t max_values = SIZE_MAX;
+  // A lone surrogate escape ("\ud83d" without its other half) kept as its three bytes (ED A0..BF
+  // xx, not valid UTF-8) instead of read as U+FFFD: for a caller that joins the halves of a
+  // character a backend split between two strings.
+  bool keep_lone_surrogates = false;
 };
 
 // The values a client's request may have when the router builds its DOM (the Responses API's
@@ -145,7 +149,8 @@ class JsonCursor {
   // the value of its current member or item.)
   bool first_ = false;
   bool repeated_top_level_key_ = false;
-  std::string decoded_;  // a string with escapes, for string_view_at
+  bool keep_lone_surrogates_ = false;  // JsonParseOptions::keep_lone_surrogates
+  std::string decoded_;                // a string with escapes, for string_view_at
   JsonSyntaxError error_;
 };
 

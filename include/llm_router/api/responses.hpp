@@ -68,6 +68,7 @@ class ResponsesStream {
     std::string call_id;
     std::string name;
     std::string arguments;
+    std::string held;  // a high surrogate the last delta ended with (see joined_text)
   };
   struct MessagePart {
     std::size_t output_index = 0;
@@ -76,11 +77,13 @@ class ResponsesStream {
     std::string text;
     nlohmann::json logprobs = nlohmann::json::array();  // of the text so far
     nlohmann::json annotations = nlohmann::json::array();
+    std::string held;
   };
   struct ReasoningPart {
     std::size_t output_index = 0;
     std::string item_id;
     std::string text;
+    std::string held;
   };
 
   void on_event(const SseEvent& event, std::string& out);
@@ -91,6 +94,7 @@ class ResponsesStream {
   void text_delta(std::string_view delta, bool refusal, std::string& out,
                   nlohmann::json logprobs = nlohmann::json::array());
   void call_delta(const nlohmann::json& call, std::string& out);
+  void arguments_delta(FunctionCall& call, const std::string& piece, std::string& out);
   void reasoning_delta(std::string_view delta, std::string& out);
   void close_reasoning(std::string& out);
   void close_message(std::string& out);

@@ -643,15 +643,28 @@ TEST(ResponsesStream, OddlyTypedChunksAreSkippedNotThrown) {
   EXPECT_EQ(events_of(out).back().type, "response.failed");
 }
 
-TEST(ResponsesStream, ASurrogatePairSplitAcrossChunksLosesOnlyItsCharacter) {
+// A backend that cuts strings by UTF-16 units may split an emoji's surrogate pair between two
+// chunks: the halves are joined, in text and in a call's arguments; a half never completed
+// reads as U+FFFD.
+TEST(ResponsesStream, ASurrogatePairSplitAcrossChunksIsJoined) {
   ResponsesStream stream(shell());
   std::string out =
       stream.feed(chunk(R"({"content":"smile \ud83d"})") + chunk(R"({"content":"\ude00 end"})") +
-                  chunk("{}", R"("stop")") + "data: [DONE]\n\n");
+                  chunk(R"({"content":" \ude00 and \ud83d"})") +
+                  chunk(R"({"tool_calls":[{"index":0,"id":"c","function":{"name":"f",)"
+                        R"("arguments":"{\"s\":\"\ud83d"}}]})") +
+                  chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"\ude00\"}"}}]})") +
+                  chunk("{}", R"("tool_calls")") + "data: [DONE]\n\n");
   out += stream.finish();
   const auto events = events_of(out);
-  EXPECT_EQ(events.back().data["response"]["output"][0]["content"][0]["text"],
-            "smile \uFFFD\uFFFD end");
+  std::string deltas;
+  for (const auto& e : events) {
+    if (e.type == "response.output_text.delta") deltas += e.data["delta"].get<std::string>();
+  }
+  const json& output = events.back().data["response"]["output"];
+  EXPECT_EQ(output[0]["content"][0]["text"], "smile \U0001F600 end \uFFFD and \uFFFD");
+  EXPECT_EQ(deltas, "smile \U0001F600 end \uFFFD and \uFFFD");
+  EXPECT_EQ(output[1]["arguments"], "{\"s\":\"\U0001F600\"}");
 }
 
 TEST(ResponsesStream, ErrorsAndEarlyEndsFailTheResponse) {
