@@ -460,6 +460,27 @@ std::string JsonSyntaxError::describe(std::string_view text) const {
          std::to_string(offset) + "): " + reason;
 }
 
+std::string with_invalid_utf8_replaced(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  std::string out;
+  out.reserve(text.size());
+  while (p < end) {
+    const unsigned char* run = p;
+    while (p < end && *p < 0x80) ++p;
+    out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+    if (p == end) break;
+    if (const std::size_t length = utf8_sequence_length(p, end); length > 0) {
+      out.append(reinterpret_cast<const char*>(p), length);
+      p += length;
+    } else {
+      out.append("\xEF\xBF\xBD");  // U+FFFD
+      ++p;
+    }
+  }
+  return out;
+}
+
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
                            const JsonParseOptions& options) {
   JsonCursor cursor(text, options.max_depth);

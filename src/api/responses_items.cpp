@@ -12,52 +12,6 @@ namespace llm_router::api {
 
 using nlohmann::json;
 
-namespace {
-
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// Length of the valid UTF-8 sequence starting at `at`, 0 when it is not one.
-std::size_t utf8_length(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(at);
-  const std::size_t length = lead >= 0xF0 && lead <= 0xF4   ? 4
-                             : lead >= 0xE0 && lead <= 0xEF ? 3
-                             : lead >= 0xC2 && lead <= 0xDF ? 2
-                                                            : 0;
-  if (length == 0 || at + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(at + k) & 0xC0) != 0x80) return 0;
-  }
-  const unsigned char second = byte(at + 1);
-  if (lead == 0xE0 && second < 0xA0) return 0;  // overlong
-  if (lead == 0xED && second > 0x9F) return 0;  // a surrogate
-  if (lead == 0xF0 && second < 0x90) return 0;  // overlong
-  if (lead == 0xF4 && second > 0x8F) return 0;  // above U+10FFFF
-  return length;
-}
-
-// Invalid UTF-8 replaced by U+FFFD. (Our parser reads an unpaired surrogate escape as U+FFFD
-// by itself.)
-std::string repaired(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (static_cast<unsigned char>(text[i]) < 0x80) {
-      out += text[i++];
-    } else if (const std::size_t length = utf8_length(text, i); length > 0) {
-      out.append(text.substr(i, length));
-      i += length;
-    } else {
-      out.append(kReplacement);
-      ++i;
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 // Ids are capabilities (an item_reference by id returns the item): 128 bits from the kernel's
 // generator, which no run of earlier ids predicts, as a seeded engine's would.
 std::string new_item_id(std::string_view prefix) {
@@ -82,7 +36,7 @@ json parse_backend_json(std::string_view text, bool keep_lone_surrogates) {
   options.keep_lone_surrogates = keep_lone_surrogates;
   json value;
   if (parse_json(text, value, options).ok) return value;
-  const std::string fixed = repaired(text);
+  const std::string fixed = with_invalid_utf8_replaced(text);
   if (parse_json(fixed, value, options).ok) return value;
   return json(json::value_t::discarded);
 }

@@ -622,8 +622,15 @@ double millis_since(std::chrono::steady_clock::time_point from,
 // opposed to a role-only opening chunk: the commit point of a stream.
 // Why a stream cannot commit on this read: a broken read, an early end, or an error event.
 // An event whose data is neither "[DONE]" nor a JSON object: no SDK can read it.
-std::optional<Failure> garbled(const api::SseEvent& event) {
+// Invalid UTF-8 alone does not make it one: some servers emit a stray byte where a token splits
+// a character; those bytes read as U+FFFD (as Python clients decode them).
+std::optional<Failure> garbled(api::SseEvent& event) {
   if (event.data.empty() || event.is_done() || api::is_json_object(event.data)) {
+    return std::nullopt;
+  }
+  if (std::string repaired = api::with_invalid_utf8_replaced(event.data);
+      repaired != event.data && api::is_json_object(repaired)) {
+    event.data = std::move(repaired);
     return std::nullopt;
   }
   return Failure{ErrorKind::upstream_bad_response, "stream event that is not JSON"};
@@ -934,6 +941,18 @@ std::optional<Failure> unusable_answer(std::string_view body, api::Endpoint endp
   return failure;
 }
 
+// unusable_answer, but an answer whose only fault is invalid UTF-8 (a stray byte where a token
+// split a character) is used with those bytes read as U+FFFD, as Python clients decode them.
+std::optional<Failure> unusable_unless_repaired(std::string& body, api::Endpoint endpoint,
+                                                std::size_t* usage_at = nullptr) {
+  auto failure = unusable_answer(body, endpoint, usage_at);
+  if (!failure) return failure;
+  std::string repaired = api::with_invalid_utf8_replaced(body);
+  if (repaired == body || unusable_answer(repaired, endpoint, usage_at)) return failure;
+  body = std::move(repaired);
+  return std::nullopt;
+}
+
 // Whether a stream's request to a backend carries stream_options whose refusal says the
 // backend lacks the field (learnt, asked again without): the router's own, or the client's
 // when they hold nothing but include_usage. A refusal of anything else the client wrote in
@@ -1007,7 +1026,7 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
     if (!body) {
       p.failure = body.take_failure();
       note_answered(*p.failure, *exchange);
-    } else if (auto unusable = unusable_answer(*body, endpoint)) {
+    } else if (auto unusable = unusable_unless_repaired(*body, endpoint)) {
       p.failure = std::move(unusable);
       note_answered(*p.failure, *exchange);
     } else {
@@ -2055,7 +2074,7 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::relay_body(
   if (!body) {
     result.failure = body.take_failure();
   } else {
-    result.failure = unusable_answer(*body, endpoint, &usage_at);
+    result.failure = unusable_unless_repaired(*body, endpoint, &usage_at);
   }
   if (result.failure) {
     note_answered(*result.failure, exchange);

@@ -75,14 +75,13 @@ TEST(BadAnswers, AnHtmlPageOrACutBodyFallsBack) {
                       R"({"choices": [ {"message": {"content": "x"} ], bogus })"),
         http_response(200, "application/json", kAnswer + " {\"x\":1}"),
         // An outline that closes around what no JSON parser reads: a bare word, a bad escape,
-        // a missing comma, invalid UTF-8.
+        // a missing comma.
         http_response(200, "application/json",
                       kAnswer.substr(0, kAnswer.size() - 1) + ",\"bad\":nul}"),
         http_response(200, "application/json", R"({"choices":[{"message":{"content":"h\qi"}}]})"),
         http_response(200, "application/json",
                       R"({"choices":[{"message":{"content":"x"}}] "usage":{}})"),
-        http_response(200, "application/json",
-                      "{\"choices\":[{\"message\":{\"content\":\"\xff\"}}]}")}) {
+        http_response(200, "application/json", "{\"choices\":[{\"message\":\xff}]}")}) {
     const HttpResponse answer = through_broken_then_backup(response);
     EXPECT_EQ(answer.status, 200) << response;
     EXPECT_EQ(answer.header("x-llm-router-backend"), "backup") << response;
@@ -227,6 +226,35 @@ TEST(BadAnswers, InterimResponsesBeforeTheAnswerAreSkipped) {
 TEST(BadAnswers, AnAnswerWithBareLineFeedsIsRelayed) {
   expect_relayed_twice("HTTP/1.1 200\nContent-Type: application/json\nContent-Length: " +
                        std::to_string(kAnswer.size()) + "\n\n" + kAnswer);
+}
+
+// A stray byte where a token split a character is all that is wrong: the answer is relayed with
+// it read as U+FFFD (as Python clients decode it), whole or streamed.
+TEST(BadAnswers, InvalidUtf8InAnAnswersTextReadsAsReplacementCharacters) {
+  const std::string text = "caf\xe9 ok";
+  const HttpResponse whole = through_broken_then_backup(http_response(
+      200, "application/json",
+      "{\"id\":\"c1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":"
+      "{\"role\":\"assistant\",\"content\":\"" +
+          text + "\"},\"finish_reason\":\"stop\"}]}"));
+  EXPECT_EQ(whole.header("x-llm-router-backend"), "broken") << whole.body;
+  EXPECT_EQ(json::parse(whole.body)["choices"][0]["message"]["content"], "caf\uFFFD ok");
+  CannedBackend streaming([&](const std::string&) {
+    return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+           "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" +
+           text +
+           "\"},\"finish_reason\":null}]}\n\n"
+           "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":"
+           "\"stop\"}]}\n\ndata: [DONE]\n\n";
+  });
+  Router router(router_config({{"streaming", streaming.url()}}, "[streaming]"));
+  const auto streamed =
+      HttpClient(router.port())
+          .post_json("/v1/chat/completions", chat_body("auto", "hi", R"(,"stream":true)"));
+  const auto events = sse_data(streamed.body);
+  ASSERT_EQ(events.size(), 3u) << streamed.body;
+  EXPECT_EQ(json::parse(events[0])["choices"][0]["delta"]["content"], "caf\uFFFD ok");
+  EXPECT_EQ(events.back(), "[DONE]");
 }
 
 TEST(BadAnswers, AWholeCompressedAnswerIsRelayed) {

@@ -47,6 +47,10 @@ struct JsonParseResult {
 JsonParseResult parse_json(std::string_view text, nlohmann::json& out,
                            const JsonParseOptions& options = {});
 
+// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD (as Python's
+// errors="replace" decoding reads it); `text` itself when it is valid.
+std::string with_invalid_utf8_replaced(std::string_view text);
+
 // The value of a JSON text, or a discarded value when it is not one (or nests deeper than
 // the default limit). For text from outside that is serialized again: nlohmann's dump recurses
 // once per level, so an unbounded nesting would exhaust the stack.
