@@ -290,7 +290,7 @@ Failure classify_status(const upstream::ResponseHead& head, std::string_view bod
     failure.kind = ErrorKind::upstream_bad_response;
     failure.message += " (check the backend's model)";
   } else if (status == 408) {
-    failure.kind = ErrorKind::first_byte_timeout;
+    failure.kind = ErrorKind::upstream_server_error;  // the backend's own timeout, not ours
   } else if (contains_any(body, {"context_length_exceeded", "maximum context length",
                                  "context window", "too many tokens", "prompt is too long",
                                  "exceed_context_size_error", "exceeds the available context size",
@@ -340,7 +340,6 @@ bool retry_same_backend(const Failure& failure, const config::RetrySettings& ret
       [[fallthrough]];
     case ErrorKind::upstream_server_error:
     case ErrorKind::upstream_bad_response:
-    case ErrorKind::first_byte_timeout:  // a backend's own 408
       // An error status the backend answered with: the backend's retry.on_status decides.
       return failure.upstream_status >= 400 &&
              std::find(retry.on_status.begin(), retry.on_status.end(), failure.upstream_status) !=

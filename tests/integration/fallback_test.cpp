@@ -284,6 +284,17 @@ TEST(Fallback, RateLimitedBackendFallsBack) {
   EXPECT_EQ(response.header("x-llm-router-backend"), "backup");
 }
 
+// A backend's own 408 is its error, answered at once: no timeout of the router's, so neither
+// logged nor answered as one (a 504 timeout_error would raise false timeout alerts).
+TEST(Fallback, ABackendsOwn408IsAServerErrorNotATimeout) {
+  MockLlm timing_out({"--status", "408"});
+  Router router(router_config({{"slow", timing_out.url()}}, "[slow]"));
+  const auto response =
+      HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 502) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-attempts"), "slow=upstream_server_error(408)");
+}
+
 TEST(Fallback, RateLimitWithNoBackupReachesTheClientWithRetryAfter) {
   MockLlm limited({"--status", "429", "--retry-after-ms", "2000"});
   Router router(router_config({{"limited", limited.url()}}, "[limited]"));
