@@ -287,8 +287,8 @@ Condition read_when(NodeReader reader, SignalSink& sink) {
   return all;
 }
 
-std::optional<HashKey> read_hash_key(NodeReader& reader) {
-  auto text = reader.string("hash_key");
+std::optional<HashKey> read_hash_key(NodeReader& reader, std::string_view field = "hash_key") {
+  auto text = reader.string(field);
   if (!text) return std::nullopt;
   HashKey key;
   const size_t space = text->find(' ');
@@ -305,8 +305,8 @@ std::optional<HashKey> read_hash_key(NodeReader& reader) {
     key.source = HashKey::Source::metadata;
     key.name = name;
   } else {
-    reader.error("hash_key", "must be session, user, 'header NAME' or 'metadata KEY', got '" +
-                                 reader.written("hash_key", *text) + "'");
+    reader.error(field, "must be session, user, 'header NAME' or 'metadata KEY', got '" +
+                            reader.written(field, *text) + "'");
     return std::nullopt;
   }
   return key;
@@ -477,6 +477,19 @@ void read_cascade(NodeReader reader, CascadeSettings& c) {
   reader.finish();
 }
 
+void read_sticky(NodeReader reader, StickySettings& s) {
+  s.enabled = reader.boolean("enabled").value_or(true);
+  if (auto key = read_hash_key(reader, "key")) s.key = std::move(*key);
+  if (auto ttl = reader.duration("ttl")) {
+    if (ttl->count() > 0) {
+      s.ttl = *ttl;
+    } else {
+      reader.error("ttl", "must be greater than 0");
+    }
+  }
+  reader.finish();
+}
+
 void read_hedge(NodeReader reader, HedgeSettings& h) {
   if (!reader.has("after")) {
     if (reader.has("max") || reader.has("enabled")) reader.error("after", "is required");
@@ -592,6 +605,7 @@ Route read_route(NodeReader reader) {
       reader.string_list("content_policy_fallback").value_or(std::vector<std::string>{});
   read_cascade(reader.object("cascade"), r.cascade);
   read_hedge(reader.object("hedge"), r.hedge);
+  if (reader.has("sticky")) read_sticky(reader.object("sticky"), r.sticky);
   if (auto timeout = reader.duration("timeout")) {
     if (timeout->count() > 0) {
       r.timeout = *timeout;

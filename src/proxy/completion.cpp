@@ -1234,9 +1234,36 @@ std::optional<analyzer::RequestMeta> analysis_meta(const Snapshot& snapshot, std
 
 }  // namespace
 
+// A sticky route's conversation goes first to the backend that answered it last, while that
+// one can take this turn (its circuit, rate budget and window allowing); the plan's order
+// follows it.
+void stick_to_conversation_backend(Decision& decision, const config::Route& route,
+                                   const Snapshot& snapshot, const selector::LiveStats& live,
+                                   StickyBackends& sticky) {
+  auto [key, label] = selector::key_text(route.sticky.key, decision.facts);
+  if (key.empty()) return;
+  decision.sticky_key = std::move(key);
+  const auto name = sticky.find(route.name, decision.sticky_key, StickyBackends::Clock::now());
+  const auto* backend = name ? snapshot.config->find_backend(*name) : nullptr;
+  if (backend == nullptr) return;
+  const auto index = static_cast<std::size_t>(backend - snapshot.config->backends.data());
+  if (selector::cannot_take(*backend, live.get(index), decision.facts)) return;
+  auto& plan = decision.plan;
+  const auto other = [&](const auto& entry) { return entry.index == index; };
+  std::erase_if(plan.candidates, other);
+  std::erase_if(plan.fallbacks, other);
+  std::erase_if(plan.excluded, other);
+  plan.candidates.insert(
+      plan.candidates.begin(),
+      selector::PlannedBackend{index, backend, 0,
+                               "sticky: answered this conversation (" + label + ")"});
+  decision.sticky_hit = true;
+}
+
 Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 const api::ParsedRequest& parsed, const HttpRequest& request,
-                api::Endpoint endpoint, bool dry_run, const analyzer::DenseQuery* dense) {
+                api::Endpoint endpoint, bool dry_run, const analyzer::DenseQuery* dense,
+                StickyBackends* sticky) {
   Decision decision;
   decision.facts = facts_from(parsed, request, snapshot.selector->hashes_sessions());
   auto& facts = decision.facts;
@@ -1275,6 +1302,9 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
     use_context_window_fallback(decision.plan, snapshot, facts, live);
   }
   if (const auto* route = snapshot.config->find_route(decision.plan.route)) {
+    if (sticky != nullptr && route->sticky.enabled && decision.plan.ok() && !decision.panic) {
+      stick_to_conversation_backend(decision, *route, snapshot, live, *sticky);
+    }
     const auto& backends = snapshot.config->backends;
     for (const auto* list : {&route->context_window_fallback, &route->content_policy_fallback}) {
       for (const auto& name : *list) {
@@ -1295,6 +1325,7 @@ nlohmann::json Decision::to_json() const {
   nlohmann::json out = plan.to_json();
   if (analysis) out["analysis"] = analysis->to_json();
   out["panic"] = panic;
+  if (!sticky_key.empty()) out["sticky"] = sticky_hit;  // a sticky route: its backend leads
   out["facts"] = {{"estimated_tokens", facts.estimated_tokens},
                   {"stream", facts.stream},
                   {"tools", facts.has_tools},
@@ -1324,8 +1355,9 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
                                             std::optional<analyzer::Analysis>* analysis_out) const {
   const std::optional<analyzer::DenseQuery> query =
       dense ? std::optional<analyzer::DenseQuery>(dense->query()) : std::nullopt;
-  Decision decision = decide(snapshot, state_->bandit(), parsed, request, endpoint,
-                             /*dry_run=*/false, query ? &*query : nullptr);
+  Decision decision =
+      decide(snapshot, state_->bandit(), parsed, request, endpoint,
+             /*dry_run=*/false, query ? &*query : nullptr, &state_->sticky_backends());
   if (decision.analysis) {
     record.category = decision.analysis->category;
     record.complexity = decision.analysis->complexity;
@@ -1343,6 +1375,10 @@ selector::RoutePlan RouterHandler::plan_for(const api::ParsedRequest& parsed,
   }
   record.route = decision.plan.route;
   record.unfit_class_fallbacks = std::move(decision.unfit_class_fallbacks);
+  if (!decision.sticky_key.empty()) {
+    record.sticky_key = std::move(decision.sticky_key);
+    record.sticky_ttl = snapshot.config->find_route(record.route)->sticky.ttl;
+  }
   record.rule = decision.plan.rule;
   record.strategy = decision.plan.strategy;
   record.estimated_tokens = decision.facts.estimated_tokens;
@@ -2629,6 +2665,10 @@ void settle_client_budgets(const RequestRecord& record) {
 
 void RouterHandler::finish_request(const RequestRecord& record) {
   settle_client_budgets(record);
+  if (!record.sticky_key.empty() && record.status == 200 && !record.backend.empty()) {
+    state_->sticky_backends().remember(record.route, record.sticky_key, record.backend,
+                                       StickyBackends::Clock::now() + record.sticky_ttl);
+  }
   const double latency = millis_since(record.start, std::chrono::steady_clock::now());
   log_request(record, latency);
   record_metrics(record, latency);

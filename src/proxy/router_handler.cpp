@@ -74,9 +74,9 @@ void name_the_deployment_model(HttpRequest& request) {
   if (!model || open == std::string::npos || request.body[open] != '{') return;
   const std::size_t next = request.body.find_first_not_of(" \t\r\n", open + 1);
   const bool empty = next != std::string::npos && request.body[next] == '}';
-  request.body.insert(open + 1, "\"model\":" + json(*model).dump(-1, ' ', false,
-                                                                 json::error_handler_t::replace) +
-                                    (empty ? "" : ","));
+  request.body.insert(
+      open + 1, "\"model\":" + json(*model).dump(-1, ' ', false, json::error_handler_t::replace) +
+                    (empty ? "" : ","));
 }
 
 // Only the API answers cross-origin: a page must never read the stats or reload the config.
@@ -728,8 +728,9 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
       co_await read_dense(*parsed, endpoint, *snapshot, *providers, /*analyze_direct=*/true);
   const std::optional<analyzer::DenseQuery> query =
       dense ? std::optional<analyzer::DenseQuery>(dense->query()) : std::nullopt;
-  const Decision decision = decide(*snapshot, state_->bandit(), *parsed, request, endpoint,
-                                   /*dry_run=*/true, query ? &*query : nullptr);
+  const Decision decision =
+      decide(*snapshot, state_->bandit(), *parsed, request, endpoint,
+             /*dry_run=*/true, query ? &*query : nullptr, &state_->sticky_backends());
   const auto& plan = decision.plan;
   json body = decision.to_json();
   body["endpoint"] = shape->name();  // how the body was read (?endpoint= decides)

@@ -44,6 +44,8 @@ struct RequestRecord {
   // it was checked; set just before the call and taken by it (nullopt: not known, look).
   std::optional<std::size_t> answer_usage_at;
   std::vector<std::size_t> unfit_class_fallbacks;  // see Decision
+  std::string sticky_key;                          // see Decision
+  std::chrono::milliseconds sticky_ttl{0};
   std::string client_key_id;
   std::string user;  // the body's `user` (the end user's id), kept for the request log only
   std::string requested_model;        // `model` as the client sent it, for the request log

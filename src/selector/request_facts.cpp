@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "llm_router/config/routes.hpp"
 #include "llm_router/selector/rng.hpp"
 
 namespace llm_router::selector {
@@ -26,6 +27,28 @@ bool RequestFacts::keyword_hit(std::string_view name) const {
 double RequestFacts::semantic_score(std::string_view name) const {
   const auto it = semantic_scores.find(name);
   return it == semantic_scores.end() ? 0.0 : it->second;
+}
+
+std::pair<std::string, std::string> key_text(const config::HashKey& key,
+                                             const RequestFacts& facts) {
+  using Source = config::HashKey::Source;
+  switch (key.source) {
+    case Source::user:
+      return {facts.user, "user"};
+    case Source::header:
+      return {std::string(facts.header(key.name).value_or("")), "header " + key.name};
+    case Source::metadata: {
+      if (!facts.metadata.is_object()) return {"", "metadata " + key.name};
+      const auto it = facts.metadata.find(key.name);
+      std::string text = it == facts.metadata.end() ? ""
+                         : it->is_string()          ? it->get<std::string>()
+                                                    : it->dump();
+      return {std::move(text), "metadata " + key.name};
+    }
+    case Source::session:
+      break;
+  }
+  return {facts.session_key, "session"};
 }
 
 std::string session_key_of(std::span<const std::string_view> first_messages) {

@@ -132,8 +132,10 @@ Selector::Selector(std::shared_ptr<const config::Config> config, SelectorOptions
     compiled->fallthrough = CompiledPool{
         "default", route.quality_floor.value_or(0), resolve(*config_, route.use),
         resolve(*config_, route.fallback), make_strategy(route.strategy, *config_, route, route)};
+    const bool sticky_sessions =
+        route.sticky.enabled && route.sticky.key.source == config::HashKey::Source::session;
     hashes_sessions_ =
-        hashes_sessions_ || compiled->fallthrough.strategy->hashes_sessions() ||
+        hashes_sessions_ || sticky_sessions || compiled->fallthrough.strategy->hashes_sessions() ||
         std::any_of(compiled->rules.begin(), compiled->rules.end(),
                     [](const CompiledPool& p) { return p.strategy->hashes_sessions(); });
     routes_.push_back(std::move(compiled));

@@ -133,6 +133,15 @@ struct HedgeSettings {
   int max = 1;                         // duplicates per request (only 1 is supported)
 };
 
+// Conversation affinity (`sticky: {key: session, ttl: 1h}`): the backend that answered a
+// conversation (requests with the same key) is asked first for its later turns, whatever the
+// rules say of them, while it can take them; off unless configured.
+struct StickySettings {
+  bool enabled = false;
+  HashKey key;                               // session (the opening messages) by default
+  std::chrono::milliseconds ttl{3'600'000};  // since the conversation's last answer
+};
+
 // Per-route overrides of the backends' phase timeouts (`timeouts:` under a route); unset keys
 // keep each backend's own value.
 struct TimeoutOverrides {
@@ -158,6 +167,7 @@ struct Route : Pool {
   std::vector<std::string> content_policy_fallback;  // the backend refused on policy grounds
   CascadeSettings cascade;
   HedgeSettings hedge;
+  StickySettings sticky;
   std::chrono::milliseconds timeout{600'000};  // whole request, every attempt and retry included
   TimeoutOverrides timeouts;                   // per attempt; win over the backends' timeouts
   std::vector<KeywordSpec> keyword_specs;      // declared by this route's conditions

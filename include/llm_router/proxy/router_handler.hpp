@@ -20,6 +20,7 @@
 #include "llm_router/metrics/router_metrics.hpp"
 #include "llm_router/metrics/stats.hpp"
 #include "llm_router/proxy/runtime.hpp"
+#include "llm_router/proxy/sticky_backends.hpp"
 #include "llm_router/requestlog/writer.hpp"
 #include "llm_router/server/http_types.hpp"
 
@@ -63,6 +64,8 @@ class RouterState {
   FeedbackLog& feedback() { return feedback_; }
   // Output items of the Responses sent, for clients' item_reference items.
   api::ResponseItemStore& response_items() { return response_items_; }
+  // Sticky routes' conversations and the backend that answered each.
+  StickyBackends& sticky_backends() { return sticky_backends_; }
   std::atomic<bool> draining{false};
   // A stop signal came: readiness fails from then on, also while shutdown_delay still serves.
   std::atomic<bool> stopping{false};
@@ -108,6 +111,7 @@ class RouterState {
   selector::BanditState bandit_;
   FeedbackLog feedback_;
   api::ResponseItemStore response_items_;
+  StickyBackends sticky_backends_;
   std::function<std::int64_t()> connections_open_;
   std::function<RefusalCounts()> refusals_;
   mutable std::mutex snapshot_mutex_;
@@ -138,6 +142,9 @@ struct Decision {
   // content_policy_fallback) that cannot take this request whatever their state (too small a
   // window, no image, tool or JSON support): a failure never sends it to them.
   std::vector<std::size_t> unfit_class_fallbacks;
+  // A sticky route's conversation key (empty: none), and whether its remembered backend leads.
+  std::string sticky_key;
+  bool sticky_hit = false;
 
   nlohmann::json to_json() const;
 };
@@ -153,7 +160,7 @@ void resolve_alias(api::ParsedRequest& parsed, const config::Config& config);
 Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
                 const api::ParsedRequest& parsed, const server::HttpRequest& request,
                 api::Endpoint endpoint, bool dry_run = false,
-                const analyzer::DenseQuery* dense = nullptr);
+                const analyzer::DenseQuery* dense = nullptr, StickyBackends* sticky = nullptr);
 
 // What a dry-run body is meant for: chat ("messages"), a legacy completion ("prompt"), the
 // Responses API (`input` as items, or a field only that API has) or embeddings (any other

@@ -12,6 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace llm_router::config {
+struct HashKey;
+}
+
 namespace llm_router::selector {
 
 // text without its leading and trailing spaces and tabs.
@@ -88,5 +92,10 @@ struct RequestFacts {
 // The consistent_hash "session" key: a hash of the conversation's opening messages (system
 // prompt and first user turn), which stay the same on every turn of one conversation.
 std::string session_key_of(std::span<const std::string_view> first_messages);
+
+// What a HashKey names in the request (the session key, the user, a header's or a metadata
+// key's value, as text) and a label for it ("session", "header x-session-id"); the text is
+// empty when the request has none.
+std::pair<std::string, std::string> key_text(const config::HashKey& key, const RequestFacts& facts);
 
 }  // namespace llm_router::selector

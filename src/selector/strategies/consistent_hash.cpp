@@ -3,35 +3,6 @@
 #include "strategies.hpp"
 
 namespace llm_router::selector::strategies {
-namespace {
-
-std::string metadata_text(const nlohmann::json& metadata, const std::string& key) {
-  if (!metadata.is_object()) return {};
-  const auto it = metadata.find(key);
-  if (it == metadata.end()) return {};
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-// The text hashed for a request and a label for the reason.
-std::pair<std::string, std::string> hash_input(const config::HashKey& key,
-                                               const RequestFacts& facts) {
-  using Source = config::HashKey::Source;
-  switch (key.source) {
-    case Source::user:
-      return {facts.user, "user"};
-    case Source::header: {
-      const auto value = facts.header(key.name);
-      return {std::string(value.value_or("")), "header " + key.name};
-    }
-    case Source::metadata:
-      return {metadata_text(facts.metadata, key.name), "metadata " + key.name};
-    case Source::session:
-      break;
-  }
-  return {facts.session_key, "session"};
-}
-
-}  // namespace
 
 ConsistentHash::ConsistentHash(const config::Config& config,
                                const std::vector<std::string>& members, config::HashKey key)
@@ -46,7 +17,7 @@ ConsistentHash::ConsistentHash(const config::Config& config,
 
 std::vector<PlannedBackend> ConsistentHash::order(const StrategyContext& context,
                                                   std::span<const std::size_t> eligible) const {
-  auto [text, label] = hash_input(key_, context.facts);
+  auto [text, label] = key_text(key_, context.facts);
   // Without a key there is nothing to be sticky to: spread at random instead of piling every
   // such request on the owner of hash("").
   const bool keyless = text.empty();
