@@ -865,7 +865,19 @@ struct BodyEdits {
   bool drop_metadata = false;
   bool drop_stream_options = false;
   bool ask_usage = false;
+  BodyFields fields;
 };
+
+// The value of field `name` in `fields` (a name listed twice: the last), or null.
+const std::string* field_value(const std::vector<std::pair<std::string, std::string>>* fields,
+                               std::string_view name) {
+  if (fields == nullptr) return nullptr;
+  const std::string* value = nullptr;
+  for (const auto& [field, text] : *fields) {
+    if (field == name) value = &text;
+  }
+  return value;
+}
 
 // The client's body with the edits made member by member: every other member reaches the
 // backend byte for byte (a DOM would round big integers to doubles, collapse repeated keys
@@ -882,10 +894,14 @@ std::optional<std::string> edited_body(std::string_view text, const BodyEdits& e
   };
   bool has_model = false;
   bool has_options = false;
+  std::vector<std::string_view> present;  // the client's member names
   for (const auto& member : *members) {
     const std::string_view written_name =
         member.member.substr(0, member.member.size() - member.value.size());
-    if (member.name == "model") {
+    present.push_back(member.name);
+    if (const std::string* forced = field_value(edits.fields.overrides, member.name)) {
+      add(written_name.substr(0, written_name.rfind(':')), *forced);
+    } else if (member.name == "model") {
       has_model = true;
       add(written_name.substr(0, written_name.rfind(':')), json_string(edits.model));
     } else if (member.name == "metadata" && edits.drop_metadata) {
@@ -902,6 +918,16 @@ std::optional<std::string> edited_body(std::string_view text, const BodyEdits& e
   }
   if (!has_model) add(R"("model")", json_string(edits.model));
   if (edits.ask_usage && !has_options) add(R"("stream_options")", R"({"include_usage":true})");
+  const auto add_missing = [&](const std::vector<std::pair<std::string, std::string>>* fields) {
+    if (fields == nullptr) return;
+    for (const auto& [name, value] : *fields) {
+      if (std::find(present.begin(), present.end(), name) != present.end()) continue;
+      present.push_back(name);
+      add(json_string(name), *field_value(fields, name));
+    }
+  };
+  add_missing(edits.fields.overrides);
+  add_missing(edits.fields.defaults);
   out += '}';
   return out;
 }
@@ -917,7 +943,7 @@ bool is_usage_only_chunk(std::string_view data) {
 }
 
 std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
-                             StreamOptions stream_options) {
+                             StreamOptions stream_options, BodyFields fields) {
   const bool ask_usage = stream_options == StreamOptions::ask_usage && request.stream &&
                          !request.summary.include_usage;
   const bool drop_options =
@@ -925,7 +951,8 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
   // `metadata` is the router's routing input; OpenAI refuses it unless `store` is true, and
   // strict servers (Mistral) refuse any field they do not know.
   const bool drop_metadata = request.summary.has_metadata && !request.summary.store;
-  if ((!ask_usage || !request.summary.has_stream_options) && !drop_metadata && !drop_options) {
+  if ((!ask_usage || !request.summary.has_stream_options) && !drop_metadata && !drop_options &&
+      fields.empty()) {
     std::optional<std::string> text;
     if (request.model_end > request.model_begin && request.model_end <= request.text.size()) {
       text = splice_at(request.text, request.model_begin, request.model_end, upstream_model);
@@ -944,13 +971,24 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
   if (auto edited = edited_body(request.text, {.model = upstream_model,
                                                .drop_metadata = drop_metadata,
                                                .drop_stream_options = drop_options,
-                                               .ask_usage = ask_usage})) {
+                                               .ask_usage = ask_usage,
+                                               .fields = fields})) {
     return std::move(*edited);
   }
   // A parsed request that is no text (made in code): its tree, in the client's key order.
   auto copy = in_client_order(request.text, request.body());
   if (!copy.is_object()) copy = nlohmann::ordered_json(request.body());
   copy["model"] = upstream_model;
+  if (fields.overrides != nullptr) {
+    for (const auto& [name, value] : *fields.overrides) {
+      copy[name] = nlohmann::ordered_json::parse(value);
+    }
+  }
+  if (fields.defaults != nullptr) {
+    for (const auto& [name, value] : *fields.defaults) {
+      if (!copy.contains(name)) copy[name] = nlohmann::ordered_json::parse(value);
+    }
+  }
   if (drop_metadata) copy.erase("metadata");
   if (drop_options) copy.erase("stream_options");
   if (ask_usage) {

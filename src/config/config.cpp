@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "llm_router/core/file.hpp"
 
@@ -351,6 +354,62 @@ bool matches_header_pattern(std::string_view pattern, std::string_view lowercase
                                 : lowercase_name == pattern;
 }
 
+// A YAML value as JSON text: plain scalars that read as true/false, null, an integer or a
+// number are those; any other scalar (or a quoted one) a string.
+nlohmann::json json_of(const YAML::Node& node) {
+  if (node.IsSequence()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& item : node) list.push_back(json_of(item));
+    return list;
+  }
+  if (node.IsMap()) {
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& entry : node) object[entry.first.as<std::string>()] = json_of(entry.second);
+    return object;
+  }
+  if (!node.IsScalar()) return nullptr;
+  const std::string& text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted
+  if (text == "true" || text == "false") return text == "true";
+  if (text == "null" || text == "~") return nullptr;
+  std::int64_t integer = 0;
+  if (const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), integer);
+      ec == std::errc() && end == text.data() + text.size()) {
+    return integer;
+  }
+  double number = 0;
+  if (const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+      ec == std::errc() && end == text.data() + text.size() && std::isfinite(number)) {
+    return number;
+  }
+  return text;
+}
+
+// `default_params` / `override_params`: body fields for the backend. The fields that say what
+// is asked and how it is answered stay the client's and the router's.
+std::vector<std::pair<std::string, std::string>> read_params(NodeReader& reader,
+                                                             std::string_view key) {
+  static constexpr std::string_view kRouters[] = {"model",  "messages",       "prompt",  "input",
+                                                  "stream", "stream_options", "metadata"};
+  std::vector<std::pair<std::string, std::string>> params;
+  const YAML::Node node = reader.raw(key);
+  if (!node.IsDefined() || node.IsNull()) return params;
+  if (!node.IsMap()) {
+    reader.error(key, "must be a mapping of body fields to values, such as {temperature: 0.2}");
+    return params;
+  }
+  for (const auto& entry : node) {
+    const std::string name = entry.first.as<std::string>();
+    if (std::find(std::begin(kRouters), std::end(kRouters), name) != std::end(kRouters)) {
+      reader.error_at(entry.first, "." + name,
+                      "'" + name + "' is the client's request or the router's to set");
+      continue;
+    }
+    params.emplace_back(name, json_of(entry.second).dump());
+  }
+  return params;
+}
+
 void read_response_headers(NodeReader& reader, Backend& b) {
   for (const std::string& written :
        reader.string_list("response_headers").value_or(std::vector<std::string>{})) {
@@ -542,6 +601,8 @@ Backend read_backend(NodeReader reader) {
   check_header_values(reader, b);
   read_forward_headers(reader, b);
   read_response_headers(reader, b);
+  b.default_params = read_params(reader, "default_params");
+  b.override_params = read_params(reader, "override_params");
   read_timeouts(reader.object("timeouts"), b.timeouts);
   read_retry(reader.object("retry"), b.retry);
   read_breaker(reader.object("circuit_breaker"), b.breaker);

@@ -1180,8 +1180,9 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
   // (Only a wildcard backend's model is made per request: the others' is used as configured.)
   const std::string matched_model =
       backend.wildcard() ? backend.upstream_model(parsed.model) : std::string();
-  out.body = api::body_for_backend(parsed, backend.wildcard() ? matched_model : backend.model,
-                                   stream_options);
+  out.body =
+      api::body_for_backend(parsed, backend.wildcard() ? matched_model : backend.model,
+                            stream_options, {&backend.default_params, &backend.override_params});
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
   // W3C trace context travels whole: a trace's vendor state and baggage go with its parent.

@@ -128,6 +128,34 @@ TEST(Fidelity, ResponsesItemReferencesBecomeTheTurnsTheyName) {
 
 // The backend's headers an SDK reads are relayed; its request id under a name of its own (the
 // router's x-request-id stays); the operator's organization and project are not.
+// A backend's default_params fill fields the client left out; its override_params replace the
+// client's (Portkey's override_params): the rest of the body stays as sent.
+TEST(Fidelity, BackendParamsFillAndOverrideBodyFields) {
+  RecordingBackend recording;
+  Router router(router_config({{"only", recording.backend.url(),
+                                "default_params: {temperature: 0.2, max_tokens: 64, "
+                                "stop: [\"END\"]}\n    override_params: {top_p: 0.5, "
+                                "seed: 7, user: \"svc\", reasoning_effort: \"low\"}"}},
+                              "[only]"));
+  HttpClient client(router.port());
+  for (const bool stream : {false, true}) {
+    const std::string extra =
+        std::string(R"(,"temperature":0.9,"top_p":1,"n":1)") + (stream ? R"(,"stream":true)" : "");
+    ASSERT_EQ(client.post_json("/v1/chat/completions", chat_body("auto", "hello", extra)).status,
+              200);
+    const json sent = json::parse(recording.last());
+    EXPECT_EQ(sent["temperature"], 0.9) << sent;  // the client's
+    EXPECT_EQ(sent["max_tokens"], 64) << sent;    // a default where the client had none
+    EXPECT_EQ(sent["stop"], json::array({"END"})) << sent;
+    EXPECT_EQ(sent["top_p"], 0.5) << sent;  // overridden
+    EXPECT_EQ(sent["seed"], 7) << sent;
+    EXPECT_EQ(sent["user"], "svc") << sent;
+    EXPECT_EQ(sent["reasoning_effort"], "low") << sent;
+    EXPECT_EQ(sent["n"], 1) << sent;
+    EXPECT_EQ(sent["model"], "upstream-only") << sent;
+  }
+}
+
 TEST(Fidelity, BackendHeadersClientsReadAreRelayed) {
   CannedBackend backend([](const std::string&) {
     return http_response(200, "application/json", kChatAnswer,

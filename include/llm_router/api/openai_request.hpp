@@ -104,8 +104,20 @@ enum class StreamOptions {
 // client's bytes are kept and only the model's value is replaced (no re-serialisation) unless
 // `stream_options` must change or `metadata` (routing input) must go: it is left out unless
 // the client set `store: true`, as OpenAI requires.
+// Body fields a backend sets (name, JSON text of the value): `defaults` where the client's body
+// has no such field, `overrides` in place of the client's.
+struct BodyFields {
+  const std::vector<std::pair<std::string, std::string>>* defaults = nullptr;
+  const std::vector<std::pair<std::string, std::string>>* overrides = nullptr;
+  bool empty() const {
+    return (defaults == nullptr || defaults->empty()) &&
+           (overrides == nullptr || overrides->empty());
+  }
+};
+
 std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
-                             StreamOptions stream_options = StreamOptions::as_sent);
+                             StreamOptions stream_options = StreamOptions::as_sent,
+                             BodyFields fields = {});
 
 // A stream chunk that only carries usage (empty choices): relayed only if the client asked.
 bool is_usage_only_chunk(std::string_view data);

@@ -153,6 +153,11 @@ struct Backend {
   // Headers of this backend's answers passed on to the client, besides the rate limits and
   // retry hints always passed on: lower-case names or prefixes ending in '*' ("x-ms-*").
   std::vector<std::string> response_headers;
+  // Request body fields set for this backend (name, JSON text of the value): `default_params`
+  // where the client's body has no such field, `override_params` whatever the client sent
+  // (Portkey's override_params; LiteLLM's litellm_params defaults).
+  std::vector<std::pair<std::string, std::string>> default_params;
+  std::vector<std::pair<std::string, std::string>> override_params;
   Timeouts timeouts;
   RetrySettings retry;
   health::BreakerSettings breaker;

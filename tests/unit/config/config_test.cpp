@@ -634,6 +634,33 @@ TEST(Config, ResponseHeadersMatchNamesAndPrefixesButNeverTheRoutersOwn) {
   }
 }
 
+// Body fields per backend: YAML values become JSON (plain scalars typed, quoted ones strings);
+// the fields that say what is asked stay the client's and the router's.
+TEST(Config, BackendParamsAreJsonValuesButNotTheRequestsOwnFields) {
+  const auto config = load_config_string(
+      "backends:\n  - name: a\n    provider: mock\n"
+      "    default_params: {temperature: 0.2, max_tokens: 64, stop: [END], seed: \"7\"}\n"
+      "    override_params: {logprobs: true, extra: {k: null}}\nroutes: [{name: r, use: [a]}]\n");
+  const auto& backend = config.backends.at(0);
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(backend.default_params, (Fields{{"temperature", "0.2"},
+                                            {"max_tokens", "64"},
+                                            {"stop", R"(["END"])"},
+                                            {"seed", R"("7")"}}));
+  EXPECT_EQ(backend.override_params, (Fields{{"logprobs", "true"}, {"extra", R"({"k":null})"}}));
+  try {
+    load_config_string(
+        "backends:\n  - name: a\n    provider: mock\n"
+        "    override_params: {model: x, stream: true}\nroutes: [{name: r, use: [a]}]\n");
+    FAIL() << "accepted fields the request owns";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.diagnostics().size(), 2u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'model' is the client's request or the router's"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // A key in a file (a mounted secret), relative to the config's directory, without its
 // trailing line break; never both api_key and api_key_file; an unreadable file says which.
 TEST(Config, AnApiKeyFileIsReadRelativeToTheConfig) {
