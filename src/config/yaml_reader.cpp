@@ -218,6 +218,32 @@ std::string shortest(double value) {
   return ec == std::errc{} ? std::string(buffer, end) : std::to_string(value);
 }
 
+// Keys of other gateways' configs (Portkey, LiteLLM) and what says the same here, offered when
+// the mapping being read has that key: what a config carried over most often gets wrong.
+template <class Keys>
+std::string foreign_key_hint(const std::string& key, const Keys& known) {
+  struct Foreign {
+    std::string_view key, ours, hint;
+  };
+  static constexpr Foreign kForeign[] = {
+      {"request_timeout", "timeouts",
+       "timeouts: {total: 30s}' per attempt, then the next backend, or 'timeout"},
+      {"on_status_codes", "on_status", "on_status"},
+      {"then", "use", "use"},
+      {"targets", "use", "use"},
+      {"num_retries", "retry", "retry: {attempts: N}"},
+      {"max_retries", "retry", "retry: {attempts: N}"},
+      {"litellm_params", "default_params", "default_params"},
+      {"params", "default_params", "default_params' or 'override_params"},
+      {"virtual_key", "api_key", "api_key"},
+      {"weight", "weights", "weights: {backend: N}' on the pool"},
+  };
+  for (const auto& foreign : kForeign) {
+    if (key == foreign.key && known.contains(foreign.ours)) return std::string(foreign.hint);
+  }
+  return {};
+}
+
 // The known key a typo most likely meant ("fallbacks" -> "fallback"), or "".
 template <class Keys>
 std::string closest_key(const std::string& key, const Keys& known) {
@@ -371,7 +397,8 @@ void NodeReader::finish() {
   for (const auto& entry : node_) {
     const std::string key = entry.first.as<std::string>();
     if (!known_.contains(key)) {
-      const std::string hint = closest_key(key, known_);
+      std::string hint = foreign_key_hint(key, known_);
+      if (hint.empty()) hint = closest_key(key, known_);
       context_.diagnostics.push_back(located(
           context_, entry.first, path_of(key),
           "unknown key '" + key + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)")));

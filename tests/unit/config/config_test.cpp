@@ -479,6 +479,11 @@ INSTANTIATE_TEST_SUITE_P(
                 "routes[0].fallbacks", "unknown key 'fallbacks' (did you mean 'fallback'?)"},
         BadCase{"swapped_letters", kBackendHead + "    modle: m\n" + kRoute, "backends[0].modle",
                 "unknown key 'modle' (did you mean 'model'?)"},
+        // Other gateways' keys point at what says the same here.
+        BadCase{"portkey_request_timeout", kBackendHead + kRoute + "    request_timeout: 30s\n",
+                "routes[0].request_timeout", "did you mean 'timeouts: {total: 30s}' per attempt"},
+        BadCase{"litellm_num_retries", kBackendHead + "    num_retries: 2\n" + kRoute,
+                "backends[0].num_retries", "did you mean 'retry: {attempts: N}'?"},
         BadCase{"number_bounds_as_written", kBackendHead + kRoute + "    quality_floor: 2\n",
                 "routes[0].quality_floor", "must be between 0 and 1"},
         BadCase{"negative_rpm", kBackendHead + "    rpm: -1\n" + kRoute, "backends[0].rpm",
