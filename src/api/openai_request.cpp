@@ -1022,6 +1022,9 @@ std::optional<Usage> usage_at(std::string_view text, std::size_t at) {
   if (usage.prompt_tokens < 0 && usage.completion_tokens < 0) return std::nullopt;
   usage.prompt_tokens = std::max(0LL, usage.prompt_tokens);
   usage.completion_tokens = std::max(0LL, usage.completion_tokens);
+  // prompt_tokens_details.cached_tokens (OpenAI, DeepSeek's prompt_cache_hit_tokens aside).
+  usage.cached_prompt_tokens =
+      std::clamp(token_count_after(rest, "\"cached_tokens\""), 0LL, usage.prompt_tokens);
   return usage;
 }
 

@@ -574,6 +574,7 @@ Backend read_backend(NodeReader reader) {
     NodeReader cost = reader.object("cost");
     b.cost.input_per_mtok = cost.number("input_per_mtok", 0, 1e6).value_or(0);
     b.cost.output_per_mtok = cost.number("output_per_mtok", 0, 1e6).value_or(0);
+    b.cost.cached_input_per_mtok = cost.number("cached_input_per_mtok", 0, 1e6);
     cost.finish();
   }
   b.context_window = reader.integer("context_window", 0, 100'000'000).value_or(0);

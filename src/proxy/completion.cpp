@@ -715,8 +715,8 @@ std::optional<Failure> pre_commit_failure(upstream::EventResult& next) {
 double spend_usd(const config::Config& config, const std::string& backend,
                  const api::Usage& usage) {
   const auto* b = config.find_backend(backend);
-  return b ? metrics::cost_usd(usage.prompt_tokens, usage.completion_tokens, b->cost.input_per_mtok,
-                               b->cost.output_per_mtok)
+  return b ? metrics::cost_usd(usage.prompt_tokens, usage.completion_tokens,
+                               usage.cached_prompt_tokens, b->cost)
            : 0.0;
 }
 
@@ -2755,7 +2755,7 @@ void RouterHandler::record_metrics(const RequestRecord& record, double latency_m
   const config::Config& config = record.config_or(*snapshot_->config);
   if (const auto* b = config.find_backend(record.backend)) {
     cost = metrics::cost_usd(record.usage.prompt_tokens, record.usage.completion_tokens,
-                             b->cost.input_per_mtok, b->cost.output_per_mtok);
+                             record.usage.cached_prompt_tokens, b->cost);
     series(pair.cost, families.cost, route, backend).add(cost);
   }
   std::vector<metrics::RequestSummary::Spend> set_aside;

@@ -108,6 +108,7 @@ struct RequestRecord {
     for (const auto& spent : discarded) {
       paid.prompt_tokens += spent.usage.prompt_tokens;
       paid.completion_tokens += spent.usage.completion_tokens;
+      paid.cached_prompt_tokens += spent.usage.cached_prompt_tokens;
     }
     return paid;
   }

@@ -125,6 +125,7 @@ bool is_usage_only_chunk(std::string_view data);
 struct Usage {
   long long prompt_tokens = 0;
   long long completion_tokens = 0;
+  long long cached_prompt_tokens = 0;  // of prompt_tokens, read from the provider's cache
 };
 
 // The `usage` object of an OpenAI response or stream chunk, when it has one.

@@ -80,6 +80,9 @@ struct RetrySettings {
 struct Cost {
   double input_per_mtok = 0;
   double output_per_mtok = 0;
+  // Prompt tokens the provider read from its prompt cache (usage's
+  // prompt_tokens_details.cached_tokens); unset: the input price.
+  std::optional<double> cached_input_per_mtok;
 };
 
 // How the built-in mock provider (and mock-llm) behaves unless a request says otherwise.

@@ -16,4 +16,9 @@ inline double cost_usd(std::int64_t prompt_tokens, std::int64_t completion_token
   return cost_usd(prompt_tokens, completion_tokens, price.input_per_mtok, price.output_per_mtok);
 }
 
+// The same when `cached_prompt_tokens` of the prompt came from the provider's prompt cache:
+// those at the backend's cached input price.
+double cost_usd(std::int64_t prompt_tokens, std::int64_t completion_tokens,
+                std::int64_t cached_prompt_tokens, const config::Cost& price);
+
 }  // namespace llm_router::metrics

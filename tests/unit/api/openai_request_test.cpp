@@ -112,6 +112,23 @@ TEST(Usage, FoundInResponsesAndChunks) {
   EXPECT_FALSE(find_usage(R"({"choices":[]})"));
 }
 
+// Prompt tokens the provider read from its cache are noted (a cheaper price may apply), never
+// more than the prompt.
+TEST(Usage, CachedPromptTokensAreNoted) {
+  const auto cached =
+      find_usage(R"({"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":5,)"
+                 R"("prompt_tokens_details":{"cached_tokens":800,"audio_tokens":0}}})");
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(cached->cached_prompt_tokens, 800);
+  EXPECT_EQ(
+      find_usage(R"({"usage":{"prompt_tokens":10,"completion_tokens":1}})")->cached_prompt_tokens,
+      0);
+  EXPECT_EQ(find_usage(R"({"usage":{"prompt_tokens":10,"completion_tokens":1,)"
+                       R"("prompt_tokens_details":{"cached_tokens":50}}})")
+                ->cached_prompt_tokens,
+            10);
+}
+
 // A count no answer can hold (a backend's bug) is left out instead of poisoning the totals.
 TEST(Usage, ImplausibleCountsAreLeftOut) {
   const auto huge = find_usage(

@@ -433,5 +433,15 @@ TEST(Cost, ExactSmallCases) {
   EXPECT_EQ(cost_usd(1000, 500, config::Cost{3, 15}), 0.0105);
 }
 
+// Cached prompt tokens at the cached input price (unset: the input price); never more cached
+// tokens than the prompt has.
+TEST(Cost, CachedPromptTokensAtTheirOwnPrice) {
+  const config::Cost price{2.5, 10, 1.25};
+  EXPECT_EQ(cost_usd(1'000'000, 0, 800'000, price), 0.2 * 2.5 + 0.8 * 1.25);
+  EXPECT_EQ(cost_usd(1'000'000, 0, 800'000, config::Cost{2.5, 10}), 2.5);
+  EXPECT_EQ(cost_usd(1000, 0, 5000, price), 0.00125);
+  EXPECT_EQ(cost_usd(1000, 1000, -3, price), cost_usd(1000, 1000, price));
+}
+
 }  // namespace
 }  // namespace llm_router::metrics
