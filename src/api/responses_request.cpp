@@ -137,7 +137,20 @@ Expected<json> tool_result_of(const json& item, const std::string& param) {
                      indexed(param + ".output", k) + ".type");
     }
   }
-  auto output = item.contains("output") ? text_of_content(item["output"]) : std::nullopt;
+  std::optional<std::string> output;
+  if (auto parts = item.find("output"); parts != item.end() && parts->is_array()) {
+    // Parts are separate pieces of the tool's output (["a.py", "b.py"]): one per line, as
+    // servers that flatten a message's text parts (vLLM) join them.
+    output.emplace();
+    for (const json& part : *parts) {
+      const auto text = text_of_content(json::array({part}));
+      if (!text) return invalid("a function_call_output part needs `text`", param + ".output");
+      if (!output->empty()) *output += '\n';
+      *output += *text;
+    }
+  } else if (parts != item.end()) {
+    output = text_of_content(*parts);
+  }
   if (!output) {
     return invalid("a function_call_output item needs `output` as a string", param + ".output");
   }

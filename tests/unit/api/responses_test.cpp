@@ -88,7 +88,8 @@ TEST(ResponsesRequest, ItemsBecomeTurnsWithToolCallsAndResults) {
     {"type":"function_call","call_id":"c2","name":"g","arguments":"{}"},
     {"type":"reasoning","id":"r1","summary":[]},
     {"type":"function_call_output","call_id":"c1","output":"42"},
-    {"type":"function_call_output","call_id":"c2","output":[{"type":"input_text","text":"ok"}]}]})");
+    {"type":"function_call_output","call_id":"c2","output":[{"type":"input_text","text":"a.py"},
+      {"type":"input_text","text":"b.py"}]}]})");
   const json& m = chat["messages"];
   ASSERT_EQ(m.size(), 5u) << m;
   EXPECT_EQ(m[0], json::parse(R"({"role":"system","content":"rules\nmore rules"})"));
@@ -98,7 +99,7 @@ TEST(ResponsesRequest, ItemsBecomeTurnsWithToolCallsAndResults) {
   ASSERT_EQ(m[2]["tool_calls"].size(), 2u);
   EXPECT_EQ(m[2]["tool_calls"][1]["function"]["name"], "g");
   EXPECT_EQ(m[3], json::parse(R"({"role":"tool","tool_call_id":"c1","content":"42"})"));
-  EXPECT_EQ(m[4]["content"], "ok");
+  EXPECT_EQ(m[4]["content"], "a.py\nb.py");  // one part per line
   EXPECT_EQ(chat["stream"], true);
   EXPECT_EQ(chat["stream_options"]["include_usage"], true);
 }
