@@ -60,6 +60,15 @@ void append_integer(std::string& out, std::int64_t value) {
   out.append(buffer, ec == std::errc{} ? end : buffer);
 }
 
+// U+2028..U+202E (line and paragraph separators, direction embeddings and overrides) and
+// U+2066..U+2069 (direction isolates), as UTF-8.
+bool is_layout_control(std::string_view bytes) {
+  const auto b1 = static_cast<unsigned char>(bytes[1]);
+  const auto b2 = static_cast<unsigned char>(bytes[2]);
+  return static_cast<unsigned char>(bytes[0]) == 0xE2 &&
+         ((b1 == 0x80 && b2 >= 0xA8 && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9));
+}
+
 void key(std::string& out, std::string_view name) {
   if (out.size() > 1) out += ',';
   out += '"';
@@ -80,6 +89,15 @@ void append_json_string(std::string& out, std::string_view text) {
       if (n == 0) {
         out += "\\ufffd";
         ++i;
+      } else if (n == 3 && is_layout_control(text.substr(i, 3))) {
+        // Escaped, not dropped: the value is the same once parsed, and a terminal showing the
+        // line is not made to reorder or break it.
+        const unsigned code = ((c & 0x0Fu) << 12) |
+                              ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
+                              (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(code >> shift) & 15];
+        i += 3;
       } else {
         out.append(text.substr(i, n));
         i += n;

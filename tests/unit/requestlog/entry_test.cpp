@@ -121,6 +121,10 @@ TEST(RequestLogEntry, StringsAreEscaped) {
       {"overlong \xc0\xaf", "\"overlong \\ufffd\\ufffd\""},
       {"surrogate \xed\xa0\x80", "\"surrogate \\ufffd\\ufffd\\ufffd\""},
       {"</script>", "\"</script>\""},
+      // Layout controls (a right-to-left override, a line separator, an isolate) escaped: the
+      // same value, but a terminal showing the line is not made to reorder it.
+      {"user \xe2\x80\xae evil \xe2\x80\xa8 \xe2\x81\xa6x\xe2\x81\xa9",
+       "\"user \\u202e evil \\u2028 \\u2066x\\u2069\""},
   };
   for (const auto& c : cases) {
     std::string out;
