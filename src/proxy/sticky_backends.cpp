@@ -1,6 +1,13 @@
 #include "llm_router/proxy/sticky_backends.hpp"
 
+#include <algorithm>
+#include <functional>
+
 namespace llm_router::proxy {
+
+StickyBackends::StickyBackends(std::size_t capacity, std::size_t shards)
+    : shard_capacity_(std::max<std::size_t>(1, capacity / std::max<std::size_t>(1, shards))),
+      shards_(std::max<std::size_t>(1, shards)) {}
 
 std::string StickyBackends::id_of(std::string_view route, std::string_view key) {
   std::string id(route);
@@ -9,14 +16,20 @@ std::string StickyBackends::id_of(std::string_view route, std::string_view key) 
   return id;
 }
 
+StickyBackends::Shard& StickyBackends::shard_of(const std::string& id) {
+  return shards_[std::hash<std::string>{}(id) % shards_.size()];
+}
+
 std::optional<std::string> StickyBackends::find(std::string_view route, std::string_view key,
                                                 Clock::time_point now) {
-  const std::lock_guard lock(mutex_);
-  const auto it = entries_.find(id_of(route, key));
-  if (it == entries_.end()) return std::nullopt;
+  const std::string id = id_of(route, key);
+  Shard& shard = shard_of(id);
+  const std::lock_guard lock(shard.mutex);
+  const auto it = shard.entries.find(id);
+  if (it == shard.entries.end()) return std::nullopt;
   if (it->second.expires <= now) {
-    order_.erase(it->second.age);
-    entries_.erase(it);
+    shard.order.erase(it->second.age);
+    shard.entries.erase(it);
     return std::nullopt;
   }
   return it->second.backend;
@@ -25,24 +38,30 @@ std::optional<std::string> StickyBackends::find(std::string_view route, std::str
 void StickyBackends::remember(std::string_view route, std::string_view key, std::string backend,
                               Clock::time_point expires) {
   std::string id = id_of(route, key);
-  const std::lock_guard lock(mutex_);
-  if (const auto it = entries_.find(id); it != entries_.end()) {
+  Shard& shard = shard_of(id);
+  const std::lock_guard lock(shard.mutex);
+  if (const auto it = shard.entries.find(id); it != shard.entries.end()) {
     it->second.backend = std::move(backend);
     it->second.expires = expires;
-    order_.splice(order_.end(), order_, it->second.age);
+    shard.order.splice(shard.order.end(), shard.order, it->second.age);
     return;
   }
-  if (entries_.size() >= capacity_ && !order_.empty()) {
-    entries_.erase(order_.front());
-    order_.pop_front();
+  if (shard.entries.size() >= shard_capacity_ && !shard.order.empty()) {
+    shard.entries.erase(shard.order.front());
+    shard.order.pop_front();
   }
-  order_.push_back(id);
-  entries_.emplace(std::move(id), Entry{std::move(backend), expires, std::prev(order_.end())});
+  shard.order.push_back(id);
+  shard.entries.emplace(std::move(id),
+                        Entry{std::move(backend), expires, std::prev(shard.order.end())});
 }
 
 std::size_t StickyBackends::size() {
-  const std::lock_guard lock(mutex_);
-  return entries_.size();
+  std::size_t total = 0;
+  for (Shard& shard : shards_) {
+    const std::lock_guard lock(shard.mutex);
+    total += shard.entries.size();
+  }
+  return total;
 }
 
 }  // namespace llm_router::proxy

@@ -22,7 +22,7 @@ TEST(StickyBackends, AConversationKeepsItsBackendUntilItExpires) {
 }
 
 TEST(StickyBackends, PastItsCapacityTheLeastRecentlyAnsweredGoFirst) {
-  StickyBackends store(2);
+  StickyBackends store(2, /*shards=*/1);
   const auto later = StickyBackends::Clock::now() + minutes(10);
   store.remember("chat", "a", "x", later);
   store.remember("chat", "b", "x", later);

@@ -8,17 +8,18 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace llm_router::proxy {
 
 // The backend that last answered each conversation of a sticky route (`sticky:`), shared by
 // the io threads: later turns ask it first. An entry lasts its route's ttl after the answer
-// that set it; past `capacity` entries the least recently answered go first.
+// that set it; past `capacity` entries the least recently answered go first (per shard).
 class StickyBackends {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit StickyBackends(std::size_t capacity = 200'000) : capacity_(capacity) {}
+  explicit StickyBackends(std::size_t capacity = 200'000, std::size_t shards = 16);
 
   // The backend remembered for the conversation `key` of `route`, unless expired.
   std::optional<std::string> find(std::string_view route, std::string_view key,
@@ -33,12 +34,17 @@ class StickyBackends {
     Clock::time_point expires;
     std::list<std::string>::iterator age;  // in order_
   };
+  // The io threads look entries up at once: each shard has its own lock.
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, Entry> entries;
+    std::list<std::string> order;  // ids, least recently answered first
+  };
   static std::string id_of(std::string_view route, std::string_view key);
+  Shard& shard_of(const std::string& id);
 
-  std::mutex mutex_;
-  std::size_t capacity_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::list<std::string> order_;  // ids, least recently answered first
+  std::size_t shard_capacity_;
+  std::vector<Shard> shards_;
 };
 
 }  // namespace llm_router::proxy
