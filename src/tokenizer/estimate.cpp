@@ -17,15 +17,24 @@
 namespace llm_router::tokenizer {
 namespace {
 
-constexpr double kWordStart = 0.9;  // a run of letters begins (its leading space is free)
-constexpr double kLetter = 0.073;   // each ASCII letter
-// Each letter of 8 in a row that continue a run of letters (a long word, a hash, a blob
-// without spaces): tokenizers cut those every few letters.
-constexpr double kDeepLetter = 0.3;
-constexpr double kCaseBreak = 1.587;  // a capital after a small letter ("getUser", base64)
-constexpr double kDigit = 0.4;
-constexpr double kNumberStart = 0.6;
-constexpr double kSymbol = 0.457;  // each printable ASCII character not a letter or digit
+// Features of ASCII text, each with its weight in tokens.
+enum AsciiFeature {
+  kWordStarts,     // a run of letters begins (its leading space is free)
+  kLetters,        // each ASCII letter
+  kDeepLetters,    // each letter of 8 in a row that continue a run of letters (a long word, a
+                   // hash, a blob without spaces): tokenizers cut those every few letters
+  kCaseBreaks,     // a capital after a small letter ("getUser", base64)
+  kDigits,         // each digit
+  kNumbers,        // a run of digits begins
+  kSymbols,        // each character not a letter, digit, space or control character
+  kLineBreaks,     // a run of line breaks (\n, \r, and \v, \f alike) begins
+  kIndents,        // a second space or tab in a row: a run of them is a token of its own
+  kSpacedNumbers,  // a number after a space (the space does not join the digits)
+  kAsciiFeatures
+};
+static_assert(kAsciiFeatures == detail::kEstimateAsciiFeatures);
+constexpr std::array<double, kAsciiFeatures> kAsciiWeight = {0.497, 0.14,  0.21,  1.379, 0.254,
+                                                             1.308, 0.277, 1.063, 1.345, 0.702};
 
 // Characters beyond ASCII, costed one by one.
 enum CharKind {
@@ -73,11 +82,14 @@ constexpr std::uint64_t top(bool set) {
   return set ? kTopBit : 0;
 }
 
-// Masks of the byte before the one being read, in the top byte (where a block's last byte is).
+// Masks of the bytes before the one being read, in the top bytes (where a block's last bytes
+// are).
 struct Carry {
   std::uint64_t lower = 0;
   std::uint64_t word = 0;  // an ASCII letter or any non-ASCII character
   std::uint64_t digit = 0;
+  std::uint64_t line_break = 0;
+  std::uint64_t space = 0;        // the last two bytes: a space, a tab or another control
   bool block_of_letters = false;  // the last 8 bytes read as a block were all letters
 };
 
@@ -85,23 +97,19 @@ struct Carry {
 constexpr std::uint64_t before(std::uint64_t mask, std::uint64_t carried) {
   return (mask << 8) | (carried >> 56);
 }
+// The mask of the byte two before each byte of `mask`.
+constexpr std::uint64_t two_before(std::uint64_t mask, std::uint64_t carried) {
+  return (mask << 16) | (carried >> 48);
+}
+constexpr std::uint64_t kLastTwo = kTopBit | (kTopBit >> 8);
 
 struct Counts {
-  std::uint64_t word_starts = 0;
-  std::uint64_t letters = 0;
-  std::uint64_t deep_letters = 0;
-  std::uint64_t case_breaks = 0;
-  std::uint64_t digits = 0;
-  std::uint64_t numbers = 0;
-  std::uint64_t symbols = 0;
+  std::array<std::uint64_t, kAsciiFeatures> ascii{};
   std::array<std::uint64_t, kCharKinds> chars{};
 
   double tokens() const {
-    double sum =
-        kWordStart * static_cast<double>(word_starts) + kLetter * static_cast<double>(letters) +
-        kDeepLetter * static_cast<double>(deep_letters) +
-        kCaseBreak * static_cast<double>(case_breaks) + kDigit * static_cast<double>(digits) +
-        kNumberStart * static_cast<double>(numbers) + kSymbol * static_cast<double>(symbols);
+    double sum = 0;
+    for (int f = 0; f < kAsciiFeatures; ++f) sum += kAsciiWeight[f] * static_cast<double>(ascii[f]);
     for (int k = 0; k < kCharKinds; ++k) sum += kCharCost[k] * static_cast<double>(chars[k]);
     return sum;
   }
@@ -114,15 +122,11 @@ constexpr std::uint64_t sum_of_bytes(std::uint64_t lanes) {
 
 // Per-byte tallies of masks (one bit per byte), added up every 31 blocks so no byte overflows.
 struct Lanes {
-  std::uint64_t word_starts = 0, letters = 0, case_breaks = 0, digits = 0, numbers = 0, symbols = 0;
+  std::array<std::uint64_t, kAsciiFeatures> tally{};
+  void add(AsciiFeature feature, std::uint64_t mask) { tally[feature] += mask >> 7; }
   void drain_into(Counts& counts) {
-    counts.word_starts += sum_of_bytes(word_starts);
-    counts.letters += sum_of_bytes(letters);
-    counts.case_breaks += sum_of_bytes(case_breaks);
-    counts.digits += sum_of_bytes(digits);
-    counts.numbers += sum_of_bytes(numbers);
-    counts.symbols += sum_of_bytes(symbols);
-    *this = {};
+    for (int f = 0; f < kAsciiFeatures; ++f) counts.ascii[f] += sum_of_bytes(tally[f]);
+    tally = {};
   }
 };
 
@@ -137,18 +141,25 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
     const std::uint64_t letter = swar::letters(x);
     const std::uint64_t lower = letter & (x << 2);  // 0x20 set: a small letter
     const std::uint64_t digit = swar::in_range(x, '0', '9');
-    const std::uint64_t printable = swar::in_range(x, '!', '~');
-    // Bytes, not counts: each mask has one bit per byte, shifted down to the byte's low bit.
-    lanes.word_starts += (letter & ~before(letter, carry.word)) >> 7;
-    lanes.letters += letter >> 7;
+    const std::uint64_t blank = swar::in_range(x, 0, ' ');  // a space or a control character
+    const std::uint64_t line_break = blank & swar::in_range(x, '\n', '\r');
+    const std::uint64_t space = blank & ~line_break;
+    const std::uint64_t symbol = ~(blank | letter | digit) & swar::kHighs;
+    const std::uint64_t after_space = before(space, carry.space);
+    lanes.add(kWordStarts, letter & ~before(letter, carry.word));
+    lanes.add(kLetters, letter);
     // Eight letters after eight more: deep in a run of letters, counted a block at a time.
     const bool all_letters = letter == swar::kHighs;
-    if (all_letters && carry.block_of_letters) counts.deep_letters += 8;
-    lanes.case_breaks += (letter & ~lower & before(lower, carry.lower)) >> 7;
-    lanes.digits += digit >> 7;
-    lanes.numbers += (digit & ~before(digit, carry.digit)) >> 7;
-    lanes.symbols += (printable & ~(letter | digit)) >> 7;
-    carry = {lower, letter, digit, all_letters};
+    if (all_letters && carry.block_of_letters) counts.ascii[kDeepLetters] += 8;
+    lanes.add(kCaseBreaks, letter & ~lower & before(lower, carry.lower));
+    lanes.add(kDigits, digit);
+    const std::uint64_t number_start = digit & ~before(digit, carry.digit);
+    lanes.add(kNumbers, number_start);
+    lanes.add(kSpacedNumbers, number_start & after_space);
+    lanes.add(kSymbols, symbol);
+    lanes.add(kLineBreaks, line_break & ~before(line_break, carry.line_break));
+    lanes.add(kIndents, space & after_space & ~two_before(space, carry.space));
+    carry = {lower, letter, digit, line_break, space, all_letters};
     at += 8;
     if (++blocks == 31) {
       lanes.drain_into(counts);
@@ -156,10 +167,12 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
     }
   }
   lanes.drain_into(counts);
-  // Only the last byte's marks carry over to the byte-at-a-time path.
+  // Only the last bytes' marks carry over to the byte-at-a-time path.
   carry.lower &= kTopBit;
   carry.word &= kTopBit;
   carry.digit &= kTopBit;
+  carry.line_break &= kTopBit;
+  carry.space &= kLastTwo;
   return at;
 }
 
@@ -168,24 +181,32 @@ void ascii_byte(char c, Carry& carry, Counts& counts) {
   const bool upper = c >= 'A' && c <= 'Z';
   const bool letter = lower || upper;
   const bool digit = c >= '0' && c <= '9';
-  counts.word_starts += letter && carry.word == 0;
-  counts.letters += letter;
-  counts.case_breaks += upper && carry.lower != 0;
-  counts.digits += digit;
-  counts.numbers += digit && carry.digit == 0;
-  counts.symbols += c >= '!' && c <= '~' && !letter && !digit;
-  carry = {top(lower), top(letter), top(digit)};
+  const bool blank = c <= ' ';
+  const bool line_break = c >= '\n' && c <= '\r';
+  const bool space = blank && !line_break;
+  const bool symbol = !blank && !letter && !digit;
+  const bool after_space = (carry.space & kTopBit) != 0;
+  auto& ascii = counts.ascii;
+  ascii[kWordStarts] += letter && carry.word == 0;
+  ascii[kLetters] += letter;
+  ascii[kCaseBreaks] += upper && carry.lower != 0;
+  ascii[kDigits] += digit;
+  ascii[kNumbers] += digit && carry.digit == 0;
+  ascii[kSpacedNumbers] += digit && carry.digit == 0 && after_space;
+  ascii[kSymbols] += symbol;
+  ascii[kLineBreaks] += line_break && carry.line_break == 0;
+  ascii[kIndents] += space && after_space && (carry.space & (kTopBit >> 8)) == 0;
+  carry = {top(lower), top(letter), top(digit), top(line_break),
+           ((carry.space >> 8) & (kTopBit >> 8)) | top(space)};
 }
 
 void other_char(CharKind kind, Carry& carry, Counts& counts) {
   ++counts.chars[kind];
-  counts.word_starts += carry.word == 0;
-  carry = {0, kTopBit, 0};
+  counts.ascii[kWordStarts] += carry.word == 0;
+  carry = {0, kTopBit};
 }
 
-}  // namespace
-
-double estimate_tokens(std::string_view text) {
+Counts counts_of(std::string_view text) {
   Carry carry;
   Counts counts;
   std::size_t at = 0;
@@ -200,7 +221,29 @@ double estimate_tokens(std::string_view text) {
       other_char(kind_of(core::next_code_point(text, at)), carry, counts);
     }
   }
-  return counts.tokens();
+  return counts;
 }
 
+}  // namespace
+
+double estimate_tokens(std::string_view text) {
+  return counts_of(text).tokens();
+}
+
+namespace detail {
+
+std::vector<double> estimate_features(std::string_view text) {
+  const Counts counts = counts_of(text);
+  std::vector<double> features(counts.ascii.begin(), counts.ascii.end());
+  features.insert(features.end(), counts.chars.begin(), counts.chars.end());
+  return features;
+}
+
+std::vector<double> estimate_weights() {
+  std::vector<double> weights(kAsciiWeight.begin(), kAsciiWeight.end());
+  weights.insert(weights.end(), kCharCost.begin(), kCharCost.end());
+  return weights;
+}
+
+}  // namespace detail
 }  // namespace llm_router::tokenizer

@@ -76,6 +76,16 @@ inline std::size_t count_tokens(const Encoder& encoder, std::string_view text) {
 // Linear in the text's size; a fraction, so many small pieces add up right.
 double estimate_tokens(std::string_view text);
 
+namespace detail {
+// The estimate's features of a text and their weights (estimate = their dot product), for
+// tests/tokenizer/fit_estimate.cpp, which fits the weights.
+// The first kEstimateAsciiFeatures are of ASCII text,
+// the rest count other scripts' characters.
+inline constexpr std::size_t kEstimateAsciiFeatures = 10;
+std::vector<double> estimate_features(std::string_view text);
+std::vector<double> estimate_weights();
+}  // namespace detail
+
 // Byte-pair merge of one piece, exposed for tests: the token boundaries (end offsets) after
 // merging, lowest rank first and leftmost first among equals. `rank` returns a rank or
 // UINT32_MAX for an unknown byte string.

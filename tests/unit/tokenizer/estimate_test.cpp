@@ -86,17 +86,42 @@ TEST_F(Estimate, OtherScriptsAndEmoji) {
               0.4);
 }
 
-// Spaces in front change nothing, wherever they move the 8-byte blocks' edges.
+// Line breaks in front cost the same however many there are, wherever they move the 8-byte
+// blocks' edges.
 TEST_F(Estimate, DoesNotDependOnWhereBlocksStart) {
-  for (const std::string text : {"abcdefg X", "abc 123 4", "abcdefg \u00e9t\u00e9", "getUser 7x",
-                                 "say: Hello World, 42 times!\nthen STOP."}) {
-    const double alone = estimate_tokens(text);
-    for (int k = 1; k < 8; ++k) {
-      EXPECT_NEAR(estimate_tokens(std::string(static_cast<std::size_t>(k), ' ') + text), alone,
+  for (const std::string text :
+       {"abcdefg X", "abc 123 4", "abcdefg \u00e9t\u00e9", "getUser 7x", "a  b   c    d",
+        "say: Hello World, 42 times!\nthen STOP.", "{\n    \"k\": [1, 22],\n  }\n\n"}) {
+    const double after_one = estimate_tokens("\n" + text);
+    for (int k = 2; k < 10; ++k) {
+      EXPECT_NEAR(estimate_tokens(std::string(static_cast<std::size_t>(k), '\n') + text), after_one,
                   1e-9)
-          << k << " spaces before: " << text;
+          << k << " line breaks before: " << text;
     }
   }
+}
+
+// Indentation, aligned columns and line breaks are tokens too (a run of spaces is one).
+TEST_F(Estimate, WhitespaceLaidOutText) {
+  EXPECT_NEAR(
+      ratio("{\n    \"order\": {\n        \"id\": 81723,\n        \"status\": \"shipped\",\n"
+            "        \"lines\": [\n            {\n                \"sku\": \"KB-104\",\n"
+            "                \"quantity\": 2,\n                \"unit_price\": 49.5\n"
+            "            }\n        ]\n    }\n}\n"),
+      1, 0.25);
+  EXPECT_NEAR(ratio("total 48\n"
+                    "drwxr-xr-x  2 root root  4096 Nov 28 09:14 bin\n"
+                    "-rw-r--r--  1 root root   220 Jan  6  2024 .bash_logout\n"
+                    "-rwxr-xr-x  1 app  app  18312 Dec  1 17:02 deploy.sh\n"
+                    "lrwxrwxrwx  1 root root     7 Mar 14  2025 lib -> usr/lib\n"),
+              1, 0.25);
+  EXPECT_NEAR(ratio("@@ -12,7 +12,8 @@ def load(path):\n"
+                    "     with open(path) as handle:\n"
+                    "-        data = json.load(handle)\n"
+                    "+        data = json.load(handle, strict=False)\n"
+                    "+        validate(data)\n"
+                    "     return data\n"),
+              1, 0.25);
 }
 
 TEST_F(Estimate, GrowsLinearlyWithRepetition) {
