@@ -19,22 +19,26 @@ namespace {
 
 // Features of ASCII text, each with its weight in tokens.
 enum AsciiFeature {
-  kWordStarts,     // a run of letters begins (its leading space is free)
-  kLetters,        // each ASCII letter
-  kDeepLetters,    // each letter of 8 in a row that continue a run of letters (a long word, a
-                   // hash, a blob without spaces): tokenizers cut those every few letters
-  kCaseBreaks,     // a capital after a small letter ("getUser", base64)
-  kDigits,         // each digit
-  kNumbers,        // a run of digits begins
-  kSymbols,        // each character not a letter, digit, space or control character
-  kLineBreaks,     // a run of line breaks (\n, \r, and \v, \f alike) begins
-  kIndents,        // a second space or tab in a row: a run of them is a token of its own
-  kSpacedNumbers,  // a number after a space (the space does not join the digits)
+  kWordStarts,       // a run of letters begins (its leading space is free)
+  kLetters,          // each ASCII letter
+  kDeepLetters,      // each letter of 8 in a row that continue a run of letters (a long word, a
+                     // hash, a blob without spaces): tokenizers cut those every few letters
+  kCaseBreaks,       // a capital after a small letter ("getUser", base64)
+  kDigits,           // each digit
+  kNumbers,          // a run of digits begins
+  kSymbols,          // each character not a letter, digit, space or control character, and
+                     // not the same as the one before
+  kLineBreaks,       // a run of line breaks (\n, \r, and \v, \f alike) begins
+  kIndents,          // a second space or tab in a row: a run of them is a token of its own
+  kSpacedNumbers,    // a number after a space (the space does not join the digits)
+  kRepeatedSymbols,  // a symbol the same as the one before ("=====", "-----"): runs of one
+                     // symbol are tokens of up to 16 or more
+  kControls,         // a control character (not a tab or line break): a token each
   kAsciiFeatures
 };
 static_assert(kAsciiFeatures == detail::kEstimateAsciiFeatures);
-constexpr std::array<double, kAsciiFeatures> kAsciiWeight = {0.497, 0.14,  0.21,  1.379, 0.254,
-                                                             1.308, 0.277, 1.063, 1.345, 0.702};
+constexpr std::array<double, kAsciiFeatures> kAsciiWeight = {
+    0.489, 0.139, 0.3, 1.371, 0.247, 1.289, 0.336, 0.969, 1.204, 0.77, 0.027, 1.0};
 
 // Characters beyond ASCII, costed one by one.
 enum CharKind {
@@ -48,11 +52,15 @@ enum CharKind {
   kCjkMark,
   kEmoji,
   kJoiner,
-  kOtherChar,
+  kPunctuation,  // Latin-1 signs and general punctuation (« » ° “ ” — …), common in prose
+  kCombining,    // combining marks: a token each
+  kOtherChar,    // other characters of two or three bytes (symbols, arrows, Braille, boxes)
+  kAstralChar,   // other characters of four bytes (math letters, private use): their bytes
+                 // are rarely merged
   kCharKinds
 };
-constexpr std::array<double, kCharKinds> kCharCost = {0.589, 0.284, 0.5,   0.406, 0.451, 0.649,
-                                                      0.757, 1.0,   1.567, 1.0,   0.5};
+constexpr std::array<double, kCharKinds> kCharCost = {0.589, 0.284, 0.5, 0.406, 0.451, 0.649, 0.757,
+                                                      1.0,   1.567, 1.0, 0.5,   1.0,   1.2,   2.5};
 
 CharKind kind_of(char32_t cp) {
   if ((cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) || (cp >= 0x1E00 && cp <= 0x1EFF))
@@ -69,10 +77,17 @@ CharKind kind_of(char32_t cp) {
       (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x2FFFF))
     return kCjk;
   if ((cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF00 && cp <= 0xFFEF)) return kCjkMark;
-  if (cp == 0x200D || (cp >= 0xFE00 && cp <= 0xFE0F) || cp >= 0xE0000) return kJoiner;
-  if (cp >= 0x1F000 || (cp >= 0x2600 && cp <= 0x27BF) || (cp >= 0x2B00 && cp <= 0x2BFF))
+  if (cp == 0x200D || (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0000 && cp <= 0xE01EF))
+    return kJoiner;
+  if ((cp >= 0x1F000 && cp <= 0x1FAFF) || (cp >= 0x2600 && cp <= 0x27BF) ||
+      (cp >= 0x2B00 && cp <= 0x2BFF))
     return kEmoji;
-  return kOtherChar;
+  if (cp < 0xC0 || (cp >= 0x2000 && cp <= 0x206F)) return kPunctuation;
+  if ((cp >= 0x300 && cp <= 0x36F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+      (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+      (cp >= 0xFE20 && cp <= 0xFE2F))
+    return kCombining;
+  return cp >= 0x10000 ? kAstralChar : kOtherChar;
 }
 
 namespace swar = core::swar;
@@ -89,7 +104,8 @@ struct Carry {
   std::uint64_t word = 0;  // an ASCII letter or any non-ASCII character
   std::uint64_t digit = 0;
   std::uint64_t line_break = 0;
-  std::uint64_t space = 0;        // the last two bytes: a space, a tab or another control
+  std::uint64_t space = 0;        // the last two bytes: a space or a tab
+  std::uint64_t bytes = 0;        // the last byte itself, in the top byte
   bool block_of_letters = false;  // the last 8 bytes read as a block were all letters
 };
 
@@ -143,8 +159,10 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
     const std::uint64_t digit = swar::in_range(x, '0', '9');
     const std::uint64_t blank = swar::in_range(x, 0, ' ');  // a space or a control character
     const std::uint64_t line_break = blank & swar::in_range(x, '\n', '\r');
-    const std::uint64_t space = blank & ~line_break;
+    const std::uint64_t control = swar::in_range(x, 0, 0x1F) & ~swar::in_range(x, '\t', '\r');
+    const std::uint64_t space = blank & ~(line_break | control);
     const std::uint64_t symbol = ~(blank | letter | digit) & swar::kHighs;
+    const std::uint64_t repeated = symbol & swar::equal(x ^ before(x, carry.bytes), 0);
     const std::uint64_t after_space = before(space, carry.space);
     lanes.add(kWordStarts, letter & ~before(letter, carry.word));
     lanes.add(kLetters, letter);
@@ -156,10 +174,12 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
     const std::uint64_t number_start = digit & ~before(digit, carry.digit);
     lanes.add(kNumbers, number_start);
     lanes.add(kSpacedNumbers, number_start & after_space);
-    lanes.add(kSymbols, symbol);
+    lanes.add(kSymbols, symbol & ~repeated);
+    lanes.add(kRepeatedSymbols, repeated);
+    lanes.add(kControls, control);
     lanes.add(kLineBreaks, line_break & ~before(line_break, carry.line_break));
     lanes.add(kIndents, space & after_space & ~two_before(space, carry.space));
-    carry = {lower, letter, digit, line_break, space, all_letters};
+    carry = {lower, letter, digit, line_break, space, x, all_letters};
     at += 8;
     if (++blocks == 31) {
       lanes.drain_into(counts);
@@ -173,6 +193,7 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
   carry.digit &= kTopBit;
   carry.line_break &= kTopBit;
   carry.space &= kLastTwo;
+  carry.bytes &= 0xFFULL << 56;
   return at;
 }
 
@@ -183,8 +204,10 @@ void ascii_byte(char c, Carry& carry, Counts& counts) {
   const bool digit = c >= '0' && c <= '9';
   const bool blank = c <= ' ';
   const bool line_break = c >= '\n' && c <= '\r';
-  const bool space = blank && !line_break;
+  const bool control = c < ' ' && !line_break && c != '\t';
+  const bool space = blank && !line_break && !control;
   const bool symbol = !blank && !letter && !digit;
+  const bool repeated = symbol && static_cast<char>(carry.bytes >> 56) == c;
   const bool after_space = (carry.space & kTopBit) != 0;
   auto& ascii = counts.ascii;
   ascii[kWordStarts] += letter && carry.word == 0;
@@ -193,11 +216,17 @@ void ascii_byte(char c, Carry& carry, Counts& counts) {
   ascii[kDigits] += digit;
   ascii[kNumbers] += digit && carry.digit == 0;
   ascii[kSpacedNumbers] += digit && carry.digit == 0 && after_space;
-  ascii[kSymbols] += symbol;
+  ascii[kSymbols] += symbol && !repeated;
+  ascii[kRepeatedSymbols] += repeated;
+  ascii[kControls] += control;
   ascii[kLineBreaks] += line_break && carry.line_break == 0;
   ascii[kIndents] += space && after_space && (carry.space & (kTopBit >> 8)) == 0;
-  carry = {top(lower), top(letter), top(digit), top(line_break),
-           ((carry.space >> 8) & (kTopBit >> 8)) | top(space)};
+  carry = {top(lower),
+           top(letter),
+           top(digit),
+           top(line_break),
+           ((carry.space >> 8) & (kTopBit >> 8)) | top(space),
+           static_cast<std::uint64_t>(static_cast<unsigned char>(c)) << 56};
 }
 
 void other_char(CharKind kind, Carry& carry, Counts& counts) {

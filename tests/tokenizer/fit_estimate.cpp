@@ -6,8 +6,8 @@
 // mean of its cl100k_base and o200k_base counts; the fit minimizes the squared relative error,
 // each kind weighted alike, with the weights of other scripts' characters held where they are,
 // no weight below zero, and the weights named on the command line (by index) held at their
-// values. Texts at even places fit, the others check; prints the weights and, per kind,
-// estimate / target before and after.
+// values, as are those of features no text has. Texts at even places fit, the others check; prints
+// the weights and, per kind, estimate / target before and after.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -67,6 +67,11 @@ std::vector<double> solve(std::vector<std::vector<double>> a, std::vector<double
 std::vector<double> fit(const std::vector<Sample>& samples, std::vector<double> weights,
                         const std::map<std::size_t, double>& held) {
   std::vector<bool> free(kAsciiFeatures, true);
+  // A feature no text has (control characters, say) keeps the weight it has.
+  for (std::size_t f = 0; f < kAsciiFeatures; ++f) {
+    free[f] = std::any_of(samples.begin(), samples.end(),
+                          [f](const Sample& s) { return s.features[f] > 0; });
+  }
   for (const auto& [feature, weight] : held) {
     free[feature] = false;
     weights[feature] = weight;

@@ -97,4 +97,11 @@ for i in range(20):
     add('long_ids', " ".join(str(random.randint(10**9, 10**random.randint(10,20))) for _ in range(random.randint(3,30))))
 for i in range(20):
     add('timestamps', "\n".join(f"2026-11-{random.randint(1,28):02d}T{random.randint(0,23):02d}:{random.randint(0,59):02d}:{random.randint(0,59):02d}.{random.randint(0,999):03d}Z INFO request_id={random.randint(10**8,10**9)} latency_ms={random.randint(1,900)}" for _ in range(random.randint(3,20))))
+# separator lines and ASCII rules between short lines of text
+for i in range(20):
+    lines = []
+    for _ in range(random.randint(3, 12)):
+        lines.append(random.choice("=-*#~_+.") * random.randint(3, 120))
+        lines.append(random.choice(["Summary", "step %d done" % random.randint(1, 99), "## Results", "Total: %d" % random.randint(1, 9999)]))
+    add('separators', "\n".join(lines))
 json.dump(out, sys.stdout)

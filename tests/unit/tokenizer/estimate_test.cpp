@@ -124,6 +124,23 @@ TEST_F(Estimate, WhitespaceLaidOutText) {
               1, 0.25);
 }
 
+// Text that is cheap or dear for its size: lines of one repeated symbol, control characters,
+// combining marks, and characters of four bytes beyond emoji.
+TEST_F(Estimate, RepeatsControlsAndRareCharacters) {
+  std::string separators;
+  for (int step = 0; step < 20; ++step) {
+    separators += std::string(100, '=') + "\nstep " + std::to_string(step) + " done\n" +
+                  std::string(100, '-') + "\n";
+  }
+  EXPECT_NEAR(ratio(separators), 1, 0.5);
+  std::string controls = "header:";
+  for (int k = 0; k < 300; ++k) controls += static_cast<char>(1 + k % 8);
+  EXPECT_NEAR(ratio(controls), 1, 0.3);
+  EXPECT_NEAR(ratio(repeated("a\u0301\u0302\u0303 ", 100)), 1, 0.5);
+  // Mathematical bold letters, U+1D400 on.
+  EXPECT_NEAR(ratio(repeated("\U0001D407\U0001D41E\U0001D425\U0001D425\U0001D428 ", 100)), 1, 0.4);
+}
+
 TEST_F(Estimate, GrowsLinearlyWithRepetition) {
   const std::string sentence = "The cache is warmed before the first request arrives. ";
   EXPECT_NEAR(estimate_tokens(repeated(sentence, 100)), 100 * estimate_tokens(sentence), 1e-6);
