@@ -1036,6 +1036,41 @@ constexpr Stopwords kStopwords[] = {
             "ile",  "nasıl",  "olan",    "yok",    "bana",  "sana",     "değil",  "gibi",
             "daha", "olarak", "merhaba", "lütfen", "neden", "nerede",   "benim",  "şu",
             "da",   "ama",    "veya",    "şey",    "mü",    "teşekkür", "yardım", "misin"}},
+    // The languages below have no task-word glosses; knowing them keeps them from reading as a
+    // near language above (Finnish as German by its ä and ö, Vietnamese as French by its ê).
+    {"fi", {"ja",     "ei",    "että",   "hän",    "mutta",  "kun",    "tämä",  "minä",
+            "sinä",   "ole",   "oli",    "olen",   "ovat",   "mitä",   "miten", "miksi",
+            "kuinka", "myös",  "vain",   "jos",    "niin",   "kanssa", "sitä",  "tai",
+            "minun",  "sinun", "kiitos", "voitko", "haluan", "onko",   "mikä",  "eikä"}},
+    {"cs", {"je",   "se",     "jsem",      "jsou",  "být",  "není",   "mám",    "jsme",
+            "když", "který",  "která",     "které", "také", "prosím", "děkuji", "proč",
+            "kde",  "můžete", "potřebuji", "ahoj",  "jste", "bych",   "již",    "nebo",
+            "jako", "už",     "jen",       "tento", "tady", "něco",   "jsi"}},
+    {"vi", {"và",  "của", "là",  "có",    "không", "được", "này", "người", "những", "một", "các",
+            "với", "tôi", "bạn", "trong", "để",    "đã",   "khi", "thì",   "như",   "làm", "gì",
+            "sao", "nào", "ở",   "cũng",  "rất",   "xin",  "cảm", "ơn",    "chào",  "giúp"}},
+    {"id", {"yang",   "ini",   "itu",          "dengan",  "untuk",  "tidak",  "saya",  "bagaimana",
+            "dari",   "akan",  "bisa",         "juga",    "atau",   "kami",   "kita",  "anda",
+            "mereka", "sudah", "karena",       "jika",    "tolong", "terima", "kasih", "mengapa",
+            "adalah", "pada",  "bagaimanakah", "tentang", "belum"}},
+    {"ro",
+     {"și",    "şi",      "este",   "în",        "să",        "că",     "cu",   "mai",  "pentru",
+      "sunt",  "dacă",    "vă",     "mulțumesc", "mulţumesc", "bună",   "unde", "poți", "vreau",
+      "acest", "această", "foarte", "sau",       "aveți",     "ajutor", "fost", "doar", "îmi"}},
+    {"hu", {"és",        "hogy",   "nem",    "egy",   "csak",     "már",    "még",   "kell",
+            "vagy",      "lesz",   "miért",  "hol",   "köszönöm", "kérem",  "szia",  "tudna",
+            "szeretném", "hogyan", "nekem",  "ezt",   "azt",      "vannak", "lehet", "nagyon",
+            "mert",      "itt",    "milyen", "mikor", "segítség"}},
+    // Danish and Norwegian share most words with each other and many with Swedish: the shared
+    // ones are listed for all three, so the words and letters only one writes decide.
+    {"da", {"og",    "er",       "jeg",   "ikke",  "af",    "hvad", "hvordan", "hvorfor",
+            "meget", "også",     "eller", "mig",   "tak",   "skal", "vil",     "være",
+            "hvis",  "hvor",     "fordi", "nogle", "noget", "godt", "dette",   "jer",
+            "hjælp", "venligst", "kan",   "du",    "med",   "på",   "min",     "til"}},
+    {"no", {"og",    "er",        "jeg",   "ikke", "hva", "hvordan", "hvorfor", "mye",
+            "også",  "eller",     "meg",   "takk", "hei", "skal",    "vil",     "være",
+            "hvis",  "hvor",      "fordi", "noen", "noe", "godt",    "dette",   "dere",
+            "hjelp", "vennligst", "kan",   "du",   "med", "på",      "min",     "til"}},
 };
 
 // Letters only one of the languages above writes (UTF-8), each worth one stopword when present:
@@ -1053,6 +1088,12 @@ constexpr LetterCue kLetterCues[] = {
     {"\u00e5", "sv"},                                                        // å
     {"\u0142", "pl"}, {"\u0105", "pl"}, {"\u0119", "pl"}, {"\u017c", "pl"},  // ł ą ę ż
     {"\u0131", "tr"}, {"\u0130", "tr"}, {"\u015f", "tr"}, {"\u011f", "tr"},  // ı İ ş ğ
+    {"\u0159", "cs"}, {"\u011b", "cs"}, {"\u016f", "cs"},                    // ř ě ů
+    {"\u01a1", "vi"}, {"\u01b0", "vi"}, {"\u0111", "vi"}, {"\u0103", "vi"},  // ơ ư đ ă
+    {"\u0219", "ro"}, {"\u021b", "ro"}, {"\u0163", "ro"}, {"\u0103", "ro"},  // ș ț ţ ă
+    {"\u0151", "hu"}, {"\u0171", "hu"},                                      // ő ű
+    {"\u00e6", "da"}, {"\u00f8", "da"}, {"\u00e5", "da"},                    // æ ø å
+    {"\u00e6", "no"}, {"\u00f8", "no"}, {"\u00e5", "no"},                    // æ ø å
 };
 
 template <std::size_t N>
@@ -1083,13 +1124,29 @@ bool is_word_byte(char c) {
   return has_class(c, kLetterByte);  // ASCII letter or non-ASCII
 }
 
+// Row of kStopwords of the language the tone-marked letters U+1EA0..U+1EF9 are written in.
+constexpr std::size_t kVietnameseRow = [] {
+  std::size_t row = 0;
+  while (kStopwords[row].language != "vi") ++row;
+  return row;
+}();
+
+// A letter of U+1EA0..U+1EF9 (UTF-8 E1 BA A0 .. E1 BB B9) begins the text.
+bool starts_vietnamese_letter(std::string_view text) {
+  if (text.size() < 3 || static_cast<unsigned char>(text[0]) != 0xE1) return false;
+  const auto second = static_cast<unsigned char>(text[1]);
+  const auto third = static_cast<unsigned char>(text[2]);
+  return (second == 0xBA && third >= 0xA0) || (second == 0xBB && third <= 0xB9);
+}
+
 std::string_view latin_language(std::string_view text) {
   static const StopwordIndex index;  // immutable after its thread-safe construction
   std::array<int, std::size(kStopwords)> hits{};
   int words = 0;
   std::size_t i = 0;
   char buffer[16];
-  bool non_ascii = false;  // every letter cue is non-ASCII: plain ASCII text skips that search
+  bool non_ascii = false;      // every letter cue is non-ASCII: plain ASCII text skips that search
+  int vietnamese_letters = 0;  // letters with Vietnamese tone marks, U+1EA0..U+1EF9
   while (i < text.size() && words < 200) {
     while (i < text.size() && !is_word_byte(text[i])) ++i;
     // Spanish opening marks are punctuation, not part of "¿Dónde".
@@ -1101,6 +1158,7 @@ std::string_view latin_language(std::string_view text) {
     std::size_t length = 0;
     while (i < text.size() && is_word_byte(text[i])) {
       non_ascii |= static_cast<unsigned char>(text[i]) >= 0x80;
+      vietnamese_letters += starts_vietnamese_letter(text.substr(i));
       if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
       ++length;
       ++i;
@@ -1113,6 +1171,7 @@ std::string_view latin_language(std::string_view text) {
     for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (*languages >> l) & 1u;
   }
   if (non_ascii) add_letter_cues(text.substr(0, i), hits);
+  hits[kVietnameseRow] += vietnamese_letters;
   const auto best = std::max_element(hits.begin(), hits.end());
   if (*best == 0) return "unknown";
   // A tie between languages (e.g. only "que", shared by es/fr/pt) is not a guess worth making.

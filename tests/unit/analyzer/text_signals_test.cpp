@@ -88,6 +88,20 @@ INSTANTIATE_TEST_SUITE_P(
                    "tr"},
         ScriptCase{"Dlaczego niebo jest niebieskie? Proszę o wyjaśnienie.", "latin", "pl"},
         ScriptCase{"Hej! Kan du hjälpa mig med att skriva ett brev till min chef?", "latin", "sv"},
+        // Languages without glosses are named, not read as a near one.
+        ScriptCase{"Voitko auttaa minua kirjoittamaan sähköpostin? Kiitos, tämä on tärkeää.",
+                   "latin", "fi"},
+        ScriptCase{"Můžete mi prosím pomoci napsat e-mail? Děkuji, je to důležité.", "latin", "cs"},
+        ScriptCase{"Bạn có thể giúp tôi viết một email không? Cảm ơn.", "latin", "vi"},
+        ScriptCase{"Tolong bantu saya menulis email untuk atasan saya, terima kasih.", "latin",
+                   "id"},
+        ScriptCase{"Mă puteți ajuta să scriu un e-mail către șeful meu? Mulțumesc.", "latin", "ro"},
+        ScriptCase{"Tudna segíteni egy e-mailt írni a főnökömnek? Köszönöm szépen.", "latin", "hu"},
+        ScriptCase{"Kan du hjælpe mig med at skrive en e-mail til min chef? På forhånd tak.",
+                   "latin", "da"},
+        ScriptCase{"Kan du hjelpe meg å skrive en e-post til sjefen min? På forhånd takk.", "latin",
+                   "no"},
+        ScriptCase{"Ask Dan about the pros and cons of volt meters in Arizona.", "latin", "en"},
         ScriptCase{"var x = 10; console.log(x)", "latin", "unknown"},
         ScriptCase{"12345 !!! ???", "none", "unknown"}));
 
