@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <initializer_list>
 #include <list>
 #include <sstream>
@@ -47,6 +48,10 @@ constexpr NumberRule kNumberRules[] = {
 
 // An embeddings request's `dimensions`: at least 1 (OpenAI refuses 0).
 constexpr NumberRule kEmbeddingDimensions{"dimensions", 1, 1e9, true};
+// A legacy completion's `logprobs` is a count of alternatives (OpenAI takes up to 5, vLLM more)
+// and `best_of` a count of candidates.
+constexpr NumberRule kCompletionLogprobs{"logprobs", 0, kMaxTokenCount, true};
+constexpr NumberRule kBestOf{"best_of", 1, kMaxTokenCount, true};
 
 bool known_role(std::string_view role) {
   return role == "system" || role == "user" || role == "assistant" || role == "tool" ||
@@ -56,7 +61,11 @@ bool known_role(std::string_view role) {
 // A bound as people write it ("2", "-2", "0.5"), not "2.000000".
 std::string bound_text(double value) {
   std::ostringstream out;
-  out << value;
+  if (value == std::floor(value) && std::fabs(value) < kMaxTokenCount) {
+    out << static_cast<long long>(value);
+  } else {
+    out << value;
+  }
   return out.str();
 }
 
@@ -109,13 +118,18 @@ struct ContentScan {
   std::size_t begin = 0, end = 0;  // the value's bytes in the body
   bool is_string = false;
   bool is_array = false;
-  std::size_t items = 0;    // of an array
-  bool empty_item = false;  // an array item that is "" or []
+  std::size_t items = 0;          // of an array
+  bool empty_item = false;        // an array item that is "" or []
+  bool empty_array_item = false;  // an array item that is []
+  unsigned item_kinds = 0;        // bits of ItemKind, one for each kind of item seen
   // The first item that is not a content part (an object with a string "type"; a "text" part's
   // "text" a string): its index and what is wrong (for a message's content).
   std::size_t bad_part = SIZE_MAX;
   std::string_view bad_part_problem;
 };
+
+// The kinds of a list's items, as bits: a list `prompt` holds one kind only.
+enum ItemKind : unsigned { kTextItem = 1, kNumberItem = 2, kListItem = 4, kOtherItem = 8 };
 
 // One pass over a request body: validates all of it as JSON, reads the members the router
 // needs (without a DOM) and notes the first field that breaks the OpenAI schema. Schema
@@ -159,6 +173,13 @@ class RequestScanner {
   Failure not_json() const {
     return Failure{ErrorKind::invalid_json,
                    "the request body is not valid JSON " + cursor_.error().describe(text_)};
+  }
+
+  static unsigned item_kind(Kind kind) {
+    return kind == Kind::string  ? kTextItem
+           : kind == Kind::other ? kNumberItem
+           : kind == Kind::array ? kListItem
+                                 : kOtherItem;
   }
 
   Kind kind_at() {
@@ -275,17 +296,18 @@ class RequestScanner {
       return true;
     }
     if (endpoint_ == Endpoint::embeddings) {
-      if (name == "encoding_format"sv && kind_at() == Kind::string) {
-        std::string format;
-        if (!cursor_.read_string(format)) return false;
-        summary().base64_embeddings = format == "base64";
-        return true;
-      }
+      if (name == "encoding_format"sv) return encoding_format();
       if (name == "dimensions"sv) return number(kEmbeddingDimensions);
       return cursor_.skip_value();
     }
     for (const NumberRule& rule : kNumberRules) {
       if (name == rule.name) return number(rule);
+    }
+    if (endpoint_ == Endpoint::completions) {
+      if (name == "logprobs"sv) return number(kCompletionLogprobs);
+      if (name == "best_of"sv) return number(kBestOf);
+      if (name == "echo"sv) return typed(name, Kind::boolean, "a boolean");
+      if (name == "suffix"sv) return typed(name, Kind::string, "a string");
     }
     if (name == "logprobs"sv) {
       const Kind kind = kind_at();
@@ -299,6 +321,29 @@ class RequestScanner {
     return cursor_.skip_value();
   }
 
+  // `encoding_format` of embeddings: "float" or "base64" (the router turns floats into base64).
+  bool encoding_format() {
+    const Kind kind = kind_at();
+    std::string format;
+    if (kind == Kind::string && !cursor_.read_string(format)) return false;
+    if (kind != Kind::string && !cursor_.skip_value()) return false;
+    if (kind != Kind::null && format != "float" && format != "base64") {
+      note_field_problem("'encoding_format' must be 'float' or 'base64'", "encoding_format");
+    }
+    summary().base64_embeddings = format == "base64";
+    return true;
+  }
+
+  // A field that must be of one kind, or null.
+  bool typed(std::string_view name, Kind wanted, std::string_view what) {
+    const Kind kind = kind_at();
+    if (kind != wanted && kind != Kind::null) {
+      note_field_problem("'" + std::string(name) + "' must be " + std::string(what),
+                         std::string(name));
+    }
+    return cursor_.skip_value();
+  }
+
   // A field of kNumberRules: null counts as absent; anything else must be a number (an integer
   // where the rule says so) within the rule's bounds.
   bool number(const NumberRule& rule) {
@@ -307,7 +352,8 @@ class RequestScanner {
     std::optional<std::int64_t>* kept = rule.name == "max_tokens"sv ? &max_tokens_
                                         : rule.name == "max_completion_tokens"sv
                                             ? &max_completion_tokens_
-                                            : nullptr;
+                                        : rule.name == "best_of"sv ? &best_of_
+                                                                   : nullptr;
     if (kept) kept->reset();
     if (rule.name == "top_logprobs"sv) top_logprobs_set_ = !value.is_null();
     if (value.is_null()) return true;
@@ -534,8 +580,11 @@ class RequestScanner {
         const bool empty_array =
             item.front() == '[' && item.find_first_not_of(" \t\r\n", 1) == item.size() - 1;
         out.empty_item = out.empty_item || item == "\"\"" || empty_array;
+        out.empty_array_item = out.empty_array_item || empty_array;
+        out.item_kinds |= item_kind(kind);
         continue;
       }
+      out.item_kinds |= kOtherItem;
       if (!part(out)) return false;
     }
     return !cursor_.failed();
@@ -668,13 +717,10 @@ class RequestScanner {
         return tool_problem();
       case Endpoint::completions:
         if (!prompt_) return invalid("'prompt' is a required property", "prompt");
-        if (!prompt_->is_string && !prompt_->is_array) {
-          return invalid("'prompt' must be a string or an array of strings or token ids", "prompt");
-        }
-        return std::nullopt;
+        return prompt_problem();
       case Endpoint::embeddings:
         if (!input_) return invalid("'input' is a required property", "input");
-        if (!input_->is_string && !(input_->is_array && input_->items > 0)) {
+        if (!input_->is_string && !a_list_of_one_kind(*input_)) {
           return invalid("'input' must be a string or a non-empty array of strings or token ids",
                          "input");
         }
@@ -684,6 +730,35 @@ class RequestScanner {
                          "input");
         }
         return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // A non-empty list of texts, of token ids or of lists of token ids.
+  static bool a_list_of_one_kind(const ContentScan& list) {
+    const unsigned kinds = list.item_kinds;
+    return list.is_array && list.items > 0 &&
+           (kinds == kTextItem || kinds == kNumberItem || kinds == kListItem);
+  }
+
+  // A legacy completion's `prompt`: a string, or a list of one kind (texts, token ids, or lists
+  // of token ids); `best_of` candidates enough for `n` choices, and not streamed.
+  std::optional<Failure> prompt_problem() const {
+    const ContentScan& prompt = *prompt_;
+    if (!prompt.is_string && !a_list_of_one_kind(prompt)) {
+      return invalid(
+          "'prompt' must be a string, or a non-empty array of strings, of token ids or of arrays "
+          "of token ids",
+          "prompt");
+    }
+    if (prompt.empty_array_item) {
+      return invalid("'prompt' must not contain an empty array of tokens", "prompt");
+    }
+    if (best_of_ && *best_of_ < request_.summary.choices) {
+      return invalid("'best_of' must be at least 'n'", "best_of");
+    }
+    if (best_of_ && *best_of_ > 1 && request_.stream) {
+      return invalid("'best_of' greater than 1 cannot be streamed", "best_of");
     }
     return std::nullopt;
   }
@@ -744,6 +819,7 @@ class RequestScanner {
   Kind model_kind_ = Kind::absent;
   Kind stream_kind_ = Kind::absent;
   Kind stream_options_kind_ = Kind::absent;
+  std::optional<std::int64_t> best_of_;
   bool logprobs_on_ = false;
   bool top_logprobs_set_ = false;
   Kind messages_kind_ = Kind::absent;

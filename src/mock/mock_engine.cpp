@@ -394,8 +394,9 @@ Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& 
     // A legacy completion answers each prompt of a list (n choices each, in order), and with
     // `echo` repeats the prompt before its text.
     const auto prompt_list = body.find("prompt");
+    // (A list of token ids is one prompt; a list of texts or of token-id lists is several.)
     if (prompt_list != body.end() && prompt_list->is_array() && !prompt_list->empty() &&
-        prompt_list->front().is_string()) {
+        (prompt_list->front().is_string() || prompt_list->front().is_array())) {
       plan.choices *= static_cast<int>(std::min<std::size_t>(prompt_list->size(), 16));
     }
     const auto echo = body.find("echo");

@@ -454,10 +454,15 @@ TEST(ParseRequest, ListsAndToolsCountTowardsTheEstimate) {
   auto texts =
       parse_request(R"({"model":"a","input":["hello","world!",[1,2],[],7]})", Endpoint::embeddings);
   ASSERT_FALSE(texts);  // (an empty list of ids is refused; the count is read all the same)
-  auto batch =
-      parse_request(R"({"model":"a","input":["hello","world!",[1,2],7]})", Endpoint::embeddings);
+  auto batch = parse_request(R"({"model":"a","input":["hello","world!"]})", Endpoint::embeddings);
   ASSERT_TRUE(batch);
-  EXPECT_EQ(batch->summary.content_chars, 5u + 6 + 8 + 4);
+  EXPECT_EQ(batch->summary.content_chars, 5u + 6);
+  auto id_lists = parse_request(R"({"model":"a","input":[[1,2],[3]]})", Endpoint::embeddings);
+  ASSERT_TRUE(id_lists);
+  EXPECT_EQ(id_lists->summary.content_chars, 8u + 4);
+  auto ids = parse_request(R"({"model":"a","input":[7,8]})", Endpoint::embeddings);
+  ASSERT_TRUE(ids);
+  EXPECT_EQ(ids->summary.content_chars, 4u + 4);
   auto prompts = parse_request(R"({"model":"a","prompt":["abc","defg"]})", Endpoint::completions);
   ASSERT_TRUE(prompts);
   EXPECT_EQ(prompts->summary.content_chars, 7u);
@@ -475,7 +480,8 @@ TEST(ParseRequest, ListsAndToolsCountTowardsTheEstimate) {
 TEST(ParseRequest, PromptAndInputMustBeTextOrTokenIds) {
   // Empty texts to embed, alone or in a list, are refused as OpenAI refuses them.
   for (const char* input :
-       {"5", "null", "{}", "true", "[]", R"("")", R"(["a", ""])", "[[]]", "[[1], [ ] ]"}) {
+       {"5", "null", "{}", "true", "[]", R"("")", R"(["a", ""])", "[[]]", "[[1], [ ] ]",
+        R"([1, "a"])", R"(["a", [1]])", "[true]", R"([{"text": "a"}])"}) {
     auto bad =
         parse_request(std::string(R"({"model":"a","input":)") + input + "}", Endpoint::embeddings);
     ASSERT_FALSE(bad) << input;
@@ -486,9 +492,65 @@ TEST(ParseRequest, PromptAndInputMustBeTextOrTokenIds) {
         parse_request(std::string(R"({"model":"a","input":)") + input + "}", Endpoint::embeddings))
         << input;
   }
-  auto prompt = parse_request(R"({"model":"a","prompt":7})", Endpoint::completions);
-  ASSERT_FALSE(prompt);
-  EXPECT_EQ(prompt.failure().param, "prompt");
+  // A legacy prompt may be empty text, but not an empty list or a list of mixed kinds.
+  for (const char* prompt : {"7", "[]", "[[]]", R"([1, "a"])", R"([[1], "a"])", "[null]"}) {
+    auto bad = parse_request(std::string(R"({"model":"a","prompt":)") + prompt + "}",
+                             Endpoint::completions);
+    ASSERT_FALSE(bad) << prompt;
+    EXPECT_EQ(bad.failure().param, "prompt") << prompt;
+  }
+  for (const char* prompt : {R"("")", R"(["a", ""])", "[1,2]", "[[1],[2,3]]"}) {
+    EXPECT_TRUE(parse_request(std::string(R"({"model":"a","prompt":)") + prompt + "}",
+                              Endpoint::completions))
+        << prompt;
+  }
+}
+
+TEST(ParseRequest, LegacyCompletionFieldsAreChecked) {
+  const std::string head = R"({"model":"a","prompt":"x",)";
+  const auto param_of_refusal = [&](const std::string& rest) {
+    auto parsed = parse_request(head + rest + "}", Endpoint::completions);
+    return parsed ? std::string("accepted") : parsed.failure().param;
+  };
+  EXPECT_EQ(param_of_refusal(R"("logprobs":true)"), "logprobs");
+  EXPECT_EQ(param_of_refusal(R"("logprobs":-1)"), "logprobs");
+  EXPECT_EQ(param_of_refusal(R"("logprobs":"3")"), "logprobs");
+  EXPECT_EQ(param_of_refusal(R"("logprobs":5)"), "accepted");
+  EXPECT_EQ(param_of_refusal(R"("logprobs":null)"), "accepted");
+  EXPECT_EQ(param_of_refusal(R"("best_of":0)"), "best_of");
+  EXPECT_EQ(param_of_refusal(R"("best_of":1,"n":2)"), "best_of");
+  EXPECT_EQ(param_of_refusal(R"("best_of":3,"n":2)"), "accepted");
+  EXPECT_EQ(param_of_refusal(R"("best_of":2,"stream":true)"), "best_of");
+  EXPECT_EQ(param_of_refusal(R"("best_of":1,"stream":true)"), "accepted");
+  EXPECT_EQ(param_of_refusal(R"("echo":"yes")"), "echo");
+  EXPECT_EQ(param_of_refusal(R"("echo":true)"), "accepted");
+  EXPECT_EQ(param_of_refusal(R"("suffix":5)"), "suffix");
+  EXPECT_EQ(param_of_refusal(R"("suffix":"}")"), "accepted");
+  // In chat, best_of and suffix are a backend's own business.
+  EXPECT_TRUE(parse_request(R"({"model":"a","messages":[{"role":"user","content":"x"}],)"
+                            R"("best_of":0,"suffix":5})",
+                            Endpoint::chat_completions));
+}
+
+TEST(ParseRequest, EmbeddingsEncodingFormatIsFloatOrBase64) {
+  const auto parsed = [](const std::string& format) {
+    return parse_request(R"({"model":"a","input":"x","encoding_format":)" + format + "}",
+                         Endpoint::embeddings);
+  };
+  EXPECT_TRUE(parsed(R"("float")"));
+  EXPECT_TRUE(parsed("null"));
+  ASSERT_TRUE(parsed(R"("base64")"));
+  EXPECT_TRUE(parsed(R"("base64")")->summary.base64_embeddings);
+  for (const char* bad : {R"("hex")", "5", "true"}) {
+    auto refused = parsed(bad);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.failure().param, "encoding_format");
+  }
+  auto too_wide =
+      parse_request(R"({"model":"a","input":"x","dimensions":2000000000})", Endpoint::embeddings);
+  ASSERT_FALSE(too_wide);
+  EXPECT_EQ(too_wide.failure().message,
+            "'dimensions' must be between 1 and 1000000000, got 2000000000");
 }
 
 TEST(ParseRequest, SchemaErrorsComeAfterSyntaxErrorsAndInOrder) {

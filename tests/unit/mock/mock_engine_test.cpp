@@ -48,6 +48,10 @@ TEST(MockEngine, LegacyCompletionsAnswerEachPromptAndEcho) {
   const auto body = json::parse(completion_body(plan));
   ASSERT_EQ(body["choices"].size(), 4u);
   EXPECT_EQ(body["choices"][3]["index"], 3);
+  const json token_lists = {{"model", "m"}, {"prompt", {{1, 2}, {3}}}};
+  EXPECT_EQ(make_plan(token_lists, Endpoint::completions, {}, "mock-x", 0.5).choices, 2);
+  const json token_ids = {{"model", "m"}, {"prompt", {1, 2, 3}}};
+  EXPECT_EQ(make_plan(token_ids, Endpoint::completions, {}, "mock-x", 0.5).choices, 1);
   const json echoed = {{"model", "m"}, {"prompt", "Once upon a time"}, {"echo", true}};
   const auto echo =
       json::parse(completion_body(make_plan(echoed, Endpoint::completions, {}, "mock-x", 0.5)));
