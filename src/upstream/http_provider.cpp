@@ -19,6 +19,7 @@
 
 #include <cerrno>
 
+#include <unordered_set>
 #include <variant>
 
 #include "llm_router/server/eager_write.hpp"
@@ -146,11 +147,50 @@ std::vector<std::string> secrets_of(const Headers& headers) {
   return secrets;
 }
 
+// Characters keys are written with (base64, hex, "sk-proj-...", JWTs).
+bool key_character(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+         c == '_' || c == '.' || c == '+' || c == '/' || c == '=';
+}
+
+// This many characters of a key in a row give it away (a key cut short, or without its prefix).
+constexpr std::size_t kKeyFragment = 12;
+
+// Every run of key characters that holds kKeyFragment characters of a secret in a row becomes
+// "***" whole.
+void mask_fragments(std::string& text, const std::string& secret) {
+  if (secret.size() < kKeyFragment) return;
+  std::unordered_set<std::string_view> fragments;
+  for (std::size_t i = 0; i + kKeyFragment <= secret.size(); ++i) {
+    fragments.insert(std::string_view(secret).substr(i, kKeyFragment));
+  }
+  std::size_t at = 0;
+  while (at < text.size()) {
+    if (!key_character(text[at])) {
+      ++at;
+      continue;
+    }
+    std::size_t end = at;
+    while (end < text.size() && key_character(text[end])) ++end;
+    const std::string_view run = std::string_view(text).substr(at, end - at);
+    bool holds_fragment = false;
+    for (std::size_t i = 0; i + kKeyFragment <= run.size() && !holds_fragment; ++i) {
+      holds_fragment = fragments.contains(run.substr(i, kKeyFragment));
+    }
+    if (holds_fragment) {
+      text.replace(at, run.size(), "***");
+      end = at + 3;
+    }
+    at = end;
+  }
+}
+
 void mask_secrets(std::string& text, const std::vector<std::string>& secrets) {
   for (const auto& secret : secrets) {
     for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
       text.replace(at, secret.size(), "***");
     }
+    mask_fragments(text, secret);
   }
 }
 using tcp = asio::ip::tcp;

@@ -471,7 +471,7 @@ const std::string kChunk =
 
 // The same for the key in a stream's error event (relayed as it came), for a client's own key
 // passed on by pass_client_auth (not shaped like any known key), and for a key in the backend's
-// base_url query.
+// base_url query, whole or cut short.
 TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
   const std::string error_event =
       R"(data: {"error":{"message":"Incorrect API key provided: sk-backend-echoing"}})"
@@ -483,7 +483,8 @@ TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
       [&](const std::string&) { return sse_response(kChunk + typed_error + error_event); });
   CannedBackend rejecting([&](const std::string&) {
     return http_response(400, "application/json",
-                         R"({"error":{"message":"bad key mysecretpassword123 and QUERYSECRET42",)"
+                         R"({"error":{"message":"bad key mysecretpassword123 and QUERYSECRET42)"
+                         R"(; shortened: mysecretpasswo, k=secretpassword123, QUERYSECRET4",)"
                          R"("type":"invalid_request_error"}})");
   });
   Router router(
@@ -499,7 +500,10 @@ TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
                                          {{"authorization", "Bearer mysecretpassword123"}});
   EXPECT_EQ(rejected.status, 400) << rejected.body;
   EXPECT_EQ(rejected.body.find("mysecretpassword123"), std::string::npos) << rejected.body;
-  EXPECT_EQ(rejected.body.find("QUERYSECRET42"), std::string::npos) << rejected.body;
+  EXPECT_EQ(rejected.body.find("QUERYSECRET"), std::string::npos) << rejected.body;
+  // Nor do pieces of them: twelve characters of a key in a row give it away.
+  EXPECT_EQ(rejected.body.find("secretpasswo"), std::string::npos) << rejected.body;
+  EXPECT_NE(rejected.body.find("shortened"), std::string::npos) << rejected.body;
 }
 
 // A backend that closes its stream right after its last chunk, without the blank line that
