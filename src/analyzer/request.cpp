@@ -96,18 +96,22 @@ class RequestWalk {
     if (name == "prediction") {
       return each_member([&](std::string_view field) {
         if (field != "content") return cursor_.skip_value();
-        return scanned_only_content();
+        return scanned_only_content(/*counted=*/false);  // billed as output, if at all
       });
     }
     return cursor_.skip_value();
   }
 
-  // Text the model is sent but the analysis does not read (a refusal, a prediction): only
-  // scanned for PII.
-  bool scanned_only_content() {
+  // Text the model is sent but the analysis does not read (a refusal, a prediction): scanned
+  // for PII, and counted as prompt where it is.
+  bool scanned_only_content(bool counted) {
+    const auto read = [&](std::string_view value) {
+      if (counted) chat_tokens_ += tokenizer::estimate_tokens(value);
+      scan_pii(value);
+    };
     if (cursor_.peek() != '[') {
       std::string_view value;
-      if (text(value)) scan_pii(value);
+      if (text(value)) read(value);
       return !cursor_.failed();
     }
     return each_item([&] {
@@ -115,7 +119,7 @@ class RequestWalk {
       return each_member([&](std::string_view name) {
         std::string_view value;
         if (name != "text") return cursor_.skip_value();
-        if (text(value)) scan_pii(value);
+        if (text(value)) read(value);
         return !cursor_.failed();
       });
     });
@@ -173,7 +177,11 @@ class RequestWalk {
         if (name == "content") return content();
         if (name == "tool_calls") return tool_calls();
         if (name == "function_call") return function_call();  // the legacy form
-        if (name == "refusal") return scanned_only_content();
+        // An assistant turn's refusal and reasoning (DeepSeek's, vLLM's) go back to the model
+        // too: counted, scanned, never the text analyzed.
+        if (name == "refusal" || name == "reasoning_content" || name == "reasoning") {
+          return scanned_only_content(/*counted=*/true);
+        }
         return cursor_.skip_value();
       });
       message.end_piece = pieces_.size();

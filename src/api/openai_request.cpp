@@ -507,6 +507,11 @@ class RequestScanner {
           const std::string part = ".content[" + std::to_string(scanned->bad_part) + "]";
           note_message_problem(index, part + std::string(scanned->bad_part_problem), part);
         }
+      } else if (name == "refusal"sv || name == "reasoning_content"sv || name == "reasoning"sv) {
+        // Sent back to the model with the turn: prompt, as the content is.
+        ContentScan returned;
+        if (!content(returned)) return false;
+        messages_.chars += returned.chars;
       } else if (!cursor_.skip_value()) {
         return false;
       }
@@ -791,7 +796,11 @@ class RequestScanner {
   void summarize_content() {
     RequestSummary& out = summary();
     out.has_tools = has_tools_array_ || has_functions_;
-    out.max_output_tokens = max_completion_tokens_ ? max_completion_tokens_ : max_tokens_;
+    // Both caps set: the larger is room to keep, whichever one the backend honours.
+    out.max_output_tokens = max_completion_tokens_ && max_tokens_
+                                ? std::max(*max_completion_tokens_, *max_tokens_)
+                            : max_completion_tokens_ ? max_completion_tokens_
+                                                     : max_tokens_;
     const ContentScan* text = messages_kind_ == Kind::array ? &messages_
                               : prompt_                     ? &*prompt_
                               : input_                      ? &*input_

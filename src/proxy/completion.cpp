@@ -252,12 +252,6 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
 
 namespace {
 
-analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint) {
-  return endpoint == api::Endpoint::chat_completions ? analyzer::EndpointKind::chat
-         : endpoint == api::Endpoint::completions    ? analyzer::EndpointKind::completions
-                                                     : analyzer::EndpointKind::embeddings;
-}
-
 // What the analyzer is told of a request for `model`, or nullopt when it is not analyzed. A
 // route's request is, and with `analyze_direct` (dry runs) one for a backend named directly; a
 // model that names neither is a 404: nothing to analyze for.
@@ -321,6 +315,8 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
     add_analysis(*decision.analysis, facts);
     // The analyzer reads the messages and tools; a response_format schema is prompt too.
     facts.estimated_tokens += static_cast<std::int64_t>(parsed.summary.format_chars / 4);
+  } else if (estimate_decides(snapshot, parsed, facts)) {
+    facts.estimated_tokens = read_estimated_tokens(parsed, endpoint);
   }
   const auto plan = [&](const selector::LiveStats& live) {
     return dry_run ? snapshot.selector->preview(facts, live) : snapshot.selector->plan(facts, live);

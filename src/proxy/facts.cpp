@@ -2,6 +2,7 @@
 #include <array>
 #include <cmath>
 
+#include "llm_router/analyzer/request.hpp"
 #include "router_handler.hpp"
 
 namespace llm_router::proxy {
@@ -16,6 +17,42 @@ std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed) {
       summary.media_tokens();
   if (summary.messages == 0) return text + 1;
   return text + 3 * static_cast<std::int64_t>(summary.messages) + 3;
+}
+
+bool estimate_decides(const Snapshot& snapshot, const api::ParsedRequest& parsed,
+                      const selector::RequestFacts& facts) {
+  const auto& config = *snapshot.config;
+  if (const auto* route = config.find_route(facts.model)) {
+    if (snapshot.route_tests_tokens[static_cast<std::size_t>(route - config.routes.data())]) {
+      return true;
+    }
+  }
+  if (snapshot.smallest_context_window <= 0) return false;
+  // At its densest (digits between spaces, control characters) text is ~1.2 tokens a byte.
+  const auto& summary = parsed.summary;
+  const double densest = 1.2 * static_cast<double>(summary.content_chars + summary.functions_chars +
+                                                   summary.format_chars);
+  return densest + static_cast<double>(facts.estimated_tokens + facts.max_output_tokens) >=
+         static_cast<double>(snapshot.smallest_context_window);
+}
+
+std::int64_t read_estimated_tokens(const api::ParsedRequest& parsed, api::Endpoint endpoint) {
+  analyzer::TextSelection counting_only;
+  counting_only.follow_up_context = false;
+  counting_only.max_chars = 0;
+  counting_only.model_chars = 0;
+  counting_only.pii_whole_request = false;
+  counting_only.pii_chars = 0;
+  const auto read =
+      analyzer::extract_request(parsed.text, analyzer_endpoint(endpoint), counting_only);
+  return std::llround(read.estimated_tokens) +
+         static_cast<std::int64_t>(parsed.summary.format_chars / 4);
+}
+
+analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint) {
+  return endpoint == api::Endpoint::chat_completions ? analyzer::EndpointKind::chat
+         : endpoint == api::Endpoint::completions    ? analyzer::EndpointKind::completions
+                                                     : analyzer::EndpointKind::embeddings;
 }
 
 void resolve_alias(api::ParsedRequest& parsed, const config::Config& config) {

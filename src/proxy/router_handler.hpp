@@ -374,18 +374,27 @@ class RouterHandler final : public server::RequestHandler {
   mutable std::chrono::steady_clock::time_point last_panic_warning_{};  // plan_for is const
 };
 
-// Request facts the selector's rules test, from the parsed body and the headers.
-// `with_session_key`: hash the conversation's opening messages (a consistent_hash pool keyed
-// by session needs it; decoding them is most of a pass-through request's facts).
 // 403 model_not_allowed: a client key whose `models` leave out the model it named (`model`,
 // as it named it).
 Failure model_not_allowed(const ClientEntry& client, std::string_view model);
 
+// Request facts the selector's rules test, from the parsed body and the headers.
+// `with_session_key`: hash the conversation's opening messages (a consistent_hash pool keyed
+// by session needs it; decoding them is most of a pass-through request's facts).
 selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRequest& request,
                                   bool with_session_key);
-// The prompt's tokens as context windows and rpm/tpm budgets count them (no tokenizer: a
-// quarter of its characters).
+// The prompt's tokens as rpm/tpm budgets count them, and context windows when nothing reads
+// the text (see estimate_decides): a quarter of its characters, no tokenizer.
 std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed);
+// Whether a request no analyzer reads must be read for its token estimate, as bytes / 4 is off
+// by 2-3x on data: its route's rules test `tokens`, or it could fill the smallest context window
+// of any backend.
+bool estimate_decides(const Snapshot& snapshot, const api::ParsedRequest& parsed,
+                      const selector::RequestFacts& facts);
+// The analyzer's estimate of the prompt's tokens (every message, tool call and tool, read by
+// tokenizer::estimate_tokens) plus a response_format schema's, without the rest of an analysis.
+std::int64_t read_estimated_tokens(const api::ParsedRequest& parsed, api::Endpoint endpoint);
+analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint);
 // Adds what the analyzer found to the facts.
 void add_analysis(const analyzer::Analysis& analysis, selector::RequestFacts& facts);
 

@@ -386,6 +386,30 @@ void check_rules(const config::Config& config, const analyzer::Analyzer* analyze
   if (!diagnostics.empty()) throw config::ConfigError(std::move(diagnostics));
 }
 
+bool tests_tokens(const config::Condition& condition) {
+  return condition.kind == config::Condition::Kind::tokens ||
+         std::any_of(condition.children.begin(), condition.children.end(), tests_tokens);
+}
+
+std::vector<bool> routes_testing_tokens(const config::Config& config) {
+  std::vector<bool> out;
+  for (const auto& route : config.routes) {
+    out.push_back(std::any_of(route.rules.begin(), route.rules.end(),
+                              [](const config::Rule& rule) { return tests_tokens(rule.when); }));
+  }
+  return out;
+}
+
+std::int64_t smallest_context_window(const config::Config& config) {
+  std::int64_t smallest = 0;
+  for (const auto& backend : config.backends) {
+    if (backend.context_window > 0 && (smallest == 0 || backend.context_window < smallest)) {
+      smallest = backend.context_window;
+    }
+  }
+  return smallest;
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config::Config> config) {
@@ -395,6 +419,8 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   snapshot->analyzer = analyzer_for(*config, config_path_);
   snapshot->semantic_sets_by_route = semantic_sets_by_route(*config, snapshot->analyzer.get());
   check_rules(*config, snapshot->analyzer.get());
+  snapshot->route_tests_tokens = routes_testing_tokens(*config);
+  snapshot->smallest_context_window = smallest_context_window(*config);
   snapshot->embeddings =
       build_embeddings(*config, snapshot->analyzer.get(), metrics_.semantic_embeddings);
   snapshot->tls = backend_tls(*config, config_path_, tls_contexts_);

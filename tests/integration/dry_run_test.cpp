@@ -74,6 +74,34 @@ TEST(DryRun, ImagesAudioAndSchemasCountTowardAContextWindow) {
   EXPECT_GT(with_schema["facts"]["estimated_tokens"].get<int>(), 1000) << with_schema.dump();
 }
 
+// Data dense in tokens (base64: ~2.7 tokens per 4 bytes) is estimated by reading it whenever the
+// estimate decides something, with or without an analyzer: near a context window, and for a
+// route whose rules test `tokens`. The dry run and the request agree.
+TEST(DryRun, DenseDataNearAContextWindowIsReadNotCountedByBytes) {
+  std::string config = router_config(
+      {{"small", "", "context_window: 4000"}, {"large", "", "context_window: 64000"}}, "[small]");
+  config += "    rules:\n      - {name: long, when: {tokens: {min: 5000}}, use: [large]}\n";
+  Router router(config);
+  HttpClient client(router.port());
+  std::string blob;
+  const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (int i = 0; i < 12000; ++i) blob += alphabet[(i * 7919 + i / 3) % 64];
+  // 12,000 bytes: 3,000 tokens by bytes, ~8,000 in truth.
+  const std::string direct = chat_body("small", blob);
+  const json dry = json::parse(client.post_json("/v1/route", direct).body);
+  EXPECT_GT(dry["facts"]["estimated_tokens"].get<int>(), 6000) << dry.dump();
+  const auto refused = client.post_json("/v1/chat/completions", direct);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"]["code"], "context_length_exceeded");
+
+  const std::string routed = chat_body("auto", blob);
+  const json routed_dry = json::parse(client.post_json("/v1/route", routed).body);
+  EXPECT_EQ(routed_dry["attempt_order"], json::parse(R"(["large"])")) << routed_dry.dump();
+  const auto answered = client.post_json("/v1/chat/completions", routed);
+  EXPECT_EQ(answered.status, 200) << answered.body;
+  EXPECT_EQ(answered.header("x-llm-router-backend"), "large");
+}
+
 // The decision says which word of the prompt matched a keyword rule, as the prompt wrote it.
 TEST(DryRun, AKeywordRuleSaysWhichWordMatched) {
   std::string config = router_config({{"a", ""}, {"b", ""}}, "[a]");

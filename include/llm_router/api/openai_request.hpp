@@ -33,7 +33,7 @@ struct RequestSummary {
   // stream_options is an object holding nothing but a boolean include_usage: a backend that
   // refuses it refuses the field itself, not something odd the client wrote in it
   bool plain_stream_options = false;
-  std::optional<std::int64_t> max_output_tokens;  // max_completion_tokens, else max_tokens
+  std::optional<std::int64_t> max_output_tokens;  // the larger of max_completion_tokens, max_tokens
   // The prompt's text: `messages`' contents when `messages` is an array, else `prompt`, else
   // `input`. Bytes of decoded text (content parts' `text` included) and whether an image part
   // was seen.

@@ -104,6 +104,27 @@ TEST(TextSelection, CharCapKeepsTheLastUserMessageFirst) {
   EXPECT_GT(facts.estimated_tokens, 20);  // tokens count the whole request, not the cap
 }
 
+// An assistant turn's refusal and reasoning go back to the model: they count as prompt; a
+// predicted output does not.
+TEST(TextSelection, RefusalsAndReasoningCountAsPrompt) {
+  const std::string long_text(2000, 'x');
+  const auto estimate = [&](const std::string& field) {
+    json assistant = {{"role", "assistant"}, {"content", "ok"}};
+    if (!field.empty()) assistant[field] = long_text + " and more";
+    const auto body = chat(json::array({{{"role", "user"}, {"content", "hi"}},
+                                        assistant,
+                                        {{"role", "user"}, {"content", "go on"}}}));
+    return extract_request(body, EndpointKind::chat, TextSelection{}).estimated_tokens;
+  };
+  const double bare = estimate("");
+  for (const char* field : {"refusal", "reasoning_content", "reasoning"}) {
+    EXPECT_GT(estimate(field), bare + 100) << field;
+  }
+  json predicted = chat(json::array({{{"role", "user"}, {"content", "hi"}}}));
+  predicted["prediction"] = {{"type", "content"}, {"content", long_text}};
+  EXPECT_LT(extract_request(predicted, EndpointKind::chat, TextSelection{}).estimated_tokens, 20);
+}
+
 TEST(TextSelection, CapNeverSplitsUtf8) {
   TextSelection selection;
   selection.max_chars = 16;

@@ -215,6 +215,18 @@ TEST(ParseRequest, SamplingFieldsRolesAndContentAreChecked) {
   auto max_tokens = parse_request(head + R"("max_tokens":77})", Endpoint::chat_completions);
   ASSERT_TRUE(max_tokens);
   EXPECT_EQ(max_tokens->summary.max_output_tokens, 77);
+  // Both caps: the larger is kept free, whichever one the backend honours.
+  auto both = parse_request(head + R"("max_tokens":500,"max_completion_tokens":100})",
+                            Endpoint::chat_completions);
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->summary.max_output_tokens, 500);
+  // An assistant turn's refusal and reasoning count as prompt.
+  auto reasoning = parse_request(
+      R"({"model":"a","messages":[{"role":"assistant","content":"ok","reasoning_content":"abcdefgh",)"
+      R"("refusal":"no"},{"role":"user","content":"x"}]})",
+      Endpoint::chat_completions);
+  ASSERT_TRUE(reasoning);
+  EXPECT_EQ(reasoning->summary.content_chars, 2u + 8 + 2 + 1);
   for (const auto& [messages, param] : std::vector<std::pair<std::string, std::string>>{
            {R"([{"role":"bogus","content":"x"}])", "messages[0].role"},
            {R"([{"role":"user","content":"x"},{"role":"user","content":5}])",
