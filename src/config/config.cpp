@@ -100,7 +100,9 @@ const Backend* Config::find_wildcard_backend(std::string_view model) const {
   for (const auto& b : backends) {
     if (!b.wildcard()) continue;
     const std::string_view prefix = std::string_view(b.name).substr(0, b.name.size() - 1);
+    // What the '*' stands for is a model name: "oa/*" itself names none.
     if (model.size() > prefix.size() && model.starts_with(prefix) &&
+        model.find('*', prefix.size()) == std::string_view::npos &&
         (best == nullptr || prefix.size() + 1 > best->name.size())) {
       best = &b;
     }
@@ -320,8 +322,7 @@ bool router_owned_header(std::string_view lowercase_name) {
                                                          "proxy-connection",
                                                          "x-request-id",
                                                          "traceparent",
-                                                         "tracestate",
-                                                         "baggage"};
+                                                         "tracestate"};
   return kOwned.contains(lowercase_name);
 }
 
@@ -434,8 +435,8 @@ void read_forward_headers(NodeReader& reader, Backend& b) {
       reader.error("forward_headers",
                    "'" + entry + "' is written by the router itself" +
                        (key ? " (pass_client_auth: true forwards the client's key)"
-                        : entry == "traceparent" || entry == "tracestate" || entry == "baggage"
-                            ? " (it is always passed on)"
+                        : entry == "traceparent" || entry == "tracestate"
+                            ? " (it is passed on whenever it is valid)"
                             : ""));
     } else {
       b.forward_headers.push_back(std::move(entry));

@@ -13,25 +13,34 @@
 #include "llm_router/core/sha256.hpp"
 
 namespace llm_router::proxy {
-namespace {
 
-std::string_view presented_key(const server::HttpRequest& request) {
+std::string_view key_header(const server::HttpRequest& request) {
   if (const auto* auth = request.header("authorization")) {
-    std::string_view value = *auth;
     constexpr std::string_view kBearer = "bearer ";  // the scheme's case does not matter
-    if (value.size() > kBearer.size() &&
-        std::equal(kBearer.begin(), kBearer.end(), value.begin(),
+    if (auth->size() > kBearer.size() &&
+        std::equal(kBearer.begin(), kBearer.end(), auth->begin(),
                    [](char a, char b) { return a == (b | 0x20); })) {
-      value.remove_prefix(kBearer.size());
-      while (value.starts_with(' ')) value.remove_prefix(1);
-      return value;
+      return "authorization";
     }
   }
   for (const std::string_view name : server::kApiKeyHeaders) {
     if (name == "authorization") continue;  // only as a Bearer token, above
-    if (const auto* key = request.header(name)) return *key;
+    if (request.header(name) != nullptr) return name;
   }
   return {};
+}
+
+namespace {
+
+std::string_view presented_key(const server::HttpRequest& request) {
+  const std::string_view header = key_header(request);
+  if (header.empty()) return {};
+  std::string_view value = *request.header(header);
+  if (header == "authorization") {
+    value.remove_prefix(std::string_view("bearer ").size());
+    while (value.starts_with(' ')) value.remove_prefix(1);
+  }
+  return value;
 }
 
 std::string digest_id(std::string_view key) {

@@ -1,11 +1,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "llm_router/proxy/runtime.hpp"
 #include "llm_router/server/http_types.hpp"
 
 namespace llm_router::proxy {
+
+// The header the client's API key is read from: `authorization` (a Bearer token), else
+// `x-api-key`, else `api-key`; empty when none is there.
+std::string_view key_header(const server::HttpRequest& request);
 
 // A stable, non-reversible id of the client's API key (`Authorization: Bearer ...`,
 // `x-api-key` or `api-key`), for logs and per-key totals: "key-" + 12 hex digits of its

@@ -14,6 +14,7 @@
 #include <exception>
 
 #include "client_key.hpp"
+#include "forwarded_headers.hpp"
 #include "llm_router/api/errors.hpp"
 #include "llm_router/api/prompt_text.hpp"
 #include "llm_router/core/request_id.hpp"
@@ -231,22 +232,7 @@ upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& req
                             stream_options, {&backend.default_params, &backend.override_params});
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
-  // W3C trace context travels whole: a trace's vendor state and baggage go with its parent.
-  for (const std::string_view name : {"traceparent", "tracestate", "baggage"}) {
-    if (const auto* value = request.header(name))
-      out.headers.push_back({std::string(name), *value});
-  }
-  if (!backend.forward_headers.empty()) {
-    for (const auto& header : request.headers) {
-      if (backend.forwards_header(header.name)) out.headers.push_back(header);
-    }
-  }
-  if (backend.pass_client_auth) {
-    for (const std::string_view name : server::kApiKeyHeaders) {
-      if (const auto* value = request.header(name))
-        out.headers.push_back({std::string(name), *value});
-    }
-  }
+  add_forwarded_headers(request, backend, out.headers);
   return out;
 }
 

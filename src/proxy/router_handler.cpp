@@ -122,6 +122,20 @@ const KnownPath* find_endpoint(std::string_view path, std::string_view method) {
   return known;
 }
 
+// Every method a path takes, as an Allow header lists them ("GET, HEAD, POST, DELETE").
+std::string allowed_methods(std::string_view path) {
+  std::string allow;
+  for (const auto& endpoint : kEndpoints) {
+    const bool prefix = endpoint.path.ends_with('/');
+    if (prefix ? !path.starts_with(endpoint.path) : endpoint.path != path) continue;
+    if (allow.find(endpoint.method) != std::string::npos) continue;
+    if (!allow.empty()) allow += ", ";
+    allow += endpoint.method;
+    if (endpoint.method == "GET") allow += ", HEAD";
+  }
+  return allow;
+}
+
 // Same backend, same connection target: its provider (and pool) can serve the new snapshot.
 bool same_connection_target(const config::Backend& a, const config::Backend& b) {
   return a.name == b.name && a.provider == b.provider && a.base_url == b.base_url &&
@@ -411,12 +425,12 @@ asio::awaitable<void> RouterHandler::dispatch(HttpRequest& request, ResponseWrit
     co_return;
   }
   if (!takes(*known, request.method)) {
-    Headers allow{
-        Header{"allow", known->method == "GET" ? "GET, HEAD" : std::string(known->method)}};
+    const std::string methods = allowed_methods(path);
+    Headers allow{Header{"allow", methods}};
     // The path as the client wrote it ("/v1/chat/completions"), not the one routing reads.
-    Failure failure{ErrorKind::method_not_allowed, request.method + " is not allowed on " +
-                                                       std::string(request.path()) + "; use " +
-                                                       std::string(known->method)};
+    Failure failure{
+        ErrorKind::method_not_allowed,
+        request.method + " is not allowed on " + std::string(request.path()) + "; use " + methods};
     co_await send_error(writer, failure, std::move(allow));
     co_return;
   }
@@ -532,7 +546,8 @@ asio::awaitable<void> RouterHandler::models(const HttpRequest& request, Response
     for (const auto& alias : route.aliases) data.push_back(model_object(alias, "route"));
   }
   for (const auto& backend : snapshot_->config->backends) {
-    if (backend.direct && listed(backend.name)) {
+    // A wildcard backend ("oa/*") is no model: clients name the models it matches.
+    if (backend.direct && !backend.wildcard() && listed(backend.name)) {
       data.push_back(model_object(backend.name, "backend"));
     }
   }
@@ -554,7 +569,7 @@ asio::awaitable<void> RouterHandler::model(const HttpRequest& request, std::stri
     if (route.name == name) found = model_object(std::string(id), "route");
   }
   for (const auto& backend : config.backends) {
-    if (!found && backend.direct && backend.name == id) {
+    if (!found && backend.direct && !backend.wildcard() && backend.name == id) {
       found = model_object(backend.name, "backend");
     }
   }

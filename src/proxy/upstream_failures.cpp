@@ -287,9 +287,11 @@ Failure classify_status(const upstream::ResponseHead& head, std::string_view bod
   }
   if (traits(failure.kind).status >= 500) {
     // The router's failure, not the client's request: a backend's "invalid_request_error" or
-    // the field it blamed would contradict the status (its code still says what went wrong).
+    // the field it blamed would contradict the status (its code still says what went wrong,
+    // unless it is about a key: the router's, which the client would take for its own).
     failure.type.clear();
     failure.param.clear();
+    if (contains_any(failure.code, {"key", "auth", "credential"})) failure.code.clear();
   }
   return failure;
 }

@@ -178,7 +178,10 @@ RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, 
     return plan;
   }
   const auto* backend = config_->find_backend(facts.model);
-  if (backend == nullptr) backend = config_->find_wildcard_backend(facts.model);
+  // A wildcard backend is named by the models it matches, not by its own name ("oa/*").
+  if (backend == nullptr || backend->wildcard()) {
+    backend = config_->find_wildcard_backend(facts.model);
+  }
   if (backend != nullptr && backend->direct) {
     return plan_direct(static_cast<std::size_t>(backend - config_->backends.data()), facts, live);
   }

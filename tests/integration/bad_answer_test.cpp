@@ -506,6 +506,21 @@ TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
   EXPECT_NE(rejected.body.find("shortened"), std::string::npos) << rejected.body;
 }
 
+// A backend's code about a key, on an answer the router turns into its own 502, is about the
+// router's key: the client, whose SDK reads the code, does not get it.
+TEST(BadAnswers, AKeyCodeOnABackendFailureIsNotTheClients) {
+  CannedBackend teapot([](const std::string&) {
+    return http_response(418, "application/json",
+                         R"({"error":{"message":"no tea","code":"invalid_api_key"}})");
+  });
+  Router router(router_config({{"teapot", teapot.url()}}, "[teapot]"));
+  const auto response =
+      HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  EXPECT_EQ(response.status, 502) << response.body;
+  EXPECT_NE(json::parse(response.body)["error"]["code"], "invalid_api_key") << response.body;
+  EXPECT_NE(response.body.find("no tea"), std::string::npos) << response.body;
+}
+
 // A backend that closes its stream right after its last chunk, without the blank line that
 // ends an event (or any line break): the chunk still arrives and the stream ends whole.
 TEST(BadAnswers, AStreamWhoseLastEventLacksItsBlankLineEndsWhole) {

@@ -168,6 +168,10 @@ TEST_F(ProtocolTest, WrongMethodIs405AndUnknownPathIs404) {
   EXPECT_NE(wrong_method.body.find("GET is not allowed on /v1/chat/completions"), std::string::npos)
       << wrong_method.body;
   expect_openai_error(client.request("GET", "/v1/nothing-here"), 404, "unknown_url");
+  // A path several methods answer lists them all.
+  auto put = client.request("PUT", "/v1/responses/resp_1");
+  expect_openai_error(put, 405, "method_not_allowed");
+  EXPECT_EQ(put.header("allow"), "GET, HEAD, POST, DELETE");
 }
 
 TEST_F(ProtocolTest, OversizedBodyIs413) {

@@ -89,7 +89,57 @@ TEST(RelayHeaders, ForwardHeadersPassTheListedClientHeadersOn) {
   EXPECT_EQ(seen["headers"]["x-org"], "acme");
   EXPECT_FALSE(seen["headers"].contains("x-other"));
   EXPECT_EQ(seen["headers"]["tracestate"], "vendor=1");
-  EXPECT_EQ(seen["headers"]["baggage"], "user=alice");
+  // Baggage often carries who the user is: it goes only where forward_headers lists it.
+  EXPECT_FALSE(seen["headers"].contains("baggage"));
+}
+
+// What the client marks hop-by-hop (its Connection header) is for the router alone; a
+// malformed or repeated traceparent is no trace context (its tracestate goes with it); the
+// client's key goes on only from the header it was read from.
+TEST(RelayHeaders, HopByHopMalformedTraceAndSpareKeysStayBehind) {
+  MockLlm mock;
+  Router router(
+      router_config({{"primary", mock.url(),
+                      "forward_headers: [x-tenant-*, baggage]\n    pass_client_auth: true"}},
+                    "[primary]"));
+  HttpClient client(router.port());
+  HttpClient mock_client(mock.port());
+  // Header lines as written, repeated names included.
+  const auto seen_after = [&](const std::string& header_lines) {
+    const std::string body = chat_body("auto");
+    const auto answer = client.raw(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n" + header_lines + "\r\n" + body);
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    return json::parse(mock_client.request("GET", "/mock/last_request").body)["headers"];
+  };
+  const std::string trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  auto seen = seen_after(
+      "Connection: keep-alive, X-Tenant-Hop\r\nX-Tenant-Hop: h\r\nX-Tenant-Id: t-1\r\n"
+      "Baggage: a=1\r\ntraceparent: " +
+      trace +
+      "\r\ntracestate: one=1\r\ntracestate: two=2\r\n"
+      "Authorization: Bearer client-key-123\r\napi-key: spare-junk-456\r\n");
+  EXPECT_FALSE(seen.contains("x-tenant-hop")) << seen.dump();
+  EXPECT_EQ(seen["x-tenant-id"], "t-1");
+  EXPECT_EQ(seen["baggage"], "a=1");
+  EXPECT_EQ(seen["traceparent"], trace);
+  EXPECT_EQ(seen["tracestate"], "one=1,two=2");
+  EXPECT_EQ(seen["authorization"], "Bearer client-key-123");
+  EXPECT_FALSE(seen.contains("api-key")) << seen.dump();
+  for (const std::string& bad : std::vector<std::string>{
+           "not-a-trace", "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+           "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+           "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", trace + "-extra"}) {
+    seen = seen_after("traceparent: " + bad + "\r\ntracestate: one=1\r\n");
+    EXPECT_FALSE(seen.contains("traceparent")) << bad;
+    EXPECT_FALSE(seen.contains("tracestate")) << bad;
+  }
+  seen = seen_after("traceparent: " + trace + "\r\ntraceparent: " + trace + "\r\n");
+  EXPECT_FALSE(seen.contains("traceparent")) << "two parents are none";
+  seen = seen_after("traceparent: 01" + trace.substr(2) + "-later-field\r\n");
+  EXPECT_TRUE(seen.contains("traceparent")) << "a later version may append fields";
 }
 
 // A wildcard backend takes every model its name prefixes and sends the rest upstream, as
@@ -104,6 +154,10 @@ TEST(RelayWildcard, AWildcardBackendPassesTheMatchedModelOn) {
   EXPECT_EQ(answer.header("x-llm-router-backend"), "mock/*");
   EXPECT_EQ(answer.header("x-llm-router-route"), "mock/*");
   EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("mock/")).status, 404);
+  // The wildcard itself names no model: not callable, not listed.
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("mock/*")).status, 404);
+  EXPECT_EQ(client.request("GET", "/v1/models/mock%2F%2A").status, 404);
+  EXPECT_EQ(client.request("GET", "/v1/models").body.find("mock/*"), std::string::npos);
   EXPECT_EQ(client.request("GET", "/v1/models/mock%2Fgpt-y").status, 200);
   const std::string metrics = client.request("GET", "/metrics").body;
   EXPECT_EQ(metrics.find("gpt-x"), std::string::npos) << "a client's model is no label";

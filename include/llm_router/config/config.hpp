@@ -227,7 +227,8 @@ struct Config {
 
   const Backend* find_backend(std::string_view name) const;
   const Route* find_route(std::string_view name) const;
-  // The wildcard backend whose name (less its '*') is the longest prefix of `model`, if any.
+  // The wildcard backend whose name (less its '*') is the longest prefix of `model`, if any;
+  // none for a `model` with a '*' after that prefix.
   const Backend* find_wildcard_backend(std::string_view model) const;
   // The route a client's `model` names through one of its aliases, else `model` itself.
   std::string_view canonical_model(std::string_view model) const;

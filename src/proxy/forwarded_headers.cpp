@@ -1,0 +1,109 @@
+#include "forwarded_headers.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "client_key.hpp"
+
+namespace llm_router::proxy {
+namespace {
+
+bool lower_hex(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool all_zeros(std::string_view text) {
+  return text.find_first_not_of('0') == std::string_view::npos;
+}
+
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+// The names listed by every Connection header of the request ("keep-alive, x-secret").
+std::vector<std::string_view> connection_options(const server::HttpRequest& request) {
+  std::vector<std::string_view> names;
+  for (const auto& header : request.headers) {
+    if (header.name != "connection") continue;
+    std::string_view list = header.value;
+    while (!list.empty()) {
+      const std::size_t comma = std::min(list.find(','), list.size());
+      std::string_view name = list.substr(0, comma);
+      list.remove_prefix(std::min(list.size(), comma + 1));
+      while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+      if (!name.empty()) names.push_back(name);
+    }
+  }
+  return names;
+}
+
+std::size_t count_of(const server::HttpRequest& request, std::string_view name) {
+  return static_cast<std::size_t>(
+      std::count_if(request.headers.begin(), request.headers.end(),
+                    [&](const server::Header& header) { return header.name == name; }));
+}
+
+// Every value of a list header, joined by commas, as one line (RFC 9110 5.3).
+std::string joined_values(const server::HttpRequest& request, std::string_view name) {
+  std::string joined;
+  for (const auto& header : request.headers) {
+    if (header.name != name || header.value.empty()) continue;
+    if (!joined.empty()) joined += ',';
+    joined += header.value;
+  }
+  return joined;
+}
+
+}  // namespace
+
+bool valid_traceparent(std::string_view value) {
+  // 00-<32 hex>-<16 hex>-<2 hex>
+  constexpr std::size_t kLength = 55;
+  if (value.size() < kLength || value[2] != '-' || value[35] != '-' || value[52] != '-') {
+    return false;
+  }
+  const std::string_view version = value.substr(0, 2), trace_id = value.substr(3, 32),
+                         parent_id = value.substr(36, 16), flags = value.substr(53, 2);
+  if (!lower_hex(version) || version == "ff" || !lower_hex(trace_id) || !lower_hex(parent_id) ||
+      !lower_hex(flags) || all_zeros(trace_id) || all_zeros(parent_id)) {
+    return false;
+  }
+  if (value.size() == kLength) return true;
+  return version != "00" && value[kLength] == '-';
+}
+
+void add_forwarded_headers(const server::HttpRequest& request, const config::Backend& backend,
+                           server::Headers& out) {
+  const std::vector<std::string_view> hop_by_hop = connection_options(request);
+  const auto passed_on = [&](std::string_view name) {
+    return std::none_of(hop_by_hop.begin(), hop_by_hop.end(),
+                        [&](std::string_view listed) { return same_name(listed, name); });
+  };
+  // A trace's parent travels with its vendor state; two parents, or a malformed one, are none.
+  const auto* traceparent = request.header("traceparent");
+  if (traceparent != nullptr && count_of(request, "traceparent") == 1 &&
+      valid_traceparent(*traceparent) && passed_on("traceparent")) {
+    out.push_back({"traceparent", *traceparent});
+    if (std::string state = joined_values(request, "tracestate");
+        !state.empty() && passed_on("tracestate")) {
+      out.push_back({"tracestate", std::move(state)});
+    }
+  }
+  if (!backend.forward_headers.empty()) {
+    for (const auto& header : request.headers) {
+      if (backend.forwards_header(header.name) && passed_on(header.name)) out.push_back(header);
+    }
+  }
+  if (backend.pass_client_auth) {
+    if (const std::string_view name = key_header(request); !name.empty() && passed_on(name)) {
+      out.push_back({std::string(name), *request.header(name)});
+    }
+  }
+}
+
+}  // namespace llm_router::proxy
