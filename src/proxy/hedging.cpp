@@ -147,6 +147,14 @@ bool committed(const Primed& p) {
   return !p.failure || p.client_error;
 }
 
+// The answer a backend's content filter withheld (Azure's finish_reason "content_filter"
+// before any content): the whole answer, or the stream's first content event.
+bool withheld(const Primed& p) {
+  if (p.client_error) return false;
+  if (!p.stream) return withheld_by_content_filter(p.body);
+  return !p.held.empty() && withheld_by_content_filter(p.held.back().data);
+}
+
 }  // namespace
 
 asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
@@ -319,6 +327,18 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   record.backend = backend.name;
   Headers headers = decision_headers(record);
   add_relayed(headers, std::move(primed.relayed), record);
+  if (scope.route && !scope.route->content_policy_fallback.empty() && withheld(primed)) {
+    // As unhedged: the route's content_policy_fallback is asked instead; a whole answer is
+    // kept, and given if none of those answers.
+    result.failure = withheld_by_filter_failure();
+    result.failure->upstream_status = primed.status;
+    record.attempts.back().failure = result.failure;
+    if (!primed.stream) {
+      result.weak_answer = std::move(primed.body);
+      result.weak_headers = std::move(headers);
+    }
+    co_return result;
+  }
   result.answered = true;
   if (primed.client_error) {
     // The request itself is at fault: every backend would say the same. Relay the answer.

@@ -38,11 +38,11 @@ bool relayed_upstream_header(std::string_view name) {
          name == "openai-processing-ms" || name == "openai-version" || name == "x-should-retry";
 }
 
+}  // namespace
+
 Failure withheld_by_filter_failure() {
   return Failure{ErrorKind::content_policy, "the backend's content filter withheld the answer"};
 }
-
-}  // namespace
 
 // `extra`: the backend's response_headers.
 Headers relayed_headers(const upstream::ResponseHead& head, const std::vector<std::string>& extra) {

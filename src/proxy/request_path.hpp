@@ -42,6 +42,8 @@ void note_client_left(RequestRecord& record);
 Headers relayed_headers(const upstream::ResponseHead& head, const std::vector<std::string>& extra);
 // The backend's headers for the client's answer, its request id kept for the request log.
 void add_relayed(Headers& headers, Headers relayed, RequestRecord& record);
+// An answer the backend's content filter withheld, set aside for content_policy_fallback.
+Failure withheld_by_filter_failure();
 
 // refusals.cpp
 Failure shutting_down_failure();

@@ -212,11 +212,13 @@ TEST(Fallback, AnAnswerWithheldByTheContentFilterGoesToTheContentPolicyFallback)
     return client.post_json("/v1/chat/completions", chat_body("auto"));
   };
   const auto backends = std::vector<TestBackend>{{"azure", azure.url()}, {"safe", ""}};
-  const auto moved =
-      ask(router_config(backends, "[azure]") + "    content_policy_fallback: [safe]\n");
-  EXPECT_EQ(moved.status, 200) << moved.body;
-  EXPECT_EQ(moved.header("x-llm-router-backend"), "safe");
-  EXPECT_EQ(moved.header("x-llm-router-attempts"), "azure=content_policy(200), safe=ok");
+  for (const std::string hedge : {"", "    hedge: {after: 2s}\n"}) {  // hedged or not
+    const auto moved =
+        ask(router_config(backends, "[azure]") + "    content_policy_fallback: [safe]\n" + hedge);
+    EXPECT_EQ(moved.status, 200) << moved.body;
+    EXPECT_EQ(moved.header("x-llm-router-backend"), "safe") << hedge;
+    EXPECT_EQ(moved.header("x-llm-router-attempts"), "azure=content_policy(200), safe=ok");
+  }
 
   const auto kept = ask(router_config({{"azure", azure.url()}, {"gone", dead_url}}, "[azure]") +
                         "    content_policy_fallback: [gone]\n");
@@ -248,11 +250,12 @@ TEST(Fallback, AStreamWithheldByTheContentFilterGoesToTheContentPolicyFallback) 
   });
   const auto backends = std::vector<TestBackend>{{"azure", azure.url()}, {"safe", ""}};
   const std::string stream = chat_body("auto", "hello", R"(,"stream":true)");
-  {
-    Router router(router_config(backends, "[azure]") + "    content_policy_fallback: [safe]\n");
+  for (const std::string hedge : {"", "    hedge: {after: 2s}\n"}) {  // hedged or not
+    Router router(router_config(backends, "[azure]") + "    content_policy_fallback: [safe]\n" +
+                  hedge);
     const auto moved = HttpClient(router.port()).post_json("/v1/chat/completions", stream);
     EXPECT_EQ(moved.status, 200) << moved.body;
-    EXPECT_EQ(moved.header("x-llm-router-attempts"), "azure=content_policy(200), safe=ok");
+    EXPECT_EQ(moved.header("x-llm-router-attempts"), "azure=content_policy(200), safe=ok") << hedge;
     EXPECT_EQ(moved.body.find("content_filter"), std::string::npos) << moved.body;
   }
   {
