@@ -24,22 +24,25 @@ bool same_name(std::string_view a, std::string_view b) {
          });
 }
 
-// The names listed by every Connection header of the request ("keep-alive, x-secret").
-std::vector<std::string_view> connection_options(const server::HttpRequest& request) {
-  std::vector<std::string_view> names;
+// Whether a Connection header of the request lists `name` ("Connection: keep-alive, x-secret").
+bool named_by_connection(const server::HttpRequest& request, std::string_view name) {
   for (const auto& header : request.headers) {
     if (header.name != "connection") continue;
     std::string_view list = header.value;
     while (!list.empty()) {
       const std::size_t comma = std::min(list.find(','), list.size());
-      std::string_view name = list.substr(0, comma);
+      std::string_view listed = list.substr(0, comma);
       list.remove_prefix(std::min(list.size(), comma + 1));
-      while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
-      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-      if (!name.empty()) names.push_back(name);
+      while (!listed.empty() && (listed.front() == ' ' || listed.front() == '\t')) {
+        listed.remove_prefix(1);
+      }
+      while (!listed.empty() && (listed.back() == ' ' || listed.back() == '\t')) {
+        listed.remove_suffix(1);
+      }
+      if (same_name(listed, name)) return true;
     }
   }
-  return names;
+  return false;
 }
 
 std::size_t count_of(const server::HttpRequest& request, std::string_view name) {
@@ -79,11 +82,8 @@ bool valid_traceparent(std::string_view value) {
 
 void add_forwarded_headers(const server::HttpRequest& request, const config::Backend& backend,
                            server::Headers& out) {
-  const std::vector<std::string_view> hop_by_hop = connection_options(request);
-  const auto passed_on = [&](std::string_view name) {
-    return std::none_of(hop_by_hop.begin(), hop_by_hop.end(),
-                        [&](std::string_view listed) { return same_name(listed, name); });
-  };
+  // (Asked only of headers about to go: most requests carry none of them.)
+  const auto passed_on = [&](std::string_view name) { return !named_by_connection(request, name); };
   // A trace's parent travels with its vendor state; two parents, or a malformed one, are none.
   const auto* traceparent = request.header("traceparent");
   if (traceparent != nullptr && count_of(request, "traceparent") == 1 &&
