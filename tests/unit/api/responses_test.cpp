@@ -198,6 +198,17 @@ TEST(ResponsesRequest, TextSettingsKeepThePlainFormatTheyImply) {
   EXPECT_EQ(call->shell["text"]["format"]["type"], "text");
 }
 
+// The Response echoes what the request set, as OpenAI's does.
+TEST(ResponsesRequest, TheResponseEchoesCacheKeyAndSafetyIdentifier) {
+  auto call = chat_request_from_responses(
+      R"({"input":"x","prompt_cache_key":"pk","safety_identifier":"s1"})");
+  ASSERT_TRUE(call.ok());
+  EXPECT_EQ(call->shell["prompt_cache_key"], "pk");
+  EXPECT_EQ(call->shell["safety_identifier"], "s1");
+  auto bare = chat_request_from_responses(R"({"input":"x"})");
+  EXPECT_TRUE(bare->shell["prompt_cache_key"].is_null());
+}
+
 TEST(ResponsesAnswer, AChatCompletionBecomesAResponse) {
   const auto text = response_from_chat_answer(
       R"({"id":"c","object":"chat.completion","model":"small","choices":[{"index":0,)"
