@@ -20,22 +20,25 @@ std::string excluded_reasons(const selector::RoutePlan& plan) {
   return reasons;
 }
 
-Failure no_candidate_failure(const selector::RoutePlan& plan) {
+// `prompt_tokens`: the request's estimate, which the context windows were checked against.
+Failure no_candidate_failure(const selector::RoutePlan& plan, std::int64_t prompt_tokens) {
   using selector::ExclusionCause;
   bool too_long = !plan.excluded.empty();
   bool unsupported = !plan.excluded.empty();
+  std::int64_t widest = 0;
   for (const auto& e : plan.excluded) {
     too_long = too_long && e.cause == ExclusionCause::context_window;
     unsupported = unsupported && selector::about_the_request(e.cause);
+    if (e.backend != nullptr) widest = std::max(widest, e.backend->context_window);
   }
   const std::string reasons = excluded_reasons(plan);
   if (too_long) {
-    // The reasons say whether the prompt or the room asked for the answer (max_tokens) is at
-    // fault.
+    // The prompt fits a window but not with the room asked for the answer: max_tokens is the
+    // field to change (the reasons say so too).
     return Failure{ErrorKind::context_window_exceeded,
                    "the prompt and the answer room asked for fit no candidate's context window (" +
                        reasons + ")",
-                   0, "messages"};
+                   0, prompt_tokens < widest ? "max_tokens" : "messages"};
   }
   if (unsupported) {
     const ExclusionCause cause = plan.excluded.front().cause;
@@ -148,7 +151,7 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                   plan.direct ? plan.message : plan.message + " (" + excluded_reasons(plan) + ")"};
       break;
     default:
-      failure = no_candidate_failure(plan);
+      failure = no_candidate_failure(plan, record.estimated_tokens);
   }
   if (plan.status == selector::PlanStatus::unknown_model) record.route.clear();
   record.status = traits(failure.kind).status;

@@ -93,6 +93,12 @@ TEST(DryRun, DenseDataNearAContextWindowIsReadNotCountedByBytes) {
   const auto refused = client.post_json("/v1/chat/completions", direct);
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_EQ(json::parse(refused.body)["error"]["code"], "context_length_exceeded");
+  EXPECT_EQ(json::parse(refused.body)["error"]["param"], "messages");
+  // A prompt that fits, with more room asked for the answer than is left: max_tokens is at fault.
+  const auto greedy =
+      client.post_json("/v1/chat/completions", chat_body("small", "hi", R"(,"max_tokens":5000)"));
+  EXPECT_EQ(greedy.status, 400) << greedy.body;
+  EXPECT_EQ(json::parse(greedy.body)["error"]["param"], "max_tokens");
 
   const std::string routed = chat_body("auto", blob);
   const json routed_dry = json::parse(client.post_json("/v1/route", routed).body);
