@@ -456,6 +456,8 @@ bool lists_response_header(const std::vector<std::string>& response_headers,
 }
 
 bool Backend::forwards_header(std::string_view lowercase_name) const {
+  // The header this backend's key goes in is the router's, whatever a pattern matches.
+  if (lowercase_name == auth_header) return false;
   for (const std::string& entry : forward_headers) {
     if (!matches_header_pattern(entry, lowercase_name) || router_owned_header(lowercase_name)) {
       continue;

@@ -98,8 +98,9 @@ void add_forwarded_headers(const server::HttpRequest& request, const config::Bac
       if (backend.forwards_header(header.name) && passed_on(header.name)) out.push_back(header);
     }
   }
+  // (Whatever Connection says: without it the router's own key would go in its place.)
   if (backend.pass_client_auth) {
-    if (const std::string_view name = key_header(request); !name.empty() && passed_on(name)) {
+    if (const std::string_view name = key_header(request); !name.empty()) {
       out.push_back({std::string(name), *request.header(name)});
     }
   }

@@ -10,8 +10,8 @@ namespace llm_router::proxy {
 
 // Appends to `out` the client headers the backend is sent: W3C trace context (traceparent
 // when valid, with its tracestate), the headers the backend's forward_headers names, and with
-// pass_client_auth the one header the client's key was read from. None that the client's
-// Connection header names (hop-by-hop: for the router alone).
+// pass_client_auth the one header the client's key was read from. None other that the
+// client's Connection header names (hop-by-hop: for the router alone).
 void add_forwarded_headers(const server::HttpRequest& request, const config::Backend& backend,
                            server::Headers& out);
 

@@ -171,6 +171,21 @@ namespace {
 
 // A short printable token from an OpenAI-shaped error's `field` ("rate_limit_exceeded",
 // "messages"), or "".
+// Codes and fields are words ("invalid_api_key", "RESOURCE_EXHAUSTED", "DeploymentNotFound",
+// "messages[0].content"); a long token of both cases and digits, or of many digits, is more
+// likely a key a backend quoted.
+bool looks_like_a_key(std::string_view text) {
+  const auto count = [&](auto&& test) {
+    return std::count_if(text.begin(), text.end(),
+                         [&](char c) { return test(static_cast<unsigned char>(c)); });
+  };
+  const auto upper = count([](unsigned char c) { return std::isupper(c) != 0; });
+  const auto lower = count([](unsigned char c) { return std::islower(c) != 0; });
+  const auto digits = count([](unsigned char c) { return std::isdigit(c) != 0; });
+  return (text.size() >= 16 && digits >= 2 && upper > 0 && lower > 0) || digits >= 8 ||
+         (text.size() >= 32 && digits >= 2);
+}
+
 std::string error_token(const json& body, const char* field) {
   const json& parsed = error_document(body);
   if (!parsed.is_object()) return "";
@@ -184,7 +199,7 @@ std::string error_token(const json& body, const char* field) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
                c == '[' || c == ']';
       });
-  return token ? text : "";
+  return token && !looks_like_a_key(text) ? text : "";
 }
 
 // Where a backend's redirect points, printable and short: the operator fixes base_url with it.

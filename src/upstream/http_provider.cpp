@@ -160,10 +160,14 @@ constexpr std::size_t kKeyFragment = 12;
 // "***" whole.
 void mask_fragments(std::string& text, const std::string& secret) {
   if (secret.size() < kKeyFragment) return;
-  std::unordered_set<std::string_view> fragments;
-  for (std::size_t i = 0; i + kKeyFragment <= secret.size(); ++i) {
-    fragments.insert(std::string_view(secret).substr(i, kKeyFragment));
-  }
+  // In any case: "SK-PROJ-ABC..." gives a lower-case or hex key away as well.
+  const auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  std::string lower_secret;
+  std::unordered_set<std::string_view> fragments;  // made when a run is long enough to hold one
   std::size_t at = 0;
   while (at < text.size()) {
     if (!key_character(text[at])) {
@@ -173,9 +177,16 @@ void mask_fragments(std::string& text, const std::string& secret) {
     std::size_t end = at;
     while (end < text.size() && key_character(text[end])) ++end;
     const std::string_view run = std::string_view(text).substr(at, end - at);
+    if (run.size() >= kKeyFragment && fragments.empty()) {
+      lower_secret = lower(secret);
+      for (std::size_t i = 0; i + kKeyFragment <= lower_secret.size(); ++i) {
+        fragments.insert(std::string_view(lower_secret).substr(i, kKeyFragment));
+      }
+    }
+    const std::string lower_run = run.size() >= kKeyFragment ? lower(run) : std::string();
     bool holds_fragment = false;
-    for (std::size_t i = 0; i + kKeyFragment <= run.size() && !holds_fragment; ++i) {
-      holds_fragment = fragments.contains(run.substr(i, kKeyFragment));
+    for (std::size_t i = 0; i + kKeyFragment <= lower_run.size() && !holds_fragment; ++i) {
+      holds_fragment = fragments.contains(std::string_view(lower_run).substr(i, kKeyFragment));
     }
     if (holds_fragment) {
       text.replace(at, run.size(), "***");
@@ -185,7 +196,43 @@ void mask_fragments(std::string& text, const std::string& secret) {
   }
 }
 
+// JSON escapes of characters keys are written with ("\u0073k-" for "sk-") read as those
+// characters, so a key spelled in escapes is found too. (They never need escaping: the JSON
+// stays valid and means the same.)
+void unescape_key_characters(std::string& text) {
+  std::size_t at = text.find("\\u");
+  if (at == std::string::npos) return;
+  std::string out;
+  out.reserve(text.size());
+  std::size_t done = 0;
+  for (; at != std::string::npos; at = text.find("\\u", at + 1)) {
+    // An escaped backslash before it ("\\u0073") makes this no escape.
+    std::size_t slashes = 0;
+    while (at > slashes && text[at - 1 - slashes] == '\\') ++slashes;
+    if (slashes % 2 != 0 || at + 6 > text.size()) continue;
+    unsigned value = 0;
+    bool hex = true;
+    for (std::size_t i = at + 2; i < at + 6 && hex; ++i) {
+      const char c = text[i];
+      const int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      hex = digit >= 0;
+      value = value * 16 + static_cast<unsigned>(std::max(digit, 0));
+    }
+    if (!hex || value >= 0x80 || !key_character(static_cast<char>(value))) continue;
+    out.append(text, done, at - done).push_back(static_cast<char>(value));
+    done = at + 6;
+  }
+  if (done == 0) return;
+  out.append(text, done);
+  text = std::move(out);
+}
+
 void mask_secrets(std::string& text, const std::vector<std::string>& secrets) {
+  if (secrets.empty()) return;
+  unescape_key_characters(text);
   for (const auto& secret : secrets) {
     for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
       text.replace(at, secret.size(), "***");
@@ -450,6 +497,11 @@ class HttpExchange final : public Exchange {
     }
     if (inflater_) inflater_->limit_ratio(kMaxInflateRatio, kInflateFloor);
     head_.headers = std::move(parser_->headers());
+    // What a failing backend's headers say reaches the client and the log (a redirect's
+    // Location, a request id): never a key in them.
+    if (head_.status < 200 || head_.status >= 300) {
+      for (auto& header : head_.headers) mask(header.value);
+    }
     co_return std::nullopt;
   }
 
@@ -689,7 +741,10 @@ class HttpExchange final : public Exchange {
   void take(std::vector<api::SseEvent>& events) {
     for (auto& e : events) {
       // An error event is relayed as it came: one quoting the key must not.
-      if (e.event == "error" || e.data.find("\"error\"") != std::string::npos) mask(e.data);
+      if (beast::iequals(e.event, "error") || e.data.find("\"error\"") != std::string::npos ||
+          e.data.find("\\u") != std::string::npos) {
+        mask(e.data);
+      }
       pending_.push_back(std::move(e));
     }
   }

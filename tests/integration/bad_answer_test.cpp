@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <sstream>
 #include <tuple>
 
@@ -504,6 +505,57 @@ TEST(BadAnswers, KeysInStreamErrorsClientKeysAndQueryKeysNeverReachTheClient) {
   // Nor do pieces of them: twelve characters of a key in a row give it away.
   EXPECT_EQ(rejected.body.find("secretpasswo"), std::string::npos) << rejected.body;
   EXPECT_NE(rejected.body.find("shortened"), std::string::npos) << rejected.body;
+}
+
+// Keys in disguise: a redirect's Location carrying the base_url's query key, a key spelled in
+// JSON escapes as an error's code, a key upper-cased in the message, an escaped error event in
+// the middle of a stream. None reaches the client.
+TEST(BadAnswers, KeysInLocationsEscapesAndCapitalsNeverReachTheClient) {
+  const std::string query_key = "AIzaSyQueryKey0123456789abcdefghij";
+  const auto escaped = [](const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(c));
+      out += buffer;
+    }
+    return out;
+  };
+  // router_config gives each backend the key sk-backend-<name>.
+  const std::string quoting_key = "sk-backend-quoting-backend";
+  const std::string streaming_key = "sk-backend-streaming-backend";
+  CannedBackend redirecting([&](const std::string&) {
+    return http_response(
+        301, "text/plain", "moved",
+        "location: https://127.0.0.1/v1/chat/completions?key=" + query_key + "\r\n");
+  });
+  CannedBackend quoting([&](const std::string&) {
+    return http_response(500, "application/json",
+                         R"({"error":{"message":"bad KEY SK-BACKEND-QUOTING-BACKEND","code":")" +
+                             escaped(quoting_key) + R"("}})");
+  });
+  CannedBackend streaming([&](const std::string&) {
+    return sse_response(kChunk + R"(data: {"\u0065rror":{"message":")" + escaped(streaming_key) +
+                        R"("}})" + "\n\n");
+  });
+  Router router(router_config({{"redirecting", redirecting.url() + "?key=" + query_key},
+                               {"quoting-backend", quoting.url()},
+                               {"streaming-backend", streaming.url()}},
+                              "[redirecting]"));
+  HttpClient client(router.port());
+  const auto redirected = client.post_json("/v1/chat/completions", chat_body("redirecting"));
+  EXPECT_EQ(redirected.status, 502);
+  EXPECT_EQ(redirected.body.find("QueryKey"), std::string::npos) << redirected.body;
+  const auto quoted = client.post_json("/v1/chat/completions", chat_body("quoting-backend"));
+  EXPECT_EQ(quoted.status, 502);
+  for (const std::string& piece :
+       {std::string("quoting-backend\""), std::string("QUOTING-BACKEND"), escaped(quoting_key)}) {
+    EXPECT_EQ(quoted.body.find(piece), std::string::npos) << quoted.body;
+  }
+  const auto streamed = client.post_json("/v1/chat/completions",
+                                         chat_body("streaming-backend", "x", R"(,"stream":true)"));
+  EXPECT_EQ(streamed.body.find(streaming_key), std::string::npos) << streamed.body;
+  EXPECT_EQ(streamed.body.find(escaped(streaming_key)), std::string::npos) << streamed.body;
 }
 
 // A backend's code about a key, on an answer the router turns into its own 502, is about the

@@ -128,6 +128,9 @@ TEST(RelayHeaders, HopByHopMalformedTraceAndSpareKeysStayBehind) {
   EXPECT_EQ(seen["tracestate"], "one=1,two=2");
   EXPECT_EQ(seen["authorization"], "Bearer client-key-123");
   EXPECT_FALSE(seen.contains("api-key")) << seen.dump();
+  // Naming the key's header in Connection does not swap the router's key in for the client's.
+  seen = seen_after("Connection: authorization\r\nAuthorization: Bearer client-key-123\r\n");
+  EXPECT_EQ(seen["authorization"], "Bearer client-key-123");
   for (const std::string& bad : std::vector<std::string>{
            "not-a-trace", "00-00000000000000000000000000000000-b7ad6b7169203331-01",
            "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
