@@ -1,5 +1,7 @@
 #include "llm_router/analyzer/request.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "llm_router/analyzer/detectors.hpp"
 #include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/openai_request.hpp"
@@ -20,6 +22,16 @@ constexpr double kTokensPerToolCall = 8;
 // What an image or audio part costs, as the request summary counts it for usage.
 constexpr double kTokensPerImage = api::RequestSummary::kImageTokens;
 constexpr double kTokensPerAudioPart = api::RequestSummary::kAudioTokens;
+
+// JSON text as the model reads it: \u escapes (Python's json.dumps writes every non-ASCII
+// character so) as the characters they stand for, not six ASCII bytes each.
+double estimate_json_text(std::string_view raw) {
+  if (raw.find("\\u") == std::string_view::npos) return tokenizer::estimate_tokens(raw);
+  const auto value = nlohmann::json::parse(raw, nullptr, false);
+  if (value.is_discarded()) return tokenizer::estimate_tokens(raw);
+  return tokenizer::estimate_tokens(
+      value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 
 // Appends text to the selection until the cap; a separator goes between pieces. A piece too
 // long for what is left keeps its start and its end: the question after a pasted document.
@@ -282,7 +294,7 @@ class RequestWalk {
       const std::size_t start = cursor_.offset();
       if (!cursor_.skip_value()) return false;
       const std::string_view raw = body_.substr(start, cursor_.offset() - start);
-      chat_tokens_ += tokenizer::estimate_tokens(raw);
+      chat_tokens_ += estimate_json_text(raw);
       scan_pii(raw);
       return true;
     }
@@ -351,19 +363,24 @@ class RequestWalk {
       facts_.has_tools = true;
       const std::size_t start = cursor_.offset();
       if (!cursor_.skip_value()) return false;
-      facts_.estimated_tokens +=
-          tokenizer::estimate_tokens(body_.substr(start, cursor_.offset() - start));
+      facts_.estimated_tokens += estimate_json_text(body_.substr(start, cursor_.offset() - start));
       return true;
     });
   }
 
+  // Its schema is sent to the model too, as JSON text.
   bool response_format() {
-    return each_member([&](std::string_view name) {
+    const std::size_t start = cursor_.offset();
+    const bool ok = each_member([&](std::string_view name) {
       std::string_view type;
       if (name != "type") return cursor_.skip_value();
       if (text(type)) facts_.json_mode = type == "json_object" || type == "json_schema";
       return !cursor_.failed();
     });
+    if (ok && cursor_.offset() > start) {
+      facts_.estimated_tokens += estimate_json_text(body_.substr(start, cursor_.offset() - start));
+    }
+    return ok;
   }
 
   bool stream() {

@@ -512,6 +512,9 @@ class RequestScanner {
         ContentScan returned;
         if (!content(returned)) return false;
         messages_.chars += returned.chars;
+      } else if (name == "tool_calls"sv || name == "function_call"sv) {
+        // The calls' names and arguments are prompt too (an agent's calls can be long).
+        if (!measure_text(messages_.chars)) return false;
       } else if (!cursor_.skip_value()) {
         return false;
       }

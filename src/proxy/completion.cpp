@@ -299,8 +299,6 @@ Decision decide(const Snapshot& snapshot, const selector::BanditState& bandit,
     meta->headers = facts.headers;
     decision.analysis = snapshot.analyzer->analyze(parsed.text, *meta, dense);
     add_analysis(*decision.analysis, facts);
-    // The analyzer reads the messages and tools; a response_format schema is prompt too.
-    facts.estimated_tokens += static_cast<std::int64_t>(parsed.summary.format_chars / 4);
   } else if (estimate_decides(snapshot, parsed, facts)) {
     facts.estimated_tokens = read_estimated_tokens(parsed, endpoint);
   }

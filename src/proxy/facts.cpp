@@ -27,13 +27,13 @@ bool estimate_decides(const Snapshot& snapshot, const api::ParsedRequest& parsed
       return true;
     }
   }
-  if (snapshot.smallest_context_window <= 0) return false;
+  if (snapshot.smallest_prompt_room <= 0) return false;
   // At its densest (digits between spaces, control characters) text is ~1.2 tokens a byte.
   const auto& summary = parsed.summary;
   const double densest = 1.2 * static_cast<double>(summary.content_chars + summary.functions_chars +
                                                    summary.format_chars);
   return densest + static_cast<double>(facts.estimated_tokens + facts.max_output_tokens) >=
-         static_cast<double>(snapshot.smallest_context_window);
+         static_cast<double>(snapshot.smallest_prompt_room);
 }
 
 std::int64_t read_estimated_tokens(const api::ParsedRequest& parsed, api::Endpoint endpoint) {
@@ -45,8 +45,7 @@ std::int64_t read_estimated_tokens(const api::ParsedRequest& parsed, api::Endpoi
   counting_only.pii_chars = 0;
   const auto read =
       analyzer::extract_request(parsed.text, analyzer_endpoint(endpoint), counting_only);
-  return std::llround(read.estimated_tokens) +
-         static_cast<std::int64_t>(parsed.summary.format_chars / 4);
+  return std::llround(read.estimated_tokens);
 }
 
 analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint) {

@@ -387,12 +387,12 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
 // the text (see estimate_decides): a quarter of its characters, no tokenizer.
 std::int64_t estimated_prompt_tokens(const api::ParsedRequest& parsed);
 // Whether a request no analyzer reads must be read for its token estimate, as bytes / 4 is off
-// by 2-3x on data: its route's rules test `tokens`, or it could fill the smallest context window
-// of any backend.
+// by 2-3x on data: its route's rules test `tokens`, or it could fill the room the smallest
+// context window of any backend leaves for a prompt.
 bool estimate_decides(const Snapshot& snapshot, const api::ParsedRequest& parsed,
                       const selector::RequestFacts& facts);
-// The analyzer's estimate of the prompt's tokens (every message, tool call and tool, read by
-// tokenizer::estimate_tokens) plus a response_format schema's, without the rest of an analysis.
+// The analyzer's estimate of the prompt's tokens (every message, tool call, tool and
+// response_format schema, read by tokenizer::estimate_tokens), without the rest of an analysis.
 std::int64_t read_estimated_tokens(const api::ParsedRequest& parsed, api::Endpoint endpoint);
 analyzer::EndpointKind analyzer_endpoint(api::Endpoint endpoint);
 // Adds what the analyzer found to the facts.

@@ -400,12 +400,15 @@ std::vector<bool> routes_testing_tokens(const config::Config& config) {
   return out;
 }
 
-std::int64_t smallest_context_window(const config::Config& config) {
+// The least room any backend's context window leaves for a prompt, once the answer room its
+// own params ask for is taken (0: no backend has a window).
+std::int64_t smallest_prompt_room(const config::Config& config) {
   std::int64_t smallest = 0;
   for (const auto& backend : config.backends) {
-    if (backend.context_window > 0 && (smallest == 0 || backend.context_window < smallest)) {
-      smallest = backend.context_window;
-    }
+    if (backend.context_window <= 0) continue;
+    const std::int64_t room =
+        std::max<std::int64_t>(1, backend.context_window - selector::answer_room(backend, 0));
+    if (smallest == 0 || room < smallest) smallest = room;
   }
   return smallest;
 }
@@ -420,7 +423,7 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
   snapshot->semantic_sets_by_route = semantic_sets_by_route(*config, snapshot->analyzer.get());
   check_rules(*config, snapshot->analyzer.get());
   snapshot->route_tests_tokens = routes_testing_tokens(*config);
-  snapshot->smallest_context_window = smallest_context_window(*config);
+  snapshot->smallest_prompt_room = smallest_prompt_room(*config);
   snapshot->embeddings =
       build_embeddings(*config, snapshot->analyzer.get(), metrics_.semantic_embeddings);
   snapshot->tls = backend_tls(*config, config_path_, tls_contexts_);

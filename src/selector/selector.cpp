@@ -1,6 +1,7 @@
 #include "llm_router/selector/selector.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "llm_router/selector/conditions.hpp"
@@ -22,6 +23,22 @@ struct Selector::CompiledRoute {
   std::vector<CompiledPool> rules;
   CompiledPool fallthrough;
 };
+
+std::int64_t answer_room(const config::Backend& b, std::int64_t client_room) {
+  const auto room_in = [](const auto& params) {
+    std::int64_t room = 0;
+    for (const auto& [name, text] : params) {
+      if (name != "max_tokens" && name != "max_completion_tokens") continue;
+      std::int64_t value = 0;
+      const auto read = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (read.ec == std::errc{}) room = std::max(room, value);
+    }
+    return room;
+  };
+  if (const std::int64_t forced = room_in(b.override_params); forced > 0) return forced;
+  if (client_room > 0) return client_room;
+  return room_in(b.default_params);
+}
 
 namespace {
 
@@ -71,14 +88,12 @@ std::optional<Exclusion> exclusion(const config::Backend& b, const BackendLive& 
   if (facts.json_mode && !capable(b, kTagJson)) return Exclusion{"no 'json' tag", no_json};
   // The window holds the prompt and the answer the client asked room for (max_tokens): servers
   // refuse a request whose sum exceeds it (OpenAI, vLLM), or cut the answer short.
-  const std::int64_t needed =
-      facts.estimated_tokens + std::max<std::int64_t>(0, facts.max_output_tokens);
+  const std::int64_t room = answer_room(b, facts.max_output_tokens);
+  const std::int64_t needed = facts.estimated_tokens + room;
   if (b.context_window > 0 && needed > b.context_window) {
     std::string reason = "context window " + std::to_string(b.context_window) + " < " +
                          std::to_string(facts.estimated_tokens) + " estimated tokens";
-    if (facts.max_output_tokens > 0) {
-      reason += " + " + std::to_string(facts.max_output_tokens) + " max_tokens";
-    }
+    if (room > 0) reason += " + " + std::to_string(room) + " max_tokens";
     return Exclusion{std::move(reason), context_window};
   }
   // Before the breaker and the slots: no wait and no panic sends past the provider's quota.

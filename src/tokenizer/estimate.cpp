@@ -28,17 +28,18 @@ enum AsciiFeature {
   kNumbers,          // a run of digits begins
   kSymbols,          // each character not a letter, digit, space or control character, and
                      // not the same as the one before
-  kLineBreaks,       // a run of line breaks (\n, \r, and \v, \f alike) begins
+  kLineBreaks,       // a run of line breaks (\n, \r) begins
   kIndents,          // a second space or tab in a row: a run of them is a token of its own
   kSpacedNumbers,    // a number after a space (the space does not join the digits)
   kRepeatedSymbols,  // a symbol the same as the one before ("=====", "-----"): runs of one
                      // symbol are tokens of up to 16 or more
   kControls,         // a control character (not a tab or line break): a token each
+  kLongLineBreaks,   // a line break after another: long runs of them are cut every few
   kAsciiFeatures
 };
 static_assert(kAsciiFeatures == detail::kEstimateAsciiFeatures);
 constexpr std::array<double, kAsciiFeatures> kAsciiWeight = {
-    0.489, 0.139, 0.3, 1.371, 0.247, 1.289, 0.336, 0.969, 1.204, 0.77, 0.027, 1.0};
+    0.478, 0.143, 0.3, 1.416, 0.333, 1.111, 0.319, 0.837, 1.468, 0.463, 0.034, 1.0, 0.529};
 
 // Characters beyond ASCII, costed one by one.
 enum CharKind {
@@ -57,10 +58,11 @@ enum CharKind {
   kOtherChar,    // other characters of two or three bytes (symbols, arrows, Braille, boxes)
   kAstralChar,   // other characters of four bytes (math letters, private use): their bytes
                  // are rarely merged
+  kRareIdeograph,  // CJK ideographs beyond the basic plane (U+20000 on): about 4 tokens each
   kCharKinds
 };
-constexpr std::array<double, kCharKinds> kCharCost = {0.589, 0.284, 0.5, 0.406, 0.451, 0.649, 0.757,
-                                                      1.0,   1.567, 1.0, 0.5,   1.0,   1.2,   2.5};
+constexpr std::array<double, kCharKinds> kCharCost = {
+    0.589, 0.284, 0.5, 0.406, 0.451, 0.649, 0.757, 1.0, 1.567, 1.0, 0.5, 1.0, 1.2, 2.5, 3.9};
 
 CharKind kind_of(char32_t cp) {
   if ((cp >= 0xC0 && cp <= 0x24F && cp != 0xD7 && cp != 0xF7) || (cp >= 0x1E00 && cp <= 0x1EFF))
@@ -74,8 +76,9 @@ CharKind kind_of(char32_t cp) {
   if (cp >= 0xE00 && cp <= 0xE7F) return kThai;
   if ((cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3040 && cp <= 0x30FF) ||
       (cp >= 0x3400 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7AF) ||
-      (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x20000 && cp <= 0x2FFFF))
+      (cp >= 0xF900 && cp <= 0xFAFF))
     return kCjk;
+  if (cp >= 0x20000 && cp <= 0x3FFFF) return kRareIdeograph;
   if ((cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF00 && cp <= 0xFFEF)) return kCjkMark;
   if (cp == 0x200D || (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0000 && cp <= 0xE01EF))
     return kJoiner;
@@ -158,11 +161,24 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
     const std::uint64_t lower = letter & (x << 2);  // 0x20 set: a small letter
     const std::uint64_t digit = swar::in_range(x, '0', '9');
     const std::uint64_t blank = swar::in_range(x, 0, ' ');  // a space or a control character
-    const std::uint64_t line_break = blank & swar::in_range(x, '\n', '\r');
-    const std::uint64_t control = swar::in_range(x, 0, 0x1F) & ~swar::in_range(x, '\t', '\r');
+    // Line breaks and control characters: most blocks of prose and code hold none.
+    std::uint64_t line_break = 0;
+    std::uint64_t control = 0;
+    if (const std::uint64_t low = swar::in_range(x, 0, 0x1F); low != 0) {
+      line_break = swar::equal(x, '\n') | swar::equal(x, '\r');
+      control = low & ~line_break & ~swar::equal(x, '\t');
+      lanes.add(kControls, control);
+      const std::uint64_t after_line_break = before(line_break, carry.line_break);
+      lanes.add(kLineBreaks, line_break & ~after_line_break);
+      lanes.add(kLongLineBreaks, line_break & after_line_break);
+    }
     const std::uint64_t space = blank & ~(line_break | control);
     const std::uint64_t symbol = ~(blank | letter | digit) & swar::kHighs;
-    const std::uint64_t repeated = symbol & swar::equal(x ^ before(x, carry.bytes), 0);
+    if (symbol != 0) {
+      const std::uint64_t repeated = symbol & swar::equal(x ^ before(x, carry.bytes), 0);
+      lanes.add(kSymbols, symbol & ~repeated);
+      lanes.add(kRepeatedSymbols, repeated);
+    }
     const std::uint64_t after_space = before(space, carry.space);
     lanes.add(kWordStarts, letter & ~before(letter, carry.word));
     lanes.add(kLetters, letter);
@@ -174,10 +190,6 @@ std::size_t ascii_blocks(std::string_view text, std::size_t at, Carry& carry, Co
     const std::uint64_t number_start = digit & ~before(digit, carry.digit);
     lanes.add(kNumbers, number_start);
     lanes.add(kSpacedNumbers, number_start & after_space);
-    lanes.add(kSymbols, symbol & ~repeated);
-    lanes.add(kRepeatedSymbols, repeated);
-    lanes.add(kControls, control);
-    lanes.add(kLineBreaks, line_break & ~before(line_break, carry.line_break));
     lanes.add(kIndents, space & after_space & ~two_before(space, carry.space));
     carry = {lower, letter, digit, line_break, space, x, all_letters};
     at += 8;
@@ -203,7 +215,7 @@ void ascii_byte(char c, Carry& carry, Counts& counts) {
   const bool letter = lower || upper;
   const bool digit = c >= '0' && c <= '9';
   const bool blank = c <= ' ';
-  const bool line_break = c >= '\n' && c <= '\r';
+  const bool line_break = c == '\n' || c == '\r';
   const bool control = c < ' ' && !line_break && c != '\t';
   const bool space = blank && !line_break && !control;
   const bool symbol = !blank && !letter && !digit;
@@ -220,6 +232,7 @@ void ascii_byte(char c, Carry& carry, Counts& counts) {
   ascii[kRepeatedSymbols] += repeated;
   ascii[kControls] += control;
   ascii[kLineBreaks] += line_break && carry.line_break == 0;
+  ascii[kLongLineBreaks] += line_break && carry.line_break != 0;
   ascii[kIndents] += space && after_space && (carry.space & (kTopBit >> 8)) == 0;
   carry = {top(lower),
            top(letter),

@@ -108,6 +108,45 @@ TEST(DryRun, DenseDataNearAContextWindowIsReadNotCountedByBytes) {
   EXPECT_EQ(answered.header("x-llm-router-backend"), "large");
 }
 
+// Tool calls' arguments are prompt on every path (a backend named directly too); a schema written
+// in \u escapes (Python's json.dumps) counts as the text it stands for; a backend's
+// override_params max_tokens is the answer room its window must hold.
+TEST(DryRun, ToolCallsEscapedSchemasAndForcedAnswerRoomCountTowardAWindow) {
+  std::string config = router_config({{"small", "", "context_window: 4000"},
+                                      {"capped", "",
+                                       "context_window: 4000\n    override_params: "
+                                       "{max_tokens: 3000}"}},
+                                     "[small]");
+  Router router(config);
+  HttpClient client(router.port());
+  std::string hex;
+  for (int i = 0; i < 13000; ++i) hex += "0123456789abcdef"[(i * 7 + i / 5) % 16];
+  const std::string call = R"({"model":"small","messages":[{"role":"user","content":"hi"},)"
+                           R"({"role":"assistant","content":null,"tool_calls":[{"id":"c",)"
+                           R"("type":"function","function":{"name":"f","arguments":"{\"blob\":\")" +
+                           hex + R"(\"}"}}]},{"role":"tool","tool_call_id":"c","content":"ok"}]})";
+  const json dry = json::parse(client.post_json("/v1/route", call).body);
+  EXPECT_EQ(dry["status"], "no_candidates") << dry.dump();
+  EXPECT_EQ(client.post_json("/v1/chat/completions", call).status, 400);
+
+  std::string description;
+  for (int i = 0; i < 300; ++i) description += "\\u6211\\u7684\\u8ba2\\u5355\\u5728\\u54ea";
+  const std::string escaped_tool =
+      chat_body("small", "hi",
+                R"(,"tools":[{"type":"function","function":{"name":"f","description":")" +
+                    description + R"(","parameters":{"type":"object"}}}])");
+  const json escaped = json::parse(client.post_json("/v1/route", escaped_tool).body);
+  EXPECT_LT(escaped["facts"]["estimated_tokens"].get<int>(), 2500) << escaped.dump();
+  EXPECT_EQ(client.post_json("/v1/chat/completions", escaped_tool).status, 200);
+
+  // 1,500 tokens of prompt and 3,000 forced answer tokens do not fit 4,000.
+  std::string words;
+  for (int i = 0; i < 1500; ++i) words += " 7";
+  const auto capped = client.post_json("/v1/chat/completions", chat_body("capped", words));
+  EXPECT_EQ(capped.status, 400) << capped.body;
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("small", words)).status, 200);
+}
+
 // The decision says which word of the prompt matched a keyword rule, as the prompt wrote it.
 TEST(DryRun, AKeywordRuleSaysWhichWordMatched) {
   std::string config = router_config({{"a", ""}, {"b", ""}}, "[a]");

@@ -153,9 +153,10 @@ struct Snapshot {
   // The embeddings backend's vectors for semantic scores (null: local scores only). Fills in
   // as requests fetch them; shared by every io thread.
   std::shared_ptr<SemanticEmbeddings> embeddings;
-  // The smallest context_window of any backend (0: none has one), and by route index whether
-  // the route's rules test `tokens`: when a request no analyzer reads is read for its estimate.
-  std::int64_t smallest_context_window = 0;
+  // The least room any backend's context_window leaves for a prompt (0: none has a window), and
+  // by route index whether the route's rules test `tokens`: when a request no analyzer reads is
+  // read for its estimate.
+  std::int64_t smallest_prompt_room = 0;
   std::vector<bool> route_tests_tokens;
   std::vector<BackendHealth*> health;               // by backend index
   std::vector<const tokenizer::Encoder*> encoders;  // by backend index; null = estimate

@@ -21,6 +21,11 @@ struct SelectorOptions {
 
 // Why `backend` cannot take a request with these facts (a capability tag it lacks, a context
 // window too small, ejected by its breaker, at max_concurrency), or nullopt when it can.
+// The room for the answer a backend is asked for: its override_params' max_tokens (or
+// max_completion_tokens) whatever the client asked (`client_room`, 0: nothing), else the
+// client's, else its default_params'.
+std::int64_t answer_room(const config::Backend& backend, std::int64_t client_room);
+
 std::optional<Exclusion> cannot_take(const config::Backend& backend, const BackendLive& live,
                                      const RequestFacts& facts);
 

@@ -81,7 +81,7 @@ namespace detail {
 // tests/tokenizer/fit_estimate.cpp, which fits the weights.
 // The first kEstimateAsciiFeatures are of ASCII text,
 // the rest count other scripts' characters.
-inline constexpr std::size_t kEstimateAsciiFeatures = 12;
+inline constexpr std::size_t kEstimateAsciiFeatures = 13;
 std::vector<double> estimate_features(std::string_view text);
 std::vector<double> estimate_weights();
 }  // namespace detail

@@ -86,17 +86,18 @@ TEST_F(Estimate, OtherScriptsAndEmoji) {
               0.4);
 }
 
-// Line breaks in front cost the same however many there are, wherever they move the 8-byte
-// blocks' edges.
+// What a text adds after a line does not depend on where the 8-byte blocks' edges fall: lines
+// of 1 to 9 dots in front move them.
 TEST_F(Estimate, DoesNotDependOnWhereBlocksStart) {
-  for (const std::string text :
-       {"abcdefg X", "abc 123 4", "abcdefg \u00e9t\u00e9", "getUser 7x", "a  b   c    d",
-        "say: Hello World, 42 times!\nthen STOP.", "{\n    \"k\": [1, 22],\n  }\n\n"}) {
-    const double after_one = estimate_tokens("\n" + text);
-    for (int k = 2; k < 10; ++k) {
-      EXPECT_NEAR(estimate_tokens(std::string(static_cast<std::size_t>(k), '\n') + text), after_one,
-                  1e-9)
-          << k << " line breaks before: " << text;
+  for (const std::string text : {"abcdefg X", "abc 123 4", "abcdefg \u00e9t\u00e9", "getUser 7x",
+                                 "a  b   c    d", "say: Hello World, 42 times!\nthen STOP.",
+                                 "{\n    \"k\": [1, 22],\n  }\n\n", "==== \x01\x02 ----"}) {
+    const auto added_after = [&](int dots) {
+      const std::string line = std::string(static_cast<std::size_t>(dots), '.') + "\n";
+      return estimate_tokens(line + text) - estimate_tokens(line);
+    };
+    for (int dots = 2; dots < 10; ++dots) {
+      EXPECT_NEAR(added_after(dots), added_after(1), 1e-9) << dots << " dots before: " << text;
     }
   }
 }
@@ -136,6 +137,9 @@ TEST_F(Estimate, RepeatsControlsAndRareCharacters) {
   std::string controls = "header:";
   for (int k = 0; k < 300; ++k) controls += static_cast<char>(1 + k % 8);
   EXPECT_NEAR(ratio(controls), 1, 0.3);
+  EXPECT_NEAR(ratio("Pages:" + std::string(300, '\f') + std::string(300, '\v')), 1, 0.3);
+  // CJK ideographs beyond the basic plane (Extension B), as names and Cantonese write.
+  EXPECT_NEAR(ratio(repeated("\U00020000\U0002A6D6\U00020B9F\U00021A34", 50)), 1, 0.35);
   EXPECT_NEAR(ratio(repeated("a\u0301\u0302\u0303 ", 100)), 1, 0.5);
   // Mathematical bold letters, U+1D400 on.
   EXPECT_NEAR(ratio(repeated("\U0001D407\U0001D41E\U0001D425\U0001D425\U0001D428 ", 100)), 1, 0.4);
