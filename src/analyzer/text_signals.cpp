@@ -1158,7 +1158,9 @@ std::string_view latin_language(std::string_view text) {
     std::size_t length = 0;
     while (i < text.size() && is_word_byte(text[i])) {
       non_ascii |= static_cast<unsigned char>(text[i]) >= 0x80;
-      vietnamese_letters += starts_vietnamese_letter(text.substr(i));
+      if (static_cast<unsigned char>(text[i]) == 0xE1) {
+        vietnamese_letters += starts_vietnamese_letter(text.substr(i));
+      }
       if (length < sizeof buffer) buffer[length] = ascii_lower(text[i]);
       ++length;
       ++i;
@@ -1168,7 +1170,9 @@ std::string_view latin_language(std::string_view text) {
     if (length > index.longest || length > sizeof buffer) continue;  // not a stopword
     const unsigned* languages = index.languages_of.find(std::string_view(buffer, length));
     if (languages == nullptr) continue;
-    for (std::size_t l = 0; l < hits.size(); ++l) hits[l] += (*languages >> l) & 1u;
+    for (unsigned rows = *languages; rows != 0; rows &= rows - 1) {
+      ++hits[static_cast<std::size_t>(std::countr_zero(rows))];
+    }
   }
   if (non_ascii) add_letter_cues(text.substr(0, i), hits);
   hits[kVietnameseRow] += vietnamese_letters;
