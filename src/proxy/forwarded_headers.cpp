@@ -17,14 +17,9 @@ bool all_zeros(std::string_view text) {
   return text.find_first_not_of('0') == std::string_view::npos;
 }
 
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
-
-// Whether a Connection header of the request lists `name` ("Connection: keep-alive, x-secret").
-bool named_by_connection(const server::HttpRequest& request, std::string_view name) {
+// Whether a Connection header of the request lists `lowercase_name` ("Connection: keep-alive,
+// X-Secret").
+bool named_by_connection(const server::HttpRequest& request, std::string_view lowercase_name) {
   for (const auto& header : request.headers) {
     if (header.name != "connection") continue;
     std::string_view list = header.value;
@@ -38,7 +33,10 @@ bool named_by_connection(const server::HttpRequest& request, std::string_view na
       while (!listed.empty() && (listed.back() == ' ' || listed.back() == '\t')) {
         listed.remove_suffix(1);
       }
-      if (same_name(listed, name)) return true;
+      if (listed.size() == lowercase_name.size() &&
+          server::lowercase_name(listed) == lowercase_name) {
+        return true;
+      }
     }
   }
   return false;
