@@ -150,9 +150,9 @@ fi
 if [[ -n ${LLM_ROUTER_BIN:-} ]]; then
   router_bin=$LLM_ROUTER_BIN
 else
-  log "building llm-router (scripts/build.sh, Release)"
-  bash scripts/build.sh >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; die "build failed"; }
-  router_bin=$ROOT/build/llm-router
+  log "building llm-router (scripts/build.sh --pgo: Release, profile-guided, as shipped)"
+  bash scripts/build.sh --pgo >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; die "build failed"; }
+  router_bin=$ROOT/build-pgo/llm-router
 fi
 mock_bin=${MOCK_LLM_BIN:-$(dirname "$router_bin")/mock-llm}
 [[ -x $router_bin ]] || die "no llm-router binary at $router_bin"

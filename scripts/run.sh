@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh >/dev/null
-exec ./build/llm-router serve --config config/llm-router.yaml "$@"
+bash scripts/build.sh --pgo >/dev/null  # profile-guided (build-pgo/): the router as shipped
+exec ./build-pgo/llm-router serve --config config/llm-router.yaml "$@"

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm_router/analyzer/detectors.hpp"
+#include "llm_router/api/image_tokens.hpp"
 #include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/openai_request.hpp"
 #include "llm_router/tokenizer/tokenizer.hpp"
@@ -11,7 +12,7 @@
 namespace llm_router::analyzer {
 namespace {
 
-// Rough per-item costs in tokens: chat framing per message, a tool call, a low-detail image.
+// Rough per-item costs in tokens: chat framing per message, a tool call.
 constexpr double kTokensPerMessage = 4;
 // A follow-up that says little on its own is short ("and in Rust?"; 90% of the hand-written
 // ones in bench/fixtures/followups/ are under 220 bytes); a longer message carries its own
@@ -19,8 +20,7 @@ constexpr double kTokensPerMessage = 4;
 constexpr std::size_t kFollowUpChars = 200;
 constexpr std::size_t kContextChars = 1000;
 constexpr double kTokensPerToolCall = 8;
-// What an image or audio part costs, as the request summary counts it for usage.
-constexpr double kTokensPerImage = api::RequestSummary::kImageTokens;
+// What an audio part costs, as the request summary counts it for usage (images: image_tokens).
 constexpr double kTokensPerAudioPart = api::RequestSummary::kAudioTokens;
 
 // JSON text as the model reads it: \u escapes (Python's json.dumps writes every non-ASCII
@@ -210,16 +210,18 @@ class RequestWalk {
       if (cursor_.peek() != '{') return piece() || !cursor_.failed();
       std::string_view type;
       std::string_view part_text;
+      api::ImagePartCost image;
       const bool ok = each_member([&](std::string_view name) {
         if (name == "type") return text(type) || !cursor_.failed();
         if (name == "text") return text(part_text) || !cursor_.failed();
+        if (api::ImagePartCost::prices(name)) return image.read(cursor_, name);
         return cursor_.skip_value();
       });
       if (type == "text" || type == "input_text") {
         add_piece(part_text);
       } else if (type == "image_url" || type == "input_image" || type == "image") {
         facts_.has_images = true;
-        chat_tokens_ += kTokensPerImage;
+        chat_tokens_ += static_cast<double>(image.tokens());
       } else if (type == "input_audio" || type == "audio") {
         facts_.has_audio = true;
         chat_tokens_ += kTokensPerAudioPart;

@@ -7,6 +7,7 @@
 #include <list>
 #include <sstream>
 
+#include "llm_router/api/image_tokens.hpp"
 #include "llm_router/api/json_fields.hpp"
 #include "llm_router/api/json_parse.hpp"
 
@@ -114,7 +115,8 @@ bool is_image_part(std::string_view type) {
 struct ContentScan {
   std::size_t chars = 0;
   bool images = false;
-  std::size_t image_parts = 0, audio_parts = 0;
+  std::int64_t image_tokens = 0;
+  std::size_t audio_parts = 0;
   std::size_t begin = 0, end = 0;  // the value's bytes in the body
   bool is_string = false;
   bool is_array = false;
@@ -538,7 +540,7 @@ class RequestScanner {
     if (!scanned) return true;
     messages_.chars += scanned->chars;
     messages_.images = messages_.images || scanned->images;
-    messages_.image_parts += scanned->image_parts;
+    messages_.image_tokens += scanned->image_tokens;
     messages_.audio_parts += scanned->audio_parts;
     auto& opening = summary().openings;
     if (summary().opening_count < opening.size() && (role == "system" || role == "user")) {
@@ -657,6 +659,7 @@ class RequestScanner {
     bool type_is_string = false;
     bool text_is_string = false;
     std::size_t text_chars = 0;
+    ImagePartCost image;
     while (cursor_.next_member(name)) {
       bool ok;
       if (name == "type"sv) {
@@ -667,6 +670,8 @@ class RequestScanner {
         text_chars = 0;
         text_is_string = kind_at() == Kind::string;
         ok = text_is_string ? cursor_.measure_string(text_chars) : cursor_.skip_value();
+      } else if (ImagePartCost::prices(name)) {
+        ok = image.read(cursor_, name);
       } else {
         ok = cursor_.skip_value();
       }
@@ -679,7 +684,7 @@ class RequestScanner {
     }
     if (is_image_part(type)) {
       out.images = true;
-      ++out.image_parts;
+      out.image_tokens += image.tokens();
     } else if (type == "input_audio" || type == "audio") {
       ++out.audio_parts;
     }
@@ -811,7 +816,7 @@ class RequestScanner {
     if (text) {
       out.content_chars = text->chars;
       out.has_images = text->images;
-      out.image_parts = text->image_parts;
+      out.image_tokens = text->image_tokens;
       out.audio_parts = text->audio_parts;
     }
     out.tools_chars = tools_chars_;

@@ -9,6 +9,7 @@
 #include "fuzz_target.hpp"
 #include "llm_router/api/answer_text.hpp"
 #include "llm_router/api/embeddings.hpp"
+#include "llm_router/api/image_tokens.hpp"
 #include "llm_router/api/json_fields.hpp"
 #include "llm_router/api/json_parse.hpp"
 #include "llm_router/api/openai_request.hpp"
@@ -20,6 +21,26 @@ using llm_router::api::Endpoint;
 
 using llm_router::api::string_field;
 using nlohmann::json;
+
+// What an image part costs, read from the DOM: `image_url` over `source`, the URL's own
+// `detail` over the part's.
+std::int64_t image_part_tokens(const json& part) {
+  namespace api = llm_router::api;
+  std::optional<api::ImageSize> size;
+  const json* detail = part.contains("detail") ? &part["detail"] : nullptr;
+  const auto url = part.find("image_url");
+  if (url != part.end() && url->is_string()) {
+    size = api::data_url_image_size(url->get_ref<const std::string&>());
+  } else if (url != part.end() && url->is_object()) {
+    size = api::data_url_image_size(string_field(*url, "url"));
+    if (url->contains("detail") && (*url)["detail"].is_string()) detail = &(*url)["detail"];
+  } else if (const auto source = part.find("source"); source != part.end() && source->is_object()) {
+    size = api::base64_image_size(string_field(*source, "data"));
+  }
+  const std::string_view detail_text =
+      detail && detail->is_string() ? std::string_view(detail->get_ref<const std::string&>()) : "";
+  return api::image_tokens(size, api::image_detail(detail_text));
+}
 
 // The request summary as read from the DOM: what parse_request gathers in its one pass must
 // be the same.
@@ -36,7 +57,7 @@ void add_content(const json& content, llm_router::api::RequestSummary& out) {
       const std::string_view type = string_field(part, "type");
       if (type == "image_url" || type == "input_image" || type == "image") {
         out.has_images = true;
-        ++out.image_parts;
+        out.image_tokens += image_part_tokens(part);
       } else if (type == "input_audio" || type == "audio") {
         ++out.audio_parts;
       }
@@ -168,7 +189,7 @@ void check_summary(const llm_router::api::ParsedRequest& parsed, std::string_vie
   require(got.max_output_tokens == want.max_output_tokens);
   require(!tools || got.content_chars == want.content_chars);
   require(got.has_images == want.has_images);
-  require(got.image_parts == want.image_parts && got.audio_parts == want.audio_parts);
+  require(got.image_tokens == want.image_tokens && got.audio_parts == want.audio_parts);
   require(llm_router::api::opening_texts(parsed) == opening);
   require(parsed.model == parsed.body().value("model", std::string()));
   const auto stream = parsed.body().find("stream");

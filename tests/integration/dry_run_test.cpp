@@ -45,14 +45,15 @@ TEST(DryRun, TheEndpointQueryReadsAnAmbiguousBodyAsTheRequestItIsFor) {
 }
 
 // Images, audio and a response_format schema are prompt too: the estimate that checks a
-// backend's context window counts them (85 tokens an image, 100 an audio part) with or without
-// the analyzer, in the dry run and for the request alike.
+// backend's context window counts them (85 tokens a low-detail image, 100 an audio part) with or
+// without the analyzer, in the dry run and for the request alike.
 TEST(DryRun, ImagesAudioAndSchemasCountTowardAContextWindow) {
   Router router(router_config({{"small", "", "context_window: 1000"}}, "[small]"));
   HttpClient client(router.port());
   std::string parts = R"({"type":"text","text":"what is in these?"})";
   for (int i = 0; i < 12; ++i) {
-    parts += R"(,{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}})";
+    parts += R"(,{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo=",)"
+             R"("detail":"low"}})";
   }
   const std::string images =
       R"({"model":"auto","messages":[{"role":"user","content":[)" + parts + "]}]}";

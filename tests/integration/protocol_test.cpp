@@ -493,9 +493,14 @@ TEST_F(ProtocolTest, AnHttp11RequestNeedsExactlyOneHost) {
   EXPECT_TRUE(two.starts_with("HTTP/1.1 400 ")) << two;
   EXPECT_NE(two.find("more than one Host"), std::string::npos) << two;
   EXPECT_EQ(count_of(two, "HTTP/1.1 "), 1u) << two;
-  // HTTP/1.0 had no Host requirement.
+  // HTTP/1.0 had no Host requirement, but two of them are refused in any version (RFC 9112
+  // section 3.2): a proxy and the router could each read a different one.
   const std::string old = all_replies(router_.port(), "GET /v1/models HTTP/1.0\r\n\r\n");
   EXPECT_NE(old.find(" 200 "), std::string::npos) << old;
+  const std::string old_two =
+      all_replies(router_.port(), "GET /v1/models HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_NE(old_two.find(" 400 "), std::string::npos) << old_two;
+  EXPECT_NE(old_two.find("more than one Host"), std::string::npos) << old_two;
 }
 
 TEST_F(ProtocolTest, CompressedBodiesAreDecodedOrRefusedClearly) {

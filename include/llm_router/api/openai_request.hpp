@@ -39,17 +39,17 @@ struct RequestSummary {
   // was seen.
   std::size_t content_chars = 0;
   bool has_images = false;
-  std::size_t image_parts = 0, audio_parts = 0;  // content parts of those kinds
+  std::int64_t image_tokens = 0;  // what its image parts cost (image_tokens.hpp)
+  std::size_t audio_parts = 0;
   // Prompt the model reads besides the messages: of content_chars, the names and strings of
   // `tools`; not in it, those of the legacy `functions` and the bytes of `response_format` (a
   // JSON schema).
   std::size_t tools_chars = 0, functions_chars = 0, format_chars = 0;
-  // Tokens a model charges for an image part (OpenAI's low-detail figure) and an audio part
-  // (a few seconds), as the analyzer's estimate counts them.
-  static constexpr std::int64_t kImageTokens = 85, kAudioTokens = 100;
+  // Tokens a model charges for an audio part (a few seconds), as the analyzer's estimate
+  // counts them.
+  static constexpr std::int64_t kAudioTokens = 100;
   std::int64_t media_tokens() const {
-    return kImageTokens * static_cast<std::int64_t>(image_parts) +
-           kAudioTokens * static_cast<std::int64_t>(audio_parts);
+    return image_tokens + kAudioTokens * static_cast<std::int64_t>(audio_parts);
   }
   std::size_t messages = 0;  // items of `messages`, when an array
   // Where the contents of the first (at most two) system or user messages are in the body:

@@ -89,7 +89,13 @@ TEST(TextSelection, ContentPartsAndImages) {
   EXPECT_EQ(facts.text, "look at\nthis");
   EXPECT_TRUE(facts.has_images);
   EXPECT_TRUE(facts.has_audio);
-  EXPECT_GT(facts.estimated_tokens, 85);
+  EXPECT_GT(facts.estimated_tokens, 765);  // an image of unknown size, priced as 1024x1024
+
+  // Low detail costs 85 whatever the size; the estimate agrees with the request summary's.
+  auto low = body;
+  low["messages"][0]["content"][1]["image_url"]["detail"] = "low";
+  const auto low_facts = extract_request(low, EndpointKind::chat, {});
+  EXPECT_NEAR(facts.estimated_tokens - low_facts.estimated_tokens, 765 - 85, 1e-9);
 }
 
 TEST(TextSelection, CharCapKeepsTheLastUserMessageFirst) {
