@@ -154,8 +154,9 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   // the body's bytes as the next request (smuggling). "chunked", once, is the only coding taken;
   // anything else is refused (400, connection closed), as RFC 9112 section 6.3 asks; so is
   // any Transfer-Encoding in HTTP/1.0, which has none (its framing is faulty: section 6.1). An
-  // HTTP/1.1 request carries exactly one Host, and no request two (RFC 9112 section 3.2). An expectation other than
-  // 100-continue cannot be met: 417 (RFC 9110 section 10.1.1; HTTP/1.0 ignores Expect).
+  // HTTP/1.1 request carries exactly one Host, and no request two (RFC 9112 section 3.2). An
+  // expectation other than 100-continue cannot be met: 417 (RFC 9110 section 10.1.1; HTTP/1.0
+  // ignores Expect).
   void on_header_impl(error_code& ec) override {
     in_trailers_ = true;
     if (unmet_expectation_ && version_ >= 11) {
