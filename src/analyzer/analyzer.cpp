@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -384,6 +385,14 @@ std::string glossed_for_models(std::string_view text, std::string_view language)
   return glossed;
 }
 
+// Whether the text holds a letter or a digit: an ASCII one, or any character beyond ASCII.
+bool has_words(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x80 || std::isalnum(byte) != 0;
+  });
+}
+
 // Runs a model into a stack buffer.
 std::size_t predict(const classifier::TextModel& model, std::string_view text,
                     std::array<float, kMaxLabels>& probabilities) {
@@ -574,12 +583,7 @@ Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view text,
     out.best = leader;
     // Passages make a question about them easy ("Based on the text, which building ..."), but
     // not the code or math it asks for.
-    if (models_.complexity) {
-      std::array<float, kMaxLabels> complexity{};
-      predict(*models_.complexity, request, complexity);
-      sanitize(complexity, std::min(models_.complexity->labels().size(), kMaxLabels));
-      out.complexity = std::clamp<double>(complexity[complexity_positive_], 0.0, 1.0);
-    }
+    if (models_.complexity) out.complexity = complexity_of(request);
     return out;
   }
   // Figures in the passages (a spec sheet, a policy's days and amounts) made it math, but the
@@ -592,6 +596,12 @@ Analyzer::TrailingReading Analyzer::read_trailing_request(std::string_view text,
     if (math.notation == 0 && math.vocabulary == 0) out.best = discount_math(probabilities, n);
   }
   return out;
+}
+
+double Analyzer::complexity_of(std::string_view text) const {
+  std::array<float, kMaxLabels> probabilities{};
+  predict(*models_.complexity, text, probabilities);
+  return std::clamp<double>(probabilities[complexity_positive_], 0.0, 1.0);
 }
 
 void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* dense, Analysis& out,
@@ -668,9 +678,8 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     }
     const auto& labels = models_.category->labels();
     for (std::size_t i = 0; i < n; ++i) out.category_scores[labels[i]] = probabilities[i];
-    // A text with nothing in it (an empty prompt, images alone) has no task to read.
-    const bool blank = text.find_first_not_of(" \t\r\n") == std::string_view::npos;
-    if (n > 0 && !blank && probabilities[best] >= settings_.other_threshold) {
+    // A text with nothing in it (an empty prompt, images alone, "?") has no task to read.
+    if (n > 0 && has_words(text) && probabilities[best] >= settings_.other_threshold) {
       out.category = labels[best];
     }
   }
@@ -678,6 +687,9 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     if (!paired) predict(*models_.complexity, text, complexity_probabilities);
     out.complexity = std::clamp<double>(complexity_probabilities[complexity_positive_], 0.0, 1.0);
     if (request_complexity) out.complexity = std::max(out.complexity, *request_complexity);
+    // The models' reading of no words is their prior (0.2-0.3 for "", "?", "..."), not a hard
+    // task: nothing to answer is easy, and a "?" after a question asks for that question.
+    if (!has_words(text)) out.complexity = context.empty() ? 0.0 : complexity_of(context);
   }
 
   if (settings_.detectors.code) {

@@ -16,7 +16,11 @@ constexpr uint64_t kSplitSeed = 0x5eed5;
 
 Record to_record(const nlohmann::json& row) {
   Record r;
-  r.prompt = row.at("prompt").get<std::string>();
+  const auto prompt = row.find("prompt");
+  if (prompt == row.end() || !prompt->is_string()) {
+    throw std::runtime_error("each row needs a \"prompt\" string");
+  }
+  r.prompt = prompt->get<std::string>();
   if (row.contains("label")) r.label = row["label"].get<std::string>();
   if (row.contains("strong_correct") && row.contains("weak_correct")) {
     r.strong_quality = row["strong_correct"].get<bool>() ? 1.0 : 0.0;
@@ -51,7 +55,7 @@ std::vector<Record> parse_jsonl(std::istream& in, const std::string& name) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
       records.push_back(to_record(nlohmann::json::parse(line)));
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const std::exception& e) {
       throw std::runtime_error(name + ":" + std::to_string(line_number) + ": " + e.what());
     }
   }

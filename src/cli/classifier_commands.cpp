@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <deque>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <limits>
@@ -453,8 +454,10 @@ constexpr const char* kEvalUsage =
 constexpr const char* kCalibrateUsage =
     "usage: llm-router calibrate --data FILE.jsonl[,...] --config FILE | --model MODEL\n"
     "  --strong-share 0.3 [--split all|train|val] [--holdout 0.2]\n"
-    "  --config: the complexity the router sees (its analyzer's reading of each prompt);\n"
-    "  --model: the model's raw score of each prompt\n";
+    "  --config: the complexity the router sees: its analyzer's reading of each row (a\n"
+    "    \"prompt\", or a request body as classify reads it), or a request log line's own\n"
+    "    \"complexity\" (request_log: the router's traffic);\n"
+    "  --model: the model's raw score of each row's \"prompt\"\n";
 
 std::string default_target(const classifier::TextModel& model) {
   const auto& labels = model.labels();
@@ -652,6 +655,58 @@ int run_eval(const std::vector<std::string>& args) {
   }
 }
 
+// Whether a row is in the part of the data `split` selects, as select() decides for a record.
+bool selected(const nlohmann::json& row, const std::string& line, Split split, double holdout) {
+  if (split == Split::kAll) return true;
+  const auto prompt = row.find("prompt");
+  const std::string& key =
+      prompt != row.end() && prompt->is_string() ? prompt->get_ref<const std::string&>() : line;
+  return classifier::in_validation(key, holdout) == (split == Split::kValidation);
+}
+
+// The complexity the router gives each row of `files`: a request log's own reading of the
+// request (its `complexity`; a request it did not analyze, `null`, is left out), else the
+// config's analyzer reading the row as `classify` reads it (a prompt, or a request body).
+std::vector<double> router_complexities(const std::string& files, const std::string& config_path,
+                                        Split split, double holdout) {
+  std::shared_ptr<const analyzer::Analyzer> analyzer;  // loaded for the first row it reads
+  std::vector<double> scores;
+  for (const auto& path : split_list(files)) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error(path + ": cannot open data file");
+    std::string line;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const std::string where = path + ":" + std::to_string(number) + ": ";
+      const auto row = nlohmann::json::parse(line, nullptr, false);
+      if (!row.is_object()) throw std::runtime_error(where + "not a JSON object");
+      const auto contaminated = row.find("routellm_contaminated");
+      if (contaminated != row.end() && contaminated->is_boolean() && contaminated->get<bool>()) {
+        continue;
+      }
+      if (!selected(row, line, split, holdout)) continue;
+      if (const auto recorded = row.find("complexity"); recorded != row.end()) {
+        if (recorded->is_number()) scores.push_back(recorded->get<double>());
+        if (recorded->is_number() || recorded->is_null()) continue;
+      }
+      if (!analyzer) {
+        analyzer = analyzer_from_config(config_path);
+        if (!analyzer->has_complexity_model()) {
+          throw std::runtime_error(config_path +
+                                   ": its analyzer loads no complexity model "
+                                   "(analyzer.complexity_model), so every prompt scores 0.5");
+        }
+      }
+      try {
+        scores.push_back(analyze_row(*analyzer, row).complexity);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error(where + e.what());
+      }
+    }
+  }
+  return scores;
+}
+
 int run_calibrate(const std::vector<std::string>& args) {
   Options options(args);
   try {
@@ -666,16 +721,14 @@ int run_calibrate(const std::vector<std::string>& args) {
       return usage(kCalibrateUsage, options);
     }
     const double share = fraction_option(options, "--strong-share", 0);
-    auto records = select(read_all(*data), split, holdout);
-    std::erase_if(records, [](const Record& r) { return r.contaminated; });
-    if (records.empty()) throw std::runtime_error("no rows to calibrate on");
     std::vector<double> scores;
     if (config_path) {
       // What routes compare with their threshold: the analyzer's complexity, read after its
       // blanking of record ids and PII, its English glosses and its trailing-request reading.
-      const auto analyzer = analyzer_from_config(config_path);
-      for (const auto& r : records) scores.push_back(analyzer->analyze_text(r.prompt).complexity);
+      scores = router_complexities(*data, *config_path, split, holdout);
     } else {
+      auto records = select(read_all(*data), split, holdout);
+      std::erase_if(records, [](const Record& r) { return r.contaminated; });
       const auto model = classifier::load_text_model(*model_path);
       if (default_target(*model) != kWeakFails) {
         throw std::runtime_error(*model_path +
@@ -684,6 +737,7 @@ int run_calibrate(const std::vector<std::string>& args) {
       }
       scores = complexity_scores(*model, records);
     }
+    if (scores.empty()) throw std::runtime_error("no rows to calibrate on");
     // A share of 0: above every score (still when printed to 6 digits), so no row goes to the
     // strong model.
     const double threshold = share == 0 ? *std::max_element(scores.begin(), scores.end()) + 1e-6

@@ -75,34 +75,34 @@ bool prompt_like(const nlohmann::json& input, const char* name) {
 }
 
 nlohmann::json classify_line(const analyzer::Analyzer& analyzer, const nlohmann::json& input) {
-  analyzer::Analysis analysis;
-  analyzer::RequestMeta meta;
-  if (const auto messages = input.find("messages"); messages != input.end()) {
-    if (!messages->is_array()) throw std::runtime_error("\"messages\" must be an array");
-    analysis = analyzer.analyze(input, meta);
-  } else if (prompt_like(input, "prompt")) {
-    const auto& prompt = input["prompt"];
-    if (prompt.is_string()) {
-      analysis = analyzer.analyze_text(prompt.get_ref<const std::string&>());
-    } else {
-      meta.endpoint = analyzer::EndpointKind::completions;
-      analysis = analyzer.analyze(input, meta);
-    }
-  } else if (prompt_like(input, "input")) {
-    meta.endpoint = analyzer::EndpointKind::embeddings;
-    analysis = analyzer.analyze(input, meta);
-  } else {
-    throw std::runtime_error(
-        "expected a \"prompt\" (a string or an array of strings), an \"input\" or a "
-        "\"messages\" array");
-  }
-  nlohmann::json out = analysis.to_json();
+  nlohmann::json out = analyze_row(analyzer, input).to_json();
   out["scores"] = out["category_scores"];
   if (input.contains("id")) out["id"] = input["id"];
   return out;
 }
 
 }  // namespace
+
+analyzer::Analysis analyze_row(const analyzer::Analyzer& analyzer, const nlohmann::json& row) {
+  analyzer::RequestMeta meta;
+  if (const auto messages = row.find("messages"); messages != row.end()) {
+    if (!messages->is_array()) throw std::runtime_error("\"messages\" must be an array");
+    return analyzer.analyze(row, meta);
+  }
+  if (prompt_like(row, "prompt")) {
+    const auto& prompt = row["prompt"];
+    if (prompt.is_string()) return analyzer.analyze_text(prompt.get_ref<const std::string&>());
+    meta.endpoint = analyzer::EndpointKind::completions;
+    return analyzer.analyze(row, meta);
+  }
+  if (prompt_like(row, "input")) {
+    meta.endpoint = analyzer::EndpointKind::embeddings;
+    return analyzer.analyze(row, meta);
+  }
+  throw std::runtime_error(
+      "expected a \"prompt\" (a string or an array of strings), an \"input\" or a "
+      "\"messages\" array");
+}
 
 // The router's own analyzer for a whole config (the routes' keyword, regex and semantic sets
 // included), or null with a note when the config does not load as a whole (an API key's

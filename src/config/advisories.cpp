@@ -94,6 +94,21 @@ void check_contradictions(const Backend& b, std::vector<std::string>& out) {
   }
 }
 
+// A rule's pool replaces the route's, its fallback included: a rule written without one has
+// none, which a config ported from a router whose policies share one fallback rarely means.
+void check_rule_fallbacks(const Route& route, std::vector<std::string>& out) {
+  if (route.fallback.empty()) return;
+  std::string listed;
+  for (const auto& name : route.fallback) listed.append(listed.empty() ? "" : ", ").append(name);
+  for (const auto& rule : route.rules) {
+    if (rule.pool.fallback_written || rule.pool.use.empty()) continue;
+    out.push_back("route '" + route.name + "' rule '" + rule.name +
+                  "' has no fallback of its own: the route's fallback [" + listed +
+                  "] is not tried when its backends fail (write fallback: [...], or "
+                  "fallback: [] when none is wanted)");
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> advisories(const Config& config) {
@@ -127,6 +142,7 @@ std::vector<std::string> advisories(const Config& config) {
                     "': hedge needs a second backend to send the "
                     "duplicate to; this route has one");
     }
+    check_rule_fallbacks(route, out);
     const bool by_cost = orders_by(route, "cost", Optimize::cost);
     const bool by_quality =
         orders_by(route, "quality", Optimize::quality) || route.quality_floor.value_or(0) > 0 ||

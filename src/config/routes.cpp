@@ -314,7 +314,9 @@ std::optional<HashKey> read_hash_key(NodeReader& reader, std::string_view field 
 
 void read_pool(NodeReader& reader, Pool& pool) {
   pool.use = reader.string_list("use").value_or(std::vector<std::string>{});
-  pool.fallback = reader.string_list("fallback").value_or(std::vector<std::string>{});
+  auto fallback = reader.string_list("fallback");
+  pool.fallback_written = fallback.has_value();
+  pool.fallback = std::move(fallback).value_or(std::vector<std::string>{});
   if (auto strategy = reader.string("strategy")) {
     if (is_known_strategy(*strategy)) {
       pool.strategy = *strategy;

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 #include <exception>
 
 #include "client_key.hpp"
@@ -171,12 +173,18 @@ bool sent_stream_options(const api::ParsedRequest& parsed, api::StreamOptions op
 
 Headers RouterHandler::decision_headers(const RequestRecord& record) const {
   Headers headers;
-  headers.reserve(8);  // these seven and the content type the caller adds
+  headers.reserve(9);  // these eight and the content type the caller adds
   headers.push_back({"x-request-id", record.id});
   if (!record.route.empty()) headers.push_back({"x-llm-router-route", record.route});
   if (!record.rule.empty()) headers.push_back({"x-llm-router-rule", record.rule});
   if (!record.strategy.empty()) headers.push_back({"x-llm-router-strategy", record.strategy});
   if (!record.category.empty()) headers.push_back({"x-llm-router-category", record.category});
+  // The score a complexity threshold compares, as `calibrate` prints thresholds.
+  if (record.complexity) {
+    char score[16];
+    std::snprintf(score, sizeof score, "%.6f", *record.complexity);
+    headers.push_back({"x-llm-router-complexity", score});
+  }
   if (!record.backend.empty()) headers.push_back({"x-llm-router-backend", record.backend});
   if (!record.attempts.empty()) {
     std::string attempts;

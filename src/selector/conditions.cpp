@@ -1,6 +1,7 @@
 #include "llm_router/selector/conditions.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -109,9 +110,14 @@ bool matches(const config::Condition& c, const RequestFacts& facts) {
 
 namespace {
 
+// Whole numbers (token counts) as they are, scores to six digits as `calibrate` prints them.
 std::string number(double value) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.3g", value);
+  if (value == std::trunc(value) && std::fabs(value) < 1e15) {
+    std::snprintf(text, sizeof text, "%.0f", value);
+  } else {
+    std::snprintf(text, sizeof text, "%.6g", value);
+  }
   return text;
 }
 

@@ -1006,8 +1006,15 @@ TEST(Rules, KeywordsAndTheAnalyzersCategoryPickThePool) {
                 "as many clips in May. How many clips did Natalia sell altogether?"));
   EXPECT_EQ(by_category.header("x-llm-router-category"), "math");
   EXPECT_EQ(by_category.header("x-llm-router-rule"), "math-category");
+  // The complexity a threshold compares, to six decimals as `calibrate` prints thresholds.
+  const std::string complexity = by_category.header("x-llm-router-complexity");
+  ASSERT_EQ(complexity.size(), 8u) << complexity;
+  EXPECT_GT(std::stod(complexity), 0.0);
   auto plain = client.post_json("/v1/chat/completions", chat_body("auto", "hello there"));
   EXPECT_EQ(plain.header("x-llm-router-backend"), "general");
+  EXPECT_EQ(client.post_json("/v1/chat/completions", chat_body("general", "hi"))
+                .header("x-llm-router-complexity"),
+            "");  // no analysis, no score
   // A Responses API call is analyzed and routed as its chat request, in the dry run too.
   const std::string responses_call =
       R"({"model":"auto","instructions":"Be brief.","input":[{"role":"user","content":)"

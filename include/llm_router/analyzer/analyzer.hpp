@@ -104,6 +104,8 @@ class Analyzer {
   TrailingReading read_trailing_request(std::string_view text, std::string_view request,
                                         Distribution& probabilities, std::size_t n,
                                         std::size_t best, bool english) const;
+  // The complexity model's score of `text` alone.
+  double complexity_of(std::string_view text) const;
   // Cuts the math share to what an unbacked reading keeps; returns the new leader.
   std::size_t discount_math(Distribution& probabilities, std::size_t n) const;
   void score_semantic(std::string_view text, const DenseQuery* dense, Analysis& out,

@@ -93,6 +93,7 @@ struct BanditSettings {
 struct Pool {
   std::vector<std::string> use;           // candidates, ordered by the strategy
   std::vector<std::string> fallback;      // tried in the listed order after every candidate
+  bool fallback_written = false;          // `fallback:` is in the config (`[]` included)
   std::string strategy;                   // empty on a rule: the route's strategy
   std::map<std::string, double> weights;  // weighted: backend -> weight (default 1)
   std::optional<HashKey> hash_key;        // consistent_hash (default: session)

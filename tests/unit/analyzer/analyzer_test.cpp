@@ -750,6 +750,32 @@ TEST(MakeAnalyzerWithShippedModels, RecordIdsDoNotMakeAQuestionHard) {
   EXPECT_NEAR(with_id, plain, 0.05);
 }
 
+// No words, no task: an empty or punctuation-only message is neither hard nor of a category
+// (the models' prior for it is 0.2-0.3, past a typical threshold), but a bare "?" after a
+// question asks for that question, and is as hard as it is.
+TEST(MakeAnalyzerWithShippedModels, AMessageWithoutWordsIsNoHardTask) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/category.model";
+  settings.complexity_model = "models/complexity.model";
+  const auto analyzer = make_analyzer(settings, kRoot + "/config", {}, {});
+  for (const std::string text : {"", " ", "?", "??", "...", "!!!", "-_-"}) {
+    const Analysis alone = analyzer->analyze(user_says(text), {});
+    EXPECT_EQ(alone.complexity, 0.0) << '"' << text << '"';
+    EXPECT_EQ(alone.category, "other") << '"' << text << '"';
+  }
+  const std::string question =
+      "Prove that every bounded monotone sequence of real numbers converges, and explain which "
+      "axiom of the reals the proof relies on.";
+  const nlohmann::json follow_up = {
+      {"messages",
+       {{{"role", "user"}, {"content", question}},
+        {{"role", "assistant"}, {"content", "Which part do you want first?"}},
+        {{"role", "user"}, {"content", "?"}}}}};
+  const double asked = analyzer->analyze(user_says(question), {}).complexity;
+  EXPECT_GT(asked, 0.0);
+  EXPECT_NEAR(analyzer->analyze(follow_up, {}).complexity, asked, 1e-9);
+}
+
 TEST(MakeAnalyzerWithShippedModels, KeywordsMatchInAndAroundBlankedPersonalData) {
   AnalyzerSettings settings;
   settings.category_model = "models/category.model";

@@ -206,6 +206,34 @@ routes: [{name: r, use: [only], cascade: {enabled: true, min_mean_logprob: -1}}]
   EXPECT_NE(advisories(logprobs)[0].find("min_mean_logprob"), std::string::npos);
 }
 
+// A rule's pool replaces the route's, fallback included: a rule that writes none while its
+// route has one is named (`fallback: []` says none is wanted).
+TEST(Config, AdvisoriesNameRulesThatDropTheRoutesFallback) {
+  const auto config = load_config_text(R"(
+backends:
+  - {name: general, provider: mock}
+  - {name: coder, provider: mock}
+routes:
+  - name: tasks
+    use: [general]
+    fallback: [general]
+    rules:
+      - {name: code, when: {keywords: [python]}, use: [coder]}
+      - {name: pinned, when: {keywords: [secret]}, use: [coder], fallback: []}
+      - {name: covered, when: {keywords: [java]}, use: [coder], fallback: [general]}
+  - name: bare
+    use: [general]
+    rules: [{name: code, when: {keywords: [python]}, use: [coder]}]
+)",
+                                       "test.yaml", fake_env({}));
+  const auto advice = advisories(config);
+  ASSERT_EQ(advice.size(), 1u);
+  EXPECT_NE(advice[0].find("route 'tasks' rule 'code' has no fallback of its own: the route's "
+                           "fallback [general] is not tried"),
+            std::string::npos)
+      << advice[0];
+}
+
 // Valid, but not what was meant: a tag one typo from a capability, settings that cancel each
 // other, a base_url with an endpoint's path, LiteLLM's way of naming a variable.
 TEST(Config, AdvisoriesNameTyposAndContradictions) {
