@@ -305,7 +305,10 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   if (one_of(verb, kMathIfNumbers) && words.has_math_marks()) return "math";
   const bool make =
       verb == "write" || verb == "compose" || verb == "give" || verb == "provide" || verb == "make";
-  if (make && names_object(words, at + 1, std::array<std::string_view, 1>{"summary"})) {
+  // ("tl" is the first word of "TL;DR".)
+  if (make &&
+      names_object(words, at + 1,
+                   std::array<std::string_view, 5>{"summary", "tldr", "tl", "recap", "synopsis"})) {
     return "summarization";
   }
   if ((verb == "write" || verb == "compose") && names_object(words, at + 1, kCreativeForms)) {

@@ -110,6 +110,14 @@ const Backend* Config::find_wildcard_backend(std::string_view model) const {
   return best;
 }
 
+std::vector<const Backend*> Config::backends_serving(std::string_view model) const {
+  std::vector<const Backend*> out;
+  for (const auto& b : backends) {
+    if (!b.wildcard() && b.direct && b.model == model) out.push_back(&b);
+  }
+  return out;
+}
+
 std::string Backend::upstream_model(std::string_view requested) const {
   const std::size_t star = model.find('*');
   if (!wildcard() || star == std::string::npos ||
@@ -124,7 +132,9 @@ std::string_view Config::canonical_model(std::string_view model) const {
   for (const auto& r : routes) {
     if (std::find(r.aliases.begin(), r.aliases.end(), model) != r.aliases.end()) return r.name;
   }
-  return model;
+  if (find_route(model) || find_backend(model) || find_wildcard_backend(model)) return model;
+  const auto serving = backends_serving(model);
+  return serving.size() == 1 ? std::string_view(serving.front()->name) : model;
 }
 
 Timeouts effective_timeouts(const Backend& backend, const Route* route) {

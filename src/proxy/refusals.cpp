@@ -135,6 +135,13 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                         "The model " + quote_excerpt(plan.route) +
                             " does not exist: name a route or a backend listed by GET /v1/models",
                         0, "model"};
+      if (!plan.serving_backends.empty()) {
+        std::string names;
+        for (const auto& name : plan.serving_backends) {
+          names.append(names.empty() ? "" : ", ").append(quote_excerpt(name));
+        }
+        failure.message += " (backends " + names + " all serve it upstream: name one)";
+      }
       break;
     case selector::PlanStatus::all_busy:
       failure = waited == CapacityWait::draining

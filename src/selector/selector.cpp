@@ -204,6 +204,11 @@ RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, 
   plan.status = PlanStatus::unknown_model;
   plan.route = facts.model;
   plan.message = "model '" + facts.model + "' is neither a route nor a backend";
+  // (One backend serving it upstream is named by it: Config::canonical_model.)
+  if (const auto serving = config_->backends_serving(facts.model); serving.size() > 1) {
+    plan.serving_backends.reserve(serving.size());
+    for (const auto* b : serving) plan.serving_backends.push_back(b->name);
+  }
   return plan;
 }
 

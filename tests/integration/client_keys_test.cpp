@@ -219,6 +219,27 @@ TEST(ClientKeys, AnAliasNamesItsRoute) {
   EXPECT_EQ(client.request("POST", "/v1/route", chat_body("gpt-4o"), key).status, 200);
 }
 
+// The `model` an answer carries (the backend's upstream model), sent back by a client as the
+// next request's model, names that backend when it is the only one serving it; a key may use
+// it as it may use the backend.
+TEST(ClientKeys, AnUpstreamModelNamesTheOneBackendServingIt) {
+  MockLlm first, second;
+  Router router(router_config({{"one", first.url()}, {"two", second.url()}}, "[one]", "[]",
+                              "  watch_config: false\n") +
+                "client_keys:\n  - {name: k, key: sk-upstream-key, models: [one]}\n");
+  HttpClient client(router.port());
+  const std::map<std::string, std::string> key{{"authorization", "Bearer sk-upstream-key"}};
+  const auto first_answer = client.request("POST", "/v1/chat/completions", chat_body("one"), key);
+  ASSERT_EQ(first_answer.status, 200) << first_answer.body;
+  const std::string upstream = json::parse(first_answer.body)["model"];
+  EXPECT_EQ(upstream, "upstream-one");
+  const auto again = client.request("POST", "/v1/chat/completions", chat_body(upstream), key);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.header("x-llm-router-backend"), "one");
+  EXPECT_EQ(client.request("POST", "/v1/chat/completions", chat_body("upstream-two"), key).status,
+            403);  // "two" is not the key's
+}
+
 // A request the router refuses before any backend runs it is given back, and its headers say
 // so: the key's remaining requests are as many as before it.
 TEST(ClientKeys, ARefusedRequestsHeadersCountItAsGivenBack) {

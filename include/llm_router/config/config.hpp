@@ -230,7 +230,11 @@ struct Config {
   // The wildcard backend whose name (less its '*') is the longest prefix of `model`, if any;
   // none for a `model` with a '*' after that prefix.
   const Backend* find_wildcard_backend(std::string_view model) const;
-  // The route a client's `model` names through one of its aliases, else `model` itself.
+  // The backends (not wildcards, callable by name) whose upstream `model` is `model`: what a
+  // client names that sends back the `model` an answer came with.
+  std::vector<const Backend*> backends_serving(std::string_view model) const;
+  // The route a client's `model` names through one of its aliases, else the one backend
+  // whose upstream model it is (backends_serving), else `model` itself.
   std::string_view canonical_model(std::string_view model) const;
 };
 

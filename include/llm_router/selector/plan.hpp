@@ -77,6 +77,8 @@ struct RoutePlan {
   std::vector<PlannedBackend> fallbacks;       // after every candidate, in the listed order
   std::vector<ExcludedBackend> excluded;
   std::string message;  // why the plan is not ok
+  // unknown_model: the backends whose upstream model it is, when there are several to name
+  std::vector<std::string> serving_backends;
 
   bool ok() const { return status == PlanStatus::ok; }
   // candidates then fallbacks: the order the proxy walks.

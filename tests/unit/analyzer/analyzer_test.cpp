@@ -776,6 +776,28 @@ TEST(MakeAnalyzerWithShippedModels, AMessageWithoutWordsIsNoHardTask) {
   EXPECT_NEAR(analyzer->analyze(follow_up, {}).complexity, asked, 1e-9);
 }
 
+// A regular expression's symbols are no math notation: the word says what they are. And a
+// TL;DR asked for is a summary.
+TEST(MakeAnalyzerWithShippedModels, RegexQuestionsAreCodeAndATlDrIsASummary) {
+  AnalyzerSettings settings;
+  settings.category_model = "models/category.model";
+  settings.complexity_model = "models/complexity.model";
+  const auto analyzer = make_analyzer(settings, kRoot + "/config", {}, {});
+  for (const std::string text :
+       {"Explain what this regex does: ^(?=.*\\d)(?=.*[a-z]).{8,}$",
+        "What does the regex \\d{3}-\\d{4} match?",
+        "Write a regular expression that matches dates like 2024-05-31."}) {
+    EXPECT_EQ(analyzer->analyze(user_says(text), {}).category, "code") << text;
+  }
+  EXPECT_EQ(analyzer
+                ->analyze(user_says("Give me a TL;DR of this paragraph: The city council voted "
+                                    "on Tuesday to extend the bike lane network by twelve "
+                                    "kilometres, funded by parking fees, after months of debate."),
+                          {})
+                .category,
+            "summarization");
+}
+
 TEST(MakeAnalyzerWithShippedModels, KeywordsMatchInAndAroundBlankedPersonalData) {
   AnalyzerSettings settings;
   settings.category_model = "models/category.model";

@@ -206,6 +206,28 @@ routes: [{name: r, use: [only], cascade: {enabled: true, min_mean_logprob: -1}}]
   EXPECT_NE(advisories(logprobs)[0].find("min_mean_logprob"), std::string::npos);
 }
 
+// A client may send back the `model` an answer carried: the upstream model of the one backend
+// serving it names that backend; routes, backends and aliases of that name come first, and a
+// model two backends serve names neither.
+TEST(Config, CanonicalModelNamesTheOneBackendServingAnUpstreamModel) {
+  const auto config = load_config_text(R"(
+backends:
+  - {name: fast, provider: mock, model: vendor/small-v2}
+  - {name: east, provider: mock, model: vendor/large-v1}
+  - {name: west, provider: mock, model: vendor/large-v1}
+  - {name: auto, provider: mock, model: fast}
+routes:
+  - {name: main, use: [fast], aliases: [vendor/small-v3]}
+)",
+                                       "test.yaml", fake_env({}));
+  EXPECT_EQ(config.canonical_model("vendor/small-v2"), "fast");
+  EXPECT_EQ(config.canonical_model("vendor/large-v1"), "vendor/large-v1");
+  EXPECT_EQ(config.backends_serving("vendor/large-v1").size(), 2u);
+  EXPECT_EQ(config.canonical_model("fast"), "fast");  // a backend's own name wins
+  EXPECT_EQ(config.canonical_model("vendor/small-v3"), "main");
+  EXPECT_EQ(config.canonical_model("nothing"), "nothing");
+}
+
 // A rule's pool replaces the route's, fallback included: a rule that writes none while its
 // route has one is named (`fallback: []` says none is wanted).
 TEST(Config, AdvisoriesNameRulesThatDropTheRoutesFallback) {

@@ -124,6 +124,22 @@ TEST_F(SelectorTest, UnknownModelIsReportedDistinctly) {
   EXPECT_EQ(p.to_json()["status"], "unknown_model");
 }
 
+// A model two backends serve upstream names neither; the plan says which serve it.
+TEST(Selector, AnUpstreamModelOfSeveralBackendsNamesThem) {
+  const auto config = std::make_shared<const config::Config>(config::load_config_text(
+      "backends:\n  - {name: east, provider: mock, model: vendor/large}\n"
+      "  - {name: west, provider: mock, model: vendor/large}\nroutes:\n"
+      "  - {name: auto, use: [east]}\n",
+      "test.yaml", [](const std::string&) -> std::optional<std::string> { return std::nullopt; }));
+  Selector selector(config);
+  InMemoryLiveStats live(2);
+  RequestFacts facts;
+  facts.model = "vendor/large";
+  const RoutePlan p = selector.plan(facts, live, 7);
+  EXPECT_EQ(p.status, PlanStatus::unknown_model);
+  EXPECT_EQ(p.serving_backends, (std::vector<std::string>{"east", "west"}));
+}
+
 struct CapabilityCase {
   const char* name;
   void (*set)(RequestFacts&);
