@@ -385,14 +385,6 @@ std::string glossed_for_models(std::string_view text, std::string_view language)
   return glossed;
 }
 
-// Whether the text holds a letter or a digit: an ASCII one, or any character beyond ASCII.
-bool has_words(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte >= 0x80 || std::isalnum(byte) != 0;
-  });
-}
-
 // Runs a model into a stack buffer.
 std::size_t predict(const classifier::TextModel& model, std::string_view text,
                     std::array<float, kMaxLabels>& probabilities) {
@@ -428,6 +420,16 @@ Analyzer::Analyzer(AnalyzerSettings settings, Models models, std::vector<Keyword
       throw std::invalid_argument("complexity model must have 1..64 labels");
     }
     complexity_positive_ = labels.size() - 1;
+    // Its last label is "the cheap model fails" only for a model of two (weak_ok, weak_fails):
+    // a category model in its place would read small talk as hard.
+    if (labels.size() > 2 && settings_.complexity_label.empty()) {
+      throw std::invalid_argument("complexity model has " + std::to_string(labels.size()) +
+                                  " labels (" + labels.front() +
+                                  ", ...): a complexity model has "
+                                  "two (weak_ok, weak_fails; llm-router train --target "
+                                  "weak_fails), or set analyzer.complexity_label to the one that "
+                                  "means hard");
+    }
     if (!settings_.complexity_label.empty()) {
       const auto it = std::find(labels.begin(), labels.end(), settings_.complexity_label);
       if (it == labels.end()) {
@@ -667,7 +669,7 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
       request_complexity = reading.complexity;
     }
     // A fragment's own reading says nothing: the context's alone counts.
-    const bool fragment = short_refinement(text);
+    const bool fragment = short_refinement(text) || !has_words(text);
     if (!context.empty() && n > 0 &&
         (probabilities[best] < kFollowUpConfidence ||
          (best == chit_chat_label_ && refers_back(text)) || fragment) &&
@@ -678,8 +680,10 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     }
     const auto& labels = models_.category->labels();
     for (std::size_t i = 0; i < n; ++i) out.category_scores[labels[i]] = probabilities[i];
-    // A text with nothing in it (an empty prompt, images alone, "?") has no task to read.
-    if (n > 0 && has_words(text) && probabilities[best] >= settings_.other_threshold) {
+    // A text with nothing in it (an empty prompt, images alone, "?") has no task to read but
+    // the one before it.
+    if (n > 0 && (has_words(text) || out.category_from_context) &&
+        probabilities[best] >= settings_.other_threshold) {
       out.category = labels[best];
     }
   }
@@ -689,7 +693,9 @@ void Analyzer::analyze_content(std::string_view full_text, const DenseQuery* den
     if (request_complexity) out.complexity = std::max(out.complexity, *request_complexity);
     // The models' reading of no words is their prior (0.2-0.3 for "", "?", "..."), not a hard
     // task: nothing to answer is easy, and a "?" after a question asks for that question.
-    if (!has_words(text)) out.complexity = context.empty() ? 0.0 : complexity_of(context);
+    if (!has_words(text)) {
+      out.complexity = has_words(context) ? complexity_of(context) : 0.0;
+    }
   }
 
   if (settings_.detectors.code) {

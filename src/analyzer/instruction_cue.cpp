@@ -272,7 +272,8 @@ bool asks_for_a_proof(const LeadingWords& words, std::size_t at) {
 std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   const std::string_view verb = words[at];
   if (verb == "summarize" || verb == "summarise" || verb == "shorten" || verb == "condense" ||
-      (verb == "tl" && words[at + 1] == "dr") || (verb == "sum" && words[at + 1] == "up")) {
+      verb == "tldr" || (verb == "tl" && words[at + 1] == "dr") ||
+      (verb == "sum" && words[at + 1] == "up")) {
     return "summarization";
   }
   if (asks_to_shorten(words, at)) return "summarization";
@@ -306,9 +307,9 @@ std::string_view label_for_verb(const LeadingWords& words, std::size_t at) {
   const bool make =
       verb == "write" || verb == "compose" || verb == "give" || verb == "provide" || verb == "make";
   // ("tl" is the first word of "TL;DR".)
-  if (make &&
-      names_object(words, at + 1,
-                   std::array<std::string_view, 5>{"summary", "tldr", "tl", "recap", "synopsis"})) {
+  if (make && names_object(words, at + 1,
+                           std::array<std::string_view, 6>{"summary", "tldr", "tl", "recap",
+                                                           "synopsis", "gist"})) {
     return "summarization";
   }
   if ((verb == "write" || verb == "compose") && names_object(words, at + 1, kCreativeForms)) {

@@ -421,10 +421,12 @@ class RequestWalk {
       }
     }
     if (!facts_.context_text.empty()) return;
+    // (A user turn of no words, "?" again, asks for the one before it.)
     for (std::size_t i = last_user; i-- > 0;) {
       if (messages_[i].role != "user") continue;
       append_message(messages_[i], facts_.context_text, kContextChars, cut);
-      break;
+      if (has_words(facts_.context_text)) break;
+      facts_.context_text.clear();
     }
   }
 

@@ -230,7 +230,9 @@ namespace {
 
 // ---- programming requests ----------------------------------------------------------------
 
-// Substrings that are rare in prose and common in code of many languages (case-sensitive).
+// Substrings that are rare in prose and common in code of many languages (case-sensitive);
+// the last ones are regular expressions' (not "\\d" alone: LaTeX's \\delta, \\dots).
+// At most 64: syntax_cues keeps a bit per cue.
 constexpr std::string_view kSyntaxCues[] = {
     "();",      "){",          ") {",          "{}",
     "};",       "::",          "=>",           "!=",
@@ -243,7 +245,12 @@ constexpr std::string_view kSyntaxCues[] = {
     "var ",     "</",          "/>",           "-exec",
     "\\;",      "npm ",        "pip ",         "git ",
     "sudo ",    "std::",       "JSON.parse",   "JSON.stringify",
+    "(?:",      "(?=",         "(?!",          "(?<",
+    "\\d+",     "\\d{",        "\\w+",         "\\s+",
+    "\\s*",     "\\.",         "[a-z",         "[A-Z",
+    "[0-9",     "]{",          "]+",
 };
+static_assert(std::size(kSyntaxCues) <= 64);
 
 // kTermWord: a word only programmers use ("mutex", "kubectl"), enough alone; kPhraseEnd: the
 // last word of a two-word term ("linked list"), looked up with the word before it.

@@ -9,6 +9,7 @@
 
 #include "llm_router/core/swar.hpp"
 #include "llm_router/core/utf8.hpp"
+#include "llm_router/tokenizer/unicode_classes.hpp"
 
 namespace llm_router::analyzer {
 
@@ -107,5 +108,24 @@ inline std::size_t utf8_length(std::string_view text) {
 }
 
 using core::utf8_prefix;
+
+// Whether the text holds a letter or a digit of any script (not only punctuation, symbols and
+// spaces: "?", "…", "？", "。", "👍").
+inline bool has_words(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      if (is_ascii_alnum(static_cast<char>(byte))) return true;
+      ++i;
+      continue;
+    }
+    const auto kind = tokenizer::char_class(next_code_point(text, i));
+    if (kind != tokenizer::CharClass::other && kind != tokenizer::CharClass::space &&
+        kind != tokenizer::CharClass::mark) {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace llm_router::analyzer

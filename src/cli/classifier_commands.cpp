@@ -220,8 +220,10 @@ T number_option(Options& options, const std::string& name, T fallback) {
 double fraction_option(Options& options, const std::string& name, double fallback) {
   const double value = number_option<double>(options, name, fallback);
   if (!(value >= 0 && value <= 1)) {
-    throw std::runtime_error(name + " must be a fraction from 0 to 1, got " +
-                             options.value(name).value_or(""));
+    std::ostringstream message;
+    message << name << " must be a fraction from 0 to 1, got " << options.value(name).value_or("");
+    if (value > 1 && value <= 100) message << " (" << value / 100 << " for " << value << "%)";
+    throw std::runtime_error(message.str());
   }
   return value;
 }
@@ -671,6 +673,7 @@ std::vector<double> router_complexities(const std::string& files, const std::str
                                         Split split, double holdout) {
   std::shared_ptr<const analyzer::Analyzer> analyzer;  // loaded for the first row it reads
   std::vector<double> scores;
+  std::size_t unanalyzed = 0;  // request log lines of requests the router did not analyze
   for (const auto& path : split_list(files)) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(path + ": cannot open data file");
@@ -686,8 +689,16 @@ std::vector<double> router_complexities(const std::string& files, const std::str
       }
       if (!selected(row, line, split, holdout)) continue;
       if (const auto recorded = row.find("complexity"); recorded != row.end()) {
-        if (recorded->is_number()) scores.push_back(recorded->get<double>());
-        if (recorded->is_number() || recorded->is_null()) continue;
+        if (recorded->is_null()) {
+          ++unanalyzed;
+          continue;
+        }
+        const double value = recorded->is_number() ? recorded->get<double>() : -1;
+        if (!(value >= 0 && value <= 1)) {
+          throw std::runtime_error(where + "\"complexity\" must be a number from 0 to 1 (or null)");
+        }
+        scores.push_back(value);
+        continue;
       }
       if (!analyzer) {
         analyzer = analyzer_from_config(config_path);
@@ -703,6 +714,11 @@ std::vector<double> router_complexities(const std::string& files, const std::str
         throw std::runtime_error(where + e.what());
       }
     }
+  }
+  if (unanalyzed > 0) {
+    std::cerr << "note: " << unanalyzed
+              << " request log lines left out: the router did not analyze those requests "
+                 "(\"complexity\": null)\n";
   }
   return scores;
 }
@@ -738,15 +754,19 @@ int run_calibrate(const std::vector<std::string>& args) {
       scores = complexity_scores(*model, records);
     }
     if (scores.empty()) throw std::runtime_error("no rows to calibrate on");
-    // A share of 0: above every score (still when printed to 6 digits), so no row goes to the
-    // strong model.
-    const double threshold = share == 0 ? *std::max_element(scores.begin(), scores.end()) + 1e-6
-                                        : classifier::threshold_for_strong_share(scores, share);
+    // A share of 0: above every score, so no row goes to the strong model. Printed to six
+    // decimals as written into a rule: rounded down, or the rows at the threshold (a request
+    // log's scores tie there) would fall below what is printed; the share is of that value.
+    constexpr double kDecimals = 1e6;
+    const double exact = share == 0 ? *std::max_element(scores.begin(), scores.end())
+                                    : classifier::threshold_for_strong_share(scores, share);
+    const double threshold = share == 0 ? (std::floor(exact * kDecimals) + 1) / kDecimals
+                                        : std::floor(exact * kDecimals) / kDecimals;
     const auto strong =
         std::count_if(scores.begin(), scores.end(), [&](double s) { return s >= threshold; });
-    std::cout << std::setprecision(6) << "threshold " << threshold
-              << "  (score >= threshold -> strong: " << strong << "/" << scores.size()
-              << " rows = " << std::setprecision(4)
+    std::cout << std::fixed << std::setprecision(6) << "threshold " << threshold
+              << std::defaultfloat << "  (score >= threshold -> strong: " << strong << "/"
+              << scores.size() << " rows = " << std::setprecision(4)
               << 100.0 * static_cast<double>(strong) / static_cast<double>(scores.size()) << "%)\n";
     return 0;
   } catch (const std::exception& e) {

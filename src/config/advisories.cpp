@@ -102,6 +102,10 @@ void check_rule_fallbacks(const Route& route, std::vector<std::string>& out) {
   for (const auto& name : route.fallback) listed.append(listed.empty() ? "" : ", ").append(name);
   for (const auto& rule : route.rules) {
     if (rule.pool.fallback_written || rule.pool.use.empty()) continue;
+    const auto among_its_own = [&](const std::string& name) {
+      return std::find(rule.pool.use.begin(), rule.pool.use.end(), name) != rule.pool.use.end();
+    };
+    if (std::all_of(route.fallback.begin(), route.fallback.end(), among_its_own)) continue;
     out.push_back("route '" + route.name + "' rule '" + rule.name +
                   "' has no fallback of its own: the route's fallback [" + listed +
                   "] is not tried when its backends fail (write fallback: [...], or "

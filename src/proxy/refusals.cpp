@@ -124,6 +124,21 @@ void add_retry_after(Headers& headers, std::chrono::milliseconds wait) {
 
 }  // namespace
 
+Failure unknown_model_failure(const selector::RoutePlan& plan) {
+  Failure failure{ErrorKind::model_not_found,
+                  "The model " + quote_excerpt(plan.route) +
+                      " does not exist: name a route or a backend listed by GET /v1/models",
+                  0, "model"};
+  if (!plan.serving_backends.empty()) {
+    std::string names;
+    for (const auto& name : plan.serving_backends) {
+      names.append(names.empty() ? "" : ", ").append(quote_excerpt(name));
+    }
+    failure.message += " (backends " + names + " all serve it upstream: name one)";
+  }
+  return failure;
+}
+
 asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
                                                        const selector::RoutePlan& plan,
                                                        const Snapshot& snapshot,
@@ -131,17 +146,7 @@ asio::awaitable<void> RouterHandler::send_plan_failure(ResponseWriter& writer,
   Failure failure{ErrorKind::internal, plan.message};
   switch (plan.status) {
     case selector::PlanStatus::unknown_model:
-      failure = Failure{ErrorKind::model_not_found,
-                        "The model " + quote_excerpt(plan.route) +
-                            " does not exist: name a route or a backend listed by GET /v1/models",
-                        0, "model"};
-      if (!plan.serving_backends.empty()) {
-        std::string names;
-        for (const auto& name : plan.serving_backends) {
-          names.append(names.empty() ? "" : ", ").append(quote_excerpt(name));
-        }
-        failure.message += " (backends " + names + " all serve it upstream: name one)";
-      }
+      failure = unknown_model_failure(plan);
       break;
     case selector::PlanStatus::all_busy:
       failure = waited == CapacityWait::draining

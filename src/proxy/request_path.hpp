@@ -47,6 +47,8 @@ Failure withheld_by_filter_failure();
 
 // refusals.cpp
 Failure shutting_down_failure();
+// The 404 of a plan whose model names nothing (naming the backends that serve it, if several).
+Failure unknown_model_failure(const selector::RoutePlan& plan);
 // A request still waiting for a backend slot when the router began to stop.
 Failure queued_at_shutdown_failure();
 // `soonest`: the sooner of itself and when `breaker` lets a trial through.

@@ -23,6 +23,7 @@
 #include "llm_router/metrics/process_figures.hpp"
 #include "llm_router/upstream/inflater.hpp"
 #include "llm_router/upstream/providers.hpp"
+#include "request_path.hpp"
 #include "responses_writer.hpp"
 #include "status_recorder.hpp"
 
@@ -568,9 +569,10 @@ asio::awaitable<void> RouterHandler::model(const HttpRequest& request, std::stri
   for (const auto& route : config.routes) {
     if (route.name == name) found = model_object(std::string(id), "route");
   }
+  // (A backend's upstream model names it too: the id as asked, as for an alias.)
   for (const auto& backend : config.backends) {
-    if (!found && backend.direct && !backend.wildcard() && backend.name == id) {
-      found = model_object(backend.name, "backend");
+    if (!found && backend.direct && !backend.wildcard() && backend.name == name) {
+      found = model_object(std::string(id), "backend");
     }
   }
   if (const auto* wildcard = config.find_wildcard_backend(id); !found && wildcard) {
@@ -752,11 +754,7 @@ asio::awaitable<void> RouterHandler::route_dry_run(HttpRequest& request, Respons
   const bool unknown = plan.status == selector::PlanStatus::unknown_model;
   if (unknown) {
     // OpenAI's error beside the decision: clients read the error, people the reasons.
-    const Failure failure{
-        ErrorKind::model_not_found,
-        "The model " + quote_excerpt(parsed->model) + " does not exist; GET /v1/models lists them",
-        0, "model"};
-    body["error"] = json::parse(api::error_body(failure))["error"];
+    body["error"] = json::parse(api::error_body(unknown_model_failure(plan)))["error"];
   }
   co_await send_json(writer, unknown ? 404 : 200, body.dump());
 }

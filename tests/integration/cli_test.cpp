@@ -178,6 +178,65 @@ TEST(CalibrateCli, WithAConfigTheThresholdIsOnTheRoutersComplexity) {
             2);
 }
 
+// The router's own traffic calibrates what it compares: a request log line counts with the
+// complexity recorded for it, ties included, and the threshold printed (six decimals, rounded
+// down) keeps every row counted as strong at or above it. Chat bodies are read as classify
+// reads them; a log line of an unanalyzed request is left out, a score outside 0..1 refused.
+TEST(CalibrateCli, RequestLogLinesAndChatBodiesCalibrateAsTheRouterReadsThem) {
+  std::string rows;
+  for (int i = 0; i < 3; ++i) {
+    rows += R"({"id":"req-)" + std::to_string(i) +
+            R"(","route":"auto","complexity":0.2947377860546112})"
+            "\n";
+  }
+  for (int i = 0; i < 6; ++i)
+    rows += R"({"id":"low","complexity":0.1})"
+            "\n";
+  rows += R"({"id":"direct","complexity":null})"
+          "\n";
+  rows += R"({"messages":[{"role":"user","content":"hi there"}]})"
+          "\n";
+  TempFile data("calibrate-log.jsonl", rows);
+  const std::string calibrate = std::string(LLM_ROUTER_BIN) + " calibrate --config " + kConfig +
+                                " --data " + data.path() + " --strong-share ";
+  const CliRun result = run(calibrate + "0.3 2>/dev/null");
+  EXPECT_EQ(result.exit_code, 0);
+  ASSERT_EQ(result.lines.size(), 1u);
+  EXPECT_NE(result.lines[0].find("strong: 3/10"), std::string::npos) << result.lines[0];
+  // Every row strong: the threshold is the lowest score, which 0.294738 would leave out.
+  TempFile tied("calibrate-tied.jsonl", R"({"complexity":0.2947377860546112})"
+                                        "\n"
+                                        R"({"complexity":0.2947377860546112})"
+                                        "\n");
+  const CliRun all = run(std::string(LLM_ROUTER_BIN) + " calibrate --config " + kConfig +
+                         " --data " + tied.path() + " --strong-share 1");
+  ASSERT_EQ(all.lines.size(), 1u);
+  EXPECT_TRUE(all.lines[0].starts_with("threshold 0.294737 ")) << all.lines[0];
+  EXPECT_NE(all.lines[0].find("strong: 2/2"), std::string::npos) << all.lines[0];
+  EXPECT_NE(run(calibrate + "30 2>&1").lines.at(0).find("(0.3 for 30%)"), std::string::npos);
+
+  TempFile bad("calibrate-bad.jsonl", R"({"complexity":5})"
+                                      "\n");
+  EXPECT_EQ(run(std::string(LLM_ROUTER_BIN) + " calibrate --config " + kConfig + " --data " +
+                bad.path() + " --strong-share 0.3 2>/dev/null")
+                .exit_code,
+            1);
+  // A config whose analyzer has no complexity model: every row would score 0.5.
+  TempFile no_model("calibrate-nomodel.yaml",
+                    "backends: [{name: m, provider: mock}]\nroutes: [{name: auto, use: [m]}]\n"
+                    "analyzer:\n  detectors: {sentiment: false}\n  category_model: " +
+                        std::string(LLM_ROUTER_SOURCE_DIR) + "/config/models/category.model\n");
+  TempFile prompt("calibrate-prompt.jsonl", R"({"prompt":"hi"})"
+                                            "\n");
+  const CliRun refused =
+      run(std::string(LLM_ROUTER_BIN) + " calibrate --config " + no_model.path() + " --data " +
+          prompt.path() + " --strong-share 0.3 2>&1");
+  EXPECT_EQ(refused.exit_code, 1);
+  ASSERT_FALSE(refused.lines.empty());
+  EXPECT_NE(refused.lines.back().find("no complexity model"), std::string::npos)
+      << refused.lines.back();
+}
+
 // Without --config and without config/llm-router.yaml where it runs, every line would read
 // "other": a clear error instead.
 TEST(ClassifyCli, WithoutAConfigToFindItAsksForOne) {

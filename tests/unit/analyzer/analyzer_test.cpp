@@ -758,7 +758,8 @@ TEST(MakeAnalyzerWithShippedModels, AMessageWithoutWordsIsNoHardTask) {
   settings.category_model = "models/category.model";
   settings.complexity_model = "models/complexity.model";
   const auto analyzer = make_analyzer(settings, kRoot + "/config", {}, {});
-  for (const std::string text : {"", " ", "?", "??", "...", "!!!", "-_-"}) {
+  for (const std::string text : {"", " ", "?", "??", "...", "!!!", "-_-", "\u2026", "\uFF1F",
+                                 "\u3002", "\u00BF?", "\u2014", "\U0001F44D"}) {
     const Analysis alone = analyzer->analyze(user_says(text), {});
     EXPECT_EQ(alone.complexity, 0.0) << '"' << text << '"';
     EXPECT_EQ(alone.category, "other") << '"' << text << '"';
@@ -771,9 +772,17 @@ TEST(MakeAnalyzerWithShippedModels, AMessageWithoutWordsIsNoHardTask) {
        {{{"role", "user"}, {"content", question}},
         {{"role", "assistant"}, {"content", "Which part do you want first?"}},
         {{"role", "user"}, {"content", "?"}}}}};
-  const double asked = analyzer->analyze(user_says(question), {}).complexity;
-  EXPECT_GT(asked, 0.0);
-  EXPECT_NEAR(analyzer->analyze(follow_up, {}).complexity, asked, 1e-9);
+  const Analysis asked = analyzer->analyze(user_says(question), {});
+  EXPECT_GT(asked.complexity, 0.0);
+  const Analysis after = analyzer->analyze(follow_up, {});
+  EXPECT_NEAR(after.complexity, asked.complexity, 1e-9);
+  EXPECT_EQ(after.category, asked.category);
+  EXPECT_TRUE(after.category_from_context);
+  // "?" again: still the question's, not the first "?"'s.
+  nlohmann::json again = follow_up;
+  again["messages"].push_back({{"role", "assistant"}, {"content", "Sorry?"}});
+  again["messages"].push_back({{"role", "user"}, {"content", "\u2026"}});
+  EXPECT_NEAR(analyzer->analyze(again, {}).complexity, asked.complexity, 1e-9);
 }
 
 // A regular expression's symbols are no math notation: the word says what they are. And a
@@ -786,7 +795,8 @@ TEST(MakeAnalyzerWithShippedModels, RegexQuestionsAreCodeAndATlDrIsASummary) {
   for (const std::string text :
        {"Explain what this regex does: ^(?=.*\\d)(?=.*[a-z]).{8,}$",
         "What does the regex \\d{3}-\\d{4} match?",
-        "Write a regular expression that matches dates like 2024-05-31."}) {
+        "Write a regular expression that matches dates like 2024-05-31.",
+        "What does ^[a-z0-9_-]{3,16}$ mean?", "Can you explain the pattern (\\w+)@(\\w+)\\.com"}) {
     EXPECT_EQ(analyzer->analyze(user_says(text), {}).category, "code") << text;
   }
   EXPECT_EQ(analyzer
@@ -796,6 +806,12 @@ TEST(MakeAnalyzerWithShippedModels, RegexQuestionsAreCodeAndATlDrIsASummary) {
                           {})
                 .category,
             "summarization");
+  for (const std::string text : {"TLDR of the following email: the offsite moves to Thursday, "
+                                 "bring laptops, lunch is provided and parking is free.",
+                                 "Give me the gist of this: the offsite moves to Thursday, bring "
+                                 "laptops, lunch is provided and parking is free."}) {
+    EXPECT_EQ(analyzer->analyze(user_says(text), {}).category, "summarization") << text;
+  }
 }
 
 TEST(MakeAnalyzerWithShippedModels, KeywordsMatchInAndAroundBlankedPersonalData) {
@@ -824,6 +840,23 @@ TEST(MakeAnalyzerWithShippedModels, KeywordsMatchInAndAroundBlankedPersonalData)
             std::vector<std::string>{"card"});
   EXPECT_TRUE(
       with_models->analyze(user_says("send the 10.0.3.17 refund"), {}).keyword_hits.empty());
+}
+
+// The category model named as the complexity model would read small talk as hard (its last
+// label, summarization, as "the cheap model fails"): refused unless complexity_label says which
+// of its labels means hard.
+TEST(MakeAnalyzerWithShippedModels, ACategoryModelIsNoComplexityModel) {
+  AnalyzerSettings settings;
+  settings.complexity_model = "models/category.model";
+  try {
+    make_analyzer(settings, kRoot + "/config", {}, {});
+    FAIL();
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("complexity model has 11 labels"), std::string::npos)
+        << e.what();
+  }
+  settings.complexity_label = "code";
+  EXPECT_NO_THROW(make_analyzer(settings, kRoot + "/config", {}, {}));
 }
 
 TEST(MakeAnalyzerWithShippedModels, MissingModelFileNamesThePath) {

@@ -243,6 +243,7 @@ routes:
       - {name: code, when: {keywords: [python]}, use: [coder]}
       - {name: pinned, when: {keywords: [secret]}, use: [coder], fallback: []}
       - {name: covered, when: {keywords: [java]}, use: [coder], fallback: [general]}
+      - {name: holds-it, when: {keywords: [rust]}, use: [coder, general]}
   - name: bare
     use: [general]
     rules: [{name: code, when: {keywords: [python]}, use: [coder]}]
