@@ -320,7 +320,29 @@ class RequestScanner {
       return cursor_.skip_value();
     }
     if (name == "stop"sv) return stop();
+    if (endpoint_ == Endpoint::chat_completions && (name == "audio"sv || name == "modalities"sv)) {
+      return audio_output(name);
+    }
     return cursor_.skip_value();
+  }
+
+  // An answer asked for in speech: `audio` (its voice and format) or "audio" among
+  // `modalities`. Only a backend that speaks can give it.
+  bool audio_output(std::string_view name) {
+    const Kind kind = kind_at();
+    if (name == "audio"sv) {
+      summary().audio_output = summary().audio_output || kind == Kind::object;
+      return cursor_.skip_value();
+    }
+    if (kind != Kind::array) return cursor_.skip_value();
+    if (!cursor_.enter_array()) return false;
+    while (cursor_.next_item()) {
+      std::string_view modality;
+      const bool is_string = kind_at() == Kind::string;
+      if (!(is_string ? cursor_.read_string(modality) : cursor_.skip_value())) return false;
+      summary().audio_output = summary().audio_output || (is_string && modality == "audio");
+    }
+    return !cursor_.failed();
   }
 
   // `encoding_format` of embeddings: "float" or "base64" (the router turns floats into base64).
@@ -517,6 +539,10 @@ class RequestScanner {
       } else if (name == "tool_calls"sv || name == "function_call"sv) {
         // The calls' names and arguments are prompt too (an agent's calls can be long).
         if (!measure_text(messages_.chars)) return false;
+      } else if (name == "audio"sv && kind_at() == Kind::object) {
+        // An assistant's earlier spoken answer ({"id": ...}): only an audio model reads it.
+        summary().audio_output = true;
+        if (!cursor_.skip_value()) return false;
       } else if (!cursor_.skip_value()) {
         return false;
       }

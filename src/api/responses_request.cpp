@@ -40,7 +40,11 @@ Expected<json> user_part(const json& part, const std::string& param) {
   }
   if (type == "input_image") {
     const auto url = part.find("image_url");
-    if (url == part.end() || !url->is_string()) {
+    if (url != part.end() && !url->is_string()) {
+      return invalid("an input_image's `image_url` must be a string (a URL or a data: URL)",
+                     param + ".image_url");
+    }
+    if (url == part.end()) {
       return unsupported("an input_image without `image_url` (file_id)", param + ".image_url");
     }
     json image{{"url", *url}};
@@ -64,6 +68,21 @@ Expected<json> user_part(const json& part, const std::string& param) {
   return invalid("unknown content part type " + quote_excerpt(type), param + ".type");
 }
 
+// Chat backends take images, files and audio in user messages only: in another role's
+// message they would be lost without a word (the part's type names them).
+std::optional<Failure> media_outside_user(const json& content, const std::string& role,
+                                          const std::string& param) {
+  for (std::size_t k = 0; k < content.size(); ++k) {
+    const std::string type = string_or(content[k], "type", "");
+    if (type != "input_image" && type != "input_file" && type != "input_audio") continue;
+    return invalid("a " + role + " message with " + quote_excerpt(type) +
+                       " content cannot reach chat-completions backends (only user messages "
+                       "carry images, files and audio there): send it in a user message",
+                   indexed(param + ".content", k) + ".type");
+  }
+  return std::nullopt;
+}
+
 // A message item: user content keeps its parts (images, files); other roles get plain text,
 // which every chat backend accepts. `developer` is sent as `system` for the same reason.
 Expected<json> message_of(const json& item, const std::string& param) {
@@ -80,6 +99,11 @@ Expected<json> message_of(const json& item, const std::string& param) {
   if (content == item.end() || !(content->is_string() || content->is_array())) {
     return invalid("a message item needs `content` as a string or an array of parts",
                    param + ".content");
+  }
+  if (role != "user" && content->is_array()) {
+    if (auto lost = media_outside_user(*content, role_it->get<std::string>(), param)) {
+      return std::move(*lost);
+    }
   }
   if (role != "user" || content->is_string()) {
     // Several instruction parts are separate texts ("be nice", "be brief"), not one run.

@@ -83,7 +83,7 @@ selector::RequestFacts facts_from(const api::ParsedRequest& parsed, const HttpRe
   facts.max_output_tokens = summary.max_output_tokens.value_or(0);
   facts.choices = summary.choices;
   facts.has_images = summary.has_images;
-  facts.has_audio = summary.audio_parts > 0;
+  facts.has_audio = summary.audio_parts > 0 || summary.audio_output;
   facts.estimated_tokens = estimated_prompt_tokens(parsed);
   if (with_session_key) {
     const std::vector<std::string> texts = api::opening_texts(parsed);

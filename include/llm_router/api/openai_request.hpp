@@ -41,6 +41,8 @@ struct RequestSummary {
   bool has_images = false;
   std::int64_t image_tokens = 0;  // what its image parts cost (image_tokens.hpp)
   std::size_t audio_parts = 0;
+  // Speech asked for (`audio`, "audio" in `modalities`) or an earlier spoken answer sent back.
+  bool audio_output = false;
   // Prompt the model reads besides the messages: of content_chars, the names and strings of
   // `tools`; not in it, those of the legacy `functions` and the bytes of `response_format` (a
   // JSON schema).

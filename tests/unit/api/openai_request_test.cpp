@@ -432,6 +432,25 @@ TEST(ParseRequest, SummarizesWhatRulesTestWithoutADom) {
   EXPECT_EQ(opening_texts(*parsed), (std::vector<std::string>{"Be \"brief\"\n", "look"}));
 }
 
+// Speech asked for, or an earlier spoken answer sent back, needs a backend that speaks.
+TEST(ParseRequest, AudioOutputIsNotedFromModalitiesAudioAndHistory) {
+  const auto audio_output = [](const std::string& extra, const std::string& messages) {
+    auto parsed = parse_request(R"({"model":"m","messages":)" + messages + extra + "}",
+                                Endpoint::chat_completions);
+    EXPECT_TRUE(parsed) << extra;
+    return parsed && parsed->summary.audio_output;
+  };
+  const std::string hi = R"([{"role":"user","content":"hi"}])";
+  EXPECT_FALSE(audio_output("", hi));
+  EXPECT_FALSE(audio_output(R"(,"modalities":["text"])", hi));
+  EXPECT_TRUE(audio_output(R"(,"modalities":["text","audio"])", hi));
+  EXPECT_TRUE(audio_output(R"(,"audio":{"voice":"alloy","format":"wav"})", hi));
+  EXPECT_FALSE(audio_output(R"(,"audio":null)", hi));
+  EXPECT_TRUE(audio_output("", R"([{"role":"user","content":"hi"},)"
+                               R"({"role":"assistant","audio":{"id":"audio_abc"}},)"
+                               R"({"role":"user","content":"again"}])"));
+}
+
 TEST(ParseRequest, ALaterMemberOfAMessageWinsAsInTheDom) {
   auto parsed = parse_request(
       R"({"model":"a","messages":[{"role":7,"content":"x","role":"user","content":"longer"}]})",

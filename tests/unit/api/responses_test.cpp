@@ -149,6 +149,13 @@ TEST(ResponsesRequest, WhatARouterCannotDoIsAClientErrorNamingTheField) {
        "input[0].output[1].type"},
       {R"({"input":[{"role":"user","content":[{"type":"input_image","file_id":"f"}]}]})",
        "input[0].content[0].image_url"},
+      {R"({"input":[{"role":"user","content":[{"type":"input_image","image_url":{"url":"u"}}]}]})",
+       "input[0].content[0].image_url"},
+      // Only user messages carry images, files and audio to a chat backend: not lost silently.
+      {R"({"input":[{"role":"developer","content":[{"type":"input_text","text":"see"},{"type":"input_image","image_url":"https://x/y.png"}]},{"role":"user","content":"what is it?"}]})",
+       "input[0].content[1].type"},
+      {R"({"input":[{"role":"system","content":[{"type":"input_file","file_data":"data:application/pdf;base64,AA"}]}]})",
+       "input[0].content[0].type"},
       {R"({"input":[{"role":"wizard","content":"x"}]})", "input[0].role"},
       {R"({"input":[{"type":"function_call","call_id":"c","name":"f"}]})", "input[0].arguments"},
       {R"({"input":5})", "input"},
