@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-
 #include <exception>
 
 #include "client_key.hpp"
