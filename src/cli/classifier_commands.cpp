@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "llm_router/analyzer/analyzer.hpp"
+#include "llm_router/api/json_parse.hpp"
 #include "llm_router/classifier/dataset.hpp"
 #include "llm_router/classifier/featurizer.hpp"
 #include "llm_router/classifier/linear_model.hpp"
@@ -681,8 +682,11 @@ std::vector<double> router_complexities(const std::string& files, const std::str
     for (std::size_t number = 1; std::getline(in, line); ++number) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const std::string where = path + ":" + std::to_string(number) + ": ";
-      const auto row = nlohmann::json::parse(line, nullptr, false);
-      if (!row.is_object()) throw std::runtime_error(where + "not a JSON object");
+      // The project's parser, as classify reads its lines: UTF-8 checked, depth-limited.
+      nlohmann::json row;
+      if (!api::parse_json(line, row).ok || !row.is_object()) {
+        throw std::runtime_error(where + "not a JSON object");
+      }
       const auto contaminated = row.find("routellm_contaminated");
       if (contaminated != row.end() && contaminated->is_boolean() && contaminated->get<bool>()) {
         continue;
