@@ -456,10 +456,11 @@ constexpr const char* kEvalUsage =
     "  [--split all|train|val] [--holdout 0.2] [--json]\n";
 constexpr const char* kCalibrateUsage =
     "usage: llm-router calibrate --data FILE.jsonl[,...] --config FILE | --model MODEL\n"
-    "  --strong-share 0.3 [--split all|train|val] [--holdout 0.2]\n"
+    "  --strong-share 0.3 [--split all|train|val] [--holdout 0.2] [--route NAME]\n"
     "  --config: the complexity the router sees: its analyzer's reading of each row (a\n"
     "    \"prompt\", or a request body as classify reads it), or a request log line's own\n"
-    "    \"complexity\" (request_log: the router's traffic);\n"
+    "    \"complexity\" (request_log: the router's traffic); --route keeps the lines of one\n"
+    "    route (their \"route\")\n"
     "  --model: the model's raw score of each row's \"prompt\"\n";
 
 std::string default_target(const classifier::TextModel& model) {
@@ -667,14 +668,22 @@ bool selected(const nlohmann::json& row, const std::string& line, Split split, d
   return classifier::in_validation(key, holdout) == (split == Split::kValidation);
 }
 
+bool is_route(const nlohmann::json& row, const std::string& route) {
+  const auto found = row.find("route");
+  return found != row.end() && found->is_string() && found->get_ref<const std::string&>() == route;
+}
+
 // The complexity the router gives each row of `files`: a request log's own reading of the
 // request (its `complexity`; a request it did not analyze, `null`, is left out), else the
 // config's analyzer reading the row as `classify` reads it (a prompt, or a request body).
+// With `route`, only the rows whose "route" names it (a request log's lines of that route).
 std::vector<double> router_complexities(const std::string& files, const std::string& config_path,
-                                        Split split, double holdout) {
+                                        const std::optional<std::string>& route, Split split,
+                                        double holdout) {
   std::shared_ptr<const analyzer::Analyzer> analyzer;  // loaded for the first row it reads
   std::vector<double> scores;
   std::size_t unanalyzed = 0;  // request log lines of requests the router did not analyze
+  std::size_t other_routes = 0;
   for (const auto& path : split_list(files)) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error(path + ": cannot open data file");
@@ -692,6 +701,10 @@ std::vector<double> router_complexities(const std::string& files, const std::str
         continue;
       }
       if (!selected(row, line, split, holdout)) continue;
+      if (route && !is_route(row, *route)) {
+        ++other_routes;
+        continue;
+      }
       if (const auto recorded = row.find("complexity"); recorded != row.end()) {
         if (recorded->is_null()) {
           ++unanalyzed;
@@ -724,6 +737,10 @@ std::vector<double> router_complexities(const std::string& files, const std::str
               << " request log lines left out: the router did not analyze those requests "
                  "(\"complexity\": null)\n";
   }
+  if (other_routes > 0) {
+    std::cerr << "note: " << other_routes << " rows left out: their \"route\" is not " << *route
+              << "\n";
+  }
   return scores;
 }
 
@@ -734,10 +751,11 @@ int run_calibrate(const std::vector<std::string>& args) {
     const auto model_path = options.value("--model");
     const auto config_path = options.value("--config");
     const auto share_text = options.value("--strong-share");
+    const auto route = options.value("--route");
     const auto split = parse_split(options.value("--split"));
     const double holdout = fraction_option(options, "--holdout", 0.2);
     if (!data || model_path.has_value() == config_path.has_value() || !share_text ||
-        !options.ok()) {
+        (route && !config_path) || !options.ok()) {
       return usage(kCalibrateUsage, options);
     }
     const double share = fraction_option(options, "--strong-share", 0);
@@ -745,7 +763,7 @@ int run_calibrate(const std::vector<std::string>& args) {
     if (config_path) {
       // What routes compare with their threshold: the analyzer's complexity, read after its
       // blanking of record ids and PII, its English glosses and its trailing-request reading.
-      scores = router_complexities(*data, *config_path, split, holdout);
+      scores = router_complexities(*data, *config_path, route, split, holdout);
     } else {
       auto records = select(read_all(*data), split, holdout);
       std::erase_if(records, [](const Record& r) { return r.contaminated; });

@@ -113,6 +113,44 @@ void check_rule_fallbacks(const Route& route, std::vector<std::string>& out) {
   }
 }
 
+// The capability a request matching `when` surely needs: a leaf asking for images, audio,
+// tools or JSON mode, alone or within an `all` (an `any` or a `not` may match without it).
+void needed_capabilities(const Condition& when, std::set<std::string_view>& out) {
+  using Kind = Condition::Kind;
+  if (when.kind == Kind::all) {
+    for (const auto& child : when.children) needed_capabilities(child, out);
+    return;
+  }
+  if (!when.flag) return;
+  if (when.kind == Kind::images) out.insert("vision");
+  if (when.kind == Kind::audio) out.insert("audio");
+  if (when.kind == Kind::tools) out.insert("tools");
+  if (when.kind == Kind::json_mode) out.insert("json");
+}
+
+// A rule for image (audio, tool, JSON) requests whose backends all list tags without the one
+// such a request needs sends every request it matches to no backend at all.
+void check_rule_capabilities(const Config& config, const Route& route,
+                             std::vector<std::string>& out) {
+  for (const auto& rule : route.rules) {
+    std::set<std::string_view> needed;
+    needed_capabilities(rule.when, needed);
+    std::vector<std::string> names(rule.pool.use);
+    names.insert(names.end(), rule.pool.fallback.begin(), rule.pool.fallback.end());
+    for (const std::string_view tag : needed) {
+      const auto lacks_it = [&](const std::string& name) {
+        const Backend* backend = config.find_backend(name);
+        return backend != nullptr && !backend->tags.empty() && !backend->has_tag(tag);
+      };
+      if (names.empty() || !std::all_of(names.begin(), names.end(), lacks_it)) continue;
+      out.push_back("route '" + route.name + "' rule '" + rule.name +
+                    "' matches requests only a backend tagged '" + std::string(tag) +
+                    "' may take, but none of its backends lists that tag: those requests find "
+                    "no backend (add the tag to a backend that has the capability)");
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> advisories(const Config& config) {
@@ -147,6 +185,7 @@ std::vector<std::string> advisories(const Config& config) {
                     "duplicate to; this route has one");
     }
     check_rule_fallbacks(route, out);
+    check_rule_capabilities(config, route, out);
     const bool by_cost = orders_by(route, "cost", Optimize::cost);
     const bool by_quality =
         orders_by(route, "quality", Optimize::quality) || route.quality_floor.value_or(0) > 0 ||

@@ -10,6 +10,8 @@
 #include <span>
 
 #include "llm_router/api/errors.hpp"
+#include "llm_router/api/image_tokens.hpp"
+#include "llm_router/api/openai_request.hpp"
 #include "llm_router/core/base64.hpp"
 
 namespace llm_router::mock {
@@ -154,6 +156,36 @@ const json& object_at(const json& object, const char* key) {
   if (!object.is_object()) return kEmpty;
   const auto it = object.find(key);
   return it != object.end() && it->is_object() ? *it : kEmpty;
+}
+
+// An image or audio part's prompt tokens as a real model counts them: images as OpenAI prices
+// them (chat's `image_url: {url, detail}`, Responses' `input_image`), audio as the router's
+// estimate does.
+std::int64_t part_tokens(const json& part) {
+  const std::string type = string_at(part, "type");
+  if (type == "input_audio") return api::RequestSummary::kAudioTokens;
+  if (type != "image_url" && type != "input_image") return 0;
+  const auto image = part.find("image_url");
+  const bool nested = image != part.end() && image->is_object();
+  const std::string url = nested ? string_at(*image, "url") : string_at(part, "image_url");
+  const std::string detail = nested ? string_at(*image, "detail") : string_at(part, "detail");
+  return api::image_tokens(api::data_url_image_size(url), api::image_detail(detail));
+}
+
+std::int64_t media_tokens(const json& body) {
+  std::int64_t tokens = 0;
+  for (const char* key : {"messages", "input"}) {
+    const auto items = body.find(key);
+    if (items == body.end() || !items->is_array()) continue;
+    for (const auto& item : *items) {
+      const auto content = item.is_object() ? item.find("content") : item.end();
+      if (content == item.end() || !content->is_array()) continue;
+      for (const auto& part : *content) {
+        if (part.is_object()) tokens += part_tokens(part);
+      }
+    }
+  }
+  return tokens;
 }
 
 constexpr int kMaxPlaceholderValues = 10'000;
@@ -364,7 +396,7 @@ void cut_at_stop(const json& body, Plan& plan) {
 
 int estimate_prompt_tokens(const json& body) {
   const std::string text = request_text(body);
-  return static_cast<int>(text.size() / 4) + 1;
+  return static_cast<int>(text.size() / 4) + 1 + static_cast<int>(media_tokens(body));
 }
 
 Plan make_plan(const json& body, Endpoint endpoint, const config::MockBehavior& defaults,

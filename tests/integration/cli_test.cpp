@@ -215,6 +215,15 @@ TEST(CalibrateCli, RequestLogLinesAndChatBodiesCalibrateAsTheRouterReadsThem) {
   EXPECT_NE(all.lines[0].find("strong: 2/2"), std::string::npos) << all.lines[0];
   EXPECT_NE(run(calibrate + "30 2>&1").lines.at(0).find("(0.3 for 30%)"), std::string::npos);
 
+  // --route: the log lines of one route (the three tied ones), the rest left out and counted.
+  const CliRun one_route = run(calibrate + "1 --route auto 2>&1");
+  ASSERT_EQ(one_route.lines.size(), 2u);
+  EXPECT_NE(one_route.lines[0].find("8 rows left out: their \"route\" is not auto"),
+            std::string::npos)
+      << one_route.lines[0];
+  EXPECT_NE(one_route.lines[1].find("strong: 3/3"), std::string::npos) << one_route.lines[1];
+  EXPECT_EQ(run(calibrate + "0.3 --route nowhere 2>/dev/null").exit_code, 1);
+
   TempFile bad("calibrate-bad.jsonl", R"({"complexity":5})"
                                       "\n");
   EXPECT_EQ(run(std::string(LLM_ROUTER_BIN) + " calibrate --config " + kConfig + " --data " +

@@ -257,6 +257,39 @@ routes:
       << advice[0];
 }
 
+// A rule for image requests whose backends all list tags, none of them 'vision', matches
+// requests no backend of it may take; a backend with no tags takes any request.
+TEST(Config, AdvisoriesNameRulesWhoseBackendsLackTheCapabilityTheyNeed) {
+  const auto config = load_config_text(R"(
+backends:
+  - {name: text, provider: mock, tags: [tools]}
+  - {name: seer, provider: mock, tags: [vision]}
+  - {name: plain, provider: mock}
+routes:
+  - name: main
+    use: [text]
+    rules:
+      - {name: pictures, when: {images: true}, use: [text], fallback: []}
+      - {name: spoken, when: {all: [{audio: true}, {stream: true}]}, use: [text, seer], fallback: []}
+      - {name: seen, when: {images: true}, use: [text], fallback: [seer]}
+      - {name: untagged, when: {json_mode: true}, use: [plain], fallback: []}
+      - {name: either, when: {any: [{images: true}, {tools: true}]}, use: [text], fallback: []}
+      - {name: without, when: {images: false}, use: [text], fallback: []}
+)",
+                                       "test.yaml", fake_env({}));
+  const auto advice = advisories(config);
+  std::string all;
+  for (const auto& line : advice) all += line + "\n";
+  ASSERT_EQ(advice.size(), 2u) << all;
+  EXPECT_NE(advice[0].find("route 'main' rule 'pictures' matches requests only a backend tagged "
+                           "'vision' may take, but none of its backends lists that tag"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(advice[1].find("rule 'spoken' matches requests only a backend tagged 'audio' may take"),
+            std::string::npos)
+      << all;
+}
+
 // Valid, but not what was meant: a tag one typo from a capability, settings that cancel each
 // other, a base_url with an endpoint's path, LiteLLM's way of naming a variable.
 TEST(Config, AdvisoriesNameTyposAndContradictions) {

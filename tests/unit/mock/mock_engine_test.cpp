@@ -28,6 +28,23 @@ TEST(MockEngine, AnswersDeterministicallyWithUsage) {
   EXPECT_EQ(make_plan(chat(), Endpoint::chat, defaults, "mock-x", 0.5).tokens, plan.tokens);
 }
 
+// Images count as a vision model counts them: 85 at low detail, 765 for one fetched by URL
+// (priced as 1024x1024); an audio part as the router's estimate counts it.
+TEST(MockEngine, PromptTokensCountImagesAndAudio) {
+  const int text_only = make_plan(chat(), Endpoint::chat, {}, "m", 0.5).prompt_tokens;
+  const json parts = json::parse(R"([{"type":"text","text":"tell me a story"},
+    {"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"low"}},
+    {"type":"image_url","image_url":{"url":"https://example.com/b.png"}},
+    {"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}])");
+  const json with_media = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", parts}}}}};
+  EXPECT_EQ(make_plan(with_media, Endpoint::chat, {}, "m", 0.5).prompt_tokens,
+            text_only + 85 + 765 + 100);
+  const json responses = json::parse(R"({"model":"m","input":[{"role":"user","content":[
+    {"type":"input_text","text":"tell me a story"},
+    {"type":"input_image","image_url":"https://example.com/a.png","detail":"low"}]}]})");
+  EXPECT_EQ(make_plan(responses, Endpoint::chat, {}, "m", 0.5).prompt_tokens, text_only + 85);
+}
+
 TEST(MockEngine, NChoicesAreNumberedInAnswersAndChunks) {
   auto plan = make_plan(chat(R"({"n":3})"), Endpoint::chat, {}, "mock-x", 0.5);
   const auto body = json::parse(completion_body(plan));
