@@ -199,14 +199,19 @@ bool JsonCursor::enter(int depth) {
   return depth <= max_depth_ || fail("nesting deeper than the limit");
 }
 
-template <class Out>
-bool JsonCursor::value(Out& out) {
-  if (p_ == end_) return fail("unexpected end of the text");
+bool JsonCursor::count_value() {
   if (values_left_ == 0) {
     too_many_values_ = true;
     return fail("more values than the limit");
   }
   --values_left_;
+  return true;
+}
+
+template <class Out>
+bool JsonCursor::value(Out& out) {
+  if (p_ == end_) return fail("unexpected end of the text");
+  if (!count_value()) return false;
   switch (*p_) {
     case '{':
       return object(out);
@@ -429,6 +434,13 @@ bool JsonCursor::store_integer(const char* start, bool negative, json& out) {
 
 bool JsonCursor::store_float(const char* start, json& out) {
   double value = 0;
+  if (!to_double(start, value)) return false;
+  out = value;
+  return true;
+}
+
+// The number text [start, p_) as a double.
+bool JsonCursor::to_double(const char* start, double& value) {
   const auto [end, ec] = std::from_chars(start, p_, value);
   if (ec == std::errc::result_out_of_range) {
     // Tiny magnitudes round to zero (as strtod does); huge ones are refused.
@@ -442,8 +454,32 @@ bool JsonCursor::store_float(const char* start, json& out) {
     p_ = start;
     return fail("invalid number");
   }
-  out = value;
   return true;
+}
+
+bool JsonCursor::read_number(JsonNumber& out) {
+  if (failed()) return false;
+  skip_space();
+  const char* start = p_;
+  if (p_ == end_ || (*p_ != '-' && !is_digit(*p_))) return fail("expected a number");
+  if (!count_value()) return false;
+  json_bytes::NumberShape shape;
+  if (!json_bytes::scan_number(p_, end_, shape)) return fail("invalid number");
+  out.text = std::string_view(start, static_cast<std::size_t>(p_ - start));
+  out.integer = false;
+  if (shape.integral) {
+    if (*start == '-') {
+      std::int64_t value = 0;
+      out.integer = std::from_chars(start, p_, value).ec == std::errc{};
+      out.value = static_cast<double>(value);
+    } else {
+      std::uint64_t value = 0;
+      out.integer = std::from_chars(start, p_, value).ec == std::errc{};
+      out.value = static_cast<double>(value);
+    }
+    if (out.integer) return true;
+  }
+  return to_double(start, out.value);
 }
 
 std::string JsonSyntaxError::describe(std::string_view text) const {

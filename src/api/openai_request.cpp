@@ -371,38 +371,43 @@ class RequestScanner {
   // A field of kNumberRules: null counts as absent; anything else must be a number (an integer
   // where the rule says so) within the rule's bounds.
   bool number(const NumberRule& rule) {
-    json value;
-    if (!cursor_.read_value(value)) return false;
     std::optional<std::int64_t>* kept = rule.name == "max_tokens"sv ? &max_tokens_
                                         : rule.name == "max_completion_tokens"sv
                                             ? &max_completion_tokens_
                                         : rule.name == "best_of"sv ? &best_of_
                                                                    : nullptr;
     if (kept) kept->reset();
-    if (rule.name == "top_logprobs"sv) top_logprobs_set_ = !value.is_null();
-    if (value.is_null()) return true;
-    const std::string field(rule.name);
-    if (rule.integer ? !value.is_number_integer() : !value.is_number()) {
-      note_field_problem("'" + field + "' must be " + (rule.integer ? "an integer" : "a number"),
-                         field);
+    const Kind kind = kind_at();
+    if (rule.name == "top_logprobs"sv) top_logprobs_set_ = kind != Kind::null;
+    const char next = cursor_.peek();
+    if (next != '-' && (next < '0' || next > '9')) {
+      if (kind != Kind::null) must_be(rule, rule.integer ? "an integer" : "a number");
+      return cursor_.skip_value();
+    }
+    JsonNumber value;
+    if (!cursor_.read_number(value)) return false;
+    if (rule.integer && !value.integer) {
+      must_be(rule, "an integer");
       return true;
     }
-    const double number = value.get<double>();
     // A legacy completion may ask for no new tokens: the prompt echoed with its logprobs.
     const double min =
         rule.name == "max_tokens"sv && endpoint_ == Endpoint::completions ? 0 : rule.min;
-    if (number < min || number > rule.max) {
-      note_field_problem("'" + field + "' must be " +
-                             (rule.max >= kMaxTokenCount
-                                  ? "at least " + bound_text(min)
-                                  : "between " + bound_text(min) + " and " + bound_text(rule.max)) +
-                             ", got " + value.dump(),
-                         field);
+    if (value.value < min || value.value > rule.max) {
+      must_be(rule, (rule.max >= kMaxTokenCount
+                         ? "at least " + bound_text(min)
+                         : "between " + bound_text(min) + " and " + bound_text(rule.max)) +
+                        ", got " + std::string(value.text));
       return true;
     }
-    if (kept) *kept = value.get<std::int64_t>();
-    if (rule.name == "n"sv) summary().choices = value.get<int>();
+    if (kept) *kept = static_cast<std::int64_t>(value.value);
+    if (rule.name == "n"sv) summary().choices = static_cast<int>(value.value);
     return true;
+  }
+
+  void must_be(const NumberRule& rule, const std::string& what) {
+    const std::string field(rule.name);
+    note_field_problem("'" + field + "' must be " + what, field);
   }
 
   // `stop`: a string, an array of strings, or null; read without a DOM (an 8 MB array of

@@ -228,4 +228,74 @@ std::string why_matched(const config::Condition& c, const RequestFacts& facts) {
   return {};
 }
 
+namespace {
+
+// "complexity 0.12 < 0.25": the bound the value missed.
+std::string missed_range_text(std::string_view name, const config::Condition& c, double value) {
+  const std::string text = std::string(name) + " " + number(value);
+  if (c.min && value < *c.min) return text + " < " + number(*c.min);
+  if (c.max && value > *c.max) return text + " > " + number(*c.max);
+  return text;
+}
+
+std::string header_not_matched(const config::Condition& c, const RequestFacts& facts) {
+  const auto value = facts.header(c.key);
+  if (!value) return "header " + c.key + " absent";
+  if (c.present) return "header " + c.key + " present";
+  return "header " + c.key + " " + std::string(*value) + " not in [" + joined(c.values) + "]";
+}
+
+std::string category_not_matched(const config::Condition& c, const RequestFacts& facts) {
+  const std::string text =
+      "category " + facts.category + " (" + number(facts.category_confidence) + ")";
+  if (contains(c.values, facts.category) && c.min) return text + " < " + number(*c.min);
+  return text + " not in [" + joined(c.values) + "]";
+}
+
+}  // namespace
+
+std::string why_not_matched(const config::Condition& c, const RequestFacts& facts) {
+  switch (c.kind) {
+    case Kind::model:
+      return "model " + (facts.requested_model.empty() ? facts.model : facts.requested_model) +
+             " not in [" + joined(c.values) + "]";
+    case Kind::header:
+      return header_not_matched(c, facts);
+    case Kind::user:
+      return "user " + (facts.user.empty() ? std::string("absent") : facts.user) + " not in [" +
+             joined(c.values) + "]";
+    case Kind::metadata:
+      return "not (" + why_matched(c, facts) + ")";
+    case Kind::keywords:
+      return "no match of " + c.signal;
+    case Kind::semantic:
+      return "semantic " + c.signal + " " + number(facts.semantic_score(c.signal)) + " < " +
+             number(c.threshold);
+    case Kind::category:
+      return category_not_matched(c, facts);
+    case Kind::complexity:
+      return missed_range_text("complexity", c, facts.complexity);
+    case Kind::tokens:
+      return missed_range_text("tokens", c, static_cast<double>(facts.estimated_tokens));
+    case Kind::sentiment:
+      return missed_range_text("sentiment", c, facts.sentiment);
+    case Kind::all:
+      for (const auto& child : c.children) {
+        if (!matches(child, facts)) return why_not_matched(child, facts);
+      }
+      return {};
+    case Kind::any: {
+      std::string text;
+      for (const auto& child : c.children) {
+        text += (text.empty() ? "" : " and ") + why_not_matched(child, facts);
+      }
+      return text;
+    }
+    case Kind::negate:
+      return c.children.empty() ? std::string() : why_matched(c.children.front(), facts);
+    default:  // pii and the flags: their text says both the request's value and the rule's
+      return why_matched(c, facts);
+  }
+}
+
 }  // namespace llm_router::selector

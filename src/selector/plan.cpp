@@ -44,6 +44,13 @@ nlohmann::json RoutePlan::to_json() const {
       {"status", to_string(status)}, {"route", route},   {"rule", rule},
       {"strategy", strategy},        {"direct", direct}, {"rules_not_matched", rules_not_matched}};
   if (!matched.empty()) j["matched"] = matched;
+  if (!not_matched_why.empty()) {
+    nlohmann::json why = nlohmann::json::array();
+    for (std::size_t i = 0; i < not_matched_why.size() && i < rules_not_matched.size(); ++i) {
+      why.push_back({{"rule", rules_not_matched[i]}, {"why", not_matched_why[i]}});
+    }
+    j["not_matched"] = std::move(why);
+  }
   nlohmann::json list = nlohmann::json::array();
   for (const auto& c : candidates) list.push_back(planned_json(c));
   j["candidates"] = std::move(list);

@@ -188,6 +188,7 @@ RoutePlan Selector::plan_with(const RequestFacts& facts, const LiveStats& live, 
         break;
       }
       plan.rules_not_matched.push_back(compiled->rules[i].rule);
+      if (preview) plan.not_matched_why.push_back(why_not_matched(*compiled->conditions[i], facts));
     }
     fill_pool(*compiled, *pool, facts, live, seed, preview, plan);
     return plan;

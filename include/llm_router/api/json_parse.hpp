@@ -86,6 +86,14 @@ bool is_json_object(std::string_view text, AnswerOutline& outline);
 //     while (cursor.next_member(name)) { ... one read_/measure_/skip_/enter_ call per value ... }
 //   }
 //   if (!cursor.failed()) cursor.finish();
+// A number as JsonCursor::read_number gives it: `integer` as nlohmann would store it (written
+// without fraction or exponent and within int64 when negative, uint64 otherwise).
+struct JsonNumber {
+  std::string_view text;  // as written
+  double value = 0;
+  bool integer = false;
+};
+
 class JsonCursor {
  public:
   explicit JsonCursor(std::string_view text, int max_depth = kDefaultJsonMaxDepth);
@@ -108,6 +116,7 @@ class JsonCursor {
   bool read_string(std::string_view& out);  // the same, as next_member gives names
   bool measure_string(std::size_t& bytes);  // at '"': its decoded length, nothing copied
   bool read_value(nlohmann::json& out);     // any value, as a DOM
+  bool read_number(JsonNumber& out);        // at '-' or a digit; no DOM
   bool skip_value();                        // any value, validated, nothing built
   bool finish();  // after the top-level value: nothing but white space may follow
 
@@ -121,6 +130,7 @@ class JsonCursor {
   void skip_space();
   bool literal(std::string_view word);
   bool enter(int depth);
+  bool count_value();
   bool open(char bracket, const char* expected);
   bool advance(char close, std::string_view container);
   bool string_view_at(std::string_view& out);
@@ -141,6 +151,7 @@ class JsonCursor {
   bool number(Out& out);
   bool store_integer(const char* start, bool negative, nlohmann::json& out);
   bool store_float(const char* start, nlohmann::json& out);
+  bool to_double(const char* start, double& value);
 
   const char* begin_;
   const char* p_;

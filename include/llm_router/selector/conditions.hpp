@@ -20,4 +20,9 @@ bool matches(const config::Condition& condition, const RequestFacts& facts);
 // "category math (0.93)", "complexity 0.31 >= 0.25", the first matching branch of an `any`.
 std::string why_matched(const config::Condition& condition, const RequestFacts& facts);
 
+// What in the facts fails a condition that does not match: "complexity 0.12 < 0.25",
+// "category open_qa (0.93) not in [code, math]", the failing part of an `all`, every branch of
+// an `any`.
+std::string why_not_matched(const config::Condition& condition, const RequestFacts& facts);
+
 }  // namespace llm_router::selector

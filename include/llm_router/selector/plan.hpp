@@ -71,6 +71,7 @@ struct RoutePlan {
   std::string rule;                            // matched rule name, "default", or "direct"
   std::string strategy;                        // strategy that ordered `candidates`
   std::vector<std::string> rules_not_matched;  // rules tested before the match, in order
+  std::vector<std::string> not_matched_why;    // dry runs: why each of them did not match
   std::string matched;                         // dry runs: what satisfied the rule's `when`
   bool direct = false;                         // `model` named a backend
   std::vector<PlannedBackend> candidates;      // primary first

@@ -179,6 +179,27 @@ TEST(JsonCursor, MeasuresDecodedLengthWithoutCopying) {
   EXPECT_TRUE(cursor.finish());
 }
 
+// A number read without a DOM is an integer exactly where nlohmann would store one as such.
+TEST(JsonCursor, ReadsNumbersAsNlohmannTypesThem) {
+  for (const char* text :
+       {"-3", "0", "-0", "256", "18446744073709551615", "-9223372036854775808",
+        "18446744073709551616", "-9223372036854775809", "2.50", "1e3", "-1.5e-400", "0.2"}) {
+    JsonCursor cursor(text);
+    JsonNumber number;
+    ASSERT_TRUE(cursor.read_number(number)) << text;
+    EXPECT_TRUE(cursor.finish()) << text;
+    const json dom = json::parse(text);
+    EXPECT_EQ(number.integer, dom.is_number_integer()) << text;
+    EXPECT_EQ(number.value, dom.get<double>()) << text;
+    EXPECT_EQ(number.text, text);
+  }
+  for (const char* text : {"1e999", "01", "-", "1.", "\"1\"", "true"}) {
+    JsonCursor cursor(text);
+    JsonNumber number;
+    EXPECT_FALSE(cursor.read_number(number) && cursor.finish()) << text;
+  }
+}
+
 // What the cursor skips is validated as strictly as what it reads.
 TEST(JsonCursor, SkippedValuesAreValidatedToo) {
   for (const char* text : {R"({"a":[1,2,}],"b":1})", R"({"a":"\x"})", R"({"a":1e999})",

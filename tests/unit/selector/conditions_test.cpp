@@ -226,6 +226,38 @@ TEST(WhyMatched, DryRunNamesTheBranchAndItsValue) {
   EXPECT_TRUE(selector.plan(facts, live).matched.empty());  // real requests skip the text
 }
 
+// A dry run also says why each rule tested before the match failed: the bound a score missed,
+// the failing part of an `all`, every branch of an `any`; real requests skip the text.
+TEST(WhyMatched, DryRunSaysWhyEarlierRulesFailed) {
+  const Selector selector = one_rule(
+      "{any: [{complexity: {min: 0.25}, not: {category: [chit_chat]}}, {category: {in: [code, "
+      "math], "
+      "min_confidence: 0.5}}, {header: {x-tier: [gold]}}]}");
+  InMemoryLiveStats live(4);
+  RequestFacts facts;
+  facts.model = "auto";
+  facts.category = "chit_chat";
+  facts.category_confidence = 0.8;
+  facts.complexity = 0.4;
+  RoutePlan plan = selector.preview(facts, live);
+  ASSERT_EQ(plan.rule, "default");
+  ASSERT_EQ(plan.not_matched_why.size(), 1u);
+  EXPECT_EQ(plan.not_matched_why[0],
+            "category chit_chat (0.8) in [chit_chat] and category chit_chat (0.8) not in "
+            "[code, math] and header x-tier absent");
+  EXPECT_EQ(plan.to_json()["not_matched"],
+            nlohmann::json::parse(R"([{"rule":"r","why":")" + plan.not_matched_why[0] + R"("}])"));
+
+  facts.category = "math";
+  facts.category_confidence = 0.3;
+  facts.complexity = 0.1;
+  plan = selector.preview(facts, live);
+  EXPECT_EQ(plan.not_matched_why.at(0),
+            "complexity 0.1 < 0.25 and category math (0.3) < 0.5 and header x-tier absent");
+  EXPECT_TRUE(selector.plan(facts, live).not_matched_why.empty());
+  EXPECT_FALSE(selector.plan(facts, live).to_json().contains("not_matched"));
+}
+
 TEST(WhyMatched, HeadersMetadataAndFlagsShowTheirValues) {
   const Selector selector = one_rule(
       "{all: [{header: {x-plan: [pro, enterprise]}}, {metadata: {role: planner}}, {tools: true}, "
