@@ -76,6 +76,14 @@ struct AnswerOutline {
 };
 bool is_json_object(std::string_view text, AnswerOutline& outline);
 
+// A number as JsonCursor::read_number gives it: `integer` as nlohmann would store it (written
+// without fraction or exponent and within int64 when negative, uint64 otherwise).
+struct JsonNumber {
+  std::string_view text;  // as written
+  double value = 0;
+  bool integer = false;
+};
+
 // Reads one JSON text a step at a time under the rules of parse_json, validating every byte it
 // passes: the request path reads the members it needs and skips the others without building a
 // DOM. After the first failure every call returns false and error() says what and where.
@@ -86,14 +94,6 @@ bool is_json_object(std::string_view text, AnswerOutline& outline);
 //     while (cursor.next_member(name)) { ... one read_/measure_/skip_/enter_ call per value ... }
 //   }
 //   if (!cursor.failed()) cursor.finish();
-// A number as JsonCursor::read_number gives it: `integer` as nlohmann would store it (written
-// without fraction or exponent and within int64 when negative, uint64 otherwise).
-struct JsonNumber {
-  std::string_view text;  // as written
-  double value = 0;
-  bool integer = false;
-};
-
 class JsonCursor {
  public:
   explicit JsonCursor(std::string_view text, int max_depth = kDefaultJsonMaxDepth);
