@@ -149,6 +149,9 @@ bool remote_login(std::string_view text, std::size_t begin, std::size_t end) {
   return false;
 }
 
+constexpr std::size_t kLongestLocalPart = 64;
+constexpr std::size_t kLongestDomain = 255;
+
 // Addresses around `mark`: '@', or "%40" as a URL's query encodes it
 // ("?email=jane.doe%40example.com").
 template <class Sink>
@@ -158,13 +161,17 @@ void scan_emails(std::string_view text, Sink& sink, std::string_view mark = "@")
     const std::size_t at = text.find(mark, from);
     if (at == std::string_view::npos) return;
     from = at + 1;
+    // At most the 64 bytes RFC 5321 allows a local part, and 255 a domain: a run of marks
+    // ("%40%40...") costs linear time, not a walk back over the whole run from each.
     std::size_t begin = at;
-    while (begin > 0 && is_email_local(text[begin - 1])) --begin;
+    while (begin > 0 && at - begin < kLongestLocalPart && is_email_local(text[begin - 1])) --begin;
     while (begin < at && is_continuation(text[begin])) ++begin;  // the tail of a CJK character
     while (begin < at && text[begin] == '.') ++begin;  // "see.jane@x.io" keeps no leading dot
     const std::size_t domain_begin = at + mark.size();
     std::size_t end = domain_begin;
-    while (end < text.size() && is_email_domain(text[end])) ++end;
+    while (end < text.size() && end - domain_begin < kLongestDomain && is_email_domain(text[end])) {
+      ++end;
+    }
     while (end > domain_begin && (text[end - 1] == '.' || text[end - 1] == '-')) --end;
     if (begin == at || end == domain_begin) continue;
     const std::string_view domain = text.substr(domain_begin, end - domain_begin);
@@ -406,6 +413,10 @@ void scan_spelled_emails(std::string_view text, Sink& sink) {
     pos = domain_end;
   }
 }
+
+// Longer than any number of a kind the scan reports as a whole (a spaced card, an international
+// phone number in parentheses and dashes).
+constexpr std::size_t kLongestNumber = 64;
 
 // A run of digits with the separators phone numbers, cards and addresses use. Kept on the stack:
 // every check needs at most 19 digits and 4 groups, so longer runs keep only their counts.
@@ -1060,6 +1071,10 @@ void scan_run_words(std::string_view text, std::size_t run_begin, std::size_t ru
 template <class Sink>
 void scan_numbers(std::string_view text, Sink& sink) {
   std::size_t i = 0;
+  // Where the last chunk that opened with '(' and was none of the kinds ended. Every '(' inside
+  // it opens a chunk ending there too: read again from each, "(4) (4) (4) ..." cost time
+  // quadratic in the run's length. Past kLongestNumber bytes such a chunk is none either.
+  std::size_t paren_run_end = 0;
   while (i < text.size()) {
     // Skip 8 bytes at a time while none can start a chunk (a digit, '+' or '(').
     if (i + 8 <= text.size()) {
@@ -1108,6 +1123,10 @@ void scan_numbers(std::string_view text, Sink& sink) {
       while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '.' || text[i] == '-')) ++i;
       continue;
     }
+    if (c == '(' && i < paren_run_end && paren_run_end - i > kLongestNumber) {
+      ++i;
+      continue;
+    }
     NumberChunk chunk;
     const std::size_t end = read_chunk(text, i, chunk);
     const char after = end < text.size() ? text[end] : ' ';
@@ -1122,6 +1141,7 @@ void scan_numbers(std::string_view text, Sink& sink) {
     // "(4111 1111 1111 1111)", "(10.20.0.11)": a parenthesis that opened no area code is
     // punctuation; the number after it is read on its own.
     if (c == '(') {
+      paren_run_end = std::max(paren_run_end, end);
       ++i;
       continue;
     }

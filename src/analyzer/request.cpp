@@ -93,10 +93,7 @@ class RequestWalk {
     if (name == "tools" || name == "functions") return tools();
     if (name == "response_format") return response_format();
     if (name == "stream") return stream();
-    if (name == "metadata") {
-      if (cursor_.peek() != '{') return cursor_.skip_value();
-      return cursor_.read_value(facts_.metadata);
-    }
+    if (name == "metadata") return metadata();
     if (name == "user") {
       std::string_view user;
       if (!text(user)) return !cursor_.failed();
@@ -111,7 +108,58 @@ class RequestWalk {
         return scanned_only_content(/*counted=*/false);  // billed as output, if at all
       });
     }
+    if (name == "model") return cursor_.skip_value();
+    return skip_scanned();
+  }
+
+  // A value the backend is sent and the analysis does not read: skipped, its strings at any
+  // depth (member names aside) noted for the PII scan when the whole request is scanned, so
+  // a `pii` rule sees a tool's description, a schema's enum, `stop`, a message's `name`.
+  bool skip_scanned() {
+    if (!scans_whole_request()) return cursor_.skip_value();
+    switch (cursor_.peek()) {
+      case '"': {
+        std::string_view value;
+        if (text(value)) scan_pii(value);
+        return !cursor_.failed();
+      }
+      case '{':
+        return each_member([&](std::string_view) { return skip_scanned(); });
+      case '[':
+        return each_item([&] { return skip_scanned(); });
+      default:
+        return cursor_.skip_value();
+    }
+  }
+
+  bool scans_whole_request() const {
+    return selection_.pii_whole_request && selection_.pii_chars > 0;
+  }
+
+  // Routing input (its scalars), sent on when the client asks to store the answer: scanned too.
+  bool metadata() {
+    if (cursor_.peek() != '{') return skip_scanned();
+    const std::size_t start = cursor_.offset();
+    if (!skip_scanned()) return false;
+    return api::parse_json(body_.substr(start, cursor_.offset() - start), facts_.metadata).ok;
+  }
+
+  // A file's bytes (a PDF, in base64) cannot be read for personal data: a `pii` rule then fails
+  // closed, as for text past pii_chars.
+  bool unreadable_file() {
+    if (scans_whole_request() && cursor_.peek() == '"') facts_.pii_truncated = true;
     return cursor_.skip_value();
+  }
+
+  // A content part's file: its name is scanned, its data cannot be.
+  bool file_member(std::string_view name) {
+    if (name == "file_data") return unreadable_file();
+    if (name == "file") {
+      return each_member([&](std::string_view field) {
+        return field == "file_data" ? unreadable_file() : skip_scanned();
+      });
+    }
+    return skip_scanned();
   }
 
   // Text the model is sent but the analysis does not read (a refusal, a prediction): scanned
@@ -194,7 +242,7 @@ class RequestWalk {
         if (name == "refusal" || name == "reasoning_content" || name == "reasoning") {
           return scanned_only_content(/*counted=*/true);
         }
-        return cursor_.skip_value();
+        return skip_scanned();
       });
       message.end_piece = pieces_.size();
       messages_.push_back(message);
@@ -213,13 +261,22 @@ class RequestWalk {
       api::ImagePartCost image;
       const bool ok = each_member([&](std::string_view name) {
         if (name == "type") return text(type) || !cursor_.failed();
-        if (name == "text") return text(part_text) || !cursor_.failed();
+        // A repeated "text": the analysis reads the last, as nlohmann does; a backend's parser
+        // may keep the first, so each is scanned.
+        if (name == "text") {
+          scan_pii(part_text);
+          return text(part_text) || !cursor_.failed();
+        }
         if (api::ImagePartCost::prices(name)) return image.read(cursor_, name);
-        return cursor_.skip_value();
+        if (name == "input_audio") return cursor_.skip_value();  // speech, as bytes
+        return file_member(name);
       });
       if (type == "text" || type == "input_text") {
         add_piece(part_text);
-      } else if (type == "image_url" || type == "input_image" || type == "image") {
+      } else {
+        scan_pii(part_text);  // sent on whatever the type says
+      }
+      if (type == "image_url" || type == "input_image" || type == "image") {
         facts_.has_images = true;
         chat_tokens_ += static_cast<double>(image.tokens());
       } else if (type == "input_audio" || type == "audio") {
@@ -247,7 +304,7 @@ class RequestWalk {
   // Notes a string of the request for the PII scan, which runs once the walk knows which
   // message is the last user one (scan_pii_newest_first).
   void scan_pii(std::string_view value) {
-    if (value.empty() || !selection_.pii_whole_request || selection_.pii_chars == 0) return;
+    if (value.empty() || !scans_whole_request()) return;
     pii_targets_.push_back({value, in_message_});
   }
 
@@ -311,14 +368,14 @@ class RequestWalk {
   bool function_call() {
     chat_tokens_ += kTokensPerToolCall;
     return each_member([&](std::string_view field) {
-      return field == "arguments" ? arguments() : cursor_.skip_value();
+      return field == "arguments" ? arguments() : skip_scanned();
     });
   }
 
   bool tool_calls() {
     return each_item([&] {
       return each_member([&](std::string_view name) {
-        if (name != "function") return cursor_.skip_value();
+        if (name != "function") return skip_scanned();
         return function_call();
       });
     });
@@ -364,7 +421,7 @@ class RequestWalk {
     return each_item([&] {
       facts_.has_tools = true;
       const std::size_t start = cursor_.offset();
-      if (!cursor_.skip_value()) return false;
+      if (!skip_scanned()) return false;
       facts_.estimated_tokens += estimate_json_text(body_.substr(start, cursor_.offset() - start));
       return true;
     });
@@ -375,7 +432,7 @@ class RequestWalk {
     const std::size_t start = cursor_.offset();
     const bool ok = each_member([&](std::string_view name) {
       std::string_view type;
-      if (name != "type") return cursor_.skip_value();
+      if (name != "type") return skip_scanned();
       if (text(type)) facts_.json_mode = type == "json_object" || type == "json_schema";
       return !cursor_.failed();
     });

@@ -442,6 +442,42 @@ TEST(Analyzer, PiiIsLookedForInTheWholeRequestNotOnlyTheAnalyzedText) {
   EXPECT_EQ(pii_of(body)["email"], 5);
 }
 
+// Everything else the backend is sent is scanned too: tool and function descriptions and
+// schemas, `stop`, a message's `name`, fields the router does not know, a legacy completion's
+// `suffix`, metadata; a file's bytes cannot be read, so a pii rule fails closed on them.
+TEST(Analyzer, PiiIsLookedForInEveryStringTheBackendIsSent) {
+  const Analyzer analyzer({}, {}, {}, {});
+  const auto ssn_in = [&](const std::string& body, EndpointKind endpoint = EndpointKind::chat) {
+    RequestMeta meta;
+    meta.endpoint = endpoint;
+    return analyzer.analyze(std::string_view(body), meta).has_pii("us_ssn");
+  };
+  const std::string user = R"("messages":[{"role":"user","content":"hi"}])";
+  for (const std::string extra :
+       {R"("tools":[{"type":"function","function":{"name":"f","description":"SSN 123-45-6789"}}])",
+        R"("functions":[{"name":"f","parameters":{"enum":["SSN 123-45-6789"]}}])",
+        R"("stop":["SSN 123-45-6789"])", R"("x_customer_record":{"ssn":"123-45-6789"})",
+        R"("response_format":{"type":"json_schema","json_schema":{"description":"SSN 123-45-6789"}})",
+        R"("metadata":{"note":"SSN 123-45-6789"},"store":true)",
+        R"("safety_identifier":"SSN 123-45-6789")"}) {
+    EXPECT_TRUE(ssn_in("{" + user + "," + extra + "}")) << extra;
+  }
+  EXPECT_FALSE(ssn_in("{" + user + "}"));
+  EXPECT_TRUE(ssn_in(R"({"messages":[{"role":"user","name":"SSN 123-45-6789","content":"hi"}]})"));
+  // A repeated "text", or a "type" repeated as something else: every text is scanned.
+  EXPECT_TRUE(ssn_in(R"({"messages":[{"role":"user","content":[)"
+                     R"({"type":"text","text":"SSN 123-45-6789","text":"hello"}]}]})"));
+  EXPECT_TRUE(ssn_in(R"({"messages":[{"role":"user","content":[)"
+                     R"({"type":"text","type":"image_url","text":"SSN 123-45-6789"}]}]})"));
+  EXPECT_TRUE(ssn_in(R"({"prompt":"Dear customer,","suffix":"SSN 123-45-6789"})",
+                     EndpointKind::completions));
+  const Analysis file = analyzer.analyze(
+      std::string_view(R"({"messages":[{"role":"user","content":[{"type":"text","text":"summarize"},)"
+      R"({"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}}]}]})"),
+      RequestMeta{});
+  EXPECT_TRUE(file.has_pii("unscanned"));
+}
+
 TEST(Analyzer, ThePiiScanIsBoundedByPiiCharsAndFailsClosed) {
   AnalyzerSettings settings;
   settings.text.pii_chars = 100;

@@ -563,6 +563,19 @@ TEST(Pii, AdversarialRepetitionsAreReadOnce) {
   std::string glued;  // every address's login check looks back over the ones before it
   for (int k = 0; k < 150000; ++k) glued += "x@y.com";
   EXPECT_GT(detect_pii(glued)[static_cast<std::size_t>(PiiKind::email)], 0);
+  // Encoded marks: each address's local part is looked for at most 64 bytes back.
+  std::string encoded;
+  for (int k = 0; k < 200000; ++k) encoded += "a%40";
+  EXPECT_EQ(detect_pii(encoded)[static_cast<std::size_t>(PiiKind::email)], 0);
+  // Parentheses: a chunk opened by each '(' of a run was read to the run's end again; a phone
+  // number closing such a run is still found.
+  for (const char* unit : {"(4) ", "(415)", "(+4) "}) {
+    std::string parens;
+    for (int k = 0; k < 100000; ++k) parens += unit;
+    EXPECT_EQ(detect_pii(parens)[static_cast<std::size_t>(PiiKind::phone)], 0) << unit;
+    parens += " (415) 555-0134";
+    EXPECT_EQ(find_pii(parens).size(), 1u) << unit;
+  }
   std::string phone_words;
   for (int k = 0; k < 100000; ++k) phone_words += "call me at my phone 5551234567 ";
   EXPECT_EQ(detect_pii(phone_words)[static_cast<std::size_t>(PiiKind::phone)], 100000);
