@@ -453,13 +453,14 @@ TEST(Analyzer, PiiIsLookedForInEveryStringTheBackendIsSent) {
     return analyzer.analyze(std::string_view(body), meta).has_pii("us_ssn");
   };
   const std::string user = R"("messages":[{"role":"user","content":"hi"}])";
-  for (const std::string extra :
-       {R"("tools":[{"type":"function","function":{"name":"f","description":"SSN 123-45-6789"}}])",
-        R"("functions":[{"name":"f","parameters":{"enum":["SSN 123-45-6789"]}}])",
-        R"("stop":["SSN 123-45-6789"])", R"("x_customer_record":{"ssn":"123-45-6789"})",
-        R"("response_format":{"type":"json_schema","json_schema":{"description":"SSN 123-45-6789"}})",
-        R"("metadata":{"note":"SSN 123-45-6789"},"store":true)",
-        R"("safety_identifier":"SSN 123-45-6789")"}) {
+  for (
+      const std::string extra :
+      {R"("tools":[{"type":"function","function":{"name":"f","description":"SSN 123-45-6789"}}])",
+       R"("functions":[{"name":"f","parameters":{"enum":["SSN 123-45-6789"]}}])",
+       R"("stop":["SSN 123-45-6789"])", R"("x_customer_record":{"ssn":"123-45-6789"})",
+       R"("response_format":{"type":"json_schema","json_schema":{"description":"SSN 123-45-6789"}})",
+       R"("metadata":{"note":"SSN 123-45-6789"},"store":true)",
+       R"("safety_identifier":"SSN 123-45-6789")"}) {
     EXPECT_TRUE(ssn_in("{" + user + "," + extra + "}")) << extra;
   }
   EXPECT_FALSE(ssn_in("{" + user + "}"));
@@ -472,8 +473,9 @@ TEST(Analyzer, PiiIsLookedForInEveryStringTheBackendIsSent) {
   EXPECT_TRUE(ssn_in(R"({"prompt":"Dear customer,","suffix":"SSN 123-45-6789"})",
                      EndpointKind::completions));
   const Analysis file = analyzer.analyze(
-      std::string_view(R"({"messages":[{"role":"user","content":[{"type":"text","text":"summarize"},)"
-      R"({"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}}]}]})"),
+      std::string_view(
+          R"({"messages":[{"role":"user","content":[{"type":"text","text":"summarize"},)"
+          R"({"type":"file","file":{"filename":"a.pdf","file_data":"data:application/pdf;base64,JVBERi0="}}]}]})"),
       RequestMeta{});
   EXPECT_TRUE(file.has_pii("unscanned"));
 }
