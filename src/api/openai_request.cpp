@@ -836,6 +836,7 @@ class RequestScanner {
     RequestSummary& out = summary();
     out.has_tools = has_tools_array_ || has_functions_;
     // Both caps set: the larger is room to keep, whichever one the backend honours.
+    out.max_tokens_only = max_tokens_ && !max_completion_tokens_;
     out.max_output_tokens = max_completion_tokens_ && max_tokens_
                                 ? std::max(*max_completion_tokens_, *max_tokens_)
                             : max_completion_tokens_ ? max_completion_tokens_
@@ -1032,6 +1033,8 @@ std::optional<std::string> edited_body(std::string_view text, const BodyEdits& e
       continue;
     } else if (member.name == "stream_options" && edits.drop_stream_options) {
       continue;
+    } else if (member.name == "max_tokens" && edits.fields.max_completion_tokens) {
+      add(R"("max_completion_tokens")", member.value);
     } else if (member.name == "stream_options" && edits.ask_usage) {
       has_options = true;
       add(R"("stream_options")", asking_usage(member.value));
@@ -1068,6 +1071,7 @@ bool is_usage_only_chunk(std::string_view data) {
 
 std::string body_for_backend(const ParsedRequest& request, const std::string& upstream_model,
                              StreamOptions stream_options, BodyFields fields) {
+  fields.max_completion_tokens = fields.max_completion_tokens && request.summary.max_tokens_only;
   const bool ask_usage = stream_options == StreamOptions::ask_usage && request.stream &&
                          !request.summary.include_usage;
   const bool drop_options =
@@ -1115,6 +1119,10 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
   }
   if (drop_metadata) copy.erase("metadata");
   if (drop_options) copy.erase("stream_options");
+  if (fields.max_completion_tokens) {
+    copy["max_completion_tokens"] = copy["max_tokens"];
+    copy.erase("max_tokens");
+  }
   if (ask_usage) {
     auto& options = copy["stream_options"];
     if (!options.is_object()) options = nlohmann::ordered_json::object();

@@ -211,6 +211,18 @@ void RouterHandler::stop_sending_stream_options(const RequestScope& scope,
       scope.snapshot->config->backends[index].name);
 }
 
+void RouterHandler::stop_sending_max_tokens(const RequestScope& scope, std::size_t index) const {
+  if (scope.snapshot->health[index]->rejects_max_tokens.exchange(true)) return;
+  log_->warn(
+      "backend {} refused max_tokens: requests' max_tokens are sent to it as "
+      "max_completion_tokens from now on",
+      scope.snapshot->config->backends[index].name);
+}
+
+bool RouterHandler::renames_max_tokens(const RequestScope& scope, std::size_t index) const {
+  return scope.snapshot->health[index]->rejects_max_tokens.load(std::memory_order_relaxed);
+}
+
 api::StreamOptions RouterHandler::stream_options_for(const api::ParsedRequest& parsed,
                                                      api::Endpoint endpoint,
                                                      const RequestScope& scope,
@@ -223,20 +235,18 @@ api::StreamOptions RouterHandler::stream_options_for(const api::ParsedRequest& p
                                                               : api::StreamOptions::as_sent;
 }
 
-upstream::UpstreamRequest RouterHandler::upstream_request(const HttpRequest& request,
-                                                          const api::ParsedRequest& parsed,
-                                                          api::Endpoint endpoint,
-                                                          const config::Backend& backend,
-                                                          const RequestRecord& record,
-                                                          api::StreamOptions stream_options) const {
+upstream::UpstreamRequest RouterHandler::upstream_request(
+    const HttpRequest& request, const api::ParsedRequest& parsed, api::Endpoint endpoint,
+    const config::Backend& backend, const RequestRecord& record, api::StreamOptions stream_options,
+    bool max_completion_tokens) const {
   upstream::UpstreamRequest out;
   out.path = std::string(api::upstream_path(endpoint));
   // (Only a wildcard backend's model is made per request: the others' is used as configured.)
   const std::string matched_model =
       backend.wildcard() ? backend.upstream_model(parsed.model) : std::string();
-  out.body =
-      api::body_for_backend(parsed, backend.wildcard() ? matched_model : backend.model,
-                            stream_options, {&backend.default_params, &backend.override_params});
+  out.body = api::body_for_backend(
+      parsed, backend.wildcard() ? matched_model : backend.model, stream_options,
+      {&backend.default_params, &backend.override_params, max_completion_tokens});
   out.stream = parsed.stream;
   out.headers.push_back({"x-request-id", record.id});
   add_forwarded_headers(request, backend, out.headers);
@@ -812,7 +822,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
                                 std::min(upstream::Clock::now() + timeouts.total, scope.deadline)};
   const api::StreamOptions stream_options = stream_options_for(parsed, endpoint, scope, index);
   auto opened = co_await scope.providers->by_index[index]->open(
-      upstream_request(request, parsed, endpoint, backend, record, stream_options), deadlines);
+      upstream_request(request, parsed, endpoint, backend, record, stream_options,
+                       renames_max_tokens(scope, index)),
+      deadlines);
   if (!opened) co_return fail(opened.take_failure());
   auto& exchange = **opened;
   const auto& head = exchange.head();
@@ -825,6 +837,14 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::attempt(
       // every later stream to it will be (the router counts usage and adds the chunk itself,
       // for a client that asked for it too).
       stop_sending_stream_options(scope, index);
+      record.attempts.pop_back();
+      co_return co_await attempt(request, writer, parsed, endpoint, index, scope, record,
+                                 may_cascade);
+    }
+    if (parsed.summary.max_tokens_only && !renames_max_tokens(scope, index) &&
+        refuses_max_tokens(head.status, text)) {
+      // A reasoning model the route chose: the client could not know it wants the newer name.
+      stop_sending_max_tokens(scope, index);
       record.attempts.pop_back();
       co_return co_await attempt(request, writer, parsed, endpoint, index, scope, record,
                                  may_cascade);

@@ -38,16 +38,19 @@ struct Primed {
   std::vector<api::SseEvent> held;
   upstream::Clock::time_point finished;
   bool refused_stream_options = false;  // answered to the request sent again without them
+  bool refused_max_tokens = false;      // answered to it sent again with max_completion_tokens
 };
 
 // `without_options`: the same request without stream_options, sent when the backend refuses
-// them (the answer then says so in refused_stream_options).
+// them (the answer then says so in refused_stream_options); `renamed`: with max_completion_tokens
+// for max_tokens, sent when it refuses max_tokens (refused_max_tokens).
 asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
                               upstream::UpstreamRequest request, api::Endpoint endpoint,
                               upstream::Deadlines deadlines, bool want_stream,
                               std::size_t max_answer_bytes, config::ThroughputGuard guard,
                               bool client_credentials,
                               std::optional<upstream::UpstreamRequest> without_options,
+                              std::optional<upstream::UpstreamRequest> renamed,
                               std::vector<std::string> response_headers) {
   Primed p;
   auto opened = co_await provider->open(std::move(request), deadlines);
@@ -63,10 +66,18 @@ asio::awaitable<Primed> prime(std::shared_ptr<upstream::Provider> provider,
     auto body = co_await exchange->read_body(kMaxErrorBodyBytes);
     if (body) p.body = std::move(*body);
     if (without_options && refuses_stream_options(p.status, p.body)) {
-      Primed again = co_await prime(std::move(provider), std::move(*without_options), endpoint,
-                                    deadlines, want_stream, max_answer_bytes, guard,
-                                    client_credentials, std::nullopt, std::move(response_headers));
+      Primed again =
+          co_await prime(std::move(provider), std::move(*without_options), endpoint, deadlines,
+                         want_stream, max_answer_bytes, guard, client_credentials, std::nullopt,
+                         std::nullopt, std::move(response_headers));
       again.refused_stream_options = true;
+      co_return again;
+    }
+    if (renamed && refuses_max_tokens(p.status, p.body)) {
+      Primed again = co_await prime(std::move(provider), std::move(*renamed), endpoint, deadlines,
+                                    want_stream, max_answer_bytes, guard, client_credentials,
+                                    std::nullopt, std::nullopt, std::move(response_headers));
+      again.refused_max_tokens = true;
       co_return again;
     }
     p.failure = classify_status(exchange->head(), p.body, client_credentials);
@@ -186,18 +197,23 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
     };
     const api::StreamOptions stream_options =
         stream_options_for(parsed, endpoint, scope, backend_index);
-    std::optional<upstream::UpstreamRequest> without_options;
+    std::optional<upstream::UpstreamRequest> without_options, renamed;
+    const bool max_completion_tokens = renames_max_tokens(scope, backend_index);
+    if (parsed.summary.max_tokens_only && !max_completion_tokens) {
+      renamed = upstream_request(request, parsed, endpoint, backend, record, stream_options, true);
+    }
     if (sent_stream_options(parsed, stream_options)) {
       without_options = upstream_request(request, parsed, endpoint, backend, record,
-                                         api::StreamOptions::left_out);
+                                         api::StreamOptions::left_out, max_completion_tokens);
     }
     asio::co_spawn(
         io_,
         prime(scope.providers->by_index[backend_index],
-              upstream_request(request, parsed, endpoint, backend, record, stream_options),
+              upstream_request(request, parsed, endpoint, backend, record, stream_options,
+                               max_completion_tokens),
               endpoint, deadlines, parsed.stream, scope.snapshot->config->server.max_response_bytes,
               backend.throughput, sends_client_credentials(backend, request),
-              std::move(without_options), backend.response_headers),
+              std::move(without_options), std::move(renamed), backend.response_headers),
         asio::bind_cancellation_slot(race->cancel[slot].slot(), std::move(done)));
   };
 
@@ -276,6 +292,9 @@ asio::awaitable<RouterHandler::AttemptResult> RouterHandler::hedged_attempt(
   for (std::size_t slot = 0; slot < 2; ++slot) {
     if (race->started[slot] && race->result[slot] && race->result[slot]->refused_stream_options) {
       stop_sending_stream_options(scope, race->index[slot]);
+    }
+    if (race->started[slot] && race->result[slot] && race->result[slot]->refused_max_tokens) {
+      stop_sending_max_tokens(scope, race->index[slot]);
     }
   }
   // Attempts are recorded the loser first, the one that answered (or the first one) last.

@@ -324,7 +324,11 @@ class RouterHandler final : public server::RequestHandler {
                                              const api::ParsedRequest& parsed,
                                              api::Endpoint endpoint, const config::Backend& backend,
                                              const RequestRecord& record,
-                                             api::StreamOptions stream_options) const;
+                                             api::StreamOptions stream_options,
+                                             bool max_completion_tokens) const;
+  // Backend `index` refused max_tokens for max_completion_tokens: said once, renamed from now.
+  void stop_sending_max_tokens(const RequestScope& scope, std::size_t index) const;
+  bool renames_max_tokens(const RequestScope& scope, std::size_t index) const;
   // The breaker and the strategies learn how an answered attempt went; the backend's tpm
   // budget pays the answer's usage.
   void record_outcome(const RequestScope& scope, const RequestRecord& record, std::size_t index,

@@ -438,6 +438,7 @@ std::shared_ptr<const Snapshot> RouterState::build(std::shared_ptr<const config:
     // What a backend was found to refuse is learned again: the reload may have changed its
     // URL, version or model (Azure's api-version decides whether stream_options is taken).
     health.rejects_stream_options.store(false);
+    health.rejects_max_tokens.store(false);
     snapshot->health.push_back(&health);
   }
   for (const auto& key : config->client_keys) {

@@ -52,5 +52,6 @@ std::optional<Failure> unusable_unless_repaired(std::string& body, api::Endpoint
                                                 std::size_t* usage_at = nullptr);
 // A backend's 400/422 naming the stream_options sent with a stream.
 bool refuses_stream_options(int status, std::string_view body);
+bool refuses_max_tokens(int status, std::string_view body);
 
 }  // namespace llm_router::proxy

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <sstream>
 #include <tuple>
 
@@ -796,6 +797,44 @@ void expect_stream_options_dropped_after_a_refusal(const std::string& route_extr
   }
   EXPECT_EQ(with_options.load(), 1) << route_extra;
   EXPECT_EQ(calls.load(), 4) << route_extra;
+}
+
+// A reasoning model refuses max_tokens for max_completion_tokens; the client could not know
+// which model its route would pick. Asked again with the newer name, and sent it from then on,
+// hedged or not; a request with max_completion_tokens of its own, or neither, is sent as is.
+TEST(BadAnswers, ABackendRefusingMaxTokensGetsMaxCompletionTokens) {
+  for (const std::string hedge : {"", "    hedge: {after: 2s}\n"}) {
+    std::mutex mutex;
+    std::vector<std::string> bodies;
+    CannedBackend reasoner([&](const std::string& body) {
+      std::lock_guard lock(mutex);
+      bodies.push_back(body);
+      if (json::parse(body).contains("max_tokens")) {
+        return http_response(400, "application/json",
+                             R"({"error":{"message":"Unsupported parameter: 'max_tokens' is not )"
+                             R"(supported with this model. Use 'max_completion_tokens' instead.",)"
+                             R"("type":"invalid_request_error","param":"max_tokens",)"
+                             R"("code":"unsupported_parameter"}})");
+      }
+      return http_response(200, "application/json", kAnswer);
+    });
+    Router router(
+        router_config({{"reasoner", reasoner.url()}, {"spare", ""}}, "[reasoner, spare]") + hedge);
+    HttpClient client(router.port());
+    for (const std::string extra :
+         {R"(,"max_tokens":300)", R"(,"max_tokens":300)", R"(,"max_completion_tokens":200)", ""}) {
+      const auto response = client.post_json("/v1/chat/completions", chat_body("auto", "x", extra));
+      EXPECT_EQ(response.status, 200) << response.body << hedge;
+      EXPECT_EQ(response.header("x-llm-router-backend"), "reasoner") << hedge;
+    }
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(bodies.size(), 5u) << hedge;
+    EXPECT_EQ(json::parse(bodies[1])["max_completion_tokens"], 300) << bodies[1];
+    EXPECT_FALSE(json::parse(bodies[1]).contains("max_tokens")) << bodies[1];
+    EXPECT_EQ(json::parse(bodies[2])["max_completion_tokens"], 300) << bodies[2];
+    EXPECT_EQ(json::parse(bodies[3])["max_completion_tokens"], 200) << bodies[3];
+    EXPECT_FALSE(json::parse(bodies[4]).contains("max_completion_tokens")) << bodies[4];
+  }
 }
 
 // The same when the first stream to it carries the client's own stream_options: identical

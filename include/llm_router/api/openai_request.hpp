@@ -34,6 +34,7 @@ struct RequestSummary {
   // refuses it refuses the field itself, not something odd the client wrote in it
   bool plain_stream_options = false;
   std::optional<std::int64_t> max_output_tokens;  // the larger of max_completion_tokens, max_tokens
+  bool max_tokens_only = false;  // max_tokens is set and max_completion_tokens is not
   // The prompt's text: `messages`' contents when `messages` is an array, else `prompt`, else
   // `input`. Bytes of decoded text (content parts' `text` included) and whether an image part
   // was seen.
@@ -108,12 +109,15 @@ enum class StreamOptions {
 // the client set `store: true`, as OpenAI requires.
 // Body fields a backend sets (name, JSON text of the value): `defaults` where the client's body
 // has no such field, `overrides` in place of the client's.
+// `max_completion_tokens`: the backend refuses max_tokens (OpenAI's reasoning models), so a
+// request's max_tokens is sent under the newer name.
 struct BodyFields {
   const std::vector<std::pair<std::string, std::string>>* defaults = nullptr;
   const std::vector<std::pair<std::string, std::string>>* overrides = nullptr;
+  bool max_completion_tokens = false;
   bool empty() const {
     return (defaults == nullptr || defaults->empty()) &&
-           (overrides == nullptr || overrides->empty());
+           (overrides == nullptr || overrides->empty()) && !max_completion_tokens;
   }
 };
 

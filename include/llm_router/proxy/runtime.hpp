@@ -63,6 +63,9 @@ struct BackendHealth {
   // It refused a stream_options the router added (Azure OpenAI before api-version 2024-09-01,
   // some self-hosted servers): its streams are no longer asked for usage.
   std::atomic<bool> rejects_stream_options{false};
+  // It refused max_tokens and asked for max_completion_tokens (OpenAI's reasoning models): a
+  // request's max_tokens is sent to it under that name.
+  std::atomic<bool> rejects_max_tokens{false};
 
   void observe_latency(double ttft, double per_token);
   // An attempt cancelled `after_ms` into it without a first byte (a lost hedge): its time to
