@@ -268,6 +268,56 @@ Expected<json> messages_of(const json& request, const ItemSource& items) {
 }
 
 // Function tools move their name, description and schema under `function`.
+// Whether a JSON schema meets strict mode's rules: every object closed (additionalProperties
+// false) with all its properties required, at every depth.
+bool strict_compatible(const json& schema, int depth = 0) {
+  constexpr int kDeepest = 32;
+  if (depth > kDeepest) return false;
+  if (schema.is_array()) {
+    return std::all_of(schema.begin(), schema.end(),
+                       [&](const json& item) { return strict_compatible(item, depth + 1); });
+  }
+  if (!schema.is_object()) return true;
+  const auto properties = schema.find("properties");
+  if (schema.value("type", json()) == "object" || properties != schema.end()) {
+    const auto closed = schema.find("additionalProperties");
+    if (closed == schema.end() || *closed != false) return false;
+    if (properties != schema.end() && properties->is_object()) {
+      const json required = schema.value("required", json::array());
+      for (const auto& [name, property] : properties->items()) {
+        if (!required.is_array() ||
+            std::find(required.begin(), required.end(), name) == required.end() ||
+            !strict_compatible(property, depth + 1)) {
+          return false;
+        }
+      }
+    }
+  }
+  for (const char* key : {"items", "anyOf", "allOf", "oneOf", "$defs", "definitions"}) {
+    const auto nested = schema.find(key);
+    if (nested == schema.end()) continue;
+    if (nested->is_object() &&
+        (std::string_view(key) == "$defs" || std::string_view(key) == "definitions")) {
+      for (const auto& [name, definition] : nested->items()) {
+        if (!strict_compatible(definition, depth + 1)) return false;
+      }
+    } else if (!strict_compatible(*nested, depth + 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A Responses function tool is strict unless it says otherwise (chat's default is the
+// opposite); its schema must allow it, as OpenAI's tools with a schema that does not are sent
+// without strict mode.
+bool tool_is_strict(const json& tool) {
+  const auto strict = tool.find("strict");
+  if (strict != tool.end() && strict->is_boolean()) return strict->get<bool>();
+  const auto parameters = tool.find("parameters");
+  return parameters != tool.end() && parameters->is_object() && strict_compatible(*parameters);
+}
+
 Expected<json> chat_tools(const json& tools) {
   if (!tools.is_array()) return invalid("`tools` must be an array", "tools");
   json out = json::array();
@@ -288,6 +338,7 @@ Expected<json> chat_tools(const json& tools) {
     for (const char* key : {"description", "parameters", "strict"}) {
       if (auto it = tool.find(key); it != tool.end() && !it->is_null()) function[key] = *it;
     }
+    if (!function.contains("strict") && tool_is_strict(tool)) function["strict"] = true;
     out.push_back({{"type", "function"}, {"function", std::move(function)}});
   }
   return out;
@@ -442,6 +493,18 @@ json value_or(const json& request, const char* key, json fallback) {
 }
 
 // The Response object as the request configured it, before any output.
+// The tools as the Response echoes them, each with the strict mode it runs in.
+json echoed_tools(const json& request) {
+  json tools = value_or(request, "tools", json::array());
+  if (!tools.is_array()) return tools;
+  for (json& tool : tools) {
+    if (tool.is_object() && tool.value("type", json()) == "function") {
+      tool["strict"] = tool_is_strict(tool);
+    }
+  }
+  return tools;
+}
+
 json shell_of(const json& request) {
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch());
@@ -473,7 +536,7 @@ json shell_of(const json& request) {
               {"temperature", value_or(request, "temperature", 1.0)},
               {"text", std::move(text)},
               {"tool_choice", value_or(request, "tool_choice", "auto")},
-              {"tools", value_or(request, "tools", json::array())},
+              {"tools", echoed_tools(request)},
               {"top_p", value_or(request, "top_p", 1.0)},
               {"truncation", value_or(request, "truncation", "disabled")},
               {"usage", nullptr},

@@ -124,6 +124,29 @@ TEST(ResponsesRequest, ToolsToolChoiceAndTextFormatTakeTheChatShape) {
       chat_of(R"({"input":"x","text":{"format":{"type":"text"}}})").contains("response_format"));
 }
 
+// A Responses function tool is strict unless it says otherwise (chat's default is the opposite),
+// when its schema allows strict mode: closed objects with every property required.
+TEST(ResponsesRequest, FunctionToolsAreStrictByDefaultWhereTheirSchemaAllows) {
+  const auto strict_of = [](const std::string& tool) {
+    const json chat = chat_of(R"({"input":"x","tools":[)" + tool + "]}");
+    return chat["tools"][0]["function"].value("strict", json());
+  };
+  const std::string closed =
+      R"("parameters":{"type":"object","properties":{"city":{"type":"string"},"at":{"type":)"
+      R"("object","properties":{"lat":{"type":"number"}},"required":["lat"],)"
+      R"("additionalProperties":false}},"required":["city","at"],"additionalProperties":false})";
+  EXPECT_EQ(strict_of(R"({"type":"function","name":"f",)" + closed + "}"), true);
+  EXPECT_EQ(strict_of(R"({"type":"function","name":"f","strict":false,)" + closed + "}"), false);
+  EXPECT_EQ(strict_of(R"({"type":"function","name":"f","parameters":{"type":"object",)"
+                      R"("properties":{"city":{"type":"string"}}}})"),
+            json());  // open: sent without strict mode
+  EXPECT_EQ(strict_of(R"({"type":"function","name":"f","parameters":{"type":"object",)"
+                      R"("properties":{"city":{"type":"string"},"unit":{"type":"string"}},)"
+                      R"("required":["city"],"additionalProperties":false}})"),
+            json());  // an optional property
+  EXPECT_EQ(strict_of(R"({"type":"function","name":"f"})"), json());
+}
+
 TEST(ResponsesRequest, AllowedToolsTakeTheChatShape) {
   const json chat =
       chat_of(R"({"input":"x","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":)"
