@@ -282,15 +282,22 @@ void RequestLogWriter::run() {
     std::uint64_t failed = 0;
     const bool keep_prompts = log_prompts_.load(std::memory_order_relaxed);
     const std::size_t max_prompt_bytes = max_prompt_bytes_.load(std::memory_order_relaxed);
+    // A hook that throws must not take the thread (or the text) with it.
+    const auto redacted = [&](std::string_view text) {
+      if (!redactor) return std::string(text);
+      try {
+        return redactor(text);
+      } catch (...) {
+        return std::string("[REDACTED:redactor_failed]");
+      }
+    };
     for (RequestLogEntry& entry : batch) {
       if (!keep_prompts) entry.prompt.reset();  // switched off by a reload while queued
+      // The client writes these too: an address as `user`, a key pasted as `model`.
+      if (!entry.user.empty()) entry.user = redacted(entry.user);
+      if (!entry.model.empty()) entry.model = redacted(entry.model);
       if (entry.prompt) {
-        try {
-          entry.prompt = redactor(*entry.prompt);
-        } catch (...) {
-          // A custom hook that throws must not take the thread (or the prompt) with it.
-          entry.prompt = "[REDACTED:redactor_failed]";
-        }
+        entry.prompt = redacted(*entry.prompt);
         if (entry.prompt->size() > max_prompt_bytes) {
           entry.prompt->resize(truncate_utf8(*entry.prompt, max_prompt_bytes).size());
         }

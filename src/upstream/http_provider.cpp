@@ -230,15 +230,20 @@ void unescape_key_characters(std::string& text) {
   text = std::move(out);
 }
 
-void mask_secrets(std::string& text, const std::vector<std::string>& secrets) {
-  if (secrets.empty()) return;
-  unescape_key_characters(text);
+void mask_whole_secrets(std::string& text, const std::vector<std::string>& secrets) {
   for (const auto& secret : secrets) {
+    if (secret.empty()) continue;
     for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
       text.replace(at, secret.size(), "***");
     }
-    mask_fragments(text, secret);
   }
+}
+
+void mask_secrets(std::string& text, const std::vector<std::string>& secrets) {
+  if (secrets.empty()) return;
+  unescape_key_characters(text);
+  mask_whole_secrets(text, secrets);
+  for (const auto& secret : secrets) mask_fragments(text, secret);
 }
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
@@ -499,8 +504,17 @@ class HttpExchange final : public Exchange {
     head_.headers = std::move(parser_->headers());
     // What a failing backend's headers say reaches the client and the log (a redirect's
     // Location, a request id): never a key in them.
-    if (head_.status < 200 || head_.status >= 300) {
-      for (auto& header : head_.headers) mask(header.value);
+    // A working backend's headers are relayed too (its request id, its rate limits): a key
+    // written whole in one is masked there (a search per header; the fragment search that
+    // error text gets would cost every answer thousands of instructions).
+    const bool failed = head_.status < 200 || head_.status >= 300;
+    for (auto& header : head_.headers) {
+      if (failed) {
+        mask(header.value);
+      } else {
+        mask_whole_secrets(header.value, secrets_);
+        mask_whole_secrets(header.value, request_secrets_);
+      }
     }
     co_return std::nullopt;
   }

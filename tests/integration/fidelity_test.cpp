@@ -176,6 +176,20 @@ TEST(Fidelity, BackendHeadersClientsReadAreRelayed) {
   EXPECT_EQ(response.header("openai-organization"), "");
 }
 
+// A working backend's relayed headers never carry its key (nor the request log its id).
+TEST(Fidelity, RelayedHeadersOfAWorkingBackendHaveItsKeyMasked) {
+  CannedBackend backend([](const std::string&) {
+    return http_response(200, "application/json", kChatAnswer,
+                         "x-request-id: up-sk-backend-only\r\nretry-after: sk-backend-only\r\n");
+  });
+  Router router(router_config({{"only", backend.url()}}, "[only]"));
+  const auto response =
+      HttpClient(router.port()).post_json("/v1/chat/completions", chat_body("auto"));
+  ASSERT_EQ(response.status, 200) << response.body;
+  EXPECT_EQ(response.header("x-llm-router-upstream-request-id"), "up-***");
+  EXPECT_EQ(response.header("retry-after"), "***");
+}
+
 // Azure OpenAI reads its key from `api-key`, as it is: auth_header puts the backend's key there
 // instead of `Authorization: Bearer`.
 TEST(Fidelity, AuthHeaderCarriesTheBackendsKeyWhereItIsRead) {

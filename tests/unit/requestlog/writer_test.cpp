@@ -321,6 +321,29 @@ TEST(RequestLogWriter, PromptsOnlyWhenEnabledAndAlwaysRedacted) {
   }
 }
 
+// The client writes `user` and `model` too: redacted as prompts are, logged or not.
+TEST(RequestLogWriter, UserAndModelAreRedactedLikePrompts) {
+  std::vector<std::string> lines;
+  {
+    RequestLogWriter writer(std::make_unique<VectorSink>(lines), 16, false, 4096, Redactor::hook());
+    RequestLogEntry e = entry(1, "hi");
+    e.user = "jane.doe@example.com";
+    e.model = "sk-proj-AbCdEf0123456789AbCdEf0123456789xyz";
+    writer.submit(std::move(e));
+    RequestLogEntry plain = entry(2, "hi");
+    plain.user = "user-1234";
+    plain.model = "gpt-4o-mini";
+    writer.submit(std::move(plain));
+  }
+  ASSERT_EQ(lines.size(), 2u);
+  const auto first = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(first["user"], "[REDACTED:email]");
+  EXPECT_EQ(first["model"].get<std::string>().find("AbCdEf"), std::string::npos) << first;
+  const auto second = nlohmann::json::parse(lines[1]);
+  EXPECT_EQ(second["user"], "user-1234");
+  EXPECT_EQ(second["model"], "gpt-4o-mini");
+}
+
 TEST(RequestLogWriter, SettingsChooseTheRedactorAndCustomHooksRunAfterIt) {
   TempDir dir;
   RequestLogSettings settings;
