@@ -137,6 +137,14 @@ bool is_browser_request_to_unknown_host(const server::HttpRequest& request,
          same_origin_browser_request(request, name);
 }
 
+bool is_request_to_unknown_host(const server::HttpRequest& request,
+                                const std::vector<std::string>& allowed) {
+  const std::string* host = request.header("host");
+  if (host == nullptr) return false;
+  const std::string name = host_name(*host);
+  return !is_local_name(name) && !listed(allowed, name);
+}
+
 bool is_cors_preflight(const server::HttpRequest& request) {
   return request.method == "OPTIONS" && request.header("origin") != nullptr &&
          request.header("access-control-request-method") != nullptr;

@@ -32,6 +32,10 @@ bool is_cross_site_simple_post(const server::HttpRequest& request, std::string_v
 // and other clients (SDKs, curl, services) may use any Host.
 bool is_browser_request_to_unknown_host(const server::HttpRequest& request,
                                         const std::vector<std::string>& allowed);
+// Any request whose Host is such a name, browser-like or not: for the admin paths while no
+// admin key guards them (a page may set its own User-Agent and send no Origin on a GET).
+bool is_request_to_unknown_host(const server::HttpRequest& request,
+                                const std::vector<std::string>& allowed);
 
 // The headers of the 204 answer to an allowed preflight.
 server::Headers cors_preflight_headers(const server::HttpRequest& request,

@@ -293,14 +293,22 @@ void RouterHandler::log_access(const HttpRequest& request, std::string_view requ
 
 asio::awaitable<void> RouterHandler::answer(HttpRequest& request, ResponseWriter& writer,
                                             std::string_view path, const KnownPath* known) {
+  const auto& server = snapshot_->config->server;
+  // With no admin key, the admin paths answer whoever asks: by a name a page of another site
+  // could be made to resolve to, not even a client that does not look like a browser.
+  const bool open_admin = server.admin_key.empty() &&
+                          (path.starts_with("/admin/") || path == "/metrics" || path == "/ui");
   if (path != "/healthz" && path != "/readyz" &&  // probes, whatever their User-Agent
-      is_browser_request_to_unknown_host(request, snapshot_->config->server.allowed_hosts)) {
+      (open_admin ? is_request_to_unknown_host(request, server.allowed_hosts)
+                  : is_browser_request_to_unknown_host(request, server.allowed_hosts))) {
     const std::string* host = request.header("host");
     std::string body = api::error_body(
-        "a browser may not reach the router by the name " +
-            std::string(core::utf8_prefix(host ? *host : "", 200)) +
+        std::string(open_admin ? "without server.admin_key, the admin paths may not be reached"
+                               : "a browser may not reach the router") +
+            " by the name " + std::string(core::utf8_prefix(host ? *host : "", 200)) +
             " (a page of another site could be made to resolve to it): list the name in "
-            "server.allowed_hosts",
+            "server.allowed_hosts" +
+            (open_admin ? ", or set server.admin_key" : ""),
         "permission_error", "", "host_not_allowed");
     co_await refuse_unread(request, writer, path, 403, std::move(body));
     co_return;

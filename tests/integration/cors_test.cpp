@@ -194,5 +194,32 @@ TEST(AllowedHosts, BrowsersReachTheRouterOnlyByLocalOrListedNames) {
             403);
 }
 
+// With no admin key the admin paths answer whoever asks, so by a name a page could be made to
+// resolve to nobody reaches them: a page may set its own User-Agent and send no Origin on a
+// GET. Local and listed names, and any name once an admin key guards them, still do.
+TEST(AllowedHosts, UnguardedAdminPathsAnswerOnlyLocalOrListedNames) {
+  Router open(
+      router_config({{"small", ""}}, "[small]", "[]", "  allowed_hosts: [router.example.com]\n"));
+  HttpClient client(open.port());
+  for (const char* path : {"/admin/stats", "/metrics", "/ui"}) {
+    const auto rebound =
+        client.request("GET", path, "", {{"host", "attacker.example"}, {"user-agent", "x"}});
+    EXPECT_EQ(rebound.status, 403) << path;
+    EXPECT_NE(rebound.body.find("set server.admin_key"), std::string::npos) << rebound.body;
+    EXPECT_EQ(client.request("GET", path, "", {{"host", "router.example.com"}}).status, 200)
+        << path;
+    EXPECT_EQ(client.request("GET", path, "", {{"host", "10.0.0.7:8080"}}).status, 200) << path;
+  }
+  EXPECT_EQ(client.request("GET", "/v1/models", "", {{"host", "attacker.example"}}).status, 200);
+
+  Router guarded(router_config({{"small", ""}}, "[small]", "[]", "  admin_key: adm-key-123456\n"));
+  EXPECT_EQ(HttpClient(guarded.port())
+                .request("GET", "/metrics", "",
+                         {{"host", "prometheus-target.example"},
+                          {"authorization", "Bearer adm-key-123456"}})
+                .status,
+            200);
+}
+
 }  // namespace
 }  // namespace test_support
