@@ -128,21 +128,18 @@ bool listed(const std::vector<std::string>& allowed, std::string_view host) {
 
 }  // namespace
 
-bool is_browser_request_to_unknown_host(const server::HttpRequest& request,
-                                        const std::vector<std::string>& allowed) {
-  const std::string* host = request.header("host");
-  if (host == nullptr) return false;
-  const std::string name = host_name(*host);
-  return !is_local_name(name) && !listed(allowed, name) &&
-         same_origin_browser_request(request, name);
-}
-
 bool is_request_to_unknown_host(const server::HttpRequest& request,
                                 const std::vector<std::string>& allowed) {
   const std::string* host = request.header("host");
   if (host == nullptr) return false;
   const std::string name = host_name(*host);
   return !is_local_name(name) && !listed(allowed, name);
+}
+
+bool is_browser_request_to_unknown_host(const server::HttpRequest& request,
+                                        const std::vector<std::string>& allowed) {
+  return is_request_to_unknown_host(request, allowed) &&
+         same_origin_browser_request(request, host_name(*request.header("host")));
 }
 
 bool is_cors_preflight(const server::HttpRequest& request) {
