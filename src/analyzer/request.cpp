@@ -141,7 +141,12 @@ class RequestWalk {
     if (cursor_.peek() != '{') return skip_scanned();
     const std::size_t start = cursor_.offset();
     if (!skip_scanned()) return false;
-    return api::parse_json(body_.substr(start, cursor_.offset() - start), facts_.metadata).ok;
+    // (Valid JSON, as the walk just read; a value the project's parser refuses, a lone
+    // surrogate's escape say, leaves the rules no metadata rather than stopping the walk.)
+    if (!api::parse_json(body_.substr(start, cursor_.offset() - start), facts_.metadata).ok) {
+      facts_.metadata = nullptr;
+    }
+    return true;
   }
 
   // A file's bytes (a PDF, in base64) cannot be read for personal data: a `pii` rule then fails
