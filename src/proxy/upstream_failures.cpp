@@ -452,8 +452,12 @@ std::optional<Failure> unusable_unless_repaired(std::string& body, api::Endpoint
 // A backend's 400 refusing max_tokens for max_completion_tokens, as OpenAI's reasoning models
 // answer ("'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.").
 bool refuses_max_tokens(int status, std::string_view body) {
-  return (status == 400 || status == 422) && body.find("max_tokens") != std::string_view::npos &&
-         body.find("max_completion_tokens") != std::string_view::npos;
+  const std::size_t old_name = body.find("max_tokens");
+  const std::size_t new_name = body.find("max_completion_tokens");
+  const bool unsupported = body.find("nsupported") != std::string_view::npos ||
+                           body.find("not supported") != std::string_view::npos;
+  return (status == 400 || status == 422) && unsupported && old_name < new_name &&
+         new_name != std::string_view::npos;
 }
 
 // A backend's 400/422 naming the stream_options sent with a stream.

@@ -837,6 +837,24 @@ TEST(BadAnswers, ABackendRefusingMaxTokensGetsMaxCompletionTokens) {
   }
 }
 
+// A 400 that names both fields for another reason teaches nothing: relayed, asked once.
+TEST(BadAnswers, AnotherRefusalNamingBothTokenFieldsIsRelayed) {
+  std::atomic<int> calls{0};
+  CannedBackend strict([&](const std::string&) {
+    ++calls;
+    return http_response(
+        400, "application/json",
+        R"({"error":{"message":"max_tokens (900) plus the prompt exceed the )"
+        R"(context; so would max_completion_tokens","type":"invalid_request_error"}})");
+  });
+  Router router(router_config({{"strict", strict.url()}}, "[strict]"));
+  const auto response =
+      HttpClient(router.port())
+          .post_json("/v1/chat/completions", chat_body("auto", "x", R"(,"max_tokens":900)"));
+  EXPECT_EQ(response.status, 400) << response.body;
+  EXPECT_EQ(calls.load(), 1);
+}
+
 // The same when the first stream to it carries the client's own stream_options: identical
 // requests get the same answer, whichever came first.
 TEST(BadAnswers, AClientsOwnStreamOptionsRefusedAreDroppedToo) {
