@@ -139,6 +139,7 @@ class RequestWalk {
   // Routing input (its scalars), sent on when the client asks to store the answer: scanned too.
   bool metadata() {
     if (cursor_.peek() != '{') return skip_scanned();
+    if (!scans_whole_request()) return cursor_.read_value(facts_.metadata);  // one pass
     const std::size_t start = cursor_.offset();
     if (!skip_scanned()) return false;
     // (Valid JSON, as the walk just read; a value the project's parser refuses, a lone

@@ -165,10 +165,17 @@ std::int64_t part_tokens(const json& part) {
   const std::string type = string_at(part, "type");
   if (type == "input_audio") return api::RequestSummary::kAudioTokens;
   if (type != "image_url" && type != "input_image") return 0;
+  // Views, not copies: a data URL may be megabytes.
+  const auto view = [](const json& object, const char* key) {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_string()
+               ? std::string_view(found->get_ref<const std::string&>())
+               : std::string_view();
+  };
   const auto image = part.find("image_url");
   const bool nested = image != part.end() && image->is_object();
-  const std::string url = nested ? string_at(*image, "url") : string_at(part, "image_url");
-  const std::string detail = nested ? string_at(*image, "detail") : string_at(part, "detail");
+  const std::string_view url = nested ? view(*image, "url") : view(part, "image_url");
+  const std::string_view detail = nested ? view(*image, "detail") : view(part, "detail");
   return api::image_tokens(api::data_url_image_size(url), api::image_detail(detail));
 }
 
