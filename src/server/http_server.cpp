@@ -357,6 +357,13 @@ bool request_line_exceeds(const beast::flat_buffer& buffer, std::size_t limit) {
 // arrive whole in one read, and each asynchronous read costs a trip through the reactor.
 // True when that was a whole request; `ec` is set when it is malformed or too large.
 bool parse_buffered(RequestReader& parser, beast::flat_buffer& buffer, error_code& ec) {
+  std::size_t used = 0;
+  const std::string_view bytes(static_cast<const char*>(buffer.data().data()), buffer.size());
+  if (parser.take_simple(bytes, used, ec)) {
+    buffer.consume(used);
+    return true;
+  }
+  if (ec) return false;
   parser.eager(true);
   while (buffer.size() > 0 && !parser.is_done()) {
     const std::size_t used = parser.put(buffer.data(), ec);
@@ -480,8 +487,7 @@ asio::awaitable<HttpServer::Impl::Read> HttpServer::Impl::read_request(
   connection->idle = false;
   parser.emplace();
   parser->charge_body_to(worker.body_budget);
-  parser->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-  parser->body_limit(limits.max_body_bytes);
+  parser->limit(limits.max_header_bytes, limits.max_body_bytes);
   error_code ec;
   if (parse_buffered(*parser, buffer, ec)) {
     expire_never(*connection);
@@ -624,7 +630,7 @@ asio::awaitable<void> HttpServer::Impl::run_session(Worker& worker, ConnectionPt
       if (read == Read::nothing) break;
       connection->read_cap = Clock::time_point::max();  // arrived: served like any other
       const unsigned version = parser->version();
-      const bool keep_alive = parser->keep_alive() && read == Read::whole;
+      const bool keep_alive = parser->keeps_alive() && read == Read::whole;
       std::string id = request_id_for(parser);
       // The body counts against the thread's max_body_memory share until the request is done.
       const BodyCharge body_charge{worker.body_budget, parser->hand_over_charge()};

@@ -14,7 +14,9 @@
 #include <utility>
 
 #include "llm_router/core/error.hpp"
+#include "llm_router/core/http_syntax.hpp"
 #include "llm_router/server/http_types.hpp"
+#include "simple_request.hpp"
 
 namespace llm_router::server {
 
@@ -54,6 +56,42 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   void charge_body_to(BodyBudget& budget) { budget_ = &budget; }
   // The bytes charged so far, now the caller's to give back when the request is done.
   std::size_t hand_over_charge() { return std::exchange(charged_, 0); }
+
+  // The most a head and a body may hold.
+  void limit(std::size_t head_bytes, std::uint64_t body_bytes) {
+    header_limit(static_cast<std::uint32_t>(head_bytes));
+    body_limit(body_bytes);
+    limits_ = {head_bytes, body_bytes};
+  }
+
+  // Reads a whole request of the plainest shape from the front of `bytes` (see SimpleRequest)
+  // through the same checks as Beast's parser would: true when it was one and passed them, and
+  // `used` says how many bytes it took. False with `ec` set when a check refused it; false
+  // with no error when it is not of that shape: Beast's parser, fresh, then reads it.
+  bool take_simple(std::string_view bytes, std::size_t& used, error_code& ec) {
+    SimpleRequest simple;
+    if (!scan_simple_request(bytes, limits_, simple)) return false;
+    request_.headers.reserve(simple.field_count);
+    on_request_impl(verb::unknown, {simple.method.data(), simple.method.size()},
+                    {simple.target.data(), simple.target.size()}, simple.version, ec);
+    for (std::size_t i = 0; i < simple.field_count && !ec; ++i) {
+      const SimpleRequest::Field& f = simple.fields[i];
+      take_field(kind_of(f.name), f.name, f.value);
+    }
+    if (!ec) on_header_impl(ec);
+    if (!ec && simple.has_content_length && simple.content_length > 0) {
+      on_body_init_impl(simple.content_length, ec);
+      if (!ec) on_body_impl({simple.body.data(), simple.body.size()}, ec);
+    }
+    if (ec) return false;
+    used = simple.size();
+    took_simple_ = true;
+    simple_keep_alive_ = simple.keep_alive;
+    return true;
+  }
+
+  // Whether the connection may carry another request after this one.
+  bool keeps_alive() const { return took_simple_ ? simple_keep_alive_ : keep_alive(); }
 
  private:
   void on_request_impl(verb, string_view method, string_view target, int version,
@@ -117,36 +155,74 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
 
   void on_response_impl(int, string_view, int, error_code&) override {}  // requests only
 
+  // The fields the reader acts on besides keeping them.
+  enum class FieldKind { other, content_encoding, expect, host, transfer_encoding };
+
+  static FieldKind kind_of(field name) {
+    switch (name) {
+      case field::content_encoding:
+        return FieldKind::content_encoding;
+      case field::expect:
+        return FieldKind::expect;
+      case field::host:
+        return FieldKind::host;
+      case field::transfer_encoding:
+        return FieldKind::transfer_encoding;
+      default:
+        return FieldKind::other;
+    }
+  }
+
+  static FieldKind kind_of(std::string_view name) {
+    using core::http::is_name;
+    switch (name.size()) {
+      case 4:
+        return is_name(name, "host") ? FieldKind::host : FieldKind::other;
+      case 6:
+        return is_name(name, "expect") ? FieldKind::expect : FieldKind::other;
+      case 16:
+        return is_name(name, "content-encoding") ? FieldKind::content_encoding : FieldKind::other;
+      case 17:
+        return is_name(name, "transfer-encoding") ? FieldKind::transfer_encoding : FieldKind::other;
+      default:
+        return FieldKind::other;
+    }
+  }
+
   void on_field_impl(field name, string_view name_string, string_view value, error_code&) override {
+    take_field(kind_of(name), {name_string.data(), name_string.size()},
+               {value.data(), value.size()});
+  }
+
+  void take_field(FieldKind kind, std::string_view name, std::string_view value) {
     // A chunked body's trailer fields are dropped: none of them may change how the request is
     // read or who sends it (RFC 9110 section 6.5.1), so an Authorization, Content-Encoding or
     // X-Request-Id in the trailers never counts as a header.
     if (in_trailers_) return;
-    if (request_.headers.empty()) request_.headers.reserve(16);
+    if (request_.headers.capacity() == 0) request_.headers.reserve(16);
     // Lines of one field are one comma-separated list (RFC 9110 section 5.3): a second
     // Content-Encoding joins the first, so "gzip" then "br" is refused as "gzip, br" is.
-    if (name == field::content_encoding && content_encoding_at_ < request_.headers.size()) {
-      request_.headers[content_encoding_at_].value.append(", ").append(value.data(), value.size());
+    if (kind == FieldKind::content_encoding && content_encoding_at_ < request_.headers.size()) {
+      request_.headers[content_encoding_at_].value.append(", ").append(value);
       return;
     }
-    if (name == field::content_encoding) content_encoding_at_ = request_.headers.size();
-    request_.headers.push_back({lowercase_name({name_string.data(), name_string.size()}),
-                                std::string(value.data(), value.size())});
-    if (name == field::expect) {
+    if (kind == FieldKind::content_encoding) content_encoding_at_ = request_.headers.size();
+    request_.headers.push_back({lowercase_name(name), std::string(value)});
+    if (kind == FieldKind::expect) {
       if (boost::beast::iequals(value, "100-continue")) {
         expects_continue_ = true;
       } else if (!value.empty()) {
         unmet_expectation_ = true;
       }
     }
-    if (name == field::host) {
+    if (kind == FieldKind::host) {
       ++host_fields_;
-      bad_host_ = bad_host_ || !valid_host({value.data(), value.size()});
+      bad_host_ = bad_host_ || !valid_host(value);
     }
-    if (name == field::transfer_encoding) {
+    if (kind == FieldKind::transfer_encoding) {
       has_transfer_encoding_ = true;  // an empty one too: framing by it is then undefined
       if (!transfer_codings_.empty()) transfer_codings_ += ',';
-      transfer_codings_.append(value.data(), value.size());
+      transfer_codings_.append(value);
     }
   }
 
@@ -276,6 +352,9 @@ class RequestReader final : public boost::beast::http::basic_parser<true> {
   bool has_transfer_encoding_ = false;
   BodyBudget* budget_ = nullptr;
   std::size_t charged_ = 0;
+  SimpleRequestLimits limits_{8192, 1024 * 1024};  // Beast's defaults for a request
+  bool took_simple_ = false;
+  bool simple_keep_alive_ = false;
 };
 
 }  // namespace llm_router::server

@@ -4,116 +4,16 @@
 #include <array>
 #include <cstring>
 
-#include "llm_router/core/swar.hpp"
+#include "llm_router/core/http_syntax.hpp"
 
 namespace llm_router::upstream {
 namespace {
 
+using namespace core::http;  // the grammar of the head
+
 constexpr std::size_t kNotFound = std::string_view::npos;
 // A chunk's size line with its extensions; real ones are a few bytes.
 constexpr std::size_t kMaxChunkLine = 4096;
-
-// tchar of RFC 9110 section 5.6.2.
-constexpr std::array<bool, 256> kTokenChars = [] {
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = table[c - 'a' + 'A'] = true;
-  for (const char c : std::string_view("!#$%&'*+-.^_`|~"))
-    table[static_cast<unsigned char>(c)] = true;
-  return table;
-}();
-
-bool is_token(std::string_view text) {
-  if (text.empty()) return false;
-  for (const char c : text) {
-    if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
-
-// Field values, reason phrases and chunk extensions: visible bytes, spaces, tabs and obs-text;
-// no other control byte (a CR or NUL inside a line is how header injection looks). Eight bytes
-// at a time: every line of every answer's head passes here.
-bool is_field_text(std::string_view text) {
-  namespace swar = core::swar;
-  std::size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    const std::uint64_t x = swar::load(text.data() + i);
-    const std::uint64_t below_space = swar::in_range(x & ~swar::kHighs, 0, 0x1F) & ~x;
-    if (((below_space & ~swar::equal(x, '\t')) | swar::equal(x, 0x7F)) != 0) return false;
-  }
-  for (; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if ((byte < 0x20 && byte != '\t') || byte == 0x7F) return false;
-  }
-  return true;
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-std::string_view trim_spaces(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-std::string_view without_cr(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  return line;
-}
-
-// Calls `each` with every non-empty element of a comma-separated list, spaces trimmed; stops
-// when it returns false.
-template <class Each>
-bool for_each_element(std::string_view list, Each each) {
-  while (true) {
-    const std::size_t comma = list.find(',');
-    const std::string_view element = trim_spaces(list.substr(0, comma));
-    if (!element.empty() && !each(element)) return false;
-    if (comma == kNotFound) return true;
-    list.remove_prefix(comma + 1);
-  }
-}
-
-// "5", or "5, 5" (a list of one value repeated, which section 6.3 lets a recipient accept).
-std::optional<std::uint64_t> parse_content_length(std::string_view value) {
-  std::optional<std::uint64_t> length;
-  bool valid = for_each_element(value, [&](std::string_view element) {
-    if (element.size() > 18 || !std::all_of(element.begin(), element.end(), is_digit)) {
-      return false;
-    }
-    std::uint64_t n = 0;
-    for (const char c : element) n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    if (length && *length != n) return false;
-    length = n;
-    return true;
-  });
-  return valid ? length : std::nullopt;
-}
-
-// A header name or list element (a token, or field text: no control bytes) equal to a
-// lower-case word of letters and dashes in any case: OR-ing 0x20 lowers letters and leaves
-// dashes and digits as they are; no other byte such text may hold becomes a letter or a dash.
-bool is_name(std::string_view name, std::string_view lowercase_word) {
-  namespace swar = core::swar;
-  if (name.size() != lowercase_word.size()) return false;
-  std::size_t i = 0;
-  for (; i + 8 <= name.size(); i += 8) {
-    if ((swar::load(name.data() + i) | swar::kOnes * 0x20) !=
-        swar::load(lowercase_word.data() + i)) {
-      return false;
-    }
-  }
-  for (; i < name.size(); ++i) {
-    if ((name[i] | 0x20) != lowercase_word[i]) return false;
-  }
-  return true;
-}
 
 // The header fields the parser acts on.
 enum class Field {
@@ -151,20 +51,6 @@ Field field_of(std::string_view name) {
     default:
       return Field::other;
   }
-}
-
-// Splits a field line into its name and its value without surrounding spaces; nullptr, or
-// what is wrong with the line.
-const char* split_field_line(std::string_view line, std::string_view& name,
-                             std::string_view& value) {
-  if (is_space(line.front())) return "a folded header line (obs-fold)";
-  const std::size_t colon = line.find(':');
-  if (colon == kNotFound) return "a header line without a colon";
-  name = line.substr(0, colon);
-  if (!is_token(name)) return "a header name that is empty or holds a byte names cannot hold";
-  value = trim_spaces(line.substr(colon + 1));
-  if (!is_field_text(value)) return "a header value with a control byte";
-  return nullptr;
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Client requests through the server's HTTP parser (Beast's, with the router's own checks of
 // targets, hosts, codings and body budgets) and backend answers through the upstream's (the
-// router's own ResponseParser): however
-// the bytes are split across reads, the same message accepted; every body byte charged to the
-// budget is given back; no body is longer than its limit.
+// router's own ResponseParser): however the bytes are split across reads, the same message
+// accepted; every body byte charged to the budget is given back; no body is longer than its
+// limit. A request the server's whole-request path takes (RequestReader::take_simple) is read
+// exactly as Beast's parser reads it, refusals included.
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,6 +30,9 @@ struct Outcome {
   std::string start;  // method and target, or the status
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  unsigned version = 0;
+  bool keep_alive = false;
+  std::size_t used = 0;  // bytes of the input the parser took
   bool operator==(const Outcome&) const = default;
 };
 
@@ -55,6 +60,21 @@ void feed(std::string_view bytes, std::size_t step, error_code& ec, Put put) {
   }
 }
 
+void describe_request(const llm_router::server::RequestReader& parser, bool done, error_code ec,
+                      Outcome& out) {
+  const auto& request = parser.request();
+  out.done = done;
+  out.error = ec ? ec.message() + " " + std::string(parser.refusal()) : "";
+  out.start = request.method + " " + request.target;
+  for (const auto& h : request.headers) out.headers.emplace_back(h.name, h.value);
+  out.body = request.body;
+  if (done) {
+    out.version = parser.version();
+    out.keep_alive = parser.keeps_alive();
+  }
+  require(request.body.size() <= kBodyLimit);
+}
+
 Outcome read_request(std::string_view bytes, std::size_t step) {
   llm_router::server::BodyBudget budget;
   budget.limit = kBodyLimit * 2;
@@ -62,24 +82,38 @@ Outcome read_request(std::string_view bytes, std::size_t step) {
   {
     llm_router::server::RequestReader parser;
     parser.charge_body_to(budget);
-    parser.header_limit(4096);
-    parser.body_limit(kBodyLimit);
+    parser.limit(4096, kBodyLimit);
     parser.eager(true);
     error_code ec;
     feed(bytes, step, ec, [&](const std::string& buffer, error_code& error) -> std::size_t {
       if (parser.is_done()) return 0;
-      return parser.put(boost::asio::buffer(buffer), error);
+      const std::size_t used = parser.put(boost::asio::buffer(buffer), error);
+      out.used += used;
+      return used;
     });
-    const auto& request = parser.request();
-    out.done = parser.is_done();
-    out.error = ec ? ec.message() + " " + std::string(parser.refusal()) : "";
-    out.start = request.method + " " + request.target;
-    for (const auto& h : request.headers) out.headers.emplace_back(h.name, h.value);
-    out.body = request.body;
-    require(request.body.size() <= kBodyLimit);
-    require(budget.held == request.body.size());
+    describe_request(parser, parser.is_done(), ec, out);
+    require(budget.held == parser.request().body.size());
   }
   require(budget.held == 0);  // the parser gave back what it held
+  return out;
+}
+
+// The whole-request path's reading, or nothing when it leaves the bytes to Beast's parser.
+std::optional<Outcome> read_simple_request(std::string_view bytes) {
+  llm_router::server::BodyBudget budget;
+  budget.limit = kBodyLimit * 2;
+  Outcome out;
+  {
+    llm_router::server::RequestReader parser;
+    parser.charge_body_to(budget);
+    parser.limit(4096, kBodyLimit);
+    error_code ec;
+    const bool taken = parser.take_simple(bytes, out.used, ec);
+    if (!taken && !ec) return std::nullopt;
+    describe_request(parser, taken, ec, out);
+    require(budget.held == parser.request().body.size());
+  }
+  require(budget.held == 0);
   return out;
 }
 
@@ -116,6 +150,18 @@ Outcome read_response(std::string_view bytes, std::size_t step) {
   return out;
 }
 
+// A refused request is compared by its refusal and what was read before it: Beast counts the
+// bytes of a head it refused as used, and calls it done when a check after the head refused it.
+Outcome as_compared(Outcome outcome) {
+  if (!outcome.error.empty()) {
+    outcome.done = false;
+    outcome.used = 0;
+    outcome.version = 0;
+    outcome.keep_alive = false;
+  }
+  return outcome;
+}
+
 // Beast parses a request head in one pass when it arrives whole, but waits for its end (CRLF
 // CRLF) once a read left it incomplete: a malformed head (a bare LF) is refused at once in one
 // case and waits for more (until the header timeout) in the other. What must agree is what is
@@ -129,7 +175,11 @@ void require_same_acceptance(const Outcome& whole, const Outcome& pieces) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   const std::size_t step = 1 + (size % 7);
-  require_same_acceptance(read_request(bytes, bytes.size() + 1), read_request(bytes, step));
+  const Outcome whole = read_request(bytes, bytes.size() + 1);
+  require_same_acceptance(whole, read_request(bytes, step));
+  if (const auto simple = read_simple_request(bytes)) {
+    require(as_compared(*simple) == as_compared(whole));
+  }
   require(read_response(bytes, bytes.size() + 1) == read_response(bytes, step));
   return 0;
 }
@@ -144,6 +194,12 @@ std::vector<std::string> fuzz_seeds() {
       "POST http://host/v1/completions HTTP/1.1\r\nHost: [::1]:80\r\nExpect: 100-continue\r\n"
       "Content-Length: 0\r\n\r\n",
       "OPTIONS * HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\nX-Request-Id: r1\r\n\r\n",
+      "POST /v1/completions HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 3\r\n"
+      "\r\n{}\nGET / HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: bad host\r\nFoo:  spaced value \t\r\n\r\n",
+      "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+      "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n folded\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
       "{\"id\":\"x\"}\n",
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
