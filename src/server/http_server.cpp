@@ -354,7 +354,8 @@ bool request_line_exceeds(const beast::flat_buffer& buffer, std::size_t limit) {
 }
 
 // Parses the request `buffer` already holds, without waiting for more bytes: most requests
-// arrive whole in one read, and each asynchronous read costs a trip through the reactor.
+// arrive whole in one read, and each asynchronous read costs a trip through the reactor. One of
+// the plain shape is read by the router's own scan, any other by Beast's parser.
 // True when that was a whole request; `ec` is set when it is malformed or too large.
 bool parse_buffered(RequestReader& parser, beast::flat_buffer& buffer, error_code& ec) {
   std::size_t used = 0;

@@ -27,7 +27,8 @@ struct BodyBudget {
 };
 
 // Beast's request parser (its checks of framing, lengths, chunking and limits) writing straight
-// into an HttpRequest: no intermediate header container, no second copy of every field.
+// into an HttpRequest: no intermediate header container, no second copy of every field. A whole
+// request of the plain shape is read without it (take_simple), through the same checks.
 class RequestReader final : public boost::beast::http::basic_parser<true> {
  public:
   using string_view = boost::beast::string_view;
