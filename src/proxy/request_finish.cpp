@@ -215,16 +215,14 @@ namespace {
 // formatting library's argument handling and buffer growth showed in profiles.
 class AccessLine {
  public:
+  // Small enough to be inlined where it is called: a line is ~30 pieces, most of them literals.
   AccessLine& text(std::string_view value) {
-    if (!spilled_ && value.size() <= sizeof bytes_ - size_) {
+    if (value.size() <= sizeof bytes_ - size_) {
       std::memcpy(bytes_ + size_, value.data(), value.size());
       size_ += value.size();
       return *this;
     }
-    if (!spilled_) spill_.assign(bytes_, size_);
-    spilled_ = true;
-    spill_.append(value);
-    return *this;
+    return spill(value);
   }
   AccessLine& text_or_dash(std::string_view value) { return text(value.empty() ? "-" : value); }
   AccessLine& number(long long value) {
@@ -244,6 +242,15 @@ class AccessLine {
   }
 
  private:
+  // Once spilled, the stack bytes count as full, so every later piece comes here too.
+  [[gnu::noinline]] AccessLine& spill(std::string_view value) {
+    if (!spilled_) spill_.assign(bytes_, size_);
+    spilled_ = true;
+    size_ = sizeof bytes_;
+    spill_.append(value);
+    return *this;
+  }
+
   char bytes_[768];  // an access line is ~300 bytes: longer ones spill to the heap
   std::size_t size_ = 0;
   bool spilled_ = false;
