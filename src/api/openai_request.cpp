@@ -1,8 +1,10 @@
 #include "llm_router/api/openai_request.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <initializer_list>
 #include <list>
 #include <sstream>
@@ -68,16 +70,6 @@ std::string bound_text(double value) {
     out << value;
   }
   return out.str();
-}
-
-long long number_after(std::string_view text, std::string_view key) {
-  const size_t at = text.find(key);
-  if (at == std::string_view::npos) return -1;
-  size_t i = at + key.size();
-  while (i < text.size() && (text[i] == '"' || text[i] == ':' || text[i] == ' ')) ++i;
-  long long value = -1;
-  std::from_chars(text.data() + i, text.data() + text.size(), value);
-  return value;
 }
 
 // Where the last `quoted_name` outside a string's escapes starts in `text`, or npos. Searched
@@ -1136,9 +1128,54 @@ std::string body_for_backend(const ParsedRequest& request, const std::string& up
 // token and cost totals for good.
 constexpr long long kMostTokensInOneAnswer = 100'000'000;
 
-long long token_count_after(std::string_view text, std::string_view key) {
-  const long long count = number_after(text, key);
+// The number after a member name's closing quote, or -1.
+long long token_count_at(const char* p, const char* end) {
+  while (p < end && (*p == ':' || *p == ' ')) ++p;
+  long long count = -1;
+  std::from_chars(p, end, count);
   return count > kMostTokensInOneAnswer ? -1 : count;
+}
+
+// The quote that ends a JSON string whose text starts at `p` (one no backslash escapes), or
+// nullptr.
+const char* closing_quote(const char* p, const char* end) {
+  while (true) {
+    const auto* quote = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+    if (quote == nullptr) return nullptr;
+    std::size_t backslashes = 0;
+    while (quote - backslashes > p &&
+           quote[-1 - static_cast<std::ptrdiff_t>(backslashes)] == '\\') {
+      ++backslashes;
+    }
+    if (backslashes % 2 == 0) return quote;
+    p = quote + 1;
+  }
+}
+
+// The counts named `"prompt_tokens"`, `"completion_tokens"` and `"cached_tokens"` first from
+// `text`'s start, each -1 when absent or not a number. One pass from quoted text to quoted text
+// (memchr from quote to quote), not one search of the text per name.
+std::array<long long, 3> usage_counts(std::string_view text) {
+  static constexpr std::array<std::string_view, 3> kNames = {"prompt_tokens", "completion_tokens",
+                                                             "cached_tokens"};
+  std::array<long long, 3> counts = {-1, -1, -1};
+  std::array<bool, 3> seen = {false, false, false};
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (!(seen[0] && seen[1] && seen[2])) {
+    const auto* open = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
+    if (open == nullptr) break;
+    const char* close = closing_quote(open + 1, end);
+    if (close == nullptr) break;
+    const std::string_view quoted(open + 1, static_cast<size_t>(close - open - 1));
+    p = close + 1;
+    for (std::size_t i = 0; i < kNames.size(); ++i) {
+      if (seen[i] || quoted != kNames[i]) continue;
+      seen[i] = true;
+      counts[i] = token_count_at(p, end);
+    }
+  }
+  return counts;
 }
 
 std::optional<Usage> find_usage(std::string_view text) {
@@ -1147,16 +1184,15 @@ std::optional<Usage> find_usage(std::string_view text) {
 
 std::optional<Usage> usage_at(std::string_view text, std::size_t at) {
   if (at >= text.size()) return std::nullopt;
-  const std::string_view rest = text.substr(at);
+  const auto [prompt, completion, cached] = usage_counts(text.substr(at));
   Usage usage;
-  usage.prompt_tokens = token_count_after(rest, "\"prompt_tokens\"");
-  usage.completion_tokens = token_count_after(rest, "\"completion_tokens\"");
+  usage.prompt_tokens = prompt;
+  usage.completion_tokens = completion;
   if (usage.prompt_tokens < 0 && usage.completion_tokens < 0) return std::nullopt;
   usage.prompt_tokens = std::max(0LL, usage.prompt_tokens);
   usage.completion_tokens = std::max(0LL, usage.completion_tokens);
   // prompt_tokens_details.cached_tokens (OpenAI, DeepSeek's prompt_cache_hit_tokens aside).
-  usage.cached_prompt_tokens =
-      std::clamp(token_count_after(rest, "\"cached_tokens\""), 0LL, usage.prompt_tokens);
+  usage.cached_prompt_tokens = std::clamp(cached, 0LL, usage.prompt_tokens);
   return usage;
 }
 

@@ -110,6 +110,15 @@ TEST(Usage, FoundInResponsesAndChunks) {
   EXPECT_EQ(usage->prompt_tokens, 12);
   EXPECT_EQ(usage->completion_tokens, 34);
   EXPECT_FALSE(find_usage(R"({"choices":[]})"));
+  // Quoted text with escaped quotes, even or odd in number, does not hide the counts after it.
+  for (const std::string_view note : {R"(a \"b\" c)", R"(a \" c\\)", R"(\\)"}) {
+    const std::string answer = std::string(R"({"usage":{"note":")") + std::string(note) +
+                               R"(","prompt_tokens" : 7,"completion_tokens":3}})";
+    const auto counted = find_usage(answer);
+    ASSERT_TRUE(counted) << answer;
+    EXPECT_EQ(counted->prompt_tokens, 7) << answer;
+    EXPECT_EQ(counted->completion_tokens, 3) << answer;
+  }
 }
 
 // Prompt tokens the provider read from its cache are noted (a cheaper price may apply), never
