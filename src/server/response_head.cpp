@@ -11,18 +11,12 @@
 #include <emmintrin.h>
 #endif
 
+#include "llm_router/core/http_syntax.hpp"
+
 namespace llm_router::server {
 namespace {
 
-// RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~".
-constexpr std::array<bool, 256> kTokenChars = [] {
-  std::array<bool, 256> table{};
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-  return table;
-}();
+using core::http::kTokenChars;
 
 #if defined(__SSE2__)
 // The 16 bytes at p, as a vector (a head has ~15 headers of ~40 bytes: checked a byte at a

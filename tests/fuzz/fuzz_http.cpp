@@ -75,14 +75,27 @@ void describe_request(const llm_router::server::RequestReader& parser, bool done
   require(request.body.size() <= kBodyLimit);
 }
 
-Outcome read_request(std::string_view bytes, std::size_t step) {
+// Runs `read` with a fresh reader charged to a fresh budget: the budget holds what the body
+// holds while the reader lives, and nothing once it is gone.
+template <class Read>
+std::optional<Outcome> with_reader(Read read) {
   llm_router::server::BodyBudget budget;
   budget.limit = kBodyLimit * 2;
-  Outcome out;
+  std::optional<Outcome> out;
   {
     llm_router::server::RequestReader parser;
     parser.charge_body_to(budget);
     parser.limit(4096, kBodyLimit);
+    out = read(parser);
+    require(budget.held == parser.request().body.size());
+  }
+  require(budget.held == 0);  // the parser gave back what it held
+  return out;
+}
+
+Outcome read_request(std::string_view bytes, std::size_t step) {
+  return *with_reader([&](llm_router::server::RequestReader& parser) {
+    Outcome out;
     parser.eager(true);
     error_code ec;
     feed(bytes, step, ec, [&](const std::string& buffer, error_code& error) -> std::size_t {
@@ -92,29 +105,20 @@ Outcome read_request(std::string_view bytes, std::size_t step) {
       return used;
     });
     describe_request(parser, parser.is_done(), ec, out);
-    require(budget.held == parser.request().body.size());
-  }
-  require(budget.held == 0);  // the parser gave back what it held
-  return out;
+    return std::optional<Outcome>(std::move(out));
+  });
 }
 
 // The whole-request path's reading, or nothing when it leaves the bytes to Beast's parser.
 std::optional<Outcome> read_simple_request(std::string_view bytes) {
-  llm_router::server::BodyBudget budget;
-  budget.limit = kBodyLimit * 2;
-  Outcome out;
-  {
-    llm_router::server::RequestReader parser;
-    parser.charge_body_to(budget);
-    parser.limit(4096, kBodyLimit);
+  return with_reader([&](llm_router::server::RequestReader& parser) -> std::optional<Outcome> {
+    Outcome out;
     error_code ec;
     const bool taken = parser.take_simple(bytes, out.used, ec);
     if (!taken && !ec) return std::nullopt;
     describe_request(parser, taken, ec, out);
-    require(budget.held == parser.request().body.size());
-  }
-  require(budget.held == 0);
-  return out;
+    return out;
+  });
 }
 
 Outcome read_response(std::string_view bytes, std::size_t step) {
